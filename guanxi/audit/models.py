@@ -1,0 +1,55 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditEvent(models.Model):
+    """One change to (or disclosure of) customer data: who, when, what, and field-level
+    before/after values.
+
+    Rows are written by services in the same transaction as the change they describe and are
+    never updated or deleted by the application. ``customer_id`` is a plain column, not a foreign
+    key, so the history of a deleted customer survives the customer.
+    """
+
+    class Action(models.TextChoices):
+        CREATE = "create", _("created")
+        UPDATE = "update", _("updated")
+        DELETE = "delete", _("deleted")
+        REASSIGN = "reassign", _("reassigned")
+        EXPORT = "export", _("exported")
+        REVEAL = "reveal", _("revealed sensitive data")
+
+    occurred_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name=_("who"),
+        db_constraint=False,
+    )
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    object_type = models.CharField(_("object type"), max_length=40)
+    object_id = models.BigIntegerField(_("object id"), null=True)
+    customer_id = models.BigIntegerField(_("customer"), null=True)
+    summary = models.CharField(_("summary"), max_length=300, blank=True)
+    # {"field": {"before": ..., "after": ...}}; sensitive fields record only that they changed.
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    remote_addr = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    via = models.CharField(_("via"), max_length=20, blank=True, help_text=_("web, api or cli"))
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["customer_id", "-occurred_at"], name="audit_customer_time"),
+            models.Index(fields=["object_type", "object_id"], name="audit_object"),
+        ]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+
+    def __str__(self) -> str:
+        return (
+            f"{self.occurred_at:%Y-%m-%d %H:%M} {self.action} {self.object_type}#{self.object_id}"
+        )

@@ -1,0 +1,68 @@
+"""Writing audit rows. Callers are services that already hold a transaction."""
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .context import current_origin
+from .models import AuditEvent
+
+SENSITIVE_PLACEHOLDER = "[changed]"
+
+
+def audit_record(
+    *,
+    actor,
+    action: str,
+    object_type: str,
+    object_id: int | None,
+    customer_id: int | None = None,
+    summary: str = "",
+    changes: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    origin = current_origin()
+    return AuditEvent.objects.create(
+        actor=actor if getattr(actor, "pk", None) else None,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        customer_id=customer_id,
+        summary=summary[:300],
+        changes=dict(changes or {}),
+        remote_addr=origin.remote_addr,
+        via=origin.via,
+    )
+
+
+def audit_record_many(events: Iterable[AuditEvent]) -> None:
+    """Bulk-insert prepared events (for bulk operations such as reassignment)."""
+    origin = current_origin()
+    batch = []
+    for event in events:
+        event.remote_addr = origin.remote_addr
+        event.via = origin.via
+        batch.append(event)
+    AuditEvent.objects.bulk_create(batch, batch_size=2000)
+
+
+def diff_values(
+    before: Mapping[str, Any], after: Mapping[str, Any], *, sensitive: Iterable[str] = ()
+) -> dict[str, dict[str, Any]]:
+    """Field-level changes between two snapshots; sensitive fields never store their values."""
+    sensitive = set(sensitive)
+    changes: dict[str, dict[str, Any]] = {}
+    for field in sorted(set(before) | set(after)):
+        old, new = before.get(field), after.get(field)
+        if old == new or (_is_empty(old) and _is_empty(new)):
+            continue
+        if field in sensitive:
+            changes[field] = {
+                "before": SENSITIVE_PLACEHOLDER if old else None,
+                "after": SENSITIVE_PLACEHOLDER if new else None,
+            }
+        else:
+            changes[field] = {"before": old, "after": new}
+    return changes
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}

@@ -1,0 +1,74 @@
+"""The product as an operator installs and runs it: the wheel, the console command, and the
+production settings."""
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+REPO = Path(__file__).resolve().parents[3]
+GUANXI = [sys.executable, "-m", "guanxi"]
+
+
+def _production_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GUANXI_")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="guanxi.settings.production",
+        GUANXI_SECRET_KEY="a-production-secret-from-the-environment-" + "x" * 40,
+        GUANXI_FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        GUANXI_ALLOWED_HOSTS="crm.example.com",
+        **extra,
+    )
+    return env
+
+
+def test_production_settings_pass_the_deployment_checklist():
+    result = subprocess.run(
+        [*GUANXI, "check", "--deploy", "--fail-level", "WARNING"],
+        env=_production_env(),
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_its_secrets():
+    env = _production_env()
+    del env["GUANXI_SECRET_KEY"]
+    result = subprocess.run(
+        [*GUANXI, "check"], env=env, capture_output=True, text=True, cwd=REPO, check=False
+    )
+    assert result.returncode != 0
+    assert "GUANXI_SECRET_KEY" in result.stderr
+
+
+def test_wheel_carries_templates_static_translations_migrations_and_the_command(tmp_path):
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--quiet",
+            "-w",
+            str(tmp_path),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("guanxi-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "guanxi/locale/zh_Hans/LC_MESSAGES/django.mo" in names
+    assert "guanxi/customers/migrations/0001_initial.py" in names
+    assert any(n.startswith("guanxi/web/static/") for n in names)
+    assert any(n.startswith("guanxi/customers/templates/") for n in names)
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    text = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "guanxi = guanxi.__main__:main" in text

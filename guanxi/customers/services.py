@@ -1,0 +1,346 @@
+"""Writes to customer data. Each service takes the acting user, checks what they may do through
+the visibility rule, writes, and records the audit row, all in one transaction: a refused or
+failed write leaves nothing behind."""
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from guanxi.accounts.roles import DELETING_ROLES, REASSIGNING_ROLES, Role
+from guanxi.audit.models import AuditEvent
+from guanxi.audit.services import audit_record, audit_record_many, diff_values
+from guanxi.core.crypto import decrypt_text, encrypt_text, lookup_hash
+from guanxi.core.masking import mask_id_number, mask_phone
+
+from .models import Address, Customer, Email, MarketingConsent, Phone, Tag
+from .search import build_search_text
+from .selectors import access_customer
+from .validation import CleanCustomerData, clean_customer_data
+from .visibility import CHANGE, VIEW, can_create_customers
+
+SENSITIVE_FIELDS = ("id_number",)
+
+
+class StaleVersionError(Exception):
+    """The customer changed since the caller read it; their update would overwrite that change."""
+
+    def __init__(self, current_version: int):
+        super().__init__(f"The customer is at version {current_version}.")
+        self.current_version = current_version
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def customer_snapshot(customer: Customer) -> dict[str, Any]:
+    """The audited state of a customer. Phones appear masked and the ID number only as a hash,
+    so the history page never discloses more than the masked profile does."""
+    snapshot: dict[str, Any] = {
+        name: _jsonable(getattr(customer, name))
+        for name in (
+            "party_type",
+            "name",
+            "organization_id",
+            "company",
+            "job_title",
+            "kind",
+            "relationship_level",
+            "lifecycle_stage",
+            "industry",
+            "region",
+            "source_channel",
+            "owner_id",
+            "birth_date",
+            "website",
+            "notes",
+            "external_id",
+        )
+    }
+    snapshot["id_number"] = customer.id_number_hash or None
+    snapshot["custom_fields"] = dict(customer.custom_fields or {})
+    if customer.pk:
+        snapshot["phones"] = [f"{p.label}:{mask_phone(p.display)}" for p in customer.phones.all()]
+        snapshot["emails"] = [f"{e.label}:{e.address}" for e in customer.emails.all()]
+        snapshot["addresses"] = [f"{a.label}:{a}" for a in customer.addresses.all()]
+        snapshot["tags"] = sorted(t.name for t in customer.tags.all())
+        snapshot["consents"] = {
+            c.channel: f"{'granted' if c.granted else 'refused'} ({c.method}, "
+            f"{c.recorded_at:%Y-%m-%d})"
+            for c in customer.consents.all()
+        }
+    return snapshot
+
+
+def _apply_id_number(customer: Customer, value: str | None) -> None:
+    if value is None:
+        return
+    if value:
+        customer.id_number_encrypted = encrypt_text(value)
+        customer.id_number_masked = mask_id_number(value)
+        customer.id_number_hash = lookup_hash(value)
+    else:
+        customer.id_number_encrypted = customer.id_number_masked = customer.id_number_hash = ""
+
+
+def _write_nested(customer: Customer, clean: CleanCustomerData, actor) -> None:
+    if clean.phones is not None:
+        customer.phones.all().delete()
+        Phone.objects.bulk_create(
+            Phone(
+                customer=customer,
+                number=p.parsed.e164,
+                display=p.parsed.display,
+                label=p.label,
+                is_primary=p.is_primary,
+            )
+            for p in clean.phones
+        )
+    if clean.emails is not None:
+        customer.emails.all().delete()
+        Email.objects.bulk_create(Email(customer=customer, **e) for e in clean.emails)
+    if clean.addresses is not None:
+        customer.addresses.all().delete()
+        Address.objects.bulk_create(Address(customer=customer, **a) for a in clean.addresses)
+    if clean.tags is not None:
+        tags = [Tag.objects.get_or_create(name=name)[0] for name in clean.tags]
+        customer.tags.set(tags)
+    for consent in clean.consents or []:
+        MarketingConsent.objects.update_or_create(
+            customer=customer,
+            channel=consent["channel"],
+            defaults={**{k: v for k, v in consent.items() if k != "channel"}, "recorded_by": actor},
+        )
+
+
+def _refresh_search_text(customer: Customer) -> None:
+    customer.search_text = build_search_text(
+        name=customer.name,
+        company=customer.company_label or "",
+        phones=[p.number for p in customer.phones.all()],
+        emails=[e.address for e in customer.emails.all()],
+        tags=[t.name for t in customer.tags.all()],
+        external_id=customer.external_id,
+    )
+    Customer.objects.filter(pk=customer.pk).update(search_text=customer.search_text)
+
+
+@transaction.atomic
+def customer_create(*, actor, data: Mapping[str, Any]) -> Customer:
+    """Create a customer with its phones, emails, addresses, tags, consents and custom fields.
+
+    The creator becomes the account manager unless ``owner_id`` says otherwise (and they may
+    assign that owner)."""
+    if not can_create_customers(actor):
+        raise PermissionDenied(_("You may not create customers."))
+    clean = clean_customer_data(data, actor=actor, instance=None)
+    now = timezone.now()
+    customer = Customer(
+        **clean.scalars,
+        custom_fields=clean.custom_fields or {},
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
+    _apply_id_number(customer, clean.id_number)
+    customer.save()
+    _write_nested(customer, clean, actor)
+    _refresh_search_text(customer)
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        object_type="customer",
+        object_id=customer.pk,
+        customer_id=customer.pk,
+        summary=customer.name,
+        changes=diff_values({}, customer_snapshot(customer), sensitive=SENSITIVE_FIELDS),
+    )
+    return customer
+
+
+@transaction.atomic
+def customer_update(
+    *, actor, customer_id: int, expected_version: int, data: Mapping[str, Any]
+) -> Customer:
+    """Change the given fields of a customer the actor may change.
+
+    ``expected_version`` is the version the caller based their edit on; if someone else saved
+    in between, :class:`StaleVersionError` is raised and nothing is written.
+    """
+    customer = access_customer(actor, customer_id, CHANGE, for_update=True)
+    if customer.version != expected_version:
+        raise StaleVersionError(customer.version)
+    before = customer_snapshot(customer)
+    clean = clean_customer_data(data, actor=actor, instance=customer)
+    for name, value in clean.scalars.items():
+        setattr(customer, name, value)
+    if clean.custom_fields is not None:
+        customer.custom_fields = clean.custom_fields
+    _apply_id_number(customer, clean.id_number)
+    customer.version = F("version") + 1
+    customer.updated_at = timezone.now()
+    customer.save()
+    customer.refresh_from_db(fields=["version"])
+    _write_nested(customer, clean, actor)
+    _refresh_search_text(customer)
+    # Prefetch caches, if any, describe the old state.
+    customer = Customer.objects.get(pk=customer.pk)
+    changes = diff_values(before, customer_snapshot(customer), sensitive=SENSITIVE_FIELDS)
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        object_type="customer",
+        object_id=customer.pk,
+        customer_id=customer.pk,
+        summary=customer.name,
+        changes=changes,
+    )
+    return customer
+
+
+@transaction.atomic
+def customer_delete(*, actor, customer_id: int, expected_version: int | None = None) -> None:
+    """Move a customer to the recycle bin: it disappears for everyone but keeps its history,
+    and an administrator can restore it."""
+    if not (actor.is_superuser or actor.role in DELETING_ROLES):
+        raise PermissionDenied(_("You may not delete customers."))
+    customer = access_customer(actor, customer_id, CHANGE, for_update=True)
+    if expected_version is not None and customer.version != expected_version:
+        raise StaleVersionError(customer.version)
+    if customer.is_organization and customer.people.filter(deleted_at__isnull=True).exists():
+        raise ValidationError(
+            {"organization": _("Move or delete this organisation's people first.")}
+        )
+    before = customer_snapshot(customer)
+    Customer.objects.filter(pk=customer.pk).update(
+        deleted_at=timezone.now(), version=F("version") + 1, updated_at=timezone.now()
+    )
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.DELETE,
+        object_type="customer",
+        object_id=customer.pk,
+        customer_id=customer.pk,
+        summary=customer.name,
+        changes=diff_values(before, {}, sensitive=SENSITIVE_FIELDS),
+    )
+
+
+@transaction.atomic
+def customer_restore(*, actor, customer_id: int) -> Customer:
+    """Bring a deleted customer back (administrators only)."""
+    if not (actor.is_superuser or actor.role == Role.ADMIN):
+        raise PermissionDenied(_("Only administrators may restore customers."))
+    customer = Customer.objects.select_for_update().get(pk=customer_id, deleted_at__isnull=False)
+    Customer.objects.filter(pk=customer.pk).update(
+        deleted_at=None, version=F("version") + 1, updated_at=timezone.now()
+    )
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        object_type="customer",
+        object_id=customer.pk,
+        customer_id=customer.pk,
+        summary=_("Restored from the recycle bin"),
+        changes={"deleted": {"before": True, "after": False}},
+    )
+    return Customer.objects.get(pk=customer.pk)
+
+
+@transaction.atomic
+def customers_reassign(
+    *, actor, from_owner_id: int | None, to_owner_id: int, customer_ids: list[int] | None = None
+) -> int:
+    """Hand customers from one account manager to another: all of ``from_owner_id``'s
+    customers (the salesperson-leaves case), or just ``customer_ids``. ``from_owner_id=None``
+    takes customers from the unowned pool. Returns how many customers moved."""
+    from .validation import owner_assignment_error
+
+    if not (actor.is_superuser or actor.role in REASSIGNING_ROLES):
+        raise PermissionDenied(_("You may not reassign customers."))
+    message = owner_assignment_error(actor, to_owner_id)
+    if message:
+        raise ValidationError({"to_owner_id": message})
+    if from_owner_id is not None and from_owner_id == to_owner_id:
+        raise ValidationError({"to_owner_id": _("Choose a different account manager.")})
+    queryset = (
+        Customer.objects.visible_to(actor, CHANGE).filter(owner_id=from_owner_id)
+        if from_owner_id is not None
+        else Customer.objects.visible_to(actor, CHANGE).filter(owner__isnull=True)
+    )
+    if customer_ids is not None:
+        queryset = queryset.filter(pk__in=customer_ids)
+    rows = list(queryset.select_for_update().values_list("pk", "name"))
+    if customer_ids is not None and len(rows) != len(set(customer_ids)):
+        raise ValidationError(
+            {
+                "customer_ids": _(
+                    "Some of these customers are not yours to reassign, or are not "
+                    "owned by the account manager you named."
+                )
+            }
+        )
+    if not rows:
+        return 0
+    ids = [pk for pk, _name in rows]
+    now = timezone.now()
+    for start in range(0, len(ids), 5000):
+        Customer.objects.filter(pk__in=ids[start : start + 5000]).update(
+            owner_id=to_owner_id, version=F("version") + 1, updated_at=now
+        )
+    change = {"owner_id": {"before": from_owner_id, "after": to_owner_id}}
+    audit_record_many(
+        AuditEvent(
+            occurred_at=now,
+            actor=actor,
+            action=AuditEvent.Action.REASSIGN,
+            object_type="customer",
+            object_id=pk,
+            customer_id=pk,
+            summary=name[:300],
+            changes=change,
+        )
+        for pk, name in rows
+    )
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.REASSIGN,
+        object_type="user",
+        object_id=from_owner_id,
+        summary=_("%(count)d customers reassigned") % {"count": len(ids)},
+        changes={**change, "customers": {"before": None, "after": len(ids)}},
+    )
+    return len(ids)
+
+
+@transaction.atomic
+def customer_reveal_sensitive(*, actor, customer_id: int) -> dict[str, Any]:
+    """The unmasked ID number and phone numbers of a customer, for a user with the
+    'view sensitive data' permission. Every call is written to the audit log."""
+    if not actor.may_view_sensitive():
+        raise PermissionDenied(_("You may not see sensitive data in full."))
+    customer = access_customer(actor, customer_id, VIEW)
+    phones = list(customer.phones.all())
+    revealed = {
+        "id_number": decrypt_text(customer.id_number_encrypted)
+        if customer.id_number_encrypted
+        else "",
+        "phones": [{"id": p.pk, "number": p.display, "label": p.label} for p in phones],
+    }
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.REVEAL,
+        object_type="customer",
+        object_id=customer.pk,
+        customer_id=customer.pk,
+        summary=_("ID number and phone numbers shown in full"),
+    )
+    return revealed

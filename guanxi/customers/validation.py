@@ -1,0 +1,526 @@
+"""Checking customer data before anything is written.
+
+Web forms and API schemas check shapes early for a friendly message, but the service trusts
+neither: every write goes through :func:`clean_customer_data`, which returns clean values or
+raises one ``ValidationError`` whose keys name the offending fields (``phones[1].number``,
+``custom_fields.budget``), so nothing is half-written.
+"""
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+
+from guanxi.accounts.roles import Role
+from guanxi.core.phones import ParsedPhone, parse_phone
+
+from .models import Address, Customer, CustomFieldDefinition, Email, MarketingConsent, Phone
+
+SCALAR_FIELDS = frozenset(
+    {
+        "party_type",
+        "name",
+        "organization_id",
+        "company",
+        "job_title",
+        "kind",
+        "relationship_level",
+        "lifecycle_stage",
+        "industry",
+        "region",
+        "source_channel",
+        "owner_id",
+        "birth_date",
+        "website",
+        "notes",
+        "external_id",
+    }
+)
+NESTED_FIELDS = frozenset({"phones", "emails", "addresses", "tags", "consents", "custom_fields"})
+ALL_FIELDS = SCALAR_FIELDS | NESTED_FIELDS | {"id_number"}
+
+_CN_ID = re.compile(r"^\d{17}[\dX]$")
+_ID_CHARS = re.compile(r"^[0-9A-Z-]{5,30}$")
+_CN_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CN_ID_CHECK = "10X98765432"
+
+
+@dataclass
+class PhoneItem:
+    parsed: ParsedPhone
+    label: str
+    is_primary: bool
+
+
+@dataclass
+class CleanCustomerData:
+    """Validated input. ``None`` for a nested field means "leave as it is"."""
+
+    scalars: dict[str, Any] = field(default_factory=dict)
+    phones: list[PhoneItem] | None = None
+    emails: list[dict[str, Any]] | None = None
+    addresses: list[dict[str, Any]] | None = None
+    tags: list[str] | None = None
+    consents: list[dict[str, Any]] | None = None
+    custom_fields: dict[str, Any] | None = None
+    id_number: str | None = None  # "" clears it
+
+
+class _Errors:
+    def __init__(self) -> None:
+        self.by_field: dict[str, list[str]] = {}
+
+    def add(self, name: str, message: str) -> None:
+        self.by_field.setdefault(name, []).append(str(message))
+
+    def add_validation_error(self, prefix: str, exc: ValidationError) -> None:
+        if hasattr(exc, "error_dict"):
+            for name, errors in exc.message_dict.items():
+                self.by_field.setdefault(f"{prefix}{name}", []).extend(errors)
+        else:
+            self.by_field.setdefault(prefix.rstrip("."), []).extend(exc.messages)
+
+    def raise_if_any(self) -> None:
+        if self.by_field:
+            raise ValidationError(self.by_field)
+
+
+def normalise_id_number(raw: str) -> str:
+    return re.sub(r"\s+", "", raw or "").upper()
+
+
+def check_id_number(value: str) -> str | None:
+    """An error message for an implausible national ID number, or None."""
+    if not _ID_CHARS.match(value):
+        return _("Use 5 to 30 letters, digits or dashes.")
+    if len(value) == 18 and _CN_ID.match(value):
+        total = sum(int(d) * w for d, w in zip(value[:17], _CN_ID_WEIGHTS, strict=True))
+        if _CN_ID_CHECK[total % 11] != value[17]:
+            return _("The check digit of this resident ID number is wrong.")
+    return None
+
+
+def clean_customer_data(
+    data: Mapping[str, Any], *, actor, instance: Customer | None
+) -> CleanCustomerData:
+    """Validate ``data`` for creating (``instance`` is None) or updating ``instance``.
+
+    On success the scalar values have been applied to ``instance`` (or a new unsaved customer,
+    available as ``result.scalars``) and checked with the model's own field validation.
+    """
+    errors = _Errors()
+    for name in data:
+        if name not in ALL_FIELDS:
+            errors.add(name, _("Unknown field."))
+    errors.raise_if_any()
+
+    result = CleanCustomerData()
+    result.scalars = {k: v for k, v in data.items() if k in SCALAR_FIELDS}
+    for text_field in ("name", "company", "job_title", "industry", "region", "notes"):
+        if isinstance(result.scalars.get(text_field), str):
+            result.scalars[text_field] = result.scalars[text_field].strip()
+    if "external_id" in result.scalars and not result.scalars["external_id"]:
+        result.scalars["external_id"] = None
+    for optional_text in ("company", "job_title", "industry", "region", "notes", "website"):
+        if optional_text in result.scalars and result.scalars[optional_text] is None:
+            result.scalars[optional_text] = ""
+
+    _check_scalars(result.scalars, actor=actor, instance=instance, errors=errors)
+    if "phones" in data:
+        result.phones = _clean_phones(data["phones"], errors)
+    if "emails" in data:
+        result.emails = _clean_emails(data["emails"], errors)
+    if "addresses" in data:
+        result.addresses = _clean_addresses(data["addresses"], errors)
+    if "tags" in data:
+        result.tags = _clean_tags(data["tags"], errors)
+    if "consents" in data:
+        result.consents = _clean_consents(data["consents"], errors)
+    if "custom_fields" in data or instance is None:
+        current = dict(instance.custom_fields) if instance is not None else {}
+        result.custom_fields = clean_custom_fields(
+            data.get("custom_fields") or {}, current=current, errors=errors
+        )
+    if "id_number" in data:
+        value = normalise_id_number(data["id_number"] or "")
+        message = check_id_number(value) if value else None
+        if message:
+            errors.add("id_number", message)
+        result.id_number = value
+    errors.raise_if_any()
+    return result
+
+
+def _check_scalars(scalars: dict[str, Any], *, actor, instance: Customer | None, errors) -> None:
+    from .visibility import VIEW
+
+    candidate = (
+        Customer()
+        if instance is None
+        else Customer(
+            **{f.attname: getattr(instance, f.attname) for f in Customer._meta.concrete_fields}
+        )
+    )
+    if instance is None and "owner_id" not in scalars:
+        scalars["owner_id"] = actor.pk
+    for name, value in scalars.items():
+        setattr(candidate, name, value)
+    try:
+        candidate.full_clean(
+            exclude=["organization", "owner", "created_by", "search_text"],
+            validate_unique=False,
+            validate_constraints=False,
+        )
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            for message in messages:
+                errors.add(name, message)
+    # Values after to_python (dates parsed, etc.) are what we store.
+    for name in list(scalars):
+        if name not in {"organization_id", "owner_id"} and name not in errors.by_field:
+            scalars[name] = getattr(candidate, name)
+
+    if scalars.get("external_id"):
+        clash = Customer.objects.filter(external_id=scalars["external_id"])
+        if instance is not None:
+            clash = clash.exclude(pk=instance.pk)
+        if clash.exists():
+            errors.add("external_id", _("Another customer already has this external id."))
+
+    if "organization_id" in scalars and scalars["organization_id"] is not None:
+        org_id = scalars["organization_id"]
+        if candidate.party_type != Customer.PartyType.PERSON:
+            errors.add("organization_id", _("Only people can belong to an organisation."))
+        elif (
+            not _is_int(org_id)
+            or not Customer.objects.visible_to(actor, VIEW)
+            .filter(pk=org_id, party_type=Customer.PartyType.ORGANIZATION)
+            .exists()
+        ):
+            errors.add("organization_id", _("No such organisation."))
+    elif (
+        instance is not None
+        and instance.organization_id
+        and scalars.get("party_type", Customer.PartyType.PERSON) != Customer.PartyType.PERSON
+    ):
+        errors.add("party_type", _("Remove the organisation first: only people belong to one."))
+
+    if "owner_id" in scalars:
+        message = owner_assignment_error(actor, scalars["owner_id"])
+        if message:
+            errors.add("owner_id", message)
+
+
+def owner_assignment_error(actor, owner_id) -> str | None:
+    """Whether ``actor`` may make ``owner_id`` the account manager of a customer they write."""
+    from guanxi.accounts.models import User
+
+    if owner_id is None:
+        if actor.is_superuser or actor.role in (Role.ADMIN, Role.MANAGER):
+            return None
+        return _("You cannot leave a customer without an account manager.")
+    if not _is_int(owner_id):
+        return _("Not a valid user id.")
+    owner = User.objects.filter(pk=owner_id, is_active=True).first()
+    if owner is None:
+        return _("No such active user.")
+    if actor.is_superuser or actor.role == Role.ADMIN or owner.pk == actor.pk:
+        return None
+    if actor.role == Role.MANAGER and owner.department_id == actor.department_id:
+        return None
+    return _("You cannot assign customers to this user.")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
+
+
+def _as_list(value, name: str, errors) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple):
+        errors.add(name, _("Expected a list."))
+        return []
+    return list(value)
+
+
+def _as_item(item, name: str, errors) -> Mapping[str, Any] | None:
+    if isinstance(item, str):
+        return None
+    if not isinstance(item, Mapping):
+        errors.add(name, _("Expected an object."))
+        return None
+    return item
+
+
+def _choice(value, choices, default: str, name: str, errors) -> str:
+    if value in (None, ""):
+        return default
+    if value not in choices.values:
+        errors.add(name, _("“%(value)s” is not a valid choice.") % {"value": value})
+    return value
+
+
+def _clean_phones(value, errors) -> list[PhoneItem]:
+    items: list[PhoneItem] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(_as_list(value, "phones", errors)):
+        name = f"phones[{i}]"
+        item = _as_item(raw, name, errors)
+        number = raw if isinstance(raw, str) else (item or {}).get("number")
+        if not number or not isinstance(number, str):
+            errors.add(f"{name}.number", _("This field is required."))
+            continue
+        try:
+            parsed = parse_phone(number)
+        except ValidationError as exc:
+            errors.add(f"{name}.number", exc.messages[0])
+            continue
+        if parsed.e164 in seen:
+            errors.add(f"{name}.number", _("This number is listed twice."))
+            continue
+        seen.add(parsed.e164)
+        label = _choice(
+            (item or {}).get("label"), Phone.Label, Phone.Label.MOBILE, f"{name}.label", errors
+        )
+        items.append(PhoneItem(parsed, label, bool((item or {}).get("is_primary"))))
+    _settle_primary(items)
+    return items
+
+
+def _clean_emails(value, errors) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(_as_list(value, "emails", errors)):
+        name = f"emails[{i}]"
+        item = _as_item(raw, name, errors)
+        address = raw if isinstance(raw, str) else (item or {}).get("address")
+        if not address or not isinstance(address, str):
+            errors.add(f"{name}.address", _("This field is required."))
+            continue
+        address = address.strip().lower()
+        try:
+            validate_email(address)
+        except ValidationError:
+            errors.add(
+                f"{name}.address",
+                _("“%(value)s” is not a valid email address.") % {"value": address},
+            )
+            continue
+        if address in seen:
+            errors.add(f"{name}.address", _("This address is listed twice."))
+            continue
+        seen.add(address)
+        label = _choice(
+            (item or {}).get("label"), Email.Label, Email.Label.WORK, f"{name}.label", errors
+        )
+        items.append(
+            {"address": address, "label": label, "is_primary": bool((item or {}).get("is_primary"))}
+        )
+    _settle_primary(items)
+    return items
+
+
+def _settle_primary(items: list) -> None:
+    """Exactly one primary entry: the first marked one, else the first."""
+    if not items:
+        return
+    get = (lambda x: x["is_primary"]) if isinstance(items[0], dict) else (lambda x: x.is_primary)
+    first = next((i for i, x in enumerate(items) if get(x)), 0)
+    for i, item in enumerate(items):
+        if isinstance(item, dict):
+            item["is_primary"] = i == first
+        else:
+            item.is_primary = i == first
+
+
+_ADDRESS_LIMITS = {"street": 255, "city": 100, "region": 100, "postcode": 20, "country": 2}
+
+
+def _clean_addresses(value, errors) -> list[dict[str, Any]]:
+    items = []
+    for i, raw in enumerate(_as_list(value, "addresses", errors)):
+        name = f"addresses[{i}]"
+        item = _as_item(raw, name, errors)
+        if item is None:
+            if isinstance(raw, str):
+                errors.add(name, _("Expected an object."))
+            continue
+        clean: dict[str, Any] = {
+            "label": _choice(
+                item.get("label"), Address.Label, Address.Label.OFFICE, f"{name}.label", errors
+            )
+        }
+        for key, limit in _ADDRESS_LIMITS.items():
+            text = item.get(key) or ""
+            if not isinstance(text, str):
+                errors.add(f"{name}.{key}", _("Expected text."))
+                continue
+            text = text.strip().upper() if key == "country" else text.strip()
+            if len(text) > limit:
+                errors.add(f"{name}.{key}", _("At most %(n)d characters.") % {"n": limit})
+            clean[key] = text
+        unknown = set(item) - set(_ADDRESS_LIMITS) - {"label", "id"}
+        for key in sorted(unknown):
+            errors.add(f"{name}.{key}", _("Unknown field."))
+        if not any(clean.get(k) for k in ("street", "city", "region", "postcode")):
+            errors.add(name, _("An address needs at least a street, city, region or postcode."))
+        items.append(clean)
+    return items
+
+
+def _clean_tags(value, errors) -> list[str]:
+    tags: list[str] = []
+    raw_items = value.split(",") if isinstance(value, str) else _as_list(value, "tags", errors)
+    for i, raw in enumerate(raw_items):
+        if not isinstance(raw, str):
+            errors.add(f"tags[{i}]", _("Expected text."))
+            continue
+        tag = raw.strip()
+        if not tag:
+            continue
+        if len(tag) > 50:
+            errors.add(f"tags[{i}]", _("At most %(n)d characters.") % {"n": 50})
+        elif tag not in tags:
+            tags.append(tag)
+    return tags
+
+
+def _clean_consents(value, errors) -> list[dict[str, Any]]:
+    items = []
+    seen = set()
+    for i, raw in enumerate(_as_list(value, "consents", errors)):
+        name = f"consents[{i}]"
+        item = _as_item(raw, name, errors)
+        if item is None:
+            if isinstance(raw, str):
+                errors.add(name, _("Expected an object."))
+            continue
+        channel = item.get("channel")
+        if channel not in MarketingConsent.Channel.values:
+            errors.add(
+                f"{name}.channel", _("“%(value)s” is not a valid choice.") % {"value": channel}
+            )
+            continue
+        if channel in seen:
+            errors.add(f"{name}.channel", _("This channel is listed twice."))
+            continue
+        seen.add(channel)
+        granted = item.get("granted")
+        if not isinstance(granted, bool):
+            errors.add(f"{name}.granted", _("Expected true or false."))
+        method = item.get("method")
+        if method not in MarketingConsent.Method.values:
+            errors.add(
+                f"{name}.method",
+                _("Say how consent was given: %(choices)s.")
+                % {"choices": ", ".join(MarketingConsent.Method.values)},
+            )
+        recorded_at = item.get("recorded_at") or timezone.now()
+        if isinstance(recorded_at, str):
+            try:
+                parsed = parse_datetime(recorded_at)
+            except ValueError:
+                parsed = None
+            if parsed is None:
+                errors.add(f"{name}.recorded_at", _("Not a valid date and time."))
+            recorded_at = parsed
+        if isinstance(recorded_at, dt.datetime):
+            if timezone.is_naive(recorded_at):
+                recorded_at = timezone.make_aware(recorded_at)
+            if recorded_at > timezone.now() + dt.timedelta(minutes=5):
+                errors.add(f"{name}.recorded_at", _("Consent cannot be given in the future."))
+        evidence = item.get("evidence") or ""
+        if not isinstance(evidence, str) or len(evidence) > 255:
+            errors.add(f"{name}.evidence", _("At most %(n)d characters.") % {"n": 255})
+        items.append(
+            {
+                "channel": channel,
+                "granted": granted,
+                "method": method,
+                "recorded_at": recorded_at,
+                "evidence": evidence,
+            }
+        )
+    return items
+
+
+def clean_custom_fields(
+    values: Mapping[str, Any], *, current: Mapping[str, Any], errors=None
+) -> dict[str, Any]:
+    """Merge ``values`` into ``current`` custom field values, checking each against its
+    definition. A value of None or "" removes the field. Required fields must end up set."""
+    own_errors = errors is None
+    errors = errors or _Errors()
+    if not isinstance(values, Mapping):
+        errors.add("custom_fields", _("Expected an object."))
+        if own_errors:
+            errors.raise_if_any()
+        return dict(current)
+    definitions = {d.key: d for d in CustomFieldDefinition.objects.filter(is_active=True)}
+    result = {k: v for k, v in current.items() if k in definitions}
+    for key, value in values.items():
+        name = f"custom_fields.{key}"
+        definition = definitions.get(key)
+        if definition is None:
+            errors.add(name, _("Unknown custom field."))
+            continue
+        if value is None or value == "":
+            result.pop(key, None)
+            continue
+        try:
+            result[key] = _coerce_custom_value(definition, value)
+        except ValidationError as exc:
+            errors.add(name, exc.messages[0])
+    for key, definition in definitions.items():
+        if definition.required and key not in result:
+            errors.add(f"custom_fields.{key}", _("This field is required."))
+    if own_errors:
+        errors.raise_if_any()
+    return result
+
+
+def _coerce_custom_value(definition: CustomFieldDefinition, value):
+    kind = definition.field_type
+    if kind == CustomFieldDefinition.FieldType.TEXT:
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise ValidationError(_("Expected text."))
+        text = str(value).strip()
+        if len(text) > 1000:
+            raise ValidationError(_("At most %(n)d characters.") % {"n": 1000})
+        return text
+    if kind == CustomFieldDefinition.FieldType.NUMBER:
+        if isinstance(value, bool):
+            raise ValidationError(_("Expected a number."))
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise ValidationError(_("Expected a number.")) from None
+        if not number.is_finite() or abs(number) >= Decimal("1e15"):
+            raise ValidationError(_("Expected a number."))
+        return int(number) if number == number.to_integral_value() else float(number)
+    if kind == CustomFieldDefinition.FieldType.DATE:
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        try:
+            parsed = parse_date(value) if isinstance(value, str) else None
+        except ValueError:  # well formed but impossible, such as 2026-02-30
+            parsed = None
+        if parsed is None:
+            raise ValidationError(_("Expected a date as YYYY-MM-DD."))
+        return parsed.isoformat()
+    if kind == CustomFieldDefinition.FieldType.CHOICE:
+        if value not in definition.choices:
+            raise ValidationError(
+                _("Choose one of: %(choices)s.") % {"choices": ", ".join(definition.choices)}
+            )
+        return value
+    raise ValidationError(_("Unsupported field type."))

@@ -1,0 +1,30 @@
+"""Reads of the interaction timeline, scoped through the customers a user can see."""
+
+from django.db.models import QuerySet
+
+from guanxi.customers.models import Customer
+from guanxi.customers.visibility import VIEW
+
+from .models import Interaction
+
+
+def interactions_for_customer(*, customer: Customer) -> QuerySet[Interaction]:
+    """Timeline of a customer already fetched through the visibility rule."""
+    return Interaction.objects.filter(customer=customer).select_related("staff")
+
+
+def interaction_list_for_user(user, *, filters: dict | None = None) -> QuerySet[Interaction]:
+    """Interactions on every customer ``user`` may see."""
+    filters = filters or {}
+    visible = Customer.objects.visible_to(user, VIEW)
+    queryset = Interaction.objects.filter(customer__in=visible.values("pk")).select_related(
+        "staff", "customer"
+    )
+    for name in ("channel", "direction", "staff_id", "customer_id"):
+        if filters.get(name):
+            queryset = queryset.filter(**{name: filters[name]})
+    if filters.get("since"):
+        queryset = queryset.filter(occurred_at__gte=filters["since"])
+    if filters.get("until"):
+        queryset = queryset.filter(occurred_at__lt=filters["until"])
+    return queryset

@@ -1,0 +1,79 @@
+"""Logging touch points on a customer's timeline."""
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from guanxi.audit.models import AuditEvent
+from guanxi.audit.services import audit_record
+from guanxi.customers.models import Customer
+from guanxi.customers.selectors import access_customer
+from guanxi.customers.visibility import INTERACT
+
+from .models import Interaction
+
+FIELDS = ("channel", "direction", "subject", "notes", "staff_id", "occurred_at")
+
+
+@transaction.atomic
+def interaction_log(*, actor, customer_id: int, data: Mapping[str, Any]) -> Interaction:
+    """Record a touch point with a customer the actor may interact with. The staff member
+    defaults to the actor; ``occurred_at`` may be in the past (a visit logged afterwards) but not
+    in the future."""
+    customer = access_customer(actor, customer_id, INTERACT)
+    unknown = sorted(set(data) - set(FIELDS))
+    if unknown:
+        raise ValidationError({name: [_("Unknown field.")] for name in unknown})
+    interaction = Interaction(customer=customer, created_by=actor, staff_id=actor.pk)
+    for name, value in data.items():
+        if value is not None or name in ("notes",):
+            setattr(interaction, name, value if value is not None else "")
+    errors: dict[str, list[str]] = {}
+    try:
+        interaction.full_clean(exclude=["customer", "staff", "created_by"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if "staff_id" in data and data["staff_id"] is not None:
+        from guanxi.accounts.models import User
+
+        staff_id = data["staff_id"]
+        if (
+            not isinstance(staff_id, int)
+            or not User.objects.filter(pk=staff_id, is_active=True).exists()
+        ):
+            errors.setdefault("staff_id", []).append(_("No such active user."))
+    occurred = interaction.occurred_at
+    if (
+        "occurred_at" not in errors
+        and occurred
+        and occurred > timezone.now() + dt.timedelta(minutes=5)
+    ):
+        errors.setdefault("occurred_at", []).append(_("An interaction cannot be in the future."))
+    if errors:
+        raise ValidationError(errors)
+    interaction.save()
+    Customer.objects.filter(pk=customer.pk).filter(
+        Q(last_contacted_at__isnull=True) | Q(last_contacted_at__lt=interaction.occurred_at)
+    ).update(last_contacted_at=interaction.occurred_at)
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        object_type="interaction",
+        object_id=interaction.pk,
+        customer_id=customer.pk,
+        summary=interaction.subject,
+        changes={
+            "channel": {"before": None, "after": interaction.channel},
+            "direction": {"before": None, "after": interaction.direction},
+            "subject": {"before": None, "after": interaction.subject},
+            "staff_id": {"before": None, "after": interaction.staff_id},
+            "occurred_at": {"before": None, "after": interaction.occurred_at.isoformat()},
+        },
+    )
+    return interaction

@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from guanxi.api.api import api
+
+urlpatterns = [
+    path("", include("guanxi.web.urls")),
+    path("accounts/", include("guanxi.accounts.urls")),
+    path("customers/", include("guanxi.customers.urls")),
+    path("interactions/", include("guanxi.interactions.urls")),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+]
