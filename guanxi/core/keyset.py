@@ -66,7 +66,7 @@ def _serialise(value: Any) -> Any:
 
 
 def _deserialise(field: str, value: Any) -> Any:
-    if field in ("created_at", "updated_at"):
+    if field.endswith("_at"):  # created_at, updated_at, occurred_at: timestamps
         parsed = parse_datetime(value) if isinstance(value, str) else None
         if parsed is None:
             raise CursorError("This cursor is not valid.")

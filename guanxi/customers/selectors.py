@@ -5,8 +5,8 @@ from django.db.models import Prefetch, QuerySet
 
 from guanxi.core.text import digits_only, fold
 
-from .models import Customer, MarketingConsent
-from .visibility import VIEW
+from .models import Customer, CustomFieldDefinition, MarketingConsent
+from .visibility import VIEW, customer_scope
 
 
 def access_customer(user, customer_id, action: str = VIEW, *, for_update: bool = False) -> Customer:
@@ -103,3 +103,64 @@ def organization_people_for_user(user, organization: Customer) -> QuerySet[Custo
         .prefetch_related("phones", "emails")
         .order_by("name", "id")
     )
+
+
+class CustomerPermissions:
+    """What ``user`` may do to one customer they can see, for showing the right buttons.
+
+    Each answer comes from the visibility rule; the services check again when the action is
+    actually taken."""
+
+    def __init__(self, user, customer: Customer):
+        from guanxi.accounts.roles import DELETING_ROLES
+
+        from .visibility import CHANGE, INTERACT
+
+        scope = Customer.objects.filter(pk=customer.pk)
+        self.can_change = scope.filter(customer_scope(user, CHANGE)).exists()
+        self.can_interact = scope.filter(customer_scope(user, INTERACT)).exists()
+        self.can_delete = self.can_change and (user.is_superuser or user.role in DELETING_ROLES)
+        self.can_reveal = user.may_view_sensitive()
+
+
+def customer_permissions_for_user(user, customer: Customer) -> CustomerPermissions:
+    return CustomerPermissions(user, customer)
+
+
+def organization_lookup_for_user(user, query: str, *, limit: int = 8) -> list[Customer]:
+    """Organisations matching ``query`` that ``user`` can see, for linking a person to one."""
+    query = (query or "").strip()
+    if not query:
+        return []
+    return list(
+        customer_list_for_user(user, filters={"q": query, "party_type": "organization"})
+        .only("id", "name", "region")
+        .order_by("name", "id")[:limit]
+    )
+
+
+def reassignable_customer_count(user, *, owner_id: int | None) -> int:
+    """How many customers a reassignment from ``owner_id`` (None: the unowned pool) would move
+    when ``user`` performs it."""
+    from .visibility import CHANGE
+
+    queryset = Customer.objects.visible_to(user, CHANGE)
+    if owner_id is None:
+        return queryset.filter(owner__isnull=True).count()
+    return queryset.filter(owner_id=owner_id).count()
+
+
+def customer_history_for_user(user, customer_id):
+    """The audit events of one customer ``user`` may see, newest first; raises
+    ``Customer.DoesNotExist`` otherwise, like :func:`access_customer`."""
+    from guanxi.audit.selectors import audit_events_for_customer
+
+    customer = access_customer(user, customer_id, VIEW)
+    return audit_events_for_customer(customer_id=customer.pk).order_by("-id")
+
+
+def custom_field_definitions_for_user(user) -> QuerySet[CustomFieldDefinition]:
+    """The active custom fields every customer has (the same for all signed-in staff)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return CustomFieldDefinition.objects.none()
+    return CustomFieldDefinition.objects.filter(is_active=True)

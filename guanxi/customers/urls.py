@@ -1,6 +1,18 @@
 from django.urls import path
 
+from . import views
+
 app_name = "customers"
 urlpatterns = [
-    path("", lambda request: None, name="list"),
+    path("", views.customer_list, name="list"),
+    path("new/", views.customer_create_view, name="create"),
+    path("export/", views.customer_export_view, name="export"),
+    path("reassign/", views.reassign_view, name="reassign"),
+    path("organizations/lookup/", views.organization_lookup, name="organization_lookup"),
+    path("<int:customer_id>/", views.customer_detail, name="detail"),
+    path("<int:customer_id>/edit/", views.customer_edit_view, name="edit"),
+    path("<int:customer_id>/delete/", views.customer_delete_view, name="delete"),
+    path("<int:customer_id>/reveal/", views.customer_reveal_view, name="reveal"),
+    path("<int:customer_id>/timeline/", views.customer_timeline, name="timeline"),
+    path("<int:customer_id>/history/", views.customer_history, name="history"),
 ]

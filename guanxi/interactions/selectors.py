@@ -28,3 +28,11 @@ def interaction_list_for_user(user, *, filters: dict | None = None) -> QuerySet[
     if filters.get("until"):
         queryset = queryset.filter(occurred_at__lt=filters["until"])
     return queryset
+
+
+def interaction_timeline_for_user(user, customer_id) -> QuerySet[Interaction]:
+    """Timeline of one customer ``user`` may see; raises ``Customer.DoesNotExist`` otherwise."""
+    from guanxi.customers.selectors import access_customer
+
+    customer = access_customer(user, customer_id, VIEW)
+    return interactions_for_customer(customer=customer).select_related("customer")

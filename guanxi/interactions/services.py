@@ -49,6 +49,11 @@ def interaction_log(*, actor, customer_id: int, data: Mapping[str, Any]) -> Inte
         ):
             errors.setdefault("staff_id", []).append(_("No such active user."))
     occurred = interaction.occurred_at
+    if isinstance(occurred, dt.datetime) and timezone.is_naive(occurred):
+        # A time without a zone (a form field, a spreadsheet cell) is local time.
+        occurred = interaction.occurred_at = timezone.make_aware(occurred)
+    if not isinstance(occurred, dt.datetime):
+        occurred = None
     if (
         "occurred_at" not in errors
         and occurred

@@ -16,3 +16,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# WhiteNoise looks for collected files at start-up; tests serve static files from the apps.
+STATIC_ROOT = Path(tempfile.gettempdir()) / "guanxi-test-static"
+STATIC_ROOT.mkdir(exist_ok=True)

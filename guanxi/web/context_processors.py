@@ -1,2 +1,27 @@
+"""What every page's layout needs: the navigation for the signed-in user's role."""
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from guanxi.accounts.roles import REASSIGNING_ROLES
+
+
 def navigation(request):
-    return {}
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    items = [
+        ("customers", _("Customers"), reverse("customers:list")),
+        ("interactions", _("Interactions"), reverse("interactions:list")),
+    ]
+    if user.is_superuser or user.role in REASSIGNING_ROLES:
+        items.append(("reassign", _("Reassign"), reverse("customers:reassign")))
+    section = (request.resolver_match.namespace if request.resolver_match else "") or ""
+    if request.resolver_match and request.resolver_match.url_name == "reassign":
+        section = "reassign"
+    return {
+        "nav_items": [
+            {"key": key, "label": label, "url": url, "active": key == section}
+            for key, label, url in items
+        ]
+    }

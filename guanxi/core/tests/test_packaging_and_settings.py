@@ -14,7 +14,9 @@ GUANXI = [sys.executable, "-m", "guanxi"]
 
 
 def _production_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GUANXI_")}
+    # Only what an operator would set: nothing from the test run (the browser tests, for
+    # instance, relax Django's async-safety check in this process).
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GUANXI_", "DJANGO_"))}
     env.update(
         DJANGO_SETTINGS_MODULE="guanxi.settings.production",
         GUANXI_SECRET_KEY="a-production-secret-from-the-environment-" + "x" * 40,

@@ -1,0 +1,617 @@
+"""The customer form of the web UI: turning what a browser posts into the services' input, and
+the services' field errors back into messages beside the right input.
+
+There is deliberately no second set of validation rules here. The form only gathers the posted
+values (including the repeating phone, email and address rows) into the same dictionary the API
+sends, and :func:`guanxi.customers.validation.clean_customer_data` decides what is valid. That
+keeps the web UI, the API and imports agreeing on every rule.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django import forms
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from guanxi.accounts.models import User
+from guanxi.accounts.roles import Role
+from guanxi.accounts.selectors import assignable_owners_for_user, staff_directory_for_user
+from guanxi.core.keyset import DEFAULT_ORDERINGS
+
+from .models import Address, Customer, CustomFieldDefinition, Email, MarketingConsent, Phone
+
+# ---------------------------------------------------------------------------------------------
+# Filters of the customer list
+
+
+SORT_CHOICES = [
+    ("-updated_at", _("Recently updated")),
+    ("name", _("Name A–Z")),
+    ("-name", _("Name Z–A")),
+    ("-created_at", _("Newest first")),
+    ("created_at", _("Oldest first")),
+]
+DEFAULT_SORT = "-updated_at"
+
+
+def _blank(choices) -> list[tuple[str, str]]:
+    return [("", _("Any")), *choices]
+
+
+class CustomerFilterForm(forms.Form):
+    """The search box and filters above the customer list (all optional)."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    kind = forms.ChoiceField(label=_("Kind"), required=False, choices=_blank(Customer.Kind.choices))
+    lifecycle_stage = forms.ChoiceField(
+        label=_("Lifecycle stage"),
+        required=False,
+        choices=_blank(Customer.LifecycleStage.choices),
+    )
+    relationship_level = forms.ChoiceField(
+        label=_("Relationship"),
+        required=False,
+        choices=_blank(Customer.RelationshipLevel.choices),
+    )
+    party_type = forms.ChoiceField(
+        label=_("Type"), required=False, choices=_blank(Customer.PartyType.choices)
+    )
+    source_channel = forms.ChoiceField(
+        label=_("Source"), required=False, choices=_blank(Customer.SourceChannel.choices)
+    )
+    owner = forms.ChoiceField(label=_("Account manager"), required=False)
+    industry = forms.CharField(label=_("Industry"), required=False, max_length=100)
+    region = forms.CharField(label=_("Region"), required=False, max_length=100)
+    tag = forms.CharField(label=_("Tag"), required=False, max_length=50)
+    sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["owner"].choices = [
+            ("", _("Anyone")),
+            ("me", _("Me")),
+            ("none", _("Nobody (unowned)")),
+            *[(str(u.pk), u.label) for u in staff_directory_for_user(user)],
+        ]
+
+    def selector_filters(self) -> dict[str, Any]:
+        """The filters for ``customer_list_for_user``; invalid values are simply dropped (the
+        form shows why)."""
+        if not self.is_valid():
+            data = {k: v for k, v in self.cleaned_data.items() if k not in self.errors}
+        else:
+            data = dict(self.cleaned_data)
+        filters = {
+            name: data.get(name)
+            for name in (
+                "q",
+                "kind",
+                "lifecycle_stage",
+                "relationship_level",
+                "party_type",
+                "source_channel",
+                "industry",
+                "region",
+                "tag",
+            )
+            if data.get(name)
+        }
+        owner = data.get("owner")
+        if owner == "me":
+            filters["owner_id"] = self.user.pk
+        elif owner == "none":
+            filters["unowned"] = True
+        elif owner:
+            filters["owner_id"] = int(owner)
+        return filters
+
+    def ordering(self) -> str:
+        sort = self.cleaned_data.get("sort") if self.is_valid() else None
+        return sort if sort in DEFAULT_ORDERINGS else DEFAULT_SORT
+
+    def is_filtered(self) -> bool:
+        return bool(self.selector_filters())
+
+
+# ---------------------------------------------------------------------------------------------
+# The customer create/edit form
+
+
+@dataclass
+class Input:
+    """One rendered input: its posted name, label, kind, value, choices and messages."""
+
+    name: str
+    label: str
+    kind: str = "text"  # text, select, date, textarea, number, url, email
+    value: Any = ""
+    choices: list[tuple[str, str]] = field(default_factory=list)
+    help: str = ""
+    required: bool = False
+    errors: list[str] = field(default_factory=list)
+    saved_value: str | None = None  # the value someone else saved meanwhile, when it differs
+    maxlength: int | None = None
+
+
+@dataclass
+class Row:
+    """One row of a repeating group (a phone, an email, an address, a consent)."""
+
+    values: dict[str, str]
+    errors: list[str] = field(default_factory=list)
+
+
+SCALAR_INPUTS = (
+    "party_type",
+    "name",
+    "company",
+    "job_title",
+    "kind",
+    "relationship_level",
+    "lifecycle_stage",
+    "industry",
+    "region",
+    "source_channel",
+    "owner_id",
+    "birth_date",
+    "website",
+    "external_id",
+    "notes",
+)
+ADDRESS_PARTS = ("street", "city", "region", "postcode", "country")
+CONSENT_STATES = [("", _("Not recorded")), ("yes", _("Granted")), ("no", _("Refused"))]
+_PATH = re.compile(r"^(phones|emails|addresses|consents|tags)\[(\d+)\](?:\.(\w+))?$")
+
+
+def _model_field(name: str):
+    for candidate in (name, name.removesuffix("_id")):
+        try:
+            return Customer._meta.get_field(candidate)
+        except FieldDoesNotExist:
+            continue
+    raise FieldDoesNotExist(name)
+
+
+class CustomerForm:
+    """Values of the customer form, from a saved customer and/or a POST, with field errors.
+
+    ``service_data()`` is what :func:`customer_create` / :func:`customer_update` receive;
+    ``apply_errors()`` places a service ``ValidationError`` beside the inputs it names.
+    """
+
+    def __init__(self, *, user: User, customer: Customer | None = None, post=None):
+        self.user = user
+        self.customer = customer
+        self.post = post
+        self.errors: dict[str, list[str]] = {}
+        self.non_field_errors: list[str] = []
+        self.conflicts: dict[str, str] = {}
+        self.definitions = list(CustomFieldDefinition.objects.filter(is_active=True))
+        self._row_positions: dict[str, list[int]] = {}
+        if post is not None:
+            self._read_post(post)
+        elif customer is not None:
+            self._read_customer(customer)
+        else:
+            self._read_defaults()
+
+    # -- reading values --------------------------------------------------------------------
+
+    def _read_defaults(self) -> None:
+        self.scalars = dict.fromkeys(SCALAR_INPUTS, "")
+        self.scalars.update(
+            party_type=Customer.PartyType.PERSON,
+            kind=Customer.Kind.POTENTIAL,
+            relationship_level=Customer.RelationshipLevel.TRANSACTIONAL,
+            lifecycle_stage=Customer.LifecycleStage.SUSPECT,
+            owner_id=str(self.user.pk),
+        )
+        self.organization_id = ""
+        self.organization_label = ""
+        self.tags = ""
+        self.phones = [Row({"number": "", "label": Phone.Label.MOBILE})]
+        self.emails = [Row({"address": "", "label": Email.Label.WORK})]
+        self.addresses = [Row({"label": Address.Label.OFFICE, **dict.fromkeys(ADDRESS_PARTS, "")})]
+        self.addresses[0].values["country"] = "CN"
+        self.custom = {d.key: "" for d in self.definitions}
+        self.consents = self._consent_rows_from({})
+        self.id_number = ""
+        self.clear_id_number = False
+        self.version = ""
+
+    def _read_customer(self, customer: Customer) -> None:
+        self.scalars = {}
+        for name in SCALAR_INPUTS:
+            value = getattr(customer, name)
+            if value is None:
+                value = ""
+            elif hasattr(value, "isoformat"):
+                value = value.isoformat()
+            self.scalars[name] = str(value)
+        self.organization_id = str(customer.organization_id or "")
+        self.organization_label = customer.organization.name if customer.organization_id else ""
+        self.tags = ", ".join(t.name for t in customer.tags.all())
+        self.phones = [Row({"number": p.display, "label": p.label}) for p in customer.phones.all()]
+        self.emails = [Row({"address": e.address, "label": e.label}) for e in customer.emails.all()]
+        self.addresses = [
+            Row({"label": a.label, **{k: getattr(a, k) for k in ADDRESS_PARTS}})
+            for a in customer.addresses.all()
+        ]
+        if not self.phones:
+            self.phones = [Row({"number": "", "label": Phone.Label.MOBILE})]
+        if not self.emails:
+            self.emails = [Row({"address": "", "label": Email.Label.WORK})]
+        if not self.addresses:
+            self.addresses = [
+                Row({"label": Address.Label.OFFICE, **dict.fromkeys(ADDRESS_PARTS, "")})
+            ]
+        values = customer.custom_fields or {}
+        self.custom = {d.key: str(values.get(d.key, "")) for d in self.definitions}
+        self.consents = self._consent_rows_from({c.channel: c for c in customer.consents.all()})
+        self.id_number = ""
+        self.clear_id_number = False
+        self.version = str(customer.version)
+
+    def _consent_rows_from(self, existing: dict[str, MarketingConsent]) -> list[Row]:
+        rows = []
+        for channel, label in MarketingConsent.Channel.choices:
+            consent = existing.get(channel)
+            rows.append(
+                Row(
+                    {
+                        "channel": channel,
+                        "channel_label": str(label),
+                        "state": "" if consent is None else ("yes" if consent.granted else "no"),
+                        "method": consent.method if consent else "",
+                        "evidence": consent.evidence if consent else "",
+                        "recorded_at": (
+                            consent.recorded_at.strftime("%Y-%m-%d") if consent else ""
+                        ),
+                    }
+                )
+            )
+        return rows
+
+    def _read_post(self, post) -> None:
+        self.scalars = {name: post.get(name, "").strip() for name in SCALAR_INPUTS}
+        self.organization_id = post.get("organization_id", "").strip()
+        self.organization_label = post.get("organization_label", "").strip()
+        self.tags = post.get("tags", "")
+        self.phones = [
+            Row({"number": n.strip(), "label": lbl})
+            for n, lbl in zip(
+                post.getlist("phone_number"), post.getlist("phone_label"), strict=False
+            )
+        ] or [Row({"number": "", "label": Phone.Label.MOBILE})]
+        self.emails = [
+            Row({"address": a.strip(), "label": lbl})
+            for a, lbl in zip(
+                post.getlist("email_address"), post.getlist("email_label"), strict=False
+            )
+        ] or [Row({"address": "", "label": Email.Label.WORK})]
+        columns = [post.getlist(f"address_{part}") for part in ("label", *ADDRESS_PARTS)]
+        self.addresses = [
+            Row(dict(zip(("label", *ADDRESS_PARTS), (v.strip() for v in values), strict=True)))
+            for values in zip(*columns, strict=False)
+        ] or [Row({"label": Address.Label.OFFICE, **dict.fromkeys(ADDRESS_PARTS, "")})]
+        self.custom = {d.key: post.get(f"custom_{d.key}", "").strip() for d in self.definitions}
+        self.consents = []
+        for channel, label in MarketingConsent.Channel.choices:
+            self.consents.append(
+                Row(
+                    {
+                        "channel": channel,
+                        "channel_label": str(label),
+                        "state": post.get(f"consent_{channel}_state", ""),
+                        "method": post.get(f"consent_{channel}_method", ""),
+                        "evidence": post.get(f"consent_{channel}_evidence", "").strip(),
+                        "recorded_at": "",
+                    }
+                )
+            )
+        self.id_number = post.get("id_number", "").strip()
+        self.clear_id_number = post.get("clear_id_number") == "on"
+        self.version = post.get("version", "")
+
+    # -- building the service input ------------------------------------------------------------
+
+    def expected_version(self) -> int | None:
+        try:
+            return int(self.version)
+        except ValueError:
+            return None
+
+    def service_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for name in SCALAR_INPUTS:
+            value: Any = self.scalars.get(name, "")
+            if name == "owner_id":
+                value = int(value) if value.isdigit() else None
+            elif name in ("birth_date", "external_id", "source_channel") and value == "":
+                value = None if name != "source_channel" else ""
+            data[name] = value
+        is_person = self.scalars.get("party_type") == Customer.PartyType.PERSON
+        org = self.organization_id
+        data["organization_id"] = int(org) if (is_person and org.isdigit()) else None
+
+        self._row_positions = {}
+        data["phones"] = self._rows_for_service(
+            "phones",
+            self.phones,
+            lambda r: r.values["number"],
+            lambda r: {"number": r.values["number"], "label": r.values["label"]},
+        )
+        data["emails"] = self._rows_for_service(
+            "emails",
+            self.emails,
+            lambda r: r.values["address"],
+            lambda r: {"address": r.values["address"], "label": r.values["label"]},
+        )
+        data["addresses"] = self._rows_for_service(
+            "addresses",
+            self.addresses,
+            lambda r: any(r.values.get(k) for k in ("street", "city", "region", "postcode")),
+            lambda r: {k: r.values.get(k, "") for k in ("label", *ADDRESS_PARTS)},
+        )
+        data["tags"] = [t.strip() for t in re.split(r"[,，;；]", self.tags) if t.strip()]
+        data["custom_fields"] = dict(self.custom)
+        consents = self._changed_consents()
+        if consents:
+            data["consents"] = consents
+        if self.customer is None and data["owner_id"] is None and not self._may_unown():
+            # Only managers keep customers in the unowned pool; anyone else creating a
+            # customer without naming an owner becomes its account manager.
+            del data["owner_id"]
+        if self.clear_id_number:
+            data["id_number"] = ""
+        elif self.id_number:
+            data["id_number"] = self.id_number
+        return data
+
+    def _may_unown(self) -> bool:
+        return self.user.is_superuser or self.user.role in (Role.ADMIN, Role.MANAGER)
+
+    def _rows_for_service(self, group: str, rows: list[Row], is_filled, to_item) -> list:
+        items, positions = [], []
+        for position, row in enumerate(rows):
+            if is_filled(row):
+                items.append(to_item(row))
+                positions.append(position)
+        self._row_positions[group] = positions
+        return items
+
+    def _changed_consents(self) -> list[dict[str, Any]]:
+        """Only consents the user actually changed are sent, so saving the form does not
+        re-date consent that was given long ago."""
+        existing = {}
+        if self.customer is not None:
+            existing = {c.channel: c for c in self.customer.consents.all()}
+        changed, positions = [], []
+        for position, row in enumerate(self.consents):
+            state = row.values["state"]
+            if state not in ("yes", "no"):
+                continue
+            granted = state == "yes"
+            before = existing.get(row.values["channel"])
+            if (
+                before is not None
+                and before.granted == granted
+                and before.method == row.values["method"]
+                and before.evidence == row.values["evidence"]
+            ):
+                continue
+            changed.append(
+                {
+                    "channel": row.values["channel"],
+                    "granted": granted,
+                    "method": row.values["method"] or None,
+                    "evidence": row.values["evidence"],
+                }
+            )
+            positions.append(position)
+        self._row_positions["consents"] = positions
+        return changed
+
+    # -- errors --------------------------------------------------------------------------------
+
+    def apply_errors(self, error: ValidationError) -> None:
+        messages = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
+        for path, texts in messages.items():
+            match = _PATH.match(path)
+            if match:
+                group, index, part = match.group(1), int(match.group(2)), match.group(3)
+                if group == "tags":
+                    self.errors.setdefault("tags", []).extend(texts)
+                    continue
+                positions = self._row_positions.get(group, [])
+                rows = getattr(self, group)
+                if index < len(positions):
+                    row = rows[positions[index]]
+                    row.errors.extend(texts)
+                    if part:
+                        row.values.setdefault("_bad", part)
+                    continue
+            if path.startswith("custom_fields."):
+                self.errors.setdefault("custom_" + path.split(".", 1)[1], []).extend(texts)
+            elif path in ("phones", "emails", "addresses", "consents"):
+                getattr(self, path)[0].errors.extend(texts)
+            elif path in SCALAR_INPUTS or path in ("organization_id", "id_number", "tags"):
+                self.errors.setdefault(path, []).extend(texts)
+            else:
+                self.non_field_errors.extend(texts)
+
+    def mark_conflicts(self, saved: Customer) -> None:
+        """After a stale save, show beside each input the value that is saved now."""
+        current = CustomerForm(user=self.user, customer=saved)
+        self.conflicts = {}
+        for name in SCALAR_INPUTS:
+            if current.scalars[name] != self.scalars.get(name, ""):
+                self.conflicts[name] = current.display_value(name)
+        if current.tags != self.tags:
+            self.conflicts["tags"] = current.tags
+        for group in ("phones", "emails"):
+            key = "number" if group == "phones" else "address"
+            saved_list = [r.values[key] for r in getattr(current, group) if r.values[key]]
+            mine = [r.values[key] for r in getattr(self, group) if r.values[key]]
+            if saved_list != mine:
+                self.conflicts[group] = ", ".join(saved_list) or "—"
+        self.version = str(saved.version)
+
+    def display_value(self, name: str) -> str:
+        value = self.scalars.get(name, "")
+        if name == "owner_id" and value:
+            user = User.objects.filter(pk=value).first()
+            return user.label if user else value
+        try:
+            model_field = _model_field(name)
+        except FieldDoesNotExist:
+            return value
+        for key, label in getattr(model_field, "choices", None) or []:
+            if key == value:
+                return str(label)
+        return value or "—"
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(
+            self.errors
+            or self.non_field_errors
+            or any(r.errors for g in (self.phones, self.emails, self.addresses) for r in g)
+            or any(r.errors for r in self.consents)
+        )
+
+    # -- rendering -----------------------------------------------------------------------------
+
+    def _input(self, name: str, kind: str = "text", **extra) -> Input:
+        model_field = _model_field(name)
+        choices = list(getattr(model_field, "choices", None) or [])
+        if kind == "select" and model_field.blank:
+            choices = [("", "—"), *choices]
+        return Input(
+            name=name,
+            label=str(model_field.verbose_name).capitalize(),
+            kind=kind,
+            value=self.scalars.get(name, ""),
+            choices=[(str(k), str(v)) for k, v in choices],
+            errors=self.errors.get(name, []),
+            saved_value=getattr(self, "conflicts", {}).get(name),
+            maxlength=getattr(model_field, "max_length", None),
+            required=not model_field.blank,
+            **extra,
+        )
+
+    def owner_input(self) -> Input:
+        owners = list(assignable_owners_for_user(self.user))
+        current = self.scalars.get("owner_id", "")
+        choices = [(str(u.pk), u.label) for u in owners]
+        if current and current not in {c[0] for c in choices}:
+            user = User.objects.filter(pk=current).first()
+            if user is not None:
+                choices.insert(0, (current, user.label))
+        if self._may_unown():
+            choices.insert(0, ("", _("— Nobody (unowned pool) —")))
+        field_input = self._input("owner_id", "select")
+        field_input.choices = [(k, str(v)) for k, v in choices]
+        field_input.required = False
+        return field_input
+
+    def sections(self) -> dict[str, list[Input]]:
+        """The scalar inputs grouped as the form shows them."""
+        return {
+            "identity": [
+                self._input("party_type", "select"),
+                self._input("name"),
+                self._input("company", help=_("For people not linked to an organisation")),
+                self._input("job_title"),
+            ],
+            "classification": [
+                self._input("kind", "select"),
+                self._input("relationship_level", "select"),
+                self._input("lifecycle_stage", "select"),
+                self._input("source_channel", "select"),
+                self._input("industry"),
+                self._input("region"),
+                self.owner_input(),
+            ],
+            "more": [
+                self._input("birth_date", "date"),
+                self._input("website", "url"),
+                self._input("external_id", help=_("The customer's key in another system")),
+            ],
+        }
+
+    def notes_input(self) -> Input:
+        return self._input("notes", "textarea")
+
+    def custom_inputs(self) -> list[Input]:
+        language = getattr(self, "language", "en")
+        inputs = []
+        for definition in self.definitions:
+            kind = {
+                CustomFieldDefinition.FieldType.NUMBER: "number",
+                CustomFieldDefinition.FieldType.DATE: "date",
+                CustomFieldDefinition.FieldType.CHOICE: "select",
+            }.get(definition.field_type, "text")
+            inputs.append(
+                Input(
+                    name=f"custom_{definition.key}",
+                    label=definition.label_for(language),
+                    kind=kind,
+                    value=self.custom.get(definition.key, ""),
+                    choices=[("", "—"), *[(str(c), str(c)) for c in definition.choices]],
+                    required=definition.required,
+                    errors=self.errors.get(f"custom_{definition.key}", []),
+                )
+            )
+        return inputs
+
+    @staticmethod
+    def phone_labels():
+        return Phone.Label.choices
+
+    @staticmethod
+    def email_labels():
+        return Email.Label.choices
+
+    @staticmethod
+    def address_labels():
+        return Address.Label.choices
+
+    @staticmethod
+    def consent_states():
+        return CONSENT_STATES
+
+    @staticmethod
+    def consent_methods():
+        return [("", "—"), *MarketingConsent.Method.choices]
+
+
+class ReassignForm(forms.Form):
+    """Handing all customers of one account manager (or the unowned pool) to another."""
+
+    from_owner = forms.ChoiceField(label=_("From"))
+    to_owner = forms.ChoiceField(label=_("To"))
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        everyone = [
+            (str(u.pk), f"{u.label} ({u.username})") for u in User.objects.order_by("username")
+        ]
+        self.fields["from_owner"].choices = [
+            ("", "—"),
+            ("none", _("Unowned pool")),
+            *everyone,
+        ]
+        self.fields["to_owner"].choices = [
+            ("", "—"),
+            *[(str(u.pk), f"{u.label} ({u.username})") for u in assignable_owners_for_user(user)],
+        ]
+
+    def from_owner_id(self) -> int | None:
+        value = self.cleaned_data["from_owner"]
+        return None if value == "none" else int(value)

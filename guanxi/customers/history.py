@@ -1,0 +1,132 @@
+"""Turning audit rows into lines people can read on the customer page: field names in the
+reader's language, user ids as names, choice codes as their labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
+
+from guanxi.accounts.models import User
+from guanxi.audit.models import AuditEvent
+from guanxi.interactions.models import Interaction
+
+from .models import Customer
+
+EXTRA_LABELS = {
+    "phones": _("phones"),
+    "emails": _("emails"),
+    "addresses": _("addresses"),
+    "tags": _("tags"),
+    "consents": _("marketing consent"),
+    "custom_fields": _("custom fields"),
+    "id_number": _("ID number"),
+    "deleted": _("deleted"),
+    "channel": _("channel"),
+    "direction": _("direction"),
+    "subject": _("subject"),
+    "staff_id": _("staff member"),
+    "occurred_at": _("when"),
+    "customers": _("customers"),
+    "merged_into": _("merged into"),
+}
+
+
+@dataclass
+class ChangeLine:
+    label: str
+    before: str
+    after: str
+
+
+@dataclass
+class HistoryEntry:
+    event: AuditEvent
+    lines: list[ChangeLine]
+
+
+def _label(name: str) -> str:
+    if name in EXTRA_LABELS:
+        return str(EXTRA_LABELS[name])
+    for candidate in (name, name.removesuffix("_id")):
+        try:
+            return str(Customer._meta.get_field(candidate).verbose_name)
+        except FieldDoesNotExist:
+            continue
+    return name
+
+
+def _choice_label(model, name: str, value: Any) -> str | None:
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    for key, label in getattr(field, "choices", None) or []:
+        if key == value:
+            return str(label)
+    return None
+
+
+def _show(
+    model, name: str, value: Any, users: dict[int, str], organizations: dict[int, str]
+) -> str:
+    if value is None or value == "" or value == [] or value == {}:
+        return "—"
+    if name in ("owner_id", "staff_id") and isinstance(value, int):
+        return users.get(value, f"#{value}")
+    if name == "organization_id" and isinstance(value, int):
+        return organizations.get(value, f"#{value}")
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {v}" for k, v in value.items())
+    label = _choice_label(model, name, value)
+    if label is not None:
+        return label
+    if isinstance(value, str) and name.endswith("_at"):
+        moment = parse_datetime(value)
+        if moment is not None:
+            return date_format(timezone.localtime(moment), "Y-m-d H:i")
+    return str(value)
+
+
+def describe_history(events: list[AuditEvent], *, viewer) -> list[HistoryEntry]:
+    """Readable entries for ``events``, which the caller already scoped to a visible customer.
+
+    Organisation names are only shown for organisations the viewer can see themselves."""
+    user_ids: set[int] = set()
+    organization_ids: set[int] = set()
+    for event in events:
+        for name, change in (event.changes or {}).items():
+            for value in (change.get("before"), change.get("after")):
+                if name in ("owner_id", "staff_id") and isinstance(value, int):
+                    user_ids.add(value)
+                elif name == "organization_id" and isinstance(value, int):
+                    organization_ids.add(value)
+    users = {u.pk: u.label for u in User.objects.filter(pk__in=user_ids)}
+    organizations = dict(
+        Customer.objects.visible_to(viewer)
+        .filter(pk__in=organization_ids)
+        .values_list("pk", "name")
+    )
+    entries = []
+    for event in events:
+        model = Interaction if event.object_type == "interaction" else Customer
+        lines = [
+            ChangeLine(
+                label=_label(name),
+                before=_show(model, name, change.get("before"), users, organizations),
+                after=_show(model, name, change.get("after"), users, organizations),
+            )
+            for name, change in sorted((event.changes or {}).items())
+            if isinstance(change, dict)
+        ]
+        entries.append(HistoryEntry(event=event, lines=lines))
+    return entries

@@ -1,0 +1,341 @@
+"""The customer pages as each kind of user meets them, through Django's test client."""
+
+import csv
+import io
+
+import pytest
+
+from guanxi.audit.models import AuditEvent
+from guanxi.core.testing.visibility_matrix import EXPECTED
+from guanxi.customers.models import Customer
+from guanxi.customers.services import customer_create, customer_update
+
+pytestmark = pytest.mark.django_db
+
+
+def _login(client, user):
+    client.force_login(user)
+    return client
+
+
+def _customer_form(**overrides):
+    data = {
+        "version": "",
+        "party_type": "person",
+        "name": "王芳",
+        "company": "",
+        "job_title": "",
+        "kind": "prospect",
+        "relationship_level": "transactional",
+        "lifecycle_stage": "expectation",
+        "source_channel": "phone",
+        "industry": "Retail",
+        "region": "上海",
+        "owner_id": "",
+        "birth_date": "",
+        "website": "",
+        "external_id": "",
+        "notes": "",
+        "organization_id": "",
+        "organization_label": "",
+        "phone_number": ["139 0000 1111", ""],
+        "phone_label": ["mobile", "work"],
+        "email_address": ["Wang.Fang@Example.com"],
+        "email_label": ["work"],
+        "address_label": ["office"],
+        "address_street": ["南京西路 1 号"],
+        "address_city": ["上海"],
+        "address_region": ["上海"],
+        "address_postcode": ["200040"],
+        "address_country": ["CN"],
+        "tags": "VIP， 展会2026",
+        "id_number": "",
+        "consent_email_state": "yes",
+        "consent_email_method": "web_form",
+        "consent_email_evidence": "signup form",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_list_shows_exactly_the_customers_the_user_may_see(client, company):
+    for username, (visible, _interact, _change) in EXPECTED.items():
+        client.force_login(company.users[username])
+        html = client.get("/customers/").content.decode()
+        for name, customer in company.customers.items():
+            assert (customer.name in html) == (name in visible), (username, name)
+
+
+def test_search_finds_chinese_pinyin_and_phone_digits(client, company):
+    _login(client, company.rep)
+    customer_create(
+        actor=company.rep, data={"name": "赵敏", "phones": ["13812345678"], "tags": ["重点"]}
+    )
+    for query in ("赵敏", "zhaomin", "5678", "138-1234", "重点"):
+        html = client.get("/customers/", {"q": query}).content.decode()
+        assert "赵敏" in html, query
+    html = client.get("/customers/", {"q": "nobody-like-this"}).content.decode()
+    assert "No customers match" in html
+
+
+def test_search_never_reaches_invisible_customers(client, company):
+    _login(client, company.rep_b)
+    html = client.get("/customers/", {"q": "zhangwei"}).content.decode()
+    assert company.rep_customer.name not in html
+
+
+def test_list_filters_and_keyset_pages(client, company):
+    _login(client, company.admin)
+    for i in range(60):
+        customer_create(actor=company.admin, data={"name": f"Signed {i:02d}", "kind": "signed"})
+    first = client.get("/customers/", {"kind": "signed", "sort": "name"})
+    html = first.content.decode()
+    assert "Signed 00" in html and "Signed 49" in html and "Signed 50" not in html
+    assert company.rep_customer.name not in html  # kind filter applied
+    next_url = first.context["next_page_url"]
+    second = client.get("/customers/" + next_url).content.decode()
+    assert "Signed 50" in second and "Signed 59" in second and "Signed 00" not in second
+
+
+def test_a_doctored_cursor_shows_the_first_page_with_a_message(client, company):
+    _login(client, company.admin)
+    response = client.get("/customers/", {"cursor": "not-a-cursor"})
+    assert response.status_code == 200
+    assert "no longer valid" in response.content.decode()
+
+
+def test_htmx_search_returns_only_the_results_fragment(client, company):
+    _login(client, company.admin)
+    response = client.get("/customers/", {"q": "west"}, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert "West Customer" in html and "<html" not in html
+
+
+def test_detail_page_shows_profile_timeline_and_history(client, company):
+    customer = customer_create(
+        actor=company.rep,
+        data={"name": "李娜", "phones": ["13900001111"], "id_number": "11010519491231002X"},
+    )
+    _login(client, company.rep)
+    html = client.get(f"/customers/{customer.pk}/").content.decode()
+    assert "李娜" in html
+    assert "139 **** 1111" in html and "13900001111" not in html.replace(" ", "")
+    assert "1101**********002X" in html
+    assert "created" in html  # the history section
+
+
+@pytest.mark.parametrize("username", sorted(EXPECTED))
+def test_detail_page_is_404_for_customers_out_of_sight(client, company, username):
+    client.force_login(company.users[username])
+    visible = EXPECTED[username][0]
+    for name, customer in company.customers.items():
+        status = client.get(f"/customers/{customer.pk}/").status_code
+        assert status == (200 if name in visible else 404), (username, name)
+
+
+def test_create_through_the_form(client, company):
+    _login(client, company.rep)
+    response = client.post("/customers/new/", _customer_form())
+    customer = Customer.objects.get(name="王芳")
+    assert response.status_code == 302 and response["Location"] == f"/customers/{customer.pk}/"
+    assert customer.owner == company.rep  # a rep's blank owner means "me"
+    assert [p.number for p in customer.phones.all()] == ["+8613900001111"]
+    assert customer.emails.get().address == "wang.fang@example.com"
+    assert sorted(customer.tags.values_list("name", flat=True)) == ["VIP", "展会2026"]
+    assert customer.consents.get().method == "web_form"
+    assert AuditEvent.objects.filter(customer_id=customer.pk, action="create").count() == 1
+
+
+def test_bad_form_input_is_marked_per_field_and_nothing_is_written(client, company):
+    _login(client, company.rep)
+    before = (Customer.objects.count(), AuditEvent.objects.count())
+    response = client.post(
+        "/customers/new/",
+        _customer_form(
+            name="",
+            phone_number=["12345", "13900001111"],
+            email_address=["not-an-email"],
+            consent_email_method="",
+        ),
+    )
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "This field cannot be blank." in html
+    assert "“12345” is not a valid phone number." in html
+    assert "“not-an-email” is not a valid email address." in html
+    assert "Say how consent was given" in html
+    assert 'value="13900001111"' in html  # what the user typed is kept
+    assert (Customer.objects.count(), AuditEvent.objects.count()) == before
+
+
+def test_edit_saves_and_records_changes(client, company):
+    _login(client, company.rep)
+    response = client.get(f"/customers/{company.rep_customer.pk}/edit/")
+    assert response.status_code == 200
+    form = response.context["form"]
+    data = _customer_form(
+        name=company.rep_customer.name,
+        version=form.version,
+        owner_id=str(company.rep.pk),
+        industry="Energy",
+        consent_email_state="",
+    )
+    response = client.post(f"/customers/{company.rep_customer.pk}/edit/", data)
+    assert response.status_code == 302
+    customer = Customer.objects.get(pk=company.rep_customer.pk)
+    assert customer.industry == "Energy" and customer.version == 2
+    event = AuditEvent.objects.get(customer_id=customer.pk, action="update")
+    assert event.changes["industry"] == {"before": "", "after": "Energy"}
+
+
+def test_a_stale_edit_is_refused_and_shows_what_was_saved_meanwhile(client, company):
+    customer = customer_create(actor=company.rep, data={"name": "Stale", "industry": "Retail"})
+    _login(client, company.rep)
+    form = client.get(f"/customers/{customer.pk}/edit/").context["form"]
+    customer_update(
+        actor=company.rep,
+        customer_id=customer.pk,
+        expected_version=1,
+        data={"industry": "Finance"},
+    )
+    response = client.post(
+        f"/customers/{customer.pk}/edit/",
+        _customer_form(name="Stale", version=form.version, industry="Energy"),
+    )
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "Someone else saved this customer" in html
+    assert "Saved meanwhile:" in html and "Finance" in html
+    assert 'value="Energy"' in html  # the user's own input survives
+    assert Customer.objects.get(pk=customer.pk).industry == "Finance"
+    assert response.context["form"].version == "2"
+
+
+@pytest.mark.parametrize(
+    ("username", "customer_name", "status"),
+    [
+        ("rep", "teammate_customer", 403),  # visible through team sharing, not changeable
+        ("analyst", "rep_customer", 403),
+        ("agent", "rep_customer", 403),
+        ("rep_b", "rep_customer", 404),
+    ],
+)
+def test_edit_is_refused_without_the_right_and_leaves_no_trace(
+    client, company, username, customer_name, status
+):
+    customer = company.customers[customer_name]
+    client.force_login(company.users[username])
+    assert client.get(f"/customers/{customer.pk}/edit/").status_code == status
+    events = AuditEvent.objects.count()
+    response = client.post(
+        f"/customers/{customer.pk}/edit/", _customer_form(name="Hijacked", version="1")
+    )
+    assert response.status_code == status
+    assert Customer.objects.get(pk=customer.pk).name == customer.name
+    assert AuditEvent.objects.count() == events
+
+
+def test_delete_needs_a_deleting_role(client, company):
+    customer = company.rep_customer
+    _login(client, company.rep)
+    assert client.post(f"/customers/{customer.pk}/delete/", {"version": "1"}).status_code == 403
+    _login(client, company.manager)
+    response = client.post(f"/customers/{customer.pk}/delete/", {"version": "1"})
+    assert response.status_code == 302
+    assert Customer.objects.get(pk=customer.pk).deleted_at is not None
+    assert client.get(f"/customers/{customer.pk}/").status_code == 404
+
+
+def test_reveal_needs_the_permission_and_is_audited(client, company):
+    customer = customer_create(
+        actor=company.rep, data={"name": "Reveal", "phones": ["13900001111"]}
+    )
+    _login(client, company.rep)
+    assert client.post(f"/customers/{customer.pk}/reveal/").status_code == 403
+    assert not AuditEvent.objects.filter(action="reveal").exists()
+    _login(client, company.manager)  # East manager with the permission
+    response = client.post(f"/customers/{customer.pk}/reveal/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert "+86 139 0000 1111" in response.content.decode()
+    event = AuditEvent.objects.get(action="reveal")
+    assert event.actor == company.manager and event.customer_id == customer.pk
+
+
+def _read_csv(response) -> list[dict[str, str]]:
+    content = b"".join(response) if hasattr(response, "streaming_content") else response.content
+    return list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
+
+
+def test_export_contains_only_visible_customers_masked_and_is_audited(client, company):
+    customer_create(
+        actor=company.rep,
+        data={"name": '=HYPERLINK("http://x")', "phones": ["13900001111"]},
+    )
+    for username, (visible, _i, _c) in EXPECTED.items():
+        client.force_login(company.users[username])
+        response = client.post("/customers/export/", {})
+        assert response.status_code == 200
+        assert response["Content-Disposition"].startswith("attachment;")
+        names = {row["name"] for row in _read_csv(response)}
+        expected = {company.customers[n].name for n in visible}
+        if username in ("admin", "manager", "rep", "teammate", "agent", "analyst"):
+            expected.add('\'=HYPERLINK("http://x")')
+        assert names == expected, username
+    rows = _read_csv(client.post("/customers/export/", {}))
+    assert all("****" in row["phones"] for row in rows if row["phones"])
+    assert AuditEvent.objects.filter(action="export").count() == len(EXPECTED) + 1
+
+
+def test_export_with_full_numbers_needs_the_permission(client, company):
+    customer_create(actor=company.rep, data={"name": "Full", "phones": ["13900001111"]})
+    _login(client, company.rep)
+    assert client.post("/customers/export/", {"reveal": "1"}).status_code == 403
+    _login(client, company.manager)
+    rows = _read_csv(client.post("/customers/export/", {"reveal": "1", "q": "Full"}))
+    # A leading "+" would make a spreadsheet read the number as a formula, so it is quoted.
+    assert [row["phones"] for row in rows] == ["'+86 139 0000 1111"]
+
+
+def test_reassign_page_moves_all_customers_of_a_leaver(client, company):
+    _login(client, company.manager)
+    preview = client.get(
+        "/customers/reassign/",
+        {"from_owner": company.rep.pk, "to_owner": company.teammate.pk},
+        HTTP_HX_REQUEST="true",
+    )
+    assert "1 customer will move." in preview.content.decode()
+    response = client.post(
+        "/customers/reassign/", {"from_owner": company.rep.pk, "to_owner": company.teammate.pk}
+    )
+    assert response.status_code == 302
+    assert Customer.objects.get(pk=company.rep_customer.pk).owner == company.teammate
+    assert AuditEvent.objects.filter(action="reassign", customer_id=company.rep_customer.pk)
+
+
+def test_reps_cannot_open_the_reassign_page(client, company):
+    _login(client, company.rep)
+    assert client.get("/customers/reassign/").status_code == 403
+    response = client.post(
+        "/customers/reassign/", {"from_owner": company.teammate.pk, "to_owner": company.rep.pk}
+    )
+    assert response.status_code == 403
+    assert Customer.objects.get(pk=company.teammate_customer.pk).owner == company.teammate
+
+
+def test_organization_lookup_offers_only_visible_organisations(client, company):
+    visible = customer_create(
+        actor=company.rep, data={"name": "华瑞贸易有限公司", "party_type": "organization"}
+    )
+    hidden = customer_create(
+        actor=company.rep_west, data={"name": "华瑞物流有限公司", "party_type": "organization"}
+    )
+    _login(client, company.rep)
+    html = client.get(
+        "/customers/organizations/lookup/", {"organization_label": "华瑞"}
+    ).content.decode()
+    assert f'data-pick-id="{visible.pk}"' in html and f'data-pick-id="{hidden.pk}"' not in html
+
+
+def test_pages_need_a_login(client, company):
+    response = client.get("/customers/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")

@@ -1,0 +1,403 @@
+"""Customer pages: the list, the 360 page, the create/edit form, reveal, export, reassignment.
+
+Views only translate HTTP to one selector or service call and back; every customer is reached
+through the visibility rule (``access_customer`` or a ``*_for_user`` selector), and every write
+is a service that checks permission and audits.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from guanxi.accounts.roles import REASSIGNING_ROLES
+from guanxi.audit.selectors import audit_events_for_customer
+from guanxi.core.keyset import CursorError, keyset_page
+from guanxi.interactions.forms import InteractionForm
+from guanxi.interactions.selectors import interactions_for_customer
+
+from .exports import customers_export_csv, export_filename
+from .forms import CustomerFilterForm, CustomerForm, ReassignForm
+from .history import describe_history
+from .models import Customer, Phone
+from .selectors import (
+    access_customer,
+    customer_detail_for_user,
+    customer_list_for_user,
+    customer_permissions_for_user,
+    organization_lookup_for_user,
+    organization_people_for_user,
+    reassignable_customer_count,
+)
+from .services import (
+    StaleVersionError,
+    customer_create,
+    customer_delete,
+    customer_reveal_sensitive,
+    customer_update,
+    customers_reassign,
+)
+from .visibility import VIEW, can_create_customers
+
+PAGE_SIZE = 50
+TIMELINE_PAGE = 20
+HISTORY_PAGE = 20
+TIMELINE_ORDERINGS = {"-occurred_at": "occurred_at"}
+HISTORY_ORDERINGS = {"-id": "id"}
+
+
+def _wants_fragment(request) -> bool:
+    """htmx asks for the part of the page it swaps; a history restore needs the whole page."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _visible_or_404(user, customer_id, action=VIEW) -> Customer:
+    try:
+        return access_customer(user, customer_id, action)
+    except Customer.DoesNotExist:
+        raise Http404 from None
+
+
+@login_required
+@require_GET
+def customer_list(request):
+    """Search, filter, sort and page through the customers the user may see."""
+    form = CustomerFilterForm(request.GET, user=request.user)
+    filters = form.selector_filters()
+    queryset = (
+        customer_list_for_user(request.user, filters=filters)
+        .select_related("owner", "organization")
+        .prefetch_related("phones", "emails", "tags")
+    )
+    cursor_error = False
+    try:
+        page = keyset_page(
+            queryset, ordering=form.ordering(), cursor=request.GET.get("cursor"), limit=PAGE_SIZE
+        )
+    except CursorError:
+        cursor_error = True
+        page = keyset_page(queryset, ordering=form.ordering(), limit=PAGE_SIZE)
+    params = {k: v for k, v in request.GET.items() if k != "cursor" and v}
+    context = {
+        "form": form,
+        "page": page,
+        "customers": page.items,
+        "is_filtered": form.is_filtered(),
+        "cursor_error": cursor_error,
+        "first_page_url": "?" + urlencode(params) if params else "?",
+        "next_page_url": (
+            "?" + urlencode({**params, "cursor": page.next_cursor}) if page.next_cursor else None
+        ),
+        "on_later_page": bool(request.GET.get("cursor")) and not cursor_error,
+        "export_params": params,
+        "can_create": can_create_customers(request.user),
+        "may_reveal": request.user.may_view_sensitive(),
+    }
+    return render(
+        request,
+        "customers/_results.html" if _wants_fragment(request) else "customers/list.html",
+        context,
+    )
+
+
+@login_required
+@require_GET
+def customer_detail(request, customer_id: int):
+    """The customer 360 page: profile, contacts, people, timeline and history."""
+    try:
+        customer = customer_detail_for_user(request.user, customer_id)
+    except Customer.DoesNotExist:
+        raise Http404 from None
+    permissions = customer_permissions_for_user(request.user, customer)
+    timeline = keyset_page(
+        interactions_for_customer(customer=customer),
+        ordering="-occurred_at",
+        limit=TIMELINE_PAGE,
+        orderings=TIMELINE_ORDERINGS,
+    )
+    history = keyset_page(
+        audit_events_for_customer(customer_id=customer.pk),
+        ordering="-id",
+        limit=HISTORY_PAGE,
+        orderings=HISTORY_ORDERINGS,
+    )
+    people = (
+        organization_people_for_user(request.user, customer)[:50]
+        if customer.is_organization
+        else []
+    )
+    stages = list(Customer.LifecycleStage)
+    reached = stages.index(customer.lifecycle_stage) if customer.lifecycle_stage in stages else -1
+    return render(
+        request,
+        "customers/detail.html",
+        {
+            "customer": customer,
+            "permissions": permissions,
+            "timeline": timeline,
+            "history": describe_history(history.items, viewer=request.user),
+            "history_next": history.next_cursor,
+            "people": people,
+            "stage_track": [(stage, i <= reached) for i, stage in enumerate(stages)],
+            "interaction_form": InteractionForm(
+                initial={
+                    "occurred_at": timezone.localtime().replace(second=0, microsecond=0),
+                    "channel": "phone",
+                    "direction": "outbound",
+                }
+            ),
+            "custom_values": _custom_values(customer),
+        },
+    )
+
+
+def _custom_values(customer: Customer) -> list[tuple[str, str]]:
+    from .models import CustomFieldDefinition
+
+    values = customer.custom_fields or {}
+    language = get_language() or "en"
+    return [
+        (d.label_for(language), values[d.key])
+        for d in CustomFieldDefinition.objects.filter(is_active=True)
+        if d.key in values
+    ]
+
+
+@login_required
+@require_GET
+def customer_timeline(request, customer_id: int):
+    """The next page of a customer's timeline (htmx "show more")."""
+    customer = _visible_or_404(request.user, customer_id)
+    try:
+        timeline = keyset_page(
+            interactions_for_customer(customer=customer),
+            ordering="-occurred_at",
+            cursor=request.GET.get("cursor"),
+            limit=TIMELINE_PAGE,
+            orderings=TIMELINE_ORDERINGS,
+        )
+    except CursorError:
+        return HttpResponse(status=400)
+    return render(request, "customers/_timeline.html", {"customer": customer, "timeline": timeline})
+
+
+@login_required
+@require_GET
+def customer_history(request, customer_id: int):
+    """The next page of a customer's audit history (htmx "show more")."""
+    customer = _visible_or_404(request.user, customer_id)
+    try:
+        page = keyset_page(
+            audit_events_for_customer(customer_id=customer.pk),
+            ordering="-id",
+            cursor=request.GET.get("cursor"),
+            limit=HISTORY_PAGE,
+            orderings=HISTORY_ORDERINGS,
+        )
+    except CursorError:
+        return HttpResponse(status=400)
+    return render(
+        request,
+        "customers/_history.html",
+        {
+            "customer": customer,
+            "history": describe_history(page.items, viewer=request.user),
+            "history_next": page.next_cursor,
+        },
+    )
+
+
+def _form_context(form: CustomerForm, *, customer: Customer | None) -> dict:
+    form.language = get_language() or "en"
+    return {"form": form, "customer": customer, "sections": form.sections()}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def customer_create_view(request):
+    if not can_create_customers(request.user):
+        raise PermissionDenied
+    if request.method == "POST":
+        form = CustomerForm(user=request.user, post=request.POST)
+        try:
+            customer = customer_create(actor=request.user, data=form.service_data())
+        except ValidationError as exc:
+            form.apply_errors(exc)
+            messages.error(request, _("Please correct the marked fields."))
+        else:
+            messages.success(request, _("Customer “%(name)s” created.") % {"name": customer.name})
+            return redirect("customers:detail", customer_id=customer.pk)
+    else:
+        form = CustomerForm(user=request.user)
+        # "Add a person" on an organisation's page starts the form linked to it.
+        organization_id = request.GET.get("organization", "")
+        if organization_id.isdigit():
+            organization = (
+                Customer.objects.visible_to(request.user, VIEW)
+                .filter(pk=int(organization_id), party_type=Customer.PartyType.ORGANIZATION)
+                .first()
+            )
+            if organization is not None:
+                form.organization_id = str(organization.pk)
+                form.organization_label = organization.name
+    status = 422 if form.has_errors else 200
+    return render(request, "customers/form.html", _form_context(form, customer=None), status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def customer_edit_view(request, customer_id: int):
+    try:
+        customer = customer_detail_for_user(request.user, customer_id)
+    except Customer.DoesNotExist:
+        raise Http404 from None
+    if not customer_permissions_for_user(request.user, customer).can_change:
+        raise PermissionDenied
+    if request.method == "POST":
+        form = CustomerForm(user=request.user, customer=customer, post=request.POST)
+        version = form.expected_version()
+        try:
+            if version is None:
+                raise ValidationError({"version": _("The form is missing its version.")})
+            updated = customer_update(
+                actor=request.user,
+                customer_id=customer.pk,
+                expected_version=version,
+                data=form.service_data(),
+            )
+        except StaleVersionError:
+            saved = customer_detail_for_user(request.user, customer.pk)
+            form.customer = saved
+            form.mark_conflicts(saved)
+            messages.warning(
+                request,
+                _(
+                    "Someone else saved this customer while you were editing. Your changes are "
+                    "not saved yet: the values saved now are shown beside the fields that "
+                    "differ. Save again to keep yours."
+                ),
+            )
+            return render(
+                request, "customers/form.html", _form_context(form, customer=saved), status=409
+            )
+        except ValidationError as exc:
+            form.apply_errors(exc)
+            messages.error(request, _("Please correct the marked fields."))
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("customers:detail", customer_id=updated.pk)
+    else:
+        form = CustomerForm(user=request.user, customer=customer)
+    status = 422 if form.has_errors else 200
+    return render(
+        request, "customers/form.html", _form_context(form, customer=customer), status=status
+    )
+
+
+@login_required
+@require_POST
+def customer_delete_view(request, customer_id: int):
+    customer = _visible_or_404(request.user, customer_id)
+    version = request.POST.get("version", "")
+    try:
+        customer_delete(
+            actor=request.user,
+            customer_id=customer.pk,
+            expected_version=int(version) if version.isdigit() else None,
+        )
+    except StaleVersionError:
+        messages.warning(request, _("This customer changed since you opened it; look again."))
+        return redirect("customers:detail", customer_id=customer.pk)
+    except ValidationError as exc:
+        for text in exc.messages:
+            messages.error(request, text)
+        return redirect("customers:detail", customer_id=customer.pk)
+    messages.success(
+        request,
+        _("“%(name)s” moved to the recycle bin. An administrator can restore it.")
+        % {"name": customer.name},
+    )
+    return redirect("customers:list")
+
+
+@login_required
+@require_POST
+def customer_reveal_view(request, customer_id: int):
+    """Full ID and phone numbers, for users allowed to see them; every reveal is audited."""
+    customer = _visible_or_404(request.user, customer_id)
+    revealed = customer_reveal_sensitive(actor=request.user, customer_id=customer.pk)
+    labels = dict(Phone.Label.choices)
+    for phone in revealed["phones"]:
+        phone["label"] = labels.get(phone["label"], phone["label"])
+    template = "customers/_revealed.html" if _wants_fragment(request) else "customers/revealed.html"
+    return render(request, template, {"customer": customer, "revealed": revealed})
+
+
+@login_required
+@require_POST
+def customer_export_view(request):
+    """The filtered list as CSV. A POST, because it writes an audit row (and may reveal)."""
+    form = CustomerFilterForm(request.POST, user=request.user)
+    reveal = request.POST.get("reveal") == "1"
+    content = customers_export_csv(
+        actor=request.user, filters=form.selector_filters(), reveal=reveal
+    )
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{export_filename()}"'
+    return response
+
+
+@login_required
+@require_GET
+def organization_lookup(request):
+    """Organisations matching what the user typed, as pickable suggestions (htmx)."""
+    organizations = organization_lookup_for_user(
+        request.user, request.GET.get("organization_label", "")
+    )
+    return render(request, "customers/_organization_lookup.html", {"organizations": organizations})
+
+
+def _may_reassign(user) -> bool:
+    return user.is_superuser or user.role in REASSIGNING_ROLES
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def reassign_view(request):
+    """Hand all customers of one account manager to another (the salesperson-leaves case)."""
+    if not _may_reassign(request.user):
+        raise PermissionDenied
+    form = ReassignForm(request.POST or request.GET or None, user=request.user)
+    preview = None
+    if form.is_bound and form.is_valid():
+        from_owner_id = form.from_owner_id()
+        preview = reassignable_customer_count(request.user, owner_id=from_owner_id)
+        if request.method == "POST":
+            try:
+                moved = customers_reassign(
+                    actor=request.user,
+                    from_owner_id=from_owner_id,
+                    to_owner_id=int(form.cleaned_data["to_owner"]),
+                )
+            except ValidationError as exc:
+                for name, texts in exc.message_dict.items():
+                    form.add_error("to_owner" if name == "to_owner_id" else None, texts)
+            else:
+                messages.success(
+                    request,
+                    _("%(count)d customers now have a new account manager.") % {"count": moved},
+                )
+                return redirect(reverse("customers:reassign"))
+    template = (
+        "customers/_reassign_preview.html"
+        if _wants_fragment(request)
+        else "customers/reassign.html"
+    )
+    return render(request, template, {"form": form, "preview": preview})

@@ -1,0 +1,111 @@
+"""Logging contacts from the customer page, and the list of recent contacts."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from guanxi.core.keyset import CursorError, keyset_page
+from guanxi.customers.models import Customer
+from guanxi.customers.selectors import access_customer
+from guanxi.customers.visibility import INTERACT
+
+from .forms import InteractionFilterForm, InteractionForm
+from .selectors import interaction_list_for_user, interactions_for_customer
+from .services import interaction_log
+
+ORDERINGS = {"-occurred_at": "occurred_at"}
+
+
+@login_required
+@require_POST
+def interaction_log_view(request, customer_id: int):
+    """Record a contact; with htmx the form and the timeline are refreshed in place."""
+    try:
+        customer = access_customer(request.user, customer_id, INTERACT)
+    except Customer.DoesNotExist:
+        raise Http404 from None
+    form = InteractionForm(request.POST)
+    saved = False
+    if form.is_valid():
+        try:
+            interaction_log(actor=request.user, customer_id=customer.pk, data=form.cleaned_data)
+        except ValidationError as exc:
+            for name, texts in exc.message_dict.items():
+                form.add_error(name if name in form.fields else None, texts)
+        else:
+            saved = True
+    if not request.htmx or request.htmx.history_restore_request:
+        if saved:
+            messages.success(request, _("Contact logged."))
+        else:
+            messages.error(
+                request,
+                _("The contact was not logged: %(errors)s")
+                % {"errors": "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())},
+            )
+        return redirect("customers:detail", customer_id=customer.pk)
+    if saved:
+        form = InteractionForm(
+            initial={
+                "occurred_at": timezone.localtime().replace(second=0, microsecond=0),
+                "channel": form.cleaned_data["channel"],
+                "direction": form.cleaned_data["direction"],
+            }
+        )
+    timeline = keyset_page(
+        interactions_for_customer(customer=customer),
+        ordering="-occurred_at",
+        limit=20,
+        orderings=ORDERINGS,
+    )
+    return render(
+        request,
+        "interactions/_logged.html",
+        {"customer": customer, "form": form, "timeline": timeline, "saved": saved},
+        # htmx only swaps successful responses in, so field errors also come back as 200.
+        status=200,
+    )
+
+
+@login_required
+@require_GET
+def interaction_list(request):
+    """Recent contacts on every customer the user can see."""
+    form = InteractionFilterForm(request.GET)
+    filters = form.selector_filters(request.user)
+    queryset = interaction_list_for_user(request.user, filters=filters)
+    cursor_error = False
+    try:
+        page = keyset_page(
+            queryset,
+            ordering="-occurred_at",
+            cursor=request.GET.get("cursor"),
+            limit=50,
+            orderings=ORDERINGS,
+        )
+    except CursorError:
+        cursor_error = True
+        page = keyset_page(queryset, ordering="-occurred_at", limit=50, orderings=ORDERINGS)
+    params = {k: v for k, v in request.GET.items() if k != "cursor" and v}
+    return render(
+        request,
+        "interactions/list.html",
+        {
+            "form": form,
+            "page": page,
+            "cursor_error": cursor_error,
+            "next_page_url": (
+                "?" + urlencode({**params, "cursor": page.next_cursor})
+                if page.next_cursor
+                else None
+            ),
+            "first_page_url": "?" + urlencode(params),
+            "on_later_page": bool(request.GET.get("cursor")) and not cursor_error,
+        },
+    )

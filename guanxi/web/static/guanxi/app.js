@@ -1,0 +1,71 @@
+// Small progressive enhancements; every page works without them.
+(function () {
+  "use strict";
+
+  // "/" focuses the search box from anywhere that is not already a text field.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+    var target = event.target;
+    if (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName)) return;
+    var box = document.querySelector("[data-shortcut='/']");
+    if (box) {
+      event.preventDefault();
+      box.focus();
+      box.select();
+    }
+  });
+
+  // Forms with data-confirm ask before they submit (deleting, reassigning).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
+
+  // "Add another" buttons clone the last row of a repeating group with empty values.
+  document.addEventListener("click", function (event) {
+    var add = event.target.closest("[data-add-row]");
+    if (add) {
+      var group = document.getElementById(add.getAttribute("data-add-row"));
+      var rows = group.querySelectorAll("[data-row]");
+      var template = rows[rows.length - 1];
+      var copy = template.cloneNode(true);
+      copy.querySelectorAll("input, select, textarea").forEach(function (input) {
+        if (input.type === "checkbox" || input.type === "radio") input.checked = false;
+        else if (input.tagName === "SELECT") input.selectedIndex = 0;
+        else input.value = "";
+        if (input.id) input.id = input.id.replace(/\d+$/, String(rows.length));
+      });
+      copy.querySelectorAll(".errorlist").forEach(function (e) { e.remove(); });
+      copy.classList.remove("field-error");
+      group.appendChild(copy);
+      var first = copy.querySelector("input, select");
+      if (first) first.focus();
+      return;
+    }
+    var remove = event.target.closest("[data-remove-row]");
+    if (remove) {
+      var row = remove.closest("[data-row]");
+      var siblings = row.parentNode.querySelectorAll("[data-row]");
+      if (siblings.length > 1) row.remove();
+      else row.querySelectorAll("input").forEach(function (input) { input.value = ""; });
+      return;
+    }
+    var pick = event.target.closest("[data-pick-id]");
+    if (pick) {
+      var lookup = pick.closest(".lookup");
+      lookup.querySelector("input[type=hidden]").value = pick.getAttribute("data-pick-id");
+      lookup.querySelector("input[type=search]").value = pick.getAttribute("data-pick-label");
+      lookup.querySelector(".lookup-results").innerHTML = "";
+    }
+  });
+
+  // Typing in the organisation box clears a previously picked organisation until a new one is
+  // picked, so the visible text and the submitted id never disagree.
+  document.addEventListener("input", function (event) {
+    var lookup = event.target.closest(".lookup");
+    if (lookup && event.target.type === "search") {
+      lookup.querySelector("input[type=hidden]").value = "";
+    }
+  });
+})();
