@@ -53,7 +53,7 @@ class CustomerFilterForm(forms.Form):
         choices=_blank(Customer.LifecycleStage.choices),
     )
     relationship_level = forms.ChoiceField(
-        label=_("Relationship"),
+        label=_("Relationship level"),
         required=False,
         choices=_blank(Customer.RelationshipLevel.choices),
     )
@@ -75,7 +75,7 @@ class CustomerFilterForm(forms.Form):
         self.fields["owner"].choices = [
             ("", _("Anyone")),
             ("me", _("Me")),
-            ("none", _("Nobody (unowned)")),
+            ("none", _("Unowned pool")),
             *[(str(u.pk), u.label) for u in staff_directory_for_user(user)],
         ]
 
@@ -514,7 +514,7 @@ class CustomerForm:
             if user is not None:
                 choices.insert(0, (current, user.label))
         if self._may_unown():
-            choices.insert(0, ("", _("— Nobody (unowned pool) —")))
+            choices.insert(0, ("", f"— {_('Unowned pool')} —"))
         field_input = self._input("owner_id", "select")
         field_input.choices = [(k, str(v)) for k, v in choices]
         field_input.required = False
@@ -594,8 +594,8 @@ class CustomerForm:
 class ReassignForm(forms.Form):
     """Handing all customers of one account manager (or the unowned pool) to another."""
 
-    from_owner = forms.ChoiceField(label=_("From"))
-    to_owner = forms.ChoiceField(label=_("To"))
+    from_owner = forms.ChoiceField(label=_("Current account manager"))
+    to_owner = forms.ChoiceField(label=_("New account manager"))
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)

@@ -47,7 +47,29 @@ class ChangeLine:
 @dataclass
 class HistoryEntry:
     event: AuditEvent
+    headline: str
     lines: list[ChangeLine]
+
+
+# Whole sentences, so that translations can order the words as their language needs.
+HEADLINES = {
+    ("customer", AuditEvent.Action.CREATE): _("%(who)s created this customer"),
+    ("customer", AuditEvent.Action.UPDATE): _("%(who)s changed this customer"),
+    ("customer", AuditEvent.Action.DELETE): _("%(who)s moved this customer to the recycle bin"),
+    ("customer", AuditEvent.Action.REASSIGN): _(
+        "%(who)s handed this customer to a new account manager"
+    ),
+    ("customer", AuditEvent.Action.REVEAL): _("%(who)s viewed the full ID and phone numbers"),
+    ("interaction", AuditEvent.Action.CREATE): _("%(who)s logged a contact"),
+}
+
+
+def _headline(event: AuditEvent) -> str:
+    who = event.actor.label if event.actor_id and event.actor else str(_("The system"))
+    template = HEADLINES.get((event.object_type, event.action))
+    if template is None:
+        return f"{who} · {event.get_action_display()} · {event.object_type}"
+    return str(template) % {"who": who}
 
 
 def _label(name: str) -> str:
@@ -128,5 +150,5 @@ def describe_history(events: list[AuditEvent], *, viewer) -> list[HistoryEntry]:
             for name, change in sorted((event.changes or {}).items())
             if isinstance(change, dict)
         ]
-        entries.append(HistoryEntry(event=event, lines=lines))
+        entries.append(HistoryEntry(event=event, headline=_headline(event), lines=lines))
     return entries

@@ -88,7 +88,10 @@ class Customer(models.Model):
         verbose_name=_("organisation"),
     )
     company = models.CharField(
-        _("company"), max_length=200, blank=True, help_text=_("For people not linked to a record")
+        _("company"),
+        max_length=200,
+        blank=True,
+        help_text=_("For people not linked to an organisation"),
     )
     job_title = models.CharField(_("job title"), max_length=100, blank=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.POTENTIAL)

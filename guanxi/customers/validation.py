@@ -100,7 +100,7 @@ def normalise_id_number(raw: str) -> str:
 def check_id_number(value: str) -> str | None:
     """An error message for an implausible national ID number, or None."""
     if not _ID_CHARS.match(value):
-        return _("Use 5 to 30 letters, digits or dashes.")
+        return _("An ID number has 5 to 30 letters, digits or dashes.")
     if len(value) == 18 and _CN_ID.match(value):
         total = sum(int(d) * w for d, w in zip(value[:17], _CN_ID_WEIGHTS, strict=True))
         if _CN_ID_CHECK[total % 11] != value[17]:

@@ -52,7 +52,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('party_type', models.CharField(choices=[('organization', 'Organisation'), ('person', 'Person')], default='person', max_length=20, verbose_name='type')),
                 ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('company', models.CharField(blank=True, help_text='For people not linked to a record', max_length=200, verbose_name='company')),
+                ('company', models.CharField(blank=True, help_text='For people not linked to an organisation', max_length=200, verbose_name='company')),
                 ('job_title', models.CharField(blank=True, max_length=100, verbose_name='job title')),
                 ('kind', models.CharField(choices=[('potential', 'Potential'), ('intent', 'Intent'), ('prospect', 'Prospect'), ('signed', 'Signed'), ('internal', 'Internal'), ('partner', 'Partner')], default='potential', max_length=20, verbose_name='kind')),
                 ('relationship_level', models.CharField(choices=[('transactional', 'Transactional'), ('preferred_supplier', 'Preferred supplier'), ('partner', 'Partner'), ('strategic_alliance', 'Strategic alliance')], default='transactional', max_length=20, verbose_name='relationship level')),

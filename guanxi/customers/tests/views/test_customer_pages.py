@@ -339,3 +339,26 @@ def test_organization_lookup_offers_only_visible_organisations(client, company):
 def test_pages_need_a_login(client, company):
     response = client.get("/customers/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_list_and_detail_pages_use_a_fixed_number_of_queries(
+    client, company, django_assert_max_num_queries
+):
+    from guanxi.interactions.services import interaction_log
+
+    for i in range(30):
+        customer = customer_create(
+            actor=company.rep,
+            data={"name": f"Busy {i}", "phones": ["13900001111"], "tags": ["A", "B"]},
+        )
+    for i in range(25):
+        interaction_log(
+            actor=company.rep,
+            customer_id=customer.pk,
+            data={"channel": "visit", "subject": f"Visit {i}"},
+        )
+    _login(client, company.rep)
+    with django_assert_max_num_queries(12):
+        assert client.get("/customers/").status_code == 200
+    with django_assert_max_num_queries(20):
+        assert client.get(f"/customers/{customer.pk}/").status_code == 200
