@@ -1,0 +1,467 @@
+"""Every route the project serves, visited as every role of the test company.
+
+Two walks: the web pages (every named URL in the resolver) and the REST API (every operation in
+the OpenAPI schema). Each route must have an expectation written down below; a new route without
+one fails ``test_every_route_has_an_expectation``, so nobody can add a page or endpoint without
+saying who may use it.
+
+What each user may do to each fixture customer comes from the hand-written table in
+``guanxi/core/testing/visibility_matrix.py``, never from the code under test. Customer-scoped
+routes must answer 404 for customers out of sight (their existence is not revealed), 403 for
+customers in sight but not open to that action, and success otherwise; list, search and export
+routes must contain exactly the visible customers; and a refused write must leave no trace in the
+database.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass
+
+import pytest
+from django.db.models import Max
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from guanxi.accounts.models import ApiToken
+from guanxi.accounts.services import api_token_create
+from guanxi.audit.models import AuditEvent
+from guanxi.core.testing.visibility_matrix import EXPECTED
+from guanxi.customers.models import Customer, Email, Phone
+from guanxi.interactions.models import Interaction
+
+pytestmark = pytest.mark.django_db
+
+ROLES = sorted(EXPECTED)
+VIEW, INTERACT, CHANGE = 0, 1, 2
+DELETING = {"admin", "manager", "manager_west"}
+REASSIGNING = {"admin", "manager", "manager_west"}
+SENSITIVE = {"admin", "manager"}  # admin by role, the East manager by permission
+WRITING = set(ROLES) - {"analyst"}
+
+
+@dataclass(frozen=True)
+class Route:
+    """What a route is about, which decides how the walk checks it.
+
+    kind:
+      customer   – scoped to one customer in the path; ``action`` is view/interact/change;
+                   ``roles`` (if set) narrows who may act at all (403 for the others).
+      list       – lists customers; the response must hold exactly the visible ones.
+      own        – concerns only the signed-in user's own data (any signed-in user).
+      role       – a page or endpoint open only to ``roles`` (403 for the others).
+      open       – open to anyone signed in, not about customers (the staff directory).
+      public     – no sign-in needed (login page, language switch, schema and docs).
+      admin      – Django's admin site: staff only.
+    """
+
+    kind: str
+    action: int = VIEW
+    roles: frozenset[str] | None = None
+
+
+PAGES: dict[str, Route] = {
+    "home": Route("open"),
+    "set_language": Route("public"),
+    "accounts:login": Route("public"),
+    "accounts:logout": Route("own"),
+    "accounts:tokens": Route("own"),
+    "accounts:token_revoke": Route("own"),
+    "customers:list": Route("list"),
+    "customers:create": Route("role", roles=frozenset(WRITING)),
+    "customers:export": Route("list"),
+    "customers:reassign": Route("role", roles=frozenset(REASSIGNING)),
+    "customers:organization_lookup": Route("list"),
+    "customers:detail": Route("customer", VIEW),
+    "customers:timeline": Route("customer", VIEW),
+    "customers:history": Route("customer", VIEW),
+    "customers:edit": Route("customer", CHANGE),
+    "customers:delete": Route("customer", CHANGE, frozenset(DELETING)),
+    "customers:reveal": Route("customer", VIEW, frozenset(SENSITIVE)),
+    "interactions:list": Route("list"),
+    "interactions:log": Route("customer", INTERACT),
+}
+
+API_OPERATIONS: dict[str, Route] = {
+    "GET /api/v1/customers": Route("list"),
+    "POST /api/v1/customers": Route("role", roles=frozenset(WRITING)),
+    "GET /api/v1/customers/export": Route("list"),
+    "POST /api/v1/customers/reassign": Route("role", roles=frozenset(REASSIGNING)),
+    "GET /api/v1/customers/{customer_id}": Route("customer", VIEW),
+    "PATCH /api/v1/customers/{customer_id}": Route("customer", CHANGE),
+    "DELETE /api/v1/customers/{customer_id}": Route("customer", CHANGE, frozenset(DELETING)),
+    "POST /api/v1/customers/{customer_id}/reveal": Route("customer", VIEW, frozenset(SENSITIVE)),
+    "GET /api/v1/customers/{customer_id}/history": Route("customer", VIEW),
+    "GET /api/v1/customers/{customer_id}/interactions": Route("customer", VIEW),
+    "POST /api/v1/customers/{customer_id}/interactions": Route("customer", INTERACT),
+    "GET /api/v1/interactions": Route("list"),
+    "GET /api/v1/me": Route("own"),
+    "GET /api/v1/users": Route("open"),
+    "GET /api/v1/custom-fields": Route("open"),
+}
+# Routes of the API package that are not operations: the schema and its documentation page.
+API_DOCUMENT_ROUTES = {"api:openapi-json", "api:openapi-view"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding every route
+
+
+def _walk(patterns, prefix: str = "", namespace: str = ""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = namespace
+            if pattern.namespace:
+                inner = f"{namespace}:{pattern.namespace}" if namespace else pattern.namespace
+            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern), inner)
+        elif isinstance(pattern, URLPattern):
+            name = pattern.name or ""
+            qualified = f"{namespace}:{name}" if namespace and name else name
+            yield qualified, prefix + str(pattern.pattern)
+
+
+def all_routes() -> list[tuple[str, str]]:
+    return list(_walk(get_resolver().url_patterns))
+
+
+def api_operations(client: Client) -> list[str]:
+    schema = json.loads(client.get("/api/v1/openapi.json").content)
+    return [
+        f"{method.upper()} {path}"
+        for path, operations in schema["paths"].items()
+        for method in operations
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
+
+
+def test_every_route_has_an_expectation(client):
+    unexplained = []
+    api_names = set()
+    for name, pattern in all_routes():
+        if name.startswith("admin:") or pattern.startswith("admin/"):
+            continue  # Django's admin site: see test_admin_site_is_for_staff_only
+        if name.startswith("api:"):
+            api_names.add(name)
+            continue
+        if name not in PAGES:
+            unexplained.append(f"{name or '(unnamed)'}  {pattern}")
+    assert not unexplained, (
+        "These routes have no expectation in PAGES; say who may use them:\n"
+        + "\n".join(unexplained)
+    )
+    operations = api_operations(client)
+    missing = sorted(set(operations) - set(API_OPERATIONS))
+    assert not missing, f"API operations without an expectation in API_OPERATIONS: {missing}"
+    stale = sorted(set(API_OPERATIONS) - set(operations))
+    assert not stale, f"API_OPERATIONS lists operations that no longer exist: {stale}"
+    assert api_names >= API_DOCUMENT_ROUTES
+
+
+# ---------------------------------------------------------------------------------------------
+# A fingerprint of everything a write could touch, to prove refused writes leave no trace
+
+
+def footprint() -> tuple:
+    return (
+        Customer.objects.count(),
+        Customer.objects.aggregate(v=Max("version"), u=Max("updated_at"))["v"],
+        Customer.objects.filter(deleted_at__isnull=False).count(),
+        tuple(Customer.objects.order_by("pk").values_list("owner_id", flat=True)),
+        Phone.objects.count(),
+        Email.objects.count(),
+        Interaction.objects.count(),
+        AuditEvent.objects.exclude(action=AuditEvent.Action.EXPORT).count(),
+        ApiToken.objects.filter(revoked_at__isnull=False).count(),
+    )
+
+
+def expected_status(username: str, customer_name: str, route: Route, success: int) -> int:
+    visible = customer_name in EXPECTED[username][VIEW]
+    allowed = customer_name in EXPECTED[username][route.action]
+    if not visible:
+        return 404
+    if not allowed or (route.roles is not None and username not in route.roles):
+        return 403
+    return success
+
+
+# ---------------------------------------------------------------------------------------------
+# Web pages
+
+
+PAGE_REQUESTS = {
+    # name: (method, data, success status)
+    "customers:detail": ("get", None, 200),
+    "customers:timeline": ("get", None, 200),
+    "customers:history": ("get", None, 200),
+    "customers:edit": ("get", None, 200),
+    "customers:delete": ("post", {"version": "1"}, 302),
+    "customers:reveal": ("post", {}, 200),
+    "interactions:log": (
+        "post",
+        {
+            "channel": "phone",
+            "direction": "outbound",
+            "subject": "Walk",
+            "occurred_at": "2026-01-01T09:00",
+        },
+        302,
+    ),
+}
+
+
+@pytest.mark.parametrize("username", ROLES)
+@pytest.mark.parametrize("name", sorted(PAGE_REQUESTS))
+def test_customer_pages_follow_the_visibility_rule(client, company, username, name):
+    route = PAGES[name]
+    method, data, success = PAGE_REQUESTS[name]
+    client.force_login(company.users[username])
+    for customer_name, customer in company.customers.items():
+        before = footprint()
+        url = f"/customers/{customer.pk}/" if name == "customers:detail" else None
+        url = (
+            url
+            or {
+                "customers:timeline": f"/customers/{customer.pk}/timeline/",
+                "customers:history": f"/customers/{customer.pk}/history/",
+                "customers:edit": f"/customers/{customer.pk}/edit/",
+                "customers:delete": f"/customers/{customer.pk}/delete/",
+                "customers:reveal": f"/customers/{customer.pk}/reveal/",
+                "interactions:log": f"/interactions/log/{customer.pk}/",
+            }[name]
+        )
+        response = getattr(client, method)(url, data or {})
+        expected = expected_status(username, customer_name, route, success)
+        assert response.status_code == expected, (username, customer_name, name)
+        if expected != success:
+            assert footprint() == before, f"refused {name} left a trace"
+        if name == "customers:delete" and expected == success:
+            Customer.objects.filter(pk=customer.pk).update(deleted_at=None, version=1)
+
+
+def _names_in(html: str, company) -> set[str]:
+    return {key for key, customer in company.customers.items() if customer.name in html}
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_customer_lists_search_and_export_hold_exactly_the_visible_customers(
+    client, company, username
+):
+    from guanxi.interactions.services import interaction_log
+
+    for customer in company.customers.values():
+        interaction_log(
+            actor=company.admin,
+            customer_id=customer.pk,
+            data={"channel": "visit", "subject": f"Visit to {customer.name}"},
+        )
+    visible = EXPECTED[username][VIEW]
+    client.force_login(company.users[username])
+
+    assert _names_in(client.get("/customers/").content.decode(), company) == visible
+    searched = client.get("/customers/", {"q": "customer"}).content.decode()
+    assert _names_in(searched, company) == visible
+    assert _names_in(client.get("/interactions/").content.decode(), company) == visible
+
+    export = client.post("/customers/export/", {}).content.decode("utf-8-sig")
+    exported = {row["name"] for row in csv.DictReader(io.StringIO(export))}
+    assert exported == {company.customers[n].name for n in visible}
+
+    organisations = Customer.objects.filter(pk__in=[c.pk for c in company.customers.values()])
+    organisations.update(party_type="organization")
+    lookup = client.get(
+        "/customers/organizations/lookup/", {"organization_label": "customer"}
+    ).content.decode()
+    assert _names_in(lookup, company) == visible
+
+
+NEW_CUSTOMER_FORM = {
+    "party_type": "person",
+    "name": "Walk-in",
+    "kind": "potential",
+    "relationship_level": "transactional",
+    "lifecycle_stage": "suspect",
+}
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_role_pages(client, company, username):
+    client.force_login(company.users[username])
+    for name, url in (
+        ("customers:create", "/customers/new/"),
+        ("customers:reassign", "/customers/reassign/"),
+    ):
+        expected = 200 if username in PAGES[name].roles else 403
+        assert client.get(url).status_code == expected, (username, name)
+    before = footprint()
+    response = client.post(
+        "/customers/reassign/",
+        {"from_owner": company.rep_customer.owner_id, "to_owner": company.users[username].pk},
+    )
+    if username not in REASSIGNING:
+        assert response.status_code == 403
+        assert footprint() == before
+    response = client.post("/customers/new/", NEW_CUSTOMER_FORM)
+    created = Customer.objects.filter(name="Walk-in").exists()
+    assert created == (username in WRITING), username
+
+
+def test_public_and_own_pages(client, company):
+    assert client.get("/accounts/login/").status_code == 200
+    assert client.get("/").status_code == 302
+    for url in ("/customers/", "/interactions/", "/accounts/tokens/", "/customers/new/"):
+        response = client.get(url)
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"], url
+    for url in ("/customers/export/", "/accounts/logout/", "/accounts/tokens/1/revoke/"):
+        before = footprint()
+        response = client.post(url, {})
+        assert response.status_code == 302, url
+        assert footprint() == before
+
+
+def test_admin_site_is_for_staff_only(client, company):
+    for username in ROLES:
+        client.force_login(company.users[username])
+        for name, pattern in all_routes():
+            if not name.startswith("admin:"):
+                continue
+            url = "/" + re.sub(r"<[^>]+>", "1", pattern).replace("^", "").replace("$", "")
+            url = re.sub(r"\(\?P<\w+>[^)]*\)", "1", url)
+            response = client.get(url)
+            if name in ("admin:login", "admin:logout"):
+                continue  # the admin's own sign-in page, which refuses non-staff users
+            assert response.status_code in (302, 404), (username, url)
+            if response.status_code == 302:
+                assert "/admin/login/" in response["Location"], (username, url)
+
+
+# ---------------------------------------------------------------------------------------------
+# The REST API
+
+
+def _token_client(user) -> tuple[Client, dict[str, str]]:
+    _token, raw = api_token_create(actor=user, user=user, name="walk")
+    return Client(), {"Authorization": f"Bearer {raw}"}
+
+
+API_BODIES = {
+    "PATCH /api/v1/customers/{customer_id}": {"version": 1, "industry": "Walked"},
+    "POST /api/v1/customers/{customer_id}/interactions": {
+        "channel": "phone",
+        "subject": "Walk",
+    },
+    "POST /api/v1/customers/{customer_id}/reveal": None,
+}
+API_SUCCESS = {"GET": 200, "PATCH": 200, "DELETE": 204, "POST": 200}
+API_SUCCESS_OVERRIDES = {"POST /api/v1/customers/{customer_id}/interactions": 201}
+
+
+def _call(client: Client, method: str, url: str, headers: dict, body=None, params=None):
+    if method == "GET":
+        return client.get(url, params or {}, headers=headers)
+    if method == "DELETE":
+        return client.delete(url, query_params=params or {}, headers=headers)
+    return getattr(client, method.lower())(
+        url,
+        data="" if body is None else json.dumps(body),
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_api_customer_operations_follow_the_visibility_rule(company, username):
+    client, headers = _token_client(company.users[username])
+    for operation, route in API_OPERATIONS.items():
+        if route.kind != "customer":
+            continue
+        method, path = operation.split(" ", 1)
+        success = API_SUCCESS_OVERRIDES.get(operation, API_SUCCESS[method])
+        for customer_name, customer in company.customers.items():
+            before = footprint()
+            url = path.replace("{customer_id}", str(customer.pk))
+            params = {"version": 1} if method == "DELETE" else None
+            response = _call(client, method, url, headers, API_BODIES.get(operation), params)
+            expected = expected_status(username, customer_name, route, success)
+            assert response.status_code == expected, (username, operation, customer_name)
+            if expected != success:
+                assert footprint() == before, f"refused {operation} left a trace"
+                assert "detail" in response.json()
+            if method in ("PATCH", "DELETE") and expected == success:
+                Customer.objects.filter(pk=customer.pk).update(deleted_at=None, version=1)
+
+
+def _all_items(client: Client, url: str, headers: dict, params: dict | None = None) -> list:
+    items, cursor = [], None
+    while True:
+        query = {**(params or {}), "limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = client.get(url, query, headers=headers).json()
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return items
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_api_lists_search_and_export_hold_exactly_the_visible_customers(company, username):
+    from guanxi.interactions.services import interaction_log
+
+    for customer in company.customers.values():
+        interaction_log(
+            actor=company.admin,
+            customer_id=customer.pk,
+            data={"channel": "visit", "subject": "Walk"},
+        )
+    client, headers = _token_client(company.users[username])
+    visible_ids = {company.customers[n].pk for n in EXPECTED[username][VIEW]}
+
+    listed = {c["id"] for c in _all_items(client, "/api/v1/customers", headers)}
+    assert listed == visible_ids
+    searched = {
+        c["id"] for c in _all_items(client, "/api/v1/customers", headers, {"q": "customer"})
+    }
+    assert searched == visible_ids
+    interactions = _all_items(client, "/api/v1/interactions", headers)
+    assert {i["customer"]["id"] for i in interactions} == visible_ids
+
+    export = client.get("/api/v1/customers/export", headers=headers)
+    assert export.status_code == 200
+    rows = csv.DictReader(io.StringIO(export.content.decode("utf-8-sig")))
+    assert {int(row["id"]) for row in rows} == visible_ids
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_api_role_and_open_operations(company, username):
+    client, headers = _token_client(company.users[username])
+    before = footprint()
+    response = _call(
+        client,
+        "POST",
+        "/api/v1/customers/reassign",
+        headers,
+        {"from_owner_id": None, "to_owner_id": company.users[username].pk},
+    )
+    if username in REASSIGNING:
+        assert response.status_code == 200, response.content
+    else:
+        assert response.status_code == 403
+        assert footprint() == before
+    response = _call(client, "POST", "/api/v1/customers", headers, {"name": "Walk-in"})
+    assert response.status_code == (201 if username in WRITING else 403), username
+    for path in ("/api/v1/me", "/api/v1/users", "/api/v1/custom-fields"):
+        assert client.get(path, headers=headers).status_code == 200, path
+    assert client.get("/api/v1/me", headers=headers).json()["username"] == username
+
+
+def test_every_api_operation_needs_authentication(client, company):
+    for operation in API_OPERATIONS:
+        method, path = operation.split(" ", 1)
+        url = path.replace("{customer_id}", str(company.rep_customer.pk))
+        before = footprint()
+        response = _call(client, method, url, {}, {"name": "x"} if method == "POST" else None)
+        assert response.status_code == 401, operation
+        assert footprint() == before
+    assert client.get("/api/v1/openapi.json").status_code == 200
