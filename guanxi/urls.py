@@ -12,3 +12,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+handler404 = "guanxi.web.views.not_found"

@@ -210,9 +210,10 @@ def customer_update(
 def customer_delete(*, actor, customer_id: int, expected_version: int | None = None) -> None:
     """Move a customer to the recycle bin: it disappears for everyone but keeps its history,
     and an administrator can restore it."""
+    # Visibility first, so that a customer out of sight stays "not found" for everyone.
+    customer = access_customer(actor, customer_id, CHANGE, for_update=True)
     if not (actor.is_superuser or actor.role in DELETING_ROLES):
         raise PermissionDenied(_("You may not delete customers."))
-    customer = access_customer(actor, customer_id, CHANGE, for_update=True)
     if expected_version is not None and customer.version != expected_version:
         raise StaleVersionError(customer.version)
     if customer.is_organization and customer.people.filter(deleted_at__isnull=True).exists():
@@ -325,9 +326,9 @@ def customers_reassign(
 def customer_reveal_sensitive(*, actor, customer_id: int) -> dict[str, Any]:
     """The unmasked ID number and phone numbers of a customer, for a user with the
     'view sensitive data' permission. Every call is written to the audit log."""
+    customer = access_customer(actor, customer_id, VIEW)
     if not actor.may_view_sensitive():
         raise PermissionDenied(_("You may not see sensitive data in full."))
-    customer = access_customer(actor, customer_id, VIEW)
     phones = list(customer.phones.all())
     revealed = {
         "id_number": decrypt_text(customer.id_number_encrypted)

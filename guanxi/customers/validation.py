@@ -129,7 +129,15 @@ def clean_customer_data(
             result.scalars[text_field] = result.scalars[text_field].strip()
     if "external_id" in result.scalars and not result.scalars["external_id"]:
         result.scalars["external_id"] = None
-    for optional_text in ("company", "job_title", "industry", "region", "notes", "website"):
+    for optional_text in (
+        "company",
+        "job_title",
+        "industry",
+        "region",
+        "notes",
+        "website",
+        "source_channel",
+    ):
         if optional_text in result.scalars and result.scalars[optional_text] is None:
             result.scalars[optional_text] = ""
 

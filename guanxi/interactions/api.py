@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import BaseModel, Field
 
-from guanxi.api.errors import ErrorOut
+from guanxi.api.errors import error_responses
 from guanxi.api.idempotency import idempotent
 from guanxi.api.pagination import keyset_answer
 from guanxi.api.schemas import (
@@ -33,10 +33,6 @@ DirectionValue = Literal[tuple(Interaction.Direction.values)]
 # The timeline is read newest first, by when the contact happened or by when it was recorded.
 ORDERINGS = {"-occurred_at": "occurred_at", "-id": "id"}
 OrderingValue = Literal[tuple(ORDERINGS)]
-
-
-def _errors(*codes: int) -> dict[int, type[Schema]]:
-    return {code: ErrorOut for code in (400, 401, 422, *codes)}
 
 
 class InteractionIn(InputSchema):
@@ -100,7 +96,7 @@ def _page(queryset, query: TimelineQuery) -> dict:
 
 @router.get(
     "/customers/{customer_id}/interactions",
-    response={200: InteractionPageOut, **_errors(404)},
+    response={200: InteractionPageOut, **error_responses(404)},
     url_name="customer_interaction_list",
     summary="A customer's timeline",
 )
@@ -113,7 +109,7 @@ def customer_interaction_list(
 
 @router.post(
     "/customers/{customer_id}/interactions",
-    response={201: InteractionOut, **_errors(403, 404)},
+    response={201: InteractionOut, **error_responses(403, 404)},
     url_name="customer_interaction_create",
     summary="Log a touch point",
 )
@@ -129,7 +125,7 @@ def customer_interaction_create(request: HttpRequest, customer_id: ParamId, payl
 
 @router.get(
     "/interactions",
-    response={200: InteractionPageOut, **_errors()},
+    response={200: InteractionPageOut, **error_responses()},
     url_name="interaction_list",
     summary="List interactions",
 )

@@ -1,0 +1,274 @@
+"""The one error shape of the API, and the mapping from exceptions to it.
+
+Every error answer is JSON of the form::
+
+    {"detail": "<a sentence for people>",
+     "errors": [{"field": "phones[0].number", "message": "..."}]}
+
+Field names use the same paths as ``customers.validation`` (``phones[0].number``,
+``custom_fields.budget``), whether the problem was found by the request schema or by a service,
+so a client can highlight the offending input without knowing which layer complained. Query
+parameters and headers are named as they are sent (``ordering``, ``Idempotency-Key``).
+"""
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from django.core.exceptions import (
+    NON_FIELD_ERRORS,
+    ObjectDoesNotExist,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+)
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import OperationalError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as SchemaValidationError
+
+from guanxi.core.keyset import CursorError
+from guanxi.customers.models import Customer
+from guanxi.customers.services import StaleVersionError
+
+logger = logging.getLogger("django.request")
+
+
+class FieldErrorOut(Schema):
+    field: str
+    message: str
+
+
+class ErrorOut(Schema):
+    detail: str
+    errors: list[FieldErrorOut]
+
+
+class StaleVersionOut(ErrorOut):
+    current_version: int
+
+
+def error_responses(*codes: int) -> dict[int, type[Schema]]:
+    """OpenAPI responses for the errors an operation can give: bad request, unauthenticated
+    and invalid input always, plus ``codes`` (403, 404...)."""
+    return dict.fromkeys((400, 401, 422, *codes), ErrorOut)
+
+
+class ApiError(Exception):
+    """An error raised by an API handler itself (not by a service), already in the API's
+    terms: a status, a sentence and optionally the fields it concerns."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        errors: Mapping[str, str | Sequence[str]] | None = None,
+        **extra: Any,
+    ):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = _field_errors(errors or {})
+        self.extra = extra
+
+
+class BadText(ValueError):
+    """Input text that no database column can hold (NUL characters, lone UTF-16 surrogates);
+    raised while parsing, before any schema sees the value."""
+
+    def __init__(self, field: str):
+        super().__init__(field)
+        self.field = field
+
+
+def field_path(parts: Iterable[Any]) -> str:
+    """``("phones", 0, "number")`` -> ``"phones[0].number"``."""
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def _field_errors(errors: Mapping[str, str | Sequence[str]]) -> list[dict[str, str]]:
+    result = []
+    for field, messages in errors.items():
+        for message in [messages] if isinstance(messages, str) else messages:
+            result.append({"field": "" if field == NON_FIELD_ERRORS else field, "message": message})
+    return result
+
+
+def error_body(detail: str, errors: list[dict[str, str]] | None = None, **extra) -> dict:
+    return {"detail": detail, "errors": errors or [], **extra}
+
+
+def _invalid_fields_detail(errors: list[dict[str, str]]) -> str:
+    fields = sorted({e["field"] for e in errors if e["field"]})
+    if not fields:
+        return errors[0]["message"] if errors else _("The request is not valid.")
+    return _("Some values are not valid: %(fields)s.") % {"fields": ", ".join(fields)}
+
+
+# Pydantic's wording for the cases people meet most, in the words the services use.
+_SCHEMA_MESSAGES = {
+    "missing": lambda: _("This field is required."),
+    "extra_forbidden": lambda: _("Unknown field."),
+}
+
+
+def schema_errors(raw_errors: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Turn ninja's list of pydantic errors into the API's field errors.
+
+    ninja reports locations as ``(source, [body parameter name,] *path)``; the source and the
+    body parameter's Python name mean nothing to a client, so they are dropped.
+    """
+    result = []
+    for error in raw_errors:
+        loc = list(error.get("loc") or ())
+        source = loc.pop(0) if loc else ""
+        if source == "body" and loc:
+            loc.pop(0)
+        message = _SCHEMA_MESSAGES.get(error.get("type"), lambda e=error: e.get("msg", ""))()
+        result.append({"field": field_path(loc), "message": str(message)})
+    return result
+
+
+_RETRYABLE_DATABASE_ERRORS = (
+    "database is locked",
+    "database table is locked",
+    "deadlock detected",
+    "could not serialize access",
+    "could not obtain lock",
+)
+
+
+def install_error_handlers(api: NinjaAPI) -> None:
+    """Register the mapping from exceptions to the error shape on ``api``."""
+
+    def respond(request: HttpRequest, status: int, body: dict) -> HttpResponse:
+        return api.create_response(request, body, status=status)
+
+    @api.exception_handler(ApiError)
+    def api_error(request, exc: ApiError):
+        return respond(request, exc.status, error_body(exc.detail, exc.errors, **exc.extra))
+
+    @api.exception_handler(SchemaValidationError)
+    def schema_invalid(request, exc: SchemaValidationError):
+        errors = schema_errors(exc.errors)
+        body_errors = [e for e in errors if not e["field"]]
+        if body_errors and len(body_errors) == len(errors):
+            # The body as a whole has the wrong shape (a list or a string instead of an object).
+            return respond(request, 422, error_body(_("The request body must be a JSON object.")))
+        return respond(request, 422, error_body(_invalid_fields_detail(errors), errors))
+
+    @api.exception_handler(DjangoValidationError)
+    def service_invalid(request, exc: DjangoValidationError):
+        if hasattr(exc, "error_dict"):
+            errors = _field_errors(exc.message_dict)
+        else:
+            errors = [{"field": "", "message": m} for m in exc.messages]
+        return respond(request, 422, error_body(_invalid_fields_detail(errors), errors))
+
+    @api.exception_handler(BadText)
+    def bad_text(request, exc: BadText):
+        message = _("Text may not contain NUL characters or unpaired surrogates.")
+        return respond(
+            request,
+            400,
+            error_body(message, [{"field": exc.field, "message": message}] if exc.field else []),
+        )
+
+    @api.exception_handler(HttpError)
+    def http_error(request, exc: HttpError):
+        if isinstance(exc, AuthenticationError):
+            return respond(
+                request,
+                401,
+                error_body(_("Authentication required: send a valid API token or sign in.")),
+            )
+        cause = exc.__cause__
+        if isinstance(cause, BadText):  # found by the body parser, which wraps what it raises
+            return bad_text(request, cause)
+        if exc.status_code == 400 and str(exc).startswith("Cannot parse request body"):
+            return respond(request, 400, error_body(_("The request body is not valid JSON.")))
+        return respond(request, exc.status_code, error_body(str(exc)))
+
+    @api.exception_handler(RequestDataTooBig)
+    def too_big(request, exc: RequestDataTooBig):
+        return respond(request, 413, error_body(_("The request body is too large.")))
+
+    @api.exception_handler(SuspiciousOperation)
+    def suspicious(request, exc: SuspiciousOperation):
+        # Django answers these with a bare 400 outside the API; too many query parameters,
+        # for instance.
+        return respond(request, 400, error_body(_("The request is malformed.")))
+
+    @api.exception_handler(PermissionDenied)
+    def forbidden(request, exc: PermissionDenied):
+        detail = str(exc) or _("You may not do this.")
+        return respond(request, 403, error_body(detail))
+
+    @api.exception_handler(ObjectDoesNotExist)
+    def missing(request, exc: ObjectDoesNotExist):
+        # The same answer whether the record does not exist or the caller may not see it.
+        if isinstance(exc, Customer.DoesNotExist):
+            return respond(request, 404, error_body(_("No such customer.")))
+        return respond(request, 404, error_body(_("Not found.")))
+
+    @api.exception_handler(Http404)
+    def not_found(request, exc: Http404):
+        return respond(request, 404, error_body(_("Not found.")))
+
+    @api.exception_handler(StaleVersionError)
+    def stale(request, exc: StaleVersionError):
+        message = _(
+            "Someone changed this customer since you read it (it is now at version %(v)d). "
+            "Read it again and repeat your change."
+        ) % {"v": exc.current_version}
+        return respond(
+            request,
+            409,
+            error_body(
+                message,
+                [{"field": "version", "message": message}],
+                current_version=exc.current_version,
+            ),
+        )
+
+    @api.exception_handler(CursorError)
+    def bad_cursor(request, exc: CursorError):
+        message = _("This cursor is not valid: start again from the first page.")
+        return respond(request, 400, error_body(message, [{"field": "cursor", "message": message}]))
+
+    @api.exception_handler(OperationalError)
+    def busy(request, exc: OperationalError):
+        # Lock contention is worth a retry (with the same Idempotency-Key, a retried POST is
+        # safe): SQLite's busy timeout ran out, or PostgreSQL chose this transaction to break
+        # a deadlock. Everything else is a real fault.
+        text = str(exc).lower()
+        if not any(sign in text for sign in _RETRYABLE_DATABASE_ERRORS):
+            return unexpected(request, exc)
+        response = respond(
+            request, 503, error_body(_("The database is busy. Try again in a moment."))
+        )
+        response["Retry-After"] = "1"
+        return response
+
+    @api.exception_handler(Exception)
+    def unexpected(request, exc: Exception):
+        # Logged like Django logs an unhandled exception, so the usual alerting still fires,
+        # but the client gets the same JSON shape as for every other error.
+        logger.error(
+            "Internal Server Error: %s",
+            request.path,
+            exc_info=exc,
+            extra={"status_code": 500, "request": request},
+        )
+        response = respond(request, 500, error_body(_("Something went wrong on the server.")))
+        response._has_been_logged = True  # Django would log the 500 again, without the trace
+        return response

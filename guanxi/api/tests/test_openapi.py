@@ -1,0 +1,81 @@
+"""The committed OpenAPI schema, the documentation pages, and stable route names."""
+
+import json
+import re
+from pathlib import Path
+
+from django.contrib.staticfiles import finders
+from django.test import Client
+from django.urls import reverse
+from ninja.responses import NinjaJSONEncoder
+
+from guanxi.api.api import api
+
+COMMITTED = Path(__file__).resolve().parents[3] / "docs" / "openapi.json"
+REFRESH = (
+    "guanxi export_openapi_schema --api guanxi.api.api.api --indent 2 --sorted "
+    "--output docs/openapi.json"
+)
+
+
+def test_committed_schema_matches_the_code():
+    live = json.loads(json.dumps(api.get_openapi_schema(), cls=NinjaJSONEncoder))
+    assert COMMITTED.exists(), f"docs/openapi.json is missing. Create it with:\n  {REFRESH}"
+    committed = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    assert live == committed, (
+        "The API changed but docs/openapi.json did not. If the change is intended, refresh the "
+        f"committed schema and review the diff:\n  {REFRESH}"
+    )
+
+
+def test_schema_is_served_without_authentication():
+    response = Client().get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    assert response.json()["info"]["title"] == "Guanxi API"
+
+
+def test_docs_page_loads_its_assets_from_this_server(db):
+    response = Client().get("/api/v1/docs")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "//cdn" not in html and "unpkg" not in html and "jsdelivr" not in html
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert any(a.endswith("swagger-ui-bundle.js") for a in assets)
+    for asset in assets:
+        assert asset.startswith("/static/"), asset  # same origin, no external host
+        assert finders.find(asset.removeprefix("/static/")), f"{asset} is not a shipped file"
+
+
+def test_every_operation_has_a_stable_route_name():
+    names = {
+        op.get("operationId")
+        for path in api.get_openapi_schema()["paths"].values()
+        for op in path.values()
+    }
+    assert names == {
+        "customer_list",
+        "customer_create",
+        "customer_export",
+        "customers_reassign",
+        "customer_detail",
+        "customer_update",
+        "customer_delete",
+        "customer_reveal",
+        "customer_history",
+        "custom_field_list",
+        "customer_interaction_list",
+        "customer_interaction_create",
+        "interaction_list",
+        "me",
+        "user_list",
+    }
+    for name in names:
+        kwargs = {"customer_id": 1} if "{customer_id}" in _path_of(name) else {}
+        assert reverse(f"api:{name}", kwargs=kwargs).startswith("/api/v1/")
+
+
+def _path_of(operation_id: str) -> str:
+    for path, operations in api.get_openapi_schema()["paths"].items():
+        if any(op.get("operationId") == operation_id for op in operations.values()):
+            return path
+    raise AssertionError(operation_id)

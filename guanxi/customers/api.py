@@ -1,0 +1,584 @@
+"""Customers in the REST API: list, read, create, change, delete, reveal, export, reassign and
+history, plus the custom field definitions a client needs to fill ``custom_fields``.
+
+Handlers only parse, call one selector or service with ``actor=request.auth``, and shape the
+answer; who may see or change what is decided by the visibility rule inside those.
+"""
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from django.db.models import Prefetch, prefetch_related_objects
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import Header, Query, Router, Schema, Status
+from pydantic import BaseModel, Field, Strict, model_validator
+
+from guanxi.api.errors import ApiError, ErrorOut, StaleVersionOut, error_responses
+from guanxi.api.idempotency import idempotent
+from guanxi.api.pagination import keyset_answer
+from guanxi.api.schemas import (
+    BodyId,
+    Cursor,
+    InputSchema,
+    Limit,
+    ParamId,
+    RefOut,
+    UserRefOut,
+    Version,
+    aware,
+)
+from guanxi.core.keyset import DEFAULT_ORDERINGS
+
+from . import services
+from .exports import customers_export_csv, export_filename
+from .models import Address, Customer, Email, MarketingConsent, Phone
+from .selectors import (
+    access_customer,
+    custom_field_definitions_for_user,
+    customer_detail_for_user,
+    customer_history_for_user,
+    customer_list_for_user,
+)
+from .visibility import VIEW
+
+router = Router(tags=["customers"])
+
+StrictBool = Annotated[bool, Strict()]
+PartyTypeValue = Literal[tuple(Customer.PartyType.values)]
+KindValue = Literal[tuple(Customer.Kind.values)]
+LevelValue = Literal[tuple(Customer.RelationshipLevel.values)]
+StageValue = Literal[tuple(Customer.LifecycleStage.values)]
+SourceValue = Literal[tuple(Customer.SourceChannel.values)]
+OrderingValue = Literal[tuple(DEFAULT_ORDERINGS)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Input
+
+
+class PhoneIn(InputSchema):
+    """A phone number; a plain string is short for ``{"number": "..."}``."""
+
+    number: str
+    label: Literal[tuple(Phone.Label.values)] | None = None
+    is_primary: StrictBool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        return {"number": value} if isinstance(value, str) else value
+
+
+class EmailIn(InputSchema):
+    """An email address; a plain string is short for ``{"address": "..."}``."""
+
+    address: str
+    label: Literal[tuple(Email.Label.values)] | None = None
+    is_primary: StrictBool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        return {"address": value} if isinstance(value, str) else value
+
+
+class AddressIn(InputSchema):
+    label: Literal[tuple(Address.Label.values)] | None = None
+    street: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postcode: str | None = None
+    country: str | None = Field(None, description="Two-letter ISO country code.")
+
+
+class ConsentIn(InputSchema):
+    channel: Literal[tuple(MarketingConsent.Channel.values)]
+    granted: StrictBool
+    method: Literal[tuple(MarketingConsent.Method.values)] = Field(
+        description="How the customer gave (or refused) consent."
+    )
+    recorded_at: dt.datetime | None = Field(None, description="When; defaults to now.")
+    evidence: str | None = None
+
+
+class CustomerFieldsIn(InputSchema):
+    party_type: PartyTypeValue | None = None
+    name: str | None = None
+    organization_id: BodyId | None = Field(
+        None, description="The organisation a person belongs to."
+    )
+    company: str | None = Field(None, description="Company name for people not linked to one.")
+    job_title: str | None = None
+    kind: KindValue | None = None
+    relationship_level: LevelValue | None = None
+    lifecycle_stage: StageValue | None = None
+    industry: str | None = None
+    region: str | None = None
+    source_channel: SourceValue | Literal[""] | None = None
+    owner_id: BodyId | None = Field(
+        None, description="Account manager; null leaves the customer in the unowned pool."
+    )
+    birth_date: dt.date | None = None
+    website: str | None = None
+    notes: str | None = None
+    external_id: str | None = Field(None, description="The customer's key in another system.")
+    phones: list[PhoneIn] | None = Field(None, description="Replaces all phone numbers.")
+    emails: list[EmailIn] | None = Field(None, description="Replaces all email addresses.")
+    addresses: list[AddressIn] | None = Field(None, description="Replaces all addresses.")
+    tags: list[str] | None = Field(None, description="Replaces all tags.")
+    consents: list[ConsentIn] | None = Field(
+        None, description="Sets consent for the channels listed; others stay as they are."
+    )
+    custom_fields: dict[str, Any] | None = Field(
+        None,
+        description="Values by custom field key (see GET /custom-fields); null or an empty "
+        "string removes a value, keys left out stay as they are.",
+    )
+    id_number: str | None = Field(
+        None, description="National ID number; stored encrypted, shown masked. Empty clears it."
+    )
+
+    def service_data(self) -> dict[str, Any]:
+        """What the client sent, as the service's input mapping. Fields left out are left out,
+        so a PATCH touches only what it names."""
+        data = self.model_dump(exclude_unset=True, exclude={"version"})
+        for consent in data.get("consents") or []:
+            consent["recorded_at"] = aware(consent.get("recorded_at"))
+        return data
+
+
+class CustomerCreateIn(CustomerFieldsIn):
+    name: str
+
+
+class CustomerPatchIn(CustomerFieldsIn):
+    version: Version | None = Field(
+        None,
+        description="The version you read. Required unless sent as the If-Match header.",
+    )
+
+
+class ReassignIn(InputSchema):
+    from_owner_id: BodyId | None = Field(
+        description="Current account manager; null takes customers from the unowned pool."
+    )
+    to_owner_id: BodyId
+    customer_ids: list[BodyId] | None = Field(
+        None,
+        max_length=10000,
+        description="Only these customers; leave out to move all of from_owner_id's.",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Output
+
+
+class PhoneOut(Schema):
+    id: int
+    number_masked: str = Field(description="138****5678: never the full number here.")
+    label: str
+    is_primary: bool
+
+    @staticmethod
+    def resolve_number_masked(obj: Phone) -> str:
+        return obj.masked
+
+
+class EmailOut(Schema):
+    id: int
+    address: str
+    label: str
+    is_primary: bool
+
+
+class AddressOut(Schema):
+    id: int
+    label: str
+    street: str
+    city: str
+    region: str
+    postcode: str
+    country: str
+
+
+class ConsentOut(Schema):
+    channel: str
+    granted: bool
+    recorded_at: dt.datetime
+    method: str
+    evidence: str
+    recorded_by: UserRefOut | None
+
+
+class CustomerSummaryOut(Schema):
+    id: int
+    party_type: str
+    name: str
+    organization: RefOut | None
+    company: str
+    job_title: str
+    kind: str
+    relationship_level: str
+    lifecycle_stage: str
+    industry: str
+    region: str
+    source_channel: str
+    owner: UserRefOut | None
+    phones: list[PhoneOut]
+    emails: list[EmailOut]
+    tags: list[str]
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    last_contacted_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_tags(obj: Customer) -> list[str]:
+        return [tag.name for tag in obj.tags.all()]
+
+
+class CustomerDetailOut(CustomerSummaryOut):
+    birth_date: dt.date | None
+    website: str
+    notes: str
+    external_id: str | None
+    addresses: list[AddressOut]
+    consents: list[ConsentOut]
+    custom_fields: dict[str, Any]
+    id_number_masked: str
+    created_by: UserRefOut | None
+
+
+class CustomerPageOut(Schema):
+    items: list[CustomerSummaryOut]
+    next_cursor: str | None
+
+
+class RevealedPhoneOut(Schema):
+    id: int
+    number: str
+    label: str
+
+
+class RevealOut(Schema):
+    id_number: str
+    phones: list[RevealedPhoneOut]
+
+
+class ReassignOut(Schema):
+    moved: int
+
+
+class AuditEventOut(Schema):
+    id: int
+    occurred_at: dt.datetime
+    action: str
+    object_type: str
+    object_id: int | None
+    summary: str
+    changes: dict[str, Any]
+    actor: UserRefOut | None
+    via: str
+    remote_addr: str | None
+
+
+class HistoryPageOut(Schema):
+    items: list[AuditEventOut]
+    next_cursor: str | None
+
+
+class CustomFieldOut(Schema):
+    key: str
+    label: str
+    label_zh_hans: str
+    field_type: str
+    choices: list[Any]
+    required: bool
+
+
+# ---------------------------------------------------------------------------------------------
+# Query parameters
+
+
+class CustomerFilters(BaseModel):
+    q: str | None = Field(
+        None, max_length=200, description="Words to find in names, pinyin, phones, emails, tags."
+    )
+    kind: KindValue | None = None
+    lifecycle_stage: StageValue | None = None
+    relationship_level: LevelValue | None = None
+    source_channel: SourceValue | None = None
+    party_type: PartyTypeValue | None = None
+    industry: str | None = Field(None, max_length=100)
+    region: str | None = Field(None, max_length=100)
+    owner_id: ParamId | None = None
+    unowned: bool = Field(False, description="Only customers without an account manager.")
+    tag: str | None = Field(None, max_length=50)
+    organization_id: ParamId | None = Field(None, description="People of this organisation.")
+    updated_since: dt.datetime | None = None
+
+    def selector_filters(self) -> dict[str, Any]:
+        filters = self.model_dump(exclude={"cursor", "limit", "ordering", "reveal"})
+        filters["updated_since"] = aware(filters["updated_since"])
+        return {name: value for name, value in filters.items() if value not in (None, False)}
+
+
+class CustomerListQuery(CustomerFilters):
+    cursor: Cursor | None = None
+    limit: Limit = 50
+    ordering: OrderingValue = "-id"
+
+
+class CustomerExportQuery(CustomerFilters):
+    reveal: bool = Field(
+        False, description="Full phone and ID numbers (needs the view-sensitive-data permission)."
+    )
+
+
+class HistoryQuery(BaseModel):
+    cursor: Cursor | None = None
+    limit: Limit = 50
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _detail_out(customer: Customer) -> CustomerDetailOut:
+    """Shape a customer a service just wrote (and so the actor may see) in one go."""
+    prefetch_related_objects(
+        [customer],
+        "owner",
+        "organization",
+        "created_by",
+        "phones",
+        "emails",
+        "addresses",
+        "tags",
+        Prefetch("consents", queryset=MarketingConsent.objects.select_related("recorded_by")),
+    )
+    return CustomerDetailOut.from_orm(customer)
+
+
+def _etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def _expected_version(version: int | None, if_match: str | None) -> int:
+    """The version the client based its change on, from the body/query or If-Match."""
+    header_version = None
+    if if_match is not None:
+        text = if_match.strip().removeprefix("W/").strip('"')
+        if not text.isascii() or not text.isdigit() or len(text) > 10:
+            message = _('Send the ETag you read, such as "3".')
+            raise ApiError(422, message, {"If-Match": message})
+        header_version = int(text)
+    if version is not None and header_version is not None and version != header_version:
+        message = _("If-Match and version disagree; send one of them.")
+        raise ApiError(422, message, {"If-Match": message})
+    expected = version if version is not None else header_version
+    if expected is None:
+        message = _(
+            "Send the version you read (or an If-Match header), so that changes made "
+            "meanwhile are not overwritten."
+        )
+        raise ApiError(422, message, {"version": message})
+    return expected
+
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        None,
+        alias="If-Match",
+        max_length=100,
+        description="The ETag of the customer as read; an alternative to `version`.",
+    ),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Operations. Fixed paths come before /customers/{customer_id}, which would otherwise match them.
+
+
+@router.get(
+    "/customers",
+    response={200: CustomerPageOut, **error_responses()},
+    url_name="customer_list",
+    summary="List customers",
+)
+def customer_list(request: HttpRequest, query: Query[CustomerListQuery]):
+    """Customers you may see, newest first unless `ordering` says otherwise, one keyset page at
+    a time: pass `next_cursor` back as `cursor` for the next page (null on the last page)."""
+    customers = (
+        customer_list_for_user(request.auth, filters=query.selector_filters())
+        .select_related("owner", "organization")
+        .prefetch_related("phones", "emails", "tags")
+    )
+    page = keyset_answer(customers, ordering=query.ordering, cursor=query.cursor, limit=query.limit)
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.post(
+    "/customers",
+    response={201: CustomerDetailOut, **error_responses(403)},
+    url_name="customer_create",
+    summary="Create a customer",
+)
+@idempotent
+def customer_create(request: HttpRequest, payload: CustomerCreateIn):
+    """Create a customer with its phones, emails, addresses, tags, consents and custom fields.
+    You become the account manager unless `owner_id` names someone you may assign."""
+    customer = services.customer_create(actor=request.auth, data=payload.service_data())
+    return Status(201, _detail_out(customer))
+
+
+@router.get(
+    "/customers/export",
+    response={200: None, **error_responses(403)},
+    url_name="customer_export",
+    summary="Export customers as CSV",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "UTF-8 CSV with a byte order mark, one customer per row.",
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+            }
+        }
+    },
+)
+def customer_export(request: HttpRequest, query: Query[CustomerExportQuery]):
+    """The customers you may see, narrowed by the same filters as the list. Phone and ID numbers
+    are masked unless `reveal=true` and you may view sensitive data. Every export is audited."""
+    content = customers_export_csv(
+        actor=request.auth, filters=query.selector_filters(), reveal=query.reveal
+    )
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{export_filename()}"'
+    return response
+
+
+@router.post(
+    "/customers/reassign",
+    response={200: ReassignOut, **error_responses(403)},
+    url_name="customers_reassign",
+    summary="Hand customers to another account manager",
+)
+@idempotent
+def customers_reassign(request: HttpRequest, payload: ReassignIn):
+    """Move all of one account manager's customers (someone is leaving), or just
+    `customer_ids`, to another. Administrators and managers only, within what they may
+    change."""
+    moved = services.customers_reassign(
+        actor=request.auth,
+        from_owner_id=payload.from_owner_id,
+        to_owner_id=payload.to_owner_id,
+        customer_ids=payload.customer_ids,
+    )
+    return ReassignOut(moved=moved)
+
+
+@router.get(
+    "/customers/{customer_id}",
+    response={200: CustomerDetailOut, **error_responses(404)},
+    url_name="customer_detail",
+    summary="Read one customer",
+)
+def customer_detail(request: HttpRequest, customer_id: ParamId, response: HttpResponse):
+    """Everything about one customer, with phone and ID numbers masked. The `ETag` header
+    carries the version to send back with a change."""
+    customer = customer_detail_for_user(request.auth, customer_id)
+    response["ETag"] = _etag(customer.version)
+    return customer
+
+
+@router.patch(
+    "/customers/{customer_id}",
+    response={200: CustomerDetailOut, 409: StaleVersionOut, **error_responses(403, 404)},
+    url_name="customer_update",
+    summary="Change a customer",
+)
+def customer_update(
+    request: HttpRequest,
+    customer_id: ParamId,
+    payload: CustomerPatchIn,
+    response: HttpResponse,
+    if_match: IfMatch = None,
+):
+    """Change the fields you send and nothing else. Send the `version` you read (or its ETag as
+    `If-Match`); if someone saved in between, the answer is 409 with `current_version` and
+    nothing is written."""
+    expected = _expected_version(payload.version, if_match)
+    customer = services.customer_update(
+        actor=request.auth,
+        customer_id=customer_id,
+        expected_version=expected,
+        data=payload.service_data(),
+    )
+    response["ETag"] = _etag(customer.version)
+    return _detail_out(customer)
+
+
+@router.delete(
+    "/customers/{customer_id}",
+    response={204: None, 409: StaleVersionOut, **error_responses(403, 404)},
+    url_name="customer_delete",
+    summary="Delete a customer",
+)
+def customer_delete(
+    request: HttpRequest,
+    customer_id: ParamId,
+    version: Annotated[int | None, Query(None, ge=1, le=2**31 - 1)] = None,
+    if_match: IfMatch = None,
+):
+    """Move a customer to the recycle bin (administrators and managers). Send the `version` you
+    read as a query parameter, or its ETag as `If-Match`."""
+    expected = _expected_version(version, if_match)
+    # A customer the caller cannot see is "not found" before any question of role arises.
+    access_customer(request.auth, customer_id, VIEW)
+    services.customer_delete(actor=request.auth, customer_id=customer_id, expected_version=expected)
+    return Status(204, None)
+
+
+@router.post(
+    "/customers/{customer_id}/reveal",
+    response={200: RevealOut, **error_responses(403, 404)},
+    url_name="customer_reveal",
+    summary="Show ID and phone numbers in full",
+)
+@idempotent(sensitive=True)
+def customer_reveal(request: HttpRequest, customer_id: ParamId):
+    """The full ID number and phone numbers, for users with the view-sensitive-data permission.
+    Every call is written to the customer's history."""
+    access_customer(request.auth, customer_id, VIEW)
+    revealed = services.customer_reveal_sensitive(actor=request.auth, customer_id=customer_id)
+    return RevealOut.model_validate(revealed)
+
+
+@router.get(
+    "/customers/{customer_id}/history",
+    response={200: HistoryPageOut, **error_responses(404)},
+    url_name="customer_history",
+    summary="Audit history of a customer",
+)
+def customer_history(request: HttpRequest, customer_id: ParamId, query: Query[HistoryQuery]):
+    """Who changed, exported or revealed what and when, newest first, with field-level before
+    and after values (sensitive fields only say that they changed)."""
+    events = customer_history_for_user(request.auth, customer_id).select_related("actor")
+    page = keyset_answer(
+        events, ordering="-id", cursor=query.cursor, limit=query.limit, orderings={"-id": "id"}
+    )
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.get(
+    "/custom-fields",
+    response={200: list[CustomFieldOut], 401: ErrorOut},
+    url_name="custom_field_list",
+    summary="Custom field definitions",
+)
+def custom_field_list(request: HttpRequest):
+    """The custom fields every customer has, and what each accepts."""
+    return list(custom_field_definitions_for_user(request.auth))
