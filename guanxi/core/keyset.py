@@ -108,9 +108,15 @@ def keyset_page(
         if field == "id":
             seek = Q(id__lt=last_id) if descending else Q(id__gt=last_id)
         elif descending:
-            seek = Q(**{f"{field}__lt": value}) | Q(**{field: value, "id__lt": last_id})
+            # The redundant bound on the field alone is what lets the database start the index
+            # scan at the cursor; the OR on its own makes it read every newer row first.
+            seek = Q(**{f"{field}__lte": value}) & (
+                Q(**{f"{field}__lt": value}) | Q(**{field: value, "id__lt": last_id})
+            )
         else:
-            seek = Q(**{f"{field}__gt": value}) | Q(**{field: value, "id__gt": last_id})
+            seek = Q(**{f"{field}__gte": value}) & (
+                Q(**{f"{field}__gt": value}) | Q(**{field: value, "id__gt": last_id})
+            )
         queryset = queryset.filter(seek)
     rows = list(queryset[: limit + 1])
     next_cursor = None

@@ -1,0 +1,178 @@
+"""The demo company's organisation: departments, teams and one or more users per role.
+
+Usernames are stable and obvious (``admin``, ``manager``, ``rep``, ``agent``, ``analyst``, then
+``manager2``, ``rep2`` …) so that people and scripts can guess them; passwords come from
+:mod:`guanxi.demo.credentials`. Running this again reuses what exists.
+"""
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Permission
+from django.db import transaction
+
+from guanxi.accounts.models import Department, Team, User
+from guanxi.accounts.roles import Role
+
+from .credentials import Credential, new_password, read_credentials, write_credentials
+from .generator import StaffIds
+
+# (department, team, sharing); the first rep of each team leads it.
+TEAMS = (
+    ("East Sales", "Shanghai 1", Team.Sharing.VIEW),
+    ("East Sales", "Shanghai 2", Team.Sharing.NONE),
+    ("East Sales", "Hangzhou", Team.Sharing.VIEW),
+    ("West Sales", "Chengdu", Team.Sharing.EDIT),
+    ("West Sales", "Chongqing", Team.Sharing.NONE),
+    ("Key Accounts", "Strategic Accounts", Team.Sharing.EDIT),
+    ("Customer Service", "Service Desk", Team.Sharing.VIEW),
+)
+SALES_TEAMS = [t for t in TEAMS if t[0] != "Customer Service"]
+
+# Display names alternate between Chinese and English, as in a real Chinese company.
+DISPLAY_NAMES = {
+    "admin": "系统管理员 (Admin)",
+    "manager": "陈静",
+    "manager2": "David Zhou",
+    "manager3": "刘建国",
+    "agent": "李娜",
+    "agent2": "Grace Wang",
+    "agent3": "孙磊",
+    "analyst": "Helen Xu",
+}
+REP_NAMES = (
+    "张伟",
+    "Emily Liu",
+    "王芳",
+    "Kevin Huang",
+    "赵磊",
+    "Sophie Lin",
+    "周杰",
+    "Jack Ma",
+    "吴静",
+    "Lucas Zheng",
+    "徐明",
+    "Anna Guo",
+)
+
+
+@dataclass(frozen=True)
+class PlannedUser:
+    username: str
+    role: str
+    department: str | None
+    team: str | None
+    display_name: str
+
+
+def _numbered(base: str, n: int) -> str:
+    return base if n == 1 else f"{base}{n}"
+
+
+def staff_plan(customers: int) -> list[PlannedUser]:
+    """Who works at a company with ``customers`` customers: twelve reps for a few thousand
+    customers, one more per 50,000 beyond that (a rep's book stays believable)."""
+    reps = 12 + customers // 50_000
+    plan = [PlannedUser("admin", Role.ADMIN, None, None, DISPLAY_NAMES["admin"])]
+    for n, department in enumerate(("East Sales", "West Sales", "Key Accounts"), start=1):
+        username = _numbered("manager", n)
+        plan.append(PlannedUser(username, Role.MANAGER, department, None, DISPLAY_NAMES[username]))
+    for n in range(1, reps + 1):
+        department, team, _sharing = SALES_TEAMS[((n - 1) // 2) % len(SALES_TEAMS)]
+        display = REP_NAMES[n - 1] if n <= len(REP_NAMES) else f"Sales {n}"
+        plan.append(PlannedUser(_numbered("rep", n), Role.SALES_REP, department, team, display))
+    for n in range(1, 4):
+        username = _numbered("agent", n)
+        plan.append(
+            PlannedUser(
+                username,
+                Role.SERVICE_AGENT,
+                "Customer Service",
+                "Service Desk",
+                DISPLAY_NAMES[username],
+            )
+        )
+    plan.append(PlannedUser("analyst", Role.ANALYST, None, None, DISPLAY_NAMES["analyst"]))
+    return plan
+
+
+def _hash_all(passwords: list[str]) -> list[str]:
+    # Password hashing is deliberately slow (~0.2 s each); hashlib releases the GIL while it
+    # works, so threads use every core.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        return list(pool.map(make_password, passwords))
+
+
+@transaction.atomic
+def ensure_company(customers: int) -> tuple[StaffIds, list[Credential]]:
+    """Make (or find) the departments, teams and users, and the credentials file; return the
+    staff's ids and the credentials of the demo users whose passwords are known."""
+    departments = {name: Department.objects.get_or_create(name=name)[0] for name, _t, _s in TEAMS}
+    teams = {}
+    for department, name, sharing in TEAMS:
+        teams[name] = Team.objects.get_or_create(
+            department=departments[department],
+            name=name,
+            defaults={"customer_sharing": sharing},
+        )[0]
+
+    plan = staff_plan(customers)
+    planned = {p.username for p in plan}
+    existing = {u.username: u for u in User.objects.filter(username__in=planned)}
+    known = {c.username: c for c in read_credentials()}
+    # Accounts that exist keep their passwords (this command never resets one); new accounts
+    # take the password the file already holds for them, or a new one that is added to it.
+    missing = [p for p in plan if p.username not in existing]
+    fresh = {p.username: new_password() for p in missing if p.username not in known}
+    credentials = [
+        known.get(p.username) or Credential(p.username, p.role, fresh[p.username])
+        for p in plan
+        if p.username in known or p.username in fresh
+    ]
+    credentials += [c for c in known.values() if c.username not in planned]
+    if fresh:
+        write_credentials(credentials)
+
+    passwords = {c.username: c.password for c in credentials}
+    hashes = _hash_all([passwords[p.username] for p in missing])
+    users: dict[str, User] = dict(existing)
+    for person, password_hash in zip(missing, hashes, strict=True):
+        users[person.username] = User.objects.create(
+            username=person.username,
+            password=password_hash,
+            role=person.role,
+            department=departments.get(person.department) if person.department else None,
+            team=teams.get(person.team) if person.team else None,
+            display_name=person.display_name,
+            email=f"{person.username}@guanxi.example",
+            is_staff=person.role == Role.ADMIN,
+            is_superuser=person.role == Role.ADMIN,
+        )
+
+    users["manager"].user_permissions.add(
+        Permission.objects.get(codename="view_sensitive_data", content_type__app_label="accounts")
+    )
+    for team in teams.values():
+        if team.lead_id is None:
+            first = next(
+                (users[p.username] for p in plan if p.team == team.name),
+                None,
+            )
+            if first is not None:
+                team.lead = first
+                team.save(update_fields=["lead"])
+
+    by_role: dict[str, list[int]] = {}
+    for person in plan:
+        user = users[person.username]
+        if user.is_active:
+            by_role.setdefault(user.role, []).append(user.pk)
+    staff = StaffIds(
+        admin=users["admin"].pk,
+        reps=by_role.get(Role.SALES_REP, []),
+        agents=by_role.get(Role.SERVICE_AGENT, []),
+        managers=by_role.get(Role.MANAGER, []),
+    )
+    return staff, credentials

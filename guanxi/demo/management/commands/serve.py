@@ -1,0 +1,50 @@
+"""``guanxi serve [--port P] [--host H]``: serve Guanxi with gunicorn, as ``make demo`` does.
+
+Two worker processes with a few threads each, the access log on standard output, static files
+from ``collectstatic``'s output through WhiteNoise. Before serving, it prints the address to open
+and, when the demo company exists, the demo users and their passwords.
+"""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import connections
+
+from guanxi.demo.credentials import format_credentials, read_credentials
+from guanxi.demo.server import GuanxiServer
+
+
+class Command(BaseCommand):
+    help = "Serve Guanxi with gunicorn (the demo server)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+        parser.add_argument(
+            "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+        )
+        parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+        parser.add_argument("--threads", type=int, default=4, help="threads each (default 4)")
+
+    def handle(self, *args, port: int, host: str, workers: int, threads: int, **options):
+        shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104
+        url = f"http://{shown_host}:{port}/"
+        self.stdout.write(format_credentials(read_credentials(), url=url))
+        if not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():
+            self.stderr.write(
+                "Static files are not collected yet: run `guanxi collectstatic` first, or pages "
+                "will fail to render."
+            )
+        self.stdout.flush()
+        # The workers open their own connections; none may be inherited across the fork.
+        connections.close_all()
+        GuanxiServer(
+            {
+                "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+                "workers": workers,
+                "threads": threads,
+                "accesslog": "-",
+                "errorlog": "-",
+                "proc_name": "guanxi",
+            }
+        ).run()

@@ -1,0 +1,86 @@
+"""``make demo`` end to end: migrate, collectstatic, demo-data and ``guanxi serve`` as separate
+processes, on a fresh SQLite database in a temporary data directory, answered over real HTTP."""
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from guanxi.demo.credentials import read_credentials
+
+GUANXI = [sys.executable, "-m", "guanxi"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _environment(data_dir: Path) -> dict[str, str]:
+    # A demo as a newcomer runs it: local settings, embedded SQLite, nothing from the test run.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GUANXI_", "DJANGO_")) and k != "DATABASE_URL"
+    }
+    env.update(DJANGO_SETTINGS_MODULE="guanxi.settings.local", GUANXI_DATA_DIR=str(data_dir))
+    return env
+
+
+def _get(port: int, path: str) -> http.client.HTTPResponse:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", path)
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response
+
+
+def test_make_demo_sequence_serves_the_app_and_prints_the_credentials(tmp_path):
+    env = _environment(tmp_path)
+    for command in (
+        ["migrate", "--noinput", "-v0"],
+        ["collectstatic", "--noinput", "-v0"],
+        ["demo-data", "--customers", "20", "--if-empty", "-v0"],
+    ):
+        subprocess.run([*GUANXI, *command], env=env, check=True, capture_output=True, timeout=180)
+    credentials = read_credentials(tmp_path / "demo-credentials.txt")
+    assert {c.username for c in credentials} >= {"admin", "manager", "rep", "agent", "analyst"}
+
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [*GUANXI, "serve", "--port", str(port)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    response = _get(port, "/api/v1/openapi.json")
+                    break
+                except OSError:
+                    assert server.poll() is None, log.read_text()
+                    assert time.monotonic() < deadline, log.read_text()
+                    time.sleep(0.2)
+            assert response.status == 200
+            # Static files come from collectstatic's output, through WhiteNoise.
+            assert _get(port, "/static/admin/css/base.css").status == 200
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+    text = log.read_text()
+    assert f"http://127.0.0.1:{port}/" in text
+    for item in credentials:
+        assert item.password in text
+    assert '"GET /api/v1/openapi.json HTTP/1.1" 200' in text  # the access log
+    assert text.count("Booting worker") == 2
