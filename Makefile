@@ -4,6 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+export PORT
 DEMO_CUSTOMERS ?= 5000
 export GUANXI_DATA_DIR ?= $(CURDIR)/var
 

@@ -13,12 +13,18 @@ What it does, in order (bench/README.md explains why each step is done this way)
    after a warm-up; the medians of the repeats are reported.
 4. Prints a table with the targets and writes everything to ``bench/results/`` as JSON.
 
-Usage: ``python bench/run.py [--customers N] [--requests N] [--repeats N] [--reload]``.
+Further sections (search, duplicate scan, import, analytics, service desk…) live in their own
+modules under ``bench/`` and are listed in ``SECTIONS``: each has ``run(context)`` returning
+figures, and runs after the API figures while the server is up. ``--only NAME,…`` runs a subset.
+
+Usage: ``python bench/run.py [--customers N] [--requests N] [--repeats N] [--reload]
+[--only api,…]``.
 """
 
 import argparse
 import datetime as dt
 import http.client
+import importlib
 import json
 import os
 import platform
@@ -37,12 +43,34 @@ from pathlib import Path
 
 import psycopg
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
 GUANXI = [sys.executable, "-m", "guanxi"]
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/guanxi_bench"
 ROLES = ("rep", "manager", "admin")
 SEED = 1
+
+# Sections beyond the API figures: name -> module in bench/ with ``run(context) -> list[dict]``.
+# A figure is either a latency (``p50``/``p95``/``p99`` in ms, ``target_p95_ms``) or a single
+# measured ``value`` with its ``unit``, ``target`` and ``better`` ("lower" or "higher").
+SECTIONS: dict[str, str] = {}
+
+
+@dataclass
+class BenchContext:
+    """What a section gets: the prepared database, the running server, and the demo users."""
+
+    args: argparse.Namespace
+    database_url: str
+    env: dict[str, str]
+    data_dir: Path
+    port: int
+    subjects: dict
+    credentials: dict[str, str]
+    results_dir: Path
+
 
 TARGETS = {
     "load_seconds": 300.0,  # a million customers in at most five minutes
@@ -412,12 +440,27 @@ def print_report(report: dict) -> None:
     print(header)
     print("-" * len(header))
     for row in report["figures"]:
+        if "value" in row:
+            continue
         target = row["target_p95_ms"]
         target_text = f"p95 ≤ {target:.0f} ms" if target else "-"
         print(
             f"{row['figure']:<34}{row['role']:<9}{row['p50']:>8.1f}{row['p95']:>8.1f}"
             f"{row['p99']:>8.1f}  {target_text:<14}{_verdict(row['p95'], target)}"
         )
+    single = [row for row in report["figures"] if "value" in row]
+    if single:
+        print()
+        for row in single:
+            target, better = row.get("target"), row.get("better", "lower")
+            sign = "≤" if better == "lower" else "≥"
+            target_text = f"{sign} {target:,.4g} {row['unit']}" if target is not None else "-"
+            verdict = ""
+            if target is not None:
+                ok = row["value"] <= target if better == "lower" else row["value"] >= target
+                verdict = "PASS" if ok else "MISS"
+            label = f"{row['figure']}" + (f" ({row['role']})" if row.get("role") else "")
+            print(f"{label:<51}{row['value']:>12,.4g} {row['unit']:<8}  {target_text:<18}{verdict}")
     slow = [q for q in report["list_queries"] if q["p95"] > TARGETS["list_p95_ms"]]
     if slow:
         print("\nList queries over the target (p95 of one run each):")
@@ -433,7 +476,16 @@ def main() -> None:
     parser.add_argument(
         "--reload", action="store_true", help="rebuild the database even if it could be reused"
     )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated sections to run: api, " + ", ".join(SECTIONS) + " (default: all)",
+    )
     args = parser.parse_args()
+    only = {name.strip() for name in args.only.split(",") if name.strip()}
+    unknown = only - {"api", *SECTIONS}
+    if unknown:
+        parser.error(f"unknown section(s): {', '.join(sorted(unknown))}")
 
     database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
     data_dir = Path(os.environ.get("BENCH_DATA_DIR", REPO / "var" / "bench")).resolve()
@@ -458,8 +510,8 @@ def main() -> None:
     figures = []
     per_query = []
     try:
-        queries = list_queries(subjects)
-        for role in ROLES:
+        queries = list_queries(subjects) if not only or "api" in only else []
+        for role in ROLES if not only or "api" in only else ():
             subject = subjects[role]
             api = Client(port, {"Authorization": f"Bearer {subject.token}"})
             ids = subject.visible_ids
@@ -514,6 +566,22 @@ def main() -> None:
                 {"figure": "customer 360 page", "role": role, "target_p95_ms": None, **result}
             )
             web.close()
+        context = BenchContext(
+            args=args,
+            database_url=database_url,
+            env=env,
+            data_dir=data_dir,
+            port=port,
+            subjects=subjects,
+            credentials=credentials,
+            results_dir=RESULTS,
+        )
+        for name, module_name in SECTIONS.items():
+            if only and name not in only:
+                continue
+            print(f"Measuring {name} ...", flush=True)
+            module = importlib.import_module(module_name)
+            figures.extend(module.run(context))
     finally:
         stop_server(server)
 

@@ -8,6 +8,7 @@ same company. With ``--if-empty`` nothing is loaded when any customer exists, so
 can run it every time; the demo users and their passwords are printed either way.
 """
 
+import os
 import time
 
 from django.core.management.base import BaseCommand, CommandError
@@ -18,7 +19,8 @@ from guanxi.demo.credentials import format_credentials, read_credentials
 from guanxi.demo.loading import load_customers
 
 # Where `guanxi serve` (and so `make demo`) listens unless told another port.
-LOGIN_HINT = "http://127.0.0.1:8000/"
+# `make demo` exports PORT, the port `guanxi serve` will listen on.
+LOGIN_HINT = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/"
 
 
 class Command(BaseCommand):
