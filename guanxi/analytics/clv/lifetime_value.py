@@ -1,0 +1,72 @@
+"""Per-customer predictions and the discounted lifetime value, from the two fitted models.
+
+The lifetime value over a horizon of H months is the usual discounted sum of expected
+purchases (as in Fader, Hardie & Lee's iso-value paper, on a monthly grid):
+
+    CLV = Σ_{k=1..H}  spend · (E[Y(k months)] − E[Y(k−1 months)]) / (1 + d)^k
+
+with E[Y(t)] the BG/NBD expected purchases in the next t, ``spend`` the Gamma-Gamma expected
+spend per purchase and d the monthly discount rate. It is revenue, not margin: multiply by a
+margin to get profit. A month is 365.25/12 days.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .bgnbd import BgNbdParameters, expected_purchases_if_alive, probability_alive
+from .gamma_gamma import GammaGammaParameters, expected_average_spend
+from .summary import TIME_UNITS, SummaryError, check_summary
+
+DAYS_PER_MONTH = 365.25 / 12
+
+
+@dataclass(frozen=True)
+class CustomerValue:
+    """Predictions, one element per customer."""
+
+    probability_alive: np.ndarray
+    expected_purchases: np.ndarray  # repeat purchases over the horizon
+    expected_average_spend: np.ndarray  # per purchase
+    lifetime_value: np.ndarray  # discounted, over the horizon
+
+
+def customer_value(
+    purchases: BgNbdParameters,
+    spend: GammaGammaParameters,
+    frequency,
+    recency,
+    age,
+    monetary_value,
+    *,
+    months: int = 12,
+    monthly_discount_rate: float = 0.01,
+    time_unit: str = "day",
+) -> CustomerValue:
+    """Predict every customer's next ``months`` months; recency and age are in ``time_unit``.
+
+    Vectorised over customers; the only loop is over the months of the horizon.
+    """
+    if time_unit not in TIME_UNITS:
+        raise SummaryError(f"time unit must be one of {', '.join(TIME_UNITS)}, not {time_unit!r}")
+    if int(months) != months or months < 1:
+        raise SummaryError(f"the horizon must be a whole number of months, 1 or more: {months}")
+    if not np.isfinite(monthly_discount_rate) or monthly_discount_rate <= -1:
+        raise SummaryError(f"the discount rate must be above -1: {monthly_discount_rate}")
+    x, t_x, t, m = check_summary(frequency, recency, age, monetary_value)
+    month = DAYS_PER_MONTH / TIME_UNITS[time_unit]
+
+    alive = probability_alive(purchases, x, t_x, t)
+    per_purchase = expected_average_spend(spend, x, m)
+    discounted_purchases = np.zeros_like(x)
+    previous = np.zeros_like(x)
+    for k in range(1, int(months) + 1):
+        cumulative = expected_purchases_if_alive(purchases, k * month, x, t)
+        discounted_purchases += (cumulative - previous) / (1 + monthly_discount_rate) ** k
+        previous = cumulative
+    return CustomerValue(
+        probability_alive=alive,
+        expected_purchases=alive * previous,
+        expected_average_spend=per_purchase,
+        lifetime_value=alive * discounted_purchases * per_purchase,
+    )

@@ -1,0 +1,311 @@
+"""``guanxi analytics ACTION …``: customer-value analytics from the command line.
+
+``guanxi analytics fit ORDERS.csv --calibration-end YYYY-MM-DD`` fits the BG/NBD purchase
+model and the Gamma-Gamma spend model to a file of orders (or, with ``--summary``, to a
+per-customer summary), prints the parameters and, with ``--output``, writes each customer's
+predictions. It works on files alone: no database, no migrations, nothing imported.
+
+Exit status: 0 when both models converged; 1 when one did not (the reason goes to standard
+error, the parameters are still printed, and no predictions are written); 2 for unusable input
+(missing column, bad date or amount, empty file, …), with a message naming the line and column.
+"""
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+from django.core.management.base import BaseCommand, CommandError
+
+from guanxi.analytics.clv import bgnbd, gamma_gamma
+from guanxi.analytics.clv.files import (
+    DEFAULT_ORDER_COLUMNS,
+    InputError,
+    parse_date,
+    read_orders,
+    read_summary,
+    write_predictions,
+)
+from guanxi.analytics.clv.lifetime_value import customer_value
+from guanxi.analytics.clv.summary import TIME_UNITS, SummaryError, summarise_transactions
+
+BAD_INPUT = 2
+NOT_CONVERGED = 1
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+class Command(BaseCommand):
+    help = "Customer-value analytics: `fit` fits lifetime-value models to a CSV file."
+    # Fitting a file needs no database: no system checks (some query it), no migration check.
+    requires_system_checks = []
+
+    def add_arguments(self, parser):
+        actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        fit = actions.add_parser(
+            "fit",
+            help="fit BG/NBD + Gamma-Gamma to orders or a customer summary (no database needed)",
+            description=(
+                "Fit the BG/NBD purchase model and the Gamma-Gamma spend model by maximum "
+                "likelihood, print the parameters, and optionally write per-customer "
+                "predictions. Reads only the given file."
+            ),
+        )
+        fit.add_argument(
+            "orders",
+            nargs="?",
+            metavar="ORDERS.csv",
+            help="orders, one per line, with a header naming the --columns",
+        )
+        fit.add_argument(
+            "--summary",
+            metavar="SUMMARY.csv",
+            help="a per-customer summary instead of orders: columns frequency, recency, T, "
+            "monetary_value (and optionally customer_id), recency and T in --time-unit",
+        )
+        fit.add_argument(
+            "--calibration-end",
+            metavar="YYYY-MM-DD",
+            help="last day of the calibration period; later orders are ignored (required "
+            "with ORDERS.csv)",
+        )
+        fit.add_argument(
+            "--time-unit",
+            choices=sorted(TIME_UNITS),
+            default="day",
+            help="period in which purchases are counted and recency/T measured (default day)",
+        )
+        fit.add_argument(
+            "--columns",
+            default=",".join(DEFAULT_ORDER_COLUMNS),
+            metavar="ID,DATE,AMOUNT",
+            help="names of the customer, date and amount columns (default %(default)s)",
+        )
+        fit.add_argument(
+            "--json",
+            dest="as_json",
+            action="store_true",
+            help="print one JSON object instead of text",
+        )
+        fit.add_argument(
+            "--output", metavar="PREDICTIONS.csv", help="write per-customer predictions here"
+        )
+        fit.add_argument(
+            "--horizon",
+            type=int,
+            default=12,
+            metavar="MONTHS",
+            help="months ahead for expected purchases and lifetime value (default 12)",
+        )
+        fit.add_argument(
+            "--discount-rate",
+            type=float,
+            default=0.01,
+            metavar="R",
+            help="monthly discount rate for the lifetime value (default 0.01)",
+        )
+
+    def handle(self, *args, action: str, **options):
+        if action == "fit":
+            try:
+                return self.fit(**options)
+            except (InputError, SummaryError) as error:
+                raise CommandError(str(error), returncode=BAD_INPUT) from None
+
+    def fit(
+        self,
+        *,
+        orders: str | None,
+        summary: str | None,
+        calibration_end: str | None,
+        time_unit: str,
+        columns: str,
+        as_json: bool,
+        output: str | None,
+        horizon: int,
+        discount_rate: float,
+        **_options,
+    ):
+        if bool(orders) == bool(summary):
+            raise InputError("give either ORDERS.csv or --summary SUMMARY.csv (one of them)")
+        if horizon < 1:
+            raise InputError(f"--horizon: {horizon} is not a number of months, 1 or more")
+        if not math.isfinite(discount_rate) or not 0 <= discount_rate < 1:
+            raise InputError(f"--discount-rate: {discount_rate} is not a rate in [0, 1)")
+        started = time.perf_counter()
+        if orders:
+            if not calibration_end:
+                raise InputError("--calibration-end is required with an orders file")
+            end = parse_date(calibration_end, "--calibration-end")
+            names = tuple(name.strip() for name in columns.split(","))
+            if len(names) != 3 or not all(names) or len(set(names)) != 3:
+                raise InputError(
+                    f"--columns: {columns!r} must name three different columns: "
+                    "customer id, date, amount"
+                )
+            order_rows = read_orders(Path(orders), columns=names)
+            data = summarise_transactions(
+                order_rows.customer_codes,
+                order_rows.dates,
+                order_rows.amounts,
+                calibration_end=end,
+                time_unit=time_unit,
+            )
+            if len(data) == 0:
+                first = np.datetime_as_string(order_rows.dates.min())
+                raise InputError(
+                    f"{orders}: no order on or before the calibration end {calibration_end} "
+                    f"(the first order is on {first})"
+                )
+            ids, frequency, recency, age, monetary = (
+                order_rows.customer_names[data.customer_ids],
+                data.frequency,
+                data.recency,
+                data.age,
+                data.monetary_value,
+            )
+        else:
+            if calibration_end:
+                raise InputError("--calibration-end applies to orders, not to --summary")
+            table = read_summary(Path(summary))
+            ids, frequency, recency, age, monetary = (
+                table.customer_ids,
+                table.frequency,
+                table.recency,
+                table.age,
+                table.monetary_value,
+            )
+
+        purchases = bgnbd.fit(frequency, recency, age)
+        spend = None
+        spend_problem = None
+        try:
+            spend = gamma_gamma.fit(frequency, monetary)
+        except SummaryError as error:
+            spend_problem = str(error)
+        problems = []
+        if not purchases.converged:
+            problems.append(f"The BG/NBD model did not converge: {purchases.diagnostics.message}.")
+        if spend is None:
+            problems.append(f"The Gamma-Gamma model could not be fitted: {spend_problem}.")
+        elif not spend.converged:
+            problems.append(f"The Gamma-Gamma model did not converge: {spend.diagnostics.message}.")
+        elif spend.parameters.q <= 1:
+            problems.append(
+                f"The Gamma-Gamma fit has q = {spend.parameters.q:.4g} ≤ 1, so its mean spend "
+                "is infinite: too few or too uneven repeat purchases for a spend forecast."
+            )
+
+        predictions = None
+        if not problems:
+            predictions = customer_value(
+                purchases.parameters,
+                spend.parameters,
+                frequency,
+                recency,
+                age,
+                monetary,
+                months=horizon,
+                monthly_discount_rate=discount_rate,
+                time_unit=time_unit,
+            )
+            if output:
+                write_predictions(
+                    Path(output),
+                    {
+                        "customer_id": ids,
+                        "frequency": frequency,
+                        "recency": recency,
+                        "T": age,
+                        "monetary_value": monetary,
+                        "probability_alive": predictions.probability_alive,
+                        "expected_purchases": predictions.expected_purchases,
+                        "expected_average_spend": predictions.expected_average_spend,
+                        "clv": predictions.lifetime_value,
+                    },
+                )
+        elif output:
+            problems.append(f"No predictions were written to {output}.")
+        seconds = time.perf_counter() - started
+
+        if as_json:
+            self.stdout.write(
+                _json_report(purchases, spend, customers=len(frequency), seconds=seconds)
+            )
+        else:
+            self._print_report(
+                purchases, spend, predictions, len(frequency), time_unit, horizon, output, seconds
+            )
+        if problems:
+            raise CommandError(" ".join(problems), returncode=NOT_CONVERGED)
+
+    def _print_report(
+        self, purchases, spend, predictions, customers, time_unit, horizon, output, seconds
+    ):
+        write = self.stdout.write
+        repeaters = spend.customers if spend else 0
+        write(
+            f"{customers:,} customers, {repeaters:,} with repeat purchases; time unit: {time_unit}"
+        )
+        _write_model(
+            write, "BG/NBD purchase model", purchases, bgnbd.PARAMETER_NAMES, purchases.parameters
+        )
+        if spend:
+            _write_model(
+                write,
+                "Gamma-Gamma spend model",
+                spend,
+                gamma_gamma.PARAMETER_NAMES,
+                spend.parameters,
+            )
+        if predictions is not None:
+            write(
+                f"Next {horizon} months: {predictions.expected_purchases.sum():,.1f} repeat "
+                f"purchases expected, lifetime value {predictions.lifetime_value.sum():,.2f} in "
+                f"all ({predictions.lifetime_value.mean():,.2f} per customer); "
+                f"{(predictions.probability_alive >= 0.5).mean():.1%} of customers more likely "
+                "active than not."
+            )
+            if output:
+                write(f"Predictions for {customers:,} customers written to {output}.")
+        write(f"{seconds:.2f} s")
+
+
+def _write_model(write, title, fitted, names, parameters):
+    verdict = "converged" if fitted.converged else "DID NOT CONVERGE"
+    write(
+        f"{title} ({verdict}; {fitted.diagnostics.iterations} iterations, gradient "
+        f"{fitted.diagnostics.gradient_norm:.1e}):"
+    )
+    errors = fitted.standard_errors
+    for name in names:
+        value = getattr(parameters, name)
+        error = f"  ± {getattr(errors, name):.4g}" if errors else ""
+        write(f"  {name:<6}{value:>12.6g}{error}")
+    write(f"  log-likelihood {fitted.log_likelihood:,.2f}")
+
+
+def _json_report(purchases, spend, *, customers: int, seconds: float) -> str:
+    bg = purchases.parameters.as_dict()
+    report = {
+        "bgnbd": {
+            **{name: _finite_or_none(value) for name, value in bg.items()},
+            "log_likelihood": _finite_or_none(purchases.log_likelihood),
+            "converged": purchases.converged,
+        },
+        "gamma_gamma": {
+            **(
+                {name: _finite_or_none(value) for name, value in spend.parameters.as_dict().items()}
+                if spend
+                else dict.fromkeys(gamma_gamma.PARAMETER_NAMES)
+            ),
+            "log_likelihood": _finite_or_none(spend.log_likelihood) if spend else None,
+            "converged": bool(spend and spend.converged),
+        },
+        "customers": customers,
+        "seconds": round(seconds, 3),
+    }
+    return json.dumps(report)
