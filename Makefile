@@ -7,6 +7,7 @@ PORT ?= 8000
 export PORT
 DEMO_CUSTOMERS ?= 5000
 export GUANXI_DATA_DIR ?= $(CURDIR)/var
+CDNOW_SAMPLE := var/datasets/cdnow/CDNOW_sample.txt
 
 .PHONY: demo test lint check-migrations pytest chromium bench install messages clean
 
@@ -41,8 +42,14 @@ lint: $(VENV)/.test-installed
 check-migrations: $(VENV)/.test-installed
 	DJANGO_SETTINGS_MODULE=guanxi.settings.test $(BIN)/guanxi makemigrations --check --dry-run
 
-pytest: $(VENV)/.test-installed
+pytest: $(VENV)/.test-installed $(CDNOW_SAMPLE)
 	$(BIN)/pytest --create-db -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+# The CDNOW sample (benchmark data of the lifetime-value literature) for the analytics tests,
+# fetched once from the `lifetimes` wheel on PyPI and checked against known hashes; the tests
+# themselves never download anything (see guanxi/analytics/tests/cdnow.py).
+$(CDNOW_SAMPLE): | $(VENV)/.installed
+	$(BIN)/python -m guanxi.analytics.tests.cdnow $(dir $@)
 
 # Browser tests drive Debian's Chromium; Playwright never downloads a browser of its own.
 chromium:
@@ -52,7 +59,12 @@ chromium:
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 ## make bench: performance figures on PostgreSQL (see bench/README.md).
-bench: $(VENV)/.test-installed
+# The bench extra holds `lifetimes`, the reference the lifetime-value fit is timed against.
+$(VENV)/.bench-installed: pyproject.toml $(VENV)/.test-installed
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 ## make messages: refresh the translation catalogues after changing user-facing text.

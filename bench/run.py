@@ -55,7 +55,9 @@ SEED = 1
 # Sections beyond the API figures: name -> module in bench/ with ``run(context) -> list[dict]``.
 # A figure is either a latency (``p50``/``p95``/``p99`` in ms, ``target_p95_ms``) or a single
 # measured ``value`` with its ``unit``, ``target`` and ``better`` ("lower" or "higher").
-SECTIONS: dict[str, str] = {}
+SECTIONS: dict[str, str] = {
+    "clv": "bench.clv",
+}
 
 
 @dataclass

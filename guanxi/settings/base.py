@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "guanxi.audit",
     "guanxi.customers",
     "guanxi.interactions",
+    "guanxi.service",
+    "guanxi.analytics",
     "guanxi.api",
     "guanxi.web",
     "guanxi.demo",
