@@ -38,3 +38,19 @@ def pinyin_forms(text: str) -> list[str]:
 
 def digits_only(text: str) -> str:
     return "".join(ch for ch in text or "" if ch.isdigit())
+
+
+_SIMPLIFIER = None
+
+
+def to_simplified(text: str) -> str:
+    """Traditional Chinese characters turned into simplified ones (張偉 -> 张伟), with OpenCC's
+    character and phrase tables; anything else passes through unchanged."""
+    global _SIMPLIFIER
+    if not text or not has_han(text):
+        return text or ""
+    if _SIMPLIFIER is None:
+        import opencc
+
+        _SIMPLIFIER = opencc.OpenCC("t2s")
+    return _SIMPLIFIER.convert(text)
