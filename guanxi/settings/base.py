@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "guanxi.audit",
     "guanxi.customers",
     "guanxi.interactions",
+    "guanxi.dedup",
     "guanxi.service",
     "guanxi.analytics",
     "guanxi.api",

@@ -1,0 +1,158 @@
+"""What duplicate detection knows about one customer, already normalised.
+
+:class:`MatchRecord` is built from plain values (see :func:`match_record`), whether they come
+from the database, an import row, a form being typed or a benchmark file, so every entry point
+compares exactly the same things. :class:`RecordTable` holds many records column by column, as
+the vectorised comparisons want them.
+"""
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .normalize import (
+    NameForms,
+    birth_date_key,
+    company_name_key,
+    email_key,
+    is_personal_phone,
+    organization_name_forms,
+    person_name_forms,
+    phone_key,
+    place_key,
+    postcode_key,
+    street_key,
+)
+
+PERSON = "person"
+ORGANIZATION = "organization"
+
+
+@dataclass(frozen=True)
+class MatchAddress:
+    street: str = ""
+    city: str = ""
+    region: str = ""
+    postcode: str = ""
+
+
+@dataclass(frozen=True)
+class MatchRecord:
+    """One customer in normal form. ``ref`` is whatever identifies it to the caller (a
+    customer id, a row number); the engine never looks inside it."""
+
+    ref: object
+    party_type: str
+    name: NameForms
+    company: str = ""  # company key of a person's employer; organisations use ``name``
+    phones: frozenset[str] = frozenset()  # E.164
+    emails: frozenset[str] = frozenset()
+    id_number: str = ""  # an opaque key: equal values mean the same ID number
+    birth_date: str = ""  # YYYYMMDD
+    addresses: tuple[MatchAddress, ...] = ()
+
+    @property
+    def first_address(self) -> MatchAddress:
+        return self.addresses[0] if self.addresses else MatchAddress()
+
+    @property
+    def own_phones(self) -> frozenset[str]:
+        """Numbers that identify this customer: a person's mobiles, any number of an
+        organisation."""
+        if self.party_type == ORGANIZATION:
+            return self.phones
+        return frozenset(p for p in self.phones if is_personal_phone(p))
+
+    @property
+    def shared_phones(self) -> frozenset[str]:
+        """A person's landlines: the office or home numbers colleagues and family share."""
+        if self.party_type == ORGANIZATION:
+            return frozenset()
+        return frozenset(p for p in self.phones if not is_personal_phone(p))
+
+
+def match_record(
+    *,
+    ref: object,
+    name: str,
+    party_type: str = PERSON,
+    company: str = "",
+    phones: Iterable[str] = (),
+    emails: Iterable[str] = (),
+    id_number: str = "",
+    birth_date=None,
+    addresses: Iterable[dict] = (),
+    phone_region: str = "CN",
+) -> MatchRecord:
+    """Normalise one customer's fields. Phones may be typed any way (they are parsed);
+    invalid phones and emails are left out rather than compared."""
+    is_org = party_type == ORGANIZATION
+    normal_addresses = tuple(
+        MatchAddress(
+            street=street_key(a.get("street")),
+            city=place_key(a.get("city")),
+            region=place_key(a.get("region")),
+            postcode=postcode_key(a.get("postcode")),
+        )
+        for a in addresses
+        if any(a.get(k) for k in ("street", "city", "region", "postcode"))
+    )
+    return MatchRecord(
+        ref=ref,
+        party_type=ORGANIZATION if is_org else PERSON,
+        name=organization_name_forms(name) if is_org else person_name_forms(name),
+        company="" if is_org else company_name_key(company),
+        phones=frozenset(p for p in (phone_key(x, phone_region) for x in phones) if p),
+        emails=frozenset(e for e in (email_key(x) for x in emails) if e),
+        id_number=(id_number or "").strip(),
+        birth_date=birth_date_key(birth_date),
+        addresses=normal_addresses,
+    )
+
+
+def _object_array(values: Iterable) -> np.ndarray:
+    values = list(values)
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+@dataclass
+class RecordTable:
+    """Records column by column (numpy object arrays), indexed by position."""
+
+    records: Sequence[MatchRecord]
+    columns: dict[str, np.ndarray] = field(init=False)
+
+    def __post_init__(self) -> None:
+        records = self.records
+        first = [r.first_address for r in records]
+        self.columns = {
+            "party_type": _object_array(r.party_type for r in records),
+            "name_han": _object_array(r.name.han for r in records),
+            "name_key": _object_array(r.name.key for r in records),
+            "name_joined": _object_array(r.name.joined for r in records),
+            "name_tokens": _object_array(frozenset(r.name.tokens) for r in records),
+            "name_words": _object_array(tuple(sorted(r.name.tokens)) for r in records),
+            "company": _object_array(r.company for r in records),
+            "own_phones": _object_array(r.own_phones for r in records),
+            "shared_phones": _object_array(r.shared_phones for r in records),
+            "emails": _object_array(r.emails for r in records),
+            "id_number": _object_array(r.id_number for r in records),
+            "birth_date": _object_array(r.birth_date for r in records),
+            "street": _object_array(a.street for a in first),
+            "street_numbers": _object_array(
+                tuple(sorted(re.findall(r"\d+", a.street))) for a in first
+            ),
+            "city": _object_array(a.city for a in first),
+            "region": _object_array(a.region for a in first),
+            "postcode": _object_array(a.postcode for a in first),
+        }
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def refs(self) -> list:
+        return [r.ref for r in self.records]

@@ -1,0 +1,167 @@
+"""The whole-database duplicate scan behind ``guanxi dedup scan``.
+
+Reads every customer, runs the engine (blocking, comparison, a model fitted on this data,
+transitive pairs), writes the pairs at or above the threshold to a CSV file and to the review
+queue, and keeps the fitted model for the form and the importer.
+
+The queue keeps people's decisions: a pair someone rejected or merged is never proposed again;
+open pairs that this scan no longer finds (the data changed) are dropped.
+"""
+
+import csv
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
+from .customer_records import iter_match_records
+from .matching.blocking import DEFAULT_MAX_BLOCK, BlockingStats
+from .matching.engine import REVIEW_THRESHOLD, add_transitive_pairs, find_duplicates
+from .matching.model import MatchModel
+from .matching.records import RecordTable
+from .models import DuplicatePair, MatchModelFit
+
+CSV_COLUMNS = ("left_id", "right_id", "left_external_id", "right_external_id", "score")
+
+
+@dataclass
+class ScanResult:
+    customers: int
+    candidate_pairs: int
+    pairs: int  # at or above the threshold, inferred ones included
+    inferred_pairs: int
+    queued_new: int
+    queued_updated: int
+    previously_decided: int
+    dropped: int
+    model: MatchModel
+    blocking: BlockingStats
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def scan_duplicates(
+    *,
+    threshold: float = REVIEW_THRESHOLD,
+    output: Path | None = None,
+    queue: bool = True,
+    max_block: int = DEFAULT_MAX_BLOCK,
+    progress=None,
+) -> ScanResult:
+    """Scan every customer for duplicates; see the module docstring."""
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    records = []
+    external_ids: list[str | None] = []
+    with transaction.atomic():  # server-side cursors on PostgreSQL live in a transaction
+        for record, external_id in iter_match_records():
+            records.append(record)
+            external_ids.append(external_id)
+            if progress is not None:
+                progress.update(1)
+    seconds["reading"] = time.perf_counter() - started
+
+    table = RecordTable(records)
+    search = find_duplicates(table, max_block=max_block)
+    seconds.update(search.seconds)
+    started = time.perf_counter()
+    search = add_transitive_pairs(search, table, threshold=threshold).above(threshold)
+    seconds["transitive"] = time.perf_counter() - started
+
+    ids = np.fromiter((r.ref for r in records), dtype=np.int64, count=len(records))
+    left_ids, right_ids = ids[search.left], ids[search.right]
+    order = np.lexsort((right_ids, left_ids))
+    if output is not None:
+        started = time.perf_counter()
+        with Path(output).open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(CSV_COLUMNS)
+            for i in order:
+                writer.writerow(
+                    [
+                        int(left_ids[i]),
+                        int(right_ids[i]),
+                        external_ids[search.left[i]] or "",
+                        external_ids[search.right[i]] or "",
+                        f"{search.scores[i]:.6f}",
+                    ]
+                )
+        seconds["writing"] = time.perf_counter() - started
+
+    result = ScanResult(
+        customers=len(records),
+        candidate_pairs=search.blocking.candidate_pairs,
+        pairs=len(search),
+        inferred_pairs=int(np.count_nonzero(search.inferred)),
+        queued_new=0,
+        queued_updated=0,
+        previously_decided=0,
+        dropped=0,
+        model=search.model,
+        blocking=search.blocking,
+        seconds=seconds,
+    )
+    started = time.perf_counter()
+    with transaction.atomic():
+        if queue:
+            _update_queue(result, search, left_ids, right_ids)
+        people = int(np.count_nonzero(table.columns["party_type"] == "person"))
+        MatchModelFit.objects.create(
+            parameters={**search.model.to_dict(), "people": people},
+            customers=len(records),
+            candidate_pairs=search.blocking.candidate_pairs,
+            seconds=sum(seconds.values()),
+        )
+    seconds["queue"] = time.perf_counter() - started
+    return result
+
+
+def _update_queue(result: ScanResult, search, left_ids, right_ids) -> None:
+    found = {}
+    for i in range(len(search)):
+        pair = (int(left_ids[i]), int(right_ids[i]))
+        details = {"fields": _rounded(search.model.explain(search.levels[i]))}
+        if search.inferred[i]:
+            details["inferred"] = True
+        found[pair] = (float(search.scores[i]), details)
+    existing = {
+        (row.left_id, row.right_id): row
+        for row in DuplicatePair.objects.filter(status=DuplicatePair.Status.OPEN).iterator()
+    }
+    decided = set(
+        DuplicatePair.objects.exclude(status=DuplicatePair.Status.OPEN).values_list(
+            "left_id", "right_id"
+        )
+    )
+    now = timezone.now()
+    new, changed = [], []
+    for pair, (score, details) in found.items():
+        if pair in decided:
+            result.previously_decided += 1
+        elif pair in existing:
+            row = existing[pair]
+            row.score, row.details = score, details
+            changed.append(row)
+        else:
+            new.append(
+                DuplicatePair(
+                    left_id=pair[0],
+                    right_id=pair[1],
+                    score=score,
+                    details=details,
+                    source=DuplicatePair.Source.SCAN,
+                    found_at=now,
+                )
+            )
+    stale = [row.pk for pair, row in existing.items() if pair not in found]
+    for start in range(0, len(stale), 5000):
+        DuplicatePair.objects.filter(pk__in=stale[start : start + 5000]).delete()
+    DuplicatePair.objects.bulk_create(new, batch_size=2000)
+    DuplicatePair.objects.bulk_update(changed, ["score", "details"], batch_size=2000)
+    result.queued_new, result.queued_updated, result.dropped = len(new), len(changed), len(stale)
+
+
+def _rounded(explanation: list[dict]) -> list[dict]:
+    return [{**item, "weight": round(float(item["weight"]), 2)} for item in explanation]
