@@ -20,6 +20,9 @@ class AuditEvent(models.Model):
         REASSIGN = "reassign", _("reassigned")
         EXPORT = "export", _("exported")
         REVEAL = "reveal", _("revealed sensitive data")
+        MERGE = "merge", _("merged")
+        UNMERGE = "unmerge", _("merge undone")
+        IMPORT = "import", _("imported")
 
     occurred_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(

@@ -17,6 +17,7 @@ from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record, audit_record_many, diff_values
 from guanxi.core.crypto import decrypt_text, encrypt_text, lookup_hash
 from guanxi.core.masking import mask_id_number, mask_phone
+from guanxi.dedup.keys import refresh_match_keys, remove_match_keys
 
 from .models import Address, Customer, Email, MarketingConsent, Phone, Tag
 from .search import build_search_text
@@ -121,6 +122,13 @@ def _write_nested(customer: Customer, clean: CleanCustomerData, actor) -> None:
         )
 
 
+def refresh_search_data(customer: Customer) -> None:
+    """Rebuild what search and duplicate detection find a customer by (its search text and
+    blocking keys) after its names, contact details or addresses changed."""
+    _refresh_search_text(customer)
+    refresh_match_keys([customer.pk])
+
+
 def _refresh_search_text(customer: Customer) -> None:
     customer.search_text = build_search_text(
         name=customer.name,
@@ -153,7 +161,7 @@ def customer_create(*, actor, data: Mapping[str, Any]) -> Customer:
     _apply_id_number(customer, clean.id_number)
     customer.save()
     _write_nested(customer, clean, actor)
-    _refresh_search_text(customer)
+    refresh_search_data(customer)
     audit_record(
         actor=actor,
         action=AuditEvent.Action.CREATE,
@@ -190,7 +198,7 @@ def customer_update(
     customer.save()
     customer.refresh_from_db(fields=["version"])
     _write_nested(customer, clean, actor)
-    _refresh_search_text(customer)
+    refresh_search_data(customer)
     # Prefetch caches, if any, describe the old state.
     customer = Customer.objects.get(pk=customer.pk)
     changes = diff_values(before, customer_snapshot(customer), sensitive=SENSITIVE_FIELDS)
@@ -224,6 +232,7 @@ def customer_delete(*, actor, customer_id: int, expected_version: int | None = N
     Customer.objects.filter(pk=customer.pk).update(
         deleted_at=timezone.now(), version=F("version") + 1, updated_at=timezone.now()
     )
+    remove_match_keys([customer.pk])
     audit_record(
         actor=actor,
         action=AuditEvent.Action.DELETE,
@@ -244,6 +253,7 @@ def customer_restore(*, actor, customer_id: int) -> Customer:
     Customer.objects.filter(pk=customer.pk).update(
         deleted_at=None, version=F("version") + 1, updated_at=timezone.now()
     )
+    refresh_match_keys([customer.pk])
     audit_record(
         actor=actor,
         action=AuditEvent.Action.UPDATE,

@@ -1,0 +1,478 @@
+"""Merging duplicate customers, undoing a merge, and deciding on possible duplicates.
+
+A merge keeps the survivor's id and makes it the one record of the customer:
+
+* every row of the other customer's history — interactions, and in time orders, tickets and
+  whatever else points at a customer — moves to the survivor (found generically from the
+  relations pointing at ``Customer``, so a new app's rows move without changes here);
+* the other customer's phones, emails, addresses, consents and tags are *copied* to the
+  survivor where it lacks them (a consent is taken when it is more recent: a refusal given
+  later must be honoured), and empty fields of the survivor are filled from the other;
+* the other customer goes to the recycle bin, pointing to the survivor.
+
+Everything is recorded in a :class:`CustomerMerge` row, so undoing puts back exactly what the
+merge changed and leaves alone what people did to the survivor since. Both customers are locked
+for the length of the transaction, the caller's versions are checked, and the audit rows are
+written in the same transaction.
+"""
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from guanxi.accounts.roles import DELETING_ROLES
+from guanxi.audit.models import AuditEvent
+from guanxi.audit.services import audit_record
+from guanxi.customers.models import Address, Customer, Email, MarketingConsent, Phone
+from guanxi.customers.selectors import access_customer
+from guanxi.customers.services import StaleVersionError, refresh_search_data
+from guanxi.customers.visibility import CHANGE
+
+from .keys import remove_match_keys
+from .models import CustomerMerge, DuplicatePair, MatchKey
+
+# Fields filled on the survivor when it has no value (or still its default) and the other has.
+FILLABLE_FIELDS = (
+    "company",
+    "job_title",
+    "kind",
+    "relationship_level",
+    "lifecycle_stage",
+    "industry",
+    "region",
+    "source_channel",
+    "owner_id",
+    "organization_id",
+    "birth_date",
+    "website",
+    "notes",
+    "external_id",
+)
+_FOREIGN_KEYS = {"owner_id", "organization_id"}
+# Rows pointing at a customer that a merge handles itself (copied, or bookkeeping of this app).
+_HANDLED_MODELS = {Phone, Email, Address, MarketingConsent, MatchKey, DuplicatePair, CustomerMerge}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _is_unset(customer: Customer, name: str) -> bool:
+    """Empty, or still the value every new customer starts with."""
+    value = getattr(customer, name)
+    if value in (None, ""):
+        return True
+    field = Customer._meta.get_field(name.removesuffix("_id") if name in _FOREIGN_KEYS else name)
+    return field.has_default() and value == field.get_default()
+
+
+def _moving_relations():
+    """(model, field name) of every foreign key to Customer whose rows move in a merge."""
+    for relation in Customer._meta.related_objects:
+        model = relation.related_model
+        if relation.many_to_many or model in _HANDLED_MODELS:
+            continue
+        yield model, relation.field.name
+
+
+def _lock_pair(actor, first_id: int, second_id: int) -> tuple[Customer, Customer]:
+    """Both customers through the visibility rule, locked in id order (so two merges of the
+    same pair in opposite directions cannot deadlock)."""
+    ordered = sorted([first_id, second_id])
+    locked = {pk: access_customer(actor, pk, CHANGE, for_update=True) for pk in ordered}
+    return locked[first_id], locked[second_id]
+
+
+@transaction.atomic
+def customers_merge(
+    *,
+    actor,
+    survivor_id: int,
+    merged_id: int,
+    survivor_version: int | None = None,
+    merged_version: int | None = None,
+) -> CustomerMerge:
+    """Merge customer ``merged_id`` into ``survivor_id`` (see the module docstring).
+
+    The actor must be allowed to change both. With versions given, a customer changed since
+    the caller looked at it raises :class:`StaleVersionError` and nothing is written."""
+    try:
+        survivor_pk, merged_pk = int(survivor_id), int(merged_id)
+    except (TypeError, ValueError):
+        raise Customer.DoesNotExist from None
+    if survivor_pk == merged_pk:
+        raise ValidationError({"merged_id": _("A customer cannot be merged with itself.")})
+    survivor, merged = _lock_pair(actor, survivor_pk, merged_pk)
+    for customer, version in ((survivor, survivor_version), (merged, merged_version)):
+        if version is not None and customer.version != version:
+            raise StaleVersionError(customer.version)
+    if survivor.party_type != merged.party_type:
+        raise ValidationError({"merged_id": _("A person and an organisation cannot be merged.")})
+    if survivor.organization_id == merged.pk or merged.organization_id == survivor.pk:
+        raise ValidationError(
+            {"merged_id": _("A person cannot be merged with their own organisation.")}
+        )
+
+    now = timezone.now()
+    details: dict[str, Any] = {"filled": {}, "moved": {}, "copied": {}, "consents": {}}
+
+    # Fields: the survivor keeps its values, and takes the other's where it has none.
+    if merged.external_id and not survivor.external_id:
+        Customer.objects.filter(pk=merged.pk).update(external_id=None)
+    for name in FILLABLE_FIELDS:
+        theirs = getattr(merged, name)
+        if _is_unset(survivor, name) and not _is_unset(merged, name):
+            if name == "organization_id" and theirs == survivor.pk:
+                continue
+            details["filled"][name] = {
+                "before": _jsonable(getattr(survivor, name)),
+                "after": _jsonable(theirs),
+            }
+            setattr(survivor, name, theirs)
+    if not survivor.id_number_hash and merged.id_number_hash:
+        details["filled"]["id_number"] = {"before": "", "after": merged.id_number_hash}
+        survivor.id_number_encrypted = merged.id_number_encrypted
+        survivor.id_number_masked = merged.id_number_masked
+        survivor.id_number_hash = merged.id_number_hash
+    added_custom = {
+        k: v for k, v in (merged.custom_fields or {}).items() if k not in survivor.custom_fields
+    }
+    if added_custom:
+        details["filled"]["custom_fields"] = {"before": None, "after": added_custom}
+        survivor.custom_fields = {**survivor.custom_fields, **added_custom}
+
+    # Contact details are copied, so the merged customer stays whole for an undo.
+    details["copied"] = _copy_contact_details(survivor, merged)
+    details["consents"] = _take_newer_consents(survivor, merged, actor)
+    tag_ids = set(merged.tags.values_list("pk", flat=True)) - set(
+        survivor.tags.values_list("pk", flat=True)
+    )
+    survivor.tags.add(*tag_ids)
+    details["tags_added"] = sorted(tag_ids)
+
+    # History moves: interactions now, orders and tickets when those apps exist.
+    for model, field_name in _moving_relations():
+        rows = model._default_manager.filter(**{field_name: merged.pk})
+        ids = list(rows.values_list("pk", flat=True))
+        if ids:
+            rows.update(**{field_name: survivor.pk})
+            details["moved"][f"{model._meta.label_lower}.{field_name}"] = ids
+
+    survivor.version = F("version") + 1
+    survivor.updated_at = now
+    if survivor.last_contacted_at is None or (
+        merged.last_contacted_at and merged.last_contacted_at > survivor.last_contacted_at
+    ):
+        survivor.last_contacted_at = merged.last_contacted_at
+    survivor.save()
+    survivor.refresh_from_db()
+    Customer.objects.filter(pk=merged.pk).update(
+        deleted_at=now, version=F("version") + 1, updated_at=now
+    )
+    refresh_search_data(survivor)
+    remove_match_keys([merged.pk])
+    _refresh_people(details["moved"].get("customers.customer.organization", []))
+
+    merge = CustomerMerge.objects.create(
+        survivor=survivor, merged=merged, merged_by=actor, merged_at=now, details=details
+    )
+    _settle_pairs(survivor.pk, merged.pk, actor, now)
+    moved_total = sum(len(ids) for ids in details["moved"].values())
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.MERGE,
+        object_type="customer",
+        object_id=survivor.pk,
+        customer_id=survivor.pk,
+        summary=_("Merged with “%(name)s” (#%(id)d)") % {"name": merged.name, "id": merged.pk},
+        changes={
+            **{k: v for k, v in details["filled"].items() if k != "id_number"},
+            **(
+                {"id_number": {"before": None, "after": "[changed]"}}
+                if "id_number" in details["filled"]
+                else {}
+            ),
+            "merged_from": {"before": None, "after": merged.pk},
+            "moved_rows": {"before": None, "after": moved_total},
+        },
+    )
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.MERGE,
+        object_type="customer",
+        object_id=merged.pk,
+        customer_id=merged.pk,
+        summary=_("Merged into “%(name)s” (#%(id)d)") % {"name": survivor.name, "id": survivor.pk},
+        changes={"merged_into": {"before": None, "after": survivor.pk}},
+    )
+    return merge
+
+
+def _copy_contact_details(survivor: Customer, merged: Customer) -> dict[str, list]:
+    copied: dict[str, list] = {"phones": [], "emails": [], "addresses": []}
+    have_phones = set(survivor.phones.values_list("number", flat=True))
+    for phone in merged.phones.all():
+        if phone.number not in have_phones:
+            Phone.objects.create(
+                customer=survivor,
+                number=phone.number,
+                display=phone.display,
+                label=phone.label,
+                is_primary=not have_phones and not copied["phones"],
+            )
+            copied["phones"].append(phone.number)
+    have_emails = set(survivor.emails.values_list("address", flat=True))
+    for email in merged.emails.all():
+        if email.address not in have_emails:
+            Email.objects.create(
+                customer=survivor,
+                address=email.address,
+                label=email.label,
+                is_primary=not have_emails and not copied["emails"],
+            )
+            copied["emails"].append(email.address)
+    address_fields = ("label", "street", "city", "region", "postcode", "country")
+    have_addresses = {tuple(row) for row in survivor.addresses.values_list(*address_fields[1:])}
+    for address in merged.addresses.all():
+        values = tuple(getattr(address, f) for f in address_fields)
+        if values[1:] not in have_addresses:
+            created = Address.objects.create(
+                customer=survivor, **dict(zip(address_fields, values, strict=True))
+            )
+            copied["addresses"].append(created.pk)
+    return copied
+
+
+def _consent_values(consent: MarketingConsent) -> dict[str, Any]:
+    return {
+        "granted": consent.granted,
+        "recorded_at": consent.recorded_at.isoformat(),
+        "method": consent.method,
+        "evidence": consent.evidence,
+        "recorded_by_id": consent.recorded_by_id,
+    }
+
+
+def _take_newer_consents(survivor: Customer, merged: Customer, actor) -> dict[str, dict]:
+    """Per channel, the survivor ends with the most recent consent of the two."""
+    changed: dict[str, dict] = {}
+    mine = {c.channel: c for c in survivor.consents.all()}
+    for theirs in merged.consents.all():
+        current = mine.get(theirs.channel)
+        if current is not None and current.recorded_at >= theirs.recorded_at:
+            continue
+        new_values = _consent_values(theirs)
+        changed[theirs.channel] = {
+            "before": _consent_values(current) if current else None,
+            "after": new_values,
+        }
+        MarketingConsent.objects.update_or_create(
+            customer=survivor,
+            channel=theirs.channel,
+            defaults={
+                "granted": theirs.granted,
+                "recorded_at": theirs.recorded_at,
+                "method": theirs.method,
+                "evidence": theirs.evidence,
+                "recorded_by_id": theirs.recorded_by_id,
+            },
+        )
+    return changed
+
+
+def _refresh_people(person_ids: list[int]) -> None:
+    """People who now belong to another organisation: their company (and so their search
+    text and keys) changed."""
+    if not person_ids:
+        return
+    Customer.objects.filter(pk__in=person_ids).update(
+        version=F("version") + 1, updated_at=timezone.now()
+    )
+    for person in Customer.objects.filter(pk__in=person_ids).select_related("organization"):
+        refresh_search_data(person)
+
+
+def _settle_pairs(survivor_id: int, merged_id: int, actor, now) -> None:
+    """The merged pair is decided; other open pairs of the merged customer now concern the
+    survivor (or go, if the survivor already has that pair)."""
+    low, high = sorted((survivor_id, merged_id))
+    DuplicatePair.objects.update_or_create(
+        left_id=low,
+        right_id=high,
+        defaults={
+            "status": DuplicatePair.Status.MERGED,
+            "decided_at": now,
+            "decided_by": actor,
+        },
+        create_defaults={
+            "status": DuplicatePair.Status.MERGED,
+            "decided_at": now,
+            "decided_by": actor,
+            "score": 1.0,
+            "source": DuplicatePair.Source.SCAN,
+            "details": {"manual": True},
+        },
+    )
+    others = DuplicatePair.objects.filter(
+        Q(left_id=merged_id) | Q(right_id=merged_id), status=DuplicatePair.Status.OPEN
+    )
+    for pair in others:
+        other = pair.right_id if pair.left_id == merged_id else pair.left_id
+        low, high = sorted((survivor_id, other))
+        if (
+            other == survivor_id
+            or DuplicatePair.objects.filter(left_id=low, right_id=high).exists()
+        ):
+            pair.delete()
+        else:
+            DuplicatePair.objects.filter(pk=pair.pk).update(left_id=low, right_id=high)
+
+
+@transaction.atomic
+def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
+    """Undo a merge: the merged customer comes back with everything the merge moved, and the
+    survivor loses what the merge gave it, where nobody has changed that since. The pair is
+    then marked as not duplicates, so scans do not propose it again.
+
+    The actor must be allowed to change the survivor and have made the merge, or be a manager
+    or administrator."""
+    try:
+        merge = CustomerMerge.objects.select_for_update().get(pk=int(merge_id))
+    except (TypeError, ValueError):
+        raise CustomerMerge.DoesNotExist from None
+    survivor = access_customer(actor, merge.survivor_id, CHANGE, for_update=True)
+    if not (actor.is_superuser or actor.role in DELETING_ROLES or merge.merged_by_id == actor.pk):
+        raise PermissionDenied(_("Only who merged, a manager or an administrator may undo it."))
+    if merge.undone_at is not None:
+        raise ValidationError({"merge": _("This merge has already been undone.")})
+    merged = Customer.objects.select_for_update().get(pk=merge.merged_id)
+    if merged.deleted_at is None:
+        raise ValidationError({"merge": _("The merged customer has been restored already.")})
+    later = CustomerMerge.objects.filter(
+        merged_id=merge.survivor_id, undone_at__isnull=True, merged_at__gt=merge.merged_at
+    )
+    if later.exists():
+        raise ValidationError(
+            {"merge": _("The kept customer was merged again since; undo that merge first.")}
+        )
+
+    details = merge.details
+    now = timezone.now()
+    kept_changes: list[str] = []
+    for name, change in details.get("filled", {}).items():
+        if name == "id_number":
+            if survivor.id_number_hash == change["after"]:
+                survivor.id_number_encrypted = survivor.id_number_masked = ""
+                survivor.id_number_hash = ""
+            continue
+        if name == "custom_fields":
+            values = dict(survivor.custom_fields)
+            for key, value in change["after"].items():
+                if values.get(key) == value:
+                    values.pop(key)
+            survivor.custom_fields = values
+            continue
+        if _jsonable(getattr(survivor, name)) == change["after"]:
+            before = change["before"]
+            if name == "birth_date" and before:
+                before = dt.date.fromisoformat(before)
+            setattr(survivor, name, before)
+        else:
+            kept_changes.append(name)
+    for model, field_name in _moving_relations():
+        ids = details.get("moved", {}).get(f"{model._meta.label_lower}.{field_name}")
+        if ids:
+            model._default_manager.filter(pk__in=ids, **{field_name: survivor.pk}).update(
+                **{field_name: merged.pk}
+            )
+    copied = details.get("copied", {})
+    survivor.phones.filter(number__in=copied.get("phones", [])).delete()
+    survivor.emails.filter(address__in=copied.get("emails", [])).delete()
+    survivor.addresses.filter(pk__in=copied.get("addresses", [])).delete()
+    for channel, change in details.get("consents", {}).items():
+        current = survivor.consents.filter(channel=channel).first()
+        if current is None or _consent_values(current) != change["after"]:
+            continue  # changed since the merge: the newer decision stands
+        if change["before"] is None:
+            current.delete()
+        else:
+            before = change["before"]
+            MarketingConsent.objects.filter(pk=current.pk).update(
+                granted=before["granted"],
+                recorded_at=dt.datetime.fromisoformat(before["recorded_at"]),
+                method=before["method"],
+                evidence=before["evidence"],
+                recorded_by_id=before["recorded_by_id"],
+            )
+    survivor.tags.remove(*details.get("tags_added", []))
+
+    if merged.external_id is None and details.get("filled", {}).get("external_id"):
+        external_id = details["filled"]["external_id"]["after"]
+        if survivor.external_id == external_id:
+            survivor.external_id = None
+        if not Customer.objects.filter(external_id=external_id).exclude(pk=survivor.pk).exists():
+            merged.external_id = external_id
+    survivor.version = F("version") + 1
+    survivor.updated_at = now
+    survivor.save()
+    survivor.refresh_from_db()
+    Customer.objects.filter(pk=merged.pk).update(
+        deleted_at=None, version=F("version") + 1, updated_at=now, external_id=merged.external_id
+    )
+    merged.refresh_from_db()
+    refresh_search_data(survivor)
+    refresh_search_data(merged)
+    _refresh_people(details.get("moved", {}).get("customers.customer.organization", []))
+
+    merge.undone_at, merge.undone_by = now, actor
+    merge.save(update_fields=["undone_at", "undone_by"])
+    low, high = sorted((survivor.pk, merged.pk))
+    DuplicatePair.objects.filter(left_id=low, right_id=high).update(
+        status=DuplicatePair.Status.REJECTED, decided_at=now, decided_by=actor
+    )
+    changes = {"merged_from": {"before": merged.pk, "after": None}}
+    if kept_changes:
+        changes["kept"] = {"before": None, "after": sorted(kept_changes)}
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.UNMERGE,
+        object_type="customer",
+        object_id=survivor.pk,
+        customer_id=survivor.pk,
+        summary=_("Merge with “%(name)s” (#%(id)d) undone")
+        % {"name": merged.name, "id": merged.pk},
+        changes=changes,
+    )
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.UNMERGE,
+        object_type="customer",
+        object_id=merged.pk,
+        customer_id=merged.pk,
+        summary=_("Restored from the merge into “%(name)s” (#%(id)d)")
+        % {"name": survivor.name, "id": survivor.pk},
+        changes={"merged_into": {"before": survivor.pk, "after": None}},
+    )
+    return merge
+
+
+@transaction.atomic
+def duplicate_pair_reject(*, actor, pair_id: int) -> DuplicatePair:
+    """Say that a possible duplicate is two different customers; it is not proposed again.
+    The actor must be allowed to change both customers."""
+    pair = DuplicatePair.objects.select_for_update().get(pk=pair_id)
+    _lock_pair(actor, pair.left_id, pair.right_id)
+    if pair.status != DuplicatePair.Status.OPEN:
+        raise ValidationError({"pair": _("This pair has already been decided.")})
+    pair.status = DuplicatePair.Status.REJECTED
+    pair.decided_at = timezone.now()
+    pair.decided_by = actor
+    pair.save(update_fields=["status", "decided_at", "decided_by"])
+    return pair
