@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from django.db.models import Prefetch, prefetch_related_objects
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Header, Query, Router, Schema, Status
 from pydantic import BaseModel, Field, Strict, model_validator
@@ -31,7 +31,13 @@ from guanxi.api.schemas import (
 from guanxi.core.keyset import DEFAULT_ORDERINGS
 
 from . import services
-from .exports import customers_export_csv, export_filename
+from .exports import (
+    MEDIA_TYPES,
+    ExportFormat,
+    customers_export_csv,
+    customers_export_xlsx,
+    export_filename,
+)
 from .models import Address, Customer, Email, MarketingConsent, Phone
 from .selectors import (
     access_customer,
@@ -320,7 +326,7 @@ class CustomerFilters(BaseModel):
     updated_since: dt.datetime | None = None
 
     def selector_filters(self) -> dict[str, Any]:
-        filters = self.model_dump(exclude={"cursor", "limit", "ordering", "reveal"})
+        filters = self.model_dump(exclude={"cursor", "limit", "ordering", "reveal", "format"})
         filters["updated_since"] = aware(filters["updated_since"])
         return {name: value for name, value in filters.items() if value not in (None, False)}
 
@@ -332,6 +338,9 @@ class CustomerListQuery(CustomerFilters):
 
 
 class CustomerExportQuery(CustomerFilters):
+    format: Literal[tuple(ExportFormat.values)] = Field(
+        ExportFormat.CSV.value, description="`csv` (UTF-8 with a byte order mark) or `xlsx`."
+    )
     reveal: bool = Field(
         False, description="Full phone and ID numbers (needs the view-sensitive-data permission)."
     )
@@ -439,24 +448,42 @@ def customer_create(request: HttpRequest, payload: CustomerCreateIn):
     "/customers/export",
     response={200: None, **error_responses(403)},
     url_name="customer_export",
-    summary="Export customers as CSV",
+    summary="Export customers as CSV or Excel",
     openapi_extra={
         "responses": {
             200: {
-                "description": "UTF-8 CSV with a byte order mark, one customer per row.",
-                "content": {"text/csv": {"schema": {"type": "string"}}},
+                "description": (
+                    "One customer per row, as an attachment. CSV is UTF-8 with a byte order mark "
+                    "and times in ISO 8601; XLSX has one sheet, ids as numbers and times as "
+                    "spreadsheet dates in the server's time zone. Text that a spreadsheet would "
+                    "evaluate starts with a single quote."
+                ),
+                "content": {
+                    "text/csv": {"schema": {"type": "string"}},
+                    MEDIA_TYPES[ExportFormat.XLSX]: {
+                        "schema": {"type": "string", "format": "binary"}
+                    },
+                },
             }
         }
     },
 )
 def customer_export(request: HttpRequest, query: Query[CustomerExportQuery]):
-    """The customers you may see, narrowed by the same filters as the list. Phone and ID numbers
-    are masked unless `reveal=true` and you may view sensitive data. Every export is audited."""
-    content = customers_export_csv(
-        actor=request.auth, filters=query.selector_filters(), reveal=query.reveal
-    )
-    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{export_filename()}"'
+    """The customers you may see, narrowed by the same filters as the list, in the chosen
+    `format`. Phone and ID numbers are masked unless `reveal=true` and you may view sensitive
+    data. Every export is audited."""
+    filters = query.selector_filters()
+    if query.format == ExportFormat.XLSX:
+        workbook = customers_export_xlsx(actor=request.auth, filters=filters, reveal=query.reveal)
+        return FileResponse(
+            workbook,
+            as_attachment=True,
+            filename=export_filename(query.format),
+            content_type=MEDIA_TYPES[ExportFormat.XLSX],
+        )
+    content = customers_export_csv(actor=request.auth, filters=filters, reveal=query.reveal)
+    response = HttpResponse(content, content_type=MEDIA_TYPES[ExportFormat.CSV])
+    response["Content-Disposition"] = f'attachment; filename="{export_filename(query.format)}"'
     return response
 
 

@@ -1,21 +1,57 @@
-"""Exporting customer lists. Every export goes through the visibility rule, shows phones and ID
-numbers masked unless a permitted user asks for them in full, neutralises spreadsheet formulas,
-and is written to the audit log."""
+"""Exporting customer lists as CSV or as an Excel workbook (XLSX).
+
+Every export goes through the visibility rule, shows phones and ID numbers masked unless a
+permitted user asks for them in full, neutralises spreadsheet formulas, and is written to the
+audit log. Both formats hold the same columns and the same text; they differ only where a
+spreadsheet has a better type than text:
+
+- CSV has no types, so the id is digits and the two timestamps are ISO 8601 with their UTC
+  offset: whatever reads the file gets the exact instant.
+- XLSX stores the id as a number and the timestamps as real spreadsheet dates in the site's time
+  zone (``TIME_ZONE``, the time the pages show), so people can sort, filter and group by date in
+  the program they opened the file for. Spreadsheet dates cannot carry a time zone, and the
+  fraction of a second is dropped because no one reads it there.
+
+Text gets the same formula neutralisation in both. A workbook stores it as typed strings, which
+no spreadsheet evaluates on opening, but the text becomes a formula again as soon as someone
+edits the cell and presses Enter, or saves the sheet as CSV; the leading quote survives both.
+"""
 
 import csv
+import datetime as dt
 import io
+import re
+import tempfile
 from collections.abc import Iterator
+from typing import IO
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record
 from guanxi.core.crypto import decrypt_text
 
 from .selectors import customer_list_for_user
+
+
+class ExportFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    XLSX = "xlsx", gettext_lazy("Excel (.xlsx)")
+
+
+MEDIA_TYPES = {
+    ExportFormat.CSV: "text/csv; charset=utf-8",
+    ExportFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 EXPORT_COLUMNS = (
     "id",
@@ -37,26 +73,49 @@ EXPORT_COLUMNS = (
     "created_at",
     "updated_at",
 )
-# Spreadsheet programs treat a cell that starts with one of these as a formula (CSV injection).
+# Widths in characters, so a workbook opens readable; a date column narrower than its text
+# would show only "#####".
+XLSX_WIDTHS = {"name": 24, "company": 24, "phones": 28, "emails": 30, "tags": 24}
+XLSX_DEFAULT_WIDTH = 14
+XLSX_DATE_WIDTH = 19
+
+# Spreadsheet programs read a cell that starts with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_NEGATIVE_NUMBER = re.compile(r"-[0-9]+(\.[0-9]+)?", re.ASCII)
 
 
 def neutralise_formula(value: str) -> str:
-    """Prefix a quote so spreadsheets show the text instead of evaluating it."""
-    if value and value.startswith(FORMULA_PREFIXES):
+    """Prefix a single quote (the OWASP advice) to text a spreadsheet could evaluate, so it is
+    shown as typed instead.
+
+    Leading spaces are looked through because an importer that trims them (LibreOffice offers
+    to) would otherwise find the formula behind them. A bare negative number is left alone: it
+    cannot hold a formula, and quoting it would turn a number someone wants to add up into text.
+
+    Phone numbers are shown in international form ('+86 139 **** 1111'), so the phones column
+    nearly always gets the quote. That is on purpose rather than a side effect to design away:
+    spreadsheets really do evaluate such text ('+1-202-555-0100' becomes a negative number,
+    '+8613900001111' a number shown as 8.6139E+12), so the quote is also what keeps a number
+    as it was written. Exporting phones without the '+' or in another spelling would give the
+    export a third form of every number, different from the pages and the API; a program
+    reading the file strips one leading quote instead.
+    """
+    if value.lstrip(" ").startswith(FORMULA_PREFIXES) and not _NEGATIVE_NUMBER.fullmatch(value):
         return "'" + value
     return value
 
 
-def _rows(customers, *, reveal: bool) -> Iterator[list[str]]:
+def _records(customers, *, reveal: bool) -> Iterator[tuple]:
+    """One tuple per customer in ``EXPORT_COLUMNS`` order, with ints and datetimes kept as such
+    for the formats that have those types."""
     for customer in customers:
         phones = [p.display if reveal else p.masked for p in customer.phones.all()]
         if reveal and customer.id_number_encrypted:
             id_number = decrypt_text(customer.id_number_encrypted)
         else:
             id_number = customer.id_number_masked
-        values = [
-            str(customer.pk),
+        yield (
+            customer.pk,
             customer.external_id or "",
             customer.party_type,
             customer.name,
@@ -72,17 +131,12 @@ def _rows(customers, *, reveal: bool) -> Iterator[list[str]]:
             "; ".join(e.address for e in customer.emails.all()),
             "; ".join(t.name for t in customer.tags.all()),
             id_number,
-            customer.created_at.isoformat(),
-            customer.updated_at.isoformat(),
-        ]
-        yield [neutralise_formula(v) for v in values]
+            customer.created_at,
+            customer.updated_at,
+        )
 
 
-@transaction.atomic
-def customers_export_csv(*, actor, filters: dict | None = None, reveal: bool = False) -> bytes:
-    """The customers ``actor`` may see, narrowed by ``filters``, as UTF-8 CSV (with a byte order
-    mark, so spreadsheet programs read Chinese correctly). ``reveal`` exports full phone and ID
-    numbers and needs the 'view sensitive data' permission."""
+def _customers_to_export(actor, filters: dict | None, reveal: bool):
     if reveal and not actor.may_view_sensitive():
         raise PermissionDenied(_("You may not export sensitive data in full."))
     customers = (
@@ -91,14 +145,10 @@ def customers_export_csv(*, actor, filters: dict | None = None, reveal: bool = F
         .prefetch_related("phones", "emails", "tags")
         .order_by("id")
     )
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer)
-    writer.writerow(EXPORT_COLUMNS)
-    count = 0
-    for row in _rows(customers.iterator(chunk_size=2000), reveal=reveal):
-        writer.writerow(row)
-        count += 1
+    return customers.iterator(chunk_size=2000)
+
+
+def _record_export(*, actor, export_format: str, filters: dict | None, reveal: bool, count: int):
     audit_record(
         actor=actor,
         action=AuditEvent.Action.EXPORT,
@@ -106,6 +156,7 @@ def customers_export_csv(*, actor, filters: dict | None = None, reveal: bool = F
         object_id=None,
         summary=_("%(count)d customers exported") % {"count": count},
         changes={
+            "format": {"before": None, "after": str(export_format)},
             "filters": {
                 "before": None,
                 "after": {k: str(v) for k, v in (filters or {}).items() if v not in (None, "")},
@@ -114,8 +165,106 @@ def customers_export_csv(*, actor, filters: dict | None = None, reveal: bool = F
             "revealed": {"before": None, "after": reveal},
         },
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV
+
+
+def _csv_text(value) -> str:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, int):
+        return str(value)
+    return neutralise_formula(value)
+
+
+@transaction.atomic
+def customers_export_csv(*, actor, filters: dict | None = None, reveal: bool = False) -> bytes:
+    """The customers ``actor`` may see, narrowed by ``filters``, as UTF-8 CSV (with a byte order
+    mark, so spreadsheet programs read Chinese correctly). ``reveal`` exports full phone and ID
+    numbers and needs the 'view sensitive data' permission."""
+    customers = _customers_to_export(actor, filters, reveal)
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    count = 0
+    for record in _records(customers, reveal=reveal):
+        writer.writerow([_csv_text(value) for value in record])
+        count += 1
+    _record_export(
+        actor=actor, export_format=ExportFormat.CSV, filters=filters, reveal=reveal, count=count
+    )
     return buffer.getvalue().encode("utf-8")
 
 
-def export_filename() -> str:
-    return f"guanxi-customers-{timezone.localtime():%Y%m%d-%H%M}.csv"
+# ---------------------------------------------------------------------------------------------
+# XLSX
+
+
+def _xlsx_value(sheet, value):
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).replace(tzinfo=None, microsecond=0)
+    if isinstance(value, int):
+        return value
+    if not value:
+        return None  # an empty cell rather than an empty string, as people expect
+    # XML cannot hold most control characters and openpyxl refuses them; a visible
+    # replacement character says that something was there.
+    text = neutralise_formula(ILLEGAL_CHARACTERS_RE.sub("\ufffd", value))
+    if text.startswith("=") or text in ERROR_CODES:
+        # openpyxl guesses a type from the text: '=…' would be written as a formula and
+        # '#N/A' as an error value. Neutralised text never starts with '=', but the type is
+        # forced regardless, because an inline string is the one thing no spreadsheet
+        # evaluates. Only these few cells pay for a cell object of their own.
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.data_type = "s"
+        return cell
+    return text
+
+
+@transaction.atomic
+def customers_export_xlsx(*, actor, filters: dict | None = None, reveal: bool = False) -> IO[bytes]:
+    """The same export as :func:`customers_export_csv`, as an Excel workbook in a temporary file
+    positioned at its start; the caller sends it and closes it.
+
+    openpyxl's write-only mode writes each row out as it is appended, and the finished workbook
+    goes to a file rather than memory, so a long list costs little memory at any point.
+    """
+    customers = _customers_to_export(actor, filters, reveal)
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=_("Customers"))
+    for index, column in enumerate(EXPORT_COLUMNS, start=1):
+        width = XLSX_DATE_WIDTH if column.endswith("_at") else XLSX_WIDTHS.get(column)
+        sheet.column_dimensions[get_column_letter(index)].width = width or XLSX_DEFAULT_WIDTH
+    sheet.freeze_panes = "A2"
+    header = []
+    for column in EXPORT_COLUMNS:
+        cell = WriteOnlyCell(sheet, value=column)
+        cell.font = Font(bold=True)
+        header.append(cell)
+    sheet.append(header)
+    count = 0
+    for record in _records(customers, reveal=reveal):
+        sheet.append([_xlsx_value(sheet, value) for value in record])
+        count += 1
+    output = tempfile.TemporaryFile()  # noqa: SIM115 (handed to the caller, who closes it)
+    try:
+        workbook.save(output)
+        _record_export(
+            actor=actor,
+            export_format=ExportFormat.XLSX,
+            filters=filters,
+            reveal=reveal,
+            count=count,
+        )
+    except BaseException:
+        output.close()
+        raise
+    output.seek(0)
+    return output
+
+
+def export_filename(export_format: str = ExportFormat.CSV) -> str:
+    return f"guanxi-customers-{timezone.localtime():%Y%m%d-%H%M}.{export_format}"

@@ -22,6 +22,7 @@ from guanxi.accounts.roles import Role
 from guanxi.accounts.selectors import assignable_owners_for_user, staff_directory_for_user
 from guanxi.core.keyset import DEFAULT_ORDERINGS
 
+from .exports import ExportFormat
 from .models import Address, Customer, CustomFieldDefinition, Email, MarketingConsent, Phone
 
 # ---------------------------------------------------------------------------------------------
@@ -116,6 +117,23 @@ class CustomerFilterForm(forms.Form):
 
     def is_filtered(self) -> bool:
         return bool(self.selector_filters())
+
+
+class CustomerExportForm(forms.Form):
+    """The format chosen beside the export buttons; the list's filters are posted alongside
+    and read by :class:`CustomerFilterForm`."""
+
+    format = forms.ChoiceField(
+        label=_("Export format"),
+        choices=ExportFormat.choices,
+        initial=ExportFormat.CSV,
+        required=False,
+    )
+
+    def clean_format(self) -> str:
+        # A form posted by an older page, or by a script, without a format gets the CSV it
+        # always got.
+        return self.cleaned_data["format"] or ExportFormat.CSV
 
 
 # ---------------------------------------------------------------------------------------------

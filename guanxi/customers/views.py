@@ -7,8 +7,8 @@ is a service that checks permission and audits.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,8 +23,14 @@ from guanxi.core.keyset import CursorError, keyset_page
 from guanxi.interactions.forms import InteractionForm
 from guanxi.interactions.selectors import interactions_for_customer
 
-from .exports import customers_export_csv, export_filename
-from .forms import CustomerFilterForm, CustomerForm, ReassignForm
+from .exports import (
+    MEDIA_TYPES,
+    ExportFormat,
+    customers_export_csv,
+    customers_export_xlsx,
+    export_filename,
+)
+from .forms import CustomerExportForm, CustomerFilterForm, CustomerForm, ReassignForm
 from .history import describe_history
 from .models import Customer, Phone
 from .selectors import (
@@ -96,7 +102,10 @@ def customer_list(request):
             "?" + urlencode({**params, "cursor": page.next_cursor}) if page.next_cursor else None
         ),
         "on_later_page": bool(request.GET.get("cursor")) and not cursor_error,
-        "export_params": params,
+        # Only the list's own filters travel to the export, so a stray parameter in the address
+        # cannot override the format or reveal choice made in the export form.
+        "export_params": {k: v for k, v in params.items() if k in form.fields},
+        "export_form": CustomerExportForm(),
         "can_create": can_create_customers(request.user),
         "may_reveal": request.user.may_view_sensitive(),
     }
@@ -343,14 +352,25 @@ def customer_reveal_view(request, customer_id: int):
 @login_required
 @require_POST
 def customer_export_view(request):
-    """The filtered list as CSV. A POST, because it writes an audit row (and may reveal)."""
-    form = CustomerFilterForm(request.POST, user=request.user)
+    """The filtered list as CSV or an Excel workbook. A POST, because it writes an audit row
+    (and may reveal)."""
+    export_form = CustomerExportForm(request.POST)
+    if not export_form.is_valid():
+        raise BadRequest("Unknown export format")
+    export_format = export_form.cleaned_data["format"]
+    filters = CustomerFilterForm(request.POST, user=request.user).selector_filters()
     reveal = request.POST.get("reveal") == "1"
-    content = customers_export_csv(
-        actor=request.user, filters=form.selector_filters(), reveal=reveal
-    )
-    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{export_filename()}"'
+    if export_format == ExportFormat.XLSX:
+        workbook = customers_export_xlsx(actor=request.user, filters=filters, reveal=reveal)
+        return FileResponse(
+            workbook,
+            as_attachment=True,
+            filename=export_filename(export_format),
+            content_type=MEDIA_TYPES[export_format],
+        )
+    content = customers_export_csv(actor=request.user, filters=filters, reveal=reveal)
+    response = HttpResponse(content, content_type=MEDIA_TYPES[export_format])
+    response["Content-Disposition"] = f'attachment; filename="{export_filename(export_format)}"'
     return response
 
 

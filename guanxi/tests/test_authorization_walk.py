@@ -21,6 +21,7 @@ import json
 import re
 from dataclasses import dataclass
 
+import openpyxl
 import pytest
 from django.db.models import Max
 from django.test import Client
@@ -246,6 +247,16 @@ def _names_in(html: str, company) -> set[str]:
     return {key for key, customer in company.customers.items() if customer.name in html}
 
 
+def _workbook_column(content: bytes, column: str) -> list:
+    rows = openpyxl.load_workbook(io.BytesIO(content), read_only=True).worksheets[0].values
+    header = next(rows)
+    return [row[header.index(column)] for row in rows]
+
+
+def _names_in_workbook(content: bytes) -> set[str]:
+    return set(_workbook_column(content, "name"))
+
+
 @pytest.mark.parametrize("username", ROLES)
 def test_customer_lists_search_and_export_hold_exactly_the_visible_customers(
     client, company, username
@@ -269,6 +280,8 @@ def test_customer_lists_search_and_export_hold_exactly_the_visible_customers(
     export = client.post("/customers/export/", {}).content.decode("utf-8-sig")
     exported = {row["name"] for row in csv.DictReader(io.StringIO(export))}
     assert exported == {company.customers[n].name for n in visible}
+    workbook = client.post("/customers/export/", {"format": "xlsx"}).getvalue()
+    assert _names_in_workbook(workbook) == {company.customers[n].name for n in visible}
 
     organisations = Customer.objects.filter(pk__in=[c.pk for c in company.customers.values()])
     organisations.update(party_type="organization")
@@ -431,6 +444,9 @@ def test_api_lists_search_and_export_hold_exactly_the_visible_customers(company,
     assert export.status_code == 200
     rows = csv.DictReader(io.StringIO(export.content.decode("utf-8-sig")))
     assert {int(row["id"]) for row in rows} == visible_ids
+    workbook = client.get("/api/v1/customers/export", {"format": "xlsx"}, headers=headers)
+    assert workbook.status_code == 200
+    assert set(_workbook_column(workbook.getvalue(), "id")) == visible_ids
 
 
 @pytest.mark.parametrize("username", ROLES)

@@ -3,6 +3,7 @@
 import csv
 import io
 
+import openpyxl
 import pytest
 
 from guanxi.audit.models import AuditEvent
@@ -244,6 +245,54 @@ def test_export_reveals_only_for_permitted_users(api_as, rep, created):
     rows = _csv_rows(api_as("manager").get("/customers/export", {"reveal": "true", "tag": "VIP"}))
     assert rows[0]["id_number"] == "11010519491231002X"
     assert rows[0]["phones"] == "'+86 139 0000 1111; +86 21 6123 4567"
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _xlsx_rows(response) -> list[dict]:
+    sheet = openpyxl.load_workbook(io.BytesIO(response.getvalue())).worksheets[0]
+    values = list(sheet.iter_rows(values_only=True))
+    return [dict(zip(values[0], row, strict=True)) for row in values[1:]]
+
+
+def test_export_as_xlsx_is_a_masked_workbook_attachment_and_audited(rep, created):
+    response = rep.get("/customers/export", {"tag": "VIP", "format": "xlsx"})
+    assert response.status_code == 200
+    assert response["Content-Type"] == XLSX
+    assert response["Content-Disposition"].startswith('attachment; filename="guanxi-customers-')
+    assert response["Content-Disposition"].endswith('.xlsx"')
+    [row] = _xlsx_rows(response)
+    assert (row["id"], row["name"], row["external_id"]) == (created["id"], "王芳", "ERP-0042")
+    assert row["phones"] == "'+86 139 **** 1111; +86 21 6*** 4567"
+    assert row["id_number"] == "1101**********002X"
+    event = AuditEvent.objects.get(action="export")
+    assert event.via == "api"
+    assert event.changes["format"]["after"] == "xlsx"
+    assert event.changes["filters"]["after"] == {"tag": "VIP"}
+    assert event.changes["rows"]["after"] == 1
+
+
+def test_export_format_defaults_to_csv_and_refuses_others(rep, created):
+    response = rep.get("/customers/export", {"format": "csv"})
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].endswith('.csv"')
+    assert AuditEvent.objects.get(action="export").changes["format"]["after"] == "csv"
+    refused = rep.get("/customers/export", {"format": "pdf"})
+    assert refused.status_code == 422
+    assert "detail" in refused.json()
+    assert AuditEvent.objects.filter(action="export").count() == 1
+
+
+def test_export_as_xlsx_reveals_only_for_permitted_users(api_as, rep, created):
+    assert rep.get("/customers/export", {"reveal": "true", "format": "xlsx"}).status_code == 403
+    assert not AuditEvent.objects.filter(action="export").exists()
+    manager = api_as("manager")
+    [row] = _xlsx_rows(
+        manager.get("/customers/export", {"reveal": "true", "tag": "VIP", "format": "xlsx"})
+    )
+    assert row["id_number"] == "11010519491231002X"
+    assert row["phones"] == "'+86 139 0000 1111; +86 21 6123 4567"
 
 
 def test_reassign_hands_customers_to_a_colleague(api_as, company):

