@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("guanxi.web.urls")),
     path("accounts/", include("guanxi.accounts.urls")),
     path("customers/", include("guanxi.customers.urls")),
+    path("duplicates/", include("guanxi.dedup.urls")),
     path("interactions/", include("guanxi.interactions.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

@@ -16,6 +16,7 @@ from ninja import NinjaAPI, Swagger
 
 from guanxi.accounts.api import router as accounts_router
 from guanxi.customers.api import router as customers_router
+from guanxi.dedup.api import router as dedup_router
 from guanxi.interactions.api import router as interactions_router
 
 from .auth import ApiTokenAuth, SessionAuth
@@ -91,6 +92,7 @@ api = GuanxiAPI(
     docs=Swagger(settings={"validatorUrl": None, "persistAuthorization": False}),
 )
 install_error_handlers(api)
+api.add_router("", dedup_router)
 api.add_router("", customers_router)
 api.add_router("", interactions_router)
 api.add_router("", accounts_router)

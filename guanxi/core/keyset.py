@@ -33,6 +33,10 @@ DEFAULT_ORDERINGS = {
 }
 
 
+# Sort fields holding numbers rather than text or timestamps (a duplicate pair's score).
+NUMERIC_FIELDS = frozenset({"score"})
+
+
 class CursorError(ValueError):
     """A cursor that this module did not produce (or that belongs to another ordering)."""
 
@@ -75,6 +79,10 @@ def _deserialise(field: str, value: Any) -> Any:
         if not isinstance(value, int) or isinstance(value, bool):
             raise CursorError("This cursor is not valid.")
         return value
+    if field in NUMERIC_FIELDS:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise CursorError("This cursor is not valid.")
+        return float(value)
     if not isinstance(value, str):
         raise CursorError("This cursor is not valid.")
     return value

@@ -31,7 +31,7 @@ from guanxi.audit.services import audit_record
 from guanxi.customers.models import Address, Customer, Email, MarketingConsent, Phone
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.services import StaleVersionError, refresh_search_data
-from guanxi.customers.visibility import CHANGE
+from guanxi.customers.visibility import CHANGE, VIEW
 
 from .keys import remove_match_keys
 from .models import CustomerMerge, DuplicatePair, MatchKey
@@ -86,6 +86,9 @@ def _lock_pair(actor, first_id: int, second_id: int) -> tuple[Customer, Customer
     """Both customers through the visibility rule, locked in id order (so two merges of the
     same pair in opposite directions cannot deadlock)."""
     ordered = sorted([first_id, second_id])
+    # Visibility of both first: a customer out of sight is "not found" whatever the other is.
+    for pk in ordered:
+        access_customer(actor, pk, VIEW)
     locked = {pk: access_customer(actor, pk, CHANGE, for_update=True) for pk in ordered}
     return locked[first_id], locked[second_id]
 

@@ -30,8 +30,11 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from guanxi.accounts.models import ApiToken
 from guanxi.accounts.services import api_token_create
 from guanxi.audit.models import AuditEvent
+from guanxi.core.testing.factories import CustomerFactory
 from guanxi.core.testing.visibility_matrix import EXPECTED
 from guanxi.customers.models import Customer, Email, Phone
+from guanxi.dedup.models import CustomerMerge, DuplicatePair
+from guanxi.dedup.services import customer_merge_undo, customers_merge
 from guanxi.interactions.models import Interaction
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +57,10 @@ class Route:
       list       – lists customers; the response must hold exactly the visible ones.
       own        – concerns only the signed-in user's own data (any signed-in user).
       role       – a page or endpoint open only to ``roles`` (403 for the others).
+      pair       – scoped to a possible duplicate (two customers): 404 unless the user may see
+                   both, 403 unless they may also do ``action`` to both, success otherwise.
+      merge      – scoped to a merge: 404 unless the user may see the kept customer, 403 unless
+                   they may change it and made the merge or manage (``roles``).
       open       – open to anyone signed in, not about customers (the staff directory).
       public     – no sign-in needed (login page, language switch, schema and docs).
       admin      – Django's admin site: staff only.
@@ -84,6 +91,12 @@ PAGES: dict[str, Route] = {
     "customers:reveal": Route("customer", VIEW, frozenset(SENSITIVE)),
     "interactions:list": Route("list"),
     "interactions:log": Route("customer", INTERACT),
+    "dedup:queue": Route("list"),
+    "dedup:hints": Route("role", roles=frozenset(WRITING)),
+    "dedup:pair": Route("pair", VIEW),
+    "dedup:merge": Route("pair", CHANGE),
+    "dedup:reject": Route("pair", CHANGE),
+    "dedup:undo": Route("merge", CHANGE, frozenset(DELETING)),
 }
 
 API_OPERATIONS: dict[str, Route] = {
@@ -102,6 +115,11 @@ API_OPERATIONS: dict[str, Route] = {
     "GET /api/v1/me": Route("own"),
     "GET /api/v1/users": Route("open"),
     "GET /api/v1/custom-fields": Route("open"),
+    "POST /api/v1/customers/duplicates": Route("list"),
+    "GET /api/v1/duplicates": Route("list"),
+    "POST /api/v1/duplicates/{pair_id}/reject": Route("pair", CHANGE),
+    "POST /api/v1/customers/{customer_id}/merge": Route("pair", CHANGE),
+    "POST /api/v1/merges/{merge_id}/undo": Route("merge", CHANGE, frozenset(DELETING)),
 }
 # Routes of the API package that are not operations: the schema and its documentation page.
 API_DOCUMENT_ROUTES = {"api:openapi-json", "api:openapi-view"}
@@ -475,9 +493,164 @@ def test_api_role_and_open_operations(company, username):
 def test_every_api_operation_needs_authentication(client, company):
     for operation in API_OPERATIONS:
         method, path = operation.split(" ", 1)
-        url = path.replace("{customer_id}", str(company.rep_customer.pk))
+        url = (
+            path.replace("{customer_id}", str(company.rep_customer.pk))
+            .replace("{pair_id}", "1")
+            .replace("{merge_id}", "1")
+        )
         before = footprint()
         response = _call(client, method, url, {}, {"name": "x"} if method == "POST" else None)
         assert response.status_code == 401, operation
         assert footprint() == before
     assert client.get("/api/v1/openapi.json").status_code == 200
+
+
+# ---------------------------------------------------------------------------------------------
+# Possible duplicates and merges: routes about two customers at once
+
+
+def _pair_expectation(username: str, a: str, b: str, action: int, success: int) -> int:
+    if not {a, b} <= EXPECTED[username][VIEW]:
+        return 404
+    if not {a, b} <= EXPECTED[username][action]:
+        return 403
+    return success
+
+
+def _restore_after_merge(company, merge_id: int, pair: DuplicatePair) -> None:
+    customer_merge_undo(actor=company.admin, merge_id=merge_id)
+    DuplicatePair.objects.filter(pk=pair.pk).update(status="open", decided_by=None)
+    Customer.objects.filter(pk__in=[pair.left_id, pair.right_id]).update(version=1)
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_duplicate_pair_routes_follow_the_visibility_rule(client, company, username):
+    user = company.users[username]
+    client.force_login(user)
+    api, headers = _token_client(user)
+    names = sorted(company.customers)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            first, second = company.customers[a], company.customers[b]
+            low, high = sorted((first.pk, second.pk))
+            pair = DuplicatePair.objects.create(
+                left_id=low, right_id=high, score=0.9, source="scan"
+            )
+            keep = str(first.pk)
+            assert client.get(f"/duplicates/{pair.pk}/").status_code == _pair_expectation(
+                username, a, b, VIEW, 200
+            )
+            for url, data, api_call in (
+                (
+                    f"/duplicates/{pair.pk}/reject/",
+                    {},
+                    ("POST", f"/api/v1/duplicates/{pair.pk}/reject", None),
+                ),
+                (
+                    f"/duplicates/{pair.pk}/merge/",
+                    {"keep": keep},
+                    ("POST", f"/api/v1/customers/{first.pk}/merge", {"merged_id": second.pk}),
+                ),
+            ):
+                for caller in ("web", "api"):
+                    before = footprint()
+                    if caller == "web":
+                        response = client.post(url, data)
+                        expected = _pair_expectation(username, a, b, CHANGE, 302)
+                    else:
+                        method, path, body = api_call
+                        response = _call(api, method, path, headers, body)
+                        expected = _pair_expectation(username, a, b, CHANGE, 200)
+                    assert response.status_code == expected, (username, a, b, url, caller)
+                    if expected != 302 and expected != 200:
+                        assert footprint() == before, f"refused {url} left a trace"
+                        continue
+                    merge = CustomerMerge.objects.filter(undone_at__isnull=True).first()
+                    if merge is not None:
+                        _restore_after_merge(company, merge.pk, pair)
+                    else:
+                        DuplicatePair.objects.filter(pk=pair.pk).update(status="open")
+            pair.delete()
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_duplicate_queues_hold_exactly_the_visible_pairs(client, company, username):
+    names = sorted(company.customers)
+    expected_ids = set()
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            low, high = sorted((company.customers[a].pk, company.customers[b].pk))
+            pair = DuplicatePair.objects.create(
+                left_id=low, right_id=high, score=0.9, source="scan"
+            )
+            if {a, b} <= EXPECTED[username][VIEW]:
+                expected_ids.add(pair.pk)
+    user = company.users[username]
+    client.force_login(user)
+    html = client.get("/duplicates/").content.decode()
+    shown = {int(pk) for pk in re.findall(r'href="/duplicates/(\d+)/"', html)}
+    assert shown == expected_ids
+    api, headers = _token_client(user)
+    listed = {p["id"] for p in _all_items(api, "/api/v1/duplicates", headers)}
+    assert listed == expected_ids
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_undoing_a_merge_follows_the_visibility_rule(client, company, username):
+    user = company.users[username]
+    client.force_login(user)
+    api, headers = _token_client(user)
+    # A bare, unowned customer merged into each fixture customer leaves its owner (and so who
+    # may see it) as it was.
+    other = CustomerFactory(name="Spare card", owner=None)
+    for survivor_name, survivor in company.customers.items():
+        for caller in ("web", "api"):
+            merge = customers_merge(
+                actor=company.admin, survivor_id=survivor.pk, merged_id=other.pk
+            )
+            before = footprint()
+            if caller == "web":
+                response = client.post(f"/duplicates/merges/{merge.pk}/undo/")
+                success = 302
+            else:
+                response = _call(api, "POST", f"/api/v1/merges/{merge.pk}/undo", headers)
+                success = 200
+            if survivor_name not in EXPECTED[username][VIEW]:
+                expected = 404
+            elif survivor_name not in EXPECTED[username][CHANGE] or username not in DELETING:
+                expected = 403
+            else:
+                expected = success
+            assert response.status_code == expected, (username, survivor_name, caller)
+            if expected != success:
+                assert footprint() == before
+                customer_merge_undo(actor=company.admin, merge_id=merge.pk)
+            Customer.objects.filter(pk__in=[survivor.pk, other.pk]).update(version=1)
+            DuplicatePair.objects.all().delete()
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_duplicate_check_only_names_visible_customers(company, username):
+    from guanxi.customers.services import customer_update
+
+    for customer in company.customers.values():
+        customer_update(
+            actor=company.admin,
+            customer_id=customer.pk,
+            expected_version=customer.version,
+            data={"phones": ["13800001111"]},
+        )
+    api, headers = _token_client(company.users[username])
+    response = _call(
+        api,
+        "POST",
+        "/api/v1/customers/duplicates",
+        headers,
+        {"name": "Unowned Customer", "phones": ["138 0000 1111"]},
+    )
+    assert response.status_code == 200
+    found = {item["customer"]["id"] for item in response.json()}
+    visible = {company.customers[n].pk for n in EXPECTED[username][VIEW]}
+    assert found <= visible
+    unowned = company.unowned_customer.pk
+    assert (unowned in found) == (unowned in visible)

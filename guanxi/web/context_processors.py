@@ -13,6 +13,7 @@ def navigation(request):
     items = [
         ("customers", _("Customers"), reverse("customers:list")),
         ("interactions", _("Interactions"), reverse("interactions:list")),
+        ("dedup", _("Duplicates"), reverse("dedup:queue")),
     ]
     if user.is_superuser or user.role in REASSIGNING_ROLES:
         items.append(("reassign", _("Reassign"), reverse("customers:reassign")))

@@ -68,9 +68,17 @@ def test_every_operation_has_a_stable_route_name():
         "interaction_list",
         "me",
         "user_list",
+        "customer_duplicates_check",
+        "duplicate_list",
+        "duplicate_reject",
+        "customer_merge",
+        "merge_undo",
     }
     for name in names:
-        kwargs = {"customer_id": 1} if "{customer_id}" in _path_of(name) else {}
+        path = _path_of(name)
+        kwargs = {
+            key: 1 for key in ("customer_id", "pair_id", "merge_id") if f"{{{key}}}" in path
+        }
         assert reverse(f"api:{name}", kwargs=kwargs).startswith("/api/v1/")
 
 

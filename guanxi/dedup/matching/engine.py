@@ -180,9 +180,16 @@ def add_transitive_pairs(
 
 
 def score_candidates(
-    record: MatchRecord, candidates: list[MatchRecord], *, model: MatchModel | None = None
+    record: MatchRecord,
+    candidates: list[MatchRecord],
+    *,
+    model: MatchModel | None = None,
+    name_share: float | None = None,
 ) -> list[tuple[MatchRecord, float, np.ndarray]]:
-    """Score ``record`` against each candidate (of the same party type), best first."""
+    """Score ``record`` against each candidate of the same party type, best first.
+
+    ``name_share`` is the share of all people who have the record's name, when known (see
+    ``MatchModel.name_adjustments``)."""
     model = model or default_model()
     same_type = [c for c in candidates if c.party_type == record.party_type]
     if not same_type:
@@ -191,6 +198,7 @@ def score_candidates(
     left = np.zeros(len(same_type), dtype=np.int64)
     right = np.arange(1, len(same_type) + 1, dtype=np.int64)
     levels = compare_pairs(table, left, right)
-    scores = model.probabilities(levels)
+    shares = None if name_share is None else np.full(len(same_type), name_share)
+    scores = model.probabilities(levels, shares)
     ranked = sorted(zip(same_type, scores, levels, strict=True), key=lambda item: -item[1])
     return [(c, float(s), lv) for c, s, lv in ranked]

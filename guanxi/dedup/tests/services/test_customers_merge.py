@@ -124,9 +124,10 @@ def test_undo_restores_both_customers_as_they_were(company, pair):
     assert set(survivor.tags.values_list("name", flat=True)) == {"VIP"}
     assert survivor.consents.get(channel="email").granted is True
     assert duplicate.phones.count() == 2 and duplicate.emails.count() == 1
-    assert set(
-        Interaction.objects.filter(customer=survivor).values_list("subject", flat=True)
-    ) == {"First call", "Later"}
+    assert set(Interaction.objects.filter(customer=survivor).values_list("subject", flat=True)) == {
+        "First call",
+        "Later",
+    }
     assert list(
         Interaction.objects.filter(customer=duplicate).values_list("subject", flat=True)
     ) == ["Visit with the card"]

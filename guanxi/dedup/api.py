@@ -1,0 +1,280 @@
+"""Duplicates in the REST API: check a customer before creating it, work through the review
+queue, merge two customers and undo a merge.
+
+Handlers parse, call one selector or service with ``actor=request.auth``, and shape the answer;
+what the caller may see or change is decided by the visibility rule inside those.
+"""
+
+import datetime as dt
+from typing import Literal
+
+from django.db.models import Prefetch
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from pydantic import BaseModel, Field
+
+from guanxi.api.errors import StaleVersionOut, error_responses
+from guanxi.api.idempotency import idempotent
+from guanxi.api.pagination import keyset_answer
+from guanxi.api.schemas import BodyId, Cursor, InputSchema, Limit, ParamId, UserRefOut, Version
+from guanxi.customers.models import Customer, Phone
+
+from . import services
+from .drafts import draft_record
+from .models import CustomerMerge, DuplicatePair
+from .selectors import access_duplicate_pair, duplicate_pairs_for_user, likely_duplicates
+
+router = Router(tags=["duplicates"])
+QUEUE_ORDERINGS = {"-score": "score", "-id": "id"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Schemas
+
+
+class AddressDraftIn(InputSchema):
+    street: str | None = Field(None, max_length=255)
+    city: str | None = Field(None, max_length=100)
+    region: str | None = Field(None, max_length=100)
+    postcode: str | None = Field(None, max_length=20)
+
+
+class CustomerDraftIn(InputSchema):
+    """What is known so far of a customer about to be created."""
+
+    name: str = Field(max_length=200)
+    party_type: Literal[tuple(Customer.PartyType.values)] = "person"
+    company: str | None = Field(None, max_length=200)
+    organization_id: BodyId | None = None
+    phones: list[str] = Field(default_factory=list, max_length=20)
+    emails: list[str] = Field(default_factory=list, max_length=20)
+    birth_date: dt.date | None = None
+    id_number: str | None = Field(
+        None, max_length=40, description="Compared by its keyed hash only; never stored."
+    )
+    addresses: list[AddressDraftIn] = Field(default_factory=list, max_length=10)
+
+
+class ReasonOut(Schema):
+    field: str
+    level: str
+    weight: float = Field(description="Evidence in bits: positive for 'same', negative against.")
+
+
+class CustomerBriefOut(Schema):
+    id: int
+    name: str
+    party_type: str
+    company: str
+    owner: UserRefOut | None
+    phones_masked: list[str]
+    emails: list[str]
+    version: int
+
+    @staticmethod
+    def resolve_company(obj: Customer) -> str:
+        return obj.company_label or ""
+
+    @staticmethod
+    def resolve_phones_masked(obj: Customer) -> list[str]:
+        return [p.masked for p in obj.phones.all()]
+
+    @staticmethod
+    def resolve_emails(obj: Customer) -> list[str]:
+        return [e.address for e in obj.emails.all()]
+
+
+class LikelyDuplicateOut(Schema):
+    customer: CustomerBriefOut
+    score: float = Field(description="Probability, 0 to 1, that this is the same customer.")
+    reasons: list[ReasonOut]
+
+
+class PairOut(Schema):
+    id: int
+    left: CustomerBriefOut
+    right: CustomerBriefOut
+    score: float
+    status: str
+    source: str
+    inferred: bool = Field(description="Follows from two other pairs rather than its own fields.")
+    reasons: list[ReasonOut]
+    found_at: dt.datetime
+    decided_at: dt.datetime | None
+    decided_by: UserRefOut | None
+
+    @staticmethod
+    def resolve_inferred(obj: DuplicatePair) -> bool:
+        return bool(obj.details.get("inferred"))
+
+    @staticmethod
+    def resolve_reasons(obj: DuplicatePair) -> list[dict]:
+        return obj.details.get("fields", [])
+
+
+class PairPageOut(Schema):
+    items: list[PairOut]
+    next_cursor: str | None
+
+
+class QueueQuery(BaseModel):
+    status: Literal[tuple(DuplicatePair.Status.values)] = "open"
+    ordering: Literal[tuple(QUEUE_ORDERINGS)] = "-score"
+    cursor: Cursor | None = None
+    limit: Limit = 50
+
+
+class MergeIn(InputSchema):
+    merged_id: BodyId = Field(description="The customer merged into this one and then removed.")
+    version: Version | None = Field(None, description="The version of this customer you read.")
+    merged_version: Version | None = Field(
+        None, description="The version of the other customer you read."
+    )
+
+
+class CustomerRefOut(Schema):
+    id: int
+    name: str
+
+
+class MergeOut(Schema):
+    id: int
+    survivor: CustomerRefOut
+    merged: CustomerRefOut
+    merged_at: dt.datetime
+    merged_by: UserRefOut | None
+    filled_fields: list[str]
+    moved_rows: int
+    undone_at: dt.datetime | None
+    undone_by: UserRefOut | None
+
+    @staticmethod
+    def resolve_filled_fields(obj: CustomerMerge) -> list[str]:
+        return sorted(obj.details.get("filled", {}))
+
+    @staticmethod
+    def resolve_moved_rows(obj: CustomerMerge) -> int:
+        return sum(len(ids) for ids in obj.details.get("moved", {}).values())
+
+
+def _with_contacts(prefix: str = ""):
+    return [
+        Prefetch(f"{prefix}phones", queryset=Phone.objects.all()),
+        f"{prefix}emails",
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Operations
+
+
+@router.post(
+    "/customers/duplicates",
+    response={200: list[LikelyDuplicateOut], **error_responses()},
+    url_name="customer_duplicates_check",
+    summary="Find likely duplicates of a customer before creating it",
+)
+def customer_duplicates_check(request: HttpRequest, payload: CustomerDraftIn):
+    """The customers you may see that are probably the one described, best first, with the
+    evidence for each. Nothing is written, so no Idempotency-Key is needed."""
+    record = draft_record(payload.model_dump(), actor=request.auth)
+    found = likely_duplicates(record, visible_to=request.auth, threshold=0.5, limit=10)
+    customers = Customer.objects.select_related("owner", "organization").prefetch_related(
+        *_with_contacts()
+    )
+    by_id = customers.in_bulk([d.customer_id for d in found])
+    return [
+        {"customer": by_id[d.customer_id], "score": d.score, "reasons": d.explanation}
+        for d in found
+        if d.customer_id in by_id
+    ]
+
+
+@router.get(
+    "/duplicates",
+    response={200: PairPageOut, **error_responses()},
+    url_name="duplicate_list",
+    summary="The review queue of possible duplicates",
+)
+def duplicate_list(request: HttpRequest, query: Query[QueueQuery]):
+    """Pairs of customers that may be one, among the customers you may see, most likely first
+    (or newest first with `ordering=-id`)."""
+    pairs = duplicate_pairs_for_user(request.auth, status=query.status).prefetch_related(
+        *_with_contacts("left__"), *_with_contacts("right__")
+    )
+    page = keyset_answer(
+        pairs,
+        ordering=query.ordering,
+        cursor=query.cursor,
+        limit=query.limit,
+        orderings=QUEUE_ORDERINGS,
+    )
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.post(
+    "/duplicates/{pair_id}/reject",
+    response={200: PairOut, **error_responses(403, 404)},
+    url_name="duplicate_reject",
+    summary="Mark a possible duplicate as two different customers",
+)
+@idempotent
+def duplicate_reject(request: HttpRequest, pair_id: ParamId):
+    """The pair leaves the queue and is not proposed again. You must be allowed to change both
+    customers."""
+    access_duplicate_pair(request.auth, pair_id)
+    pair = services.duplicate_pair_reject(actor=request.auth, pair_id=pair_id)
+    return _pair_out(pair.pk)
+
+
+def _pair_out(pair_id: int) -> DuplicatePair:
+    return (
+        DuplicatePair.objects.select_related(
+            "left__owner", "right__owner", "left__organization", "right__organization"
+        )
+        .prefetch_related(*_with_contacts("left__"), *_with_contacts("right__"))
+        .get(pk=pair_id)
+    )
+
+
+@router.post(
+    "/customers/{customer_id}/merge",
+    response={200: MergeOut, 409: StaleVersionOut, **error_responses(403, 404)},
+    url_name="customer_merge",
+    summary="Merge another customer into this one",
+)
+@idempotent
+def customer_merge(request: HttpRequest, customer_id: ParamId, payload: MergeIn):
+    """This customer keeps its id and gains the other's history (interactions and everything
+    else pointing at it), contact details, tags, newer consents, and the values of fields it
+    lacks; the other goes to the recycle bin. You must be allowed to change both. The answer's
+    `id` undoes the merge at `/merges/{id}/undo`."""
+    merge = services.customers_merge(
+        actor=request.auth,
+        survivor_id=customer_id,
+        merged_id=payload.merged_id,
+        survivor_version=payload.version,
+        merged_version=payload.merged_version,
+    )
+    return _merge_out(merge.pk)
+
+
+@router.post(
+    "/merges/{merge_id}/undo",
+    response={200: MergeOut, **error_responses(403, 404)},
+    url_name="merge_undo",
+    summary="Undo a merge",
+)
+@idempotent
+def merge_undo(request: HttpRequest, merge_id: ParamId):
+    """The merged customer comes back with its history; the kept customer loses what the merge
+    gave it, except what people changed since. Who merged, a manager or an administrator may
+    undo, if they may change the kept customer."""
+    merge = services.customer_merge_undo(actor=request.auth, merge_id=merge_id)
+    return _merge_out(merge.pk)
+
+
+def _merge_out(merge_id: int) -> CustomerMerge:
+    return CustomerMerge.objects.select_related("survivor", "merged", "merged_by", "undone_by").get(
+        pk=merge_id
+    )

@@ -1,0 +1,52 @@
+"""A customer that does not exist yet — a form being typed, an API draft — as a
+duplicate-detection record."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from guanxi.core.crypto import lookup_hash
+from guanxi.customers.models import Customer
+from guanxi.customers.validation import normalise_id_number
+from guanxi.customers.visibility import VIEW
+
+from .matching.records import MatchRecord, match_record
+
+
+def _texts(items, key: str) -> list[str]:
+    """Phones or emails given as text or as ``{"number": …}`` / ``{"address": …}`` items."""
+    texts = []
+    for item in items or []:
+        value = item.get(key) if isinstance(item, Mapping) else item
+        if isinstance(value, str) and value.strip():
+            texts.append(value)
+    return texts
+
+
+def draft_record(data: Mapping[str, Any], *, actor) -> MatchRecord:
+    """Whatever is filled in; values that do not parse (half a phone number) are left out.
+
+    An organisation is only looked up by id among the customers ``actor`` may see, so a draft
+    cannot be used to learn another team's organisation names."""
+    company = data.get("company") or ""
+    organization_id = data.get("organization_id")
+    if organization_id:
+        organization = (
+            Customer.objects.visible_to(actor, VIEW)
+            .filter(pk=organization_id, party_type=Customer.PartyType.ORGANIZATION)
+            .only("name")
+            .first()
+        )
+        if organization is not None:
+            company = organization.name
+    id_number = normalise_id_number(data.get("id_number") or "")
+    return match_record(
+        ref=None,
+        name=data.get("name") or "",
+        party_type=data.get("party_type") or Customer.PartyType.PERSON,
+        company=company,
+        phones=_texts(data.get("phones"), "number"),
+        emails=_texts(data.get("emails"), "address"),
+        id_number=lookup_hash(id_number) if id_number else "",
+        birth_date=data.get("birth_date"),
+        addresses=[dict(a) for a in data.get("addresses") or [] if isinstance(a, Mapping)],
+    )

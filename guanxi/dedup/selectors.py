@@ -1,0 +1,167 @@
+"""Reads for duplicate detection, always through the visibility rule.
+
+:func:`likely_duplicates` is the engine's entry point for one record against the database — the
+new-customer form asks it while someone types, the importer for every row: candidates come from
+the stored blocking keys (one indexed lookup), and are scored with the model the last scan
+fitted (or the defaults before any scan).
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Count, QuerySet
+
+from guanxi.customers.models import Customer
+from guanxi.customers.visibility import VIEW
+
+from .customer_records import match_records_for
+from .matching.blocking import PAIRING_CODES, RULE_CODES, blocking_keys, key_hash
+from .matching.engine import score_candidates
+from .matching.model import MatchModel, default_model
+from .matching.records import PERSON, MatchRecord
+from .models import CustomerMerge, DuplicatePair, MatchKey, MatchModelFit
+
+# Candidates per blocking key: a key more customers share than this says too little to be
+# worth fetching (the scan skips such blocks too).
+MAX_CANDIDATES_PER_KEY = 100
+
+
+def current_match_model() -> tuple[MatchModel, int | None]:
+    """The model of the newest scan, and how many people it counted names among (None for
+    the defaults)."""
+    fit = MatchModelFit.objects.order_by("-fitted_at", "-id").first()
+    if fit is None:
+        return default_model(), None
+    return MatchModel.from_dict(fit.parameters), fit.parameters.get("people")
+
+
+def candidate_ids_by_key(hashes: Iterable[int]) -> dict[int, list[int]]:
+    """Customer ids sharing each pairing key hash (keys shared too widely are left out)."""
+    hashes = list(set(hashes))
+    found: dict[int, list[int]] = {}
+    for start in range(0, len(hashes), 5000):
+        rows = MatchKey.objects.filter(
+            key_hash__in=hashes[start : start + 5000], rule__in=PAIRING_CODES
+        ).values_list("key_hash", "customer_id")
+        for key, customer_id in rows:
+            found.setdefault(key, []).append(customer_id)
+    return {k: v for k, v in found.items() if len(v) <= MAX_CANDIDATES_PER_KEY}
+
+
+def name_counts(records: Iterable[MatchRecord]) -> dict[str, int]:
+    """How many customers have each of these people's name keys (for name rarity)."""
+    keys = {r.name.key for r in records if r.party_type == PERSON and r.name.key}
+    hashes = {key_hash(f"name|{k}"): k for k in keys}
+    counts = dict.fromkeys(keys, 0)
+    rows = (
+        MatchKey.objects.filter(key_hash__in=list(hashes), rule=RULE_CODES["name"])
+        .values("key_hash")
+        .annotate(n=Count("id"))
+    )
+    for row in rows:
+        counts[hashes[row["key_hash"]]] = row["n"]
+    return counts
+
+
+@dataclass
+class LikelyDuplicate:
+    customer_id: int
+    score: float
+    explanation: list[dict]
+
+
+def score_record(
+    record: MatchRecord,
+    candidates: list[MatchRecord],
+    *,
+    model: MatchModel,
+    people: int | None,
+    name_count: int = 0,
+) -> list[LikelyDuplicate]:
+    """Score one record against candidates already found; best first. ``people`` and
+    ``name_count`` (how many people have the record's name) make a rare name count for more."""
+    share = max(name_count, 1) / people if people else None
+    return [
+        LikelyDuplicate(candidate.ref, score, model.explain(levels))
+        for candidate, score, levels in score_candidates(
+            record, candidates, model=model, name_share=share
+        )
+    ]
+
+
+def likely_duplicates(
+    record: MatchRecord,
+    *,
+    visible_to=None,
+    exclude_ids: Iterable[int] = (),
+    threshold: float = 0.0,
+    limit: int = 10,
+) -> list[LikelyDuplicate]:
+    """Customers that may be ``record``, scored, best first; only customers ``visible_to``
+    may see when given."""
+    hashes = [key_hash(k) for rule, k in blocking_keys(record) if RULE_CODES[rule] in PAIRING_CODES]
+    ids = {cid for found in candidate_ids_by_key(hashes).values() for cid in found}
+    ids -= set(exclude_ids)
+    if visible_to is not None and ids:
+        ids = set(
+            Customer.objects.visible_to(visible_to, VIEW)
+            .filter(pk__in=list(ids))
+            .values_list("pk", flat=True)
+        )
+    if not ids:
+        return []
+    model, people = current_match_model()
+    candidates = list(match_records_for(ids).values())
+    count = name_counts([record]).get(record.name.key, 0) if people else 0
+    scored = score_record(record, candidates, model=model, people=people, name_count=count)
+    return [d for d in scored if d.score >= threshold][:limit]
+
+
+def duplicate_pairs_for_user(user, *, status: str = DuplicatePair.Status.OPEN) -> QuerySet:
+    """Possible duplicates whose two customers ``user`` may both see, best first."""
+    visible = Customer.objects.visible_to(user, VIEW).values("pk")
+    return (
+        DuplicatePair.objects.filter(status=status, left__in=visible, right__in=visible)
+        .select_related("left", "right", "left__owner", "right__owner", "decided_by")
+        .order_by("-score", "id")
+    )
+
+
+def access_duplicate_pair(user, pair_id) -> DuplicatePair:
+    """One pair whose customers ``user`` may both see, else ``DoesNotExist``."""
+    try:
+        pk = int(pair_id)
+    except (TypeError, ValueError):
+        raise DuplicatePair.DoesNotExist from None
+    visible = Customer.objects.visible_to(user, VIEW).values("pk")
+    return (
+        DuplicatePair.objects.filter(left__in=visible, right__in=visible)
+        .select_related("left", "right")
+        .get(pk=pk)
+    )
+
+
+def merges_of_customer_for_user(user, customer: Customer) -> QuerySet[CustomerMerge]:
+    """Merges into a customer ``user`` can see (the caller fetched it through the rule)."""
+    return (
+        CustomerMerge.objects.filter(survivor=customer)
+        .select_related("merged", "merged_by", "undone_by")
+        .order_by("-merged_at")
+    )
+
+
+def merge_successor(customer_id: int) -> int | None:
+    """Where a customer merged away lives on now (following later merges), if anywhere."""
+    seen: set[int] = set()
+    current = customer_id
+    while current not in seen:
+        seen.add(current)
+        merge = (
+            CustomerMerge.objects.filter(merged_id=current, undone_at__isnull=True)
+            .order_by("-merged_at")
+            .first()
+        )
+        if merge is None:
+            return current if current != customer_id else None
+        current = merge.survivor_id
+    return None

@@ -1,0 +1,228 @@
+"""Duplicate pages: the review queue, one pair side by side (merge or "not duplicates"), undoing
+a merge, and the hints the new-customer form shows while someone types.
+
+Views only translate HTTP to one selector or service call and back; pairs are reached through
+the visibility rule (both customers must be visible), and merges and rejections are services
+that check the right to change both customers.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from guanxi.core.keyset import CursorError, keyset_page
+from guanxi.customers.forms import CustomerForm
+from guanxi.customers.models import Customer
+from guanxi.customers.selectors import customer_detail_for_user, customer_permissions_for_user
+from guanxi.customers.services import StaleVersionError
+from guanxi.customers.visibility import can_create_customers
+
+from .drafts import draft_record
+from .matching.engine import REVIEW_THRESHOLD
+from .models import CustomerMerge, DuplicatePair
+from .selectors import access_duplicate_pair, duplicate_pairs_for_user, likely_duplicates
+from .services import customer_merge_undo, customers_merge, duplicate_pair_reject
+
+PAGE_SIZE = 50
+QUEUE_ORDERINGS = {"-score": "score"}
+# While typing, show candidates somewhat below the review threshold too: a person glancing at
+# a hint costs nothing, a duplicate created costs a merge later.
+HINT_THRESHOLD = 0.5
+
+
+@login_required
+@require_GET
+def duplicate_queue(request):
+    """Possible duplicates among the customers the user may see, most likely first."""
+    status = request.GET.get("status", DuplicatePair.Status.OPEN)
+    if status not in DuplicatePair.Status.values:
+        status = DuplicatePair.Status.OPEN
+    pairs = duplicate_pairs_for_user(request.user, status=status)
+    cursor_error = False
+    try:
+        page = keyset_page(
+            pairs,
+            ordering="-score",
+            cursor=request.GET.get("cursor"),
+            limit=PAGE_SIZE,
+            orderings=QUEUE_ORDERINGS,
+        )
+    except CursorError:
+        cursor_error = True
+        page = keyset_page(pairs, ordering="-score", limit=PAGE_SIZE, orderings=QUEUE_ORDERINGS)
+    return render(
+        request,
+        "dedup/queue.html",
+        {
+            "pairs": page.items,
+            "status": status,
+            "statuses": DuplicatePair.Status.choices,
+            "cursor_error": cursor_error,
+            "next_page_url": (
+                "?" + urlencode({"status": status, "cursor": page.next_cursor})
+                if page.next_cursor
+                else None
+            ),
+        },
+    )
+
+
+def _pair_or_404(user, pair_id) -> DuplicatePair:
+    try:
+        return access_duplicate_pair(user, pair_id)
+    except DuplicatePair.DoesNotExist:
+        raise Http404 from None
+
+
+def _side(user, customer_id: int) -> dict:
+    customer = customer_detail_for_user(user, customer_id)
+    return {
+        "customer": customer,
+        "permissions": customer_permissions_for_user(user, customer),
+    }
+
+
+@login_required
+@require_GET
+def duplicate_pair(request, pair_id: int):
+    """Two customers side by side, with what speaks for and against their being one."""
+    pair = _pair_or_404(request.user, pair_id)
+    left, right = _side(request.user, pair.left_id), _side(request.user, pair.right_id)
+    may_decide = left["permissions"].can_change and right["permissions"].can_change
+    # The better-kept record survives by default: the one with more history.
+    default_survivor = (
+        pair.left_id
+        if left["customer"].interactions.count() >= right["customer"].interactions.count()
+        else pair.right_id
+    )
+    return render(
+        request,
+        "dedup/pair.html",
+        {
+            "pair": pair,
+            "left": left,
+            "right": right,
+            "may_decide": may_decide,
+            "default_survivor": default_survivor,
+            "reasons": pair.details.get("fields", []),
+            "inferred": pair.details.get("inferred", False),
+        },
+    )
+
+
+@login_required
+@require_POST
+def duplicate_merge(request, pair_id: int):
+    """Merge the pair, keeping the customer the user chose."""
+    pair = _pair_or_404(request.user, pair_id)
+    keep = request.POST.get("keep", "")
+    if keep not in (str(pair.left_id), str(pair.right_id)):
+        messages.error(request, _("Choose which customer to keep."))
+        return redirect("dedup:pair", pair_id=pair.pk)
+    survivor_id = int(keep)
+    merged_id = pair.right_id if survivor_id == pair.left_id else pair.left_id
+    versions = {
+        name: int(value)
+        for name in ("version_left", "version_right")
+        if (value := request.POST.get(name, "")).isdigit()
+    }
+    version_of = {
+        pair.left_id: versions.get("version_left"),
+        pair.right_id: versions.get("version_right"),
+    }
+    try:
+        merge = customers_merge(
+            actor=request.user,
+            survivor_id=survivor_id,
+            merged_id=merged_id,
+            survivor_version=version_of[survivor_id],
+            merged_version=version_of[merged_id],
+        )
+    except StaleVersionError:
+        messages.warning(
+            request,
+            _("One of the two customers changed since you opened this page; look again."),
+        )
+        return redirect("dedup:pair", pair_id=pair.pk)
+    except ValidationError as exc:
+        for text in exc.messages:
+            messages.error(request, text)
+        return redirect("dedup:pair", pair_id=pair.pk)
+    messages.success(
+        request,
+        _("“%(merged)s” was merged into this customer. You can undo this below.")
+        % {"merged": merge.merged.name},
+    )
+    return redirect("customers:detail", customer_id=survivor_id)
+
+
+@login_required
+@require_POST
+def duplicate_reject(request, pair_id: int):
+    pair = _pair_or_404(request.user, pair_id)
+    try:
+        duplicate_pair_reject(actor=request.user, pair_id=pair.pk)
+    except ValidationError as exc:
+        for text in exc.messages:
+            messages.error(request, text)
+        return redirect("dedup:pair", pair_id=pair.pk)
+    messages.success(
+        request, _("Marked as two different customers; they will not be proposed again.")
+    )
+    return redirect("dedup:queue")
+
+
+@login_required
+@require_POST
+def merge_undo(request, merge_id: int):
+    try:
+        merge = customer_merge_undo(actor=request.user, merge_id=merge_id)
+    except (CustomerMerge.DoesNotExist, Customer.DoesNotExist):
+        raise Http404 from None
+    except ValidationError as exc:
+        for text in exc.messages:
+            messages.error(request, text)
+        merge = CustomerMerge.objects.filter(pk=merge_id).first()
+        return redirect("customers:detail", customer_id=merge.survivor_id if merge else 0)
+    messages.success(
+        request,
+        _("The merge is undone: “%(name)s” is a customer of its own again.")
+        % {"name": merge.merged.name},
+    )
+    return redirect("customers:detail", customer_id=merge.survivor_id)
+
+
+@login_required
+@require_POST
+def duplicate_hints(request):
+    """Likely duplicates of the customer being typed into the new-customer form (htmx)."""
+    if not can_create_customers(request.user):
+        raise PermissionDenied
+    form = CustomerForm(user=request.user, post=request.POST)
+    data = form.service_data()
+    found = []
+    if (data.get("name") or "").strip():
+        record = draft_record(data, actor=request.user)
+        found = likely_duplicates(
+            record, visible_to=request.user, threshold=HINT_THRESHOLD, limit=5
+        )
+    customers = Customer.objects.select_related("owner", "organization").prefetch_related(
+        "phones", "emails"
+    )
+    by_id = customers.in_bulk([d.customer_id for d in found])
+    hints = [
+        {
+            "customer": by_id[d.customer_id],
+            "score": d.score,
+            "likely": d.score >= REVIEW_THRESHOLD,
+            "reasons": [r for r in d.explanation if r["weight"] > 0][:4],
+        }
+        for d in found
+        if d.customer_id in by_id
+    ]
+    return render(request, "dedup/_hints.html", {"hints": hints})
