@@ -8,6 +8,7 @@ urlpatterns = [
     path("accounts/", include("guanxi.accounts.urls")),
     path("customers/", include("guanxi.customers.urls")),
     path("duplicates/", include("guanxi.dedup.urls")),
+    path("imports/", include("guanxi.imports.urls")),
     path("interactions/", include("guanxi.interactions.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

@@ -532,3 +532,13 @@ def _coerce_custom_value(definition: CustomFieldDefinition, value):
             )
         return value
     raise ValidationError(_("Unsupported field type."))
+
+
+# The cleaners of single fields, for callers that check many records at once with the same rules
+# (the importer validates thousands of rows per batch without a query per row).
+Errors = _Errors
+clean_phones = _clean_phones
+clean_emails = _clean_emails
+clean_addresses = _clean_addresses
+clean_tags = _clean_tags
+coerce_custom_value = _coerce_custom_value

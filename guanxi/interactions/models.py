@@ -43,6 +43,14 @@ class Interaction(models.Model):
         verbose_name=_("staff member"),
     )
     occurred_at = models.DateTimeField(_("when"), default=timezone.now)
+    external_id = models.CharField(
+        _("external id"),
+        max_length=100,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text=_("The interaction's key in another system (for imports)"),
+    )
     created_at = models.DateTimeField(_("recorded"), default=timezone.now, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

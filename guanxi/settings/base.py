@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
     "ninja",
     "guanxi.core",
     "guanxi.accounts",
@@ -43,6 +45,7 @@ INSTALLED_APPS = [
     "guanxi.customers",
     "guanxi.interactions",
     "guanxi.dedup",
+    "guanxi.imports",
     "guanxi.service",
     "guanxi.analytics",
     "guanxi.api",
@@ -141,6 +144,10 @@ SECURE_REFERRER_POLICY = "same-origin"
 # local settings derive one and keep it in the data directory. Several comma-separated keys
 # allow rotation: the first encrypts, all decrypt.
 GUANXI_FIELD_ENCRYPTION_KEYS = env_list("GUANXI_FIELD_ENCRYPTION_KEYS")
+
+# Background jobs (long imports) are queued in the database and run by `guanxi db_worker`,
+# which `guanxi serve` starts beside the web server.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 # Default region for reading phone numbers written without a country code.
 GUANXI_DEFAULT_PHONE_REGION = os.environ.get("GUANXI_DEFAULT_PHONE_REGION", "CN")

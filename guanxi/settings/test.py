@@ -19,3 +19,5 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # WhiteNoise looks for collected files at start-up; tests serve static files from the apps.
 STATIC_ROOT = Path(tempfile.gettempdir()) / "guanxi-test-static"
 STATIC_ROOT.mkdir(exist_ok=True)
+# Tasks run at once, inside the request or service that queues them.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

@@ -97,6 +97,12 @@ PAGES: dict[str, Route] = {
     "dedup:merge": Route("pair", CHANGE),
     "dedup:reject": Route("pair", CHANGE),
     "dedup:undo": Route("merge", CHANGE, frozenset(DELETING)),
+    "imports:list": Route("role", roles=frozenset(WRITING)),
+    "imports:new": Route("role", roles=frozenset(WRITING)),
+    # An import is seen by who started it (and administrators); others get 404.
+    "imports:detail": Route("own"),
+    "imports:mapping": Route("own"),
+    "imports:errors": Route("own"),
 }
 
 API_OPERATIONS: dict[str, Route] = {

@@ -4,6 +4,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.accounts.roles import REASSIGNING_ROLES
+from guanxi.customers.visibility import can_create_customers
 
 
 def navigation(request):
@@ -15,6 +16,8 @@ def navigation(request):
         ("interactions", _("Interactions"), reverse("interactions:list")),
         ("dedup", _("Duplicates"), reverse("dedup:queue")),
     ]
+    if can_create_customers(user):
+        items.append(("imports", _("Import"), reverse("imports:list")))
     if user.is_superuser or user.role in REASSIGNING_ROLES:
         items.append(("reassign", _("Reassign"), reverse("customers:reassign")))
     section = (request.resolver_match.namespace if request.resolver_match else "") or ""

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class ImportsConfig(AppConfig):
+    """Bringing data in from files: customers and interactions from CSV and XLSX, from the
+    command line and from the web (as background jobs)."""
+
+    name = "guanxi.imports"
+    label = "imports"

@@ -1,0 +1,819 @@
+"""Importing customers from a file, batch by batch.
+
+Every row ends in exactly one outcome:
+
+* **created** — a new customer;
+* **updated** — the row's external id belongs to a customer already (or to an earlier row of
+  the file): the row's non-empty values replace that customer's, and phones, emails, addresses
+  and tags it lacks are added. A row that changes nothing is counted as updated and unchanged,
+  and writes nothing: importing the same file twice changes nothing the second time;
+* **merged** — with ``--dedup auto``, the row is very probably a customer already there (a score
+  of at least ``MERGE_THRESHOLD`` from the duplicate engine): it fills that customer's empty
+  fields and adds its contact details;
+* **rejected** — with the reasons, each naming its column; the rows go to the error file.
+
+Rows scoring between the review and the merge threshold are created and the pair is put in the
+review queue (with ``--dedup review``, every likely duplicate is). The user must be allowed to
+change a customer to update or merge into it; a sure duplicate of someone else's customer is
+created and queued for those who may decide.
+
+Each batch is one transaction, together with the job's counters and position: an interrupted
+import leaves the database as it was before the batch being written, and resuming carries on
+from the first row not yet written. Writes are bulk (one INSERT per table per batch) and every
+created or changed customer gets its audit row.
+"""
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from guanxi.audit.models import AuditEvent
+from guanxi.audit.services import audit_record, audit_record_many, diff_values
+from guanxi.core.crypto import encrypt_text, lookup_hash
+from guanxi.core.masking import mask_id_number
+from guanxi.customers.models import Address, Customer, Email, Phone, Tag
+from guanxi.customers.search import build_search_text
+from guanxi.customers.services import SENSITIVE_FIELDS, customer_snapshot
+from guanxi.customers.visibility import CHANGE
+from guanxi.dedup.customer_records import match_records_for, record_for_customer
+from guanxi.dedup.keys import match_key_rows
+from guanxi.dedup.matching.blocking import PAIRING_CODES, record_key_hashes
+from guanxi.dedup.matching.compare import compare_pairs
+from guanxi.dedup.matching.engine import MERGE_THRESHOLD, REVIEW_THRESHOLD
+from guanxi.dedup.matching.records import PERSON, MatchRecord, RecordTable, match_record
+from guanxi.dedup.models import DuplicatePair, MatchKey
+from guanxi.dedup.selectors import (
+    candidate_ids_by_key,
+    current_match_model,
+    merge_successor,
+    name_counts,
+)
+
+from .customer_rows import CustomerRow, RowContext, clean_customer_row
+from .mapping import ColumnMapping
+from .models import ImportJob, ImportRowError
+from .readers import SourceRow, TableFile
+
+BATCH_SIZE = 2000
+CREATED, UPDATED, MERGED, REJECTED = "created", "updated", "merged", "rejected"
+
+
+class Interrupted(Exception):
+    """Raised out of a dry run to roll everything back."""
+
+
+@dataclass
+class _NewCustomer:
+    """A customer this batch creates; later rows of the batch may add to it."""
+
+    row: CustomerRow
+    record: MatchRecord
+    absorbed: list[tuple[CustomerRow, bool]] = field(default_factory=list)  # (row, overwrite)
+    customer: Customer | None = None
+    data: dict[str, Any] = field(default_factory=dict)  # the row and the absorbed ones combined
+
+
+@dataclass
+class _Change:
+    """Rows of this batch that go into one existing customer."""
+
+    customer_id: int
+    rows: list[tuple[CustomerRow, bool]] = field(default_factory=list)  # (row, overwrite)
+
+
+@dataclass
+class BatchResult:
+    counts: dict[str, int]
+    unchanged: int
+    queued: int
+    errors: list[ImportRowError]
+
+
+def batched(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+class CustomerImporter:
+    """Runs one customer import job over its file (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        job: ImportJob,
+        table: TableFile,
+        mapping: ColumnMapping,
+        batch_size: int = BATCH_SIZE,
+        progress: Callable[[int], None] | None = None,
+    ):
+        self.job = job
+        self.actor = job.started_by
+        self.table = table
+        self.mapping = mapping
+        self.batch_size = batch_size
+        self.progress = progress or (lambda n: None)
+        self.context = RowContext(self.actor)
+        self.model, self.people = current_match_model()
+        self._tags: dict[str, int] = {}
+        self._changeable_cache: set[int] = set()
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    # --- running ---------------------------------------------------------------------------
+
+    def run(self) -> ImportJob:
+        job = self.job
+        job.status = ImportJob.Status.RUNNING
+        job.started_at = job.started_at or timezone.now()
+        job.save(update_fields=["status", "started_at"])
+        rows = self.table.rows(start_after=job.last_row)
+        if job.dry_run:
+            try:
+                with transaction.atomic():
+                    for batch in batched(rows, self.batch_size):
+                        self._run_batch(batch)
+                    raise Interrupted
+            except Interrupted:
+                pass
+            # The counts of the rolled-back run are what the real import would do.
+            job.status = ImportJob.Status.FINISHED
+            job.finished_at = timezone.now()
+            job.save()
+            return job
+        for batch in batched(rows, self.batch_size):
+            with transaction.atomic():
+                self._run_batch(batch)
+        job.status = ImportJob.Status.FINISHED
+        job.finished_at = timezone.now()
+        job.save(update_fields=["status", "finished_at"])
+        self._audit_summary()
+        return job
+
+    def _run_batch(self, batch: list[SourceRow]) -> None:
+        result = self.process_batch(batch)
+        job = self.job
+        job.rows_read += len(batch)
+        job.created += result.counts[CREATED]
+        job.updated += result.counts[UPDATED]
+        job.merged += result.counts[MERGED]
+        job.rejected += result.counts[REJECTED]
+        job.unchanged += result.unchanged
+        job.queued_for_review += result.queued
+        job.last_row = batch[-1].number
+        ImportRowError.objects.bulk_create(result.errors)
+        job.save(
+            update_fields=[
+                "rows_read",
+                "created",
+                "updated",
+                "merged",
+                "rejected",
+                "unchanged",
+                "queued_for_review",
+                "last_row",
+            ]
+        )
+        self.progress(len(batch))
+
+    def _audit_summary(self) -> None:
+        job = self.job
+        audit_record(
+            actor=self.actor,
+            action=AuditEvent.Action.IMPORT,
+            object_type="import",
+            object_id=job.pk,
+            summary=_("%(rows)d rows imported from %(file)s")
+            % {
+                "rows": job.rows_read,
+                "file": job.filename,
+            },
+            changes={
+                name: {"before": None, "after": getattr(job, name)}
+                for name in ("rows_read", "created", "updated", "merged", "rejected")
+            },
+        )
+
+    # --- one batch -------------------------------------------------------------------------
+
+    def process_batch(self, batch: list[SourceRow]) -> BatchResult:
+        started = time.perf_counter()
+        counts = dict.fromkeys((CREATED, UPDATED, MERGED, REJECTED), 0)
+        errors: list[ImportRowError] = []
+
+        def reject(source: SourceRow, reasons: list[str]) -> None:
+            counts[REJECTED] += 1
+            errors.append(
+                ImportRowError(
+                    job=self.job,
+                    row_number=source.number,
+                    cells=source.cells,
+                    reason="; ".join(reasons),
+                )
+            )
+
+        rows: list[tuple[SourceRow, CustomerRow]] = []
+        for source in batch:
+            if source.problem:
+                reject(source, [source.problem])
+                continue
+            cleaned = clean_customer_row(
+                source.number, self.mapping.apply(source.cells), self.context
+            )
+            if isinstance(cleaned, list):
+                reject(source, cleaned)
+            else:
+                rows.append((source, cleaned))
+        self.seconds["checking"] += time.perf_counter() - started
+
+        started = time.perf_counter()
+        by_external_id = self._existing_by_external_id(r.external_id for _s, r in rows)
+        organisations = self._organisations(r.organization_external_id for _s, r in rows)
+        changeable = self._changeable([v for v in by_external_id.values() if isinstance(v, int)])
+        new: list[_NewCustomer] = []
+        changes: dict[int, _Change] = {}
+        to_match: list[tuple[SourceRow, CustomerRow]] = []
+        # A later row with the external id of an earlier row of the batch that is still to be
+        # matched follows it, as an update, wherever it goes.
+        leaders: dict[str, CustomerRow] = {}
+        followers: dict[int, list[CustomerRow]] = defaultdict(list)
+        for source, row in rows:
+            if row.organization_external_id and row.organization_external_id not in organisations:
+                reject(
+                    source,
+                    [
+                        _("organization_external_id: no organisation “%(id)s” that you can see")
+                        % {"id": row.organization_external_id}
+                    ],
+                )
+                continue
+            external_id = row.external_id
+            if external_id and external_id in leaders:
+                followers[leaders[external_id].number].append(row)
+                counts[UPDATED] += 1
+                continue
+            existing = by_external_id.get(external_id) if external_id else None
+            if isinstance(existing, str):
+                reject(source, [f"external_id: {existing}"])
+                continue
+            if existing is not None:
+                if existing not in changeable:
+                    reject(
+                        source,
+                        [
+                            _("external_id: the customer %(id)s is not yours to change")
+                            % {"id": external_id}
+                        ],
+                    )
+                    continue
+                changes.setdefault(existing, _Change(existing)).rows.append((row, True))
+                counts[UPDATED] += 1
+                continue
+            if external_id:
+                leaders[external_id] = row
+            to_match.append((source, row))
+        self.seconds["resolving"] += time.perf_counter() - started
+
+        started = time.perf_counter()
+        decisions = self._match(to_match, organisations)
+        self.seconds["matching"] += time.perf_counter() - started
+        queue: list[tuple[_NewCustomer, int | _NewCustomer, float, list]] = []
+        pending_keys: dict[int, list[_NewCustomer]] = defaultdict(list)
+        for (_source, row), (record, best_id, best_score, explanation) in zip(
+            to_match, decisions, strict=True
+        ):
+            # Rows of this batch created before this one are candidates too.
+            batch_best, batch_score, batch_explanation = self._best_in_batch(record, pending_keys)
+            in_batch = batch_best is not None and batch_score > best_score
+            auto = self.job.dedup == ImportJob.Dedup.AUTO
+            updates = [(follower, True) for follower in followers.get(row.number, [])]
+            if in_batch and auto and batch_score >= MERGE_THRESHOLD:
+                batch_best.absorbed += [(row, False), *updates]
+                counts[MERGED] += 1
+                continue
+            if (
+                best_id is not None
+                and self.job.dedup == ImportJob.Dedup.AUTO
+                and best_score >= MERGE_THRESHOLD
+                and best_id in self._changeable_cache
+            ):
+                changes.setdefault(best_id, _Change(best_id)).rows += [(row, False), *updates]
+                counts[MERGED] += 1
+                continue
+            created = _NewCustomer(row=row, record=record, absorbed=updates)
+            new.append(created)
+            counts[CREATED] += 1
+            for _rule, key in record_key_hashes(record):
+                pending_keys[key].append(created)
+            if in_batch and batch_score >= REVIEW_THRESHOLD:
+                queue.append((created, batch_best, batch_score, batch_explanation))
+            elif best_id is not None and best_score >= REVIEW_THRESHOLD:
+                queue.append((created, best_id, best_score, explanation))
+
+        started = time.perf_counter()
+        self._create(new, organisations)
+        self.seconds["creating"] += time.perf_counter() - started
+        started = time.perf_counter()
+        unchanged = self._change(changes)
+        self.seconds["updating"] += time.perf_counter() - started
+        queued = self._queue(queue)
+        return BatchResult(counts=counts, unchanged=unchanged, queued=queued, errors=errors)
+
+    # --- looking things up -----------------------------------------------------------------
+
+    def _existing_by_external_id(self, external_ids: Iterable[str | None]) -> dict[str, Any]:
+        """External id -> customer id, or the reason it cannot be used (a deleted customer).
+        A customer merged away stands for the one it was merged into."""
+        wanted = {e for e in external_ids if e}
+        found: dict[str, Any] = {}
+        if not wanted:
+            return found
+        rows = Customer.objects.filter(external_id__in=wanted).values_list(
+            "pk", "external_id", "deleted_at"
+        )
+        for pk, external_id, deleted_at in rows:
+            if deleted_at is None:
+                found[external_id] = pk
+                continue
+            successor = merge_successor(pk)
+            found[external_id] = successor or _(
+                "the customer %(id)s is in the recycle bin; restore it first"
+            ) % {"id": external_id}
+        return found
+
+    def _organisations(self, external_ids: Iterable[str | None]) -> dict[str, int]:
+        wanted = {e for e in external_ids if e}
+        if not wanted:
+            return {}
+        return dict(
+            Customer.objects.visible_to(self.actor)
+            .filter(external_id__in=wanted, party_type=Customer.PartyType.ORGANIZATION)
+            .values_list("external_id", "pk")
+        )
+
+    def _changeable(self, customer_ids: list[int]) -> set[int]:
+        if not customer_ids:
+            return set()
+        return set(
+            Customer.objects.visible_to(self.actor, CHANGE)
+            .filter(pk__in=customer_ids)
+            .values_list("pk", flat=True)
+        )
+
+    def _match(
+        self, rows: list[tuple[SourceRow, CustomerRow]], organisations: dict[str, int]
+    ) -> list[tuple[MatchRecord, int | None, float, list]]:
+        """Each row's record and its most likely existing duplicate (id, score, reasons)."""
+        org_names = {}
+        if organisations:
+            org_names = dict(
+                Customer.objects.filter(pk__in=organisations.values()).values_list("pk", "name")
+            )
+        records = [
+            row.match_record(
+                company=org_names.get(organisations.get(row.organization_external_id or ""), "")
+            )
+            for _source, row in rows
+        ]
+        none: list[tuple[MatchRecord, int | None, float, list]] = [
+            (r, None, 0.0, []) for r in records
+        ]
+        self._changeable_cache = set()
+        if self.job.dedup == ImportJob.Dedup.OFF or not records:
+            return none
+        row_keys = [
+            [key for rule, key in record_key_hashes(r) if rule in PAIRING_CODES] for r in records
+        ]
+        by_key = candidate_ids_by_key({k for keys in row_keys for k in keys})
+        candidates = [sorted({c for k in keys for c in by_key.get(k, [])}) for keys in row_keys]
+        ids = {c for found in candidates for c in found}
+        if not ids:
+            return none
+        known = match_records_for(ids)
+        self._changeable_cache = self._changeable(list(known))
+        positions = {cid: len(records) + i for i, cid in enumerate(known)}
+        table = RecordTable([*records, *known.values()])
+        left, right = [], []
+        for i, found in enumerate(candidates):
+            for cid in found:
+                if cid in positions and known[cid].party_type == records[i].party_type:
+                    left.append(i)
+                    right.append(positions[cid])
+        if not left:
+            return none
+        left_array, right_array = np.array(left), np.array(right)
+        levels = compare_pairs(table, left_array, right_array)
+        shares = None
+        if self.people:
+            counts = name_counts(records)
+            shares = np.array(
+                [max(counts.get(records[i].name.key, 0), 1) / self.people for i in left]
+            )
+        scores = self.model.probabilities(levels, shares)
+        results = list(none)
+        ids_by_position = {p: cid for cid, p in positions.items()}
+        for k, (i, j) in enumerate(zip(left, right, strict=True)):
+            if scores[k] > results[i][2]:
+                explanation = self.model.explain(levels[k])
+                results[i] = (records[i], ids_by_position[j], float(scores[k]), explanation)
+        return results
+
+    def _best_in_batch(
+        self, record: MatchRecord, pending_keys: dict[int, list[_NewCustomer]]
+    ) -> tuple[_NewCustomer | None, float, list]:
+        if self.job.dedup == ImportJob.Dedup.OFF or not pending_keys:
+            return None, 0.0, []
+        seen: dict[int, _NewCustomer] = {}
+        for rule, key in record_key_hashes(record):
+            if rule in PAIRING_CODES:
+                for pending in pending_keys.get(key, []):
+                    seen[id(pending)] = pending
+        candidates = [p for p in seen.values() if p.record.party_type == record.party_type]
+        if not candidates:
+            return None, 0.0, []
+        table = RecordTable([record, *(p.record for p in candidates)])
+        levels = compare_pairs(
+            table, np.zeros(len(candidates), dtype=np.int64), np.arange(1, len(candidates) + 1)
+        )
+        scores = self.model.probabilities(levels)
+        best = int(np.argmax(scores))
+        return candidates[best], float(scores[best]), self.model.explain(levels[best])
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def _tag_ids(self, names: Iterable[str]) -> dict[str, int]:
+        missing = {n for n in names if n not in self._tags}
+        if missing:
+            for tag in Tag.objects.filter(name__in=missing):
+                self._tags[tag.name] = tag.pk
+            for name in missing - set(self._tags):
+                self._tags[name] = Tag.objects.get_or_create(name=name)[0].pk
+        return self._tags
+
+    def _create(self, new: list[_NewCustomer], organisations: dict[str, int]) -> None:
+        if not new:
+            return
+        now = timezone.now()
+        org_names = dict(
+            Customer.objects.filter(pk__in=set(organisations.values())).values_list("pk", "name")
+        )
+        customers = []
+        for item in new:
+            data = _combine(item.row, item.absorbed)
+            organization_id = organisations.get(item.row.organization_external_id or "")
+            company = org_names.get(organization_id) or data["scalars"].get("company", "")
+            customer = Customer(
+                **data["scalars"],
+                organization_id=organization_id,
+                custom_fields=data["custom_fields"],
+                external_id=item.row.external_id,
+                created_by=self.actor,
+                created_at=now,
+                updated_at=now,
+                search_text=build_search_text(
+                    name=data["scalars"]["name"],
+                    company=company,
+                    phones=[p.parsed.e164 for p in data["phones"]],
+                    emails=[e["address"] for e in data["emails"]],
+                    tags=data["tags"],
+                    external_id=item.row.external_id,
+                ),
+            )
+            if data["id_number"]:
+                customer.id_number_encrypted = encrypt_text(data["id_number"])
+                customer.id_number_masked = mask_id_number(data["id_number"])
+                customer.id_number_hash = lookup_hash(data["id_number"])
+            item.customer = customer
+            item.data = data
+            customers.append(customer)
+        Customer.objects.bulk_create(customers, batch_size=1000)
+        phones, emails, addresses, tag_links, keys, events = [], [], [], [], [], []
+        tag_ids = self._tag_ids(t for item in new for t in item.data["tags"])
+        through = Customer.tags.through
+        for item in new:
+            customer, data = item.customer, item.data
+            phones += [
+                Phone(
+                    customer=customer,
+                    number=p.parsed.e164,
+                    display=p.parsed.display,
+                    label=p.label,
+                    is_primary=p.is_primary,
+                )
+                for p in data["phones"]
+            ]
+            emails += [Email(customer=customer, **e) for e in data["emails"]]
+            addresses += [Address(customer=customer, **a) for a in data["addresses"]]
+            tag_links += [through(customer=customer, tag_id=tag_ids[t]) for t in data["tags"]]
+            record = _record_with_ref(item, customer.pk, org_names)
+            keys += match_key_rows(record)
+            snapshot = _snapshot(customer, data)
+            events.append(
+                AuditEvent(
+                    occurred_at=now,
+                    actor=self.actor,
+                    action=AuditEvent.Action.CREATE,
+                    object_type="customer",
+                    object_id=customer.pk,
+                    customer_id=customer.pk,
+                    summary=customer.name[:300],
+                    changes=diff_values({}, snapshot, sensitive=SENSITIVE_FIELDS),
+                )
+            )
+        Phone.objects.bulk_create(phones, batch_size=2000)
+        Email.objects.bulk_create(emails, batch_size=2000)
+        Address.objects.bulk_create(addresses, batch_size=2000)
+        through.objects.bulk_create(tag_links, batch_size=2000)
+        MatchKey.objects.bulk_create(keys, batch_size=5000)
+        audit_record_many(events)
+
+    def _change(self, changes: dict[int, _Change]) -> int:
+        """Apply rows to existing customers; returns how many rows changed nothing."""
+        if not changes:
+            return 0
+        unchanged = 0
+        customers = (
+            Customer.objects.select_for_update()
+            .filter(pk__in=list(changes))
+            .select_related("organization")
+            .prefetch_related("phones", "emails", "addresses", "tags", "consents")
+        )
+        now = timezone.now()
+        changed: list[Customer] = []
+        before_snapshots: dict[int, dict] = {}
+        phones, emails, addresses, tag_links = [], [], [], []
+        through = Customer.tags.through
+        for customer in customers:
+            before = customer_snapshot(customer)
+            have_phones = {p.number for p in customer.phones.all()}
+            have_emails = {e.address for e in customer.emails.all()}
+            have_addresses = {
+                (a.street, a.city, a.region, a.postcode) for a in customer.addresses.all()
+            }
+            have_tags = {t.name for t in customer.tags.all()}
+            touched = False
+            for row, overwrite in changes[customer.pk].rows:
+                touched |= _apply_scalars(customer, row, overwrite=overwrite)
+                for phone in row.phones:
+                    if phone.parsed.e164 not in have_phones:
+                        have_phones.add(phone.parsed.e164)
+                        phones.append(
+                            Phone(
+                                customer=customer,
+                                number=phone.parsed.e164,
+                                display=phone.parsed.display,
+                                label=phone.label,
+                                is_primary=False,
+                            )
+                        )
+                        touched = True
+                for email in row.emails:
+                    if email["address"] not in have_emails:
+                        have_emails.add(email["address"])
+                        emails.append(
+                            Email(
+                                customer=customer,
+                                address=email["address"],
+                                label=email["label"],
+                                is_primary=False,
+                            )
+                        )
+                        touched = True
+                for address in row.addresses:
+                    values = (
+                        address["street"],
+                        address["city"],
+                        address["region"],
+                        address["postcode"],
+                    )
+                    if values not in have_addresses:
+                        have_addresses.add(values)
+                        addresses.append(Address(customer=customer, **address))
+                        touched = True
+                new_tags = [t for t in row.tags if t not in have_tags]
+                if new_tags:
+                    tag_ids = self._tag_ids(new_tags)
+                    tag_links += [through(customer=customer, tag_id=tag_ids[t]) for t in new_tags]
+                    have_tags |= set(new_tags)
+                    touched = True
+            if touched:
+                before_snapshots[customer.pk] = before
+                customer.version += 1
+                customer.updated_at = now
+                changed.append(customer)
+            else:
+                unchanged += len(changes[customer.pk].rows)
+        if not changed:
+            return unchanged
+        Customer.objects.bulk_update(
+            changed,
+            [
+                "name",
+                "party_type",
+                "company",
+                "job_title",
+                "kind",
+                "lifecycle_stage",
+                "relationship_level",
+                "industry",
+                "region",
+                "source_channel",
+                "owner",
+                "birth_date",
+                "website",
+                "notes",
+                "external_id",
+                "custom_fields",
+                "id_number_encrypted",
+                "id_number_masked",
+                "id_number_hash",
+                "version",
+                "updated_at",
+            ],
+            batch_size=500,
+        )
+        Phone.objects.bulk_create(phones, batch_size=2000)
+        Email.objects.bulk_create(emails, batch_size=2000)
+        Address.objects.bulk_create(addresses, batch_size=2000)
+        through.objects.bulk_create(tag_links, batch_size=2000, ignore_conflicts=True)
+        # What the customers look like now: search text, keys and the audit rows' "after".
+        fresh = list(
+            Customer.objects.filter(pk__in=[c.pk for c in changed])
+            .select_related("organization")
+            .prefetch_related("phones", "emails", "addresses", "tags", "consents")
+        )
+        keys, events = [], []
+        for customer in fresh:
+            customer.search_text = build_search_text(
+                name=customer.name,
+                company=customer.company_label or "",
+                phones=[p.number for p in customer.phones.all()],
+                emails=[e.address for e in customer.emails.all()],
+                tags=[t.name for t in customer.tags.all()],
+                external_id=customer.external_id,
+            )
+            keys += match_key_rows(record_for_customer(customer))
+            events.append(
+                AuditEvent(
+                    occurred_at=now,
+                    actor=self.actor,
+                    action=AuditEvent.Action.UPDATE,
+                    object_type="customer",
+                    object_id=customer.pk,
+                    customer_id=customer.pk,
+                    summary=(_("Imported from %(file)s") % {"file": self.job.filename})[:300],
+                    changes=diff_values(
+                        before_snapshots[customer.pk],
+                        customer_snapshot(customer),
+                        sensitive=SENSITIVE_FIELDS,
+                    ),
+                )
+            )
+        Customer.objects.bulk_update(fresh, ["search_text"], batch_size=500)
+        MatchKey.objects.filter(customer_id__in=[c.pk for c in fresh]).delete()
+        MatchKey.objects.bulk_create(keys, batch_size=5000)
+        audit_record_many(events)
+        return unchanged
+
+    def _queue(self, queue: list[tuple[_NewCustomer, int | _NewCustomer, float, list]]) -> int:
+        pairs = []
+        for item, other, score, explanation in queue:
+            other_id = other.customer.pk if isinstance(other, _NewCustomer) else other
+            low, high = sorted((item.customer.pk, other_id))
+            pairs.append(
+                DuplicatePair(
+                    left_id=low,
+                    right_id=high,
+                    score=score,
+                    source=DuplicatePair.Source.IMPORT,
+                    details={
+                        "fields": [
+                            {**r, "weight": round(float(r["weight"]), 2)} for r in explanation
+                        ],
+                        "import": self.job.pk,
+                    },
+                )
+            )
+        DuplicatePair.objects.bulk_create(pairs, ignore_conflicts=True, batch_size=1000)
+        return len(pairs)
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _combine(row: CustomerRow, absorbed: list[tuple[CustomerRow, bool]]) -> dict[str, Any]:
+    """A new customer's data from its row and the later rows of the batch that matched it."""
+    scalars = dict(row.scalars)
+    phones = list(row.phones)
+    emails = list(row.emails)
+    addresses = list(row.addresses)
+    tags = list(row.tags)
+    custom = dict(row.custom_fields)
+    id_number = row.id_number
+    for other, overwrite in absorbed:
+        for name, value in other.scalars.items():
+            if overwrite or not scalars.get(name):
+                scalars[name] = value
+        numbers = {p.parsed.e164 for p in phones}
+        phones += [p for p in other.phones if p.parsed.e164 not in numbers]
+        known = {e["address"] for e in emails}
+        emails += [e for e in other.emails if e["address"] not in known]
+        addresses += [a for a in other.addresses if a not in addresses]
+        tags += [t for t in other.tags if t not in tags]
+        for key, value in other.custom_fields.items():
+            if overwrite or key not in custom:
+                custom[key] = value
+        if other.id_number and (overwrite or not id_number):
+            id_number = other.id_number
+    for items in (phones, emails):
+        for i, item in enumerate(items):
+            if isinstance(item, dict):
+                item["is_primary"] = i == 0
+            else:
+                item.is_primary = i == 0
+    return {
+        "scalars": scalars,
+        "phones": phones,
+        "emails": emails,
+        "addresses": addresses,
+        "tags": tags,
+        "custom_fields": custom,
+        "id_number": id_number,
+    }
+
+
+def _apply_scalars(customer: Customer, row: CustomerRow, *, overwrite: bool) -> bool:
+    """Put a row's values on a customer: all of them for an update by external id, only into
+    empty fields for a merge. Returns whether anything changed."""
+    changed = False
+    for name, value in row.scalars.items():
+        if name == "owner_id" and "owner" not in row.cells and customer.owner_id:
+            continue  # the importing user is only the default owner of new customers
+        current = getattr(customer, name)
+        if current == value:
+            continue
+        if overwrite or current in (None, ""):
+            setattr(customer, name, value)
+            changed = True
+    if row.external_id and not customer.external_id:
+        customer.external_id = row.external_id
+        changed = True
+    if row.id_number and (overwrite or not customer.id_number_hash):
+        digest = lookup_hash(row.id_number)
+        if digest != customer.id_number_hash:
+            customer.id_number_encrypted = encrypt_text(row.id_number)
+            customer.id_number_masked = mask_id_number(row.id_number)
+            customer.id_number_hash = digest
+            changed = True
+    for key, value in row.custom_fields.items():
+        if customer.custom_fields.get(key) != value and (
+            overwrite or key not in customer.custom_fields
+        ):
+            customer.custom_fields = {**customer.custom_fields, key: value}
+            changed = True
+    return changed
+
+
+def _record_with_ref(item: _NewCustomer, customer_id: int, org_names: dict) -> MatchRecord:
+    """The new customer's record with its id (for its stored keys), from its combined data."""
+    data = item.data
+    return match_record(
+        ref=customer_id,
+        name=data["scalars"]["name"],
+        party_type=data["scalars"].get("party_type", PERSON),
+        company=org_names.get(item.customer.organization_id) or data["scalars"].get("company", ""),
+        phones=[p.parsed.e164 for p in data["phones"]],
+        emails=[e["address"] for e in data["emails"]],
+        id_number=item.customer.id_number_hash,
+        birth_date=data["scalars"].get("birth_date"),
+        addresses=data["addresses"],
+    )
+
+
+def _snapshot(customer: Customer, data: dict[str, Any]) -> dict[str, Any]:
+    """What ``customers.services.customer_snapshot`` records for a customer, from the data of a
+    customer just created (without reading it back)."""
+    from guanxi.core.masking import mask_phone
+
+    snapshot = customer_snapshot(
+        Customer(
+            **{
+                f.attname: getattr(customer, f.attname)
+                for f in Customer._meta.concrete_fields
+                if f.attname != "id"
+            }
+        )
+    )
+    snapshot["phones"] = [f"{p.label}:{mask_phone(p.parsed.display)}" for p in data["phones"]]
+    snapshot["emails"] = [f"{e['label']}:{e['address']}" for e in data["emails"]]
+    snapshot["addresses"] = [f"{a['label']}:{Address(**a)}" for a in data["addresses"]]
+    snapshot["tags"] = sorted(data["tags"])
+    snapshot["consents"] = {}
+    return snapshot

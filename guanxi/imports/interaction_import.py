@@ -1,0 +1,300 @@
+"""Importing interactions (the contact timeline) from a file, batch by batch.
+
+Each row names its customer by external id (a customer merged away stands for the one it was
+merged into) or by Guanxi id, and must be one the importing user may log contacts on. Outcomes:
+**created**; **updated** — the row's own ``external_id`` is an interaction imported before
+(re-importing a file changes nothing, or corrects what changed); **rejected** with reasons.
+"Merged" does not apply to interactions and stays 0.
+"""
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from itertools import islice
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from guanxi.accounts.models import User
+from guanxi.audit.models import AuditEvent
+from guanxi.audit.services import audit_record_many
+from guanxi.customers.models import Customer
+from guanxi.customers.visibility import INTERACT
+from guanxi.dedup.selectors import merge_successor
+from guanxi.interactions.models import Interaction
+
+from .customer_import import BATCH_SIZE
+from .customer_rows import parse_date
+from .mapping import ColumnMapping
+from .models import ImportJob, ImportRowError
+from .readers import SourceRow, TableFile
+
+FIELDS = ("channel", "direction", "subject", "notes", "staff_id", "occurred_at")
+
+
+def parse_moment(text: str) -> dt.datetime | None:
+    """A date and time (or a date, taken as midnight) in the server's time zone."""
+    text = text.strip().replace("/", "-")
+    text = re.sub(r"^(\d{4})(\d{2})(\d{2})", r"\1-\2-\3", text)
+    try:
+        moment = parse_datetime(text.replace(" ", "T", 1) if " " in text else text)
+    except ValueError:
+        moment = None
+    if moment is None:
+        day = parse_date(text)
+        if day is None:
+            return None
+        moment = dt.datetime.combine(day, dt.time())
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
+
+
+class InteractionImporter:
+    def __init__(
+        self,
+        *,
+        job: ImportJob,
+        table: TableFile,
+        mapping: ColumnMapping,
+        batch_size: int = BATCH_SIZE,
+        progress: Callable[[int], None] | None = None,
+    ):
+        self.job = job
+        self.actor = job.started_by
+        self.table = table
+        self.mapping = mapping
+        self.batch_size = batch_size
+        self.progress = progress or (lambda n: None)
+        self._staff: dict[str, int | None] = {}
+
+    def run(self) -> ImportJob:
+        job = self.job
+        job.status = ImportJob.Status.RUNNING
+        job.started_at = job.started_at or timezone.now()
+        job.save(update_fields=["status", "started_at"])
+        rows = iter(self.table.rows(start_after=job.last_row))
+        savepoint_all = transaction.atomic() if job.dry_run else None
+        if savepoint_all:
+            savepoint_all.__enter__()
+        try:
+            while batch := list(islice(rows, self.batch_size)):
+                with transaction.atomic():
+                    self._run_batch(batch)
+        finally:
+            if savepoint_all:
+                transaction.set_rollback(True)
+                savepoint_all.__exit__(None, None, None)
+        job.status = ImportJob.Status.FINISHED
+        job.finished_at = timezone.now()
+        job.save()
+        return job
+
+    def _staff_id(self, username: str) -> int | None:
+        if username not in self._staff:
+            self._staff[username] = (
+                User.objects.filter(username=username, is_active=True)
+                .values_list("pk", flat=True)
+                .first()
+            )
+        return self._staff[username]
+
+    def _customers(self, rows: list[dict[str, str]]) -> dict[str, int | str]:
+        """Customer by the row's reference ("e:<external id>" or "i:<id>") -> id or reason."""
+        external = {r["customer_external_id"] for r in rows if r.get("customer_external_id")}
+        ids = {r["customer_id"] for r in rows if r.get("customer_id", "").isdigit()}
+        found: dict[str, int | str] = {}
+        candidates = Customer.objects.filter(
+            Q(external_id__in=external) | Q(pk__in=[int(i) for i in ids if len(i) < 19])
+        ).values_list("pk", "external_id", "deleted_at")
+        resolved: dict[int, int | None] = {}
+        for pk, external_id, deleted_at in candidates:
+            target = pk if deleted_at is None else merge_successor(pk)
+            resolved[pk] = target
+            if external_id in external:
+                found[f"e:{external_id}"] = target or pk
+            if str(pk) in ids:
+                found[f"i:{pk}"] = target or pk
+        allowed = set(
+            Customer.objects.visible_to(self.actor, INTERACT)
+            .filter(pk__in=[v for v in found.values() if isinstance(v, int)])
+            .values_list("pk", flat=True)
+        )
+        for key, value in list(found.items()):
+            if value not in allowed:
+                found[key] = _("no customer %(ref)s that you may log contacts on") % {
+                    "ref": key[2:]
+                }
+        return found
+
+    def _run_batch(self, batch: list[SourceRow]) -> None:
+        job = self.job
+        errors: list[ImportRowError] = []
+        mapped = []
+        for source in batch:
+            if source.problem:
+                errors.append(self._error(source, [source.problem]))
+            else:
+                mapped.append((source, self.mapping.apply(source.cells)))
+        customers = self._customers([values for _s, values in mapped])
+        existing = dict(
+            Interaction.objects.filter(
+                external_id__in=[v["external_id"] for _s, v in mapped if v.get("external_id")]
+            ).values_list("external_id", "pk")
+        )
+        now = timezone.now()
+        new: list[Interaction] = []
+        updates: dict[int, dict] = {}
+        created = updated = unchanged = 0
+        for source, values in mapped:
+            problems = []
+            reference = (
+                f"e:{values['customer_external_id']}"
+                if values.get("customer_external_id")
+                else f"i:{values.get('customer_id', '')}"
+            )
+            customer = customers.get(reference)
+            if not isinstance(customer, int):
+                problems.append(
+                    "customer: "
+                    + (customer or _("no customer %(ref)s") % {"ref": reference[2:] or "?"})
+                )
+            channel = values.get("channel", "").strip().lower() or Interaction.Channel.OTHER
+            if channel not in Interaction.Channel.values:
+                problems.append(_("channel: “%(value)s” is not a channel") % {"value": channel})
+            direction = values.get("direction", "").strip().lower() or "outbound"
+            if direction not in Interaction.Direction.values:
+                problems.append(_("direction: inbound or outbound"))
+            subject = values.get("subject", "").strip()
+            if not subject or len(subject) > 200:
+                problems.append(_("subject: required, at most 200 characters"))
+            occurred = now
+            if values.get("occurred_at"):
+                occurred = parse_moment(values["occurred_at"])
+                if occurred is None:
+                    problems.append(_("occurred_at: not a date and time"))
+                elif occurred > now + dt.timedelta(minutes=5):
+                    problems.append(_("occurred_at: an interaction cannot be in the future"))
+            staff_id = self.actor.pk
+            if values.get("staff"):
+                staff_id = self._staff_id(values["staff"].strip())
+                if staff_id is None:
+                    problems.append(
+                        _("staff: no active user “%(name)s”") % {"name": values["staff"]}
+                    )
+            external_id = values.get("external_id", "").strip() or None
+            if external_id and len(external_id) > 100:
+                problems.append(_("external_id: at most 100 characters"))
+            if problems:
+                errors.append(self._error(source, problems))
+                continue
+            fields = {
+                "customer_id": customer,
+                "channel": channel,
+                "direction": direction,
+                "subject": subject,
+                "notes": values.get("notes", ""),
+                "staff_id": staff_id,
+                "occurred_at": occurred,
+            }
+            if external_id and external_id in existing:
+                updates[existing[external_id]] = fields
+                updated += 1
+                continue
+            if external_id:
+                existing[external_id] = -len(new) - 1  # later rows of the file update this one
+            new.append(
+                Interaction(
+                    **fields, external_id=external_id, created_by=self.actor, created_at=now
+                )
+            )
+            created += 1
+        for pk, fields in list(updates.items()):
+            if pk < 0:  # a row created in this batch, updated by a later row
+                target = new[-pk - 1]
+                for name, value in fields.items():
+                    setattr(target, name, value)
+                del updates[pk]
+        Interaction.objects.bulk_create(new, batch_size=2000)
+        changed = self._update(updates)
+        unchanged += len(updates) - changed
+        touched = {i.customer_id: i.occurred_at for i in new}
+        for interaction in new:
+            if interaction.occurred_at > touched[interaction.customer_id]:
+                touched[interaction.customer_id] = interaction.occurred_at
+        for customer_id, moment in touched.items():
+            Customer.objects.filter(pk=customer_id).filter(
+                Q(last_contacted_at__isnull=True) | Q(last_contacted_at__lt=moment)
+            ).update(last_contacted_at=moment)
+        audit_record_many(
+            AuditEvent(
+                occurred_at=now,
+                actor=self.actor,
+                action=AuditEvent.Action.CREATE,
+                object_type="interaction",
+                object_id=i.pk,
+                customer_id=i.customer_id,
+                summary=i.subject[:300],
+                changes={
+                    "channel": {"before": None, "after": i.channel},
+                    "direction": {"before": None, "after": i.direction},
+                    "subject": {"before": None, "after": i.subject},
+                    "staff_id": {"before": None, "after": i.staff_id},
+                    "occurred_at": {"before": None, "after": i.occurred_at.isoformat()},
+                },
+            )
+            for i in new
+        )
+        ImportRowError.objects.bulk_create(errors)
+        job.rows_read += len(batch)
+        job.created += created
+        job.updated += updated
+        job.unchanged += unchanged
+        job.rejected += len(errors)
+        job.last_row = batch[-1].number
+        job.save()
+        self.progress(len(batch))
+
+    def _update(self, updates: dict[int, dict]) -> int:
+        changed = 0
+        now = timezone.now()
+        events = []
+        for interaction in Interaction.objects.select_for_update().filter(pk__in=list(updates)):
+            fields = updates[interaction.pk]
+            differences = {
+                name: {"before": _plain(getattr(interaction, name)), "after": _plain(value)}
+                for name, value in fields.items()
+                if getattr(interaction, name) != value
+            }
+            if not differences:
+                continue
+            for name, value in fields.items():
+                setattr(interaction, name, value)
+            interaction.save(update_fields=list(fields))
+            changed += 1
+            events.append(
+                AuditEvent(
+                    occurred_at=now,
+                    actor=self.actor,
+                    action=AuditEvent.Action.UPDATE,
+                    object_type="interaction",
+                    object_id=interaction.pk,
+                    customer_id=interaction.customer_id,
+                    summary=interaction.subject[:300],
+                    changes=differences,
+                )
+            )
+        audit_record_many(events)
+        return changed
+
+    def _error(self, source: SourceRow, reasons: list[str]) -> ImportRowError:
+        return ImportRowError(
+            job=self.job, row_number=source.number, cells=source.cells, reason="; ".join(reasons)
+        )
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, dt.datetime) else value

@@ -1,0 +1,188 @@
+"""``guanxi import customers|interactions FILE``: import a CSV or XLSX file.
+
+    guanxi import customers FILE [--mapping MAPPING.json] [--dedup auto|review|off] [--dry-run]
+                                 [--user USERNAME] [--errors ERRORS.csv] [--resume]
+    guanxi import interactions FILE [--mapping MAPPING.json] [--user USERNAME] …
+
+Without a mapping, headers equal to field names are used (``name``, ``phone``, ``email`` …; see
+``guanxi.imports.mapping``). Every row is created, updated, merged or rejected; the counts printed
+at the end add up to the rows read, and rejected rows go to the error file (by default next to
+the input, ``FILE.errors.csv``) with the reasons, ready to fix and import again.
+
+Rows are written in batches, each in one transaction. If the import stops (Ctrl-C, a crash), the
+database holds exactly the batches finished; ``--resume`` carries on with the same file after the
+last row written. Without it, importing the file again is safe too: rows with an external id
+update what is there, and with ``--dedup auto`` rows without one merge into what they created.
+
+Exit status: 0 when the file was imported (rejected rows included), 1 when it stopped, 2 when the
+file or the options are unusable (nothing imported).
+"""
+
+import sys
+from pathlib import Path
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from guanxi.accounts.models import User
+from guanxi.imports.mapping import MappingError, read_mapping_file
+from guanxi.imports.models import ImportJob
+from guanxi.imports.services import (
+    import_job_create,
+    import_job_run,
+    resumable_job,
+    write_error_file,
+)
+
+BAD_INPUT = 2
+STOPPED = 1
+
+
+class Command(BaseCommand):
+    help = "Import customers or interactions from a CSV or XLSX file."
+
+    def add_arguments(self, parser):
+        kinds = parser.add_subparsers(dest="kind", required=True, metavar="customers|interactions")
+        for kind in ImportJob.Kind.values:
+            sub = kinds.add_parser(kind, help=f"import {kind} from a CSV or XLSX file")
+            sub.add_argument("file", type=Path, metavar="FILE")
+            sub.add_argument(
+                "--mapping", type=Path, help="JSON file: the file's headers -> field names"
+            )
+            sub.add_argument(
+                "--dedup",
+                choices=ImportJob.Dedup.values,
+                default=ImportJob.Dedup.AUTO,
+                help="auto: merge sure duplicates, queue likely ones (default); "
+                "review: create all, queue likely duplicates; off: do not look",
+            )
+            sub.add_argument(
+                "--dry-run",
+                action="store_true",
+                help="check and count everything, write nothing (but the error file)",
+            )
+            sub.add_argument(
+                "--user",
+                help="import as this user (default: the only administrator, if there is one)",
+            )
+            sub.add_argument("--errors", type=Path, help="where to write the rejected rows")
+            sub.add_argument(
+                "--resume", action="store_true", help="carry on with an import that stopped"
+            )
+            sub.add_argument("--batch-size", type=int, default=2000, help=argparse_hidden())
+
+    def handle(self, *args, kind: str, file: Path, **options):
+        actor = self._actor(options["user"])
+        if not file.exists():
+            raise CommandError(f"{file}: no such file.", returncode=BAD_INPUT)
+        if options["batch_size"] < 1:
+            raise CommandError("--batch-size must be at least 1.", returncode=BAD_INPUT)
+        job = None
+        if options["resume"]:
+            job = resumable_job(actor=actor, path=file, kind=kind)
+            if job is None:
+                raise CommandError(
+                    "There is no unfinished import of this file to resume.", returncode=BAD_INPUT
+                )
+            self.stdout.write(
+                f"Resuming import #{job.pk} after row {job.last_row} "
+                f"({job.rows_read:,} rows already written)."
+            )
+        else:
+            mapping = None
+            if options["mapping"]:
+                try:
+                    mapping = read_mapping_file(options["mapping"])
+                except MappingError as error:
+                    raise CommandError(str(error), returncode=BAD_INPUT) from None
+            try:
+                job = import_job_create(
+                    actor=actor,
+                    path=file,
+                    filename=file.name,
+                    kind=kind,
+                    mapping=mapping,
+                    dedup=options["dedup"],
+                    dry_run=options["dry_run"],
+                    via="cli",
+                )
+            except ValidationError as error:
+                raise CommandError(
+                    "; ".join(f"{k}: {' '.join(v)}" for k, v in error.message_dict.items()),
+                    returncode=BAD_INPUT,
+                ) from None
+            except PermissionDenied as error:
+                raise CommandError(str(error), returncode=BAD_INPUT) from None
+        errors_path = options["errors"] or file.with_name(file.name + ".errors.csv")
+        bar = tqdm(
+            total=job.total_rows,
+            initial=job.rows_read,
+            unit=" rows",
+            unit_scale=True,
+            file=sys.stderr,
+            disable=not sys.stderr.isatty(),
+            dynamic_ncols=True,
+        )
+        try:
+            with bar:
+                import_job_run(job=job, progress=bar.update, batch_size=options["batch_size"])
+        except KeyboardInterrupt:
+            self.stderr.write(
+                f"\nStopped. Rows up to row {job.last_row} are imported ({job.rows_read:,} rows); "
+                "the batch being written was rolled back. Run the same command with --resume to "
+                "carry on."
+            )
+            sys.exit(STOPPED)
+        except Exception as error:
+            job.refresh_from_db()
+            raise CommandError(
+                f"The import stopped after row {job.last_row}: {error}. Rows written so far "
+                "stay; fix the problem and run the same command with --resume.",
+                returncode=STOPPED,
+            ) from error
+        job.refresh_from_db()
+        self._report(job, errors_path)
+
+    def _actor(self, username: str | None) -> User:
+        if username:
+            user = User.objects.filter(username=username, is_active=True).first()
+            if user is None:
+                raise CommandError(f"No active user {username!r}.", returncode=BAD_INPUT)
+            return user
+        admins = list(User.objects.filter(is_active=True, is_superuser=True)[:2])
+        if len(admins) != 1:
+            raise CommandError(
+                "Say whom to import as with --user USERNAME: changes are recorded under a "
+                "user's name and limited to the customers they may change.",
+                returncode=BAD_INPUT,
+            )
+        return admins[0]
+
+    def _report(self, job: ImportJob, errors_path: Path) -> None:
+        verb = "Would import" if job.dry_run else "Imported"
+        self.stdout.write(
+            f"{verb} {job.filename}: {job.rows_read:,} rows read — "
+            f"{job.created:,} created, {job.updated:,} updated, {job.merged:,} merged, "
+            f"{job.rejected:,} rejected."
+        )
+        if job.unchanged:
+            self.stdout.write(
+                f"{job.unchanged:,} of the updated or merged rows changed nothing (already there)."
+            )
+        if job.accounted != job.rows_read:  # cannot happen; said loudly if it ever does
+            self.stderr.write(f"The outcomes add up to {job.accounted:,}, not {job.rows_read:,}!")
+        if job.queued_for_review:
+            self.stdout.write(
+                f"{job.queued_for_review:,} likely duplicates are waiting for review "
+                "(the Duplicates page)."
+            )
+        if job.rejected:
+            count = write_error_file(job, errors_path)
+            self.stdout.write(f"{count:,} rejected rows written to {errors_path} with the reasons.")
+
+
+def argparse_hidden() -> str:
+    import argparse
+
+    return argparse.SUPPRESS

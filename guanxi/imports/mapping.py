@@ -1,0 +1,312 @@
+"""Which column of a file holds which Guanxi field.
+
+Without a mapping, headers equal to Guanxi's field names are used as they are (``name``,
+``phone``, …; see :data:`CUSTOMER_FIELDS`). A mapping file is a JSON object from the file's
+headers to field names, e.g. ``{"姓名": "name", "手机": "phone", "Kundennummer": "external_id"}``;
+a header mapped to ``null`` or ``""`` is ignored. The web importer suggests a mapping from
+common English and Chinese headers (:func:`suggest_mapping`), which the user then confirms.
+"""
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# The canonical names of a customer import, with what each holds. Several phones, emails or
+# tags go in one cell, separated by ; or , (or several columns mapped to the same field).
+CUSTOMER_FIELDS = {
+    "external_id": "the customer's key in the other system; re-importing updates by it",
+    "kind": "potential, intent, prospect, signed, partner or internal",
+    "name": "the customer's name (required)",
+    "company": "a person's company, or for an organisation row its name",
+    "phone": "phone numbers",
+    "email": "email addresses",
+    "address": "street address",
+    "city": "city",
+    "region": "province or state of the address",
+    "postcode": "postcode",
+    "country": "two-letter country code of the address",
+    "birth_date": "YYYY-MM-DD (also YYYY/MM/DD, YYYYMMDD)",
+    "id_number": "national ID number (stored encrypted)",
+    "industry": "industry",
+    "tags": "tags",
+    "owner": "the account manager's username",
+    # Beyond the issue's list: the rest of a customer's own fields, under their model names.
+    "party_type": "person or organization",
+    "job_title": "job title",
+    "sales_region": "the company's sales region (华东, 华南 …)",
+    "lifecycle_stage": "suspect, expectation, first_purchase, repeat_purchase or advocate",
+    "relationship_level": "transactional, preferred_supplier, partner or strategic_alliance",
+    "source_channel": "where the customer came from (web, visit, phone …)",
+    "website": "web address",
+    "notes": "notes",
+    "organization_external_id": "for a person: the external id of their organisation",
+}
+MULTI_VALUED = frozenset({"phone", "email", "tags"})
+INTERACTION_FIELDS = {
+    "customer_external_id": "external id of the customer (required unless customer_id)",
+    "customer_id": "Guanxi id of the customer",
+    "channel": "web_form, visit, phone, fax, email, sms, chat or other",
+    "direction": "inbound or outbound",
+    "subject": "what it was about (required)",
+    "notes": "notes",
+    "occurred_at": "when: YYYY-MM-DD HH:MM (or a date)",
+    "staff": "username of the staff member",
+    "external_id": "the interaction's key in the other system; re-importing skips it",
+}
+
+# Headers people actually use, folded (lower case, no spaces or punctuation) -> field.
+SYNONYMS = {
+    "customers": {
+        "externalid": "external_id",
+        "id": "external_id",
+        "customerid": "external_id",
+        "customerno": "external_id",
+        "客户编号": "external_id",
+        "客户id": "external_id",
+        "编号": "external_id",
+        "name": "name",
+        "fullname": "name",
+        "customername": "name",
+        "contactname": "name",
+        "姓名": "name",
+        "名称": "name",
+        "客户名称": "name",
+        "客户姓名": "name",
+        "联系人": "name",
+        "company": "company",
+        "companyname": "company",
+        "organisation": "company",
+        "organization": "company",
+        "公司": "company",
+        "公司名称": "company",
+        "单位": "company",
+        "phone": "phone",
+        "phones": "phone",
+        "mobile": "phone",
+        "tel": "phone",
+        "telephone": "phone",
+        "phonenumber": "phone",
+        "电话": "phone",
+        "手机": "phone",
+        "手机号": "phone",
+        "手机号码": "phone",
+        "联系电话": "phone",
+        "座机": "phone",
+        "email": "email",
+        "emails": "email",
+        "mail": "email",
+        "emailaddress": "email",
+        "邮箱": "email",
+        "电子邮件": "email",
+        "电子邮箱": "email",
+        "address": "address",
+        "street": "address",
+        "地址": "address",
+        "详细地址": "address",
+        "city": "city",
+        "城市": "city",
+        "region": "region",
+        "province": "region",
+        "state": "region",
+        "省份": "region",
+        "省": "region",
+        "postcode": "postcode",
+        "zip": "postcode",
+        "zipcode": "postcode",
+        "postalcode": "postcode",
+        "邮编": "postcode",
+        "邮政编码": "postcode",
+        "country": "country",
+        "国家": "country",
+        "birthdate": "birth_date",
+        "birthday": "birth_date",
+        "dateofbirth": "birth_date",
+        "出生日期": "birth_date",
+        "生日": "birth_date",
+        "idnumber": "id_number",
+        "身份证": "id_number",
+        "身份证号": "id_number",
+        "身份证号码": "id_number",
+        "industry": "industry",
+        "行业": "industry",
+        "tags": "tags",
+        "tag": "tags",
+        "标签": "tags",
+        "owner": "owner",
+        "accountmanager": "owner",
+        "负责人": "owner",
+        "客户经理": "owner",
+        "销售": "owner",
+        "kind": "kind",
+        "type": "kind",
+        "customertype": "kind",
+        "客户类型": "kind",
+        "jobtitle": "job_title",
+        "title": "job_title",
+        "职位": "job_title",
+        "职务": "job_title",
+        "notes": "notes",
+        "note": "notes",
+        "remarks": "notes",
+        "备注": "notes",
+        "website": "website",
+        "网址": "website",
+        "salesregion": "sales_region",
+        "区域": "sales_region",
+        "大区": "sales_region",
+        "source": "source_channel",
+        "来源": "source_channel",
+    },
+    "interactions": {
+        "customerexternalid": "customer_external_id",
+        "客户编号": "customer_external_id",
+        "customerid": "customer_id",
+        "channel": "channel",
+        "渠道": "channel",
+        "方式": "channel",
+        "direction": "direction",
+        "方向": "direction",
+        "subject": "subject",
+        "主题": "subject",
+        "notes": "notes",
+        "备注": "notes",
+        "内容": "notes",
+        "occurredat": "occurred_at",
+        "date": "occurred_at",
+        "time": "occurred_at",
+        "时间": "occurred_at",
+        "日期": "occurred_at",
+        "staff": "staff",
+        "员工": "staff",
+        "externalid": "external_id",
+    },
+}
+FIELDS_BY_KIND = {"customers": CUSTOMER_FIELDS, "interactions": INTERACTION_FIELDS}
+
+
+class MappingError(ValueError):
+    """A mapping that cannot be used; the message says which entry and why."""
+
+
+def _fold(header: str) -> str:
+    return re.sub(r"[\s_\-./()（）:：#*]+", "", header.strip().lower())
+
+
+@dataclass
+class ColumnMapping:
+    """For each column position of the file, the field it fills (None: ignored)."""
+
+    kind: str
+    targets: list[str | None]
+    custom_fields: frozenset[str] = field(default_factory=frozenset)
+
+    def apply(self, cells: list[str]) -> dict[str, str]:
+        """The row's values by field; several columns of one multi-valued field are joined."""
+        values: dict[str, str] = {}
+        for position, target in enumerate(self.targets):
+            if target is None or position >= len(cells):
+                continue
+            cell = cells[position].strip()
+            if not cell:
+                continue
+            if target in values and (target in MULTI_VALUED or target.startswith("tags")):
+                values[target] = f"{values[target]};{cell}"
+            else:
+                values[target] = cell
+        return values
+
+    @property
+    def used(self) -> list[str]:
+        return sorted({t for t in self.targets if t})
+
+
+def allowed_fields(kind: str, custom_field_keys: frozenset[str] = frozenset()) -> set[str]:
+    fields = set(FIELDS_BY_KIND[kind])
+    if kind == "customers":
+        fields |= set(custom_field_keys)
+    return fields
+
+
+def build_mapping(
+    header: list[str],
+    *,
+    kind: str,
+    explicit: Mapping[str, str | None] | None = None,
+    custom_field_keys: frozenset[str] = frozenset(),
+) -> ColumnMapping:
+    """The mapping for a file's header: ``explicit`` (from a mapping file or the web form) for
+    the headers it names, the header itself where it is a field name. Raises
+    :class:`MappingError` for a target that is no field, or when a required field is missing."""
+    allowed = allowed_fields(kind, custom_field_keys)
+    explicit = dict(explicit or {})
+    for header_name, target in explicit.items():
+        if target not in (None, "") and target not in allowed:
+            raise MappingError(
+                f"The mapping sends “{header_name}” to “{target}”, which is not a field; "
+                f"fields are: {', '.join(sorted(allowed))}."
+            )
+    unknown = sorted(set(explicit) - set(header))
+    if unknown:
+        raise MappingError(
+            f"The mapping names columns the file does not have: {', '.join(unknown)}."
+        )
+    targets: list[str | None] = []
+    for name in header:
+        if name in explicit:
+            targets.append(explicit[name] or None)
+        elif name in allowed:
+            targets.append(name)
+        else:
+            targets.append(None)
+    required = {
+        "customers": [("name",)],
+        "interactions": [("subject",), ("customer_external_id", "customer_id")],
+    }[kind]
+    for options in required:
+        if not any(option in targets for option in options):
+            raise MappingError(
+                f"No column is mapped to {' or '.join(options)}, which every row needs."
+            )
+    singles = [t for t in targets if t and t not in MULTI_VALUED]
+    doubled = sorted({t for t in singles if singles.count(t) > 1})
+    if doubled:
+        raise MappingError(f"Several columns are mapped to {', '.join(doubled)}; choose one.")
+    return ColumnMapping(kind=kind, targets=targets, custom_fields=frozenset(custom_field_keys))
+
+
+def suggest_mapping(
+    header: list[str], *, kind: str, custom_field_keys: frozenset[str] = frozenset()
+) -> dict[str, str | None]:
+    """A first guess for the web form: exact field names, then common headers."""
+    allowed = allowed_fields(kind, custom_field_keys)
+    synonyms = SYNONYMS[kind]
+    suggestion: dict[str, str | None] = {}
+    taken: set[str] = set()
+    for name in header:
+        folded = _fold(name)
+        target = name if name in allowed else synonyms.get(folded)
+        if target is None and folded in {_fold(k) for k in allowed}:
+            target = next(k for k in allowed if _fold(k) == folded)
+        if target and target not in MULTI_VALUED and target in taken:
+            target = None
+        suggestion[name] = target
+        if target:
+            taken.add(target)
+    return suggestion
+
+
+def read_mapping_file(path: Path | str) -> dict[str, str | None]:
+    """A mapping file: one JSON object from header to field name."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise MappingError(f"The mapping file cannot be read: {error}") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in data.items()
+    ):
+        raise MappingError(
+            'The mapping file must hold one JSON object such as {"姓名": "name", "手机": "phone"}.'
+        )
+    return data

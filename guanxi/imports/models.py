@@ -1,0 +1,95 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class ImportJob(models.Model):
+    """One import of a file, from the command line or the web, and where it has got to.
+
+    The counters and ``last_row`` are written in the same transaction as each batch of rows, so
+    after a crash they say exactly which rows are in the database: a resumed import carries on
+    after ``last_row`` and the counts still add up to the rows read."""
+
+    class Kind(models.TextChoices):
+        CUSTOMERS = "customers", _("Customers")
+        INTERACTIONS = "interactions", _("Interactions")
+
+    class Dedup(models.TextChoices):
+        AUTO = "auto", _("Merge sure duplicates, queue likely ones for review")
+        REVIEW = "review", _("Create every row, queue likely duplicates for review")
+        OFF = "off", _("Do not look for duplicates")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Uploaded, not started")
+        QUEUED = "queued", _("Waiting to start")
+        RUNNING = "running", _("Running")
+        FINISHED = "finished", _("Finished")
+        INTERRUPTED = "interrupted", _("Interrupted")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("what"), max_length=20, choices=Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT
+    )
+    filename = models.CharField(_("file"), max_length=255)
+    path = models.CharField(max_length=500, help_text="Where the uploaded file is kept")
+    file_sha256 = models.CharField(max_length=64)
+    mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
+    dedup = models.CharField(
+        _("duplicates"), max_length=10, choices=Dedup.choices, default=Dedup.AUTO
+    )
+    dry_run = models.BooleanField(_("dry run"), default=False)
+    language = models.CharField(max_length=10, default="en")
+    via = models.CharField(max_length=10, default="cli")
+    total_rows = models.PositiveIntegerField(_("rows in the file"), null=True, blank=True)
+    last_row = models.PositiveIntegerField(default=0)
+    rows_read = models.PositiveIntegerField(_("rows read"), default=0)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    # Updated or merged rows that found everything already there.
+    unchanged = models.PositiveIntegerField(_("changed nothing"), default=0)
+    merged = models.PositiveIntegerField(_("merged"), default=0)
+    rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    queued_for_review = models.PositiveIntegerField(_("queued for review"), default=0)
+    message = models.TextField(blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+
+    def __str__(self) -> str:
+        return f"{self.kind} import of {self.filename}"
+
+    @property
+    def accounted(self) -> int:
+        """Rows with an outcome; always equals ``rows_read``."""
+        return self.created + self.updated + self.merged + self.rejected
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.status == self.Status.FINISHED else 0
+        return min(100, round(100 * self.rows_read / self.total_rows))
+
+
+class ImportRowError(models.Model):
+    """A row that was not imported, with its cells and why, for the error file."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="errors")
+    row_number = models.PositiveIntegerField()
+    cells = models.JSONField(default=list)
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["row_number", "id"]
+
+    def __str__(self) -> str:
+        return f"row {self.row_number}: {self.reason[:60]}"

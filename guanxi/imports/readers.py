@@ -1,0 +1,221 @@
+"""Reading spreadsheet files row by row: CSV in any common encoding, and XLSX.
+
+Every data row comes out as a :class:`SourceRow` with its row number in the file, its cells as
+text, and — when the row cannot be read as text — the reason, so the importer can account for
+it like any other bad row instead of failing the whole file.
+
+Encodings: CSV files from Chinese offices are often GBK (GB18030) rather than UTF-8, because
+that is what Excel writes there. A file that is valid UTF-8 (with or without a byte order mark)
+is read as UTF-8; otherwise, if it is valid GB18030, as GB18030; otherwise as UTF-8, and the rows
+holding bytes that are not UTF-8 are reported one by one (a file pasted together from two
+sources).
+"""
+
+import codecs
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+MAX_CELL = 10_000  # characters; a longer cell is a broken file, not data
+csv.field_size_limit(1_000_000)
+
+
+class FileProblem(ValueError):
+    """The file as a whole cannot be read (not a spreadsheet, no header row, …)."""
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    number: int  # 1-based line (CSV: the line the row starts on) or sheet row
+    cells: list[str]
+    problem: str | None = None  # why the row could not be read, if it could not
+
+
+@dataclass
+class TableFile:
+    """A file's header and a way to walk its data rows (again, for a resumed import)."""
+
+    path: Path
+    kind: str  # "csv" or "xlsx"
+    header: list[str]
+    encoding: str | None = None
+    delimiter: str = ","
+    header_row: int = 1
+
+    def rows(self, *, start_after: int = 0) -> Iterator[SourceRow]:
+        """Data rows after row number ``start_after`` (0: from the first data row)."""
+        reader = _csv_rows if self.kind == "csv" else _xlsx_rows
+        for row in reader(self):
+            if row.number > start_after:
+                yield row
+
+    def count_rows(self) -> int:
+        return sum(1 for _row in self.rows())
+
+
+def open_table(path: Path | str, *, filename: str | None = None) -> TableFile:
+    """Recognise the file by its content (an XLSX file is a ZIP archive) and read its header."""
+    path = Path(path)
+    with path.open("rb") as handle:
+        start = handle.read(4)
+    name = (filename or path.name).lower()
+    if start.startswith(b"PK\x03\x04"):
+        return _open_xlsx(path)
+    if name.endswith((".xls",)) and start.startswith(b"\xd0\xcf\x11\xe0"):
+        raise FileProblem(
+            "This is an old Excel (.xls) file; save it as .xlsx or CSV and upload that."
+        )
+    return _open_csv(path)
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+
+def _detect_encoding(data: bytes) -> str:
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        data.decode("gb18030")
+        return "gb18030"
+    except UnicodeDecodeError:
+        return "utf-8"  # mostly UTF-8: bad rows are reported one by one
+
+
+def _open_csv(path: Path) -> TableFile:
+    data = path.read_bytes()
+    encoding = _detect_encoding(data)
+    text = data.decode(encoding, errors="surrogateescape")
+    sample = text[:20_000]
+    try:
+        delimiter = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = ","
+    table = TableFile(path=path, kind="csv", header=[], encoding=encoding, delimiter=delimiter)
+    for row in _csv_rows(table, header=True):
+        if row.problem:
+            raise FileProblem(f"The header row cannot be read: {row.problem}")
+        if any(cell.strip() for cell in row.cells):
+            table.header = [cell.strip() for cell in row.cells]
+            table.header_row = row.number
+            break
+    if not table.header:
+        raise FileProblem("The file is empty: there is no header row.")
+    return table
+
+
+_SURROGATE = re.compile(r"[\udc80-\udcff]")
+
+
+def _csv_rows(table: TableFile, *, header: bool = False) -> Iterator[SourceRow]:
+    text = table.path.read_bytes().decode(table.encoding or "utf-8", errors="surrogateescape")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=table.delimiter)
+    number = 1
+    while True:
+        start = number
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            yield SourceRow(start, [], f"not readable as CSV ({error})")
+            number = reader.line_num + 1
+            continue
+        number = reader.line_num + 1
+        if header:
+            yield SourceRow(start, cells)
+            continue
+        if start <= table.header_row:
+            continue
+        if not any(cell.strip() for cell in cells):
+            continue  # blank lines are not rows
+        bad = next((m for c in cells if (m := _SURROGATE.search(c))), None)
+        if bad is not None:
+            # surrogateescape keeps an undecodable byte xx as the character U+DCxx.
+            byte = ord(bad.group()) - 0xDC00
+            encoding = (table.encoding or "utf-8").upper().replace("-SIG", "")
+            yield SourceRow(
+                start,
+                [c.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for c in cells],
+                f"this row is not valid {encoding} text (byte 0x{byte:02x}); save the file as "
+                "UTF-8 and import the row again",
+            )
+            continue
+        if any(len(c) > MAX_CELL for c in cells):
+            yield SourceRow(start, [c[:MAX_CELL] for c in cells], "a cell is too long")
+            continue
+        yield SourceRow(start, cells)
+
+
+# --- XLSX ------------------------------------------------------------------------------------
+
+
+def _cell_text(value) -> str:
+    """A cell as the text a person sees: phone numbers stored as numbers keep all their digits,
+    dates become YYYY-MM-DD."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e17:
+            return str(int(value))
+        return format(Decimal(repr(value)).normalize(), "f")
+    return str(value)
+
+
+def _open_xlsx(path: Path) -> TableFile:
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        raise FileProblem(f"This is not a readable XLSX workbook ({error}).") from None
+    try:
+        sheet = workbook.worksheets[0]
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            cells = [_cell_text(v).strip() for v in values]
+            if any(cells):
+                while cells and not cells[-1]:
+                    cells.pop()
+                return TableFile(path=path, kind="xlsx", header=cells, header_row=number)
+    finally:
+        workbook.close()
+    raise FileProblem("The workbook's first sheet is empty: there is no header row.")
+
+
+def _xlsx_rows(table: TableFile) -> Iterator[SourceRow]:
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(table.path, read_only=True, data_only=True)
+    try:
+        sheet = workbook.worksheets[0]
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if number <= table.header_row:
+                continue
+            cells = [_cell_text(v) for v in values]
+            if not any(c.strip() for c in cells):
+                continue
+            if any(len(c) > MAX_CELL for c in cells):
+                yield SourceRow(number, [c[:MAX_CELL] for c in cells], "a cell is too long")
+                continue
+            yield SourceRow(number, cells)
+    finally:
+        workbook.close()

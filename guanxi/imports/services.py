@@ -1,0 +1,202 @@
+"""Starting, running and resuming imports, and writing their error files.
+
+A job is made by :func:`import_job_create` (which checks the file and the mapping before
+anything is imported) and run by :func:`import_job_run` — from the command line directly, from
+the web as a background task. Whoever starts a job imports as themselves: the visibility rule
+decides which customers their rows may update or merge into, and every change is audited under
+their name.
+"""
+
+import csv
+import hashlib
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from guanxi.audit.context import Origin, reset_origin, set_origin
+from guanxi.customers.models import CustomFieldDefinition
+from guanxi.customers.visibility import can_create_customers
+
+from .mapping import ColumnMapping, MappingError, build_mapping
+from .models import ImportJob, ImportRowError
+from .readers import FileProblem, TableFile, open_table
+
+ERROR_COLUMNS = ("import_row", "import_error")
+
+
+def uploads_directory() -> Path:
+    path = Path(settings.DATA_DIR) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def custom_field_keys() -> frozenset[str]:
+    return frozenset(
+        CustomFieldDefinition.objects.filter(is_active=True).values_list("key", flat=True)
+    )
+
+
+def job_mapping(job: ImportJob, table: TableFile) -> ColumnMapping:
+    try:
+        return build_mapping(
+            table.header, kind=job.kind, explicit=job.mapping, custom_field_keys=custom_field_keys()
+        )
+    except MappingError as error:
+        raise ValidationError({"mapping": str(error)}) from None
+
+
+def import_job_create(
+    *,
+    actor,
+    path: Path,
+    filename: str,
+    kind: str,
+    mapping: dict | None = None,
+    dedup: str = ImportJob.Dedup.AUTO,
+    dry_run: bool = False,
+    via: str = "cli",
+    keep_copy: bool = False,
+    check_mapping: bool = True,
+) -> ImportJob:
+    """A job for ``path``, after checking that the file can be read and the mapping fits it.
+
+    ``keep_copy`` copies the file into the data directory (uploads, which the web server
+    deletes after the request). ``check_mapping=False`` leaves the mapping to be completed
+    (the web form's suggestion, which the user confirms before starting)."""
+    if not can_create_customers(actor):
+        raise PermissionDenied(_("You may not import."))
+    if kind not in ImportJob.Kind.values:
+        raise ValidationError({"kind": _("Choose customers or interactions.")})
+    if dedup not in ImportJob.Dedup.values:
+        raise ValidationError({"dedup": _("Choose auto, review or off.")})
+    path = Path(path)
+    try:
+        table = open_table(path, filename=filename)
+    except FileProblem as error:
+        raise ValidationError({"file": str(error)}) from None
+    if check_mapping:
+        try:
+            build_mapping(
+                table.header,
+                kind=kind,
+                explicit=mapping or {},
+                custom_field_keys=custom_field_keys(),
+            )
+        except MappingError as error:
+            raise ValidationError({"mapping": str(error)}) from None
+    digest = file_sha256(path)
+    if keep_copy:
+        stored = uploads_directory() / f"{timezone.now():%Y%m%d-%H%M%S}-{digest[:12]}{path.suffix}"
+        shutil.copyfile(path, stored)
+        path = stored
+    return ImportJob.objects.create(
+        kind=kind,
+        filename=filename[:255],
+        path=str(path),
+        file_sha256=digest,
+        mapping=mapping or {},
+        dedup=dedup,
+        dry_run=dry_run,
+        via=via,
+        language=translation.get_language() or settings.LANGUAGE_CODE,
+        total_rows=table.count_rows(),
+        started_by=actor,
+    )
+
+
+def resumable_job(*, actor, path: Path, kind: str) -> ImportJob | None:
+    """The newest unfinished job of this user on a file with the same contents."""
+    return (
+        ImportJob.objects.filter(
+            started_by=actor,
+            kind=kind,
+            file_sha256=file_sha256(Path(path)),
+            dry_run=False,
+            status__in=[
+                ImportJob.Status.INTERRUPTED,
+                ImportJob.Status.FAILED,
+                ImportJob.Status.RUNNING,
+            ],
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def import_job_run(*, job: ImportJob, progress=None, batch_size: int | None = None) -> ImportJob:
+    """Run (or carry on with) a job; on an error the job is marked failed, and the batches
+    written so far stay, so it can be resumed."""
+    from .customer_import import BATCH_SIZE, CustomerImporter
+    from .interaction_import import InteractionImporter
+
+    table = open_table(Path(job.path), filename=job.filename)
+    mapping = job_mapping(job, table)
+    importer_class = (
+        CustomerImporter if job.kind == ImportJob.Kind.CUSTOMERS else InteractionImporter
+    )
+    token = set_origin(Origin(via=job.via))
+    try:
+        with translation.override(job.language):
+            importer = importer_class(
+                job=job,
+                table=table,
+                mapping=mapping,
+                batch_size=batch_size or BATCH_SIZE,
+                progress=progress,
+            )
+            return importer.run()
+    except KeyboardInterrupt:
+        _mark(
+            job,
+            ImportJob.Status.INTERRUPTED,
+            _("Stopped after row %(row)d.") % {"row": job.last_row},
+        )
+        raise
+    except Exception as error:
+        _mark(job, ImportJob.Status.FAILED, f"{type(error).__name__}: {error}")
+        raise
+    finally:
+        reset_origin(token)
+
+
+def _mark(job: ImportJob, status: str, message: str) -> None:
+    # The job row in memory may be ahead of the database (a batch that rolled back).
+    with transaction.atomic():
+        ImportJob.objects.filter(pk=job.pk).update(status=status, message=message[:2000])
+    job.refresh_from_db()
+
+
+def write_error_rows(job: ImportJob, handle) -> int:
+    """The rejected rows as a file to fix and import again: the file's own columns, then the
+    row number and the reasons (columns no mapping uses, so they are ignored on re-import).
+    Returns how many rows were written."""
+    table = open_table(Path(job.path), filename=job.filename)
+    width = len(table.header)
+    writer = csv.writer(handle)
+    writer.writerow([*table.header, *ERROR_COLUMNS])
+    count = 0
+    for error in ImportRowError.objects.filter(job=job).order_by("row_number", "id").iterator():
+        cells = (list(error.cells) + [""] * width)[:width]
+        writer.writerow([*cells, error.row_number, error.reason])
+        count += 1
+    return count
+
+
+def write_error_file(job: ImportJob, destination: Path) -> int:
+    """:func:`write_error_rows` into a file, UTF-8 with a byte order mark (so spreadsheet
+    programs read Chinese correctly)."""
+    with Path(destination).open("w", newline="", encoding="utf-8-sig") as handle:
+        return write_error_rows(job, handle)

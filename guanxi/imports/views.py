@@ -1,0 +1,238 @@
+"""Import pages: upload a file, map its columns (with a preview and a quick check), start the
+import as a background job, watch its progress, download the rejected rows.
+
+Views only translate HTTP to one selector or service call and back; the import itself runs as
+the user who started it, through the same services and visibility rule as the command line.
+"""
+
+import io
+import tempfile
+from pathlib import Path
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods
+
+from guanxi.customers.visibility import can_create_customers
+
+from .customer_rows import RowContext, clean_customer_row
+from .mapping import FIELDS_BY_KIND, MappingError, build_mapping, suggest_mapping
+from .models import ImportJob
+from .readers import FileProblem, open_table
+from .selectors import access_import_job, import_errors, import_jobs_for_user
+from .services import custom_field_keys, import_job_create, write_error_rows
+from .tasks import run_import_job
+
+MAX_UPLOAD_BYTES = 100 * 1024 * 1024
+PREVIEW_ROWS = 10
+CHECK_ROWS = 500
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("File"),
+        help_text=gettext_lazy("CSV (UTF-8 or GBK) or Excel .xlsx, up to 100 MB"),
+    )
+    kind = forms.ChoiceField(label=gettext_lazy("What it holds"), choices=ImportJob.Kind.choices)
+    dedup = forms.ChoiceField(
+        label=gettext_lazy("Duplicates"),
+        choices=ImportJob.Dedup.choices,
+        initial=ImportJob.Dedup.AUTO,
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise ValidationError(
+                _("The file is larger than 100 MB; split it or use the command line.")
+            )
+        return upload
+
+
+def _job_or_404(user, job_id) -> ImportJob:
+    try:
+        return access_import_job(user, job_id)
+    except ImportJob.DoesNotExist:
+        raise Http404 from None
+
+
+def _require_importer(user) -> None:
+    if not can_create_customers(user):
+        raise PermissionDenied
+
+
+@login_required
+@require_GET
+def import_list(request):
+    _require_importer(request.user)
+    jobs = import_jobs_for_user(request.user).order_by("-created_at", "-id")[:100]
+    return render(request, "imports/list.html", {"jobs": jobs})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_new(request):
+    """Upload a file; its columns are mapped on the next page."""
+    _require_importer(request.user)
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        suffix = Path(upload.name).suffix.lower()[:10]
+        with tempfile.NamedTemporaryFile(suffix=suffix) as scratch:
+            for chunk in upload.chunks():
+                scratch.write(chunk)
+            scratch.flush()
+            try:
+                table = open_table(Path(scratch.name), filename=upload.name)
+                job = import_job_create(
+                    actor=request.user,
+                    path=Path(scratch.name),
+                    filename=upload.name,
+                    kind=form.cleaned_data["kind"],
+                    mapping=suggest_mapping(
+                        table.header,
+                        kind=form.cleaned_data["kind"],
+                        custom_field_keys=custom_field_keys(),
+                    ),
+                    dedup=form.cleaned_data["dedup"],
+                    via="web",
+                    keep_copy=True,
+                    check_mapping=False,
+                )
+            except FileProblem as error:
+                form.add_error("file", str(error))
+            except ValidationError as error:
+                for name, texts in error.message_dict.items():
+                    form.add_error("file" if name not in form.fields else name, texts)
+            else:
+                return redirect("imports:mapping", job_id=job.pk)
+    status = 422 if form.errors else 200
+    return render(request, "imports/new.html", {"form": form}, status=status)
+
+
+def _preview(job: ImportJob, table, targets: list[str | None]) -> list[list[str]]:
+    rows = []
+    for row in table.rows():
+        rows.append(row.cells + [""] * (len(table.header) - len(row.cells)))
+        if len(rows) >= PREVIEW_ROWS:
+            break
+    return rows
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_mapping(request, job_id: int):
+    """Say which column is which field, check a sample, start the import."""
+    _require_importer(request.user)
+    job = _job_or_404(request.user, job_id)
+    if job.status != ImportJob.Status.DRAFT:
+        return redirect("imports:detail", job_id=job.pk)
+    table = open_table(Path(job.path), filename=job.filename)
+    keys = custom_field_keys()
+    fields = dict(FIELDS_BY_KIND[job.kind])
+    if job.kind == ImportJob.Kind.CUSTOMERS:
+        fields.update({key: _("custom field") for key in sorted(keys)})
+    mapping = dict(job.mapping)
+    report = None
+    mapping_error = None
+    if request.method == "POST":
+        mapping = {
+            name: (request.POST.get(f"map_{i}") or None)
+            for i, name in enumerate(table.header)
+            if f"map_{i}" in request.POST
+        }
+        dedup = request.POST.get("dedup", job.dedup)
+        if dedup in ImportJob.Dedup.values:
+            job.dedup = dedup
+        job.mapping = mapping
+        job.save(update_fields=["mapping", "dedup"])
+        try:
+            column_mapping = build_mapping(
+                table.header, kind=job.kind, explicit=mapping, custom_field_keys=keys
+            )
+        except MappingError as error:
+            mapping_error = str(error)
+        else:
+            if request.POST.get("action") == "start":
+                job.status = ImportJob.Status.QUEUED
+                job.save(update_fields=["status"])
+                run_import_job.enqueue(job.pk)
+                messages.success(request, _("The import has started."))
+                return redirect("imports:detail", job_id=job.pk)
+            report = _check_sample(job, table, column_mapping, request.user)
+    targets = [mapping.get(name) for name in table.header]
+    return render(
+        request,
+        "imports/mapping.html",
+        {
+            "job": job,
+            "columns": list(zip(range(len(table.header)), table.header, targets, strict=True)),
+            "fields": fields,
+            "preview": _preview(job, table, targets),
+            "report": report,
+            "mapping_error": mapping_error,
+            "dedup_choices": ImportJob.Dedup.choices,
+        },
+        status=422 if mapping_error else 200,
+    )
+
+
+def _check_sample(job: ImportJob, table, column_mapping, user) -> dict:
+    """How the first rows fare, without writing anything (a quick look before the real run,
+    which checks every row again)."""
+    context = RowContext(user)
+    checked = good = 0
+    problems = []
+    for row in table.rows():
+        checked += 1
+        if row.problem:
+            problems.append((row.number, row.problem))
+        elif job.kind == ImportJob.Kind.CUSTOMERS:
+            result = clean_customer_row(row.number, column_mapping.apply(row.cells), context)
+            if isinstance(result, list):
+                problems.append((row.number, "; ".join(result)))
+            else:
+                good += 1
+        else:
+            good += 1
+        if checked >= CHECK_ROWS:
+            break
+    return {"checked": checked, "good": good, "problems": problems[:20], "bad": len(problems)}
+
+
+@login_required
+@require_GET
+def import_detail(request, job_id: int):
+    """Progress while it runs (the page refreshes itself), the outcome when done."""
+    job = _job_or_404(request.user, job_id)
+    context = {
+        "job": job,
+        "errors": import_errors(job, limit=20),
+        "running": job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING),
+    }
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "imports/_progress.html", context)
+    return render(request, "imports/detail.html", context)
+
+
+@login_required
+@require_GET
+def import_error_file(request, job_id: int):
+    """The rejected rows, to fix and import again."""
+    job = _job_or_404(request.user, job_id)
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    write_error_rows(job, buffer)
+    response = HttpResponse(
+        buffer.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8"
+    )
+    name = f"{Path(job.filename).stem}-errors.csv"
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    return response
