@@ -125,6 +125,7 @@ class CustomerImporter:
         self.model, self.people = current_match_model()
         self._tags: dict[str, int] = {}
         self._changeable_cache: set[int] = set()
+        self._dry_run_errors: list[ImportRowError] = []
         self.seconds: dict[str, float] = defaultdict(float)
 
     # --- running ---------------------------------------------------------------------------
@@ -143,7 +144,9 @@ class CustomerImporter:
                     raise Interrupted
             except Interrupted:
                 pass
-            # The counts of the rolled-back run are what the real import would do.
+            # The counts of the rolled-back run are what the real import would do; its rejected
+            # rows are kept, for the error file.
+            ImportRowError.objects.bulk_create(self._dry_run_errors, batch_size=2000)
             job.status = ImportJob.Status.FINISHED
             job.finished_at = timezone.now()
             job.save()
@@ -168,7 +171,10 @@ class CustomerImporter:
         job.unchanged += result.unchanged
         job.queued_for_review += result.queued
         job.last_row = batch[-1].number
-        ImportRowError.objects.bulk_create(result.errors)
+        if job.dry_run:
+            self._dry_run_errors += result.errors
+        else:
+            ImportRowError.objects.bulk_create(result.errors)
         job.save(
             update_fields=[
                 "rows_read",

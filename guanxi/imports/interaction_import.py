@@ -70,6 +70,7 @@ class InteractionImporter:
         self.batch_size = batch_size
         self.progress = progress or (lambda n: None)
         self._staff: dict[str, int | None] = {}
+        self._dry_run_errors: list[ImportRowError] = []
 
     def run(self) -> ImportJob:
         job = self.job
@@ -88,6 +89,7 @@ class InteractionImporter:
             if savepoint_all:
                 transaction.set_rollback(True)
                 savepoint_all.__exit__(None, None, None)
+                ImportRowError.objects.bulk_create(self._dry_run_errors, batch_size=2000)
         job.status = ImportJob.Status.FINISHED
         job.finished_at = timezone.now()
         job.save()
@@ -248,7 +250,10 @@ class InteractionImporter:
             )
             for i in new
         )
-        ImportRowError.objects.bulk_create(errors)
+        if job.dry_run:
+            self._dry_run_errors += errors
+        else:
+            ImportRowError.objects.bulk_create(errors)
         job.rows_read += len(batch)
         job.created += created
         job.updated += updated

@@ -86,11 +86,25 @@ def _detect_encoding(data: bytes) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
-    try:
-        data.decode("gb18030")
-        return "gb18030"
-    except UnicodeDecodeError:
-        return "utf-8"  # mostly UTF-8: bad rows are reported one by one
+    # GB18030 decodes almost any bytes, UTF-8 ones included (as nonsense), so it is only chosen
+    # when the lines with non-ASCII text are mostly not UTF-8: a UTF-8 file with a few pasted
+    # GBK rows stays UTF-8 and those rows are reported.
+    utf8 = other = 0
+    for line in data.splitlines():
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            utf8 += 1
+        except UnicodeDecodeError:
+            other += 1
+    if other > utf8:
+        try:
+            data.decode("gb18030")
+            return "gb18030"
+        except UnicodeDecodeError:
+            pass
+    return "utf-8"
 
 
 def _open_csv(path: Path) -> TableFile:
@@ -184,9 +198,12 @@ def _open_xlsx(path: Path) -> TableFile:
 
     from openpyxl import load_workbook
 
+    from openpyxl.utils.exceptions import InvalidFileException
+
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        # From an open file: openpyxl judges a path by its extension, an upload has none.
+        workbook = load_workbook(path.open("rb"), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as error:
         raise FileProblem(f"This is not a readable XLSX workbook ({error}).") from None
     try:
         sheet = workbook.worksheets[0]
@@ -204,7 +221,7 @@ def _open_xlsx(path: Path) -> TableFile:
 def _xlsx_rows(table: TableFile) -> Iterator[SourceRow]:
     from openpyxl import load_workbook
 
-    workbook = load_workbook(table.path, read_only=True, data_only=True)
+    workbook = load_workbook(table.path.open("rb"), read_only=True, data_only=True)
     try:
         sheet = workbook.worksheets[0]
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):

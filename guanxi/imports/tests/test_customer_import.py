@@ -1,0 +1,286 @@
+"""Importing customers: every row accounted for, idempotent re-import, duplicates merged or
+queued, batches that survive a crash, and the visibility rule."""
+
+import csv
+import io
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from guanxi.audit.models import AuditEvent
+from guanxi.customers.models import Customer
+from guanxi.customers.services import customer_create
+from guanxi.dedup.models import DuplicatePair, MatchKey
+from guanxi.imports import customer_import
+from guanxi.imports.models import ImportJob, ImportRowError
+from guanxi.imports.services import import_job_create, import_job_run, write_error_rows
+
+pytestmark = pytest.mark.django_db
+
+HEADER = "external_id,name,company,phone,email,city,region,postcode,birth_date,tags,kind,owner\n"
+
+
+def run_import(tmp_path, content, actor, *, name="customers.csv", batch_size=None, **options):
+    path = tmp_path / name
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    job = import_job_create(
+        actor=actor, path=path, filename=name, kind="customers", **options
+    )
+    return import_job_run(job=job, batch_size=batch_size)
+
+
+def assert_accounted(job: ImportJob, rows: int) -> None:
+    assert job.rows_read == rows
+    assert job.created + job.updated + job.merged + job.rejected == rows
+    assert ImportRowError.objects.filter(job=job).count() == job.rejected
+
+
+BAD_FILE = HEADER + (
+    "A1,张伟,华瑞科技有限公司,13812345678,zhang.wei@example.com,上海,上海市,200000,"
+    "1985-03-02,VIP;展会,signed,\n"
+    "A2,,,13900001111,,,,,,,,\n"  # no name
+    "A3,李娜,,12345,,,,,,,,\n"  # not a phone
+    "A4,王芳,,,wang@@example,,,,,,,\n"  # not an email
+    "A5,赵敏,,,,,,,1985-13-45,,,\n"  # not a date
+    "A6,钱军,,,,,,,,,customer,\n"  # not a kind
+    "A7,孙丽,,,,,,,,,,nobody\n"  # no such owner
+    "A1,张伟,华瑞科技有限公司,13812345678,zhang.wei@example.com,上海,上海市,200000,"
+    "1985-03-02,VIP;展会,signed,\n"  # the same row again
+    ",張偉,,+86 138-1234-5678,ZHANG.WEI@EXAMPLE.COM,,,,,,,\n"  # the same customer typed again
+    "A9,周涛,,13700001111,zhou.tao@example.com,杭州,,,,,intent,rep\n"
+)
+
+
+def test_every_row_of_a_file_with_bad_rows_is_accounted_for(company, tmp_path):
+    content = BAD_FILE.encode() + "A10,吴刚,,13600001111,,,,,,,,\n".encode("gbk")
+    job = run_import(tmp_path, content, company.admin)
+    assert job.status == ImportJob.Status.FINISHED
+    assert_accounted(job, 11)
+    assert (job.created, job.updated, job.merged, job.rejected) == (2, 1, 1, 7)
+    reasons = dict(ImportRowError.objects.filter(job=job).values_list("row_number", "reason"))
+    assert reasons[3].startswith("name:")
+    assert reasons[4].startswith("phone:") and "12345" in reasons[4]
+    assert reasons[5].startswith("email:")
+    assert reasons[6].startswith("birth_date:")
+    assert reasons[7].startswith("kind:")
+    assert reasons[8].startswith("owner:") and "nobody" in reasons[8]
+    assert "not valid UTF-8" in reasons[12]
+    zhang = Customer.objects.get(external_id="A1")
+    assert zhang.phones.count() == 1 and zhang.emails.count() == 1
+    assert set(zhang.tags.values_list("name", flat=True)) == {"VIP", "展会"}
+    assert Customer.objects.get(external_id="A9").owner == company.rep
+    # Every customer created has its audit row, its search text and its blocking keys.
+    created = Customer.objects.filter(external_id__in=["A1", "A9"])
+    for customer in created:
+        assert AuditEvent.objects.filter(
+            customer_id=customer.pk, action=AuditEvent.Action.CREATE
+        ).exists()
+        assert MatchKey.objects.filter(customer_id=customer.pk).exists()
+    assert "13812345678" in zhang.search_text
+
+
+def test_the_error_file_can_be_fixed_and_imported_again(company, tmp_path):
+    job = run_import(tmp_path, BAD_FILE, company.admin)
+    buffer = io.StringIO()
+    assert write_error_rows(job, buffer) == job.rejected
+    rows = list(csv.DictReader(io.StringIO(buffer.getvalue())))
+    assert [r["import_row"] for r in rows] == ["3", "4", "5", "6", "7", "8"]
+    assert rows[0]["external_id"] == "A2" and rows[0]["import_error"].startswith("name:")
+    # Fix the rows and import the error file itself: the extra columns are ignored.
+    for row in rows:
+        row["name"] = row["name"] or "补名"
+        row.update(phone="", email="", birth_date="", kind="", owner="")
+    fixed = io.StringIO()
+    writer = csv.DictWriter(fixed, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    again = run_import(tmp_path, fixed.getvalue(), company.admin, name="fixed.csv")
+    assert (again.created, again.rejected) == (6, 0)
+
+
+def test_a_gbk_file_imports_its_chinese_intact(company, tmp_path):
+    content = "客户编号,姓名,手机,邮箱\nG1,欧阳娜娜,13812340000,na@example.com\n".encode("gbk")
+    mapping = {"客户编号": "external_id", "姓名": "name", "手机": "phone", "邮箱": "email"}
+    job = run_import(tmp_path, content, company.admin, mapping=mapping)
+    assert (job.created, job.rejected) == (1, 0)
+    assert Customer.objects.get(external_id="G1").name == "欧阳娜娜"
+
+
+def test_importing_the_same_file_again_changes_nothing(company, tmp_path):
+    first = run_import(tmp_path, BAD_FILE, company.admin)
+    state = list(Customer.objects.order_by("pk").values_list("pk", "version", "updated_at"))
+    events = AuditEvent.objects.exclude(action=AuditEvent.Action.IMPORT).count()
+    second = run_import(tmp_path, BAD_FILE, company.admin)
+    assert_accounted(second, first.rows_read)
+    assert second.created == 0 and second.rejected == first.rejected
+    assert second.unchanged == second.updated + second.merged
+    assert list(Customer.objects.order_by("pk").values_list("pk", "version", "updated_at")) == state
+    assert AuditEvent.objects.exclude(action=AuditEvent.Action.IMPORT).count() == events
+
+
+def test_an_update_by_external_id_changes_only_what_the_row_says(company, tmp_path):
+    run_import(tmp_path, HEADER + "U1,张伟,,13812345678,,,,,,VIP,potential,\n", company.admin)
+    customer = Customer.objects.get(external_id="U1")
+    job = run_import(
+        tmp_path,
+        HEADER + "U1,张伟,华瑞科技,13900001111,zw@example.com,,,,,新标签,signed,\n",
+        company.admin,
+    )
+    assert (job.updated, job.unchanged) == (1, 0)
+    customer.refresh_from_db()
+    assert customer.kind == "signed" and customer.company == "华瑞科技" and customer.version == 2
+    assert set(customer.phones.values_list("number", flat=True)) == {
+        "+8613812345678",
+        "+8613900001111",
+    }
+    assert set(customer.tags.values_list("name", flat=True)) == {"VIP", "新标签"}
+    event = AuditEvent.objects.get(customer_id=customer.pk, action=AuditEvent.Action.UPDATE)
+    assert event.changes["kind"] == {"before": "potential", "after": "signed"}
+    assert "emails" in event.changes
+
+
+def test_dedup_modes(company, tmp_path):
+    existing = customer_create(
+        actor=company.admin,
+        data={"name": "张伟", "phones": ["13812345678"], "emails": ["zw@example.com"]},
+    )
+    row = HEADER + ",張偉,,+86 138 1234 5678,ZW@example.com,,,,,,,\n"
+    off = run_import(tmp_path, row, company.admin, dedup="off")
+    assert off.created == 1
+    Customer.objects.exclude(pk__in=[existing.pk, *company_ids(company)]).delete()
+    review = run_import(tmp_path, row, company.admin, dedup="review")
+    assert (review.created, review.queued_for_review) == (1, 1)
+    pair = DuplicatePair.objects.get()
+    assert existing.pk in (pair.left_id, pair.right_id) and pair.source == "import"
+    assert pair.score >= 0.98
+    Customer.objects.exclude(pk__in=[existing.pk, *company_ids(company)]).delete()
+    auto = run_import(tmp_path, row, company.admin, dedup="auto")
+    assert (auto.created, auto.merged) == (0, 1)
+    assert Customer.objects.filter(name__in=["张伟", "張偉"]).count() == 1
+
+
+def company_ids(company) -> list[int]:
+    return [c.pk for c in company.customers.values()]
+
+
+def test_a_rep_cannot_update_or_merge_into_customers_they_may_not_change(company, tmp_path):
+    theirs = customer_create(
+        actor=company.rep_west,
+        data={"name": "West 张伟", "phones": ["13812345678"], "external_id": "W1"},
+    )
+    content = HEADER + "W1,改名,,,,,,,,,,\n" + ",West 张伟,,13812345678,,,,,,,,\n"
+    job = run_import(tmp_path, content, company.rep)
+    assert (job.rejected, job.created, job.merged) == (1, 1, 0)
+    assert "not yours to change" in ImportRowError.objects.get(job=job).reason
+    theirs.refresh_from_db()
+    assert theirs.name == "West 张伟" and theirs.version == 1
+    # The sure duplicate was created and queued for someone who may decide.
+    assert DuplicatePair.objects.filter(source="import").count() == 1
+    assert job.queued_for_review == 1
+
+
+def test_a_dry_run_counts_everything_and_writes_nothing(company, tmp_path):
+    before = (Customer.objects.count(), AuditEvent.objects.count(), MatchKey.objects.count())
+    job = run_import(tmp_path, BAD_FILE, company.admin, dry_run=True)
+    assert_accounted(job, 10)
+    assert (job.created, job.updated, job.merged, job.rejected) == (2, 1, 1, 6)
+    assert (Customer.objects.count(), AuditEvent.objects.count(), MatchKey.objects.count()) == before
+
+
+def _many_rows(count: int) -> str:
+    lines = [HEADER]
+    for i in range(count):
+        lines.append(f"M{i},客户{i:04d},,{13800000000 + i},m{i}@example.com,,,,,,,\n")
+    return "".join(lines)
+
+
+def test_a_crash_leaves_the_finished_batches_and_resuming_completes(
+    company, tmp_path, monkeypatch
+):
+    content = _many_rows(250)
+    original = customer_import.CustomerImporter._create
+    calls = {"n": 0}
+
+    def crash_in_third_batch(self, new, organisations):
+        calls["n"] += 1
+        original(self, new, organisations)
+        if calls["n"] == 3:
+            raise RuntimeError("disk full")
+
+    monkeypatch.setattr(customer_import.CustomerImporter, "_create", crash_in_third_batch)
+    path = tmp_path / "many.csv"
+    path.write_text(content)
+    job = import_job_create(actor=company.admin, path=path, filename="many.csv", kind="customers")
+    with pytest.raises(RuntimeError):
+        import_job_run(job=job, batch_size=100)
+    job.refresh_from_db()
+    # Batches one and two are in, the third (written before the crash) rolled back.
+    assert job.status == ImportJob.Status.FAILED and "disk full" in job.message
+    assert (job.rows_read, job.created, job.last_row) == (200, 200, 201)
+    assert Customer.objects.filter(external_id__startswith="M").count() == 200
+    assert MatchKey.objects.filter(customer__external_id__startswith="M").count() > 0
+
+    monkeypatch.setattr(customer_import.CustomerImporter, "_create", original)
+    import_job_run(job=job, batch_size=100)
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.FINISHED
+    assert_accounted(job, 250)
+    assert Customer.objects.filter(external_id__startswith="M").count() == 250
+    assert (
+        AuditEvent.objects.filter(
+            action=AuditEvent.Action.CREATE, customer_id__in=Customer.objects.values("pk")
+        ).count()
+        >= 250
+    )
+
+
+def test_duplicates_across_batches_are_merged(company, tmp_path):
+    content = HEADER + "".join(
+        f",客户{i:03d},,{13800000000 + i},,,,,,,,\n" for i in range(30)
+    ) + ",客户007,,+86 138 0000 0007,,,,,,,,\n"
+    job = run_import(tmp_path, content, company.admin, batch_size=10)
+    assert (job.created, job.merged) == (30, 1)
+
+
+def test_an_xlsx_file_imports_like_csv(company, tmp_path):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["name", "phone", "birth_date"])
+    sheet.append(["张三", 13812349999, "1990-05-06"])
+    path = tmp_path / "a.xlsx"
+    workbook.save(path)
+    job = import_job_create(actor=company.admin, path=path, filename="a.xlsx", kind="customers")
+    job = import_job_run(job=job)
+    assert (job.created, job.rejected) == (1, 0)
+    assert Customer.objects.get(name="张三").phones.get().number == "+8613812349999"
+
+
+def test_mapping_and_permission_problems_are_refused_before_anything_is_written(
+    company, tmp_path
+):
+    path = tmp_path / "a.csv"
+    path.write_text("姓名,电话\n张三,13812349999\n")
+    with pytest.raises(ValidationError) as error:
+        import_job_create(actor=company.admin, path=path, filename="a.csv", kind="customers")
+    assert "name" in str(error.value)
+    with pytest.raises(ValidationError):
+        import_job_create(
+            actor=company.admin,
+            path=path,
+            filename="a.csv",
+            kind="customers",
+            mapping={"姓名": "nmae"},
+        )
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        import_job_create(
+            actor=company.analyst,
+            path=path,
+            filename="a.csv",
+            kind="customers",
+            mapping={"姓名": "name"},
+        )
+    assert not ImportJob.objects.exists()

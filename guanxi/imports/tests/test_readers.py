@@ -1,0 +1,92 @@
+"""Reading CSV and XLSX files: encodings, delimiters, bad rows reported one by one."""
+
+import datetime as dt
+
+import pytest
+from openpyxl import Workbook
+
+from guanxi.imports.readers import FileProblem, open_table
+
+
+def _write(tmp_path, name: str, data: bytes):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def test_utf8_with_and_without_byte_order_mark(tmp_path):
+    for prefix in (b"", b"\xef\xbb\xbf"):
+        path = _write(tmp_path, "a.csv", prefix + "name,phone\n张伟,13812345678\n".encode())
+        table = open_table(path)
+        assert table.header == ["name", "phone"]
+        assert [r.cells for r in table.rows()] == [["张伟", "13812345678"]]
+
+
+def test_a_gbk_file_is_read_as_gbk(tmp_path):
+    path = _write(tmp_path, "a.csv", "姓名,电话\n张伟,13812345678\n王芳,13900001111\n".encode("gbk"))
+    table = open_table(path)
+    assert table.encoding == "gb18030"
+    assert table.header == ["姓名", "电话"]
+    assert [r.cells[0] for r in table.rows()] == ["张伟", "王芳"]
+    assert all(r.problem is None for r in table.rows())
+
+
+def test_a_row_in_another_encoding_is_reported_with_its_number(tmp_path):
+    data = (
+        "name,phone\n张伟,13812345678\n".encode()
+        + "王芳,13900001111\n".encode("gbk")
+        + "李娜,13700001111\n".encode()
+    )
+    rows = list(open_table(_write(tmp_path, "a.csv", data)).rows())
+    assert [r.number for r in rows] == [2, 3, 4]
+    assert rows[0].problem is None and rows[2].problem is None
+    assert "not valid UTF-8" in rows[1].problem and "0x" in rows[1].problem
+
+
+def test_semicolons_quoted_newlines_and_blank_lines(tmp_path):
+    data = 'name;notes\n"Wang Fang";"two\nlines"\n\n;\nLi Na;ok\n'.encode()
+    rows = list(open_table(_write(tmp_path, "a.csv", data)).rows())
+    assert [r.cells for r in rows] == [["Wang Fang", "two\nlines"], ["Li Na", "ok"]]
+    assert [r.number for r in rows] == [2, 6]
+
+
+def test_xlsx_keeps_the_digits_of_phone_numbers_and_writes_dates(tmp_path):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["name", "phone", "birth_date", "amount"])
+    sheet.append(["张伟", 13812345678, dt.datetime(1985, 3, 2), 12.5])
+    sheet.append([None, None, None, None])
+    sheet.append(["王芳", "139 0000 1111", dt.date(1990, 1, 31), 3.0])
+    path = tmp_path / "a.xlsx"
+    workbook.save(path)
+    table = open_table(path)
+    assert table.kind == "xlsx" and table.header == ["name", "phone", "birth_date", "amount"]
+    assert [r.cells for r in table.rows()] == [
+        ["张伟", "13812345678", "1985-03-02", "12.5"],
+        ["王芳", "139 0000 1111", "1990-01-31", "3"],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty"),
+        (b"\n\n", "empty"),
+        (b"PK\x03\x04not really a zip", "not a readable XLSX"),
+    ],
+)
+def test_unreadable_files_are_refused_as_a_whole(tmp_path, data, message):
+    with pytest.raises(FileProblem, match=message):
+        open_table(_write(tmp_path, "a.csv", data))
+
+
+def test_old_excel_files_are_refused_with_advice(tmp_path):
+    with pytest.raises(FileProblem, match="xlsx or CSV"):
+        open_table(_write(tmp_path, "a.xls", b"\xd0\xcf\x11\xe0" + b"\0" * 100))
+
+
+def test_resuming_skips_the_rows_already_read(tmp_path):
+    data = "name\n" + "".join(f"c{i}\n" for i in range(10))
+    table = open_table(_write(tmp_path, "a.csv", data.encode()))
+    assert [r.cells[0] for r in table.rows(start_after=8)] == ["c7", "c8", "c9"]
+    assert table.count_rows() == 10
