@@ -197,7 +197,6 @@ def _open_xlsx(path: Path) -> TableFile:
     import zipfile
 
     from openpyxl import load_workbook
-
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:

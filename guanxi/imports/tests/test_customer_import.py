@@ -23,9 +23,7 @@ HEADER = "external_id,name,company,phone,email,city,region,postcode,birth_date,t
 def run_import(tmp_path, content, actor, *, name="customers.csv", batch_size=None, **options):
     path = tmp_path / name
     path.write_bytes(content.encode() if isinstance(content, str) else content)
-    job = import_job_create(
-        actor=actor, path=path, filename=name, kind="customers", **options
-    )
+    job = import_job_create(actor=actor, path=path, filename=name, kind="customers", **options)
     return import_job_run(job=job, batch_size=batch_size)
 
 
@@ -184,7 +182,11 @@ def test_a_dry_run_counts_everything_and_writes_nothing(company, tmp_path):
     job = run_import(tmp_path, BAD_FILE, company.admin, dry_run=True)
     assert_accounted(job, 10)
     assert (job.created, job.updated, job.merged, job.rejected) == (2, 1, 1, 6)
-    assert (Customer.objects.count(), AuditEvent.objects.count(), MatchKey.objects.count()) == before
+    assert (
+        Customer.objects.count(),
+        AuditEvent.objects.count(),
+        MatchKey.objects.count(),
+    ) == before
 
 
 def _many_rows(count: int) -> str:
@@ -194,9 +196,7 @@ def _many_rows(count: int) -> str:
     return "".join(lines)
 
 
-def test_a_crash_leaves_the_finished_batches_and_resuming_completes(
-    company, tmp_path, monkeypatch
-):
+def test_a_crash_leaves_the_finished_batches_and_resuming_completes(company, tmp_path, monkeypatch):
     content = _many_rows(250)
     original = customer_import.CustomerImporter._create
     calls = {"n": 0}
@@ -235,9 +235,11 @@ def test_a_crash_leaves_the_finished_batches_and_resuming_completes(
 
 
 def test_duplicates_across_batches_are_merged(company, tmp_path):
-    content = HEADER + "".join(
-        f",客户{i:03d},,{13800000000 + i},,,,,,,,\n" for i in range(30)
-    ) + ",客户007,,+86 138 0000 0007,,,,,,,,\n"
+    content = (
+        HEADER
+        + "".join(f",客户{i:03d},,{13800000000 + i},,,,,,,,\n" for i in range(30))
+        + ",客户007,,+86 138 0000 0007,,,,,,,,\n"
+    )
     job = run_import(tmp_path, content, company.admin, batch_size=10)
     assert (job.created, job.merged) == (30, 1)
 
@@ -257,9 +259,7 @@ def test_an_xlsx_file_imports_like_csv(company, tmp_path):
     assert Customer.objects.get(name="张三").phones.get().number == "+8613812349999"
 
 
-def test_mapping_and_permission_problems_are_refused_before_anything_is_written(
-    company, tmp_path
-):
+def test_mapping_and_permission_problems_are_refused_before_anything_is_written(company, tmp_path):
     path = tmp_path / "a.csv"
     path.write_text("姓名,电话\n张三,13812349999\n")
     with pytest.raises(ValidationError) as error:

@@ -23,7 +23,9 @@ def test_utf8_with_and_without_byte_order_mark(tmp_path):
 
 
 def test_a_gbk_file_is_read_as_gbk(tmp_path):
-    path = _write(tmp_path, "a.csv", "姓名,电话\n张伟,13812345678\n王芳,13900001111\n".encode("gbk"))
+    path = _write(
+        tmp_path, "a.csv", "姓名,电话\n张伟,13812345678\n王芳,13900001111\n".encode("gbk")
+    )
     table = open_table(path)
     assert table.encoding == "gb18030"
     assert table.header == ["姓名", "电话"]
@@ -44,7 +46,7 @@ def test_a_row_in_another_encoding_is_reported_with_its_number(tmp_path):
 
 
 def test_semicolons_quoted_newlines_and_blank_lines(tmp_path):
-    data = 'name;notes\n"Wang Fang";"two\nlines"\n\n;\nLi Na;ok\n'.encode()
+    data = b'name;notes\n"Wang Fang";"two\nlines"\n\n;\nLi Na;ok\n'
     rows = list(open_table(_write(tmp_path, "a.csv", data)).rows())
     assert [r.cells for r in rows] == [["Wang Fang", "two\nlines"], ["Li Na", "ok"]]
     assert [r.number for r in rows] == [2, 6]
