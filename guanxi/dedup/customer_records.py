@@ -34,18 +34,55 @@ def record_for_customer(customer: Customer) -> MatchRecord:
 
 
 def match_records_for(customer_ids: Iterable[int]) -> dict[int, MatchRecord]:
-    """Records of the given customers that are not deleted, by id."""
-    ids = list(set(customer_ids))
+    """Records of the given customers that are not deleted, by id: four plain queries per
+    thousand customers, no model instances (the importer asks for tens of thousands)."""
+    ids = sorted(set(customer_ids))
     records: dict[int, MatchRecord] = {}
-    for start in range(0, len(ids), 2000):
-        customers = (
-            Customer.objects.filter(pk__in=ids[start : start + 2000], deleted_at__isnull=True)
-            .select_related("organization")
-            .prefetch_related("phones", "emails", "addresses")
-        )
-        for customer in customers:
-            records[customer.pk] = record_for_customer(customer)
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        with connection.cursor() as cursor:
+            marks = ", ".join(["%s"] * len(chunk))
+            rows = {}
+            for sql, target in (
+                (_PHONES_BY_ID, "phones"),
+                (_EMAILS_BY_ID, "emails"),
+                (_ADDRESSES_BY_ID, "addresses"),
+            ):
+                cursor.execute(sql.format(ids=marks), chunk)
+                for customer_id, *values in cursor.fetchall():
+                    rows.setdefault((customer_id, target), []).append(values)
+            cursor.execute(_CUSTOMERS_BY_ID.format(ids=marks), chunk)
+            for customer_id, party_type, name, company, id_hash, birth, _ext in cursor.fetchall():
+                records[customer_id] = match_record(
+                    ref=customer_id,
+                    name=name,
+                    party_type=party_type,
+                    company=company or "",
+                    phones=[v[0] for v in rows.get((customer_id, "phones"), [])],
+                    emails=[v[0] for v in rows.get((customer_id, "emails"), [])],
+                    id_number=id_hash or "",
+                    birth_date=birth,
+                    addresses=[
+                        {"street": s, "city": c, "region": r, "postcode": p}
+                        for s, c, r, p in rows.get((customer_id, "addresses"), [])
+                    ],
+                )
     return records
+
+
+_CUSTOMERS_BY_ID = """
+    SELECT c.id, c.party_type, c.name, COALESCE(o.name, c.company), c.id_number_hash,
+           c.birth_date, c.external_id
+    FROM customers_customer c
+    LEFT JOIN customers_customer o ON o.id = c.organization_id
+    WHERE c.deleted_at IS NULL AND c.id IN ({ids})
+"""
+_PHONES_BY_ID = "SELECT customer_id, number FROM customers_phone WHERE customer_id IN ({ids})"
+_EMAILS_BY_ID = "SELECT customer_id, address FROM customers_email WHERE customer_id IN ({ids})"
+_ADDRESSES_BY_ID = """
+    SELECT customer_id, street, city, region, postcode FROM customers_address
+    WHERE customer_id IN ({ids}) ORDER BY id
+"""
 
 
 _CUSTOMERS_SQL = """

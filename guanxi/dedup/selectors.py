@@ -21,9 +21,11 @@ from .matching.model import MatchModel, default_model
 from .matching.records import PERSON, MatchRecord
 from .models import CustomerMerge, DuplicatePair, MatchKey, MatchModelFit
 
-# Candidates per blocking key: a key more customers share than this says too little to be
-# worth fetching (the scan skips such blocks too).
-MAX_CANDIDATES_PER_KEY = 100
+# Candidates per blocking key when one record is matched against the database: a key more
+# customers share than this (a common name at one big employer) says too little to be worth
+# fetching and comparing for every row of an import; the other keys (phone, email, ID number,
+# name with birth date …) still find the duplicate.
+MAX_CANDIDATES_PER_KEY = 30
 
 
 def current_match_model() -> tuple[MatchModel, int | None]:

@@ -106,22 +106,16 @@ def _compare_names(c: dict, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     n = len(left)
     # Both in Latin letters: how close the words are (typos, dropped letters), word by word:
     # "Chen Jing" and "Chen Tao" share a surname, not a name.
-    levels = _graded(
-        np.fromiter(
-            (
-                _word_similarity(a, b)
-                for a, b in zip(c["name_words"][left], c["name_words"][right], strict=True)
-            ),
-            float,
-            n,
-        ),
-        (0.80, 0.92),
-    )
+    any_han = ~(_empty(han_l) & _empty(han_r))
+    latin = np.flatnonzero(~any_han)
+    similarity = np.zeros(n)
+    words = c["name_words"]
+    similarity[latin] = [_word_similarity(words[left[i]], words[right[i]]) for i in latin]
+    levels = _graded(similarity, (0.80, 0.92))
     # Chinese on either side: a different character is a different name. 王芳 and 王芬 are
     # two people however close their romanisations ("fang", "fen"), and "Hu Fang" is not 胡刚.
     # The slips people make with Chinese names are homophones typed by an input method
     # (张伟 / 张玮), which "same sound" below catches.
-    any_han = ~(_empty(han_l) & _empty(han_r))
     levels[any_han] = NAME["different"]
     tokens_l, tokens_r = c["name_tokens"][left], c["name_tokens"][right]
     partial = np.fromiter(

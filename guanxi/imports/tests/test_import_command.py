@@ -1,0 +1,170 @@
+"""``guanxi import``: what it prints, its exit statuses, mapping files, and Ctrl-C in the
+middle of a real run (a separate process, interrupted with SIGINT) followed by --resume."""
+
+import csv
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from guanxi.customers.models import Customer
+from guanxi.imports.models import ImportJob
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _run(*args) -> str:
+    from io import StringIO
+
+    out = StringIO()
+    call_command("import", *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_the_summary_adds_up_and_rejected_rows_go_to_the_error_file(company, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text(
+        "姓名,手机,编号\n张三,13812340001,X1\n,13812340002,X2\n李四,999,X3\n王五,13812340004,X4\n"
+    )
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"姓名": "name", "手机": "phone", "编号": "external_id"}))
+    errors = tmp_path / "rejected.csv"
+    output = _run(
+        "customers", str(path), "--mapping", str(mapping), "--user", "admin",
+        "--errors", str(errors),
+    )  # fmt: skip
+    assert "4 rows read — 2 created, 0 updated, 0 merged, 2 rejected." in output
+    assert "2 rejected rows written to" in output
+    with errors.open(encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["编号"] for r in rows] == ["X2", "X3"]
+    assert rows[0]["import_error"].startswith("name:")
+    assert Customer.objects.filter(external_id__in=["X1", "X4"]).count() == 2
+
+
+@pytest.mark.django_db
+def test_unusable_input_exits_with_status_2_and_writes_nothing(company, tmp_path):
+    good = tmp_path / "ok.csv"
+    good.write_text("name\n张三\n")
+    cases = [
+        ("customers", str(tmp_path / "missing.csv"), "--user", "admin"),
+        ("customers", str(good), "--user", "nobody"),
+        ("customers", str(good), "--user", "analyst"),  # may not write customers
+    ]
+    bad_mapping = tmp_path / "bad.json"
+    bad_mapping.write_text('{"name": "full_name"}')
+    cases.append(("customers", str(good), "--user", "admin", "--mapping", str(bad_mapping)))
+    no_name = tmp_path / "no-name.csv"
+    no_name.write_text("phone\n13812340001\n")
+    cases.append(("customers", str(no_name), "--user", "admin"))
+    for args in cases:
+        with pytest.raises(CommandError) as error:
+            _run(*args)
+        assert error.value.returncode == 2, args
+    assert not ImportJob.objects.exists()
+    assert Customer.objects.count() == len(company.customers)
+
+
+@pytest.mark.django_db
+def test_without_a_user_the_only_administrator_imports(company, tmp_path):
+    from guanxi.accounts.models import User
+
+    path = tmp_path / "ok.csv"
+    path.write_text("name\n张三\n")
+    with pytest.raises(CommandError):  # no superuser yet: whom to import as is unclear
+        _run("customers", str(path))
+    User.objects.filter(username="admin").update(is_superuser=True)
+    assert "1 created" in _run("customers", str(path))
+    assert Customer.objects.get(name="张三").created_by.username == "admin"
+
+
+def _environment(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GUANXI_", "DJANGO_"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="guanxi.settings.test",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'interrupted.sqlite3'}",
+        GUANXI_DATA_DIR=str(tmp_path / "data"),
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def _guanxi(env, *args, **kwargs):
+    return subprocess.run(
+        [sys.executable, "-m", "guanxi", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        **kwargs,
+    )
+
+
+def _counts(database: Path) -> tuple[int, int, int, str]:
+    with sqlite3.connect(database) as connection:
+        customers = connection.execute(
+            "SELECT count(*) FROM customers_customer WHERE external_id LIKE 'R%'"
+        ).fetchone()[0]
+        job = connection.execute(
+            "SELECT rows_read, created + updated + merged + rejected, last_row, status"
+            " FROM imports_importjob ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+    return customers, *(job or (0, 0, 0, ""))
+
+
+def test_ctrl_c_keeps_the_finished_batches_and_resume_completes(tmp_path):
+    """A real interruption: SIGINT to a running ``guanxi import`` in another process."""
+    env = _environment(tmp_path)
+    assert _guanxi(env, "migrate", "-v0").returncode == 0
+    setup = (
+        "import django; django.setup(); from guanxi.accounts.models import User; "
+        "User.objects.create_superuser('root', 'root@example.com', 'x', role='admin')"
+    )
+    subprocess.run([sys.executable, "-c", setup], env=env, cwd=REPO, check=True)
+    rows = 6000
+    path = tmp_path / "many.csv"
+    with path.open("w") as handle:
+        handle.write("external_id,name,phone,email\n")
+        for i in range(rows):
+            handle.write(f"R{i},客户{i:05d},{13800000000 + i},r{i}@example.com\n")
+    database = tmp_path / "interrupted.sqlite3"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "guanxi", "import", "customers", str(path), "--batch-size", "200"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        try:
+            written = _counts(database)[1]
+        except sqlite3.Error:
+            continue  # busy or not created yet
+        if written >= 600 or process.poll() is not None:
+            break
+    process.send_signal(signal.SIGINT)
+    _stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1, stderr
+    assert "--resume" in stderr
+    customers, rows_read, accounted, last_row, status = _counts(database)
+    assert status == "interrupted"
+    assert 600 <= rows_read < rows and rows_read % 200 == 0  # whole batches only
+    assert customers == rows_read == accounted and last_row == rows_read + 1
+
+    resumed = _guanxi(env, "import", "customers", str(path), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"Resuming import #1 after row {last_row}" in resumed.stdout
+    customers, rows_read, accounted, _last_row, status = _counts(database)
+    assert (customers, rows_read, accounted, status) == (rows, rows, rows, "finished")

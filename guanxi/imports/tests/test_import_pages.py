@@ -1,0 +1,106 @@
+"""The import pages: upload, map with a preview, check, start (as a background task), follow the
+progress, download the rejected rows; and who may see which import."""
+
+import csv
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from guanxi.customers.models import Customer
+from guanxi.imports.models import ImportJob
+
+pytestmark = pytest.mark.django_db
+
+CONTENT = "姓名,手机,邮箱,客户编号\n张三,138 1234 0001,zs@example.com,W1\n李四,12345,,W2\n".encode(
+    "gbk"
+)
+
+
+def _upload(client, content=CONTENT, name="客户.csv"):
+    return client.post(
+        "/imports/new/",
+        {"file": SimpleUploadedFile(name, content), "kind": "customers", "dedup": "auto"},
+    )
+
+
+def test_upload_map_check_start_and_download_the_rejected_rows(client, company):
+    client.force_login(company.rep)
+    response = _upload(client)
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/imports/{job.pk}/mapping/"
+    assert job.status == ImportJob.Status.DRAFT and job.total_rows == 2
+
+    page = client.get(f"/imports/{job.pk}/mapping/").content.decode()
+    # Chinese headers are recognised; the preview shows the file's rows.
+    assert 'value="name" title' in page and "138 1234 0001" in page
+    selected = dict(job.mapping)
+    assert selected == {"姓名": "name", "手机": "phone", "邮箱": "email", "客户编号": "external_id"}
+
+    form = {f"map_{i}": target for i, target in enumerate(selected.values())}
+    checked = client.post(f"/imports/{job.pk}/mapping/", {**form, "action": "check"})
+    report = checked.content.decode()
+    assert "2 rows checked: 1 can be imported, 1 would be rejected." in report
+    assert not Customer.objects.filter(name="张三").exists()
+
+    started = client.post(f"/imports/{job.pk}/mapping/", {**form, "action": "start"})
+    assert started.status_code == 302 and started["Location"] == f"/imports/{job.pk}/"
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.FINISHED and (job.created, job.rejected) == (1, 1)
+    customer = Customer.objects.get(external_id="W1")
+    assert customer.owner == company.rep and customer.name == "张三"
+
+    detail = client.get(f"/imports/{job.pk}/").content.decode()
+    assert 'id="count-created">1<' in detail and "Download the rejected rows" in detail
+    fragment = client.get(f"/imports/{job.pk}/", headers={"HX-Request": "true"})
+    assert b"<html" not in fragment.content and b"import-progress" in fragment.content
+    errors = client.get(f"/imports/{job.pk}/errors.csv")
+    rows = list(csv.DictReader(io.StringIO(errors.content.decode("utf-8-sig"))))
+    assert rows == [
+        {
+            "姓名": "李四",
+            "手机": "12345",
+            "邮箱": "",
+            "客户编号": "W2",
+            "import_row": "3",
+            "import_error": rows[0]["import_error"],
+        }
+    ]
+    assert rows[0]["import_error"].startswith("phone:")
+
+
+def test_a_wrong_mapping_is_explained_and_nothing_starts(client, company):
+    client.force_login(company.rep)
+    _upload(client)
+    job = ImportJob.objects.get()
+    response = client.post(
+        f"/imports/{job.pk}/mapping/", {"map_0": "", "map_1": "phone", "action": "start"}
+    )
+    assert response.status_code == 422
+    assert "No column is mapped to name" in response.content.decode()
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DRAFT
+
+
+def test_unreadable_uploads_are_refused_on_the_form(client, company):
+    client.force_login(company.rep)
+    response = _upload(client, content=b"PK\x03\x04broken", name="x.xlsx")
+    assert response.status_code == 422 and "not a readable XLSX" in response.content.decode()
+    assert not ImportJob.objects.exists()
+
+
+def test_imports_belong_to_who_started_them(client, company):
+    client.force_login(company.rep)
+    _upload(client)
+    job = ImportJob.objects.get()
+    for username, expected in (("teammate", 404), ("manager", 404), ("admin", 200)):
+        client.force_login(company.users[username])
+        for url in (f"/imports/{job.pk}/", f"/imports/{job.pk}/errors.csv"):
+            assert client.get(url).status_code == expected, (username, url)
+        mapping = client.get(f"/imports/{job.pk}/mapping/").status_code
+        assert mapping == expected, username
+    client.force_login(company.analyst)
+    assert client.get("/imports/").status_code == 403
+    assert client.get("/imports/new/").status_code == 403
+    assert _upload(client).status_code == 403
+    assert ImportJob.objects.count() == 1
