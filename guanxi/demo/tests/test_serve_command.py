@@ -41,6 +41,63 @@ def _get(port: int, path: str) -> http.client.HTTPResponse:
     return response
 
 
+QUEUE_AN_IMPORT = """
+import sys
+import django
+django.setup()
+from pathlib import Path
+from guanxi.accounts.models import User
+from guanxi.imports.services import import_job_create
+from guanxi.imports.tasks import run_import_job
+job = import_job_create(
+    actor=User.objects.get(username="admin"), path=Path(sys.argv[1]), filename="queued.csv",
+    kind="customers", via="web",
+)
+job.status = "queued"
+job.save()
+run_import_job.enqueue(job.pk)
+print(job.pk)
+"""
+JOB_STATUS = """
+import sys
+import django
+django.setup()
+from guanxi.imports.models import ImportJob
+job = ImportJob.objects.get(pk=int(sys.argv[1]))
+print(job.status, job.created)
+"""
+
+
+def _the_background_worker_runs_a_queued_import(env: dict, tmp_path: Path) -> None:
+    """A job queued in the database is picked up by the worker ``guanxi serve`` started."""
+    path = tmp_path / "queued.csv"
+    path.write_text("name,phone\n后台导入,13812345678\n")
+    queued = subprocess.run(
+        [sys.executable, "-c", QUEUE_AN_IMPORT, str(path)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    job_id = queued.stdout.strip().splitlines()[-1]
+    deadline = time.monotonic() + 60
+    status = ""
+    while time.monotonic() < deadline:
+        status = subprocess.run(
+            [sys.executable, "-c", JOB_STATUS, job_id],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout.strip()
+        if status.startswith("finished"):
+            break
+        time.sleep(0.5)
+    assert status == "finished 1"
+
+
 def test_make_demo_sequence_serves_the_app_and_prints_the_credentials(tmp_path):
     env = _environment(tmp_path)
     for command in (
@@ -75,6 +132,7 @@ def test_make_demo_sequence_serves_the_app_and_prints_the_credentials(tmp_path):
             assert response.status == 200
             # Static files come from collectstatic's output, through WhiteNoise.
             assert _get(port, "/static/admin/css/base.css").status == 200
+            _the_background_worker_runs_a_queued_import(env, tmp_path)
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
@@ -84,3 +142,4 @@ def test_make_demo_sequence_serves_the_app_and_prints_the_credentials(tmp_path):
         assert item.password in text
     assert '"GET /api/v1/openapi.json HTTP/1.1" 200' in text  # the access log
     assert text.count("Booting worker") == 2
+    assert "Background worker started" in text

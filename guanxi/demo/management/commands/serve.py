@@ -1,10 +1,15 @@
 """``guanxi serve [--port P] [--host H]``: serve Guanxi with gunicorn, as ``make demo`` does.
 
 Two worker processes with a few threads each, the access log on standard output, static files
-from ``collectstatic``'s output through WhiteNoise. Before serving, it prints the address to open
-and, when the demo company exists, the demo users and their passwords.
+from ``collectstatic``'s output through WhiteNoise. Beside them runs one background worker
+(``guanxi db_worker``) for the jobs the pages queue, such as imports of large files; it stops
+with the server (``--no-background-worker`` leaves it out, for a deployment that runs its own).
+Before serving, it prints the address to open and, when the demo company exists, the demo users
+and their passwords.
 """
 
+import subprocess
+import sys
 from pathlib import Path
 
 from django.conf import settings
@@ -25,8 +30,30 @@ class Command(BaseCommand):
         )
         parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
         parser.add_argument("--threads", type=int, default=4, help="threads each (default 4)")
+        parser.add_argument(
+            "--no-background-worker",
+            action="store_true",
+            help="do not start `guanxi db_worker` for background jobs",
+        )
 
     def handle(self, *args, port: int, host: str, workers: int, threads: int, **options):
+        background = None
+        if not options["no_background_worker"]:
+            background = subprocess.Popen(  # the same Python and settings as this process
+                [sys.executable, "-m", "guanxi", "db_worker", "--interval", "1"]
+            )
+            self.stderr.write(f"Background worker started (process {background.pid}).")
+        try:
+            self._serve(port=port, host=host, workers=workers, threads=threads)
+        finally:
+            if background is not None:
+                background.terminate()
+                try:
+                    background.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    background.kill()
+
+    def _serve(self, *, port: int, host: str, workers: int, threads: int) -> None:
         shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104
         url = f"http://{shown_host}:{port}/"
         self.stdout.write(format_credentials(read_credentials(), url=url))
