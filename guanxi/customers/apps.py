@@ -1,6 +1,14 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class CustomersConfig(AppConfig):
     name = "guanxi.customers"
     label = "customers"
+
+    def ready(self) -> None:
+        from .search import restore_sqlite_search_triggers
+
+        post_migrate.connect(
+            restore_sqlite_search_triggers, sender=self, dispatch_uid="customers-search-triggers"
+        )

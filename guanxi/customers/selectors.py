@@ -1,12 +1,11 @@
 """Reads of customer data, always through the visibility rule."""
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch, QuerySet
-
-from guanxi.core.text import digits_only, fold
+from django.db.models import Prefetch, Q, QuerySet
 
 from .models import Customer, CustomFieldDefinition, MarketingConsent
-from .visibility import VIEW, customer_scope
+from .search import TokenMatch, parse_query
+from .visibility import NOTHING, VIEW, customer_scope
 
 
 def access_customer(user, customer_id, action: str = VIEW, *, for_update: bool = False) -> Customer:
@@ -62,21 +61,17 @@ def customer_list_for_user(user, *, filters: dict | None = None) -> QuerySet[Cus
     return queryset
 
 
-def search_matches(query: str):
-    """Every word of the query must appear in the customer's search text.
+def search_matches(query: str) -> Q:
+    """Customers whose search tokens match every word of ``query`` (see ``customers.search``):
+    names and their fragments, pinyin and initials, phone fragments of four or more digits,
+    emails, tags and external ids, answered from the database's search index.
 
-    The search text holds folded names, pinyin, phone digits, emails and tags (see
-    ``customers.search.build_search_text``), so one ``contains`` per word covers all of them.
+    A query with nothing searchable in it (only punctuation, say) matches no one.
     """
-    from django.db.models import Q
-
-    condition = Q()
-    for word in fold(query).split():
-        digits = digits_only(word)
-        # Phone fragments are matched on digits alone: "138-1234" finds 13812345678.
-        term = digits if len(digits) >= 4 and len(digits) >= len(word) - 2 else word
-        condition &= Q(search_text__contains=term)
-    return condition
+    terms = parse_query(query)
+    if not terms:
+        return NOTHING
+    return Q(TokenMatch(terms))
 
 
 def customer_detail_for_user(user, customer_id) -> Customer:

@@ -1,0 +1,101 @@
+"""Searching customers through ``customer_list_for_user``, on the real search index of the
+database under test (FTS5 on SQLite, the GIN index on PostgreSQL)."""
+
+import pytest
+from django.db import connection
+
+from guanxi.customers.models import Customer
+from guanxi.customers.selectors import customer_list_for_user, organization_lookup_for_user
+from guanxi.customers.services import customer_delete, customer_update
+from guanxi.customers.tests.search_world import CASES, NONSENSE, make_customers
+
+
+def _found(user, query: str) -> set[str]:
+    return set(customer_list_for_user(user, filters={"q": query}).values_list("name", flat=True))
+
+
+@pytest.fixture
+def world(company):
+    return make_customers(company)
+
+
+def test_every_case_finds_exactly_its_customers(company, world):
+    wrong = {}
+    for query, expected in CASES.items():
+        found = _found(company.admin, query)
+        if found != expected:
+            wrong[query] = (found, expected)
+    assert not wrong
+
+
+def test_a_rep_finds_only_customers_they_may_see(company, world):
+    visible = set(Customer.objects.visible_to(company.rep).values_list("name", flat=True))
+    assert "王芳" not in visible and "张伟明" in visible  # the premise of this test
+    for query, expected in CASES.items():
+        assert _found(company.rep, query) == expected & visible, query
+    assert _found(company.rep, "王芳") == set()
+    assert _found(company.rep, "5678") == {"张伟明"}
+    assert _found(company.rep_b, "5678") == {"王芳"}
+
+
+@pytest.mark.parametrize("query", NONSENSE)
+def test_odd_input_is_never_an_error(company, world, query):
+    found = _found(company.admin, query)
+    assert found <= {*world, *(c.name for c in company.customers.values())}
+
+
+def test_input_with_nothing_to_search_for_finds_no_one(company, world):
+    for query in ("'", '"', "'\"*:&|!()", "*", "((", "--", "\U0001f600"):
+        assert _found(company.admin, query) == set(), query
+
+
+def test_search_combines_with_the_other_filters(company, world):
+    filters = {"q": "zhangwei", "party_type": "person", "owner_id": company.teammate.pk}
+    found = customer_list_for_user(company.admin, filters=filters)
+    assert [c.name for c in found] == ["Zhang Wei"]
+    assert [c.name for c in organization_lookup_for_user(company.admin, "pacific")] == [
+        "Pacific Rim Trading Ltd."
+    ]
+
+
+def test_changes_are_searchable_at_once_and_old_text_is_forgotten(company, world):
+    customer = Customer.objects.get(pk=world["陳美玲"])
+    customer_update(
+        actor=company.admin,
+        customer_id=customer.pk,
+        expected_version=customer.version,
+        data={"name": "赵敏", "phones": ["13711112222"]},
+    )
+    assert _found(company.admin, "赵敏") == {"赵敏"}
+    assert _found(company.admin, "zhaomin 2222") == {"赵敏"}
+    assert _found(company.admin, "美玲") == set()
+    customer_delete(actor=company.admin, customer_id=customer.pk)
+    assert _found(company.admin, "赵敏") == set()
+
+
+def test_rows_removed_from_the_table_leave_the_index(company, world):
+    Customer.objects.filter(pk=world["Zhang Wei"]).delete()
+    assert _found(company.admin, "vip") == set()
+    made = Customer.objects.create(name="Zhang Wei", search_text="zhang wei zhangwei vip")
+    assert _found(company.admin, "vip") == {"Zhang Wei"}
+    assert _found(company.admin, "zhangwei") == {
+        "张伟明",
+        "Rep Customer 张伟",
+        "Zhang Wei",
+    }
+    assert made.pk != world["Zhang Wei"]
+
+
+def test_the_query_is_answered_from_the_search_index(company, world):
+    queryset = customer_list_for_user(company.admin, filters={"q": "张伟 5678"}).order_by("-id")
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Too few rows here for the planner to want an index; forbid the alternatives to
+            # see that it can use it, i.e. that the query's expression is the indexed one.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_indexscan = off")
+        plan = queryset.explain()
+    if connection.vendor == "postgresql":
+        assert "Bitmap Index Scan on customer_search_tokens" in plan, plan
+    else:
+        assert "customers_customer_search VIRTUAL TABLE INDEX" in plan, plan

@@ -1,0 +1,211 @@
+"""The search document and query parsing on their own, without a database."""
+
+import importlib
+import re
+
+import pytest
+
+from guanxi.customers.search import (
+    HAN_WINDOW,
+    MAX_QUERY_TERMS,
+    MAX_TOKEN,
+    build_search_text,
+    contiguity_checks,
+    parse_query,
+    postgres_tsquery,
+    sqlite_match,
+)
+
+
+def _tokens(**fields) -> list[str]:
+    fields = {"name": "", "company": "", "phones": [], "emails": [], "tags": [], **fields}
+    return build_search_text(**fields).split(" ")
+
+
+def _is_prefix_of_a_token(fragment: str, tokens: list[str]) -> bool:
+    return any(token.startswith(fragment) for token in tokens)
+
+
+# --- the document ----------------------------------------------------------------------------
+
+
+def test_every_fragment_of_a_chinese_name_is_a_prefix_with_its_pinyin_and_initials():
+    tokens = _tokens(name="张伟明")
+    for start in range(3):
+        for end in range(start + 1, 4):
+            assert _is_prefix_of_a_token("张伟明"[start:end], tokens), "张伟明"[start:end]
+    for pinyin in ("zhangweiming", "zhangwei", "zhang", "weiming", "wei", "ming", "zwm", "zw"):
+        assert _is_prefix_of_a_token(pinyin, tokens), pinyin
+    assert not _is_prefix_of_a_token("mingwei", tokens)
+
+
+def test_traditional_characters_are_stored_simplified():
+    tokens = _tokens(name="張偉明", company="臺灣電子有限公司")
+    assert "张伟明" in tokens and "台湾电子有限公司" in tokens
+    assert not any(ch in token for token in tokens for ch in "張偉臺灣電")
+
+
+def test_latin_name_words_are_also_run_together_but_company_words_are_not():
+    tokens = _tokens(name="Zhang  WEI", company="Pacific Rim Trading Co., Ltd.")
+    assert {"zhang", "wei", "zhangwei", "pacific", "rim", "trading", "co", "ltd"} <= set(tokens)
+    assert "pacificrimtradingcoltd" not in tokens
+
+
+def test_words_joined_by_punctuation_give_the_whole_and_the_pieces():
+    tokens = _tokens(name="Jean-Luc O'Brien", external_id="ERP-2024-0001")
+    assert {"jean-luc", "jean", "luc", "o", "brien", "jeanlucobrien"} <= set(tokens)
+    assert {"erp-2024-0001", "erp", "2024", "0001"} <= set(tokens)
+
+
+def test_mixed_han_and_latin_words_are_split_into_runs():
+    tokens = _tokens(name="x", tags=["VIP客户", "展会2025"])
+    assert {"vip", "客户", "kehu", "展会", "zhanhui", "2025"} <= set(tokens)
+
+
+def test_phone_numbers_give_their_digits_runs_of_four_and_last_digits():
+    tokens = _tokens(name="x", phones=["+8613812345678"])
+    assert "8613812345678" in tokens
+    digits = "8613812345678"
+    for start in range(len(digits) - 3):
+        assert digits[start : start + 4] in tokens
+    # Every fragment of up to four digits, wherever it is, is a prefix of some token.
+    for start in range(len(digits)):
+        for size in range(1, 5):
+            if start + size <= len(digits):
+                assert _is_prefix_of_a_token(digits[start : start + size], tokens)
+    # Long fragments are not suffixes any more: they are matched through the runs.
+    assert "13812345678" not in tokens
+
+
+def test_email_addresses_give_the_address_local_part_domain_and_pieces():
+    tokens = _tokens(name="x", emails=["Zhang.Wei_88+crm@163.com"])
+    assert {"zhang.wei_88+crm@163.com", "zhang.wei_88+crm", "163.com"} <= set(tokens)
+    assert {"zhang", "wei", "88", "crm"} <= set(tokens)
+    assert "com" not in tokens  # the domain is not cut into pieces
+
+
+def test_tokens_are_unique_bounded_and_made_only_of_characters_both_databases_keep():
+    tokens = _tokens(
+        name="张伟明 Zhang Wei 張偉明",
+        company="上海华瑞贸易有限公司 / Pacific (Rim) & Co.",
+        phones=["+8613812345678", "+862162345678"],
+        emails=["zhang.wei@163.com", "o'brien!x@example.com"],
+        tags=["VIP", "重点客户", 'a"b', "c*d:e"],
+        external_id="ERP/2024#1",
+    )
+    assert len(tokens) == len(set(tokens))
+    for token in tokens:
+        assert token and len(token) <= MAX_TOKEN
+        # SQLite's FTS5 "ascii" tokenizer splits on any other ASCII character; PostgreSQL
+        # would keep it. Either way the two would disagree, so none may occur.
+        assert re.fullmatch(r"[^\x00-\x2a\x2c\x2f\x3a-\x3f\x5b-\x5e\x60\x7b-\x7f]+", token), token
+
+
+def test_a_very_long_name_does_not_make_a_huge_document():
+    name = "张伟明赵钱孙李周吴郑王" * 20  # 200 characters, the longest name allowed
+    text = build_search_text(name=name, company="", phones=[], emails=[], tags=[])
+    assert len(text) < 20_000
+    assert all(len(token) <= MAX_TOKEN for token in text.split(" "))
+    assert _is_prefix_of_a_token("郑王张伟", text.split(" "))
+
+
+def test_empty_customer_has_an_empty_document():
+    assert build_search_text(name="", company="", phones=[], emails=[], tags=[]) == ""
+    assert build_search_text(name="!!!", company=" ", phones=[""], emails=[], tags=[""]) == ""
+
+
+def test_the_migration_builds_exactly_what_the_application_builds():
+    migration = importlib.import_module("guanxi.customers.migrations.0002_search_index")
+    records = [
+        {"name": "张伟明", "company": "上海华瑞贸易有限公司", "phones": ["+8613812345678"]},
+        {"name": "Zhang Wei", "company": "Pacific Rim Trading Co., Ltd.", "tags": ["VIP客户"]},
+        {"name": "張偉", "emails": ["Zhang.Wei_88+crm@163.com"], "external_id": "ERP-2024-1"},
+        {"name": "Jean-Luc O'Brien", "phones": ["+14155551234", "+86110"], "tags": ["a b"]},
+        {"name": "重庆长城银行行长" * 3, "company": "Ｆｕｌｌ　Ｗｉｄｔｈ", "emails": ["a@b@c"]},
+    ]
+    for record in records:
+        fields = {
+            "name": "",
+            "company": "",
+            "phones": [],
+            "emails": [],
+            "tags": [],
+            "external_id": None,
+            **record,
+        }
+        assert migration.search_text(**fields) == build_search_text(**fields), record
+
+
+# --- queries ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "terms"),
+    [
+        ("张伟", [("张伟",)]),
+        ("  Zhang   WEI ", [("zhang",), ("wei",)]),
+        ("Ｚｈāng", [("zhang",)]),
+        ("張偉", [("张伟",)]),
+        ("张伟abc", [("张伟",), ("abc",)]),
+        ("zhang.wei@163.com", [("zhang.wei@163.com",)]),
+        ("@163.com", [("163.com",)]),
+        ("Co., Ltd.", [("co",), ("ltd",)]),
+        ("5678", [("5678",)]),
+        ("138-1234", [("1381234", "138-1234")]),
+        ("+86 138 1234 5678", [("8613812345678",)]),
+        ("138 1234 5678", [("13812345678",)]),
+        ("(021) 6234-5678", [("02162345678", "2162345678")]),
+        ("0086 138 1234 5678", [("008613812345678", "8613812345678")]),
+        ("+86", [("86",)]),
+        ("张伟 5678", [("张伟",), ("5678",)]),
+        ("tel:138-1234", [("tel",), ("1381234", "138-1234")]),
+        ("erp-2024-0001", [("erp-2024-0001",)]),
+        ("xi'an", [("xi",), ("an",)]),
+        ("zhang zhang", [("zhang",)]),
+    ],
+)
+def test_query_terms(query, terms):
+    assert parse_query(query) == terms
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "   ", "'", '"', "'\"*:&|!()", "***", "- . @ _ +", "&&", "\\", "\x00", "\u3000"],
+)
+def test_queries_with_nothing_to_search_for_have_no_terms(query):
+    assert parse_query(query) == []
+
+
+def test_operators_and_quotes_never_reach_the_query_syntax():
+    terms = parse_query("a\"b OR c'd NOT e* NEAR(f) x:y \\z")
+    for term in terms:
+        for text in term:
+            assert not set(text) & set("\"'*():\\ "), text
+    # Words like OR and NOT stay words, quoted as such.
+    assert ("or",) in terms and ("not",) in terms
+    assert '"or"*' in sqlite_match(terms)
+    assert "'or':*" in postgres_tsquery(terms)
+
+
+def test_long_queries_are_cut():
+    assert len(parse_query(" ".join(f"w{i}" for i in range(50)))) == MAX_QUERY_TERMS
+    assert parse_query("x" * 300) == [("x" * MAX_TOKEN,)]
+    assert parse_query("张" * 40) == [("张" * HAN_WINDOW,)]
+
+
+def test_database_queries_quote_every_text():
+    terms = [("张伟",), ("1381234", "138-1234"), ("5678",)]
+    assert postgres_tsquery(terms) == (
+        "'张伟':* & ('1381234':* | ('1381' & '3812' & '8123' & '1234') | '138-1234':*) & '5678':*"
+    )
+    assert sqlite_match(terms) == (
+        '"张伟"* AND ("1381234"* OR ("1381" AND "3812" AND "8123" AND "1234")'
+        ' OR "138-1234"*) AND "5678"*'
+    )
+    # Only a number long enough to be matched by its runs needs its digits checked in place.
+    assert contiguity_checks(terms) == [("1381234", "138-1234")]
+
+
+def test_quotes_are_escaped_should_one_ever_reach_the_query():
+    assert postgres_tsquery([("a'b\\c",)]) == "'a''b\\\\c':*"
+    assert sqlite_match([('a"b',)]) == '"a""b"*'
