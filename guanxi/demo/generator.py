@@ -11,10 +11,13 @@ Speed matters (a million customers are loaded in minutes), which shapes two choi
 * Values are drawn with :meth:`random.Random.random` against precomputed cumulative weights
   rather than ``random.choices`` per field.
 * Pinyin is expensive (~50 µs a call), so every name part in the word lists below has its pinyin
-  computed once, and a customer's search text is composed from those parts. The result is exactly
-  what :func:`guanxi.customers.search.build_search_text` makes for the same record (the tests
-  compare the two); the word lists avoid characters whose reading changes with their neighbours
-  (重, 长, 行, 乐 …), which is what makes composing safe.
+  computed once, and a customer's search tokens are composed from those parts with the same
+  :class:`guanxi.customers.search.SearchTokens` that
+  :func:`~guanxi.customers.search.build_search_text` uses; the tokens of names that recur
+  (people's names, English company names, tags) are kept once made. The result is exactly what
+  ``build_search_text`` makes for the same record (the tests compare the two); the word lists
+  avoid characters whose reading changes with their neighbours (重, 长, 行, 乐 …), which is what
+  makes composing safe.
 """
 
 import bisect
@@ -26,7 +29,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
-from guanxi.core.text import fold, pinyin_forms
+from guanxi.core.text import fold
+from guanxi.customers.search import SearchTokens, han_syllables, normalise
 
 UTC = dt.UTC
 
@@ -85,6 +89,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "notes",
         "staff_id",
         "occurred_at",
+        "external_id",
         "created_at",
         "created_by_id",
     ),
@@ -387,10 +392,25 @@ def id_check_character(first17: str) -> str:
 
 
 @cache
-def pinyin_of(text: str) -> tuple[str, str]:
-    """Full and initial pinyin of a word-list entry, computed once per entry."""
-    forms = pinyin_forms(text)
-    return (forms[0], forms[1]) if forms else ("", "")
+def syllables_of(text: str) -> tuple[str, ...]:
+    """The pinyin of each character of a word-list entry, computed once per entry."""
+    return han_syllables(text)
+
+
+@cache
+def _chinese_name_tokens(surname: str, given: str) -> tuple[str, ...]:
+    tokens = SearchTokens()
+    tokens.add_han(surname + given, syllables_of(surname) + syllables_of(given))
+    return tuple(tokens.tokens)
+
+
+@cache
+def _text_tokens(folded: str, run_together: bool = False) -> tuple[str, ...]:
+    """Tokens of a recurring name or tag that needs no pinyin (English names) or has few
+    variants (tags)."""
+    tokens = SearchTokens()
+    tokens.add_text(normalise(folded), run_together=run_together)
+    return tuple(tokens.tokens)
 
 
 # --- weighted choice -------------------------------------------------------------------------
@@ -497,7 +517,7 @@ class _Organisation:
     domain: str
     industry: str
     city: City
-    search_name: list[str]  # folded name and its pinyin forms, as build_search_text has them
+    search_tokens: tuple[str, ...]  # of its name as its people's company name
 
 
 class CustomerGenerator:
@@ -523,7 +543,7 @@ class CustomerGenerator:
         self.staff = staff
         self.tag_ids = tag_ids
         self.tag_names = sorted(tag_ids)
-        self.tag_folded = {name: fold(name) for name in tag_ids}
+        self.tag_tokens = {name: _text_tokens(name) for name in tag_ids}
         self.next_id = dict(first_ids)
         self.protect_id_number = protect_id_number
         # Recent organisations, for linking people to them; bounded so memory stays flat.
@@ -573,7 +593,7 @@ class CustomerGenerator:
         emails: list[str] = []
 
         if is_org:
-            name, search_name, domain, industry = self._organisation_name(chinese)
+            name, name_tokens, as_company, domain, industry = self._organisation_name(chinese)
             if random_() < 0.5:
                 website = f"https://www.{domain}"
             if random_() < 0.4:
@@ -586,23 +606,23 @@ class CustomerGenerator:
             if random_() < 0.85:
                 mailbox = ("info", "sales", "service", "contact")[int(random_() * 4)]
                 emails.append(f"{mailbox}@{domain}")
-            company_search: list[str] = []
+            company_tokens: tuple[str, ...] = ()
         else:
             if self.organisations and random_() < 0.5:
                 organisation = self.organisations[int(random_() * len(self.organisations))]
                 city = organisation.city
                 owner_id = organisation.owner_id if random_() < 0.9 else owner_id
                 industry = organisation.industry
-                company_search = organisation.search_name
+                company_tokens = organisation.search_tokens
             else:
                 industry = INDUSTRIES[int(random_() * len(INDUSTRIES))] if random_() < 0.5 else ""
                 if random_() < 0.4:
-                    company, company_search, _domain, _industry = self._organisation_name(
+                    company, _as_name, company_tokens, _domain, _industry = self._organisation_name(
                         random_() < 0.8
                     )
                 else:
-                    company_search = []
-            name, search_name, mail_name = self._person_name(chinese)
+                    company_tokens = ()
+            name, name_tokens, mail_name = self._person_name(chinese)
             if organisation is not None or company or random_() < 0.3:
                 job_title = JOB_TITLES[int(random_() * len(JOB_TITLES))]
             phones.append(self._mobile())
@@ -663,23 +683,27 @@ class CustomerGenerator:
                     INTERACTION_NOTES[int(random_() * len(INTERACTION_NOTES))],
                     staff_id,
                     occurred_at,
+                    None,  # external_id: demo interactions were not imported
                     min(occurred_at + dt.timedelta(minutes=5 + 120 * random_()), self.now),
                     staff_id,
                 )
             )
         last_contacted_at = times[-1] if times else None
 
-        # Search text exactly as customers.search.build_search_text composes it.
-        parts = [*search_name[:1], *company_search[:1], *search_name[1:], *company_search[1:]]
+        # Search tokens in the order customers.search.build_search_text adds them. Generated
+        # emails are already lower-case ASCII, which normalising would leave as they are.
+        search = SearchTokens()
+        search.update(name_tokens)
+        search.update(company_tokens)
         for e164, _display, _label in phones:
-            digits = e164[1:]
-            parts.append(digits)
-            parts.append(digits[2:])
-        parts += emails
-        parts += [self.tag_folded[t] for t in tag_names]
+            search.add_phone(e164)
+        for address in emails:
+            search.add_text(address)
+        for tag in tag_names:
+            search.update(self.tag_tokens[tag])
         if external_id:
-            parts.append(fold(external_id))
-        search_text = " ".join(p for p in parts if p)
+            search.add_text(normalise(external_id))
+        search_text = search.text()
 
         rows["customer"].append(
             (
@@ -715,7 +739,7 @@ class CustomerGenerator:
         )
         if is_org:
             self.organisations.append(
-                _Organisation(customer_id, name, owner_id, domain, industry, city, search_name)
+                _Organisation(customer_id, name, owner_id, domain, industry, city, as_company)
             )
         for i, (e164, display, label) in enumerate(phones):
             rows["phone"].append(
@@ -763,24 +787,27 @@ class CustomerGenerator:
 
     # --- names -------------------------------------------------------------------------------
 
-    def _person_name(self, chinese: bool) -> tuple[str, list[str], str]:
-        """Name, its search forms (folded, full pinyin, initials) and a mailbox name."""
+    def _person_name(self, chinese: bool) -> tuple[str, tuple[str, ...], str]:
+        """Name, its search tokens and a mailbox name."""
         random_ = self.rng.random
         if chinese:
             surname = CHINESE_SURNAMES[int(random_() * len(CHINESE_SURNAMES))]
             given = CHINESE_GIVEN_NAMES[int(random_() * len(CHINESE_GIVEN_NAMES))]
-            s_full, s_initial = pinyin_of(surname)
-            g_full, g_initial = pinyin_of(given)
-            name = surname + given
+            s_full = "".join(syllables_of(surname))
+            g_full = "".join(syllables_of(given))
             mail = f"{g_full}.{s_full}" if random_() < 0.5 else s_full + g_full
-            return name, [name, s_full + g_full, s_initial + g_initial], mail
+            return surname + given, _chinese_name_tokens(surname, given), mail
         first, first_folded = _ENGLISH_FIRST_FOLDED[int(random_() * len(ENGLISH_FIRST_NAMES))]
         last, last_folded = _ENGLISH_LAST_FOLDED[int(random_() * len(ENGLISH_LAST_NAMES))]
         mail = f"{first_folded}.{last_folded}".encode("ascii", "ignore").decode()
-        return f"{first} {last}", [f"{first_folded} {last_folded}"], mail
+        tokens = _text_tokens(f"{first_folded} {last_folded}", run_together=True)
+        return f"{first} {last}", tokens, mail
 
-    def _organisation_name(self, chinese: bool) -> tuple[str, list[str], str, str]:
-        """Name, its search forms, a web domain and the industry."""
+    def _organisation_name(
+        self, chinese: bool
+    ) -> tuple[str, tuple[str, ...], tuple[str, ...], str, str]:
+        """Name, its search tokens as a customer's name and as a company name (only a name has
+        its Latin words run together), a web domain and the industry."""
         random_ = self.rng.random
         if chinese:
             city = _CITY(self.rng).name
@@ -788,16 +815,24 @@ class CustomerGenerator:
             business, slug, industry = BUSINESSES[int(random_() * len(BUSINESSES))]
             form = CHINESE_COMPANY_FORMS[int(random_() * len(CHINESE_COMPANY_FORMS))]
             name = city + brand + business + form
-            full = "".join(pinyin_of(part)[0] for part in (city, brand, business, form))
-            initials = "".join(pinyin_of(part)[1] for part in (city, brand, business, form))
+            tokens = SearchTokens()
+            tokens.add_han(
+                name,
+                syllables_of(city)
+                + syllables_of(brand)
+                + syllables_of(business)
+                + syllables_of(form),
+            )
             tld = (".com.cn", ".cn", ".com")[int(random_() * 3)]
-            return name, [name, full, initials], f"{pinyin_of(brand)[0]}-{slug}{tld}", industry
+            domain = f"{''.join(syllables_of(brand))}-{slug}{tld}"
+            return name, tuple(tokens.tokens), tuple(tokens.tokens), domain, industry
         brand = ENGLISH_BRANDS[int(random_() * len(ENGLISH_BRANDS))]
         business, industry = ENGLISH_BUSINESSES[int(random_() * len(ENGLISH_BUSINESSES))]
         form = ENGLISH_COMPANY_FORMS[int(random_() * len(ENGLISH_COMPANY_FORMS))]
         name = f"{brand} {business} {form}"
         domain = f"{brand}-{business}".lower().replace(" ", "") + ".com"
-        return name, [fold(name)], domain, industry
+        folded = fold(name)
+        return name, _text_tokens(folded, True), _text_tokens(folded), domain, industry
 
     # --- contact details ---------------------------------------------------------------------
 
