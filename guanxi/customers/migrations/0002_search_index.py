@@ -131,12 +131,9 @@ class _Tokens:
         digits = "".join(ch for ch in number or "" if ch.isdigit())[:MAX_TOKEN]
         if not digits:
             return
-        size = len(digits)
         self.add(digits)
-        for i in range(size - 3):
+        for i in range(len(digits) - 3):
             self.add(digits[i : i + 4])
-        for i in range(max(1, size - 3), size):
-            self.add(digits[i:])
 
 
 def search_text(*, name, company, phones, emails, tags, external_id):
