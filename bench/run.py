@@ -56,6 +56,7 @@ SEED = 1
 # A figure is either a latency (``p50``/``p95``/``p99`` in ms, ``target_p95_ms``) or a single
 # measured ``value`` with its ``unit``, ``target`` and ``better`` ("lower" or "higher").
 SECTIONS: dict[str, str] = {
+    "search": "bench.search",
     "clv": "bench.clv",
 }
 
