@@ -34,14 +34,16 @@ def audit_record(
 
 
 def audit_record_many(events: Iterable[AuditEvent]) -> None:
-    """Bulk-insert prepared events (for bulk operations such as reassignment)."""
+    """Bulk-insert prepared events (for bulk operations such as reassignment and imports)."""
+    from guanxi.core.bulk import insert
+
     origin = current_origin()
     batch = []
     for event in events:
         event.remote_addr = origin.remote_addr
         event.via = origin.via
         batch.append(event)
-    AuditEvent.objects.bulk_create(batch, batch_size=2000)
+    insert(batch)
 
 
 def diff_values(

@@ -1,6 +1,8 @@
 """Phone numbers parsed and formatted with Google's libphonenumber (``phonenumbers``)."""
 
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from django.conf import settings
@@ -14,9 +16,29 @@ class ParsedPhone:
     display: str  # +86 138 1234 5678: international format for people
 
 
+_SEPARATORS = re.compile(r"[\s\-().]")
+_CHINESE_MOBILE = re.compile(r"^(?:\+?86)?(1\d{10})$")
+
+
+@lru_cache(maxsize=100_000)
+def _chinese_mobile_block_is_valid(block: str) -> bool:
+    """Whether libphonenumber accepts the mobile numbers of a seven-digit block (138 1234).
+
+    Its metadata decides a Chinese mobile number's validity by the first digits only (checked
+    over thousands of random blocks in the tests), so one lookup per block stands for all ten
+    thousand numbers in it; an importer parsing a hundred thousand numbers saves most of the
+    time parsing takes."""
+    return phonenumbers.is_valid_number(phonenumbers.parse(block + "0000", "CN"))
+
+
 def parse_phone(raw: str, region: str | None = None) -> ParsedPhone:
     """Parse a number as typed (spaces, dashes, with or without +86); raise if it is not valid."""
     region = region or settings.GUANXI_DEFAULT_PHONE_REGION
+    if region == "CN" or (raw or "").lstrip().startswith(("+86", "86")):
+        match = _CHINESE_MOBILE.match(_SEPARATORS.sub("", raw or ""))
+        if match and _chinese_mobile_block_is_valid(match.group(1)[:7]):
+            n = match.group(1)
+            return ParsedPhone(e164=f"+86{n}", display=f"+86 {n[:3]} {n[3:7]} {n[7:]}")
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:

@@ -15,20 +15,24 @@ from guanxi.customers.models import Customer
 from .matching.records import MatchRecord, match_record
 
 
-def record_for_customer(customer: Customer) -> MatchRecord:
-    """A customer whose phones, emails and addresses are loaded (or prefetched)."""
+def record_for_customer(customer: Customer, *, phones=None, emails=None, addresses=None):
+    """A customer's record, from its phones, emails and addresses as given, else as loaded
+    (or prefetched)."""
+    phones = customer.phones.all() if phones is None else phones
+    emails = customer.emails.all() if emails is None else emails
+    addresses = customer.addresses.all() if addresses is None else addresses
     return match_record(
         ref=customer.pk,
         name=customer.name,
         party_type=customer.party_type,
         company=customer.company_label or "",
-        phones=[p.number for p in customer.phones.all()],
-        emails=[e.address for e in customer.emails.all()],
+        phones=[p.number for p in phones],
+        emails=[e.address for e in emails],
         id_number=customer.id_number_hash,
         birth_date=customer.birth_date,
         addresses=[
             {"street": a.street, "city": a.city, "region": a.region, "postcode": a.postcode}
-            for a in customer.addresses.all()
+            for a in addresses
         ],
     )
 

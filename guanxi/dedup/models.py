@@ -21,10 +21,24 @@ class MatchKey(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["customer", "key_hash"], name="matchkey_unique")
         ]
-        indexes = [models.Index(fields=["key_hash"], name="matchkey_hash")]
+        # Key first, then customer: finding who shares a key reads the index alone.
+        indexes = [models.Index(fields=["key_hash", "customer"], name="matchkey_hash_customer")]
 
     def __str__(self) -> str:
         return f"{self.customer_id}:{self.key_hash}"
+
+
+class MatchProfile(models.Model):
+    """A customer's normal forms for duplicate detection (``matching.records.record_profile``),
+    kept with its blocking keys, so candidates are compared without normalising them again."""
+
+    customer = models.OneToOneField(
+        "customers.Customer", on_delete=models.CASCADE, related_name="+", primary_key=True
+    )
+    profile = models.TextField()
+
+    def __str__(self) -> str:
+        return f"profile of {self.customer_id}"
 
 
 class DuplicatePair(models.Model):

@@ -9,12 +9,13 @@ fitted (or the defaults before any scan).
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from guanxi.customers.models import Customer
 from guanxi.customers.visibility import VIEW
 
-from .customer_records import match_records_for
+from .keys import stored_match_records
 from .matching.blocking import PAIRING_CODES, RULE_CODES, blocking_keys, key_hash
 from .matching.engine import score_candidates
 from .matching.model import MatchModel, default_model
@@ -38,15 +39,37 @@ def current_match_model() -> tuple[MatchModel, int | None]:
 
 
 def candidate_ids_by_key(hashes: Iterable[int]) -> dict[int, list[int]]:
-    """Customer ids sharing each pairing key hash (keys shared too widely are left out)."""
+    """Customer ids sharing each pairing key hash; keys shared by more customers than
+    :data:`MAX_CANDIDATES_PER_KEY` are left out. (Hashes include their rule, so asking only for
+    pairing keys never finds a counting key.)"""
     hashes = list(set(hashes))
     found: dict[int, list[int]] = {}
-    for start in range(0, len(hashes), 5000):
-        rows = MatchKey.objects.filter(
-            key_hash__in=hashes[start : start + 5000], rule__in=PAIRING_CODES
-        ).values_list("key_hash", "customer_id")
-        for key, customer_id in rows:
-            found.setdefault(key, []).append(customer_id)
+    limit = MAX_CANDIDATES_PER_KEY + 1
+    with connection.cursor() as cursor:
+        for start in range(0, len(hashes), 20_000):
+            chunk = hashes[start : start + 20_000]
+            if connection.vendor == "postgresql":
+                # At most one more customer than the limit per key, read from the index alone:
+                # a key thousands share costs as little as a key two share.
+                cursor.execute(
+                    "SELECT k.h, m.customer_id FROM unnest(%s::bigint[]) AS k(h)"
+                    " CROSS JOIN LATERAL (SELECT customer_id FROM dedup_matchkey"
+                    " WHERE key_hash = k.h LIMIT %s) AS m",
+                    [chunk, limit],
+                )
+                rows = cursor.fetchall()
+            else:
+                rows = []
+                for small in range(0, len(chunk), 500):
+                    part = chunk[small : small + 500]
+                    cursor.execute(
+                        "SELECT key_hash, customer_id FROM dedup_matchkey"  # noqa: S608
+                        f" WHERE key_hash IN ({', '.join(['%s'] * len(part))})",
+                        part,
+                    )
+                    rows += cursor.fetchall()
+            for key, customer_id in rows:
+                found.setdefault(key, []).append(customer_id)
     return {k: v for k, v in found.items() if len(v) <= MAX_CANDIDATES_PER_KEY}
 
 
@@ -113,7 +136,7 @@ def likely_duplicates(
     if not ids:
         return []
     model, people = current_match_model()
-    candidates = list(match_records_for(ids).values())
+    candidates = list(stored_match_records(ids).values())
     count = name_counts([record]).get(record.name.key, 0) if people else 0
     scored = score_record(record, candidates, model=model, people=people, name_count=count)
     return [d for d in scored if d.score >= threshold][:limit]

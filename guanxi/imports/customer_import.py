@@ -23,6 +23,7 @@ from the first row not yet written. Writes are bulk (one INSERT per table per ba
 created or changed customer gets its audit row.
 """
 
+import dataclasses
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -31,25 +32,26 @@ from itertools import islice
 from typing import Any
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record, audit_record_many, diff_values
+from guanxi.core.bulk import insert, reserve_ids, update
 from guanxi.core.crypto import encrypt_text, lookup_hash
 from guanxi.core.masking import mask_id_number
 from guanxi.customers.models import Address, Customer, Email, Phone, Tag
 from guanxi.customers.search import build_search_text
-from guanxi.customers.services import SENSITIVE_FIELDS, customer_snapshot
+from guanxi.customers.services import SENSITIVE_FIELDS, snapshot_of
 from guanxi.customers.visibility import CHANGE
-from guanxi.dedup.customer_records import match_records_for, record_for_customer
-from guanxi.dedup.keys import match_key_rows
+from guanxi.dedup.customer_records import record_for_customer
+from guanxi.dedup.keys import remove_match_keys, stored_match_records, write_match_index
 from guanxi.dedup.matching.blocking import PAIRING_CODES, record_key_hashes
 from guanxi.dedup.matching.compare import compare_pairs
 from guanxi.dedup.matching.engine import MERGE_THRESHOLD, REVIEW_THRESHOLD
 from guanxi.dedup.matching.records import PERSON, MatchRecord, RecordTable, match_record
-from guanxi.dedup.models import DuplicatePair, MatchKey
+from guanxi.dedup.models import DuplicatePair
 from guanxi.dedup.selectors import (
     candidate_ids_by_key,
     current_match_model,
@@ -63,6 +65,30 @@ from .models import ImportJob, ImportRowError
 from .readers import SourceRow, TableFile
 
 BATCH_SIZE = 2000
+# The customer fields an import may change.
+UPDATED_FIELDS = (
+    "name",
+    "party_type",
+    "company",
+    "job_title",
+    "kind",
+    "lifecycle_stage",
+    "relationship_level",
+    "industry",
+    "region",
+    "source_channel",
+    "owner",
+    "birth_date",
+    "website",
+    "notes",
+    "external_id",
+    "custom_fields",
+    "id_number_encrypted",
+    "id_number_masked",
+    "id_number_hash",
+    "version",
+    "updated_at",
+)
 CREATED, UPDATED, MERGED, REJECTED = "created", "updated", "merged", "rejected"
 
 
@@ -76,6 +102,7 @@ class _NewCustomer:
 
     row: CustomerRow
     record: MatchRecord
+    keys: list[tuple[int, int]]  # (rule, hash) of the record
     absorbed: list[tuple[CustomerRow, bool]] = field(default_factory=list)  # (row, overwrite)
     customer: Customer | None = None
     data: dict[str, Any] = field(default_factory=dict)  # the row and the absorbed ones combined
@@ -292,11 +319,13 @@ class CustomerImporter:
         self.seconds["matching"] += time.perf_counter() - started
         queue: list[tuple[_NewCustomer, int | _NewCustomer, float, list]] = []
         pending_keys: dict[int, list[_NewCustomer]] = defaultdict(list)
-        for (_source, row), (record, best_id, best_score, explanation) in zip(
+        for (_source, row), (record, keys, best_id, best_score, explanation) in zip(
             to_match, decisions, strict=True
         ):
             # Rows of this batch created before this one are candidates too.
-            batch_best, batch_score, batch_explanation = self._best_in_batch(record, pending_keys)
+            batch_best, batch_score, batch_explanation = self._best_in_batch(
+                record, keys, pending_keys
+            )
             in_batch = batch_best is not None and batch_score > best_score
             auto = self.job.dedup == ImportJob.Dedup.AUTO
             updates = [(follower, True) for follower in followers.get(row.number, [])]
@@ -313,11 +342,12 @@ class CustomerImporter:
                 changes.setdefault(best_id, _Change(best_id)).rows += [(row, False), *updates]
                 counts[MERGED] += 1
                 continue
-            created = _NewCustomer(row=row, record=record, absorbed=updates)
+            created = _NewCustomer(row=row, record=record, keys=keys, absorbed=updates)
             new.append(created)
             counts[CREATED] += 1
-            for _rule, key in record_key_hashes(record):
-                pending_keys[key].append(created)
+            for rule, key in keys:
+                if rule in PAIRING_CODES:
+                    pending_keys[key].append(created)
             if in_batch and batch_score >= REVIEW_THRESHOLD:
                 queue.append((created, batch_best, batch_score, batch_explanation))
             elif best_id is not None and best_score >= REVIEW_THRESHOLD:
@@ -375,8 +405,9 @@ class CustomerImporter:
 
     def _match(
         self, rows: list[tuple[SourceRow, CustomerRow]], organisations: dict[str, int]
-    ) -> list[tuple[MatchRecord, int | None, float, list]]:
-        """Each row's record and its most likely existing duplicate (id, score, reasons)."""
+    ) -> list[tuple[MatchRecord, list, int | None, float, list]]:
+        """Each row's record, its keys, and its most likely existing duplicate (id, score,
+        reasons)."""
         org_names = {}
         if organisations:
             org_names = dict(
@@ -388,22 +419,20 @@ class CustomerImporter:
             )
             for _source, row in rows
         ]
-        none: list[tuple[MatchRecord, int | None, float, list]] = [
-            (r, None, 0.0, []) for r in records
+        all_keys = [record_key_hashes(r) for r in records]
+        none: list[tuple[MatchRecord, list, int | None, float, list]] = [
+            (r, k, None, 0.0, []) for r, k in zip(records, all_keys, strict=True)
         ]
         self._changeable_cache = set()
         if self.job.dedup == ImportJob.Dedup.OFF or not records:
             return none
-        row_keys = [
-            [key for rule, key in record_key_hashes(r) if rule in PAIRING_CODES] for r in records
-        ]
+        row_keys = [[key for rule, key in keys if rule in PAIRING_CODES] for keys in all_keys]
         by_key = candidate_ids_by_key({k for keys in row_keys for k in keys})
         candidates = [sorted({c for k in keys for c in by_key.get(k, [])}) for keys in row_keys]
         ids = {c for found in candidates for c in found}
         if not ids:
             return none
-        known = match_records_for(ids)
-        self._changeable_cache = self._changeable(list(known))
+        known = stored_match_records(ids)
         positions = {cid: len(records) + i for i, cid in enumerate(known)}
         table = RecordTable([*records, *known.values()])
         left, right = [], []
@@ -425,19 +454,34 @@ class CustomerImporter:
         scores = self.model.probabilities(levels, shares)
         results = list(none)
         ids_by_position = {p: cid for cid, p in positions.items()}
-        for k, (i, j) in enumerate(zip(left, right, strict=True)):
-            if scores[k] > results[i][2]:
-                explanation = self.model.explain(levels[k])
-                results[i] = (records[i], ids_by_position[j], float(scores[k]), explanation)
+        best: dict[int, int] = {}
+        for k, i in enumerate(left):
+            if i not in best or scores[k] > scores[best[i]]:
+                best[i] = k
+        for i, k in best.items():
+            results[i] = (
+                records[i],
+                all_keys[i],
+                ids_by_position[right[k]],
+                float(scores[k]),
+                self.model.explain(levels[k]),
+            )
+        # Whether the user may change a customer matters only where a row would merge into it.
+        self._changeable_cache = self._changeable(
+            [r[2] for r in results if r[2] is not None and r[3] >= MERGE_THRESHOLD]
+        )
         return results
 
     def _best_in_batch(
-        self, record: MatchRecord, pending_keys: dict[int, list[_NewCustomer]]
+        self,
+        record: MatchRecord,
+        keys: list[tuple[int, int]],
+        pending_keys: dict[int, list[_NewCustomer]],
     ) -> tuple[_NewCustomer | None, float, list]:
         if self.job.dedup == ImportJob.Dedup.OFF or not pending_keys:
             return None, 0.0, []
         seen: dict[int, _NewCustomer] = {}
-        for rule, key in record_key_hashes(record):
+        for rule, key in keys:
             if rule in PAIRING_CODES:
                 for pending in pending_keys.get(key, []):
                     seen[id(pending)] = pending
@@ -499,13 +543,20 @@ class CustomerImporter:
             item.customer = customer
             item.data = data
             customers.append(customer)
-        Customer.objects.bulk_create(customers, batch_size=1000)
-        phones, emails, addresses, tag_links, keys, events = [], [], [], [], [], []
+        if connection.vendor == "postgresql":
+            for customer, pk in zip(customers, reserve_ids(Customer, len(customers)), strict=True):
+                customer.pk = pk
+            insert(customers, with_ids=True)
+        else:
+            Customer.objects.bulk_create(customers, batch_size=500)
+        phones, emails, addresses, tag_links, events = [], [], [], [], []
+        indexed: list[MatchRecord] = []
+        known_keys: dict[int, list] = {}
         tag_ids = self._tag_ids(t for item in new for t in item.data["tags"])
         through = Customer.tags.through
         for item in new:
             customer, data = item.customer, item.data
-            phones += [
+            own_phones = [
                 Phone(
                     customer=customer,
                     number=p.parsed.e164,
@@ -515,12 +566,25 @@ class CustomerImporter:
                 )
                 for p in data["phones"]
             ]
-            emails += [Email(customer=customer, **e) for e in data["emails"]]
-            addresses += [Address(customer=customer, **a) for a in data["addresses"]]
+            own_emails = [Email(customer=customer, **e) for e in data["emails"]]
+            own_addresses = [Address(customer=customer, **a) for a in data["addresses"]]
+            phones += own_phones
+            emails += own_emails
+            addresses += own_addresses
             tag_links += [through(customer=customer, tag_id=tag_ids[t]) for t in data["tags"]]
-            record = _record_with_ref(item, customer.pk, org_names)
-            keys += match_key_rows(record)
-            snapshot = _snapshot(customer, data)
+            if item.absorbed:  # other rows added to it: its index is that of the whole
+                indexed.append(_record_with_ref(item, customer.pk, org_names))
+            else:
+                indexed.append(dataclasses.replace(item.record, ref=customer.pk))
+                known_keys[customer.pk] = item.keys
+            snapshot = snapshot_of(
+                customer,
+                phones=own_phones,
+                emails=own_emails,
+                addresses=own_addresses,
+                tags=data["tags"],
+                consents=(),
+            )
             events.append(
                 AuditEvent(
                     occurred_at=now,
@@ -533,44 +597,55 @@ class CustomerImporter:
                     changes=diff_values({}, snapshot, sensitive=SENSITIVE_FIELDS),
                 )
             )
-        Phone.objects.bulk_create(phones, batch_size=2000)
-        Email.objects.bulk_create(emails, batch_size=2000)
-        Address.objects.bulk_create(addresses, batch_size=2000)
-        through.objects.bulk_create(tag_links, batch_size=2000)
-        MatchKey.objects.bulk_create(keys, batch_size=5000)
+        for rows in (phones, emails, addresses, tag_links):
+            insert(rows)
+        write_match_index(indexed, known_keys)
         audit_record_many(events)
 
     def _change(self, changes: dict[int, _Change]) -> int:
-        """Apply rows to existing customers; returns how many rows changed nothing."""
+        """Apply rows to existing customers; returns how many rows changed nothing.
+
+        Works from what one query with its prefetches read: the new contact details are added
+        to those in memory, and the audit rows' "after", the search text and the duplicate index
+        are computed from that, without reading the customers back."""
         if not changes:
             return 0
         unchanged = 0
         customers = (
-            Customer.objects.select_for_update()
+            Customer.objects.select_for_update(of=("self",))
             .filter(pk__in=list(changes))
             .select_related("organization")
             .prefetch_related("phones", "emails", "addresses", "tags", "consents")
         )
         now = timezone.now()
         changed: list[Customer] = []
-        before_snapshots: dict[int, dict] = {}
-        phones, emails, addresses, tag_links = [], [], [], []
+        phones, emails, addresses, tag_links, indexed, events = [], [], [], [], [], []
         through = Customer.tags.through
+        summary = (_("Imported from %(file)s") % {"file": self.job.filename})[:300]
         for customer in customers:
-            before = customer_snapshot(customer)
-            have_phones = {p.number for p in customer.phones.all()}
-            have_emails = {e.address for e in customer.emails.all()}
-            have_addresses = {
-                (a.street, a.city, a.region, a.postcode) for a in customer.addresses.all()
-            }
-            have_tags = {t.name for t in customer.tags.all()}
+            own_phones = list(customer.phones.all())
+            own_emails = list(customer.emails.all())
+            own_addresses = list(customer.addresses.all())
+            own_tags = [t.name for t in customer.tags.all()]
+            consents = list(customer.consents.all())
+            before = snapshot_of(
+                customer,
+                phones=own_phones,
+                emails=own_emails,
+                addresses=own_addresses,
+                tags=own_tags,
+                consents=consents,
+            )
+            have_phones = {p.number for p in own_phones}
+            have_emails = {e.address for e in own_emails}
+            have_addresses = {(a.street, a.city, a.region, a.postcode) for a in own_addresses}
             touched = False
             for row, overwrite in changes[customer.pk].rows:
                 touched |= _apply_scalars(customer, row, overwrite=overwrite)
                 for phone in row.phones:
                     if phone.parsed.e164 not in have_phones:
                         have_phones.add(phone.parsed.e164)
-                        phones.append(
+                        own_phones.append(
                             Phone(
                                 customer=customer,
                                 number=phone.parsed.e164,
@@ -579,11 +654,12 @@ class CustomerImporter:
                                 is_primary=False,
                             )
                         )
+                        phones.append(own_phones[-1])
                         touched = True
                 for email in row.emails:
                     if email["address"] not in have_emails:
                         have_emails.add(email["address"])
-                        emails.append(
+                        own_emails.append(
                             Email(
                                 customer=customer,
                                 address=email["address"],
@@ -591,6 +667,7 @@ class CustomerImporter:
                                 is_primary=False,
                             )
                         )
+                        emails.append(own_emails[-1])
                         touched = True
                 for address in row.addresses:
                     values = (
@@ -601,71 +678,41 @@ class CustomerImporter:
                     )
                     if values not in have_addresses:
                         have_addresses.add(values)
-                        addresses.append(Address(customer=customer, **address))
+                        own_addresses.append(Address(customer=customer, **address))
+                        addresses.append(own_addresses[-1])
                         touched = True
-                new_tags = [t for t in row.tags if t not in have_tags]
+                new_tags = [t for t in row.tags if t not in own_tags]
                 if new_tags:
                     tag_ids = self._tag_ids(new_tags)
                     tag_links += [through(customer=customer, tag_id=tag_ids[t]) for t in new_tags]
-                    have_tags |= set(new_tags)
+                    own_tags += new_tags
                     touched = True
-            if touched:
-                before_snapshots[customer.pk] = before
-                customer.version += 1
-                customer.updated_at = now
-                changed.append(customer)
-            else:
+            if not touched:
                 unchanged += len(changes[customer.pk].rows)
-        if not changed:
-            return unchanged
-        Customer.objects.bulk_update(
-            changed,
-            [
-                "name",
-                "party_type",
-                "company",
-                "job_title",
-                "kind",
-                "lifecycle_stage",
-                "relationship_level",
-                "industry",
-                "region",
-                "source_channel",
-                "owner",
-                "birth_date",
-                "website",
-                "notes",
-                "external_id",
-                "custom_fields",
-                "id_number_encrypted",
-                "id_number_masked",
-                "id_number_hash",
-                "version",
-                "updated_at",
-            ],
-            batch_size=500,
-        )
-        Phone.objects.bulk_create(phones, batch_size=2000)
-        Email.objects.bulk_create(emails, batch_size=2000)
-        Address.objects.bulk_create(addresses, batch_size=2000)
-        through.objects.bulk_create(tag_links, batch_size=2000, ignore_conflicts=True)
-        # What the customers look like now: search text, keys and the audit rows' "after".
-        fresh = list(
-            Customer.objects.filter(pk__in=[c.pk for c in changed])
-            .select_related("organization")
-            .prefetch_related("phones", "emails", "addresses", "tags", "consents")
-        )
-        keys, events = [], []
-        for customer in fresh:
+                continue
+            customer.version += 1
+            customer.updated_at = now
             customer.search_text = build_search_text(
                 name=customer.name,
                 company=customer.company_label or "",
-                phones=[p.number for p in customer.phones.all()],
-                emails=[e.address for e in customer.emails.all()],
-                tags=[t.name for t in customer.tags.all()],
+                phones=[p.number for p in own_phones],
+                emails=[e.address for e in own_emails],
+                tags=own_tags,
                 external_id=customer.external_id,
             )
-            keys += match_key_rows(record_for_customer(customer))
+            indexed.append(
+                record_for_customer(
+                    customer, phones=own_phones, emails=own_emails, addresses=own_addresses
+                )
+            )
+            after = snapshot_of(
+                customer,
+                phones=own_phones,
+                emails=own_emails,
+                addresses=own_addresses,
+                tags=own_tags,
+                consents=consents,
+            )
             events.append(
                 AuditEvent(
                     occurred_at=now,
@@ -674,17 +721,18 @@ class CustomerImporter:
                     object_type="customer",
                     object_id=customer.pk,
                     customer_id=customer.pk,
-                    summary=(_("Imported from %(file)s") % {"file": self.job.filename})[:300],
-                    changes=diff_values(
-                        before_snapshots[customer.pk],
-                        customer_snapshot(customer),
-                        sensitive=SENSITIVE_FIELDS,
-                    ),
+                    summary=summary,
+                    changes=diff_values(before, after, sensitive=SENSITIVE_FIELDS),
                 )
             )
-        Customer.objects.bulk_update(fresh, ["search_text"], batch_size=500)
-        MatchKey.objects.filter(customer_id__in=[c.pk for c in fresh]).delete()
-        MatchKey.objects.bulk_create(keys, batch_size=5000)
+            changed.append(customer)
+        if not changed:
+            return unchanged
+        update(changed, [*UPDATED_FIELDS, "search_text"])
+        for rows in (phones, emails, addresses, tag_links):
+            insert(rows)
+        remove_match_keys([c.pk for c in changed])
+        write_match_index(indexed)
         audit_record_many(events)
         return unchanged
 
@@ -801,25 +849,3 @@ def _record_with_ref(item: _NewCustomer, customer_id: int, org_names: dict) -> M
         birth_date=data["scalars"].get("birth_date"),
         addresses=data["addresses"],
     )
-
-
-def _snapshot(customer: Customer, data: dict[str, Any]) -> dict[str, Any]:
-    """What ``customers.services.customer_snapshot`` records for a customer, from the data of a
-    customer just created (without reading it back)."""
-    from guanxi.core.masking import mask_phone
-
-    snapshot = customer_snapshot(
-        Customer(
-            **{
-                f.attname: getattr(customer, f.attname)
-                for f in Customer._meta.concrete_fields
-                if f.attname != "id"
-            }
-        )
-    )
-    snapshot["phones"] = [f"{p.label}:{mask_phone(p.parsed.display)}" for p in data["phones"]]
-    snapshot["emails"] = [f"{e['label']}:{e['address']}" for e in data["emails"]]
-    snapshot["addresses"] = [f"{a['label']}:{Address(**a)}" for a in data["addresses"]]
-    snapshot["tags"] = sorted(data["tags"])
-    snapshot["consents"] = {}
-    return snapshot

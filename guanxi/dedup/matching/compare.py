@@ -69,7 +69,10 @@ def _empty(values: np.ndarray) -> np.ndarray:
 def _pairwise(left: np.ndarray, right: np.ndarray, scorer) -> np.ndarray:
     if len(left) == 0:
         return np.empty(0, dtype=np.float64)
-    return np.asarray(process.cpdist(list(left), list(right), scorer=scorer, workers=-1))
+    # Threads pay off for big arrays (a scan) and cost more than they save for small ones (a
+    # record typed into a form, an import batch).
+    workers = -1 if len(left) > 50_000 else 1
+    return np.asarray(process.cpdist(list(left), list(right), scorer=scorer, workers=workers))
 
 
 def _graded(similarity: np.ndarray, thresholds: tuple[float, ...]) -> np.ndarray:

@@ -362,10 +362,12 @@ def email_key(raw: str | None) -> str:
     return text if "@" in text else ""
 
 
+@lru_cache(maxsize=200_000)
 def postcode_key(raw: str | None) -> str:
     return re.sub(r"[\s-]", "", fold(raw or "")).upper()
 
 
+@lru_cache(maxsize=200_000)
 def place_key(raw: str | None) -> str:
     """A city or province without its administrative suffix: 上海市 -> 上海."""
     text = re.sub(r"\s+", " ", clean_text(raw)).strip()
@@ -375,6 +377,7 @@ def place_key(raw: str | None) -> str:
     return text
 
 
+@lru_cache(maxsize=200_000)
 def street_key(raw: str | None) -> str:
     """A street address folded, punctuation reduced to single spaces, and without the province
     and city Chinese addresses often begin with (上海市浦东新区… and 浦东新区… are one street;

@@ -6,9 +6,11 @@ compares exactly the same things. :class:`RecordTable` holds many records column
 the vectorised comparisons want them.
 """
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -57,7 +59,7 @@ class MatchRecord:
     def first_address(self) -> MatchAddress:
         return self.addresses[0] if self.addresses else MatchAddress()
 
-    @property
+    @cached_property
     def own_phones(self) -> frozenset[str]:
         """Numbers that identify this customer: a person's mobiles, any number of an
         organisation."""
@@ -65,7 +67,7 @@ class MatchRecord:
             return self.phones
         return frozenset(p for p in self.phones if is_personal_phone(p))
 
-    @property
+    @cached_property
     def shared_phones(self) -> frozenset[str]:
         """A person's landlines: the office or home numbers colleagues and family share."""
         if self.party_type == ORGANIZATION:
@@ -109,6 +111,52 @@ def match_record(
         id_number=(id_number or "").strip(),
         birth_date=birth_date_key(birth_date),
         addresses=normal_addresses,
+    )
+
+
+# Bumped whenever normalisation changes what a record holds, so stored profiles made by older
+# code are recognised and made again (``guanxi dedup reindex``; the scan does it by itself).
+PROFILE_VERSION = 1
+
+
+def record_profile(record: MatchRecord) -> str:
+    """A record's normal forms as compact JSON, for storing next to the customer: what the
+    importer and the scan read instead of normalising every candidate again."""
+    return json.dumps(
+        [
+            PROFILE_VERSION,
+            record.party_type,
+            record.name.han,
+            list(record.name.tokens),
+            record.company,
+            sorted(record.phones),
+            sorted(record.emails),
+            record.id_number,
+            record.birth_date,
+            [[a.street, a.city, a.region, a.postcode] for a in record.addresses],
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def record_from_profile(ref: object, profile: str) -> MatchRecord | None:
+    """The record a stored profile describes, or None if it was made by older code."""
+    data = json.loads(profile)
+    if not data or data[0] != PROFILE_VERSION:
+        return None
+    _version, party_type, han, tokens, company, phones, emails, id_number, birth, places = data
+    key = " ".join(tokens) if party_type == ORGANIZATION else " ".join(sorted(tokens))
+    return MatchRecord(
+        ref=ref,
+        party_type=party_type,
+        name=NameForms(han=han, tokens=tuple(tokens), key=key),
+        company=company,
+        phones=frozenset(phones),
+        emails=frozenset(emails),
+        id_number=id_number,
+        birth_date=birth,
+        addresses=tuple(MatchAddress(*a) for a in places),
     )
 
 
