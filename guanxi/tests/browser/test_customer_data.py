@@ -1,0 +1,92 @@
+"""Customer data work in a real browser: importing a spreadsheet, being warned of a duplicate
+while typing, merging a pair from the review queue, and undoing the merge."""
+
+import pytest
+from playwright.sync_api import expect
+
+from guanxi.customers.models import Customer
+from guanxi.customers.services import customer_create
+from guanxi.dedup.models import DuplicatePair
+from guanxi.imports.models import ImportJob
+from guanxi.tests.browser.test_everyday_work import sign_in
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_import_a_spreadsheet_with_a_bad_row(page, company, tmp_path):
+    path = tmp_path / "展会名单.csv"
+    path.write_bytes(
+        "姓名,手机,邮箱,公司\n"
+        "欧阳娜娜,138 1234 0001,nana@example.com,华瑞科技\n"
+        "林小东,12345,,\n"
+        "陈思远,139-0000-2222,,\n".encode("gbk")
+    )
+    sign_in(page, "rep")
+    page.get_by_role("link", name="Import").click()
+    page.get_by_role("link", name="Import a file").click()
+    page.set_input_files("#id_file", str(path))
+    page.get_by_role("button", name="Upload and map columns").click()
+
+    # The Chinese headers were recognised, and the preview shows the file.
+    expect(page.locator("#map_0")).to_have_value("name")
+    expect(page.locator("#map_1")).to_have_value("phone")
+    expect(page.locator("#mapping-table")).to_contain_text("欧阳娜娜")
+    page.get_by_role("button", name="Check the first rows").click()
+    expect(page.locator("#check-report")).to_contain_text("3 rows checked: 2 can be imported")
+    expect(page.locator("#check-report")).to_contain_text("12345")
+
+    page.get_by_role("button", name="Start the import").click()
+    expect(page.locator("#import-progress h2")).to_have_text("Finished")
+    expect(page.locator("#count-created")).to_have_text("2")
+    expect(page.locator("#count-rejected")).to_have_text("1")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the rejected rows").click()
+    content = download.value.path().read_text(encoding="utf-8-sig")
+    assert "林小东" in content and "import_error" in content
+    assert Customer.objects.get(name="欧阳娜娜").owner == company.rep
+    assert ImportJob.objects.get().via == "web"
+
+
+def test_a_duplicate_is_pointed_out_while_typing(page, company):
+    existing = customer_create(actor=company.rep, data={"name": "张伟", "phones": ["13812345678"]})
+    sign_in(page, "rep")
+    page.goto("/customers/new/")
+    page.fill("#id_name", "Zhang Wei")
+    page.fill("#id_phone_number_0", "138-1234-5678")
+    hints = page.locator("#duplicate-hints")
+    expect(hints).to_contain_text("Is this one of these customers?")
+    expect(hints).to_contain_text("same mobile phone")
+    expect(hints.get_by_role("link", name="张伟")).to_have_attribute(
+        "href", f"/customers/{existing.pk}/"
+    )
+
+
+def test_merge_a_pair_from_the_queue_and_undo_it(page, company):
+    kept = customer_create(actor=company.rep, data={"name": "王芳", "phones": ["13900001111"]})
+    other = customer_create(
+        actor=company.rep,
+        data={"name": "王芳", "emails": ["wang.fang@example.com"], "industry": "制造业"},
+    )
+    DuplicatePair.objects.create(
+        left_id=kept.pk,
+        right_id=other.pk,
+        score=0.93,
+        source="scan",
+        details={"fields": [{"field": "name", "level": "exact", "weight": 3.1}]},
+    )
+    sign_in(page, "rep")
+    page.get_by_role("link", name="Duplicates").click()
+    expect(page.locator("#duplicate-table")).to_contain_text("王芳")
+    page.get_by_role("link", name="Review", exact=True).click()
+    expect(page.locator("#pair-table")).to_contain_text("wang.fang@example.com")
+    page.locator(f"input[name=keep][value='{kept.pk}']").check()
+    page.get_by_role("button", name="Merge into the kept customer").click()
+
+    expect(page).to_have_url(f"{page.url.split('/customers/')[0]}/customers/{kept.pk}/")
+    expect(page.locator(".message-success")).to_contain_text("merged into this customer")
+    expect(page.locator("#contact-card")).to_contain_text("wang.fang@example.com")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Undo merge").click()
+    expect(page.locator(".message-success")).to_contain_text("The merge is undone")
+    expect(page.locator("#contact-card")).not_to_contain_text("wang.fang@example.com")
+    assert Customer.objects.get(pk=other.pk).deleted_at is None
