@@ -8,7 +8,7 @@ over the tokens as a ``tsvector``) and SQLite (an FTS5 table) answer from an ind
 * Han characters: every suffix of a run (张伟明 -> 张伟明, 伟明, 明), so any fragment of a name is
   the prefix of one of them; the full pinyin of each suffix (zhangweiming, weiming, ming), so
   pinyin typed with or without spaces matches; the initials of the run (zwm); and each pair of
-  characters with its pinyin (张伟, zhangwei), for the statistics (see ``add_han``).
+  characters with its pinyin (张伟, zhangwei), for the statistics (see ``add_han_pairs``).
 * Latin letters and digits: each word, and for words joined by ``. @ _ + -`` also their pieces;
   for the customer's own name also all its Latin words run together ("Zhang Wei" -> zhangwei),
   which is how people type a pinyin name.
@@ -126,8 +126,9 @@ class SearchTokens:
         """Tokens made by another :class:`SearchTokens` (already cut and never empty)."""
         self.tokens.update(dict.fromkeys(tokens))
 
-    def add_han(self, run: str, syllables: Sequence[str]) -> None:
-        """A run of Han characters with the pinyin of each of its characters."""
+    def add_han(self, run: str, syllables: Sequence[str], *, pairs: bool = True) -> None:
+        """A run of Han characters with the pinyin of each of its characters (``pairs``: see
+        :meth:`add_han_pairs`)."""
         tokens = []
         if len(run) <= HAN_WINDOW:
             # Every suffix's pinyin is a slice of the whole run's: one join instead of many.
@@ -141,22 +142,33 @@ class SearchTokens:
             for start in range(len(run)):
                 tokens.append(run[start : start + HAN_WINDOW])
                 tokens.append("".join(syllables[start : start + HAN_WINDOW])[:MAX_TOKEN])
-        # Pairs of characters (and their pinyin) match nothing the suffixes do not; they are
-        # there for PostgreSQL's statistics, which estimate a prefix search from the tokens
-        # that are common. 上海 alone is a token of a few percent of all customers and so
-        # known to be common; without it, 上海:* would only prefix thousands of rare suffixes
-        # (上海华瑞贸易有限公司…), be taken for a rare search, and make the planner fetch every
-        # match to sort them instead of reading the newest customers until a page is full.
-        for start in range(len(run) - 2):
-            tokens.append(run[start : start + 2])
-            tokens.append(syllables[start] + syllables[start + 1])
         tokens.append("".join(s[:1] for s in syllables)[:MAX_TOKEN])
         self.tokens.update(dict.fromkeys(tokens))
         self.tokens.pop("", None)
+        if pairs:
+            self.add_han_pairs(run, syllables)
 
-    def add_text(self, text: str, *, run_together: bool = False) -> None:
+    def add_han_pairs(self, run: str, syllables: Sequence[str]) -> None:
+        """Each pair of characters inside a run, and its pinyin.
+
+        They match nothing the suffixes do not; they are there for PostgreSQL's statistics,
+        which estimate a prefix search from the tokens that are common. 上海 alone is a token of
+        a few percent of all customers and so known to be common; without it, 上海:* would only
+        prefix thousands of rare suffixes (上海华瑞贸易有限公司…), be taken for a rare search,
+        and make the planner fetch every match to sort them instead of reading the newest
+        customers until a page is full. A customer's own name (and tags) are enough for that:
+        a company name also stored for each of its people would only repeat them."""
+        tokens = []
+        for start in range(len(run) - 2):
+            tokens.append(run[start : start + 2])
+            tokens.append(syllables[start] + syllables[start + 1])
+        self.tokens.update(dict.fromkeys(tokens))
+        self.tokens.pop("", None)
+
+    def add_text(self, text: str, *, run_together: bool = False, pairs: bool = True) -> None:
         """Tokens of a normalised name, company, tag, email or id. ``run_together`` adds the
-        Latin words joined up (for a customer's name: "zhang wei" -> zhangwei)."""
+        Latin words joined up (for a customer's name: "zhang wei" -> zhangwei); ``pairs`` the
+        pairs of Han characters (see :meth:`add_han_pairs`)."""
         latin: list[str] = []
         for chunk in _chunks(text):
             if "@" in chunk:
@@ -164,7 +176,7 @@ class SearchTokens:
                 continue
             for run in _HAN_RUNS.findall(chunk):
                 if _HAN.match(run):
-                    self.add_han(run, han_syllables(run))
+                    self.add_han(run, han_syllables(run), pairs=pairs)
                     continue
                 run = run.strip(_PUNCTUATION)
                 if not run:
@@ -214,7 +226,7 @@ def build_search_text(
     docstring). ``phones`` are stored E.164 numbers."""
     tokens = SearchTokens()
     tokens.add_text(normalise(name), run_together=True)
-    tokens.add_text(normalise(company))
+    tokens.add_text(normalise(company), pairs=False)
     for number in phones:
         tokens.add_phone(number)
     for address in emails:

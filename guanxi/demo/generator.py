@@ -405,11 +405,11 @@ def _chinese_name_tokens(surname: str, given: str) -> tuple[str, ...]:
 
 
 @cache
-def _text_tokens(folded: str, run_together: bool = False) -> tuple[str, ...]:
+def _text_tokens(folded: str, run_together: bool = False, pairs: bool = True) -> tuple[str, ...]:
     """Tokens of a recurring name or tag that needs no pinyin (English names) or has few
     variants (tags)."""
     tokens = SearchTokens()
-    tokens.add_text(normalise(folded), run_together=run_together)
+    tokens.add_text(normalise(folded), run_together=run_together, pairs=pairs)
     return tuple(tokens.tokens)
 
 
@@ -807,7 +807,8 @@ class CustomerGenerator:
         self, chinese: bool
     ) -> tuple[str, tuple[str, ...], tuple[str, ...], str, str]:
         """Name, its search tokens as a customer's name and as a company name (only a name has
-        its Latin words run together), a web domain and the industry."""
+        its Latin words run together and its pairs of characters), a web domain and the
+        industry."""
         random_ = self.rng.random
         if chinese:
             city = _CITY(self.rng).name
@@ -815,24 +816,27 @@ class CustomerGenerator:
             business, slug, industry = BUSINESSES[int(random_() * len(BUSINESSES))]
             form = CHINESE_COMPANY_FORMS[int(random_() * len(CHINESE_COMPANY_FORMS))]
             name = city + brand + business + form
-            tokens = SearchTokens()
-            tokens.add_han(
-                name,
+            syllables = (
                 syllables_of(city)
                 + syllables_of(brand)
                 + syllables_of(business)
-                + syllables_of(form),
+                + syllables_of(form)
             )
+            tokens = SearchTokens()
+            tokens.add_han(name, syllables, pairs=False)
+            as_company = tuple(tokens.tokens)
+            tokens.add_han_pairs(name, syllables)
             tld = (".com.cn", ".cn", ".com")[int(random_() * 3)]
             domain = f"{''.join(syllables_of(brand))}-{slug}{tld}"
-            return name, tuple(tokens.tokens), tuple(tokens.tokens), domain, industry
+            return name, tuple(tokens.tokens), as_company, domain, industry
         brand = ENGLISH_BRANDS[int(random_() * len(ENGLISH_BRANDS))]
         business, industry = ENGLISH_BUSINESSES[int(random_() * len(ENGLISH_BUSINESSES))]
         form = ENGLISH_COMPANY_FORMS[int(random_() * len(ENGLISH_COMPANY_FORMS))]
         name = f"{brand} {business} {form}"
         domain = f"{brand}-{business}".lower().replace(" ", "") + ".com"
         folded = fold(name)
-        return name, _text_tokens(folded, True), _text_tokens(folded), domain, industry
+        as_name, as_company = _text_tokens(folded, True), _text_tokens(folded, pairs=False)
+        return name, as_name, as_company, domain, industry
 
     # --- contact details ---------------------------------------------------------------------
 

@@ -87,16 +87,17 @@ class _Tokens:
         if token:
             self.tokens[token[:MAX_TOKEN]] = None
 
-    def add_han(self, run, syllables):
+    def add_han(self, run, syllables, pairs):
         for start in range(len(run)):
             self.add(run[start : start + HAN_WINDOW])
             self.add("".join(syllables[start : start + HAN_WINDOW]))
-        for start in range(len(run) - 2):
-            self.add(run[start : start + 2])
-            self.add(syllables[start] + syllables[start + 1])
         self.add("".join(s[:1] for s in syllables))
+        if pairs:
+            for start in range(len(run) - 2):
+                self.add(run[start : start + 2])
+                self.add(syllables[start] + syllables[start + 1])
 
-    def add_text(self, text, run_together=False):
+    def add_text(self, text, run_together=False, pairs=True):
         latin = []
         for chunk in text.translate(_SEPARATORS).split():
             chunk = chunk.strip(_PUNCTUATION)
@@ -113,7 +114,7 @@ class _Tokens:
                 continue
             for run in _HAN_RUNS.findall(chunk):
                 if _HAN.match(run):
-                    self.add_han(run, _syllables(run))
+                    self.add_han(run, _syllables(run), pairs)
                     continue
                 run = run.strip(_PUNCTUATION)
                 if not run:
@@ -139,7 +140,7 @@ class _Tokens:
 def search_text(*, name, company, phones, emails, tags, external_id):
     tokens = _Tokens()
     tokens.add_text(_normalise(name), run_together=True)
-    tokens.add_text(_normalise(company))
+    tokens.add_text(_normalise(company), pairs=False)
     for number in phones:
         tokens.add_phone(number)
     for address in emails:

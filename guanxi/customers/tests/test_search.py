@@ -39,6 +39,16 @@ def test_every_fragment_of_a_chinese_name_is_a_prefix_with_its_pinyin_and_initia
     assert not _is_prefix_of_a_token("mingwei", tokens)
 
 
+def test_pairs_of_characters_come_from_the_own_name_not_the_company():
+    own = _tokens(name="上海华瑞贸易有限公司")
+    as_company = _tokens(name="x", company="上海华瑞贸易有限公司")
+    assert {"上海", "shanghai", "华瑞", "huarui", "有限"} <= set(own)
+    assert not {"上海", "shanghai", "华瑞", "huarui", "有限"} & set(as_company)
+    # Pairs add no matches: every fragment is a prefix of a suffix either way.
+    for fragment in ("上海", "华瑞", "有限", "shanghai", "huarui", "youxian"):
+        assert _is_prefix_of_a_token(fragment, as_company), fragment
+
+
 def test_traditional_characters_are_stored_simplified():
     tokens = _tokens(name="張偉明", company="臺灣電子有限公司")
     assert "张伟明" in tokens and "台湾电子有限公司" in tokens
