@@ -9,13 +9,14 @@ employer), so the form, the importer and the scan always work from the current d
 
 from collections.abc import Iterable
 
+import numpy as np
 from django.db import connection, transaction
 
 from guanxi.core.bulk import insert_values
 
 from .customer_records import iter_match_records, match_records_for
-from .matching.blocking import record_key_hashes
-from .matching.records import MatchRecord, record_from_profile, record_profile
+from .matching.blocking import RULE_CODES, record_key_hashes
+from .matching.records import PROFILE_VERSION, MatchRecord, record_from_profile, record_profile
 from .models import MatchKey, MatchProfile
 
 KEY_COLUMNS = ("customer_id", "key_hash", "rule")
@@ -123,3 +124,65 @@ def rebuild_match_keys(*, batch_size: int = 5000, progress=None) -> int:
             cursor.execute("ANALYZE dedup_matchkey")
             cursor.execute("ANALYZE dedup_matchprofile")
     return count
+
+
+def _stream(cursor, sql: str, params=(), size: int = 50_000):
+    cursor.execute(sql, params)
+    while rows := cursor.fetchmany(size):
+        yield from rows
+
+
+def complete_match_index(*, batch_size: int = 5000) -> int:
+    """Write the index of every customer that lacks one or whose profile was made by older
+    code (customers written before this code, or by a bulk load); returns how many."""
+    marker = f"[{PROFILE_VERSION},"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.id FROM customers_customer c"
+            " LEFT JOIN dedup_matchprofile p ON p.customer_id = c.id"
+            " WHERE c.deleted_at IS NULL AND (p.customer_id IS NULL OR p.profile NOT LIKE %s)",
+            [marker + "%"],
+        )
+        stale = [row[0] for row in cursor.fetchall()]
+    for start in range(0, len(stale), batch_size):
+        with transaction.atomic():
+            refresh_match_keys(stale[start : start + batch_size])
+    return len(stale)
+
+
+def indexed_records(progress=None) -> tuple[list[MatchRecord], list, np.ndarray, np.ndarray]:
+    """Every customer that is not deleted, from the stored index: the records, their external
+    ids, and their pairing keys as two arrays (key hash, position in the records). Run
+    :func:`complete_match_index` first."""
+    records: list[MatchRecord] = []
+    external_ids: list = []
+    with connection.cursor() as cursor:
+        for customer_id, profile, external_id in _stream(
+            cursor,
+            "SELECT p.customer_id, p.profile, c.external_id FROM dedup_matchprofile p"
+            " JOIN customers_customer c ON c.id = p.customer_id"
+            " WHERE c.deleted_at IS NULL ORDER BY p.customer_id",
+        ):
+            records.append(record_from_profile(customer_id, profile))
+            external_ids.append(external_id)
+            if progress is not None:
+                progress.update(1)
+        ids = np.fromiter((r.ref for r in records), dtype=np.int64, count=len(records))
+        hashes: list[int] = []
+        owners: list[int] = []
+        for key_hash, customer_id in _stream(
+            cursor,
+            "SELECT key_hash, customer_id FROM dedup_matchkey WHERE rule <> %s",
+            [RULE_CODES["name"]],  # keys kept for counting names, not for pairing
+        ):
+            hashes.append(key_hash)
+            owners.append(customer_id)
+    owner_ids = np.array(owners, dtype=np.int64)
+    positions = np.searchsorted(ids, owner_ids)
+    known = (positions < len(ids)) & (ids[np.minimum(positions, len(ids) - 1)] == owner_ids)
+    return (
+        records,
+        external_ids,
+        np.array(hashes, dtype=np.int64)[known],
+        positions[known],
+    )

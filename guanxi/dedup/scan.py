@@ -1,8 +1,9 @@
 """The whole-database duplicate scan behind ``guanxi dedup scan``.
 
-Reads every customer, runs the engine (blocking, comparison, a model fitted on this data,
-transitive pairs), writes the pairs at or above the threshold to a CSV file and to the review
-queue, and keeps the fitted model for the form and the importer.
+Reads every customer from the stored duplicate-detection index (profiles and blocking keys,
+completed first for customers that lack one), runs the engine (blocking, comparison, a model
+fitted on this data, transitive pairs), writes the pairs at or above the threshold to a CSV file
+and to the review queue, and keeps the fitted model for the form and the importer.
 
 The queue keeps people's decisions: a pair someone rejected or merged is never proposed again;
 open pairs that this scan no longer finds (the data changed) are dropped.
@@ -17,7 +18,9 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
-from .customer_records import iter_match_records
+from guanxi.core.bulk import insert, update
+
+from .keys import complete_match_index, indexed_records
 from .matching.blocking import DEFAULT_MAX_BLOCK, BlockingStats
 from .matching.engine import REVIEW_THRESHOLD, add_transitive_pairs, find_duplicates
 from .matching.model import MatchModel
@@ -29,6 +32,7 @@ CSV_COLUMNS = ("left_id", "right_id", "left_external_id", "right_external_id", "
 
 @dataclass
 class ScanResult:
+    indexed: int  # customers whose stored index was missing or outdated, made before scanning
     customers: int
     candidate_pairs: int
     pairs: int  # at or above the threshold, inferred ones included
@@ -53,18 +57,16 @@ def scan_duplicates(
     """Scan every customer for duplicates; see the module docstring."""
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    records = []
-    external_ids: list[str | None] = []
-    with transaction.atomic():  # server-side cursors on PostgreSQL live in a transaction
-        for record, external_id in iter_match_records():
-            records.append(record)
-            external_ids.append(external_id)
-            if progress is not None:
-                progress.update(1)
+    repaired = complete_match_index()
+    seconds["indexing"] = time.perf_counter() - started
+    started = time.perf_counter()
+    records, external_ids, key_hashes, key_positions = indexed_records(progress)
+    table = RecordTable(records)
     seconds["reading"] = time.perf_counter() - started
 
-    table = RecordTable(records)
-    search = find_duplicates(table, max_block=max_block)
+    search = find_duplicates(
+        table, key_hashes=key_hashes, key_positions=key_positions, max_block=max_block
+    )
     seconds.update(search.seconds)
     started = time.perf_counter()
     search = add_transitive_pairs(search, table, threshold=threshold).above(threshold)
@@ -91,6 +93,7 @@ def scan_duplicates(
         seconds["writing"] = time.perf_counter() - started
 
     result = ScanResult(
+        indexed=repaired,
         customers=len(records),
         candidate_pairs=search.blocking.candidate_pairs,
         pairs=len(search),
@@ -126,24 +129,22 @@ def _update_queue(result: ScanResult, search, left_ids, right_ids) -> None:
         if search.inferred[i]:
             details["inferred"] = True
         found[pair] = (float(search.scores[i]), details)
-    existing = {
-        (row.left_id, row.right_id): row
-        for row in DuplicatePair.objects.filter(status=DuplicatePair.Status.OPEN).iterator()
-    }
-    decided = set(
-        DuplicatePair.objects.exclude(status=DuplicatePair.Status.OPEN).values_list(
-            "left_id", "right_id"
-        )
-    )
+    existing: dict[tuple[int, int], int] = {}
+    decided: set[tuple[int, int]] = set()
+    for pk, left, right, status in DuplicatePair.objects.values_list(
+        "pk", "left_id", "right_id", "status"
+    ).iterator(chunk_size=20_000):
+        if status == DuplicatePair.Status.OPEN:
+            existing[(left, right)] = pk
+        else:
+            decided.add((left, right))
     now = timezone.now()
     new, changed = [], []
     for pair, (score, details) in found.items():
         if pair in decided:
             result.previously_decided += 1
         elif pair in existing:
-            row = existing[pair]
-            row.score, row.details = score, details
-            changed.append(row)
+            changed.append(DuplicatePair(pk=existing[pair], score=score, details=details))
         else:
             new.append(
                 DuplicatePair(
@@ -152,14 +153,15 @@ def _update_queue(result: ScanResult, search, left_ids, right_ids) -> None:
                     score=score,
                     details=details,
                     source=DuplicatePair.Source.SCAN,
+                    status=DuplicatePair.Status.OPEN,
                     found_at=now,
                 )
             )
-    stale = [row.pk for pair, row in existing.items() if pair not in found]
+    stale = [pk for pair, pk in existing.items() if pair not in found]
     for start in range(0, len(stale), 5000):
         DuplicatePair.objects.filter(pk__in=stale[start : start + 5000]).delete()
-    DuplicatePair.objects.bulk_create(new, batch_size=2000)
-    DuplicatePair.objects.bulk_update(changed, ["score", "details"], batch_size=2000)
+    insert(new)
+    update(changed, ["score", "details"])
     result.queued_new, result.queued_updated, result.dropped = len(new), len(changed), len(stale)
 
 

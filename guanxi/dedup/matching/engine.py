@@ -144,13 +144,18 @@ def add_transitive_pairs(
     sizes = np.bincount(labels)
     known = set(zip(search.left.tolist(), search.right.tolist(), strict=True))
     added_left, added_right, added_scores = [], [], []
+    # Edges and members of each group, found by sorting once (not by searching per group).
+    edge_labels = labels[a]
+    edge_order = np.argsort(edge_labels, kind="stable")
+    edge_starts = np.searchsorted(edge_labels[edge_order], np.arange(len(sizes) + 1))
+    node_order = np.argsort(labels, kind="stable")
+    node_starts = np.searchsorted(labels[node_order], np.arange(len(sizes) + 1))
     for label in np.flatnonzero((sizes > 2) & (sizes <= max_group)):
-        members = np.flatnonzero(labels == label)
+        members = node_order[node_starts[label] : node_starts[label + 1]]
         index = {node: i for i, node in enumerate(members)}
         # Widest-path (maximin) scores within the group, Floyd–Warshall style.
         best = np.zeros((len(members), len(members)))
-        edges = np.flatnonzero(np.isin(a, members))
-        for edge in edges:
+        for edge in edge_order[edge_starts[label] : edge_starts[label + 1]]:
             i, j = index[a[edge]], index[b[edge]]
             best[i, j] = best[j, i] = max(best[i, j], scores[edge])
         for k in range(len(members)):

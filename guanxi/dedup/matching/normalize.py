@@ -308,6 +308,63 @@ def company_name_key(company: str | None) -> str:
 
 
 @lru_cache(maxsize=200_000)
+def company_place(company: str | None) -> str:
+    """The place a Chinese company name begins with (北京华瑞科技有限公司 -> 北京), or "".
+
+    Company names are registered per place: 北京华瑞科技 and 杭州华瑞科技 are two companies (or two
+    branches, each a customer of its own), although their names without the place are the same."""
+    text = re.sub(r"[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]", "", clean_text(company))
+    for place in _PLACE_PREFIXES:
+        if text.startswith(place) and len(text) > len(place) + 2:
+            return place
+    return ""
+
+
+# Mailboxes of a role rather than a person: shared by everyone at a company (and often by its
+# branches), so they say "same organisation", not "same customer".
+ROLE_MAILBOXES = frozenset(
+    [
+        "info",
+        "service",
+        "services",
+        "sales",
+        "support",
+        "admin",
+        "contact",
+        "contacts",
+        "office",
+        "hr",
+        "marketing",
+        "market",
+        "kefu",
+        "xiaoshou",
+        "business",
+        "hello",
+        "enquiry",
+        "enquiries",
+        "inquiry",
+        "postmaster",
+        "webmaster",
+        "noreply",
+        "no-reply",
+        "mail",
+        "finance",
+        "purchase",
+        "purchasing",
+        "caigou",
+        "team",
+        "help",
+        "order",
+        "orders",
+    ]
+)
+
+
+def is_role_email(address: str) -> bool:
+    return address.split("@", 1)[0] in ROLE_MAILBOXES
+
+
+@lru_cache(maxsize=200_000)
 def organization_name_forms(name: str | None) -> NameForms:
     """Forms of an organisation's name: its company key, romanised where it is Chinese."""
     key = company_name_key(name)

@@ -18,8 +18,10 @@ from .normalize import (
     NameForms,
     birth_date_key,
     company_name_key,
+    company_place,
     email_key,
     is_personal_phone,
+    is_role_email,
     organization_name_forms,
     person_name_forms,
     phone_key,
@@ -54,6 +56,7 @@ class MatchRecord:
     id_number: str = ""  # an opaque key: equal values mean the same ID number
     birth_date: str = ""  # YYYYMMDD
     addresses: tuple[MatchAddress, ...] = ()
+    place: str = ""  # where an organisation's name says it is registered (北京…)
 
     @property
     def first_address(self) -> MatchAddress:
@@ -73,6 +76,15 @@ class MatchRecord:
         if self.party_type == ORGANIZATION:
             return frozenset()
         return frozenset(p for p in self.phones if not is_personal_phone(p))
+
+    @cached_property
+    def own_emails(self) -> frozenset[str]:
+        return frozenset(e for e in self.emails if not is_role_email(e))
+
+    @cached_property
+    def shared_contacts(self) -> frozenset[str]:
+        """Landlines and role mailboxes (info@, sales@ …): what a whole office shares."""
+        return self.shared_phones | frozenset(e for e in self.emails if is_role_email(e))
 
 
 def match_record(
@@ -111,12 +123,13 @@ def match_record(
         id_number=(id_number or "").strip(),
         birth_date=birth_date_key(birth_date),
         addresses=normal_addresses,
+        place=company_place(name) if is_org else "",
     )
 
 
 # Bumped whenever normalisation changes what a record holds, so stored profiles made by older
 # code are recognised and made again (``guanxi dedup reindex``; the scan does it by itself).
-PROFILE_VERSION = 1
+PROFILE_VERSION = 2
 
 
 def record_profile(record: MatchRecord) -> str:
@@ -134,6 +147,7 @@ def record_profile(record: MatchRecord) -> str:
             record.id_number,
             record.birth_date,
             [[a.street, a.city, a.region, a.postcode] for a in record.addresses],
+            record.place,
         ],
         ensure_ascii=False,
         separators=(",", ":"),
@@ -145,7 +159,19 @@ def record_from_profile(ref: object, profile: str) -> MatchRecord | None:
     data = json.loads(profile)
     if not data or data[0] != PROFILE_VERSION:
         return None
-    _version, party_type, han, tokens, company, phones, emails, id_number, birth, places = data
+    (
+        _version,
+        party_type,
+        han,
+        tokens,
+        company,
+        phones,
+        emails,
+        id_number,
+        birth,
+        places,
+        place,
+    ) = data
     key = " ".join(tokens) if party_type == ORGANIZATION else " ".join(sorted(tokens))
     return MatchRecord(
         ref=ref,
@@ -157,6 +183,7 @@ def record_from_profile(ref: object, profile: str) -> MatchRecord | None:
         id_number=id_number,
         birth_date=birth,
         addresses=tuple(MatchAddress(*a) for a in places),
+        place=place,
     )
 
 
@@ -167,12 +194,39 @@ def _object_array(values: Iterable) -> np.ndarray:
     return array
 
 
+def _codes(values: np.ndarray) -> np.ndarray:
+    """Equal values get equal integers; the empty value (falsy) gets -1. Comparing codes is a
+    vectorised integer comparison, where comparing the values pair by pair is a Python loop."""
+    seen: dict = {}
+    out = np.empty(len(values), dtype=np.int64)
+    for i, value in enumerate(values):
+        out[i] = seen.setdefault(value, len(seen)) if value else -1
+    return out
+
+
+def _set_codes(values: np.ndarray, width: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Up to ``width`` codes per record for the members of its set (-1 for none), and whether a
+    record has more members than that (those pairs are compared the slow way)."""
+    seen: dict = {}
+    out = np.full((len(values), width), -1, dtype=np.int64)
+    more = np.zeros(len(values), dtype=bool)
+    for i, members in enumerate(values):
+        for j, member in enumerate(sorted(members)):
+            if j == width:
+                more[i] = True
+                break
+            out[i, j] = seen.setdefault(member, len(seen))
+    return out, more
+
+
 @dataclass
 class RecordTable:
-    """Records column by column (numpy object arrays), indexed by position."""
+    """Records column by column (numpy object arrays), indexed by position, with integer codes
+    of the columns compared for equality and set overlap (see :func:`_codes`)."""
 
     records: Sequence[MatchRecord]
     columns: dict[str, np.ndarray] = field(init=False)
+    codes: dict[str, np.ndarray] = field(init=False)
 
     def __post_init__(self) -> None:
         records = self.records
@@ -186,8 +240,9 @@ class RecordTable:
             "name_words": _object_array(tuple(sorted(r.name.tokens)) for r in records),
             "company": _object_array(r.company for r in records),
             "own_phones": _object_array(r.own_phones for r in records),
-            "shared_phones": _object_array(r.shared_phones for r in records),
-            "emails": _object_array(r.emails for r in records),
+            "shared_contacts": _object_array(r.shared_contacts for r in records),
+            "emails": _object_array(r.own_emails for r in records),
+            "place": _object_array(r.place for r in records),
             "id_number": _object_array(r.id_number for r in records),
             "birth_date": _object_array(r.birth_date for r in records),
             "street": _object_array(a.street for a in first),
@@ -198,6 +253,32 @@ class RecordTable:
             "region": _object_array(a.region for a in first),
             "postcode": _object_array(a.postcode for a in first),
         }
+        c = self.columns
+        self.codes = {
+            name: _codes(c[name])
+            for name in (
+                "party_type",
+                "name_han",
+                "name_key",
+                "name_joined",
+                "company",
+                "place",
+                "id_number",
+                "birth_date",
+                "street",
+                "street_numbers",
+                "city",
+                "postcode",
+            )
+        }
+        self.codes["token_count"] = np.fromiter(
+            (len(t) for t in c["name_tokens"]), dtype=np.int64, count=len(records)
+        )
+        self.codes["birth_int"] = np.fromiter(
+            (int(b) if b else -1 for b in c["birth_date"]), dtype=np.int64, count=len(records)
+        )
+        for name in ("own_phones", "shared_contacts", "emails"):
+            self.codes[name], self.codes[f"{name}_more"] = _set_codes(c[name])
 
     def __len__(self) -> int:
         return len(self.records)

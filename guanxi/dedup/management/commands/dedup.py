@@ -121,6 +121,11 @@ class Command(BaseCommand):
             )
         elapsed = time.monotonic() - started
         b = result.blocking
+        if result.indexed:
+            self.stdout.write(
+                f"Indexed {result.indexed:,} customers that had no (or an outdated) "
+                "duplicate-detection index."
+            )
         self.stdout.write(
             f"Scanned {result.customers:,} customers in {elapsed:.1f} s: "
             f"{result.candidate_pairs:,} candidate pairs compared, "

@@ -36,11 +36,11 @@ def test_a_mobile_identifies_a_landline_is_context():
     same_mobile = levels_of(
         {"name": "张伟", "phones": ["13812345678"]}, {"name": "张伟", "phones": ["+8613812345678"]}
     )
-    assert same_mobile["phone"] == "shared" and same_mobile["landline"] is None
+    assert same_mobile["phone"] == "shared" and same_mobile["shared_contact"] is None
     office = levels_of(
         {"name": "张伟", "phones": ["010-62345678"]}, {"name": "张伟", "phones": ["01062345678"]}
     )
-    assert office["landline"] == "shared" and office["phone"] is None
+    assert office["shared_contact"] == "shared" and office["phone"] is None
 
 
 def test_context_does_not_count_for_different_names():
@@ -51,7 +51,7 @@ def test_context_does_not_count_for_different_names():
          "addresses": [{"street": "人民路1号", "city": "北京"}]},
     )  # fmt: skip
     assert colleagues["name"] == "different"
-    assert colleagues["company"] is colleagues["landline"] is colleagues["address"] is None
+    assert colleagues["company"] is colleagues["shared_contact"] is colleagues["address"] is None
 
 
 def test_addresses_and_dates():
@@ -78,3 +78,33 @@ def test_every_field_has_a_column():
     table = RecordTable([match_record(ref=1, name="a"), match_record(ref=2, name="b")])
     assert compare_pairs(table, np.array([0]), np.array([1])).shape == (1, len(FIELDS))
     assert set(FIELD_INDEX) == {f.name for f in FIELDS}
+
+
+def test_companies_registered_in_different_places_are_different():
+    branches = levels_of(
+        {"name": "北京万达咨询股份有限公司", "party_type": "organization",
+         "emails": ["service@wanda-consulting.cn"]},
+        {"name": "杭州万达咨询股份有限公司", "party_type": "organization",
+         "emails": ["service@wanda-consulting.cn"]},
+    )  # fmt: skip
+    assert branches["organization_name"] == "different"
+    # The shared role mailbox is context, and context does not count for different names.
+    assert branches["email"] is None and branches["shared_contact"] is None
+    same = levels_of(
+        {"name": "北京万达咨询股份有限公司", "party_type": "organization"},
+        {"name": "万达咨询", "party_type": "organization"},
+    )
+    assert same["organization_name"] == "exact"
+
+
+def test_a_role_mailbox_is_shared_a_personal_one_identifies():
+    personal = levels_of(
+        {"name": "李娜", "emails": ["li.na@example.com"]},
+        {"name": "李娜", "emails": ["LI.NA@example.com"]},
+    )
+    assert personal["email"] == "shared"
+    office = levels_of(
+        {"name": "李娜", "emails": ["info@example.com"]},
+        {"name": "李娜", "emails": ["info@example.com"]},
+    )
+    assert office["email"] is None and office["shared_contact"] == "shared"
