@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from guanxi.core.text import fold
-from guanxi.customers.search import SearchTokens, han_syllables, normalise
+from guanxi.customers.search import SearchTokens, build_search_text, han_syllables, normalise
 
 UTC = dt.UTC
 
@@ -228,6 +228,10 @@ class City:
     districts: tuple[str, ...]
     weight: int
 
+    @property
+    def latin(self) -> str:
+        return "".join(syllables_of(self.name)).title()
+
 
 CITIES = (
     City("上海", "上海市", "华东", "200000", "21", "310115", ("浦东新区", "徐汇区", "静安区"), 14),
@@ -398,6 +402,17 @@ def syllables_of(text: str) -> tuple[str, ...]:
 
 
 @cache
+def _traditional_converter():
+    import opencc
+
+    return opencc.OpenCC("s2t")
+
+
+def to_traditional(text: str) -> str:
+    return _traditional_converter().convert(text)
+
+
+@cache
 def _chinese_name_tokens(surname: str, given: str) -> tuple[str, ...]:
     tokens = SearchTokens()
     tokens.add_han(surname + given, syllables_of(surname) + syllables_of(given))
@@ -472,6 +487,8 @@ _CONSENT_METHOD = _Weighted(
 )
 
 THREE_YEARS = 3 * 365 * 86400.0
+# Share of generated customers that are a person already there, entered again by someone else.
+DUPLICATE_SHARE = 0.015
 _ENGLISH_FIRST_FOLDED = [(n, fold(n)) for n in ENGLISH_FIRST_NAMES]
 _ENGLISH_LAST_FOLDED = [(n, fold(n)) for n in ENGLISH_LAST_NAMES]
 
@@ -507,6 +524,22 @@ class Chunk:
     @property
     def customer_count(self) -> int:
         return len(self.rows["customer"])
+
+
+@dataclass(frozen=True)
+class _Person:
+    """What a second salesperson might type in again about a person."""
+
+    name: str
+    latin_name: str
+    chinese: bool
+    phones: tuple[tuple[str, str, str], ...]
+    emails: tuple[str, ...]
+    city: "City"
+    organisation: "_Organisation | None"
+    company: str
+    birth_date: dt.date | None
+    industry: str
 
 
 @dataclass
@@ -548,6 +581,8 @@ class CustomerGenerator:
         self.protect_id_number = protect_id_number
         # Recent organisations, for linking people to them; bounded so memory stays flat.
         self.organisations: deque[_Organisation] = deque(maxlen=5000)
+        # Recent people, some of whom a second salesperson will enter again.
+        self.recent_people: deque[_Person] = deque(maxlen=20_000)
         # Reps carry most customers, unevenly: some sell far more than others.
         rep_weights = [1.0 + (i % 5) * 0.5 for i in range(len(staff.reps))]
         self._owner = _Weighted(
@@ -568,19 +603,25 @@ class CustomerGenerator:
     def chunk(self, count: int) -> Chunk:
         chunk = Chunk()
         for _ in range(count):
-            self._customer(chunk.rows)
+            if self.recent_people and self.rng.random() < DUPLICATE_SHARE:
+                self._retyped_person(chunk.rows)
+            else:
+                self._customer(chunk.rows)
         return chunk
+
+    def _creation_time(self) -> dt.datetime:
+        # Customers arrive in id order, as in a real database, and more of them recently (the
+        # company grows): the i-th of n is created at the age its rank gives on that curve.
+        rank = max(0.0, 1.0 - (self.made + self.rng.random()) / self.total)
+        self.made += 1
+        return self.now - dt.timedelta(seconds=THREE_YEARS * rank**1.3)
 
     # One customer and its dependent rows.
     def _customer(self, rows: dict[str, list[tuple]]) -> None:
         rng = self.rng
         random_ = rng.random
         customer_id = self._take_id("customer")
-        # Customers arrive in id order, as in a real database, and more of them recently (the
-        # company grows): the i-th of n is created at the age its rank gives on that curve.
-        rank = max(0.0, 1.0 - (self.made + random_()) / self.total)
-        self.made += 1
-        created_at = self.now - dt.timedelta(seconds=THREE_YEARS * rank**1.3)
+        created_at = self._creation_time()
         is_org = random_() < 0.3
         chinese = random_() < 0.8
         city = _CITY(rng)
@@ -593,7 +634,7 @@ class CustomerGenerator:
         emails: list[str] = []
 
         if is_org:
-            name, name_tokens, as_company, domain, industry = self._organisation_name(chinese)
+            name, name_tokens, as_company, domain, industry = self._organisation_name(chinese, city)
             if random_() < 0.5:
                 website = f"https://www.{domain}"
             if random_() < 0.4:
@@ -618,11 +659,11 @@ class CustomerGenerator:
                 industry = INDUSTRIES[int(random_() * len(INDUSTRIES))] if random_() < 0.5 else ""
                 if random_() < 0.4:
                     company, _as_name, company_tokens, _domain, _industry = self._organisation_name(
-                        random_() < 0.8
+                        random_() < 0.8, _CITY(rng)
                     )
                 else:
                     company_tokens = ()
-            name, name_tokens, mail_name = self._person_name(chinese)
+            name, name_tokens, mail_name, latin_name = self._person_name(chinese)
             if organisation is not None or company or random_() < 0.3:
                 job_title = JOB_TITLES[int(random_() * len(JOB_TITLES))]
             phones.append(self._mobile())
@@ -631,15 +672,17 @@ class CustomerGenerator:
             if random_() < 0.2:
                 phones.append(self._landline(city, "work"))
             if random_() < 0.75:
+                # Mailboxes belong to one person: numbered apart from namesakes, as mail
+                # services and company mail servers number them.
                 if organisation is not None and random_() < 0.7:
-                    emails.append(f"{mail_name}@{organisation.domain}")
+                    emails.append(f"{mail_name}{self.made % 10_000}@{organisation.domain}")
                 elif chinese and random_() < 0.35:
                     emails.append(f"{rng.randrange(10**6, 10**10)}@qq.com")
                 else:
                     domain = FREE_MAIL[int(random_() * len(FREE_MAIL))]
-                    emails.append(f"{mail_name}{rng.randrange(1, 1000)}@{domain}")
+                    emails.append(f"{mail_name}{self.made}@{domain}")
                 if random_() < 0.15:
-                    emails.append(f"{mail_name}@{FREE_MAIL[int(random_() * 3)]}")
+                    emails.append(f"{mail_name}.{self.made}@{FREE_MAIL[int(random_() * 3)]}")
             if random_() < 0.25:
                 birth_date = dt.date(1960, 1, 1) + dt.timedelta(days=rng.randrange(0, 16000))
             if chinese and random_() < 0.05:
@@ -741,6 +784,21 @@ class CustomerGenerator:
             self.organisations.append(
                 _Organisation(customer_id, name, owner_id, domain, industry, city, as_company)
             )
+        else:
+            self.recent_people.append(
+                _Person(
+                    name=name,
+                    latin_name=latin_name,
+                    chinese=chinese,
+                    phones=tuple(phones),
+                    emails=tuple(emails),
+                    city=city,
+                    organisation=organisation,
+                    company=company,
+                    birth_date=birth_date,
+                    industry=industry,
+                )
+            )
         for i, (e164, display, label) in enumerate(phones):
             rows["phone"].append(
                 (self._take_id("phone"), customer_id, e164, display, label, i == 0)
@@ -785,10 +843,101 @@ class CustomerGenerator:
             )
         )
 
+    # --- the same person entered twice ---------------------------------------------------------
+
+    def _retyped_person(self, rows: dict[str, list[tuple]]) -> None:
+        """A person entered again by another salesperson, who did not find them (the duplicate a
+        CRM exists to catch): the name maybe in traditional characters or pinyin, some contact
+        details left out, another account manager. About one customer in seventy."""
+        rng = self.rng
+        random_ = rng.random
+        original = self.recent_people[int(random_() * len(self.recent_people))]
+        customer_id = self._take_id("customer")
+        created_at = self._creation_time()
+        owner_id = self._owner(rng)
+        roll = random_()
+        name = original.name
+        if original.chinese and roll < 0.35:
+            name = to_traditional(original.name)
+        elif roll < 0.65:
+            name = original.latin_name
+        phones = [p for p in original.phones if random_() < 0.8]
+        emails = [e for e in original.emails if random_() < 0.5]
+        if not phones and not emails:
+            phones = list(original.phones[:1])
+        organisation = original.organisation if random_() < 0.6 else None
+        company = "" if organisation else (original.company or "")
+        if not organisation and original.organisation and random_() < 0.7:
+            company = original.organisation.name
+        birth_date = original.birth_date if random_() < 0.5 else None
+        rows["customer"].append(
+            (
+                customer_id,
+                "person",
+                name,
+                organisation.id if organisation else None,
+                company,
+                "",
+                _KIND(rng),
+                "transactional",
+                "suspect",
+                original.industry,
+                original.city.region,
+                _SOURCE(rng),
+                owner_id,
+                "{}",
+                birth_date,
+                "",
+                "",
+                None,
+                "",
+                "",
+                "",
+                build_search_text(
+                    name=name,
+                    company=organisation.name if organisation else company,
+                    phones=[p[0] for p in phones],
+                    emails=emails,
+                    tags=[],
+                ),
+                1,
+                created_at,
+                created_at,
+                owner_id or self.staff.admin,
+                None,
+                None,
+            )
+        )
+        for i, (e164, display, label) in enumerate(phones):
+            rows["phone"].append(
+                (self._take_id("phone"), customer_id, e164, display, label, i == 0)
+            )
+        for i, address in enumerate(emails):
+            rows["email"].append((self._take_id("email"), customer_id, address, "personal", i == 0))
+        if random_() < 0.4:
+            rows["address"].append(
+                self._address(customer_id, original.city, original.chinese, is_org=False)
+            )
+        rows["audit_event"].append(
+            (
+                self._take_id("audit_event"),
+                created_at,
+                owner_id or self.staff.admin,
+                "create",
+                "customer",
+                customer_id,
+                customer_id,
+                name[:300],
+                "{}",
+                None,
+                "cli",
+            )
+        )
+
     # --- names -------------------------------------------------------------------------------
 
-    def _person_name(self, chinese: bool) -> tuple[str, tuple[str, ...], str]:
-        """Name, its search tokens and a mailbox name."""
+    def _person_name(self, chinese: bool) -> tuple[str, tuple[str, ...], str, str]:
+        """Name, its search tokens, a mailbox name and the name in Latin letters."""
         random_ = self.rng.random
         if chinese:
             surname = CHINESE_SURNAMES[int(random_() * len(CHINESE_SURNAMES))]
@@ -796,22 +945,24 @@ class CustomerGenerator:
             s_full = "".join(syllables_of(surname))
             g_full = "".join(syllables_of(given))
             mail = f"{g_full}.{s_full}" if random_() < 0.5 else s_full + g_full
-            return surname + given, _chinese_name_tokens(surname, given), mail
+            latin = f"{s_full.title()} {g_full.title()}"
+            return surname + given, _chinese_name_tokens(surname, given), mail, latin
         first, first_folded = _ENGLISH_FIRST_FOLDED[int(random_() * len(ENGLISH_FIRST_NAMES))]
         last, last_folded = _ENGLISH_LAST_FOLDED[int(random_() * len(ENGLISH_LAST_NAMES))]
         mail = f"{first_folded}.{last_folded}".encode("ascii", "ignore").decode()
         tokens = _text_tokens(f"{first_folded} {last_folded}", run_together=True)
-        return f"{first} {last}", tokens, mail
+        return f"{first} {last}", tokens, mail, f"{last} {first}"
 
     def _organisation_name(
-        self, chinese: bool
+        self, chinese: bool, place: City
     ) -> tuple[str, tuple[str, ...], tuple[str, ...], str, str]:
         """Name, its search tokens as a customer's name and as a company name (only a name has
         its Latin words run together and its pairs of characters), a web domain and the
-        industry."""
+        industry. Company names carry the place they are registered, as Chinese law has them:
+        the same brand in two cities is two companies (or two branches, each a customer)."""
         random_ = self.rng.random
         if chinese:
-            city = _CITY(self.rng).name
+            city = place.name
             brand = CHINESE_BRANDS[int(random_() * len(CHINESE_BRANDS))]
             business, slug, industry = BUSINESSES[int(random_() * len(BUSINESSES))]
             form = CHINESE_COMPANY_FORMS[int(random_() * len(CHINESE_COMPANY_FORMS))]
@@ -832,7 +983,7 @@ class CustomerGenerator:
         brand = ENGLISH_BRANDS[int(random_() * len(ENGLISH_BRANDS))]
         business, industry = ENGLISH_BUSINESSES[int(random_() * len(ENGLISH_BUSINESSES))]
         form = ENGLISH_COMPANY_FORMS[int(random_() * len(ENGLISH_COMPANY_FORMS))]
-        name = f"{brand} {business} {form}"
+        name = f"{brand} {business} ({place.latin}) {form}"
         domain = f"{brand}-{business}".lower().replace(" ", "") + ".com"
         folded = fold(name)
         as_name, as_company = _text_tokens(folded, True), _text_tokens(folded, pairs=False)
@@ -882,7 +1033,7 @@ class CustomerGenerator:
             street,
             city.name,
             city.province,
-            city.postcode,
+            f"{city.postcode[:3]}{rng.randrange(1000):03d}",  # a city has many postcodes
             "CN",
         )
 

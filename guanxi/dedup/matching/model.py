@@ -250,7 +250,7 @@ def fit(
         if change < tolerance:
             converged = True
             break
-    return MatchModel(
+    fitted = MatchModel(
         prior=float(prior),
         m={k: [float(x) for x in v] for k, v in m.items()},
         u={k: [float(x) for x in v] for k, v in u.items()},
@@ -259,3 +259,36 @@ def fit(
         pairs=int(total),
         source="fitted",
     )
+    problem = implausibility(fitted)
+    if problem:
+        model = default_model()
+        model.pairs, model.iterations, model.converged = int(total), iteration, converged
+        model.source = f"default (the fit was implausible: {problem})"
+        return model
+    return fitted
+
+
+# A duplicate's name differs completely now and then (a typo-ridden copy, an English name for a
+# Chinese one), but not usually: a fit that says otherwise has found some other pattern.
+MAX_DIFFERENT_NAME_SHARE = 0.35
+
+
+def implausibility(model: MatchModel) -> str | None:
+    """Why a fitted model cannot be describing duplicates, or None.
+
+    EM finds *a* split of the candidate pairs into two groups that explains their levels; it is
+    the split into duplicates and the rest when the data has duplicates. In data with hardly any
+    (a freshly cleaned database, generated demo data), the largest regular group may be
+    something else — say customers born on the same day near each other — and a model fitted to
+    that would call them all duplicates. Such a fit is recognised by what duplicates never look
+    like: mostly different names, or agreement being evidence against being the same."""
+    for name in ("name", "organization_name"):
+        share = model.m[name][NAME["different"]]
+        if share > MAX_DIFFERENT_NAME_SHARE:
+            return f"{name} would differ in {share:.0%} of duplicates"
+    for f in FIELDS:
+        m = np.maximum(np.asarray(model.m[f.name]), FLOOR)
+        u = np.maximum(np.asarray(model.u[f.name]), FLOOR)
+        if m[-1] / u[-1] < m[0] / u[0]:
+            return f"agreeing on {f.name} would count against"
+    return None

@@ -303,8 +303,15 @@ def company_name_key(company: str | None) -> str:
                 break
         return key
     words = _LATIN_WORD.findall(text)
-    kept = [w for w in words if w not in _LATIN_COMPANY_FORMS]
+    kept = [w for w in words if w not in _LATIN_COMPANY_FORMS and w not in _latin_places()]
     return " ".join(kept or words)
+
+
+@lru_cache(maxsize=1)
+def _latin_places() -> dict[str, str]:
+    """The romanised place names (beijing, shanghai …) and their Han forms, for company names
+    written in Latin letters ("Northwind Trading (Shanghai) Co., Ltd.")."""
+    return {"".join(lazy_pinyin(place)): place for place in _PLACE_PREFIXES}
 
 
 @lru_cache(maxsize=200_000)
@@ -313,10 +320,16 @@ def company_place(company: str | None) -> str:
 
     Company names are registered per place: 北京华瑞科技 and 杭州华瑞科技 are two companies (or two
     branches, each a customer of its own), although their names without the place are the same."""
-    text = re.sub(r"[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]", "", clean_text(company))
+    cleaned = clean_text(company)
+    text = re.sub(r"[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]", "", cleaned)
     for place in _PLACE_PREFIXES:
         if text.startswith(place) and len(text) > len(place) + 2:
             return place
+    if not text:
+        places = _latin_places()
+        for word in _LATIN_WORD.findall(cleaned):
+            if word in places:
+                return places[word]
     return ""
 
 

@@ -147,6 +147,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Model fitted on {model.pairs:,} pairs in {model.iterations} rounds ({status})."
         )
+        if model.source != "fitted":
+            self.stdout.write(f"Scored with the {model.source}.")
         timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
         self.stdout.write(f"Time: {timings}.")
         if options["output"]:
