@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 from django.db import connection, transaction
 
-from guanxi.core.bulk import insert_values
+from guanxi.core.bulk import indexes_suspended, insert_values
 
 from .customer_records import iter_match_records, match_records_for
 from .matching.blocking import RULE_CODES, record_key_hashes
@@ -106,9 +106,17 @@ def rebuild_match_keys(*, batch_size: int = 5000, progress=None) -> int:
     customers. On PostgreSQL the rows go in with COPY (a million customers have some ten
     million keys)."""
     count = 0
-    with transaction.atomic():
-        MatchKey.objects.all().delete()
-        MatchProfile.objects.all().delete()
+    with (
+        transaction.atomic(),
+        indexes_suspended(MatchKey),
+        indexes_suspended(MatchProfile),
+    ):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("TRUNCATE dedup_matchkey, dedup_matchprofile")
+        else:
+            MatchKey.objects.all().delete()
+            MatchProfile.objects.all().delete()
         batch: list[MatchRecord] = []
         for record, _external_id in iter_match_records():
             batch.append(record)

@@ -101,3 +101,39 @@ def test_evaluate_prints_the_quality_and_checks_the_bar():
     )
     text = out.getvalue()
     assert "precision" in text and "chinese" in text
+
+
+def test_reindex_rebuilds_what_the_services_maintain(company):
+    from guanxi.customers.services import customer_create
+    from guanxi.dedup.models import MatchKey, MatchProfile
+
+    ids = [
+        customer_create(
+            actor=company.rep,
+            data={"name": f"王芳{i}", "phones": [f"1380000000{i}"], "emails": [f"w{i}@x.cn"]},
+        ).pk
+        for i in range(5)
+    ]
+    mine = {"customer_id__in": ids}
+    kept = sorted(MatchKey.objects.filter(**mine).values_list("customer_id", "key_hash", "rule"))
+    profiles = sorted(MatchProfile.objects.filter(**mine).values_list("customer_id", "profile"))
+    MatchKey.objects.all().delete()
+    MatchProfile.objects.filter(customer_id__in=[p[0] for p in profiles[:3]]).delete()
+    out = io.StringIO()
+    call_command("dedup", "reindex", stdout=out)
+    assert "rebuilt" in out.getvalue()
+    assert (
+        sorted(MatchKey.objects.filter(**mine).values_list("customer_id", "key_hash", "rule"))
+        == kept
+    )
+    assert sorted(MatchProfile.objects.filter(**mine).values_list("customer_id", "profile")) == (
+        profiles
+    )
+    # Customers made without the services (the fixture's) are indexed now too.
+    assert MatchProfile.objects.count() == len(ids) + len(company.customers)
+    # The unique constraint is back: a key twice for one customer is refused.
+    from django.db import IntegrityError, transaction
+
+    key = MatchKey.objects.first()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        MatchKey.objects.create(customer_id=key.customer_id, key_hash=key.key_hash, rule=key.rule)
