@@ -4,8 +4,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from guanxi.customers.models import Customer
-from guanxi.customers.search import POSTGRES_DOCUMENT
+from guanxi.customers.models import Customer, Email, Phone, Tag
+from guanxi.customers.search import POSTGRES_DOCUMENT, build_search_text
 from guanxi.customers.selectors import search_matches
 
 
@@ -60,3 +60,49 @@ def test_the_gin_index_holds_tokens_and_owner_with_a_larger_statistics_sample():
 def test_a_stray_space_in_search_text_is_harmless():
     customer = Customer.objects.create(name="Spaced", search_text="  spaced  out ")
     assert list(Customer.objects.filter(search_matches("out"))) == [customer]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_rebuilds_the_search_text_of_existing_customers():
+    call_command("migrate", "customers", "0001", verbosity=0)
+    try:
+        # As the services wrote it before: words and pinyin, no index behind them.
+        person = Customer.objects.create(name="張偉明", search_text="張偉明 zhangweiming zwm")
+        Phone.objects.create(customer=person, number="+8613812345678", display="+86 ...")
+        Email.objects.create(customer=person, address="zhang.wei@163.com")
+        person.tags.add(Tag.objects.create(name="重点客户"))
+        organisation = Customer.objects.create(
+            name="Pacific Rim Ltd.", party_type="organization", search_text="pacific rim ltd."
+        )
+        employee = Customer.objects.create(
+            name="Li Lei", organization=organisation, external_id="ERP-7", search_text="li lei"
+        )
+    finally:
+        call_command("migrate", "customers", verbosity=0)
+
+    person.refresh_from_db()
+    assert person.search_text == build_search_text(
+        name="張偉明",
+        company="",
+        phones=["+8613812345678"],
+        emails=["zhang.wei@163.com"],
+        tags=["重点客户"],
+    )
+    employee.refresh_from_db()
+    assert employee.search_text == build_search_text(
+        name="Li Lei",
+        company="Pacific Rim Ltd.",
+        phones=[],
+        emails=[],
+        tags=[],
+        external_id="ERP-7",
+    )
+
+    def found(query: str) -> set[str]:
+        return set(Customer.objects.filter(search_matches(query)).values_list("name", flat=True))
+
+    assert found("伟明") == {"張偉明"}
+    assert found("138-1234-5678") == {"張偉明"}
+    assert found("客户") == {"張偉明"}
+    assert found("pacific") == {"Pacific Rim Ltd.", "Li Lei"}
+    assert found("erp-7") == {"Li Lei"}
