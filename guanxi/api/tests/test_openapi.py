@@ -76,9 +76,7 @@ def test_every_operation_has_a_stable_route_name():
     }
     for name in names:
         path = _path_of(name)
-        kwargs = {
-            key: 1 for key in ("customer_id", "pair_id", "merge_id") if f"{{{key}}}" in path
-        }
+        kwargs = {key: 1 for key in ("customer_id", "pair_id", "merge_id") if f"{{{key}}}" in path}
         assert reverse(f"api:{name}", kwargs=kwargs).startswith("/api/v1/")
 
 
