@@ -124,7 +124,13 @@ def test_readable_at_a_phone_width(browser, live_server, company):
     page = context.new_page()
     try:
         sign_in(page, "admin")
-        for path in ("/customers/", f"/customers/{company.rep_customer.pk}/", "/customers/new/"):
+        for path in (
+            "/customers/",
+            f"/customers/{company.rep_customer.pk}/",
+            "/customers/new/",
+            "/duplicates/",
+            "/imports/new/",
+        ):
             page.goto(path)
             overflow = page.evaluate(
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth"
