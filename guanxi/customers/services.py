@@ -221,6 +221,11 @@ def customer_update(
     customer.refresh_from_db(fields=["version"])
     _write_nested(customer, clean, actor)
     refresh_search_data(customer)
+    if customer.is_organization and before["name"] != customer.name:
+        # Its people are found by their company's name too.
+        people = Customer.objects.filter(organization=customer, deleted_at__isnull=True)
+        for person in people.select_related("organization"):
+            refresh_search_data(person)
     # Prefetch caches, if any, describe the old state.
     customer = Customer.objects.get(pk=customer.pk)
     changes = diff_values(before, customer_snapshot(customer), sensitive=SENSITIVE_FIELDS)

@@ -84,8 +84,11 @@ def customer_list(request):
     filters = form.selector_filters()
     queryset = (
         customer_list_for_user(request.user, filters=filters)
-        .select_related("owner", "organization")
-        .prefetch_related("phones", "emails", "tags")
+        # The organisation is fetched for the page's rows afterwards, not joined to every
+        # match: with a search, PostgreSQL would otherwise join thousands of rows before it
+        # keeps the newest fifty.
+        .select_related("owner")
+        .prefetch_related("organization", "phones", "emails", "tags")
     )
     cursor_error = False
     try:

@@ -151,3 +151,20 @@ def test_consent_update_keeps_the_when_and_how(company, customer):
     consent = customer.consents.get(channel="sms")
     assert consent.granted is False and consent.method == "verbal"
     assert consent.recorded_at.isoformat().startswith("2026-05-03T02:00")
+
+
+def test_renaming_an_organisation_refreshes_how_its_people_are_found(company):
+    from guanxi.customers.selectors import customer_list_for_user
+    from guanxi.customers.services import customer_create, customer_update
+    from guanxi.dedup.models import MatchProfile
+
+    org = customer_create(
+        actor=company.rep, data={"name": "华瑞科技", "party_type": "organization"}
+    )
+    person = customer_create(actor=company.rep, data={"name": "李娜", "organization_id": org.pk})
+    customer_update(
+        actor=company.rep, customer_id=org.pk, expected_version=1, data={"name": "鑫源物流"}
+    )
+    found = customer_list_for_user(company.rep, filters={"q": "鑫源"})
+    assert person.pk in set(found.values_list("pk", flat=True))
+    assert "鑫源物流" in MatchProfile.objects.get(customer_id=person.pk).profile
