@@ -159,3 +159,92 @@ def custom_field_definitions_for_user(user) -> QuerySet[CustomFieldDefinition]:
     if user is None or not user.is_authenticated or not user.is_active:
         return CustomFieldDefinition.objects.none()
     return CustomFieldDefinition.objects.filter(is_active=True)
+
+
+def customer_summaries(customers: list[Customer]) -> list[dict]:
+    """The list API's view of a page of customers (already read through the visibility rule):
+    their fields with organisation, owner, phones, emails and tag names attached.
+
+    Four plain queries of values for the whole page. ``prefetch_related`` would give the same
+    answer, but builds a queryset and a related manager per customer and relation, which for a
+    page of fifty took longer than the queries themselves."""
+    from guanxi.core.masking import mask_phone
+
+    from .models import Email, Phone
+
+    ids = [c.pk for c in customers]
+    organisations = dict(
+        Customer.objects.filter(
+            pk__in={c.organization_id for c in customers if c.organization_id}
+        ).values_list("pk", "name")
+    )
+    phones: dict[int, list[dict]] = {pk: [] for pk in ids}
+    for pk, customer_id, display, label, is_primary in Phone.objects.filter(
+        customer_id__in=ids
+    ).values_list("pk", "customer_id", "display", "label", "is_primary"):
+        phones[customer_id].append(
+            {
+                "id": pk,
+                "number_masked": mask_phone(display),
+                "label": label,
+                "is_primary": is_primary,
+            }
+        )
+    emails: dict[int, list[dict]] = {pk: [] for pk in ids}
+    for pk, customer_id, address, label, is_primary in Email.objects.filter(
+        customer_id__in=ids
+    ).values_list("pk", "customer_id", "address", "label", "is_primary"):
+        emails[customer_id].append(
+            {"id": pk, "address": address, "label": label, "is_primary": is_primary}
+        )
+    tags: dict[int, list[str]] = {pk: [] for pk in ids}
+    for customer_id, name in (
+        Customer.tags.through.objects.filter(customer_id__in=ids)
+        .order_by("tag__name")
+        .values_list("customer_id", "tag__name")
+    ):
+        tags[customer_id].append(name)
+    rows = []
+    for customer in customers:
+        owner = customer.owner
+        rows.append(
+            {
+                **{name: getattr(customer, name) for name in _SUMMARY_FIELDS},
+                "organization": (
+                    {
+                        "id": customer.organization_id,
+                        "name": organisations[customer.organization_id],
+                    }
+                    if customer.organization_id in organisations
+                    else None
+                ),
+                "owner": (
+                    {"id": owner.pk, "username": owner.username, "label": owner.label}
+                    if owner is not None
+                    else None
+                ),
+                "phones": phones[customer.pk],
+                "emails": emails[customer.pk],
+                "tags": tags[customer.pk],
+            }
+        )
+    return rows
+
+
+_SUMMARY_FIELDS = (
+    "id",
+    "party_type",
+    "name",
+    "company",
+    "job_title",
+    "kind",
+    "relationship_level",
+    "lifecycle_stage",
+    "industry",
+    "region",
+    "source_channel",
+    "version",
+    "created_at",
+    "updated_at",
+    "last_contacted_at",
+)

@@ -125,6 +125,22 @@ def test_list_items_carry_masked_phones(rep, created):
     assert "13900001111" not in str(item)
 
 
+def test_a_list_item_says_what_the_detail_says(api_as, company, created):
+    # The list builds its rows itself, the detail from model instances: the same schema fields
+    # must come out the same, organisation, owner, phones, emails and tags included.
+    admin = api_as("admin")
+    organisation = admin.post("/customers", {"name": "华瑞贸易", "party_type": "organization"})
+    admin.patch(
+        f"/customers/{created['id']}",
+        {"organization_id": organisation.json()["id"], "version": created["version"]},
+    )
+    detail = admin.get(f"/customers/{created['id']}").json()
+    item = next(i for i in admin.get("/customers").json()["items"] if i["id"] == created["id"])
+    assert item["organization"] == {"id": organisation.json()["id"], "name": "华瑞贸易"}
+    assert item["tags"] == ["VIP", "展会2026"] and len(item["phones"]) == 2
+    assert item == {key: detail[key] for key in item}
+
+
 def test_patch_changes_only_what_is_sent(rep, created):
     response = rep.patch(
         f"/customers/{created['id']}",
