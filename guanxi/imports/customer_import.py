@@ -166,7 +166,7 @@ class CustomerImporter:
         if job.dry_run:
             try:
                 with transaction.atomic():
-                    for batch in batched(rows, self.batch_size):
+                    for batch in self._timed_batches(rows):
                         self._run_batch(batch)
                     raise Interrupted
             except Interrupted:
@@ -178,14 +178,26 @@ class CustomerImporter:
             job.finished_at = timezone.now()
             job.save()
             return job
-        for batch in batched(rows, self.batch_size):
+        for batch in self._timed_batches(rows):
             with transaction.atomic():
                 self._run_batch(batch)
+                started = time.perf_counter()
+            self.seconds["committing"] += time.perf_counter() - started
         job.status = ImportJob.Status.FINISHED
         job.finished_at = timezone.now()
         job.save(update_fields=["status", "finished_at"])
         self._audit_summary()
         return job
+
+    def _timed_batches(self, rows: Iterable[SourceRow]) -> Iterator[list[SourceRow]]:
+        batches = batched(rows, self.batch_size)
+        while True:
+            started = time.perf_counter()
+            batch = next(batches, None)
+            self.seconds["reading"] += time.perf_counter() - started
+            if batch is None:
+                return
+            yield batch
 
     def _run_batch(self, batch: list[SourceRow]) -> None:
         result = self.process_batch(batch)
@@ -317,6 +329,7 @@ class CustomerImporter:
         started = time.perf_counter()
         decisions = self._match(to_match, organisations)
         self.seconds["matching"] += time.perf_counter() - started
+        started = time.perf_counter()
         queue: list[tuple[_NewCustomer, int | _NewCustomer, float, list]] = []
         pending_keys: dict[int, list[_NewCustomer]] = defaultdict(list)
         for (_source, row), (record, keys, best_id, best_score, explanation) in zip(
@@ -353,13 +366,16 @@ class CustomerImporter:
             elif best_id is not None and best_score >= REVIEW_THRESHOLD:
                 queue.append((created, best_id, best_score, explanation))
 
+        self.seconds["matching within the file"] += time.perf_counter() - started
         started = time.perf_counter()
         self._create(new, organisations)
         self.seconds["creating"] += time.perf_counter() - started
         started = time.perf_counter()
         unchanged = self._change(changes)
         self.seconds["updating"] += time.perf_counter() - started
+        started = time.perf_counter()
         queued = self._queue(queue)
+        self.seconds["queueing"] += time.perf_counter() - started
         return BatchResult(counts=counts, unchanged=unchanged, queued=queued, errors=errors)
 
     # --- looking things up -----------------------------------------------------------------

@@ -136,9 +136,12 @@ def resumable_job(*, actor, path: Path, kind: str) -> ImportJob | None:
     )
 
 
-def import_job_run(*, job: ImportJob, progress=None, batch_size: int | None = None) -> ImportJob:
+def import_job_run(
+    *, job: ImportJob, progress=None, batch_size: int | None = None, timings: dict | None = None
+) -> ImportJob:
     """Run (or carry on with) a job; on an error the job is marked failed, and the batches
-    written so far stay, so it can be resumed."""
+    written so far stay, so it can be resumed. ``timings``, if given, receives the seconds
+    spent in each phase of the work."""
     from .customer_import import BATCH_SIZE, CustomerImporter
     from .interaction_import import InteractionImporter
 
@@ -157,7 +160,11 @@ def import_job_run(*, job: ImportJob, progress=None, batch_size: int | None = No
                 batch_size=batch_size or BATCH_SIZE,
                 progress=progress,
             )
-            return importer.run()
+            try:
+                return importer.run()
+            finally:
+                if timings is not None:
+                    timings.update(getattr(importer, "seconds", {}))
     except KeyboardInterrupt:
         _mark(
             job,

@@ -124,9 +124,15 @@ class Command(BaseCommand):
             disable=not sys.stderr.isatty(),
             dynamic_ncols=True,
         )
+        timings: dict[str, float] = {}
         try:
             with bar:
-                import_job_run(job=job, progress=bar.update, batch_size=options["batch_size"])
+                import_job_run(
+                    job=job,
+                    progress=bar.update,
+                    batch_size=options["batch_size"],
+                    timings=timings,
+                )
         except KeyboardInterrupt:
             self.stderr.write(
                 f"\nStopped. Rows up to row {job.last_row} are imported ({job.rows_read:,} rows); "
@@ -143,6 +149,10 @@ class Command(BaseCommand):
             ) from error
         job.refresh_from_db()
         self._report(job, errors_path)
+        if options["verbosity"] >= 2 and timings:
+            self.stdout.write(
+                "Time: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items())
+            )
 
     def _actor(self, username: str | None) -> User:
         if username:
