@@ -147,7 +147,9 @@ def run(context) -> list[dict]:
         print(f"  copied the database in {time.monotonic() - started:.0f} s")
     env = {**context.env, "DATABASE_URL": _copy_url(context.database_url, copy)}
     try:
-        seconds, stdout = _timed(env, "import", "customers", str(path), "--user", "admin")
+        seconds, stdout = _timed(
+            env, "import", "-v", "2", "customers", str(path), "--user", "admin"
+        )
     finally:
         with psycopg.connect(maintenance, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')

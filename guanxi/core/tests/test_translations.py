@@ -69,6 +69,9 @@ def test_the_compiled_catalogue_matches_the_source():
         if "msgid_plural" in block or fuzzy:
             continue
         key = msgid.encode().decode("unicode_escape").encode("latin-1").decode("utf-8")
+        context = re.search(r'^msgctxt "(.*)"$', block, re.MULTILINE)
+        if context:  # gettext keys a message with a context as "context\x04message"
+            key = f"{context.group(1)}\x04{key}"
         value = text.encode().decode("unicode_escape").encode("latin-1").decode("utf-8")
         if catalog.get(key) != value:
             stale.append(msgid)
