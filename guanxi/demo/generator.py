@@ -420,11 +420,13 @@ def _chinese_name_tokens(surname: str, given: str) -> tuple[str, ...]:
 
 
 @cache
-def _text_tokens(folded: str, run_together: bool = False, pairs: bool = True) -> tuple[str, ...]:
+def _text_tokens(
+    folded: str, run_together: bool = False, pinyin_pairs: bool = True
+) -> tuple[str, ...]:
     """Tokens of a recurring name or tag that needs no pinyin (English names) or has few
     variants (tags)."""
     tokens = SearchTokens()
-    tokens.add_text(normalise(folded), run_together=run_together, pairs=pairs)
+    tokens.add_text(normalise(folded), run_together=run_together, pinyin_pairs=pinyin_pairs)
     return tuple(tokens.tokens)
 
 
@@ -957,9 +959,10 @@ class CustomerGenerator:
         self, chinese: bool, place: City
     ) -> tuple[str, tuple[str, ...], tuple[str, ...], str, str]:
         """Name, its search tokens as a customer's name and as a company name (only a name has
-        its Latin words run together and its pairs of characters), a web domain and the
-        industry. Company names carry the place they are registered, as Chinese law has them:
-        the same brand in two cities is two companies (or two branches, each a customer)."""
+        its Latin words run together and the pinyin of its pairs of characters), a web domain
+        and the industry. Company names carry the place they are registered, as Chinese law
+        has them: the same brand in two cities is two companies (or two branches, each a
+        customer)."""
         random_ = self.rng.random
         if chinese:
             city = place.name
@@ -973,20 +976,19 @@ class CustomerGenerator:
                 + syllables_of(business)
                 + syllables_of(form)
             )
-            tokens = SearchTokens()
-            tokens.add_han(name, syllables, pairs=False)
-            as_company = tuple(tokens.tokens)
-            tokens.add_han_pairs(name, syllables)
+            as_name, as_company = SearchTokens(), SearchTokens()
+            as_name.add_han(name, syllables)
+            as_company.add_han(name, syllables, pinyin_pairs=False)
             tld = (".com.cn", ".cn", ".com")[int(random_() * 3)]
             domain = f"{''.join(syllables_of(brand))}-{slug}{tld}"
-            return name, tuple(tokens.tokens), as_company, domain, industry
+            return name, tuple(as_name.tokens), tuple(as_company.tokens), domain, industry
         brand = ENGLISH_BRANDS[int(random_() * len(ENGLISH_BRANDS))]
         business, industry = ENGLISH_BUSINESSES[int(random_() * len(ENGLISH_BUSINESSES))]
         form = ENGLISH_COMPANY_FORMS[int(random_() * len(ENGLISH_COMPANY_FORMS))]
         name = f"{brand} {business} ({place.latin}) {form}"
         domain = f"{brand}-{business}".lower().replace(" ", "") + ".com"
         folded = fold(name)
-        as_name, as_company = _text_tokens(folded, True), _text_tokens(folded, pairs=False)
+        as_name, as_company = _text_tokens(folded, True), _text_tokens(folded, pinyin_pairs=False)
         return name, as_name, as_company, domain, industry
 
     # --- contact details ---------------------------------------------------------------------

@@ -29,6 +29,7 @@ _LOCAL_PIECES = re.compile(r"[._+\-]+")
 _HAN_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAN_RUNS = re.compile(f"[{_HAN_CLASS}]+|[^{_HAN_CLASS}]+")
 _HAN = re.compile(f"[{_HAN_CLASS}]")
+_HAN_ONLY_RUNS = re.compile(f"[{_HAN_CLASS}]{{2,}}")
 _SPACES = re.compile(r"\s+")
 
 
@@ -87,17 +88,17 @@ class _Tokens:
         if token:
             self.tokens[token[:MAX_TOKEN]] = None
 
-    def add_han(self, run, syllables, pairs):
+    def add_han(self, run, syllables, pinyin_pairs):
         for start in range(len(run)):
             self.add(run[start : start + HAN_WINDOW])
             self.add("".join(syllables[start : start + HAN_WINDOW]))
         self.add("".join(s[:1] for s in syllables))
-        if pairs:
-            for start in range(len(run) - 2):
-                self.add(run[start : start + 2])
+        for start in range(len(run) - 2):
+            self.add(run[start : start + 2])
+            if pinyin_pairs:
                 self.add(syllables[start] + syllables[start + 1])
 
-    def add_text(self, text, run_together=False, pairs=True):
+    def add_text(self, text, run_together=False, pinyin_pairs=True):
         latin = []
         for chunk in text.translate(_SEPARATORS).split():
             chunk = chunk.strip(_PUNCTUATION)
@@ -111,10 +112,13 @@ class _Tokens:
                 if len(pieces) > 1:
                     for piece in pieces:
                         self.add(piece)
+                for han in _HAN_ONLY_RUNS.findall(chunk):
+                    for start in range(len(han) - 1):
+                        self.add(han[start : start + 2])
                 continue
             for run in _HAN_RUNS.findall(chunk):
                 if _HAN.match(run):
-                    self.add_han(run, _syllables(run), pairs)
+                    self.add_han(run, _syllables(run), pinyin_pairs)
                     continue
                 run = run.strip(_PUNCTUATION)
                 if not run:
@@ -140,7 +144,7 @@ class _Tokens:
 def search_text(*, name, company, phones, emails, tags, external_id):
     tokens = _Tokens()
     tokens.add_text(_normalise(name), run_together=True)
-    tokens.add_text(_normalise(company), pairs=False)
+    tokens.add_text(_normalise(company), pinyin_pairs=False)
     for number in phones:
         tokens.add_phone(number)
     for address in emails:

@@ -63,6 +63,13 @@ CASES: dict[str, set[str]] = {
     "上海华瑞": {"张伟明"},
     "华瑞贸易": {"张伟明"},
     "huarui": {"张伟明"},
+    # two characters are looked up whole: at the start, middle and end of a company name, in an
+    # organisation's own name and the company of its people
+    "上海": {"张伟明"},
+    "海华": {"张伟明"},
+    "公司": {"张伟明", "北京宏达科技有限公司", "孙丽"},
+    "宏达": {"北京宏达科技有限公司", "孙丽"},
+    "达科": {"北京宏达科技有限公司", "孙丽"},
     "Pacific Rim": {"Pacific Rim Trading Ltd.", "Li Lei"},
     "pacific li": {"Li Lei"},
     "Li Lei": {"Li Lei"},
@@ -144,4 +151,8 @@ def make_customers(company) -> dict[str, int]:
         create(name="王芳", phones=["13900005678"], owner_id=company.rep_b.pk),
         pacific,
     ]
+    hongda = create(
+        name="北京宏达科技有限公司", party_type="organization", owner_id=company.rep_west.pk
+    )
+    made += [hongda, create(name="孙丽", organization_id=hongda.pk, owner_id=company.rep_west.pk)]
     return {customer.name: customer.pk for customer in made}

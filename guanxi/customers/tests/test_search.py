@@ -39,14 +39,25 @@ def test_every_fragment_of_a_chinese_name_is_a_prefix_with_its_pinyin_and_initia
     assert not _is_prefix_of_a_token("mingwei", tokens)
 
 
-def test_pairs_of_characters_come_from_the_own_name_not_the_company():
+def test_every_two_characters_together_are_a_token_pinyin_pairs_only_for_the_own_name():
     own = _tokens(name="上海华瑞贸易有限公司")
     as_company = _tokens(name="x", company="上海华瑞贸易有限公司")
-    assert {"上海", "shanghai", "华瑞", "huarui", "有限"} <= set(own)
-    assert not {"上海", "shanghai", "华瑞", "huarui", "有限"} & set(as_company)
-    # Pairs add no matches: every fragment is a prefix of a suffix either way.
-    for fragment in ("上海", "华瑞", "有限", "shanghai", "huarui", "youxian"):
+    pairs = {"上海", "海华", "华瑞", "瑞贸", "贸易", "易有", "有限", "限公", "公司"}
+    assert pairs <= set(own) and pairs <= set(as_company)
+    assert {"shanghai", "huarui"} <= set(own)
+    assert not {"shanghai", "huarui", "youxian"} & set(as_company)
+    # Pinyin is matched by prefix, and every pinyin fragment still prefixes a suffix's pinyin.
+    for fragment in ("shanghai", "huarui", "youxian"):
         assert _is_prefix_of_a_token(fragment, as_company), fragment
+    # Characters in an email address too, though they are not split into suffixes.
+    assert {"张伟", "公司"} <= set(_tokens(name="x", emails=["张伟@公司.cn"]))
+
+
+def test_two_han_characters_are_looked_up_whole_everything_else_by_prefix():
+    assert postgres_tsquery(parse_query("宏达")) == "'宏达'"
+    assert postgres_tsquery(parse_query("宏达科技")) == "'宏达科技':*"
+    assert postgres_tsquery(parse_query("宏 zhang")) == "'宏':* & 'zhang':*"
+    assert sqlite_match(parse_query("張偉")) == '"张伟"'
 
 
 def test_traditional_characters_are_stored_simplified():
@@ -202,10 +213,10 @@ def test_long_queries_are_cut():
 def test_database_queries_quote_every_text():
     terms = [("张伟",), ("1381234", "138-1234"), ("5678",)]
     assert postgres_tsquery(terms) == (
-        "'张伟':* & ('1381234':* | ('1381' & '3812' & '8123' & '1234') | '138-1234':*) & '5678':*"
+        "'张伟' & ('1381234':* | ('1381' & '3812' & '8123' & '1234') | '138-1234':*) & '5678':*"
     )
     assert sqlite_match(terms) == (
-        '"张伟"* AND ("1381234"* OR ("1381" AND "3812" AND "8123" AND "1234")'
+        '"张伟" AND ("1381234"* OR ("1381" AND "3812" AND "8123" AND "1234")'
         ' OR "138-1234"*) AND "5678"*'
     )
     # Only a number long enough to be matched by its runs needs its digits checked in place.
