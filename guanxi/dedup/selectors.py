@@ -78,10 +78,14 @@ def name_counts(records: Iterable[MatchRecord]) -> dict[str, int]:
     keys = {r.name.key for r in records if r.party_type == PERSON and r.name.key}
     hashes = {key_hash(f"name|{k}"): k for k in keys}
     counts = dict.fromkeys(keys, 0)
+    # The hash covers the rule ("name|…"), so the key hash alone picks the counting keys, and
+    # counting rows rather than ids is answered from the (key_hash, customer) index alone:
+    # filtering on ``rule`` or counting ``id`` made PostgreSQL visit ~150,000 table rows for a
+    # batch of 2,000 imported rows (0.48 s against 0.03 s).
     rows = (
-        MatchKey.objects.filter(key_hash__in=list(hashes), rule=RULE_CODES["name"])
+        MatchKey.objects.filter(key_hash__in=list(hashes))
         .values("key_hash")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
     )
     for row in rows:
         counts[hashes[row["key_hash"]]] = row["n"]
