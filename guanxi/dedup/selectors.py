@@ -82,7 +82,8 @@ def name_counts(records: Iterable[MatchRecord]) -> dict[str, int]:
     # counting rows rather than ids is answered from the (key_hash, customer) index alone:
     # filtering on ``rule`` or counting ``id`` made PostgreSQL visit ~150,000 table rows for a
     # batch of 2,000 imported rows (0.48 s against 0.03 s).
-    rows = MatchKey.objects.filter(key_hash__in=list(hashes)).values("key_hash").annotate(n=Count("*"))
+    matching = MatchKey.objects.filter(key_hash__in=list(hashes))
+    rows = matching.values("key_hash").annotate(n=Count("*"))
     for row in rows:
         counts[hashes[row["key_hash"]]] = row["n"]
     return counts
