@@ -98,6 +98,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # PostgreSQL's default cost of a random page read (4, four times a sequential one) is meant
+    # for spinning disks. With the working set in memory or on SSD it makes the planner read
+    # the newest customers one by one where fetching a search's matches from the index is ten
+    # times faster: a phone fragment matching 1,400 of a million customers took 45 ms one way
+    # and 5 ms the other. 1.1 is the usual value for SSDs; options in DATABASE_URL come after
+    # this one and win.
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options["options"] = f"-c random_page_cost=1.1 {options.get('options', '')}".strip()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
