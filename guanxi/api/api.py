@@ -18,6 +18,7 @@ from guanxi.accounts.api import router as accounts_router
 from guanxi.customers.api import router as customers_router
 from guanxi.dedup.api import router as dedup_router
 from guanxi.interactions.api import router as interactions_router
+from guanxi.orders.api import router as orders_router
 
 from .auth import ApiTokenAuth, SessionAuth
 from .errors import error_body, install_error_handlers
@@ -95,4 +96,5 @@ install_error_handlers(api)
 api.add_router("", dedup_router)
 api.add_router("", customers_router)
 api.add_router("", interactions_router)
+api.add_router("", orders_router)
 api.add_router("", accounts_router)

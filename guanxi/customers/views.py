@@ -27,6 +27,7 @@ from guanxi.dedup.selectors import (
 )
 from guanxi.interactions.forms import InteractionForm
 from guanxi.interactions.selectors import interactions_for_customer
+from guanxi.orders.selectors import orders_for_customer, purchase_summary
 
 from .exports import (
     MEDIA_TYPES,
@@ -60,6 +61,7 @@ from .visibility import VIEW, can_create_customers
 PAGE_SIZE = 50
 TIMELINE_PAGE = 20
 HISTORY_PAGE = 20
+RECENT_ORDERS = 10
 TIMELINE_ORDERINGS = {"-occurred_at": "occurred_at"}
 HISTORY_ORDERINGS = {"-id": "id"}
 
@@ -177,6 +179,8 @@ def customer_detail(request, customer_id: int):
             "custom_values": _custom_values(customer),
             "merges": _merges(request.user, customer, permissions),
             "possible_duplicates": open_pairs_of_customer_for_user(request.user, customer)[:10],
+            "recent_orders": orders_for_customer(customer=customer)[:RECENT_ORDERS],
+            "purchases": purchase_summary([customer.pk]).get(customer.pk),
         },
     )
 

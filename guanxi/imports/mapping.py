@@ -55,6 +55,19 @@ INTERACTION_FIELDS = {
     "staff": "username of the staff member",
     "external_id": "the interaction's key in the other system; re-importing skips it",
 }
+ORDER_FIELDS = {
+    "external_id": "the order's key in the other system; re-importing updates by it",
+    "customer_external_id": "external id of the customer (required unless customer_id)",
+    "customer_id": "Guanxi id of the customer",
+    "ordered_on": "order date: YYYY-MM-DD (also YYYY/MM/DD, YYYYMMDD) (required)",
+    "amount": "order amount (required)",
+    "cost": "cost of goods; gross margin is amount less cost unless given",
+    "gross_margin": "gross margin",
+    "currency": "three-letter currency code (default CNY)",
+    "channel": "web, store, phone, sales_visit, marketplace or other",
+    "status": "placed, paid, shipped, completed, refunded or cancelled",
+    "notes": "notes",
+}
 
 # Headers people actually use, folded (lower case, no spaces or punctuation) -> field.
 SYNONYMS = {
@@ -182,8 +195,45 @@ SYNONYMS = {
         "员工": "staff",
         "externalid": "external_id",
     },
+    "orders": {
+        "externalid": "external_id",
+        "orderid": "external_id",
+        "orderno": "external_id",
+        "订单号": "external_id",
+        "订单编号": "external_id",
+        "customerexternalid": "customer_external_id",
+        "客户编号": "customer_external_id",
+        "customerid": "customer_id",
+        "orderedon": "ordered_on",
+        "orderdate": "ordered_on",
+        "date": "ordered_on",
+        "下单日期": "ordered_on",
+        "订单日期": "ordered_on",
+        "日期": "ordered_on",
+        "amount": "amount",
+        "total": "amount",
+        "金额": "amount",
+        "订单金额": "amount",
+        "cost": "cost",
+        "成本": "cost",
+        "grossmargin": "gross_margin",
+        "margin": "gross_margin",
+        "毛利": "gross_margin",
+        "currency": "currency",
+        "币种": "currency",
+        "channel": "channel",
+        "渠道": "channel",
+        "status": "status",
+        "状态": "status",
+        "notes": "notes",
+        "备注": "notes",
+    },
 }
-FIELDS_BY_KIND = {"customers": CUSTOMER_FIELDS, "interactions": INTERACTION_FIELDS}
+FIELDS_BY_KIND = {
+    "customers": CUSTOMER_FIELDS,
+    "interactions": INTERACTION_FIELDS,
+    "orders": ORDER_FIELDS,
+}
 
 
 class MappingError(ValueError):
@@ -263,6 +313,7 @@ def build_mapping(
     required = {
         "customers": [("name",)],
         "interactions": [("subject",), ("customer_external_id", "customer_id")],
+        "orders": [("ordered_on",), ("amount",), ("customer_external_id", "customer_id")],
     }[kind]
     for options in required:
         if not any(option in targets for option in options):

@@ -14,6 +14,7 @@ class ImportJob(models.Model):
     class Kind(models.TextChoices):
         CUSTOMERS = "customers", _("Customers")
         INTERACTIONS = "interactions", _("Interactions")
+        ORDERS = "orders", _("Orders")
 
     class Dedup(models.TextChoices):
         AUTO = "auto", _("Merge sure duplicates, queue likely ones for review")

@@ -79,7 +79,7 @@ def import_job_create(
     if not can_create_customers(actor):
         raise PermissionDenied(_("You may not import."))
     if kind not in ImportJob.Kind.values:
-        raise ValidationError({"kind": _("Choose customers or interactions.")})
+        raise ValidationError({"kind": _("Choose customers, interactions or orders.")})
     if dedup not in ImportJob.Dedup.values:
         raise ValidationError({"dedup": _("Choose auto, review or off.")})
     path = Path(path)
@@ -144,12 +144,15 @@ def import_job_run(
     spent in each phase of the work."""
     from .customer_import import BATCH_SIZE, CustomerImporter
     from .interaction_import import InteractionImporter
+    from .order_import import OrderImporter
 
     table = open_table(Path(job.path), filename=job.filename)
     mapping = job_mapping(job, table)
-    importer_class = (
-        CustomerImporter if job.kind == ImportJob.Kind.CUSTOMERS else InteractionImporter
-    )
+    importer_class = {
+        ImportJob.Kind.CUSTOMERS: CustomerImporter,
+        ImportJob.Kind.INTERACTIONS: InteractionImporter,
+        ImportJob.Kind.ORDERS: OrderImporter,
+    }[job.kind]
     token = set_origin(Origin(via=job.via))
     try:
         with translation.override(job.language):

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "guanxi.audit",
     "guanxi.customers",
     "guanxi.interactions",
+    "guanxi.orders",
     "guanxi.dedup",
     "guanxi.imports",
     "guanxi.service",

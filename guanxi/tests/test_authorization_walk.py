@@ -36,6 +36,7 @@ from guanxi.customers.models import Customer, Email, Phone
 from guanxi.dedup.models import CustomerMerge, DuplicatePair
 from guanxi.dedup.services import customer_merge_undo, customers_merge
 from guanxi.interactions.models import Interaction
+from guanxi.orders.models import Invoice, Order, Payment
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +55,9 @@ class Route:
     kind:
       customer   – scoped to one customer in the path; ``action`` is view/interact/change;
                    ``roles`` (if set) narrows who may act at all (403 for the others).
+      body       – like ``customer``, for the customer named by ``customer_id`` in the body.
+      order      – scoped to one order (or invoice) in the path, through its customer: the
+                   same answers as ``customer`` for the customer it belongs to.
       list       – lists customers; the response must hold exactly the visible ones.
       own        – concerns only the signed-in user's own data (any signed-in user).
       role       – a page or endpoint open only to ``roles`` (403 for the others).
@@ -91,6 +95,8 @@ PAGES: dict[str, Route] = {
     "customers:reveal": Route("customer", VIEW, frozenset(SENSITIVE)),
     "interactions:list": Route("list"),
     "interactions:log": Route("customer", INTERACT),
+    "orders:list": Route("list"),
+    "orders:create": Route("customer", CHANGE),
     "dedup:queue": Route("list"),
     "dedup:hints": Route("role", roles=frozenset(WRITING)),
     "dedup:pair": Route("pair", VIEW),
@@ -118,6 +124,15 @@ API_OPERATIONS: dict[str, Route] = {
     "GET /api/v1/customers/{customer_id}/interactions": Route("customer", VIEW),
     "POST /api/v1/customers/{customer_id}/interactions": Route("customer", INTERACT),
     "GET /api/v1/interactions": Route("list"),
+    "GET /api/v1/orders": Route("list"),
+    "POST /api/v1/orders": Route("body", CHANGE),
+    "GET /api/v1/orders/{order_id}": Route("order", VIEW),
+    "PATCH /api/v1/orders/{order_id}": Route("order", CHANGE),
+    "POST /api/v1/orders/{order_id}/refund": Route("order", CHANGE),
+    "POST /api/v1/orders/{order_id}/cancel": Route("order", CHANGE),
+    "GET /api/v1/invoices": Route("list"),
+    "POST /api/v1/invoices": Route("body", CHANGE),
+    "POST /api/v1/invoices/{invoice_id}/payments": Route("order", CHANGE),
     "GET /api/v1/me": Route("own"),
     "GET /api/v1/users": Route("open"),
     "GET /api/v1/custom-fields": Route("open"),
@@ -198,6 +213,9 @@ def footprint() -> tuple:
         Phone.objects.count(),
         Email.objects.count(),
         Interaction.objects.count(),
+        tuple(Order.objects.order_by("pk").values_list("status", "version")),
+        Invoice.objects.count(),
+        Payment.objects.count(),
         AuditEvent.objects.exclude(action=AuditEvent.Action.EXPORT).count(),
         ApiToken.objects.filter(revoked_at__isnull=False).count(),
     )
@@ -235,6 +253,17 @@ PAGE_REQUESTS = {
         },
         302,
     ),
+    "orders:create": (
+        "post",
+        {
+            "ordered_on": "2026-01-01",
+            "amount": "10.00",
+            "currency": "CNY",
+            "channel": "store",
+            "status": "paid",
+        },
+        302,
+    ),
 }
 
 
@@ -256,6 +285,7 @@ def test_customer_pages_follow_the_visibility_rule(client, company, username, na
                 "customers:delete": f"/customers/{customer.pk}/delete/",
                 "customers:reveal": f"/customers/{customer.pk}/reveal/",
                 "interactions:log": f"/interactions/log/{customer.pk}/",
+                "orders:create": f"/orders/new/{customer.pk}/",
             }[name]
         )
         response = getattr(client, method)(url, data or {})
@@ -300,6 +330,9 @@ def test_customer_lists_search_and_export_hold_exactly_the_visible_customers(
     searched = client.get("/customers/", {"q": "customer"}).content.decode()
     assert _names_in(searched, company) == visible
     assert _names_in(client.get("/interactions/").content.decode(), company) == visible
+    for customer in company.customers.values():
+        Order.objects.create(customer=customer, ordered_on="2026-01-01", amount=1)
+    assert _names_in(client.get("/orders/").content.decode(), company) == visible
 
     export = client.post("/customers/export/", {}).content.decode("utf-8-sig")
     exported = {row["name"] for row in csv.DictReader(io.StringIO(export))}
@@ -463,6 +496,20 @@ def test_api_lists_search_and_export_hold_exactly_the_visible_customers(company,
     assert searched == visible_ids
     interactions = _all_items(client, "/api/v1/interactions", headers)
     assert {i["customer"]["id"] for i in interactions} == visible_ids
+    for customer in company.customers.values():
+        order = Order.objects.create(customer=customer, ordered_on="2026-01-01", amount=1)
+        Invoice.objects.create(
+            customer=customer,
+            order=order,
+            number=f"W-{customer.pk}",
+            issued_on="2026-01-01",
+            due_on="2026-01-31",
+            amount=1,
+        )
+    orders = _all_items(client, "/api/v1/orders", headers)
+    assert {o["customer"]["id"] for o in orders} == visible_ids
+    invoices = _all_items(client, "/api/v1/invoices", headers)
+    assert {i["customer"]["id"] for i in invoices} == visible_ids
 
     export = client.get("/api/v1/customers/export", headers=headers)
     assert export.status_code == 200
@@ -503,12 +550,74 @@ def test_every_api_operation_needs_authentication(client, company):
             path.replace("{customer_id}", str(company.rep_customer.pk))
             .replace("{pair_id}", "1")
             .replace("{merge_id}", "1")
+            .replace("{order_id}", "1")
+            .replace("{invoice_id}", "1")
         )
         before = footprint()
         response = _call(client, method, url, {}, {"name": "x"} if method == "POST" else None)
         assert response.status_code == 401, operation
         assert footprint() == before
     assert client.get("/api/v1/openapi.json").status_code == 200
+
+
+ORDER_BODIES = {
+    "POST /api/v1/orders": {"ordered_on": "2026-01-01", "amount": "5.00"},
+    "PATCH /api/v1/orders/{order_id}": {"version": 1, "notes": "Walked"},
+    "POST /api/v1/orders/{order_id}/refund": {"version": 1},
+    "POST /api/v1/orders/{order_id}/cancel": {"version": 1},
+    "POST /api/v1/invoices": {
+        "number": "WALK",
+        "issued_on": "2026-01-01",
+        "due_on": "2026-01-31",
+        "amount": "5.00",
+    },
+    "POST /api/v1/invoices/{invoice_id}/payments": {"paid_on": "2026-01-02", "amount": "1.00"},
+}
+ORDER_SUCCESS = {
+    "POST /api/v1/orders": 201,
+    "POST /api/v1/invoices": 201,
+    "POST /api/v1/invoices/{invoice_id}/payments": 201,
+}
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_api_order_operations_follow_the_visibility_rule(company, username):
+    client, headers = _token_client(company.users[username])
+    for customer in company.customers.values():
+        order = Order.objects.create(customer=customer, ordered_on="2026-01-01", amount=5)
+        Invoice.objects.create(
+            customer=customer,
+            order=order,
+            number=f"I-{customer.pk}",
+            issued_on="2026-01-01",
+            due_on="2026-01-31",
+            amount=5,
+        )
+    for operation, route in API_OPERATIONS.items():
+        if route.kind not in ("order", "body"):
+            continue
+        method, path = operation.split(" ", 1)
+        success = ORDER_SUCCESS.get(operation, API_SUCCESS[method])
+        for customer_name, customer in company.customers.items():
+            order = Order.objects.get(customer=customer, external_id=None, notes="")
+            invoice = Invoice.objects.get(customer=customer, order=order)
+            url = path.replace("{order_id}", str(order.pk)).replace("{invoice_id}", str(invoice.pk))
+            body = dict(ORDER_BODIES.get(operation) or {})
+            if route.kind == "body":
+                body["customer_id"] = customer.pk
+            before = footprint()
+            response = _call(client, method, url, headers, body or None)
+            expected = expected_status(username, customer_name, route, success)
+            assert response.status_code == expected, (username, operation, customer_name)
+            if expected != success:
+                assert footprint() == before, f"refused {operation} left a trace"
+                assert "detail" in response.json()
+                continue
+            # Put things back for the next operation.
+            Order.objects.filter(customer=customer).exclude(pk=order.pk).delete()
+            Order.objects.filter(pk=order.pk).update(status="placed", version=1, notes="")
+            Invoice.objects.filter(customer=customer).exclude(pk=invoice.pk).delete()
+            Payment.objects.all().delete()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -73,10 +73,20 @@ def test_every_operation_has_a_stable_route_name():
         "duplicate_reject",
         "customer_merge",
         "merge_undo",
+        "order_list",
+        "order_detail",
+        "order_create",
+        "order_update",
+        "order_refund",
+        "order_cancel",
+        "invoice_list",
+        "invoice_create",
+        "invoice_payment_create",
     }
     for name in names:
         path = _path_of(name)
-        kwargs = {key: 1 for key in ("customer_id", "pair_id", "merge_id") if f"{{{key}}}" in path}
+        keys = ("customer_id", "pair_id", "merge_id", "order_id", "invoice_id")
+        kwargs = {key: 1 for key in keys if f"{{{key}}}" in path}
         assert reverse(f"api:{name}", kwargs=kwargs).startswith("/api/v1/")
 
 

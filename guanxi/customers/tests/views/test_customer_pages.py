@@ -360,6 +360,7 @@ def test_list_and_detail_pages_use_a_fixed_number_of_queries(
     _login(client, company.rep)
     with django_assert_max_num_queries(12):
         assert client.get("/customers/").status_code == 200
-    # (20 before the page showed possible duplicates and merges: one query each.)
-    with django_assert_max_num_queries(22):
+    # (20 before the page showed possible duplicates and merges: one query each; 22 before the
+    # orders card: its recent orders and the purchase summary.)
+    with django_assert_max_num_queries(24):
         assert client.get(f"/customers/{customer.pk}/").status_code == 200

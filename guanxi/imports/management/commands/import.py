@@ -1,8 +1,9 @@
-"""``guanxi import customers|interactions FILE``: import a CSV or XLSX file.
+"""``guanxi import customers|interactions|orders FILE``: import a CSV or XLSX file.
 
     guanxi import customers FILE [--mapping MAPPING.json] [--dedup auto|review|off] [--dry-run]
                                  [--user USERNAME] [--errors ERRORS.csv] [--resume]
     guanxi import interactions FILE [--mapping MAPPING.json] [--user USERNAME] …
+    guanxi import orders FILE [--mapping MAPPING.json] [--user USERNAME] …
 
 Without a mapping, headers equal to field names are used (``name``, ``phone``, ``email`` …; see
 ``guanxi.imports.mapping``). Every row is created, updated, merged or rejected; the counts printed
@@ -40,10 +41,12 @@ STOPPED = 1
 
 
 class Command(BaseCommand):
-    help = "Import customers or interactions from a CSV or XLSX file."
+    help = "Import customers, interactions or orders from a CSV or XLSX file."
 
     def add_arguments(self, parser):
-        kinds = parser.add_subparsers(dest="kind", required=True, metavar="customers|interactions")
+        kinds = parser.add_subparsers(
+            dest="kind", required=True, metavar="customers|interactions|orders"
+        )
         for kind in ImportJob.Kind.values:
             sub = kinds.add_parser(kind, help=f"import {kind} from a CSV or XLSX file")
             sub.add_argument("file", type=Path, metavar="FILE")

@@ -1,0 +1,349 @@
+"""Importing orders from a file (a shop's or an ERP's export), batch by batch.
+
+Each row names its customer by external id (a customer merged away stands for the one it was
+merged into) or by Guanxi id, and must be one the importing user may change. Outcomes:
+**created**; **updated** — the row's own ``external_id`` is an order imported before, so
+importing the same file again changes nothing and a corrected file corrects what changed;
+**rejected** with reasons, each naming its column. "Merged" does not apply and stays 0.
+
+The file speaks for the system the orders come from, so a row may set any status, including
+taking an order out of "refunded" if the source says so; in Guanxi itself those are final.
+"""
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from itertools import islice
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from guanxi.audit.models import AuditEvent
+from guanxi.audit.services import audit_record_many
+from guanxi.customers.models import Customer
+from guanxi.customers.visibility import CHANGE
+from guanxi.dedup.selectors import merge_successor
+from guanxi.orders.models import Order
+
+from .customer_import import BATCH_SIZE
+from .customer_rows import parse_date
+from .interaction_import import parse_moment
+from .mapping import ColumnMapping
+from .models import ImportJob, ImportRowError
+from .readers import SourceRow, TableFile
+
+CENT = Decimal("0.01")
+# 14 digits with 2 after the point, as the model stores them.
+MONEY_LIMIT = Decimal("1e12")
+# What spreadsheets put around a number: currency signs, thousands separators, spaces.
+_MONEY_NOISE = re.compile(r"[\s,¥￥$€£]|^(CNY|RMB|USD|EUR)|(CNY|RMB|USD|EUR|元)$", re.I)
+# The fields an import writes and compares when a row updates an order imported before.
+WRITTEN = (
+    "customer_id",
+    "ordered_on",
+    "amount",
+    "cost",
+    "gross_margin",
+    "currency",
+    "channel",
+    "status",
+    "notes",
+)
+
+
+def parse_money(text: str) -> Decimal | None:
+    """``"¥1,234.5"`` -> ``Decimal("1234.50")``; None for anything that is not an amount a
+    money column can hold. Spreadsheet noise beyond the cent (``12.3000001``) is rounded."""
+    cleaned = _MONEY_NOISE.sub("", text.strip())
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or abs(value) >= MONEY_LIMIT:
+        return None
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def parse_day(text: str) -> dt.date | None:
+    day = parse_date(text)
+    if day is None:
+        moment = parse_moment(text)
+        day = timezone.localdate(moment) if moment else None
+    return day
+
+
+class OrderImporter:
+    def __init__(
+        self,
+        *,
+        job: ImportJob,
+        table: TableFile,
+        mapping: ColumnMapping,
+        batch_size: int = BATCH_SIZE,
+        progress: Callable[[int], None] | None = None,
+    ):
+        self.job = job
+        self.actor = job.started_by
+        self.table = table
+        self.mapping = mapping
+        self.batch_size = batch_size
+        self.progress = progress or (lambda n: None)
+        self._dry_run_errors: list[ImportRowError] = []
+
+    def run(self) -> ImportJob:
+        job = self.job
+        job.status = ImportJob.Status.RUNNING
+        job.started_at = job.started_at or timezone.now()
+        job.save(update_fields=["status", "started_at"])
+        rows = iter(self.table.rows(start_after=job.last_row))
+        savepoint_all = transaction.atomic() if job.dry_run else None
+        if savepoint_all:
+            savepoint_all.__enter__()
+        try:
+            while batch := list(islice(rows, self.batch_size)):
+                with transaction.atomic():
+                    self._run_batch(batch)
+        finally:
+            if savepoint_all:
+                transaction.set_rollback(True)
+                savepoint_all.__exit__(None, None, None)
+                ImportRowError.objects.bulk_create(self._dry_run_errors, batch_size=2000)
+        job.status = ImportJob.Status.FINISHED
+        job.finished_at = timezone.now()
+        job.save()
+        return job
+
+    def _customers(self, rows: list[dict[str, str]]) -> dict[str, int | str]:
+        """Customer by the row's reference ("e:<external id>" or "i:<id>") -> id or reason."""
+        external = {r["customer_external_id"] for r in rows if r.get("customer_external_id")}
+        ids = {r["customer_id"] for r in rows if r.get("customer_id", "").isdigit()}
+        found: dict[str, int | str] = {}
+        candidates = Customer.objects.filter(
+            Q(external_id__in=external) | Q(pk__in=[int(i) for i in ids if len(i) < 19])
+        ).values_list("pk", "external_id", "deleted_at")
+        for pk, external_id, deleted_at in candidates:
+            target = pk if deleted_at is None else merge_successor(pk)
+            if external_id in external:
+                found[f"e:{external_id}"] = target or pk
+            if str(pk) in ids:
+                found[f"i:{pk}"] = target or pk
+        allowed = self._changeable([v for v in found.values() if isinstance(v, int)])
+        for key, value in list(found.items()):
+            if value not in allowed:
+                found[key] = _("no customer %(ref)s that you may change") % {"ref": key[2:]}
+        return found
+
+    def _changeable(self, customer_ids) -> set[int]:
+        return set(
+            Customer.objects.visible_to(self.actor, CHANGE)
+            .filter(pk__in=list(customer_ids))
+            .values_list("pk", flat=True)
+        )
+
+    def _clean(self, values: dict[str, str], customers: dict[str, int | str]):
+        """The order's fields from one row, or the reasons it cannot be imported."""
+        problems = []
+        reference = (
+            f"e:{values['customer_external_id']}"
+            if values.get("customer_external_id")
+            else f"i:{values.get('customer_id', '')}"
+        )
+        column = "customer_external_id" if reference.startswith("e:") else "customer_id"
+        customer = customers.get(reference)
+        if not isinstance(customer, int):
+            problems.append(
+                f"{column}: "
+                + (customer or _("no customer %(ref)s") % {"ref": reference[2:] or "?"})
+            )
+        ordered_on = None
+        if not values.get("ordered_on"):
+            problems.append(_("ordered_on: required"))
+        else:
+            ordered_on = parse_day(values["ordered_on"])
+            if ordered_on is None:
+                problems.append(_("ordered_on: not a date"))
+            elif ordered_on > timezone.localdate() + dt.timedelta(days=1):
+                problems.append(_("ordered_on: an order cannot be in the future"))
+        money: dict[str, Decimal | None] = {}
+        for name in ("amount", "cost", "gross_margin"):
+            text = values.get(name, "")
+            money[name] = None
+            if not text:
+                if name == "amount":
+                    problems.append(_("amount: required"))
+                continue
+            money[name] = parse_money(text)
+            if money[name] is None:
+                problems.append(_("%(column)s: not an amount") % {"column": name})
+            elif name != "gross_margin" and money[name] < 0:
+                problems.append(_("%(column)s: must not be negative") % {"column": name})
+        if money["gross_margin"] is None and money["amount"] is not None and money["cost"]:
+            money["gross_margin"] = money["amount"] - money["cost"]
+        currency = values.get("currency", "").strip().upper() or "CNY"
+        if not (len(currency) == 3 and currency.isalpha()):
+            problems.append(_("currency: a three-letter code such as CNY"))
+        channel = values.get("channel", "").strip().lower() or Order.Channel.OTHER
+        if channel not in Order.Channel.values:
+            problems.append(
+                _("channel: “%(value)s” is not one of %(choices)s")
+                % {"value": channel, "choices": ", ".join(Order.Channel.values)}
+            )
+        status = values.get("status", "").strip().lower() or Order.Status.PLACED
+        if status not in Order.Status.values:
+            problems.append(
+                _("status: “%(value)s” is not one of %(choices)s")
+                % {"value": status, "choices": ", ".join(Order.Status.values)}
+            )
+        external_id = values.get("external_id", "").strip() or None
+        if external_id and len(external_id) > 100:
+            problems.append(_("external_id: at most 100 characters"))
+        if problems:
+            return None, problems
+        fields = {
+            "customer_id": customer,
+            "ordered_on": ordered_on,
+            **money,
+            "currency": currency,
+            "channel": channel,
+            "status": status,
+            "notes": values.get("notes", ""),
+        }
+        return (external_id, fields), []
+
+    def _run_batch(self, batch: list[SourceRow]) -> None:
+        job = self.job
+        errors: list[ImportRowError] = []
+        mapped = []
+        for source in batch:
+            if source.problem:
+                errors.append(self._error(source, [source.problem]))
+            else:
+                mapped.append((source, self.mapping.apply(source.cells)))
+        customers = self._customers([values for _s, values in mapped])
+        existing = {
+            external_id: (pk, customer_id)
+            for external_id, pk, customer_id in Order.objects.filter(
+                external_id__in=[v["external_id"] for _s, v in mapped if v.get("external_id")]
+            ).values_list("external_id", "pk", "customer_id")
+        }
+        # An order imported before may only be rewritten by someone who may change the customer
+        # it belongs to now, not just the one the row names.
+        changeable = self._changeable({customer_id for _pk, customer_id in existing.values()})
+        now = timezone.now()
+        new: list[Order] = []
+        updates: dict[int, dict] = {}
+        created = updated = 0
+        for source, values in mapped:
+            cleaned, problems = self._clean(values, customers)
+            if cleaned is not None:
+                external_id, fields = cleaned
+                if external_id in existing and existing[external_id][1] not in changeable:
+                    problems = [
+                        _("external_id: order %(ref)s belongs to a customer you may not change")
+                        % {"ref": external_id}
+                    ]
+            if problems:
+                errors.append(self._error(source, problems))
+                continue
+            if external_id and external_id in existing:
+                pk = existing[external_id][0]
+                if pk < 0:  # created earlier in this batch: the later row wins
+                    target = new[-pk - 1]
+                    for name, value in fields.items():
+                        setattr(target, name, value)
+                else:
+                    updates[pk] = fields
+                updated += 1
+                continue
+            if external_id:
+                existing[external_id] = (-len(new) - 1, fields["customer_id"])
+                changeable.add(fields["customer_id"])
+            new.append(
+                Order(
+                    **fields,
+                    external_id=external_id,
+                    created_by=self.actor,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            created += 1
+        Order.objects.bulk_create(new, batch_size=2000)
+        changed = self._update(updates, now)
+        audit_record_many(
+            AuditEvent(
+                occurred_at=now,
+                actor=self.actor,
+                action=AuditEvent.Action.CREATE,
+                object_type="order",
+                object_id=order.pk,
+                customer_id=order.customer_id,
+                summary=f"{order.ordered_on.isoformat()} {order.amount} {order.currency}",
+                changes={
+                    name: {"before": None, "after": _plain(getattr(order, name))}
+                    for name in ("external_id", *WRITTEN)
+                    if getattr(order, name) not in (None, "")
+                },
+            )
+            for order in new
+        )
+        if job.dry_run:
+            self._dry_run_errors += errors
+        else:
+            ImportRowError.objects.bulk_create(errors)
+        job.rows_read += len(batch)
+        job.created += created
+        job.updated += updated
+        job.unchanged += len(updates) - changed
+        job.rejected += len(errors)
+        job.last_row = batch[-1].number
+        job.save()
+        self.progress(len(batch))
+
+    def _update(self, updates: dict[int, dict], now) -> int:
+        changed = 0
+        events = []
+        for order in Order.objects.select_for_update().filter(pk__in=list(updates)):
+            fields = updates[order.pk]
+            differences = {
+                name: {"before": _plain(getattr(order, name)), "after": _plain(value)}
+                for name, value in fields.items()
+                if getattr(order, name) != value
+            }
+            if not differences:
+                continue
+            Order.objects.filter(pk=order.pk).update(
+                **fields, version=F("version") + 1, updated_at=now
+            )
+            changed += 1
+            events.append(
+                AuditEvent(
+                    occurred_at=now,
+                    actor=self.actor,
+                    action=AuditEvent.Action.UPDATE,
+                    object_type="order",
+                    object_id=order.pk,
+                    # Under the customer it belongs to now; a row moving it is seen by both.
+                    customer_id=fields["customer_id"],
+                    summary=f"{fields['ordered_on'].isoformat()} {fields['amount']}",
+                    changes=differences,
+                )
+            )
+        audit_record_many(events)
+        return changed
+
+    def _error(self, source: SourceRow, reasons: list[str]) -> ImportRowError:
+        return ImportRowError(
+            job=self.job, row_number=source.number, cells=source.cells, reason="; ".join(reasons)
+        )
+
+
+def _plain(value):
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value

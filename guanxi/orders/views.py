@@ -1,0 +1,85 @@
+"""The order list, and booking an order from the customer page."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from guanxi.core.keyset import CursorError, keyset_page
+from guanxi.customers.models import Customer
+from guanxi.customers.selectors import access_customer
+from guanxi.customers.visibility import CHANGE
+
+from .forms import OrderFilterForm, OrderForm
+from .selectors import orders_for_user
+from .services import order_create
+
+ORDERINGS = {"-id": "id"}
+
+
+@login_required
+@require_GET
+def order_list(request):
+    """Orders of every customer the user can see, newest recorded first."""
+    form = OrderFilterForm(request.GET)
+    queryset = orders_for_user(request.user, **form.selector_filters())
+    cursor_error = False
+    try:
+        page = keyset_page(
+            queryset,
+            ordering="-id",
+            cursor=request.GET.get("cursor"),
+            limit=50,
+            orderings=ORDERINGS,
+        )
+    except CursorError:
+        cursor_error = True
+        page = keyset_page(queryset, ordering="-id", limit=50, orderings=ORDERINGS)
+    params = {k: v for k, v in request.GET.items() if k != "cursor" and v}
+    return render(
+        request,
+        "orders/list.html",
+        {
+            "form": form,
+            "page": page,
+            "cursor_error": cursor_error,
+            "next_page_url": (
+                "?" + urlencode({**params, "cursor": page.next_cursor})
+                if page.next_cursor
+                else None
+            ),
+            "first_page_url": "?" + urlencode(params),
+            "on_later_page": bool(request.GET.get("cursor")) and not cursor_error,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def order_create_view(request, customer_id: int):
+    """Book an order for a customer the user may change; back to the customer page after."""
+    try:
+        customer = access_customer(request.user, customer_id, CHANGE)
+    except Customer.DoesNotExist:
+        raise Http404 from None
+    if request.method == "POST":
+        form = OrderForm(request.POST)
+        if form.is_valid():
+            try:
+                order_create(actor=request.user, customer_id=customer.pk, data=form.cleaned_data)
+            except ValidationError as exc:
+                for name, texts in exc.message_dict.items():
+                    form.add_error(name if name in form.fields else None, texts)
+            else:
+                messages.success(request, _("Order booked."))
+                return redirect("customers:detail", customer_id=customer.pk)
+    else:
+        form = OrderForm(
+            initial={"ordered_on": timezone.localdate(), "channel": "other", "status": "placed"}
+        )
+    return render(request, "orders/form.html", {"customer": customer, "form": form})
