@@ -8,15 +8,23 @@ predictions. It works on files alone: no database, no migrations, nothing import
 Exit status: 0 when both models converged; 1 when one did not (the reason goes to standard
 error, the parameters are still printed, and no predictions are written); 2 for unusable input
 (missing column, bad date or amount, empty file, …), with a message naming the line and column.
+
+``guanxi analytics refresh [--as-of YYYY-MM-DD]`` recomputes every customer's value from the
+database into a new run and makes it the current one (see ``guanxi/analytics/refresh.py``),
+with a progress bar on a terminal and a summary at the end. Exit status 1 when it fails; the
+previous results then stay current.
 """
 
+import datetime as dt
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
 from guanxi.analytics.clv import bgnbd, gamma_gamma
 from guanxi.analytics.clv.files import (
@@ -39,7 +47,10 @@ def _finite_or_none(value: float | None) -> float | None:
 
 
 class Command(BaseCommand):
-    help = "Customer-value analytics: `fit` fits lifetime-value models to a CSV file."
+    help = (
+        "Customer-value analytics: `fit` fits lifetime-value models to a CSV file; `refresh` "
+        "recomputes every customer's value from the database."
+    )
     # Fitting a file needs no database: no system checks (some query it), no migration check.
     requires_system_checks = []
 
@@ -108,12 +119,97 @@ class Command(BaseCommand):
             help="monthly discount rate for the lifetime value (default 0.01)",
         )
 
+        refresh = actions.add_parser(
+            "refresh",
+            help="recompute every customer's value from the database into a new current run",
+            description=(
+                "Aggregate orders, contacts and invoices, fit the lifetime-value models, score, "
+                "tier and flag every customer, and swap the results in as the current run."
+            ),
+        )
+        refresh.add_argument(
+            "--as-of",
+            metavar="YYYY-MM-DD",
+            help="the day the figures are as of (default today); later orders are ignored",
+        )
+
     def handle(self, *args, action: str, **options):
         if action == "fit":
             try:
                 return self.fit(**options)
             except (InputError, SummaryError) as error:
                 raise CommandError(str(error), returncode=BAD_INPUT) from None
+        if action == "refresh":
+            return self.refresh(as_of=options.get("as_of"))
+
+    def refresh(self, *, as_of: str | None) -> None:
+        from guanxi.analytics.refresh import STEPS, analytics_refresh
+
+        try:
+            day = dt.date.fromisoformat(as_of) if as_of else None
+        except ValueError:
+            raise CommandError(
+                f"--as-of: {as_of!r} is not a date (YYYY-MM-DD)", returncode=BAD_INPUT
+            ) from None
+        started = time.perf_counter()
+        bar = tqdm(
+            total=len(STEPS),
+            unit="step",
+            file=sys.stderr,
+            disable=not sys.stderr.isatty(),
+            dynamic_ncols=True,
+        )
+        done = []
+
+        def progress(step: str) -> None:
+            if done:
+                bar.update(1)
+            done.append(step)
+            bar.set_description(step)
+
+        try:
+            run = analytics_refresh(as_of=day, progress=progress)
+        except Exception as error:
+            raise CommandError(f"The refresh failed: {error}", returncode=1) from error
+        finally:
+            bar.update(len(STEPS) - bar.n)
+            bar.close()
+        self._print_refresh(run, time.perf_counter() - started)
+
+    def _print_refresh(self, run, seconds: float) -> None:
+        write = self.stdout.write
+        figures = run.figures
+        write(
+            f"Run #{run.pk} as of {run.as_of}: {figures['customers']:,} customers, "
+            f"{figures['buyers']:,} who bought, {figures['repeat_buyers']:,} more than once."
+        )
+        for key, title, names in (
+            ("bgnbd", "BG/NBD purchase model", bgnbd.PARAMETER_NAMES),
+            ("gamma_gamma", "Gamma-Gamma spend model", gamma_gamma.PARAMETER_NAMES),
+        ):
+            model = figures[key]
+            verdict = "converged" if model.get("converged") else "NOT USED"
+            parameters = ", ".join(
+                f"{name} = {model[name]:.4g}" for name in names if model.get(name) is not None
+            )
+            write(f"{title} ({verdict}): {parameters or '-'}")
+            if not model.get("converged"):
+                write(f"  {model.get('message', '')}")
+        tiers = ", ".join(f"{tier} {count:,}" for tier, count in figures["tiers"].items())
+        write(f"Value tiers (by {figures['pareto_by']}): {tiers}")
+        write(
+            f"Churn warnings: {figures['churn_warnings']:,} customers, "
+            f"{figures['value_at_risk']:,.2f} at risk; "
+            f"{figures['churn_follow_ups_created']:,} new follow-ups; "
+            f"{figures['tier_changes']:,} tier changes."
+        )
+        if figures.get("activities_without_unit_cost"):
+            write(
+                "No unit cost for: "
+                + ", ".join(figures["activities_without_unit_cost"])
+                + " (not counted in the cost to serve)"
+            )
+        write(f"{seconds:.2f} s")
 
     def fit(
         self,

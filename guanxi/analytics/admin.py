@@ -1,0 +1,57 @@
+from django.contrib import admin
+
+from .models import AnalyticsRun, Blacklist, ChurnFollowUp, ValueSettings
+
+
+@admin.register(ValueSettings)
+class ValueSettingsAdmin(admin.ModelAdmin):
+    """The one settings row: it can be edited, never added a second time or deleted."""
+
+    list_display = ("__str__", "gold_share", "lead_share", "clv_horizon_months")
+
+    def has_add_permission(self, request):
+        return not ValueSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        ValueSettings.load()  # so there is always a row to open
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(AnalyticsRun)
+class AnalyticsRunAdmin(admin.ModelAdmin):
+    list_display = ("id", "as_of", "status", "is_current", "started_at", "finished_at")
+    list_filter = ("status", "is_current")
+    readonly_fields = [f.name for f in AnalyticsRun._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Blacklist)
+class BlacklistAdmin(admin.ModelAdmin):
+    """Read-only here: adding and removing go through the audited services."""
+
+    list_display = ("customer", "reason", "added_by", "added_at")
+    raw_id_fields = ("customer",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ChurnFollowUp)
+class ChurnFollowUpAdmin(admin.ModelAdmin):
+    list_display = ("customer", "owner", "reason", "value_at_risk", "created_at", "done_at")
+    list_filter = ("reason",)
+    raw_id_fields = ("customer", "owner", "run")

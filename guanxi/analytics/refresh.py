@@ -1,0 +1,761 @@
+"""The analytics refresh: orders, contacts and invoices in, one new run of customer value out.
+
+The work is split three ways, each doing what it is good at:
+
+1. the database aggregates: one ``GROUP BY`` per source (orders, interactions, invoices) turns
+   millions of rows into one row per customer (:func:`_aggregate_orders` and friends);
+2. numpy and the pure modules (``clv/`` and ``value/``) compute every figure, one array
+   element per customer (:func:`compute_values`);
+3. the rows of the new run are streamed in with ``COPY`` (plain batches on SQLite), and the
+   run becomes the current one in a single short transaction (:func:`_swap`).
+
+Readers only ever look at the current run, so they see either the old results or the new
+ones. When anything fails, the run is marked failed, its rows are deleted and the previous
+current run stays as it was.
+"""
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.db import connection, transaction
+from django.utils import timezone
+
+from guanxi.analytics.clv import bgnbd, gamma_gamma
+from guanxi.analytics.clv.lifetime_value import customer_value
+from guanxi.analytics.value import churn, credit, lifecycle, profitability, rfm, tiers
+from guanxi.core import bulk
+from guanxi.customers.models import Customer
+from guanxi.interactions.models import Interaction
+from guanxi.orders.models import Invoice, Order, Payment
+
+from .models import (
+    ORDER_HANDLED,
+    AnalyticsRun,
+    ChurnFollowUp,
+    CustomerValue,
+    TierChange,
+    ValueSettings,
+)
+
+logger = logging.getLogger(__name__)
+
+KEEP_SUCCEEDED_RUNS = 3
+
+# The steps a refresh reports to ``progress``, in order.
+STEPS = ("aggregate", "compute", "write", "swap", "prune")
+
+Progress = Callable[[str], None]
+
+
+def analytics_refresh(
+    *, as_of: dt.date | None = None, progress: Progress | None = None
+) -> AnalyticsRun:
+    """Compute every customer's value as of ``as_of`` (default today) into a new run and make
+    it the current one. Raises whatever went wrong, after marking the run failed; the previous
+    current run is then still current."""
+    as_of = as_of or timezone.localdate()
+    value_settings = ValueSettings.load()
+    with transaction.atomic():
+        run = AnalyticsRun.objects.create(as_of=as_of, status=AnalyticsRun.Status.RUNNING)
+    timings: dict[str, float] = {}
+
+    def step(name: str):
+        if progress:
+            progress(name)
+        return _Timer(timings, name)
+
+    try:
+        with step("aggregate"):
+            data = aggregate(as_of=as_of, currency=value_settings.currency)
+        with step("compute"):
+            values = compute_values(data, value_settings)
+            values.figures["settings"] = _settings_figures(value_settings)
+            values.figures["seconds"] = timings
+        with step("write"):
+            _write_values(run, values)
+        with step("swap"):
+            _swap(run, values)
+    except BaseException as error:
+        _fail(run, error)
+        raise
+    # The new run is current from here on: nothing below may mark it failed.
+    try:
+        with step("prune"):
+            _prune()
+    except Exception:
+        logger.exception("pruning old analytics runs failed; the refresh itself succeeded")
+    run.refresh_from_db()
+    return run
+
+
+class _Timer:
+    def __init__(self, timings: dict[str, float], name: str):
+        self.timings, self.name = timings, name
+
+    def __enter__(self):
+        self.started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.timings[self.name] = round(time.perf_counter() - self.started, 3)
+        return False
+
+
+def _fail(run: AnalyticsRun, error: BaseException) -> None:
+    """Record the failure and take the run's partial rows away, in its own transaction (the
+    refresh's own transaction, if the error came from inside one, is already rolled back)."""
+    message = f"{type(error).__name__}: {error}"
+    logger.exception("analytics refresh %s failed", run.pk)
+    with transaction.atomic():
+        CustomerValue.objects.filter(run=run).delete()
+        AnalyticsRun.objects.filter(pk=run.pk).update(
+            status=AnalyticsRun.Status.FAILED,
+            is_current=False,
+            finished_at=timezone.now(),
+            error=message[:10_000],
+        )
+
+
+# --- 1. Aggregation in SQL --------------------------------------------------------------
+
+
+@dataclass
+class Aggregates:
+    """One element per customer (not deleted), customers in ascending id order."""
+
+    as_of: dt.date
+    customer_ids: np.ndarray
+    owner_ids: np.ndarray  # 0 for unowned customers
+    purchase_days: np.ndarray
+    first_purchase: np.ndarray  # datetime64[D], NaT without purchases
+    last_purchase: np.ndarray
+    previous_purchase: np.ndarray  # the purchase day before the last; NaT with fewer than two
+    total_amount: np.ndarray
+    first_day_amount: np.ndarray  # spent on the first purchase day
+    gross_margin: np.ndarray  # over the purchases whose margin is known
+    orders_handled: np.ndarray  # every order, refunds and cancellations included
+    interactions: dict[str, np.ndarray] = field(default_factory=dict)  # per channel
+    invoices_due: np.ndarray | None = None  # invoices whose due date has come
+    invoices_on_time: np.ndarray | None = None  # ... paid in full by it
+    max_days_overdue: np.ndarray | None = None
+    outstanding: np.ndarray | None = None
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _days_between(later: str, earlier: str) -> str:
+    """SQL for the whole days from one date expression to another."""
+    if connection.vendor == "postgresql":
+        return f"({later} - {earlier})"
+    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
+
+
+def _date_param() -> str:
+    return "CAST(%s AS DATE)" if connection.vendor == "postgresql" else "%s"
+
+
+def _date(value: dt.date):
+    return connection.ops.adapt_datefield_value(value)
+
+
+def _positions(customer_ids: np.ndarray, found) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in ``customer_ids`` (sorted) of the ids ``found``, and a mask of which of them
+    are there at all (rows of deleted customers, for instance, are not)."""
+    found = np.asarray(found, dtype=np.int64)
+    if len(customer_ids) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(len(found), dtype=bool)
+    where = np.minimum(np.searchsorted(customer_ids, found), len(customer_ids) - 1)
+    known = customer_ids[where] == found
+    return where[known], known
+
+
+def _fetch(sql: str, params) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _columns(rows: list[tuple], count: int) -> list[list]:
+    if not rows:
+        return [[] for _ in range(count)]
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+def _dates(values) -> np.ndarray:
+    """Dates as the database returns them (``date`` objects, or ISO text on SQLite)."""
+    return np.array(values, dtype="datetime64[D]")
+
+
+def _scatter(positions: np.ndarray, values, size: int, fill, dtype) -> np.ndarray:
+    out = np.full(size, fill, dtype=dtype)
+    if len(positions):
+        out[positions] = np.asarray(values, dtype=dtype)
+    return out
+
+
+def aggregate(*, as_of: dt.date, currency: str) -> Aggregates:
+    """Read everything the figures need as one row per customer: three ``GROUP BY`` queries
+    and a plain scan of the customers, fetched as tuples into arrays."""
+    rows = _fetch(
+        f"SELECT id, COALESCE(owner_id, 0) FROM {_table(Customer)} "  # noqa: S608
+        "WHERE deleted_at IS NULL ORDER BY id",
+        [],
+    )
+    ids, owners = _columns(rows, 2)
+    customer_ids = np.array(ids, dtype=np.int64)
+    n = len(customer_ids)
+
+    def positions(column) -> tuple[np.ndarray, np.ndarray]:
+        return _positions(customer_ids, column)
+
+    data = Aggregates(
+        as_of=as_of,
+        customer_ids=customer_ids,
+        owner_ids=np.array(owners, dtype=np.int64),
+        **_aggregate_orders(as_of, currency, n, positions),
+    )
+    data.interactions = _aggregate_interactions(as_of, n, positions)
+    for name, values in _aggregate_invoices(as_of, currency, n, positions).items():
+        setattr(data, name, values)
+    return data
+
+
+def _aggregate_orders(as_of, currency, n, positions) -> dict[str, np.ndarray]:
+    # One pass over the orders up to as_of gives the per-customer counts and sums; joining that
+    # back to the orders once more gives what needs the first and last day (the first day's
+    # spend, for the mean *repeat* purchase, and the purchase day before the last, for the
+    # purchase cycle). Both are hash aggregates; no sort of the order table.
+    not_purchases = list(Order.NOT_PURCHASES)
+    marks = ", ".join(["%s"] * len(not_purchases))
+    purchase = f"o.status NOT IN ({marks}) AND o.currency = %s"
+    purchase_params = [*not_purchases, currency]
+    as_of_param = _date_param()
+    sql = f"""
+        WITH per_customer AS (
+            SELECT o.customer_id,
+                   COUNT(DISTINCT CASE WHEN {purchase} THEN o.ordered_on END) AS days,
+                   MIN(CASE WHEN {purchase} THEN o.ordered_on END) AS first_day,
+                   MAX(CASE WHEN {purchase} THEN o.ordered_on END) AS last_day,
+                   CAST(SUM(CASE WHEN {purchase} THEN o.amount ELSE 0 END)
+                        AS DOUBLE PRECISION) AS total,
+                   CAST(SUM(CASE WHEN {purchase} THEN COALESCE(o.gross_margin, 0) ELSE 0 END)
+                        AS DOUBLE PRECISION) AS margin,
+                   COUNT(*) AS handled
+            FROM {_table(Order)} o
+            WHERE o.ordered_on <= {as_of_param}
+            GROUP BY o.customer_id
+        ), around_ends AS (
+            SELECT o.customer_id,
+                   CAST(SUM(CASE WHEN o.ordered_on = p.first_day THEN o.amount ELSE 0 END)
+                        AS DOUBLE PRECISION) AS first_day_total,
+                   MAX(CASE WHEN o.ordered_on < p.last_day THEN o.ordered_on END) AS previous_day
+            FROM {_table(Order)} o
+            JOIN per_customer p ON p.customer_id = o.customer_id
+            WHERE {purchase} AND o.ordered_on <= {as_of_param}
+            GROUP BY o.customer_id
+        )
+        SELECT p.customer_id, p.days, p.first_day, p.last_day, p.total, p.margin, p.handled,
+               COALESCE(e.first_day_total, 0), e.previous_day
+        FROM per_customer p LEFT JOIN around_ends e ON e.customer_id = p.customer_id
+    """  # noqa: S608
+    params = [*purchase_params * 5, _date(as_of), *purchase_params, _date(as_of)]
+    rows = _fetch(sql, params)
+    (ids, days, first, last, total, margin, handled, first_total, previous) = _columns(rows, 9)
+    where, known = positions(ids)
+
+    def pick(values):
+        return [v for v, k in zip(values, known, strict=True) if k] if not known.all() else values
+
+    nat = np.datetime64("NaT")
+    return {
+        "purchase_days": _scatter(where, pick(days), n, 0, np.int64),
+        "first_purchase": _scatter(where, _dates(pick(first)), n, nat, "datetime64[D]"),
+        "last_purchase": _scatter(where, _dates(pick(last)), n, nat, "datetime64[D]"),
+        "previous_purchase": _scatter(where, _dates(pick(previous)), n, nat, "datetime64[D]"),
+        "total_amount": _scatter(where, pick(total), n, 0.0, np.float64),
+        "gross_margin": _scatter(where, pick(margin), n, 0.0, np.float64),
+        "orders_handled": _scatter(where, pick(handled), n, 0, np.int64),
+        "first_day_amount": _scatter(where, pick(first_total), n, 0.0, np.float64),
+    }
+
+
+def _aggregate_interactions(as_of, n, positions) -> dict[str, np.ndarray]:
+    # Contacts up to the end of the as_of day in the site's time zone.
+    end = timezone.make_aware(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time()))
+    rows = _fetch(
+        f"SELECT customer_id, channel, COUNT(*) FROM {_table(Interaction)} "  # noqa: S608
+        "WHERE occurred_at < %s GROUP BY customer_id, channel",
+        [connection.ops.adapt_datetimefield_value(end)],
+    )
+    ids, channels, counts = _columns(rows, 3)
+    where, known = positions(ids)
+    channels = np.array(channels, dtype=str)[known] if len(ids) else np.zeros(0, dtype=str)
+    counts = np.array(counts, dtype=np.int64)[known] if len(ids) else np.zeros(0, np.int64)
+    result = {}
+    for channel in np.unique(channels):
+        mask = channels == channel
+        result[str(channel)] = _scatter(where[mask], counts[mask], n, 0, np.int64)
+    return result
+
+
+def _aggregate_invoices(as_of, currency, n, positions) -> dict[str, np.ndarray]:
+    # Payments are first summed per invoice (up to as_of; with what was paid by the due date
+    # and the day of the last payment), then invoices per customer. An invoice paid in full
+    # was late by the days from its due date to its last payment; one still owing is late by
+    # the days from its due date to as_of.
+    as_of_param = _date_param()
+    paid = "COALESCE(p.paid, 0)"
+    sql = f"""
+        WITH paid AS (
+            SELECT pay.invoice_id,
+                   SUM(pay.amount) AS paid,
+                   SUM(CASE WHEN pay.paid_on <= inv.due_on THEN pay.amount ELSE 0 END)
+                       AS paid_by_due,
+                   MAX(pay.paid_on) AS last_paid
+            FROM {_table(Payment)} pay
+            JOIN {_table(Invoice)} inv ON inv.id = pay.invoice_id
+            WHERE pay.paid_on <= {as_of_param}
+            GROUP BY pay.invoice_id
+        )
+        SELECT i.customer_id,
+               SUM(CASE WHEN i.due_on <= {as_of_param} THEN 1 ELSE 0 END),
+               SUM(CASE WHEN i.due_on <= {as_of_param}
+                         AND COALESCE(p.paid_by_due, 0) >= i.amount THEN 1 ELSE 0 END),
+               MAX(CASE WHEN {paid} >= i.amount
+                        THEN {_days_between("p.last_paid", "i.due_on")}
+                        ELSE {_days_between(as_of_param, "i.due_on")} END),
+               CAST(SUM(CASE WHEN i.amount > {paid} THEN i.amount - {paid} ELSE 0 END)
+                    AS DOUBLE PRECISION)
+        FROM {_table(Invoice)} i LEFT JOIN paid p ON p.invoice_id = i.id
+        WHERE i.status <> %s AND i.currency = %s AND i.issued_on <= {as_of_param}
+        GROUP BY i.customer_id
+    """  # noqa: S608
+    day = _date(as_of)
+    params = [day, day, day, day, Invoice.Status.VOID.value, currency, day]
+    rows = _fetch(sql, params)
+    ids, due, on_time, worst, owed = _columns(rows, 5)
+    where, known = positions(ids)
+    keep = np.flatnonzero(known)
+
+    def pick(values, dtype):
+        return np.array([values[i] for i in keep] if len(keep) else [], dtype=dtype)
+
+    worst_days = pick([0 if w is None else w for w in worst], np.float64)
+    return {
+        "invoices_due": _scatter(where, pick(due, np.int64), n, 0, np.int64),
+        "invoices_on_time": _scatter(where, pick(on_time, np.int64), n, 0, np.int64),
+        # A payment before the due date gives a negative delay: that is 0 days overdue.
+        "max_days_overdue": _scatter(where, np.maximum(worst_days, 0), n, 0.0, np.float64),
+        "outstanding": _scatter(where, pick(owed, np.float64), n, 0.0, np.float64),
+    }
+
+
+# --- 2. The figures, in numpy ------------------------------------------------------------
+
+
+@dataclass
+class Values:
+    """The computed columns of :class:`CustomerValue`, one element per customer."""
+
+    customer_ids: np.ndarray
+    owner_ids: np.ndarray
+    columns: dict[str, np.ndarray]
+    figures: dict
+
+
+def _fit_models(frequency, recency, age, monetary) -> tuple[object, object, dict]:
+    """Fit BG/NBD and Gamma-Gamma; the fits that can be used (or None) and what happened.
+
+    The purchase model is fitted on the distinct (frequency, recency, T) histories with their
+    counts as weights: with ages in days a large base has far fewer distinct histories than
+    customers, and the likelihood is the same.
+    """
+    figures: dict = {"bgnbd": {"converged": False}, "gamma_gamma": {"converged": False}}
+    purchases = spend = None
+    if len(frequency) == 0:
+        figures["bgnbd"]["message"] = figures["gamma_gamma"]["message"] = "no customer has bought"
+        return None, None, figures
+    try:
+        # The three are whole days: one int64 key per customer makes the grouping a plain
+        # integer sort (np.unique over rows is ten times slower).
+        span = int(age.max()) + 1
+        keys = (frequency.astype(np.int64) * span + recency.astype(np.int64)) * span + age.astype(
+            np.int64
+        )
+        distinct, counts = np.unique(keys, return_counts=True)
+        fitted = bgnbd.fit(
+            (distinct // (span * span)).astype(np.float64),
+            (distinct // span % span).astype(np.float64),
+            (distinct % span).astype(np.float64),
+            weights=counts,
+        )
+        figures["bgnbd"] = {
+            **_finite(fitted.parameters.as_dict()),
+            "log_likelihood": _finite_value(fitted.log_likelihood),
+            "converged": fitted.converged,
+            "message": fitted.diagnostics.message,
+            "iterations": fitted.diagnostics.iterations,
+        }
+        if fitted.converged:
+            purchases = fitted
+    except Exception as error:  # a failed fit leaves the predictions empty, not the refresh
+        figures["bgnbd"] = {"converged": False, "message": f"{type(error).__name__}: {error}"}
+    try:
+        fitted = gamma_gamma.fit(frequency, monetary)
+        figures["gamma_gamma"] = {
+            **_finite(fitted.parameters.as_dict()),
+            "log_likelihood": _finite_value(fitted.log_likelihood),
+            "converged": fitted.converged,
+            "message": fitted.diagnostics.message,
+            "iterations": fitted.diagnostics.iterations,
+        }
+        if fitted.converged and fitted.parameters.q > 1:
+            spend = fitted
+        elif fitted.converged:
+            # q ≤ 1 means an infinite mean spend: no usable spend forecast.
+            figures["gamma_gamma"]["converged"] = False
+            figures["gamma_gamma"]["message"] = "q ≤ 1: the mean spend is infinite"
+    except Exception as error:
+        figures["gamma_gamma"] = {"converged": False, "message": f"{type(error).__name__}: {error}"}
+    return purchases, spend, figures
+
+
+def _finite_value(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def _finite(values: dict[str, float]) -> dict[str, float | None]:
+    return {name: _finite_value(value) for name, value in values.items()}
+
+
+def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
+    """Every figure of every customer, from the aggregates and the settings."""
+    n = len(data.customer_ids)
+    as_of = np.datetime64(data.as_of, "D")
+    bought = data.purchase_days > 0
+    buyers = np.flatnonzero(bought)
+    nan = np.full(n, np.nan)
+
+    # Days, as the models count them: frequency is repeat purchase days, recency the days
+    # from the first purchase to the last, T the days from the first purchase to as_of.
+    first = data.first_purchase[buyers]
+    last = data.last_purchase[buyers]
+    frequency = (data.purchase_days[buyers] - 1).astype(np.float64)
+    recency = (last - first).astype(np.float64)
+    age = (as_of - first).astype(np.float64)
+    repeat_spend = data.total_amount[buyers] - data.first_day_amount[buyers]
+    monetary = np.divide(repeat_spend, frequency, out=np.zeros_like(frequency), where=frequency > 0)
+    days_since_last = nan.copy()
+    days_since_last[buyers] = (as_of - last).astype(np.float64)
+    tenure = nan.copy()
+    tenure[buyers] = age
+    monetary_value = np.zeros(n)
+    monetary_value[buyers] = monetary
+
+    # Lifetime value models, on the buyers.
+    purchases, spend, fit_figures = _fit_models(frequency, recency, age, monetary)
+    p_alive, expected_purchases, expected_spend, clv = (
+        nan.copy(),
+        nan.copy(),
+        nan.copy(),
+        nan.copy(),
+    )
+    if purchases is not None and spend is not None:
+        predicted = customer_value(
+            purchases.parameters,
+            spend.parameters,
+            frequency,
+            recency,
+            age,
+            monetary,
+            months=value_settings.clv_horizon_months,
+            monthly_discount_rate=value_settings.monthly_discount_rate,
+        )
+        p_alive[buyers] = predicted.probability_alive
+        expected_purchases[buyers] = predicted.expected_purchases
+        expected_spend[buyers] = predicted.expected_average_spend
+        clv[buyers] = predicted.lifetime_value
+    elif purchases is not None:
+        # Without a spend model there is still the purchase model's view of who is active.
+        p_alive[buyers] = bgnbd.probability_alive(purchases.parameters, frequency, recency, age)
+        horizon = value_settings.clv_horizon_months * 365.25 / 12
+        expected_purchases[buyers] = bgnbd.expected_purchases(
+            purchases.parameters, horizon, frequency, recency, age
+        )
+    has_clv = bool(len(buyers)) and not np.isnan(clv[buyers]).any()
+
+    # RFM: frequency is the number of purchase days, money the total spent.
+    scores = rfm.rfm_scores(days_since_last, data.purchase_days, data.total_amount)
+    segments = rfm.rfm_segments(scores.r, scores.f, scores.m)
+
+    # Cost to serve: every contact by channel and every order handled, at the unit costs.
+    unit_costs = {str(k): float(v) for k, v in (value_settings.unit_costs or {}).items()}
+    activities = {**data.interactions, ORDER_HANDLED: data.orders_handled}
+    priced = {name: counts for name, counts in activities.items() if name in unit_costs}
+    unpriced = sorted(set(activities) - set(priced))
+    cost = profitability.cost_to_serve(priced, unit_costs) if priced else np.zeros(n)
+    profit = profitability.profit(data.gross_margin, cost)
+
+    # The pyramid ranks by lifetime value when the models gave one for every buyer (customers
+    # who never bought have none ahead of them: 0), since it looks forward; otherwise by
+    # profit to date, which every customer has. Negative values are lead either way.
+    forward_value = np.where(np.isnan(clv), 0.0, clv)
+    pareto = tiers.pareto_tiers(
+        forward_value if has_clv else profit,
+        gold_share=value_settings.gold_share,
+        lead_share=value_settings.lead_share,
+    )
+    volume = tiers.volume_tiers(data.total_amount, data.purchase_days)
+    quadrant = (
+        tiers.value_quadrant(profit, forward_value) if has_clv else np.full(n, "", dtype="<U8")
+    )
+
+    # Lifecycle: the open cycle has two purchase days or more exactly when the last two
+    # purchase days are at most a cycle apart (and the last is recent enough, which
+    # lifecycle_stages checks itself).
+    repeat_in_cycle = np.zeros(n, dtype=bool)
+    repeaters = np.flatnonzero(data.purchase_days >= 2)
+    gap_to_previous = data.last_purchase[repeaters] - data.previous_purchase[repeaters]
+    repeat_in_cycle[repeaters] = (
+        gap_to_previous.astype(np.int64) <= value_settings.lifecycle_cycle_days
+    )
+    contacted = np.zeros(n, dtype=bool)
+    for counts in data.interactions.values():
+        contacted |= counts > 0
+    stages = lifecycle.lifecycle_stages(
+        contacted,
+        data.purchase_days,
+        repeat_in_cycle,
+        # No source records recommendations yet, so nobody is an advocate.
+        np.zeros(n, dtype=bool),
+        days_since_last,
+        cycle_days=value_settings.lifecycle_cycle_days,
+    )
+
+    # Churn warnings, for buyers. Without the purchase model only the overdue rule speaks
+    # (a p_alive of 1 never trips the threshold). The value at risk is the lifetime value, or
+    # without one the margin earned so far.
+    churn_flag = np.zeros(n, dtype=bool)
+    churn_reason = np.full(n, "", dtype="<U19")
+    value_at_risk = np.zeros(n)
+    if len(buyers):
+        buyer_days = data.purchase_days[buyers]
+        mean_gap = np.where(buyer_days >= 2, recency / np.maximum(buyer_days - 1, 1), np.nan)
+        alive = p_alive[buyers]
+        warnings = churn.churn_warnings(
+            np.where(np.isnan(alive), 1.0, alive),
+            days_since_last[buyers],
+            mean_gap,
+            np.maximum(clv[buyers] if has_clv else data.gross_margin[buyers], 0.0),
+            p_alive_threshold=value_settings.churn_p_alive_threshold,
+            overdue_margin=value_settings.churn_overdue_margin,
+        )
+        churn_flag[buyers] = warnings.flagged
+        churn_reason[buyers] = warnings.reason
+        value_at_risk[buyers] = warnings.value_at_risk
+
+    # Credit: customers with no invoice due yet have no record (NaN: unrated).
+    on_time_share = np.divide(
+        data.invoices_on_time.astype(np.float64),
+        data.invoices_due,
+        out=np.full(n, np.nan),
+        where=data.invoices_due > 0,
+    )
+    ratings = credit.credit_ratings(on_time_share, data.max_days_overdue, data.outstanding)
+
+    columns = {
+        "purchase_days": data.purchase_days,
+        "first_purchase": data.first_purchase,
+        "last_purchase": data.last_purchase,
+        "recency_days": days_since_last,
+        "tenure_days": tenure,
+        "total_amount": data.total_amount,
+        "monetary_value": monetary_value,
+        "gross_margin": data.gross_margin,
+        "cost_to_serve": cost,
+        "profit": profit,
+        "r_score": scores.r,
+        "f_score": scores.f,
+        "m_score": scores.m,
+        "rfm_segment": segments,
+        "p_alive": p_alive,
+        "expected_purchases": expected_purchases,
+        "expected_spend": expected_spend,
+        "clv": clv,
+        "pareto_tier": pareto,
+        "volume_tier": volume,
+        "value_quadrant": quadrant,
+        "lifecycle_stage": stages,
+        "churn_flag": churn_flag,
+        "churn_reason": churn_reason,
+        "value_at_risk": value_at_risk,
+        "credit_rating": ratings,
+    }
+    figures = {
+        "as_of": data.as_of.isoformat(),
+        "customers": int(n),
+        "buyers": len(buyers),
+        "repeat_buyers": int(np.count_nonzero(frequency > 0)),
+        **fit_figures,
+        "pareto_by": "clv" if has_clv else "profit",
+        "tiers": _counts(pareto),
+        "volume_tiers": _counts(volume),
+        "lifecycle_stages": _counts(stages),
+        "credit_ratings": _counts(ratings),
+        "churn_warnings": int(churn_flag.sum()),
+        "value_at_risk": float(value_at_risk.sum()),
+        "total_clv": float(np.nansum(clv)) if has_clv else None,
+        "total_profit": float(profit.sum()),
+        "activities_without_unit_cost": unpriced,
+    }
+    return Values(data.customer_ids, data.owner_ids, columns, figures)
+
+
+def _counts(labels: np.ndarray) -> dict[str, int]:
+    keys, counts = np.unique(labels, return_counts=True)
+    return {str(k): int(c) for k, c in zip(keys, counts, strict=True)}
+
+
+# --- 3. Writing and swapping -------------------------------------------------------------
+
+_INTEGERS = {"recency_days", "tenure_days"}
+_DATES = {"first_purchase", "last_purchase"}
+
+
+def _as_column(name: str, values: np.ndarray) -> list:
+    """Plain Python values for the database: None for NaN and NaT."""
+    if name in _DATES:
+        return values.astype("datetime64[D]").tolist()  # NaT → None
+    if name in _INTEGERS:
+        return [None if v != v else int(v) for v in values.tolist()]  # NaN != NaN
+    if values.dtype.kind == "f":
+        missing = np.isnan(values)
+        if missing.any():
+            return np.where(missing, None, values).tolist()
+    return values.tolist()
+
+
+def _write_values(run: AnalyticsRun, values: Values) -> None:
+    names = list(values.columns)
+    columns = [
+        [run.pk] * len(values.customer_ids),
+        values.customer_ids.tolist(),
+        *(_as_column(name, values.columns[name]) for name in names),
+    ]
+    with transaction.atomic():
+        bulk.insert_values(
+            CustomerValue,
+            ["run_id", "customer_id", *names],
+            list(zip(*columns, strict=True)),
+        )
+
+
+def _swap(run: AnalyticsRun, values: Values) -> None:
+    """In one transaction: tier movements against the current run, follow-ups for the owners
+    of newly flagged customers, the run's figures, and the switch of the current run."""
+    with transaction.atomic():
+        previous = AnalyticsRun.objects.select_for_update().filter(is_current=True).first()
+        changes = _record_tier_changes(run, previous, values)
+        follow_ups = _create_follow_ups(run)
+        figures = {
+            **values.figures,
+            "previous_run": previous.pk if previous else None,
+            "tier_changes": changes,
+            "churn_follow_ups_created": follow_ups,
+        }
+        if previous is not None:
+            AnalyticsRun.objects.filter(pk=previous.pk).update(is_current=False)
+        AnalyticsRun.objects.filter(pk=run.pk).update(
+            is_current=True,
+            status=AnalyticsRun.Status.SUCCEEDED,
+            finished_at=timezone.now(),
+            figures=figures,
+        )
+
+
+def _record_tier_changes(run: AnalyticsRun, previous: AnalyticsRun | None, values: Values) -> int:
+    current = values.columns["pareto_tier"].astype(str)
+    # Customers the previous run did not have are tiered for the first time: from "".
+    before = np.full(len(current), "", dtype=object)
+    if previous is not None:
+        rows = _fetch(
+            f"SELECT customer_id, pareto_tier FROM {_table(CustomerValue)} "  # noqa: S608
+            "WHERE run_id = %s",
+            [previous.pk],
+        )
+        ids, old_tiers = _columns(rows, 2)
+        where, known = _positions(values.customer_ids, ids)
+        before[where] = np.asarray(old_tiers, dtype=object)[known]
+    moved = tiers.tier_changes(before.astype(str), current)
+    customer_ids = values.customer_ids[moved.indices].tolist()
+    bulk.insert_values(
+        TierChange,
+        ["customer_id", "run_id", "changed_on", "from_tier", "to_tier"],
+        [
+            (customer, run.pk, run.as_of, str(old), str(new))
+            for customer, old, new in zip(
+                customer_ids, moved.previous.tolist(), moved.current.tolist(), strict=True
+            )
+        ],
+    )
+    return len(moved)
+
+
+def _create_follow_ups(run: AnalyticsRun) -> int:
+    """One follow-up per flagged customer with an owner, unless one is still open: a single
+    INSERT … SELECT, the open ones left out by NOT EXISTS (and, should two refreshes ever
+    race, by the unique constraint on open follow-ups)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {_table(ChurnFollowUp)}
+                (customer_id, owner_id, run_id, reason, value_at_risk, created_at)
+            SELECT v.customer_id, c.owner_id, v.run_id, v.churn_reason, v.value_at_risk, %s
+            FROM {_table(CustomerValue)} v
+            JOIN {_table(Customer)} c ON c.id = v.customer_id
+            WHERE v.run_id = %s AND v.churn_flag = %s AND c.owner_id IS NOT NULL
+              AND NOT EXISTS (
+                  SELECT 1 FROM {_table(ChurnFollowUp)} f
+                  WHERE f.customer_id = v.customer_id AND f.done_at IS NULL
+              )
+            """,  # noqa: S608
+            [timezone.now(), run.pk, True],
+        )
+        return cursor.rowcount
+
+
+def _prune() -> None:
+    """Keep the last few succeeded runs (the current one among them) and drop the rest, along
+    with failed runs older than the oldest kept one."""
+    kept = list(
+        AnalyticsRun.objects.filter(status=AnalyticsRun.Status.SUCCEEDED)
+        .order_by("-started_at", "-id")
+        .values_list("pk", flat=True)[:KEEP_SUCCEEDED_RUNS]
+    )
+    if not kept:
+        return
+    oldest_kept = AnalyticsRun.objects.get(pk=kept[-1])
+    with transaction.atomic():
+        AnalyticsRun.objects.exclude(pk__in=kept).filter(
+            is_current=False, started_at__lt=oldest_kept.started_at
+        ).exclude(status=AnalyticsRun.Status.RUNNING).delete()
+
+
+def _settings_figures(value_settings: ValueSettings) -> dict:
+    return {
+        "unit_costs": value_settings.unit_costs,
+        "currency": value_settings.currency,
+        "gold_share": value_settings.gold_share,
+        "lead_share": value_settings.lead_share,
+        "clv_horizon_months": value_settings.clv_horizon_months,
+        "monthly_discount_rate": value_settings.monthly_discount_rate,
+        "churn_p_alive_threshold": value_settings.churn_p_alive_threshold,
+        "churn_overdue_margin": value_settings.churn_overdue_margin,
+        "lifecycle_cycle_days": value_settings.lifecycle_cycle_days,
+    }

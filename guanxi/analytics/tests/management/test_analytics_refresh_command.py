@@ -1,0 +1,31 @@
+"""``guanxi analytics refresh`` runs the refresh and prints its summary."""
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from guanxi.analytics.models import AnalyticsRun
+from guanxi.analytics.tasks import refresh_customer_values
+from guanxi.analytics.tests.conftest import AS_OF
+
+
+def test_refresh_command_makes_a_current_run_and_prints_a_summary(book_of_orders, capsys):
+    call_command("analytics", "refresh", "--as-of", AS_OF.isoformat())
+    output = capsys.readouterr().out
+    run = AnalyticsRun.objects.get(is_current=True)
+    assert run.as_of == AS_OF
+    assert f"Run #{run.pk} as of 2026-03-01: 6 customers, 3 who bought" in output
+    assert "BG/NBD purchase model (NOT USED)" in output
+    assert "Value tiers (by profit): gold 1, iron 3, lead 2" in output
+    assert "Churn warnings: 1 customers" in output
+
+
+def test_refresh_command_rejects_a_bad_date(db):
+    with pytest.raises(CommandError, match="not a date"):
+        call_command("analytics", "refresh", "--as-of", "2026-02-30")
+    assert not AnalyticsRun.objects.exists()
+
+
+def test_refresh_task_runs_the_refresh(book_of_orders):
+    result = refresh_customer_values.enqueue(as_of=AS_OF.isoformat())
+    run = AnalyticsRun.objects.get(is_current=True)
+    assert result.return_value == run.pk and run.as_of == AS_OF
