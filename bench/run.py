@@ -4,7 +4,8 @@ What it does, in order (bench/README.md explains why each step is done this way)
 
 1. Makes the database ``guanxi_bench`` (``BENCH_DATABASE_URL`` overrides the address), or reuses
    it when it already holds the requested number of customers and every migration is applied;
-   otherwise drops it, migrates, and times ``guanxi demo-data --customers N``.
+   otherwise drops it, migrates, and times ``guanxi demo-data --customers N`` (without orders:
+   the ``analytics`` section loads those).
 2. Collects the static files and starts ``guanxi serve`` (gunicorn, 2 workers, local settings
    with DEBUG off) on a free port.
 3. Over real HTTP with keep-alive connections, as a sales rep, a manager and an administrator:
@@ -15,7 +16,8 @@ What it does, in order (bench/README.md explains why each step is done this way)
 
 Further sections (search, duplicate scan, import, analytics, service desk…) live in their own
 modules under ``bench/`` and are listed in ``SECTIONS``: each has ``run(context)`` returning
-figures, and runs after the API figures while the server is up. ``--only NAME,…`` runs a subset.
+figures, and runs after the API figures while the server is up (those in
+``SECTIONS_WITHOUT_SERVER`` after it has stopped). ``--only NAME,…`` runs a subset.
 
 Usage: ``python bench/run.py [--customers N] [--requests N] [--repeats N] [--reload]
 [--only api,…]``.
@@ -63,6 +65,7 @@ SECTIONS: dict[str, str] = {
 # Sections that need the database to themselves: they run after the server has stopped.
 SECTIONS_WITHOUT_SERVER: dict[str, str] = {
     "import": "bench.imports",
+    "analytics": "bench.analytics",
 }
 
 
@@ -169,6 +172,9 @@ def prepare_database(database_url: str, env: dict[str, str], customers: int, rel
             str(customers),
             "--seed",
             str(SEED),
+            # Orders are loaded by the analytics section, outside the load's target.
+            "--orders-per-customer",
+            "0",
             "--no-duplicate-index",
         ],
         env=env,

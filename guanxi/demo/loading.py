@@ -20,7 +20,9 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
+import numpy as np
 from django.db import connection, transaction
 from django.db.models import DateField, DateTimeField, Model
 from tqdm import tqdm
@@ -30,8 +32,10 @@ from guanxi.core.crypto import encrypt_text, lookup_hash
 from guanxi.core.masking import mask_id_number
 from guanxi.customers.models import Address, Customer, Email, MarketingConsent, Phone, Tag
 from guanxi.interactions.models import Interaction
+from guanxi.orders.models import Invoice, Order, OrderLine, Payment
 
 from .generator import COLUMNS, TAGS, Chunk, CustomerGenerator, IdNumberStorage, StaffIds
+from .orders import BUYING_STAGES, ORDER_COLUMNS, Customers, block_rows, day_number, generate_orders
 
 MODELS: dict[str, type[Model]] = {
     "customer": Customer,
@@ -43,6 +47,7 @@ MODELS: dict[str, type[Model]] = {
     "interaction": Interaction,
     "audit_event": AuditEvent,
 }
+ORDER_MODELS: dict[str, type[Model]] = {"order": Order, "invoice": Invoice, "payment": Payment}
 
 
 def protect_id_number(value: str) -> IdNumberStorage:
@@ -58,13 +63,13 @@ class _Table:
     date_positions: tuple[int, ...]
 
 
-def _table(key: str) -> _Table:
-    model = MODELS[key]
+def _table(model: type[Model], attnames: tuple[str, ...]) -> _Table:
     fields = {f.attname: f for f in model._meta.concrete_fields}
-    attnames = COLUMNS[key]
     missing = set(fields) - set(attnames)
     if missing:  # a new column would otherwise silently get no value
-        raise RuntimeError(f"The demo generator does not fill {key}.{', '.join(sorted(missing))}")
+        raise RuntimeError(
+            f"The demo generator does not fill {model._meta.db_table}.{', '.join(sorted(missing))}"
+        )
     return _Table(
         name=model._meta.db_table,
         columns=tuple(fields[a].column for a in attnames),
@@ -234,36 +239,46 @@ class _SqliteWriter:
         """SQLite moves an AUTOINCREMENT table's sequence past explicit ids by itself."""
 
 
-def _generated_ahead(generator: CustomerGenerator, count: int, chunk_size: int) -> Iterator[Chunk]:
-    """The generator's chunks, made one or two ahead in a second thread.
+_Item = TypeVar("_Item")
+
+
+def _customer_chunks(generator: CustomerGenerator, count: int, chunk_size: int) -> Iterator[Chunk]:
+    remaining = count
+    while remaining > 0:
+        size = min(chunk_size, remaining)
+        yield generator.chunk(size)
+        remaining -= size
+
+
+def _made_ahead(items: Iterator[_Item]) -> Iterator[_Item]:
+    """``items``, made one or two ahead in a second thread.
 
     While the database takes in one chunk (the loading thread waits on the socket and releases
     the GIL), the next one is being generated; measured, this takes about a quarter off a
-    million-customer load on two cores. The chunks come out in order, so the data is the same as
+    million-customer load on two cores. The items come out in order, so the data is the same as
     generating them inline.
     """
-    chunks: queue.Queue = queue.Queue(maxsize=2)
+    made: queue.Queue = queue.Queue(maxsize=2)
     stop = threading.Event()
 
     def produce() -> None:
+        item: object = None
         try:
-            remaining = count
-            while remaining > 0 and not stop.is_set():
-                size = min(chunk_size, remaining)
-                item: Chunk | BaseException | None = generator.chunk(size)
-                remaining -= size
+            for item in items:
                 while not stop.is_set():
                     try:
-                        chunks.put(item, timeout=0.5)
+                        made.put(item, timeout=0.5)
                         break
                     except queue.Full:
                         continue
+                if stop.is_set():
+                    return
             item = None
         except BaseException as exc:  # handed to the loading thread, which raises it
             item = exc
         while not stop.is_set():
             try:
-                chunks.put(item, timeout=0.5)
+                made.put(item, timeout=0.5)
                 return
             except queue.Full:
                 continue
@@ -272,7 +287,7 @@ def _generated_ahead(generator: CustomerGenerator, count: int, chunk_size: int) 
     thread.start()
     try:
         while True:
-            item = chunks.get()
+            item = made.get()
             if item is None:
                 return
             if isinstance(item, BaseException):
@@ -297,7 +312,7 @@ def load_customers(
     from django.utils import timezone
 
     now = now or timezone.now()
-    tables = {key: _table(key) for key in COLUMNS}
+    tables = {key: _table(MODELS[key], COLUMNS[key]) for key in COLUMNS}
     written = dict.fromkeys(COLUMNS, 0)
     with transaction.atomic(), connection.cursor() as cursor:
         writer = (
@@ -324,7 +339,7 @@ def load_customers(
             disable=not progress,
             dynamic_ncols=True,
         ) as bar:
-            for chunk in _generated_ahead(generator, count, chunk_size):
+            for chunk in _made_ahead(_customer_chunks(generator, count, chunk_size)):
                 for key, rows in chunk.rows.items():
                     writer.write(tables[key], rows)
                     written[key] += len(rows)
@@ -335,6 +350,105 @@ def load_customers(
             writer.finish(table, generator.next_id[key], first_ids[key])
     if connection.vendor == "postgresql":
         # Fresh statistics, so the planner knows the tables grew by orders of magnitude.
+        with connection.cursor() as cursor:
+            for table in tables.values():
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(table.name)}")
+    return written
+
+
+# --- orders ----------------------------------------------------------------------------------
+
+
+def order_customers(*, after_id: int = 0) -> Customers:
+    """The customers (not deleted, id above ``after_id``) orders are made for, as arrays."""
+    from django.utils import timezone
+
+    rows = list(
+        Customer.objects.filter(deleted_at__isnull=True, pk__gt=after_id)
+        .order_by("pk")
+        .values_list("pk", "party_type", "lifecycle_stage", "created_at", "owner_id")
+        .iterator(chunk_size=20_000)
+    )
+    columns = list(zip(*rows, strict=True)) if rows else [()] * 5
+    ids, party_types, stages, created, owners = columns
+    return Customers(
+        ids=np.array(ids, dtype=np.int64),
+        is_organisation=np.array(party_types, dtype=object) == Customer.PartyType.ORGANIZATION,
+        buys=np.isin(np.array(stages, dtype=object), BUYING_STAGES),
+        since=np.array(
+            [day_number(timezone.localdate(value)) for value in created], dtype=np.int64
+        ),
+        created_by=np.array([owner or 0 for owner in owners], dtype=np.int64),
+    )
+
+
+def delete_orders() -> None:
+    """Every order, order line, invoice and payment (on PostgreSQL with their id sequences
+    restarted, so a reload hands out the same ids)."""
+    models = (Payment, Invoice, OrderLine, Order)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            names = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models)
+            cursor.execute(f"TRUNCATE {names} RESTART IDENTITY")
+        else:
+            for model in models:
+                cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")  # noqa: S608
+
+
+def load_orders(
+    *,
+    total: int,
+    seed: int,
+    now: dt.datetime | None = None,
+    after_customer_id: int = 0,
+    replace: bool = False,
+    progress: bool = True,
+) -> dict[str, int]:
+    """Generate ``total`` orders (with invoices and payments) for the customers with ids above
+    ``after_customer_id`` and write them, after deleting every existing order when ``replace``;
+    return how many rows went into each table. See :mod:`guanxi.demo.orders` for the model."""
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    tables = {key: _table(ORDER_MODELS[key], ORDER_COLUMNS[key]) for key in ORDER_COLUMNS}
+    written = dict.fromkeys(ORDER_COLUMNS, 0)
+    with transaction.atomic():
+        if replace:
+            delete_orders()
+        customers = order_customers(after_id=after_customer_id)
+        with connection.cursor() as cursor:
+            writer = (
+                _PostgresWriter(cursor)
+                if connection.vendor == "postgresql"
+                else _SqliteWriter(cursor)
+            )
+            first_ids = {key: writer.first_id(table) for key, table in tables.items()}
+            writer.suspend_foreign_keys(list(tables.values()))
+            blocks = generate_orders(
+                customers,
+                total=total,
+                seed=seed,
+                today=day_number(timezone.localdate(now)),
+                now_seconds=int(now.timestamp()),
+                first_ids=first_ids,
+            )
+            with tqdm(
+                total=total,
+                unit=" orders",
+                unit_scale=True,
+                file=sys.stderr,
+                disable=not progress,
+                dynamic_ncols=True,
+            ) as bar:
+                for rows in _made_ahead(block_rows(block) for block in blocks):
+                    for key, table_rows in rows.items():
+                        writer.write(tables[key], table_rows)
+                        written[key] += len(table_rows)
+                    bar.update(len(rows["order"]))
+            writer.restore_foreign_keys()
+            for key, table in tables.items():
+                writer.finish(table, first_ids[key] + written[key], first_ids[key])
+    if connection.vendor == "postgresql" and any(written.values()):
         with connection.cursor() as cursor:
             for table in tables.values():
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(table.name)}")

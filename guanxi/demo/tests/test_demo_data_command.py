@@ -1,5 +1,6 @@
 """``guanxi demo-data`` against the real database (SQLite or PostgreSQL)."""
 
+import datetime as dt
 import stat
 from io import StringIO
 
@@ -7,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count, Max
+from django.utils import timezone
 
 from guanxi.accounts.models import Team, User
 from guanxi.accounts.roles import Role
@@ -19,8 +21,10 @@ from guanxi.customers.search import build_search_text
 from guanxi.customers.services import customer_create
 from guanxi.customers.validation import check_id_number
 from guanxi.demo.credentials import credentials_path, read_credentials
+from guanxi.demo.orders import BUYING_STAGES
 from guanxi.interactions.models import Interaction
 from guanxi.interactions.services import interaction_log
+from guanxi.orders.models import Invoice, Order, Payment
 
 pytestmark = pytest.mark.django_db
 
@@ -217,3 +221,47 @@ def test_same_seed_gives_the_same_company():
     demo_data("--customers", "80", "--seed", "8")
     third = _snapshot(Customer.objects.order_by("id")[160:])
     assert third != first
+
+
+def test_demo_customers_get_orders_invoices_and_payments():
+    output = demo_data("--customers", "50", "--seed", "5")
+    connection.check_constraints()
+    orders = list(Order.objects.select_related("customer"))
+    assert len(orders) == 400  # 8 a customer by default
+    assert f"Loaded {len(orders):,} orders" in output
+    buyers = {o.customer for o in orders}
+    assert all(c.lifecycle_stage in BUYING_STAGES for c in buyers)
+    for order in orders:
+        assert order.gross_margin == order.amount - order.cost
+        assert 0.09 <= order.gross_margin / order.amount <= 0.41
+        assert order.ordered_on <= timezone.localdate()
+        assert order.created_by_id == order.customer.owner_id
+    for invoice in Invoice.objects.select_related("order").prefetch_related("payments"):
+        assert invoice.due_on == invoice.issued_on + dt.timedelta(days=30)
+        assert invoice.amount == invoice.order.amount
+        paid = sum(p.amount for p in invoice.payments.all())
+        assert invoice.status == ("paid" if paid == invoice.amount else "open")
+    assert Payment.objects.exists()
+    assert Order.objects.purchases().count() < len(orders)  # some refunded or cancelled
+
+    # The ORM carries on after the loaded ids.
+    highest = Order.objects.aggregate(top=Max("id"))["top"]
+    extra = Order.objects.create(
+        customer=orders[0].customer, ordered_on=timezone.localdate(), amount=1
+    )
+    assert extra.pk > highest
+
+
+def test_no_orders_when_asked_for_none_and_demo_orders_replaces_them():
+    demo_data("--customers", "60", "--orders-per-customer", "0")
+    assert not Order.objects.exists()
+    out = StringIO()
+    call_command("demo_orders", "--total", "700", "--verbosity", "0", stdout=out)
+    assert Order.objects.count() == 700
+    first = sorted(Order.objects.values_list("customer_id", "ordered_on", "amount", "status"))
+    call_command("demo_orders", "--total", "700", "--verbosity", "0", stdout=out)
+    assert Order.objects.count() == 700 and Invoice.objects.exists()
+    assert sorted(Order.objects.values_list("customer_id", "ordered_on", "amount", "status")) == (
+        first
+    )
+    assert "Loaded 700 orders" in out.getvalue()

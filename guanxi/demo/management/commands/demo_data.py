@@ -1,22 +1,26 @@
-"""``guanxi demo-data --customers N [--if-empty] [--seed S]``: load a synthetic demo company.
+"""``guanxi demo-data --customers N [--orders-per-customer X] [--if-empty] [--seed S]``: load a
+synthetic demo company.
 
 Makes departments, teams and users for every role (passwords in
 ``GUANXI_DATA_DIR/demo-credentials.txt``, see :mod:`guanxi.demo.credentials`), then ``N``
 customers — organisations and people with phones, emails, addresses, tags, consents,
-interactions and their audit history — bulk-loaded in one transaction. The same seed gives the
-same company. With ``--if-empty`` nothing is loaded when any customer exists, so ``make demo``
-can run it every time; the demo users and their passwords are printed either way.
+interactions and their audit history — bulk-loaded in one transaction; then, in a second one,
+about ``X`` orders per customer on average with invoices and payments (see
+:mod:`guanxi.demo.orders`; ``0`` leaves them out). The same seed gives the same company. With
+``--if-empty`` nothing is loaded when any customer exists, so ``make demo`` can run it every
+time; the demo users and their passwords are printed either way.
 """
 
 import os
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Max
 
 from guanxi.customers.models import Customer
 from guanxi.demo.company import ensure_company
 from guanxi.demo.credentials import format_credentials, read_credentials
-from guanxi.demo.loading import load_customers
+from guanxi.demo.loading import load_customers, load_orders
 
 # Where `guanxi serve` (and so `make demo`) listens unless told another port.
 # `make demo` exports PORT, the port `guanxi serve` will listen on.
@@ -25,6 +29,8 @@ LOGIN_HINT = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/"
 
 # Up to this many customers, loading also runs a first duplicate scan (seconds for a demo).
 SCAN_AT_LOAD_LIMIT = 50_000
+# Orders per customer on average: some 40,000 orders for the 5,000-customer demo.
+DEFAULT_ORDERS_PER_CUSTOMER = 8.0
 
 
 class Command(BaseCommand):
@@ -33,6 +39,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--customers", type=int, default=5000, help="how many customers (default 5000)"
+        )
+        parser.add_argument(
+            "--orders-per-customer",
+            type=float,
+            default=DEFAULT_ORDERS_PER_CUSTOMER,
+            help="orders per customer on average, with invoices and payments "
+            f"(default {DEFAULT_ORDERS_PER_CUSTOMER:g}; 0 for none)",
         )
         parser.add_argument(
             "--if-empty",
@@ -52,11 +65,15 @@ class Command(BaseCommand):
     def handle(self, *args, customers: int, if_empty: bool, seed: int, verbosity: int, **options):
         if customers < 0:
             raise CommandError("--customers cannot be negative.")
+        orders_per_customer = options["orders_per_customer"]
+        if not 0 <= orders_per_customer < 1000:
+            raise CommandError("--orders-per-customer must be between 0 and 1000.")
         if if_empty and Customer.objects.exists():
             self.stdout.write("The database already holds customers; no demo data loaded.")
             self.stdout.write(format_credentials(read_credentials(), url=LOGIN_HINT))
             return
         started = time.monotonic()
+        before = Customer.objects.aggregate(top=Max("pk"))["top"] or 0
         staff, credentials = ensure_company(customers)
         written = load_customers(count=customers, seed=seed, staff=staff, progress=verbosity > 0)
         elapsed = time.monotonic() - started
@@ -69,9 +86,24 @@ class Command(BaseCommand):
                 if table != "customer"
             )
         )
+        if orders_per_customer and customers:
+            self._load_orders(
+                round(orders_per_customer * customers),
+                seed=seed,
+                after=before,
+                progress=verbosity > 0,
+            )
         if not options["no_duplicate_index"]:
             self._index_duplicates(customers)
         self.stdout.write(format_credentials(credentials, url=LOGIN_HINT))
+
+    def _load_orders(self, total: int, *, seed: int, after: int, progress: bool) -> None:
+        started = time.monotonic()
+        written = load_orders(total=total, seed=seed, after_customer_id=after, progress=progress)
+        self.stdout.write(
+            f"Loaded {written['order']:,} orders, {written['invoice']:,} invoices and "
+            f"{written['payment']:,} payments in {time.monotonic() - started:.1f} s."
+        )
 
     def _index_duplicates(self, customers: int) -> None:
         """The duplicate-detection index of the new customers (so the new-customer form and the

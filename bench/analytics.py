@@ -1,0 +1,112 @@
+"""Customer-value analytics figures (section ``analytics`` of ``make bench``).
+
+1. Orders: the customer load leaves them out (it has its own target), so when the bench
+   database holds fewer than 10,000,000 orders this section replaces them with exactly that many
+   — with their invoices and payments — by ``guanxi demo-orders --total 10000000 --seed 1``, the
+   demo generator's purchase model over the million customers, then ``VACUUM (ANALYZE)`` of the
+   order tables. Both are timed and reported without a target. A database that already holds
+   them is reused.
+2. ``guanxi analytics refresh`` three times, timed from process start to exit; the median is the
+   figure, target ≤ 60 s.
+
+It writes to the bench database while it runs, so ``bench/run.py`` runs it after the server has
+stopped.
+"""
+
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+ORDERS = 10_000_000
+REFRESH_RUNS = 3
+REFRESH_TARGET_SECONDS = 60.0
+ORDER_TABLES = ("orders_order", "orders_invoice", "orders_payment")
+GUANXI = [sys.executable, "-m", "guanxi"]
+REPO = Path(__file__).resolve().parent.parent
+SEED = 1
+
+
+def _timed(env: dict, *args: str) -> tuple[float, str]:
+    started = time.monotonic()
+    result = subprocess.run(
+        [*GUANXI, *args], env=env, cwd=REPO, check=True, text=True, capture_output=True
+    )
+    return time.monotonic() - started, result.stdout
+
+
+def _order_count(database_url: str) -> int:
+    with psycopg.connect(database_url) as connection:
+        return connection.execute("SELECT count(*) FROM orders_order").fetchone()[0]
+
+
+def _refresh_exists(env: dict) -> bool:
+    result = subprocess.run(
+        [*GUANXI, "analytics", "refresh", "--help"], env=env, cwd=REPO, capture_output=True
+    )
+    return result.returncode == 0
+
+
+def load_orders(context) -> list[dict]:
+    """Exactly :data:`ORDERS` orders in the bench database; figures for loading them, if it
+    had to."""
+    count = _order_count(context.database_url)
+    if count >= ORDERS:
+        print(f"  reusing the {count:,} orders already in the database")
+        return []
+    print(f"  {count:,} orders in the database; loading {ORDERS:,} (guanxi demo-orders)")
+    seconds, stdout = _timed(
+        context.env, "demo-orders", "--total", str(ORDERS), "--seed", str(SEED), "-v", "0"
+    )
+    print("  " + stdout.strip())
+    started = time.monotonic()
+    with psycopg.connect(context.database_url, autocommit=True) as connection:
+        connection.execute(f"VACUUM (ANALYZE) {', '.join(ORDER_TABLES)}")
+    vacuum_seconds = time.monotonic() - started
+    print(f"  VACUUM (ANALYZE) of the order tables: {vacuum_seconds:.0f} s")
+    return [
+        {
+            "figure": "demo orders, 10M (generate and load)",
+            "role": "",
+            "value": seconds,
+            "unit": "s",
+            "output": stdout,
+        },
+        {
+            "figure": "demo orders, VACUUM (ANALYZE)",
+            "role": "",
+            "value": vacuum_seconds,
+            "unit": "s",
+        },
+    ]
+
+
+def run(context) -> list[dict]:
+    """The section entry point of ``bench/run.py``."""
+    figures = load_orders(context)
+    if not _refresh_exists(context.env):
+        print("  `guanxi analytics refresh` does not exist yet: no refresh figure")
+        return figures
+    runs = []
+    output = ""
+    for number in range(1, REFRESH_RUNS + 1):
+        seconds, output = _timed(context.env, "analytics", "refresh")
+        runs.append(seconds)
+        print(f"  refresh {number}: {seconds:.1f} s", flush=True)
+    print("  " + output.strip().replace("\n", "\n  "))
+    return [
+        *figures,
+        {
+            "figure": "analytics refresh, 1M customers / 10M orders",
+            "role": "",
+            "value": statistics.median(runs),
+            "unit": "s",
+            "target": REFRESH_TARGET_SECONDS,
+            "better": "lower",
+            "runs": runs,
+            "output": output,
+        },
+    ]
