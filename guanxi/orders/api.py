@@ -105,6 +105,12 @@ class OrderOut(Schema):
     status: str
     counts_as_purchase: bool
     notes: str
+    approval: str = Field(
+        description="`pending` while a blacklisted or D-rated customer's order waits for a "
+        "manager, `approved` once one let it go ahead, empty when no approval is needed."
+    )
+    approval_reason: str
+    approved_at: dt.datetime | None
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -246,6 +252,25 @@ def order_refund(request: HttpRequest, order_id: ParamId, payload: VersionIn):
 def order_cancel(request: HttpRequest, order_id: ParamId, payload: VersionIn):
     """Mark the order cancelled: it no longer counts as a purchase. This is final."""
     return _set_status(request, order_id, payload, Order.Status.CANCELLED)
+
+
+@router.post(
+    "/orders/{order_id}/approve",
+    response={200: OrderDetailOut, 409: StaleVersionOut, **error_responses(403, 404)},
+    url_name="order_approve",
+    summary="Approve an order",
+)
+@idempotent
+def order_approve(request: HttpRequest, order_id: ParamId, payload: VersionIn):
+    """Let an order that waits for approval (a blacklisted or D-rated customer's) go ahead.
+    Managers and administrators only."""
+    try:
+        order = services.order_approve(
+            actor=request.auth, order_id=order_id, expected_version=payload.version
+        )
+    except services.StaleOrderError as exc:
+        raise _stale(exc) from None
+    return _order_detail(order)
 
 
 # ---------------------------------------------------------------------------------------------

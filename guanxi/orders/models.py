@@ -42,6 +42,11 @@ class Order(models.Model):
         REFUNDED = "refunded", _("Refunded")
         CANCELLED = "cancelled", _("Cancelled")
 
+    class Approval(models.TextChoices):
+        NOT_NEEDED = "", _("Not needed")
+        PENDING = "pending", _("Waiting for a manager")
+        APPROVED = "approved", _("Approved")
+
     NOT_PURCHASES = (Status.REFUNDED, Status.CANCELLED)
 
     customer = models.ForeignKey(
@@ -80,6 +85,21 @@ class Order(models.Model):
     created_at = models.DateTimeField(_("recorded"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    # An order for a blacklisted customer, or one rated D for credit, waits for a manager.
+    approval = models.CharField(
+        _("approval"), max_length=10, choices=Approval.choices, blank=True, default=""
+    )
+    approval_reason = models.CharField(_("why approval is needed"), max_length=300, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("approved by"),
+    )
+    approved_at = models.DateTimeField(_("approved"), null=True, blank=True, editable=False)
 
     objects = OrderQuerySet.as_manager()
 

@@ -12,12 +12,16 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.core.exceptions import ValidationError
+import numpy as np
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from guanxi.accounts.roles import REASSIGNING_ROLES
+from guanxi.analytics.models import Blacklist, CustomerValue
+from guanxi.analytics.value.credit import needs_approval
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record, diff_values
 from guanxi.customers.selectors import access_customer
@@ -59,9 +63,34 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+# Set by the services, never sent by a caller, but audited with the rest.
+APPROVAL_FIELDS = ("approval", "approval_reason", "approved_by_id")
+
+
 def order_snapshot(order: Order) -> dict[str, Any]:
     """The audited fields of an order as JSON-safe values."""
-    return {name: _jsonable(getattr(order, name)) for name in ORDER_FIELDS}
+    return {name: _jsonable(getattr(order, name)) for name in (*ORDER_FIELDS, *APPROVAL_FIELDS)}
+
+
+def approval_reason_for(customer_id: int) -> str:
+    """Why a new order for this customer needs a manager's approval, or "" when it does not:
+    the customer is on the blacklist, or the latest analytics refresh rated their payments D
+    (``analytics.value.credit`` holds the rule). A customer no refresh has rated yet is
+    unrated, which needs no approval."""
+    entry = Blacklist.objects.filter(customer_id=customer_id).first()
+    rating = (
+        CustomerValue.objects.filter(run__is_current=True, customer_id=customer_id)
+        .values_list("credit_rating", flat=True)
+        .first()
+    ) or "unrated"
+    if not needs_approval(np.array([rating]), np.array([entry is not None]))[0]:
+        return ""
+    reasons = []
+    if entry is not None:
+        reasons.append(_("On the blacklist: %(reason)s") % {"reason": entry.reason})
+    if rating == "D":
+        reasons.append(_("Credit rating D"))
+    return "; ".join(reasons)[:300]
 
 
 def _decimal(value: Any) -> Any:
@@ -190,6 +219,9 @@ def order_create(
         values["amount"] = _lines_total(clean_lines)
     order = Order(customer=customer, created_by=actor, **values)
     order.status = order.status or Order.Status.PLACED
+    order.approval_reason = approval_reason_for(customer.pk)
+    if order.approval_reason:
+        order.approval = Order.Approval.PENDING
     _clean_order(order, errors)
     _derive_margin(order, values, errors)
     if errors:
@@ -284,6 +316,24 @@ def order_update(*, actor, order_id: int, expected_version: int, data: Mapping[s
     _derive_margin(order, data, errors)
     if errors:
         raise ValidationError(errors)
+    return _save_change(actor, order, before)
+
+
+@transaction.atomic
+def order_approve(*, actor, order_id: int, expected_version: int | None = None) -> Order:
+    """A manager (or an administrator) lets an order that waits for approval go ahead: one for
+    a blacklisted or D-rated customer. The approval, who gave it and when are audited."""
+    order = _lock_order_for_change(actor, order_id)
+    if not (actor.is_superuser or actor.role in REASSIGNING_ROLES):
+        raise PermissionDenied(_("Only a manager may approve orders."))
+    if expected_version is not None and order.version != expected_version:
+        raise StaleOrderError(order.version)
+    if order.approval != Order.Approval.PENDING:
+        raise ValidationError({"approval": [_("This order is not waiting for approval.")]})
+    before = order_snapshot(order)
+    order.approval = Order.Approval.APPROVED
+    order.approved_by = actor
+    order.approved_at = timezone.now()
     return _save_change(actor, order, before)
 
 

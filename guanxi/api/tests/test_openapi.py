@@ -79,6 +79,7 @@ def test_every_operation_has_a_stable_route_name():
         "order_update",
         "order_refund",
         "order_cancel",
+        "order_approve",
         "invoice_list",
         "invoice_create",
         "invoice_payment_create",
