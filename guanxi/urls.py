@@ -6,6 +6,7 @@ from guanxi.api.api import api
 urlpatterns = [
     path("", include("guanxi.web.urls")),
     path("accounts/", include("guanxi.accounts.urls")),
+    path("analytics/", include("guanxi.analytics.urls")),
     path("customers/", include("guanxi.customers.urls")),
     path("duplicates/", include("guanxi.dedup.urls")),
     path("imports/", include("guanxi.imports.urls")),

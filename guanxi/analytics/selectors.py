@@ -1,52 +1,147 @@
 """Reads of customer value results: always the current run, always through the customers the
-user may see."""
+user may see.
 
-from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
+Every selector takes optional dashboard ``filters`` (``team``, ``region``, ``industry``). They
+only ever narrow what the visibility rule already allows: the visible customers are selected
+first and the filters are applied to that set, never in its place.
+"""
 
+from typing import Any
+
+import numpy as np
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
+
+from guanxi.analytics.value.lifecycle import STAGES
 from guanxi.analytics.value.profitability import WhaleCurve, whale_curve
 from guanxi.customers.models import Customer
 from guanxi.customers.visibility import VIEW
 
-from .models import CustomerValue
+from .models import AnalyticsRun, CustomerValue, TierChange
 
 TIER_ORDER = ("gold", "iron", "lead")
+STAGE_ORDER = tuple(STAGES)
+FILTER_NAMES = ("team", "region", "industry")
 
 
-def current_values_for_user(user) -> QuerySet[CustomerValue]:
-    """The current run's figures of every customer ``user`` may see (none before the first
-    successful refresh)."""
+def current_run() -> AnalyticsRun | None:
+    """The run every page reads, or None before the first successful refresh."""
+    return AnalyticsRun.objects.filter(is_current=True).first()
+
+
+def _visible_customers(user, filters: dict[str, Any] | None) -> QuerySet[Customer]:
+    customers = Customer.objects.visible_to(user, VIEW)
+    filters = filters or {}
+    narrowing = Q()
+    if filters.get("team"):
+        narrowing &= Q(owner__team_id=filters["team"])
+    if filters.get("region"):
+        narrowing &= Q(region=filters["region"])
+    if filters.get("industry"):
+        narrowing &= Q(industry=filters["industry"])
+    return customers.filter(narrowing)
+
+
+def current_values_for_user(
+    user, *, filters: dict[str, Any] | None = None
+) -> QuerySet[CustomerValue]:
+    """The current run's figures of every customer ``user`` may see, narrowed by ``filters``
+    (none before the first successful refresh)."""
     return CustomerValue.objects.filter(
         run__is_current=True,
-        customer__in=Customer.objects.visible_to(user, VIEW).values("pk"),
+        customer__in=_visible_customers(user, filters).values("pk"),
     ).select_related("customer", "run")
 
 
-def churn_warnings_for_user(user) -> QuerySet[CustomerValue]:
+def churn_warnings_for_user(
+    user, *, filters: dict[str, Any] | None = None
+) -> QuerySet[CustomerValue]:
     """Flagged customers ``user`` may see, in the order to work through them: gold customers
     first, then by value at risk, largest first (as ``value.churn.warning_order`` orders)."""
     gold_first = Case(
         When(pareto_tier="gold", then=Value(0)), default=Value(1), output_field=IntegerField()
     )
     return (
-        current_values_for_user(user)
+        current_values_for_user(user, filters=filters)
         .filter(churn_flag=True)
         .annotate(gold_first=gold_first)
         .order_by("gold_first", "-value_at_risk", "customer_id")
     )
 
 
-def tier_pyramid_for_user(user) -> dict[str, int]:
+def tier_pyramid_for_user(user, *, filters: dict[str, Any] | None = None) -> dict[str, int]:
     """How many of the customers ``user`` may see are in each value tier, gold first."""
-    counts = dict(
-        current_values_for_user(user)
+    return {
+        tier: row["customers"] for tier, row in tier_totals_for_user(user, filters=filters).items()
+    }
+
+
+def tier_totals_for_user(
+    user, *, filters: dict[str, Any] | None = None
+) -> dict[str, dict[str, float]]:
+    """Per value tier, gold first: the number of customers, their total profit and their total
+    lifetime value (customers without one count as 0), in one ``GROUP BY``."""
+    rows = {
+        row["pareto_tier"]: row
+        for row in current_values_for_user(user, filters=filters)
         .order_by()
-        .values_list("pareto_tier")
+        .values("pareto_tier")
+        .annotate(customers=Count("id"), profit=Sum("profit"), clv=Sum("clv"))
+    }
+    return {
+        tier: {
+            "customers": rows.get(tier, {}).get("customers", 0),
+            "profit": float(rows.get(tier, {}).get("profit") or 0.0),
+            "clv": float(rows.get(tier, {}).get("clv") or 0.0),
+        }
+        for tier in TIER_ORDER
+    }
+
+
+def whale_curve_for_user(user, *, filters: dict[str, Any] | None = None) -> WhaleCurve:
+    """The whale curve of the profits of the customers ``user`` may see."""
+    profits = list(
+        current_values_for_user(user, filters=filters).order_by().values_list("profit", flat=True)
+    )
+    return whale_curve(profits)
+
+
+def lifecycle_funnel_for_user(user, *, filters: dict[str, Any] | None = None) -> dict[str, int]:
+    """How many of the customers ``user`` may see stand on each step of the loyalty ladder,
+    from suspect to advocate."""
+    counts = dict(
+        current_values_for_user(user, filters=filters)
+        .order_by()
+        .values_list("lifecycle_stage")
         .annotate(customers=Count("id"))
     )
-    return {tier: counts.get(tier, 0) for tier in TIER_ORDER}
+    return {stage: counts.get(stage, 0) for stage in STAGE_ORDER}
 
 
-def whale_curve_for_user(user) -> WhaleCurve:
-    """The whale curve of the profits of the customers ``user`` may see."""
-    profits = list(current_values_for_user(user).order_by().values_list("profit", flat=True))
-    return whale_curve(profits)
+def lifetime_values_for_user(
+    user, *, filters: dict[str, Any] | None = None
+) -> tuple[np.ndarray, int]:
+    """The lifetime values of the customers ``user`` may see that have one, and how many have
+    none (never bought, or the models could not be fitted)."""
+    values = current_values_for_user(user, filters=filters).order_by()
+    known = np.fromiter(
+        values.filter(clv__isnull=False).values_list("clv", flat=True), dtype=np.float64
+    )
+    return known, values.filter(clv__isnull=True).count()
+
+
+def tier_movements_for_user(
+    user, *, filters: dict[str, Any] | None = None
+) -> dict[tuple[str, str], int]:
+    """How many of the customers ``user`` may see moved from one tier to another when the
+    current run replaced the one before it, keyed by (from, to); a blank "from" is a customer
+    tiered for the first time."""
+    rows = (
+        TierChange.objects.filter(
+            run__is_current=True,
+            customer__in=_visible_customers(user, filters).values("pk"),
+        )
+        .order_by()
+        .values_list("from_tier", "to_tier")
+        .annotate(customers=Count("id"))
+    )
+    return {(from_tier, to_tier): count for from_tier, to_tier, count in rows}

@@ -98,6 +98,9 @@ PAGES: dict[str, Route] = {
     "orders:list": Route("list"),
     "orders:create": Route("customer", CHANGE),
     "dedup:queue": Route("list"),
+    # The analytics dashboard and its downloads sum up and list the visible customers only.
+    "analytics:dashboard": Route("list"),
+    "analytics:export": Route("list"),
     "dedup:hints": Route("role", roles=frozenset(WRITING)),
     "dedup:pair": Route("pair", VIEW),
     "dedup:merge": Route("pair", CHANGE),
@@ -130,6 +133,7 @@ API_OPERATIONS: dict[str, Route] = {
     "PATCH /api/v1/orders/{order_id}": Route("order", CHANGE),
     "POST /api/v1/orders/{order_id}/refund": Route("order", CHANGE),
     "POST /api/v1/orders/{order_id}/cancel": Route("order", CHANGE),
+    "POST /api/v1/orders/{order_id}/approve": Route("order", CHANGE, frozenset(REASSIGNING)),
     "GET /api/v1/invoices": Route("list"),
     "POST /api/v1/invoices": Route("body", CHANGE),
     "POST /api/v1/invoices/{invoice_id}/payments": Route("order", CHANGE),
@@ -348,6 +352,26 @@ def test_customer_lists_search_and_export_hold_exactly_the_visible_customers(
     assert _names_in(lookup, company) == visible
 
 
+@pytest.mark.parametrize("username", ROLES)
+def test_analytics_figures_hold_exactly_the_visible_customers(client, company, username):
+    from guanxi.analytics.models import CustomerValue
+    from guanxi.analytics.refresh import analytics_refresh
+
+    analytics_refresh()
+    # Flag everyone, so the churn list names every customer the user may see.
+    CustomerValue.objects.update(churn_flag=True, churn_reason="overdue")
+    visible = EXPECTED[username][VIEW]
+    client.force_login(company.users[username])
+    response = client.get("/analytics/")
+    assert response.status_code == 200
+    assert _names_in(response.content.decode(), company) == visible
+    tiers = client.post("/analytics/export/tiers/").content.decode("utf-8-sig")
+    assert sum(int(row["customers"]) for row in csv.DictReader(io.StringIO(tiers))) == len(visible)
+    flagged = client.post("/analytics/export/churn/").content.decode("utf-8-sig")
+    exported = {row["customer"] for row in csv.DictReader(io.StringIO(flagged))}
+    assert exported == {company.customers[n].name for n in visible}
+
+
 NEW_CUSTOMER_FORM = {
     "party_type": "person",
     "name": "Walk-in",
@@ -382,10 +406,21 @@ def test_role_pages(client, company, username):
 def test_public_and_own_pages(client, company):
     assert client.get("/accounts/login/").status_code == 200
     assert client.get("/").status_code == 302
-    for url in ("/customers/", "/interactions/", "/accounts/tokens/", "/customers/new/"):
+    for url in (
+        "/customers/",
+        "/interactions/",
+        "/analytics/",
+        "/accounts/tokens/",
+        "/customers/new/",
+    ):
         response = client.get(url)
         assert response.status_code == 302 and "/accounts/login/" in response["Location"], url
-    for url in ("/customers/export/", "/accounts/logout/", "/accounts/tokens/1/revoke/"):
+    for url in (
+        "/customers/export/",
+        "/analytics/export/tiers/",
+        "/accounts/logout/",
+        "/accounts/tokens/1/revoke/",
+    ):
         before = footprint()
         response = client.post(url, {})
         assert response.status_code == 302, url
@@ -565,6 +600,7 @@ ORDER_BODIES = {
     "PATCH /api/v1/orders/{order_id}": {"version": 1, "notes": "Walked"},
     "POST /api/v1/orders/{order_id}/refund": {"version": 1},
     "POST /api/v1/orders/{order_id}/cancel": {"version": 1},
+    "POST /api/v1/orders/{order_id}/approve": {"version": 1},
     "POST /api/v1/invoices": {
         "number": "WALK",
         "issued_on": "2026-01-01",
@@ -584,7 +620,10 @@ ORDER_SUCCESS = {
 def test_api_order_operations_follow_the_visibility_rule(company, username):
     client, headers = _token_client(company.users[username])
     for customer in company.customers.values():
-        order = Order.objects.create(customer=customer, ordered_on="2026-01-01", amount=5)
+        # Waiting for approval, so that approving it can succeed.
+        order = Order.objects.create(
+            customer=customer, ordered_on="2026-01-01", amount=5, approval="pending"
+        )
         Invoice.objects.create(
             customer=customer,
             order=order,
@@ -615,7 +654,9 @@ def test_api_order_operations_follow_the_visibility_rule(company, username):
                 continue
             # Put things back for the next operation.
             Order.objects.filter(customer=customer).exclude(pk=order.pk).delete()
-            Order.objects.filter(pk=order.pk).update(status="placed", version=1, notes="")
+            Order.objects.filter(pk=order.pk).update(
+                status="placed", version=1, notes="", approval="pending", approved_by=None
+            )
             Invoice.objects.filter(customer=customer).exclude(pk=invoice.pk).delete()
             Payment.objects.all().delete()
 

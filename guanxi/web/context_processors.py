@@ -15,6 +15,8 @@ def navigation(request):
         ("customers", _("Customers"), reverse("customers:list")),
         ("interactions", _("Interactions"), reverse("interactions:list")),
         ("dedup", _("Duplicates"), reverse("dedup:queue")),
+        # Everyone sees some customers, so everyone gets the figures of those they see.
+        ("analytics", _("Analytics"), reverse("analytics:dashboard")),
     ]
     if can_create_customers(user):
         items.append(("imports", _("Import"), reverse("imports:list")))

@@ -1,0 +1,263 @@
+"""The analytics dashboard's six charts: each one's figures for a user and a set of filters,
+as rows (what the page's data table shows and the CSV export holds, so the two always agree)
+and as geometry for the template to draw.
+
+Every figure comes from a selector, so the visibility rule and the filters apply to each
+chart alike.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.utils.translation import gettext_lazy as _
+
+from . import charts, labels, selectors
+
+CHURN_LIST_LENGTH = 50
+
+
+@dataclass
+class Chart:
+    """One chart: ``columns`` name the CSV columns, ``rows`` are the figures behind the chart
+    (all of them: the page may show fewer, as the churn list does), ``drawing`` is whatever
+    its template needs to draw it."""
+
+    key: str
+    title: Any
+    columns: tuple[str, ...]
+    rows: list[tuple] = field(default_factory=list)
+    drawing: Any = None
+    empty: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _share(part: float, whole: float) -> float | None:
+    return round(part / whole, 6) if whole > 0 else None
+
+
+def _entries(names: list, drawing: charts.CentredBars, rows: list[tuple]) -> list[tuple]:
+    """(label, bar, row) for each category, for the template to walk through together."""
+    return list(zip(names, drawing.bars, rows, strict=True))
+
+
+def tier_pyramid(user, filters: dict) -> Chart:
+    totals = selectors.tier_totals_for_user(user, filters=filters)
+    customers = sum(t["customers"] for t in totals.values())
+    profit = sum(t["profit"] for t in totals.values())
+    clv = sum(t["clv"] for t in totals.values())
+    rows = [
+        (
+            tier,
+            t["customers"],
+            _share(t["customers"], customers),
+            round(t["profit"], 2),
+            _share(t["profit"], profit),
+            round(t["clv"], 2),
+            _share(t["clv"], clv),
+        )
+        for tier, t in totals.items()
+    ]
+    drawing = charts.centred_bars([row[1] for row in rows])
+    return Chart(
+        key="tiers",
+        title=_("Value tiers"),
+        columns=(
+            "tier",
+            "customers",
+            "customer_share",
+            "profit",
+            "profit_share",
+            "lifetime_value",
+            "lifetime_value_share",
+        ),
+        rows=rows,
+        drawing=drawing,
+        empty=customers == 0,
+        extra={
+            "entries": _entries([labels.PARETO_TIERS[tier] for tier in totals], drawing, rows),
+            "profit_undefined": not profit > 0,
+        },
+    )
+
+
+def whale_curve(user, filters: dict) -> Chart:
+    curve = selectors.whale_curve_for_user(user, filters=filters)
+    n = len(curve.order)
+    peak = int(np.argmax(curve.cumulative_profit))  # the first peak, as the curve has it
+    kept = charts.downsample(n + 1, keep=[peak])
+    shares_defined = curve.total_profit > 0
+    rows = [
+        (
+            round(float(curve.customer_share[i]), 6),
+            i,
+            round(float(curve.cumulative_profit[i]), 2),
+            round(float(curve.profit_share[i]), 6) if shares_defined else None,
+        )
+        for i in kept
+    ]
+    drawing = None
+    if n:
+        ys = [row[3] if shares_defined else row[2] for row in rows]
+        drawing = charts.line_chart(
+            [row[0] for row in rows],
+            ys,
+            reference=1.0 if shares_defined else None,
+            marker=kept.index(peak),
+        )
+    return Chart(
+        key="whale",
+        title=_("Whale curve"),
+        columns=("customer_share", "customers", "cumulative_profit", "profit_share"),
+        rows=rows,
+        drawing=drawing,
+        empty=n == 0,
+        extra={
+            "shares_defined": shares_defined,
+            "total_profit": curve.total_profit,
+            "peak_height": curve.peak_height,
+            "peak_customer_share": curve.peak_customer_share,
+            "loss_making_share": curve.loss_making_share,
+            "customers": n,
+            "downsampled": len(kept) < n + 1,
+        },
+    )
+
+
+def lifecycle_funnel(user, filters: dict) -> Chart:
+    counts = selectors.lifecycle_funnel_for_user(user, filters=filters)
+    total = sum(counts.values())
+    rows = [(stage, count, _share(count, total)) for stage, count in counts.items()]
+    drawing = charts.centred_bars(list(counts.values()))
+    return Chart(
+        key="lifecycle",
+        title=_("Lifecycle funnel"),
+        columns=("stage", "customers", "customer_share"),
+        rows=rows,
+        drawing=drawing,
+        empty=total == 0,
+        extra={"entries": _entries([labels.STAGES[stage] for stage in counts], drawing, rows)},
+    )
+
+
+def lifetime_value_distribution(user, filters: dict) -> Chart:
+    values, without = selectors.lifetime_values_for_user(user, filters=filters)
+    histogram = charts.histogram(values)
+    rows: list[tuple] = [
+        (str(i + 1), round(low, 2), round(high, 2), count)
+        for i, (low, high, count) in enumerate(
+            zip(histogram.edges, histogram.edges[1:], histogram.counts, strict=False)
+        )
+    ]
+    rows.append(("no_value", None, None, without))
+    drawing = charts.column_chart(histogram.counts) if histogram.counts else None
+    return Chart(
+        key="clv",
+        title=_("Lifetime value distribution"),
+        columns=("bin", "from", "to", "customers"),
+        rows=rows,
+        drawing=drawing,
+        empty=len(values) == 0 and without == 0,
+        extra={
+            "entries": list(zip(drawing.bars, rows, strict=False)) if drawing else [],
+            "capped": histogram.capped,
+            "without": without,
+            "with": len(values),
+        },
+    )
+
+
+def churn_risk(user, filters: dict) -> Chart:
+    warnings = selectors.churn_warnings_for_user(user, filters=filters).select_related(
+        "customer__owner"
+    )
+    rows = [
+        (
+            value.customer_id,
+            value.customer.name,
+            value.pareto_tier,
+            value.churn_reason,
+            round(value.value_at_risk, 2),
+            value.customer.owner.label if value.customer.owner else "",
+        )
+        for value in warnings
+    ]
+    return Chart(
+        key="churn",
+        title=_("Churn risk"),
+        columns=("customer_id", "customer", "tier", "reason", "value_at_risk", "owner"),
+        rows=rows,
+        empty=not rows,
+        extra={"listed": CHURN_LIST_LENGTH, "shown": _churn_entries(rows[:CHURN_LIST_LENGTH])},
+    )
+
+
+def _churn_entries(rows: list[tuple]) -> list[dict]:
+    largest = max((row[4] for row in rows), default=0) or 1
+    return [
+        {
+            "id": customer_id,
+            "name": name,
+            "tier": tier,
+            "tier_label": labels.PARETO_TIERS.get(tier, tier),
+            "reason_label": labels.REASONS.get(reason, reason),
+            "value_at_risk": at_risk,
+            "bar": round(max(at_risk, 0) / largest * 100, 1),
+            "owner": owner,
+        }
+        for customer_id, name, tier, reason, at_risk, owner in rows
+    ]
+
+
+def tier_movement(user, filters: dict) -> Chart:
+    """From-tier × to-tier counts between the previous run and the current one. Only changes
+    are stored, so those who stayed put (the diagonal) are each tier's customers less the ones
+    who moved into it."""
+    moves = selectors.tier_movements_for_user(user, filters=filters)
+    pyramid = selectors.tier_pyramid_for_user(user, filters=filters)
+    tiers = selectors.TIER_ORDER
+    stayed = {
+        tier: pyramid[tier] - sum(c for (_from, to), c in moves.items() if to == tier)
+        for tier in tiers
+    }
+    sources = ("", *tiers)
+    grid = [
+        [stayed[to] if source == to else moves.get((source, to), 0) for to in tiers]
+        for source in sources
+    ]
+    drawing = charts.matrix_cells(grid)
+    rows = [
+        (source or "new", to, grid[i][j])
+        for i, source in enumerate(sources)
+        for j, to in enumerate(tiers)
+    ]
+    return Chart(
+        key="movement",
+        title=_("Tier movement"),
+        columns=("from_tier", "to_tier", "customers"),
+        rows=rows,
+        drawing=drawing,
+        empty=sum(pyramid.values()) == 0,
+        extra={
+            "matrix": list(
+                zip(
+                    [labels.NEW_TO_TIERS, *(labels.PARETO_TIERS[t] for t in tiers)],
+                    drawing,
+                    strict=True,
+                )
+            ),
+            "column_labels": [labels.PARETO_TIERS[t] for t in tiers],
+            "moved": sum(moves.values()),
+        },
+    )
+
+
+CHARTS: dict[str, Callable[[Any, dict], Chart]] = {
+    "tiers": tier_pyramid,
+    "whale": whale_curve,
+    "lifecycle": lifecycle_funnel,
+    "clv": lifetime_value_distribution,
+    "churn": churn_risk,
+    "movement": tier_movement,
+}

@@ -1,0 +1,24 @@
+"""The interface's names for the keys the pure ``value`` modules return.
+
+Those modules keep English labels of their own for use without Django; these are the same
+labels marked for translation. A test checks that both name the same keys.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+PARETO_TIERS = {"gold": _("Gold"), "iron": _("Iron"), "lead": _("Lead")}
+# A tier change with no "from" is a customer tiered for the first time.
+NEW_TO_TIERS = _("New")
+STAGES = {
+    "suspect": _("Suspect"),
+    "expectation": _("Expectation"),
+    "first_purchase": _("First purchase"),
+    "repeat_purchase": _("Repeat purchase"),
+    "advocate": _("Advocate"),
+}
+REASONS = {
+    "": _("No warning"),
+    "p_alive_low": _("Probably no longer active"),
+    "overdue": _("Next purchase overdue"),
+    "p_alive_low+overdue": _("Probably no longer active, and next purchase overdue"),
+}
