@@ -57,6 +57,10 @@ ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
         "created_at",
         "updated_at",
         "version",
+        "approval",
+        "approval_reason",
+        "approved_by_id",
+        "approved_at",
     ),
     "invoice": (
         "id",
@@ -457,6 +461,10 @@ def block_rows(block: OrderBlock) -> dict[str, list[tuple]]:
             created,
             created,
             [1] * count,
+            [""] * count,  # approval: demo orders were never held for one
+            [""] * count,
+            [None] * count,
+            [None] * count,
             strict=True,
         )
     )
