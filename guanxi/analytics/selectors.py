@@ -16,7 +16,7 @@ from guanxi.analytics.value.profitability import WhaleCurve, whale_curve
 from guanxi.customers.models import Customer
 from guanxi.customers.visibility import VIEW
 
-from .models import AnalyticsRun, CustomerValue, TierChange
+from .models import AnalyticsRun, ChurnFollowUp, CustomerValue, TierChange
 
 TIER_ORDER = ("gold", "iron", "lead")
 STAGE_ORDER = tuple(STAGES)
@@ -145,3 +145,17 @@ def tier_movements_for_user(
         .annotate(customers=Count("id"))
     )
     return {(from_tier, to_tier): count for from_tier, to_tier, count in rows}
+
+
+def follow_ups_for_user(user, *, open_only: bool = True) -> QuerySet[ChurnFollowUp]:
+    """Churn follow-ups on the customers ``user`` may see, largest value at risk first, then the
+    oldest; only the open ones unless ``open_only`` is false. A rep sees the ones on their own
+    customers (and their teammates' where the team shares), a manager their department's."""
+    follow_ups = ChurnFollowUp.objects.filter(
+        customer__in=Customer.objects.visible_to(user, VIEW).values("pk")
+    )
+    if open_only:
+        follow_ups = follow_ups.filter(done_at__isnull=True)
+    return follow_ups.select_related("customer", "owner").order_by(
+        "-value_at_risk", "created_at", "id"
+    )

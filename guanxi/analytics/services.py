@@ -1,8 +1,10 @@
 """Writes of the analytics app that people make: putting customers on the blacklist and taking
-them off. (The results themselves are written by the refresh, ``refresh.py``.)"""
+them off, and closing churn follow-ups. (The results themselves, and the follow-ups, are
+written by the refresh, ``refresh.py``.)"""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.audit.models import AuditEvent
@@ -10,7 +12,7 @@ from guanxi.audit.services import audit_record
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.visibility import CHANGE
 
-from .models import Blacklist
+from .models import Blacklist, ChurnFollowUp
 
 
 def blacklist_add(*, actor, customer_id: int, reason: str) -> Blacklist:
@@ -61,3 +63,36 @@ def blacklist_remove(*, actor, customer_id: int) -> None:
                 "reason": {"before": reason, "after": None},
             },
         )
+
+
+def follow_up_done(*, actor, follow_up_id: int) -> ChurnFollowUp:
+    """Close a churn follow-up; needs the right to change its customer.
+
+    Raises ``ChurnFollowUp.DoesNotExist`` for an unknown follow-up, ``Customer.DoesNotExist`` /
+    ``PermissionDenied`` as :func:`access_customer` does, and ``ValidationError`` when the
+    follow-up is closed already.
+    """
+    with transaction.atomic():
+        customer_id = ChurnFollowUp.objects.values_list("customer_id", flat=True).get(
+            pk=follow_up_id
+        )
+        # The customer is locked first, as the other writes on a customer do, then the row,
+        # read again under the lock so that two clicks on "Done" cannot both succeed.
+        customer = access_customer(actor, customer_id, CHANGE, for_update=True)
+        follow_up = ChurnFollowUp.objects.select_for_update().get(
+            pk=follow_up_id, customer=customer
+        )
+        if follow_up.done_at is not None:
+            raise ValidationError(_("This follow-up is done already."))
+        follow_up.done_at = timezone.now()
+        follow_up.save(update_fields=["done_at"])
+        audit_record(
+            actor=actor,
+            action=AuditEvent.Action.UPDATE,
+            object_type="churn_follow_up",
+            object_id=follow_up.pk,
+            customer_id=customer.pk,
+            summary=f"{customer.name}: {follow_up.reason}",
+            changes={"done_at": {"before": None, "after": follow_up.done_at.isoformat()}},
+        )
+    return follow_up

@@ -6,4 +6,6 @@ app_name = "analytics"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("export/<slug:chart>/", views.chart_export, name="export"),
+    path("follow-ups/", views.follow_ups, name="follow_ups"),
+    path("follow-ups/<int:follow_up_id>/done/", views.follow_up_close, name="follow_up_done"),
 ]

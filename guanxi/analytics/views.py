@@ -1,14 +1,26 @@
-"""The analytics dashboard and the CSV download of each of its charts."""
+"""The analytics dashboard, the CSV download of each of its charts, and the list of churn
+follow-ups where account managers close them."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from guanxi.customers.models import Customer
+
+from . import labels
 from .dashboard import CHARTS
 from .exports import MEDIA_TYPE, chart_export_csv, export_filename
 from .forms import DashboardFilterForm
-from .selectors import current_run
+from .models import ChurnFollowUp
+from .selectors import current_run, follow_ups_for_user
+from .services import follow_up_done
+
+# The follow-up page lists this many; the rest come up as these are closed.
+FOLLOW_UP_LIST_LENGTH = 200
 
 
 @login_required
@@ -30,6 +42,7 @@ def dashboard(request):
             else "",
             "charts": charts,
             "is_filtered": bool(filters),
+            "open_follow_ups": follow_ups_for_user(request.user).count(),
         },
     )
 
@@ -46,3 +59,41 @@ def chart_export(request, chart: str):
     response = HttpResponse(content, content_type=MEDIA_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{export_filename(chart)}"'
     return response
+
+
+@login_required
+@require_GET
+def follow_ups(request):
+    """The open churn follow-ups on the customers the user may see, largest value at risk
+    first."""
+    queryset = follow_ups_for_user(request.user)
+    shown = list(queryset[:FOLLOW_UP_LIST_LENGTH])
+    for follow_up in shown:
+        follow_up.reason_label = labels.REASONS.get(follow_up.reason, follow_up.reason)
+    return render(
+        request,
+        "analytics/follow_ups.html",
+        {
+            "follow_ups": shown,
+            "total": len(shown) if len(shown) < FOLLOW_UP_LIST_LENGTH else queryset.count(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def follow_up_close(request, follow_up_id: int):
+    """Mark one follow-up done; needs the right to change its customer (403 otherwise, 404
+    when the customer is out of sight)."""
+    try:
+        follow_up = follow_up_done(actor=request.user, follow_up_id=follow_up_id)
+    except (ChurnFollowUp.DoesNotExist, Customer.DoesNotExist):
+        raise Http404 from None
+    except ValidationError as exc:
+        for text in exc.messages:
+            messages.error(request, text)
+        return redirect("analytics:follow_ups")
+    messages.success(
+        request, _("Follow-up of “%(name)s” marked done.") % {"name": follow_up.customer.name}
+    )
+    return redirect("analytics:follow_ups")

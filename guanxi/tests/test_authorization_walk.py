@@ -61,6 +61,8 @@ class Route:
       list       – lists customers; the response must hold exactly the visible ones.
       own        – concerns only the signed-in user's own data (any signed-in user).
       role       – a page or endpoint open only to ``roles`` (403 for the others).
+      follow_up  – scoped to one churn follow-up in the path, through its customer: the same
+                   answers as ``customer`` for the customer it is about.
       pair       – scoped to a possible duplicate (two customers): 404 unless the user may see
                    both, 403 unless they may also do ``action`` to both, success otherwise.
       merge      – scoped to a merge: 404 unless the user may see the kept customer, 403 unless
@@ -101,6 +103,9 @@ PAGES: dict[str, Route] = {
     # The analytics dashboard and its downloads sum up and list the visible customers only.
     "analytics:dashboard": Route("list"),
     "analytics:export": Route("list"),
+    # Churn follow-ups are listed for the visible customers; closing one changes its customer.
+    "analytics:follow_ups": Route("list"),
+    "analytics:follow_up_done": Route("follow_up", CHANGE),
     "dedup:hints": Route("role", roles=frozenset(WRITING)),
     "dedup:pair": Route("pair", VIEW),
     "dedup:merge": Route("pair", CHANGE),
@@ -370,6 +375,31 @@ def test_analytics_figures_hold_exactly_the_visible_customers(client, company, u
     flagged = client.post("/analytics/export/churn/").content.decode("utf-8-sig")
     exported = {row["customer"] for row in csv.DictReader(io.StringIO(flagged))}
     assert exported == {company.customers[n].name for n in visible}
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_churn_follow_ups_follow_the_visibility_rule(client, company, username):
+    from guanxi.analytics.models import ChurnFollowUp
+
+    follow_ups = {
+        name: ChurnFollowUp.objects.create(
+            customer=customer, owner=customer.owner or company.admin, reason="overdue"
+        )
+        for name, customer in company.customers.items()
+    }
+    client.force_login(company.users[username])
+    html = client.get("/analytics/follow-ups/").content.decode()
+    assert _names_in(html, company) == EXPECTED[username][VIEW]
+    route = PAGES["analytics:follow_up_done"]
+    for customer_name, follow_up in follow_ups.items():
+        before = footprint()
+        response = client.post(f"/analytics/follow-ups/{follow_up.pk}/done/")
+        expected = expected_status(username, customer_name, route, 302)
+        assert response.status_code == expected, (username, customer_name)
+        follow_up.refresh_from_db()
+        assert (follow_up.done_at is not None) == (expected == 302), (username, customer_name)
+        if expected != 302:
+            assert footprint() == before, "refused follow-up close left a trace"
 
 
 NEW_CUSTOMER_FORM = {
