@@ -1,6 +1,7 @@
 """``guanxi demo-data`` against the real database (SQLite or PostgreSQL)."""
 
 import datetime as dt
+import os
 import stat
 from io import StringIO
 
@@ -71,7 +72,9 @@ def test_credentials_file_is_private_and_opens_every_account(data_dir):
         assert user.role == item.role
         assert user.check_password(item.password)
         assert f"{item.username}" in output and item.password in output
-    assert "http://127.0.0.1:8000/" in output
+    # The address `make demo` serves on: port 8000 unless PORT says otherwise.
+    port = os.environ.get("PORT", "8000")
+    assert f"http://127.0.0.1:{port}/" in output
 
     # A second run keeps the passwords.
     before = path.read_text()
