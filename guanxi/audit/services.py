@@ -1,6 +1,8 @@
 """Writing audit rows. Callers are services that already hold a transaction."""
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from .context import current_origin
@@ -44,6 +46,16 @@ def audit_record_many(events: Iterable[AuditEvent]) -> None:
         event.via = origin.via
         batch.append(event)
     insert(batch)
+
+
+def audit_value(value: Any) -> Any:
+    """A field value as the audit log stores it: dates and times in ISO 8601, decimals as
+    their exact text, everything else as it is."""
+    if isinstance(value, dt.date):  # datetimes too
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
 
 
 def diff_values(

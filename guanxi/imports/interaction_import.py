@@ -9,10 +9,7 @@ merged into) or by Guanxi id, and must be one the importing user may log contact
 
 import datetime as dt
 import re
-from collections.abc import Callable
-from itertools import islice
 
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -20,17 +17,15 @@ from django.utils.translation import gettext as _
 
 from guanxi.accounts.models import User
 from guanxi.audit.models import AuditEvent
-from guanxi.audit.services import audit_record_many
+from guanxi.audit.services import audit_record_many, audit_value
 from guanxi.customers.models import Customer
 from guanxi.customers.visibility import INTERACT
-from guanxi.dedup.selectors import merge_successor
 from guanxi.interactions.models import Interaction
 
-from .customer_import import BATCH_SIZE
 from .customer_rows import parse_date
-from .mapping import ColumnMapping
-from .models import ImportJob, ImportRowError
-from .readers import SourceRow, TableFile
+from .linked_rows import LinkedRowImporter
+from .models import ImportRowError
+from .readers import SourceRow
 
 FIELDS = ("channel", "direction", "subject", "notes", "staff_id", "occurred_at")
 
@@ -53,47 +48,12 @@ def parse_moment(text: str) -> dt.datetime | None:
     return moment
 
 
-class InteractionImporter:
-    def __init__(
-        self,
-        *,
-        job: ImportJob,
-        table: TableFile,
-        mapping: ColumnMapping,
-        batch_size: int = BATCH_SIZE,
-        progress: Callable[[int], None] | None = None,
-    ):
-        self.job = job
-        self.actor = job.started_by
-        self.table = table
-        self.mapping = mapping
-        self.batch_size = batch_size
-        self.progress = progress or (lambda n: None)
-        self._staff: dict[str, int | None] = {}
-        self._dry_run_errors: list[ImportRowError] = []
+class InteractionImporter(LinkedRowImporter):
+    customer_action = INTERACT
 
-    def run(self) -> ImportJob:
-        job = self.job
-        job.status = ImportJob.Status.RUNNING
-        job.started_at = job.started_at or timezone.now()
-        job.save(update_fields=["status", "started_at"])
-        rows = iter(self.table.rows(start_after=job.last_row))
-        savepoint_all = transaction.atomic() if job.dry_run else None
-        if savepoint_all:
-            savepoint_all.__enter__()
-        try:
-            while batch := list(islice(rows, self.batch_size)):
-                with transaction.atomic():
-                    self._run_batch(batch)
-        finally:
-            if savepoint_all:
-                transaction.set_rollback(True)
-                savepoint_all.__exit__(None, None, None)
-                ImportRowError.objects.bulk_create(self._dry_run_errors, batch_size=2000)
-        job.status = ImportJob.Status.FINISHED
-        job.finished_at = timezone.now()
-        job.save()
-        return job
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._staff: dict[str, int | None] = {}
 
     def _staff_id(self, username: str) -> int | None:
         if username not in self._staff:
@@ -104,33 +64,8 @@ class InteractionImporter:
             )
         return self._staff[username]
 
-    def _customers(self, rows: list[dict[str, str]]) -> dict[str, int | str]:
-        """Customer by the row's reference ("e:<external id>" or "i:<id>") -> id or reason."""
-        external = {r["customer_external_id"] for r in rows if r.get("customer_external_id")}
-        ids = {r["customer_id"] for r in rows if r.get("customer_id", "").isdigit()}
-        found: dict[str, int | str] = {}
-        candidates = Customer.objects.filter(
-            Q(external_id__in=external) | Q(pk__in=[int(i) for i in ids if len(i) < 19])
-        ).values_list("pk", "external_id", "deleted_at")
-        resolved: dict[int, int | None] = {}
-        for pk, external_id, deleted_at in candidates:
-            target = pk if deleted_at is None else merge_successor(pk)
-            resolved[pk] = target
-            if external_id in external:
-                found[f"e:{external_id}"] = target or pk
-            if str(pk) in ids:
-                found[f"i:{pk}"] = target or pk
-        allowed = set(
-            Customer.objects.visible_to(self.actor, INTERACT)
-            .filter(pk__in=[v for v in found.values() if isinstance(v, int)])
-            .values_list("pk", flat=True)
-        )
-        for key, value in list(found.items()):
-            if value not in allowed:
-                found[key] = _("no customer %(ref)s that you may log contacts on") % {
-                    "ref": key[2:]
-                }
-        return found
+    def _refused(self, reference: str) -> str:
+        return _("no customer %(ref)s that you may log contacts on") % {"ref": reference}
 
     def _run_batch(self, batch: list[SourceRow]) -> None:
         job = self.job
@@ -270,7 +205,10 @@ class InteractionImporter:
         for interaction in Interaction.objects.select_for_update().filter(pk__in=list(updates)):
             fields = updates[interaction.pk]
             differences = {
-                name: {"before": _plain(getattr(interaction, name)), "after": _plain(value)}
+                name: {
+                    "before": audit_value(getattr(interaction, name)),
+                    "after": audit_value(value),
+                }
                 for name, value in fields.items()
                 if getattr(interaction, name) != value
             }
@@ -294,12 +232,3 @@ class InteractionImporter:
             )
         audit_record_many(events)
         return changed
-
-    def _error(self, source: SourceRow, reasons: list[str]) -> ImportRowError:
-        return ImportRowError(
-            job=self.job, row_number=source.number, cells=source.cells, reason="; ".join(reasons)
-        )
-
-
-def _plain(value):
-    return value.isoformat() if isinstance(value, dt.datetime) else value

@@ -12,28 +12,22 @@ taking an order out of "refunded" if the source says so; in Guanxi itself those 
 
 import datetime as dt
 import re
-from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from itertools import islice
 
-from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.audit.models import AuditEvent
-from guanxi.audit.services import audit_record_many
-from guanxi.customers.models import Customer
+from guanxi.audit.services import audit_record_many, audit_value
 from guanxi.customers.visibility import CHANGE
-from guanxi.dedup.selectors import merge_successor
 from guanxi.orders.models import Order
 
-from .customer_import import BATCH_SIZE
 from .customer_rows import parse_date
 from .interaction_import import parse_moment
-from .mapping import ColumnMapping
-from .models import ImportJob, ImportRowError
-from .readers import SourceRow, TableFile
+from .linked_rows import LinkedRowImporter
+from .models import ImportRowError
+from .readers import SourceRow
 
 CENT = Decimal("0.01")
 # 14 digits with 2 after the point, as the model stores them.
@@ -75,73 +69,11 @@ def parse_day(text: str) -> dt.date | None:
     return day
 
 
-class OrderImporter:
-    def __init__(
-        self,
-        *,
-        job: ImportJob,
-        table: TableFile,
-        mapping: ColumnMapping,
-        batch_size: int = BATCH_SIZE,
-        progress: Callable[[int], None] | None = None,
-    ):
-        self.job = job
-        self.actor = job.started_by
-        self.table = table
-        self.mapping = mapping
-        self.batch_size = batch_size
-        self.progress = progress or (lambda n: None)
-        self._dry_run_errors: list[ImportRowError] = []
+class OrderImporter(LinkedRowImporter):
+    customer_action = CHANGE
 
-    def run(self) -> ImportJob:
-        job = self.job
-        job.status = ImportJob.Status.RUNNING
-        job.started_at = job.started_at or timezone.now()
-        job.save(update_fields=["status", "started_at"])
-        rows = iter(self.table.rows(start_after=job.last_row))
-        savepoint_all = transaction.atomic() if job.dry_run else None
-        if savepoint_all:
-            savepoint_all.__enter__()
-        try:
-            while batch := list(islice(rows, self.batch_size)):
-                with transaction.atomic():
-                    self._run_batch(batch)
-        finally:
-            if savepoint_all:
-                transaction.set_rollback(True)
-                savepoint_all.__exit__(None, None, None)
-                ImportRowError.objects.bulk_create(self._dry_run_errors, batch_size=2000)
-        job.status = ImportJob.Status.FINISHED
-        job.finished_at = timezone.now()
-        job.save()
-        return job
-
-    def _customers(self, rows: list[dict[str, str]]) -> dict[str, int | str]:
-        """Customer by the row's reference ("e:<external id>" or "i:<id>") -> id or reason."""
-        external = {r["customer_external_id"] for r in rows if r.get("customer_external_id")}
-        ids = {r["customer_id"] for r in rows if r.get("customer_id", "").isdigit()}
-        found: dict[str, int | str] = {}
-        candidates = Customer.objects.filter(
-            Q(external_id__in=external) | Q(pk__in=[int(i) for i in ids if len(i) < 19])
-        ).values_list("pk", "external_id", "deleted_at")
-        for pk, external_id, deleted_at in candidates:
-            target = pk if deleted_at is None else merge_successor(pk)
-            if external_id in external:
-                found[f"e:{external_id}"] = target or pk
-            if str(pk) in ids:
-                found[f"i:{pk}"] = target or pk
-        allowed = self._changeable([v for v in found.values() if isinstance(v, int)])
-        for key, value in list(found.items()):
-            if value not in allowed:
-                found[key] = _("no customer %(ref)s that you may change") % {"ref": key[2:]}
-        return found
-
-    def _changeable(self, customer_ids) -> set[int]:
-        return set(
-            Customer.objects.visible_to(self.actor, CHANGE)
-            .filter(pk__in=list(customer_ids))
-            .values_list("pk", flat=True)
-        )
+    def _refused(self, reference: str) -> str:
+        return _("no customer %(ref)s that you may change") % {"ref": reference}
 
     def _clean(self, values: dict[str, str], customers: dict[str, int | str]):
         """The order's fields from one row, or the reasons it cannot be imported."""
@@ -231,7 +163,7 @@ class OrderImporter:
         }
         # An order imported before may only be rewritten by someone who may change the customer
         # it belongs to now, not just the one the row names.
-        changeable = self._changeable({customer_id for _pk, customer_id in existing.values()})
+        changeable = self._allowed({customer_id for _pk, customer_id in existing.values()})
         now = timezone.now()
         new: list[Order] = []
         updates: dict[int, dict] = {}
@@ -283,7 +215,7 @@ class OrderImporter:
                 customer_id=order.customer_id,
                 summary=f"{order.ordered_on.isoformat()} {order.amount} {order.currency}",
                 changes={
-                    name: {"before": None, "after": _plain(getattr(order, name))}
+                    name: {"before": None, "after": audit_value(getattr(order, name))}
                     for name in ("external_id", *WRITTEN)
                     if getattr(order, name) not in (None, "")
                 },
@@ -309,7 +241,7 @@ class OrderImporter:
         for order in Order.objects.select_for_update().filter(pk__in=list(updates)):
             fields = updates[order.pk]
             differences = {
-                name: {"before": _plain(getattr(order, name)), "after": _plain(value)}
+                name: {"before": audit_value(getattr(order, name)), "after": audit_value(value)}
                 for name, value in fields.items()
                 if getattr(order, name) != value
             }
@@ -334,16 +266,3 @@ class OrderImporter:
             )
         audit_record_many(events)
         return changed
-
-    def _error(self, source: SourceRow, reasons: list[str]) -> ImportRowError:
-        return ImportRowError(
-            job=self.job, row_number=source.number, cells=source.cells, reason="; ".join(reasons)
-        )
-
-
-def _plain(value):
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value

@@ -23,7 +23,7 @@ from guanxi.accounts.roles import REASSIGNING_ROLES
 from guanxi.analytics.models import Blacklist, CustomerValue
 from guanxi.analytics.value.credit import needs_approval
 from guanxi.audit.models import AuditEvent
-from guanxi.audit.services import audit_record, diff_values
+from guanxi.audit.services import audit_record, audit_value, diff_values
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.visibility import CHANGE
 
@@ -55,21 +55,12 @@ class StaleOrderError(Exception):
         self.current_version = current_version
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
-# Set by the services, never sent by a caller, but audited with the rest.
 APPROVAL_FIELDS = ("approval", "approval_reason", "approved_by_id")
 
 
 def order_snapshot(order: Order) -> dict[str, Any]:
     """The audited fields of an order as JSON-safe values."""
-    return {name: _jsonable(getattr(order, name)) for name in (*ORDER_FIELDS, *APPROVAL_FIELDS)}
+    return {name: audit_value(getattr(order, name)) for name in (*ORDER_FIELDS, *APPROVAL_FIELDS)}
 
 
 def approval_reason_for(customer_id: int) -> str:
