@@ -12,7 +12,6 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import urlencode
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -28,6 +27,7 @@ from guanxi.dedup.selectors import (
 from guanxi.interactions.forms import InteractionForm
 from guanxi.interactions.selectors import interactions_for_customer
 from guanxi.orders.selectors import orders_for_customer, purchase_summary
+from guanxi.web.paging import keyset_page_context
 
 from .exports import (
     MEDIA_TYPES,
@@ -92,26 +92,13 @@ def customer_list(request):
         .select_related("owner")
         .prefetch_related("organization", "phones", "emails", "tags")
     )
-    cursor_error = False
-    try:
-        page = keyset_page(
-            queryset, ordering=form.ordering(), cursor=request.GET.get("cursor"), limit=PAGE_SIZE
-        )
-    except CursorError:
-        cursor_error = True
-        page = keyset_page(queryset, ordering=form.ordering(), limit=PAGE_SIZE)
-    params = {k: v for k, v in request.GET.items() if k != "cursor" and v}
+    paging = keyset_page_context(request, queryset, ordering=form.ordering(), limit=PAGE_SIZE)
+    params = paging["list_params"]
     context = {
         "form": form,
-        "page": page,
-        "customers": page.items,
+        **paging,
+        "customers": paging["page"].items,
         "is_filtered": form.is_filtered(),
-        "cursor_error": cursor_error,
-        "first_page_url": "?" + urlencode(params) if params else "?",
-        "next_page_url": (
-            "?" + urlencode({**params, "cursor": page.next_cursor}) if page.next_cursor else None
-        ),
-        "on_later_page": bool(request.GET.get("cursor")) and not cursor_error,
         # Only the list's own filters travel to the export, so a stray parameter in the address
         # cannot override the format or reveal choice made in the export form.
         "export_params": {k: v for k, v in params.items() if k in form.fields},

@@ -6,14 +6,14 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from guanxi.core.keyset import CursorError, keyset_page
+from guanxi.core.keyset import keyset_page
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.visibility import INTERACT
+from guanxi.web.paging import keyset_page_context
 
 from .forms import InteractionFilterForm, InteractionForm
 from .selectors import interaction_list_for_user, interactions_for_customer
@@ -80,32 +80,5 @@ def interaction_list(request):
     form = InteractionFilterForm(request.GET)
     filters = form.selector_filters(request.user)
     queryset = interaction_list_for_user(request.user, filters=filters)
-    cursor_error = False
-    try:
-        page = keyset_page(
-            queryset,
-            ordering="-occurred_at",
-            cursor=request.GET.get("cursor"),
-            limit=50,
-            orderings=ORDERINGS,
-        )
-    except CursorError:
-        cursor_error = True
-        page = keyset_page(queryset, ordering="-occurred_at", limit=50, orderings=ORDERINGS)
-    params = {k: v for k, v in request.GET.items() if k != "cursor" and v}
-    return render(
-        request,
-        "interactions/list.html",
-        {
-            "form": form,
-            "page": page,
-            "cursor_error": cursor_error,
-            "next_page_url": (
-                "?" + urlencode({**params, "cursor": page.next_cursor})
-                if page.next_cursor
-                else None
-            ),
-            "first_page_url": "?" + urlencode(params),
-            "on_later_page": bool(request.GET.get("cursor")) and not cursor_error,
-        },
-    )
+    paging = keyset_page_context(request, queryset, ordering="-occurred_at", orderings=ORDERINGS)
+    return render(request, "interactions/list.html", {"form": form, **paging})

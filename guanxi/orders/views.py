@@ -6,14 +6,13 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from guanxi.core.keyset import CursorError, keyset_page
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.visibility import CHANGE
+from guanxi.web.paging import keyset_page_context
 
 from .forms import OrderFilterForm, OrderForm
 from .selectors import orders_for_user
@@ -28,35 +27,8 @@ def order_list(request):
     """Orders of every customer the user can see, newest recorded first."""
     form = OrderFilterForm(request.GET)
     queryset = orders_for_user(request.user, **form.selector_filters())
-    cursor_error = False
-    try:
-        page = keyset_page(
-            queryset,
-            ordering="-id",
-            cursor=request.GET.get("cursor"),
-            limit=50,
-            orderings=ORDERINGS,
-        )
-    except CursorError:
-        cursor_error = True
-        page = keyset_page(queryset, ordering="-id", limit=50, orderings=ORDERINGS)
-    params = {k: v for k, v in request.GET.items() if k != "cursor" and v}
-    return render(
-        request,
-        "orders/list.html",
-        {
-            "form": form,
-            "page": page,
-            "cursor_error": cursor_error,
-            "next_page_url": (
-                "?" + urlencode({**params, "cursor": page.next_cursor})
-                if page.next_cursor
-                else None
-            ),
-            "first_page_url": "?" + urlencode(params),
-            "on_later_page": bool(request.GET.get("cursor")) and not cursor_error,
-        },
-    )
+    paging = keyset_page_context(request, queryset, ordering="-id", orderings=ORDERINGS)
+    return render(request, "orders/list.html", {"form": form, **paging})
 
 
 @login_required
