@@ -19,7 +19,7 @@ from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record
 from guanxi.customers.exports import neutralise_formula
 
-from .dashboard import CHARTS
+from .dashboard import EXPORTS
 
 MEDIA_TYPE = "text/csv; charset=utf-8"
 
@@ -38,7 +38,7 @@ def _cell(value) -> str:
 def chart_export_csv(*, actor, chart: str, filters: dict | None = None) -> bytes:
     """The figures of dashboard chart ``chart`` over the customers ``actor`` may see, narrowed
     by ``filters``, as UTF-8 CSV with a byte order mark (for spreadsheet programs)."""
-    figures = CHARTS[chart](actor, filters or {})
+    figures = EXPORTS[chart](actor, filters or {})
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer)
