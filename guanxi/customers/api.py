@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, Strict, model_validator
 from guanxi.api.errors import ApiError, ErrorOut, StaleVersionOut, error_responses
 from guanxi.api.idempotency import idempotent
 from guanxi.api.pagination import keyset_answer
+from guanxi.api.responses import prevalidated_response
 from guanxi.api.schemas import (
     BodyId,
     Cursor,
@@ -432,7 +433,8 @@ def customer_list(request: HttpRequest, query: Query[CustomerListQuery]):
     # Organisations, phones, emails and tags are fetched for the page's rows afterwards, not
     # joined to every match: with a search, PostgreSQL would otherwise join thousands of rows
     # before it keeps the newest fifty.
-    return {"items": customer_summaries(list(page.items)), "next_cursor": page.next_cursor}
+    body = {"items": customer_summaries(list(page.items)), "next_cursor": page.next_cursor}
+    return prevalidated_response(request, body)
 
 
 @router.post(

@@ -7,6 +7,7 @@ import openpyxl
 import pytest
 
 from guanxi.audit.models import AuditEvent
+from guanxi.customers.api import CustomerPageOut, CustomerSummaryOut
 from guanxi.customers.models import Customer, CustomFieldDefinition
 
 FULL_BODY = {
@@ -139,6 +140,17 @@ def test_a_list_item_says_what_the_detail_says(api_as, company, created):
     assert item["organization"] == {"id": organisation.json()["id"], "name": "华瑞贸易"}
     assert item["tags"] == ["VIP", "展会2026"] and len(item["phones"]) == 2
     assert item == {key: detail[key] for key in item}
+
+
+def test_the_list_answer_is_exactly_the_documented_schema(api_as, company, created):
+    # The list answer is rendered without ninja's validation pass (api/responses.py), so the
+    # check that it has the documented shape, and nothing more, is made here.
+    page = api_as("admin").get("/customers", {"limit": 200}).json()
+    assert len(page["items"]) > 1
+    CustomerPageOut.model_validate(page)
+    for item in page["items"]:
+        assert set(item) == set(CustomerSummaryOut.model_fields)
+    assert set(page) == set(CustomerPageOut.model_fields)
 
 
 def test_patch_changes_only_what_is_sent(rep, created):
