@@ -52,7 +52,7 @@ def tier_pyramid(user, filters: dict) -> Chart:
     clv = sum(t["clv"] for t in totals.values())
     rows = [
         (
-            tier,
+            tier or "untiered",
             t["customers"],
             _share(t["customers"], customers),
             round(t["profit"], 2),
@@ -79,7 +79,7 @@ def tier_pyramid(user, filters: dict) -> Chart:
         drawing=drawing,
         empty=customers == 0,
         extra={
-            "entries": _entries([labels.PARETO_TIERS[tier] for tier in totals], drawing, rows),
+            "entries": _entries([labels.tier_label(tier) for tier in totals], drawing, rows),
             "profit_undefined": not profit > 0,
         },
     )
@@ -214,7 +214,7 @@ def _churn_entries(rows: list[tuple]) -> list[dict]:
             "id": customer_id,
             "name": name,
             "tier": tier,
-            "tier_label": labels.PARETO_TIERS.get(tier, tier),
+            "tier_label": labels.tier_label(tier),
             "reason_label": labels.REASONS.get(reason, reason),
             "value_at_risk": at_risk,
             "bar": round(max(at_risk, 0) / largest * 100, 1),
@@ -227,22 +227,23 @@ def _churn_entries(rows: list[tuple]) -> list[dict]:
 def tier_movement(user, filters: dict) -> Chart:
     """From-tier × to-tier counts between the previous run and the current one. Only changes
     are stored, so those who stayed put (the diagonal) are each tier's customers less the ones
-    who moved into it."""
+    who moved into it. The blank tier is both where new customers come from and where those
+    left out of the pyramid are, so the cells add up to the customers shown."""
     moves = selectors.tier_movements_for_user(user, filters=filters)
     pyramid = selectors.tier_pyramid_for_user(user, filters=filters)
-    tiers = selectors.TIER_ORDER
+    tiers = selectors.PYRAMID_ORDER
     stayed = {
         tier: pyramid[tier] - sum(c for (_from, to), c in moves.items() if to == tier)
         for tier in tiers
     }
-    sources = ("", *tiers)
+    sources = (selectors.UNTIERED, *selectors.TIER_ORDER)
     grid = [
         [stayed[to] if source == to else moves.get((source, to), 0) for to in tiers]
         for source in sources
     ]
     drawing = charts.matrix_cells(grid)
     rows = [
-        (source or "new", to, grid[i][j])
+        (source or "new_or_untiered", to or "untiered", grid[i][j])
         for i, source in enumerate(sources)
         for j, to in enumerate(tiers)
     ]
@@ -256,12 +257,12 @@ def tier_movement(user, filters: dict) -> Chart:
         extra={
             "matrix": list(
                 zip(
-                    [labels.NEW_TO_TIERS, *(labels.PARETO_TIERS[t] for t in tiers)],
+                    [labels.NEW_TO_TIERS, *(labels.PARETO_TIERS[t] for t in selectors.TIER_ORDER)],
                     drawing,
                     strict=True,
                 )
             ),
-            "column_labels": [labels.PARETO_TIERS[t] for t in tiers],
+            "column_labels": [labels.tier_label(t) for t in tiers],
             "moved": sum(moves.values()),
         },
     )

@@ -7,8 +7,10 @@ labels marked for translation. A test checks that both name the same keys.
 from django.utils.translation import gettext_lazy as _
 
 PARETO_TIERS = {"gold": _("Gold"), "iron": _("Iron"), "lead": _("Lead")}
+# Customers who never bought (and do not lose money) are left out of the pyramid.
+UNTIERED = _("Not tiered (no purchases)")
 # A tier change with no "from" is a customer tiered for the first time.
-NEW_TO_TIERS = _("New")
+NEW_TO_TIERS = _("New or not tiered")
 STAGES = {
     "suspect": _("Suspect"),
     "expectation": _("Expectation"),
@@ -22,3 +24,8 @@ REASONS = {
     "overdue": _("Next purchase overdue"),
     "p_alive_low+overdue": _("Probably no longer active, and next purchase overdue"),
 }
+
+
+def tier_label(tier: str):
+    """The name of a value tier, the blank one (not tiered) included."""
+    return PARETO_TIERS.get(tier, UNTIERED) if tier else UNTIERED

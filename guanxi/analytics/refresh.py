@@ -502,14 +502,17 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
     cost = profitability.cost_to_serve(priced, unit_costs) if priced else np.zeros(n)
     profit = profitability.profit(data.gross_margin, cost)
 
-    # The pyramid ranks by lifetime value when the models gave one for every buyer (customers
-    # who never bought have none ahead of them: 0), since it looks forward; otherwise by
-    # profit to date, which every customer has. Negative values are lead either way.
+    # The pyramid ranks the buyers by lifetime value when the models gave one for every buyer,
+    # since it looks forward, and otherwise by profit to date. Whoever loses money (negative
+    # profit: cost to serve above margin) is lead either way, prospects who never bought
+    # included; the other prospects stay untiered.
     forward_value = np.where(np.isnan(clv), 0.0, clv)
     pareto = tiers.pareto_tiers(
         forward_value if has_clv else profit,
         gold_share=value_settings.gold_share,
         lead_share=value_settings.lead_share,
+        ranked=bought,
+        losing=profit < 0,
     )
     volume = tiers.volume_tiers(data.total_amount, data.purchase_days)
     quadrant = (

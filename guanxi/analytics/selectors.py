@@ -19,6 +19,9 @@ from guanxi.customers.visibility import VIEW
 from .models import AnalyticsRun, ChurnFollowUp, CustomerValue, TierChange
 
 TIER_ORDER = ("gold", "iron", "lead")
+# The blank tier: customers the pyramid leaves out (never bought, and lose nothing).
+UNTIERED = ""
+PYRAMID_ORDER = (*TIER_ORDER, UNTIERED)
 STAGE_ORDER = tuple(STAGES)
 FILTER_NAMES = ("team", "region", "industry")
 
@@ -69,7 +72,8 @@ def churn_warnings_for_user(
 
 
 def tier_pyramid_for_user(user, *, filters: dict[str, Any] | None = None) -> dict[str, int]:
-    """How many of the customers ``user`` may see are in each value tier, gold first."""
+    """How many of the customers ``user`` may see are in each value tier, gold first, and how
+    many are not tiered (the blank tier, last)."""
     return {
         tier: row["customers"] for tier, row in tier_totals_for_user(user, filters=filters).items()
     }
@@ -78,8 +82,9 @@ def tier_pyramid_for_user(user, *, filters: dict[str, Any] | None = None) -> dic
 def tier_totals_for_user(
     user, *, filters: dict[str, Any] | None = None
 ) -> dict[str, dict[str, float]]:
-    """Per value tier, gold first: the number of customers, their total profit and their total
-    lifetime value (customers without one count as 0), in one ``GROUP BY``."""
+    """Per value tier, gold first and the untiered last: the number of customers, their total
+    profit and their total lifetime value (customers without one count as 0), in one
+    ``GROUP BY``."""
     rows = {
         row["pareto_tier"]: row
         for row in current_values_for_user(user, filters=filters)
@@ -93,7 +98,7 @@ def tier_totals_for_user(
             "profit": float(rows.get(tier, {}).get("profit") or 0.0),
             "clv": float(rows.get(tier, {}).get("clv") or 0.0),
         }
-        for tier in TIER_ORDER
+        for tier in PYRAMID_ORDER
     }
 
 

@@ -77,15 +77,21 @@ def test_a_download_is_a_post_of_a_known_chart(client, refreshed):
 def test_a_rep_sees_the_figures_of_their_customers_only(client, refreshed):
     company = refreshed
     client.force_login(company.analyst)
-    assert tier_counts(download(client, "tiers")) == {"gold": 1, "iron": 3, "lead": 2}
+    assert tier_counts(download(client, "tiers")) == {
+        "gold": 1,
+        "iron": 1,
+        "lead": 2,
+        "untiered": 2,
+    }
     client.force_login(company.rep)
     # Their own customer (lead, profit -330) and their sharing teammate's (iron, profit 0).
     tier_rows = download(client, "tiers")
-    assert tier_counts(tier_rows) == {"gold": 0, "iron": 1, "lead": 1}
+    assert tier_counts(tier_rows) == {"gold": 0, "iron": 1, "lead": 1, "untiered": 0}
     assert {row["tier"]: float(row["profit"]) for row in tier_rows} == {
         "gold": 0.0,
         "iron": 0.0,
         "lead": -330.0,
+        "untiered": 0.0,
     }
     whale = download(client, "whale")
     assert [(int(r["customers"]), float(r["cumulative_profit"])) for r in whale] == [
@@ -163,11 +169,12 @@ def test_filters_narrow_every_chart_within_what_the_user_may_see(client, refresh
     client.force_login(company.analyst)
 
     by_team = tier_counts(download(client, "tiers", team=company.team_b.pk))
-    assert by_team == {"gold": 1, "iron": 0, "lead": 0}
+    assert by_team == {"gold": 1, "iron": 0, "lead": 0, "untiered": 0}
     assert tier_counts(download(client, "tiers", region="Sichuan")) == {
         "gold": 0,
         "iron": 0,
         "lead": 1,
+        "untiered": 0,
     }
     steel = download(client, "lifecycle", industry="Steel")
     assert {r["stage"]: int(r["customers"]) for r in steel}["repeat_purchase"] == 1
@@ -176,7 +183,7 @@ def test_filters_narrow_every_chart_within_what_the_user_may_see(client, refresh
 
     page = client.get("/analytics/", {"team": company.team_b.pk})
     charts = page.context["charts"]
-    assert [row[1] for row in charts["tiers"].rows] == [1, 0, 0]
+    assert [row[1] for row in charts["tiers"].rows] == [1, 0, 0, 0]
     assert charts["whale"].rows[-1][2] == 170.0
     assert 'value="Sichuan"' not in page.content.decode()
 
@@ -186,6 +193,7 @@ def test_filters_narrow_every_chart_within_what_the_user_may_see(client, refresh
         "gold": 0,
         "iron": 0,
         "lead": 0,
+        "untiered": 0,
     }
     html = client.get("/analytics/", {"team": company.team_b.pk}).content.decode()
     assert "No customers match these filters." in html
@@ -195,8 +203,9 @@ def test_an_invalid_filter_is_dropped(client, refreshed):
     client.force_login(refreshed.analyst)
     assert tier_counts(download(client, "tiers", team="999999")) == {
         "gold": 1,
-        "iron": 3,
+        "iron": 1,
         "lead": 2,
+        "untiered": 2,
     }
     assert client.get("/analytics/", {"team": "nonsense"}).status_code == 200
 
@@ -261,11 +270,14 @@ def test_tier_movement_between_the_two_latest_runs(client, refreshed):
     first = {
         (r["from_tier"], r["to_tier"]): int(r["customers"]) for r in download(client, "movement")
     }
-    # After the first refresh every customer is new to the tiers.
-    assert (
-        first[("new", "gold")] == 1 and first[("new", "iron")] == 3 and first[("new", "lead")] == 2
-    )
-    assert sum(first.values()) == 6
+    # After the first refresh every customer is new: four to the tiers, and the two who never
+    # bought nor cost anything still outside them.
+    assert {pair: count for pair, count in first.items() if count} == {
+        ("new_or_untiered", "gold"): 1,
+        ("new_or_untiered", "iron"): 1,
+        ("new_or_untiered", "lead"): 2,
+        ("new_or_untiered", "untiered"): 2,
+    }
 
     # A large purchase lifts the West customer from lead to gold.
     book(company.west_customer, dt.date(2026, 2, 1), "9000.00", margin="5000")
@@ -278,14 +290,16 @@ def test_tier_movement_between_the_two_latest_runs(client, refreshed):
     second = {
         (r["from_tier"], r["to_tier"]): int(r["customers"]) for r in download(client, "movement")
     }
-    # West moved lead → gold and pushed Team B's customer from gold to iron; the three iron
-    # customers and the rep's (lead) stayed where they were.
+    # West moved lead → gold and pushed Team B's customer from gold to iron; the teammate's
+    # customer (iron), the rep's (lead) and the two untiered stayed where they were.
     assert {pair: count for pair, count in second.items() if count} == {
         ("lead", "gold"): 1,
         ("gold", "iron"): 1,
-        ("iron", "iron"): 3,
+        ("iron", "iron"): 1,
         ("lead", "lead"): 1,
+        ("new_or_untiered", "untiered"): 2,
     }
+    assert sum(second.values()) == 6
     assert TierChange.objects.filter(run=run).count() == 2
     page = client.get("/analytics/").context["charts"]["movement"]
     assert page.extra["moved"] == 2

@@ -15,6 +15,7 @@ def test_nothing_to_read_before_the_first_refresh(book_of_orders):
         "gold": 0,
         "iron": 0,
         "lead": 0,
+        "": 0,
     }
 
 
@@ -34,8 +35,18 @@ def test_a_rep_sees_only_the_values_and_warnings_of_customers_they_may_see(book_
     assert {v.customer for v in selectors.current_values_for_user(company.rep_west)} == {
         company.west_customer
     }
-    assert selectors.tier_pyramid_for_user(company.rep) == {"gold": 0, "iron": 1, "lead": 1}
-    assert selectors.tier_pyramid_for_user(company.analyst) == {"gold": 1, "iron": 3, "lead": 2}
+    assert selectors.tier_pyramid_for_user(company.rep) == {
+        "gold": 0,
+        "iron": 1,
+        "lead": 1,
+        "": 0,
+    }
+    assert selectors.tier_pyramid_for_user(company.analyst) == {
+        "gold": 1,
+        "iron": 1,
+        "lead": 2,
+        "": 2,
+    }
     assert not selectors.current_values_for_user(None).exists()
 
 

@@ -17,7 +17,15 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._checks import as_floats, as_labels, check_share, count_of, same_length, tie_midpoints
+from ._checks import (
+    as_bools,
+    as_floats,
+    as_labels,
+    check_share,
+    count_of,
+    same_length,
+    tie_midpoints,
+)
 
 PARETO_TIERS = {"gold": "Gold", "iron": "Iron", "lead": "Lead"}
 VOLUME_TIERS = {"high": "High volume", "medium": "Medium volume", "low": "Low volume"}
@@ -44,21 +52,37 @@ def _top_and_bottom(
     return twice_middle < 2 * top, twice_middle >= 2 * (n - bottom)
 
 
-def pareto_tiers(values: ArrayLike, gold_share: float = 0.2, lead_share: float = 0.3) -> np.ndarray:
+def pareto_tiers(
+    values: ArrayLike,
+    gold_share: float = 0.2,
+    lead_share: float = 0.3,
+    *,
+    ranked: ArrayLike | None = None,
+    losing: ArrayLike | None = None,
+) -> np.ndarray:
     """Gold, iron or lead for each customer, by value (profit or lifetime value).
 
-    The top ``gold_share`` of customers by value are gold, the bottom ``lead_share`` lead,
-    and any customer with a negative value is lead whatever their rank: the pyramid's lead
-    tier is about customers who lose money, and a base where most customers are unprofitable
-    should not call its least bad ones gold. Ties follow the module's rule, so a tie across
-    the gold cut-off is gold or iron as a group.
+    Only the ``ranked`` customers (default: all) are placed in the pyramid: the top
+    ``gold_share`` of them by value are gold, the bottom ``lead_share`` lead, the rest iron.
+    A customer who never bought has no value to rank, and counting the many such prospects
+    would make the bottom of the pyramid a block of tied zeros: they stay untiered ("").
+
+    Any ``losing`` customer (default: a negative value) is lead whatever their rank, ranked
+    or not: the pyramid's lead tier is about customers who cost more than they bring, and a
+    base where most customers are unprofitable should not call its least bad ones gold. Ties
+    follow the module's rule, so a tie across the gold cut-off is gold or iron as a group.
     """
     values = as_floats("values", values)
     check_share("gold_share", gold_share)
     check_share("lead_share", lead_share)
-    gold, lead = _top_and_bottom(values, gold_share, lead_share)
-    lead |= values < 0
-    return np.where(lead, "lead", np.where(gold, "gold", "iron"))
+    ranked = np.ones(len(values), dtype=bool) if ranked is None else as_bools("ranked", ranked)
+    losing = values < 0 if losing is None else as_bools("losing", losing)
+    same_length(values=values, ranked=ranked, losing=losing)
+    tiers = np.full(len(values), "", dtype="<U4")
+    gold, lead = _top_and_bottom(values[ranked], gold_share, lead_share)
+    tiers[ranked] = np.where(lead, "lead", np.where(gold, "gold", "iron"))
+    tiers[losing] = "lead"
+    return tiers
 
 
 def volume_tiers(

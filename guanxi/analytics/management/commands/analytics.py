@@ -195,7 +195,9 @@ class Command(BaseCommand):
             write(f"{title} ({verdict}): {parameters or '-'}")
             if not model.get("converged"):
                 write(f"  {model.get('message', '')}")
-        tiers = ", ".join(f"{tier} {count:,}" for tier, count in figures["tiers"].items())
+        tiers = ", ".join(
+            f"{tier or 'untiered'} {count:,}" for tier, count in figures["tiers"].items()
+        )
         write(f"Value tiers (by {figures['pareto_by']}): {tiers}")
         write(
             f"Churn warnings: {figures['churn_warnings']:,} customers, "

@@ -15,7 +15,7 @@ def test_refresh_command_makes_a_current_run_and_prints_a_summary(book_of_orders
     assert run.as_of == AS_OF
     assert f"Run #{run.pk} as of 2026-03-01: 6 customers, 3 who bought" in output
     assert "BG/NBD purchase model (NOT USED)" in output
-    assert "Value tiers (by profit): gold 1, iron 3, lead 2" in output
+    assert "Value tiers (by profit): untiered 2, gold 1, iron 1, lead 2" in output
     assert "Churn warnings: 1 customers" in output
 
 

@@ -92,6 +92,35 @@ def test_negatives_are_lead_and_more_value_never_means_a_worse_tier(values):
     assert np.all(np.diff(ranks[order]) >= 0)
 
 
+def test_only_ranked_customers_share_the_pyramid():
+    # Ten buyers and five prospects: the shares are of the buyers (2 gold, 3 lead); the
+    # prospects, whose zero would otherwise fill the bottom, stay untiered.
+    values = [100.0, 90.0, 80.0, 70.0, 60.0, 50.0, 40.0, 30.0, 20.0, 10.0] + [0.0] * 5
+    bought = [True] * 10 + [False] * 5
+    tiers = pareto_tiers(values, ranked=bought).tolist()
+    assert tiers == ["gold"] * 2 + ["iron"] * 5 + ["lead"] * 3 + [""] * 5
+
+
+def test_losing_customers_are_lead_ranked_or_not():
+    # Ranked by lifetime value, which is never negative, while profit says who loses money:
+    # the top buyer by value costs more than it brings, and so does a prospect who was
+    # called on often and never bought.
+    clv = [500.0, 400.0, 300.0, 200.0, 100.0, 0.0]
+    profit = [-20.0, 50.0, 40.0, 30.0, 10.0, -15.0]
+    bought = [True] * 5 + [False]
+    tiers = pareto_tiers(clv, ranked=bought, losing=np.array(profit) < 0).tolist()
+    # Of the five buyers one is gold (0.2 × 5) and two are lead (0.3 × 5, rounded half up);
+    # the one gold place went to a customer who loses money, and is lead instead.
+    assert tiers == ["lead", "iron", "iron", "lead", "lead", "lead"]
+
+
+def test_ranked_and_losing_masks_must_fit_the_values():
+    with pytest.raises(ValueError, match="ranked has 1 elements but values has 2"):
+        pareto_tiers([1.0, 2.0], ranked=[True])
+    with pytest.raises(ValueError, match="losing must be"):
+        pareto_tiers([1.0], losing=[0.5])
+
+
 def test_volume_tiers_need_both_sales_and_orders():
     sales = [500.0, 300.0, 100.0, 50.0, 30.0, 20.0]  # the first two make 80 % of 1000
     volume = [20, 2, 15, 1, 8, 3]  # busiest fifth: 20; quietest half: 1, 2 and 3
