@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "guanxi.imports",
     "guanxi.service",
     "guanxi.analytics",
+    "guanxi.scheduling",
     "guanxi.api",
     "guanxi.web",
     "guanxi.demo",
@@ -158,6 +159,15 @@ GUANXI_FIELD_ENCRYPTION_KEYS = env_list("GUANXI_FIELD_ENCRYPTION_KEYS")
 # Background jobs (long imports) are queued in the database and run by `guanxi db_worker`,
 # which `guanxi serve` starts beside the web server.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Periodic jobs, queued by `guanxi scheduler` (see guanxi/scheduling/schedule.py): each entry is
+# daily at a local time ("at", "timezone") or "every_minutes".
+GUANXI_SCHEDULE = {
+    "analytics-refresh": {
+        "task": "guanxi.analytics.tasks.refresh_customer_values",
+        "at": os.environ.get("GUANXI_ANALYTICS_REFRESH_AT", "02:30"),
+        "timezone": TIME_ZONE,
+    },
+}
 
 # Default region for reading phone numbers written without a country code.
 GUANXI_DEFAULT_PHONE_REGION = os.environ.get("GUANXI_DEFAULT_PHONE_REGION", "CN")

@@ -1,9 +1,11 @@
 """``guanxi serve [--port P] [--host H]``: serve Guanxi with gunicorn, as ``make demo`` does.
 
 Two worker processes with a few threads each, the access log on standard output, static files
-from ``collectstatic``'s output through WhiteNoise. Beside them runs one background worker
-(``guanxi db_worker``) for the jobs the pages queue, such as imports of large files; it stops
-with the server (``--no-background-worker`` leaves it out, for a deployment that runs its own).
+from ``collectstatic``'s output through WhiteNoise. Beside them run one background worker
+(``guanxi db_worker``) for the jobs the pages queue, such as imports of large files, and the
+scheduler (``guanxi scheduler``), which queues the periodic jobs such as the nightly analytics
+refresh; both stop with the server (``--no-background-worker`` leaves them out, for a deployment
+that runs its own).
 Before serving, it prints the address to open and, when the demo company exists, the demo users
 and their passwords.
 """
@@ -33,25 +35,28 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-background-worker",
             action="store_true",
-            help="do not start `guanxi db_worker` for background jobs",
+            help="start neither `guanxi db_worker` nor `guanxi scheduler`",
         )
 
     def handle(self, *args, port: int, host: str, workers: int, threads: int, **options):
-        background = None
+        helpers: list[subprocess.Popen] = []
         if not options["no_background_worker"]:
-            background = subprocess.Popen(  # the same Python and settings as this process
-                [sys.executable, "-m", "guanxi", "db_worker", "--interval", "1"]
-            )
-            self.stderr.write(f"Background worker started (process {background.pid}).")
+            for command in (["db_worker", "--interval", "1"], ["scheduler"]):
+                helper = subprocess.Popen(  # the same Python and settings as this process
+                    [sys.executable, "-m", "guanxi", *command]
+                )
+                helpers.append(helper)
+                self.stderr.write(f"Started `guanxi {command[0]}` (process {helper.pid}).")
         try:
             self._serve(port=port, host=host, workers=workers, threads=threads)
         finally:
-            if background is not None:
-                background.terminate()
+            for helper in helpers:
+                helper.terminate()
+            for helper in helpers:
                 try:
-                    background.wait(timeout=30)
+                    helper.wait(timeout=30)
                 except subprocess.TimeoutExpired:
-                    background.kill()
+                    helper.kill()
 
     def _serve(self, *, port: int, host: str, workers: int, threads: int) -> None:
         shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104
