@@ -28,6 +28,7 @@ from guanxi.analytics.clv import bgnbd, gamma_gamma
 from guanxi.analytics.clv.lifetime_value import customer_value
 from guanxi.analytics.value import churn, credit, lifecycle, profitability, rfm, tiers
 from guanxi.core import bulk
+from guanxi.core.arrays import day_number_sql, days_to_dates, fetch_columns
 from guanxi.customers.models import Customer
 from guanxi.interactions.models import Interaction
 from guanxi.orders.models import Invoice, Order, Payment
@@ -187,11 +188,6 @@ def _columns(rows: list[tuple], count: int) -> list[list]:
     return [list(column) for column in zip(*rows, strict=True)]
 
 
-def _dates(values) -> np.ndarray:
-    """Dates as the database returns them (``date`` objects, or ISO text on SQLite)."""
-    return np.array(values, dtype="datetime64[D]")
-
-
 def _scatter(positions: np.ndarray, values, size: int, fill, dtype) -> np.ndarray:
     out = np.full(size, fill, dtype=dtype)
     if len(positions):
@@ -201,14 +197,15 @@ def _scatter(positions: np.ndarray, values, size: int, fill, dtype) -> np.ndarra
 
 def aggregate(*, as_of: dt.date, currency: str) -> Aggregates:
     """Read everything the figures need as one row per customer: three ``GROUP BY`` queries
-    and a plain scan of the customers, fetched as tuples into arrays."""
-    rows = _fetch(
-        f"SELECT id, COALESCE(owner_id, 0) FROM {_table(Customer)} "  # noqa: S608
-        "WHERE deleted_at IS NULL ORDER BY id",
+    and a plain scan of the customers, each read straight into arrays
+    (:func:`guanxi.core.arrays.fetch_columns`)."""
+    ids, owners = fetch_columns(
+        f"SELECT CAST(id AS BIGINT), CAST(COALESCE(owner_id, 0) AS BIGINT) "  # noqa: S608
+        f"FROM {_table(Customer)} WHERE deleted_at IS NULL ORDER BY id",
         [],
+        "ii",
     )
-    ids, owners = _columns(rows, 2)
-    customer_ids = np.array(ids, dtype=np.int64)
+    customer_ids = ids
     n = len(customer_ids)
 
     def positions(column) -> tuple[np.ndarray, np.ndarray]:
@@ -217,7 +214,7 @@ def aggregate(*, as_of: dt.date, currency: str) -> Aggregates:
     data = Aggregates(
         as_of=as_of,
         customer_ids=customer_ids,
-        owner_ids=np.array(owners, dtype=np.int64),
+        owner_ids=owners,
         **_aggregate_orders(as_of, currency, n, positions),
     )
     data.interactions = _aggregate_interactions(as_of, n, positions)
@@ -260,47 +257,58 @@ def _aggregate_orders(as_of, currency, n, positions) -> dict[str, np.ndarray]:
             WHERE {purchase} AND o.ordered_on <= {as_of_param}
             GROUP BY o.customer_id
         )
-        SELECT p.customer_id, p.days, p.first_day, p.last_day, p.total, p.margin, p.handled,
-               COALESCE(e.first_day_total, 0), e.previous_day
+        SELECT CAST(p.customer_id AS BIGINT), CAST(p.days AS BIGINT),
+               {day_number_sql("p.first_day")}, {day_number_sql("p.last_day")},
+               CAST(p.total AS DOUBLE PRECISION), CAST(p.margin AS DOUBLE PRECISION),
+               CAST(p.handled AS BIGINT),
+               CAST(COALESCE(e.first_day_total, 0) AS DOUBLE PRECISION),
+               {day_number_sql("e.previous_day")}
         FROM per_customer p LEFT JOIN around_ends e ON e.customer_id = p.customer_id
     """  # noqa: S608
     params = [*purchase_params * 5, _date(as_of), *purchase_params, _date(as_of)]
-    rows = _fetch(sql, params)
-    (ids, days, first, last, total, margin, handled, first_total, previous) = _columns(rows, 9)
+    (ids, days, first, last, total, margin, handled, first_total, previous) = fetch_columns(
+        sql, params, "iiiiffifi"
+    )
     where, known = positions(ids)
-
-    def pick(values):
-        return [v for v, k in zip(values, known, strict=True) if k] if not known.all() else values
-
     nat = np.datetime64("NaT")
     return {
-        "purchase_days": _scatter(where, pick(days), n, 0, np.int64),
-        "first_purchase": _scatter(where, _dates(pick(first)), n, nat, "datetime64[D]"),
-        "last_purchase": _scatter(where, _dates(pick(last)), n, nat, "datetime64[D]"),
-        "previous_purchase": _scatter(where, _dates(pick(previous)), n, nat, "datetime64[D]"),
-        "total_amount": _scatter(where, pick(total), n, 0.0, np.float64),
-        "gross_margin": _scatter(where, pick(margin), n, 0.0, np.float64),
-        "orders_handled": _scatter(where, pick(handled), n, 0, np.int64),
-        "first_day_amount": _scatter(where, pick(first_total), n, 0.0, np.float64),
+        "purchase_days": _scatter(where, days[known], n, 0, np.int64),
+        "first_purchase": _scatter(where, days_to_dates(first[known]), n, nat, "datetime64[D]"),
+        "last_purchase": _scatter(where, days_to_dates(last[known]), n, nat, "datetime64[D]"),
+        "previous_purchase": _scatter(
+            where, days_to_dates(previous[known]), n, nat, "datetime64[D]"
+        ),
+        "total_amount": _scatter(where, total[known], n, 0.0, np.float64),
+        "gross_margin": _scatter(where, margin[known], n, 0.0, np.float64),
+        "orders_handled": _scatter(where, handled[known], n, 0, np.int64),
+        "first_day_amount": _scatter(where, first_total[known], n, 0.0, np.float64),
     }
 
 
 def _aggregate_interactions(as_of, n, positions) -> dict[str, np.ndarray]:
-    # Contacts up to the end of the as_of day in the site's time zone.
+    # Contacts up to the end of the as_of day in the site's time zone, counted per customer and
+    # channel; the channel travels as its position in the list of channels (text would have to
+    # be fetched row by row), a channel outside the list counting as "other".
     end = timezone.make_aware(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time()))
-    rows = _fetch(
-        f"SELECT customer_id, channel, COUNT(*) FROM {_table(Interaction)} "  # noqa: S608
-        "WHERE occurred_at < %s GROUP BY customer_id, channel",
-        [connection.ops.adapt_datetimefield_value(end)],
+    channels = list(Interaction.Channel.values)
+    other = channels.index(Interaction.Channel.OTHER)
+    code = " ".join(f"WHEN %s THEN {i}" for i in range(len(channels)))
+    ids, codes, counts = fetch_columns(
+        f"SELECT CAST(customer_id AS BIGINT), CAST(CASE channel {code} ELSE {other} END AS BIGINT),"  # noqa: S608
+        f" CAST(COUNT(*) AS BIGINT) FROM {_table(Interaction)} WHERE occurred_at < %s"
+        " GROUP BY customer_id, channel",
+        [*channels, connection.ops.adapt_datetimefield_value(end)],
+        "iii",
     )
-    ids, channels, counts = _columns(rows, 3)
     where, known = positions(ids)
-    channels = np.array(channels, dtype=str)[known] if len(ids) else np.zeros(0, dtype=str)
-    counts = np.array(counts, dtype=np.int64)[known] if len(ids) else np.zeros(0, np.int64)
+    codes, counts = codes[known], counts[known]
     result = {}
-    for channel in np.unique(channels):
-        mask = channels == channel
-        result[str(channel)] = _scatter(where[mask], counts[mask], n, 0, np.int64)
+    for i in np.unique(codes):
+        mask = codes == i
+        # (np.add.at: "other" may arrive in several rows per customer.)
+        totals = np.zeros(n, dtype=np.int64)
+        np.add.at(totals, where[mask], counts[mask])
+        result[channels[int(i)]] = totals
     return result
 
 
@@ -323,13 +331,14 @@ def _aggregate_invoices(as_of, currency, n, positions) -> dict[str, np.ndarray]:
             WHERE pay.paid_on <= {as_of_param}
             GROUP BY pay.invoice_id
         )
-        SELECT i.customer_id,
-               SUM(CASE WHEN i.due_on <= {as_of_param} THEN 1 ELSE 0 END),
-               SUM(CASE WHEN i.due_on <= {as_of_param}
-                         AND COALESCE(p.paid_by_due, 0) >= i.amount THEN 1 ELSE 0 END),
-               MAX(CASE WHEN {paid} >= i.amount
+        SELECT CAST(i.customer_id AS BIGINT),
+               CAST(SUM(CASE WHEN i.due_on <= {as_of_param} THEN 1 ELSE 0 END) AS BIGINT),
+               CAST(SUM(CASE WHEN i.due_on <= {as_of_param}
+                         AND COALESCE(p.paid_by_due, 0) >= i.amount THEN 1 ELSE 0 END)
+                    AS BIGINT),
+               CAST(COALESCE(MAX(CASE WHEN {paid} >= i.amount
                         THEN {_days_between("p.last_paid", "i.due_on")}
-                        ELSE {_days_between(as_of_param, "i.due_on")} END),
+                        ELSE {_days_between(as_of_param, "i.due_on")} END), 0) AS BIGINT),
                CAST(SUM(CASE WHEN i.amount > {paid} THEN i.amount - {paid} ELSE 0 END)
                     AS DOUBLE PRECISION)
         FROM {_table(Invoice)} i LEFT JOIN paid p ON p.invoice_id = i.id
@@ -338,21 +347,16 @@ def _aggregate_invoices(as_of, currency, n, positions) -> dict[str, np.ndarray]:
     """  # noqa: S608
     day = _date(as_of)
     params = [day, day, day, day, Invoice.Status.VOID.value, currency, day]
-    rows = _fetch(sql, params)
-    ids, due, on_time, worst, owed = _columns(rows, 5)
+    ids, due, on_time, worst, owed = fetch_columns(sql, params, "iiiif")
     where, known = positions(ids)
-    keep = np.flatnonzero(known)
-
-    def pick(values, dtype):
-        return np.array([values[i] for i in keep] if len(keep) else [], dtype=dtype)
-
-    worst_days = pick([0 if w is None else w for w in worst], np.float64)
     return {
-        "invoices_due": _scatter(where, pick(due, np.int64), n, 0, np.int64),
-        "invoices_on_time": _scatter(where, pick(on_time, np.int64), n, 0, np.int64),
+        "invoices_due": _scatter(where, due[known], n, 0, np.int64),
+        "invoices_on_time": _scatter(where, on_time[known], n, 0, np.int64),
         # A payment before the due date gives a negative delay: that is 0 days overdue.
-        "max_days_overdue": _scatter(where, np.maximum(worst_days, 0), n, 0.0, np.float64),
-        "outstanding": _scatter(where, pick(owed, np.float64), n, 0.0, np.float64),
+        "max_days_overdue": _scatter(
+            where, np.maximum(worst[known].astype(np.float64), 0), n, 0.0, np.float64
+        ),
+        "outstanding": _scatter(where, owed[known], n, 0.0, np.float64),
     }
 
 
