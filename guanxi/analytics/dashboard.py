@@ -3,7 +3,8 @@ as rows (what the page's data table shows and the CSV export holds, so the two a
 and as geometry for the template to draw.
 
 Every figure comes from a selector, so the visibility rule and the filters apply to each
-chart alike.
+chart alike. The page reads the current run's figures of the visible customers once
+(``selectors.value_columns_for_user``) and hands them to the four charts computed from them.
 """
 
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from guanxi.accounts.models import User
 
 from . import charts, labels, selectors
+from .selectors import ValueColumns
 
 CHURN_LIST_LENGTH = 50
 
@@ -45,8 +47,8 @@ def _entries(names: list, drawing: charts.CentredBars, rows: list[tuple]) -> lis
     return list(zip(names, drawing.bars, rows, strict=True))
 
 
-def tier_pyramid(user, filters: dict) -> Chart:
-    totals = selectors.tier_totals_for_user(user, filters=filters)
+def tier_pyramid(user, filters: dict, values: ValueColumns | None = None) -> Chart:
+    totals = selectors.tier_totals_for_user(user, filters=filters, values=values)
     customers = sum(t["customers"] for t in totals.values())
     profit = sum(t["profit"] for t in totals.values())
     clv = sum(t["clv"] for t in totals.values())
@@ -85,8 +87,8 @@ def tier_pyramid(user, filters: dict) -> Chart:
     )
 
 
-def whale_curve(user, filters: dict) -> Chart:
-    curve = selectors.whale_curve_for_user(user, filters=filters)
+def whale_curve(user, filters: dict, values: ValueColumns | None = None) -> Chart:
+    curve = selectors.whale_curve_for_user(user, filters=filters, values=values)
     n = len(curve.order)
     peak = int(np.argmax(curve.cumulative_profit))  # the first peak, as the curve has it
     kept = charts.downsample(n + 1, keep=[peak])
@@ -128,8 +130,8 @@ def whale_curve(user, filters: dict) -> Chart:
     )
 
 
-def lifecycle_funnel(user, filters: dict) -> Chart:
-    counts = selectors.lifecycle_funnel_for_user(user, filters=filters)
+def lifecycle_funnel(user, filters: dict, values: ValueColumns | None = None) -> Chart:
+    counts = selectors.lifecycle_funnel_for_user(user, filters=filters, values=values)
     total = sum(counts.values())
     rows = [(stage, count, _share(count, total)) for stage, count in counts.items()]
     drawing = charts.centred_bars(list(counts.values()))
@@ -144,9 +146,9 @@ def lifecycle_funnel(user, filters: dict) -> Chart:
     )
 
 
-def lifetime_value_distribution(user, filters: dict) -> Chart:
-    values, without = selectors.lifetime_values_for_user(user, filters=filters)
-    histogram = charts.histogram(values)
+def lifetime_value_distribution(user, filters: dict, values: ValueColumns | None = None) -> Chart:
+    known, without = selectors.lifetime_values_for_user(user, filters=filters, values=values)
+    histogram = charts.histogram(known)
     rows: list[tuple] = [
         (str(i + 1), round(low, 2), round(high, 2), count)
         for i, (low, high, count) in enumerate(
@@ -161,20 +163,27 @@ def lifetime_value_distribution(user, filters: dict) -> Chart:
         columns=("bin", "from", "to", "customers"),
         rows=rows,
         drawing=drawing,
-        empty=len(values) == 0 and without == 0,
+        empty=len(known) == 0 and without == 0,
         extra={
             "entries": list(zip(drawing.bars, rows, strict=False)) if drawing else [],
             "capped": histogram.capped,
             "without": without,
-            "with": len(values),
+            "with": len(known),
         },
     )
 
 
-def churn_risk(user, filters: dict, *, limit: int | None = CHURN_LIST_LENGTH) -> Chart:
+def churn_risk(
+    user,
+    filters: dict,
+    values: ValueColumns | None = None,
+    *,
+    limit: int | None = CHURN_LIST_LENGTH,
+) -> Chart:
     """The flagged customers in working order: the first ``limit`` for the page (with how many
     there are in all), every one of them for the download (``limit=None``). A million-customer
-    base flags a hundred thousand or more; reading them all to show fifty took half a minute."""
+    base flags a hundred thousand or more; reading them all to show fifty took half a minute.
+    (``values`` is unused: the list reads the flagged customers themselves.)"""
     warnings = selectors.churn_warnings_for_user(user, filters=filters)
     listed = warnings if limit is None else warnings[:limit]
     found = list(
@@ -224,13 +233,13 @@ def _churn_entries(rows: list[tuple]) -> list[dict]:
     ]
 
 
-def tier_movement(user, filters: dict) -> Chart:
+def tier_movement(user, filters: dict, values: ValueColumns | None = None) -> Chart:
     """From-tier × to-tier counts between the previous run and the current one. Only changes
     are stored, so those who stayed put (the diagonal) are each tier's customers less the ones
     who moved into it. The blank tier is both where new customers come from and where those
     left out of the pyramid are, so the cells add up to the customers shown."""
     moves = selectors.tier_movements_for_user(user, filters=filters)
-    pyramid = selectors.tier_pyramid_for_user(user, filters=filters)
+    pyramid = selectors.tier_pyramid_for_user(user, filters=filters, values=values)
     tiers = selectors.PYRAMID_ORDER
     stayed = {
         tier: pyramid[tier] - sum(c for (_from, to), c in moves.items() if to == tier)
@@ -268,7 +277,9 @@ def tier_movement(user, filters: dict) -> Chart:
     )
 
 
-CHARTS: dict[str, Callable[[Any, dict], Chart]] = {
+# Each builder takes the user, the filters and, optionally, the value columns already read for
+# them (the page reads them once for all six charts; a download reads what its chart needs).
+CHARTS: dict[str, Callable[..., Chart]] = {
     "tiers": tier_pyramid,
     "whale": whale_curve,
     "lifecycle": lifecycle_funnel,
@@ -277,7 +288,7 @@ CHARTS: dict[str, Callable[[Any, dict], Chart]] = {
     "movement": tier_movement,
 }
 # What a download holds: the same figures, with the whole churn list rather than its head.
-EXPORTS: dict[str, Callable[[Any, dict], Chart]] = {
+EXPORTS: dict[str, Callable[..., Chart]] = {
     **CHARTS,
     "churn": partial(churn_risk, limit=None),
 }

@@ -6,13 +6,26 @@ only ever narrow what the visibility rule already allows: the visible customers 
 first and the filters are applied to that set, never in its place.
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    FloatField,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce
 
 from guanxi.analytics.value.lifecycle import STAGES
 from guanxi.analytics.value.profitability import WhaleCurve, whale_curve
+from guanxi.core.arrays import fetch_columns
 from guanxi.customers.models import Customer
 from guanxi.customers.visibility import VIEW
 
@@ -71,67 +84,102 @@ def churn_warnings_for_user(
     )
 
 
-def tier_pyramid_for_user(user, *, filters: dict[str, Any] | None = None) -> dict[str, int]:
+@dataclass(frozen=True)
+class ValueColumns:
+    """The current run's figures of the customers a user may see (narrowed by the filters),
+    one array element per customer: what the tier, whale, lifecycle and lifetime-value charts
+    are computed from. ``tier`` indexes :data:`PYRAMID_ORDER`, ``stage`` :data:`STAGE_ORDER`;
+    ``clv`` is NaN for customers without a lifetime value."""
+
+    profit: np.ndarray
+    clv: np.ndarray
+    tier: np.ndarray
+    stage: np.ndarray
+
+
+def value_columns_for_user(user, *, filters: dict[str, Any] | None = None) -> ValueColumns:
+    """Read the columns in one query. The dashboard reads them once for its four charts over
+    every visible customer: at a million customers each chart's own ``GROUP BY`` over the
+    visible set took about as long as this whole read."""
+    tier_code = Case(
+        *(When(pareto_tier=tier, then=Value(i)) for i, tier in enumerate(PYRAMID_ORDER)),
+        default=Value(PYRAMID_ORDER.index(UNTIERED)),
+    )
+    stage_code = Case(
+        *(When(lifecycle_stage=stage, then=Value(i)) for i, stage in enumerate(STAGE_ORDER)),
+        default=Value(-1),
+    )
+    rows = (
+        current_values_for_user(user, filters=filters)
+        .order_by()
+        .annotate(
+            profit_value=Cast("profit", FloatField()),
+            clv_value=Coalesce(Cast("clv", FloatField()), Value(float("nan"))),
+            tier_code=Cast(tier_code, BigIntegerField()),
+            stage_code=Cast(stage_code, BigIntegerField()),
+        )
+        .values_list("profit_value", "clv_value", "tier_code", "stage_code")
+    )
+    sql, params = rows.query.sql_with_params()
+    profit, clv, tier, stage = fetch_columns(sql, params, "ffii")
+    return ValueColumns(profit=profit, clv=clv, tier=tier, stage=stage)
+
+
+def tier_pyramid_for_user(
+    user, *, filters: dict[str, Any] | None = None, values: ValueColumns | None = None
+) -> dict[str, int]:
     """How many of the customers ``user`` may see are in each value tier, gold first, and how
-    many are not tiered (the blank tier, last)."""
+    many are not tiered (the blank tier, last). ``values``, when given, are the columns
+    already read for this user and these filters (so with every selector below)."""
     return {
-        tier: row["customers"] for tier, row in tier_totals_for_user(user, filters=filters).items()
+        tier: row["customers"]
+        for tier, row in tier_totals_for_user(user, filters=filters, values=values).items()
     }
 
 
 def tier_totals_for_user(
-    user, *, filters: dict[str, Any] | None = None
+    user, *, filters: dict[str, Any] | None = None, values: ValueColumns | None = None
 ) -> dict[str, dict[str, float]]:
     """Per value tier, gold first and the untiered last: the number of customers, their total
-    profit and their total lifetime value (customers without one count as 0), in one
-    ``GROUP BY``."""
-    rows = {
-        row["pareto_tier"]: row
-        for row in current_values_for_user(user, filters=filters)
-        .order_by()
-        .values("pareto_tier")
-        .annotate(customers=Count("id"), profit=Sum("profit"), clv=Sum("clv"))
-    }
+    profit and their total lifetime value (customers without one count as 0)."""
+    values = values or value_columns_for_user(user, filters=filters)
+    size = len(PYRAMID_ORDER)
+    customers = np.bincount(values.tier, minlength=size)
+    profit = np.bincount(values.tier, weights=values.profit, minlength=size)
+    clv = np.bincount(values.tier, weights=np.nan_to_num(values.clv, nan=0.0), minlength=size)
     return {
-        tier: {
-            "customers": rows.get(tier, {}).get("customers", 0),
-            "profit": float(rows.get(tier, {}).get("profit") or 0.0),
-            "clv": float(rows.get(tier, {}).get("clv") or 0.0),
-        }
-        for tier in PYRAMID_ORDER
+        tier: {"customers": int(customers[i]), "profit": float(profit[i]), "clv": float(clv[i])}
+        for i, tier in enumerate(PYRAMID_ORDER)
     }
 
 
-def whale_curve_for_user(user, *, filters: dict[str, Any] | None = None) -> WhaleCurve:
+def whale_curve_for_user(
+    user, *, filters: dict[str, Any] | None = None, values: ValueColumns | None = None
+) -> WhaleCurve:
     """The whale curve of the profits of the customers ``user`` may see."""
-    profits = list(
-        current_values_for_user(user, filters=filters).order_by().values_list("profit", flat=True)
-    )
-    return whale_curve(profits)
+    values = values or value_columns_for_user(user, filters=filters)
+    return whale_curve(values.profit)
 
 
-def lifecycle_funnel_for_user(user, *, filters: dict[str, Any] | None = None) -> dict[str, int]:
+def lifecycle_funnel_for_user(
+    user, *, filters: dict[str, Any] | None = None, values: ValueColumns | None = None
+) -> dict[str, int]:
     """How many of the customers ``user`` may see stand on each step of the loyalty ladder,
     from suspect to advocate."""
-    counts = dict(
-        current_values_for_user(user, filters=filters)
-        .order_by()
-        .values_list("lifecycle_stage")
-        .annotate(customers=Count("id"))
-    )
-    return {stage: counts.get(stage, 0) for stage in STAGE_ORDER}
+    values = values or value_columns_for_user(user, filters=filters)
+    known = values.stage[values.stage >= 0]
+    counts = np.bincount(known, minlength=len(STAGE_ORDER))
+    return {stage: int(counts[i]) for i, stage in enumerate(STAGE_ORDER)}
 
 
 def lifetime_values_for_user(
-    user, *, filters: dict[str, Any] | None = None
+    user, *, filters: dict[str, Any] | None = None, values: ValueColumns | None = None
 ) -> tuple[np.ndarray, int]:
     """The lifetime values of the customers ``user`` may see that have one, and how many have
     none (never bought, or the models could not be fitted)."""
-    values = current_values_for_user(user, filters=filters).order_by()
-    known = np.fromiter(
-        values.filter(clv__isnull=False).values_list("clv", flat=True), dtype=np.float64
-    )
-    return known, values.filter(clv__isnull=True).count()
+    values = values or value_columns_for_user(user, filters=filters)
+    missing = np.isnan(values.clv)
+    return values.clv[~missing], int(missing.sum())
 
 
 def tier_movements_for_user(

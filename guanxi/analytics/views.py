@@ -16,7 +16,7 @@ from .dashboard import CHARTS
 from .exports import MEDIA_TYPE, chart_export_csv, export_filename
 from .forms import DashboardFilterForm
 from .models import ChurnFollowUp
-from .selectors import current_run, follow_ups_for_user
+from .selectors import current_run, follow_ups_for_user, value_columns_for_user
 from .services import follow_up_done
 
 # The follow-up page lists this many; the rest come up as these are closed.
@@ -30,7 +30,10 @@ def dashboard(request):
     form = DashboardFilterForm(request.GET)
     filters = form.selector_filters()
     run = current_run()
-    charts = {key: build(request.user, filters) for key, build in CHARTS.items()} if run else {}
+    charts = {}
+    if run:
+        values = value_columns_for_user(request.user, filters=filters)
+        charts = {key: build(request.user, filters, values) for key, build in CHARTS.items()}
     return render(
         request,
         "analytics/dashboard.html",
