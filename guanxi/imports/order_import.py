@@ -5,6 +5,8 @@ merged into) or by Guanxi id, and must be one the importing user may change. Out
 **created**; **updated** — the row's own ``external_id`` is an order imported before, so
 importing the same file again changes nothing and a corrected file corrects what changed;
 **rejected** with reasons, each naming its column. "Merged" does not apply and stays 0.
+A new order for a blacklisted or D-rated customer waits for a manager's approval, as one
+entered by hand does.
 
 The file speaks for the system the orders come from, so a row may set any status, including
 taking an order out of "refunded" if the source says so; in Guanxi itself those are final.
@@ -22,6 +24,7 @@ from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record_many, audit_value
 from guanxi.customers.visibility import CHANGE
 from guanxi.orders.models import Order
+from guanxi.orders.services import approval_reasons_for
 
 from .customer_rows import parse_date
 from .interaction_import import parse_moment
@@ -203,6 +206,13 @@ class OrderImporter(LinkedRowImporter):
                 )
             )
             created += 1
+        # The same rule as an order entered by hand: a new order for a blacklisted or D-rated
+        # customer waits for a manager (orders updated from the file keep their approval).
+        reasons = approval_reasons_for(order.customer_id for order in new)
+        for order in new:
+            order.approval_reason = reasons[order.customer_id]
+            if order.approval_reason:
+                order.approval = Order.Approval.PENDING
         Order.objects.bulk_create(new, batch_size=2000)
         changed = self._update(updates, now)
         audit_record_many(
@@ -216,7 +226,7 @@ class OrderImporter(LinkedRowImporter):
                 summary=f"{order.ordered_on.isoformat()} {order.amount} {order.currency}",
                 changes={
                     name: {"before": None, "after": audit_value(getattr(order, name))}
-                    for name in ("external_id", *WRITTEN)
+                    for name in ("external_id", *WRITTEN, "approval", "approval_reason")
                     if getattr(order, name) not in (None, "")
                 },
             )

@@ -83,3 +83,32 @@ def test_approving_through_the_api(company, api_as):
     again = api_as("manager").post(url, {"version": 2})
     assert again.status_code == 422
     assert again.json()["errors"][0]["field"] == "approval"
+
+
+def test_imported_orders_follow_the_same_rule(company, tmp_path):
+    from guanxi.customers.models import Customer
+    from guanxi.imports.services import import_job_create, import_job_run
+
+    Customer.objects.filter(pk=company.rep_customer.pk).update(external_id="K1")
+    Customer.objects.filter(pk=company.teammate_customer.pk).update(external_id="T1")
+    Blacklist.objects.create(customer=company.rep_customer, reason="欠款不还", added_by=None)
+    _rate(company.teammate_customer, "D")
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "external_id,customer_external_id,ordered_on,amount\n"
+        "A1,K1,2026-03-02,100\nA2,T1,2026-03-02,50\n",
+        encoding="utf-8",
+    )
+    job = import_job_create(actor=company.admin, path=path, filename="orders.csv", kind="orders")
+    assert import_job_run(job=job).created == 2
+    blacklisted, rated_d = Order.objects.get(external_id="A1"), Order.objects.get(external_id="A2")
+    assert blacklisted.approval == rated_d.approval == Order.Approval.PENDING
+    assert "欠款不还" in blacklisted.approval_reason and "D" in rated_d.approval_reason
+    event = AuditEvent.objects.get(object_type="order", object_id=blacklisted.pk)
+    assert event.changes["approval"] == {"before": None, "after": "pending"}
+    # Re-importing the same file changes nothing, the approval included.
+    job = import_job_create(actor=company.admin, path=path, filename="orders.csv", kind="orders")
+    assert (import_job_run(job=job).updated, Order.objects.filter(approval="pending").count()) == (
+        2,
+        2,
+    )
