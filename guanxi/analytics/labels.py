@@ -24,6 +24,33 @@ REASONS = {
     "overdue": _("Next purchase overdue"),
     "p_alive_low+overdue": _("Probably no longer active, and next purchase overdue"),
 }
+SEGMENTS = {
+    "champions": _("Champions"),
+    "loyal": _("Loyal"),
+    "potential_loyalist": _("Potential loyalist"),
+    "new_customer": _("New customer"),
+    "promising": _("Promising"),
+    "need_attention": _("Needs attention"),
+    "about_to_sleep": _("About to sleep"),
+    "at_risk": _("At risk"),
+    "cannot_lose": _("Cannot lose them"),
+    "hibernating": _("Hibernating"),
+    "lost": _("Lost"),
+    "none": _("No purchases"),
+}
+RATINGS = {
+    "A": _("A (pays reliably)"),
+    "B": _("B (minor delays)"),
+    "C": _("C (frequent or long delays)"),
+    "D": _("D (high risk)"),
+    "unrated": _("Unrated (no invoices yet)"),
+}
+QUADRANTS = {
+    "keep": _("Keep (high current, high potential)"),
+    "invest": _("Invest (low current, high potential)"),
+    "maintain": _("Maintain (high current, low potential)"),
+    "minimise": _("Minimise (low current, low potential)"),
+}
 
 
 def tier_label(tier: str):

@@ -29,7 +29,7 @@ from guanxi.core.arrays import fetch_columns
 from guanxi.customers.models import Customer
 from guanxi.customers.visibility import VIEW
 
-from .models import AnalyticsRun, ChurnFollowUp, CustomerValue, TierChange
+from .models import AnalyticsRun, Blacklist, ChurnFollowUp, CustomerValue, TierChange
 
 TIER_ORDER = ("gold", "iron", "lead")
 # The blank tier: customers the pyramid leaves out (never bought, and lose nothing).
@@ -212,3 +212,34 @@ def follow_ups_for_user(user, *, open_only: bool = True) -> QuerySet[ChurnFollow
     return follow_ups.select_related("customer", "owner").order_by(
         "-value_at_risk", "created_at", "id"
     )
+
+
+@dataclass(frozen=True)
+class CustomerValueCard:
+    """What the customer page shows of one customer's value: the current run's figures (None
+    before the first refresh, or for a customer created since) and the blacklist entry."""
+
+    run: AnalyticsRun | None
+    value: CustomerValue | None
+    blacklist: Blacklist | None
+
+
+def customer_value_card_for_user(user, customer_id: int) -> CustomerValueCard:
+    """The value card of a customer ``user`` may see (``Customer.DoesNotExist`` otherwise, as
+    :func:`guanxi.customers.selectors.access_customer`)."""
+    from guanxi.customers.selectors import access_customer
+
+    return customer_value_card(access_customer(user, customer_id, VIEW))
+
+
+def customer_value_card(customer: Customer) -> CustomerValueCard:
+    """The value card of a customer already read through the caller's scope (the customer
+    page has it from its own selector)."""
+    run = current_run()
+    value = (
+        CustomerValue.objects.filter(run=run, customer=customer).first()
+        if run is not None
+        else None
+    )
+    blacklist = Blacklist.objects.filter(customer=customer).select_related("added_by").first()
+    return CustomerValueCard(run=run, value=value, blacklist=blacklist)

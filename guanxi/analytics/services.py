@@ -36,7 +36,10 @@ def blacklist_add(*, actor, customer_id: int, reason: str) -> Blacklist:
             object_id=entry.pk,
             customer_id=customer.pk,
             summary=f"{customer.name}: {reason}",
-            changes={"blacklisted": {"before": False, "after": True}, "reason": reason},
+            changes={
+                "blacklisted": {"before": False, "after": True},
+                "reason": {"before": None, "after": reason},
+            },
         )
     return entry
 

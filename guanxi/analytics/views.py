@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -17,7 +18,7 @@ from .exports import MEDIA_TYPE, chart_export_csv, export_filename
 from .forms import DashboardFilterForm
 from .models import ChurnFollowUp
 from .selectors import current_run, follow_ups_for_user, value_columns_for_user
-from .services import follow_up_done
+from .services import blacklist_add, blacklist_remove, follow_up_done
 
 # The follow-up page lists this many; the rest come up as these are closed.
 FOLLOW_UP_LIST_LENGTH = 200
@@ -100,3 +101,38 @@ def follow_up_close(request, follow_up_id: int):
         request, _("Follow-up of “%(name)s” marked done.") % {"name": follow_up.customer.name}
     )
     return redirect("analytics:follow_ups")
+
+
+@login_required
+@require_POST
+def blacklist_put(request, customer_id: int):
+    """Put a customer on the blacklist with the reason given; needs the right to change the
+    customer (403 otherwise, 404 when it is out of sight)."""
+    try:
+        blacklist_add(
+            actor=request.user, customer_id=customer_id, reason=request.POST.get("reason")
+        )
+    except Customer.DoesNotExist:
+        raise Http404 from None
+    except ValidationError as exc:
+        for text in exc.messages:
+            messages.error(request, text)
+    else:
+        messages.success(request, _("The customer is on the blacklist now."))
+    return redirect(reverse("customers:detail", args=[customer_id]) + "#value")
+
+
+@login_required
+@require_POST
+def blacklist_take_off(request, customer_id: int):
+    """Take a customer off the blacklist; the same rights as putting them on it."""
+    try:
+        blacklist_remove(actor=request.user, customer_id=customer_id)
+    except Customer.DoesNotExist:
+        raise Http404 from None
+    except ValidationError as exc:
+        for text in exc.messages:
+            messages.error(request, text)
+    else:
+        messages.success(request, _("The customer is off the blacklist."))
+    return redirect(reverse("customers:detail", args=[customer_id]) + "#value")

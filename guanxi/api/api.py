@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Swagger
 
 from guanxi.accounts.api import router as accounts_router
+from guanxi.analytics.api import router as analytics_router
 from guanxi.customers.api import router as customers_router
 from guanxi.dedup.api import router as dedup_router
 from guanxi.interactions.api import router as interactions_router
@@ -95,6 +96,7 @@ api = GuanxiAPI(
 install_error_handlers(api)
 api.add_router("", dedup_router)
 api.add_router("", customers_router)
+api.add_router("", analytics_router)
 api.add_router("", interactions_router)
 api.add_router("", orders_router)
 api.add_router("", accounts_router)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from guanxi.accounts.roles import DELETING_ROLES, REASSIGNING_ROLES
+from guanxi.analytics.selectors import customer_value_card
 from guanxi.audit.selectors import audit_events_for_customer
 from guanxi.core.keyset import CursorError, keyset_page
 from guanxi.dedup.selectors import (
@@ -168,6 +169,7 @@ def customer_detail(request, customer_id: int):
             "possible_duplicates": open_pairs_of_customer_for_user(request.user, customer)[:10],
             "recent_orders": orders_for_customer(customer=customer)[:RECENT_ORDERS],
             "purchases": purchase_summary([customer.pk]).get(customer.pk),
+            "value_card": customer_value_card(customer),
         },
     )
 

@@ -29,6 +29,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from guanxi.accounts.models import ApiToken
 from guanxi.accounts.services import api_token_create
+from guanxi.analytics.models import Blacklist
 from guanxi.audit.models import AuditEvent
 from guanxi.core.testing.factories import CustomerFactory
 from guanxi.core.testing.visibility_matrix import EXPECTED
@@ -106,6 +107,9 @@ PAGES: dict[str, Route] = {
     # Churn follow-ups are listed for the visible customers; closing one changes its customer.
     "analytics:follow_ups": Route("list"),
     "analytics:follow_up_done": Route("follow_up", CHANGE),
+    # The blacklist is a change to the customer.
+    "analytics:blacklist_add": Route("customer", CHANGE),
+    "analytics:blacklist_remove": Route("customer", CHANGE),
     "dedup:hints": Route("role", roles=frozenset(WRITING)),
     "dedup:pair": Route("pair", VIEW),
     "dedup:merge": Route("pair", CHANGE),
@@ -129,6 +133,9 @@ API_OPERATIONS: dict[str, Route] = {
     "DELETE /api/v1/customers/{customer_id}": Route("customer", CHANGE, frozenset(DELETING)),
     "POST /api/v1/customers/{customer_id}/reveal": Route("customer", VIEW, frozenset(SENSITIVE)),
     "GET /api/v1/customers/{customer_id}/history": Route("customer", VIEW),
+    "GET /api/v1/customers/{customer_id}/value": Route("customer", VIEW),
+    "POST /api/v1/customers/{customer_id}/blacklist": Route("customer", CHANGE),
+    "DELETE /api/v1/customers/{customer_id}/blacklist": Route("customer", CHANGE),
     "GET /api/v1/customers/{customer_id}/interactions": Route("customer", VIEW),
     "POST /api/v1/customers/{customer_id}/interactions": Route("customer", INTERACT),
     "GET /api/v1/interactions": Route("list"),
@@ -227,6 +234,7 @@ def footprint() -> tuple:
         Payment.objects.count(),
         AuditEvent.objects.exclude(action=AuditEvent.Action.EXPORT).count(),
         ApiToken.objects.filter(revoked_at__isnull=False).count(),
+        Blacklist.objects.count(),
     )
 
 
@@ -252,6 +260,8 @@ PAGE_REQUESTS = {
     "customers:edit": ("get", None, 200),
     "customers:delete": ("post", {"version": "1"}, 302),
     "customers:reveal": ("post", {}, 200),
+    "analytics:blacklist_add": ("post", {"reason": "walk"}, 302),
+    "analytics:blacklist_remove": ("post", {}, 302),
     "interactions:log": (
         "post",
         {
@@ -293,6 +303,8 @@ def test_customer_pages_follow_the_visibility_rule(client, company, username, na
                 "customers:edit": f"/customers/{customer.pk}/edit/",
                 "customers:delete": f"/customers/{customer.pk}/delete/",
                 "customers:reveal": f"/customers/{customer.pk}/reveal/",
+                "analytics:blacklist_add": f"/analytics/blacklist/{customer.pk}/add/",
+                "analytics:blacklist_remove": f"/analytics/blacklist/{customer.pk}/remove/",
                 "interactions:log": f"/interactions/log/{customer.pk}/",
                 "orders:create": f"/orders/new/{customer.pk}/",
             }[name]
@@ -489,9 +501,13 @@ API_BODIES = {
         "subject": "Walk",
     },
     "POST /api/v1/customers/{customer_id}/reveal": None,
+    "POST /api/v1/customers/{customer_id}/blacklist": {"reason": "walk"},
 }
 API_SUCCESS = {"GET": 200, "PATCH": 200, "DELETE": 204, "POST": 200}
-API_SUCCESS_OVERRIDES = {"POST /api/v1/customers/{customer_id}/interactions": 201}
+API_SUCCESS_OVERRIDES = {
+    "POST /api/v1/customers/{customer_id}/interactions": 201,
+    "POST /api/v1/customers/{customer_id}/blacklist": 201,
+}
 
 
 def _call(client: Client, method: str, url: str, headers: dict, body=None, params=None):

@@ -16,7 +16,7 @@ def test_owner_adds_and_removes_with_audit_rows(company):
     assert (entry.customer, entry.reason, entry.added_by) == (customer, "never pays", company.rep)
     added = AuditEvent.objects.get(object_type="blacklist", action=AuditEvent.Action.CREATE)
     assert (added.actor, added.customer_id, added.object_id) == (company.rep, customer.pk, entry.pk)
-    assert added.changes["reason"] == "never pays"
+    assert added.changes["reason"] == {"before": None, "after": "never pays"}
 
     with pytest.raises(ValidationError):
         blacklist_add(actor=company.rep, customer_id=customer.pk, reason="again")

@@ -10,7 +10,7 @@ from guanxi.analytics import labels
 from guanxi.analytics.models import CustomerValue, TierChange
 from guanxi.analytics.refresh import analytics_refresh
 from guanxi.analytics.tests.conftest import AS_OF, book
-from guanxi.analytics.value import churn, lifecycle, tiers
+from guanxi.analytics.value import churn, credit, lifecycle, rfm, tiers
 from guanxi.audit.models import AuditEvent
 from guanxi.customers.models import Customer
 
@@ -316,3 +316,6 @@ def test_the_translated_labels_name_the_same_keys_as_the_numerics():
     assert set(labels.PARETO_TIERS) == set(tiers.PARETO_TIERS)
     assert set(labels.STAGES) == set(lifecycle.STAGES)
     assert set(labels.REASONS) == set(churn.REASONS)
+    assert set(labels.SEGMENTS) == set(rfm.SEGMENTS)
+    assert set(labels.RATINGS) == set(credit.RATINGS)
+    assert set(labels.QUADRANTS) == set(tiers.QUADRANTS)

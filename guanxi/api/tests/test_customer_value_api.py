@@ -1,0 +1,46 @@
+"""A customer's value figures and blacklist entry through the API."""
+
+from guanxi.analytics.models import Blacklist
+from guanxi.analytics.refresh import analytics_refresh
+from guanxi.audit.models import AuditEvent
+
+
+def test_value_is_null_before_a_refresh_and_the_run_s_figures_after(api_as, company):
+    rep = api_as("rep")
+    url = f"/customers/{company.rep_customer.pk}/value"
+    assert rep.get(url).json() == {"value": None, "blacklist": None}
+    run = analytics_refresh()
+    value = rep.get(url).json()["value"]
+    assert value["as_of"] == run.as_of.isoformat()
+    assert value["rfm_segment"] == "none" and value["purchase_days"] == 0
+    assert value["credit_rating"] == "unrated" and value["clv"] is None
+
+
+def test_blacklisting_is_audited_refused_twice_and_undone(api_as, company):
+    rep = api_as("rep")
+    url = f"/customers/{company.rep_customer.pk}/blacklist"
+    response = rep.post(url, {"reason": "  never pays  "})
+    assert response.status_code == 201, response.json()
+    entry = response.json()["blacklist"]
+    assert entry["reason"] == "never pays" and entry["added_by"]["username"] == "rep"
+    assert AuditEvent.objects.filter(object_type="blacklist").count() == 1
+
+    again = rep.post(url, {"reason": "still"})
+    assert again.status_code == 422 and "already" in again.json()["detail"]
+    blank = rep.post(f"/customers/{company.teammate_customer.pk}/blacklist", {"reason": " "})
+    assert blank.status_code == 422 and blank.json()["errors"][0]["field"] == "reason"
+
+    assert rep.delete(url).status_code == 204
+    assert not Blacklist.objects.exists()
+    assert rep.delete(url).status_code == 422
+    assert AuditEvent.objects.filter(object_type="blacklist").count() == 2
+
+
+def test_a_read_only_analyst_sees_the_entry_but_may_not_change_it(api_as, company):
+    api_as("rep").post(f"/customers/{company.rep_customer.pk}/blacklist", {"reason": "fraud"})
+    analyst = api_as("analyst")
+    card = analyst.get(f"/customers/{company.rep_customer.pk}/value").json()
+    assert card["blacklist"]["reason"] == "fraud"
+    refused = analyst.delete(f"/customers/{company.rep_customer.pk}/blacklist")
+    assert refused.status_code == 403
+    assert Blacklist.objects.count() == 1
