@@ -8,11 +8,14 @@
    them is reused.
 2. ``guanxi analytics refresh`` three times, timed from process start to exit; the median is the
    figure, target ≤ 60 s.
+3. The analytics page as the administrator (every customer) and a rep, rendered in-process
+   three times each (``bench/dashboard_page.py``); the median is reported without a target.
 
 It writes to the bench database while it runs, so ``bench/run.py`` runs it after the server has
 stopped.
 """
 
+import json
 import statistics
 import subprocess
 import sys
@@ -28,6 +31,7 @@ ORDER_TABLES = ("orders_order", "orders_invoice", "orders_payment")
 GUANXI = [sys.executable, "-m", "guanxi"]
 REPO = Path(__file__).resolve().parent.parent
 SEED = 1
+DASHBOARD_USERS = ("admin", "rep")
 
 
 def _timed(env: dict, *args: str) -> tuple[float, str]:
@@ -97,6 +101,28 @@ def run(context) -> list[dict]:
         runs.append(seconds)
         print(f"  refresh {number}: {seconds:.1f} s", flush=True)
     print("  " + output.strip().replace("\n", "\n  "))
+    page = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "dashboard_page.py"), *DASHBOARD_USERS],
+        env=context.env,
+        cwd=REPO,
+        check=True,
+        text=True,
+        capture_output=True,
+    )
+    page_seconds = json.loads(page.stdout.strip().splitlines()[-1])
+    for username, runs_of_user in page_seconds.items():
+        print(f"  /analytics/ as {username}: " + ", ".join(f"{s:.2f} s" for s in runs_of_user))
+        figures.append(
+            {
+                "figure": "analytics page, in-process (median of 3)",
+                "role": username,
+                "value": statistics.median(runs_of_user),
+                "unit": "s",
+                "target": None,
+                "better": "lower",
+                "runs": runs_of_user,
+            }
+        )
     return [
         *figures,
         {

@@ -18,6 +18,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -199,6 +200,28 @@ def aggregate(*, as_of: dt.date, currency: str) -> Aggregates:
     """Read everything the figures need as one row per customer: three ``GROUP BY`` queries
     and a plain scan of the customers, each read straight into arrays
     (:func:`guanxi.core.arrays.fetch_columns`)."""
+    with _jit_compiled():
+        return _aggregate(as_of=as_of, currency=currency)
+
+
+@contextmanager
+def _jit_compiled():
+    """PostgreSQL's JIT compilation for these queries only (the connections have it off, see
+    ``settings/base.py``): over ten million orders it saves more than it costs, 19-28 s with it
+    against 27-33 s without in one series of runs."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET jit = on")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET jit")
+
+
+def _aggregate(*, as_of: dt.date, currency: str) -> Aggregates:
     ids, owners = fetch_columns(
         f"SELECT CAST(id AS BIGINT), CAST(COALESCE(owner_id, 0) AS BIGINT) "  # noqa: S608
         f"FROM {_table(Customer)} WHERE deleted_at IS NULL ORDER BY id",

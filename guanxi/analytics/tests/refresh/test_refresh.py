@@ -6,6 +6,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from guanxi.analytics.models import (
@@ -208,3 +209,19 @@ def test_on_a_larger_base_the_models_converge_and_give_lifetime_values():
     assert all(v.pareto_tier == ("lead" if v.profit < 0 else "gold") for v in top)
     assert not any(v.pareto_tier == "gold" for v in rest)
     assert any(v.profit < 0 for v in top) and any(v.pareto_tier == "gold" for v in top)
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's JIT setting")
+def test_jit_is_on_only_for_the_refresh_aggregates():
+    from guanxi.analytics.refresh import _jit_compiled
+
+    def jit() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW jit")
+            return cursor.fetchone()[0]
+
+    assert jit() == "off"  # the connection setting (settings/base.py)
+    with _jit_compiled():
+        assert jit() == "on"
+    assert jit() == "off"
