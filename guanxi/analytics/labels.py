@@ -55,4 +55,4 @@ QUADRANTS = {
 
 def tier_label(tier: str):
     """The name of a value tier, the blank one (not tiered) included."""
-    return PARETO_TIERS.get(tier, UNTIERED) if tier else UNTIERED
+    return PARETO_TIERS.get(tier, UNTIERED)

@@ -80,24 +80,31 @@ print(
 """
 
 
-def _the_scheduler_has_the_analytics_refreshed(env: dict) -> None:
-    """On its first check the scheduler queues the nightly refresh's latest occurrence (the
-    demo has never run it), and the worker runs it: the dashboard has figures from the start."""
-    deadline = time.monotonic() + 90
+def _poll(env: dict, script: str, *args: str, until: str, seconds: float) -> str:
+    """Run ``script`` (a Python snippet printing a status) until it prints ``until`` or
+    ``seconds`` pass; returns the last status printed."""
+    deadline = time.monotonic() + seconds
     status = ""
     while time.monotonic() < deadline:
         status = subprocess.run(
-            [sys.executable, "-c", REFRESH_STATUS],
+            [sys.executable, "-c", script, *args],
             env=env,
             check=True,
             capture_output=True,
             text=True,
             timeout=60,
         ).stdout.strip()
-        if status == "analytics-refresh succeeded":
+        if status == until:
             break
         time.sleep(0.5)
-    assert status == "analytics-refresh succeeded"
+    return status
+
+
+def _the_scheduler_has_the_analytics_refreshed(env: dict) -> None:
+    """On its first check the scheduler queues the nightly refresh's latest occurrence (the
+    demo has never run it), and the worker runs it: the dashboard has figures from the start."""
+    done = "analytics-refresh succeeded"
+    assert _poll(env, REFRESH_STATUS, until=done, seconds=90) == done
 
 
 def _the_background_worker_runs_a_queued_import(env: dict, tmp_path: Path) -> None:
@@ -113,21 +120,7 @@ def _the_background_worker_runs_a_queued_import(env: dict, tmp_path: Path) -> No
         timeout=60,
     )
     job_id = queued.stdout.strip().splitlines()[-1]
-    deadline = time.monotonic() + 60
-    status = ""
-    while time.monotonic() < deadline:
-        status = subprocess.run(
-            [sys.executable, "-c", JOB_STATUS, job_id],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        ).stdout.strip()
-        if status.startswith("finished"):
-            break
-        time.sleep(0.5)
-    assert status == "finished 1"
+    assert _poll(env, JOB_STATUS, job_id, until="finished 1", seconds=60) == "finished 1"
 
 
 def test_make_demo_sequence_serves_the_app_and_prints_the_credentials(tmp_path):
