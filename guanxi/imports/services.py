@@ -9,6 +9,7 @@ their name.
 
 import csv
 import hashlib
+import secrets
 import shutil
 from pathlib import Path
 
@@ -33,6 +34,24 @@ def uploads_directory() -> Path:
     path = Path(settings.DATA_DIR) / "imports"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _store_upload(path: Path, digest: str) -> Path:
+    """Copy an upload into the uploads directory under a name no other upload can take.
+
+    The same file uploaded twice in one second (two colleagues, or a double click) must not
+    share a copy: writing the second would truncate the first while its job reads it.
+    """
+    directory = uploads_directory()
+    while True:
+        name = f"{timezone.now():%Y%m%d-%H%M%S}-{digest[:12]}-{secrets.token_hex(4)}{path.suffix}"
+        stored = directory / name
+        try:
+            with stored.open("xb") as target, path.open("rb") as source:
+                shutil.copyfileobj(source, target)
+        except FileExistsError:
+            continue
+        return stored
 
 
 def file_sha256(path: Path) -> str:
@@ -99,9 +118,7 @@ def import_job_create(
             raise ValidationError({"mapping": str(error)}) from None
     digest = file_sha256(path)
     if keep_copy:
-        stored = uploads_directory() / f"{timezone.now():%Y%m%d-%H%M%S}-{digest[:12]}{path.suffix}"
-        shutil.copyfile(path, stored)
-        path = stored
+        path = _store_upload(path, digest)
     return ImportJob.objects.create(
         kind=kind,
         filename=filename[:255],

@@ -3,9 +3,11 @@ progress, download the rejected rows; and who may see which import."""
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from guanxi.customers.models import Customer
 from guanxi.imports.models import ImportJob
@@ -80,6 +82,22 @@ def test_a_wrong_mapping_is_explained_and_nothing_starts(client, company):
     assert "No column is mapped to name" in response.content.decode()
     job.refresh_from_db()
     assert job.status == ImportJob.Status.DRAFT
+
+
+def test_the_same_file_uploaded_twice_in_one_second_keeps_two_copies(client, company, monkeypatch):
+    # Both uploads happen at one frozen instant, so a name made of the time and the file's
+    # digest alone would be shared and the second copy would overwrite the first.
+    frozen = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: frozen)
+    client.force_login(company.rep)
+    _upload(client)
+    _upload(client)
+    first, second = ImportJob.objects.order_by("pk")
+    assert first.path != second.path and first.file_sha256 == second.file_sha256
+    for job in (first, second):
+        assert Path(job.path).read_bytes() == CONTENT
+        page = client.get(f"/imports/{job.pk}/mapping/")
+        assert page.status_code == 200 and "138 1234 0001" in page.content.decode()
 
 
 def test_unreadable_uploads_are_refused_on_the_form(client, company):
