@@ -14,6 +14,15 @@ class Department(models.Model):
     customers."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
+    manager = models.ForeignKey(
+        "User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="managed_departments",
+        verbose_name=_("manager"),
+        help_text=_("Hears about service-level breaches escalated past the team lead."),
+    )
 
     class Meta:
         ordering = ["name"]

@@ -164,6 +164,37 @@ def _refresh_search_text(customer: Customer) -> None:
 
 
 @transaction.atomic
+def customer_create_unattended(*, data: Mapping[str, Any]) -> Customer:
+    """A customer who introduced themselves — through the public service form or an email to
+    the service desk — with no member of staff creating them: they join the unowned pool (no
+    account manager) and the audit row has no actor (its origin says where it came from).
+    Only name, phones and emails are taken."""
+    allowed = {"name", "phones", "emails", "source_channel"}
+    clean = clean_customer_data(
+        {**{k: v for k, v in data.items() if k in allowed}, "owner_id": None},
+        actor=None,
+        instance=None,
+    )
+    now = timezone.now()
+    customer = Customer(
+        **clean.scalars, custom_fields=clean.custom_fields or {}, created_at=now, updated_at=now
+    )
+    customer.save()
+    _write_nested(customer, clean, None)
+    refresh_search_data(customer)
+    audit_record(
+        actor=None,
+        action=AuditEvent.Action.CREATE,
+        object_type="customer",
+        object_id=customer.pk,
+        customer_id=customer.pk,
+        summary=customer.name,
+        changes=diff_values({}, customer_snapshot(customer), sensitive=SENSITIVE_FIELDS),
+    )
+    return customer
+
+
+@transaction.atomic
 def customer_create(*, actor, data: Mapping[str, Any]) -> Customer:
     """Create a customer with its phones, emails, addresses, tags, consents and custom fields.
 

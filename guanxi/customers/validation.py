@@ -231,6 +231,8 @@ def owner_assignment_error(actor, owner_id) -> str | None:
     """Whether ``actor`` may make ``owner_id`` the account manager of a customer they write."""
     from guanxi.accounts.models import User
 
+    if actor is None:  # a customer who wrote in by themselves: they join the unowned pool
+        return None if owner_id is None else _("Only staff assign account managers.")
     if owner_id is None:
         if actor.is_superuser or actor.role in (Role.ADMIN, Role.MANAGER):
             return None

@@ -171,7 +171,15 @@ GUANXI_SCHEDULE = {
         "at": os.environ.get("GUANXI_ANALYTICS_REFRESH_AT", "02:30"),
         "timezone": TIME_ZONE,
     },
+    "sla-sweep": {"task": "guanxi.service.tasks.sweep_service_levels", "every_minutes": 1},
 }
+# The service desk's inbound address: customers write here, replies to its mail come here.
+GUANXI_SERVICE_EMAIL = os.environ.get("GUANXI_SERVICE_EMAIL", "service@guanxi.localhost")
+# Where links in emails point (status pages, surveys), e.g. https://crm.example.com
+GUANXI_BASE_URL = os.environ.get("GUANXI_BASE_URL", "http://127.0.0.1:8000")
+# A shared secret an inbound-mail webhook sends in the X-Guanxi-Webhook-Secret header; the
+# endpoint refuses everything while it is empty.
+GUANXI_INBOUND_WEBHOOK_SECRET = os.environ.get("GUANXI_INBOUND_WEBHOOK_SECRET", "")
 
 # Default region for reading phone numbers written without a country code.
 GUANXI_DEFAULT_PHONE_REGION = os.environ.get("GUANXI_DEFAULT_PHONE_REGION", "CN")

@@ -14,6 +14,7 @@ def navigation(request):
     items = [
         ("customers", _("Customers"), reverse("customers:list")),
         ("interactions", _("Interactions"), reverse("interactions:list")),
+        ("service", _("Service desk"), reverse("service:list")),
         ("dedup", _("Duplicates"), reverse("dedup:queue")),
         # Everyone sees some customers, so everyone gets the figures of those they see.
         ("analytics", _("Analytics"), reverse("analytics:dashboard")),

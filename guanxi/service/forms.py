@@ -1,0 +1,162 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import Ticket, TicketCategory
+
+
+def category_choices(blank: str = "—") -> list[tuple[str, str]]:
+    """Categories as an indented list, parents before their children."""
+    rows = list(
+        TicketCategory.objects.filter(is_active=True).values("pk", "name", "name_en", "parent_id")
+    )
+    children: dict = {}
+    for row in rows:
+        children.setdefault(row["parent_id"], []).append(row)
+    from django.utils.translation import get_language
+
+    english = (get_language() or "").startswith("en")
+    out = [("", blank)]
+
+    def walk(parent, depth):
+        for row in sorted(children.get(parent, []), key=lambda r: r["name"]):
+            label = row["name_en"] if english and row["name_en"] else row["name"]
+            out.append((str(row["pk"]), "— " * depth + label))
+            walk(row["pk"], depth + 1)
+
+    walk(None, 0)
+    return out
+
+
+class TicketForm(forms.Form):
+    type = forms.ChoiceField(label=_("Type"), choices=Ticket.Type.choices)
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    description = forms.CharField(
+        label=_("Description"), widget=forms.Textarea(attrs={"rows": 5}), required=False
+    )
+    category_id = forms.TypedChoiceField(
+        label=_("Category"), coerce=int, empty_value=None, required=False
+    )
+    area = forms.ChoiceField(label=_("Complaint area"), choices=Ticket.Area.choices, required=False)
+    priority = forms.ChoiceField(
+        label=_("Priority"), choices=Ticket.Priority.choices, initial="normal"
+    )
+    channel = forms.ChoiceField(label=_("Channel"), choices=Ticket.Channel.choices, initial="phone")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category_id"].choices = category_choices()
+
+
+class TicketFilterForm(forms.Form):
+    STATUS_CHOICES = [
+        ("", _("Any status")),
+        ("open_any", _("Not yet resolved")),
+        *Ticket.Status.choices,
+    ]
+    status = forms.ChoiceField(label=_("Status"), choices=STATUS_CHOICES, required=False)
+    type = forms.ChoiceField(
+        label=_("Type"), choices=[("", _("Any type")), *Ticket.Type.choices], required=False
+    )
+    priority = forms.ChoiceField(
+        label=_("Priority"),
+        choices=[("", _("Any priority")), *Ticket.Priority.choices],
+        required=False,
+    )
+    category_id = forms.TypedChoiceField(
+        label=_("Category"), coerce=int, empty_value=None, required=False
+    )
+    mine = forms.BooleanField(label=_("Assigned to me"), required=False)
+    unassigned = forms.BooleanField(label=_("Unassigned"), required=False)
+    breached = forms.BooleanField(label=_("Overdue"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category_id"].choices = category_choices(str(_("Any category")))
+
+    def selector_filters(self, user) -> dict:
+        if not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        filters = {
+            "status": data.get("status") or None,
+            "type": data.get("type") or None,
+            "priority": data.get("priority") or None,
+            "category_id": data.get("category_id"),
+            "unassigned": bool(data.get("unassigned")),
+            "breached": bool(data.get("breached")),
+        }
+        if data.get("mine"):
+            filters["assignee_id"] = user.pk
+        return filters
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(
+        label=_("Reply to the customer"), widget=forms.Textarea(attrs={"rows": 4})
+    )
+    status = forms.ChoiceField(
+        label=_("Then"),
+        required=False,
+        choices=[
+            ("", _("Keep the status")),
+            (Ticket.Status.PENDING_CUSTOMER, _("Wait for the customer")),
+            (Ticket.Status.RESOLVED, _("Mark resolved")),
+        ],
+    )
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(label=_("Internal note"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class PublicRequestForm(forms.Form):
+    name = forms.CharField(label=_("Your name"), max_length=200)
+    email = forms.EmailField(label=_("Email"))
+    phone = forms.CharField(label=_("Phone (optional)"), max_length=40, required=False)
+    type = forms.ChoiceField(
+        label=_("What is it about?"), choices=Ticket.Type.choices, initial="complaint"
+    )
+    category_id = forms.TypedChoiceField(
+        label=_("Topic"), coerce=int, empty_value=None, required=False
+    )
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    description = forms.CharField(
+        label=_("Tell us what happened"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=10_000,
+    )
+    # A field people never see: bots fill it in.
+    website = forms.CharField(
+        required=False, widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category_id"].choices = category_choices()
+
+
+class SurveyForm(forms.Form):
+    score = forms.TypedChoiceField(
+        label=_("How satisfied are you with how we handled your request?"),
+        coerce=int,
+        choices=[
+            (5, _("5 — very satisfied")),
+            (4, "4"),
+            (3, "3"),
+            (2, "2"),
+            (1, _("1 — very unhappy")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label=_("Anything to add? (optional)"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=2000,
+    )
+
+
+class CustomerReplyForm(forms.Form):
+    body = forms.CharField(
+        label=_("Add to your request"), widget=forms.Textarea(attrs={"rows": 4}), max_length=10_000
+    )

@@ -1,0 +1,72 @@
+"""Requests customers make on their own — the public form, an email to the desk — and who they
+are in the customer records.
+
+A request is filed under the customer whose email address (or, failing that, mobile number) it
+comes from; someone unknown becomes a new customer in the unowned pool, so their request, and
+everything after it, is on one shared record from the first contact.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from guanxi.core.phones import parse_phone
+from guanxi.customers.models import Customer, Email, Phone
+from guanxi.customers.services import customer_create_unattended
+
+from .models import Ticket
+from .services import ticket_create_from_customer
+
+
+def find_customer(*, email: str = "", phone: str = "") -> Customer | None:
+    email = (email or "").strip().lower()
+    if email:
+        found = (
+            Email.objects.filter(address=email, customer__deleted_at__isnull=True)
+            .order_by("-is_primary", "customer_id")
+            .values_list("customer_id", flat=True)
+            .first()
+        )
+        if found:
+            return Customer.objects.get(pk=found)
+    if phone:
+        try:
+            number = parse_phone(phone).e164
+        except ValidationError:
+            return None
+        found = (
+            Phone.objects.filter(number=number, customer__deleted_at__isnull=True)
+            .order_by("customer_id")
+            .values_list("customer_id", flat=True)
+            .first()
+        )
+        if found:
+            return Customer.objects.get(pk=found)
+    return None
+
+
+@transaction.atomic
+def request_from_customer(
+    *,
+    name: str,
+    email: str,
+    phone: str = "",
+    data: dict,
+    channel: str,
+    email_message_id: str = "",
+) -> Ticket:
+    """File a request: the customer found by address or number, or a new one."""
+    customer = find_customer(email=email, phone=phone)
+    if customer is None:
+        details = {
+            "name": (name or "").strip() or email.split("@")[0],
+            "emails": [{"address": email}] if email else [],
+            "phones": [{"number": phone}] if phone else [],
+            "source_channel": "email" if channel == Ticket.Channel.EMAIL else "web",
+        }
+        customer = customer_create_unattended(data=details)
+    return ticket_create_from_customer(
+        customer=customer,
+        data={**data, "channel": channel},
+        requester_email=(email or "").strip().lower(),
+        email_message_id=email_message_id,
+    )

@@ -1,0 +1,492 @@
+"""The service desk: tickets and the promises made about them.
+
+A :class:`Ticket` is one request of one customer — a complaint, an inquiry, a suggestion or
+praise — with its conversation (:class:`TicketMessage`: replies the customer sees and internal
+notes), its attachments and every status it went through (:class:`TicketStatusChange`). The
+status history is the record the service-level clocks are computed from, so deadlines can
+always be worked out again when a policy or a calendar changes.
+
+An :class:`SlaPolicy` says, for the tickets its rules match, how soon the first response, each
+next response and the resolution are due, on which :class:`ServiceCalendar`, when to warn and
+whom to tell (its escalation steps). The sweep records each warning or breach once in
+:class:`SlaNotification`, which is what makes it safe to run every minute from several workers.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .calendar import CalendarError, parse_calendar
+
+# Who an escalation step can notify, from the one who holds the ticket upwards.
+ESCALATION_ROLES = ("assignee", "owner", "team_lead", "department_manager", "general_manager")
+
+
+class ServiceCalendar(models.Model):
+    """Business hours, holidays and a time zone, in the format ``guanxi sla`` reads (see the
+    README, "Service calendars")."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    definition = models.JSONField(
+        _("definition"),
+        help_text=_(
+            'For example {"timezone": "Asia/Shanghai", "hours": {"mon": [["09:00", "12:00"], '
+            '["13:00", "18:00"]]}, "holidays": [{"date": "2026-10-01"}]}; "hours": "24x7" for '
+            "round the clock."
+        ),
+    )
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("service calendar")
+        verbose_name_plural = _("service calendars")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        try:
+            parse_calendar(self.definition)
+        except CalendarError as error:
+            raise ValidationError({"definition": str(error)}) from None
+
+    @property
+    def calendar(self):
+        return parse_calendar(self.definition)
+
+
+class TicketCategory(models.Model):
+    """A node of the category tree (退款 under 售后服务 …), editable by administrators."""
+
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("parent"),
+    )
+    name = models.CharField(_("name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=100, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "name"], name="ticket_category_unique_name")
+        ]
+        verbose_name = _("ticket category")
+        verbose_name_plural = _("ticket categories")
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        from django.utils.translation import get_language
+
+        if self.name_en and (get_language() or "").startswith("en"):
+            return self.name_en
+        return self.name
+
+
+class SlaPolicy(models.Model):
+    """Service-level targets for the tickets its rule matches. Policies are tried in
+    ``position`` order and the first whose every non-empty condition holds applies."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    position = models.PositiveIntegerField(_("order"), default=100)
+    is_active = models.BooleanField(_("active"), default=True)
+    # Conditions: each a list of allowed values; an empty list allows everything.
+    customer_tiers = models.JSONField(_("customer tiers"), default=list, blank=True)
+    ticket_types = models.JSONField(_("ticket types"), default=list, blank=True)
+    priorities = models.JSONField(_("priorities"), default=list, blank=True)
+    channels = models.JSONField(_("channels"), default=list, blank=True)
+    calendar = models.ForeignKey(ServiceCalendar, on_delete=models.PROTECT, related_name="policies")
+    first_response_minutes = models.PositiveIntegerField(
+        _("first response within (business minutes)"), null=True, blank=True
+    )
+    next_response_minutes = models.PositiveIntegerField(
+        _("next response within (business minutes)"), null=True, blank=True
+    )
+    resolution_minutes = models.PositiveIntegerField(
+        _("resolution within (business minutes)"), null=True, blank=True
+    )
+    warn_percent = models.PositiveSmallIntegerField(_("warn at (% of the target)"), default=80)
+    # [{"at_percent": 100, "notify": ["assignee", "team_lead"]}, …]: who hears at which share of
+    # a target; the warning (``warn_percent``) always tells the assignee, or the owner.
+    escalation = models.JSONField(_("escalation steps"), default=list, blank=True)
+    general_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("general manager (top of the escalation chain)"),
+    )
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("service-level policy")
+        verbose_name_plural = _("service-level policies")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Ticket(models.Model):
+    class Type(models.TextChoices):
+        COMPLAINT = "complaint", _("Complaint")
+        INQUIRY = "inquiry", _("Inquiry")
+        SUGGESTION = "suggestion", _("Suggestion")
+        PRAISE = "praise", _("Praise")
+
+    class Status(models.TextChoices):
+        NEW = "new", _("New")
+        OPEN = "open", _("Open")
+        PENDING_CUSTOMER = "pending_customer", _("Pending customer")
+        RESOLVED = "resolved", _("Resolved")
+        CLOSED = "closed", _("Closed")
+
+    class Priority(models.TextChoices):
+        LOW = "low", _("Low")
+        NORMAL = "normal", _("Normal")
+        HIGH = "high", _("High")
+        URGENT = "urgent", _("Urgent")
+
+    class Channel(models.TextChoices):
+        WEB_FORM = "web_form", _("Web form")
+        EMAIL = "email", _("Email")
+        PHONE = "phone", _("Phone")
+        VISIT = "visit", _("Visit")
+        SMS = "sms", _("SMS")
+        CHAT = "chat", _("Chat / WeChat")
+        OTHER = "other", _("Other")
+
+    class Area(models.TextChoices):
+        NONE = "", _("Not a complaint / unknown")
+        DESIGN = "design", _("Design and planning")
+        QUALITY = "quality", _("Quality")
+        SALES_PROMISE = "sales_promise", _("Sales promise")
+        SERVICE_PROCESS = "service_process", _("Service process")
+
+    OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING_CUSTOMER)
+    DONE_STATUSES = (Status.RESOLVED, Status.CLOSED)
+
+    type = models.CharField(_("type"), max_length=20, choices=Type.choices)
+    subject = models.CharField(_("subject"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        related_name="tickets",
+        verbose_name=_("customer"),
+    )
+    category = models.ForeignKey(
+        TicketCategory,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("category"),
+    )
+    area = models.CharField(
+        _("complaint area"), max_length=20, choices=Area.choices, blank=True, default=""
+    )
+    priority = models.CharField(
+        _("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
+    )
+    channel = models.CharField(
+        _("channel"), max_length=20, choices=Channel.choices, default=Channel.OTHER
+    )
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default="new")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+        verbose_name=_("assignee"),
+    )
+    # First-contact ownership: whoever first took the request stays responsible until it is
+    # closed, however often it is reassigned.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="owned_tickets",
+        verbose_name=_("responsible (first contact)"),
+    )
+    team = models.ForeignKey(
+        "accounts.Team",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("team"),
+    )
+    watchers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="watched_tickets"
+    )
+    orders = models.ManyToManyField("orders.Order", blank=True, related_name="tickets")
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="merged_tickets",
+        verbose_name=_("merged into"),
+    )
+    requester_email = models.EmailField(_("requester's email"), blank=True)
+    # The service level that applies, and the deadlines it gives at the current status
+    # (null: no such target, met, or paused while waiting for the customer).
+    sla_policy = models.ForeignKey(
+        SlaPolicy,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("service-level policy"),
+    )
+    first_response_due = models.DateTimeField(_("first response due"), null=True, blank=True)
+    next_response_due = models.DateTimeField(_("next response due"), null=True, blank=True)
+    resolution_due = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    # The next moment at which a warning or breach may need sending; the sweep reads only
+    # tickets whose moment has come.
+    sla_check_at = models.DateTimeField(null=True, blank=True, editable=False)
+    first_responded_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    # Whether the first response and the (last) resolution came within their targets; null
+    # until they happen, or without a target. Kept for the service reports.
+    first_response_met = models.BooleanField(null=True, blank=True, editable=False)
+    resolution_met = models.BooleanField(null=True, blank=True, editable=False)
+    waiting_since = models.DateTimeField(
+        _("customer waiting since"), null=True, blank=True, editable=False
+    )
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    reopened_count = models.PositiveIntegerField(_("reopened"), default=0)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    search_text = models.TextField(blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["status", "-id"], name="ticket_status_id"),
+            models.Index(fields=["assignee", "status", "-id"], name="ticket_assignee_status"),
+            models.Index(fields=["customer", "-id"], name="ticket_customer"),
+            models.Index(fields=["category", "-id"], name="ticket_category"),
+            models.Index(
+                fields=["sla_check_at"],
+                name="ticket_sla_check",
+                condition=Q(sla_check_at__isnull=False),
+            ),
+            models.Index(fields=["created_at"], name="ticket_created"),
+        ]
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.subject}"
+
+    @property
+    def number(self) -> str:
+        return f"T-{self.pk:06d}" if self.pk else "T-new"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class TicketStatusChange(models.Model):
+    """One step of a ticket's status history, the source of its service-level clocks."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="status_changes")
+    at = models.DateTimeField(default=timezone.now)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, choices=Ticket.Status.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["ticket", "at"], name="ticket_status_history")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}: {self.from_status or '-'} -> {self.to_status}"
+
+
+class TicketMessage(models.Model):
+    """A reply to the customer, a message from them, or an internal note."""
+
+    class Kind(models.TextChoices):
+        REPLY = "reply", _("Reply to the customer")
+        CUSTOMER = "customer", _("From the customer")
+        NOTE = "note", _("Internal note")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    body = models.TextField(_("message"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # The Message-ID of an email this came in as, or went out as: replies thread by it, and an
+    # email read twice (a mailbox polled again, a webhook retried) is recognised.
+    email_message_id = models.CharField(max_length=250, blank=True, default="")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="ticket_message_time")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["email_message_id"],
+                name="ticket_message_unique_email",
+                condition=~Q(email_message_id=""),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def is_public(self) -> bool:
+        return self.kind != self.Kind.NOTE
+
+
+def attachment_path(instance, filename: str) -> str:
+    return f"ticket-attachments/{instance.ticket_id}/{filename}"
+
+
+class TicketAttachment(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(
+        TicketMessage, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
+    )
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100, blank=True)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class SlaNotification(models.Model):
+    """One warning or breach of one target of one ticket, recorded once: the unique constraint
+    is what makes a restarted or doubled sweep send nothing twice."""
+
+    class Target(models.TextChoices):
+        FIRST_RESPONSE = "first_response", _("first response")
+        NEXT_RESPONSE = "next_response", _("next response")
+        RESOLUTION = "resolution", _("resolution")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="sla_notifications")
+    target = models.CharField(max_length=20, choices=Target.choices)
+    # Which run of the clock: the next-response clock starts again with every message of the
+    # customer, and each run warns on its own.
+    clock_started_at = models.DateTimeField()
+    due_at = models.DateTimeField(null=True, blank=True)  # the deadline when it was sent
+    percent = models.PositiveSmallIntegerField()  # the step: 80 = warning, 100 = breach, …
+    recipients = models.JSONField(default=list)  # user ids
+    created_at = models.DateTimeField(default=timezone.now)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "target", "clock_started_at", "percent"],
+                name="sla_notification_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.target} {self.percent}%"
+
+    @property
+    def is_breach(self) -> bool:
+        return self.percent >= 100
+
+
+class Notification(models.Model):
+    """An in-app notice for one user (the bell in the header)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="service_notifications"
+    )
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    text = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at", "-created_at"], name="notice_inbox")]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class AgentProfile(models.Model):
+    """What routing knows of a service agent: their skills (categories) and whether they are
+    away."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profile"
+    )
+    skills = models.ManyToManyField(TicketCategory, blank=True, related_name="agents")
+    is_absent = models.BooleanField(_("absent"), default=False)
+
+    class Meta:
+        verbose_name = _("agent profile")
+        verbose_name_plural = _("agent profiles")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class SatisfactionSurvey(models.Model):
+    """The one question sent when a ticket is resolved: how satisfied, 1 (very unhappy) to 5."""
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="survey")
+    sent_at = models.DateTimeField(default=timezone.now)
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    comment = models.TextField(blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["answered_at"], name="survey_answered")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}: {self.score if self.score is not None else '-'}"
+
+    @property
+    def is_poor(self) -> bool:
+        return self.score is not None and self.score <= 2

@@ -1,0 +1,86 @@
+"""Reads of the service desk, always through the customers a user can see: a ticket is visible
+exactly when its customer is (``customers.visibility``), so a sales rep sees their own
+customers' tickets, a manager their department's, and service agents and administrators all."""
+
+import datetime as dt
+
+from django.db.models import QuerySet
+
+from guanxi.customers.models import Customer
+from guanxi.customers.visibility import VIEW
+
+from .models import Notification, Ticket
+
+OPEN = "open_any"  # filter value: new, open or pending customer
+
+
+def _visible_customer_ids(user):
+    return Customer.objects.visible_to(user, VIEW).values("pk")
+
+
+def tickets_for_user(
+    user,
+    *,
+    status: str | None = None,
+    type: str | None = None,
+    priority: str | None = None,
+    channel: str | None = None,
+    category_id: int | None = None,
+    assignee_id: int | None = None,
+    unassigned: bool = False,
+    customer_id: int | None = None,
+    breached: bool = False,
+    created_from: dt.date | None = None,
+    created_to: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> QuerySet[Ticket]:
+    queryset = Ticket.objects.filter(customer__in=_visible_customer_ids(user))
+    if status == OPEN:
+        queryset = queryset.filter(status__in=Ticket.OPEN_STATUSES)
+    elif status:
+        queryset = queryset.filter(status=status)
+    for name, value in (
+        ("type", type),
+        ("priority", priority),
+        ("channel", channel),
+        ("category_id", category_id),
+        ("assignee_id", assignee_id),
+        ("customer_id", customer_id),
+    ):
+        if value not in (None, ""):
+            queryset = queryset.filter(**{name: value})
+    if unassigned:
+        queryset = queryset.filter(assignee__isnull=True)
+    if breached:
+        from django.db.models import Q
+        from django.utils import timezone
+
+        moment = now or timezone.now()
+        queryset = queryset.filter(status__in=Ticket.OPEN_STATUSES).filter(
+            Q(first_response_due__lt=moment)
+            | Q(next_response_due__lt=moment)
+            | Q(resolution_due__lt=moment)
+        )
+    if created_from:
+        queryset = queryset.filter(created_at__date__gte=created_from)
+    if created_to:
+        queryset = queryset.filter(created_at__date__lte=created_to)
+    return queryset
+
+
+def ticket_get_for_user(user, ticket_id) -> Ticket:
+    """One ticket of a customer ``user`` may see; ``Ticket.DoesNotExist`` otherwise, whether it
+    exists or not."""
+    try:
+        pk = int(ticket_id)
+    except (TypeError, ValueError):
+        raise Ticket.DoesNotExist from None
+    return (
+        tickets_for_user(user)
+        .select_related("customer", "category", "assignee", "owner", "team", "sla_policy")
+        .get(pk=pk)
+    )
+
+
+def unread_notifications(user) -> QuerySet[Notification]:
+    return Notification.objects.filter(user=user, read_at__isnull=True)

@@ -1,0 +1,848 @@
+"""Writes to the service desk.
+
+Staff reach a ticket through its customer: whoever may *interact* with the customer (see
+``customers.visibility``) may open, answer, assign and resolve the customer's tickets. Every
+service takes the acting user, checks, writes, recomputes the ticket's service-level deadlines
+and records the audit row (with the customer's id, so it shows in the customer's history) in one
+transaction. Writes that change a ticket someone may be looking at take the version they read:
+a stale version is refused rather than overwriting the other person's change.
+
+Customers write through the public form, email and the survey link; those services take no
+acting user and are reached only through a verified token or the inbound mail path.
+"""
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from guanxi.audit.models import AuditEvent
+from guanxi.audit.services import audit_record, audit_value, diff_values
+from guanxi.customers.models import Customer
+from guanxi.customers.selectors import access_customer
+from guanxi.customers.visibility import INTERACT
+
+from . import mail
+from .models import (
+    AgentProfile,
+    SatisfactionSurvey,
+    SlaPolicy,
+    Ticket,
+    TicketAttachment,
+    TicketCategory,
+    TicketMessage,
+    TicketStatusChange,
+)
+from .routing import choose_assignee, customer_tier, policy_for
+from .selectors import ticket_get_for_user
+from .sla import Targets, running_clocks
+
+S = Ticket.Status
+# The status workflow: where each status may go next. Resolved and closed tickets reopen.
+TRANSITIONS = {
+    S.NEW: {S.OPEN, S.PENDING_CUSTOMER, S.RESOLVED, S.CLOSED},
+    S.OPEN: {S.PENDING_CUSTOMER, S.RESOLVED, S.CLOSED},
+    S.PENDING_CUSTOMER: {S.OPEN, S.RESOLVED, S.CLOSED},
+    S.RESOLVED: {S.OPEN, S.CLOSED},
+    S.CLOSED: {S.OPEN},
+}
+EDITABLE_FIELDS = ("type", "subject", "description", "category_id", "area", "priority", "channel")
+SNAPSHOT_FIELDS = (
+    "type",
+    "subject",
+    "category_id",
+    "area",
+    "priority",
+    "channel",
+    "status",
+    "assignee_id",
+    "owner_id",
+    "team_id",
+    "sla_policy_id",
+)
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+
+
+class StaleTicketError(Exception):
+    """The ticket changed since the caller read it."""
+
+    def __init__(self, current_version: int):
+        super().__init__(f"The ticket is at version {current_version}.")
+        self.current_version = current_version
+
+
+def ticket_snapshot(ticket: Ticket) -> dict[str, Any]:
+    return {name: audit_value(getattr(ticket, name)) for name in SNAPSHOT_FIELDS}
+
+
+def _audit(actor, ticket: Ticket, action: str, summary: str, changes: Mapping) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        object_type="ticket",
+        object_id=ticket.pk,
+        customer_id=ticket.customer_id,
+        summary=f"{ticket.number} {summary}"[:300],
+        changes=changes,
+    )
+
+
+def _search_text(ticket: Ticket) -> str:
+    """The ticket's words as search tokens (the customer search's rules: Han fragments, pinyin,
+    folded Latin words), for finding similar tickets."""
+    from guanxi.customers.search import SearchTokens, normalise
+
+    tokens = SearchTokens()
+    tokens.add_text(normalise(f"{ticket.subject} {ticket.description[:2000]}"), pinyin_pairs=False)
+    return tokens.text()
+
+
+# --- service levels --------------------------------------------------------------------------
+
+
+def policy_targets(policy: SlaPolicy) -> Targets:
+    percents = []
+    for step in policy.escalation or []:
+        try:
+            percents.append(int(step.get("at_percent")))
+        except (AttributeError, TypeError, ValueError):
+            continue
+    return Targets(
+        first_response=policy.first_response_minutes,
+        next_response=policy.next_response_minutes,
+        resolution=policy.resolution_minutes,
+        warn_percent=policy.warn_percent,
+        escalation_percents=tuple(p for p in percents if p > 0),
+    )
+
+
+def status_history(ticket: Ticket) -> list[tuple[datetime, str]]:
+    return list(ticket.status_changes.order_by("at", "id").values_list("at", "to_status"))
+
+
+def ticket_clocks(ticket: Ticket, *, statuses=None):
+    policy = ticket.sla_policy
+    if policy is None:
+        return []
+    return running_clocks(
+        policy.calendar.calendar,
+        policy_targets(policy),
+        statuses=statuses if statuses is not None else status_history(ticket),
+        first_responded_at=ticket.first_responded_at,
+        waiting_since=ticket.waiting_since,
+    )
+
+
+def recompute_deadlines(ticket: Ticket, *, now: datetime | None = None, statuses=None) -> None:
+    """Set the ticket's deadlines and its next check from its history and current policy
+    (in memory; the caller saves)."""
+    from .sla import FIRST_RESPONSE, NEXT_RESPONSE, RESOLUTION, steps_due
+
+    now = now or timezone.now()
+    clocks = ticket_clocks(ticket, statuses=statuses)
+    due = {clock.target: clock.due for clock in clocks}
+    ticket.first_response_due = due.get(FIRST_RESPONSE)
+    ticket.next_response_due = due.get(NEXT_RESPONSE)
+    ticket.resolution_due = (
+        due.get(RESOLUTION) if ticket.status not in Ticket.DONE_STATUSES else None
+    )
+    if ticket.status in Ticket.DONE_STATUSES or ticket.merged_into_id:
+        ticket.sla_check_at = None
+        return
+    done = set(
+        ticket.sla_notifications.values_list("target", "clock_started_at", "percent")
+        if ticket.pk
+        else []
+    )
+    passed, upcoming = steps_due(clocks, now, done=done)
+    # A step whose moment has passed and was not yet recorded is for the sweep to send now.
+    ticket.sla_check_at = now if passed else upcoming
+
+
+def _save(ticket: Ticket, *, now: datetime) -> None:
+    ticket.updated_at = now
+    ticket.version = F("version") + 1
+    ticket.save()
+    ticket.refresh_from_db(fields=["version"])
+
+
+def _change_status(ticket: Ticket, new_status: str, *, actor, now: datetime) -> None:
+    if new_status == ticket.status:
+        return
+    if new_status not in TRANSITIONS[ticket.status]:
+        raise ValidationError(
+            {
+                "status": _("A %(old)s ticket cannot become %(new)s.")
+                % {"old": ticket.get_status_display(), "new": S(new_status).label}
+            }
+        )
+    old = ticket.status
+    if old in Ticket.DONE_STATUSES and new_status not in Ticket.DONE_STATUSES:
+        ticket.reopened_count += 1
+        ticket.resolved_at = None
+        ticket.closed_at = None
+        ticket.resolution_met = None
+    ticket.status = new_status
+    TicketStatusChange.objects.create(
+        ticket=ticket, at=now, from_status=old, to_status=new_status, by=actor
+    )
+    if new_status == S.RESOLVED or (new_status == S.CLOSED and ticket.resolved_at is None):
+        ticket.resolved_at = now
+        ticket.resolution_met = _met(ticket.resolution_due, now)
+    if new_status == S.CLOSED:
+        ticket.closed_at = now
+
+
+def _met(due: datetime | None, at: datetime) -> bool | None:
+    return None if due is None else at <= due
+
+
+# --- creating --------------------------------------------------------------------------------
+
+
+def _clean_fields(data: Mapping[str, Any], errors: dict) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    unknown = set(data) - set(EDITABLE_FIELDS) - {"order_ids", "requester_email"}
+    for name in sorted(unknown):
+        errors.setdefault(name, []).append(_("Unknown field."))
+    for name in EDITABLE_FIELDS:
+        if name in data and data[name] is not None:
+            values[name] = data[name]
+    choices = {
+        "type": Ticket.Type,
+        "priority": Ticket.Priority,
+        "channel": Ticket.Channel,
+        "area": Ticket.Area,
+    }
+    for name, enum in choices.items():
+        if name in values and values[name] not in enum.values:
+            errors.setdefault(name, []).append(
+                _("Choose one of: %(values)s.") % {"values": ", ".join(v for v in enum.values if v)}
+            )
+    if "subject" in values:
+        values["subject"] = str(values["subject"]).strip()
+        if not values["subject"]:
+            errors.setdefault("subject", []).append(_("This field is required."))
+        elif len(values["subject"]) > 200:
+            errors.setdefault("subject", []).append(_("At most 200 characters."))
+    if (
+        values.get("category_id") is not None
+        and not TicketCategory.objects.filter(pk=values["category_id"], is_active=True).exists()
+    ):
+        errors.setdefault("category_id", []).append(_("No such category."))
+    return values
+
+
+def _link_orders(ticket: Ticket, order_ids: Iterable[int], errors: dict) -> None:
+    from guanxi.orders.models import Order
+
+    wanted = set(order_ids or [])
+    if not wanted:
+        return
+    found = set(
+        Order.objects.filter(pk__in=wanted, customer_id=ticket.customer_id).values_list(
+            "pk", flat=True
+        )
+    )
+    if found != wanted:
+        errors.setdefault("order_ids", []).append(
+            _("Orders %(ids)s are not this customer's.")
+            % {"ids": ", ".join(str(i) for i in sorted(wanted - found))}
+        )
+        return
+    ticket.orders.add(*found)
+
+
+def _open_ticket(
+    *,
+    actor,
+    customer: Customer,
+    values: dict[str, Any],
+    order_ids: Iterable[int] = (),
+    requester_email: str = "",
+    now: datetime,
+) -> Ticket:
+    errors: dict[str, list[str]] = {}
+    for required in ("type", "subject"):
+        if not values.get(required):
+            errors.setdefault(required, []).append(_("This field is required."))
+    if errors:
+        raise ValidationError(errors)
+    ticket = Ticket(
+        customer=customer,
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+        requester_email=requester_email,
+        **values,
+    )
+    if ticket.type != Ticket.Type.COMPLAINT:
+        ticket.area = ""
+    tier = customer_tier(customer.pk)
+    assignment = choose_assignee(ticket, tier=tier)
+    ticket.assignee = assignment.user
+    # The agent who takes the request in (on the phone, at the counter) owns it; a request
+    # that comes in by itself is owned by whoever routing gives it to.
+    is_agent = actor is not None and getattr(actor, "role", "") == "service_agent"
+    ticket.owner = actor if is_agent else assignment.user
+    if ticket.assignee is None and is_agent:
+        ticket.assignee = actor
+    if ticket.assignee is not None:
+        ticket.team_id = ticket.assignee.team_id
+    ticket.sla_policy = policy_for(ticket, tier=tier)
+    ticket.search_text = _search_text(ticket)
+    ticket.save()
+    TicketStatusChange.objects.create(
+        ticket=ticket, at=now, from_status="", to_status=ticket.status, by=actor
+    )
+    _link_orders(ticket, order_ids, errors)
+    if errors:
+        raise ValidationError(errors)
+    recompute_deadlines(ticket, now=now)
+    ticket.save(update_fields=["first_response_due", "resolution_due", "sla_check_at"])
+    changes = {
+        name: {"before": None, "after": value}
+        for name, value in ticket_snapshot(ticket).items()
+        if value not in (None, "")
+    }
+    changes["routing"] = {"before": None, "after": assignment.reason}
+    _audit(actor, ticket, AuditEvent.Action.CREATE, ticket.subject, changes)
+    return ticket
+
+
+@transaction.atomic
+def ticket_create(*, actor, customer_id: int, data: Mapping[str, Any]) -> Ticket:
+    """Open a ticket for a customer the actor may interact with."""
+    customer = access_customer(actor, customer_id, INTERACT)
+    errors: dict[str, list[str]] = {}
+    values = _clean_fields(data, errors)
+    if errors:
+        raise ValidationError(errors)
+    values.setdefault("channel", Ticket.Channel.PHONE)
+    return _open_ticket(
+        actor=actor,
+        customer=customer,
+        values=values,
+        order_ids=data.get("order_ids") or (),
+        requester_email=data.get("requester_email") or "",
+        now=timezone.now(),
+    )
+
+
+@transaction.atomic
+def ticket_create_from_customer(
+    *,
+    customer: Customer,
+    data: Mapping[str, Any],
+    requester_email: str = "",
+    email_message_id: str = "",
+) -> Ticket:
+    """A ticket the customer opened themselves (public form, email): no acting user; the
+    customer is told its number and status link."""
+    errors: dict[str, list[str]] = {}
+    values = _clean_fields(data, errors)
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    ticket = _open_ticket(
+        actor=None, customer=customer, values=values, requester_email=requester_email, now=now
+    )
+    TicketMessage.objects.create(
+        ticket=ticket,
+        kind=TicketMessage.Kind.CUSTOMER,
+        body=values.get("description") or values["subject"],
+        created_at=now,
+        email_message_id=email_message_id,
+    )
+    if requester_email:
+        transaction.on_commit(lambda: _acknowledge(ticket.pk))
+    return ticket
+
+
+def _acknowledge(ticket_id: int) -> None:
+    ticket = Ticket.objects.get(pk=ticket_id)
+    body = _(
+        "We received your request %(number)s and will answer as soon as we can.\n\n"
+        "Follow it here: %(url)s\n\nReply to this email to add to it."
+    ) % {"number": ticket.number, "url": mail.status_url(ticket.pk)}
+    mail.send_to_customer(
+        ticket=ticket, to=ticket.requester_email, subject=ticket.subject, body=body
+    )
+
+
+# --- changing --------------------------------------------------------------------------------
+
+
+def _lock(actor, ticket_id: int, expected_version: int | None) -> Ticket:
+    """The ticket through the actor's view (``Ticket.DoesNotExist`` when out of sight), then
+    ``PermissionDenied`` unless they may interact with its customer; locked; version checked."""
+    ticket = ticket_get_for_user(actor, ticket_id)
+    access_customer(actor, ticket.customer_id, INTERACT)
+    ticket = (
+        Ticket.objects.select_for_update().select_related("sla_policy__calendar").get(pk=ticket.pk)
+    )
+    if expected_version is not None and ticket.version != expected_version:
+        raise StaleTicketError(ticket.version)
+    return ticket
+
+
+@transaction.atomic
+def ticket_update(
+    *, actor, ticket_id: int, expected_version: int, data: Mapping[str, Any]
+) -> Ticket:
+    """Change the ticket's type, subject, description, category, area, priority or channel.
+    A change that makes another policy match moves the ticket to it."""
+    ticket = _lock(actor, ticket_id, expected_version)
+    errors: dict[str, list[str]] = {}
+    values = _clean_fields({k: v for k, v in data.items() if k != "order_ids"}, errors)
+    if errors:
+        raise ValidationError(errors)
+    before = ticket_snapshot(ticket)
+    for name, value in values.items():
+        setattr(ticket, name, value)
+    if ticket.type != Ticket.Type.COMPLAINT:
+        ticket.area = ""
+    if "order_ids" in data:
+        ticket.orders.clear()
+        _link_orders(ticket, data["order_ids"] or (), errors)
+        if errors:
+            raise ValidationError(errors)
+    now = timezone.now()
+    ticket.sla_policy = policy_for(ticket, tier=customer_tier(ticket.customer_id))
+    ticket.search_text = _search_text(ticket)
+    recompute_deadlines(ticket, now=now)
+    _save(ticket, now=now)
+    _audit(
+        actor,
+        ticket,
+        AuditEvent.Action.UPDATE,
+        ticket.subject,
+        diff_values(before, ticket_snapshot(ticket)),
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_assign(
+    *, actor, ticket_id: int, assignee_id: int | None, expected_version: int | None = None
+) -> Ticket:
+    """Give the ticket to someone (or to nobody). The first person to hold it stays its owner."""
+    from guanxi.accounts.models import User
+
+    ticket = _lock(actor, ticket_id, expected_version)
+    before = ticket_snapshot(ticket)
+    assignee = None
+    if assignee_id is not None:
+        assignee = User.objects.filter(pk=assignee_id, is_active=True).first()
+        if assignee is None:
+            raise ValidationError({"assignee_id": _("No active user with this id.")})
+        if (
+            not Customer.objects.visible_to(assignee, INTERACT)
+            .filter(pk=ticket.customer_id)
+            .exists()
+        ):
+            raise ValidationError(
+                {"assignee_id": _("%(user)s may not work with this customer.") % {"user": assignee}}
+            )
+    ticket.assignee = assignee
+    if assignee is not None:
+        ticket.team_id = assignee.team_id
+        if ticket.owner_id is None:
+            ticket.owner = assignee
+    now = timezone.now()
+    if ticket.status == S.NEW and assignee is not None:
+        _change_status(ticket, S.OPEN, actor=actor, now=now)
+        recompute_deadlines(ticket, now=now)
+    _save(ticket, now=now)
+    _audit(
+        actor,
+        ticket,
+        AuditEvent.Action.REASSIGN,
+        ticket.subject,
+        diff_values(before, ticket_snapshot(ticket)),
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_set_status(
+    *, actor, ticket_id: int, status: str, expected_version: int | None = None
+) -> Ticket:
+    ticket = _lock(actor, ticket_id, expected_version)
+    if status not in S.values:
+        raise ValidationError(
+            {"status": _("Choose one of: %(values)s.") % {"values": ", ".join(S.values)}}
+        )
+    before = ticket_snapshot(ticket)
+    now = timezone.now()
+    was_resolved = ticket.status == S.RESOLVED
+    _change_status(ticket, status, actor=actor, now=now)
+    recompute_deadlines(ticket, now=now)
+    _save(ticket, now=now)
+    _audit(
+        actor,
+        ticket,
+        AuditEvent.Action.UPDATE,
+        ticket.subject,
+        diff_values(before, ticket_snapshot(ticket)),
+    )
+    if status == S.RESOLVED and not was_resolved:
+        _send_survey_on_commit(ticket)
+    return ticket
+
+
+def _customer_address(ticket: Ticket) -> str:
+    if ticket.requester_email:
+        return ticket.requester_email
+    email = (
+        ticket.customer.emails.order_by("-is_primary", "id")
+        .values_list("address", flat=True)
+        .first()
+    )
+    return email or ""
+
+
+def _send_survey_on_commit(ticket: Ticket) -> None:
+    SatisfactionSurvey.objects.update_or_create(
+        ticket=ticket,
+        defaults={"sent_at": timezone.now(), "score": None, "answered_at": None, "comment": ""},
+    )
+    address = _customer_address(ticket)
+    if not address:
+        return
+    ticket_id = ticket.pk
+
+    def send() -> None:
+        current = Ticket.objects.get(pk=ticket_id)
+        body = _(
+            "Your request %(number)s has been resolved.\n\nHow satisfied are you with how we "
+            "handled it? One question, one click: %(url)s\n\nIf it is not solved, reply to this "
+            "email and we will reopen it."
+        ) % {"number": current.number, "url": mail.survey_url(ticket_id)}
+        mail.send_to_customer(ticket=current, to=address, subject=current.subject, body=body)
+
+    transaction.on_commit(send)
+
+
+@transaction.atomic
+def ticket_reply(
+    *,
+    actor,
+    ticket_id: int,
+    body: str,
+    status: str | None = None,
+    expected_version: int | None = None,
+    files: Iterable = (),
+) -> TicketMessage:
+    """Answer the customer (emailed to them), optionally moving the ticket on (to pending
+    customer, or resolved). The first reply is the first response; a reply also answers the
+    customer's latest message."""
+    ticket = _lock(actor, ticket_id, expected_version)
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({"body": _("This field is required.")})
+    now = timezone.now()
+    before = ticket_snapshot(ticket)
+    message = TicketMessage.objects.create(
+        ticket=ticket, kind=TicketMessage.Kind.REPLY, body=body, author=actor, created_at=now
+    )
+    _attach(ticket, message, files, actor)
+    if ticket.first_responded_at is None:
+        ticket.first_responded_at = now
+        ticket.first_response_met = _met(ticket.first_response_due, now)
+    ticket.waiting_since = None
+    if ticket.owner_id is None:
+        ticket.owner = actor
+    if ticket.assignee_id is None:
+        ticket.assignee = actor
+    target = status or (S.OPEN if ticket.status == S.NEW else ticket.status)
+    was_resolved = ticket.status == S.RESOLVED
+    _change_status(ticket, target, actor=actor, now=now)
+    recompute_deadlines(ticket, now=now)
+    _save(ticket, now=now)
+    _audit(
+        actor,
+        ticket,
+        AuditEvent.Action.UPDATE,
+        _("replied"),
+        {
+            **diff_values(before, ticket_snapshot(ticket)),
+            "reply": {"before": None, "after": body[:500]},
+        },
+    )
+    address = _customer_address(ticket)
+    if address:
+        previous = (
+            ticket.messages.exclude(email_message_id="")
+            .exclude(pk=message.pk)
+            .order_by("-created_at", "-id")
+            .values_list("email_message_id", flat=True)
+            .first()
+        )
+
+        def send() -> None:
+            message_id = mail.send_to_customer(
+                ticket=ticket,
+                to=address,
+                subject=ticket.subject,
+                body=body,
+                in_reply_to=previous or "",
+            )
+            TicketMessage.objects.filter(pk=message.pk).update(email_message_id=message_id)
+
+        transaction.on_commit(send)
+    if target == S.RESOLVED and not was_resolved:
+        _send_survey_on_commit(ticket)
+    return message
+
+
+@transaction.atomic
+def ticket_note(*, actor, ticket_id: int, body: str, files: Iterable = ()) -> TicketMessage:
+    """An internal note: colleagues see it, the customer does not; it changes no clock."""
+    ticket = _lock(actor, ticket_id, None)
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({"body": _("This field is required.")})
+    message = TicketMessage.objects.create(
+        ticket=ticket, kind=TicketMessage.Kind.NOTE, body=body, author=actor
+    )
+    _attach(ticket, message, files, actor)
+    _audit(
+        actor,
+        ticket,
+        AuditEvent.Action.UPDATE,
+        _("note added"),
+        {"note": {"before": None, "after": body[:500]}},
+    )
+    return message
+
+
+def _attach(ticket: Ticket, message: TicketMessage | None, files: Iterable, actor) -> None:
+    for upload in files or ():
+        if upload.size > MAX_ATTACHMENT_BYTES:
+            raise ValidationError(
+                {
+                    "files": _("%(name)s is larger than %(limit)d MB.")
+                    % {"name": upload.name, "limit": MAX_ATTACHMENT_BYTES // (1024 * 1024)}
+                }
+            )
+        attachment = TicketAttachment(
+            ticket=ticket,
+            message=message,
+            filename=upload.name[:255],
+            content_type=(getattr(upload, "content_type", "") or "")[:100],
+            size=upload.size,
+            uploaded_by=actor,
+        )
+        attachment.file.save(_safe_name(upload.name), upload, save=False)
+        attachment.save()
+
+
+def _safe_name(name: str) -> str:
+    from django.utils.text import get_valid_filename
+
+    try:
+        return get_valid_filename(name)[-100:]
+    except Exception:
+        return "attachment"
+
+
+@transaction.atomic
+def customer_message(
+    *, ticket_id: int, body: str, email_message_id: str = ""
+) -> TicketMessage | None:
+    """The customer wrote again (email reply, status page): the message is filed, a waiting or
+    resolved ticket opens again, and the next response is due. An email already filed (the same
+    Message-ID) is recognised and nothing happens (returns None)."""
+    if (
+        email_message_id
+        and TicketMessage.objects.filter(email_message_id=email_message_id).exists()
+    ):
+        return None
+    ticket = (
+        Ticket.objects.select_for_update().select_related("sla_policy__calendar").get(pk=ticket_id)
+    )
+    while ticket.merged_into_id:
+        ticket = (
+            Ticket.objects.select_for_update()
+            .select_related("sla_policy__calendar")
+            .get(pk=ticket.merged_into_id)
+        )
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            message = TicketMessage.objects.create(
+                ticket=ticket,
+                kind=TicketMessage.Kind.CUSTOMER,
+                body=(body or "").strip() or "-",
+                created_at=now,
+                email_message_id=email_message_id,
+            )
+    except IntegrityError:
+        return None  # the same email, filed a moment ago by another worker
+    before = ticket_snapshot(ticket)
+    if ticket.status in (S.PENDING_CUSTOMER, S.RESOLVED, S.CLOSED):
+        _change_status(ticket, S.OPEN, actor=None, now=now)
+    if ticket.first_responded_at is not None and ticket.waiting_since is None:
+        ticket.waiting_since = now
+    recompute_deadlines(ticket, now=now)
+    _save(ticket, now=now)
+    _audit(
+        None,
+        ticket,
+        AuditEvent.Action.UPDATE,
+        _("the customer wrote"),
+        {
+            **diff_values(before, ticket_snapshot(ticket)),
+            "message": {"before": None, "after": message.body[:500]},
+        },
+    )
+    return message
+
+
+@transaction.atomic
+def ticket_merge(*, actor, ticket_id: int, into_id: int) -> Ticket:
+    """Merge a duplicate ticket into another of the same customer: its messages and
+    attachments move over, and it is closed pointing to the one that remains."""
+    if int(ticket_id) == int(into_id):
+        raise ValidationError({"into_id": _("A ticket cannot be merged into itself.")})
+    duplicate = _lock(actor, ticket_id, None)
+    target = _lock(actor, into_id, None)
+    if duplicate.customer_id != target.customer_id:
+        raise ValidationError({"into_id": _("Only tickets of the same customer can be merged.")})
+    if target.merged_into_id:
+        raise ValidationError({"into_id": _("That ticket was itself merged away.")})
+    now = timezone.now()
+    moved = duplicate.messages.update(ticket=target)
+    duplicate.attachments.update(ticket=target)
+    target.orders.add(*duplicate.orders.all())
+    TicketMessage.objects.create(
+        ticket=target,
+        kind=TicketMessage.Kind.NOTE,
+        body=_("%(number)s was merged into this ticket: %(subject)s")
+        % {"number": duplicate.number, "subject": duplicate.subject},
+        author=actor,
+        created_at=now,
+    )
+    duplicate.merged_into = target
+    if duplicate.status != S.CLOSED:
+        _change_status(duplicate, S.CLOSED, actor=actor, now=now)
+    recompute_deadlines(duplicate, now=now)
+    _save(duplicate, now=now)
+    _audit(
+        actor,
+        duplicate,
+        AuditEvent.Action.MERGE,
+        _("merged into %(number)s") % {"number": target.number},
+        {
+            "merged_into": {"before": None, "after": target.pk},
+            "messages": {"before": None, "after": moved},
+        },
+    )
+    return target
+
+
+# --- customers' answers ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def survey_answer(*, ticket_id: int, score: int, comment: str = "") -> SatisfactionSurvey:
+    try:
+        score = int(score)
+    except (TypeError, ValueError):
+        score = 0
+    if not 1 <= score <= 5:
+        raise ValidationError({"score": _("Choose a score from 1 to 5.")})
+    survey = (
+        SatisfactionSurvey.objects.select_for_update()
+        .select_related("ticket")
+        .get(ticket_id=ticket_id)
+    )
+    survey.score = score
+    survey.comment = (comment or "").strip()[:2000]
+    survey.answered_at = timezone.now()
+    survey.save()
+    ticket = survey.ticket
+    _audit(
+        None,
+        ticket,
+        AuditEvent.Action.UPDATE,
+        _("satisfaction %(score)d/5") % {"score": score},
+        {"satisfaction": {"before": None, "after": score}},
+    )
+    return survey
+
+
+# --- agents --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def agent_set_absent(*, actor, user_id: int, absent: bool) -> AgentProfile:
+    from guanxi.accounts.roles import REASSIGNING_ROLES
+
+    if actor.pk != user_id and not (actor.is_superuser or actor.role in REASSIGNING_ROLES):
+        raise PermissionDenied(_("Only managers may mark someone else absent."))
+    profile, _created = AgentProfile.objects.get_or_create(user_id=user_id)
+    before = profile.is_absent
+    profile.is_absent = absent
+    profile.save()
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        object_type="agent",
+        object_id=user_id,
+        summary=_("absent") if absent else _("back"),
+        changes={"is_absent": {"before": before, "after": absent}},
+    )
+    return profile
+
+
+# --- policy and calendar edits -----------------------------------------------------------------
+
+
+def reapply_policies(*, policy_id: int | None = None, batch_size: int = 2000) -> int:
+    """Match the open tickets (of one policy, or all) to the policies again and recompute their
+    deadlines from their histories, batch by batch; returns how many tickets were looked at.
+    Run after a policy or a calendar changed, so open tickets follow the new promise."""
+    from collections import defaultdict
+
+    tickets = Ticket.objects.filter(status__in=Ticket.OPEN_STATUSES, merged_into__isnull=True)
+    if policy_id is not None:
+        tickets = tickets.filter(sla_policy_id=policy_id)
+    ids = list(tickets.order_by("id").values_list("id", flat=True))
+    now = timezone.now()
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start : start + batch_size]
+        with transaction.atomic():
+            batch = list(
+                Ticket.objects.select_for_update(of=("self",))
+                .filter(pk__in=chunk)
+                .select_related("customer", "sla_policy__calendar")
+            )
+            statuses = defaultdict(list)
+            for ticket_id, at, status in (
+                TicketStatusChange.objects.filter(ticket_id__in=chunk)
+                .order_by("ticket_id", "at", "id")
+                .values_list("ticket_id", "at", "to_status")
+            ):
+                statuses[ticket_id].append((at, status))
+            for ticket in batch:
+                ticket.sla_policy = policy_for(ticket, tier=customer_tier(ticket.customer_id))
+                recompute_deadlines(ticket, now=now, statuses=statuses[ticket.pk])
+            Ticket.objects.bulk_update(
+                batch,
+                [
+                    "sla_policy",
+                    "first_response_due",
+                    "next_response_due",
+                    "resolution_due",
+                    "sla_check_at",
+                ],
+                batch_size=1000,
+            )
+    return len(ids)

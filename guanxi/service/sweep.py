@@ -1,0 +1,229 @@
+"""The service-level sweep: every minute, find the open tickets whose warning or breach moment
+has come, tell the people the policy's escalation names, and schedule the next look.
+
+Only tickets whose ``sla_check_at`` has passed are read (a partial index holds just the tickets
+with a moment scheduled), so a backlog of a million open tickets costs what the few due ones
+cost. Each batch runs in one transaction that locks its tickets (``SKIP LOCKED``: two sweeps
+share the work instead of doubling it), records every step in :class:`SlaNotification` — unique
+per ticket, target, run of the clock and step — writes the in-app notices and moves each
+ticket's next check, all or nothing. A sweep that dies half-way leaves its batch as it was, and
+the next sweep sends exactly what it would have.
+
+Emails go out after the commit, each claimed first (``emailed_at`` set in its own update, only
+if still empty): a crash after the claim loses that email rather than sending it twice, and the
+notice is in the app either way; a send that fails with an error is released for the next sweep.
+"""
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import mail
+from .models import ESCALATION_ROLES, Notification, SlaNotification, Ticket
+from .services import policy_targets
+from .sla import BREACH, running_clocks, steps_due
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 1000
+# Who hears at a step the policy says nothing about.
+DEFAULT_WARNING = ("assignee",)
+DEFAULT_BREACH = ("assignee", "team_lead")
+
+
+@dataclass
+class SweepResult:
+    tickets: int = 0
+    notifications: int = 0
+    emails: int = 0
+    by_step: dict[str, int] = field(default_factory=dict)
+
+
+def _recipients_for(ticket: Ticket, roles) -> list:
+    """The users the roles name for this ticket; when none of them exists (an unassigned
+    ticket without a team), the next person up the chain who does."""
+    team = ticket.team
+    people = {
+        "assignee": ticket.assignee,
+        "owner": ticket.owner,
+        "team_lead": team.lead if team else None,
+        "department_manager": team.department.manager if team else None,
+        "general_manager": ticket.sla_policy.general_manager if ticket.sla_policy else None,
+    }
+    if people["assignee"] is None:
+        people["assignee"] = people["owner"]
+    found = [people[r] for r in roles if r in people and people[r] is not None]
+    if not found:
+        highest = max(
+            (ESCALATION_ROLES.index(r) for r in roles if r in ESCALATION_ROLES), default=0
+        )
+        for role in ESCALATION_ROLES[highest:]:
+            if people[role] is not None:
+                found = [people[role]]
+                break
+    unique = {}
+    for user in found:
+        if user.is_active:
+            unique[user.pk] = user
+    return list(unique.values())
+
+
+def _roles_for(policy, percent: int, warn_percent: int) -> tuple[str, ...]:
+    for step in policy.escalation or []:
+        try:
+            if int(step.get("at_percent")) == percent:
+                return tuple(step.get("notify") or ())
+        except (AttributeError, TypeError, ValueError):
+            continue
+    return DEFAULT_BREACH if percent >= BREACH else DEFAULT_WARNING
+
+
+def _text(ticket: Ticket, target: str, percent: int, due: datetime | None) -> str:
+    label = str(SlaNotification.Target(target).label)
+    when = timezone.localtime(due).strftime("%Y-%m-%d %H:%M") if due else "-"
+    if percent < BREACH:
+        text = _("%(number)s: %(target)s due at %(when)s (%(percent)d%% of the time used)")
+    elif percent == BREACH:
+        text = _("%(number)s: %(target)s overdue since %(when)s")
+    else:
+        text = _("%(number)s: %(target)s overdue since %(when)s, escalated (%(percent)d%%)")
+    return (text % {"number": ticket.number, "target": label, "when": when, "percent": percent})[
+        :300
+    ]
+
+
+def _due_tickets(now: datetime, limit: int):
+    queryset = (
+        Ticket.objects.filter(sla_check_at__lte=now)
+        .select_related(
+            "sla_policy__calendar",
+            "sla_policy__general_manager",
+            "assignee",
+            "owner",
+            "team__lead",
+            "team__department__manager",
+        )
+        .order_by("sla_check_at", "id")
+    )
+    if connection.features.has_select_for_update_skip_locked:
+        queryset = queryset.select_for_update(skip_locked=True, of=("self",))
+    return list(queryset[:limit])
+
+
+def sweep_batch(now: datetime, *, limit: int = BATCH_SIZE) -> tuple[int, list[int]]:
+    """One batch, in the caller's transaction: returns how many tickets it looked at and the
+    ids of the notifications it recorded."""
+    tickets = _due_tickets(now, limit)
+    if not tickets:
+        return 0, []
+    ids = [t.pk for t in tickets]
+    statuses = defaultdict(list)
+    for ticket_id, at, status in (
+        Ticket.status_changes.rel.related_model.objects.filter(ticket_id__in=ids)
+        .order_by("ticket_id", "at", "id")
+        .values_list("ticket_id", "at", "to_status")
+    ):
+        statuses[ticket_id].append((at, status))
+    done = defaultdict(set)
+    for ticket_id, target, started, percent in SlaNotification.objects.filter(
+        ticket_id__in=ids
+    ).values_list("ticket_id", "target", "clock_started_at", "percent"):
+        done[ticket_id].add((target, started, percent))
+    records: list[SlaNotification] = []
+    notices: list[Notification] = []
+    for ticket in tickets:
+        policy = ticket.sla_policy
+        if policy is None or ticket.status not in Ticket.OPEN_STATUSES or ticket.merged_into_id:
+            ticket.sla_check_at = None
+            continue
+        targets = policy_targets(policy)
+        clocks = running_clocks(
+            policy.calendar.calendar,
+            targets,
+            statuses=statuses[ticket.pk],
+            first_responded_at=ticket.first_responded_at,
+            waiting_since=ticket.waiting_since,
+        )
+        due_steps, upcoming = steps_due(clocks, now, done=done[ticket.pk])
+        deadlines = {c.target: c.due for c in clocks}
+        for step in due_steps:
+            people = _recipients_for(ticket, _roles_for(policy, step.percent, targets.warn_percent))
+            text = _text(ticket, step.target, step.percent, deadlines.get(step.target))
+            records.append(
+                SlaNotification(
+                    ticket=ticket,
+                    target=step.target,
+                    clock_started_at=step.started_at,
+                    percent=step.percent,
+                    due_at=deadlines.get(step.target),
+                    recipients=[u.pk for u in people],
+                    created_at=now,
+                )
+            )
+            notices += [
+                Notification(user=u, ticket=ticket, text=text, created_at=now) for u in people
+            ]
+        ticket.sla_check_at = upcoming
+    Ticket.objects.bulk_update(tickets, ["sla_check_at"], batch_size=1000)
+    created = SlaNotification.objects.bulk_create(records, batch_size=1000)
+    Notification.objects.bulk_create(notices, batch_size=1000)
+    return len(tickets), [r.pk for r in created if r.pk is not None]
+
+
+def deliver_emails(notification_ids=None) -> int:
+    """Email the recipients of recorded steps not emailed yet; returns how many were sent."""
+    from guanxi.accounts.models import User
+
+    pending = SlaNotification.objects.filter(emailed_at__isnull=True)
+    if notification_ids is not None:
+        pending = pending.filter(pk__in=notification_ids)
+    sent = 0
+    for record in pending.select_related("ticket").order_by("id").iterator():
+        claimed = SlaNotification.objects.filter(pk=record.pk, emailed_at__isnull=True).update(
+            emailed_at=timezone.now()
+        )
+        if not claimed:
+            continue  # another sweep has it
+        addresses = list(
+            User.objects.filter(pk__in=record.recipients, is_active=True)
+            .exclude(email="")
+            .values_list("email", flat=True)
+        )
+        text = _text(record.ticket, record.target, record.percent, record.due_at)
+        try:
+            mail.send_to_staff(
+                to=addresses,
+                subject=text,
+                body=f"{text}\n\n{record.ticket.subject}\n{mail.absolute_url(f'/service/tickets/{record.ticket_id}/')}",
+            )
+        except Exception:
+            logger.exception("Could not email SLA notification %s; it will be retried", record.pk)
+            SlaNotification.objects.filter(pk=record.pk).update(emailed_at=None)
+            continue
+        sent += 1
+    return sent
+
+
+def sla_sweep(
+    *, now: datetime | None = None, batch_size: int = BATCH_SIZE, email: bool = True
+) -> SweepResult:
+    """Run batches until no ticket is due; then send the emails."""
+    now = now or timezone.now()
+    result = SweepResult()
+    recorded: list[int] = []
+    while True:
+        with transaction.atomic():
+            looked_at, ids = sweep_batch(now, limit=batch_size)
+        result.tickets += looked_at
+        recorded += ids
+        if looked_at < batch_size:
+            break
+    result.notifications = len(recorded)
+    if email:
+        result.emails = deliver_emails()
+    return result

@@ -1,0 +1,108 @@
+"""The every-minute sweep: warnings and breaches reach the people the escalation chain names,
+once each, however often the sweep runs or wherever it crashes."""
+
+import pytest
+from django.core import mail as outbox
+
+from guanxi.service import services, sweep
+from guanxi.service.models import Notification, SlaNotification, SlaPolicy
+
+pytestmark = pytest.mark.django_db
+
+
+def _complaint(company):
+    return services.ticket_create(
+        actor=company.agent,
+        customer_id=company.rep_customer.pk,
+        data={"type": "complaint", "subject": "货物破损"},
+    )
+
+
+def _notified(user) -> list[str]:
+    return list(
+        Notification.objects.filter(user=user).order_by("id").values_list("text", flat=True)
+    )
+
+
+def test_warning_breach_and_escalation_reach_the_chain_once_each(company, desk, clock):
+    policy = SlaPolicy.objects.get(name="Complaints, round the clock")
+    policy.general_manager = company.admin
+    policy.save()
+    ticket = _complaint(company)
+    outbox.outbox.clear()
+    clock.advance(minutes=47)
+    assert sweep.sla_sweep().notifications == 0  # 80 % of 60 minutes is at 48
+    clock.advance(minutes=1)
+    result = sweep.sla_sweep()
+    assert (result.tickets, result.notifications, result.emails) == (1, 1, 1)
+    assert _notified(company.agent) == [
+        f"{ticket.number}: first response due at 2026-12-02 11:00 (80% of the time used)"
+    ]
+    assert outbox.outbox[0].to == [company.agent.email]
+    # Again, and again a minute later: nothing new.
+    assert sweep.sla_sweep().notifications == 0
+    clock.advance(minutes=1)
+    assert sweep.sla_sweep().tickets == 0
+
+    clock.advance(minutes=11)  # 60 minutes: breached; the team lead hears too
+    assert sweep.sla_sweep().notifications == 1
+    assert len(_notified(company.agent)) == 2 and len(_notified(desk.lead)) == 1
+    assert "overdue since 2026-12-02 11:00" in _notified(desk.lead)[0]
+    clock.advance(minutes=30)  # 150 %: the department's manager
+    sweep.sla_sweep()
+    assert len(_notified(desk.head)) == 1 and len(_notified(desk.lead)) == 1
+    clock.advance(minutes=30)  # 200 %: the general manager
+    sweep.sla_sweep()
+    assert len(_notified(company.admin)) == 1
+    assert SlaNotification.objects.filter(ticket=ticket).count() == 4
+    assert SlaNotification.objects.filter(emailed_at__isnull=True).count() == 0
+
+
+def test_answering_in_time_means_no_breach(company, desk, clock):
+    ticket = _complaint(company)
+    clock.advance(minutes=50)
+    sweep.sla_sweep()  # the warning
+    services.ticket_reply(actor=company.agent, ticket_id=ticket.pk, body="马上处理")
+    clock.advance(hours=2)
+    sweep.sla_sweep()
+    assert list(SlaNotification.objects.filter(ticket=ticket).values_list("target", "percent")) == [
+        ("first_response", 80)
+    ]
+
+
+def test_a_crash_half_way_leaves_nothing_and_the_next_sweep_sends_once(
+    company, desk, clock, monkeypatch
+):
+    _complaint(company)
+    _complaint(company)
+    clock.advance(minutes=48)
+    real = Notification.objects.bulk_create
+
+    def written_then_crash(*args, **kwargs):
+        real(*args, **kwargs)
+        raise RuntimeError("worker killed")
+
+    with monkeypatch.context() as patched, pytest.raises(RuntimeError):
+        patched.setattr(Notification.objects, "bulk_create", written_then_crash)
+        sweep.sla_sweep()
+    assert not SlaNotification.objects.exists() and not Notification.objects.exists()
+    outbox.outbox.clear()
+    assert sweep.sla_sweep().notifications == 2
+    assert sweep.sla_sweep().notifications == 0
+    assert len(outbox.outbox) == 2 and Notification.objects.count() == 2
+
+
+def test_an_email_that_fails_is_sent_by_the_next_sweep(company, desk, clock, monkeypatch):
+    _complaint(company)
+    clock.advance(minutes=48)
+
+    def refuse(*args, **kwargs):
+        raise OSError("mail server down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(sweep.mail, "send_to_staff", refuse)
+        result = sweep.sla_sweep()
+    assert (result.notifications, result.emails) == (1, 0)
+    outbox.outbox.clear()
+    clock.advance(minutes=1)
+    assert sweep.sla_sweep().emails == 1 and len(outbox.outbox) == 1

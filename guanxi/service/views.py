@@ -1,0 +1,302 @@
+"""The service desk's pages: the ticket queue, a ticket with its conversation and actions, and
+opening a ticket for a customer; for customers, the public request form, the status page their
+link opens and the one-question survey."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from guanxi.accounts.models import User
+from guanxi.customers.models import Customer
+from guanxi.customers.selectors import access_customer
+from guanxi.customers.visibility import INTERACT
+from guanxi.web.paging import keyset_page_context
+
+from . import mail, services
+from .forms import (
+    CustomerReplyForm,
+    NoteForm,
+    PublicRequestForm,
+    ReplyForm,
+    SurveyForm,
+    TicketFilterForm,
+    TicketForm,
+)
+from .intake import request_from_customer
+from .models import Notification, SatisfactionSurvey, Ticket, TicketAttachment
+from .selectors import ticket_get_for_user, tickets_for_user
+
+ORDERINGS = {"-id": "id"}
+
+
+def _form_errors(form, error: ValidationError) -> None:
+    for name, texts in error.message_dict.items():
+        form.add_error(name if name in form.fields else None, texts)
+
+
+@login_required
+@require_GET
+def ticket_list(request):
+    form = TicketFilterForm(request.GET or None)
+    filters = form.selector_filters(request.user) if request.GET else {"status": "open_any"}
+    queryset = tickets_for_user(request.user, **filters).select_related(
+        "customer", "assignee", "category"
+    )
+    paging = keyset_page_context(request, queryset, ordering="-id", orderings=ORDERINGS)
+    return render(request, "service/list.html", {"form": form, "now": timezone.now(), **paging})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def ticket_new(request, customer_id: int):
+    try:
+        customer = access_customer(request.user, customer_id, INTERACT)
+    except Customer.DoesNotExist:
+        raise Http404 from None
+    form = TicketForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ticket = services.ticket_create(
+                actor=request.user, customer_id=customer.pk, data=form.cleaned_data
+            )
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, _("Ticket %(number)s opened.") % {"number": ticket.number})
+            return redirect("service:detail", ticket_id=ticket.pk)
+    status = 422 if form.errors else 200
+    return render(request, "service/new.html", {"customer": customer, "form": form}, status=status)
+
+
+def _detail_context(request, ticket, **forms):
+    can_act = (
+        Customer.objects.visible_to(request.user, INTERACT).filter(pk=ticket.customer_id).exists()
+    )
+    assignable = []
+    if can_act:
+        assignable = User.objects.filter(
+            is_active=True, role__in=["service_agent", "manager", "sales_rep", "admin"]
+        ).order_by("username")
+    return {
+        "ticket": ticket,
+        "conversation": ticket.messages.select_related("author").prefetch_related("attachments"),
+        "history": ticket.status_changes.select_related("by"),
+        "attachments": ticket.attachments.all(),
+        "linked_orders": ticket.orders.all(),
+        "sla_notices": ticket.sla_notifications.all(),
+        "survey": SatisfactionSurvey.objects.filter(ticket=ticket).first(),
+        "can_act": can_act,
+        "assignable": assignable,
+        "next_statuses": sorted(services.TRANSITIONS.get(ticket.status, ())),
+        "status_labels": dict(Ticket.Status.choices),
+        "reply_form": forms.get("reply_form") or ReplyForm(),
+        "note_form": forms.get("note_form") or NoteForm(),
+        "now": timezone.now(),
+        "status_url": mail.status_url(ticket.pk),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def ticket_detail(request, ticket_id: int):
+    try:
+        ticket = ticket_get_for_user(request.user, ticket_id)
+    except Ticket.DoesNotExist:
+        raise Http404 from None
+    forms = {}
+    if request.method == "POST":
+        action = request.POST.get("action")
+        version = request.POST.get("version")
+        expected = int(version) if version and version.isdigit() else None
+        try:
+            if action == "reply":
+                form = ReplyForm(request.POST)
+                forms["reply_form"] = form
+                if form.is_valid():
+                    services.ticket_reply(
+                        actor=request.user,
+                        ticket_id=ticket.pk,
+                        body=form.cleaned_data["body"],
+                        status=form.cleaned_data["status"] or None,
+                        expected_version=expected,
+                        files=request.FILES.getlist("files"),
+                    )
+                    messages.success(request, _("Reply sent."))
+                    return redirect("service:detail", ticket_id=ticket.pk)
+            elif action == "note":
+                form = NoteForm(request.POST)
+                forms["note_form"] = form
+                if form.is_valid():
+                    services.ticket_note(
+                        actor=request.user,
+                        ticket_id=ticket.pk,
+                        body=form.cleaned_data["body"],
+                        files=request.FILES.getlist("files"),
+                    )
+                    messages.success(request, _("Note added."))
+                    return redirect("service:detail", ticket_id=ticket.pk)
+            elif action == "status":
+                services.ticket_set_status(
+                    actor=request.user,
+                    ticket_id=ticket.pk,
+                    status=request.POST.get("status", ""),
+                    expected_version=expected,
+                )
+                messages.success(request, _("Status changed."))
+                return redirect("service:detail", ticket_id=ticket.pk)
+            elif action == "assign":
+                raw = request.POST.get("assignee_id") or ""
+                services.ticket_assign(
+                    actor=request.user,
+                    ticket_id=ticket.pk,
+                    assignee_id=int(raw) if raw.isdigit() else None,
+                    expected_version=expected,
+                )
+                messages.success(request, _("Assignment changed."))
+                return redirect("service:detail", ticket_id=ticket.pk)
+            elif action == "merge":
+                raw = (request.POST.get("into") or "").strip().upper().removeprefix("T-")
+                if not raw.isdigit():
+                    raise ValidationError({"into_id": _("Give the number of the ticket to keep.")})
+                try:
+                    target = services.ticket_merge(
+                        actor=request.user, ticket_id=ticket.pk, into_id=int(raw)
+                    )
+                except Ticket.DoesNotExist:
+                    raise ValidationError({"into_id": _("No such ticket.")}) from None
+                messages.success(request, _("Merged into %(number)s.") % {"number": target.number})
+                return redirect("service:detail", ticket_id=target.pk)
+            else:
+                messages.error(request, _("Unknown action."))
+        except services.StaleTicketError:
+            messages.error(
+                request,
+                _(
+                    "Someone changed this ticket while you were looking at it; here it is as "
+                    "it is now. Nothing was saved."
+                ),
+            )
+        except PermissionDenied:
+            messages.error(request, _("You may not change this ticket."))
+        except ValidationError as error:
+            for texts in error.message_dict.values():
+                for text in texts:
+                    messages.error(request, text)
+        ticket = ticket_get_for_user(request.user, ticket_id)
+    status = 422 if any(f.errors for f in forms.values()) else 200
+    return render(
+        request, "service/detail.html", _detail_context(request, ticket, **forms), status=status
+    )
+
+
+@login_required
+@require_GET
+def attachment_download(request, ticket_id: int, attachment_id: int):
+    try:
+        ticket = ticket_get_for_user(request.user, ticket_id)
+    except Ticket.DoesNotExist:
+        raise Http404 from None
+    attachment = get_object_or_404(TicketAttachment, pk=attachment_id, ticket=ticket)
+    return FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type="application/octet-stream",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notifications(request):
+    if request.method == "POST":
+        Notification.objects.filter(user=request.user, read_at__isnull=True).update(
+            read_at=timezone.now()
+        )
+        return redirect("service:notifications")
+    items = Notification.objects.filter(user=request.user).select_related("ticket")[:200]
+    return render(request, "service/notifications.html", {"items": items})
+
+
+# --- customers -----------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def public_request(request):
+    """The form anyone can use to reach the service desk."""
+    form = PublicRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if data.get("website"):  # the hidden field: a bot; pretend all went well
+            return render(request, "service/public_thanks.html", {"ticket": None})
+        try:
+            ticket = request_from_customer(
+                name=data["name"],
+                email=data["email"],
+                phone=data.get("phone") or "",
+                data={
+                    "type": data["type"],
+                    "subject": data["subject"],
+                    "description": data["description"],
+                    "category_id": data.get("category_id"),
+                },
+                channel=Ticket.Channel.WEB_FORM,
+            )
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            return render(
+                request,
+                "service/public_thanks.html",
+                {"ticket": ticket, "status_url": mail.status_url(ticket.pk)},
+            )
+    status = 422 if form.errors else 200
+    return render(request, "service/public_form.html", {"form": form}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def public_status(request, token: str):
+    ticket_id = mail.ticket_id_from_status_token(token)
+    ticket = Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None
+    if ticket is None:
+        raise Http404
+    form = CustomerReplyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            services.customer_message(ticket_id=ticket.pk, body=form.cleaned_data["body"])
+        return redirect("service:public_status", token=token)
+    public = ticket.messages.exclude(kind="note").select_related("author")
+    return render(
+        request,
+        "service/public_status.html",
+        {"ticket": ticket, "conversation": public, "form": form},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def public_survey(request, token: str):
+    ticket_id = mail.ticket_id_from_survey_token(token)
+    survey = (
+        SatisfactionSurvey.objects.select_related("ticket").filter(ticket_id=ticket_id).first()
+        if ticket_id
+        else None
+    )
+    if survey is None:
+        raise Http404
+    initial = {}
+    if request.GET.get("score", "").isdigit():
+        initial["score"] = int(request.GET["score"])
+    form = SurveyForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.survey_answer(
+            ticket_id=survey.ticket_id,
+            score=form.cleaned_data["score"],
+            comment=form.cleaned_data["comment"],
+        )
+        return render(request, "service/public_survey_thanks.html", {"ticket": survey.ticket})
+    return render(request, "service/public_survey.html", {"survey": survey, "form": form})
