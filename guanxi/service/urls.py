@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -14,6 +14,8 @@ urlpatterns = [
     ),
     path("customers/<int:customer_id>/new/", views.ticket_new, name="new"),
     path("notifications/", views.notifications, name="notifications"),
+    path("reports/", include("guanxi.service.report_urls")),
+    path("inbound/", include("guanxi.service.inbound_urls")),
     # For customers: no sign-in; the status page and the survey open by signed links only.
     path("help/", views.public_request, name="public_request"),
     path("status/<str:token>/", views.public_status, name="public_status"),
