@@ -20,6 +20,7 @@ from guanxi.customers.api import router as customers_router
 from guanxi.dedup.api import router as dedup_router
 from guanxi.interactions.api import router as interactions_router
 from guanxi.orders.api import router as orders_router
+from guanxi.service.api import router as service_router
 
 from .auth import ApiTokenAuth, SessionAuth
 from .errors import error_body, install_error_handlers
@@ -99,4 +100,5 @@ api.add_router("", customers_router)
 api.add_router("", analytics_router)
 api.add_router("", interactions_router)
 api.add_router("", orders_router)
+api.add_router("", service_router)
 api.add_router("", accounts_router)

@@ -4,7 +4,7 @@ link opens and the one-question survey."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -182,8 +182,6 @@ def ticket_detail(request, ticket_id: int):
                     "it is now. Nothing was saved."
                 ),
             )
-        except PermissionDenied:
-            messages.error(request, _("You may not change this ticket."))
         except ValidationError as error:
             for texts in error.message_dict.values():
                 for text in texts:

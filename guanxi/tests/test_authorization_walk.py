@@ -38,6 +38,7 @@ from guanxi.dedup.models import CustomerMerge, DuplicatePair
 from guanxi.dedup.services import customer_merge_undo, customers_merge
 from guanxi.interactions.models import Interaction
 from guanxi.orders.models import Invoice, Order, Payment
+from guanxi.service.models import Ticket, TicketMessage
 
 pytestmark = pytest.mark.django_db
 
@@ -62,6 +63,9 @@ class Route:
       list       – lists customers; the response must hold exactly the visible ones.
       own        – concerns only the signed-in user's own data (any signed-in user).
       role       – a page or endpoint open only to ``roles`` (403 for the others).
+      ticket     – scoped to one ticket in the path, through its customer: the same answers as
+                   ``customer`` for the customer it belongs to.
+      ticket_new – opens a ticket for the customer named by ``customer_id`` in the body.
       follow_up  – scoped to one churn follow-up in the path, through its customer: the same
                    answers as ``customer`` for the customer it is about.
       pair       – scoped to a possible duplicate (two customers): 404 unless the user may see
@@ -121,6 +125,18 @@ PAGES: dict[str, Route] = {
     "imports:detail": Route("own"),
     "imports:mapping": Route("own"),
     "imports:errors": Route("own"),
+    # Tickets are reached through their customer: seen with it, worked on by whoever may
+    # interact with it.
+    "service:list": Route("list"),
+    "service:new": Route("customer", INTERACT),
+    "service:detail": Route("ticket", VIEW),
+    "service:attachment": Route("ticket", VIEW),
+    "service:notifications": Route("own"),
+    # Customers' own pages: the request form, and the status page and survey behind a signed
+    # link (test_service_public_pages_open_only_by_signed_links).
+    "service:public_request": Route("public"),
+    "service:public_status": Route("public"),
+    "service:public_survey": Route("public"),
 }
 
 API_OPERATIONS: dict[str, Route] = {
@@ -157,6 +173,15 @@ API_OPERATIONS: dict[str, Route] = {
     "POST /api/v1/duplicates/{pair_id}/reject": Route("pair", CHANGE),
     "POST /api/v1/customers/{customer_id}/merge": Route("pair", CHANGE),
     "POST /api/v1/merges/{merge_id}/undo": Route("merge", CHANGE, frozenset(DELETING)),
+    "GET /api/v1/tickets": Route("list"),
+    "POST /api/v1/tickets": Route("ticket_new", INTERACT),
+    "GET /api/v1/tickets/{ticket_id}": Route("ticket", VIEW),
+    "PATCH /api/v1/tickets/{ticket_id}": Route("ticket", INTERACT),
+    "POST /api/v1/tickets/{ticket_id}/replies": Route("ticket", INTERACT),
+    "POST /api/v1/tickets/{ticket_id}/notes": Route("ticket", INTERACT),
+    "POST /api/v1/tickets/{ticket_id}/status": Route("ticket", INTERACT),
+    "POST /api/v1/tickets/{ticket_id}/assign": Route("ticket", INTERACT),
+    "POST /api/v1/tickets/{ticket_id}/merge": Route("ticket", INTERACT),
 }
 # Routes of the API package that are not operations: the schema and its documentation page.
 API_DOCUMENT_ROUTES = {"api:openapi-json", "api:openapi-view"}
@@ -235,6 +260,8 @@ def footprint() -> tuple:
         AuditEvent.objects.exclude(action=AuditEvent.Action.EXPORT).count(),
         ApiToken.objects.filter(revoked_at__isnull=False).count(),
         Blacklist.objects.count(),
+        tuple(Ticket.objects.order_by("pk").values_list("status", "version", "assignee_id")),
+        TicketMessage.objects.count(),
     )
 
 
@@ -272,6 +299,11 @@ PAGE_REQUESTS = {
         },
         302,
     ),
+    "service:new": (
+        "post",
+        {"type": "inquiry", "subject": "Walk", "priority": "normal", "channel": "phone"},
+        302,
+    ),
     "orders:create": (
         "post",
         {
@@ -307,6 +339,7 @@ def test_customer_pages_follow_the_visibility_rule(client, company, username, na
                 "analytics:blacklist_remove": f"/analytics/blacklist/{customer.pk}/remove/",
                 "interactions:log": f"/interactions/log/{customer.pk}/",
                 "orders:create": f"/orders/new/{customer.pk}/",
+                "service:new": f"/service/customers/{customer.pk}/new/",
             }[name]
         )
         response = getattr(client, method)(url, data or {})
@@ -705,6 +738,125 @@ def test_api_order_operations_follow_the_visibility_rule(company, username):
             )
             Invoice.objects.filter(customer=customer).exclude(pk=invoice.pk).delete()
             Payment.objects.all().delete()
+
+
+# ---------------------------------------------------------------------------------------------
+# Service desk tickets: through their customer
+
+
+TICKET_BODIES = {
+    "POST /api/v1/tickets": {"type": "complaint", "subject": "Walk"},
+    "PATCH /api/v1/tickets/{ticket_id}": {"version": 1, "priority": "high"},
+    "POST /api/v1/tickets/{ticket_id}/replies": {"body": "Walked"},
+    "POST /api/v1/tickets/{ticket_id}/notes": {"body": "Walked"},
+    "POST /api/v1/tickets/{ticket_id}/status": {"version": 1, "status": "pending_customer"},
+    "POST /api/v1/tickets/{ticket_id}/assign": {"assignee_id": None},
+}
+TICKET_SUCCESS = {
+    "POST /api/v1/tickets": 201,
+    "POST /api/v1/tickets/{ticket_id}/replies": 201,
+    "POST /api/v1/tickets/{ticket_id}/notes": 201,
+}
+
+
+def _walk_ticket(company, customer) -> Ticket:
+    from guanxi.service.services import ticket_create
+
+    return ticket_create(
+        actor=company.admin,
+        customer_id=customer.pk,
+        data={"type": "complaint", "subject": f"About {customer.name}"},
+    )
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_ticket_pages_and_lists_follow_the_visibility_rule(client, company, username):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from guanxi.service.services import ticket_note
+
+    tickets = {name: _walk_ticket(company, c) for name, c in company.customers.items()}
+    attachments = {}
+    for name, ticket in tickets.items():
+        ticket_note(
+            actor=company.admin,
+            ticket_id=ticket.pk,
+            body="file",
+            files=[SimpleUploadedFile("a.txt", b"hello")],
+        )
+        attachments[name] = ticket.attachments.get()
+    client.force_login(company.users[username])
+    visible = EXPECTED[username][VIEW]
+    assert _names_in(client.get("/service/tickets/").content.decode(), company) == visible
+    for customer_name, ticket in tickets.items():
+        view = expected_status(username, customer_name, PAGES["service:detail"], 200)
+        assert client.get(f"/service/tickets/{ticket.pk}/").status_code == view
+        download = client.get(
+            f"/service/tickets/{ticket.pk}/attachments/{attachments[customer_name].pk}/"
+        )
+        assert download.status_code == view, (username, customer_name)
+        if view == 200:
+            assert b"".join(download.streaming_content) == b"hello"
+            assert "attachment" in download["Content-Disposition"]
+        before = footprint()
+        response = client.post(
+            f"/service/tickets/{ticket.pk}/", {"action": "note", "body": "walked"}
+        )
+        expected = expected_status(username, customer_name, Route("ticket", INTERACT), 302)
+        assert response.status_code == expected, (username, customer_name)
+        if expected != 302:
+            assert footprint() == before, "a refused note left a trace"
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_api_ticket_operations_follow_the_visibility_rule(company, username):
+    client, headers = _token_client(company.users[username])
+    visible = EXPECTED[username][VIEW]
+    for customer in company.customers.values():
+        _walk_ticket(company, customer)
+    listed = {t["customer"]["name"] for t in _all_items(client, "/api/v1/tickets", headers)}
+    assert listed == {company.customers[n].name for n in visible}
+    for operation, route in API_OPERATIONS.items():
+        if route.kind not in ("ticket", "ticket_new"):
+            continue
+        method, path = operation.split(" ", 1)
+        success = TICKET_SUCCESS.get(operation, API_SUCCESS[method])
+        for customer_name, customer in company.customers.items():
+            ticket = _walk_ticket(company, customer)
+            body = dict(TICKET_BODIES.get(operation) or {})
+            if route.kind == "ticket_new":
+                body["customer_id"] = customer.pk
+            if operation.endswith("/merge"):
+                body["into_id"] = _walk_ticket(company, customer).pk
+            url = path.replace("{ticket_id}", str(ticket.pk))
+            before = footprint()
+            response = _call(client, method, url, headers, body or None)
+            expected = expected_status(username, customer_name, route, success)
+            assert response.status_code == expected, (username, operation, customer_name)
+            if expected != success:
+                assert footprint() == before, f"refused {operation} left a trace"
+                assert "detail" in response.json()
+
+
+def test_service_public_pages_open_only_by_signed_links(client, company):
+    from guanxi.service import mail
+    from guanxi.service.models import SatisfactionSurvey
+
+    ticket = _walk_ticket(company, company.rep_customer)
+    SatisfactionSurvey.objects.create(ticket=ticket)
+    assert client.get("/service/help/").status_code == 200
+    assert client.get(f"/service/status/{mail.status_link_token(ticket.pk)}/").status_code == 200
+    assert client.get(f"/service/survey/{mail.survey_token(ticket.pk)}/").status_code == 200
+    for url in (
+        f"/service/status/{ticket.pk}/",
+        f"/service/status/{mail.survey_token(ticket.pk)}/",  # a token made for another page
+        f"/service/survey/{mail.status_link_token(ticket.pk)}/",
+        "/service/survey/forged:token/",
+    ):
+        assert client.get(url).status_code == 404, url
+    for url in ("/service/tickets/", "/service/notifications/", f"/service/tickets/{ticket.pk}/"):
+        response = client.get(url)
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"], url
 
 
 # ---------------------------------------------------------------------------------------------

@@ -86,6 +86,15 @@ def test_every_operation_has_a_stable_route_name():
         "invoice_list",
         "invoice_create",
         "invoice_payment_create",
+        "ticket_list",
+        "ticket_detail",
+        "ticket_create",
+        "ticket_update",
+        "ticket_reply",
+        "ticket_note",
+        "ticket_status",
+        "ticket_assign",
+        "ticket_merge",
     }
     for name in names:
         path = _path_of(name)

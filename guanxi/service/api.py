@@ -1,0 +1,369 @@
+"""Tickets in the REST API.
+
+A ticket is reached through its customer, like every record: one of a customer out of sight
+answers 404 as if it did not exist; answering, assigning and moving a ticket on needs the right
+to interact with its customer (403 otherwise). Changes that could overwrite someone else's take
+the ``version`` you read and answer 409 when it is stale.
+"""
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Query, Router, Schema, Status
+from pydantic import BaseModel, Field, StringConstraints
+
+from guanxi.api.errors import ApiError, StaleVersionOut, error_responses
+from guanxi.api.idempotency import idempotent
+from guanxi.api.pagination import keyset_answer
+from guanxi.api.schemas import BodyId, Cursor, InputSchema, Limit, ParamId, RefOut, Version
+
+from . import services
+from .models import Ticket, TicketMessage
+from .selectors import OPEN, ticket_get_for_user, tickets_for_user
+
+router = Router(tags=["service desk"])
+
+TypeValue = Literal[tuple(Ticket.Type.values)]
+StatusValue = Literal[tuple(Ticket.Status.values)]
+StatusFilter = Literal[(OPEN, *Ticket.Status.values)]
+PriorityValue = Literal[tuple(Ticket.Priority.values)]
+ChannelValue = Literal[tuple(Ticket.Channel.values)]
+AreaValue = Literal[tuple(Ticket.Area.values)]
+Subject = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Body = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+ORDERINGS = {"-id": "id"}
+
+
+class UserRefOut(Schema):
+    id: int
+    username: str
+
+
+class TicketOut(Schema):
+    id: int
+    number: str
+    type: str
+    subject: str
+    customer: RefOut
+    category_id: int | None
+    area: str
+    priority: str
+    channel: str
+    status: str
+    assignee: UserRefOut | None
+    owner: UserRefOut | None
+    team_id: int | None
+    sla_policy_id: int | None
+    first_response_due: dt.datetime | None
+    next_response_due: dt.datetime | None
+    resolution_due: dt.datetime | None
+    first_responded_at: dt.datetime | None
+    first_response_met: bool | None
+    resolved_at: dt.datetime | None
+    resolution_met: bool | None
+    reopened_count: int
+    merged_into_id: int | None
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class MessageOut(Schema):
+    id: int
+    kind: str
+    body: str
+    author_id: int | None
+    created_at: dt.datetime
+
+
+class TicketDetailOut(TicketOut):
+    description: str
+    messages: list[MessageOut]
+    order_ids: list[int]
+
+
+class TicketPageOut(Schema):
+    items: list[TicketOut]
+    next_cursor: str | None
+
+
+class TicketListQuery(BaseModel):
+    cursor: Cursor | None = None
+    limit: Limit = 50
+    status: StatusFilter | None = Field(
+        None, description=f"A status, or `{OPEN}` for new, open and pending customer."
+    )
+    type: TypeValue | None = None
+    priority: PriorityValue | None = None
+    channel: ChannelValue | None = None
+    category_id: ParamId | None = None
+    assignee_id: ParamId | None = None
+    unassigned: bool = Field(False, description="Only tickets nobody holds.")
+    customer_id: ParamId | None = None
+    breached: bool = Field(False, description="Only open tickets past a deadline.")
+    created_from: dt.date | None = None
+    created_to: dt.date | None = None
+
+
+class TicketCreateIn(InputSchema):
+    customer_id: BodyId
+    type: TypeValue
+    subject: Subject
+    description: str | None = Field(None, max_length=20_000)
+    category_id: BodyId | None = None
+    area: AreaValue | None = None
+    priority: PriorityValue | None = None
+    channel: ChannelValue | None = Field(None, description="Defaults to phone.")
+    order_ids: list[BodyId] | None = Field(None, description="Orders of this customer it is about.")
+    requester_email: str | None = Field(None, max_length=254)
+
+
+class TicketPatchIn(InputSchema):
+    version: Version = Field(description="The version you read.")
+    type: TypeValue | None = None
+    subject: Subject | None = None
+    description: str | None = Field(None, max_length=20_000)
+    category_id: BodyId | None = None
+    area: AreaValue | None = None
+    priority: PriorityValue | None = None
+    channel: ChannelValue | None = None
+    order_ids: list[BodyId] | None = None
+
+
+class ReplyIn(InputSchema):
+    body: Body
+    status: Literal["pending_customer", "resolved"] | None = Field(
+        None, description="Move the ticket on with the reply."
+    )
+    version: Version | None = Field(None, description="The version you read (recommended).")
+
+
+class NoteIn(InputSchema):
+    body: Body
+
+
+class StatusIn(InputSchema):
+    status: StatusValue
+    version: Version = Field(description="The version you read.")
+
+
+class AssignIn(InputSchema):
+    assignee_id: BodyId | None = Field(description="Null gives the ticket back to the queue.")
+    version: Version | None = None
+
+
+class MergeIn(InputSchema):
+    into_id: BodyId = Field(description="The ticket to keep.")
+
+
+def _out(ticket: Ticket) -> dict:
+    def person(user):
+        return {"id": user.pk, "username": user.username} if user else None
+
+    return {
+        **{name: getattr(ticket, name) for name in TicketOut.model_fields if name not in (
+            "customer", "assignee", "owner", "number")},
+        "number": ticket.number,
+        "customer": {"id": ticket.customer_id, "name": ticket.customer.name},
+        "assignee": person(ticket.assignee),
+        "owner": person(ticket.owner),
+    }  # fmt: skip
+
+
+def _detail(ticket: Ticket) -> dict:
+    ticket = (
+        Ticket.objects.select_related("customer", "assignee", "owner")
+        .prefetch_related("orders")
+        .get(pk=ticket.pk)
+    )
+    return {
+        **_out(ticket),
+        "description": ticket.description,
+        "messages": [
+            {
+                "id": m.pk,
+                "kind": m.kind,
+                "body": m.body,
+                "author_id": m.author_id,
+                "created_at": m.created_at,
+            }
+            for m in ticket.messages.order_by("created_at", "id")
+        ],
+        "order_ids": sorted(o.pk for o in ticket.orders.all()),
+    }
+
+
+def _stale(exc: services.StaleTicketError) -> ApiError:
+    message = _(
+        "Someone changed this ticket since you read it (it is now at version %(v)d). "
+        "Read it again and repeat your change."
+    ) % {"v": exc.current_version}
+    return ApiError(409, message, {"version": message}, current_version=exc.current_version)
+
+
+@router.get(
+    "/tickets",
+    response={200: TicketPageOut, **error_responses()},
+    url_name="ticket_list",
+    summary="List tickets",
+)
+def ticket_list(request: HttpRequest, query: Query[TicketListQuery]):
+    """Tickets of every customer you may see, newest first, narrowed by the filters."""
+    queryset = tickets_for_user(
+        request.auth,
+        **query.model_dump(exclude={"cursor", "limit"}),
+    ).select_related("customer", "assignee", "owner")
+    page = keyset_answer(
+        queryset, ordering="-id", cursor=query.cursor, limit=query.limit, orderings=ORDERINGS
+    )
+    return {"items": [_out(t) for t in page.items], "next_cursor": page.next_cursor}
+
+
+@router.get(
+    "/tickets/{ticket_id}",
+    response={200: TicketDetailOut, **error_responses(404)},
+    url_name="ticket_detail",
+    summary="Read a ticket",
+)
+def ticket_detail(request: HttpRequest, ticket_id: ParamId):
+    """One ticket with its conversation (replies, the customer's messages, internal notes)."""
+    return _detail(ticket_get_for_user(request.auth, ticket_id))
+
+
+@router.post(
+    "/tickets",
+    response={201: TicketDetailOut, **error_responses(403, 404)},
+    url_name="ticket_create",
+    summary="Open a ticket",
+)
+@idempotent
+def ticket_create(request: HttpRequest, payload: TicketCreateIn):
+    """Open a ticket for a customer you may interact with; it is routed and given its service
+    level at once."""
+    data = payload.model_dump(exclude_unset=True, exclude={"customer_id"})
+    ticket = services.ticket_create(actor=request.auth, customer_id=payload.customer_id, data=data)
+    return Status(201, _detail(ticket))
+
+
+@router.patch(
+    "/tickets/{ticket_id}",
+    response={200: TicketDetailOut, 409: StaleVersionOut, **error_responses(403, 404)},
+    url_name="ticket_update",
+    summary="Change a ticket",
+)
+def ticket_update(request: HttpRequest, ticket_id: ParamId, payload: TicketPatchIn):
+    """Change the fields you send. A change that makes another service-level policy match
+    moves the ticket to it and recomputes its deadlines."""
+    try:
+        ticket = services.ticket_update(
+            actor=request.auth,
+            ticket_id=ticket_id,
+            expected_version=payload.version,
+            data=payload.model_dump(exclude_unset=True, exclude={"version"}),
+        )
+    except services.StaleTicketError as exc:
+        raise _stale(exc) from None
+    return _detail(ticket)
+
+
+@router.post(
+    "/tickets/{ticket_id}/replies",
+    response={201: MessageOut, 409: StaleVersionOut, **error_responses(403, 404)},
+    url_name="ticket_reply",
+    summary="Answer the customer",
+)
+@idempotent
+def ticket_reply(request: HttpRequest, ticket_id: ParamId, payload: ReplyIn):
+    """A reply, emailed to the customer; the first one is the first response."""
+    try:
+        message = services.ticket_reply(
+            actor=request.auth,
+            ticket_id=ticket_id,
+            body=payload.body,
+            status=payload.status,
+            expected_version=payload.version,
+        )
+    except services.StaleTicketError as exc:
+        raise _stale(exc) from None
+    return Status(201, _message(message))
+
+
+def _message(message: TicketMessage) -> dict:
+    return {
+        "id": message.pk,
+        "kind": message.kind,
+        "body": message.body,
+        "author_id": message.author_id,
+        "created_at": message.created_at,
+    }
+
+
+@router.post(
+    "/tickets/{ticket_id}/notes",
+    response={201: MessageOut, **error_responses(403, 404)},
+    url_name="ticket_note",
+    summary="Add an internal note",
+)
+@idempotent
+def ticket_note(request: HttpRequest, ticket_id: ParamId, payload: NoteIn):
+    """A note for colleagues; the customer never sees it."""
+    message = services.ticket_note(actor=request.auth, ticket_id=ticket_id, body=payload.body)
+    return Status(201, _message(message))
+
+
+@router.post(
+    "/tickets/{ticket_id}/status",
+    response={200: TicketDetailOut, 409: StaleVersionOut, **error_responses(403, 404)},
+    url_name="ticket_status",
+    summary="Move a ticket on",
+)
+def ticket_status(request: HttpRequest, ticket_id: ParamId, payload: StatusIn):
+    """new → open → pending customer → resolved → closed; resolved and closed tickets reopen
+    (to open). Resolving sends the customer the satisfaction survey."""
+    try:
+        ticket = services.ticket_set_status(
+            actor=request.auth,
+            ticket_id=ticket_id,
+            status=payload.status,
+            expected_version=payload.version,
+        )
+    except services.StaleTicketError as exc:
+        raise _stale(exc) from None
+    return _detail(ticket)
+
+
+@router.post(
+    "/tickets/{ticket_id}/assign",
+    response={200: TicketDetailOut, 409: StaleVersionOut, **error_responses(403, 404)},
+    url_name="ticket_assign",
+    summary="Assign a ticket",
+)
+def ticket_assign(request: HttpRequest, ticket_id: ParamId, payload: AssignIn):
+    """Give the ticket to someone who may work with its customer, or back to the queue. Whoever
+    first held it stays responsible (first-contact ownership)."""
+    try:
+        ticket = services.ticket_assign(
+            actor=request.auth,
+            ticket_id=ticket_id,
+            assignee_id=payload.assignee_id,
+            expected_version=payload.version,
+        )
+    except services.StaleTicketError as exc:
+        raise _stale(exc) from None
+    return _detail(ticket)
+
+
+@router.post(
+    "/tickets/{ticket_id}/merge",
+    response={200: TicketDetailOut, **error_responses(403, 404)},
+    url_name="ticket_merge",
+    summary="Merge a duplicate ticket",
+)
+def ticket_merge(request: HttpRequest, ticket_id: ParamId, payload: MergeIn):
+    """Merge this ticket into another of the same customer: the conversation moves over and
+    this one is closed. Answers the ticket that remains."""
+    return _detail(
+        services.ticket_merge(actor=request.auth, ticket_id=ticket_id, into_id=payload.into_id)
+    )
