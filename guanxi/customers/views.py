@@ -170,6 +170,8 @@ def customer_detail(request, customer_id: int):
             "recent_orders": orders_for_customer(customer=customer)[:RECENT_ORDERS],
             "purchases": purchase_summary([customer.pk]).get(customer.pk),
             "value_card": customer_value_card(customer),
+            # The customer is visible, so all their tickets are (tickets follow the customer).
+            "recent_tickets": customer.tickets.select_related("assignee").order_by("-id")[:10],
         },
     )
 

@@ -68,6 +68,7 @@ class TicketFilterForm(forms.Form):
     mine = forms.BooleanField(label=_("Assigned to me"), required=False)
     unassigned = forms.BooleanField(label=_("Unassigned"), required=False)
     breached = forms.BooleanField(label=_("Overdue"), required=False)
+    customer_id = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -84,6 +85,7 @@ class TicketFilterForm(forms.Form):
             "category_id": data.get("category_id"),
             "unassigned": bool(data.get("unassigned")),
             "breached": bool(data.get("breached")),
+            "customer_id": data.get("customer_id"),
         }
         if data.get("mine"):
             filters["assignee_id"] = user.pk
