@@ -34,4 +34,14 @@ def enqueue_due(*, entries: Iterable[ScheduleEntry], now: dt.datetime) -> list[S
         except IntegrityError:  # another scheduler queued it between the check and the insert
             continue
         queued.append(run)
+    _forget_old_runs(now)
     return queued
+
+
+# An every-minute entry records half a million occurrences a year; a week of them is plenty to
+# see what ran and what did not.
+KEEP_RUNS = dt.timedelta(days=7)
+
+
+def _forget_old_runs(now: dt.datetime) -> None:
+    ScheduledRun.objects.filter(due_at__lt=now - KEEP_RUNS).delete()

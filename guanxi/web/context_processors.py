@@ -15,6 +15,7 @@ def navigation(request):
         ("customers", _("Customers"), reverse("customers:list")),
         ("interactions", _("Interactions"), reverse("interactions:list")),
         ("service", _("Service desk"), reverse("service:list")),
+        ("knowledge", _("Knowledge base"), reverse("knowledge:list")),
         ("dedup", _("Duplicates"), reverse("dedup:queue")),
         # Everyone sees some customers, so everyone gets the figures of those they see.
         ("analytics", _("Analytics"), reverse("analytics:dashboard")),
@@ -26,7 +27,11 @@ def navigation(request):
     section = (request.resolver_match.namespace if request.resolver_match else "") or ""
     if request.resolver_match and request.resolver_match.url_name == "reassign":
         section = "reassign"
+    from guanxi.service.selectors import unread_notifications
+
     return {
+        # The bell in the header: service-level warnings and escalations not read yet.
+        "unread_notices": unread_notifications(user).count(),
         "nav_items": [
             {"key": key, "label": label, "url": url, "active": key == section}
             for key, label, url in items

@@ -85,3 +85,26 @@ def test_the_configured_schedule_names_real_tasks():
     assert "analytics-refresh" in {e.name for e in entries}
     for entry in entries:
         assert isinstance(import_string(entry.task), Task)
+
+
+@pytest.mark.django_db
+def test_the_service_level_sweep_runs_every_minute():
+    [sweep] = [e for e in configured_entries() if e.name == "sla-sweep"]
+    assert sweep.every_minutes == 1
+    assert sweep.task == "guanxi.service.tasks.sweep_service_levels"
+
+
+@pytest.mark.django_db
+def test_occurrences_older_than_a_week_are_forgotten_and_not_queued_again():
+    start = dt.datetime(2026, 12, 1, 0, 0, 30, tzinfo=UTC)
+    enqueue_due(entries=[SWEEP], now=start)
+    enqueue_due(entries=[SWEEP], now=start + dt.timedelta(days=6, minutes=1))
+    assert ScheduledRun.objects.count() == 2
+    later = start + dt.timedelta(days=8)
+    assert len(enqueue_due(entries=[SWEEP], now=later)) == 1
+    assert sorted(ScheduledRun.objects.values_list("due_at", flat=True)) == [
+        dt.datetime(2026, 12, 7, 0, 1, tzinfo=UTC),
+        dt.datetime(2026, 12, 9, 0, 0, tzinfo=UTC),
+    ]
+    # Asking again for the same moment queues nothing: only the old rows went.
+    assert enqueue_due(entries=[SWEEP], now=later) == []

@@ -106,3 +106,11 @@ def test_an_email_that_fails_is_sent_by_the_next_sweep(company, desk, clock, mon
     outbox.outbox.clear()
     clock.advance(minutes=1)
     assert sweep.sla_sweep().emails == 1 and len(outbox.outbox) == 1
+
+
+def test_the_scheduled_task_runs_the_sweep(company, desk, clock):
+    from guanxi.service.tasks import sweep_service_levels
+
+    _complaint(company)
+    clock.advance(minutes=60)
+    assert sweep_service_levels.call() == {"tickets": 1, "notifications": 2, "emails": 2}
