@@ -13,6 +13,7 @@ urlpatterns = [
     path("interactions/", include("guanxi.interactions.urls")),
     path("orders/", include("guanxi.orders.urls")),
     path("service/", include("guanxi.service.urls")),
+    path("knowledge/", include("guanxi.knowledge.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

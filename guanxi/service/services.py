@@ -383,8 +383,12 @@ def _lock(actor, ticket_id: int, expected_version: int | None) -> Ticket:
     ``PermissionDenied`` unless they may interact with its customer; locked; version checked."""
     ticket = ticket_get_for_user(actor, ticket_id)
     access_customer(actor, ticket.customer_id, INTERACT)
+    # Only the ticket's row is locked: its policy is joined with an outer join (it may have
+    # none), and PostgreSQL cannot lock the nullable side of one.
     ticket = (
-        Ticket.objects.select_for_update().select_related("sla_policy__calendar").get(pk=ticket.pk)
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("sla_policy__calendar")
+        .get(pk=ticket.pk)
     )
     if expected_version is not None and ticket.version != expected_version:
         raise StaleTicketError(ticket.version)
@@ -665,11 +669,13 @@ def customer_message(
     ):
         return None
     ticket = (
-        Ticket.objects.select_for_update().select_related("sla_policy__calendar").get(pk=ticket_id)
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("sla_policy__calendar")
+        .get(pk=ticket_id)
     )
     while ticket.merged_into_id:
         ticket = (
-            Ticket.objects.select_for_update()
+            Ticket.objects.select_for_update(of=("self",))
             .select_related("sla_policy__calendar")
             .get(pk=ticket.merged_into_id)
         )

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "guanxi.dedup",
     "guanxi.imports",
     "guanxi.service",
+    "guanxi.knowledge",
     "guanxi.analytics",
     "guanxi.scheduling",
     "guanxi.api",

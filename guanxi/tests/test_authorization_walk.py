@@ -137,6 +137,14 @@ PAGES: dict[str, Route] = {
     "service:public_request": Route("public"),
     "service:public_status": Route("public"),
     "service:public_survey": Route("public"),
+    # The knowledge base is company knowledge: every signed-in user reads published articles
+    # (test_knowledge_base_routes); staff who write may add and edit them; an article made
+    # from a ticket needs the ticket's customer in reach (knowledge/tests).
+    "knowledge:list": Route("open"),
+    "knowledge:detail": Route("open"),
+    "knowledge:suggest": Route("open"),
+    "knowledge:new": Route("role", roles=frozenset(WRITING)),
+    "knowledge:edit": Route("role", roles=frozenset(WRITING)),
 }
 
 API_OPERATIONS: dict[str, Route] = {
@@ -836,6 +844,28 @@ def test_api_ticket_operations_follow_the_visibility_rule(company, username):
             if expected != success:
                 assert footprint() == before, f"refused {operation} left a trace"
                 assert "detail" in response.json()
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_knowledge_base_routes(client, company, username):
+    from guanxi.knowledge.services import article_create
+
+    article = article_create(
+        actor=company.admin,
+        data={"title": "退款到账时间", "problem": "退款慢", "cause": "银行", "solution": "三天"},
+    )
+    tickets = {name: _walk_ticket(company, c) for name, c in company.customers.items()}
+    client.force_login(company.users[username])
+    assert client.get("/knowledge/").status_code == 200
+    assert client.get(f"/knowledge/{article.pk}/").status_code == 200
+    suggested = client.get("/knowledge/suggest/", {"text": "About customer 退款"})
+    assert suggested.status_code == 200
+    # Suggestions name only tickets of customers the user may see.
+    names = {n for n, t in tickets.items() if t.subject in suggested.content.decode()}
+    assert names <= EXPECTED[username][VIEW]
+    writes = 200 if username in WRITING else 403
+    assert client.get("/knowledge/new/").status_code == writes
+    assert client.get(f"/knowledge/{article.pk}/edit/").status_code == writes
 
 
 def test_service_public_pages_open_only_by_signed_links(client, company):

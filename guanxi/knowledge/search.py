@@ -1,0 +1,119 @@
+"""Finding articles by what people type, and comparing texts to find similar cases.
+
+Articles carry ``search_text`` built with the customer search's token rules (see
+``guanxi.customers.search``): every suffix of a run of Han characters with its pinyin and
+initials, every pair of Han characters, and folded Latin words. Tickets carry the same kind of
+tokens for their subject and description. Two things are done with them here:
+
+* **Search** (the knowledge base's search box): every term of ``parse_query`` must be the prefix
+  of some token, so 款迟 finds 退款迟迟不到账, ``tuikuan`` finds 退款 and ``refu`` finds refund.
+  The test is a plain ``LIKE`` on the tokens with a space before each, which PostgreSQL and
+  SQLite run the same way. That is a scan of the table, on purpose: the knowledge base holds
+  thousands of articles, not the million customers the customer search's index is built for, and
+  scanning a few thousand short token lists takes milliseconds.
+* **Similarity** (suggestions while a ticket is written): a text's *features* are its tokens
+  without the ones that say nothing (a single character, a two-letter fragment, a handful of
+  English function words), and two texts are as similar as the overlap of their feature sets
+  (the cosine of the two sets). The candidates are found first by a few *probe* tokens of the
+  text — its pairs of Han characters and its Latin words — and only they are scored in Python.
+"""
+
+import math
+import re
+from collections.abc import Iterable
+
+from django.db.models import F, Q, TextField, Value
+from django.db.models.functions import Concat
+
+from guanxi.customers.search import SearchTokens, is_exact_word, normalise, parse_query
+
+# Each text field contributes at most this much to the tokens (the customer search caps a
+# ticket's description the same way), so one very long article cannot grow without bound.
+MAX_INDEXED_CHARS = 4000
+# How many probe tokens look for candidates: enough to reach a similar case through words the
+# agent typed anywhere, few enough to keep the candidate query short.
+MAX_PROBES = 16
+# Words too common to tell cases apart.
+# fmt: off
+STOP_WORDS = frozenset({
+    "the", "and", "for", "are", "was", "were", "has", "have", "had", "not", "but", "with", "this",
+    "that", "from", "you", "your", "our", "they", "their", "there", "what", "when", "which",
+    "will", "would", "can", "could", "should", "been", "being", "into", "than", "then", "them",
+    "its", "also", "just", "very", "any", "all", "out",
+})
+# fmt: on
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[a-z0-9]{3,}")
+
+# The annotation the token tests below are made against: the tokens with a space on each side,
+# so " tok" is the start of a token and " tok " a whole one, wherever it stands.
+TOKENS = "knowledge_tokens"
+
+
+def build_search_text(*texts: str) -> str:
+    """The tokens of some texts, space-separated, by the customer search's rules (Han pairs
+    without their pinyin, as for a ticket's text)."""
+    tokens = SearchTokens()
+    for text in texts:
+        tokens.add_text(normalise((text or "")[:MAX_INDEXED_CHARS]), pinyin_pairs=False)
+    return tokens.text()
+
+
+def with_tokens(queryset):
+    """``queryset`` annotated with the padded tokens the tests below read."""
+    padded = Concat(Value(" "), F("search_text"), Value(" "), output_field=TextField())
+    return queryset.annotate(**{TOKENS: padded})
+
+
+def query_matches(query: str) -> Q | None:
+    """Rows (annotated by :func:`with_tokens`) whose tokens match every term of ``query``; None
+    when the query has nothing searchable in it."""
+    terms = parse_query(query)
+    if not terms:
+        return None
+    condition = Q()
+    for term in terms:
+        alternatives = Q()
+        for text in term:
+            alternatives |= Q(**{f"{TOKENS}__contains": f" {text}"})
+        condition &= alternatives
+    return condition
+
+
+def has_token(token: str) -> Q:
+    """Rows (annotated by :func:`with_tokens`) holding ``token`` as a whole token."""
+    return Q(**{f"{TOKENS}__contains": f" {token} "})
+
+
+def _is_feature(token: str) -> bool:
+    if _HAN.search(token):
+        return len(token) >= 2
+    return len(token) >= 3 and token not in STOP_WORDS
+
+
+def features(search_text: str) -> frozenset[str]:
+    """The tokens of a search text that say something about its content."""
+    return frozenset(token for token in search_text.split() if _is_feature(token))
+
+
+def probe_tokens(text: str, *, limit: int = MAX_PROBES) -> list[str]:
+    """Tokens a similar case is likely to share with ``text``, in the order they occur: its
+    pairs of Han characters and its Latin words (not the long suffixes, pinyin and initials,
+    which another text shares only when it says the very same thing)."""
+    normalised = normalise((text or "")[:MAX_INDEXED_CHARS])
+    words = set(_LATIN_WORD.findall(normalised)) - STOP_WORDS
+    probes = [
+        token
+        for token in build_search_text(normalised).split()
+        if is_exact_word(token) or token in words
+    ]
+    return probes[:limit]
+
+
+def similarity(left: Iterable[str], right: Iterable[str]) -> float:
+    """How alike two feature sets are: 0 (nothing shared) to 1 (the same), the cosine of the
+    two sets, so a long text does not win just by holding more words."""
+    left, right = frozenset(left), frozenset(right)
+    if not left or not right:
+        return 0.0
+    return len(left & right) / math.sqrt(len(left) * len(right))

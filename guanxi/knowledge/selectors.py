@@ -1,0 +1,214 @@
+"""Reads of the knowledge base, and the similar cases offered while a ticket is written.
+
+Published articles are for every signed-in user; a draft only for its author and
+administrators. Tickets are only ever reached through ``service.selectors.tickets_for_user``,
+so a suggestion never shows a ticket of a customer the user cannot see.
+"""
+
+import operator
+from dataclasses import dataclass
+from functools import reduce
+
+from django.db.models import Case, Q, QuerySet, Value, When
+
+from guanxi.accounts.roles import Role
+from guanxi.customers.selectors import access_customer
+from guanxi.customers.visibility import INTERACT
+from guanxi.service.models import Ticket, TicketMessage
+from guanxi.service.selectors import ticket_get_for_user, tickets_for_user
+
+from . import search
+from .models import Article
+
+# Texts longer than this are cut when an article is drafted from a ticket (what the services
+# accept for one field).
+MAX_TEXT = 20_000
+# How many candidates of each kind (articles, tickets) are scored in Python.
+CANDIDATES = 100
+# Below this similarity a case shares too little with the text to be worth showing.
+MIN_SIMILARITY = 0.05
+# A case of the category the agent chose ranks as if this much more similar.
+SAME_CATEGORY_BONUS = 0.05
+
+
+def _is_active_user(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active)
+
+
+def articles_for_user(
+    user, *, query: str = "", category_id: int | None = None, published: bool | None = None
+) -> QuerySet[Article]:
+    """The articles ``user`` may read: every published one, and their own drafts (all drafts
+    for administrators), narrowed by a search and a category."""
+    if not _is_active_user(user):
+        return Article.objects.none()
+    queryset = Article.objects.all()
+    if not (user.is_superuser or user.role == Role.ADMIN):
+        queryset = queryset.filter(Q(is_published=True) | Q(created_by=user))
+    if published is not None:
+        queryset = queryset.filter(is_published=published)
+    if category_id is not None:
+        queryset = queryset.filter(category_id=category_id)
+    query = (query or "").strip()
+    if query:
+        condition = search.query_matches(query)
+        if condition is None:
+            return Article.objects.none()
+        # A scan of the articles' tokens (see ``knowledge.search``): fine for thousands.
+        queryset = search.with_tokens(queryset).filter(condition)
+    return queryset
+
+
+def article_get_for_user(user, article_id) -> Article:
+    """One article ``user`` may read; ``Article.DoesNotExist`` otherwise."""
+    try:
+        pk = int(article_id)
+    except (TypeError, ValueError):
+        raise Article.DoesNotExist from None
+    return (
+        articles_for_user(user).select_related("category", "created_by", "source_ticket").get(pk=pk)
+    )
+
+
+# --- drafting from a ticket ------------------------------------------------------------------
+
+
+def ticket_for_article(user, ticket_id) -> Ticket:
+    """The ticket an article is to be written from: ``Ticket.DoesNotExist`` unless ``user``
+    sees it, ``PermissionDenied`` unless they may also interact with its customer (the ones
+    who may answer the customer may turn the answer into knowledge)."""
+    ticket = ticket_get_for_user(user, ticket_id)
+    access_customer(user, ticket.customer_id, INTERACT)
+    return ticket
+
+
+def _joined(parts, limit: int = MAX_TEXT) -> str:
+    return "\n\n".join(p for p in parts if p)[:limit]
+
+
+def article_draft_from_ticket(ticket: Ticket) -> dict:
+    """An article's fields from a ticket: the title from its subject, the problem from its
+    description and what the customer wrote, the solution from the replies to the customer, the
+    last one first (it is usually the one that solved it), and its category. Internal notes are
+    left out. A draft starts unpublished, because its text is the customer's own words."""
+    description = (ticket.description or "").strip()
+    customer_said, replies = [], []
+    for kind, body in (
+        ticket.messages.filter(kind__in=(TicketMessage.Kind.CUSTOMER, TicketMessage.Kind.REPLY))
+        .order_by("created_at", "id")
+        .values_list("kind", "body")
+    ):
+        body = (body or "").strip()
+        if not body:
+            continue
+        if kind == TicketMessage.Kind.REPLY:
+            replies.append(body)
+        elif body != description:  # a request from the form repeats its description
+            customer_said.append(body)
+    return {
+        "title": ticket.subject[:200],
+        "problem": _joined([description, *customer_said]) or ticket.subject,
+        "cause": "",
+        "solution": _joined(reversed(replies)),
+        "category_id": ticket.category_id,
+        "is_published": False,
+    }
+
+
+# --- similar cases ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SimilarCase:
+    """An article or a past ticket like the text, with how alike they are (0 to 1, and a
+    little more for the same category)."""
+
+    kind: str  # "article" or "ticket"
+    score: float
+    article: Article | None = None
+    ticket: Ticket | None = None
+
+
+def _candidates(queryset: QuerySet, probes: list[str]) -> QuerySet:
+    """The rows holding the most probe tokens, newest first among equals: a first, coarse
+    ranking in the database, so only a bounded set is scored in Python."""
+    queryset = search.with_tokens(queryset)
+    hits = reduce(
+        operator.add,
+        (Case(When(search.has_token(token), then=Value(1)), default=Value(0)) for token in probes),
+    )
+    return (
+        queryset.annotate(knowledge_hits=hits)
+        .filter(knowledge_hits__gt=0)
+        .order_by("-knowledge_hits", "-id")[:CANDIDATES]
+    )
+
+
+def _as_int(value) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def similar_cases(
+    *,
+    user,
+    text: str,
+    category_id: int | None = None,
+    limit: int = 5,
+    exclude_ticket_id: int | None = None,
+) -> list[SimilarCase]:
+    """Published articles and past resolved or closed tickets (of customers ``user`` can see)
+    most like ``text``, the most alike first, ranked by the overlap of their search tokens (see
+    ``knowledge.search``)."""
+    if not _is_active_user(user):
+        return []
+    probes = search.probe_tokens(text)
+    wanted = search.features(search.build_search_text(text))
+    if not probes or not wanted:
+        return []
+    category_id = _as_int(category_id)
+
+    def score(search_text: str, case_category_id: int | None) -> float:
+        value = search.similarity(wanted, search.features(search_text))
+        if value and category_id is not None and case_category_id == category_id:
+            value += SAME_CATEGORY_BONUS
+        return value
+
+    cases = []
+    articles = articles_for_user(user, published=True).only(
+        "id", "title", "solution", "category_id", "search_text"
+    )
+    for article in _candidates(articles, probes):
+        cases.append(
+            SimilarCase("article", score(article.search_text, article.category_id), article)
+        )
+    tickets = tickets_for_user(user).filter(
+        status__in=Ticket.DONE_STATUSES, merged_into__isnull=True
+    )
+    if exclude_ticket_id is not None:
+        tickets = tickets.exclude(pk=exclude_ticket_id)
+    tickets = tickets.only("id", "subject", "status", "category_id", "search_text")
+    for ticket in _candidates(tickets, probes):
+        cases.append(
+            SimilarCase("ticket", score(ticket.search_text, ticket.category_id), ticket=ticket)
+        )
+    cases = [case for case in cases if case.score >= MIN_SIMILARITY]
+    # The most alike first; an article before a ticket that is as alike, since it is the
+    # answer already written down.
+    cases.sort(key=lambda case: (-case.score, case.kind != "article"))
+    return cases[:limit]
+
+
+def similar_cases_for_ticket(*, user, ticket_id, limit: int = 5) -> list[SimilarCase]:
+    """:func:`similar_cases` for a ticket ``user`` can see (``Ticket.DoesNotExist`` otherwise),
+    without the ticket itself."""
+    ticket = ticket_get_for_user(user, ticket_id)
+    return similar_cases(
+        user=user,
+        text=f"{ticket.subject}\n{ticket.description[:2000]}",
+        category_id=ticket.category_id,
+        limit=limit,
+        exclude_ticket_id=ticket.pk,
+    )
