@@ -87,4 +87,27 @@ def test_a_complaint_from_the_web_form_to_the_knowledge_base(page, company, monk
     page.get_by_role("button", name="Send").click()
     expect(page.locator("#survey-thanks")).to_be_visible()
     assert SatisfactionSurvey.objects.get(ticket=ticket).score == 4
+
+    # The lead turns the case into an article for everyone.
+    sign_in(page, "lead")
+    page.goto(f"/service/tickets/{ticket.pk}/")
+    page.locator("#turn-into-article").click()
+    expect(page.locator("#id_problem")).to_have_value(re.compile("申请退款两周了"))
+    page.fill("#id_title", "退款迟迟不到账怎么办")
+    page.fill("#id_cause", "银行退款通道积压，系统没有自动重试")
+    page.check("#id_is_published")
+    page.get_by_role("button", name="Save article").click()
+    expect(page.locator("h1")).to_contain_text("退款迟迟不到账怎么办")
+    sign_out(page)
+
+    # The next customer with the same trouble calls in: while the agent types, the article
+    # (and the earlier ticket) are suggested.
+    sign_in(page, "agent2")
+    page.goto(f"/service/customers/{company.unowned_customer.pk}/new/")
+    page.select_option("#id_type", "complaint")
+    page.fill("#id_subject", "退款没有到账")
+    page.locator("#id_description").press_sequentially("申请退款一周了，银行卡还没收到钱")
+    suggestions = page.locator("#suggestions")
+    expect(suggestions.locator(".similar-article")).to_contain_text("退款迟迟不到账怎么办")
+    expect(suggestions.locator(".similar-ticket")).to_contain_text(ticket.number)
     assert desk.refund.pk == ticket.category_id
