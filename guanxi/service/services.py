@@ -708,6 +708,11 @@ def customer_message(
             "message": {"before": None, "after": message.body[:500]},
         },
     )
+    _tell(
+        ticket,
+        _("%(number)s: the customer wrote: %(text)s")
+        % {"number": ticket.number, "text": message.body[:200]},
+    )
     return message
 
 
@@ -751,6 +756,41 @@ def ticket_merge(*, actor, ticket_id: int, into_id: int) -> Ticket:
         },
     )
     return target
+
+
+@transaction.atomic
+def ticket_watch(*, actor, ticket_id: int, watching: bool) -> Ticket:
+    """Follow a ticket (or stop): watchers hear when the customer writes and when a deadline is
+    breached, besides those the escalation names."""
+    ticket = _lock(actor, ticket_id, None)
+    if watching:
+        ticket.watchers.add(actor)
+    else:
+        ticket.watchers.remove(actor)
+    _audit(
+        actor,
+        ticket,
+        AuditEvent.Action.UPDATE,
+        _("watching") if watching else _("stopped watching"),
+        {"watchers": {"before": None, "after": actor.username if watching else None}},
+    )
+    return ticket
+
+
+def _tell(ticket: Ticket, text: str, *, exclude=()) -> None:
+    """An in-app notice about the ticket for whoever holds it and its watchers."""
+    from .models import Notification
+
+    people = {u.pk: u for u in ticket.watchers.filter(is_active=True)}
+    for user in (ticket.assignee, ticket.owner):
+        if user is not None and user.is_active:
+            people[user.pk] = user
+    now = timezone.now()
+    Notification.objects.bulk_create(
+        Notification(user=u, ticket=ticket, text=text[:300], created_at=now)
+        for pk, u in people.items()
+        if pk not in exclude
+    )
 
 
 # --- customers' answers ------------------------------------------------------------------------

@@ -100,6 +100,7 @@ def _text(ticket: Ticket, target: str, percent: int, due: datetime | None) -> st
 def _due_tickets(now: datetime, limit: int):
     queryset = (
         Ticket.objects.filter(sla_check_at__lte=now)
+        .prefetch_related("watchers")
         .select_related(
             "sla_policy__calendar",
             "sla_policy__general_manager",
@@ -153,6 +154,9 @@ def sweep_batch(now: datetime, *, limit: int = BATCH_SIZE) -> tuple[int, list[in
         deadlines = {c.target: c.due for c in clocks}
         for step in due_steps:
             people = _recipients_for(ticket, _roles_for(policy, step.percent, targets.warn_percent))
+            if step.percent == BREACH:  # watchers hear of the breach, not of every warning
+                known = {u.pk for u in people}
+                people += [u for u in ticket.watchers.all() if u.is_active and u.pk not in known]
             text = _text(ticket, step.target, step.percent, deadlines.get(step.target))
             records.append(
                 SlaNotification(

@@ -99,6 +99,8 @@ def _detail_context(request, ticket, **forms):
         "note_form": forms.get("note_form") or NoteForm(),
         "now": timezone.now(),
         "status_url": mail.status_url(ticket.pk),
+        "watchers": list(ticket.watchers.all()),
+        "watching": ticket.watchers.filter(pk=request.user.pk).exists(),
     }
 
 
@@ -159,6 +161,11 @@ def ticket_detail(request, ticket_id: int):
                     expected_version=expected,
                 )
                 messages.success(request, _("Assignment changed."))
+                return redirect("service:detail", ticket_id=ticket.pk)
+            elif action in ("watch", "unwatch"):
+                services.ticket_watch(
+                    actor=request.user, ticket_id=ticket.pk, watching=action == "watch"
+                )
                 return redirect("service:detail", ticket_id=ticket.pk)
             elif action == "merge":
                 raw = (request.POST.get("into") or "").strip().upper().removeprefix("T-")

@@ -114,3 +114,20 @@ def test_the_scheduled_task_runs_the_sweep(company, desk, clock):
     _complaint(company)
     clock.advance(minutes=60)
     assert sweep_service_levels.call() == {"tickets": 1, "notifications": 2, "emails": 2}
+
+
+def test_watchers_hear_of_the_breach_and_of_the_customers_messages(company, desk, clock):
+    ticket = _complaint(company)
+    services.ticket_watch(actor=company.manager, ticket_id=ticket.pk, watching=True)
+    clock.advance(minutes=48)
+    sweep.sla_sweep()
+    assert _notified(company.manager) == []  # not the warning
+    clock.advance(minutes=12)
+    sweep.sla_sweep()
+    assert len(_notified(company.manager)) == 1
+    services.ticket_reply(actor=company.agent, ticket_id=ticket.pk, body="在处理")
+    services.customer_message(ticket_id=ticket.pk, body="谢谢，等你们消息")
+    assert "the customer wrote: 谢谢" in _notified(company.manager)[-1]
+    assert "the customer wrote" in _notified(company.agent)[-1]
+    services.ticket_watch(actor=company.manager, ticket_id=ticket.pk, watching=False)
+    assert not ticket.watchers.exists()
