@@ -23,6 +23,9 @@ REASONS = {
     "p_alive_low": _("Probably no longer active"),
     "overdue": _("Next purchase overdue"),
     "p_alive_low+overdue": _("Probably no longer active, and next purchase overdue"),
+    "complaints": _("Open or repeated complaints"),
+    "poor_survey": _("Poor satisfaction after service"),
+    "complaints+poor_survey": _("Open or repeated complaints, and poor satisfaction after service"),
 }
 SEGMENTS = {
     "champions": _("Champions"),

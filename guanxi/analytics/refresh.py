@@ -2,8 +2,9 @@
 
 The work is split three ways, each doing what it is good at:
 
-1. the database aggregates: one ``GROUP BY`` per source (orders, interactions, invoices) turns
-   millions of rows into one row per customer (:func:`_aggregate_orders` and friends);
+1. the database aggregates: one ``GROUP BY`` per source (orders, interactions, invoices,
+   complaints, satisfaction surveys) turns millions of rows into one row per customer
+   (:func:`_aggregate_orders` and friends);
 2. numpy and the pure modules (``clv/`` and ``value/``) compute every figure, one array
    element per customer (:func:`compute_values`);
 3. the rows of the new run are streamed in with ``COPY`` (plain batches on SQLite), and the
@@ -33,6 +34,7 @@ from guanxi.core.arrays import day_number_sql, days_to_dates, fetch_columns
 from guanxi.customers.models import Customer
 from guanxi.interactions.models import Interaction
 from guanxi.orders.models import Invoice, Order, Payment
+from guanxi.service.models import SatisfactionSurvey, Ticket
 
 from .models import (
     ORDER_HANDLED,
@@ -145,6 +147,9 @@ class Aggregates:
     invoices_on_time: np.ndarray | None = None  # ... paid in full by it
     max_days_overdue: np.ndarray | None = None
     outstanding: np.ndarray | None = None
+    complaints: np.ndarray | None = None  # opened in the complaint window
+    open_complaints: np.ndarray | None = None  # ... and not resolved yet
+    latest_survey_score: np.ndarray | None = None  # in the survey window; NaN without one
 
 
 def _table(model) -> str:
@@ -197,8 +202,8 @@ def _scatter(positions: np.ndarray, values, size: int, fill, dtype) -> np.ndarra
 
 
 def aggregate(*, as_of: dt.date, currency: str) -> Aggregates:
-    """Read everything the figures need as one row per customer: three ``GROUP BY`` queries
-    and a plain scan of the customers, each read straight into arrays
+    """Read everything the figures need as one row per customer: a ``GROUP BY`` query per
+    source and a plain scan of the customers, each read straight into arrays
     (:func:`guanxi.core.arrays.fetch_columns`)."""
     with _jit_compiled():
         return _aggregate(as_of=as_of, currency=currency)
@@ -242,6 +247,8 @@ def _aggregate(*, as_of: dt.date, currency: str) -> Aggregates:
     )
     data.interactions = _aggregate_interactions(as_of, n, positions)
     for name, values in _aggregate_invoices(as_of, currency, n, positions).items():
+        setattr(data, name, values)
+    for name, values in _aggregate_service(as_of, n, positions).items():
         setattr(data, name, values)
     return data
 
@@ -381,6 +388,64 @@ def _aggregate_invoices(as_of, currency, n, positions) -> dict[str, np.ndarray]:
         ),
         "outstanding": _scatter(where, owed[known], n, 0.0, np.float64),
     }
+
+
+def _start_of_window(as_of: dt.date, days: int) -> dt.datetime:
+    """The first moment of a window of ``days`` days ending with the as_of day, in the site's
+    time zone."""
+    first_day = as_of - dt.timedelta(days=days - 1)
+    return timezone.make_aware(dt.datetime.combine(first_day, dt.time()))
+
+
+def _aggregate_service(as_of, n, positions) -> dict[str, np.ndarray]:
+    # Two queries: the complaints opened in the complaint window, per customer, with how many
+    # of them are not resolved yet (their status now: a refresh as of an earlier day still
+    # sees today's status); and the score of each customer's latest survey answered in the
+    # survey window, picked by a window function so the surveys are read once. Duplicates
+    # merged into another ticket are not complaints of their own.
+    end = connection.ops.adapt_datetimefield_value(
+        timezone.make_aware(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time()))
+    )
+    complaints_from = connection.ops.adapt_datetimefield_value(
+        _start_of_window(as_of, churn.COMPLAINT_WINDOW_DAYS)
+    )
+    surveys_from = connection.ops.adapt_datetimefield_value(
+        _start_of_window(as_of, churn.SURVEY_WINDOW_DAYS)
+    )
+    still_open = [str(status) for status in Ticket.OPEN_STATUSES]
+    marks = ", ".join(["%s"] * len(still_open))
+    ids, made, unresolved = fetch_columns(
+        f"SELECT CAST(customer_id AS BIGINT), CAST(COUNT(*) AS BIGINT),"  # noqa: S608
+        f" CAST(SUM(CASE WHEN status IN ({marks}) THEN 1 ELSE 0 END) AS BIGINT)"
+        f" FROM {_table(Ticket)} WHERE type = %s AND merged_into_id IS NULL"
+        " AND created_at >= %s AND created_at < %s GROUP BY customer_id",
+        [*still_open, Ticket.Type.COMPLAINT.value, complaints_from, end],
+        "iii",
+    )
+    where, known = positions(ids)
+    result = {
+        "complaints": _scatter(where, made[known], n, 0, np.int64),
+        "open_complaints": _scatter(where, unresolved[known], n, 0, np.int64),
+    }
+    ids, scores = fetch_columns(
+        f"""
+        SELECT CAST(customer_id AS BIGINT), CAST(score AS BIGINT) FROM (
+            SELECT t.customer_id, s.score,
+                   ROW_NUMBER() OVER (
+                       PARTITION BY t.customer_id ORDER BY s.answered_at DESC, s.id DESC
+                   ) AS latest
+            FROM {_table(SatisfactionSurvey)} s
+            JOIN {_table(Ticket)} t ON t.id = s.ticket_id
+            WHERE s.score IS NOT NULL AND s.answered_at >= %s AND s.answered_at < %s
+        ) answered
+        WHERE latest = 1
+        """,  # noqa: S608
+        [surveys_from, end],
+        "ii",
+    )
+    where, known = positions(ids)
+    result["latest_survey_score"] = _scatter(where, scores[known], n, np.nan, np.float64)
+    return result
 
 
 # --- 2. The figures, in numpy ------------------------------------------------------------
@@ -572,7 +637,7 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
     # (a p_alive of 1 never trips the threshold). The value at risk is the lifetime value, or
     # without one the margin earned so far.
     churn_flag = np.zeros(n, dtype=bool)
-    churn_reason = np.full(n, "", dtype="<U19")
+    churn_reason = np.full(n, "", dtype=f"<U{churn.REASON_LENGTH}")
     value_at_risk = np.zeros(n)
     if len(buyers):
         buyer_days = data.purchase_days[buyers]
@@ -589,6 +654,16 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
         churn_flag[buyers] = warnings.flagged
         churn_reason[buyers] = warnings.reason
         value_at_risk[buyers] = warnings.value_at_risk
+    # The service desk's signals speak for every customer, buyers or not: a prospect who
+    # complains is worth a call too (with nothing bought, nothing is at risk yet).
+    signals = churn.service_signals(data.complaints, data.open_complaints, data.latest_survey_score)
+    at_stake = clv if has_clv else data.gross_margin
+    warned = churn.with_service_signals(
+        churn.ChurnWarnings(churn_flag, churn_reason, value_at_risk),
+        signals,
+        np.maximum(np.where(np.isnan(at_stake), 0.0, at_stake), 0.0),
+    )
+    churn_flag, churn_reason, value_at_risk = warned.flagged, warned.reason, warned.value_at_risk
 
     # Credit: customers with no invoice due yet have no record (NaN: unrated).
     on_time_share = np.divide(
@@ -639,6 +714,10 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
         "lifecycle_stages": _counts(stages),
         "credit_ratings": _counts(ratings),
         "churn_warnings": int(churn_flag.sum()),
+        "churn_service_signals": {
+            "complaints": int(signals.complaints.sum()),
+            "poor_survey": int(signals.poor_survey.sum()),
+        },
         "value_at_risk": float(value_at_risk.sum()),
         "total_clv": float(np.nansum(clv)) if has_clv else None,
         "total_profit": float(profit.sum()),

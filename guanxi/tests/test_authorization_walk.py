@@ -134,6 +134,9 @@ PAGES: dict[str, Route] = {
     "service:notifications": Route("own"),
     # Customers' own pages: the request form, and the status page and survey behind a signed
     # link (test_service_public_pages_open_only_by_signed_links).
+    # The service reports count the visible customers' tickets only (service/tests/test_reports).
+    "service:reports": Route("list"),
+    "service:report_export": Route("list"),
     "service:public_request": Route("public"),
     "service:public_status": Route("public"),
     "service:public_survey": Route("public"),
