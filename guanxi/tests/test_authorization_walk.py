@@ -138,6 +138,8 @@ PAGES: dict[str, Route] = {
     "service:reports": Route("list"),
     "service:report_export": Route("list"),
     "service:public_request": Route("public"),
+    # No sign-in: only the shared webhook secret admits the caller (service/tests/test_inbound).
+    "service:inbound_email": Route("public"),
     "service:public_status": Route("public"),
     "service:public_survey": Route("public"),
     # The knowledge base is company knowledge: every signed-in user reads published articles

@@ -1,0 +1,577 @@
+"""Emails from customers to the service desk, filed as tickets.
+
+One email comes in — read from the desk's mailbox by ``guanxi service_mail fetch`` or posted to
+the inbound webhook — and :func:`file_inbound_email` decides what it is:
+
+- an answer to a ticket: the subject carries a genuine token (``[T-000123-1a2b3c4d]``, see
+  :mod:`guanxi.service.mail`), or In-Reply-To / References name a message filed under a ticket
+  (ours going out, or the customer's coming in). It is added to that ticket (or to the ticket it
+  was merged into), which opens again if it was waiting or done;
+- a new request: a new ticket for the customer with that address, or for a new customer in the
+  unowned pool, and the customer is sent its number;
+- an email filed before (the same Message-ID: the mailbox read again after a crash, a webhook
+  retried): nothing happens;
+- not a person writing (auto-replies, bounces, bulk mail, our own mail coming back) or no
+  usable sender: ignored, so two auto-responders cannot keep each other busy.
+
+Only the new part of the text is kept: quoted lines (``>``) and everything from the usual
+"On … wrote:" / "在 … 写道：" / "-----Original Message-----" / "发件人:" separators on are cut,
+unless that would leave nothing. The email's attachments are stored with the message; one over
+the size limit is left out and an internal note says so.
+
+Chinese mail is often labelled GB2312 while holding characters only GBK or GB18030 have (喆, 镕
+and 堃 in names), and some mailers put raw GBK or UTF-8 bytes straight into headers. Text
+labelled with any of the GB family is therefore read as GB18030 (their common superset), and
+unlabelled or mislabelled text is tried as UTF-8, then GB18030, before anything is replaced.
+"""
+
+import base64
+import binascii
+import hashlib
+import mimetypes
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import EmailPolicy
+from html.parser import HTMLParser
+
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from guanxi.audit.models import AuditEvent
+
+from . import mail, services
+from .intake import request_from_customer
+from .models import Ticket, TicketMessage
+
+CREATED = "created"
+ADDED = "added"
+DUPLICATE = "duplicate"
+IGNORED = "ignored"
+
+# A plain keyword rule, on purpose: an email that names a complaint opens a complaint (which
+# has the tighter service level), anything else an inquiry. The agent can change the type; a
+# wrong guess costs one click, a missed complaint a late answer.
+COMPLAINT_WORDS = ("投诉", "complain")
+
+GB_FAMILY = frozenset(
+    {"gb2312", "gbk", "x-gbk", "cp936", "ms936", "euc-cn", "x-euc-cn", "gb_2312-80", "csgb2312"}
+)
+MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+MAX_MESSAGE_ID = 250  # TicketMessage.email_message_id
+MAX_REFERENCES = 100
+REPLY_PREFIX = re.compile(r"^(?:\s*(?:re|fw|fwd|aw|tr|答复|回复|转发)\s*[:：]\s*)+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    """What became of one email: ``action`` is created, added, duplicate or ignored; ``ticket``
+    the ticket it went to (or was found under); ``reason`` why it was ignored or a duplicate."""
+
+    action: str
+    ticket: Ticket | None = None
+    reason: str = ""
+
+
+class UnreadableEmail(ValueError):
+    """The bytes are not an email: empty, or without a single header."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass
+class ParsedEmail:
+    """The parts of an email the desk uses, decoded."""
+
+    sender_name: str
+    sender_address: str  # lower-cased; "" when the From header gives none
+    subject: str
+    message_id: str  # <…>; made from the content when the email has none
+    references: list[str]  # In-Reply-To, then References from the newest
+    body: str  # the new text, the quoted conversation cut off
+    attachments: list[Attachment] = field(default_factory=list)
+    automatic: str = ""  # why it looks sent by a machine (auto-reply, bounce, bulk), or ""
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+_GB_LABEL = re.compile(
+    # A GB-family charset label in an encoded word (=?gb2312?B?…?=) or an RFC 2231 parameter
+    # (filename*=gb2312''…).
+    r"(=\?|\*=\s*\"?)(" + "|".join(re.escape(name) for name in sorted(GB_FAMILY)) + r")(?=[?'*])",
+    re.IGNORECASE,
+)
+
+
+class _LenientPolicy(EmailPolicy):
+    """``email.policy.default``, except that each header is repaired before it is parsed: raw
+    8-bit bytes are decoded (UTF-8, else GB18030) instead of ending up as replacement
+    characters, and GB-family charset labels are read as GB18030."""
+
+    def header_source_parse(self, sourcelines):
+        name, value = super().header_source_parse(sourcelines)
+        return name, _repair_header(value)
+
+
+def _repair_header(value: str) -> str:
+    if not value.isascii():
+        # The parser reads header bytes as ASCII, keeping the others as surrogate escapes.
+        try:
+            data = value.encode("ascii", "surrogateescape")
+        except UnicodeEncodeError:
+            data = None
+        if data is not None:
+            for charset in ("utf-8", "gb18030"):
+                try:
+                    value = data.decode(charset)
+                    break
+                except UnicodeDecodeError:
+                    continue
+    return _GB_LABEL.sub(lambda found: found.group(1) + "gb18030", value)
+
+
+POLICY = _LenientPolicy()
+# For writing a forwarded email (an attachment) back out: headers may hold non-ASCII text now.
+_OUTPUT_POLICY = POLICY.clone(utf8=True)
+
+
+def decode_text(data: bytes, charset: str | None) -> str:
+    """Bytes as text: in the declared charset (any of the GB family as GB18030), else UTF-8,
+    else GB18030; replacement characters only when none of them fits."""
+    declared = (charset or "").strip().strip("\"'").lower()
+    if declared in GB_FAMILY:
+        declared = "gb18030"
+    for candidate in dict.fromkeys(c for c in (declared, "utf-8", "gb18030") if c):
+        try:
+            return data.decode(candidate)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return data.decode("utf-8", errors="replace")
+
+
+def parse_email(raw: bytes) -> ParsedEmail:
+    """Read one email (its bytes as received). Raises :class:`UnreadableEmail` when it is none."""
+    if not raw or not raw.strip():
+        raise UnreadableEmail(_("The email is empty."))
+    try:
+        message = message_from_bytes(raw, policy=POLICY)
+    except Exception as error:  # the parser is lenient; this is for what it still cannot take
+        raise UnreadableEmail(_("The email cannot be read: %(error)s") % {"error": error}) from None
+    if not message.keys():
+        raise UnreadableEmail(_("This is not an email: it has no headers."))
+    try:
+        body_part = message.get_body(preferencelist=("plain", "html"))
+        body = strip_quoted(_body_text(body_part)) if body_part is not None else ""
+        attachments = list(_attachments(message, body_part))
+    except Exception as error:  # refused whole rather than filed with parts missing
+        raise UnreadableEmail(
+            _("The email's parts cannot be read: %(error)s") % {"error": error}
+        ) from None
+    name, address = _sender(message)
+    return ParsedEmail(
+        sender_name=name,
+        sender_address=address,
+        subject=_header(message, "Subject"),
+        message_id=_message_id(message, raw),
+        references=_references(message),
+        body=body,
+        attachments=attachments,
+        automatic=_automatic(message),
+    )
+
+
+def _header(message: EmailMessage, name: str) -> str:
+    """A header's decoded text on one line; "" when missing or beyond the parser."""
+    try:
+        value = message.get(name)
+    except Exception:  # the standard parser gives up on some malformed headers
+        return ""
+    return "" if value is None else " ".join(str(value).split())
+
+
+def _sender(message: EmailMessage) -> tuple[str, str]:
+    try:
+        header = message.get("From")
+        addresses = header.addresses if header is not None else ()
+    except Exception:
+        return "", ""
+    for address in addresses:
+        if address.username and address.domain:
+            name = " ".join(address.display_name.split())
+            return name, f"{address.username}@{address.domain}".lower()
+    return "", ""
+
+
+def _message_id(message: EmailMessage, raw: bytes) -> str:
+    value = _header(message, "Message-ID")
+    found = MESSAGE_ID.search(value)
+    if found and len(found.group()) <= MAX_MESSAGE_ID:
+        return found.group()
+    # No usable Message-ID: one made from the content still recognises the same email read
+    # twice (a mailbox polled again gives the same bytes).
+    return f"<{hashlib.sha256(raw).hexdigest()[:40]}@no-message-id.invalid>"
+
+
+def _references(message: EmailMessage) -> list[str]:
+    ids = MESSAGE_ID.findall(_header(message, "In-Reply-To"))
+    ids += reversed(MESSAGE_ID.findall(_header(message, "References")))
+    return [i for i in dict.fromkeys(ids) if len(i) <= MAX_MESSAGE_ID][:MAX_REFERENCES]
+
+
+def _automatic(message: EmailMessage) -> str:
+    """Why the email looks sent by a machine rather than a person (RFC 3834), or ""."""
+    submitted = _header(message, "Auto-Submitted").split(";")[0].strip().lower()
+    if submitted and submitted != "no":
+        return _("sent automatically (Auto-Submitted: %(value)s)") % {"value": submitted}
+    precedence = _header(message, "Precedence").lower()
+    if precedence in ("bulk", "junk", "list"):
+        return _("bulk mail (Precedence: %(value)s)") % {"value": precedence}
+    if "X-Autoreply" in message or "X-Autorespond" in message:
+        return _("an auto-reply")
+    if message.get_content_type() == "multipart/report":
+        return _("a delivery or read report")
+    if _header(message, "Return-Path") == "<>":
+        return _("a bounce (empty return path)")
+    return ""
+
+
+def _body_text(part: EmailMessage) -> str:
+    data = part.get_payload(decode=True) or b""
+    text = decode_text(data, part.get_content_charset())
+    if part.get_content_type() == "text/html":
+        text = html_to_text(text)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _leaves(
+    part: EmailMessage, in_alternative: bool = False
+) -> Iterator[tuple[EmailMessage, bool]]:
+    """The parts that hold content, with whether they are one of several forms of the text.
+    A forwarded email (message/rfc822) is one part, kept whole."""
+    if part.get_content_maintype() == "multipart":
+        inner = in_alternative or part.get_content_subtype() == "alternative"
+        for sub in part.iter_parts():
+            yield from _leaves(sub, inner)
+    else:
+        yield part, in_alternative
+
+
+def _attachments(message: EmailMessage, body_part: EmailMessage | None) -> Iterator[Attachment]:
+    for number, (part, in_alternative) in enumerate(_leaves(message), start=1):
+        if part is body_part:
+            continue
+        filename = _filename(part)
+        is_text = part.get_content_maintype() == "text"
+        if is_text and in_alternative and not filename and not part.is_attachment():
+            continue  # the HTML form of the plain text read as the body, or the other way round
+        data = _part_bytes(part)
+        content_type = part.get_content_type()
+        if not filename:
+            extension = mimetypes.guess_extension(content_type) or ".bin"
+            filename = f"attachment-{number}{extension}"
+        yield Attachment(filename=filename, content_type=content_type, data=data)
+
+
+def _filename(part: EmailMessage) -> str:
+    try:
+        name = part.get_filename() or ""
+    except Exception:
+        return ""
+    if "=?" in name:  # an encoded word inside quotes, which some mailers send
+        name = decode_words(name)
+    return name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+
+
+def _part_bytes(part: EmailMessage) -> bytes:
+    if part.is_multipart():  # message/rfc822: the forwarded email, as an .eml file
+        return part.get_payload(0).as_bytes(policy=_OUTPUT_POLICY)
+    return part.get_payload(decode=True) or b""
+
+
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+
+
+def decode_words(value: str) -> str:
+    """Decode RFC 2047 encoded words the header parser did not (inside a quoted filename)."""
+
+    def decode(found: re.Match) -> str:
+        charset, encoding, text = found.groups()
+        try:
+            if encoding in "bB":
+                data = base64.b64decode(text + "=" * (-len(text) % 4))
+            else:
+                data = binascii.a2b_qp(text.encode("ascii"), header=True)
+        except (binascii.Error, ValueError):
+            return found.group()
+        return decode_text(data, charset.split("*")[0])
+
+    # Whitespace between two encoded words is not part of the text (RFC 2047, 6.2).
+    return _ENCODED_WORD.sub(decode, re.sub(r"(\?=)\s+(=\?)", r"\1\2", value))
+
+
+# --- the text --------------------------------------------------------------------------------
+
+
+class _HtmlText(HTMLParser):
+    """HTML reduced to its text: blocks and line breaks become lines, scripts and styles go,
+    and lines inside <blockquote> are marked as quoted (``> ``) so they are cut like quoted
+    plain text."""
+
+    LINE_ENDS = frozenset(
+        {"p", "div", "li", "tr", "table", "ul", "ol", "pre", "hr", "blockquote", "section"}
+        | {"h1", "h2", "h3", "h4", "h5", "h6", "header", "footer", "article", "address"}
+    )
+    HIDDEN = frozenset({"script", "style", "head", "title", "template"})
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.lines: list[str] = []
+        self.current: list[str] = []
+        self.line_depth = 0
+        self.quote_depth = 0
+        self.hidden = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.HIDDEN:
+            self.hidden += 1
+        elif tag == "br":
+            self.end_line(keep_empty=True)
+        elif tag in self.LINE_ENDS:
+            self.end_line()
+        if tag == "blockquote":
+            self.quote_depth += 1
+
+    def handle_endtag(self, tag):
+        if tag in self.HIDDEN:
+            self.hidden = max(0, self.hidden - 1)
+        elif tag in self.LINE_ENDS:
+            self.end_line()
+        if tag == "blockquote":
+            self.quote_depth = max(0, self.quote_depth - 1)
+
+    def handle_data(self, data):
+        if self.hidden:
+            return
+        if not self.current:
+            self.line_depth = self.quote_depth
+        self.current.append(re.sub(r"\s+", " ", data))
+
+    def end_line(self, keep_empty: bool = False) -> None:
+        line = "".join(self.current).strip()
+        self.current = []
+        if line:
+            self.lines.append("> " * self.line_depth + line)
+        elif keep_empty:
+            self.lines.append("")
+
+    def text(self) -> str:
+        self.close()
+        self.end_line()
+        return re.sub(r"\n{3,}", "\n\n", "\n".join(self.lines)).strip()
+
+
+def html_to_text(html: str) -> str:
+    reader = _HtmlText()
+    reader.feed(html)
+    return reader.text()
+
+
+_SEPARATORS = (
+    re.compile(r"^On\b.{0,300}\bwrote:$", re.IGNORECASE),  # Gmail, Apple Mail, Thunderbird
+    re.compile(r"^在.{0,300}写道[:：]$"),  # the same clients in Chinese
+    re.compile(r"^-{2,}\s*Original Message\s*-{2,}$", re.IGNORECASE),  # Outlook
+    re.compile(r"^-{2,}\s*原始邮件\s*-{2,}$"),  # QQ Mail, Foxmail
+    re.compile(r"^发件人\s*[:：]"),  # Outlook and NetEase in Chinese
+)
+_OUTLOOK_FROM = re.compile(r"^From:\s")
+_OUTLOOK_SENT = re.compile(r"^(Sent|Date):\s")
+
+
+def _is_separator(line: str, following: str) -> bool:
+    if any(pattern.match(line) for pattern in _SEPARATORS):
+        return True
+    # "On Tue, 1 Dec 2026 … Zhang Wei <\nzw@example.cn> wrote:" wraps onto a second line.
+    if following and any(p.match(f"{line} {following}") for p in _SEPARATORS[:2]):
+        return True
+    # Outlook in English: "From: …" directly followed by "Sent: …".
+    return bool(_OUTLOOK_FROM.match(line) and _OUTLOOK_SENT.match(following))
+
+
+def strip_quoted(text: str) -> str:
+    """The new part of a reply: cut at the first separator of the quoted conversation and
+    without ``>`` lines — or the whole text, when that would leave nothing."""
+    lines = text.split("\n")
+    end = len(lines)
+    for index, line in enumerate(lines):
+        following = lines[index + 1].strip() if index + 1 < len(lines) else ""
+        if _is_separator(line.strip(), following):
+            end = index
+            break
+    kept = [line for line in lines[:end] if not line.lstrip().startswith(">")]
+    return _tidy(kept) or _tidy(lines)
+
+
+def _tidy(lines: list[str]) -> str:
+    lines = [line.rstrip() for line in lines]
+    # Outlook's rule (a line of underscores) above its "From:" block.
+    while lines and re.fullmatch(r"[\s_\-]*", lines[-1]):
+        lines.pop()
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+# --- filing --------------------------------------------------------------------------------------
+
+
+def file_inbound_email(raw: bytes) -> InboundResult:
+    """File one email to the service desk (its bytes as received); see the module's docstring.
+    All of its writes are one transaction. Raises :class:`UnreadableEmail` for bytes that are
+    no email."""
+    parsed = parse_email(raw)
+    reason = parsed.automatic or _sender_problem(parsed)
+    if reason:
+        return InboundResult(IGNORED, None, reason)
+    try:
+        with transaction.atomic():
+            return _file(parsed)
+    except IntegrityError:
+        # Another worker filed the same email between the check and the insert.
+        ticket = _filed_under(parsed.message_id)
+        if ticket is None:
+            raise
+        return InboundResult(DUPLICATE, ticket, _("This email was filed already."))
+
+
+def _sender_problem(parsed: ParsedEmail) -> str:
+    if not parsed.sender_address:
+        return _("no sender address")
+    try:
+        validate_email(parsed.sender_address)
+    except ValidationError:
+        return _("the sender address %(address)s is not valid") % {"address": parsed.sender_address}
+    if parsed.sender_address == mail.service_address().strip().lower():
+        return _("sent from the service desk's own address")
+    return ""
+
+
+def _file(parsed: ParsedEmail) -> InboundResult:
+    ticket = _filed_under(parsed.message_id)
+    if ticket is not None:
+        return InboundResult(DUPLICATE, ticket, _("This email was filed already."))
+    ticket_id = _ticket_answered(parsed)
+    if ticket_id is not None:
+        message = services.customer_message(
+            ticket_id=ticket_id, body=parsed.body, email_message_id=parsed.message_id
+        )
+        if message is None:
+            ticket = _filed_under(parsed.message_id)
+            return InboundResult(DUPLICATE, ticket, _("This email was filed already."))
+        ticket, action = message.ticket, ADDED
+    else:
+        subject = _new_subject(parsed)
+        ticket = request_from_customer(
+            name=parsed.sender_name[:200],
+            email=parsed.sender_address,
+            data={
+                "type": _ticket_type(subject, parsed.body),
+                "subject": subject,
+                "description": parsed.body,
+            },
+            channel=Ticket.Channel.EMAIL,
+            email_message_id=parsed.message_id,
+        )
+        message = ticket.messages.get(email_message_id=parsed.message_id)
+        action = CREATED
+    _store_attachments(ticket, message, parsed.attachments)
+    return InboundResult(action, ticket)
+
+
+def _filed_under(message_id: str) -> Ticket | None:
+    """The ticket an email with this Message-ID was filed under (where it was merged to)."""
+    filed = (
+        TicketMessage.objects.filter(email_message_id=message_id).select_related("ticket").first()
+    )
+    return _surviving(filed.ticket) if filed else None
+
+
+def _surviving(ticket: Ticket) -> Ticket:
+    seen = {ticket.pk}
+    while ticket.merged_into_id and ticket.merged_into_id not in seen:
+        ticket = Ticket.objects.get(pk=ticket.merged_into_id)
+        seen.add(ticket.pk)
+    return ticket
+
+
+def _ticket_answered(parsed: ParsedEmail) -> int | None:
+    """The ticket this email answers: by a genuine token in the subject, else by the newest
+    message it refers to that is filed under a ticket."""
+    ticket_id = mail.ticket_id_from_subject(parsed.subject)
+    if ticket_id is not None and Ticket.objects.filter(pk=ticket_id).exists():
+        return ticket_id
+    if not parsed.references:
+        return None
+    filed = dict(
+        TicketMessage.objects.filter(email_message_id__in=parsed.references).values_list(
+            "email_message_id", "ticket_id"
+        )
+    )
+    return next((filed[i] for i in parsed.references if i in filed), None)
+
+
+def _new_subject(parsed: ParsedEmail) -> str:
+    # A token that is not genuine (or of a ticket that is gone) does not stay in the subject,
+    # where the new ticket's own token goes.
+    subject = mail.TOKEN_PATTERN.sub("", parsed.subject)
+    subject = " ".join(REPLY_PREFIX.sub("", subject.strip()).split())
+    if not subject:
+        first_line = next((line.strip() for line in parsed.body.split("\n") if line.strip()), "")
+        subject = first_line or _("Email from %(address)s") % {"address": parsed.sender_address}
+    return subject if len(subject) <= 200 else subject[:199] + "…"
+
+
+def _ticket_type(subject: str, body: str) -> str:
+    text = f"{subject}\n{body}".lower()
+    if any(word in text for word in COMPLAINT_WORDS):
+        return Ticket.Type.COMPLAINT
+    return Ticket.Type.INQUIRY
+
+
+def _store_attachments(
+    ticket: Ticket, message: TicketMessage, attachments: list[Attachment]
+) -> None:
+    limit = services.MAX_ATTACHMENT_BYTES
+    kept = [a for a in attachments if len(a.data) <= limit]
+    services._attach(
+        ticket,
+        message,
+        [SimpleUploadedFile(a.filename, a.data, a.content_type) for a in kept],
+        None,
+    )
+    too_large = [a for a in attachments if len(a.data) > limit]
+    if not too_large:
+        return
+    body = _(
+        "The customer's email had attachments larger than %(limit)d MB, which were not kept: "
+        "%(files)s. Ask the customer to send them another way."
+    ) % {
+        "limit": limit // (1024 * 1024),
+        "files": ", ".join(f"{a.filename} ({len(a.data) / 1024 / 1024:.1f} MB)" for a in too_large),
+    }
+    TicketMessage.objects.create(ticket=ticket, kind=TicketMessage.Kind.NOTE, body=body)
+    services._audit(
+        None,
+        ticket,
+        AuditEvent.Action.UPDATE,
+        _("note added"),
+        {"note": {"before": None, "after": body[:500]}},
+    )

@@ -1,0 +1,108 @@
+"""The inbound-mail webhook: a mail provider (or a relay of one's own) posts each email sent to
+the service desk's address here, and it is filed like one read from the mailbox.
+
+The caller proves itself with the shared secret ``GUANXI_INBOUND_WEBHOOK_SECRET`` in the
+``X-Guanxi-Webhook-Secret`` header; while the setting is empty everything is refused. The email
+comes as the request body (``Content-Type: message/rfc822``) or as the form field ``email`` of a
+``multipart/form-data`` post. The answer is JSON: ``{"action": "created", "ticket": "T-000123"}``.
+"""
+
+import hmac
+import logging
+from email import message_from_bytes
+from email.policy import HTTP
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import JsonResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from .inbound import UnreadableEmail, file_inbound_email
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 25 * 1024 * 1024
+SECRET_HEADER = "X-Guanxi-Webhook-Secret"  # noqa: S105 (the header's name, not a secret)
+RAW_TYPES = ("message/rfc822", "text/plain", "application/octet-stream", "")
+FORM_FIELD = "email"
+
+
+def _error(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def _secret_matches(request) -> bool:
+    expected = getattr(settings, "GUANXI_INBOUND_WEBHOOK_SECRET", "") or ""
+    given = request.headers.get(SECRET_HEADER, "")
+    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+@csrf_exempt
+@require_POST
+def inbound_email_webhook(request):
+    if not _secret_matches(request):
+        return _error(403, _("Missing or wrong webhook secret."))
+    too_large = _("The email is larger than %(limit)d MB.") % {
+        "limit": MAX_BODY_BYTES // (1024 * 1024)
+    }
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > MAX_BODY_BYTES:
+        return _error(413, too_large)
+    # Read here rather than through request.body or request.POST: Django caps those at
+    # DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), and an email with attachments is often larger.
+    data = request.read(MAX_BODY_BYTES + 1)
+    if len(data) > MAX_BODY_BYTES:
+        return _error(413, too_large)
+    content_type = request.content_type or ""
+    if content_type == "multipart/form-data":
+        raw = _form_field(request.META.get("CONTENT_TYPE", ""), data)
+        if raw is None:
+            return _error(400, _("The form has no field named “email”."))
+    elif content_type in RAW_TYPES:
+        raw = data
+    else:
+        return _error(
+            415, _("Send the email as message/rfc822, or as the field “email” of a form.")
+        )
+    if not raw.strip():
+        return _error(400, _("The email is empty."))
+    try:
+        result = file_inbound_email(raw)
+    except UnreadableEmail as error:
+        return _error(400, str(error))
+    except ValidationError as error:
+        return _error(400, _("The email cannot be filed: %(errors)s") % {"errors": error})
+    except Exception:
+        # Never a bare 500: say "try again later", which providers do, and keep the details in
+        # the log.
+        logger.exception("Filing an inbound email failed")
+        return _error(503, _("The email could not be filed now; try again later."))
+    return JsonResponse(
+        {"action": result.action, "ticket": result.ticket.number if result.ticket else None}
+    )
+
+
+def _form_field(content_type: str, data: bytes) -> bytes | None:
+    """The ``email`` field of a multipart/form-data body, read with the standard library's MIME
+    parser: Django's form parser keeps a plain (non-file) field to 2.5 MB, and providers send the
+    email as a plain field."""
+    try:
+        form = message_from_bytes(
+            b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + data, policy=HTTP
+        )
+        if not form.is_multipart():
+            return None
+        for part in form.iter_parts():
+            if part.get_param("name", header="content-disposition") != FORM_FIELD:
+                continue
+            if part.is_multipart():  # posted as a file of type message/rfc822: parsed already
+                return part.get_payload(0).as_bytes(policy=HTTP.clone(utf8=True))
+            return part.get_payload(decode=True) or b""
+    except Exception:  # a form the parser cannot take is a form without the field
+        return None
+    return None
