@@ -61,7 +61,28 @@ HEADLINES = {
     ),
     ("customer", AuditEvent.Action.REVEAL): _("%(who)s viewed the full ID and phone numbers"),
     ("interaction", AuditEvent.Action.CREATE): _("%(who)s logged a contact"),
+    ("order", AuditEvent.Action.CREATE): _("%(who)s booked an order"),
+    ("order", AuditEvent.Action.UPDATE): _("%(who)s changed an order"),
+    ("ticket", AuditEvent.Action.CREATE): _("%(who)s opened a service ticket"),
+    ("ticket", AuditEvent.Action.UPDATE): _("%(who)s worked on a service ticket"),
+    ("ticket", AuditEvent.Action.REASSIGN): _("%(who)s assigned a service ticket"),
+    ("ticket", AuditEvent.Action.MERGE): _("%(who)s merged a duplicate service ticket"),
+    ("article", AuditEvent.Action.CREATE): _(
+        "%(who)s wrote a knowledge-base article from this customer's ticket"
+    ),
 }
+# Audit values that are user ids, shown as the user's name.
+USER_FIELDS = ("owner_id", "staff_id", "assignee_id")
+
+
+def _model_of(event: AuditEvent):
+    """The model whose field names and choices an event's changes use."""
+    from guanxi.orders.models import Order
+    from guanxi.service.models import Ticket
+
+    return {"interaction": Interaction, "order": Order, "ticket": Ticket}.get(
+        event.object_type, Customer
+    )
 
 
 def _headline(event: AuditEvent) -> str:
@@ -72,14 +93,15 @@ def _headline(event: AuditEvent) -> str:
     return str(template) % {"who": who}
 
 
-def _label(name: str) -> str:
+def _label(name: str, model=Customer) -> str:
     if name in EXTRA_LABELS:
         return str(EXTRA_LABELS[name])
     for candidate in (name, name.removesuffix("_id")):
-        try:
-            return str(Customer._meta.get_field(candidate).verbose_name)
-        except FieldDoesNotExist:
-            continue
+        for source in (model, Customer):
+            try:
+                return str(source._meta.get_field(candidate).verbose_name)
+            except FieldDoesNotExist:
+                continue
     return name
 
 
@@ -99,7 +121,7 @@ def _show(
 ) -> str:
     if value is None or value == "" or value == [] or value == {}:
         return "—"
-    if name in ("owner_id", "staff_id") and isinstance(value, int):
+    if name in USER_FIELDS and isinstance(value, int):
         return users.get(value, f"#{value}")
     if name == "organization_id" and isinstance(value, int):
         return organizations.get(value, f"#{value}")
@@ -128,7 +150,7 @@ def describe_history(events: list[AuditEvent], *, viewer) -> list[HistoryEntry]:
     for event in events:
         for name, change in (event.changes or {}).items():
             for value in (change.get("before"), change.get("after")):
-                if name in ("owner_id", "staff_id") and isinstance(value, int):
+                if name in USER_FIELDS and isinstance(value, int):
                     user_ids.add(value)
                 elif name == "organization_id" and isinstance(value, int):
                     organization_ids.add(value)
@@ -140,10 +162,10 @@ def describe_history(events: list[AuditEvent], *, viewer) -> list[HistoryEntry]:
     )
     entries = []
     for event in events:
-        model = Interaction if event.object_type == "interaction" else Customer
+        model = _model_of(event)
         lines = [
             ChangeLine(
-                label=_label(name),
+                label=_label(name, model),
                 before=_show(model, name, change.get("before"), users, organizations),
                 after=_show(model, name, change.get("after"), users, organizations),
             )

@@ -138,3 +138,20 @@ def test_the_hidden_field_turns_bots_away(client, company, clock):
     )  # fmt: skip
     assert response.status_code == 200 and not Ticket.objects.exists()
     assert not Customer.objects.filter(name="bot").exists()
+
+
+def test_the_customer_history_tells_what_happened_to_their_tickets(client, company, desk, clock):
+    ticket = services.ticket_create(
+        actor=company.agent,
+        customer_id=company.rep_customer.pk,
+        data={"type": "complaint", "subject": "质量问题", "priority": "high"},
+    )
+    services.ticket_assign(actor=company.agent, ticket_id=ticket.pk, assignee_id=desk.second.pk)
+    client.force_login(company.manager)
+    html = client.get(f"/customers/{company.rep_customer.pk}/history/").content.decode()
+    if "opened a service ticket" not in html:  # the history may be inside the customer page
+        html = client.get(f"/customers/{company.rep_customer.pk}/").content.decode()
+    assert f"{company.agent.label} opened a service ticket" in html
+    assert f"{company.agent.label} assigned a service ticket" in html
+    # Choices and people as people read them, not as codes and ids.
+    assert "Complaint" in html and "High" in html and desk.second.label in html
