@@ -164,6 +164,13 @@ def ensure_company(customers: int) -> tuple[StaffIds, list[Credential]]:
                 team.lead = first
                 team.save(update_fields=["lead"])
 
+    for person in plan:  # each department's manager hears of escalated service breaches
+        department = departments.get(person.department or "")
+        if person.role == Role.MANAGER and department and department.manager_id is None:
+            department.manager = users[person.username]
+            department.save(update_fields=["manager"])
+    _service_skills(users)
+
     by_role: dict[str, list[int]] = {}
     for person in plan:
         user = users[person.username]
@@ -176,3 +183,23 @@ def ensure_company(customers: int) -> tuple[StaffIds, list[Credential]]:
         managers=by_role.get(Role.MANAGER, []),
     )
     return staff, credentials
+
+
+# Which complaint categories each demo agent handles (routing sends them those tickets).
+AGENT_SKILLS = {
+    "agent": ("退款", "账单", "退换货", "订单取消"),
+    "agent2": ("产品质量", "售后服务", "假冒商品", "产品咨询"),
+    "agent3": ("配送延迟", "服务态度", "虚假促销", "欺诈", "产品咨询"),
+}
+
+
+def _service_skills(users: dict[str, User]) -> None:
+    from guanxi.service.models import AgentProfile, TicketCategory
+
+    categories = {c.name: c for c in TicketCategory.objects.filter(parent__isnull=True)}
+    for username, names in AGENT_SKILLS.items():
+        if username not in users:
+            continue
+        profile, created = AgentProfile.objects.get_or_create(user=users[username])
+        if created:
+            profile.skills.add(*(categories[n] for n in names if n in categories))

@@ -384,8 +384,10 @@ def order_customers(*, after_id: int = 0) -> Customers:
 
 def delete_orders() -> None:
     """Every order, order line, invoice and payment (on PostgreSQL with their id sequences
-    restarted, so a reload hands out the same ids)."""
-    models = (Payment, Invoice, OrderLine, Order)
+    restarted, so a reload hands out the same ids), and the links of tickets to them."""
+    from guanxi.service.models import Ticket
+
+    models = (Ticket.orders.through, Payment, Invoice, OrderLine, Order)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             names = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models)

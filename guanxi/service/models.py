@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .calendar import CalendarError, parse_calendar
 
@@ -100,7 +101,7 @@ class SlaPolicy(models.Model):
     ``position`` order and the first whose every non-empty condition holds applies."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
-    position = models.PositiveIntegerField(_("order"), default=100)
+    position = models.PositiveIntegerField(_("position in the list"), default=100)
     is_active = models.BooleanField(_("active"), default=True)
     # Conditions: each a list of allowed values; an empty list allows everything.
     customer_tiers = models.JSONField(_("customer tiers"), default=list, blank=True)
@@ -117,7 +118,9 @@ class SlaPolicy(models.Model):
     resolution_minutes = models.PositiveIntegerField(
         _("resolution within (business minutes)"), null=True, blank=True
     )
-    warn_percent = models.PositiveSmallIntegerField(_("warn at (% of the target)"), default=80)
+    warn_percent = models.PositiveSmallIntegerField(
+        _("warn at (percent of the target)"), default=80
+    )
     # [{"at_percent": 100, "notify": ["assignee", "team_lead"]}, …]: who hears at which share of
     # a target; the warning (``warn_percent``) always tells the assignee, or the owner.
     escalation = models.JSONField(_("escalation steps"), default=list, blank=True)
@@ -149,7 +152,7 @@ class Ticket(models.Model):
 
     class Status(models.TextChoices):
         NEW = "new", _("New")
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("ticket status", "Open")
         PENDING_CUSTOMER = "pending_customer", _("Pending customer")
         RESOLVED = "resolved", _("Resolved")
         CLOSED = "closed", _("Closed")
@@ -298,6 +301,14 @@ class Ticket(models.Model):
                 condition=Q(sla_check_at__isnull=False),
             ),
             models.Index(fields=["created_at"], name="ticket_created"),
+            # Someone's open tickets, newest first (the agent's queue): ticket_assignee_status
+            # cannot give "status IN (the three open ones)" in id order, so every ticket of the
+            # assignee was sorted (45 ms for a rep holding 4,000 of a million).
+            models.Index(
+                fields=["assignee", "-id"],
+                name="ticket_open_assignee",
+                condition=Q(status__in=["new", "open", "pending_customer"]),
+            ),
         ]
         verbose_name = _("ticket")
         verbose_name_plural = _("tickets")
@@ -422,6 +433,13 @@ class SlaNotification(models.Model):
             models.UniqueConstraint(
                 fields=["ticket", "target", "clock_started_at", "percent"],
                 name="sla_notification_once",
+            )
+        ]
+        indexes = [
+            # The ones still to email, which every sweep looks for: without it each sweep read
+            # every notification ever recorded (0.3-0.7 s with four million).
+            models.Index(
+                fields=["id"], name="sla_notification_unsent", condition=Q(emailed_at__isnull=True)
             )
         ]
 

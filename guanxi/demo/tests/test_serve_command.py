@@ -74,7 +74,9 @@ django.setup()
 from guanxi.analytics.models import AnalyticsRun
 from guanxi.scheduling.models import ScheduledRun
 print(
-    ",".join(ScheduledRun.objects.values_list("name", flat=True)),
+    ",".join(
+        ScheduledRun.objects.filter(name="analytics-refresh").values_list("name", flat=True)
+    ),
     ",".join(AnalyticsRun.objects.filter(is_current=True).values_list("status", flat=True)),
 )
 """
