@@ -56,6 +56,12 @@ class Command(BaseCommand):
             "--seed", type=int, default=1, help="random seed; the same seed gives the same data"
         )
         parser.add_argument(
+            "--tickets",
+            type=int,
+            default=None,
+            help="open service tickets to load (default: one per 20 customers, at most 2,000)",
+        )
+        parser.add_argument(
             "--no-duplicate-index",
             action="store_true",
             help="leave out the duplicate-detection index (build it later with "
@@ -93,6 +99,11 @@ class Command(BaseCommand):
                 after=before,
                 progress=verbosity > 0,
             )
+        tickets = options["tickets"]
+        if tickets is None:
+            tickets = min(customers // 20, 2000)
+        if tickets:
+            self._load_tickets(tickets, seed=seed)
         if not options["no_duplicate_index"]:
             self._index_duplicates(customers)
         self.stdout.write(format_credentials(credentials, url=LOGIN_HINT))
@@ -104,6 +115,13 @@ class Command(BaseCommand):
             f"Loaded {written['order']:,} orders, {written['invoice']:,} invoices and "
             f"{written['payment']:,} payments in {time.monotonic() - started:.1f} s."
         )
+
+    def _load_tickets(self, total: int, *, seed: int) -> None:
+        """Open service tickets as a desk has them at any moment, routed and with their
+        deadlines (see ``guanxi demo-tickets``)."""
+        from django.core.management import call_command
+
+        call_command("demo_tickets", total=total, seed=seed, workers=1, stdout=self.stdout)
 
     def _index_duplicates(self, customers: int) -> None:
         """The duplicate-detection index of the new customers (so the new-customer form and the
