@@ -35,5 +35,5 @@ def navigation(request):
         "nav_items": [
             {"key": key, "label": label, "url": url, "active": key == section}
             for key, label, url in items
-        ]
+        ],
     }
