@@ -96,8 +96,12 @@ def send_to_customer(*, ticket, to: str, subject: str, body: str, in_reply_to: s
     return message_id
 
 
-def send_to_staff(*, to: list[str], subject: str, body: str) -> None:
+def send_to_staff(*, to: list[str], subject: str, body: str, connection=None) -> None:
     if to:
         EmailMessage(
-            subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=to
+            subject=subject,
+            body=body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=to,
+            connection=connection,
         ).send()

@@ -9,9 +9,10 @@ per ticket, target, run of the clock and step — writes the in-app notices and 
 ticket's next check, all or nothing. A sweep that dies half-way leaves its batch as it was, and
 the next sweep sends exactly what it would have.
 
-Emails go out after the commit, each claimed first (``emailed_at`` set in its own update, only
-if still empty): a crash after the claim loses that email rather than sending it twice, and the
-notice is in the app either way; a send that fails with an error is released for the next sweep.
+Emails go out after the commit, claimed a batch at a time (``emailed_at`` set in one short
+transaction, skipping rows another sweep holds) and sent over one connection: a crash after a
+claim loses that batch's emails rather than sending any twice, and the notices are in the app
+either way; a send that fails with an error is released for the next sweep.
 """
 
 import logging
@@ -179,37 +180,63 @@ def sweep_batch(now: datetime, *, limit: int = BATCH_SIZE) -> tuple[int, list[in
     return len(tickets), [r.pk for r in created if r.pk is not None]
 
 
-def deliver_emails(notification_ids=None) -> int:
-    """Email the recipients of recorded steps not emailed yet; returns how many were sent."""
-    from guanxi.accounts.models import User
+EMAIL_BATCH = 500
 
+
+def _claim(notification_ids, limit: int) -> list[int]:
+    """Mark up to ``limit`` unsent steps as emailed, in one transaction, and return them: rows
+    another sweep holds are skipped (``SKIP LOCKED``), so no step is claimed twice."""
     pending = SlaNotification.objects.filter(emailed_at__isnull=True)
     if notification_ids is not None:
         pending = pending.filter(pk__in=notification_ids)
+    with transaction.atomic():
+        if connection.features.has_select_for_update_skip_locked:
+            pending = pending.select_for_update(skip_locked=True)
+        ids = list(pending.order_by("id").values_list("pk", flat=True)[:limit])
+        SlaNotification.objects.filter(pk__in=ids).update(emailed_at=timezone.now())
+    return ids
+
+
+def deliver_emails(notification_ids=None, *, batch_size: int = EMAIL_BATCH) -> int:
+    """Email the recipients of recorded steps not emailed yet; returns how many were sent.
+
+    Steps are claimed a batch at a time and sent over one connection to the mail server; a
+    step whose sending fails is released for the next sweep."""
+    from django.core.mail import get_connection
+
+    from guanxi.accounts.models import User
+
     sent = 0
-    for record in pending.select_related("ticket").order_by("id").iterator():
-        claimed = SlaNotification.objects.filter(pk=record.pk, emailed_at__isnull=True).update(
-            emailed_at=timezone.now()
-        )
-        if not claimed:
-            continue  # another sweep has it
-        addresses = list(
-            User.objects.filter(pk__in=record.recipients, is_active=True)
-            .exclude(email="")
-            .values_list("email", flat=True)
-        )
-        text = _text(record.ticket, record.target, record.percent, record.due_at)
-        try:
-            mail.send_to_staff(
-                to=addresses,
-                subject=text,
-                body=f"{text}\n\n{record.ticket.subject}\n{mail.absolute_url(f'/service/tickets/{record.ticket_id}/')}",
+    with get_connection() as mail_connection:
+        while ids := _claim(notification_ids, batch_size):
+            records = list(SlaNotification.objects.filter(pk__in=ids).select_related("ticket"))
+            wanted = {pk for record in records for pk in record.recipients}
+            addresses = dict(
+                User.objects.filter(pk__in=wanted, is_active=True)
+                .exclude(email="")
+                .values_list("pk", "email")
             )
-        except Exception:
-            logger.exception("Could not email SLA notification %s; it will be retried", record.pk)
-            SlaNotification.objects.filter(pk=record.pk).update(emailed_at=None)
-            continue
-        sent += 1
+            failed = []
+            for record in records:
+                text = _text(record.ticket, record.target, record.percent, record.due_at)
+                link = mail.absolute_url(f"/service/tickets/{record.ticket_id}/")
+                try:
+                    mail.send_to_staff(
+                        to=[addresses[pk] for pk in record.recipients if pk in addresses],
+                        subject=text,
+                        body=f"{text}\n\n{record.ticket.subject}\n{link}",
+                        connection=mail_connection,
+                    )
+                except Exception:
+                    logger.exception(
+                        "Could not email SLA notification %s; retried later", record.pk
+                    )
+                    failed.append(record.pk)
+                    continue
+                sent += 1
+            if failed:
+                SlaNotification.objects.filter(pk__in=failed).update(emailed_at=None)
+                break  # the mail server is in trouble: the next sweep tries again
     return sent
 
 
