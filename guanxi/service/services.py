@@ -171,6 +171,17 @@ def _save(ticket: Ticket, *, now: datetime) -> None:
     ticket.refresh_from_db(fields=["version"])
 
 
+def _save_audited(
+    actor, ticket: Ticket, *, now: datetime, action: str, summary: str, before: dict, **extra
+) -> None:
+    """Save a changed ticket (a new version) and record what changed since ``before``, plus
+    ``extra`` changes (a reply's text, the customer's message), as one audit row."""
+    _save(ticket, now=now)
+    changes = diff_values(before, ticket_snapshot(ticket))
+    changes.update({name: {"before": None, "after": value} for name, value in extra.items()})
+    _audit(actor, ticket, action, summary, changes)
+
+
 def _change_status(ticket: Ticket, new_status: str, *, actor, now: datetime) -> None:
     if new_status == ticket.status:
         return
@@ -420,13 +431,13 @@ def ticket_update(
     ticket.sla_policy = policy_for(ticket, tier=customer_tier(ticket.customer_id))
     ticket.search_text = _search_text(ticket)
     recompute_deadlines(ticket, now=now)
-    _save(ticket, now=now)
-    _audit(
+    _save_audited(
         actor,
         ticket,
-        AuditEvent.Action.UPDATE,
-        ticket.subject,
-        diff_values(before, ticket_snapshot(ticket)),
+        now=now,
+        action=AuditEvent.Action.UPDATE,
+        summary=ticket.subject,
+        before=before,
     )
     return ticket
 
@@ -462,13 +473,13 @@ def ticket_assign(
     if ticket.status == S.NEW and assignee is not None:
         _change_status(ticket, S.OPEN, actor=actor, now=now)
         recompute_deadlines(ticket, now=now)
-    _save(ticket, now=now)
-    _audit(
+    _save_audited(
         actor,
         ticket,
-        AuditEvent.Action.REASSIGN,
-        ticket.subject,
-        diff_values(before, ticket_snapshot(ticket)),
+        now=now,
+        action=AuditEvent.Action.REASSIGN,
+        summary=ticket.subject,
+        before=before,
     )
     return ticket
 
@@ -487,13 +498,13 @@ def ticket_set_status(
     was_resolved = ticket.status == S.RESOLVED
     _change_status(ticket, status, actor=actor, now=now)
     recompute_deadlines(ticket, now=now)
-    _save(ticket, now=now)
-    _audit(
+    _save_audited(
         actor,
         ticket,
-        AuditEvent.Action.UPDATE,
-        ticket.subject,
-        diff_values(before, ticket_snapshot(ticket)),
+        now=now,
+        action=AuditEvent.Action.UPDATE,
+        summary=ticket.subject,
+        before=before,
     )
     if status == S.RESOLVED and not was_resolved:
         _send_survey_on_commit(ticket)
@@ -568,16 +579,14 @@ def ticket_reply(
     was_resolved = ticket.status == S.RESOLVED
     _change_status(ticket, target, actor=actor, now=now)
     recompute_deadlines(ticket, now=now)
-    _save(ticket, now=now)
-    _audit(
+    _save_audited(
         actor,
         ticket,
-        AuditEvent.Action.UPDATE,
-        _("replied"),
-        {
-            **diff_values(before, ticket_snapshot(ticket)),
-            "reply": {"before": None, "after": body[:500]},
-        },
+        now=now,
+        action=AuditEvent.Action.UPDATE,
+        summary=_("replied"),
+        before=before,
+        reply=body[:500],
     )
     address = _customer_address(ticket)
     if address:
@@ -697,16 +706,14 @@ def customer_message(
     if ticket.first_responded_at is not None and ticket.waiting_since is None:
         ticket.waiting_since = now
     recompute_deadlines(ticket, now=now)
-    _save(ticket, now=now)
-    _audit(
+    _save_audited(
         None,
         ticket,
-        AuditEvent.Action.UPDATE,
-        _("the customer wrote"),
-        {
-            **diff_values(before, ticket_snapshot(ticket)),
-            "message": {"before": None, "after": message.body[:500]},
-        },
+        now=now,
+        action=AuditEvent.Action.UPDATE,
+        summary=_("the customer wrote"),
+        before=before,
+        message=message.body[:500],
     )
     _tell(
         ticket,
