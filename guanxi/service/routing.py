@@ -40,6 +40,17 @@ def customer_tier(customer_id: int) -> str:
     return tier or ""
 
 
+def customer_tiers(customer_ids) -> dict[int, str]:
+    """:func:`customer_tier` of many customers in one query (missing ones have none)."""
+    from guanxi.analytics.models import CustomerValue
+
+    return dict(
+        CustomerValue.objects.filter(run__is_current=True, customer_id__in=set(customer_ids))
+        .exclude(pareto_tier="")
+        .values_list("customer_id", "pareto_tier")
+    )
+
+
 def category_lineage(category_id: int | None) -> list[int]:
     """The category and its ancestors, nearest first."""
     lineage: list[int] = []
@@ -91,9 +102,14 @@ def policy_matches(policy: SlaPolicy, *, tier: str, ticket: Ticket) -> bool:
     return all(not allowed or value in allowed for allowed, value in conditions)
 
 
-def policy_for(ticket: Ticket, *, tier: str) -> SlaPolicy | None:
-    """The first active policy, in order, whose rule matches the ticket."""
-    for policy in SlaPolicy.objects.filter(is_active=True).select_related("calendar"):
+def active_policies() -> list[SlaPolicy]:
+    return list(SlaPolicy.objects.filter(is_active=True).select_related("calendar"))
+
+
+def policy_for(ticket: Ticket, *, tier: str, policies=None) -> SlaPolicy | None:
+    """The first active policy, in order, whose rule matches the ticket (``policies``: the
+    active ones, read once by a caller matching many tickets)."""
+    for policy in active_policies() if policies is None else policies:
         if policy_matches(policy, tier=tier, ticket=ticket):
             return policy
     return None

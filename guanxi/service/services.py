@@ -31,6 +31,7 @@ from . import mail
 from .models import (
     AgentProfile,
     SatisfactionSurvey,
+    SlaNotification,
     SlaPolicy,
     Ticket,
     TicketAttachment,
@@ -38,7 +39,7 @@ from .models import (
     TicketMessage,
     TicketStatusChange,
 )
-from .routing import choose_assignee, customer_tier, policy_for
+from .routing import active_policies, choose_assignee, customer_tier, customer_tiers, policy_for
 from .selectors import ticket_get_for_user
 from .sla import Targets, running_clocks
 
@@ -122,7 +123,21 @@ def policy_targets(policy: SlaPolicy) -> Targets:
 
 
 def status_history(ticket: Ticket) -> list[tuple[datetime, str]]:
-    return list(ticket.status_changes.order_by("at", "id").values_list("at", "to_status"))
+    return status_histories([ticket.pk])[ticket.pk]
+
+
+def status_histories(ticket_ids) -> dict[int, list[tuple[datetime, str]]]:
+    """The ``(moment, status)`` history of each ticket, oldest first, in one query."""
+    from collections import defaultdict
+
+    histories: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
+    for ticket_id, at, status in (
+        TicketStatusChange.objects.filter(ticket_id__in=list(ticket_ids))
+        .order_by("ticket_id", "at", "id")
+        .values_list("ticket_id", "at", "to_status")
+    ):
+        histories[ticket_id].append((at, status))
+    return histories
 
 
 def ticket_clocks(ticket: Ticket, *, statuses=None):
@@ -138,7 +153,21 @@ def ticket_clocks(ticket: Ticket, *, statuses=None):
     )
 
 
-def recompute_deadlines(ticket: Ticket, *, now: datetime | None = None, statuses=None) -> None:
+def _steps_done(ticket_ids) -> dict[int, set]:
+    """The warning and breach steps already recorded, per ticket, in one query."""
+    from collections import defaultdict
+
+    done: dict[int, set] = defaultdict(set)
+    for ticket_id, target, started, percent in SlaNotification.objects.filter(
+        ticket_id__in=list(ticket_ids)
+    ).values_list("ticket_id", "target", "clock_started_at", "percent"):
+        done[ticket_id].add((target, started, percent))
+    return done
+
+
+def recompute_deadlines(
+    ticket: Ticket, *, now: datetime | None = None, statuses=None, done=None
+) -> None:
     """Set the ticket's deadlines and its next check from its history and current policy
     (in memory; the caller saves)."""
     from .sla import FIRST_RESPONSE, NEXT_RESPONSE, RESOLUTION, steps_due
@@ -154,11 +183,8 @@ def recompute_deadlines(ticket: Ticket, *, now: datetime | None = None, statuses
     if ticket.status in Ticket.DONE_STATUSES or ticket.merged_into_id:
         ticket.sla_check_at = None
         return
-    done = set(
-        ticket.sla_notifications.values_list("target", "clock_started_at", "percent")
-        if ticket.pk
-        else []
-    )
+    if done is None:
+        done = _steps_done([ticket.pk])[ticket.pk] if ticket.pk else set()
     passed, upcoming = steps_due(clocks, now, done=done)
     # A step whose moment has passed and was not yet recorded is for the sweep to send now.
     ticket.sla_check_at = now if passed else upcoming
@@ -862,13 +888,12 @@ def reapply_policies(*, policy_id: int | None = None, batch_size: int = 2000) ->
     """Match the open tickets (of one policy, or all) to the policies again and recompute their
     deadlines from their histories, batch by batch; returns how many tickets were looked at.
     Run after a policy or a calendar changed, so open tickets follow the new promise."""
-    from collections import defaultdict
-
     tickets = Ticket.objects.filter(status__in=Ticket.OPEN_STATUSES, merged_into__isnull=True)
     if policy_id is not None:
         tickets = tickets.filter(sla_policy_id=policy_id)
     ids = list(tickets.order_by("id").values_list("id", flat=True))
     now = timezone.now()
+    policies = active_policies()
     for start in range(0, len(ids), batch_size):
         chunk = ids[start : start + batch_size]
         with transaction.atomic():
@@ -877,16 +902,16 @@ def reapply_policies(*, policy_id: int | None = None, batch_size: int = 2000) ->
                 .filter(pk__in=chunk)
                 .select_related("customer", "sla_policy__calendar")
             )
-            statuses = defaultdict(list)
-            for ticket_id, at, status in (
-                TicketStatusChange.objects.filter(ticket_id__in=chunk)
-                .order_by("ticket_id", "at", "id")
-                .values_list("ticket_id", "at", "to_status")
-            ):
-                statuses[ticket_id].append((at, status))
+            statuses = status_histories(chunk)
+            tiers = customer_tiers(t.customer_id for t in batch)
+            done = _steps_done(chunk)
             for ticket in batch:
-                ticket.sla_policy = policy_for(ticket, tier=customer_tier(ticket.customer_id))
-                recompute_deadlines(ticket, now=now, statuses=statuses[ticket.pk])
+                ticket.sla_policy = policy_for(
+                    ticket, tier=tiers.get(ticket.customer_id, ""), policies=policies
+                )
+                recompute_deadlines(
+                    ticket, now=now, statuses=statuses[ticket.pk], done=done[ticket.pk]
+                )
             Ticket.objects.bulk_update(
                 batch,
                 [

@@ -16,7 +16,6 @@ either way; a send that fails with an error is released for the next sweep.
 """
 
 import logging
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -26,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from . import mail
 from .models import ESCALATION_ROLES, Notification, SlaNotification, Ticket
-from .services import policy_targets
+from .services import _steps_done, policy_targets, status_histories
 from .sla import BREACH, running_clocks, steps_due
 
 logger = logging.getLogger(__name__)
@@ -124,18 +123,8 @@ def sweep_batch(now: datetime, *, limit: int = BATCH_SIZE) -> tuple[int, list[in
     if not tickets:
         return 0, []
     ids = [t.pk for t in tickets]
-    statuses = defaultdict(list)
-    for ticket_id, at, status in (
-        Ticket.status_changes.rel.related_model.objects.filter(ticket_id__in=ids)
-        .order_by("ticket_id", "at", "id")
-        .values_list("ticket_id", "at", "to_status")
-    ):
-        statuses[ticket_id].append((at, status))
-    done = defaultdict(set)
-    for ticket_id, target, started, percent in SlaNotification.objects.filter(
-        ticket_id__in=ids
-    ).values_list("ticket_id", "target", "clock_started_at", "percent"):
-        done[ticket_id].add((target, started, percent))
+    statuses = status_histories(ids)
+    done = _steps_done(ids)
     records: list[SlaNotification] = []
     notices: list[Notification] = []
     for ticket in tickets:
