@@ -6,9 +6,12 @@
    demo generator's purchase model over the million customers, then ``VACUUM (ANALYZE)`` of the
    order tables. Both are timed and reported without a target. A database that already holds
    them is reused.
-2. ``guanxi analytics refresh`` three times, timed from process start to exit; the median is the
-   figure, target ≤ 60 s.
-3. The analytics page as the administrator (every customer) and a rep, rendered in-process
+2. ``VACUUM (ANALYZE)`` of the whole database (timed, no target): earlier sections loaded a
+   million tickets and earlier refreshes left a million value rows per run behind them, and what
+   autovacuum would do to those tables a little later should not decide the figure.
+3. ``guanxi analytics refresh`` three times, timed from process start to exit; the median is the
+   figure, target ≤ 60 s. Each run's steps (aggregate, compute, write, swap) are printed.
+4. The analytics page as the administrator (every customer) and a rep, rendered in-process
    three times each (``bench/dashboard_page.py``); the median is reported without a target.
 
 It writes to the bench database while it runs, so ``bench/run.py`` runs it after the server has
@@ -94,12 +97,27 @@ def run(context) -> list[dict]:
     if not _refresh_exists(context.env):
         print("  `guanxi analytics refresh` does not exist yet: no refresh figure")
         return figures
+    started = time.monotonic()
+    with psycopg.connect(context.database_url, autocommit=True) as connection:
+        connection.execute("VACUUM (ANALYZE)")
+    vacuum_seconds = time.monotonic() - started
+    print(f"  VACUUM (ANALYZE) of the database before the refreshes: {vacuum_seconds:.0f} s")
+    figures.append(
+        {
+            "figure": "VACUUM (ANALYZE) before the refreshes",
+            "role": "",
+            "value": vacuum_seconds,
+            "unit": "s",
+        }
+    )
     runs = []
-    output = ""
+    outputs = []
     for number in range(1, REFRESH_RUNS + 1):
         seconds, output = _timed(context.env, "analytics", "refresh")
         runs.append(seconds)
-        print(f"  refresh {number}: {seconds:.1f} s", flush=True)
+        outputs.append(output)
+        steps = output.strip().splitlines()[-1:]  # "12.34 s (aggregate …, compute …, write …)"
+        print(f"  refresh {number}: {seconds:.1f} s; in the command {''.join(steps)}", flush=True)
     print("  " + output.strip().replace("\n", "\n  "))
     page = subprocess.run(
         [sys.executable, str(REPO / "bench" / "dashboard_page.py"), *DASHBOARD_USERS],
@@ -133,6 +151,6 @@ def run(context) -> list[dict]:
             "target": REFRESH_TARGET_SECONDS,
             "better": "lower",
             "runs": runs,
-            "output": output,
+            "outputs": outputs,
         },
     ]

@@ -153,6 +153,7 @@ class CustomerImporter:
         self._tags: dict[str, int] = {}
         self._changeable_cache: set[int] = set()
         self._dry_run_errors: list[ImportRowError] = []
+        self._name_count_cache: dict[str, int] = {}
         self.seconds: dict[str, float] = defaultdict(float)
 
     # --- running ---------------------------------------------------------------------------
@@ -331,14 +332,15 @@ class CustomerImporter:
         self.seconds["matching"] += time.perf_counter() - started
         started = time.perf_counter()
         queue: list[tuple[_NewCustomer, int | _NewCustomer, float, list]] = []
-        pending_keys: dict[int, list[_NewCustomer]] = defaultdict(list)
-        for (_source, row), (record, keys, best_id, best_score, explanation) in zip(
-            to_match, decisions, strict=True
-        ):
-            # Rows of this batch created before this one are candidates too.
-            batch_best, batch_score, batch_explanation = self._best_in_batch(
-                record, keys, pending_keys
-            )
+        # Rows of this batch created before a row are candidates too: every earlier row sharing
+        # a key is scored at once, and the decisions below look only at those created.
+        earlier = self._earlier_in_batch([(d[0], d[1]) for d in decisions])
+        created_by_position: dict[int, _NewCustomer] = {}
+        for position, (
+            (_source, row),
+            (record, keys, best_id, best_score, explanation),
+        ) in enumerate(zip(to_match, decisions, strict=True)):
+            batch_best, batch_score, batch_explanation = earlier.best(position, created_by_position)
             in_batch = batch_best is not None and batch_score > best_score
             auto = self.job.dedup == ImportJob.Dedup.AUTO
             updates = [(follower, True) for follower in followers.get(row.number, [])]
@@ -358,9 +360,7 @@ class CustomerImporter:
             created = _NewCustomer(row=row, record=record, keys=keys, absorbed=updates)
             new.append(created)
             counts[CREATED] += 1
-            for rule, key in keys:
-                if rule in PAIRING_CODES:
-                    pending_keys[key].append(created)
+            created_by_position[position] = created
             if in_batch and batch_score >= REVIEW_THRESHOLD:
                 queue.append((created, batch_best, batch_score, batch_explanation))
             elif best_id is not None and best_score >= REVIEW_THRESHOLD:
@@ -463,7 +463,7 @@ class CustomerImporter:
         levels = compare_pairs(table, left_array, right_array)
         shares = None
         if self.people:
-            counts = name_counts(records)
+            counts = self._name_counts(records)
             shares = np.array(
                 [max(counts.get(records[i].name.key, 0), 1) / self.people for i in left]
             )
@@ -488,29 +488,47 @@ class CustomerImporter:
         )
         return results
 
-    def _best_in_batch(
-        self,
-        record: MatchRecord,
-        keys: list[tuple[int, int]],
-        pending_keys: dict[int, list[_NewCustomer]],
-    ) -> tuple[_NewCustomer | None, float, list]:
-        if self.job.dedup == ImportJob.Dedup.OFF or not pending_keys:
-            return None, 0.0, []
-        seen: dict[int, _NewCustomer] = {}
-        for rule, key in keys:
-            if rule in PAIRING_CODES:
-                for pending in pending_keys.get(key, []):
-                    seen[id(pending)] = pending
-        candidates = [p for p in seen.values() if p.record.party_type == record.party_type]
-        if not candidates:
-            return None, 0.0, []
-        table = RecordTable([record, *(p.record for p in candidates)])
-        levels = compare_pairs(
-            table, np.zeros(len(candidates), dtype=np.int64), np.arange(1, len(candidates) + 1)
-        )
-        scores = self.model.probabilities(levels)
-        best = int(np.argmax(scores))
-        return candidates[best], float(scores[best]), self.model.explain(levels[best])
+    def _name_counts(self, records: list[MatchRecord]) -> dict[str, int]:
+        """How many customers carry each person's name, counted once per import: names repeat
+        from batch to batch (a common name costs a count over thousands of index entries), and
+        the rarity weight does not move measurably with the customers the import itself adds."""
+        missing = [
+            r
+            for r in records
+            if r.party_type == PERSON and r.name.key and r.name.key not in self._name_count_cache
+        ]
+        if missing:
+            counts = name_counts(missing)
+            self._name_count_cache.update(counts)
+        return self._name_count_cache
+
+    def _earlier_in_batch(self, rows: list[tuple[MatchRecord, list]]) -> "_EarlierRows":
+        """Each row's earlier rows of the batch that share a pairing key with it (and its party
+        type), scored as pairs in one comparison."""
+        if self.job.dedup == ImportJob.Dedup.OFF:
+            return _EarlierRows([[] for _row in rows], np.empty(0), np.empty((0, 0)), self.model)
+        by_key: dict[int, list[int]] = defaultdict(list)
+        candidates: list[list[tuple[int, int]]] = []  # per row: (earlier position, pair index)
+        left: list[int] = []
+        right: list[int] = []
+        for position, (record, keys) in enumerate(rows):
+            pairing = [key for rule, key in keys if rule in PAIRING_CODES]
+            # In the order the row's keys name them, as the single-row lookup saw them.
+            seen = dict.fromkeys(j for key in pairing for j in by_key.get(key, ()))
+            own = []
+            for j in seen:
+                if rows[j][0].party_type == record.party_type:
+                    own.append((j, len(left)))
+                    left.append(position)
+                    right.append(j)
+            candidates.append(own)
+            for key in pairing:
+                by_key[key].append(position)
+        if not left:
+            return _EarlierRows(candidates, np.empty(0), np.empty((0, 0)), self.model)
+        table = RecordTable([record for record, _keys in rows])
+        levels = compare_pairs(table, np.array(left), np.array(right))
+        return _EarlierRows(candidates, self.model.probabilities(levels), levels, self.model)
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -773,6 +791,32 @@ class CustomerImporter:
             )
         DuplicatePair.objects.bulk_create(pairs, ignore_conflicts=True, batch_size=1000)
         return len(pairs)
+
+
+@dataclass
+class _EarlierRows:
+    """Scores of a batch's rows against the earlier rows of the batch (see
+    :meth:`CustomerImporter._earlier_in_batch`)."""
+
+    candidates: list[list[tuple[int, int]]]
+    scores: np.ndarray
+    levels: np.ndarray
+    model: Any
+
+    def best(
+        self, position: int, created: dict[int, "_NewCustomer"]
+    ) -> tuple["_NewCustomer | None", float, list]:
+        """The best-scoring earlier row that became a new customer (the first of equals)."""
+        best_pair = None
+        for earlier, pair in self.candidates[position]:
+            if earlier in created and (
+                best_pair is None or self.scores[pair] > self.scores[best_pair[1]]
+            ):
+                best_pair = (earlier, pair)
+        if best_pair is None:
+            return None, 0.0, []
+        earlier, pair = best_pair
+        return created[earlier], float(self.scores[pair]), self.model.explain(self.levels[pair])
 
 
 # --- helpers -------------------------------------------------------------------------------

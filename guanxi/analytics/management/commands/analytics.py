@@ -211,7 +211,9 @@ class Command(BaseCommand):
                 + ", ".join(figures["activities_without_unit_cost"])
                 + " (not counted in the cost to serve)"
             )
-        write(f"{seconds:.2f} s")
+        timings = figures.get("seconds", {})
+        steps = ", ".join(f"{name} {took:.1f} s" for name, took in timings.items())
+        write(f"{seconds:.2f} s ({steps})" if steps else f"{seconds:.2f} s")
 
     def fit(
         self,
