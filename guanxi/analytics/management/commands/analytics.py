@@ -211,8 +211,14 @@ class Command(BaseCommand):
                 + ", ".join(figures["activities_without_unit_cost"])
                 + " (not counted in the cost to serve)"
             )
+        # The steps in the order they ran (the stored figures come back with their keys sorted);
+        # swapping in and pruning follow after the figures are stored, in the total only.
         timings = figures.get("seconds", {})
-        steps = ", ".join(f"{name} {took:.1f} s" for name, took in timings.items())
+        steps = ", ".join(
+            f"{name} {timings[name]:.1f} s"
+            for name in ("aggregate", "compute", "write")
+            if name in timings
+        )
         write(f"{seconds:.2f} s ({steps})" if steps else f"{seconds:.2f} s")
 
     def fit(

@@ -1,5 +1,7 @@
 """``guanxi analytics refresh`` runs the refresh and prints its summary."""
 
+import re
+
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -17,6 +19,11 @@ def test_refresh_command_makes_a_current_run_and_prints_a_summary(book_of_orders
     assert "BG/NBD purchase model (NOT USED)" in output
     assert "Value tiers (by profit): untiered 2, gold 1, iron 1, lead 2" in output
     assert "Churn warnings: 1 customers" in output
+    # The last line: the whole time and the steps in the order they ran.
+    assert re.fullmatch(
+        r"[\d.]+ s \(aggregate [\d.]+ s, compute [\d.]+ s, write [\d.]+ s\)",
+        output.strip().splitlines()[-1],
+    )
 
 
 def test_refresh_command_rejects_a_bad_date(db):
