@@ -39,6 +39,7 @@ from django.utils.translation import gettext as _
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record, audit_record_many, diff_values
 from guanxi.core.bulk import insert, reserve_ids, update
+from guanxi.core.collection import fewer_collections
 from guanxi.core.crypto import encrypt_text, lookup_hash
 from guanxi.core.masking import mask_id_number
 from guanxi.customers.models import Address, Customer, Email, Phone, Tag
@@ -159,6 +160,10 @@ class CustomerImporter:
     # --- running ---------------------------------------------------------------------------
 
     def run(self) -> ImportJob:
+        with fewer_collections():
+            return self._run()
+
+    def _run(self) -> ImportJob:
         job = self.job
         job.status = ImportJob.Status.RUNNING
         job.started_at = job.started_at or timezone.now()
