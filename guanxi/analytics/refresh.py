@@ -48,6 +48,9 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 KEEP_SUCCEEDED_RUNS = 3
+# A run still "running" after this long was abandoned: its process was killed before it could
+# record the failure (a refresh of a million customers takes about a minute).
+ABANDONED_AFTER = dt.timedelta(hours=6)
 
 # The steps a refresh reports to ``progress``, in order.
 STEPS = ("aggregate", "compute", "write", "swap", "prune")
@@ -113,7 +116,7 @@ def _fail(run: AnalyticsRun, error: BaseException) -> None:
     """Record the failure and take the run's partial rows away, in its own transaction (the
     refresh's own transaction, if the error came from inside one, is already rolled back)."""
     message = f"{type(error).__name__}: {error}"
-    logger.exception("analytics refresh %s failed", run.pk)
+    logger.error("analytics refresh %s failed", run.pk, exc_info=error)
     with transaction.atomic():
         CustomerValue.objects.filter(run=run).delete()
         AnalyticsRun.objects.filter(pk=run.pk).update(
@@ -847,7 +850,13 @@ def _create_follow_ups(run: AnalyticsRun) -> int:
 
 def _prune() -> None:
     """Keep the last few succeeded runs (the current one among them) and drop the rest, along
-    with failed runs older than the oldest kept one."""
+    with failed runs older than the oldest kept one. Abandoned runs count as failed: without
+    this, a refresh killed mid-way would keep its million rows for ever."""
+    abandoned = AnalyticsRun.objects.filter(
+        status=AnalyticsRun.Status.RUNNING, started_at__lt=timezone.now() - ABANDONED_AFTER
+    )
+    for run in abandoned:
+        _fail(run, RuntimeError(f"abandoned: still running after {ABANDONED_AFTER}"))
     kept = list(
         AnalyticsRun.objects.filter(status=AnalyticsRun.Status.SUCCEEDED)
         .order_by("-started_at", "-id")

@@ -147,6 +147,25 @@ def test_only_the_last_succeeded_runs_are_kept(book_of_orders):
     assert TierChange.objects.filter(run__isnull=True).count() == 4
 
 
+def test_a_run_abandoned_mid_way_is_failed_and_pruned_and_a_fresh_one_left_alone(book_of_orders):
+    killed = AnalyticsRun.objects.create(
+        as_of=AS_OF, started_at=timezone.now() - dt.timedelta(hours=7)
+    )
+    in_progress = AnalyticsRun.objects.create(as_of=AS_OF)  # another refresh, still at work
+    customer = book_of_orders.rep_customer
+    for run in (killed, in_progress):
+        CustomerValue.objects.create(run=run, customer=customer)
+
+    for _ in range(KEEP_SUCCEEDED_RUNS + 1):
+        analytics_refresh(as_of=AS_OF)
+
+    assert not AnalyticsRun.objects.filter(pk=killed.pk).exists()
+    assert not CustomerValue.objects.filter(run_id=killed.pk).exists()
+    in_progress.refresh_from_db()
+    assert in_progress.status == AnalyticsRun.Status.RUNNING
+    assert CustomerValue.objects.filter(run=in_progress).count() == 1
+
+
 def test_settings_row_is_created_with_the_defaults(db):
     assert not ValueSettings.objects.exists()
     value_settings = ValueSettings.load()
