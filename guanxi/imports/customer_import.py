@@ -60,9 +60,11 @@ from guanxi.dedup.selectors import (
     name_counts,
 )
 
-from .customer_rows import CustomerRow, RowContext, clean_customer_row
+from . import preparing
+from .customer_rows import CustomerRow, RowContext
 from .mapping import ColumnMapping
 from .models import ImportJob, ImportRowError
+from .preparing import Prepared, RowPreparer, prepare_rows
 from .readers import SourceRow, TableFile
 
 BATCH_SIZE = 2000
@@ -142,8 +144,11 @@ class CustomerImporter:
         mapping: ColumnMapping,
         batch_size: int = BATCH_SIZE,
         progress: Callable[[int], None] | None = None,
+        worker_above: int | None = None,
     ):
         self.job = job
+        # Rows left above which a worker process prepares the rows (see ``preparing``).
+        self.worker_above = preparing.WORKER_ABOVE_ROWS if worker_above is None else worker_above
         self.actor = job.started_by
         self.table = table
         self.mapping = mapping
@@ -169,11 +174,17 @@ class CustomerImporter:
         job.started_at = job.started_at or timezone.now()
         job.save(update_fields=["status", "started_at"])
         rows = self.table.rows(start_after=job.last_row)
+        preparer = RowPreparer(
+            mapping=self.mapping,
+            context=self.context,
+            rows_left=(job.total_rows or 0) - job.rows_read,
+            worker_above=self.worker_above,
+        )
         if job.dry_run:
             try:
-                with transaction.atomic():
-                    for batch in self._timed_batches(rows):
-                        self._run_batch(batch)
+                with transaction.atomic(), preparer:
+                    for batch, prepared in self._prepared_batches(preparer, rows):
+                        self._run_batch(batch, prepared)
                     raise Interrupted
             except Interrupted:
                 pass
@@ -184,11 +195,12 @@ class CustomerImporter:
             job.finished_at = timezone.now()
             job.save()
             return job
-        for batch in self._timed_batches(rows):
-            with transaction.atomic():
-                self._run_batch(batch)
-                started = time.perf_counter()
-            self.seconds["committing"] += time.perf_counter() - started
+        with preparer:
+            for batch, prepared in self._prepared_batches(preparer, rows):
+                with transaction.atomic():
+                    self._run_batch(batch, prepared)
+                    started = time.perf_counter()
+                self.seconds["committing"] += time.perf_counter() - started
         job.status = ImportJob.Status.FINISHED
         job.finished_at = timezone.now()
         job.save(update_fields=["status", "finished_at"])
@@ -205,8 +217,23 @@ class CustomerImporter:
                 return
             yield batch
 
-    def _run_batch(self, batch: list[SourceRow]) -> None:
-        result = self.process_batch(batch)
+    def _prepared_batches(
+        self, preparer: RowPreparer, rows: Iterable[SourceRow]
+    ) -> Iterator[tuple[list[SourceRow], Prepared]]:
+        """The batches with their rows checked; the time spent checking them here, or waiting
+        for the worker that checks them, counts as checking."""
+        batches = preparer.batches(self._timed_batches(rows))
+        while True:
+            started, reading = time.perf_counter(), self.seconds["reading"]
+            item = next(batches, None)
+            waited = time.perf_counter() - started - (self.seconds["reading"] - reading)
+            self.seconds["checking"] += waited
+            if item is None:
+                return
+            yield item
+
+    def _run_batch(self, batch: list[SourceRow], prepared: Prepared | None = None) -> None:
+        result = self.process_batch(batch, prepared)
         job = self.job
         job.rows_read += len(batch)
         job.created += result.counts[CREATED]
@@ -254,7 +281,10 @@ class CustomerImporter:
 
     # --- one batch -------------------------------------------------------------------------
 
-    def process_batch(self, batch: list[SourceRow]) -> BatchResult:
+    def process_batch(
+        self, batch: list[SourceRow], prepared: Prepared | None = None
+    ) -> BatchResult:
+        """Check (unless ``prepared`` holds the checked rows already), match and write a batch."""
         started = time.perf_counter()
         counts = dict.fromkeys((CREATED, UPDATED, MERGED, REJECTED), 0)
         errors: list[ImportRowError] = []
@@ -270,19 +300,15 @@ class CustomerImporter:
                 )
             )
 
+        if prepared is None:
+            prepared = prepare_rows(batch, self.mapping, self.context)
+            self.seconds["checking"] += time.perf_counter() - started
         rows: list[tuple[SourceRow, CustomerRow]] = []
-        for source in batch:
-            if source.problem:
-                reject(source, [source.problem])
-                continue
-            cleaned = clean_customer_row(
-                source.number, self.mapping.apply(source.cells), self.context
-            )
+        for source, cleaned in prepared:
             if isinstance(cleaned, list):
                 reject(source, cleaned)
             else:
                 rows.append((source, cleaned))
-        self.seconds["checking"] += time.perf_counter() - started
 
         started = time.perf_counter()
         by_external_id = self._existing_by_external_id(r.external_id for _s, r in rows)
@@ -434,13 +460,20 @@ class CustomerImporter:
             org_names = dict(
                 Customer.objects.filter(pk__in=organisations.values()).values_list("pk", "name")
             )
+        # Rows that name an organisation take its name from the database, so only they are
+        # normalised here; the others were prepared with their record and keys.
         records = [
-            row.match_record(
+            row.record
+            if row.record is not None
+            else row.match_record(
                 company=org_names.get(organisations.get(row.organization_external_id or ""), "")
             )
             for _source, row in rows
         ]
-        all_keys = [record_key_hashes(r) for r in records]
+        all_keys = [
+            row.keys if row.record is not None and row.keys is not None else record_key_hashes(r)
+            for (_source, row), r in zip(rows, records, strict=True)
+        ]
         none: list[tuple[MatchRecord, list, int | None, float, list]] = [
             (r, k, None, 0.0, []) for r, k in zip(records, all_keys, strict=True)
         ]
@@ -558,6 +591,17 @@ class CustomerImporter:
             data = _combine(item.row, item.absorbed)
             organization_id = organisations.get(item.row.organization_external_id or "")
             company = org_names.get(organization_id) or data["scalars"].get("company", "")
+            if item.row.search_text and not item.absorbed and organization_id is None:
+                search_text = item.row.search_text  # prepared, and nothing was added to it
+            else:
+                search_text = build_search_text(
+                    name=data["scalars"]["name"],
+                    company=company,
+                    phones=[p.parsed.e164 for p in data["phones"]],
+                    emails=[e["address"] for e in data["emails"]],
+                    tags=data["tags"],
+                    external_id=item.row.external_id,
+                )
             customer = Customer(
                 **data["scalars"],
                 organization_id=organization_id,
@@ -566,14 +610,7 @@ class CustomerImporter:
                 created_by=self.actor,
                 created_at=now,
                 updated_at=now,
-                search_text=build_search_text(
-                    name=data["scalars"]["name"],
-                    company=company,
-                    phones=[p.parsed.e164 for p in data["phones"]],
-                    emails=[e["address"] for e in data["emails"]],
-                    tags=data["tags"],
-                    external_id=item.row.external_id,
-                ),
+                search_text=search_text,
             )
             if data["id_number"]:
                 customer.id_number_encrypted = encrypt_text(data["id_number"])

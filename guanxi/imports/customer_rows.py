@@ -86,6 +86,11 @@ class CustomerRow:
     external_id: str | None
     organization_external_id: str | None
     cells: dict[str, str] = field(default_factory=dict)
+    # Worked out ahead by ``preparing.prepare_rows`` for a row that names no organisation: its
+    # duplicate-detection record and blocking keys, and its search text as a customer alone.
+    record: MatchRecord | None = None
+    keys: list[tuple[int, int]] | None = None
+    search_text: str = ""
 
     def match_record(self, *, company: str = "") -> MatchRecord:
         return match_record(

@@ -6,12 +6,13 @@ import io
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from guanxi.audit.models import AuditEvent
 from guanxi.customers.models import Customer
 from guanxi.customers.services import customer_create
 from guanxi.dedup.models import DuplicatePair, MatchKey
-from guanxi.imports import customer_import
+from guanxi.imports import customer_import, preparing
 from guanxi.imports.models import ImportJob, ImportRowError
 from guanxi.imports.services import import_job_create, import_job_run, write_error_rows
 
@@ -75,6 +76,26 @@ def test_every_row_of_a_file_with_bad_rows_is_accounted_for(company, tmp_path):
         ).exists()
         assert MatchKey.objects.filter(customer_id=customer.pk).exists()
     assert "13812345678" in zhang.search_text
+
+
+def test_rows_prepared_by_a_worker_process_fare_exactly_as_rows_checked_here(
+    company, tmp_path, monkeypatch
+):
+    """Large files are checked ahead in a second process (``imports.preparing``): the same
+    outcome row for row, owners looked up here, reasons in the importing user's language."""
+    monkeypatch.setattr(preparing, "WORKER_ABOVE_ROWS", 0)
+    content = BAD_FILE.encode() + "A10,吴刚,,13600001111,,,,,,,,\n".encode("gbk")
+    with translation.override("zh-hans"):
+        job = run_import(tmp_path, content, company.admin, batch_size=2)
+    assert_accounted(job, 11)
+    assert (job.created, job.updated, job.merged, job.rejected) == (2, 1, 1, 7)
+    reasons = dict(ImportRowError.objects.filter(job=job).values_list("row_number", "reason"))
+    assert reasons[8] == "owner: 用户“nobody”不存在或已停用"  # checked in the worker
+    assert Customer.objects.get(external_id="A9").owner == company.rep
+    zhang = Customer.objects.get(external_id="A1")
+    assert zhang.phones.count() == 1 and zhang.emails.count() == 1
+    assert MatchKey.objects.filter(customer_id=zhang.pk).exists()
+    assert "13812345678" in zhang.search_text and "zhangwei" in zhang.search_text
 
 
 def test_the_error_file_can_be_fixed_and_imported_again(company, tmp_path):
