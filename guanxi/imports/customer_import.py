@@ -49,7 +49,7 @@ from guanxi.customers.visibility import CHANGE
 from guanxi.dedup.customer_records import record_for_customer
 from guanxi.dedup.keys import remove_match_keys, stored_match_records, write_match_index
 from guanxi.dedup.matching.blocking import PAIRING_CODES, record_key_hashes
-from guanxi.dedup.matching.compare import compare_pairs
+from guanxi.dedup.matching.compare import FIELDS, compare_pairs
 from guanxi.dedup.matching.engine import MERGE_THRESHOLD, REVIEW_THRESHOLD
 from guanxi.dedup.matching.records import PERSON, MatchRecord, RecordTable, match_record
 from guanxi.dedup.models import DuplicatePair
@@ -471,8 +471,8 @@ class CustomerImporter:
             for _source, row in rows
         ]
         all_keys = [
-            row.keys if row.record is not None and row.keys is not None else record_key_hashes(r)
-            for (_source, row), r in zip(rows, records, strict=True)
+            row.keys if row.keys is not None else record_key_hashes(record)
+            for (_source, row), record in zip(rows, records, strict=True)
         ]
         none: list[tuple[MatchRecord, list, int | None, float, list]] = [
             (r, k, None, 0.0, []) for r, k in zip(records, all_keys, strict=True)
@@ -543,14 +543,13 @@ class CustomerImporter:
     def _earlier_in_batch(self, rows: list[tuple[MatchRecord, list]]) -> "_EarlierRows":
         """Each row's earlier rows of the batch that share a pairing key with it (and its party
         type), scored as pairs in one comparison."""
-        if self.job.dedup == ImportJob.Dedup.OFF:
-            return _EarlierRows([[] for _row in rows], np.empty(0), np.empty((0, 0)), self.model)
+        looking = self.job.dedup != ImportJob.Dedup.OFF
         by_key: dict[int, list[int]] = defaultdict(list)
         candidates: list[list[tuple[int, int]]] = []  # per row: (earlier position, pair index)
         left: list[int] = []
         right: list[int] = []
         for position, (record, keys) in enumerate(rows):
-            pairing = [key for rule, key in keys if rule in PAIRING_CODES]
+            pairing = [key for rule, key in keys if rule in PAIRING_CODES] if looking else []
             # In the order the row's keys name them, as the single-row lookup saw them.
             seen = dict.fromkeys(j for key in pairing for j in by_key.get(key, ()))
             own = []
@@ -562,10 +561,10 @@ class CustomerImporter:
             candidates.append(own)
             for key in pairing:
                 by_key[key].append(position)
-        if not left:
-            return _EarlierRows(candidates, np.empty(0), np.empty((0, 0)), self.model)
-        table = RecordTable([record for record, _keys in rows])
-        levels = compare_pairs(table, np.array(left), np.array(right))
+        levels = np.empty((0, len(FIELDS)), dtype=np.int8)
+        if left:
+            table = RecordTable([record for record, _keys in rows])
+            levels = compare_pairs(table, np.array(left), np.array(right))
         return _EarlierRows(candidates, self.model.probabilities(levels), levels, self.model)
 
     # --- writing ---------------------------------------------------------------------------

@@ -112,18 +112,20 @@ class RowContext:
     def __init__(self, actor):
         self.actor = actor
         self.definitions = {d.key: d for d in CustomFieldDefinition.objects.filter(is_active=True)}
-        self._owners: dict[str, int | str] = {}
+        # Username -> user id, or why that user cannot own the customers. Filled as rows ask;
+        # the worker that checks rows ahead is sent the entries its batches need.
+        self.owners: dict[str, int | str] = {}
 
     def owner(self, username: str) -> int | str:
         """The user id for a username, or the reason it cannot be the owner."""
-        if username not in self._owners:
+        if username not in self.owners:
             user = User.objects.filter(username=username, is_active=True).first()
             if user is None:
-                self._owners[username] = _("no active user “%(name)s”") % {"name": username}
+                self.owners[username] = _("no active user “%(name)s”") % {"name": username}
             else:
                 problem = owner_assignment_error(self.actor, user.pk)
-                self._owners[username] = problem or user.pk
-        return self._owners[username]
+                self.owners[username] = problem or user.pk
+        return self.owners[username]
 
 
 def _choice(field_name: str, value: str) -> str | None:

@@ -8,10 +8,11 @@ importer waits for PostgreSQL about as long as it computes. So while the importe
 writes one batch, a worker process prepares the next ones.
 
 The worker never touches the database. Whatever checking needs from it (custom field
-definitions, owners by username) is read by the importing process: the definitions once, the
-owners of each batch before the batch is sent. It is started with ``spawn`` (a fresh
-interpreter, not a copy of a process holding a database connection) and only for files of many
-batches; the first batch is prepared in the importing process while it starts.
+definitions, owners by username) is read by the importing process: the definitions once, with
+the :class:`RowContext` the worker is sent, the owners of each batch before the batch is sent.
+It is started with ``spawn`` (a fresh interpreter, not a copy of a process holding a database
+connection) and only for files of many batches; the first batch is prepared in the importing
+process while it starts.
 """
 
 import concurrent.futures
@@ -19,7 +20,6 @@ import multiprocessing
 import pickle
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 
 from django.utils import translation
 
@@ -65,19 +65,6 @@ def prepare_rows(batch: list[SourceRow], mapping: ColumnMapping, context) -> Pre
     return prepared
 
 
-@dataclass
-class ResolvedContext:
-    """What :func:`clean_customer_row` asks of a :class:`RowContext`, answered from values the
-    importing process read (the worker has no database)."""
-
-    actor: object
-    definitions: dict
-    owners: dict[str, int | str] = field(default_factory=dict)
-
-    def owner(self, username: str) -> int | str:
-        return self.owners[username]
-
-
 class RowPreparer:
     """Yields ``(batch, prepared rows)`` in file order, preparing ahead in a worker process when
     there are more than ``worker_above`` rows to go (see the module docstring)."""
@@ -94,16 +81,17 @@ class RowPreparer:
         self.context = context
         self.use_worker = rows_left > worker_above
         self.pool: concurrent.futures.ProcessPoolExecutor | None = None
+        # Owners are one column at most (the mapping refuses a second one).
+        self.owner_column = mapping.targets.index("owner") if "owner" in mapping.targets else None
 
     def __enter__(self) -> "RowPreparer":
         if self.use_worker:
-            resolved = ResolvedContext(self.context.actor, self.context.definitions)
             self.pool = concurrent.futures.ProcessPoolExecutor(
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=preparing_worker.start,
                 initargs=(
-                    pickle.dumps((self.mapping, resolved)),
+                    pickle.dumps((self.mapping, self.context)),
                     translation.get_language() or "en",
                 ),
             )
@@ -115,7 +103,10 @@ class RowPreparer:
 
     def _owners_of(self, batch: list[SourceRow]) -> dict[str, int | str]:
         """The batch's owners by username, looked up here (with the database) for the worker."""
-        names = {self.mapping.apply(s.cells).get("owner", "").strip() for s in batch}
+        column = self.owner_column
+        if column is None:
+            return {}
+        names = {s.cells[column].strip() for s in batch if column < len(s.cells)}
         return {name: self.context.owner(name) for name in names if name}
 
     def batches(self, batches: Iterable[list[SourceRow]]) -> Iterator[tuple[list, Prepared]]:

@@ -26,6 +26,6 @@ def prepare(batch: list, owners: dict) -> list:
     """:func:`guanxi.imports.preparing.prepare_rows` of a batch, with the batch's owners."""
     from .preparing import prepare_rows
 
-    context = _state["context"]
+    context = _state["context"]  # a RowContext that asks the database nothing it was sent
     context.owners.update(owners)
     return prepare_rows(batch, _state["mapping"], context)

@@ -219,57 +219,6 @@ def _set_codes(values: np.ndarray, width: int = 2) -> tuple[np.ndarray, np.ndarr
     return out, more
 
 
-TABLE_COLUMNS = (
-    "party_type",
-    "name_han",
-    "name_key",
-    "name_joined",
-    "name_tokens",
-    "name_words",
-    "company",
-    "own_phones",
-    "shared_contacts",
-    "emails",
-    "place",
-    "id_number",
-    "birth_date",
-    "street",
-    "street_numbers",
-    "city",
-    "region",
-    "postcode",
-)
-_NO_ADDRESS = MatchAddress()
-_NUMBERS = re.compile(r"\d+")
-
-
-def _table_row(r: MatchRecord) -> tuple:
-    """A record's values in the order of :data:`TABLE_COLUMNS`."""
-    name = r.name
-    tokens = name.tokens
-    address = r.addresses[0] if r.addresses else _NO_ADDRESS
-    return (
-        r.party_type,
-        name.han,
-        name.key,
-        "".join(tokens),
-        frozenset(tokens),
-        tuple(sorted(tokens)),
-        r.company,
-        r.own_phones,
-        r.shared_contacts,
-        r.own_emails,
-        r.place,
-        r.id_number,
-        r.birth_date,
-        address.street,
-        tuple(sorted(_NUMBERS.findall(address.street))),
-        address.city,
-        address.region,
-        address.postcode,
-    )
-
-
 @dataclass
 class RecordTable:
     """Records column by column (numpy object arrays), indexed by position, with integer codes
@@ -281,12 +230,28 @@ class RecordTable:
 
     def __post_init__(self) -> None:
         records = self.records
-        # One pass over the records, then a transpose (the importer builds a table of some
-        # twelve thousand records per batch).
-        rows = [_table_row(r) for r in records]
-        columns = list(zip(*rows, strict=True)) if rows else [()] * len(TABLE_COLUMNS)
+        first = [r.first_address for r in records]
         self.columns = {
-            name: _object_array(values) for name, values in zip(TABLE_COLUMNS, columns, strict=True)
+            "party_type": _object_array(r.party_type for r in records),
+            "name_han": _object_array(r.name.han for r in records),
+            "name_key": _object_array(r.name.key for r in records),
+            "name_joined": _object_array(r.name.joined for r in records),
+            "name_tokens": _object_array(frozenset(r.name.tokens) for r in records),
+            "name_words": _object_array(tuple(sorted(r.name.tokens)) for r in records),
+            "company": _object_array(r.company for r in records),
+            "own_phones": _object_array(r.own_phones for r in records),
+            "shared_contacts": _object_array(r.shared_contacts for r in records),
+            "emails": _object_array(r.own_emails for r in records),
+            "place": _object_array(r.place for r in records),
+            "id_number": _object_array(r.id_number for r in records),
+            "birth_date": _object_array(r.birth_date for r in records),
+            "street": _object_array(a.street for a in first),
+            "street_numbers": _object_array(
+                tuple(sorted(re.findall(r"\d+", a.street))) for a in first
+            ),
+            "city": _object_array(a.city for a in first),
+            "region": _object_array(a.region for a in first),
+            "postcode": _object_array(a.postcode for a in first),
         }
         c = self.columns
         self.codes = {
