@@ -22,10 +22,11 @@ import json
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psycopg
+
+from bench.run import timed_guanxi, vacuum_analyze
 
 ORDERS = 10_000_000
 REFRESH_RUNS = 3
@@ -35,14 +36,6 @@ GUANXI = [sys.executable, "-m", "guanxi"]
 REPO = Path(__file__).resolve().parent.parent
 SEED = 1
 DASHBOARD_USERS = ("admin", "rep")
-
-
-def _timed(env: dict, *args: str) -> tuple[float, str]:
-    started = time.monotonic()
-    result = subprocess.run(
-        [*GUANXI, *args], env=env, cwd=REPO, check=True, text=True, capture_output=True
-    )
-    return time.monotonic() - started, result.stdout
 
 
 def _order_count(database_url: str) -> int:
@@ -65,14 +58,11 @@ def load_orders(context) -> list[dict]:
         print(f"  reusing the {count:,} orders already in the database")
         return []
     print(f"  {count:,} orders in the database; loading {ORDERS:,} (guanxi demo-orders)")
-    seconds, stdout = _timed(
+    seconds, stdout = timed_guanxi(
         context.env, "demo-orders", "--total", str(ORDERS), "--seed", str(SEED), "-v", "0"
     )
     print("  " + stdout.strip())
-    started = time.monotonic()
-    with psycopg.connect(context.database_url, autocommit=True) as connection:
-        connection.execute(f"VACUUM (ANALYZE) {', '.join(ORDER_TABLES)}")
-    vacuum_seconds = time.monotonic() - started
+    vacuum_seconds = vacuum_analyze(context.database_url, ORDER_TABLES)
     print(f"  VACUUM (ANALYZE) of the order tables: {vacuum_seconds:.0f} s")
     return [
         {
@@ -97,10 +87,7 @@ def run(context) -> list[dict]:
     if not _refresh_exists(context.env):
         print("  `guanxi analytics refresh` does not exist yet: no refresh figure")
         return figures
-    started = time.monotonic()
-    with psycopg.connect(context.database_url, autocommit=True) as connection:
-        connection.execute("VACUUM (ANALYZE)")
-    vacuum_seconds = time.monotonic() - started
+    vacuum_seconds = vacuum_analyze(context.database_url)
     print(f"  VACUUM (ANALYZE) of the database before the refreshes: {vacuum_seconds:.0f} s")
     figures.append(
         {
@@ -113,7 +100,7 @@ def run(context) -> list[dict]:
     runs = []
     outputs = []
     for number in range(1, REFRESH_RUNS + 1):
-        seconds, output = _timed(context.env, "analytics", "refresh")
+        seconds, output = timed_guanxi(context.env, "analytics", "refresh")
         runs.append(seconds)
         outputs.append(output)
         steps = output.strip().splitlines()[-1:]  # "12.34 s (aggregate …, compute …, write …)"

@@ -6,27 +6,14 @@ as a user runs it: reading the stored index, blocking, comparing, fitting the mo
 pairs, the CSV and the review queue. Target ≤ 10 minutes on the two-core machine.
 """
 
-import subprocess
-import sys
-import time
-from pathlib import Path
+from bench.run import timed_guanxi
 
 SCAN_TARGET_SECONDS = 600.0
-GUANXI = [sys.executable, "-m", "guanxi"]
-REPO = Path(__file__).resolve().parent.parent
-
-
-def _timed(env: dict, *args: str) -> tuple[float, str]:
-    started = time.monotonic()
-    result = subprocess.run(
-        [*GUANXI, *args], env=env, cwd=REPO, check=True, text=True, capture_output=True
-    )
-    return time.monotonic() - started, result.stdout
 
 
 def run(context) -> list[dict]:
     output = context.results_dir / "dedup-pairs.csv"
-    seconds, stdout = _timed(context.env, "dedup", "scan", "--output", str(output))
+    seconds, stdout = timed_guanxi(context.env, "dedup", "scan", "--output", str(output))
     print("  " + stdout.strip().replace("\n", "\n  "))
     with output.open(encoding="utf-8") as handle:
         pairs = sum(1 for _line in handle) - 1

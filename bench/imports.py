@@ -15,7 +15,6 @@ the server has stopped.
 
 import csv
 import random
-import subprocess
 import sys
 import time
 import urllib.parse
@@ -23,20 +22,12 @@ from pathlib import Path
 
 import psycopg
 
+from bench.run import timed_guanxi
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 IMPORT_TARGET_ROWS_PER_SECOND = 5000.0
 IMPORT_ROWS = 100_000
-GUANXI = [sys.executable, "-m", "guanxi"]
-REPO = Path(__file__).resolve().parent.parent
-
-
-def _timed(env: dict, *args: str) -> tuple[float, str]:
-    started = time.monotonic()
-    result = subprocess.run(
-        [*GUANXI, *args], env=env, cwd=REPO, check=True, text=True, capture_output=True
-    )
-    return time.monotonic() - started, result.stdout
 
 
 # --- the import file -----------------------------------------------------------------------
@@ -147,7 +138,7 @@ def run(context) -> list[dict]:
         print(f"  copied the database in {time.monotonic() - started:.0f} s")
     env = {**context.env, "DATABASE_URL": _copy_url(context.database_url, copy)}
     try:
-        seconds, stdout = _timed(
+        seconds, stdout = timed_guanxi(
             env, "import", "-v", "2", "customers", str(path), "--user", "admin"
         )
     finally:

@@ -123,6 +123,22 @@ def _guanxi(env: dict[str, str], *args: str, capture: bool = True) -> subprocess
     )
 
 
+def timed_guanxi(env: dict[str, str], *args: str) -> tuple[float, str]:
+    """Run ``guanxi ARGS`` to completion; its wall-clock seconds (process start to exit) and
+    its standard output."""
+    started = time.monotonic()
+    result = _guanxi(env, *args)
+    return time.monotonic() - started, result.stdout
+
+
+def vacuum_analyze(database_url: str, tables: tuple[str, ...] = ()) -> float:
+    """``VACUUM (ANALYZE)`` of the given tables (of the whole database without any); seconds."""
+    started = time.monotonic()
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        connection.execute(f"VACUUM (ANALYZE) {', '.join(tables)}")
+    return time.monotonic() - started
+
+
 def _customer_count(database_url: str) -> int | None:
     with psycopg.connect(database_url) as connection:
         exists = connection.execute("SELECT to_regclass('customers_customer')").fetchone()[0]
@@ -227,10 +243,7 @@ def prepare_database(database_url: str, env: dict[str, str], customers: int, rel
     index_seconds = time.monotonic() - started
     # Autovacuum would get there on its own in a while; doing it now makes the figures
     # independent of when it happens to run (index-only scans need the visibility map).
-    started = time.monotonic()
-    with psycopg.connect(database_url, autocommit=True) as connection:
-        connection.execute("VACUUM (ANALYZE)")
-    vacuum_seconds = time.monotonic() - started
+    vacuum_seconds = vacuum_analyze(database_url)
     return {
         "reused": False,
         "load_seconds": load_seconds,

@@ -38,7 +38,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.run import ROLES, SEED, Client, deep_cursor, measure
+from bench.run import ROLES, SEED, Client, deep_cursor, measure, vacuum_analyze
 
 TICKETS = 1_000_000
 SWEEP_RUNS = 3
@@ -109,10 +109,7 @@ def load_tickets(context) -> list[dict]:
     )  # fmt: skip
     seconds = time.monotonic() - started
     print("  " + result.stdout.strip())
-    started = time.monotonic()
-    with psycopg.connect(context.database_url, autocommit=True) as connection:
-        connection.execute(f"VACUUM (ANALYZE) {', '.join(TICKET_TABLES)}")
-    vacuum_seconds = time.monotonic() - started
+    vacuum_seconds = vacuum_analyze(context.database_url, TICKET_TABLES)
     print(f"  VACUUM (ANALYZE) of the ticket tables: {vacuum_seconds:.0f} s")
     return [
         {

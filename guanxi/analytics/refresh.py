@@ -322,7 +322,7 @@ def _aggregate_interactions(as_of, n, positions) -> dict[str, np.ndarray]:
     # Contacts up to the end of the as_of day in the site's time zone, counted per customer and
     # channel; the channel travels as its position in the list of channels (text would have to
     # be fetched row by row), a channel outside the list counting as "other".
-    end = timezone.make_aware(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time()))
+    end = _day_start(as_of + dt.timedelta(days=1))
     channels = list(Interaction.Channel.values)
     other = channels.index(Interaction.Channel.OTHER)
     code = " ".join(f"WHEN %s THEN {i}" for i in range(len(channels)))
@@ -393,11 +393,14 @@ def _aggregate_invoices(as_of, currency, n, positions) -> dict[str, np.ndarray]:
     }
 
 
+def _day_start(day: dt.date) -> dt.datetime:
+    """The first moment of a day in the site's time zone."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time()))
+
+
 def _start_of_window(as_of: dt.date, days: int) -> dt.datetime:
-    """The first moment of a window of ``days`` days ending with the as_of day, in the site's
-    time zone."""
-    first_day = as_of - dt.timedelta(days=days - 1)
-    return timezone.make_aware(dt.datetime.combine(first_day, dt.time()))
+    """The first moment of a window of ``days`` days ending with the as_of day."""
+    return _day_start(as_of - dt.timedelta(days=days - 1))
 
 
 def _aggregate_service(as_of, n, positions) -> dict[str, np.ndarray]:
@@ -406,9 +409,7 @@ def _aggregate_service(as_of, n, positions) -> dict[str, np.ndarray]:
     # sees today's status); and the score of each customer's latest survey answered in the
     # survey window, picked by a window function so the surveys are read once. Duplicates
     # merged into another ticket are not complaints of their own.
-    end = connection.ops.adapt_datetimefield_value(
-        timezone.make_aware(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time()))
-    )
+    end = connection.ops.adapt_datetimefield_value(_day_start(as_of + dt.timedelta(days=1)))
     complaints_from = connection.ops.adapt_datetimefield_value(
         _start_of_window(as_of, churn.COMPLAINT_WINDOW_DAYS)
     )
@@ -639,6 +640,7 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
     # Churn warnings, for buyers. Without the purchase model only the overdue rule speaks
     # (a p_alive of 1 never trips the threshold). The value at risk is the lifetime value, or
     # without one the margin earned so far.
+    at_stake = np.maximum(np.nan_to_num(clv if has_clv else data.gross_margin, nan=0.0), 0.0)
     churn_flag = np.zeros(n, dtype=bool)
     churn_reason = np.full(n, "", dtype=f"<U{churn.REASON_LENGTH}")
     value_at_risk = np.zeros(n)
@@ -650,7 +652,7 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
             np.where(np.isnan(alive), 1.0, alive),
             days_since_last[buyers],
             mean_gap,
-            np.maximum(clv[buyers] if has_clv else data.gross_margin[buyers], 0.0),
+            at_stake[buyers],
             p_alive_threshold=value_settings.churn_p_alive_threshold,
             overdue_margin=value_settings.churn_overdue_margin,
         )
@@ -660,11 +662,8 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
     # The service desk's signals speak for every customer, buyers or not: a prospect who
     # complains is worth a call too (with nothing bought, nothing is at risk yet).
     signals = churn.service_signals(data.complaints, data.open_complaints, data.latest_survey_score)
-    at_stake = clv if has_clv else data.gross_margin
     warned = churn.with_service_signals(
-        churn.ChurnWarnings(churn_flag, churn_reason, value_at_risk),
-        signals,
-        np.maximum(np.where(np.isnan(at_stake), 0.0, at_stake), 0.0),
+        churn.ChurnWarnings(churn_flag, churn_reason, value_at_risk), signals, at_stake
     )
     churn_flag, churn_reason, value_at_risk = warned.flagged, warned.reason, warned.value_at_risk
 

@@ -13,6 +13,13 @@ def test_the_threshold_holds_inside_and_is_put_back_after_an_error():
     assert gc.get_threshold() == before
 
 
+def test_what_it_froze_is_unfrozen_afterwards():
+    assert gc.get_freeze_count() == 0
+    with fewer_collections():
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+
+
 def test_what_was_frozen_before_stays_frozen():
     gc.freeze()  # as the WSGI module does at start-up
     frozen = gc.get_freeze_count()
