@@ -34,17 +34,24 @@ def _cell(value) -> str:
     return neutralise_formula(str(value))
 
 
+def csv_bytes(columns, rows) -> bytes:
+    """A header row and the rows as UTF-8 CSV with a byte order mark (for spreadsheet
+    programs), every cell written by the rules of :func:`_cell`."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(value) for value in row])
+    return buffer.getvalue().encode("utf-8")
+
+
 @transaction.atomic
 def chart_export_csv(*, actor, chart: str, filters: dict | None = None) -> bytes:
     """The figures of dashboard chart ``chart`` over the customers ``actor`` may see, narrowed
     by ``filters``, as UTF-8 CSV with a byte order mark (for spreadsheet programs)."""
     figures = EXPORTS[chart](actor, filters or {})
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer)
-    writer.writerow(figures.columns)
-    for row in figures.rows:
-        writer.writerow([_cell(value) for value in row])
+    content = csv_bytes(figures.columns, figures.rows)
     audit_record(
         actor=actor,
         action=AuditEvent.Action.EXPORT,
@@ -59,7 +66,7 @@ def chart_export_csv(*, actor, chart: str, filters: dict | None = None) -> bytes
             "rows": {"before": None, "after": len(figures.rows)},
         },
     )
-    return buffer.getvalue().encode("utf-8")
+    return content
 
 
 def export_filename(chart: str) -> str:

@@ -70,6 +70,9 @@ HEADLINES = {
     ("article", AuditEvent.Action.CREATE): _(
         "%(who)s wrote a knowledge-base article from this customer's ticket"
     ),
+    ("article", AuditEvent.Action.UPDATE): _(
+        "%(who)s edited a knowledge-base article written from this customer's ticket"
+    ),
 }
 # Audit values that are user ids, shown as the user's name.
 USER_FIELDS = ("owner_id", "staff_id", "assignee_id")
@@ -77,12 +80,16 @@ USER_FIELDS = ("owner_id", "staff_id", "assignee_id")
 
 def _model_of(event: AuditEvent):
     """The model whose field names and choices an event's changes use."""
+    from guanxi.knowledge.models import Article
     from guanxi.orders.models import Order
     from guanxi.service.models import Ticket
 
-    return {"interaction": Interaction, "order": Order, "ticket": Ticket}.get(
-        event.object_type, Customer
-    )
+    return {
+        "interaction": Interaction,
+        "order": Order,
+        "ticket": Ticket,
+        "article": Article,
+    }.get(event.object_type, Customer)
 
 
 def _headline(event: AuditEvent) -> str:

@@ -257,6 +257,17 @@ def build_search_text(
     return tokens.text()
 
 
+def text_tokens(*texts: str) -> str:
+    """The tokens of free texts (an article's fields, a ticket's subject and description),
+    space-separated, with the pairs of Han characters but not their pinyin, as for a company
+    name. Similar cases are found by comparing an article's tokens with a ticket's, so both are
+    made here, by the same rule."""
+    tokens = SearchTokens()
+    for text in texts:
+        tokens.add_text(normalise(text or ""), pinyin_pairs=False)
+    return tokens.text()
+
+
 # --- queries ---------------------------------------------------------------------------------
 
 Term = tuple[str, ...]  # alternatives: the term matches when any of them is a token's prefix

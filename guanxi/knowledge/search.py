@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from django.db.models import F, Q, TextField, Value
 from django.db.models.functions import Concat
 
-from guanxi.customers.search import SearchTokens, is_exact_word, normalise, parse_query
+from guanxi.customers.search import is_exact_word, normalise, parse_query, text_tokens
 
 # Each text field contributes at most this much to the tokens (the customer search caps a
 # ticket's description the same way), so one very long article cannot grow without bound.
@@ -51,12 +51,9 @@ TOKENS = "knowledge_tokens"
 
 
 def build_search_text(*texts: str) -> str:
-    """The tokens of some texts, space-separated, by the customer search's rules (Han pairs
-    without their pinyin, as for a ticket's text)."""
-    tokens = SearchTokens()
-    for text in texts:
-        tokens.add_text(normalise((text or "")[:MAX_INDEXED_CHARS]), pinyin_pairs=False)
-    return tokens.text()
+    """The tokens of some texts, space-separated, by the rule a ticket's text is tokenised with
+    (``customers.search.text_tokens``), each text cut to :data:`MAX_INDEXED_CHARS`."""
+    return text_tokens(*((text or "")[:MAX_INDEXED_CHARS] for text in texts))
 
 
 def with_tokens(queryset):
@@ -96,17 +93,19 @@ def features(search_text: str) -> frozenset[str]:
     return frozenset(token for token in search_text.split() if _is_feature(token))
 
 
-def probe_tokens(text: str, *, limit: int = MAX_PROBES) -> list[str]:
+def probe_tokens(
+    text: str, search_text: str | None = None, *, limit: int = MAX_PROBES
+) -> list[str]:
     """Tokens a similar case is likely to share with ``text``, in the order they occur: its
     pairs of Han characters and its Latin words (not the long suffixes, pinyin and initials,
-    which another text shares only when it says the very same thing)."""
-    normalised = normalise((text or "")[:MAX_INDEXED_CHARS])
-    words = set(_LATIN_WORD.findall(normalised)) - STOP_WORDS
-    probes = [
-        token
-        for token in build_search_text(normalised).split()
-        if is_exact_word(token) or token in words
-    ]
+    which another text shares only when it says the very same thing). ``search_text`` is the
+    text's tokens when the caller has them already (as :func:`build_search_text` makes them),
+    so the text is not tokenised twice; the text itself is still read to tell its Latin words
+    from pinyin tokens, which look alike."""
+    if search_text is None:
+        search_text = build_search_text(text)
+    words = set(_LATIN_WORD.findall(normalise((text or "")[:MAX_INDEXED_CHARS]))) - STOP_WORDS
+    probes = [token for token in search_text.split() if is_exact_word(token) or token in words]
     return probes[:limit]
 
 

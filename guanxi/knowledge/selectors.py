@@ -65,9 +65,7 @@ def article_get_for_user(user, article_id) -> Article:
         pk = int(article_id)
     except (TypeError, ValueError):
         raise Article.DoesNotExist from None
-    return (
-        articles_for_user(user).select_related("category", "created_by", "source_ticket").get(pk=pk)
-    )
+    return articles_for_user(user).select_related("category", "created_by").get(pk=pk)
 
 
 # --- drafting from a ticket ------------------------------------------------------------------
@@ -164,8 +162,29 @@ def similar_cases(
     ``knowledge.search``)."""
     if not _is_active_user(user):
         return []
-    probes = search.probe_tokens(text)
-    wanted = search.features(search.build_search_text(text))
+    return _similar_to(
+        user=user,
+        text=text,
+        tokens=search.build_search_text(text),
+        category_id=category_id,
+        limit=limit,
+        exclude_ticket_id=exclude_ticket_id,
+    )
+
+
+def _similar_to(
+    *,
+    user,
+    text: str,
+    tokens: str,
+    category_id: int | None,
+    limit: int,
+    exclude_ticket_id: int | None,
+) -> list[SimilarCase]:
+    """:func:`similar_cases` for a text whose tokens (``search.build_search_text``) the caller
+    already has."""
+    probes = search.probe_tokens(text, tokens)
+    wanted = search.features(tokens)
     if not probes or not wanted:
         return []
     category_id = _as_int(category_id)
@@ -205,9 +224,16 @@ def similar_cases_for_ticket(*, user, ticket_id, limit: int = 5) -> list[Similar
     """:func:`similar_cases` for a ticket ``user`` can see (``Ticket.DoesNotExist`` otherwise),
     without the ticket itself."""
     ticket = ticket_get_for_user(user, ticket_id)
-    return similar_cases(
+    if not _is_active_user(user):
+        return []
+    # The ticket's stored tokens are the ones its text would give again: the service desk makes
+    # them from the same subject and description by the same rule (``text_tokens``), and a
+    # ticket's 200-character subject and 2,000 characters of description stay well under the
+    # cut ``search.build_search_text`` makes.
+    return _similar_to(
         user=user,
         text=f"{ticket.subject}\n{ticket.description[:2000]}",
+        tokens=ticket.search_text,
         category_id=ticket.category_id,
         limit=limit,
         exclude_ticket_id=ticket.pk,

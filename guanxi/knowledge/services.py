@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from guanxi.accounts.roles import WRITING_ROLES
 from guanxi.audit.models import AuditEvent
-from guanxi.audit.services import audit_record
+from guanxi.audit.services import audit_record, diff_values
 from guanxi.service.models import Ticket, TicketCategory
 
 from .models import Article
@@ -155,13 +155,25 @@ def _customer_id(article: Article) -> int | None:
     )
 
 
-def _audit(actor, article: Article, action: str, summary: str, changes: Mapping) -> None:
+def _audit(
+    actor,
+    article: Article,
+    action: str,
+    summary: str,
+    changes: Mapping,
+    *,
+    source_ticket: Ticket | None = None,
+) -> None:
+    """``source_ticket``: the article's ticket when the caller holds it already, which saves
+    looking up its customer."""
     audit_record(
         actor=actor,
         action=action,
         object_type="article",
         object_id=article.pk,
-        customer_id=_customer_id(article),
+        customer_id=(
+            source_ticket.customer_id if source_ticket is not None else _customer_id(article)
+        ),
         summary=summary[:300],
         changes=changes,
     )
@@ -174,14 +186,17 @@ def _create(actor, values: dict[str, Any], *, source_ticket: Ticket | None = Non
     )
     _refresh_search_text(article)
     article.save()
-    changes = {
-        name: {"before": None, "after": value}
-        for name, value in _snapshot(article).items()
-        if value not in (None, "")
-    }
+    changes = diff_values({}, _snapshot(article))
     if source_ticket is not None:
         changes["source_ticket"] = {"before": None, "after": source_ticket.pk}
-    _audit(actor, article, AuditEvent.Action.CREATE, article.title, changes)
+    _audit(
+        actor,
+        article,
+        AuditEvent.Action.CREATE,
+        article.title,
+        changes,
+        source_ticket=source_ticket,
+    )
     return article
 
 

@@ -16,9 +16,7 @@ At the end, :func:`report_export_csv` turns any one report into the CSV download
 the audit log like every other export.
 """
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,7 +30,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from guanxi.accounts.models import Team, User
-from guanxi.analytics.exports import _cell as csv_cell  # the dashboard downloads' cell rules
+from guanxi.analytics.exports import csv_bytes  # the dashboard downloads' CSV rules
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record
 from guanxi.customers.models import Customer
@@ -191,10 +189,11 @@ def complaint_counts(
         )
 
 
-def _count_by(rows: list[dict], field: str, measure: str) -> dict:
+def _count_by(rows: list[dict], field: str) -> dict:
+    """The complaints of :func:`complaint_counts` rows summed per value of ``field``."""
     totals: dict = {}
     for row in rows:
-        totals[row[field]] = totals.get(row[field], 0) + row[measure]
+        totals[row[field]] = totals.get(row[field], 0) + row["complaints"]
     return totals
 
 
@@ -215,7 +214,7 @@ def complaints_by_category(
     return _pareto(
         [
             (category, labels.get(category, none) if category else none, complaints)
-            for category, complaints in _count_by(counts, "category_id", "complaints").items()
+            for category, complaints in _count_by(counts, "category_id").items()
         ]
     )
 
@@ -235,7 +234,7 @@ def complaints_by_area(
     return _pareto(
         [
             (area, str(names.get(area, area)), complaints)
-            for area, complaints in _count_by(counts, "area", "complaints").items()
+            for area, complaints in _count_by(counts, "area").items()
         ]
     )
 
@@ -668,12 +667,7 @@ def report_export_csv(
     download is written to the audit log."""
     period = report_period(date_from, date_to)
     table = REPORTS[report](actor, date_from=period.first, date_to=period.last)
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer)
-    writer.writerow(table.columns)
-    for row in table.rows:
-        writer.writerow([csv_cell(value) for value in row])
+    content = csv_bytes(table.columns, table.rows)
     audit_record(
         actor=actor,
         action=AuditEvent.Action.EXPORT,
@@ -691,7 +685,7 @@ def report_export_csv(
             "rows": {"before": None, "after": len(table.rows)},
         },
     )
-    return buffer.getvalue().encode("utf-8")
+    return content
 
 
 def export_filename(report: str) -> str:

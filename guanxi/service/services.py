@@ -96,11 +96,9 @@ def _audit(actor, ticket: Ticket, action: str, summary: str, changes: Mapping) -
 def _search_text(ticket: Ticket) -> str:
     """The ticket's words as search tokens (the customer search's rules: Han fragments, pinyin,
     folded Latin words), for finding similar tickets."""
-    from guanxi.customers.search import SearchTokens, normalise
+    from guanxi.customers.search import text_tokens
 
-    tokens = SearchTokens()
-    tokens.add_text(normalise(f"{ticket.subject} {ticket.description[:2000]}"), pinyin_pairs=False)
-    return tokens.text()
+    return text_tokens(f"{ticket.subject} {ticket.description[:2000]}")
 
 
 # --- service levels --------------------------------------------------------------------------
@@ -415,18 +413,24 @@ def _acknowledge(ticket_id: int) -> None:
 # --- changing --------------------------------------------------------------------------------
 
 
+def _locked(pk: int) -> Ticket:
+    """The ticket, its row locked for the rest of the transaction, with its policy and calendar.
+
+    Only the ticket's row is locked: its policy is joined with an outer join (it may have
+    none), and PostgreSQL cannot lock the nullable side of one."""
+    return (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("sla_policy__calendar")
+        .get(pk=pk)
+    )
+
+
 def _lock(actor, ticket_id: int, expected_version: int | None) -> Ticket:
     """The ticket through the actor's view (``Ticket.DoesNotExist`` when out of sight), then
     ``PermissionDenied`` unless they may interact with its customer; locked; version checked."""
     ticket = ticket_get_for_user(actor, ticket_id)
     access_customer(actor, ticket.customer_id, INTERACT)
-    # Only the ticket's row is locked: its policy is joined with an outer join (it may have
-    # none), and PostgreSQL cannot lock the nullable side of one.
-    ticket = (
-        Ticket.objects.select_for_update(of=("self",))
-        .select_related("sla_policy__calendar")
-        .get(pk=ticket.pk)
-    )
+    ticket = _locked(ticket.pk)
     if expected_version is not None and ticket.version != expected_version:
         raise StaleTicketError(ticket.version)
     return ticket
@@ -703,17 +707,9 @@ def customer_message(
         and TicketMessage.objects.filter(email_message_id=email_message_id).exists()
     ):
         return None
-    ticket = (
-        Ticket.objects.select_for_update(of=("self",))
-        .select_related("sla_policy__calendar")
-        .get(pk=ticket_id)
-    )
+    ticket = _locked(ticket_id)
     while ticket.merged_into_id:
-        ticket = (
-            Ticket.objects.select_for_update(of=("self",))
-            .select_related("sla_policy__calendar")
-            .get(pk=ticket.merged_into_id)
-        )
+        ticket = _locked(ticket.merged_into_id)
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -810,7 +806,7 @@ def ticket_watch(*, actor, ticket_id: int, watching: bool) -> Ticket:
     return ticket
 
 
-def _tell(ticket: Ticket, text: str, *, exclude=()) -> None:
+def _tell(ticket: Ticket, text: str) -> None:
     """An in-app notice about the ticket for whoever holds it and its watchers."""
     from .models import Notification
 
@@ -821,8 +817,7 @@ def _tell(ticket: Ticket, text: str, *, exclude=()) -> None:
     now = timezone.now()
     Notification.objects.bulk_create(
         Notification(user=u, ticket=ticket, text=text[:300], created_at=now)
-        for pk, u in people.items()
-        if pk not in exclude
+        for u in people.values()
     )
 
 

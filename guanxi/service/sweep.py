@@ -16,6 +16,7 @@ either way; a send that fails with an error is released for the next sweep.
 """
 
 import logging
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -44,9 +45,10 @@ class SweepResult:
     by_step: dict[str, int] = field(default_factory=dict)
 
 
-def _recipients_for(ticket: Ticket, roles) -> list:
+def _recipients_for(ticket: Ticket, roles, *, watchers: bool = False) -> list:
     """The users the roles name for this ticket; when none of them exists (an unassigned
-    ticket without a team), the next person up the chain who does."""
+    ticket without a team), the next person up the chain who does. ``watchers``: the ticket's
+    watchers too, after them. Inactive users are left out, and nobody is named twice."""
     team = ticket.team
     people = {
         "assignee": ticket.assignee,
@@ -66,6 +68,8 @@ def _recipients_for(ticket: Ticket, roles) -> list:
             if people[role] is not None:
                 found = [people[role]]
                 break
+    if watchers:
+        found += ticket.watchers.all()
     unique = {}
     for user in found:
         if user.is_active:
@@ -143,10 +147,12 @@ def sweep_batch(now: datetime, *, limit: int = BATCH_SIZE) -> tuple[int, list[in
         due_steps, upcoming = steps_due(clocks, now, done=done[ticket.pk])
         deadlines = {c.target: c.due for c in clocks}
         for step in due_steps:
-            people = _recipients_for(ticket, _roles_for(policy, step.percent, targets.warn_percent))
-            if step.percent == BREACH:  # watchers hear of the breach, not of every warning
-                known = {u.pk for u in people}
-                people += [u for u in ticket.watchers.all() if u.is_active and u.pk not in known]
+            people = _recipients_for(
+                ticket,
+                _roles_for(policy, step.percent, targets.warn_percent),
+                # watchers hear of the breach, not of every warning
+                watchers=step.percent == BREACH,
+            )
             text = _text(ticket, step.target, step.percent, deadlines.get(step.target))
             records.append(
                 SlaNotification(
@@ -172,12 +178,10 @@ def sweep_batch(now: datetime, *, limit: int = BATCH_SIZE) -> tuple[int, list[in
 EMAIL_BATCH = 500
 
 
-def _claim(notification_ids, limit: int) -> list[int]:
+def _claim(limit: int) -> list[int]:
     """Mark up to ``limit`` unsent steps as emailed, in one transaction, and return them: rows
     another sweep holds are skipped (``SKIP LOCKED``), so no step is claimed twice."""
     pending = SlaNotification.objects.filter(emailed_at__isnull=True)
-    if notification_ids is not None:
-        pending = pending.filter(pk__in=notification_ids)
     with transaction.atomic():
         if connection.features.has_select_for_update_skip_locked:
             pending = pending.select_for_update(skip_locked=True)
@@ -186,7 +190,12 @@ def _claim(notification_ids, limit: int) -> list[int]:
     return ids
 
 
-def deliver_emails(notification_ids=None, *, batch_size: int = EMAIL_BATCH) -> int:
+def _release(ids: list[int]) -> None:
+    """Give claimed steps back, unsent, for the next sweep to email."""
+    SlaNotification.objects.filter(pk__in=ids).update(emailed_at=None)
+
+
+def deliver_emails(*, batch_size: int = EMAIL_BATCH) -> int:
     """Email the recipients of recorded steps not emailed yet; returns how many were sent.
 
     Steps are claimed a batch at a time and sent over one connection to the mail server; a
@@ -195,9 +204,23 @@ def deliver_emails(notification_ids=None, *, batch_size: int = EMAIL_BATCH) -> i
 
     from guanxi.accounts.models import User
 
+    # Claim before connecting: the sweep runs every minute, and most minutes there is nothing
+    # to send, so it should not reach the mail server (nor fail when the server is down) then.
+    ids = _claim(batch_size)
+    if not ids:
+        return 0
     sent = 0
-    with get_connection() as mail_connection:
-        while ids := _claim(notification_ids, batch_size):
+    with ExitStack() as stack:
+        try:
+            mail_connection = stack.enter_context(get_connection())
+        except Exception:
+            logger.exception(
+                "Could not connect to the mail server; %d SLA notifications retried later",
+                len(ids),
+            )
+            _release(ids)
+            return sent
+        while ids:
             records = list(SlaNotification.objects.filter(pk__in=ids).select_related("ticket"))
             wanted = {pk for record in records for pk in record.recipients}
             addresses = dict(
@@ -224,8 +247,9 @@ def deliver_emails(notification_ids=None, *, batch_size: int = EMAIL_BATCH) -> i
                     continue
                 sent += 1
             if failed:
-                SlaNotification.objects.filter(pk__in=failed).update(emailed_at=None)
+                _release(failed)
                 break  # the mail server is in trouble: the next sweep tries again
+            ids = _claim(batch_size)
     return sent
 
 

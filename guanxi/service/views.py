@@ -83,6 +83,7 @@ def _detail_context(request, ticket, **forms):
         assignable = User.objects.filter(
             is_active=True, role__in=["service_agent", "manager", "sales_rep", "admin"]
         ).order_by("username")
+    watchers = list(ticket.watchers.all())
     return {
         "ticket": ticket,
         "conversation": ticket.messages.select_related("author").prefetch_related("attachments"),
@@ -99,8 +100,8 @@ def _detail_context(request, ticket, **forms):
         "note_form": forms.get("note_form") or NoteForm(),
         "now": timezone.now(),
         "status_url": mail.status_url(ticket.pk),
-        "watchers": list(ticket.watchers.all()),
-        "watching": ticket.watchers.filter(pk=request.user.pk).exists(),
+        "watchers": watchers,
+        "watching": any(user.pk == request.user.pk for user in watchers),
     }
 
 

@@ -1,5 +1,7 @@
 """What every page's layout needs: the navigation for the signed-in user's role."""
 
+from functools import cache
+
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -29,9 +31,16 @@ def navigation(request):
         section = "reassign"
     from guanxi.service.selectors import unread_notifications
 
+    # The bell in the header: service-level warnings and escalations not read yet. Every render
+    # with a request runs this processor, the htmx fragments too (a suggestion list on each
+    # keystroke), and they have no bell; so the count is a callable the template calls only
+    # where it shows the bell, and cached, since the bell reads it more than once per page.
+    @cache
+    def unread_notices() -> int:
+        return unread_notifications(user).count()
+
     return {
-        # The bell in the header: service-level warnings and escalations not read yet.
-        "unread_notices": unread_notifications(user).count(),
+        "unread_notices": unread_notices,
         "nav_items": [
             {"key": key, "label": label, "url": url, "active": key == section}
             for key, label, url in items

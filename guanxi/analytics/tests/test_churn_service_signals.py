@@ -244,12 +244,10 @@ def test_the_windows_end_with_the_as_of_day(service_story):
 
 
 def test_a_complaint_outranks_an_overdue_purchase_and_puts_its_value_at_risk(
-    book_of_orders, monkeypatch
+    book_of_orders, moment
 ):
     company = book_of_orders
-    now = Moment()
-    now.current = dt.datetime(2026, 2, 20, 10, tzinfo=BEIJING)
-    monkeypatch.setattr(timezone, "now", now)
+    moment.current = day(2, 20)
     services.ticket_create(
         actor=company.agent,
         customer_id=company.rep_customer.pk,

@@ -3,6 +3,7 @@ closed tickets like the text, the most alike first, never a ticket the user cann
 
 import pytest
 
+from guanxi.knowledge import search
 from guanxi.knowledge.selectors import similar_cases, similar_cases_for_ticket
 from guanxi.knowledge.services import article_create
 from guanxi.service.models import Ticket
@@ -119,6 +120,19 @@ def test_a_tickets_panel_shows_others_like_it_but_not_itself(company, history):
     assert history.still_open not in items and history.installer not in items
     with pytest.raises(Ticket.DoesNotExist):
         similar_cases_for_ticket(user=company.rep_west, ticket_id=history.refund.pk)
+
+
+def test_a_tickets_stored_tokens_are_those_its_text_gives(company):
+    """The ticket panel compares a ticket by the tokens it stored instead of tokenising its
+    text again, which is only right while the two are the same."""
+    ticket = open_ticket(
+        company.agent,
+        company.rep_customer,
+        "Refund 退款 still missing",
+        "The refund of order ERP-0042 has not arrived; 客户很着急。" * 60,
+    )
+    text = f"{ticket.subject}\n{ticket.description[:2000]}"
+    assert ticket.search_text == search.build_search_text(text)
 
 
 def test_nothing_to_compare_gives_nothing(company, history):

@@ -108,6 +108,73 @@ def test_an_email_that_fails_is_sent_by_the_next_sweep(company, desk, clock, mon
     assert sweep.sla_sweep().emails == 1 and len(outbox.outbox) == 1
 
 
+@pytest.fixture
+def connections(monkeypatch):
+    """Every mail connection the sweep asks for, each a real one from the configured backend."""
+    from django.core import mail as django_mail
+
+    made = []
+    real = django_mail.get_connection
+
+    def counted(*args, **kwargs):
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(django_mail, "get_connection", counted)
+    return made
+
+
+def test_a_sweep_with_nothing_to_email_never_reaches_the_mail_server(
+    company, desk, clock, connections
+):
+    _complaint(company)
+    clock.advance(minutes=10)  # nothing due yet
+    result = sweep.sla_sweep()
+    assert (result.tickets, result.notifications, result.emails) == (0, 0, 0)
+    assert sweep.deliver_emails() == 0
+    assert connections == []
+
+
+def test_emails_go_out_batch_by_batch_each_once_over_one_connection(
+    company, desk, clock, connections
+):
+    first, second = _complaint(company), _complaint(company)
+    clock.advance(minutes=48)
+    assert sweep.sla_sweep(email=False).notifications == 2
+    assert connections == []
+    outbox.outbox.clear()
+    assert sweep.deliver_emails(batch_size=1) == 2
+    assert sorted(m.subject.split(":")[0] for m in outbox.outbox) == sorted(
+        [first.number, second.number]
+    )
+    assert len(connections) == 1
+    assert SlaNotification.objects.filter(emailed_at__isnull=True).count() == 0
+    assert sweep.deliver_emails(batch_size=1) == 0 and len(outbox.outbox) == 2
+
+
+def test_a_mail_server_that_cannot_be_reached_leaves_the_emails_for_the_next_sweep(
+    company, desk, clock, monkeypatch
+):
+    from django.core import mail as django_mail
+    from django.core.mail.backends.locmem import EmailBackend
+
+    _complaint(company)
+    clock.advance(minutes=48)
+
+    class Unreachable(EmailBackend):
+        def open(self):
+            raise OSError("mail server down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(django_mail, "get_connection", lambda *a, **k: Unreachable())
+        result = sweep.sla_sweep()
+    assert (result.notifications, result.emails) == (1, 0)
+    assert SlaNotification.objects.filter(emailed_at__isnull=True).count() == 1
+    outbox.outbox.clear()
+    clock.advance(minutes=1)
+    assert sweep.sla_sweep().emails == 1 and len(outbox.outbox) == 1
+
+
 def test_the_scheduled_task_runs_the_sweep(company, desk, clock):
     from guanxi.service.tasks import sweep_service_levels
 

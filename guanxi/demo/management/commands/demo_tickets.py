@@ -50,7 +50,7 @@ from guanxi.service.models import (
     TicketCategory,
     TicketStatusChange,
 )
-from guanxi.service.routing import policy_for
+from guanxi.service.routing import active_policies, policy_for
 from guanxi.service.services import _search_text, policy_targets
 from guanxi.service.sla import TARGETS
 from guanxi.service.sweep import _recipients_for, _roles_for
@@ -275,6 +275,7 @@ def _policies(tickets: draw.DrawnTickets, tiers: np.ndarray) -> tuple[np.ndarray
     kinds = np.unique(tiers)
     tier_code = np.searchsorted(kinds, tiers)
     key = ((tier_code * 4 + tickets.type) * 4 + tickets.priority) * 8 + tickets.channel
+    active = active_policies()  # read once, not once per combination
     for combination in np.unique(key):
         code = int(combination)
         channel, code = code % 8, code // 8
@@ -285,7 +286,7 @@ def _policies(tickets: draw.DrawnTickets, tiers: np.ndarray) -> tuple[np.ndarray
             priority=draw.PRIORITIES[priority],
             channel=draw.CHANNELS[channel],
         )
-        policy = policy_for(probe, tier=str(kinds[tier]))
+        policy = policy_for(probe, tier=str(kinds[tier]), policies=active)
         if policy is None:
             continue
         if policy.pk not in chosen:
