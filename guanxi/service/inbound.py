@@ -43,8 +43,6 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from guanxi.audit.models import AuditEvent
-
 from . import mail, services
 from .intake import request_from_customer
 from .models import Ticket, TicketMessage
@@ -567,11 +565,4 @@ def _store_attachments(
         "limit": limit // (1024 * 1024),
         "files": ", ".join(f"{a.filename} ({len(a.data) / 1024 / 1024:.1f} MB)" for a in too_large),
     }
-    TicketMessage.objects.create(ticket=ticket, kind=TicketMessage.Kind.NOTE, body=body)
-    services._audit(
-        None,
-        ticket,
-        AuditEvent.Action.UPDATE,
-        _("note added"),
-        {"note": {"before": None, "after": body[:500]}},
-    )
+    services.add_note(ticket, body)

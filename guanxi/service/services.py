@@ -651,12 +651,19 @@ def ticket_note(*, actor, ticket_id: int, body: str, files: Iterable = ()) -> Ti
     body = (body or "").strip()
     if not body:
         raise ValidationError({"body": _("This field is required.")})
-    message = TicketMessage.objects.create(
-        ticket=ticket, kind=TicketMessage.Kind.NOTE, body=body, author=actor
-    )
+    message = add_note(ticket, body, author=actor)
     _attach(ticket, message, files, actor)
+    return message
+
+
+def add_note(ticket: Ticket, body: str, *, author=None) -> TicketMessage:
+    """Write an internal note on a ticket already locked by the caller, with its audit row
+    (``author`` None: the system, as for what inbound email could not keep)."""
+    message = TicketMessage.objects.create(
+        ticket=ticket, kind=TicketMessage.Kind.NOTE, body=body, author=author
+    )
     _audit(
-        actor,
+        author,
         ticket,
         AuditEvent.Action.UPDATE,
         _("note added"),
