@@ -28,4 +28,4 @@ def prepare(batch: list, owners: dict) -> list:
 
     context = _state["context"]  # a RowContext that asks the database nothing it was sent
     context.owners.update(owners)
-    return prepare_rows(batch, _state["mapping"], context)
+    return prepare_rows(batch, _state["mapping"], context, search_text=True)
