@@ -7,7 +7,7 @@ employer), so the form, the importer and the scan always work from the current d
 ``guanxi dedup reindex`` rebuilds everything, for instance after the rules changed.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 from django.db import connection, transaction
@@ -16,7 +16,14 @@ from guanxi.core.bulk import indexes_suspended, insert_values
 
 from .customer_records import iter_match_records, match_records_for
 from .matching.blocking import RULE_CODES, record_key_hashes
-from .matching.records import PROFILE_VERSION, MatchRecord, record_from_profile, record_profile
+from .matching.records import (
+    PROFILE_VERSION,
+    MatchRecord,
+    profile_table_row,
+    record_from_profile,
+    record_profile,
+    table_row,
+)
 from .models import MatchKey, MatchProfile
 
 KEY_COLUMNS = ("customer_id", "key_hash", "rule")
@@ -65,40 +72,59 @@ def remove_match_keys(customer_ids: Iterable[int]) -> None:
     MatchProfile.objects.filter(customer_id__in=ids).delete()
 
 
-def stored_match_records(customer_ids: Iterable[int]) -> dict[int, MatchRecord]:
-    """Records of the given customers (not deleted) from their stored profiles; customers
-    without a current profile are normalised from their data. (A deleted customer has no
-    profile: deleting removes it.)"""
-    ids = sorted(set(customer_ids))
-    records: dict[int, MatchRecord] = {}
+def _stored_profiles(customer_ids: list[int]) -> Iterator[tuple[int, str]]:
+    """(customer id, stored profile) of those of the customers that have one."""
     with connection.cursor() as cursor:
-        for start in range(0, len(ids), 10_000):
-            chunk = ids[start : start + 10_000]
+        for start in range(0, len(customer_ids), 10_000):
+            chunk = customer_ids[start : start + 10_000]
             if connection.vendor == "postgresql":
                 cursor.execute(
                     "SELECT customer_id, profile FROM dedup_matchprofile"
                     " WHERE customer_id = ANY(%s)",
                     [chunk],
                 )
-                rows = cursor.fetchall()
-            else:
-                rows = []
-                for small in range(0, len(chunk), 500):
-                    part = chunk[small : small + 500]
-                    cursor.execute(
-                        "SELECT customer_id, profile FROM dedup_matchprofile"  # noqa: S608
-                        f" WHERE customer_id IN ({', '.join(['%s'] * len(part))})",
-                        part,
-                    )
-                    rows += cursor.fetchall()
-            for customer_id, profile in rows:
-                record = record_from_profile(customer_id, profile)
-                if record is not None:
-                    records[customer_id] = record
+                yield from cursor.fetchall()
+                continue
+            for small in range(0, len(chunk), 500):
+                part = chunk[small : small + 500]
+                cursor.execute(
+                    "SELECT customer_id, profile FROM dedup_matchprofile"  # noqa: S608
+                    f" WHERE customer_id IN ({', '.join(['%s'] * len(part))})",
+                    part,
+                )
+                yield from cursor.fetchall()
+
+
+def stored_match_records(customer_ids: Iterable[int]) -> dict[int, MatchRecord]:
+    """Records of the given customers (not deleted) from their stored profiles; customers
+    without a current profile are normalised from their data. (A deleted customer has no
+    profile: deleting removes it.)"""
+    ids = sorted(set(customer_ids))
+    records: dict[int, MatchRecord] = {}
+    for customer_id, profile in _stored_profiles(ids):
+        record = record_from_profile(customer_id, profile)
+        if record is not None:
+            records[customer_id] = record
     missing = [i for i in ids if i not in records]
     if missing:
         records.update(match_records_for(missing))
     return records
+
+
+def stored_match_rows(customer_ids: Iterable[int]) -> dict[int, tuple]:
+    """What :func:`stored_match_records` gives, as each record's ``table_row`` (its values of
+    the comparison table's columns) made straight from the stored profile: for callers that
+    compare the customers and need nothing else of their records."""
+    ids = sorted(set(customer_ids))
+    rows: dict[int, tuple] = {}
+    for customer_id, profile in _stored_profiles(ids):
+        row = profile_table_row(profile)
+        if row is not None:
+            rows[customer_id] = row
+    missing = [i for i in ids if i not in rows]
+    if missing:
+        rows.update((pk, table_row(r)) for pk, r in match_records_for(missing).items())
+    return rows
 
 
 def rebuild_match_keys(*, batch_size: int = 5000, progress=None) -> int:

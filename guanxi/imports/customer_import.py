@@ -47,11 +47,17 @@ from guanxi.customers.search import build_search_text
 from guanxi.customers.services import SENSITIVE_FIELDS, snapshot_of
 from guanxi.customers.visibility import CHANGE
 from guanxi.dedup.customer_records import record_for_customer
-from guanxi.dedup.keys import remove_match_keys, stored_match_records, write_match_index
+from guanxi.dedup.keys import remove_match_keys, stored_match_rows, write_match_index
 from guanxi.dedup.matching.blocking import PAIRING_CODES, record_key_hashes
 from guanxi.dedup.matching.compare import FIELDS, compare_pairs
 from guanxi.dedup.matching.engine import MERGE_THRESHOLD, REVIEW_THRESHOLD
-from guanxi.dedup.matching.records import PERSON, MatchRecord, RecordTable, match_record
+from guanxi.dedup.matching.records import (
+    PERSON,
+    MatchRecord,
+    RecordTable,
+    match_record,
+    table_row,
+)
 from guanxi.dedup.models import DuplicatePair
 from guanxi.dedup.selectors import (
     candidate_ids_by_key,
@@ -359,13 +365,13 @@ class CustomerImporter:
         self.seconds["resolving"] += time.perf_counter() - started
 
         started = time.perf_counter()
-        decisions = self._match(to_match, organisations)
+        decisions, table_rows = self._match(to_match, organisations)
         self.seconds["matching"] += time.perf_counter() - started
         started = time.perf_counter()
         queue: list[tuple[_NewCustomer, int | _NewCustomer, float, list]] = []
         # Rows of this batch created before a row are candidates too: every earlier row sharing
         # a key is scored at once, and the decisions below look only at those created.
-        earlier = self._earlier_in_batch([(d[0], d[1]) for d in decisions])
+        earlier = self._earlier_in_batch([(d[0], d[1]) for d in decisions], table_rows)
         created_by_position: dict[int, _NewCustomer] = {}
         for position, (
             (_source, row),
@@ -452,9 +458,10 @@ class CustomerImporter:
 
     def _match(
         self, rows: list[tuple[SourceRow, CustomerRow]], organisations: dict[str, int]
-    ) -> list[tuple[MatchRecord, list, int | None, float, list]]:
+    ) -> tuple[list[tuple[MatchRecord, list, int | None, float, list]], list[tuple]]:
         """Each row's record, its keys, and its most likely existing duplicate (id, score,
-        reasons)."""
+        reasons); and the records' ``table_row`` values, which the comparison within the batch
+        uses too."""
         org_names = {}
         if organisations:
             org_names = dict(
@@ -479,24 +486,27 @@ class CustomerImporter:
         ]
         self._changeable_cache = set()
         if self.job.dedup == ImportJob.Dedup.OFF or not records:
-            return none
+            return none, []
+        table_rows = [table_row(r) for r in records]
         row_keys = [[key for rule, key in keys if rule in PAIRING_CODES] for keys in all_keys]
         by_key = candidate_ids_by_key({k for keys in row_keys for k in keys})
         candidates = [sorted({c for k in keys for c in by_key.get(k, [])}) for keys in row_keys]
         ids = {c for found in candidates for c in found}
         if not ids:
-            return none
-        known = stored_match_records(ids)
+            return none, table_rows
+        # Candidates are compared from their stored profiles' table rows, without making
+        # their records: only the comparison reads them.
+        known = stored_match_rows(ids)
         positions = {cid: len(records) + i for i, cid in enumerate(known)}
-        table = RecordTable([*records, *known.values()])
         left, right = [], []
         for i, found in enumerate(candidates):
             for cid in found:
-                if cid in positions and known[cid].party_type == records[i].party_type:
+                if cid in positions and known[cid][0] == records[i].party_type:
                     left.append(i)
                     right.append(positions[cid])
         if not left:
-            return none
+            return none, table_rows
+        table = RecordTable.from_rows([*table_rows, *known.values()])
         left_array, right_array = np.array(left), np.array(right)
         levels = compare_pairs(table, left_array, right_array)
         shares = None
@@ -524,7 +534,7 @@ class CustomerImporter:
         self._changeable_cache = self._changeable(
             [r[2] for r in results if r[2] is not None and r[3] >= MERGE_THRESHOLD]
         )
-        return results
+        return results, table_rows
 
     def _name_counts(self, records: list[MatchRecord]) -> dict[str, int]:
         """How many customers carry each person's name, counted once per import: names repeat
@@ -540,9 +550,12 @@ class CustomerImporter:
             self._name_count_cache.update(counts)
         return self._name_count_cache
 
-    def _earlier_in_batch(self, rows: list[tuple[MatchRecord, list]]) -> "_EarlierRows":
+    def _earlier_in_batch(
+        self, rows: list[tuple[MatchRecord, list]], table_rows: list[tuple]
+    ) -> "_EarlierRows":
         """Each row's earlier rows of the batch that share a pairing key with it (and its party
-        type), scored as pairs in one comparison."""
+        type), scored as pairs in one comparison. ``table_rows`` are the records' table rows
+        (see :meth:`_match`), empty when nothing is compared."""
         looking = self.job.dedup != ImportJob.Dedup.OFF
         by_key: dict[int, list[int]] = defaultdict(list)
         candidates: list[list[tuple[int, int]]] = []  # per row: (earlier position, pair index)
@@ -563,7 +576,7 @@ class CustomerImporter:
                 by_key[key].append(position)
         levels = np.empty((0, len(FIELDS)), dtype=np.int8)
         if left:
-            table = RecordTable([record for record, _keys in rows])
+            table = RecordTable.from_rows(table_rows)
             levels = compare_pairs(table, np.array(left), np.array(right))
         return _EarlierRows(candidates, self.model.probabilities(levels), levels, self.model)
 

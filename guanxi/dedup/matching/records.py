@@ -219,69 +219,182 @@ def _set_codes(values: np.ndarray, width: int = 2) -> tuple[np.ndarray, np.ndarr
     return out, more
 
 
+# The columns of a :class:`RecordTable`, in the order of :func:`table_row`.
+TABLE_COLUMNS = (
+    "party_type",
+    "name_han",
+    "name_key",
+    "name_joined",
+    "name_tokens",
+    "name_words",
+    "company",
+    "own_phones",
+    "shared_contacts",
+    "emails",
+    "place",
+    "id_number",
+    "birth_date",
+    "street",
+    "street_numbers",
+    "city",
+    "region",
+    "postcode",
+)
+# Columns compared for equality through integer codes (see :func:`_codes`).
+CODED_COLUMNS = (
+    "party_type",
+    "name_han",
+    "name_key",
+    "name_joined",
+    "company",
+    "place",
+    "id_number",
+    "birth_date",
+    "street",
+    "street_numbers",
+    "city",
+    "postcode",
+)
+_NUMBERS = re.compile(r"\d+")
+_NO_ADDRESS = ("", "", "", "")
+
+
+def _row_values(
+    party_type: str,
+    han: str,
+    tokens: Sequence[str],
+    key: str,
+    company: str,
+    phones: Iterable[str],
+    emails: Iterable[str],
+    id_number: str,
+    birth_date: str,
+    first_address: Sequence[str],
+    place: str,
+) -> tuple:
+    """One record's values of :data:`TABLE_COLUMNS`. Phones and emails are split here into a
+    customer's own and the shared ones the way :class:`MatchRecord`'s properties split them,
+    in one pass instead of one property call each."""
+    if party_type == ORGANIZATION:
+        own_phones = frozenset(phones)
+        shared: set[str] = set()
+    else:
+        own, shared = set(), set()
+        for phone in phones:
+            (own if is_personal_phone(phone) else shared).add(phone)
+        own_phones = frozenset(own)
+    own_emails = set()
+    for email in emails:
+        (shared if is_role_email(email) else own_emails).add(email)
+    street, city, region, postcode = first_address
+    return (
+        party_type,
+        han,
+        key,
+        "".join(tokens),
+        frozenset(tokens),
+        tuple(sorted(tokens)),
+        company,
+        own_phones,
+        frozenset(shared),
+        frozenset(own_emails),
+        place,
+        id_number,
+        birth_date,
+        street,
+        tuple(sorted(_NUMBERS.findall(street))),
+        city,
+        region,
+        postcode,
+    )
+
+
+def table_row(record: MatchRecord) -> tuple:
+    """A record's values of :data:`TABLE_COLUMNS`."""
+    first = record.first_address
+    return _row_values(
+        record.party_type,
+        record.name.han,
+        record.name.tokens,
+        record.name.key,
+        record.company,
+        record.phones,
+        record.emails,
+        record.id_number,
+        record.birth_date,
+        (first.street, first.city, first.region, first.postcode),
+        record.place,
+    )
+
+
+def profile_table_row(profile: str) -> tuple | None:
+    """:func:`table_row` of the record a stored profile describes, without making the record
+    (the importer compares thousands of stored candidates a batch and needs only this); None if
+    the profile was made by older code."""
+    data = json.loads(profile)
+    if not data or data[0] != PROFILE_VERSION:
+        return None
+    _version, party_type, han, tokens, company, phones, emails, id_number, birth, places, place = (
+        data
+    )
+    key = " ".join(tokens) if party_type == ORGANIZATION else " ".join(sorted(tokens))
+    return _row_values(
+        party_type,
+        han,
+        tokens,
+        key,
+        company,
+        phones,
+        emails,
+        id_number,
+        birth,
+        places[0] if places else _NO_ADDRESS,
+        place,
+    )
+
+
 @dataclass
 class RecordTable:
     """Records column by column (numpy object arrays), indexed by position, with integer codes
-    of the columns compared for equality and set overlap (see :func:`_codes`)."""
+    of the columns compared for equality and set overlap (see :func:`_codes`).
+
+    ``rows`` are the records' :func:`table_row` values where the caller has them already (from
+    :func:`profile_table_row`, say); :meth:`from_rows` makes a table of rows alone, whose
+    ``records`` is empty: what the comparisons read is the columns and codes."""
 
     records: Sequence[MatchRecord]
+    rows: Sequence[tuple] | None = field(default=None, repr=False)
     columns: dict[str, np.ndarray] = field(init=False)
     codes: dict[str, np.ndarray] = field(init=False)
 
+    @classmethod
+    def from_rows(cls, rows: Sequence[tuple]) -> "RecordTable":
+        return cls(records=(), rows=rows)
+
     def __post_init__(self) -> None:
-        records = self.records
-        first = [r.first_address for r in records]
-        self.columns = {
-            "party_type": _object_array(r.party_type for r in records),
-            "name_han": _object_array(r.name.han for r in records),
-            "name_key": _object_array(r.name.key for r in records),
-            "name_joined": _object_array(r.name.joined for r in records),
-            "name_tokens": _object_array(frozenset(r.name.tokens) for r in records),
-            "name_words": _object_array(tuple(sorted(r.name.tokens)) for r in records),
-            "company": _object_array(r.company for r in records),
-            "own_phones": _object_array(r.own_phones for r in records),
-            "shared_contacts": _object_array(r.shared_contacts for r in records),
-            "emails": _object_array(r.own_emails for r in records),
-            "place": _object_array(r.place for r in records),
-            "id_number": _object_array(r.id_number for r in records),
-            "birth_date": _object_array(r.birth_date for r in records),
-            "street": _object_array(a.street for a in first),
-            "street_numbers": _object_array(
-                tuple(sorted(re.findall(r"\d+", a.street))) for a in first
-            ),
-            "city": _object_array(a.city for a in first),
-            "region": _object_array(a.region for a in first),
-            "postcode": _object_array(a.postcode for a in first),
-        }
+        rows = self.rows if self.rows is not None else [table_row(r) for r in self.records]
+        self.rows = None  # not kept: the columns hold the same values
+        count = len(rows)
+        if count:
+            self.columns = {
+                name: _object_array(values)
+                for name, values in zip(TABLE_COLUMNS, zip(*rows, strict=True), strict=True)
+            }
+        else:
+            self.columns = {name: _object_array(()) for name in TABLE_COLUMNS}
         c = self.columns
-        self.codes = {
-            name: _codes(c[name])
-            for name in (
-                "party_type",
-                "name_han",
-                "name_key",
-                "name_joined",
-                "company",
-                "place",
-                "id_number",
-                "birth_date",
-                "street",
-                "street_numbers",
-                "city",
-                "postcode",
-            )
-        }
+        self.codes = {name: _codes(c[name]) for name in CODED_COLUMNS}
         self.codes["token_count"] = np.fromiter(
-            (len(t) for t in c["name_tokens"]), dtype=np.int64, count=len(records)
+            (len(t) for t in c["name_tokens"]), dtype=np.int64, count=count
         )
         self.codes["birth_int"] = np.fromiter(
-            (int(b) if b else -1 for b in c["birth_date"]), dtype=np.int64, count=len(records)
+            (int(b) if b else -1 for b in c["birth_date"]), dtype=np.int64, count=count
         )
         for name in ("own_phones", "shared_contacts", "emails"):
             self.codes[name], self.codes[f"{name}_more"] = _set_codes(c[name])
 
     def __len__(self) -> int:
-        return len(self.records)
+        return len(self.columns["party_type"])
 
     def refs(self) -> list:
         return [r.ref for r in self.records]
