@@ -112,11 +112,14 @@ class Customer(models.Model):
     source_channel = models.CharField(
         _("source channel"), max_length=20, choices=SourceChannel.choices, blank=True
     )
+    # No index of its own: the (owner, id) index below serves every lookup by owner, and each
+    # index costs every insert and every update of a customer.
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
+        db_index=False,
         related_name="owned_customers",
         verbose_name=_("account manager"),
     )
