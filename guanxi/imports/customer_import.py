@@ -47,7 +47,7 @@ from guanxi.customers.search import build_search_text
 from guanxi.customers.services import SENSITIVE_FIELDS, snapshot_of
 from guanxi.customers.visibility import CHANGE
 from guanxi.dedup.customer_records import record_for_customer
-from guanxi.dedup.keys import remove_match_keys, stored_match_rows, write_match_index
+from guanxi.dedup.keys import rewrite_match_index, stored_match_rows, write_match_index
 from guanxi.dedup.matching.blocking import PAIRING_CODES, record_key_hashes
 from guanxi.dedup.matching.compare import FIELDS, compare_pairs
 from guanxi.dedup.matching.engine import MERGE_THRESHOLD, REVIEW_THRESHOLD
@@ -819,8 +819,7 @@ class CustomerImporter:
         update(changed, [*UPDATED_FIELDS, "search_text"])
         for rows in (phones, emails, addresses, tag_links):
             insert(rows)
-        remove_match_keys([c.pk for c in changed])
-        write_match_index(indexed)
+        rewrite_match_index(indexed)
         audit_record_many(events)
         return unchanged
 

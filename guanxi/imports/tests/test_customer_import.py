@@ -158,6 +158,39 @@ def test_an_update_by_external_id_changes_only_what_the_row_says(company, tmp_pa
     assert "emails" in event.changes
 
 
+def test_an_update_keeps_the_duplicate_index_exact_and_rewrites_only_what_changed(
+    company, tmp_path
+):
+    from guanxi.dedup.keys import refresh_match_keys
+    from guanxi.dedup.models import MatchProfile
+
+    def index_of(pk):
+        keys = MatchKey.objects.filter(customer_id=pk)
+        return (
+            {key.key_hash: key.pk for key in keys},
+            MatchProfile.objects.get(customer_id=pk).profile,
+        )
+
+    run_import(tmp_path, HEADER + "U1,张伟,,13812345678,,上海,,,,VIP,potential,\n", company.admin)
+    customer = Customer.objects.get(external_id="U1")
+    keys_before, profile_before = index_of(customer.pk)
+    # A tag and a kind: nothing duplicate detection looks at.
+    run_import(tmp_path, HEADER + "U1,张伟,,,,,,,,新标签,signed,\n", company.admin)
+    assert index_of(customer.pk) == (keys_before, profile_before)
+    # A new phone and email: new keys and a new profile, the keys that still hold kept.
+    job = run_import(
+        tmp_path, HEADER + "U1,张伟,,13900001111,zw@example.com,,,,,,,\n", company.admin
+    )
+    assert job.updated == 1
+    keys_after, profile_after = index_of(customer.pk)
+    assert profile_after != profile_before and len(keys_after) > len(keys_before)
+    assert all(keys_after[k] == pk for k, pk in keys_before.items() if k in keys_after)
+    # Exactly what computing the index from the customer gives.
+    refresh_match_keys([customer.pk])
+    recomputed_keys, recomputed_profile = index_of(customer.pk)
+    assert set(recomputed_keys) == set(keys_after) and recomputed_profile == profile_after
+
+
 def test_dedup_modes(company, tmp_path):
     existing = customer_create(
         actor=company.admin,
