@@ -81,7 +81,9 @@ def test_refresh_stores_the_figures_worked_out_by_hand(book_of_orders):
     # Three buyers cannot pin the models down: recorded, and no predictions rather than
     # made-up ones; the pyramid falls back to profit.
     assert run.figures["bgnbd"]["converged"] is False
-    assert run.figures["bgnbd"]["message"]
+    assert run.figures["bgnbd"]["message"] == (
+        "2 customers bought more than once; the models need at least 20"
+    )
     assert run.figures["pareto_by"] == "profit"
     assert all(v.p_alive is None and v.clv is None for v in values.values())
     assert run.figures["customers"] == 6 and run.figures["buyers"] == 3
