@@ -58,21 +58,22 @@ def write_match_index(records: Iterable[MatchRecord], keys: dict | None = None) 
 
 def refresh_match_keys(customer_ids: Iterable[int]) -> None:
     """Recompute the keys and profiles of these customers (a deleted customer keeps none)."""
-    ids = list(set(customer_ids))
+    ids = set(customer_ids)
     if not ids:
         return
-    records = match_records_for(ids)
-    remove_match_keys(ids)
-    write_match_index(records.values())
+    records = match_records_for(list(ids))
+    remove_match_keys(ids - set(records))
+    rewrite_match_index(list(records.values()))
 
 
 def rewrite_match_index(records: list[MatchRecord]) -> None:
     """Bring the stored keys and profiles of customers to what their current ``records`` say,
     writing only what differs.
 
-    For the importer's changed customers: most changes (a tag, a phone typed another way, a
-    field filled in) leave the keys as they were, and deleting and inserting ten keys a customer
-    costs three index entries each, every one on a page of its own in a big table."""
+    Most changes to a customer (a tag, a phone typed another way, a field filled in) leave its
+    keys as they were, and deleting and inserting ten keys costs three index entries each,
+    every one on a page of its own in a big table: the importer changes thousands of customers
+    a batch."""
     if not records:
         return
     ids = [r.ref for r in records]
@@ -83,21 +84,15 @@ def rewrite_match_index(records: list[MatchRecord]) -> None:
         MatchProfile.objects.filter(customer_id__in=ids).values_list("customer_id", "profile")
     )
     new_keys = [row for r in records for row in match_key_values(r)]
-    wanted = {(customer_id, key) for customer_id, key, _rule in new_keys}
-    gone = stored_keys - wanted
-    if gone and connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+    gone = list(stored_keys - {(customer_id, key) for customer_id, key, _rule in new_keys})
+    with connection.cursor() as cursor:
+        for start in range(0, len(gone), 400):  # SQLite takes at most 999 parameters
+            chunk = gone[start : start + 400]
             cursor.execute(
-                "DELETE FROM dedup_matchkey WHERE (customer_id, key_hash) IN"
-                " (SELECT * FROM unnest(%s::bigint[], %s::bigint[]))",
-                [[c for c, _k in gone], [k for _c, k in gone]],
+                "DELETE FROM dedup_matchkey WHERE (customer_id, key_hash) IN"  # noqa: S608
+                f" (VALUES {', '.join(['(%s, %s)'] * len(chunk))})",
+                [value for pair in chunk for value in pair],
             )
-    elif gone:
-        by_customer: dict[int, list[int]] = {}
-        for customer_id, key in gone:
-            by_customer.setdefault(customer_id, []).append(key)
-        for customer_id, keys in by_customer.items():
-            MatchKey.objects.filter(customer_id=customer_id, key_hash__in=keys).delete()
     insert_values(
         MatchKey, KEY_COLUMNS, [row for row in new_keys if (row[0], row[1]) not in stored_keys]
     )

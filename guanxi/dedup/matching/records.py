@@ -10,7 +10,6 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy as np
 
@@ -61,30 +60,6 @@ class MatchRecord:
     @property
     def first_address(self) -> MatchAddress:
         return self.addresses[0] if self.addresses else MatchAddress()
-
-    @cached_property
-    def own_phones(self) -> frozenset[str]:
-        """Numbers that identify this customer: a person's mobiles, any number of an
-        organisation."""
-        if self.party_type == ORGANIZATION:
-            return self.phones
-        return frozenset(p for p in self.phones if is_personal_phone(p))
-
-    @cached_property
-    def shared_phones(self) -> frozenset[str]:
-        """A person's landlines: the office or home numbers colleagues and family share."""
-        if self.party_type == ORGANIZATION:
-            return frozenset()
-        return frozenset(p for p in self.phones if not is_personal_phone(p))
-
-    @cached_property
-    def own_emails(self) -> frozenset[str]:
-        return frozenset(e for e in self.emails if not is_role_email(e))
-
-    @cached_property
-    def shared_contacts(self) -> frozenset[str]:
-        """Landlines and role mailboxes (info@, sales@ …): what a whole office shares."""
-        return self.shared_phones | frozenset(e for e in self.emails if is_role_email(e))
 
 
 def match_record(
@@ -259,6 +234,23 @@ _NUMBERS = re.compile(r"\d+")
 _NO_ADDRESS = ("", "", "", "")
 
 
+def split_contacts(
+    party_type: str, phones: Iterable[str], emails: Iterable[str]
+) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """A customer's own phones, the contacts it shares, and its own emails.
+
+    Own phones identify the customer: a person's mobiles, any number of an organisation. Shared
+    contacts are what a whole office or family shares: a person's landlines (office or home
+    numbers) and role mailboxes (info@, sales@ …)."""
+    own_phones, shared, own_emails = set(), set(), set()
+    for phone in phones:
+        personal = party_type == ORGANIZATION or is_personal_phone(phone)
+        (own_phones if personal else shared).add(phone)
+    for email in emails:
+        (shared if is_role_email(email) else own_emails).add(email)
+    return frozenset(own_phones), frozenset(shared), frozenset(own_emails)
+
+
 def _row_values(
     party_type: str,
     han: str,
@@ -272,20 +264,8 @@ def _row_values(
     first_address: Sequence[str],
     place: str,
 ) -> tuple:
-    """One record's values of :data:`TABLE_COLUMNS`. Phones and emails are split here into a
-    customer's own and the shared ones the way :class:`MatchRecord`'s properties split them,
-    in one pass instead of one property call each."""
-    if party_type == ORGANIZATION:
-        own_phones = frozenset(phones)
-        shared: set[str] = set()
-    else:
-        own, shared = set(), set()
-        for phone in phones:
-            (own if is_personal_phone(phone) else shared).add(phone)
-        own_phones = frozenset(own)
-    own_emails = set()
-    for email in emails:
-        (shared if is_role_email(email) else own_emails).add(email)
+    """One record's values of :data:`TABLE_COLUMNS`."""
+    own_phones, shared_contacts, own_emails = split_contacts(party_type, phones, emails)
     street, city, region, postcode = first_address
     return (
         party_type,
@@ -296,8 +276,8 @@ def _row_values(
         tuple(sorted(tokens)),
         company,
         own_phones,
-        frozenset(shared),
-        frozenset(own_emails),
+        shared_contacts,
+        own_emails,
         place,
         id_number,
         birth_date,

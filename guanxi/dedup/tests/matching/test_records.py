@@ -45,11 +45,13 @@ def test_a_table_from_profiles_equals_the_table_from_records():
     assert from_profiles.codes.keys() == from_records.codes.keys()
     for name, codes in from_records.codes.items():
         assert np.array_equal(from_profiles.codes[name], codes), name
-    # Own and shared contacts are told apart the same way as the records' properties do.
-    person = RECORDS[0]
-    assert from_profiles.columns["own_phones"][0] == person.own_phones == {"+8613812345678"}
-    assert from_profiles.columns["shared_contacts"][0] == person.shared_contacts
-    assert from_profiles.columns["emails"][0] == person.own_emails == {"zhang.wei@example.com"}
+    # A person's own contacts are told apart from those an office shares.
+    assert from_profiles.columns["own_phones"][0] == {"+8613812345678"}
+    assert from_profiles.columns["shared_contacts"][0] == {"+862162345678", "info@huarui.cn"}
+    assert from_profiles.columns["emails"][0] == {"zhang.wei@example.com"}
+    # An organisation's numbers are all its own; its role mailbox is shared.
+    assert from_profiles.columns["own_phones"][2] == {"+861088886666"}
+    assert from_profiles.columns["shared_contacts"][2] == {"sales@huarui.cn"}
     pairs = np.array([0, 0, 1]), np.array([1, 3, 3])
     assert np.array_equal(compare_pairs(from_profiles, *pairs), compare_pairs(from_records, *pairs))
 
