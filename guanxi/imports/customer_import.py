@@ -42,6 +42,7 @@ from guanxi.core.bulk import insert, reserve_ids, update
 from guanxi.core.collection import fewer_collections
 from guanxi.core.crypto import encrypt_text, lookup_hash
 from guanxi.core.masking import mask_id_number
+from guanxi.core.write_behind import WriteBehind
 from guanxi.customers.models import Address, Customer, Email, Phone, Tag
 from guanxi.customers.search import build_search_text
 from guanxi.customers.services import SENSITIVE_FIELDS, snapshot_of
@@ -319,6 +320,7 @@ class CustomerImporter:
         started = time.perf_counter()
         by_external_id = self._existing_by_external_id(r.external_id for _s, r in rows)
         organisations = self._organisations(r.organization_external_id for _s, r in rows)
+        org_names = self._organisation_names(organisations)
         changeable = self._changeable([v for v in by_external_id.values() if isinstance(v, int)])
         new: list[_NewCustomer] = []
         changes: dict[int, _Change] = {}
@@ -365,7 +367,7 @@ class CustomerImporter:
         self.seconds["resolving"] += time.perf_counter() - started
 
         started = time.perf_counter()
-        decisions, table_rows = self._match(to_match, organisations)
+        decisions, table_rows = self._match(to_match, organisations, org_names)
         self.seconds["matching"] += time.perf_counter() - started
         started = time.perf_counter()
         queue: list[tuple[_NewCustomer, int | _NewCustomer, float, list]] = []
@@ -404,15 +406,37 @@ class CustomerImporter:
                 queue.append((created, best_id, best_score, explanation))
 
         self.seconds["matching within the file"] += time.perf_counter() - started
+
+        # Everything the writing needs from the database is read first; then the rows are
+        # built while a second thread writes what is ready (see ``guanxi.core.write_behind``).
         started = time.perf_counter()
-        self._create(new, organisations)
-        self.seconds["creating"] += time.perf_counter() - started
-        started = time.perf_counter()
-        unchanged = self._change(changes)
-        self.seconds["updating"] += time.perf_counter() - started
-        started = time.perf_counter()
-        queued = self._queue(queue)
-        self.seconds["queueing"] += time.perf_counter() - started
+        changing = self._locked_customers(changes)
+        new_ids = reserve_ids(Customer, len(new)) if connection.vendor == "postgresql" else []
+        self._tag_ids(
+            {
+                tag
+                for rows in [
+                    *([item.row, *(r for r, _o in item.absorbed)] for item in new),
+                    *([r for r, _o in change.rows] for change in changes.values()),
+                ]
+                for row in rows
+                for tag in row.tags
+            }
+        )
+        self.seconds["reading for writing"] += time.perf_counter() - started
+        with WriteBehind() as writes:
+            started = time.perf_counter()
+            self._create(new, organisations, org_names, new_ids, writes)
+            self.seconds["creating"] += time.perf_counter() - started
+            started = time.perf_counter()
+            unchanged = self._change(changing, changes, writes)
+            self.seconds["updating"] += time.perf_counter() - started
+            started = time.perf_counter()
+            queued = self._queue(queue, writes)
+            self.seconds["queueing"] += time.perf_counter() - started
+            started = time.perf_counter()
+            writes.wait()
+            self.seconds["waiting for the writes"] += time.perf_counter() - started
         return BatchResult(counts=counts, unchanged=unchanged, queued=queued, errors=errors)
 
     # --- looking things up -----------------------------------------------------------------
@@ -456,17 +480,23 @@ class CustomerImporter:
             .values_list("pk", flat=True)
         )
 
+    def _organisation_names(self, organisations: dict[str, int]) -> dict[int, str]:
+        """The names of the organisations rows of the batch name, by id."""
+        if not organisations:
+            return {}
+        return dict(
+            Customer.objects.filter(pk__in=set(organisations.values())).values_list("pk", "name")
+        )
+
     def _match(
-        self, rows: list[tuple[SourceRow, CustomerRow]], organisations: dict[str, int]
+        self,
+        rows: list[tuple[SourceRow, CustomerRow]],
+        organisations: dict[str, int],
+        org_names: dict[int, str],
     ) -> tuple[list[tuple[MatchRecord, list, int | None, float, list]], list[tuple]]:
         """Each row's record, its keys, and its most likely existing duplicate (id, score,
         reasons); and the records' ``table_row`` values, which the comparison within the batch
         uses too."""
-        org_names = {}
-        if organisations:
-            org_names = dict(
-                Customer.objects.filter(pk__in=organisations.values()).values_list("pk", "name")
-            )
         # Rows that name an organisation take its name from the database, so only they are
         # normalised here; the others were prepared with their record and keys.
         records = [
@@ -591,13 +621,20 @@ class CustomerImporter:
                 self._tags[name] = Tag.objects.get_or_create(name=name)[0].pk
         return self._tags
 
-    def _create(self, new: list[_NewCustomer], organisations: dict[str, int]) -> None:
+    def _create(
+        self,
+        new: list[_NewCustomer],
+        organisations: dict[str, int],
+        org_names: dict[int, str],
+        new_ids: list[int],
+        writes: WriteBehind,
+    ) -> None:
+        """Build the new customers and their rows, and queue their writing. ``new_ids`` are
+        their primary keys, reserved beforehand (PostgreSQL); elsewhere the database assigns
+        them as they are inserted."""
         if not new:
             return
         now = timezone.now()
-        org_names = dict(
-            Customer.objects.filter(pk__in=set(organisations.values())).values_list("pk", "name")
-        )
         customers = []
         for item in new:
             data = _combine(item.row, item.absorbed)
@@ -631,12 +668,14 @@ class CustomerImporter:
             item.customer = customer
             item.data = data
             customers.append(customer)
-        if connection.vendor == "postgresql":
-            for customer, pk in zip(customers, reserve_ids(Customer, len(customers)), strict=True):
+        if new_ids:
+            for customer, pk in zip(customers, new_ids, strict=True):
                 customer.pk = pk
-            insert(customers, with_ids=True)
+            writes.submit(insert, customers, with_ids=True)
         else:
-            Customer.objects.bulk_create(customers, batch_size=500)
+            # Without reserved ids the related rows need the ones the insert assigns.
+            writes.submit(Customer.objects.bulk_create, customers, batch_size=500)
+            writes.wait()
         phones, emails, addresses, tag_links, events = [], [], [], [], []
         indexed: list[MatchRecord] = []
         known_keys: dict[int, list] = {}
@@ -686,25 +725,34 @@ class CustomerImporter:
                 )
             )
         for rows in (phones, emails, addresses, tag_links):
-            insert(rows)
-        write_match_index(indexed, known_keys)
-        audit_record_many(events)
+            writes.submit(insert, rows)
+        writes.submit(write_match_index, indexed, known_keys)
+        writes.submit(audit_record_many, events)
 
-    def _change(self, changes: dict[int, _Change]) -> int:
-        """Apply rows to existing customers; returns how many rows changed nothing.
-
-        Works from what one query with its prefetches read: the new contact details are added
-        to those in memory, and the audit rows' "after", the search text and the duplicate index
-        are computed from that, without reading the customers back."""
+    def _locked_customers(self, changes: dict[int, _Change]) -> list[Customer]:
+        """The customers rows of the batch go into, locked until the batch commits, with what
+        :meth:`_change` needs of them in one query and its prefetches."""
         if not changes:
-            return 0
-        unchanged = 0
-        customers = (
+            return []
+        return list(
             Customer.objects.select_for_update(of=("self",))
             .filter(pk__in=list(changes))
             .select_related("organization")
             .prefetch_related("phones", "emails", "addresses", "tags", "consents")
         )
+
+    def _change(
+        self, customers: list[Customer], changes: dict[int, _Change], writes: WriteBehind
+    ) -> int:
+        """Apply rows to existing customers (as :meth:`_locked_customers` read them) and queue
+        the writing; returns how many rows changed nothing.
+
+        The new contact details are added to those in memory, and the audit rows' "after", the
+        search text and the duplicate index are computed from that, without reading the
+        customers back."""
+        if not changes:
+            return 0
+        unchanged = 0
         now = timezone.now()
         changed: list[Customer] = []
         phones, emails, addresses, tag_links, indexed, events = [], [], [], [], [], []
@@ -816,14 +864,16 @@ class CustomerImporter:
             changed.append(customer)
         if not changed:
             return unchanged
-        update(changed, [*UPDATED_FIELDS, "search_text"])
+        writes.submit(update, changed, [*UPDATED_FIELDS, "search_text"])
         for rows in (phones, emails, addresses, tag_links):
-            insert(rows)
-        rewrite_match_index(indexed)
-        audit_record_many(events)
+            writes.submit(insert, rows)
+        writes.submit(rewrite_match_index, indexed)
+        writes.submit(audit_record_many, events)
         return unchanged
 
-    def _queue(self, queue: list[tuple[_NewCustomer, int | _NewCustomer, float, list]]) -> int:
+    def _queue(
+        self, queue: list[tuple[_NewCustomer, int | _NewCustomer, float, list]], writes: WriteBehind
+    ) -> int:
         pairs = []
         for item, other, score, explanation in queue:
             other_id = other.customer.pk if isinstance(other, _NewCustomer) else other
@@ -842,7 +892,10 @@ class CustomerImporter:
                     },
                 )
             )
-        DuplicatePair.objects.bulk_create(pairs, ignore_conflicts=True, batch_size=1000)
+        if pairs:
+            writes.submit(
+                DuplicatePair.objects.bulk_create, pairs, ignore_conflicts=True, batch_size=1000
+            )
         return len(pairs)
 
 

@@ -255,10 +255,11 @@ def test_a_crash_leaves_the_finished_batches_and_resuming_completes(company, tmp
     original = customer_import.CustomerImporter._create
     calls = {"n": 0}
 
-    def crash_in_third_batch(self, new, organisations):
+    def crash_in_third_batch(self, new, *args):
         calls["n"] += 1
-        original(self, new, organisations)
+        original(self, new, *args)
         if calls["n"] == 3:
+            args[-1].wait()  # the batch's customers are written: the crash must undo them
             raise RuntimeError("disk full")
 
     monkeypatch.setattr(customer_import.CustomerImporter, "_create", crash_in_third_batch)
