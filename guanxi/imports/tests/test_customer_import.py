@@ -10,7 +10,7 @@ from django.utils import translation
 
 from guanxi.audit.models import AuditEvent
 from guanxi.customers.models import Customer
-from guanxi.customers.services import customer_create
+from guanxi.customers.services import customer_create, customer_update
 from guanxi.dedup.models import DuplicatePair, MatchKey
 from guanxi.imports import customer_import, preparing
 from guanxi.imports.models import ImportJob, ImportRowError
@@ -339,3 +339,56 @@ def test_mapping_and_permission_problems_are_refused_before_anything_is_written(
             mapping={"姓名": "name"},
         )
     assert not ImportJob.objects.exists()
+
+
+def test_a_customer_changed_by_one_batch_is_compared_as_it_became_in_the_next(company, tmp_path):
+    # The first row merges into 客户甲 and brings a second phone; the second row has only that
+    # phone. It finds 客户甲 only if the candidate is compared as the first batch left it, not as
+    # it was read (and kept) for the first batch's comparison.
+    content = (
+        HEADER + ",客户甲,,13800000001;13900000002,,,,,,,,\n" + ",客户甲,,13900000002,,,,,,,,\n"
+    )
+    existing = customer_create(
+        actor=company.admin, data={"name": "客户甲", "phones": ["13800000001"]}
+    )
+    job = run_import(tmp_path, content, company.admin, batch_size=1)
+    assert (job.created, job.merged) == (0, 2)
+    assert set(existing.phones.values_list("number", flat=True)) == {
+        "+8613800000001",
+        "+8613900000002",
+    }
+
+
+def test_an_edit_made_by_someone_else_during_the_import_is_seen(company, tmp_path, monkeypatch):
+    # Candidates are kept from batch to batch only for CANDIDATE_CACHE_SECONDS; at zero, the
+    # second row meets the phone a colleague added after the first batch.
+    monkeypatch.setattr(customer_import, "CANDIDATE_CACHE_SECONDS", 0.0)
+    existing = customer_create(
+        actor=company.admin, data={"name": "客户乙", "phones": ["13800000003"]}
+    )
+    content = (
+        HEADER
+        + ",客户乙,,13800000003,,,,,,,,\n"  # changes nothing: 客户乙 stays in the cache
+        + ",客户乙,,13900000004,,上海,,,,,,\n"
+    )
+
+    def colleague_adds_a_phone(rows: int) -> None:
+        if rows and not existing.phones.filter(number="+8613900000004").exists():
+            current = Customer.objects.get(pk=existing.pk)
+            customer_update(
+                actor=company.admin,
+                customer_id=existing.pk,
+                expected_version=current.version,
+                data={"phones": ["13800000003", "13900000004"]},
+            )
+
+    path = tmp_path / "customers.csv"
+    path.write_text(content)
+    job = import_job_create(
+        actor=company.admin, path=path, filename="customers.csv", kind="customers", via="web"
+    )
+    job = import_job_run(job=job, batch_size=1, progress=colleague_adds_a_phone)
+    assert (job.created, job.merged) == (0, 2)
+    # The audit rows the importer's writing thread made say where the change came from.
+    merges = AuditEvent.objects.filter(customer_id=existing.pk, summary__startswith="Imported")
+    assert [event.via for event in merges] == ["web"]
