@@ -762,7 +762,7 @@ class CustomerImporter:
             Customer.objects.select_for_update(of=("self",))
             .filter(pk__in=list(changes))
             .select_related("organization")
-            .prefetch_related("phones", "emails", "addresses", "tags", "consents")
+            .prefetch_related("phones", "emails", "addresses", "tags")
         )
 
     def _change(
@@ -787,14 +787,13 @@ class CustomerImporter:
             own_emails = list(customer.emails.all())
             own_addresses = list(customer.addresses.all())
             own_tags = [t.name for t in customer.tags.all()]
-            consents = list(customer.consents.all())
             before = snapshot_of(
                 customer,
                 phones=own_phones,
                 emails=own_emails,
                 addresses=own_addresses,
                 tags=own_tags,
-                consents=consents,
+                consents=(),  # an import never changes them: left out of both snapshots
             )
             have_phones = {p.number for p in own_phones}
             have_emails = {e.address for e in own_emails}
@@ -871,7 +870,7 @@ class CustomerImporter:
                 emails=own_emails,
                 addresses=own_addresses,
                 tags=own_tags,
-                consents=consents,
+                consents=(),
             )
             events.append(
                 AuditEvent(
