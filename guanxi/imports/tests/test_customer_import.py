@@ -3,9 +3,11 @@ queued, batches that survive a crash, and the visibility rule."""
 
 import csv
 import io
+import threading
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.utils import translation
 
 from guanxi.audit.models import AuditEvent
@@ -392,3 +394,47 @@ def test_an_edit_made_by_someone_else_during_the_import_is_seen(company, tmp_pat
     # The audit rows the importer's writing thread made say where the change came from.
     merges = AuditEvent.objects.filter(customer_id=existing.pk, summary__startswith="Imported")
     assert [event.via for event in merges] == ["web"]
+
+
+def test_while_a_batch_is_written_behind_only_the_writing_thread_uses_the_connection(
+    company, tmp_path, monkeypatch
+):
+    # The importer's thread must not query while the writes run on its connection (see
+    # guanxi.core.write_behind): a lazy query there would interleave with them.
+    customer_create(
+        actor=company.admin,
+        data={"name": "客户丙", "phones": ["13800000005"], "external_id": "C1"},
+    )
+    content = (
+        HEADER
+        + "C1,客户丙,,13800000005,bing@example.com,上海,,,,新标签,,\n"  # an update
+        + ",客户丙,,13800000005,,,,,,VIP,,\n"  # merges
+        + "C2,客户丁,,13800000006,ding@example.com,,,,,VIP;另一个,,\n"  # new
+        + "C2,客户丁,,13800000007,,,,,,,,\n"  # updates the new one
+    )
+    active = threading.Event()
+    queries = []
+
+    class Watched(customer_import.WriteBehind):
+        def __enter__(self):
+            active.set()
+            return super().__enter__()
+
+        def __exit__(self, *exc):
+            try:
+                return super().__exit__(*exc)
+            finally:
+                active.clear()
+
+    def record(execute, sql, params, many, context):
+        queries.append((threading.current_thread().name, active.is_set(), sql))
+        return execute(sql, params, many, context)
+
+    monkeypatch.setattr(customer_import, "WriteBehind", Watched)
+    with connection.execute_wrapper(record):
+        job = run_import(tmp_path, content, company.admin, batch_size=2)
+    assert (job.created, job.updated, job.merged) == (1, 2, 1)
+    behind = [(thread, sql) for thread, during, sql in queries if during]
+    assert behind and all(thread == "write-behind" for thread, _sql in behind), [
+        sql for thread, sql in behind if thread != "write-behind"
+    ]
