@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from guanxi.analytics.clv import bgnbd, gamma_gamma
-from guanxi.analytics.clv.lifetime_value import customer_value
+from guanxi.analytics.clv.lifetime_value import MIN_REPEAT_BUYERS, customer_value
 from guanxi.analytics.value import churn, credit, lifecycle, profitability, rfm, tiers
 from guanxi.core import bulk
 from guanxi.core.arrays import day_number_sql, days_to_dates, fetch_columns
@@ -54,12 +54,6 @@ ABANDONED_AFTER = dt.timedelta(hours=6)
 
 # The steps a refresh reports to ``progress``, in order.
 STEPS = ("aggregate", "compute", "write", "swap", "prune")
-# Fewer customers than this who bought more than once, and the lifetime-value models are not
-# fitted at all. BG/NBD has four parameters and Gamma-Gamma three, learnt from the repeat
-# buyers; a handful of histories cannot pin them down, and whether the optimiser then happens to
-# stop on a "maximum" (r and alpha in the millions, say) depends on rounding that differs from
-# one processor to the next. The simulated 400-customer base of the tests has 245.
-MIN_REPEAT_BUYERS = 20
 
 Progress = Callable[[str], None]
 

@@ -35,7 +35,7 @@ from guanxi.analytics.clv.files import (
     read_summary,
     write_predictions,
 )
-from guanxi.analytics.clv.lifetime_value import customer_value
+from guanxi.analytics.clv.lifetime_value import MIN_REPEAT_BUYERS, customer_value
 from guanxi.analytics.clv.summary import TIME_UNITS, SummaryError, summarise_transactions
 
 BAD_INPUT = 2
@@ -293,6 +293,12 @@ class Command(BaseCommand):
         except SummaryError as error:
             spend_problem = str(error)
         problems = []
+        repeat_buyers = int(np.count_nonzero(frequency > 0))
+        if repeat_buyers < MIN_REPEAT_BUYERS:
+            problems.append(
+                f"Only {repeat_buyers} customers bought more than once; predictions need at "
+                f"least {MIN_REPEAT_BUYERS}, so none are made."
+            )
         if not purchases.converged:
             problems.append(f"The BG/NBD model did not converge: {purchases.diagnostics.message}.")
         if spend is None:

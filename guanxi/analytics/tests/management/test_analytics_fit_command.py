@@ -213,3 +213,18 @@ def test_a_model_that_cannot_converge_gives_status_1_and_says_why(tmp_path):
     }
     assert "did not converge" in result.stderr and "could not be fitted" in result.stderr
     assert not output.exists()
+
+
+def test_too_few_repeat_buyers_for_predictions_says_so_and_writes_none(tmp_path):
+    """Twelve customers bought twice, a hundred once: whatever the optimiser reports, so few
+    repeat histories cannot pin the models down, and no predictions are written."""
+    orders = tmp_path / "orders.csv"
+    lines = [f"{n},2024-01-{1 + n % 28:02d},{10 + n}" for n in range(112)]
+    lines += [f"{n},2024-02-{1 + n % 28:02d},{20 + n}" for n in range(12)]
+    orders.write_text("customer_id,date,amount\n" + "\n".join(lines) + "\n")
+    output = tmp_path / "predictions.csv"
+    with pytest.raises(CommandError) as raised:
+        run_fit(str(orders), "--calibration-end", "2024-03-31", "--output", str(output))
+    assert "Only 12 customers bought more than once" in str(raised.value)
+    assert "at least 20" in str(raised.value)
+    assert not output.exists()
