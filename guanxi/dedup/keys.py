@@ -110,6 +110,18 @@ def remove_match_keys(customer_ids: Iterable[int]) -> None:
     MatchProfile.objects.filter(customer_id__in=ids).delete()
 
 
+def rows_where_in(cursor, select: str, values: list) -> list[tuple]:
+    """The rows of ``select … WHERE column`` followed by ``IN (values)``, asked 500 values at a
+    time: SQLite takes the list as that many parameters, and older builds allow 999 to a
+    statement. (PostgreSQL callers pass one array parameter instead.)"""
+    rows: list[tuple] = []
+    for start in range(0, len(values), 500):
+        part = values[start : start + 500]
+        cursor.execute(f"{select} IN ({', '.join(['%s'] * len(part))})", part)
+        rows += cursor.fetchall()
+    return rows
+
+
 def _stored_profiles(customer_ids: list[int]) -> Iterator[tuple[int, str]]:
     """(customer id, stored profile) of those of the customers that have one."""
     with connection.cursor() as cursor:
@@ -123,14 +135,11 @@ def _stored_profiles(customer_ids: list[int]) -> Iterator[tuple[int, str]]:
                 )
                 yield from cursor.fetchall()
                 continue
-            for small in range(0, len(chunk), 500):
-                part = chunk[small : small + 500]
-                cursor.execute(
-                    "SELECT customer_id, profile FROM dedup_matchprofile"  # noqa: S608
-                    f" WHERE customer_id IN ({', '.join(['%s'] * len(part))})",
-                    part,
-                )
-                yield from cursor.fetchall()
+            yield from rows_where_in(
+                cursor,
+                "SELECT customer_id, profile FROM dedup_matchprofile WHERE customer_id",
+                chunk,
+            )
 
 
 def stored_match_records(customer_ids: Iterable[int]) -> dict[int, MatchRecord]:

@@ -15,7 +15,7 @@ from django.db.models import Count, Q, QuerySet
 from guanxi.customers.models import Customer
 from guanxi.customers.visibility import VIEW
 
-from .keys import stored_match_records
+from .keys import rows_where_in, stored_match_records
 from .matching.blocking import PAIRING_CODES, RULE_CODES, blocking_keys, key_hash
 from .matching.engine import score_candidates
 from .matching.model import MatchModel, default_model
@@ -59,15 +59,9 @@ def candidate_ids_by_key(hashes: Iterable[int]) -> dict[int, list[int]]:
                 )
                 rows = cursor.fetchall()
             else:
-                rows = []
-                for small in range(0, len(chunk), 500):
-                    part = chunk[small : small + 500]
-                    cursor.execute(
-                        "SELECT key_hash, customer_id FROM dedup_matchkey"  # noqa: S608
-                        f" WHERE key_hash IN ({', '.join(['%s'] * len(part))})",
-                        part,
-                    )
-                    rows += cursor.fetchall()
+                rows = rows_where_in(
+                    cursor, "SELECT key_hash, customer_id FROM dedup_matchkey WHERE key_hash", chunk
+                )
             for key, customer_id in rows:
                 found.setdefault(key, []).append(customer_id)
     return {k: v for k, v in found.items() if len(v) <= MAX_CANDIDATES_PER_KEY}
