@@ -321,6 +321,7 @@ class CustomerImporter:
                 reject(source, cleaned)
             else:
                 rows.append((source, cleaned))
+        sources = {row.number: source for source, row in rows}
 
         started = time.perf_counter()
         by_external_id = self._existing_by_external_id(r.external_id for _s, r in rows)
@@ -416,6 +417,13 @@ class CustomerImporter:
         # built while a second thread writes what is ready (see ``guanxi.core.write_behind``).
         started = time.perf_counter()
         changing = self._locked_customers(changes)
+        for lost in set(changes) - {customer.pk for customer in changing}:
+            # Deleted, merged away or given to someone else since the batch was matched: its
+            # rows are rejected, to be imported again, rather than written where they may not go.
+            for row, overwrite in changes.pop(lost).rows:
+                counts[UPDATED if overwrite else MERGED] -= 1
+                by_id = by_external_id.get(row.external_id or "") == lost
+                reject(sources[row.number], [_gone_reason(row, by_external_id=by_id)])
         new_ids = reserve_ids(Customer, len(new)) if connection.vendor == "postgresql" else []
         self._tag_ids(
             {
@@ -755,11 +763,14 @@ class CustomerImporter:
 
     def _locked_customers(self, changes: dict[int, _Change]) -> list[Customer]:
         """The customers rows of the batch go into, locked until the batch commits, with what
-        :meth:`_change` needs of them in one query and its prefetches."""
+        :meth:`_change` needs of them in one query and its prefetches. Only those the user may
+        still change: one may have been deleted, merged or reassigned since the batch was
+        matched, and is missing here."""
         if not changes:
             return []
         return list(
-            Customer.objects.select_for_update(of=("self",))
+            Customer.objects.visible_to(self.actor, CHANGE)
+            .select_for_update(of=("self",))
             .filter(pk__in=list(changes))
             .select_related("organization")
             .prefetch_related("phones", "emails", "addresses", "tags")
@@ -992,6 +1003,20 @@ def _combine(row: CustomerRow, absorbed: list[tuple[CustomerRow, bool]]) -> dict
         "custom_fields": custom,
         "id_number": id_number,
     }
+
+
+def _gone_reason(row: CustomerRow, *, by_external_id: bool) -> str:
+    """Why a row whose customer went away during the import is rejected (see ``process_batch``):
+    the customer its external id names, or the one it (or the row it follows) was merged into."""
+    if by_external_id:
+        return _(
+            "external_id: the customer %(id)s was deleted, merged or given to someone else "
+            "during the import; import this row again"
+        ) % {"id": row.external_id}
+    return _(
+        "name: the customer this row duplicates was deleted, merged or given to someone else "
+        "during the import; import this row again"
+    )
 
 
 def _apply_scalars(customer: Customer, row: CustomerRow, *, overwrite: bool) -> bool:

@@ -12,7 +12,7 @@ from django.utils import translation
 
 from guanxi.audit.models import AuditEvent
 from guanxi.customers.models import Customer
-from guanxi.customers.services import customer_create, customer_update
+from guanxi.customers.services import customer_create, customer_delete, customer_update
 from guanxi.dedup.models import DuplicatePair, MatchKey
 from guanxi.imports import customer_import, preparing
 from guanxi.imports.models import ImportJob, ImportRowError
@@ -394,6 +394,49 @@ def test_an_edit_made_by_someone_else_during_the_import_is_seen(company, tmp_pat
     # The audit rows the importer's writing thread made say where the change came from.
     merges = AuditEvent.objects.filter(customer_id=existing.pk, summary__startswith="Imported")
     assert [event.via for event in merges] == ["web"]
+
+
+def test_rows_whose_customer_is_deleted_while_the_batch_is_matched_are_rejected(
+    company, tmp_path, monkeypatch
+):
+    updated = customer_create(
+        actor=company.admin, data={"name": "客户丙", "external_id": "C1", "phones": ["13800000005"]}
+    )
+    duplicated = customer_create(
+        actor=company.admin, data={"name": "客户丁", "phones": ["13800000006"]}
+    )
+    kept = customer_create(actor=company.admin, data={"name": "客户戊", "phones": ["13800000007"]})
+    content = (
+        HEADER
+        + "C1,客户丙,,,,上海,,,,,,\n"  # an update by external id
+        + "C2,客户丁,,13800000006,,上海,,,,,,\n"  # a merge into 客户丁
+        + "C2,客户丁,,,,,,,,,signed,\n"  # follows the row before it
+        + ",客户戊,,13800000007,,上海,,,,,,\n"  # a merge into a customer nobody touches
+    )
+    match = customer_import.CustomerImporter._match
+
+    def colleague_deletes_two_customers_meanwhile(importer, *args):
+        found = match(importer, *args)
+        for customer in (updated, duplicated):
+            customer_delete(actor=company.admin, customer_id=customer.pk)
+        return found
+
+    monkeypatch.setattr(
+        customer_import.CustomerImporter, "_match", colleague_deletes_two_customers_meanwhile
+    )
+    job = run_import(tmp_path, content, company.admin)
+    assert_accounted(job, 4)
+    assert (job.updated, job.merged, job.rejected) == (0, 1, 3)
+    errors = ImportRowError.objects.filter(job=job).order_by("row_number")
+    reasons = list(errors.values_list("reason", flat=True))
+    assert "external_id: the customer C1 was deleted" in reasons[0]
+    assert all("the customer this row duplicates was deleted" in r for r in reasons[1:])
+    # Nothing was written into the customers in the recycle bin.
+    for customer in (updated, duplicated):
+        gone = Customer.objects.get(pk=customer.pk)
+        assert gone.deleted_at is not None and gone.addresses.count() == 0
+        assert gone.kind == customer.kind
+    assert Customer.objects.get(pk=kept.pk).addresses.get().city == "上海"
 
 
 def test_while_a_batch_is_written_behind_only_the_writing_thread_uses_the_connection(
