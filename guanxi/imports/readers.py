@@ -22,7 +22,9 @@ from decimal import Decimal
 from pathlib import Path
 
 MAX_CELL = 10_000  # characters; a longer cell is a broken file, not data
-csv.field_size_limit(1_000_000)
+# The whole file is in memory already, so csv's own limit on a field guards nothing; raised, it
+# lets the MAX_CELL check reject an overlong cell with the row's cells kept for the error file.
+csv.field_size_limit(256 * 1024 * 1024)
 
 
 class FileProblem(ValueError):
@@ -166,10 +168,25 @@ def _csv_rows(table: TableFile, *, header: bool = False) -> Iterator[SourceRow]:
                 "UTF-8 and import the row again",
             )
             continue
-        if any(len(c) > MAX_CELL for c in cells):
-            yield SourceRow(start, [c[:MAX_CELL] for c in cells], "a cell is too long")
-            continue
-        yield SourceRow(start, cells)
+        yield _checked_row(table, start, cells)
+
+
+def _checked_row(table: TableFile, number: int, cells: list[str]) -> SourceRow:
+    """The row, or why no database can take it: a NUL character (PostgreSQL's text cannot hold
+    one; it is never meant) or a cell longer than ``MAX_CELL``. The cells of a refused row are
+    kept, without the NULs and cut to length, so the error file shows what was there."""
+    problems = []
+    for index, cell in enumerate(cells):
+        column = (table.header[index] if index < len(table.header) else "") or (
+            f"column {index + 1}"
+        )
+        if "\x00" in cell:
+            problems.append(f"{column}: contains a NUL character (0x00), which is not text")
+        if len(cell) > MAX_CELL:
+            problems.append(f"{column}: longer than {MAX_CELL:,} characters")
+    if not problems:
+        return SourceRow(number, cells)
+    return SourceRow(number, [c.replace("\x00", "")[:MAX_CELL] for c in cells], "; ".join(problems))
 
 
 # --- XLSX ------------------------------------------------------------------------------------
@@ -229,9 +246,6 @@ def _xlsx_rows(table: TableFile) -> Iterator[SourceRow]:
             cells = [_cell_text(v) for v in values]
             if not any(c.strip() for c in cells):
                 continue
-            if any(len(c) > MAX_CELL for c in cells):
-                yield SourceRow(number, [c[:MAX_CELL] for c in cells], "a cell is too long")
-                continue
-            yield SourceRow(number, cells)
+            yield _checked_row(table, number, cells)
     finally:
         workbook.close()

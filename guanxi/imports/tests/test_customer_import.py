@@ -119,6 +119,18 @@ def test_the_error_file_can_be_fixed_and_imported_again(company, tmp_path):
     assert (again.created, again.rejected) == (6, 0)
 
 
+def test_a_row_with_a_nul_character_is_rejected_and_the_others_imported(company, tmp_path):
+    # PostgreSQL's text cannot hold NUL: the row used to stop the whole import there.
+    content = HEADER + "N1,客户己\x00,,13800000008,,,,,,,,\nN2,客户庚,,13800000009,,,,,,,,\n"
+    job = run_import(tmp_path, content, company.admin)
+    assert_accounted(job, 2)
+    assert (job.created, job.rejected) == (1, 1)
+    error = ImportRowError.objects.get(job=job)
+    assert error.reason == "name: contains a NUL character (0x00), which is not text"
+    assert error.cells[:2] == ["N1", "客户己"]
+    assert Customer.objects.filter(external_id="N2").exists()
+
+
 def test_a_gbk_file_imports_its_chinese_intact(company, tmp_path):
     content = "客户编号,姓名,手机,邮箱\nG1,欧阳娜娜,13812340000,na@example.com\n".encode("gbk")
     mapping = {"客户编号": "external_id", "姓名": "name", "手机": "phone", "邮箱": "email"}

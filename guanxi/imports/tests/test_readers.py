@@ -92,3 +92,37 @@ def test_resuming_skips_the_rows_already_read(tmp_path):
     table = open_table(_write(tmp_path, "a.csv", data.encode()))
     assert [r.cells[0] for r in table.rows(start_after=8)] == ["c7", "c8", "c9"]
     assert table.count_rows() == 10
+
+
+def test_nul_characters_and_overlong_cells_are_reported_naming_the_column(tmp_path):
+    long_note = "x" * 20_000
+    data = f"name,notes\n张伟,ok\nab\x00c,{long_note}\n李娜,fine\n".encode()
+    rows = list(open_table(_write(tmp_path, "a.csv", data)).rows())
+    assert [r.problem for r in rows[::2]] == [None, None]
+    bad = rows[1]
+    assert bad.number == 3
+    assert bad.problem == (
+        "name: contains a NUL character (0x00), which is not text; "
+        "notes: longer than 10,000 characters"
+    )
+    # The error file gets what was there, without the NUL and cut to length.
+    assert bad.cells == ["abc", "x" * 10_000]
+
+    # Longer than csv's own default limit of 131,072 characters: still one row, reported.
+    huge = f"name,notes\nBig,{'y' * 2_000_000}\nAfter,ok\n".encode()
+    rows = list(open_table(_write(tmp_path, "b.csv", huge)).rows())
+    assert [(r.cells[0], r.problem) for r in rows] == [
+        ("Big", "notes: longer than 10,000 characters"),
+        ("After", None),
+    ]
+
+    # A workbook cannot hold a NUL character at all; a long cell is reported the same way.
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["name", "notes"])
+    sheet.append(["王芳", "z" * 12_000, "and a cell past the header"])
+    path = tmp_path / "a.xlsx"
+    workbook.save(path)
+    (row,) = open_table(path).rows()
+    assert row.problem == "notes: longer than 10,000 characters"
+    assert row.cells == ["王芳", "z" * 10_000, "and a cell past the header"]
