@@ -136,10 +136,11 @@ _SURROGATE = re.compile(r"[\udc80-\udcff]")
 
 def _csv_rows(table: TableFile, *, header: bool = False) -> Iterator[SourceRow]:
     text = table.path.read_bytes().decode(table.encoding or "utf-8", errors="surrogateescape")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=table.delimiter)
+    buffer = io.StringIO(text, newline="")
+    reader = csv.reader(buffer, delimiter=table.delimiter)
     number = 1
     while True:
-        start = number
+        start, offset = number, buffer.tell()
         try:
             cells = next(reader)
         except StopIteration:
@@ -163,18 +164,38 @@ def _csv_rows(table: TableFile, *, header: bool = False) -> Iterator[SourceRow]:
             encoding = (table.encoding or "utf-8").upper().replace("-SIG", "")
             yield SourceRow(
                 start,
-                [c.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for c in cells],
+                [
+                    c.encode("utf-8", "surrogateescape")
+                    .decode("utf-8", "replace")
+                    .replace("\x00", "")
+                    for c in cells
+                ],
                 f"this row is not valid {encoding} text (byte 0x{byte:02x}); save the file as "
                 "UTF-8 and import the row again",
             )
             continue
-        yield _checked_row(table, start, cells)
+        last = number - 1
+        # A quote opened in the last row and never closed swallows the rest of the file into
+        # one cell: say so, rather than report whatever that cell then fails.
+        if last > start and buffer.tell() == len(text) and text.count('"', offset) % 2:
+            yield SourceRow(
+                start,
+                [c.replace("\x00", "") for c in cells],
+                f'a quote (") opened on line {start} is never closed, so lines '
+                f"{start}–{last} were read as this one row; close the quote and import them again",
+            )
+            continue
+        yield _checked_row(table, start, cells, last_line=last)
 
 
-def _checked_row(table: TableFile, number: int, cells: list[str]) -> SourceRow:
+def _checked_row(
+    table: TableFile, number: int, cells: list[str], *, last_line: int | None = None
+) -> SourceRow:
     """The row, or why no database can take it: a NUL character (PostgreSQL's text cannot hold
     one; it is never meant) or a cell longer than ``MAX_CELL``. The cells of a refused row are
-    kept, without the NULs and cut to length, so the error file shows what was there."""
+    kept whole, only without the NULs, so that the error file loses nothing of the row — or of
+    the lines a stray quote made part of it, which ``last_line`` (a CSV row's last line) points
+    out."""
     problems = []
     for index, cell in enumerate(cells):
         column = (table.header[index] if index < len(table.header) else "") or (
@@ -184,9 +205,13 @@ def _checked_row(table: TableFile, number: int, cells: list[str]) -> SourceRow:
             problems.append(f"{column}: contains a NUL character (0x00), which is not text")
         if len(cell) > MAX_CELL:
             problems.append(f"{column}: longer than {MAX_CELL:,} characters")
+            if last_line is not None and last_line > number:
+                problems[-1] += (
+                    f" (the row runs over lines {number}–{last_line}: is a quote left open?)"
+                )
     if not problems:
         return SourceRow(number, cells)
-    return SourceRow(number, [c.replace("\x00", "")[:MAX_CELL] for c in cells], "; ".join(problems))
+    return SourceRow(number, [c.replace("\x00", "") for c in cells], "; ".join(problems))
 
 
 # --- XLSX ------------------------------------------------------------------------------------

@@ -105,8 +105,8 @@ def test_nul_characters_and_overlong_cells_are_reported_naming_the_column(tmp_pa
         "name: contains a NUL character (0x00), which is not text; "
         "notes: longer than 10,000 characters"
     )
-    # The error file gets what was there, without the NUL and cut to length.
-    assert bad.cells == ["abc", "x" * 10_000]
+    # The error file gets all that was there, without the NUL.
+    assert bad.cells == ["abc", long_note]
 
     # Longer than csv's own default limit of 131,072 characters: still one row, reported.
     huge = f"name,notes\nBig,{'y' * 2_000_000}\nAfter,ok\n".encode()
@@ -125,4 +125,35 @@ def test_nul_characters_and_overlong_cells_are_reported_naming_the_column(tmp_pa
     workbook.save(path)
     (row,) = open_table(path).rows()
     assert row.problem == "notes: longer than 10,000 characters"
-    assert row.cells == ["王芳", "z" * 10_000, "and a cell past the header"]
+    assert row.cells == ["王芳", "z" * 12_000, "and a cell past the header"]
+
+
+def test_a_quote_left_open_is_reported_with_the_lines_it_swallowed(tmp_path):
+    data = (
+        'name,phone\n张伟,13812345678\nBad "quote,13900001111\n'  # a quote inside a cell: fine
+        '王芳,"13700001111\n李娜,13600001111\n赵敏,13500001111\n'
+    ).encode()
+    rows = list(open_table(_write(tmp_path, "a.csv", data)).rows())
+    assert [r.cells[0] for r in rows] == ["张伟", 'Bad "quote', "王芳"]
+    assert rows[2].number == 4
+    assert rows[2].problem == (
+        'a quote (") opened on line 4 is never closed, so lines 4–6 were read as this one row; '
+        "close the quote and import them again"
+    )
+    # Nothing of the swallowed lines is lost: they are in the row, for the error file.
+    assert rows[2].cells[1] == "13700001111\n李娜,13600001111\n赵敏,13500001111\n"
+
+    # A quoted cell over several lines that is closed, last in the file, is a row like any other.
+    data = 'name,address\n张伟,"上海市\n浦东新区"\n'.encode()
+    (row,) = open_table(_write(tmp_path, "b.csv", data)).rows()
+    assert (row.cells, row.problem) == (["张伟", "上海市\n浦东新区"], None)
+
+    # A stray quote closed only far below makes an overlong cell; the reason points at it.
+    lines = "".join(f"客户{i},1380000{i:04d}\n" for i in range(800))
+    data = f'name,phone\n王芳,"139\n{lines}"\n张伟,13812345678\n'.encode()
+    rows = list(open_table(_write(tmp_path, "c.csv", data)).rows())
+    assert [r.cells[0] for r in rows] == ["王芳", "张伟"]
+    assert rows[0].problem == (
+        "phone: longer than 10,000 characters (the row runs over lines 2–803: "
+        "is a quote left open?)"
+    )
