@@ -22,7 +22,9 @@ import datetime as dt
 import io
 import re
 import tempfile
+from collections import defaultdict
 from collections.abc import Iterator
+from itertools import islice
 from typing import IO
 
 from django.core.exceptions import PermissionDenied
@@ -39,7 +41,9 @@ from openpyxl.utils import get_column_letter
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record
 from guanxi.core.crypto import decrypt_text
+from guanxi.core.masking import mask_phone
 
+from .models import Customer, Email, Phone
 from .selectors import customer_list_for_user
 
 
@@ -78,6 +82,8 @@ EXPORT_COLUMNS = (
 XLSX_WIDTHS = {"name": 24, "company": 24, "phones": 28, "emails": 30, "tags": 24}
 XLSX_DEFAULT_WIDTH = 14
 XLSX_DATE_WIDTH = 19
+# Customers read at a time, each chunk with its phones, emails and tags (see _records).
+EXPORT_CHUNK = 2000
 
 # Spreadsheet programs read a cell that starts with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -107,45 +113,107 @@ def neutralise_formula(value: str) -> str:
 
 def _records(customers, *, reveal: bool) -> Iterator[tuple]:
     """One tuple per customer in ``EXPORT_COLUMNS`` order, with ints and datetimes kept as such
-    for the formats that have those types."""
-    for customer in customers:
-        phones = [p.display if reveal else p.masked for p in customer.phones.all()]
-        if reveal and customer.id_number_encrypted:
-            id_number = decrypt_text(customer.id_number_encrypted)
-        else:
-            id_number = customer.id_number_masked
-        yield (
-            customer.pk,
-            customer.external_id or "",
-            customer.party_type,
-            customer.name,
-            customer.company_label or "",
-            customer.kind,
-            customer.relationship_level,
-            customer.lifecycle_stage,
-            customer.industry,
-            customer.region,
-            customer.source_channel,
-            customer.owner.username if customer.owner else "",
-            "; ".join(phones),
-            "; ".join(e.address for e in customer.emails.all()),
-            "; ".join(t.name for t in customer.tags.all()),
-            id_number,
-            customer.created_at,
-            customer.updated_at,
+    for the formats that have those types.
+
+    Read as plain values, ``EXPORT_CHUNK`` customers at a time with their phones, emails and
+    tags in one query each. Model instances with prefetched relations cost about 0.25 ms a
+    customer to build, most of an export's time: a sales rep's 63,000 customers took 21 s."""
+    rows = customers.values_list(
+        "pk",
+        "external_id",
+        "party_type",
+        "name",
+        "organization_id",
+        "organization__name",
+        "company",
+        "kind",
+        "relationship_level",
+        "lifecycle_stage",
+        "industry",
+        "region",
+        "source_channel",
+        "owner__username",
+        "id_number_encrypted",
+        "id_number_masked",
+        "created_at",
+        "updated_at",
+    ).iterator(chunk_size=EXPORT_CHUNK)
+    while chunk := list(islice(rows, EXPORT_CHUNK)):
+        ids = [row[0] for row in chunk]
+        # In the order the customer page lists them (the models' own ordering).
+        phones = _by_customer(
+            Phone.objects.filter(customer_id__in=ids)
+            .order_by("-is_primary", "id")
+            .values_list("customer_id", "display")
         )
+        emails = _by_customer(
+            Email.objects.filter(customer_id__in=ids)
+            .order_by("-is_primary", "id")
+            .values_list("customer_id", "address")
+        )
+        tags = _by_customer(
+            Customer.tags.through.objects.filter(customer_id__in=ids)
+            .order_by("tag__name")
+            .values_list("customer_id", "tag__name")
+        )
+        for (
+            pk,
+            external_id,
+            party_type,
+            name,
+            organization_id,
+            organization_name,
+            company,
+            kind,
+            relationship_level,
+            lifecycle_stage,
+            industry,
+            region,
+            source_channel,
+            owner,
+            id_number_encrypted,
+            id_number_masked,
+            created_at,
+            updated_at,
+        ) in chunk:
+            numbers = phones.get(pk, ())
+            if reveal and id_number_encrypted:
+                id_number = decrypt_text(id_number_encrypted)
+            else:
+                id_number = id_number_masked
+            yield (
+                pk,
+                external_id or "",
+                party_type,
+                name,
+                (organization_name if organization_id else company) or "",
+                kind,
+                relationship_level,
+                lifecycle_stage,
+                industry,
+                region,
+                source_channel,
+                owner or "",
+                "; ".join(numbers if reveal else [mask_phone(n) for n in numbers]),
+                "; ".join(emails.get(pk, ())),
+                "; ".join(tags.get(pk, ())),
+                id_number,
+                created_at,
+                updated_at,
+            )
+
+
+def _by_customer(pairs) -> dict[int, list[str]]:
+    grouped: dict[int, list[str]] = defaultdict(list)
+    for customer_id, value in pairs:
+        grouped[customer_id].append(value)
+    return grouped
 
 
 def _customers_to_export(actor, filters: dict | None, reveal: bool):
     if reveal and not actor.may_view_sensitive():
         raise PermissionDenied(_("You may not export sensitive data in full."))
-    customers = (
-        customer_list_for_user(actor, filters=filters)
-        .select_related("owner", "organization")
-        .prefetch_related("phones", "emails", "tags")
-        .order_by("id")
-    )
-    return customers.iterator(chunk_size=2000)
+    return customer_list_for_user(actor, filters=filters).order_by("id")
 
 
 def _record_export(*, actor, export_format: str, filters: dict | None, reveal: bool, count: int):
