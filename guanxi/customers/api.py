@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from django.db.models import Prefetch, prefetch_related_objects
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
 from ninja import Header, Query, Router, Schema, Status
 from pydantic import BaseModel, Field, Strict, model_validator
@@ -35,7 +35,7 @@ from . import services
 from .exports import (
     MEDIA_TYPES,
     ExportFormat,
-    customers_export_csv,
+    customers_export_csv_stream,
     customers_export_xlsx,
     export_filename,
 )
@@ -488,8 +488,8 @@ def customer_export(request: HttpRequest, query: Query[CustomerExportQuery]):
             filename=export_filename(query.format),
             content_type=MEDIA_TYPES[ExportFormat.XLSX],
         )
-    content = customers_export_csv(actor=request.auth, filters=filters, reveal=query.reveal)
-    response = HttpResponse(content, content_type=MEDIA_TYPES[ExportFormat.CSV])
+    pieces = customers_export_csv_stream(actor=request.auth, filters=filters, reveal=query.reveal)
+    response = StreamingHttpResponse(pieces, content_type=MEDIA_TYPES[ExportFormat.CSV])
     response["Content-Disposition"] = f'attachment; filename="{export_filename(query.format)}"'
     return response
 

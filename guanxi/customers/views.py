@@ -8,7 +8,7 @@ is a service that checks permission and audits.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -33,7 +33,7 @@ from guanxi.web.paging import keyset_page_context
 from .exports import (
     MEDIA_TYPES,
     ExportFormat,
-    customers_export_csv,
+    customers_export_csv_stream,
     customers_export_xlsx,
     export_filename,
 )
@@ -399,8 +399,8 @@ def customer_export_view(request):
             filename=export_filename(export_format),
             content_type=MEDIA_TYPES[export_format],
         )
-    content = customers_export_csv(actor=request.user, filters=filters, reveal=reveal)
-    response = HttpResponse(content, content_type=MEDIA_TYPES[export_format])
+    pieces = customers_export_csv_stream(actor=request.user, filters=filters, reveal=reveal)
+    response = StreamingHttpResponse(pieces, content_type=MEDIA_TYPES[export_format])
     response["Content-Disposition"] = f'attachment; filename="{export_filename(export_format)}"'
     return response
 

@@ -249,7 +249,7 @@ def test_history_lists_the_customers_events_newest_first(rep, created):
 
 
 def _csv_rows(response) -> list[dict[str, str]]:
-    text = response.content.decode("utf-8-sig")
+    text = response.getvalue().decode("utf-8-sig")
     return list(csv.DictReader(io.StringIO(text)))
 
 

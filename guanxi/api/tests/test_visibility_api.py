@@ -30,7 +30,7 @@ def test_list_and_export_contain_exactly_the_visible_customers(api_as, company, 
     listed = client.get("/customers", {"limit": 200}).json()["items"]
     assert _names(company, [c["id"] for c in listed]) == EXPECTED[username][0]
     export = client.get("/customers/export")
-    rows = csv.DictReader(io.StringIO(export.content.decode("utf-8-sig")))
+    rows = csv.DictReader(io.StringIO(export.getvalue().decode("utf-8-sig")))
     assert _names(company, [int(r["id"]) for r in rows]) == EXPECTED[username][0]
 
 

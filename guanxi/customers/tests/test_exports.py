@@ -15,9 +15,11 @@ from django.utils import timezone
 from guanxi.audit.models import AuditEvent
 from guanxi.core.testing.factories import CustomerFactory
 from guanxi.core.testing.visibility_matrix import EXPECTED
+from guanxi.customers import exports
 from guanxi.customers.exports import (
     EXPORT_COLUMNS,
     customers_export_csv,
+    customers_export_csv_stream,
     customers_export_xlsx,
     neutralise_formula,
 )
@@ -246,6 +248,37 @@ def test_every_export_writes_one_audit_row_with_format_filters_and_count(company
         "filters": {"before": None, "after": {"tag": "VIP"}},
         "rows": {"before": None, "after": 2},
         "revealed": {"before": None, "after": True},
+    }
+
+
+def test_a_csv_export_streams_in_pieces_after_its_audit_row(company, monkeypatch):
+    for i in range(5):
+        customer_create(
+            actor=company.admin,
+            data={
+                "name": f"客户{i}",
+                "phones": [f"1380000000{i}", f"1390000000{i}"],
+                "emails": [f"c{i}@example.com"],
+                "tags": ["VIP", f"批次{i}"],
+            },
+        )
+    whole = customers_export_csv(actor=company.admin)
+    AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).delete()
+    # Pieces of a few rows, and customers read two at a time: every chunk's phones, emails and
+    # tags must still land on their own customer.
+    monkeypatch.setattr(exports, "CSV_PIECE", 300)
+    monkeypatch.setattr(exports, "EXPORT_CHUNK", 2)
+
+    pieces = customers_export_csv_stream(actor=company.admin)
+
+    event = AuditEvent.objects.get(action=AuditEvent.Action.EXPORT)  # before any piece is made
+    assert event.changes["rows"]["after"] == Customer.objects.count()
+    pieces = list(pieces)
+    assert len(pieces) > 3
+    assert b"".join(pieces) == whole
+    rows = read_csv(whole)
+    assert {r["name"]: r["tags"] for r in rows if r["name"].startswith("客户")} == {
+        f"客户{i}": f"VIP; 批次{i}" for i in range(5)
     }
 
 

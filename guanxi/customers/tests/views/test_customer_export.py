@@ -24,7 +24,7 @@ def _rows(response) -> list[dict]:
         sheet = openpyxl.load_workbook(io.BytesIO(response.getvalue())).worksheets[0]
         values = list(sheet.iter_rows(values_only=True))
         return [dict(zip(values[0], row, strict=True)) for row in values[1:]]
-    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    return list(csv.DictReader(io.StringIO(response.getvalue().decode("utf-8-sig"))))
 
 
 def test_the_list_offers_both_formats_and_carries_only_its_filters(client, company):
