@@ -401,7 +401,7 @@ def test_customer_lists_search_and_export_hold_exactly_the_visible_customers(
         Order.objects.create(customer=customer, ordered_on="2026-01-01", amount=1)
     assert _names_in(client.get("/orders/").content.decode(), company) == visible
 
-    export = client.post("/customers/export/", {}).content.decode("utf-8-sig")
+    export = client.post("/customers/export/", {}).getvalue().decode("utf-8-sig")
     exported = {row["name"] for row in csv.DictReader(io.StringIO(export))}
     assert exported == {company.customers[n].name for n in visible}
     workbook = client.post("/customers/export/", {"format": "xlsx"}).getvalue()
@@ -640,7 +640,7 @@ def test_api_lists_search_and_export_hold_exactly_the_visible_customers(company,
 
     export = client.get("/api/v1/customers/export", headers=headers)
     assert export.status_code == 200
-    rows = csv.DictReader(io.StringIO(export.content.decode("utf-8-sig")))
+    rows = csv.DictReader(io.StringIO(export.getvalue().decode("utf-8-sig")))
     assert {int(row["id"]) for row in rows} == visible_ids
     workbook = client.get("/api/v1/customers/export", {"format": "xlsx"}, headers=headers)
     assert workbook.status_code == 200
