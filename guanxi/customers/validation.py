@@ -47,6 +47,18 @@ SCALAR_FIELDS = frozenset(
 NESTED_FIELDS = frozenset({"phones", "emails", "addresses", "tags", "consents", "custom_fields"})
 ALL_FIELDS = SCALAR_FIELDS | NESTED_FIELDS | {"id_number"}
 
+# Fields that hold one line of text. A line break or another control character in one of them
+# is a paste gone wrong or a broken file (a CSV quote left open joins the next rows into the
+# cell), never part of a name.
+ONE_LINE_FIELDS = ("name", "company", "job_title", "industry", "region", "external_id")
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a line break, tab or other control character."""
+    return _CONTROL_CHARACTER.search(text) is not None
+
+
 _CN_ID = re.compile(r"^\d{17}[\dX]$")
 _ID_CHARS = re.compile(r"^[0-9A-Z-]{5,30}$")
 _CN_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -141,6 +153,12 @@ def clean_customer_data(
         if optional_text in result.scalars and result.scalars[optional_text] is None:
             result.scalars[optional_text] = ""
 
+    for name in ONE_LINE_FIELDS:
+        value = result.scalars.get(name)
+        if isinstance(value, str) and has_control_characters(value):
+            errors.add(
+                name, _("Must be one line, without line breaks, tabs or control characters.")
+            )
     _check_scalars(result.scalars, actor=actor, instance=instance, errors=errors)
     if "phones" in data:
         result.phones = _clean_phones(data["phones"], errors)

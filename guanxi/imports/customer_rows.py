@@ -18,6 +18,7 @@ from guanxi.accounts.models import User
 from guanxi.core.crypto import lookup_hash
 from guanxi.customers.models import Customer, CustomFieldDefinition
 from guanxi.customers.validation import (
+    ONE_LINE_FIELDS,
     Errors,
     PhoneItem,
     check_id_number,
@@ -26,6 +27,7 @@ from guanxi.customers.validation import (
     clean_phones,
     clean_tags,
     coerce_custom_value,
+    has_control_characters,
     normalise_id_number,
     owner_assignment_error,
 )
@@ -164,9 +166,11 @@ def clean_customer_row(
         text = values.get(column, "").strip()
         if len(text) > limit:
             problem(column, _("at most %(n)d characters") % {"n": limit})
+        elif model_field in ONE_LINE_FIELDS and has_control_characters(text):
+            problem(column, _("one line only: no line breaks, tabs or control characters"))
         elif text:
             scalars[model_field] = text
-    if not scalars.get("name"):
+    if not values.get("name", "").strip():
         problem("name", _("a name is required"))
     for column in CHOICE_FIELDS:
         if values.get(column):
@@ -243,6 +247,8 @@ def clean_customer_row(
     external_id = values.get("external_id", "").strip() or None
     if external_id and len(external_id) > 100:
         problem("external_id", _("at most %(n)d characters") % {"n": 100})
+    elif external_id and has_control_characters(external_id):
+        problem("external_id", _("one line only: no line breaks, tabs or control characters"))
     organization_external_id = values.get("organization_external_id", "").strip() or None
     if organization_external_id and scalars.get("party_type") == Customer.PartyType.ORGANIZATION:
         problem("organization_external_id", _("only people belong to an organisation"))

@@ -131,6 +131,19 @@ def test_a_row_with_a_nul_character_is_rejected_and_the_others_imported(company,
     assert Customer.objects.filter(external_id="N2").exists()
 
 
+def test_a_quote_left_open_in_a_name_does_not_make_a_customer_of_two_rows(company, tmp_path):
+    # The quote closes on the next line: both lines become one row whose name holds a line
+    # break, which no name does.
+    content = HEADER + 'L1,"客户辛,,13800000010,,,,,,,,\n客户壬",,13800000011,,,,,,,,\n'
+    content += "L3,客户癸,,13800000012,,,,,,,,\n"
+    job = run_import(tmp_path, content, company.admin)
+    assert_accounted(job, 2)
+    assert (job.created, job.rejected) == (1, 1)
+    error = ImportRowError.objects.get(job=job)
+    assert error.reason == "name: one line only: no line breaks, tabs or control characters"
+    assert not Customer.objects.filter(name__contains="\n").exists()
+
+
 def test_a_gbk_file_imports_its_chinese_intact(company, tmp_path):
     content = "客户编号,姓名,手机,邮箱\nG1,欧阳娜娜,13812340000,na@example.com\n".encode("gbk")
     mapping = {"客户编号": "external_id", "姓名": "name", "手机": "phone", "邮箱": "email"}

@@ -76,6 +76,10 @@ def test_search_text_covers_name_pinyin_phone_and_email(company):
         ({"name": "A", "organization_id": 999999}, "organization_id"),
         ({"name": "A", "owner_id": 999999}, "owner_id"),
         ({"name": "A", "website": "not a url"}, "website"),
+        # One-line fields: a line break is a paste gone wrong or a broken file, not a name.
+        ({"name": "王二,13812340021\n赵三"}, "name"),
+        ({"name": "A", "company": "华瑞\t科技"}, "company"),
+        ({"name": "A", "external_id": "ERP-1\r"}, "external_id"),
     ],
 )
 def test_invalid_input_names_the_field_and_writes_nothing(company, data, field):
