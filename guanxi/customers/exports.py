@@ -43,8 +43,8 @@ from guanxi.audit.services import audit_record
 from guanxi.core.crypto import decrypt_text
 from guanxi.core.masking import mask_phone
 
-from .models import Customer, Email, Phone
-from .selectors import customer_list_for_user
+from .models import Email, Phone
+from .selectors import customer_list_for_user, tag_names_by_customer
 
 
 class ExportFormat(models.TextChoices):
@@ -141,22 +141,14 @@ def _records(customers, *, reveal: bool) -> Iterator[tuple]:
     ).iterator(chunk_size=EXPORT_CHUNK)
     while chunk := list(islice(rows, EXPORT_CHUNK)):
         ids = [row[0] for row in chunk]
-        # In the order the customer page lists them (the models' own ordering).
+        # Phones and emails come in their models' own order, primary first, as on the page.
         phones = _by_customer(
-            Phone.objects.filter(customer_id__in=ids)
-            .order_by("-is_primary", "id")
-            .values_list("customer_id", "display")
+            Phone.objects.filter(customer_id__in=ids).values_list("customer_id", "display")
         )
         emails = _by_customer(
-            Email.objects.filter(customer_id__in=ids)
-            .order_by("-is_primary", "id")
-            .values_list("customer_id", "address")
+            Email.objects.filter(customer_id__in=ids).values_list("customer_id", "address")
         )
-        tags = _by_customer(
-            Customer.tags.through.objects.filter(customer_id__in=ids)
-            .order_by("tag__name")
-            .values_list("customer_id", "tag__name")
-        )
+        tags = tag_names_by_customer(ids)
         for (
             pk,
             external_id,

@@ -197,13 +197,7 @@ def customer_summaries(customers: list[Customer]) -> list[dict]:
         emails[customer_id].append(
             {"id": pk, "address": address, "label": label, "is_primary": is_primary}
         )
-    tags: dict[int, list[str]] = {pk: [] for pk in ids}
-    for customer_id, name in (
-        Customer.tags.through.objects.filter(customer_id__in=ids)
-        .order_by("tag__name")
-        .values_list("customer_id", "tag__name")
-    ):
-        tags[customer_id].append(name)
+    tags = tag_names_by_customer(ids)
     rows = []
     for customer in customers:
         owner = customer.owner
@@ -225,10 +219,22 @@ def customer_summaries(customers: list[Customer]) -> list[dict]:
                 ),
                 "phones": phones[customer.pk],
                 "emails": emails[customer.pk],
-                "tags": tags[customer.pk],
+                "tags": tags.get(customer.pk, []),
             }
         )
     return rows
+
+
+def tag_names_by_customer(ids: list[int]) -> dict[int, list[str]]:
+    """The tag names of each of these customers that has any, in name order."""
+    tags: dict[int, list[str]] = {}
+    for customer_id, name in (
+        Customer.tags.through.objects.filter(customer_id__in=ids)
+        .order_by("tag__name")
+        .values_list("customer_id", "tag__name")
+    ):
+        tags.setdefault(customer_id, []).append(name)
+    return tags
 
 
 _SUMMARY_FIELDS = (

@@ -198,12 +198,15 @@ def _checked_row(
     out."""
     problems = []
     for index, cell in enumerate(cells):
+        nul, long = "\x00" in cell, len(cell) > MAX_CELL
+        if not (nul or long):
+            continue
         column = (table.header[index] if index < len(table.header) else "") or (
             f"column {index + 1}"
         )
-        if "\x00" in cell:
+        if nul:
             problems.append(f"{column}: contains a NUL character (0x00), which is not text")
-        if len(cell) > MAX_CELL:
+        if long:
             problems.append(f"{column}: longer than {MAX_CELL:,} characters")
             if last_line is not None and last_line > number:
                 problems[-1] += (
