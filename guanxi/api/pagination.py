@@ -16,8 +16,9 @@ def keyset_answer(
 ) -> KeysetPage:
     """One page, with every way a doctored cursor can fail reported as a bad cursor.
 
-    ``keyset_page`` checks the cursor's shape, but some values only fail when the database is
-    asked (a date that does not parse, an id too large for SQLite to bind).
+    ``keyset_page`` refuses every cursor value it knows a database would fail on (dates that
+    do not exist or fall outside years 1 to 9999 in UTC, ids beyond 64 bits, NUL characters
+    and lone surrogates); this is the net for anything it does not foresee.
     """
     try:
         return keyset_page(

@@ -4,8 +4,10 @@ import datetime as dt
 from typing import Annotated
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
+from pydantic_core import PydanticCustomError
 
 # Database ids are positive 64-bit integers; anything outside is refused by the schema instead
 # of reaching a query (SQLite cannot even bind a larger integer).
@@ -23,6 +25,26 @@ Cursor = Annotated[
         description="The `next_cursor` of the previous page; leave out for the first page.",
     ),
 ]
+
+# Date-times a client sends (``updated_since``) must fall in these years. No record is older or
+# newer, and inside them any UTC offset or time zone can be turned into UTC and still be a date
+# the databases store (0001-01-01T00:00+14:00 is in the year 0 in UTC, which Python and SQLite
+# cannot represent).
+TIMESTAMP_YEARS = (1900, 2999)
+
+
+def _timestamp_in_range(value: dt.datetime) -> dt.datetime:
+    first, last = TIMESTAMP_YEARS
+    if not first <= value.year <= last:
+        raise PydanticCustomError(
+            "timestamp_out_of_range",
+            _("Give a date between the years %(first)d and %(last)d.")
+            % {"first": first, "last": last},
+        )
+    return value
+
+
+Timestamp = Annotated[dt.datetime, AfterValidator(_timestamp_in_range)]
 
 
 class InputSchema(BaseModel):

@@ -13,6 +13,8 @@ import base64
 import binascii
 import datetime as dt
 import json
+import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +37,10 @@ DEFAULT_ORDERINGS = {
 
 # Sort fields holding numbers rather than text or timestamps (a duplicate pair's score).
 NUMERIC_FIELDS = frozenset({"score"})
+# Ids are positive 64-bit integers; a larger one cannot even be bound as a parameter on SQLite.
+MAX_ID = 2**63 - 1
+# Text no database column holds: PostgreSQL refuses NUL, and a lone surrogate is not UTF-8.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class CursorError(ValueError):
@@ -70,20 +76,44 @@ def _serialise(value: Any) -> Any:
 
 
 def _deserialise(field: str, value: Any) -> Any:
+    """The sort value of a cursor, or :class:`CursorError` for anything this module would not
+    have written. Every value that could fail only once the database is asked (a date that
+    does not exist, a timestamp or number out of range, text no column can hold) is refused
+    here, so that each caller needs to handle CursorError alone."""
     if field.endswith("_at"):  # created_at, updated_at, occurred_at: timestamps
-        parsed = parse_datetime(value) if isinstance(value, str) else None
-        if parsed is None:
-            raise CursorError("This cursor is not valid.")
-        return parsed
+        return _timestamp(value)
     if field == "id":
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise CursorError("This cursor is not valid.")
-        return value
+        return _id(value)
     if field in NUMERIC_FIELDS:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise CursorError("This cursor is not valid.")
-        return float(value)
-    if not isinstance(value, str):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond any float (10**400)
+            raise CursorError("This cursor is not valid.") from None
+        if not math.isfinite(number):  # json.loads accepts NaN and Infinity
+            raise CursorError("This cursor is not valid.")
+        return number
+    if not isinstance(value, str) or _UNSTORABLE.search(value):
+        raise CursorError("This cursor is not valid.")
+    return value
+
+
+def _timestamp(value: Any) -> dt.datetime:
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+        # Cursors are written from aware timestamps. Converting to UTC now, as the database
+        # adapters do, refuses a time whose UTC date falls outside years 1 to 9999
+        # (0001-01-01T00:00+14:00), which SQLite's adapter would otherwise fail on.
+        if parsed is None or parsed.tzinfo is None:
+            raise CursorError("This cursor is not valid.")
+        return parsed.astimezone(dt.UTC)
+    except (ValueError, OverflowError) as exc:  # 2024-02-30, hour 25, offset +25:00
+        raise CursorError("This cursor is not valid.") from exc
+
+
+def _id(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_ID:
         raise CursorError("This cursor is not valid.")
     return value
 
@@ -110,8 +140,9 @@ def keyset_page(
     queryset = queryset.order_by(*order_by)
     if cursor:
         tag, value, last_id = _decode(cursor)
-        if tag != ordering or not isinstance(last_id, int) or isinstance(last_id, bool):
+        if tag != ordering:
             raise CursorError("This cursor is not valid.")
+        last_id = _id(last_id)
         value = _deserialise(field, value)
         if field == "id":
             seek = Q(id__lt=last_id) if descending else Q(id__gt=last_id)

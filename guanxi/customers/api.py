@@ -25,6 +25,7 @@ from guanxi.api.schemas import (
     Limit,
     ParamId,
     RefOut,
+    Timestamp,
     UserRefOut,
     Version,
     aware,
@@ -328,7 +329,11 @@ class CustomerFilters(BaseModel):
     unowned: bool = Field(False, description="Only customers without an account manager.")
     tag: str | None = Field(None, max_length=50)
     organization_id: ParamId | None = Field(None, description="People of this organisation.")
-    updated_since: dt.datetime | None = None
+    updated_since: Timestamp | None = Field(
+        None,
+        description="Only customers changed at or after this moment (an ISO 8601 date-time "
+        "between the years 1900 and 2999; without a UTC offset, in the server's time zone).",
+    )
 
     def selector_filters(self) -> dict[str, Any]:
         filters = self.model_dump(exclude={"cursor", "limit", "ordering", "reveal", "format"})

@@ -1,4 +1,6 @@
+import base64
 import datetime as dt
+import json
 
 import pytest
 from django.utils import timezone
@@ -6,6 +8,7 @@ from django.utils import timezone
 from guanxi.core.keyset import CursorError, keyset_page
 from guanxi.core.testing.factories import CustomerFactory
 from guanxi.customers.models import Customer
+from guanxi.dedup.models import DuplicatePair
 
 pytestmark = pytest.mark.django_db
 
@@ -54,3 +57,44 @@ def test_cursor_from_another_ordering_is_refused():
     cursor = keyset_page(Customer.objects.all(), ordering="name", limit=1).next_cursor
     with pytest.raises(CursorError):
         keyset_page(Customer.objects.all(), ordering="-updated_at", cursor=cursor)
+
+
+def _cursor(values) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("ordering", "values"),
+    [
+        # Dates that do not exist, and offsets beyond ±24 hours: parse_datetime raises.
+        ("-updated_at", ["-updated_at", "2024-02-30T00:00:00+00:00", 1]),
+        ("-updated_at", ["-updated_at", "2024-01-01T25:00:00+00:00", 1]),
+        ("-updated_at", ["-updated_at", "2024-01-01T00:00:00+25:00", 1]),
+        # Valid as written, but in the year 0 or 10000 in UTC.
+        ("-updated_at", ["-updated_at", "0001-01-01T00:00:00+14:00", 1]),
+        ("-updated_at", ["-updated_at", "9999-12-31T23:59:59-12:00", 1]),
+        # Cursors are written from aware timestamps.
+        ("-updated_at", ["-updated_at", "2024-01-01T00:00:00", 1]),
+        # Text no column can hold.
+        ("name", ["name", "a\x00b", 1]),
+        ("name", ["name", "\ud800", 1]),
+        # Ids outside 1 … 2**63 - 1.
+        ("name", ["name", "A", 2**70]),
+        ("name", ["name", "A", -(2**70)]),
+        ("-id", ["-id", None, 0]),
+    ],
+)
+def test_cursor_values_the_database_would_fail_on_are_refused(ordering, values):
+    with pytest.raises(CursorError):
+        keyset_page(Customer.objects.all(), ordering=ordering, cursor=_cursor(values))
+
+
+@pytest.mark.parametrize("score", [10**400, float("nan"), float("inf"), True, "0.5"])
+def test_numeric_cursor_values_must_be_finite_numbers(score):
+    with pytest.raises(CursorError):
+        keyset_page(
+            DuplicatePair.objects.all(),
+            ordering="-score",
+            cursor=_cursor(["-score", score, 1]),
+            orderings={"-score": "score"},
+        )

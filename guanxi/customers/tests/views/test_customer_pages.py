@@ -1,7 +1,9 @@
 """The customer pages as each kind of user meets them, through Django's test client."""
 
+import base64
 import csv
 import io
+import json
 
 import pytest
 
@@ -102,6 +104,44 @@ def test_a_doctored_cursor_shows_the_first_page_with_a_message(client, company):
     response = client.get("/customers/", {"cursor": "not-a-cursor"})
     assert response.status_code == 200
     assert "no longer valid" in response.content.decode()
+
+
+def _cursor(values) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("sort", "values"),
+    [
+        ("", ["-updated_at", "2024-02-30T00:00:00+00:00", 1]),
+        ("", ["-updated_at", "2024-01-01T25:00:00+00:00", 1]),
+        ("", ["-updated_at", "2024-01-01T00:00:00+25:00", 1]),
+        ("", ["-updated_at", "0001-01-01T00:00:00+14:00", 1]),
+        ("", ["-updated_at", "9999-12-31T23:59:59-12:00", 1]),
+        ("name", ["name", "\ud800", 1]),
+        ("name", ["name", "a\x00b", 1]),
+        ("name", ["name", "A", 2**70]),
+    ],
+)
+def test_a_cursor_with_doctored_values_shows_the_first_page_with_a_message(
+    client, company, sort, values
+):
+    _login(client, company.admin)
+    client.raise_request_exception = False
+    response = client.get("/customers/", {"sort": sort, "cursor": _cursor(values)})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "no longer valid" in html and company.rep_customer.name in html
+
+
+def test_a_doctored_timeline_cursor_is_a_bad_request(client, company):
+    _login(client, company.admin)
+    client.raise_request_exception = False
+    response = client.get(
+        f"/customers/{company.rep_customer.pk}/timeline/",
+        {"cursor": _cursor(["-occurred_at", "2024-02-30T00:00:00+00:00", 1])},
+    )
+    assert response.status_code == 400
 
 
 def test_htmx_search_returns_only_the_results_fragment(client, company):

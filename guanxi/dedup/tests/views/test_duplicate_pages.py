@@ -1,6 +1,9 @@
 """The duplicate pages: hints while typing a new customer, the queue, one pair side by side,
 merging and rejecting from there, undo from the kept customer's page."""
 
+import base64
+import json
+
 import pytest
 
 from guanxi.customers.models import Customer
@@ -123,3 +126,22 @@ def test_who_may_only_look_sees_no_merge_button(client, company, twins):
     assert (
         client.post(f"/duplicates/{pair.pk}/merge/", {"keep": str(pair.left_id)}).status_code == 403
     )
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["-score", 0.5, 2**70],
+        ["-score", 10**400, 1],
+        ["-score", float("nan"), 1],
+        ["-score", 0.5, -(2**70)],
+    ],
+)
+def test_a_doctored_queue_cursor_shows_the_first_page(client, company, twins, values):
+    cursor = base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+    client.force_login(company.rep)
+    client.raise_request_exception = False
+    response = client.get("/duplicates/", {"cursor": cursor})
+    assert response.status_code == 200
+    assert response.context["cursor_error"]
+    assert list(response.context["pairs"]) == [twins[2]]
