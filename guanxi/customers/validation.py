@@ -59,6 +59,10 @@ def has_control_characters(text: str) -> bool:
     return _CONTROL_CHARACTER.search(text) is not None
 
 
+# The columns' lengths, for the values checked here rather than by the model's validation.
+EMAIL_LENGTH = Email._meta.get_field("address").max_length
+PHONE_DISPLAY_LENGTH = Phone._meta.get_field("display").max_length
+
 _CN_ID = re.compile(r"^\d{17}[\dX]$")
 _ID_CHARS = re.compile(r"^[0-9A-Z-]{5,30}$")
 _CN_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -312,6 +316,14 @@ def _clean_phones(value, errors) -> list[PhoneItem]:
         except ValidationError as exc:
             errors.add(f"{name}.number", exc.messages[0])
             continue
+        if len(parsed.display) > PHONE_DISPLAY_LENGTH:
+            # Only an extension makes it this long: "+86 10 8765 4321 ext. 12345678901234567890".
+            errors.add(
+                f"{name}.number",
+                _("“%(value)s” is too long to keep: at most %(n)d characters written out.")
+                % {"value": number, "n": PHONE_DISPLAY_LENGTH},
+            )
+            continue
         if parsed.e164 in seen:
             errors.add(f"{name}.number", _("This number is listed twice."))
             continue
@@ -335,6 +347,9 @@ def _clean_emails(value, errors) -> list[dict[str, Any]]:
             errors.add(f"{name}.address", _("This field is required."))
             continue
         address = address.strip().lower()
+        if len(address) > EMAIL_LENGTH:
+            errors.add(f"{name}.address", _("At most %(n)d characters.") % {"n": EMAIL_LENGTH})
+            continue
         try:
             validate_email(address)
         except ValidationError:

@@ -33,15 +33,24 @@ from guanxi.customers.validation import (
 )
 from guanxi.dedup.matching.records import MatchRecord, match_record
 
-# Scalar fields of the import and the model field each fills, with its length limit.
+
+def _column_length(name: str) -> int:
+    return Customer._meta.get_field(name).max_length
+
+
+# Scalar fields of the import and the model field each fills, with its length limit: the
+# column's own (a longer value would fail the whole batch on PostgreSQL), or for the notes,
+# which have none, a sane one.
 TEXT_FIELDS = {
-    "name": ("name", 200),
-    "company": ("company", 200),
-    "job_title": ("job_title", 100),
-    "industry": ("industry", 100),
-    "sales_region": ("region", 100),
+    "name": ("name", _column_length("name")),
+    "company": ("company", _column_length("company")),
+    "job_title": ("job_title", _column_length("job_title")),
+    "industry": ("industry", _column_length("industry")),
+    "sales_region": ("region", _column_length("region")),
     "notes": ("notes", 10_000),
 }
+WEBSITE_LENGTH = _column_length("website")
+EXTERNAL_ID_LENGTH = _column_length("external_id")
 CHOICE_FIELDS = {
     "party_type": Customer.PartyType,
     "kind": Customer.Kind,
@@ -184,11 +193,14 @@ def clean_customer_row(
             else:
                 scalars[column] = code
     if values.get("website"):
-        try:
-            URLValidator()(values["website"])
-            scalars["website"] = values["website"]
-        except ValidationError:
-            problem("website", _("not a web address"))
+        if len(values["website"]) > WEBSITE_LENGTH:
+            problem("website", _("at most %(n)d characters") % {"n": WEBSITE_LENGTH})
+        else:
+            try:
+                URLValidator()(values["website"])
+                scalars["website"] = values["website"]
+            except ValidationError:
+                problem("website", _("not a web address"))
     if values.get("birth_date"):
         born = parse_date(values["birth_date"])
         if born is None:
@@ -245,8 +257,8 @@ def clean_customer_row(
             problem(key, error.messages[0])
 
     external_id = values.get("external_id", "").strip() or None
-    if external_id and len(external_id) > 100:
-        problem("external_id", _("at most %(n)d characters") % {"n": 100})
+    if external_id and len(external_id) > EXTERNAL_ID_LENGTH:
+        problem("external_id", _("at most %(n)d characters") % {"n": EXTERNAL_ID_LENGTH})
     elif external_id and has_control_characters(external_id):
         problem("external_id", _("one line only: no line breaks, tabs or control characters"))
     organization_external_id = values.get("organization_external_id", "").strip() or None

@@ -7,6 +7,7 @@ from guanxi.customers.models import Customer, CustomFieldDefinition, MarketingCo
 from guanxi.customers.services import customer_create
 
 VALID_ID = "11010519491231002X"
+LONG_EMAIL = "a" * 64 + "@" + ".".join(["b" * 60] * 4) + ".com"  # valid, 312 characters
 
 
 def test_create_stores_contacts_consent_and_audit(company):
@@ -65,6 +66,9 @@ def test_search_text_covers_name_pinyin_phone_and_email(company):
         ({"name": "A", "phones": ["12345"]}, "phones[0].number"),
         ({"name": "A", "phones": ["13812345678", "+86 138-1234-5678"]}, "phones[1].number"),
         ({"name": "A", "emails": ["not-an-email"]}, "emails[0].address"),
+        # Valid, but longer than the columns hold (254; 40 written out, with the extension).
+        ({"name": "A", "emails": [LONG_EMAIL]}, "emails[0].address"),
+        ({"name": "A", "phones": ["010-8765 4321 ext 12345678901234567890"]}, "phones[0].number"),
         ({"name": "A", "birth_date": "2026-02-30"}, "birth_date"),
         ({"name": "A", "id_number": "110105194912310021"}, "id_number"),
         ({"name": "A", "custom_fields": {"nope": 1}}, "custom_fields.nope"),
