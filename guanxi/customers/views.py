@@ -22,6 +22,7 @@ from guanxi.audit.selectors import audit_events_for_customer
 from guanxi.core.keyset import CursorError, keyset_page
 from guanxi.dedup.selectors import (
     merge_successor,
+    merged_customers_within_reach,
     merges_of_customer_for_user,
     open_pairs_of_customer_for_user,
 )
@@ -187,14 +188,17 @@ def _merged_into_visible(user, customer_id: int) -> int | None:
 
 def _merges(user, customer: Customer, permissions) -> list[dict]:
     manager = user.is_superuser or user.role in DELETING_ROLES
+    merges = list(merges_of_customer_for_user(user, customer)[:10])
+    within_reach = merged_customers_within_reach(user, merges)
     return [
         {
             "merge": merge,
             "may_undo": merge.undone_at is None
             and permissions.can_change
+            and merge.merged_id in within_reach
             and (manager or merge.merged_by_id == user.pk),
         }
-        for merge in merges_of_customer_for_user(user, customer)[:10]
+        for merge in merges
     ]
 
 

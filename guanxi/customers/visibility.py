@@ -29,24 +29,28 @@ NOTHING = Q(pk__in=[])  # Django answers this without querying the database
 NOT_DELETED = Q(deleted_at__isnull=True)
 
 
-def customer_scope(user, action: str = VIEW) -> Q:
+def customer_scope(user, action: str = VIEW, *, deleted: bool = False) -> Q:
+    """Which customers ``user`` may ``action``. With ``deleted``, customers in the recycle bin
+    count as if they were not: who may undo a merge must be allowed to change the customer it
+    brings back."""
     if action not in ACTIONS:
         raise ValueError(f"Unknown action {action!r}")
     if user is None or not user.is_authenticated or not user.is_active:
         return NOTHING
+    alive = Q() if deleted else NOT_DELETED
     if user.is_superuser or user.role == Role.ADMIN:
-        return NOT_DELETED
+        return alive
     if user.role == Role.ANALYST:
-        return NOT_DELETED if action == VIEW else NOTHING
+        return alive if action == VIEW else NOTHING
     if user.role == Role.MANAGER:
         if user.department_id is None:
-            return NOT_DELETED & Q(owner_id=user.pk)
+            return alive & Q(owner_id=user.pk)
         members = _member_ids(user, "department_id", user.department_id)
-        return NOT_DELETED & (Q(owner_id__in=members) | Q(owner__isnull=True))
+        return alive & (Q(owner_id__in=members) | Q(owner__isnull=True))
     if user.role == Role.SERVICE_AGENT:
-        return NOT_DELETED if action != CHANGE else NOT_DELETED & Q(owner_id=user.pk)
+        return alive if action != CHANGE else alive & Q(owner_id=user.pk)
     if user.role == Role.SALES_REP:
-        return NOT_DELETED & Q(owner_id__in=_rep_owner_ids(user, action))
+        return alive & Q(owner_id__in=_rep_owner_ids(user, action))
     return NOTHING
 
 

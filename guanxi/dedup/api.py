@@ -269,7 +269,7 @@ def customer_merge(request: HttpRequest, customer_id: ParamId, payload: MergeIn)
 def merge_undo(request: HttpRequest, merge_id: ParamId):
     """The merged customer comes back with its history; the kept customer loses what the merge
     gave it, except what people changed since. Who merged, a manager or an administrator may
-    undo, if they may change the kept customer."""
+    undo, if they may change both customers."""
     merge = services.customer_merge_undo(actor=request.auth, merge_id=merge_id)
     return _merge_out(merge.pk)
 

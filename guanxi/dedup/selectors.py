@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from guanxi.customers.models import Customer
-from guanxi.customers.visibility import VIEW
+from guanxi.customers.visibility import CHANGE, VIEW, customer_scope
 
 from .keys import rows_where_in, stored_match_records
 from .matching.blocking import PAIRING_CODES, RULE_CODES, blocking_keys, key_hash
@@ -138,10 +138,16 @@ def likely_duplicates(
 
 
 def duplicate_pairs_for_user(user, *, status: str = DuplicatePair.Status.OPEN) -> QuerySet:
-    """Possible duplicates whose two customers ``user`` may both see, best first."""
+    """Possible duplicates whose two customers ``user`` may both see, best first. Of a merged
+    pair one customer is in the recycle bin for good: the pair is listed for those who may see
+    the one that was kept, into which everything of the other went."""
     visible = Customer.objects.visible_to(user, VIEW).values("pk")
+    if status == DuplicatePair.Status.MERGED:
+        seen = Q(left__in=visible) | Q(right__in=visible)
+    else:
+        seen = Q(left__in=visible, right__in=visible)
     return (
-        DuplicatePair.objects.filter(status=status, left__in=visible, right__in=visible)
+        DuplicatePair.objects.filter(seen, status=status)
         .select_related("left", "right", "left__owner", "right__owner", "decided_by")
         .order_by("-score", "id")
     )
@@ -178,6 +184,19 @@ def merges_of_customer_for_user(user, customer: Customer) -> QuerySet[CustomerMe
         CustomerMerge.objects.filter(survivor=customer)
         .select_related("merged", "merged_by", "undone_by")
         .order_by("-merged_at")
+    )
+
+
+def merged_customers_within_reach(user, merges: list[CustomerMerge]) -> set[int]:
+    """Which of the merges' merged-away customers ``user`` may change, as if they were out of
+    the recycle bin: undoing a merge brings its customer back, so only they may undo it."""
+    ids = {merge.merged_id for merge in merges}
+    if not ids:
+        return set()
+    return set(
+        Customer.objects.filter(customer_scope(user, CHANGE, deleted=True), pk__in=ids).values_list(
+            "pk", flat=True
+        )
     )
 
 

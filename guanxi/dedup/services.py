@@ -2,9 +2,12 @@
 
 A merge keeps the survivor's id and makes it the one record of the customer:
 
-* every row of the other customer's history — interactions, and in time orders, tickets and
-  whatever else points at a customer — moves to the survivor (found generically from the
-  relations pointing at ``Customer``, so a new app's rows move without changes here);
+* every row of the other customer's history — interactions, orders, tickets and whatever else
+  points at a customer — moves to the survivor (found generically from the relations pointing
+  at ``Customer``, so a new app's rows move without changes here). A row that would break a
+  unique rule the survivor's own rows already fill (a second blacklist entry, a second open
+  churn follow-up, a second value row of the same analytics run) stays with the other
+  customer, where an undo finds it again;
 * the other customer's phones, emails, addresses, consents and tags are *copied* to the
   survivor where it lacks them (a consent is taken when it is more recent: a refusal given
   later must be honoured), and empty fields of the survivor are filled from the other;
@@ -21,17 +24,22 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, UniqueConstraint
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.accounts.roles import DELETING_ROLES
 from guanxi.audit.models import AuditEvent
-from guanxi.audit.services import audit_record
+from guanxi.audit.services import audit_record, diff_values
 from guanxi.customers.models import Address, Customer, Email, MarketingConsent, Phone
 from guanxi.customers.selectors import access_customer
-from guanxi.customers.services import StaleVersionError, refresh_search_data
-from guanxi.customers.visibility import CHANGE, VIEW
+from guanxi.customers.services import (
+    SENSITIVE_FIELDS,
+    StaleVersionError,
+    customer_snapshot,
+    refresh_search_data,
+)
+from guanxi.customers.visibility import CHANGE, VIEW, customer_scope
 
 from .keys import remove_match_keys
 from .models import CustomerMerge, DuplicatePair, MatchKey
@@ -82,6 +90,71 @@ def _moving_relations():
         yield model, relation.field.name
 
 
+def _unique_rules(model, field_name: str):
+    """(the other fields, condition) of each unique rule of ``model`` that includes the foreign
+    key ``field_name``: a one-to-one key is a rule of its own."""
+    field = model._meta.get_field(field_name)
+    if field.unique:
+        yield (), None
+    for constraint in model._meta.constraints:
+        if isinstance(constraint, UniqueConstraint) and field_name in (constraint.fields or ()):
+            others = tuple(name for name in constraint.fields if name != field_name)
+            yield others, constraint.condition
+    for together in model._meta.unique_together:
+        if field_name in together:
+            yield tuple(name for name in together if name != field_name), None
+
+
+def _rows_to_move(model, field_name: str, survivor_pk: int, merged_pk: int):
+    """The merged customer's rows of one relation that can move to the survivor, and the ids of
+    those that stay because the survivor already has a row in their place under a unique rule
+    (its own blacklist entry, its open churn follow-up, its value row of the same run)."""
+    manager = model._default_manager
+    rows = manager.filter(**{field_name: merged_pk})
+    clashes = []
+    for others, condition in _unique_rules(model, field_name):
+        taken = manager.filter(**{field_name: survivor_pk})
+        if condition is not None:
+            taken = taken.filter(condition)
+        if not others:
+            if taken.exists():
+                clashes.append(condition if condition is not None else Q(pk__isnull=False))
+            continue
+        for values in taken.values_list(*others).distinct():
+            clash = Q(**dict(zip(others, values, strict=True)))
+            clashes.append(clash & condition if condition is not None else clash)
+    if not clashes:
+        return rows, []
+    clash = clashes[0]
+    for other in clashes[1:]:
+        clash |= other
+    return rows.exclude(clash), list(rows.filter(clash).values_list("pk", flat=True))
+
+
+def _members_out_of_reach(actor, organisation_id: int) -> int:
+    """How many people of an organisation ``actor`` may not change: merging the organisation
+    away changes which organisation they belong to."""
+    return (
+        Customer.objects.filter(organization_id=organisation_id, deleted_at__isnull=True)
+        .exclude(customer_scope(actor, CHANGE))
+        .count()
+    )
+
+
+def _check_members(actor, organisation: Customer) -> None:
+    out_of_reach = _members_out_of_reach(actor, organisation.pk)
+    if out_of_reach:
+        raise ValidationError(
+            {
+                "merged_id": _(
+                    "%(count)d people of “%(name)s” are customers you may not change; "
+                    "someone who may change them all must merge these organisations."
+                )
+                % {"count": out_of_reach, "name": organisation.name}
+            }
+        )
+
+
 def _lock_pair(actor, first_id: int, second_id: int) -> tuple[Customer, Customer]:
     """Both customers through the visibility rule, locked in id order (so two merges of the
     same pair in opposite directions cannot deadlock)."""
@@ -122,9 +195,17 @@ def customers_merge(
         raise ValidationError(
             {"merged_id": _("A person cannot be merged with their own organisation.")}
         )
+    _check_members(actor, merged)
 
     now = timezone.now()
-    details: dict[str, Any] = {"filled": {}, "moved": {}, "copied": {}, "consents": {}}
+    survivor_before = customer_snapshot(survivor)
+    details: dict[str, Any] = {
+        "filled": {},
+        "moved": {},
+        "stayed": {},
+        "copied": {},
+        "consents": {},
+    }
 
     # Fields: the survivor keeps its values, and takes the other's where it has none.
     if merged.external_id and not survivor.external_id:
@@ -160,19 +241,26 @@ def customers_merge(
     survivor.tags.add(*tag_ids)
     details["tags_added"] = sorted(tag_ids)
 
-    # History moves: interactions now, orders and tickets when those apps exist.
+    # History moves: interactions, orders, tickets and the rest.
     for model, field_name in _moving_relations():
-        rows = model._default_manager.filter(**{field_name: merged.pk})
+        label = f"{model._meta.label_lower}.{field_name}"
+        rows, stayed = _rows_to_move(model, field_name, survivor.pk, merged.pk)
         ids = list(rows.values_list("pk", flat=True))
         if ids:
             rows.update(**{field_name: survivor.pk})
-            details["moved"][f"{model._meta.label_lower}.{field_name}"] = ids
+            details["moved"][label] = ids
+        if stayed:
+            details["stayed"][label] = stayed
 
     survivor.version = F("version") + 1
     survivor.updated_at = now
-    if survivor.last_contacted_at is None or (
-        merged.last_contacted_at and merged.last_contacted_at > survivor.last_contacted_at
+    if merged.last_contacted_at and (
+        survivor.last_contacted_at is None or merged.last_contacted_at > survivor.last_contacted_at
     ):
+        details["last_contacted_at"] = {
+            "before": _jsonable(survivor.last_contacted_at),
+            "after": _jsonable(merged.last_contacted_at),
+        }
         survivor.last_contacted_at = merged.last_contacted_at
     survivor.save()
     survivor.refresh_from_db()
@@ -181,12 +269,17 @@ def customers_merge(
     )
     refresh_search_data(survivor)
     remove_match_keys([merged.pk])
-    _refresh_people(details["moved"].get("customers.customer.organization", []))
+    _refresh_people(
+        details["moved"].get("customers.customer.organization", []),
+        actor=actor,
+        before=merged,
+        after=survivor,
+    )
 
+    details["pairs"] = _settle_pairs(survivor.pk, merged.pk, actor, now)
     merge = CustomerMerge.objects.create(
         survivor=survivor, merged=merged, merged_by=actor, merged_at=now, details=details
     )
-    _settle_pairs(survivor.pk, merged.pk, actor, now)
     moved_total = sum(len(ids) for ids in details["moved"].values())
     audit_record(
         actor=actor,
@@ -196,12 +289,7 @@ def customers_merge(
         customer_id=survivor.pk,
         summary=_("Merged with “%(name)s” (#%(id)d)") % {"name": merged.name, "id": merged.pk},
         changes={
-            **{k: v for k, v in details["filled"].items() if k != "id_number"},
-            **(
-                {"id_number": {"before": None, "after": "[changed]"}}
-                if "id_number" in details["filled"]
-                else {}
-            ),
+            **diff_values(survivor_before, customer_snapshot(survivor), sensitive=SENSITIVE_FIELDS),
             "merged_from": {"before": None, "after": merged.pk},
             "moved_rows": {"before": None, "after": moved_total},
         },
@@ -290,21 +378,41 @@ def _take_newer_consents(survivor: Customer, merged: Customer, actor) -> dict[st
     return changed
 
 
-def _refresh_people(person_ids: list[int]) -> None:
-    """People who now belong to another organisation: their company (and so their search
-    text and keys) changed."""
+def _refresh_people(
+    person_ids: list[int], *, actor, before: Customer, after: Customer, undo: bool = False
+) -> None:
+    """People who now belong to organisation ``after`` instead of ``before``: their company
+    (and so their search text and keys) changed, and each gets an audit row saying so."""
     if not person_ids:
         return
     Customer.objects.filter(pk__in=person_ids).update(
         version=F("version") + 1, updated_at=timezone.now()
     )
+    action = AuditEvent.Action.UNMERGE if undo else AuditEvent.Action.MERGE
+    summary = (
+        _("Back in “%(name)s” (#%(id)d): its merge was undone")
+        if undo
+        else _("Now in “%(name)s” (#%(id)d): the organisations were merged")
+    ) % {"name": after.name, "id": after.pk}
     for person in Customer.objects.filter(pk__in=person_ids).select_related("organization"):
         refresh_search_data(person)
+        audit_record(
+            actor=actor,
+            action=action,
+            object_type="customer",
+            object_id=person.pk,
+            customer_id=person.pk,
+            summary=summary,
+            changes={"organization_id": {"before": before.pk, "after": after.pk}},
+        )
 
 
-def _settle_pairs(survivor_id: int, merged_id: int, actor, now) -> None:
+def _settle_pairs(survivor_id: int, merged_id: int, actor, now) -> dict[str, list]:
     """The merged pair is decided; other open pairs of the merged customer now concern the
-    survivor (or go, if the survivor already has that pair)."""
+    survivor (or go, if the survivor already has that pair). Returns what was done to those
+    others, for an undo: ``moved`` as [pair id, old left, old right], ``removed`` as the pairs'
+    values."""
+    done: dict[str, list] = {"moved": [], "removed": []}
     low, high = sorted((survivor_id, merged_id))
     DuplicatePair.objects.update_or_create(
         left_id=low,
@@ -333,9 +441,37 @@ def _settle_pairs(survivor_id: int, merged_id: int, actor, now) -> None:
             other == survivor_id
             or DuplicatePair.objects.filter(left_id=low, right_id=high).exists()
         ):
+            done["removed"].append(
+                {
+                    "left_id": pair.left_id,
+                    "right_id": pair.right_id,
+                    "score": pair.score,
+                    "source": pair.source,
+                    "details": pair.details,
+                    "found_at": pair.found_at.isoformat(),
+                }
+            )
             pair.delete()
         else:
+            done["moved"].append([pair.pk, pair.left_id, pair.right_id])
             DuplicatePair.objects.filter(pk=pair.pk).update(left_id=low, right_id=high)
+    return done
+
+
+def _restore_pairs(done: dict[str, list]) -> None:
+    """Undo what :func:`_settle_pairs` did to the merged customer's other open pairs, where
+    nobody has decided them since."""
+    for pk, left_id, right_id in done.get("moved", []):
+        DuplicatePair.objects.filter(pk=pk, status=DuplicatePair.Status.OPEN).exclude(
+            left_id=left_id, right_id=right_id
+        ).update(left_id=left_id, right_id=right_id)
+    for values in done.get("removed", []):
+        if not DuplicatePair.objects.filter(
+            left_id=values["left_id"], right_id=values["right_id"]
+        ).exists():
+            DuplicatePair.objects.create(
+                **{**values, "found_at": dt.datetime.fromisoformat(values["found_at"])}
+            )
 
 
 @transaction.atomic
@@ -344,30 +480,69 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
     survivor loses what the merge gave it, where nobody has changed that since. The pair is
     then marked as not duplicates, so scans do not propose it again.
 
-    The actor must be allowed to change the survivor and have made the merge, or be a manager
-    or administrator."""
+    The actor must be allowed to change both customers (the merged one as if it were not in
+    the recycle bin) and have made the merge, or be a manager or administrator."""
     try:
         merge = CustomerMerge.objects.select_for_update().get(pk=int(merge_id))
     except (TypeError, ValueError):
         raise CustomerMerge.DoesNotExist from None
-    survivor = access_customer(actor, merge.survivor_id, CHANGE, for_update=True)
+    # The actor must be allowed to change the customer the undo brings back.
+    within_reach = Customer.objects.filter(
+        customer_scope(actor, CHANGE, deleted=True), pk=merge.merged_id
+    ).exists()
+    later = CustomerMerge.objects.filter(
+        merged_id=merge.survivor_id, undone_at__isnull=True, merged_at__gt=merge.merged_at
+    )
+    if merge.undone_at is None and later.exists():
+        # The survivor is in the recycle bin now, so it cannot be checked like a live one.
+        if not within_reach:
+            raise Customer.DoesNotExist
+        raise ValidationError(
+            {"merge": _("The kept customer was merged again since; undo that merge first.")}
+        )
+    access_customer(actor, merge.survivor_id, VIEW)
+    if not within_reach:
+        raise PermissionDenied(
+            _("The customer this merge would bring back is not yours to change.")
+        )
+    # Locked in id order, as a merge locks them.
+    for pk in sorted((merge.survivor_id, merge.merged_id)):
+        if pk == merge.survivor_id:
+            survivor = access_customer(actor, pk, CHANGE, for_update=True)
+        else:
+            merged = Customer.objects.select_for_update().get(pk=pk)
     if not (actor.is_superuser or actor.role in DELETING_ROLES or merge.merged_by_id == actor.pk):
         raise PermissionDenied(_("Only who merged, a manager or an administrator may undo it."))
     if merge.undone_at is not None:
         raise ValidationError({"merge": _("This merge has already been undone.")})
-    merged = Customer.objects.select_for_update().get(pk=merge.merged_id)
     if merged.deleted_at is None:
         raise ValidationError({"merge": _("The merged customer has been restored already.")})
-    later = CustomerMerge.objects.filter(
-        merged_id=merge.survivor_id, undone_at__isnull=True, merged_at__gt=merge.merged_at
-    )
-    if later.exists():
-        raise ValidationError(
-            {"merge": _("The kept customer was merged again since; undo that merge first.")}
-        )
 
     details = merge.details
+    people = list(
+        Customer.objects.filter(
+            pk__in=details.get("moved", {}).get("customers.customer.organization", []),
+            organization_id=survivor.pk,
+        ).values_list("pk", flat=True)
+    )
+    if people:
+        out_of_reach = (
+            Customer.objects.filter(pk__in=people, deleted_at__isnull=True)
+            .exclude(customer_scope(actor, CHANGE))
+            .count()
+        )
+        if out_of_reach:
+            raise ValidationError(
+                {
+                    "merge": _(
+                        "%(count)d people the merge moved are customers you may not change; "
+                        "someone who may change them all must undo it."
+                    )
+                    % {"count": out_of_reach}
+                }
+            )
     now = timezone.now()
+    survivor_before = customer_snapshot(survivor)
     kept_changes: list[str] = []
     for name, change in details.get("filled", {}).items():
         if name == "id_number":
@@ -415,6 +590,12 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
                 recorded_by_id=before["recorded_by_id"],
             )
     survivor.tags.remove(*details.get("tags_added", []))
+    contacted = details.get("last_contacted_at")
+    if contacted and _jsonable(survivor.last_contacted_at) == contacted["after"]:
+        # Unless the survivor was contacted since, its last contact is its own again.
+        survivor.last_contacted_at = (
+            dt.datetime.fromisoformat(contacted["before"]) if contacted["before"] else None
+        )
 
     if merged.external_id is None and details.get("filled", {}).get("external_id"):
         external_id = details["filled"]["external_id"]["after"]
@@ -432,7 +613,7 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
     merged.refresh_from_db()
     refresh_search_data(survivor)
     refresh_search_data(merged)
-    _refresh_people(details.get("moved", {}).get("customers.customer.organization", []))
+    _refresh_people(people, actor=actor, before=survivor, after=merged, undo=True)
 
     merge.undone_at, merge.undone_by = now, actor
     merge.save(update_fields=["undone_at", "undone_by"])
@@ -440,7 +621,11 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
     DuplicatePair.objects.filter(left_id=low, right_id=high).update(
         status=DuplicatePair.Status.REJECTED, decided_at=now, decided_by=actor
     )
-    changes = {"merged_from": {"before": merged.pk, "after": None}}
+    _restore_pairs(details.get("pairs", {}))
+    changes = {
+        **diff_values(survivor_before, customer_snapshot(survivor), sensitive=SENSITIVE_FIELDS),
+        "merged_from": {"before": merged.pk, "after": None},
+    }
     if kept_changes:
         changes["kept"] = {"before": None, "after": sorted(kept_changes)}
     audit_record(
@@ -464,6 +649,33 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
         changes={"merged_into": {"before": survivor.pk, "after": None}},
     )
     return merge
+
+
+@transaction.atomic
+def duplicate_pair_merge(
+    *,
+    actor,
+    pair_id: int,
+    survivor_id: int,
+    survivor_version: int | None = None,
+    merged_version: int | None = None,
+) -> CustomerMerge:
+    """Merge a possible duplicate from the review queue, keeping ``survivor_id`` (one of the
+    pair). A pair someone decided meanwhile (say, marked as two different customers) is not
+    merged: that decision does not change either customer's version, so only the pair tells."""
+    pair = DuplicatePair.objects.select_for_update().get(pk=pair_id)
+    if survivor_id not in (pair.left_id, pair.right_id):
+        raise ValidationError({"keep": _("Choose which customer to keep.")})
+    if pair.status != DuplicatePair.Status.OPEN:
+        raise ValidationError({"pair": _("This pair has already been decided.")})
+    merged_id = pair.right_id if survivor_id == pair.left_id else pair.left_id
+    return customers_merge(
+        actor=actor,
+        survivor_id=survivor_id,
+        merged_id=merged_id,
+        survivor_version=survivor_version,
+        merged_version=merged_version,
+    )
 
 
 @transaction.atomic

@@ -25,8 +25,13 @@ from guanxi.customers.visibility import can_create_customers
 from .drafts import draft_record
 from .matching.engine import REVIEW_THRESHOLD
 from .models import CustomerMerge, DuplicatePair
-from .selectors import access_duplicate_pair, duplicate_pairs_for_user, likely_duplicates
-from .services import customer_merge_undo, customers_merge, duplicate_pair_reject
+from .selectors import (
+    access_duplicate_pair,
+    duplicate_pairs_for_user,
+    likely_duplicates,
+    merge_successor,
+)
+from .services import customer_merge_undo, duplicate_pair_merge, duplicate_pair_reject
 
 PAGE_SIZE = 50
 QUEUE_ORDERINGS = {"-score": "score"}
@@ -136,10 +141,10 @@ def duplicate_merge(request, pair_id: int):
         pair.right_id: versions.get("version_right"),
     }
     try:
-        merge = customers_merge(
+        merge = duplicate_pair_merge(
             actor=request.user,
+            pair_id=pair.pk,
             survivor_id=survivor_id,
-            merged_id=merged_id,
             survivor_version=version_of[survivor_id],
             merged_version=version_of[merged_id],
         )
@@ -188,7 +193,13 @@ def merge_undo(request, merge_id: int):
         for text in exc.messages:
             messages.error(request, text)
         merge = CustomerMerge.objects.filter(pk=merge_id).first()
-        return redirect("customers:detail", customer_id=merge.survivor_id if merge else 0)
+        if merge is None:
+            raise Http404 from None
+        # A survivor merged away since lives on in a later survivor: the message is shown there.
+        return redirect(
+            "customers:detail",
+            customer_id=merge_successor(merge.survivor_id) or merge.survivor_id,
+        )
     messages.success(
         request,
         _("The merge is undone: “%(name)s” is a customer of its own again.")

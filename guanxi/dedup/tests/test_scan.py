@@ -7,6 +7,7 @@ from itertools import combinations
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from guanxi.dedup.datasets.chinese import generate
 from guanxi.dedup.models import DuplicatePair, MatchModelFit
@@ -137,3 +138,13 @@ def test_reindex_rebuilds_what_the_services_maintain(company):
     key = MatchKey.objects.first()
     with pytest.raises(IntegrityError), transaction.atomic():
         MatchKey.objects.create(customer_id=key.customer_id, key_hash=key.key_hash, rule=key.rule)
+
+
+@pytest.mark.parametrize("where", ["missing directory", "a directory"])
+def test_an_output_that_cannot_be_written_is_refused_before_scanning(tmp_path, where):
+    output = tmp_path / "nope" / "pairs.csv" if where == "missing directory" else tmp_path
+    with pytest.raises(CommandError) as raised:
+        call_command("dedup", "scan", "--output", str(output))
+    assert raised.value.returncode == 2
+    assert str(output) in str(raised.value)
+    assert not MatchModelFit.objects.exists()  # nothing was scanned

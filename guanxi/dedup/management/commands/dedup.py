@@ -14,6 +14,7 @@ and recall (``--check`` exits with status 1 when a data set misses the quality b
 ``reindex`` recomputes every customer's stored blocking keys.
 """
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -38,6 +39,22 @@ def _threshold(text: str) -> float:
             f"--threshold must be a number from 0 to 1, not {text!r}.", returncode=BAD_INPUT
         )
     return value
+
+
+def _output_path(path: Path | None) -> Path | None:
+    """The pairs file, checked before the scan starts: a scan of a million customers takes
+    minutes, and only then would a missing directory or a typo show."""
+    if path is None:
+        return None
+    if path.is_dir():
+        raise CommandError(f"--output {path} is a directory, not a file.", returncode=BAD_INPUT)
+    if not path.parent.is_dir():
+        raise CommandError(
+            f"--output {path}: the directory {path.parent} does not exist.", returncode=BAD_INPUT
+        )
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        raise CommandError(f"--output {path} cannot be written.", returncode=BAD_INPUT)
+    return path
 
 
 class Command(BaseCommand):
@@ -109,12 +126,13 @@ class Command(BaseCommand):
         from guanxi.dedup.scan import scan_duplicates
 
         threshold = _threshold(options["threshold"])
+        output = _output_path(options["output"])
         total = Customer.objects.filter(deleted_at__isnull=True).count()
         started = time.monotonic()
         with self._progress(total, " customers") as bar:
             result = scan_duplicates(
                 threshold=threshold,
-                output=options["output"],
+                output=output,
                 queue=not options["no_queue"],
                 max_block=options["max_block"],
                 progress=bar,

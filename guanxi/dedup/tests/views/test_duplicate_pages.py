@@ -9,6 +9,7 @@ import pytest
 from guanxi.customers.models import Customer
 from guanxi.customers.services import customer_create
 from guanxi.dedup.models import CustomerMerge, DuplicatePair
+from guanxi.dedup.services import customers_merge, duplicate_pair_reject
 
 pytestmark = pytest.mark.django_db
 
@@ -102,6 +103,37 @@ def test_a_stale_page_does_not_merge(client, company, twins):
     )
     assert "changed since you opened this page" in response.content.decode()
     assert not CustomerMerge.objects.exists()
+
+
+def test_a_pair_decided_meanwhile_is_not_merged_from_a_stale_page(client, company, twins):
+    first, second, pair = twins
+    client.force_login(company.rep)
+    assert client.get(f"/duplicates/{pair.pk}/").status_code == 200
+    # Meanwhile the manager says they are two customers; that changes neither's version.
+    duplicate_pair_reject(actor=company.manager, pair_id=pair.pk)
+    response = client.post(
+        f"/duplicates/{pair.pk}/merge/",
+        {"keep": str(first.pk), "version_left": "1", "version_right": "1"},
+        follow=True,
+    )
+    assert "This pair has already been decided." in response.content.decode()
+    assert not CustomerMerge.objects.exists()
+    assert DuplicatePair.objects.get(pk=pair.pk).status == DuplicatePair.Status.REJECTED
+    assert Customer.objects.get(pk=second.pk).deleted_at is None
+
+
+def test_the_merged_tab_lists_merged_pairs_leading_to_the_kept_customer(client, company, twins):
+    first, second, _pair = twins
+    customers_merge(actor=company.rep, survivor_id=first.pk, merged_id=second.pk)
+    client.force_login(company.rep)
+    html = client.get("/duplicates/?status=merged").content.decode()
+    assert f'href="/customers/{first.pk}/"' in html
+    assert f'href="/customers/{second.pk}/"' not in html  # in the recycle bin
+    assert "merged away" in html
+    # Who cannot see the kept customer does not see the pair either.
+    client.force_login(company.rep_west)
+    html = client.get("/duplicates/?status=merged").content.decode()
+    assert f'href="/customers/{first.pk}/"' not in html
 
 
 def test_reject_from_the_pair_page(client, company, twins):
