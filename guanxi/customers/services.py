@@ -311,7 +311,9 @@ def customer_restore(*, actor, customer_id: int) -> Customer:
     Customer.objects.filter(pk=customer.pk).update(
         deleted_at=None, version=F("version") + 1, updated_at=timezone.now()
     )
-    refresh_match_keys([customer.pk])
+    # Its organisation may have been renamed meanwhile (a deleted person's search text is not
+    # rebuilt with the organisation's people), and its match keys were removed on delete.
+    refresh_search_data(customer)
     audit_record(
         actor=actor,
         action=AuditEvent.Action.UPDATE,

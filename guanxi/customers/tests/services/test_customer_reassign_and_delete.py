@@ -4,11 +4,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from guanxi.audit.models import AuditEvent
 from guanxi.core.testing.factories import CustomerFactory
 from guanxi.customers.models import Customer
+from guanxi.customers.selectors import customer_list_for_user
 from guanxi.customers.services import (
     customer_create,
     customer_delete,
     customer_restore,
     customer_reveal_sensitive,
+    customer_update,
     customers_reassign,
 )
 
@@ -74,6 +76,26 @@ def test_delete_hides_the_customer_keeps_history_and_can_be_restored(company):
     assert AuditEvent.objects.filter(customer_id=customer.pk, action="delete").exists()
     customer_restore(actor=company.admin, customer_id=customer.pk)
     assert Customer.objects.visible_to(company.rep).filter(pk=customer.pk).exists()
+
+
+def test_a_restored_person_is_found_by_their_organisations_current_name(company):
+    admin = company.admin
+    org = customer_create(actor=admin, data={"name": "Oldco Trading", "party_type": "organization"})
+    person = customer_create(actor=admin, data={"name": "Li Lei", "organization_id": org.pk})
+    customer_delete(actor=admin, customer_id=person.pk)
+    # Renaming the organisation rebuilds the search text of its people still in use only.
+    org.refresh_from_db()
+    customer_update(
+        actor=admin, customer_id=org.pk, expected_version=org.version, data={"name": "Newco Ltd"}
+    )
+    customer_restore(actor=admin, customer_id=person.pk)
+
+    def found(query):
+        matches = customer_list_for_user(admin, filters={"q": query})
+        return set(matches.values_list("name", flat=True))
+
+    assert found("newco") == {"Newco Ltd", "Li Lei"}
+    assert found("oldco") == set()
 
 
 def test_reveal_requires_permission_and_is_audited(company):
