@@ -681,13 +681,13 @@ class CustomerImporter:
                     phones=[p.parsed.e164 for p in data["phones"]],
                     emails=[e["address"] for e in data["emails"]],
                     tags=data["tags"],
-                    external_id=item.row.external_id,
+                    external_id=data["external_id"],
                 )
             customer = Customer(
                 **data["scalars"],
                 organization_id=organization_id,
                 custom_fields=data["custom_fields"],
-                external_id=item.row.external_id,
+                external_id=data["external_id"],
                 created_by=self.actor,
                 created_at=now,
                 updated_at=now,
@@ -965,7 +965,14 @@ class _EarlierRows:
 
 
 def _combine(row: CustomerRow, absorbed: list[tuple[CustomerRow, bool]]) -> dict[str, Any]:
-    """A new customer's data from its row and the later rows of the batch that matched it."""
+    """A new customer's data from its row and the later rows of the batch that matched it.
+
+    Without an external id of its own it takes the first one an absorbed row brings, as an
+    existing customer would (:func:`_apply_scalars`): importing the file again then finds it
+    by that id instead of changing it."""
+    external_id = row.external_id or next(
+        (r.external_id for r, _o in absorbed if r.external_id), None
+    )
     scalars = dict(row.scalars)
     phones = list(row.phones)
     emails = list(row.emails)
@@ -1002,6 +1009,7 @@ def _combine(row: CustomerRow, absorbed: list[tuple[CustomerRow, bool]]) -> dict
         "tags": tags,
         "custom_fields": custom,
         "id_number": id_number,
+        "external_id": external_id,
     }
 
 

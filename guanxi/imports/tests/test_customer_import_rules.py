@@ -4,6 +4,7 @@ rows of one file keeps what they say, so that importing the file again changes n
 
 import pytest
 
+from guanxi.customers.models import Customer
 from guanxi.imports.models import ImportJob, ImportRowError
 from guanxi.imports.services import import_job_create, import_job_run
 
@@ -49,3 +50,27 @@ def test_a_phone_too_long_to_keep_written_out_is_rejected_naming_the_column(comp
     )
     assert (job.created, job.rejected) == (0, 1)
     assert reasons(job)[0].startswith("phone:") and "at most 40" in reasons(job)[0]
+
+
+# --- rows of one file merged together -----------------------------------------------------
+
+
+def test_a_customer_created_by_the_file_takes_the_external_id_of_a_row_merged_into_it(
+    company, tmp_path
+):
+    content = (
+        "external_id,name,phone,email\n"
+        ",张伟,13812345678,zw@example.com\n"
+        "X1,张伟,13812345678,zw@example.com\n"  # the same customer, merged into the first
+        "X2,张伟,13812345678,zw@example.com\n"  # the first external id stays
+    )
+    first = run_import(tmp_path, content, company.rep)
+    assert (first.created, first.merged) == (1, 2)
+    customer = Customer.objects.get(name="张伟")
+    assert customer.external_id == "X1"
+    assert "x1" in customer.search_text.casefold()
+    version = customer.version
+    again = run_import(tmp_path, content, company.rep)
+    customer.refresh_from_db()
+    assert (again.created, again.rejected, again.unchanged) == (0, 0, 3)
+    assert customer.version == version and customer.external_id == "X1"
