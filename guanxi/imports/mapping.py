@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.utils.translation import gettext as _
+
 # The canonical names of a customer import, with what each holds. Several phones, emails or
 # tags go in one cell, separated by ; or , (or several columns mapped to the same field).
 CUSTOMER_FIELDS = {
@@ -272,6 +274,20 @@ class ColumnMapping:
         return sorted({t for t in self.targets if t})
 
 
+def repeated_headers(header: list[str]) -> list[str]:
+    """Header names that more than one column has (a blank header counts as a name). A mapping
+    says which field a column fills by its header, so such columns cannot be told apart."""
+    return sorted({name for name in header if header.count(name) > 1})
+
+
+def repeated_headers_message(repeated: list[str]) -> str:
+    names = ", ".join(f"“{name}”" if name else _("(no header)") for name in repeated)
+    return _(
+        "Several columns of the file have the same header: %(names)s. A column is mapped by "
+        "its header, so give every column a distinct name in the file and import it again."
+    ) % {"names": names}
+
+
 def allowed_fields(kind: str, custom_field_keys: frozenset[str] = frozenset()) -> set[str]:
     fields = set(FIELDS_BY_KIND[kind])
     if kind == "customers":
@@ -294,13 +310,17 @@ def build_mapping(
     for header_name, target in explicit.items():
         if target not in (None, "") and target not in allowed:
             raise MappingError(
-                f"The mapping sends “{header_name}” to “{target}”, which is not a field; "
-                f"fields are: {', '.join(sorted(allowed))}."
+                _(
+                    "The mapping sends “%(column)s” to “%(field)s”, which is not a field; "
+                    "fields are: %(fields)s."
+                )
+                % {"column": header_name, "field": target, "fields": ", ".join(sorted(allowed))}
             )
     unknown = sorted(set(explicit) - set(header))
     if unknown:
         raise MappingError(
-            f"The mapping names columns the file does not have: {', '.join(unknown)}."
+            _("The mapping names columns the file does not have: %(columns)s.")
+            % {"columns": ", ".join(unknown)}
         )
     targets: list[str | None] = []
     for name in header:
@@ -315,15 +335,30 @@ def build_mapping(
         "interactions": [("subject",), ("customer_external_id", "customer_id")],
         "orders": [("ordered_on",), ("amount",), ("customer_external_id", "customer_id")],
     }[kind]
+    # Columns sharing a header share its mapping: refused when that sends them anywhere, since
+    # the user may have meant them for different fields. Ignored ones do no harm.
+    repeated = [
+        name
+        for name in repeated_headers(header)
+        if any(target for column, target in zip(header, targets, strict=True) if column == name)
+    ]
+    if repeated:
+        raise MappingError(repeated_headers_message(repeated))
     for options in required:
         if not any(option in targets for option in options):
+            fields = options[0]
+            for option in options[1:]:
+                fields = _("%(first)s or %(second)s") % {"first": fields, "second": option}
             raise MappingError(
-                f"No column is mapped to {' or '.join(options)}, which every row needs."
+                _("No column is mapped to %(fields)s, which every row needs.") % {"fields": fields}
             )
     singles = [t for t in targets if t and t not in MULTI_VALUED]
     doubled = sorted({t for t in singles if singles.count(t) > 1})
     if doubled:
-        raise MappingError(f"Several columns are mapped to {', '.join(doubled)}; choose one.")
+        raise MappingError(
+            _("Several columns are mapped to %(fields)s; choose one.")
+            % {"fields": ", ".join(doubled)}
+        )
     return ColumnMapping(kind=kind, targets=targets, custom_fields=frozenset(custom_field_keys))
 
 
@@ -353,11 +388,14 @@ def read_mapping_file(path: Path | str) -> dict[str, str | None]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise MappingError(f"The mapping file cannot be read: {error}") from None
+        raise MappingError(
+            _("The mapping file cannot be read: %(error)s") % {"error": error}
+        ) from None
     if not isinstance(data, dict) or not all(
         isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in data.items()
     ):
         raise MappingError(
-            'The mapping file must hold one JSON object such as {"姓名": "name", "手机": "phone"}.'
+            _("The mapping file must hold one JSON object such as %(example)s.")
+            % {"example": '{"姓名": "name", "手机": "phone"}'}
         )
     return data

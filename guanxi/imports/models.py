@@ -36,6 +36,10 @@ class ImportJob(models.Model):
     filename = models.CharField(_("file"), max_length=255)
     path = models.CharField(max_length=500, help_text="Where the uploaded file is kept")
     file_sha256 = models.CharField(max_length=64)
+    # The file's header as read when the job was made: the error file is written from it, so
+    # the rejected rows (stored with their cells) can be downloaded after a command-line
+    # import's file has been moved or deleted.
+    header = models.JSONField(default=list, blank=True)
     mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
     dedup = models.CharField(
         _("duplicates"), max_length=10, choices=Dedup.choices, default=Dedup.AUTO

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from django.utils.translation import gettext as _
+
 MAX_CELL = 10_000  # characters; a longer cell is a broken file, not data
 # The whole file is in memory already, so csv's own limit on a field guards nothing; raised, it
 # lets the MAX_CELL check reject an overlong cell with the row's cells kept for the error file.
@@ -70,7 +72,7 @@ def open_table(path: Path | str, *, filename: str | None = None) -> TableFile:
         return _open_xlsx(path)
     if name.endswith((".xls",)) and start.startswith(b"\xd0\xcf\x11\xe0"):
         raise FileProblem(
-            "This is an old Excel (.xls) file; save it as .xlsx or CSV and upload that."
+            _("This is an old Excel (.xls) file; save it as .xlsx or CSV and upload that.")
         )
     return _open_csv(path)
 
@@ -121,13 +123,15 @@ def _open_csv(path: Path) -> TableFile:
     table = TableFile(path=path, kind="csv", header=[], encoding=encoding, delimiter=delimiter)
     for row in _csv_rows(table, header=True):
         if row.problem:
-            raise FileProblem(f"The header row cannot be read: {row.problem}")
+            raise FileProblem(
+                _("The header row cannot be read: %(problem)s") % {"problem": row.problem}
+            )
         if any(cell.strip() for cell in row.cells):
             table.header = [cell.strip() for cell in row.cells]
             table.header_row = row.number
             break
     if not table.header:
-        raise FileProblem("The file is empty: there is no header row.")
+        raise FileProblem(_("The file is empty: there is no header row."))
     return table
 
 
@@ -146,7 +150,7 @@ def _csv_rows(table: TableFile, *, header: bool = False) -> Iterator[SourceRow]:
         except StopIteration:
             return
         except csv.Error as error:
-            yield SourceRow(start, [], f"not readable as CSV ({error})")
+            yield SourceRow(start, [], _("not readable as CSV (%(error)s)") % {"error": error})
             number = reader.line_num + 1
             continue
         number = reader.line_num + 1
@@ -170,8 +174,11 @@ def _csv_rows(table: TableFile, *, header: bool = False) -> Iterator[SourceRow]:
                     .replace("\x00", "")
                     for c in cells
                 ],
-                f"this row is not valid {encoding} text (byte 0x{byte:02x}); save the file as "
-                "UTF-8 and import the row again",
+                _(
+                    "this row is not valid %(encoding)s text (byte 0x%(byte)s); save the file "
+                    "as UTF-8 and import the row again"
+                )
+                % {"encoding": encoding, "byte": f"{byte:02x}"},
             )
             continue
         last = number - 1
@@ -181,8 +188,12 @@ def _csv_rows(table: TableFile, *, header: bool = False) -> Iterator[SourceRow]:
             yield SourceRow(
                 start,
                 [c.replace("\x00", "") for c in cells],
-                f'a quote (") opened on line {start} is never closed, so lines '
-                f"{start}–{last} were read as this one row; close the quote and import them again",
+                _(
+                    'a quote (") opened on line %(first)d is never closed, so lines '
+                    "%(first)d–%(last)d were read as this one row; close the quote and import "
+                    "them again"
+                )
+                % {"first": start, "last": last},
             )
             continue
         yield _checked_row(table, start, cells, last_line=last)
@@ -191,27 +202,49 @@ def _csv_rows(table: TableFile, *, header: bool = False) -> Iterator[SourceRow]:
 def _checked_row(
     table: TableFile, number: int, cells: list[str], *, last_line: int | None = None
 ) -> SourceRow:
-    """The row, or why no database can take it: a NUL character (PostgreSQL's text cannot hold
-    one; it is never meant) or a cell longer than ``MAX_CELL``. The cells of a refused row are
-    kept whole, only without the NULs, so that the error file loses nothing of the row — or of
-    the lines a stray quote made part of it, which ``last_line`` (a CSV row's last line) points
-    out."""
+    """The row, or why it cannot be imported as it is: a NUL character (PostgreSQL's text
+    cannot hold one; it is never meant), a cell longer than ``MAX_CELL``, or a value beyond the
+    last column of the header (no column name says what it is, and usually a separator inside
+    a value has shifted the row). The cells of a refused row are kept whole, only without the
+    NULs, so that the error file loses nothing of the row — or of the lines a stray quote made
+    part of it, which ``last_line`` (a CSV row's last line) points out."""
     problems = []
     for index, cell in enumerate(cells):
         nul, long = "\x00" in cell, len(cell) > MAX_CELL
         if not (nul or long):
             continue
         column = (table.header[index] if index < len(table.header) else "") or (
-            f"column {index + 1}"
+            _("column %(number)d") % {"number": index + 1}
         )
         if nul:
-            problems.append(f"{column}: contains a NUL character (0x00), which is not text")
+            problems.append(
+                _("%(column)s: contains a NUL character (0x00), which is not text")
+                % {"column": column}
+            )
         if long:
-            problems.append(f"{column}: longer than {MAX_CELL:,} characters")
+            problem = _("%(column)s: longer than %(limit)s characters") % {
+                "column": column,
+                "limit": f"{MAX_CELL:,}",
+            }
             if last_line is not None and last_line > number:
-                problems[-1] += (
-                    f" (the row runs over lines {number}–{last_line}: is a quote left open?)"
-                )
+                problem += " " + _(
+                    "(the row runs over lines %(first)d–%(last)d: is a quote left open?)"
+                ) % {"first": number, "last": last_line}
+            problems.append(problem)
+    width = len(table.header)
+    beyond = [index + 1 for index, cell in enumerate(cells[width:], start=width) if cell.strip()]
+    if beyond:
+        problems.append(
+            _(
+                "the row has values beyond the last column of the header (column %(columns)s; "
+                "the header has %(width)d columns): is there a separator inside a value? Fix the "
+                "row, or name those columns in the header"
+            )
+            % {
+                "columns": ", ".join(str(n) for n in beyond),
+                "width": width,
+            }
+        )
     if not problems:
         return SourceRow(number, cells)
     return SourceRow(number, [c.replace("\x00", "") for c in cells], "; ".join(problems))
@@ -238,7 +271,8 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-def _open_xlsx(path: Path) -> TableFile:
+def _load_workbook(path: Path):
+    """The workbook, read-only; a file that is no readable workbook is a :class:`FileProblem`."""
     import zipfile
 
     from openpyxl import load_workbook
@@ -246,12 +280,37 @@ def _open_xlsx(path: Path) -> TableFile:
 
     try:
         # From an open file: openpyxl judges a path by its extension, an upload has none.
-        workbook = load_workbook(path.open("rb"), read_only=True, data_only=True)
+        return load_workbook(path.open("rb"), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as error:
-        raise FileProblem(f"This is not a readable XLSX workbook ({error}).") from None
+        raise FileProblem(
+            _("This is not a readable XLSX workbook (%(error)s).") % {"error": error}
+        ) from None
+
+
+def _sheet_rows(workbook) -> Iterator[tuple[int, tuple]]:
+    """The first sheet's rows with their numbers. A sheet that breaks off in the middle (a
+    damaged or half-copied file) is a :class:`FileProblem`, not a traceback."""
+    import zipfile
+    import zlib
+
+    sheet = workbook.worksheets[0]
+    # Read-only mode trusts the sheet's <dimension> tag, which writers other than Excel often
+    # leave stale ("A1"): rows and columns beyond it would vanish without a word.
+    sheet.reset_dimensions()
     try:
-        sheet = workbook.worksheets[0]
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        yield from enumerate(sheet.iter_rows(values_only=True), start=1)
+    except (SyntaxError, zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError) as error:
+        # SyntaxError: the XML parsers' errors (ElementTree's ParseError, lxml's) derive from it.
+        raise FileProblem(
+            _("This XLSX workbook is damaged and cannot be read to the end (%(error)s).")
+            % {"error": error}
+        ) from None
+
+
+def _open_xlsx(path: Path) -> TableFile:
+    workbook = _load_workbook(path)
+    try:
+        for number, values in _sheet_rows(workbook):
             cells = [_cell_text(v).strip() for v in values]
             if any(cells):
                 while cells and not cells[-1]:
@@ -259,16 +318,13 @@ def _open_xlsx(path: Path) -> TableFile:
                 return TableFile(path=path, kind="xlsx", header=cells, header_row=number)
     finally:
         workbook.close()
-    raise FileProblem("The workbook's first sheet is empty: there is no header row.")
+    raise FileProblem(_("The workbook's first sheet is empty: there is no header row."))
 
 
 def _xlsx_rows(table: TableFile) -> Iterator[SourceRow]:
-    from openpyxl import load_workbook
-
-    workbook = load_workbook(table.path.open("rb"), read_only=True, data_only=True)
+    workbook = _load_workbook(table.path)
     try:
-        sheet = workbook.worksheets[0]
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        for number, values in _sheet_rows(workbook):
             if number <= table.header_row:
                 continue
             cells = [_cell_text(v) for v in values]

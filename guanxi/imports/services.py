@@ -104,6 +104,9 @@ def import_job_create(
     path = Path(path)
     try:
         table = open_table(path, filename=filename)
+        # Counting reads the whole file, so a workbook damaged after its header is refused here
+        # rather than failing the job half-way.
+        total_rows = table.count_rows()
     except FileProblem as error:
         raise ValidationError({"file": str(error)}) from None
     if check_mapping:
@@ -124,12 +127,13 @@ def import_job_create(
         filename=filename[:255],
         path=str(path),
         file_sha256=digest,
+        header=table.header,
         mapping=mapping or {},
         dedup=dedup,
         dry_run=dry_run,
         via=via,
         language=translation.get_language() or settings.LANGUAGE_CODE,
-        total_rows=table.count_rows(),
+        total_rows=total_rows,
         started_by=actor,
     )
 
@@ -154,15 +158,29 @@ def resumable_job(*, actor, path: Path, kind: str) -> ImportJob | None:
 
 
 def import_job_run(
-    *, job: ImportJob, progress=None, batch_size: int | None = None, timings: dict | None = None
+    *,
+    job: ImportJob,
+    path: Path | None = None,
+    progress=None,
+    batch_size: int | None = None,
+    timings: dict | None = None,
 ) -> ImportJob:
     """Run (or carry on with) a job; on an error the job is marked failed, and the batches
     written so far stay, so it can be resumed. ``timings``, if given, receives the seconds
-    spent in each phase of the work."""
+    spent in each phase of the work.
+
+    ``path`` is where the job's file is now, when that is not where it was: a command-line
+    import resumed with the file moved since. It must hold the same bytes (checked), since
+    ``last_row`` counts rows of that file; the job remembers the new place."""
     from .customer_import import BATCH_SIZE, CustomerImporter
     from .interaction_import import InteractionImporter
     from .order_import import OrderImporter
 
+    if path is not None and Path(path) != Path(job.path):
+        if file_sha256(Path(path)) != job.file_sha256:
+            raise ValidationError({"file": _("This is not the file the import was started with.")})
+        job.path = str(path)
+        job.save(update_fields=["path"])
     table = open_table(Path(job.path), filename=job.filename)
     mapping = job_mapping(job, table)
     importer_class = {
@@ -206,17 +224,34 @@ def _mark(job: ImportJob, status: str, message: str) -> None:
     job.refresh_from_db()
 
 
+def _job_header(job: ImportJob) -> list[str]:
+    """The header of the job's file: stored on the job, or for a job made before it was,
+    read from the file while it is still there."""
+    if job.header:
+        return list(job.header)
+    try:
+        return open_table(Path(job.path), filename=job.filename).header
+    except (OSError, FileProblem):
+        return []
+
+
 def write_error_rows(job: ImportJob, handle) -> int:
     """The rejected rows as a file to fix and import again: the file's own columns, then the
     row number and the reasons (columns no mapping uses, so they are ignored on re-import).
-    Returns how many rows were written."""
-    table = open_table(Path(job.path), filename=job.filename)
-    width = len(table.header)
+    Every cell of a row is kept, those beyond the header too (which is why such a row was
+    rejected): they get columns named by their position. Returns how many rows were written."""
+    header = _job_header(job)
+    errors = ImportRowError.objects.filter(job=job).order_by("row_number", "id")
+    # A first pass for the widest row, so that every line of the file has the same columns.
+    width = max(
+        [len(header), *(len(cells) for cells in errors.values_list("cells", flat=True).iterator())]
+    )
+    header += [f"column_{number}" for number in range(len(header) + 1, width + 1)]
     writer = csv.writer(handle)
-    writer.writerow([*table.header, *ERROR_COLUMNS])
+    writer.writerow([*header, *ERROR_COLUMNS])
     count = 0
-    for error in ImportRowError.objects.filter(job=job).order_by("row_number", "id").iterator():
-        cells = (list(error.cells) + [""] * width)[:width]
+    for error in errors.iterator():
+        cells = list(error.cells) + [""] * (width - len(error.cells))
         writer.writerow([*cells, error.row_number, error.reason])
         count += 1
     return count

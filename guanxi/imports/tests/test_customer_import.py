@@ -131,6 +131,25 @@ def test_a_row_with_a_nul_character_is_rejected_and_the_others_imported(company,
     assert Customer.objects.filter(external_id="N2").exists()
 
 
+def test_a_row_with_values_beyond_the_header_is_rejected_and_kept_whole(company, tmp_path):
+    # An unquoted comma in the city shifts the row: its last value has no column. Cutting it
+    # off would import the rest as if nothing happened.
+    content = "name,phone,city\n张伟,13812345678,上海,浦东\n王芳,13900001111,北京\n"
+    job = run_import(tmp_path, content, company.admin)
+    assert_accounted(job, 2)
+    assert (job.created, job.rejected) == (1, 1)
+    error = ImportRowError.objects.get(job=job)
+    assert error.reason.startswith("the row has values beyond the last column of the header")
+    assert not Customer.objects.filter(name="张伟").exists()
+    # The error file has every cell of the row, the one beyond the header in a column of its
+    # own, so nothing is lost when it is fixed and imported again.
+    buffer = io.StringIO()
+    write_error_rows(job, buffer)
+    header, row = list(csv.reader(io.StringIO(buffer.getvalue())))
+    assert header == ["name", "phone", "city", "column_4", "import_row", "import_error"]
+    assert row[:5] == ["张伟", "13812345678", "上海", "浦东", "2"]
+
+
 def test_a_quote_left_open_in_a_name_does_not_make_a_customer_of_two_rows(company, tmp_path):
     # The quote closes on the next line: both lines become one row whose name holds a line
     # break, which no name does.

@@ -2,6 +2,7 @@
 middle of a real run (a separate process, interrupted with SIGINT) followed by --resume."""
 
 import csv
+import io
 import json
 import os
 import signal
@@ -9,13 +10,16 @@ import sqlite3
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from openpyxl import Workbook
 
 from guanxi.customers.models import Customer
 from guanxi.imports.models import ImportJob
+from guanxi.imports.services import import_job_create
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -176,3 +180,76 @@ def test_ctrl_c_keeps_the_finished_batches_and_resume_completes(tmp_path):
     assert f"Resuming import #1 after row {last_row}" in resumed.stdout
     customers, rows_read, accounted, _last_row, status = _counts(database)
     assert (customers, rows_read, accounted, status) == (rows, rows, rows, "finished")
+
+
+@pytest.mark.django_db
+def test_a_damaged_xlsx_exits_with_status_2_and_a_message(company, tmp_path):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["name", "phone"])
+    for i in range(50):
+        sheet.append([f"客户{i}", f"138123456{i:02d}"])
+    raw = io.BytesIO()
+    workbook.save(raw)
+    source = zipfile.ZipFile(raw)
+    path = tmp_path / "people.xlsx"
+    with zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) // 2]  # the sheet breaks off: a half-copied file
+            target.writestr(item, data)
+    with pytest.raises(CommandError, match="damaged") as error:
+        _run("customers", str(path), "--user", "admin")
+    assert error.value.returncode == 2
+    assert not ImportJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_resume_refuses_the_options_it_cannot_honour(company, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text("name,phone\n张三,13812340001\n李四,13812340002\n")
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text('{"name": "name"}')
+    job = import_job_create(actor=company.admin, path=path, filename=path.name, kind="customers")
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.INTERRUPTED)
+    # A resumed job goes on as it was started: a dry run would write, and another mapping or
+    # duplicate handling would be ignored.
+    for extra in (["--dry-run"], ["--mapping", str(mapping)], ["--dedup", "off"]):
+        with pytest.raises(CommandError, match=f"cannot be combined with {extra[0]}") as error:
+            _run("customers", str(path), "--resume", "--user", "admin", *extra)
+        assert error.value.returncode == 2
+    assert not Customer.objects.filter(name__in=["张三", "李四"]).exists()
+    assert "2 rows read" in _run("customers", str(path), "--resume", "--user", "admin")
+
+
+@pytest.mark.django_db
+def test_resume_reads_the_file_given_wherever_it_was_before(company, tmp_path):
+    first = tmp_path / "downloads" / "people.csv"
+    first.parent.mkdir()
+    first.write_text("name,phone\n张三,13812340001\n李四,13812340002\n")
+    job = import_job_create(actor=company.admin, path=first, filename=first.name, kind="customers")
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.INTERRUPTED)
+    moved = tmp_path / "people.csv"
+    first.rename(moved)  # the same file, moved after the interruption
+    output = _run("customers", str(moved), "--resume", "--user", "admin")
+    assert f"Resuming import #{job.pk}" in output and "2 rows read" in output
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.FINISHED and job.path == str(moved)
+
+
+@pytest.mark.django_db
+def test_columns_sharing_a_header_are_refused_naming_it(company, tmp_path):
+    # A mapping names columns by header: both 备注 columns would go to notes, though the user
+    # may have meant only one of them.
+    path = tmp_path / "people.csv"
+    path.write_text("姓名,备注,电话,备注\n张三,VIP客户,13812340001,老客户\n")
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"姓名": "name", "备注": "notes", "电话": "phone"}))
+    with pytest.raises(CommandError, match="same header: “备注”") as error:
+        _run("customers", str(path), "--mapping", str(mapping), "--user", "admin")
+    assert error.value.returncode == 2
+    assert not ImportJob.objects.exists()
+    # Left out of the mapping, the repeated columns are ignored and harm nothing.
+    mapping.write_text(json.dumps({"姓名": "name", "电话": "phone"}))
+    assert "1 created" in _run("customers", str(path), "--mapping", str(mapping), "--user", "admin")

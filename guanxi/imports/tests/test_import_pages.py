@@ -3,14 +3,17 @@ progress, download the rejected rows; and who may see which import."""
 
 import csv
 import io
+import zipfile
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from openpyxl import Workbook
 
 from guanxi.customers.models import Customer
 from guanxi.imports.models import ImportJob
+from guanxi.imports.services import import_job_create, import_job_run
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +125,42 @@ def test_imports_belong_to_who_started_them(client, company):
     assert client.get("/imports/new/").status_code == 403
     assert _upload(client).status_code == 403
     assert ImportJob.objects.count() == 1
+
+
+def test_a_damaged_xlsx_is_refused_on_the_form(client, company):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["name", "phone"])
+    for i in range(50):
+        sheet.append([f"客户{i}", f"138123456{i:02d}"])
+    raw = io.BytesIO()
+    workbook.save(raw)
+    source = zipfile.ZipFile(raw)
+    damaged = io.BytesIO()
+    with zipfile.ZipFile(damaged, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) // 2]  # readable header, then the sheet breaks off
+            target.writestr(item, data)
+    client.force_login(company.rep)
+    response = _upload(client, content=damaged.getvalue(), name="客户.xlsx")
+    assert response.status_code == 422 and "damaged" in response.content.decode()
+    assert not ImportJob.objects.exists()
+
+
+def test_the_rejected_rows_of_a_command_line_import_download_after_its_file_is_gone(
+    client, company, tmp_path
+):
+    path = tmp_path / "people.csv"
+    path.write_text("name,phone\n张三,123\n")
+    job = import_job_create(actor=company.rep, path=path, filename=path.name, kind="customers")
+    import_job_run(job=job)
+    path.unlink()  # the user tidied up their downloads folder
+    client.force_login(company.rep)
+    assert client.get(f"/imports/{job.pk}/").status_code == 200
+    response = client.get(f"/imports/{job.pk}/errors.csv")
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0] == ["name", "phone", "import_row", "import_error"]
+    assert rows[1][:3] == ["张三", "123", "2"]

@@ -1,6 +1,9 @@
 """Reading CSV and XLSX files: encodings, delimiters, bad rows reported one by one."""
 
 import datetime as dt
+import io
+import re
+import zipfile
 
 import pytest
 from openpyxl import Workbook
@@ -124,7 +127,9 @@ def test_nul_characters_and_overlong_cells_are_reported_naming_the_column(tmp_pa
     path = tmp_path / "a.xlsx"
     workbook.save(path)
     (row,) = open_table(path).rows()
-    assert row.problem == "notes: longer than 10,000 characters"
+    assert row.problem.startswith(
+        "notes: longer than 10,000 characters; the row has values beyond the last column"
+    )
     assert row.cells == ["王芳", "z" * 12_000, "and a cell past the header"]
 
 
@@ -157,3 +162,63 @@ def test_a_quote_left_open_is_reported_with_the_lines_it_swallowed(tmp_path):
         "phone: longer than 10,000 characters (the row runs over lines 2–803: "
         "is a quote left open?)"
     )
+
+
+def _rewrite_sheet(workbook: Workbook, change) -> bytes:
+    """The workbook saved, with ``change`` applied to its first sheet's XML."""
+    raw = io.BytesIO()
+    workbook.save(raw)
+    source = zipfile.ZipFile(io.BytesIO(raw.getvalue()))
+    rewritten = io.BytesIO()
+    with zipfile.ZipFile(rewritten, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = change(data)
+            target.writestr(item.filename, data)
+    return rewritten.getvalue()
+
+
+def test_an_xlsx_with_a_stale_dimension_is_read_whole(tmp_path):
+    # Writers other than Excel often leave <dimension ref="A1"/> (or any stale range); Excel
+    # opens such files with every row and column, and so must the import.
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["name", "phone", "email"])
+    for i in range(5):
+        sheet.append([f"客户{i}", f"1381234567{i}", f"c{i}@example.com"])
+    for stale in (b"A1", b"A1:B3"):
+        data = _rewrite_sheet(
+            workbook,
+            lambda xml, s=stale: re.sub(
+                rb'<dimension ref="[^"]*"', b'<dimension ref="' + s + b'"', xml
+            ),
+        )
+        table = open_table(_write(tmp_path, "a.xlsx", data))
+        assert table.header == ["name", "phone", "email"], stale
+        assert [r.cells for r in table.rows()][4] == ["客户4", "13812345674", "c4@example.com"]
+        assert table.count_rows() == 5
+
+
+def test_a_damaged_xlsx_is_a_file_problem_not_a_traceback(tmp_path):
+    # The header reads fine; the sheet breaks off in the middle (a half-copied file).
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["name", "phone"])
+    for i in range(50):
+        sheet.append([f"客户{i}", f"138123456{i:02d}"])
+    data = _rewrite_sheet(workbook, lambda xml: xml[: len(xml) // 2])
+    table = open_table(_write(tmp_path, "a.xlsx", data))
+    with pytest.raises(FileProblem, match="damaged"):
+        table.count_rows()
+
+
+def test_values_beyond_the_last_header_are_reported_and_kept(tmp_path):
+    # An unquoted comma in a value shifts the rest of the row one column to the right.
+    data = "name,phone,city\n张伟,13812345678,上海,浦东\n王芳,13900001111,北京,,\n".encode()
+    shifted, padded = open_table(_write(tmp_path, "a.csv", data)).rows()
+    assert shifted.problem.startswith("the row has values beyond the last column of the header")
+    assert "column 4" in shifted.problem
+    assert shifted.cells == ["张伟", "13812345678", "上海", "浦东"]
+    # Empty cells after the header (a trailing separator) are no value: the row is fine.
+    assert padded.problem is None

@@ -56,7 +56,8 @@ class Command(BaseCommand):
             sub.add_argument(
                 "--dedup",
                 choices=ImportJob.Dedup.values,
-                default=ImportJob.Dedup.AUTO,
+                # None rather than "auto", to tell an explicit --dedup from the default.
+                default=None,
                 help="auto: merge sure duplicates, queue likely ones (default); "
                 "review: create all, queue likely duplicates; off: do not look",
             )
@@ -71,7 +72,9 @@ class Command(BaseCommand):
             )
             sub.add_argument("--errors", type=Path, help="where to write the rejected rows")
             sub.add_argument(
-                "--resume", action="store_true", help="carry on with an import that stopped"
+                "--resume",
+                action="store_true",
+                help="carry on with an import that stopped, with its own mapping and options",
             )
             sub.add_argument("--batch-size", type=int, default=2000, help=argparse_hidden())
 
@@ -83,6 +86,25 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be at least 1.", returncode=BAD_INPUT)
         job = None
         if options["resume"]:
+            # A resumed job carries on with the mapping, duplicate handling and dry-run setting
+            # it was started with (its first rows were written with them); other ones asked for
+            # now would be ignored, and a dry run would write.
+            given = [
+                option
+                for option, value in (
+                    ("--dry-run", options["dry_run"]),
+                    ("--mapping", options["mapping"]),
+                    ("--dedup", options["dedup"]),
+                )
+                if value
+            ]
+            if given:
+                raise CommandError(
+                    f"--resume carries on with the options the import was started with; it "
+                    f"cannot be combined with {', '.join(given)}. Run without --resume to "
+                    "start a new import with them.",
+                    returncode=BAD_INPUT,
+                )
             job = resumable_job(actor=actor, path=file, kind=kind)
             if job is None:
                 raise CommandError(
@@ -106,7 +128,7 @@ class Command(BaseCommand):
                     filename=file.name,
                     kind=kind,
                     mapping=mapping,
-                    dedup=options["dedup"],
+                    dedup=options["dedup"] or ImportJob.Dedup.AUTO,
                     dry_run=options["dry_run"],
                     via="cli",
                 )
@@ -132,6 +154,9 @@ class Command(BaseCommand):
             with bar:
                 import_job_run(
                     job=job,
+                    # On --resume: the file given now, which resumable_job found to have the
+                    # same contents, wherever the job's file was when it started.
+                    path=file,
                     progress=bar.update,
                     batch_size=options["batch_size"],
                     timings=timings,
