@@ -28,6 +28,8 @@ from .models import ImportRowError
 from .readers import SourceRow
 
 FIELDS = ("channel", "direction", "subject", "notes", "staff_id", "occurred_at")
+# The years an occurred_at may fall in: any moment of them can be stored in UTC.
+FIRST_YEAR, LAST_YEAR = 1900, 9998
 
 
 def parse_moment(text: str) -> dt.datetime | None:
@@ -50,6 +52,7 @@ def parse_moment(text: str) -> dt.datetime | None:
 
 class InteractionImporter(LinkedRowImporter):
     customer_action = INTERACT
+    model = Interaction
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -67,76 +70,82 @@ class InteractionImporter(LinkedRowImporter):
     def _refused(self, reference: str) -> str:
         return _("no customer %(ref)s that you may log contacts on") % {"ref": reference}
 
+    def _refused_rewrite(self, external_id: str) -> str:
+        return _(
+            "external_id: interaction %(ref)s belongs to a customer you may not log contacts on"
+        ) % {"ref": external_id}
+
+    def _clean(self, values: dict[str, str], customers: dict[str, int | str]):
+        """The interaction's fields from one row, or the reasons it cannot be imported.
+        ``occurred_at`` is among the fields only when the row gives it: a new interaction
+        without one happened now, one imported before keeps its moment."""
+        problems = []
+        reference = (
+            f"e:{values['customer_external_id']}"
+            if values.get("customer_external_id")
+            else f"i:{values.get('customer_id', '')}"
+        )
+        customer = customers.get(reference)
+        if not isinstance(customer, int):
+            problems.append(
+                "customer: "
+                + (customer or _("no customer %(ref)s") % {"ref": reference[2:] or "?"})
+            )
+        channel = values.get("channel", "").strip().lower() or Interaction.Channel.OTHER
+        if channel not in Interaction.Channel.values:
+            problems.append(_("channel: “%(value)s” is not a channel") % {"value": channel})
+        direction = values.get("direction", "").strip().lower() or "outbound"
+        if direction not in Interaction.Direction.values:
+            problems.append(_("direction: inbound or outbound"))
+        subject = values.get("subject", "").strip()
+        if not subject or len(subject) > 200:
+            problems.append(_("subject: required, at most 200 characters"))
+        occurred = None
+        if values.get("occurred_at"):
+            occurred = parse_moment(values["occurred_at"])
+            if occurred is None:
+                problems.append(_("occurred_at: not a date and time"))
+            elif not FIRST_YEAR <= occurred.year <= LAST_YEAR:
+                # Year 1 is no contact anyone logged (a spreadsheet's empty date), and the
+                # database cannot store the moment once it is moved to UTC.
+                problems.append(
+                    _("occurred_at: the year must be between %(first)d and %(last)d")
+                    % {"first": FIRST_YEAR, "last": LAST_YEAR}
+                )
+            elif occurred > timezone.now() + dt.timedelta(minutes=5):
+                problems.append(_("occurred_at: an interaction cannot be in the future"))
+        staff_id = self.actor.pk
+        if values.get("staff"):
+            staff_id = self._staff_id(values["staff"].strip())
+            if staff_id is None:
+                problems.append(_("staff: no active user “%(name)s”") % {"name": values["staff"]})
+        external_id = values.get("external_id", "").strip() or None
+        if external_id and len(external_id) > 100:
+            problems.append(_("external_id: at most 100 characters"))
+        if problems:
+            return None, problems
+        fields = {
+            "customer_id": customer,
+            "channel": channel,
+            "direction": direction,
+            "subject": subject,
+            "notes": values.get("notes", ""),
+            "staff_id": staff_id,
+        }
+        if occurred is not None:
+            fields["occurred_at"] = occurred
+        return (external_id, fields), []
+
     def _run_batch(self, batch: list[SourceRow]) -> None:
         job = self.job
-        errors: list[ImportRowError] = []
-        mapped = []
-        for source in batch:
-            if source.problem:
-                errors.append(self._error(source, [source.problem]))
-            else:
-                mapped.append((source, self.mapping.apply(source.cells)))
-        customers = self._customers([values for _s, values in mapped])
-        existing = dict(
-            Interaction.objects.filter(
-                external_id__in=[v["external_id"] for _s, v in mapped if v.get("external_id")]
-            ).values_list("external_id", "pk")
-        )
+        good, rejected, found = self._checked(batch)
+        errors = [self._error(source, reasons) for source, reasons in rejected]
+        existing = {external_id: pk for external_id, (pk, _customer) in found.items()}
         now = timezone.now()
         new: list[Interaction] = []
         updates: dict[int, dict] = {}
         created = updated = unchanged = 0
-        for source, values in mapped:
-            problems = []
-            reference = (
-                f"e:{values['customer_external_id']}"
-                if values.get("customer_external_id")
-                else f"i:{values.get('customer_id', '')}"
-            )
-            customer = customers.get(reference)
-            if not isinstance(customer, int):
-                problems.append(
-                    "customer: "
-                    + (customer or _("no customer %(ref)s") % {"ref": reference[2:] or "?"})
-                )
-            channel = values.get("channel", "").strip().lower() or Interaction.Channel.OTHER
-            if channel not in Interaction.Channel.values:
-                problems.append(_("channel: “%(value)s” is not a channel") % {"value": channel})
-            direction = values.get("direction", "").strip().lower() or "outbound"
-            if direction not in Interaction.Direction.values:
-                problems.append(_("direction: inbound or outbound"))
-            subject = values.get("subject", "").strip()
-            if not subject or len(subject) > 200:
-                problems.append(_("subject: required, at most 200 characters"))
-            occurred = now
-            if values.get("occurred_at"):
-                occurred = parse_moment(values["occurred_at"])
-                if occurred is None:
-                    problems.append(_("occurred_at: not a date and time"))
-                elif occurred > now + dt.timedelta(minutes=5):
-                    problems.append(_("occurred_at: an interaction cannot be in the future"))
-            staff_id = self.actor.pk
-            if values.get("staff"):
-                staff_id = self._staff_id(values["staff"].strip())
-                if staff_id is None:
-                    problems.append(
-                        _("staff: no active user “%(name)s”") % {"name": values["staff"]}
-                    )
-            external_id = values.get("external_id", "").strip() or None
-            if external_id and len(external_id) > 100:
-                problems.append(_("external_id: at most 100 characters"))
-            if problems:
-                errors.append(self._error(source, problems))
-                continue
-            fields = {
-                "customer_id": customer,
-                "channel": channel,
-                "direction": direction,
-                "subject": subject,
-                "notes": values.get("notes", ""),
-                "staff_id": staff_id,
-                "occurred_at": occurred,
-            }
+        for _source, external_id, fields in good:
             if external_id and external_id in existing:
                 updates[existing[external_id]] = fields
                 updated += 1
@@ -145,7 +154,10 @@ class InteractionImporter(LinkedRowImporter):
                 existing[external_id] = -len(new) - 1  # later rows of the file update this one
             new.append(
                 Interaction(
-                    **fields, external_id=external_id, created_by=self.actor, created_at=now
+                    **{"occurred_at": now, **fields},
+                    external_id=external_id,
+                    created_by=self.actor,
+                    created_at=now,
                 )
             )
             created += 1

@@ -2,14 +2,17 @@
 the file batch by batch, finding each row's customer, and the rejected-row record.
 
 A row names its customer by ``customer_external_id`` (followed through merges) or by Guanxi id
-``customer_id``; the importing user must have ``customer_action`` on it. Subclasses write one
-batch in ``_run_batch``, inside the transaction :meth:`LinkedRowImporter.run` opens for it.
+``customer_id``; the importing user must have ``customer_action`` on it. A row whose own
+``external_id`` names a record imported before rewrites it, so the user must have that right on
+the customer the record belongs to now as well. Subclasses check one row in ``_clean`` and write
+one batch in ``_run_batch``, inside the transaction :meth:`LinkedRowImporter.run` opens for it;
+:meth:`LinkedRowImporter.check_rows` runs the same checks for a look before the import.
 """
 
 from collections.abc import Callable, Iterable
 from itertools import islice
 
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -24,6 +27,7 @@ from .readers import SourceRow, TableFile
 
 class LinkedRowImporter:
     customer_action: int  # the visibility level the rows need on their customer
+    model: type[models.Model]  # what a row becomes; it has ``external_id`` and ``customer``
 
     def __init__(
         self,
@@ -71,6 +75,58 @@ class LinkedRowImporter:
     def _refused(self, reference: str) -> str:
         """Why a row may not go to the customer it names (one the user may not act on)."""
         raise NotImplementedError
+
+    def _refused_rewrite(self, external_id: str) -> str:
+        """Why a row may not rewrite the record imported before under its external id (that
+        belongs to a customer the user may not act on)."""
+        raise NotImplementedError
+
+    def _clean(
+        self, values: dict[str, str], customers: dict[str, int | str]
+    ) -> tuple[tuple[str | None, dict] | None, list[str]]:
+        """``((external_id, fields), [])`` for a row that can be imported, else
+        ``(None, reasons)``; ``customers`` is what :meth:`_customers` found."""
+        raise NotImplementedError
+
+    def _checked(self, batch: list[SourceRow]):
+        """The batch's rows checked, nothing written: the good ones as ``(source, external_id,
+        fields)``, the others as ``(source, reasons)``, and the records imported before under
+        the rows' external ids, as external id -> (id, customer id)."""
+        rejected: list[tuple[SourceRow, list[str]]] = []
+        mapped = []
+        for source in batch:
+            if source.problem:
+                rejected.append((source, [source.problem]))
+            else:
+                mapped.append((source, self.mapping.apply(source.cells)))
+        customers = self._customers([values for _s, values in mapped])
+        existing = {
+            external_id: (pk, customer_id)
+            for external_id, pk, customer_id in self.model.objects.filter(
+                external_id__in=[v["external_id"] for _s, v in mapped if v.get("external_id")]
+            ).values_list("external_id", "pk", "customer_id")
+        }
+        # Rewriting a record moves it to the row's customer: the user must be allowed on the
+        # customer it belongs to now too, or a row could rewrite (or take away) what they
+        # cannot even see.
+        allowed = self._allowed({customer_id for _pk, customer_id in existing.values()})
+        good = []
+        for source, values in mapped:
+            cleaned, reasons = self._clean(values, customers)
+            external_id = cleaned[0] if cleaned is not None else None
+            if external_id in existing and existing[external_id][1] not in allowed:
+                cleaned, reasons = None, [self._refused_rewrite(external_id)]
+            if cleaned is None:
+                rejected.append((source, reasons))
+            else:
+                good.append((source, *cleaned))
+        return good, rejected, existing
+
+    def check_rows(self, rows: list[SourceRow]) -> list[tuple[int, str]]:
+        """The rows that would be rejected, as (row number, reasons), found with the checks of
+        a run; nothing is written."""
+        _good, rejected, _existing = self._checked(rows)
+        return sorted((source.number, "; ".join(reasons)) for source, reasons in rejected)
 
     def _allowed(self, customer_ids: Iterable[int]) -> set[int]:
         """Those of the customers the importing user has ``customer_action`` on."""

@@ -74,9 +74,15 @@ def parse_day(text: str) -> dt.date | None:
 
 class OrderImporter(LinkedRowImporter):
     customer_action = CHANGE
+    model = Order
 
     def _refused(self, reference: str) -> str:
         return _("no customer %(ref)s that you may change") % {"ref": reference}
+
+    def _refused_rewrite(self, external_id: str) -> str:
+        return _("external_id: order %(ref)s belongs to a customer you may not change") % {
+            "ref": external_id
+        }
 
     def _clean(self, values: dict[str, str], customers: dict[str, int | str]):
         """The order's fields from one row, or the reasons it cannot be imported."""
@@ -150,39 +156,13 @@ class OrderImporter(LinkedRowImporter):
 
     def _run_batch(self, batch: list[SourceRow]) -> None:
         job = self.job
-        errors: list[ImportRowError] = []
-        mapped = []
-        for source in batch:
-            if source.problem:
-                errors.append(self._error(source, [source.problem]))
-            else:
-                mapped.append((source, self.mapping.apply(source.cells)))
-        customers = self._customers([values for _s, values in mapped])
-        existing = {
-            external_id: (pk, customer_id)
-            for external_id, pk, customer_id in Order.objects.filter(
-                external_id__in=[v["external_id"] for _s, v in mapped if v.get("external_id")]
-            ).values_list("external_id", "pk", "customer_id")
-        }
-        # An order imported before may only be rewritten by someone who may change the customer
-        # it belongs to now, not just the one the row names.
-        changeable = self._allowed({customer_id for _pk, customer_id in existing.values()})
+        good, rejected, existing = self._checked(batch)
+        errors = [self._error(source, reasons) for source, reasons in rejected]
         now = timezone.now()
         new: list[Order] = []
         updates: dict[int, dict] = {}
         created = updated = 0
-        for source, values in mapped:
-            cleaned, problems = self._clean(values, customers)
-            if cleaned is not None:
-                external_id, fields = cleaned
-                if external_id in existing and existing[external_id][1] not in changeable:
-                    problems = [
-                        _("external_id: order %(ref)s belongs to a customer you may not change")
-                        % {"ref": external_id}
-                    ]
-            if problems:
-                errors.append(self._error(source, problems))
-                continue
+        for _source, external_id, fields in good:
             if external_id and external_id in existing:
                 pk = existing[external_id][0]
                 if pk < 0:  # created earlier in this batch: the later row wins
@@ -195,7 +175,6 @@ class OrderImporter(LinkedRowImporter):
                 continue
             if external_id:
                 existing[external_id] = (-len(new) - 1, fields["customer_id"])
-                changeable.add(fields["customer_id"])
             new.append(
                 Order(
                     **fields,

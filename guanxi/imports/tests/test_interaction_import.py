@@ -2,6 +2,7 @@
 rule, idempotent re-import by the interaction's own external id, and every row accounted for."""
 
 import pytest
+from django.utils import timezone
 
 from guanxi.audit.models import AuditEvent
 from guanxi.customers.services import customer_create
@@ -68,3 +69,60 @@ def test_reimporting_updates_by_external_id_and_changes_nothing_twice(company, c
     assert (changed.updated, changed.unchanged) == (1, 0)
     assert Interaction.objects.get().subject == "来电询价（补充）"
     assert AuditEvent.objects.filter(object_type="interaction", action="update").count() == 1
+
+
+def test_a_row_cannot_rewrite_an_interaction_on_a_customer_the_user_may_not_see(
+    company, customers, tmp_path
+):
+    _first, west = customers
+    secret = Interaction.objects.create(
+        customer=west,
+        channel="phone",
+        direction="inbound",
+        subject="West secret",
+        external_id="X1",
+        staff=company.rep_west,
+        created_by=company.rep_west,
+    )
+    # The row names the rep's own customer, but its external id is West's interaction: it
+    # would move that off West's timeline and rewrite it.
+    job = run(tmp_path, HEADER + "X1,K1,phone,inbound,hijacked,,,\n", company.rep)
+    assert (job.created, job.updated, job.rejected) == (0, 0, 1)
+    secret.refresh_from_db()
+    assert (secret.customer_id, secret.subject) == (west.pk, "West secret")
+    reason = ImportRowError.objects.get(job=job).reason
+    assert reason.startswith("external_id:") and "X1" in reason
+
+
+def test_an_interaction_dated_before_1900_is_rejected_and_the_job_finishes(
+    company, customers, tmp_path
+):
+    # 0001-01-01 is what some spreadsheets put in an empty date cell; the moment cannot even
+    # be stored in UTC, and used to fail the whole job.
+    job = run(
+        tmp_path,
+        HEADER + "I1,K1,phone,,ok,,2026-01-02 10:00,\nI2,K1,phone,,ancient,,0001-01-01,\n",
+        company.rep,
+    )
+    assert job.status == "finished" and (job.created, job.rejected) == (1, 1)
+    assert ImportRowError.objects.get(job=job).reason == (
+        "occurred_at: the year must be between 1900 and 9998"
+    )
+
+
+def test_reimporting_without_a_date_column_keeps_the_moments(company, customers, tmp_path):
+    # Without occurred_at, a new interaction happened "now"; one imported before keeps its
+    # moment instead of moving to the time of each re-import.
+    text = "external_id,customer_external_id,channel,subject\nI1,K1,phone,来电\n"
+    assert run(tmp_path, text, company.rep).created == 1
+    before = Interaction.objects.get().occurred_at
+    again = run(tmp_path, text, company.rep)
+    assert (again.updated, again.unchanged) == (1, 1)
+    assert Interaction.objects.get().occurred_at == before
+    assert not AuditEvent.objects.filter(object_type="interaction", action="update").exists()
+    # A date in the file still corrects it.
+    dated = "external_id,customer_external_id,channel,subject,occurred_at\n"
+    run(tmp_path, dated + "I1,K1,phone,来电,2026-03-02 10:30\n", company.rep)
+    assert timezone.localtime(Interaction.objects.get().occurred_at).isoformat() == (
+        "2026-03-02T10:30:00+08:00"
+    )
