@@ -7,6 +7,7 @@ the user who started it, through the same services and visibility rule as the co
 
 import io
 import tempfile
+from itertools import islice
 from pathlib import Path
 
 from django import forms
@@ -23,8 +24,17 @@ from django.views.decorators.http import require_GET, require_http_methods
 from guanxi.customers.visibility import can_create_customers
 
 from .customer_rows import RowContext, clean_customer_row
-from .mapping import FIELDS_BY_KIND, MappingError, build_mapping, suggest_mapping
+from .interaction_import import InteractionImporter
+from .mapping import (
+    FIELDS_BY_KIND,
+    MappingError,
+    build_mapping,
+    repeated_headers,
+    repeated_headers_message,
+    suggest_mapping,
+)
 from .models import ImportJob
+from .order_import import OrderImporter
 from .readers import FileProblem, open_table
 from .selectors import access_import_job, import_errors, import_jobs_for_user
 from .services import custom_field_keys, import_job_create, write_error_rows
@@ -129,11 +139,18 @@ def _preview(job: ImportJob, table, targets: list[str | None]) -> list[list[str]
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_mapping(request, job_id: int):
-    """Say which column is which field, check a sample, start the import."""
+    """Say which column is which field, check a sample, start the import.
+
+    Only the user who uploaded the file maps and starts it: the import runs as the job's
+    user (its rows limited to the customers they may change, audited under their name), so
+    anyone else starting it would act in their name. An administrator sees the page."""
     _require_importer(request.user)
     job = _job_or_404(request.user, job_id)
     if job.status != ImportJob.Status.DRAFT:
         return redirect("imports:detail", job_id=job.pk)
+    uploader = job.started_by_id == request.user.pk
+    if request.method == "POST" and not uploader:
+        raise PermissionDenied
     table = open_table(Path(job.path), filename=job.filename)
     keys = custom_field_keys()
     fields = dict(FIELDS_BY_KIND[job.kind])
@@ -142,7 +159,12 @@ def import_mapping(request, job_id: int):
     mapping = dict(job.mapping)
     report = None
     mapping_error = None
-    if request.method == "POST":
+    # The form has a field per column but the mapping is kept by header, so of columns sharing
+    # a header only one choice would count: the file has to name them apart first.
+    repeated = repeated_headers(table.header)
+    if repeated:
+        mapping_error = repeated_headers_message(repeated)
+    elif request.method == "POST":
         mapping = {
             name: (request.POST.get(f"map_{i}") or None)
             for i, name in enumerate(table.header)
@@ -179,14 +201,29 @@ def import_mapping(request, job_id: int):
             "report": report,
             "mapping_error": mapping_error,
             "dedup_choices": ImportJob.Dedup.choices,
+            "can_start": uploader and not repeated,
         },
-        status=422 if mapping_error else 200,
+        status=422 if mapping_error and request.method == "POST" else 200,
     )
 
 
 def _check_sample(job: ImportJob, table, column_mapping, user) -> dict:
     """How the first rows fare, without writing anything (a quick look before the real run,
     which checks every row again)."""
+    if job.kind != ImportJob.Kind.CUSTOMERS:
+        importer_class = {
+            ImportJob.Kind.INTERACTIONS: InteractionImporter,
+            ImportJob.Kind.ORDERS: OrderImporter,
+        }[job.kind]
+        rows = list(islice(table.rows(), CHECK_ROWS))
+        importer = importer_class(job=job, table=table, mapping=column_mapping)
+        problems = importer.check_rows(rows)
+        return {
+            "checked": len(rows),
+            "good": len(rows) - len(problems),
+            "problems": problems[:20],
+            "bad": len(problems),
+        }
     context = RowContext(user)
     checked = good = 0
     problems = []
@@ -194,14 +231,12 @@ def _check_sample(job: ImportJob, table, column_mapping, user) -> dict:
         checked += 1
         if row.problem:
             problems.append((row.number, row.problem))
-        elif job.kind == ImportJob.Kind.CUSTOMERS:
+        else:
             result = clean_customer_row(row.number, column_mapping.apply(row.cells), context)
             if isinstance(result, list):
                 problems.append((row.number, "; ".join(result)))
             else:
                 good += 1
-        else:
-            good += 1
         if checked >= CHECK_ROWS:
             break
     return {"checked": checked, "good": good, "problems": problems[:20], "bad": len(problems)}

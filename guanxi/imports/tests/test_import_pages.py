@@ -22,10 +22,10 @@ CONTENT = "姓名,手机,邮箱,客户编号\n张三,138 1234 0001,zs@example.co
 )
 
 
-def _upload(client, content=CONTENT, name="客户.csv"):
+def _upload(client, content=CONTENT, name="客户.csv", kind="customers"):
     return client.post(
         "/imports/new/",
-        {"file": SimpleUploadedFile(name, content), "kind": "customers", "dedup": "auto"},
+        {"file": SimpleUploadedFile(name, content), "kind": kind, "dedup": "auto"},
     )
 
 
@@ -164,3 +164,61 @@ def test_the_rejected_rows_of_a_command_line_import_download_after_its_file_is_g
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0] == ["name", "phone", "import_row", "import_error"]
     assert rows[1][:3] == ["张三", "123", "2"]
+
+
+def test_columns_sharing_a_header_are_refused_rather_than_mapped_as_one(client, company):
+    # The form has a choice per column, but a mapping is kept by header: of the two 备注
+    # columns only one choice would count, without a word.
+    client.force_login(company.rep)
+    _upload(client, "姓名,备注,电话,备注\n张三,VIP客户,13812340001,老客户\n".encode())
+    job = ImportJob.objects.get()
+    page = client.get(f"/imports/{job.pk}/mapping/").content.decode()
+    assert "same header: “备注”" in page and 'value="start"' not in page
+    form = {"map_0": "name", "map_1": "notes", "map_2": "phone", "map_3": "", "action": "start"}
+    response = client.post(f"/imports/{job.pk}/mapping/", form)
+    assert response.status_code == 422
+    assert "give every column a distinct name" in response.content.decode()
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DRAFT
+    assert not Customer.objects.filter(name="张三").exists()
+
+
+def test_only_the_uploader_maps_and_starts_an_import(client, company):
+    # The import runs as the job's user: an administrator pressing Start on a rep's draft
+    # would create customers audited under the rep's name.
+    client.force_login(company.rep)
+    _upload(client)
+    job = ImportJob.objects.get()
+    client.force_login(company.admin)
+    page = client.get(f"/imports/{job.pk}/mapping/")
+    assert page.status_code == 200 and 'value="start"' not in page.content.decode()
+    assert 'id="not-yours"' in page.content.decode()
+    form = {"map_0": "name", "map_1": "phone", "action": "start"}
+    for action in ("start", "check"):
+        response = client.post(f"/imports/{job.pk}/mapping/", {**form, "action": action})
+        assert response.status_code == 403
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DRAFT and job.mapping["姓名"] == "name"
+    assert not Customer.objects.filter(name="张三").exists()
+
+
+def test_the_check_of_interaction_and_order_files_finds_the_rows_to_be_rejected(client, company):
+    client.force_login(company.rep)
+    orders = "customer_id,ordered_on,amount\n999999,not a date,lots\n"
+    orders += f"{company.rep_customer.pk},2026-01-02,100\n"
+    _upload(client, orders.encode(), name="orders.csv", kind="orders")
+    contacts = "customer_id,subject,occurred_at\n"
+    contacts += f"{company.rep_customer.pk},来电,2026-01-02\n{company.west_customer.pk},来电,\n"
+    _upload(client, contacts.encode(), name="contacts.csv", kind="interactions")
+    order_job, contact_job = ImportJob.objects.order_by("pk")
+    form = {"map_0": "customer_id", "map_1": "ordered_on", "map_2": "amount", "action": "check"}
+    page = client.post(f"/imports/{order_job.pk}/mapping/", form).content.decode()
+    assert "2 rows checked: 1 can be imported, 1 would be rejected." in page
+    assert "ordered_on: not a date" in page and "amount: not an amount" in page
+    form = {"map_0": "customer_id", "map_1": "subject", "map_2": "occurred_at", "action": "check"}
+    page = client.post(f"/imports/{contact_job.pk}/mapping/", form).content.decode()
+    assert "2 rows checked: 1 can be imported, 1 would be rejected." in page
+    assert "may log contacts on" in page
+    # Only a look: nothing is written.
+    assert not company.rep_customer.orders.exists()
+    assert not company.rep_customer.interactions.exists()
