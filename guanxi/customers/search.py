@@ -8,7 +8,9 @@ over the tokens as a ``tsvector``) and SQLite (an FTS5 table) answer from an ind
 
 * Han characters: every suffix of a run (张伟明 -> 张伟明, 伟明, 明), so any fragment of a name is
   the prefix of one of them; the full pinyin of each suffix (zhangweiming, weiming, ming), so
-  pinyin typed with or without spaces matches; the initials of the run (zwm); and each pair of
+  pinyin typed with or without spaces matches — for a person whose surname reads differently
+  from the character's everyday reading, also the name's pinyin with the surname reading
+  (曾伟: zengwei as well as cengwei); the initials of the run (zwm); and each pair of
   characters (张伟) — with its pinyin (zhangwei) for a customer's own name and tags — so that a
   query of two Han characters, the commonest kind, is looked up as a whole token instead of as
   the prefix of thousands of suffixes (see ``add_han_pairs``).
@@ -20,6 +22,8 @@ over the tokens as a ``tsvector``) and SQLite (an FTS5 table) answer from an ind
   national number, 138-1234…) matches when all its four-digit runs are tokens and the fragment
   itself occurs in the search text — the index finds the few candidates, and a substring test
   on just those confirms the digits are consecutive.
+  A fragment typed in national format with its area code (021-6234, 0755) is looked for with
+  the country code in place of its leading 0, as the start of the whole number's digits.
 
   (Indexing every suffix of four or more digits instead, so that any fragment is a prefix, was
   the first design. On a million customers that is ten distinct index entries per phone number:
@@ -115,6 +119,49 @@ def han_syllables(run: str) -> tuple[str, ...]:
     return tuple(s if s.isascii() else fold(s) for s in syllables)
 
 
+# How characters read as surnames where that differs from their everyday reading (the one
+# pypinyin gives): 曾 is céng in 曾经 but Zēng as a surname, 单 dān but Shàn. A person's name is
+# indexed with both readings of its first character (see :meth:`SearchTokens.add_surname`), so
+# zengwei and cengwei both find 曾伟. Readings from the entries marked 姓 in the Xiandai Hanyu
+# Cidian (《现代汉语词典》, 7th edition, Commercial Press 2016); only characters whose reading
+# as a surname pypinyin does not give are listed. 尉 is left out: it is Yù only in 尉迟.
+SURNAME_READINGS = {
+    "单": "shan",
+    "曾": "zeng",
+    "解": "xie",
+    "仇": "qiu",
+    "区": "ou",
+    "查": "zha",
+    "朴": "piao",
+    "盖": "ge",
+    "缪": "miao",
+    "覃": "qin",
+    "翟": "zhai",
+    "乐": "yue",
+    "召": "shao",
+    "种": "chong",
+    "重": "chong",
+    "秘": "bi",
+    "员": "yun",
+    "句": "gou",
+    "繁": "po",
+    "祭": "zhai",
+    "折": "she",
+    "隗": "wei",
+    "洗": "xian",
+    "能": "nai",
+    "佴": "nai",
+    "都": "du",
+    "粘": "nian",
+    "番": "pan",
+    "阚": "kan",
+    "乜": "nie",
+    "蔚": "yu",
+    "炅": "gui",
+}
+_HAN_RUN = re.compile(f"[{_HAN_CLASS}]+")
+
+
 class SearchTokens:
     """An ordered set of search tokens being collected for one customer."""
 
@@ -154,6 +201,25 @@ class SearchTokens:
         self.tokens.pop("", None)
         if pairs:
             self.add_han_pairs(run, syllables, pinyin=pinyin_pairs)
+
+    def add_surname(self, name: str) -> None:
+        """For a person's normalised name whose first Han character reads differently as a
+        surname (:data:`SURNAME_READINGS`): the pinyin of that run and its initials with the
+        surname reading (曾伟: zengwei and zw, beside cengwei and cw from :meth:`add_han`).
+
+        Two tokens at most, and only for the few names concerned: any pinyin typed from the
+        start of the name (zeng, zengw, zengwei) is a prefix of the first, and a fragment from
+        the second character on never involved the surname. Pairs and later suffixes are
+        left as they are."""
+        match = _HAN_RUN.search(name)
+        reading = SURNAME_READINGS.get(match.group()[0]) if match else None
+        if reading is None:
+            return
+        syllables = han_syllables(match.group())
+        if syllables[0] == reading:  # read as a surname already (a phrase pypinyin knows)
+            return
+        self.add(reading + "".join(syllables[1:HAN_WINDOW]))
+        self.add(reading[0] + "".join(s[:1] for s in syllables[1:]))
 
     def add_han_pairs(self, run: str, syllables: Sequence[str], *, pinyin: bool = True) -> None:
         """Each pair of characters inside a run (the last pair is a suffix already), and with
@@ -240,11 +306,15 @@ def build_search_text(
     emails: Iterable[str],
     tags: Iterable[str],
     external_id: str | None = None,
+    person: bool = False,
 ) -> str:
     """The search document of a customer: its tokens, space-separated (see the module's
-    docstring). ``phones`` are stored E.164 numbers."""
+    docstring). ``phones`` are stored E.164 numbers; ``person`` adds the surname reading of
+    the name's first character (see :data:`SURNAME_READINGS`)."""
     tokens = SearchTokens()
     tokens.add_text(normalise(name), run_together=True)
+    if person:
+        tokens.add_surname(normalise(name))
     tokens.add_text(normalise(company), pinyin_pairs=False)
     for number in phones:
         tokens.add_phone(number)
@@ -273,14 +343,25 @@ def text_tokens(*texts: str) -> str:
 Term = tuple[str, ...]  # alternatives: the term matches when any of them is a token's prefix
 
 
+# The country whose national format (0 + area code) a number typed with a leading 0 is read in.
+TRUNK_COUNTRY_CODE = "86"
+
+
 def _digit_term(digits: str, *also: str) -> Term:
     alternatives = [digits]
-    # Dialled prefixes that stored numbers do not have: 00 (international), 0 (trunk, as in
-    # 021-6234-5678; ten or more digits, since a shorter fragment may well start with 0).
+    # Dialled prefixes that stored numbers do not have: 00 (international), 0 (trunk).
     if digits.startswith("00"):
         alternatives.append(digits[2:])
-    elif digits.startswith("0") and len(digits) >= 10:
-        alternatives.append(digits[1:])
+    elif digits.startswith("0") and len(digits) >= 3:
+        # A number in national format (021-6234, (0755) 2345, 0755) starts where the stored
+        # E.164 number has the country code instead of the 0: +86 755 2345 6789 is indexed as
+        # 8675523456789, so 0755-2345 is the start of that token, 867552345 — one prefix
+        # lookup in the index, and only numbers of that area code, where 7552345 alone would
+        # match it anywhere in any number. The digits as typed stay an alternative: 0755 may
+        # also be the last four digits of a number.
+        alternatives.append(TRUNK_COUNTRY_CODE + digits[1:])
+        if len(digits) >= 10:  # a whole national number, of any country (+44 20 7946 0000)
+            alternatives.append(digits[1:])
     alternatives += also
     return tuple(dict.fromkeys(a[:MAX_TOKEN] for a in alternatives if a))
 

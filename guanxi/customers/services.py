@@ -159,6 +159,7 @@ def _refresh_search_text(customer: Customer) -> None:
         emails=[e.address for e in customer.emails.all()],
         tags=[t.name for t in customer.tags.all()],
         external_id=customer.external_id,
+        person=customer.party_type == Customer.PartyType.PERSON,
     )
     Customer.objects.filter(pk=customer.pk).update(search_text=customer.search_text)
 

@@ -39,6 +39,14 @@ CASES: dict[str, set[str]] = {
     "8613812345678": {"张伟明"},
     "(021) 6234-9876": {"Pacific Rim Trading Ltd."},
     "021-62349876": {"Pacific Rim Trading Ltd."},
+    # a fragment in national format, with its area code; 021 alone is the area's numbers
+    "021-6234": {"Pacific Rim Trading Ltd."},
+    "(021) 6234": {"Pacific Rim Trading Ltd."},
+    "021": {"Pacific Rim Trading Ltd."},
+    "0216234": {"Pacific Rim Trading Ltd."},
+    "021-9999": set(),
+    # a mobile number dialled with a 0 in front, as from a landline in another city
+    "0138-1234": {"张伟明"},
     "9876": {"Pacific Rim Trading Ltd."},
     "1111": {"Two Phones"},
     # every run of four digits of this is in one of its two phone numbers, but never all in one

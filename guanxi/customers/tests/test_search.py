@@ -39,6 +39,31 @@ def test_every_fragment_of_a_chinese_name_is_a_prefix_with_its_pinyin_and_initia
     assert not _is_prefix_of_a_token("mingwei", tokens)
 
 
+@pytest.mark.parametrize(
+    ("name", "everyday", "surname", "initials"),
+    [
+        ("曾伟", "cengwei", "zengwei", "zw"),
+        ("单田芳", "dantianfang", "shantianfang", "stf"),
+        ("仇伟", "chouwei", "qiuwei", "qw"),
+        ("翟伟", "diwei", "zhaiwei", "zw"),
+        ("區美玲", "qumeiling", "oumeiling", "oml"),
+    ],
+)
+def test_a_person_is_found_by_either_reading_of_their_surname(name, everyday, surname, initials):
+    person = _tokens(name=name, person=True)
+    # The name's pinyin and initials with the surname reading: two tokens, nothing else.
+    assert set(person) - set(_tokens(name=name)) == {surname, initials}
+    for pinyin in (everyday, surname, surname[:4], initials):
+        assert _is_prefix_of_a_token(pinyin, person), pinyin
+
+
+def test_surname_readings_are_only_for_people_and_the_first_character():
+    # An organisation, a surname character further in, a name read as a surname already.
+    assert "zengji" not in _tokens(name="曾记茶餐厅")
+    assert not {"zengwei", "zw"} & set(_tokens(name="张曾伟", person=True))
+    assert set(_tokens(name="王伟", person=True)) == set(_tokens(name="王伟"))
+
+
 def test_every_two_characters_together_are_a_token_pinyin_pairs_only_for_the_own_name():
     own = _tokens(name="上海华瑞贸易有限公司")
     as_company = _tokens(name="x", company="上海华瑞贸易有限公司")
@@ -171,7 +196,12 @@ def test_the_migration_builds_exactly_what_the_application_builds():
         ("138-1234", [("1381234", "138-1234")]),
         ("+86 138 1234 5678", [("8613812345678",)]),
         ("138 1234 5678", [("13812345678",)]),
-        ("(021) 6234-5678", [("02162345678", "2162345678")]),
+        ("(021) 6234-5678", [("02162345678", "862162345678", "2162345678")]),
+        # national format with an area code: the country code in place of the trunk 0
+        ("0755-2345", [("07552345", "867552345", "0755-2345")]),
+        ("(0755) 2345", [("07552345", "867552345")]),
+        ("0755", [("0755", "86755")]),
+        ("01", [("01",)]),
         ("0086 138 1234 5678", [("008613812345678", "8613812345678")]),
         ("+86", [("86",)]),
         ("张伟 5678", [("张伟",), ("5678",)]),

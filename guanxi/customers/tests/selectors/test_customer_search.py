@@ -6,7 +6,7 @@ from django.db import connection
 
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import customer_list_for_user, organization_lookup_for_user
-from guanxi.customers.services import customer_delete, customer_update
+from guanxi.customers.services import customer_create, customer_delete, customer_update
 from guanxi.customers.tests.search_world import CASES, NONSENSE, make_customers
 
 
@@ -99,3 +99,31 @@ def test_the_query_is_answered_from_the_search_index(company, world):
         assert "Bitmap Index Scan on customer_search_tokens" in plan, plan
     else:
         assert "customers_customer_search VIRTUAL TABLE INDEX" in plan, plan
+
+
+@pytest.mark.parametrize(
+    ("number", "fragment"),
+    [
+        ("0755-2345-6789", "0755-2345"),
+        ("0755-2345-6789", "(0755) 2345"),
+        ("0755-2345-6789", "0755"),
+        ("021-6234-5678", "021-6234"),
+        ("021-6234-5678", "021 6234 5678"),
+    ],
+)
+def test_a_landline_fragment_typed_with_its_area_code_finds_it(company, number, fragment):
+    customer_create(actor=company.admin, data={"name": "Landline Ltd", "phones": [number]})
+    customer_create(actor=company.admin, data={"name": "Mobile 755", "phones": ["13975523456"]})
+    assert _found(company.admin, fragment) == {"Landline Ltd"}
+
+
+@pytest.mark.parametrize(
+    ("name", "pinyin"),
+    [("曾伟", "zengwei"), ("曾伟", "cengwei"), ("单田芳", "shantianfang"), ("仇伟", "qiuwei")],
+)
+def test_pinyin_of_a_surname_finds_the_person(company, name, pinyin):
+    customer_create(actor=company.admin, data={"name": name})
+    customer_create(actor=company.admin, data={"name": name + "茶庄", "party_type": "organization"})
+    # The organisation is found by the character's everyday reading only.
+    expected = {name, name + "茶庄"} if pinyin == "cengwei" else {name}
+    assert _found(company.admin, pinyin) == expected
