@@ -81,6 +81,7 @@ CANDIDATE_CACHE_SECONDS = 60.0
 UPDATED_FIELDS = (
     "name",
     "party_type",
+    "organization",
     "company",
     "job_title",
     "kind",
@@ -118,6 +119,47 @@ class _NewCustomer:
     absorbed: list[tuple[CustomerRow, bool]] = field(default_factory=list)  # (row, overwrite)
     customer: Customer | None = None
     data: dict[str, Any] = field(default_factory=dict)  # the row and the absorbed ones combined
+    # The organisation its row names: a stored one's id, or a customer this batch creates.
+    organization: "int | _NewCustomer | None" = None
+    company: str = ""  # its organisation's name, else its own company
+
+
+@dataclass
+class _Organisations:
+    """The organisations the rows of a batch name by external id: those stored that the user
+    can see, and those an earlier row of the batch makes (as in a file listing companies and
+    then their people), wherever that row goes — a customer the batch creates, or one it
+    merges into. A row naming one of those links to it whatever batch it is in."""
+
+    stored: dict[str, int]  # external id -> customer id
+    names: dict[int, str]  # stored organisation id -> name
+    rows: dict[str, CustomerRow] = field(default_factory=dict)  # made by a row of the batch
+    # Where each of those rows went, once matched; missing when it went into a customer who
+    # keeps another external id, so that the id names nothing (as in a later batch).
+    homes: dict[str, "int | _NewCustomer"] = field(default_factory=dict)
+    named: set[str] = field(default_factory=set)  # the external ids rows of the batch name
+
+    def knows(self, external_id: str) -> bool:
+        return external_id in self.stored or external_id in self.rows
+
+    def resolve(self, external_id: str) -> "int | _NewCustomer | None":
+        if external_id in self.stored:
+            return self.stored[external_id]
+        return self.homes.get(external_id)
+
+    def name_of(self, target: "int | _NewCustomer | None") -> str:
+        if isinstance(target, _NewCustomer):
+            return (target.data.get("scalars") or target.row.scalars)["name"]
+        return self.names.get(target, "") if target is not None else ""
+
+    def name_for_matching(self, external_id: str | None) -> str:
+        """The organisation's name, before the batch is matched: a new one's from its row."""
+        if not external_id:
+            return ""
+        if external_id in self.stored:
+            return self.names.get(self.stored[external_id], "")
+        row = self.rows.get(external_id)
+        return row.scalars["name"] if row is not None else ""
 
 
 @dataclass
@@ -325,8 +367,10 @@ class CustomerImporter:
 
         started = time.perf_counter()
         by_external_id = self._existing_by_external_id(r.external_id for _s, r in rows)
-        organisations = self._organisations(r.organization_external_id for _s, r in rows)
-        org_names = self._organisation_names(organisations)
+        stored_organisations = self._organisations(r.organization_external_id for _s, r in rows)
+        organisations = _Organisations(
+            stored=stored_organisations, names=self._organisation_names(stored_organisations)
+        )
         changeable = self._changeable([v for v in by_external_id.values() if isinstance(v, int)])
         new: list[_NewCustomer] = []
         changes: dict[int, _Change] = {}
@@ -336,15 +380,11 @@ class CustomerImporter:
         leaders: dict[str, CustomerRow] = {}
         followers: dict[int, list[CustomerRow]] = defaultdict(list)
         for source, row in rows:
-            if row.organization_external_id and row.organization_external_id not in organisations:
-                reject(
-                    source,
-                    [
-                        _("organization_external_id: no organisation “%(id)s” that you can see")
-                        % {"id": row.organization_external_id}
-                    ],
-                )
-                continue
+            if row.organization_external_id:
+                if not organisations.knows(row.organization_external_id):
+                    reject(source, [_no_organisation(row)])
+                    continue
+                organisations.named.add(row.organization_external_id)
             external_id = row.external_id
             if external_id and external_id in leaders:
                 followers[leaders[external_id].number].append(row)
@@ -369,11 +409,13 @@ class CustomerImporter:
                 continue
             if external_id:
                 leaders[external_id] = row
+                if row.scalars.get("party_type") == Customer.PartyType.ORGANIZATION:
+                    organisations.rows[external_id] = row
             to_match.append((source, row))
         self.seconds["resolving"] += time.perf_counter() - started
 
         started = time.perf_counter()
-        decisions, table_rows = self._match(to_match, organisations, org_names)
+        decisions, table_rows = self._match(to_match, organisations)
         self.seconds["matching"] += time.perf_counter() - started
         started = time.perf_counter()
         queue: list[tuple[_NewCustomer, int | _NewCustomer, float, list]] = []
@@ -381,17 +423,33 @@ class CustomerImporter:
         # a key is scored at once, and the decisions below look only at those created.
         earlier = self._earlier_in_batch([(d[0], d[1]) for d in decisions], table_rows)
         created_by_position: dict[int, _NewCustomer] = {}
+        # The stored external ids of the customers rows may merge into, where a row making an
+        # organisation of the batch may: whether that customer takes the row's external id.
+        stored_ids = self._external_ids_of_merge_targets(decisions, organisations)
+        given_ids: set[int] = set()  # those of them given one by an earlier row
         for position, (
-            (_source, row),
+            (source, row),
             (record, keys, best_id, best_score, explanation),
         ) in enumerate(zip(to_match, decisions, strict=True)):
+            updates = [(follower, True) for follower in followers.get(row.number, [])]
+            organization = None
+            if row.organization_external_id:
+                organization = organisations.resolve(row.organization_external_id)
+                if organization is None:  # its row went into a customer with another id
+                    reject(source, [_no_organisation(row)])
+                    for follower, _overwrite in updates:
+                        counts[UPDATED] -= 1
+                        reject(sources[follower.number], [_no_organisation(row)])
+                    continue
+            makes_organisation = organisations.rows.get(row.external_id or "") is row
             batch_best, batch_score, batch_explanation = earlier.best(position, created_by_position)
             in_batch = batch_best is not None and batch_score > best_score
             auto = self.job.dedup == ImportJob.Dedup.AUTO
-            updates = [(follower, True) for follower in followers.get(row.number, [])]
             if in_batch and auto and batch_score >= MERGE_THRESHOLD:
                 batch_best.absorbed += [(row, False), *updates]
                 counts[MERGED] += 1
+                if makes_organisation and _external_id_of(batch_best) == row.external_id:
+                    organisations.homes[row.external_id] = batch_best
                 continue
             if (
                 best_id is not None
@@ -401,11 +459,20 @@ class CustomerImporter:
             ):
                 changes.setdefault(best_id, _Change(best_id)).rows += [(row, False), *updates]
                 counts[MERGED] += 1
+                takes_id = best_id in stored_ids and not stored_ids[best_id]
+                if row.external_id and takes_id and best_id not in given_ids:
+                    given_ids.add(best_id)
+                    if makes_organisation:
+                        organisations.homes[row.external_id] = best_id
                 continue
-            created = _NewCustomer(row=row, record=record, keys=keys, absorbed=updates)
+            created = _NewCustomer(
+                row=row, record=record, keys=keys, absorbed=updates, organization=organization
+            )
             new.append(created)
             counts[CREATED] += 1
             created_by_position[position] = created
+            if makes_organisation:
+                organisations.homes[row.external_id] = created
             if in_batch and batch_score >= REVIEW_THRESHOLD:
                 queue.append((created, batch_best, batch_score, batch_explanation))
             elif best_id is not None and best_score >= REVIEW_THRESHOLD:
@@ -424,6 +491,16 @@ class CustomerImporter:
                 counts[UPDATED if overwrite else MERGED] -= 1
                 by_id = by_external_id.get(row.external_id or "") == lost
                 reject(sources[row.number], [_gone_reason(row, by_external_id=by_id)])
+        # Organisations with people — stored, or linked by rows of this batch — stay
+        # organisations (customer_update's rule; a person with people would be nonsense).
+        with_people = self._with_people(changing, changes)
+        new_with_people: set[int] = set()  # by their rows' numbers
+        for external_id in organisations.named:
+            target = organisations.resolve(external_id)
+            if isinstance(target, _NewCustomer):
+                new_with_people.add(target.row.number)
+            elif target is not None:
+                with_people.add(target)
         new_ids = reserve_ids(Customer, len(new)) if connection.vendor == "postgresql" else []
         self._tag_ids(
             {
@@ -437,12 +514,19 @@ class CustomerImporter:
             }
         )
         self.seconds["reading for writing"] += time.perf_counter() - started
+
+        def refuse(row: CustomerRow, overwrite: bool, reason: str) -> None:
+            """Reject a row found, as it is applied, to break a rule about organisations."""
+            counts[UPDATED if overwrite else MERGED] -= 1
+            reject(sources[row.number], [reason])
+
+        rules = _OrganisationRules(organisations, with_people, new_with_people, refuse)
         with WriteBehind() as writes:
             started = time.perf_counter()
-            self._create(new, organisations, org_names, new_ids, writes)
+            self._create(new, rules, new_ids, writes)
             self.seconds["creating"] += time.perf_counter() - started
             started = time.perf_counter()
-            unchanged = self._change(changing, changes, writes)
+            unchanged = self._change(changing, changes, rules, writes)
             self.seconds["updating"] += time.perf_counter() - started
             started = time.perf_counter()
             queued = self._queue(queue, writes)
@@ -501,11 +585,45 @@ class CustomerImporter:
             Customer.objects.filter(pk__in=set(organisations.values())).values_list("pk", "name")
         )
 
+    def _with_people(self, customers: list[Customer], changes: dict[int, "_Change"]) -> set[int]:
+        """Those of the organisations rows would make people that have people of their own."""
+        turning = [
+            customer.pk
+            for customer in customers
+            if customer.party_type == Customer.PartyType.ORGANIZATION
+            and any(
+                overwrite and row.scalars.get("party_type", "") == Customer.PartyType.PERSON
+                for row, overwrite in changes[customer.pk].rows
+            )
+        ]
+        if not turning:
+            return set()
+        return set(
+            Customer.objects.filter(organization_id__in=turning, deleted_at__isnull=True)
+            .values_list("organization_id", flat=True)
+            .distinct()
+        )
+
+    def _external_ids_of_merge_targets(
+        self, decisions: list[tuple], organisations: "_Organisations"
+    ) -> dict[int, str | None]:
+        """The external ids of the stored customers that rows making an organisation named by
+        another row may merge into (they take the row's external id if they have none)."""
+        if not organisations.named - set(organisations.stored):
+            return {}
+        targets = {
+            best_id
+            for record, _keys, best_id, score, _explanation in decisions
+            if best_id is not None and score >= MERGE_THRESHOLD and record.party_type != PERSON
+        }
+        if not targets:
+            return {}
+        return dict(Customer.objects.filter(pk__in=targets).values_list("pk", "external_id"))
+
     def _match(
         self,
         rows: list[tuple[SourceRow, CustomerRow]],
-        organisations: dict[str, int],
-        org_names: dict[int, str],
+        organisations: "_Organisations",
     ) -> tuple[list[tuple[MatchRecord, list, int | None, float, list]], list[tuple]]:
         """Each row's record, its keys, and its most likely existing duplicate (id, score,
         reasons); and the records' ``table_row`` values, which the comparison within the batch
@@ -516,7 +634,7 @@ class CustomerImporter:
             row.record
             if row.record is not None
             else row.match_record(
-                company=org_names.get(organisations.get(row.organization_external_id or ""), "")
+                company=organisations.name_for_matching(row.organization_external_id)
             )
             for _source, row in rows
         ]
@@ -656,8 +774,7 @@ class CustomerImporter:
     def _create(
         self,
         new: list[_NewCustomer],
-        organisations: dict[str, int],
-        org_names: dict[int, str],
+        rules: "_OrganisationRules",
         new_ids: list[int],
         writes: WriteBehind,
     ) -> None:
@@ -668,16 +785,20 @@ class CustomerImporter:
             return
         now = timezone.now()
         customers = []
+        for item in new:  # all combined first: a person's organisation may absorb later rows
+            item.data = _combine(item, rules)
         for item in new:
-            data = _combine(item.row, item.absorbed)
-            organization_id = organisations.get(item.row.organization_external_id or "")
-            company = org_names.get(organization_id) or data["scalars"].get("company", "")
-            if item.row.search_text and not item.absorbed and organization_id is None:
+            data = item.data
+            organization = data["organization"]
+            item.company = rules.organisations.name_of(organization) or data["scalars"].get(
+                "company", ""
+            )
+            if item.row.search_text and not item.absorbed and organization is None:
                 search_text = item.row.search_text  # prepared, and nothing was added to it
             else:
                 search_text = build_search_text(
                     name=data["scalars"]["name"],
-                    company=company,
+                    company=item.company,
                     phones=[p.parsed.e164 for p in data["phones"]],
                     emails=[e["address"] for e in data["emails"]],
                     tags=data["tags"],
@@ -685,7 +806,7 @@ class CustomerImporter:
                 )
             customer = Customer(
                 **data["scalars"],
-                organization_id=organization_id,
+                organization_id=organization if isinstance(organization, int) else None,
                 custom_fields=data["custom_fields"],
                 external_id=data["external_id"],
                 created_by=self.actor,
@@ -698,16 +819,29 @@ class CustomerImporter:
                 customer.id_number_masked = mask_id_number(data["id_number"])
                 customer.id_number_hash = lookup_hash(data["id_number"])
             item.customer = customer
-            item.data = data
             customers.append(customer)
+        # People of organisations the batch creates take their ids once they have them.
+        members = [item for item in new if isinstance(item.data["organization"], _NewCustomer)]
         if new_ids:
             for customer, pk in zip(customers, new_ids, strict=True):
                 customer.pk = pk
+            for item in members:
+                item.customer.organization_id = item.data["organization"].customer.pk
             writes.submit(insert, customers, with_ids=True)
         else:
-            # Without reserved ids the related rows need the ones the insert assigns.
-            writes.submit(Customer.objects.bulk_create, customers, batch_size=500)
+            # Without reserved ids the related rows need the ones the insert assigns; the
+            # organisations' before their people's.
+            later = {id(item.customer) for item in members}
+            first = [customer for customer in customers if id(customer) not in later]
+            writes.submit(Customer.objects.bulk_create, first, batch_size=500)
             writes.wait()
+            if members:
+                for item in members:
+                    item.customer.organization_id = item.data["organization"].customer.pk
+                writes.submit(
+                    Customer.objects.bulk_create, [i.customer for i in members], batch_size=500
+                )
+                writes.wait()
         phones, emails, addresses, tag_links, events = [], [], [], [], []
         indexed: list[MatchRecord] = []
         known_keys: dict[int, list] = {}
@@ -731,8 +865,10 @@ class CustomerImporter:
             emails += own_emails
             addresses += own_addresses
             tag_links += [through(customer=customer, tag_id=tag_ids[t]) for t in data["tags"]]
-            if item.absorbed:  # other rows added to it: its index is that of the whole
-                indexed.append(_record_with_ref(item, customer.pk, org_names))
+            if item.absorbed or isinstance(data["organization"], _NewCustomer):
+                # Other rows added to it, or its organisation's name is the new customer's:
+                # its index is that of the whole.
+                indexed.append(_record_with_ref(item, customer.pk))
             else:
                 indexed.append(dataclasses.replace(item.record, ref=customer.pk))
                 known_keys[customer.pk] = item.keys
@@ -777,7 +913,11 @@ class CustomerImporter:
         )
 
     def _change(
-        self, customers: list[Customer], changes: dict[int, _Change], writes: WriteBehind
+        self,
+        customers: list[Customer],
+        changes: dict[int, _Change],
+        rules: "_OrganisationRules",
+        writes: WriteBehind,
     ) -> int:
         """Apply rows to existing customers (as :meth:`_locked_customers` read them) and queue
         the writing; returns how many rows changed nothing.
@@ -810,8 +950,20 @@ class CustomerImporter:
             have_emails = {e.address for e in own_emails}
             have_addresses = {(a.street, a.city, a.region, a.postcode) for a in own_addresses}
             touched = False
+            applied = 0
             for row, overwrite in changes[customer.pk].rows:
+                settled = rules.settle(
+                    row,
+                    overwrite,
+                    party_type=customer.party_type,
+                    organization=customer.organization_id,
+                    own=customer.pk,
+                )
+                if settled is None:
+                    continue
+                applied += 1
                 touched |= _apply_scalars(customer, row, overwrite=overwrite)
+                touched |= rules.apply(customer, settled[1])
                 for phone in row.phones:
                     if phone.parsed.e164 not in have_phones:
                         have_phones.add(phone.parsed.e164)
@@ -858,7 +1010,7 @@ class CustomerImporter:
                     own_tags += new_tags
                     touched = True
             if not touched:
-                unchanged += len(changes[customer.pk].rows)
+                unchanged += applied
                 continue
             customer.version += 1
             customer.updated_at = now
@@ -964,12 +1116,25 @@ class _EarlierRows:
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _combine(row: CustomerRow, absorbed: list[tuple[CustomerRow, bool]]) -> dict[str, Any]:
-    """A new customer's data from its row and the later rows of the batch that matched it.
+def _combine(item: _NewCustomer, rules: "_OrganisationRules") -> dict[str, Any]:
+    """A new customer's data from its row and the later rows of the batch that matched it,
+    but those that break a rule about organisations (which are refused).
 
     Without an external id of its own it takes the first one an absorbed row brings, as an
     existing customer would (:func:`_apply_scalars`): importing the file again then finds it
     by that id instead of changing it."""
+    row = item.row
+    party_type = row.scalars.get("party_type", PERSON)
+    organization = item.organization
+    absorbed = []
+    for other, overwrite in item.absorbed:
+        settled = rules.settle(
+            other, overwrite, party_type=party_type, organization=organization, own=item
+        )
+        if settled is not None:
+            party_type, organization = settled
+            absorbed.append((other, overwrite))
+    item.absorbed = absorbed
     external_id = row.external_id or next(
         (r.external_id for r, _o in absorbed if r.external_id), None
     )
@@ -1010,7 +1175,113 @@ def _combine(row: CustomerRow, absorbed: list[tuple[CustomerRow, bool]]) -> dict
         "custom_fields": custom,
         "id_number": id_number,
         "external_id": external_id,
+        "organization": organization,
     }
+
+
+def _external_id_of(item: _NewCustomer) -> str | None:
+    """The external id a new customer will have (see :func:`_combine`), as matched so far."""
+    return item.row.external_id or next(
+        (row.external_id for row, _o in item.absorbed if row.external_id), None
+    )
+
+
+def _no_organisation(row: CustomerRow) -> str:
+    return _("organization_external_id: no organisation “%(id)s” that you can see") % {
+        "id": row.organization_external_id
+    }
+
+
+@dataclass
+class _OrganisationRules:
+    """customer_update's rules about organisations, for the rows of a batch going into one
+    customer, in file order: only people belong to an organisation, no customer is its own,
+    and an organisation with people stays one. A row that would break them is refused whole,
+    rather than let the database refuse the batch."""
+
+    organisations: _Organisations
+    stored_with_people: set[int]  # customer ids
+    new_with_people: set[int]  # the row numbers of new customers
+    refuse: Callable[[CustomerRow, bool, str], None]
+
+    def settle(
+        self,
+        row: CustomerRow,
+        overwrite: bool,
+        *,
+        party_type: str,
+        organization: "int | _NewCustomer | None",
+        own: "int | _NewCustomer",
+    ) -> "tuple[str, int | _NewCustomer | None] | None":
+        """The party type and organisation a customer (``own``: its id, or the new customer)
+        has once ``row`` goes into it — all of the row for an update, only what is empty for a
+        merge — or None when the row is refused."""
+        new_party = row.scalars.get("party_type", party_type) if overwrite else party_type
+        new_organization = organization
+        if row.organization_external_id and (overwrite or organization is None):
+            new_organization = self.organisations.resolve(row.organization_external_id)
+            if new_organization is None:  # its row went into a customer with another id
+                return self._refused(row, overwrite, _no_organisation(row))
+            if _same(new_organization, own):
+                return self._refused(
+                    row,
+                    overwrite,
+                    "organization_external_id: " + _("a customer cannot be its own organisation"),
+                )
+        if new_organization is not None and new_party != Customer.PartyType.PERSON:
+            if new_party != party_type:
+                reason = "party_type: " + _(
+                    "Remove the organisation first: only people belong to one."
+                )
+            else:
+                reason = "organization_external_id: " + _("only people belong to an organisation")
+            return self._refused(row, overwrite, reason)
+        if (
+            party_type == Customer.PartyType.ORGANIZATION
+            and new_party != party_type
+            and self._has_people(own)
+        ):
+            return self._refused(
+                row,
+                overwrite,
+                "party_type: "
+                + _("An organisation with people cannot become a person: move its people first."),
+            )
+        return new_party, new_organization
+
+    def apply(self, customer: Customer, organization: "int | _NewCustomer | None") -> bool:
+        """Make ``organization`` (as :meth:`settle` gave it) the stored customer's; whether that
+        changed it. The organisation is set as an instance with its name, for the customer's
+        company label, without reading it."""
+        if isinstance(organization, _NewCustomer):
+            target = organization.customer
+        elif organization is None or organization == customer.organization_id:
+            return False
+        else:
+            target = Customer(
+                pk=organization,
+                name=self.organisations.names.get(organization, ""),
+                party_type=Customer.PartyType.ORGANIZATION,
+            )
+        if target.pk == customer.organization_id:
+            return False
+        customer.organization = target
+        return True
+
+    def _has_people(self, own: "int | _NewCustomer") -> bool:
+        if isinstance(own, _NewCustomer):
+            return own.row.number in self.new_with_people
+        return own in self.stored_with_people
+
+    def _refused(self, row: CustomerRow, overwrite: bool, reason: str) -> None:
+        self.refuse(row, overwrite, reason)
+        return None
+
+
+def _same(target: "int | _NewCustomer", own: "int | _NewCustomer") -> bool:
+    if isinstance(target, _NewCustomer) or isinstance(own, _NewCustomer):
+        return target is own
+    return target == own
 
 
 def _gone_reason(row: CustomerRow, *, by_external_id: bool) -> str:
@@ -1059,14 +1330,14 @@ def _apply_scalars(customer: Customer, row: CustomerRow, *, overwrite: bool) -> 
     return changed
 
 
-def _record_with_ref(item: _NewCustomer, customer_id: int, org_names: dict) -> MatchRecord:
+def _record_with_ref(item: _NewCustomer, customer_id: int) -> MatchRecord:
     """The new customer's record with its id (for its stored keys), from its combined data."""
     data = item.data
     return match_record(
         ref=customer_id,
         name=data["scalars"]["name"],
         party_type=data["scalars"].get("party_type", PERSON),
-        company=org_names.get(item.customer.organization_id) or data["scalars"].get("company", ""),
+        company=item.company,
         phones=[p.parsed.e164 for p in data["phones"]],
         emails=[e["address"] for e in data["emails"]],
         id_number=item.customer.id_number_hash,

@@ -4,7 +4,11 @@ rows of one file keeps what they say, so that importing the file again changes n
 
 import pytest
 
+from guanxi.audit.models import AuditEvent
 from guanxi.customers.models import Customer
+from guanxi.customers.services import customer_create
+from guanxi.dedup.keys import refresh_match_keys
+from guanxi.dedup.models import MatchKey
 from guanxi.imports.models import ImportJob, ImportRowError
 from guanxi.imports.services import import_job_create, import_job_run
 
@@ -74,3 +78,162 @@ def test_a_customer_created_by_the_file_takes_the_external_id_of_a_row_merged_in
     customer.refresh_from_db()
     assert (again.created, again.rejected, again.unchanged) == (0, 0, 3)
     assert customer.version == version and customer.external_id == "X1"
+
+
+# --- organisations ------------------------------------------------------------------------
+
+
+def make_organisation(actor, external_id="ORG1", name="华瑞科技"):
+    return customer_create(
+        actor=actor, data={"name": name, "party_type": "organization", "external_id": external_id}
+    )
+
+
+def test_an_update_by_external_id_sets_the_organisation_the_row_names(company, tmp_path):
+    org = make_organisation(company.rep)
+    person = customer_create(actor=company.rep, data={"name": "张伟", "external_id": "P1"})
+    job = run_import(
+        tmp_path, "external_id,name,organization_external_id\nP1,张伟,ORG1\n", company.rep
+    )
+    assert (job.updated, job.unchanged, job.rejected) == (1, 0, 0)
+    person.refresh_from_db()
+    assert person.organization_id == org.pk and person.version == 2
+    assert "华瑞" in person.search_text  # found by the organisation's name
+    event = AuditEvent.objects.get(customer_id=person.pk, action=AuditEvent.Action.UPDATE)
+    assert event.changes["organization_id"] == {"before": None, "after": org.pk}
+    again = run_import(
+        tmp_path, "external_id,name,organization_external_id\nP1,张伟,ORG1\n", company.rep
+    )
+    assert (again.updated, again.unchanged) == (1, 1)
+
+
+def test_an_update_giving_an_organisation_an_organisation_is_rejected(company, tmp_path):
+    make_organisation(company.rep)
+    other = make_organisation(company.rep, "ORG2", "远航物流")
+    content = (
+        "external_id,name,party_type,organization_external_id\n"
+        "ORG2,远航物流,,ORG1\n"  # an organisation belongs to nothing
+        "ORG1,华瑞科技,person,ORG1\n"  # nor is anyone their own organisation
+    )
+    job = run_import(tmp_path, content, company.rep)
+    assert (job.updated, job.rejected) == (0, 2)
+    assert reasons(job) == [
+        "organization_external_id: only people belong to an organisation",
+        "organization_external_id: a customer cannot be its own organisation",
+    ]
+    other.refresh_from_db()
+    assert other.organization_id is None and other.version == 1
+
+
+def test_a_member_of_an_organisation_cannot_become_one_nor_an_organisation_with_people_a_person(
+    company, tmp_path
+):
+    org = make_organisation(company.rep)
+    person = customer_create(
+        actor=company.rep, data={"name": "张伟", "external_id": "P1", "organization_id": org.pk}
+    )
+    content = (
+        "external_id,name,party_type\n"
+        "P1,张伟,organization\n"
+        "ORG1,华瑞科技,person\n"
+        "X1,李娜,person\n"  # the batch goes on
+    )
+    job = run_import(tmp_path, content, company.rep)
+    assert job.status == ImportJob.Status.FINISHED
+    assert (job.created, job.updated, job.rejected) == (1, 0, 2)
+    assert reasons(job) == [
+        "party_type: Remove the organisation first: only people belong to one.",
+        "party_type: An organisation with people cannot become a person: move its people first.",
+    ]
+    person.refresh_from_db()
+    org.refresh_from_db()
+    assert (person.party_type, person.organization_id) == ("person", org.pk)
+    assert org.party_type == "organization"
+
+
+def test_a_later_row_of_the_file_cannot_make_a_new_member_an_organisation(company, tmp_path):
+    make_organisation(company.rep)
+    content = (
+        "external_id,name,party_type,organization_external_id\n"
+        "P1,张伟,person,ORG1\n"
+        "P1,张伟,organization,\n"  # would break the database's rule, failing the batch
+    )
+    job = run_import(tmp_path, content, company.rep)
+    assert (job.created, job.updated, job.rejected) == (1, 0, 1)
+    assert reasons(job) == ["party_type: Remove the organisation first: only people belong to one."]
+    assert Customer.objects.get(external_id="P1").party_type == "person"
+
+
+ORGANISATIONS_THEN_PEOPLE = (
+    "external_id,name,party_type,organization_external_id,phone\n"
+    "P0,王芳,person,ORG1,13700000000\n"  # before its organisation: there is none yet
+    "ORG1,华瑞科技有限公司,organization,,01062345678\n"
+    "ORG2,远航物流,organization,,02162345678\n"
+    "P1,张伟,person,ORG1,13800000001\n"
+    "P2,李娜,person,ORG2,13800000002\n"
+    "P3,赵敏,person,ORG1,13800000003\n"
+)
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 2000])
+def test_people_can_name_an_organisation_made_earlier_in_the_file_wherever_batches_end(
+    company, tmp_path, batch_size
+):
+    job = run_import(tmp_path, ORGANISATIONS_THEN_PEOPLE, company.rep, batch_size=batch_size)
+    assert (job.created, job.rejected) == (5, 1), reasons(job)
+    assert reasons(job) == ["organization_external_id: no organisation “ORG1” that you can see"]
+    people = {
+        c.external_id: c
+        for c in Customer.objects.filter(external_id__startswith="P").select_related("organization")
+    }
+    assert {e: c.organization.external_id for e, c in people.items()} == {
+        "P1": "ORG1",
+        "P2": "ORG2",
+        "P3": "ORG1",
+    }
+    zhang = people["P1"]
+    assert "华瑞" in zhang.search_text
+    # Its duplicate index is that of a person of 华瑞科技, as computing it again gives.
+    keys = set(MatchKey.objects.filter(customer_id=zhang.pk).values_list("key_hash", flat=True))
+    refresh_match_keys([zhang.pk])
+    assert (
+        set(MatchKey.objects.filter(customer_id=zhang.pk).values_list("key_hash", flat=True))
+        == keys
+    )
+    again = run_import(tmp_path, ORGANISATIONS_THEN_PEOPLE, company.rep, batch_size=batch_size)
+    assert (again.created, again.updated, again.unchanged) == (1, 5, 5)
+
+
+def test_rows_updating_or_merging_into_people_can_name_a_new_organisation(company, tmp_path):
+    person = customer_create(
+        actor=company.rep,
+        data={"name": "张伟", "external_id": "P1", "phones": ["13800000001"]},
+    )
+    content = (
+        "external_id,name,party_type,organization_external_id,phone,email\n"
+        "ORG1,华瑞科技有限公司,organization,,,\n"
+        "P1,张伟,,ORG1,,\n"  # an update by external id
+        ",李娜,,,13800000002,ln@example.com\n"
+        ",李娜,,ORG1,13800000002,ln@example.com\n"  # merged into the row above
+    )
+    job = run_import(tmp_path, content, company.rep)
+    assert (job.created, job.updated, job.merged, job.rejected) == (2, 1, 1, 0), reasons(job)
+    org = Customer.objects.get(external_id="ORG1")
+    person.refresh_from_db()
+    assert person.organization_id == org.pk
+    assert Customer.objects.get(name="李娜").organization_id == org.pk
+
+
+def test_an_organisation_the_file_gives_people_stays_an_organisation(company, tmp_path):
+    content = (
+        "external_id,name,party_type,organization_external_id\n"
+        "ORG1,华瑞科技有限公司,organization,\n"
+        "P1,张伟,person,ORG1\n"
+        "ORG1,华瑞科技有限公司,person,\n"
+    )
+    job = run_import(tmp_path, content, company.rep)
+    assert (job.created, job.updated, job.rejected) == (2, 0, 1)
+    assert reasons(job) == [
+        "party_type: An organisation with people cannot become a person: move its people first."
+    ]
+    assert Customer.objects.get(external_id="ORG1").party_type == "organization"
