@@ -11,9 +11,11 @@ at the end add up to the rows read, and rejected rows go to the error file (by d
 the input, ``FILE.errors.csv``) with the reasons, ready to fix and import again.
 
 Rows are written in batches, each in one transaction. If the import stops (Ctrl-C, a crash), the
-database holds exactly the batches finished; ``--resume`` carries on with the same file after the
-last row written. Without it, importing the file again is safe too: rows with an external id
-update what is there, and with ``--dedup auto`` rows without one merge into what they created.
+database holds exactly the batches finished; ``--resume`` carries on with the same file (found
+by its contents, wherever it is now) after the last row written, with the mapping, ``--dedup``
+and ``--dry-run`` it was started with (giving any of them again is refused). Without it,
+importing the file again is safe too: rows with an external id update what is there, and with
+``--dedup auto`` rows without one merge into what they created.
 
 Exit status: 0 when the file was imported (rejected rows included), 1 when it stopped, 2 when the
 file or the options are unusable (nothing imported).
