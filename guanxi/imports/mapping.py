@@ -335,12 +335,17 @@ def build_mapping(
         "interactions": [("subject",), ("customer_external_id", "customer_id")],
         "orders": [("ordered_on",), ("amount",), ("customer_external_id", "customer_id")],
     }[kind]
-    # Columns sharing a header share its mapping: refused when that sends them anywhere, since
-    # the user may have meant them for different fields. Ignored ones do no harm.
+    # Columns sharing a header share its mapping: refused when that sends them to a field that
+    # holds one value, since the user may have meant them for different fields. Ignored ones do
+    # no harm, and a field of several values (two 电话 columns, mobile and landline) takes both.
     repeated = [
         name
         for name in repeated_headers(header)
-        if any(target for column, target in zip(header, targets, strict=True) if column == name)
+        if any(
+            target and target not in MULTI_VALUED and not target.startswith("tags")
+            for column, target in zip(header, targets, strict=True)
+            if column == name
+        )
     ]
     if repeated:
         raise MappingError(repeated_headers_message(repeated))

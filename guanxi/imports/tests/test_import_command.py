@@ -253,3 +253,16 @@ def test_columns_sharing_a_header_are_refused_naming_it(company, tmp_path):
     # Left out of the mapping, the repeated columns are ignored and harm nothing.
     mapping.write_text(json.dumps({"姓名": "name", "电话": "phone"}))
     assert "1 created" in _run("customers", str(path), "--mapping", str(mapping), "--user", "admin")
+
+
+@pytest.mark.django_db
+def test_columns_sharing_the_header_of_a_field_of_several_values_all_go_there(company, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text("name,phone,phone,tags,tags\n张三,13812340001,021-62345678,VIP,展会\n")
+    assert "1 created" in _run("customers", str(path), "--user", "admin")
+    customer = Customer.objects.get(name="张三")
+    assert sorted(customer.phones.values_list("number", flat=True)) == [
+        "+8613812340001",
+        "+862162345678",
+    ]
+    assert sorted(customer.tags.values_list("name", flat=True)) == ["VIP", "展会"]
