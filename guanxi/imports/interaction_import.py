@@ -76,9 +76,10 @@ class InteractionImporter(LinkedRowImporter):
         ) % {"ref": external_id}
 
     def _clean(self, values: dict[str, str], customers: dict[str, int | str]):
-        """The interaction's fields from one row, or the reasons it cannot be imported.
-        ``occurred_at`` is among the fields only when the row gives it: a new interaction
-        without one happened now, one imported before keeps its moment."""
+        """The interaction's fields from one row, or the reasons it cannot be imported. Besides
+        the customer and subject, a field is among them only when the row gives it: a new
+        interaction without an occurred_at happened now, one imported before keeps its moment
+        (and its channel, direction, notes and staff likewise)."""
         problems = []
         reference = (
             f"e:{values['customer_external_id']}"
@@ -124,17 +125,30 @@ class InteractionImporter(LinkedRowImporter):
             problems.append(_("external_id: at most 100 characters"))
         if problems:
             return None, problems
-        fields = {
-            "customer_id": customer,
+        # Only what the row gives: a new interaction takes the defaults (see _run_batch), one
+        # imported before keeps what it has where the file says nothing.
+        fields = {"customer_id": customer, "subject": subject}
+        given = {
             "channel": channel,
             "direction": direction,
-            "subject": subject,
             "notes": values.get("notes", ""),
-            "staff_id": staff_id,
+            "staff": staff_id,
+            "occurred_at": occurred,
         }
-        if occurred is not None:
-            fields["occurred_at"] = occurred
+        for column, value in given.items():
+            if values.get(column):
+                fields["staff_id" if column == "staff" else column] = value
         return (external_id, fields), []
+
+    def _defaults(self, now) -> dict:
+        """A new interaction's fields where its row gives none."""
+        return {
+            "occurred_at": now,
+            "channel": Interaction.Channel.OTHER,
+            "direction": Interaction.Direction.OUTBOUND,
+            "notes": "",
+            "staff_id": self.actor.pk,
+        }
 
     def _run_batch(self, batch: list[SourceRow]) -> None:
         job = self.job
@@ -154,7 +168,7 @@ class InteractionImporter(LinkedRowImporter):
                 existing[external_id] = -len(new) - 1  # later rows of the file update this one
             new.append(
                 Interaction(
-                    **{"occurred_at": now, **fields},
+                    **{**self._defaults(now), **fields},
                     external_id=external_id,
                     created_by=self.actor,
                     created_at=now,

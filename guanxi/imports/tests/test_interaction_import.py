@@ -110,6 +110,35 @@ def test_an_interaction_dated_before_1900_is_rejected_and_the_job_finishes(
     )
 
 
+@pytest.mark.django_db
+def test_a_reimport_without_a_column_keeps_what_the_interaction_has(company, customers, tmp_path):
+    # Someone else imports a shorter file of the same interactions: the staff, channel,
+    # direction and notes it does not give stay as they are, rather than becoming the defaults.
+    full = (
+        "external_id,customer_external_id,channel,direction,subject,notes,staff\n"
+        "I1,K1,visit,inbound,拜访,带了样品,rep\n"
+    )
+    assert run(tmp_path, full, company.rep).created == 1
+    again = run(tmp_path, "external_id,customer_external_id,subject\nI1,K1,拜访\n", company.admin)
+    assert (again.updated, again.unchanged) == (1, 1)
+    interaction = Interaction.objects.get()
+    assert (
+        interaction.channel,
+        interaction.direction,
+        interaction.notes,
+        interaction.staff_id,
+    ) == ("visit", "inbound", "带了样品", company.rep.pk)
+    # A new interaction without those columns still takes the defaults.
+    assert run(tmp_path, "external_id,customer_external_id,subject\nI2,K1,回访\n", company.admin)
+    second = Interaction.objects.get(external_id="I2")
+    assert (second.channel, second.direction, second.notes, second.staff_id) == (
+        "other",
+        "outbound",
+        "",
+        company.admin.pk,
+    )
+
+
 def test_reimporting_without_a_date_column_keeps_the_moments(company, customers, tmp_path):
     # Without occurred_at, a new interaction happened "now"; one imported before keeps its
     # moment instead of moving to the time of each re-import.
