@@ -80,13 +80,30 @@ class CustomerFilterForm(forms.Form):
             *[(str(u.pk), u.label) for u in staff_directory_for_user(user)],
         ]
 
-    def selector_filters(self) -> dict[str, Any]:
-        """The filters for ``customer_list_for_user``; invalid values are simply dropped (the
-        form shows why)."""
-        if not self.is_valid():
-            data = {k: v for k, v in self.cleaned_data.items() if k not in self.errors}
-        else:
-            data = dict(self.cleaned_data)
+    def filters_are_valid(self) -> bool:
+        """Whether every filter is valid. An unknown sort order only falls back to the
+        default; any other invalid value (a search longer than 200 characters or with a NUL
+        in it) means the list cannot be shown as asked."""
+        return self.is_valid() or set(self.errors) <= {"sort"}
+
+    def filter_errors(self) -> list[tuple[str, str]]:
+        """(label, message) of each filter that is not valid, for showing beside the list."""
+        if self.filters_are_valid():
+            return []
+        return [
+            (self.fields[name].label, message)
+            for name, messages in self.errors.items()
+            if name != "sort"
+            for message in messages
+        ]
+
+    def selector_filters(self) -> dict[str, Any] | None:
+        """The filters for ``customer_list_for_user``, or None when one of them is not valid:
+        dropping it instead would widen the list, so that a search too long to run showed,
+        or exported, every customer."""
+        if not self.filters_are_valid():
+            return None
+        data = self.cleaned_data
         filters = {
             name: data.get(name)
             for name in (
@@ -112,11 +129,17 @@ class CustomerFilterForm(forms.Form):
         return filters
 
     def ordering(self) -> str:
-        sort = self.cleaned_data.get("sort") if self.is_valid() else None
+        sort = self.cleaned_data.get("sort") if self.filters_are_valid() else None
         return sort if sort in DEFAULT_ORDERINGS else DEFAULT_SORT
 
     def is_filtered(self) -> bool:
-        return bool(self.selector_filters())
+        return self.selector_filters() != {}
+
+    def export_params(self) -> dict[str, str]:
+        """The filters as submitted, for the export form to post along: only this form's
+        own fields, so that a stray parameter in the address cannot override the format or
+        reveal choice made in the export form."""
+        return {name: self.data[name] for name in self.fields if self.data.get(name)}
 
 
 class CustomerExportForm(forms.Form):

@@ -85,34 +85,38 @@ def _visible_or_404(user, customer_id, action=VIEW) -> Customer:
 def customer_list(request):
     """Search, filter, sort and page through the customers the user may see."""
     form = CustomerFilterForm(request.GET, user=request.user)
+    return _list_page(request, form, fragment=_wants_fragment(request))
+
+
+def _list_page(request, form: CustomerFilterForm, *, fragment: bool, status: int = 200):
     filters = form.selector_filters()
     queryset = (
-        customer_list_for_user(request.user, filters=filters)
+        customer_list_for_user(request.user, filters=filters or {})
         # The organisation is fetched for the page's rows afterwards, not joined to every
         # match: with a search, PostgreSQL would otherwise join thousands of rows before it
         # keeps the newest fifty.
         .select_related("owner")
         .prefetch_related("organization", "phones", "emails", "tags")
     )
+    if filters is None:  # a filter is not valid: the page says which, and lists no one
+        queryset = queryset.none()
     paging = keyset_page_context(request, queryset, ordering=form.ordering(), limit=PAGE_SIZE)
-    params = paging["list_params"]
     context = {
         "form": form,
         **paging,
         "customers": paging["page"].items,
         "is_filtered": form.is_filtered(),
-        # Only the list's own filters travel to the export, so a stray parameter in the address
-        # cannot override the format or reveal choice made in the export form.
-        "export_params": {k: v for k, v in params.items() if k in form.fields},
+        "filter_errors": form.filter_errors(),
+        # The export form posts the filters of the list shown. Search-as-you-type replaces
+        # only the results, so their fragment brings the export form along (out of band).
+        "export_params": form.export_params(),
         "export_form": CustomerExportForm(),
+        "fragment": fragment,
         "can_create": can_create_customers(request.user),
         "may_reveal": request.user.may_view_sensitive(),
     }
-    return render(
-        request,
-        "customers/_results.html" if _wants_fragment(request) else "customers/list.html",
-        context,
-    )
+    template = "customers/_results.html" if fragment else "customers/list.html"
+    return render(request, template, context, status=status)
 
 
 @login_required
@@ -393,7 +397,12 @@ def customer_export_view(request):
     if not export_form.is_valid():
         raise BadRequest("Unknown export format")
     export_format = export_form.cleaned_data["format"]
-    filters = CustomerFilterForm(request.POST, user=request.user).selector_filters()
+    filter_form = CustomerFilterForm(request.POST, user=request.user)
+    filters = filter_form.selector_filters()
+    if filters is None:
+        # Exporting without the filter that is not valid would export everyone.
+        messages.error(request, _("Nothing was exported: correct the filters first."))
+        return _list_page(request, filter_form, fragment=False, status=422)
     reveal = request.POST.get("reveal") == "1"
     if export_format == ExportFormat.XLSX:
         workbook = customers_export_xlsx(actor=request.user, filters=filters, reveal=reveal)

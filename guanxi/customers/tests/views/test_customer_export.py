@@ -103,3 +103,32 @@ def test_the_workbook_honours_filters_and_the_reveal_permission(client, company)
         (True, 1),
     ]
     assert events[0].changes["filters"]["after"] == {"tag": "展会2026"}
+
+
+def _export_form(html: str) -> str:
+    return re.search(r'<form class="actions export-form".*?</form>', html, re.S).group(0)
+
+
+def test_search_as_you_type_brings_the_export_form_of_the_list_it_shows(client, company):
+    client.force_login(company.admin)
+    assert 'name="q"' not in _export_form(client.get("/customers/").content.decode())
+    fragment = client.get("/customers/", {"q": "张伟"}, headers={"HX-Request": "true"})
+    html = fragment.content.decode()
+    assert "Rep Customer" in html and "West Customer" not in html
+    # htmx swaps only the results; the export form comes along, out of band, with the search.
+    form = _export_form(html)
+    assert 'id="export-form"' in form and 'hx-swap-oob="true"' in form
+    assert '<input type="hidden" name="q" value="张伟">' in form
+    # Posting it exports what the list shows.
+    exported = client.post("/customers/export/", {"q": "张伟", "format": "csv"})
+    assert [row["name"] for row in _rows(exported)] == ["Rep Customer 张伟"]
+
+
+@pytest.mark.parametrize("q", ["x" * 201, "west\x00"])
+def test_an_invalid_filter_exports_nothing(client, company, q):
+    client.force_login(company.admin)
+    response = client.post("/customers/export/", {"q": q, "format": "csv"})
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "Nothing was exported" in html and "West Customer" not in html
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).exists()

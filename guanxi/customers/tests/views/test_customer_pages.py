@@ -144,6 +144,26 @@ def test_a_doctored_timeline_cursor_is_a_bad_request(client, company):
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize("htmx", [False, True])
+@pytest.mark.parametrize("q", ["nomatch" * 30, "nomatch\x00", "west\x00"])
+def test_a_search_that_is_not_valid_shows_why_and_no_one(client, company, q, htmx):
+    _login(client, company.admin)
+    headers = {"HX-Request": "true"} if htmx else {}
+    response = client.get("/customers/", {"q": q}, headers=headers)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "these filters are not valid" in html
+    assert "West Customer" not in html and "Rep Customer" not in html
+    if not htmx:
+        assert 'maxlength="200"' in html
+
+
+def test_an_unknown_sort_order_falls_back_and_lists_everyone(client, company):
+    _login(client, company.admin)
+    html = client.get("/customers/", {"q": "west", "sort": "password"}).content.decode()
+    assert "West Customer" in html and "not valid" not in html
+
+
 def test_htmx_search_returns_only_the_results_fragment(client, company):
     _login(client, company.admin)
     response = client.get("/customers/", {"q": "west"}, HTTP_HX_REQUEST="true")
