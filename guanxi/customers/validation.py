@@ -242,6 +242,18 @@ def _check_scalars(scalars: dict[str, Any], *, actor, instance: Customer | None,
         and scalars.get("party_type", Customer.PartyType.PERSON) != Customer.PartyType.PERSON
     ):
         errors.add("party_type", _("Remove the organisation first: only people belong to one."))
+    if (
+        instance is not None
+        and instance.party_type == Customer.PartyType.ORGANIZATION
+        and scalars.get("party_type", instance.party_type) != Customer.PartyType.ORGANIZATION
+        and Customer.objects.filter(organization_id=instance.pk).exists()
+    ):
+        # Its people would belong to a person, which the database's rule cannot see from the
+        # people's rows.
+        errors.add(
+            "party_type",
+            _("An organisation with people cannot become a person: move its people first."),
+        )
 
     if "owner_id" in scalars:
         message = owner_assignment_error(actor, scalars["owner_id"])

@@ -168,3 +168,27 @@ def test_renaming_an_organisation_refreshes_how_its_people_are_found(company):
     found = customer_list_for_user(company.rep, filters={"q": "鑫源"})
     assert person.pk in set(found.values_list("pk", flat=True))
     assert "鑫源物流" in MatchProfile.objects.get(customer_id=person.pk).profile
+
+
+def test_an_organisation_with_people_does_not_become_a_person(company):
+    org = customer_create(
+        actor=company.rep, data={"name": "华瑞科技", "party_type": "organization"}
+    )
+    person = customer_create(actor=company.rep, data={"name": "李娜", "organization_id": org.pk})
+    with pytest.raises(ValidationError) as raised:
+        customer_update(
+            actor=company.rep, customer_id=org.pk, expected_version=1, data={"party_type": "person"}
+        )
+    assert "party_type" in raised.value.message_dict
+    assert Customer.objects.get(pk=org.pk).party_type == "organization"
+    # Once its people are elsewhere, it may.
+    customer_update(
+        actor=company.rep,
+        customer_id=person.pk,
+        expected_version=person.version,
+        data={"organization_id": None},
+    )
+    customer_update(
+        actor=company.rep, customer_id=org.pk, expected_version=1, data={"party_type": "person"}
+    )
+    assert Customer.objects.get(pk=org.pk).party_type == "person"
