@@ -736,7 +736,9 @@ class CustomerGenerator:
         last_contacted_at = times[-1] if times else None
 
         # Search tokens in the order customers.search.build_search_text adds them. Generated
-        # emails are already lower-case ASCII, which normalising would leave as they are.
+        # emails are already lower-case ASCII, which normalising would leave as they are. No
+        # surname of the word lists reads differently as a surname (SURNAME_READINGS), so a
+        # person's name adds no tokens of its own for that (the tests compare the two).
         search = SearchTokens()
         search.update(name_tokens)
         search.update(company_tokens)

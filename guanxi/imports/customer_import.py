@@ -803,6 +803,8 @@ class CustomerImporter:
                     emails=[e["address"] for e in data["emails"]],
                     tags=data["tags"],
                     external_id=data["external_id"],
+                    person=data["scalars"].get("party_type", Customer.PartyType.PERSON)
+                    == Customer.PartyType.PERSON,
                 )
             customer = Customer(
                 **data["scalars"],
@@ -1021,6 +1023,7 @@ class CustomerImporter:
                 emails=[e.address for e in own_emails],
                 tags=own_tags,
                 external_id=customer.external_id,
+                person=customer.party_type == Customer.PartyType.PERSON,
             )
             indexed.append(
                 record_for_customer(

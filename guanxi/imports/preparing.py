@@ -65,6 +65,7 @@ def prepare_rows(
                     emails=[e["address"] for e in cleaned.emails],
                     tags=cleaned.tags,
                     external_id=cleaned.external_id,
+                    person=cleaned.scalars.get("party_type", "person") == "person",
                 )
         prepared.append((source, cleaned))
     return prepared

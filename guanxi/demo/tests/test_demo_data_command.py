@@ -116,6 +116,7 @@ def test_customers_and_their_rows_are_consistent():
             emails=[e.address for e in customer.emails.all()],
             tags=[t.name for t in customer.tags.all()],
             external_id=customer.external_id,
+            person=customer.party_type == Customer.PartyType.PERSON,
         )
         if customer.organization_id:
             assert customer.organization.party_type == Customer.PartyType.ORGANIZATION

@@ -79,6 +79,7 @@ def test_search_text_is_what_build_search_text_makes(generated):
             emails=[e["address"] for e in emails.get(customer["id"], [])],
             tags=sorted(tag_names[t["tag_id"]] for t in tags.get(customer["id"], [])),
             external_id=customer["external_id"],
+            person=customer["party_type"] == "person",
         )
         assert customer["search_text"] == expected, customer["name"]
     assert linked > 100  # people linked to organisations were covered

@@ -237,3 +237,21 @@ def test_an_organisation_the_file_gives_people_stays_an_organisation(company, tm
         "party_type: An organisation with people cannot become a person: move its people first."
     ]
     assert Customer.objects.get(external_id="ORG1").party_type == "organization"
+
+
+def test_imported_people_are_found_by_the_surname_reading_of_their_name(company, tmp_path):
+    # 曾 reads ceng in everyday words and zeng as a surname; both find the person, whether the
+    # row creates them (prepared ahead or not) or updates them.
+    path = tmp_path / "people.csv"
+    path.write_text("external_id,name,party_type\nP1,曾伟,person\nO1,曾氏贸易,organization\n")
+    job = import_job_create(actor=company.admin, path=path, filename=path.name, kind="customers")
+    import_job_run(job=job)
+    person = Customer.objects.get(external_id="P1")
+    organisation = Customer.objects.get(external_id="O1")
+    assert "zengwei" in person.search_text.split()
+    assert "zengshi" not in organisation.search_text.split()
+    Customer.objects.filter(pk=person.pk).update(search_text="")
+    path.write_text("external_id,name,tags\nP1,曾伟,VIP\n")
+    job = import_job_create(actor=company.admin, path=path, filename=path.name, kind="customers")
+    import_job_run(job=job)
+    assert "zengwei" in Customer.objects.get(pk=person.pk).search_text.split()
