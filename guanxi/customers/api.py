@@ -107,7 +107,7 @@ class ConsentIn(InputSchema):
     method: Literal[tuple(MarketingConsent.Method.values)] = Field(
         description="How the customer gave (or refused) consent."
     )
-    recorded_at: dt.datetime | None = Field(None, description="When; defaults to now.")
+    recorded_at: Timestamp | None = Field(None, description="When; defaults to now.")
     evidence: str | None = None
 
 

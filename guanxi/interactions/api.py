@@ -18,6 +18,7 @@ from guanxi.api.schemas import (
     Limit,
     ParamId,
     RefOut,
+    Timestamp,
     UserRefOut,
     aware,
 )
@@ -41,7 +42,7 @@ class InteractionIn(InputSchema):
     subject: str
     notes: str | None = None
     staff_id: BodyId | None = Field(None, description="Who had the contact; defaults to you.")
-    occurred_at: dt.datetime | None = Field(
+    occurred_at: Timestamp | None = Field(
         None, description="When it happened (not in the future); defaults to now."
     )
 
@@ -74,8 +75,8 @@ class InteractionListQuery(TimelineQuery):
     direction: DirectionValue | None = None
     staff_id: ParamId | None = None
     customer_id: ParamId | None = None
-    since: dt.datetime | None = Field(None, description="Happened at or after this time.")
-    until: dt.datetime | None = Field(None, description="Happened before this time.")
+    since: Timestamp | None = Field(None, description="Happened at or after this time.")
+    until: Timestamp | None = Field(None, description="Happened before this time.")
 
     def selector_filters(self) -> dict:
         filters = self.model_dump(exclude={"cursor", "limit", "ordering"})

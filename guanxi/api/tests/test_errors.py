@@ -289,6 +289,28 @@ def test_export_refuses_an_updated_since_out_of_range(rep, value):
     assert _fields(response) == ["updated_since"]
 
 
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00"])
+def test_other_date_times_out_of_range_are_422_naming_the_field(rep, company, value):
+    for name in ("since", "until"):
+        response = rep.get("/interactions", {name: value})
+        assert (response.status_code, _fields(response)) == (422, [name])
+    logged = rep.post(
+        f"/customers/{company.rep_customer.pk}/interactions",
+        {"channel": "phone", "subject": "来电", "occurred_at": value},
+    )
+    assert (logged.status_code, _fields(logged)) == (422, ["occurred_at"])
+    consent = rep.patch(
+        f"/customers/{company.rep_customer.pk}",
+        {
+            "version": company.rep_customer.version,
+            "consents": [
+                {"channel": "email", "granted": True, "method": "verbal", "recorded_at": value}
+            ],
+        },
+    )
+    assert (consent.status_code, _fields(consent)) == (422, ["consents[0].recorded_at"])
+
+
 # --- permission, visibility, concurrency -------------------------------------------------------
 
 
