@@ -366,8 +366,21 @@ def _digit_term(digits: str, *also: str) -> Term:
     return tuple(dict.fromkeys(a[:MAX_TOKEN] for a in alternatives if a))
 
 
-def _word_terms(word: str) -> list[Term]:
+def _word_terms(word: str, unconverted: str = "") -> list[Term]:
+    """The terms of one normalised query word. ``unconverted`` is the word folded but not
+    turned into simplified characters: OpenCC converts by phrase, so a fragment of a name can
+    convert otherwise than the whole name did when it was indexed (张乾坤 keeps its 乾, the
+    fragment 张乾 alone becomes 张干). A Han run is looked for as typed too, where that differs."""
     terms: list[Term] = []
+    as_typed = [
+        run for chunk in _chunks(unconverted) for run in _HAN_RUNS.findall(chunk) if _HAN.match(run)
+    ]
+    han_runs = [
+        run for chunk in _chunks(word) for run in _HAN_RUNS.findall(chunk) if _HAN.match(run)
+    ]
+    if len(as_typed) != len(han_runs):
+        as_typed = han_runs
+    typed_of = iter(as_typed)
     for chunk in _chunks(word):
         if "@" in chunk:  # an address stays whole, whatever it is made of
             terms.append((chunk[:MAX_TOKEN],))
@@ -377,7 +390,8 @@ def _word_terms(word: str) -> list[Term]:
             continue
         for run in _HAN_RUNS.findall(chunk):
             if _HAN.match(run):
-                terms.append((run[:HAN_WINDOW],))
+                typed = next(typed_of)
+                terms.append(tuple(dict.fromkeys((run[:HAN_WINDOW], typed[:HAN_WINDOW]))))
             else:
                 run = run.strip(_PUNCTUATION)
                 if run:
@@ -405,12 +419,17 @@ def parse_query(query: str) -> list[Term]:
         terms.append(_digit_term(digits, *(typed if len(typed) == 1 else ())))
         numeric.clear()
 
-    for word in normalise(query or "").split():
+    folded = fold(query or "")
+    words = to_simplified(folded).split()
+    typed_words = folded.split()
+    if len(typed_words) != len(words):
+        typed_words = words
+    for word, typed in zip(words, typed_words, strict=True):
         if _NUMERIC.fullmatch(word) and any(c.isdigit() for c in word):
             numeric.append(word)
             continue
         flush_numeric()
-        terms.extend(_word_terms(word))
+        terms.extend(_word_terms(word, typed))
     flush_numeric()
     return list(dict.fromkeys(terms))[:MAX_QUERY_TERMS]
 

@@ -26,6 +26,12 @@ CASES: dict[str, set[str]] = {
     "陈美玲": {"陳美玲"},
     "美玲": {"陳美玲"},
     "chenmeiling": {"陳美玲"},
+    # OpenCC converts by phrase: 乾 stays in 乾坤 but alone becomes 干, so fragments of the name
+    # are also looked for as typed
+    "张乾": {"张乾坤"},
+    "乾坤": {"张乾坤"},
+    "乾": {"张乾坤"},
+    "zhangqiankun": {"张乾坤"},
     # phones: last four digits, a middle fragment, dashes, spaces, with and without +86
     "5678": {"张伟明", "王芳"},
     "1234": {"张伟明"},
@@ -153,6 +159,7 @@ def make_customers(company) -> dict[str, int]:
             owner_id=company.rep.pk,
         ),
         create(name="陳美玲", owner_id=company.rep.pk),
+        create(name="张乾坤", owner_id=company.rep.pk),
         create(name="Zhang Wei", tags=["VIP"], owner_id=company.teammate.pk),
         create(name="Li Lei", organization_id=pacific.pk, owner_id=company.rep_west.pk),
         create(name="Two Phones", phones=["13811112222", "13822223333"], owner_id=None),

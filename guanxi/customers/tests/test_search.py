@@ -82,7 +82,8 @@ def test_two_han_characters_are_looked_up_whole_everything_else_by_prefix():
     assert postgres_tsquery(parse_query("宏达")) == "'宏达'"
     assert postgres_tsquery(parse_query("宏达科技")) == "'宏达科技':*"
     assert postgres_tsquery(parse_query("宏 zhang")) == "'宏':* & 'zhang':*"
-    assert sqlite_match(parse_query("張偉")) == '"张伟"'
+    # Han runs are also looked for as typed (see the test of 张乾 below).
+    assert sqlite_match(parse_query("張偉")) == '("张伟" OR "張偉")'
 
 
 def test_traditional_characters_are_stored_simplified():
@@ -187,7 +188,11 @@ def test_the_migration_builds_exactly_what_the_application_builds():
         ("张伟", [("张伟",)]),
         ("  Zhang   WEI ", [("zhang",), ("wei",)]),
         ("Ｚｈāng", [("zhang",)]),
-        ("張偉", [("张伟",)]),
+        ("張偉", [("张伟", "張偉")]),
+        # OpenCC converts by phrase: 乾 alone becomes 干, in 乾坤 it stays, so a fragment of
+        # 张乾坤 is looked for as typed too.
+        ("张乾", [("张干", "张乾")]),
+        ("張乾 abc", [("张干", "張乾"), ("abc",)]),
         ("张伟abc", [("张伟",), ("abc",)]),
         ("zhang.wei@163.com", [("zhang.wei@163.com",)]),
         ("@163.com", [("163.com",)]),
