@@ -6,7 +6,10 @@ fitted on this data, transitive pairs), writes the pairs at or above the thresho
 and to the review queue, and keeps the fitted model for the form and the importer.
 
 The queue keeps people's decisions: a pair someone rejected or merged is never proposed again;
-open pairs that this scan no longer finds (the data changed) are dropped.
+open pairs that this scan no longer finds (the data changed) are dropped, unless they were queued
+after the scan began reading (by an import or a merge meanwhile): the scan could not have found
+those. While the scan writes the queue, the pairs table is locked against other writers, so a
+merge or an import queueing a pair then waits a moment instead of colliding with it.
 """
 
 import csv
@@ -15,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from guanxi.core.bulk import insert, update
@@ -56,6 +59,7 @@ def scan_duplicates(
 ) -> ScanResult:
     """Scan every customer for duplicates; see the module docstring."""
     seconds: dict[str, float] = {}
+    read_from = timezone.now()
     started = time.perf_counter()
     repaired = complete_match_index()
     seconds["indexing"] = time.perf_counter() - started
@@ -109,7 +113,7 @@ def scan_duplicates(
     started = time.perf_counter()
     with transaction.atomic():
         if queue:
-            _update_queue(result, search, left_ids, right_ids)
+            _update_queue(result, search, left_ids, right_ids, read_from=read_from)
         people = int(np.count_nonzero(table.columns["party_type"] == "person"))
         MatchModelFit.objects.create(
             parameters={**search.model.to_dict(), "people": people},
@@ -121,7 +125,13 @@ def scan_duplicates(
     return result
 
 
-def _update_queue(result: ScanResult, search, left_ids, right_ids) -> None:
+def _update_queue(result: ScanResult, search, left_ids, right_ids, *, read_from) -> None:
+    if connection.vendor == "postgresql":
+        # Other writers of pairs (a merge settling its pairs, an import queueing) wait until
+        # this transaction ends; readers do not. SQLite has one writer at a time anyway.
+        with connection.cursor() as cursor:
+            table = connection.ops.quote_name(DuplicatePair._meta.db_table)
+            cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
     found = {}
     for i in range(len(search)):
         pair = (int(left_ids[i]), int(right_ids[i]))
@@ -130,12 +140,15 @@ def _update_queue(result: ScanResult, search, left_ids, right_ids) -> None:
             details["inferred"] = True
         found[pair] = (float(search.scores[i]), details)
     existing: dict[tuple[int, int], int] = {}
+    queued_since: set[tuple[int, int]] = set()  # after the scan began reading: kept
     decided: set[tuple[int, int]] = set()
-    for pk, left, right, status in DuplicatePair.objects.values_list(
-        "pk", "left_id", "right_id", "status"
+    for pk, left, right, status, found_at in DuplicatePair.objects.values_list(
+        "pk", "left_id", "right_id", "status", "found_at"
     ).iterator(chunk_size=20_000):
         if status == DuplicatePair.Status.OPEN:
             existing[(left, right)] = pk
+            if found_at >= read_from:
+                queued_since.add((left, right))
         else:
             decided.add((left, right))
     now = timezone.now()
@@ -157,7 +170,7 @@ def _update_queue(result: ScanResult, search, left_ids, right_ids) -> None:
                     found_at=now,
                 )
             )
-    stale = [pk for pair, pk in existing.items() if pair not in found]
+    stale = [pk for pair, pk in existing.items() if pair not in found and pair not in queued_since]
     for start in range(0, len(stale), 5000):
         DuplicatePair.objects.filter(pk__in=stale[start : start + 5000]).delete()
     insert(new)

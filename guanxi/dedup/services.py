@@ -431,8 +431,12 @@ def _settle_pairs(survivor_id: int, merged_id: int, actor, now) -> dict[str, lis
             "details": {"manual": True},
         },
     )
-    others = DuplicatePair.objects.filter(
-        Q(left_id=merged_id) | Q(right_id=merged_id), status=DuplicatePair.Status.OPEN
+    # Locked, so that a merge of the other customer at the same time waits and then sees the
+    # pair as this one leaves it, instead of moving it again from what it read before.
+    others = (
+        DuplicatePair.objects.select_for_update()
+        .filter(Q(left_id=merged_id) | Q(right_id=merged_id), status=DuplicatePair.Status.OPEN)
+        .order_by("pk")
     )
     for pair in others:
         other = pair.right_id if pair.left_id == merged_id else pair.left_id
@@ -462,9 +466,11 @@ def _restore_pairs(done: dict[str, list]) -> None:
     """Undo what :func:`_settle_pairs` did to the merged customer's other open pairs, where
     nobody has decided them since."""
     for pk, left_id, right_id in done.get("moved", []):
-        DuplicatePair.objects.filter(pk=pk, status=DuplicatePair.Status.OPEN).exclude(
+        if DuplicatePair.objects.filter(left_id=left_id, right_id=right_id).exists():
+            continue  # proposed again (or decided) since
+        DuplicatePair.objects.filter(pk=pk, status=DuplicatePair.Status.OPEN).update(
             left_id=left_id, right_id=right_id
-        ).update(left_id=left_id, right_id=right_id)
+        )
     for values in done.get("removed", []):
         if not DuplicatePair.objects.filter(
             left_id=values["left_id"], right_id=values["right_id"]
