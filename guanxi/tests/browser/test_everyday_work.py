@@ -138,3 +138,39 @@ def test_readable_at_a_phone_width(browser, live_server, company):
             assert overflow <= 1, (path, overflow)
     finally:
         context.close()
+
+
+def test_sign_out_is_reachable_on_a_phone(browser, live_server, company):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        sign_in(page, "manager")
+        page.locator(".usermenu summary").click()
+        sign_out = page.locator(".usermenu-panel button", has_text="Sign out")
+        expect(sign_out).to_be_visible()
+        panel = page.locator(".usermenu-panel").bounding_box()
+        assert panel["x"] >= 0 and panel["x"] + panel["width"] <= 390, panel
+        sign_out.click()
+        expect(page).to_have_url(re.compile(r"/accounts/login/"))
+    finally:
+        context.close()
+
+
+def test_after_search_as_you_type_the_list_offers_clear_and_keeps_the_search_in_chinese(
+    page, company
+):
+    sign_in(page, "rep")
+    filters = page.locator("#customer-filters")
+    expect(filters.get_by_role("link", name="Clear")).to_have_count(0)
+    page.fill("#id_q", "Rep")
+    expect(page).to_have_url(re.compile(r"q=Rep"))
+    expect(page.locator("#customer-table")).not_to_contain_text("Teammate Customer")
+    expect(filters.get_by_role("link", name="Clear")).to_be_visible()
+
+    page.locator(".lang-button").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    expect(page).to_have_url(re.compile(r"q=Rep"))
+    expect(page.locator("#id_q")).to_have_value("Rep")
+    expect(page.locator("#customer-table")).not_to_contain_text("Teammate Customer")
+    page.locator(".lang-button").click()  # back to English for the tests after this one
+    expect(page.locator("html")).to_have_attribute("lang", "en")
