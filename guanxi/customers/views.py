@@ -221,7 +221,8 @@ def _custom_values(customer: Customer) -> list[tuple[str, str]]:
 @login_required
 @require_GET
 def customer_timeline(request, customer_id: int):
-    """The next page of a customer's timeline (htmx "show more")."""
+    """The next page of a customer's timeline: the entries htmx appends ("show more"), or a
+    whole page of them when followed as a plain link."""
     customer = _visible_or_404(request.user, customer_id)
     try:
         timeline = keyset_page(
@@ -233,13 +234,15 @@ def customer_timeline(request, customer_id: int):
         )
     except CursorError:
         return HttpResponse(status=400)
-    return render(request, "customers/_timeline.html", {"customer": customer, "timeline": timeline})
+    template = "customers/_timeline.html" if _wants_fragment(request) else "customers/timeline.html"
+    return render(request, template, {"customer": customer, "timeline": timeline})
 
 
 @login_required
 @require_GET
 def customer_history(request, customer_id: int):
-    """The next page of a customer's audit history (htmx "show more")."""
+    """The next page of a customer's audit history: the entries htmx appends ("show more"),
+    or a whole page of them when followed as a plain link."""
     customer = _visible_or_404(request.user, customer_id)
     try:
         page = keyset_page(
@@ -251,9 +254,10 @@ def customer_history(request, customer_id: int):
         )
     except CursorError:
         return HttpResponse(status=400)
+    template = "customers/_history.html" if _wants_fragment(request) else "customers/history.html"
     return render(
         request,
-        "customers/_history.html",
+        template,
         {
             "customer": customer,
             "history": describe_history(page.items, viewer=request.user),

@@ -222,3 +222,21 @@ def test_the_check_of_interaction_and_order_files_finds_the_rows_to_be_rejected(
     # Only a look: nothing is written.
     assert not company.rep_customer.orders.exists()
     assert not company.rep_customer.interactions.exists()
+
+
+def test_the_progress_page_reloads_itself_without_javascript_while_the_import_runs(client, company):
+    client.force_login(company.rep)
+    _upload(client)
+    job = ImportJob.objects.get()
+    refresh = '<noscript><meta http-equiv="refresh"'
+
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
+    page = client.get(f"/imports/{job.pk}/").content.decode()
+    assert refresh in page and 'id="refresh-progress"' in page
+    # The htmx poll gets the fragment only: no second refresh inside the page.
+    fragment = client.get(f"/imports/{job.pk}/", headers={"HX-Request": "true"}).content.decode()
+    assert "http-equiv" not in fragment and "every 1s" in fragment
+
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.FINISHED)
+    page = client.get(f"/imports/{job.pk}/").content.decode()
+    assert refresh not in page and 'id="refresh-progress"' not in page

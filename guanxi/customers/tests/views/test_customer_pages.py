@@ -427,3 +427,76 @@ def test_list_and_detail_pages_use_a_fixed_number_of_queries(
     # and the tickets card.)
     with django_assert_max_num_queries(29):
         assert client.get(f"/customers/{customer.pk}/").status_code == 200
+
+
+def _customer_with_long_timeline_and_history(company):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from guanxi.interactions.models import Interaction
+
+    customer = customer_create(actor=company.rep, data={"name": "长历史客户"})
+    now = timezone.now()
+    Interaction.objects.bulk_create(
+        Interaction(
+            customer=customer,
+            channel="phone",
+            direction="outbound",
+            subject=f"call {i:02d}",
+            occurred_at=now - timedelta(days=i),
+            staff=company.rep,
+        )
+        for i in range(25)
+    )
+    for i in range(22):
+        customer = customer_update(
+            actor=company.rep,
+            customer_id=customer.pk,
+            expected_version=customer.version,
+            data={"industry": f"industry {i:02d}"},
+        )
+    return customer
+
+
+@pytest.mark.parametrize(
+    ("more", "oldest"), [("Show earlier contacts", "call 24"), ("Show older changes", "created")]
+)
+def test_earlier_contacts_and_older_changes_are_links_that_work_without_javascript(
+    client, company, more, oldest
+):
+    import re
+
+    customer = _customer_with_long_timeline_and_history(company)
+    _login(client, company.rep)
+    html = client.get(f"/customers/{customer.pk}/").content.decode()
+    link = re.search(r'<a [^>]*href="([^"]+)"[^>]*>' + more + "</a>", html, re.S)
+    assert link, f"no link “{more}”"
+    assert f'hx-get="{link.group(1)}"' in link.group(0)
+    url = link.group(1).replace("&amp;", "&")
+
+    page = client.get(url)  # followed as a plain link: a whole page
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "<html" in html and oldest in html
+    assert f'href="/customers/{customer.pk}/"' in html  # back to the customer
+
+    fragment = client.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert "<html" not in fragment and oldest in fragment
+
+
+def test_search_as_you_type_brings_the_clear_link_and_the_language_switch_target(client, company):
+    _login(client, company.rep)
+    html = client.get("/customers/", {"q": "Rep", "kind": ""}, HTTP_HX_REQUEST="true")
+    html = html.content.decode()
+    assert '<span id="clear-filters" hx-swap-oob="true"><a class="button" href="/customers/">' in (
+        html
+    )
+    assert 'id="language-next" value="/customers/?q=Rep&amp;kind=" hx-swap-oob="true"' in html
+
+    html = client.get("/customers/", HTTP_HX_REQUEST="true").content.decode()
+    assert '<span id="clear-filters" hx-swap-oob="true"></span>' in html
+
+    page = client.get("/customers/", {"q": "Rep"}).content.decode()  # the whole page
+    assert "hx-swap-oob" not in page
+    assert '<span id="clear-filters"><a class="button" href="/customers/">Clear</a></span>' in page
