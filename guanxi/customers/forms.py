@@ -9,6 +9,7 @@ keeps the web UI, the API and imports agreeing on every rule.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,10 @@ from guanxi.core.keyset import DEFAULT_ORDERINGS
 
 from .exports import ExportFormat
 from .models import Address, Customer, CustomFieldDefinition, Email, MarketingConsent, Phone
+from .search import normalise
+from .selectors import customer_list_for_user
+from .validation import clean_customer_data, has_control_characters
+from .visibility import VIEW
 
 # ---------------------------------------------------------------------------------------------
 # Filters of the customer list
@@ -218,6 +223,27 @@ def _model_field(name: str):
     raise FieldDoesNotExist(name)
 
 
+def organisations_named(user: User, name: str, *, limit: int = 20) -> list[Customer]:
+    """The organisations ``user`` may see whose name is ``name``, compared as the search
+    compares text (case, width, accents, traditional or simplified characters).
+
+    Candidates come from the search index (every name token) and an exact match on the stored
+    name; only those whose normalised name equals the normalised ``name`` count.
+    """
+    if has_control_characters(name):
+        return []
+    wanted = normalise(name)
+    organisations = Customer.objects.visible_to(user, VIEW).filter(
+        party_type=Customer.PartyType.ORGANIZATION
+    )
+    candidates = {c.pk: c for c in organisations.filter(name=name).only("id", "name", "region")}
+    found = customer_list_for_user(user, filters={"q": name, "party_type": "organization"})
+    for candidate in found.only("id", "name", "region").order_by("name", "id")[:200]:
+        candidates.setdefault(candidate.pk, candidate)
+    matches = [c for c in candidates.values() if normalise(c.name) == wanted]
+    return sorted(matches, key=lambda c: (c.name, c.pk))[:limit]
+
+
 class CustomerForm:
     """Values of the customer form, from a saved customer and/or a POST, with field errors.
 
@@ -232,6 +258,7 @@ class CustomerForm:
         self.errors: dict[str, list[str]] = {}
         self.non_field_errors: list[str] = []
         self.conflicts: dict[str, str] = {}
+        self.organization_choices: list[Customer] = []
         self.definitions = list(CustomFieldDefinition.objects.filter(is_active=True))
         self._row_positions: dict[str, list[int]] = {}
         if post is not None:
@@ -283,20 +310,27 @@ class CustomerForm:
             Row({"label": a.label, **{k: getattr(a, k) for k in ADDRESS_PARTS}})
             for a in customer.addresses.all()
         ]
-        if not self.phones:
-            self.phones = [Row({"number": "", "label": Phone.Label.MOBILE})]
-        if not self.emails:
-            self.emails = [Row({"address": "", "label": Email.Label.WORK})]
-        if not self.addresses:
-            self.addresses = [
-                Row({"label": Address.Label.OFFICE, **dict.fromkeys(ADDRESS_PARTS, "")})
-            ]
+        self._add_blank_rows()
         values = customer.custom_fields or {}
         self.custom = {d.key: str(values.get(d.key, "")) for d in self.definitions}
         self.consents = self._consent_rows_from({c.channel: c for c in customer.consents.all()})
         self.id_number = ""
         self.clear_id_number = False
         self.version = str(customer.version)
+
+    def _add_blank_rows(self) -> None:
+        """End each repeating group with one empty row, so that a phone, email or address can
+        be added without JavaScript (the "Add" buttons only add more); empty rows are ignored."""
+        if not self.phones or self.phones[-1].values["number"]:
+            self.phones.append(Row({"number": "", "label": Phone.Label.MOBILE}))
+        if not self.emails or self.emails[-1].values["address"]:
+            self.emails.append(Row({"address": "", "label": Email.Label.WORK}))
+        if not self.addresses or any(
+            self.addresses[-1].values.get(k) for k in ("street", "city", "region", "postcode")
+        ):
+            self.addresses.append(
+                Row({"label": Address.Label.OFFICE, **dict.fromkeys(ADDRESS_PARTS, "")})
+            )
 
     def _consent_rows_from(self, existing: dict[str, MarketingConsent]) -> list[Row]:
         rows = []
@@ -322,24 +356,31 @@ class CustomerForm:
         self.scalars = {name: post.get(name, "").strip() for name in SCALAR_INPUTS}
         self.organization_id = post.get("organization_id", "").strip()
         self.organization_label = post.get("organization_label", "").strip()
+        # One of several organisations of the typed name, chosen after the form said so.
+        pick = post.get("organization_pick", "").strip()
+        if pick.isdigit():
+            self.organization_id = pick
         self.tags = post.get("tags", "")
         self.phones = [
             Row({"number": n.strip(), "label": lbl})
             for n, lbl in zip(
                 post.getlist("phone_number"), post.getlist("phone_label"), strict=False
             )
-        ] or [Row({"number": "", "label": Phone.Label.MOBILE})]
+        ]
         self.emails = [
             Row({"address": a.strip(), "label": lbl})
             for a, lbl in zip(
                 post.getlist("email_address"), post.getlist("email_label"), strict=False
             )
-        ] or [Row({"address": "", "label": Email.Label.WORK})]
+        ]
         columns = [post.getlist(f"address_{part}") for part in ("label", *ADDRESS_PARTS)]
         self.addresses = [
             Row(dict(zip(("label", *ADDRESS_PARTS), (v.strip() for v in values), strict=True)))
             for values in zip(*columns, strict=False)
-        ] or [Row({"label": Address.Label.OFFICE, **dict.fromkeys(ADDRESS_PARTS, "")})]
+        ]
+        # Rows are only ever added at the end, so the positions of the posted rows, which
+        # field errors refer to, stay as they were.
+        self._add_blank_rows()
         self.custom = {d.key: post.get(f"custom_{d.key}", "").strip() for d in self.definitions}
         self.consents = []
         for channel, label in MarketingConsent.Channel.choices:
@@ -377,8 +418,13 @@ class CustomerForm:
                 value = None if name != "source_channel" else ""
             data[name] = value
         is_person = self.scalars.get("party_type") == Customer.PartyType.PERSON
-        org = self.organization_id
-        data["organization_id"] = int(org) if (is_person and org.isdigit()) else None
+        organisation_error = None
+        data["organization_id"] = None
+        if is_person:
+            try:
+                data["organization_id"] = self._organisation_id()
+            except ValidationError as exc:
+                organisation_error = exc
 
         self._row_positions = {}
         data["phones"] = self._rows_for_service(
@@ -412,7 +458,57 @@ class CustomerForm:
             data["id_number"] = ""
         elif self.id_number:
             data["id_number"] = self.id_number
+        if organisation_error is not None:
+            raise self._with_other_errors(organisation_error, data)
         return data
+
+    def _organisation_id(self) -> int | None:
+        """The organisation a person is linked to, from the text in the organisation box.
+
+        A suggestion picked with JavaScript fills the hidden id; it counts while the box
+        still shows that organisation's name. Otherwise (no JavaScript, or a name typed in
+        full and not picked) the name is looked up among the organisations the user may see.
+        An emptied box unlinks. Raises a ``ValidationError`` on ``organization_id`` when the
+        name matches no organisation or several, rather than saving without it.
+        """
+        label = self.organization_label
+        if not label:
+            self.organization_id = ""
+            return None
+        wanted = normalise(label)
+        if self.organization_id.isdigit():
+            picked = (
+                Customer.objects.visible_to(self.user, VIEW)
+                .filter(pk=int(self.organization_id), party_type=Customer.PartyType.ORGANIZATION)
+                .only("id", "name")
+                .first()
+            )
+            if picked is not None and normalise(picked.name) == wanted:
+                return picked.pk
+        matches = organisations_named(self.user, label)
+        if len(matches) == 1:
+            self.organization_id = str(matches[0].pk)
+            return matches[0].pk
+        self.organization_id = ""
+        if not matches:
+            message = _("No organisation you can see is called “%(name)s”.")
+        else:
+            message = _("Several organisations are called “%(name)s”: choose one.")
+            self.organization_choices = matches
+        raise ValidationError({"organization_id": message % {"name": label}})
+
+    def _with_other_errors(self, error: ValidationError, data: dict[str, Any]) -> ValidationError:
+        """``error`` together with whatever else is wrong in ``data``, so that the form shows
+        every problem at once although the service is not called. The customer is copied:
+        the validation applies the values to the instance it checks."""
+        others = {k: v for k, v in data.items() if k != "organization_id"}
+        instance = copy.copy(self.customer) if self.customer is not None else None
+        try:
+            clean_customer_data(others, actor=self.user, instance=instance)
+        except ValidationError as exc:
+            messages = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
+            return ValidationError({**messages, **error.message_dict})
+        return error
 
     def _may_unown(self) -> bool:
         return self.user.is_superuser or self.user.role in (Role.ADMIN, Role.MANAGER)

@@ -90,3 +90,30 @@ def test_merge_a_pair_from_the_queue_and_undo_it(page, company):
     expect(page.locator(".message-success")).to_contain_text("The merge is undone")
     expect(page.locator("#contact-card")).not_to_contain_text("wang.fang@example.com")
     assert Customer.objects.get(pk=other.pk).deleted_at is None
+
+
+def test_duplicate_hints_forget_a_phone_cleared_with_its_button(page, company):
+    customer_create(actor=company.rep, data={"name": "张伟", "phones": ["13812345678"]})
+    sign_in(page, "rep")
+    page.goto("/customers/new/")
+    page.fill("#id_name", "Li Si")
+    page.fill("#id_phone_number_0", "138-1234-5678")
+    hints = page.locator("#duplicate-hints")
+    expect(hints).to_contain_text("same mobile phone")
+    page.locator("#phone-rows [data-remove-row]").first.click()
+    expect(page.locator("#id_phone_number_0")).to_have_value("")
+    expect(hints).not_to_contain_text("same mobile phone")
+
+
+def test_an_organisation_typed_in_full_without_picking_it_is_linked(page, company):
+    org = customer_create(
+        actor=company.rep, data={"name": "天津思源科技有限公司", "party_type": "organization"}
+    )
+    sign_in(page, "rep")
+    page.goto("/customers/new/")
+    page.fill("#id_name", "周杰")
+    page.fill("#id_organization_label", "天津思源科技有限公司")
+    page.get_by_role("button", name="Create customer").click()
+    expect(page.locator("h1")).to_have_text("周杰")
+    expect(page.locator(".page-head")).to_contain_text("天津思源科技有限公司")
+    assert Customer.objects.get(name="周杰").organization_id == org.pk

@@ -22,6 +22,18 @@
     if (question && !window.confirm(question)) event.preventDefault();
   });
 
+  // Buttons that only work with JavaScript ("Add a phone", "✕") stay hidden without it; the
+  // form then always ends each group with an empty row instead.
+  document.querySelectorAll("[data-add-row][hidden], [data-remove-row][hidden]").forEach(
+    function (button) { button.hidden = false; }
+  );
+
+  // Adding, removing or clearing a row, or picking an organisation, changes the form as much
+  // as typing does: say so, so that listeners such as the duplicate hints look again.
+  function changed(element) {
+    element.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+
   // "Add another" buttons clone the last row of a repeating group with empty values.
   document.addEventListener("click", function (event) {
     var add = event.target.closest("[data-add-row]");
@@ -41,22 +53,27 @@
       group.appendChild(copy);
       var first = copy.querySelector("input, select");
       if (first) first.focus();
+      changed(group);
       return;
     }
     var remove = event.target.closest("[data-remove-row]");
     if (remove) {
       var row = remove.closest("[data-row]");
-      var siblings = row.parentNode.querySelectorAll("[data-row]");
+      var rowGroup = row.parentNode;
+      var siblings = rowGroup.querySelectorAll("[data-row]");
       if (siblings.length > 1) row.remove();
-      else row.querySelectorAll("input").forEach(function (input) { input.value = ""; });
+      else row.querySelectorAll("input:not([type=hidden])").forEach(function (input) { input.value = ""; });
+      changed(rowGroup);
       return;
     }
     var pick = event.target.closest("[data-pick-id]");
     if (pick) {
       var lookup = pick.closest(".lookup");
+      var box = lookup.querySelector("input[type=search]");
       lookup.querySelector("input[type=hidden]").value = pick.getAttribute("data-pick-id");
-      lookup.querySelector("input[type=search]").value = pick.getAttribute("data-pick-label");
+      box.value = pick.getAttribute("data-pick-label");
       lookup.querySelector(".lookup-results").innerHTML = "";
+      changed(box);
     }
   });
 
