@@ -9,6 +9,7 @@ their name.
 
 import csv
 import hashlib
+import logging
 import secrets
 import shutil
 from pathlib import Path
@@ -16,6 +17,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -23,11 +26,14 @@ from guanxi.audit.context import Origin, reset_origin, set_origin
 from guanxi.customers.models import CustomFieldDefinition
 from guanxi.customers.visibility import can_create_customers
 
+from .job_locks import JobLockBusy, job_lock, job_runner_present
 from .mapping import ColumnMapping, MappingError, build_mapping
 from .models import ImportJob, ImportRowError
 from .readers import FileProblem, TableFile, open_table
 
 ERROR_COLUMNS = ("import_row", "import_error")
+
+logger = logging.getLogger(__name__)
 
 
 def uploads_directory() -> Path:
@@ -139,7 +145,10 @@ def import_job_create(
 
 
 def resumable_job(*, actor, path: Path, kind: str) -> ImportJob | None:
-    """The newest unfinished job of this user on a file with the same contents."""
+    """The newest unfinished job of this user on a file with the same contents.
+
+    A "running" one is among them: its process may be gone. :func:`import_job_run` refuses
+    it while its runner is still there."""
     return (
         ImportJob.objects.filter(
             started_by=actor,
@@ -157,6 +166,50 @@ def resumable_job(*, actor, path: Path, kind: str) -> ImportJob | None:
     )
 
 
+class ImportJobUnavailable(Exception):
+    """The job cannot be run now: another process runs it (``busy``), or its status is not
+    one the caller may start it from (finished, say)."""
+
+    def __init__(self, job_id: int, *, busy: bool, status: str = ""):
+        self.job_id, self.busy, self.status = job_id, busy, status
+        if busy:
+            text = f"import #{job_id} is being run by another process"
+        else:
+            text = f"import #{job_id} is {status}; there is nothing to run"
+        super().__init__(text)
+
+
+# What a job may be started or carried on from. A "running" job may be taken over too, but only
+# by whoever holds its lock (see ``job_locks``): then whoever marked it running has gone.
+STARTABLE = (
+    ImportJob.Status.DRAFT,
+    ImportJob.Status.QUEUED,
+    ImportJob.Status.INTERRUPTED,
+    ImportJob.Status.FAILED,
+)
+
+
+def import_job_abandoned(job: ImportJob) -> bool:
+    """Whether the job says it is running while no process runs it (one killed, say)."""
+    return job.status == ImportJob.Status.RUNNING and not job_runner_present(job.pk)
+
+
+def _claim(job: ImportJob, startable) -> None:
+    """Mark the job running if its status allows, in one statement, so that of two callers
+    that both read a startable status only one goes on. The caller holds the job's lock."""
+    claimed = ImportJob.objects.filter(
+        pk=job.pk, status__in=[*startable, ImportJob.Status.RUNNING]
+    ).update(
+        status=ImportJob.Status.RUNNING,
+        started_at=Coalesce("started_at", Value(timezone.now())),
+    )
+    if not claimed:
+        status = ImportJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
+        raise ImportJobUnavailable(job.pk, busy=False, status=status or "deleted")
+    # What another run wrote (counters, the last row) is in the database, not in this object.
+    job.refresh_from_db()
+
+
 def import_job_run(
     *,
     job: ImportJob,
@@ -164,32 +217,51 @@ def import_job_run(
     progress=None,
     batch_size: int | None = None,
     timings: dict | None = None,
+    startable=STARTABLE,
 ) -> ImportJob:
     """Run (or carry on with) a job; on an error the job is marked failed, and the batches
     written so far stay, so it can be resumed. ``timings``, if given, receives the seconds
     spent in each phase of the work.
 
+    The run holds the job's lock (``job_locks``) from start to end and first marks the job
+    running, from one of the ``startable`` statuses or from "running" left by a runner that is
+    gone; a job run elsewhere now, or in another status, raises ``ImportJobUnavailable`` and
+    nothing is done. However the run stops — an error, Ctrl-C, ``sys.exit`` from a worker told
+    to stop — the job is left failed or interrupted, never "running".
+
     ``path`` is where the job's file is now, when that is not where it was: a command-line
     import resumed with the file moved since. It must hold the same bytes (checked), since
     ``last_row`` counts rows of that file; the job remembers the new place."""
+    moved = path is not None and Path(path) != Path(job.path)
+    if moved and file_sha256(Path(path)) != job.file_sha256:
+        raise ValidationError({"file": _("This is not the file the import was started with.")})
+    try:
+        with job_lock(job.pk):
+            _claim(job, startable)
+            return _run_claimed(
+                job=job, path=path, progress=progress, batch_size=batch_size, timings=timings
+            )
+    except JobLockBusy:
+        raise ImportJobUnavailable(job.pk, busy=True) from None
+
+
+def _run_claimed(*, job: ImportJob, path, progress, batch_size, timings) -> ImportJob:
     from .customer_import import BATCH_SIZE, CustomerImporter
     from .interaction_import import InteractionImporter
     from .order_import import OrderImporter
 
-    if path is not None and Path(path) != Path(job.path):
-        if file_sha256(Path(path)) != job.file_sha256:
-            raise ValidationError({"file": _("This is not the file the import was started with.")})
-        job.path = str(path)
-        job.save(update_fields=["path"])
-    table = open_table(Path(job.path), filename=job.filename)
-    mapping = job_mapping(job, table)
-    importer_class = {
-        ImportJob.Kind.CUSTOMERS: CustomerImporter,
-        ImportJob.Kind.INTERACTIONS: InteractionImporter,
-        ImportJob.Kind.ORDERS: OrderImporter,
-    }[job.kind]
     token = set_origin(Origin(via=job.via))
     try:
+        if path is not None and Path(path) != Path(job.path):
+            job.path = str(path)
+            job.save(update_fields=["path"])
+        table = open_table(Path(job.path), filename=job.filename)
+        mapping = job_mapping(job, table)
+        importer_class = {
+            ImportJob.Kind.CUSTOMERS: CustomerImporter,
+            ImportJob.Kind.INTERACTIONS: InteractionImporter,
+            ImportJob.Kind.ORDERS: OrderImporter,
+        }[job.kind]
         with translation.override(job.language):
             importer = importer_class(
                 job=job,
@@ -203,25 +275,65 @@ def import_job_run(
             finally:
                 if timings is not None:
                     timings.update(getattr(importer, "seconds", {}))
-    except KeyboardInterrupt:
-        _mark(
-            job,
-            ImportJob.Status.INTERRUPTED,
-            _("Stopped after row %(row)d.") % {"row": job.last_row},
-        )
-        raise
     except Exception as error:
         _mark(job, ImportJob.Status.FAILED, f"{type(error).__name__}: {error}")
+        raise
+    except BaseException:
+        # Ctrl-C, or sys.exit() from the background worker told to stop a second time: the
+        # batch being written has rolled back, the ones before it stay.
+        _mark(job, ImportJob.Status.INTERRUPTED, None)
         raise
     finally:
         reset_origin(token)
 
 
-def _mark(job: ImportJob, status: str, message: str) -> None:
-    # The job row in memory may be ahead of the database (a batch that rolled back).
-    with transaction.atomic():
-        ImportJob.objects.filter(pk=job.pk).update(status=status, message=message[:2000])
+def _mark(job: ImportJob, status: str, message: str | None) -> None:
+    """Leave the stopped job ``status``, with ``message`` (by default, the last row written).
+
+    The job row in memory may be ahead of the database (a batch that rolled back), so the
+    database's own row counts. A failure here must not hide why the run stopped."""
+    try:
+        with transaction.atomic():
+            ImportJob.objects.filter(pk=job.pk).update(status=status)
+            job.refresh_from_db()
+            if message is None:
+                message = _("Stopped after row %(row)d.") % {"row": job.last_row}
+            ImportJob.objects.filter(pk=job.pk).update(message=message[:2000])
+        job.message = message[:2000]
+    except Exception:
+        logger.exception("Import #%s could not be marked %s", job.pk, status)
+
+
+def import_job_resumable(*, actor, job: ImportJob) -> bool:
+    """Whether ``actor`` may carry on with this web import from the web: it was interrupted or
+    abandoned, and they started it (the import runs as them, as when it was started).
+    Command-line imports carry on with ``guanxi import … --resume``."""
+    return (
+        job.via == "web"
+        and job.started_by_id == actor.pk
+        and can_create_customers(actor)
+        and (job.status == ImportJob.Status.INTERRUPTED or import_job_abandoned(job))
+    )
+
+
+def import_job_queue_again(*, actor, job: ImportJob) -> bool:
+    """Queue an interrupted or abandoned web import again, to be carried on by the background
+    worker; False when it has been queued or taken up meanwhile (a second click). The caller
+    queues the task when this says True.
+
+    Its lock is held while the status changes, so that no runner starts or takes it over then."""
+    if job.via != "web" or job.started_by_id != actor.pk or not can_create_customers(actor):
+        raise PermissionDenied
+    try:
+        with job_lock(job.pk, wait=0):
+            # Holding the lock, a "running" job is one whose runner has gone.
+            queued = ImportJob.objects.filter(
+                pk=job.pk, status__in=[ImportJob.Status.INTERRUPTED, ImportJob.Status.RUNNING]
+            ).update(status=ImportJob.Status.QUEUED)
+    except JobLockBusy:
+        return False
     job.refresh_from_db()
+    return bool(queued)
 
 
 def _job_header(job: ImportJob) -> list[str]:

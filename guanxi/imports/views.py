@@ -1,5 +1,6 @@
 """Import pages: upload a file, map its columns (with a preview and a quick check), start the
-import as a background job, watch its progress, download the rejected rows.
+import as a background job, watch its progress, carry on with one that stopped, download the
+rejected rows.
 
 Views only translate HTTP to one selector or service call and back; the import itself runs as
 the user who started it, through the same services and visibility rule as the command line.
@@ -19,7 +20,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from guanxi.customers.visibility import can_create_customers
 
@@ -37,7 +38,14 @@ from .models import ImportJob
 from .order_import import OrderImporter
 from .readers import FileProblem, open_table
 from .selectors import access_import_job, import_errors, import_jobs_for_user
-from .services import custom_field_keys, import_job_create, write_error_rows
+from .services import (
+    custom_field_keys,
+    import_job_abandoned,
+    import_job_create,
+    import_job_queue_again,
+    import_job_resumable,
+    write_error_rows,
+)
 from .tasks import run_import_job
 
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
@@ -174,7 +182,12 @@ def import_mapping(request, job_id: int):
         if dedup in ImportJob.Dedup.values:
             job.dedup = dedup
         job.mapping = mapping
-        job.save(update_fields=["mapping", "dedup"])
+        # Only while nothing has started: a second click, or a form left open, must not
+        # change the mapping of a running job (a resumed run reads it again).
+        if not ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.DRAFT).update(
+            mapping=job.mapping, dedup=job.dedup
+        ):
+            return redirect("imports:detail", job_id=job.pk)
         try:
             column_mapping = build_mapping(
                 table.header, kind=job.kind, explicit=mapping, custom_field_keys=keys
@@ -183,10 +196,12 @@ def import_mapping(request, job_id: int):
             mapping_error = str(error)
         else:
             if request.POST.get("action") == "start":
-                job.status = ImportJob.Status.QUEUED
-                job.save(update_fields=["status"])
-                run_import_job.enqueue(job.pk)
-                messages.success(request, _("The import has started."))
+                # Of two clicks that both found the draft, only one queues the job.
+                if ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.DRAFT).update(
+                    status=ImportJob.Status.QUEUED
+                ):
+                    run_import_job.enqueue(job.pk)
+                    messages.success(request, _("The import has started."))
                 return redirect("imports:detail", job_id=job.pk)
             report = _check_sample(job, table, column_mapping, request.user)
     targets = [mapping.get(name) for name in table.header]
@@ -245,16 +260,37 @@ def _check_sample(job: ImportJob, table, column_mapping, user) -> dict:
 @login_required
 @require_GET
 def import_detail(request, job_id: int):
-    """Progress while it runs (the page refreshes itself), the outcome when done."""
+    """Progress while it runs (the page refreshes itself), the outcome when done; a button to
+    carry on with a web import that stopped (its worker told to stop, or killed)."""
     job = _job_or_404(request.user, job_id)
     context = {
         "job": job,
         "errors": import_errors(job, limit=20),
+        # An abandoned job is polled too: it may be taken over from elsewhere at any moment.
         "running": job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING),
+        "abandoned": import_job_abandoned(job),
+        "resumable": import_job_resumable(actor=request.user, job=job),
     }
     if request.htmx and not request.htmx.history_restore_request:
-        return render(request, "imports/_progress.html", context)
+        return render(request, "imports/_progress_update.html", context)
     return render(request, "imports/detail.html", context)
+
+
+@login_required
+@require_POST
+def import_resume(request, job_id: int):
+    """Queue a stopped web import again; it carries on after the last row written. Only the
+    user who started it may (it runs as them), as with starting it."""
+    _require_importer(request.user)
+    job = _job_or_404(request.user, job_id)
+    if import_job_queue_again(actor=request.user, job=job):
+        run_import_job.enqueue(job.pk)
+        messages.success(
+            request, _("The import will carry on after row %(row)d.") % {"row": job.last_row}
+        )
+    else:
+        messages.info(request, _("The import is queued, running or finished already."))
+    return redirect("imports:detail", job_id=job.pk)
 
 
 @login_required

@@ -125,6 +125,9 @@ PAGES: dict[str, Route] = {
     "imports:detail": Route("own"),
     "imports:mapping": Route("own"),
     "imports:errors": Route("own"),
+    # Carrying on with a stopped import: only who started it (a 403 for an administrator who
+    # sees it), since it runs as them.
+    "imports:resume": Route("own"),
     # Tickets are reached through their customer: seen with it, worked on by whoever may
     # interact with it.
     "service:list": Route("list"),

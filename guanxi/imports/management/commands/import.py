@@ -18,7 +18,8 @@ importing the file again is safe too: rows with an external id update what is th
 ``--dedup auto`` rows without one merge into what they created.
 
 Exit status: 0 when the file was imported (rejected rows included), 1 when it stopped, 2 when the
-file or the options are unusable (nothing imported).
+file or the options are unusable, or the import to resume is still being run by another process
+(nothing imported).
 """
 
 import sys
@@ -32,6 +33,8 @@ from guanxi.accounts.models import User
 from guanxi.imports.mapping import MappingError, read_mapping_file
 from guanxi.imports.models import ImportJob
 from guanxi.imports.services import (
+    ImportJobUnavailable,
+    import_job_abandoned,
     import_job_create,
     import_job_run,
     resumable_job,
@@ -112,6 +115,9 @@ class Command(BaseCommand):
                 raise CommandError(
                     "There is no unfinished import of this file to resume.", returncode=BAD_INPUT
                 )
+            # Said before anything else; the run itself refuses too, should one start meanwhile.
+            if job.status == ImportJob.Status.RUNNING and not import_job_abandoned(job):
+                raise self._busy(job)
             self.stdout.write(
                 f"Resuming import #{job.pk} after row {job.last_row} "
                 f"({job.rows_read:,} rows already written)."
@@ -163,6 +169,10 @@ class Command(BaseCommand):
                     batch_size=options["batch_size"],
                     timings=timings,
                 )
+        except ImportJobUnavailable as refusal:
+            if refusal.busy:
+                raise self._busy(job) from None
+            raise CommandError(f"{str(refusal).capitalize()}.", returncode=BAD_INPUT) from None
         except KeyboardInterrupt:
             self.stderr.write(
                 f"\nStopped. Rows up to row {job.last_row} are imported ({job.rows_read:,} rows); "
@@ -183,6 +193,13 @@ class Command(BaseCommand):
             self.stdout.write(
                 "Time: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items())
             )
+
+    def _busy(self, job: ImportJob) -> CommandError:
+        return CommandError(
+            f"Import #{job.pk} is being run by another process; wait for it to finish (or stop "
+            "it) before resuming.",
+            returncode=BAD_INPUT,
+        )
 
     def _actor(self, username: str | None) -> User:
         if username:
