@@ -254,9 +254,16 @@ def customer_update(
     _write_nested(customer, clean, actor)
     refresh_search_data(customer)
     if customer.is_organization and before["name"] != customer.name:
-        # Its people are found by their company's name too.
-        people = Customer.objects.filter(organization=customer, deleted_at__isnull=True)
-        for person in people.select_related("organization"):
+        # Its people are found by their company's name too. They are locked (in id order, as
+        # the importer locks them) before what their search text is made of is read: someone
+        # adding a phone to one of them meanwhile is waited for, and the phone kept.
+        people = (
+            Customer.objects.filter(organization=customer, deleted_at__isnull=True)
+            .select_for_update(of=("self",))
+            .order_by("pk")
+            .select_related("organization")
+        )
+        for person in people:
             refresh_search_data(person)
     # Prefetch caches, if any, describe the old state.
     customer = Customer.objects.get(pk=customer.pk)

@@ -103,6 +103,9 @@ UPDATED_FIELDS = (
     "updated_at",
 )
 CREATED, UPDATED, MERGED, REJECTED = "created", "updated", "merged", "rejected"
+# The PostgreSQL advisory lock (one-key form) every batch of a customer import holds until it
+# commits, so that the batches of imports running at once take turns (see _take_turn).
+BATCH_LOCK_KEY = 0x47584349  # "GXCI"
 
 
 class Interrupted(Exception):
@@ -138,6 +141,9 @@ class _Organisations:
     # keeps another external id, so that the id names nothing (as in a later batch).
     homes: dict[str, "int | _NewCustomer"] = field(default_factory=dict)
     named: set[str] = field(default_factory=set)  # the external ids rows of the batch name
+    # Those of ``stored`` deleted, merged or given to someone else since they were looked up
+    # (see CustomerImporter._lock_organisations); no longer in ``stored``.
+    gone: set[str] = field(default_factory=set)
 
     def knows(self, external_id: str) -> bool:
         return external_id in self.stored or external_id in self.rows
@@ -160,6 +166,15 @@ class _Organisations:
             return self.names.get(self.stored[external_id], "")
         row = self.rows.get(external_id)
         return row.scalars["name"] if row is not None else ""
+
+    def missing_reason(self, row: CustomerRow) -> str:
+        """Why the organisation a row names cannot be linked to."""
+        if row.organization_external_id in self.gone:
+            return _(
+                "organization_external_id: the organisation %(id)s was deleted, merged or given "
+                "to someone else during the import; import this row again"
+            ) % {"id": row.organization_external_id}
+        return _no_organisation(row)
 
 
 @dataclass
@@ -366,11 +381,9 @@ class CustomerImporter:
         sources = {row.number: source for source, row in rows}
 
         started = time.perf_counter()
+        _take_turn()
         by_external_id = self._existing_by_external_id(r.external_id for _s, r in rows)
-        stored_organisations = self._organisations(r.organization_external_id for _s, r in rows)
-        organisations = _Organisations(
-            stored=stored_organisations, names=self._organisation_names(stored_organisations)
-        )
+        organisations = self._organisations(r.organization_external_id for _s, r in rows)
         changeable = self._changeable([v for v in by_external_id.values() if isinstance(v, int)])
         new: list[_NewCustomer] = []
         changes: dict[int, _Change] = {}
@@ -419,6 +432,12 @@ class CustomerImporter:
         self.seconds["matching"] += time.perf_counter() - started
         started = time.perf_counter()
         queue: list[tuple[_NewCustomer, int | _NewCustomer, float, list]] = []
+
+        def unlink(row: CustomerRow, outcome: str, reason: str) -> None:
+            """Take back a row's outcome and reject it."""
+            counts[outcome] -= 1
+            reject(sources[row.number], [reason])
+
         # Rows of this batch created before a row are candidates too: every earlier row sharing
         # a key is scored at once, and the decisions below look only at those created.
         earlier = self._earlier_in_batch([(d[0], d[1]) for d in decisions], table_rows)
@@ -483,6 +502,9 @@ class CustomerImporter:
         # Everything the writing needs from the database is read first; then the rows are
         # built while a second thread writes what is ready (see ``guanxi.core.write_behind``).
         started = time.perf_counter()
+        self._lock_organisations(organisations)
+        if organisations.gone:
+            new, queue = self._without_gone_organisations(new, queue, organisations, unlink)
         changing = self._locked_customers(changes)
         for lost in set(changes) - {customer.pk for customer in changing}:
             # Deleted, merged away or given to someone else since the batch was matched: its
@@ -526,7 +548,7 @@ class CustomerImporter:
             self._create(new, rules, new_ids, writes)
             self.seconds["creating"] += time.perf_counter() - started
             started = time.perf_counter()
-            unchanged = self._change(changing, changes, rules, writes)
+            unchanged, renamed = self._change(changing, changes, rules, writes)
             self.seconds["updating"] += time.perf_counter() - started
             started = time.perf_counter()
             queued = self._queue(queue, writes)
@@ -534,6 +556,13 @@ class CustomerImporter:
             started = time.perf_counter()
             writes.wait()
             self.seconds["waiting for the writes"] += time.perf_counter() - started
+            if renamed:
+                started = time.perf_counter()
+                self._reindex_people_of(renamed, writes)
+                writes.wait()
+                self.seconds["reindexing people of renamed organisations"] += (
+                    time.perf_counter() - started
+                )
         return BatchResult(counts=counts, unchanged=unchanged, queued=queued, errors=errors)
 
     # --- looking things up -----------------------------------------------------------------
@@ -558,15 +587,22 @@ class CustomerImporter:
             ) % {"id": external_id}
         return found
 
-    def _organisations(self, external_ids: Iterable[str | None]) -> dict[str, int]:
+    def _organisations(self, external_ids: Iterable[str | None]) -> _Organisations:
+        """The stored organisations the rows name, with their names (read without a lock: see
+        :meth:`_lock_organisations`)."""
         wanted = {e for e in external_ids if e}
         if not wanted:
-            return {}
-        return dict(
+            return _Organisations(stored={}, names={})
+        found = (
             Customer.objects.visible_to(self.actor)
             .filter(external_id__in=wanted, party_type=Customer.PartyType.ORGANIZATION)
-            .values_list("external_id", "pk")
+            .values_list("external_id", "pk", "name")
         )
+        stored, names = {}, {}
+        for external_id, pk, name in found:
+            stored[external_id] = pk
+            names[pk] = name
+        return _Organisations(stored=stored, names=names)
 
     def _changeable(self, customer_ids: list[int]) -> set[int]:
         if not customer_ids:
@@ -575,14 +611,6 @@ class CustomerImporter:
             Customer.objects.visible_to(self.actor, CHANGE)
             .filter(pk__in=customer_ids)
             .values_list("pk", flat=True)
-        )
-
-    def _organisation_names(self, organisations: dict[str, int]) -> dict[int, str]:
-        """The names of the organisations rows of the batch name, by id."""
-        if not organisations:
-            return {}
-        return dict(
-            Customer.objects.filter(pk__in=set(organisations.values())).values_list("pk", "name")
         )
 
     def _with_people(self, customers: list[Customer], changes: dict[int, "_Change"]) -> set[int]:
@@ -899,6 +927,68 @@ class CustomerImporter:
         writes.submit(write_match_index, indexed, known_keys)
         writes.submit(audit_record_many, events)
 
+    def _lock_organisations(self, organisations: _Organisations) -> None:
+        """Lock the stored organisations rows of the batch link people to, until the batch
+        commits, and take their current names; those deleted, merged away or out of the user's
+        sight since they were looked up move to ``organisations.gone``.
+
+        They were read without a lock, and someone may delete one meanwhile: customer_delete
+        refuses an organisation with people, but it does not see the people this batch is
+        adding. FOR KEY SHARE conflicts with the FOR UPDATE every service deleting, merging or
+        changing a customer takes first, and with nothing else: such a service waits for the
+        batch, then sees its people (or the batch waits, then finds the organisation gone)."""
+        ids = sorted(
+            {organisations.stored[e] for e in organisations.named if e in organisations.stored}
+        )
+        if not ids:
+            return
+        queryset = (
+            Customer.objects.visible_to(self.actor)
+            .filter(pk__in=ids, party_type=Customer.PartyType.ORGANIZATION)
+            .order_by("pk")
+            .values_list("pk", "name")
+        )
+        if connection.vendor == "postgresql":
+            sql, params = queryset.query.sql_with_params()
+            with connection.cursor() as cursor:
+                cursor.execute(f"{sql} FOR KEY SHARE", params)
+                live = dict(cursor.fetchall())
+        else:  # one writer at a time: nobody deletes anything meanwhile
+            live = dict(queryset)
+        organisations.names.update(live)
+        for external_id, pk in list(organisations.stored.items()):
+            if external_id in organisations.named and pk not in live:
+                del organisations.stored[external_id]
+                organisations.gone.add(external_id)
+
+    @staticmethod
+    def _without_gone_organisations(
+        new: list[_NewCustomer],
+        queue: list[tuple[_NewCustomer, "int | _NewCustomer", float, list]],
+        organisations: _Organisations,
+        unlink: Callable[[CustomerRow, str, str], None],
+    ) -> tuple[list[_NewCustomer], list]:
+        """The new customers but those whose own row links them to an organisation that is gone
+        (:meth:`_lock_organisations`): their rows, and those that went into them, are rejected.
+        (Rows going into other customers are refused as they are applied.)"""
+        dropped: list[_NewCustomer] = []
+        kept = []
+        for item in new:
+            if item.row.organization_external_id in organisations.gone:
+                dropped.append(item)
+                reason = organisations.missing_reason(item.row)
+                unlink(item.row, CREATED, reason)
+                for row, overwrite in item.absorbed:
+                    unlink(row, UPDATED if overwrite else MERGED, reason)
+            else:
+                kept.append(item)
+        queue = [
+            entry
+            for entry in queue
+            if not any(entry[0] is item or entry[1] is item for item in dropped)
+        ]
+        return kept, queue
+
     def _locked_customers(self, changes: dict[int, _Change]) -> list[Customer]:
         """The customers rows of the batch go into, locked until the batch commits, with what
         :meth:`_change` needs of them in one query and its prefetches. Only those the user may
@@ -920,16 +1010,18 @@ class CustomerImporter:
         changes: dict[int, _Change],
         rules: "_OrganisationRules",
         writes: WriteBehind,
-    ) -> int:
+    ) -> tuple[int, set[int]]:
         """Apply rows to existing customers (as :meth:`_locked_customers` read them) and queue
-        the writing; returns how many rows changed nothing.
+        the writing; returns how many rows changed nothing, and the organisations renamed (whose
+        people :meth:`_reindex_people_of` brings up to date once these writes are done).
 
         The new contact details are added to those in memory, and the audit rows' "after", the
         search text and the duplicate index are computed from that, without reading the
         customers back."""
         if not changes:
-            return 0
+            return 0, set()
         unchanged = 0
+        renamed: set[int] = set()
         now = timezone.now()
         changed: list[Customer] = []
         phones, emails, addresses, tag_links, indexed, events = [], [], [], [], [], []
@@ -1016,6 +1108,8 @@ class CustomerImporter:
                 continue
             customer.version += 1
             customer.updated_at = now
+            if customer.is_organization and customer.name != before["name"]:
+                renamed.add(customer.pk)
             customer.search_text = build_search_text(
                 name=customer.name,
                 company=customer.company_label or "",
@@ -1052,7 +1146,7 @@ class CustomerImporter:
             )
             changed.append(customer)
         if not changed:
-            return unchanged
+            return unchanged, renamed
         writes.submit(update, changed, [*UPDATED_FIELDS, "search_text"])
         for rows in (phones, emails, addresses, tag_links):
             writes.submit(insert, rows)
@@ -1060,7 +1154,41 @@ class CustomerImporter:
         for record in indexed:  # their stored profiles are about to change
             self._candidate_cache.pop(record.ref, None)
         writes.submit(audit_record_many, events)
-        return unchanged
+        return unchanged, renamed
+
+    def _reindex_people_of(self, organisations: set[int], writes: WriteBehind) -> None:
+        """Rebuild the search text and duplicate-detection index of the people of organisations
+        the batch renamed, as customer_update does: they are found by their company's name too.
+
+        Called once the batch's other writes are done, it reads the people as the batch left
+        them (those it created or changed included), locked in id order as customer_update
+        locks them: someone changing one of them meanwhile waits, or is waited for and seen."""
+        people = list(
+            Customer.objects.select_for_update(of=("self",))
+            .filter(organization_id__in=sorted(organisations), deleted_at__isnull=True)
+            .order_by("pk")
+            .select_related("organization")
+            .prefetch_related("phones", "emails", "addresses", "tags")
+        )
+        if not people:
+            return
+        rewritten = []
+        for person in people:
+            search_text = build_search_text(
+                name=person.name,
+                company=person.company_label or "",
+                phones=[p.number for p in person.phones.all()],
+                emails=[e.address for e in person.emails.all()],
+                tags=[t.name for t in person.tags.all()],
+                external_id=person.external_id,
+                person=person.party_type == Customer.PartyType.PERSON,
+            )
+            if search_text != person.search_text:
+                person.search_text = search_text
+                rewritten.append(person)
+            self._candidate_cache.pop(person.pk, None)
+        writes.submit(update, rewritten, ["search_text"])
+        writes.submit(rewrite_match_index, [record_for_customer(person) for person in people])
 
     def _queue(
         self, queue: list[tuple[_NewCustomer, int | _NewCustomer, float, list]], writes: WriteBehind
@@ -1117,6 +1245,29 @@ class _EarlierRows:
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def _take_turn() -> None:
+    """Wait until no other customer import is writing a batch, and keep the others waiting until
+    this batch's transaction ends.
+
+    A batch looks up the external ids and the duplicate candidates of its rows before it writes,
+    and sees only committed customers. Two imports at once naming the same new external id
+    would both create it: the second insert waits for the first transaction, then fails on the
+    unique external id (or the two wait for each other, in opposite orders); the same new people
+    in both would both be created, as strangers. Taking turns batch by batch, a batch sees the
+    customers of the batches before it: their ids become updates, their people merges or review
+    pairs, as when the files are imported one after the other.
+
+    The lock is transaction-level, so it is released when the batch commits or rolls back, and
+    an import alone never waits for it; a dry run, one transaction, holds it to its end. Only
+    batches of customer imports take it: they still wait for row locks as before, but nothing
+    holding a row lock waits for it. On SQLite every transaction takes the database's one write
+    lock as it begins (``transaction_mode`` IMMEDIATE, in the settings): batches take turns
+    already."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [BATCH_LOCK_KEY])
 
 
 def _combine(item: _NewCustomer, rules: "_OrganisationRules") -> dict[str, Any]:
@@ -1223,8 +1374,9 @@ class _OrganisationRules:
         new_organization = organization
         if row.organization_external_id and (overwrite or organization is None):
             new_organization = self.organisations.resolve(row.organization_external_id)
-            if new_organization is None:  # its row went into a customer with another id
-                return self._refused(row, overwrite, _no_organisation(row))
+            if new_organization is None:  # its row went into a customer with another id, or
+                # the stored one is gone
+                return self._refused(row, overwrite, self.organisations.missing_reason(row))
             if _same(new_organization, own):
                 return self._refused(
                     row,

@@ -255,3 +255,64 @@ def test_imported_people_are_found_by_the_surname_reading_of_their_name(company,
     job = import_job_create(actor=company.admin, path=path, filename=path.name, kind="customers")
     import_job_run(job=job)
     assert "zengwei" in Customer.objects.get(pk=person.pk).search_text.split()
+
+
+def test_an_import_renaming_an_organisation_rebuilds_how_its_people_are_found(company, tmp_path):
+    from guanxi.customers.selectors import customer_list_for_user
+    from guanxi.dedup.models import MatchProfile
+
+    org = make_organisation(company.rep, name="华瑞科技")
+    person = customer_create(actor=company.rep, data={"name": "李娜", "organization_id": org.pk})
+    other = customer_create(actor=company.rep, data={"name": "王芳", "external_id": "P2"})
+    job = run_import(
+        tmp_path,
+        "external_id,name,party_type,organization_external_id,phone\n"
+        "ORG1,鑫源物流,organization,,\n"
+        "P2,王芳,,ORG1,13900001111\n",  # joins it in the same batch, with a new phone
+        company.rep,
+    )
+    assert (job.updated, job.rejected) == (2, 0)
+    for customer in (person, other):
+        customer.refresh_from_db()
+        assert customer.company_label == "鑫源物流"
+        found = customer_list_for_user(company.rep, filters={"q": "鑫源"})
+        assert customer.pk in set(found.values_list("pk", flat=True))
+        assert "华瑞" not in customer.search_text
+        assert "鑫源物流" in MatchProfile.objects.get(customer_id=customer.pk).profile
+    assert "8613900001111" in other.search_text.split()
+
+
+def test_people_linked_to_an_organisation_deleted_while_the_batch_is_matched_are_rejected(
+    company, tmp_path, monkeypatch
+):
+    from guanxi.customers.services import customer_delete
+    from guanxi.imports import customer_import
+
+    org = make_organisation(company.admin)
+    existing = customer_create(actor=company.admin, data={"name": "张伟", "external_id": "P1"})
+    match = customer_import.CustomerImporter._match
+
+    def colleague_deletes_the_organisation_meanwhile(importer, *args):
+        found = match(importer, *args)
+        customer_delete(actor=company.admin, customer_id=org.pk)  # it has no people yet
+        return found
+
+    monkeypatch.setattr(
+        customer_import.CustomerImporter, "_match", colleague_deletes_the_organisation_meanwhile
+    )
+    job = run_import(
+        tmp_path,
+        "external_id,name,organization_external_id\n"
+        "P1,张伟,ORG1\n"  # an update
+        "P2,韩梅梅,ORG1\n"  # a new person
+        "P2,韩梅梅,ORG1\n",  # follows the row before it
+        company.admin,
+    )
+    assert (job.created, job.updated, job.rejected) == (0, 0, 3)
+    assert all(
+        r.startswith("organization_external_id: the organisation ORG1 was deleted")
+        for r in reasons(job)
+    )
+    assert not Customer.objects.filter(organization=org).exists()
+    existing.refresh_from_db()
+    assert existing.version == 1
