@@ -16,16 +16,26 @@ tokens for their subject and description. Two things are done with them here:
   English function words), and two texts are as similar as the overlap of their feature sets
   (the cosine of the two sets). The candidates are found first by a few *probe* tokens of the
   text — its pairs of Han characters and its Latin words — and only they are scored in Python.
+  Articles are scanned for the probes like the search box scans them; past tickets, which grow
+  into the hundreds of thousands, are first looked up in a GIN index on PostgreSQL
+  (:class:`HoldsAnyToken`), and only those holding a probe are counted.
 """
 
 import math
 import re
 from collections.abc import Iterable
 
-from django.db.models import F, Q, TextField, Value
+from django.db import NotSupportedError
+from django.db.models import BooleanField, Expression, F, Q, TextField, Value
 from django.db.models.functions import Concat
 
-from guanxi.customers.search import is_exact_word, normalise, parse_query, text_tokens
+from guanxi.customers.search import (
+    POSTGRES_DOCUMENT,
+    is_exact_word,
+    normalise,
+    parse_query,
+    text_tokens,
+)
 
 # Each text field contributes at most this much to the tokens (the customer search caps a
 # ticket's description the same way), so one very long article cannot grow without bound.
@@ -80,6 +90,43 @@ def query_matches(query: str) -> Q | None:
 def has_token(token: str) -> Q:
     """Rows (annotated by :func:`with_tokens`) holding ``token`` as a whole token."""
     return Q(**{f"{TOKENS}__contains": f" {token} "})
+
+
+def postgres_any_token(tokens: Iterable[str]) -> str:
+    """``'a' | 'b' | …``: a tsquery matching a document that holds any of ``tokens`` whole (no
+    prefixes), each a quoted lexeme as ``customers.search.postgres_tsquery`` quotes them, so
+    nothing in a token is parsed."""
+    return " | ".join(
+        "'" + token.replace("\\", "\\\\").replace("'", "''") + "'" for token in tokens
+    )
+
+
+class HoldsAnyToken(Expression):
+    """True for rows holding at least one of ``tokens`` as a whole token: the rows
+    :func:`has_token` finds for any of them, on PostgreSQL only, where it is answered from a GIN
+    index on the tokens (the tickets' one: ``service/migrations/0005_ticket_search_index``)."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, tokens: Iterable[str]):
+        super().__init__()
+        self.tokens = tuple(tokens)
+        self.text = F("search_text")
+
+    def get_source_expressions(self):
+        return [self.text]
+
+    def set_source_expressions(self, exprs):
+        (self.text,) = exprs
+
+    def as_sql(self, compiler, connection):
+        raise NotSupportedError(f"No token index on {connection.vendor}.")
+
+    def as_postgresql(self, compiler, connection):
+        text_sql, text_params = compiler.compile(self.text)
+        sql = f"{POSTGRES_DOCUMENT.format(text_sql)} @@ %s::tsquery"
+        return sql, [*text_params, postgres_any_token(self.tokens)]
 
 
 def _is_feature(token: str) -> bool:

@@ -9,6 +9,7 @@ import operator
 from dataclasses import dataclass
 from functools import reduce
 
+from django.db import connections
 from django.db.models import Case, Q, QuerySet, Value, When
 
 from guanxi.accounts.roles import Role
@@ -142,6 +143,26 @@ def _candidates(queryset: QuerySet, probes: list[str]) -> QuerySet:
     )
 
 
+def _ticket_candidates(user, probes: list[str], *, exclude_ticket_id: int | None) -> QuerySet:
+    """:func:`_candidates` among the resolved and closed tickets of customers ``user`` can see
+    (but not merged ones, nor ``exclude_ticket_id``)."""
+    tickets = tickets_for_user(user).filter(
+        status__in=Ticket.DONE_STATUSES, merged_into__isnull=True
+    )
+    if exclude_ticket_id is not None:
+        tickets = tickets.exclude(pk=exclude_ticket_id)
+    tickets = tickets.only("id", "subject", "status", "category_id", "search_text")
+    if connections[tickets.db].vendor == "postgresql":
+        # Only a ticket holding a probe can have a hit, and the GIN index on the done tickets'
+        # tokens (service migration 0005) finds those, so only they are counted and sorted
+        # instead of every done ticket the user can see (100,000 done tickets: 200-400 ms a
+        # suggestion). The count's "> 0" implies the condition, so the candidates and their
+        # order stay the same. The index holds the DONE_STATUSES only, as the filter above
+        # states them. SQLite (the demo's few tickets) scans them all, as before.
+        tickets = tickets.filter(search.HoldsAnyToken(probes))
+    return _candidates(tickets, probes)
+
+
 def _as_int(value) -> int | None:
     try:
         return int(value) if value not in (None, "") else None
@@ -203,13 +224,7 @@ def _similar_to(
         cases.append(
             SimilarCase("article", score(article.search_text, article.category_id), article)
         )
-    tickets = tickets_for_user(user).filter(
-        status__in=Ticket.DONE_STATUSES, merged_into__isnull=True
-    )
-    if exclude_ticket_id is not None:
-        tickets = tickets.exclude(pk=exclude_ticket_id)
-    tickets = tickets.only("id", "subject", "status", "category_id", "search_text")
-    for ticket in _candidates(tickets, probes):
+    for ticket in _ticket_candidates(user, probes, exclude_ticket_id=exclude_ticket_id):
         cases.append(
             SimilarCase("ticket", score(ticket.search_text, ticket.category_id), ticket=ticket)
         )
