@@ -993,13 +993,16 @@ class CustomerImporter:
         """The customers rows of the batch go into, locked until the batch commits, with what
         :meth:`_change` needs of them in one query and its prefetches. Only those the user may
         still change: one may have been deleted, merged or reassigned since the batch was
-        matched, and is missing here."""
+        matched, and is missing here. They are locked in id order, as merges and edits of an
+        organisation's people lock them, so that those and an import wait for each other rather
+        than deadlock."""
         if not changes:
             return []
         return list(
             Customer.objects.visible_to(self.actor, CHANGE)
             .select_for_update(of=("self",))
             .filter(pk__in=list(changes))
+            .order_by("pk")
             .select_related("organization")
             .prefetch_related("phones", "emails", "addresses", "tags")
         )
