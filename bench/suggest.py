@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -200,6 +201,7 @@ def main() -> None:
             child, env=env, cwd=REPO, check=True, capture_output=True, text=True
         ).stdout
     finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
         if not args.keep:
             with psycopg.connect(_url(source_url, "postgres"), autocommit=True) as connection:
                 connection.execute(f'DROP DATABASE IF EXISTS "{args.copy}" WITH (FORCE)')
