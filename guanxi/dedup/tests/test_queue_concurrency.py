@@ -4,12 +4,11 @@ one writer at a time, which serialises all of this by itself)."""
 
 import csv
 import threading
-import time
-import traceback
 
 import pytest
 from django.db import connection, transaction
 
+from guanxi.core.testing.threads import in_thread, wait_until, waiting_for_a_lock
 from guanxi.customers.models import Customer
 from guanxi.customers.services import customer_create
 from guanxi.dedup import scan as scan_module
@@ -26,36 +25,6 @@ pytestmark = [
         connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL"
     ),
 ]
-
-
-def in_thread(target, results: dict, key: str) -> threading.Thread:
-    """Run ``target`` on its own connection; its outcome goes in ``results[key]``."""
-
-    def run():
-        try:
-            results[key] = ("ok", target())
-        except BaseException as error:  # the test reports whatever it was
-            results[key] = ("error", error, traceback.format_exc())
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run, name=key)
-    thread.start()
-    return thread
-
-
-def _someone_waits_for_a_lock(seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                " AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0]:
-                return True
-            time.sleep(0.1)
-    return False
 
 
 def test_a_merge_committing_while_the_scan_writes_the_queue_does_not_fail_the_scan(
@@ -78,7 +47,7 @@ def test_a_merge_committing_while_the_scan_writes_the_queue_does_not_fail_the_sc
     holder = in_thread(merge_and_hold, results, "merge")
     assert merged.wait(30)
     scanner = in_thread(scan_duplicates, results, "scan")
-    assert _someone_waits_for_a_lock()
+    assert wait_until(waiting_for_a_lock)
     release.set()
     holder.join(60)
     scanner.join(120)

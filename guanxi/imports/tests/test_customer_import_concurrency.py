@@ -5,12 +5,11 @@ They need two connections that wait for each other's row and advisory locks: Pos
 SQLite one writer at a time takes the whole database)."""
 
 import threading
-import time
-import traceback
 
 import pytest
 from django.db import connection
 
+from guanxi.core.testing.threads import in_thread, wait_until, waiting_for_a_lock
 from guanxi.customers.models import Customer
 from guanxi.customers.services import customer_create, customer_update
 from guanxi.imports import customer_import
@@ -23,42 +22,6 @@ pytestmark = [
 ]
 
 HEADER = "external_id,name,company,phone,email,city,region,postcode,birth_date,tags,kind,owner\n"
-
-
-def in_thread(target, results: dict, key: str) -> threading.Thread:
-    """Run ``target`` on a thread of its own (with a connection of its own); its outcome goes
-    to ``results[key]``."""
-
-    def run():
-        try:
-            results[key] = ("ok", target())
-        except BaseException as error:  # reported by the test
-            results[key] = ("error", error, traceback.format_exc())
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run, name=key)
-    thread.start()
-    return thread
-
-
-def waiting_for_a_lock() -> bool:
-    """Whether a session of the test database waits for a lock."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0] > 0
-
-
-def wait_until(condition, seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def jobs_of(actor, tmp_path, names: list[str], lines: list[str]) -> list[ImportJob]:
