@@ -26,8 +26,8 @@ from guanxi.core.keyset import DEFAULT_ORDERINGS
 from .exports import ExportFormat
 from .models import Address, Customer, CustomFieldDefinition, Email, MarketingConsent, Phone
 from .search import normalise
-from .selectors import customer_list_for_user
-from .validation import clean_customer_data, has_control_characters
+from .selectors import organisations_named
+from .validation import clean_customer_data
 from .visibility import VIEW
 
 # ---------------------------------------------------------------------------------------------
@@ -221,27 +221,6 @@ def _model_field(name: str):
         except FieldDoesNotExist:
             continue
     raise FieldDoesNotExist(name)
-
-
-def organisations_named(user: User, name: str, *, limit: int = 20) -> list[Customer]:
-    """The organisations ``user`` may see whose name is ``name``, compared as the search
-    compares text (case, width, accents, traditional or simplified characters).
-
-    Candidates come from the search index (every name token) and an exact match on the stored
-    name; only those whose normalised name equals the normalised ``name`` count.
-    """
-    if has_control_characters(name):
-        return []
-    wanted = normalise(name)
-    organisations = Customer.objects.visible_to(user, VIEW).filter(
-        party_type=Customer.PartyType.ORGANIZATION
-    )
-    candidates = {c.pk: c for c in organisations.filter(name=name).only("id", "name", "region")}
-    found = customer_list_for_user(user, filters={"q": name, "party_type": "organization"})
-    for candidate in found.only("id", "name", "region").order_by("name", "id")[:200]:
-        candidates.setdefault(candidate.pk, candidate)
-    matches = [c for c in candidates.values() if normalise(c.name) == wanted]
-    return sorted(matches, key=lambda c: (c.name, c.pk))[:limit]
 
 
 class CustomerForm:

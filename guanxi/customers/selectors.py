@@ -4,7 +4,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, Q, QuerySet
 
 from .models import Customer, CustomFieldDefinition, MarketingConsent
-from .search import TokenMatch, parse_query
+from .search import TokenMatch, normalise, parse_query
+from .validation import has_control_characters
 from .visibility import NOTHING, VIEW, customer_scope
 
 
@@ -254,3 +255,24 @@ _SUMMARY_FIELDS = (
     "updated_at",
     "last_contacted_at",
 )
+
+
+def organisations_named(user, name: str, *, limit: int = 20) -> list[Customer]:
+    """The organisations ``user`` may see whose name is ``name``, compared as the search
+    compares text (case, width, accents, traditional or simplified characters).
+
+    Candidates come from the search index (every name token) and an exact match on the stored
+    name; only those whose normalised name equals the normalised ``name`` count.
+    """
+    if has_control_characters(name):
+        return []
+    wanted = normalise(name)
+    organisations = Customer.objects.visible_to(user, VIEW).filter(
+        party_type=Customer.PartyType.ORGANIZATION
+    )
+    candidates = {c.pk: c for c in organisations.filter(name=name).only("id", "name", "region")}
+    found = customer_list_for_user(user, filters={"q": name, "party_type": "organization"})
+    for candidate in found.only("id", "name", "region").order_by("name", "id")[:200]:
+        candidates.setdefault(candidate.pk, candidate)
+    matches = [c for c in candidates.values() if normalise(c.name) == wanted]
+    return sorted(matches, key=lambda c: (c.name, c.pk))[:limit]
