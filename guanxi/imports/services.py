@@ -304,22 +304,29 @@ def _mark(job: ImportJob, status: str, message: str | None) -> None:
         logger.exception("Import #%s could not be marked %s", job.pk, status)
 
 
+# What a web import may be carried on from, besides a "running" one whose runner has gone. A
+# failed one too: its batch being written rolled back, the ones before it stay, and what made
+# it fail (the database restarting, the disk full) may have passed; if not, it fails again
+# and says why.
+CARRIED_ON_FROM = (ImportJob.Status.INTERRUPTED, ImportJob.Status.FAILED)
+
+
 def import_job_resumable(*, actor, job: ImportJob) -> bool:
-    """Whether ``actor`` may carry on with this web import from the web: it was interrupted or
-    abandoned, and they started it (the import runs as them, as when it was started).
+    """Whether ``actor`` may carry on with this web import from the web: it was interrupted,
+    failed or abandoned, and they started it (the import runs as them, as when it was started).
     Command-line imports carry on with ``guanxi import … --resume``."""
     return (
         job.via == "web"
         and job.started_by_id == actor.pk
         and can_create_customers(actor)
-        and (job.status == ImportJob.Status.INTERRUPTED or import_job_abandoned(job))
+        and (job.status in CARRIED_ON_FROM or import_job_abandoned(job))
     )
 
 
 def import_job_queue_again(*, actor, job: ImportJob) -> bool:
-    """Queue an interrupted or abandoned web import again, to be carried on by the background
-    worker; False when it has been queued or taken up meanwhile (a second click). The caller
-    queues the task when this says True.
+    """Queue an interrupted, failed or abandoned web import again, to be carried on by the
+    background worker; False when it has been queued or taken up meanwhile (a second click).
+    The caller queues the task when this says True.
 
     Its lock is held while the status changes, so that no runner starts or takes it over then."""
     if job.via != "web" or job.started_by_id != actor.pk or not can_create_customers(actor):
@@ -328,7 +335,7 @@ def import_job_queue_again(*, actor, job: ImportJob) -> bool:
         with job_lock(job.pk, wait=0):
             # Holding the lock, a "running" job is one whose runner has gone.
             queued = ImportJob.objects.filter(
-                pk=job.pk, status__in=[ImportJob.Status.INTERRUPTED, ImportJob.Status.RUNNING]
+                pk=job.pk, status__in=[*CARRIED_ON_FROM, ImportJob.Status.RUNNING]
             ).update(status=ImportJob.Status.QUEUED)
     except JobLockBusy:
         return False

@@ -342,6 +342,26 @@ def test_the_uploader_carries_on_with_an_interrupted_web_import(
     assert "queued, running or finished already" in again.content.decode() and queued == []
 
 
+def test_the_uploader_carries_on_with_a_failed_web_import(client, company, tmp_path, monkeypatch):
+    # The database went away during the second batch, say: the first stays, and once the
+    # trouble has passed the import carries on from there.
+    job = _web_job(company.rep, tmp_path)
+    _stop_after_the_first_batch(
+        monkeypatch, "customers", RuntimeError("server closed the connection")
+    )
+    with pytest.raises(RuntimeError):
+        run_import_job.call(job.pk)
+    monkeypatch.undo()
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.FAILED and "server closed" in job.message
+    client.force_login(company.rep)
+    assert "Carry on with the import" in client.get(f"/imports/{job.pk}/").content.decode()
+    client.post(f"/imports/{job.pk}/resume/")
+    job.refresh_from_db()
+    assert (job.status, job.rows_read, job.created) == (ImportJob.Status.FINISHED, 30, 30)
+    assert Customer.objects.filter(name__startswith="客户K").count() == 30
+
+
 def test_an_abandoned_web_import_is_shown_as_such_and_carried_on(
     client, company, tmp_path, monkeypatch
 ):
