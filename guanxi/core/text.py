@@ -1,9 +1,52 @@
-"""Text normalisation shared by search and (later) duplicate detection."""
+"""Text normalisation shared by search and duplicate detection."""
 
 import re
 import unicodedata
 
 from pypinyin import Style, lazy_pinyin
+
+# How characters read as surnames where that differs from their everyday reading (the one
+# pypinyin gives): 曾 is céng in 曾经 but Zēng as a surname, 单 dān but Shàn. The search indexes
+# a person's name with both readings of its first character (``customers.search``), so zengwei
+# and cengwei both find 曾伟; duplicate detection romanises a person's surname with it
+# (``dedup.matching.normalize``), so 曾国藩 meets "Zeng Guofan". Readings from the entries
+# marked 姓 in the Xiandai Hanyu Cidian (《现代汉语词典》, 7th edition, Commercial Press 2016);
+# only characters whose reading as a surname pypinyin does not give are listed. 尉 is left out:
+# it is Yù only in 尉迟, and Wèi (pypinyin's reading) as a surname of its own.
+SURNAME_READINGS = {
+    "单": "shan",
+    "曾": "zeng",
+    "解": "xie",
+    "仇": "qiu",
+    "区": "ou",
+    "查": "zha",
+    "朴": "piao",
+    "盖": "ge",
+    "缪": "miao",
+    "覃": "qin",
+    "翟": "zhai",
+    "乐": "yue",
+    "召": "shao",
+    "种": "chong",
+    "重": "chong",
+    "秘": "bi",
+    "员": "yun",
+    "句": "gou",
+    "繁": "po",
+    "祭": "zhai",
+    "折": "she",
+    "隗": "wei",
+    "洗": "xian",
+    "能": "nai",
+    "佴": "nai",
+    "都": "du",
+    "粘": "nian",
+    "番": "pan",
+    "阚": "kan",
+    "乜": "nie",
+    "蔚": "yu",
+    "炅": "gui",
+}
 
 _SPACES = re.compile(r"\s+")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")

@@ -50,7 +50,7 @@ from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connections
 from django.db.models import BooleanField, Expression, F
 from pypinyin import lazy_pinyin
 
-from guanxi.core.text import digits_only, fold, to_simplified
+from guanxi.core.text import SURNAME_READINGS, digits_only, fold, to_simplified
 
 # Longest token kept, and longest fragment of a Han run indexed from each position. Queries are
 # cut the same way, so "a prefix of a token" survives the cut on both sides; without a cap a
@@ -119,46 +119,6 @@ def han_syllables(run: str) -> tuple[str, ...]:
     return tuple(s if s.isascii() else fold(s) for s in syllables)
 
 
-# How characters read as surnames where that differs from their everyday reading (the one
-# pypinyin gives): 曾 is céng in 曾经 but Zēng as a surname, 单 dān but Shàn. A person's name is
-# indexed with both readings of its first character (see :meth:`SearchTokens.add_surname`), so
-# zengwei and cengwei both find 曾伟. Readings from the entries marked 姓 in the Xiandai Hanyu
-# Cidian (《现代汉语词典》, 7th edition, Commercial Press 2016); only characters whose reading
-# as a surname pypinyin does not give are listed. 尉 is left out: it is Yù only in 尉迟.
-SURNAME_READINGS = {
-    "单": "shan",
-    "曾": "zeng",
-    "解": "xie",
-    "仇": "qiu",
-    "区": "ou",
-    "查": "zha",
-    "朴": "piao",
-    "盖": "ge",
-    "缪": "miao",
-    "覃": "qin",
-    "翟": "zhai",
-    "乐": "yue",
-    "召": "shao",
-    "种": "chong",
-    "重": "chong",
-    "秘": "bi",
-    "员": "yun",
-    "句": "gou",
-    "繁": "po",
-    "祭": "zhai",
-    "折": "she",
-    "隗": "wei",
-    "洗": "xian",
-    "能": "nai",
-    "佴": "nai",
-    "都": "du",
-    "粘": "nian",
-    "番": "pan",
-    "阚": "kan",
-    "乜": "nie",
-    "蔚": "yu",
-    "炅": "gui",
-}
 _HAN_RUN = re.compile(f"[{_HAN_CLASS}]+")
 
 

@@ -6,8 +6,8 @@ import pytest
 from django.apps import apps
 from django.db import connection
 
+from guanxi.core.text import SURNAME_READINGS
 from guanxi.customers.models import Customer
-from guanxi.customers.search import SURNAME_READINGS
 from guanxi.customers.services import customer_create
 
 migration = importlib.import_module("guanxi.customers.migrations.0004_surname_reading_tokens")

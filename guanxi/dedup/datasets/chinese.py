@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from pypinyin import lazy_pinyin
 
-from guanxi.dedup.matching.normalize import SURNAME_READINGS
+from guanxi.core.text import SURNAME_READINGS
 
 # Roughly the frequency order of China's most common surnames (weights are relative shares).
 SURNAMES = (

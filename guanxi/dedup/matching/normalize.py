@@ -15,40 +15,10 @@ from functools import lru_cache
 import phonenumbers
 from pypinyin import lazy_pinyin
 
-from guanxi.core.text import fold, to_simplified
+from guanxi.core.text import SURNAME_READINGS, fold, to_simplified
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _LATIN_WORD = re.compile(r"[0-9a-z]+")
-
-# Surnames whose reading differs from the character's everyday one. pypinyin reads characters
-# as in ordinary words, which romanises 曾国藩 as "ceng guo fan" instead of the "Zeng" written
-# on his passport; a name's first character is read with this table instead.
-SURNAME_READINGS = {
-    "单": "shan",
-    "曾": "zeng",
-    "解": "xie",
-    "仇": "qiu",
-    "区": "ou",
-    "查": "zha",
-    "朴": "piao",
-    "盖": "ge",
-    "缪": "miao",
-    "覃": "qin",
-    "翟": "zhai",
-    "乐": "yue",
-    "召": "shao",
-    "种": "chong",
-    "秘": "bi",
-    "宓": "mi",
-    "员": "yun",
-    "句": "gou",
-    "尉": "yu",
-    "万": "wan",
-    "沈": "shen",
-    "褚": "chu",
-    "祭": "zhai",
-    "繁": "po",
-}
 
 # Legal-form words of company names, longest first so that 股份有限公司 goes before 有限公司.
 _CHINESE_COMPANY_FORMS = (
