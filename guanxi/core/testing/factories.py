@@ -56,3 +56,36 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     search_text = factory.LazyAttribute(
         lambda c: build_search_text(name=c.name, company=c.company, phones=[], emails=[], tags=[])
     )
+
+
+def customer_with_a_long_past(company) -> Customer:
+    """A customer of the company's rep with more contacts (25) and changes (22) than the
+    customer page shows at first, made through the services so the history is real."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from guanxi.customers.services import customer_create, customer_update
+    from guanxi.interactions.models import Interaction
+
+    customer = customer_create(actor=company.rep, data={"name": "长历史客户"})
+    now = timezone.now()
+    Interaction.objects.bulk_create(
+        Interaction(
+            customer=customer,
+            channel="phone",
+            direction="outbound",
+            subject=f"call {i:02d}",
+            occurred_at=now - timedelta(days=i),
+            staff=company.rep,
+        )
+        for i in range(25)
+    )
+    for i in range(22):
+        customer = customer_update(
+            actor=company.rep,
+            customer_id=customer.pk,
+            expected_version=customer.version,
+            data={"industry": f"industry {i:02d}"},
+        )
+    return customer

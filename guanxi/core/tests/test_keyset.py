@@ -1,11 +1,10 @@
-import base64
 import datetime as dt
-import json
 
 import pytest
 from django.utils import timezone
 
 from guanxi.core.keyset import CursorError, keyset_page
+from guanxi.core.testing.cursors import encode_cursor
 from guanxi.core.testing.factories import CustomerFactory
 from guanxi.customers.models import Customer
 from guanxi.dedup.models import DuplicatePair
@@ -59,10 +58,6 @@ def test_cursor_from_another_ordering_is_refused():
         keyset_page(Customer.objects.all(), ordering="-updated_at", cursor=cursor)
 
 
-def _cursor(values) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
-
-
 @pytest.mark.parametrize(
     ("ordering", "values"),
     [
@@ -86,7 +81,7 @@ def _cursor(values) -> str:
 )
 def test_cursor_values_the_database_would_fail_on_are_refused(ordering, values):
     with pytest.raises(CursorError):
-        keyset_page(Customer.objects.all(), ordering=ordering, cursor=_cursor(values))
+        keyset_page(Customer.objects.all(), ordering=ordering, cursor=encode_cursor(values))
 
 
 @pytest.mark.parametrize("score", [10**400, float("nan"), float("inf"), True, "0.5"])
@@ -95,6 +90,6 @@ def test_numeric_cursor_values_must_be_finite_numbers(score):
         keyset_page(
             DuplicatePair.objects.all(),
             ordering="-score",
-            cursor=_cursor(["-score", score, 1]),
+            cursor=encode_cursor(["-score", score, 1]),
             orderings={"-score": "score"},
         )

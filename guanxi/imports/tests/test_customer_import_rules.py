@@ -7,19 +7,15 @@ import pytest
 from guanxi.audit.models import AuditEvent
 from guanxi.customers.models import Customer
 from guanxi.customers.services import customer_create
+from guanxi.customers.tests.services.test_customer_create import LONG_EMAIL
 from guanxi.dedup.keys import refresh_match_keys
 from guanxi.dedup.models import MatchKey
 from guanxi.imports.models import ImportJob, ImportRowError
 from guanxi.imports.services import import_job_create, import_job_run
 
+from .test_customer_import import run_import
+
 pytestmark = pytest.mark.django_db
-
-
-def run_import(tmp_path, content, actor, *, name="customers.csv", batch_size=None, **options):
-    path = tmp_path / name
-    path.write_bytes(content.encode())
-    job = import_job_create(actor=actor, path=path, filename=name, kind="customers", **options)
-    return import_job_run(job=job, batch_size=batch_size)
 
 
 def reasons(job: ImportJob) -> list[str]:
@@ -41,8 +37,7 @@ def test_a_website_longer_than_its_column_is_rejected_naming_the_column(company,
 
 
 def test_an_email_longer_than_its_column_is_rejected_naming_the_column(company, tmp_path):
-    email = "a" * 64 + "@" + ".".join(["b" * 60] * 4) + ".com"  # valid, 312 characters
-    job = run_import(tmp_path, f"name,email\n张伟,{email}\n", company.rep)
+    job = run_import(tmp_path, f"name,email\n张伟,{LONG_EMAIL}\n", company.rep)
     assert (job.created, job.rejected) == (0, 1)
     assert reasons(job) == ["email: At most 254 characters."]
 

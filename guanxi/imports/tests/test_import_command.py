@@ -2,7 +2,6 @@
 middle of a real run (a separate process, interrupted with SIGINT) followed by --resume."""
 
 import csv
-import io
 import json
 import os
 import signal
@@ -10,16 +9,16 @@ import sqlite3
 import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from openpyxl import Workbook
 
 from guanxi.customers.models import Customer
 from guanxi.imports.models import ImportJob
 from guanxi.imports.services import import_job_create
+
+from .files import damaged_xlsx
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -184,21 +183,8 @@ def test_ctrl_c_keeps_the_finished_batches_and_resume_completes(tmp_path):
 
 @pytest.mark.django_db
 def test_a_damaged_xlsx_exits_with_status_2_and_a_message(company, tmp_path):
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.append(["name", "phone"])
-    for i in range(50):
-        sheet.append([f"客户{i}", f"138123456{i:02d}"])
-    raw = io.BytesIO()
-    workbook.save(raw)
-    source = zipfile.ZipFile(raw)
     path = tmp_path / "people.xlsx"
-    with zipfile.ZipFile(path, "w") as target:
-        for item in source.infolist():
-            data = source.read(item.filename)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                data = data[: len(data) // 2]  # the sheet breaks off: a half-copied file
-            target.writestr(item, data)
+    path.write_bytes(damaged_xlsx())
     with pytest.raises(CommandError, match="damaged") as error:
         _run("customers", str(path), "--user", "admin")
     assert error.value.returncode == 2

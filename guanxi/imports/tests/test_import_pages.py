@@ -3,17 +3,17 @@ progress, download the rejected rows; and who may see which import."""
 
 import csv
 import io
-import zipfile
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from openpyxl import Workbook
 
 from guanxi.customers.models import Customer
 from guanxi.imports.models import ImportJob
 from guanxi.imports.services import import_job_create, import_job_run
+
+from .files import damaged_xlsx
 
 pytestmark = pytest.mark.django_db
 
@@ -128,23 +128,8 @@ def test_imports_belong_to_who_started_them(client, company):
 
 
 def test_a_damaged_xlsx_is_refused_on_the_form(client, company):
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.append(["name", "phone"])
-    for i in range(50):
-        sheet.append([f"客户{i}", f"138123456{i:02d}"])
-    raw = io.BytesIO()
-    workbook.save(raw)
-    source = zipfile.ZipFile(raw)
-    damaged = io.BytesIO()
-    with zipfile.ZipFile(damaged, "w") as target:
-        for item in source.infolist():
-            data = source.read(item.filename)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                data = data[: len(data) // 2]  # readable header, then the sheet breaks off
-            target.writestr(item, data)
     client.force_login(company.rep)
-    response = _upload(client, content=damaged.getvalue(), name="客户.xlsx")
+    response = _upload(client, content=damaged_xlsx(), name="客户.xlsx")
     assert response.status_code == 422 and "damaged" in response.content.decode()
     assert not ImportJob.objects.exists()
 

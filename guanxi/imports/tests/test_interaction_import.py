@@ -129,7 +129,12 @@ def test_a_reimport_without_a_column_keeps_what_the_interaction_has(company, cus
         interaction.staff_id,
     ) == ("visit", "inbound", "带了样品", company.rep.pk)
     # A new interaction without those columns still takes the defaults.
-    assert run(tmp_path, "external_id,customer_external_id,subject\nI2,K1,回访\n", company.admin)
+    assert (
+        run(
+            tmp_path, "external_id,customer_external_id,subject\nI2,K1,回访\n", company.admin
+        ).created
+        == 1
+    )
     second = Interaction.objects.get(external_id="I2")
     assert (second.channel, second.direction, second.notes, second.staff_id) == (
         "other",

@@ -1,14 +1,14 @@
 """Reading CSV and XLSX files: encodings, delimiters, bad rows reported one by one."""
 
 import datetime as dt
-import io
 import re
-import zipfile
 
 import pytest
 from openpyxl import Workbook
 
 from guanxi.imports.readers import FileProblem, open_table
+
+from .files import damaged_xlsx, rewrite_sheet
 
 
 def _write(tmp_path, name: str, data: bytes):
@@ -164,21 +164,6 @@ def test_a_quote_left_open_is_reported_with_the_lines_it_swallowed(tmp_path):
     )
 
 
-def _rewrite_sheet(workbook: Workbook, change) -> bytes:
-    """The workbook saved, with ``change`` applied to its first sheet's XML."""
-    raw = io.BytesIO()
-    workbook.save(raw)
-    source = zipfile.ZipFile(io.BytesIO(raw.getvalue()))
-    rewritten = io.BytesIO()
-    with zipfile.ZipFile(rewritten, "w", zipfile.ZIP_DEFLATED) as target:
-        for item in source.infolist():
-            data = source.read(item.filename)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                data = change(data)
-            target.writestr(item.filename, data)
-    return rewritten.getvalue()
-
-
 def test_an_xlsx_with_a_stale_dimension_is_read_whole(tmp_path):
     # Writers other than Excel often leave <dimension ref="A1"/> (or any stale range); Excel
     # opens such files with every row and column, and so must the import.
@@ -188,7 +173,7 @@ def test_an_xlsx_with_a_stale_dimension_is_read_whole(tmp_path):
     for i in range(5):
         sheet.append([f"客户{i}", f"1381234567{i}", f"c{i}@example.com"])
     for stale in (b"A1", b"A1:B3"):
-        data = _rewrite_sheet(
+        data = rewrite_sheet(
             workbook,
             lambda xml, s=stale: re.sub(
                 rb'<dimension ref="[^"]*"', b'<dimension ref="' + s + b'"', xml
@@ -202,12 +187,7 @@ def test_an_xlsx_with_a_stale_dimension_is_read_whole(tmp_path):
 
 def test_a_damaged_xlsx_is_a_file_problem_not_a_traceback(tmp_path):
     # The header reads fine; the sheet breaks off in the middle (a half-copied file).
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.append(["name", "phone"])
-    for i in range(50):
-        sheet.append([f"客户{i}", f"138123456{i:02d}"])
-    data = _rewrite_sheet(workbook, lambda xml: xml[: len(xml) // 2])
+    data = damaged_xlsx()
     table = open_table(_write(tmp_path, "a.xlsx", data))
     with pytest.raises(FileProblem, match="damaged"):
         table.count_rows()

@@ -2,15 +2,13 @@
 plain HTTP (htmx only makes it quicker)."""
 
 import re
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
+from guanxi.core.testing.factories import customer_with_a_long_past
 from guanxi.customers.models import Customer
-from guanxi.customers.services import customer_create, customer_update
-from guanxi.interactions.models import Interaction
+from guanxi.customers.services import customer_create
 from guanxi.tests.browser.test_everyday_work import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,32 +24,8 @@ def nojs_page(browser, live_server):
     context.close()
 
 
-def _customer_with_a_long_past(company):
-    customer = customer_create(actor=company.rep, data={"name": "长历史客户"})
-    now = timezone.now()
-    Interaction.objects.bulk_create(
-        Interaction(
-            customer=customer,
-            channel="phone",
-            direction="outbound",
-            subject=f"call {i:02d}",
-            occurred_at=now - timedelta(days=i),
-            staff=company.rep,
-        )
-        for i in range(25)
-    )
-    for i in range(22):
-        customer = customer_update(
-            actor=company.rep,
-            customer_id=customer.pk,
-            expected_version=customer.version,
-            data={"industry": f"industry {i:02d}"},
-        )
-    return customer
-
-
 def test_earlier_contacts_and_older_changes_without_javascript(nojs_page, company):
-    customer = _customer_with_a_long_past(company)
+    customer = customer_with_a_long_past(company)
     page = nojs_page
     sign_in(page, "rep")
     page.goto(f"/customers/{customer.pk}/")

@@ -1,13 +1,13 @@
 """The customer pages as each kind of user meets them, through Django's test client."""
 
-import base64
 import csv
 import io
-import json
 
 import pytest
 
 from guanxi.audit.models import AuditEvent
+from guanxi.core.testing.cursors import encode_cursor
+from guanxi.core.testing.factories import customer_with_a_long_past
 from guanxi.core.testing.visibility_matrix import EXPECTED
 from guanxi.customers.models import Customer
 from guanxi.customers.services import customer_create, customer_update
@@ -106,10 +106,6 @@ def test_a_doctored_cursor_shows_the_first_page_with_a_message(client, company):
     assert "no longer valid" in response.content.decode()
 
 
-def _cursor(values) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
-
-
 @pytest.mark.parametrize(
     ("sort", "values"),
     [
@@ -128,7 +124,7 @@ def test_a_cursor_with_doctored_values_shows_the_first_page_with_a_message(
 ):
     _login(client, company.admin)
     client.raise_request_exception = False
-    response = client.get("/customers/", {"sort": sort, "cursor": _cursor(values)})
+    response = client.get("/customers/", {"sort": sort, "cursor": encode_cursor(values)})
     assert response.status_code == 200
     html = response.content.decode()
     assert "no longer valid" in html and company.rep_customer.name in html
@@ -139,7 +135,7 @@ def test_a_doctored_timeline_cursor_is_a_bad_request(client, company):
     client.raise_request_exception = False
     response = client.get(
         f"/customers/{company.rep_customer.pk}/timeline/",
-        {"cursor": _cursor(["-occurred_at", "2024-02-30T00:00:00+00:00", 1])},
+        {"cursor": encode_cursor(["-occurred_at", "2024-02-30T00:00:00+00:00", 1])},
     )
     assert response.status_code == 400
 
@@ -429,36 +425,6 @@ def test_list_and_detail_pages_use_a_fixed_number_of_queries(
         assert client.get(f"/customers/{customer.pk}/").status_code == 200
 
 
-def _customer_with_long_timeline_and_history(company):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from guanxi.interactions.models import Interaction
-
-    customer = customer_create(actor=company.rep, data={"name": "长历史客户"})
-    now = timezone.now()
-    Interaction.objects.bulk_create(
-        Interaction(
-            customer=customer,
-            channel="phone",
-            direction="outbound",
-            subject=f"call {i:02d}",
-            occurred_at=now - timedelta(days=i),
-            staff=company.rep,
-        )
-        for i in range(25)
-    )
-    for i in range(22):
-        customer = customer_update(
-            actor=company.rep,
-            customer_id=customer.pk,
-            expected_version=customer.version,
-            data={"industry": f"industry {i:02d}"},
-        )
-    return customer
-
-
 @pytest.mark.parametrize(
     ("more", "oldest"), [("Show earlier contacts", "call 24"), ("Show older changes", "created")]
 )
@@ -467,7 +433,7 @@ def test_earlier_contacts_and_older_changes_are_links_that_work_without_javascri
 ):
     import re
 
-    customer = _customer_with_long_timeline_and_history(company)
+    customer = customer_with_a_long_past(company)
     _login(client, company.rep)
     html = client.get(f"/customers/{customer.pk}/").content.decode()
     link = re.search(r'<a [^>]*href="([^"]+)"[^>]*>' + more + "</a>", html, re.S)

@@ -1,11 +1,9 @@
 """The duplicate pages: hints while typing a new customer, the queue, one pair side by side,
 merging and rejecting from there, undo from the kept customer's page."""
 
-import base64
-import json
-
 import pytest
 
+from guanxi.core.testing.cursors import encode_cursor
 from guanxi.customers.models import Customer
 from guanxi.customers.services import customer_create
 from guanxi.dedup.models import CustomerMerge, DuplicatePair
@@ -170,7 +168,7 @@ def test_who_may_only_look_sees_no_merge_button(client, company, twins):
     ],
 )
 def test_a_doctored_queue_cursor_shows_the_first_page(client, company, twins, values):
-    cursor = base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+    cursor = encode_cursor(values)
     client.force_login(company.rep)
     client.raise_request_exception = False
     response = client.get("/duplicates/", {"cursor": cursor})
