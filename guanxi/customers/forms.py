@@ -387,7 +387,10 @@ class CustomerForm:
         except ValueError:
             return None
 
-    def service_data(self) -> dict[str, Any]:
+    def service_data(self, *, draft: bool = False) -> dict[str, Any]:
+        """What the services receive. With ``draft`` (the duplicate hints while someone types),
+        the organisation is the one picked, if any: a name typed half-way is no error yet, and
+        is not looked up on every keystroke."""
         data: dict[str, Any] = {}
         for name in SCALAR_INPUTS:
             value: Any = self.scalars.get(name, "")
@@ -399,7 +402,11 @@ class CustomerForm:
         is_person = self.scalars.get("party_type") == Customer.PartyType.PERSON
         organisation_error = None
         data["organization_id"] = None
-        if is_person:
+        if is_person and draft:
+            data["organization_id"] = (
+                int(self.organization_id) if self.organization_id.isdigit() else None
+            )
+        elif is_person:
             try:
                 data["organization_id"] = self._organisation_id()
             except ValidationError as exc:

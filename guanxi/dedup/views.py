@@ -215,7 +215,7 @@ def duplicate_hints(request):
     if not can_create_customers(request.user):
         raise PermissionDenied
     form = CustomerForm(user=request.user, post=request.POST)
-    data = form.service_data()
+    data = form.service_data(draft=True)
     found = []
     if (data.get("name") or "").strip():
         record = draft_record(data, actor=request.user)

@@ -63,6 +63,25 @@ def test_typing_a_known_phone_shows_the_customer_already_there(client, company, 
     assert f"/customers/{first.pk}/" not in west.content.decode()
 
 
+def test_hints_while_an_organisation_name_is_half_typed(client, company, twins):
+    # The box holds a name that is no organisation yet (or several): no hint error, no 500.
+    first, _second, _pair = twins
+    client.force_login(company.rep)
+    for typed in ("没有这家公司", "华"):
+        hint = client.post(
+            "/duplicates/hints/",
+            {
+                "party_type": "person",
+                "name": "Zhang Wei",
+                "phone_number": "138-1234-5678",
+                "phone_label": "mobile",
+                "organization_label": typed,
+            },
+        )
+        assert hint.status_code == 200
+        assert f"/customers/{first.pk}/" in hint.content.decode()
+
+
 def test_merge_from_the_pair_page_then_undo_from_the_kept_customer(client, company, twins):
     first, second, pair = twins
     client.force_login(company.rep)
