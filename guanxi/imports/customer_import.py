@@ -503,8 +503,6 @@ class CustomerImporter:
         # built while a second thread writes what is ready (see ``guanxi.core.write_behind``).
         started = time.perf_counter()
         self._lock_organisations(organisations)
-        if organisations.gone:
-            new, queue = self._without_gone_organisations(new, queue, organisations, unlink)
         changing = self._locked_customers(changes)
         for lost in set(changes) - {customer.pk for customer in changing}:
             # Deleted, merged away or given to someone else since the batch was matched: its
@@ -513,6 +511,14 @@ class CustomerImporter:
                 counts[UPDATED if overwrite else MERGED] -= 1
                 by_id = by_external_id.get(row.external_id or "") == lost
                 reject(sources[row.number], [_gone_reason(row, by_external_id=by_id)])
+            # An organisation row of the batch that went into it took it as its home: people
+            # naming that organisation cannot be linked to it either.
+            for external_id, home in list(organisations.homes.items()):
+                if home == lost:
+                    del organisations.homes[external_id]
+                    organisations.gone.add(external_id)
+        if organisations.gone:
+            new, queue = self._without_gone_organisations(new, queue, organisations, unlink)
         # Organisations with people — stored, or linked by rows of this batch — stay
         # organisations (customer_update's rule; a person with people would be nonsense).
         with_people = self._with_people(changing, changes)

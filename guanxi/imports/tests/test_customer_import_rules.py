@@ -311,3 +311,43 @@ def test_people_linked_to_an_organisation_deleted_while_the_batch_is_matched_are
     assert not Customer.objects.filter(organization=org).exists()
     existing.refresh_from_db()
     assert existing.version == 1
+
+
+def test_people_naming_an_organisation_row_merged_into_one_deleted_meanwhile_are_rejected(
+    company, tmp_path, monkeypatch
+):
+    from guanxi.customers.services import customer_delete
+    from guanxi.imports import customer_import
+
+    stored = customer_create(
+        actor=company.admin,
+        data={
+            "name": "华瑞科技有限公司",
+            "party_type": "organization",
+            "phones": ["021-62345678"],
+            "emails": ["info@huarui.example.com"],
+        },
+    )
+    match = customer_import.CustomerImporter._match
+
+    def colleague_deletes_the_organisation_meanwhile(importer, *args):
+        found = match(importer, *args)
+        customer_delete(actor=company.admin, customer_id=stored.pk)
+        return found
+
+    monkeypatch.setattr(
+        customer_import.CustomerImporter, "_match", colleague_deletes_the_organisation_meanwhile
+    )
+    job = run_import(
+        tmp_path,
+        "external_id,name,party_type,phone,email,organization_external_id\n"
+        # the same company again: it merges into the stored one, which takes ORG9
+        "ORG9,华瑞科技有限公司,organization,021-62345678,info@huarui.example.com,\n"
+        "P9,韩梅梅,person,,,ORG9\n",
+        company.admin,
+        dedup="auto",
+    )
+    assert (job.created, job.merged, job.rejected) == (0, 0, 2)
+    assert reasons(job)[1].startswith("organization_external_id: the organisation ORG9 was")
+    assert not Customer.objects.filter(organization=stored).exists()
+    assert not Customer.objects.filter(name="韩梅梅").exists()
