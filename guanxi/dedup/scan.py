@@ -7,9 +7,11 @@ and to the review queue, and keeps the fitted model for the form and the importe
 
 The queue keeps people's decisions: a pair someone rejected or merged is never proposed again;
 open pairs that this scan no longer finds (the data changed) are dropped, unless they were queued
-after the scan began reading (by an import or a merge meanwhile): the scan could not have found
-those. While the scan writes the queue, the pairs table is locked against other writers, so a
-merge or an import queueing a pair then waits a moment instead of colliding with it.
+after the scan began reading, or concern a customer changed since (by an import, an edit or a
+merge meanwhile): the scan's view of those is out of date. Nor does it queue a pair of a customer
+sent to the recycle bin meanwhile. While the scan writes the queue, the pairs table is locked
+against other writers, so a merge or an import queueing a pair then waits a moment instead of
+colliding with it.
 """
 
 import csv
@@ -22,6 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from guanxi.core.bulk import insert, update
+from guanxi.customers.models import Customer
 
 from .keys import complete_match_index, indexed_records
 from .matching.blocking import DEFAULT_MAX_BLOCK, BlockingStats
@@ -151,6 +154,18 @@ def _update_queue(result: ScanResult, search, left_ids, right_ids, *, read_from)
                 queued_since.add((left, right))
         else:
             decided.add((left, right))
+    # Customers changed since the scan read them (a merge moves pairs onto its survivor and
+    # sends the other customer to the recycle bin; an import or an edit changes what matches):
+    # the scan's view of their pairs is out of date, so their pairs are left as they are now.
+    changed_since: set[int] = set()
+    deleted_since: set[int] = set()
+    for pk, deleted_at in Customer.objects.filter(updated_at__gte=read_from).values_list(
+        "pk", "deleted_at"
+    ):
+        changed_since.add(pk)
+        if deleted_at is not None:
+            deleted_since.add(pk)
+    found = {pair: value for pair, value in found.items() if not deleted_since.intersection(pair)}
     now = timezone.now()
     new, changed = [], []
     for pair, (score, details) in found.items():
@@ -170,7 +185,11 @@ def _update_queue(result: ScanResult, search, left_ids, right_ids, *, read_from)
                     found_at=now,
                 )
             )
-    stale = [pk for pair, pk in existing.items() if pair not in found and pair not in queued_since]
+    stale = [
+        pk
+        for pair, pk in existing.items()
+        if pair not in found and pair not in queued_since and not changed_since.intersection(pair)
+    ]
     for start in range(0, len(stale), 5000):
         DuplicatePair.objects.filter(pk__in=stale[start : start + 5000]).delete()
     insert(new)

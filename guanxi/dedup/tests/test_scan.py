@@ -8,6 +8,7 @@ from itertools import combinations
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import models
 
 from guanxi.dedup.datasets.chinese import generate
 from guanxi.dedup.models import DuplicatePair, MatchModelFit
@@ -148,3 +149,31 @@ def test_an_output_that_cannot_be_written_is_refused_before_scanning(tmp_path, w
     assert raised.value.returncode == 2
     assert str(output) in str(raised.value)
     assert not MatchModelFit.objects.exists()  # nothing was scanned
+
+
+def test_a_merge_while_the_scan_compares_keeps_the_pairs_it_moved(company, tmp_path, monkeypatch):
+    from guanxi.customers.services import customer_create
+    from guanxi.dedup import scan as scan_module
+    from guanxi.dedup.scan import scan_duplicates
+    from guanxi.dedup.services import customers_merge
+
+    load_generated(company, tmp_path, entities=300)
+    scan_duplicates()
+    pair = DuplicatePair.objects.filter(status="open").order_by("-score", "pk").first()
+    elsewhere = customer_create(actor=company.admin, data={"name": "无关客户"})
+    compare = scan_module.find_duplicates
+
+    def merge_while_comparing(*args, **kwargs):
+        found = compare(*args, **kwargs)  # the scan read the pair's customers before this
+        customers_merge(actor=company.admin, survivor_id=elsewhere.pk, merged_id=pair.left_id)
+        return found
+
+    monkeypatch.setattr(scan_module, "find_duplicates", merge_while_comparing)
+    scan_duplicates()
+    moved = DuplicatePair.objects.get(pk=pair.pk)  # now between the survivor and the other
+    assert moved.status == "open"
+    assert {moved.left_id, moved.right_id} == {elsewhere.pk, pair.right_id}
+    merged_away = DuplicatePair.objects.filter(status="open").filter(
+        models.Q(left_id=pair.left_id) | models.Q(right_id=pair.left_id)
+    )
+    assert not merged_away.exists()
