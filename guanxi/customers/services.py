@@ -8,13 +8,14 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.accounts.roles import DELETING_ROLES, REASSIGNING_ROLES, Role
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record, audit_record_many, diff_values
+from guanxi.core.bulk import update as bulk_update
 from guanxi.core.crypto import decrypt_text, encrypt_text, lookup_hash
 from guanxi.core.masking import mask_id_number, mask_phone
 from guanxi.dedup.keys import refresh_match_keys, remove_match_keys
@@ -151,17 +152,61 @@ def refresh_search_data(customer: Customer) -> None:
     refresh_match_keys([customer.pk])
 
 
-def _refresh_search_text(customer: Customer) -> None:
-    customer.search_text = build_search_text(
+def search_text_of(
+    customer: Customer,
+    *,
+    phones: Iterable[Phone] | None = None,
+    emails: Iterable[Email] | None = None,
+    tags: Iterable[str] | None = None,
+) -> str:
+    """The search text of a stored customer: from the related rows given (the importer has
+    them in hand), else from its own (prefetched, or read)."""
+    return build_search_text(
         name=customer.name,
         company=customer.company_label or "",
-        phones=[p.number for p in customer.phones.all()],
-        emails=[e.address for e in customer.emails.all()],
-        tags=[t.name for t in customer.tags.all()],
+        phones=[p.number for p in (customer.phones.all() if phones is None else phones)],
+        emails=[e.address for e in (customer.emails.all() if emails is None else emails)],
+        tags=[t.name for t in customer.tags.all()] if tags is None else tags,
         external_id=customer.external_id,
         person=customer.party_type == Customer.PartyType.PERSON,
     )
+
+
+def _refresh_search_text(customer: Customer) -> None:
+    customer.search_text = search_text_of(customer)
     Customer.objects.filter(pk=customer.pk).update(search_text=customer.search_text)
+
+
+def refresh_search_data_many(customers: QuerySet[Customer]) -> list[int]:
+    """:func:`refresh_search_data` for many customers at once, in a few statements however many
+    they are. They are locked in id order before what their search text is made of is read, as
+    everything changing several customers locks them: someone adding a phone to one meanwhile
+    is waited for, and the phone kept. Returns their ids."""
+    people = list(
+        customers.select_for_update(of=("self",))
+        .order_by("pk")
+        .select_related("organization")
+        .prefetch_related("phones", "emails", "tags")
+    )
+    rewritten = []
+    for person in people:
+        search_text = search_text_of(person)
+        if search_text != person.search_text:
+            person.search_text = search_text
+            rewritten.append(person)
+    bulk_update(rewritten, ["search_text"])
+    refresh_match_keys([person.pk for person in people])
+    return [person.pk for person in people]
+
+
+def refresh_people_of(organisation_ids: Iterable[int]) -> list[int]:
+    """Rebuild what the people of renamed organisations are found by (their company's name
+    too); returns their ids."""
+    return refresh_search_data_many(
+        Customer.objects.filter(
+            organization_id__in=sorted(set(organisation_ids)), deleted_at__isnull=True
+        )
+    )
 
 
 @transaction.atomic
@@ -254,17 +299,7 @@ def customer_update(
     _write_nested(customer, clean, actor)
     refresh_search_data(customer)
     if customer.is_organization and before["name"] != customer.name:
-        # Its people are found by their company's name too. They are locked (in id order, as
-        # the importer locks them) before what their search text is made of is read: someone
-        # adding a phone to one of them meanwhile is waited for, and the phone kept.
-        people = (
-            Customer.objects.filter(organization=customer, deleted_at__isnull=True)
-            .select_for_update(of=("self",))
-            .order_by("pk")
-            .select_related("organization")
-        )
-        for person in people:
-            refresh_search_data(person)
+        refresh_people_of([customer.pk])
     # Prefetch caches, if any, describe the old state.
     customer = Customer.objects.get(pk=customer.pk)
     changes = diff_values(before, customer_snapshot(customer), sensitive=SENSITIVE_FIELDS)

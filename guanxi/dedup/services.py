@@ -24,13 +24,13 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Q, UniqueConstraint
+from django.db.models import F, Q, QuerySet, UniqueConstraint
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.accounts.roles import DELETING_ROLES
 from guanxi.audit.models import AuditEvent
-from guanxi.audit.services import audit_record, diff_values
+from guanxi.audit.services import audit_record, audit_record_many, diff_values
 from guanxi.customers.models import Address, Customer, Email, MarketingConsent, Phone
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.services import (
@@ -38,6 +38,7 @@ from guanxi.customers.services import (
     StaleVersionError,
     customer_snapshot,
     refresh_search_data,
+    refresh_search_data_many,
 )
 from guanxi.customers.visibility import CHANGE, VIEW, customer_scope
 
@@ -131,18 +132,14 @@ def _rows_to_move(model, field_name: str, survivor_pk: int, merged_pk: int):
     return rows.exclude(clash), list(rows.filter(clash).values_list("pk", flat=True))
 
 
-def _members_out_of_reach(actor, organisation_id: int) -> int:
-    """How many people of an organisation ``actor`` may not change: merging the organisation
-    away changes which organisation they belong to."""
-    return (
-        Customer.objects.filter(organization_id=organisation_id, deleted_at__isnull=True)
-        .exclude(customer_scope(actor, CHANGE))
-        .count()
-    )
+def _out_of_reach(actor, people: QuerySet[Customer]) -> int:
+    """How many of ``people`` (those not in the recycle bin) ``actor`` may not change: merging
+    their organisation away, or undoing that, changes which organisation they belong to."""
+    return people.filter(deleted_at__isnull=True).exclude(customer_scope(actor, CHANGE)).count()
 
 
 def _check_members(actor, organisation: Customer) -> None:
-    out_of_reach = _members_out_of_reach(actor, organisation.pk)
+    out_of_reach = _out_of_reach(actor, Customer.objects.filter(organization_id=organisation.pk))
     if out_of_reach:
         raise ValidationError(
             {
@@ -394,17 +391,20 @@ def _refresh_people(
         if undo
         else _("Now in “%(name)s” (#%(id)d): the organisations were merged")
     ) % {"name": after.name, "id": after.pk}
-    for person in Customer.objects.filter(pk__in=person_ids).select_related("organization"):
-        refresh_search_data(person)
-        audit_record(
+    now = timezone.now()
+    audit_record_many(
+        AuditEvent(
+            occurred_at=now,
             actor=actor,
             action=action,
             object_type="customer",
-            object_id=person.pk,
-            customer_id=person.pk,
+            object_id=person_id,
+            customer_id=person_id,
             summary=summary,
             changes={"organization_id": {"before": before.pk, "after": after.pk}},
         )
+        for person_id in refresh_search_data_many(Customer.objects.filter(pk__in=person_ids))
+    )
 
 
 def _settle_pairs(survivor_id: int, merged_id: int, actor, now) -> dict[str, list]:
@@ -532,11 +532,7 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
         ).values_list("pk", flat=True)
     )
     if people:
-        out_of_reach = (
-            Customer.objects.filter(pk__in=people, deleted_at__isnull=True)
-            .exclude(customer_scope(actor, CHANGE))
-            .count()
-        )
+        out_of_reach = _out_of_reach(actor, Customer.objects.filter(pk__in=people))
         if out_of_reach:
             raise ValidationError(
                 {

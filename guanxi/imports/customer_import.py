@@ -45,7 +45,12 @@ from guanxi.core.masking import mask_id_number
 from guanxi.core.write_behind import WriteBehind
 from guanxi.customers.models import Address, Customer, Email, Phone, Tag
 from guanxi.customers.search import build_search_text
-from guanxi.customers.services import SENSITIVE_FIELDS, snapshot_of
+from guanxi.customers.services import (
+    SENSITIVE_FIELDS,
+    refresh_people_of,
+    search_text_of,
+    snapshot_of,
+)
 from guanxi.customers.visibility import CHANGE
 from guanxi.dedup.customer_records import record_for_customer
 from guanxi.dedup.keys import rewrite_match_index, stored_match_rows, write_match_index
@@ -563,9 +568,11 @@ class CustomerImporter:
             writes.wait()
             self.seconds["waiting for the writes"] += time.perf_counter() - started
             if renamed:
+                # Once the batch's writes are done, so the people are read as it left them
+                # (those it created or changed included).
                 started = time.perf_counter()
-                self._reindex_people_of(renamed, writes)
-                writes.wait()
+                for person_id in refresh_people_of(renamed):
+                    self._candidate_cache.pop(person_id, None)
                 self.seconds["reindexing people of renamed organisations"] += (
                     time.perf_counter() - started
                 )
@@ -1022,7 +1029,7 @@ class CustomerImporter:
     ) -> tuple[int, set[int]]:
         """Apply rows to existing customers (as :meth:`_locked_customers` read them) and queue
         the writing; returns how many rows changed nothing, and the organisations renamed (whose
-        people :meth:`_reindex_people_of` brings up to date once these writes are done).
+        people ``refresh_people_of`` brings up to date once these writes are done).
 
         The new contact details are added to those in memory, and the audit rows' "after", the
         search text and the duplicate index are computed from that, without reading the
@@ -1119,14 +1126,8 @@ class CustomerImporter:
             customer.updated_at = now
             if customer.is_organization and customer.name != before["name"]:
                 renamed.add(customer.pk)
-            customer.search_text = build_search_text(
-                name=customer.name,
-                company=customer.company_label or "",
-                phones=[p.number for p in own_phones],
-                emails=[e.address for e in own_emails],
-                tags=own_tags,
-                external_id=customer.external_id,
-                person=customer.party_type == Customer.PartyType.PERSON,
+            customer.search_text = search_text_of(
+                customer, phones=own_phones, emails=own_emails, tags=own_tags
             )
             indexed.append(
                 record_for_customer(
@@ -1164,40 +1165,6 @@ class CustomerImporter:
             self._candidate_cache.pop(record.ref, None)
         writes.submit(audit_record_many, events)
         return unchanged, renamed
-
-    def _reindex_people_of(self, organisations: set[int], writes: WriteBehind) -> None:
-        """Rebuild the search text and duplicate-detection index of the people of organisations
-        the batch renamed, as customer_update does: they are found by their company's name too.
-
-        Called once the batch's other writes are done, it reads the people as the batch left
-        them (those it created or changed included), locked in id order as customer_update
-        locks them: someone changing one of them meanwhile waits, or is waited for and seen."""
-        people = list(
-            Customer.objects.select_for_update(of=("self",))
-            .filter(organization_id__in=sorted(organisations), deleted_at__isnull=True)
-            .order_by("pk")
-            .select_related("organization")
-            .prefetch_related("phones", "emails", "addresses", "tags")
-        )
-        if not people:
-            return
-        rewritten = []
-        for person in people:
-            search_text = build_search_text(
-                name=person.name,
-                company=person.company_label or "",
-                phones=[p.number for p in person.phones.all()],
-                emails=[e.address for e in person.emails.all()],
-                tags=[t.name for t in person.tags.all()],
-                external_id=person.external_id,
-                person=person.party_type == Customer.PartyType.PERSON,
-            )
-            if search_text != person.search_text:
-                person.search_text = search_text
-                rewritten.append(person)
-            self._candidate_cache.pop(person.pk, None)
-        writes.submit(update, rewritten, ["search_text"])
-        writes.submit(rewrite_match_index, [record_for_customer(person) for person in people])
 
     def _queue(
         self, queue: list[tuple[_NewCustomer, int | _NewCustomer, float, list]], writes: WriteBehind
