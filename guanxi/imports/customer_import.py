@@ -243,10 +243,7 @@ class CustomerImporter:
             return self._run()
 
     def _run(self) -> ImportJob:
-        job = self.job
-        job.status = ImportJob.Status.RUNNING
-        job.started_at = job.started_at or timezone.now()
-        job.save(update_fields=["status", "started_at"])
+        job = self.job  # claimed as running by import_job_run
         rows = self.table.rows(start_after=job.last_row)
         preparer = RowPreparer(
             mapping=self.mapping,
@@ -462,8 +459,7 @@ class CustomerImporter:
                 if organization is None:  # its row went into a customer with another id
                     reject(source, [_no_organisation(row)])
                     for follower, _overwrite in updates:
-                        counts[UPDATED] -= 1
-                        reject(sources[follower.number], [_no_organisation(row)])
+                        unlink(follower, UPDATED, _no_organisation(row))
                     continue
             makes_organisation = organisations.rows.get(row.external_id or "") is row
             batch_best, batch_score, batch_explanation = earlier.best(position, created_by_position)
@@ -513,9 +509,10 @@ class CustomerImporter:
             # Deleted, merged away or given to someone else since the batch was matched: its
             # rows are rejected, to be imported again, rather than written where they may not go.
             for row, overwrite in changes.pop(lost).rows:
-                counts[UPDATED if overwrite else MERGED] -= 1
                 by_id = by_external_id.get(row.external_id or "") == lost
-                reject(sources[row.number], [_gone_reason(row, by_external_id=by_id)])
+                unlink(
+                    row, UPDATED if overwrite else MERGED, _gone_reason(row, by_external_id=by_id)
+                )
             # An organisation row of the batch that went into it took it as its home: people
             # naming that organisation cannot be linked to it either.
             for external_id, home in list(organisations.homes.items()):
@@ -550,8 +547,7 @@ class CustomerImporter:
 
         def refuse(row: CustomerRow, overwrite: bool, reason: str) -> None:
             """Reject a row found, as it is applied, to break a rule about organisations."""
-            counts[UPDATED if overwrite else MERGED] -= 1
-            reject(sources[row.number], [reason])
+            unlink(row, UPDATED if overwrite else MERGED, reason)
 
         rules = _OrganisationRules(organisations, with_people, new_with_people, refuse)
         with WriteBehind() as writes:
@@ -1265,9 +1261,7 @@ def _combine(item: _NewCustomer, rules: "_OrganisationRules") -> dict[str, Any]:
             party_type, organization = settled
             absorbed.append((other, overwrite))
     item.absorbed = absorbed
-    external_id = row.external_id or next(
-        (r.external_id for r, _o in absorbed if r.external_id), None
-    )
+    external_id = _external_id_of(item)
     scalars = dict(row.scalars)
     phones = list(row.phones)
     emails = list(row.emails)

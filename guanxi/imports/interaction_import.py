@@ -92,15 +92,25 @@ class InteractionImporter(LinkedRowImporter):
                 "customer: "
                 + (customer or _("no customer %(ref)s") % {"ref": reference[2:] or "?"})
             )
-        channel = values.get("channel", "").strip().lower() or Interaction.Channel.OTHER
-        if channel not in Interaction.Channel.values:
+        # Only what the row gives is checked and kept: a new interaction takes the defaults
+        # (see _defaults), one imported before keeps what it has where the file says nothing.
+        fields: dict = {"customer_id": customer}
+        channel = values.get("channel", "").strip().lower()
+        if channel and channel not in Interaction.Channel.values:
             problems.append(_("channel: “%(value)s” is not a channel") % {"value": channel})
-        direction = values.get("direction", "").strip().lower() or "outbound"
-        if direction not in Interaction.Direction.values:
+        elif channel:
+            fields["channel"] = channel
+        direction = values.get("direction", "").strip().lower()
+        if direction and direction not in Interaction.Direction.values:
             problems.append(_("direction: inbound or outbound"))
+        elif direction:
+            fields["direction"] = direction
         subject = values.get("subject", "").strip()
         if not subject or len(subject) > 200:
             problems.append(_("subject: required, at most 200 characters"))
+        fields["subject"] = subject
+        if values.get("notes"):
+            fields["notes"] = values["notes"]
         occurred = None
         if values.get("occurred_at"):
             occurred = parse_moment(values["occurred_at"])
@@ -115,29 +125,17 @@ class InteractionImporter(LinkedRowImporter):
                 )
             elif occurred > timezone.now() + dt.timedelta(minutes=5):
                 problems.append(_("occurred_at: an interaction cannot be in the future"))
-        staff_id = self.actor.pk
+            else:
+                fields["occurred_at"] = occurred
         if values.get("staff"):
-            staff_id = self._staff_id(values["staff"].strip())
-            if staff_id is None:
+            fields["staff_id"] = self._staff_id(values["staff"].strip())
+            if fields["staff_id"] is None:
                 problems.append(_("staff: no active user “%(name)s”") % {"name": values["staff"]})
         external_id = values.get("external_id", "").strip() or None
         if external_id and len(external_id) > 100:
             problems.append(_("external_id: at most 100 characters"))
         if problems:
             return None, problems
-        # Only what the row gives: a new interaction takes the defaults (see _run_batch), one
-        # imported before keeps what it has where the file says nothing.
-        fields = {"customer_id": customer, "subject": subject}
-        given = {
-            "channel": channel,
-            "direction": direction,
-            "notes": values.get("notes", ""),
-            "staff": staff_id,
-            "occurred_at": occurred,
-        }
-        for column, value in given.items():
-            if values.get(column):
-                fields["staff_id" if column == "staff" else column] = value
         return (external_id, fields), []
 
     def _defaults(self, now) -> dict:

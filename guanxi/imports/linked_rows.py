@@ -47,10 +47,7 @@ class LinkedRowImporter:
         self._dry_run_errors: list[ImportRowError] = []
 
     def run(self) -> ImportJob:
-        job = self.job
-        job.status = ImportJob.Status.RUNNING
-        job.started_at = job.started_at or timezone.now()
-        job.save(update_fields=["status", "started_at"])
+        job = self.job  # claimed as running by import_job_run
         rows = iter(self.table.rows(start_after=job.last_row))
         savepoint_all = transaction.atomic() if job.dry_run else None
         if savepoint_all:

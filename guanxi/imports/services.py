@@ -311,15 +311,19 @@ def _mark(job: ImportJob, status: str, message: str | None) -> None:
 CARRIED_ON_FROM = (ImportJob.Status.INTERRUPTED, ImportJob.Status.FAILED)
 
 
-def import_job_resumable(*, actor, job: ImportJob) -> bool:
+def import_job_resumable(*, actor, job: ImportJob, abandoned: bool | None = None) -> bool:
     """Whether ``actor`` may carry on with this web import from the web: it was interrupted,
     failed or abandoned, and they started it (the import runs as them, as when it was started).
-    Command-line imports carry on with ``guanxi import … --resume``."""
+    ``abandoned`` is :func:`import_job_abandoned` when the caller has asked already (it looks
+    for a live runner). Command-line imports carry on with ``guanxi import … --resume``."""
     return (
         job.via == "web"
         and job.started_by_id == actor.pk
         and can_create_customers(actor)
-        and (job.status in CARRIED_ON_FROM or import_job_abandoned(job))
+        and (
+            job.status in CARRIED_ON_FROM
+            or (import_job_abandoned(job) if abandoned is None else abandoned)
+        )
     )
 
 

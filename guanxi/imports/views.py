@@ -263,13 +263,14 @@ def import_detail(request, job_id: int):
     """Progress while it runs (the page refreshes itself), the outcome when done; a button to
     carry on with a web import that stopped (its worker told to stop, or killed)."""
     job = _job_or_404(request.user, job_id)
+    abandoned = import_job_abandoned(job)
     context = {
         "job": job,
         "errors": import_errors(job, limit=20),
         # An abandoned job is polled too: it may be taken over from elsewhere at any moment.
         "running": job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING),
-        "abandoned": import_job_abandoned(job),
-        "resumable": import_job_resumable(actor=request.user, job=job),
+        "abandoned": abandoned,
+        "resumable": import_job_resumable(actor=request.user, job=job, abandoned=abandoned),
     }
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "imports/_progress_update.html", context)
