@@ -414,21 +414,26 @@ def is_exact_word(text: str) -> bool:
     return _HAN_PAIR.fullmatch(text) is not None
 
 
+def quoted_lexeme(text: str, prefix: bool = True) -> str:
+    """``text`` as one quoted tsquery lexeme (a prefix with ``prefix``), so nothing in it is
+    parsed as tsquery syntax."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + ("':*" if prefix else "'")
+
+
 def postgres_tsquery(terms: Sequence[Term]) -> str:
     """``'a':* & ('b':* | 'c':*)`` — quoted lexemes, so nothing in them is parsed; a long number
     is ``('13812345':* | '1381' & '3812' & … )``."""
-
-    def lexeme(text: str, prefix: bool = True) -> str:
-        return "'" + text.replace("\\", "\\\\").replace("'", "''") + ("':*" if prefix else "'")
 
     parts = []
     for term in terms:
         alternatives = []
         for text in term:
-            alternatives.append(lexeme(text, prefix=not is_exact_word(text)))
+            alternatives.append(quoted_lexeme(text, prefix=not is_exact_word(text)))
             runs = _digit_runs(text)
             if runs:
-                alternatives.append("(" + " & ".join(lexeme(r, prefix=False) for r in runs) + ")")
+                alternatives.append(
+                    "(" + " & ".join(quoted_lexeme(r, prefix=False) for r in runs) + ")"
+                )
         joined = " | ".join(alternatives)
         parts.append(f"({joined})" if len(alternatives) > 1 else joined)
     return " & ".join(parts)
