@@ -39,38 +39,35 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-REPO = Path(__file__).resolve().parent.parent
-GUANXI = [sys.executable, "-m", "guanxi"]
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/guanxi_bench"
+from bench.run import (
+    DEFAULT_DATABASE_URL,
+    REPO,
+    SEED,
+    _database_name,
+    _environment,
+    _maintenance_url,
+    _pending_migrations,
+    percentiles,
+    timed_guanxi,
+    vacuum_analyze,
+)
+
 TICKETS = 1_000_000
 DONE = 100_000  # every tenth ticket
 SAMPLE = 30
 ROLES = ("admin", "agent", "manager")
-SEED = 1
 
 
 def _url(database_url: str, name: str) -> str:
     return urllib.parse.urlsplit(database_url)._replace(path=f"/{name}").geturl()
 
 
-def _environment(database_url: str, data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GUANXI_", "DJANGO_"))}
-    env.update(
-        DATABASE_URL=database_url,
-        DJANGO_SETTINGS_MODULE="guanxi.settings.local",
-        GUANXI_DATA_DIR=str(data_dir),
-        GUANXI_DEBUG="0",
-        GUANXI_LOG_LEVEL="WARNING",
-    )
-    return env
-
-
 def prepare(source_url: str, copy: str, *, reuse: bool, data_dir: Path) -> dict[str, str]:
     """The copy, with its tickets and done tickets, migrated; its environment."""
-    source = urllib.parse.urlsplit(source_url).path.lstrip("/")
+    source = _database_name(source_url)
     if copy == source:
         raise SystemExit("The copy must not be the bench database itself.")
-    maintenance = _url(source_url, "postgres")
+    maintenance = _maintenance_url(source_url)
     copy_url = _url(source_url, copy)
     env = _environment(copy_url, data_dir)
     with psycopg.connect(maintenance, autocommit=True) as connection:
@@ -86,13 +83,10 @@ def prepare(source_url: str, copy: str, *, reuse: bool, data_dir: Path) -> dict[
         count = connection.execute("SELECT count(*) FROM service_ticket").fetchone()[0]
     if count != TICKETS:
         print(f"{count:,} tickets in the copy; loading {TICKETS:,} (a few minutes)", flush=True)
-        started = time.monotonic()
-        subprocess.run(
-            [*GUANXI, "demo-tickets", "--total", str(TICKETS), "--seed", str(SEED), "--replace",
-             "-v", "0"],
-            env=env, cwd=REPO, check=True,
-        )  # fmt: skip
-        print(f"  loaded in {time.monotonic() - started:.0f} s")
+        seconds, _output = timed_guanxi(
+            env, "demo-tickets", "--total", str(TICKETS), "--seed", str(SEED), "--replace"
+        )
+        print(f"  loaded in {seconds:.0f} s")
     with psycopg.connect(copy_url, autocommit=True) as connection:
         done = connection.execute(
             "SELECT count(*) FROM service_ticket WHERE status IN ('resolved', 'closed')"
@@ -103,22 +97,14 @@ def prepare(source_url: str, copy: str, *, reuse: bool, data_dir: Path) -> dict[
                 " ELSE 'resolved' END, resolved_at = COALESCE(resolved_at, updated_at)"
                 " WHERE id % 10 = 0"
             )
-            connection.execute("VACUUM (ANALYZE) service_ticket")
-            print("Marked every tenth ticket done (half resolved, half closed)")
-    pending = subprocess.run(
-        [*GUANXI, "showmigrations", "--plan"], env=env, cwd=REPO, capture_output=True, text=True
-    ).stdout
-    pending = [line[4:].strip() for line in pending.splitlines() if line.startswith("[ ]")]
+    if done != DONE:
+        vacuum_analyze(copy_url, ("service_ticket",))
+        print("Marked every tenth ticket done (half resolved, half closed)")
+    pending = _pending_migrations(env)
     if pending:
-        started = time.monotonic()
-        subprocess.run([*GUANXI, "migrate", "--noinput", "-v", "0"], env=env, cwd=REPO, check=True)
-        print(f"Migrated the copy ({', '.join(pending)}) in {time.monotonic() - started:.1f} s")
+        seconds, _output = timed_guanxi(env, "migrate", "--noinput", "-v", "0")
+        print(f"Migrated the copy ({', '.join(pending)}) in {seconds:.1f} s")
     return env
-
-
-def _percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def measure(*, repeats: int, explain: bool) -> dict:
@@ -146,13 +132,13 @@ def measure(*, repeats: int, explain: bool) -> dict:
             for ticket_id in sample:
                 started = time.perf_counter()
                 cases = similar_cases_for_ticket(user=user, ticket_id=ticket_id)
-                timings.append((time.perf_counter() - started) * 1000)
+                timings.append(time.perf_counter() - started)
                 found.append(len(cases))
         results[username] = {
             "tickets": len(sample),
             "visible": len(visible),
-            "p50": statistics.median(timings),
-            "p95": _percentile(timings, 0.95),
+            "p50": statistics.median(timings) * 1000,
+            "p95": percentiles(timings)["p95"],
             "cases": statistics.mean(found),
             # Which cases, to compare runs of different code: they must be the same.
             "suggested": {
