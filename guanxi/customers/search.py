@@ -266,7 +266,7 @@ def build_search_text(
     emails: Iterable[str],
     tags: Iterable[str],
     external_id: str | None = None,
-    person: bool = False,
+    person: bool,
 ) -> str:
     """The search document of a customer: its tokens, space-separated (see the module's
     docstring). ``phones`` are stored E.164 numbers; ``person`` adds the surname reading of

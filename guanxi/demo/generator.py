@@ -903,6 +903,7 @@ class CustomerGenerator:
                     phones=[p[0] for p in phones],
                     emails=emails,
                     tags=[],
+                    person=True,
                 ),
                 1,
                 created_at,

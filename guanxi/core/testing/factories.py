@@ -54,7 +54,14 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     party_type = Customer.PartyType.PERSON
     company = ""
     search_text = factory.LazyAttribute(
-        lambda c: build_search_text(name=c.name, company=c.company, phones=[], emails=[], tags=[])
+        lambda c: build_search_text(
+            name=c.name,
+            company=c.company,
+            phones=[],
+            emails=[],
+            tags=[],
+            person=c.party_type == Customer.PartyType.PERSON,
+        )
     )
 
 

@@ -89,6 +89,7 @@ def test_the_migration_rebuilds_the_search_text_of_existing_customers():
         phones=["+8613812345678"],
         emails=["zhang.wei@163.com"],
         tags=["重点客户"],
+        person=True,
     )
     employee.refresh_from_db()
     assert employee.search_text == build_search_text(
@@ -98,6 +99,7 @@ def test_the_migration_rebuilds_the_search_text_of_existing_customers():
         emails=[],
         tags=[],
         external_id="ERP-7",
+        person=True,
     )
 
     def found(query: str) -> set[str]:
