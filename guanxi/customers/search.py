@@ -330,7 +330,9 @@ def _word_terms(word: str, unconverted: str = "") -> list[Term]:
     """The terms of one normalised query word. ``unconverted`` is the word folded but not
     turned into simplified characters: OpenCC converts by phrase, so a fragment of a name can
     convert otherwise than the whole name did when it was indexed (张乾坤 keeps its 乾, the
-    fragment 张乾 alone becomes 张干). A Han run is looked for as typed too, where that differs."""
+    fragment 张乾 alone becomes 张干). A Han run is looked for as typed too, where that differs.
+    That helps a fragment typed in simplified characters only: 張乾, typed in traditional ones,
+    converts to 张干 and, as typed, matches nothing stored either."""
     terms: list[Term] = []
     as_typed = [
         run for chunk in _chunks(unconverted) for run in _HAN_RUNS.findall(chunk) if _HAN.match(run)
