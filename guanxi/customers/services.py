@@ -96,9 +96,10 @@ def snapshot_of(
         snapshot["emails"] = [f"{e.label}:{e.address}" for e in emails or ()]
         snapshot["addresses"] = [f"{a.label}:{a}" for a in addresses or ()]
         snapshot["tags"] = sorted(tags or ())
+        # The evidence is what proves the consent, so a change of it alone is a change too.
         snapshot["consents"] = {
             c.channel: f"{'granted' if c.granted else 'refused'} ({c.method}, "
-            f"{c.recorded_at:%Y-%m-%d})"
+            f"{c.recorded_at:%Y-%m-%d}{f', {c.evidence}' if c.evidence else ''})"
             for c in consents or ()
         }
     return snapshot
