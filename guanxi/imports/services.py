@@ -144,8 +144,9 @@ def import_job_create(
     )
 
 
-def resumable_job(*, actor, path: Path, kind: str) -> ImportJob | None:
-    """The newest unfinished job of this user on a file with the same contents.
+def resumable_job(*, actor, path: Path, kind: str, digest: str | None = None) -> ImportJob | None:
+    """The newest unfinished job of this user on a file with the same contents (``digest``,
+    the file's :func:`file_sha256` when the caller has it already).
 
     A "running" one is among them: its process may be gone. :func:`import_job_run` refuses
     it while its runner is still there."""
@@ -153,7 +154,7 @@ def resumable_job(*, actor, path: Path, kind: str) -> ImportJob | None:
         ImportJob.objects.filter(
             started_by=actor,
             kind=kind,
-            file_sha256=file_sha256(Path(path)),
+            file_sha256=digest or file_sha256(Path(path)),
             dry_run=False,
             status__in=[
                 ImportJob.Status.INTERRUPTED,
@@ -218,6 +219,7 @@ def import_job_run(
     batch_size: int | None = None,
     timings: dict | None = None,
     startable=STARTABLE,
+    path_sha256: str | None = None,
 ) -> ImportJob:
     """Run (or carry on with) a job; on an error the job is marked failed, and the batches
     written so far stay, so it can be resumed. ``timings``, if given, receives the seconds
@@ -231,9 +233,10 @@ def import_job_run(
 
     ``path`` is where the job's file is now, when that is not where it was: a command-line
     import resumed with the file moved since. It must hold the same bytes (checked), since
-    ``last_row`` counts rows of that file; the job remembers the new place."""
+    ``last_row`` counts rows of that file; the job remembers the new place. ``path_sha256`` is
+    its digest when the caller has read it already (hashing reads the whole file again)."""
     moved = path is not None and Path(path) != Path(job.path)
-    if moved and file_sha256(Path(path)) != job.file_sha256:
+    if moved and (path_sha256 or file_sha256(Path(path))) != job.file_sha256:
         raise ValidationError({"file": _("This is not the file the import was started with.")})
     try:
         with job_lock(job.pk):

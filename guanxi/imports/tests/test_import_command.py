@@ -10,11 +10,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from guanxi.customers.models import Customer
+from guanxi.imports import services
 from guanxi.imports.models import ImportJob
 from guanxi.imports.services import import_job_create
 
@@ -222,6 +224,29 @@ def test_resume_reads_the_file_given_wherever_it_was_before(company, tmp_path):
     assert f"Resuming import #{job.pk}" in output and "2 rows read" in output
     job.refresh_from_db()
     assert job.status == ImportJob.Status.FINISHED and job.path == str(moved)
+
+
+@pytest.mark.django_db
+def test_resume_of_a_moved_file_reads_it_for_its_digest_once(company, tmp_path, monkeypatch):
+    # Hashing reads the whole file, which may be large: finding the job by the file's digest
+    # has checked it is the job's file already.
+    first = tmp_path / "downloads" / "people.csv"
+    first.parent.mkdir()
+    first.write_text("name,phone\n张三,13812340001\n")
+    job = import_job_create(actor=company.admin, path=first, filename=first.name, kind="customers")
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.INTERRUPTED)
+    moved = tmp_path / "people.csv"
+    first.rename(moved)
+    hashed = []
+    real = services.hashlib.sha256
+
+    def counting_sha256(*args):
+        hashed.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(services, "hashlib", SimpleNamespace(sha256=counting_sha256))
+    assert "1 rows read" in _run("customers", str(moved), "--resume", "--user", "admin")
+    assert len(hashed) == 1
 
 
 @pytest.mark.django_db

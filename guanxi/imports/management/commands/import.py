@@ -34,6 +34,7 @@ from guanxi.imports.mapping import MappingError, read_mapping_file
 from guanxi.imports.models import ImportJob
 from guanxi.imports.services import (
     ImportJobUnavailable,
+    file_sha256,
     import_job_abandoned,
     import_job_create,
     import_job_run,
@@ -90,6 +91,7 @@ class Command(BaseCommand):
         if options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1.", returncode=BAD_INPUT)
         job = None
+        digest = None
         if options["resume"]:
             # A resumed job carries on with the mapping, duplicate handling and dry-run setting
             # it was started with (its first rows were written with them); other ones asked for
@@ -110,7 +112,9 @@ class Command(BaseCommand):
                     "start a new import with them.",
                     returncode=BAD_INPUT,
                 )
-            job = resumable_job(actor=actor, path=file, kind=kind)
+            # Read once: the run checks a moved file against the job's digest with it.
+            digest = file_sha256(file)
+            job = resumable_job(actor=actor, path=file, kind=kind, digest=digest)
             if job is None:
                 raise CommandError(
                     "There is no unfinished import of this file to resume.", returncode=BAD_INPUT
@@ -165,6 +169,7 @@ class Command(BaseCommand):
                     # On --resume: the file given now, which resumable_job found to have the
                     # same contents, wherever the job's file was when it started.
                     path=file,
+                    path_sha256=digest,
                     progress=bar.update,
                     batch_size=options["batch_size"],
                     timings=timings,
