@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -356,6 +357,7 @@ def ticket_create(*, actor, customer_id: int, data: Mapping[str, Any]) -> Ticket
     customer = access_customer(actor, customer_id, INTERACT)
     errors: dict[str, list[str]] = {}
     values = _clean_fields(data, errors)
+    requester_email = _requester_email(data.get("requester_email"), errors)
     if errors:
         raise ValidationError(errors)
     values.setdefault("channel", Ticket.Channel.PHONE)
@@ -364,9 +366,21 @@ def ticket_create(*, actor, customer_id: int, data: Mapping[str, Any]) -> Ticket
         customer=customer,
         values=values,
         order_ids=data.get("order_ids") or (),
-        requester_email=data.get("requester_email") or "",
+        requester_email=requester_email,
         now=timezone.now(),
     )
+
+
+def _requester_email(value: Any, errors: dict) -> str:
+    """The one address replies and the survey go to: anything else (a list of addresses, a
+    line break that would add a header) would reach other people or fail in the mailer."""
+    address = str(value or "").strip().lower()
+    if address:
+        try:
+            validate_email(address)
+        except ValidationError:
+            errors.setdefault("requester_email", []).append(_("Enter one valid email address."))
+    return address
 
 
 @transaction.atomic

@@ -1,0 +1,45 @@
+"""The ticket endpoints: what a client may send, and what a change does to other readers'
+versions."""
+
+import pytest
+from django.core import mail as outbox
+from django.test import TestCase
+
+from guanxi.api.tests.conftest import api_as  # noqa: F401  (the API's fixtures)
+from guanxi.service.models import Ticket
+
+
+@pytest.fixture
+def agent(api_as, desk, clock):  # noqa: F811
+    return api_as("agent")
+
+
+def _open(client, customer, **extra):
+    body = {"customer_id": customer.pk, "type": "complaint", "subject": "退款还没到账", **extra}
+    return client.post("/tickets", body)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "not an address",
+        "zw@example.com, other@example.com",
+        "zw@example.com\r\nBcc: other@example.com",
+    ],
+)
+def test_the_requester_email_must_be_one_address(agent, company, address):
+    response = _open(agent, company.rep_customer, requester_email=address)
+    assert response.status_code == 422, response.json()
+    assert [e["field"] for e in response.json()["errors"]] == ["requester_email"]
+    assert not Ticket.objects.exists()
+
+
+def test_the_requester_email_is_where_replies_go(agent, company):
+    response = _open(agent, company.rep_customer, requester_email=" ZW@Example.com ")
+    assert response.status_code == 201, response.json()
+    outbox.outbox.clear()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        reply = agent.post(f"/tickets/{response.json()['id']}/replies", {"body": "已经加急处理"})
+    assert reply.status_code == 201, reply.json()
+    [sent] = outbox.outbox
+    assert sent.to == ["zw@example.com"]
