@@ -261,7 +261,9 @@ def _clean_fields(data: Mapping[str, Any], errors: dict) -> dict[str, Any]:
                 _("Choose one of: %(values)s.") % {"values": ", ".join(v for v in enum.values if v)}
             )
     if "subject" in values:
-        values["subject"] = str(values["subject"]).strip()
+        # One line: the subject heads every email about the ticket, and a line break in a
+        # header is refused by the mailer (after the change was saved) or read as a new header.
+        values["subject"] = " ".join(str(values["subject"]).split())
         if not values["subject"]:
             errors.setdefault("subject", []).append(_("This field is required."))
         elif len(values["subject"]) > 200:

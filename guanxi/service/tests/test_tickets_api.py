@@ -43,3 +43,24 @@ def test_the_requester_email_is_where_replies_go(agent, company):
     assert reply.status_code == 201, reply.json()
     [sent] = outbox.outbox
     assert sent.to == ["zw@example.com"]
+
+
+def test_a_subject_is_one_line_so_that_it_can_head_the_emails(agent, company):
+    response = _open(
+        agent, company.rep_customer, subject="退款\r\n还没到账", requester_email="zw@example.com"
+    )
+    assert response.status_code == 201, response.json()
+    ticket = response.json()
+    assert ticket["subject"] == "退款 还没到账"
+    changed = agent.patch(
+        f"/tickets/{ticket['id']}", {"version": ticket["version"], "subject": "退款\n\t已到账"}
+    )
+    assert changed.status_code == 200, changed.json()
+    assert changed.json()["subject"] == "退款 已到账"
+    outbox.outbox.clear()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        reply = agent.post(
+            f"/tickets/{ticket['id']}/replies", {"body": "已经处理", "status": "resolved"}
+        )
+    assert reply.status_code == 201, reply.json()
+    assert [m.subject.split(" ", 1)[1] for m in outbox.outbox] == ["退款 已到账"] * 2
