@@ -778,6 +778,9 @@ def ticket_merge(*, actor, ticket_id: int, into_id: int) -> Ticket:
     target = _lock(actor, into_id, None)
     if duplicate.customer_id != target.customer_id:
         raise ValidationError({"into_id": _("Only tickets of the same customer can be merged.")})
+    if duplicate.merged_into_id:
+        # Its conversation went to that ticket already; merging it again would only repoint it.
+        raise ValidationError({"ticket_id": _("This ticket was merged away already.")})
     if target.merged_into_id:
         raise ValidationError({"into_id": _("That ticket was itself merged away.")})
     now = timezone.now()
@@ -792,6 +795,9 @@ def ticket_merge(*, actor, ticket_id: int, into_id: int) -> Ticket:
         author=actor,
         created_at=now,
     )
+    # The kept ticket gained messages and orders: a change based on it as it was must be
+    # refused as stale rather than drop them.
+    _save(target, now=now)
     duplicate.merged_into = target
     if duplicate.status != S.CLOSED:
         _change_status(duplicate, S.CLOSED, actor=actor, now=now)

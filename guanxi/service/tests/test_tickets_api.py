@@ -64,3 +64,27 @@ def test_a_subject_is_one_line_so_that_it_can_head_the_emails(agent, company):
         )
     assert reply.status_code == 201, reply.json()
     assert [m.subject.split(" ", 1)[1] for m in outbox.outbox] == ["退款 已到账"] * 2
+
+
+def test_merging_makes_a_new_version_of_the_ticket_that_remains(agent, company):
+    duplicate = _open(agent, company.rep_customer).json()
+    kept = _open(agent, company.rep_customer).json()
+    merged = agent.post(f"/tickets/{duplicate['id']}/merge", {"into_id": kept["id"]})
+    assert merged.status_code == 200, merged.json()
+    assert merged.json()["version"] == kept["version"] + 1
+    # A change based on the ticket as it was before the merge would undo what the merge
+    # brought (its linked orders, for one).
+    stale = agent.patch(f"/tickets/{kept['id']}", {"version": kept["version"], "order_ids": []})
+    assert stale.status_code == 409, stale.json()
+
+
+def test_a_ticket_merged_away_cannot_be_merged_again(agent, company):
+    duplicate = _open(agent, company.rep_customer).json()
+    first = _open(agent, company.rep_customer).json()
+    second = _open(agent, company.rep_customer).json()
+    merged = agent.post(f"/tickets/{duplicate['id']}/merge", {"into_id": first["id"]})
+    assert merged.status_code == 200, merged.json()
+    again = agent.post(f"/tickets/{duplicate['id']}/merge", {"into_id": second["id"]})
+    assert again.status_code == 422, again.json()
+    assert [e["field"] for e in again.json()["errors"]] == ["ticket_id"]
+    assert Ticket.objects.get(pk=duplicate["id"]).merged_into_id == first["id"]
