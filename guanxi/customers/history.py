@@ -34,6 +34,7 @@ EXTRA_LABELS = {
     "occurred_at": _("when"),
     "customers": _("customers"),
     "merged_into": _("merged into"),
+    "order_ids": _("orders"),
 }
 
 

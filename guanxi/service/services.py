@@ -68,6 +68,8 @@ SNAPSHOT_FIELDS = (
     "sla_policy_id",
 )
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+# As much of a description as the audit row keeps (the similar-case search reads as much).
+DESCRIPTION_AUDITED = 2000
 
 
 class StaleTicketError(Exception):
@@ -80,6 +82,17 @@ class StaleTicketError(Exception):
 
 def ticket_snapshot(ticket: Ticket) -> dict[str, Any]:
     return {name: audit_value(getattr(ticket, name)) for name in SNAPSHOT_FIELDS}
+
+
+def ticket_details_snapshot(ticket: Ticket) -> dict[str, Any]:
+    """:func:`ticket_snapshot` with what only opening and editing a ticket change: the
+    customer's description of the problem and the orders it is about (one more query, so the
+    writes that cannot change these leave them out)."""
+    return {
+        **ticket_snapshot(ticket),
+        "description": ticket.description[:DESCRIPTION_AUDITED],
+        "order_ids": sorted(ticket.orders.values_list("pk", flat=True)),
+    }
 
 
 def _audit(actor, ticket: Ticket, action: str, summary: str, changes: Mapping) -> None:
@@ -197,12 +210,21 @@ def _save(ticket: Ticket, *, now: datetime) -> None:
 
 
 def _save_audited(
-    actor, ticket: Ticket, *, now: datetime, action: str, summary: str, before: dict, **extra
+    actor,
+    ticket: Ticket,
+    *,
+    now: datetime,
+    action: str,
+    summary: str,
+    before: dict,
+    snapshot=ticket_snapshot,
+    **extra,
 ) -> None:
-    """Save a changed ticket (a new version) and record what changed since ``before``, plus
-    ``extra`` changes (a reply's text, the customer's message), as one audit row."""
+    """Save a changed ticket (a new version) and record what changed since ``before`` (taken
+    with ``snapshot``), plus ``extra`` changes (a reply's text, the customer's message), as one
+    audit row."""
     _save(ticket, now=now)
-    changes = diff_values(before, ticket_snapshot(ticket))
+    changes = diff_values(before, snapshot(ticket))
     changes.update({name: {"before": None, "after": value} for name, value in extra.items()})
     _audit(actor, ticket, action, summary, changes)
 
@@ -345,8 +367,8 @@ def _open_ticket(
     ticket.save(update_fields=["first_response_due", "resolution_due", "sla_check_at"])
     changes = {
         name: {"before": None, "after": value}
-        for name, value in ticket_snapshot(ticket).items()
-        if value not in (None, "")
+        for name, value in ticket_details_snapshot(ticket).items()
+        if value not in (None, "", [])
     }
     changes["routing"] = {"before": None, "after": assignment.reason}
     _audit(actor, ticket, AuditEvent.Action.CREATE, ticket.subject, changes)
@@ -463,7 +485,7 @@ def ticket_update(
     values = _clean_fields({k: v for k, v in data.items() if k != "order_ids"}, errors)
     if errors:
         raise ValidationError(errors)
-    before = ticket_snapshot(ticket)
+    before = ticket_details_snapshot(ticket)
     for name, value in values.items():
         setattr(ticket, name, value)
     if ticket.type != Ticket.Type.COMPLAINT:
@@ -484,6 +506,7 @@ def ticket_update(
         action=AuditEvent.Action.UPDATE,
         summary=ticket.subject,
         before=before,
+        snapshot=ticket_details_snapshot,
     )
     return ticket
 
