@@ -17,7 +17,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Value
+from django.db.models import Func, IntegerField, Max, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -361,6 +361,16 @@ def _job_header(job: ImportJob) -> list[str]:
         return []
 
 
+class _CellCount(Func):
+    """How many cells a stored row has: the length of a JSON array."""
+
+    function = "JSON_ARRAY_LENGTH"
+    output_field = IntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, function="JSONB_ARRAY_LENGTH", **extra)
+
+
 def write_error_rows(job: ImportJob, handle) -> int:
     """The rejected rows as a file to fix and import again: the file's own columns, then the
     row number and the reasons (columns no mapping uses, so they are ignored on re-import).
@@ -368,10 +378,10 @@ def write_error_rows(job: ImportJob, handle) -> int:
     rejected): they get columns named by their position. Returns how many rows were written."""
     header = _job_header(job)
     errors = ImportRowError.objects.filter(job=job).order_by("row_number", "id")
-    # A first pass for the widest row, so that every line of the file has the same columns.
-    width = max(
-        [len(header), *(len(cells) for cells in errors.values_list("cells", flat=True).iterator())]
-    )
+    # The widest row, so that every line of the file has the same columns: counted by the
+    # database, so the rows (all of a file's, when every one was rejected) are read once.
+    widest = errors.aggregate(widest=Max(_CellCount("cells")))["widest"] or 0
+    width = max(len(header), widest)
     header += [f"column_{number}" for number in range(len(header) + 1, width + 1)]
     writer = csv.writer(handle)
     writer.writerow([*header, *ERROR_COLUMNS])

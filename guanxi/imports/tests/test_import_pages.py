@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from guanxi.customers.models import Customer
 from guanxi.imports.models import ImportJob
-from guanxi.imports.services import import_job_create, import_job_run
+from guanxi.imports.services import import_job_create, import_job_run, write_error_rows
 
 from .files import damaged_xlsx
 
@@ -225,3 +227,23 @@ def test_the_progress_page_reloads_itself_without_javascript_while_the_import_ru
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.FINISHED)
     page = client.get(f"/imports/{job.pk}/").content.decode()
     assert refresh not in page and 'id="refresh-progress"' not in page
+
+
+def test_the_error_file_reads_the_rejected_rows_once(company, tmp_path):
+    path = tmp_path / "people.csv"
+    # The second row has a cell beyond the header: the file gets a column for it.
+    path.write_text("name,phone\n张三,123\n李四,456,多余\n王五,13812340001\n")
+    job = import_job_create(actor=company.rep, path=path, filename=path.name, kind="customers")
+    import_job_run(job=job)
+    handle = io.StringIO()
+    with CaptureQueriesContext(connection) as queries:
+        assert write_error_rows(job, handle) == 2
+    reads = [
+        query["sql"]
+        for query in queries
+        if "imports_importrowerror" in query["sql"] and "MAX(" not in query["sql"].upper()
+    ]
+    assert len(reads) == 1, reads
+    rows = list(csv.reader(io.StringIO(handle.getvalue())))
+    assert rows[0] == ["name", "phone", "column_3", "import_row", "import_error"]
+    assert [row[:4] for row in rows[1:]] == [["张三", "123", "", "2"], ["李四", "456", "多余", "3"]]
