@@ -319,6 +319,7 @@ def ticket_note(request: HttpRequest, ticket_id: ParamId, payload: NoteIn):
     url_name="ticket_status",
     summary="Move a ticket on",
 )
+@idempotent
 def ticket_status(request: HttpRequest, ticket_id: ParamId, payload: StatusIn):
     """new → open → pending customer → resolved → closed; resolved and closed tickets reopen
     (to open). Resolving sends the customer the satisfaction survey."""
@@ -340,6 +341,7 @@ def ticket_status(request: HttpRequest, ticket_id: ParamId, payload: StatusIn):
     url_name="ticket_assign",
     summary="Assign a ticket",
 )
+@idempotent
 def ticket_assign(request: HttpRequest, ticket_id: ParamId, payload: AssignIn):
     """Give the ticket to someone who may work with its customer, or back to the queue. Whoever
     first held it stays responsible (first-contact ownership)."""
@@ -361,6 +363,7 @@ def ticket_assign(request: HttpRequest, ticket_id: ParamId, payload: AssignIn):
     url_name="ticket_merge",
     summary="Merge a duplicate ticket",
 )
+@idempotent
 def ticket_merge(request: HttpRequest, ticket_id: ParamId, payload: MergeIn):
     """Merge this ticket into another of the same customer: the conversation moves over and
     this one is closed. Answers the ticket that remains."""

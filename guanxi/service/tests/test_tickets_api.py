@@ -6,6 +6,7 @@ from django.core import mail as outbox
 from django.test import TestCase
 
 from guanxi.api.tests.conftest import api_as  # noqa: F401  (the API's fixtures)
+from guanxi.audit.models import AuditEvent
 from guanxi.service.models import Ticket
 
 
@@ -88,3 +89,25 @@ def test_a_ticket_merged_away_cannot_be_merged_again(agent, company):
     assert again.status_code == 422, again.json()
     assert [e["field"] for e in again.json()["errors"]] == ["ticket_id"]
     assert Ticket.objects.get(pk=duplicate["id"]).merged_into_id == first["id"]
+
+
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [
+        ("status", lambda ticket, company: {"status": "resolved", "version": ticket["version"]}),
+        ("assign", lambda ticket, company: {"assignee_id": company.agent.pk}),
+        ("merge", lambda ticket, company: {"into_id": ticket["other_id"]}),
+    ],
+)
+def test_a_retried_post_returns_the_first_answer_and_writes_once(agent, company, action, body):
+    ticket = _open(agent, company.rep_customer).json()
+    ticket["other_id"] = _open(agent, company.rep_customer).json()["id"]
+    path = f"/tickets/{ticket['id']}/{action}"
+    headers = {"Idempotency-Key": f"{action}-1"}
+    first = agent.post(path, body(ticket, company), headers=headers)
+    assert first.status_code == 200, first.json()
+    audited = AuditEvent.objects.count()
+    again = agent.post(path, body(ticket, company), headers=headers)
+    assert (again.status_code, again.json()) == (200, first.json())
+    assert again["Idempotent-Replayed"] == "true"
+    assert AuditEvent.objects.count() == audited
