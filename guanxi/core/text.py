@@ -2,6 +2,7 @@
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
 
@@ -84,6 +85,25 @@ def digits_only(text: str) -> str:
 
 
 _SIMPLIFIER = None
+_TRADITIONALISER = None
+
+# Simplified characters that are forms of one traditional character, as OpenCC's tables have
+# them: 鍾 becomes 钟 on its own and in most names (鍾偉 -> 钟伟) but 锺 in 鍾馗 and 鍾繇, so the
+# same surname is stored either way. Every group of characters OpenCC leaves as they are and
+# turns into the same traditional one (``guanxi/core/tests/test_text.py`` checks it).
+SIMPLIFIED_VARIANT_GROUPS = (
+    "钟锺",
+    "余馀",
+    "线缐",
+    "咨谘",
+    "昵暱",
+    "划㓰",
+    "镢䦆",
+    "腼䩄",
+    "稆穞",
+    "緪縆",
+)
+_VARIANTS = {char: group for group in SIMPLIFIED_VARIANT_GROUPS for char in group}
 
 
 def to_simplified(text: str) -> str:
@@ -97,3 +117,33 @@ def to_simplified(text: str) -> str:
 
         _SIMPLIFIER = opencc.OpenCC("t2s")
     return _SIMPLIFIER.convert(text)
+
+
+def to_traditional(text: str) -> str:
+    """Simplified Chinese characters turned into traditional ones, with OpenCC's tables."""
+    global _TRADITIONALISER
+    if not text or not has_han(text):
+        return text or ""
+    if _TRADITIONALISER is None:
+        import opencc
+
+        _TRADITIONALISER = opencc.OpenCC("s2t")
+    return _TRADITIONALISER.convert(text)
+
+
+@lru_cache(maxsize=20_000)
+def simplified_forms(char: str) -> tuple[str, ...]:
+    """Every simplified form a Han character may have in text :func:`to_simplified` converted,
+    the commonest first: 張 -> 张; 鍾 -> 钟, 锺; 乾 -> 干, 乾.
+
+    OpenCC converts by phrase, so a character can come out otherwise in a longer text than on
+    its own: 乾 alone is 干 (dry), in 乾坤 it stays 乾. A traditional character that is not
+    the usual traditional form of its simplified one (干 is usually 幹) is such a character,
+    and is its own form too. And a few traditional characters have two simplified forms
+    (:data:`SIMPLIFIED_VARIANT_GROUPS`)."""
+    simplified = to_simplified(char)
+    forms = [simplified]
+    if simplified != char and to_traditional(simplified) != char:
+        forms.append(char)
+    forms += _VARIANTS.get(simplified, "")
+    return tuple(dict.fromkeys(forms))

@@ -45,12 +45,19 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from itertools import islice, product
 
 from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connections
 from django.db.models import BooleanField, Expression, F
 from pypinyin import lazy_pinyin
 
-from guanxi.core.text import SURNAME_READINGS, digits_only, fold, to_simplified
+from guanxi.core.text import (
+    SURNAME_READINGS,
+    digits_only,
+    fold,
+    simplified_forms,
+    to_simplified,
+)
 
 # Longest token kept, and longest fragment of a Han run indexed from each position. Queries are
 # cut the same way, so "a prefix of a token" survives the cut on both sides; without a cap a
@@ -59,6 +66,8 @@ MAX_TOKEN = 64
 HAN_WINDOW = 16
 # A query with more words than this is not a search anyone means; the rest are ignored.
 MAX_QUERY_TERMS = 12
+# Most forms a Han run of a query is looked for in (see ``_han_term``).
+MAX_HAN_FORMS = 8
 # Phone numbers are indexed as runs of this many digits (see the module's docstring).
 PHONE_RUN = 4
 # The SQLite FTS5 table over ``customers_customer.search_text`` (made by migration 0002).
@@ -326,13 +335,27 @@ def _digit_term(digits: str, *also: str) -> Term:
     return tuple(dict.fromkeys(a[:MAX_TOKEN] for a in alternatives if a))
 
 
+def _han_term(run: str, typed: str) -> Term:
+    """The forms a Han run of a query may have in a search text: ``run`` is ``typed``
+    converted to simplified characters as a whole.
+
+    OpenCC converts by phrase, so a fragment of a name can convert otherwise than the whole
+    name did when it was stored: 张乾坤 keeps its 乾, the fragment 张乾 alone becomes 张干; 鍾馗
+    is stored as 锺馗, 鍾 alone becomes 钟. So the run is also looked for as typed, and with
+    each character in each of its simplified forms (:func:`simplified_forms`: 張乾 -> 张干,
+    张乾; 鍾 -> 钟, 锺; 钟馗 -> 钟馗, 锺馗), the commonest first, up to
+    :data:`MAX_HAN_FORMS` of them. Each is one more lookup in the index; nearly every run has
+    one form."""
+    forms = [simplified_forms(char) for char in typed[:HAN_WINDOW]]
+    combined = ("".join(chars) for chars in product(*forms))
+    alternatives = [run, typed, *islice(combined, MAX_HAN_FORMS)]
+    return tuple(dict.fromkeys(a[:HAN_WINDOW] for a in alternatives))
+
+
 def _word_terms(word: str, unconverted: str = "") -> list[Term]:
     """The terms of one normalised query word. ``unconverted`` is the word folded but not
-    turned into simplified characters: OpenCC converts by phrase, so a fragment of a name can
-    convert otherwise than the whole name did when it was indexed (张乾坤 keeps its 乾, the
-    fragment 张乾 alone becomes 张干). A Han run is looked for as typed too, where that differs.
-    That helps a fragment typed in simplified characters only: 張乾, typed in traditional ones,
-    converts to 张干 and, as typed, matches nothing stored either."""
+    turned into simplified characters, for the other forms of its Han runs (see
+    :func:`_han_term`)."""
     terms: list[Term] = []
     as_typed = [
         run for chunk in _chunks(unconverted) for run in _HAN_RUNS.findall(chunk) if _HAN.match(run)
@@ -352,8 +375,7 @@ def _word_terms(word: str, unconverted: str = "") -> list[Term]:
             continue
         for run in _HAN_RUNS.findall(chunk):
             if _HAN.match(run):
-                typed = next(typed_of)
-                terms.append(tuple(dict.fromkeys((run[:HAN_WINDOW], typed[:HAN_WINDOW]))))
+                terms.append(_han_term(run, next(typed_of)))
             else:
                 run = run.strip(_PUNCTUATION)
                 if run:

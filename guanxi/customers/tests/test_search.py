@@ -7,6 +7,7 @@ import pytest
 
 from guanxi.customers.search import (
     HAN_WINDOW,
+    MAX_HAN_FORMS,
     MAX_QUERY_TERMS,
     MAX_TOKEN,
     build_search_text,
@@ -202,7 +203,10 @@ def test_the_migration_builds_exactly_what_the_application_builds():
         # OpenCC converts by phrase: 乾 alone becomes 干, in 乾坤 it stays, so a fragment of
         # 张乾坤 is looked for as typed too.
         ("张乾", [("张干", "张乾")]),
-        ("張乾 abc", [("张干", "張乾"), ("abc",)]),
+        ("張乾 abc", [("张干", "張乾", "张乾"), ("abc",)]),
+        # 鍾 has two simplified forms, 钟 and 锺 (鍾馗 is stored as 锺馗): each is looked for
+        ("鍾", [("钟", "鍾", "锺")]),
+        ("钟馗", [("钟馗", "锺馗")]),
         ("张伟abc", [("张伟",), ("abc",)]),
         ("zhang.wei@163.com", [("zhang.wei@163.com",)]),
         ("@163.com", [("163.com",)]),
@@ -253,6 +257,10 @@ def test_long_queries_are_cut():
     assert len(parse_query(" ".join(f"w{i}" for i in range(50)))) == MAX_QUERY_TERMS
     assert parse_query("x" * 300) == [("x" * MAX_TOKEN,)]
     assert parse_query("张" * 40) == [("张" * HAN_WINDOW,)]
+    # a run of characters with two simplified forms each is looked for in a few of them
+    (term,) = parse_query("鍾" * 40)
+    assert term[:2] == ("钟" * HAN_WINDOW, "鍾" * HAN_WINDOW)
+    assert len(term) == 2 + MAX_HAN_FORMS - 1
 
 
 def test_database_queries_quote_every_text():

@@ -1,0 +1,38 @@
+"""Text normalisation: the simplified forms of traditional characters."""
+
+from collections import defaultdict
+
+import opencc
+
+from guanxi.core.text import SIMPLIFIED_VARIANT_GROUPS, simplified_forms
+
+
+def test_the_variant_groups_are_those_of_opencc_tables():
+    # Characters OpenCC leaves as they are (simplified ones) grouped by their traditional form;
+    # newlines keep each character from being read as part of a phrase.
+    chars = [
+        chr(code)
+        for start, end in ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00))
+        for code in range(start, end)
+    ]
+    simplified = opencc.OpenCC("t2s").convert("\n".join(chars)).split("\n")
+    traditional = opencc.OpenCC("s2t").convert("\n".join(chars)).split("\n")
+    groups = defaultdict(set)
+    for char, simple, trad in zip(chars, simplified, traditional, strict=True):
+        if char == simple:
+            groups[trad].add(char)
+    assert {frozenset(g) for g in groups.values() if len(g) > 1} == {
+        frozenset(g) for g in SIMPLIFIED_VARIANT_GROUPS
+    }
+
+
+def test_simplified_forms_of_a_character_the_commonest_first():
+    assert simplified_forms("張") == ("张",)
+    assert simplified_forms("张") == ("张",)
+    assert simplified_forms("鍾") == ("钟", "锺")
+    assert simplified_forms("钟") == ("钟", "锺")
+    assert simplified_forms("锺") == ("锺", "钟")
+    # 乾 is 干 alone but stays in 乾坤; 干 is never 乾
+    assert simplified_forms("乾") == ("干", "乾")
+    assert simplified_forms("干") == ("干",)
+    assert simplified_forms("a") == ("a",)
