@@ -267,9 +267,15 @@ def import_detail(request, job_id: int):
     context = {
         "job": job,
         "errors": import_errors(job, limit=20),
-        # An abandoned job is polled too: it may be taken over from elsewhere at any moment.
-        "running": job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING),
+        # An abandoned job is not polled: nothing changes until someone carries it on, which
+        # from this page loads it again (and from a terminal, whoever did it knows).
+        "running": job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+        and not abandoned,
         "abandoned": abandoned,
+        # Stopped short of the end, and going nowhere until someone carries it on: the page
+        # says how, since nothing re-queues an import by itself (it runs in its starter's name).
+        "stopped": abandoned
+        or job.status in (ImportJob.Status.INTERRUPTED, ImportJob.Status.FAILED),
         "resumable": import_job_resumable(actor=request.user, job=job, abandoned=abandoned),
     }
     if request.htmx and not request.htmx.history_restore_request:

@@ -380,6 +380,42 @@ def test_an_abandoned_web_import_is_shown_as_such_and_carried_on(
     assert (job.status, job.created) == (ImportJob.Status.FINISHED, 30)
 
 
+def test_the_page_of_an_abandoned_import_stops_refreshing_itself(
+    client, company, tmp_path, monkeypatch
+):
+    # Nothing changes until someone carries it on; polling every second would only load the
+    # server (and each poll looks for the job's runner).
+    job = _interrupted(company, tmp_path, monkeypatch)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
+    client.force_login(company.rep)
+    page = client.get(f"/imports/{job.pk}/").content.decode()
+    assert "every 1s" not in page and 'http-equiv="refresh"' not in page
+    assert 'id="refresh-progress"' not in page
+    fragment = client.get(f"/imports/{job.pk}/", headers={"HX-Request": "true"}).content.decode()
+    assert "hx-trigger" not in fragment and "Carry on with the import" in fragment
+    # Its heading does not say "Running" any more.
+    assert "<h2>Interrupted</h2>" in page
+
+
+def test_the_page_of_a_stopped_import_says_who_carries_it_on_and_how(
+    client, company, tmp_path, monkeypatch
+):
+    # Nothing re-queues a stopped import by itself (it runs in its starter's name): whoever
+    # looks at it is told what will carry it on.
+    job = _interrupted(company, tmp_path, monkeypatch)
+    client.force_login(company.admin)
+    page = client.get(f"/imports/{job.pk}/").content.decode()
+    assert f"Only {company.rep.label}, who started it, can carry it on" in page
+
+    path, name = _file(tmp_path, "customers", 30, prefix="L")
+    command_line = import_job_create(actor=company.rep, path=path, filename=name, kind="customers")
+    ImportJob.objects.filter(pk=command_line.pk).update(status=ImportJob.Status.RUNNING)
+    client.force_login(company.rep)
+    page = client.get(f"/imports/{command_line.pk}/").content.decode()
+    assert "Nothing is running this import any more" in page
+    assert f"guanxi import customers {name} --resume --user {company.rep.username}" in page
+
+
 def test_a_running_web_import_offers_no_resume_and_is_not_queued_again(
     client, company, tmp_path, monkeypatch
 ):
