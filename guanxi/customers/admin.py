@@ -14,4 +14,25 @@ class CustomFieldDefinitionAdmin(admin.ModelAdmin):
 
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
+    """A tag is renamed or deleted on every customer wearing it, so both go through the
+    services, which give those customers their audit rows and search text."""
+
     search_fields = ("name",)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        from .services import tag_rename
+
+        tag_rename(actor=request.user, tag_id=obj.pk, name=obj.name)
+
+    def delete_model(self, request, obj):
+        from .services import tags_delete
+
+        tags_delete(actor=request.user, tag_ids=[obj.pk])
+
+    def delete_queryset(self, request, queryset):
+        from .services import tags_delete
+
+        tags_delete(actor=request.user, tag_ids=list(queryset.values_list("pk", flat=True)))

@@ -436,6 +436,83 @@ def customers_reassign(
     return len(ids)
 
 
+def _retag(*, actor, tag_ids: list[int], rename_to: str | None) -> int:
+    """Rename (``rename_to``) or delete the tags ``tag_ids`` everywhere. Each customer wearing
+    one is changed by it, so each gets a new version, its search text and an audit row with
+    its tags before and after, as if it had been edited; customers in the recycle bin too,
+    since their history is kept for a restore."""
+    tags = list(Tag.objects.select_for_update().filter(pk__in=tag_ids).order_by("pk"))
+    if not tags:
+        return 0
+    wearing = Customer.objects.filter(tags__in=tags).distinct()
+    # Locked in id order, as everything changing several customers locks them.
+    locked = list(
+        Customer.objects.select_for_update()
+        .filter(pk__in=wearing.values("pk"))
+        .order_by("pk")
+        .prefetch_related("tags")
+    )
+    before = {c.pk: sorted(t.name for t in c.tags.all()) for c in locked}
+    if rename_to is None:
+        Tag.objects.filter(pk__in=[t.pk for t in tags]).delete()
+    else:
+        Tag.objects.filter(pk=tags[0].pk).update(name=rename_to)
+    if not locked:
+        return 0
+    ids = [c.pk for c in locked]
+    now = timezone.now()
+    Customer.objects.filter(pk__in=ids).update(version=F("version") + 1, updated_at=now)
+    # Customers in the recycle bin have no search data to keep; a restore rebuilds it.
+    refresh_search_data_many(Customer.objects.filter(pk__in=ids, deleted_at__isnull=True))
+    after: dict[int, list[str]] = {pk: [] for pk in ids}
+    for customer_id, name in Customer.tags.through.objects.filter(customer_id__in=ids).values_list(
+        "customer_id", "tag__name"
+    ):
+        after[customer_id].append(name)
+    audit_record_many(
+        AuditEvent(
+            occurred_at=now,
+            actor=actor,
+            action=AuditEvent.Action.UPDATE,
+            object_type="customer",
+            object_id=customer.pk,
+            customer_id=customer.pk,
+            summary=customer.name[:300],
+            changes={"tags": {"before": before[customer.pk], "after": sorted(after[customer.pk])}},
+        )
+        for customer in locked
+    )
+    return len(ids)
+
+
+def _require_tag_admin(actor) -> None:
+    # Tags are edited in the admin site only, which shows its own refusal page.
+    if not (actor.is_superuser or actor.role == Role.ADMIN):
+        raise PermissionDenied
+
+
+@transaction.atomic
+def tag_rename(*, actor, tag_id: int, name: str) -> int:
+    """Rename a tag on every customer wearing it (administrators only); returns how many
+    customers changed."""
+    _require_tag_admin(actor)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": _("This field is required.")})
+    renamed = Tag.objects.get(pk=tag_id)
+    renamed.name = name
+    renamed.validate_unique()
+    return _retag(actor=actor, tag_ids=[tag_id], rename_to=name)
+
+
+@transaction.atomic
+def tags_delete(*, actor, tag_ids: Iterable[int]) -> int:
+    """Delete tags, taking them off every customer wearing them (administrators only); returns
+    how many customers changed."""
+    _require_tag_admin(actor)
+    return _retag(actor=actor, tag_ids=sorted(set(tag_ids)), rename_to=None)
+
+
 @transaction.atomic
 def customer_reveal_sensitive(*, actor, customer_id: int) -> dict[str, Any]:
     """The unmasked ID number and phone numbers of a customer, for a user with the
