@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from guanxi.customers.models import Customer
+from guanxi.imports.job_locks import job_lock
 from guanxi.imports.models import ImportJob
 from guanxi.imports.services import import_job_create, import_job_run, write_error_rows
 
@@ -218,11 +219,13 @@ def test_the_progress_page_reloads_itself_without_javascript_while_the_import_ru
     refresh = '<noscript><meta http-equiv="refresh"'
 
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
-    page = client.get(f"/imports/{job.pk}/").content.decode()
-    assert refresh in page and 'id="refresh-progress"' in page
-    # The htmx poll gets the fragment only: no second refresh inside the page.
-    fragment = client.get(f"/imports/{job.pk}/", headers={"HX-Request": "true"}).content.decode()
-    assert "http-equiv" not in fragment and "every 1s" in fragment
+    with job_lock(job.pk):  # a runner is at it
+        page = client.get(f"/imports/{job.pk}/").content.decode()
+        assert refresh in page and 'id="refresh-progress"' in page
+        # The htmx poll gets the fragment only: no second refresh inside the page.
+        headers = {"HX-Request": "true"}
+        fragment = client.get(f"/imports/{job.pk}/", headers=headers).content.decode()
+        assert "http-equiv" not in fragment and "every 1s" in fragment
 
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.FINISHED)
     page = client.get(f"/imports/{job.pk}/").content.decode()
