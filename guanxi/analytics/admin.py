@@ -52,6 +52,18 @@ class BlacklistAdmin(admin.ModelAdmin):
 
 @admin.register(ChurnFollowUp)
 class ChurnFollowUpAdmin(admin.ModelAdmin):
+    """Read-only here: the refresh opens follow-ups and closing one goes through the audited
+    service."""
+
     list_display = ("customer", "owner", "reason", "value_at_risk", "created_at", "done_at")
     list_filter = ("reason",)
     raw_id_fields = ("customer", "owner", "run")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
