@@ -77,6 +77,12 @@ def survey_url(ticket_id: int) -> str:
     return absolute_url(reverse("service:public_survey", args=[survey_token(ticket_id)]))
 
 
+def one_line(subject: str) -> str:
+    """A subject as one line: the mailer refuses a header with a line break, and tickets stored
+    before subjects were kept on one line may still hold one."""
+    return " ".join(subject.split())
+
+
 def send_to_customer(*, ticket, to: str, subject: str, body: str, in_reply_to: str = "") -> str:
     """Send one message about ``ticket``; returns its Message-ID (stored with the ticket's
     message so the customer's reply threads back)."""
@@ -86,7 +92,7 @@ def send_to_customer(*, ticket, to: str, subject: str, body: str, in_reply_to: s
         headers["In-Reply-To"] = in_reply_to
         headers["References"] = in_reply_to
     EmailMessage(
-        subject=f"{ticket_token(ticket.pk)} {subject}",
+        subject=f"{ticket_token(ticket.pk)} {one_line(subject)}",
         body=body,
         from_email=service_address(),
         to=[to],
@@ -99,7 +105,7 @@ def send_to_customer(*, ticket, to: str, subject: str, body: str, in_reply_to: s
 def send_to_staff(*, to: list[str], subject: str, body: str, connection=None) -> None:
     if to:
         EmailMessage(
-            subject=subject,
+            subject=one_line(subject),
             body=body,
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=to,

@@ -67,6 +67,18 @@ def test_a_subject_is_one_line_so_that_it_can_head_the_emails(agent, company):
     assert [m.subject.split(" ", 1)[1] for m in outbox.outbox] == ["退款 已到账"] * 2
 
 
+def test_a_subject_stored_with_a_line_break_still_heads_its_emails(agent, company):
+    # Tickets saved before subjects were kept on one line may hold a break; their mail must go.
+    ticket = _open(agent, company.rep_customer, requester_email="zw@example.com").json()
+    Ticket.objects.filter(pk=ticket["id"]).update(subject="退款\r\n还没到账")
+    outbox.outbox.clear()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        reply = agent.post(f"/tickets/{ticket['id']}/replies", {"body": "已经处理"})
+    assert reply.status_code == 201, reply.json()
+    [sent] = outbox.outbox
+    assert sent.subject.split(" ", 1)[1] == "退款 还没到账"
+
+
 def test_merging_makes_a_new_version_of_the_ticket_that_remains(agent, company):
     duplicate = _open(agent, company.rep_customer).json()
     kept = _open(agent, company.rep_customer).json()
