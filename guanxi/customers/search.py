@@ -81,6 +81,7 @@ _HAN_RUNS = re.compile(f"[{_HAN_CLASS}]+|[^{_HAN_CLASS}]+")
 _HAN = re.compile(f"[{_HAN_CLASS}]")
 _HAN_PAIR = re.compile(f"[{_HAN_CLASS}]{{2}}")
 _HAN_ONLY_RUNS = re.compile(f"[{_HAN_CLASS}]{{2,}}")
+_PINYIN_U = re.compile(r"(?<=[ln])y?u(?![ao])")
 _NUMERIC = re.compile(r"[\d+\-.()/]+")  # how people write phone numbers: +86 (021) 6234-5678
 
 
@@ -352,6 +353,20 @@ def _han_term(run: str, typed: str) -> Term:
     return tuple(dict.fromkeys(a[:HAN_WINDOW] for a in alternatives))
 
 
+def _latin_term(run: str) -> Term:
+    """A Latin run of a query, and where it may be pinyin with ü in it, that pinyin as stored.
+
+    pypinyin writes ü as v (吕 lv, 女 nv, 略 lve), as input methods have it typed; but ü typed
+    with its dots (or a tone mark: lǚ) is folded to u, and u is how it is written without
+    them (Lu Bu for 吕布), yu how Chinese passports write it (LYU). So after l and n, where
+    pinyin has both u and ü, u and yu are looked for as v too, unless an o or a follows (luo,
+    nuan: never ü)."""
+    alternatives = [run]
+    if run.isascii() and run.isalpha():
+        alternatives.append(_PINYIN_U.sub("v", run))
+    return tuple(dict.fromkeys(a[:MAX_TOKEN] for a in alternatives))
+
+
 def _word_terms(word: str, unconverted: str = "") -> list[Term]:
     """The terms of one normalised query word. ``unconverted`` is the word folded but not
     turned into simplified characters, for the other forms of its Han runs (see
@@ -379,7 +394,7 @@ def _word_terms(word: str, unconverted: str = "") -> list[Term]:
             else:
                 run = run.strip(_PUNCTUATION)
                 if run:
-                    terms.append((run[:MAX_TOKEN],))
+                    terms.append(_latin_term(run))
     return terms
 
 

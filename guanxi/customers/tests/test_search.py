@@ -228,6 +228,11 @@ def test_the_migration_builds_exactly_what_the_application_builds():
         ("erp-2024-0001", [("erp-2024-0001",)]),
         ("xi'an", [("xi",), ("an",)]),
         ("zhang zhang", [("zhang",)]),
+        # ü, folded to u, or written yu, is also looked for as stored pinyin has it: v
+        ("lǚ", [("lu", "lv")]),
+        ("Lyu Fang", [("lyu", "lv"), ("fang",)]),
+        ("nüe", [("nue", "nve")]),
+        ("luo nuan lv", [("luo",), ("nuan",), ("lv",)]),
     ],
 )
 def test_query_terms(query, terms):

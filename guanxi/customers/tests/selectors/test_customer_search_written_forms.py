@@ -1,6 +1,6 @@
 """Queries written otherwise than the customer was saved: in traditional characters that have
-two simplified forms. Run on the real search index of the database under test, as the other
-selector tests."""
+two simplified forms, pinyin with ü. Run on the real search index of the database under test, as
+the other selector tests."""
 
 import pytest
 
@@ -20,6 +20,16 @@ CASES = {
     "张乾": {"張乾坤"},
     "乾坤": {"張乾坤"},
     "張干": set(),
+    # ü typed as such, with a tone mark, as v (as input methods have it, and pinyin is stored),
+    # as u, or as yu (as passports write it)
+    "lü": {"吕芳", "罗军"},  # lu as well, as a name saved in Latin letters (Lü) is stored
+    "lǚ fāng": {"吕芳"},
+    "lüfang": {"吕芳"},
+    "lvfang": {"吕芳"},
+    "lufang": {"吕芳"},
+    "lyu fang": {"吕芳"},
+    "Nü": {"女娲"},
+    "luo": {"罗军"},
 }
 
 
