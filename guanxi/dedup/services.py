@@ -205,8 +205,11 @@ def customers_merge(
     }
 
     # Fields: the survivor keeps its values, and takes the other's where it has none.
+    merged_changes: dict[str, Any] = {"merged_into": {"before": None, "after": survivor.pk}}
     if merged.external_id and not survivor.external_id:
+        # The key is unique: it moves to the survivor, which the merged customer's history says.
         Customer.objects.filter(pk=merged.pk).update(external_id=None)
+        merged_changes["external_id"] = {"before": merged.external_id, "after": None}
     for name in FILLABLE_FIELDS:
         theirs = getattr(merged, name)
         if _is_unset(survivor, name) and not _is_unset(merged, name):
@@ -298,7 +301,7 @@ def customers_merge(
         object_id=merged.pk,
         customer_id=merged.pk,
         summary=_("Merged into “%(name)s” (#%(id)d)") % {"name": survivor.name, "id": survivor.pk},
-        changes={"merged_into": {"before": None, "after": survivor.pk}},
+        changes=merged_changes,
     )
     return merge
 
@@ -599,12 +602,14 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
             dt.datetime.fromisoformat(contacted["before"]) if contacted["before"] else None
         )
 
+    merged_changes: dict[str, Any] = {"merged_into": {"before": survivor.pk, "after": None}}
     if merged.external_id is None and details.get("filled", {}).get("external_id"):
         external_id = details["filled"]["external_id"]["after"]
         if survivor.external_id == external_id:
             survivor.external_id = None
         if not Customer.objects.filter(external_id=external_id).exclude(pk=survivor.pk).exists():
             merged.external_id = external_id
+            merged_changes["external_id"] = {"before": None, "after": external_id}
     survivor.version = F("version") + 1
     survivor.updated_at = now
     survivor.save()
@@ -648,7 +653,7 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
         customer_id=merged.pk,
         summary=_("Restored from the merge into “%(name)s” (#%(id)d)")
         % {"name": survivor.name, "id": survivor.pk},
-        changes={"merged_into": {"before": survivor.pk, "after": None}},
+        changes=merged_changes,
     )
     return merge
 
