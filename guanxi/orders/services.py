@@ -466,9 +466,15 @@ def payment_record(*, actor, invoice_id: int, data: Mapping[str, Any]) -> Paymen
     if errors:
         raise ValidationError(errors)
     payment.save()
+    status_before = invoice.status
     if payment.amount == outstanding:
         invoice.status = Invoice.Status.PAID
         invoice.save(update_fields=["status"])
+    settled = (
+        {"invoice_status": {"before": status_before, "after": invoice.status}}
+        if invoice.status != status_before
+        else {}
+    )
     audit_record(
         actor=actor,
         action=AuditEvent.Action.CREATE,
@@ -482,6 +488,7 @@ def payment_record(*, actor, invoice_id: int, data: Mapping[str, Any]) -> Paymen
             "amount": {"before": None, "after": str(payment.amount)},
             "method": {"before": None, "after": payment.method},
             "outstanding": {"before": str(outstanding), "after": str(outstanding - payment.amount)},
+            **settled,
         },
     )
     return payment
