@@ -54,6 +54,8 @@ TRANSITIONS = {
     S.CLOSED: {S.OPEN},
 }
 EDITABLE_FIELDS = ("type", "subject", "description", "category_id", "area", "priority", "channel")
+# What a change sending null for a field leaves in it; the other editable fields cannot be empty.
+CLEARED_BY_NULL = {"description": "", "category_id": None, "area": ""}
 SNAPSHOT_FIELDS = (
     "type",
     "subject",
@@ -483,6 +485,13 @@ def ticket_update(
     ticket = _lock(actor, ticket_id, expected_version)
     errors: dict[str, list[str]] = {}
     values = _clean_fields({k: v for k, v in data.items() if k != "order_ids"}, errors)
+    # A null sent for a field clears it where the ticket may lack one, and is refused where it
+    # may not, rather than being dropped while the client believes the field was cleared.
+    for name in sorted(k for k, v in data.items() if v is None and k in EDITABLE_FIELDS):
+        if name in CLEARED_BY_NULL:
+            values[name] = CLEARED_BY_NULL[name]
+        else:
+            errors.setdefault(name, []).append(_("This field cannot be empty."))
     if errors:
         raise ValidationError(errors)
     before = ticket_details_snapshot(ticket)

@@ -123,3 +123,24 @@ def test_a_retried_post_returns_the_first_answer_and_writes_once(agent, company,
     assert (again.status_code, again.json()) == (200, first.json())
     assert again["Idempotent-Replayed"] == "true"
     assert AuditEvent.objects.count() == audited
+
+
+def test_a_null_clears_what_a_ticket_may_lack_and_is_refused_elsewhere(agent, company, desk):
+    ticket = _open(
+        agent, company.rep_customer, description="说明", category_id=desk.refund.pk
+    ).json()
+    cleared = agent.patch(
+        f"/tickets/{ticket['id']}",
+        {"version": ticket["version"], "description": None, "category_id": None},
+    )
+    assert cleared.status_code == 200, cleared.json()
+    stored = Ticket.objects.get(pk=ticket["id"])
+    assert (stored.description, stored.category_id) == ("", None)
+
+    refused = agent.patch(
+        f"/tickets/{ticket['id']}",
+        {"version": cleared.json()["version"], "subject": None, "priority": None},
+    )
+    assert refused.status_code == 422, refused.json()
+    assert sorted(e["field"] for e in refused.json()["errors"]) == ["priority", "subject"]
+    assert Ticket.objects.get(pk=ticket["id"]).version == stored.version
