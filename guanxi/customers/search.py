@@ -433,6 +433,54 @@ def parse_query(query: str) -> list[Term]:
     return list(dict.fromkeys(terms))[:MAX_QUERY_TERMS]
 
 
+# Legal forms of company names (上海华瑞贸易有限公司, "Pacific Rim Trading Co., Ltd."), which
+# people leave out or write otherwise than the name was saved: 华瑞贸易公司, "Pacific Rim Trading
+# Limited". Longest first, so that 股份有限公司 goes before 有限公司.
+CHINESE_LEGAL_FORMS = (
+    "集团股份有限公司",
+    "股份有限公司",
+    "有限责任公司",
+    "集团有限公司",
+    "有限公司",
+    "分公司",
+    "总公司",
+    "集团",
+    "公司",
+    "有限",
+    "股份",
+)
+LATIN_LEGAL_FORMS = frozenset(
+    ["co", "company", "corp", "corporation", "inc", "incorporated", "ltd", "limited", "llc", "plc"]
+)
+
+
+def _without_chinese_legal_form(text: str) -> str:
+    """``text`` without the legal forms it ends with, unless less than two characters (a name
+    too short to look for) would be left."""
+    stem, changed = text, True
+    while changed:
+        changed = False
+        for form in CHINESE_LEGAL_FORMS:
+            if stem.endswith(form):
+                stem, changed = stem[: -len(form)], True
+    return stem if len(stem) >= 2 else text
+
+
+def without_legal_forms(terms: Sequence[Term]) -> list[Term]:
+    """``terms`` with the legal forms of company names left out: a word that is one (Ltd, Co.)
+    is dropped, and a run of Han characters loses the one it ends with (华瑞贸易公司 ->
+    华瑞贸易), so a company is found however its legal form is typed. A query of legal forms
+    alone (有限公司, "Co., Ltd.") is left as it is."""
+    kept = []
+    for term in terms:
+        if term[0] in LATIN_LEGAL_FORMS:
+            continue
+        if _HAN.match(term[0]):
+            term = tuple(dict.fromkeys(_without_chinese_legal_form(text) for text in term))
+        kept.append(term)
+    return list(dict.fromkeys(kept)) if kept else list(terms)
+
+
 def _digit_runs(text: str) -> list[str]:
     """The four-digit runs of a number too long to be a token's prefix on its own."""
     if len(text) <= PHONE_RUN or not (text.isascii() and text.isdigit()):

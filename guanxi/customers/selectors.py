@@ -4,7 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, Q, QuerySet
 
 from .models import Customer, CustomFieldDefinition, MarketingConsent
-from .search import TokenMatch, normalise, parse_query
+from .search import TokenMatch, normalise, parse_query, without_legal_forms
 from .validation import has_control_characters
 from .visibility import NOTHING, VIEW, customer_scope
 
@@ -62,14 +62,17 @@ def customer_list_for_user(user, *, filters: dict | None = None) -> QuerySet[Cus
     return queryset
 
 
-def search_matches(query: str) -> Q:
+def search_matches(query: str, *, legal_forms: bool = False) -> Q:
     """Customers whose search tokens match every word of ``query`` (see ``customers.search``):
     names and their fragments, pinyin and initials, phone fragments of four or more digits,
-    emails, tags and external ids, answered from the database's search index.
+    emails, tags and external ids, answered from the database's search index. The legal forms
+    of company names in ``query`` are left out unless ``legal_forms``.
 
     A query with nothing searchable in it (only punctuation, say) matches no one.
     """
     terms = parse_query(query)
+    if not legal_forms:
+        terms = without_legal_forms(terms)
     if not terms:
         return NOTHING
     return Q(TokenMatch(terms))
@@ -271,7 +274,9 @@ def organisations_named(user, name: str, *, limit: int = 20) -> list[Customer]:
         party_type=Customer.PartyType.ORGANIZATION
     )
     candidates = {c.pk: c for c in organisations.filter(name=name).only("id", "name", "region")}
-    found = customer_list_for_user(user, filters={"q": name, "party_type": "organization"})
+    # The legal form as given: without it, the few hundred candidates read could all be other
+    # companies of the same name with another legal form.
+    found = organisations.filter(search_matches(name, legal_forms=True))
     for candidate in found.only("id", "name", "region").order_by("name", "id")[:200]:
         candidates.setdefault(candidate.pk, candidate)
     matches = [c for c in candidates.values() if normalise(c.name) == wanted]

@@ -15,6 +15,7 @@ from guanxi.customers.search import (
     parse_query,
     postgres_tsquery,
     sqlite_match,
+    without_legal_forms,
 )
 
 
@@ -245,6 +246,24 @@ def test_query_terms(query, terms):
 )
 def test_queries_with_nothing_to_search_for_have_no_terms(query):
     assert parse_query(query) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "terms"),
+    [
+        ("华瑞贸易有限公司", [("华瑞贸易",)]),
+        ("上海華瑞集團", [("上海华瑞", "上海華瑞集團")]),
+        ("华瑞股份有限公司 zhang", [("华瑞",), ("zhang",)]),
+        ("Pacific Rim Trading Co., Ltd.", [("pacific",), ("rim",), ("trading",)]),
+        ("ACME Inc. LLC", [("acme",)]),
+        # nothing but legal forms, or too little left: as typed
+        ("有限公司", [("有限公司",)]),
+        ("宏公司", [("宏公司",)]),
+        ("Co., Ltd.", [("co",), ("ltd",)]),
+    ],
+)
+def test_legal_forms_of_company_names_are_left_out(query, terms):
+    assert without_legal_forms(parse_query(query)) == terms
 
 
 def test_operators_and_quotes_never_reach_the_query_syntax():

@@ -1,10 +1,10 @@
 """Queries written otherwise than the customer was saved: in traditional characters that have
-two simplified forms, pinyin with ü. Run on the real search index of the database under test, as
-the other selector tests."""
+two simplified forms, pinyin with ü, company names with another legal form or none. Run on the
+real search index of the database under test, as the other selector tests."""
 
 import pytest
 
-from guanxi.customers.selectors import customer_list_for_user
+from guanxi.customers.selectors import customer_list_for_user, organisations_named
 from guanxi.customers.services import customer_create
 
 CASES = {
@@ -30,6 +30,17 @@ CASES = {
     "lyu fang": {"吕芳"},
     "Nü": {"女娲"},
     "luo": {"罗军"},
+    # a company name typed with another legal form, or none
+    "华瑞贸易公司": {"张伟明"},
+    "华瑞有限公司": {"张伟明"},
+    "上海華瑞貿易股份有限公司": {"张伟明"},
+    "Pacific Rim Trading Co., Ltd.": {"Pacific Rim Trading Ltd.", "Li Lei"},
+    "pacific rim limited": {"Pacific Rim Trading Ltd.", "Li Lei"},
+    "Pacific Inc": {"Pacific Rim Trading Ltd.", "Li Lei"},
+    # only legal forms: looked for as they are
+    "有限公司": {"张伟明"},
+    "ltd": {"Pacific Rim Trading Ltd.", "Li Lei"},
+    "co ltd": set(),
 }
 
 
@@ -49,3 +60,12 @@ def world(company):
 def test_a_query_finds_its_customers_however_it_is_written(company, world, query, expected):
     found = customer_list_for_user(company.admin, filters={"q": query})
     assert set(found.values_list("name", flat=True)) == expected
+
+
+def test_organisations_are_named_with_their_legal_form(company, world):
+    data = {"name": "Pacific Rim Trading", "party_type": "organization"}
+    customer_create(actor=company.admin, data=data)
+    named = organisations_named(company.admin, "Pacific Rim Trading Co., Ltd.")
+    assert named == []
+    named = organisations_named(company.admin, "PACIFIC RIM TRADING LTD.")
+    assert [c.name for c in named] == ["Pacific Rim Trading Ltd."]
