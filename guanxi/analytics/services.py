@@ -27,7 +27,7 @@ def blacklist_add(*, actor, customer_id: int, reason: str) -> Blacklist:
     with transaction.atomic():
         customer = access_customer(actor, customer_id, CHANGE, for_update=True)
         if Blacklist.objects.filter(customer=customer).exists():
-            raise ValidationError(_("This customer is on the blacklist already."))
+            raise ValidationError({"customer_id": _("This customer is on the blacklist already.")})
         entry = Blacklist.objects.create(customer=customer, reason=reason, added_by=actor)
         audit_record(
             actor=actor,
@@ -51,7 +51,7 @@ def blacklist_remove(*, actor, customer_id: int) -> None:
         customer = access_customer(actor, customer_id, CHANGE, for_update=True)
         entry = Blacklist.objects.filter(customer=customer).first()
         if entry is None:
-            raise ValidationError(_("This customer is not on the blacklist."))
+            raise ValidationError({"customer_id": _("This customer is not on the blacklist.")})
         entry_id, reason = entry.pk, entry.reason
         entry.delete()
         audit_record(

@@ -26,13 +26,17 @@ def test_blacklisting_is_audited_refused_twice_and_undone(api_as, company):
     assert AuditEvent.objects.filter(object_type="blacklist").count() == 1
 
     again = rep.post(url, {"reason": "still"})
-    assert again.status_code == 422 and "already" in again.json()["detail"]
+    assert again.status_code == 422
+    [error] = again.json()["errors"]
+    assert error["field"] == "customer_id" and "already" in error["message"]
     blank = rep.post(f"/customers/{company.teammate_customer.pk}/blacklist", {"reason": " "})
     assert blank.status_code == 422 and blank.json()["errors"][0]["field"] == "reason"
 
     assert rep.delete(url).status_code == 204
     assert not Blacklist.objects.exists()
-    assert rep.delete(url).status_code == 422
+    gone = rep.delete(url)
+    assert gone.status_code == 422
+    assert [e["field"] for e in gone.json()["errors"]] == ["customer_id"]
     assert AuditEvent.objects.filter(object_type="blacklist").count() == 2
 
 
