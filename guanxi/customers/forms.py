@@ -22,6 +22,7 @@ from guanxi.accounts.models import User
 from guanxi.accounts.roles import Role
 from guanxi.accounts.selectors import assignable_owners_for_user, staff_directory_for_user
 from guanxi.core.keyset import DEFAULT_ORDERINGS
+from guanxi.web.params import int_param
 
 from .exports import ExportFormat
 from .models import Address, Customer, CustomFieldDefinition, Email, MarketingConsent, Phone
@@ -337,7 +338,7 @@ class CustomerForm:
         self.organization_label = post.get("organization_label", "").strip()
         # One of several organisations of the typed name, chosen after the form said so.
         pick = post.get("organization_pick", "").strip()
-        if pick.isdigit():
+        if int_param(pick) is not None:
             self.organization_id = pick
         self.tags = post.get("tags", "")
         self.phones = [
@@ -395,7 +396,10 @@ class CustomerForm:
         for name in SCALAR_INPUTS:
             value: Any = self.scalars.get(name, "")
             if name == "owner_id":
-                value = int(value) if value.isdigit() else None
+                # Text that is no user id goes on as it is, for the check to refuse beside
+                # the field rather than to be read as "no account manager".
+                number = int_param(value)
+                value = None if value == "" else value if number is None else number
             elif name in ("birth_date", "external_id", "source_channel") and value == "":
                 value = None if name != "source_channel" else ""
             data[name] = value
@@ -403,9 +407,7 @@ class CustomerForm:
         organisation_error = None
         data["organization_id"] = None
         if is_person and draft:
-            data["organization_id"] = (
-                int(self.organization_id) if self.organization_id.isdigit() else None
-            )
+            data["organization_id"] = int_param(self.organization_id)
         elif is_person:
             try:
                 data["organization_id"] = self._organisation_id()
@@ -462,10 +464,10 @@ class CustomerForm:
             self.organization_id = ""
             return None
         wanted = normalise(label)
-        if self.organization_id.isdigit():
+        if (organization_id := int_param(self.organization_id)) is not None:
             picked = (
                 Customer.objects.visible_to(self.user, VIEW)
-                .filter(pk=int(self.organization_id), party_type=Customer.PartyType.ORGANIZATION)
+                .filter(pk=organization_id, party_type=Customer.PartyType.ORGANIZATION)
                 .only("id", "name")
                 .first()
             )
@@ -633,7 +635,7 @@ class CustomerForm:
         current = self.scalars.get("owner_id", "")
         choices = [(str(u.pk), u.label) for u in owners]
         if current and current not in {c[0] for c in choices}:
-            user = User.objects.filter(pk=current).first()
+            user = User.objects.filter(pk=int_param(current)).first()
             if user is not None:
                 choices.insert(0, (current, user.label))
         if self._may_unown():

@@ -30,6 +30,7 @@ from guanxi.interactions.forms import InteractionForm
 from guanxi.interactions.selectors import interactions_for_customer
 from guanxi.orders.selectors import orders_for_customer, purchase_summary
 from guanxi.web.paging import keyset_page_context
+from guanxi.web.params import int_param, version_param
 
 from .exports import (
     MEDIA_TYPES,
@@ -289,11 +290,11 @@ def customer_create_view(request):
     else:
         form = CustomerForm(user=request.user)
         # "Add a person" on an organisation's page starts the form linked to it.
-        organization_id = request.GET.get("organization", "")
-        if organization_id.isdigit():
+        organization_id = int_param(request.GET.get("organization"))
+        if organization_id is not None:
             organization = (
                 Customer.objects.visible_to(request.user, VIEW)
-                .filter(pk=int(organization_id), party_type=Customer.PartyType.ORGANIZATION)
+                .filter(pk=organization_id, party_type=Customer.PartyType.ORGANIZATION)
                 .first()
             )
             if organization is not None:
@@ -357,12 +358,11 @@ def customer_edit_view(request, customer_id: int):
 @require_POST
 def customer_delete_view(request, customer_id: int):
     customer = _visible_or_404(request.user, customer_id)
-    version = request.POST.get("version", "")
     try:
         customer_delete(
             actor=request.user,
             customer_id=customer.pk,
-            expected_version=int(version) if version.isdigit() else None,
+            expected_version=version_param(request.POST.get("version")),
         )
     except StaleVersionError:
         messages.warning(request, _("This customer changed since you opened it; look again."))

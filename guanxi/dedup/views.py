@@ -21,6 +21,7 @@ from guanxi.customers.models import Customer
 from guanxi.customers.selectors import customer_detail_for_user, customer_permissions_for_user
 from guanxi.customers.services import StaleVersionError
 from guanxi.customers.visibility import can_create_customers
+from guanxi.web.params import version_param
 
 from .drafts import draft_record
 from .matching.engine import REVIEW_THRESHOLD
@@ -131,14 +132,9 @@ def duplicate_merge(request, pair_id: int):
         return redirect("dedup:pair", pair_id=pair.pk)
     survivor_id = int(keep)
     merged_id = pair.right_id if survivor_id == pair.left_id else pair.left_id
-    versions = {
-        name: int(value)
-        for name in ("version_left", "version_right")
-        if (value := request.POST.get(name, "")).isdigit()
-    }
     version_of = {
-        pair.left_id: versions.get("version_left"),
-        pair.right_id: versions.get("version_right"),
+        pair.left_id: version_param(request.POST.get("version_left")),
+        pair.right_id: version_param(request.POST.get("version_right")),
     }
     try:
         merge = duplicate_pair_merge(

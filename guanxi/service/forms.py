@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.core.keyset import MAX_ID
+
 from .models import Ticket, TicketCategory
 
 
@@ -68,7 +70,9 @@ class TicketFilterForm(forms.Form):
     mine = forms.BooleanField(label=_("Assigned to me"), required=False)
     unassigned = forms.BooleanField(label=_("Unassigned"), required=False)
     breached = forms.BooleanField(label=_("Overdue"), required=False)
-    customer_id = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    customer_id = forms.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

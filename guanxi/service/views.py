@@ -17,6 +17,7 @@ from guanxi.customers.models import Customer
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.visibility import INTERACT
 from guanxi.web.paging import keyset_page_context
+from guanxi.web.params import int_param, version_param
 
 from . import mail, services
 from .forms import (
@@ -115,8 +116,7 @@ def ticket_detail(request, ticket_id: int):
     forms = {}
     if request.method == "POST":
         action = request.POST.get("action")
-        version = request.POST.get("version")
-        expected = int(version) if version and version.isdigit() else None
+        expected = version_param(request.POST.get("version"))
         try:
             if action == "reply":
                 form = ReplyForm(request.POST)
@@ -154,11 +154,10 @@ def ticket_detail(request, ticket_id: int):
                 messages.success(request, _("Status changed."))
                 return redirect("service:detail", ticket_id=ticket.pk)
             elif action == "assign":
-                raw = request.POST.get("assignee_id") or ""
                 services.ticket_assign(
                     actor=request.user,
                     ticket_id=ticket.pk,
-                    assignee_id=int(raw) if raw.isdigit() else None,
+                    assignee_id=int_param(request.POST.get("assignee_id")),
                     expected_version=expected,
                 )
                 messages.success(request, _("Assignment changed."))
@@ -170,11 +169,12 @@ def ticket_detail(request, ticket_id: int):
                 return redirect("service:detail", ticket_id=ticket.pk)
             elif action == "merge":
                 raw = (request.POST.get("into") or "").strip().upper().removeprefix("T-")
-                if not raw.isdigit():
+                into_id = int_param(raw)
+                if into_id is None:
                     raise ValidationError({"into_id": _("Give the number of the ticket to keep.")})
                 try:
                     target = services.ticket_merge(
-                        actor=request.user, ticket_id=ticket.pk, into_id=int(raw)
+                        actor=request.user, ticket_id=ticket.pk, into_id=into_id
                     )
                 except Ticket.DoesNotExist:
                     raise ValidationError({"into_id": _("No such ticket.")}) from None
@@ -295,8 +295,8 @@ def public_survey(request, token: str):
     if survey is None:
         raise Http404
     initial = {}
-    if request.GET.get("score", "").isdigit():
-        initial["score"] = int(request.GET["score"])
+    if (score := int_param(request.GET.get("score"))) is not None:
+        initial["score"] = score
     form = SurveyForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         services.survey_answer(
