@@ -35,6 +35,10 @@ EXTRA_LABELS = {
     "customers": _("customers"),
     "merged_into": _("merged into"),
     "order_ids": _("orders"),
+    "invoice_status": _("invoice status"),
+    "outstanding": _("outstanding"),
+    "blacklisted": _("on the blacklist"),
+    "done_at": _("done"),
 }
 
 
@@ -68,6 +72,13 @@ HEADLINES = {
     ("ticket", AuditEvent.Action.UPDATE): _("%(who)s worked on a service ticket"),
     ("ticket", AuditEvent.Action.REASSIGN): _("%(who)s assigned a service ticket"),
     ("ticket", AuditEvent.Action.MERGE): _("%(who)s merged a duplicate service ticket"),
+    ("customer", AuditEvent.Action.MERGE): _("%(who)s merged duplicate customers"),
+    ("customer", AuditEvent.Action.UNMERGE): _("%(who)s undid a merge of duplicate customers"),
+    ("invoice", AuditEvent.Action.CREATE): _("%(who)s issued an invoice"),
+    ("payment", AuditEvent.Action.CREATE): _("%(who)s recorded a payment"),
+    ("blacklist", AuditEvent.Action.CREATE): _("%(who)s put this customer on the blacklist"),
+    ("blacklist", AuditEvent.Action.DELETE): _("%(who)s took this customer off the blacklist"),
+    ("churn_follow_up", AuditEvent.Action.UPDATE): _("%(who)s closed a churn follow-up"),
     ("article", AuditEvent.Action.CREATE): _(
         "%(who)s wrote a knowledge-base article from this customer's ticket"
     ),
@@ -81,13 +92,18 @@ USER_FIELDS = ("owner_id", "staff_id", "assignee_id")
 
 def _model_of(event: AuditEvent):
     """The model whose field names and choices an event's changes use."""
+    from guanxi.analytics.models import Blacklist, ChurnFollowUp
     from guanxi.knowledge.models import Article
-    from guanxi.orders.models import Order
+    from guanxi.orders.models import Invoice, Order, Payment
     from guanxi.service.models import Ticket
 
     return {
         "interaction": Interaction,
         "order": Order,
+        "invoice": Invoice,
+        "payment": Payment,
+        "blacklist": Blacklist,
+        "churn_follow_up": ChurnFollowUp,
         "ticket": Ticket,
         "article": Article,
     }.get(event.object_type, Customer)
@@ -114,6 +130,10 @@ def _label(name: str, model=Customer) -> str:
 
 
 def _choice_label(model, name: str, value: Any) -> str | None:
+    if name == "invoice_status":  # a payment's row records the status of its invoice
+        from guanxi.orders.models import Invoice
+
+        model, name = Invoice, "status"
     try:
         field = model._meta.get_field(name)
     except FieldDoesNotExist:
