@@ -32,7 +32,7 @@ from itertools import islice
 from typing import Any
 
 import numpy as np
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -115,6 +115,10 @@ BATCH_LOCK_KEY = 0x47584349  # "GXCI"
 
 class Interrupted(Exception):
     """Raised out of a dry run to roll everything back."""
+
+
+class DryRunGaveWay(Exception):
+    """A dry run stopped so as not to hold up an import that waits for the rows it wrote."""
 
 
 @dataclass
@@ -230,6 +234,7 @@ class CustomerImporter:
         self._tags: dict[str, int] = {}
         self._changeable_cache: set[int] = set()
         self._dry_run_errors: list[ImportRowError] = []
+        self._holding_turn = False  # a dry run's batch lock (see _take_dry_run_turn)
         self._name_count_cache: dict[str, int] = {}
         # Stored candidates' comparison rows, kept from batch to batch (see _candidate_rows).
         self._candidate_cache: dict[int, tuple] = {}
@@ -256,9 +261,13 @@ class CustomerImporter:
                 with transaction.atomic(), preparer:
                     for batch, prepared in self._prepared_batches(preparer, rows):
                         self._run_batch(batch, prepared)
+                        self._end_dry_run_turn()
                     raise Interrupted
             except Interrupted:
                 pass
+            finally:
+                # After a batch that failed, once its transaction has rolled back.
+                self._end_dry_run_turn()
             # The counts of the rolled-back run are what the real import would do; its rejected
             # rows are kept, for the error file.
             ImportRowError.objects.bulk_create(self._dry_run_errors, batch_size=2000)
@@ -332,6 +341,55 @@ class CustomerImporter:
         )
         self.progress(len(batch))
 
+    def _take_dry_run_turn(self) -> None:
+        """Take turns with the imports running at once, as their batches do, for this batch only.
+
+        A dry run is one transaction, so the transaction-level lock real batches take would be
+        held to its end, keeping every other customer import waiting for the whole file. What
+        the lock is for (a batch sees the customers of the batches before it) needs it only
+        while a batch looks up and writes; what a dry run writes is never committed, so nobody
+        waits for it afterwards. It holds the session-level form for one batch instead.
+
+        Rows it wrote stay locked to its end: an import writing the same customers waits for
+        them, holding its turn, so the dry run can never have its next one. Rather than wait
+        for each other (and have the database cancel one of them, perhaps the real import),
+        the dry run gives way."""
+        if connection.vendor != "postgresql":
+            return  # SQLite: one writer at a time already (see _take_turn)
+        with connection.cursor() as cursor:
+            while True:
+                cursor.execute("SELECT pg_try_advisory_lock(%s)", [BATCH_LOCK_KEY])
+                if cursor.fetchone()[0]:
+                    self._holding_turn = True
+                    return
+                cursor.execute(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND granted AND classid = 0 AND objid = %s::bigint::oid AND objsubid = 1 "
+                    "AND database = (SELECT oid FROM pg_database "
+                    "WHERE datname = current_database()) "
+                    "AND pg_backend_pid() = ANY(pg_blocking_pids(pid)))",
+                    [BATCH_LOCK_KEY],
+                )
+                if cursor.fetchone()[0]:
+                    raise DryRunGaveWay(
+                        _(
+                            "The dry run stopped so as not to hold up an import writing the "
+                            "same customers; run it again once that import has finished."
+                        )
+                    )
+                time.sleep(0.05)
+
+    def _end_dry_run_turn(self) -> None:
+        if not self._holding_turn:
+            return
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [BATCH_LOCK_KEY])
+        except DatabaseError:
+            # In a transaction that failed: let go as soon as it has rolled back.
+            return
+        self._holding_turn = False
+
     def _audit_summary(self) -> None:
         job = self.job
         audit_record(
@@ -383,7 +441,10 @@ class CustomerImporter:
         sources = {row.number: source for source, row in rows}
 
         started = time.perf_counter()
-        _take_turn()
+        if self.job.dry_run:
+            self._take_dry_run_turn()
+        else:
+            _take_turn()
         by_external_id = self._existing_by_external_id(r.external_id for _s, r in rows)
         organisations = self._organisations(r.organization_external_id for _s, r in rows)
         changeable = self._changeable([v for v in by_external_id.values() if isinstance(v, int)])
@@ -1232,7 +1293,8 @@ def _take_turn() -> None:
     pairs, as when the files are imported one after the other.
 
     The lock is transaction-level, so it is released when the batch commits or rolls back, and
-    an import alone never waits for it; a dry run, one transaction, holds it to its end. Only
+    an import alone never waits for it; a dry run, one transaction, takes it batch by batch in
+    its session-level form instead (see CustomerImporter._take_dry_run_turn). Only
     batches of customer imports take it: they still wait for row locks as before, but nothing
     holding a row lock waits for it. On SQLite every transaction takes the database's one write
     lock as it begins (``transaction_mode`` IMMEDIATE, in the settings): batches take turns

@@ -136,3 +136,88 @@ def test_a_phone_an_import_adds_stays_searchable_when_the_organisation_is_rename
     tokens = person.search_text.split()
     assert "zenith" in tokens and "acme" not in tokens
     assert "8613933334444" in tokens and "8613811112222" in tokens
+
+
+def _dry_run_held_before_its_second_batch(monkeypatch) -> tuple[threading.Event, threading.Event]:
+    """Batches of 5 rows; a dry run stops before its second batch until ``release`` is set."""
+    monkeypatch.setattr(customer_import, "BATCH_SIZE", 5)
+    written, release = threading.Event(), threading.Event()
+    run_batch = customer_import.CustomerImporter._run_batch
+
+    def hold_the_dry_run(importer, *args):
+        if importer.job.dry_run and importer.job.rows_read and not written.is_set():
+            written.set()
+            release.wait(60)
+        run_batch(importer, *args)
+
+    monkeypatch.setattr(customer_import.CustomerImporter, "_run_batch", hold_the_dry_run)
+    return written, release
+
+
+def test_a_dry_run_keeps_no_other_import_waiting_between_its_batches(
+    company, tmp_path, monkeypatch
+):
+    # A dry run writes nothing anyone else sees: an import of other customers runs to its end
+    # while the dry run is half-way through its file.
+    written, release = _dry_run_held_before_its_second_batch(monkeypatch)
+    path = tmp_path / "dry.csv"
+    path.write_text(HEADER + "".join(f"D{i},试客户{i:02d},,,,,,,,,,\n" for i in range(10)))
+    dry = import_job_create(
+        actor=company.admin, path=path, filename=path.name, kind="customers", dry_run=True
+    )
+    (real,) = jobs_of(
+        company.admin,
+        tmp_path,
+        ["real.csv"],
+        [f"R{i},真客户{i:02d},,,,,,,,,,\n" for i in range(10)],
+    )
+    results: dict = {}
+    dry_thread = in_thread(lambda: import_job_run(job=dry), results, "dry")
+    try:
+        assert written.wait(30)
+        real_thread = in_thread(lambda: import_job_run(job=real), results, "real")
+        real_thread.join(15)
+        finished_first = not real_thread.is_alive()
+    finally:
+        release.set()
+        dry_thread.join(60)
+        real_thread.join(60)
+    assert finished_first, "the import waited for the dry run"
+    assert results["dry"][0] == "ok" and results["real"][0] == "ok", results
+    dry.refresh_from_db()
+    real.refresh_from_db()
+    assert (dry.status, dry.created) == (ImportJob.Status.FINISHED, 10)
+    assert (real.status, real.created) == (ImportJob.Status.FINISHED, 10)
+    assert not Customer.objects.filter(external_id__startswith="D").exists()
+    assert Customer.objects.filter(external_id__startswith="R").count() == 10
+
+
+def test_a_dry_run_gives_way_to_an_import_waiting_for_the_rows_it_wrote(
+    company, tmp_path, monkeypatch
+):
+    # The real import waits for the customer the dry run wrote (uncommitted, to the dry run's
+    # end) holding its turn; the dry run cannot have its next one: it stops, not the import.
+    written, release = _dry_run_held_before_its_second_batch(monkeypatch)
+    lines = [f"S{i},同一客户{i:02d},,,,,,,,,,\n" for i in range(10)]
+    dry_path = tmp_path / "dry.csv"
+    dry_path.write_text(HEADER + "".join(lines))
+    dry = import_job_create(
+        actor=company.admin, path=dry_path, filename=dry_path.name, kind="customers", dry_run=True
+    )
+    (real,) = jobs_of(company.admin, tmp_path, ["real.csv"], lines)
+    results: dict = {}
+    dry_thread = in_thread(lambda: import_job_run(job=dry), results, "dry")
+    assert written.wait(30)
+    real_thread = in_thread(lambda: import_job_run(job=real), results, "real")
+    assert wait_until(waiting_for_a_lock)
+    release.set()
+    dry_thread.join(60)
+    real_thread.join(60)
+    assert results["real"][0] == "ok", results
+    assert results["dry"][0] == "error"
+    assert isinstance(results["dry"][1], customer_import.DryRunGaveWay)
+    dry.refresh_from_db()
+    real.refresh_from_db()
+    assert dry.status == ImportJob.Status.FAILED and "run it again" in dry.message
+    assert (real.status, real.created) == (ImportJob.Status.FINISHED, 10)
+    assert Customer.objects.filter(external_id__startswith="S").count() == 10
