@@ -17,6 +17,7 @@ from django.core.management import CommandError, call_command
 
 from guanxi.customers.models import Customer
 from guanxi.imports import services
+from guanxi.imports.customer_import import CustomerImporter
 from guanxi.imports.models import ImportJob
 from guanxi.imports.services import import_job_create
 
@@ -277,3 +278,21 @@ def test_columns_sharing_the_header_of_a_field_of_several_values_all_go_there(co
         "+862162345678",
     ]
     assert sorted(customer.tags.values_list("name", flat=True)) == ["VIP", "展会"]
+
+
+@pytest.mark.django_db
+def test_a_dry_run_that_stops_is_not_said_to_carry_on_with_resume(company, tmp_path, monkeypatch):
+    # A dry run keeps nothing to carry on from, and --resume refuses to find it.
+    path = tmp_path / "people.csv"
+    path.write_text("name,phone\n张三,13812340001\n")
+
+    def failing(*args):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(CustomerImporter, "_run_batch", failing)
+    with pytest.raises(CommandError) as error:
+        _run("customers", str(path), "--dry-run", "--user", "admin")
+    assert error.value.returncode == 1
+    assert "--resume" not in str(error.value) and "run it again" in str(error.value)
+    with pytest.raises(CommandError, match="no unfinished import"):
+        _run("customers", str(path), "--resume", "--user", "admin")

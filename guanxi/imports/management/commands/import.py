@@ -179,6 +179,10 @@ class Command(BaseCommand):
                 raise self._busy(job) from None
             raise CommandError(f"{str(refusal).capitalize()}.", returncode=BAD_INPUT) from None
         except KeyboardInterrupt:
+            if job.dry_run:
+                # A dry run keeps nothing to carry on from (--resume refuses it).
+                self.stderr.write("\nStopped. A dry run writes nothing; run it again.")
+                sys.exit(STOPPED)
             self.stderr.write(
                 f"\nStopped. Rows up to row {job.last_row} are imported ({job.rows_read:,} rows); "
                 "the batch being written was rolled back. Run the same command with --resume to "
@@ -186,6 +190,11 @@ class Command(BaseCommand):
             )
             sys.exit(STOPPED)
         except Exception as error:
+            if job.dry_run:
+                raise CommandError(
+                    f"The dry run stopped: {error}. It wrote nothing; run it again.",
+                    returncode=STOPPED,
+                ) from error
             job.refresh_from_db()
             raise CommandError(
                 f"The import stopped after row {job.last_row}: {error}. Rows written so far "
