@@ -19,6 +19,9 @@ from guanxi.customers.visibility import INTERACT
 from .models import Interaction
 
 FIELDS = ("channel", "direction", "subject", "notes", "staff_id", "occurred_at")
+# Contacts older than this are typing mistakes; and the first days of the year 1 in a time zone
+# east of UTC fall in the year 0 in UTC, which neither Python nor the databases can store.
+EARLIEST_YEAR = 1900
 
 
 @transaction.atomic
@@ -54,11 +57,13 @@ def interaction_log(*, actor, customer_id: int, data: Mapping[str, Any]) -> Inte
         occurred = interaction.occurred_at = timezone.make_aware(occurred)
     if not isinstance(occurred, dt.datetime):
         occurred = None
-    if (
-        "occurred_at" not in errors
-        and occurred
-        and occurred > timezone.now() + dt.timedelta(minutes=5)
-    ):
+    now = timezone.now()
+    if "occurred_at" not in errors and occurred and occurred.year < EARLIEST_YEAR:
+        errors.setdefault("occurred_at", []).append(
+            _("Give a date between the years %(first)d and %(last)d.")
+            % {"first": EARLIEST_YEAR, "last": timezone.localtime(now).year}
+        )
+    elif "occurred_at" not in errors and occurred and occurred > now + dt.timedelta(minutes=5):
         errors.setdefault("occurred_at", []).append(_("An interaction cannot be in the future."))
     if errors:
         raise ValidationError(errors)

@@ -67,6 +67,20 @@ def test_future_contacts_are_refused(client, company):
     assert not Interaction.objects.exists()
 
 
+@pytest.mark.parametrize("when", ["0001-01-01T00:00", "1899-12-31T23:59"])
+def test_contacts_before_1900_are_refused_beside_the_field(client, company, when):
+    # The year 1 in Beijing is partly the year 0 in UTC, which could not even be stored.
+    client.force_login(company.rep)
+    response = client.post(
+        f"/interactions/log/{company.rep_customer.pk}/",
+        {**CALL, "occurred_at": when},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    assert "Give a date between the years 1900 and" in response.content.decode()
+    assert not Interaction.objects.exists()
+
+
 @pytest.mark.parametrize("username", sorted(EXPECTED))
 def test_logging_follows_the_visibility_rule(client, company, username):
     client.force_login(company.users[username])
