@@ -15,6 +15,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
@@ -196,12 +197,15 @@ def import_mapping(request, job_id: int):
             mapping_error = str(error)
         else:
             if request.POST.get("action") == "start":
-                # Of two clicks that both found the draft, only one queues the job.
-                if ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.DRAFT).update(
-                    status=ImportJob.Status.QUEUED
-                ):
-                    run_import_job.enqueue(job.pk)
-                    messages.success(request, _("The import has started."))
+                # Of two clicks that both found the draft, only one queues the job. The status
+                # and the queued task commit together: a job said to be queued with no task
+                # behind it would wait for ever, with no button to carry it on.
+                with transaction.atomic():
+                    if ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.DRAFT).update(
+                        status=ImportJob.Status.QUEUED
+                    ):
+                        run_import_job.enqueue(job.pk)
+                        messages.success(request, _("The import has started."))
                 return redirect("imports:detail", job_id=job.pk)
             report = _check_sample(job, table, column_mapping, request.user)
     targets = [mapping.get(name) for name in table.header]
@@ -290,8 +294,11 @@ def import_resume(request, job_id: int):
     user who started it may (it runs as them), as with starting it."""
     _require_importer(request.user)
     job = _job_or_404(request.user, job_id)
-    if import_job_queue_again(actor=request.user, job=job):
-        run_import_job.enqueue(job.pk)
+    with transaction.atomic():  # the status and the queued task commit together
+        queued = import_job_queue_again(actor=request.user, job=job)
+        if queued:
+            run_import_job.enqueue(job.pk)
+    if queued:
         messages.success(
             request, _("The import will carry on after row %(row)d.") % {"row": job.last_row}
         )

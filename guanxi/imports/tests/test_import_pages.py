@@ -4,6 +4,7 @@ progress, download the rejected rows; and who may see which import."""
 import csv
 import io
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -250,3 +251,33 @@ def test_the_error_file_reads_the_rejected_rows_once(company, tmp_path):
     rows = list(csv.reader(io.StringIO(handle.getvalue())))
     assert rows[0] == ["name", "phone", "column_3", "import_row", "import_error"]
     assert [row[:4] for row in rows[1:]] == [["张三", "123", "", "2"], ["李四", "456", "多余", "3"]]
+
+
+def test_a_start_whose_task_cannot_be_queued_leaves_the_draft_to_start_again(
+    client, company, monkeypatch
+):
+    # The job's status and its queued task commit together; a job "queued" with no task
+    # behind it would wait for ever, with no button to carry it on.
+    from django.db import DatabaseError
+
+    from guanxi.imports import views
+
+    def queue_unreachable(job_id):
+        raise DatabaseError("the task queue is unreachable")
+
+    client.force_login(company.rep)
+    _upload(client)
+    job = ImportJob.objects.get()
+    form = {"map_0": "name", "map_1": "phone", "map_2": "email", "map_3": "external_id"}
+    monkeypatch.setattr(views, "run_import_job", SimpleNamespace(enqueue=queue_unreachable))
+    client.raise_request_exception = False
+    failed = client.post(f"/imports/{job.pk}/mapping/", {**form, "action": "start"})
+    assert failed.status_code == 500
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DRAFT
+
+    monkeypatch.undo()
+    started = client.post(f"/imports/{job.pk}/mapping/", {**form, "action": "start"})
+    assert started.status_code == 302
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.FINISHED and job.created == 1
