@@ -91,7 +91,10 @@ def _require_importer(user) -> None:
 @require_GET
 def import_list(request):
     _require_importer(request.user)
-    jobs = import_jobs_for_user(request.user).order_by("-created_at", "-id")[:100]
+    jobs = list(import_jobs_for_user(request.user).order_by("-created_at", "-id")[:100])
+    for job in jobs:
+        # Said to be running, but nothing runs it: listed as its page heads it, interrupted.
+        job.abandoned = import_job_abandoned(job)
     return render(request, "imports/list.html", {"jobs": jobs})
 
 

@@ -393,8 +393,11 @@ def test_the_page_of_an_abandoned_import_stops_refreshing_itself(
     assert 'id="refresh-progress"' not in page
     fragment = client.get(f"/imports/{job.pk}/", headers={"HX-Request": "true"}).content.decode()
     assert "hx-trigger" not in fragment and "Carry on with the import" in fragment
-    # Its heading does not say "Running" any more.
+    # Its heading does not say "Running" any more, nor does the list of imports.
     assert "<h2>Interrupted</h2>" in page
+    listed = client.get("/imports/").content.decode()
+    assert 'badge-status-interrupted">Interrupted<' in listed
+    assert 'badge-status-running">' not in listed
 
 
 def test_the_page_of_a_stopped_import_says_who_carries_it_on_and_how(
