@@ -464,6 +464,15 @@ class CustomerForm:
             self.organization_id = ""
             return None
         wanted = normalise(label)
+        current = self.customer.organization if self.customer is not None else None
+        if (
+            current is not None
+            and int_param(self.organization_id) == current.pk
+            and normalise(current.name) == wanted
+        ):
+            # The person's own organisation, left as it was: kept even when the user cannot
+            # see it, since they are editing the person, not the link.
+            return current.pk
         if (organization_id := int_param(self.organization_id)) is not None:
             picked = (
                 Customer.objects.visible_to(self.user, VIEW)

@@ -3,9 +3,10 @@ organisation by its name, and adding phones, emails and addresses in the empty r
 always ends with."""
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from guanxi.customers.models import Customer
-from guanxi.customers.services import customer_create
+from guanxi.customers.services import customer_create, customer_update
 
 from .test_customer_pages import _customer_form
 
@@ -99,6 +100,35 @@ def test_without_javascript_the_box_alone_changes_or_removes_the_organisation(cl
     data.update(organization_id=str(new.pk), organization_label="")
     assert client.post(url, {**data, "version": "2"}).status_code == 302
     assert Customer.objects.get(pk=person.pk).organization_id is None
+
+
+def test_a_person_linked_to_an_organisation_out_of_sight_can_still_be_edited(client, company):
+    # Team B shares nothing, so the rep cannot see Team B's organisation; the rep's customer
+    # works there all the same (linked by a manager).
+    org = _organisation(company.rep_b, "乙队公司")
+    person = company.rep_customer
+    Customer.objects.filter(pk=person.pk).update(organization=org)
+    client.force_login(company.rep)
+    url = f"/customers/{person.pk}/edit/"
+    data = _customer_form(name=person.name, owner_id=str(company.rep.pk), consent_email_state="")
+    data.update(organization_id=str(org.pk), organization_label="乙队公司", version="1")
+    assert client.post(url, {**data, "industry": "Changed"}).status_code == 302
+    person.refresh_from_db()
+    assert (person.industry, person.organization_id) == ("Changed", org.pk)
+
+    # Linking to it anew is still refused, as is any organisation out of sight by id.
+    other = customer_create(actor=company.rep, data={"name": "李雷"})
+    data.update(name="李雷", version="1")
+    response = client.post(f"/customers/{other.pk}/edit/", data)
+    assert response.status_code == 422
+    assert Customer.objects.get(pk=other.pk).organization_id is None
+    with pytest.raises(ValidationError):
+        customer_update(
+            actor=company.rep,
+            customer_id=other.pk,
+            expected_version=1,
+            data={"organization_id": org.pk},
+        )
 
 
 def test_the_edit_form_ends_each_group_with_an_empty_row(client, company):
