@@ -2,6 +2,8 @@
 opening a ticket for a customer; for customers, the public request form, the status page their
 link opens and the one-question survey."""
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -36,9 +38,16 @@ from .selectors import ticket_get_for_user, tickets_for_user
 ORDERINGS = {"-id": "id"}
 
 
-def _form_errors(form, error: ValidationError) -> None:
-    for name, texts in error.message_dict.items():
+def _form_errors(form, error: ValidationError, fields: dict[str, str] | None = None) -> None:
+    """Each of ``error``'s messages beside its field. ``fields`` names the form's field for
+    the start of a path the service reports (``phones`` for ``phones[0].number``)."""
+    for path, texts in error.message_dict.items():
+        name = (fields or {}).get(re.split(r"[\[.]", path, maxsplit=1)[0], path)
         form.add_error(name if name in form.fields else None, texts)
+
+
+# The public form's fields, by the customer record's fields the intake fills from them.
+PUBLIC_REQUEST_FIELDS = {"phones": "phone", "emails": "email"}
 
 
 @login_required
@@ -254,7 +263,7 @@ def public_request(request):
                 channel=Ticket.Channel.WEB_FORM,
             )
         except ValidationError as error:
-            _form_errors(form, error)
+            _form_errors(form, error, PUBLIC_REQUEST_FIELDS)
         else:
             return render(
                 request,

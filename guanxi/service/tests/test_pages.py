@@ -130,6 +130,20 @@ def test_a_stranger_uses_the_public_form_follows_the_link_and_answers_the_survey
     assert SatisfactionSurvey.objects.get(ticket=ticket).score == 4
 
 
+def test_a_phone_the_public_form_cannot_read_is_refused_beside_the_phone_field(
+    client, company, clock
+):
+    response = client.post(
+        "/service/help/",
+        {"name": "李雷", "email": "li.lei@example.com", "phone": "abc", "type": "inquiry",
+         "subject": "发票", "description": "发票呢？"},
+    )  # fmt: skip
+    assert response.status_code == 422
+    assert response.context["form"].errors["phone"] == ["“abc” is not a phone number."]
+    assert not response.context["form"].non_field_errors()
+    assert not Ticket.objects.exists() and not Customer.objects.filter(name="李雷").exists()
+
+
 def test_the_hidden_field_turns_bots_away(client, company, clock):
     response = client.post(
         "/service/help/",
