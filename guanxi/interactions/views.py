@@ -22,6 +22,15 @@ from .services import interaction_log
 ORDERINGS = {"-occurred_at": "occurred_at"}
 
 
+def _errors(form: InteractionForm) -> str:
+    """The form's errors in one line, each after the label of its field as the form shows it
+    (not the field's name in the code)."""
+    return "; ".join(
+        f"{form.fields[name].label}: {' '.join(texts)}" if name in form.fields else " ".join(texts)
+        for name, texts in form.errors.items()
+    )
+
+
 @login_required
 @require_POST
 def interaction_log_view(request, customer_id: int):
@@ -45,9 +54,7 @@ def interaction_log_view(request, customer_id: int):
             messages.success(request, _("Contact logged."))
         else:
             messages.error(
-                request,
-                _("The contact was not logged: %(errors)s")
-                % {"errors": "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())},
+                request, _("The contact was not logged: %(errors)s") % {"errors": _errors(form)}
             )
         return redirect("customers:detail", customer_id=customer.pk)
     if saved:

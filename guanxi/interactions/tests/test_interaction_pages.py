@@ -67,6 +67,17 @@ def test_future_contacts_are_refused(client, company):
     assert not Interaction.objects.exists()
 
 
+def test_without_javascript_the_message_names_the_fields_as_the_form_does(client, company):
+    client.force_login(company.rep)
+    client.cookies["django_language"] = "zh-hans"
+    response = client.post(
+        f"/interactions/log/{company.rep_customer.pk}/", {**CALL, "subject": ""}, follow=True
+    )
+    [message] = [str(m) for m in response.context["messages"]]
+    assert "主题" in message and "subject" not in message
+    assert not Interaction.objects.exists()
+
+
 @pytest.mark.parametrize("when", ["0001-01-01T00:00", "1899-12-31T23:59"])
 def test_contacts_before_1900_are_refused_beside_the_field(client, company, when):
     # The year 1 in Beijing is partly the year 0 in UTC, which could not even be stored.
