@@ -42,6 +42,10 @@ EXTRA_LABELS = {
 }
 
 
+# Where a change was made (``AuditEvent.via``), as the history names it.
+VIA_LABELS = {"web": _("on the web"), "api": _("through the API"), "cli": _("on the command line")}
+
+
 @dataclass
 class ChangeLine:
     label: str
@@ -54,6 +58,11 @@ class HistoryEntry:
     event: AuditEvent
     headline: str
     lines: list[ChangeLine]
+
+    @property
+    def via(self) -> str:
+        via = self.event.via
+        return str(VIA_LABELS[via]) if via in VIA_LABELS else via
 
 
 # Whole sentences, so that translations can order the words as their language needs.

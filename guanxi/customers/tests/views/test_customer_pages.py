@@ -180,6 +180,17 @@ def test_detail_page_shows_profile_timeline_and_history(client, company):
     assert "created" in html  # the history section
 
 
+def test_the_history_says_where_a_change_was_made_in_the_readers_language(client, company):
+    _login(client, company.rep)
+    client.post("/customers/new/", _customer_form())
+    customer = Customer.objects.get(name="王芳")
+    html = client.get(f"/customers/{customer.pk}/history/").content.decode()
+    assert "· on the web" in html
+    client.cookies["django_language"] = "zh-hans"
+    html = client.get(f"/customers/{customer.pk}/history/").content.decode()
+    assert "· 通过网页" in html and "· web" not in html
+
+
 @pytest.mark.parametrize("username", sorted(EXPECTED))
 def test_detail_page_is_404_for_customers_out_of_sight(client, company, username):
     client.force_login(company.users[username])
