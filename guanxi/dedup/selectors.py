@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
+from guanxi.core.keyset import MAX_ID
 from guanxi.customers.models import Customer
 from guanxi.customers.visibility import CHANGE, VIEW, customer_scope
 
@@ -202,6 +203,10 @@ def merged_customers_within_reach(user, merges: list[CustomerMerge]) -> set[int]
 
 def merge_successor(customer_id: int) -> int | None:
     """Where a customer merged away lives on now (following later merges), if anywhere."""
+    if not 1 <= customer_id <= MAX_ID:
+        # No customer has such an id (one asked for in an address), and SQLite cannot even
+        # bind a larger one.
+        return None
     seen: set[int] = set()
     current = customer_id
     while current not in seen:

@@ -149,3 +149,10 @@ def test_ticket_numbers_in_the_merge_box_still_merge(client, company, ticket):
     ticket.refresh_from_db()
     assert ticket.merged_into_id == other.pk
     assert Ticket.objects.count() == 2
+
+
+def test_a_customer_page_for_an_id_no_column_holds_is_not_found(client, company):
+    # A customer that does not exist is looked up among the merged-away ones too.
+    client.force_login(company.rep)
+    for customer_id in (str(2**63), HUGE):
+        assert client.get(f"/customers/{customer_id}/").status_code == 404
