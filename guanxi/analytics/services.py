@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record
 from guanxi.customers.selectors import access_customer
+from guanxi.customers.validation import unstorable_text_paths
 from guanxi.customers.visibility import CHANGE
 
 from .models import Blacklist, ChurnFollowUp
@@ -24,6 +25,10 @@ def blacklist_add(*, actor, customer_id: int, reason: str) -> Blacklist:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Say why the customer goes on the blacklist.")})
+    if unstorable_text_paths(reason):
+        raise ValidationError(
+            {"reason": _("Text may not contain NUL characters or unpaired surrogates.")}
+        )
     with transaction.atomic():
         customer = access_customer(actor, customer_id, CHANGE, for_update=True)
         if Blacklist.objects.filter(customer=customer).exists():

@@ -59,6 +59,29 @@ def has_control_characters(text: str) -> bool:
     return _CONTROL_CHARACTER.search(text) is not None
 
 
+# Text no database column holds: PostgreSQL refuses NUL, and a lone surrogate is not UTF-8.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable_text_paths(value: Any, path: str = "") -> list[str]:
+    """The paths (``addresses[0].city``) of the texts in ``value`` that no column can hold."""
+    if isinstance(value, str):
+        return [path] if _UNSTORABLE.search(value) else []
+    if isinstance(value, Mapping):
+        return [
+            found
+            for key, item in value.items()
+            for found in unstorable_text_paths(item, f"{path}.{key}" if path else str(key))
+        ]
+    if isinstance(value, list | tuple):
+        return [
+            found
+            for i, item in enumerate(value)
+            for found in unstorable_text_paths(item, f"{path}[{i}]")
+        ]
+    return []
+
+
 # The columns' lengths, for the values checked here rather than by the model's validation.
 EMAIL_LENGTH = Email._meta.get_field("address").max_length
 PHONE_DISPLAY_LENGTH = Phone._meta.get_field("display").max_length
@@ -136,6 +159,10 @@ def clean_customer_data(
     for name in data:
         if name not in ALL_FIELDS:
             errors.add(name, _("Unknown field."))
+    # Refused before anything else is checked: the checks below look values up in the database,
+    # which would fail on such text rather than answer.
+    for path in unstorable_text_paths({k: v for k, v in data.items() if k in ALL_FIELDS}):
+        errors.add(path, _("Text may not contain NUL characters or unpaired surrogates."))
     errors.raise_if_any()
 
     result = CleanCustomerData()

@@ -156,3 +156,37 @@ def test_a_customer_page_for_an_id_no_column_holds_is_not_found(client, company)
     client.force_login(company.rep)
     for customer_id in (str(2**63), HUGE):
         assert client.get(f"/customers/{customer_id}/").status_code == 404
+
+
+NUL_TEXT = "a\x00b"  # PostgreSQL refuses it in any text column: a server error there
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        {"notes": NUL_TEXT},
+        {"tags": NUL_TEXT},
+        {"external_id": NUL_TEXT},
+        {"address_city": [NUL_TEXT, ""]},
+        {"address_street": [NUL_TEXT, ""]},
+    ],
+)
+def test_customer_form_refuses_text_no_column_holds(client, company, field):
+    client.force_login(company.rep)
+    response = client.post("/customers/new/", _customer_form(**field))
+    assert response.status_code == 422
+    assert "Text may not contain NUL characters" in response.content.decode()
+    assert not Customer.objects.filter(name="王芳").exists()
+    customer = company.rep_customer
+    edit = _customer_form(name=customer.name, version="1", owner_id=str(company.rep.pk), **field)
+    assert client.post(f"/customers/{customer.pk}/edit/", edit).status_code == 422
+    customer.refresh_from_db()
+    assert customer.version == 1
+
+
+def test_blacklist_reason_refuses_text_no_column_holds(client, company):
+    from guanxi.analytics.models import Blacklist
+
+    client.force_login(company.rep)
+    client.post(f"/analytics/blacklist/{company.rep_customer.pk}/add/", {"reason": NUL_TEXT})
+    assert not Blacklist.objects.exists()
