@@ -6,11 +6,12 @@ the stored blocking keys (one indexed lookup), and are scored with the model the
 fitted (or the defaults before any scan).
 """
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, F, Q, QuerySet, When
 
 from guanxi.core.keyset import MAX_ID
 from guanxi.customers.models import Customer
@@ -171,9 +172,14 @@ def access_duplicate_pair(user, pair_id) -> DuplicatePair:
 def open_pairs_of_customer_for_user(user, customer: Customer) -> QuerySet[DuplicatePair]:
     """Open possible duplicates of a customer whose other customer ``user`` may see too."""
     visible = Customer.objects.visible_to(user, VIEW).values("pk")
+    # The other customer is named once, so its visibility is a plain semi-join on its key:
+    # written as (left = c and right visible) or (right = c and left visible), PostgreSQL
+    # read every visible customer (a rep's team has 150,000) to hash them for each page.
     return (
-        DuplicatePair.objects.filter(status=DuplicatePair.Status.OPEN)
-        .filter(Q(left=customer, right__in=visible) | Q(right=customer, left__in=visible))
+        DuplicatePair.objects.filter(Q(left=customer) | Q(right=customer))
+        .filter(status=DuplicatePair.Status.OPEN)
+        .alias(other=Case(When(left=customer, then=F("right_id")), default=F("left_id")))
+        .filter(other__in=visible)
         .select_related("left", "right")
         .order_by("-score", "id")
     )
@@ -220,3 +226,35 @@ def merge_successor(customer_id: int) -> int | None:
             return current if current != customer_id else None
         current = merge.survivor_id
     return None
+
+
+@dataclass(frozen=True)
+class MergedCustomer:
+    """A customer merged into another, as that customer's history names it."""
+
+    name: str
+    merged_at: dt.datetime
+
+
+def customers_merged_into(customer_id: int) -> dict[int, MergedCustomer]:
+    """The customers merged into ``customer_id``, and those merged into them, by merges not
+    undone: their pasts are part of its history. One query per step of the chain, and chains
+    are short; the caller fetched the customer through the visibility rule."""
+    merged: dict[int, MergedCustomer] = {}
+    reached = {customer_id}
+    frontier = {customer_id}
+    while frontier:
+        rows = CustomerMerge.objects.filter(
+            survivor_id__in=frontier, undone_at__isnull=True
+        ).values_list("merged_id", "merged__name", "merged_at")
+        frontier = set()
+        for merged_id, name, merged_at in rows:
+            earlier = merged.get(merged_id)
+            # A merged customer an administrator brought back from the recycle bin may have been
+            # merged again since: each survivor keeps its past up to its own merge.
+            if earlier is None or earlier.merged_at > merged_at:
+                merged[merged_id] = MergedCustomer(name=name, merged_at=merged_at)
+            if merged_id not in reached:
+                reached.add(merged_id)
+                frontier.add(merged_id)
+    return merged

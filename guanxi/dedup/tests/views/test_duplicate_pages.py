@@ -4,6 +4,7 @@ merging and rejecting from there, undo from the kept customer's page."""
 import pytest
 
 from guanxi.core.testing.cursors import encode_cursor
+from guanxi.core.testing.factories import CustomerFactory
 from guanxi.customers.models import Customer
 from guanxi.customers.services import customer_create
 from guanxi.dedup.models import CustomerMerge, DuplicatePair
@@ -194,3 +195,35 @@ def test_a_doctored_queue_cursor_shows_the_first_page(client, company, twins, va
     assert response.status_code == 200
     assert response.context["cursor_error"]
     assert list(response.context["pairs"]) == [twins[2]]
+
+
+def test_the_customer_page_lists_open_pairs_whose_other_customer_is_in_sight(client, company):
+    """On either side of the pair: the customer page names the other customer only when the
+    user may see them, and only while the pair is open."""
+    seen_before = CustomerFactory(name="Seen before", owner=company.teammate)
+    hidden_before = CustomerFactory(name="Hidden before", owner=company.rep_west)
+    centre = CustomerFactory(name="Centre", owner=company.rep)
+    seen_after = CustomerFactory(name="Seen after", owner=company.teammate)
+    hidden_after = CustomerFactory(name="Hidden after", owner=company.rep_west)
+    rejected_after = CustomerFactory(name="Rejected after", owner=company.teammate)
+
+    def pair(other, status=DuplicatePair.Status.OPEN):
+        left, right = sorted([centre.pk, other.pk])
+        return DuplicatePair.objects.create(
+            left_id=left, right_id=right, score=0.9, source="scan", details={}, status=status
+        )
+
+    shown = {pair(seen_before), pair(seen_after)}
+    pair(hidden_before)
+    pair(hidden_after)
+    pair(rejected_after, DuplicatePair.Status.REJECTED)
+
+    client.force_login(company.rep)
+    response = client.get(f"/customers/{centre.pk}/")
+    assert set(response.context["possible_duplicates"]) == shown
+    html = response.content.decode()
+    assert "Seen before" in html and "Seen after" in html
+    assert "Hidden" not in html and "Rejected after" not in html
+
+    client.force_login(company.admin)
+    assert len(client.get(f"/customers/{centre.pk}/").context["possible_duplicates"]) == 4
