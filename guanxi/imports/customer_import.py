@@ -73,6 +73,7 @@ from guanxi.dedup.selectors import (
 )
 
 from . import preparing
+from .cancelling import stop_if_cancel_requested
 from .customer_rows import CustomerRow, RowContext
 from .mapping import ColumnMapping
 from .models import ImportJob, ImportRowError
@@ -277,6 +278,8 @@ class CustomerImporter:
             return job
         with preparer:
             for batch, prepared in self._prepared_batches(preparer, rows):
+                # Between batches, so that a stopped import has written whole batches only.
+                stop_if_cancel_requested(job)
                 with transaction.atomic():
                     self._run_batch(batch, prepared)
                     started = time.perf_counter()

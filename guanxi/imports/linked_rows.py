@@ -19,6 +19,7 @@ from django.utils import timezone
 from guanxi.customers.models import Customer
 from guanxi.dedup.selectors import merge_successor
 
+from .cancelling import stop_if_cancel_requested
 from .customer_import import BATCH_SIZE
 from .mapping import ColumnMapping
 from .models import ImportJob, ImportRowError
@@ -54,6 +55,9 @@ class LinkedRowImporter:
             savepoint_all.__enter__()
         try:
             while batch := list(islice(rows, self.batch_size)):
+                if not job.dry_run:
+                    # Between batches, so that a stopped import has written whole batches only.
+                    stop_if_cancel_requested(job)
                 with transaction.atomic():
                     self._run_batch(batch)
         finally:

@@ -28,6 +28,10 @@ class ImportJob(models.Model):
         FINISHED = "finished", _("Finished")
         INTERRUPTED = "interrupted", _("Interrupted")
         FAILED = "failed", _("Failed")
+        # Stopped between two batches at a user's request (or, queued, before it ran).
+        CANCELLED = "cancelled", _("Cancelled")
+        # Stopped earlier (interrupted, failed, abandoned) and set aside: not to be carried on.
+        DISCARDED = "discarded", _("Discarded")
 
     kind = models.CharField(_("what"), max_length=20, choices=Kind.choices)
     status = models.CharField(
@@ -58,6 +62,17 @@ class ImportJob(models.Model):
     rejected = models.PositiveIntegerField(_("rejected"), default=0)
     queued_for_review = models.PositiveIntegerField(_("queued for review"), default=0)
     message = models.TextField(blank=True)
+    # Set when someone asks a job being run to stop; its runner reads it before each batch and
+    # stops there, so the batch in hand is written whole or not at all.
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    # Who cancelled or discarded the job: the import's starter, or an administrator.
+    stopped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

@@ -8,7 +8,7 @@ from .models import ImportJob, ImportRowError
 
 
 def import_jobs_for_user(user) -> QuerySet[ImportJob]:
-    jobs = ImportJob.objects.select_related("started_by")
+    jobs = ImportJob.objects.select_related("started_by", "stopped_by")
     if user.is_superuser or user.role == Role.ADMIN:
         return jobs
     return jobs.filter(started_by=user)

@@ -17,15 +17,19 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Func, IntegerField, Max, Value
+from django.db.models import Case, Func, IntegerField, Max, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from guanxi.accounts.roles import Role
 from guanxi.audit.context import Origin, reset_origin, set_origin
+from guanxi.audit.models import AuditEvent
+from guanxi.audit.services import audit_record
 from guanxi.customers.models import CustomFieldDefinition
 from guanxi.customers.visibility import can_create_customers
 
+from .cancelling import ImportCancelled, stop_if_cancel_requested
 from .job_locks import JobLockBusy, job_lock, job_runner_present
 from .mapping import ColumnMapping, MappingError, build_mapping
 from .models import ImportJob, ImportRowError
@@ -149,7 +153,8 @@ def resumable_job(*, actor, path: Path, kind: str, digest: str | None = None) ->
     the file's :func:`file_sha256` when the caller has it already).
 
     A "running" one is among them: its process may be gone. :func:`import_job_run` refuses
-    it while its runner is still there."""
+    it while its runner is still there. Cancelled and discarded jobs are not, nor one asked
+    to stop (see :func:`ended_job` for why nothing is found)."""
     return (
         ImportJob.objects.filter(
             started_by=actor,
@@ -161,10 +166,27 @@ def resumable_job(*, actor, path: Path, kind: str, digest: str | None = None) ->
                 ImportJob.Status.FAILED,
                 ImportJob.Status.RUNNING,
             ],
+            cancel_requested_at__isnull=True,
         )
         .order_by("-created_at", "-id")
         .first()
     )
+
+
+def ended_job(*, actor, kind: str, digest: str) -> ImportJob | None:
+    """The newest import of this user on a file with these contents, if it was cancelled or
+    discarded: the reason there is nothing to resume, for the command line to say."""
+    newest = (
+        ImportJob.objects.filter(started_by=actor, kind=kind, file_sha256=digest, dry_run=False)
+        .exclude(status=ImportJob.Status.DRAFT)
+        .select_related("stopped_by")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    ended = (ImportJob.Status.CANCELLED, ImportJob.Status.DISCARDED)
+    if newest is not None and (newest.status in ended or newest.cancel_requested_at):
+        return newest
+    return None
 
 
 class ImportJobUnavailable(Exception):
@@ -255,6 +277,8 @@ def _run_claimed(*, job: ImportJob, path, progress, batch_size, timings) -> Impo
 
     token = set_origin(Origin(via=job.via))
     try:
+        # Asked to stop while it waited in the queue: nothing is read or written.
+        stop_if_cancel_requested(job)
         if path is not None and Path(path) != Path(job.path):
             job.path = str(path)
             job.save(update_fields=["path"])
@@ -278,6 +302,9 @@ def _run_claimed(*, job: ImportJob, path, progress, batch_size, timings) -> Impo
             finally:
                 if timings is not None:
                     timings.update(getattr(importer, "seconds", {}))
+    except ImportCancelled:
+        _mark_cancelled(job)
+        return job
     except Exception as error:
         _mark(job, ImportJob.Status.FAILED, f"{type(error).__name__}: {error}")
         raise
@@ -294,10 +321,18 @@ def _mark(job: ImportJob, status: str, message: str | None) -> None:
     """Leave the stopped job ``status``, with ``message`` (by default, the last row written).
 
     The job row in memory may be ahead of the database (a batch that rolled back), so the
-    database's own row counts. A failure here must not hide why the run stopped."""
+    database's own row counts. A failure here must not hide why the run stopped.
+
+    A job someone had asked to stop is left cancelled whatever stopped it first: they do not
+    want it carried on."""
     try:
         with transaction.atomic():
-            ImportJob.objects.filter(pk=job.pk).update(status=status)
+            ImportJob.objects.filter(pk=job.pk).update(
+                status=Case(
+                    When(cancel_requested_at__isnull=False, then=Value(ImportJob.Status.CANCELLED)),
+                    default=Value(status),
+                )
+            )
             job.refresh_from_db()
             if message is None:
                 message = _("Stopped after row %(row)d.") % {"row": job.last_row}
@@ -305,6 +340,45 @@ def _mark(job: ImportJob, status: str, message: str | None) -> None:
         job.message = message[:2000]
     except Exception:
         logger.exception("Import #%s could not be marked %s", job.pk, status)
+
+
+def _mark_cancelled(job: ImportJob) -> None:
+    """Leave the job cancelled, as its runner stops between two batches; its counts are those
+    of the batches written, which stay. Audited with the counts, under the name of whoever
+    asked it to stop."""
+    with transaction.atomic():
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.Status.CANCELLED, finished_at=timezone.now(), message=""
+        )
+        job.refresh_from_db()
+        with translation.override(job.language):  # as the summary of a finished import
+            summary = _("Import of %(file)s stopped after row %(row)d") % {
+                "file": job.filename,
+                "row": job.last_row,
+            }
+        _audit_stop(
+            actor=job.stopped_by or job.started_by,
+            job=job,
+            before=ImportJob.Status.RUNNING,
+            summary=summary,
+        )
+
+
+def _audit_stop(*, actor, job: ImportJob, before: str, summary: str) -> None:
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        object_type="import",
+        object_id=job.pk,
+        summary=summary,
+        changes={
+            "status": {"before": before, "after": job.status},
+            **{
+                name: {"before": None, "after": getattr(job, name)}
+                for name in ("last_row", "rows_read", "created", "updated", "merged", "rejected")
+            },
+        },
+    )
 
 
 # What a web import may be carried on from, besides a "running" one whose runner has gone. A
@@ -323,6 +397,7 @@ def import_job_resumable(*, actor, job: ImportJob, abandoned: bool | None = None
         job.via == "web"
         and job.started_by_id == actor.pk
         and can_create_customers(actor)
+        and job.cancel_requested_at is None
         and (
             job.status in CARRIED_ON_FROM
             or (import_job_abandoned(job) if abandoned is None else abandoned)
@@ -342,12 +417,135 @@ def import_job_queue_again(*, actor, job: ImportJob) -> bool:
         with job_lock(job.pk, wait=0):
             # Holding the lock, a "running" job is one whose runner has gone.
             queued = ImportJob.objects.filter(
-                pk=job.pk, status__in=[*CARRIED_ON_FROM, ImportJob.Status.RUNNING]
+                pk=job.pk,
+                status__in=[*CARRIED_ON_FROM, ImportJob.Status.RUNNING],
+                cancel_requested_at__isnull=True,
             ).update(status=ImportJob.Status.QUEUED)
     except JobLockBusy:
         return False
     job.refresh_from_db()
     return bool(queued)
+
+
+# --- stopping and discarding ----------------------------------------------------------------
+
+
+def import_job_may_stop(*, actor, job: ImportJob) -> bool:
+    """Whether ``actor`` may cancel or discard this web import: they started it, or they are an
+    administrator. Unlike carrying it on, stopping writes nothing in the starter's name, and an
+    administrator must be able to stop a colleague's import of the wrong file (its starter gone
+    home, say); the audit row names who did. Command-line imports stop with Ctrl-C."""
+    return job.via == "web" and (
+        job.started_by_id == actor.pk or actor.is_superuser or actor.role == Role.ADMIN
+    )
+
+
+def import_job_cancellable(*, actor, job: ImportJob, abandoned: bool) -> bool:
+    """Whether to offer ``actor`` to stop this import: queued, or running with its runner there,
+    and not asked to stop already. (``abandoned`` is :func:`import_job_abandoned`.)"""
+    return (
+        job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+        and not abandoned
+        and job.cancel_requested_at is None
+        and import_job_may_stop(actor=actor, job=job)
+    )
+
+
+def import_job_discardable(*, actor, job: ImportJob, abandoned: bool) -> bool:
+    """Whether to offer ``actor`` to discard this import: it stopped short of the end
+    (interrupted, failed, or abandoned by a runner that has gone)."""
+    return (job.status in CARRIED_ON_FROM or abandoned) and import_job_may_stop(
+        actor=actor, job=job
+    )
+
+
+class CancelOutcome:
+    CANCELLED = "cancelled"  # nothing ran it: it is cancelled now
+    STOPPING = "stopping"  # its runner stops before its next batch
+    NOTHING = ""  # stopped, stopping or finished already (a second click)
+
+
+def import_job_cancel(*, actor, job: ImportJob) -> str:
+    """Stop a web import, and say how (a :class:`CancelOutcome`).
+
+    With nobody running it (its lock is free) it is cancelled here: a queued job, whose task
+    then finds it cancelled and does nothing; one whose runner has gone; one that stopped
+    meanwhile (the page showed it running). Otherwise its runner is asked to stop and does
+    before its next batch (:mod:`.cancelling`), leaving it cancelled with the counts of the
+    batches written. Either way audited; a second call finds nothing to do."""
+    if not import_job_may_stop(actor=actor, job=job):
+        raise PermissionDenied
+    now = timezone.now()
+    outcome = CancelOutcome.NOTHING
+    try:
+        with job_lock(job.pk, wait=0), transaction.atomic():
+            # Holding the lock, nothing runs the job or starts it until this commits.
+            before = ImportJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
+            if ImportJob.objects.filter(
+                pk=job.pk,
+                status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING, *CARRIED_ON_FROM],
+            ).update(
+                status=ImportJob.Status.CANCELLED,
+                cancel_requested_at=now,
+                stopped_by=actor,
+                finished_at=now,
+            ):
+                job.refresh_from_db()
+                _audit_stop(
+                    actor=actor,
+                    job=job,
+                    before=before,
+                    summary=_("Import of %(file)s cancelled after row %(row)d")
+                    % {"file": job.filename, "row": job.last_row},
+                )
+                outcome = CancelOutcome.CANCELLED
+    except JobLockBusy:
+        with transaction.atomic():
+            if ImportJob.objects.filter(
+                pk=job.pk,
+                status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING],
+                cancel_requested_at__isnull=True,
+            ).update(cancel_requested_at=now, stopped_by=actor):
+                audit_record(
+                    actor=actor,
+                    action=AuditEvent.Action.UPDATE,
+                    object_type="import",
+                    object_id=job.pk,
+                    summary=_("Asked the import of %(file)s to stop") % {"file": job.filename},
+                    changes={"cancel_requested_at": {"before": None, "after": now.isoformat()}},
+                )
+                outcome = CancelOutcome.STOPPING
+    job.refresh_from_db()
+    return outcome
+
+
+def import_job_discard(*, actor, job: ImportJob) -> bool:
+    """Set aside a web import that stopped short of the end (interrupted, failed, abandoned), so
+    that it is no longer offered to carry on. What it wrote stays: this undoes nothing. False
+    when there was nothing to discard (a second click, or it is being run now). Audited."""
+    if not import_job_may_stop(actor=actor, job=job):
+        raise PermissionDenied
+    discarded = False
+    try:
+        with job_lock(job.pk, wait=0), transaction.atomic():
+            # Holding the lock, a "running" job is one whose runner has gone.
+            before = ImportJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
+            if ImportJob.objects.filter(
+                pk=job.pk, status__in=[*CARRIED_ON_FROM, ImportJob.Status.RUNNING]
+            ).update(status=ImportJob.Status.DISCARDED, stopped_by=actor):
+                job.refresh_from_db()
+                _audit_stop(
+                    actor=actor,
+                    job=job,
+                    before=before,
+                    summary=_("Import of %(file)s discarded after row %(row)d")
+                    % {"file": job.filename, "row": job.last_row},
+                )
+                discarded = True
+    except JobLockBusy:
+        pass
+    job.refresh_from_db()
+    return discarded
 
 
 def _job_header(job: ImportJob) -> list[str]:

@@ -1,6 +1,6 @@
 """Import pages: upload a file, map its columns (with a preview and a quick check), start the
-import as a background job, watch its progress, carry on with one that stopped, download the
-rejected rows.
+import as a background job, watch its progress, stop it, carry on with one that stopped or
+discard it, download the rejected rows.
 
 Views only translate HTTP to one selector or service call and back; the import itself runs as
 the user who started it, through the same services and visibility rule as the command line.
@@ -40,9 +40,14 @@ from .order_import import OrderImporter
 from .readers import FileProblem, open_table
 from .selectors import access_import_job, import_errors, import_jobs_for_user
 from .services import (
+    CancelOutcome,
     custom_field_keys,
     import_job_abandoned,
+    import_job_cancel,
+    import_job_cancellable,
     import_job_create,
+    import_job_discard,
+    import_job_discardable,
     import_job_queue_again,
     import_job_resumable,
     write_error_rows,
@@ -284,6 +289,12 @@ def import_detail(request, job_id: int):
         "stopped": abandoned
         or job.status in (ImportJob.Status.INTERRUPTED, ImportJob.Status.FAILED),
         "resumable": import_job_resumable(actor=request.user, job=job, abandoned=abandoned),
+        "cancellable": import_job_cancellable(actor=request.user, job=job, abandoned=abandoned),
+        # Asked to stop; its runner has not reached the end of the batch in hand yet.
+        "stopping": job.cancel_requested_at is not None
+        and job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+        and not abandoned,
+        "discardable": import_job_discardable(actor=request.user, job=job, abandoned=abandoned),
     }
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "imports/_progress_update.html", context)
@@ -307,6 +318,35 @@ def import_resume(request, job_id: int):
         )
     else:
         messages.info(request, _("The import is queued, running or finished already."))
+    return redirect("imports:detail", job_id=job.pk)
+
+
+@login_required
+@require_POST
+def import_cancel(request, job_id: int):
+    """Stop a queued or running web import: at once if nothing runs it yet, else after the batch
+    being written. Its starter may, and an administrator (see ``import_job_may_stop``)."""
+    job = _job_or_404(request.user, job_id)
+    outcome = import_job_cancel(actor=request.user, job=job)
+    if outcome == CancelOutcome.CANCELLED:
+        messages.success(request, _("The import is cancelled."))
+    elif outcome == CancelOutcome.STOPPING:
+        messages.success(request, _("The import stops once the batch being written is done."))
+    else:
+        messages.info(request, _("The import is stopped, stopping or finished already."))
+    return redirect("imports:detail", job_id=job.pk)
+
+
+@login_required
+@require_POST
+def import_discard(request, job_id: int):
+    """Set aside a stopped web import so that it is no longer offered to carry on; what it
+    imported stays."""
+    job = _job_or_404(request.user, job_id)
+    if import_job_discard(actor=request.user, job=job):
+        messages.success(request, _("The import is discarded. The rows it imported stay."))
+    else:
+        messages.info(request, _("The import is discarded, running or finished already."))
     return redirect("imports:detail", job_id=job.pk)
 
 

@@ -128,6 +128,10 @@ PAGES: dict[str, Route] = {
     # Carrying on with a stopped import: only who started it (a 403 for an administrator who
     # sees it), since it runs as them.
     "imports:resume": Route("own"),
+    # Stopping a queued or running import, and discarding one that stopped: who started it, or
+    # an administrator (nothing is written in the starter's name); others do not see it (404).
+    "imports:cancel": Route("own"),
+    "imports:discard": Route("own"),
     # Tickets are reached through their customer: seen with it, worked on by whoever may
     # interact with it.
     "service:list": Route("list"),

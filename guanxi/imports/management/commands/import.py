@@ -34,6 +34,7 @@ from guanxi.imports.mapping import MappingError, read_mapping_file
 from guanxi.imports.models import ImportJob
 from guanxi.imports.services import (
     ImportJobUnavailable,
+    ended_job,
     file_sha256,
     import_job_abandoned,
     import_job_create,
@@ -116,6 +117,9 @@ class Command(BaseCommand):
             digest = file_sha256(file)
             job = resumable_job(actor=actor, path=file, kind=kind, digest=digest)
             if job is None:
+                ended = ended_job(actor=actor, kind=kind, digest=digest)
+                if ended is not None:
+                    raise self._ended(ended)
                 raise CommandError(
                     "There is no unfinished import of this file to resume.", returncode=BAD_INPUT
                 )
@@ -212,6 +216,17 @@ class Command(BaseCommand):
         return CommandError(
             f"Import #{job.pk} is being run by another process; wait for it to finish (or stop "
             "it) before resuming.",
+            returncode=BAD_INPUT,
+        )
+
+    def _ended(self, job: ImportJob) -> CommandError:
+        """Why the newest import of the file is not resumed: someone stopped it for good."""
+        how = "discarded" if job.status == ImportJob.Status.DISCARDED else "cancelled"
+        who = f" by {job.stopped_by.username}" if job.stopped_by else ""
+        return CommandError(
+            f"Import #{job.pk} of this file was {how}{who} after row {job.last_row} and is not "
+            "carried on; the rows it wrote stay. Run without --resume to import the file again "
+            "(rows with an external id update what is there).",
             returncode=BAD_INPUT,
         )
 
