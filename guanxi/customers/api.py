@@ -30,6 +30,7 @@ from guanxi.api.schemas import (
     Version,
     aware,
 )
+from guanxi.audit.models import AuditEvent
 from guanxi.core.keyset import DEFAULT_ORDERINGS
 
 from . import services
@@ -40,6 +41,7 @@ from .exports import (
     customers_export_xlsx,
     export_filename,
 )
+from .history import EntrySource, entry_sources
 from .models import Address, Customer, Email, MarketingConsent, Phone
 from .selectors import (
     access_customer,
@@ -294,6 +296,15 @@ class AuditEventOut(Schema):
     actor: UserRefOut | None
     via: str
     remote_addr: str | None
+    customer_id: int = Field(
+        description="The customer it happened on: this one, or one merged into it."
+    )
+    merged_customer: RefOut | None = Field(
+        None,
+        description="The customer merged into this one that it happened on; null for the "
+        "customer's own events. Such an event's summary is empty where it names another "
+        "customer the caller may not see.",
+    )
 
 
 class HistoryPageOut(Schema):
@@ -604,12 +615,31 @@ def customer_reveal(request: HttpRequest, customer_id: ParamId):
 )
 def customer_history(request: HttpRequest, customer_id: ParamId, query: Query[HistoryQuery]):
     """Who changed, exported or revealed what and when, newest first, with field-level before
-    and after values (sensitive fields only say that they changed)."""
-    events = customer_history_for_user(request.auth, customer_id).select_related("actor")
+    and after values (sensitive fields only say that they changed). The history of the
+    customers merged into this one is part of it, each of their events naming its customer."""
+    history = customer_history_for_user(request.auth, customer_id)
     page = keyset_answer(
-        events, ordering="-id", cursor=query.cursor, limit=query.limit, orderings={"-id": "id"}
+        history.events(),
+        ordering="-id",
+        cursor=query.cursor,
+        limit=query.limit,
+        orderings={"-id": "id"},
     )
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    sources = entry_sources(page.items, viewer=request.auth, history=history)
+    items = [
+        _history_item(event, source) for event, source in zip(page.items, sources, strict=True)
+    ]
+    return {"items": items, "next_cursor": page.next_cursor}
+
+
+def _history_item(event: AuditEvent, source: EntrySource) -> AuditEventOut:
+    merged = source.merged_customer
+    return AuditEventOut.from_orm(event).model_copy(
+        update={
+            "summary": source.summary,
+            "merged_customer": RefOut(id=merged[0], name=merged[1]) if merged else None,
+        }
+    )
 
 
 @router.get(

@@ -3,10 +3,12 @@ reader's language, user ids as names, choice codes as their labels."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import FieldDoesNotExist
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
@@ -14,9 +16,13 @@ from django.utils.translation import gettext_lazy as _
 
 from guanxi.accounts.models import User
 from guanxi.audit.models import AuditEvent
+from guanxi.audit.selectors import audit_events_for_customer
 from guanxi.interactions.models import Interaction
 
 from .models import Customer
+
+if TYPE_CHECKING:
+    from guanxi.dedup.selectors import MergedCustomer
 
 EXTRA_LABELS = {
     "phones": _("phones"),
@@ -46,6 +52,41 @@ EXTRA_LABELS = {
 VIA_LABELS = {"web": _("on the web"), "api": _("through the API"), "cli": _("on the command line")}
 
 
+# Said of an entry that happened on a customer since merged into the one whose history it is.
+MERGED_HEADLINE = _("On “%(name)s” (#%(id)d), merged into this customer: %(headline)s")
+# Changes of a merge or an undo row naming the customer its summary names.
+NAMING_FIELDS = ("merged_into", "merged_from", "organization_id")
+
+
+@dataclass(frozen=True)
+class CustomerHistory:
+    """One customer's history: its own audit rows and the past of every customer merged into
+    it, by merges not undone (``merged``: those customers by id)."""
+
+    customer_id: int
+    merged: Mapping[int, MergedCustomer] = field(default_factory=dict)
+
+    def events(self) -> QuerySet[AuditEvent]:
+        """The rows, newest first (by id, the order pages follow)."""
+        return audit_events_for_customer(
+            customer_id=self.customer_id,
+            merged_before={pk: merged.merged_at for pk, merged in self.merged.items()},
+        ).order_by("-id")
+
+    def merged_name(self, customer_id: int) -> str | None:
+        """The name of a customer merged into this one, None for any other customer."""
+        merged = self.merged.get(customer_id)
+        return merged.name if merged is not None else None
+
+
+@dataclass(frozen=True)
+class EntrySource:
+    """Where an entry of a history comes from and what of its stored summary may be shown."""
+
+    merged_customer: tuple[int, str] | None  # (id, name) when it happened on a merged customer
+    summary: str
+
+
 @dataclass
 class ChangeLine:
     label: str
@@ -58,6 +99,8 @@ class HistoryEntry:
     event: AuditEvent
     headline: str
     lines: list[ChangeLine]
+    summary: str = ""
+    merged_customer: tuple[int, str] | None = None
 
     @property
     def via(self) -> str:
@@ -178,8 +221,63 @@ def _show(
     return str(value)
 
 
-def describe_history(events: list[AuditEvent], *, viewer) -> list[HistoryEntry]:
-    """Readable entries for ``events``, which the caller already scoped to a visible customer.
+def _named_customers(event: AuditEvent) -> set[int]:
+    """The customers a merge or undo row's summary names (the other customer of the merge, or
+    a person's organisation)."""
+    if event.object_type != "customer" or event.action not in (
+        AuditEvent.Action.MERGE,
+        AuditEvent.Action.UNMERGE,
+    ):
+        return set()
+    named: set[int] = set()
+    for name in NAMING_FIELDS:
+        change = (event.changes or {}).get(name)
+        if isinstance(change, dict):
+            named |= {v for v in (change.get("before"), change.get("after")) if isinstance(v, int)}
+    return named
+
+
+def entry_sources(
+    events: list[AuditEvent], *, viewer, history: CustomerHistory | None
+) -> list[EntrySource]:
+    """For each of ``events`` (rows of ``history``): the merged customer it happened on, if
+    any, and its summary.
+
+    The merged customers are named, as the survivor's merge row names them. Their rows were
+    written for the readers of that customer, though: a summary naming another customer (the
+    one it was once merged into and taken back from, a person's organisation) is left out
+    unless that customer is part of this history or the viewer may see it."""
+    if history is None:
+        return [EntrySource(merged_customer=None, summary=event.summary) for event in events]
+    part_of_history = {history.customer_id, *history.merged}
+    named: set[int] = set()
+    for event in events:
+        if event.customer_id in history.merged:
+            named |= _named_customers(event) - part_of_history
+    visible = set(
+        Customer.objects.visible_to(viewer).filter(pk__in=named).values_list("pk", flat=True)
+    )
+    sources = []
+    for event in events:
+        name = history.merged_name(event.customer_id)
+        if name is None:
+            sources.append(EntrySource(merged_customer=None, summary=event.summary))
+            continue
+        hidden = _named_customers(event) - part_of_history - visible
+        sources.append(
+            EntrySource(
+                merged_customer=(event.customer_id, name),
+                summary="" if hidden else event.summary,
+            )
+        )
+    return sources
+
+
+def describe_history(
+    events: list[AuditEvent], *, viewer, history: CustomerHistory | None = None
+) -> list[HistoryEntry]:
+    """Readable entries for ``events``, which the caller already scoped to a visible customer
+    (rows of ``history``, which says which come from customers merged into it).
 
     Organisation names are only shown for organisations the viewer can see themselves."""
     user_ids: set[int] = set()
@@ -198,7 +296,9 @@ def describe_history(events: list[AuditEvent], *, viewer) -> list[HistoryEntry]:
         .values_list("pk", "name")
     )
     entries = []
-    for event in events:
+    for event, source in zip(
+        events, entry_sources(events, viewer=viewer, history=history), strict=True
+    ):
         model = _model_of(event)
         lines = [
             ChangeLine(
@@ -209,5 +309,21 @@ def describe_history(events: list[AuditEvent], *, viewer) -> list[HistoryEntry]:
             for name, change in sorted((event.changes or {}).items())
             if isinstance(change, dict)
         ]
-        entries.append(HistoryEntry(event=event, headline=_headline(event), lines=lines))
+        headline = _headline(event)
+        if source.merged_customer is not None:
+            merged_id, merged_name = source.merged_customer
+            headline = str(MERGED_HEADLINE) % {
+                "name": merged_name,
+                "id": merged_id,
+                "headline": headline,
+            }
+        entries.append(
+            HistoryEntry(
+                event=event,
+                headline=headline,
+                lines=lines,
+                summary=source.summary,
+                merged_customer=source.merged_customer,
+            )
+        )
     return entries

@@ -1,5 +1,7 @@
 """Reads of customer data, always through the visibility rule."""
 
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, Q, QuerySet
 
@@ -7,6 +9,9 @@ from .models import Customer, CustomFieldDefinition, MarketingConsent
 from .search import TokenMatch, normalise, parse_query, without_legal_forms
 from .validation import has_control_characters
 from .visibility import NOTHING, VIEW, customer_scope
+
+if TYPE_CHECKING:
+    from .history import CustomerHistory
 
 
 def access_customer(user, customer_id, action: str = VIEW, *, for_update: bool = False) -> Customer:
@@ -149,13 +154,21 @@ def reassignable_customer_count(user, *, owner_id: int | None) -> int:
     return queryset.filter(owner_id=owner_id).count()
 
 
-def customer_history_for_user(user, customer_id):
-    """The audit events of one customer ``user`` may see, newest first; raises
-    ``Customer.DoesNotExist`` otherwise, like :func:`access_customer`."""
-    from guanxi.audit.selectors import audit_events_for_customer
+def history_for_customer(*, customer: Customer) -> "CustomerHistory":
+    """The history of a customer the caller fetched through the visibility rule: its own audit
+    rows and the past of the customers merged into it. Whoever may view the customer may read
+    all of it, as they read the contacts and orders that merge moved over."""
+    from guanxi.dedup.selectors import customers_merged_into
 
-    customer = access_customer(user, customer_id, VIEW)
-    return audit_events_for_customer(customer_id=customer.pk).order_by("-id")
+    from .history import CustomerHistory
+
+    return CustomerHistory(customer_id=customer.pk, merged=customers_merged_into(customer.pk))
+
+
+def customer_history_for_user(user, customer_id) -> "CustomerHistory":
+    """The history of one customer ``user`` may see (see :func:`history_for_customer`);
+    raises ``Customer.DoesNotExist`` otherwise, like :func:`access_customer`."""
+    return history_for_customer(customer=access_customer(user, customer_id, VIEW))
 
 
 def custom_field_definitions_for_user(user) -> QuerySet[CustomFieldDefinition]:

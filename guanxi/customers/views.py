@@ -18,7 +18,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from guanxi.accounts.roles import DELETING_ROLES, REASSIGNING_ROLES
 from guanxi.analytics.selectors import customer_value_card
-from guanxi.audit.selectors import audit_events_for_customer
 from guanxi.core.keyset import CursorError, keyset_page
 from guanxi.dedup.selectors import (
     merge_successor,
@@ -47,6 +46,7 @@ from .selectors import (
     customer_detail_for_user,
     customer_list_for_user,
     customer_permissions_for_user,
+    history_for_customer,
     organization_lookup_for_user,
     organization_people_for_user,
     reassignable_customer_count,
@@ -139,11 +139,9 @@ def customer_detail(request, customer_id: int):
         limit=TIMELINE_PAGE,
         orderings=TIMELINE_ORDERINGS,
     )
-    history = keyset_page(
-        audit_events_for_customer(customer_id=customer.pk),
-        ordering="-id",
-        limit=HISTORY_PAGE,
-        orderings=HISTORY_ORDERINGS,
+    history = history_for_customer(customer=customer)
+    history_page = keyset_page(
+        history.events(), ordering="-id", limit=HISTORY_PAGE, orderings=HISTORY_ORDERINGS
     )
     people = (
         organization_people_for_user(request.user, customer)[:50]
@@ -159,8 +157,8 @@ def customer_detail(request, customer_id: int):
             "customer": customer,
             "permissions": permissions,
             "timeline": timeline,
-            "history": describe_history(history.items, viewer=request.user),
-            "history_next": history.next_cursor,
+            "history": describe_history(history_page.items, viewer=request.user, history=history),
+            "history_next": history_page.next_cursor,
             "people": people,
             "stage_track": [(stage, i <= reached) for i, stage in enumerate(stages)],
             "interaction_form": InteractionForm(
@@ -245,9 +243,10 @@ def customer_history(request, customer_id: int):
     """The next page of a customer's audit history: the entries htmx appends ("show more"),
     or a whole page of them when followed as a plain link."""
     customer = _visible_or_404(request.user, customer_id)
+    history = history_for_customer(customer=customer)
     try:
         page = keyset_page(
-            audit_events_for_customer(customer_id=customer.pk),
+            history.events(),
             ordering="-id",
             cursor=request.GET.get("cursor"),
             limit=HISTORY_PAGE,
@@ -261,7 +260,7 @@ def customer_history(request, customer_id: int):
         template,
         {
             "customer": customer,
-            "history": describe_history(page.items, viewer=request.user),
+            "history": describe_history(page.items, viewer=request.user, history=history),
             "history_next": page.next_cursor,
         },
     )

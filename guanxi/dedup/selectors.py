@@ -6,6 +6,7 @@ the stored blocking keys (one indexed lookup), and are scored with the model the
 fitted (or the defaults before any scan).
 """
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -225,3 +226,37 @@ def merge_successor(customer_id: int) -> int | None:
             return current if current != customer_id else None
         current = merge.survivor_id
     return None
+
+
+@dataclass(frozen=True)
+class MergedCustomer:
+    """A customer merged into another, as that customer's history names it."""
+
+    name: str
+    merged_at: dt.datetime
+
+
+def customers_merged_into(customer_id: int) -> dict[int, MergedCustomer]:
+    """The customers merged into ``customer_id``, and those merged into them, by merges not
+    undone: their pasts are part of its history. One query per step of the chain, and chains
+    are short; the caller fetched the customer through the visibility rule."""
+    merged: dict[int, MergedCustomer] = {}
+    reached = {customer_id}
+    frontier = {customer_id}
+    while frontier:
+        rows = CustomerMerge.objects.filter(
+            survivor_id__in=frontier, undone_at__isnull=True
+        ).values_list("merged_id", "merged__name", "merged_at")
+        frontier = set()
+        for merged_id, name, merged_at in rows:
+            if merged_id == customer_id:
+                continue  # brought back from the recycle bin, it took in its own survivor
+            # Brought back from the recycle bin and merged again, a customer is reached twice:
+            # the later merge took in its past up to then.
+            earlier = merged.get(merged_id)
+            if earlier is None or earlier.merged_at < merged_at:
+                merged[merged_id] = MergedCustomer(name=name, merged_at=merged_at)
+            if merged_id not in reached:
+                reached.add(merged_id)
+                frontier.add(merged_id)
+    return merged
