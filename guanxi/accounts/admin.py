@@ -1,18 +1,124 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import UserChangeForm
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .models import ApiToken, Department, Team, User
+from .selectors import user_holdings
+from .services import POOL, user_deactivate, user_deactivation_refusal
+
+
+class GuanxiUserChangeForm(UserChangeForm):
+    """Django's user form, except that unticking "active" goes through ``user_deactivate``:
+    someone who still holds customers, tickets or follow-ups is sent to the page that hands
+    them over instead of being deactivated with them."""
+
+    actor: User | None = None  # set per request by UserAdmin.get_form
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk and self.instance.is_active and not cleaned.get("is_active", True):
+            try:
+                problem = user_deactivation_refusal(
+                    actor=self.actor, user=self.instance, hand_over_to=None
+                )
+            except PermissionDenied as exc:
+                problem = str(exc)
+            if problem:
+                url = reverse("admin:accounts_user_deactivate", args=[self.instance.pk])
+                link = format_html(
+                    '{} <a href="{}">{}</a>', problem, url, gettext("Deactivate and hand over")
+                )
+                self.add_error("is_active", link)
+        return cleaned
+
+
+class HandOverForm(forms.Form):
+    hand_over_to = forms.ChoiceField(label=_("Hand over to"))
+
+    def __init__(self, *args, leaver: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        colleagues = User.objects.filter(is_active=True).exclude(pk=leaver.pk)
+        self.fields["hand_over_to"].choices = [
+            ("", "—"),
+            (POOL, _("Unowned pool")),
+            *[(str(u.pk), f"{u.label} ({u.username})") for u in colleagues.order_by("username")],
+        ]
+
+    def choice(self) -> str | int:
+        value = self.cleaned_data["hand_over_to"]
+        return value if value == POOL else int(value)
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    form = GuanxiUserChangeForm
     list_display = ("username", "display_name", "role", "department", "team", "is_active")
     list_filter = ("role", "department", "team", "is_active")
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
         (_("Guanxi"), {"fields": ("display_name", "role", "department", "team")}),
     )
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.actor = request.user  # a class made for this request, so not shared
+        return form
+
+    def save_model(self, request, obj, form, change):
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            # The form found nothing to hand over; the service deactivates and records it.
+            obj.is_active = True
+            super().save_model(request, obj, form, change)
+            user_deactivate(actor=request.user, user_id=obj.pk)
+            obj.is_active = False
+            return
+        super().save_model(request, obj, form, change)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:user_id>/deactivate/",
+                self.admin_site.admin_view(self.deactivate_view),
+                name="accounts_user_deactivate",
+            ),
+            *super().get_urls(),
+        ]
+
+    def deactivate_view(self, request, user_id: int):
+        """Deactivate someone who leaves, handing what they hold to a colleague or the pool
+        in the same step (``user_deactivate``)."""
+        if not (request.user.is_active and request.user.is_admin_role):
+            raise PermissionDenied
+        leaver = get_object_or_404(User, pk=user_id)
+        form = HandOverForm(request.POST or None, leaver=leaver)
+        if request.method == "POST" and form.is_valid():
+            try:
+                user_deactivate(actor=request.user, user_id=leaver.pk, hand_over_to=form.choice())
+            except ValidationError as exc:
+                for name, texts in exc.message_dict.items():
+                    form.add_error("hand_over_to" if name == "hand_over_to" else None, texts)
+            else:
+                messages.success(
+                    request, gettext("%(user)s is deactivated.") % {"user": leaver.label}
+                )
+                return redirect("admin:accounts_user_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Deactivate %(user)s") % {"user": leaver.label},
+            "leaver": leaver,
+            "holdings": user_holdings(leaver),
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/accounts/user/deactivate.html", context)
 
 
 @admin.register(Department)

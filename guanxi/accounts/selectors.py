@@ -1,4 +1,6 @@
-from django.db.models import QuerySet
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
 
 from .models import ApiToken, User
 from .roles import Role
@@ -28,3 +30,37 @@ def staff_directory_for_user(user) -> QuerySet[User]:
 
 def api_tokens_for_user(user) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user)
+
+
+@dataclass(frozen=True)
+class Holdings:
+    """What a user still holds that someone must go on working when they leave: the customers
+    they are account manager of (those in use; the recycle bin's keep their owner), open
+    tickets assigned to them or with them as first contact, and open churn follow-ups."""
+
+    customers: int
+    open_tickets: int
+    open_follow_ups: int
+
+    def __bool__(self) -> bool:
+        return bool(self.customers or self.open_tickets or self.open_follow_ups)
+
+
+def user_holdings(user: User) -> Holdings:
+    """What ``user`` holds, counted across the company: a handover must leave nothing behind,
+    whoever looks. Only administrators act on it (``user_deactivate``)."""
+    from guanxi.analytics.models import ChurnFollowUp
+    from guanxi.customers.models import Customer
+    from guanxi.service.models import Ticket
+
+    return Holdings(
+        customers=Customer.objects.filter(owner=user, deleted_at__isnull=True).count(),
+        open_tickets=Ticket.objects.filter(
+            Q(assignee=user) | Q(owner=user),
+            status__in=Ticket.OPEN_STATUSES,
+            customer__deleted_at__isnull=True,
+        ).count(),
+        open_follow_ups=ChurnFollowUp.objects.filter(
+            owner=user, done_at__isnull=True, customer__deleted_at__isnull=True
+        ).count(),
+    )

@@ -1,11 +1,21 @@
-"""Writes to accounts: API tokens."""
+"""Writes to accounts: API tokens, and deactivating a user who leaves."""
 
-from django.core.exceptions import PermissionDenied
+from typing import Literal
+
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from guanxi.audit.models import AuditEvent
+from guanxi.audit.services import audit_record
 
 from .models import ApiToken, User
+from .selectors import Holdings, user_holdings
+
+# ``hand_over_to`` for handing a leaver's customers to the unowned pool rather than a person.
+POOL = "pool"
 
 
 @transaction.atomic
@@ -49,3 +59,118 @@ def api_token_authenticate(raw: str) -> User | None:
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+def _holdings_text(holdings: Holdings) -> str:
+    parts = []
+    if holdings.customers:
+        parts.append(
+            ngettext("%(count)d customer", "%(count)d customers", holdings.customers)
+            % {"count": holdings.customers}
+        )
+    if holdings.open_tickets:
+        parts.append(
+            ngettext("%(count)d open ticket", "%(count)d open tickets", holdings.open_tickets)
+            % {"count": holdings.open_tickets}
+        )
+    if holdings.open_follow_ups:
+        parts.append(
+            ngettext(
+                "%(count)d open churn follow-up",
+                "%(count)d open churn follow-ups",
+                holdings.open_follow_ups,
+            )
+            % {"count": holdings.open_follow_ups}
+        )
+    return _(", ").join(parts)
+
+
+def user_deactivation_refusal(*, actor: User, user: User, hand_over_to) -> str | None:
+    """Why ``actor`` may not deactivate ``user`` handing over to ``hand_over_to`` as asked
+    (None: they may). Raises ``PermissionDenied`` for anyone but an administrator. The admin
+    site's change form asks this before it saves; :func:`user_deactivate` asks it again."""
+    if not (actor.is_active and actor.is_admin_role):
+        raise PermissionDenied(_("Only administrators deactivate users."))
+    if user.pk == actor.pk:
+        return _("You cannot deactivate yourself.")
+    if not user.is_active:
+        return _("%(user)s is already inactive.") % {"user": user.label}
+    if hand_over_to is None:
+        holdings = user_holdings(user)
+        if holdings:
+            return _(
+                "%(user)s still owns %(holdings)s. Choose who takes them over (a colleague or "
+                "the unowned pool) before deactivating."
+            ) % {"user": user.label, "holdings": _holdings_text(holdings)}
+        return None
+    if hand_over_to == POOL:
+        return None
+    successor = User.objects.filter(pk=hand_over_to).first()
+    if successor is None or not successor.is_active:
+        return _("Choose an active colleague, or the unowned pool.")
+    if successor.pk == user.pk:
+        return _("Choose someone other than the person leaving.")
+    return None
+
+
+@transaction.atomic
+def user_deactivate(
+    *, actor: User, user_id: int, hand_over_to: int | Literal["pool"] | None = None
+) -> Holdings:
+    """Deactivate a user who leaves, handing over in the same transaction what they hold
+    (:class:`Holdings`) to ``hand_over_to``: a colleague's id or :data:`POOL`. Returns what
+    was handed over.
+
+    The company's customers must not stay with someone who can no longer sign in, where
+    nobody works them and no history says where they went; so with something still held and
+    no ``hand_over_to`` this is refused rather than done half-way. Everything moves through
+    the services that move it day to day (each customer, ticket and follow-up gets its audit
+    row): customers to the successor (who must be allowed to change them) or the pool; open
+    tickets to the successor where they may work with the customer, otherwise to their
+    team's queue; open follow-ups to the customer's new account manager, closed if it has
+    none. Signing in and API tokens stop working for inactive users by themselves."""
+    from guanxi.analytics.services import follow_ups_hand_over
+    from guanxi.customers.services import customers_reassign
+    from guanxi.service.services import tickets_hand_over
+
+    user = User.objects.select_for_update().get(pk=user_id)
+    problem = user_deactivation_refusal(actor=actor, user=user, hand_over_to=hand_over_to)
+    if problem:
+        raise ValidationError({"hand_over_to": problem})
+    holdings = user_holdings(user)
+    successor_id = None if hand_over_to in (None, POOL) else int(hand_over_to)
+    if holdings.customers:
+        try:
+            customers_reassign(actor=actor, from_owner_id=user.pk, to_owner_id=successor_id)
+        except ValidationError as exc:
+            raise ValidationError({"hand_over_to": exc.messages}) from exc
+    if holdings.open_tickets:
+        tickets_hand_over(actor=actor, from_user_id=user.pk, to_user_id=successor_id)
+    if holdings.open_follow_ups:
+        follow_ups_hand_over(actor=actor, from_user_id=user.pk)
+    # Every hand-over above is scoped to what the actor may change; an administrator changes
+    # everything, but should that ever differ, nothing is left behind with an inactive owner.
+    if user_holdings(user):
+        raise ValidationError(
+            {
+                "hand_over_to": _("Not everything %(user)s holds could be handed over.")
+                % {"user": user.label}
+            }
+        )
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        object_type="user",
+        object_id=user.pk,
+        summary=_("%(user)s deactivated") % {"user": user.label},
+        changes={
+            "is_active": {"before": True, "after": False},
+            "hand_over_to": {"before": None, "after": hand_over_to},
+            "customers": {"before": None, "after": holdings.customers},
+            "open_tickets": {"before": None, "after": holdings.open_tickets},
+            "open_follow_ups": {"before": None, "after": holdings.open_follow_ups},
+        },
+    )
+    return holdings

@@ -104,3 +104,51 @@ def follow_up_done(*, actor, follow_up_id: int) -> ChurnFollowUp:
             changes={"done_at": {"before": None, "after": follow_up.done_at.isoformat()}},
         )
     return follow_up
+
+
+@transaction.atomic
+def follow_ups_hand_over(*, actor, from_user_id: int) -> int:
+    """Hand the open churn follow-ups of ``from_user_id``, who is leaving, to the account
+    manager each customer has now (so: after the customers were handed over); returns how
+    many changed, each with an audit row on its customer.
+
+    A follow-up is a task for its customer's account manager. One whose customer is left
+    without an active one (handed to the unowned pool) is closed: the refresh opens follow-ups
+    only for owned customers, and opens a new one for whoever takes the customer if it still
+    looks lost. Needs the right to change each customer, as closing one does."""
+    from guanxi.customers.models import Customer
+
+    follow_ups = list(
+        ChurnFollowUp.objects.select_for_update(of=("self",))
+        .filter(
+            owner_id=from_user_id,
+            done_at__isnull=True,
+            customer__in=Customer.objects.visible_to(actor, CHANGE).values("pk"),
+        )
+        .select_related("customer__owner")
+        .order_by("pk")
+    )
+    now = timezone.now()
+    for follow_up in follow_ups:
+        customer = follow_up.customer
+        new_owner = customer.owner
+        if new_owner is not None and new_owner.is_active and new_owner.pk != from_user_id:
+            follow_up.owner = new_owner
+            follow_up.save(update_fields=["owner"])
+            action = AuditEvent.Action.REASSIGN
+            changes = {"owner_id": {"before": from_user_id, "after": new_owner.pk}}
+        else:
+            follow_up.done_at = now
+            follow_up.save(update_fields=["done_at"])
+            action = AuditEvent.Action.UPDATE
+            changes = {"done_at": {"before": None, "after": now.isoformat()}}
+        audit_record(
+            actor=actor,
+            action=action,
+            object_type="churn_follow_up",
+            object_id=follow_up.pk,
+            customer_id=customer.pk,
+            summary=f"{customer.name}: {follow_up.reason}",
+            changes=changes,
+        )
+    return len(follow_ups)

@@ -83,6 +83,7 @@ class CustomerFilterForm(forms.Form):
             ("", _("Anyone")),
             ("me", _("Me")),
             ("none", _("Unowned pool")),
+            ("inactive", _("No longer active")),
             *[(str(u.pk), u.label) for u in staff_directory_for_user(user)],
         ]
 
@@ -130,6 +131,8 @@ class CustomerFilterForm(forms.Form):
             filters["owner_id"] = self.user.pk
         elif owner == "none":
             filters["unowned"] = True
+        elif owner == "inactive":
+            filters["owner_inactive"] = True
         elif owner:
             filters["owner_id"] = int(owner)
         return filters
@@ -733,9 +736,7 @@ class ReassignForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        everyone = [
-            (str(u.pk), f"{u.label} ({u.username})") for u in User.objects.order_by("username")
-        ]
+        everyone = [(str(u.pk), _owner_choice_label(u)) for u in User.objects.order_by("username")]
         self.fields["from_owner"].choices = [
             ("", "—"),
             ("none", _("Unowned pool")),
@@ -743,9 +744,21 @@ class ReassignForm(forms.Form):
         ]
         self.fields["to_owner"].choices = [
             ("", "—"),
+            ("none", _("Unowned pool")),
             *[(str(u.pk), f"{u.label} ({u.username})") for u in assignable_owners_for_user(user)],
         ]
 
     def from_owner_id(self) -> int | None:
         value = self.cleaned_data["from_owner"]
         return None if value == "none" else int(value)
+
+    def to_owner_id(self) -> int | None:
+        value = self.cleaned_data["to_owner"]
+        return None if value == "none" else int(value)
+
+
+def _owner_choice_label(user: User) -> str:
+    label = f"{user.label} ({user.username})"
+    if not user.is_active:
+        return _("%(user)s, no longer active") % {"user": label}
+    return label

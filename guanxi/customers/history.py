@@ -131,6 +131,9 @@ HEADLINES = {
     ("blacklist", AuditEvent.Action.CREATE): _("%(who)s put this customer on the blacklist"),
     ("blacklist", AuditEvent.Action.DELETE): _("%(who)s took this customer off the blacklist"),
     ("churn_follow_up", AuditEvent.Action.UPDATE): _("%(who)s closed a churn follow-up"),
+    ("churn_follow_up", AuditEvent.Action.REASSIGN): _(
+        "%(who)s handed a churn follow-up to the customer's new account manager"
+    ),
     ("article", AuditEvent.Action.CREATE): _(
         "%(who)s wrote a knowledge-base article from this customer's ticket"
     ),

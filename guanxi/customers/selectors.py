@@ -58,6 +58,8 @@ def customer_list_for_user(user, *, filters: dict | None = None) -> QuerySet[Cus
         queryset = queryset.filter(owner_id=filters["owner_id"])
     if filters.get("unowned"):
         queryset = queryset.filter(owner__isnull=True)
+    if filters.get("owner_inactive"):
+        queryset = queryset.filter(owner__is_active=False)
     if filters.get("tag"):
         queryset = queryset.filter(tags__name=filters["tag"])
     if filters.get("organization_id"):
@@ -163,6 +165,31 @@ def history_for_customer(*, customer: Customer) -> "CustomerHistory":
     from .history import CustomerHistory
 
     return CustomerHistory(customer_id=customer.pk, merged=customers_merged_into(customer.pk))
+
+
+def inactive_owners_for_user(user) -> list[tuple]:
+    """(user, count) of each account manager who is no longer active yet still owns customers
+    ``user`` may hand over, most first: customers nobody is working, left from before
+    deactivating handed them over (or restored from the recycle bin since)."""
+    from django.db.models import Count
+
+    from guanxi.accounts.models import User
+
+    from .visibility import CHANGE
+
+    counts = dict(
+        Customer.objects.visible_to(user, CHANGE)
+        .filter(owner__is_active=False)
+        .values("owner_id")
+        .annotate(count=Count("pk"))
+        .values_list("owner_id", "count")
+        .order_by()
+    )
+    owners = User.objects.in_bulk(list(counts))
+    return sorted(
+        ((owners[pk], count) for pk, count in counts.items()),
+        key=lambda row: (-row[1], row[0].username),
+    )
 
 
 def customer_history_for_user(user, customer_id) -> "CustomerHistory":

@@ -372,11 +372,20 @@ def customer_restore(*, actor, customer_id: int) -> Customer:
 
 @transaction.atomic
 def customers_reassign(
-    *, actor, from_owner_id: int | None, to_owner_id: int, customer_ids: list[int] | None = None
+    *,
+    actor,
+    from_owner_id: int | None,
+    to_owner_id: int | None,
+    customer_ids: list[int] | None = None,
 ) -> int:
     """Hand customers from one account manager to another: all of ``from_owner_id``'s
-    customers (the salesperson-leaves case), or just ``customer_ids``. ``from_owner_id=None``
-    takes customers from the unowned pool. Returns how many customers moved."""
+    customers (the salesperson-leaves case), or just ``customer_ids``. ``None`` on either side
+    is the unowned pool. Returns how many customers moved.
+
+    The new account manager must be allowed to change the customers they are given (an
+    analyst, who changes nothing, cannot own customers nobody else then works)."""
+    from guanxi.accounts.models import User
+
     from .validation import owner_assignment_error
 
     if not (actor.is_superuser or actor.role in REASSIGNING_ROLES):
@@ -384,7 +393,7 @@ def customers_reassign(
     message = owner_assignment_error(actor, to_owner_id)
     if message:
         raise ValidationError({"to_owner_id": message})
-    if from_owner_id is not None and from_owner_id == to_owner_id:
+    if from_owner_id == to_owner_id:
         raise ValidationError({"to_owner_id": _("Choose a different account manager.")})
     queryset = (
         Customer.objects.visible_to(actor, CHANGE).filter(owner_id=from_owner_id)
@@ -407,10 +416,23 @@ def customers_reassign(
         return 0
     ids = [pk for pk, _name in rows]
     now = timezone.now()
-    for start in range(0, len(ids), 5000):
-        Customer.objects.filter(pk__in=ids[start : start + 5000]).update(
+    chunks = [ids[start : start + 5000] for start in range(0, len(ids), 5000)]
+    for chunk in chunks:
+        Customer.objects.filter(pk__in=chunk).update(
             owner_id=to_owner_id, version=F("version") + 1, updated_at=now
         )
+    if to_owner_id is not None:
+        # Asked of the visibility rule once the customers are theirs, so that roles stay known
+        # in one place; refusing here undoes the move with the transaction.
+        new_owner = User.objects.get(pk=to_owner_id)
+        may_change = Customer.objects.visible_to(new_owner, CHANGE)
+        if sum(may_change.filter(pk__in=chunk).count() for chunk in chunks) != len(ids):
+            raise ValidationError(
+                {
+                    "to_owner_id": _("%(user)s may not change these customers, so cannot own them.")
+                    % {"user": new_owner.label}
+                }
+            )
     change = {"owner_id": {"before": from_owner_id, "after": to_owner_id}}
     audit_record_many(
         AuditEvent(

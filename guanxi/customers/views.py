@@ -47,6 +47,7 @@ from .selectors import (
     customer_list_for_user,
     customer_permissions_for_user,
     history_for_customer,
+    inactive_owners_for_user,
     organization_lookup_for_user,
     organization_people_for_user,
     reassignable_customer_count,
@@ -451,7 +452,7 @@ def reassign_view(request):
                 moved = customers_reassign(
                     actor=request.user,
                     from_owner_id=from_owner_id,
-                    to_owner_id=int(form.cleaned_data["to_owner"]),
+                    to_owner_id=form.to_owner_id(),
                 )
             except ValidationError as exc:
                 for name, texts in exc.message_dict.items():
@@ -467,4 +468,12 @@ def reassign_view(request):
         if _wants_fragment(request)
         else "customers/reassign.html"
     )
-    return render(request, template, {"form": form, "preview": preview})
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "preview": preview,
+            "inactive_owners": inactive_owners_for_user(request.user),
+        },
+    )

@@ -18,7 +18,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -560,6 +560,57 @@ def ticket_assign(
         before=before,
     )
     return ticket
+
+
+@transaction.atomic
+def tickets_hand_over(*, actor, from_user_id: int, to_user_id: int | None) -> int:
+    """Hand the open tickets ``from_user_id`` holds (assigned to them, or theirs as first
+    contact) to ``to_user_id`` when they leave, one audited change per ticket; returns how
+    many tickets changed.
+
+    A ticket goes to the successor only where they may work with its customer, as
+    :func:`ticket_assign` requires; otherwise, or with no successor (``None``), it goes to
+    nobody: back to its team's unassigned queue, where routing and the SLA sweep see it,
+    rather than to someone who could not open it."""
+    from guanxi.accounts.models import User
+
+    successor = None if to_user_id is None else User.objects.get(pk=to_user_id, is_active=True)
+    reachable = Customer.objects.visible_to(actor, INTERACT).values("pk")
+    ticket_ids = list(
+        Ticket.objects.filter(customer__in=reachable, status__in=Ticket.OPEN_STATUSES)
+        .filter(Q(assignee_id=from_user_id) | Q(owner_id=from_user_id))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    now = timezone.now()
+    for ticket_id in ticket_ids:
+        ticket = _lock(actor, ticket_id, None)
+        may_work = (
+            successor is not None
+            and Customer.objects.visible_to(successor, INTERACT)
+            .filter(pk=ticket.customer_id)
+            .exists()
+        )
+        taker = successor if may_work else None
+        before = ticket_snapshot(ticket)
+        if ticket.owner_id == from_user_id:
+            ticket.owner = taker
+        if ticket.assignee_id == from_user_id:
+            ticket.assignee = taker
+            if taker is not None:
+                ticket.team_id = taker.team_id
+                if ticket.status == S.NEW:
+                    _change_status(ticket, S.OPEN, actor=actor, now=now)
+                    recompute_deadlines(ticket, now=now)
+        _save_audited(
+            actor,
+            ticket,
+            now=now,
+            action=AuditEvent.Action.REASSIGN,
+            summary=ticket.subject,
+            before=before,
+        )
+    return len(ticket_ids)
 
 
 @transaction.atomic

@@ -1,0 +1,144 @@
+"""Deactivating users on the admin site, and finding customers whose account manager has left:
+the customer list's filter and the notice on the reassignment page."""
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+
+from guanxi.accounts.models import User
+from guanxi.audit.models import AuditEvent
+from guanxi.customers.models import Customer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_admin(company):
+    User.objects.filter(pk=company.admin.pk).update(is_staff=True, is_superuser=True)
+    company.admin.refresh_from_db()
+    return company.admin
+
+
+def _change_form(user, **overrides):
+    data = {
+        "username": user.username,
+        "email": user.email,
+        "role": user.role,
+        "department": user.department_id or "",
+        "team": user.team_id or "",
+        "display_name": user.display_name,
+        "date_joined_0": "2026-01-05",
+        "date_joined_1": "09:00:00",
+        "is_active": "on",
+    }
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def _leave(user):
+    """A user deactivated before deactivating handed their customers over."""
+    User.objects.filter(pk=user.pk).update(is_active=False)
+
+
+def test_unticking_active_for_someone_who_owns_customers_is_refused(client, company, staff_admin):
+    client.force_login(staff_admin)
+    url = reverse("admin:accounts_user_change", args=[company.rep.pk])
+    response = client.post(url, _change_form(company.rep, is_active=None))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "still owns 1 customer" in page
+    assert reverse("admin:accounts_user_deactivate", args=[company.rep.pk]) in page
+    assert User.objects.get(pk=company.rep.pk).is_active
+    assert not AuditEvent.objects.exists()
+
+
+def test_unticking_active_for_someone_holding_nothing_deactivates_with_an_audit_row(
+    client, company, staff_admin
+):
+    client.force_login(staff_admin)
+    url = reverse("admin:accounts_user_change", args=[company.analyst.pk])
+    response = client.post(url, _change_form(company.analyst, is_active=None))
+    assert response.status_code == 302
+    assert not User.objects.get(pk=company.analyst.pk).is_active
+    assert AuditEvent.objects.filter(object_type="user", object_id=company.analyst.pk).exists()
+
+
+def test_the_deactivate_page_hands_over_and_deactivates(client, company, staff_admin):
+    client.force_login(staff_admin)
+    url = reverse("admin:accounts_user_deactivate", args=[company.rep.pk])
+    page = client.get(url).content.decode()
+    assert "1 customer" in page and "Unowned pool" in page
+    response = client.post(url, {"hand_over_to": company.teammate.pk})
+    assert response.status_code == 302
+    assert not User.objects.get(pk=company.rep.pk).is_active
+    assert Customer.objects.get(pk=company.rep_customer.pk).owner == company.teammate
+    assert AuditEvent.objects.filter(action="reassign", customer_id=company.rep_customer.pk)
+
+
+def test_the_deactivate_page_shows_a_refusal_beside_the_choice(client, company, staff_admin):
+    client.force_login(staff_admin)
+    url = reverse("admin:accounts_user_deactivate", args=[company.rep.pk])
+    response = client.post(url, {"hand_over_to": company.analyst.pk})
+    assert response.status_code == 200
+    assert "errorlist" in response.content.decode()
+    assert User.objects.get(pk=company.rep.pk).is_active
+
+
+def test_the_deactivate_page_in_chinese(client, company, staff_admin):
+    client.force_login(staff_admin)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    url = reverse("admin:accounts_user_deactivate", args=[company.rep.pk])
+    page = client.get(url).content.decode()
+    assert "停用" in page and "公海" in page and "仍负责" in page
+
+
+def test_staff_who_are_not_administrators_may_not_deactivate(client, company):
+    url = reverse("admin:accounts_user_deactivate", args=[company.rep.pk])
+    client.force_login(company.admin)  # an administrator by role, but not staff of the site
+    assert "/admin/login/" in client.get(url)["Location"]
+    User.objects.filter(pk=company.manager.pk).update(is_staff=True, is_superuser=False)
+    company.manager.refresh_from_db()
+    client.force_login(company.manager)
+    assert client.post(url, {"hand_over_to": "pool"}).status_code == 403
+    assert User.objects.get(pk=company.rep.pk).is_active
+
+
+def test_customers_of_people_who_left_can_be_listed(client, company):
+    _leave(company.rep)
+    _leave(company.rep_west)
+    client.force_login(company.manager)
+    response = client.get("/customers/", {"owner": "inactive"})
+    page = response.content.decode()
+    assert company.rep_customer.name in page
+    # West Sales is not the East manager's, and active owners' customers are not listed.
+    assert company.west_customer.name not in page
+    assert company.teammate_customer.name not in page
+    assert company.unowned_customer.name not in page
+
+
+def test_the_reassign_page_points_at_customers_of_people_who_left(client, company):
+    _leave(company.rep)
+    client.force_login(company.manager)
+    page = client.get("/customers/reassign/").content.decode()
+    notice = page.split('id="inactive-owners"')[1].split("</div>")[0]
+    assert "no longer active" in notice and "rep (rep): 1 customer" in notice
+    assert "?owner=inactive" in notice
+    client.force_login(company.manager_west)
+    assert 'id="inactive-owners"' not in client.get("/customers/reassign/").content.decode()
+
+
+def test_the_reassign_page_can_hand_customers_to_the_pool(client, company):
+    client.force_login(company.manager)
+    response = client.post(
+        "/customers/reassign/", {"from_owner": company.rep.pk, "to_owner": "none"}
+    )
+    assert response.status_code == 302
+    assert Customer.objects.get(pk=company.rep_customer.pk).owner is None
+
+
+def test_the_reassign_page_in_chinese(client, company):
+    _leave(company.rep)
+    client.force_login(company.manager)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    page = client.get("/customers/reassign/").content.decode()
+    assert "已停用" in page.split('id="inactive-owners"')[1]
