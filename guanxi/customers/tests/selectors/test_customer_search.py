@@ -2,8 +2,11 @@
 database under test (FTS5 on SQLite, the GIN index on PostgreSQL)."""
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import Func, Value
 
+from guanxi.core.testing.factories import CustomerFactory
+from guanxi.customers import selectors
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import customer_list_for_user, organization_lookup_for_user
 from guanxi.customers.services import customer_create, customer_delete, customer_update
@@ -127,3 +130,35 @@ def test_pinyin_of_a_surname_finds_the_person(company, name, pinyin):
     # The organisation is found by the character's everyday reading only.
     expected = {name, name + "茶庄"} if pinyin == "cengwei" else {name}
     assert _found(company.admin, pinyin) == expected
+
+
+@pytest.mark.parametrize("walk", ["in time", "too slow"])
+def test_the_organisation_look_up_lists_the_first_by_name_either_way(
+    company, world, monkeypatch, walk
+):
+    # A walk in name order that takes too long gives way to sorting what the search index
+    # finds; with fewer matches than it reads, the answer is the same.
+    if walk == "too slow":
+        monkeypatch.setattr(selectors, "listed_within", lambda queryset, milliseconds: None)
+    for name in ("Pacific Rim Shipping", "Pacific Rim Bank", "Pacific Rim Airways"):
+        CustomerFactory(name=name, party_type=Customer.PartyType.ORGANIZATION, owner=company.rep)
+    names = [c.name for c in organization_lookup_for_user(company.admin, "pacific rim", limit=3)]
+    assert names == ["Pacific Rim Airways", "Pacific Rim Bank", "Pacific Rim Shipping"]
+    west = {c.name for c in organization_lookup_for_user(company.rep_west, "pacific rim")}
+    assert not west & {"Pacific Rim Airways", "Pacific Rim Bank", "Pacific Rim Shipping"}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL time limit")
+def test_a_read_that_takes_too_long_gives_up_and_the_time_limit_is_restored(db):
+    CustomerFactory()
+    slow = Customer.objects.annotate(pause=Func(Value(0.5), function="pg_sleep")).values(
+        "pk", "pause"
+    )
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL statement_timeout = '5s'")
+        assert selectors.listed_within(slow, 50) is None
+        assert selectors.listed_within(Customer.objects.values("pk")[:1], 1000) is not None
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('statement_timeout')")
+            assert cursor.fetchone()[0] == "5s"
