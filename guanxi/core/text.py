@@ -49,6 +49,29 @@ SURNAME_READINGS = {
     "炅": "gui",
 }
 
+# Legal forms of company names (上海华瑞贸易有限公司, "Pacific Rim Trading Co., Ltd."), which
+# people leave out or write otherwise than the name was saved (华瑞贸易公司, "Pacific Rim Trading
+# Limited"); the search and duplicate detection both look past them. Longest first, so that
+# 股份有限公司 goes before 有限公司.
+CHINESE_LEGAL_FORMS = (
+    "集团股份有限公司",
+    "股份有限公司",
+    "有限责任公司",
+    "集团有限公司",
+    "控股有限公司",
+    "有限公司",
+    "分公司",
+    "总公司",
+    "集团",
+    "公司",
+    "有限",
+    "股份",
+)
+# Latin words that say only that a name is a company's.
+LATIN_LEGAL_FORMS = frozenset(
+    ["co", "company", "corp", "corporation", "inc", "incorporated", "ltd", "limited", "llc", "plc"]
+)
+
 _SPACES = re.compile(r"\s+")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 

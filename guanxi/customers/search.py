@@ -52,6 +52,8 @@ from django.db.models import BooleanField, Expression, F
 from pypinyin import lazy_pinyin
 
 from guanxi.core.text import (
+    CHINESE_LEGAL_FORMS,
+    LATIN_LEGAL_FORMS,
     SURNAME_READINGS,
     digits_only,
     fold,
@@ -431,27 +433,6 @@ def parse_query(query: str) -> list[Term]:
         terms.extend(_word_terms(word, typed))
     flush_numeric()
     return list(dict.fromkeys(terms))[:MAX_QUERY_TERMS]
-
-
-# Legal forms of company names (上海华瑞贸易有限公司, "Pacific Rim Trading Co., Ltd."), which
-# people leave out or write otherwise than the name was saved: 华瑞贸易公司, "Pacific Rim Trading
-# Limited". Longest first, so that 股份有限公司 goes before 有限公司.
-CHINESE_LEGAL_FORMS = (
-    "集团股份有限公司",
-    "股份有限公司",
-    "有限责任公司",
-    "集团有限公司",
-    "有限公司",
-    "分公司",
-    "总公司",
-    "集团",
-    "公司",
-    "有限",
-    "股份",
-)
-LATIN_LEGAL_FORMS = frozenset(
-    ["co", "company", "corp", "corporation", "inc", "incorporated", "ltd", "limited", "llc", "plc"]
-)
 
 
 def _without_chinese_legal_form(text: str) -> str:

@@ -15,38 +15,22 @@ from functools import lru_cache
 import phonenumbers
 from pypinyin import lazy_pinyin
 
-from guanxi.core.text import SURNAME_READINGS, fold, to_simplified
+from guanxi.core.text import (
+    CHINESE_LEGAL_FORMS,
+    LATIN_LEGAL_FORMS,
+    SURNAME_READINGS,
+    fold,
+    to_simplified,
+)
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _LATIN_WORD = re.compile(r"[0-9a-z]+")
 
-# Legal-form words of company names, longest first so that 股份有限公司 goes before 有限公司.
-_CHINESE_COMPANY_FORMS = (
-    "股份有限公司",
-    "有限责任公司",
-    "集团有限公司",
-    "集团股份有限公司",
-    "控股有限公司",
-    "有限公司",
-    "分公司",
-    "总公司",
-    "集团",
-    "公司",
-    "有限",
-    "股份",
-)
-_LATIN_COMPANY_FORMS = frozenset(
+# Besides the plain legal forms, words that also say little about which company is meant when
+# two records are compared (Group, Holdings, International, foreign legal forms). The search
+# keeps them: a user typing "Pacific Group" wants the group, not every Pacific.
+_LATIN_COMPANY_FORMS = LATIN_LEGAL_FORMS | frozenset(
     [
-        "co",
-        "company",
-        "corp",
-        "corporation",
-        "inc",
-        "incorporated",
-        "ltd",
-        "limited",
-        "llc",
-        "plc",
         "gmbh",
         "ag",
         "sa",
@@ -257,7 +241,7 @@ def company_name_key(company: str | None) -> str:
         changed = True
         while changed:
             changed = False
-            for form in _CHINESE_COMPANY_FORMS:
+            for form in CHINESE_LEGAL_FORMS:
                 if key.endswith(form) and len(key) > len(form) + 1:
                     key = key[: -len(form)]
                     changed = True
