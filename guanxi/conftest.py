@@ -4,6 +4,8 @@ every test reads "as the rep, ..." rather than building its own world."""
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
+from django.utils import translation
 
 from guanxi.accounts.models import Department, Team, User
 from guanxi.accounts.roles import Role
@@ -11,6 +13,15 @@ from guanxi.core.testing.factories import CustomerFactory, UserFactory
 from guanxi.customers.models import Customer
 
 PASSWORD = "pw-for-tests-1"
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the default language. A request in Chinese leaves Chinese active in
+    the thread, and a later test on the same worker would read its messages in Chinese."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @dataclass
