@@ -54,8 +54,6 @@ VIA_LABELS = {"web": _("on the web"), "api": _("through the API"), "cli": _("on 
 
 # Said of an entry that happened on a customer since merged into the one whose history it is.
 MERGED_HEADLINE = _("On “%(name)s” (#%(id)d), merged into this customer: %(headline)s")
-# Changes of a merge or an undo row naming the customer its summary names.
-NAMING_FIELDS = ("merged_into", "merged_from", "organization_id")
 
 
 @dataclass(frozen=True)
@@ -225,19 +223,24 @@ def _show(
 
 
 def _named_customers(event: AuditEvent) -> set[int]:
-    """The customers a merge or undo row's summary names (the other customer of the merge, or
-    a person's organisation)."""
+    """The customer a merge or undo row's summary names: the other customer of the merge
+    (``merged_from``/``merged_into``: the new value of a merge, the old one of an undo), or the
+    organisation a person is now in (``organization_id``'s new value)."""
     if event.object_type != "customer" or event.action not in (
         AuditEvent.Action.MERGE,
         AuditEvent.Action.UNMERGE,
     ):
         return set()
-    named: set[int] = set()
-    for name in NAMING_FIELDS:
-        change = (event.changes or {}).get(name)
-        if isinstance(change, dict):
-            named |= {v for v in (change.get("before"), change.get("after")) if isinstance(v, int)}
-    return named
+    changes = event.changes or {}
+    side = "before" if event.action == AuditEvent.Action.UNMERGE else "after"
+    for name in ("merged_from", "merged_into"):
+        change = changes.get(name)
+        if isinstance(change, dict) and isinstance(change.get(side), int):
+            return {change[side]}
+    change = changes.get("organization_id")
+    if isinstance(change, dict) and isinstance(change.get("after"), int):
+        return {change["after"]}
+    return set()
 
 
 def entry_sources(
@@ -246,30 +249,27 @@ def entry_sources(
     """For each of ``events`` (rows of ``history``): the merged customer it happened on, if
     any, and its summary.
 
-    The merged customers are named, as the survivor's merge row names them. Their rows were
-    written for the readers of that customer, though: a summary naming another customer (the
-    one it was once merged into and taken back from, a person's organisation) is left out
-    unless that customer is part of this history or the viewer may see it."""
-    if history is None:
-        return [EntrySource(merged_customer=None, summary=event.summary) for event in events]
-    part_of_history = {history.customer_id, *history.merged}
+    The merged customers are named, as the survivor's merge row names them. A summary naming
+    another customer (the other customer of a merge since undone, a person's organisation),
+    whether on this customer's own rows or a merged customer's, is left out unless that
+    customer is part of this history or the viewer may see it: the row must not tell its
+    reader what they may not look up themselves."""
+    part_of_history = {history.customer_id, *history.merged} if history is not None else set()
     named: set[int] = set()
     for event in events:
-        if event.customer_id in history.merged:
-            named |= _named_customers(event) - part_of_history
-    visible = set(
-        Customer.objects.visible_to(viewer).filter(pk__in=named).values_list("pk", flat=True)
+        named |= _named_customers(event) - part_of_history
+    visible = (
+        set(Customer.objects.visible_to(viewer).filter(pk__in=named).values_list("pk", flat=True))
+        if named
+        else set()
     )
     sources = []
     for event in events:
-        name = history.merged_name(event.customer_id)
-        if name is None:
-            sources.append(EntrySource(merged_customer=None, summary=event.summary))
-            continue
+        name = history.merged_name(event.customer_id) if history is not None else None
         hidden = _named_customers(event) - part_of_history - visible
         sources.append(
             EntrySource(
-                merged_customer=(event.customer_id, name),
+                merged_customer=(event.customer_id, name) if name is not None else None,
                 summary="" if hidden else event.summary,
             )
         )

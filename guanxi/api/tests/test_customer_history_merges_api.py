@@ -114,3 +114,42 @@ def test_a_summary_naming_a_customer_out_of_sight_is_left_out(api_as, company):
     assert (merged.pk, "merge") in actions and (merged.pk, "unmerge") in actions
     as_admin = _all_items(api_as("admin"), survivor)
     assert [item for item in as_admin if stranger.name in item["summary"]]
+
+
+def test_the_survivors_undo_row_does_not_name_a_customer_out_of_sight(api_as, company):
+    # The admin merged a western customer into the rep's and took it back out: the rep may
+    # read their customer's history, not learn the western customer's name from it.
+    survivor = _person(company.rep, "赵云")
+    stranger = _person(company.admin, "西部客户乙", owner_id=company.rep_west.pk)
+    merge = customers_merge(actor=company.admin, survivor_id=survivor.pk, merged_id=stranger.pk)
+    customer_merge_undo(actor=company.admin, merge_id=merge.pk)
+
+    as_rep = _all_items(api_as("rep"), survivor)
+    actions = [item["action"] for item in as_rep if item["customer_id"] == survivor.pk]
+    assert "merge" in actions and "unmerge" in actions  # the rows stay, with their changes
+    assert not [item for item in as_rep if stranger.name in item["summary"]]
+    as_admin = _all_items(api_as("admin"), survivor)
+    assert len([item for item in as_admin if stranger.name in item["summary"]]) == 2
+
+
+def test_a_persons_new_organisation_out_of_sight_is_not_named(api_as, company):
+    ours = customer_create(
+        actor=company.rep, data={"name": "华瑞科技", "party_type": "organization"}
+    )
+    theirs = customer_create(
+        actor=company.admin,
+        data={
+            "name": "上海华瑞科技有限公司",
+            "party_type": "organization",
+            "owner_id": company.rep_west.pk,
+        },
+    )
+    person = _person(company.rep, "李娜", organization_id=ours.pk)
+    customers_merge(actor=company.admin, survivor_id=theirs.pk, merged_id=ours.pk)
+
+    as_rep = _all_items(api_as("rep"), person)
+    moved = [item for item in as_rep if item["action"] == "merge"]
+    assert len(moved) == 1 and moved[0]["summary"] == ""
+    assert not [item for item in as_rep if theirs.name in item["summary"]]
+    as_admin = _all_items(api_as("admin"), person)
+    assert [item for item in as_admin if theirs.name in item["summary"]]

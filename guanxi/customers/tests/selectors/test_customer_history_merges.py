@@ -183,3 +183,20 @@ def test_a_page_is_one_query_however_many_customers_were_merged(company):
         page = keyset_page(history.events(), ordering="-id", limit=50, orderings={"-id": "id"})
     assert len(queries) == 1
     assert len({e.customer_id for e in page.items}) == 4
+
+
+def test_the_page_does_not_name_a_customer_out_of_sight_in_the_customers_own_rows(company):
+    from guanxi.customers.history import describe_history
+
+    survivor = _person(company.rep, "赵云")
+    stranger = _person(company.admin, "西部客户乙", owner_id=company.rep_west.pk)
+    merge = customers_merge(actor=company.admin, survivor_id=survivor.pk, merged_id=stranger.pk)
+    customer_merge_undo(actor=company.admin, merge_id=merge.pk)
+
+    def summaries(user):
+        history = customer_history_for_user(user, survivor.pk)
+        entries = describe_history(list(history.events()), viewer=user, history=history)
+        return [entry.summary for entry in entries]
+
+    assert not [s for s in summaries(company.rep) if stranger.name in s]
+    assert len([s for s in summaries(company.admin) if stranger.name in s]) == 2
