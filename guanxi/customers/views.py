@@ -60,7 +60,7 @@ from .services import (
     customer_update,
     customers_reassign,
 )
-from .visibility import VIEW, can_create_customers
+from .visibility import VIEW, can_create_customers, customer_scope
 
 PAGE_SIZE = 50
 TIMELINE_PAGE = 20
@@ -182,9 +182,16 @@ def customer_detail(request, customer_id: int):
 
 
 def _merged_into_visible(user, customer_id: int) -> int | None:
-    """Where a customer merged away lives on, if the user may see that customer."""
+    """Where a customer merged away lives on, if the user may see that customer and could see
+    the merged one before the merge (its row, owner and all, stays in the recycle bin). Anyone
+    else gets the 404 of an id that never existed: a redirect would tell them it did."""
     successor = merge_successor(customer_id)
     if successor is None:
+        return None
+    could_see_merged = Customer.objects.filter(
+        customer_scope(user, VIEW, deleted=True), pk=customer_id
+    ).exists()
+    if not could_see_merged:
         return None
     visible = Customer.objects.visible_to(user, VIEW).filter(pk=successor).exists()
     return successor if visible else None
