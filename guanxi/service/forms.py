@@ -71,16 +71,28 @@ class TicketFilterForm(forms.Form):
     unassigned = forms.BooleanField(label=_("Unassigned"), required=False)
     breached = forms.BooleanField(label=_("Overdue"), required=False)
     customer_id = forms.IntegerField(
-        required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput
+        label=_("Customer"), required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["category_id"].choices = category_choices(str(_("Any category")))
 
-    def selector_filters(self, user) -> dict:
+    def filter_errors(self) -> list[tuple[str, str]]:
+        """(label, message) of each filter that is not valid, for showing above the queue."""
+        if not self.is_bound or self.is_valid():
+            return []
+        return [
+            (str(self.fields[name].label) if name in self.fields else "", message)
+            for name, messages in self.errors.items()
+            for message in messages
+        ]
+
+    def selector_filters(self, user) -> dict | None:
+        """The filters for ``tickets_for_user``, or None when one of them is not valid:
+        dropping it instead would widen the queue to every ticket the user may see."""
         if not self.is_valid():
-            return {}
+            return None
         data = self.cleaned_data
         filters = {
             "status": data.get("status") or None,

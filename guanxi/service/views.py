@@ -55,11 +55,14 @@ PUBLIC_REQUEST_FIELDS = {"phones": "phone", "emails": "email"}
 def ticket_list(request):
     form = TicketFilterForm(request.GET or None)
     filters = form.selector_filters(request.user) if request.GET else {"status": "open_any"}
-    queryset = tickets_for_user(request.user, **filters).select_related(
+    queryset = tickets_for_user(request.user, **(filters or {})).select_related(
         "customer", "assignee", "category"
     )
+    if filters is None:  # a filter is not valid: the page says which, and lists no ticket
+        queryset = queryset.none()
     paging = keyset_page_context(request, queryset, ordering="-id", orderings=ORDERINGS)
-    return render(request, "service/list.html", {"form": form, "now": timezone.now(), **paging})
+    context = {"form": form, "filter_errors": form.filter_errors(), "now": timezone.now()}
+    return render(request, "service/list.html", {**context, **paging})
 
 
 @login_required

@@ -167,3 +167,22 @@ def test_the_customer_history_tells_what_happened_to_their_tickets(client, compa
     assert f"{company.agent.label} assigned a service ticket" in html
     # Choices and people as people read them, not as codes and ids.
     assert "Complaint" in html and "High" in html and desk.second.label in html
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["customer_id=1234567890123456789012345", "customer_id=abc", "status=nonsense"],
+)
+def test_a_filter_the_queue_cannot_read_lists_no_ticket(client, company, desk, query):
+    services.ticket_create(
+        actor=company.agent,
+        customer_id=company.rep_customer.pk,
+        data={"type": "complaint", "subject": "发票开错了", "priority": "normal"},
+    )
+    client.force_login(company.agent)
+    assert "发票开错了" in client.get("/service/tickets/").content.decode()
+    response = client.get(f"/service/tickets/?{query}")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "发票开错了" not in page  # dropping the filter would list every ticket
+    assert "No tickets are shown: these filters are not valid." in page
