@@ -26,6 +26,7 @@ from guanxi.accounts.roles import Role
 from guanxi.audit.context import Origin, reset_origin, set_origin
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record
+from guanxi.core.files import replaced_on_success
 from guanxi.customers.models import CustomFieldDefinition
 from guanxi.customers.visibility import can_create_customers
 
@@ -594,5 +595,5 @@ def write_error_rows(job: ImportJob, handle) -> int:
 def write_error_file(job: ImportJob, destination: Path) -> int:
     """:func:`write_error_rows` into a file, UTF-8 with a byte order mark (so spreadsheet
     programs read Chinese correctly)."""
-    with Path(destination).open("w", newline="", encoding="utf-8-sig") as handle:
+    with replaced_on_success(Path(destination), encoding="utf-8-sig") as handle:
         return write_error_rows(job, handle)

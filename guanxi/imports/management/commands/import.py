@@ -30,6 +30,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from guanxi.accounts.models import User
+from guanxi.core.files import check_output_path
 from guanxi.imports.mapping import MappingError, read_mapping_file
 from guanxi.imports.models import ImportJob
 from guanxi.imports.services import (
@@ -87,10 +88,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, kind: str, file: Path, **options):
         actor = self._actor(options["user"])
-        if not file.exists():
-            raise CommandError(f"{file}: no such file.", returncode=BAD_INPUT)
+        _check_input_file(file)
         if options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1.", returncode=BAD_INPUT)
+        # An explicit error file is checked now: the rejected rows are written only after the
+        # whole import, and a typo in the path must not surface then.
+        if options["errors"] is not None:
+            problem = check_output_path(options["errors"], "--errors")
+            if problem:
+                raise CommandError(problem, returncode=BAD_INPUT)
         job = None
         digest = None
         if options["resume"]:
@@ -264,8 +270,31 @@ class Command(BaseCommand):
                 "(the Duplicates page)."
             )
         if job.rejected:
-            count = write_error_file(job, errors_path)
+            try:
+                count = write_error_file(job, errors_path)
+            except OSError as error:
+                # The rows are imported; only their error file is missing. Say how to get it.
+                raise CommandError(
+                    f"The rejected rows could not be written to {errors_path}: "
+                    f"{error.strerror or error}. Give another place with --errors.",
+                    returncode=STOPPED,
+                ) from None
             self.stdout.write(f"{count:,} rejected rows written to {errors_path} with the reasons.")
+
+
+def _check_input_file(file: Path) -> None:
+    """A missing, unreadable file or a directory is refused before any job is made."""
+    if not file.exists():
+        raise CommandError(f"{file}: no such file.", returncode=BAD_INPUT)
+    if file.is_dir():
+        raise CommandError(f"{file} is a directory, not a file.", returncode=BAD_INPUT)
+    try:
+        with file.open("rb"):
+            pass
+    except OSError as error:
+        raise CommandError(
+            f"{file}: cannot be read ({error.strerror or error}).", returncode=BAD_INPUT
+        ) from None
 
 
 def argparse_hidden() -> str:
