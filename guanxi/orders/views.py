@@ -54,4 +54,5 @@ def order_create_view(request, customer_id: int):
         form = OrderForm(
             initial={"ordered_on": timezone.localdate(), "channel": "other", "status": "placed"}
         )
-    return render(request, "orders/form.html", {"customer": customer, "form": form})
+    status = 422 if form.errors else 200
+    return render(request, "orders/form.html", {"customer": customer, "form": form}, status=status)

@@ -57,8 +57,12 @@ def test_booking_an_order_from_the_form(client, company):
     assert response.status_code == 302
     order = Order.objects.get()
     assert (order.gross_margin, order.created_by) == (Decimal("38.00"), company.rep)
+    # Refused input answers 422, as every other form does, whether the form or the
+    # service refuses it.
     bad = client.post(url, {**form, "currency": "12"})
-    assert bad.status_code == 200 and Order.objects.count() == 1
+    assert bad.status_code == 422 and Order.objects.count() == 1
+    negative = client.post(url, {**form, "amount": "-5"})
+    assert negative.status_code == 422 and Order.objects.count() == 1
     client.force_login(company.teammate)
     assert client.get(url).status_code == 403
     client.force_login(company.rep_west)
