@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from guanxi.core.bulk import insert, update
+from guanxi.core.files import replaced_on_success
 from guanxi.customers.models import Customer
 
 from .keys import complete_match_index, indexed_records
@@ -84,7 +85,7 @@ def scan_duplicates(
     order = np.lexsort((right_ids, left_ids))
     if output is not None:
         started = time.perf_counter()
-        with Path(output).open("w", newline="", encoding="utf-8") as handle:
+        with replaced_on_success(Path(output)) as handle:
             writer = csv.writer(handle)
             writer.writerow(CSV_COLUMNS)
             for i in order:

@@ -14,7 +14,6 @@ and recall (``--check`` exits with status 1 when a data set misses the quality b
 ``reindex`` recomputes every customer's stored blocking keys.
 """
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from guanxi.core.files import check_output_path
 from guanxi.dedup.matching.blocking import DEFAULT_MAX_BLOCK
 from guanxi.dedup.matching.engine import REVIEW_THRESHOLD
 
@@ -46,15 +46,18 @@ def _output_path(path: Path | None) -> Path | None:
     minutes, and only then would a missing directory or a typo show."""
     if path is None:
         return None
-    if path.is_dir():
-        raise CommandError(f"--output {path} is a directory, not a file.", returncode=BAD_INPUT)
-    if not path.parent.is_dir():
-        raise CommandError(
-            f"--output {path}: the directory {path.parent} does not exist.", returncode=BAD_INPUT
-        )
-    if not os.access(path if path.exists() else path.parent, os.W_OK):
-        raise CommandError(f"--output {path} cannot be written.", returncode=BAD_INPUT)
+    problem = check_output_path(path, "--output")
+    if problem:
+        raise CommandError(problem, returncode=BAD_INPUT)
     return path
+
+
+def _at_least(minimum: int, option: str, value: int) -> int:
+    if value < minimum:
+        raise CommandError(
+            f"{option} must be at least {minimum}, not {value}.", returncode=BAD_INPUT
+        )
+    return value
 
 
 class Command(BaseCommand):
@@ -106,7 +109,10 @@ class Command(BaseCommand):
         elif action == "fetch-febrl":
             from guanxi.dedup.datasets import febrl
 
-            directory = febrl.fetch(options["directory"])
+            directory = options["directory"]
+            if directory is not None and directory.exists() and not directory.is_dir():
+                raise CommandError(f"{directory} is a file, not a directory.", returncode=BAD_INPUT)
+            directory = febrl.fetch(directory)
             self.stdout.write(f"FEBRL data sets in {directory}")
         elif action == "reindex":
             self._reindex()
@@ -127,6 +133,9 @@ class Command(BaseCommand):
 
         threshold = _threshold(options["threshold"])
         output = _output_path(options["output"])
+        # A block of one customer holds no pair: below 2 every key would be skipped and the
+        # scan would report no duplicates at all.
+        _at_least(2, "--max-block", options["max_block"])
         total = Customer.objects.filter(deleted_at__isnull=True).count()
         started = time.monotonic()
         with self._progress(total, " customers") as bar:
@@ -176,6 +185,7 @@ class Command(BaseCommand):
         from guanxi.dedup.evaluate import evaluate_dataset
 
         threshold = _threshold(options["threshold"])
+        _at_least(1, "--entities", options["entities"])
         names = (
             ["febrl1", "febrl2", "febrl3", "febrl4", "chinese"]
             if options["dataset"] == "all"
