@@ -269,3 +269,11 @@ def test_no_orders_when_asked_for_none_and_demo_orders_replaces_them():
         first
     )
     assert "Loaded 700 orders" in out.getvalue()
+
+
+def test_negative_tickets_are_refused_before_anything_is_loaded():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="--tickets cannot be negative"):
+        demo_data("--customers", "10", "--tickets", "-5", "--orders-per-customer", "0")
+    assert not Customer.objects.exists()

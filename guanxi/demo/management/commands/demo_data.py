@@ -74,6 +74,9 @@ class Command(BaseCommand):
         orders_per_customer = options["orders_per_customer"]
         if not 0 <= orders_per_customer < 1000:
             raise CommandError("--orders-per-customer must be between 0 and 1000.")
+        # Checked before loading: the tickets come last, after the customers are committed.
+        if options["tickets"] is not None and options["tickets"] < 0:
+            raise CommandError("--tickets cannot be negative.")
         if if_empty and Customer.objects.exists():
             self.stdout.write("The database already holds customers; no demo data loaded.")
             self.stdout.write(format_credentials(read_credentials(), url=LOGIN_HINT))
