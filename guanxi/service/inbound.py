@@ -28,6 +28,7 @@ unlabelled or mislabelled text is tried as UTF-8, then GB18030, before anything 
 import base64
 import binascii
 import hashlib
+import logging
 import mimetypes
 import re
 from collections.abc import Iterator
@@ -46,6 +47,8 @@ from django.utils.translation import gettext as _
 from . import mail, services
 from .intake import request_from_customer
 from .models import Ticket, TicketMessage
+
+logger = logging.getLogger(__name__)
 
 CREATED = "created"
 ADDED = "added"
@@ -178,24 +181,31 @@ def parse_email(raw: bytes) -> ParsedEmail:
         ) from None
     name, address = _sender(message)
     return ParsedEmail(
-        sender_name=name,
+        sender_name=_without_nul(name),
         sender_address=address,
         subject=_header(message, "Subject"),
         message_id=_message_id(message, raw),
         references=_references(message),
-        body=body,
+        body=_without_nul(body),
         attachments=attachments,
         automatic=_automatic(message),
     )
 
 
+def _without_nul(text: str) -> str:
+    # Some mailers leave NUL characters in; PostgreSQL refuses them in text, which would make
+    # the email fail again on every attempt.
+    return text.replace("\x00", "")
+
+
 def _header(message: EmailMessage, name: str) -> str:
-    """A header's decoded text on one line; "" when missing or beyond the parser."""
+    """A header's decoded text on one line, without NUL characters; "" when missing or beyond
+    the parser."""
     try:
         value = message.get(name)
     except Exception:  # the standard parser gives up on some malformed headers
         return ""
-    return "" if value is None else " ".join(str(value).split())
+    return "" if value is None else " ".join(_without_nul(str(value)).split())
 
 
 def _sender(message: EmailMessage) -> tuple[str, str]:
@@ -233,7 +243,7 @@ def _automatic(message: EmailMessage) -> str:
     if submitted and submitted != "no":
         return _("sent automatically (Auto-Submitted: %(value)s)") % {"value": submitted}
     precedence = _header(message, "Precedence").lower()
-    if precedence in ("bulk", "junk", "list"):
+    if precedence in ("bulk", "junk", "list", "auto_reply"):
         return _("bulk mail (Precedence: %(value)s)") % {"value": precedence}
     if "X-Autoreply" in message or "X-Autorespond" in message:
         return _("an auto-reply")
@@ -241,6 +251,18 @@ def _automatic(message: EmailMessage) -> str:
         return _("a delivery or read report")
     if _header(message, "Return-Path") == "<>":
         return _("a bounce (empty return path)")
+    # Some mail systems write bounces as plain text, and the webhook's provider may leave out
+    # the Return-Path: the sender's mailbox name still says it is one.
+    mailbox = _sender(message)[1].partition("@")[0]
+    if mailbox in ("mailer-daemon", "postmaster"):
+        return _("a bounce (from %(mailbox)s)") % {"mailbox": mailbox}
+    desk = mail.service_address().strip().lower()
+    if desk and desk in _header(message, "X-Loop").lower():
+        return _("a mail loop (X-Loop names the service desk)")
+    # Mailing lists and newsletters (RFC 2369, 2919): never a customer writing to the desk, and
+    # an answer to them would go to the whole list.
+    if "List-Id" in message or "List-Unsubscribe" in message:
+        return _("mailing-list mail")
     return ""
 
 
@@ -288,7 +310,7 @@ def _filename(part: EmailMessage) -> str:
         return ""
     if "=?" in name:  # an encoded word inside quotes, which some mailers send
         name = decode_words(name)
-    return name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return _without_nul(name).replace("\\", "/").rsplit("/", 1)[-1].strip()
 
 
 def _part_bytes(part: EmailMessage) -> bytes:
@@ -438,6 +460,13 @@ def file_inbound_email(raw: bytes) -> InboundResult:
     parsed = parse_email(raw)
     reason = parsed.automatic or _sender_problem(parsed)
     if reason:
+        # Filed nowhere: the log is where it can be found again.
+        logger.info(
+            "Inbound email %s from %r ignored: %s",
+            parsed.message_id,
+            parsed.sender_address,
+            reason,
+        )
         return InboundResult(IGNORED, None, reason)
     try:
         with transaction.atomic():

@@ -4,7 +4,8 @@ the service desk's address here, and it is filed like one read from the mailbox.
 The caller proves itself with the shared secret ``GUANXI_INBOUND_WEBHOOK_SECRET`` in the
 ``X-Guanxi-Webhook-Secret`` header; while the setting is empty everything is refused. The email
 comes as the request body (``Content-Type: message/rfc822``) or as the form field ``email`` of a
-``multipart/form-data`` post. The answer is JSON: ``{"action": "created", "ticket": "T-000123"}``.
+``multipart/form-data`` post. The answer is JSON: ``{"action": "created", "ticket": "T-000123",
+"reason": ""}``, the reason saying why an email was ignored or a duplicate.
 """
 
 import hmac
@@ -82,9 +83,8 @@ def inbound_email_webhook(request):
         # the log.
         logger.exception("Filing an inbound email failed")
         return _error(503, _("The email could not be filed now; try again later."))
-    return JsonResponse(
-        {"action": result.action, "ticket": result.ticket.number if result.ticket else None}
-    )
+    ticket = result.ticket.number if result.ticket else None
+    return JsonResponse({"action": result.action, "ticket": ticket, "reason": result.reason})
 
 
 def _form_field(content_type: str, data: bytes) -> bytes | None:

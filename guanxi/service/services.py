@@ -792,13 +792,25 @@ def _attach(ticket: Ticket, message: TicketMessage | None, files: Iterable, acto
         attachment.save()
 
 
+# File systems take names of up to 255 bytes; a Chinese character is three in UTF-8, and the
+# storage may add a few characters to make a name unique.
+MAX_STORED_NAME_BYTES = 150
+
+
 def _safe_name(name: str) -> str:
     from django.utils.text import get_valid_filename
 
     try:
-        return get_valid_filename(name)[-100:]
+        name = get_valid_filename(name)
     except Exception:
         return "attachment"
+    stem, dot, extension = name.rpartition(".")
+    if not dot or len(extension.encode()) > 20:
+        stem, dot, extension = name, "", ""
+    room = MAX_STORED_NAME_BYTES - len(f"{dot}{extension}".encode())
+    # Cut whole characters from the start, as before: the end of a name tells files apart.
+    stem = stem.encode()[-room:].decode(errors="ignore").lstrip("._-") or "attachment"
+    return f"{stem}{dot}{extension}"
 
 
 @transaction.atomic

@@ -1,0 +1,150 @@
+"""Emails that real mailboxes hold and a tidy test message is not: NUL characters, attachment
+names longer than a file system takes, bounces without a report, loops and list mail — built
+with the standard library's ``email`` package and filed through ``file_inbound_email`` and the
+webhook."""
+
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+import pytest
+from django.core import mail as outbox
+from django.test import TestCase
+
+from guanxi.audit.models import AuditEvent
+from guanxi.customers.models import Customer, Email
+from guanxi.service.inbound import file_inbound_email
+from guanxi.service.models import Ticket, TicketAttachment, TicketMessage
+
+pytestmark = pytest.mark.django_db
+
+DESK = "service@guanxi.localhost"
+URL = "/service/inbound/email/"
+SECRET = "inbound-secret-for-tests"
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    settings.GUANXI_SERVICE_EMAIL = DESK
+
+
+def message(
+    *,
+    sender: str = "王芳 <wangfang@example.cn>",
+    subject: str = "发票什么时候开？",
+    body: str = "您好，上周的订单还没有收到发票。",
+    headers: dict[str, str] | None = None,
+) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = DESK
+    email["Subject"] = subject
+    email["Message-ID"] = make_msgid(domain="example.cn")
+    for name, value in (headers or {}).items():
+        email[name] = value
+    email.set_content(body)
+    return email
+
+
+def written() -> tuple[int, ...]:
+    return tuple(
+        model.objects.count()
+        for model in (Customer, Email, Ticket, TicketMessage, TicketAttachment, AuditEvent)
+    )
+
+
+def filed(raw: bytes):
+    outbox.outbox.clear()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return file_inbound_email(raw)
+
+
+def test_nul_characters_are_dropped_rather_than_refused_by_the_database(company, desk):
+    # PostgreSQL refuses NUL in text: the email would fail on every round of the fetch.
+    raw = (
+        b"From: =?utf-8?B?546L6Iqz?= <wangfang@example.cn>\r\n"
+        b"To: service@guanxi.localhost\r\n"
+        b"Subject: =?utf-8?B?5Y+R56Wo?=\x00\r\n"
+        b"Message-ID: <nul\x00@example.cn>\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n"
+        b"\r\n"
+        b"\xe4\xbd\xa0\xe5\xa5\xbd\x00\xe4\xb8\x96\xe7\x95\x8c\r\n"
+    )
+    result = filed(raw)
+    assert result.action == "created"
+    [customer_message] = result.ticket.messages.all()
+    assert customer_message.body == "你好世界"
+    assert "\x00" not in customer_message.email_message_id
+    assert result.ticket.subject == "发票"
+    # The same email again is still recognised.
+    assert filed(raw).action == "duplicate"
+
+
+def test_a_nul_in_an_attachments_name_is_dropped(company, desk):
+    email = message()
+    email.add_attachment(
+        b"%PDF-1.4", maintype="application", subtype="pdf", filename="合同\x00.pdf"
+    )
+    result = filed(email.as_bytes())
+    [attachment] = TicketAttachment.objects.filter(ticket=result.ticket)
+    assert attachment.filename == "合同.pdf"
+
+
+def test_an_attachment_with_a_long_chinese_name_is_kept(company, desk):
+    # 100 Chinese characters are 300 bytes in UTF-8, more than a file name may have (255).
+    name = "二〇二六年第四季度华东区客户服务合同补充协议及附件清单" * 8 + ".pdf"
+    email = message()
+    email.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename=name)
+    result = filed(email.as_bytes())
+    assert result.action == "created"
+    [attachment] = TicketAttachment.objects.filter(ticket=result.ticket)
+    assert attachment.filename == name
+    assert attachment.file.name.endswith(".pdf")
+    assert attachment.file.read() == b"%PDF-1.4"
+
+
+@pytest.mark.parametrize(
+    ("sender", "headers"),
+    [
+        # Bounces written as plain text (qmail, some gateways), without Return-Path: <>.
+        ("MAILER-DAEMON@mx.example.cn", {}),
+        ("Mail Delivery Subsystem <mailer-daemon@googlemail.com>", {}),
+        ("postmaster@example.cn", {}),
+        # Autoresponders that say so only in Precedence.
+        ("wangfang@example.cn", {"Precedence": "auto_reply"}),
+        # Our own mail coming back round a loop.
+        ("wangfang@example.cn", {"X-Loop": DESK}),
+        # Mailing lists and newsletters.
+        ("news@example.cn", {"List-Id": "<news.example.cn>"}),
+        ("news@example.cn", {"List-Unsubscribe": "<mailto:unsubscribe@example.cn>"}),
+    ],
+)
+def test_bounces_loops_and_list_mail_open_no_ticket_and_get_no_answer(
+    company, desk, sender, headers
+):
+    before = written()
+    result = filed(
+        message(
+            sender=sender, subject="Undelivered Mail Returned to Sender", headers=headers
+        ).as_bytes()
+    )
+    assert result.action == "ignored" and result.ticket is None and result.reason
+    assert written() == before and outbox.outbox == []
+
+
+def test_a_person_whose_address_only_starts_like_a_daemon_is_a_person(company, desk):
+    result = filed(message(sender="postmaster.li@example.cn").as_bytes())
+    assert result.action == "created"
+
+
+def test_the_webhook_says_why_an_email_was_ignored(client, company, desk, settings, caplog):
+    settings.GUANXI_INBOUND_WEBHOOK_SECRET = SECRET
+    raw = message(sender="MAILER-DAEMON@mx.example.cn").as_bytes()
+    with caplog.at_level("INFO", logger="guanxi.service.inbound"):
+        response = client.post(
+            URL, raw, content_type="message/rfc822", headers={"X-Guanxi-Webhook-Secret": SECRET}
+        )
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["action"] == "ignored" and answer["ticket"] is None and answer["reason"]
+    assert any(answer["reason"] in record.getMessage() for record in caplog.records)
