@@ -11,7 +11,11 @@ Customers write through the public form, email and the survey link; those servic
 acting user and are reached only through a verified token or the inbound mail path.
 """
 
+import functools
+import logging
 from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -43,6 +47,48 @@ from .models import (
 from .routing import active_policies, choose_assignee, customer_tier, customer_tiers, policy_for
 from .selectors import ticket_get_for_user
 from .sla import Targets, running_clocks
+
+logger = logging.getLogger(__name__)
+
+
+# The files a service call wrote to storage so far, while one runs under
+# ``_removing_files_on_failure``.
+_WRITTEN_FILES: ContextVar[list | None] = ContextVar("written_files", default=None)
+
+
+@contextmanager
+def _files_removed_on_failure():
+    """Files written to storage inside the block are deleted again if it fails: a rollback
+    takes the attachment rows back, but never the files, which nothing would point to."""
+    if _WRITTEN_FILES.get() is not None:  # an enclosing block cleans up
+        yield
+        return
+    written: list = []
+    token = _WRITTEN_FILES.set(written)
+    try:
+        yield
+    except BaseException:
+        for storage, name in written:
+            try:
+                storage.delete(name)
+            except OSError:
+                logger.exception("Could not delete the attachment file %s", name)
+        raise
+    finally:
+        _WRITTEN_FILES.reset(token)
+
+
+def _removing_files_on_failure(service):
+    """For services that attach files: put outside ``transaction.atomic``, so that a failure
+    anywhere in the transaction, its commit included, removes the files it wrote."""
+
+    @functools.wraps(service)
+    def wrapper(*args, **kwargs):
+        with _files_removed_on_failure():
+            return service(*args, **kwargs)
+
+    return wrapper
+
 
 S = Ticket.Status
 # The status workflow: where each status may go next. Resolved and closed tickets reopen.
@@ -673,6 +719,7 @@ def _send_survey_on_commit(ticket: Ticket) -> None:
     transaction.on_commit(send)
 
 
+@_removing_files_on_failure
 @transaction.atomic
 def ticket_reply(
     *,
@@ -743,6 +790,7 @@ def ticket_reply(
     return message
 
 
+@_removing_files_on_failure
 @transaction.atomic
 def ticket_note(*, actor, ticket_id: int, body: str, files: Iterable = ()) -> TicketMessage:
     """An internal note: colleagues see it, the customer does not; it changes no clock."""
@@ -772,7 +820,9 @@ def add_note(ticket: Ticket, body: str, *, author=None) -> TicketMessage:
 
 
 def _attach(ticket: Ticket, message: TicketMessage | None, files: Iterable, actor) -> None:
-    for upload in files or ():
+    uploads = list(files or ())
+    # Every file is checked before any is written.
+    for upload in uploads:
         if upload.size > MAX_ATTACHMENT_BYTES:
             raise ValidationError(
                 {
@@ -780,16 +830,19 @@ def _attach(ticket: Ticket, message: TicketMessage | None, files: Iterable, acto
                     % {"name": upload.name, "limit": MAX_ATTACHMENT_BYTES // (1024 * 1024)}
                 }
             )
-        attachment = TicketAttachment(
-            ticket=ticket,
-            message=message,
-            filename=upload.name[:255],
-            content_type=(getattr(upload, "content_type", "") or "")[:100],
-            size=upload.size,
-            uploaded_by=actor,
-        )
-        attachment.file.save(_safe_name(upload.name), upload, save=False)
-        attachment.save()
+    with _files_removed_on_failure():
+        for upload in uploads:
+            attachment = TicketAttachment(
+                ticket=ticket,
+                message=message,
+                filename=upload.name[:255],
+                content_type=(getattr(upload, "content_type", "") or "")[:100],
+                size=upload.size,
+                uploaded_by=actor,
+            )
+            attachment.file.save(_safe_name(upload.name), upload, save=False)
+            _WRITTEN_FILES.get().append((attachment.file.storage, attachment.file.name))
+            attachment.save()
 
 
 # File systems take names of up to 255 bytes; a Chinese character is three in UTF-8, and the
