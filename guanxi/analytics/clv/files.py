@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from guanxi.core.files import replaced_on_success
+
 from .summary import SummaryError, check_summary
 
 DEFAULT_ORDER_COLUMNS = ("customer_id", "date", "amount")
@@ -233,7 +235,7 @@ def write_predictions(path: Path, columns: dict[str, np.ndarray]) -> None:
     names = list(columns)
     lists = [np.asarray(values).tolist() for values in columns.values()]
     try:
-        with path.open("w", newline="", encoding="utf-8") as handle:
+        with replaced_on_success(path) as handle:
             writer = csv.writer(handle)
             writer.writerow(names)
             writer.writerows(zip(*lists, strict=True))

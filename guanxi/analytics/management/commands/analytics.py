@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 from tqdm import tqdm
 
 from guanxi.analytics.clv import bgnbd, gamma_gamma
@@ -37,6 +38,7 @@ from guanxi.analytics.clv.files import (
 )
 from guanxi.analytics.clv.lifetime_value import MIN_REPEAT_BUYERS, customer_value
 from guanxi.analytics.clv.summary import TIME_UNITS, SummaryError, summarise_transactions
+from guanxi.core.files import check_output_path
 
 BAD_INPUT = 2
 NOT_CONVERGED = 1
@@ -130,7 +132,8 @@ class Command(BaseCommand):
         refresh.add_argument(
             "--as-of",
             metavar="YYYY-MM-DD",
-            help="the day the figures are as of (default today); later orders are ignored",
+            help="the day the figures are as of, today or earlier (default today); later orders "
+            "are ignored",
         )
 
     def handle(self, *args, action: str, **options):
@@ -151,6 +154,14 @@ class Command(BaseCommand):
             raise CommandError(
                 f"--as-of: {as_of!r} is not a date (YYYY-MM-DD)", returncode=BAD_INPUT
             ) from None
+        # A day still to come would make the new current run: every customer's recency
+        # measured to it, so churn warnings and follow-ups for customers who are active.
+        if day is not None and day > timezone.localdate():
+            raise CommandError(
+                f"--as-of: {as_of} is after today ({timezone.localdate()}); the figures can "
+                "only be as of a day that has come.",
+                returncode=BAD_INPUT,
+            )
         started = time.perf_counter()
         bar = tqdm(
             total=len(STEPS),
@@ -241,6 +252,9 @@ class Command(BaseCommand):
             raise InputError(f"--horizon: {horizon} is not a number of months, 1 or more")
         if not math.isfinite(discount_rate) or not 0 <= discount_rate < 1:
             raise InputError(f"--discount-rate: {discount_rate} is not a rate in [0, 1)")
+        # Checked before fitting, which can take minutes on a large file.
+        if output and (problem := check_output_path(Path(output), "--output")):
+            raise InputError(problem)
         started = time.perf_counter()
         if orders:
             if not calibration_end:
