@@ -16,7 +16,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -485,8 +485,21 @@ def ticket_create_from_customer(
     return ticket
 
 
+# More requests than this from one address within an hour are still filed, but not acknowledged:
+# an autoresponder that does not say it is one would otherwise answer each acknowledgement with
+# a new request, for ever (RFC 3834, 2: not answering the same sender again and again).
+ACKNOWLEDGEMENTS_PER_HOUR = 3
+
+
 def _acknowledge(ticket_id: int) -> None:
     ticket = Ticket.objects.get(pk=ticket_id)
+    earlier = Ticket.objects.filter(
+        requester_email=ticket.requester_email,
+        created_at__gt=ticket.created_at - timedelta(hours=1),
+        created_at__lte=ticket.created_at,
+    ).exclude(pk=ticket.pk)
+    if earlier.count() >= ACKNOWLEDGEMENTS_PER_HOUR:
+        return
     body = _(
         "We received your request %(number)s and will answer as soon as we can.\n\n"
         "Follow it here: %(url)s\n\nReply to this email to add to it."

@@ -12,6 +12,7 @@ from django.test import TestCase
 
 from guanxi.audit.models import AuditEvent
 from guanxi.customers.models import Customer, Email
+from guanxi.service import services
 from guanxi.service.inbound import file_inbound_email
 from guanxi.service.models import Ticket, TicketAttachment, TicketMessage
 
@@ -148,3 +149,24 @@ def test_the_webhook_says_why_an_email_was_ignored(client, company, desk, settin
     answer = response.json()
     assert answer["action"] == "ignored" and answer["ticket"] is None and answer["reason"]
     assert any(answer["reason"] in record.getMessage() for record in caplog.records)
+
+
+def test_an_autoresponder_that_does_not_say_so_gets_a_few_acknowledgements_not_a_loop(
+    company, desk
+):
+    # Another system's automatic answer without Auto-Submitted and without our token or
+    # In-Reply-To: each opens a ticket, whose acknowledgement it answers again.
+    sent = 0
+    for round_number in range(10):
+        result = filed(
+            message(
+                sender="helpdesk@vendor.example.cn",
+                subject=f"Your request #{round_number} was received",
+            ).as_bytes()
+        )
+        assert result.action == "created"
+        sent += len(outbox.outbox)
+    assert sent == services.ACKNOWLEDGEMENTS_PER_HOUR
+    # Someone else is still answered.
+    filed(message(sender="lifang@example.cn").as_bytes())
+    assert len(outbox.outbox) == 1
