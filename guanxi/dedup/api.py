@@ -199,8 +199,12 @@ def customer_duplicates_check(request: HttpRequest, payload: CustomerDraftIn):
 def duplicate_list(request: HttpRequest, query: Query[QueueQuery]):
     """Pairs of customers that may be one, among the customers you may see, most likely first
     (or newest first with `ordering=-id`)."""
-    pairs = duplicate_pairs_for_user(request.auth, status=query.status).prefetch_related(
-        *_with_contacts("left__"), *_with_contacts("right__")
+    # Everything a pair's answer shows comes with the page: the company of a person is their
+    # organisation's name, read one customer at a time otherwise.
+    pairs = (
+        duplicate_pairs_for_user(request.auth, status=query.status)
+        .select_related("left__organization", "right__organization")
+        .prefetch_related(*_with_contacts("left__"), *_with_contacts("right__"))
     )
     page = keyset_answer(
         pairs,
