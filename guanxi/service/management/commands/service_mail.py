@@ -18,6 +18,7 @@ going until stopped, a new connection each round.
 """
 
 import imaplib
+import math
 import os
 import signal
 import ssl
@@ -55,7 +56,15 @@ def _positive_int(text: str) -> int:
 
 def _positive_float(text: str) -> float:
     value = float(text)
-    if not value > 0:
+    # An infinite interval cannot be waited (the wait overflows): "once" says that.
+    if not 0 < value < math.inf:
+        raise ValueError(text)
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 65535:
         raise ValueError(text)
     return value
 
@@ -67,7 +76,7 @@ class Command(BaseCommand):
         actions = parser.add_subparsers(dest="action", required=True, metavar="fetch")
         fetch = actions.add_parser("fetch", help="read the unseen messages and file them")
         fetch.add_argument("--host", required=True, help="the IMAP server")
-        fetch.add_argument("--port", type=int, help="default 993 with --ssl, else 143")
+        fetch.add_argument("--port", type=_port, help="default 993 with --ssl, else 143")
         fetch.add_argument("--user", required=True, help="the mailbox's login")
         fetch.add_argument(
             "--password-env",
