@@ -43,6 +43,7 @@ from guanxi.core.bulk import indexes_suspended
 from guanxi.customers.models import Customer
 from guanxi.demo import tickets as draw
 from guanxi.demo.loading import _made_ahead, _PostgresWriter, _SqliteWriter, _table
+from guanxi.service.calendar import MAX_SPAN
 from guanxi.service.models import (
     SlaNotification,
     SlaPolicy,
@@ -160,11 +161,18 @@ class Command(BaseCommand):
 
 
 def _read_moment(text: str) -> dt.datetime:
-    moment = parse_datetime(text)
+    try:
+        moment = parse_datetime(text)
+    except ValueError:  # well formed but no such moment (2026-02-30T10:00)
+        moment = None
     if moment is None:
         raise CommandError(f"--as-of: expected an ISO 8601 moment, got {text!r}.")
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
+    # The service-level clocks handle spans up to a century; a mistyped year beyond that
+    # failed in their arithmetic with a traceback.
+    if abs(moment - timezone.now()) > MAX_SPAN:
+        raise CommandError(f"--as-of: {text} is more than a century away from now.")
     return moment
 
 
