@@ -677,3 +677,19 @@ def test_fetch_with_an_interval_keeps_going_until_stopped(imap, company, desk, m
     ]
     assert all(m.seen for m in mailbox.messages)
     assert signal.getsignal(signal.SIGTERM) == previous_handler
+
+
+def test_messages_that_fail_do_not_use_up_the_limit_of_a_round(imap, company, desk):
+    # They stay unseen for the next round; counted against --limit, a few of them at the front
+    # of the mailbox would keep every later message out for good.
+    mailbox = imap.mailbox
+    broken = [mailbox.add(b"this is no email at all") for _ in range(2)]
+    first = mailbox.add(email_bytes(sender="a@example.cn", body="第一封"))
+    second = mailbox.add(email_bytes(sender="b@example.cn", body="第二封"))
+    with pytest.raises(CommandError):
+        fetch(imap, "--limit", "1")
+    assert first.seen and not second.seen and not any(m.seen for m in broken)
+    with pytest.raises(CommandError):
+        fetch(imap, "--limit", "1")
+    assert second.seen
+    assert TicketMessage.objects.filter(body__in=["第一封", "第二封"]).count() == 2

@@ -117,7 +117,10 @@ class Command(BaseCommand):
             help="keep going, a round every SECONDS",
         )
         fetch.add_argument(
-            "--limit", type=_positive_int, metavar="N", help="at most N messages a round"
+            "--limit",
+            type=_positive_int,
+            metavar="N",
+            help="at most N messages dealt with a round (those that fail do not count)",
         )
 
     def handle(self, *args, action: str, **options):
@@ -191,7 +194,11 @@ class Command(BaseCommand):
             if status != "OK":
                 raise imaplib.IMAP4.error(_text(answer))
             uids = [uid.decode() for uid in (answer[0] or b"").split()]
-            for uid in uids[: mailbox.limit]:
+            # The limit counts messages dealt with. Those that fail stay unseen for the next
+            # round; counted, a few at the front of the mailbox would hold up all the others.
+            for uid in uids:
+                if mailbox.limit is not None and tally.total() - tally["failed"] >= mailbox.limit:
+                    break
                 tally[self.file_one(imap, uid)] += 1
         counts = ", ".join(f"{tally[action]} {action}" for action in ACTIONS)
         self.stdout.write(
