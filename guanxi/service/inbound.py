@@ -102,6 +102,7 @@ class ParsedEmail:
     body: str  # the new text, the quoted conversation cut off
     attachments: list[Attachment] = field(default_factory=list)
     automatic: str = ""  # why it looks sent by a machine (auto-reply, bounce, bulk), or ""
+    from_a_list: bool = False  # came through a mailing list: filed, not acknowledged
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -189,6 +190,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
         body=_without_nul(body),
         attachments=attachments,
         automatic=_automatic(message),
+        from_a_list=_from_a_list(message),
     )
 
 
@@ -259,11 +261,14 @@ def _automatic(message: EmailMessage) -> str:
     desk = mail.service_address().strip().lower()
     if desk and desk in _header(message, "X-Loop").lower():
         return _("a mail loop (X-Loop names the service desk)")
-    # Mailing lists and newsletters (RFC 2369, 2919): never a customer writing to the desk, and
-    # an answer to them would go to the whole list.
-    if "List-Id" in message or "List-Unsubscribe" in message:
-        return _("mailing-list mail")
     return ""
+
+
+def _from_a_list(message: EmailMessage) -> bool:
+    """Whether the email came through a mailing list (RFC 2369, 2919). Such mail is filed, but
+    never answered automatically: an answer would go to the whole list. It is not ignored,
+    because the desk's own address may be a group that adds these headers to every email."""
+    return "List-Id" in message or "List-Unsubscribe" in message
 
 
 def _body_text(part: EmailMessage) -> str:
@@ -469,7 +474,9 @@ def file_inbound_email(raw: bytes) -> InboundResult:
         )
         return InboundResult(IGNORED, None, reason)
     try:
-        with transaction.atomic():
+        # Attachments are written to storage as the email is filed; if filing fails after that,
+        # they go again, as the email will be fetched again and store them anew.
+        with services.files_removed_on_failure(), transaction.atomic():
             return _file(parsed)
     except IntegrityError:
         # Another worker filed the same email between the check and the insert.
@@ -516,6 +523,7 @@ def _file(parsed: ParsedEmail) -> InboundResult:
             },
             channel=Ticket.Channel.EMAIL,
             email_message_id=parsed.message_id,
+            acknowledge=not parsed.from_a_list,
         )
         message = ticket.messages.get(email_message_id=parsed.message_id)
         action = CREATED

@@ -53,8 +53,10 @@ def request_from_customer(
     data: dict,
     channel: str,
     email_message_id: str = "",
+    acknowledge: bool = True,
 ) -> Ticket:
-    """File a request: the customer found by address or number, or a new one."""
+    """File a request: the customer found by address or number, or a new one. ``acknowledge``
+    says whether the requester is told its number by email."""
     customer = find_customer(email=email, phone=phone)
     if customer is None:
         details = {
@@ -69,4 +71,5 @@ def request_from_customer(
         data={**data, "channel": channel},
         requester_email=(email or "").strip().lower(),
         email_message_id=email_message_id,
+        acknowledge=acknowledge,
     )

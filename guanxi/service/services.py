@@ -57,7 +57,7 @@ _WRITTEN_FILES: ContextVar[list | None] = ContextVar("written_files", default=No
 
 
 @contextmanager
-def _files_removed_on_failure():
+def files_removed_on_failure():
     """Files written to storage inside the block are deleted again if it fails: a rollback
     takes the attachment rows back, but never the files, which nothing would point to."""
     if _WRITTEN_FILES.get() is not None:  # an enclosing block cleans up
@@ -84,7 +84,7 @@ def _removing_files_on_failure(service):
 
     @functools.wraps(service)
     def wrapper(*args, **kwargs):
-        with _files_removed_on_failure():
+        with files_removed_on_failure():
             return service(*args, **kwargs)
 
     return wrapper
@@ -462,9 +462,11 @@ def ticket_create_from_customer(
     data: Mapping[str, Any],
     requester_email: str = "",
     email_message_id: str = "",
+    acknowledge: bool = True,
 ) -> Ticket:
     """A ticket the customer opened themselves (public form, email): no acting user; the
-    customer is told its number and status link."""
+    customer is told its number and status link unless ``acknowledge`` is false (mail that
+    came through a mailing list, where the answer would go to the whole list)."""
     errors: dict[str, list[str]] = {}
     values = _clean_fields(data, errors)
     if errors:
@@ -480,7 +482,7 @@ def ticket_create_from_customer(
         created_at=now,
         email_message_id=email_message_id,
     )
-    if requester_email:
+    if requester_email and acknowledge:
         transaction.on_commit(lambda: _acknowledge(ticket.pk))
     return ticket
 
@@ -843,7 +845,7 @@ def _attach(ticket: Ticket, message: TicketMessage | None, files: Iterable, acto
                     % {"name": upload.name, "limit": MAX_ATTACHMENT_BYTES // (1024 * 1024)}
                 }
             )
-    with _files_removed_on_failure():
+    with files_removed_on_failure():
         for upload in uploads:
             attachment = TicketAttachment(
                 ticket=ticket,
