@@ -185,7 +185,10 @@ def ended_job(*, actor, kind: str, digest: str) -> ImportJob | None:
         .first()
     )
     ended = (ImportJob.Status.CANCELLED, ImportJob.Status.DISCARDED)
-    if newest is not None and (newest.status in ended or newest.cancel_requested_at):
+    if newest is None or newest.status == ImportJob.Status.FINISHED:
+        # Asked to stop too late, after its last batch: it finished, nothing was cancelled.
+        return None
+    if newest.status in ended or newest.cancel_requested_at:
         return newest
     return None
 

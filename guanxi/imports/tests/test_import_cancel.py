@@ -151,6 +151,13 @@ def test_an_import_that_finishes_before_its_runner_sees_the_request_stays_finish
     job.refresh_from_db()
     assert outcomes == [CancelOutcome.STOPPING]
     assert (job.status, job.created) == (ImportJob.Status.FINISHED, BATCH)
+    # Nor is it said to have been cancelled when asked to carry it on: it finished.
+    monkeypatch.undo()
+    path, _name = _file(tmp_path, "customers", BATCH)
+    with pytest.raises(CommandError) as refusal:
+        call_command("import", "customers", str(path), "--resume", "--user", "rep")
+    assert "There is no unfinished import of this file to resume" in str(refusal.value)
+    assert "cancelled" not in str(refusal.value)
 
 
 # --- stopping a queued import --------------------------------------------------------------
