@@ -516,12 +516,15 @@ def _require_tag_admin(actor) -> None:
 @transaction.atomic
 def tag_rename(*, actor, tag_id: int, name: str) -> int:
     """Rename a tag on every customer wearing it (administrators only); returns how many
-    customers changed."""
+    customers changed (none when the name is the tag's own)."""
     _require_tag_admin(actor)
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": _("This field is required.")})
     renamed = Tag.objects.get(pk=tag_id)
+    if renamed.name == name:
+        # Saved under its own name: no customer changes, so none gets a version or audit row.
+        return 0
     renamed.name = name
     renamed.validate_unique()
     return _retag(actor=actor, tag_ids=[tag_id], rename_to=name)

@@ -79,3 +79,18 @@ def test_a_tag_cannot_take_the_name_of_another(company, tagged):
     with pytest.raises(ValidationError):
         tag_rename(actor=company.admin, tag_id=Tag.objects.get(name="VIP").pk, name="展会2026")
     assert not _tag_events(tagged[0])
+
+
+def test_saving_a_tag_under_its_own_name_changes_no_customer(client, company, tagged):
+    first, second = tagged
+    superuser = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(superuser)
+    tag = Tag.objects.get(name="展会2026")
+    response = client.post(
+        reverse("admin:customers_tag_change", args=[tag.pk]), {"name": "展会2026"}
+    )
+    assert response.status_code == 302
+    assert tag_rename(actor=company.admin, tag_id=tag.pk, name=" 展会2026 ") == 0
+    assert Tag.objects.get(pk=tag.pk).name == "展会2026"
+    assert [Customer.objects.get(pk=c.pk).version for c in tagged] == [1, 1]
+    assert not _tag_events(first) and not _tag_events(second)
