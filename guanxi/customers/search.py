@@ -338,7 +338,7 @@ def _digit_term(digits: str, *also: str) -> Term:
     return tuple(dict.fromkeys(a[:MAX_TOKEN] for a in alternatives if a))
 
 
-def _han_term(run: str, typed: str) -> Term:
+def _han_term(run: str, typed: str, *, legal_forms: bool = True) -> Term:
     """The forms a Han run of a query may have in a search text: ``run`` is ``typed``
     converted to simplified characters as a whole.
 
@@ -348,7 +348,16 @@ def _han_term(run: str, typed: str) -> Term:
     each character in each of its simplified forms (:func:`simplified_forms`: 張乾 -> 张干,
     张乾; 鍾 -> 钟, 锺; 钟馗 -> 钟馗, 锺馗), the commonest first, up to
     :data:`MAX_HAN_FORMS` of them. Each is one more lookup in the index; nearly every run has
-    one form."""
+    one form.
+
+    Without ``legal_forms``, the legal form the run ends with goes first (see
+    :func:`without_legal_forms`), before the run is cut to the window: in a long company name
+    it would otherwise be cut in two and stay in the query."""
+    if not legal_forms:
+        stem = _without_chinese_legal_form(run)
+        if len(typed) == len(run):
+            typed = typed[: len(stem)]
+        run = stem
     forms = [simplified_forms(char) for char in typed[:HAN_WINDOW]]
     combined = ("".join(chars) for chars in product(*forms))
     alternatives = [run, typed, *islice(combined, MAX_HAN_FORMS)]
@@ -369,7 +378,7 @@ def _latin_term(run: str) -> Term:
     return tuple(dict.fromkeys(a[:MAX_TOKEN] for a in alternatives))
 
 
-def _word_terms(word: str, unconverted: str = "") -> list[Term]:
+def _word_terms(word: str, unconverted: str = "", *, legal_forms: bool = True) -> list[Term]:
     """The terms of one normalised query word. ``unconverted`` is the word folded but not
     turned into simplified characters, for the other forms of its Han runs (see
     :func:`_han_term`)."""
@@ -392,7 +401,7 @@ def _word_terms(word: str, unconverted: str = "") -> list[Term]:
             continue
         for run in _HAN_RUNS.findall(chunk):
             if _HAN.match(run):
-                terms.append(_han_term(run, next(typed_of)))
+                terms.append(_han_term(run, next(typed_of), legal_forms=legal_forms))
             else:
                 run = run.strip(_PUNCTUATION)
                 if run:
@@ -400,7 +409,7 @@ def _word_terms(word: str, unconverted: str = "") -> list[Term]:
     return terms
 
 
-def parse_query(query: str) -> list[Term]:
+def parse_query(query: str, *, legal_forms: bool = True) -> list[Term]:
     """The terms a search box entry must all match, each a tuple of alternative prefixes.
 
     Words are normalised like documents; a word mixing Han and Latin is split into runs
@@ -430,7 +439,7 @@ def parse_query(query: str) -> list[Term]:
             numeric.append(word)
             continue
         flush_numeric()
-        terms.extend(_word_terms(word, typed))
+        terms.extend(_word_terms(word, typed, legal_forms=legal_forms))
     flush_numeric()
     return list(dict.fromkeys(terms))[:MAX_QUERY_TERMS]
 

@@ -78,7 +78,7 @@ def search_matches(query: str, *, legal_forms: bool = False) -> Q:
 
     A query with nothing searchable in it (only punctuation, say) matches no one.
     """
-    terms = parse_query(query)
+    terms = parse_query(query, legal_forms=legal_forms)
     if not legal_forms:
         terms = without_legal_forms(terms)
     if not terms:

@@ -162,3 +162,13 @@ def test_a_read_that_takes_too_long_gives_up_and_the_time_limit_is_restored(db):
         with connection.cursor() as cursor:
             cursor.execute("SELECT current_setting('statement_timeout')")
             assert cursor.fetchone()[0] == "5s"
+
+
+def test_a_long_company_name_is_found_whatever_legal_form_is_typed(company):
+    # The legal form goes before the query's Han run is cut to the index's window: cut first,
+    # 有限责任公司 of a long name became 有限责任 and stayed in the query.
+    CustomerFactory(
+        name="北京市海淀区某某科技发展有限公司", party_type=Customer.PartyType.ORGANIZATION
+    )
+    for query in ("北京市海淀区某某科技发展有限责任公司", "北京市海淀区某某科技发展股份有限公司"):
+        assert _found(company.admin, query) == {"北京市海淀区某某科技发展有限公司"}, query
