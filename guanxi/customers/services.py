@@ -458,53 +458,78 @@ def customers_reassign(
     return len(ids)
 
 
+# How many customers a tag's rename or deletion changes per statement: one SQL variable each,
+# and SQLite allows some 32,000 in a statement.
+RETAG_CHUNK_SIZE = 5000
+
+
 def _retag(*, actor, tag_ids: list[int], rename_to: str | None) -> int:
     """Rename (``rename_to``) or delete the tags ``tag_ids`` everywhere. Each customer wearing
     one is changed by it, so each gets a new version, its search text and an audit row with
     its tags before and after, as if it had been edited; customers in the recycle bin too,
-    since their history is kept for a restore."""
+    since their history is kept for a restore. However many wear it, they are changed
+    :data:`RETAG_CHUNK_SIZE` at a time."""
     tags = list(Tag.objects.select_for_update().filter(pk__in=tag_ids).order_by("pk"))
     if not tags:
         return 0
-    wearing = Customer.objects.filter(tags__in=tags).distinct()
-    # Locked in id order, as everything changing several customers locks them.
-    locked = list(
-        Customer.objects.select_for_update()
-        .filter(pk__in=wearing.values("pk"))
+    wearing = list(
+        Customer.objects.filter(tags__in=tags)
+        .distinct()
         .order_by("pk")
-        .prefetch_related("tags")
+        .values_list("pk", flat=True)
     )
-    before = {c.pk: sorted(t.name for t in c.tags.all()) for c in locked}
+    chunks = [
+        wearing[start : start + RETAG_CHUNK_SIZE]
+        for start in range(0, len(wearing), RETAG_CHUNK_SIZE)
+    ]
+    names: dict[int, str] = {}
+    before: dict[int, list[str]] = {}
+    for chunk in chunks:
+        # Locked in id order, as everything changing several customers locks them.
+        names.update(
+            Customer.objects.select_for_update()
+            .filter(pk__in=chunk)
+            .order_by("pk")
+            .values_list("pk", "name")
+        )
+        before.update(_tag_names_of(chunk))
     if rename_to is None:
         Tag.objects.filter(pk__in=[t.pk for t in tags]).delete()
     else:
         Tag.objects.filter(pk=tags[0].pk).update(name=rename_to)
-    if not locked:
+    if not names:
         return 0
-    ids = [c.pk for c in locked]
     now = timezone.now()
-    Customer.objects.filter(pk__in=ids).update(version=F("version") + 1, updated_at=now)
-    # Customers in the recycle bin have no search data to keep; a restore rebuilds it.
-    refresh_search_data_many(Customer.objects.filter(pk__in=ids, deleted_at__isnull=True))
-    after: dict[int, list[str]] = {pk: [] for pk in ids}
-    for customer_id, name in Customer.tags.through.objects.filter(customer_id__in=ids).values_list(
-        "customer_id", "tag__name"
-    ):
-        after[customer_id].append(name)
-    audit_record_many(
-        AuditEvent(
-            occurred_at=now,
-            actor=actor,
-            action=AuditEvent.Action.UPDATE,
-            object_type="customer",
-            object_id=customer.pk,
-            customer_id=customer.pk,
-            summary=customer.name[:300],
-            changes={"tags": {"before": before[customer.pk], "after": sorted(after[customer.pk])}},
+    for chunk in chunks:
+        ids = [pk for pk in chunk if pk in names]
+        Customer.objects.filter(pk__in=ids).update(version=F("version") + 1, updated_at=now)
+        # Customers in the recycle bin have no search data to keep; a restore rebuilds it.
+        refresh_search_data_many(Customer.objects.filter(pk__in=ids, deleted_at__isnull=True))
+        after = _tag_names_of(ids)
+        audit_record_many(
+            AuditEvent(
+                occurred_at=now,
+                actor=actor,
+                action=AuditEvent.Action.UPDATE,
+                object_type="customer",
+                object_id=pk,
+                customer_id=pk,
+                summary=names[pk][:300],
+                changes={"tags": {"before": before.get(pk, []), "after": after.get(pk, [])}},
+            )
+            for pk in ids
         )
-        for customer in locked
-    )
-    return len(ids)
+    return len(names)
+
+
+def _tag_names_of(customer_ids: list[int]) -> dict[int, list[str]]:
+    """The names of the tags of each of ``customer_ids`` that wears any, sorted."""
+    names: dict[int, list[str]] = {}
+    for customer_id, name in Customer.tags.through.objects.filter(
+        customer_id__in=customer_ids
+    ).values_list("customer_id", "tag__name"):
+        names.setdefault(customer_id, []).append(name)
+    return {pk: sorted(tag_names) for pk, tag_names in names.items()}
 
 
 def _require_tag_admin(actor) -> None:

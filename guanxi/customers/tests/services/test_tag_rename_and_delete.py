@@ -94,3 +94,46 @@ def test_saving_a_tag_under_its_own_name_changes_no_customer(client, company, ta
     assert Tag.objects.get(pk=tag.pk).name == "展会2026"
     assert [Customer.objects.get(pk=c.pk).version for c in tagged] == [1, 1]
     assert not _tag_events(first) and not _tag_events(second)
+
+
+@pytest.mark.parametrize("chunk_size", [2, 5000])
+def test_a_tag_on_many_customers_is_changed_a_chunk_at_a_time_with_the_same_outcome(
+    company, monkeypatch, chunk_size
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from guanxi.customers import services
+
+    monkeypatch.setattr(services, "RETAG_CHUNK_SIZE", chunk_size)
+    wearing = [
+        customer_create(actor=company.rep, data={"name": f"客户{n}", "tags": ["展会2026"]})
+        for n in range(5)
+    ]
+    binned = wearing[2]
+    Customer.objects.filter(pk=binned.pk).update(deleted_at=timezone.now())
+    tag = Tag.objects.get(name="展会2026")
+    with CaptureQueriesContext(connection) as queries:
+        assert tag_rename(actor=company.admin, tag_id=tag.pk, name="Expo 2026") == 5
+    for customer in wearing:
+        customer.refresh_from_db()
+        assert customer.version == 2
+        [event] = _tag_events(customer)
+        assert event.changes["tags"] == {"before": ["展会2026"], "after": ["Expo 2026"]}
+        assert event.summary == customer.name
+        if customer.pk != binned.pk:
+            assert "expo" in customer.search_text.split()
+    # No statement names more customers than a chunk holds.
+    ids = [str(c.pk) for c in wearing]
+    lists = 0
+    for query in queries.captured_queries:
+        for values in query["sql"].split(" IN (")[1:]:
+            listed = values.split(")")[0].replace(" ", "").split(",")
+            if set(listed) <= set(ids):
+                assert len(listed) <= chunk_size, query["sql"]
+                lists += 1
+    assert lists
+    tags_delete(actor=company.admin, tag_ids=[tag.pk])
+    assert all(Customer.objects.get(pk=c.pk).version == 3 for c in wearing)
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.UPDATE).count() == 10
