@@ -17,7 +17,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Case, Func, IntegerField, Max, Value, When
+from django.db.models import Case, F, Func, IntegerField, Max, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -328,20 +328,27 @@ def _mark(job: ImportJob, status: str, message: str | None) -> None:
     database's own row counts. A failure here must not hide why the run stopped.
 
     A job someone had asked to stop is left cancelled whatever stopped it first: they do not
-    want it carried on."""
+    want it carried on. It is then recorded as :func:`_mark_cancelled` records one: when it
+    ended, and audited with its counts."""
     try:
         with transaction.atomic():
             ImportJob.objects.filter(pk=job.pk).update(
                 status=Case(
                     When(cancel_requested_at__isnull=False, then=Value(ImportJob.Status.CANCELLED)),
                     default=Value(status),
-                )
+                ),
+                finished_at=Case(
+                    When(cancel_requested_at__isnull=False, then=Value(timezone.now())),
+                    default=F("finished_at"),
+                ),
             )
             job.refresh_from_db()
             if message is None:
                 message = _("Stopped after row %(row)d.") % {"row": job.last_row}
             ImportJob.objects.filter(pk=job.pk).update(message=message[:2000])
-        job.message = message[:2000]
+            job.message = message[:2000]
+            if job.status == ImportJob.Status.CANCELLED:
+                _audit_cancelled(job)
     except Exception:
         logger.exception("Import #%s could not be marked %s", job.pk, status)
 
@@ -355,17 +362,22 @@ def _mark_cancelled(job: ImportJob) -> None:
             status=ImportJob.Status.CANCELLED, finished_at=timezone.now(), message=""
         )
         job.refresh_from_db()
-        with translation.override(job.language):  # as the summary of a finished import
-            summary = _("Import of %(file)s stopped after row %(row)d") % {
-                "file": job.filename,
-                "row": job.last_row,
-            }
-        _audit_stop(
-            actor=job.stopped_by or job.started_by,
-            job=job,
-            before=ImportJob.Status.RUNNING,
-            summary=summary,
-        )
+        _audit_cancelled(job)
+
+
+def _audit_cancelled(job: ImportJob) -> None:
+    """Audit the running job's stop, with its counts, under the name of whoever asked."""
+    with translation.override(job.language):  # as the summary of a finished import
+        summary = _("Import of %(file)s stopped after row %(row)d") % {
+            "file": job.filename,
+            "row": job.last_row,
+        }
+    _audit_stop(
+        actor=job.stopped_by or job.started_by,
+        job=job,
+        before=ImportJob.Status.RUNNING,
+        summary=summary,
+    )
 
 
 def _audit_stop(*, actor, job: ImportJob, before: str, summary: str) -> None:

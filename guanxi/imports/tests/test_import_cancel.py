@@ -111,17 +111,25 @@ def test_a_running_import_asked_to_stop_stops_after_the_batch_in_hand(
 
 
 @THREADS
+@pytest.mark.parametrize("stop", [SystemExit(1), OSError("No space left on device")])
 def test_a_run_asked_to_stop_and_then_interrupted_is_left_cancelled_not_to_carry_on(
-    company, tmp_path, monkeypatch
+    company, tmp_path, monkeypatch, stop
 ):
-    # The worker is shut down before the runner reaches the end of the batch in hand: the
-    # request to stop still stands, so the job is not offered to carry on.
+    # The worker is shut down (or the run fails) before the runner reaches the end of the
+    # batch in hand: the request to stop still stands, so the job is not offered to carry on.
     job = _web_job(company.rep, tmp_path)
-    _when_the_second_batch_is_read(monkeypatch, cancel_as=company.rep, stop=SystemExit(1))
-    with pytest.raises(SystemExit):
+    _when_the_second_batch_is_read(monkeypatch, cancel_as=company.rep, stop=stop)
+    with pytest.raises(type(stop)):
         run_import_job.call(job.pk)
     job.refresh_from_db()
     assert (job.status, job.rows_read, job.created) == (ImportJob.Status.CANCELLED, BATCH, BATCH)
+    # Recorded as one stopped between two batches is: when it ended, and with its counts.
+    assert job.finished_at is not None
+    _asked, stopped = _audit(job)
+    assert stopped.actor == company.rep
+    assert stopped.changes["status"] == {"before": "running", "after": "cancelled"}
+    assert stopped.changes["rows_read"]["after"] == BATCH
+    assert stopped.changes["created"]["after"] == BATCH
 
 
 @THREADS
