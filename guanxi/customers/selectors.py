@@ -144,8 +144,8 @@ QUERY_CANCELED = "57014"
 def organization_lookup_for_user(user, query: str, *, limit: int = 8) -> list[Customer]:
     """Organisations matching ``query`` that ``user`` can see, for linking a person to one, in
     name order: the first ones by name, or, for a word that more than ``LOOKUP_CANDIDATES``
-    organisations match and whose first matches by name are far to find, the first by name of
-    that many of them (typing on narrows them down)."""
+    organisations match and whose first matches by name are far to find, some of them in name
+    order, after any named exactly as typed (typing on narrows them down)."""
     query = (query or "").strip()
     if not query:
         return []
@@ -159,15 +159,18 @@ def organization_lookup_for_user(user, query: str, *, limit: int = 8) -> list[Cu
     found = listed_within(in_name_order, LOOKUP_WALK_MS)
     if found is not None:
         return found
+    # Which matches the index gives first is its own affair, so the organisation whose whole
+    # name was typed (one look-up in the name index) is put first: it may not be among them.
+    exact = list(matching.filter(name=query).only("id", "name", "region").order_by("id")[:limit])
     candidates = matching.order_by().values("id", "name", "region")[:LOOKUP_CANDIDATES]
     sql, params = candidates.query.sql_with_params()
     # A subquery with a limit of its own, so the planner cannot make the sort a walk again.
-    return list(
-        Customer.objects.raw(
-            f"SELECT * FROM ({sql}) AS found ORDER BY name, id LIMIT %s",  # noqa: S608
-            [*params, limit],
-        )
+    sampled = Customer.objects.raw(
+        f"SELECT * FROM ({sql}) AS found ORDER BY name, id LIMIT %s",  # noqa: S608
+        [*params, limit],
     )
+    exact_ids = {c.pk for c in exact}
+    return (exact + [c for c in sampled if c.pk not in exact_ids])[:limit]
 
 
 def listed_within(queryset: QuerySet, milliseconds: int) -> list | None:

@@ -172,3 +172,14 @@ def test_a_long_company_name_is_found_whatever_legal_form_is_typed(company):
     )
     for query in ("北京市海淀区某某科技发展有限责任公司", "北京市海淀区某某科技发展股份有限公司"):
         assert _found(company.admin, query) == {"北京市海淀区某某科技发展有限公司"}, query
+
+
+def test_the_organisation_named_as_typed_comes_first_when_the_index_is_read(company, monkeypatch):
+    # The index gives some of the matches, in no order of ours: the one named exactly as typed
+    # must not depend on being among them.
+    monkeypatch.setattr(selectors, "listed_within", lambda queryset, milliseconds: None)
+    monkeypatch.setattr(selectors, "LOOKUP_CANDIDATES", 1)
+    for name in ("华瑞贸易", "华瑞科技", "华瑞物流", "华瑞"):
+        CustomerFactory(name=name, party_type=Customer.PartyType.ORGANIZATION)
+    found = [c.name for c in organization_lookup_for_user(company.admin, "华瑞", limit=3)]
+    assert found[0] == "华瑞" and len(found) == 2
