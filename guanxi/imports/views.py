@@ -286,8 +286,11 @@ def import_detail(request, job_id: int):
         "abandoned": abandoned,
         # Stopped short of the end, and going nowhere until someone carries it on: the page
         # says how, since nothing re-queues an import by itself (it runs in its starter's name).
-        "stopped": abandoned
-        or job.status in (ImportJob.Status.INTERRUPTED, ImportJob.Status.FAILED),
+        # Not one someone asked to stop: nobody carries that on.
+        "stopped": (
+            abandoned or job.status in (ImportJob.Status.INTERRUPTED, ImportJob.Status.FAILED)
+        )
+        and job.cancel_requested_at is None,
         "resumable": import_job_resumable(actor=request.user, job=job, abandoned=abandoned),
         "cancellable": import_job_cancellable(actor=request.user, job=job, abandoned=abandoned),
         # Asked to stop; its runner has not reached the end of the batch in hand yet.

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import translation
+from django.utils import timezone, translation
 
 from guanxi.audit.models import AuditEvent
 from guanxi.core.testing.factories import CustomerFactory
@@ -275,6 +275,20 @@ def test_an_abandoned_import_is_discarded(company, tmp_path):
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)  # killed
     assert import_job_discard(actor=company.rep, job=job)
     assert job.status == ImportJob.Status.DISCARDED
+
+
+def test_an_abandoned_import_asked_to_stop_is_not_said_to_carry_on(client, company, tmp_path):
+    # Asked to stop, and then its runner was killed: nobody may carry it on any more.
+    job = _web_job(company.rep, tmp_path)
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.RUNNING, cancel_requested_at=timezone.now(), stopped_by=company.rep
+    )
+    for user in (company.rep, company.admin):
+        client.force_login(user)
+        page = client.get(f"/imports/{job.pk}/").content.decode()
+        assert "Carry on with the import" not in page
+        assert "can carry it on from this page" not in page
+        assert "Nothing is running this import any more" in page
 
 
 # --- who may ---------------------------------------------------------------------------------
