@@ -333,7 +333,7 @@ def _clean_fields(data: Mapping[str, Any], errors: dict) -> dict[str, Any]:
     if "subject" in values:
         # One line: the subject heads every email about the ticket, and a line break in a
         # header is refused by the mailer (after the change was saved) or read as a new header.
-        values["subject"] = " ".join(str(values["subject"]).split())
+        values["subject"] = mail.one_line(str(values["subject"]))
         if not values["subject"]:
             errors.setdefault("subject", []).append(_("This field is required."))
         elif len(values["subject"]) > 200:
