@@ -133,7 +133,16 @@ def user_deactivate(
     from guanxi.customers.services import customers_reassign
     from guanxi.service.services import tickets_hand_over
 
-    user = User.objects.select_for_update().get(pk=user_id)
+    # The successor is locked too, in id order, and so read after anyone deactivating them
+    # meanwhile has committed: two leavers handing over to each other in turn (A to B while B
+    # goes to C) cannot both succeed and leave A's customers with someone who has gone.
+    ids = {user_id}
+    if hand_over_to not in (None, POOL):
+        ids.add(hand_over_to)
+    locked = {u.pk: u for u in User.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    if user_id not in locked:
+        raise User.DoesNotExist(f"No user {user_id}.")
+    user = locked[user_id]
     problem = user_deactivation_refusal(actor=actor, user=user, hand_over_to=hand_over_to)
     if problem:
         raise ValidationError({"hand_over_to": problem})
