@@ -77,10 +77,22 @@ class UserAdmin(DjangoUserAdmin):
             # The form found nothing to hand over; the service deactivates and records it.
             obj.is_active = True
             super().save_model(request, obj, form, change)
-            user_deactivate(actor=request.user, user_id=obj.pk)
+            try:
+                user_deactivate(actor=request.user, user_id=obj.pk)
+            except ValidationError as exc:
+                # They took something on since the form was checked: the other changes are
+                # saved, and the page that hands over what they hold is where to go on.
+                messages.error(request, " ".join(exc.messages))
+                request.deactivation_refused = True
+                return
             obj.is_active = False
             return
         super().save_model(request, obj, form, change)
+
+    def response_change(self, request, obj):
+        if getattr(request, "deactivation_refused", False):
+            return redirect("admin:accounts_user_deactivate", obj.pk)
+        return super().response_change(request, obj)
 
     def get_urls(self):
         return [

@@ -142,3 +142,25 @@ def test_the_reassign_page_in_chinese(client, company):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
     page = client.get("/customers/reassign/").content.decode()
     assert "已停用" in page.split('id="inactive-owners"')[1]
+
+
+def test_unticking_active_for_someone_who_took_customers_on_since_the_check_is_refused(
+    client, company, staff_admin, monkeypatch
+):
+    from guanxi.accounts import admin as accounts_admin
+
+    # The form found nothing held; the rep then takes a customer on before the form is saved.
+    monkeypatch.setattr(accounts_admin, "user_deactivation_refusal", lambda **kwargs: None)
+    client.force_login(staff_admin)
+    url = reverse("admin:accounts_user_change", args=[company.rep.pk])
+    response = client.post(
+        url, _change_form(company.rep, is_active=None, display_name="Rep who stays")
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:accounts_user_deactivate", args=[company.rep.pk])
+    page = client.get(response["Location"]).content.decode()
+    assert "still owns 1 customer" in page
+    rep = User.objects.get(pk=company.rep.pk)
+    assert rep.is_active and rep.display_name == "Rep who stays"
+    assert Customer.objects.get(pk=company.rep_customer.pk).owner == company.rep
+    assert not AuditEvent.objects.exists()
