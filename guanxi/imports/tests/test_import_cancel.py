@@ -376,6 +376,23 @@ def test_a_cancelled_or_discarded_import_is_not_carried_on(
     assert _imported("customers") == BATCH
 
 
+@THREADS
+def test_a_web_import_carried_on_from_the_command_line_and_stopped_from_its_page_fails(
+    company, tmp_path, monkeypatch
+):
+    # --resume takes up the starter's web import too, and its page can still stop it.
+    job = _web_job(company.rep, tmp_path)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.INTERRUPTED)
+    _when_the_second_batch_is_read(monkeypatch, cancel_as=company.admin)
+    path, _name = _file(tmp_path, "customers", 30)
+    with pytest.raises(CommandError) as stopped:
+        call_command("import", "customers", str(path), "--resume", "--user", "rep")
+    assert f"Import #{job.pk} was stopped by admin" in str(stopped.value)
+    assert "not carried on" in str(stopped.value) and stopped.value.returncode == 1
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.CANCELLED
+
+
 @pytest.fixture
 def back_to_english():
     # The language a request activates stays active in the thread after it.

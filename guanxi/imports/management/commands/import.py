@@ -212,6 +212,18 @@ class Command(BaseCommand):
                 returncode=STOPPED,
             ) from error
         job.refresh_from_db()
+        if job.status == ImportJob.Status.CANCELLED:
+            # A web import taken up with --resume can be stopped from its page meanwhile.
+            who = (job.stopped_by or job.started_by).username
+            when = (
+                f"after row {job.last_row} ({job.rows_read:,} rows written, which stay)"
+                if job.rows_read
+                else "before it imported any row"
+            )
+            raise CommandError(
+                f"Import #{job.pk} was stopped by {who} {when}; it is not carried on.",
+                returncode=STOPPED,
+            )
         self._report(job, errors_path)
         if options["verbosity"] >= 2 and timings:
             self.stdout.write(
