@@ -8,16 +8,15 @@ are refused here, before any schema or service sees them, with the path of the o
 """
 
 import json
-import re
 from typing import Any
 
 from django.http import HttpRequest
 from django.utils.datastructures import MultiValueDict
 from ninja.parser import Parser
 
-from .errors import BadText, field_path
+from guanxi.core.text import UNSTORABLE_TEXT
 
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+from .errors import BadText, field_path
 
 
 def _refuse_constant(name: str) -> Any:
@@ -31,11 +30,11 @@ def find_unstorable_text(value: Any) -> str | None:
     while stack:
         path, item = stack.pop()
         if isinstance(item, str):
-            if _UNSTORABLE.search(item):
+            if UNSTORABLE_TEXT.search(item):
                 return field_path(path)
         elif isinstance(item, dict):
             for key, child in item.items():
-                if _UNSTORABLE.search(key):
+                if UNSTORABLE_TEXT.search(key):
                     return field_path(path)  # the key itself is not worth echoing back
                 stack.append(((*path, key), child))
         elif isinstance(item, list):
@@ -56,7 +55,7 @@ class StrictJSONParser(Parser):
     ) -> dict[str, Any]:
         result = super().parse_querydict(data, list_fields, request)
         for key, value in result.items():
-            if _UNSTORABLE.search(key):
+            if UNSTORABLE_TEXT.search(key):
                 raise BadText("")
             if find_unstorable_text(value) is not None:
                 raise BadText(key)

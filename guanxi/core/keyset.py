@@ -14,12 +14,13 @@ import binascii
 import datetime as dt
 import json
 import math
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_datetime
+
+from guanxi.core.text import UNSTORABLE_TEXT
 
 # Sort keys callers may ask for, mapped to the model field they sort on. Every field here is
 # NOT NULL, which keeps the seek condition a plain comparison.
@@ -39,8 +40,6 @@ DEFAULT_ORDERINGS = {
 NUMERIC_FIELDS = frozenset({"score"})
 # Ids are positive 64-bit integers; a larger one cannot even be bound as a parameter on SQLite.
 MAX_ID = 2**63 - 1
-# Text no database column holds: PostgreSQL refuses NUL, and a lone surrogate is not UTF-8.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class CursorError(ValueError):
@@ -94,7 +93,7 @@ def _deserialise(field: str, value: Any) -> Any:
         if not math.isfinite(number):  # json.loads accepts NaN and Infinity
             raise CursorError("This cursor is not valid.")
         return number
-    if not isinstance(value, str) or _UNSTORABLE.search(value):
+    if not isinstance(value, str) or UNSTORABLE_TEXT.search(value):
         raise CursorError("This cursor is not valid.")
     return value
 

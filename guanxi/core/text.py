@@ -72,6 +72,9 @@ LATIN_LEGAL_FORMS = frozenset(
     ["co", "company", "corp", "corporation", "inc", "incorporated", "ltd", "limited", "llc", "plc"]
 )
 
+# Text no database column holds: PostgreSQL refuses NUL, and a lone surrogate is not UTF-8.
+UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
+
 _SPACES = re.compile(r"\s+")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 

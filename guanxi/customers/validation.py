@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from guanxi.accounts.roles import Role
 from guanxi.core.phones import ParsedPhone, parse_phone
+from guanxi.core.text import UNSTORABLE_TEXT
 
 from .models import Address, Customer, CustomFieldDefinition, Email, MarketingConsent, Phone
 
@@ -59,14 +60,10 @@ def has_control_characters(text: str) -> bool:
     return _CONTROL_CHARACTER.search(text) is not None
 
 
-# Text no database column holds: PostgreSQL refuses NUL, and a lone surrogate is not UTF-8.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
 def unstorable_text_paths(value: Any, path: str = "") -> list[str]:
     """The paths (``addresses[0].city``) of the texts in ``value`` that no column can hold."""
     if isinstance(value, str):
-        return [path] if _UNSTORABLE.search(value) else []
+        return [path] if UNSTORABLE_TEXT.search(value) else []
     if isinstance(value, Mapping):
         return [
             found
