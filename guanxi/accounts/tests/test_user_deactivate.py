@@ -19,13 +19,6 @@ from guanxi.service.models import Ticket
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def in_english():
-    # A page test before may leave its request's language active in this thread.
-    with translation.override("en"):
-        yield
-
-
 def _ticket(customer, *, assignee=None, owner=None, status=Ticket.Status.OPEN):
     return Ticket.objects.create(
         type=Ticket.Type.INQUIRY,
@@ -174,6 +167,10 @@ def test_reassigning_to_the_pool_needs_a_manager_or_administrator(company):
     assert Customer.objects.get(pk=company.rep_customer.pk).owner is None
     with pytest.raises(ValidationError):
         customers_reassign(actor=company.manager, from_owner_id=None, to_owner_id=None)
+    for actor in (company.rep, company.agent):
+        with pytest.raises(PermissionDenied):
+            customers_reassign(actor=actor, from_owner_id=company.teammate.pk, to_owner_id=None)
+    assert Customer.objects.get(pk=company.teammate_customer.pk).owner == company.teammate
 
 
 def test_reassigning_refuses_a_new_owner_who_could_not_change_the_customers(company):
