@@ -185,8 +185,15 @@ def test_customer_form_refuses_text_no_column_holds(client, company, field):
 
 
 def test_blacklist_reason_refuses_text_no_column_holds(client, company):
+    from django.contrib.messages import get_messages
+
     from guanxi.analytics.models import Blacklist
 
     client.force_login(company.rep)
-    client.post(f"/analytics/blacklist/{company.rep_customer.pk}/add/", {"reason": NUL_TEXT})
+    response = client.post(
+        f"/analytics/blacklist/{company.rep_customer.pk}/add/", {"reason": NUL_TEXT}
+    )
+    assert response.status_code == 302
+    shown = [str(m) for m in get_messages(response.wsgi_request)]
+    assert shown == ["Text may not contain NUL characters or unpaired surrogates."], shown
     assert not Blacklist.objects.exists()
