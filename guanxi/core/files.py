@@ -13,14 +13,33 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+# Read once, as the program starts: reading it means setting it, which would change the mode
+# of a file another thread (the importer's) creates meanwhile.
+UMASK = os.umask(0)
+os.umask(UMASK)
+
+
+def _not_a_file(path: Path) -> bool:
+    """Whether ``path`` is there but not a regular file (a directory aside): /dev/stdout, a
+    pipe. It is written as it is; there is nothing to rename over it."""
+    return path.exists() and not path.is_file() and not path.is_dir()
+
 
 @contextmanager
 def replaced_on_success(
     path: Path, *, encoding: str = "utf-8", newline: str | None = ""
 ) -> Iterator[TextIO]:
     """A text handle whose contents become ``path`` when the block ends without an exception
-    (including ``KeyboardInterrupt``); otherwise ``path`` is left as it was."""
+    (including ``KeyboardInterrupt``); otherwise ``path`` is left as it was.
+
+    A symbolic link is followed: the file it names is replaced, the link stays. What is not a
+    regular file (/dev/stdout) is written directly."""
     path = Path(path)
+    if _not_a_file(path):
+        with open(path, "w", encoding=encoding, newline=newline) as handle:
+            yield handle
+        return
+    path = path.resolve()
     # In the destination's directory, so the rename is atomic (same file system).
     descriptor, temporary = tempfile.mkstemp(
         dir=path.parent, prefix=f".{path.name}.", suffix=".part"
@@ -29,9 +48,7 @@ def replaced_on_success(
         with os.fdopen(descriptor, "w", encoding=encoding, newline=newline) as handle:
             yield handle
         # mkstemp creates the file 0600; the result gets the mode a plain open() would give.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
+        os.chmod(temporary, 0o666 & ~UMASK)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -44,9 +61,15 @@ def check_output_path(path: Path, option: str) -> str | None:
     path = Path(path)
     if path.is_dir():
         return f"{option} {path} is a directory, not a file."
-    if not path.parent.is_dir():
-        return f"{option} {path}: the directory {path.parent} does not exist."
+    if _not_a_file(path):  # written directly: nothing is written beside it
+        return None if os.access(path, os.W_OK) else f"{option} {path} cannot be written."
+    # A symbolic link's target is replaced, beside it.
+    target = path.resolve()
+    if not target.parent.is_dir():
+        return f"{option} {path}: the directory {target.parent} does not exist."
     # The file is written beside its destination first, so the directory must be writable.
-    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+    if not os.access(target.parent, os.W_OK) or (
+        target.exists() and not os.access(target, os.W_OK)
+    ):
         return f"{option} {path} cannot be written."
     return None
