@@ -17,9 +17,3 @@ def test_an_interval_that_is_not_a_positive_number_is_refused(interval):
             "scheduler", "--once", "--interval", interval, stdout=StringIO(), stderr=StringIO()
         )
     assert error.value.returncode == 2
-
-
-@pytest.mark.django_db
-def test_once_checks_and_exits():
-    out = StringIO()
-    call_command("scheduler", "--once", stdout=out, stderr=StringIO())
