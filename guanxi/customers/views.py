@@ -470,14 +470,12 @@ def reassign_view(request):
                     _("%(count)d customers now have a new account manager.") % {"count": moved},
                 )
                 return redirect(reverse("customers:reassign"))
-    template = (
-        "customers/_reassign_preview.html"
-        if _wants_fragment(request)
-        else "customers/reassign.html"
-    )
+    if _wants_fragment(request):
+        # The preview htmx asks for on every change shows the count alone.
+        return render(request, "customers/_reassign_preview.html", {"preview": preview})
     return render(
         request,
-        template,
+        "customers/reassign.html",
         {
             "form": form,
             "preview": preview,

@@ -164,3 +164,28 @@ def test_unticking_active_for_someone_who_took_customers_on_since_the_check_is_r
     assert rep.is_active and rep.display_name == "Rep who stays"
     assert Customer.objects.get(pk=company.rep_customer.pk).owner == company.rep
     assert not AuditEvent.objects.exists()
+
+
+def test_the_reassign_preview_does_not_look_for_customers_of_people_who_left(
+    client, company, monkeypatch
+):
+    from guanxi.customers import views as customer_views
+
+    looked: list = []
+    look = customer_views.inactive_owners_for_user
+    monkeypatch.setattr(
+        customer_views, "inactive_owners_for_user", lambda user: looked.append(user) or look(user)
+    )
+    _leave(company.rep)
+    client.force_login(company.manager)
+    response = client.get(
+        "/customers/reassign/",
+        {"from_owner": company.rep.pk, "to_owner": "none"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'id="reassign-count"' in page and 'id="inactive-owners"' not in page
+    assert not looked
+    assert 'id="inactive-owners"' in client.get("/customers/reassign/").content.decode()
+    assert len(looked) == 1
