@@ -595,23 +595,14 @@ def ticket_assign(
         assignee = User.objects.filter(pk=assignee_id, is_active=True).first()
         if assignee is None:
             raise ValidationError({"assignee_id": _("No active user with this id.")})
-        if (
-            not Customer.objects.visible_to(assignee, INTERACT)
-            .filter(pk=ticket.customer_id)
-            .exists()
-        ):
+        if not _workable_customers(assignee, [ticket.customer_id]):
             raise ValidationError(
                 {"assignee_id": _("%(user)s may not work with this customer.") % {"user": assignee}}
             )
-    ticket.assignee = assignee
-    if assignee is not None:
-        ticket.team_id = assignee.team_id
-        if ticket.owner_id is None:
-            ticket.owner = assignee
     now = timezone.now()
-    if ticket.status == S.NEW and assignee is not None:
-        _change_status(ticket, S.OPEN, actor=actor, now=now)
-        recompute_deadlines(ticket, now=now)
+    if assignee is not None and ticket.owner_id is None:
+        ticket.owner = assignee
+    _give(ticket, assignee, actor=actor, now=now)
     _save_audited(
         actor,
         ticket,
@@ -621,6 +612,28 @@ def ticket_assign(
         before=before,
     )
     return ticket
+
+
+def _workable_customers(user, customer_ids) -> set[int]:
+    """Which of ``customer_ids`` (ids, or a query of them) ``user`` may work with, as the one
+    to whom their tickets are given."""
+    return set(
+        Customer.objects.visible_to(user, INTERACT)
+        .filter(pk__in=customer_ids)
+        .values_list("pk", flat=True)
+    )
+
+
+def _give(ticket: Ticket, assignee, *, actor, now) -> None:
+    """Make ``assignee`` (None: nobody) the one working on the ticket: their team takes it, and
+    a new ticket someone holds is open from now."""
+    ticket.assignee = assignee
+    if assignee is None:
+        return
+    ticket.team_id = assignee.team_id
+    if ticket.status == S.NEW:
+        _change_status(ticket, S.OPEN, actor=actor, now=now)
+        recompute_deadlines(ticket, now=now)
 
 
 @transaction.atomic
@@ -643,26 +656,22 @@ def tickets_hand_over(*, actor, from_user_id: int, to_user_id: int | None) -> in
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+    workable = (
+        set()
+        if successor is None
+        else _workable_customers(
+            successor, Ticket.objects.filter(pk__in=ticket_ids).values("customer_id")
+        )
+    )
     now = timezone.now()
     for ticket_id in ticket_ids:
         ticket = _lock(actor, ticket_id, None)
-        may_work = (
-            successor is not None
-            and Customer.objects.visible_to(successor, INTERACT)
-            .filter(pk=ticket.customer_id)
-            .exists()
-        )
-        taker = successor if may_work else None
+        taker = successor if ticket.customer_id in workable else None
         before = ticket_snapshot(ticket)
         if ticket.owner_id == from_user_id:
             ticket.owner = taker
         if ticket.assignee_id == from_user_id:
-            ticket.assignee = taker
-            if taker is not None:
-                ticket.team_id = taker.team_id
-                if ticket.status == S.NEW:
-                    _change_status(ticket, S.OPEN, actor=actor, now=now)
-                    recompute_deadlines(ticket, now=now)
+            _give(ticket, taker, actor=actor, now=now)
         _save_audited(
             actor,
             ticket,
