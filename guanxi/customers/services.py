@@ -22,7 +22,7 @@ from guanxi.dedup.keys import refresh_match_keys, remove_match_keys
 
 from .models import Address, Customer, Email, MarketingConsent, Phone, Tag
 from .search import build_search_text
-from .selectors import access_customer
+from .selectors import access_customer, tag_names_by_customer
 from .validation import CleanCustomerData, clean_customer_data
 from .visibility import CHANGE, VIEW, can_create_customers
 
@@ -370,6 +370,18 @@ def customer_restore(*, actor, customer_id: int) -> Customer:
     return Customer.objects.get(pk=customer.pk)
 
 
+# How many customers a statement that changes many of them names: one SQL variable each, and
+# SQLite allows some 32,000 in a statement.
+CUSTOMERS_PER_STATEMENT = 5000
+
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    return [
+        ids[start : start + CUSTOMERS_PER_STATEMENT]
+        for start in range(0, len(ids), CUSTOMERS_PER_STATEMENT)
+    ]
+
+
 @transaction.atomic
 def customers_reassign(
     *,
@@ -416,7 +428,7 @@ def customers_reassign(
         return 0
     ids = [pk for pk, _name in rows]
     now = timezone.now()
-    chunks = [ids[start : start + 5000] for start in range(0, len(ids), 5000)]
+    chunks = _chunks(ids)
     for chunk in chunks:
         Customer.objects.filter(pk__in=chunk).update(
             owner_id=to_owner_id, version=F("version") + 1, updated_at=now
@@ -458,17 +470,12 @@ def customers_reassign(
     return len(ids)
 
 
-# How many customers a tag's rename or deletion changes per statement: one SQL variable each,
-# and SQLite allows some 32,000 in a statement.
-RETAG_CHUNK_SIZE = 5000
-
-
 def _retag(*, actor, tag_ids: list[int], rename_to: str | None) -> int:
     """Rename (``rename_to``) or delete the tags ``tag_ids`` everywhere. Each customer wearing
     one is changed by it, so each gets a new version, its search text and an audit row with
     its tags before and after, as if it had been edited; customers in the recycle bin too,
     since their history is kept for a restore. However many wear it, they are changed
-    :data:`RETAG_CHUNK_SIZE` at a time."""
+    :data:`CUSTOMERS_PER_STATEMENT` at a time."""
     tags = list(Tag.objects.select_for_update().filter(pk__in=tag_ids).order_by("pk"))
     if not tags:
         return 0
@@ -478,10 +485,7 @@ def _retag(*, actor, tag_ids: list[int], rename_to: str | None) -> int:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    chunks = [
-        wearing[start : start + RETAG_CHUNK_SIZE]
-        for start in range(0, len(wearing), RETAG_CHUNK_SIZE)
-    ]
+    chunks = _chunks(wearing)
     names: dict[int, str] = {}
     before: dict[int, list[str]] = {}
     for chunk in chunks:
@@ -492,7 +496,7 @@ def _retag(*, actor, tag_ids: list[int], rename_to: str | None) -> int:
             .order_by("pk")
             .values_list("pk", "name")
         )
-        before.update(_tag_names_of(chunk))
+        before.update(tag_names_by_customer(chunk))
     if rename_to is None:
         Tag.objects.filter(pk__in=[t.pk for t in tags]).delete()
     else:
@@ -505,7 +509,7 @@ def _retag(*, actor, tag_ids: list[int], rename_to: str | None) -> int:
         Customer.objects.filter(pk__in=ids).update(version=F("version") + 1, updated_at=now)
         # Customers in the recycle bin have no search data to keep; a restore rebuilds it.
         refresh_search_data_many(Customer.objects.filter(pk__in=ids, deleted_at__isnull=True))
-        after = _tag_names_of(ids)
+        after = tag_names_by_customer(ids)
         audit_record_many(
             AuditEvent(
                 occurred_at=now,
@@ -520,16 +524,6 @@ def _retag(*, actor, tag_ids: list[int], rename_to: str | None) -> int:
             for pk in ids
         )
     return len(names)
-
-
-def _tag_names_of(customer_ids: list[int]) -> dict[int, list[str]]:
-    """The names of the tags of each of ``customer_ids`` that wears any, sorted."""
-    names: dict[int, list[str]] = {}
-    for customer_id, name in Customer.tags.through.objects.filter(
-        customer_id__in=customer_ids
-    ).values_list("customer_id", "tag__name"):
-        names.setdefault(customer_id, []).append(name)
-    return {pk: sorted(tag_names) for pk, tag_names in names.items()}
 
 
 def _require_tag_admin(actor) -> None:

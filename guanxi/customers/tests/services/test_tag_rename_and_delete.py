@@ -106,7 +106,7 @@ def test_a_tag_on_many_customers_is_changed_a_chunk_at_a_time_with_the_same_outc
 
     from guanxi.customers import services
 
-    monkeypatch.setattr(services, "RETAG_CHUNK_SIZE", chunk_size)
+    monkeypatch.setattr(services, "CUSTOMERS_PER_STATEMENT", chunk_size)
     wearing = [
         customer_create(actor=company.rep, data={"name": f"客户{n}", "tags": ["展会2026"]})
         for n in range(5)
