@@ -528,7 +528,7 @@ def _retag(*, actor, tag_ids: list[int], rename_to: str | None) -> int:
 
 def _require_tag_admin(actor) -> None:
     # Tags are edited in the admin site only, which shows its own refusal page.
-    if not (actor.is_superuser or actor.role == Role.ADMIN):
+    if not actor.is_admin_role:
         raise PermissionDenied
 
 

@@ -22,7 +22,6 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from guanxi.accounts.roles import Role
 from guanxi.audit.context import Origin, reset_origin, set_origin
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record
@@ -451,9 +450,7 @@ def import_job_may_stop(*, actor, job: ImportJob) -> bool:
     administrator. Unlike carrying it on, stopping writes nothing in the starter's name, and an
     administrator must be able to stop a colleague's import of the wrong file (its starter gone
     home, say); the audit row names who did. Command-line imports stop with Ctrl-C."""
-    return job.via == "web" and (
-        job.started_by_id == actor.pk or actor.is_superuser or actor.role == Role.ADMIN
-    )
+    return job.via == "web" and (job.started_by_id == actor.pk or actor.is_admin_role)
 
 
 def import_job_cancellable(*, actor, job: ImportJob, abandoned: bool) -> bool:
