@@ -21,6 +21,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from guanxi.core.arguments import at_least
 from guanxi.core.files import check_output_path
 from guanxi.dedup.matching.blocking import DEFAULT_MAX_BLOCK
 from guanxi.dedup.matching.engine import REVIEW_THRESHOLD
@@ -50,14 +51,6 @@ def _output_path(path: Path | None) -> Path | None:
     if problem:
         raise CommandError(problem, returncode=BAD_INPUT)
     return path
-
-
-def _at_least(minimum: int, option: str, value: int) -> int:
-    if value < minimum:
-        raise CommandError(
-            f"{option} must be at least {minimum}, not {value}.", returncode=BAD_INPUT
-        )
-    return value
 
 
 class Command(BaseCommand):
@@ -135,7 +128,7 @@ class Command(BaseCommand):
         output = _output_path(options["output"])
         # A block of one customer holds no pair: below 2 every key would be skipped and the
         # scan would report no duplicates at all.
-        _at_least(2, "--max-block", options["max_block"])
+        at_least("--max-block", options["max_block"], 2)
         total = Customer.objects.filter(deleted_at__isnull=True).count()
         started = time.monotonic()
         with self._progress(total, " customers") as bar:
@@ -185,7 +178,7 @@ class Command(BaseCommand):
         from guanxi.dedup.evaluate import evaluate_dataset
 
         threshold = _threshold(options["threshold"])
-        _at_least(1, "--entities", options["entities"])
+        at_least("--entities", options["entities"], 1)
         names = (
             ["febrl1", "febrl2", "febrl3", "febrl4", "chinese"]
             if options["dataset"] == "all"

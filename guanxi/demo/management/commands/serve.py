@@ -15,9 +15,10 @@ import sys
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.db import connections
 
+from guanxi.core.arguments import at_least, port_number
 from guanxi.demo.credentials import format_credentials, read_credentials
 from guanxi.demo.server import GuanxiServer
 
@@ -41,11 +42,9 @@ class Command(BaseCommand):
     def handle(self, *args, port: int, host: str, workers: int, threads: int, **options):
         # Checked before the helpers start and the sign-in address is printed: gunicorn would
         # fail with a traceback on a port out of range, and serve nothing with no workers.
-        if not 1 <= port <= 65535:
-            raise CommandError(f"--port must be from 1 to 65535, not {port}.", returncode=2)
-        for option, value in (("--workers", workers), ("--threads", threads)):
-            if value < 1:
-                raise CommandError(f"{option} must be at least 1, not {value}.", returncode=2)
+        port_number("--port", port)
+        at_least("--workers", workers, 1)
+        at_least("--threads", threads, 1)
         helpers: list[subprocess.Popen] = []
         if not options["no_background_worker"]:
             for command in (["db_worker", "--interval", "1"], ["scheduler"]):

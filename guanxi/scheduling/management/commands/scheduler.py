@@ -8,9 +8,10 @@ not queued yet; the worker runs them. ``--once`` checks once and exits, for a sy
 import signal
 import threading
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from guanxi.core.arguments import positive_seconds
 from guanxi.scheduling.services import configured_entries, enqueue_due
 
 
@@ -24,12 +25,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, once: bool, interval: float, **options):
-        # Zero or less would check in a busy loop, NaN would fail at the first wait.
-        if not interval > 0 or interval == float("inf"):
-            raise CommandError(
-                f"--interval must be a positive number of seconds, not {interval:g}.",
-                returncode=2,
-            )
+        positive_seconds("--interval", interval)
         entries = configured_entries()
         stop = threading.Event()
         if not once:
