@@ -49,7 +49,7 @@ class HandOverForm(forms.Form):
         self.fields["hand_over_to"].choices = [
             ("", "—"),
             (POOL, _("Unowned pool")),
-            *[(str(u.pk), f"{u.label} ({u.username})") for u in colleagues.order_by("username")],
+            *[(str(u.pk), u.label_with_username) for u in colleagues.order_by("username")],
         ]
 
     def choice(self) -> str | int:

@@ -116,6 +116,11 @@ class User(AbstractUser):
         return self.display_name or self.get_full_name() or self.username
 
     @property
+    def label_with_username(self) -> str:
+        """The label with the username beside it, for lists where two people share a name."""
+        return f"{self.label} ({self.username})"
+
+    @property
     def is_admin_role(self) -> bool:
         return self.role == Role.ADMIN or self.is_superuser
 

@@ -745,7 +745,7 @@ class ReassignForm(forms.Form):
         self.fields["to_owner"].choices = [
             ("", "—"),
             ("none", _("Unowned pool")),
-            *[(str(u.pk), f"{u.label} ({u.username})") for u in assignable_owners_for_user(user)],
+            *[(str(u.pk), u.label_with_username) for u in assignable_owners_for_user(user)],
         ]
 
     def from_owner_id(self) -> int | None:
@@ -758,7 +758,6 @@ class ReassignForm(forms.Form):
 
 
 def _owner_choice_label(user: User) -> str:
-    label = f"{user.label} ({user.username})"
     if not user.is_active:
-        return _("%(user)s, no longer active") % {"user": label}
-    return label
+        return _("%(user)s, no longer active") % {"user": user.label_with_username}
+    return user.label_with_username
