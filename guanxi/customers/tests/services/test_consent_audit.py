@@ -15,31 +15,27 @@ def _consent(evidence: str) -> dict:
     }
 
 
-def test_changing_only_the_evidence_of_a_consent_records_before_and_after(company):
+def _recorded_again(company, evidence: str, then: str) -> AuditEvent:
+    """The audit row of a customer's consent recorded with ``evidence``, then with ``then``."""
     customer = customer_create(
-        actor=company.rep, data={"name": "王芳", "consents": [_consent("Form 17, signed")]}
+        actor=company.rep, data={"name": "王芳", "consents": [_consent(evidence)]}
     )
     customer_update(
         actor=company.rep,
         customer_id=customer.pk,
         expected_version=customer.version,
-        data={"consents": [_consent("Form 18, signed")]},
+        data={"consents": [_consent(then)]},
     )
-    event = AuditEvent.objects.get(customer_id=customer.pk, action=AuditEvent.Action.UPDATE)
+    return AuditEvent.objects.get(customer_id=customer.pk, action=AuditEvent.Action.UPDATE)
+
+
+def test_changing_only_the_evidence_of_a_consent_records_before_and_after(company):
+    event = _recorded_again(company, "Form 17, signed", "Form 18, signed")
     change = event.changes["consents"]
     assert "Form 17, signed" in change["before"]["email"]
     assert "Form 18, signed" in change["after"]["email"]
 
 
 def test_a_consent_recorded_again_unchanged_records_no_change(company):
-    customer = customer_create(
-        actor=company.rep, data={"name": "王芳", "consents": [_consent("Form 17, signed")]}
-    )
-    customer_update(
-        actor=company.rep,
-        customer_id=customer.pk,
-        expected_version=customer.version,
-        data={"consents": [_consent("Form 17, signed")]},
-    )
-    event = AuditEvent.objects.get(customer_id=customer.pk, action=AuditEvent.Action.UPDATE)
+    event = _recorded_again(company, "Form 17, signed", "Form 17, signed")
     assert "consents" not in event.changes

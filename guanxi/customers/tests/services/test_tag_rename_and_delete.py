@@ -53,10 +53,15 @@ def test_only_administrators_rename_tags(company, tagged):
     assert not _tag_events(tagged[0])
 
 
-def test_the_admin_site_renames_and_deletes_tags_through_the_services(client, company, tagged):
-    first, _second = tagged
+def _signed_in_superuser(client):
     superuser = UserFactory(username="root", is_staff=True, is_superuser=True)
     client.force_login(superuser)
+    return superuser
+
+
+def test_the_admin_site_renames_and_deletes_tags_through_the_services(client, company, tagged):
+    first, _second = tagged
+    superuser = _signed_in_superuser(client)
     tag = Tag.objects.get(name="VIP")
     response = client.post(
         reverse("admin:customers_tag_change", args=[tag.pk]), {"name": "Key account"}
@@ -83,8 +88,7 @@ def test_a_tag_cannot_take_the_name_of_another(company, tagged):
 
 def test_saving_a_tag_under_its_own_name_changes_no_customer(client, company, tagged):
     first, second = tagged
-    superuser = UserFactory(username="root", is_staff=True, is_superuser=True)
-    client.force_login(superuser)
+    _signed_in_superuser(client)
     tag = Tag.objects.get(name="展会2026")
     response = client.post(
         reverse("admin:customers_tag_change", args=[tag.pk]), {"name": "展会2026"}
