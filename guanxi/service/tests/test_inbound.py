@@ -10,7 +10,6 @@ from email.header import Header
 from email.message import EmailMessage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.utils import make_msgid
 from io import StringIO
 
 import pytest
@@ -19,19 +18,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.test import TestCase
 
-from guanxi.audit.models import AuditEvent
 from guanxi.customers.models import Customer, Email
 from guanxi.service import inbound, inbound_views, mail, services
 from guanxi.service.inbound import file_inbound_email, parse_email, strip_quoted
 from guanxi.service.management.commands import service_mail
 from guanxi.service.models import Ticket, TicketAttachment, TicketMessage
 from guanxi.service.tests.imap_server import ImapServer, Mailbox
+from guanxi.service.tests.inbound_mail import DESK, SECRET, URL, email_message, written
 
 pytestmark = pytest.mark.django_db
-
-URL = "/service/inbound/email/"
-SECRET = "inbound-secret-for-tests"
-DESK = "service@guanxi.localhost"
 
 
 @pytest.fixture(autouse=True)
@@ -40,32 +35,8 @@ def media(settings, tmp_path):
     settings.GUANXI_SERVICE_EMAIL = DESK
 
 
-def email_bytes(
-    *,
-    sender: str | None = "王芳 <wangfang@example.cn>",
-    subject: str = "发票什么时候开？",
-    body: str = "您好，上周的订单还没有收到发票。",
-    message_id: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> bytes:
-    message = EmailMessage()
-    if sender is not None:
-        message["From"] = sender
-    message["To"] = DESK
-    message["Subject"] = subject
-    message["Message-ID"] = message_id or make_msgid(domain="example.cn")
-    for name, value in (headers or {}).items():
-        message[name] = value
-    message.set_content(body)
-    return message.as_bytes()
-
-
-def written() -> tuple[int, ...]:
-    """How many rows the filing of an email can add to."""
-    return tuple(
-        model.objects.count()
-        for model in (Customer, Email, Ticket, TicketMessage, TicketAttachment, AuditEvent)
-    )
+def email_bytes(**fields) -> bytes:
+    return email_message(**fields).as_bytes()
 
 
 def desk_reply(company, *, customer=None, body="发票已经寄出。") -> tuple[Ticket, object]:

@@ -3,24 +3,16 @@ names longer than a file system takes, bounces without a report, loops and list 
 with the standard library's ``email`` package and filed through ``file_inbound_email`` and the
 webhook."""
 
-from email.message import EmailMessage
-from email.utils import make_msgid
-
 import pytest
 from django.core import mail as outbox
 from django.test import TestCase
 
-from guanxi.audit.models import AuditEvent
-from guanxi.customers.models import Customer, Email
 from guanxi.service import services
 from guanxi.service.inbound import file_inbound_email
-from guanxi.service.models import Ticket, TicketAttachment, TicketMessage
+from guanxi.service.models import TicketAttachment
+from guanxi.service.tests.inbound_mail import DESK, SECRET, URL, email_message, written
 
 pytestmark = pytest.mark.django_db
-
-DESK = "service@guanxi.localhost"
-URL = "/service/inbound/email/"
-SECRET = "inbound-secret-for-tests"
 
 
 @pytest.fixture(autouse=True)
@@ -29,29 +21,7 @@ def media(settings, tmp_path):
     settings.GUANXI_SERVICE_EMAIL = DESK
 
 
-def message(
-    *,
-    sender: str = "王芳 <wangfang@example.cn>",
-    subject: str = "发票什么时候开？",
-    body: str = "您好，上周的订单还没有收到发票。",
-    headers: dict[str, str] | None = None,
-) -> EmailMessage:
-    email = EmailMessage()
-    email["From"] = sender
-    email["To"] = DESK
-    email["Subject"] = subject
-    email["Message-ID"] = make_msgid(domain="example.cn")
-    for name, value in (headers or {}).items():
-        email[name] = value
-    email.set_content(body)
-    return email
-
-
-def written() -> tuple[int, ...]:
-    return tuple(
-        model.objects.count()
-        for model in (Customer, Email, Ticket, TicketMessage, TicketAttachment, AuditEvent)
-    )
+message = email_message
 
 
 def filed(raw: bytes):

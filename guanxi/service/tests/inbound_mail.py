@@ -1,0 +1,41 @@
+"""Emails for the inbound tests, built with the standard library's ``email`` package, and the
+rows filing one can add to."""
+
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from guanxi.audit.models import AuditEvent
+from guanxi.customers.models import Customer, Email
+from guanxi.service.models import Ticket, TicketAttachment, TicketMessage
+
+DESK = "service@guanxi.localhost"
+URL = "/service/inbound/email/"
+SECRET = "inbound-secret-for-tests"
+
+
+def email_message(
+    *,
+    sender: str | None = "王芳 <wangfang@example.cn>",
+    subject: str = "发票什么时候开？",
+    body: str = "您好，上周的订单还没有收到发票。",
+    message_id: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> EmailMessage:
+    message = EmailMessage()
+    if sender is not None:
+        message["From"] = sender
+    message["To"] = DESK
+    message["Subject"] = subject
+    message["Message-ID"] = message_id or make_msgid(domain="example.cn")
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(body)
+    return message
+
+
+def written() -> tuple[int, ...]:
+    """How many rows the filing of an email can add to."""
+    return tuple(
+        model.objects.count()
+        for model in (Customer, Email, Ticket, TicketMessage, TicketAttachment, AuditEvent)
+    )
