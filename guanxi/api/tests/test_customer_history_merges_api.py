@@ -5,7 +5,8 @@ customer, and without naming customers the caller may not see."""
 import pytest
 
 from guanxi.audit.models import AuditEvent
-from guanxi.customers.services import customer_create, customer_update
+from guanxi.core.testing.factories import change_customer
+from guanxi.customers.services import customer_create
 from guanxi.dedup.services import customer_merge_undo, customers_merge
 
 pytestmark = pytest.mark.django_db
@@ -13,13 +14,6 @@ pytestmark = pytest.mark.django_db
 
 def _person(actor, name, **data):
     return customer_create(actor=actor, data={"name": name, **data})
-
-
-def _change(actor, customer, **data):
-    customer.refresh_from_db()
-    customer_update(
-        actor=actor, customer_id=customer.pk, expected_version=customer.version, data=data
-    )
 
 
 def _all_items(client, customer, *, limit=50, headers=None) -> list[dict]:
@@ -40,8 +34,8 @@ def merged_pair(company):
     rep = company.rep
     survivor, merged = _person(rep, "张伟"), _person(rep, "張偉")
     for i in range(3):
-        _change(rep, survivor, industry=f"S{i}")
-        _change(rep, merged, industry=f"M{i}")
+        change_customer(rep, survivor, industry=f"S{i}")
+        change_customer(rep, merged, industry=f"M{i}")
     customers_merge(actor=rep, survivor_id=survivor.pk, merged_id=merged.pk)
     return survivor, merged
 

@@ -96,3 +96,14 @@ def customer_with_a_long_past(company) -> Customer:
             data={"industry": f"industry {i:02d}"},
         )
     return customer
+
+
+def change_customer(actor, customer: Customer, **data) -> Customer:
+    """``customer_update`` of ``data`` as ``actor``, against the customer's version as stored
+    now (the instance may be older: a merge or another change since)."""
+    from guanxi.customers.services import customer_update
+
+    customer.refresh_from_db()
+    return customer_update(
+        actor=actor, customer_id=customer.pk, expected_version=customer.version, data=data
+    )

@@ -7,9 +7,10 @@ from django.test.utils import CaptureQueriesContext
 
 from guanxi.audit.models import AuditEvent
 from guanxi.core.keyset import keyset_page
+from guanxi.core.testing.factories import change_customer
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import customer_history_for_user
-from guanxi.customers.services import customer_create, customer_restore, customer_update
+from guanxi.customers.services import customer_create, customer_restore
 from guanxi.dedup.services import customer_merge_undo, customers_merge
 from guanxi.interactions.services import interaction_log
 
@@ -20,13 +21,6 @@ A = AuditEvent.Action
 
 def _person(actor, name, **data):
     return customer_create(actor=actor, data={"name": name, **data})
-
-
-def _change(actor, customer, **data):
-    customer.refresh_from_db()
-    return customer_update(
-        actor=actor, customer_id=customer.pk, expected_version=customer.version, data=data
-    )
 
 
 def _events(user, customer) -> list[AuditEvent]:
@@ -46,7 +40,7 @@ def test_the_survivors_history_holds_the_merged_customers_earlier_events(company
     rep = company.rep
     survivor = _person(rep, "张伟")
     merged = _person(rep, "張偉", industry="制造业")
-    _change(rep, merged, industry="零售")
+    change_customer(rep, merged, industry="零售")
     interaction_log(actor=rep, customer_id=merged.pk, data={"channel": "phone", "subject": "来电"})
     before_merge = _own(merged)
     customers_merge(actor=rep, survivor_id=survivor.pk, merged_id=merged.pk)
@@ -76,7 +70,7 @@ def test_the_survivors_history_holds_the_merged_customers_earlier_events(company
 def test_chained_merges_bring_every_history_along(company):
     rep = company.rep
     first, second, third = (_person(rep, name) for name in ("王芳", "王芳 ", "王 芳"))
-    _change(rep, first, industry="物流")
+    change_customer(rep, first, industry="物流")
     first_past = _own(first)
     customers_merge(actor=rep, survivor_id=second.pk, merged_id=first.pk)
     second_past = _own(second)  # including its merge with the first
@@ -111,7 +105,7 @@ def test_a_merge_undone_and_made_again_brings_the_whole_past_along(company):
     survivor, merged = _person(rep, "赵磊"), _person(rep, "赵磊 ")
     first = customers_merge(actor=rep, survivor_id=survivor.pk, merged_id=merged.pk)
     customer_merge_undo(actor=rep, merge_id=first.pk)
-    _change(rep, merged, industry="教育")
+    change_customer(rep, merged, industry="教育")
     before_second = _own(merged)
     customers_merge(actor=rep, survivor_id=survivor.pk, merged_id=merged.pk)
 
@@ -124,7 +118,7 @@ def test_a_merged_customer_brought_back_from_the_recycle_bin_keeps_its_new_histo
     customers_merge(actor=company.rep, survivor_id=survivor.pk, merged_id=merged.pk)
     before_restore = _own(merged) - {_merge_row(merged).pk}
     customer_restore(actor=company.admin, customer_id=merged.pk)
-    _change(company.rep, merged, industry="金融")
+    change_customer(company.rep, merged, industry="金融")
 
     ids = {event.pk for event in _events(company.rep, survivor)}
     assert ids == _own(survivor) | before_restore
@@ -152,8 +146,8 @@ def test_keyset_pages_walk_both_customers_events_once_each(company):
     rep = company.rep
     survivor, merged = _person(rep, "吴敏"), _person(rep, "吴敏 ")
     for i in range(4):  # interleaved, so every page mixes both customers
-        _change(rep, survivor, industry=f"S{i}")
-        _change(rep, merged, industry=f"M{i}")
+        change_customer(rep, survivor, industry=f"S{i}")
+        change_customer(rep, merged, industry=f"M{i}")
     customers_merge(actor=rep, survivor_id=survivor.pk, merged_id=merged.pk)
     expected = [event.pk for event in _events(rep, survivor)]
     assert len(expected) == len(_own(survivor)) + len(_own(merged)) - 1

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from guanxi.customers.services import customer_create, customer_update
+from guanxi.core.testing.factories import change_customer
+from guanxi.customers.services import customer_create
 from guanxi.dedup.services import customer_merge_undo, customers_merge
 from guanxi.interactions.services import interaction_log
 
@@ -18,13 +19,6 @@ CHINESE = "在已并入本客户的“%s”（#%d）上："
 
 def _person(actor, name, **data):
     return customer_create(actor=actor, data={"name": name, **data})
-
-
-def _change(actor, customer, **data):
-    customer.refresh_from_db()
-    customer_update(
-        actor=actor, customer_id=customer.pk, expected_version=customer.version, data=data
-    )
 
 
 def _get(client, path, *, language="en", htmx=False):
@@ -74,9 +68,9 @@ def test_older_changes_reach_into_the_merged_customers_past(
     rep = company.rep
     survivor, merged = _person(rep, "刘洋"), _person(rep, "刘洋 ")
     for i in range(15):
-        _change(rep, merged, industry=f"M{i}")
+        change_customer(rep, merged, industry=f"M{i}")
     for i in range(15):
-        _change(rep, survivor, industry=f"S{i}")
+        change_customer(rep, survivor, industry=f"S{i}")
     customers_merge(actor=rep, survivor_id=survivor.pk, merged_id=merged.pk)
     client.force_login(rep)
     mark = marker % (merged.name, merged.pk)
