@@ -28,6 +28,10 @@ def in_thread(target, results: dict, key: str) -> threading.Thread:
 def waiting_for_a_lock() -> bool:
     """Whether some session of the test database waits for a lock (PostgreSQL)."""
     with connection.cursor() as cursor:
+        # Inside a transaction PostgreSQL shows the sessions as they were at the first look,
+        # until told to look again: without this, a test polling from inside its transaction
+        # never saw a session that began waiting after that first look.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
             " AND wait_event_type = 'Lock'"
