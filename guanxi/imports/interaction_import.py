@@ -19,7 +19,7 @@ from guanxi.accounts.models import User
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record_many, audit_value
 from guanxi.customers.models import Customer
-from guanxi.customers.visibility import INTERACT
+from guanxi.customers.visibility import INTERACT, VIEW
 from guanxi.interactions.models import Interaction
 
 from .customer_rows import parse_date
@@ -66,6 +66,25 @@ class InteractionImporter(LinkedRowImporter):
                 .first()
             )
         return self._staff[username]
+
+    def _customers(self, rows: list[dict[str, str]]) -> dict[str, int | str]:
+        found = super()._customers(rows)
+        # What the staff named in this batch may see is asked once per person and batch.
+        self._batch_customers = {v for v in found.values() if isinstance(v, int)}
+        self._visible_to_staff: dict[int, set[int]] = {}
+        return found
+
+    def _staff_sees(self, staff_id: int, customer_id: int) -> bool:
+        """Whether the staff member named by a row may view its customer, by the visibility
+        rule, as the web form and the API ask it (``interaction_log``)."""
+        if staff_id not in self._visible_to_staff:
+            staff = User.objects.get(pk=staff_id)
+            self._visible_to_staff[staff_id] = set(
+                Customer.objects.visible_to(staff, VIEW)
+                .filter(pk__in=list(self._batch_customers))
+                .values_list("pk", flat=True)
+            )
+        return customer_id in self._visible_to_staff[staff_id]
 
     def _refused(self, reference: str) -> str:
         return _("no customer %(ref)s that you may log contacts on") % {"ref": reference}
@@ -131,6 +150,11 @@ class InteractionImporter(LinkedRowImporter):
             fields["staff_id"] = self._staff_id(values["staff"].strip())
             if fields["staff_id"] is None:
                 problems.append(_("staff: no active user “%(name)s”") % {"name": values["staff"]})
+            elif isinstance(customer, int) and not self._staff_sees(fields["staff_id"], customer):
+                problems.append(
+                    _("staff: “%(name)s” may not see customer %(ref)s")
+                    % {"name": values["staff"].strip(), "ref": reference[2:]}
+                )
         external_id = values.get("external_id", "").strip() or None
         if external_id and len(external_id) > 100:
             problems.append(_("external_id: at most 100 characters"))

@@ -14,7 +14,7 @@ from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import access_customer
-from guanxi.customers.visibility import INTERACT
+from guanxi.customers.visibility import INTERACT, VIEW
 
 from .models import Interaction
 
@@ -43,14 +43,9 @@ def interaction_log(*, actor, customer_id: int, data: Mapping[str, Any]) -> Inte
     except ValidationError as exc:
         errors.update(exc.message_dict)
     if "staff_id" in data and data["staff_id"] is not None:
-        from guanxi.accounts.models import User
-
-        staff_id = data["staff_id"]
-        if (
-            not isinstance(staff_id, int)
-            or not User.objects.filter(pk=staff_id, is_active=True).exists()
-        ):
-            errors.setdefault("staff_id", []).append(_("No such active user."))
+        staff_problem = _staff_problem(data["staff_id"], customer)
+        if staff_problem:
+            errors.setdefault("staff_id", []).append(staff_problem)
     occurred = interaction.occurred_at
     if isinstance(occurred, dt.datetime) and timezone.is_naive(occurred):
         # A time without a zone (a form field, a spreadsheet cell) is local time.
@@ -87,3 +82,22 @@ def interaction_log(*, actor, customer_id: int, data: Mapping[str, Any]) -> Inte
         },
     )
     return interaction
+
+
+def _staff_problem(staff_id, customer: Customer) -> str | None:
+    """Why ``staff_id`` cannot be named as who had the contact, or None. The staff member must
+    be allowed to see the customer: a timeline naming someone who may not even view the
+    customer would credit them with (and show them in reports as working on) someone else's
+    customer."""
+    from guanxi.accounts.models import User
+
+    staff = (
+        User.objects.filter(pk=staff_id, is_active=True).first()
+        if isinstance(staff_id, int)
+        else None
+    )
+    if staff is None:
+        return _("No such active user.")
+    if not Customer.objects.visible_to(staff, VIEW).filter(pk=customer.pk).exists():
+        return _("%(user)s may not see this customer.") % {"user": staff.username}
+    return None

@@ -85,6 +85,16 @@ def test_invalid_touch_points_are_422_naming_the_field(rep, company, body, field
     assert not Interaction.objects.exists()
 
 
+def test_a_staff_member_who_may_not_see_the_customer_is_422_naming_the_field(rep, company):
+    response = rep.post(
+        f"/customers/{company.rep_customer.pk}/interactions",
+        {"channel": "phone", "subject": "x", "staff_id": company.rep_west.pk},
+    )
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["staff_id"]
+    assert not Interaction.objects.exists()
+
+
 def test_read_only_users_cannot_log_touch_points(api_as, company):
     response = api_as("analyst").post(
         f"/customers/{company.rep_customer.pk}/interactions", {"channel": "phone", "subject": "x"}

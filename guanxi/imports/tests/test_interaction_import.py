@@ -160,3 +160,24 @@ def test_reimporting_without_a_date_column_keeps_the_moments(company, customers,
     assert timezone.localtime(Interaction.objects.get().occurred_at).isoformat() == (
         "2026-03-02T10:30:00+08:00"
     )
+
+
+def test_a_row_naming_staff_who_may_not_see_the_customer_is_rejected(company, customers, tmp_path):
+    # The same rule as logging a contact by hand: who had it must be allowed to see the
+    # customer. West's rep may not see K1; the teammate (team A shares) and the agent may.
+    job = run(
+        tmp_path,
+        HEADER
+        + "I1,K1,phone,,Call,,2026-03-02 10:30,rep_west\n"
+        + "I2,K1,phone,,Call,,2026-03-02 11:30,teammate\n"
+        + "I3,K1,phone,,Call,,2026-03-02 12:30,agent\n",
+        company.rep,
+    )
+    assert (job.created, job.rejected) == (2, 1)
+    reason = ImportRowError.objects.get(job=job).reason
+    assert reason == "staff: “rep_west” may not see customer K1"
+    assert set(Interaction.objects.values_list("staff__username", flat=True)) == {
+        "teammate",
+        "agent",
+    }
+    assert not Interaction.objects.filter(external_id="I1").exists()

@@ -79,6 +79,34 @@ def test_bad_interactions_are_refused_naming_the_field(company, data, field):
     assert not AuditEvent.objects.exists()
 
 
+def test_the_staff_member_named_must_be_allowed_to_see_the_customer(company):
+    # West's rep may not see the East rep's customer, so cannot be who had the contact.
+    with pytest.raises(ValidationError) as caught:
+        interaction_log(
+            actor=company.rep,
+            customer_id=company.rep_customer.pk,
+            data={"channel": "visit", "subject": "x", "staff_id": company.rep_west.pk},
+        )
+    assert "rep_west" in caught.value.message_dict["staff_id"][0]
+    # A service agent may log on any customer, but not in the name of a rep who cannot see it.
+    with pytest.raises(ValidationError) as caught:
+        interaction_log(
+            actor=company.agent,
+            customer_id=company.west_customer.pk,
+            data={"channel": "phone", "subject": "x", "staff_id": company.rep.pk},
+        )
+    assert list(caught.value.message_dict) == ["staff_id"]
+    assert not Interaction.objects.exists()
+    assert not AuditEvent.objects.exists()
+    # The teammate sees the rep's customers (team A shares them for viewing).
+    logged = interaction_log(
+        actor=company.rep,
+        customer_id=company.rep_customer.pk,
+        data={"channel": "visit", "subject": "Joint visit", "staff_id": company.teammate.pk},
+    )
+    assert logged.staff == company.teammate
+
+
 def test_interaction_list_follows_customer_visibility(company):
     for customer in company.customers.values():
         interaction_log(
