@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.audit.models import AuditEvent
-from guanxi.audit.services import audit_record
+from guanxi.audit.services import audit_record, audit_record_many
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.validation import unstorable_text_paths
 from guanxi.customers.visibility import CHANGE
@@ -104,6 +104,57 @@ def follow_up_done(*, actor, follow_up_id: int) -> ChurnFollowUp:
             changes={"done_at": {"before": None, "after": follow_up.done_at.isoformat()}},
         )
     return follow_up
+
+
+def follow_ups_follow_customers(*, actor, customer_ids: list[int], to_owner_id: int | None) -> int:
+    """Give the open churn follow-ups of ``customer_ids``, which have just been handed to
+    ``to_owner_id``, to their new account manager; with the customers sent to the unowned pool
+    (``None``), close them. Each gets an audit row on its customer. Returns how many changed.
+
+    For the caller that moves the customers, in its transaction, once it has locked them and
+    checked the actor may change them (``customers_reassign``). Every open follow-up of those
+    customers moves, whoever holds it: the refresh opens a follow-up for the customer's owner
+    and nothing gives one to anyone else (there is no such field, and the admin site only
+    shows them), so one held by somebody else is a leftover from an earlier move, held by
+    someone who may not even be allowed to close it. The pool has nobody to do the task, and
+    the refresh opens a new one for whoever takes the customer if it still looks lost."""
+    rows = list(
+        ChurnFollowUp.objects.select_for_update(of=("self",))
+        .filter(customer_id__in=customer_ids, done_at__isnull=True)
+        .exclude(owner_id=to_owner_id)
+        .order_by("pk")
+        .values_list("pk", "owner_id", "customer_id", "customer__name", "reason")
+    )
+    if not rows:
+        return 0
+    now = timezone.now()
+    ids = [pk for pk, *_rest in rows]
+    if to_owner_id is None:
+        ChurnFollowUp.objects.filter(pk__in=ids).update(done_at=now)
+    else:
+        ChurnFollowUp.objects.filter(pk__in=ids).update(owner_id=to_owner_id)
+
+    def change(owner_id: int) -> dict:
+        if to_owner_id is None:
+            return {"done_at": {"before": None, "after": now.isoformat()}}
+        return {"owner_id": {"before": owner_id, "after": to_owner_id}}
+
+    audit_record_many(
+        AuditEvent(
+            occurred_at=now,
+            actor=actor,
+            action=(
+                AuditEvent.Action.UPDATE if to_owner_id is None else AuditEvent.Action.REASSIGN
+            ),
+            object_type="churn_follow_up",
+            object_id=pk,
+            customer_id=customer_id,
+            summary=f"{name}: {reason}"[:300],
+            changes=change(owner_id),
+        )
+        for pk, owner_id, customer_id, name, reason in rows
+    )
+    return len(rows)
 
 
 @transaction.atomic

@@ -392,7 +392,8 @@ def customers_reassign(
 ) -> int:
     """Hand customers from one account manager to another: all of ``from_owner_id``'s
     customers (the salesperson-leaves case), or just ``customer_ids``. ``None`` on either side
-    is the unowned pool. Returns how many customers moved.
+    is the unowned pool. Returns how many customers moved. Their open churn follow-ups go
+    with them, or are closed when they go to the pool (``follow_ups_follow_customers``).
 
     The new account manager must be allowed to change the customers they are given (an
     analyst, who changes nothing, cannot own customers nobody else then works)."""
@@ -445,6 +446,11 @@ def customers_reassign(
                     % {"user": new_owner.label}
                 }
             )
+    # Their open churn follow-ups go with them: a follow-up is the account manager's task.
+    from guanxi.analytics.services import follow_ups_follow_customers
+
+    for chunk in chunks:
+        follow_ups_follow_customers(actor=actor, customer_ids=chunk, to_owner_id=to_owner_id)
     change = {"owner_id": {"before": from_owner_id, "after": to_owner_id}}
     audit_record_many(
         AuditEvent(
