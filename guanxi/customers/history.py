@@ -45,6 +45,7 @@ EXTRA_LABELS = {
     "outstanding": _("outstanding"),
     "blacklisted": _("on the blacklist"),
     "done_at": _("done"),
+    "not_duplicate_of": _("not a duplicate of"),
 }
 
 
@@ -132,6 +133,9 @@ HEADLINES = {
     ("churn_follow_up", AuditEvent.Action.REASSIGN): _(
         "%(who)s handed a churn follow-up to the customer's new account manager"
     ),
+    ("duplicate_pair", AuditEvent.Action.UPDATE): _(
+        "%(who)s decided that this customer and a possible duplicate are different customers"
+    ),
     ("article", AuditEvent.Action.CREATE): _(
         "%(who)s wrote a knowledge-base article from this customer's ticket"
     ),
@@ -146,6 +150,7 @@ USER_FIELDS = ("owner_id", "staff_id", "assignee_id")
 def _model_of(event: AuditEvent):
     """The model whose field names and choices an event's changes use."""
     from guanxi.analytics.models import Blacklist, ChurnFollowUp
+    from guanxi.dedup.models import DuplicatePair
     from guanxi.knowledge.models import Article
     from guanxi.orders.models import Invoice, Order, Payment
     from guanxi.service.models import Ticket
@@ -159,6 +164,7 @@ def _model_of(event: AuditEvent):
         "churn_follow_up": ChurnFollowUp,
         "ticket": Ticket,
         "article": Article,
+        "duplicate_pair": DuplicatePair,
     }.get(event.object_type, Customer)
 
 
@@ -225,7 +231,13 @@ def _show(
 def _named_customers(event: AuditEvent) -> set[int]:
     """The customer a merge or undo row's summary names: the other customer of the merge
     (``merged_from``/``merged_into``: the new value of a merge, the old one of an undo), or the
-    organisation a person is now in (``organization_id``'s new value)."""
+    organisation a person is now in (``organization_id``'s new value); or the other customer of
+    a possible duplicate decided to be a different customer (``not_duplicate_of``)."""
+    if event.object_type == "duplicate_pair":
+        change = (event.changes or {}).get("not_duplicate_of")
+        if isinstance(change, dict) and isinstance(change.get("after"), int):
+            return {change["after"]}
+        return set()
     if event.object_type != "customer" or event.action not in (
         AuditEvent.Action.MERGE,
         AuditEvent.Action.UNMERGE,

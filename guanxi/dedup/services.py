@@ -690,11 +690,28 @@ def duplicate_pair_reject(*, actor, pair_id: int) -> DuplicatePair:
     """Say that a possible duplicate is two different customers; it is not proposed again.
     The actor must be allowed to change both customers."""
     pair = DuplicatePair.objects.select_for_update().get(pk=pair_id)
-    _lock_pair(actor, pair.left_id, pair.right_id)
+    left, right = _lock_pair(actor, pair.left_id, pair.right_id)
     if pair.status != DuplicatePair.Status.OPEN:
         raise ValidationError({"pair": _("This pair has already been decided.")})
+    before = pair.status
     pair.status = DuplicatePair.Status.REJECTED
     pair.decided_at = timezone.now()
     pair.decided_by = actor
     pair.save(update_fields=["status", "decided_at", "decided_by"])
+    # The decision is about both customers, so each one's history says it, naming the other
+    # (the history hides that name from readers who may not see the other customer).
+    for customer, other in ((left, right), (right, left)):
+        audit_record(
+            actor=actor,
+            action=AuditEvent.Action.UPDATE,
+            object_type="duplicate_pair",
+            object_id=pair.pk,
+            customer_id=customer.pk,
+            summary=_("Not a duplicate of “%(name)s” (#%(id)d)")
+            % {"name": other.name, "id": other.pk},
+            changes={
+                "status": {"before": before, "after": pair.status},
+                "not_duplicate_of": {"before": None, "after": other.pk},
+            },
+        )
     return pair
