@@ -5,7 +5,8 @@ from .models import AnalyticsRun, Blacklist, ChurnFollowUp, ValueSettings
 
 @admin.register(ValueSettings)
 class ValueSettingsAdmin(admin.ModelAdmin):
-    """The one settings row: it can be edited, never added a second time or deleted."""
+    """The one settings row: it can be edited (through the audited service), never added a
+    second time or deleted."""
 
     list_display = ("__str__", "gold_share", "lead_share", "clv_horizon_months")
 
@@ -18,6 +19,11 @@ class ValueSettingsAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         ValueSettings.load()  # so there is always a row to open
         return super().changelist_view(request, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        from .services import value_settings_save
+
+        value_settings_save(actor=request.user, settings_row=obj)
 
 
 @admin.register(AnalyticsRun)

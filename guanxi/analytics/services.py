@@ -2,18 +2,18 @@
 them off, and closing churn follow-ups. (The results themselves, and the follow-ups, are
 written by the refresh, ``refresh.py``.)"""
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.audit.models import AuditEvent
-from guanxi.audit.services import audit_record, audit_record_many
+from guanxi.audit.services import audit_record, audit_record_many, diff_values, field_values
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.validation import unstorable_text_paths
 from guanxi.customers.visibility import CHANGE
 
-from .models import Blacklist, ChurnFollowUp
+from .models import Blacklist, ChurnFollowUp, ValueSettings
 
 
 def blacklist_add(*, actor, customer_id: int, reason: str) -> Blacklist:
@@ -203,3 +203,34 @@ def follow_ups_hand_over(*, actor, from_user_id: int) -> int:
             changes=changes,
         )
     return len(follow_ups)
+
+
+@transaction.atomic
+def value_settings_save(*, actor, settings_row: ValueSettings) -> ValueSettings:
+    """Store the edited value analytics settings (administrators only, in the admin site), with
+    an audit row of the knobs that changed. They decide every customer's tier, lifetime value
+    and churn warning at the next refresh, so who turned which knob is on record; the row
+    names the settings (``value_settings``), not a customer. Saving them unchanged writes no
+    row."""
+    if not actor.is_admin_role:
+        raise PermissionDenied
+    settings_row.full_clean()
+    stored = (
+        ValueSettings.objects.select_for_update().filter(pk=settings_row.pk).first()
+        if settings_row.pk
+        else None
+    )
+    before = field_values(stored) if stored is not None else {}
+    settings_row.save()
+    changes = diff_values(before, field_values(settings_row))
+    if stored is not None and not changes:
+        return settings_row
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE if stored is None else AuditEvent.Action.UPDATE,
+        object_type="value_settings",
+        object_id=settings_row.pk,
+        summary=str(settings_row),
+        changes=changes,
+    )
+    return settings_row

@@ -58,6 +58,17 @@ def audit_value(value: Any) -> Any:
     return value
 
 
+def field_values(instance, *, exclude: Iterable[str] = ("id",)) -> dict[str, Any]:
+    """The values of a model instance's own columns as the audit log stores them, for the
+    before and after of a settings row (one that belongs to no customer) edited as a whole."""
+    exclude = set(exclude)
+    return {
+        field.attname: audit_value(field.value_from_object(instance))
+        for field in instance._meta.concrete_fields
+        if field.attname not in exclude
+    }
+
+
 def diff_values(
     before: Mapping[str, Any], after: Mapping[str, Any], *, sensitive: Iterable[str] = ()
 ) -> dict[str, dict[str, Any]]:

@@ -8,8 +8,28 @@ from .models import CustomFieldDefinition, Tag
 
 @admin.register(CustomFieldDefinition)
 class CustomFieldDefinitionAdmin(admin.ModelAdmin):
+    """Adding, changing (on the form or in the list) and deleting go through the services,
+    which write the audit rows."""
+
     list_display = ("key", "label", "label_zh_hans", "field_type", "required", "is_active")
     list_editable = ("required", "is_active")
+
+    def save_model(self, request, obj, form, change):
+        from .services import custom_field_definition_save
+
+        custom_field_definition_save(actor=request.user, definition=obj)
+
+    def delete_model(self, request, obj):
+        from .services import custom_field_definitions_delete
+
+        custom_field_definitions_delete(actor=request.user, definition_ids=[obj.pk])
+
+    def delete_queryset(self, request, queryset):
+        from .services import custom_field_definitions_delete
+
+        custom_field_definitions_delete(
+            actor=request.user, definition_ids=list(queryset.values_list("pk", flat=True))
+        )
 
 
 @admin.register(Tag)

@@ -14,13 +14,21 @@ from django.utils.translation import gettext as _
 
 from guanxi.accounts.roles import DELETING_ROLES, REASSIGNING_ROLES, Role
 from guanxi.audit.models import AuditEvent
-from guanxi.audit.services import audit_record, audit_record_many, diff_values
+from guanxi.audit.services import audit_record, audit_record_many, diff_values, field_values
 from guanxi.core.bulk import update as bulk_update
 from guanxi.core.crypto import decrypt_text, encrypt_text, lookup_hash
 from guanxi.core.masking import mask_id_number, mask_phone
 from guanxi.dedup.keys import refresh_match_keys, remove_match_keys
 
-from .models import Address, Customer, Email, MarketingConsent, Phone, Tag
+from .models import (
+    Address,
+    Customer,
+    CustomFieldDefinition,
+    Email,
+    MarketingConsent,
+    Phone,
+    Tag,
+)
 from .search import build_search_text
 from .selectors import access_customer, tag_names_by_customer
 from .validation import CleanCustomerData, clean_customer_data
@@ -586,3 +594,67 @@ def customer_reveal_sensitive(*, actor, customer_id: int) -> dict[str, Any]:
         summary=_("ID number and phone numbers shown in full"),
     )
     return revealed
+
+
+# --- custom field definitions ----------------------------------------------------------------
+# Edited in the admin site only. A definition decides how every customer's value of the field
+# is checked and labelled, so its changes belong in the audit log as much as the values do;
+# the rows name the definition (``custom_field_definition`` and its id), not a customer.
+
+
+def _require_settings_admin(actor) -> None:
+    if not actor.is_admin_role:
+        raise PermissionDenied
+
+
+@transaction.atomic
+def custom_field_definition_save(
+    *, actor, definition: CustomFieldDefinition
+) -> CustomFieldDefinition:
+    """Add a custom field or store the edited ``definition`` (administrators only), with an
+    audit row of the fields that changed; saving it unchanged writes no row."""
+    _require_settings_admin(actor)
+    definition.full_clean()
+    stored = (
+        CustomFieldDefinition.objects.select_for_update().filter(pk=definition.pk).first()
+        if definition.pk
+        else None
+    )
+    before = field_values(stored) if stored is not None else {}
+    definition.save()
+    changes = diff_values(before, field_values(definition))
+    if stored is not None and not changes:
+        return definition
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE if stored is None else AuditEvent.Action.UPDATE,
+        object_type="custom_field_definition",
+        object_id=definition.pk,
+        summary=definition.key,
+        changes=changes,
+    )
+    return definition
+
+
+@transaction.atomic
+def custom_field_definitions_delete(*, actor, definition_ids: Iterable[int]) -> int:
+    """Delete custom field definitions (administrators only), each with an audit row of what
+    it was; returns how many were deleted."""
+    _require_settings_admin(actor)
+    deleted = 0
+    for definition in (
+        CustomFieldDefinition.objects.select_for_update()
+        .filter(pk__in=sorted(set(definition_ids)))
+        .order_by("pk")
+    ):
+        audit_record(
+            actor=actor,
+            action=AuditEvent.Action.DELETE,
+            object_type="custom_field_definition",
+            object_id=definition.pk,
+            summary=definition.key,
+            changes=diff_values(field_values(definition), {}),
+        )
+        definition.delete()
+        deleted += 1
+    return deleted

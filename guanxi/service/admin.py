@@ -51,6 +51,36 @@ class SlaPolicyAdmin(admin.ModelAdmin):
 
 @admin.register(AgentProfile)
 class AgentProfileAdmin(admin.ModelAdmin):
+    """Absence and skills decide who routing gives tickets to: saving and deleting go through
+    the services, which write the audit rows."""
+
     list_display = ("user", "is_absent")
     list_filter = ("is_absent",)
     filter_horizontal = ("skills",)
+
+    def save_model(self, request, obj, form, change):
+        from .services import agent_profile_save
+
+        agent_profile_save(
+            actor=request.user,
+            profile=obj,
+            skill_ids=[category.pk for category in form.cleaned_data["skills"]],
+        )
+
+    def save_related(self, request, form, formsets, change):
+        # The skills were set (and audited) by agent_profile_save; the form must not set them
+        # a second time outside the audit.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request, obj):
+        from .services import agent_profiles_delete
+
+        agent_profiles_delete(actor=request.user, profile_ids=[obj.pk])
+
+    def delete_queryset(self, request, queryset):
+        from .services import agent_profiles_delete
+
+        agent_profiles_delete(
+            actor=request.user, profile_ids=list(queryset.values_list("pk", flat=True))
+        )

@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.audit.models import AuditEvent
-from guanxi.audit.services import audit_record, audit_value, diff_values
+from guanxi.audit.services import audit_record, audit_value, diff_values, field_values
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.visibility import INTERACT
@@ -1075,6 +1075,78 @@ def agent_set_absent(*, actor, user_id: int, absent: bool) -> AgentProfile:
         changes={"is_absent": {"before": before, "after": absent}},
     )
     return profile
+
+
+def _require_agent_manager(actor) -> None:
+    from guanxi.accounts.roles import REASSIGNING_ROLES
+
+    if not (actor.is_superuser or actor.role in REASSIGNING_ROLES):
+        raise PermissionDenied(_("Only managers may change agents' profiles."))
+
+
+def _profile_values(profile: AgentProfile, skill_names: list[str]) -> dict[str, Any]:
+    return {**field_values(profile), "skills": skill_names}
+
+
+@transaction.atomic
+def agent_profile_save(*, actor, profile: AgentProfile, skill_ids: Iterable[int]) -> AgentProfile:
+    """Store an agent's profile as edited in the admin site (managers and administrators):
+    whether they are absent, which decides whether routing gives them tickets, and their skills.
+    The audit row names the agent (``agent`` and the user's id, like :func:`agent_set_absent`);
+    saving the profile unchanged writes none."""
+    _require_agent_manager(actor)
+    profile.full_clean()
+    stored = (
+        AgentProfile.objects.select_for_update().filter(pk=profile.pk).first()
+        if profile.pk
+        else None
+    )
+    before = (
+        _profile_values(stored, sorted(stored.skills.values_list("name", flat=True)))
+        if stored is not None
+        else {}
+    )
+    profile.save()
+    skills = list(TicketCategory.objects.filter(pk__in=list(skill_ids)))
+    profile.skills.set(skills)
+    changes = diff_values(before, _profile_values(profile, sorted(s.name for s in skills)))
+    if stored is not None and not changes:
+        return profile
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE if stored is None else AuditEvent.Action.UPDATE,
+        object_type="agent",
+        object_id=profile.user_id,
+        summary=profile.user.username,
+        changes=changes,
+    )
+    return profile
+
+
+@transaction.atomic
+def agent_profiles_delete(*, actor, profile_ids: Iterable[int]) -> int:
+    """Delete agents' profiles (managers and administrators), each with an audit row of what
+    it held; returns how many were deleted."""
+    _require_agent_manager(actor)
+    deleted = 0
+    profiles = (
+        AgentProfile.objects.select_for_update()
+        .filter(pk__in=sorted(set(profile_ids)))
+        .order_by("pk")
+    )
+    for profile in profiles:
+        before = _profile_values(profile, sorted(profile.skills.values_list("name", flat=True)))
+        audit_record(
+            actor=actor,
+            action=AuditEvent.Action.DELETE,
+            object_type="agent",
+            object_id=profile.user_id,
+            summary=profile.user.username,
+            changes=diff_values(before, {}),
+        )
+        profile.delete()
+        deleted += 1
+    return deleted
 
 
 # --- policy and calendar edits -----------------------------------------------------------------
