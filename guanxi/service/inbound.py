@@ -33,9 +33,11 @@ import mimetypes
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import EmailPolicy
+from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 
 from django.core.exceptions import ValidationError
@@ -172,24 +174,37 @@ def parse_email(raw: bytes) -> ParsedEmail:
         raise UnreadableEmail(_("The email cannot be read: %(error)s") % {"error": error}) from None
     if not message.keys():
         raise UnreadableEmail(_("This is not an email: it has no headers."))
+    # Before the parts are mended: a delivery report stays one even when its boundary is lost.
+    automatic = _automatic(message)
     try:
+        mended = _mend_multiparts(message)
         body_part = message.get_body(preferencelist=("plain", "html"))
-        body = strip_quoted(_body_text(body_part)) if body_part is not None else ""
+        text = _body_text(body_part) if body_part is not None else ""
         attachments = list(_attachments(message, body_part))
     except Exception as error:  # refused whole rather than filed with parts missing
         raise UnreadableEmail(
             _("The email's parts cannot be read: %(error)s") % {"error": error}
         ) from None
     name, address = _sender(message)
+    subject = _header(message, "Subject")
+    message_id = _message_id(message) or _content_id(
+        address, _header(message, "Date"), subject, text, attachments
+    )
+    body = strip_quoted(text)
+    if mended == _UNREADABLE or (mended and not body and not attachments):
+        # Said on the ticket rather than filed with nothing: someone wrote, and the agent
+        # should know to ask again.
+        logger.warning("Inbound email %s from %r: its body cannot be read", message_id, address)
+        body = _("The text of this email could not be read: the email is malformed.")
     return ParsedEmail(
         sender_name=_without_nul(name),
         sender_address=address,
-        subject=_header(message, "Subject"),
-        message_id=_message_id(message, raw),
+        subject=subject,
+        message_id=message_id,
         references=_references(message),
         body=_without_nul(body),
         attachments=attachments,
-        automatic=_automatic(message),
+        automatic=automatic,
         from_a_list=_from_a_list(message),
     )
 
@@ -223,14 +238,44 @@ def _sender(message: EmailMessage) -> tuple[str, str]:
     return "", ""
 
 
-def _message_id(message: EmailMessage, raw: bytes) -> str:
-    value = _header(message, "Message-ID")
-    found = MESSAGE_ID.search(value)
+def _message_id(message: EmailMessage) -> str:
+    """The email's Message-ID, or "" when it has none that fits."""
+    found = MESSAGE_ID.search(_header(message, "Message-ID"))
     if found and len(found.group()) <= MAX_MESSAGE_ID:
         return found.group()
-    # No usable Message-ID: one made from the content still recognises the same email read
-    # twice (a mailbox polled again gives the same bytes).
-    return f"<{hashlib.sha256(raw).hexdigest()[:40]}@no-message-id.invalid>"
+    return ""
+
+
+def _content_id(
+    sender: str, date: str, subject: str, text: str, attachments: list[Attachment]
+) -> str:
+    """An identity for an email without a usable Message-ID, so that the same email read twice
+    is still recognised.
+
+    Not its bytes: a server may store or hand out the same email encoded differently (base64
+    where it came as 8-bit, quoted-printable, other line endings, headers folded anew), and a
+    fetch after that would file it again. What the sender wrote survives every such change: the
+    sender's address, the moment it was written (the Date header, read as a point in time), the
+    subject and the text as decoded, each line without trailing white space (quoted-printable
+    may drop it), and the content of the attachments. Two emails alike in all of these at the
+    same second are taken as one; a person writing the same thing twice writes it at another
+    moment, and a mailer that leaves out both Message-ID and Date is rare and then repeats
+    nothing the ticket does not already hold."""
+    try:
+        written = parsedate_to_datetime(date)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        moment = date
+    else:  # without a zone ("-0000"): UTC, rather than whatever zone this machine is in
+        if written.tzinfo is None:
+            written = written.replace(tzinfo=UTC)
+        moment = written.astimezone(UTC).isoformat()
+    lines = "\n".join(line.rstrip() for line in text.strip().split("\n"))
+    digest = hashlib.sha256()
+    for piece in (sender, moment, subject, lines):
+        digest.update(_without_nul(piece).encode("utf-8", "surrogatepass") + b"\x00")
+    for attachment in attachments:
+        digest.update(hashlib.sha256(attachment.data).digest())
+    return f"<{digest.hexdigest()[:40]}@no-message-id.invalid>"
 
 
 def _references(message: EmailMessage) -> list[str]:
@@ -277,6 +322,89 @@ def _body_text(part: EmailMessage) -> str:
     if part.get_content_type() == "text/html":
         text = html_to_text(text)
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+# A line that opens a MIME part: "--" and a boundary (RFC 2046, 5.1.1: up to 70 of these
+# characters, not ending in a space), followed by the part's first header.
+_BOUNDARY_CHARS = rb"0-9A-Za-z'()+_,./:=?-"
+_BOUNDARY_LINE = re.compile(
+    rb"^--([ " + _BOUNDARY_CHARS + rb"]{0,69}[" + _BOUNDARY_CHARS + rb"])[ \t]*\r?\n"
+    rb"(?=content-)",
+    re.MULTILINE | re.IGNORECASE,
+)
+_MENDED = "mended"
+_UNREADABLE = "unreadable"
+
+
+def _mend_multiparts(part: EmailMessage) -> str:
+    """Give back their parts to multipart sections the parser left as one block of text,
+    because their Content-Type has no boundary or one that never occurs (some mail clients and
+    gateways send these). Returns "" when nothing needed mending, else _MENDED, or _UNREADABLE
+    when a section held nothing that reads as text.
+
+    A reader's mail client shows such a section as text, so that is what it becomes — unless it
+    holds MIME parts anyway (its lines say where they start), which are then read as parts.
+    Bytes that are no text are kept as an attachment rather than dropped."""
+    if part.get_content_maintype() != "multipart":
+        return ""
+    if part.is_multipart():
+        outcomes = {_mend_multiparts(sub) for sub in part.iter_parts()}
+        return _UNREADABLE if _UNREADABLE in outcomes else _MENDED if _MENDED in outcomes else ""
+    data = part.get_payload(decode=True) or b""
+    parts = _parts_within(data, part.get_content_subtype())
+    outcome = _MENDED
+    if parts is None:
+        text = decode_text(data, part.get_content_charset())
+        if _reads_as_text(text):
+            charset = (part.get_content_charset() or "").encode("ascii", "ignore")
+            header = b"Content-Type: text/plain"
+            if re.fullmatch(rb"[\w.:-]+", charset):
+                header += b"; charset=" + charset
+        else:
+            outcome = _UNREADABLE
+            header = b"Content-Type: application/octet-stream"
+        parts = (
+            []
+            if not data.strip()
+            else [message_from_bytes(header + b"\r\n\r\n" + data, policy=POLICY)]
+        )
+    part.set_payload(parts)
+    inner = {_mend_multiparts(sub) for sub in parts}
+    return _UNREADABLE if _UNREADABLE in inner or not parts else outcome
+
+
+def _parts_within(data: bytes, subtype: str) -> list[EmailMessage] | None:
+    """The MIME parts in a section without a usable boundary, or None when it holds none. The
+    first "--boundary" line directly followed by a Content- header opens the first part; a
+    line like that in a person's text is rare enough, and only the first one is tried, so text
+    full of such lines costs one pass. Failing that, a section that starts with a Content-Type
+    header is one part."""
+    found = _BOUNDARY_LINE.search(data)
+    if found is not None:
+        mended = message_from_bytes(
+            b"Content-Type: multipart/"
+            + re.sub(rb"[^a-z0-9.+-]", b"", subtype.encode("ascii", "ignore"))
+            + b'; boundary="'
+            + found.group(1).replace(b'"', b"")
+            + b'"\r\n\r\n'
+            + data,
+            policy=POLICY,
+        )
+        if mended.is_multipart():
+            return list(mended.iter_parts())
+    if re.match(rb"(?i)content-type:", data.lstrip()):
+        return [message_from_bytes(data.lstrip(), policy=POLICY)]
+    return None
+
+
+def _reads_as_text(text: str) -> bool:
+    """Whether decoded bytes are text a person wrote, not binary data read as characters (as
+    the start of them shows)."""
+    visible = [c for c in text[:100_000] if not c.isspace()]
+    if not visible:
+        return False
+    noise = sum(1 for c in visible if c == "\ufffd" or not c.isprintable())
+    return noise * 10 < len(visible)
 
 
 def _leaves(

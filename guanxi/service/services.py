@@ -766,7 +766,7 @@ def ticket_reply(
     message = TicketMessage.objects.create(
         ticket=ticket, kind=TicketMessage.Kind.REPLY, body=body, author=actor, created_at=now
     )
-    _attach(ticket, message, files, actor)
+    attached = _attach(ticket, message, files, actor)
     if ticket.first_responded_at is None:
         ticket.first_responded_at = now
         ticket.first_response_met = _met(ticket.first_response_due, now)
@@ -787,6 +787,7 @@ def ticket_reply(
         summary=_("replied"),
         before=before,
         reply=body[:500],
+        **({"attachments": attached} if attached else {}),
     )
     address = _customer_address(ticket)
     if address:
@@ -822,28 +823,30 @@ def ticket_note(*, actor, ticket_id: int, body: str, files: Iterable = ()) -> Ti
     body = (body or "").strip()
     if not body:
         raise ValidationError({"body": _("This field is required.")})
-    message = add_note(ticket, body, author=actor)
-    _attach(ticket, message, files, actor)
-    return message
+    return add_note(ticket, body, author=actor, files=files)
 
 
-def add_note(ticket: Ticket, body: str, *, author=None) -> TicketMessage:
-    """Write an internal note on a ticket already locked by the caller, with its audit row
-    (``author`` None: the system, as for what inbound email could not keep)."""
+def add_note(ticket: Ticket, body: str, *, author=None, files: Iterable = ()) -> TicketMessage:
+    """Write an internal note, with the files attached to it, on a ticket already locked by the
+    caller, with its audit row (``author`` None: the system, as for what inbound email could
+    not keep)."""
     message = TicketMessage.objects.create(
         ticket=ticket, kind=TicketMessage.Kind.NOTE, body=body, author=author
     )
-    _audit(
-        author,
-        ticket,
-        AuditEvent.Action.UPDATE,
-        _("note added"),
-        {"note": {"before": None, "after": body[:500]}},
-    )
+    attached = _attach(ticket, message, files, author)
+    changes: dict[str, Any] = {"note": {"before": None, "after": body[:500]}}
+    if attached:
+        changes["attachments"] = {"before": None, "after": attached}
+    _audit(author, ticket, AuditEvent.Action.UPDATE, _("note added"), changes)
     return message
 
 
-def _attach(ticket: Ticket, message: TicketMessage | None, files: Iterable, actor) -> None:
+def _attach(
+    ticket: Ticket, message: TicketMessage | None, files: Iterable, actor
+) -> list[dict[str, Any]]:
+    """Store the uploaded files on the ticket (and message). Returns each file's name and size
+    in bytes, for the audit row of the reply or note they came with: the files are part of what
+    the customer was sent or colleagues were told."""
     uploads = list(files or ())
     # Every file is checked before any is written.
     for upload in uploads:
@@ -854,6 +857,7 @@ def _attach(ticket: Ticket, message: TicketMessage | None, files: Iterable, acto
                     % {"name": upload.name, "limit": MAX_ATTACHMENT_BYTES // (1024 * 1024)}
                 }
             )
+    attached: list[dict[str, Any]] = []
     with files_removed_on_failure():
         for upload in uploads:
             attachment = TicketAttachment(
@@ -867,6 +871,8 @@ def _attach(ticket: Ticket, message: TicketMessage | None, files: Iterable, acto
             attachment.file.save(_safe_name(upload.name), upload, save=False)
             _WRITTEN_FILES.get().append((attachment.file.storage, attachment.file.name))
             attachment.save()
+            attached.append({"name": attachment.filename, "size": attachment.size})
+    return attached
 
 
 # File systems take names of up to 255 bytes; a Chinese character is three in UTF-8, and the
