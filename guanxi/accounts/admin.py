@@ -10,8 +10,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from .forms import ActiveUserFieldsForm
 from .models import ApiToken, Department, Team, User
-from .selectors import user_holdings
+from .selectors import user_escalation_roles, user_holdings
 from .services import POOL, user_deactivate, user_deactivation_refusal
 
 
@@ -128,18 +129,29 @@ class UserAdmin(DjangoUserAdmin):
             "title": gettext("Deactivate %(user)s") % {"user": leaver.label},
             "leaver": leaver,
             "holdings": user_holdings(leaver),
+            "escalation_roles": user_escalation_roles(leaver),
             "form": form,
         }
         return TemplateResponse(request, "admin/accounts/user/deactivate.html", context)
 
 
+class DepartmentForm(ActiveUserFieldsForm):
+    active_user_fields = ("manager",)
+
+
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
+    form = DepartmentForm
     search_fields = ("name",)
+
+
+class TeamForm(ActiveUserFieldsForm):
+    active_user_fields = ("lead",)
 
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
+    form = TeamForm
     list_display = ("name", "department", "customer_sharing", "lead")
     list_filter = ("department", "customer_sharing")
 

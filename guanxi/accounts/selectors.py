@@ -1,6 +1,8 @@
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
+from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from .models import ApiToken, User
 from .roles import Role
@@ -64,3 +66,44 @@ def user_holdings(user: User) -> Holdings:
             owner=user, done_at__isnull=True, customer__deleted_at__isnull=True
         ).count(),
     )
+
+
+@dataclass(frozen=True)
+class EscalationRole:
+    """A place where a user is named to hear about tickets going wrong: a department's manager,
+    a team's lead, a service-level policy's general manager (see ``service.sweep``).
+    ``description`` says which, in words; ``admin_url`` is the admin page where it is changed."""
+
+    description: str
+    admin_url: str
+
+
+def user_escalation_roles(user: User) -> list[EscalationRole]:
+    """Every department ``user`` manages, team they lead and service-level policy (active or
+    not: tickets keep the policy they were opened under) they are the general manager of."""
+    from guanxi.service.models import SlaPolicy
+
+    from .models import Department, Team
+
+    roles = [
+        EscalationRole(
+            _("manager of the department “%(name)s”") % {"name": department.name},
+            reverse("admin:accounts_department_change", args=[department.pk]),
+        )
+        for department in Department.objects.filter(manager=user).order_by("name")
+    ]
+    roles += [
+        EscalationRole(
+            _("lead of the team “%(name)s”") % {"name": team},
+            reverse("admin:accounts_team_change", args=[team.pk]),
+        )
+        for team in Team.objects.filter(lead=user).select_related("department")
+    ]
+    roles += [
+        EscalationRole(
+            _("general manager of the service-level policy “%(name)s”") % {"name": policy.name},
+            reverse("admin:service_slapolicy_change", args=[policy.pk]),
+        )
+        for policy in SlaPolicy.objects.filter(general_manager=user).order_by("position", "pk")
+    ]
+    return roles

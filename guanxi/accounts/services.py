@@ -12,7 +12,7 @@ from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record
 
 from .models import ApiToken, User
-from .selectors import Holdings, user_holdings
+from .selectors import Holdings, user_escalation_roles, user_holdings
 
 # ``hand_over_to`` for handing a leaver's customers to the unowned pool rather than a person.
 POOL = "pool"
@@ -85,16 +85,54 @@ def _holdings_text(holdings: Holdings) -> str:
     return _(", ").join(parts)
 
 
-def user_deactivation_refusal(*, actor: User, user: User, hand_over_to) -> str | None:
-    """Why ``actor`` may not deactivate ``user`` handing over to ``hand_over_to`` as asked
-    (None: they may). Raises ``PermissionDenied`` for anyone but an administrator. The admin
-    site's change form asks this before it saves; :func:`user_deactivate` asks it again."""
+def _require_administrator(actor: User) -> None:
     if not (actor.is_active and actor.is_admin_role):
         raise PermissionDenied(_("Only administrators deactivate users."))
+
+
+def user_deactivation_problems(*, actor: User, user: User, hand_over_to) -> dict[str, list[str]]:
+    """Why ``actor`` may not deactivate ``user`` handing over to ``hand_over_to`` as asked,
+    keyed by the field each is about (empty: they may). Raises ``PermissionDenied`` for anyone
+    but an administrator.
+
+    ``roles``: the departments they manage, teams they lead and service-level policies whose
+    general manager they are. The sweep leaves inactive people out of escalations, so these
+    would go to nobody. They are not handed to the successor: that is whoever should work the
+    customers (a peer, often, or the unowned pool, which is nobody), while who heads a
+    department or hears a policy's last escalation is an appointment someone decides on
+    purpose; giving it to the successor silently could send a department's breaches to a
+    sales rep. So deactivation is refused, naming each role and the admin page that changes
+    it, until someone else holds it."""
+    _require_administrator(actor)
     if user.pk == actor.pk:
-        return _("You cannot deactivate yourself.")
+        return {"hand_over_to": [_("You cannot deactivate yourself.")]}
     if not user.is_active:
-        return _("%(user)s is already inactive.") % {"user": user.label}
+        return {"hand_over_to": [_("%(user)s is already inactive.") % {"user": user.label}]}
+    problems = {}
+    roles = user_escalation_roles(user)
+    if roles:
+        problems["roles"] = [
+            _(
+                "%(user)s is the %(role)s, who hears about service-level breaches: choose "
+                "someone else at %(url)s before deactivating."
+            )
+            % {"user": user.label, "role": role.description, "url": role.admin_url}
+            for role in roles
+        ]
+    problem = _hand_over_problem(user, hand_over_to)
+    if problem:
+        problems["hand_over_to"] = [problem]
+    return problems
+
+
+def user_deactivation_refusal(*, actor: User, user: User, hand_over_to) -> str | None:
+    """:func:`user_deactivation_problems` in one sentence, or None when there are none. The
+    admin site's change form asks this before it saves; :func:`user_deactivate` asks again."""
+    problems = user_deactivation_problems(actor=actor, user=user, hand_over_to=hand_over_to)
+    return " ".join(text for texts in problems.values() for text in texts) or None
+
+
+def _hand_over_problem(user: User, hand_over_to) -> str | None:
     if hand_over_to is None:
         holdings = user_holdings(user)
         if holdings:
@@ -119,7 +157,8 @@ def user_deactivate(
 ) -> Holdings:
     """Deactivate a user who leaves, handing over in the same transaction what they hold
     (:class:`Holdings`) to ``hand_over_to``: a colleague's id or :data:`POOL`. Returns what
-    was handed over.
+    was handed over. Refused while they are still named to hear escalations (department
+    manager, team lead, a policy's general manager; see :func:`user_deactivation_problems`).
 
     The company's customers must not stay with someone who can no longer sign in, where
     nobody works them and no history says where they went; so with something still held and
@@ -133,6 +172,7 @@ def user_deactivate(
     from guanxi.customers.services import customers_reassign
     from guanxi.service.services import tickets_hand_over
 
+    _require_administrator(actor)
     # The successor is locked too, in id order, and so read after anyone deactivating them
     # meanwhile has committed: two leavers handing over to each other in turn (A to B while B
     # goes to C) cannot both succeed and leave A's customers with someone who has gone.
@@ -143,9 +183,12 @@ def user_deactivate(
     if user_id not in locked:
         raise User.DoesNotExist(f"No user {user_id}.")
     user = locked[user_id]
-    problem = user_deactivation_refusal(actor=actor, user=user, hand_over_to=hand_over_to)
-    if problem:
-        raise ValidationError({"hand_over_to": problem})
+    # Asked once the leaver is locked: an administrator naming them team lead meanwhile locks
+    # them too (``accounts.forms.ActiveUserFieldsForm``), so one of the two waits and sees the
+    # other's change.
+    problems = user_deactivation_problems(actor=actor, user=user, hand_over_to=hand_over_to)
+    if problems:
+        raise ValidationError(problems)
     holdings = user_holdings(user)
     successor_id = None if hand_over_to in (None, POOL) else int(hand_over_to)
     if holdings.customers:

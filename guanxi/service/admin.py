@@ -4,6 +4,8 @@ here. Saving a policy or a calendar recomputes the open tickets' deadlines in th
 from django.contrib import admin
 from django.db import transaction
 
+from guanxi.accounts.forms import ActiveUserFieldsForm
+
 from .models import AgentProfile, ServiceCalendar, SlaPolicy, TicketCategory
 
 
@@ -30,8 +32,13 @@ class ServiceCalendarAdmin(admin.ModelAdmin):
             _recompute_later()
 
 
+class SlaPolicyForm(ActiveUserFieldsForm):
+    active_user_fields = ("general_manager",)
+
+
 @admin.register(SlaPolicy)
 class SlaPolicyAdmin(admin.ModelAdmin):
+    form = SlaPolicyForm
     list_display = (
         "position",
         "name",
