@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
@@ -46,6 +47,7 @@ EXTRA_LABELS = {
     "blacklisted": _("on the blacklist"),
     "done_at": _("done"),
     "not_duplicate_of": _("not a duplicate of"),
+    "attachments": _("attachments"),
 }
 
 
@@ -214,6 +216,14 @@ def _show(
         return organizations.get(value, f"#{value}")
     if isinstance(value, bool):
         return str(_("yes") if value else _("no"))
+    if name == "attachments" and isinstance(value, list):
+        # The files of a ticket's reply or note: {"name": …, "size": bytes} each.
+        return ", ".join(
+            f"{item.get('name', '')} ({filesizeformat(item.get('size') or 0)})"
+            if isinstance(item, dict)
+            else str(item)
+            for item in value
+        )
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     if isinstance(value, dict):
