@@ -44,7 +44,10 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
+
+from guanxi.customers.models import Email
 
 from . import mail, services
 from .intake import request_from_customer
@@ -74,7 +77,8 @@ REPLY_PREFIX = re.compile(r"^(?:\s*(?:re|fw|fwd|aw|tr|答复|回复|转发)\s*[:
 @dataclass(frozen=True)
 class InboundResult:
     """What became of one email: ``action`` is created, added, duplicate or ignored; ``ticket``
-    the ticket it went to (or was found under); ``reason`` why it was ignored or a duplicate."""
+    the ticket it went to (or was found under); ``reason`` why it was ignored or a duplicate, or
+    why it was added as a note."""
 
     action: str
     ticket: Ticket | None = None
@@ -103,6 +107,7 @@ class ParsedEmail:
     references: list[str]  # In-Reply-To, then References from the newest
     body: str  # the new text, the quoted conversation cut off
     attachments: list[Attachment] = field(default_factory=list)
+    copied: list[str] = field(default_factory=list)  # To and Cc, without the desk and sender
     automatic: str = ""  # why it looks sent by a machine (auto-reply, bounce, bulk), or ""
     from_a_list: bool = False  # came through a mailing list: filed, not acknowledged
 
@@ -203,6 +208,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
         message_id=message_id,
         references=_references(message),
         body=_without_nul(body),
+        copied=_copied(message, address),
         attachments=attachments,
         automatic=automatic,
         from_a_list=_from_a_list(message),
@@ -236,6 +242,35 @@ def _sender(message: EmailMessage) -> tuple[str, str]:
             name = " ".join(address.display_name.split())
             return name, f"{address.username}@{address.domain}".lower()
     return "", ""
+
+
+MAX_COPIED = 50
+
+
+def _addresses(message: EmailMessage, name: str) -> tuple:
+    try:
+        header = message.get(name)
+        return header.addresses if header is not None else ()
+    except Exception:  # the standard parser gives up on some malformed headers
+        return ()
+
+
+def _copied(message: EmailMessage, sender: str) -> list[str]:
+    """The other people an email went to (To and Cc), lower-cased, without the desk and the
+    sender; addresses that are not valid are left out."""
+    left_out = {sender, mail.service_address().strip().lower()}
+    found: list[str] = []
+    for name in ("To", "Cc"):
+        for address in _addresses(message, name):
+            text = _without_nul(f"{address.username}@{address.domain}".lower())
+            if not (address.username and address.domain) or text in left_out:
+                continue
+            try:
+                validate_email(text)
+            except ValidationError:
+                continue
+            found.append(text)
+    return list(dict.fromkeys(found))[:MAX_COPIED]
 
 
 def _message_id(message: EmailMessage) -> str:
@@ -627,18 +662,39 @@ def _sender_problem(parsed: ParsedEmail) -> str:
 
 
 def _file(parsed: ParsedEmail) -> InboundResult:
+    reason = ""
     ticket = _filed_under(parsed.message_id)
     if ticket is not None:
         return InboundResult(DUPLICATE, ticket, _("This email was filed already."))
     ticket_id = _ticket_answered(parsed)
     if ticket_id is not None:
-        message = services.customer_message(
-            ticket_id=ticket_id, body=parsed.body, email_message_id=parsed.message_id
-        )
+        if parsed.sender_address in _correspondents(ticket_id):
+            message = services.customer_message(
+                ticket_id=ticket_id,
+                body=parsed.body,
+                email_message_id=parsed.message_id,
+                email_from=parsed.sender_address,
+                email_copied=parsed.copied,
+            )
+        else:
+            logger.info(
+                "Inbound email %s from %r to ticket %s kept as a note: not a known sender",
+                parsed.message_id,
+                parsed.sender_address,
+                ticket_id,
+            )
+            message = services.email_from_unknown_sender(
+                ticket_id=ticket_id,
+                sender=parsed.sender_address,
+                body=parsed.body,
+                email_message_id=parsed.message_id,
+            )
         if message is None:
             ticket = _filed_under(parsed.message_id)
             return InboundResult(DUPLICATE, ticket, _("This email was filed already."))
         ticket, action = message.ticket, ADDED
+        if message.is_from_unknown_sender:
+            reason = _("the sender is not known to write for the requester: kept as a note")
     else:
         subject = _new_subject(parsed)
         ticket = request_from_customer(
@@ -651,12 +707,13 @@ def _file(parsed: ParsedEmail) -> InboundResult:
             },
             channel=Ticket.Channel.EMAIL,
             email_message_id=parsed.message_id,
+            email_copied=parsed.copied,
             acknowledge=not parsed.from_a_list,
         )
         message = ticket.messages.get(email_message_id=parsed.message_id)
         action = CREATED
     _store_attachments(ticket, message, parsed.attachments)
-    return InboundResult(action, ticket)
+    return InboundResult(action, ticket, reason)
 
 
 def _filed_under(message_id: str) -> Ticket | None:
@@ -673,6 +730,24 @@ def _surviving(ticket: Ticket) -> Ticket:
         ticket = Ticket.objects.get(pk=ticket.merged_into_id)
         seen.add(ticket.pk)
     return ticket
+
+
+def _correspondents(ticket_id: int) -> set[str]:
+    """The addresses that may write to a ticket as its customer: the requester (of the ticket
+    and of those merged with it), the customer's addresses, and everyone an email of theirs on
+    the ticket came from or was sent to (a colleague they copied answers too)."""
+    ticket = _surviving(Ticket.objects.get(pk=ticket_id))
+    tickets = Ticket.objects.filter(Q(pk__in={ticket.pk, ticket_id}) | Q(merged_into=ticket))
+    known = set(tickets.values_list("requester_email", flat=True))
+    known |= set(
+        Email.objects.filter(customer_id=ticket.customer_id).values_list("address", flat=True)
+    )
+    for sender, copied in ticket.messages.filter(kind=TicketMessage.Kind.CUSTOMER).values_list(
+        "email_from", "email_copied"
+    ):
+        known.add(sender)
+        known.update(copied or ())
+    return {address.strip().lower() for address in known} - {""}
 
 
 def _ticket_answered(parsed: ParsedEmail) -> int | None:

@@ -6,6 +6,8 @@ comes from; someone unknown becomes a new customer in the unowned pool, so their
 everything after it, is on one shared record from the first contact.
 """
 
+from collections.abc import Iterable
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -53,10 +55,12 @@ def request_from_customer(
     data: dict,
     channel: str,
     email_message_id: str = "",
+    email_copied: Iterable[str] = (),
     acknowledge: bool = True,
 ) -> Ticket:
     """File a request: the customer found by address or number, or a new one. ``acknowledge``
-    says whether the requester is told its number by email."""
+    says whether the requester is told its number by email; ``email_copied`` are the others an
+    email was sent to."""
     customer = find_customer(email=email, phone=phone)
     if customer is None:
         details = {
@@ -71,5 +75,6 @@ def request_from_customer(
         data={**data, "channel": channel},
         requester_email=(email or "").strip().lower(),
         email_message_id=email_message_id,
+        email_copied=email_copied,
         acknowledge=acknowledge,
     )

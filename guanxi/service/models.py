@@ -362,6 +362,11 @@ class TicketMessage(models.Model):
     # The Message-ID of an email this came in as, or went out as: replies thread by it, and an
     # email read twice (a mailbox polled again, a webhook retried) is recognised.
     email_message_id = models.CharField(max_length=250, blank=True, default="")
+    # Who an email filed as this message came from, and whom else it was sent to (To and Cc,
+    # without the desk). A reply is taken as the customer's only from the requester, the
+    # customer's addresses, or someone on an email of theirs; anyone else's is kept as a note.
+    email_from = models.EmailField(_("sent by"), max_length=254, blank=True, default="")
+    email_copied = models.JSONField(_("also sent to"), default=list, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -380,6 +385,12 @@ class TicketMessage(models.Model):
     @property
     def is_public(self) -> bool:
         return self.kind != self.Kind.NOTE
+
+    @property
+    def is_from_unknown_sender(self) -> bool:
+        """An email about the ticket from someone not known to write for the requester, kept
+        as an internal note (see ``services.email_from_unknown_sender``)."""
+        return self.kind == self.Kind.NOTE and bool(self.email_from)
 
 
 def attachment_path(instance, filename: str) -> str:

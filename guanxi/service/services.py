@@ -121,13 +121,11 @@ DESCRIPTION_AUDITED = 2000
 
 
 class StaleTicketError(Exception):
-    """The ticket changed since the caller read it. ``field`` names the input that carried the
-    stale version (``into_version`` when it is the other ticket of a merge)."""
+    """The ticket changed since the caller read it."""
 
-    def __init__(self, current_version: int, *, field: str = "version"):
+    def __init__(self, current_version: int):
         super().__init__(f"The ticket is at version {current_version}.")
         self.current_version = current_version
-        self.field = field
 
 
 def ticket_snapshot(ticket: Ticket) -> dict[str, Any]:
@@ -464,11 +462,13 @@ def ticket_create_from_customer(
     data: Mapping[str, Any],
     requester_email: str = "",
     email_message_id: str = "",
+    email_copied: Iterable[str] = (),
     acknowledge: bool = True,
 ) -> Ticket:
     """A ticket the customer opened themselves (public form, email): no acting user; the
     customer is told its number and status link unless ``acknowledge`` is false (mail that
-    came through a mailing list, where the answer would go to the whole list)."""
+    came through a mailing list, where the answer would go to the whole list). ``email_copied``
+    are the others an email was sent to, who may write to the ticket too."""
     errors: dict[str, list[str]] = {}
     values = _clean_fields(data, errors)
     if errors:
@@ -483,6 +483,8 @@ def ticket_create_from_customer(
         body=values.get("description") or values["subject"],
         created_at=now,
         email_message_id=email_message_id,
+        email_from=requester_email if email_message_id else "",
+        email_copied=list(email_copied),
     )
     if requester_email and acknowledge:
         transaction.on_commit(lambda: _acknowledge(ticket.pk))
@@ -758,13 +760,7 @@ def ticket_reply(
 ) -> TicketMessage:
     """Answer the customer (emailed to them), optionally moving the ticket on (to pending
     customer, or resolved). The first reply is the first response; a reply also answers the
-    customer's latest message.
-
-    A reply alone overwrites nothing, so ``expected_version`` may be left out: it adds a
-    message, and fills the holder and owner only where there are none and moves a new ticket to
-    open, all decided on the ticket as it is once locked. Moving the ticket on with ``status``
-    replaces the status someone else may have just set; the API and the pages therefore send
-    the version they read whenever they send a status."""
+    customer's latest message."""
     ticket = _lock(actor, ticket_id, expected_version)
     body = (body or "").strip()
     if not body:
@@ -800,7 +796,10 @@ def ticket_reply(
     address = _customer_address(ticket)
     if address:
         previous = (
+            # Not a note's: an email kept as one came from someone else, whose Message-ID the
+            # customer has no business seeing.
             ticket.messages.exclude(email_message_id="")
+            .exclude(kind=TicketMessage.Kind.NOTE)
             .exclude(pk=message.pk)
             .order_by("-created_at", "-id")
             .values_list("email_message_id", flat=True)
@@ -906,11 +905,17 @@ def _safe_name(name: str) -> str:
 
 @transaction.atomic
 def customer_message(
-    *, ticket_id: int, body: str, email_message_id: str = ""
+    *,
+    ticket_id: int,
+    body: str,
+    email_message_id: str = "",
+    email_from: str = "",
+    email_copied: Iterable[str] = (),
 ) -> TicketMessage | None:
     """The customer wrote again (email reply, status page): the message is filed, a waiting or
     resolved ticket opens again, and the next response is due. An email already filed (the same
-    Message-ID) is recognised and nothing happens (returns None)."""
+    Message-ID) is recognised and nothing happens (returns None). ``email_from`` and
+    ``email_copied``: whom an email came from and whom else it went to."""
     if (
         email_message_id
         and TicketMessage.objects.filter(email_message_id=email_message_id).exists()
@@ -928,6 +933,8 @@ def customer_message(
                 body=(body or "").strip() or "-",
                 created_at=now,
                 email_message_id=email_message_id,
+                email_from=email_from,
+                email_copied=list(email_copied),
             )
     except IntegrityError:
         return None  # the same email, filed a moment ago by another worker
@@ -955,38 +962,55 @@ def customer_message(
 
 
 @transaction.atomic
-def ticket_merge(
-    *,
-    actor,
-    ticket_id: int,
-    into_id: int,
-    expected_version: int | None = None,
-    into_version: int | None = None,
-) -> Ticket:
-    """Merge a duplicate ticket into another of the same customer: its messages and
-    attachments move over, and it is closed pointing to the one that remains.
-
-    A merge closes one ticket and adds to the other, so it takes the version the caller read of
-    each (``expected_version`` of ``ticket_id``, ``into_version`` of ``into_id``): after
-    someone else's change to either, :class:`StaleTicketError` names the one that changed and
-    nothing is merged. Both are recorded: the merged ticket says where it went, the kept one
-    which ticket it took in."""
+def email_from_unknown_sender(
+    *, ticket_id: int, sender: str, body: str, email_message_id: str
+) -> TicketMessage | None:
+    """An email about the ticket from someone not known to write for the requester: not the
+    requester, no address of the customer, nobody their emails were sent to. The ticket's token
+    is in the subject of every mail to the requester, and a forwarded mail can reach anyone, so
+    such a reply must not speak for the customer. It is kept as an internal note marked with its
+    sender, for the agents to judge: the ticket does not open again, no clock changes, the
+    customer never sees it and nobody is answered. An email already filed (the same
+    Message-ID) is recognised and nothing happens (returns None)."""
+    if TicketMessage.objects.filter(email_message_id=email_message_id).exists():
+        return None
+    ticket = _locked(ticket_id)
+    while ticket.merged_into_id:
+        ticket = _locked(ticket.merged_into_id)
     try:
-        duplicate_pk, target_pk = int(ticket_id), int(into_id)
-    except (TypeError, ValueError):
-        raise Ticket.DoesNotExist from None
-    if duplicate_pk == target_pk:
+        with transaction.atomic():
+            message = TicketMessage.objects.create(
+                ticket=ticket,
+                kind=TicketMessage.Kind.NOTE,
+                body=(body or "").strip() or "-",
+                email_message_id=email_message_id,
+                email_from=sender,
+            )
+    except IntegrityError:
+        return None  # the same email, filed a moment ago by another worker
+    _audit(
+        None,
+        ticket,
+        AuditEvent.Action.UPDATE,
+        _("email from an unknown sender %(address)s kept as a note") % {"address": sender},
+        {"note": {"before": None, "after": f"{sender}: {message.body}"[:500]}},
+    )
+    _tell(
+        ticket,
+        _("%(number)s: an email from an unknown sender, %(address)s, kept as a note")
+        % {"number": ticket.number, "address": sender},
+    )
+    return message
+
+
+@transaction.atomic
+def ticket_merge(*, actor, ticket_id: int, into_id: int) -> Ticket:
+    """Merge a duplicate ticket into another of the same customer: its messages and
+    attachments move over, and it is closed pointing to the one that remains."""
+    if int(ticket_id) == int(into_id):
         raise ValidationError({"into_id": _("A ticket cannot be merged into itself.")})
-    # Locked in id order, so that two merges of the same pair in opposite directions wait for
-    # each other instead of deadlocking.
-    locked = {pk: _lock(actor, pk, None) for pk in sorted((duplicate_pk, target_pk))}
-    duplicate, target = locked[duplicate_pk], locked[target_pk]
-    for ticket, version, field in (
-        (duplicate, expected_version, "version"),
-        (target, into_version, "into_version"),
-    ):
-        if version is not None and ticket.version != version:
-            raise StaleTicketError(ticket.version, field=field)
+    duplicate = _lock(actor, ticket_id, None)
+    target = _lock(actor, into_id, None)
     if duplicate.customer_id != target.customer_id:
         raise ValidationError({"into_id": _("Only tickets of the same customer can be merged.")})
     if duplicate.merged_into_id:
@@ -995,11 +1019,9 @@ def ticket_merge(
     if target.merged_into_id:
         raise ValidationError({"into_id": _("That ticket was itself merged away.")})
     now = timezone.now()
-    orders_before = sorted(target.orders.values_list("pk", flat=True))
     moved = duplicate.messages.update(ticket=target)
     duplicate.attachments.update(ticket=target)
     target.orders.add(*duplicate.orders.all())
-    orders_after = sorted(target.orders.values_list("pk", flat=True))
     TicketMessage.objects.create(
         ticket=target,
         kind=TicketMessage.Kind.NOTE,
@@ -1011,19 +1033,6 @@ def ticket_merge(
     # The kept ticket gained messages and orders: a change based on it as it was must be
     # refused as stale rather than drop them.
     _save(target, now=now)
-    kept_changes = {
-        "merged_from": {"before": None, "after": duplicate.pk},
-        "messages": {"before": None, "after": moved},
-    }
-    if orders_after != orders_before:
-        kept_changes["order_ids"] = {"before": orders_before, "after": orders_after}
-    _audit(
-        actor,
-        target,
-        AuditEvent.Action.MERGE,
-        _("took in the duplicate %(number)s") % {"number": duplicate.number},
-        kept_changes,
-    )
     duplicate.merged_into = target
     if duplicate.status != S.CLOSED:
         _change_status(duplicate, S.CLOSED, actor=actor, now=now)
