@@ -133,7 +133,14 @@ def schema_errors(raw_errors: list[dict[str, Any]]) -> list[dict[str, str]]:
         source = loc.pop(0) if loc else ""
         if source == "body" and loc:
             loc.pop(0)
-        message = _SCHEMA_MESSAGES.get(error.get("type"), lambda e=error: e.get("msg", ""))()
+        if error.get("type") == "missing" and loc and str(loc[-1]).endswith("version"):
+            # Say what a version is for and where it comes from, not only that it is missing.
+            message = _(
+                "Send the version you read, so that changes made meanwhile are not "
+                "overwritten; read the record again if you do not have it."
+            )
+        else:
+            message = _SCHEMA_MESSAGES.get(error.get("type"), lambda e=error: e.get("msg", ""))()
         result.append({"field": field_path(loc), "message": str(message)})
     return result
 
@@ -226,16 +233,22 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(StaleVersionError)
     def stale(request, exc: StaleVersionError):
-        message = _(
-            "Someone changed this customer since you read it (it is now at version %(v)d). "
-            "Read it again and repeat your change."
-        ) % {"v": exc.current_version}
+        if exc.field == "merged_version":
+            message = _(
+                "Someone changed the other customer since you read it (it is now at version "
+                "%(v)d). Read it again and repeat the merge."
+            ) % {"v": exc.current_version}
+        else:
+            message = _(
+                "Someone changed this customer since you read it (it is now at version %(v)d). "
+                "Read it again and repeat your change."
+            ) % {"v": exc.current_version}
         return respond(
             request,
             409,
             error_body(
                 message,
-                [{"field": "version", "message": message}],
+                [{"field": exc.field, "message": message}],
                 current_version=exc.current_version,
             ),
         )

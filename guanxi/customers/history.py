@@ -41,6 +41,7 @@ EXTRA_LABELS = {
     "occurred_at": _("when"),
     "customers": _("customers"),
     "merged_into": _("merged into"),
+    "merged_from": _("merged from"),
     "order_ids": _("orders"),
     "invoice_status": _("invoice status"),
     "outstanding": _("outstanding"),

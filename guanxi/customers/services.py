@@ -57,11 +57,14 @@ AUDITED_FIELDS = (
 
 
 class StaleVersionError(Exception):
-    """The customer changed since the caller read it; their update would overwrite that change."""
+    """The customer changed since the caller read it; their update would overwrite that change.
+    ``field`` names the input that carried the stale version (``merged_version`` when it is
+    the other customer of a merge)."""
 
-    def __init__(self, current_version: int):
+    def __init__(self, current_version: int, *, field: str = "version"):
         super().__init__(f"The customer is at version {current_version}.")
         self.current_version = current_version
+        self.field = field
 
 
 def _jsonable(value: Any) -> Any:

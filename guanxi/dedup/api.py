@@ -124,12 +124,10 @@ class QueueQuery(BaseModel):
     limit: Limit = 50
 
 
-class MergeIn(InputSchema):
+class CustomerMergeIn(InputSchema):
     merged_id: BodyId = Field(description="The customer merged into this one and then removed.")
-    version: Version | None = Field(None, description="The version of this customer you read.")
-    merged_version: Version | None = Field(
-        None, description="The version of the other customer you read."
-    )
+    version: Version = Field(description="The version of this customer you read.")
+    merged_version: Version = Field(description="The version of the other customer you read.")
 
 
 class CustomerRefOut(Schema):
@@ -248,11 +246,13 @@ def _pair_out(pair_id: int) -> DuplicatePair:
     summary="Merge another customer into this one",
 )
 @idempotent
-def customer_merge(request: HttpRequest, customer_id: ParamId, payload: MergeIn):
+def customer_merge(request: HttpRequest, customer_id: ParamId, payload: CustomerMergeIn):
     """This customer keeps its id and gains the other's history (interactions and everything
     else pointing at it), contact details, tags, newer consents, and the values of fields it
-    lacks; the other goes to the recycle bin. You must be allowed to change both. The answer's
-    `id` undoes the merge at `/merges/{id}/undo`."""
+    lacks; the other goes to the recycle bin. You must be allowed to change both. Send the
+    versions you read of both (`version` of this one, `merged_version` of the other): after a
+    change to either the answer is 409 naming it, and nothing is merged. The answer's `id`
+    undoes the merge at `/merges/{id}/undo`."""
     merge = services.customers_merge(
         actor=request.auth,
         survivor_id=customer_id,

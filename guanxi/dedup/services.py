@@ -175,7 +175,12 @@ def customers_merge(
     """Merge customer ``merged_id`` into ``survivor_id`` (see the module docstring).
 
     The actor must be allowed to change both. With versions given, a customer changed since
-    the caller looked at it raises :class:`StaleVersionError` and nothing is written."""
+    the caller looked at it raises :class:`StaleVersionError` (naming ``merged_version`` when it
+    is the merged one) and nothing is written. A merge fills the survivor's empty fields from
+    the other, so one based on an old reading of either could overwrite a change made since:
+    the API and the pages always send both versions. (The importer's ``--dedup auto`` does not
+    come here: it fills the customer a row duplicates while holding that customer's row lock,
+    reading it in the same transaction, so there is no earlier reading to be stale.)"""
     try:
         survivor_pk, merged_pk = int(survivor_id), int(merged_id)
     except (TypeError, ValueError):
@@ -183,9 +188,12 @@ def customers_merge(
     if survivor_pk == merged_pk:
         raise ValidationError({"merged_id": _("A customer cannot be merged with itself.")})
     survivor, merged = _lock_pair(actor, survivor_pk, merged_pk)
-    for customer, version in ((survivor, survivor_version), (merged, merged_version)):
+    for customer, version, field in (
+        (survivor, survivor_version, "version"),
+        (merged, merged_version, "merged_version"),
+    ):
         if version is not None and customer.version != version:
-            raise StaleVersionError(customer.version)
+            raise StaleVersionError(customer.version, field=field)
     if survivor.party_type != merged.party_type:
         raise ValidationError({"merged_id": _("A person and an organisation cannot be merged.")})
     if survivor.organization_id == merged.pk or merged.organization_id == survivor.pk:

@@ -136,18 +136,28 @@ def duplicate_merge(request, pair_id: int):
         pair.left_id: version_param(request.POST.get("version_left")),
         pair.right_id: version_param(request.POST.get("version_right")),
     }
+    # A merge fills the kept customer's empty fields from the other, so it is always checked
+    # against both customers as the page showed them: a form without their versions (a page
+    # saved from before, a hand-made request) is refused as stale, once the service has
+    # checked that the user may merge them at all.
+    missing = None in version_of.values()
     try:
         merge = duplicate_pair_merge(
             actor=request.user,
             pair_id=pair.pk,
             survivor_id=survivor_id,
-            survivor_version=version_of[survivor_id],
-            merged_version=version_of[merged_id],
+            survivor_version=version_of[survivor_id] or 0,
+            merged_version=version_of[merged_id] or 0,
         )
     except StaleVersionError:
         messages.warning(
             request,
-            _("One of the two customers changed since you opened this page; look again."),
+            _(
+                "The form did not say which versions of the two customers you saw; look at "
+                "them again as they are now. Nothing was merged."
+            )
+            if missing
+            else _("One of the two customers changed since you opened this page; look again."),
         )
         return redirect("dedup:pair", pair_id=pair.pk)
     except ValidationError as exc:

@@ -135,9 +135,13 @@ class TicketPatchIn(InputSchema):
 class ReplyIn(InputSchema):
     body: Body
     status: Literal["pending_customer", "resolved"] | None = Field(
-        None, description="Move the ticket on with the reply."
+        None, description="Move the ticket on with the reply (then `version` is required)."
     )
-    version: Version | None = Field(None, description="The version you read (recommended).")
+    version: Version | None = Field(
+        None,
+        description="The version you read. Required with `status`, which replaces the "
+        "ticket's status; a reply alone only adds to the conversation.",
+    )
 
 
 class NoteIn(InputSchema):
@@ -151,11 +155,13 @@ class StatusIn(InputSchema):
 
 class AssignIn(InputSchema):
     assignee_id: BodyId | None = Field(description="Null gives the ticket back to the queue.")
-    version: Version | None = None
+    version: Version = Field(description="The version you read.")
 
 
-class MergeIn(InputSchema):
+class TicketMergeIn(InputSchema):
     into_id: BodyId = Field(description="The ticket to keep.")
+    version: Version = Field(description="The version you read of this ticket (merged away).")
+    into_version: Version = Field(description="The version you read of the ticket to keep.")
 
 
 def _out(ticket: Ticket) -> dict:
@@ -196,11 +202,17 @@ def _detail(ticket: Ticket) -> dict:
 
 
 def _stale(exc: services.StaleTicketError) -> ApiError:
-    message = _(
-        "Someone changed this ticket since you read it (it is now at version %(v)d). "
-        "Read it again and repeat your change."
-    ) % {"v": exc.current_version}
-    return ApiError(409, message, {"version": message}, current_version=exc.current_version)
+    if exc.field == "into_version":
+        message = _(
+            "Someone changed the ticket to keep since you read it (it is now at version "
+            "%(v)d). Read it again and repeat the merge."
+        ) % {"v": exc.current_version}
+    else:
+        message = _(
+            "Someone changed this ticket since you read it (it is now at version %(v)d). "
+            "Read it again and repeat your change."
+        ) % {"v": exc.current_version}
+    return ApiError(409, message, {exc.field: message}, current_version=exc.current_version)
 
 
 @router.get(
@@ -276,7 +288,14 @@ def ticket_update(request: HttpRequest, ticket_id: ParamId, payload: TicketPatch
 )
 @idempotent
 def ticket_reply(request: HttpRequest, ticket_id: ParamId, payload: ReplyIn):
-    """A reply, emailed to the customer; the first one is the first response."""
+    """A reply, emailed to the customer; the first one is the first response. With `status`
+    send the `version` you read: moving the ticket on replaces its status."""
+    if payload.status is not None and payload.version is None:
+        message = _(
+            "Send the version you read with a status, so that a status someone set meanwhile "
+            "is not overwritten; read the ticket again if you do not have it."
+        )
+        raise ApiError(422, message, {"version": message})
     try:
         message = services.ticket_reply(
             actor=request.auth,
@@ -359,14 +378,24 @@ def ticket_assign(request: HttpRequest, ticket_id: ParamId, payload: AssignIn):
 
 @router.post(
     "/tickets/{ticket_id}/merge",
-    response={200: TicketDetailOut, **error_responses(403, 404)},
+    response={200: TicketDetailOut, 409: StaleVersionOut, **error_responses(403, 404)},
     url_name="ticket_merge",
     summary="Merge a duplicate ticket",
 )
 @idempotent
-def ticket_merge(request: HttpRequest, ticket_id: ParamId, payload: MergeIn):
+def ticket_merge(request: HttpRequest, ticket_id: ParamId, payload: TicketMergeIn):
     """Merge this ticket into another of the same customer: the conversation moves over and
-    this one is closed. Answers the ticket that remains."""
-    return _detail(
-        services.ticket_merge(actor=request.auth, ticket_id=ticket_id, into_id=payload.into_id)
-    )
+    this one is closed. Send the versions you read of both (`version` of this one,
+    `into_version` of the one to keep): after a change to either the answer is 409 naming it,
+    and nothing is merged. Answers the ticket that remains."""
+    try:
+        kept = services.ticket_merge(
+            actor=request.auth,
+            ticket_id=ticket_id,
+            into_id=payload.into_id,
+            expected_version=payload.version,
+            into_version=payload.into_version,
+        )
+    except services.StaleTicketError as exc:
+        raise _stale(exc) from None
+    return _detail(kept)

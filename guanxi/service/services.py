@@ -121,11 +121,13 @@ DESCRIPTION_AUDITED = 2000
 
 
 class StaleTicketError(Exception):
-    """The ticket changed since the caller read it."""
+    """The ticket changed since the caller read it. ``field`` names the input that carried the
+    stale version (``into_version`` when it is the other ticket of a merge)."""
 
-    def __init__(self, current_version: int):
+    def __init__(self, current_version: int, *, field: str = "version"):
         super().__init__(f"The ticket is at version {current_version}.")
         self.current_version = current_version
+        self.field = field
 
 
 def ticket_snapshot(ticket: Ticket) -> dict[str, Any]:
@@ -760,7 +762,13 @@ def ticket_reply(
 ) -> TicketMessage:
     """Answer the customer (emailed to them), optionally moving the ticket on (to pending
     customer, or resolved). The first reply is the first response; a reply also answers the
-    customer's latest message."""
+    customer's latest message.
+
+    A reply alone overwrites nothing, so ``expected_version`` may be left out: it adds a
+    message, and fills the holder and owner only where there are none and moves a new ticket to
+    open, all decided on the ticket as it is once locked. Moving the ticket on with ``status``
+    replaces the status someone else may have just set; the API and the pages therefore send
+    the version they read whenever they send a status."""
     ticket = _lock(actor, ticket_id, expected_version)
     body = (body or "").strip()
     if not body:
@@ -1004,13 +1012,38 @@ def email_from_unknown_sender(
 
 
 @transaction.atomic
-def ticket_merge(*, actor, ticket_id: int, into_id: int) -> Ticket:
+def ticket_merge(
+    *,
+    actor,
+    ticket_id: int,
+    into_id: int,
+    expected_version: int | None = None,
+    into_version: int | None = None,
+) -> Ticket:
     """Merge a duplicate ticket into another of the same customer: its messages and
-    attachments move over, and it is closed pointing to the one that remains."""
-    if int(ticket_id) == int(into_id):
+    attachments move over, and it is closed pointing to the one that remains.
+
+    A merge closes one ticket and adds to the other, so it takes the version the caller read of
+    each (``expected_version`` of ``ticket_id``, ``into_version`` of ``into_id``): after
+    someone else's change to either, :class:`StaleTicketError` names the one that changed and
+    nothing is merged. Both are recorded: the merged ticket says where it went, the kept one
+    which ticket it took in."""
+    try:
+        duplicate_pk, target_pk = int(ticket_id), int(into_id)
+    except (TypeError, ValueError):
+        raise Ticket.DoesNotExist from None
+    if duplicate_pk == target_pk:
         raise ValidationError({"into_id": _("A ticket cannot be merged into itself.")})
-    duplicate = _lock(actor, ticket_id, None)
-    target = _lock(actor, into_id, None)
+    # Locked in id order, so that two merges of the same pair in opposite directions wait for
+    # each other instead of deadlocking.
+    locked = {pk: _lock(actor, pk, None) for pk in sorted((duplicate_pk, target_pk))}
+    duplicate, target = locked[duplicate_pk], locked[target_pk]
+    for ticket, version, field in (
+        (duplicate, expected_version, "version"),
+        (target, into_version, "into_version"),
+    ):
+        if version is not None and ticket.version != version:
+            raise StaleTicketError(ticket.version, field=field)
     if duplicate.customer_id != target.customer_id:
         raise ValidationError({"into_id": _("Only tickets of the same customer can be merged.")})
     if duplicate.merged_into_id:
@@ -1019,9 +1052,11 @@ def ticket_merge(*, actor, ticket_id: int, into_id: int) -> Ticket:
     if target.merged_into_id:
         raise ValidationError({"into_id": _("That ticket was itself merged away.")})
     now = timezone.now()
+    orders_before = sorted(target.orders.values_list("pk", flat=True))
     moved = duplicate.messages.update(ticket=target)
     duplicate.attachments.update(ticket=target)
     target.orders.add(*duplicate.orders.all())
+    orders_after = sorted(target.orders.values_list("pk", flat=True))
     TicketMessage.objects.create(
         ticket=target,
         kind=TicketMessage.Kind.NOTE,
@@ -1033,6 +1068,19 @@ def ticket_merge(*, actor, ticket_id: int, into_id: int) -> Ticket:
     # The kept ticket gained messages and orders: a change based on it as it was must be
     # refused as stale rather than drop them.
     _save(target, now=now)
+    kept_changes = {
+        "merged_from": {"before": None, "after": duplicate.pk},
+        "messages": {"before": None, "after": moved},
+    }
+    if orders_after != orders_before:
+        kept_changes["order_ids"] = {"before": orders_before, "after": orders_after}
+    _audit(
+        actor,
+        target,
+        AuditEvent.Action.MERGE,
+        _("took in the duplicate %(number)s") % {"number": duplicate.number},
+        kept_changes,
+    )
     duplicate.merged_into = target
     if duplicate.status != S.CLOSED:
         _change_status(duplicate, S.CLOSED, actor=actor, now=now)

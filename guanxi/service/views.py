@@ -126,20 +126,28 @@ def ticket_detail(request, ticket_id: int):
     except Ticket.DoesNotExist:
         raise Http404 from None
     forms = {}
+    merge_target = None
     if request.method == "POST":
         action = request.POST.get("action")
         expected = version_param(request.POST.get("version"))
+        # For the changes that overwrite (status, assignee, a merge, a reply that moves the
+        # ticket on): a form without a version (a page saved from before, a hand-made request)
+        # is refused as stale once the service has checked who may act, never let through.
+        checked = 0 if expected is None else expected
         try:
             if action == "reply":
                 form = ReplyForm(request.POST)
                 forms["reply_form"] = form
                 if form.is_valid():
+                    status = form.cleaned_data["status"] or None
                     services.ticket_reply(
                         actor=request.user,
                         ticket_id=ticket.pk,
                         body=form.cleaned_data["body"],
-                        status=form.cleaned_data["status"] or None,
-                        expected_version=expected,
+                        status=status,
+                        # The form sends the version it was read at, and it is checked; only
+                        # moving the ticket on overwrites, and that never goes unchecked.
+                        expected_version=checked if status else expected,
                         files=request.FILES.getlist("files"),
                     )
                     messages.success(request, _("Reply sent."))
@@ -161,7 +169,7 @@ def ticket_detail(request, ticket_id: int):
                     actor=request.user,
                     ticket_id=ticket.pk,
                     status=request.POST.get("status", ""),
-                    expected_version=expected,
+                    expected_version=checked,
                 )
                 messages.success(request, _("Status changed."))
                 return redirect("service:detail", ticket_id=ticket.pk)
@@ -170,7 +178,7 @@ def ticket_detail(request, ticket_id: int):
                     actor=request.user,
                     ticket_id=ticket.pk,
                     assignee_id=int_param(request.POST.get("assignee_id")),
-                    expected_version=expected,
+                    expected_version=checked,
                 )
                 messages.success(request, _("Assignment changed."))
                 return redirect("service:detail", ticket_id=ticket.pk)
@@ -184,33 +192,68 @@ def ticket_detail(request, ticket_id: int):
                 into_id = int_param(raw)
                 if into_id is None:
                     raise ValidationError({"into_id": _("Give the number of the ticket to keep.")})
+                into_version = version_param(request.POST.get("into_version"))
                 try:
-                    target = services.ticket_merge(
-                        actor=request.user, ticket_id=ticket.pk, into_id=into_id
-                    )
+                    if into_version is None:
+                        # The number alone: show the ticket to keep and ask again, so that the
+                        # merge is confirmed against both tickets as the user saw them.
+                        merge_target = _merge_target(request.user, ticket, into_id, checked)
+                    else:
+                        target = services.ticket_merge(
+                            actor=request.user,
+                            ticket_id=ticket.pk,
+                            into_id=into_id,
+                            expected_version=checked,
+                            into_version=into_version,
+                        )
+                        messages.success(
+                            request, _("Merged into %(number)s.") % {"number": target.number}
+                        )
+                        return redirect("service:detail", ticket_id=target.pk)
                 except Ticket.DoesNotExist:
                     raise ValidationError({"into_id": _("No such ticket.")}) from None
-                messages.success(request, _("Merged into %(number)s.") % {"number": target.number})
-                return redirect("service:detail", ticket_id=target.pk)
             else:
                 messages.error(request, _("Unknown action."))
-        except services.StaleTicketError:
-            messages.error(
-                request,
-                _(
+        except services.StaleTicketError as exc:
+            if expected is None:
+                text = _(
+                    "The form did not say which version of the ticket you saw; here it is as "
+                    "it is now. Nothing was saved."
+                )
+            elif exc.field == "into_version":
+                text = _(
+                    "Someone changed the ticket to keep while you were confirming the merge. "
+                    "Nothing was merged."
+                )
+            else:
+                text = _(
                     "Someone changed this ticket while you were looking at it; here it is as "
                     "it is now. Nothing was saved."
-                ),
-            )
+                )
+            messages.error(request, text)
         except ValidationError as error:
             for texts in error.message_dict.values():
                 for text in texts:
                     messages.error(request, text)
         ticket = ticket_get_for_user(request.user, ticket_id)
     status = 422 if any(f.errors for f in forms.values()) else 200
-    return render(
-        request, "service/detail.html", _detail_context(request, ticket, **forms), status=status
-    )
+    context = _detail_context(request, ticket, **forms)
+    context["merge_target"] = merge_target
+    return render(request, "service/detail.html", context, status=status)
+
+
+def _merge_target(user, ticket: Ticket, into_id: int, expected: int) -> Ticket:
+    """The ticket to keep, shown for confirming a merge. Asked of whoever may merge only, and
+    only from a page showing the ticket as it is (a stale one is refused as any change)."""
+    access_customer(user, ticket.customer_id, INTERACT)
+    if expected != ticket.version:
+        raise services.StaleTicketError(ticket.version)
+    target = ticket_get_for_user(user, into_id)
+    if target.pk == ticket.pk:
+        raise ValidationError({"into_id": _("A ticket cannot be merged into itself.")})
+    if target.customer_id != ticket.customer_id:
+        raise ValidationError({"into_id": _("Only tickets of the same customer can be merged.")})
+    return target
 
 
 @login_required

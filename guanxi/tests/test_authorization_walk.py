@@ -27,7 +27,7 @@ from django.db.models import Max
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from guanxi.accounts.models import ApiToken
+from guanxi.accounts.models import ApiToken, User
 from guanxi.accounts.services import api_token_create
 from guanxi.analytics.models import Blacklist
 from guanxi.audit.models import AuditEvent
@@ -46,6 +46,7 @@ ROLES = sorted(EXPECTED)
 VIEW, INTERACT, CHANGE = 0, 1, 2
 DELETING = {"admin", "manager", "manager_west"}
 REASSIGNING = {"admin", "manager", "manager_west"}
+ADMINISTRATING = {"admin"}
 SENSITIVE = {"admin", "manager"}  # admin by role, the East manager by permission
 WRITING = set(ROLES) - {"analyst"}
 
@@ -187,6 +188,7 @@ API_OPERATIONS: dict[str, Route] = {
     "POST /api/v1/invoices/{invoice_id}/payments": Route("order", CHANGE),
     "GET /api/v1/me": Route("own"),
     "GET /api/v1/users": Route("open"),
+    "POST /api/v1/users/{user_id}/deactivate": Route("role", roles=frozenset(ADMINISTRATING)),
     "GET /api/v1/custom-fields": Route("open"),
     "POST /api/v1/customers/duplicates": Route("list"),
     "GET /api/v1/duplicates": Route("list"),
@@ -672,6 +674,16 @@ def test_api_role_and_open_operations(company, username):
         assert footprint() == before
     response = _call(client, "POST", "/api/v1/customers", headers, {"name": "Walk-in"})
     assert response.status_code == (201 if username in WRITING else 403), username
+    # Someone leaves (the analyst, who holds nothing): only an administrator deactivates them.
+    before = footprint()
+    response = _call(client, "POST", f"/api/v1/users/{company.analyst.pk}/deactivate", headers, {})
+    if username in ADMINISTRATING:
+        assert response.status_code == 200, response.content
+        assert not User.objects.get(pk=company.analyst.pk).is_active
+    else:
+        assert response.status_code == 403, username
+        assert User.objects.get(pk=company.analyst.pk).is_active
+        assert footprint() == before
     for path in ("/api/v1/me", "/api/v1/users", "/api/v1/custom-fields"):
         assert client.get(path, headers=headers).status_code == 200, path
     assert client.get("/api/v1/me", headers=headers).json()["username"] == username
@@ -686,6 +698,7 @@ def test_every_api_operation_needs_authentication(client, company):
             .replace("{merge_id}", "1")
             .replace("{order_id}", "1")
             .replace("{invoice_id}", "1")
+            .replace("{user_id}", str(company.rep.pk))
         )
         before = footprint()
         response = _call(client, method, url, {}, {"name": "x"} if method == "POST" else None)
@@ -770,7 +783,8 @@ TICKET_BODIES = {
     "POST /api/v1/tickets/{ticket_id}/replies": {"body": "Walked"},
     "POST /api/v1/tickets/{ticket_id}/notes": {"body": "Walked"},
     "POST /api/v1/tickets/{ticket_id}/status": {"version": 1, "status": "pending_customer"},
-    "POST /api/v1/tickets/{ticket_id}/assign": {"assignee_id": None},
+    "POST /api/v1/tickets/{ticket_id}/assign": {"assignee_id": None, "version": 1},
+    "POST /api/v1/tickets/{ticket_id}/merge": {"version": 1, "into_version": 1},
 }
 TICKET_SUCCESS = {
     "POST /api/v1/tickets": 201,
@@ -933,6 +947,9 @@ def test_duplicate_pair_routes_follow_the_visibility_rule(client, company, usern
                 left_id=low, right_id=high, score=0.9, source="scan"
             )
             keep = str(first.pk)
+            versions = dict(
+                Customer.objects.filter(pk__in=[low, high]).values_list("pk", "version")
+            )
             assert client.get(f"/duplicates/{pair.pk}/").status_code == _pair_expectation(
                 username, a, b, VIEW, 200
             )
@@ -944,8 +961,20 @@ def test_duplicate_pair_routes_follow_the_visibility_rule(client, company, usern
                 ),
                 (
                     f"/duplicates/{pair.pk}/merge/",
-                    {"keep": keep},
-                    ("POST", f"/api/v1/customers/{first.pk}/merge", {"merged_id": second.pk}),
+                    {
+                        "keep": keep,
+                        "version_left": versions[low],
+                        "version_right": versions[high],
+                    },
+                    (
+                        "POST",
+                        f"/api/v1/customers/{first.pk}/merge",
+                        {
+                            "merged_id": second.pk,
+                            "version": versions[first.pk],
+                            "merged_version": versions[second.pk],
+                        },
+                    ),
                 ),
             ):
                 for caller in ("web", "api"):

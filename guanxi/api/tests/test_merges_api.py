@@ -21,11 +21,15 @@ def twins(company):
     return first, second, pair
 
 
+def _merge_body(kept: Customer, other: Customer) -> dict:
+    return {"merged_id": other.pk, "version": kept.version, "merged_version": other.version}
+
+
 def test_two_blacklisted_customers_merge(api_as, company, twins):
     first, second, _pair = twins
     Blacklist.objects.create(customer=first, reason="late payer")
     Blacklist.objects.create(customer=second, reason="fraud")
-    response = api_as("rep").post(f"/customers/{first.pk}/merge", json={"merged_id": second.pk})
+    response = api_as("rep").post(f"/customers/{first.pk}/merge", json=_merge_body(first, second))
     assert response.status_code == 200, response.content
     assert Customer.objects.get(pk=second.pk).deleted_at is not None
     assert Blacklist.objects.get(customer=first).reason == "late payer"
@@ -33,7 +37,7 @@ def test_two_blacklisted_customers_merge(api_as, company, twins):
 
 def test_the_merged_pairs_are_listed_for_who_sees_the_kept_customer(api_as, company, twins):
     first, second, pair = twins
-    api_as("rep").post(f"/customers/{first.pk}/merge", json={"merged_id": second.pk})
+    api_as("rep").post(f"/customers/{first.pk}/merge", json=_merge_body(first, second))
     listed = api_as("admin").get("/duplicates", {"status": "merged"}).json()["items"]
     assert [item["id"] for item in listed] == [pair.pk]
     assert api_as("rep_west").get("/duplicates", {"status": "merged"}).json()["items"] == []

@@ -61,7 +61,8 @@ def test_a_subject_is_one_line_so_that_it_can_head_the_emails(agent, company):
     outbox.outbox.clear()
     with TestCase.captureOnCommitCallbacks(execute=True):
         reply = agent.post(
-            f"/tickets/{ticket['id']}/replies", {"body": "已经处理", "status": "resolved"}
+            f"/tickets/{ticket['id']}/replies",
+            {"body": "已经处理", "status": "resolved", "version": changed.json()["version"]},
         )
     assert reply.status_code == 201, reply.json()
     assert [m.subject.split(" ", 1)[1] for m in outbox.outbox] == ["退款 已到账"] * 2
@@ -79,10 +80,14 @@ def test_a_subject_stored_with_a_line_break_still_heads_its_emails(agent, compan
     assert sent.subject.split(" ", 1)[1] == "退款 还没到账"
 
 
+def _merge_body(duplicate: dict, kept: dict) -> dict:
+    return {"into_id": kept["id"], "version": duplicate["version"], "into_version": kept["version"]}
+
+
 def test_merging_makes_a_new_version_of_the_ticket_that_remains(agent, company):
     duplicate = _open(agent, company.rep_customer).json()
     kept = _open(agent, company.rep_customer).json()
-    merged = agent.post(f"/tickets/{duplicate['id']}/merge", {"into_id": kept["id"]})
+    merged = agent.post(f"/tickets/{duplicate['id']}/merge", _merge_body(duplicate, kept))
     assert merged.status_code == 200, merged.json()
     assert merged.json()["version"] == kept["version"] + 1
     # A change based on the ticket as it was before the merge would undo what the merge
@@ -95,9 +100,10 @@ def test_a_ticket_merged_away_cannot_be_merged_again(agent, company):
     duplicate = _open(agent, company.rep_customer).json()
     first = _open(agent, company.rep_customer).json()
     second = _open(agent, company.rep_customer).json()
-    merged = agent.post(f"/tickets/{duplicate['id']}/merge", {"into_id": first["id"]})
+    merged = agent.post(f"/tickets/{duplicate['id']}/merge", _merge_body(duplicate, first))
     assert merged.status_code == 200, merged.json()
-    again = agent.post(f"/tickets/{duplicate['id']}/merge", {"into_id": second["id"]})
+    duplicate = agent.get(f"/tickets/{duplicate['id']}").json()
+    again = agent.post(f"/tickets/{duplicate['id']}/merge", _merge_body(duplicate, second))
     assert again.status_code == 422, again.json()
     assert [e["field"] for e in again.json()["errors"]] == ["ticket_id"]
     assert Ticket.objects.get(pk=duplicate["id"]).merged_into_id == first["id"]
@@ -107,8 +113,18 @@ def test_a_ticket_merged_away_cannot_be_merged_again(agent, company):
     ("action", "body"),
     [
         ("status", lambda ticket, company: {"status": "resolved", "version": ticket["version"]}),
-        ("assign", lambda ticket, company: {"assignee_id": company.agent.pk}),
-        ("merge", lambda ticket, company: {"into_id": ticket["other_id"]}),
+        (
+            "assign",
+            lambda ticket, company: {"assignee_id": company.agent.pk, "version": ticket["version"]},
+        ),
+        (
+            "merge",
+            lambda ticket, company: {
+                "into_id": ticket["other_id"],
+                "version": ticket["version"],
+                "into_version": 1,
+            },
+        ),
     ],
 )
 def test_a_retried_post_returns_the_first_answer_and_writes_once(agent, company, action, body):

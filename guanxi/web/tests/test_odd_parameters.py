@@ -142,9 +142,12 @@ def test_ticket_numbers_in_the_merge_box_still_merge(client, company, ticket):
         data={"type": "complaint", "subject": "Odd again"},
     )
     client.force_login(company.agent)
-    response = client.post(
-        f"/service/tickets/{ticket.pk}/", {"action": "merge", "into": other.number}
-    )
+    url = f"/service/tickets/{ticket.pk}/"
+    merge = {"action": "merge", "version": ticket.version}
+    asked = client.post(url, {**merge, "into": other.number})
+    # The number finds the ticket to keep, which the page shows before anything is merged.
+    assert asked.status_code == 200 and 'id="merge-confirm"' in asked.content.decode()
+    response = client.post(url, {**merge, "into": other.pk, "into_version": other.version})
     assert response.status_code == 302
     ticket.refresh_from_db()
     assert ticket.merged_into_id == other.pk
