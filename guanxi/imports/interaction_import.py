@@ -86,6 +86,42 @@ class InteractionImporter(LinkedRowImporter):
             )
         return customer_id in self._visible_to_staff[staff_id]
 
+    def _checked(self, batch: list[SourceRow]):
+        good, rejected, existing = super()._checked(batch)
+
+        def moved_keeping_staff(external_id, fields) -> bool:
+            return (
+                external_id in existing
+                and "staff_id" not in fields
+                and fields["customer_id"] != existing[external_id][1]
+            )
+
+        # A row that moves an interaction imported before to another customer without naming
+        # the staff keeps the staff it has: they must be allowed to see the new customer too.
+        # (Someone who has left keeps the contacts they had; they see nothing any more.)
+        moving = [existing[e][0] for _s, e, fields in good if moved_keeping_staff(e, fields)]
+        if not moving:
+            return good, rejected, existing
+        staff_of = {
+            pk: (staff_id, username)
+            for pk, staff_id, username in Interaction.objects.filter(
+                pk__in=moving, staff__is_active=True
+            ).values_list("pk", "staff_id", "staff__username")
+        }
+        kept = []
+        for source, external_id, fields in good:
+            if moved_keeping_staff(external_id, fields):
+                staff_id, username = staff_of.get(existing[external_id][0], (None, ""))
+                if staff_id is not None and not self._staff_sees(staff_id, fields["customer_id"]):
+                    reason = _(
+                        "staff: “%(name)s”, who had interaction %(ref)s, may not see its new "
+                        "customer; name someone who may in the staff column"
+                    ) % {"name": username, "ref": external_id}
+                    rejected.append((source, [reason]))
+                    continue
+            kept.append((source, external_id, fields))
+        return kept, rejected, existing
+
     def _refused(self, reference: str) -> str:
         return _("no customer %(ref)s that you may log contacts on") % {"ref": reference}
 

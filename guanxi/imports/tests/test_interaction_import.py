@@ -181,3 +181,29 @@ def test_a_row_naming_staff_who_may_not_see_the_customer_is_rejected(company, cu
         "agent",
     }
     assert not Interaction.objects.filter(external_id="I1").exists()
+
+
+def test_moving_an_interaction_keeps_its_staff_only_if_they_may_see_the_new_customer(
+    company, customers, tmp_path
+):
+    _first, west = customers
+    columns = "external_id,customer_external_id,channel,subject,staff\n"
+    assert run(tmp_path, columns + "I1,K1,phone,Call,rep\n", company.admin).created == 1
+    # Moved to West's customer without a staff column, it would keep the East rep.
+    moved = run(tmp_path, "external_id,customer_external_id,subject\nI1,W1,Call\n", company.admin)
+    assert (moved.updated, moved.rejected) == (0, 1)
+    reason = ImportRowError.objects.get(job=moved).reason
+    assert reason.startswith("staff: “rep”, who had interaction I1")
+    assert Interaction.objects.get().customer.external_id == "K1"
+    # Naming someone who may see it, the move goes through.
+    again = run(tmp_path, columns + "I1,W1,phone,Call,rep_west\n", company.admin)
+    assert (again.updated, again.rejected) == (1, 0)
+    assert (Interaction.objects.get().customer_id, Interaction.objects.get().staff) == (
+        west.pk,
+        company.rep_west,
+    )
+    # Someone who has left keeps the contacts they had wherever they move.
+    company.rep_west.is_active = False
+    company.rep_west.save()
+    back = run(tmp_path, "external_id,customer_external_id,subject\nI1,K1,Call\n", company.admin)
+    assert (back.updated, back.rejected) == (1, 0)
