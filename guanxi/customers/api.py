@@ -174,7 +174,11 @@ class ReassignIn(InputSchema):
     from_owner_id: BodyId | None = Field(
         description="Current account manager; null takes customers from the unowned pool."
     )
-    to_owner_id: BodyId
+    to_owner_id: BodyId | None = Field(
+        description="New account manager; null sends the customers to the unowned pool "
+        "(managers and administrators). Required, so that leaving it out never empties "
+        "someone's book by accident."
+    )
     customer_ids: list[BodyId] | None = Field(
         None,
         max_length=10000,
@@ -338,6 +342,11 @@ class CustomerFilters(BaseModel):
     region: str | None = Field(None, max_length=100)
     owner_id: ParamId | None = None
     unowned: bool = Field(False, description="Only customers without an account manager.")
+    owner_inactive: bool = Field(
+        False,
+        description="Only customers whose account manager is no longer active (left before "
+        "their customers were handed over), to hand them to someone who works them.",
+    )
     tag: str | None = Field(None, max_length=50)
     organization_id: ParamId | None = Field(None, description="People of this organisation.")
     updated_since: Timestamp | None = Field(
@@ -519,7 +528,8 @@ def customer_export(request: HttpRequest, query: Query[CustomerExportQuery]):
 @idempotent
 def customers_reassign(request: HttpRequest, payload: ReassignIn):
     """Move all of one account manager's customers (someone is leaving), or just
-    `customer_ids`, to another. Administrators and managers only, within what they may
+    `customer_ids`, to another, or to the unowned pool. Their open churn follow-ups go with
+    them (closed in the pool). Administrators and managers only, within what they may
     change."""
     moved = services.customers_reassign(
         actor=request.auth,

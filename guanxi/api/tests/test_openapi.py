@@ -71,6 +71,7 @@ def test_every_operation_has_a_stable_route_name():
         "interaction_list",
         "me",
         "user_list",
+        "user_deactivate",
         "customer_duplicates_check",
         "duplicate_list",
         "duplicate_reject",
@@ -98,7 +99,15 @@ def test_every_operation_has_a_stable_route_name():
     }
     for name in names:
         path = _path_of(name)
-        keys = ("customer_id", "pair_id", "merge_id", "order_id", "invoice_id", "ticket_id")
+        keys = (
+            "customer_id",
+            "pair_id",
+            "merge_id",
+            "order_id",
+            "invoice_id",
+            "ticket_id",
+            "user_id",
+        )
         kwargs = {key: 1 for key in keys if f"{{{key}}}" in path}
         assert reverse(f"api:{name}", kwargs=kwargs).startswith("/api/v1/")
 
