@@ -47,6 +47,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from guanxi.core.text import UNSTORABLE_TEXT
 from guanxi.customers.models import Email
 
 from . import mail, services
@@ -202,12 +203,12 @@ def parse_email(raw: bytes) -> ParsedEmail:
         logger.warning("Inbound email %s from %r: its body cannot be read", message_id, address)
         body = _("The text of this email could not be read: the email is malformed.")
     return ParsedEmail(
-        sender_name=_without_nul(name),
+        sender_name=_storable(name),
         sender_address=address,
         subject=subject,
         message_id=message_id,
         references=_references(message),
-        body=_without_nul(body),
+        body=_storable(body),
         copied=_copied(message, address),
         attachments=attachments,
         automatic=automatic,
@@ -215,20 +216,23 @@ def parse_email(raw: bytes) -> ParsedEmail:
     )
 
 
-def _without_nul(text: str) -> str:
-    # Some mailers leave NUL characters in; PostgreSQL refuses them in text, which would make
-    # the email fail again on every attempt.
-    return text.replace("\x00", "")
+def _storable(text: str) -> str:
+    """Text a database column holds. Some mailers leave NUL characters in, which PostgreSQL
+    refuses; header bytes in no known charset stay lone surrogates, which are no UTF-8 (and a
+    name holding one is refused by the customer checks): either would make the email fail again
+    on every attempt. NULs go; a lone surrogate becomes the replacement character, as
+    undecodable bytes in the text do."""
+    return UNSTORABLE_TEXT.sub(lambda found: "" if found.group() == "\x00" else "\ufffd", text)
 
 
 def _header(message: EmailMessage, name: str) -> str:
-    """A header's decoded text on one line, without NUL characters; "" when missing or beyond
-    the parser."""
+    """A header's decoded text on one line, storable (see :func:`_storable`); "" when missing
+    or beyond the parser."""
     try:
         value = message.get(name)
     except Exception:  # the standard parser gives up on some malformed headers
         return ""
-    return "" if value is None else " ".join(_without_nul(str(value)).split())
+    return "" if value is None else " ".join(_storable(str(value)).split())
 
 
 def _sender(message: EmailMessage) -> tuple[str, str]:
@@ -240,7 +244,7 @@ def _sender(message: EmailMessage) -> tuple[str, str]:
     for address in addresses:
         if address.username and address.domain:
             name = " ".join(address.display_name.split())
-            return name, f"{address.username}@{address.domain}".lower()
+            return name, _storable(f"{address.username}@{address.domain}".lower())
     return "", ""
 
 
@@ -262,7 +266,7 @@ def _copied(message: EmailMessage, sender: str) -> list[str]:
     found: list[str] = []
     for name in ("To", "Cc"):
         for address in _addresses(message, name):
-            text = _without_nul(f"{address.username}@{address.domain}".lower())
+            text = _storable(f"{address.username}@{address.domain}".lower())
             if not (address.username and address.domain) or text in left_out:
                 continue
             try:
@@ -307,7 +311,7 @@ def _content_id(
     lines = "\n".join(line.rstrip() for line in text.strip().split("\n"))
     digest = hashlib.sha256()
     for piece in (sender, moment, subject, lines):
-        digest.update(_without_nul(piece).encode("utf-8", "surrogatepass") + b"\x00")
+        digest.update(_storable(piece).encode() + b"\x00")
     for attachment in attachments:
         digest.update(hashlib.sha256(attachment.data).digest())
     return f"<{digest.hexdigest()[:40]}@no-message-id.invalid>"
@@ -478,7 +482,7 @@ def _filename(part: EmailMessage) -> str:
         return ""
     if "=?" in name:  # an encoded word inside quotes, which some mailers send
         name = decode_words(name)
-    return _without_nul(name).replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return _storable(name).replace("\\", "/").rsplit("/", 1)[-1].strip()
 
 
 def _part_bytes(part: EmailMessage) -> bytes:

@@ -75,8 +75,12 @@ def inbound_email_webhook(request):
     try:
         result = file_inbound_email(raw)
     except UnreadableEmail as error:
+        # Refused for good (the provider does not send it again): the log is where it can be
+        # found.
+        logger.warning("Inbound email refused: %s", error)
         return _error(400, str(error))
     except ValidationError as error:
+        logger.warning("Inbound email refused: %s", error)
         return _error(400, _("The email cannot be filed: %(errors)s") % {"errors": error})
     except Exception:
         # Never a bare 500: say "try again later", which providers do, and keep the details in

@@ -489,7 +489,10 @@ def ticket_create_from_customer(
         email_copied=list(email_copied),
     )
     if requester_email and acknowledge:
-        transaction.on_commit(lambda: _acknowledge(ticket.pk))
+        # Robust: once this commits, the request is filed. A mail server that is down must not
+        # make the caller (the inbound webhook, the mailbox fetch, the public form) report as
+        # failed a request that was filed; Django logs the error.
+        transaction.on_commit(lambda: _acknowledge(ticket.pk), robust=True)
     return ticket
 
 

@@ -3,13 +3,15 @@ names longer than a file system takes, bounces without a report, loops and list 
 with the standard library's ``email`` package and filed through ``file_inbound_email`` and the
 webhook."""
 
+import socket
+
 import pytest
 from django.core import mail as outbox
 from django.test import TestCase
 
 from guanxi.service import services
 from guanxi.service.inbound import file_inbound_email
-from guanxi.service.models import TicketAttachment
+from guanxi.service.models import Ticket, TicketAttachment
 from guanxi.service.tests.inbound_mail import DESK, SECRET, URL, email_message, written
 
 pytestmark = pytest.mark.django_db
@@ -173,3 +175,61 @@ def test_an_email_that_fails_after_its_attachments_were_stored_leaves_no_file(
         filed(email.as_bytes())
     assert written() == before
     assert [p for p in settings.MEDIA_ROOT.rglob("*") if p.is_file()] == []
+
+
+def test_a_sender_name_in_no_known_charset_is_filed_not_refused_for_ever(company, desk):
+    # Raw bytes that are neither UTF-8 nor GB18030 stay lone surrogates in the parsed name,
+    # which the customer checks (and PostgreSQL) refuse: the email failed on every attempt.
+    raw = (
+        b"From: \xff\xfe\x80 <yang@example.cn>\r\n"
+        b"To: service@guanxi.localhost\r\n"
+        b"Subject: \xff\x80 invoice\r\n"
+        b"Message-ID: <\xff@example.cn>\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n"
+        b"\r\n"
+        b"Please send the invoice again.\r\n"
+    )
+    result = filed(raw)
+    assert result.action == "created"
+    assert result.ticket.customer.name == "\ufffd\ufffd\ufffd"
+    assert result.ticket.subject == "\ufffd\ufffd invoice"
+    assert filed(raw).action == "duplicate"
+
+
+def test_the_webhook_logs_why_it_refused_an_email(client, company, desk, settings, caplog):
+    settings.GUANXI_INBOUND_WEBHOOK_SECRET = SECRET
+    with caplog.at_level("WARNING", logger="guanxi.service.inbound_views"):
+        response = client.post(
+            URL,
+            b"\x00\x01 not an email",
+            content_type="message/rfc822",
+            headers={"X-Guanxi-Webhook-Secret": SECRET},
+        )
+    assert response.status_code == 400
+    assert any(response.json()["error"] in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_mail_server_that_is_down_does_not_make_a_filed_email_look_failed(
+    client, company, desk, settings, caplog
+):
+    # The acknowledgement goes out once the ticket is committed. Django's SMTP backend against
+    # a port nobody listens on: the request is filed, and the webhook must say so rather than
+    # "try again later".
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", closed_port, 5
+    settings.GUANXI_INBOUND_WEBHOOK_SECRET = SECRET
+    with caplog.at_level("ERROR"):
+        response = client.post(
+            URL,
+            message(message_id="<smtp-down@example.cn>").as_bytes(),
+            content_type="message/rfc822",
+            headers={"X-Guanxi-Webhook-Secret": SECRET},
+        )
+    assert response.status_code == 200 and response.json()["action"] == "created"
+    ticket = Ticket.objects.get(messages__email_message_id="<smtp-down@example.cn>")
+    assert response.json()["ticket"] == ticket.number
+    assert any("on_commit" in record.getMessage() for record in caplog.records)
