@@ -75,6 +75,7 @@ from guanxi.dedup.selectors import (
 from . import preparing
 from .cancelling import stop_if_cancel_requested
 from .customer_rows import CustomerRow, RowContext
+from .dry_run import dry_run_database
 from .mapping import ColumnMapping
 from .models import ImportJob, ImportRowError
 from .preparing import Prepared, RowPreparer, prepare_rows
@@ -259,7 +260,9 @@ class CustomerImporter:
         )
         if job.dry_run:
             try:
-                with transaction.atomic(), preparer:
+                # On SQLite against a copy, so as not to keep every other writer waiting
+                # for the whole file (see ``dry_run``).
+                with dry_run_database(), transaction.atomic(), preparer:
                     for batch, prepared in self._prepared_batches(preparer, rows):
                         self._run_batch(batch, prepared)
                         self._end_dry_run_turn()

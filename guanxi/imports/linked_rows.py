@@ -10,6 +10,7 @@ one batch in ``_run_batch``, inside the transaction :meth:`LinkedRowImporter.run
 """
 
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from itertools import islice
 
 from django.db import models, transaction
@@ -21,6 +22,7 @@ from guanxi.dedup.selectors import merge_successor
 
 from .cancelling import stop_if_cancel_requested
 from .customer_import import BATCH_SIZE
+from .dry_run import dry_run_database
 from .mapping import ColumnMapping
 from .models import ImportJob, ImportRowError
 from .readers import SourceRow, TableFile
@@ -50,20 +52,22 @@ class LinkedRowImporter:
     def run(self) -> ImportJob:
         job = self.job  # claimed as running by import_job_run
         rows = iter(self.table.rows(start_after=job.last_row))
-        savepoint_all = transaction.atomic() if job.dry_run else None
-        if savepoint_all:
-            savepoint_all.__enter__()
         try:
-            while batch := list(islice(rows, self.batch_size)):
-                if not job.dry_run:
-                    # Between batches, so that a stopped import has written whole batches only.
-                    stop_if_cancel_requested(job)
-                with transaction.atomic():
-                    self._run_batch(batch)
+            with ExitStack() as dry_run:
+                if job.dry_run:
+                    # One transaction rolled back at the end, on SQLite against a copy of the
+                    # database (see ``dry_run``).
+                    dry_run.enter_context(dry_run_database())
+                    dry_run.enter_context(transaction.atomic())
+                    dry_run.callback(transaction.set_rollback, True)
+                while batch := list(islice(rows, self.batch_size)):
+                    if not job.dry_run:
+                        # Between batches, so that a stopped import has written whole batches.
+                        stop_if_cancel_requested(job)
+                    with transaction.atomic():
+                        self._run_batch(batch)
         finally:
-            if savepoint_all:
-                transaction.set_rollback(True)
-                savepoint_all.__exit__(None, None, None)
+            if job.dry_run:
                 ImportRowError.objects.bulk_create(self._dry_run_errors, batch_size=2000)
         job.status = ImportJob.Status.FINISHED
         job.finished_at = timezone.now()

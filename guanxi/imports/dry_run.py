@@ -1,0 +1,78 @@
+"""Where a dry run writes: on SQLite, a copy of the database made as it begins.
+
+A dry run must count what the real import would: a later row of the file with the external id
+of an earlier one is an update, the same person twice is a merge or a pair to review. So it runs
+the real importer, which writes each batch and looks the next batch up in what it wrote, and
+rolls everything back at the end. That takes one transaction for the whole file.
+
+On PostgreSQL that is harmless: other sessions write beside it, and the batches' turn lock is
+taken one batch at a time (``CustomerImporter._take_dry_run_turn``). On SQLite a transaction
+that writes holds the database's one write lock to its end, so every other write (a rep saving
+a customer) waited for the whole file, and after the 20-second busy timeout failed with
+"database is locked".
+
+SQLite cannot let go of the lock and keep the uncommitted rows, and committing them and undoing
+them later would show them to everyone meanwhile. Counting without writing would need a second
+importer that keeps in memory what the batches before wrote, and its counts could drift from
+the real one's. So the dry run runs the same importer against a copy of the database instead,
+made with SQLite's online backup API: the copy is a consistent snapshot (in WAL mode reading it
+does not hold up writers), the dry run writes there and nobody waits for it, and the copy is
+deleted at the end. What it costs: a copy of the whole database (as long as reading it, and as
+much disk, beside the database), and edits made by others during the dry run are not seen by it,
+as they would not be had it run a moment earlier.
+"""
+
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.db import DEFAULT_DB_ALIAS, connections
+
+
+@contextmanager
+def dry_run_database() -> Iterator[None]:
+    """For the block, this thread's default connection is to a fresh copy of the database, on
+    SQLite (elsewhere nothing changes). What the block writes is lost with the copy: the
+    caller writes the dry run's outcome (the job's counts, its rejected rows) after it.
+
+    Inside a transaction of the caller's (a test's, or a task run at once by the one that
+    queued it), the write lock is held until that transaction ends whatever the dry run does,
+    and the backup could not read through a connection with its own write open: the dry run
+    then runs in it, as before."""
+    original = connections[DEFAULT_DB_ALIAS]
+    if original.vendor != "sqlite" or original.in_atomic_block:
+        yield
+        return
+    if original.is_in_memory_db():
+        place = None  # the test suite's database: the system's temporary directory
+    else:
+        # Beside the database: a disk sized for it, and as private as the database is.
+        place = Path(original.settings_dict["NAME"]).resolve().parent
+    with tempfile.TemporaryDirectory(prefix="guanxi-dry-run-", dir=place) as directory:
+        path = Path(directory) / "copy.sqlite3"
+        original.ensure_connection()
+        target = sqlite3.connect(path)
+        try:
+            with original.wrap_database_errors:
+                # One step (pages=-1): one read transaction, so a consistent copy however many
+                # writes commit meanwhile.
+                original.connection.backup(target)
+        finally:
+            target.close()
+        options = dict(original.settings_dict.get("OPTIONS", {}))
+        # Thrown away at the end: waiting for the disk at each commit would buy nothing.
+        options["init_command"] = "PRAGMA synchronous=OFF;"
+        copy = type(original)(
+            {**original.settings_dict, "NAME": str(path), "OPTIONS": options},
+            alias=DEFAULT_DB_ALIAS,
+        )
+        # Connections are per thread: only this thread (and the import's write-behind thread,
+        # which borrows this thread's connection) sees the copy.
+        connections[DEFAULT_DB_ALIAS] = copy
+        try:
+            yield
+        finally:
+            connections[DEFAULT_DB_ALIAS] = original
+            copy.close()
