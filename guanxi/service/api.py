@@ -76,6 +76,11 @@ class MessageOut(Schema):
     body: str
     author_id: int | None
     created_at: dt.datetime
+    email_from: str = Field(
+        description="The address an email filed as this message came from, or empty. On a "
+        "note: an email from an unknown sender, someone not known to write for the customer, "
+        "kept for the agents and never shown to the customer."
+    )
 
 
 class TicketDetailOut(TicketOut):
@@ -194,6 +199,7 @@ def _detail(ticket: Ticket) -> dict:
                 "body": m.body,
                 "author_id": m.author_id,
                 "created_at": m.created_at,
+                "email_from": m.email_from,
             }
             for m in ticket.messages.order_by("created_at", "id")
         ],
@@ -316,6 +322,7 @@ def _message(message: TicketMessage) -> dict:
         "body": message.body,
         "author_id": message.author_id,
         "created_at": message.created_at,
+        "email_from": message.email_from,
     }
 
 

@@ -7,6 +7,7 @@ import pytest
 from django.core import mail as outbox
 from django.test import TestCase
 
+from guanxi.api.tests.conftest import api_as  # noqa: F401  (the API's fixtures)
 from guanxi.audit.models import AuditEvent
 from guanxi.customers.models import Email
 from guanxi.service import mail, services
@@ -267,3 +268,22 @@ def test_the_webhook_says_why_a_reply_became_a_note(client, company, desk, setti
     answer = response.json()
     assert response.status_code == 200 and answer["action"] == "added"
     assert answer["ticket"] == ticket.number and answer["reason"]
+
+
+def test_the_api_says_who_an_email_came_from(company, desk, api_as):  # noqa: F811
+    ticket, subject = waiting_ticket(company)
+    filed(
+        raw_email(
+            sender="liqiang@other.example.com",
+            subject=f"Re: {subject}",
+            body="退款给我。",
+            message_id="<api@other.example.com>",
+        )
+    )
+    messages = api_as("agent").get(f"/tickets/{ticket.pk}").json()["messages"]
+    senders = [(m["kind"], m["email_from"]) for m in messages]
+    assert senders == [
+        ("customer", "wangfang@example.cn"),
+        ("reply", ""),
+        ("note", "liqiang@other.example.com"),
+    ]
