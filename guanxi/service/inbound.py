@@ -6,18 +6,22 @@ the inbound webhook — and :func:`file_inbound_email` decides what it is:
 - an answer to a ticket: the subject carries a genuine token (``[T-000123-1a2b3c4d]``, see
   :mod:`guanxi.service.mail`), or In-Reply-To / References name a message filed under a ticket
   (ours going out, or the customer's coming in). It is added to that ticket (or to the ticket it
-  was merged into), which opens again if it was waiting or done;
+  was merged into), which opens again if it was waiting or done — when it comes from someone
+  who writes for the customer: the requester, an address of the customer, or someone an email
+  of theirs was sent to. The token travels with every forwarded email, so anyone else's answer
+  is kept as an internal note marked as from an unknown sender, and changes nothing else;
 - a new request: a new ticket for the customer with that address, or for a new customer in the
   unowned pool, and the customer is sent its number;
-- an email filed before (the same Message-ID: the mailbox read again after a crash, a webhook
-  retried): nothing happens;
+- an email filed before (the same Message-ID, or for one without, the same content: the mailbox
+  read again after a crash, a webhook retried): nothing happens;
 - not a person writing (auto-replies, bounces, bulk mail, our own mail coming back) or no
   usable sender: ignored, so two auto-responders cannot keep each other busy.
 
 Only the new part of the text is kept: quoted lines (``>``) and everything from the usual
 "On … wrote:" / "在 … 写道：" / "-----Original Message-----" / "发件人:" separators on are cut,
 unless that would leave nothing. The email's attachments are stored with the message; one over
-the size limit is left out and an internal note says so.
+the size limit is left out and an internal note says so. A multipart section without a usable
+boundary is read as a mail client shows it (see :func:`_mend_multiparts`).
 
 Chinese mail is often labelled GB2312 while holding characters only GBK or GB18030 have (喆, 镕
 and 堃 in names), and some mailers put raw GBK or UTF-8 bytes straight into headers. Text
