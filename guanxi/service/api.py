@@ -36,7 +36,7 @@ Body = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
 ORDERINGS = {"-id": "id"}
 
 
-class UserRefOut(Schema):
+class TicketPersonOut(Schema):
     id: int
     username: str
 
@@ -52,8 +52,8 @@ class TicketOut(Schema):
     priority: str
     channel: str
     status: str
-    assignee: UserRefOut | None
-    owner: UserRefOut | None
+    assignee: TicketPersonOut | None
+    owner: TicketPersonOut | None
     team_id: int | None
     sla_policy_id: int | None
     first_response_due: dt.datetime | None
