@@ -64,6 +64,48 @@ def _store_upload(path: Path, digest: str) -> Path:
         return stored
 
 
+def stored_upload(job: ImportJob) -> Path | None:
+    """The copy of the job's file kept in the uploads directory (a web upload's), else None:
+    a command-line import reads the user's own file, which is theirs to keep or delete."""
+    path = Path(job.path)
+    return path if path.parent == Path(settings.DATA_DIR) / "imports" else None
+
+
+def upload_removed(job: ImportJob) -> bool:
+    """Whether the job's uploaded file has been deleted (see :func:`_remove_upload`)."""
+    path = stored_upload(job)
+    return path is not None and not path.exists()
+
+
+def _remove_upload_on_commit(job: ImportJob) -> None:
+    """Delete the job's uploaded file once the change that ended the job (cancelled or
+    discarded: never to be started or carried on) has committed: a file deleted for a change
+    that then rolled back could not be brought back."""
+    transaction.on_commit(lambda: _remove_upload(job))
+
+
+def _remove_upload(job: ImportJob) -> None:
+    """Delete the job's uploaded file, which nothing reads any more. The rejected rows are
+    written from the rows stored with their cells and the header stored on the job, so the
+    error file stays; a job made before the header was stored gets it now, from the file."""
+    path = stored_upload(job)
+    if path is None:
+        return
+    if not job.header and path.exists():
+        header = _job_header(job)
+        if header:
+            ImportJob.objects.filter(pk=job.pk).update(header=header)
+            job.header = header
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        # The job has ended whatever happens to its file: say so in the log, for whoever
+        # looks after the data directory.
+        logger.warning(
+            "The uploaded file of import #%s could not be deleted", job.pk, exc_info=True
+        )
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -348,6 +390,7 @@ def _mark(job: ImportJob, status: str, message: str | None) -> None:
             job.message = message[:2000]
             if job.status == ImportJob.Status.CANCELLED:
                 _audit_cancelled(job)
+                _remove_upload_on_commit(job)
     except Exception:
         logger.exception("Import #%s could not be marked %s", job.pk, status)
 
@@ -362,6 +405,7 @@ def _mark_cancelled(job: ImportJob) -> None:
         )
         job.refresh_from_db()
         _audit_cancelled(job)
+        _remove_upload_on_commit(job)
 
 
 def _audit_cancelled(job: ImportJob) -> None:
@@ -464,12 +508,15 @@ def import_job_cancellable(*, actor, job: ImportJob, abandoned: bool) -> bool:
     )
 
 
+# What a web import may be discarded from, besides a "running" one whose runner has gone: a
+# draft (uploaded, its columns not yet confirmed), or one that stopped short of the end.
+DISCARDED_FROM = (ImportJob.Status.DRAFT, *CARRIED_ON_FROM)
+
+
 def import_job_discardable(*, actor, job: ImportJob, abandoned: bool) -> bool:
-    """Whether to offer ``actor`` to discard this import: it stopped short of the end
-    (interrupted, failed, or abandoned by a runner that has gone)."""
-    return (job.status in CARRIED_ON_FROM or abandoned) and import_job_may_stop(
-        actor=actor, job=job
-    )
+    """Whether to offer ``actor`` to discard this import: a draft, or one that stopped short of
+    the end (interrupted, failed, or abandoned by a runner that has gone)."""
+    return (job.status in DISCARDED_FROM or abandoned) and import_job_may_stop(actor=actor, job=job)
 
 
 class CancelOutcome:
@@ -511,6 +558,7 @@ def import_job_cancel(*, actor, job: ImportJob) -> str:
                     summary=_("Import of %(file)s cancelled after row %(row)d")
                     % {"file": job.filename, "row": job.last_row},
                 )
+                _remove_upload_on_commit(job)
                 outcome = CancelOutcome.CANCELLED
     except JobLockBusy:
         with transaction.atomic():
@@ -533,27 +581,34 @@ def import_job_cancel(*, actor, job: ImportJob) -> str:
 
 
 def import_job_discard(*, actor, job: ImportJob) -> bool:
-    """Set aside a web import that stopped short of the end (interrupted, failed, abandoned), so
-    that it is no longer offered to carry on. What it wrote stays: this undoes nothing. False
-    when there was nothing to discard (a second click, or it is being run now). Audited."""
+    """Set aside a web import that was never started (a draft) or stopped short of the end
+    (interrupted, failed, abandoned), so that it is not started or carried on. What it wrote
+    stays: this undoes nothing. Its uploaded file is deleted. False when there was nothing to
+    discard (a second click, or it has been started or is being run now). Audited."""
     if not import_job_may_stop(actor=actor, job=job):
         raise PermissionDenied
     discarded = False
     try:
         with job_lock(job.pk, wait=0), transaction.atomic():
-            # Holding the lock, a "running" job is one whose runner has gone.
+            # Holding the lock, a "running" job is one whose runner has gone. A draft is
+            # started by one statement from "draft" (the mapping page's): of that and this, the
+            # first wins and the other finds nothing to change.
             before = ImportJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
             if ImportJob.objects.filter(
-                pk=job.pk, status__in=[*CARRIED_ON_FROM, ImportJob.Status.RUNNING]
+                pk=job.pk, status__in=[*DISCARDED_FROM, ImportJob.Status.RUNNING]
             ).update(status=ImportJob.Status.DISCARDED, stopped_by=actor):
                 job.refresh_from_db()
-                _audit_stop(
-                    actor=actor,
-                    job=job,
-                    before=before,
-                    summary=_("Import of %(file)s discarded after row %(row)d")
-                    % {"file": job.filename, "row": job.last_row},
-                )
+                if before == ImportJob.Status.DRAFT:
+                    summary = _("Import of %(file)s discarded before it started") % {
+                        "file": job.filename
+                    }
+                else:
+                    summary = _("Import of %(file)s discarded after row %(row)d") % {
+                        "file": job.filename,
+                        "row": job.last_row,
+                    }
+                _audit_stop(actor=actor, job=job, before=before, summary=summary)
+                _remove_upload_on_commit(job)
                 discarded = True
     except JobLockBusy:
         pass

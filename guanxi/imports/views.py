@@ -48,8 +48,10 @@ from .services import (
     import_job_create,
     import_job_discard,
     import_job_discardable,
+    import_job_may_stop,
     import_job_queue_again,
     import_job_resumable,
+    upload_removed,
     write_error_rows,
 )
 from .tasks import run_import_job
@@ -168,7 +170,13 @@ def import_mapping(request, job_id: int):
     uploader = job.started_by_id == request.user.pk
     if request.method == "POST" and not uploader:
         raise PermissionDenied
-    table = open_table(Path(job.path), filename=job.filename)
+    try:
+        table = open_table(Path(job.path), filename=job.filename)
+    except (OSError, FileProblem):
+        # Discarded (and its file deleted) since it was read above: in another tab, or by an
+        # administrator. Its page says so.
+        messages.info(request, _("The import is discarded, running or finished already."))
+        return redirect("imports:detail", job_id=job.pk)
     keys = custom_field_keys()
     fields = dict(FIELDS_BY_KIND[job.kind])
     if job.kind == ImportJob.Kind.CUSTOMERS:
@@ -229,6 +237,8 @@ def import_mapping(request, job_id: int):
             "mapping_error": mapping_error,
             "dedup_choices": ImportJob.Dedup.choices,
             "can_start": uploader and not repeated,
+            # Its starter or an administrator may set an upload aside without importing it.
+            "discardable": import_job_may_stop(actor=request.user, job=job),
         },
         status=422 if mapping_error and request.method == "POST" else 200,
     )
@@ -298,6 +308,7 @@ def import_detail(request, job_id: int):
         and job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
         and not abandoned,
         "discardable": import_job_discardable(actor=request.user, job=job, abandoned=abandoned),
+        "upload_removed": upload_removed(job),
     }
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "imports/_progress_update.html", context)
@@ -343,11 +354,15 @@ def import_cancel(request, job_id: int):
 @login_required
 @require_POST
 def import_discard(request, job_id: int):
-    """Set aside a stopped web import so that it is no longer offered to carry on; what it
-    imported stays."""
+    """Set aside an upload whose import was never started, or a stopped web import so that it
+    is no longer offered to carry on; what it imported stays."""
     job = _job_or_404(request.user, job_id)
+    draft = job.status == ImportJob.Status.DRAFT
     if import_job_discard(actor=request.user, job=job):
-        messages.success(request, _("The import is discarded. The rows it imported stay."))
+        if draft:
+            messages.success(request, _("The upload is discarded; nothing was imported from it."))
+        else:
+            messages.success(request, _("The import is discarded. The rows it imported stay."))
     else:
         messages.info(request, _("The import is discarded, running or finished already."))
     return redirect("imports:detail", job_id=job.pk)

@@ -4,6 +4,7 @@ one stopped before its task runs never runs; double clicks do it once; its start
 administrators may; neither the web nor ``--resume`` carries on a cancelled or discarded one."""
 
 import threading
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -15,11 +16,16 @@ from django.utils import timezone, translation
 from guanxi.audit.models import AuditEvent
 from guanxi.core.testing.factories import CustomerFactory
 from guanxi.customers.models import Customer
-from guanxi.imports import customer_import
+from guanxi.imports import customer_import, views
 from guanxi.imports.job_locks import job_runner_present
 from guanxi.imports.models import ImportJob
 from guanxi.imports.readers import TableFile
-from guanxi.imports.services import CancelOutcome, import_job_cancel, import_job_discard
+from guanxi.imports.services import (
+    CancelOutcome,
+    import_job_cancel,
+    import_job_create,
+    import_job_discard,
+)
 from guanxi.imports.tasks import run_import_job
 from guanxi.imports.tests.test_import_job_runs import _file, _queue, _Runner, _web_job
 from guanxi.interactions.models import Interaction
@@ -418,3 +424,246 @@ def test_stopping_reads_the_job_once_per_batch(company, tmp_path, monkeypatch):
         run_import_job.call(job.pk)
     checks = [q for q in queries if '"cancel_requested_at" IS NOT NULL' in q["sql"]]
     assert len(checks) == 1 + 30 // BATCH  # before the file is opened, then before each batch
+
+
+# --- discarding an upload that was never started ----------------------------------------------
+
+
+@pytest.fixture
+def uploads(settings, tmp_path):
+    """Uploaded files kept in a data directory of the test's own."""
+    settings.DATA_DIR = tmp_path / "data"
+    return settings.DATA_DIR / "imports"
+
+
+def _draft(actor, tmp_path, rows: int = 3) -> ImportJob:
+    """An upload whose columns are not confirmed yet, as the upload page leaves it."""
+    path, name = _file(tmp_path, "customers", rows)
+    return import_job_create(
+        actor=actor,
+        path=path,
+        filename=name,
+        kind="customers",
+        via="web",
+        keep_copy=True,
+        check_mapping=False,
+    )
+
+
+def test_a_draft_is_discarded_from_its_page_once_and_its_file_deleted(
+    client, company, tmp_path, monkeypatch, uploads, django_capture_on_commit_callbacks
+):
+    job = _draft(company.rep, tmp_path)
+    upload = Path(job.path)
+    assert upload.parent == uploads and upload.exists()
+    client.force_login(company.rep)
+    page = client.get(f"/imports/{job.pk}/mapping/").content.decode()
+    assert f'action="/imports/{job.pk}/discard/"' in page and ">Discard</button>" in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/imports/{job.pk}/discard/")
+    assert response["Location"] == f"/imports/{job.pk}/"
+    page = client.get(response["Location"]).content.decode()
+    assert "The upload is discarded; nothing was imported from it." in page
+    assert f"{company.rep.label} discarded this import before it started" in page
+    assert "The uploaded file has been deleted" in page
+    assert ">Discard</button>" not in page
+    assert not upload.exists()
+    job.refresh_from_db()
+    assert (job.status, job.stopped_by) == (ImportJob.Status.DISCARDED, company.rep)
+    (event,) = _audit(job)
+    assert (event.actor, event.via) == (company.rep, "web")
+    assert event.changes["status"] == {"before": "draft", "after": "discarded"}
+    assert "discarded before it started" in event.summary
+
+    # A second click, and the mapping form left open in another tab, change nothing.
+    again = client.post(f"/imports/{job.pk}/discard/", follow=True).content.decode()
+    assert "discarded, running or finished already" in again
+    queued = _queue(monkeypatch)
+    form = {"map_0": "external_id", "map_1": "name", "map_2": "phone"}
+    response = client.post(f"/imports/{job.pk}/mapping/", {**form, "action": "start"})
+    assert response.status_code == 302 and response["Location"] == f"/imports/{job.pk}/"
+    assert queued == [] and len(_audit(job)) == 1
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DISCARDED and _imported("customers") == 0
+
+
+def test_an_administrator_may_discard_a_colleagues_draft_and_nobody_else(
+    client, company, tmp_path, uploads, django_capture_on_commit_callbacks
+):
+    job = _draft(company.rep, tmp_path)
+    for outsider in (company.teammate, company.manager):
+        client.force_login(outsider)
+        assert client.post(f"/imports/{job.pk}/discard/").status_code == 404
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DRAFT and Path(job.path).exists()
+
+    client.force_login(company.admin)
+    page = client.get(f"/imports/{job.pk}/mapping/").content.decode()
+    assert "Only" in page and ">Discard</button>" in page  # may not start it, may discard it
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/imports/{job.pk}/discard/")
+    job.refresh_from_db()
+    assert (job.status, job.stopped_by) == (ImportJob.Status.DISCARDED, company.admin)
+    assert _audit(job)[0].actor == company.admin and not Path(job.path).exists()
+
+
+def test_a_draft_started_meanwhile_is_not_discarded(
+    company, tmp_path, uploads, django_capture_on_commit_callbacks
+):
+    # The page showed the draft; its uploader started it in another tab since.
+    job = _draft(company.rep, tmp_path)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.QUEUED)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert not import_job_discard(actor=company.rep, job=job)
+    assert job.status == ImportJob.Status.QUEUED and Path(job.path).exists()
+    assert _audit(job) == []
+
+
+# --- the uploaded file of an import that ended -------------------------------------------------
+
+
+def _rejecting_web_job(actor, tmp_path) -> ImportJob:
+    """A web import of 30 rows, every third one rejected (no name)."""
+    path = tmp_path / "mixed.csv"
+    path.write_text(
+        "external_id,name,phone\n"
+        + "".join(f"K{i},{'' if i % 3 == 0 else f'客户K{i:03d}'},\n" for i in range(30)),
+        encoding="utf-8",
+    )
+    job = import_job_create(
+        actor=actor, path=path, filename=path.name, kind="customers", via="web", keep_copy=True
+    )
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.QUEUED)
+    job.refresh_from_db()
+    return job
+
+
+@THREADS
+@pytest.mark.parametrize("end", ["stopped while running", "discarded after stopping"])
+def test_the_file_of_an_import_that_ended_is_deleted_and_its_rejected_rows_stay(
+    client, company, tmp_path, monkeypatch, uploads, end
+):
+    job = _rejecting_web_job(company.rep, tmp_path)
+    upload = Path(job.path)
+    if end == "stopped while running":
+        _when_the_second_batch_is_read(monkeypatch, cancel_as=company.rep)
+        run_import_job.call(job.pk)
+    else:
+        _when_the_second_batch_is_read(monkeypatch, stop=SystemExit(1))
+        with pytest.raises(SystemExit):
+            run_import_job.call(job.pk)
+        assert upload.exists()  # interrupted: it may be carried on, from this file
+        import_job_discard(actor=company.rep, job=job)
+    job.refresh_from_db()
+    assert job.status in (ImportJob.Status.CANCELLED, ImportJob.Status.DISCARDED)
+    assert not upload.exists() and job.rejected == 4  # rows 0, 3, 6, 9 of the first batch
+
+    client.force_login(company.rep)
+    page = client.get(f"/imports/{job.pk}/").content.decode()
+    assert "The uploaded file has been deleted" in page
+    assert "The rejected rows can still be downloaded above." in page
+    assert f'href="/imports/{job.pk}/errors.csv"' in page
+    errors = client.get(f"/imports/{job.pk}/errors.csv").content.decode("utf-8-sig")
+    lines = errors.splitlines()
+    assert lines[0] == "external_id,name,phone,import_row,import_error"
+    assert len(lines) == 5 and lines[1].startswith("K0,,,2,")
+
+
+def test_a_queued_import_cancelled_has_its_file_deleted(
+    client, company, tmp_path, uploads, django_capture_on_commit_callbacks
+):
+    job = _web_job(company.rep, tmp_path)
+    client.force_login(company.rep)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/imports/{job.pk}/cancel/")
+    page = client.get(f"/imports/{job.pk}/").content.decode()
+    assert not Path(job.path).exists()
+    assert "The uploaded file has been deleted, as the import will not be carried on." in page
+    assert "rejected rows can still be downloaded" not in page  # there are none
+
+
+def test_the_file_of_an_import_made_before_headers_were_kept_gives_its_header_first(
+    company, tmp_path, uploads, django_capture_on_commit_callbacks
+):
+    # Its error file was written with the header read from the file: kept before deleting it.
+    job = _rejecting_web_job(company.rep, tmp_path)
+    ImportJob.objects.filter(pk=job.pk).update(header=[], status=ImportJob.Status.INTERRUPTED)
+    job.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert import_job_discard(actor=company.rep, job=job)
+    job.refresh_from_db()
+    assert job.header == ["external_id", "name", "phone"] and not Path(job.path).exists()
+
+
+def test_a_file_outside_the_uploads_is_never_deleted(
+    company, tmp_path, uploads, django_capture_on_commit_callbacks
+):
+    # A web import carried on from the command line reads the user's own file from then on.
+    job = _web_job(company.rep, tmp_path)
+    own, _name = _file(tmp_path, "customers", 30)
+    ImportJob.objects.filter(pk=job.pk).update(path=str(own), status=ImportJob.Status.INTERRUPTED)
+    job.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert import_job_discard(actor=company.rep, job=job)
+    assert own.exists()
+
+
+# --- command-line imports are stopped where they run ------------------------------------------
+
+
+def test_a_running_command_line_import_says_it_is_stopped_with_ctrl_c(
+    client, company, tmp_path, back_to_english
+):
+    path, name = _file(tmp_path, "customers", 30)
+    job = ImportJob.objects.create(
+        kind="customers", filename=name, path=str(path), started_by=company.rep, via="cli"
+    )
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
+    client.force_login(company.rep)
+    with _Runner(job.pk):
+        page = client.get(f"/imports/{job.pk}/").content.decode()
+        assert "Stop this import" not in page
+        assert "cannot be stopped from this page: press Ctrl-C in the terminal" in page
+        assert client.post(f"/imports/{job.pk}/cancel/").status_code == 403
+        client.cookies["django_language"] = "zh-hans"
+        page = client.get(f"/imports/{job.pk}/").content.decode()
+        assert "Ctrl-C" in page and "命令行" in page and "press Ctrl-C" not in page
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.RUNNING and job.cancel_requested_at is None
+
+
+def test_discarding_an_upload_is_in_chinese(
+    client, company, tmp_path, uploads, back_to_english, django_capture_on_commit_callbacks
+):
+    job = _draft(company.rep, tmp_path)
+    client.force_login(company.rep)
+    client.cookies["django_language"] = "zh-hans"
+    page = client.get(f"/imports/{job.pk}/mapping/").content.decode()
+    assert ">Discard</button>" not in page and ">放弃</button>" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/imports/{job.pk}/discard/")
+    page = client.get(f"/imports/{job.pk}/").content.decode()
+    assert "nothing was imported" not in page and "deleted" not in page
+    assert "上传的文件已删除" in page
+
+
+def test_a_mapping_page_whose_draft_is_discarded_as_it_loads_goes_to_the_job(
+    client, company, tmp_path, monkeypatch, uploads, django_capture_on_commit_callbacks
+):
+    # An administrator discards the upload just after the uploader's request has read the job.
+    job = _draft(company.rep, tmp_path)
+    open_table = views.open_table
+
+    def discarded_first(*args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            import_job_discard(actor=company.admin, job=ImportJob.objects.get(pk=job.pk))
+        return open_table(*args, **kwargs)
+
+    monkeypatch.setattr(views, "open_table", discarded_first)
+    client.force_login(company.rep)
+    response = client.post(f"/imports/{job.pk}/mapping/", {"map_0": "name", "action": "check"})
+    assert response.status_code == 302 and response["Location"] == f"/imports/{job.pk}/"
+    page = client.get(response["Location"]).content.decode()
+    assert "discarded, running or finished already" in page
+    assert f"{company.admin.label} discarded this import before it started" in page
