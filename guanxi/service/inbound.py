@@ -806,10 +806,12 @@ def _store_attachments(
     too_large = [a for a in attachments if len(a.data) > limit]
     if not too_large:
         return
+    # Named by its sender: the email may be an unknown sender's, kept as a note.
     body = _(
-        "The customer's email had attachments larger than %(limit)d MB, which were not kept: "
-        "%(files)s. Ask the customer to send them another way."
+        "The email from %(address)s had attachments larger than %(limit)d MB, which were not "
+        "kept: %(files)s. Ask the sender to send them another way."
     ) % {
+        "address": message.email_from or ticket.requester_email or "-",
         "limit": limit // (1024 * 1024),
         "files": ", ".join(f"{a.filename} ({len(a.data) / 1024 / 1024:.1f} MB)" for a in too_large),
     }

@@ -154,6 +154,27 @@ def test_a_strangers_attachment_stays_with_the_note(company, desk):
     assert attachment.message.is_from_unknown_sender
 
 
+def test_an_oversized_attachment_of_a_stranger_is_not_called_the_customers(
+    company, desk, monkeypatch
+):
+    ticket, subject = waiting_ticket(company)
+    monkeypatch.setattr(services, "MAX_ATTACHMENT_BYTES", 100)
+    raw = (
+        "From: liqiang@other.example.com\r\n"
+        f"To: {DESK}\r\n"
+        f"Subject: Re: {subject}\r\n"
+        "Message-ID: <large-file@other.example.com>\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b"\r\n'
+        "\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n见附件。\r\n"
+        "--b\r\nContent-Type: application/pdf\r\n"
+        "Content-Disposition: attachment; filename=scan.pdf\r\n\r\n" + "x" * 200 + "\r\n--b--\r\n"
+    ).encode()
+    filed(raw)
+    [left_out] = ticket.messages.filter(kind="note", body__contains="scan.pdf")
+    assert "liqiang@other.example.com" in left_out.body and "customer" not in left_out.body
+
+
 @pytest.mark.parametrize(
     "sender",
     [
