@@ -244,7 +244,10 @@ def test_the_agents_next_reply_does_not_thread_on_the_strangers_email(company, d
 
 @pytest.mark.parametrize(
     ("language", "banner"),
-    [("en", "Email from an unknown sender"), ("zh-hans", "来自未知发件人的邮件")],
+    [
+        ("en", "Email from an unknown sender: liqiang@other.example.com"),
+        ("zh-hans", "来自未知发件人的邮件：liqiang@other.example.com"),
+    ],
 )
 def test_the_ticket_page_marks_the_note_and_the_customer_never_sees_it(
     client, company, desk, language, banner
@@ -264,7 +267,7 @@ def test_the_ticket_page_marks_the_note_and_the_customer_never_sees_it(
     ).content.decode()
     item = page[page.index("message-unknown-sender") :]
     item = item[: item.index("</li>")]
-    assert banner in item and "liqiang@other.example.com" in item
+    assert banner in item
     assert "请把退款转到我的账户。" in item
     assert ticket.customer.name not in item  # not shown as if the customer wrote it
     client.logout()
