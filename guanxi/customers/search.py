@@ -16,7 +16,13 @@ over the tokens as a ``tsvector``) and SQLite (an FTS5 table) answer from an ind
   the prefix of thousands of suffixes (see ``add_han_pairs``).
 * Latin letters and digits: each word, and for words joined by ``. @ _ + -`` also their pieces;
   for the customer's own name also all its Latin words run together ("Zhang Wei" -> zhangwei),
-  which is how people type a pinyin name.
+  which is how people type a pinyin name. Words joined by apostrophes also run together
+  (O'Brien -> o, brien, obrien). Names, companies and tags with letters that keyboards lack are
+  also indexed as written without them (Müller -> mueller, Søren -> soren, soeren: see
+  ``other_spellings``); folding alone gives muller.
+* External ids: as any other text, and their runs of letters and digits run together from
+  each part on (ERP-2024-0001 -> erp20240001, 20240001), so the parts may be typed with any
+  separator or none.
 * Phone numbers: the digits of the E.164 number without "+" and every run of four consecutive
   digits in it. Four digits (the last four, say) are then a token; a longer fragment (the
   national number, 138-1234…) matches when all its four-digit runs are tokens and the fragment
@@ -30,7 +36,16 @@ over the tokens as a ``tsvector``) and SQLite (an FTS5 table) answer from an ind
   three quarters of a 760 MB index that took three minutes to build. Runs of four digits are at
   most 10,000 distinct entries; the phone part of the index became a fifth of its size and
   builds five times faster.)
-* Email addresses: the address, its local part, its domain and the pieces of the local part.
+* Email addresses: the address, its local part, its domain, the pieces of the local part and
+  the local part from each piece on (li.wei_88 -> wei_88), the domain from each label or
+  hyphenated word on (pacific-rim.com -> rim.com) unless that is a registry suffix (com.cn).
+
+On the query side (``parse_query``), a hyphenated word is looked for word by word (Pacific-Rim
+finds Pacific Rim), a word of letters and digits with punctuation also run together
+(ERP.2024.0001), the later words of an O'Brien also run together (so OBrien is found too),
+pinyin with tone numbers without them (zhang1wei3), and a query typed with ü, ø … also in the
+spellings without them. Only what relies on the tokens new above (obrien, mueller, wei_88,
+rim.com, erp20240001) needed customers stored before to be given them (migration ``0005``).
 
 Everything is folded (case, width, accents) and traditional characters become simplified ones,
 on both sides, so 張偉 finds 张伟 and the other way round.
@@ -85,6 +100,45 @@ _HAN_PAIR = re.compile(f"[{_HAN_CLASS}]{{2}}")
 _HAN_ONLY_RUNS = re.compile(f"[{_HAN_CLASS}]{{2,}}")
 _PINYIN_U = re.compile(r"(?<=[ln])y?u(?![ao])")
 _NUMERIC = re.compile(r"[\d+\-.()/]+")  # how people write phone numbers: +86 (021) 6234-5678
+# Latin words joined by apostrophes (O'Brien, O’Brien, d'Angelo), which are also stored run
+# together; the apostrophes themselves are separators everywhere else.
+_APOSTROPHES = re.compile("['\u2018\u2019\u02bc]")
+_LETTER = rf"(?:(?![{_HAN_CLASS}])[^\W\d_])"
+_APOSTROPHE_WORDS = re.compile(f"{_LETTER}+(?:{_APOSTROPHES.pattern}{_LETTER}+)+")
+# An external id's runs of letters and of digits: ERP-2024-0001 -> erp, 2024, 0001.
+_ID_PIECES = re.compile(r"\d+|[^\W\d_]+")
+# The pieces of an external id from which its run-together tails are stored (see add_external_id).
+MAX_ID_TAILS = 8
+# Labels that start a domain's registry suffix (com.cn, co.uk): a tail of a domain starting with
+# one would be a token of nearly every customer and is not stored (see _add_address).
+_REGISTRY_LABELS = frozenset(
+    ["ac", "co", "com", "edu", "gov", "ltd", "mil", "ne", "net", "or", "org"]
+)
+# Pinyin typed with tone numbers (zhang1wei3): syllables each followed by a digit 0-5.
+_TONED_SYLLABLES = re.compile(r"([a-z]+)([0-5])")
+
+# Letters that folding leaves as they are (ø, æ, ł…) or takes to a bare vowel (ä -> a), and how
+# they are written on a keyboard without them: plainly (Søren as soren), and spelled out as
+# German and the Nordic languages do (Müller as mueller, Åsa as aasa). See other_spellings.
+_PLAIN_LETTERS = str.maketrans(
+    {"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th"}
+)
+_SPELLED_LETTERS = str.maketrans(
+    {
+        "ä": "ae",
+        "ö": "oe",
+        "ü": "ue",
+        "ø": "oe",
+        "å": "aa",
+        "æ": "ae",
+        "œ": "oe",
+        "ł": "l",
+        "đ": "d",
+        "ð": "d",
+        "þ": "th",
+    }
+)
+_SPELLABLE = re.compile("[äöüøåæœłđðþ]")
 
 
 class _Separators(dict):
@@ -107,6 +161,27 @@ def normalise(text: str) -> str:
     """Folded and simplified: 'Ｚｈāng 張偉' -> 'zhang 张伟'. Folding comes first because NFKC
     turns compatibility ideographs into the ones OpenCC's tables know."""
     return to_simplified(fold(text))
+
+
+def other_spellings(text: str) -> list[str]:
+    """``text`` normalised as it is also written without its letters that keyboards lack, where
+    that differs from :func:`normalise`: 'Müller' -> ['mueller'], 'Søren' -> ['soren',
+    'soeren'], 'Zhang' -> [].
+
+    Folding alone finds Müller by muller, but not by mueller, how German writes it without
+    the umlaut, nor Søren by soren: ø is a letter of its own that folding keeps. Both sides
+    use this: a customer's name, company and tags are stored in these spellings too, and a
+    query typed with the letters is looked for in them as well, so that Müller finds a
+    customer saved as Mueller. Not the other way round from the query: mueller is not read
+    as müller, since ue is as often just u and e (Samuel, and the pinyin xue, yue)."""
+    if text.isascii():
+        return []
+    lowered = unicodedata.normalize("NFKC", text).lower()
+    if not _SPELLABLE.search(lowered):
+        return []
+    as_is = normalise(text)
+    forms = (normalise(lowered.translate(table)) for table in (_PLAIN_LETTERS, _SPELLED_LETTERS))
+    return [form for form in dict.fromkeys(forms) if form != as_is]
 
 
 def _chunks(text: str) -> list[str]:
@@ -239,8 +314,29 @@ class SearchTokens:
                     for piece in pieces:
                         self.add(piece)
                 latin += pieces
+        for match in _APOSTROPHE_WORDS.finditer(text):
+            self.add(_APOSTROPHES.sub("", match.group()))
         if run_together and len(latin) > 1:
             self.add("".join(latin))
+
+    def add_written(self, text: str, **options) -> None:
+        """A name, company or tag as written (not yet normalised): the tokens of
+        :meth:`add_text` (with its ``options``) and those of its :func:`other_spellings`."""
+        self.add_text(normalise(text), **options)
+        for form in other_spellings(text):
+            self.add_text(form, **options)
+
+    def add_external_id(self, text: str) -> None:
+        """A normalised external id: the tokens of :meth:`add_text`, and its runs of letters
+        and digits run together, from each of the first :data:`MAX_ID_TAILS` on
+        (ERP-2024-0001 -> erp20240001, 20240001, 0001), so that it is found however its parts
+        are separated when typed: ERP 2024 0001 (erp and the number 20240001), ERP20240001,
+        ERP.2024.0001."""
+        self.add_text(text)
+        pieces = _ID_PIECES.findall(text)
+        if len(pieces) > 1:
+            for start in range(min(len(pieces), MAX_ID_TAILS)):
+                self.add("".join(pieces[start:]))
 
     def _add_address(self, address: str) -> None:
         local, _at, domain = address.partition("@")
@@ -251,6 +347,17 @@ class SearchTokens:
         if len(pieces) > 1:
             for piece in pieces:
                 self.add(piece)
+            # The local part from each piece on (wei_88 of li.wei_88), so that a piece typed
+            # with what follows it is a prefix too.
+            for separator in _LOCAL_PIECES.finditer(local):
+                self.add(local[separator.end() :])
+        # The domain from each of its labels or hyphenated words on (rim.com of
+        # pacific-rim.com), but not a bare top-level domain or registry suffix (com, com.cn).
+        for separator in re.finditer(r"[.\-]+", domain):
+            tail = domain[separator.end() :]
+            label, dot, _rest = tail.partition(".")
+            if dot and label not in _REGISTRY_LABELS:
+                self.add(tail)
         # Characters in an address (张伟@公司.cn) are not split into suffixes; their pairs are
         # still tokens, as everywhere else (see add_han_pairs).
         for run in _HAN_ONLY_RUNS.findall(address):
@@ -284,18 +391,18 @@ def build_search_text(
     docstring). ``phones`` are stored E.164 numbers; ``person`` adds the surname reading of
     the name's first character (see :data:`SURNAME_READINGS`)."""
     tokens = SearchTokens()
-    tokens.add_text(normalise(name), run_together=True)
+    tokens.add_written(name, run_together=True)
     if person:
         tokens.add_surname(normalise(name))
-    tokens.add_text(normalise(company), pinyin_pairs=False)
+    tokens.add_written(company, pinyin_pairs=False)
     for number in phones:
         tokens.add_phone(number)
     for address in emails:
         tokens.add_text(normalise(address))
     for tag in tags:
-        tokens.add_text(normalise(tag))
+        tokens.add_written(tag)
     if external_id:
-        tokens.add_text(normalise(external_id))
+        tokens.add_external_id(normalise(external_id))
     return tokens.text()
 
 
@@ -306,7 +413,7 @@ def text_tokens(*texts: str) -> str:
     made here, by the same rule."""
     tokens = SearchTokens()
     for text in texts:
-        tokens.add_text(normalise(text or ""), pinyin_pairs=False)
+        tokens.add_written(text or "", pinyin_pairs=False)
     return tokens.text()
 
 
@@ -373,9 +480,69 @@ def _latin_term(run: str) -> Term:
     pinyin has both u and ü, u and yu are looked for as v too, unless an o or a follows (luo,
     nuan: never ü)."""
     alternatives = [run]
+    toneless = _without_tone_numbers(run)
+    if toneless:
+        alternatives.append(toneless)
+        run = toneless
     if run.isascii() and run.isalpha():
         alternatives.append(_PINYIN_U.sub("v", run))
     return tuple(dict.fromkeys(a[:MAX_TOKEN] for a in alternatives))
+
+
+# The combining grave, acute, macron and caron: pinyin's tone marks.
+_TONE_MARKS = dict.fromkeys(map(ord, "\u0300\u0301\u0304\u030c"))
+
+
+@lru_cache(maxsize=1)
+def _pinyin_syllables() -> frozenset[str]:
+    """Every pinyin syllable without its tone, ü written v as stored (lv, nve)."""
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    readings = {r for value in pinyin_dict.values() for r in value.split(",") if r}
+    # Tone marks off, the dots of ü kept (lǜ -> lü -> lv).
+    bare = (unicodedata.normalize("NFD", r).translate(_TONE_MARKS) for r in readings)
+    return frozenset(unicodedata.normalize("NFC", r).replace("ü", "v") for r in bare)
+
+
+def _without_tone_numbers(run: str) -> str:
+    """Pinyin typed with tone numbers, without them (zhang1wei3 -> zhangwei, lv4 -> lv), as
+    input methods and dictionaries write it; "" for anything else (a word with digits that
+    are not after pinyin syllables: vip2, b2b, a1 — a single letter would prefix far too
+    much to be worth reading as pinyin)."""
+    if not run.isascii() or run.isalpha() or run.isdigit():
+        return ""
+    syllables = _TONED_SYLLABLES.findall(run)
+    toneless = "".join(letters for letters, _tone in syllables)
+    if sum(len(letters) + 1 for letters, _tone in syllables) != len(run) or len(toneless) < 2:
+        return ""
+    if not all(letters in _pinyin_syllables() for letters, _tone in syllables):
+        return ""
+    return toneless
+
+
+def _latin_terms(run: str, joined: dict[str, str]) -> list[Term]:
+    """The terms of a Latin run of a query word (letters, digits and ``. @ _ + -``).
+
+    A run of words joined by hyphens is looked for word by word (Pacific-Rim finds Pacific Rim,
+    Li-Wei the pinyin liwei), each word or the whole run as typed (a domain, pacific-rim.com,
+    is a token as a whole). A run with digits and punctuation (an id, an email's local part)
+    is looked for as typed or run together: ERP.2024.0001 as erp20240001, which an external
+    id is stored as whatever separates its parts (see ``SearchTokens.add_external_id``).
+    ``joined`` maps the later words of an O'Brien to the word run together up to them (brien:
+    obrien), which a name saved without the apostrophe has as a token."""
+
+    def word_term(word: str, *also: str) -> Term:
+        alternatives = [*_latin_term(word), *([joined[word]] if word in joined else []), *also]
+        return tuple(dict.fromkeys(a[:MAX_TOKEN] for a in alternatives))
+
+    if not _PIECES.search(run):
+        return [word_term(run)]
+    if any(c.isdigit() for c in run):
+        return [tuple(dict.fromkeys([run[:MAX_TOKEN], _PIECES.sub("", run)[:MAX_TOKEN]]))]
+    words = [w for w in (w.strip(_PUNCTUATION) for w in run.split("-")) if w]
+    if len(words) < 2:
+        return [(run[:MAX_TOKEN],)]
+    return [word_term(word, run) for word in words]
 
 
 def _word_terms(word: str, unconverted: str = "", *, legal_forms: bool = True) -> list[Term]:
@@ -392,6 +559,11 @@ def _word_terms(word: str, unconverted: str = "", *, legal_forms: bool = True) -
     if len(as_typed) != len(han_runs):
         as_typed = han_runs
     typed_of = iter(as_typed)
+    joined = {}
+    for match in _APOSTROPHE_WORDS.finditer(word):
+        words = _APOSTROPHES.split(match.group())
+        for end in range(1, len(words)):
+            joined[words[end]] = "".join(words[: end + 1])
     for chunk in _chunks(word):
         if "@" in chunk:  # an address stays whole, whatever it is made of
             terms.append((chunk[:MAX_TOKEN],))
@@ -405,7 +577,7 @@ def _word_terms(word: str, unconverted: str = "", *, legal_forms: bool = True) -
             else:
                 run = run.strip(_PUNCTUATION)
                 if run:
-                    terms.append(_latin_term(run))
+                    terms.extend(_latin_terms(run, joined))
     return terms
 
 
@@ -416,8 +588,20 @@ def parse_query(query: str, *, legal_forms: bool = True) -> list[Term]:
     (张伟abc -> 张伟, abc). Numbers are matched on their digits: "138-1234" looks for 1381234 (or
     the text as typed, for ids like 2024-0001), and consecutive numeric words are one number
     ("+86 138 1234 5678", as phones are displayed). Anything else is dropped, so no input can
-    upset the database's query syntax.
+    upset the database's query syntax. A query typed with letters that keyboards often lack
+    (Müller, Søren) is also looked for in their :func:`other_spellings`.
     """
+    terms = _parse_query(query, legal_forms)
+    if query and not query.isascii():
+        for form in other_spellings(query):
+            other = _parse_query(form, legal_forms)
+            # The spellings change letters into letters, so the terms correspond one to one.
+            if len(other) == len(terms):
+                terms = [tuple(dict.fromkeys(a + b)) for a, b in zip(terms, other, strict=True)]
+    return terms
+
+
+def _parse_query(query: str, legal_forms: bool) -> list[Term]:
     terms: list[Term] = []
     numeric: list[str] = []
 

@@ -421,12 +421,12 @@ def _chinese_name_tokens(surname: str, given: str) -> tuple[str, ...]:
 
 @cache
 def _text_tokens(
-    folded: str, run_together: bool = False, pinyin_pairs: bool = True
+    written: str, run_together: bool = False, pinyin_pairs: bool = True
 ) -> tuple[str, ...]:
     """Tokens of a recurring name or tag that needs no pinyin (English names) or has few
-    variants (tags)."""
+    variants (tags), as written (Müller is also stored as mueller)."""
     tokens = SearchTokens()
-    tokens.add_text(normalise(folded), run_together=run_together, pinyin_pairs=pinyin_pairs)
+    tokens.add_written(written, run_together=run_together, pinyin_pairs=pinyin_pairs)
     return tuple(tokens.tokens)
 
 
@@ -749,7 +749,7 @@ class CustomerGenerator:
         for tag in tag_names:
             search.update(self.tag_tokens[tag])
         if external_id:
-            search.add_text(normalise(external_id))
+            search.add_external_id(normalise(external_id))
         search_text = search.text()
 
         rows["customer"].append(
@@ -955,7 +955,7 @@ class CustomerGenerator:
         first, first_folded = _ENGLISH_FIRST_FOLDED[int(random_() * len(ENGLISH_FIRST_NAMES))]
         last, last_folded = _ENGLISH_LAST_FOLDED[int(random_() * len(ENGLISH_LAST_NAMES))]
         mail = f"{first_folded}.{last_folded}".encode("ascii", "ignore").decode()
-        tokens = _text_tokens(f"{first_folded} {last_folded}", run_together=True)
+        tokens = _text_tokens(f"{first} {last}", run_together=True)
         return f"{first} {last}", tokens, mail, f"{last} {first}"
 
     def _organisation_name(
@@ -990,8 +990,7 @@ class CustomerGenerator:
         form = ENGLISH_COMPANY_FORMS[int(random_() * len(ENGLISH_COMPANY_FORMS))]
         name = f"{brand} {business} ({place.latin}) {form}"
         domain = f"{brand}-{business}".lower().replace(" ", "") + ".com"
-        folded = fold(name)
-        as_name, as_company = _text_tokens(folded, True), _text_tokens(folded, pinyin_pairs=False)
+        as_name, as_company = _text_tokens(name, True), _text_tokens(name, pinyin_pairs=False)
         return name, as_name, as_company, domain, industry
 
     # --- contact details ---------------------------------------------------------------------

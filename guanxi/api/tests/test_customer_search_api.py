@@ -3,6 +3,7 @@
 import pytest
 
 from guanxi.customers.models import Customer
+from guanxi.customers.services import customer_create
 from guanxi.customers.tests.search_world import CASES, NONSENSE, make_customers
 
 
@@ -59,3 +60,17 @@ def test_search_pages_by_cursor(api_as, company, world):
     names = [c["name"] for c in first["items"] + second["items"]]
     assert len(names) == 6 == len(set(names))
     assert second["next_cursor"] is None
+
+
+def test_queries_typed_otherwise_than_saved_find_the_customer(api_as, company):
+    # The API's search is the selector's, so one customer stands for the cases of
+    # customers/tests/selectors/test_customer_search_typed_otherwise.py.
+    data = {
+        "name": "Jürgen O'Brien-Müller",
+        "emails": ["j.obrien_88@mail.pacific-rim.com"],
+        "external_id": "ERP-2024-0001",
+    }
+    customer_create(actor=company.admin, data=data)
+    admin = api_as("admin")
+    for query in ("obrien", "mueller", "obrien_88", "rim.com", "ERP 2024 0001", "O'Brien Müller"):
+        assert _names(admin, query) == {"Jürgen O'Brien-Müller"}, query

@@ -1,0 +1,92 @@
+"""The migration that gives customers stored before them the tokens of apostrophes, other
+spellings, email and domain tails and run-together external ids."""
+
+import importlib
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from guanxi.customers.models import Customer
+from guanxi.customers.selectors import customer_list_for_user
+from guanxi.customers.services import customer_create
+
+migration = importlib.import_module(
+    "guanxi.customers.migrations.0005_spelling_and_separator_tokens"
+)
+rebuild = importlib.import_module("guanxi.customers.migrations.0002_search_index")
+
+pytestmark = pytest.mark.django_db
+
+
+def _models_of_the_migration():
+    """The models as they were when the migration ran, not as the application has them now."""
+    loader = MigrationExecutor(connection).loader
+    return loader.project_state(("customers", "0005_spelling_and_separator_tokens")).apps
+
+
+class _Editor:
+    """What the operation reads of its schema editor: the connection. (SQLite's real editor
+    cannot open inside the test's transaction.)"""
+
+    connection = connection
+
+
+def _text(pk: int) -> str:
+    return Customer.objects.get(pk=pk).search_text
+
+
+def test_customers_stored_before_get_the_tokens_and_are_found(company):
+    def create(**data):
+        return customer_create(actor=company.admin, data={"party_type": "organization", **data})
+
+    pacific = create(name="Müller & O'Brien GmbH", emails=["sales@pacific-rim.com"])
+    people = [
+        pacific,
+        create(name="Li Wei", emails=["li.wei_88@example.com"], external_id="ERP-2024-0001"),
+        create(name="Søren Aalborg", tags=["Ærø"]),
+        create(name="Sean", organization_id=pacific.pk, party_type="person"),
+    ]
+    plain = create(name="张伟明", phones=["13812345678"])
+    expected = {c.pk: _text(c.pk) for c in [*people, plain]}
+    # As stored before: what migration 0002 built.
+    for customer in Customer.objects.filter(pk__in=expected):
+        old = rebuild.search_text(
+            name=customer.name,
+            company=customer.company_label or "",
+            phones=[p.number for p in customer.phones.all()],
+            emails=[e.address for e in customer.emails.all()],
+            tags=[t.name for t in customer.tags.all()],
+            external_id=customer.external_id,
+        )
+        Customer.objects.filter(pk=customer.pk).update(search_text=old)
+    for query in ("obrien", "mueller", "wei_88", "rim.com", "ERP 2024 0001", "soeren", "aero"):
+        assert not customer_list_for_user(company.admin, filters={"q": query}).exists(), query
+    unchanged = _text(plain.pk)
+
+    migration.add_tokens(_models_of_the_migration(), _Editor())
+
+    for pk, text in expected.items():
+        assert set(_text(pk).split()) == set(text.split())
+    assert _text(plain.pk) == unchanged  # nothing to add: not written
+    found = {
+        query: set(
+            customer_list_for_user(company.admin, filters={"q": query}).values_list(
+                "name", flat=True
+            )
+        )
+        for query in ("obrien", "mueller", "wei_88", "rim.com", "ERP 2024 0001", "soeren", "aero")
+    }
+    assert found == {
+        "obrien": {"Müller & O'Brien GmbH", "Sean"},  # Sean by his company's name
+        "mueller": {"Müller & O'Brien GmbH", "Sean"},
+        "wei_88": {"Li Wei"},
+        "rim.com": {"Müller & O'Brien GmbH"},
+        "ERP 2024 0001": {"Li Wei"},
+        "soeren": {"Søren Aalborg"},
+        "aero": {"Søren Aalborg"},
+    }
+    # Running it again changes nothing.
+    after = {pk: _text(pk) for pk in expected}
+    migration.add_tokens(_models_of_the_migration(), _Editor())
+    assert {pk: _text(pk) for pk in expected} == after
