@@ -17,9 +17,11 @@ importer that keeps in memory what the batches before wrote, and its counts coul
 the real one's. So the dry run runs the same importer against a copy of the database instead,
 made with SQLite's online backup API: the copy is a consistent snapshot (in WAL mode reading it
 does not hold up writers), the dry run writes there and nobody waits for it, and the copy is
-deleted at the end. What it costs: a copy of the whole database (as long as reading it, and as
-much disk, beside the database), and edits made by others during the dry run are not seen by it,
-as they would not be had it run a moment earlier.
+deleted at the end. What it costs: copying the whole database as the dry run starts (a fifth
+of a second for 38 MB, 20,000 customers) and as much disk again beside it; and edits made by
+others during the dry run are not seen by it, as they would not be had it run a moment earlier.
+A dry run killed outright (``kill -9``, a power cut) leaves its copy behind, in a directory named
+``guanxi-dry-run-…`` beside the database, which can simply be deleted.
 """
 
 import sqlite3
