@@ -107,8 +107,10 @@ _LETTER = rf"(?:(?![{_HAN_CLASS}])[^\W\d_])"
 _APOSTROPHE_WORDS = re.compile(f"{_LETTER}+(?:{_APOSTROPHES.pattern}{_LETTER}+)+")
 # An external id's runs of letters and of digits: ERP-2024-0001 -> erp, 2024, 0001.
 _ID_PIECES = re.compile(r"\d+|[^\W\d_]+")
-# The pieces of an external id from which its run-together tails are stored (see add_external_id).
-MAX_ID_TAILS = 8
+# Most tails stored of an external id, an email's local part or its domain (see
+# add_external_id, _add_address): enough for any real one, and a document stays small
+# whatever is typed into those fields (a.b.c.d… would otherwise give a tail for every letter).
+MAX_TAILS = 8
 # Labels that start a domain's registry suffix (com.cn, co.uk): a tail of a domain starting with
 # one would be a token of nearly every customer and is not stored (see _add_address).
 _REGISTRY_LABELS = frozenset(
@@ -328,14 +330,14 @@ class SearchTokens:
 
     def add_external_id(self, text: str) -> None:
         """A normalised external id: the tokens of :meth:`add_text`, and its runs of letters
-        and digits run together, from each of the first :data:`MAX_ID_TAILS` on
+        and digits run together, from each of the first :data:`MAX_TAILS` on
         (ERP-2024-0001 -> erp20240001, 20240001, 0001), so that it is found however its parts
         are separated when typed: ERP 2024 0001 (erp and the number 20240001), ERP20240001,
         ERP.2024.0001."""
         self.add_text(text)
         pieces = _ID_PIECES.findall(text)
         if len(pieces) > 1:
-            for start in range(min(len(pieces), MAX_ID_TAILS)):
+            for start in range(min(len(pieces), MAX_TAILS)):
                 self.add("".join(pieces[start:]))
 
     def _add_address(self, address: str) -> None:
@@ -349,11 +351,11 @@ class SearchTokens:
                 self.add(piece)
             # The local part from each piece on (wei_88 of li.wei_88), so that a piece typed
             # with what follows it is a prefix too.
-            for separator in _LOCAL_PIECES.finditer(local):
+            for separator in islice(_LOCAL_PIECES.finditer(local), MAX_TAILS):
                 self.add(local[separator.end() :])
         # The domain from each of its labels or hyphenated words on (rim.com of
         # pacific-rim.com), but not a bare top-level domain or registry suffix (com, com.cn).
-        for separator in re.finditer(r"[.\-]+", domain):
+        for separator in islice(re.finditer(r"[.\-]+", domain), MAX_TAILS):
             tail = domain[separator.end() :]
             label, dot, _rest = tail.partition(".")
             if dot and label not in _REGISTRY_LABELS:

@@ -31,12 +31,13 @@ same result whatever the application code later becomes.
 import re
 import unicodedata
 from collections import defaultdict
+from itertools import islice
 
 from django.db import migrations, transaction
 
 BATCH = 2000
 MAX_TOKEN = 64
-MAX_ID_TAILS = 8
+MAX_TAILS = 8
 _PUNCTUATION = ".@_+-"
 _PIECES = re.compile(r"[.@_+\-]+")
 _LOCAL_PIECES = re.compile(r"[._+\-]+")
@@ -130,8 +131,11 @@ def _address_tokens(address):
     pieces = [p for p in _LOCAL_PIECES.split(local) if p]
     if len(pieces) > 1:
         tokens += pieces
-        tokens += [local[separator.end() :] for separator in _LOCAL_PIECES.finditer(local)]
-    for separator in re.finditer(r"[.\-]+", domain):
+        tokens += [
+            local[separator.end() :]
+            for separator in islice(_LOCAL_PIECES.finditer(local), MAX_TAILS)
+        ]
+    for separator in islice(re.finditer(r"[.\-]+", domain), MAX_TAILS):
         tail = domain[separator.end() :]
         label, dot, _rest = tail.partition(".")
         if dot and label not in _REGISTRY_LABELS:
@@ -185,7 +189,7 @@ def new_tokens(*, name, company, emails, tags, external_id):
         tokens += _apostrophe_words(normalised)
         pieces = _ID_PIECES.findall(normalised)
         if len(pieces) > 1:
-            tokens += ["".join(pieces[start:]) for start in range(min(len(pieces), MAX_ID_TAILS))]
+            tokens += ["".join(pieces[start:]) for start in range(min(len(pieces), MAX_TAILS))]
     return [token[:MAX_TOKEN] for token in tokens if token]
 
 

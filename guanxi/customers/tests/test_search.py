@@ -9,6 +9,7 @@ from guanxi.customers.search import (
     HAN_WINDOW,
     MAX_HAN_FORMS,
     MAX_QUERY_TERMS,
+    MAX_TAILS,
     MAX_TOKEN,
     build_search_text,
     contiguity_checks,
@@ -148,6 +149,13 @@ def test_email_addresses_give_the_local_part_and_the_domain_from_each_piece_on()
     assert not {"com", "co.uk", "uk"} & set(_tokens(name="x", emails=["a.b@example.co.uk"]))
 
 
+def test_an_address_of_many_pieces_gives_a_few_tails_not_one_for_each():
+    address = ".".join("abcdefghijklmnopqrst") + "@" + ".".join("abcdefghijklmnopqrst") + ".cn"
+    tokens = _tokens(name="x", emails=[address])
+    assert len(tokens) == 1 + 3 + 20 + 2 * MAX_TAILS
+    assert "b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t" in tokens
+
+
 def test_words_joined_by_apostrophes_are_also_run_together():
     for apostrophe in "'’":
         tokens = _tokens(name=f"Sean O{apostrophe}Brien", company=f"L{apostrophe}Oreal")
@@ -166,7 +174,7 @@ def test_external_ids_are_also_run_together_from_each_part_on():
     assert _tokens(name="x", external_id="ERP") == ["x", "erp"]
     # A long id made of many parts gives a few of its tails, not one for every part.
     many = _tokens(name="x", external_id="-".join("abcdefghijklmnopqrst"))
-    assert len(many) == 1 + 1 + 20 + 8
+    assert len(many) == 1 + 1 + 20 + MAX_TAILS
 
 
 @pytest.mark.parametrize(
@@ -245,6 +253,10 @@ def test_the_migrations_build_what_the_application_builds():
         {"name": "Jürgen Müller-Lüdenscheid", "company": "Søren’s Ærø Bakery", "tags": ["Åsa"]},
         {"name": "Müller 张伟@公司.cn", "emails": ["li.wei_88@mail.pacific-rim.com.cn"]},
         {"name": "x", "emails": ["o'brien.jr@a-b.example.co.uk", "a.張偉@x.cn"]},
+        {
+            "name": "x",
+            "emails": [".".join("abcdefghijkl") + "@" + "-".join("abcdefghijkl") + ".cn"],
+        },
         {"name": "x", "external_id": "ERP 2024/0001", "tags": ["Xi'an", "Łódź"]},
         {"name": "OʼHara", "external_id": "-".join("abcdefghijklmnopqrst") + "O'Hara"},
     ]
