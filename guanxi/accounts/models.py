@@ -23,6 +23,7 @@ class Department(models.Model):
         verbose_name=_("manager"),
         help_text=_("Hears about service-level breaches escalated past the team lead."),
     )
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -57,6 +58,7 @@ class Team(models.Model):
         related_name="led_teams",
         verbose_name=_("team lead"),
     )
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     class Meta:
         ordering = ["department__name", "name"]

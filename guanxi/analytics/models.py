@@ -87,6 +87,7 @@ class ValueSettings(models.Model):
     lifecycle_cycle_days = models.PositiveIntegerField(
         _("purchase cycle length (days)"), default=365, validators=[MinValueValidator(1)]
     )
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     class Meta:
         verbose_name = _("value analytics settings")

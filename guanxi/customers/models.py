@@ -10,6 +10,7 @@ class Tag(models.Model):
     """A free label on customers ("VIP", "展会2026"), shared by the whole company."""
 
     name = models.CharField(_("name"), max_length=50, unique=True)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -341,6 +342,7 @@ class CustomFieldDefinition(models.Model):
     required = models.BooleanField(_("required"), default=False)
     position = models.PositiveIntegerField(_("position"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     class Meta:
         ordering = ["position", "key"]

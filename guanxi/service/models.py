@@ -39,6 +39,7 @@ class ServiceCalendar(models.Model):
         ),
     )
     updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -75,6 +76,7 @@ class TicketCategory(models.Model):
     name = models.CharField(_("name"), max_length=100)
     name_en = models.CharField(_("English name"), max_length=100, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -133,6 +135,7 @@ class SlaPolicy(models.Model):
         verbose_name=_("general manager (top of the escalation chain)"),
     )
     updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     class Meta:
         ordering = ["position", "id"]
@@ -492,6 +495,7 @@ class AgentProfile(models.Model):
     )
     skills = models.ManyToManyField(TicketCategory, blank=True, related_name="agents")
     is_absent = models.BooleanField(_("absent"), default=False)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     class Meta:
         verbose_name = _("agent profile")
