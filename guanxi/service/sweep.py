@@ -19,10 +19,15 @@ import logging
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from guanxi.audit.models import AuditEvent
+from guanxi.audit.services import audit_record
 
 from . import mail
 from .models import ESCALATION_ROLES, Notification, SlaNotification, Ticket
@@ -45,10 +50,52 @@ class SweepResult:
     by_step: dict[str, int] = field(default_factory=dict)
 
 
-def _recipients_for(ticket: Ticket, roles, *, watchers: bool = False) -> list:
+@dataclass
+class Recipients:
+    """Who hears of one step: ``people`` in order, and ``passed_over``: each person a role
+    named who is no longer active, with those who hear of the step in their place."""
+
+    people: list
+    passed_over: list[tuple[Any, list]] = field(default_factory=list)
+
+    def stands_in_for(self, user) -> list:
+        """The people no longer active in whose place ``user`` hears of the step."""
+        return [left for left, stand_ins in self.passed_over if user in stand_ins]
+
+
+class _Administrators:
+    """The active administrators, the last step of every chain; read once per batch, and only
+    when some chain runs out of active people."""
+
+    def __init__(self):
+        self._users: list | None = None
+
+    def __call__(self) -> list:
+        if self._users is None:
+            from guanxi.accounts.models import User
+            from guanxi.accounts.roles import Role
+
+            self._users = list(
+                User.objects.filter(
+                    Q(role=Role.ADMIN) | Q(is_superuser=True), is_active=True
+                ).order_by("pk")
+            )
+        return self._users
+
+
+def _recipients_for(
+    ticket: Ticket, roles, *, watchers: bool = False, administrators=None
+) -> Recipients:
     """The users the roles name for this ticket; when none of them exists (an unassigned
     ticket without a team), the next person up the chain who does. ``watchers``: the ticket's
-    watchers too, after them. Inactive users are left out, and nobody is named twice."""
+    watchers too, after them. Nobody is named twice.
+
+    A person named who is no longer active (deactivated while still a team's lead, a
+    department's manager or a policy's general manager, before deactivation refused that)
+    would leave an escalation naming only them reaching nobody, so the step goes on up the
+    chain (:data:`ESCALATION_ROLES`) to the next active person, and to the administrators when
+    nobody above is active; ``passed_over`` says who stood in for whom."""
+    administrators = administrators or _Administrators()
     team = ticket.team
     people = {
         "assignee": ticket.assignee,
@@ -59,22 +106,36 @@ def _recipients_for(ticket: Ticket, roles, *, watchers: bool = False) -> list:
     }
     if people["assignee"] is None:
         people["assignee"] = people["owner"]
-    found = [people[r] for r in roles if r in people and people[r] is not None]
-    if not found:
+    named = [r for r in roles if r in people and people[r] is not None]
+    if not named:
         highest = max(
             (ESCALATION_ROLES.index(r) for r in roles if r in ESCALATION_ROLES), default=0
         )
-        for role in ESCALATION_ROLES[highest:]:
-            if people[role] is not None:
-                found = [people[role]]
-                break
+        named = [r for r in ESCALATION_ROLES[highest:] if people[r] is not None][:1]
+    found: list = []
+    passed_over: list[tuple[Any, list]] = []
+    for role in named:
+        person = people[role]
+        if person.is_active:
+            found.append(person)
+            continue
+        above = ESCALATION_ROLES[ESCALATION_ROLES.index(role) + 1 :]
+        stand_ins = [
+            next(
+                (people[r] for r in above if people[r] is not None and people[r].is_active),
+                None,
+            )
+        ]
+        if stand_ins[0] is None:
+            stand_ins = administrators()
+        found += stand_ins
+        passed_over.append((person, stand_ins))
     if watchers:
-        found += ticket.watchers.all()
+        found += [user for user in ticket.watchers.all() if user.is_active]
     unique = {}
     for user in found:
-        if user.is_active:
-            unique[user.pk] = user
-    return list(unique.values())
+        unique.setdefault(user.pk, user)
+    return Recipients(people=list(unique.values()), passed_over=passed_over)
 
 
 def _roles_for(policy, percent: int, warn_percent: int) -> tuple[str, ...]:
@@ -99,6 +160,42 @@ def _text(ticket: Ticket, target: str, percent: int, due: datetime | None) -> st
     return (text % {"number": ticket.number, "target": label, "when": when, "percent": percent})[
         :300
     ]
+
+
+def _in_place_of(text: str, left: list) -> str:
+    """A notice's text, for someone who hears of it in place of people no longer active."""
+    if not left:
+        return text
+    reason = _("%(text)s (to you because %(name)s is no longer active)") % {
+        "text": text,
+        "name": ", ".join(user.label for user in left),
+    }
+    return reason[:300]
+
+
+def _audit_passed_over(ticket: Ticket, target: str, recipients: Recipients) -> None:
+    """Record on the ticket that a step went past people no longer active, and to whom: the
+    chain of people a policy names is part of what the desk answers for."""
+    label = str(SlaNotification.Target(target).label)
+    for left, stand_ins in recipients.passed_over:
+        names = ", ".join(user.label for user in stand_ins) or "-"
+        summary = _(
+            "%(target)s escalation went to %(names)s because %(name)s is no longer active"
+        ) % {"target": label, "names": names, "name": left.label}
+        audit_record(
+            actor=None,
+            action=AuditEvent.Action.UPDATE,
+            object_type="ticket",
+            object_id=ticket.pk,
+            customer_id=ticket.customer_id,
+            summary=f"{ticket.number} {summary}",
+            changes={
+                "escalated_to": {
+                    "before": left.username,
+                    "after": [user.username for user in stand_ins],
+                }
+            },
+        )
 
 
 def _due_tickets(now: datetime, limit: int):
@@ -131,6 +228,7 @@ def sweep_batch(now: datetime, *, limit: int = BATCH_SIZE) -> tuple[int, list[in
     done = _steps_done(ids)
     records: list[SlaNotification] = []
     notices: list[Notification] = []
+    administrators = _Administrators()
     for ticket in tickets:
         policy = ticket.sla_policy
         if policy is None or ticket.status not in Ticket.OPEN_STATUSES or ticket.merged_into_id:
@@ -147,13 +245,17 @@ def sweep_batch(now: datetime, *, limit: int = BATCH_SIZE) -> tuple[int, list[in
         due_steps, upcoming = steps_due(clocks, now, done=done[ticket.pk])
         deadlines = {c.target: c.due for c in clocks}
         for step in due_steps:
-            people = _recipients_for(
+            recipients = _recipients_for(
                 ticket,
                 _roles_for(policy, step.percent, targets.warn_percent),
                 # watchers hear of the breach, not of every warning
                 watchers=step.percent == BREACH,
+                administrators=administrators,
             )
+            people = recipients.people
             text = _text(ticket, step.target, step.percent, deadlines.get(step.target))
+            if recipients.passed_over:
+                _audit_passed_over(ticket, step.target, recipients)
             records.append(
                 SlaNotification(
                     ticket=ticket,
@@ -166,7 +268,13 @@ def sweep_batch(now: datetime, *, limit: int = BATCH_SIZE) -> tuple[int, list[in
                 )
             )
             notices += [
-                Notification(user=u, ticket=ticket, text=text, created_at=now) for u in people
+                Notification(
+                    user=u,
+                    ticket=ticket,
+                    text=_in_place_of(text, recipients.stands_in_for(u)),
+                    created_at=now,
+                )
+                for u in people
             ]
         ticket.sla_check_at = upcoming
     Ticket.objects.bulk_update(tickets, ["sla_check_at"], batch_size=1000)

@@ -325,7 +325,7 @@ class _Recipients:
                 sla_policy=sla_policy,
             )
             roles = _roles_for(sla_policy, percent, sla_policy.warn_percent)
-            people = _recipients_for(probe, roles)
+            people = _recipients_for(probe, roles).people
             self.known[key] = json.dumps([person.pk for person in people])
         return self.known[key]
 
