@@ -49,6 +49,24 @@ EXTRA_LABELS = {
     "done_at": _("done"),
     "not_duplicate_of": _("not a duplicate of"),
     "attachments": _("attachments"),
+    # A merge of customers: how many rows moved to the survivor; its undo: the survivor's
+    # fields changed since the merge, which the undo left as they are.
+    "moved_rows": _("records moved"),
+    "kept": _("kept as changed since the merge"),
+    # An order's lines: how many it was booked with.
+    "lines": _("order lines"),
+    # A ticket's writes beside its own fields: the text of a reply, a note or the customer's
+    # message, how routing chose the assignee, the survey's score, who watches it, the
+    # messages a merge moved, and whom an escalation reached in place of someone no longer
+    # active.
+    "reply": _("reply to the customer"),
+    "note": _("internal note"),
+    "message": _("customer's message"),
+    "routing": _("how it was assigned"),
+    "satisfaction": _("satisfaction score"),
+    "watchers": _("watchers"),
+    "messages": _("messages"),
+    "escalated_to": _("escalated to"),
 }
 
 
@@ -185,9 +203,12 @@ def _label(name: str, model=Customer) -> str:
     for candidate in (name, name.removesuffix("_id")):
         for source in (model, Customer):
             try:
-                return str(source._meta.get_field(candidate).verbose_name)
+                field = source._meta.get_field(candidate)
             except FieldDoesNotExist:
                 continue
+            # A reverse relation (an order's ``lines``) has no verbose name of its own.
+            if getattr(field, "verbose_name", None):
+                return str(field.verbose_name)
     return name
 
 
