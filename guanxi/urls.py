@@ -1,7 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from guanxi.api.api import api
+
+# The administration says it is Guanxi's, in the reader's language, rather than "Django".
+admin.site.site_header = _("Guanxi administration")
+admin.site.site_title = _("Guanxi CRM")
 
 urlpatterns = [
     path("", include("guanxi.web.urls")),

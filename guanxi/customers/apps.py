@@ -1,10 +1,12 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class CustomersConfig(AppConfig):
     name = "guanxi.customers"
     label = "customers"
+    verbose_name = _("Customers")
 
     def ready(self) -> None:
         from .search import restore_sqlite_search_triggers

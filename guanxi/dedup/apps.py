@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class DedupConfig(AppConfig):
@@ -7,3 +8,4 @@ class DedupConfig(AppConfig):
 
     name = "guanxi.dedup"
     label = "dedup"
+    verbose_name = _("Duplicates")

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ImportsConfig(AppConfig):
@@ -7,3 +8,4 @@ class ImportsConfig(AppConfig):
 
     name = "guanxi.imports"
     label = "imports"
+    verbose_name = _("Imports")

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class KnowledgeConfig(AppConfig):
@@ -7,3 +8,4 @@ class KnowledgeConfig(AppConfig):
 
     name = "guanxi.knowledge"
     label = "knowledge"
+    verbose_name = _("Knowledge base")

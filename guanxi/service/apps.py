@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ServiceConfig(AppConfig):
@@ -6,3 +7,4 @@ class ServiceConfig(AppConfig):
 
     name = "guanxi.service"
     label = "service"
+    verbose_name = _("Service desk")
