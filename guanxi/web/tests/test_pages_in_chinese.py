@@ -28,10 +28,9 @@ KEPT_IN_LATIN = {"API", "CRM", "CSV", "CNY", "Excel", "xlsx", "ID", "SLA", "VIP"
 ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
 # A command quoted in a sentence ("run guanxi dedup scan") is typed as it is, in any language.
 COMMAND = re.compile(r"\bguanxi(?: [a-z][a-z_-]*)+")
-# English that is not Guanxi's to translate: column headings Django 5.2's administration reads
-# out to screen readers without a Chinese translation, and the task queue package's names.
-NOT_OURS = ("Model name", "Add link", "Change or view list link", "Tasks Database Backend")
-NOT_OURS += ("Task Results",)
+# English that is not Guanxi's to translate: the task queue package's names (its app's name is
+# not marked for translation).
+NOT_OURS = ("Tasks Database Backend", "Task Results")
 
 
 class _VisibleText(HTMLParser):
