@@ -14,61 +14,73 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-# The canonical names of a customer import, with what each holds. Several phones, emails or
-# tags go in one cell, separated by ; or , (or several columns mapped to the same field).
+# The canonical names of a customer import, with what each holds (shown beside the name on the
+# mapping page, in the reader's language). Several phones, emails or tags go in one cell,
+# separated by ; or , (or several columns mapped to the same field).
 CUSTOMER_FIELDS = {
-    "external_id": "the customer's key in the other system; re-importing updates by it",
-    "kind": "potential, intent, prospect, signed, partner or internal",
-    "name": "the customer's name (required)",
-    "company": "a person's company, or for an organisation row its name",
-    "phone": "phone numbers",
-    "email": "email addresses",
-    "address": "street address",
-    "city": "city",
-    "region": "province or state of the address",
-    "postcode": "postcode",
-    "country": "two-letter country code of the address",
-    "birth_date": "YYYY-MM-DD (also YYYY/MM/DD, YYYYMMDD)",
-    "id_number": "national ID number (stored encrypted)",
-    "industry": "industry",
-    "tags": "tags",
-    "owner": "the account manager's username",
+    "external_id": gettext_lazy(
+        "the customer's key in the other system; re-importing updates by it"
+    ),
+    "kind": gettext_lazy("potential, intent, prospect, signed, partner or internal"),
+    "name": gettext_lazy("the customer's name (required)"),
+    "company": gettext_lazy("a person's company, or for an organisation row its name"),
+    "phone": gettext_lazy("phone numbers"),
+    "email": gettext_lazy("email addresses"),
+    "address": gettext_lazy("street address"),
+    "city": gettext_lazy("city"),
+    "region": gettext_lazy("province or state of the address"),
+    "postcode": gettext_lazy("postcode"),
+    "country": gettext_lazy("two-letter country code of the address"),
+    "birth_date": gettext_lazy("YYYY-MM-DD (also YYYY/MM/DD, YYYYMMDD)"),
+    "id_number": gettext_lazy("national ID number (stored encrypted)"),
+    "industry": gettext_lazy("industry"),
+    "tags": gettext_lazy("tags"),
+    "owner": gettext_lazy("the account manager's username"),
     # Beyond the list: the rest of a customer's own fields, under their model names.
-    "party_type": "person or organization",
-    "job_title": "job title",
-    "sales_region": "the company's sales region (华东, 华南 …)",
-    "lifecycle_stage": "suspect, expectation, first_purchase, repeat_purchase or advocate",
-    "relationship_level": "transactional, preferred_supplier, partner or strategic_alliance",
-    "source_channel": "where the customer came from (web, visit, phone …)",
-    "website": "web address",
-    "notes": "notes",
-    "organization_external_id": "for a person: the external id of their organisation",
+    "party_type": gettext_lazy("person or organization"),
+    "job_title": gettext_lazy("job title"),
+    "sales_region": gettext_lazy("the company's sales region (华东, 华南 …)"),
+    "lifecycle_stage": gettext_lazy(
+        "suspect, expectation, first_purchase, repeat_purchase or advocate"
+    ),
+    "relationship_level": gettext_lazy(
+        "transactional, preferred_supplier, partner or strategic_alliance"
+    ),
+    "source_channel": gettext_lazy("where the customer came from (web, visit, phone …)"),
+    "website": gettext_lazy("web address"),
+    "notes": gettext_lazy("notes"),
+    "organization_external_id": gettext_lazy("for a person: the external id of their organisation"),
 }
 MULTI_VALUED = frozenset({"phone", "email", "tags"})
 INTERACTION_FIELDS = {
-    "customer_external_id": "external id of the customer (required unless customer_id)",
-    "customer_id": "Guanxi id of the customer",
-    "channel": "web_form, visit, phone, fax, email, sms, chat or other",
-    "direction": "inbound or outbound",
-    "subject": "what it was about (required)",
-    "notes": "notes",
-    "occurred_at": "when: YYYY-MM-DD HH:MM (or a date)",
-    "staff": "username of the staff member",
-    "external_id": "the interaction's key in the other system; re-importing skips it",
+    "customer_external_id": gettext_lazy(
+        "external id of the customer (required unless customer_id)"
+    ),
+    "customer_id": gettext_lazy("Guanxi id of the customer"),
+    "channel": gettext_lazy("web_form, visit, phone, fax, email, sms, chat or other"),
+    "direction": gettext_lazy("inbound or outbound"),
+    "subject": gettext_lazy("what it was about (required)"),
+    "notes": gettext_lazy("notes"),
+    "occurred_at": gettext_lazy("when: YYYY-MM-DD HH:MM (or a date)"),
+    "staff": gettext_lazy("username of the staff member"),
+    "external_id": gettext_lazy("the interaction's key in the other system; re-importing skips it"),
 }
 ORDER_FIELDS = {
-    "external_id": "the order's key in the other system; re-importing updates by it",
-    "customer_external_id": "external id of the customer (required unless customer_id)",
-    "customer_id": "Guanxi id of the customer",
-    "ordered_on": "order date: YYYY-MM-DD (also YYYY/MM/DD, YYYYMMDD) (required)",
-    "amount": "order amount (required)",
-    "cost": "cost of goods; gross margin is amount less cost unless given",
-    "gross_margin": "gross margin",
-    "currency": "three-letter currency code (default CNY)",
-    "channel": "web, store, phone, sales_visit, marketplace or other",
-    "status": "placed, paid, shipped, completed, refunded or cancelled",
-    "notes": "notes",
+    "external_id": gettext_lazy("the order's key in the other system; re-importing updates by it"),
+    "customer_external_id": gettext_lazy(
+        "external id of the customer (required unless customer_id)"
+    ),
+    "customer_id": gettext_lazy("Guanxi id of the customer"),
+    "ordered_on": gettext_lazy("order date: YYYY-MM-DD (also YYYY/MM/DD, YYYYMMDD) (required)"),
+    "amount": gettext_lazy("order amount (required)"),
+    "cost": gettext_lazy("cost of goods; gross margin is amount less cost unless given"),
+    "gross_margin": gettext_lazy("gross margin"),
+    "currency": gettext_lazy("three-letter currency code (default CNY)"),
+    "channel": gettext_lazy("web, store, phone, sales_visit, marketplace or other"),
+    "status": gettext_lazy("placed, paid, shipped, completed, refunded or cancelled"),
+    "notes": gettext_lazy("notes"),
 }
 
 # Headers people actually use, folded (lower case, no spaces or punctuation) -> field.
