@@ -10,6 +10,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.audit.setting_admin import AuditedSettingAdmin, VersionCheckForm
+
+from . import services
 from .forms import ActiveUserFieldsForm
 from .models import ApiToken, Department, Team, User
 from .selectors import user_escalation_roles, user_holdings
@@ -74,6 +77,18 @@ class UserAdmin(DjangoUserAdmin):
         return form
 
     def save_model(self, request, obj, form, change):
+        if change and {"department", "team"} & set(form.changed_data):
+            # Membership decides which customers they and their teammates see: on record.
+            before = {
+                "department_id": form.initial.get("department"),
+                "team_id": form.initial.get("team"),
+            }
+            self._save_model(request, obj, form, change)
+            services.user_membership_record(actor=request.user, user=obj, before=before)
+            return
+        self._save_model(request, obj, form, change)
+
+    def _save_model(self, request, obj, form, change):
         if change and "is_active" in form.changed_data and not obj.is_active:
             # The form found nothing to hand over; the service deactivates and records it.
             obj.is_active = True
@@ -135,25 +150,49 @@ class UserAdmin(DjangoUserAdmin):
         return TemplateResponse(request, "admin/accounts/user/deactivate.html", context)
 
 
-class DepartmentForm(ActiveUserFieldsForm):
+class DepartmentForm(ActiveUserFieldsForm, VersionCheckForm):
     active_user_fields = ("manager",)
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(AuditedSettingAdmin):
+    """Saved and deleted through the audited services, refused when the page is stale (see
+    ``guanxi.audit.setting_admin``)."""
+
     form = DepartmentForm
     search_fields = ("name",)
 
+    def save_setting(self, request, obj, form, *, expected_version):
+        services.department_save(
+            actor=request.user, department=obj, expected_version=expected_version
+        )
 
-class TeamForm(ActiveUserFieldsForm):
+    def delete_settings(self, request, queryset):
+        services.departments_delete(
+            actor=request.user, department_ids=list(queryset.values_list("pk", flat=True))
+        )
+
+
+class TeamForm(ActiveUserFieldsForm, VersionCheckForm):
     active_user_fields = ("lead",)
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(AuditedSettingAdmin):
+    """Saved and deleted through the audited services, refused when the page is stale.
+    Members join and leave a team on their own user page, which records that too."""
+
     form = TeamForm
     list_display = ("name", "department", "customer_sharing", "lead")
     list_filter = ("department", "customer_sharing")
+
+    def save_setting(self, request, obj, form, *, expected_version):
+        services.team_save(actor=request.user, team=obj, expected_version=expected_version)
+
+    def delete_settings(self, request, queryset):
+        services.teams_delete(
+            actor=request.user, team_ids=list(queryset.values_list("pk", flat=True))
+        )
 
 
 @admin.register(ApiToken)

@@ -1,5 +1,6 @@
-"""Writes to accounts: API tokens, and deactivating a user who leaves."""
+"""Writes to accounts: API tokens, deactivating a user who leaves, and departments and teams."""
 
+from collections.abc import Iterable
 from typing import Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -9,9 +10,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from guanxi.audit.models import AuditEvent
-from guanxi.audit.services import audit_record
+from guanxi.audit.services import audit_record, setting_save, settings_delete
 
-from .models import ApiToken, User
+from .models import ApiToken, Department, Team, User
 from .selectors import Holdings, user_escalation_roles, user_holdings
 
 # ``hand_over_to`` for handing a leaver's customers to the unowned pool rather than a person.
@@ -226,3 +227,92 @@ def user_deactivate(
         },
     )
     return holdings
+
+
+# --- departments and teams -------------------------------------------------------------------
+# Edited in the admin site only. They decide which customers managers and teammates see and who
+# hears about escalations, so each change is audited (rows named by the department or team) and
+# refused when the form it comes from was read before someone else's save.
+
+
+def _require_settings_admin(actor: User) -> None:
+    # The admin site shows its own refusal page.
+    if not actor.is_admin_role:
+        raise PermissionDenied
+
+
+def _member_names(group: Department | Team) -> dict[str, list[str]]:
+    return {"members": sorted(group.members.values_list("username", flat=True))}
+
+
+@transaction.atomic
+def department_save(
+    *, actor: User, department: Department, expected_version: int | None = None
+) -> Department:
+    """Add a department or store the edited one (administrators only), audited."""
+    _require_settings_admin(actor)
+    setting_save(
+        actor=actor,
+        instance=department,
+        object_type="department",
+        expected_version=expected_version,
+    )
+    return department
+
+
+@transaction.atomic
+def departments_delete(*, actor: User, department_ids: Iterable[int]) -> int:
+    """Delete departments nobody and no team belongs to (administrators only), audited."""
+    _require_settings_admin(actor)
+    return len(
+        settings_delete(
+            actor=actor,
+            queryset=Department.objects.filter(pk__in=set(department_ids)),
+            object_type="department",
+        )
+    )
+
+
+@transaction.atomic
+def team_save(*, actor: User, team: Team, expected_version: int | None = None) -> Team:
+    """Add a team or store the edited one (administrators only), audited."""
+    _require_settings_admin(actor)
+    setting_save(actor=actor, instance=team, object_type="team", expected_version=expected_version)
+    return team
+
+
+@transaction.atomic
+def teams_delete(*, actor: User, team_ids: Iterable[int]) -> int:
+    """Delete teams (administrators only). Their members are left without a team, so the
+    audit row of each team names who its members were."""
+    _require_settings_admin(actor)
+    return len(
+        settings_delete(
+            actor=actor,
+            queryset=Team.objects.filter(pk__in=set(team_ids)),
+            object_type="team",
+            related_before=_member_names,
+        )
+    )
+
+
+@transaction.atomic
+def user_membership_record(*, actor: User, user: User, before: dict[str, int | None]) -> None:
+    """Record the change of ``user``'s department or team made on their admin page (the
+    caller saved it, in this transaction): membership decides which customers they and their
+    teammates see. Nothing is recorded when neither changed."""
+    after = {"department_id": user.department_id, "team_id": user.team_id}
+    changes = {
+        name: {"before": before.get(name), "after": value}
+        for name, value in after.items()
+        if before.get(name) != value
+    }
+    if changes:
+        audit_record(
+            actor=actor,
+            action=AuditEvent.Action.UPDATE,
+            object_type="user",
+            object_id=user.pk,
+            summary=user.username,
+            changes=changes,
+        )

@@ -1,12 +1,14 @@
 from django.contrib import admin
 
+from guanxi.audit.setting_admin import AuditedSettingAdmin
+
 from .models import AnalyticsRun, Blacklist, ChurnFollowUp, ValueSettings
 
 
 @admin.register(ValueSettings)
-class ValueSettingsAdmin(admin.ModelAdmin):
-    """The one settings row: it can be edited (through the audited service), never added a
-    second time or deleted."""
+class ValueSettingsAdmin(AuditedSettingAdmin):
+    """The one settings row: it can be edited (through the audited service, refused when the
+    page is stale), never added a second time or deleted."""
 
     list_display = ("__str__", "gold_share", "lead_share", "clv_horizon_months")
 
@@ -20,10 +22,10 @@ class ValueSettingsAdmin(admin.ModelAdmin):
         ValueSettings.load()  # so there is always a row to open
         return super().changelist_view(request, extra_context)
 
-    def save_model(self, request, obj, form, change):
+    def save_setting(self, request, obj, form, *, expected_version):
         from .services import value_settings_save
 
-        value_settings_save(actor=request.user, settings_row=obj)
+        value_settings_save(actor=request.user, settings_row=obj, expected_version=expected_version)
 
 
 @admin.register(AnalyticsRun)

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.audit.models import AuditEvent
-from guanxi.audit.services import audit_record, audit_record_many, diff_values, field_values
+from guanxi.audit.services import audit_record, audit_record_many, setting_save
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.validation import unstorable_text_paths
 from guanxi.customers.visibility import CHANGE
@@ -206,31 +206,21 @@ def follow_ups_hand_over(*, actor, from_user_id: int) -> int:
 
 
 @transaction.atomic
-def value_settings_save(*, actor, settings_row: ValueSettings) -> ValueSettings:
+def value_settings_save(
+    *, actor, settings_row: ValueSettings, expected_version: int | None = None
+) -> ValueSettings:
     """Store the edited value analytics settings (administrators only, in the admin site), with
     an audit row of the knobs that changed. They decide every customer's tier, lifetime value
     and churn warning at the next refresh, so who turned which knob is on record; the row
     names the settings (``value_settings``), not a customer. Saving them unchanged writes no
-    row."""
+    row; settings changed since ``expected_version`` are refused
+    (:class:`~guanxi.audit.services.StaleSettingError`)."""
     if not actor.is_admin_role:
         raise PermissionDenied
-    settings_row.full_clean()
-    stored = (
-        ValueSettings.objects.select_for_update().filter(pk=settings_row.pk).first()
-        if settings_row.pk
-        else None
-    )
-    before = field_values(stored) if stored is not None else {}
-    settings_row.save()
-    changes = diff_values(before, field_values(settings_row))
-    if stored is not None and not changes:
-        return settings_row
-    audit_record(
+    setting_save(
         actor=actor,
-        action=AuditEvent.Action.CREATE if stored is None else AuditEvent.Action.UPDATE,
+        instance=settings_row,
         object_type="value_settings",
-        object_id=settings_row.pk,
-        summary=str(settings_row),
-        changes=changes,
+        expected_version=expected_version,
     )
     return settings_row

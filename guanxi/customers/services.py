@@ -14,7 +14,14 @@ from django.utils.translation import gettext as _
 
 from guanxi.accounts.roles import DELETING_ROLES, REASSIGNING_ROLES, Role
 from guanxi.audit.models import AuditEvent
-from guanxi.audit.services import audit_record, audit_record_many, diff_values, field_values
+from guanxi.audit.services import (
+    StaleSettingError,
+    audit_record,
+    audit_record_many,
+    diff_values,
+    setting_save,
+    settings_delete,
+)
 from guanxi.core.bulk import update as bulk_update
 from guanxi.core.crypto import decrypt_text, encrypt_text, lookup_hash
 from guanxi.core.masking import mask_id_number, mask_phone
@@ -517,7 +524,7 @@ def _retag(*, actor, tag_ids: list[int], rename_to: str | None) -> int:
     if rename_to is None:
         Tag.objects.filter(pk__in=[t.pk for t in tags]).delete()
     else:
-        Tag.objects.filter(pk=tags[0].pk).update(name=rename_to)
+        Tag.objects.filter(pk=tags[0].pk).update(name=rename_to, version=F("version") + 1)
     if not names:
         return 0
     now = timezone.now()
@@ -550,14 +557,19 @@ def _require_tag_admin(actor) -> None:
 
 
 @transaction.atomic
-def tag_rename(*, actor, tag_id: int, name: str) -> int:
+def tag_rename(*, actor, tag_id: int, name: str, expected_version: int | None = None) -> int:
     """Rename a tag on every customer wearing it (administrators only); returns how many
-    customers changed (none when the name is the tag's own)."""
+    customers changed (none when the name is the tag's own). A tag renamed since
+    ``expected_version`` (the version the admin page was read at) is refused with
+    :class:`~guanxi.audit.services.StaleSettingError`, so an old page cannot put an old name
+    back."""
     _require_tag_admin(actor)
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": _("This field is required.")})
-    renamed = Tag.objects.get(pk=tag_id)
+    renamed = Tag.objects.select_for_update().get(pk=tag_id)
+    if expected_version is not None and renamed.version != expected_version:
+        raise StaleSettingError(renamed)
     if renamed.name == name:
         # Saved under its own name: no customer changes, so none gets a version or audit row.
         return 0
@@ -612,29 +624,19 @@ def _require_settings_admin(actor) -> None:
 
 @transaction.atomic
 def custom_field_definition_save(
-    *, actor, definition: CustomFieldDefinition
+    *, actor, definition: CustomFieldDefinition, expected_version: int | None = None
 ) -> CustomFieldDefinition:
     """Add a custom field or store the edited ``definition`` (administrators only), with an
-    audit row of the fields that changed; saving it unchanged writes no row."""
+    audit row of the fields that changed; saving it unchanged writes no row. A definition
+    changed since ``expected_version`` is refused
+    (:class:`~guanxi.audit.services.StaleSettingError`)."""
     _require_settings_admin(actor)
-    definition.full_clean()
-    stored = (
-        CustomFieldDefinition.objects.select_for_update().filter(pk=definition.pk).first()
-        if definition.pk
-        else None
-    )
-    before = field_values(stored) if stored is not None else {}
-    definition.save()
-    changes = diff_values(before, field_values(definition))
-    if stored is not None and not changes:
-        return definition
-    audit_record(
+    setting_save(
         actor=actor,
-        action=AuditEvent.Action.CREATE if stored is None else AuditEvent.Action.UPDATE,
+        instance=definition,
         object_type="custom_field_definition",
-        object_id=definition.pk,
-        summary=definition.key,
-        changes=changes,
+        expected_version=expected_version,
+        summary_of=lambda row: row.key,
     )
     return definition
 
@@ -644,20 +646,10 @@ def custom_field_definitions_delete(*, actor, definition_ids: Iterable[int]) -> 
     """Delete custom field definitions (administrators only), each with an audit row of what
     it was; returns how many were deleted."""
     _require_settings_admin(actor)
-    deleted = 0
-    for definition in (
-        CustomFieldDefinition.objects.select_for_update()
-        .filter(pk__in=sorted(set(definition_ids)))
-        .order_by("pk")
-    ):
-        audit_record(
-            actor=actor,
-            action=AuditEvent.Action.DELETE,
-            object_type="custom_field_definition",
-            object_id=definition.pk,
-            summary=definition.key,
-            changes=diff_values(field_values(definition), {}),
-        )
-        definition.delete()
-        deleted += 1
-    return deleted
+    deleted = settings_delete(
+        actor=actor,
+        queryset=CustomFieldDefinition.objects.filter(pk__in=set(definition_ids)),
+        object_type="custom_field_definition",
+        summary_of=lambda row: row.key,
+    )
+    return len(deleted)

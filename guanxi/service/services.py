@@ -27,7 +27,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.audit.models import AuditEvent
-from guanxi.audit.services import audit_record, audit_value, diff_values, field_values
+from guanxi.audit.services import (
+    audit_record,
+    audit_value,
+    diff_values,
+    setting_save,
+    settings_delete,
+)
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.visibility import INTERACT
@@ -36,6 +42,7 @@ from . import mail
 from .models import (
     AgentProfile,
     SatisfactionSurvey,
+    ServiceCalendar,
     SlaNotification,
     SlaPolicy,
     Ticket,
@@ -1176,9 +1183,12 @@ def agent_set_absent(*, actor, user_id: int, absent: bool) -> AgentProfile:
 
     if actor.pk != user_id and not (actor.is_superuser or actor.role in REASSIGNING_ROLES):
         raise PermissionDenied(_("Only managers may mark someone else absent."))
-    profile, _created = AgentProfile.objects.get_or_create(user_id=user_id)
+    profile, _created = AgentProfile.objects.select_for_update().get_or_create(user_id=user_id)
     before = profile.is_absent
     profile.is_absent = absent
+    if before != absent:
+        # A profile page opened before this must not put the old absence back.
+        profile.version += 1
     profile.save()
     audit_record(
         actor=actor,
@@ -1198,42 +1208,36 @@ def _require_agent_manager(actor) -> None:
         raise PermissionDenied(_("Only managers may change agents' profiles."))
 
 
-def _profile_values(profile: AgentProfile, skill_names: list[str]) -> dict[str, Any]:
-    return {**field_values(profile), "skills": skill_names}
+def _skill_names(profile: AgentProfile) -> dict[str, Any]:
+    return {"skills": sorted(profile.skills.values_list("name", flat=True))}
 
 
 @transaction.atomic
-def agent_profile_save(*, actor, profile: AgentProfile, skill_ids: Iterable[int]) -> AgentProfile:
+def agent_profile_save(
+    *,
+    actor,
+    profile: AgentProfile,
+    skill_ids: Iterable[int],
+    expected_version: int | None = None,
+) -> AgentProfile:
     """Store an agent's profile as edited in the admin site (managers and administrators):
     whether they are absent, which decides whether routing gives them tickets, and their skills.
     The audit row names the agent (``agent`` and the user's id, like :func:`agent_set_absent`);
-    saving the profile unchanged writes none."""
+    saving the profile unchanged writes none. A profile changed since ``expected_version`` is
+    refused (:class:`~guanxi.audit.services.StaleSettingError`)."""
     _require_agent_manager(actor)
-    profile.full_clean()
-    stored = (
-        AgentProfile.objects.select_for_update().filter(pk=profile.pk).first()
-        if profile.pk
-        else None
-    )
-    before = (
-        _profile_values(stored, sorted(stored.skills.values_list("name", flat=True)))
-        if stored is not None
-        else {}
-    )
-    profile.save()
     skills = list(TicketCategory.objects.filter(pk__in=list(skill_ids)))
-    profile.skills.set(skills)
-    changes = diff_values(before, _profile_values(profile, sorted(s.name for s in skills)))
-    if stored is not None and not changes:
-        return profile
-    audit_record(
+    changes = setting_save(
         actor=actor,
-        action=AuditEvent.Action.CREATE if stored is None else AuditEvent.Action.UPDATE,
+        instance=profile,
         object_type="agent",
-        object_id=profile.user_id,
-        summary=profile.user.username,
-        changes=changes,
+        expected_version=expected_version,
+        audit_object_id=profile.user_id,
+        related_before=_skill_names,
+        related_after={"skills": sorted(s.name for s in skills)},
     )
+    if "skills" in changes:
+        profile.skills.set(skills)
     return profile
 
 
@@ -1242,25 +1246,125 @@ def agent_profiles_delete(*, actor, profile_ids: Iterable[int]) -> int:
     """Delete agents' profiles (managers and administrators), each with an audit row of what
     it held; returns how many were deleted."""
     _require_agent_manager(actor)
-    deleted = 0
-    profiles = (
-        AgentProfile.objects.select_for_update()
-        .filter(pk__in=sorted(set(profile_ids)))
-        .order_by("pk")
+    deleted = settings_delete(
+        actor=actor,
+        queryset=AgentProfile.objects.filter(pk__in=set(profile_ids)),
+        object_type="agent",
+        audit_object_id=lambda profile: profile.user_id,
+        related_before=_skill_names,
     )
-    for profile in profiles:
-        before = _profile_values(profile, sorted(profile.skills.values_list("name", flat=True)))
-        audit_record(
+    return len(deleted)
+
+
+# --- settings edited in the admin site -----------------------------------------------------------
+# Categories, calendars and policies decide routing and every open ticket's deadlines, so each
+# change is audited (rows named by the setting, not by a customer) and refused when the form it
+# comes from was read before someone else's save (``expected_version``).
+
+
+def _require_settings_admin(actor) -> None:
+    # Edited in the admin site only, which shows its own refusal page.
+    if not actor.is_admin_role:
+        raise PermissionDenied
+
+
+def _reapply_policies_on_commit() -> None:
+    from .tasks import recompute_policy_deadlines
+
+    transaction.on_commit(lambda: recompute_policy_deadlines.enqueue(None))
+
+
+@transaction.atomic
+def ticket_category_save(
+    *, actor, category: TicketCategory, expected_version: int | None = None
+) -> TicketCategory:
+    """Add a ticket category or store the edited one (administrators only), audited."""
+    _require_settings_admin(actor)
+    setting_save(
+        actor=actor,
+        instance=category,
+        object_type="ticket_category",
+        expected_version=expected_version,
+    )
+    return category
+
+
+@transaction.atomic
+def ticket_categories_delete(*, actor, category_ids: Iterable[int]) -> int:
+    """Delete ticket categories (administrators only), each with an audit row of what it was."""
+    _require_settings_admin(actor)
+    return len(
+        settings_delete(
             actor=actor,
-            action=AuditEvent.Action.DELETE,
-            object_type="agent",
-            object_id=profile.user_id,
-            summary=profile.user.username,
-            changes=diff_values(before, {}),
+            queryset=TicketCategory.objects.filter(pk__in=set(category_ids)),
+            object_type="ticket_category",
         )
-        profile.delete()
-        deleted += 1
-    return deleted
+    )
+
+
+@transaction.atomic
+def service_calendar_save(
+    *, actor, calendar: ServiceCalendar, expected_version: int | None = None
+) -> ServiceCalendar:
+    """Add a service calendar or store the edited one (administrators only), audited. Its
+    working hours and holidays are part of its definition, so they are in the audit row too;
+    a changed calendar has the open tickets' deadlines recomputed after the commit."""
+    _require_settings_admin(actor)
+    created = calendar.pk is None
+    changes = setting_save(
+        actor=actor,
+        instance=calendar,
+        object_type="service_calendar",
+        expected_version=expected_version,
+    )
+    if changes and not created:
+        _reapply_policies_on_commit()
+    return calendar
+
+
+@transaction.atomic
+def service_calendars_delete(*, actor, calendar_ids: Iterable[int]) -> int:
+    """Delete service calendars no policy uses (administrators only), audited."""
+    _require_settings_admin(actor)
+    return len(
+        settings_delete(
+            actor=actor,
+            queryset=ServiceCalendar.objects.filter(pk__in=set(calendar_ids)),
+            object_type="service_calendar",
+        )
+    )
+
+
+@transaction.atomic
+def sla_policy_save(*, actor, policy: SlaPolicy, expected_version: int | None = None) -> SlaPolicy:
+    """Add a service-level policy or store the edited one (administrators only), audited; a new
+    or changed policy may now match other open tickets, so their deadlines are recomputed after
+    the commit."""
+    _require_settings_admin(actor)
+    changes = setting_save(
+        actor=actor,
+        instance=policy,
+        object_type="sla_policy",
+        expected_version=expected_version,
+    )
+    if changes:
+        _reapply_policies_on_commit()
+    return policy
+
+
+@transaction.atomic
+def sla_policies_delete(*, actor, policy_ids: Iterable[int]) -> int:
+    """Delete service-level policies (administrators only), audited. Their open tickets lose
+    the policy, so all open tickets are matched to the remaining policies after the commit."""
+    _require_settings_admin(actor)
+    deleted = settings_delete(
+        actor=actor,
+        queryset=SlaPolicy.objects.filter(pk__in=set(policy_ids)),
+        object_type="sla_policy",
+    )
+    if deleted:
+        _reapply_policies_on_commit()
+    return len(deleted)
 
 
 # --- policy and calendar edits -----------------------------------------------------------------

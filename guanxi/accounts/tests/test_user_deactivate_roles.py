@@ -140,7 +140,7 @@ def test_the_deactivate_page_lists_the_roles_with_links(client, company, desk, s
 
 
 def _department_form(department, manager):
-    return {"name": department.name, "manager": manager.pk}
+    return {"name": department.name, "manager": manager.pk, "version_read": department.version}
 
 
 def _team_form(team, lead):
@@ -149,6 +149,7 @@ def _team_form(team, lead):
         "department": team.department_id,
         "customer_sharing": team.customer_sharing,
         "lead": lead.pk,
+        "version_read": team.version,
     }
 
 

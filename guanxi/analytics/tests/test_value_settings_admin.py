@@ -20,6 +20,7 @@ pytestmark = pytest.mark.django_db
 def _form(settings_row: ValueSettings, **changes) -> dict:
     data = {k: v for k, v in model_to_dict(settings_row).items() if k != "id"}
     data["unit_costs"] = json.dumps(data["unit_costs"])
+    data["version_read"] = settings_row.version
     return {**data, **changes}
 
 
@@ -56,3 +57,25 @@ def test_only_administrators_change_the_settings(company):
         value_settings_save(actor=company.analyst, settings_row=settings_row)
     assert ValueSettings.load().lead_share == 0.3
     assert not AuditEvent.objects.exists()
+
+
+def test_a_stale_save_is_refused():
+    from guanxi.core.testing.admin_forms import change_form_data, signed_in_administrators
+
+    settings_row = ValueSettings.load()
+    change = reverse("admin:analytics_valuesettings_change", args=[settings_row.pk])
+    ann, bob = signed_in_administrators("ann", "bob")
+    page_ann, page_bob = ann.get(change), bob.get(change)
+    assert ann.post(change, change_form_data(page_ann, gold_share="0.1")).status_code == 302
+    refused = bob.post(change, change_form_data(page_bob, lead_share="0.4"))
+    assert refused.status_code == 200
+    assert "changed by someone else since you opened it" in str(
+        refused.context["adminform"].form.non_field_errors()
+    )
+    settings_row = ValueSettings.load()
+    assert (settings_row.gold_share, settings_row.lead_share, settings_row.version) == (
+        0.1,
+        0.3,
+        2,
+    )
+    assert AuditEvent.objects.filter(object_type="value_settings").count() == 1

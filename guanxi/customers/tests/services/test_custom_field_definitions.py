@@ -53,7 +53,8 @@ def test_adding_changing_and_deleting_in_the_admin_site_are_audited(client, supe
     assert created.changes["label_zh_hans"] == {"before": None, "after": "微信群"}
 
     change = reverse("admin:customers_customfielddefinition_change", args=[definition.pk])
-    response = client.post(change, {**FORM, "choices": '["A", "B", "C"]', "required": "on"})
+    edited = {**FORM, "choices": '["A", "B", "C"]', "required": "on"}
+    response = client.post(change, {**edited, "version_read": 1})
     assert response.status_code == 302
     updated = _events(definition.pk)[-1]
     assert updated.action == "update"
@@ -62,7 +63,7 @@ def test_adding_changing_and_deleting_in_the_admin_site_are_audited(client, supe
         "required": {"before": False, "after": True},
     }
     # Saved again unchanged: nothing to record.
-    client.post(change, {**FORM, "choices": '["A", "B", "C"]', "required": "on"})
+    client.post(change, {**edited, "version_read": 2})
     assert len(_events(definition.pk)) == 2
 
     # Unticking "active" in the list saves through the same service.
@@ -73,6 +74,7 @@ def test_adding_changing_and_deleting_in_the_admin_site_are_audited(client, supe
             "form-INITIAL_FORMS": "1",
             "form-0-id": str(definition.pk),
             "form-0-required": "on",
+            "form-0-version_read": "2",
             "_save": "Save",
         },
     )

@@ -64,7 +64,8 @@ def test_the_admin_site_renames_and_deletes_tags_through_the_services(client, co
     superuser = _signed_in_superuser(client)
     tag = Tag.objects.get(name="VIP")
     response = client.post(
-        reverse("admin:customers_tag_change", args=[tag.pk]), {"name": "Key account"}
+        reverse("admin:customers_tag_change", args=[tag.pk]),
+        {"name": "Key account", "version_read": tag.version},
     )
     assert response.status_code == 302
     [event] = _tag_events(first)
@@ -91,7 +92,8 @@ def test_saving_a_tag_under_its_own_name_changes_no_customer(client, company, ta
     _signed_in_superuser(client)
     tag = Tag.objects.get(name="展会2026")
     response = client.post(
-        reverse("admin:customers_tag_change", args=[tag.pk]), {"name": "展会2026"}
+        reverse("admin:customers_tag_change", args=[tag.pk]),
+        {"name": "展会2026", "version_read": tag.version},
     )
     assert response.status_code == 302
     assert tag_rename(actor=company.admin, tag_id=tag.pk, name=" 展会2026 ") == 0

@@ -1,0 +1,99 @@
+"""Departments and teams decide which customers managers and teammates see and who hears about
+escalations. Saving and deleting them in the admin site goes through services that record an
+audit row; a save from a page opened before someone else's save is refused. Moving someone to
+another department or team on their user page is on record too."""
+
+import pytest
+from django.urls import reverse
+
+from guanxi.accounts.models import Department, Team, User
+from guanxi.audit.models import AuditEvent
+from guanxi.core.testing.admin_forms import change_form_data, signed_in_administrators
+
+pytestmark = pytest.mark.django_db
+
+STALE = "changed by someone else since you opened it"
+
+
+def _events(object_type: str, object_id: int) -> list[AuditEvent]:
+    return list(
+        AuditEvent.objects.filter(object_type=object_type, object_id=object_id).order_by("id")
+    )
+
+
+def test_departments_and_teams_are_audited_when_added_changed_and_deleted(company):
+    (ann,) = signed_in_administrators("ann")
+    response = ann.post(reverse("admin:accounts_department_add"), {"name": "North Sales"})
+    assert response.status_code == 302
+    north = Department.objects.get(name="North Sales")
+    response = ann.post(
+        reverse("admin:accounts_team_add"),
+        {"name": "Harbin", "department": north.pk, "customer_sharing": "view", "lead": ""},
+    )
+    assert response.status_code == 302
+    team = Team.objects.get(name="Harbin")
+    url = reverse("admin:accounts_team_change", args=[team.pk])
+    page = ann.get(url)
+    response = ann.post(url, change_form_data(page, customer_sharing="edit", lead=company.rep.pk))
+    assert response.status_code == 302
+    # Saved again as it is: no row.
+    ann.post(url, change_form_data(ann.get(url)))
+    User.objects.filter(pk=company.rep_b.pk).update(team=team)
+    ann.post(reverse("admin:accounts_team_delete", args=[team.pk]), {"post": "yes"})
+
+    [department_created] = _events("department", north.pk)
+    assert department_created.action == "create"
+    assert department_created.changes["name"] == {"before": None, "after": "North Sales"}
+    created, updated, deleted = _events("team", team.pk)
+    assert created.changes["department_id"] == {"before": None, "after": north.pk}
+    assert updated.changes == {
+        "customer_sharing": {"before": "view", "after": "edit"},
+        "lead_id": {"before": None, "after": company.rep.pk},
+    }
+    assert updated.actor.username == "ann"
+    # The members left without a team are named in the deleted team's row.
+    assert deleted.action == "delete"
+    assert deleted.changes["members"] == {"before": [company.rep_b.username], "after": None}
+
+
+def test_a_stale_department_save_is_refused(company):
+    url = reverse("admin:accounts_department_change", args=[company.east.pk])
+    ann, bob = signed_in_administrators("ann", "bob")
+    page_ann, page_bob = ann.get(url), bob.get(url)
+    assert ann.post(url, change_form_data(page_ann, manager=company.manager.pk)).status_code == 302
+    refused = bob.post(url, change_form_data(page_bob, name="East Sales and Export"))
+    assert refused.status_code == 200
+    assert STALE in str(refused.context["adminform"].form.non_field_errors())
+    east = Department.objects.get(pk=company.east.pk)
+    assert (east.name, east.manager, east.version) == ("East Sales", company.manager, 2)
+    assert len(_events("department", east.pk)) == 1
+
+
+def test_a_stale_team_save_is_refused(company):
+    url = reverse("admin:accounts_team_change", args=[company.team_a.pk])
+    ann, bob = signed_in_administrators("ann", "bob")
+    page_ann, page_bob = ann.get(url), bob.get(url)
+    assert ann.post(url, change_form_data(page_ann, customer_sharing="none")).status_code == 302
+    refused = bob.post(url, change_form_data(page_bob, lead=company.teammate.pk))
+    assert refused.status_code == 200
+    assert STALE in str(refused.context["adminform"].form.non_field_errors())
+    team = Team.objects.get(pk=company.team_a.pk)
+    assert (team.customer_sharing, team.lead_id, team.version) == (
+        "none",
+        company.team_a.lead_id,
+        2,
+    )
+
+
+def test_moving_someone_to_another_team_on_their_user_page_is_audited(company):
+    (ann,) = signed_in_administrators("ann")
+    url = reverse("admin:accounts_user_change", args=[company.rep.pk])
+    page = ann.get(url)
+    response = ann.post(url, change_form_data(page, team=company.team_b.pk))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    [event] = _events("user", company.rep.pk)
+    assert event.changes == {"team_id": {"before": company.team_a.pk, "after": company.team_b.pk}}
+    # Other changes on that page are not membership: no further row.
+    page = ann.get(url)
+    ann.post(url, change_form_data(page, display_name="Rep One"))
+    assert len(_events("user", company.rep.pk)) == 1

@@ -1,0 +1,130 @@
+"""The admin site's half of editing settings (categories, calendars, policies, departments,
+teams, tags, custom fields, agents' profiles, the value settings): every save and delete goes
+through the app's service, which writes the audit row, and every form carries the version the
+page was read at, so a save from a page opened before someone else's save is refused instead of
+silently putting the old values back.
+
+It is written once, here, rather than in each app's admin: every settings model needs the same
+pieces (the hidden version on the form and on each row of an editable list, the refusal, deletes
+through a service, and catching a refusal that only shows at the moment of saving), and a model
+that missed one would quietly lose edits or audit rows.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+from django.http import HttpResponseRedirect
+
+from .services import StaleSettingError, stale_setting_message
+
+
+class VersionCheckForm(forms.ModelForm):
+    """A settings form that remembers the version it was read at (``version_read``, hidden) and
+    refuses to save over a newer one.
+
+    On the change page the stored row is read locked: the page saves in the transaction it
+    cleans in, so on PostgreSQL a second administrator's save waits for the first and then sees
+    its version. The list page cleans its rows before its transaction starts, where no lock can
+    be taken (nor held until the save). The service compares the versions again under its own
+    lock, which is what catches a save that went stale in between, there and on SQLite."""
+
+    version_read = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    # Where the refusal is shown. The list page shows no form-wide errors of a row, only those
+    # of its editable cells, so there it is set to the first editable column.
+    stale_error_field: str | None = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial.setdefault("version_read", self.instance.version)
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk:
+            stored = type(self.instance)._default_manager.filter(pk=self.instance.pk)
+            if transaction.get_connection(stored.db).in_atomic_block:
+                stored = stored.select_for_update()
+            current = stored.values_list("version", flat=True).first()
+            # A form without a version (an old page, a script) cannot show what it read, so
+            # it is refused like a stale one.
+            if cleaned.get("version_read") is None or cleaned["version_read"] != current:
+                self.add_error(self.stale_error_field, stale_setting_message(type(self.instance)))
+        return cleaned
+
+
+class _HiddenIdWithVersion(forms.HiddenInput):
+    """The hidden id of a row of the list page, followed by the row's hidden version: the list
+    page renders no hidden input of a row but its id, so the version travels with it."""
+
+    def __init__(self, version_field: forms.BoundField):
+        super().__init__()
+        self.version_field = version_field
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return super().render(name, value, attrs, renderer) + str(self.version_field)
+
+
+class AuditedSettingAdmin(admin.ModelAdmin):
+    """The base of the admin of a settings model. Subclasses say how a row is saved
+    (:meth:`save_setting`) and deleted (:meth:`delete_settings`), each by calling the service
+    that audits it; their forms derive from :class:`VersionCheckForm`."""
+
+    form = VersionCheckForm
+
+    def save_setting(self, request, obj, form, *, expected_version: int | None) -> None:
+        raise NotImplementedError
+
+    def delete_settings(self, request, queryset) -> None:
+        raise NotImplementedError
+
+    def save_model(self, request, obj, form, change):
+        expected = form.cleaned_data.get("version_read") if change else None
+        self.save_setting(request, obj, form, expected_version=expected)
+
+    def save_related(self, request, form, formsets, change):
+        # Many-to-many values are stored (and audited) by the service; the form must not set
+        # them a second time outside the audit.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request, obj):
+        self.delete_settings(request, self.model._default_manager.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        self.delete_settings(request, queryset)
+
+    def get_changelist_form(self, request, **kwargs):
+        kwargs.setdefault("form", self.form)
+        form = super().get_changelist_form(request, **kwargs)
+        first_column = self.list_editable[0] if self.list_editable else None
+        return type(form.__name__, (form,), {"stale_error_field": first_column})
+
+    def get_changelist_formset(self, request, **kwargs):
+        base = super().get_changelist_formset(request, **kwargs)
+
+        class VersionedRows(base):
+            def add_fields(self, form, index):
+                super().add_fields(form, index)
+                pk_name = self.model._meta.pk.name
+                form.fields[pk_name].widget = _HiddenIdWithVersion(form["version_read"])
+
+        return VersionedRows
+
+    # The forms refuse a stale save before anything is written; the service refuses one that
+    # became stale after the form was checked (a race the form's lock cannot close). Everything
+    # of the request is rolled back by then, so the page is simply opened again, fresh.
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except StaleSettingError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def changelist_view(self, request, extra_context=None):
+        try:
+            return super().changelist_view(request, extra_context)
+        except StaleSettingError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
