@@ -11,6 +11,7 @@ once the names of the test's own people, customers and teams are taken out.
 
 import re
 from html.parser import HTMLParser
+from urllib.parse import urlsplit
 
 import pytest
 from django.apps import apps
@@ -20,6 +21,8 @@ from django.utils import translation
 
 from guanxi.accounts.models import Department, Team, User
 from guanxi.customers.models import Customer
+from guanxi.service import mail
+from guanxi.service.models import SatisfactionSurvey, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -167,10 +170,37 @@ def test_the_administration_reads_in_chinese(client, company):
     assert not english, f"English left on the Chinese administration: {english}"
 
 
-def test_the_sign_in_page_reads_in_chinese(client):
+def test_the_pages_for_customers_and_visitors_read_in_chinese(client, company):
+    """Signing in, the public request form (and its refusal), the status link and the survey a
+    customer gets by email."""
     client.cookies["django_language"] = "zh-hans"
-    response = client.get(reverse("accounts:login"))
-    assert _english_left(response.content.decode(), []) == []
+    request = {
+        "name": "王先生",
+        "email": "wang@example.cn",
+        "type": "complaint",
+        "subject": "退款",
+        "description": "我要退款",
+    }
+    pages = {
+        "sign in": client.get(reverse("accounts:login")),
+        "form": client.get(reverse("service:public_request")),
+        "refused form": client.post(reverse("service:public_request"), {"email": "no"}),
+        "thanks": client.post(reverse("service:public_request"), request),
+    }
+    ticket = Ticket.objects.get()
+    SatisfactionSurvey.objects.create(ticket=ticket)
+    pages["status"] = client.get(urlsplit(mail.status_url(ticket.pk)).path)
+    survey = urlsplit(mail.survey_url(ticket.pk)).path
+    pages["survey"] = client.get(survey)
+    pages["survey thanks"] = client.post(survey, {"score": "5", "comment": "很好"})
+    names = ["王先生", "wang@example.cn", ticket.number]
+    english = {
+        name: _english_left(response.content.decode(), names)
+        for name, response in pages.items()
+        if _english_left(response.content.decode(), names)
+    }
+    assert [r.status_code for r in pages.values()] == [200, 200, 422, 200, 200, 200, 200]
+    assert not english, f"English left on the Chinese pages for customers: {english}"
 
 
 def test_the_checker_finds_english_and_a_leaked_template_comment():
