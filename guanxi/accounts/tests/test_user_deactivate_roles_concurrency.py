@@ -35,6 +35,7 @@ def _name_lead(team: Team, lead: User):
             "department": team.department_id,
             "customer_sharing": team.customer_sharing,
             "lead": lead.pk,
+            "version_read": team.version,
         },
         instance=Team.objects.get(pk=team.pk),
     )

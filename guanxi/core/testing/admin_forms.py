@@ -21,13 +21,17 @@ def _posted(bound: forms.BoundField, data: dict[str, Any]) -> None:
     data[bound.html_name] = "" if value is None else value
 
 
-def change_form_data(response, **changes) -> dict[str, Any]:
-    """The values the admin change (or add) page of ``response`` shows, with ``changes``."""
-    form = response.context["adminform"].form
+def form_data(form: forms.BaseForm, **changes) -> dict[str, Any]:
+    """The values ``form`` shows, as a browser would post them back, with ``changes``."""
     data: dict[str, Any] = {}
     for bound in form:
         _posted(bound, data)
     return {**data, **changes}
+
+
+def change_form_data(response, **changes) -> dict[str, Any]:
+    """The values the admin change (or add) page of ``response`` shows, with ``changes``."""
+    return form_data(response.context["adminform"].form, **changes)
 
 
 def changelist_data(response, changes: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
