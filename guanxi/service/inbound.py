@@ -7,9 +7,11 @@ the inbound webhook — and :func:`file_inbound_email` decides what it is:
   :mod:`guanxi.service.mail`), or In-Reply-To / References name a message filed under a ticket
   (ours going out, or the customer's coming in). It is added to that ticket (or to the ticket it
   was merged into), which opens again if it was waiting or done — when it comes from someone
-  who writes for the customer: the requester, an address of the customer, or someone an email
-  of theirs was sent to. The token travels with every forwarded email, so anyone else's answer
-  is kept as an internal note marked as from an unknown sender, and changes nothing else;
+  who writes for the customer: the requester, an address of the customer (or of its
+  organisation, or of one of its people), or someone an email of theirs was sent to. One of the
+  desk's own people writing into the thread (from their mail client) leaves their internal
+  note. The token travels with every forwarded email, so anyone else's answer is kept as an
+  internal note marked as from an unknown sender, and changes nothing else;
 - a new request: a new ticket for the customer with that address, or for a new customer in the
   unowned pool, and the customer is sent its number;
 - an email filed before (the same Message-ID, or for one without, the same content: the mailbox
@@ -44,11 +46,12 @@ from email.policy import EmailPolicy
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from guanxi.core.text import UNSTORABLE_TEXT
@@ -676,6 +679,7 @@ def _file(parsed: ParsedEmail) -> InboundResult:
         return InboundResult(DUPLICATE, ticket, _("This email was filed already."))
     ticket_id = _ticket_answered(parsed)
     if ticket_id is not None:
+        message = False  # not filed yet
         if parsed.sender_address in _correspondents(ticket_id):
             message = services.customer_message(
                 ticket_id=ticket_id,
@@ -684,7 +688,9 @@ def _file(parsed: ParsedEmail) -> InboundResult:
                 email_from=parsed.sender_address,
                 email_copied=parsed.copied,
             )
-        else:
+        elif (colleague := _colleague(parsed.sender_address)) is not None:
+            message = _from_colleague(colleague, ticket_id, parsed)
+        if message is False:
             logger.info(
                 "Inbound email %s from %r to ticket %s kept as a note: not a known sender",
                 parsed.message_id,
@@ -703,6 +709,10 @@ def _file(parsed: ParsedEmail) -> InboundResult:
         ticket, action = message.ticket, ADDED
         if message.is_from_unknown_sender:
             reason = _("the sender is not known to write for the requester: kept as a note")
+        elif message.kind == TicketMessage.Kind.NOTE:
+            reason = _("sent by %(name)s of the desk: kept as their internal note") % {
+                "name": message.author.label
+            }
     else:
         subject = _new_subject(parsed)
         ticket = request_from_customer(
@@ -724,6 +734,31 @@ def _file(parsed: ParsedEmail) -> InboundResult:
     return InboundResult(action, ticket, reason)
 
 
+def _from_colleague(colleague, ticket_id: int, parsed: ParsedEmail):
+    """An email into the thread from one of the desk's own people — an agent answering from
+    their mail client with the desk copied: their note on the ticket (None: filed already), or
+    False when they may not work on the ticket, whose email then is an unknown sender's like
+    anyone else's. A note and not a reply: the customer got it from their mail client already
+    (the desk sending it again would double it), and it is not the customer's, so the ticket's
+    status and clocks stay as they are."""
+    try:
+        return services.email_from_colleague(
+            actor=colleague,
+            ticket_id=ticket_id,
+            body=parsed.body,
+            email_message_id=parsed.message_id,
+            email_from=parsed.sender_address,
+        )
+    except (PermissionDenied, Ticket.DoesNotExist):
+        logger.info(
+            "Inbound email %s from user %s to ticket %s: they may not work on it",
+            parsed.message_id,
+            colleague.pk,
+            ticket_id,
+        )
+        return False
+
+
 def _filed_under(message_id: str) -> Ticket | None:
     """The ticket an email with this Message-ID was filed under (where it was merged to)."""
     filed = (
@@ -742,20 +777,73 @@ def _surviving(ticket: Ticket) -> Ticket:
 
 def _correspondents(ticket_id: int) -> set[str]:
     """The addresses that may write to a ticket as its customer: the requester (of the ticket
-    and of those merged with it), the customer's addresses, and everyone an email of theirs on
-    the ticket came from or was sent to (a colleague they copied answers too)."""
+    and of those merged with it), the addresses of the customer and of the customers linked to
+    it (see :func:`_linked_customers`), and everyone an email of theirs on the ticket came from
+    or was sent to (a colleague they copied answers too) — except the desk's own people, whom a
+    customer may copy as well: their answers are theirs, not the customer's."""
     ticket = _surviving(Ticket.objects.get(pk=ticket_id))
     tickets = Ticket.objects.filter(Q(pk__in={ticket.pk, ticket_id}) | Q(merged_into=ticket))
     known = set(tickets.values_list("requester_email", flat=True))
     known |= set(
-        Email.objects.filter(customer_id=ticket.customer_id).values_list("address", flat=True)
+        Email.objects.filter(customer_id__in=_linked_customers(ticket.customer_id)).values_list(
+            "address", flat=True
+        )
     )
+    copied_on: set[str] = set()
     for sender, copied in ticket.messages.filter(kind=TicketMessage.Kind.CUSTOMER).values_list(
         "email_from", "email_copied"
     ):
-        known.add(sender)
-        known.update(copied or ())
-    return {address.strip().lower() for address in known} - {""}
+        copied_on.add(sender)
+        copied_on.update(copied or ())
+    copied_on = {address.strip().lower() for address in copied_on}
+    known = {address.strip().lower() for address in known}
+    return (known | (copied_on - _staff_addresses(copied_on - known))) - {""}
+
+
+def _linked_customers(customer_id: int) -> set[int]:
+    """The customer and those who write for it by being part of it, or it of them.
+
+    An organisation's people (the people whose organisation it is) count: a company's ticket is
+    answered by whoever there handles it — the buyer who wrote first, the accountant asked for
+    the invoice — and an agent expects their replies to be the customer's, as they are on the
+    phone. A person's organisation counts too: the company's own address (its office mailbox)
+    writing about one of its people is the company speaking. A person's colleagues do not
+    (the same organisation, another person): a person's ticket can be their own affair, and a
+    colleague they want in the thread is known as soon as they copy them. Customers in the
+    recycle bin count for nothing."""
+    from guanxi.customers.models import Customer
+
+    alive = Customer.objects.filter(deleted_at__isnull=True)
+    organization_id = alive.filter(pk=customer_id).values_list("organization_id", flat=True).first()
+    linked = {customer_id}
+    linked |= set(alive.filter(organization_id=customer_id).values_list("pk", flat=True))
+    if organization_id is not None and alive.filter(pk=organization_id).exists():
+        linked.add(organization_id)
+    return linked
+
+
+def _staff_addresses(addresses: set[str]) -> set[str]:
+    """Those of ``addresses`` (lower case) that are a user's of Guanxi, active or not."""
+    if not addresses:
+        return set()
+    from guanxi.accounts.models import User
+
+    return set(
+        User.objects.annotate(address=Lower("email"))
+        .filter(address__in=addresses)
+        .values_list("address", flat=True)
+    )
+
+
+def _colleague(address: str):
+    """The one active user of Guanxi whose address this is, or None (none, or several
+    sharing it: then nobody can say who wrote)."""
+    from guanxi.accounts.models import User
+
+    users = list(
+        User.objects.annotate(address=Lower("email")).filter(address=address, is_active=True)[:2]
+    )
+    return users[0] if len(users) == 1 else None
 
 
 def _ticket_answered(parsed: ParsedEmail) -> int | None:

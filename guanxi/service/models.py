@@ -392,8 +392,9 @@ class TicketMessage(models.Model):
     @property
     def is_from_unknown_sender(self) -> bool:
         """An email about the ticket from someone not known to write for the requester, kept
-        as an internal note (see ``services.email_from_unknown_sender``)."""
-        return self.kind == self.Kind.NOTE and bool(self.email_from)
+        as an internal note (see ``services.email_from_unknown_sender``); not one of the desk's
+        own people writing into the thread, whose note is theirs (``email_from_colleague``)."""
+        return self.kind == self.Kind.NOTE and bool(self.email_from) and self.author_id is None
 
 
 def attachment_path(instance, filename: str) -> str:

@@ -1022,6 +1022,45 @@ def email_from_unknown_sender(
 
 
 @transaction.atomic
+def email_from_colleague(
+    *, actor, ticket_id: int, body: str, email_message_id: str, email_from: str
+) -> TicketMessage | None:
+    """An email about the ticket from the address of one of the desk's own people (``actor``),
+    such as an agent answering the customer from their mail client with the desk copied. It is
+    kept as the actor's internal note: they wrote it, so it is neither an unknown sender's nor
+    the customer's; the customer already has it from their mail client, so nothing is sent;
+    and the ticket's status and clocks stay as they are. ``PermissionDenied`` (or
+    ``Ticket.DoesNotExist``) when the actor may not work on the ticket, as for a note written on
+    the page. An email already filed (the same Message-ID) is recognised and nothing happens
+    (returns None)."""
+    if TicketMessage.objects.filter(email_message_id=email_message_id).exists():
+        return None
+    ticket = _lock(actor, ticket_id, None)
+    while ticket.merged_into_id:
+        ticket = _lock(actor, ticket.merged_into_id, None)
+    try:
+        with transaction.atomic():
+            message = TicketMessage.objects.create(
+                ticket=ticket,
+                kind=TicketMessage.Kind.NOTE,
+                body=(body or "").strip() or "-",
+                author=actor,
+                email_message_id=email_message_id,
+                email_from=email_from,
+            )
+    except IntegrityError:
+        return None  # the same email, filed a moment ago by another worker
+    _audit(
+        actor,
+        ticket,
+        AuditEvent.Action.UPDATE,
+        _("note added by email from %(address)s") % {"address": email_from},
+        {"note": {"before": None, "after": message.body[:500]}},
+    )
+    return message
+
+
+@transaction.atomic
 def ticket_merge(
     *,
     actor,
