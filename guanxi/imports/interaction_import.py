@@ -88,37 +88,45 @@ class InteractionImporter(LinkedRowImporter):
 
     def _checked(self, batch: list[SourceRow]):
         good, rejected, existing = super()._checked(batch)
-
-        def moved_keeping_staff(external_id, fields) -> bool:
-            return (
-                external_id in existing
-                and "staff_id" not in fields
-                and fields["customer_id"] != existing[external_id][1]
-            )
-
-        # A row that moves an interaction imported before to another customer without naming
-        # the staff keeps the staff it has: they must be allowed to see the new customer too.
-        # (Someone who has left keeps the contacts they had; they see nothing any more.)
-        moving = [existing[e][0] for _s, e, fields in good if moved_keeping_staff(e, fields)]
-        if not moving:
+        # A row that moves an interaction to another customer without naming the staff keeps
+        # the staff it has: they must be allowed to see the new customer too. What it has is
+        # what the rows before it in the batch left (a later row of the file updates what an
+        # earlier one wrote), else what is stored. Someone who has left keeps the contacts
+        # they had, wherever they move: they see nothing any more.
+        if not any("staff_id" not in fields for _s, _e, fields in good):
             return good, rejected, existing
-        staff_of = {
-            pk: (staff_id, username)
-            for pk, staff_id, username in Interaction.objects.filter(
-                pk__in=moving, staff__is_active=True
-            ).values_list("pk", "staff_id", "staff__username")
-        }
+        names = {pk: name for name, pk in self._staff.items() if pk is not None}
+        holds: dict[str, tuple[int, int | None]] = {}  # external id -> (customer, active staff)
+        for external_id, customer_id, staff_id, username, active in Interaction.objects.filter(
+            pk__in=[pk for pk, _customer in existing.values()]
+        ).values_list(
+            "external_id", "customer_id", "staff_id", "staff__username", "staff__is_active"
+        ):
+            holds[external_id] = (customer_id, staff_id if active else None)
+            names[staff_id] = username
         kept = []
         for source, external_id, fields in good:
-            if moved_keeping_staff(external_id, fields):
-                staff_id, username = staff_of.get(existing[external_id][0], (None, ""))
-                if staff_id is not None and not self._staff_sees(staff_id, fields["customer_id"]):
+            held = holds.get(external_id) if external_id else None
+            if held is None:  # a new interaction, by default the importing user's
+                staff_id = fields.get("staff_id", self.actor.pk)
+            elif "staff_id" in fields:
+                staff_id = fields["staff_id"]
+            else:
+                staff_id = held[1]
+                moved = fields["customer_id"] != held[0]
+                if (
+                    moved
+                    and staff_id is not None
+                    and not self._staff_sees(staff_id, fields["customer_id"])
+                ):
                     reason = _(
                         "staff: “%(name)s”, who had interaction %(ref)s, may not see its new "
                         "customer; name someone who may in the staff column"
-                    ) % {"name": username, "ref": external_id}
+                    ) % {"name": names.get(staff_id, ""), "ref": external_id}
                     rejected.append((source, [reason]))
                     continue
+            if external_id:
+                holds[external_id] = (fields["customer_id"], staff_id)
             kept.append((source, external_id, fields))
         return kept, rejected, existing
 

@@ -207,3 +207,29 @@ def test_moving_an_interaction_keeps_its_staff_only_if_they_may_see_the_new_cust
     company.rep_west.save()
     back = run(tmp_path, "external_id,customer_external_id,subject\nI1,K1,Call\n", company.admin)
     assert (back.updated, back.rejected) == (1, 0)
+
+
+def test_a_later_row_of_the_same_batch_cannot_move_the_staff_an_earlier_row_set(
+    company, customers, tmp_path
+):
+    # A later row of the file updates what an earlier one wrote, so the staff a moved
+    # interaction keeps is the one the earlier row left, not the one stored before the file.
+    _first, west = customers
+    columns = "external_id,customer_external_id,subject,staff\n"
+    job = run(tmp_path, columns + "I1,K1,Call,rep\nI1,W1,Call,\n", company.admin)
+    assert (job.created, job.rejected) == (1, 1)
+    assert ImportRowError.objects.get(job=job).reason.startswith(
+        "staff: “rep”, who had interaction I1"
+    )
+    stored = Interaction.objects.get()
+    assert (stored.customer.external_id, stored.staff) == ("K1", company.rep)
+
+    # Stored on K1 with the East rep: a row moves it to West with West's rep, and a later one
+    # moves it back without naming anyone, which would leave West's rep on East's customer.
+    job = run(tmp_path, columns + "I1,W1,Call,rep_west\nI1,K1,Call,\n", company.admin)
+    assert (job.updated, job.rejected) == (1, 1)
+    assert ImportRowError.objects.get(job=job).reason.startswith(
+        "staff: “rep_west”, who had interaction I1"
+    )
+    stored = Interaction.objects.get()
+    assert (stored.customer_id, stored.staff) == (west.pk, company.rep_west)
