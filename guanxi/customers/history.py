@@ -167,6 +167,13 @@ HEADLINES = {
 # Audit values that are user ids, shown as the user's name.
 USER_FIELDS = ("owner_id", "staff_id", "assignee_id")
 
+# How routing chose a new ticket's assignee (``guanxi.service.routing``), as the history says it.
+ROUTING_LABELS = {
+    "key_account": _("the gold customer's own account manager"),
+    "skill": _("an agent with the skill for its category"),
+    "unassigned": _("nobody yet: it waits in the queue"),
+}
+
 
 def _model_of(event: AuditEvent):
     """The model whose field names and choices an event's changes use."""
@@ -238,6 +245,8 @@ def _show(
         return organizations.get(value, f"#{value}")
     if isinstance(value, bool):
         return str(_("yes") if value else _("no"))
+    if name == "routing" and value in ROUTING_LABELS:
+        return str(ROUTING_LABELS[value])
     if name == "attachments" and isinstance(value, list):
         # The files of a ticket's reply or note: {"name": …, "size": bytes} each.
         return ", ".join(

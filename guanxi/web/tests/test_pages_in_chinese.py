@@ -21,8 +21,9 @@ from django.utils import translation
 
 from guanxi.accounts.models import Department, Team, User
 from guanxi.customers.models import Customer
-from guanxi.service import mail
-from guanxi.service.models import SatisfactionSurvey, Ticket
+from guanxi.service import mail, services
+from guanxi.service.models import SatisfactionSurvey, SlaPolicy, Ticket
+from guanxi.service.selectors import tickets_for_user
 
 pytestmark = pytest.mark.django_db
 
@@ -85,6 +86,8 @@ def _data_names() -> list[str]:
     names |= {str(team) for team in Team.objects.select_related("department")}
     names |= set(Department.objects.values_list("name", flat=True))
     names |= set(Customer.objects.values_list("name", flat=True))
+    # Service-level policies are named by whoever sets them up (the seeded ones in English).
+    names |= set(SlaPolicy.objects.values_list("name", flat=True))
     return sorted((name for name in names if name), key=len, reverse=True)
 
 
@@ -118,6 +121,13 @@ def _pages(client, company, role: str) -> tuple[list[str], list[str]]:
         reverse("service:reports"),
         reverse("analytics:follow_ups"),
     ]
+    ticket = services.ticket_create(
+        actor=company.agent,
+        customer_id=company.rep_customer.pk,
+        data={"type": "complaint", "subject": "货物破损"},
+    )
+    if tickets_for_user(user).filter(pk=ticket.pk).exists():
+        pages.append(reverse("service:detail", args=[ticket.pk]))
     forms = [
         reverse("customers:create"),
         reverse("customers:edit", args=[customer.pk]),
