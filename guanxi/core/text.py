@@ -92,6 +92,14 @@ def fold(text: str) -> str:
     return _SPACES.sub(" ", text).strip().casefold()
 
 
+# Latin letters that NFKD does not take apart, so fold() keeps them as letters of their own
+# (Søren stays søren, Łukasz łukasz), written as keyboards without them write them. The search
+# stores and looks for names in this spelling too; the duplicate keys fold to it outright.
+PLAIN_LATIN_LETTERS = str.maketrans(
+    {"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th"}
+)
+
+
 def has_han(text: str) -> bool:
     return bool(_HAN.search(text or ""))
 

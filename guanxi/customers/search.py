@@ -69,6 +69,7 @@ from pypinyin import lazy_pinyin
 from guanxi.core.text import (
     CHINESE_LEGAL_FORMS,
     LATIN_LEGAL_FORMS,
+    PLAIN_LATIN_LETTERS,
     SURNAME_READINGS,
     digits_only,
     fold,
@@ -120,11 +121,9 @@ _REGISTRY_LABELS = frozenset(
 _TONED_SYLLABLES = re.compile(r"([a-z]+)([0-5])")
 
 # Letters that folding leaves as they are (ø, æ, ł…) or takes to a bare vowel (ä -> a), and how
-# they are written on a keyboard without them: plainly (Søren as soren), and spelled out as
-# German and the Nordic languages do (Müller as mueller, Åsa as aasa). See other_spellings.
-_PLAIN_LETTERS = str.maketrans(
-    {"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th"}
-)
+# they are written on a keyboard without them: plainly (Søren as soren: PLAIN_LATIN_LETTERS),
+# and spelled out as German and the Nordic languages do (Müller as mueller, Åsa as aasa, this
+# table). See other_spellings.
 _SPELLED_LETTERS = str.maketrans(
     {
         "ä": "ae",
@@ -182,7 +181,9 @@ def other_spellings(text: str) -> list[str]:
     if not _SPELLABLE.search(lowered):
         return []
     as_is = normalise(text)
-    forms = (normalise(lowered.translate(table)) for table in (_PLAIN_LETTERS, _SPELLED_LETTERS))
+    forms = (
+        normalise(lowered.translate(table)) for table in (PLAIN_LATIN_LETTERS, _SPELLED_LETTERS)
+    )
     return [form for form in dict.fromkeys(forms) if form != as_is]
 
 

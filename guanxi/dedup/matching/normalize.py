@@ -18,6 +18,7 @@ from pypinyin import lazy_pinyin
 from guanxi.core.text import (
     CHINESE_LEGAL_FORMS,
     LATIN_LEGAL_FORMS,
+    PLAIN_LATIN_LETTERS,
     SURNAME_READINGS,
     fold,
     to_simplified,
@@ -135,8 +136,10 @@ _PLACE_SUFFIXES = ("省", "市", "自治区", "特别行政区")
 
 
 def clean_text(text: str | None) -> str:
-    """Folded (case, width, accents) and simplified: the base of every other form."""
-    return fold(to_simplified(text or ""))
+    """Folded (case, width, accents) and simplified: the base of every other form. Letters
+    that folding keeps (ø, æ, ł …) are written plainly, as a keyboard without them would: the
+    word patterns below know only a-z, and took Søren apart into "s" and "ren"."""
+    return fold(to_simplified(text or "")).translate(PLAIN_LATIN_LETTERS)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,23 @@ def test_one_chinese_name_in_many_spellings_has_one_key(written):
     assert person_name_forms(written).key == "wei zhang"
 
 
+@pytest.mark.parametrize(
+    ("written", "plain"),
+    [
+        ("Søren Kierkegaard", "Soren Kierkegaard"),
+        ("Łukasz Nowak", "Lukasz Nowak"),
+        ("Æbeltoft Design ApS", "Aebeltoft Design ApS"),
+        ("Đorđe Petrović", "Dorde Petrovic"),
+    ],
+)
+def test_letters_folding_keeps_meet_their_plain_spelling(written, plain):
+    # Folding takes accents off (é, ć) but keeps ø, æ, ł, đ as letters, which the name
+    # patterns (a-z) dropped: Søren had the key "kierkegaard ren s".
+    assert person_name_forms(written).key == person_name_forms(plain).key
+    assert organization_name_forms(written).key == organization_name_forms(plain).key
+    assert company_name_key(written) == company_name_key(plain)
+
+
 def test_names_run_together_meet_through_the_joined_form():
     assert person_name_forms("zhangwei").joined == person_name_forms("张伟").joined == "zhangwei"
     assert person_name_forms("王 美 玲").key == person_name_forms("Meiling Wang").key
