@@ -2,19 +2,23 @@
 
 Reads go through the caller's view of the customer (404 when out of sight); putting a customer
 on the blacklist or taking them off needs the right to change them (403 otherwise), and both
-are audited by the services.
+are audited by the services. Both are changes to the customer (a new version); taking them
+off takes the version the caller read, as the customer's other writes do.
 """
 
 import datetime as dt
 from typing import Annotated
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Query, Router, Schema, Status
 from pydantic import Field, StringConstraints
 
-from guanxi.api.errors import error_responses
+from guanxi.api.errors import StaleVersionOut, error_responses
 from guanxi.api.idempotency import idempotent
 from guanxi.api.schemas import InputSchema, ParamId, UserRefOut
+
+# The version checked is the customer's, so it is read as the customer API reads it.
+from guanxi.customers.api import IfMatch, _expected_version
 
 from . import services
 from .selectors import customer_value_card_for_user
@@ -60,6 +64,9 @@ class CustomerValueCardOut(Schema):
         "for customers created since."
     )
     blacklist: BlacklistOut | None
+    customer_version: int = Field(
+        description="The customer's version, to send when taking them off the blacklist."
+    )
 
 
 class BlacklistIn(InputSchema):
@@ -79,7 +86,7 @@ def _card(request: HttpRequest, customer_id: int) -> dict:
     if card.blacklist is not None:
         entry = card.blacklist
         blacklist = {"reason": entry.reason, "added_by": entry.added_by, "added_at": entry.added_at}
-    return {"value": value, "blacklist": blacklist}
+    return {"value": value, "blacklist": blacklist, "customer_version": card.customer_version}
 
 
 @router.get(
@@ -110,11 +117,22 @@ def customer_blacklist_add(request: HttpRequest, customer_id: ParamId, payload: 
 
 @router.delete(
     "/customers/{customer_id}/blacklist",
-    response={204: None, **error_responses(403, 404)},
+    response={204: None, 409: StaleVersionOut, **error_responses(403, 404)},
     url_name="customer_blacklist_remove",
     summary="Take a customer off the blacklist",
 )
-def customer_blacklist_remove(request: HttpRequest, customer_id: ParamId):
-    """422 when the customer is not on the blacklist."""
-    services.blacklist_remove(actor=request.auth, customer_id=customer_id)
+def customer_blacklist_remove(
+    request: HttpRequest,
+    customer_id: ParamId,
+    version: Annotated[int | None, Query(None, ge=1, le=2**31 - 1)] = None,
+    if_match: IfMatch = None,
+):
+    """Send the customer's `version` you read (the value card's `customer_version`, or the
+    customer's) as a query parameter, or its ETag as `If-Match`: 409 when the customer changed
+    since (the entry may have been taken off and put back with another reason), 422 without
+    one, and when the customer is not on the blacklist."""
+    expected = _expected_version(version, if_match)
+    services.blacklist_remove(
+        actor=request.auth, customer_id=customer_id, expected_version=expected
+    )
     return Status(204, None)

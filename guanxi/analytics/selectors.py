@@ -222,6 +222,7 @@ class CustomerValueCard:
     run: AnalyticsRun | None
     value: CustomerValue | None
     blacklist: Blacklist | None
+    customer_version: int  # what taking the customer off the blacklist sends back
 
 
 def customer_value_card_for_user(user, customer_id: int) -> CustomerValueCard:
@@ -242,4 +243,6 @@ def customer_value_card(customer: Customer) -> CustomerValueCard:
         else None
     )
     blacklist = Blacklist.objects.filter(customer=customer).select_related("added_by").first()
-    return CustomerValueCard(run=run, value=value, blacklist=blacklist)
+    return CustomerValueCard(
+        run=run, value=value, blacklist=blacklist, customer_version=customer.version
+    )

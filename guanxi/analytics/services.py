@@ -4,12 +4,15 @@ written by the refresh, ``refresh.py``.)"""
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record, audit_record_many, setting_save
+from guanxi.customers.models import Customer
 from guanxi.customers.selectors import access_customer
+from guanxi.customers.services import StaleVersionError
 from guanxi.customers.validation import unstorable_text_paths
 from guanxi.customers.visibility import CHANGE
 
@@ -34,6 +37,7 @@ def blacklist_add(*, actor, customer_id: int, reason: str) -> Blacklist:
         if Blacklist.objects.filter(customer=customer).exists():
             raise ValidationError({"customer_id": _("This customer is on the blacklist already.")})
         entry = Blacklist.objects.create(customer=customer, reason=reason, added_by=actor)
+        _new_customer_version(customer)
         audit_record(
             actor=actor,
             action=AuditEvent.Action.CREATE,
@@ -49,16 +53,31 @@ def blacklist_add(*, actor, customer_id: int, reason: str) -> Blacklist:
     return entry
 
 
-def blacklist_remove(*, actor, customer_id: int) -> None:
-    """Take a customer off the blacklist; needs the right to change the customer. Raises
-    ``ValidationError`` when the customer is not on it."""
+def _new_customer_version(customer) -> None:
+    """Putting a customer on the blacklist or taking them off is a change to the customer:
+    their version moves on, so a removal decided on what was read before (the entry someone
+    since took off and put back with another reason) is refused instead of silently removing
+    the new entry."""
+    Customer.objects.filter(pk=customer.pk).update(
+        version=F("version") + 1, updated_at=timezone.now()
+    )
+
+
+def blacklist_remove(*, actor, customer_id: int, expected_version: int) -> None:
+    """Take a customer off the blacklist; needs the right to change the customer, and the
+    customer's ``expected_version`` as the caller read it (:class:`StaleVersionError` after
+    someone else's change, such as the entry taken off and put back with another reason).
+    Raises ``ValidationError`` when the customer is not on it."""
     with transaction.atomic():
         customer = access_customer(actor, customer_id, CHANGE, for_update=True)
+        if customer.version != expected_version:
+            raise StaleVersionError(customer.version)
         entry = Blacklist.objects.filter(customer=customer).first()
         if entry is None:
             raise ValidationError({"customer_id": _("This customer is not on the blacklist.")})
         entry_id, reason = entry.pk, entry.reason
         entry.delete()
+        _new_customer_version(customer)
         audit_record(
             actor=actor,
             action=AuditEvent.Action.DELETE,

@@ -11,6 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from guanxi.customers.models import Customer
+from guanxi.customers.services import StaleVersionError
+from guanxi.web.params import version_param
 
 from . import labels
 from .dashboard import CHARTS
@@ -125,11 +127,31 @@ def blacklist_put(request, customer_id: int):
 @login_required
 @require_POST
 def blacklist_take_off(request, customer_id: int):
-    """Take a customer off the blacklist; the same rights as putting them on it."""
+    """Take a customer off the blacklist; the same rights as putting them on it. Decided on
+    the customer as the page showed it: after someone else's change (the entry taken off and
+    put back with another reason), or from a form without the version, nothing is removed."""
+    expected = version_param(request.POST.get("version"))
     try:
-        blacklist_remove(actor=request.user, customer_id=customer_id)
+        blacklist_remove(
+            actor=request.user,
+            customer_id=customer_id,
+            expected_version=0 if expected is None else expected,
+        )
     except Customer.DoesNotExist:
         raise Http404 from None
+    except StaleVersionError:
+        messages.warning(
+            request,
+            _(
+                "The form did not say which version of the customer you saw; look at it "
+                "again as it is now. Nothing was taken off the blacklist."
+            )
+            if expected is None
+            else _(
+                "This customer changed since you opened it; look again. Nothing was taken "
+                "off the blacklist."
+            ),
+        )
     except ValidationError as exc:
         for text in exc.messages:
             messages.error(request, text)

@@ -8,6 +8,11 @@ from guanxi.analytics.models import Blacklist
 from guanxi.analytics.services import blacklist_add, blacklist_remove
 from guanxi.audit.models import AuditEvent
 from guanxi.customers.models import Customer
+from guanxi.customers.services import StaleVersionError
+
+
+def _version(customer) -> int:
+    return Customer.objects.values_list("version", flat=True).get(pk=customer.pk)
 
 
 def test_owner_adds_and_removes_with_audit_rows(company):
@@ -21,12 +26,16 @@ def test_owner_adds_and_removes_with_audit_rows(company):
     with pytest.raises(ValidationError):
         blacklist_add(actor=company.rep, customer_id=customer.pk, reason="again")
 
-    blacklist_remove(actor=company.rep, customer_id=customer.pk)
+    blacklist_remove(
+        actor=company.rep, customer_id=customer.pk, expected_version=_version(customer)
+    )
     assert not Blacklist.objects.exists()
     removed = AuditEvent.objects.get(object_type="blacklist", action=AuditEvent.Action.DELETE)
     assert removed.actor == company.rep and removed.customer_id == customer.pk
     with pytest.raises(ValidationError):
-        blacklist_remove(actor=company.rep, customer_id=customer.pk)
+        blacklist_remove(
+            actor=company.rep, customer_id=customer.pk, expected_version=_version(customer)
+        )
 
 
 def test_a_reason_is_required(company):
@@ -53,7 +62,7 @@ def test_without_the_right_to_change_the_customer_nothing_is_written(
 
     Blacklist.objects.create(customer=target, reason="late payer", added_by=company.admin)
     with pytest.raises(error):
-        blacklist_remove(actor=actor, customer_id=target.pk)
+        blacklist_remove(actor=actor, customer_id=target.pk, expected_version=_version(target))
     assert Blacklist.objects.filter(customer=target).exists()
     assert not AuditEvent.objects.exists()
 
@@ -61,3 +70,27 @@ def test_without_the_right_to_change_the_customer_nothing_is_written(
 def test_a_manager_may_blacklist_the_departments_customers(company):
     blacklist_add(actor=company.manager, customer_id=company.rep_b_customer.pk, reason="fraud")
     assert Blacklist.objects.get().customer == company.rep_b_customer
+
+
+def test_putting_on_and_taking_off_are_changes_to_the_customer(company):
+    customer = company.rep_customer
+    read = _version(customer)
+    blacklist_add(actor=company.rep, customer_id=customer.pk, reason="never pays")
+    assert _version(customer) == read + 1
+    blacklist_remove(actor=company.rep, customer_id=customer.pk, expected_version=read + 1)
+    assert _version(customer) == read + 2
+
+
+def test_a_removal_decided_on_an_entry_since_replaced_is_refused(company):
+    customer = company.rep_customer
+    blacklist_add(actor=company.rep, customer_id=customer.pk, reason="late payer")
+    seen = _version(customer)  # the rep reads the entry ...
+    # ... while the manager takes it off and puts it back for a graver reason.
+    blacklist_remove(actor=company.manager, customer_id=customer.pk, expected_version=seen)
+    blacklist_add(actor=company.manager, customer_id=customer.pk, reason="fraud")
+    audit_rows = AuditEvent.objects.count()
+    with pytest.raises(StaleVersionError) as refused:
+        blacklist_remove(actor=company.rep, customer_id=customer.pk, expected_version=seen)
+    assert refused.value.field == "version" and refused.value.current_version == seen + 2
+    assert Blacklist.objects.get(customer=customer).reason == "fraud"
+    assert AuditEvent.objects.count() == audit_rows and _version(customer) == seen + 2

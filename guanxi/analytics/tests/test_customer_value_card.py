@@ -1,9 +1,15 @@
 """The customer page's value card: the current run's figures and the blacklist controls."""
 
+import re
+
+import pytest
+
 from guanxi.analytics.models import Blacklist
 from guanxi.analytics.refresh import analytics_refresh
+from guanxi.analytics.services import blacklist_add, blacklist_remove
 from guanxi.analytics.tests.conftest import AS_OF
 from guanxi.audit.models import AuditEvent
+from guanxi.customers.models import Customer
 
 
 def test_the_card_shows_the_current_figures(client, book_of_orders):
@@ -34,9 +40,36 @@ def test_putting_on_and_taking_off_the_blacklist_from_the_page(client, book_of_o
         f"/analytics/blacklist/{customer.pk}/add/", {"reason": "again"}, follow=True
     )
     assert "on the blacklist already" in followed.content.decode()
-    client.post(f"/analytics/blacklist/{customer.pk}/remove/")
+    client.post(f"/analytics/blacklist/{customer.pk}/remove/", {"version": _shown_version(page)})
     assert not Blacklist.objects.exists()
     assert AuditEvent.objects.filter(object_type="blacklist").count() == 2
+
+
+def _shown_version(page: str) -> str:
+    """The customer version the page's "Take off the blacklist" form sends."""
+    form = page[page.index("/remove/") :]
+    return re.search(r'name="version" value="(\d+)"', form[: form.index("</form>")]).group(1)
+
+
+@pytest.mark.parametrize("sent", ["stale", "missing"])
+def test_a_removal_from_a_page_read_before_another_change_removes_nothing(
+    client, book_of_orders, sent
+):
+    company = book_of_orders
+    customer = company.rep_customer
+    client.force_login(company.rep)
+    client.post(f"/analytics/blacklist/{customer.pk}/add/", {"reason": "late payer"})
+    page = client.get(f"/customers/{customer.pk}/").content.decode()
+    # Someone else takes the entry off and puts it back for another reason.
+    version = Customer.objects.get(pk=customer.pk).version
+    blacklist_remove(actor=company.manager, customer_id=customer.pk, expected_version=version)
+    blacklist_add(actor=company.manager, customer_id=customer.pk, reason="fraud")
+    data = {"version": _shown_version(page)} if sent == "stale" else {}
+    followed = client.post(f"/analytics/blacklist/{customer.pk}/remove/", data, follow=True)
+    text = followed.content.decode()
+    assert "Nothing was taken off the blacklist." in text
+    assert ("changed since you opened it" in text) == (sent == "stale")
+    assert Blacklist.objects.get(customer=customer).reason == "fraud"
 
 
 def test_a_blank_reason_writes_nothing(client, book_of_orders):

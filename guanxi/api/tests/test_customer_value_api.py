@@ -8,7 +8,11 @@ from guanxi.audit.models import AuditEvent
 def test_value_is_null_before_a_refresh_and_the_run_s_figures_after(api_as, company):
     rep = api_as("rep")
     url = f"/customers/{company.rep_customer.pk}/value"
-    assert rep.get(url).json() == {"value": None, "blacklist": None}
+    assert rep.get(url).json() == {
+        "value": None,
+        "blacklist": None,
+        "customer_version": company.rep_customer.version,
+    }
     run = analytics_refresh()
     value = rep.get(url).json()["value"]
     assert value["as_of"] == run.as_of.isoformat()
@@ -32,9 +36,10 @@ def test_blacklisting_is_audited_refused_twice_and_undone(api_as, company):
     blank = rep.post(f"/customers/{company.teammate_customer.pk}/blacklist", {"reason": " "})
     assert blank.status_code == 422 and blank.json()["errors"][0]["field"] == "reason"
 
-    assert rep.delete(url).status_code == 204
+    version = response.json()["customer_version"]
+    assert rep.delete(url, {"version": version}).status_code == 204
     assert not Blacklist.objects.exists()
-    gone = rep.delete(url)
+    gone = rep.delete(url, {"version": version + 1})
     assert gone.status_code == 422
     assert [e["field"] for e in gone.json()["errors"]] == ["customer_id"]
     assert AuditEvent.objects.filter(object_type="blacklist").count() == 2
@@ -45,6 +50,32 @@ def test_a_read_only_analyst_sees_the_entry_but_may_not_change_it(api_as, compan
     analyst = api_as("analyst")
     card = analyst.get(f"/customers/{company.rep_customer.pk}/value").json()
     assert card["blacklist"]["reason"] == "fraud"
-    refused = analyst.delete(f"/customers/{company.rep_customer.pk}/blacklist")
+    refused = analyst.delete(
+        f"/customers/{company.rep_customer.pk}/blacklist", {"version": card["customer_version"]}
+    )
     assert refused.status_code == 403
     assert Blacklist.objects.count() == 1
+
+
+def test_taking_off_the_blacklist_takes_the_customers_version(api_as, company):
+    rep, manager = api_as("rep"), api_as("manager")
+    url = f"/customers/{company.rep_customer.pk}/blacklist"
+    seen = rep.post(url, {"reason": "late payer"}).json()["customer_version"]
+
+    missing = rep.delete(url)
+    assert missing.status_code == 422
+    assert [e["field"] for e in missing.json()["errors"]] == ["version"]
+    # Meanwhile the manager takes the entry off and puts it back for a graver reason.
+    assert manager.delete(url, {"version": seen}).status_code == 204
+    now = manager.post(url, {"reason": "fraud"}).json()["customer_version"]
+    stale = rep.delete(url, {"version": seen})
+    assert stale.status_code == 409
+    body = stale.json()
+    assert [e["field"] for e in body["errors"]] == ["version"]
+    assert body["current_version"] == now
+    assert Blacklist.objects.get().reason == "fraud"
+
+    # The customer's ETag does as well as the version.
+    etag = rep.get(f"/customers/{company.rep_customer.pk}")["ETag"]
+    assert rep.delete(url, headers={"If-Match": etag}).status_code == 204
+    assert not Blacklist.objects.exists()
