@@ -227,7 +227,10 @@ class InteractionImporter(LinkedRowImporter):
         created = updated = unchanged = 0
         for _source, external_id, fields in good:
             if external_id and external_id in existing:
-                updates[existing[external_id]] = fields
+                # A row changes only what it gives: after an earlier row of the batch on the
+                # same interaction, both rows' changes stand, as they would across batches.
+                pk = existing[external_id]
+                updates[pk] = {**updates.get(pk, {}), **fields}
                 updated += 1
                 continue
             if external_id:

@@ -233,3 +233,26 @@ def test_a_later_row_of_the_same_batch_cannot_move_the_staff_an_earlier_row_set(
     )
     stored = Interaction.objects.get()
     assert (stored.customer_id, stored.staff) == (west.pk, company.rep_west)
+
+
+def test_two_rows_rewriting_one_stored_interaction_in_a_batch_both_count(
+    company, customers, tmp_path
+):
+    # As across batches, a later row changes what it names and keeps what the earlier row
+    # wrote, rather than the earlier row's changes being dropped.
+    columns = "external_id,customer_external_id,subject,notes,staff\n"
+    assert run(tmp_path, columns + "I1,K1,Call,,rep\n", company.rep).created == 1
+    job = run(tmp_path, columns + "I1,K1,Call,要报价,\nI1,K1,Call again,,teammate\n", company.rep)
+    assert (job.updated, job.rejected) == (2, 0)
+    stored = Interaction.objects.get()
+    assert (stored.subject, stored.notes, stored.staff) == (
+        "Call again",
+        "要报价",
+        company.teammate,
+    )
+    # The same for one the batch creates and two later rows change.
+    rows = "I2,K1,Visit,,\nI2,K1,Visit,带样品,\nI2,K1,Visit again,,teammate\n"
+    job = run(tmp_path, columns + rows, company.rep)
+    assert (job.created, job.updated, job.rejected) == (1, 2, 0)
+    made = Interaction.objects.get(external_id="I2")
+    assert (made.subject, made.notes, made.staff) == ("Visit again", "带样品", company.teammate)
