@@ -256,6 +256,7 @@ def _sender(message: EmailMessage) -> tuple[str, str]:
 
 
 MAX_COPIED = 50
+MAX_ADDRESS = 254  # TicketMessage.email_from, Ticket.requester_email
 
 
 def _addresses(message: EmailMessage, name: str) -> tuple:
@@ -666,6 +667,13 @@ def _sender_problem(parsed: ParsedEmail) -> str:
     try:
         validate_email(parsed.sender_address)
     except ValidationError:
+        valid = False
+    else:
+        # Django allows 320 characters; an address is at most 254 (RFC 5321's path of 256, less
+        # its angle brackets), which is also what the columns holding one take: a longer one
+        # would fail to be stored on every attempt to file the email.
+        valid = len(parsed.sender_address) <= MAX_ADDRESS
+    if not valid:
         return _("the sender address %(address)s is not valid") % {"address": parsed.sender_address}
     if parsed.sender_address == mail.service_address().strip().lower():
         return _("sent from the service desk's own address")

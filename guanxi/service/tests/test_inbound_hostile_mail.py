@@ -9,7 +9,7 @@ import pytest
 from django.core import mail as outbox
 from django.test import TestCase
 
-from guanxi.service import services
+from guanxi.service import mail, services
 from guanxi.service.inbound import file_inbound_email
 from guanxi.service.models import Ticket, TicketAttachment
 from guanxi.service.tests.inbound_mail import DESK, SECRET, URL, email_message, written
@@ -233,3 +233,24 @@ def test_a_mail_server_that_is_down_does_not_make_a_filed_email_look_failed(
     ticket = Ticket.objects.get(messages__email_message_id="<smtp-down@example.cn>")
     assert response.json()["ticket"] == ticket.number
     assert any("on_commit" in record.getMessage() for record in caplog.records)
+
+
+# Longer than an address may be (254 characters: RFC 5321's 256 for the path, less the angle
+# brackets) and than the columns holding one, yet passing Django's check, which allows 320.
+TOO_LONG = "a" * 60 + "@" + ".".join(["b" * 60] * 4) + ".com"
+
+
+@pytest.mark.parametrize("reply", [False, True], ids=["request", "reply to a ticket"])
+def test_a_sender_address_too_long_to_store_is_ignored_not_failed_for_ever(company, desk, reply):
+    # A reply from it was kept as an unknown sender's note, whose sender PostgreSQL refused as
+    # too long for its column: the webhook answered 503 and the mailbox fetch failed on it
+    # every round. A request from it was refused as invalid customer data.
+    subject = "发票"
+    if reply:
+        ticket = filed(message(message_id="<first@example.cn>").as_bytes()).ticket
+        subject = f"Re: 发票 {mail.ticket_token(ticket.pk)}"
+    before = written()
+    result = filed(message(sender=TOO_LONG, subject=subject).as_bytes())
+    assert (result.action, result.ticket) == ("ignored", None)
+    assert TOO_LONG in result.reason
+    assert written() == before
