@@ -69,7 +69,7 @@ def _decode(cursor: str) -> list[Any]:
 
 
 def _serialise(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
+    if isinstance(value, dt.date):  # a day, or a timestamp (a datetime is a date too)
         return value.isoformat()
     return value
 
@@ -81,6 +81,8 @@ def _deserialise(field: str, value: Any) -> Any:
     here, so that each caller needs to handle CursorError alone."""
     if field.endswith("_at"):  # created_at, updated_at, occurred_at: timestamps
         return _timestamp(value)
+    if field.endswith("_on"):  # ordered_on: days
+        return _day(value)
     if field == "id":
         return _id(value)
     if field in NUMERIC_FIELDS:
@@ -108,6 +110,15 @@ def _timestamp(value: Any) -> dt.datetime:
             raise CursorError("This cursor is not valid.")
         return parsed.astimezone(dt.UTC)
     except (ValueError, OverflowError) as exc:  # 2024-02-30, hour 25, offset +25:00
+        raise CursorError("This cursor is not valid.") from exc
+
+
+def _day(value: Any) -> dt.date:
+    if not isinstance(value, str):
+        raise CursorError("This cursor is not valid.")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:  # 2024-02-30
         raise CursorError("This cursor is not valid.") from exc
 
 

@@ -108,6 +108,8 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["customer", "ordered_on"], name="order_customer_date"),
             models.Index(fields=["status"], name="order_status"),
+            # The order list's order, latest first, under any filter (migration 0003).
+            models.Index(fields=["ordered_on", "id"], name="order_date_id"),
         ]
         verbose_name = _("order")
         verbose_name_plural = _("orders")
