@@ -145,6 +145,14 @@ def _address_tokens(address):
     return tokens
 
 
+def _addresses_in(text):
+    """The tokens of the addresses in a normalised text that is no email field: a name, company,
+    tag or external id saved as an address (li.wei_88@example.com) has their tails too."""
+    if "@" not in text:
+        return []
+    return [token for chunk in _chunks(text) if "@" in chunk for token in _address_tokens(chunk)]
+
+
 def _text_tokens(text, run_together):
     """The tokens of a normalised text, except those of its runs of Han characters (which the
     other spellings of a text share with the text itself)."""
@@ -175,7 +183,9 @@ def new_tokens(*, name, company, emails, tags, external_id):
     tokens = []
     written = [(name, True), (company, False), *((tag, False) for tag in tags)]
     for text, run_together in written:
-        tokens += _apostrophe_words(_normalise(text))
+        normalised = _normalise(text)
+        tokens += _apostrophe_words(normalised)
+        tokens += _addresses_in(normalised)
         for form in _other_spellings(text):
             tokens += _text_tokens(form, run_together)
     for address in emails:
@@ -187,6 +197,7 @@ def new_tokens(*, name, company, emails, tags, external_id):
     if external_id:
         normalised = _normalise(external_id)
         tokens += _apostrophe_words(normalised)
+        tokens += _addresses_in(normalised)
         pieces = _ID_PIECES.findall(normalised)
         if len(pieces) > 1:
             tokens += ["".join(pieces[start:]) for start in range(min(len(pieces), MAX_TAILS))]

@@ -90,3 +90,41 @@ def test_customers_stored_before_get_the_tokens_and_are_found(company):
     after = {pk: _text(pk) for pk in expected}
     migration.add_tokens(_models_of_the_migration(), _Editor())
     assert {pk: _text(pk) for pk in expected} == after
+
+
+def test_an_address_saved_as_a_name_tag_or_id_gets_its_tails_as_a_customer_saved_now_does(
+    company,
+):
+    # Addresses are tokenised wherever they are written: a customer named by their address
+    # (as mail clients often give it), a tag or an external id holding one.
+    def create(**data):
+        return customer_create(actor=company.admin, data={"party_type": "person", **data})
+
+    customers = [
+        create(name="li.wei_88@example.com"),
+        create(name="Wang", tags=["via sales@pacific-rim.com"]),
+        create(name="Zhou", external_id="crm:zhou.min_7@partner.cn"),
+    ]
+    expected = {c.pk: _text(c.pk) for c in customers}
+    for customer in Customer.objects.filter(pk__in=expected):
+        old = rebuild.search_text(
+            name=customer.name,
+            company=customer.company_label or "",
+            phones=[],
+            emails=[],
+            tags=[t.name for t in customer.tags.all()],
+            external_id=customer.external_id,
+        )
+        Customer.objects.filter(pk=customer.pk).update(search_text=old)
+
+    migration.add_tokens(_models_of_the_migration(), _Editor())
+
+    for pk, text in expected.items():
+        assert set(_text(pk).split()) == set(text.split())
+    for query, name in (
+        ("wei_88", "li.wei_88@example.com"),
+        ("rim.com", "Wang"),
+        ("min_7", "Zhou"),
+    ):
+        found = customer_list_for_user(company.admin, filters={"q": query})
+        assert list(found.values_list("name", flat=True)) == [name], query
