@@ -9,7 +9,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import customer_list_for_user
-from guanxi.customers.services import customer_create
+from guanxi.customers.services import customer_create, customer_update
 
 migration = importlib.import_module(
     "guanxi.customers.migrations.0005_spelling_and_separator_tokens"
@@ -128,3 +128,36 @@ def test_an_address_saved_as_a_name_tag_or_id_gets_its_tails_as_a_customer_saved
     ):
         found = customer_list_for_user(company.admin, filters={"q": query})
         assert list(found.values_list("name", flat=True)) == [name], query
+
+
+def test_a_customer_changed_while_the_migration_runs_keeps_the_change(company, monkeypatch):
+    customer = customer_create(
+        actor=company.admin, data={"party_type": "organization", "name": "Müller GmbH"}
+    )
+    old = rebuild.search_text(
+        name=customer.name, company="", phones=[], emails=[], tags=[], external_id=None
+    )
+    Customer.objects.filter(pk=customer.pk).update(search_text=old)
+    customer.refresh_from_db()
+    compute = migration.new_tokens
+
+    def renamed_meanwhile(**fields):
+        # Someone renames the customer after the migration read its batch, before it writes.
+        if fields["name"] == "Müller GmbH":
+            customer_update(
+                actor=company.admin,
+                customer_id=customer.pk,
+                expected_version=customer.version,
+                data={"name": "Schmidt GmbH"},
+            )
+        return compute(**fields)
+
+    monkeypatch.setattr(migration, "new_tokens", renamed_meanwhile)
+    migration.add_tokens(_models_of_the_migration(), _Editor())
+
+    stored = Customer.objects.get(pk=customer.pk)
+    assert stored.name == "Schmidt GmbH"
+    assert "schmidt" in stored.search_text.split() and "mueller" not in stored.search_text
+    assert list(
+        customer_list_for_user(company.admin, filters={"q": "schmidt"}).values_list("pk", flat=True)
+    ) == [customer.pk]
