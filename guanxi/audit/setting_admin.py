@@ -14,6 +14,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.http import HttpResponseRedirect
+from django.utils.translation import gettext_lazy as _
 
 from .services import StaleSettingError, stale_setting_message
 
@@ -28,7 +29,9 @@ class VersionCheckForm(forms.ModelForm):
     be taken (nor held until the save). The service compares the versions again under its own
     lock, which is what catches a save that went stale in between, there and on SQLite."""
 
-    version_read = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # Hidden, but the admin still prints its label in the hidden row: one that reads in both
+    # languages.
+    version_read = forms.IntegerField(label=_("version"), widget=forms.HiddenInput, required=False)
 
     # Where the refusal is shown. The list page shows no form-wide errors of a row, only those
     # of its editable cells, so there it is set to the first editable column.
