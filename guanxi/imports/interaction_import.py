@@ -50,6 +50,13 @@ def parse_moment(text: str) -> dt.datetime | None:
     return moment
 
 
+def _reference(values: dict[str, str]) -> str:
+    """How a row names its customer, as the keys of ``LinkedRowImporter._customers``."""
+    if values.get("customer_external_id"):
+        return f"e:{values['customer_external_id']}"
+    return f"i:{values.get('customer_id', '')}"
+
+
 class InteractionImporter(LinkedRowImporter):
     customer_action = INTERACT
     model = Interaction
@@ -57,6 +64,9 @@ class InteractionImporter(LinkedRowImporter):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._staff: dict[str, int | None] = {}
+        # Kept for the whole import, as the importing user is, so that each one's team and its
+        # members are read once rather than again for every batch.
+        self._staff_users: dict[int, User] = {}
 
     def _staff_id(self, username: str) -> int | None:
         if username not in self._staff:
@@ -69,22 +79,35 @@ class InteractionImporter(LinkedRowImporter):
 
     def _customers(self, rows: list[dict[str, str]]) -> dict[str, int | str]:
         found = super()._customers(rows)
-        # What the staff named in this batch may see is asked once per person and batch.
-        self._batch_customers = {v for v in found.values() if isinstance(v, int)}
-        self._visible_to_staff: dict[int, set[int]] = {}
+        # What the staff named in this batch may see is asked once per person and batch, about
+        # the customers the rows name them with: the whole batch's ids, sent for every person
+        # named, cost more to pass to the database than the answer takes to find.
+        self._named_with: dict[int, set[int]] = {}
+        for values in rows:
+            staff_id = self._staff_id(values["staff"].strip()) if values.get("staff") else None
+            customer = found.get(_reference(values))
+            if staff_id is not None and isinstance(customer, int):
+                self._named_with.setdefault(staff_id, set()).add(customer)
+        self._visible_to_staff: dict[int, dict[int, bool]] = {}
         return found
 
     def _staff_sees(self, staff_id: int, customer_id: int) -> bool:
         """Whether the staff member named by a row may view its customer, by the visibility
         rule, as the web form and the API ask it (``interaction_log``)."""
-        if staff_id not in self._visible_to_staff:
-            staff = User.objects.get(pk=staff_id)
-            self._visible_to_staff[staff_id] = set(
+        seen = self._visible_to_staff.setdefault(staff_id, {})
+        if customer_id not in seen:
+            staff = self._staff_users.get(staff_id)
+            if staff is None:
+                staff = User.objects.select_related("team").get(pk=staff_id)
+                self._staff_users[staff_id] = staff
+            asked = (self._named_with.get(staff_id, set()) | {customer_id}) - seen.keys()
+            visible = set(
                 Customer.objects.visible_to(staff, VIEW)
-                .filter(pk__in=list(self._batch_customers))
+                .filter(pk__in=list(asked))
                 .values_list("pk", flat=True)
             )
-        return customer_id in self._visible_to_staff[staff_id]
+            seen.update((pk, pk in visible) for pk in asked)
+        return seen[customer_id]
 
     def _checked(self, batch: list[SourceRow]):
         good, rejected, existing = super()._checked(batch)
@@ -144,11 +167,7 @@ class InteractionImporter(LinkedRowImporter):
         interaction without an occurred_at happened now, one imported before keeps its moment
         (and its channel, direction, notes and staff likewise)."""
         problems = []
-        reference = (
-            f"e:{values['customer_external_id']}"
-            if values.get("customer_external_id")
-            else f"i:{values.get('customer_id', '')}"
-        )
+        reference = _reference(values)
         customer = customers.get(reference)
         if not isinstance(customer, int):
             problems.append(

@@ -2,6 +2,8 @@
 rule, idempotent re-import by the interaction's own external id, and every row accounted for."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from guanxi.audit.models import AuditEvent
@@ -256,3 +258,21 @@ def test_two_rows_rewriting_one_stored_interaction_in_a_batch_both_count(
     assert (job.created, job.updated, job.rejected) == (1, 2, 0)
     made = Interaction.objects.get(external_id="I2")
     assert (made.subject, made.notes, made.staff) == ("Visit again", "带样品", company.teammate)
+
+
+def _user_reads(tmp_path, actor, rows: str) -> int:
+    """How many queries read users while ``rows`` are imported one row a batch."""
+    path = tmp_path / "contacts.csv"
+    path.write_text("external_id,customer_external_id,subject,staff\n" + rows)
+    job = import_job_create(actor=actor, path=path, filename="contacts.csv", kind="interactions")
+    with CaptureQueriesContext(connection) as queries:
+        import_job_run(job=job, batch_size=1)
+    return sum('FROM "accounts_user"' in q["sql"] for q in queries.captured_queries)
+
+
+def test_the_staff_named_are_read_once_per_import_not_once_per_batch(company, customers, tmp_path):
+    row = "K1,Call,teammate\n"
+    two_batches = _user_reads(tmp_path, company.rep, "I1," + row + "I2," + row)
+    six_batches = _user_reads(tmp_path, company.rep, "".join(f"J{n},{row}" for n in range(6)))
+    # Who the teammate is and who their team's members are does not change with more batches.
+    assert six_batches == two_batches
