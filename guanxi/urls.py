@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.accounts.views import set_language
 from guanxi.api.api import api
 
 # The administration says it is Guanxi's, in the reader's language, rather than "Django".
@@ -21,7 +22,7 @@ urlpatterns = [
     path("knowledge/", include("guanxi.knowledge.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", set_language, name="set_language"),
 ]
 
 handler404 = "guanxi.web.views.not_found"

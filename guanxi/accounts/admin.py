@@ -68,7 +68,7 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("role", "department", "team", "is_active")
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
-        (_("Guanxi"), {"fields": ("display_name", "role", "department", "team")}),
+        (_("Guanxi"), {"fields": ("display_name", "role", "department", "team", "language")}),
     )
 
     def get_form(self, request, obj=None, **kwargs):

@@ -1,6 +1,7 @@
 import hashlib
 import secrets
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils import timezone
@@ -100,6 +101,15 @@ class User(AbstractUser):
         verbose_name=_("team"),
     )
     display_name = models.CharField(_("display name"), max_length=100, blank=True)
+    # What they chose in the top bar; mail and notices written for them outside a request (the
+    # SLA sweep, the mailbox fetch) use it too.
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("Blank: the site's default language."),
+    )
 
     objects = GuanxiUserManager()
 

@@ -1,8 +1,10 @@
-"""Writes to accounts: API tokens, deactivating a user who leaves, and departments and teams."""
+"""Writes to accounts: API tokens, a user's language, deactivating a user who leaves, and
+departments and teams."""
 
 from collections.abc import Iterable
 from typing import Literal
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -42,6 +44,34 @@ def api_token_revoke(*, actor: User, token_id: int) -> ApiToken:
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
     return token
+
+
+@transaction.atomic
+def user_set_language(*, actor: User, language: str) -> User:
+    """Remember the language ``actor`` switched to, so Guanxi speaks it when they sign in on
+    another browser and in the mail and notices written for them outside a request."""
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError(
+            {
+                "language": _("Choose one of: %(values)s.")
+                % {"values": ", ".join(code for code, _name in settings.LANGUAGES)}
+            }
+        )
+    user = User.objects.select_for_update().get(pk=actor.pk)
+    if user.language != language:
+        before = user.language
+        user.language = language
+        user.save(update_fields=["language"])
+        audit_record(
+            actor=actor,
+            action=AuditEvent.Action.UPDATE,
+            object_type="user",
+            object_id=user.pk,
+            summary=user.username,
+            changes={"language": {"before": before, "after": language}},
+        )
+    actor.language = language
+    return user
 
 
 def api_token_authenticate(raw: str) -> User | None:

@@ -1,15 +1,32 @@
 """Signing in and out, and each user's own API tokens."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views import i18n
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .forms import ApiTokenCreateForm
 from .selectors import api_tokens_for_user
-from .services import api_token_create, api_token_revoke
+from .services import api_token_create, api_token_revoke, user_set_language
+
+
+def set_language(request):
+    """The top bar's language switch: Django's own (the cookie, back to the page), and for
+    someone signed in the choice is kept on them too, for their next sign-in elsewhere and for
+    what Guanxi writes to them outside a request."""
+    response = i18n.set_language(request)
+    language = request.POST.get("language", "")
+    if (
+        request.method == "POST"
+        and request.user.is_authenticated
+        and language in dict(settings.LANGUAGES)
+    ):
+        user_set_language(actor=request.user, language=language)
+    return response
 
 
 class LoginView(auth_views.LoginView):

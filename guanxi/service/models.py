@@ -251,6 +251,12 @@ class Ticket(models.Model):
         verbose_name=_("merged into"),
     )
     requester_email = models.EmailField(_("requester's email"), blank=True)
+    # The language the requester wrote in, as far as Guanxi can tell when the ticket is opened
+    # (Han characters, or the request form filled in with Chinese chosen); every mail to them
+    # about the ticket is written in it. Blank: the site default.
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, blank=True, editable=False
+    )
     # The service level that applies, and the deadlines it gives at the current status
     # (null: no such target, met, or paused while waiting for the customer).
     sla_policy = models.ForeignKey(

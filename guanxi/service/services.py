@@ -13,17 +13,18 @@ acting user and are reached only through a verified token or the inbound mail pa
 
 import functools
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from guanxi.audit.models import AuditEvent
@@ -34,6 +35,7 @@ from guanxi.audit.services import (
     setting_save,
     settings_delete,
 )
+from guanxi.core.languages import by_language, chinese_if_written_in_it, in_language
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.visibility import INTERACT
@@ -442,6 +444,11 @@ def ticket_create(*, actor, customer_id: int, data: Mapping[str, Any]) -> Ticket
     if errors:
         raise ValidationError(errors)
     values.setdefault("channel", Ticket.Channel.PHONE)
+    # Taken down on the phone or at the counter: a request written down in Chinese was most
+    # likely made in it, so the customer's mail about it is in Chinese too.
+    values["language"] = chinese_if_written_in_it(
+        values.get("subject", ""), values.get("description", "")
+    )
     return _open_ticket(
         actor=actor,
         customer=customer,
@@ -482,6 +489,7 @@ def ticket_create_from_customer(
     values = _clean_fields(data, errors)
     if errors:
         raise ValidationError(errors)
+    values["language"] = _requester_language(values)
     now = timezone.now()
     ticket = _open_ticket(
         actor=None, customer=customer, values=values, requester_email=requester_email, now=now
@@ -503,6 +511,18 @@ def ticket_create_from_customer(
     return ticket
 
 
+def _requester_language(values: Mapping[str, Any]) -> str:
+    """The language to write to a customer in about the request they make: Chinese when they
+    wrote in it; on the request form, the language they had chosen there; otherwise the site
+    default (blank). Customers have no stored language: one address may be read by different
+    people, and each request says for itself."""
+    written = chinese_if_written_in_it(values.get("subject", ""), values.get("description", ""))
+    if written or values.get("channel") != Ticket.Channel.WEB_FORM:
+        return written
+    active = translation.get_language() or ""
+    return active if active in dict(settings.LANGUAGES) else ""
+
+
 # More requests than this from one address within an hour are still filed, but not acknowledged:
 # an autoresponder that does not say it is one would otherwise answer each acknowledgement with
 # a new request, for ever (RFC 3834, 2: not answering the same sender again and again).
@@ -518,10 +538,11 @@ def _acknowledge(ticket_id: int) -> None:
     ).exclude(pk=ticket.pk)
     if earlier.count() >= ACKNOWLEDGEMENTS_PER_HOUR:
         return
-    body = _(
-        "We received your request %(number)s and will answer as soon as we can.\n\n"
-        "Follow it here: %(url)s\n\nReply to this email to add to it."
-    ) % {"number": ticket.number, "url": mail.status_url(ticket.pk)}
+    with in_language(ticket.language):
+        body = _(
+            "We received your request %(number)s and will answer as soon as we can.\n\n"
+            "Follow it here: %(url)s\n\nReply to this email to add to it."
+        ) % {"number": ticket.number, "url": mail.status_url(ticket.pk)}
     mail.send_to_customer(
         ticket=ticket, to=ticket.requester_email, subject=ticket.subject, body=body
     )
@@ -749,11 +770,13 @@ def _send_survey_on_commit(ticket: Ticket) -> None:
 
     def send() -> None:
         current = Ticket.objects.get(pk=ticket_id)
-        body = _(
-            "Your request %(number)s has been resolved.\n\nHow satisfied are you with how we "
-            "handled it? One question, one click: %(url)s\n\nIf it is not solved, reply to this "
-            "email and we will reopen it."
-        ) % {"number": current.number, "url": mail.survey_url(ticket_id)}
+        # The customer's language, not that of the agent whose request resolved it.
+        with in_language(current.language):
+            body = _(
+                "Your request %(number)s has been resolved.\n\nHow satisfied are you with how "
+                "we handled it? One question, one click: %(url)s\n\nIf it is not solved, reply "
+                "to this email and we will reopen it."
+            ) % {"number": current.number, "url": mail.survey_url(ticket_id)}
         mail.send_to_customer(ticket=current, to=address, subject=current.subject, body=body)
 
     transaction.on_commit(send)
@@ -973,8 +996,10 @@ def customer_message(
     )
     _tell(
         ticket,
-        _("%(number)s: the customer wrote: %(text)s")
-        % {"number": ticket.number, "text": message.body[:200]},
+        lambda: (
+            _("%(number)s: the customer wrote: %(text)s")
+            % {"number": ticket.number, "text": message.body[:200]}
+        ),
     )
     return message
 
@@ -1015,8 +1040,10 @@ def email_from_unknown_sender(
     )
     _tell(
         ticket,
-        _("%(number)s: an email from an unknown sender, %(address)s, kept as a note")
-        % {"number": ticket.number, "address": sender},
+        lambda: (
+            _("%(number)s: an email from an unknown sender, %(address)s, kept as a note")
+            % {"number": ticket.number, "address": sender}
+        ),
     )
     return message
 
@@ -1167,8 +1194,10 @@ def ticket_watch(*, actor, ticket_id: int, watching: bool) -> Ticket:
     return ticket
 
 
-def _tell(ticket: Ticket, text: str) -> None:
-    """An in-app notice about the ticket for whoever holds it and its watchers."""
+def _tell(ticket: Ticket, text: Callable[[], str]) -> None:
+    """An in-app notice about the ticket for whoever holds it and its watchers. ``text`` makes
+    the notice; it is called in each recipient's language, since the notice is stored as
+    written and the one writing it here (a customer, the mailbox fetch) has none of theirs."""
     from .models import Notification
 
     people = {u.pk: u for u in ticket.watchers.filter(is_active=True)}
@@ -1176,10 +1205,14 @@ def _tell(ticket: Ticket, text: str) -> None:
         if user is not None and user.is_active:
             people[user.pk] = user
     now = timezone.now()
-    Notification.objects.bulk_create(
-        Notification(user=u, ticket=ticket, text=text[:300], created_at=now)
-        for u in people.values()
-    )
+    notices = []
+    for language, users in by_language(people.values()).items():
+        with in_language(language):
+            written = text()[:300]
+        notices += [
+            Notification(user=u, ticket=ticket, text=written, created_at=now) for u in users
+        ]
+    Notification.objects.bulk_create(notices)
 
 
 # --- customers' answers ------------------------------------------------------------------------

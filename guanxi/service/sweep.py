@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record
+from guanxi.core.languages import by_language, in_language
 
 from . import mail
 from .models import ESCALATION_ROLES, Notification, SlaNotification, Ticket
@@ -253,7 +254,6 @@ def sweep_batch(now: datetime, *, limit: int = BATCH_SIZE) -> tuple[int, list[in
                 administrators=administrators,
             )
             people = recipients.people
-            text = _text(ticket, step.target, step.percent, deadlines.get(step.target))
             if recipients.passed_over:
                 _audit_passed_over(ticket, step.target, recipients)
             records.append(
@@ -267,15 +267,19 @@ def sweep_batch(now: datetime, *, limit: int = BATCH_SIZE) -> tuple[int, list[in
                     created_at=now,
                 )
             )
-            notices += [
-                Notification(
-                    user=u,
-                    ticket=ticket,
-                    text=_in_place_of(text, recipients.stands_in_for(u)),
-                    created_at=now,
-                )
-                for u in people
-            ]
+            # The notice is stored as written, so it is written in each reader's language.
+            for language, users in by_language(people).items():
+                with in_language(language):
+                    text = _text(ticket, step.target, step.percent, deadlines.get(step.target))
+                    notices += [
+                        Notification(
+                            user=u,
+                            ticket=ticket,
+                            text=_in_place_of(text, recipients.stands_in_for(u)),
+                            created_at=now,
+                        )
+                        for u in users
+                    ]
         ticket.sla_check_at = upcoming
     Ticket.objects.bulk_update(tickets, ["sla_check_at"], batch_size=1000)
     created = SlaNotification.objects.bulk_create(records, batch_size=1000)
@@ -331,22 +335,26 @@ def deliver_emails(*, batch_size: int = EMAIL_BATCH) -> int:
         while ids:
             records = list(SlaNotification.objects.filter(pk__in=ids).select_related("ticket"))
             wanted = {pk for record in records for pk in record.recipients}
-            addresses = dict(
-                User.objects.filter(pk__in=wanted, is_active=True)
-                .exclude(email="")
-                .values_list("pk", "email")
-            )
+            users = User.objects.filter(pk__in=wanted, is_active=True).exclude(email="")
+            users_by_pk = {user.pk: user for user in users.only("pk", "email", "language")}
             failed = []
             for record in records:
-                text = _text(record.ticket, record.target, record.percent, record.due_at)
                 link = mail.absolute_url(f"/service/tickets/{record.ticket_id}/")
+                recipients = [users_by_pk[pk] for pk in record.recipients if pk in users_by_pk]
                 try:
-                    mail.send_to_staff(
-                        to=[addresses[pk] for pk in record.recipients if pk in addresses],
-                        subject=text,
-                        body=f"{text}\n\n{record.ticket.subject}\n{link}",
-                        connection=mail_connection,
-                    )
+                    # One email per language its recipients read. Should a later one fail, the
+                    # step is sent again next time to all of them, the earlier ones included.
+                    for language, group in by_language(recipients).items():
+                        with in_language(language):
+                            text = _text(
+                                record.ticket, record.target, record.percent, record.due_at
+                            )
+                        mail.send_to_staff(
+                            to=[user.email for user in group],
+                            subject=text,
+                            body=f"{text}\n\n{record.ticket.subject}\n{link}",
+                            connection=mail_connection,
+                        )
                 except Exception:
                     logger.exception(
                         "Could not email SLA notification %s; retried later", record.pk
