@@ -319,6 +319,14 @@ def customer_update(
     refresh_search_data(customer)
     if customer.is_organization and before["name"] != customer.name:
         refresh_people_of([customer.pk])
+    if customer.owner_id != before["owner_id"]:
+        # A new account manager chosen here is a reassignment like ``customers_reassign``'s:
+        # the open churn follow-ups go with the customer, or are closed in the pool.
+        from guanxi.analytics.services import follow_ups_follow_customers
+
+        follow_ups_follow_customers(
+            actor=actor, customer_ids=[customer.pk], to_owner_id=customer.owner_id
+        )
     # Prefetch caches, if any, describe the old state.
     customer = Customer.objects.get(pk=customer.pk)
     changes = diff_values(before, customer_snapshot(customer), sensitive=SENSITIVE_FIELDS)

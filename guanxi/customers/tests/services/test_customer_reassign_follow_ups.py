@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from guanxi.analytics.models import ChurnFollowUp
 from guanxi.audit.models import AuditEvent
 from guanxi.core.testing.factories import CustomerFactory
-from guanxi.customers.services import customers_reassign
+from guanxi.customers.services import customer_update, customers_reassign
 
 pytestmark = pytest.mark.django_db
 
@@ -95,4 +95,42 @@ def test_a_refused_reassignment_leaves_the_follow_ups_alone(company):
         )
     follow_up.refresh_from_db()
     assert follow_up.owner == company.rep
+    assert not _events(follow_up).exists()
+
+
+def test_changing_the_account_manager_on_the_customer_moves_its_follow_ups_too(company):
+    # The edit form and PATCH /customers/{id} change the owner as a reassignment does.
+    follow_up = _follow_up(company.rep_customer, company.rep)
+    customer = customer_update(
+        actor=company.manager,
+        customer_id=company.rep_customer.pk,
+        expected_version=company.rep_customer.version,
+        data={"owner_id": company.teammate.pk},
+    )
+    follow_up.refresh_from_db()
+    assert follow_up.owner == company.teammate and follow_up.done_at is None
+    assert _events(follow_up).get().changes == {
+        "owner_id": {"before": company.rep.pk, "after": company.teammate.pk}
+    }
+    # Into the pool, nobody is left to do it.
+    customer_update(
+        actor=company.manager,
+        customer_id=customer.pk,
+        expected_version=customer.version,
+        data={"owner_id": None},
+    )
+    follow_up.refresh_from_db()
+    assert follow_up.done_at is not None
+
+
+def test_an_edit_that_keeps_the_account_manager_leaves_the_follow_ups_alone(company):
+    follow_up = _follow_up(company.rep_customer, company.rep)
+    customer_update(
+        actor=company.rep,
+        customer_id=company.rep_customer.pk,
+        expected_version=company.rep_customer.version,
+        data={"industry": "零售", "owner_id": company.rep.pk},
+    )
+    follow_up.refresh_from_db()
+    assert (follow_up.owner, follow_up.done_at) == (company.rep, None)
     assert not _events(follow_up).exists()
