@@ -24,6 +24,7 @@ from guanxi.core.phones import ParsedPhone, parse_phone
 from guanxi.core.text import UNSTORABLE_TEXT
 
 from .models import Address, Customer, CustomFieldDefinition, Email, MarketingConsent, Phone
+from .visibility import may_own_customers
 
 SCALAR_FIELDS = frozenset(
     {
@@ -302,6 +303,8 @@ def owner_assignment_error(actor, owner_id) -> str | None:
     owner = User.objects.filter(pk=owner_id, is_active=True).first()
     if owner is None:
         return _("No such active user.")
+    if not may_own_customers(owner):
+        return _("%(user)s may not change customers, so cannot own them.") % {"user": owner.label}
     if actor.is_superuser or actor.role == Role.ADMIN or owner.pk == actor.pk:
         return None
     if actor.role == Role.MANAGER and owner.department_id == actor.department_id:

@@ -18,7 +18,7 @@ Deleted customers are invisible to everyone.
 
 from django.db.models import Q
 
-from guanxi.accounts.roles import Role
+from guanxi.accounts.roles import WRITING_ROLES, Role
 
 VIEW = "view"
 INTERACT = "interact"
@@ -78,9 +78,16 @@ def _member_ids(user, field: str, value: int) -> list[int]:
     return cache[key]
 
 
-def can_create_customers(user) -> bool:
-    from guanxi.accounts.roles import WRITING_ROLES
+def may_own_customers(user) -> bool:
+    """Whether ``user`` may be a customer's account manager: someone who may change the
+    customers they own. Every writing role may (see ``customer_scope``: an admin everything, a
+    manager their department's owners' customers, an agent and a rep their own); an analyst
+    may change nothing, so customers given to one could be worked by nobody on their side.
+    ``test_visibility`` checks this against ``customer_scope`` role by role."""
+    return bool(user and user.is_active) and (user.is_superuser or user.role in WRITING_ROLES)
 
+
+def can_create_customers(user) -> bool:
     return bool(user and user.is_authenticated and user.is_active) and (
         user.is_superuser or user.role in WRITING_ROLES
     )

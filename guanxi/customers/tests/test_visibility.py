@@ -4,7 +4,7 @@ import pytest
 
 from guanxi.core.testing.visibility_matrix import EXPECTED
 from guanxi.customers.models import Customer
-from guanxi.customers.visibility import CHANGE, INTERACT, VIEW
+from guanxi.customers.visibility import CHANGE, INTERACT, VIEW, may_own_customers
 
 
 def _names(company, queryset) -> set[str]:
@@ -43,3 +43,11 @@ def test_inactive_and_anonymous_users_see_nothing(company):
     company.admin.is_active = False
     assert not Customer.objects.visible_to(company.admin).exists()
     assert not Customer.objects.visible_to(AnonymousUser()).exists()
+
+
+@pytest.mark.parametrize("username", sorted(EXPECTED))
+def test_who_may_own_customers_is_who_may_change_the_customers_they_own(company, username):
+    user = company.users[username]
+    owned = Customer.objects.create(name=f"Owned by {username}", owner=user)
+    may_change_it = Customer.objects.visible_to(user, CHANGE).filter(pk=owned.pk).exists()
+    assert may_own_customers(user) is may_change_it

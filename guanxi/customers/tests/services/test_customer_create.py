@@ -4,7 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from guanxi.audit.models import AuditEvent
 from guanxi.core.crypto import decrypt_text
 from guanxi.customers.models import Customer, CustomFieldDefinition, MarketingConsent
-from guanxi.customers.services import customer_create
+from guanxi.customers.services import customer_create, customer_update
 
 VALID_ID = "11010519491231002X"
 LONG_EMAIL = "a" * 64 + "@" + ".".join(["b" * 60] * 4) + ".com"  # valid, 312 characters
@@ -145,6 +145,25 @@ def test_owner_assignment_follows_role(company):
     assert made.owner == company.rep
     with pytest.raises(ValidationError):
         customer_create(actor=company.manager, data={"name": "C", "owner_id": company.rep_west.pk})
+
+
+def test_an_analyst_cannot_be_made_account_manager_on_create_or_edit(company):
+    # An analyst may change no customer, so one given to them could be worked by nobody.
+    with pytest.raises(ValidationError) as caught:
+        customer_create(actor=company.admin, data={"name": "A", "owner_id": company.analyst.pk})
+    assert "owner_id" in caught.value.message_dict
+    assert not Customer.objects.filter(name="A").exists()
+    made = customer_create(actor=company.admin, data={"name": "B", "owner_id": company.rep.pk})
+    with pytest.raises(ValidationError) as caught:
+        customer_update(
+            actor=company.admin,
+            customer_id=made.pk,
+            expected_version=made.version,
+            data={"owner_id": company.analyst.pk},
+        )
+    assert "owner_id" in caught.value.message_dict
+    made.refresh_from_db()
+    assert made.owner == company.rep
 
 
 def test_analyst_cannot_create(company):
