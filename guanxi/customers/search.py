@@ -45,7 +45,9 @@ finds Pacific Rim), a word of letters and digits with punctuation also run toget
 (ERP.2024.0001), the later words of an O'Brien also run together (so OBrien is found too),
 pinyin with tone numbers without them (zhang1wei3), and a query typed with ü, ø … also in the
 spellings without them. Only what relies on the tokens new above (obrien, mueller, wei_88,
-rim.com, erp20240001) needed customers stored before to be given them (migration ``0005``).
+rim.com, erp20240001) needed customers stored before to be given them (migration ``0005``;
+tickets and articles, whose tokens ``text_tokens`` makes, got theirs from service ``0009`` and
+knowledge ``0002``).
 
 Everything is folded (case, width, accents) and traditional characters become simplified ones,
 on both sides, so 張偉 finds 张伟 and the other way round.
