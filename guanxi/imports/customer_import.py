@@ -82,6 +82,17 @@ from .preparing import Prepared, RowPreparer, prepare_rows
 from .readers import SourceRow, TableFile
 
 BATCH_SIZE = 2000
+# The job's fields a run keeps up to date, batch by batch (a dry run: once, as it ends).
+COUNTED = [
+    "rows_read",
+    "created",
+    "updated",
+    "merged",
+    "rejected",
+    "unchanged",
+    "queued_for_review",
+    "last_row",
+]
 # How long the comparison rows of stored candidates are reused (see _candidate_rows).
 CANDIDATE_CACHE_SECONDS = 60.0
 # The customer fields an import may change.
@@ -264,6 +275,8 @@ class CustomerImporter:
                 # for the whole file (see ``dry_run``).
                 with dry_run_database(), transaction.atomic(), preparer:
                     for batch, prepared in self._prepared_batches(preparer, rows):
+                        # Stopped, it is cancelled with nothing kept, as all it wrote is undone.
+                        stop_if_cancel_requested(job)
                         self._run_batch(batch, prepared)
                         self._end_dry_run_turn()
                     raise Interrupted
@@ -277,7 +290,9 @@ class CustomerImporter:
             ImportRowError.objects.bulk_create(self._dry_run_errors, batch_size=2000)
             job.status = ImportJob.Status.FINISHED
             job.finished_at = timezone.now()
-            job.save()
+            # Only what the run owns: a request to stop that came after the last batch stays
+            # recorded (the whole row from memory would write its time and asker back empty).
+            job.save(update_fields=["status", "finished_at", *COUNTED])
             return job
         with preparer:
             for batch, prepared in self._prepared_batches(preparer, rows):
@@ -330,21 +345,13 @@ class CustomerImporter:
         job.queued_for_review += result.queued
         job.last_row = batch[-1].number
         if job.dry_run:
+            # Kept here and written as it ends: on PostgreSQL, writing the job's row in the dry
+            # run's transaction would lock it to the end, and a request to stop would wait
+            # for the whole file instead of stopping it.
             self._dry_run_errors += result.errors
         else:
             ImportRowError.objects.bulk_create(result.errors)
-        job.save(
-            update_fields=[
-                "rows_read",
-                "created",
-                "updated",
-                "merged",
-                "rejected",
-                "unchanged",
-                "queued_for_review",
-                "last_row",
-            ]
-        )
+            job.save(update_fields=COUNTED)
         self.progress(len(batch))
 
     def _take_dry_run_turn(self) -> None:

@@ -22,15 +22,23 @@ of a second for 38 MB, 20,000 customers) and as much disk again beside it; and e
 others during the dry run are not seen by it, as they would not be had it run a moment earlier.
 A dry run killed outright (``kill -9``, a power cut) leaves its copy behind, in a directory named
 ``guanxi-dry-run-…`` beside the database, which can simply be deleted.
+
+A request to stop the dry run is written to the real database by another connection, so the
+check for it between batches (``cancelling``) reads there, through :func:`real_database`, not
+in the copy, which never sees it.
 """
 
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from django.db import DEFAULT_DB_ALIAS, connections
+
+# This thread's connection to the real database while its default connection is to a copy.
+_swapped = threading.local()
 
 
 @contextmanager
@@ -73,8 +81,29 @@ def dry_run_database() -> Iterator[None]:
         # Connections are per thread: only this thread (and the import's write-behind thread,
         # which borrows this thread's connection) sees the copy.
         connections[DEFAULT_DB_ALIAS] = copy
+        _swapped.original = original
         try:
             yield
         finally:
+            _swapped.original = None
             connections[DEFAULT_DB_ALIAS] = original
             copy.close()
+
+
+@contextmanager
+def real_database() -> Iterator[None]:
+    """For the block, this thread's default connection is to the real database again, also
+    inside :func:`dry_run_database`: for reading what other connections write meanwhile (a
+    request to stop). The real connection is not in a transaction there (see above), so a read
+    sees what they have committed. Nothing may be written through it: the dry run's copy is
+    where its writes go."""
+    original = getattr(_swapped, "original", None)
+    if original is None:
+        yield
+        return
+    copy = connections[DEFAULT_DB_ALIAS]
+    connections[DEFAULT_DB_ALIAS] = original
+    try:
+        yield
+    finally:
+        connections[DEFAULT_DB_ALIAS] = copy

@@ -309,8 +309,6 @@ class InteractionImporter(LinkedRowImporter):
         job.unchanged += unchanged
         job.rejected += len(errors)
         job.last_row = batch[-1].number
-        job.save()
-        self.progress(len(batch))
 
     def _update(self, updates: dict[int, dict]) -> int:
         changed = 0

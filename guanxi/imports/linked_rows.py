@@ -5,7 +5,8 @@ A row names its customer by ``customer_external_id`` (followed through merges) o
 ``customer_id``; the importing user must have ``customer_action`` on it. A row whose own
 ``external_id`` names a record imported before rewrites it, so the user must have that right on
 the customer the record belongs to now as well. Subclasses check one row in ``_clean`` and write
-one batch in ``_run_batch``, inside the transaction :meth:`LinkedRowImporter.run` opens for it;
+one batch in ``_run_batch`` (and counts it in the job in memory), inside the transaction
+:meth:`LinkedRowImporter.run` opens for it, which saves the counts;
 :meth:`LinkedRowImporter.check_rows` runs the same checks for a look before the import.
 """
 
@@ -20,8 +21,8 @@ from django.utils import timezone
 from guanxi.customers.models import Customer
 from guanxi.dedup.selectors import merge_successor
 
-from .cancelling import stop_if_cancel_requested
-from .customer_import import BATCH_SIZE
+from .cancelling import ImportCancelled, stop_if_cancel_requested
+from .customer_import import BATCH_SIZE, COUNTED
 from .dry_run import dry_run_database
 from .mapping import ColumnMapping
 from .models import ImportJob, ImportRowError
@@ -61,17 +62,30 @@ class LinkedRowImporter:
                     dry_run.enter_context(transaction.atomic())
                     dry_run.callback(transaction.set_rollback, True)
                 while batch := list(islice(rows, self.batch_size)):
-                    if not job.dry_run:
-                        # Between batches, so that a stopped import has written whole batches.
-                        stop_if_cancel_requested(job)
+                    # Between batches, so that a stopped import has written whole batches (a
+                    # stopped dry run is cancelled with nothing kept: all it wrote is undone).
+                    stop_if_cancel_requested(job)
                     with transaction.atomic():
                         self._run_batch(batch)
+                        if not job.dry_run:
+                            # A dry run writes them as it ends: on PostgreSQL, writing the job's
+                            # row in its transaction would lock it to the end, and a request
+                            # to stop would wait for the whole file instead of stopping it.
+                            job.save(update_fields=COUNTED)
+                    self.progress(len(batch))
+        except ImportCancelled:
+            # A stopped dry run keeps nothing: its counts went with all it wrote, and so go
+            # its rejected rows.
+            self._dry_run_errors = []
+            raise
         finally:
             if job.dry_run:
                 ImportRowError.objects.bulk_create(self._dry_run_errors, batch_size=2000)
         job.status = ImportJob.Status.FINISHED
         job.finished_at = timezone.now()
-        job.save()
+        # Only what the run owns: a request to stop that came after the last batch stays
+        # recorded (the whole row from memory would write its time and asker back empty).
+        job.save(update_fields=["status", "finished_at", *COUNTED])
         return job
 
     def _run_batch(self, batch: list[SourceRow]) -> None:

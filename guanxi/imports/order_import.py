@@ -221,8 +221,6 @@ class OrderImporter(LinkedRowImporter):
         job.unchanged += len(updates) - changed
         job.rejected += len(errors)
         job.last_row = batch[-1].number
-        job.save()
-        self.progress(len(batch))
 
     def _update(self, updates: dict[int, dict], now) -> int:
         changed = 0
