@@ -115,3 +115,14 @@ def test_a_total_of_zero_empties_the_desk(customers):
     demo_tickets("--total", "50")
     assert demo_tickets("--total", "0").startswith("Loaded 0 tickets")
     assert not Ticket.objects.exists() and not SlaNotification.objects.exists()
+
+
+def test_tickets_are_marked_with_the_language_they_are_written_in(customers):
+    # As the service marks a ticket it opens, so mail about a Chinese one goes out in Chinese.
+    from guanxi.core.text import has_han
+
+    demo_tickets("--total", "200", "--seed", "3")
+    tickets = list(Ticket.objects.only("subject", "language"))
+    assert len(tickets) == 200
+    for ticket in tickets:
+        assert ticket.language == ("zh-hans" if has_han(ticket.subject) else ""), ticket.subject

@@ -40,6 +40,7 @@ from tqdm import tqdm
 from guanxi.accounts.models import Team, User
 from guanxi.accounts.roles import Role
 from guanxi.core.bulk import indexes_suspended
+from guanxi.core.languages import chinese_if_written_in_it
 from guanxi.customers.models import Customer
 from guanxi.demo import tickets as draw
 from guanxi.demo.loading import _made_ahead, _PostgresWriter, _SqliteWriter, _table
@@ -92,6 +93,7 @@ TICKET_COLUMNS = (
     "updated_at",
     "version",
     "search_text",
+    "language",
 )
 STATUS_COLUMNS = ("id", "ticket_id", "at", "from_status", "to_status", "by_id")
 NOTE_COLUMNS = (
@@ -414,6 +416,8 @@ def _rows(
     met_values = [None if met < 0 else met == 1 for met in clocks.first_response_met.tolist()]
     created = _times(tickets.created[part] * second)
     policy = block.policy
+    # As a ticket opened through the service would be marked: Chinese when written in it.
+    subject_languages = [chinese_if_written_in_it(text) for text in draw.SUBJECT_TEXTS]
     ticket_rows = list(
         zip(
             ticket_ids.tolist(),
@@ -450,6 +454,7 @@ def _rows(
             _times(tickets.updated[part] * second),
             [1] * count,
             [search_texts[s] for s in tickets.subject[part]],
+            [subject_languages[s] for s in tickets.subject[part]],
             strict=True,
         )
     )
