@@ -74,6 +74,8 @@ class AuditedSettingAdmin(admin.ModelAdmin):
     that audits it; their forms derive from :class:`VersionCheckForm`."""
 
     form = VersionCheckForm
+    # Django's confirmation page, carrying the version it showed (``version_read``).
+    delete_confirmation_template = "audit/setting_delete_confirmation.html"
 
     def save_setting(self, request, obj, form, *, expected_version: int | None) -> None:
         raise NotImplementedError
@@ -92,6 +94,13 @@ class AuditedSettingAdmin(admin.ModelAdmin):
             self.save_formset(request, form, formset, change=change)
 
     def delete_model(self, request, obj):
+        # The delete page's confirmation, checked under the row's lock as a save is: the
+        # setting may have been changed since the page showed it. A confirmation without a
+        # version (an old page, a script) is refused like a stale one. The bulk delete action
+        # lists many rows and carries no versions; it deletes what is stored, audited.
+        stored = self.model._default_manager.select_for_update().filter(pk=obj.pk).first()
+        if stored is not None and _posted_version(request) != stored.version:
+            raise StaleSettingError(stored)
         self.delete_settings(request, self.model._default_manager.filter(pk=obj.pk))
 
     def delete_queryset(self, request, queryset):
@@ -131,3 +140,16 @@ class AuditedSettingAdmin(admin.ModelAdmin):
         except StaleSettingError as error:
             self.message_user(request, str(error), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except StaleSettingError as error:
+            # Back to the confirmation, which now shows the setting as it is.
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+def _posted_version(request) -> int | None:
+    value = request.POST.get("version_read", "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None

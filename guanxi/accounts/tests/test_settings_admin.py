@@ -8,7 +8,11 @@ from django.urls import reverse
 
 from guanxi.accounts.models import Department, Team, User
 from guanxi.audit.models import AuditEvent
-from guanxi.core.testing.admin_forms import change_form_data, signed_in_administrators
+from guanxi.core.testing.admin_forms import (
+    change_form_data,
+    delete_confirmation_data,
+    signed_in_administrators,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +43,8 @@ def test_departments_and_teams_are_audited_when_added_changed_and_deleted(compan
     # Saved again as it is: no row.
     ann.post(url, change_form_data(ann.get(url)))
     User.objects.filter(pk=company.rep_b.pk).update(team=team)
-    ann.post(reverse("admin:accounts_team_delete", args=[team.pk]), {"post": "yes"})
+    delete = reverse("admin:accounts_team_delete", args=[team.pk])
+    ann.post(delete, delete_confirmation_data(ann.get(delete)))
 
     [department_created] = _events("department", north.pk)
     assert department_created.action == "create"

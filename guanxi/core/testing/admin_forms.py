@@ -55,6 +55,12 @@ def changelist_data(response, changes: dict[int, dict[str, Any]] | None = None) 
     return data
 
 
+def delete_confirmation_data(response) -> dict[str, Any]:
+    """What the admin delete page of ``response`` posts when confirmed: the version of the
+    setting as the page showed it included."""
+    return {"post": "yes", "version_read": response.context["object"].version}
+
+
 def signed_in_administrators(*usernames: str) -> list:
     """A test client per name, each signed in as a superuser of that name: administrators
     working in the admin site side by side."""

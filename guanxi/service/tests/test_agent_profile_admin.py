@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from guanxi.audit.models import AuditEvent
+from guanxi.core.testing.admin_forms import delete_confirmation_data
 from guanxi.core.testing.factories import UserFactory
 from guanxi.service.models import AgentProfile, TicketCategory
 from guanxi.service.services import agent_profile_save, agent_profiles_delete
@@ -52,7 +53,7 @@ def test_adding_changing_and_deleting_a_profile_in_the_admin_site_are_audited(cl
     assert len(_events(company.agent)) == 2
 
     delete = reverse("admin:service_agentprofile_delete", args=[profile.pk])
-    assert client.post(delete, {"post": "yes"}).status_code == 302
+    assert client.post(delete, delete_confirmation_data(client.get(delete))).status_code == 302
     assert not AgentProfile.objects.exists()
     deleted = _events(company.agent)[-1]
     assert deleted.action == "delete"

@@ -12,6 +12,7 @@ from django.urls import reverse
 from guanxi.audit.models import AuditEvent
 from guanxi.core.testing.admin_forms import (
     change_form_data,
+    delete_confirmation_data,
     signed_in_administrators,
 )
 from guanxi.service.models import AgentProfile, ServiceCalendar, SlaPolicy, TicketCategory
@@ -53,7 +54,8 @@ def test_categories_are_audited_when_added_changed_and_deleted():
     ann.post(change, change_form_data(page))
     category.refresh_from_db()
     assert category.version == 2
-    ann.post(reverse("admin:service_ticketcategory_delete", args=[category.pk]), {"post": "yes"})
+    delete = reverse("admin:service_ticketcategory_delete", args=[category.pk])
+    ann.post(delete, delete_confirmation_data(ann.get(delete)))
     created, updated, deleted = _events("ticket_category", category.pk)
     assert (created.action, created.changes["name"]) == (
         "create",
@@ -189,3 +191,26 @@ def test_the_service_refuses_a_version_overtaken_after_the_form_was_checked(comp
     stored = SlaPolicy.objects.get(pk=policy.pk)
     assert (stored.warn_percent, stored.version) == (80, 2)
     assert not _events("sla_policy", policy.pk)
+
+
+def test_a_delete_confirmed_after_someone_else_changed_the_setting_is_refused():
+    category = TicketCategory.objects.create(name="物流", name_en="Shipping")
+    delete = reverse("admin:service_ticketcategory_delete", args=[category.pk])
+    change = reverse("admin:service_ticketcategory_change", args=[category.pk])
+    ann, bob = signed_in_administrators("ann", "bob")
+    confirmation = bob.get(delete)
+    saved = ann.post(change, change_form_data(ann.get(change), name_en="Delivery"))
+    assert saved.status_code == 302
+
+    refused = bob.post(delete, delete_confirmation_data(confirmation), follow=True)
+    assert STALE in refused.content.decode()
+    assert TicketCategory.objects.filter(pk=category.pk).exists()
+    # Nor without the version a confirmation page sends (an old page, a script).
+    bob.post(delete, {"post": "yes"})
+    assert TicketCategory.objects.filter(pk=category.pk).exists()
+    assert [e.action for e in _events("ticket_category", category.pk)] == ["update"]
+
+    # Confirmed on the page as it now is, it goes, audited.
+    assert bob.post(delete, delete_confirmation_data(bob.get(delete))).status_code == 302
+    assert not TicketCategory.objects.filter(pk=category.pk).exists()
+    assert [e.action for e in _events("ticket_category", category.pk)] == ["update", "delete"]

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from guanxi.audit.models import AuditEvent
+from guanxi.core.testing.admin_forms import delete_confirmation_data
 from guanxi.core.testing.factories import UserFactory
 from guanxi.customers.models import CustomFieldDefinition
 from guanxi.customers.services import (
@@ -82,7 +83,7 @@ def test_adding_changing_and_deleting_in_the_admin_site_are_audited(client, supe
     assert _events(definition.pk)[-1].changes == {"is_active": {"before": True, "after": False}}
 
     delete = reverse("admin:customers_customfielddefinition_delete", args=[definition.pk])
-    assert client.post(delete, {"post": "yes"}).status_code == 302
+    assert client.post(delete, delete_confirmation_data(client.get(delete))).status_code == 302
     assert not CustomFieldDefinition.objects.exists()
     deleted = _events(definition.pk)[-1]
     assert deleted.action == "delete"

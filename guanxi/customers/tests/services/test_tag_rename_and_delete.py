@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from guanxi.audit.models import AuditEvent
+from guanxi.core.testing.admin_forms import delete_confirmation_data
 from guanxi.core.testing.factories import UserFactory
 from guanxi.customers.models import Customer, Tag
 from guanxi.customers.services import customer_create, tag_rename, tags_delete
@@ -71,7 +72,8 @@ def test_the_admin_site_renames_and_deletes_tags_through_the_services(client, co
     [event] = _tag_events(first)
     assert event.actor == superuser
     assert event.changes["tags"]["after"] == ["Key account", "展会2026"]
-    response = client.post(reverse("admin:customers_tag_delete", args=[tag.pk]), {"post": "yes"})
+    delete = reverse("admin:customers_tag_delete", args=[tag.pk])
+    response = client.post(delete, delete_confirmation_data(client.get(delete)))
     assert response.status_code == 302
     assert not Tag.objects.filter(pk=tag.pk).exists()
     latest = AuditEvent.objects.filter(customer_id=first.pk).latest("id")
