@@ -558,8 +558,9 @@ def _retag(*, actor, tag_ids: list[int], rename_to: str | None) -> int:
     return len(names)
 
 
-def _require_tag_admin(actor) -> None:
-    # Tags are edited in the admin site only, which shows its own refusal page.
+def _require_settings_admin(actor) -> None:
+    # Tags and custom field definitions are edited in the admin site only, which shows its
+    # own refusal page.
     if not actor.is_admin_role:
         raise PermissionDenied
 
@@ -571,7 +572,7 @@ def tag_rename(*, actor, tag_id: int, name: str, expected_version: int | None = 
     ``expected_version`` (the version the admin page was read at) is refused with
     :class:`~guanxi.audit.services.StaleSettingError`, so an old page cannot put an old name
     back."""
-    _require_tag_admin(actor)
+    _require_settings_admin(actor)
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": _("This field is required.")})
@@ -590,7 +591,7 @@ def tag_rename(*, actor, tag_id: int, name: str, expected_version: int | None = 
 def tags_delete(*, actor, tag_ids: Iterable[int]) -> int:
     """Delete tags, taking them off every customer wearing them (administrators only); returns
     how many customers changed."""
-    _require_tag_admin(actor)
+    _require_settings_admin(actor)
     return _retag(actor=actor, tag_ids=sorted(set(tag_ids)), rename_to=None)
 
 
@@ -623,11 +624,6 @@ def customer_reveal_sensitive(*, actor, customer_id: int) -> dict[str, Any]:
 # Edited in the admin site only. A definition decides how every customer's value of the field
 # is checked and labelled, so its changes belong in the audit log as much as the values do;
 # the rows name the definition (``custom_field_definition`` and its id), not a customer.
-
-
-def _require_settings_admin(actor) -> None:
-    if not actor.is_admin_role:
-        raise PermissionDenied
 
 
 @transaction.atomic
