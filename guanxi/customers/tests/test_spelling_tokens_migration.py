@@ -4,9 +4,8 @@ spellings, email and domain tails and run-together external ids."""
 import importlib
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
+from guanxi.core.testing import MigrationEditor, models_at
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import customer_list_for_user
 from guanxi.customers.services import customer_create, customer_update
@@ -20,16 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _models_of_the_migration():
-    """The models as they were when the migration ran, not as the application has them now."""
-    loader = MigrationExecutor(connection).loader
-    return loader.project_state(("customers", "0005_spelling_and_separator_tokens")).apps
-
-
-class _Editor:
-    """What the operation reads of its schema editor: the connection. (SQLite's real editor
-    cannot open inside the test's transaction.)"""
-
-    connection = connection
+    return models_at("customers", "0005_spelling_and_separator_tokens")
 
 
 def _text(pk: int) -> str:
@@ -64,7 +54,7 @@ def test_customers_stored_before_get_the_tokens_and_are_found(company):
         assert not customer_list_for_user(company.admin, filters={"q": query}).exists(), query
     unchanged = _text(plain.pk)
 
-    migration.add_tokens(_models_of_the_migration(), _Editor())
+    migration.add_tokens(_models_of_the_migration(), MigrationEditor())
 
     for pk, text in expected.items():
         assert set(_text(pk).split()) == set(text.split())
@@ -88,7 +78,7 @@ def test_customers_stored_before_get_the_tokens_and_are_found(company):
     }
     # Running it again changes nothing.
     after = {pk: _text(pk) for pk in expected}
-    migration.add_tokens(_models_of_the_migration(), _Editor())
+    migration.add_tokens(_models_of_the_migration(), MigrationEditor())
     assert {pk: _text(pk) for pk in expected} == after
 
 
@@ -117,7 +107,7 @@ def test_an_address_saved_as_a_name_tag_or_id_gets_its_tails_as_a_customer_saved
         )
         Customer.objects.filter(pk=customer.pk).update(search_text=old)
 
-    migration.add_tokens(_models_of_the_migration(), _Editor())
+    migration.add_tokens(_models_of_the_migration(), MigrationEditor())
 
     for pk, text in expected.items():
         assert set(_text(pk).split()) == set(text.split())
@@ -153,7 +143,7 @@ def test_a_customer_changed_while_the_migration_runs_keeps_the_change(company, m
         return compute(**fields)
 
     monkeypatch.setattr(migration, "new_tokens", renamed_meanwhile)
-    migration.add_tokens(_models_of_the_migration(), _Editor())
+    migration.add_tokens(_models_of_the_migration(), MigrationEditor())
 
     stored = Customer.objects.get(pk=customer.pk)
     assert stored.name == "Schmidt GmbH"

@@ -4,9 +4,8 @@ email tails, so that the knowledge base's search finds them as it finds an artic
 import importlib
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
+from guanxi.core.testing import MigrationEditor, models_at
 from guanxi.knowledge.models import Article
 from guanxi.knowledge.selectors import articles_for_user
 from guanxi.knowledge.services import article_create, article_update
@@ -23,16 +22,7 @@ QUERIES = ("obrien", "mueller", "soeren", "wei_88", "rim.com", "aero")
 
 
 def _models_of_the_migration():
-    """The models as they were when the migration ran, not as the application has them now."""
-    loader = MigrationExecutor(connection).loader
-    return loader.project_state(("knowledge", "0002_spelling_and_separator_tokens")).apps
-
-
-class _Editor:
-    """What the operation reads of its schema editor: the connection. (SQLite's real editor
-    cannot open inside the test's transaction.)"""
-
-    connection = connection
+    return models_at("knowledge", "0002_spelling_and_separator_tokens")
 
 
 def _old_search_text(article: Article) -> str:
@@ -71,7 +61,7 @@ def test_articles_stored_before_get_the_tokens_and_are_found(company):
         assert not _found(company, query), query
     unchanged = _text(plain.pk)
 
-    migration.add_tokens(_models_of_the_migration(), _Editor())
+    migration.add_tokens(_models_of_the_migration(), MigrationEditor())
 
     for pk, text in expected.items():
         assert set(_text(pk).split()) == set(text.split())
@@ -80,7 +70,7 @@ def test_articles_stored_before_get_the_tokens_and_are_found(company):
         assert _found(company, query) == {article.pk}, query
     # Running it again changes nothing.
     after = {pk: _text(pk) for pk in expected}
-    migration.add_tokens(_models_of_the_migration(), _Editor())
+    migration.add_tokens(_models_of_the_migration(), MigrationEditor())
     assert {pk: _text(pk) for pk in expected} == after
 
 
@@ -102,7 +92,7 @@ def test_an_article_changed_while_the_migration_runs_keeps_the_change(company, m
         return compute(*texts)
 
     monkeypatch.setattr(migration, "new_tokens", edited_meanwhile)
-    migration.add_tokens(_models_of_the_migration(), _Editor())
+    migration.add_tokens(_models_of_the_migration(), MigrationEditor())
 
     stored = Article.objects.get(pk=article.pk)
     assert stored.title == "Schmidt GmbH"

@@ -4,9 +4,8 @@ email tails, so that they are suggested as similar cases as a ticket saved now i
 import importlib
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
+from guanxi.core.testing import MigrationEditor, models_at
 from guanxi.knowledge.selectors import similar_cases
 from guanxi.service.models import Ticket
 from guanxi.service.services import ticket_create, ticket_reply, ticket_update
@@ -21,16 +20,7 @@ QUERIES = ("obrien", "mueller", "soeren")
 
 
 def _models_of_the_migration():
-    """The models as they were when the migration ran, not as the application has them now."""
-    loader = MigrationExecutor(connection).loader
-    return loader.project_state(("service", "0009_spelling_and_separator_tokens")).apps
-
-
-class _Editor:
-    """What the operation reads of its schema editor: the connection. (SQLite's real editor
-    cannot open inside the test's transaction.)"""
-
-    connection = connection
+    return models_at("service", "0009_spelling_and_separator_tokens")
 
 
 def _old_search_text(ticket: Ticket) -> str:
@@ -75,7 +65,7 @@ def test_tickets_stored_before_get_the_tokens_and_are_suggested(company):
     assert not {"wei_88", "rim.com", "obrien", "mueller"} & set(_text(mueller.pk).split())
     unchanged = _text(plain.pk)
 
-    migration.add_tokens(_models_of_the_migration(), _Editor())
+    migration.add_tokens(_models_of_the_migration(), MigrationEditor())
 
     for pk, text in expected.items():
         assert set(_text(pk).split()) == set(text.split())
@@ -84,7 +74,7 @@ def test_tickets_stored_before_get_the_tokens_and_are_suggested(company):
         assert _suggested(company, query) == {mueller.pk}, query
     # Running it again changes nothing.
     after = {pk: _text(pk) for pk in expected}
-    migration.add_tokens(_models_of_the_migration(), _Editor())
+    migration.add_tokens(_models_of_the_migration(), MigrationEditor())
     assert {pk: _text(pk) for pk in expected} == after
 
 
@@ -106,7 +96,7 @@ def test_a_ticket_changed_while_the_migration_runs_keeps_the_change(company, mon
         return compute(**fields)
 
     monkeypatch.setattr(migration, "new_tokens", edited_meanwhile)
-    migration.add_tokens(_models_of_the_migration(), _Editor())
+    migration.add_tokens(_models_of_the_migration(), MigrationEditor())
 
     stored = Ticket.objects.get(pk=ticket.pk)
     assert stored.subject == "Schmidt GmbH"
