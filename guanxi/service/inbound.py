@@ -688,7 +688,7 @@ def _file(parsed: ParsedEmail) -> InboundResult:
     ticket_id = _ticket_answered(parsed)
     if ticket_id is not None:
         message = False  # not filed yet
-        if parsed.sender_address in _correspondents(ticket_id):
+        if _writes_for_customer(ticket_id, parsed.sender_address):
             message = services.customer_message(
                 ticket_id=ticket_id,
                 body=parsed.body,
@@ -783,33 +783,41 @@ def _surviving(ticket: Ticket) -> Ticket:
     return ticket
 
 
-def _correspondents(ticket_id: int) -> set[str]:
-    """The addresses that may write to a ticket as its customer: the requester (of the ticket
-    and of those merged with it), the addresses of the customer and of the customers linked to
-    it (see :func:`_linked_customers`), and everyone an email of theirs on the ticket came from
-    or was sent to (a colleague they copied answers too) — except the desk's own people, whom a
-    customer may copy as well: their answers are theirs, not the customer's."""
+def _writes_for_customer(ticket_id: int, sender: str) -> bool:
+    """Whether ``sender`` may write to a ticket as its customer: the requester (of the ticket
+    and of those merged with it), an address of the customer or of the customers linked to it
+    (see :func:`_linked_customers`), or anyone an email of theirs on the ticket came from or was
+    sent to (a colleague they copied answers too) — except the desk's own people, whom a
+    customer may copy as well: their answers are theirs, not the customer's.
+
+    Asked about the one sender, so that an organisation with thousands of people costs an
+    indexed look-up of one address, not a read of all of theirs."""
+    sender = sender.strip().lower()
+    if not sender:
+        return False
     ticket = _surviving(Ticket.objects.get(pk=ticket_id))
     tickets = Ticket.objects.filter(Q(pk__in={ticket.pk, ticket_id}) | Q(merged_into=ticket))
-    known = set(tickets.values_list("requester_email", flat=True))
-    known |= set(
-        Email.objects.filter(customer_id__in=_linked_customers(ticket.customer_id)).values_list(
-            "address", flat=True
-        )
-    )
+    if any(
+        (address or "").strip().lower() == sender
+        for address in tickets.values_list("requester_email", flat=True)
+    ):
+        return True
+    if Email.objects.filter(_linked_customers(ticket.customer_id), address=sender).exists():
+        return True
     copied_on: set[str] = set()
-    for sender, copied in ticket.messages.filter(kind=TicketMessage.Kind.CUSTOMER).values_list(
+    for sent_from, copied in ticket.messages.filter(kind=TicketMessage.Kind.CUSTOMER).values_list(
         "email_from", "email_copied"
     ):
-        copied_on.add(sender)
+        copied_on.add(sent_from or "")
         copied_on.update(copied or ())
-    copied_on = {address.strip().lower() for address in copied_on}
-    known = {address.strip().lower() for address in known}
-    return (known | (copied_on - _staff_addresses(copied_on - known))) - {""}
+    if sender not in {address.strip().lower() for address in copied_on}:
+        return False
+    return not _staff_addresses({sender})
 
 
-def _linked_customers(customer_id: int) -> set[int]:
-    """The customer and those who write for it by being part of it, or it of them.
+def _linked_customers(customer_id: int) -> Q:
+    """Which emails belong to the customer and those who write for it by being part of it, or it
+    of them (a condition on ``Email``).
 
     An organisation's people (the people whose organisation it is) count: a company's ticket is
     answered by whoever there handles it — the buyer who wrote first, the accountant asked for
@@ -821,13 +829,13 @@ def _linked_customers(customer_id: int) -> set[int]:
     recycle bin count for nothing."""
     from guanxi.customers.models import Customer
 
-    alive = Customer.objects.filter(deleted_at__isnull=True)
-    organization_id = alive.filter(pk=customer_id).values_list("organization_id", flat=True).first()
-    linked = {customer_id}
-    linked |= set(alive.filter(organization_id=customer_id).values_list("pk", flat=True))
-    if organization_id is not None and alive.filter(pk=organization_id).exists():
-        linked.add(organization_id)
-    return linked
+    organization_id = (
+        Customer.objects.filter(pk=customer_id).values_list("organization_id", flat=True).first()
+    )
+    linked = Q(customer_id=customer_id) | Q(customer__organization_id=customer_id)
+    if organization_id is not None:
+        linked |= Q(customer_id=organization_id)
+    return linked & Q(customer__deleted_at__isnull=True)
 
 
 def _staff_addresses(addresses: set[str]) -> set[str]:
