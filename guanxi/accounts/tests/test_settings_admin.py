@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 
 from guanxi.accounts.models import Department, Team, User
-from guanxi.audit.models import AuditEvent
 from guanxi.core.testing.admin_forms import (
+    audit_events,
     change_form_data,
     delete_confirmation_data,
     signed_in_administrators,
@@ -17,12 +17,6 @@ from guanxi.core.testing.admin_forms import (
 pytestmark = pytest.mark.django_db
 
 STALE = "changed by someone else since you opened it"
-
-
-def _events(object_type: str, object_id: int) -> list[AuditEvent]:
-    return list(
-        AuditEvent.objects.filter(object_type=object_type, object_id=object_id).order_by("id")
-    )
 
 
 def test_departments_and_teams_are_audited_when_added_changed_and_deleted(company):
@@ -46,10 +40,10 @@ def test_departments_and_teams_are_audited_when_added_changed_and_deleted(compan
     delete = reverse("admin:accounts_team_delete", args=[team.pk])
     ann.post(delete, delete_confirmation_data(ann.get(delete)))
 
-    [department_created] = _events("department", north.pk)
+    [department_created] = audit_events("department", north.pk)
     assert department_created.action == "create"
     assert department_created.changes["name"] == {"before": None, "after": "North Sales"}
-    created, updated, deleted = _events("team", team.pk)
+    created, updated, deleted = audit_events("team", team.pk)
     assert created.changes["department_id"] == {"before": None, "after": north.pk}
     assert updated.changes == {
         "customer_sharing": {"before": "view", "after": "edit"},
@@ -71,7 +65,7 @@ def test_a_stale_department_save_is_refused(company):
     assert STALE in str(refused.context["adminform"].form.non_field_errors())
     east = Department.objects.get(pk=company.east.pk)
     assert (east.name, east.manager, east.version) == ("East Sales", company.manager, 2)
-    assert len(_events("department", east.pk)) == 1
+    assert len(audit_events("department", east.pk)) == 1
 
 
 def test_a_stale_team_save_is_refused(company):
@@ -96,9 +90,9 @@ def test_moving_someone_to_another_team_on_their_user_page_is_audited(company):
     page = ann.get(url)
     response = ann.post(url, change_form_data(page, team=company.team_b.pk))
     assert response.status_code == 302, response.context["adminform"].form.errors
-    [event] = _events("user", company.rep.pk)
+    [event] = audit_events("user", company.rep.pk)
     assert event.changes == {"team_id": {"before": company.team_a.pk, "after": company.team_b.pk}}
     # Other changes on that page are not membership: no further row.
     page = ann.get(url)
     ann.post(url, change_form_data(page, display_name="Rep One"))
-    assert len(_events("user", company.rep.pk)) == 1
+    assert len(audit_events("user", company.rep.pk)) == 1

@@ -5,6 +5,8 @@ from typing import Any
 
 from django import forms
 
+from guanxi.audit.models import AuditEvent
+
 
 def _posted(bound: forms.BoundField, data: dict[str, Any]) -> None:
     value = bound.value()
@@ -74,3 +76,10 @@ def signed_in_administrators(*usernames: str) -> list:
         client.force_login(UserFactory(username=username, is_staff=True, is_superuser=True))
         clients.append(client)
     return clients
+
+
+def audit_events(object_type: str, object_id: int) -> list[AuditEvent]:
+    """The audit rows recorded for one object, oldest first."""
+    return list(
+        AuditEvent.objects.filter(object_type=object_type, object_id=object_id).order_by("id")
+    )

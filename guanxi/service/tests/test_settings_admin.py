@@ -9,8 +9,8 @@ import json
 import pytest
 from django.urls import reverse
 
-from guanxi.audit.models import AuditEvent
 from guanxi.core.testing.admin_forms import (
+    audit_events,
     change_form_data,
     delete_confirmation_data,
     signed_in_administrators,
@@ -20,12 +20,6 @@ from guanxi.service.models import AgentProfile, ServiceCalendar, SlaPolicy, Tick
 pytestmark = pytest.mark.django_db
 
 STALE = "changed by someone else since you opened it"
-
-
-def _events(object_type: str, object_id: int) -> list[AuditEvent]:
-    return list(
-        AuditEvent.objects.filter(object_type=object_type, object_id=object_id).order_by("id")
-    )
 
 
 def _two_saves(url: str, first: dict, second: dict, **headers):
@@ -56,7 +50,7 @@ def test_categories_are_audited_when_added_changed_and_deleted():
     assert category.version == 2
     delete = reverse("admin:service_ticketcategory_delete", args=[category.pk])
     ann.post(delete, delete_confirmation_data(ann.get(delete)))
-    created, updated, deleted = _events("ticket_category", category.pk)
+    created, updated, deleted = audit_events("ticket_category", category.pk)
     assert (created.action, created.changes["name"]) == (
         "create",
         {"before": None, "after": "物流"},
@@ -75,7 +69,7 @@ def test_a_stale_category_save_is_refused():
     assert STALE in str(refused.context["adminform"].form.non_field_errors())
     category.refresh_from_db()
     assert (category.name_en, category.version) == ("Delivery", 2)
-    assert len(_events("ticket_category", category.pk)) == 1
+    assert len(audit_events("ticket_category", category.pk)) == 1
 
 
 def test_calendar_hours_and_holidays_are_audited():
@@ -85,7 +79,7 @@ def test_calendar_hours_and_holidays_are_audited():
     definition = {**calendar.definition, "holidays": [{"date": "2027-02-17"}]}
     response = ann.post(url, change_form_data(ann.get(url), definition=json.dumps(definition)))
     assert response.status_code == 302
-    [event] = _events("service_calendar", calendar.pk)
+    [event] = audit_events("service_calendar", calendar.pk)
     assert event.action == "update"
     assert event.changes["definition"]["after"]["holidays"] == [{"date": "2027-02-17"}]
     assert set(event.changes) == {"definition"}
@@ -108,7 +102,7 @@ def test_a_stale_calendar_save_is_refused_in_chinese_too():
     assert "在您打开后已被他人修改" in refused.content.decode()
     calendar.refresh_from_db()
     assert calendar.definition["holidays"] == [{"date": "2027-02-17"}]
-    assert len(_events("service_calendar", calendar.pk)) == 1
+    assert len(audit_events("service_calendar", calendar.pk)) == 1
 
 
 def test_policies_are_audited_and_a_deleted_one_leaves_its_record():
@@ -117,7 +111,7 @@ def test_policies_are_audited_and_a_deleted_one_leaves_its_record():
     url = reverse("admin:service_slapolicy_change", args=[policy.pk])
     response = ann.post(url, change_form_data(ann.get(url), resolution_minutes=960))
     assert response.status_code == 302
-    [updated] = _events("sla_policy", policy.pk)
+    [updated] = audit_events("sla_policy", policy.pk)
     assert updated.changes == {
         "resolution_minutes": {"before": policy.resolution_minutes, "after": 960}
     }
@@ -128,7 +122,7 @@ def test_policies_are_audited_and_a_deleted_one_leaves_its_record():
     )
     assert response.status_code == 302
     assert not SlaPolicy.objects.filter(pk=policy.pk).exists()
-    deleted = _events("sla_policy", policy.pk)[-1]
+    deleted = audit_events("sla_policy", policy.pk)[-1]
     assert (deleted.action, deleted.changes["resolution_minutes"]["before"]) == ("delete", 960)
 
 
@@ -149,7 +143,7 @@ def test_a_stale_policy_save_is_refused_and_so_is_a_save_and_continue():
         assert STALE in str(refused.context["adminform"].form.non_field_errors())
     policy.refresh_from_db()
     assert (policy.warn_percent, policy.version) == (75, 3)
-    assert len(_events("sla_policy", policy.pk)) == 2
+    assert len(audit_events("sla_policy", policy.pk)) == 2
 
 
 def test_a_stale_agent_profile_save_is_refused(company):
@@ -160,7 +154,7 @@ def test_a_stale_agent_profile_save_is_refused(company):
     assert STALE in str(refused.context["adminform"].form.non_field_errors())
     profile.refresh_from_db()
     assert profile.is_absent and profile.version == 2
-    assert [e.action for e in _events("agent", company.agent.pk)] == ["update"]
+    assert [e.action for e in audit_events("agent", company.agent.pk)] == ["update"]
 
 
 def test_a_profile_page_opened_before_the_agent_went_absent_is_stale(company):
@@ -190,7 +184,7 @@ def test_the_service_refuses_a_version_overtaken_after_the_form_was_checked(comp
         sla_policy_save(actor=company.admin, policy=policy, expected_version=1)
     stored = SlaPolicy.objects.get(pk=policy.pk)
     assert (stored.warn_percent, stored.version) == (80, 2)
-    assert not _events("sla_policy", policy.pk)
+    assert not audit_events("sla_policy", policy.pk)
 
 
 def test_a_delete_confirmed_after_someone_else_changed_the_setting_is_refused():
@@ -208,9 +202,9 @@ def test_a_delete_confirmed_after_someone_else_changed_the_setting_is_refused():
     # Nor without the version a confirmation page sends (an old page, a script).
     bob.post(delete, {"post": "yes"})
     assert TicketCategory.objects.filter(pk=category.pk).exists()
-    assert [e.action for e in _events("ticket_category", category.pk)] == ["update"]
+    assert [e.action for e in audit_events("ticket_category", category.pk)] == ["update"]
 
     # Confirmed on the page as it now is, it goes, audited.
     assert bob.post(delete, delete_confirmation_data(bob.get(delete))).status_code == 302
     assert not TicketCategory.objects.filter(pk=category.pk).exists()
-    assert [e.action for e in _events("ticket_category", category.pk)] == ["update", "delete"]
+    assert [e.action for e in audit_events("ticket_category", category.pk)] == ["update", "delete"]
