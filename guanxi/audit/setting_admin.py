@@ -16,6 +16,8 @@ from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.web.params import int_param
+
 from .services import StaleSettingError, stale_setting_message
 
 
@@ -99,7 +101,7 @@ class AuditedSettingAdmin(admin.ModelAdmin):
         # version (an old page, a script) is refused like a stale one. The bulk delete action
         # lists many rows and carries no versions; it deletes what is stored, audited.
         stored = self.model._default_manager.select_for_update().filter(pk=obj.pk).first()
-        if stored is not None and _posted_version(request) != stored.version:
+        if stored is not None and int_param(request.POST.get("version_read")) != stored.version:
             raise StaleSettingError(stored)
         self.delete_settings(request, self.model._default_manager.filter(pk=obj.pk))
 
@@ -148,8 +150,3 @@ class AuditedSettingAdmin(admin.ModelAdmin):
             # Back to the confirmation, which now shows the setting as it is.
             self.message_user(request, str(error), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
-
-
-def _posted_version(request) -> int | None:
-    value = request.POST.get("version_read", "")
-    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
