@@ -4,8 +4,13 @@ rows filing one can add to."""
 from email.message import EmailMessage
 from email.utils import make_msgid
 
+import pytest
+from django.core import mail as outbox
+from django.test import TestCase
+
 from guanxi.audit.models import AuditEvent
 from guanxi.customers.models import Customer, Email
+from guanxi.service.inbound import file_inbound_email
 from guanxi.service.models import Ticket, TicketAttachment, TicketMessage
 
 DESK = "service@guanxi.localhost"
@@ -39,3 +44,19 @@ def written() -> tuple[int, ...]:
         model.objects.count()
         for model in (Customer, Email, Ticket, TicketMessage, TicketAttachment, AuditEvent)
     )
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    """Attachments stored under the test's own folder, and the desk's address set: for each
+    test of a module that imports it."""
+    settings.MEDIA_ROOT = tmp_path
+    settings.GUANXI_SERVICE_EMAIL = DESK
+
+
+def filed(raw: bytes):
+    """File the raw email as the webhook does, running what waits for the commit, with the
+    outbox emptied first."""
+    outbox.outbox.clear()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return file_inbound_email(raw)

@@ -8,25 +8,18 @@ import quopri
 
 import pytest
 from django.core import mail as outbox
-from django.test import TestCase
 
-from guanxi.service.inbound import file_inbound_email
 from guanxi.service.models import TicketAttachment
-from guanxi.service.tests.inbound_mail import DESK, SECRET, URL, written
+from guanxi.service.tests.inbound_mail import (  # noqa: F401  (media: a fixture)
+    DESK,
+    SECRET,
+    URL,
+    filed,
+    media,
+    written,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    settings.GUANXI_SERVICE_EMAIL = DESK
-
-
-def filed(raw: bytes):
-    outbox.outbox.clear()
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        return file_inbound_email(raw)
 
 
 def crlf(text: str) -> bytes:

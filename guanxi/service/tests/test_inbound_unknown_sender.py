@@ -11,23 +11,16 @@ from guanxi.api.tests.conftest import api_as  # noqa: F401  (the API's fixtures)
 from guanxi.audit.models import AuditEvent
 from guanxi.customers.models import Email
 from guanxi.service import mail, services
-from guanxi.service.inbound import file_inbound_email
 from guanxi.service.models import Notification, Ticket, TicketAttachment, TicketMessage
-from guanxi.service.tests.inbound_mail import DESK, SECRET, URL
+from guanxi.service.tests.inbound_mail import (  # noqa: F401  (media: a fixture)
+    DESK,
+    SECRET,
+    URL,
+    filed,
+    media,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    settings.GUANXI_SERVICE_EMAIL = DESK
-
-
-def filed(raw: bytes):
-    outbox.outbox.clear()
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        return file_inbound_email(raw)
 
 
 def raw_email(
