@@ -5,8 +5,15 @@ from dataclasses import dataclass
 
 from guanxi.accounts.models import Team, User
 from guanxi.core.testing.factories import UserFactory
-from guanxi.service import defaults
-from guanxi.service.models import AgentProfile, ServiceCalendar, SlaPolicy, TicketCategory
+from guanxi.service import defaults, services
+from guanxi.service.models import (
+    AgentProfile,
+    Notification,
+    ServiceCalendar,
+    SlaPolicy,
+    Ticket,
+    TicketCategory,
+)
 
 
 @dataclass
@@ -39,3 +46,19 @@ def build_desk(company) -> Desk:
     for user in (company.agent, second):
         AgentProfile.objects.create(user=user).skills.add(refund)
     return Desk(lead=lead, head=head, team=team, second=second, refund=refund)
+
+
+def complaint(company) -> Ticket:
+    """A complaint the company's agent opens for the representative's customer."""
+    return services.ticket_create(
+        actor=company.agent,
+        customer_id=company.rep_customer.pk,
+        data={"type": "complaint", "subject": "货物破损"},
+    )
+
+
+def notified(user) -> list[str]:
+    """The texts of the user's notifications, oldest first."""
+    return list(
+        Notification.objects.filter(user=user).order_by("id").values_list("text", flat=True)
+    )

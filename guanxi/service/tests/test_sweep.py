@@ -6,36 +6,23 @@ from django.core import mail as outbox
 
 from guanxi.service import services, sweep
 from guanxi.service.models import Notification, SlaNotification, SlaPolicy
+from guanxi.service.tests.desk import complaint, notified
 
 pytestmark = pytest.mark.django_db
-
-
-def _complaint(company):
-    return services.ticket_create(
-        actor=company.agent,
-        customer_id=company.rep_customer.pk,
-        data={"type": "complaint", "subject": "货物破损"},
-    )
-
-
-def _notified(user) -> list[str]:
-    return list(
-        Notification.objects.filter(user=user).order_by("id").values_list("text", flat=True)
-    )
 
 
 def test_warning_breach_and_escalation_reach_the_chain_once_each(company, desk, clock):
     policy = SlaPolicy.objects.get(name="Complaints, round the clock")
     policy.general_manager = company.admin
     policy.save()
-    ticket = _complaint(company)
+    ticket = complaint(company)
     outbox.outbox.clear()
     clock.advance(minutes=47)
     assert sweep.sla_sweep().notifications == 0  # 80 % of 60 minutes is at 48
     clock.advance(minutes=1)
     result = sweep.sla_sweep()
     assert (result.tickets, result.notifications, result.emails) == (1, 1, 1)
-    assert _notified(company.agent) == [
+    assert notified(company.agent) == [
         f"{ticket.number}: first response due at 2026-12-02 11:00 (80% of the time used)"
     ]
     assert outbox.outbox[0].to == [company.agent.email]
@@ -46,20 +33,20 @@ def test_warning_breach_and_escalation_reach_the_chain_once_each(company, desk, 
 
     clock.advance(minutes=11)  # 60 minutes: breached; the team lead hears too
     assert sweep.sla_sweep().notifications == 1
-    assert len(_notified(company.agent)) == 2 and len(_notified(desk.lead)) == 1
-    assert "overdue since 2026-12-02 11:00" in _notified(desk.lead)[0]
+    assert len(notified(company.agent)) == 2 and len(notified(desk.lead)) == 1
+    assert "overdue since 2026-12-02 11:00" in notified(desk.lead)[0]
     clock.advance(minutes=30)  # 150 %: the department's manager
     sweep.sla_sweep()
-    assert len(_notified(desk.head)) == 1 and len(_notified(desk.lead)) == 1
+    assert len(notified(desk.head)) == 1 and len(notified(desk.lead)) == 1
     clock.advance(minutes=30)  # 200 %: the general manager
     sweep.sla_sweep()
-    assert len(_notified(company.admin)) == 1
+    assert len(notified(company.admin)) == 1
     assert SlaNotification.objects.filter(ticket=ticket).count() == 4
     assert SlaNotification.objects.filter(emailed_at__isnull=True).count() == 0
 
 
 def test_answering_in_time_means_no_breach(company, desk, clock):
-    ticket = _complaint(company)
+    ticket = complaint(company)
     clock.advance(minutes=50)
     sweep.sla_sweep()  # the warning
     services.ticket_reply(actor=company.agent, ticket_id=ticket.pk, body="马上处理")
@@ -73,8 +60,8 @@ def test_answering_in_time_means_no_breach(company, desk, clock):
 def test_a_crash_half_way_leaves_nothing_and_the_next_sweep_sends_once(
     company, desk, clock, monkeypatch
 ):
-    _complaint(company)
-    _complaint(company)
+    complaint(company)
+    complaint(company)
     clock.advance(minutes=48)
     real = Notification.objects.bulk_create
 
@@ -93,7 +80,7 @@ def test_a_crash_half_way_leaves_nothing_and_the_next_sweep_sends_once(
 
 
 def test_an_email_that_fails_is_sent_by_the_next_sweep(company, desk, clock, monkeypatch):
-    _complaint(company)
+    complaint(company)
     clock.advance(minutes=48)
 
     def refuse(*args, **kwargs):
@@ -127,7 +114,7 @@ def connections(monkeypatch):
 def test_a_sweep_with_nothing_to_email_never_reaches_the_mail_server(
     company, desk, clock, connections
 ):
-    _complaint(company)
+    complaint(company)
     clock.advance(minutes=10)  # nothing due yet
     result = sweep.sla_sweep()
     assert (result.tickets, result.notifications, result.emails) == (0, 0, 0)
@@ -138,7 +125,7 @@ def test_a_sweep_with_nothing_to_email_never_reaches_the_mail_server(
 def test_emails_go_out_batch_by_batch_each_once_over_one_connection(
     company, desk, clock, connections
 ):
-    first, second = _complaint(company), _complaint(company)
+    first, second = complaint(company), complaint(company)
     clock.advance(minutes=48)
     assert sweep.sla_sweep(email=False).notifications == 2
     assert connections == []
@@ -158,7 +145,7 @@ def test_a_mail_server_that_cannot_be_reached_leaves_the_emails_for_the_next_swe
     from django.core import mail as django_mail
     from django.core.mail.backends.locmem import EmailBackend
 
-    _complaint(company)
+    complaint(company)
     clock.advance(minutes=48)
 
     class Unreachable(EmailBackend):
@@ -178,23 +165,23 @@ def test_a_mail_server_that_cannot_be_reached_leaves_the_emails_for_the_next_swe
 def test_the_scheduled_task_runs_the_sweep(company, desk, clock):
     from guanxi.service.tasks import sweep_service_levels
 
-    _complaint(company)
+    complaint(company)
     clock.advance(minutes=60)
     assert sweep_service_levels.call() == {"tickets": 1, "notifications": 2, "emails": 2}
 
 
 def test_watchers_hear_of_the_breach_and_of_the_customers_messages(company, desk, clock):
-    ticket = _complaint(company)
+    ticket = complaint(company)
     services.ticket_watch(actor=company.manager, ticket_id=ticket.pk, watching=True)
     clock.advance(minutes=48)
     sweep.sla_sweep()
-    assert _notified(company.manager) == []  # not the warning
+    assert notified(company.manager) == []  # not the warning
     clock.advance(minutes=12)
     sweep.sla_sweep()
-    assert len(_notified(company.manager)) == 1
+    assert len(notified(company.manager)) == 1
     services.ticket_reply(actor=company.agent, ticket_id=ticket.pk, body="在处理")
     services.customer_message(ticket_id=ticket.pk, body="谢谢，等你们消息")
-    assert "the customer wrote: 谢谢" in _notified(company.manager)[-1]
-    assert "the customer wrote" in _notified(company.agent)[-1]
+    assert "the customer wrote: 谢谢" in notified(company.manager)[-1]
+    assert "the customer wrote" in notified(company.agent)[-1]
     services.ticket_watch(actor=company.manager, ticket_id=ticket.pk, watching=False)
     assert not ticket.watchers.exists()

@@ -8,24 +8,11 @@ from django.core import mail as outbox
 from guanxi.accounts.models import User
 from guanxi.audit.models import AuditEvent
 from guanxi.core.testing.factories import UserFactory
-from guanxi.service import services, sweep
+from guanxi.service import sweep
 from guanxi.service.models import Notification, SlaNotification, SlaPolicy
+from guanxi.service.tests.desk import complaint, notified
 
 pytestmark = pytest.mark.django_db
-
-
-def _complaint(company):
-    return services.ticket_create(
-        actor=company.agent,
-        customer_id=company.rep_customer.pk,
-        data={"type": "complaint", "subject": "货物破损"},
-    )
-
-
-def _notified(user) -> list[str]:
-    return list(
-        Notification.objects.filter(user=user).order_by("id").values_list("text", flat=True)
-    )
 
 
 def _left(user) -> None:
@@ -44,16 +31,16 @@ def _escalations(ticket) -> list[AuditEvent]:
 def test_a_breach_past_a_team_lead_who_left_reaches_the_department_manager(company, desk, clock):
     desk.lead.display_name = "Lead Li"
     desk.lead.save()
-    ticket = _complaint(company)
+    ticket = complaint(company)
     _left(desk.lead)
     clock.advance(minutes=60)  # the breach: assignee and team lead
     sweep.sla_sweep()
-    assert _notified(desk.lead) == []
-    [notice] = _notified(desk.head)
+    assert notified(desk.lead) == []
+    [notice] = notified(desk.head)
     assert notice.startswith(f"{ticket.number}: first response overdue since")
     assert notice.endswith("(to you because Lead Li is no longer active)")
     # The assignee, named in their own right, hears without a reason.
-    assert "no longer active" not in _notified(company.agent)[-1]
+    assert "no longer active" not in notified(company.agent)[-1]
     record = SlaNotification.objects.get(ticket=ticket, percent=100)
     assert sorted(record.recipients) == sorted([company.agent.pk, desk.head.pk])
     assert sorted(outbox.outbox[-1].to) == sorted([company.agent.email, desk.head.email])
@@ -68,16 +55,16 @@ def test_with_lead_and_manager_gone_the_general_manager_hears(company, desk, clo
     gm = UserFactory(username="gm", role="manager")
     policy.general_manager = gm
     policy.save()
-    ticket = _complaint(company)
+    ticket = complaint(company)
     _left(desk.lead)
     _left(desk.head)
     clock.advance(minutes=60)
     sweep.sla_sweep()
-    assert len(_notified(gm)) == 1
+    assert len(notified(gm)) == 1
     clock.advance(minutes=30)  # 150 %: the department manager, who left
     sweep.sla_sweep()
-    assert len(_notified(gm)) == 2
-    assert _notified(desk.head) == []
+    assert len(notified(gm)) == 2
+    assert notified(desk.head) == []
     assert [e.changes["escalated_to"] for e in _escalations(ticket)] == [
         {"before": "lead", "after": ["gm"]},
         {"before": "head", "after": ["gm"]},
@@ -94,23 +81,23 @@ def test_a_general_manager_who_left_hands_the_escalation_to_the_administrators(
     second_admin = UserFactory(username="admin2", role="admin")
     gone_admin = UserFactory(username="admin3", role="admin")
     _left(gone_admin)
-    ticket = _complaint(company)
+    ticket = complaint(company)
     _left(gm)
     clock.advance(minutes=120)  # 200 %: only the general manager
     sweep.sla_sweep()
-    assert _notified(gm) == [] and _notified(gone_admin) == []
+    assert notified(gm) == [] and notified(gone_admin) == []
     for admin in (company.admin, second_admin):
-        [notice] = [n for n in _notified(admin) if "200%" in n]
+        [notice] = [n for n in notified(admin) if "200%" in n]
         assert notice.endswith("(to you because GM Wang is no longer active)")
     record = SlaNotification.objects.get(ticket=ticket, percent=200)
     assert sorted(record.recipients) == sorted([company.admin.pk, second_admin.pk])
 
 
 def test_when_everyone_named_is_active_nothing_is_said_of_it(company, desk, clock):
-    ticket = _complaint(company)
+    ticket = complaint(company)
     clock.advance(minutes=60)
     sweep.sla_sweep()
-    assert len(_notified(desk.lead)) == 1
+    assert len(notified(desk.lead)) == 1
     assert not any(
         "no longer active" in n for n in Notification.objects.values_list("text", flat=True)
     )
