@@ -54,11 +54,18 @@ def inbound_email_webhook(request):
         declared = 0
     if declared > MAX_BODY_BYTES:
         return _error(413, too_large)
-    # Read here rather than through request.body or request.POST: Django caps those at
-    # DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), and an email with attachments is often larger.
-    data = request.read(MAX_BODY_BYTES + 1)
+    try:
+        data = _read_body(request)
+    except OSError:  # UnreadablePostError too: the client went away mid-upload
+        logger.warning("Inbound email refused: the upload broke off")
+        return _error(400, _("The upload broke off before the whole email arrived."))
     if len(data) > MAX_BODY_BYTES:
         return _error(413, too_large)
+    if len(data) < declared:
+        # What did arrive may well parse (headers whole, body cut short): filing it would keep a
+        # truncated email as if it were the customer's.
+        logger.warning("Inbound email refused: %d of %d bytes arrived", len(data), declared)
+        return _error(400, _("The upload broke off before the whole email arrived."))
     content_type = request.content_type or ""
     if content_type == "multipart/form-data":
         raw = _form_field(request.META.get("CONTENT_TYPE", ""), data)
@@ -89,6 +96,25 @@ def inbound_email_webhook(request):
         return _error(503, _("The email could not be filed now; try again later."))
     ticket = result.ticket.number if result.ticket else None
     return JsonResponse({"action": result.action, "ticket": ticket, "reason": result.reason})
+
+
+def _read_body(request) -> bytes:
+    """Up to one byte more than the limit of the body, read until the stream ends.
+
+    Read here rather than through request.body or request.POST: Django caps those at
+    DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), and an email with attachments is often larger. Read in
+    a loop because a server's input stream may hand over less than asked before its end, which
+    must not be taken for a client that sent less than it announced.
+    """
+    chunks = []
+    size = 0
+    while size <= MAX_BODY_BYTES:
+        chunk = request.read(MAX_BODY_BYTES + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _form_field(content_type: str, data: bytes) -> bytes | None:
