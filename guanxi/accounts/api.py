@@ -112,10 +112,12 @@ def user_deactivate(request: HttpRequest, user_id: ParamId, payload: DeactivateI
     they may work with the customer (otherwise back to the team's queue), their open churn
     follow-ups to the customers' new account manager (closed in the pool), each with its
     audit row; then they can no longer sign in, and their API tokens stop working. Refused
-    with 422 and nothing changed when something would be left behind: `hand_over_to` says
-    what they still hold or why that successor will not do, `roles` names each department
-    they manage, team they lead and service-level policy whose general manager they are,
-    with the admin page where someone else is chosen (escalations would go to nobody)."""
+    with 422 and nothing changed when something would be left behind: `user_id` says why this
+    user cannot be deactivated (it is the caller, or they are inactive already),
+    `hand_over_to` says what they still hold or why that successor will not do, `roles` names
+    each department they manage, team they lead and service-level policy whose general
+    manager they are, with the admin page where someone else is chosen (escalations would go
+    to nobody)."""
     handed = services.user_deactivate(
         actor=request.auth, user_id=user_id, hand_over_to=payload.hand_over_to
     )

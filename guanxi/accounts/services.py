@@ -126,6 +126,10 @@ def user_deactivation_problems(*, actor: User, user: User, hand_over_to) -> dict
     keyed by the field each is about (empty: they may). Raises ``PermissionDenied`` for anyone
     but an administrator.
 
+    ``user_id``: the user themselves may not be deactivated (it is the actor, or they are
+    inactive already). ``hand_over_to``: what they still hold, or why that successor will not
+    do.
+
     ``roles``: the departments they manage, teams they lead and service-level policies whose
     general manager they are. The sweep leaves inactive people out of escalations, so these
     would go to nobody. They are not handed to the successor: that is whoever should work the
@@ -135,10 +139,12 @@ def user_deactivation_problems(*, actor: User, user: User, hand_over_to) -> dict
     sales rep. So deactivation is refused, naming each role and the admin page that changes
     it, until someone else holds it."""
     _require_administrator(actor)
+    # Who is being deactivated, not whom to hand over to, is wrong here: named as the id the
+    # caller gave for them (the API's path, the service's argument).
     if user.pk == actor.pk:
-        return {"hand_over_to": [_("You cannot deactivate yourself.")]}
+        return {"user_id": [_("You cannot deactivate yourself.")]}
     if not user.is_active:
-        return {"hand_over_to": [_("%(user)s is already inactive.") % {"user": user.label}]}
+        return {"user_id": [_("%(user)s is already inactive.") % {"user": user.label}]}
     problems = {}
     roles = user_escalation_roles(user)
     if roles:

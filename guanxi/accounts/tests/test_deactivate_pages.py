@@ -84,6 +84,19 @@ def test_the_deactivate_page_shows_a_refusal_beside_the_choice(client, company, 
     assert User.objects.get(pk=company.rep.pk).is_active
 
 
+def test_the_deactivate_page_refuses_oneself_above_the_form_not_beside_the_successor(
+    client, company, staff_admin
+):
+    client.force_login(staff_admin)
+    url = reverse("admin:accounts_user_deactivate", args=[staff_admin.pk])
+    response = client.post(url, {"hand_over_to": "pool"})
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors() == ["You cannot deactivate yourself."]
+    assert not response.context["form"].errors.get("hand_over_to")
+    assert 'class="errorlist nonfield"' in response.content.decode()
+    assert User.objects.get(pk=staff_admin.pk).is_active
+
+
 def test_the_deactivate_page_in_chinese(client, company, staff_admin):
     client.force_login(staff_admin)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"

@@ -147,16 +147,19 @@ def test_only_administrators_deactivate_and_not_themselves(company):
     for actor in (company.manager, company.rep, company.agent, company.analyst):
         with pytest.raises(PermissionDenied):
             user_deactivate(actor=actor, user_id=company.rep_b.pk, hand_over_to=POOL)
-    with pytest.raises(ValidationError):
-        user_deactivate(actor=company.admin, user_id=company.admin.pk)
+    with pytest.raises(ValidationError) as refused:
+        user_deactivate(actor=company.admin, user_id=company.admin.pk, hand_over_to=POOL)
+    # About the person, not the successor, who is fine.
+    assert refused.value.message_dict == {"user_id": ["You cannot deactivate yourself."]}
     assert _active(company.rep_b) and _active(company.admin)
     assert not AuditEvent.objects.exists()
 
 
 def test_an_inactive_user_cannot_be_deactivated_again(company):
     user_deactivate(actor=company.admin, user_id=company.analyst.pk)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         user_deactivate(actor=company.admin, user_id=company.analyst.pk)
+    assert set(refused.value.message_dict) == {"user_id"}
 
 
 def test_reassigning_to_the_pool_needs_a_manager_or_administrator(company):

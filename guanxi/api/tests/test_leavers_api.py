@@ -119,7 +119,17 @@ def test_a_retry_with_the_same_idempotency_key_replays_the_answer(api_as, compan
     # Without the key, a second request is a second attempt, refused: they have gone already.
     response = admin.post(f"/users/{company.rep.pk}/deactivate", body)
     assert response.status_code == 422
-    assert "already inactive" in _fields(response)["hand_over_to"]
+    assert set(_fields(response)) == {"user_id"}
+    assert "already inactive" in _fields(response)["user_id"]
+
+
+def test_deactivating_oneself_is_refused_naming_the_user_not_the_successor(api_as, company):
+    response = api_as("admin").post(
+        f"/users/{company.admin.pk}/deactivate", {"hand_over_to": "pool"}
+    )
+    assert response.status_code == 422
+    assert _fields(response) == {"user_id": "You cannot deactivate yourself."}
+    assert _active(company.admin)
 
 
 def test_the_leavers_token_stops_working(api_as, company):
