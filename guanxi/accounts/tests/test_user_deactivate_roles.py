@@ -95,7 +95,12 @@ def test_once_someone_else_holds_the_role_they_are_deactivated(company, desk):
 def test_the_refusal_is_said_in_chinese(company, desk):
     with translation.override("zh-hans"):
         (message,) = _refusal(company.admin, desk.head)
-    assert "升级" in message or "负责" in message
+    # The whole sentence: the role named in it is translated too, not only the words around it.
+    url = reverse("admin:accounts_department_change", args=[company.service.pk])
+    assert message == (
+        f"{desk.head.label} 是部门“Customer Service”的经理，"
+        f"负责接收服务级别超时的升级通知：停用前请在 {url} 改选他人。"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
