@@ -125,21 +125,22 @@ def test_a_reply_to_the_desks_mail_lands_on_the_ticket_by_its_token(company, des
     assert ticket.status == "open"  # the customer answered: it is the desk's turn again
 
 
-def test_a_reply_lands_on_the_ticket_by_in_reply_to_alone(company, desk):
+@pytest.mark.parametrize("header", ["In-Reply-To", "References"])
+def test_a_reply_lands_on_the_ticket_by_in_reply_to_or_references_alone(company, desk, header):
     ticket, sent = desk_reply(company)
     desk_message_id = sent.extra_headers["Message-ID"]
     assert TicketMessage.objects.get(ticket=ticket, kind="reply").email_message_id == (
         desk_message_id
     )
-    raw = email_bytes(
-        sender="zw@example.com",
-        subject="Re: 发票",  # the token was deleted from the subject
-        body="还是没有收到。",
-        headers={"In-Reply-To": desk_message_id, "References": desk_message_id},
-    )
-    result = file_inbound_email(raw)
+    # The token was deleted from the subject, and the mail names the desk's in one header only.
+    reply = {"sender": "zw@example.com", "subject": "Re: 发票", "body": "还是没有收到。"}
+    result = file_inbound_email(email_bytes(**reply, headers={header: desk_message_id}))
     assert result.action == "added" and result.ticket.pk == ticket.pk
     assert ticket.messages.filter(kind="customer", body="还是没有收到。").exists()
+    # Without that header the same mail is a new request: the header is what threaded it.
+    unthreaded = file_inbound_email(email_bytes(**reply))
+    assert unthreaded.action == "created" and unthreaded.ticket.pk != ticket.pk
+    assert unthreaded.ticket.customer == ticket.customer
 
 
 def test_a_forged_token_does_not_reach_the_ticket(company, desk):
