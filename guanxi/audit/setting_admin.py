@@ -12,8 +12,11 @@ that missed one would quietly lose edits or audit rows.
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
+from django.contrib.admin import helpers
+from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.db import router, transaction
 from django.http import HttpResponseRedirect
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.web.params import int_param
@@ -70,6 +73,24 @@ class _HiddenIdWithVersion(forms.HiddenInput):
         return super().render(name, value, attrs, renderer) + str(self.version_field)
 
 
+class StaleSelectionError(Exception):
+    """Some rows of a bulk delete changed or vanished since its confirmation page showed them:
+    deleting the selection would delete what the administrator did not confirm."""
+
+    def __init__(self, model, *, changed: list, vanished: list[int]):
+        self.changed, self.vanished = changed, vanished
+        rows = [gettext("“%(name)s” (changed)") % {"name": row} for row in changed]
+        rows += [gettext("#%(id)s (deleted)") % {"id": pk} for pk in vanished]
+        super().__init__(
+            gettext(
+                "Nothing was deleted: someone else changed or deleted these %(settings)s since "
+                "the confirmation page showed them: %(rows)s. Look at them again and select "
+                "the ones to delete anew."
+            )
+            % {"settings": model._meta.verbose_name_plural, "rows": gettext(", ").join(rows)}
+        )
+
+
 class AuditedSettingAdmin(admin.ModelAdmin):
     """The base of the admin of a settings model. Subclasses say how a row is saved
     (:meth:`save_setting`) and deleted (:meth:`delete_settings`), each by calling the service
@@ -78,6 +99,11 @@ class AuditedSettingAdmin(admin.ModelAdmin):
     form = VersionCheckForm
     # Django's confirmation page, carrying the version it showed (``version_read``).
     delete_confirmation_template = "audit/setting_delete_confirmation.html"
+    # Django's confirmation of the bulk delete action, carrying each selected row's version as
+    # it showed it (``version_read_<id>``).
+    delete_selected_confirmation_template = "audit/setting_delete_selected_confirmation.html"
+    # The site-wide bulk delete gives way to :meth:`delete_selected`, which checks those.
+    actions = ["delete_selected"]
 
     def save_setting(self, request, obj, form, *, expected_version: int | None) -> None:
         raise NotImplementedError
@@ -98,8 +124,7 @@ class AuditedSettingAdmin(admin.ModelAdmin):
     def delete_model(self, request, obj):
         # The delete page's confirmation, checked under the row's lock as a save is: the
         # setting may have been changed since the page showed it. A confirmation without a
-        # version (an old page, a script) is refused like a stale one. The bulk delete action
-        # lists many rows and carries no versions; it deletes what is stored, audited.
+        # version (an old page, a script) is refused like a stale one.
         stored = self.model._default_manager.select_for_update().filter(pk=obj.pk).first()
         if stored is not None and int_param(request.POST.get("version_read")) != stored.version:
             raise StaleSettingError(stored)
@@ -107,6 +132,42 @@ class AuditedSettingAdmin(admin.ModelAdmin):
 
     def delete_queryset(self, request, queryset):
         self.delete_settings(request, queryset)
+
+    @admin.action(permissions=["delete"], description=_("Delete selected %(verbose_name_plural)s"))
+    def delete_selected(self, request, queryset):
+        """Django's bulk delete action, whose confirmation page carries each selected row's
+        version as it showed it (``version_read_<id>``): the confirmed delete is refused, and
+        nothing deleted, when a row changed or vanished since.
+
+        Every row to delete (the ids the page posts and any other row of ``queryset``) must
+        still be stored at the version the page showed. A row without a version (an old page,
+        a script) is refused like a stale one. The rows are locked in id order, as the service
+        locks them, in the one transaction that deletes them. Django's admin log of the
+        deletion is written in that transaction too, so a delete that fails leaves no record of
+        one."""
+        if not request.POST.get("post"):  # the confirmation page
+            return django_delete_selected(self, request, queryset)
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            posted = {int_param(raw) for raw in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)}
+            ids = sorted(
+                {pk for pk in posted if pk is not None} | set(queryset.values_list("pk", flat=True))
+            )
+            stored = {
+                row.pk: row
+                for row in self.model._default_manager.select_for_update()
+                .filter(pk__in=ids)
+                .order_by("pk")
+            }
+            changed = [
+                stored[pk]
+                for pk in ids
+                if pk in stored
+                and int_param(request.POST.get(f"version_read_{pk}")) != stored[pk].version
+            ]
+            vanished = [pk for pk in ids if pk not in stored]
+            if changed or vanished:
+                raise StaleSelectionError(self.model, changed=changed, vanished=vanished)
+            return django_delete_selected(self, request, queryset)
 
     def get_changelist_form(self, request, **kwargs):
         kwargs.setdefault("form", self.form)
@@ -139,7 +200,7 @@ class AuditedSettingAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         try:
             return super().changelist_view(request, extra_context)
-        except StaleSettingError as error:
+        except (StaleSettingError, StaleSelectionError) as error:
             self.message_user(request, str(error), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 

@@ -1,6 +1,7 @@
 """Reading an admin page's form back as a browser would post it, so tests can open a change page
 (or an editable list), change a value and save, hidden fields (the version) included."""
 
+from html.parser import HTMLParser
 from typing import Any
 
 from django import forms
@@ -61,6 +62,41 @@ def delete_confirmation_data(response) -> dict[str, Any]:
     """What the admin delete page of ``response`` posts when confirmed: the version of the
     setting as the page showed it included."""
     return {"post": "yes", "version_read": response.context["object"].version}
+
+
+class _PostForms(HTMLParser):
+    """The hidden inputs of each form of a page that posts, in page order."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms: list[list[tuple[str, str]]] = []
+        self._inside = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form" and (attrs.get("method") or "").lower() == "post":
+            self.forms.append([])
+            self._inside = True
+        elif tag == "input" and self._inside and attrs.get("type") == "hidden":
+            self.forms[-1].append((attrs["name"], attrs.get("value") or ""))
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._inside = False
+
+
+def delete_selected_confirmation_data(response) -> dict[str, Any]:
+    """What the confirmation page of the list's bulk delete action (``response``) posts when
+    confirmed, read from the page itself: the selected ids, and each one's version as the page
+    showed it."""
+    parser = _PostForms()
+    parser.feed(response.content.decode())
+    [confirmation] = [inputs for inputs in parser.forms if ("post", "yes") in inputs]
+    data: dict[str, Any] = {}
+    for name, value in confirmation:
+        if name != "csrfmiddlewaretoken":
+            data.setdefault(name, []).append(value)
+    return data
 
 
 def signed_in_administrators(*usernames: str) -> list:

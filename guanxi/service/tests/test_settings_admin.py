@@ -7,12 +7,14 @@ happened, instead of silently putting the old values back."""
 import json
 
 import pytest
-from django.urls import reverse
+from django.contrib.admin.models import DELETION, LogEntry
+from django.urls import reverse, reverse_lazy
 
 from guanxi.core.testing.admin_forms import (
     audit_events,
     change_form_data,
     delete_confirmation_data,
+    delete_selected_confirmation_data,
     signed_in_administrators,
 )
 from guanxi.service.models import AgentProfile, ServiceCalendar, SlaPolicy, TicketCategory
@@ -116,10 +118,9 @@ def test_policies_are_audited_and_a_deleted_one_leaves_its_record():
         "resolution_minutes": {"before": policy.resolution_minutes, "after": 960}
     }
     # Deleted with the list's bulk action: one row per policy, with what it held.
-    response = ann.post(
-        reverse("admin:service_slapolicy_changelist"),
-        {"action": "delete_selected", "_selected_action": [policy.pk], "post": "yes"},
-    )
+    changelist = reverse("admin:service_slapolicy_changelist")
+    confirmation = _bulk_delete_confirmation(ann, changelist, [policy])
+    response = ann.post(changelist, delete_selected_confirmation_data(confirmation))
     assert response.status_code == 302
     assert not SlaPolicy.objects.filter(pk=policy.pk).exists()
     deleted = audit_events("sla_policy", policy.pk)[-1]
@@ -165,9 +166,15 @@ def test_a_profile_page_opened_before_the_agent_went_absent_is_stale(company):
     (ann,) = signed_in_administrators("ann")
     page = ann.get(url)
     agent_set_absent(actor=company.agent, user_id=company.agent.pk, absent=True)
+    [went_absent] = audit_events("agent", company.agent.pk)
     refused = ann.post(url, change_form_data(page))
     assert refused.status_code == 200
+    # Refused as stale, saying so, rather than for some other reason of the form's.
+    assert STALE in str(refused.context["adminform"].form.non_field_errors())
+    assert STALE in refused.content.decode()
     assert AgentProfile.objects.get(pk=profile.pk).is_absent
+    # The agent's going absent is the only change on record: the refused save wrote nothing.
+    assert audit_events("agent", company.agent.pk) == [went_absent]
 
 
 def test_the_service_refuses_a_version_overtaken_after_the_form_was_checked(company):
@@ -208,3 +215,132 @@ def test_a_delete_confirmed_after_someone_else_changed_the_setting_is_refused():
     assert bob.post(delete, delete_confirmation_data(bob.get(delete))).status_code == 302
     assert not TicketCategory.objects.filter(pk=category.pk).exists()
     assert [e.action for e in audit_events("ticket_category", category.pk)] == ["update", "delete"]
+
+
+# --- the list's bulk delete action ---------------------------------------------------------------
+
+BULK_STALE = "Nothing was deleted: someone else changed or deleted these ticket categories"
+CATEGORIES = reverse_lazy("admin:service_ticketcategory_changelist")
+
+
+def _bulk_delete_confirmation(client, changelist, rows):
+    """The confirmation page of the list's "Delete selected" action for ``rows``."""
+    page = client.post(
+        changelist, {"action": "delete_selected", "_selected_action": [row.pk for row in rows]}
+    )
+    assert page.status_code == 200
+    return page
+
+
+def _three_categories():
+    return [
+        TicketCategory.objects.create(name=name, name_en=name_en)
+        for name, name_en in (("物流", "Shipping"), ("退货", "Returns"), ("发票", "Invoices"))
+    ]
+
+
+def _messages(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+def _stored(categories):
+    return set(TicketCategory.objects.filter(pk__in=[c.pk for c in categories]))
+
+
+def _category_events(categories):
+    return [[e.action for e in audit_events("ticket_category", c.pk)] for c in categories]
+
+
+def test_a_bulk_delete_confirmed_after_someone_else_changed_a_row_is_refused():
+    shipping, returns, invoices = _three_categories()
+    ann, bob = signed_in_administrators("ann", "bob")
+    confirmation = _bulk_delete_confirmation(bob, CATEGORIES, [shipping, returns])
+    change = reverse("admin:service_ticketcategory_change", args=[returns.pk])
+    assert ann.post(change, change_form_data(ann.get(change), name_en="Refunds")).status_code == 302
+
+    refused = bob.post(CATEGORIES, delete_selected_confirmation_data(confirmation), follow=True)
+    [message] = _messages(refused)
+    assert message.startswith(BULK_STALE)
+    assert "“Refunds” (changed)" in message and "Shipping" not in message
+    assert _stored([shipping, returns, invoices]) == {shipping, returns, invoices}
+    assert _category_events([shipping, returns, invoices]) == [[], ["update"], []]
+    # Nor does Django's own admin log tell of a deletion that did not happen.
+    assert not LogEntry.objects.filter(action_flag=DELETION).exists()
+    # Nor without the versions a confirmation page sends (an old page, a script).
+    bob.post(
+        CATEGORIES,
+        {"action": "delete_selected", "_selected_action": [shipping.pk], "post": "yes"},
+    )
+    assert _stored([shipping, returns]) == {shipping, returns}
+
+    # Confirmed on a page showing them as they now are, both go, each audited.
+    confirmation = _bulk_delete_confirmation(bob, CATEGORIES, [shipping, returns])
+    deleted = bob.post(CATEGORIES, delete_selected_confirmation_data(confirmation), follow=True)
+    assert _messages(deleted) == ["Successfully deleted 2 ticket categories."]
+    assert _stored([shipping, returns, invoices]) == {invoices}
+    assert _category_events([shipping, returns, invoices]) == [["delete"], ["update", "delete"], []]
+    gone = audit_events("ticket_category", returns.pk)[-1]
+    assert gone.actor.username == "bob"
+    assert gone.changes["name_en"] == {"before": "Refunds", "after": None}
+
+
+def test_a_bulk_delete_of_a_row_someone_else_deleted_since_is_refused_in_chinese_too():
+    shipping, returns, invoices = _three_categories()
+    ann, bob = signed_in_administrators("ann", "bob")
+    confirmation = _bulk_delete_confirmation(bob, CATEGORIES, [shipping, returns, invoices])
+    change = reverse("admin:service_ticketcategory_change", args=[shipping.pk])
+    assert ann.post(change, change_form_data(ann.get(change), name="快递")).status_code == 302
+    delete = reverse("admin:service_ticketcategory_delete", args=[invoices.pk])
+    assert ann.post(delete, delete_confirmation_data(ann.get(delete))).status_code == 302
+
+    refused = bob.post(
+        CATEGORIES,
+        delete_selected_confirmation_data(confirmation),
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert _messages(refused) == [
+        "未删除任何内容：自确认页面显示以来，以下工单分类已被他人修改或删除："
+        f"“快递”（已修改）、#{invoices.pk}（已删除）。请重新查看，再选择要删除的项。"
+    ]
+    assert _stored([shipping, returns, invoices]) == {shipping, returns}
+    assert _category_events([shipping, returns]) == [["update"], []]
+
+    # Every selected row gone is refused too, rather than quietly doing nothing.
+    confirmation = _bulk_delete_confirmation(bob, CATEGORIES, [returns])
+    TicketCategory.objects.filter(pk=returns.pk).delete()
+    refused = bob.post(CATEGORIES, delete_selected_confirmation_data(confirmation), follow=True)
+    [message] = _messages(refused)
+    assert message.startswith(BULK_STALE) and f": #{returns.pk} (deleted)." in message
+
+
+def test_the_bulk_delete_confirmation_keeps_the_summary_and_the_protection():
+    shipping, returns, _ = _three_categories()
+    (ann,) = signed_in_administrators("ann")
+    page = _bulk_delete_confirmation(ann, CATEGORIES, [shipping, returns])
+    text = page.content.decode()
+    assert "Are you sure you want to delete the selected ticket categories?" in text
+    assert "Ticket categories: 2" in text  # Django's summary of what goes
+    chinese = ann.post(
+        CATEGORIES,
+        {"action": "delete_selected", "_selected_action": [shipping.pk]},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    ).content.decode()
+    assert "确定要删除所选工单分类吗？" in chinese
+
+    # A calendar a policy uses cannot go: the page says why, and confirming deletes nothing.
+    calendar = SlaPolicy.objects.order_by("pk").first().calendar
+    calendars = reverse("admin:service_servicecalendar_changelist")
+    page = _bulk_delete_confirmation(ann, calendars, [calendar])
+    assert "would require deleting the following protected related objects" in page.content.decode()
+    ann.post(
+        calendars,
+        {
+            "action": "delete_selected",
+            "_selected_action": [calendar.pk],
+            f"version_read_{calendar.pk}": calendar.version,
+            "post": "yes",
+        },
+    )
+    assert ServiceCalendar.objects.filter(pk=calendar.pk).exists()
+    assert not audit_events("service_calendar", calendar.pk)

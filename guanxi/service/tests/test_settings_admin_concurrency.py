@@ -7,14 +7,20 @@ import threading
 import pytest
 from django.db import connection, transaction
 from django.forms import modelform_factory
+from django.urls import reverse
 
+from guanxi.accounts.models import User
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import StaleSettingError
-from guanxi.core.testing.admin_forms import form_data
+from guanxi.core.testing.admin_forms import (
+    delete_selected_confirmation_data,
+    form_data,
+    signed_in_administrators,
+)
 from guanxi.core.testing.threads import in_thread, wait_until, waiting_for_a_lock
 from guanxi.service.admin import SlaPolicyForm
-from guanxi.service.models import SlaPolicy
-from guanxi.service.services import sla_policy_save
+from guanxi.service.models import SlaPolicy, TicketCategory
+from guanxi.service.services import sla_policy_save, ticket_category_save
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -96,3 +102,46 @@ def test_the_change_form_waits_and_shows_the_refusal(company, desk):
     outcome = results["bob"]
     assert outcome[0] == "ok" and "changed by someone else" in str(outcome[1]), outcome
     assert _read(policy.pk).warn_percent == 70
+
+
+def test_a_bulk_delete_waiting_on_a_save_is_refused_once_that_save_commits():
+    """The list's bulk delete checks the versions its confirmation page showed under the rows'
+    locks, held until it deletes them: confirmed while another administrator's save of one of
+    them is still open, it waits for that save, then sees the new version and deletes nothing
+    (read without the lock, it saw the old version and deleted the row just saved)."""
+    shipping = TicketCategory.objects.create(name="物流", name_en="Shipping")
+    returns = TicketCategory.objects.create(name="退货", name_en="Returns")
+    (bob,) = signed_in_administrators("bob")
+    changelist = reverse("admin:service_ticketcategory_changelist")
+    selected = {"action": "delete_selected", "_selected_action": [shipping.pk, returns.pk]}
+    confirmation = delete_selected_confirmation_data(bob.post(changelist, selected))
+    ann = User.objects.create(username="ann", is_staff=True, is_superuser=True)
+    saved, release = threading.Event(), threading.Event()
+
+    def ann_saves_and_holds():
+        with transaction.atomic():
+            mine = TicketCategory.objects.get(pk=returns.pk)
+            mine.name_en = "Refunds"
+            ticket_category_save(actor=ann, category=mine, expected_version=1)
+            saved.set()
+            release.wait(60)
+
+    results: dict = {}
+    ann_thread = in_thread(ann_saves_and_holds, results, "ann")
+    assert saved.wait(30)
+
+    def bob_confirms():
+        response = bob.post(changelist, confirmation, follow=True)
+        return [str(message) for message in response.context["messages"]]
+
+    bob_thread = in_thread(bob_confirms, results, "bob")
+    waited = wait_until(waiting_for_a_lock, seconds=5)
+    release.set()
+    ann_thread.join(60)
+    bob_thread.join(60)
+    assert results["ann"][0] == "ok", results["ann"]
+    assert waited
+    outcome = results["bob"]
+    assert outcome[0] == "ok" and "“Refunds” (changed)" in outcome[1][0], outcome
+    assert TicketCategory.objects.filter(pk__in=[shipping.pk, returns.pk]).count() == 2
+    assert not AuditEvent.objects.filter(object_type="ticket_category", action="delete").exists()

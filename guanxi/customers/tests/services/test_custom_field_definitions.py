@@ -7,7 +7,10 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from guanxi.audit.models import AuditEvent
-from guanxi.core.testing.admin_forms import delete_confirmation_data
+from guanxi.core.testing.admin_forms import (
+    delete_confirmation_data,
+    delete_selected_confirmation_data,
+)
 from guanxi.core.testing.factories import UserFactory
 from guanxi.customers.models import CustomFieldDefinition
 from guanxi.customers.services import (
@@ -95,10 +98,9 @@ def test_deleting_several_from_the_list_audits_each(client, superuser):
         CustomFieldDefinition.objects.create(key=key, label=key, field_type="text").pk
         for key in ("a", "b")
     ]
-    response = client.post(
-        reverse("admin:customers_customfielddefinition_changelist"),
-        {"action": "delete_selected", "_selected_action": ids, "post": "yes"},
-    )
+    changelist = reverse("admin:customers_customfielddefinition_changelist")
+    confirmation = client.post(changelist, {"action": "delete_selected", "_selected_action": ids})
+    response = client.post(changelist, delete_selected_confirmation_data(confirmation))
     assert response.status_code == 302
     assert not CustomFieldDefinition.objects.exists()
     assert sorted(
