@@ -6,7 +6,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -15,7 +16,11 @@ from guanxi.audit.setting_admin import AuditedSettingAdmin, VersionCheckForm
 from . import services
 from .forms import ActiveUserFieldsForm
 from .models import ApiToken, Department, Team, User
-from .selectors import user_escalation_roles, user_holdings
+from .selectors import (
+    inactive_users_holding_escalation_roles,
+    user_escalation_roles,
+    user_holdings,
+)
 from .services import POOL, user_deactivate, user_deactivation_refusal
 
 
@@ -61,15 +66,50 @@ class HandOverForm(forms.Form):
         return value if value == POOL else int(value)
 
 
+class InactiveHoldingRoleFilter(admin.SimpleListFilter):
+    """People who have left but are still a department's manager, a team's lead or a policy's
+    general manager, whose escalations reach nobody: deactivated before deactivating refused
+    that. ``guanxi check --database default`` warns about them too."""
+
+    title = _("escalation roles")
+    parameter_name = "escalation_roles"
+    INACTIVE_HOLDING = "inactive_holding"
+
+    def lookups(self, request, model_admin):
+        return [(self.INACTIVE_HOLDING, _("Inactive, still holding a role"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == self.INACTIVE_HOLDING:
+            return queryset.filter(pk__in=inactive_users_holding_escalation_roles().values("pk"))
+        return queryset
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     form = GuanxiUserChangeForm
     list_display = ("username", "display_name", "role", "department", "team", "is_active")
-    list_filter = ("role", "department", "team", "is_active")
+    list_filter = ("role", "department", "team", "is_active", InactiveHoldingRoleFilter)
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
         (_("Guanxi"), {"fields": ("display_name", "role", "department", "team", "language")}),
     )
+
+    def get_list_display(self, request):
+        # The roles, with the page where each is changed, only for the filter above: it lists
+        # a handful of people (one for each role at most), so three queries a row are cheap
+        # there and would not be on the whole staff list.
+        filtered = request.GET.get(InactiveHoldingRoleFilter.parameter_name)
+        if filtered == InactiveHoldingRoleFilter.INACTIVE_HOLDING:
+            return (*self.list_display, "escalation_roles_held")
+        return self.list_display
+
+    @admin.display(description=_("roles still held"))
+    def escalation_roles_held(self, obj):
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            ((role.admin_url, capfirst(role.description)) for role in user_escalation_roles(obj)),
+        )
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)

@@ -6,3 +6,6 @@ class AccountsConfig(AppConfig):
     name = "guanxi.accounts"
     label = "accounts"
     verbose_name = _("Users and teams")
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers them)

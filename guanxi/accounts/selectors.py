@@ -107,3 +107,25 @@ def user_escalation_roles(user: User) -> list[EscalationRole]:
         for policy in SlaPolicy.objects.filter(general_manager=user).order_by("position", "pk")
     ]
     return roles
+
+
+def inactive_users_holding_escalation_roles() -> QuerySet[User]:
+    """Inactive users still named a department's manager, a team's lead or a service-level
+    policy's general manager: deactivated before deactivating refused it while they held one
+    (or changed straight in the database). The sweep leaves inactive people out, so the
+    escalations meant for them reach nobody until someone else is chosen. Staff names only,
+    for administrators (the admin site, ``guanxi check --database default``)."""
+    from guanxi.service.models import SlaPolicy
+
+    from .models import Department, Team
+
+    # IN, never NOT IN: the subqueries hold NULL for every unmanaged department or team.
+    return (
+        User.objects.filter(is_active=False)
+        .filter(
+            Q(pk__in=Department.objects.values("manager"))
+            | Q(pk__in=Team.objects.values("lead"))
+            | Q(pk__in=SlaPolicy.objects.values("general_manager"))
+        )
+        .order_by("username")
+    )

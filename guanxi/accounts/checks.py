@@ -1,0 +1,43 @@
+"""System checks of the accounts: people who have left but are still named to hear about
+service-level breaches.
+
+Tagged ``database``: Django runs such checks on ``guanxi migrate`` (so an upgrade shows them)
+and on ``guanxi check --database default``, not before every command, which must start
+without a database (``collectstatic`` while building, ``check --deploy``).
+"""
+
+from django.core.checks import Tags, Warning, register
+from django.db import DatabaseError, router
+from django.utils.translation import gettext as _
+
+from .models import User
+from .selectors import inactive_users_holding_escalation_roles, user_escalation_roles
+
+
+@register(Tags.database)
+def inactive_people_holding_escalation_roles(app_configs=None, databases=None, **kwargs):
+    """One warning for each role still held by someone who is no longer active."""
+    if app_configs is not None and not any(c.label == "accounts" for c in app_configs):
+        return []
+    alias = router.db_for_read(User)
+    if not databases or alias not in databases:
+        return []
+    try:
+        leavers = list(inactive_users_holding_escalation_roles().using(alias))
+        held = [(user, role) for user in leavers for role in user_escalation_roles(user)]
+    except DatabaseError:
+        # Before the first migrate there are no tables to look at, and nothing to warn about.
+        return []
+    return [
+        Warning(
+            _(
+                "No longer active but still the %(role)s: the service-level escalations meant "
+                "for them reach nobody."
+            )
+            % {"role": role.description},
+            hint=_("Choose someone else at %(url)s.") % {"url": role.admin_url},
+            obj=user,  # printed first, by name
+            id="accounts.W001",
+        )
+        for user, role in held
+    ]
