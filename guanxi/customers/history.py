@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
@@ -74,6 +75,10 @@ EXTRA_LABELS = {
 VIA_LABELS = {"web": _("on the web"), "api": _("through the API"), "cli": _("on the command line")}
 
 
+# The other customer of a possible duplicate decided to be a different one, to a reader who may
+# not see it (or no longer can: it was deleted or merged away). Its name is not theirs to learn.
+UNSEEN_CUSTOMER = _("another customer, which you cannot open")
+
 # Said of an entry that happened on a customer since merged into the one whose history it is.
 MERGED_HEADLINE = _("On “%(name)s” (#%(id)d), merged into this customer: %(headline)s")
 
@@ -112,6 +117,7 @@ class ChangeLine:
     label: str
     before: str
     after: str
+    after_url: str = ""  # the page of what ``after`` names, when the reader may open it
 
 
 @dataclass
@@ -351,13 +357,16 @@ def describe_history(
         .filter(pk__in=organization_ids)
         .values_list("pk", "name")
     )
+    not_duplicates = _not_duplicates(events, viewer=viewer)
     entries = []
     for event, source in zip(
         events, entry_sources(events, viewer=viewer, history=history), strict=True
     ):
         model = _model_of(event)
         lines = [
-            ChangeLine(
+            _not_duplicate_line(change, not_duplicates, history)
+            if name == "not_duplicate_of"
+            else ChangeLine(
                 label=_label(name, model),
                 before=_show(model, name, change.get("before"), users, organizations),
                 after=_show(model, name, change.get("after"), users, organizations),
@@ -383,3 +392,42 @@ def describe_history(
             )
         )
     return entries
+
+
+def _not_duplicates(events: list[AuditEvent], *, viewer) -> dict[int, str]:
+    """The names of the customers ``events`` say are not duplicates of this one, for those
+    ``viewer`` may see (one query for the page)."""
+    ids = {
+        change["after"]
+        for event in events
+        if event.object_type == "duplicate_pair"
+        and isinstance(change := (event.changes or {}).get("not_duplicate_of"), dict)
+        and isinstance(change.get("after"), int)
+    }
+    if not ids:
+        return {}
+    return dict(Customer.objects.visible_to(viewer).filter(pk__in=ids).values_list("pk", "name"))
+
+
+def _not_duplicate_line(
+    change: dict, visible: dict[int, str], history: CustomerHistory | None
+) -> ChangeLine:
+    """The other customer of a rejected duplicate, by name and number with a link to its page
+    when the reader may see it (by the same name on a survivor's history when it has since
+    been merged into this customer), and without either otherwise: its id alone says nothing,
+    and its name is not the reader's to learn."""
+    other = change.get("after")
+    label = str(EXTRA_LABELS["not_duplicate_of"])
+    if not isinstance(other, int):
+        return ChangeLine(label=label, before="—", after="—")
+    merged_name = history.merged_name(other) if history is not None else None
+    if merged_name is not None:
+        return ChangeLine(label=label, before="—", after=f"{merged_name} (#{other})")
+    if other in visible:
+        return ChangeLine(
+            label=label,
+            before="—",
+            after=f"{visible[other]} (#{other})",
+            after_url=reverse("customers:detail", args=[other]),
+        )
+    return ChangeLine(label=label, before="—", after=str(UNSEEN_CUSTOMER))

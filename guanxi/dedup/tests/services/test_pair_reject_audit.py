@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import translation
 
 from guanxi.audit.models import AuditEvent
-from guanxi.customers.history import CustomerHistory, describe_history
+from guanxi.customers.history import EXTRA_LABELS, CustomerHistory, describe_history
 from guanxi.dedup.models import DuplicatePair
 from guanxi.dedup.services import duplicate_pair_reject
 
@@ -78,3 +78,44 @@ def test_the_other_customer_is_not_named_to_who_may_not_see_it(client, company):
     client.force_login(company.admin)
     page = client.get(f"/customers/{company.rep_customer.pk}/").content.decode()
     assert company.west_customer.name in page
+
+
+def _not_duplicate_line(customer, viewer):
+    event = AuditEvent.objects.get(object_type="duplicate_pair", customer_id=customer.pk)
+    [entry] = describe_history(
+        [event], viewer=viewer, history=CustomerHistory(customer_id=customer.pk)
+    )
+    # Changes come sorted by name: "not_duplicate_of", then "status".
+    line = entry.lines[0]
+    assert line.label == str(EXTRA_LABELS["not_duplicate_of"])
+    return line
+
+
+def test_the_history_names_and_links_the_other_customer_for_who_may_see_it(client, company):
+    first, second = company.rep_customer, company.teammate_customer
+    duplicate_pair_reject(actor=company.admin, pair_id=_pair(first, second).pk)
+    for customer, other in ((first, second), (second, first)):
+        line = _not_duplicate_line(customer, company.admin)
+        assert (line.before, line.after) == ("—", f"{other.name} (#{other.pk})")
+        assert line.after_url == f"/customers/{other.pk}/"
+    client.force_login(company.admin)
+    page = client.get(f"/customers/{first.pk}/").content.decode()
+    assert f'<a href="/customers/{second.pk}/">{second.name} (#{second.pk})</a>' in page
+
+
+def test_the_history_neither_names_nor_numbers_the_other_customer_for_who_may_not(client, company):
+    pair = _pair(company.rep_customer, company.west_customer)
+    duplicate_pair_reject(actor=company.admin, pair_id=pair.pk)
+    west = company.west_customer
+    line = _not_duplicate_line(company.rep_customer, company.rep)
+    assert line.after == "another customer, which you cannot open"
+    assert line.after_url == ""
+    with translation.override("zh-hans"):
+        assert _not_duplicate_line(company.rep_customer, company.rep).after == (
+            "另一位您无法打开的客户"
+        )
+    client.force_login(company.rep)
+    page = client.get(f"/customers/{company.rep_customer.pk}/").content.decode()
+    assert "another customer, which you cannot open" in page
+    assert west.name not in page and f"/customers/{west.pk}/" not in page
+    assert f'<td class="after">{west.pk}</td>' not in page
