@@ -4,7 +4,8 @@ and as geometry for the template to draw.
 
 Every figure comes from a selector, so the visibility rule and the filters apply to each
 chart alike. The page reads the current run's figures of the visible customers once
-(``selectors.value_columns_for_user``) and hands them to the four charts computed from them.
+(``selectors.value_columns_for_user``) and hands them to every chart: selecting the visible
+customers again for each chart is what made the page slow at a million customers.
 """
 
 from collections.abc import Callable
@@ -182,26 +183,31 @@ def churn_risk(
 ) -> Chart:
     """The flagged customers in working order: the first ``limit`` for the page (with how many
     there are in all), every one of them for the download (``limit=None``). A million-customer
-    base flags a hundred thousand or more; reading them all to show fifty took half a minute.
-    (``values`` is unused: the list reads the flagged customers themselves.)"""
-    warnings = selectors.churn_warnings_for_user(user, filters=filters)
-    listed = warnings if limit is None else warnings[:limit]
-    found = list(
-        listed.values_list(
-            "customer_id",
-            "customer__name",
-            "pareto_tier",
-            "churn_reason",
-            "value_at_risk",
-            "customer__owner_id",
-        )
-    )
+    base flags a hundred thousand or more: with ``values`` the page orders them from the arrays
+    already read and reads the names of the first ``limit`` only."""
+    if values is not None and limit is not None:
+        ordered = selectors.churn_warning_ids(values)
+        flagged = len(ordered)
+        wanted = [int(pk) for pk in ordered[:limit]]
+        by_id = {
+            row[0]: row
+            for row in selectors.current_values_for_user(user, filters=filters)
+            .filter(customer_id__in=wanted)
+            .values_list(*_CHURN_COLUMNS)
+        }
+        # A customer gone out of sight (or a run swapped) since the arrays were read is left
+        # out rather than shown with figures from elsewhere.
+        found = [by_id[pk] for pk in wanted if pk in by_id]
+    else:
+        warnings = selectors.churn_warnings_for_user(user, filters=filters)
+        listed = warnings if limit is None else warnings[:limit]
+        found = list(listed.values_list(*_CHURN_COLUMNS))
+        flagged = len(found) if limit is None or len(found) < limit else warnings.count()
     owners = {user.pk: user.label for user in User.objects.filter(pk__in={r[5] for r in found})}
     rows = [
         (customer_id, name, tier, reason, round(at_risk, 2), owners.get(owner_id, ""))
         for customer_id, name, tier, reason, at_risk, owner_id in found
     ]
-    flagged = len(rows) if limit is None or len(rows) < limit else warnings.count()
     return Chart(
         key="churn",
         title=_("Churn risk"),
@@ -214,6 +220,16 @@ def churn_risk(
             "shown": _churn_entries(rows[:CHURN_LIST_LENGTH]),
         },
     )
+
+
+_CHURN_COLUMNS = (
+    "customer_id",
+    "customer__name",
+    "pareto_tier",
+    "churn_reason",
+    "value_at_risk",
+    "customer__owner_id",
+)
 
 
 def _churn_entries(rows: list[tuple]) -> list[dict]:
@@ -238,7 +254,7 @@ def tier_movement(user, filters: dict, values: ValueColumns | None = None) -> Ch
     are stored, so those who stayed put (the diagonal) are each tier's customers less the ones
     who moved into it. The blank tier is both where new customers come from and where those
     left out of the pyramid are, so the cells add up to the customers shown."""
-    moves = selectors.tier_movements_for_user(user, filters=filters)
+    moves = selectors.tier_movements_for_user(user, filters=filters, values=values)
     pyramid = selectors.tier_pyramid_for_user(user, filters=filters, values=values)
     tiers = selectors.PYRAMID_ORDER
     stayed = {

@@ -87,20 +87,24 @@ def churn_warnings_for_user(
 @dataclass(frozen=True)
 class ValueColumns:
     """The current run's figures of the customers a user may see (narrowed by the filters),
-    one array element per customer: what the tier, whale, lifecycle and lifetime-value charts
-    are computed from. ``tier`` indexes :data:`PYRAMID_ORDER`, ``stage`` :data:`STAGE_ORDER`;
-    ``clv`` is NaN for customers without a lifetime value."""
+    one array element per customer, in no particular order: what every chart of the dashboard
+    is computed from. ``tier`` indexes :data:`PYRAMID_ORDER`, ``stage`` :data:`STAGE_ORDER`;
+    ``clv`` is NaN for customers without a lifetime value; ``churn`` is the churn warning."""
 
+    customer_id: np.ndarray
     profit: np.ndarray
     clv: np.ndarray
     tier: np.ndarray
     stage: np.ndarray
+    churn: np.ndarray
+    value_at_risk: np.ndarray
 
 
 def value_columns_for_user(user, *, filters: dict[str, Any] | None = None) -> ValueColumns:
-    """Read the columns in one query. The dashboard reads them once for its four charts over
-    every visible customer: at a million customers each chart's own ``GROUP BY`` over the
-    visible set took about as long as this whole read."""
+    """Read the columns in one query. The visible customers are read once here for the whole
+    page: at a million customers every further query that selected them again (each chart's
+    own ``GROUP BY``, the churn list and its count, the tier movements) took about a second
+    for a rep and more for the administrator, so the charts work from these arrays instead."""
     tier_code = Case(
         *(When(pareto_tier=tier, then=Value(i)) for i, tier in enumerate(PYRAMID_ORDER)),
         default=Value(PYRAMID_ORDER.index(UNTIERED)),
@@ -109,20 +113,49 @@ def value_columns_for_user(user, *, filters: dict[str, Any] | None = None) -> Va
         *(When(lifecycle_stage=stage, then=Value(i)) for i, stage in enumerate(STAGE_ORDER)),
         default=Value(-1),
     )
+    churn_code = Case(When(churn_flag=True, then=Value(1)), default=Value(0))
     rows = (
         current_values_for_user(user, filters=filters)
         .order_by()
         .annotate(
+            customer_key=Cast("customer_id", BigIntegerField()),
             profit_value=Cast("profit", FloatField()),
             clv_value=Coalesce(Cast("clv", FloatField()), Value(float("nan"))),
             tier_code=Cast(tier_code, BigIntegerField()),
             stage_code=Cast(stage_code, BigIntegerField()),
+            churn_code=Cast(churn_code, BigIntegerField()),
+            at_risk_value=Cast("value_at_risk", FloatField()),
         )
-        .values_list("profit_value", "clv_value", "tier_code", "stage_code")
+        .values_list(
+            "customer_key",
+            "profit_value",
+            "clv_value",
+            "tier_code",
+            "stage_code",
+            "churn_code",
+            "at_risk_value",
+        )
     )
     sql, params = rows.query.sql_with_params()
-    profit, clv, tier, stage = fetch_columns(sql, params, "ffii")
-    return ValueColumns(profit=profit, clv=clv, tier=tier, stage=stage)
+    customer_id, profit, clv, tier, stage, churn, at_risk = fetch_columns(sql, params, "iffiiif")
+    return ValueColumns(
+        customer_id=customer_id,
+        profit=profit,
+        clv=clv,
+        tier=tier,
+        stage=stage,
+        churn=churn.astype(bool),
+        value_at_risk=at_risk,
+    )
+
+
+def churn_warning_ids(values: ValueColumns) -> np.ndarray:
+    """The ids of the flagged customers among ``values``, in the working order of
+    :func:`churn_warnings_for_user` (gold first, then value at risk, largest first, then id)."""
+    flagged = np.flatnonzero(values.churn)
+    not_gold = values.tier[flagged] != PYRAMID_ORDER.index("gold")
+    order = np.lexsort((values.customer_id[flagged], -values.value_at_risk[flagged], not_gold))
+    return values.customer_id[flagged[order]]
 
 
 def tier_pyramid_for_user(
@@ -183,21 +216,51 @@ def lifetime_values_for_user(
 
 
 def tier_movements_for_user(
-    user, *, filters: dict[str, Any] | None = None
+    user, *, filters: dict[str, Any] | None = None, values: ValueColumns | None = None
 ) -> dict[tuple[str, str], int]:
     """How many of the customers ``user`` may see moved from one tier to another when the
     current run replaced the one before it, keyed by (from, to); a blank "from" is a customer
-    tiered for the first time."""
-    rows = (
-        TierChange.objects.filter(
-            run__is_current=True,
-            customer__in=_visible_customers(user, filters).values("pk"),
+    tiered for the first time.
+
+    With ``values`` the current run's changes are read without the visible customers and kept
+    where their customer is among ``values`` (a customer who changed tier in the run has a
+    figure in it): the changes are far fewer than the customers after the first run, and even
+    then (a change for every customer) this is cheaper than selecting the visible customers
+    again."""
+    changes = TierChange.objects.filter(run__is_current=True).order_by()
+    if values is None:
+        rows = (
+            changes.filter(customer__in=_visible_customers(user, filters).values("pk"))
+            .values_list("from_tier", "to_tier")
+            .annotate(customers=Count("id"))
         )
-        .order_by()
-        .values_list("from_tier", "to_tier")
-        .annotate(customers=Count("id"))
-    )
-    return {(from_tier, to_tier): count for from_tier, to_tier, count in rows}
+        return {(from_tier, to_tier): count for from_tier, to_tier, count in rows}
+    codes = {tier: i for i, tier in enumerate(PYRAMID_ORDER)}
+
+    def code_of(field: str) -> Case:
+        return Case(
+            *(When(**{field: tier}, then=Value(i)) for tier, i in codes.items()),
+            default=Value(-1),
+        )
+
+    query = changes.annotate(
+        customer_key=Cast("customer_id", BigIntegerField()),
+        from_code=Cast(code_of("from_tier"), BigIntegerField()),
+        to_code=Cast(code_of("to_tier"), BigIntegerField()),
+    ).values_list("customer_key", "from_code", "to_code")
+    sql, params = query.query.sql_with_params()
+    customer_id, from_code, to_code = fetch_columns(sql, params, "iii")
+    seen = np.isin(customer_id, values.customer_id)
+    size = len(PYRAMID_ORDER)
+    # A tier this code does not know (-1) would have no cell in the grid anyway.
+    known = seen & (from_code >= 0) & (to_code >= 0)
+    counts = np.bincount(from_code[known] * size + to_code[known], minlength=size * size)
+    return {
+        (from_tier, to_tier): int(counts[i * size + j])
+        for i, from_tier in enumerate(PYRAMID_ORDER)
+        for j, to_tier in enumerate(PYRAMID_ORDER)
+        if counts[i * size + j]
+    }
 
 
 def follow_ups_for_user(user, *, open_only: bool = True) -> QuerySet[ChurnFollowUp]:
