@@ -29,7 +29,8 @@ sharing the directory.
 
 A request to stop the dry run is written to the real database by another connection, so the
 check for it between batches (``cancelling``) reads there, through :func:`real_database`, not
-in the copy, which never sees it.
+in the copy, which never sees it. The dry run's progress, for its page, is written there the
+same way (``progress``).
 """
 
 import os
@@ -174,8 +175,8 @@ def real_database() -> Iterator[None]:
     """For the block, this thread's default connection is to the real database again, also
     inside :func:`dry_run_database`: for reading what other connections write meanwhile (a
     request to stop). The real connection is not in a transaction there (see above), so a read
-    sees what they have committed. Nothing may be written through it: the dry run's copy is
-    where its writes go."""
+    sees what they have committed, and a write commits at once. Nothing the dry run imports may
+    be written through it (the copy is where that goes): only the job's progress is."""
     original = getattr(_swapped, "original", None)
     if original is None:
         yield

@@ -61,6 +61,9 @@ class ImportJob(models.Model):
     merged = models.PositiveIntegerField(_("merged"), default=0)
     rejected = models.PositiveIntegerField(_("rejected"), default=0)
     queued_for_review = models.PositiveIntegerField(_("queued for review"), default=0)
+    # The rows a second the run now reading the file reads, measured by it over its own rows and
+    # time (see ``progress``): shown while it runs.
+    rows_per_second = models.FloatField(null=True, blank=True)
     message = models.TextField(blank=True)
     # Set when someone asks a job being run to stop; its runner reads it before each batch and
     # stops there, so the batch in hand is written whole or not at all.

@@ -265,15 +265,26 @@ def import_job_abandoned(job: ImportJob) -> bool:
 def _claim(job: ImportJob, startable) -> None:
     """Mark the job running if its status allows, in one statement, so that of two callers
     that both read a startable status only one goes on. The caller holds the job's lock."""
+    from .customer_import import COUNTED
+
+    # A dry run starts over from the first row: one stopped short kept nothing, and one killed
+    # outright may have left the progress it had written (see ``progress``).
+    starting_over = dict.fromkeys(COUNTED, 0) if job.dry_run else {}
     claimed = ImportJob.objects.filter(
         pk=job.pk, status__in=[*startable, ImportJob.Status.RUNNING]
     ).update(
         status=ImportJob.Status.RUNNING,
         started_at=Coalesce("started_at", Value(timezone.now())),
+        rows_per_second=None,  # until this run has read a batch
+        **starting_over,
     )
     if not claimed:
         status = ImportJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
         raise ImportJobUnavailable(job.pk, busy=False, status=status or "deleted")
+    if job.dry_run:
+        # Read again from the first row, those of its rows an earlier attempt rejected are
+        # rejected again.
+        ImportRowError.objects.filter(job=job).delete()
     # What another run wrote (counters, the last row) is in the database, not in this object.
     job.refresh_from_db()
 
@@ -319,6 +330,7 @@ def _run_claimed(*, job: ImportJob, path, progress, batch_size, timings) -> Impo
     from .customer_import import BATCH_SIZE, CustomerImporter
     from .interaction_import import InteractionImporter
     from .order_import import OrderImporter
+    from .progress import RunProgress
 
     token = set_origin(Origin(via=job.via))
     try:
@@ -334,17 +346,23 @@ def _run_claimed(*, job: ImportJob, path, progress, batch_size, timings) -> Impo
             ImportJob.Kind.INTERACTIONS: InteractionImporter,
             ImportJob.Kind.ORDERS: OrderImporter,
         }[job.kind]
+        run_progress = RunProgress(job, report=progress)
         with translation.override(job.language):
             importer = importer_class(
                 job=job,
                 table=table,
                 mapping=mapping,
                 batch_size=batch_size or BATCH_SIZE,
-                progress=progress,
+                progress=run_progress,
             )
             try:
                 return importer.run()
+            except BaseException:
+                if job.dry_run:
+                    _forget_dry_run_progress(run_progress)
+                raise
             finally:
+                run_progress.close()
                 if timings is not None:
                     timings.update(getattr(importer, "seconds", {}))
     except ImportCancelled:
@@ -360,6 +378,15 @@ def _run_claimed(*, job: ImportJob, path, progress, batch_size, timings) -> Impo
         raise
     finally:
         reset_origin(token)
+
+
+def _forget_dry_run_progress(run_progress) -> None:
+    """Set a dry run that stopped short back to having read nothing (see ``progress``). A
+    failure here must not hide why the run stopped."""
+    try:
+        run_progress.forget_dry_run()
+    except Exception:
+        logger.exception("The progress of dry run #%s could not be set back", run_progress.job.pk)
 
 
 def _mark(job: ImportJob, status: str, message: str | None) -> None:

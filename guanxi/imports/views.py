@@ -309,6 +309,9 @@ def import_detail(request, job_id: int):
         and not abandoned,
         "discardable": import_job_discardable(actor=request.user, job=job, abandoned=abandoned),
         "upload_removed": upload_removed(job),
+        # A dry run writes its rejected rows as it ends: while it runs there is only their count.
+        "rejected_rows_written": not job.dry_run
+        or job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING),
     }
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "imports/_progress_update.html", context)
