@@ -53,7 +53,7 @@ KEEP_SUCCEEDED_RUNS = 3
 ABANDONED_AFTER = dt.timedelta(hours=6)
 
 # The steps a refresh reports to ``progress``, in order.
-STEPS = ("aggregate", "compute", "write", "swap", "prune")
+STEPS = ("aggregate", "compute", "write", "swap", "statistics", "prune")
 
 Progress = Callable[[str], None]
 
@@ -90,6 +90,11 @@ def analytics_refresh(
         _fail(run, error)
         raise
     # The new run is current from here on: nothing below may mark it failed.
+    try:
+        with step("statistics"):
+            _analyze_swapped_tables()
+    except Exception:
+        logger.exception("analysing the tier changes and follow-ups failed after a refresh")
     try:
         with step("prune"):
             _prune()
@@ -852,6 +857,20 @@ def _create_follow_ups(run: AnalyticsRun) -> int:
             [timezone.now(), run.pk, True],
         )
         return cursor.rowcount
+
+
+def _analyze_swapped_tables() -> None:
+    """Fresh planner statistics for the tables the swap wrote to, as ``_write_values`` does for
+    the figures. A first refresh writes a tier change for every customer and a follow-up for
+    every flagged one (a million and 130,000 rows at a million customers); until autovacuum
+    came round to them, the planner took the follow-ups for a few hundred and the dashboard's
+    count of open follow-ups walked the customers with the wrong plan (0.7 s instead of 0.3 s
+    for every reader)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model in (TierChange, ChurnFollowUp):
+            cursor.execute(f"ANALYZE {_table(model)}")
 
 
 def _prune() -> None:
