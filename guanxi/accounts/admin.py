@@ -1,7 +1,9 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -12,6 +14,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.audit.setting_admin import AuditedSettingAdmin, VersionCheckForm
+from guanxi.web.admin_selection import CheckedSelectionMixin
 
 from . import services
 from .forms import ActiveUserFieldsForm
@@ -85,7 +88,7 @@ class InactiveHoldingRoleFilter(admin.SimpleListFilter):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(CheckedSelectionMixin, DjangoUserAdmin):
     form = GuanxiUserChangeForm
     list_display = ("username", "display_name", "role", "department", "team", "is_active")
     list_filter = ("role", "department", "team", "is_active", InactiveHoldingRoleFilter)
@@ -235,8 +238,18 @@ class TeamAdmin(AuditedSettingAdmin):
         )
 
 
+# Django registers its own admin of groups; ours is the same with the selection of its list
+# checked, as every admin of the site has it (guanxi.web.admin_selection).
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(CheckedSelectionMixin, DjangoGroupAdmin):
+    pass
+
+
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     list_display = ("name", "user", "hint", "created_at", "last_used_at", "revoked_at")
     readonly_fields = ("user", "key_hash", "hint", "created_at", "last_used_at")
 

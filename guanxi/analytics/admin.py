@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from guanxi.audit.setting_admin import AuditedSettingAdmin
+from guanxi.web.admin_selection import CheckedSelectionMixin
 
 from .models import AnalyticsRun, Blacklist, ChurnFollowUp, ValueSettings
 
@@ -29,7 +30,7 @@ class ValueSettingsAdmin(AuditedSettingAdmin):
 
 
 @admin.register(AnalyticsRun)
-class AnalyticsRunAdmin(admin.ModelAdmin):
+class AnalyticsRunAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     list_display = ("id", "as_of", "status", "is_current", "started_at", "finished_at")
     list_filter = ("status", "is_current")
     readonly_fields = [f.name for f in AnalyticsRun._meta.fields]
@@ -42,7 +43,7 @@ class AnalyticsRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(Blacklist)
-class BlacklistAdmin(admin.ModelAdmin):
+class BlacklistAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     """Read-only here: adding and removing go through the audited services."""
 
     list_display = ("customer", "reason", "added_by", "added_at")
@@ -59,7 +60,7 @@ class BlacklistAdmin(admin.ModelAdmin):
 
 
 @admin.register(ChurnFollowUp)
-class ChurnFollowUpAdmin(admin.ModelAdmin):
+class ChurnFollowUpAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     """Read-only here: the refresh opens follow-ups and closing one goes through the audited
     service."""
 

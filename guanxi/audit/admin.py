@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from guanxi.web.admin_selection import CheckedSelectionMixin
+
 from .models import AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     """Read-only: the audit trail cannot be edited or deleted through the application."""
 
     list_display = ("occurred_at", "actor", "action", "object_type", "object_id", "summary", "via")

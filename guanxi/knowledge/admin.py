@@ -4,11 +4,13 @@ the audit row — none of which a save from the admin site would do."""
 
 from django.contrib import admin
 
+from guanxi.web.admin_selection import CheckedSelectionMixin
+
 from .models import Article
 
 
 @admin.register(Article)
-class ArticleAdmin(admin.ModelAdmin):
+class ArticleAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     list_display = ("title", "category", "is_published", "created_by", "updated_at", "version")
     list_filter = ("is_published", "category")
     search_fields = ("title", "problem", "solution")
