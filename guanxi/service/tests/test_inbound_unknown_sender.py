@@ -31,7 +31,7 @@ def raw_email(
     message_id: str,
     to: str = DESK,
     cc: str = "",
-    in_reply_to: str = "",
+    headers: dict[str, str] | None = None,
 ) -> bytes:
     headers = [
         f"From: {sender}",
@@ -40,7 +40,7 @@ def raw_email(
         f"Subject: {subject}",
         "Date: Wed, 02 Dec 2026 11:00:00 +0800",
         f"Message-ID: {message_id}",
-        *([f"In-Reply-To: {in_reply_to}", f"References: {in_reply_to}"] if in_reply_to else []),
+        *(f"{name}: {value}" for name, value in (headers or {}).items()),
         "MIME-Version: 1.0",
         "Content-Type: text/plain; charset=utf-8",
         "Content-Transfer-Encoding: 8bit",
@@ -113,20 +113,29 @@ def test_a_forwarded_reply_from_a_stranger_is_kept_as_a_note_and_changes_nothing
     assert again.action == "duplicate"
 
 
-def test_a_stranger_threading_by_in_reply_to_is_kept_as_a_note(company, desk):
+@pytest.mark.parametrize("header", ["In-Reply-To", "References"])
+def test_a_stranger_threading_by_in_reply_to_or_references_alone_is_kept_as_a_note(
+    company, desk, header
+):
     ticket, _subject = waiting_ticket(company)
+    # No token in the subject, and her request named in one header only.
+    reply = {"sender": "liqiang@other.example.com", "subject": "Re: 发票什么时候开？"}
     result = filed(
         raw_email(
-            sender="liqiang@other.example.com",
-            subject="Re: 发票什么时候开？",
+            **reply,
             body="我也没收到。",
             message_id="<thread@other.example.com>",
-            in_reply_to="<request@example.cn>",
+            headers={header: "<request@example.cn>"},
         )
     )
     assert result.ticket.pk == ticket.pk
     assert ticket.messages.get(body="我也没收到。").kind == "note"
     assert Ticket.objects.get(pk=ticket.pk).status == "pending_customer"
+    # Without that header the same mail is a new request: the header is what threaded it.
+    unthreaded = filed(
+        raw_email(**reply, body="我也没收到。", message_id="<unthreaded@other.example.com>")
+    )
+    assert unthreaded.action == "created" and unthreaded.ticket.pk != ticket.pk
 
 
 def test_a_strangers_attachment_stays_with_the_note(company, desk):
