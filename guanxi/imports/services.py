@@ -411,7 +411,10 @@ def _mark(job: ImportJob, status: str, message: str | None) -> None:
                 ),
             )
             job.refresh_from_db()
-            if message is None:
+            if message is None and job.dry_run:
+                # It kept no row to carry on after: run again, it starts from the first.
+                message = _("Stopped before the end of the file.")
+            elif message is None:
                 message = _("Stopped after row %(row)d.") % {"row": job.last_row}
             ImportJob.objects.filter(pk=job.pk).update(message=message[:2000])
             job.message = message[:2000]

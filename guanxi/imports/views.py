@@ -321,15 +321,18 @@ def import_detail(request, job_id: int):
 @login_required
 @require_POST
 def import_resume(request, job_id: int):
-    """Queue a stopped web import again; it carries on after the last row written. Only the
-    user who started it may (it runs as them), as with starting it."""
+    """Queue a stopped web import again; it carries on after the last row written (a dry run
+    starts again from the first). Only the user who started it may (it runs as them), as with
+    starting it."""
     _require_importer(request.user)
     job = _job_or_404(request.user, job_id)
     with transaction.atomic():  # the status and the queued task commit together
         queued = import_job_queue_again(actor=request.user, job=job)
         if queued:
             run_import_job.enqueue(job.pk)
-    if queued:
+    if queued and job.dry_run:
+        messages.success(request, _("The dry run will start again from the first row."))
+    elif queued:
         messages.success(
             request, _("The import will carry on after row %(row)d.") % {"row": job.last_row}
         )
@@ -364,6 +367,8 @@ def import_discard(request, job_id: int):
     if import_job_discard(actor=request.user, job=job):
         if draft:
             messages.success(request, _("The upload is discarded; nothing was imported from it."))
+        elif job.dry_run:
+            messages.success(request, _("The dry run is discarded. It wrote nothing."))
         else:
             messages.success(request, _("The import is discarded. The rows it imported stay."))
     else:
