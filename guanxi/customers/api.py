@@ -296,7 +296,12 @@ class AuditEventOut(Schema):
     object_type: str
     object_id: int | None
     summary: str
-    changes: dict[str, Any]
+    changes: dict[str, Any] = Field(
+        description="Each field changed, with its value before and after. Where a value is the "
+        'id of another customer the caller may not see, it is "[hidden]": the other customer '
+        "of a merge or of a possible duplicate decided to be a different customer, or a "
+        "person's organisation."
+    )
     actor: UserRefOut | None
     via: str
     remote_addr: str | None
@@ -647,6 +652,7 @@ def _history_item(event: AuditEvent, source: EntrySource) -> AuditEventOut:
     return AuditEventOut.from_orm(event).model_copy(
         update={
             "summary": source.summary,
+            "changes": source.changes,
             "merged_customer": RefOut(id=merged[0], name=merged[1]) if merged else None,
         }
     )

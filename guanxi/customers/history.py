@@ -79,6 +79,14 @@ VIA_LABELS = {"web": _("on the web"), "api": _("through the API"), "cli": _("on 
 # not see it (or no longer can: it was deleted or merged away). Its name is not theirs to learn.
 UNSEEN_CUSTOMER = _("another customer, which you cannot open")
 
+# Change keys whose values are ids of other customers: the other customer of a merge or of a
+# possible duplicate decided to be a different one, a person's organisation.
+CUSTOMER_ID_KEYS = ("not_duplicate_of", "merged_from", "merged_into", "organization_id")
+
+# In the API's changes, in place of the id of another customer the reader may not see (see
+# :func:`entry_sources`); language-neutral, as the placeholder of a sensitive field is.
+HIDDEN_CUSTOMER = "[hidden]"
+
 # Said of an entry that happened on a customer since merged into the one whose history it is.
 MERGED_HEADLINE = _("On “%(name)s” (#%(id)d), merged into this customer: %(headline)s")
 
@@ -106,10 +114,12 @@ class CustomerHistory:
 
 @dataclass(frozen=True)
 class EntrySource:
-    """Where an entry of a history comes from and what of its stored summary may be shown."""
+    """Where an entry of a history comes from and what of its stored summary and changes may be
+    shown."""
 
     merged_customer: tuple[int, str] | None  # (id, name) when it happened on a merged customer
     summary: str
+    changes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -302,21 +312,53 @@ def _named_customers(event: AuditEvent) -> set[int]:
     return set()
 
 
+def _customer_ids_in_changes(event: AuditEvent) -> set[int]:
+    """The ids of customers ``event``'s changes name, before or after (``CUSTOMER_ID_KEYS``)."""
+    ids = set()
+    for name in CUSTOMER_ID_KEYS:
+        change = (event.changes or {}).get(name)
+        if isinstance(change, dict):
+            ids |= {
+                value
+                for value in (change.get("before"), change.get("after"))
+                if isinstance(value, int) and not isinstance(value, bool)
+            }
+    return ids
+
+
+def _changes_without(changes: dict[str, Any], hidden: set[int]) -> dict[str, Any]:
+    """``changes`` with each id of ``hidden`` under ``CUSTOMER_ID_KEYS`` replaced by
+    ``HIDDEN_CUSTOMER``; the key stays, so the reader still learns that there was one."""
+    if not hidden:
+        return changes
+    shown = dict(changes)
+    for name in CUSTOMER_ID_KEYS:
+        change = shown.get(name)
+        if isinstance(change, dict):
+            shown[name] = {
+                side: HIDDEN_CUSTOMER if isinstance(value, int) and value in hidden else value
+                for side, value in change.items()
+            }
+    return shown
+
+
 def entry_sources(
     events: list[AuditEvent], *, viewer, history: CustomerHistory | None
 ) -> list[EntrySource]:
     """For each of ``events`` (rows of ``history``): the merged customer it happened on, if
-    any, and its summary.
+    any, its summary and its changes.
 
     The merged customers are named, as the survivor's merge row names them. A summary naming
     another customer (the other customer of a merge since undone, a person's organisation),
     whether on this customer's own rows or a merged customer's, is left out unless that
     customer is part of this history or the viewer may see it: the row must not tell its
-    reader what they may not look up themselves."""
+    reader what they may not look up themselves. For the same reason the id of such a
+    customer in the changes (``CUSTOMER_ID_KEYS``) is given as ``HIDDEN_CUSTOMER``, as the
+    page says "another customer, which you cannot open" of a rejected duplicate."""
     part_of_history = {history.customer_id, *history.merged} if history is not None else set()
     named: set[int] = set()
     for event in events:
-        named |= _named_customers(event) - part_of_history
+        named |= _customer_ids_in_changes(event) - part_of_history
     visible = (
         set(Customer.objects.visible_to(viewer).filter(pk__in=named).values_list("pk", flat=True))
         if named
@@ -325,11 +367,12 @@ def entry_sources(
     sources = []
     for event in events:
         name = history.merged_name(event.customer_id) if history is not None else None
-        hidden = _named_customers(event) - part_of_history - visible
+        unseen = _customer_ids_in_changes(event) - part_of_history - visible
         sources.append(
             EntrySource(
                 merged_customer=(event.customer_id, name) if name is not None else None,
-                summary="" if hidden else event.summary,
+                summary="" if _named_customers(event) & unseen else event.summary,
+                changes=_changes_without(event.changes or {}, unseen),
             )
         )
     return sources
