@@ -1,8 +1,8 @@
 """People deactivated before deactivating refused it while they held a role — a department's
 manager, a team's lead, a policy's general manager — are still named there, and escalations
 meant for them reach nobody. Administrators find them on the user list's filter "Inactive,
-still holding a role" and in the warnings of ``guanxi check --database default`` (and
-``guanxi migrate``)."""
+still holding a role", on their deactivate page and in the warnings of ``guanxi check
+--database default`` (and ``guanxi migrate``)."""
 
 from io import StringIO
 
@@ -122,3 +122,37 @@ def test_guanxi_check_prints_the_warnings_when_asked_about_the_database(left_hol
 
 def test_no_warning_when_everyone_named_is_active(company, desk):
     assert warnings() == []
+
+
+def test_the_deactivate_page_of_someone_who_left_lists_the_roles_they_still_hold(
+    client, company, desk, policy, staff_admin, left_holding_roles
+):
+    client.force_login(staff_admin)
+    page = client.get(reverse("admin:accounts_user_deactivate", args=[desk.head.pk]))
+    page = page.content.decode()
+    assert f"{desk.head.label} is already inactive." in page
+    roles = page.split('id="escalation-roles"')[1].split("</ul>")[0]
+    department = reverse("admin:accounts_department_change", args=[company.service.pk])
+    assert f'<a href="{department}">Manager of the department “Customer Service”</a>' in roles
+    page = client.get(reverse("admin:accounts_user_deactivate", args=[company.analyst.pk]))
+    roles = page.content.decode().split('id="escalation-roles"')[1].split("</ul>")[0]
+    assert reverse("admin:service_slapolicy_change", args=[policy.pk]) in roles
+    assert policy.name in roles
+    # Someone who left holding nothing: only that they are inactive already.
+    page = client.get(reverse("admin:accounts_user_deactivate", args=[company.rep_b.pk]))
+    page = page.content.decode()
+    assert "is already inactive." in page and 'id="escalation-roles"' not in page
+
+
+def test_the_roles_of_someone_who_left_are_listed_in_chinese(
+    client, company, desk, staff_admin, left_holding_roles
+):
+    client.force_login(staff_admin)
+    client.cookies["django_language"] = "zh-hans"
+    page = client.get(reverse("admin:accounts_user_deactivate", args=[desk.lead.pk]))
+    page = page.content.decode()
+    assert f"{desk.lead.label} 已经停用。" in page
+    assert "仍负责接收服务级别超时的升级通知，在改选他人之前这些通知无人接收。" in page
+    roles = page.split('id="escalation-roles"')[1].split("</ul>")[0]
+    assert reverse("admin:accounts_team_change", args=[desk.team.pk]) in roles
+    assert "Customer Service / Desk" in roles and "lead of" not in roles.lower()
