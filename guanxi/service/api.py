@@ -78,8 +78,10 @@ class MessageOut(Schema):
     created_at: dt.datetime
     email_from: str = Field(
         description="The address an email filed as this message came from, or empty. On a "
-        "note: an email from an unknown sender, someone not known to write for the customer, "
-        "kept for the agents and never shown to the customer."
+        "reply or note with an author: that user of the desk wrote it in their own mail "
+        "program (a reply went to the customer from there, and was not sent again by the "
+        "desk). On a note without an author: an email from an unknown sender, someone not "
+        "known to write for the customer, kept for the agents and never shown to the customer."
     )
 
 

@@ -9,8 +9,11 @@ the inbound webhook — and :func:`file_inbound_email` decides what it is:
   was merged into), which opens again if it was waiting or done — when it comes from someone
   who writes for the customer: the requester, an address of the customer (or of its
   organisation, or of one of its people), or someone an email of theirs was sent to. One of the
-  desk's own people writing into the thread (from their mail client) leaves their internal
-  note. The token travels with every forwarded email, so anyone else's answer is kept as an
+  desk's own people writing into the thread from their own mail program leaves their reply
+  when the email went to the customer too (someone who writes for the customer is in its To or
+  Cc: "reply all" with the desk copied), counted as an answer and not sent again; when it went
+  to the desk alone, their internal note. The token travels with every forwarded email, so
+  anyone else's answer, or that of a user who may not work on the ticket, is kept as an
   internal note marked as from an unknown sender, and changes nothing else;
 - a new request: a new ticket for the customer with that address, or for a new customer in the
   unowned pool, and the customer is sent its number;
@@ -86,7 +89,7 @@ REPLY_PREFIX = re.compile(r"^(?:\s*(?:re|fw|fwd|aw|tr|答复|回复|转发)\s*[:
 class InboundResult:
     """What became of one email: ``action`` is created, added, duplicate or ignored; ``ticket``
     the ticket it went to (or was found under); ``reason`` why it was ignored or a duplicate, or
-    why it was added as a note."""
+    why it was added as a note or as a desk user's reply."""
 
     action: str
     ticket: Ticket | None = None
@@ -681,75 +684,120 @@ def _sender_problem(parsed: ParsedEmail) -> str:
 
 
 def _file(parsed: ParsedEmail) -> InboundResult:
-    reason = ""
     ticket = _filed_under(parsed.message_id)
     if ticket is not None:
         return InboundResult(DUPLICATE, ticket, _("This email was filed already."))
     ticket_id = _ticket_answered(parsed)
     if ticket_id is not None:
-        message = False  # not filed yet
-        if _writes_for_customer(ticket_id, parsed.sender_address):
-            message = services.customer_message(
+        return _file_answer(parsed, ticket_id)
+    subject = _new_subject(parsed)
+    ticket = request_from_customer(
+        name=parsed.sender_name[:200],
+        email=parsed.sender_address,
+        data={
+            "type": _ticket_type(subject, parsed.body),
+            "subject": subject,
+            "description": parsed.body,
+        },
+        channel=Ticket.Channel.EMAIL,
+        email_message_id=parsed.message_id,
+        email_copied=parsed.copied,
+        acknowledge=not parsed.from_a_list,
+    )
+    message = ticket.messages.get(email_message_id=parsed.message_id)
+    _store_attachments(ticket, message, parsed.attachments)
+    return InboundResult(CREATED, ticket)
+
+
+def _file_answer(parsed: ParsedEmail, ticket_id: int) -> InboundResult:
+    """File an email into the thread of ticket ``ticket_id``: the customer's message, a desk
+    user's reply or note, or an unknown sender's note."""
+    message = False  # not filed yet
+    refused = ""  # why a desk user's answer to the customer is not filed as their reply
+    if _writes_for_customer(ticket_id, parsed.sender_address):
+        message = services.customer_message(
+            ticket_id=ticket_id,
+            body=parsed.body,
+            email_message_id=parsed.message_id,
+            email_from=parsed.sender_address,
+            email_copied=parsed.copied,
+        )
+    elif (colleague := _colleague(parsed.sender_address)) is not None:
+        to_customer = any(_writes_for_customer(ticket_id, a) for a in parsed.copied)
+        message = _from_colleague(colleague, ticket_id, parsed, to_customer=to_customer)
+        if message is False and to_customer:
+            refused = _(
+                "Not recorded as a reply: %(name)s (%(address)s) may not work on this ticket. "
+                "The email went to the customer too, so the customer has it, but it does not "
+                "count as an answer."
+            ) % {"name": colleague.label, "address": parsed.sender_address}
+    if message is False:
+        logger.info(
+            "Inbound email %s from %r to ticket %s kept as a note: not a known sender",
+            parsed.message_id,
+            parsed.sender_address,
+            ticket_id,
+        )
+        message = services.email_from_unknown_sender(
+            ticket_id=ticket_id,
+            sender=parsed.sender_address,
+            # The agents reading the note learn why it is one, above what was written.
+            body=f"{refused}\n\n{parsed.body}" if refused else parsed.body,
+            email_message_id=parsed.message_id,
+        )
+    if message is None:
+        ticket = _filed_under(parsed.message_id)
+        return InboundResult(DUPLICATE, ticket, _("This email was filed already."))
+    if refused:
+        reason = _(
+            "sent to the customer by %(name)s of the desk, who may not work on this ticket: "
+            "kept as a note"
+        ) % {"name": colleague.label}
+    elif message.is_from_unknown_sender:
+        reason = _("the sender is not known to write for the requester: kept as a note")
+    elif message.kind == TicketMessage.Kind.NOTE:
+        reason = _("sent by %(name)s of the desk: kept as their internal note") % {
+            "name": message.author.label
+        }
+    elif message.kind == TicketMessage.Kind.REPLY:
+        reason = _(
+            "sent to the customer by %(name)s of the desk: recorded as their reply, not sent again"
+        ) % {"name": message.author.label}
+    else:
+        reason = ""
+    _store_attachments(
+        message.ticket,
+        message,
+        parsed.attachments,
+        # A desk user's reply stored those it kept itself (see _from_colleague).
+        kept_stored=message.kind == TicketMessage.Kind.REPLY,
+    )
+    return InboundResult(ADDED, message.ticket, reason)
+
+
+def _from_colleague(colleague, ticket_id: int, parsed: ParsedEmail, *, to_customer: bool):
+    """An email into the thread from one of the desk's own people: what they filed on the
+    ticket (None: filed already), or False when they may not work on the ticket (the check a
+    reply or note on the ticket page makes), whose email then is an unknown sender's like
+    anyone else's.
+
+    Sent to the customer too (``to_customer``: someone who writes for the customer is among
+    its To and Cc) — an agent answering from their own mail program with "reply all" — it is
+    their reply: the customer has been answered, and the ticket must show it and stop the
+    clock that waits for an answer. It is not emailed again, the customer having it already.
+    Its attachments go with it, so that its audit row names them as a reply's does. Sent to
+    the desk alone, it is their internal note, and the ticket stays as it is."""
+    try:
+        if to_customer:
+            return services.email_reply_from_colleague(
+                actor=colleague,
                 ticket_id=ticket_id,
                 body=parsed.body,
                 email_message_id=parsed.message_id,
                 email_from=parsed.sender_address,
                 email_copied=parsed.copied,
+                files=_uploads(parsed.attachments),
             )
-        elif (colleague := _colleague(parsed.sender_address)) is not None:
-            message = _from_colleague(colleague, ticket_id, parsed)
-        if message is False:
-            logger.info(
-                "Inbound email %s from %r to ticket %s kept as a note: not a known sender",
-                parsed.message_id,
-                parsed.sender_address,
-                ticket_id,
-            )
-            message = services.email_from_unknown_sender(
-                ticket_id=ticket_id,
-                sender=parsed.sender_address,
-                body=parsed.body,
-                email_message_id=parsed.message_id,
-            )
-        if message is None:
-            ticket = _filed_under(parsed.message_id)
-            return InboundResult(DUPLICATE, ticket, _("This email was filed already."))
-        ticket, action = message.ticket, ADDED
-        if message.is_from_unknown_sender:
-            reason = _("the sender is not known to write for the requester: kept as a note")
-        elif message.kind == TicketMessage.Kind.NOTE:
-            reason = _("sent by %(name)s of the desk: kept as their internal note") % {
-                "name": message.author.label
-            }
-    else:
-        subject = _new_subject(parsed)
-        ticket = request_from_customer(
-            name=parsed.sender_name[:200],
-            email=parsed.sender_address,
-            data={
-                "type": _ticket_type(subject, parsed.body),
-                "subject": subject,
-                "description": parsed.body,
-            },
-            channel=Ticket.Channel.EMAIL,
-            email_message_id=parsed.message_id,
-            email_copied=parsed.copied,
-            acknowledge=not parsed.from_a_list,
-        )
-        message = ticket.messages.get(email_message_id=parsed.message_id)
-        action = CREATED
-    _store_attachments(ticket, message, parsed.attachments)
-    return InboundResult(action, ticket, reason)
-
-
-def _from_colleague(colleague, ticket_id: int, parsed: ParsedEmail):
-    """An email into the thread from one of the desk's own people — an agent answering from
-    their mail client with the desk copied: their note on the ticket (None: filed already), or
-    False when they may not work on the ticket, whose email then is an unknown sender's like
-    anyone else's. A note and not a reply: the customer got it from their mail client already
-    (the desk sending it again would double it), and it is not the customer's, so the ticket's
-    status and clocks stay as they are."""
-    try:
         return services.email_from_colleague(
             actor=colleague,
             ticket_id=ticket_id,
@@ -896,17 +944,27 @@ def _ticket_type(subject: str, body: str) -> str:
     return Ticket.Type.INQUIRY
 
 
+def _uploads(attachments: list[Attachment]) -> list[SimpleUploadedFile]:
+    """The attachments the desk keeps (those within the size limit), as uploaded files."""
+    return [
+        SimpleUploadedFile(a.filename, a.data, a.content_type)
+        for a in attachments
+        if len(a.data) <= services.MAX_ATTACHMENT_BYTES
+    ]
+
+
 def _store_attachments(
-    ticket: Ticket, message: TicketMessage, attachments: list[Attachment]
+    ticket: Ticket,
+    message: TicketMessage,
+    attachments: list[Attachment],
+    *,
+    kept_stored: bool = False,
 ) -> None:
+    """Store the email's attachments with its message (unless ``kept_stored``: the service
+    filing it did), and say in a note which were too large to keep."""
     limit = services.MAX_ATTACHMENT_BYTES
-    kept = [a for a in attachments if len(a.data) <= limit]
-    services._attach(
-        ticket,
-        message,
-        [SimpleUploadedFile(a.filename, a.data, a.content_type) for a in kept],
-        None,
-    )
+    if not kept_stored:
+        services._attach(ticket, message, _uploads(attachments), None)
     too_large = [a for a in attachments if len(a.data) > limit]
     if not too_large:
         return

@@ -806,34 +806,14 @@ def ticket_reply(
     body = (body or "").strip()
     if not body:
         raise ValidationError({"body": _("This field is required.")})
-    now = timezone.now()
-    before = ticket_snapshot(ticket)
     message = TicketMessage.objects.create(
-        ticket=ticket, kind=TicketMessage.Kind.REPLY, body=body, author=actor, created_at=now
+        ticket=ticket,
+        kind=TicketMessage.Kind.REPLY,
+        body=body,
+        author=actor,
+        created_at=timezone.now(),
     )
-    attached = _attach(ticket, message, files, actor)
-    if ticket.first_responded_at is None:
-        ticket.first_responded_at = now
-        ticket.first_response_met = _met(ticket.first_response_due, now)
-    ticket.waiting_since = None
-    if ticket.owner_id is None:
-        ticket.owner = actor
-    if ticket.assignee_id is None:
-        ticket.assignee = actor
-    target = status or (S.OPEN if ticket.status == S.NEW else ticket.status)
-    was_resolved = ticket.status == S.RESOLVED
-    _change_status(ticket, target, actor=actor, now=now)
-    recompute_deadlines(ticket, now=now)
-    _save_audited(
-        actor,
-        ticket,
-        now=now,
-        action=AuditEvent.Action.UPDATE,
-        summary=_("replied"),
-        before=before,
-        reply=body[:500],
-        **({"attachments": attached} if attached else {}),
-    )
+    resolved = _replied(actor, ticket, message, status=status, files=files, summary=_("replied"))
     address = _customer_address(ticket)
     if address:
         previous = (
@@ -858,9 +838,45 @@ def ticket_reply(
             TicketMessage.objects.filter(pk=message.pk).update(email_message_id=message_id)
 
         transaction.on_commit(send)
-    if target == S.RESOLVED and not was_resolved:
+    if resolved:  # registered after the reply's email, so the customer gets the two in order
         _send_survey_on_commit(ticket)
     return message
+
+
+def _replied(
+    actor, ticket: Ticket, message: TicketMessage, *, status: str | None, files, summary: str
+) -> bool:
+    """What a reply to the customer does to the ticket, locked by the caller, however it
+    reached the customer: the files are stored with it, it is the first response (or answers
+    the customer's latest message), a ticket nobody held is the replier's and a new one opens,
+    the ticket moves to ``status`` if given, and the audit row records the reply. Returns
+    whether the reply resolved the ticket, for the caller to send the survey."""
+    now = message.created_at
+    before = ticket_snapshot(ticket)
+    attached = _attach(ticket, message, files, actor)
+    if ticket.first_responded_at is None:
+        ticket.first_responded_at = now
+        ticket.first_response_met = _met(ticket.first_response_due, now)
+    ticket.waiting_since = None
+    if ticket.owner_id is None:
+        ticket.owner = actor
+    if ticket.assignee_id is None:
+        ticket.assignee = actor
+    target = status or (S.OPEN if ticket.status == S.NEW else ticket.status)
+    was_resolved = ticket.status == S.RESOLVED
+    _change_status(ticket, target, actor=actor, now=now)
+    recompute_deadlines(ticket, now=now)
+    _save_audited(
+        actor,
+        ticket,
+        now=now,
+        action=AuditEvent.Action.UPDATE,
+        summary=summary,
+        before=before,
+        reply=message.body[:500],
+        **({"attachments": attached} if attached else {}),
+    )
+    return target == S.RESOLVED and not was_resolved
 
 
 @_removing_files_on_failure
@@ -1052,14 +1068,14 @@ def email_from_unknown_sender(
 def email_from_colleague(
     *, actor, ticket_id: int, body: str, email_message_id: str, email_from: str
 ) -> TicketMessage | None:
-    """An email about the ticket from the address of one of the desk's own people (``actor``),
-    such as an agent answering the customer from their mail client with the desk copied. It is
-    kept as the actor's internal note: they wrote it, so it is neither an unknown sender's nor
-    the customer's; the customer already has it from their mail client, so nothing is sent;
-    and the ticket's status and clocks stay as they are. ``PermissionDenied`` (or
-    ``Ticket.DoesNotExist``) when the actor may not work on the ticket, as for a note written on
-    the page. An email already filed (the same Message-ID) is recognised and nothing happens
-    (returns None)."""
+    """An email about the ticket from the address of one of the desk's own people (``actor``)
+    that did not go to the customer, such as an agent writing to the desk from their mail
+    client (one that went to the customer is their reply: :func:`email_reply_from_colleague`).
+    It is kept as the actor's internal note: they wrote it, so it is neither an unknown
+    sender's nor the customer's; nothing is sent, and the ticket's status and clocks stay as
+    they are. ``PermissionDenied`` (or ``Ticket.DoesNotExist``) when the actor may not work on
+    the ticket, as for a note written on the page. An email already filed (the same
+    Message-ID) is recognised and nothing happens (returns None)."""
     if TicketMessage.objects.filter(email_message_id=email_message_id).exists():
         return None
     ticket = _lock(actor, ticket_id, None)
@@ -1083,6 +1099,61 @@ def email_from_colleague(
         AuditEvent.Action.UPDATE,
         _("note added by email from %(address)s") % {"address": email_from},
         {"note": {"before": None, "after": message.body[:500]}},
+    )
+    return message
+
+
+@_removing_files_on_failure
+@transaction.atomic
+def email_reply_from_colleague(
+    *,
+    actor,
+    ticket_id: int,
+    body: str,
+    email_message_id: str,
+    email_from: str,
+    email_copied: Iterable[str] = (),
+    files: Iterable = (),
+) -> TicketMessage | None:
+    """An email about the ticket from the address of one of the desk's own people (``actor``)
+    that went to the customer too: an agent answering from their own mail program with "reply
+    all", the desk copied. The customer has been answered, so it is the actor's reply, as if
+    written on the ticket page: the customer sees it on the ticket, it is the first response
+    (or answers the customer's latest message), a ticket nobody held becomes the actor's, and
+    it is audited. Unlike a reply written on the page it is not emailed: the customer has it
+    already, and a second copy from the desk would only confuse them. ``email_copied``: whom
+    it was sent to besides the desk; ``files``: its attachments.
+
+    ``PermissionDenied`` (or ``Ticket.DoesNotExist``) when the actor may not work on the
+    ticket, as for a reply on the page. An email already filed (the same Message-ID) is
+    recognised and nothing happens (returns None)."""
+    if TicketMessage.objects.filter(email_message_id=email_message_id).exists():
+        return None
+    ticket = _lock(actor, ticket_id, None)
+    while ticket.merged_into_id:
+        ticket = _lock(actor, ticket.merged_into_id, None)
+    try:
+        with transaction.atomic():
+            message = TicketMessage.objects.create(
+                ticket=ticket,
+                kind=TicketMessage.Kind.REPLY,
+                body=(body or "").strip() or "-",
+                author=actor,
+                created_at=timezone.now(),
+                email_message_id=email_message_id,
+                email_from=email_from,
+                email_copied=list(email_copied),
+            )
+    except IntegrityError:
+        return None  # the same email, filed a moment ago by another worker
+    _replied(
+        actor,
+        ticket,
+        message,
+        status=None,
+        files=files,
+        summary=_("replied by email from their own mail program (%(address)s)")
+        % {"address": email_from},
     )
     return message
 

@@ -1,7 +1,7 @@
 """Who else writes into a ticket's thread beside the requester: the people of an organisation
 customer and the organisation of a person customer write for the customer; the desk's own
-people writing from their mail client leave their own internal note, neither the customer's
-message nor an unknown sender's."""
+people writing to the desk alone from their mail client leave their own internal note, neither
+the customer's message nor an unknown sender's."""
 
 import hashlib
 
@@ -85,14 +85,13 @@ def test_a_persons_colleague_and_people_in_the_recycle_bin_do_not_write_for_the_
     assert ticket.messages.get(body="我已离职。").is_from_unknown_sender
 
 
-def test_an_agent_writing_from_their_mail_client_leaves_their_own_note(company, desk):
+def test_an_agent_writing_to_the_desk_from_their_mail_client_leaves_their_own_note(company, desk):
     ticket, subject = waiting_ticket(company)
     audit_rows = AuditEvent.objects.count()
+    # To the desk alone: the customer did not get it (with her among the recipients it is the
+    # agent's reply, see test_inbound_replies_from_mail_programs).
     result = _reply(
-        f"Agent <{company.agent.email.upper()}>",
-        subject,
-        "已电话联系客户，明天补寄发票。",
-        cc="wangfang@example.cn",
+        f"Agent <{company.agent.email.upper()}>", subject, "已电话联系客户，明天补寄发票。"
     )
     assert result.action == "added" and "Agent" not in result.reason
     assert "kept as their internal note" in result.reason
@@ -102,7 +101,7 @@ def test_an_agent_writing_from_their_mail_client_leaves_their_own_note(company, 
     assert note.email_from == company.agent.email
     after = Ticket.objects.get(pk=ticket.pk)
     assert after.status == "pending_customer" and after.version == ticket.version
-    assert outbox.outbox == []  # the customer has it from the agent's mail client
+    assert outbox.outbox == []
     assert AuditEvent.objects.count() == audit_rows + 1
     event = AuditEvent.objects.latest("id")
     assert event.actor == company.agent and event.changes["note"]["after"].startswith("已电话")
