@@ -75,8 +75,9 @@ EXTRA_LABELS = {
 VIA_LABELS = {"web": _("on the web"), "api": _("through the API"), "cli": _("on the command line")}
 
 
-# The other customer of a possible duplicate decided to be a different one, to a reader who may
-# not see it (or no longer can: it was deleted or merged away). Its name is not theirs to learn.
+# Another customer a change names (the other customer of a merge or of a possible duplicate
+# decided to be a different one, a person's organisation), to a reader who may not see it (or no
+# longer can: it was deleted or merged away). Its name and number are not theirs to learn.
 UNSEEN_CUSTOMER = _("another customer, which you cannot open")
 
 # Change keys whose values are ids of other customers: the other customer of a merge or of a
@@ -84,7 +85,8 @@ UNSEEN_CUSTOMER = _("another customer, which you cannot open")
 CUSTOMER_ID_KEYS = ("not_duplicate_of", "merged_from", "merged_into", "organization_id")
 
 # In the API's changes, in place of the id of another customer the reader may not see (see
-# :func:`entry_sources`); language-neutral, as the placeholder of a sensitive field is.
+# :func:`entry_sources`); language-neutral, as the placeholder of a sensitive field is. The page
+# reads the same changes and says ``UNSEEN_CUSTOMER`` where it finds it.
 HIDDEN_CUSTOMER = "[hidden]"
 
 # Said of an entry that happened on a customer since merged into the one whose history it is.
@@ -127,7 +129,9 @@ class ChangeLine:
     label: str
     before: str
     after: str
-    after_url: str = ""  # the page of what ``after`` names, when the reader may open it
+    # The pages of the customers ``before`` and ``after`` name, when the reader may open them.
+    before_url: str = ""
+    after_url: str = ""
 
 
 @dataclass
@@ -250,15 +254,11 @@ def _choice_label(model, name: str, value: Any) -> str | None:
     return None
 
 
-def _show(
-    model, name: str, value: Any, users: dict[int, str], organizations: dict[int, str]
-) -> str:
+def _show(model, name: str, value: Any, users: dict[int, str]) -> str:
     if value is None or value == "" or value == [] or value == {}:
         return "—"
     if name in USER_FIELDS and isinstance(value, int):
         return users.get(value, f"#{value}")
-    if name == "organization_id" and isinstance(value, int):
-        return organizations.get(value, f"#{value}")
     if isinstance(value, bool):
         return str(_("yes") if value else _("no"))
     if name == "routing" and value in ROUTING_LABELS:
@@ -342,6 +342,22 @@ def _changes_without(changes: dict[str, Any], hidden: set[int]) -> dict[str, Any
     return shown
 
 
+def _customers_in_sight(
+    events: list[AuditEvent], *, viewer, history: CustomerHistory | None
+) -> dict[int, str]:
+    """The names, by id, of the customers ``events``' changes name (``CUSTOMER_ID_KEYS``) that
+    ``viewer`` may see: one query for the whole page, however many rows name one. The
+    customers merged into this one are not asked for: they are deleted, so nobody may see
+    them, and ``history`` names them."""
+    ids: set[int] = set()
+    for event in events:
+        ids |= _customer_ids_in_changes(event)
+    ids -= set(history.merged) if history is not None else set()
+    if not ids:
+        return {}
+    return dict(Customer.objects.visible_to(viewer).filter(pk__in=ids).values_list("pk", "name"))
+
+
 def entry_sources(
     events: list[AuditEvent], *, viewer, history: CustomerHistory | None
 ) -> list[EntrySource]:
@@ -353,21 +369,21 @@ def entry_sources(
     whether on this customer's own rows or a merged customer's, is left out unless that
     customer is part of this history or the viewer may see it: the row must not tell its
     reader what they may not look up themselves. For the same reason the id of such a
-    customer in the changes (``CUSTOMER_ID_KEYS``) is given as ``HIDDEN_CUSTOMER``, as the
-    page says "another customer, which you cannot open" of a rejected duplicate."""
+    customer in the changes (``CUSTOMER_ID_KEYS``) is given as ``HIDDEN_CUSTOMER``, where the
+    page says "another customer, which you cannot open"."""
+    in_sight = _customers_in_sight(events, viewer=viewer, history=history)
+    return _entry_sources(events, history=history, in_sight=in_sight)
+
+
+def _entry_sources(
+    events: list[AuditEvent], *, history: CustomerHistory | None, in_sight: Mapping[int, str]
+) -> list[EntrySource]:
+    """:func:`entry_sources`, of the customers ``in_sight`` (:func:`_customers_in_sight`)."""
     part_of_history = {history.customer_id, *history.merged} if history is not None else set()
-    named: set[int] = set()
-    for event in events:
-        named |= _customer_ids_in_changes(event) - part_of_history
-    visible = (
-        set(Customer.objects.visible_to(viewer).filter(pk__in=named).values_list("pk", flat=True))
-        if named
-        else set()
-    )
     sources = []
     for event in events:
         name = history.merged_name(event.customer_id) if history is not None else None
-        unseen = _customer_ids_in_changes(event) - part_of_history - visible
+        unseen = _customer_ids_in_changes(event) - part_of_history - in_sight.keys()
         sources.append(
             EntrySource(
                 merged_customer=(event.customer_id, name) if name is not None else None,
@@ -384,37 +400,32 @@ def describe_history(
     """Readable entries for ``events``, which the caller already scoped to a visible customer
     (rows of ``history``, which says which come from customers merged into it).
 
-    Organisation names are only shown for organisations the viewer can see themselves."""
+    Another customer a change names (``CUSTOMER_ID_KEYS``) is named, with its number and a link
+    to its page, only where the API's changes give its id (:func:`entry_sources`), and said to
+    be one the reader cannot open where they give ``HIDDEN_CUSTOMER``: the page and the API
+    withhold the same customers from the same reader."""
     user_ids: set[int] = set()
-    organization_ids: set[int] = set()
     for event in events:
         for name, change in (event.changes or {}).items():
             for value in (change.get("before"), change.get("after")):
                 if name in USER_FIELDS and isinstance(value, int):
                     user_ids.add(value)
-                elif name == "organization_id" and isinstance(value, int):
-                    organization_ids.add(value)
     users = {u.pk: u.label for u in User.objects.filter(pk__in=user_ids)}
-    organizations = dict(
-        Customer.objects.visible_to(viewer)
-        .filter(pk__in=organization_ids)
-        .values_list("pk", "name")
-    )
-    not_duplicates = _not_duplicates(events, viewer=viewer)
+    in_sight = _customers_in_sight(events, viewer=viewer, history=history)
     entries = []
     for event, source in zip(
-        events, entry_sources(events, viewer=viewer, history=history), strict=True
+        events, _entry_sources(events, history=history, in_sight=in_sight), strict=True
     ):
         model = _model_of(event)
         lines = [
-            _not_duplicate_line(change, not_duplicates, history)
-            if name == "not_duplicate_of"
+            _customer_line(_label(name, model), change, in_sight, history)
+            if name in CUSTOMER_ID_KEYS
             else ChangeLine(
                 label=_label(name, model),
-                before=_show(model, name, change.get("before"), users, organizations),
-                after=_show(model, name, change.get("after"), users, organizations),
+                before=_show(model, name, change.get("before"), users),
+                after=_show(model, name, change.get("after"), users),
             )
-            for name, change in sorted((event.changes or {}).items())
+            for name, change in sorted(source.changes.items())
             if isinstance(change, dict)
         ]
         headline = _headline(event)
@@ -437,40 +448,35 @@ def describe_history(
     return entries
 
 
-def _not_duplicates(events: list[AuditEvent], *, viewer) -> dict[int, str]:
-    """The names of the customers ``events`` say are not duplicates of this one, for those
-    ``viewer`` may see (one query for the page)."""
-    ids = {
-        change["after"]
-        for event in events
-        if event.object_type == "duplicate_pair"
-        and isinstance(change := (event.changes or {}).get("not_duplicate_of"), dict)
-        and isinstance(change.get("after"), int)
-    }
-    if not ids:
-        return {}
-    return dict(Customer.objects.visible_to(viewer).filter(pk__in=ids).values_list("pk", "name"))
-
-
-def _not_duplicate_line(
-    change: dict, visible: dict[int, str], history: CustomerHistory | None
+def _customer_line(
+    label: str, change: dict, in_sight: Mapping[int, str], history: CustomerHistory | None
 ) -> ChangeLine:
-    """The other customer of a rejected duplicate, by name and number with a link to its page
-    when the reader may see it (by the same name on a survivor's history when it has since
-    been merged into this customer), and without either otherwise: its id alone says nothing,
-    and its name is not the reader's to learn."""
-    other = change.get("after")
-    label = str(EXTRA_LABELS["not_duplicate_of"])
-    if not isinstance(other, int):
-        return ChangeLine(label=label, before="—", after="—")
-    merged_name = history.merged_name(other) if history is not None else None
+    """The line of a change whose values are other customers (``CUSTOMER_ID_KEYS``), from the
+    changes as :func:`entry_sources` gives them, ids withheld from the reader already being
+    ``HIDDEN_CUSTOMER``."""
+    before, before_url = _customer_shown(change.get("before"), in_sight, history)
+    after, after_url = _customer_shown(change.get("after"), in_sight, history)
+    return ChangeLine(
+        label=label, before=before, after=after, before_url=before_url, after_url=after_url
+    )
+
+
+def _customer_shown(
+    value: Any, in_sight: Mapping[int, str], history: CustomerHistory | None
+) -> tuple[str, str]:
+    """A customer a change names and the address of its page, or "" when the reader may not
+    open it. A customer merged into this one is named as the history names it, without a
+    link: it is deleted. One withheld from the reader is named neither by name nor by number:
+    its number alone would say nothing, and its name is not theirs to learn."""
+    if value == HIDDEN_CUSTOMER:
+        return str(UNSEEN_CUSTOMER), ""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return (str(value) if value not in (None, "") else "—"), ""
+    merged_name = history.merged_name(value) if history is not None else None
     if merged_name is not None:
-        return ChangeLine(label=label, before="—", after=f"{merged_name} (#{other})")
-    if other in visible:
-        return ChangeLine(
-            label=label,
-            before="—",
-            after=f"{visible[other]} (#{other})",
-            after_url=reverse("customers:detail", args=[other]),
-        )
-    return ChangeLine(label=label, before="—", after=str(UNSEEN_CUSTOMER))
+        return f"{merged_name} (#{value})", ""
+    if value in in_sight:
+        return f"{in_sight[value]} (#{value})", reverse("customers:detail", args=[value])
+    # Neither withheld nor in sight: only the customer whose history this is can be, which the
+    # API gives by its id too.
+    return f"#{value}", ""
