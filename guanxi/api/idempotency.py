@@ -13,6 +13,7 @@ does the same. Failed requests roll the row back with everything else, so the cl
 the request and retry with the same key.
 """
 
+import copy
 import datetime as dt
 import hashlib
 import json
@@ -26,10 +27,9 @@ from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Header, Status
-from ninja.renderers import JSONRenderer
+from ninja import Header
 from ninja.utils import contribute_operation_args
-from pydantic import BaseModel, StringConstraints
+from pydantic import StringConstraints
 
 from guanxi.core.crypto import decrypt_text, encrypt_text
 
@@ -43,8 +43,6 @@ IdempotencyKeyValue = Annotated[
     str, StringConstraints(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")
 ]
 
-_renderer = JSONRenderer()
-
 
 class _KeyTaken(Exception):
     """Another request with the same key committed while this one was running."""
@@ -53,9 +51,10 @@ class _KeyTaken(Exception):
 def idempotent(view: Callable | None = None, *, sensitive: bool = False):
     """Decorate a POST handler (below the router decorator) to honour ``Idempotency-Key``.
 
-    The handler must return a schema instance, a JSON-able value or ``Status(code, value)``.
-    ``sensitive`` answers are stored encrypted and replayed only while the user may still see
-    sensitive data.
+    The handler returns what any handler returns (a schema, a record for the schema to read,
+    ``Status(code, value)``): a keyed answer goes through the same response schema as an
+    unkeyed one. ``sensitive`` answers are stored encrypted and replayed only while the user may
+    still see sensitive data.
     """
 
     def decorate(view: Callable) -> Callable:
@@ -64,7 +63,9 @@ def idempotent(view: Callable | None = None, *, sensitive: bool = False):
             key = kwargs.pop("idempotency_key", None)
             if key is None:
                 return view(request, **kwargs)
-            return _answer_once(request, key, sensitive, lambda: view(request, **kwargs))
+            return _answer_once(
+                request, key, sensitive, lambda: _render(wrapper, request, view(request, **kwargs))
+            )
 
         contribute_operation_args(
             wrapper,
@@ -105,18 +106,22 @@ def _stored_answer(user, key: str) -> IdempotencyKey | None:
     ).first()
 
 
-def _render(request: HttpRequest, result: Any) -> HttpResponseBase:
-    if isinstance(result, HttpResponseBase):
-        return result
-    status = 200
-    if isinstance(result, Status):
-        status, result = result.status_code, result.value
-    if isinstance(result, BaseModel):
-        result = result.model_dump()
-    content = _renderer.render(request, result, response_status=status)
-    return HttpResponse(
-        content, status=status, content_type=f"{_renderer.media_type}; charset=utf-8"
-    )
+def _render(handler: Callable, request: HttpRequest, result: Any) -> HttpResponseBase:
+    """``result`` answered exactly as ninja answers a request without a key: read through the
+    response schema the operation declares for its status, then rendered.
+
+    Rendering the handler's value as it came failed with a server error (after the write, which
+    was then rolled back) on every handler that returns records for the schema to read, such as
+    a merge or a duplicate pair, and would have shown fields the schema leaves out.
+    """
+    from .api import api  # (the API imports every router, and the routers import this module)
+
+    # The router sets its record of the operation on the function it registers, ``handler``;
+    # the API serves copies of that record bound to itself, which a handler cannot reach, so a
+    # copy is bound here the same way to answer through ninja's own code.
+    operation = copy.copy(handler._ninja_operation)
+    operation.api = api
+    return operation._result_to_response(request, result, api.create_temporal_response(request))
 
 
 def _replay(request: HttpRequest, stored: IdempotencyKey, fingerprint: str) -> HttpResponse:
@@ -158,7 +163,7 @@ def _answer_once(
                     )
             except IntegrityError:
                 raise _KeyTaken from None
-            response = _render(request, call())
+            response = call()
             if not 200 <= response.status_code < 300 or response.streaming:
                 transaction.set_rollback(True)  # only successful answers are kept
                 return response

@@ -18,6 +18,8 @@ from guanxi.api.idempotency import _fingerprint
 from guanxi.api.models import IdempotencyKey
 from guanxi.audit.models import AuditEvent
 from guanxi.customers.models import Customer
+from guanxi.customers.services import customer_create
+from guanxi.dedup.models import DuplicatePair
 from guanxi.interactions.models import Interaction
 
 from .conftest import API, ApiClient
@@ -307,3 +309,57 @@ def test_a_keyed_answer_has_the_same_shape_as_an_unkeyed_one(rep, company):
     keyed = rep.post(path, body, headers=_key("i")).json()
     assert _stable(keyed) == _stable(plain)
     assert keyed["occurred_at"] == plain["occurred_at"]
+
+
+def _without_moments(value):
+    """An answer without its ids and moments, which differ between two runs of one request."""
+    if isinstance(value, dict):
+        return {
+            k: _without_moments(v) for k, v in value.items() if k != "id" and not k.endswith("_at")
+        }
+    if isinstance(value, list):
+        return [_without_moments(v) for v in value]
+    return value
+
+
+def _plain_then_keyed(client: ApiClient, path: str, body=None):
+    """The answer to a POST without a key (its writes rolled back), then with one."""
+    with transaction.atomic():
+        plain = client.post(path, body)
+        transaction.set_rollback(True)
+    return plain, client.post(path, body, headers=_key(path))
+
+
+def test_keyed_answers_read_records_through_the_response_schema(api_as, company):
+    """Handlers that return records for the response schema to read (a merge, a duplicate pair,
+    a blacklist entry naming who added it) answer a keyed request as an unkeyed one; rendered as
+    they came, every keyed request to them was a server error."""
+    rep = api_as("rep")
+    first = customer_create(actor=company.rep, data={"name": "张伟", "phones": ["13812345678"]})
+    second = customer_create(actor=company.rep, data={"name": "張偉", "phones": ["13812345678"]})
+    pair = DuplicatePair.objects.create(
+        left_id=first.pk, right_id=second.pk, score=0.99, source="scan"
+    )
+    merge_body = {
+        "merged_id": second.pk,
+        "version": first.version,
+        "merged_version": second.version,
+    }
+    answers = []
+    for path, body in (
+        (f"/customers/{company.rep_customer.pk}/blacklist", {"reason": "late payer"}),
+        (f"/duplicates/{pair.pk}/reject", None),
+        (f"/customers/{first.pk}/merge", merge_body),
+    ):
+        plain, keyed = _plain_then_keyed(rep, path, body)
+        assert keyed.status_code == plain.status_code < 300, (path, keyed.content)
+        assert _without_moments(keyed.json()) == _without_moments(plain.json()), path
+        replayed = rep.post(path, body, headers=_key(path))
+        assert replayed["Idempotent-Replayed"] == "true"
+        assert replayed.json() == keyed.json()
+        answers.append(keyed.json())
+    merge_id = answers[-1]["id"]
+    plain, keyed = _plain_then_keyed(api_as("manager"), f"/merges/{merge_id}/undo")
+    assert keyed.status_code == plain.status_code == 200, keyed.content
+    assert keyed.json()["undone_by"]["username"] == "manager"
+    assert _without_moments(keyed.json()) == _without_moments(plain.json())
