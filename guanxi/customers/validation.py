@@ -588,7 +588,9 @@ def _coerce_custom_value(definition: CustomFieldDefinition, value):
             number = Decimal(str(value).strip())
         except InvalidOperation:
             raise ValidationError(_("Expected a number.")) from None
-        if not number.is_finite() or abs(number) >= Decimal("1e15"):
+        # copy_abs(), not abs(): abs() rounds to the decimal context, and a number written with
+        # an exponent beyond it ("1E+999999999") raised Overflow, a server error.
+        if not number.is_finite() or number.copy_abs() >= Decimal("1e15"):
             raise ValidationError(_("Expected a number."))
         return int(number) if number == number.to_integral_value() else float(number)
     if kind == CustomFieldDefinition.FieldType.DATE:

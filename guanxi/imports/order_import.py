@@ -59,7 +59,9 @@ def parse_money(text: str) -> Decimal | None:
         value = Decimal(cleaned)
     except InvalidOperation:
         return None
-    if not value.is_finite() or abs(value) >= MONEY_LIMIT:
+    # copy_abs(), not abs(), which rounds to the decimal context: an exponent beyond it
+    # ("1E+999999999") raised Overflow and failed the whole import.
+    if not value.is_finite() or value.copy_abs() >= MONEY_LIMIT:
         return None
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 

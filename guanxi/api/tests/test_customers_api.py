@@ -392,6 +392,13 @@ def test_custom_field_values_are_validated_and_stored(rep):
     ]
     good = rep.post("/customers", {"name": "A", "custom_fields": {"budget": "1200.5"}})
     assert good.json()["custom_fields"] == {"budget": 1200.5}
+    # An exponent beyond what decimal arithmetic holds was a server error.
+    for huge in ("1E+999999999", "-1e999999999"):
+        bad = rep.post("/customers", {"name": "B", "custom_fields": {"budget": huge}})
+        assert bad.status_code == 422, huge
+        assert bad.json()["errors"] == [
+            {"field": "custom_fields.budget", "message": "Expected a number."}
+        ]
 
 
 def test_reassign_needs_from_owner_id_spelt_out(api_as, company):
