@@ -12,7 +12,8 @@ parameters and headers are named as they are sent (``ordering``, ``Idempotency-K
 """
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from django.core.exceptions import (
@@ -24,6 +25,7 @@ from django.core.exceptions import (
 )
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import OperationalError
+from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
@@ -73,6 +75,21 @@ class ApiError(Exception):
         self.detail = detail
         self.errors = _field_errors(errors or {})
         self.extra = extra
+
+
+@contextmanager
+def refers_to(field: str, model: type[Model], message: str) -> Iterator[None]:
+    """Within, a ``model`` row that does not exist, or that the caller may not see, is answered
+    404 with ``message`` about ``field``, the input that named it.
+
+    For ids sent in the body: a 404 for an id in the path speaks for itself, but one for an id
+    in the body did not say which of the request's ids it was about. A handler whose path names
+    a row of the same model looks that one up first, so that only the body's is named.
+    """
+    try:
+        yield
+    except model.DoesNotExist:
+        raise ApiError(404, message, {field: message}) from None
 
 
 class BadText(ValueError):

@@ -10,14 +10,17 @@ from typing import Literal
 
 from django.db.models import Prefetch
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from pydantic import BaseModel, Field
 
-from guanxi.api.errors import StaleVersionOut, error_responses
+from guanxi.api.errors import StaleVersionOut, error_responses, refers_to
 from guanxi.api.idempotency import idempotent
 from guanxi.api.pagination import keyset_answer
 from guanxi.api.schemas import BodyId, Cursor, InputSchema, Limit, ParamId, UserRefOut, Version
 from guanxi.customers.models import Customer, Phone
+from guanxi.customers.selectors import access_customer
+from guanxi.customers.visibility import VIEW
 
 from . import services
 from .drafts import draft_record
@@ -253,13 +256,15 @@ def customer_merge(request: HttpRequest, customer_id: ParamId, payload: Customer
     versions you read of both (`version` of this one, `merged_version` of the other): after a
     change to either the answer is 409 naming it, and nothing is merged. The answer's `id`
     undoes the merge at `/merges/{id}/undo`."""
-    merge = services.customers_merge(
-        actor=request.auth,
-        survivor_id=customer_id,
-        merged_id=payload.merged_id,
-        survivor_version=payload.version,
-        merged_version=payload.merged_version,
-    )
+    access_customer(request.auth, customer_id, VIEW)  # out of sight: a 404 about the path
+    with refers_to("merged_id", Customer, _("No such customer.")):
+        merge = services.customers_merge(
+            actor=request.auth,
+            survivor_id=customer_id,
+            merged_id=payload.merged_id,
+            survivor_version=payload.version,
+            merged_version=payload.merged_version,
+        )
     return _merge_out(merge.pk)
 
 

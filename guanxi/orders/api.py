@@ -16,10 +16,11 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import BaseModel, Field, StringConstraints
 
-from guanxi.api.errors import ApiError, StaleVersionOut, error_responses
+from guanxi.api.errors import ApiError, StaleVersionOut, error_responses, refers_to
 from guanxi.api.idempotency import idempotent
 from guanxi.api.pagination import keyset_answer
 from guanxi.api.schemas import BodyId, Cursor, InputSchema, Limit, ParamId, RefOut, Version
+from guanxi.customers.models import Customer
 
 from . import services
 from .models import Invoice, Order, Payment
@@ -198,9 +199,10 @@ def order_create(request: HttpRequest, payload: OrderCreateIn):
     """Book an order, optionally with its lines, for a customer you may change."""
     data = payload.model_dump(exclude_unset=True, exclude={"customer_id", "lines"})
     lines = [line.model_dump(exclude_none=True) for line in payload.lines or []]
-    order = services.order_create(
-        actor=request.auth, customer_id=payload.customer_id, data=data, lines=lines
-    )
+    with refers_to("customer_id", Customer, _("No such customer.")):
+        order = services.order_create(
+            actor=request.auth, customer_id=payload.customer_id, data=data, lines=lines
+        )
     return Status(201, _order_detail(order))
 
 
@@ -384,11 +386,12 @@ def invoice_list(request: HttpRequest, query: Query[InvoiceListQuery]):
 @idempotent
 def invoice_create(request: HttpRequest, payload: InvoiceIn):
     """Bill a customer you may change, optionally for one of their orders."""
-    invoice = services.invoice_create(
-        actor=request.auth,
-        customer_id=payload.customer_id,
-        data=payload.model_dump(exclude_unset=True, exclude={"customer_id"}),
-    )
+    with refers_to("customer_id", Customer, _("No such customer.")):
+        invoice = services.invoice_create(
+            actor=request.auth,
+            customer_id=payload.customer_id,
+            data=payload.model_dump(exclude_unset=True, exclude={"customer_id"}),
+        )
     today = timezone.localdate()
     return Status(201, _invoice_out(_invoice_with_balance(invoice.pk, today), today))
 

@@ -14,10 +14,11 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import BaseModel, Field, StringConstraints
 
-from guanxi.api.errors import ApiError, StaleVersionOut, error_responses
+from guanxi.api.errors import ApiError, StaleVersionOut, error_responses, refers_to
 from guanxi.api.idempotency import idempotent
 from guanxi.api.pagination import keyset_answer
 from guanxi.api.schemas import BodyId, Cursor, InputSchema, Limit, ParamId, RefOut, Version
+from guanxi.customers.models import Customer
 
 from . import services
 from .models import Ticket, TicketMessage
@@ -263,7 +264,10 @@ def ticket_create(request: HttpRequest, payload: TicketCreateIn):
     """Open a ticket for a customer you may interact with; it is routed and given its service
     level at once."""
     data = payload.model_dump(exclude_unset=True, exclude={"customer_id"})
-    ticket = services.ticket_create(actor=request.auth, customer_id=payload.customer_id, data=data)
+    with refers_to("customer_id", Customer, _("No such customer.")):
+        ticket = services.ticket_create(
+            actor=request.auth, customer_id=payload.customer_id, data=data
+        )
     return Status(201, _detail(ticket))
 
 
@@ -397,14 +401,16 @@ def ticket_merge(request: HttpRequest, ticket_id: ParamId, payload: TicketMergeI
     this one is closed. Send the versions you read of both (`version` of this one,
     `into_version` of the one to keep): after a change to either the answer is 409 naming it,
     and nothing is merged. Answers the ticket that remains."""
+    ticket_get_for_user(request.auth, ticket_id)  # out of sight: a 404 about the path
     try:
-        kept = services.ticket_merge(
-            actor=request.auth,
-            ticket_id=ticket_id,
-            into_id=payload.into_id,
-            expected_version=payload.version,
-            into_version=payload.into_version,
-        )
+        with refers_to("into_id", Ticket, _("No such ticket.")):
+            kept = services.ticket_merge(
+                actor=request.auth,
+                ticket_id=ticket_id,
+                into_id=payload.into_id,
+                expected_version=payload.version,
+                into_version=payload.into_version,
+            )
     except services.StaleTicketError as exc:
         raise _stale(exc) from None
     return _detail(kept)

@@ -204,6 +204,79 @@ def test_a_possible_id_that_does_not_exist_is_404(rep):
     assert _shape(response)["detail"] == "No such customer."
 
 
+def test_an_id_in_the_body_naming_no_record_in_sight_is_404_naming_its_field(api_as, company):
+    """The same 404 for a record that does not exist and one out of sight, which says which of
+    the request's ids it is about; one for the id in the path names no body field."""
+    rep = api_as("rep")
+    mine, theirs = company.rep_customer, company.west_customer
+    ticket = rep.post(
+        "/tickets", {"customer_id": mine.pk, "type": "inquiry", "subject": "Where?"}
+    ).json()
+    for missing in (2**63 - 1, theirs.pk):
+        for path, body, field, detail in (
+            ("/orders", {"customer_id": missing, "ordered_on": "2026-01-05"}, "customer_id", None),
+            (
+                "/invoices",
+                {
+                    "customer_id": missing,
+                    "number": "F-1",
+                    "issued_on": "2026-01-05",
+                    "due_on": "2026-02-05",
+                    "amount": "10.00",
+                },
+                "customer_id",
+                None,
+            ),
+            (
+                "/tickets",
+                {"customer_id": missing, "type": "inquiry", "subject": "Lost"},
+                "customer_id",
+                None,
+            ),
+            (
+                f"/customers/{mine.pk}/merge",
+                {"merged_id": missing, "version": mine.version, "merged_version": 1},
+                "merged_id",
+                None,
+            ),
+            (
+                f"/tickets/{ticket['id']}/merge",
+                {"into_id": missing, "version": ticket["version"], "into_version": 1},
+                "into_id",
+                "No such ticket.",
+            ),
+        ):
+            if field == "into_id" and missing == theirs.pk:
+                continue  # a ticket of theirs is below
+            response = rep.post(path, body)
+            assert response.status_code == 404, (path, missing, response.content)
+            assert _fields(response) == [field], (path, missing)
+            assert response.json()["detail"] == (detail or "No such customer.")
+    their_ticket = (
+        api_as("rep_west")
+        .post("/tickets", {"customer_id": theirs.pk, "type": "inquiry", "subject": "Theirs"})
+        .json()
+    )
+    body = {"into_id": their_ticket["id"], "version": ticket["version"], "into_version": 1}
+    response = rep.post(f"/tickets/{ticket['id']}/merge", body)
+    assert response.status_code == 404
+    assert _fields(response) == ["into_id"]
+    # Out of sight in the path: the path's 404, naming nothing in the body.
+    for path, body in (
+        (
+            f"/customers/{theirs.pk}/merge",
+            {"merged_id": mine.pk, "version": 1, "merged_version": mine.version},
+        ),
+        (
+            f"/tickets/{their_ticket['id']}/merge",
+            {"into_id": ticket["id"], "version": 1, "into_version": ticket["version"]},
+        ),
+    ):
+        response = rep.post(path, body)
+        assert response.status_code == 404
+        assert _fields(response) == []
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [
