@@ -960,6 +960,43 @@ def _safe_name(name: str) -> str:
     return f"{stem}{dot}{extension}"
 
 
+def _filed_message(
+    lock: Callable[[int], Ticket],
+    *,
+    ticket_id: int,
+    body: str,
+    email_message_id: str,
+    **fields: Any,
+) -> TicketMessage | None:
+    """A message written into ticket ``ticket_id``'s thread, or that of the ticket it was merged
+    into, each locked through ``lock`` (which may also check that the writer may work on it):
+    ``body`` stripped ("-" when nothing is left), the other ``fields`` as given. An email
+    already filed (the same Message-ID) is recognised and nothing is created (returns None):
+    read first, so that a second delivery waits on no lock; and again by the unique Message-ID,
+    which refuses one filed by another worker a moment ago. The caller's transaction survives
+    that refusal (it happens inside a savepoint), so it can say it was a duplicate."""
+    if (
+        email_message_id
+        and TicketMessage.objects.filter(email_message_id=email_message_id).exists()
+    ):
+        return None
+    ticket = lock(ticket_id)
+    while ticket.merged_into_id:
+        ticket = lock(ticket.merged_into_id)
+    try:
+        with transaction.atomic():
+            return TicketMessage.objects.create(
+                ticket=ticket,
+                body=(body or "").strip() or "-",
+                # Read once the ticket is locked: after anything written while waiting for it.
+                created_at=timezone.now(),
+                email_message_id=email_message_id,
+                **fields,
+            )
+    except IntegrityError:
+        return None  # the same email, filed a moment ago by another worker
+
+
 @transaction.atomic
 def customer_message(
     *,
@@ -973,28 +1010,18 @@ def customer_message(
     resolved ticket opens again, and the next response is due. An email already filed (the same
     Message-ID) is recognised and nothing happens (returns None). ``email_from`` and
     ``email_copied``: whom an email came from and whom else it went to."""
-    if (
-        email_message_id
-        and TicketMessage.objects.filter(email_message_id=email_message_id).exists()
-    ):
+    message = _filed_message(
+        _locked,
+        ticket_id=ticket_id,
+        body=body,
+        email_message_id=email_message_id,
+        kind=TicketMessage.Kind.CUSTOMER,
+        email_from=email_from,
+        email_copied=list(email_copied),
+    )
+    if message is None:
         return None
-    ticket = _locked(ticket_id)
-    while ticket.merged_into_id:
-        ticket = _locked(ticket.merged_into_id)
-    now = timezone.now()
-    try:
-        with transaction.atomic():
-            message = TicketMessage.objects.create(
-                ticket=ticket,
-                kind=TicketMessage.Kind.CUSTOMER,
-                body=(body or "").strip() or "-",
-                created_at=now,
-                email_message_id=email_message_id,
-                email_from=email_from,
-                email_copied=list(email_copied),
-            )
-    except IntegrityError:
-        return None  # the same email, filed a moment ago by another worker
+    ticket, now = message.ticket, message.created_at
     before = ticket_snapshot(ticket)
     if ticket.status in (S.PENDING_CUSTOMER, S.RESOLVED, S.CLOSED):
         _change_status(ticket, S.OPEN, actor=None, now=now)
@@ -1031,22 +1058,17 @@ def email_from_unknown_sender(
     sender, for the agents to judge: the ticket does not open again, no clock changes, the
     customer never sees it and nobody is answered. An email already filed (the same
     Message-ID) is recognised and nothing happens (returns None)."""
-    if TicketMessage.objects.filter(email_message_id=email_message_id).exists():
+    message = _filed_message(
+        _locked,
+        ticket_id=ticket_id,
+        body=body,
+        email_message_id=email_message_id,
+        kind=TicketMessage.Kind.NOTE,
+        email_from=sender,
+    )
+    if message is None:
         return None
-    ticket = _locked(ticket_id)
-    while ticket.merged_into_id:
-        ticket = _locked(ticket.merged_into_id)
-    try:
-        with transaction.atomic():
-            message = TicketMessage.objects.create(
-                ticket=ticket,
-                kind=TicketMessage.Kind.NOTE,
-                body=(body or "").strip() or "-",
-                email_message_id=email_message_id,
-                email_from=sender,
-            )
-    except IntegrityError:
-        return None  # the same email, filed a moment ago by another worker
+    ticket = message.ticket
     _audit(
         None,
         ticket,
@@ -1076,26 +1098,20 @@ def email_from_colleague(
     they are. ``PermissionDenied`` (or ``Ticket.DoesNotExist``) when the actor may not work on
     the ticket, as for a note written on the page. An email already filed (the same
     Message-ID) is recognised and nothing happens (returns None)."""
-    if TicketMessage.objects.filter(email_message_id=email_message_id).exists():
+    message = _filed_message(
+        functools.partial(_lock, actor, expected_version=None),
+        ticket_id=ticket_id,
+        body=body,
+        email_message_id=email_message_id,
+        kind=TicketMessage.Kind.NOTE,
+        author=actor,
+        email_from=email_from,
+    )
+    if message is None:
         return None
-    ticket = _lock(actor, ticket_id, None)
-    while ticket.merged_into_id:
-        ticket = _lock(actor, ticket.merged_into_id, None)
-    try:
-        with transaction.atomic():
-            message = TicketMessage.objects.create(
-                ticket=ticket,
-                kind=TicketMessage.Kind.NOTE,
-                body=(body or "").strip() or "-",
-                author=actor,
-                email_message_id=email_message_id,
-                email_from=email_from,
-            )
-    except IntegrityError:
-        return None  # the same email, filed a moment ago by another worker
     _audit(
         actor,
-        ticket,
+        message.ticket,
         AuditEvent.Action.UPDATE,
         _("note added by email from %(address)s") % {"address": email_from},
         {"note": {"before": None, "after": message.body[:500]}},
@@ -1127,28 +1143,21 @@ def email_reply_from_colleague(
     ``PermissionDenied`` (or ``Ticket.DoesNotExist``) when the actor may not work on the
     ticket, as for a reply on the page. An email already filed (the same Message-ID) is
     recognised and nothing happens (returns None)."""
-    if TicketMessage.objects.filter(email_message_id=email_message_id).exists():
+    message = _filed_message(
+        functools.partial(_lock, actor, expected_version=None),
+        ticket_id=ticket_id,
+        body=body,
+        email_message_id=email_message_id,
+        kind=TicketMessage.Kind.REPLY,
+        author=actor,
+        email_from=email_from,
+        email_copied=list(email_copied),
+    )
+    if message is None:
         return None
-    ticket = _lock(actor, ticket_id, None)
-    while ticket.merged_into_id:
-        ticket = _lock(actor, ticket.merged_into_id, None)
-    try:
-        with transaction.atomic():
-            message = TicketMessage.objects.create(
-                ticket=ticket,
-                kind=TicketMessage.Kind.REPLY,
-                body=(body or "").strip() or "-",
-                author=actor,
-                created_at=timezone.now(),
-                email_message_id=email_message_id,
-                email_from=email_from,
-                email_copied=list(email_copied),
-            )
-    except IntegrityError:
-        return None  # the same email, filed a moment ago by another worker
     _replied(
         actor,
-        ticket,
+        message.ticket,
         message,
         status=None,
         files=files,
