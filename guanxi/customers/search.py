@@ -107,7 +107,10 @@ _NUMERIC = re.compile(r"[\d+\-.()/]+")  # how people write phone numbers: +86 (0
 # together; the apostrophes themselves are separators everywhere else.
 _APOSTROPHES = re.compile("['\u2018\u2019\u02bc]")
 _LETTER = rf"(?:(?![{_HAN_CLASS}])[^\W\d_])"
-_APOSTROPHE_WORDS = re.compile(f"{_LETTER}+(?:{_APOSTROPHES.pattern}{_LETTER}+)+")
+# Tried only where a run of letters starts, which is where every match starts anyway: tried
+# from each letter of a run, as it was, a word of 100,000 letters pasted into a search or an
+# organisation box took minutes, the time growing with the square of the word's length.
+_APOSTROPHE_WORDS = re.compile(f"(?<!{_LETTER}){_LETTER}+(?:{_APOSTROPHES.pattern}{_LETTER}+)+")
 # An external id's runs of letters and of digits: ERP-2024-0001 -> erp, 2024, 0001.
 _ID_PIECES = re.compile(r"\d+|[^\W\d_]+")
 # Most tails stored of an external id, an email's local part or its domain (see
@@ -566,9 +569,13 @@ def _word_terms(word: str, unconverted: str = "", *, legal_forms: bool = True) -
     typed_of = iter(as_typed)
     joined = {}
     for match in _APOSTROPHE_WORDS.finditer(word):
-        words = _APOSTROPHES.split(match.group())
-        for end in range(1, len(words)):
-            joined[words[end]] = "".join(words[: end + 1])
+        first, *later = _APOSTROPHES.split(match.group())
+        # Built up one word at a time and cut to a token's length as the terms are: joining
+        # each prefix afresh took seconds for thousands of words joined by apostrophes.
+        run_together = first[:MAX_TOKEN]
+        for later_word in later:
+            run_together = (run_together + later_word)[:MAX_TOKEN]
+            joined[later_word] = run_together
     for chunk in _chunks(word):
         if "@" in chunk:  # an address stays whole, whatever it is made of
             terms.append((chunk[:MAX_TOKEN],))
