@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from guanxi.customers.models import Customer
 from guanxi.dedup.selectors import merge_successor
+from guanxi.web.params import int_param
 
 from .cancelling import ImportCancelled, stop_if_cancel_requested
 from .customer_import import BATCH_SIZE, COUNTED
@@ -158,10 +159,12 @@ class LinkedRowImporter:
     def _customers(self, rows: list[dict[str, str]]) -> dict[str, int | str]:
         """Customer by the row's reference ("e:<external id>" or "i:<id>") -> id or reason."""
         external = {r["customer_external_id"] for r in rows if r.get("customer_external_id")}
-        ids = {r["customer_id"] for r in rows if r.get("customer_id", "").isdigit()}
+        # Read as the pages read ids: str.isdigit() let "²" through to int(), which failed the
+        # whole import instead of rejecting the row.
+        ids = {r["customer_id"] for r in rows if int_param(r.get("customer_id")) is not None}
         found: dict[str, int | str] = {}
         candidates = Customer.objects.filter(
-            Q(external_id__in=external) | Q(pk__in=[int(i) for i in ids if len(i) < 19])
+            Q(external_id__in=external) | Q(pk__in=[int_param(i) for i in ids])
         ).values_list("pk", "external_id", "deleted_at")
         for pk, external_id, deleted_at in candidates:
             target = pk if deleted_at is None else merge_successor(pk)

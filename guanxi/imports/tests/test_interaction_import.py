@@ -112,6 +112,28 @@ def test_an_interaction_dated_before_1900_is_rejected_and_the_job_finishes(
     )
 
 
+def test_a_customer_id_that_is_no_number_is_rejected_and_the_job_finishes(
+    company, customers, tmp_path
+):
+    """A superscript digit passed str.isdigit() and failed the whole job in int(); it names no
+    customer, like digits of another script or an id beyond 64 bits."""
+    first, _west = customers
+    path = tmp_path / "by-id.csv"
+    path.write_text(
+        "customer_id,channel,subject\n"
+        + f"{first.pk},phone,ok\n"
+        + "²,phone,superscript\n"
+        + "١٢,phone,arabic-indic\n"
+        + f"{2**64},phone,too large\n",
+        encoding="utf-8",
+    )
+    job = import_job_create(actor=company.rep, path=path, filename=path.name, kind="interactions")
+    job = import_job_run(job=job)
+    assert job.status == "finished" and (job.created, job.rejected) == (1, 3)
+    reasons = ImportRowError.objects.filter(job=job).order_by("row_number")
+    assert all("customer" in r.reason for r in reasons), [r.reason for r in reasons]
+
+
 @pytest.mark.django_db
 def test_a_reimport_without_a_column_keeps_what_the_interaction_has(company, customers, tmp_path):
     # Someone else imports a shorter file of the same interactions: the staff, channel,
