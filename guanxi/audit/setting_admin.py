@@ -19,6 +19,7 @@ from django.http import HttpResponseRedirect
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.web.admin_fields import CheckedFieldsMixin
 from guanxi.web.admin_selection import CheckedSelectionMixin
 from guanxi.web.params import int_param
 
@@ -92,7 +93,7 @@ class StaleSelectionError(Exception):
         )
 
 
-class AuditedSettingAdmin(CheckedSelectionMixin, admin.ModelAdmin):
+class AuditedSettingAdmin(CheckedSelectionMixin, CheckedFieldsMixin, admin.ModelAdmin):
     """The base of the admin of a settings model. Subclasses say how a row is saved
     (:meth:`save_setting`) and deleted (:meth:`delete_settings`), each by calling the service
     that audits it; their forms derive from :class:`VersionCheckForm`."""

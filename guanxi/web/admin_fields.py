@@ -1,0 +1,101 @@
+"""Form fields of the admin site that refuse, beside the field, values Django's own fields pass
+on to fail later as a server error.
+
+Django's JSON field reads what Python's JSON reader reads, and that reader accepts NaN and
+Infinity (and reads 1e400 as Infinity), which no database stores as JSON, and text no column
+holds (a NUL character, a lone surrogate); it gives up with a ValueError Django does not catch
+on a number of more than 4,300 digits, and with a RecursionError on nesting too deep. An
+emptied box became None, which a column that cannot be null refuses. Every admin that edits a
+JSON column mixes in :class:`CheckedFieldsMixin`; a test checks each form of the site.
+"""
+
+import json
+import math
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.forms.fields import InvalidJSONInput
+from django.utils.translation import gettext_lazy as _
+
+from guanxi.core.text import UNSTORABLE_TEXT
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _storable(value: Any) -> bool:
+    """Whether every number of ``value`` is finite and every text (keys too) storable. Walks
+    iteratively: the reader has checked the depth already."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return False
+        if isinstance(item, str) and UNSTORABLE_TEXT.search(item):
+            return False
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
+
+
+class CheckedJSONField(forms.JSONField):
+    """Django's JSON form field, refusing JSON no database stores, and giving ``empty()`` (the
+    model field's default) for an emptied box when there is one."""
+
+    default_error_messages = {
+        "unstorable": _(
+            "Enter JSON that can be stored: no NaN or Infinity, no number of more than 4,300 "
+            "digits, no NUL character."
+        ),
+    }
+
+    def __init__(self, *, empty=None, **kwargs):
+        self.empty = empty
+        super().__init__(**kwargs)
+
+    def _problem(self, text: str) -> str | None:
+        """The error code for ``text``, or None when Django's field may read it (its own
+        message covers what is no JSON at all)."""
+        try:
+            value = json.loads(text, cls=self.decoder, parse_constant=_refuse_constant)
+        except json.JSONDecodeError:
+            return None
+        except RecursionError:
+            return "invalid"
+        except ValueError:  # NaN, Infinity, a number of more than 4,300 digits
+            return "unstorable"
+        return None if _storable(value) else "unstorable"
+
+    def to_python(self, value):
+        if self.disabled:
+            return value
+        if value in self.empty_values and self.empty is not None:
+            return self.empty()
+        if isinstance(value, str) and (code := self._problem(value)):
+            raise ValidationError(self.error_messages[code], code=code)
+        return super().to_python(value)
+
+    def bound_data(self, data, initial):
+        # The form shown again with the error shows the text as it was typed.
+        if not self.disabled and isinstance(data, str) and self._problem(data):
+            return InvalidJSONInput(data)
+        return super().bound_data(data, initial)
+
+
+class CheckedFieldsMixin:
+    """Gives an admin's form the checked fields of this module (before Django's ModelAdmin in
+    the bases)."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.JSONField):
+            kwargs.setdefault("form_class", CheckedJSONField)
+            # Only where the box may be left empty: a required one says so.
+            if db_field.blank and not db_field.null and db_field.has_default():
+                kwargs.setdefault("empty", db_field.get_default)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
