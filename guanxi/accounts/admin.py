@@ -14,6 +14,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.audit.setting_admin import AuditedSettingAdmin, VersionCheckForm
+from guanxi.web.admin_fields import CheckedFieldsMixin
 from guanxi.web.admin_selection import CheckedSelectionMixin
 
 from . import services
@@ -88,7 +89,7 @@ class InactiveHoldingRoleFilter(admin.SimpleListFilter):
 
 
 @admin.register(User)
-class UserAdmin(CheckedSelectionMixin, DjangoUserAdmin):
+class UserAdmin(CheckedSelectionMixin, CheckedFieldsMixin, DjangoUserAdmin):
     form = GuanxiUserChangeForm
     list_display = ("username", "display_name", "role", "department", "team", "is_active")
     list_filter = ("role", "department", "team", "is_active", InactiveHoldingRoleFilter)
@@ -239,12 +240,13 @@ class TeamAdmin(AuditedSettingAdmin):
 
 
 # Django registers its own admin of groups; ours is the same with the selection of its list
-# checked, as every admin of the site has it (guanxi.web.admin_selection).
+# checked, as every admin of the site has it (guanxi.web.admin_selection), and the ids of its
+# permissions read as every many-to-many field of the site reads them (guanxi.web.admin_fields).
 admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class GroupAdmin(CheckedSelectionMixin, DjangoGroupAdmin):
+class GroupAdmin(CheckedSelectionMixin, CheckedFieldsMixin, DjangoGroupAdmin):
     pass
 
 

@@ -7,6 +7,11 @@ holds (a NUL character, a lone surrogate); it gives up with a ValueError Django 
 on a number of more than 4,300 digits, and with a RecursionError on nesting too deep. An
 emptied box became None, which a column that cannot be null refuses. Every admin that edits a
 JSON column mixes in :class:`CheckedFieldsMixin`; a test checks each form of the site.
+
+Its many-to-many choices (a user's groups and permissions, a group's permissions, an agent's
+skills) ask the database for the ids posted; on SQLite an id beyond 64 bits raised an
+OverflowError there, which Django does not catch either. The mixin gives them a field that
+reads ids as the pages do (:func:`guanxi.web.params.int_param`) before asking.
 """
 
 import json
@@ -20,6 +25,8 @@ from django.forms.fields import InvalidJSONInput
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.text import UNSTORABLE_TEXT
+
+from .params import int_param
 
 
 def _refuse_constant(name: str) -> Any:
@@ -88,6 +95,22 @@ class CheckedJSONField(forms.JSONField):
         return super().bound_data(data, initial)
 
 
+class CheckedMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Django's many-to-many choice field, refusing what is no id of a row as Django refuses
+    "abc" ("“…” is not a valid value.") before the database is asked."""
+
+    def _check_values(self, value):
+        if self.to_field_name is None:
+            for pk in value:
+                if int_param(str(pk)) is None:
+                    raise ValidationError(
+                        self.error_messages["invalid_pk_value"],
+                        code="invalid_pk_value",
+                        params={"pk": pk},
+                    )
+        return super()._check_values(value)
+
+
 class CheckedFieldsMixin:
     """Gives an admin's form the checked fields of this module (before Django's ModelAdmin in
     the bases)."""
@@ -98,4 +121,6 @@ class CheckedFieldsMixin:
             # Only where the box may be left empty: a required one says so.
             if db_field.blank and not db_field.null and db_field.has_default():
                 kwargs.setdefault("empty", db_field.get_default)
+        elif isinstance(db_field, models.ManyToManyField):
+            kwargs.setdefault("form_class", CheckedMultipleChoiceField)
         return super().formfield_for_dbfield(db_field, request, **kwargs)
