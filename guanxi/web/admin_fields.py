@@ -5,8 +5,9 @@ Django's JSON field reads what Python's JSON reader reads, and that reader accep
 Infinity (and reads 1e400 as Infinity), which no database stores as JSON, and text no column
 holds (a NUL character, a lone surrogate); it gives up with a ValueError Django does not catch
 on a number of more than 4,300 digits, and with a RecursionError on nesting too deep. An
-emptied box became None, which a column that cannot be null refuses. Every admin that edits a
-JSON column mixes in :class:`CheckedFieldsMixin`; a test checks each form of the site.
+emptied box, or JSON's null, became None, which a column that cannot be null refuses. Every
+admin that edits a JSON column mixes in :class:`CheckedFieldsMixin`; a test checks each form
+of the site.
 
 Its many-to-many choices (a user's groups and permissions, a group's permissions, an agent's
 skills) ask the database for the ids posted; on SQLite an id beyond 64 bits raised an
@@ -53,7 +54,8 @@ def _storable(value: Any) -> bool:
 
 class CheckedJSONField(forms.JSONField):
     """Django's JSON form field, refusing JSON no database stores, and giving ``empty()`` (the
-    model field's default) for an emptied box when there is one."""
+    model field's default) for an emptied box when there is one. Unless ``nullable``, JSON's
+    null is taken as an emptied box: it was stored as a null, which the column refuses."""
 
     default_error_messages = {
         "unstorable": _(
@@ -62,8 +64,9 @@ class CheckedJSONField(forms.JSONField):
         ),
     }
 
-    def __init__(self, *, empty=None, **kwargs):
+    def __init__(self, *, empty=None, nullable=True, **kwargs):
         self.empty = empty
+        self.nullable = nullable
         super().__init__(**kwargs)
 
     def _problem(self, text: str) -> str | None:
@@ -86,7 +89,12 @@ class CheckedJSONField(forms.JSONField):
             return self.empty()
         if isinstance(value, str) and (code := self._problem(value)):
             raise ValidationError(self.error_messages[code], code=code)
-        return super().to_python(value)
+        converted = super().to_python(value)
+        if converted is None and not self.nullable:
+            if self.empty is not None:
+                return self.empty()
+            raise ValidationError(self.error_messages["required"], code="required")
+        return converted
 
     def bound_data(self, data, initial):
         # The form shown again with the error shows the text as it was typed.
@@ -118,6 +126,7 @@ class CheckedFieldsMixin:
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if isinstance(db_field, models.JSONField):
             kwargs.setdefault("form_class", CheckedJSONField)
+            kwargs.setdefault("nullable", db_field.null)
             # Only where the box may be left empty: a required one says so.
             if db_field.blank and not db_field.null and db_field.has_default():
                 kwargs.setdefault("empty", db_field.get_default)

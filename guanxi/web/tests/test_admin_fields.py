@@ -106,14 +106,15 @@ def test_json_no_database_stores_is_refused_beside_the_field(odd):
         assert getattr(stored, name) == getattr(row, name), (model.__name__, name, odd)
 
 
-def test_an_emptied_json_box_that_may_be_empty_saves_the_default():
+@pytest.mark.parametrize("emptied", ["", "null"], ids=["empty", "JSON null"])
+def test_an_emptied_json_box_that_may_be_empty_saves_the_default(emptied):
     (ann,) = signed_in_administrators("ann")
     definition = _a_row(CustomFieldDefinition)
     policy = _a_row(SlaPolicy)
     for row, name in ((definition, "choices"), (policy, "customer_tiers")):
         opts = row._meta
         url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[row.pk])
-        response = ann.post(url, change_form_data(ann.get(url), **{name: ""}))
+        response = ann.post(url, change_form_data(ann.get(url), **{name: emptied}))
         assert response.status_code == 302, response.context["adminform"].form.errors
         row.refresh_from_db()
         assert getattr(row, name) == []
