@@ -155,17 +155,14 @@ def _csv_rows(table: TableFile, *, header: bool = False) -> Iterator[SourceRow]:
             continue
         number = reader.line_num + 1
         if header:
-            yield SourceRow(start, cells)
+            yield SourceRow(start, cells, _header_problem(table, cells))
             continue
         if start <= table.header_row:
             continue
         if not any(cell.strip() for cell in cells):
             continue  # blank lines are not rows
-        bad = next((m for c in cells if (m := _SURROGATE.search(c))), None)
-        if bad is not None:
-            # surrogateescape keeps an undecodable byte xx as the character U+DCxx.
-            byte = ord(bad.group()) - 0xDC00
-            encoding = (table.encoding or "utf-8").upper().replace("-SIG", "")
+        if undecodable := _undecodable(table, cells):
+            encoding, byte = undecodable
             yield SourceRow(
                 start,
                 [
@@ -178,7 +175,7 @@ def _csv_rows(table: TableFile, *, header: bool = False) -> Iterator[SourceRow]:
                     "this row is not valid %(encoding)s text (byte 0x%(byte)s); save the file "
                     "as UTF-8 and import the row again"
                 )
-                % {"encoding": encoding, "byte": f"{byte:02x}"},
+                % {"encoding": encoding, "byte": byte},
             )
             continue
         last = number - 1
@@ -197,6 +194,34 @@ def _csv_rows(table: TableFile, *, header: bool = False) -> Iterator[SourceRow]:
             )
             continue
         yield _checked_row(table, start, cells, last_line=last)
+
+
+def _undecodable(table: TableFile, cells: list[str]) -> tuple[str, str] | None:
+    """The file's encoding and the first byte of ``cells`` it does not decode, as hex."""
+    bad = next((m for c in cells if (m := _SURROGATE.search(c))), None)
+    if bad is None:
+        return None
+    # surrogateescape keeps an undecodable byte xx as the character U+DCxx.
+    encoding = (table.encoding or "utf-8").upper().replace("-SIG", "")
+    return encoding, f"{ord(bad.group()) - 0xDC00:02x}"
+
+
+def _header_problem(table: TableFile, cells: list[str]) -> str | None:
+    """Why the header row cannot name the columns: bytes the file's encoding does not decode,
+    or a NUL character. Such names were shown on the mapping page and stored with the job, and
+    neither takes them (a server error on uploading or on opening the page)."""
+    if undecodable := _undecodable(table, cells):
+        encoding, byte = undecodable
+        return _("it is not valid %(encoding)s text (byte 0x%(byte)s); save the file as UTF-8") % {
+            "encoding": encoding,
+            "byte": byte,
+        }
+    for index, cell in enumerate(cells):
+        if "\x00" in cell:
+            return _("%(column)s: contains a NUL character (0x00), which is not text") % {
+                "column": _("column %(number)d") % {"number": index + 1}
+            }
+    return None
 
 
 def _checked_row(

@@ -114,6 +114,26 @@ def test_unreadable_uploads_are_refused_on_the_form(client, company):
     assert not ImportJob.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("header", "problem"),
+    [
+        (b"name,ph\xffone", "it is not valid UTF-8 text (byte 0xff); save the file as UTF-8"),
+        (b"name,ph\x00one", "column 2: contains a NUL character (0x00), which is not text"),
+    ],
+    ids=["undecodable byte", "NUL"],
+)
+def test_a_header_row_no_page_or_column_can_hold_is_refused_on_the_form(
+    client, company, header, problem
+):
+    """Such a header was stored with the job (PostgreSQL refused it: a server error on
+    uploading) and shown on the mapping page (a server error on opening it)."""
+    client.force_login(company.rep)
+    response = _upload(client, content=header + b"\nA,1\n", name="a.csv")
+    assert response.status_code == 422
+    assert f"The header row cannot be read: {problem}" in response.content.decode()
+    assert not ImportJob.objects.exists()
+
+
 def test_imports_belong_to_who_started_them(client, company):
     client.force_login(company.rep)
     _upload(client)
