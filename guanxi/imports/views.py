@@ -12,6 +12,7 @@ from itertools import islice
 from pathlib import Path
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -59,6 +60,17 @@ from .tasks import run_import_job
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 PREVIEW_ROWS = 10
 CHECK_ROWS = 500
+# What the mapping page posts besides a field per column (the token, dedup, the button), with
+# room to spare.
+OTHER_MAPPING_FIELDS = 10
+
+
+def _most_columns_mapped() -> int | None:
+    """How many columns the mapping page can post a field for. Django refuses a form of more
+    fields than DATA_UPLOAD_MAX_NUMBER_FIELDS as a bad request: a wider file was uploaded but
+    could never be mapped, and "Check" or "Start" only said the request was not understood."""
+    limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    return None if limit is None else limit - OTHER_MAPPING_FIELDS
 
 
 class UploadForm(forms.Form):
@@ -120,6 +132,16 @@ def import_new(request):
             scratch.flush()
             try:
                 table = open_table(Path(scratch.name), filename=upload.name)
+                most = _most_columns_mapped()
+                if most is not None and len(table.header) > most:
+                    raise FileProblem(
+                        _(
+                            "The file has %(count)s columns; this page maps at most %(most)s. "
+                            "Leave out the columns you do not import, or import it with "
+                            "guanxi import."
+                        )
+                        % {"count": f"{len(table.header):,}", "most": f"{most:,}"}
+                    )
                 job = import_job_create(
                     actor=request.user,
                     path=Path(scratch.name),

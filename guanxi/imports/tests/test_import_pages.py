@@ -134,6 +134,30 @@ def test_a_header_row_no_page_or_column_can_hold_is_refused_on_the_form(
     assert not ImportJob.objects.exists()
 
 
+def test_a_file_of_more_columns_than_the_mapping_page_posts_is_refused_on_the_form(
+    client, company, settings
+):
+    """Django refuses a form of more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS: such a file
+    was taken, and its mapping page then answered "Check" and "Start" with a bad request."""
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 40  # the page maps 30 columns
+    client.force_login(company.rep)
+
+    def upload(columns: int):
+        header = ",".join(["name", *(f"extra {i}" for i in range(1, columns))])
+        return _upload(client, content=f"{header}\n张三\n".encode(), name="wide.csv")
+
+    response = upload(31)
+    assert response.status_code == 422
+    assert "The file has 31 columns; this page maps at most 30." in response.content.decode()
+    assert not ImportJob.objects.exists()
+    response = upload(30)
+    assert response.status_code == 302
+    page = client.get(response["Location"])
+    posted = {f"map_{i}": "" for i in range(1, 30)}
+    checked = client.post(response["Location"], {"map_0": "name", **posted, "action": "check"})
+    assert page.status_code == checked.status_code == 200
+
+
 def test_imports_belong_to_who_started_them(client, company):
     client.force_login(company.rep)
     _upload(client)
