@@ -31,6 +31,7 @@ from .interaction_import import InteractionImporter
 from .mapping import (
     FIELDS_BY_KIND,
     MappingError,
+    allowed_fields,
     build_mapping,
     repeated_headers,
     repeated_headers_message,
@@ -220,7 +221,13 @@ def import_mapping(request, job_id: int):
         dedup = request.POST.get("dedup", job.dedup)
         if dedup in ImportJob.Dedup.values:
             job.dedup = dedup
-        job.mapping = mapping
+        # Of the choices posted, those the page offers are kept; anything else (a value no
+        # list holds, or one with a NUL character, which PostgreSQL refused to store: a server
+        # error) is named by the check below and never stored.
+        allowed = allowed_fields(job.kind, keys)
+        job.mapping = {
+            name: target for name, target in mapping.items() if target is None or target in allowed
+        }
         # Only while nothing has started: a second click, or a form left open, must not
         # change the mapping of a running job (a resumed run reads it again).
         if not ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.DRAFT).update(

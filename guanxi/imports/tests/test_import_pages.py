@@ -91,6 +91,24 @@ def test_a_wrong_mapping_is_explained_and_nothing_starts(client, company):
     assert job.status == ImportJob.Status.DRAFT
 
 
+@pytest.mark.parametrize("target", ["name\x00", "password"], ids=["NUL", "no such field"])
+def test_a_choice_the_mapping_page_does_not_offer_is_named_and_never_stored(
+    client, company, target
+):
+    """One holding a NUL character was stored with the job before the check named it, and
+    PostgreSQL refused it: a server error."""
+    client.force_login(company.rep)
+    _upload(client)
+    job = ImportJob.objects.get()
+    response = client.post(
+        f"/imports/{job.pk}/mapping/", {"map_0": target, "map_1": "phone", "action": "check"}
+    )
+    assert response.status_code == 422
+    assert "which is not a field" in response.content.decode()
+    job.refresh_from_db()
+    assert job.mapping == {"手机": "phone"} and job.status == ImportJob.Status.DRAFT
+
+
 def test_the_same_file_uploaded_twice_in_one_second_keeps_two_copies(client, company, monkeypatch):
     # Both uploads happen at one frozen instant, so a name made of the time and the file's
     # digest alone would be shared and the second copy would overwrite the first.
