@@ -1,6 +1,6 @@
 """An admin list's action posted with a selection that holds no row id ("abc", a number no
 column holds) is refused with a message and does nothing, on every admin list of the site,
-instead of a server error."""
+instead of a server error; so is the save of an editable list whose rows hold one."""
 
 import pytest
 from django.conf import settings
@@ -11,8 +11,9 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from guanxi.accounts.models import Department, User
-from guanxi.core.testing.admin_forms import signed_in_administrators
+from guanxi.core.testing.admin_forms import changelist_data, signed_in_administrators
 from guanxi.core.testing.factories import UserFactory
+from guanxi.customers.models import CustomFieldDefinition
 from guanxi.web.admin_selection import CheckedSelectionMixin
 
 pytestmark = pytest.mark.django_db
@@ -96,3 +97,24 @@ def test_the_refusal_reads_in_chinese(company):
     assert "未做任何操作：所选内容中的“abc”不是任何一行的编号。请在列表中重新选择。" in (
         response.content.decode()
     )
+
+
+@pytest.mark.parametrize("row_id", ["9" * 20, str(2**63), "abc"])
+def test_an_editable_list_saved_with_a_row_id_that_is_no_id_saves_nothing(row_id):
+    # The custom fields' list edits "required" and "is_active" in place; an id beyond 64 bits
+    # was an OverflowError from SQLite where Django filters the list on the rows' ids.
+    (ann,) = signed_in_administrators("ann")
+    definition = CustomFieldDefinition.objects.create(key="vip", label="VIP", field_type="text")
+    url = reverse("admin:customers_customfielddefinition_changelist")
+    data = changelist_data(ann.get(url), {definition.pk: {"required": True}})
+    data["form-0-id"] = row_id
+    response = ann.post(url, data)
+    assert response.status_code == 302
+    assert response["Location"] == url
+    shown = [str(message) for message in ann.get(url).context["messages"]]
+    assert shown == [
+        f"Nothing was saved: a row of the list held “{row_id}”, which is not the id of a row. "
+        "Open the list again and make the changes anew."
+    ]
+    definition.refresh_from_db()
+    assert not definition.required
