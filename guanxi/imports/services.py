@@ -17,7 +17,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Case, F, Func, IntegerField, Max, Value, When
+from django.db.models import Case, F, Func, IntegerField, Max, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -71,6 +71,17 @@ def stored_upload(job: ImportJob) -> Path | None:
     return path if path.parent == Path(settings.DATA_DIR) / "imports" else None
 
 
+# The statuses of a job that reads its file, or may still be started or carried on (the last
+# two: stopped short, see ``CARRIED_ON_FROM``).
+UPLOAD_NEEDED_BY = (
+    ImportJob.Status.DRAFT,
+    ImportJob.Status.QUEUED,
+    ImportJob.Status.RUNNING,
+    ImportJob.Status.INTERRUPTED,
+    ImportJob.Status.FAILED,
+)
+
+
 def upload_removed(job: ImportJob) -> bool:
     """Whether the job's uploaded file has been deleted (see :func:`_remove_upload`)."""
     path = stored_upload(job)
@@ -84,12 +95,33 @@ def _remove_upload_on_commit(job: ImportJob) -> None:
     transaction.on_commit(lambda: _remove_upload(job))
 
 
+def _upload_still_needed(job: ImportJob) -> bool:
+    """Whether another job reads the job's uploaded file, or may: one not ended (a draft, queued,
+    running, or stopped short and offered to carry on), or a finished web dry run, whose file
+    can still be imported for real from its page (:func:`import_job_for_real`).
+
+    A finished dry run counts, so the file is kept as long as it might be imported for real:
+    otherwise setting aside that import's draft would delete the file, and a second draft made
+    from the dry run meanwhile would be left without it."""
+    return (
+        ImportJob.objects.filter(path=job.path)
+        .exclude(pk=job.pk)
+        .filter(
+            Q(status__in=UPLOAD_NEEDED_BY)
+            | Q(status=ImportJob.Status.FINISHED, dry_run=True, via="web")
+        )
+        .exists()
+    )
+
+
 def _remove_upload(job: ImportJob) -> None:
-    """Delete the job's uploaded file, which nothing reads any more. The rejected rows are
-    written from the rows stored with their cells and the header stored on the job, so the
-    error file stays; a job made before the header was stored gets it now, from the file."""
+    """Delete the job's uploaded file, which nothing reads any more, unless another job still
+    needs it (:func:`_upload_still_needed`: a dry run and the import of its file for real share
+    one). The rejected rows are written from the rows stored with their cells and the header
+    stored on the job, so the error file stays; a job made before the header was stored gets
+    it now, from the file."""
     path = stored_upload(job)
-    if path is None:
+    if path is None or _upload_still_needed(job):
         return
     if not job.header and path.exists():
         header = _job_header(job)
@@ -514,6 +546,61 @@ def import_job_queue_again(*, actor, job: ImportJob) -> bool:
         return False
     job.refresh_from_db()
     return bool(queued)
+
+
+# --- a dry run imported for real -------------------------------------------------------------
+
+
+def dry_run_done_for(*, actor, job: ImportJob) -> bool:
+    """Whether ``job`` is a finished web dry run that ``actor`` started, and may import for real
+    (whether its file is still kept is :func:`upload_removed`)."""
+    return (
+        job.dry_run
+        and job.via == "web"
+        and job.status == ImportJob.Status.FINISHED
+        and job.started_by_id == actor.pk
+        and can_create_customers(actor)
+    )
+
+
+def import_job_for_real(*, actor, job: ImportJob) -> ImportJob:
+    """A new draft import of a finished web dry run's file, with its mapping and duplicates
+    choice, for its starter to check and start on the mapping page as after an upload.
+
+    The draft reads the dry run's uploaded file rather than a copy of it: files are deleted
+    only when no job that may still need them refers to them (:func:`_upload_still_needed`,
+    which counts the finished dry run itself, so the file cannot go while this runs). Only the
+    dry run's starter may, as only they may start it: the import runs in their name. Raises
+    ``ValidationError`` naming the file when the dry run is not finished or its upload has
+    been deleted. Not audited, as an upload is not: a draft changes no customer."""
+    if not (job.started_by_id == actor.pk and can_create_customers(actor)):
+        raise PermissionDenied
+    if not dry_run_done_for(actor=actor, job=job):
+        raise ValidationError({"file": _("Only a finished dry run can be imported for real.")})
+    path = stored_upload(job)
+    if path is None or not path.exists():
+        raise ValidationError(
+            {
+                "file": _(
+                    "The uploaded file of this dry run has been deleted, so it cannot be "
+                    "imported for real from here: upload the file again."
+                )
+            }
+        )
+    return ImportJob.objects.create(
+        kind=job.kind,
+        filename=job.filename,
+        path=job.path,
+        file_sha256=job.file_sha256,
+        header=job.header,
+        mapping=job.mapping,
+        dedup=job.dedup,
+        dry_run=False,
+        via="web",
+        language=translation.get_language() or settings.LANGUAGE_CODE,
+        total_rows=job.total_rows,
+        started_by=actor,
+    )
 
 
 # --- stopping and discarding ----------------------------------------------------------------

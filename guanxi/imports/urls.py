@@ -11,5 +11,6 @@ urlpatterns = [
     path("<int:job_id>/cancel/", views.import_cancel, name="cancel"),
     path("<int:job_id>/discard/", views.import_discard, name="discard"),
     path("<int:job_id>/mapping/", views.import_mapping, name="mapping"),
+    path("<int:job_id>/for-real/", views.import_for_real, name="for_real"),
     path("<int:job_id>/errors.csv", views.import_error_file, name="errors"),
 ]

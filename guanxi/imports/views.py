@@ -1,6 +1,7 @@
 """Import pages: upload a file, map its columns (with a preview and a quick check), start the
 import as a background job, watch its progress, stop it, carry on with one that stopped or
-discard it, download the rejected rows.
+discard it, download the rejected rows; a dry run started from the mapping page, and a finished
+one imported for real.
 
 Views only translate HTTP to one selector or service call and back; the import itself runs as
 the user who started it, through the same services and visibility rule as the command line.
@@ -44,12 +45,14 @@ from .selectors import access_import_job, import_errors, import_jobs_for_user
 from .services import (
     CancelOutcome,
     custom_field_keys,
+    dry_run_done_for,
     import_job_abandoned,
     import_job_cancel,
     import_job_cancellable,
     import_job_create,
     import_job_discard,
     import_job_discardable,
+    import_job_for_real,
     import_job_may_stop,
     import_job_queue_again,
     import_job_resumable,
@@ -241,16 +244,23 @@ def import_mapping(request, job_id: int):
         except MappingError as error:
             mapping_error = str(error)
         else:
-            if request.POST.get("action") == "start":
-                # Of two clicks that both found the draft, only one queues the job. The status
-                # and the queued task commit together: a job said to be queued with no task
-                # behind it would wait for ever, with no button to carry it on.
+            action = request.POST.get("action")
+            if action in ("start", "dry_run"):
+                # A dry run is the same job run by the same task, marked to write nothing (the
+                # whole file is read and rolled back, see ``dry_run``). Of two clicks that both
+                # found the draft, only one queues the job. The status and the queued task
+                # commit together: a job said to be queued with no task behind it would wait
+                # for ever, with no button to carry it on.
+                dry_run = action == "dry_run"
                 with transaction.atomic():
                     if ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.DRAFT).update(
-                        status=ImportJob.Status.QUEUED
+                        status=ImportJob.Status.QUEUED, dry_run=dry_run
                     ):
                         run_import_job.enqueue(job.pk)
-                        messages.success(request, _("The import has started."))
+                        if dry_run:
+                            messages.success(request, _("The dry run has started."))
+                        else:
+                            messages.success(request, _("The import has started."))
                 return redirect("imports:detail", job_id=job.pk)
             report = _check_sample(job, table, column_mapping, request.user)
     targets = [mapping.get(name) for name in table.header]
@@ -341,6 +351,10 @@ def import_detail(request, job_id: int):
         # A dry run writes its rejected rows as it ends: while it runs there is only their count.
         "rejected_rows_written": not job.dry_run
         or job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING),
+        # One killed outright never will: the count is what it had written of its progress.
+        "rejected_rows_lost": job.dry_run and abandoned,
+        # Its starter may import a finished dry run's file for real, while the file is kept.
+        "for_real": dry_run_done_for(actor=request.user, job=job),
     }
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "imports/_progress_update.html", context)
@@ -368,6 +382,25 @@ def import_resume(request, job_id: int):
     else:
         messages.info(request, _("The import is queued, running or finished already."))
     return redirect("imports:detail", job_id=job.pk)
+
+
+@login_required
+@require_POST
+def import_for_real(request, job_id: int):
+    """Import a finished dry run's file for real: a new draft of the same file, mapping and
+    duplicates choice, whose mapping page its starter checks and starts it from."""
+    _require_importer(request.user)
+    job = _job_or_404(request.user, job_id)
+    try:
+        draft = import_job_for_real(actor=request.user, job=job)
+    except ValidationError as error:
+        messages.info(request, " ".join(error.messages))
+        return redirect("imports:detail", job_id=job.pk)
+    messages.success(
+        request,
+        _("A new import of the same file is ready: check its columns, then start it."),
+    )
+    return redirect("imports:mapping", job_id=draft.pk)
 
 
 @login_required

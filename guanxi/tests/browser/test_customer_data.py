@@ -35,6 +35,15 @@ def test_import_a_spreadsheet_with_a_bad_row(page, company, tmp_path):
     expect(page.locator("#check-report")).to_contain_text("3 rows checked: 2 can be imported")
     expect(page.locator("#check-report")).to_contain_text("12345")
 
+    # A dry run of the whole file first: the counts, and nothing written.
+    page.get_by_role("button", name="Dry run").click()
+    expect(page.locator("#import-progress h2")).to_have_text("Finished")
+    expect(page.locator("#count-created")).to_have_text("2")
+    expect(page.locator("#count-rejected")).to_have_text("1")
+    assert not Customer.objects.filter(name="欧阳娜娜").exists()
+    page.get_by_role("button", name="Import this file for real").click()
+    expect(page.locator("#map_0")).to_have_value("name")
+
     page.get_by_role("button", name="Start the import").click()
     expect(page.locator("#import-progress h2")).to_have_text("Finished")
     expect(page.locator("#count-created")).to_have_text("2")
@@ -44,7 +53,10 @@ def test_import_a_spreadsheet_with_a_bad_row(page, company, tmp_path):
     content = download.value.path().read_text(encoding="utf-8-sig")
     assert "林小东" in content and "import_error" in content
     assert Customer.objects.get(name="欧阳娜娜").owner == company.rep
-    assert ImportJob.objects.get().via == "web"
+    assert [(job.dry_run, job.via) for job in ImportJob.objects.order_by("pk")] == [
+        (True, "web"),
+        (False, "web"),
+    ]
 
 
 def test_a_duplicate_is_pointed_out_while_typing(page, company):
