@@ -8,3 +8,6 @@ class ServiceConfig(AppConfig):
     name = "guanxi.service"
     label = "service"
     verbose_name = _("Service desk")
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers them)

@@ -17,6 +17,10 @@ the inbound webhook — and :func:`file_inbound_email` decides what it is:
   internal note marked as from an unknown sender, and changes nothing else;
 - a new request: a new ticket for the customer with that address, or for a new customer in the
   unowned pool, and the customer is sent its number;
+- from an address the site's own mail server did not vouch for, when it is trusted to
+  (``GUANXI_INBOUND_AUTHSERV_ID``, see :mod:`guanxi.service.sender_verification`): an answer is
+  kept as an unknown sender's note, whoever has the address, and a new request is filed as one
+  from an address no customer has, each saying that the address could not be verified;
 - an email filed before (the same Message-ID, or for one without, the same content: the mailbox
   read again after a crash, a webhook retried): nothing happens;
 - not a person writing (auto-replies, bounces, bulk mail, our own mail coming back) or no
@@ -49,6 +53,7 @@ from email.policy import EmailPolicy
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.validators import validate_email
@@ -63,6 +68,7 @@ from guanxi.customers.models import Email
 from . import mail, services
 from .intake import request_from_customer
 from .models import Ticket, TicketMessage
+from .sender_verification import sender_verified
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +127,9 @@ class ParsedEmail:
     copied: list[str] = field(default_factory=list)  # To and Cc, without the desk and sender
     automatic: str = ""  # why it looks sent by a machine (auto-reply, bounce, bulk), or ""
     from_a_list: bool = False  # came through a mailing list: filed, not acknowledged
+    # The receiving mail server vouched for the sender's address (see
+    # guanxi.service.sender_verification); None when the site trusts no server's verdict.
+    sender_verified: bool | None = None
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -223,7 +232,23 @@ def parse_email(raw: bytes) -> ParsedEmail:
         attachments=attachments,
         automatic=automatic,
         from_a_list=_from_a_list(message),
+        sender_verified=_sender_verified(message, address),
     )
+
+
+def _sender_verified(message: EmailMessage, address: str) -> bool | None:
+    """Whether the site's own mail server vouched for the From address in its
+    Authentication-Results headers; None when no server is trusted to
+    (``GUANXI_INBOUND_AUTHSERV_ID`` unset), and the sender is taken at their word as before."""
+    trusted = getattr(settings, "GUANXI_INBOUND_AUTHSERV_ID", None) or ()
+    if not trusted:
+        return None
+    # The values as received (raw_items keeps the order, top first), not decoded as text: an
+    # encoded word in a header is the sender's, never a server's verdict.
+    values = [
+        value for name, value in message.raw_items() if name.lower() == "authentication-results"
+    ]
+    return sender_verified(values, sender=address, trusted=trusted)
 
 
 def _storable(text: str) -> str:
@@ -691,6 +716,7 @@ def _file(parsed: ParsedEmail) -> InboundResult:
     if ticket_id is not None:
         return _file_answer(parsed, ticket_id)
     subject = _new_subject(parsed)
+    unverified = parsed.sender_verified is False
     ticket = request_from_customer(
         name=parsed.sender_name[:200],
         email=parsed.sender_address,
@@ -703,10 +729,33 @@ def _file(parsed: ParsedEmail) -> InboundResult:
         email_message_id=parsed.message_id,
         email_copied=parsed.copied,
         acknowledge=not parsed.from_a_list,
+        # An address nobody vouched for is not taken to be the customer's who has it: the
+        # request is filed as one from an address no customer has (a new customer in the
+        # unowned pool), and nothing reaches the record of the customer it may impersonate.
+        match_customer=not unverified,
     )
     message = ticket.messages.get(email_message_id=parsed.message_id)
     _store_attachments(ticket, message, parsed.attachments)
+    if unverified:
+        logger.info(
+            "Inbound email %s from %r: the sender could not be verified; filed as from a new "
+            "customer",
+            parsed.message_id,
+            parsed.sender_address,
+        )
+        services.add_note(ticket, unverified_sender_text(parsed.sender_address))
+        return InboundResult(CREATED, ticket, _("the sender's address could not be verified"))
     return InboundResult(CREATED, ticket)
+
+
+def unverified_sender_text(address: str) -> str:
+    """What the agents are told about an email whose sender's address was not vouched for."""
+    return _(
+        "The sender's address, %(address)s, could not be verified: the mail server that "
+        "received this email found no passing DMARC, DKIM or SPF result for it, so anyone may "
+        "have written it. It is not taken to come from the customer or the colleague who has "
+        "this address."
+    ) % {"address": address}
 
 
 def _file_answer(parsed: ParsedEmail, ticket_id: int) -> InboundResult:
@@ -714,7 +763,12 @@ def _file_answer(parsed: ParsedEmail, ticket_id: int) -> InboundResult:
     user's reply or note, or an unknown sender's note."""
     message = False  # not filed yet
     refused = ""  # why a desk user's answer to the customer is not filed as their reply
-    if _writes_for_customer(ticket_id, parsed.sender_address):
+    unverified = parsed.sender_verified is False
+    if unverified:
+        # Anyone may have put the address in From: it speaks neither for the customer nor for
+        # the desk user who has it (a forged "reply all" must not become their public reply).
+        refused = unverified_sender_text(parsed.sender_address)
+    elif _writes_for_customer(ticket_id, parsed.sender_address):
         message = services.customer_message(
             ticket_id=ticket_id,
             body=parsed.body,
@@ -733,10 +787,11 @@ def _file_answer(parsed: ParsedEmail, ticket_id: int) -> InboundResult:
             ) % {"name": colleague.label, "address": parsed.sender_address}
     if message is False:
         logger.info(
-            "Inbound email %s from %r to ticket %s kept as a note: not a known sender",
+            "Inbound email %s from %r to ticket %s kept as a note: %s",
             parsed.message_id,
             parsed.sender_address,
             ticket_id,
+            "the sender could not be verified" if unverified else "not a known sender",
         )
         message = services.email_from_unknown_sender(
             ticket_id=ticket_id,
@@ -744,11 +799,14 @@ def _file_answer(parsed: ParsedEmail, ticket_id: int) -> InboundResult:
             # The agents reading the note learn why it is one, above what was written.
             body=f"{refused}\n\n{parsed.body}" if refused else parsed.body,
             email_message_id=parsed.message_id,
+            unverified=unverified,
         )
     if message is None:
         ticket = _filed_under(parsed.message_id)
         return InboundResult(DUPLICATE, ticket, _("This email was filed already."))
-    if refused:
+    if unverified:
+        reason = _("the sender's address could not be verified: kept as a note")
+    elif refused:
         reason = _(
             "sent to the customer by %(name)s of the desk, who may not work on this ticket: "
             "kept as a note"

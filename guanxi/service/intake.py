@@ -57,15 +57,23 @@ def request_from_customer(
     email_message_id: str = "",
     email_copied: Iterable[str] = (),
     acknowledge: bool = True,
+    match_customer: bool = True,
 ) -> Ticket:
     """File a request: the customer found by address or number, or a new one. ``acknowledge``
     says whether the requester is told its number by email; ``email_copied`` are the others an
-    email was sent to."""
-    customer = find_customer(email=email, phone=phone)
+    email was sent to.
+
+    ``match_customer`` False files it as from someone no customer is, a new customer, whatever
+    the address: for an email whose sender's address nobody vouched for. The new customer's
+    record holds the address only when no customer has it yet, so that an address never comes
+    to name two customers and later mail from it goes where it went before (a request's
+    requester keeps it all the same, for answers)."""
+    customer = find_customer(email=email, phone=phone) if match_customer else None
     if customer is None:
+        keep_email = bool(email) and (match_customer or find_customer(email=email) is None)
         details = {
             "name": (name or "").strip() or email.split("@")[0],
-            "emails": [{"address": email}] if email else [],
+            "emails": [{"address": email}] if keep_email else [],
             "phones": [{"number": phone}] if phone else [],
             "source_channel": "email" if channel == Ticket.Channel.EMAIL else "web",
         }

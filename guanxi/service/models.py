@@ -376,6 +376,10 @@ class TicketMessage(models.Model):
     # customer's addresses, or someone on an email of theirs; anyone else's is kept as a note.
     email_from = models.EmailField(_("sent by"), max_length=254, blank=True, default="")
     email_copied = models.JSONField(_("also sent to"), default=list, blank=True)
+    # An email kept as an unknown sender's note because the receiving mail server did not vouch
+    # for its From address (GUANXI_INBOUND_AUTHSERV_ID): the address may be the customer's, and
+    # the page must not say it is nobody's it knows.
+    email_sender_unverified = models.BooleanField(_("sender address not verified"), default=False)
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -1049,7 +1049,7 @@ def customer_message(
 
 @transaction.atomic
 def email_from_unknown_sender(
-    *, ticket_id: int, sender: str, body: str, email_message_id: str
+    *, ticket_id: int, sender: str, body: str, email_message_id: str, unverified: bool = False
 ) -> TicketMessage | None:
     """An email about the ticket from someone not known to write for the requester: not the
     requester, no address of the customer, nobody their emails were sent to. The ticket's token
@@ -1057,7 +1057,11 @@ def email_from_unknown_sender(
     such a reply must not speak for the customer. It is kept as an internal note marked with its
     sender, for the agents to judge: the ticket does not open again, no clock changes, the
     customer never sees it and nobody is answered. An email already filed (the same
-    Message-ID) is recognised and nothing happens (returns None)."""
+    Message-ID) is recognised and nothing happens (returns None).
+
+    ``unverified``: the sender's address may be anyone's — the receiving mail server did not
+    vouch for it (see ``guanxi.service.sender_verification``) — and it is kept the same way,
+    whoever has the address, the note saying so."""
     message = _filed_message(
         _locked,
         ticket_id=ticket_id,
@@ -1065,21 +1069,33 @@ def email_from_unknown_sender(
         email_message_id=email_message_id,
         kind=TicketMessage.Kind.NOTE,
         email_from=sender,
+        email_sender_unverified=unverified,
     )
     if message is None:
         return None
     ticket = message.ticket
+    if unverified:
+        summary = _("email from an unverified sender address %(address)s kept as a note")
+    else:
+        summary = _("email from an unknown sender %(address)s kept as a note")
     _audit(
         None,
         ticket,
         AuditEvent.Action.UPDATE,
-        _("email from an unknown sender %(address)s kept as a note") % {"address": sender},
+        summary % {"address": sender},
         {"note": {"before": None, "after": f"{sender}: {message.body}"[:500]}},
     )
     _tell(
         ticket,
         lambda: (
-            _("%(number)s: an email from an unknown sender, %(address)s, kept as a note")
+            (
+                _(
+                    "%(number)s: an email whose sender address, %(address)s, could not be "
+                    "verified, kept as a note"
+                )
+                if unverified
+                else _("%(number)s: an email from an unknown sender, %(address)s, kept as a note")
+            )
             % {"number": ticket.number, "address": sender}
         ),
     )

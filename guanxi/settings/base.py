@@ -183,6 +183,10 @@ GUANXI_BASE_URL = os.environ.get("GUANXI_BASE_URL", "http://127.0.0.1:8000")
 # A shared secret an inbound-mail webhook sends in the X-Guanxi-Webhook-Secret header; the
 # endpoint refuses everything while it is empty.
 GUANXI_INBOUND_WEBHOOK_SECRET = os.environ.get("GUANXI_INBOUND_WEBHOOK_SECRET", "")
+# The authserv-ids (comma-separated) of the site's own receiving mail servers, whose
+# Authentication-Results headers say whether an inbound email's From address is genuine; unset,
+# every sender is taken at their word (see guanxi/service/sender_verification.py).
+GUANXI_INBOUND_AUTHSERV_ID = env_list("GUANXI_INBOUND_AUTHSERV_ID")
 
 # Default region for reading phone numbers written without a country code.
 GUANXI_DEFAULT_PHONE_REGION = os.environ.get("GUANXI_DEFAULT_PHONE_REGION", "CN")

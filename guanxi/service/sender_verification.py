@@ -1,0 +1,138 @@
+"""Whether an email's sender address is genuine, by the verdict of the mail server that received
+it: the Authentication-Results headers (RFC 8601) the organisation's own MX adds.
+
+The From header is whatever the sender typed. What vouches for it is the receiving server's
+check of the sender's domain — DMARC, or DKIM and SPF — written into an Authentication-Results
+header that starts with the server's *authserv-id*. Anyone can add such headers to the mail
+they send, so only those naming an authserv-id the site trusts (``GUANXI_INBOUND_AUTHSERV_ID``)
+count, and of them only the topmost run: a receiving server adds its own headers above
+everything that came with the email and removes any that name its id already (RFC 8601,
+section 5), so what lies further down, below another server's header, may be the sender's.
+
+The sender is verified when:
+
+- DMARC passes for the From domain (``dmarc=pass``; a result for another ``header.from`` is
+  someone else's). DMARC failing, or an error, is the end of it: not verified;
+- or, with no DMARC result (none given, or ``none`` / ``bestguesspass``: the domain publishes
+  no DMARC policy), DKIM passes for a signing domain (``header.d``, else the domain of
+  ``header.i``) that is the From domain or a parent of it, or SPF passes for an envelope sender
+  (``smtp.mailfrom``) whose domain is the From domain or a parent of it. Simpler than DMARC's
+  organisational domains on purpose: ``mail.example.cn`` is vouched for by ``example.cn``, but
+  ``example.cn`` is not by ``mail.example.cn``, nor are two sibling subdomains by each other.
+
+Headers are parsed with the ``authres`` package (the parser of dkimpy and pyspf). This module
+reads no settings and no database, so it is tested on header text alone.
+"""
+
+import logging
+import re
+from collections.abc import Iterable
+
+import authres
+
+logger = logging.getLogger(__name__)
+
+# Longer than any receiving server writes; parsing one costs time in proportion to its length,
+# and a header of the sender's naming the trusted id is not to be read anyway.
+MAX_HEADER = 16_000
+# Results meaning the domain publishes no DMARC policy (OpenDMARC reports "bestguesspass"
+# then): as if DMARC had not been checked, so DKIM and SPF decide.
+NO_DMARC_POLICY = frozenset({"none", "bestguesspass"})
+# The authserv-id: the first word, after any comments.
+_AUTHSERV_ID = re.compile(r"\s*(?:\([^()]*\)\s*)*([^\s;()]+)")
+_FOLD = re.compile(r"\r?\n")
+
+
+def authserv_id(value: str) -> str:
+    """The authserv-id a header value starts with, lower-cased; "" when none is seen."""
+    found = _AUTHSERV_ID.match(value)
+    return found.group(1).lower().rstrip(".") if found else ""
+
+
+def trusted_results(values: Iterable[str], trusted: Iterable[str]) -> list | None:
+    """The results (``authres`` result objects) of the topmost run of Authentication-Results
+    headers naming a trusted authserv-id, ``values`` being the headers' values from the top of
+    the email down; None when there is no such header. A header of the run that does not parse
+    gives no result: unreadable is not passing."""
+    trusted = {t.strip().lower().rstrip(".") for t in trusted if t.strip()}
+    results: list | None = None
+    for value in values:
+        value = _FOLD.sub("", str(value))
+        if authserv_id(value) not in trusted:
+            if results is not None:
+                break  # the run ended
+            continue
+        if results is None:
+            results = []
+        if len(value) > MAX_HEADER:
+            continue
+        try:
+            # Some servers end the header with a ";", which the grammar does not allow.
+            header = authres.AuthenticationResultsHeader.parse_value(value.strip().rstrip(";"))
+        except Exception as error:  # authres.SyntaxError; RecursionError for nested comments
+            logger.info("Authentication-Results header not read: %s: %.200r", error, value)
+            continue
+        if (header.authserv_id or "").lower().rstrip(".") in trusted:
+            results.extend(header.results)
+    return results
+
+
+def sender_verified(values: Iterable[str], *, sender: str, trusted: Iterable[str]) -> bool:
+    """Whether the trusted Authentication-Results headers among ``values`` (from the top of the
+    email down) vouch for the From address ``sender``; see the module's docstring."""
+    domain = _domain(sender.rpartition("@")[2])
+    results = trusted_results(values, trusted)
+    if not domain or not results:
+        return False
+    dmarc = [
+        r
+        for r in results
+        if _method(r) == "dmarc"
+        and _result(r) not in NO_DMARC_POLICY
+        and _domain(_property(r, "header", "from") or domain) == domain
+    ]
+    if dmarc:
+        return any(_result(r) == "pass" for r in dmarc)
+    for r in results:
+        if _result(r) != "pass":
+            continue
+        if _method(r) == "dkim":
+            signer = _property(r, "header", "d") or _property(r, "header", "i").rpartition("@")[2]
+        elif _method(r) == "spf":
+            mailfrom = _property(r, "smtp", "mailfrom")
+            signer = mailfrom.rpartition("@")[2] if mailfrom else ""
+        else:
+            continue
+        if _aligned(domain, _domain(signer)):
+            return True
+    return False
+
+
+def _aligned(sender_domain: str, domain: str) -> bool:
+    """The sender's domain is ``domain`` or below it (never a bare top-level domain)."""
+    return "." in domain and (sender_domain == domain or sender_domain.endswith("." + domain))
+
+
+def _domain(text: str) -> str:
+    """A domain to compare: lower case, without a final dot, in its ASCII form (a From of
+    例子.中国 is signed as xn--fsqu00a.xn--fiqs8s)."""
+    text = text.strip().strip('"').lower().rstrip(".")
+    try:
+        return text.encode("idna").decode("ascii")
+    except UnicodeError:
+        return text
+
+
+def _method(result) -> str:
+    return (result.method or "").lower()
+
+
+def _result(result) -> str:
+    return (result.result or "").lower()
+
+
+def _property(result, ptype: str, name: str) -> str:
+    for found in result.properties:
+        if (found.type or "").lower() == ptype and (found.name or "").lower() == name:
+            return str(found.value or "")
+    return ""
