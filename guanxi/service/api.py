@@ -84,6 +84,11 @@ class MessageOut(Schema):
         "desk). On a note without an author: an email from an unknown sender, someone not "
         "known to write for the customer, kept for the agents and never shown to the customer."
     )
+    email_sender_unverified: bool = Field(
+        description="True on a note without an author kept because the site's mail server did "
+        "not vouch for the email's From address (GUANXI_INBOUND_AUTHSERV_ID): the address may "
+        "be the customer's or a desk user's, written by someone else. False otherwise."
+    )
 
 
 class TicketDetailOut(TicketOut):
@@ -203,6 +208,7 @@ def _detail(ticket: Ticket) -> dict:
                 "author_id": m.author_id,
                 "created_at": m.created_at,
                 "email_from": m.email_from,
+                "email_sender_unverified": m.email_sender_unverified,
             }
             for m in ticket.messages.order_by("created_at", "id")
         ],
@@ -329,6 +335,7 @@ def _message(message: TicketMessage) -> dict:
         "author_id": message.author_id,
         "created_at": message.created_at,
         "email_from": message.email_from,
+        "email_sender_unverified": message.email_sender_unverified,
     }
 
 

@@ -10,6 +10,7 @@ import pytest
 from django.core import mail as outbox
 from django.core.checks import run_checks
 
+from guanxi.api.tests.conftest import api_as  # noqa: F401  (the API's fixtures)
 from guanxi.audit.models import AuditEvent
 from guanxi.core.tests.test_packaging_and_settings import GUANXI, REPO, _production_env
 from guanxi.customers.models import Customer, Email
@@ -288,6 +289,20 @@ def test_the_webhook_says_the_sender_could_not_be_verified(
         "ticket": ticket.number,
         "reason": "the sender's address could not be verified: kept as a note",
     }
+
+
+def test_the_api_says_the_address_could_not_be_verified(company, desk, trusted, api_as):  # noqa: F811
+    ticket, subject = waiting_ticket(company)
+    trusted()
+    reply(subject, FAIL)
+    reply(subject, PASS, n=2)
+    messages = api_as("agent").get(f"/tickets/{ticket.pk}").json()["messages"]
+    assert [(m["kind"], m["email_sender_unverified"]) for m in messages] == [
+        ("customer", False),
+        ("reply", False),
+        ("note", True),
+        ("customer", False),
+    ]
 
 
 # --- the deployment check ---------------------------------------------------------------------
