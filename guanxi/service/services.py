@@ -54,7 +54,7 @@ from .models import (
     TicketStatusChange,
 )
 from .routing import active_policies, choose_assignee, customer_tier, customer_tiers, policy_for
-from .selectors import ticket_get_for_user
+from .selectors import ticket_get_for_user, tickets_for_user
 from .sla import Targets, running_clocks
 
 logger = logging.getLogger(__name__)
@@ -876,6 +876,7 @@ def _replied(
         reply=message.body[:500],
         **({"attachments": attached} if attached else {}),
     )
+    _tell_colleagues(ticket, message)
     return target == S.RESOLVED and not was_resolved
 
 
@@ -902,6 +903,8 @@ def add_note(ticket: Ticket, body: str, *, author=None, files: Iterable = ()) ->
     if attached:
         changes["attachments"] = {"before": None, "after": attached}
     _audit(author, ticket, AuditEvent.Action.UPDATE, _("note added"), changes)
+    if author is not None:
+        _tell_colleagues(ticket, message)
     return message
 
 
@@ -1132,6 +1135,7 @@ def email_from_colleague(
         _("note added by email from %(address)s") % {"address": email_from},
         {"note": {"before": None, "after": message.body[:500]}},
     )
+    _tell_colleagues(message.ticket, message)
     return message
 
 
@@ -1273,8 +1277,9 @@ def ticket_merge(
 
 @transaction.atomic
 def ticket_watch(*, actor, ticket_id: int, watching: bool) -> Ticket:
-    """Follow a ticket (or stop): watchers hear when the customer writes and when a deadline is
-    breached, besides those the escalation names."""
+    """Follow a ticket (or stop): watchers hear when the customer writes, when a colleague
+    answers the customer or leaves a note, and when a deadline is breached, besides those the
+    escalation names."""
     ticket = _lock(actor, ticket_id, None)
     if watching:
         ticket.watchers.add(actor)
@@ -1290,25 +1295,55 @@ def ticket_watch(*, actor, ticket_id: int, watching: bool) -> Ticket:
     return ticket
 
 
-def _tell(ticket: Ticket, text: Callable[[], str]) -> None:
-    """An in-app notice about the ticket for whoever holds it and its watchers. ``text`` makes
-    the notice; it is called in each recipient's language, since the notice is stored as
-    written and the one writing it here (a customer, the mailbox fetch) has none of theirs."""
+def _tell(ticket: Ticket, text: Callable[[], str], *, owner: bool = True, writer=None) -> None:
+    """An in-app notice about the ticket for whoever holds it (its assignee, and its owner
+    unless ``owner`` is False) and its watchers, each once; not for ``writer``, who did what
+    the notice tells of. ``text`` makes the notice; it is called in each recipient's language,
+    since the notice is stored as written and the one writing it here (a customer, the mailbox
+    fetch, a colleague) has none of theirs.
+
+    Only those who may still see the ticket are told: the notice quotes it, and a watcher or
+    holder whose customers changed hands since may no longer read it. Inactive users see
+    nothing (the visibility rule), so they are never told. The notices are rows written in the
+    caller's transaction, so what is rolled back tells nobody; nothing is emailed."""
     from .models import Notification
 
     people = {u.pk: u for u in ticket.watchers.filter(is_active=True)}
-    for user in (ticket.assignee, ticket.owner):
+    for user in (ticket.assignee, ticket.owner if owner else None):
         if user is not None and user.is_active:
             people[user.pk] = user
+    if writer is not None:
+        people.pop(writer.pk, None)
+    # A handful of people, each through the one rule that decides who sees a ticket.
+    readers = [u for u in people.values() if tickets_for_user(u).filter(pk=ticket.pk).exists()]
     now = timezone.now()
     notices = []
-    for language, users in by_language(people.values()).items():
+    for language, users in by_language(readers).items():
         with in_language(language):
             written = text()[:300]
         notices += [
             Notification(user=u, ticket=ticket, text=written, created_at=now) for u in users
         ]
     Notification.objects.bulk_create(notices)
+
+
+def _tell_colleagues(ticket: Ticket, message: TicketMessage) -> None:
+    """A desk user's reply to the customer or internal note, however written (the ticket page,
+    the API, their own mail program), told in the app to the ticket's assignee and watchers
+    besides its writer, as a message from the customer is. The owner is not told as such: the
+    ticket is the assignee's to work, and an owner who wants to follow it watches it."""
+    writer, excerpt = message.author, message.body[:200]
+    is_reply = message.kind == TicketMessage.Kind.REPLY
+
+    def text() -> str:
+        told = (
+            _("%(number)s: %(name)s replied to the customer: %(text)s")
+            if is_reply
+            else _("%(number)s: %(name)s added an internal note: %(text)s")
+        )
+        return told % {"number": ticket.number, "name": writer.label, "text": excerpt}
+
+    _tell(ticket, text, owner=False, writer=writer)
 
 
 # --- customers' answers ------------------------------------------------------------------------

@@ -82,7 +82,8 @@ def test_reply_all_with_the_customer_in_cc_is_the_agents_reply_and_first_respons
     assert after.assignee is not None and after.version == ticket.version + 1
     # The customer has it from the agent: no copy of it, no acknowledgement, nothing at all.
     assert outbox.outbox == []
-    # Audited as the agent's reply, saying how it came; nobody is told, as for any reply.
+    # Audited as the agent's reply, saying how it came; nobody else holds or watches the
+    # ticket, so nobody is told.
     assert AuditEvent.objects.count() == audit_rows + 1
     event = AuditEvent.objects.latest("id")
     assert event.actor == company.agent and event.customer_id == ticket.customer_id

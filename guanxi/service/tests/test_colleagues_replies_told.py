@@ -1,0 +1,234 @@
+"""A colleague's reply to the customer or internal note, however written — the ticket page, the
+API, their own mail program — is told in the app (the bell) to the ticket's assignee and its
+watchers, as a message from the customer is: each once, in their own language, never to its
+writer, and only to someone active who may still see the ticket. Nothing is emailed for it, and
+a reply refused or rolled back tells nobody."""
+
+import hashlib
+
+import pytest
+from django.core import mail as outbox
+from django.db import transaction
+from django.test import TestCase
+from django.utils import translation
+
+from guanxi.api.tests.conftest import api_as  # noqa: F401  (the API's fixtures)
+from guanxi.customers.models import Customer
+from guanxi.service import mail, services
+from guanxi.service.models import Notification, Ticket, TicketMessage
+from guanxi.service.tests.desk import notified
+from guanxi.service.tests.inbound_mail import DESK, filed
+from guanxi.service.tests.test_inbound_unknown_sender import raw_email
+
+pytestmark = pytest.mark.django_db
+
+REQUESTER = "wangfang@example.cn"
+ANSWER = "退款已经加急处理，三天内到账。"
+NOTE = "财务说周五前能批下来。"
+
+
+@pytest.fixture(autouse=True)
+def desk_address(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    settings.GUANXI_SERVICE_EMAIL = DESK
+
+
+@pytest.fixture
+def ticket(company, desk, clock) -> Ticket:
+    """王芳's complaint about the rep's customer, held by the second agent and watched by the
+    team lead, the rep (the customer's account manager) and the company's agent, who is the one
+    to write on it; nobody has been told anything yet."""
+    opened = services.ticket_create(
+        actor=company.agent,
+        customer_id=company.rep_customer.pk,
+        data={"type": "complaint", "subject": "货物破损", "requester_email": REQUESTER},
+    )
+    services.ticket_assign(actor=company.admin, ticket_id=opened.pk, assignee_id=desk.second.pk)
+    for user in (desk.lead, company.rep, company.agent):
+        services.ticket_watch(actor=user, ticket_id=opened.pk, watching=True)
+    Notification.objects.all().delete()
+    outbox.outbox.clear()
+    return Ticket.objects.get(pk=opened.pk)
+
+
+def _replied(ticket: Ticket, writer) -> str:
+    return f"{ticket.number}: {writer.label} replied to the customer: {ANSWER}"
+
+
+def _noted(ticket: Ticket, writer) -> str:
+    return f"{ticket.number}: {writer.label} added an internal note: {NOTE}"
+
+
+def _told(company, desk) -> dict[str, list[str]]:
+    people = (desk.second, desk.lead, company.rep, company.agent, desk.head)
+    return {user.username: notified(user) for user in people}
+
+
+def _expected(company, desk, text: str) -> dict[str, list[str]]:
+    """The assignee and the two watchers besides the writer (the agent) hear of it; the
+    department's manager, who neither holds nor watches it, does not."""
+    return {
+        desk.second.username: [text],
+        desk.lead.username: [text],
+        company.rep.username: [text],
+        company.agent.username: [],
+        desk.head.username: [],
+    }
+
+
+def _page_post(client, ticket: Ticket, **fields):
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(f"/service/tickets/{ticket.pk}/", fields)
+
+
+def _to_requester() -> list:
+    return [message for message in outbox.outbox if REQUESTER in message.to]
+
+
+def test_a_reply_on_the_ticket_page_is_told_to_the_assignee_and_watchers_not_its_writer(
+    client, company, desk, ticket
+):
+    client.force_login(company.agent)
+    response = _page_post(client, ticket, action="reply", version=ticket.version, body=ANSWER)
+    assert response.status_code == 302
+    assert _told(company, desk) == _expected(company, desk, _replied(ticket, company.agent))
+    # The customer is emailed the reply; the colleagues are told in the app only, as when the
+    # customer writes.
+    assert [message.body for message in _to_requester()] == [ANSWER]
+    assert all(REQUESTER in message.to for message in outbox.outbox)
+    assert all(n.ticket_id == ticket.pk for n in Notification.objects.all())
+
+
+def test_a_reply_through_the_api_is_told_alike(api_as, company, desk, ticket):  # noqa: F811
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = api_as("agent").post(f"/tickets/{ticket.pk}/replies", {"body": ANSWER})
+    assert response.status_code == 201, response.json()
+    assert _told(company, desk) == _expected(company, desk, _replied(ticket, company.agent))
+
+
+def test_a_note_on_the_page_or_through_the_api_is_told_but_never_sent_to_the_requester(
+    client,
+    api_as,  # noqa: F811
+    company,
+    desk,
+    ticket,
+):
+    client.force_login(company.agent)
+    assert _page_post(client, ticket, action="note", body=NOTE).status_code == 302
+    assert _told(company, desk) == _expected(company, desk, _noted(ticket, company.agent))
+
+    Notification.objects.all().delete()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = api_as("agent").post(f"/tickets/{ticket.pk}/notes", {"body": NOTE})
+    assert response.status_code == 201, response.json()
+    assert _told(company, desk) == _expected(company, desk, _noted(ticket, company.agent))
+    assert outbox.outbox == []
+
+
+def _from_agent(company, ticket: Ticket, body: str, *, cc: str = ""):
+    """The agent writes into the ticket's thread from their own mail program."""
+    return filed(
+        raw_email(
+            sender=f"{company.agent.label} <{company.agent.email}>",
+            cc=cc,
+            subject=f"Re: {mail.ticket_token(ticket.pk)} {ticket.subject}",
+            body=body,
+            message_id=f"<{hashlib.sha256(body.encode()).hexdigest()[:20]}@example.com>",
+        )
+    )
+
+
+def test_a_reply_or_a_note_from_the_agents_own_mail_program_is_told_alike(company, desk, ticket):
+    result = _from_agent(company, ticket, ANSWER, cc=REQUESTER)
+    assert result.action == "added" and "recorded as their reply" in result.reason
+    assert _told(company, desk) == _expected(company, desk, _replied(ticket, company.agent))
+    assert outbox.outbox == []  # the customer has it from the agent; nobody is emailed
+
+    Notification.objects.all().delete()
+    result = _from_agent(company, ticket, NOTE)  # to the desk alone: the agent's note
+    assert result.action == "added" and "kept as their internal note" in result.reason
+    assert _told(company, desk) == _expected(company, desk, _noted(ticket, company.agent))
+    assert outbox.outbox == []
+    # The same email read again is recognised, and nobody is told twice.
+    assert _from_agent(company, ticket, NOTE).action == "duplicate"
+    assert notified(desk.second) == [_noted(ticket, company.agent)]
+
+
+def test_the_assignee_watching_too_is_told_once_and_the_writer_never(company, desk, ticket):
+    services.ticket_watch(actor=desk.second, ticket_id=ticket.pk, watching=True)
+    services.ticket_note(actor=company.agent, ticket_id=ticket.pk, body=NOTE)
+    assert notified(desk.second) == [_noted(ticket, company.agent)]
+
+    # The assignee writes: they are not told of their own note, the agent now is.
+    Notification.objects.all().delete()
+    services.ticket_note(actor=desk.second, ticket_id=ticket.pk, body=NOTE)
+    assert notified(desk.second) == []
+    assert notified(company.agent) == [_noted(ticket, desk.second)]
+
+
+def test_a_watcher_who_may_no_longer_see_the_ticket_or_is_inactive_is_not_told(
+    company, desk, ticket
+):
+    # The customer goes to a rep in the West: the East rep watching it may no longer see it.
+    Customer.objects.filter(pk=company.rep_customer.pk).update(owner=company.rep_west)
+    desk.lead.is_active = False
+    desk.lead.save(update_fields=["is_active"])
+
+    services.ticket_reply(actor=company.agent, ticket_id=ticket.pk, body=ANSWER)
+    services.ticket_note(actor=company.agent, ticket_id=ticket.pk, body=NOTE)
+    assert notified(company.rep) == [] and notified(desk.lead) == []
+    assert notified(desk.second) == [_replied(ticket, company.agent), _noted(ticket, company.agent)]
+    # Nor of the customer's own message, which the notice would quote.
+    services.customer_message(ticket_id=ticket.pk, body="还没到")
+    assert notified(company.rep) == [] and notified(desk.lead) == []
+
+
+def test_each_reader_is_told_in_their_own_language(client, company, desk, ticket):
+    desk.lead.language = "zh-hans"
+    desk.lead.save(update_fields=["language"])
+    client.force_login(company.agent)
+    _page_post(client, ticket, action="reply", version=ticket.version, body=ANSWER)
+    label = company.agent.label
+    assert notified(desk.lead) == [f"{ticket.number}：{label} 回复了客户：{ANSWER}"]
+    assert notified(desk.second) == [_replied(ticket, company.agent)]
+
+    # Whatever language the writer's request speaks.
+    Notification.objects.all().delete()
+    with translation.override("zh-hans"):
+        services.ticket_note(actor=company.agent, ticket_id=ticket.pk, body=NOTE)
+    assert notified(desk.lead) == [f"{ticket.number}：{label} 添加了内部备注：{NOTE}"]
+    assert notified(desk.second) == [_noted(ticket, company.agent)]
+
+
+def test_a_refused_reply_tells_nobody(client, api_as, company, desk, ticket):  # noqa: F811
+    stale = ticket.version - 1
+    client.force_login(company.agent)
+    response = _page_post(
+        client,
+        ticket,
+        action="reply",
+        version=stale,
+        body=ANSWER,
+        status="pending_customer",
+    )
+    assert "Someone changed this ticket" in response.content.decode()
+    response = api_as("agent").post(
+        f"/tickets/{ticket.pk}/replies",
+        {"body": ANSWER, "status": "pending_customer", "version": stale},
+    )
+    assert response.status_code == 409, response.json()
+    assert not TicketMessage.objects.filter(ticket=ticket).exists()
+    assert not Notification.objects.exists() and outbox.outbox == []
+
+
+def test_a_reply_rolled_back_after_it_was_written_leaves_no_notice(company, desk, ticket):
+    class Failed(Exception):
+        pass
+
+    # Something later in the same transaction fails: the reply and its notices go together.
+    with pytest.raises(Failed), transaction.atomic():
+        services.ticket_reply(actor=company.agent, ticket_id=ticket.pk, body=ANSWER)
+        assert notified(desk.second) == [_replied(ticket, company.agent)]
+        raise Failed
+    assert not TicketMessage.objects.filter(ticket=ticket).exists()
+    assert not Notification.objects.exists()
