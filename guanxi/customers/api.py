@@ -41,7 +41,7 @@ from .exports import (
     customers_export_xlsx,
     export_filename,
 )
-from .history import EntrySource, entry_sources
+from .history import EntrySource, entry_sources, stored_changes
 from .models import Address, Customer, Email, MarketingConsent, Phone
 from .selectors import (
     access_customer,
@@ -300,7 +300,8 @@ class AuditEventOut(Schema):
         description="Each field changed, with its value before and after. Where a value is the "
         'id of another customer the caller may not see, it is "[hidden]": the other customer '
         "of a merge or of a possible duplicate decided to be a different customer, or a "
-        "person's organisation."
+        "person's organisation. An event stored with changes that are no such mapping (a "
+        'list, a text), written by hand or before the services did, gives them under "changes".'
     )
     actor: UserRefOut | None
     via: str
@@ -314,6 +315,12 @@ class AuditEventOut(Schema):
         "customer's own events. Such an event's summary is empty where it names another "
         "customer the caller may not see.",
     )
+
+    @staticmethod
+    def resolve_changes(event: AuditEvent) -> dict[str, Any]:
+        # A row whose changes are no mapping of fields (written by hand, or before the
+        # services) is read as the history page reads it, rather than failing the schema.
+        return stored_changes(event)
 
 
 class HistoryPageOut(Schema):

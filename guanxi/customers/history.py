@@ -26,6 +26,9 @@ from .models import Customer
 if TYPE_CHECKING:
     from guanxi.dedup.selectors import MergedCustomer
 
+# The key a row's changes are given under when they are no mapping of fields.
+STORED_AS_IS = "changes"
+
 EXTRA_LABELS = {
     "phones": _("phones"),
     "emails": _("emails"),
@@ -68,6 +71,8 @@ EXTRA_LABELS = {
     "watchers": _("watchers"),
     "messages": _("messages"),
     "escalated_to": _("escalated to"),
+    # What a row holds in place of a mapping of fields (see :func:`stored_changes`).
+    STORED_AS_IS: _("changes"),
 }
 
 
@@ -184,6 +189,31 @@ HEADLINES = {
         "%(who)s edited a knowledge-base article written from this customer's ticket"
     ),
 }
+
+
+def stored_changes(event: AuditEvent) -> dict[str, Any]:
+    """``event``'s changes as the history reads them: a mapping of each field to its value
+    before and after.
+
+    Every service writes such a mapping, but the column holds any JSON, and a row written by
+    hand or before the services did may hold a list, a text or a number there: it is given
+    as it is under ``STORED_AS_IS``, so the page shows it on a line of its own and the API
+    gives it in its object, instead of both failing on it."""
+    changes = event.changes
+    if isinstance(changes, dict):
+        return changes
+    if changes is None or changes == "" or changes == []:
+        return {}
+    return {STORED_AS_IS: changes}
+
+
+def _sides(change: Any) -> tuple[Any, ...]:
+    """The values a change holds: before and after, or a value stored alone."""
+    if isinstance(change, dict):
+        return change.get("before"), change.get("after")
+    return (change,)
+
+
 # Audit values that are user ids, shown as the user's name.
 USER_FIELDS = ("owner_id", "staff_id", "assignee_id")
 
@@ -291,7 +321,7 @@ def _named_customers(event: AuditEvent) -> set[int]:
     organisation a person is now in (``organization_id``'s new value); or the other customer of
     a possible duplicate decided to be a different customer (``not_duplicate_of``)."""
     if event.object_type == "duplicate_pair":
-        change = (event.changes or {}).get("not_duplicate_of")
+        change = stored_changes(event).get("not_duplicate_of")
         if isinstance(change, dict) and isinstance(change.get("after"), int):
             return {change["after"]}
         return set()
@@ -300,7 +330,7 @@ def _named_customers(event: AuditEvent) -> set[int]:
         AuditEvent.Action.UNMERGE,
     ):
         return set()
-    changes = event.changes or {}
+    changes = stored_changes(event)
     side = "before" if event.action == AuditEvent.Action.UNMERGE else "after"
     for name in ("merged_from", "merged_into"):
         change = changes.get(name)
@@ -316,13 +346,11 @@ def _customer_ids_in_changes(event: AuditEvent) -> set[int]:
     """The ids of customers ``event``'s changes name, before or after (``CUSTOMER_ID_KEYS``)."""
     ids = set()
     for name in CUSTOMER_ID_KEYS:
-        change = (event.changes or {}).get(name)
-        if isinstance(change, dict):
-            ids |= {
-                value
-                for value in (change.get("before"), change.get("after"))
-                if isinstance(value, int) and not isinstance(value, bool)
-            }
+        ids |= {
+            value
+            for value in _sides(stored_changes(event).get(name))
+            if isinstance(value, int) and not isinstance(value, bool)
+        }
     return ids
 
 
@@ -339,6 +367,8 @@ def _changes_without(changes: dict[str, Any], hidden: set[int]) -> dict[str, Any
                 side: HIDDEN_CUSTOMER if isinstance(value, int) and value in hidden else value
                 for side, value in change.items()
             }
+        elif isinstance(change, int) and change in hidden:  # an id stored alone
+            shown[name] = HIDDEN_CUSTOMER
     return shown
 
 
@@ -387,8 +417,9 @@ def _entry_sources(
         sources.append(
             EntrySource(
                 merged_customer=(event.customer_id, name) if name is not None else None,
-                summary="" if _named_customers(event) & unseen else event.summary,
-                changes=_changes_without(event.changes or {}, unseen),
+                # In the reader's language where the row keeps its message.
+                summary="" if _named_customers(event) & unseen else event.summary_text(),
+                changes=_changes_without(stored_changes(event), unseen),
             )
         )
     return sources
@@ -406,8 +437,8 @@ def describe_history(
     withhold the same customers from the same reader."""
     user_ids: set[int] = set()
     for event in events:
-        for name, change in (event.changes or {}).items():
-            for value in (change.get("before"), change.get("after")):
+        for name, change in stored_changes(event).items():
+            for value in _sides(change):
                 if name in USER_FIELDS and isinstance(value, int):
                     user_ids.add(value)
     users = {u.pk: u.label for u in User.objects.filter(pk__in=user_ids)}
@@ -425,8 +456,12 @@ def describe_history(
                 before=_show(model, name, change.get("before"), users),
                 after=_show(model, name, change.get("after"), users),
             )
-            for name, change in sorted(source.changes.items())
             if isinstance(change, dict)
+            # A value stored alone, not as before and after: shown as it is.
+            else ChangeLine(
+                label=_label(name, model), before="", after=_show(model, name, change, users)
+            )
+            for name, change in sorted(source.changes.items())
         ]
         headline = _headline(event)
         if source.merged_customer is not None:
@@ -449,11 +484,14 @@ def describe_history(
 
 
 def _customer_line(
-    label: str, change: dict, in_sight: Mapping[int, str], history: CustomerHistory | None
+    label: str, change: Any, in_sight: Mapping[int, str], history: CustomerHistory | None
 ) -> ChangeLine:
     """The line of a change whose values are other customers (``CUSTOMER_ID_KEYS``), from the
     changes as :func:`entry_sources` gives them, ids withheld from the reader already being
     ``HIDDEN_CUSTOMER``."""
+    if not isinstance(change, dict):  # an id stored alone, not as before and after
+        after, after_url = _customer_shown(change, in_sight, history)
+        return ChangeLine(label=label, before="", after=after, after_url=after_url)
     before, before_url = _customer_shown(change.get("before"), in_sight, history)
     after, after_url = _customer_shown(change.get("after"), in_sight, history)
     return ChangeLine(
