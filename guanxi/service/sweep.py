@@ -32,6 +32,7 @@ from guanxi.core.languages import by_language, in_language
 
 from . import mail
 from .models import ESCALATION_ROLES, Notification, SlaNotification, Ticket
+from .selectors import tickets_for_user
 from .services import _steps_done, policy_targets, status_histories
 from .sla import BREACH, running_clocks, steps_due
 
@@ -132,7 +133,13 @@ def _recipients_for(
         found += stand_ins
         passed_over.append((person, stand_ins))
     if watchers:
-        found += [user for user in ticket.watchers.all() if user.is_active]
+        # A watcher whose customers changed hands since may no longer read the ticket, which the
+        # notice and its email quote: only those the one visibility rule still lets see it.
+        found += [
+            user
+            for user in ticket.watchers.all()
+            if user.is_active and tickets_for_user(user).filter(pk=ticket.pk).exists()
+        ]
     unique = {}
     for user in found:
         unique.setdefault(user.pk, user)

@@ -185,3 +185,23 @@ def test_watchers_hear_of_the_breach_and_of_the_customers_messages(company, desk
     assert "the customer wrote" in notified(company.agent)[-1]
     services.ticket_watch(actor=company.manager, ticket_id=ticket.pk, watching=False)
     assert not ticket.watchers.exists()
+
+
+def test_a_watcher_who_may_no_longer_see_the_ticket_hears_nothing_of_its_breach(
+    company, desk, clock
+):
+    """The breach notice and its email quote the ticket: a watcher whose customers changed hands
+    since it was followed is left out, and the one who may still see it is told."""
+    from guanxi.customers.models import Customer
+
+    ticket = complaint(company)
+    for user in (company.admin, company.rep):
+        services.ticket_watch(actor=user, ticket_id=ticket.pk, watching=True)
+    # The customer goes to a rep in the West: the East rep may no longer see it.
+    Customer.objects.filter(pk=ticket.customer_id).update(owner=company.rep_west)
+    outbox.outbox.clear()
+    clock.advance(minutes=60)
+    sweep.sla_sweep()
+    assert len(notified(company.admin)) == 1
+    assert notified(company.rep) == []
+    assert all(company.rep.email not in message.to for message in outbox.outbox)
