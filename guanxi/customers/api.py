@@ -498,9 +498,11 @@ def customer_create(request: HttpRequest, payload: CustomerCreateIn):
             200: {
                 "description": (
                     "One customer per row, as an attachment. CSV is UTF-8 with a byte order mark "
-                    "and times in ISO 8601; XLSX has one sheet, ids as numbers and times as "
-                    "spreadsheet dates in the server's time zone. Text that a spreadsheet would "
-                    "evaluate starts with a single quote."
+                    "and times in ISO 8601; XLSX has ids as numbers and times as spreadsheet "
+                    "dates in the server's time zone, on one sheet up to Excel's 1,048,576 rows "
+                    "(header included) and on sheets 'Customers (2)', 'Customers (3)'… after, "
+                    "each with the header. Text that a spreadsheet would evaluate starts with a "
+                    "single quote."
                 ),
                 "content": {
                     "text/csv": {"schema": {"type": "string"}},

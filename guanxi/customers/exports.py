@@ -86,6 +86,10 @@ EXPORT_COLUMNS = (
 XLSX_WIDTHS = {"name": 24, "company": 24, "phones": 28, "emails": 30, "tags": 24}
 XLSX_DEFAULT_WIDTH = 14
 XLSX_DATE_WIDTH = 19
+# Rows an Excel sheet holds, its header row included (2**20). openpyxl writes longer sheets
+# without complaint, but Excel refuses to open such a file or drops the rows past the limit, so
+# a longer list goes on in further sheets, each with its own header.
+XLSX_SHEET_ROWS = 1_048_576
 # Customers read at a time, each chunk with its phones, emails and tags (see _records).
 EXPORT_CHUNK = 2000
 # Characters of CSV sent at a time by a streaming export.
@@ -298,17 +302,11 @@ def _xlsx_value(sheet, value):
     return text
 
 
-@transaction.atomic
-def customers_export_xlsx(*, actor, filters: dict | None = None, reveal: bool = False) -> IO[bytes]:
-    """The same export as :func:`customers_export_csv`, as an Excel workbook in a temporary file
-    positioned at its start; the caller sends it and closes it.
-
-    openpyxl's write-only mode writes each row out as it is appended, and the finished workbook
-    goes to a file rather than memory, so a long list costs little memory at any point.
-    """
-    customers = _customers_to_export(actor, filters, reveal)
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=_("Customers"))
+def _xlsx_sheet(workbook, number: int):
+    """Sheet ``number`` (from 1) of an export, with its column widths, the header row in bold
+    and the header frozen, so it reads on its own like the first."""
+    title = _("Customers") if number == 1 else f"{_('Customers')} ({number})"
+    sheet = workbook.create_sheet(title=title)
     for index, column in enumerate(EXPORT_COLUMNS, start=1):
         width = XLSX_DATE_WIDTH if column.endswith("_at") else XLSX_WIDTHS.get(column)
         sheet.column_dimensions[get_column_letter(index)].width = width or XLSX_DEFAULT_WIDTH
@@ -319,9 +317,33 @@ def customers_export_xlsx(*, actor, filters: dict | None = None, reveal: bool = 
         cell.font = Font(bold=True)
         header.append(cell)
     sheet.append(header)
+    return sheet
+
+
+@transaction.atomic
+def customers_export_xlsx(*, actor, filters: dict | None = None, reveal: bool = False) -> IO[bytes]:
+    """The same export as :func:`customers_export_csv`, as an Excel workbook in a temporary file
+    positioned at its start; the caller sends it and closes it.
+
+    openpyxl's write-only mode writes each row out as it is appended, and the finished workbook
+    goes to a file rather than memory, so a long list costs little memory at any point.
+
+    A list longer than a sheet holds (``XLSX_SHEET_ROWS``, header included) goes on in sheets
+    "Customers (2)", "Customers (3)"…, in the same order, each with the header.
+    """
+    customers = _customers_to_export(actor, filters, reveal)
+    workbook = Workbook(write_only=True)
+    sheets = 1
+    sheet = _xlsx_sheet(workbook, sheets)
+    rows_in_sheet = 1
     count = 0
     for record in _records(customers, reveal=reveal):
+        if rows_in_sheet == XLSX_SHEET_ROWS:
+            sheets += 1
+            sheet = _xlsx_sheet(workbook, sheets)
+            rows_in_sheet = 1
         sheet.append([_xlsx_value(sheet, value) for value in record])
+        rows_in_sheet += 1
         count += 1
     output = tempfile.TemporaryFile()  # noqa: SIM115 (handed to the caller, who closes it)
     try:

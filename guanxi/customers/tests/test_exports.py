@@ -361,3 +361,46 @@ def test_xlsx_keeps_numbers_and_dates_as_spreadsheet_types(company, settings):
         r for r in read_csv(customers_export_csv(actor=company.rep)) if r["id"] == str(customer.pk)
     ]
     assert csv_row["created_at"] == "2026-01-31T17:30:15.123456+00:00"
+
+
+# ---------------------------------------------------------------------------------------------
+# Lists longer than a sheet
+
+
+@pytest.mark.parametrize("sheet_rows", [3, 4, 11])
+def test_xlsx_goes_on_in_further_sheets_each_with_its_header(company, monkeypatch, sheet_rows):
+    """Excel holds 1,048,576 rows a sheet; the limit is lowered here so that a few customers
+    fill several sheets (with 4, the admin's ten customers fill three sheets exactly, and no
+    empty fourth one may follow)."""
+    for i in range(10 - Customer.objects.count()):
+        customer_create(actor=company.admin, data={"name": f"客户{i}", "tags": [f"批次{i}"]})
+    expected = list(Customer.objects.order_by("id").values_list("id", "name"))
+    assert len(expected) == 10
+    monkeypatch.setattr(exports, "XLSX_SHEET_ROWS", sheet_rows)
+    monkeypatch.setattr(exports, "EXPORT_CHUNK", 2)  # sheets change within and across chunks
+
+    file = customers_export_xlsx(actor=company.admin)
+
+    workbook = openpyxl.load_workbook(io.BytesIO(file.read()))
+    file.close()
+    per_sheet = sheet_rows - 1
+    sheets = -(-len(expected) // per_sheet)
+    assert workbook.sheetnames == ["Customers"] + [f"Customers ({n})" for n in range(2, sheets + 1)]
+    exported = []
+    for sheet in workbook.worksheets:
+        rows = [[c.value for c in row] for row in sheet.iter_rows()]
+        assert rows[0] == list(EXPORT_COLUMNS)
+        assert 2 <= len(rows) <= sheet_rows
+        assert sheet.freeze_panes == "A2"
+        assert sheet.cell(row=1, column=1).font.bold
+        exported += [(row[0], row[EXPORT_COLUMNS.index("name")]) for row in rows[1:]]
+    assert exported == expected
+    event = AuditEvent.objects.get(action=AuditEvent.Action.EXPORT)
+    assert event.changes["rows"]["after"] == len(expected)
+
+
+def test_a_list_that_fits_stays_on_one_sheet_at_the_real_limit(company):
+    assert exports.XLSX_SHEET_ROWS == 1_048_576  # Excel's limit, header row included
+    sheet, _data = open_sheet(customers_export_xlsx(actor=company.admin))
+    assert sheet.title == "Customers"
+    assert sheet.max_row == Customer.objects.count() + 1
