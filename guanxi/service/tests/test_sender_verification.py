@@ -20,6 +20,13 @@ def test_dmarc_pass_verifies_and_dmarc_fail_does_not_whatever_dkim_and_spf_say()
         "dmarc=fail (p=reject dis=none) header.from=example.cn"
     )
     assert not verified(f"{MX}; dmarc=temperror header.from=example.cn")
+    # A planted "pass" next to the server's own "fail" (a server that did not remove it).
+    assert not verified(
+        f"{MX}; dmarc=fail header.from=example.cn", f"{MX}; dmarc=pass header.from=example.cn"
+    )
+    assert not verified(
+        f"{MX}; dmarc=pass header.from=example.cn", f"{MX}; dmarc=fail header.from=example.cn"
+    )
 
 
 def test_a_dmarc_result_for_another_from_domain_is_not_this_senders():
