@@ -9,10 +9,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record, setting_save, settings_delete
+from guanxi.audit.summaries import Summary
 
 from .models import ApiToken, Department, Team, User
 from .selectors import Holdings, user_escalation_roles, user_holdings
@@ -253,7 +254,7 @@ def user_deactivate(
         action=AuditEvent.Action.UPDATE,
         object_type="user",
         object_id=user.pk,
-        summary=_("%(user)s deactivated") % {"user": user.label},
+        summary=Summary(gettext_noop("%(user)s deactivated"), {"user": user.label}),
         changes={
             "is_active": {"before": True, "after": False},
             "hand_over_to": {"before": None, "after": hand_over_to},

@@ -13,10 +13,11 @@ import io
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record
+from guanxi.audit.summaries import Summary
 from guanxi.customers.exports import neutralise_formula
 
 from .dashboard import EXPORTS
@@ -57,8 +58,11 @@ def chart_export_csv(*, actor, chart: str, filters: dict | None = None) -> bytes
         action=AuditEvent.Action.EXPORT,
         object_type="analytics_chart",
         object_id=None,
-        summary=_("%(count)d rows of the “%(chart)s” chart exported")
-        % {"count": len(figures.rows), "chart": figures.title},
+        # The chart's title stays in the exporter's language.
+        summary=Summary(
+            gettext_noop("%(count)d rows of the “%(chart)s” chart exported"),
+            {"count": len(figures.rows), "chart": str(figures.title)},
+        ),
         changes={
             "chart": {"before": None, "after": chart},
             "format": {"before": None, "after": "csv"},

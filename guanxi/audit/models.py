@@ -3,6 +3,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .summaries import render_summary
+
 
 class AuditEvent(models.Model):
     """One change to (or disclosure of) customer data: who, when, what, and field-level
@@ -37,7 +39,13 @@ class AuditEvent(models.Model):
     object_type = models.CharField(_("object type"), max_length=40)
     object_id = models.BigIntegerField(_("object id"), null=True)
     customer_id = models.BigIntegerField(_("customer"), null=True)
+    # As written, in the writer's language: what the admin searches and exports carry.
     summary = models.CharField(_("summary"), max_length=300, blank=True)
+    # A summary that is a sentence also keeps its untranslated message and parameters, so each
+    # reader sees it in their own language (see guanxi.audit.summaries); empty for names and
+    # numbers, which read the same in any language, and for rows written before.
+    summary_message = models.CharField(_("summary message"), max_length=300, blank=True)
+    summary_params = models.JSONField(_("summary parameters"), default=dict, blank=True)
     # {"field": {"before": ..., "after": ...}}; sensitive fields record only that they changed.
     changes = models.JSONField(_("changes"), default=dict, blank=True)
     remote_addr = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
@@ -56,3 +64,9 @@ class AuditEvent(models.Model):
         return (
             f"{self.occurred_at:%Y-%m-%d %H:%M} {self.action} {self.object_type}#{self.object_id}"
         )
+
+    def summary_text(self) -> str:
+        """The summary in the active language: the stored message translated and formatted
+        with its parameters, or ``summary`` as written when there is none or it does not
+        format (a row edited by hand)."""
+        return render_summary(self.summary_message, self.summary_params, fallback=self.summary)

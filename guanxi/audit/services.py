@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from .context import current_origin
 from .models import AuditEvent
+from .summaries import Summary
 
 SENSITIVE_PLACEHOLDER = "[changed]"
 
@@ -22,9 +23,11 @@ def audit_record(
     object_type: str,
     object_id: int | None,
     customer_id: int | None = None,
-    summary: str = "",
+    summary: str | Summary = "",
     changes: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
+    """Write one audit row. ``summary`` is a name or number as it is, or a :class:`Summary`
+    for a sentence, which each reader then reads in their own language."""
     origin = current_origin()
     return AuditEvent.objects.create(
         actor=actor if getattr(actor, "pk", None) else None,
@@ -32,11 +35,24 @@ def audit_record(
         object_type=object_type,
         object_id=object_id,
         customer_id=customer_id,
-        summary=summary[:300],
+        **summary_fields(summary),
         changes=dict(changes or {}),
         remote_addr=origin.remote_addr,
         via=origin.via,
     )
+
+
+def summary_fields(summary: str | Summary) -> dict[str, Any]:
+    """The columns of an audit row that hold ``summary``, for rows built to be written with
+    :func:`audit_record_many`: the text in the active language, and for a :class:`Summary`
+    its untranslated message and parameters too."""
+    if isinstance(summary, Summary):
+        return {
+            "summary": summary.render()[:300],
+            "summary_message": summary.message,
+            "summary_params": summary.stored_params(),
+        }
+    return {"summary": str(summary)[:300]}
 
 
 def audit_record_many(events: Iterable[AuditEvent]) -> None:

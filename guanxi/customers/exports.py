@@ -31,7 +31,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
@@ -40,6 +40,7 @@ from openpyxl.utils import get_column_letter
 
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record
+from guanxi.audit.summaries import Summary
 from guanxi.core.crypto import decrypt_text
 from guanxi.core.masking import mask_phone
 
@@ -209,7 +210,7 @@ def _record_export(*, actor, export_format: str, filters: dict | None, reveal: b
         action=AuditEvent.Action.EXPORT,
         object_type="customer_list",
         object_id=None,
-        summary=_("%(count)d customers exported") % {"count": count},
+        summary=Summary(gettext_noop("%(count)d customers exported"), {"count": count}),
         changes={
             "format": {"before": None, "after": str(export_format)},
             "filters": {

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from guanxi.accounts.roles import DELETING_ROLES, REASSIGNING_ROLES, Role
 from guanxi.audit.models import AuditEvent
@@ -22,6 +23,7 @@ from guanxi.audit.services import (
     setting_save,
     settings_delete,
 )
+from guanxi.audit.summaries import Summary
 from guanxi.core.bulk import update as bulk_update
 from guanxi.core.crypto import decrypt_text, encrypt_text, lookup_hash
 from guanxi.core.masking import mask_id_number, mask_phone
@@ -390,7 +392,7 @@ def customer_restore(*, actor, customer_id: int) -> Customer:
         object_type="customer",
         object_id=customer.pk,
         customer_id=customer.pk,
-        summary=_("Restored from the recycle bin"),
+        summary=Summary(gettext_noop("Restored from the recycle bin")),
         changes={"deleted": {"before": True, "after": False}},
     )
     return Customer.objects.get(pk=customer.pk)
@@ -496,7 +498,7 @@ def customers_reassign(
         action=AuditEvent.Action.REASSIGN,
         object_type="user",
         object_id=from_owner_id,
-        summary=_("%(count)d customers reassigned") % {"count": len(ids)},
+        summary=Summary(gettext_noop("%(count)d customers reassigned"), {"count": len(ids)}),
         changes={**change, "customers": {"before": None, "after": len(ids)}},
     )
     return len(ids)
@@ -615,7 +617,7 @@ def customer_reveal_sensitive(*, actor, customer_id: int) -> dict[str, Any]:
         object_type="customer",
         object_id=customer.pk,
         customer_id=customer.pk,
-        summary=_("ID number and phone numbers shown in full"),
+        summary=Summary(gettext_noop("ID number and phone numbers shown in full")),
     )
     return revealed
 

@@ -27,10 +27,12 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet, UniqueConstraint
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from guanxi.accounts.roles import DELETING_ROLES
 from guanxi.audit.models import AuditEvent
-from guanxi.audit.services import audit_record, audit_record_many, diff_values
+from guanxi.audit.services import audit_record, audit_record_many, diff_values, summary_fields
+from guanxi.audit.summaries import Summary
 from guanxi.customers.models import Address, Customer, Email, MarketingConsent, Phone
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.services import (
@@ -295,7 +297,9 @@ def customers_merge(
         object_type="customer",
         object_id=survivor.pk,
         customer_id=survivor.pk,
-        summary=_("Merged with “%(name)s” (#%(id)d)") % {"name": merged.name, "id": merged.pk},
+        summary=Summary(
+            gettext_noop("Merged with “%(name)s” (#%(id)d)"), {"name": merged.name, "id": merged.pk}
+        ),
         changes={
             **diff_values(survivor_before, customer_snapshot(survivor), sensitive=SENSITIVE_FIELDS),
             "merged_from": {"before": None, "after": merged.pk},
@@ -308,7 +312,10 @@ def customers_merge(
         object_type="customer",
         object_id=merged.pk,
         customer_id=merged.pk,
-        summary=_("Merged into “%(name)s” (#%(id)d)") % {"name": survivor.name, "id": survivor.pk},
+        summary=Summary(
+            gettext_noop("Merged into “%(name)s” (#%(id)d)"),
+            {"name": survivor.name, "id": survivor.pk},
+        ),
         changes=merged_changes,
     )
     return merge
@@ -397,11 +404,14 @@ def _refresh_people(
         version=F("version") + 1, updated_at=timezone.now()
     )
     action = AuditEvent.Action.UNMERGE if undo else AuditEvent.Action.MERGE
-    summary = (
-        _("Back in “%(name)s” (#%(id)d): its merge was undone")
-        if undo
-        else _("Now in “%(name)s” (#%(id)d): the organisations were merged")
-    ) % {"name": after.name, "id": after.pk}
+    summary = summary_fields(
+        Summary(
+            gettext_noop("Back in “%(name)s” (#%(id)d): its merge was undone")
+            if undo
+            else gettext_noop("Now in “%(name)s” (#%(id)d): the organisations were merged"),
+            {"name": after.name, "id": after.pk},
+        )
+    )
     now = timezone.now()
     audit_record_many(
         AuditEvent(
@@ -411,7 +421,7 @@ def _refresh_people(
             object_type="customer",
             object_id=person_id,
             customer_id=person_id,
-            summary=summary,
+            **summary,
             changes={"organization_id": {"before": before.pk, "after": after.pk}},
         )
         for person_id in refresh_search_data_many(Customer.objects.filter(pk__in=person_ids))
@@ -649,8 +659,10 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
         object_type="customer",
         object_id=survivor.pk,
         customer_id=survivor.pk,
-        summary=_("Merge with “%(name)s” (#%(id)d) undone")
-        % {"name": merged.name, "id": merged.pk},
+        summary=Summary(
+            gettext_noop("Merge with “%(name)s” (#%(id)d) undone"),
+            {"name": merged.name, "id": merged.pk},
+        ),
         changes=changes,
     )
     audit_record(
@@ -659,8 +671,10 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
         object_type="customer",
         object_id=merged.pk,
         customer_id=merged.pk,
-        summary=_("Restored from the merge into “%(name)s” (#%(id)d)")
-        % {"name": survivor.name, "id": survivor.pk},
+        summary=Summary(
+            gettext_noop("Restored from the merge into “%(name)s” (#%(id)d)"),
+            {"name": survivor.name, "id": survivor.pk},
+        ),
         changes=merged_changes,
     )
     return merge
@@ -715,8 +729,10 @@ def duplicate_pair_reject(*, actor, pair_id: int) -> DuplicatePair:
             object_type="duplicate_pair",
             object_id=pair.pk,
             customer_id=customer.pk,
-            summary=_("Not a duplicate of “%(name)s” (#%(id)d)")
-            % {"name": other.name, "id": other.pk},
+            summary=Summary(
+                gettext_noop("Not a duplicate of “%(name)s” (#%(id)d)"),
+                {"name": other.name, "id": other.pk},
+            ),
             changes={
                 "status": {"before": before, "after": pair.status},
                 "not_duplicate_of": {"before": None, "after": other.pk},

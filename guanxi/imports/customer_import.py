@@ -35,9 +35,11 @@ import numpy as np
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from guanxi.audit.models import AuditEvent
-from guanxi.audit.services import audit_record, audit_record_many, diff_values
+from guanxi.audit.services import audit_record, audit_record_many, diff_values, summary_fields
+from guanxi.audit.summaries import Summary
 from guanxi.core.bulk import insert, reserve_ids, update
 from guanxi.core.collection import fewer_collections
 from guanxi.core.crypto import encrypt_text, lookup_hash
@@ -410,11 +412,10 @@ class CustomerImporter:
             action=AuditEvent.Action.IMPORT,
             object_type="import",
             object_id=job.pk,
-            summary=_("%(rows)d rows imported from %(file)s")
-            % {
-                "rows": job.rows_read,
-                "file": job.filename,
-            },
+            summary=Summary(
+                gettext_noop("%(rows)d rows imported from %(file)s"),
+                {"rows": job.rows_read, "file": job.filename},
+            ),
             changes={
                 name: {"before": None, "after": getattr(job, name)}
                 for name in ("rows_read", "created", "updated", "merged", "rejected")
@@ -1112,7 +1113,9 @@ class CustomerImporter:
         changed: list[Customer] = []
         phones, emails, addresses, tag_links, indexed, events = [], [], [], [], [], []
         through = Customer.tags.through
-        summary = (_("Imported from %(file)s") % {"file": self.job.filename})[:300]
+        summary = summary_fields(
+            Summary(gettext_noop("Imported from %(file)s"), {"file": self.job.filename})
+        )
         for customer in customers:
             own_phones = list(customer.phones.all())
             own_emails = list(customer.emails.all())
@@ -1220,7 +1223,7 @@ class CustomerImporter:
                     object_type="customer",
                     object_id=customer.pk,
                     customer_id=customer.pk,
-                    summary=summary,
+                    **summary,
                     changes=diff_values(before, after, sensitive=SENSITIVE_FIELDS),
                 )
             )

@@ -21,10 +21,12 @@ from django.db.models import Case, F, Func, IntegerField, Max, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from guanxi.audit.context import Origin, reset_origin, set_origin
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record
+from guanxi.audit.summaries import Summary
 from guanxi.core.files import replaced_on_success
 from guanxi.customers.models import CustomFieldDefinition
 from guanxi.customers.visibility import can_create_customers
@@ -473,19 +475,18 @@ def _mark_cancelled(job: ImportJob) -> None:
 def _audit_cancelled(job: ImportJob) -> None:
     """Audit the running job's stop, with its counts, under the name of whoever asked."""
     with translation.override(job.language):  # as the summary of a finished import
-        summary = _("Import of %(file)s stopped after row %(row)d") % {
-            "file": job.filename,
-            "row": job.last_row,
-        }
-    _audit_stop(
-        actor=job.stopped_by or job.started_by,
-        job=job,
-        before=ImportJob.Status.RUNNING,
-        summary=summary,
-    )
+        _audit_stop(
+            actor=job.stopped_by or job.started_by,
+            job=job,
+            before=ImportJob.Status.RUNNING,
+            summary=Summary(
+                gettext_noop("Import of %(file)s stopped after row %(row)d"),
+                {"file": job.filename, "row": job.last_row},
+            ),
+        )
 
 
-def _audit_stop(*, actor, job: ImportJob, before: str, summary: str) -> None:
+def _audit_stop(*, actor, job: ImportJob, before: str, summary: Summary) -> None:
     audit_record(
         actor=actor,
         action=AuditEvent.Action.UPDATE,
@@ -672,8 +673,10 @@ def import_job_cancel(*, actor, job: ImportJob) -> str:
                     actor=actor,
                     job=job,
                     before=before,
-                    summary=_("Import of %(file)s cancelled after row %(row)d")
-                    % {"file": job.filename, "row": job.last_row},
+                    summary=Summary(
+                        gettext_noop("Import of %(file)s cancelled after row %(row)d"),
+                        {"file": job.filename, "row": job.last_row},
+                    ),
                 )
                 _remove_upload_on_commit(job)
                 outcome = CancelOutcome.CANCELLED
@@ -689,7 +692,10 @@ def import_job_cancel(*, actor, job: ImportJob) -> str:
                     action=AuditEvent.Action.UPDATE,
                     object_type="import",
                     object_id=job.pk,
-                    summary=_("Asked the import of %(file)s to stop") % {"file": job.filename},
+                    summary=Summary(
+                        gettext_noop("Asked the import of %(file)s to stop"),
+                        {"file": job.filename},
+                    ),
                     changes={"cancel_requested_at": {"before": None, "after": now.isoformat()}},
                 )
                 outcome = CancelOutcome.STOPPING
@@ -716,14 +722,15 @@ def import_job_discard(*, actor, job: ImportJob) -> bool:
             ).update(status=ImportJob.Status.DISCARDED, stopped_by=actor):
                 job.refresh_from_db()
                 if before == ImportJob.Status.DRAFT:
-                    summary = _("Import of %(file)s discarded before it started") % {
-                        "file": job.filename
-                    }
+                    summary = Summary(
+                        gettext_noop("Import of %(file)s discarded before it started"),
+                        {"file": job.filename},
+                    )
                 else:
-                    summary = _("Import of %(file)s discarded after row %(row)d") % {
-                        "file": job.filename,
-                        "row": job.last_row,
-                    }
+                    summary = Summary(
+                        gettext_noop("Import of %(file)s discarded after row %(row)d"),
+                        {"file": job.filename, "row": job.last_row},
+                    )
                 _audit_stop(actor=actor, job=job, before=before, summary=summary)
                 _remove_upload_on_commit(job)
                 discarded = True

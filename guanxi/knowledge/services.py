@@ -15,10 +15,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from guanxi.accounts.roles import WRITING_ROLES
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record, diff_values
+from guanxi.audit.summaries import Summary
 from guanxi.service.models import Ticket, TicketCategory
 
 from .models import Article
@@ -159,7 +161,7 @@ def _audit(
     actor,
     article: Article,
     action: str,
-    summary: str,
+    summary: str | Summary,
     changes: Mapping,
     *,
     source_ticket: Ticket | None = None,
@@ -174,7 +176,7 @@ def _audit(
         customer_id=(
             source_ticket.customer_id if source_ticket is not None else _customer_id(article)
         ),
-        summary=summary[:300],
+        summary=summary,
         changes=changes,
     )
 
@@ -253,7 +255,7 @@ def article_update(
         actor,
         article,
         AuditEvent.Action.UPDATE,
-        _("%(title)s edited") % {"title": article.title},
+        Summary(gettext_noop("%(title)s edited"), {"title": article.title}),
         changes,
     )
     return article

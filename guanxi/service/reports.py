@@ -26,13 +26,14 @@ from django.db import connection, transaction
 from django.db.models import Avg, Count, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext_lazy, gettext_noop
 from django.utils.translation import gettext as _
 
 from guanxi.accounts.models import Team, User
 from guanxi.analytics.exports import csv_bytes  # the dashboard downloads' CSV rules
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record
+from guanxi.audit.summaries import Summary
 from guanxi.customers.models import Customer
 from guanxi.customers.visibility import VIEW
 
@@ -673,8 +674,11 @@ def report_export_csv(
         action=AuditEvent.Action.EXPORT,
         object_type="service_report",
         object_id=None,
-        summary=_("%(count)d rows of the “%(report)s” service report exported")
-        % {"count": len(table.rows), "report": table.title},
+        # The report's title stays in the exporter's language.
+        summary=Summary(
+            gettext_noop("%(count)d rows of the “%(report)s” service report exported"),
+            {"count": len(table.rows), "report": str(table.title)},
+        ),
         changes={
             "report": {"before": None, "after": report},
             "format": {"before": None, "after": "csv"},

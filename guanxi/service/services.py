@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import (
@@ -35,6 +36,7 @@ from guanxi.audit.services import (
     setting_save,
     settings_delete,
 )
+from guanxi.audit.summaries import Summary, prefixed
 from guanxi.core.languages import by_language, chinese_if_written_in_it, in_language
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import access_customer
@@ -154,14 +156,14 @@ def ticket_details_snapshot(ticket: Ticket) -> dict[str, Any]:
     }
 
 
-def _audit(actor, ticket: Ticket, action: str, summary: str, changes: Mapping) -> None:
+def _audit(actor, ticket: Ticket, action: str, summary: str | Summary, changes: Mapping) -> None:
     audit_record(
         actor=actor,
         action=action,
         object_type="ticket",
         object_id=ticket.pk,
         customer_id=ticket.customer_id,
-        summary=f"{ticket.number} {summary}"[:300],
+        summary=prefixed(ticket.number, summary),
         changes=changes,
     )
 
@@ -274,7 +276,7 @@ def _save_audited(
     *,
     now: datetime,
     action: str,
-    summary: str,
+    summary: str | Summary,
     before: dict,
     snapshot=ticket_snapshot,
     **extra,
@@ -813,7 +815,9 @@ def ticket_reply(
         author=actor,
         created_at=timezone.now(),
     )
-    resolved = _replied(actor, ticket, message, status=status, files=files, summary=_("replied"))
+    resolved = _replied(
+        actor, ticket, message, status=status, files=files, summary=Summary(gettext_noop("replied"))
+    )
     address = _customer_address(ticket)
     if address:
         previous = (
@@ -844,7 +848,7 @@ def ticket_reply(
 
 
 def _replied(
-    actor, ticket: Ticket, message: TicketMessage, *, status: str | None, files, summary: str
+    actor, ticket: Ticket, message: TicketMessage, *, status: str | None, files, summary: Summary
 ) -> bool:
     """What a reply to the customer does to the ticket, locked by the caller, however it
     reached the customer: the files are stored with it, it is the first response (or answers
@@ -902,7 +906,7 @@ def add_note(ticket: Ticket, body: str, *, author=None, files: Iterable = ()) ->
     changes: dict[str, Any] = {"note": {"before": None, "after": body[:500]}}
     if attached:
         changes["attachments"] = {"before": None, "after": attached}
-    _audit(author, ticket, AuditEvent.Action.UPDATE, _("note added"), changes)
+    _audit(author, ticket, AuditEvent.Action.UPDATE, Summary(gettext_noop("note added")), changes)
     if author is not None:
         _tell_colleagues(ticket, message)
     return message
@@ -1036,7 +1040,7 @@ def customer_message(
         ticket,
         now=now,
         action=AuditEvent.Action.UPDATE,
-        summary=_("the customer wrote"),
+        summary=Summary(gettext_noop("the customer wrote")),
         before=before,
         message=message.body[:500],
     )
@@ -1078,14 +1082,14 @@ def email_from_unknown_sender(
         return None
     ticket = message.ticket
     if unverified:
-        summary = _("email from an unverified sender address %(address)s kept as a note")
+        summary = gettext_noop("email from an unverified sender address %(address)s kept as a note")
     else:
-        summary = _("email from an unknown sender %(address)s kept as a note")
+        summary = gettext_noop("email from an unknown sender %(address)s kept as a note")
     _audit(
         None,
         ticket,
         AuditEvent.Action.UPDATE,
-        summary % {"address": sender},
+        Summary(summary, {"address": sender}),
         {"note": {"before": None, "after": f"{sender}: {message.body}"[:500]}},
     )
     _tell(
@@ -1132,7 +1136,7 @@ def email_from_colleague(
         actor,
         message.ticket,
         AuditEvent.Action.UPDATE,
-        _("note added by email from %(address)s") % {"address": email_from},
+        Summary(gettext_noop("note added by email from %(address)s"), {"address": email_from}),
         {"note": {"before": None, "after": message.body[:500]}},
     )
     _tell_colleagues(message.ticket, message)
@@ -1181,8 +1185,10 @@ def email_reply_from_colleague(
         message,
         status=None,
         files=files,
-        summary=_("replied by email from their own mail program (%(address)s)")
-        % {"address": email_from},
+        summary=Summary(
+            gettext_noop("replied by email from their own mail program (%(address)s)"),
+            {"address": email_from},
+        ),
     )
     return message
 
@@ -1254,7 +1260,7 @@ def ticket_merge(
         actor,
         target,
         AuditEvent.Action.MERGE,
-        _("took in the duplicate %(number)s") % {"number": duplicate.number},
+        Summary(gettext_noop("took in the duplicate %(number)s"), {"number": duplicate.number}),
         kept_changes,
     )
     duplicate.merged_into = target
@@ -1266,7 +1272,7 @@ def ticket_merge(
         actor,
         duplicate,
         AuditEvent.Action.MERGE,
-        _("merged into %(number)s") % {"number": target.number},
+        Summary(gettext_noop("merged into %(number)s"), {"number": target.number}),
         {
             "merged_into": {"before": None, "after": target.pk},
             "messages": {"before": None, "after": moved},
@@ -1289,7 +1295,7 @@ def ticket_watch(*, actor, ticket_id: int, watching: bool) -> Ticket:
         actor,
         ticket,
         AuditEvent.Action.UPDATE,
-        _("watching") if watching else _("stopped watching"),
+        Summary(gettext_noop("watching") if watching else gettext_noop("stopped watching")),
         {"watchers": {"before": None, "after": actor.username if watching else None}},
     )
     return ticket
@@ -1371,7 +1377,7 @@ def survey_answer(*, ticket_id: int, score: int, comment: str = "") -> Satisfact
         None,
         ticket,
         AuditEvent.Action.UPDATE,
-        _("satisfaction %(score)d/5") % {"score": score},
+        Summary(gettext_noop("satisfaction %(score)d/5"), {"score": score}),
         {"satisfaction": {"before": None, "after": score}},
     )
     return survey
@@ -1398,7 +1404,7 @@ def agent_set_absent(*, actor, user_id: int, absent: bool) -> AgentProfile:
         action=AuditEvent.Action.UPDATE,
         object_type="agent",
         object_id=user_id,
-        summary=_("absent") if absent else _("back"),
+        summary=Summary(gettext_noop("absent") if absent else gettext_noop("back")),
         changes={"is_absent": {"before": before, "after": absent}},
     )
     return profile

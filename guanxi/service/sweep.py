@@ -25,9 +25,11 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record
+from guanxi.audit.summaries import Summary, prefixed
 from guanxi.core.languages import by_language, in_language
 
 from . import mail
@@ -181,22 +183,33 @@ def _in_place_of(text: str, left: list) -> str:
     return reason[:300]
 
 
+# The targets' names (SlaNotification.Target's labels) as messages, for audit summaries that each
+# reader reads in their own language.
+TARGET_NAMES = {
+    SlaNotification.Target.FIRST_RESPONSE: gettext_noop("first response"),
+    SlaNotification.Target.NEXT_RESPONSE: gettext_noop("next response"),
+    SlaNotification.Target.RESOLUTION: gettext_noop("resolution"),
+}
+
+
 def _audit_passed_over(ticket: Ticket, target: str, recipients: Recipients) -> None:
     """Record on the ticket that a step went past people no longer active, and to whom: the
     chain of people a policy names is part of what the desk answers for."""
-    label = str(SlaNotification.Target(target).label)
     for left, stand_ins in recipients.passed_over:
         names = ", ".join(user.label for user in stand_ins) or "-"
-        summary = _(
-            "%(target)s escalation went to %(names)s because %(name)s is no longer active"
-        ) % {"target": label, "names": names, "name": left.label}
+        summary = Summary(
+            gettext_noop(
+                "%(target)s escalation went to %(names)s because %(name)s is no longer active"
+            ),
+            {"target": Summary(TARGET_NAMES[target]), "names": names, "name": left.label},
+        )
         audit_record(
             actor=None,
             action=AuditEvent.Action.UPDATE,
             object_type="ticket",
             object_id=ticket.pk,
             customer_id=ticket.customer_id,
-            summary=f"{ticket.number} {summary}",
+            summary=prefixed(ticket.number, summary),
             changes={
                 "escalated_to": {
                     "before": left.username,

@@ -1,0 +1,81 @@
+"""Audit summaries that read in each reader's language.
+
+A summary that is a sentence ("3 customers exported") is written once but read by people of
+either language, so the row keeps the untranslated message and its parameters beside the text
+rendered for the writer: the history and the admin translate the message for whoever reads it,
+and fall back to the stored text for rows without one (older rows, names and numbers, which
+read the same in any language) or whose message no longer formats (a row edited by hand, a
+message since reworded).
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import translation
+from django.utils.translation import gettext
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A translatable audit summary: ``message`` is the English msgid (mark it with
+    ``gettext_noop`` so it is in the catalogue) and ``params`` its ``%`` parameters, plain JSON
+    values (numbers and text such as a name or a file name, which stay as written), or a
+    ``Summary`` for a part that is itself a sentence."""
+
+    message: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def render(self) -> str:
+        """The summary in the active language (in English should its translation not format,
+        so that the row never lacks its text)."""
+        text = render_summary(self.message, self.stored_params(), fallback="")
+        if not text:
+            with translation.override(None):
+                text = _formatted(self.message, self.stored_params())
+        return text
+
+    def stored_params(self) -> dict[str, Any]:
+        """``params`` as the row stores them (a ``Summary`` as a nested message)."""
+        return {
+            name: {"message": value.message, "params": value.stored_params()}
+            if isinstance(value, Summary)
+            else value
+            for name, value in self.params.items()
+        }
+
+
+def prefixed(prefix: str, summary: "str | Summary") -> "str | Summary":
+    """``summary`` after ``prefix`` (a ticket's number), which reads the same in any language."""
+    if isinstance(summary, Summary):
+        # No message of the catalogue: gettext gives it back as it is, the parts are translated.
+        return Summary("%(prefix)s %(summary)s", {"prefix": prefix, "summary": summary})
+    return f"{prefix} {summary}"
+
+
+def render_summary(message: Any, params: Any, *, fallback: str) -> str:
+    """``message`` translated into the active language and formatted with ``params`` (as
+    :meth:`Summary.stored_params` gives them); ``fallback`` when there is no message or it does
+    not format with them."""
+    if not message or not isinstance(message, str):
+        return fallback
+    try:
+        return _formatted(message, params)
+    except (TypeError, ValueError, KeyError, RecursionError):
+        return fallback
+
+
+def _formatted(message: str, params: Any) -> str:
+    if not isinstance(params, Mapping):
+        raise TypeError("summary parameters are no mapping")
+    values = {
+        # A nested message is a part of the sentence that is a sentence of its own.
+        name: _formatted(value["message"], value.get("params", {}))
+        if isinstance(value, Mapping) and isinstance(value.get("message"), str)
+        else value
+        for name, value in params.items()
+    }
+    for value in values.values():
+        if isinstance(value, (Mapping, list)):  # only numbers and text are written
+            raise TypeError("a summary parameter is no number or text")
+    return gettext(message) % values
