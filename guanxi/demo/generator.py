@@ -102,6 +102,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "object_id",
         "customer_id",
         "summary",
+        "summary_message",
+        "summary_params",
         "changes",
         "remote_addr",
         "via",
@@ -841,6 +843,8 @@ class CustomerGenerator:
                 customer_id,
                 customer_id,
                 name[:300],
+                "",  # a name reads the same in any language: no message to translate
+                "{}",
                 "{}",
                 None,
                 "cli",
@@ -933,6 +937,8 @@ class CustomerGenerator:
                 customer_id,
                 customer_id,
                 name[:300],
+                "",  # a name reads the same in any language: no message to translate
+                "{}",
                 "{}",
                 None,
                 "cli",
