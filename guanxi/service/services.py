@@ -56,7 +56,7 @@ from .models import (
     TicketStatusChange,
 )
 from .routing import active_policies, choose_assignee, customer_tier, customer_tiers, policy_for
-from .selectors import ticket_get_for_user, tickets_for_user
+from .selectors import ticket_get_for_user, ticket_readers
 from .sla import Targets, running_clocks
 
 logger = logging.getLogger(__name__)
@@ -1314,14 +1314,15 @@ def _tell(ticket: Ticket, text: Callable[[], str], *, owner: bool = True, writer
     caller's transaction, so what is rolled back tells nobody; nothing is emailed."""
     from .models import Notification
 
-    people = {u.pk: u for u in ticket.watchers.filter(is_active=True)}
+    # With their teams: a rep's scope reads the team's sharing.
+    people = {u.pk: u for u in ticket.watchers.filter(is_active=True).select_related("team")}
     for user in (ticket.assignee, ticket.owner if owner else None):
         if user is not None and user.is_active:
             people[user.pk] = user
     if writer is not None:
         people.pop(writer.pk, None)
-    # A handful of people, each through the one rule that decides who sees a ticket.
-    readers = [u for u in people.values() if tickets_for_user(u).filter(pk=ticket.pk).exists()]
+    # Through the one rule that decides who sees a ticket, for all of them in one query.
+    readers = ticket_readers(ticket, people.values())
     now = timezone.now()
     notices = []
     for language, users in by_language(readers).items():

@@ -22,11 +22,12 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from guanxi.accounts.models import User
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record
 from guanxi.audit.summaries import Summary, prefixed
@@ -34,7 +35,7 @@ from guanxi.core.languages import by_language, in_language
 
 from . import mail
 from .models import ESCALATION_ROLES, Notification, SlaNotification, Ticket
-from .selectors import tickets_for_user
+from .selectors import ticket_readers
 from .services import _steps_done, policy_targets, status_histories
 from .sla import BREACH, running_clocks, steps_due
 
@@ -137,11 +138,7 @@ def _recipients_for(
     if watchers:
         # A watcher whose customers changed hands since may no longer read the ticket, which the
         # notice and its email quote: only those the one visibility rule still lets see it.
-        found += [
-            user
-            for user in ticket.watchers.all()
-            if user.is_active and tickets_for_user(user).filter(pk=ticket.pk).exists()
-        ]
+        found += ticket_readers(ticket, [user for user in ticket.watchers.all() if user.is_active])
     unique = {}
     for user in found:
         unique.setdefault(user.pk, user)
@@ -222,7 +219,9 @@ def _audit_passed_over(ticket: Ticket, target: str, recipients: Recipients) -> N
 def _due_tickets(now: datetime, limit: int):
     queryset = (
         Ticket.objects.filter(sla_check_at__lte=now)
-        .prefetch_related("watchers")
+        # With their teams: a rep's scope, which decides whether they hear of a breach, reads
+        # the team's sharing.
+        .prefetch_related(Prefetch("watchers", queryset=User.objects.select_related("team")))
         .select_related(
             "sla_policy__calendar",
             "sla_policy__general_manager",

@@ -8,11 +8,14 @@ import hashlib
 
 import pytest
 from django.core import mail as outbox
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
+from guanxi.accounts.roles import Role
 from guanxi.api.tests.conftest import api_as  # noqa: F401  (the API's fixtures)
+from guanxi.core.testing.factories import UserFactory
 from guanxi.customers.models import Customer
 from guanxi.service import mail, services
 from guanxi.service.models import Notification, Ticket, TicketMessage
@@ -181,6 +184,27 @@ def test_a_watcher_who_may_no_longer_see_the_ticket_or_is_inactive_is_not_told(
     # Nor of the customer's own message, which the notice would quote.
     services.customer_message(ticket_id=ticket.pk, body="还没到")
     assert notified(company.rep) == [] and notified(desk.lead) == []
+
+
+def test_many_watchers_are_told_in_as_many_queries_as_a_few(company, desk, ticket):
+    """Who may still see the ticket is asked for all of them at once: a ticket followed by
+    the whole desk costs no query more per reply or note while its row is locked."""
+    ticket.watchers.add(company.rep_west)  # who may not see the customer
+    services.ticket_note(actor=company.agent, ticket_id=ticket.pk, body=NOTE)
+    with CaptureQueriesContext(connection) as few:
+        services.ticket_note(actor=company.agent, ticket_id=ticket.pk, body=NOTE)
+    crowd = [
+        UserFactory(username=f"desk{i}", role=Role.SERVICE_AGENT, department=company.service)
+        for i in range(20)
+    ]
+    ticket.watchers.add(*crowd)
+    Notification.objects.all().delete()
+    with CaptureQueriesContext(connection) as many:
+        services.ticket_note(actor=company.agent, ticket_id=ticket.pk, body=NOTE)
+    assert len(many) == len(few)
+    assert all(notified(user) == [_noted(ticket, company.agent)] for user in crowd)
+    assert notified(desk.lead) == [_noted(ticket, company.agent)]
+    assert notified(company.rep_west) == [] and notified(company.agent) == []
 
 
 def test_each_reader_is_told_in_their_own_language(client, company, desk, ticket):

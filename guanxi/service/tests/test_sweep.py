@@ -205,3 +205,32 @@ def test_a_watcher_who_may_no_longer_see_the_ticket_hears_nothing_of_its_breach(
     assert len(notified(company.admin)) == 1
     assert notified(company.rep) == []
     assert all(company.rep.email not in message.to for message in outbox.outbox)
+
+
+def test_many_watchers_hear_of_a_breach_in_as_many_queries_as_a_few(company, desk, clock):
+    """Who may still see a breached ticket is asked for all its watchers at once: a ticket
+    followed by the whole desk costs the sweep no query more than one followed by a few."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from guanxi.accounts.roles import Role
+    from guanxi.core.testing.factories import UserFactory
+    from guanxi.service.models import Ticket
+
+    crowd = [
+        UserFactory(username=f"desk{i}", role=Role.SERVICE_AGENT, department=company.service)
+        for i in range(20)
+    ]
+    counts = []
+    for watchers in ([company.admin, company.rep_west], [company.admin, company.rep_west, *crowd]):
+        ticket = complaint(company)
+        ticket.watchers.add(*watchers)  # the West rep may not see the customer
+        clock.advance(minutes=60)
+        with CaptureQueriesContext(connection) as queries:
+            assert sweep.sla_sweep().tickets == 1
+        counts.append(len(queries))
+        # Its later steps are not this test's business.
+        Ticket.objects.filter(pk=ticket.pk).update(sla_check_at=None)
+    assert counts[0] == counts[1]
+    assert all(len(notified(user)) == 1 for user in crowd)
+    assert len(notified(company.admin)) == 2 and notified(company.rep_west) == []
