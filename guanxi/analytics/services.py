@@ -7,9 +7,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record, audit_record_many, setting_save
+from guanxi.audit.summaries import Summary
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.services import StaleVersionError
@@ -241,5 +243,7 @@ def value_settings_save(
         instance=settings_row,
         object_type="value_settings",
         expected_version=expected_version,
+        # Words, not a name: each reader reads them in their own language.
+        summary_of=lambda row: Summary(gettext_noop("Value analytics settings")),
     )
     return settings_row

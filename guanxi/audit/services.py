@@ -147,7 +147,7 @@ def setting_save(
     object_type: str,
     expected_version: int | None,
     audit_object_id: int | None = None,
-    summary_of: Callable[[Any], str] = str,
+    summary_of: Callable[[Any], str | Summary] = str,
     related_before: Callable[[Any], Mapping[str, Any]] | None = None,
     related_after: Mapping[str, Any] | None = None,
 ) -> dict[str, dict[str, Any]]:
@@ -200,7 +200,7 @@ def settings_delete(
     queryset: models.QuerySet,
     object_type: str,
     audit_object_id: Callable[[Any], int] | None = None,
-    summary_of: Callable[[Any], str] = str,
+    summary_of: Callable[[Any], str | Summary] = str,
     related_before: Callable[[Any], Mapping[str, Any]] | None = None,
 ) -> list[models.Model]:
     """Delete the settings rows of ``queryset`` (locked in id order, as everything changing

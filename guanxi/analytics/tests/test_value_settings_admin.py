@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.forms.models import model_to_dict
 from django.urls import reverse
+from django.utils import translation
 
 from guanxi.analytics.models import ValueSettings
 from guanxi.analytics.services import value_settings_save
@@ -48,6 +49,17 @@ def test_a_change_in_the_admin_site_is_audited(client):
     # Saved again as it is: no row.
     client.post(change, _form(ValueSettings.load()))
     assert AuditEvent.objects.filter(object_type="value_settings").count() == 1
+
+
+def test_the_audit_row_names_the_settings_in_each_readers_language(company):
+    settings_row = ValueSettings.load()
+    settings_row.lead_share = 0.5
+    with translation.override("zh-hans"):
+        value_settings_save(actor=company.admin, settings_row=settings_row)
+    event = AuditEvent.objects.get(object_type="value_settings")
+    assert event.summary == "价值分析设置"  # as written
+    with translation.override("en"):
+        assert event.summary_text() == "Value analytics settings"
 
 
 def test_only_administrators_change_the_settings(company):
