@@ -64,6 +64,7 @@ SECTIONS: dict[str, str] = {
     "clv": "bench.clv",
     "dedup": "bench.dedup",
     "service": "bench.service",
+    "export": "bench.exports",
 }
 # Sections that need the database to themselves: they run after the server has stopped.
 SECTIONS_WITHOUT_SERVER: dict[str, str] = {
