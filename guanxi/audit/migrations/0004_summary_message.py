@@ -2,8 +2,9 @@
 reader sees them in their own language.
 
 Both columns have a constant default, so on PostgreSQL 11 and later adding them rewrites none
-of the (large) table's rows. SQLite cannot add a column with a default in place: Django copies
-the table into a new one, which loses the trigger refusing updates (0002), so it is made again.
+of the (large) table's rows. On SQLite Django adds a column with a default by copying the table
+into a new one (it could not drop the default afterwards), which loses the trigger refusing
+updates (0002), so it is made again. Going back drops the two columns in place, trigger kept.
 """
 
 from django.db import migrations, models
