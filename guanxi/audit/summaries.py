@@ -61,7 +61,8 @@ def render_summary(message: Any, params: Any, *, fallback: str) -> str:
         return fallback
     try:
         return _formatted(message, params)
-    except (TypeError, ValueError, KeyError, RecursionError):
+    except (TypeError, ValueError, KeyError, OverflowError, RecursionError):
+        # OverflowError: a number no conversion takes (%c beyond Unicode, an infinite %d).
         return fallback
 
 

@@ -58,6 +58,7 @@ def test_old_and_broken_rows_give_their_summary(api_as, company):
         {"summary": "Written long ago"},
         {"summary": "Edited by hand", "summary_message": "%(n)d x", "summary_params": {"n": "y"}},
         {"summary": "Edited by hand too", "summary_message": "%(n)d x", "summary_params": [1]},
+        {"summary": "Out of range", "summary_message": "%(n)c x", "summary_params": {"n": 2**40}},
     ):
         AuditEvent.objects.create(
             action=AuditEvent.Action.UPDATE,
@@ -68,4 +69,6 @@ def test_old_and_broken_rows_give_their_summary(api_as, company):
         )
     for language in ("en", "zh-Hans"):
         given = _summaries(api_as("rep"), customer, language)
-        assert {"Written long ago", "Edited by hand", "Edited by hand too"} <= set(given)
+        assert {"Written long ago", "Edited by hand", "Edited by hand too", "Out of range"} <= set(
+            given
+        )

@@ -50,6 +50,10 @@ def test_a_part_that_is_a_sentence_of_its_own_is_translated_too():
         (EXPORTED, {"count": {"message": EXPORTED, "params": {}}}),
         ("%(count", {"count": 3}),
         ("%(count)s", {"count": {"message": "%(a)s", "params": {"a": {"message": "%(a)s"}}}}),
+        # Numbers out of range: a character code beyond Unicode, a number JSON gives as infinite
+        # (1e999, which PostgreSQL's jsonb and SQLite store).
+        ("%(count)c", {"count": 2**40}),
+        (EXPORTED, {"count": float("inf")}),
     ],
 )
 def test_a_message_that_does_not_format_gives_the_stored_text(message, params):

@@ -101,6 +101,7 @@ BROKEN = [
     ("%(count)d customers exported", {"count": {"message": 7}}),
     ("%(count)d customers exported", {"count": [1, 2]}),
     ("%(count", {"count": 3}),  # no format
+    ("%(count)c customers exported", {"count": 2**40}),  # no character
     ("100% done", {}),
 ]
 
