@@ -256,3 +256,12 @@ def test_a_reply_rolled_back_after_it_was_written_leaves_no_notice(company, desk
         raise Failed
     assert not TicketMessage.objects.filter(ticket=ticket).exists()
     assert not Notification.objects.exists()
+
+
+def test_more_watchers_than_one_query_can_count_are_all_asked_about(company, desk, ticket):
+    """SQLite answers a query of at most 2,000 columns, one count for each person asked about:
+    past that they are asked in turns."""
+    from guanxi.service.selectors import ticket_readers
+
+    people = [company.agent, company.rep_west] * 1001  # the West rep may not see the customer
+    assert ticket_readers(ticket, people) == [company.agent] * 1001
