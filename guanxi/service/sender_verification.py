@@ -12,7 +12,8 @@ section 5), so what lies further down, below another server's header, may be the
 The sender is verified when:
 
 - DMARC passes for the From domain (``dmarc=pass``; a result for another ``header.from`` is
-  someone else's). DMARC failing, or an error, is the end of it: not verified;
+  someone else's). DMARC failing, or an error, is the end of it: not verified; so are two
+  DMARC results that differ, since a message has one verdict and the other was planted;
 - or, with no DMARC result (none given, or ``none`` / ``bestguesspass``: the domain publishes
   no DMARC policy), DKIM passes for a signing domain (``header.d``, else the domain of
   ``header.i``) that is the From domain or a parent of it, or SPF passes for an envelope sender
@@ -84,17 +85,16 @@ def sender_verified(values: Iterable[str], *, sender: str, trusted: Iterable[str
     results = trusted_results(values, trusted)
     if not domain or not results:
         return False
-    dmarc = [
-        r
+    dmarc = {
+        _result(r)
         for r in results
-        if _method(r) == "dmarc"
-        and _result(r) not in NO_DMARC_POLICY
-        and _domain(_property(r, "header", "from") or domain) == domain
-    ]
-    if dmarc:
-        # Every one must pass: a server that failed to remove a planted header of its id leaves
-        # the sender's "pass" beside its own "fail", and the failure is the server's verdict.
-        return all(_result(r) == "pass" for r in dmarc)
+        if _method(r) == "dmarc" and _domain(_property(r, "header", "from") or domain) == domain
+    }
+    if dmarc - NO_DMARC_POLICY:
+        # A message has one DMARC verdict. Two that differ mean a planted header beside the
+        # server's own (a server that did not remove headers of its id): a "pass" next to its
+        # "fail" or its "none" is the sender's word, not the server's.
+        return dmarc == {"pass"}
     for r in results:
         if _result(r) != "pass":
             continue

@@ -27,6 +27,11 @@ def test_dmarc_pass_verifies_and_dmarc_fail_does_not_whatever_dkim_and_spf_say()
     assert not verified(
         f"{MX}; dmarc=pass header.from=example.cn", f"{MX}; dmarc=fail header.from=example.cn"
     )
+    # A planted "pass" beside the server's finding that the domain has no DMARC policy.
+    assert not verified(
+        f"{MX}; dmarc=none header.from=example.cn; dkim=fail header.d=example.cn",
+        f"{MX}; dmarc=pass header.from=example.cn",
+    )
 
 
 def test_a_dmarc_result_for_another_from_domain_is_not_this_senders():
