@@ -129,6 +129,9 @@ PAGES: dict[str, Route] = {
     # Carrying on with a stopped import: only who started it (a 403 for an administrator who
     # sees it), since it runs as them.
     "imports:resume": Route("own"),
+    # Importing a finished dry run's file for real: only who started the dry run (the import
+    # runs as them); an administrator who sees it gets 403, others 404.
+    "imports:for_real": Route("own"),
     # Stopping a queued or running import, and discarding one that stopped: who started it, or
     # an administrator (nothing is written in the starter's name); others do not see it (404).
     "imports:cancel": Route("own"),
