@@ -321,10 +321,20 @@ def _xlsx_sheet(workbook, number: int):
     return sheet
 
 
-@transaction.atomic
 def customers_export_xlsx(*, actor, filters: dict | None = None, reveal: bool = False) -> IO[bytes]:
     """The same export as :func:`customers_export_csv`, as an Excel workbook in a temporary file
-    positioned at its start; the caller sends it and closes it.
+    positioned at its start; the caller sends it and closes it (see
+    :func:`customers_export_xlsx_counted`)."""
+    workbook, _count = customers_export_xlsx_counted(actor=actor, filters=filters, reveal=reveal)
+    return workbook
+
+
+@transaction.atomic
+def customers_export_xlsx_counted(
+    *, actor, filters: dict | None = None, reveal: bool = False
+) -> tuple[IO[bytes], int]:
+    """The workbook of :func:`customers_export_xlsx` and the number of customers in it (the
+    count its audit row holds), for a background export to show.
 
     openpyxl's write-only mode writes each row out as it is appended, and the finished workbook
     goes to a file rather than memory, so a long list costs little memory at any point.
@@ -360,7 +370,7 @@ def customers_export_xlsx(*, actor, filters: dict | None = None, reveal: bool = 
         output.close()
         raise
     output.seek(0)
-    return output
+    return output, count
 
 
 def export_filename(export_format: str = ExportFormat.CSV) -> str:

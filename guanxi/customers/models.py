@@ -356,3 +356,47 @@ class CustomFieldDefinition(models.Model):
         if language_code.startswith("zh") and self.label_zh_hans:
             return self.label_zh_hans
         return self.label
+
+
+class CustomerExportJob(models.Model):
+    """An Excel export of a customer list too long to write inside a web request, written in the
+    background as its requester and kept for them to download for ``EXPORT_KEPT_DAYS``.
+
+    The filters and ``reveal`` are those the export form posted; the visibility rule is applied
+    when the export runs, as if the requester had clicked then."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting to start")
+        RUNNING = "running", _("Writing the workbook")
+        READY = "ready", _("Ready to download")
+        FAILED = "failed", _("Failed")
+        # The workbook was deleted after it had been kept its days (see export_jobs).
+        EXPIRED = "expired", _("Removed")
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.QUEUED
+    )
+    filters = models.JSONField(default=dict, blank=True)
+    reveal = models.BooleanField(default=False)
+    # The requester's language (sheet titles, a failure's reason) and where the request came
+    # from, for the audit row the export writes when it runs.
+    language = models.CharField(max_length=10, default="en")
+    via = models.CharField(max_length=10, default="web")
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    path = models.CharField(max_length=500, blank=True, help_text="Where the workbook is kept")
+    rows = models.PositiveIntegerField(_("customers"), null=True, blank=True)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("customer export")
+        verbose_name_plural = _("customer exports")
+
+    def __str__(self) -> str:
+        return f"customer export {self.pk} ({self.status})"

@@ -7,6 +7,12 @@ urlpatterns = [
     path("", views.customer_list, name="list"),
     path("new/", views.customer_create_view, name="create"),
     path("export/", views.customer_export_view, name="export"),
+    path("exports/<int:job_id>/", views.customer_export_job_view, name="export_job"),
+    path(
+        "exports/<int:job_id>/download/",
+        views.customer_export_download,
+        name="export_download",
+    ),
     path("reassign/", views.reassign_view, name="reassign"),
     path("organizations/lookup/", views.organization_lookup, name="organization_lookup"),
     path("<int:customer_id>/", views.customer_detail, name="detail"),

@@ -31,6 +31,13 @@ from guanxi.orders.selectors import orders_for_customer, purchase_summary
 from guanxi.web.paging import keyset_page_context
 from guanxi.web.params import int_param, version_param
 
+from .export_jobs import (
+    EXPORT_KEPT_DAYS,
+    access_customer_export_job,
+    customer_export_expired,
+    customer_export_is_long,
+    customer_export_job_create,
+)
 from .exports import (
     MEDIA_TYPES,
     ExportFormat,
@@ -40,7 +47,7 @@ from .exports import (
 )
 from .forms import CustomerExportForm, CustomerFilterForm, CustomerForm, ReassignForm
 from .history import describe_history
-from .models import Customer, Phone
+from .models import Customer, CustomerExportJob, Phone
 from .selectors import (
     access_customer,
     customer_detail_for_user,
@@ -427,6 +434,13 @@ def customer_export_view(request):
         messages.error(request, _("Nothing was exported: correct the filters first."))
         return _list_page(request, filter_form, fragment=False, status=422)
     reveal = request.POST.get("reveal") == "1"
+    if export_format == ExportFormat.XLSX and customer_export_is_long(
+        actor=request.user, filters=filters
+    ):
+        # Too long to write before a reverse proxy gives up on the response: written in the
+        # background and downloaded from the job's page.
+        job = customer_export_job_create(actor=request.user, filters=filters, reveal=reveal)
+        return redirect("customers:export_job", job_id=job.pk)
     if export_format == ExportFormat.XLSX:
         workbook = customers_export_xlsx(actor=request.user, filters=filters, reveal=reveal)
         return FileResponse(
@@ -439,6 +453,56 @@ def customer_export_view(request):
     response = StreamingHttpResponse(pieces, content_type=MEDIA_TYPES[export_format])
     response["Content-Disposition"] = f'attachment; filename="{export_filename(export_format)}"'
     return response
+
+
+def _export_job_or_404(user, job_id) -> CustomerExportJob:
+    try:
+        return access_customer_export_job(user, job_id)
+    except CustomerExportJob.DoesNotExist:
+        raise Http404 from None
+
+
+@login_required
+@require_GET
+def customer_export_job_view(request, job_id: int):
+    """A background export's page: waiting, writing (the page refreshes itself), ready with
+    its download, or failed with the reason."""
+    job = _export_job_or_404(request.user, job_id)
+    expired = job.status == CustomerExportJob.Status.EXPIRED or (
+        job.status == CustomerExportJob.Status.READY and customer_export_expired(job)
+    )
+    context = {
+        "job": job,
+        "running": job.status
+        in (CustomerExportJob.Status.QUEUED, CustomerExportJob.Status.RUNNING),
+        "expired": expired,
+        "kept_days": EXPORT_KEPT_DAYS,
+    }
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "customers/_export_job.html", context)
+    return render(request, "customers/export_job.html", context)
+
+
+@login_required
+@require_GET
+def customer_export_download(request, job_id: int):
+    """A background export's workbook, for its requester. Not audited again: the export was
+    audited once, when the workbook was written (what, how many, revealed or not), and getting
+    the same file again shows its requester nothing the row does not already record; a second
+    row per download would count one export several times."""
+    job = _export_job_or_404(request.user, job_id)
+    if job.status != CustomerExportJob.Status.READY or customer_export_expired(job):
+        raise Http404
+    try:
+        workbook = open(job.path, "rb")  # noqa: SIM115 (FileResponse closes it)
+    except OSError:
+        raise Http404 from None
+    return FileResponse(
+        workbook,
+        as_attachment=True,
+        filename=f"guanxi-customers-{timezone.localtime(job.created_at):%Y%m%d-%H%M}.xlsx",
+        content_type=MEDIA_TYPES[ExportFormat.XLSX],
+    )
 
 
 @login_required

@@ -175,7 +175,16 @@ GUANXI_SCHEDULE = {
         "timezone": TIME_ZONE,
     },
     "sla-sweep": {"task": "guanxi.service.tasks.sweep_service_levels", "every_minutes": 1},
+    # Deletes the workbooks of background customer exports once they have been kept 7 days.
+    "customer-exports-cleanup": {
+        "task": "guanxi.customers.tasks.remove_expired_customer_exports",
+        "every_minutes": 60,
+    },
 }
+# A web export to Excel of more customers than this is written in the background and
+# downloaded from its own page when ready: a million customers take minutes, longer than a
+# reverse proxy waits for a response (CSV streams, and is always sent at once).
+GUANXI_EXPORT_BACKGROUND_ROWS = int(os.environ.get("GUANXI_EXPORT_BACKGROUND_ROWS", "20000"))
 # The service desk's inbound address: customers write here, replies to its mail come here.
 GUANXI_SERVICE_EMAIL = os.environ.get("GUANXI_SERVICE_EMAIL", "service@guanxi.localhost")
 # Where links in emails point (status pages, surveys), e.g. https://crm.example.com

@@ -93,6 +93,10 @@ PAGES: dict[str, Route] = {
     "customers:list": Route("list"),
     "customers:create": Route("role", roles=frozenset(WRITING)),
     "customers:export": Route("list"),
+    # A background export's page and workbook: only who asked for it (others, administrators
+    # included, get 404: the workbook may hold numbers revealed to its requester alone).
+    "customers:export_job": Route("own"),
+    "customers:export_download": Route("own"),
     "customers:reassign": Route("role", roles=frozenset(REASSIGNING)),
     "customers:organization_lookup": Route("list"),
     "customers:detail": Route("customer", VIEW),
