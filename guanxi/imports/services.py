@@ -566,7 +566,8 @@ def dry_run_done_for(*, actor, job: ImportJob) -> bool:
 
 def import_job_for_real(*, actor, job: ImportJob) -> ImportJob:
     """A new draft import of a finished web dry run's file, with its mapping and duplicates
-    choice, for its starter to check and start on the mapping page as after an upload.
+    choice, for its starter to check and start on the mapping page as after an upload; the
+    draft an earlier click made, while it waits unstarted, is given again instead.
 
     The draft reads the dry run's uploaded file rather than a copy of it: files are deleted
     only when no job that may still need them refers to them (:func:`_upload_still_needed`,
@@ -588,20 +589,41 @@ def import_job_for_real(*, actor, job: ImportJob) -> ImportJob:
                 )
             }
         )
-    return ImportJob.objects.create(
-        kind=job.kind,
-        filename=job.filename,
-        path=job.path,
-        file_sha256=job.file_sha256,
-        header=job.header,
-        mapping=job.mapping,
-        dedup=job.dedup,
-        dry_run=False,
-        via="web",
-        language=translation.get_language() or settings.LANGUAGE_CODE,
-        total_rows=job.total_rows,
-        started_by=actor,
-    )
+    with transaction.atomic():
+        # A second click (or a second tab) finds the draft the first made and goes to it, rather
+        # than leaving two drafts of one file to be told apart in the list. The dry run's row is
+        # locked so that two clicks at once take turns. A draft set aside since, or started, is
+        # not offered again: another click then makes a new one.
+        ImportJob.objects.select_for_update().filter(pk=job.pk).first()
+        waiting = (
+            ImportJob.objects.filter(
+                path=job.path,
+                kind=job.kind,
+                started_by=actor,
+                status=ImportJob.Status.DRAFT,
+                dry_run=False,
+                via="web",
+                created_at__gte=job.finished_at or job.created_at,
+            )
+            .order_by("pk")
+            .first()
+        )
+        if waiting is not None:
+            return waiting
+        return ImportJob.objects.create(
+            kind=job.kind,
+            filename=job.filename,
+            path=job.path,
+            file_sha256=job.file_sha256,
+            header=job.header,
+            mapping=job.mapping,
+            dedup=job.dedup,
+            dry_run=False,
+            via="web",
+            language=translation.get_language() or settings.LANGUAGE_CODE,
+            total_rows=job.total_rows,
+            started_by=actor,
+        )
 
 
 # --- stopping and discarding ----------------------------------------------------------------

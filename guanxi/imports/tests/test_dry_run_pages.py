@@ -146,6 +146,20 @@ def test_a_finished_dry_run_is_imported_for_real_as_a_new_draft_of_the_same_file
     assert Path(dry_run.path).exists()
 
 
+def test_two_clicks_on_import_for_real_make_one_draft(client, company, uploads):
+    dry_run = _dry_run(client, company.rep)
+    first = client.post(f"/imports/{dry_run.pk}/for-real/")
+    second = client.post(f"/imports/{dry_run.pk}/for-real/")
+    drafts = ImportJob.objects.filter(status=ImportJob.Status.DRAFT, dry_run=False)
+    assert drafts.count() == 1
+    assert first["Location"] == second["Location"] == f"/imports/{drafts.get().pk}/mapping/"
+    # Set aside, it is not offered again: the next click makes a new draft.
+    assert import_job_discard(actor=company.rep, job=drafts.get())
+    third = client.post(f"/imports/{dry_run.pk}/for-real/")
+    assert drafts.count() == 1 and third["Location"] == f"/imports/{drafts.get().pk}/mapping/"
+    assert third["Location"] != first["Location"]
+
+
 def test_discarding_the_import_for_real_keeps_the_dry_runs_file(
     client, company, uploads, django_capture_on_commit_callbacks
 ):
