@@ -6,6 +6,27 @@ from django.utils.translation import gettext_lazy as _
 from .summaries import render_summary
 
 
+class StoredJSONField(models.JSONField):
+    """A JSON column whose stored value Python's ``json`` cannot read is given as its text, as
+    Django gives text that is no JSON at all, instead of failing every query that loads the
+    row: PostgreSQL's jsonb and SQLite both keep an integer of more digits than Python converts
+    (4,300) and nesting deeper than Python's recursion limit, which a row written by hand may
+    hold. The history and the admin show such a value as stored."""
+
+    def from_db_value(self, value, expression, connection):
+        try:
+            return super().from_db_value(value, expression, connection)
+        except (ValueError, RecursionError):
+            return value
+
+    def deconstruct(self):
+        # The same column as a JSONField: the migrations keep naming it one, so that no
+        # migration rebuilds SQLite's copy of the table (and its trigger refusing updates)
+        # for a change of how Python reads it.
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.JSONField", args, kwargs
+
+
 class AuditEvent(models.Model):
     """One change to (or disclosure of) customer data: who, when, what, and field-level
     before/after values.
@@ -45,9 +66,9 @@ class AuditEvent(models.Model):
     # reader sees it in their own language (see guanxi.audit.summaries); empty for names and
     # numbers, which read the same in any language, and for rows written before.
     summary_message = models.CharField(_("summary message"), max_length=300, blank=True)
-    summary_params = models.JSONField(_("summary parameters"), default=dict, blank=True)
+    summary_params = StoredJSONField(_("summary parameters"), default=dict, blank=True)
     # {"field": {"before": ..., "after": ...}}; sensitive fields record only that they changed.
-    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    changes = StoredJSONField(_("changes"), default=dict, blank=True)
     remote_addr = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     via = models.CharField(_("via"), max_length=20, blank=True, help_text=_("web, api or cli"))
 

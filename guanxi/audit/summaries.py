@@ -60,10 +60,14 @@ def render_summary(message: Any, params: Any, *, fallback: str) -> str:
     if not message or not isinstance(message, str):
         return fallback
     try:
-        return _formatted(message, params)
+        text = _formatted(message, params)
+        # A lone surrogate (a JSON "\udcff", which SQLite stores) is no UTF-8: a page or
+        # list holding it could not be sent. UnicodeEncodeError is a ValueError.
+        text.encode("utf-8")
     except (TypeError, ValueError, KeyError, OverflowError, RecursionError):
         # OverflowError: a number no conversion takes (%c beyond Unicode, an infinite %d).
         return fallback
+    return text
 
 
 def _formatted(message: str, params: Any) -> str:

@@ -54,6 +54,9 @@ def test_a_part_that_is_a_sentence_of_its_own_is_translated_too():
         # (1e999, which PostgreSQL's jsonb and SQLite store).
         ("%(count)c", {"count": 2**40}),
         (EXPORTED, {"count": float("inf")}),
+        # A lone surrogate, which SQLite's JSON keeps: no page could send it as UTF-8.
+        ("%(file)s", {"file": "\udcff"}),
+        ("%(a)s", {"a": {"message": "%(b)s", "params": {"b": "\udcff"}}}),
     ],
 )
 def test_a_message_that_does_not_format_gives_the_stored_text(message, params):
