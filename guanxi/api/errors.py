@@ -63,10 +63,13 @@ class ApiError(Exception):
     """An error raised by an API handler itself (not by a service), already in the API's
     terms: a status, a sentence and optionally the fields it concerns."""
 
+    # ``status`` and ``detail`` are positional only, so that an answer may carry a "status" of
+    # its own among ``extra`` (a background export's, for one).
     def __init__(
         self,
         status: int,
         detail: str,
+        /,
         errors: Mapping[str, str | Sequence[str]] | None = None,
         **extra: Any,
     ):

@@ -1,5 +1,6 @@
-"""Customers in the REST API: list, read, create, change, delete, reveal, export, reassign and
-history, plus the custom field definitions a client needs to fill ``custom_fields``.
+"""Customers in the REST API: list, read, create, change, delete, reveal, export (and the
+background exports of long lists to Excel), reassign and history, plus the custom field
+definitions a client needs to fill ``custom_fields``.
 
 Handlers only parse, call one selector or service with ``actor=request.auth``, and shape the
 answer; who may see or change what is decided by the visibility rule inside those.
@@ -9,8 +10,10 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from django.db.models import Prefetch, prefetch_related_objects
-from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from ninja import Header, Query, Router, Schema, Status
 from pydantic import BaseModel, Field, Strict, model_validator
 
@@ -34,6 +37,14 @@ from guanxi.audit.models import AuditEvent
 from guanxi.core.keyset import DEFAULT_ORDERINGS
 
 from . import services
+from .export_jobs import (
+    EXPORT_KEPT_DAYS,
+    access_customer_export_job,
+    customer_export_expired,
+    customer_export_is_long,
+    customer_export_job_create,
+    customer_export_job_filename,
+)
 from .exports import (
     MEDIA_TYPES,
     ExportFormat,
@@ -42,7 +53,7 @@ from .exports import (
     export_filename,
 )
 from .history import EntrySource, entry_sources, stored_changes
-from .models import Address, Customer, Email, MarketingConsent, Phone
+from .models import Address, Customer, CustomerExportJob, Email, MarketingConsent, Phone
 from .selectors import (
     access_customer,
     custom_field_definitions_for_user,
@@ -328,6 +339,33 @@ class HistoryPageOut(Schema):
     next_cursor: str | None
 
 
+ExportJobStatus = Literal["waiting", "writing", "ready", "failed", "removed"]
+
+
+class CustomerExportJobOut(Schema):
+    id: int
+    status: ExportJobStatus = Field(
+        description="`waiting` to start, `writing` the workbook, `ready` to download, `failed` "
+        "(see `reason`), or `removed` once the workbook has been kept its 7 days."
+    )
+    count: int | None = Field(
+        description="Customers in the workbook; null until it has been written."
+    )
+    reason: str | None = Field(description="Why the export failed; null unless it did.")
+    created_at: dt.datetime
+    finished_at: dt.datetime | None = Field(
+        description="When the workbook was written or the export failed; null before."
+    )
+    url: str = Field(description="This export's address, to ask for its status again.")
+    file_url: str | None = Field(
+        description="The workbook's address while it is ready to download; null otherwise."
+    )
+
+
+class CustomerExportNotReadyOut(ErrorOut):
+    status: ExportJobStatus
+
+
 class CustomFieldOut(Schema):
     key: str
     label: str
@@ -413,6 +451,47 @@ def _detail_out(customer: Customer) -> CustomerDetailOut:
     return CustomerDetailOut.from_orm(customer)
 
 
+_EXPORT_JOB_STATUSES: dict[str, str] = {
+    CustomerExportJob.Status.QUEUED: "waiting",
+    CustomerExportJob.Status.RUNNING: "writing",
+    CustomerExportJob.Status.READY: "ready",
+    CustomerExportJob.Status.FAILED: "failed",
+    CustomerExportJob.Status.EXPIRED: "removed",
+}
+
+
+def _export_job_status(job: CustomerExportJob) -> str:
+    # A workbook past its days is no longer offered even before the hourly clean-up has
+    # deleted it, as on the web.
+    if job.status == CustomerExportJob.Status.READY and customer_export_expired(job):
+        return "removed"
+    return _EXPORT_JOB_STATUSES[job.status]
+
+
+def _export_job_out(job: CustomerExportJob) -> CustomerExportJobOut:
+    status = _export_job_status(job)
+    reason = None
+    if status == "failed":
+        # Ended by the clean-up after its worker died: no reason was stored.
+        reason = job.message or _("The export did not finish.")
+    return CustomerExportJobOut(
+        id=job.pk,
+        status=status,
+        count=job.rows,
+        reason=reason,
+        created_at=job.created_at,
+        finished_at=job.finished_at,
+        # Paths rather than absolute URLs: they stay right behind a reverse proxy that does not
+        # pass on the host and scheme it was reached at.
+        url=reverse("api:customer_export_job", kwargs={"job_id": job.pk}),
+        file_url=(
+            reverse("api:customer_export_file", kwargs={"job_id": job.pk})
+            if status == "ready"
+            else None
+        ),
+    )
+
+
 def _etag(version: int) -> str:
     return f'"{version}"'
 
@@ -490,7 +569,7 @@ def customer_create(request: HttpRequest, payload: CustomerCreateIn):
 
 @router.get(
     "/customers/export",
-    response={200: None, **error_responses(403)},
+    response={200: None, 202: CustomerExportJobOut, **error_responses(403)},
     url_name="customer_export",
     summary="Export customers as CSV or Excel",
     openapi_extra={
@@ -510,15 +589,47 @@ def customer_create(request: HttpRequest, payload: CustomerCreateIn):
                         "schema": {"type": "string", "format": "binary"}
                     },
                 },
-            }
+            },
+            202: {
+                "description": (
+                    "An XLSX export of a list longer than the site's threshold (20,000 "
+                    "customers unless configured otherwise) is written in the background: the "
+                    "export, with its `url` also in the `Location` header."
+                ),
+                "headers": {
+                    "Location": {
+                        "description": "The export's address (its `url`).",
+                        "schema": {"type": "string"},
+                    }
+                },
+            },
         }
     },
 )
-def customer_export(request: HttpRequest, query: Query[CustomerExportQuery]):
+def customer_export(
+    request: HttpRequest, query: Query[CustomerExportQuery], response: HttpResponse
+):
     """The customers you may see, narrowed by the same filters as the list, in the chosen
     `format`. Phone and ID numbers are masked unless `reveal=true` and you may view sensitive
-    data. Every export is audited."""
+    data. Every export is audited.
+
+    CSV streams from the first rows and is always sent at once. An XLSX workbook is complete
+    only once every row is written (minutes for a million customers, longer than a reverse
+    proxy waits), so for a list longer than the site's threshold (20,000 customers unless
+    configured otherwise) the answer is instead 202 Accepted with the background export, its
+    address in `Location`: ask `GET /customers/exports/{job_id}` until its status is `ready`,
+    then download `GET /customers/exports/{job_id}/file` (kept 7 days, for you alone). Such an
+    export is audited once, when its workbook is written."""
     filters = query.selector_filters()
+    if query.format == ExportFormat.XLSX and customer_export_is_long(
+        actor=request.auth, filters=filters
+    ):
+        job = customer_export_job_create(actor=request.auth, filters=filters, reveal=query.reveal)
+        # Read again: a worker may have picked it up already.
+        job.refresh_from_db()
+        answer = _export_job_out(job)
+        response["Location"] = answer.url
+        return Status(202, answer)
     if query.format == ExportFormat.XLSX:
         workbook = customers_export_xlsx(actor=request.auth, filters=filters, reveal=query.reveal)
         return FileResponse(
@@ -531,6 +642,91 @@ def customer_export(request: HttpRequest, query: Query[CustomerExportQuery]):
     response = StreamingHttpResponse(pieces, content_type=MEDIA_TYPES[ExportFormat.CSV])
     response["Content-Disposition"] = f'attachment; filename="{export_filename(query.format)}"'
     return response
+
+
+@router.get(
+    "/customers/exports/{job_id}",
+    response={200: CustomerExportJobOut, **error_responses(404)},
+    url_name="customer_export_job",
+    summary="Status of a background export",
+)
+def customer_export_job(request: HttpRequest, job_id: ParamId):
+    """A background XLSX export you asked for (see `GET /customers/export`): waiting, writing,
+    ready with its count and `file_url`, failed with the reason, or removed after its 7 days.
+    Anybody else, administrators included, gets 404: the workbook may hold phone and ID
+    numbers in full that only you were allowed to see."""
+    return _export_job_out(access_customer_export_job(request.auth, job_id))
+
+
+@router.get(
+    "/customers/exports/{job_id}/file",
+    response={200: None, 409: CustomerExportNotReadyOut, **error_responses(404)},
+    url_name="customer_export_file",
+    summary="Download a background export's workbook",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The workbook, as an attachment, as an immediate XLSX export.",
+                "content": {
+                    MEDIA_TYPES[ExportFormat.XLSX]: {
+                        "schema": {"type": "string", "format": "binary"}
+                    },
+                },
+            }
+        }
+    },
+)
+def customer_export_file(request: HttpRequest, job_id: ParamId):
+    """The workbook of a background export you asked for, once its status is `ready`; before
+    that (or after a failure) 409 with the `status`. Downloading is not audited again: the
+    export was audited once, when the workbook was written, and fetching the same file again
+    shows nothing that row does not record.
+
+    A workbook removed after its 7 days answers 404, as the web download does, not 410: the
+    export itself still answers with status `removed`, which is how a client tells a removed
+    workbook from one that never was, and a workbook past its days gets the same answer
+    whether or not the hourly clean-up has deleted it yet. Anybody else's export is 404 too."""
+    job = access_customer_export_job(request.auth, job_id)
+    status = _export_job_status(job)
+    if status == "removed":
+        raise ApiError(
+            404,
+            ngettext(
+                "The workbook was kept %(days)s day and has been removed. Export the list "
+                "again to get it.",
+                "The workbook was kept %(days)s days and has been removed. Export the list "
+                "again to get it.",
+                EXPORT_KEPT_DAYS,
+            )
+            % {"days": EXPORT_KEPT_DAYS},
+        )
+    if status == "failed":
+        reason = job.message or _("The export did not finish.")
+        raise ApiError(
+            409,
+            _("The export failed, so there is no workbook: %(reason)s") % {"reason": reason},
+            status=status,
+        )
+    if status != "ready":
+        raise ApiError(
+            409,
+            _(
+                "The workbook is not ready yet (status: %(status)s). Ask for the export's "
+                "status until it is ready."
+            )
+            % {"status": status},
+            status=status,
+        )
+    try:
+        workbook = open(job.path, "rb")  # noqa: SIM115 (FileResponse closes it)
+    except OSError:
+        raise Http404 from None
+    return FileResponse(
+        workbook,
+        as_attachment=True,
+        filename=customer_export_job_filename(job),
+        content_type=MEDIA_TYPES[ExportFormat.XLSX],
+    )
 
 
 @router.post(

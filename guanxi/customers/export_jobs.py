@@ -2,7 +2,8 @@
 web request (a reverse proxy gives up on a response after about 60 s; a million customers take
 minutes).
 
-The export form makes a job (:func:`customer_export_job_create`) when the list has more than
+The export form, and ``GET /api/v1/customers/export?format=xlsx`` (which answers 202 with the
+job), make a job (:func:`customer_export_job_create`) when the list has more than
 ``GUANXI_EXPORT_BACKGROUND_ROWS`` customers; the worker runs it (:func:`customer_export_job_run`)
 with the same ``customers_export_xlsx`` as an immediate export, as its requester, and keeps the
 workbook in the data directory under a random name until :func:`customer_exports_remove_expired`
@@ -180,6 +181,12 @@ def customer_exports_remove_expired(*, now: dt.datetime | None = None) -> int:
         finished_at=now,
     )
     return ended
+
+
+def customer_export_job_filename(job: CustomerExportJob) -> str:
+    """The workbook's download name, in the style of an immediate export's, with the time the
+    export was asked for (not the time of the download)."""
+    return f"guanxi-customers-{timezone.localtime(job.created_at):%Y%m%d-%H%M}.xlsx"
 
 
 def access_customer_export_job(user, job_id) -> CustomerExportJob:

@@ -37,6 +37,7 @@ from .export_jobs import (
     customer_export_expired,
     customer_export_is_long,
     customer_export_job_create,
+    customer_export_job_filename,
 )
 from .exports import (
     MEDIA_TYPES,
@@ -500,7 +501,7 @@ def customer_export_download(request, job_id: int):
     return FileResponse(
         workbook,
         as_attachment=True,
-        filename=f"guanxi-customers-{timezone.localtime(job.created_at):%Y%m%d-%H%M}.xlsx",
+        filename=customer_export_job_filename(job),
         content_type=MEDIA_TYPES[ExportFormat.XLSX],
     )
 

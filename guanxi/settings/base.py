@@ -181,9 +181,10 @@ GUANXI_SCHEDULE = {
         "every_minutes": 60,
     },
 }
-# A web export to Excel of more customers than this is written in the background and
-# downloaded from its own page when ready: a million customers take minutes, longer than a
-# reverse proxy waits for a response (CSV streams, and is always sent at once).
+# A web or API export to Excel of more customers than this is written in the background and
+# downloaded from its own page (the API: 202 with the export's address) when ready: a million
+# customers take minutes, longer than a reverse proxy waits for a response (CSV streams, and is
+# always sent at once).
 GUANXI_EXPORT_BACKGROUND_ROWS = int(os.environ.get("GUANXI_EXPORT_BACKGROUND_ROWS", "20000"))
 # The service desk's inbound address: customers write here, replies to its mail come here.
 GUANXI_SERVICE_EMAIL = os.environ.get("GUANXI_SERVICE_EMAIL", "service@guanxi.localhost")

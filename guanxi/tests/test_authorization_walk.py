@@ -171,6 +171,10 @@ API_OPERATIONS: dict[str, Route] = {
     "GET /api/v1/customers": Route("list"),
     "POST /api/v1/customers": Route("role", roles=frozenset(WRITING)),
     "GET /api/v1/customers/export": Route("list"),
+    # A background export and its workbook: only who asked for it, as on the web
+    # (test_api_background_exports_are_their_requesters_alone).
+    "GET /api/v1/customers/exports/{job_id}": Route("own"),
+    "GET /api/v1/customers/exports/{job_id}/file": Route("own"),
     "POST /api/v1/customers/reassign": Route("role", roles=frozenset(REASSIGNING)),
     "GET /api/v1/customers/{customer_id}": Route("customer", VIEW),
     "PATCH /api/v1/customers/{customer_id}": Route("customer", CHANGE),
@@ -666,6 +670,28 @@ def test_api_lists_search_and_export_hold_exactly_the_visible_customers(company,
 
 
 @pytest.mark.parametrize("username", ROLES)
+def test_api_background_exports_are_their_requesters_alone(company, username, settings, tmp_path):
+    settings.DATA_DIR = tmp_path / "data"
+    settings.GUANXI_EXPORT_BACKGROUND_ROWS = 0  # every list is long: written in the background
+    client, headers = _token_client(company.users[username])
+    started = client.get("/api/v1/customers/export", {"format": "xlsx"}, headers=headers)
+    assert started.status_code == 202, started.content
+    job = started.json()
+    assert job["status"] == "ready"  # the test settings run tasks at once
+    workbook = client.get(job["file_url"], headers=headers)
+    assert workbook.status_code == 200
+    visible_ids = {company.customers[n].pk for n in EXPECTED[username][VIEW]}
+    content = b"".join(workbook.streaming_content)
+    assert set(_workbook_column(content, "id")) == visible_ids
+    for other in ROLES:
+        if other == username:
+            continue
+        other_client, other_headers = _token_client(company.users[other])
+        assert other_client.get(job["url"], headers=other_headers).status_code == 404, other
+        assert other_client.get(job["file_url"], headers=other_headers).status_code == 404, other
+
+
+@pytest.mark.parametrize("username", ROLES)
 def test_api_role_and_open_operations(company, username):
     client, headers = _token_client(company.users[username])
     before = footprint()
@@ -708,6 +734,7 @@ def test_every_api_operation_needs_authentication(client, company):
             .replace("{order_id}", "1")
             .replace("{invoice_id}", "1")
             .replace("{user_id}", str(company.rep.pk))
+            .replace("{job_id}", "1")
         )
         before = footprint()
         response = _call(client, method, url, {}, {"name": "x"} if method == "POST" else None)

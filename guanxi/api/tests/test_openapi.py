@@ -56,6 +56,8 @@ def test_every_operation_has_a_stable_route_name():
         "customer_list",
         "customer_create",
         "customer_export",
+        "customer_export_job",
+        "customer_export_file",
         "customers_reassign",
         "customer_detail",
         "customer_update",
@@ -107,6 +109,7 @@ def test_every_operation_has_a_stable_route_name():
             "invoice_id",
             "ticket_id",
             "user_id",
+            "job_id",
         )
         kwargs = {key: 1 for key in keys if f"{{{key}}}" in path}
         assert reverse(f"api:{name}", kwargs=kwargs).startswith("/api/v1/")
