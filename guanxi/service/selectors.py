@@ -5,7 +5,7 @@ customers' tickets, a manager their department's, and service agents and adminis
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from guanxi.customers.models import Customer
 from guanxi.customers.visibility import VIEW, customer_scope
@@ -26,23 +26,32 @@ def ticket_readers(ticket: Ticket, users: Iterable) -> list:
     """Those of ``users`` who may see ``ticket`` (as :func:`tickets_for_user` decides: its
     customer is visible to them), in their order.
 
-    Asked in one query for up to ``READERS_PER_QUERY`` of them: each user's scope is one
-    filtered count over the ticket's customer. A ticket watched by dozens of people otherwise
-    cost a query for each of them on every reply, note and customer message, while the
-    ticket's row stayed locked."""
+    Asked in one query for up to ``READERS_PER_QUERY`` scopes: each is one filtered count over
+    the ticket's customer. A ticket watched by dozens of people otherwise cost a query for each
+    of them on every reply, note and customer message, while the ticket's row stayed locked.
+    People with the same scope (the reps of one sharing team, the managers of one department)
+    are counted once: a scope lists its team's or department's members, and a count for each
+    of 500 members of a team of 500 asked more values than SQLite takes in one query
+    (250,000, or 32,766 as built by default)."""
     users = list(users)
-    readers = []
+    scopes: dict[Q, list[int]] = {}  # a scope -> the positions of the users who have it
+    for position, user in enumerate(users):
+        scopes.setdefault(customer_scope(user, VIEW), []).append(position)
+    distinct = list(scopes.items())
+    readers: set[int] = set()
     # A count is a column of the answer, and SQLite answers at most 2,000 of them.
-    for start in range(0, len(users), READERS_PER_QUERY):
-        some = users[start : start + READERS_PER_QUERY]
+    for start in range(0, len(distinct), READERS_PER_QUERY):
+        some = distinct[start : start + READERS_PER_QUERY]
         counts = Customer.objects.filter(pk=ticket.customer_id).aggregate(
             **{
-                f"user_{i}": Count("pk", filter=customer_scope(user, VIEW))
-                for i, user in enumerate(some)
+                f"scope_{i}": Count("pk", filter=scope)
+                for i, (scope, _positions) in enumerate(some)
             }
         )
-        readers += [user for i, user in enumerate(some) if counts[f"user_{i}"]]
-    return readers
+        for i, (_scope, positions) in enumerate(some):
+            if counts[f"scope_{i}"]:
+                readers.update(positions)
+    return [user for position, user in enumerate(users) if position in readers]
 
 
 def tickets_for_user(

@@ -265,3 +265,28 @@ def test_more_watchers_than_one_query_can_count_are_all_asked_about(company, des
 
     people = [company.agent, company.rep_west] * 1001  # the West rep may not see the customer
     assert ticket_readers(ticket, people) == [company.agent] * 1001
+
+
+def test_a_whole_sharing_team_watching_is_told_of_a_note(company, desk, ticket):
+    """Each rep's scope lists the members of their team: a count for each of 501 reps of a team
+    of 503 was more values than SQLite takes in one query. People of one scope are asked
+    about once."""
+    from guanxi.accounts.models import User
+
+    User.objects.bulk_create(
+        User(
+            username=f"team_a_{i}",
+            role=Role.SALES_REP,
+            department=company.east,
+            team=company.team_a,
+        )
+        for i in range(501)
+    )
+    reps = list(User.objects.filter(username__startswith="team_a_"))
+    ticket.watchers.add(*reps)
+
+    services.ticket_note(actor=company.agent, ticket_id=ticket.pk, body=NOTE)
+
+    told = set(Notification.objects.values_list("user__username", flat=True))
+    assert {rep.username for rep in reps} <= told
+    assert company.agent.username not in told
