@@ -20,6 +20,9 @@ The sender is verified when:
   (``smtp.mailfrom``) whose domain is the From domain or a parent of it. Simpler than DMARC's
   organisational domains on purpose: ``mail.example.cn`` is vouched for by ``example.cn``, but
   ``example.cn`` is not by ``mail.example.cn``, nor are two sibling subdomains by each other.
+  An SPF pass beside another SPF result for an envelope sender, or a DKIM pass beside
+  ``dkim=none`` (the message bears no signature), was planted as a differing DMARC result was,
+  and does not count.
 
 Headers are parsed with the ``authres`` package (the parser of dkimpy and pyspf). This module
 reads no settings and no database, so it is tested on header text alone.
@@ -95,8 +98,15 @@ def sender_verified(values: Iterable[str], *, sender: str, trusted: Iterable[str
         # server's own (a server that did not remove headers of its id): a "pass" next to its
         # "fail" or its "none" is the sender's word, not the server's.
         return dmarc == {"pass"}
+    # For the same reason a pass beside a result it contradicts was planted: a message has one
+    # SPF verdict for its one envelope sender, and "dkim=none" says it bears no signature.
+    spf = {_result(r) for r in results if _method(r) == "spf" and _property(r, "smtp", "mailfrom")}
+    contradicted = {
+        "spf": len(spf) > 1,
+        "dkim": "none" in {_result(r) for r in results if _method(r) == "dkim"},
+    }
     for r in results:
-        if _result(r) != "pass":
+        if _result(r) != "pass" or contradicted.get(_method(r)):
             continue
         if _method(r) == "dkim":
             signer = _property(r, "header", "d") or _property(r, "header", "i").rpartition("@")[2]

@@ -34,6 +34,21 @@ def test_dmarc_pass_verifies_and_dmarc_fail_does_not_whatever_dkim_and_spf_say()
     )
 
 
+def test_a_planted_dkim_or_spf_pass_contradicting_the_servers_own_result_counts_for_nothing():
+    # The server found no DMARC policy, no signature and a failing SPF check; a header of its id
+    # that it did not remove says otherwise.
+    ours = f"{MX}; dmarc=none header.from=example.cn; dkim=none; spf=fail smtp.mailfrom={SENDER}"
+    assert not verified(ours, f"{MX}; dkim=pass header.d=example.cn")
+    assert not verified(ours, f"{MX}; spf=pass smtp.mailfrom={SENDER}")
+    assert not verified(f"{MX}; spf=pass smtp.mailfrom={SENDER}", ours)
+    # Not contradicted: a passing signature beside a failing SPF check, or an SPF check of the
+    # greeting (HELO) beside that of the envelope sender.
+    assert verified(f"{MX}; spf=fail smtp.mailfrom={SENDER}; dkim=pass header.d=example.cn")
+    assert verified(
+        f"{MX}; spf=none smtp.helo=mail.example.cn", f"{MX}; spf=pass smtp.mailfrom={SENDER}"
+    )
+
+
 def test_a_dmarc_result_for_another_from_domain_is_not_this_senders():
     assert not verified(f"{MX}; dmarc=pass header.from=other.example.com")
 
