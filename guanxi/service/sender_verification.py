@@ -39,6 +39,10 @@ logger = logging.getLogger(__name__)
 # Longer than any receiving server writes; parsing one costs time in proportion to its length,
 # and a header of the sender's naming the trusted id is not to be read anyway.
 MAX_HEADER = 16_000
+# More headers of the trusted server in a row than any server writes (one for each of its
+# checks, a handful at most): such a run was padded by the sender, and reading it costs time in
+# proportion to its length, so it verifies nothing.
+MAX_RUN = 10
 # Results meaning the domain publishes no DMARC policy (OpenDMARC reports "bestguesspass"
 # then): as if DMARC had not been checked, so DKIM and SPF decide.
 NO_DMARC_POLICY = frozenset({"none", "bestguesspass"})
@@ -68,6 +72,11 @@ def trusted_results(values: Iterable[str], trusted: Iterable[str]) -> list | Non
             continue
         if results is None:
             results = []
+            read = 0
+        read += 1
+        if read > MAX_RUN:
+            logger.info("Authentication-Results: more than %d headers of a trusted id", MAX_RUN)
+            return []
         if len(value) > MAX_HEADER:
             continue
         try:

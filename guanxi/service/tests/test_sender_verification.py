@@ -167,3 +167,9 @@ def test_nothing_is_verified_without_a_trusted_id_or_a_sender():
 def test_authserv_id_is_the_first_word_after_any_comment():
     assert authserv_id(" (c) Mx.Example.COM. 1; none") == "mx.example.com"
     assert authserv_id(";") == ""
+
+
+def test_a_run_of_more_trusted_headers_than_any_server_writes_verifies_nothing():
+    passing = f"{MX}; dmarc=pass header.from=example.cn"
+    assert verified(*[passing] * 10)
+    assert not verified(*[passing] * 11)
