@@ -23,6 +23,7 @@ import shutil
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone, translation
@@ -54,7 +55,8 @@ def customer_export_is_long(*, actor, filters: dict | None) -> bool:
 
 
 def customer_export_job_create(*, actor, filters: dict | None, reveal: bool) -> CustomerExportJob:
-    """A queued job exporting what ``actor`` sees of the list narrowed by ``filters``.
+    """A queued job exporting what ``actor`` sees of the list narrowed by ``filters``; the same
+    export asked for earlier, while it still waits or is being written, is given again instead.
 
     Asking to reveal without the permission is refused here, at once, as an immediate export
     refuses it; the export checks it again when it runs. Making the job writes no audit row:
@@ -67,6 +69,18 @@ def customer_export_job_create(*, actor, filters: dict | None, reveal: bool) -> 
     # The job and its queued task commit together: a job said to be waiting with no task
     # behind it would wait for ever.
     with transaction.atomic():
+        # A second click (or a retried request) while the same export still waits or is being
+        # written goes to that export instead of writing the list twice. The requester's row is
+        # locked so that two requests at once take turns.
+        get_user_model().objects.select_for_update().filter(pk=actor.pk).first()
+        waiting = CustomerExportJob.objects.filter(
+            requested_by=actor,
+            reveal=reveal,
+            status__in=(CustomerExportJob.Status.QUEUED, CustomerExportJob.Status.RUNNING),
+        ).order_by("pk")
+        for earlier in waiting:
+            if earlier.filters == (filters or {}):
+                return earlier
         job = CustomerExportJob.objects.create(
             requested_by=actor,
             filters=filters or {},

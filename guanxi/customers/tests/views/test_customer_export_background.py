@@ -155,6 +155,27 @@ def test_the_page_waits_until_the_worker_has_written_the_workbook(client, compan
     assert len(list(Path(CustomerExportJob.objects.get().path).parent.iterdir())) == 1
 
 
+def test_asking_again_while_the_same_export_waits_goes_to_it(client, company):
+    client.force_login(company.rep)
+    with override_settings(TASKS=QUEUED_ONLY):
+        first = client.post("/customers/export/", {"format": "xlsx"})
+        second = client.post("/customers/export/", {"format": "xlsx"})
+        assert CustomerExportJob.objects.count() == 1
+        assert first["Location"] == second["Location"]
+        # Another list is another export.
+        for name, phone in (("李娜", "13900001111"), ("王芳", "13900003333")):
+            customer_create(
+                actor=company.rep, data={"name": name, "phones": [phone], "tags": ["展会2026"]}
+            )
+        client.post("/customers/export/", {"format": "xlsx", "tag": "展会2026"})
+        assert CustomerExportJob.objects.count() == 2
+    # Once written, asking again writes the list again (it may have changed).
+    for job in CustomerExportJob.objects.all():
+        run_customer_export_job.call(job.pk)
+    client.post("/customers/export/", {"format": "xlsx"})
+    assert CustomerExportJob.objects.count() == 3
+
+
 def test_a_failing_export_says_why_and_leaves_no_audit_row_or_file(client, company):
     client.force_login(company.manager)
     with override_settings(TASKS=QUEUED_ONLY):
