@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from django.db.models import Prefetch, prefetch_related_objects
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -40,10 +40,10 @@ from . import services
 from .export_jobs import (
     EXPORT_KEPT_DAYS,
     access_customer_export_job,
-    customer_export_expired,
     customer_export_is_long,
     customer_export_job_create,
-    customer_export_job_filename,
+    customer_export_removed,
+    customer_export_workbook,
 )
 from .exports import (
     MEDIA_TYPES,
@@ -463,7 +463,7 @@ _EXPORT_JOB_STATUSES: dict[str, str] = {
 def _export_job_status(job: CustomerExportJob) -> str:
     # A workbook past its days is no longer offered even before the hourly clean-up has
     # deleted it, as on the web.
-    if job.status == CustomerExportJob.Status.READY and customer_export_expired(job):
+    if customer_export_removed(job):
         return "removed"
     return _EXPORT_JOB_STATUSES[job.status]
 
@@ -717,16 +717,7 @@ def customer_export_file(request: HttpRequest, job_id: ParamId):
             % {"status": status},
             status=status,
         )
-    try:
-        workbook = open(job.path, "rb")  # noqa: SIM115 (FileResponse closes it)
-    except OSError:
-        raise Http404 from None
-    return FileResponse(
-        workbook,
-        as_attachment=True,
-        filename=customer_export_job_filename(job),
-        content_type=MEDIA_TYPES[ExportFormat.XLSX],
-    )
+    return customer_export_workbook(job)
 
 
 @router.post(

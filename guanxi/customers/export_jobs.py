@@ -26,12 +26,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import FileResponse, Http404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from guanxi.audit.context import Origin, current_origin, reset_origin, set_origin
 
-from .exports import customers_export_xlsx_counted
+from .exports import MEDIA_TYPES, ExportFormat, customers_export_xlsx_counted
 from .models import CustomerExportJob
 from .selectors import customer_list_for_user
 
@@ -165,6 +166,30 @@ def customer_export_expired(job: CustomerExportJob, *, now: dt.datetime | None =
     now = now or timezone.now()
     return job.finished_at is not None and job.finished_at <= now - dt.timedelta(
         days=EXPORT_KEPT_DAYS
+    )
+
+
+def customer_export_removed(job: CustomerExportJob) -> bool:
+    """Whether the job's workbook is no longer offered: deleted by the clean-up, or kept its
+    days and about to be (a workbook past its days is not offered before the hourly clean-up
+    comes by either)."""
+    return job.status == CustomerExportJob.Status.EXPIRED or (
+        job.status == CustomerExportJob.Status.READY and customer_export_expired(job)
+    )
+
+
+def customer_export_workbook(job: CustomerExportJob) -> FileResponse:
+    """A ready job's workbook as a download, for the web page and the API alike; ``Http404``
+    when its file has gone (deleted by hand, or by the clean-up a moment ago)."""
+    try:
+        workbook = open(job.path, "rb")  # noqa: SIM115 (FileResponse closes it)
+    except OSError:
+        raise Http404 from None
+    return FileResponse(
+        workbook,
+        as_attachment=True,
+        filename=customer_export_job_filename(job),
+        content_type=MEDIA_TYPES[ExportFormat.XLSX],
     )
 
 

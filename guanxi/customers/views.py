@@ -34,10 +34,10 @@ from guanxi.web.params import int_param, version_param
 from .export_jobs import (
     EXPORT_KEPT_DAYS,
     access_customer_export_job,
-    customer_export_expired,
     customer_export_is_long,
     customer_export_job_create,
-    customer_export_job_filename,
+    customer_export_removed,
+    customer_export_workbook,
 )
 from .exports import (
     MEDIA_TYPES,
@@ -469,9 +469,7 @@ def customer_export_job_view(request, job_id: int):
     """A background export's page: waiting, writing (the page refreshes itself), ready with
     its download, or failed with the reason."""
     job = _export_job_or_404(request.user, job_id)
-    expired = job.status == CustomerExportJob.Status.EXPIRED or (
-        job.status == CustomerExportJob.Status.READY and customer_export_expired(job)
-    )
+    expired = customer_export_removed(job)
     context = {
         "job": job,
         "running": job.status
@@ -492,18 +490,9 @@ def customer_export_download(request, job_id: int):
     the same file again shows its requester nothing the row does not already record; a second
     row per download would count one export several times."""
     job = _export_job_or_404(request.user, job_id)
-    if job.status != CustomerExportJob.Status.READY or customer_export_expired(job):
+    if job.status != CustomerExportJob.Status.READY or customer_export_removed(job):
         raise Http404
-    try:
-        workbook = open(job.path, "rb")  # noqa: SIM115 (FileResponse closes it)
-    except OSError:
-        raise Http404 from None
-    return FileResponse(
-        workbook,
-        as_attachment=True,
-        filename=customer_export_job_filename(job),
-        content_type=MEDIA_TYPES[ExportFormat.XLSX],
-    )
+    return customer_export_workbook(job)
 
 
 @login_required
