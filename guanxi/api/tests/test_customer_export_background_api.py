@@ -17,19 +17,14 @@ from guanxi.customers.export_jobs import EXPORT_KEPT_DAYS
 from guanxi.customers.models import CustomerExportJob
 from guanxi.customers.services import customer_create
 from guanxi.customers.tasks import remove_expired_customer_exports, run_customer_export_job
+from guanxi.customers.tests.views.test_customer_export_background import (  # noqa: F401
+    QUEUED_ONLY,
+    XLSX,
+    _data_dir,  # a data directory of the test's own, and every list "long" (autouse)
+    _rows,
+)
 
 pytestmark = pytest.mark.django_db
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# The task is queued, not run, so that a test can look at the export before it runs.
-QUEUED_ONLY = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
-
-
-@pytest.fixture(autouse=True)
-def _data_dir(settings, tmp_path):
-    settings.DATA_DIR = tmp_path / "data"
-    # Every list of the test company is "long": the rep sees two customers.
-    settings.GUANXI_EXPORT_BACKGROUND_ROWS = 1
 
 
 @pytest.fixture
@@ -38,10 +33,7 @@ def rep(api_as):
 
 
 def _ids(content: bytes) -> set[int]:
-    sheet = openpyxl.load_workbook(io.BytesIO(content)).worksheets[0]
-    rows = list(sheet.iter_rows(values_only=True))
-    column = rows[0].index("id")
-    return {row[column] for row in rows[1:]}
+    return {row["id"] for row in _rows(content)}
 
 
 def _exports():
