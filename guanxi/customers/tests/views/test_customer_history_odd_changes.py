@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from guanxi.audit.models import AuditEvent
+from guanxi.api.tests.test_customer_history_odd_changes_api import _row
 
 pytestmark = pytest.mark.django_db
 
@@ -31,15 +31,7 @@ def test_a_row_whose_changes_are_no_mapping_of_fields_is_shown_as_stored(
     client, company, changes, lines, path
 ):
     customer = company.rep_customer
-    AuditEvent.objects.create(
-        actor=company.admin,
-        action=AuditEvent.Action.UPDATE,
-        object_type="customer",
-        object_id=customer.pk,
-        customer_id=customer.pk,
-        summary="Fixed by hand",
-        changes=changes,
-    )
+    _row(company, changes)
     client.force_login(company.rep)
     response = client.get(path % customer.pk)
     assert response.status_code == 200
