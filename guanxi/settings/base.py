@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -16,6 +17,24 @@ def env_bool(name: str, default: bool = False) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    """An integer setting from the environment; a value that is not a whole number of at least
+    ``minimum`` stops start-up with a message naming the variable, rather than a bare
+    ``ValueError`` from deep inside the settings."""
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        number = int(value.strip())
+    except ValueError:
+        number = None
+    if number is None or number < minimum:
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number of at least {minimum}; it is {value!r}"
+        )
+    return number
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -185,7 +204,7 @@ GUANXI_SCHEDULE = {
 # downloaded from its own page (the API: 202 with the export's address) when ready: a million
 # customers take minutes, longer than a reverse proxy waits for a response (CSV streams, and is
 # always sent at once).
-GUANXI_EXPORT_BACKGROUND_ROWS = int(os.environ.get("GUANXI_EXPORT_BACKGROUND_ROWS", "20000"))
+GUANXI_EXPORT_BACKGROUND_ROWS = env_int("GUANXI_EXPORT_BACKGROUND_ROWS", 20000)
 # The service desk's inbound address: customers write here, replies to its mail come here.
 GUANXI_SERVICE_EMAIL = os.environ.get("GUANXI_SERVICE_EMAIL", "service@guanxi.localhost")
 # Where links in emails point (status pages, surveys), e.g. https://crm.example.com

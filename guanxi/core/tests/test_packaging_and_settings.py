@@ -74,3 +74,33 @@ def test_wheel_carries_templates_static_translations_migrations_and_the_command(
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "guanxi = guanxi.__main__:main" in text
+
+
+def test_a_number_setting_that_is_no_number_stops_start_up_naming_the_variable():
+    # The operator's typo must name itself, not end in a bare int() error from the settings.
+    for value in ("20k", "-5", "1.5"):
+        result = subprocess.run(
+            [*GUANXI, "check"],
+            env=_production_env(GUANXI_EXPORT_BACKGROUND_ROWS=value),
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            check=False,
+        )
+        assert result.returncode != 0
+        assert "ImproperlyConfigured" in result.stderr
+        assert (
+            f"GUANXI_EXPORT_BACKGROUND_ROWS must be a whole number of at least 0; it is {value!r}"
+            in result.stderr
+        )
+
+
+def test_a_number_setting_is_read_when_it_is_a_whole_number(monkeypatch):
+    from guanxi.settings.base import env_int
+
+    monkeypatch.setenv("GUANXI_EXAMPLE_ROWS", " 500 ")
+    assert env_int("GUANXI_EXAMPLE_ROWS", 20000) == 500
+    monkeypatch.setenv("GUANXI_EXAMPLE_ROWS", "")
+    assert env_int("GUANXI_EXAMPLE_ROWS", 20000) == 20000
+    monkeypatch.delenv("GUANXI_EXAMPLE_ROWS")
+    assert env_int("GUANXI_EXAMPLE_ROWS", 20000) == 20000
