@@ -11,9 +11,11 @@ section 5), so what lies further down, below another server's header, may be the
 
 The sender is verified when:
 
-- DMARC passes for the From domain (``dmarc=pass``; a result for another ``header.from`` is
-  someone else's). DMARC failing, or an error, is the end of it: not verified; so are two
-  DMARC results that differ, since a message has one verdict and the other was planted;
+- DMARC passes for the From domain (``dmarc=pass`` with ``header.from`` naming it; a result
+  for another ``header.from`` is someone else's, and a pass naming no domain vouches for
+  none, while a failure naming none still counts against the sender). DMARC failing, or an
+  error, is the end of it: not verified; so are two DMARC results that differ, since a
+  message has one verdict and the other was planted;
 - or, with no DMARC result (none given, or ``none`` / ``bestguesspass``: the domain publishes
   no DMARC policy), DKIM passes for a signing domain (``header.d``, else the domain of
   ``header.i``) that is the From domain or a parent of it, or SPF passes for an envelope sender
@@ -97,11 +99,18 @@ def sender_verified(values: Iterable[str], *, sender: str, trusted: Iterable[str
     results = trusted_results(values, trusted)
     if not domain or not results:
         return False
-    dmarc = {
-        _result(r)
-        for r in results
-        if _method(r) == "dmarc" and _domain(_property(r, "header", "from") or domain) == domain
-    }
+    dmarc = set()
+    for r in results:
+        if _method(r) != "dmarc":
+            continue
+        checked = _property(r, "header", "from")
+        if checked:
+            if _domain(checked) == domain:
+                dmarc.add(_result(r))
+        elif _result(r) not in {"pass", *NO_DMARC_POLICY}:
+            # A result naming no From domain may be about any message's; only a verdict against
+            # the sender is taken from it (a failure), never one for them.
+            dmarc.add(_result(r))
     if dmarc - NO_DMARC_POLICY:
         # A message has one DMARC verdict. Two that differ mean a planted header beside the
         # server's own (a server that did not remove headers of its id): a "pass" next to its

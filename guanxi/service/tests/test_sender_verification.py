@@ -53,6 +53,16 @@ def test_a_dmarc_result_for_another_from_domain_is_not_this_senders():
     assert not verified(f"{MX}; dmarc=pass header.from=other.example.com")
 
 
+def test_a_dmarc_pass_naming_no_from_domain_vouches_for_nobody_but_a_failure_still_counts():
+    assert not verified(f"{MX}; dmarc=pass")
+    assert not verified(f"{MX}; dmarc=pass (p=reject dis=none)")
+    # DKIM or SPF may still vouch, as with no DMARC result at all ...
+    assert verified(f"{MX}; dmarc=pass; dkim=pass header.d=example.cn")
+    # ... but not past a failure, which needs no domain to count against the sender.
+    assert not verified(f"{MX}; dmarc=fail; dkim=pass header.d=example.cn")
+    assert verified(f"{MX}; dmarc=pass header.from=example.cn; dkim=fail header.d=example.cn")
+
+
 @pytest.mark.parametrize("policy", ["none", "bestguesspass"])
 def test_without_a_dmarc_policy_dkim_or_spf_decide(policy):
     dmarc = f"dmarc={policy} header.from=example.cn"
@@ -131,7 +141,7 @@ def test_real_headers_with_comments_folding_case_and_several_results():
     assert verified("(our server) MX.Guanxi.Example 1; DMARC=Pass header.from=Example.CN;")
     assert verified(f'{MX}; spf=pass smtp.mailfrom="wangfang@example.cn"')
     # The trusted id is compared without regard to case or a final dot.
-    assert verified(f"{MX}; dmarc=pass", trusted=["MX.GUANXI.EXAMPLE."])
+    assert verified(f"{MX}; dmarc=pass header.from=example.cn", trusted=["MX.GUANXI.EXAMPLE."])
     # Several results: one failing DKIM signature beside a passing aligned one.
     assert verified(
         f"{MX}; dkim=fail header.d=example.cn; dkim=pass header.d=example.cn; "
