@@ -55,13 +55,15 @@ CENT = Decimal("0.01")
 
 class OrderLineIn(InputSchema):
     product: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    sku: str | None = None
+    sku: Annotated[str, StringConstraints(max_length=100)] | None = None
     quantity: Quantity = Decimal(1)
     unit_price: Money
 
 
 class OrderFieldsIn(InputSchema):
-    external_id: str | None = Field(None, description="The order's key in another system.")
+    external_id: Annotated[str, StringConstraints(max_length=100)] | None = Field(
+        None, description="The order's key in another system."
+    )
     ordered_on: dt.date | None = None
     amount: Money | None = Field(None, description="Defaults to the sum of the lines.")
     cost: Money | None = None

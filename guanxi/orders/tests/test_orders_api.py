@@ -113,6 +113,8 @@ def test_refund_takes_the_order_out_and_is_final(rep, company):
         ({"customer_id": "12"}, "customer_id"),
         ({"lines": [{"product": "x"}]}, "lines[0].unit_price"),
         ({"lines": [{"product": "x", "unit_price": 1, "quantity": 0}]}, "lines[0].quantity"),
+        ({"lines": [{"product": "x", "unit_price": 1, "sku": "S" * 101}]}, "lines[0].sku"),
+        ({"external_id": "E" * 101}, "external_id"),
     ],
 )
 def test_invalid_orders_are_refused_naming_the_field(rep, company, body, field):
