@@ -680,6 +680,39 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
     return merge
 
 
+def _already_decided() -> ValidationError:
+    return ValidationError({"pair": _("This pair has already been decided.")})
+
+
+def _lock_pair_to_decide(actor, pair_id: int) -> tuple[DuplicatePair, Customer, Customer]:
+    """An open pair of the review queue and its two customers, all locked.
+
+    The customers are locked before the pair, as a merge locks them before it settles their
+    pairs: locking the pair first, a decision and a merge of one of its customers each held
+    what the other waited for, and the database broke one of them off as a deadlock."""
+    pair = DuplicatePair.objects.get(pk=pair_id)
+    while True:
+        try:
+            left, right = _lock_pair(actor, pair.left_id, pair.right_id)
+        except Customer.DoesNotExist:
+            # Merged away while this waited for it: that merge decided the pair, or moved it
+            # to its survivor (then the pair is locked again with the customers it names now).
+            again = DuplicatePair.objects.filter(pk=pair.pk).first()
+            if again is None or again.status != DuplicatePair.Status.OPEN:
+                raise _already_decided() from None
+            if (again.left_id, again.right_id) == (pair.left_id, pair.right_id):
+                raise
+            pair = again
+            continue
+        locked = DuplicatePair.objects.select_for_update().filter(pk=pair.pk).first()
+        if locked is None or locked.status != DuplicatePair.Status.OPEN:
+            raise _already_decided()
+        if (locked.left_id, locked.right_id) == (pair.left_id, pair.right_id):
+            # Nobody can move it now: that takes merging one of the customers this holds.
+            return locked, left, right
+        pair = locked
+
+
 @transaction.atomic
 def duplicate_pair_merge(
     *,
@@ -692,11 +725,9 @@ def duplicate_pair_merge(
     """Merge a possible duplicate from the review queue, keeping ``survivor_id`` (one of the
     pair). A pair someone decided meanwhile (say, marked as two different customers) is not
     merged: that decision does not change either customer's version, so only the pair tells."""
-    pair = DuplicatePair.objects.select_for_update().get(pk=pair_id)
+    pair, _left, _right = _lock_pair_to_decide(actor, pair_id)
     if survivor_id not in (pair.left_id, pair.right_id):
         raise ValidationError({"keep": _("Choose which customer to keep.")})
-    if pair.status != DuplicatePair.Status.OPEN:
-        raise ValidationError({"pair": _("This pair has already been decided.")})
     merged_id = pair.right_id if survivor_id == pair.left_id else pair.left_id
     return customers_merge(
         actor=actor,
@@ -711,10 +742,7 @@ def duplicate_pair_merge(
 def duplicate_pair_reject(*, actor, pair_id: int) -> DuplicatePair:
     """Say that a possible duplicate is two different customers; it is not proposed again.
     The actor must be allowed to change both customers."""
-    pair = DuplicatePair.objects.select_for_update().get(pk=pair_id)
-    left, right = _lock_pair(actor, pair.left_id, pair.right_id)
-    if pair.status != DuplicatePair.Status.OPEN:
-        raise ValidationError({"pair": _("This pair has already been decided.")})
+    pair, left, right = _lock_pair_to_decide(actor, pair_id)
     before = pair.status
     pair.status = DuplicatePair.Status.REJECTED
     pair.decided_at = timezone.now()
