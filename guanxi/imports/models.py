@@ -79,6 +79,16 @@ class ImportJob(models.Model):
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    # The finished web dry run this import was made from ("Import this file for real"): a second
+    # click on that button goes to this import, whatever has become of it, rather than making
+    # another import of the same file (rows without an external id would be imported twice).
+    made_from_dry_run = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        related_name="imports_for_real",
+        null=True,
+        blank=True,
+    )
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

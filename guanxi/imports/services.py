@@ -8,6 +8,7 @@ their name.
 """
 
 import csv
+import datetime as dt
 import hashlib
 import logging
 import secrets
@@ -97,33 +98,48 @@ def _remove_upload_on_commit(job: ImportJob) -> None:
     transaction.on_commit(lambda: _remove_upload(job))
 
 
-def _upload_still_needed(job: ImportJob) -> bool:
+def upload_retention_cutoff(now: dt.datetime | None = None) -> dt.datetime:
+    """Jobs that ended before this keep their uploaded files no longer
+    (``GUANXI_IMPORT_UPLOAD_RETENTION_DAYS``)."""
+    days = settings.GUANXI_IMPORT_UPLOAD_RETENTION_DAYS
+    return (now or timezone.now()) - dt.timedelta(days=days)
+
+
+def _upload_still_needed(job: ImportJob, *, cutoff: dt.datetime | None = None) -> bool:
     """Whether another job reads the job's uploaded file, or may: one not ended (a draft, queued,
-    running, or stopped short and offered to carry on), or a finished web dry run, whose file
-    can still be imported for real from its page (:func:`import_job_for_real`).
+    running, or stopped short and offered to carry on), or a web dry run that finished within
+    the retention (``cutoff``, :func:`upload_retention_cutoff`), whose file can still be
+    imported for real from its page (:func:`import_job_for_real`).
 
     A finished dry run counts, so the file is kept as long as it might be imported for real:
     otherwise setting aside that import's draft would delete the file, and a second draft made
-    from the dry run meanwhile would be left without it."""
+    from the dry run meanwhile would be left without it. Not for ever: after the retention the
+    file goes like any other, and the dry run's page says so."""
     return (
         ImportJob.objects.filter(path=job.path)
         .exclude(pk=job.pk)
+        .annotate(ended_at=Coalesce("finished_at", "created_at"))
         .filter(
             Q(status__in=UPLOAD_NEEDED_BY)
-            | Q(status=ImportJob.Status.FINISHED, dry_run=True, via="web")
+            | Q(
+                status=ImportJob.Status.FINISHED,
+                dry_run=True,
+                via="web",
+                ended_at__gt=cutoff or upload_retention_cutoff(),
+            )
         )
         .exists()
     )
 
 
-def _remove_upload(job: ImportJob) -> None:
+def _remove_upload(job: ImportJob, *, cutoff: dt.datetime | None = None) -> None:
     """Delete the job's uploaded file, which nothing reads any more, unless another job still
     needs it (:func:`_upload_still_needed`: a dry run and the import of its file for real share
     one). The rejected rows are written from the rows stored with their cells and the header
     stored on the job, so the error file stays; a job made before the header was stored gets
     it now, from the file."""
     path = stored_upload(job)
-    if path is None or _upload_still_needed(job):
+    if path is None or _upload_still_needed(job, cutoff=cutoff):
         return
     if not job.header and path.exists():
         header = _job_header(job)
@@ -138,6 +154,48 @@ def _remove_upload(job: ImportJob) -> None:
         logger.warning(
             "The uploaded file of import #%s could not be deleted", job.pk, exc_info=True
         )
+
+
+# The statuses of a job that has ended for good: nothing reads its file again, once a finished
+# dry run has not been imported for real within the retention.
+ENDED = (ImportJob.Status.FINISHED, ImportJob.Status.CANCELLED, ImportJob.Status.DISCARDED)
+
+
+def import_uploads_remove_expired(*, now: dt.datetime | None = None) -> int:
+    """Delete the uploaded files of web imports (dry runs included) whose every job ended
+    longer than ``GUANXI_IMPORT_UPLOAD_RETENTION_DAYS`` ago: finished, cancelled or discarded.
+    A file another job still needs (a draft, or an import that stopped short and may be carried
+    on) is kept (:func:`_remove_upload`). The jobs, their counts and their rejected rows stay,
+    so the error file can still be downloaded. Returns how many files were deleted.
+
+    The uploads directory is walked rather than the jobs, so each run costs as many files as
+    are kept, not as many jobs as were ever made. Files no job refers to (an upload whose job
+    was never made) are left alone."""
+    directory = Path(settings.DATA_DIR) / "imports"
+    if not directory.is_dir():
+        return 0
+    cutoff = upload_retention_cutoff(now)
+    files = sorted(str(path) for path in directory.iterdir() if path.is_file())
+    removed = 0
+    for start in range(0, len(files), 500):
+        jobs_by_path: dict[str, list[ImportJob]] = {}
+        for job in ImportJob.objects.filter(path__in=files[start : start + 500]).order_by("pk"):
+            jobs_by_path.setdefault(job.path, []).append(job)
+        for path, jobs in jobs_by_path.items():
+            if not all(
+                job.status in ENDED and (job.finished_at or job.created_at) <= cutoff
+                for job in jobs
+            ):
+                continue
+            _remove_upload(jobs[-1], cutoff=cutoff)
+            if not Path(path).exists():
+                removed += 1
+    logger.info(
+        "Deleted %d uploaded import files of imports that ended more than %d days ago",
+        removed,
+        settings.GUANXI_IMPORT_UPLOAD_RETENTION_DAYS,
+    )
+    return removed
 
 
 def file_sha256(path: Path) -> str:
@@ -564,52 +622,52 @@ def dry_run_done_for(*, actor, job: ImportJob) -> bool:
     )
 
 
+def import_made_from_dry_run(job: ImportJob) -> ImportJob | None:
+    """The import made from this dry run ("Import this file for real") that stands: any but one
+    discarded before it started, which imported nothing and may be made again."""
+    return (
+        ImportJob.objects.filter(made_from_dry_run=job)
+        .exclude(status=ImportJob.Status.DISCARDED, started_at__isnull=True)
+        .order_by("-pk")
+        .first()
+    )
+
+
 def import_job_for_real(*, actor, job: ImportJob) -> ImportJob:
-    """A new draft import of a finished web dry run's file, with its mapping and duplicates
-    choice, for its starter to check and start on the mapping page as after an upload; the
-    draft an earlier click made, while it waits unstarted, is given again instead.
+    """The import of a finished web dry run's file for real: a new draft with its mapping and
+    duplicates choice, for its starter to check and start on the mapping page as after an
+    upload; or, when one was made from this dry run already (:func:`import_made_from_dry_run`),
+    that one, whatever its state: started, it would import the file a second time, and orders
+    and interactions without external ids are not recognised as there already.
 
     The draft reads the dry run's uploaded file rather than a copy of it: files are deleted
     only when no job that may still need them refers to them (:func:`_upload_still_needed`,
-    which counts the finished dry run itself, so the file cannot go while this runs). Only the
-    dry run's starter may, as only they may start it: the import runs in their name. Raises
-    ``ValidationError`` naming the file when the dry run is not finished or its upload has
-    been deleted. Not audited, as an upload is not: a draft changes no customer."""
+    which counts the finished dry run itself while its file is kept, so the file cannot go
+    while this runs). Only the dry run's starter may, as only they may start it: the import runs
+    in their name. Raises ``ValidationError`` naming the file when the dry run is not finished
+    or its upload has been deleted. Not audited, as an upload is not: a draft changes no
+    customer."""
     if not (job.started_by_id == actor.pk and can_create_customers(actor)):
         raise PermissionDenied
     if not dry_run_done_for(actor=actor, job=job):
         raise ValidationError({"file": _("Only a finished dry run can be imported for real.")})
-    path = stored_upload(job)
-    if path is None or not path.exists():
-        raise ValidationError(
-            {
-                "file": _(
-                    "The uploaded file of this dry run has been deleted, so it cannot be "
-                    "imported for real from here: upload the file again."
-                )
-            }
-        )
     with transaction.atomic():
-        # A second click (or a second tab) finds the draft the first made and goes to it, rather
-        # than leaving two drafts of one file to be told apart in the list. The dry run's row is
-        # locked so that two clicks at once take turns. A draft set aside since, or started, is
-        # not offered again: another click then makes a new one.
+        # The dry run's row is locked so that two clicks at once (or two tabs) take turns: the
+        # second finds the import the first made.
         ImportJob.objects.select_for_update().filter(pk=job.pk).first()
-        waiting = (
-            ImportJob.objects.filter(
-                path=job.path,
-                kind=job.kind,
-                started_by=actor,
-                status=ImportJob.Status.DRAFT,
-                dry_run=False,
-                via="web",
-                created_at__gte=job.finished_at or job.created_at,
+        made = import_made_from_dry_run(job)
+        if made is not None:
+            return made
+        path = stored_upload(job)
+        if path is None or not path.exists():
+            raise ValidationError(
+                {
+                    "file": _(
+                        "The uploaded file of this dry run has been deleted, so it cannot be "
+                        "imported for real from here: upload the file again."
+                    )
+                }
             )
-            .order_by("pk")
-            .first()
-        )
-        if waiting is not None:
-            return waiting
         return ImportJob.objects.create(
             kind=job.kind,
             filename=job.filename,
@@ -623,6 +681,7 @@ def import_job_for_real(*, actor, job: ImportJob) -> ImportJob:
             language=translation.get_language() or settings.LANGUAGE_CODE,
             total_rows=job.total_rows,
             started_by=actor,
+            made_from_dry_run=job,
         )
 
 

@@ -56,6 +56,7 @@ from .services import (
     import_job_may_stop,
     import_job_queue_again,
     import_job_resumable,
+    import_made_from_dry_run,
     upload_removed,
     write_error_rows,
 )
@@ -353,8 +354,11 @@ def import_detail(request, job_id: int):
         or job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING),
         # One killed outright never will: the count is what it had written of its progress.
         "rejected_rows_lost": job.dry_run and abandoned,
-        # Its starter may import a finished dry run's file for real, while the file is kept.
+        # Its starter may import a finished dry run's file for real, while the file is kept,
+        # once: the page links to the import made from it instead.
         "for_real": dry_run_done_for(actor=request.user, job=job),
+        "imported_for_real": import_made_from_dry_run(job) if job.dry_run else None,
+        "upload_kept_days": settings.GUANXI_IMPORT_UPLOAD_RETENTION_DAYS,
     }
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "imports/_progress_update.html", context)
@@ -388,19 +392,28 @@ def import_resume(request, job_id: int):
 @require_POST
 def import_for_real(request, job_id: int):
     """Import a finished dry run's file for real: a new draft of the same file, mapping and
-    duplicates choice, whose mapping page its starter checks and starts it from."""
+    duplicates choice, whose mapping page its starter checks and starts it from; or the import
+    made from the dry run already, started or not."""
     _require_importer(request.user)
     job = _job_or_404(request.user, job_id)
     try:
-        draft = import_job_for_real(actor=request.user, job=job)
+        made = import_job_for_real(actor=request.user, job=job)
     except ValidationError as error:
         messages.info(request, " ".join(error.messages))
         return redirect("imports:detail", job_id=job.pk)
+    if made.status != ImportJob.Status.DRAFT:
+        # Started already (a click on a page left open): its own page says how it went.
+        messages.info(
+            request,
+            _("This dry run's file was imported for real already: import #%(number)d.")
+            % {"number": made.pk},
+        )
+        return redirect("imports:detail", job_id=made.pk)
     messages.success(
         request,
         _("A new import of the same file is ready: check its columns, then start it."),
     )
-    return redirect("imports:mapping", job_id=draft.pk)
+    return redirect("imports:mapping", job_id=made.pk)
 
 
 @login_required

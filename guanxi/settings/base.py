@@ -199,12 +199,22 @@ GUANXI_SCHEDULE = {
         "task": "guanxi.customers.tasks.remove_expired_customer_exports",
         "every_minutes": 60,
     },
+    # Deletes the uploaded files of web imports that ended GUANXI_IMPORT_UPLOAD_RETENTION_DAYS ago.
+    "import-uploads-cleanup": {
+        "task": "guanxi.imports.tasks.remove_expired_import_uploads",
+        "every_minutes": 60,
+    },
 }
 # A web or API export to Excel of more customers than this is written in the background and
 # downloaded from its own page (the API: 202 with the export's address) when ready: a million
 # customers take minutes, longer than a reverse proxy waits for a response (CSV streams, and is
 # always sent at once).
 GUANXI_EXPORT_BACKGROUND_ROWS = env_int("GUANXI_EXPORT_BACKGROUND_ROWS", 20000)
+# The files uploaded to import from the web hold personal data: each is deleted this many days
+# after the last job reading it ended (finished, cancelled or discarded; a finished dry run's
+# file is kept as long to be imported for real), by the scheduler's hourly clean-up. An import
+# that stopped short keeps its file while it may be carried on.
+GUANXI_IMPORT_UPLOAD_RETENTION_DAYS = env_int("GUANXI_IMPORT_UPLOAD_RETENTION_DAYS", 7)
 # The service desk's inbound address: customers write here, replies to its mail come here.
 GUANXI_SERVICE_EMAIL = os.environ.get("GUANXI_SERVICE_EMAIL", "service@guanxi.localhost")
 # Where links in emails point (status pages, surveys), e.g. https://crm.example.com
