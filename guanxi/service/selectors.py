@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from django.db.models import Count, Q, QuerySet
 
 from guanxi.customers.models import Customer
-from guanxi.customers.visibility import VIEW, customer_scope
+from guanxi.customers.visibility import VIEW, customer_scopes
 
 from .models import Notification, Ticket
 
@@ -32,11 +32,12 @@ def ticket_readers(ticket: Ticket, users: Iterable) -> list:
     People with the same scope (the reps of one sharing team, the managers of one department)
     are counted once: a scope lists its team's or department's members, and a count for each
     of 500 members of a team of 500 asked more values than SQLite takes in one query
-    (250,000, or 32,766 as built by default)."""
+    (250,000, or 32,766 as built by default). The scopes themselves are worked out together
+    (:func:`customer_scopes`), in as many queries for 3,000 reps of 300 teams as for two."""
     users = list(users)
     scopes: dict[Q, list[int]] = {}  # a scope -> the positions of the users who have it
-    for position, user in enumerate(users):
-        scopes.setdefault(customer_scope(user, VIEW), []).append(position)
+    for position, scope in enumerate(customer_scopes(users, VIEW)):
+        scopes.setdefault(scope, []).append(position)
     distinct = list(scopes.items())
     readers: set[int] = set()
     # A count is a column of the answer, and SQLite answers at most 2,000 of them.

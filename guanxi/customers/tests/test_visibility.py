@@ -4,7 +4,14 @@ import pytest
 
 from guanxi.core.testing.visibility_matrix import EXPECTED
 from guanxi.customers.models import Customer
-from guanxi.customers.visibility import CHANGE, INTERACT, VIEW, may_own_customers
+from guanxi.customers.visibility import (
+    CHANGE,
+    INTERACT,
+    VIEW,
+    customer_scope,
+    customer_scopes,
+    may_own_customers,
+)
 
 
 def _names(company, queryset) -> set[str]:
@@ -51,3 +58,70 @@ def test_who_may_own_customers_is_who_may_change_the_customers_they_own(company,
     owned = Customer.objects.create(name=f"Owned by {username}", owner=user)
     may_change_it = Customer.objects.visible_to(user, CHANGE).filter(pk=owned.pk).exists()
     assert may_own_customers(user) is may_change_it
+
+
+def _fresh(users) -> list:
+    """The users as a new request reads them: no team read with them, no members cached."""
+    from guanxi.accounts.models import User
+
+    by_pk = User.objects.in_bulk([user.pk for user in users])
+    return [by_pk[user.pk] for user in users]
+
+
+@pytest.mark.parametrize("deleted", [False, True])
+@pytest.mark.parametrize("action", [VIEW, INTERACT, CHANGE])
+def test_scopes_asked_together_are_each_users_own_scope(company, action, deleted):
+    """The bulk answer is the per-user answer for every named user, and both are the table."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from guanxi.core.testing.factories import UserFactory
+
+    gone = UserFactory(username="gone", role="sales_rep", team=company.team_a, is_active=False)
+    lone_manager = UserFactory(username="lone_manager", role="manager")  # no department
+    loner = UserFactory(username="loner", role="sales_rep")  # no team
+    Customer.objects.create(name="Lone manager's", owner=lone_manager)
+    people = _fresh([*company.users.values(), gone, lone_manager, loner])
+    together = customer_scopes([*people, AnonymousUser(), None], action, deleted=deleted)
+    alone = [
+        customer_scope(user, action, deleted=deleted)
+        for user in [*_fresh(people), AnonymousUser(), None]
+    ]
+    assert together == alone
+    for user, scope in zip(people, together, strict=False):
+        if user.username in EXPECTED:
+            expected = EXPECTED[user.username][(VIEW, INTERACT, CHANGE).index(action)]
+            named = Customer.objects.filter(pk__in=[c.pk for c in company.customers.values()])
+            assert _names(company, named.filter(scope)) == expected, user.username
+    assert not Customer.objects.filter(together[-1] | together[-2]).exists()
+    assert not Customer.objects.filter(together[people.index(gone)]).exists()
+
+
+def test_scopes_of_many_reps_and_managers_cost_the_queries_of_two(company):
+    """Reading teams and departments for all the users at once: a ticket followed by 3,000 reps
+    asked 3,000 queries for their scopes, one for each."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from guanxi.accounts.models import Department, Team
+    from guanxi.core.testing.factories import UserFactory
+
+    people = []
+    for i in range(25):
+        department = Department.objects.create(name=f"Region {i}")
+        team = Team.objects.create(name=f"Team {i}", department=department, customer_sharing="view")
+        people += [
+            UserFactory(username=f"rep{i}", role="sales_rep", department=department, team=team),
+            UserFactory(username=f"manager{i}", role="manager", department=department),
+        ]
+    counts = []
+    for some in (_fresh(people[:2]), _fresh(people)):
+        with CaptureQueriesContext(connection) as queries:
+            scopes = customer_scopes(some, VIEW)
+        counts.append(len(queries))
+        assert len(scopes) == len(some)
+    assert counts[0] == counts[1] == 3  # the teams, their members, the departments' members
+    owned = Customer.objects.create(name="Region 7", owner=people[14])
+    [rep7, manager7] = _fresh(people[14:16])
+    assert customer_scopes([rep7, manager7]) == [customer_scope(rep7), customer_scope(manager7)]
+    visible = Customer.objects.filter(customer_scopes([manager7])[0], pk=owned.pk)
+    assert visible.exists()
