@@ -12,8 +12,10 @@ import threading
 from contextlib import contextmanager
 
 import pytest
+from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from guanxi.customers.models import Customer
 from guanxi.imports import services, tasks
@@ -161,6 +163,29 @@ def test_a_discard_and_a_start_at_once_leave_the_job_run_not_queued_for_ever(
     assert job.status == ImportJob.Status.QUEUED
     (again,) = _queued_later()
     again.task.call(*again.args)
+    job.refresh_from_db()
+    assert (job.status, job.created) == (ImportJob.Status.FINISHED, 30)
+    assert _imported() == 30
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_worker_runs_the_task_queued_again_once_it_falls_due(
+    company, tmp_path, settings
+):
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
+    }
+    job = _web_job(company.rep, tmp_path, dedup="off")
+    with _Runner(job.pk):
+        run_import_job.call(job.pk)
+    (again,) = DBTaskResult.objects.filter(task_path="guanxi.imports.tasks.run_import_job")
+    assert again.args_kwargs == {"args": [job.pk], "kwargs": {}}
+    assert again.run_after > timezone.now()
+    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.QUEUED  # not due yet
+    DBTaskResult.objects.filter(pk=again.pk).update(run_after=timezone.now())
+    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
     job.refresh_from_db()
     assert (job.status, job.created) == (ImportJob.Status.FINISHED, 30)
     assert _imported() == 30
