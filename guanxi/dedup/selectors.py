@@ -186,9 +186,15 @@ def open_pairs_of_customer_for_user(user, customer: Customer) -> QuerySet[Duplic
 
 
 def merges_of_customer_for_user(user, customer: Customer) -> QuerySet[CustomerMerge]:
-    """Merges into a customer ``user`` can see (the caller fetched it through the rule)."""
+    """Merges into a customer ``user`` can see (the caller fetched it through the rule).
+
+    A standing merge's customer is part of this one, so it is named to whoever sees this one.
+    An undone merge's customer is one of its own again, perhaps out of ``user``'s sight: its
+    merge is listed only to who may see it, as the history names it only to them."""
+    visible = Customer.objects.visible_to(user, VIEW).values("pk")
     return (
         CustomerMerge.objects.filter(survivor=customer)
+        .filter(Q(undone_at__isnull=True) | Q(merged__in=visible))
         .select_related("merged", "merged_by", "undone_by")
         .order_by("-merged_at")
     )
