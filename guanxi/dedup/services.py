@@ -520,13 +520,14 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
     later = CustomerMerge.objects.filter(
         merged_id=merge.survivor_id, undone_at__isnull=True, merged_at__gt=merge.merged_at
     )
+    merged_again = ValidationError(
+        {"merge": _("The kept customer was merged again since; undo that merge first.")}
+    )
     if merge.undone_at is None and later.exists():
         # The survivor is in the recycle bin now, so it cannot be checked like a live one.
         if not within_reach:
             raise Customer.DoesNotExist
-        raise ValidationError(
-            {"merge": _("The kept customer was merged again since; undo that merge first.")}
-        )
+        raise merged_again
     access_customer(actor, merge.survivor_id, VIEW)
     if not within_reach:
         raise PermissionDenied(
@@ -535,7 +536,13 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
     # Locked in id order, as a merge locks them.
     for pk in sorted((merge.survivor_id, merge.merged_id)):
         if pk == merge.survivor_id:
-            survivor = access_customer(actor, pk, CHANGE, for_update=True)
+            try:
+                survivor = access_customer(actor, pk, CHANGE, for_update=True)
+            except Customer.DoesNotExist:
+                # Merged into another customer while this waited for it.
+                if merge.undone_at is None and later.exists():
+                    raise merged_again from None
+                raise
         else:
             merged = Customer.objects.select_for_update().get(pk=pk)
     if not (actor.is_superuser or actor.role in DELETING_ROLES or merge.merged_by_id == actor.pk):
