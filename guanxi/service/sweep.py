@@ -1,6 +1,10 @@
 """The service-level sweep: every minute, find the open tickets whose warning or breach moment
 has come, tell the people the policy's escalation names, and schedule the next look.
 
+A notice and its email quote the ticket, so only people who may see its customer are told, as
+the one visibility rule decides (``ticket_readers``); someone the chain names by their place who
+may not see it is passed over for the next person up who may (see :func:`_recipients_for`).
+
 Only tickets whose ``sla_check_at`` has passed are read (a partial index holds just the tickets
 with a moment scheduled), so a backlog of a million open tickets costs what the few due ones
 cost. Each batch runs in one transaction that locks its tickets (``SKIP LOCKED``: two sweeps
@@ -55,22 +59,37 @@ class SweepResult:
     by_step: dict[str, int] = field(default_factory=dict)
 
 
+# Why someone a role names does not hear of a step themselves.
+LEFT = "left"  # no longer active
+CANNOT_SEE = "cannot_see"  # may not see the ticket's customer
+
+
+@dataclass
+class PassedOver:
+    """Someone a role named who is not told, why (:data:`LEFT` or :data:`CANNOT_SEE`), and who
+    is told in their place (nobody, when nobody up the chain nor any administrator may be)."""
+
+    person: Any
+    reason: str
+    stand_ins: list
+
+
 @dataclass
 class Recipients:
     """Who hears of one step: ``people`` in order, and ``passed_over``: each person a role
-    named who is no longer active, with those who hear of the step in their place."""
+    named who may not be told, with those who hear of the step in their place."""
 
     people: list
-    passed_over: list[tuple[Any, list]] = field(default_factory=list)
+    passed_over: list[PassedOver] = field(default_factory=list)
 
-    def stands_in_for(self, user) -> list:
-        """The people no longer active in whose place ``user`` hears of the step."""
-        return [left for left, stand_ins in self.passed_over if user in stand_ins]
+    def stands_in_for(self, user) -> list[PassedOver]:
+        """Those in whose place ``user`` hears of the step."""
+        return [passed for passed in self.passed_over if user in passed.stand_ins]
 
 
 class _Administrators:
-    """The active administrators, the last step of every chain; read once per batch, and only
-    when some chain runs out of active people."""
+    """The active administrators, the last step of every chain; read once per batch, when the
+    first of its tickets has a step due (who may see the ticket is asked for them too)."""
 
     def __init__(self):
         self._users: list | None = None
@@ -88,19 +107,8 @@ class _Administrators:
         return self._users
 
 
-def _recipients_for(
-    ticket: Ticket, roles, *, watchers: bool = False, administrators=None
-) -> Recipients:
-    """The users the roles name for this ticket; when none of them exists (an unassigned
-    ticket without a team), the next person up the chain who does. ``watchers``: the ticket's
-    watchers too, after them. Nobody is named twice.
-
-    A person named who is no longer active (deactivated while still a team's lead, a
-    department's manager or a policy's general manager, before deactivation refused that)
-    would leave an escalation naming only them reaching nobody, so the step goes on up the
-    chain (:data:`ESCALATION_ROLES`) to the next active person, and to the administrators when
-    nobody above is active; ``passed_over`` says who stood in for whom."""
-    administrators = administrators or _Administrators()
+def _chain(ticket: Ticket) -> dict[str, Any]:
+    """The person each role of :data:`ESCALATION_ROLES` names for this ticket, or ``None``."""
     team = ticket.team
     people = {
         "assignee": ticket.assignee,
@@ -111,6 +119,51 @@ def _recipients_for(
     }
     if people["assignee"] is None:
         people["assignee"] = people["owner"]
+    return people
+
+
+def _readers(ticket: Ticket, administrators, *, watchers: bool) -> set[int]:
+    """The ids of everyone a step of this ticket could tell (the whole chain, the
+    administrators it ends with, and with ``watchers`` its watchers) who may see the ticket,
+    through the one rule that decides that, in one query for all of them."""
+    candidates = [user for user in _chain(ticket).values() if user is not None]
+    candidates += administrators()
+    if watchers:
+        candidates += ticket.watchers.all()
+    return {user.pk for user in ticket_readers(ticket, candidates)}
+
+
+def _recipients_for(
+    ticket: Ticket,
+    roles,
+    *,
+    watchers: bool = False,
+    administrators=None,
+    readers: set[int] | None = None,
+) -> Recipients:
+    """The users the roles name for this ticket; when none of them exists (an unassigned
+    ticket without a team), the next person up the chain who does. ``watchers``: the ticket's
+    watchers too, after them. Nobody is named twice.
+
+    Only those in ``readers`` (:func:`_readers`) are told: the notice and its email quote the
+    ticket, and a role names people by their place, not by what they may see (a policy's
+    general manager may head another department; the service department's manager may not see
+    a sales rep's customer). ``None`` checks only who is active: for a ticket that quotes no
+    customer to anyone, such as the demo data's probes.
+
+    A person named who may not be told, because they are no longer active (deactivated while
+    still a team's lead, a department's manager or a policy's general manager, before
+    deactivation refused that) or may not see the ticket, would leave an escalation naming only
+    them reaching nobody. A breach nobody hears of is worse than one heard of by someone a
+    level higher, so the step goes on up the chain (:data:`ESCALATION_ROLES`) to the next
+    person who may be told, and to the administrators (who see every customer) when nobody
+    above may; ``passed_over`` says who stood in for whom and why."""
+    administrators = administrators or _Administrators()
+
+    def may_be_told(user) -> bool:
+        return user.is_active and (readers is None or user.pk in readers)
+
+    people = _chain(ticket)
     named = [r for r in roles if r in people and people[r] is not None]
     if not named:
         highest = max(
@@ -118,27 +171,29 @@ def _recipients_for(
         )
         named = [r for r in ESCALATION_ROLES[highest:] if people[r] is not None][:1]
     found: list = []
-    passed_over: list[tuple[Any, list]] = []
+    passed_over: list[PassedOver] = []
     for role in named:
         person = people[role]
-        if person.is_active:
+        if may_be_told(person):
             found.append(person)
             continue
         above = ESCALATION_ROLES[ESCALATION_ROLES.index(role) + 1 :]
-        stand_ins = [
-            next(
-                (people[r] for r in above if people[r] is not None and people[r].is_active),
-                None,
-            )
-        ]
-        if stand_ins[0] is None:
-            stand_ins = administrators()
+        stand_in = next(
+            (people[r] for r in above if people[r] is not None and may_be_told(people[r])), None
+        )
+        stand_ins = [stand_in] if stand_in else [u for u in administrators() if may_be_told(u)]
         found += stand_ins
-        passed_over.append((person, stand_ins))
+        reason = CANNOT_SEE if person.is_active else LEFT
+        passed_over.append(PassedOver(person=person, reason=reason, stand_ins=stand_ins))
     if watchers:
         # A watcher whose customers changed hands since may no longer read the ticket, which the
         # notice and its email quote: only those the one visibility rule still lets see it.
-        found += ticket_readers(ticket, [user for user in ticket.watchers.all() if user.is_active])
+        active = [user for user in ticket.watchers.all() if user.is_active]
+        found += (
+            ticket_readers(ticket, active)
+            if readers is None
+            else [user for user in active if user.pk in readers]
+        )
     unique = {}
     for user in found:
         unique.setdefault(user.pk, user)
@@ -169,15 +224,17 @@ def _text(ticket: Ticket, target: str, percent: int, due: datetime | None) -> st
     ]
 
 
-def _in_place_of(text: str, left: list) -> str:
-    """A notice's text, for someone who hears of it in place of people no longer active."""
-    if not left:
-        return text
-    reason = _("%(text)s (to you because %(name)s is no longer active)") % {
-        "text": text,
-        "name": ", ".join(user.label for user in left),
+def _in_place_of(text: str, passed: list[PassedOver]) -> str:
+    """A notice's text, for someone who hears of it in place of people who may not be told."""
+    because = {
+        LEFT: _("%(text)s (to you because %(name)s is no longer active)"),
+        CANNOT_SEE: _("%(text)s (to you because %(name)s may not see this customer)"),
     }
-    return reason[:300]
+    for reason, template in because.items():
+        names = [p.person.label for p in passed if p.reason == reason]
+        if names:
+            text = template % {"text": text, "name": ", ".join(names)}
+    return text[:300]
 
 
 # The targets' names (SlaNotification.Target's labels) as messages, for audit summaries that each
@@ -189,16 +246,35 @@ TARGET_NAMES = {
 }
 
 
+PASSED_OVER = {
+    LEFT: gettext_noop(
+        "%(target)s escalation went to %(names)s because %(name)s is no longer active"
+    ),
+    CANNOT_SEE: gettext_noop(
+        "%(target)s escalation went to %(names)s because %(name)s may not see this customer"
+    ),
+}
+# Only when no active administrator may see the customer either (there is none, or the
+# customer is in the recycle bin): the step is still recorded, so it is not tried again every
+# minute, and this row and a warning in the log are what is left of it.
+TOLD_NOBODY = gettext_noop(
+    "%(target)s escalation reached nobody: %(name)s may not be told, and nobody up the chain "
+    "nor any administrator may see this customer"
+)
+
+
 def _audit_passed_over(ticket: Ticket, target: str, recipients: Recipients) -> None:
-    """Record on the ticket that a step went past people no longer active, and to whom: the
+    """Record on the ticket that a step went past people who may not be told, and to whom: the
     chain of people a policy names is part of what the desk answers for."""
-    for left, stand_ins in recipients.passed_over:
-        names = ", ".join(user.label for user in stand_ins) or "-"
+    for passed in recipients.passed_over:
+        person, stand_ins = passed.person, passed.stand_ins
         summary = Summary(
-            gettext_noop(
-                "%(target)s escalation went to %(names)s because %(name)s is no longer active"
-            ),
-            {"target": Summary(TARGET_NAMES[target]), "names": names, "name": left.label},
+            PASSED_OVER[passed.reason] if stand_ins else TOLD_NOBODY,
+            {
+                "target": Summary(TARGET_NAMES[target]),
+                "names": ", ".join(user.label for user in stand_ins),
+                "name": person.label,
+            },
         )
         audit_record(
             actor=None,
@@ -209,7 +285,7 @@ def _audit_passed_over(ticket: Ticket, target: str, recipients: Recipients) -> N
             summary=prefixed(ticket.number, summary),
             changes={
                 "escalated_to": {
-                    "before": left.username,
+                    "before": person.username,
                     "after": [user.username for user in stand_ins],
                 }
             },
@@ -264,6 +340,10 @@ def sweep_batch(now: datetime, *, limit: int = BATCH_SIZE) -> tuple[int, list[in
         )
         due_steps, upcoming = steps_due(clocks, now, done=done[ticket.pk])
         deadlines = {c.target: c.due for c in clocks}
+        if due_steps:
+            readers = _readers(
+                ticket, administrators, watchers=any(s.percent == BREACH for s in due_steps)
+            )
         for step in due_steps:
             recipients = _recipients_for(
                 ticket,
@@ -271,10 +351,19 @@ def sweep_batch(now: datetime, *, limit: int = BATCH_SIZE) -> tuple[int, list[in
                 # watchers hear of the breach, not of every warning
                 watchers=step.percent == BREACH,
                 administrators=administrators,
+                readers=readers,
             )
             people = recipients.people
             if recipients.passed_over:
                 _audit_passed_over(ticket, step.target, recipients)
+            if not people:
+                logger.warning(
+                    "SLA %s step %d%% of ticket %s told nobody: nobody in its escalation "
+                    "chain, nor any administrator, may be told of it",
+                    step.target,
+                    step.percent,
+                    ticket.number,
+                )
             records.append(
                 SlaNotification(
                     ticket=ticket,
@@ -355,11 +444,14 @@ def deliver_emails(*, batch_size: int = EMAIL_BATCH) -> int:
             records = list(SlaNotification.objects.filter(pk__in=ids).select_related("ticket"))
             wanted = {pk for record in records for pk in record.recipients}
             users = User.objects.filter(pk__in=wanted, is_active=True).exclude(email="")
-            users_by_pk = {user.pk: user for user in users.only("pk", "email", "language")}
+            users_by_pk = {user.pk: user for user in users.select_related("team")}
             failed = []
             for record in records:
                 link = mail.absolute_url(f"/service/tickets/{record.ticket_id}/")
                 recipients = [users_by_pk[pk] for pk in record.recipients if pk in users_by_pk]
+                # The email quotes the ticket's subject, and may go out long after the step was
+                # recorded (the mail server was down): to those who may see the ticket now.
+                recipients = ticket_readers(record.ticket, recipients)
                 try:
                     # One email per language its recipients read. Should a later one fail, the
                     # step is sent again next time to all of them, the earlier ones included.

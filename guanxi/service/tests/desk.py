@@ -48,11 +48,12 @@ def build_desk(company) -> Desk:
     return Desk(lead=lead, head=head, team=team, second=second, refund=refund)
 
 
-def complaint(company) -> Ticket:
-    """A complaint the company's agent opens for the representative's customer."""
+def complaint(company, customer=None) -> Ticket:
+    """A complaint the company's agent opens for the representative's customer (or
+    ``customer``)."""
     return services.ticket_create(
         actor=company.agent,
-        customer_id=company.rep_customer.pk,
+        customer_id=(customer or company.rep_customer).pk,
         data={"type": "complaint", "subject": "货物破损"},
     )
 

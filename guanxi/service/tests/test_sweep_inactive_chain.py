@@ -1,6 +1,9 @@
 """An escalation naming someone no longer active (a team lead, department manager or policy's
 general manager deactivated before deactivation refused that) goes on up the chain to the next
-active person, and to the administrators when nobody above is active, and says why."""
+active person, and to the administrators when nobody above is active, and says why.
+
+The tickets are for a customer of the service department's own, which everyone in its chain
+may see: who may not see it is passed over too, which ``test_sweep_visibility`` tells of."""
 
 import pytest
 from django.core import mail as outbox
@@ -31,7 +34,7 @@ def _escalations(ticket) -> list[AuditEvent]:
 def test_a_breach_past_a_team_lead_who_left_reaches_the_department_manager(company, desk, clock):
     desk.lead.display_name = "Lead Li"
     desk.lead.save()
-    ticket = complaint(company)
+    ticket = complaint(company, company.agent_customer)
     _left(desk.lead)
     clock.advance(minutes=60)  # the breach: assignee and team lead
     sweep.sla_sweep()
@@ -45,17 +48,17 @@ def test_a_breach_past_a_team_lead_who_left_reaches_the_department_manager(compa
     assert sorted(record.recipients) == sorted([company.agent.pk, desk.head.pk])
     assert sorted(outbox.outbox[-1].to) == sorted([company.agent.email, desk.head.email])
     [event] = _escalations(ticket)
-    assert event.actor is None and event.customer_id == company.rep_customer.pk
+    assert event.actor is None and event.customer_id == company.agent_customer.pk
     assert event.changes == {"escalated_to": {"before": "lead", "after": ["head"]}}
     assert "because Lead Li is no longer active" in event.summary
 
 
 def test_with_lead_and_manager_gone_the_general_manager_hears(company, desk, clock):
     policy = SlaPolicy.objects.get(name="Complaints, round the clock")
-    gm = UserFactory(username="gm", role="manager")
+    gm = UserFactory(username="gm", role="manager", department=company.service)
     policy.general_manager = gm
     policy.save()
-    ticket = complaint(company)
+    ticket = complaint(company, company.agent_customer)
     _left(desk.lead)
     _left(desk.head)
     clock.advance(minutes=60)

@@ -1,0 +1,169 @@
+"""The sweep's notices and emails quote the ticket, so everyone they reach passes the one
+visibility rule: someone the escalation names by their place (a department's manager, a
+policy's general manager) who may not see the ticket's customer is passed over like someone who
+left, and the next person up the chain who may see it, or the administrators, hear instead."""
+
+import pytest
+from django.core import mail as outbox
+
+from guanxi.accounts.models import User
+from guanxi.audit.models import AuditEvent
+from guanxi.customers.models import Customer
+from guanxi.service import sweep
+from guanxi.service.models import SlaNotification, SlaPolicy, Ticket
+from guanxi.service.tests.desk import complaint, notified
+
+pytestmark = pytest.mark.django_db
+
+
+def _general_manager(user) -> None:
+    policy = SlaPolicy.objects.get(name="Complaints, round the clock")
+    policy.general_manager = user
+    policy.save()
+
+
+def _emailed(user) -> bool:
+    return any(user.email in message.to for message in outbox.outbox)
+
+
+def _escalations(ticket) -> list[AuditEvent]:
+    return list(
+        AuditEvent.objects.filter(object_type="ticket", object_id=ticket.pk)
+        .filter(changes__has_key="escalated_to")
+        .order_by("id")
+    )
+
+
+def test_a_manager_who_may_not_see_the_customer_hears_nothing_and_the_next_up_hears(
+    company, desk, clock
+):
+    """The desk's head manages the service department and may not see the East rep's
+    customer; the East manager, the policy's general manager, may, and hears in their place."""
+    desk.head.display_name = "Head Zhao"
+    desk.head.save()
+    _general_manager(company.manager)
+    ticket = complaint(company)  # the East rep's customer
+    clock.advance(minutes=60)
+    sweep.sla_sweep()  # the breach: the assignee and the team lead, who may see everyone
+    outbox.outbox.clear()
+    clock.advance(minutes=30)  # 150 %: the department's manager
+    sweep.sla_sweep()
+    assert notified(desk.head) == [] and not _emailed(desk.head)
+    [notice] = notified(company.manager)
+    assert notice.startswith(f"{ticket.number}: first response overdue since")
+    assert notice.endswith("(to you because Head Zhao may not see this customer)")
+    [message] = outbox.outbox
+    assert message.to == [company.manager.email]
+    assert ticket.subject in message.body
+    record = SlaNotification.objects.get(ticket=ticket, percent=150)
+    assert record.recipients == [company.manager.pk]
+    [event] = _escalations(ticket)
+    assert event.changes == {"escalated_to": {"before": "head", "after": ["manager"]}}
+    assert "because Head Zhao may not see this customer" in event.summary
+    assert notified(company.admin) == []
+
+    clock.advance(minutes=30)  # 200 %: the general manager, in their own right
+    sweep.sla_sweep()
+    assert len(notified(company.manager)) == 2
+    assert "may not see" not in notified(company.manager)[-1]
+    assert notified(desk.head) == [] and not _emailed(desk.head)
+
+
+def test_a_general_manager_of_another_department_hands_the_escalation_to_the_administrators(
+    company, desk, clock
+):
+    _general_manager(company.manager_west)
+    ticket = complaint(company)
+    clock.advance(minutes=120)  # 200 %: only the general manager
+    sweep.sla_sweep()
+    assert notified(company.manager_west) == [] and not _emailed(company.manager_west)
+    [notice] = [n for n in notified(company.admin) if "200%" in n]
+    assert f"(to you because {company.manager_west.label} may not see this customer)" in notice
+    assert SlaNotification.objects.get(ticket=ticket, percent=200).recipients == [company.admin.pk]
+    assert _emailed(company.admin)
+
+
+def test_who_may_see_the_customer_hears_of_every_step_as_before(company, desk, clock):
+    """The same chain for a customer of the service department's own: nobody is passed over."""
+    ticket = complaint(company, company.agent_customer)
+    clock.advance(minutes=150)
+    sweep.sla_sweep()
+    assert len(notified(desk.head)) == 1 and _emailed(desk.head)
+    assert _escalations(ticket) == []
+
+
+def test_when_nobody_may_be_told_the_step_is_recorded_logged_and_audited(
+    company, desk, clock, caplog
+):
+    """No active administrator, and a department manager who may not see the customer: the
+    step is still recorded (it is not tried again every minute), told to nobody, written on the
+    ticket's history and in the log, and the ticket's next step is still scheduled."""
+    User.objects.filter(pk=company.admin.pk).update(is_active=False)
+    ticket = complaint(company)
+    clock.advance(minutes=60)
+    sweep.sla_sweep()
+    outbox.outbox.clear()
+    clock.advance(minutes=30)  # 150 %: the department's manager only
+    with caplog.at_level("WARNING", logger="guanxi.service.sweep"):
+        sweep.sla_sweep()
+    assert notified(desk.head) == [] and outbox.outbox == []
+    assert SlaNotification.objects.get(ticket=ticket, percent=150).recipients == []
+    [event] = _escalations(ticket)
+    assert event.changes == {"escalated_to": {"before": "head", "after": []}}
+    assert "reached nobody" in event.summary
+    assert any(
+        ticket.number in r.getMessage() and "told nobody" in r.getMessage() for r in caplog.records
+    )
+    assert Ticket.objects.get(pk=ticket.pk).sla_check_at is not None
+    clock.advance(minutes=1)
+    assert sweep.sla_sweep().notifications == 0
+
+
+def test_an_email_sent_after_its_reader_lost_sight_of_the_ticket_leaves_them_out(
+    company, desk, clock
+):
+    """The step is recorded for who may see the ticket then; its email may go out much later
+    (the mail server was down), and quotes the ticket to who may see it when it is sent."""
+    ticket = complaint(company)
+    ticket.watchers.add(company.rep)  # the East rep, who owns the customer
+    clock.advance(minutes=60)
+    sweep.sla_sweep(email=False)
+    assert company.rep.pk in SlaNotification.objects.get(ticket=ticket, percent=100).recipients
+    Customer.objects.filter(pk=ticket.customer_id).update(owner=company.rep_west)
+    assert sweep.deliver_emails() == 2  # the warning and the breach
+    assert not _emailed(company.rep)
+    assert _emailed(company.agent) and _emailed(desk.lead)
+
+
+def test_many_reps_and_managers_following_a_breach_cost_the_queries_of_two(company, desk, clock):
+    """Who may see a breached ticket is asked for everyone it could tell at once, and their
+    scopes are worked out together: 50 reps and managers of 25 teams and departments cost the
+    sweep no query more than two."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from guanxi.accounts.models import Department, Team
+    from guanxi.core.testing.factories import UserFactory
+
+    crowd = []
+    for i in range(25):
+        department = Department.objects.create(name=f"Region {i}")
+        team = Team.objects.create(name=f"Team {i}", department=department, customer_sharing="view")
+        crowd += [
+            UserFactory(username=f"rep{i}", role="sales_rep", department=department, team=team),
+            UserFactory(username=f"manager{i}", role="manager", department=department),
+        ]
+    customer = Customer.objects.create(name="Region 0 customer", owner=crowd[0])
+    counts = []
+    for watchers in (crowd[:2], crowd):
+        ticket = complaint(company, customer)
+        ticket.watchers.add(*watchers)
+        clock.advance(minutes=60)
+        with CaptureQueriesContext(connection) as queries:
+            assert sweep.sla_sweep().tickets == 1
+        counts.append(len(queries))
+        Ticket.objects.filter(pk=ticket.pk).update(sla_check_at=None)
+    assert counts[0] == counts[1]
+    # The customer's rep and their region's manager hear of both breaches, nobody else of any.
+    assert [len(notified(user)) for user in crowd[:2]] == [2, 2]
+    assert all(notified(user) == [] for user in crowd[2:])
