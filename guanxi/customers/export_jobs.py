@@ -55,6 +55,23 @@ def customer_export_is_long(*, actor, filters: dict | None) -> bool:
     return customers.values_list("pk", flat=True)[threshold : threshold + 1].exists()
 
 
+def _kept_filters(filters: dict | None) -> dict:
+    """``filters`` as a job keeps them in JSON while it waits: a moment (``updated_since``) as
+    ISO 8601 text with its UTC offset."""
+    return {
+        name: value.isoformat() if isinstance(value, dt.datetime) else value
+        for name, value in (filters or {}).items()
+    }
+
+
+def _job_filters(job: CustomerExportJob) -> dict:
+    """The filters a job kept, as the customer list takes them: a moment a datetime again."""
+    filters = dict(job.filters)
+    if isinstance(filters.get("updated_since"), str):
+        filters["updated_since"] = dt.datetime.fromisoformat(filters["updated_since"])
+    return filters
+
+
 def customer_export_job_create(*, actor, filters: dict | None, reveal: bool) -> CustomerExportJob:
     """A queued job exporting what ``actor`` sees of the list narrowed by ``filters``; the same
     export asked for earlier, while it still waits or is being written, is given again instead.
@@ -66,6 +83,7 @@ def customer_export_job_create(*, actor, filters: dict | None, reveal: bool) -> 
 
     if reveal and not actor.may_view_sensitive():
         raise PermissionDenied(_("You may not export sensitive data in full."))
+    filters = _kept_filters(filters)
     origin = current_origin()
     # The job and its queued task commit together: a job said to be waiting with no task
     # behind it would wait for ever.
@@ -80,11 +98,11 @@ def customer_export_job_create(*, actor, filters: dict | None, reveal: bool) -> 
             status__in=(CustomerExportJob.Status.QUEUED, CustomerExportJob.Status.RUNNING),
         ).order_by("pk")
         for earlier in waiting:
-            if earlier.filters == (filters or {}):
+            if earlier.filters == filters:
                 return earlier
         job = CustomerExportJob.objects.create(
             requested_by=actor,
-            filters=filters or {},
+            filters=filters,
             reveal=reveal,
             language=translation.get_language() or settings.LANGUAGE_CODE,
             via=origin.via,
@@ -111,7 +129,7 @@ def customer_export_job_run(*, job_id: int) -> None:
             try:
                 with transaction.atomic():
                     workbook, count = customers_export_xlsx_counted(
-                        actor=job.requested_by, filters=job.filters, reveal=job.reveal
+                        actor=job.requested_by, filters=_job_filters(job), reveal=job.reveal
                     )
                     with workbook:
                         stored = _store(workbook)
