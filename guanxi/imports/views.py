@@ -405,7 +405,7 @@ def import_for_real(request, job_id: int):
         # Started already (a click on a page left open): its own page says how it went.
         messages.info(
             request,
-            _("This dry run's file was imported for real already: import #%(number)d.")
+            _("An import of this dry run's file was made already: import #%(number)d.")
             % {"number": made.pk},
         )
         return redirect("imports:detail", job_id=made.pk)

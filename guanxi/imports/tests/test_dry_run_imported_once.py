@@ -55,7 +55,7 @@ def test_a_second_click_after_the_import_ran_goes_to_it_and_imports_nothing_agai
     response = client.post(f"/imports/{dry_run.pk}/for-real/", follow=True)
     assert response.redirect_chain == [(f"/imports/{made.pk}/", 302)]
     page = response.content.decode()
-    assert f"This dry run&#x27;s file was imported for real already: import #{made.pk}." in page
+    assert f"An import of this dry run&#x27;s file was made already: import #{made.pk}." in page
     assert ImportJob.objects.count() == jobs
     assert not ImportJob.objects.filter(status=ImportJob.Status.DRAFT).exists()
 
@@ -131,7 +131,7 @@ def test_the_link_and_the_message_are_in_chinese(client, company, uploads, back_
     page = client.get(f"/imports/{dry_run.pk}/").content.decode()
     assert f'已正式导入：<a href="/imports/{made.pk}/">导入 #{made.pk}</a>' in page
     response = client.post(f"/imports/{dry_run.pk}/for-real/", follow=True)
-    assert f"此试运行的文件已正式导入过：导入 #{made.pk}。" in response.content.decode()
+    assert f"此试运行的文件已有导入：导入 #{made.pk}。" in response.content.decode()
 
 
 def test_a_second_click_goes_to_the_import_even_after_the_file_was_deleted(
