@@ -319,6 +319,16 @@ def _check_sample(job: ImportJob, table, column_mapping, user) -> dict:
     return {"checked": checked, "good": good, "problems": problems[:20], "bad": len(problems)}
 
 
+def _status_label(job: ImportJob | None) -> str:
+    """The job's status as its own page heads it: one said to be running with nothing running
+    it is interrupted."""
+    if job is None:
+        return ""
+    if import_job_abandoned(job):
+        return ImportJob.Status.INTERRUPTED.label
+    return job.get_status_display()
+
+
 @login_required
 @require_GET
 def import_detail(request, job_id: int):
@@ -326,6 +336,7 @@ def import_detail(request, job_id: int):
     carry on with a web import that stopped (its worker told to stop, or killed)."""
     job = _job_or_404(request.user, job_id)
     abandoned = import_job_abandoned(job)
+    imported_for_real = import_made_from_dry_run(job) if job.dry_run else None
     context = {
         "job": job,
         "errors": import_errors(job, limit=20),
@@ -357,7 +368,8 @@ def import_detail(request, job_id: int):
         # Its starter may import a finished dry run's file for real, while the file is kept,
         # once: the page links to the import made from it instead.
         "for_real": dry_run_done_for(actor=request.user, job=job),
-        "imported_for_real": import_made_from_dry_run(job) if job.dry_run else None,
+        "imported_for_real": imported_for_real,
+        "imported_for_real_status": _status_label(imported_for_real),
         "upload_kept_days": settings.GUANXI_IMPORT_UPLOAD_RETENTION_DAYS,
     }
     if request.htmx and not request.htmx.history_restore_request:

@@ -93,6 +93,33 @@ def test_an_import_discarded_after_it_started_is_not_made_again(client, company,
     assert 'id="imported-for-real"' in page and "/for-real/" not in page
 
 
+@pytest.mark.parametrize(
+    ("status", "started", "said"),
+    [
+        ("draft", False, "Uploaded, not started"),
+        ("queued", False, "Waiting to start"),
+        ("cancelled", False, "Cancelled"),
+        ("interrupted", True, "Interrupted"),
+        ("failed", True, "Failed"),
+        ("discarded", True, "Discarded"),
+        ("running", True, "Interrupted"),  # said running, with nothing running it
+    ],
+)
+def test_the_link_says_what_became_of_the_import_rather_than_that_it_imported(
+    client, company, uploads, status, started, said
+):
+    """A draft not started yet, or an import cancelled before its first row, imported nothing:
+    the dry run's page must not say the file was imported."""
+    dry_run = _dry_run(client, company.rep)
+    made = _for_real(client, dry_run)
+    ImportJob.objects.filter(pk=made.pk).update(
+        status=status, started_at=timezone.now() if started else None
+    )
+    page = client.get(f"/imports/{dry_run.pk}/").content.decode()
+    assert "Imported for real" not in page
+    assert f"import #{made.pk}</a> ({said})" in page
+
+
 def test_an_import_discarded_before_it_started_may_be_made_again(client, company, uploads):
     dry_run = _dry_run(client, company.rep)
     first = _for_real(client, dry_run)
@@ -112,11 +139,17 @@ def test_the_dry_runs_page_links_to_the_import_made_from_it_instead_of_the_butto
     made = _for_real(client, dry_run)
     page = client.get(f"/imports/{dry_run.pk}/").content.decode()
     # A draft: the link goes where it is checked and started.
-    linked = f'Imported for real: <a href="/imports/{made.pk}/mapping/">import #{made.pk}</a>'
+    linked = (
+        f"This file's import for real: "
+        f'<a href="/imports/{made.pk}/mapping/">import #{made.pk}</a> (Uploaded, not started)'
+    )
     assert linked in page and "/for-real/" not in page
     client.post(f"/imports/{made.pk}/mapping/", {**FORM, "action": "start"})
     page = client.get(f"/imports/{dry_run.pk}/").content.decode()
-    linked = f'Imported for real: <a href="/imports/{made.pk}/">import #{made.pk}</a>'
+    linked = (
+        f"This file's import for real: "
+        f'<a href="/imports/{made.pk}/">import #{made.pk}</a> (Finished)'
+    )
     assert linked in page and "/for-real/" not in page
     # An administrator looking at the rep's dry run sees the link too.
     client.force_login(company.admin)
@@ -129,9 +162,9 @@ def test_the_link_and_the_message_are_in_chinese(client, company, uploads, back_
     client.post(f"/imports/{made.pk}/mapping/", {**FORM, "action": "start"})
     client.cookies["django_language"] = "zh-hans"
     page = client.get(f"/imports/{dry_run.pk}/").content.decode()
-    assert f'已正式导入：<a href="/imports/{made.pk}/">导入 #{made.pk}</a>' in page
+    assert f'此文件的正式导入：<a href="/imports/{made.pk}/">导入 #{made.pk}</a>（已完成）' in page
     response = client.post(f"/imports/{dry_run.pk}/for-real/", follow=True)
-    assert f"此试运行的文件已有导入：导入 #{made.pk}。" in response.content.decode()
+    assert f"已为此试运行的文件创建过导入：导入 #{made.pk}。" in response.content.decode()
 
 
 def test_a_second_click_goes_to_the_import_even_after_the_file_was_deleted(

@@ -148,7 +148,7 @@ def test_a_file_is_kept_until_the_last_job_reading_it_has_ended_its_days(client,
     _ended(made, days=8)
     assert remove_expired_import_uploads.call() == 1 and not Path(made.path).exists()
     page = client.get(f"/imports/{dry_run.pk}/").content.decode()
-    assert f'Imported for real: <a href="/imports/{made.pk}/">' in page
+    assert f'import for real: <a href="/imports/{made.pk}/">' in page
     assert "cannot be imported for real" not in page
 
 
