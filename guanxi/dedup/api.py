@@ -53,7 +53,11 @@ class CustomerDraftIn(InputSchema):
     emails: list[str] = Field(default_factory=list, max_length=20)
     birth_date: dt.date | None = None
     id_number: str | None = Field(
-        None, max_length=40, description="Compared by its keyed hash only; never stored."
+        None,
+        max_length=40,
+        description="Compared by its keyed hash only, and only when you may view sensitive "
+        "data (to anyone else a match would confirm a guess at a customer's full number); "
+        "never stored.",
     )
     addresses: list[AddressDraftIn] = Field(default_factory=list, max_length=10)
 

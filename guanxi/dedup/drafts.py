@@ -26,7 +26,10 @@ def draft_record(data: Mapping[str, Any], *, actor) -> MatchRecord:
     """Whatever is filled in; values that do not parse (half a phone number) are left out.
 
     An organisation is only looked up by id among the customers ``actor`` may see, so a draft
-    cannot be used to learn another team's organisation names."""
+    cannot be used to learn another team's organisation names. The ID number counts only for
+    who may see ID numbers in full: others see them masked (1101**********002X) beside the
+    birth date, two digits short of the whole, and a match would tell them which of the
+    hundred candidates it is."""
     company = data.get("company") or ""
     organization_id = data.get("organization_id")
     if organization_id:
@@ -39,6 +42,8 @@ def draft_record(data: Mapping[str, Any], *, actor) -> MatchRecord:
         if organization is not None:
             company = organization.name
     id_number = normalise_id_number(data.get("id_number") or "")
+    if not actor.may_view_sensitive():
+        id_number = ""
     return match_record(
         ref=None,
         name=data.get("name") or "",
