@@ -137,23 +137,32 @@ def _remove_upload(job: ImportJob, *, cutoff: dt.datetime | None = None) -> None
     needs it (:func:`_upload_still_needed`: a dry run and the import of its file for real share
     one). The rejected rows are written from the rows stored with their cells and the header
     stored on the job, so the error file stays; a job made before the header was stored gets
-    it now, from the file."""
+    it now, from the file.
+
+    The jobs reading the file are locked while it is deleted: "Import this file for real"
+    locks its dry run while it makes a draft reading the file, so the draft is either made
+    first (and found here, which keeps the file) or finds the file gone and says so."""
     path = stored_upload(job)
-    if path is None or _upload_still_needed(job, cutoff=cutoff):
+    if path is None:
         return
-    if not job.header and path.exists():
-        header = _job_header(job)
-        if header:
-            ImportJob.objects.filter(pk=job.pk).update(header=header)
-            job.header = header
-    try:
-        path.unlink(missing_ok=True)
-    except OSError:
-        # The job has ended whatever happens to its file: say so in the log, for whoever
-        # looks after the data directory.
-        logger.warning(
-            "The uploaded file of import #%s could not be deleted", job.pk, exc_info=True
-        )
+    with transaction.atomic():
+        list(ImportJob.objects.select_for_update().filter(path=job.path).order_by("pk"))
+        # Asked again once the locks are held: a draft committed meanwhile is seen now.
+        if _upload_still_needed(job, cutoff=cutoff):
+            return
+        if not job.header and path.exists():
+            header = _job_header(job)
+            if header:
+                ImportJob.objects.filter(pk=job.pk).update(header=header)
+                job.header = header
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            # The job has ended whatever happens to its file: say so in the log, for whoever
+            # looks after the data directory.
+            logger.warning(
+                "The uploaded file of import #%s could not be deleted", job.pk, exc_info=True
+            )
 
 
 # The statuses of a job that has ended for good: nothing reads its file again, once a finished
