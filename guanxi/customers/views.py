@@ -319,6 +319,13 @@ def customer_create_view(request):
     return render(request, "customers/form.html", _form_context(form, customer=None), status=status)
 
 
+def _gone_meanwhile(customer: Customer):
+    """The answer to a form whose customer went while the service waited for it: merged into
+    another customer (whose page its address leads to, saying so) or deleted (a 404 there),
+    rather than a server error."""
+    return redirect("customers:detail", customer_id=customer.pk)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def customer_edit_view(request, customer_id: int):
@@ -340,6 +347,8 @@ def customer_edit_view(request, customer_id: int):
                 expected_version=version,
                 data=form.service_data(),
             )
+        except Customer.DoesNotExist:
+            return _gone_meanwhile(customer)
         except StaleVersionError:
             saved = customer_detail_for_user(request.user, customer.pk)
             form.customer = saved
@@ -383,6 +392,8 @@ def customer_delete_view(request, customer_id: int):
             customer_id=customer.pk,
             expected_version=0 if expected is None else expected,
         )
+    except Customer.DoesNotExist:
+        return _gone_meanwhile(customer)
     except StaleVersionError:
         messages.warning(
             request,
