@@ -24,35 +24,48 @@ READERS_PER_QUERY = 500
 
 def ticket_readers(ticket: Ticket, users: Iterable) -> list:
     """Those of ``users`` who may see ``ticket`` (as :func:`tickets_for_user` decides: its
-    customer is visible to them), in their order.
+    customer is visible to them), in their order."""
+    return customer_readers([ticket.customer_id], users).get(ticket.customer_id, [])
+
+
+def customer_readers(customer_ids: Iterable[int], users: Iterable) -> dict[int, list]:
+    """For each of the customers, those of ``users`` who may see it (and so its tickets), in
+    their order: the SLA sweep asks about the customers of a whole batch of tickets at once.
 
     Asked in one query for up to ``READERS_PER_QUERY`` scopes: each is one filtered count over
-    the ticket's customer. A ticket watched by dozens of people otherwise cost a query for each
-    of them on every reply, note and customer message, while the ticket's row stayed locked.
-    People with the same scope (the reps of one sharing team, the managers of one department)
-    are counted once: a scope lists its team's or department's members, and a count for each
-    of 500 members of a team of 500 asked more values than SQLite takes in one query
-    (250,000, or 32,766 as built by default). The scopes themselves are worked out together
+    the customers. A ticket watched by dozens of people otherwise cost a query for each of them
+    on every reply, note and customer message, while the ticket's row stayed locked. People
+    with the same scope (the reps of one sharing team, the managers of one department) are
+    counted once: a scope lists its team's or department's members, and a count for each of
+    500 members of a team of 500 asked more values than SQLite takes in one query (250,000, or
+    32,766 as built by default). The scopes themselves are worked out together
     (:func:`customer_scopes`), in as many queries for 3,000 reps of 300 teams as for two."""
     users = list(users)
+    wanted = set(customer_ids) - {None}
     scopes: dict[Q, list[int]] = {}  # a scope -> the positions of the users who have it
     for position, scope in enumerate(customer_scopes(users, VIEW)):
         scopes.setdefault(scope, []).append(position)
     distinct = list(scopes.items())
-    readers: set[int] = set()
+    readers: dict[int, set[int]] = {pk: set() for pk in wanted}
     # A count is a column of the answer, and SQLite answers at most 2,000 of them.
-    for start in range(0, len(distinct), READERS_PER_QUERY):
+    for start in range(0, len(distinct) if wanted else 0, READERS_PER_QUERY):
         some = distinct[start : start + READERS_PER_QUERY]
-        counts = Customer.objects.filter(pk=ticket.customer_id).aggregate(
-            **{
-                f"scope_{i}": Count("pk", filter=scope)
-                for i, (scope, _positions) in enumerate(some)
-            }
+        rows = (
+            Customer.objects.filter(pk__in=wanted)
+            .order_by()
+            .values("pk")
+            .annotate(
+                **{
+                    f"scope_{i}": Count("pk", filter=scope)
+                    for i, (scope, _positions) in enumerate(some)
+                }
+            )
         )
-        for i, (_scope, positions) in enumerate(some):
-            if counts[f"scope_{i}"]:
-                readers.update(positions)
-    return [user for position, user in enumerate(users) if position in readers]
+        for row in rows:
+            for i, (_scope, positions) in enumerate(some):
+                if row[f"scope_{i}"]:
+                    readers[row["pk"]].update(positions)
+    return {pk: [users[p] for p in sorted(positions)] for pk, positions in readers.items()}
 
 
 def tickets_for_user(

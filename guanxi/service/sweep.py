@@ -39,7 +39,7 @@ from guanxi.core.languages import by_language, in_language
 
 from . import mail
 from .models import ESCALATION_ROLES, Notification, SlaNotification, Ticket
-from .selectors import ticket_readers
+from .selectors import customer_readers, ticket_readers
 from .services import _steps_done, policy_targets, status_histories
 from .sla import BREACH, running_clocks, steps_due
 
@@ -122,15 +122,22 @@ def _chain(ticket: Ticket) -> dict[str, Any]:
     return people
 
 
-def _readers(ticket: Ticket, administrators, *, watchers: bool) -> set[int]:
-    """The ids of everyone a step of this ticket could tell (the whole chain, the
-    administrators it ends with, and with ``watchers`` its watchers) who may see the ticket,
-    through the one rule that decides that, in one query for all of them."""
-    candidates = [user for user in _chain(ticket).values() if user is not None]
-    candidates += administrators()
-    if watchers:
-        candidates += ticket.watchers.all()
-    return {user.pk for user in ticket_readers(ticket, candidates)}
+def _readers(due: list[tuple[Ticket, list]], administrators) -> dict[int, set[int]]:
+    """For each ticket with steps due, the ids of everyone its steps could tell (its whole
+    chain, the administrators it ends with, and its watchers when a step is the breach) who may
+    see it, through the one rule that decides that: one query for the whole batch, however many
+    tickets and people."""
+    if not due:
+        return {}
+    everyone = {user.pk: user for user in administrators()}
+    for ticket, steps in due:
+        people = [user for user in _chain(ticket).values() if user is not None]
+        if any(step.percent == BREACH for step in steps):
+            people += ticket.watchers.all()
+        everyone.update((user.pk, user) for user in people)
+    by_customer = customer_readers({t.customer_id for t, _s in due}, everyone.values())
+    readable = {pk: {user.pk for user in users} for pk, users in by_customer.items()}
+    return {ticket.pk: readable.get(ticket.customer_id, set()) for ticket, _s in due}
 
 
 def _recipients_for(
@@ -325,6 +332,7 @@ def sweep_batch(now: datetime, *, limit: int = BATCH_SIZE) -> tuple[int, list[in
     records: list[SlaNotification] = []
     notices: list[Notification] = []
     administrators = _Administrators()
+    due = []  # (ticket, its targets, its steps due, its deadlines)
     for ticket in tickets:
         policy = ticket.sla_policy
         if policy is None or ticket.status not in Ticket.OPEN_STATUSES or ticket.merged_into_id:
@@ -339,11 +347,12 @@ def sweep_batch(now: datetime, *, limit: int = BATCH_SIZE) -> tuple[int, list[in
             waiting_since=ticket.waiting_since,
         )
         due_steps, upcoming = steps_due(clocks, now, done=done[ticket.pk])
-        deadlines = {c.target: c.due for c in clocks}
+        ticket.sla_check_at = upcoming
         if due_steps:
-            readers = _readers(
-                ticket, administrators, watchers=any(s.percent == BREACH for s in due_steps)
-            )
+            due.append((ticket, targets, due_steps, {c.target: c.due for c in clocks}))
+    readers = _readers([(ticket, steps) for ticket, _t, steps, _d in due], administrators)
+    for ticket, targets, due_steps, deadlines in due:
+        policy = ticket.sla_policy
         for step in due_steps:
             recipients = _recipients_for(
                 ticket,
@@ -351,7 +360,7 @@ def sweep_batch(now: datetime, *, limit: int = BATCH_SIZE) -> tuple[int, list[in
                 # watchers hear of the breach, not of every warning
                 watchers=step.percent == BREACH,
                 administrators=administrators,
-                readers=readers,
+                readers=readers[ticket.pk],
             )
             people = recipients.people
             if recipients.passed_over:
@@ -388,7 +397,6 @@ def sweep_batch(now: datetime, *, limit: int = BATCH_SIZE) -> tuple[int, list[in
                         )
                         for u in users
                     ]
-        ticket.sla_check_at = upcoming
     Ticket.objects.bulk_update(tickets, ["sla_check_at"], batch_size=1000)
     created = SlaNotification.objects.bulk_create(records, batch_size=1000)
     Notification.objects.bulk_create(notices, batch_size=1000)
@@ -445,13 +453,23 @@ def deliver_emails(*, batch_size: int = EMAIL_BATCH) -> int:
             wanted = {pk for record in records for pk in record.recipients}
             users = User.objects.filter(pk__in=wanted, is_active=True).exclude(email="")
             users_by_pk = {user.pk: user for user in users.select_related("team")}
+            # The email quotes the ticket's subject, and may go out long after the step was
+            # recorded (the mail server was down): to those who may see the ticket now.
+            readable = {
+                customer: {user.pk for user in readers}
+                for customer, readers in customer_readers(
+                    {record.ticket.customer_id for record in records}, users_by_pk.values()
+                ).items()
+            }
             failed = []
             for record in records:
                 link = mail.absolute_url(f"/service/tickets/{record.ticket_id}/")
-                recipients = [users_by_pk[pk] for pk in record.recipients if pk in users_by_pk]
-                # The email quotes the ticket's subject, and may go out long after the step was
-                # recorded (the mail server was down): to those who may see the ticket now.
-                recipients = ticket_readers(record.ticket, recipients)
+                may_see = readable.get(record.ticket.customer_id, set())
+                recipients = [
+                    users_by_pk[pk]
+                    for pk in record.recipients
+                    if pk in users_by_pk and pk in may_see
+                ]
                 try:
                     # One email per language its recipients read. Should a later one fail, the
                     # step is sent again next time to all of them, the earlier ones included.

@@ -167,3 +167,30 @@ def test_many_reps_and_managers_following_a_breach_cost_the_queries_of_two(compa
     # The customer's rep and their region's manager hear of both breaches, nobody else of any.
     assert [len(notified(user)) for user in crowd[:2]] == [2, 2]
     assert all(notified(user) == [] for user in crowd[2:])
+
+
+def test_a_batch_of_many_tickets_asks_who_may_see_them_in_the_queries_of_one(company, desk, clock):
+    """Who may see each ticket of a batch, and who may see it when its emails go out, is asked
+    for all of the batch's customers at once: five tickets cost the sweep no query more than one,
+    and each watcher hears only of the tickets of customers they may see."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    names = ("rep_customer", "teammate_customer", "rep_b_customer", "west_customer")
+    counts = []
+    for some in (names[:1], names):
+        tickets = [complaint(company, company.customers[name]) for name in some]
+        for ticket in tickets:
+            ticket.watchers.add(company.rep, company.rep_b)
+        clock.advance(minutes=60)
+        outbox.outbox.clear()
+        with CaptureQueriesContext(connection) as queries:
+            result = sweep.sla_sweep()
+        assert (result.tickets, result.notifications) == (len(some), 2 * len(some))
+        counts.append(len(queries))
+        Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(sla_check_at=None)
+    assert counts[0] == counts[1]
+    # The rep sees their own and their teammate's customer; team B's rep only their own.
+    assert len(notified(company.rep)) == 3 and len(notified(company.rep_b)) == 1
+    assert sum(company.rep.email in message.to for message in outbox.outbox) == 2
+    assert sum(company.rep_b.email in message.to for message in outbox.outbox) == 1
