@@ -5,6 +5,7 @@ import datetime as dt
 import logging
 import time
 
+from django.db import connection, transaction
 from django.utils import timezone
 from django_tasks import task
 
@@ -53,7 +54,15 @@ def run_import_job(job_id: int) -> None:
             ).enqueue(job_id)
             logger.info("Import #%s is busy while queued: trying again shortly.", job_id)
             return
-        # A backend that runs tasks at once (development, tests) can only wait here.
+        if connection.in_atomic_block:
+            # A backend that runs tasks at once runs this inside the transaction that queued
+            # the job, which holds the job's row: whoever holds the lock may be waiting for that
+            # row (a discard clicked as the job was started), so waiting here would wait for
+            # ever, the request never answered. Tried again once that transaction commits.
+            transaction.on_commit(lambda: run_import_job.enqueue(job_id))
+            logger.info("Import #%s is busy while queued: trying again once queued.", job_id)
+            return
+        # Otherwise a backend that runs tasks at once (tests) can only wait here.
         time.sleep(RETRY_SECONDS)
 
 

@@ -189,3 +189,73 @@ def test_the_database_worker_runs_the_task_queued_again_once_it_falls_due(
     job.refresh_from_db()
     assert (job.status, job.created) == (ImportJob.Status.FINISHED, 30)
     assert _imported() == 30
+
+
+def _waiting_for_a_row_lock(pid: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
+        row = cursor.fetchone()
+    return bool(row) and row[0] == "Lock"
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_where_tasks_run_at_once_a_discard_waiting_for_the_start_does_not_hang_it(
+    company, tmp_path, monkeypatch
+):
+    """Tasks run at once run inside the start's transaction, which has marked the job queued:
+    the discard holding the job's lock waits for that row, so waiting there for the lock would
+    wait for ever (the request never answered). The task tries again once the start commits,
+    which lets the discard go on, and runs the job."""
+    monkeypatch.setattr(tasks, "RETRY_SECONDS", 0.2)
+    job = _web_job(company.rep, tmp_path, dedup="off")
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.DRAFT)
+    job.refresh_from_db()
+    queued, go_on = threading.Event(), threading.Event()
+    discarder_pid, outcome = [], {}
+
+    def start():  # the mapping page's "Start": the status, then the task, in one transaction
+        try:
+            with transaction.atomic():
+                ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.DRAFT).update(
+                    status=ImportJob.Status.QUEUED
+                )
+                queued.set()
+                go_on.wait(20)
+                run_import_job.enqueue(job.pk)
+            outcome["started"] = True
+        finally:
+            connection.close()
+
+    def discard():
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                discarder_pid.append(cursor.fetchone()[0])
+            outcome["discarded"] = import_job_discard(actor=company.rep, job=job)
+        except Exception as error:  # cancelled below when the start hangs
+            outcome["discard_error"] = error
+        finally:
+            connection.close()
+
+    starter = threading.Thread(target=start, daemon=True)
+    starter.start()
+    assert queued.wait(10)
+    discarder = threading.Thread(target=discard, daemon=True)
+    discarder.start()
+    deadline = timezone.now() + dt.timedelta(seconds=10)
+    while not (discarder_pid and _waiting_for_a_row_lock(discarder_pid[0])):
+        assert timezone.now() < deadline, "the discard never waited for the started job's row"
+    go_on.set()
+    starter.join(15)
+    hung = starter.is_alive()
+    if hung:  # let the test end: the discard's wait is broken off, which lets go of the lock
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_cancel_backend(%s)", [discarder_pid[0]])
+        starter.join(30)
+    discarder.join(30)
+    assert not hung, "the start's request waited for ever for the job's lock"
+    assert outcome == {"started": True, "discarded": False}
+    job.refresh_from_db()
+    assert (job.status, job.created) == (ImportJob.Status.FINISHED, 30)
+    assert _imported() == 30
