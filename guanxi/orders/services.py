@@ -214,7 +214,10 @@ def order_create(
 
     Without an ``amount``, an order with lines is worth the sum of its lines. Without a
     ``gross_margin``, an order with a ``cost`` has the margin amount less cost."""
-    customer = access_customer(actor, customer_id, CHANGE)
+    # Locked, so that a merge of this customer under way finishes first: the order is then
+    # refused as for a customer gone, instead of being written after the merge moved the
+    # customer's orders to the kept one and left behind in the recycle bin.
+    customer = access_customer(actor, customer_id, CHANGE, for_update=True)
     _refuse_unknown(data, ORDER_FIELDS)
     errors: dict[str, list[str]] = {}
     clean_lines = _clean_lines(lines or [], errors)
@@ -370,7 +373,8 @@ def order_set_status(
 @transaction.atomic
 def invoice_create(*, actor, customer_id: int, data: Mapping[str, Any]) -> Invoice:
     """Bill a customer the actor may change, optionally for one of that customer's orders."""
-    customer = access_customer(actor, customer_id, CHANGE)
+    # Locked against a merge under way, as when booking an order (see ``order_create``).
+    customer = access_customer(actor, customer_id, CHANGE, for_update=True)
     _refuse_unknown(data, INVOICE_FIELDS)
     errors: dict[str, list[str]] = {}
     values = {name: value for name, value in data.items() if value is not None}

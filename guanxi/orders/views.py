@@ -46,6 +46,8 @@ def order_create_view(request, customer_id: int):
         if form.is_valid():
             try:
                 order_create(actor=request.user, customer_id=customer.pk, data=form.cleaned_data)
+            except Customer.DoesNotExist:
+                raise Http404 from None  # merged into another or deleted since the check above
             except ValidationError as exc:
                 for name, texts in exc.message_dict.items():
                     form.add_error(name if name in form.fields else None, texts)
