@@ -591,17 +591,36 @@ def import_job_resumable(*, actor, job: ImportJob, abandoned: bool | None = None
             job.status in CARRIED_ON_FROM
             or (import_job_abandoned(job) if abandoned is None else abandoned)
         )
+        and not upload_removed(job)
+    )
+
+
+def upload_lost_message(job: ImportJob) -> str:
+    """What a stopped web import whose uploaded file is gone (deleted by hand, say: the
+    clean-up keeps it while it may be carried on) tells whoever would carry it on."""
+    if job.dry_run:
+        return _(
+            "The uploaded file of this dry run has been deleted, so it cannot be run again: "
+            "upload the file again."
+        )
+    return _(
+        "The uploaded file of this import has been deleted, so it cannot be carried on: "
+        "upload the file again."
     )
 
 
 def import_job_queue_again(*, actor, job: ImportJob) -> bool:
     """Queue an interrupted, failed or abandoned web import again, to be carried on by the
     background worker; False when it has been queued or taken up meanwhile (a second click).
-    The caller queues the task when this says True.
+    The caller queues the task when this says True. Raises ``ValidationError`` naming the file
+    when its uploaded file is gone.
 
     Its lock is held while the status changes, so that no runner starts or takes it over then."""
     if job.via != "web" or job.started_by_id != actor.pk or not can_create_customers(actor):
         raise PermissionDenied
+    if upload_removed(job):
+        # Queued, it would only fail, naming a path of the server.
+        raise ValidationError({"file": upload_lost_message(job)})
     try:
         with job_lock(job.pk, wait=0):
             # Holding the lock, a "running" job is one whose runner has gone.

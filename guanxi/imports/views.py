@@ -57,6 +57,7 @@ from .services import (
     import_job_queue_again,
     import_job_resumable,
     import_made_from_dry_run,
+    upload_lost_message,
     upload_removed,
     write_error_rows,
 )
@@ -337,6 +338,10 @@ def import_detail(request, job_id: int):
     job = _job_or_404(request.user, job_id)
     abandoned = import_job_abandoned(job)
     imported_for_real = import_made_from_dry_run(job) if job.dry_run else None
+    stopped = (
+        abandoned or job.status in (ImportJob.Status.INTERRUPTED, ImportJob.Status.FAILED)
+    ) and job.cancel_requested_at is None
+    upload_lost = stopped and upload_removed(job)
     context = {
         "job": job,
         "errors": import_errors(job, limit=20),
@@ -348,10 +353,10 @@ def import_detail(request, job_id: int):
         # Stopped short of the end, and going nowhere until someone carries it on: the page
         # says how, since nothing re-queues an import by itself (it runs in its starter's name).
         # Not one someone asked to stop: nobody carries that on.
-        "stopped": (
-            abandoned or job.status in (ImportJob.Status.INTERRUPTED, ImportJob.Status.FAILED)
-        )
-        and job.cancel_requested_at is None,
+        "stopped": stopped and not upload_lost,
+        # Stopped short, its file gone all the same: it cannot be carried on, and the page
+        # says why instead of who could.
+        "upload_lost": upload_lost_message(job) if upload_lost else "",
         "resumable": import_job_resumable(actor=request.user, job=job, abandoned=abandoned),
         "cancellable": import_job_cancellable(actor=request.user, job=job, abandoned=abandoned),
         # Asked to stop; its runner has not reached the end of the batch in hand yet.
@@ -385,10 +390,14 @@ def import_resume(request, job_id: int):
     starting it."""
     _require_importer(request.user)
     job = _job_or_404(request.user, job_id)
-    with transaction.atomic():  # the status and the queued task commit together
-        queued = import_job_queue_again(actor=request.user, job=job)
-        if queued:
-            run_import_job.enqueue(job.pk)
+    try:
+        with transaction.atomic():  # the status and the queued task commit together
+            queued = import_job_queue_again(actor=request.user, job=job)
+            if queued:
+                run_import_job.enqueue(job.pk)
+    except ValidationError as error:
+        messages.info(request, " ".join(error.messages))
+        return redirect("imports:detail", job_id=job.pk)
     if queued and job.dry_run:
         messages.success(request, _("The dry run will start again from the first row."))
     elif queued:

@@ -1,0 +1,64 @@
+"""An import that stopped short keeps its uploaded file while it may be carried on; should the
+file be gone all the same (the data directory cleared by hand, a backup restored without it),
+the page says so plainly and offers neither to carry it on nor to run the dry run again, rather
+than queueing a run that fails naming a path of the server."""
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.utils import translation
+
+from guanxi.imports.models import ImportJob
+from guanxi.imports.services import import_job_queue_again, import_job_resumable
+from guanxi.imports.tests.test_import_job_runs import _interrupted
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def back_to_english():
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_stopped_import_whose_file_is_gone_says_so_and_is_not_queued(
+    client, company, tmp_path, monkeypatch, dry_run
+):
+    job = _interrupted(company, tmp_path, monkeypatch)
+    ImportJob.objects.filter(pk=job.pk).update(dry_run=dry_run)
+    job.refresh_from_db()
+    Path(job.path).unlink()
+    what = "dry run" if dry_run else "import"
+    again = "run again" if dry_run else "carried on"
+    said = (
+        f"The uploaded file of this {what} has been deleted, so it cannot be {again}: "
+        "upload the file again."
+    )
+    client.force_login(company.rep)
+    page = client.get(f"/imports/{job.pk}/").content.decode()
+    assert f'action="/imports/{job.pk}/resume/"' not in page
+    assert said in page
+    assert "as the import will not be carried on" not in page
+    assert "who started it, can carry it on" not in page
+    assert not import_job_resumable(actor=company.rep, job=job)
+
+    # A page left open from before the file went: the click is refused, saying why.
+    response = client.post(f"/imports/{job.pk}/resume/", follow=True)
+    assert response.status_code == 200
+    assert said in response.content.decode()
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.INTERRUPTED and "Error" not in job.message
+    with pytest.raises(Exception) as refusal:
+        import_job_queue_again(actor=company.rep, job=job)
+    assert refusal.value.message_dict == {"file": [said]}
+
+
+def test_it_is_said_in_chinese(client, company, tmp_path, monkeypatch, back_to_english):
+    job = _interrupted(company, tmp_path, monkeypatch)
+    Path(job.path).unlink()
+    client.force_login(company.rep)
+    client.cookies["django_language"] = "zh-hans"
+    page = client.get(f"/imports/{job.pk}/").content.decode()
+    assert "此导入上传的文件已被删除，无法继续：请重新上传该文件。" in page
