@@ -7,16 +7,24 @@ records (interactions, contacts, history) are reached through a visible customer
     role            view                              interact            change
     admin           all                               all                 all
     analyst         all                               none (read-only)    none
-    manager         their department's owners' + the  same as view        same as view
-                    unowned pool
+    manager         their department's owners' + the  same as view        their department's
+                    unowned pool; all if an active                        owners' + the unowned
+                    service agent is in their                             pool
+                    department
     service agent   all (they answer whoever calls)   all                 customers they own
     sales rep       own + teammates' when the team    same as view        own + teammates' when
                     shares (Team.customer_sharing)                        the team shares "edit"
+
+A manager may view and interact with at least what the people they manage may: the manager
+of a department with an active service agent sees every customer, as the agents do, so that
+the tickets the agents work for any caller are not hidden from their own manager. What a
+manager may change stays their department's owners' customers and the unowned pool.
 
 Deleted customers are invisible to everyone.
 """
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from django.db.models import Q, prefetch_related_objects
 
@@ -41,9 +49,10 @@ def customer_scope(user, action: str = VIEW, *, deleted: bool = False) -> Q:
 def customer_scopes(users: Iterable, action: str = VIEW, *, deleted: bool = False) -> list[Q]:
     """:func:`customer_scope` for each of ``users``, in their order, in at most three queries
     however many they are (their teams' sharing, their teams' members, their departments'
-    members), instead of one or two per sales rep or manager: a ticket followed by 3,000 reps
-    otherwise asked 3,000 queries while its row stayed locked. Both go through
-    :func:`_scope`, so the rule is written once and the two cannot disagree."""
+    members and whether an active service agent is one), instead of one or two per sales rep
+    or manager: a ticket followed by 3,000 reps otherwise asked 3,000 queries while its row
+    stayed locked. Both go through :func:`_scope`, so the rule is written once and the two
+    cannot disagree."""
     if action not in ACTIONS:
         raise ValueError(f"Unknown action {action!r}")
     users = list(users)
@@ -62,8 +71,11 @@ def _scope(user, action: str, deleted: bool, memberships: "_Memberships") -> Q:
     if user.role == Role.MANAGER:
         if user.department_id is None:
             return alive & Q(owner_id=user.pk)
-        members = memberships.member_ids(user, "department_id", user.department_id)
-        return alive & (Q(owner_id__in=members) | Q(owner__isnull=True))
+        department = memberships.members(user, "department_id", user.department_id)
+        if action != CHANGE and department.has_active_agent:
+            # Their agents answer every customer; their manager must see what they work on.
+            return alive
+        return alive & (Q(owner_id__in=department.ids) | Q(owner__isnull=True))
     if user.role == Role.SERVICE_AGENT:
         return alive if action != CHANGE else alive & Q(owner_id=user.pk)
     if user.role == Role.SALES_REP:
@@ -79,7 +91,23 @@ def _rep_owner_ids(user, action: str, memberships: "_Memberships") -> tuple[int,
     shares = sharing == "edit" or (sharing == "view" and action != CHANGE)
     if not shares:
         return (user.pk,)
-    return memberships.member_ids(user, "team_id", team.pk)
+    return memberships.members(user, "team_id", team.pk).ids
+
+
+class _Members(NamedTuple):
+    """A team's or department's members as the rule needs them: the ids of its active and
+    former members (a tuple, not a list: scopes are compared and hashed, ``ticket_readers``
+    groups people by scope, and Django hashes a tuple of ids at C speed but a list an id at a
+    time, which for 3,000 reps of one team was 9 million steps, most of a second and a half),
+    and whether an active service agent is among them."""
+
+    ids: tuple[int, ...]
+    has_active_agent: bool
+
+
+class _Group(NamedTuple):
+    members: _Members
+    known: frozenset[int]  # ``members.ids`` as a set, to tell quickly whether a user is one
 
 
 class _Memberships:
@@ -91,7 +119,7 @@ class _Memberships:
     def __init__(self, users: list):
         self._users = [user for user in users if user is not None and user.pk is not None]
         self._teams_read = False
-        self._members: dict[str, dict[int, tuple[tuple[int, ...], frozenset[int]]]] = {}
+        self._groups: dict[str, dict[int, _Group]] = {}
 
     def team(self, user):
         if not self._teams_read:
@@ -100,34 +128,41 @@ class _Memberships:
             prefetch_related_objects([u for u in self._users if u.team_id is not None], "team")
         return user.team
 
-    def member_ids(self, user, field: str, value: int) -> tuple[int, ...]:
-        """Ids of active and former members of a team/department, cached on the user object for
-        the length of a request so that one request asks only once.
-
-        A tuple, not a list: scopes are compared and hashed (``ticket_readers`` groups people
-        by scope), and Django hashes a tuple of ids at C speed but a list an id at a time, which
-        for 3,000 reps of one team was 9 million steps, most of a second and a half."""
-        cache = user.__dict__.setdefault("_guanxi_member_ids", {})
+    def members(self, user, field: str, value: int) -> _Members:
+        """The members of ``user``'s team/department (``user`` always among them), cached on
+        the user object for the length of a request so that one request asks only once."""
+        cache = user.__dict__.setdefault("_guanxi_members", {})
         key = (field, value)
         if key not in cache:
-            if field not in self._members:
-                self._members[field] = self._read_members(field)
-            ids, known = self._members[field].get(value, ((), frozenset()))
-            cache[key] = ids if user.pk in known else (*ids, user.pk)
+            if field not in self._groups:
+                self._groups[field] = self._read_groups(field)
+            group = self._groups[field].get(value)
+            if group is None:
+                cache[key] = _Members((user.pk,), False)
+            elif user.pk in group.known:
+                cache[key] = group.members
+            else:
+                cache[key] = group.members._replace(ids=(*group.members.ids, user.pk))
         return cache[key]
 
-    def _read_members(self, field: str) -> dict[int, tuple[tuple[int, ...], frozenset[int]]]:
-        """Each team's/department's members, as a tuple (the scope's) and a set (to tell quickly
-        whether a user is among them: a team of 3,000 would otherwise search its tuple 3,000
-        times)."""
+    def _read_groups(self, field: str) -> dict[int, _Group]:
+        """Each team's/department's members and whether an active service agent is one, in one
+        query for all of them; the ids also as a set, so that telling whether a user is a member
+        does not search a team of 3,000's tuple 3,000 times."""
         from guanxi.accounts.models import User
 
         wanted = {getattr(user, field) for user in self._users} - {None}
-        members: dict[int, list[int]] = {value: [] for value in wanted}
+        ids: dict[int, list[int]] = {value: [] for value in wanted}
+        with_agent: set[int] = set()
         rows = User.objects.filter(**{f"{field}__in": wanted}).order_by(field, "pk")
-        for value, pk in rows.values_list(field, "pk"):
-            members[value].append(pk)
-        return {value: (tuple(ids), frozenset(ids)) for value, ids in members.items()}
+        for value, pk, role, is_active in rows.values_list(field, "pk", "role", "is_active"):
+            ids[value].append(pk)
+            if is_active and role == Role.SERVICE_AGENT:
+                with_agent.add(value)
+        return {
+            value: _Group(_Members(tuple(pks), value in with_agent), frozenset(pks))
+            for value, pks in ids.items()
+        }
 
 
 def may_own_customers(user) -> bool:

@@ -154,9 +154,10 @@ def _recipients_for(
 
     Only those in ``readers`` (:func:`_readers`) are told: the notice and its email quote the
     ticket, and a role names people by their place, not by what they may see (a policy's
-    general manager may head another department; the service department's manager may not see
-    a sales rep's customer). ``None`` checks only who is active: for a ticket that quotes no
-    customer to anyone, such as the demo data's probes.
+    general manager may head another department; a sales department's manager may not see a
+    customer who moved to another department while their team works its ticket). ``None``
+    checks only who is active: for a ticket that quotes no customer to anyone, such as the demo
+    data's probes.
 
     A person named who may not be told, because they are no longer active (deactivated while
     still a team's lead, a department's manager or a policy's general manager, before

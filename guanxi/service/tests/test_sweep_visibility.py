@@ -1,7 +1,12 @@
 """The sweep's notices and emails quote the ticket, so everyone they reach passes the one
 visibility rule: someone the escalation names by their place (a department's manager, a
 policy's general manager) who may not see the ticket's customer is passed over like someone who
-left, and the next person up the chain who may see it, or the administrators, hear instead."""
+left, and the next person up the chain who may see it, or the administrators, hear instead.
+
+The service department's manager sees every customer, as their agents do, so they hear of the
+desk's tickets whoever the customer; a sales department's manager sees their department's
+customers only, and is passed over for a ticket their team still works on a customer who has
+moved to another department."""
 
 import pytest
 from django.core import mail as outbox
@@ -9,7 +14,7 @@ from django.core import mail as outbox
 from guanxi.accounts.models import User
 from guanxi.audit.models import AuditEvent
 from guanxi.customers.models import Customer
-from guanxi.service import sweep
+from guanxi.service import services, sweep
 from guanxi.service.models import SlaNotification, SlaPolicy, Ticket
 from guanxi.service.tests.desk import complaint, notified
 
@@ -26,6 +31,29 @@ def _emailed(user) -> bool:
     return any(user.email in message.to for message in outbox.outbox)
 
 
+def _moved_away(company) -> Ticket:
+    """A complaint of the West customer, given to the West rep (so the West team holds it, and
+    the West department's manager is its department manager), after which the customer moves
+    to the East rep: neither the West rep nor the West manager may see it any more."""
+    from guanxi.customers.services import customers_reassign
+
+    company.west.manager = company.manager_west
+    company.west.save()
+    ticket = complaint(company, company.west_customer)
+    services.ticket_assign(
+        actor=company.admin, ticket_id=ticket.pk, assignee_id=company.rep_west.pk
+    )
+    customers_reassign(
+        actor=company.admin,
+        from_owner_id=company.rep_west.pk,
+        to_owner_id=company.rep.pk,
+        customer_ids=[company.west_customer.pk],
+    )
+    ticket = Ticket.objects.select_related("team__department").get(pk=ticket.pk)
+    assert ticket.team == company.team_west
+    return ticket
+
+
 def _escalations(ticket) -> list[AuditEvent]:
     return list(
         AuditEvent.objects.filter(object_type="ticket", object_id=ticket.pk)
@@ -34,39 +62,72 @@ def _escalations(ticket) -> list[AuditEvent]:
     )
 
 
-def test_a_manager_who_may_not_see_the_customer_hears_nothing_and_the_next_up_hears(
+def test_the_service_departments_manager_hears_of_the_desks_breach_on_a_sales_reps_customer(
     company, desk, clock
 ):
-    """The desk's head manages the service department and may not see the East rep's
-    customer; the East manager, the policy's general manager, may, and hears in their place."""
-    desk.head.display_name = "Head Zhao"
-    desk.head.save()
+    """The desk's head manages the service department, whose agents answer every customer, and
+    so may see the East rep's customer as they do: the 150 % step reaches them, nobody is passed
+    over, and the general manager hears only at 200 %, in their own right."""
     _general_manager(company.manager)
     ticket = complaint(company)  # the East rep's customer
     clock.advance(minutes=60)
-    sweep.sla_sweep()  # the breach: the assignee and the team lead, who may see everyone
+    sweep.sla_sweep()
     outbox.outbox.clear()
     clock.advance(minutes=30)  # 150 %: the department's manager
     sweep.sla_sweep()
-    assert notified(desk.head) == [] and not _emailed(desk.head)
+    [notice] = notified(desk.head)
+    assert notice.startswith(f"{ticket.number}: first response overdue since")
+    assert "may not see" not in notice
+    [message] = outbox.outbox
+    assert message.to == [desk.head.email] and ticket.subject in message.body
+    assert SlaNotification.objects.get(ticket=ticket, percent=150).recipients == [desk.head.pk]
+    assert notified(company.manager) == [] and notified(company.admin) == []
+    assert _escalations(ticket) == []
+
+    clock.advance(minutes=30)  # 200 %: the general manager
+    sweep.sla_sweep()
+    [notice] = notified(company.manager)
+    assert "may not see" not in notice
+    assert len(notified(desk.head)) == 1
+    assert _escalations(ticket) == []
+
+
+def test_a_manager_who_may_not_see_the_customer_hears_nothing_and_the_next_up_hears(
+    company, desk, clock
+):
+    """The West team still works a complaint of a customer who moved to the East rep: the West
+    manager, a sales department's without agents, may not see it; the East manager, the
+    policy's general manager, may, and hears in their place."""
+    company.manager_west.display_name = "Head Qian"
+    company.manager_west.save()
+    _general_manager(company.manager)
+    ticket = _moved_away(company)
+    clock.advance(minutes=60)
+    sweep.sla_sweep()  # the breach: the West rep may not see it, the agent who took it may
+    assert notified(company.manager) == []
+    earlier = len(_escalations(ticket))
+    outbox.outbox.clear()
+    clock.advance(minutes=30)  # 150 %: the department's manager
+    sweep.sla_sweep()
+    assert notified(company.manager_west) == [] and not _emailed(company.manager_west)
     [notice] = notified(company.manager)
     assert notice.startswith(f"{ticket.number}: first response overdue since")
-    assert notice.endswith("(to you because Head Zhao may not see this customer)")
+    assert notice.endswith("(to you because Head Qian may not see this customer)")
     [message] = outbox.outbox
     assert message.to == [company.manager.email]
     assert ticket.subject in message.body
     record = SlaNotification.objects.get(ticket=ticket, percent=150)
     assert record.recipients == [company.manager.pk]
-    [event] = _escalations(ticket)
-    assert event.changes == {"escalated_to": {"before": "head", "after": ["manager"]}}
-    assert "because Head Zhao may not see this customer" in event.summary
+    [event] = _escalations(ticket)[earlier:]
+    assert event.changes == {"escalated_to": {"before": "manager_west", "after": ["manager"]}}
+    assert "because Head Qian may not see this customer" in event.summary
     assert notified(company.admin) == []
 
     clock.advance(minutes=30)  # 200 %: the general manager, in their own right
     sweep.sla_sweep()
     assert len(notified(company.manager)) == 2
     assert "may not see" not in notified(company.manager)[-1]
-    assert notified(desk.head) == [] and not _emailed(desk.head)
+    assert notified(company.manager_west) == [] and not _emailed(company.manager_west)
 
 
 def test_a_general_manager_of_another_department_hands_the_escalation_to_the_administrators(
@@ -98,18 +159,19 @@ def test_when_nobody_may_be_told_the_step_is_recorded_logged_and_audited(
     """No active administrator, and a department manager who may not see the customer: the
     step is still recorded (it is not tried again every minute), told to nobody, written on the
     ticket's history and in the log, and the ticket's next step is still scheduled."""
+    ticket = _moved_away(company)
     User.objects.filter(pk=company.admin.pk).update(is_active=False)
-    ticket = complaint(company)
     clock.advance(minutes=60)
     sweep.sla_sweep()
+    earlier = len(_escalations(ticket))
     outbox.outbox.clear()
     clock.advance(minutes=30)  # 150 %: the department's manager only
     with caplog.at_level("WARNING", logger="guanxi.service.sweep"):
         sweep.sla_sweep()
-    assert notified(desk.head) == [] and outbox.outbox == []
+    assert notified(company.manager_west) == [] and outbox.outbox == []
     assert SlaNotification.objects.get(ticket=ticket, percent=150).recipients == []
-    [event] = _escalations(ticket)
-    assert event.changes == {"escalated_to": {"before": "head", "after": []}}
+    [event] = _escalations(ticket)[earlier:]
+    assert event.changes == {"escalated_to": {"before": "manager_west", "after": []}}
     assert "reached nobody" in event.summary
     assert any(
         ticket.number in r.getMessage() and "told nobody" in r.getMessage() for r in caplog.records
