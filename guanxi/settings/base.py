@@ -211,9 +211,10 @@ GUANXI_SCHEDULE = {
 # always sent at once).
 GUANXI_EXPORT_BACKGROUND_ROWS = env_int("GUANXI_EXPORT_BACKGROUND_ROWS", 20000)
 # The files uploaded to import from the web hold personal data: each is deleted this many days
-# after the last job reading it ended (finished, cancelled or discarded; a finished dry run's
-# file is kept as long to be imported for real), by the scheduler's hourly clean-up. An import
-# that stopped short keeps its file while it may be carried on.
+# after the last job reading it ended (a finished dry run's file is kept as long to be imported
+# for real), by the scheduler's hourly clean-up; a cancelled or discarded import's at once,
+# unless such a dry run keeps it. An upload not started yet, and an import that stopped short,
+# keep their file while they may be started or carried on.
 GUANXI_IMPORT_UPLOAD_RETENTION_DAYS = env_int("GUANXI_IMPORT_UPLOAD_RETENTION_DAYS", 7)
 # The service desk's inbound address: customers write here, replies to its mail come here.
 GUANXI_SERVICE_EMAIL = os.environ.get("GUANXI_SERVICE_EMAIL", "service@guanxi.localhost")
