@@ -417,23 +417,27 @@ def import_for_real(request, job_id: int):
     made from the dry run already, started or not."""
     _require_importer(request.user)
     job = _job_or_404(request.user, job_id)
+    # Only for what to say: the draft an earlier click made is not a new one.
+    made_before = import_made_from_dry_run(job) if job.dry_run else None
     try:
         made = import_job_for_real(actor=request.user, job=job)
     except ValidationError as error:
         messages.info(request, " ".join(error.messages))
         return redirect("imports:detail", job_id=job.pk)
-    if made.status != ImportJob.Status.DRAFT:
-        # Started already (a click on a page left open): its own page says how it went.
+    if made_before is not None and made_before.pk == made.pk:
         messages.info(
             request,
             _("An import of this dry run's file was made already: import #%(number)d.")
             % {"number": made.pk},
         )
+    else:
+        messages.success(
+            request,
+            _("A new import of the same file is ready: check its columns, then start it."),
+        )
+    if made.status != ImportJob.Status.DRAFT:
+        # Started already (a click on a page left open): its own page says how it went.
         return redirect("imports:detail", job_id=made.pk)
-    messages.success(
-        request,
-        _("A new import of the same file is ready: check its columns, then start it."),
-    )
     return redirect("imports:mapping", job_id=made.pk)
 
 

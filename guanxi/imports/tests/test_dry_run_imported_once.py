@@ -93,6 +93,18 @@ def test_an_import_discarded_after_it_started_is_not_made_again(client, company,
     assert 'id="imported-for-real"' in page and "/for-real/" not in page
 
 
+def test_a_second_click_on_a_draft_not_started_yet_does_not_call_it_new(client, company, uploads):
+    dry_run = _dry_run(client, company.rep)
+    response = client.post(f"/imports/{dry_run.pk}/for-real/", follow=True)
+    assert "A new import of the same file is ready" in response.content.decode()
+    made = ImportJob.objects.latest("pk")
+    response = client.post(f"/imports/{dry_run.pk}/for-real/", follow=True)
+    assert response.redirect_chain == [(f"/imports/{made.pk}/mapping/", 302)]
+    page = response.content.decode()
+    assert "A new import of the same file is ready" not in page
+    assert f"An import of this dry run&#x27;s file was made already: import #{made.pk}." in page
+
+
 @pytest.mark.parametrize(
     ("status", "started", "said"),
     [
