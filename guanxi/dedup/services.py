@@ -696,28 +696,31 @@ def _lock_pair_to_decide(actor, pair_id: int) -> tuple[DuplicatePair, Customer, 
 
     The customers are locked before the pair, as a merge locks them before it settles their
     pairs: locking the pair first, a decision and a merge of one of its customers each held
-    what the other waited for, and the database broke one of them off as a deadlock."""
+    what the other waited for, and the database broke one of them off as a deadlock. A pair
+    that names other customers once they are locked (one was merged into a third customer,
+    to which the merge moved the pair) is refused too: the decision was not made about that
+    customer."""
     pair = DuplicatePair.objects.get(pk=pair_id)
-    while True:
-        try:
-            left, right = _lock_pair(actor, pair.left_id, pair.right_id)
-        except Customer.DoesNotExist:
-            # Merged away while this waited for it: that merge decided the pair, or moved it
-            # to its survivor (then the pair is locked again with the customers it names now).
-            again = DuplicatePair.objects.filter(pk=pair.pk).first()
-            if again is None or again.status != DuplicatePair.Status.OPEN:
-                raise _already_decided() from None
-            if (again.left_id, again.right_id) == (pair.left_id, pair.right_id):
-                raise
-            pair = again
-            continue
-        locked = DuplicatePair.objects.select_for_update().filter(pk=pair.pk).first()
-        if locked is None or locked.status != DuplicatePair.Status.OPEN:
-            raise _already_decided()
-        if (locked.left_id, locked.right_id) == (pair.left_id, pair.right_id):
-            # Nobody can move it now: that takes merging one of the customers this holds.
-            return locked, left, right
-        pair = locked
+    try:
+        left, right = _lock_pair(actor, pair.left_id, pair.right_id)
+    except Customer.DoesNotExist:
+        # Merged away while this waited for it, or before.
+        again = DuplicatePair.objects.filter(pk=pair.pk).first()
+        if again is None or (again.status, again.left_id, again.right_id) != (
+            DuplicatePair.Status.OPEN,
+            pair.left_id,
+            pair.right_id,
+        ):
+            raise _already_decided() from None
+        raise
+    locked = DuplicatePair.objects.select_for_update().filter(pk=pair.pk).first()
+    if locked is None or (locked.status, locked.left_id, locked.right_id) != (
+        DuplicatePair.Status.OPEN,
+        left.pk,
+        right.pk,
+    ):
+        raise _already_decided()
+    return locked, left, right
 
 
 @transaction.atomic
@@ -728,14 +731,23 @@ def duplicate_pair_merge(
     survivor_id: int,
     survivor_version: int | None = None,
     merged_version: int | None = None,
+    merged_id: int | None = None,
 ) -> CustomerMerge:
     """Merge a possible duplicate from the review queue, keeping ``survivor_id`` (one of the
     pair). A pair someone decided meanwhile (say, marked as two different customers) is not
-    merged: that decision does not change either customer's version, so only the pair tells."""
-    pair, _left, _right = _lock_pair_to_decide(actor, pair_id)
+    merged: that decision does not change either customer's version, so only the pair tells.
+
+    ``merged_id`` is the other customer as the caller saw the pair. A pair moves to the
+    survivor when one of its customers is merged into a third one: the pair then names that
+    third customer, which nobody compared, and whose version may even be the one the caller
+    read of the first. Such a pair is refused with :class:`StaleVersionError`."""
+    pair, left, right = _lock_pair_to_decide(actor, pair_id)
     if survivor_id not in (pair.left_id, pair.right_id):
         raise ValidationError({"keep": _("Choose which customer to keep.")})
-    merged_id = pair.right_id if survivor_id == pair.left_id else pair.left_id
+    other = right if survivor_id == pair.left_id else left
+    if merged_id is not None and merged_id != other.pk:
+        raise StaleVersionError(other.version, field="merged_version")
+    merged_id = other.pk
     return customers_merge(
         actor=actor,
         survivor_id=survivor_id,

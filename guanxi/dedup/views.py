@@ -21,7 +21,7 @@ from guanxi.customers.models import Customer
 from guanxi.customers.selectors import customer_detail_for_user, customer_permissions_for_user
 from guanxi.customers.services import StaleVersionError
 from guanxi.customers.visibility import can_create_customers
-from guanxi.web.params import version_param
+from guanxi.web.params import int_param, version_param
 
 from .drafts import draft_record
 from .matching.engine import REVIEW_THRESHOLD
@@ -132,6 +132,18 @@ def duplicate_merge(request, pair_id: int):
         return redirect("dedup:pair", pair_id=pair.pk)
     survivor_id = int(keep)
     merged_id = pair.right_id if survivor_id == pair.left_id else pair.left_id
+    # The customers the page showed. Once one of them is merged into a third customer, the
+    # pair names that one instead, which nobody compared here: the merge is refused as stale.
+    shown = {
+        side: int_param(request.POST.get(f"{side}_id"))
+        for side in ("left", "right")
+        if request.POST.get(f"{side}_id") is not None
+    }
+    if shown and shown != {"left": pair.left_id, "right": pair.right_id}:
+        messages.warning(
+            request, _("One of the two customers changed since you opened this page; look again.")
+        )
+        return redirect("dedup:pair", pair_id=pair.pk)
     version_of = {
         pair.left_id: version_param(request.POST.get("version_left")),
         pair.right_id: version_param(request.POST.get("version_right")),
@@ -148,6 +160,7 @@ def duplicate_merge(request, pair_id: int):
             survivor_id=survivor_id,
             survivor_version=version_of[survivor_id] or 0,
             merged_version=version_of[merged_id] or 0,
+            merged_id=merged_id if shown else None,
         )
     except StaleVersionError:
         messages.warning(
