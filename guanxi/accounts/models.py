@@ -12,7 +12,7 @@ from .roles import Role
 
 class Department(models.Model):
     """A part of the company (Sales East, Customer Service...). Managers see their department's
-    customers."""
+    customers, and every customer when an active service agent is among its members."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     manager = models.ForeignKey(

@@ -266,7 +266,8 @@ def tier_movements_for_user(
 def follow_ups_for_user(user, *, open_only: bool = True) -> QuerySet[ChurnFollowUp]:
     """Churn follow-ups on the customers ``user`` may see, largest value at risk first, then the
     oldest; only the open ones unless ``open_only`` is false. A rep sees the ones on their own
-    customers (and their teammates' where the team shares), a manager their department's."""
+    customers (and their teammates' where the team shares), a manager their department's (all,
+    for the manager of service agents)."""
     follow_ups = ChurnFollowUp.objects.filter(
         customer__in=Customer.objects.visible_to(user, VIEW).values("pk")
     )

@@ -1,6 +1,7 @@
 """Reads of the service desk, always through the customers a user can see: a ticket is visible
 exactly when its customer is (``customers.visibility``), so a sales rep sees their own
-customers' tickets, a manager their department's, and service agents and administrators all."""
+customers' tickets, a manager their department's (all, for the manager of service agents), and
+service agents and administrators all."""
 
 import datetime as dt
 from collections.abc import Iterable
