@@ -758,10 +758,16 @@ def duplicate_pair_merge(
 
 
 @transaction.atomic
-def duplicate_pair_reject(*, actor, pair_id: int) -> DuplicatePair:
+def duplicate_pair_reject(
+    *, actor, pair_id: int, customer_ids: tuple[int, int] | None = None
+) -> DuplicatePair:
     """Say that a possible duplicate is two different customers; it is not proposed again.
-    The actor must be allowed to change both customers."""
+    The actor must be allowed to change both customers. ``customer_ids`` (left, right) are the
+    customers as the caller saw the pair: one that names another customer since (see
+    :func:`duplicate_pair_merge`) is refused as decided, for nobody compared that one."""
     pair, left, right = _lock_pair_to_decide(actor, pair_id)
+    if customer_ids is not None and tuple(customer_ids) != (left.pk, right.pk):
+        raise _already_decided()
     before = pair.status
     pair.status = DuplicatePair.Status.REJECTED
     pair.decided_at = timezone.now()

@@ -121,6 +121,15 @@ def duplicate_pair(request, pair_id: int):
     )
 
 
+def _customers_shown(request) -> tuple[int | None, int | None] | None:
+    """The (left, right) customers the pair's page showed, if its form said. Once one of them
+    is merged into a third customer the pair names that one instead, which nobody compared
+    here, so a decision on it is refused."""
+    if request.POST.get("left_id") is None and request.POST.get("right_id") is None:
+        return None
+    return int_param(request.POST.get("left_id")), int_param(request.POST.get("right_id"))
+
+
 @login_required
 @require_POST
 def duplicate_merge(request, pair_id: int):
@@ -132,14 +141,8 @@ def duplicate_merge(request, pair_id: int):
         return redirect("dedup:pair", pair_id=pair.pk)
     survivor_id = int(keep)
     merged_id = pair.right_id if survivor_id == pair.left_id else pair.left_id
-    # The customers the page showed. Once one of them is merged into a third customer, the
-    # pair names that one instead, which nobody compared here: the merge is refused as stale.
-    shown = {
-        side: int_param(request.POST.get(f"{side}_id"))
-        for side in ("left", "right")
-        if request.POST.get(f"{side}_id") is not None
-    }
-    if shown and shown != {"left": pair.left_id, "right": pair.right_id}:
+    shown = _customers_shown(request)
+    if shown and shown != (pair.left_id, pair.right_id):
         messages.warning(
             request, _("One of the two customers changed since you opened this page; look again.")
         )
@@ -190,7 +193,9 @@ def duplicate_merge(request, pair_id: int):
 def duplicate_reject(request, pair_id: int):
     pair = _pair_or_404(request.user, pair_id)
     try:
-        duplicate_pair_reject(actor=request.user, pair_id=pair.pk)
+        duplicate_pair_reject(
+            actor=request.user, pair_id=pair.pk, customer_ids=_customers_shown(request)
+        )
     except ValidationError as exc:
         for text in exc.messages:
             messages.error(request, text)

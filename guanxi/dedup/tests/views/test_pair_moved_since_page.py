@@ -70,3 +70,20 @@ def test_the_service_refuses_a_pair_that_names_another_customer_now(company, mov
         )
     assert stale.value.field == "merged_version"
     assert Customer.objects.get(pk=third.pk).deleted_at is None
+
+
+def test_the_pair_page_does_not_reject_a_customer_it_did_not_show(client, company, moved_pair):
+    pair, (first, second, third) = moved_pair
+    client.force_login(company.rep)
+    page = client.get(f"/duplicates/{pair.pk}/").content.decode()
+    start = page.index('id="reject-form"')
+    form = dict(
+        re.findall(r'name="(\w+_id)" value="(\d+)"', page[start : page.index("</form>", start)])
+    )
+    assert form == {"left_id": str(first.pk), "right_id": str(second.pk)}
+    customers_merge(actor=company.manager, survivor_id=third.pk, merged_id=first.pk)
+
+    response = client.post(f"/duplicates/{pair.pk}/reject/", form, follow=True)
+    assert "This pair has already been decided." in response.content.decode()
+    pair.refresh_from_db()
+    assert pair.status == DuplicatePair.Status.OPEN  # the third customer and the second
