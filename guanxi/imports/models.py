@@ -97,6 +97,9 @@ class ImportJob(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("import")
         verbose_name_plural = _("imports")
+        # The jobs reading an uploaded file are looked up by its path: each deletion, and the
+        # hourly clean-up for every file it deletes.
+        indexes = [models.Index(fields=["path"], name="imports_job_path_idx")]
 
     def __str__(self) -> str:
         return f"{self.kind} import of {self.filename}"
