@@ -60,7 +60,7 @@ def run_import_job(job_id: int) -> None:
             # row (a discard clicked as the job was started), so waiting here would wait for
             # ever, the request never answered. Tried again once that transaction commits.
             transaction.on_commit(lambda: run_import_job.enqueue(job_id))
-            logger.info("Import #%s is busy while queued: trying again once queued.", job_id)
+            logger.info("Import #%s is busy while queued: trying again once it commits.", job_id)
             return
         # Otherwise a backend that runs tasks at once (tests) can only wait here.
         time.sleep(RETRY_SECONDS)
