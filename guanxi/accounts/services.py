@@ -229,6 +229,12 @@ def user_deactivate(
         raise ValidationError(problems)
     holdings = user_holdings(user)
     successor_id = None if hand_over_to in (None, POOL) else int(hand_over_to)
+    # Inactive before anything is handed over (the transaction undoes it should a hand-over be
+    # refused): what the successor may work with is asked as it will be once the leaver has
+    # gone. The manager of a department whose only active service agent is leaving sees every
+    # customer until then, and would otherwise take tickets they can no longer open.
+    user.is_active = False
+    user.save(update_fields=["is_active"])
     if holdings.customers:
         try:
             customers_reassign(actor=actor, from_owner_id=user.pk, to_owner_id=successor_id)
@@ -247,8 +253,6 @@ def user_deactivate(
                 % {"user": user.label}
             }
         )
-    user.is_active = False
-    user.save(update_fields=["is_active"])
     audit_record(
         actor=actor,
         action=AuditEvent.Action.UPDATE,

@@ -7,11 +7,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import translation
 
 from guanxi.accounts.models import User
+from guanxi.accounts.roles import Role
 from guanxi.accounts.selectors import user_holdings
 from guanxi.accounts.services import POOL, user_deactivate
 from guanxi.analytics.models import ChurnFollowUp
 from guanxi.audit.models import AuditEvent
-from guanxi.core.testing.factories import CustomerFactory
+from guanxi.core.testing.factories import CustomerFactory, UserFactory
 from guanxi.customers.models import Customer
 from guanxi.customers.services import customers_reassign
 from guanxi.service.models import Ticket
@@ -109,6 +110,24 @@ def test_a_ticket_goes_back_to_the_queue_when_the_successor_may_not_work_with_it
     ticket.refresh_from_db()
     assert (ticket.assignee, ticket.owner) == (None, None)
     assert Customer.objects.get(pk=company.rep_customer.pk).owner == company.rep_b
+
+
+def test_the_last_agent_leaving_does_not_hand_their_manager_tickets_they_will_no_longer_see(
+    company,
+):
+    # The service department's manager sees every customer only while an active agent is in
+    # the department; once its only agent has left, they see their department's customers and
+    # the pool alone, so the agent's ticket on a sales rep's customer goes back to the queue.
+    head = UserFactory(username="head", role=Role.MANAGER, department=company.service)
+    ticket = _ticket(company.rep_customer, assignee=company.agent, owner=company.agent)
+    user_deactivate(actor=company.admin, user_id=company.agent.pk, hand_over_to=head.pk)
+    ticket.refresh_from_db()
+    assert (ticket.assignee, ticket.owner) == (None, None)
+    assert not Customer.objects.visible_to(User.objects.get(pk=head.pk)).filter(
+        pk=company.rep_customer.pk
+    )
+    # Their department's customers stay theirs to work with.
+    assert Customer.objects.get(pk=company.agent_customer.pk).owner == head
 
 
 def test_handing_over_to_the_unowned_pool(company):
