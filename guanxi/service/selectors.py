@@ -21,6 +21,40 @@ def _visible_customer_ids(user):
 
 
 READERS_PER_QUERY = 500
+# SQLite as built by default takes 32,766 values in one query; a scope names its team's or
+# department's members one value each.
+VALUES_PER_QUERY = 30_000
+
+
+def _values(scope: Q) -> int:
+    """How many values ``scope`` asks the database: one per id of a list, one per other value."""
+    count = 0
+    for child in scope.children:
+        if isinstance(child, Q):
+            count += _values(child)
+        else:
+            value = child[1]
+            count += len(value) if isinstance(value, (list, tuple, set, frozenset)) else 1
+    return count
+
+
+def _in_queries(scopes: list, room: int) -> list[list]:
+    """``scopes`` cut into runs of at most ``READERS_PER_QUERY`` that ask at most ``room``
+    values between them; a scope asking more than that on its own is asked alone, as the
+    pages of its user ask it."""
+    runs: list[list] = []
+    run: list = []
+    used = 0
+    for item in scopes:
+        values = _values(item[0])
+        if run and (len(run) == READERS_PER_QUERY or used + values > room):
+            runs.append(run)
+            run, used = [], 0
+        run.append(item)
+        used += values
+    if run:
+        runs.append(run)
+    return runs
 
 
 def ticket_readers(ticket: Ticket, users: Iterable) -> list:
@@ -48,9 +82,10 @@ def customer_readers(customer_ids: Iterable[int], users: Iterable) -> dict[int, 
         scopes.setdefault(scope, []).append(position)
     distinct = list(scopes.items())
     readers: dict[int, set[int]] = {pk: set() for pk in wanted}
-    # A count is a column of the answer, and SQLite answers at most 2,000 of them.
-    for start in range(0, len(distinct) if wanted else 0, READERS_PER_QUERY):
-        some = distinct[start : start + READERS_PER_QUERY]
+    # A count is a column of the answer, and SQLite answers at most 2,000 of them; and the
+    # scopes of managers of two departments of 20,000 each, asked together, are more values
+    # than SQLite takes, though each alone is not.
+    for some in _in_queries(distinct, VALUES_PER_QUERY - len(wanted)) if wanted else []:
         rows = (
             Customer.objects.filter(pk__in=wanted)
             .order_by()
