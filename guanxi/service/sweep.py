@@ -367,12 +367,17 @@ def sweep_batch(now: datetime, *, limit: int = BATCH_SIZE) -> tuple[int, list[in
             if recipients.passed_over:
                 _audit_passed_over(ticket, step.target, recipients)
             if not people:
+                # Two different things to put right: someone named who may not be told, or a
+                # step whose roles (and those above them) nobody holds, such as a policy
+                # without a general manager, which the administrators are not asked about.
                 logger.warning(
-                    "SLA %s step %d%% of ticket %s told nobody: nobody in its escalation "
-                    "chain, nor any administrator, may be told of it",
+                    "SLA %s step %d%% of ticket %s told nobody: %s",
                     step.target,
                     step.percent,
                     ticket.number,
+                    "nobody in its escalation chain, nor any administrator, may be told of it"
+                    if recipients.passed_over
+                    else "nobody holds the roles it notifies, nor any role above them",
                 )
             records.append(
                 SlaNotification(

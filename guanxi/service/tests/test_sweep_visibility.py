@@ -256,3 +256,17 @@ def test_a_batch_of_many_tickets_asks_who_may_see_them_in_the_queries_of_one(com
     assert len(notified(company.rep)) == 3 and len(notified(company.rep_b)) == 1
     assert sum(company.rep.email in message.to for message in outbox.outbox) == 2
     assert sum(company.rep_b.email in message.to for message in outbox.outbox) == 1
+
+
+def test_a_step_whose_roles_nobody_holds_says_so_in_the_log(company, desk, clock, caplog):
+    """The 200 % step of a policy without a general manager names nobody: the log says so, and
+    does not claim that no administrator may see the customer, when one may and is not asked."""
+    ticket = complaint(company)
+    clock.advance(minutes=120)  # 200 %
+    with caplog.at_level("WARNING", logger="guanxi.service.sweep"):
+        sweep.sla_sweep()
+    assert SlaNotification.objects.get(ticket=ticket, percent=200).recipients == []
+    [message] = [r.getMessage() for r in caplog.records if "told nobody" in r.getMessage()]
+    assert message.startswith(f"SLA first_response step 200% of ticket {ticket.number} told")
+    assert "nobody holds the roles it notifies" in message
+    assert "administrator" not in message
