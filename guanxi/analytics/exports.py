@@ -18,7 +18,7 @@ from django.utils.translation import gettext_noop
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record
 from guanxi.audit.summaries import Summary
-from guanxi.customers.exports import neutralise_formula
+from guanxi.core.formulas import neutralise_formula
 
 from .dashboard import EXPORTS
 

@@ -20,7 +20,6 @@ edits the cell and presses Enter, or saves the sheet as CSV; the leading quote s
 import csv
 import datetime as dt
 import io
-import re
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
@@ -42,6 +41,7 @@ from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record
 from guanxi.audit.summaries import Summary
 from guanxi.core.crypto import decrypt_text
+from guanxi.core.formulas import neutralise_formula
 from guanxi.core.masking import mask_phone
 
 from .models import Email, Phone
@@ -95,31 +95,6 @@ XLSX_SHEET_ROWS = 1_048_576
 EXPORT_CHUNK = 2000
 # Characters of CSV sent at a time by a streaming export.
 CSV_PIECE = 256 * 1024
-
-# Spreadsheet programs read a cell that starts with one of these as a formula (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_NEGATIVE_NUMBER = re.compile(r"-[0-9]+(\.[0-9]+)?", re.ASCII)
-
-
-def neutralise_formula(value: str) -> str:
-    """Prefix a single quote (the OWASP advice) to text a spreadsheet could evaluate, so it is
-    shown as typed instead.
-
-    Leading spaces are looked through because an importer that trims them (LibreOffice offers
-    to) would otherwise find the formula behind them. A bare negative number is left alone: it
-    cannot hold a formula, and quoting it would turn a number someone wants to add up into text.
-
-    Phone numbers are shown in international form ('+86 139 **** 1111'), so the phones column
-    nearly always gets the quote. That is on purpose rather than a side effect to design away:
-    spreadsheets really do evaluate such text ('+1-202-555-0100' becomes a negative number,
-    '+8613900001111' a number shown as 8.6139E+12), so the quote is also what keeps a number
-    as it was written. Exporting phones without the '+' or in another spelling would give the
-    export a third form of every number, different from the pages and the API; a program
-    reading the file strips one leading quote instead.
-    """
-    if value.lstrip(" ").startswith(FORMULA_PREFIXES) and not _NEGATIVE_NUMBER.fullmatch(value):
-        return "'" + value
-    return value
 
 
 def _records(customers, *, reveal: bool) -> Iterator[tuple]:

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from guanxi.core.bulk import insert, update
 from guanxi.core.files import replaced_on_success
+from guanxi.core.formulas import neutralise_formula
 from guanxi.customers.models import Customer
 
 from .keys import complete_match_index, indexed_records
@@ -93,8 +94,10 @@ def scan_duplicates(
                     [
                         int(left_ids[i]),
                         int(right_ids[i]),
-                        external_ids[search.left[i]] or "",
-                        external_ids[search.right[i]] or "",
+                        # External ids come from imported files and the API as any text;
+                        # the file is for opening in a spreadsheet.
+                        neutralise_formula(external_ids[search.left[i]] or ""),
+                        neutralise_formula(external_ids[search.right[i]] or ""),
                         f"{search.scores[i]:.6f}",
                     ]
                 )

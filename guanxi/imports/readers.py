@@ -9,6 +9,10 @@ that is what Excel writes there. A file that is valid UTF-8 (with or without a b
 is read as UTF-8; otherwise, if it is valid GB18030, as GB18030; otherwise as UTF-8, and the rows
 holding bytes that are not UTF-8 are reported one by one (a file pasted together from two
 sources).
+
+A cell holding a single quote before text a spreadsheet would evaluate ("'=1+1", "'+86 139…")
+is read without that quote, as the exports and the error files write such text
+(``guanxi.core.formulas``); any other quote is kept.
 """
 
 import codecs
@@ -17,11 +21,13 @@ import datetime as dt
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 
 from django.utils.translation import gettext as _
+
+from guanxi.core.formulas import restore_formula
 
 MAX_CELL = 10_000  # characters; a longer cell is a broken file, not data
 # The whole file is in memory already, so csv's own limit on a field guards nothing; raised, it
@@ -56,7 +62,10 @@ class TableFile:
         reader = _csv_rows if self.kind == "csv" else _xlsx_rows
         for row in reader(self):
             if row.number > start_after:
-                yield row
+                # Every importer reads its rows here, so a file exported by the project (which
+                # quotes a cell a spreadsheet would evaluate), edited and imported again stores
+                # what was exported, not "'+86 139…".
+                yield replace(row, cells=[restore_formula(cell) for cell in row.cells])
 
     def count_rows(self) -> int:
         return sum(1 for _row in self.rows())
@@ -127,7 +136,7 @@ def _open_csv(path: Path) -> TableFile:
                 _("The header row cannot be read: %(problem)s") % {"problem": row.problem}
             )
         if any(cell.strip() for cell in row.cells):
-            table.header = [cell.strip() for cell in row.cells]
+            table.header = [restore_formula(cell).strip() for cell in row.cells]
             table.header_row = row.number
             break
     if not table.header:
@@ -336,7 +345,7 @@ def _open_xlsx(path: Path) -> TableFile:
     workbook = _load_workbook(path)
     try:
         for number, values in _sheet_rows(workbook):
-            cells = [_cell_text(v).strip() for v in values]
+            cells = [restore_formula(_cell_text(v)).strip() for v in values]
             if any(cells):
                 while cells and not cells[-1]:
                     cells.pop()

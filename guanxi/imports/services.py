@@ -29,6 +29,7 @@ from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record
 from guanxi.audit.summaries import Summary
 from guanxi.core.files import replaced_on_success
+from guanxi.core.formulas import neutralise_formula
 from guanxi.customers.models import CustomFieldDefinition
 from guanxi.customers.visibility import can_create_customers
 
@@ -883,11 +884,15 @@ def write_error_rows(job: ImportJob, handle) -> int:
     width = max(len(header), widest)
     header += [f"column_{number}" for number in range(len(header) + 1, width + 1)]
     writer = csv.writer(handle)
-    writer.writerow([*header, *ERROR_COLUMNS])
+    # The cells are the uploaded ones and the reasons quote them, so a cell holding a formula
+    # would be evaluated by the spreadsheet the file is opened in; the importers strip the
+    # quote again when the fixed file comes back.
+    writer.writerow([neutralise_formula(cell) for cell in [*header, *ERROR_COLUMNS]])
     count = 0
     for error in errors.iterator():
         cells = list(error.cells) + [""] * (width - len(error.cells))
-        writer.writerow([*cells, error.row_number, error.reason])
+        cells = [neutralise_formula(cell) for cell in cells]
+        writer.writerow([*cells, error.row_number, neutralise_formula(error.reason)])
         count += 1
     return count
 

@@ -1,12 +1,14 @@
 """``guanxi dedup`` with arguments a user can get wrong: each is refused with a message naming
 it and status 2 before any work; the pairs file is written whole or not at all."""
 
+import csv
 import io
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from guanxi.customers.services import customer_create
 from guanxi.dedup.models import DuplicatePair
 
 
@@ -64,3 +66,18 @@ def test_a_scan_stopped_while_writing_the_pairs_leaves_the_previous_file(
     assert output.read_text() == "the previous pairs\n"
     assert [p.name for p in tmp_path.iterdir()] == ["pairs.csv"]
     assert not DuplicatePair.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_pairs_file_quotes_external_ids_a_spreadsheet_would_evaluate(company, tmp_path):
+    data = {"name": "张伟", "phones": ["13812345678"], "emails": ["zhang.wei@example.com"]}
+    left = customer_create(actor=company.admin, data={**data, "external_id": "=HYPERLINK(1)"})
+    right = customer_create(actor=company.admin, data={**data, "external_id": "-7"})
+    output = tmp_path / "pairs.csv"
+    _dedup("scan", "--output", str(output), "--no-queue")
+    rows = list(csv.DictReader(output.open(encoding="utf-8")))
+    [row] = [r for r in rows if {r["left_id"], r["right_id"]} == {str(left.pk), str(right.pk)}]
+    externals = {row["left_external_id"], row["right_external_id"]}
+    # A bare negative number is no formula; the ids and the score stay numbers.
+    assert externals == {"'=HYPERLINK(1)", "-7"}
+    assert float(row["score"]) > 0
