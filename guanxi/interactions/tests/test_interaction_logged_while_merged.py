@@ -4,16 +4,14 @@ customer the merge puts in the recycle bin, where nobody sees it. Real concurren
 PostgreSQL."""
 
 import datetime as dt
-import threading
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
-from guanxi.core.testing.threads import in_thread, wait_until, waiting_for_a_lock
+from guanxi.core.testing.merging import merge_held
 from guanxi.customers.models import Customer
 from guanxi.customers.services import customer_create
-from guanxi.dedup import services as merging
 from guanxi.interactions.models import Interaction
 from guanxi.interactions.services import interaction_log
 
@@ -28,41 +26,22 @@ pytestmark = [
 def test_a_contact_logged_while_its_customer_is_merged_away_is_not_lost(company, monkeypatch):
     kept = customer_create(actor=company.manager, data={"name": "孙丽"})
     other = customer_create(actor=company.manager, data={"name": "孙丽"})
-    paused, go = threading.Event(), threading.Event()
-    settle = merging._settle_pairs
-
-    def settle_when_told(*args, **kwargs):
-        paused.set()  # the merge has moved the contacts and holds both customers
-        go.wait(30)
-        return settle(*args, **kwargs)
-
-    monkeypatch.setattr(merging, "_settle_pairs", settle_when_told)
-    results: dict = {}
-    merge = in_thread(
-        lambda: merging.customers_merge(
-            actor=company.manager, survivor_id=kept.pk, merged_id=other.pk
-        ),
-        results,
-        "merge",
-    )
-    assert paused.wait(30)
-    logging_it = in_thread(
-        lambda: interaction_log(
-            actor=company.manager,
-            customer_id=other.pk,
-            data={
-                "channel": "phone",
-                "subject": "回电",
-                "occurred_at": timezone.now() - dt.timedelta(minutes=1),
-            },
-        ),
-        results,
-        "log",
-    )
-    assert wait_until(waiting_for_a_lock)
-    go.set()
-    merge.join(60)
-    logging_it.join(60)
+    with merge_held(
+        monkeypatch, actor=company.manager, survivor_id=kept.pk, merged_id=other.pk
+    ) as merge:
+        merge.beside(
+            lambda: interaction_log(
+                actor=company.manager,
+                customer_id=other.pk,
+                data={
+                    "channel": "phone",
+                    "subject": "回电",
+                    "occurred_at": timezone.now() - dt.timedelta(minutes=1),
+                },
+            ),
+            "log",
+        )
+    results = merge.results
     assert results["merge"][0] == "ok", results["merge"][-1]
     # Refused as for any customer gone (a 404), never written to the one in the recycle bin.
     assert results["log"][0] == "error", results["log"]

@@ -1,0 +1,57 @@
+"""A merge of two customers held open half-way, for tests of what becomes of a write sent to one
+of them meanwhile. Real concurrency needs PostgreSQL: each writer runs on a thread of its own,
+and so on a connection of its own."""
+
+import threading
+from contextlib import contextmanager
+
+from .threads import in_thread, wait_until, waiting_for_a_lock
+
+
+class HeldMerge:
+    """What :func:`merge_held` gives the block: ``beside`` starts a writer, and ``results``
+    holds each one's outcome (``("ok", value)`` or ``("error", exception, traceback)``) under
+    its key, the merge's included, once the block has ended."""
+
+    def __init__(self):
+        self.results: dict = {}
+        self.threads: list[threading.Thread] = []
+
+    def beside(self, work, key: str) -> None:
+        """Run ``work`` on a thread of its own and wait until it waits for a lock the merge
+        holds (so the test knows it came while the merge was under way, not after)."""
+        self.threads.append(in_thread(work, self.results, key))
+        assert wait_until(waiting_for_a_lock), f"{key} did not wait for the merge"
+
+
+@contextmanager
+def merge_held(monkeypatch, *, actor, survivor_id: int, merged_id: int, key: str = "merge"):
+    """Merge ``merged_id`` into ``survivor_id`` on a thread of its own, and hold the merge once
+    it has moved the related rows and holds both customers (just before it settles their
+    duplicate pairs) until the block ends; then let it finish, and wait for it and for every
+    writer the block started with :meth:`HeldMerge.beside`."""
+    from guanxi.dedup import services as merging
+
+    paused, go = threading.Event(), threading.Event()
+    settle = merging._settle_pairs
+
+    def settle_when_told(*args, **kwargs):
+        paused.set()
+        go.wait(30)
+        return settle(*args, **kwargs)
+
+    monkeypatch.setattr(merging, "_settle_pairs", settle_when_told)
+    held = HeldMerge()
+    merge = in_thread(
+        lambda: merging.customers_merge(actor=actor, survivor_id=survivor_id, merged_id=merged_id),
+        held.results,
+        key,
+    )
+    try:
+        assert paused.wait(30), "the merge did not get half-way"
+        yield held
+    finally:
+        go.set()
+        merge.join(60)
+        for thread in held.threads:
+            thread.join(60)
