@@ -46,6 +46,11 @@ def find_customer(*, email: str = "", phone: str = "") -> Customer | None:
     return None
 
 
+# Times a request looks its customer up again after finding one merged away meanwhile: each
+# time another merge finished, so more than a couple is a chain of merges no one makes.
+FIND_ATTEMPTS = 5
+
+
 @transaction.atomic
 def request_from_customer(
     *,
@@ -68,7 +73,42 @@ def request_from_customer(
     record holds the address only when no customer has it yet, so that an address never comes
     to name two customers and later mail from it goes where it went before (a request's
     requester keeps it all the same, for answers)."""
-    customer = find_customer(email=email, phone=phone) if match_customer else None
+    # A customer merged into another while this waited for its lock is looked up again: the
+    # merge moved its addresses and numbers to the kept customer, under which the request goes.
+    for _attempt in range(FIND_ATTEMPTS):
+        customer = find_customer(email=email, phone=phone) if match_customer else None
+        try:
+            return _file_request(
+                customer=customer,
+                name=name,
+                email=email,
+                phone=phone,
+                data=data,
+                channel=channel,
+                email_message_id=email_message_id,
+                email_copied=email_copied,
+                acknowledge=acknowledge,
+                match_customer=match_customer,
+            )
+        except Customer.DoesNotExist:
+            if customer is None:
+                raise
+    raise Customer.DoesNotExist
+
+
+def _file_request(
+    *,
+    customer: Customer | None,
+    name: str,
+    email: str,
+    phone: str,
+    data: dict,
+    channel: str,
+    email_message_id: str,
+    email_copied: Iterable[str],
+    acknowledge: bool,
+    match_customer: bool,
+) -> Ticket:
     if customer is None:
         keep_email = bool(email) and (match_customer or find_customer(email=email) is None)
         details = {

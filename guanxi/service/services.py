@@ -439,7 +439,10 @@ def _open_ticket(
 @transaction.atomic
 def ticket_create(*, actor, customer_id: int, data: Mapping[str, Any]) -> Ticket:
     """Open a ticket for a customer the actor may interact with."""
-    customer = access_customer(actor, customer_id, INTERACT)
+    # Locked, so that a merge of this customer under way finishes first: the ticket is then
+    # refused as for a customer gone, instead of being written after the merge moved the
+    # customer's tickets to the kept one and left behind in the recycle bin.
+    customer = access_customer(actor, customer_id, INTERACT, for_update=True)
     errors: dict[str, list[str]] = {}
     values = _clean_fields(data, errors)
     requester_email = _requester_email(data.get("requester_email"), errors)
@@ -486,7 +489,12 @@ def ticket_create_from_customer(
     """A ticket the customer opened themselves (public form, email): no acting user; the
     customer is told its number and status link unless ``acknowledge`` is false (mail that
     came through a mailing list, where the answer would go to the whole list). ``email_copied``
-    are the others an email was sent to, who may write to the ticket too."""
+    are the others an email was sent to, who may write to the ticket too.
+
+    Raises ``Customer.DoesNotExist`` when ``customer`` was merged into another or deleted by
+    the time it is locked (see :func:`ticket_create`); the caller finds the customer again."""
+    if not Customer.objects.select_for_update().filter(pk=customer.pk, deleted_at=None).exists():
+        raise Customer.DoesNotExist
     errors: dict[str, list[str]] = {}
     values = _clean_fields(data, errors)
     if errors:

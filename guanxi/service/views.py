@@ -78,6 +78,8 @@ def ticket_new(request, customer_id: int):
             ticket = services.ticket_create(
                 actor=request.user, customer_id=customer.pk, data=form.cleaned_data
             )
+        except Customer.DoesNotExist:
+            raise Http404 from None  # merged into another or deleted since the check above
         except ValidationError as error:
             _form_errors(form, error)
         else:

@@ -1,0 +1,96 @@
+"""A ticket opened while its customer is being merged into another. The merge moves the
+customer's tickets to the kept customer; one opened meanwhile must not be left behind on the
+customer the merge puts in the recycle bin, where nobody sees it. Real concurrency needs
+PostgreSQL."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from guanxi.core.testing.threads import in_thread, wait_until, waiting_for_a_lock
+from guanxi.customers.models import Customer
+from guanxi.customers.services import customer_create
+from guanxi.dedup import services as merging
+from guanxi.service.intake import request_from_customer
+from guanxi.service.models import Ticket
+from guanxi.service.services import ticket_create
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL"
+    ),
+]
+
+
+def _while_merging(company, monkeypatch, write):
+    """Merge a second 吴刚 into the first, and run ``write(kept, other)`` while the merge holds
+    both customers, having moved their tickets. Returns (kept, other, results)."""
+    data = {"name": "吴刚", "emails": [{"address": "wu.gang@example.com"}]}
+    kept = customer_create(actor=company.manager, data=data)
+    other = customer_create(actor=company.manager, data={"name": "吴刚"})
+    # The other holds the address only, so a request from it finds only the other.
+    kept.emails.all().delete()
+    other.emails.create(address="wu.gang@example.com", is_primary=True)
+    paused, go = threading.Event(), threading.Event()
+    settle = merging._settle_pairs
+
+    def settle_when_told(*args, **kwargs):
+        paused.set()
+        go.wait(30)
+        return settle(*args, **kwargs)
+
+    monkeypatch.setattr(merging, "_settle_pairs", settle_when_told)
+    results: dict = {}
+    merge = in_thread(
+        lambda: merging.customers_merge(
+            actor=company.manager, survivor_id=kept.pk, merged_id=other.pk
+        ),
+        results,
+        "merge",
+    )
+    assert paused.wait(30)
+    writing = in_thread(lambda: write(kept, other), results, "write")
+    assert wait_until(waiting_for_a_lock)
+    go.set()
+    merge.join(60)
+    writing.join(60)
+    assert results["merge"][0] == "ok", results["merge"][-1]
+    return kept, other, results
+
+
+def test_a_ticket_opened_by_staff_while_its_customer_is_merged_away_is_refused(
+    company, monkeypatch
+):
+    def write(kept, other):
+        return ticket_create(
+            actor=company.manager,
+            customer_id=other.pk,
+            data={"type": "inquiry", "subject": "发票什么时候开"},
+        )
+
+    _kept, other, results = _while_merging(company, monkeypatch, write)
+    # Refused as for any customer gone (a 404), never written to the one in the recycle bin.
+    assert results["write"][0] == "error", results["write"]
+    assert isinstance(results["write"][1], Customer.DoesNotExist), results["write"][-1]
+    assert not Ticket.objects.filter(customer_id=other.pk).exists()
+
+
+def test_a_request_from_a_customer_being_merged_away_goes_to_the_kept_one(company, monkeypatch):
+    def write(kept, other):
+        return request_from_customer(
+            name="吴刚",
+            email="wu.gang@example.com",
+            data={"type": "inquiry", "subject": "发票什么时候开"},
+            channel=Ticket.Channel.WEB_FORM,
+            acknowledge=False,
+        )
+
+    kept, other, results = _while_merging(company, monkeypatch, write)
+    assert results["write"][0] == "ok", results["write"][-1]
+    ticket = results["write"][1]
+    # The merge copied the address to the kept customer, who is found by it the second time.
+    assert ticket.customer_id == kept.pk
+    assert not Ticket.objects.filter(customer_id=other.pk).exists()
+    assert Customer.objects.filter(deleted_at__isnull=True, name="吴刚").count() == 1
