@@ -261,6 +261,20 @@ def customer_create_unattended(*, data: Mapping[str, Any]) -> Customer:
     return customer
 
 
+def _lock_organisation(data: Mapping[str, Any]) -> None:
+    """Lock the organisation ``data`` puts a person in, before that person and before the check
+    that it exists.
+
+    A merge of that organisation under way (it locks both organisations, then moves their
+    people) is waited for, and the check then finds it gone: the person is refused as for no
+    such organisation instead of being linked to the one the merge leaves in the recycle bin,
+    after it moved the organisation's people. Organisation first, person second, as the merge
+    has it, so the two cannot deadlock."""
+    org_id = data.get("organization_id")
+    if isinstance(org_id, int) and not isinstance(org_id, bool) and 0 < org_id < 2**63:
+        list(Customer.objects.select_for_update().filter(pk=org_id).values_list("pk"))
+
+
 @transaction.atomic
 def customer_create(*, actor, data: Mapping[str, Any]) -> Customer:
     """Create a customer with its phones, emails, addresses, tags, consents and custom fields.
@@ -269,6 +283,7 @@ def customer_create(*, actor, data: Mapping[str, Any]) -> Customer:
     assign that owner)."""
     if not can_create_customers(actor):
         raise PermissionDenied(_("You may not create customers."))
+    _lock_organisation(data)
     clean = clean_customer_data(data, actor=actor, instance=None)
     now = timezone.now()
     customer = Customer(
@@ -303,6 +318,7 @@ def customer_update(
     ``expected_version`` is the version the caller based their edit on; if someone else saved
     in between, :class:`StaleVersionError` is raised and nothing is written.
     """
+    _lock_organisation(data)
     customer = access_customer(actor, customer_id, CHANGE, for_update=True)
     if customer.version != expected_version:
         raise StaleVersionError(customer.version)
