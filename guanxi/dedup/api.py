@@ -11,10 +11,10 @@ from typing import Literal
 from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Schema
+from ninja import Body, Query, Router, Schema
 from pydantic import BaseModel, Field
 
-from guanxi.api.errors import StaleVersionOut, error_responses, refers_to
+from guanxi.api.errors import ApiError, StaleVersionOut, error_responses, refers_to
 from guanxi.api.idempotency import idempotent
 from guanxi.api.pagination import keyset_answer
 from guanxi.api.schemas import BodyId, Cursor, InputSchema, Limit, ParamId, UserRefOut, Version
@@ -137,6 +137,15 @@ class CustomerMergeIn(InputSchema):
     merged_version: Version = Field(description="The version of the other customer you read.")
 
 
+class DuplicateRejectIn(InputSchema):
+    left_id: BodyId | None = Field(
+        None, description="The pair's left customer as you read it; send right_id with it."
+    )
+    right_id: BodyId | None = Field(
+        None, description="The pair's right customer as you read it; send left_id with it."
+    )
+
+
 class CustomerRefOut(Schema):
     id: int
     name: str
@@ -223,16 +232,36 @@ def duplicate_list(request: HttpRequest, query: Query[QueueQuery]):
 
 @router.post(
     "/duplicates/{pair_id}/reject",
-    response={200: PairOut, **error_responses(403, 404)},
+    response={200: PairOut, **error_responses(403, 404, 409)},
     url_name="duplicate_reject",
     summary="Mark a possible duplicate as two different customers",
 )
 @idempotent
-def duplicate_reject(request: HttpRequest, pair_id: ParamId):
+def duplicate_reject(
+    request: HttpRequest, pair_id: ParamId, payload: Body[DuplicateRejectIn | None] = None
+):
     """The pair leaves the queue and is not proposed again. You must be allowed to change both
-    customers."""
+    customers. Send the `left_id` and `right_id` you read of the pair: once one of its
+    customers is merged into a third one the pair names that third customer, which you did not
+    compare, and the answer is 409 naming the field that no longer matches; nothing is
+    decided."""
     access_duplicate_pair(request.auth, pair_id)
-    pair = services.duplicate_pair_reject(actor=request.auth, pair_id=pair_id)
+    seen = payload or DuplicateRejectIn()
+    if (seen.left_id is None) != (seen.right_id is None):
+        missing = "right_id" if seen.right_id is None else "left_id"
+        message = _("Send left_id and right_id together, or neither.")
+        raise ApiError(422, message, {missing: message})
+    customer_ids = None if seen.left_id is None else (seen.left_id, seen.right_id)
+    try:
+        pair = services.duplicate_pair_reject(
+            actor=request.auth, pair_id=pair_id, customer_ids=customer_ids
+        )
+    except services.PairMovedError as moved:
+        message = _(
+            "The pair no longer names the customer you sent as %(field)s: one of its customers "
+            "was merged into another since. Read the pair again; nothing was decided."
+        ) % {"field": moved.field}
+        raise ApiError(409, message, {moved.field: message}) from None
     return _pair_out(pair.pk)
 
 

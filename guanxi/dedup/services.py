@@ -691,6 +691,16 @@ def _already_decided() -> ValidationError:
     return ValidationError({"pair": _("This pair has already been decided.")})
 
 
+class PairMovedError(ValidationError):
+    """A pair that names another customer than the caller saw in ``field`` (``left_id`` or
+    ``right_id``): one of its customers was merged into a third since. Said as a decided pair,
+    which it is for the caller; ``field`` lets the API name the input."""
+
+    def __init__(self, field: str):
+        super().__init__(_already_decided().error_dict)
+        self.field = field
+
+
 def _lock_pair_to_decide(actor, pair_id: int) -> tuple[DuplicatePair, Customer, Customer]:
     """An open pair of the review queue and its two customers, all locked.
 
@@ -766,8 +776,12 @@ def duplicate_pair_reject(
     customers as the caller saw the pair: one that names another customer since (see
     :func:`duplicate_pair_merge`) is refused as decided, for nobody compared that one."""
     pair, left, right = _lock_pair_to_decide(actor, pair_id)
-    if customer_ids is not None and tuple(customer_ids) != (left.pk, right.pk):
-        raise _already_decided()
+    if customer_ids is not None:
+        for field, seen, now in zip(
+            ("left_id", "right_id"), customer_ids, (left, right), strict=True
+        ):
+            if seen != now.pk:
+                raise PairMovedError(field)
     before = pair.status
     pair.status = DuplicatePair.Status.REJECTED
     pair.decided_at = timezone.now()
