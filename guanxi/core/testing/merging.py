@@ -25,22 +25,31 @@ class HeldMerge:
 
 
 @contextmanager
-def merge_held(monkeypatch, *, actor, survivor_id: int, merged_id: int, key: str = "merge"):
-    """Merge ``merged_id`` into ``survivor_id`` on a thread of its own, and hold the merge once
-    it has moved the related rows and holds both customers (just before it settles their
-    duplicate pairs) until the block ends; then let it finish, and wait for it and for every
-    writer the block started with :meth:`HeldMerge.beside`."""
+def merge_held(
+    monkeypatch,
+    *,
+    actor,
+    survivor_id: int,
+    merged_id: int,
+    key: str = "merge",
+    before: str = "_settle_pairs",
+):
+    """Merge ``merged_id`` into ``survivor_id`` on a thread of its own, and hold the merge
+    until the block ends just before it calls its step ``before`` (a function of
+    ``guanxi.dedup.services``; by default once it has moved the related rows, holding both
+    customers, before it settles their duplicate pairs); then let it finish, and wait for it
+    and for every writer the block started with :meth:`HeldMerge.beside`."""
     from guanxi.dedup import services as merging
 
     paused, go = threading.Event(), threading.Event()
-    settle = merging._settle_pairs
+    step = getattr(merging, before)
 
-    def settle_when_told(*args, **kwargs):
+    def step_when_told(*args, **kwargs):
         paused.set()
         go.wait(30)
-        return settle(*args, **kwargs)
+        return step(*args, **kwargs)
 
-    monkeypatch.setattr(merging, "_settle_pairs", settle_when_told)
+    monkeypatch.setattr(merging, before, step_when_told)
     held = HeldMerge()
     merge = in_thread(
         lambda: merging.customers_merge(actor=actor, survivor_id=survivor_id, merged_id=merged_id),

@@ -3,15 +3,12 @@ customer's tickets to the kept customer; one opened meanwhile must not be left b
 customer the merge puts in the recycle bin, where nobody sees it. Real concurrency needs
 PostgreSQL."""
 
-import threading
-
 import pytest
 from django.db import connection
 
-from guanxi.core.testing.threads import in_thread, wait_until, waiting_for_a_lock
+from guanxi.core.testing.merging import merge_held
 from guanxi.customers.models import Customer
 from guanxi.customers.services import customer_create
-from guanxi.dedup import services as merging
 from guanxi.service.intake import request_from_customer
 from guanxi.service.models import Ticket
 from guanxi.service.services import ticket_create
@@ -33,29 +30,11 @@ def _while_merging(company, monkeypatch, write):
     # The other holds the address only, so a request from it finds only the other.
     kept.emails.all().delete()
     other.emails.create(address="wu.gang@example.com", is_primary=True)
-    paused, go = threading.Event(), threading.Event()
-    settle = merging._settle_pairs
-
-    def settle_when_told(*args, **kwargs):
-        paused.set()
-        go.wait(30)
-        return settle(*args, **kwargs)
-
-    monkeypatch.setattr(merging, "_settle_pairs", settle_when_told)
-    results: dict = {}
-    merge = in_thread(
-        lambda: merging.customers_merge(
-            actor=company.manager, survivor_id=kept.pk, merged_id=other.pk
-        ),
-        results,
-        "merge",
-    )
-    assert paused.wait(30)
-    writing = in_thread(lambda: write(kept, other), results, "write")
-    assert wait_until(waiting_for_a_lock)
-    go.set()
-    merge.join(60)
-    writing.join(60)
+    with merge_held(
+        monkeypatch, actor=company.manager, survivor_id=kept.pk, merged_id=other.pk
+    ) as merge:
+        merge.beside(lambda: write(kept, other), "write")
+    results = merge.results
     assert results["merge"][0] == "ok", results["merge"][-1]
     return kept, other, results
 

@@ -3,16 +3,13 @@ merge moves the organisation's people to the kept one; a person linked meanwhile
 left in the organisation the merge puts in the recycle bin. Real concurrency needs
 PostgreSQL."""
 
-import threading
-
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from guanxi.core.testing.threads import in_thread, wait_until, waiting_for_a_lock
+from guanxi.core.testing.merging import merge_held
 from guanxi.customers.models import Customer
 from guanxi.customers.services import StaleVersionError, customer_create, customer_update
-from guanxi.dedup import services as merging
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -35,29 +32,15 @@ def _while_merging(company, monkeypatch, write, *, person_in_other=False, pause=
         person = customer_create(
             actor=company.manager, data={"name": "郑华", "organization_id": other.pk}
         )
-    paused, go = threading.Event(), threading.Event()
-    step = getattr(merging, pause)
-
-    def step_when_told(*args, **kwargs):
-        paused.set()
-        go.wait(30)
-        return step(*args, **kwargs)
-
-    monkeypatch.setattr(merging, pause, step_when_told)
-    results: dict = {}
-    merge = in_thread(
-        lambda: merging.customers_merge(
-            actor=company.manager, survivor_id=kept.pk, merged_id=other.pk
-        ),
-        results,
-        "merge",
-    )
-    assert paused.wait(30)
-    writing = in_thread(lambda: write(kept, other, person), results, "write")
-    assert wait_until(waiting_for_a_lock)
-    go.set()
-    merge.join(60)
-    writing.join(60)
+    with merge_held(
+        monkeypatch,
+        actor=company.manager,
+        survivor_id=kept.pk,
+        merged_id=other.pk,
+        before=pause,
+    ) as merge:
+        merge.beside(lambda: write(kept, other, person), "write")
+    results = merge.results
     assert results["merge"][0] == "ok", results["merge"][-1]
     return kept, other, person, results
 
