@@ -300,6 +300,12 @@ def repeated_headers_message(repeated: list[str]) -> str:
     ) % {"names": names}
 
 
+# Headers of Guanxi's own customer export (guanxi/customers/exports.py) that are not field names
+# themselves but fill one: an export edited and imported again, without a mapping, must not
+# silently leave its phones and emails behind.
+EXPORT_HEADERS = {"customers": {"phones": "phone", "emails": "email"}}
+
+
 def allowed_fields(kind: str, custom_field_keys: frozenset[str] = frozenset()) -> set[str]:
     fields = set(FIELDS_BY_KIND[kind])
     if kind == "customers":
@@ -315,7 +321,8 @@ def build_mapping(
     custom_field_keys: frozenset[str] = frozenset(),
 ) -> ColumnMapping:
     """The mapping for a file's header: ``explicit`` (from a mapping file or the web form) for
-    the headers it names, the header itself where it is a field name. Raises
+    the headers it names, the header itself where it is a field name (or a header of Guanxi's
+    own export, :data:`EXPORT_HEADERS`). Raises
     :class:`MappingError` for a target that is no field, or when a required field is missing."""
     allowed = allowed_fields(kind, custom_field_keys)
     explicit = dict(explicit or {})
@@ -335,13 +342,14 @@ def build_mapping(
             % {"columns": ", ".join(unknown)}
         )
     targets: list[str | None] = []
+    exported = EXPORT_HEADERS.get(kind, {})
     for name in header:
         if name in explicit:
             targets.append(explicit[name] or None)
         elif name in allowed:
             targets.append(name)
         else:
-            targets.append(None)
+            targets.append(exported.get(name))
     required = {
         "customers": [("name",)],
         "interactions": [("subject",), ("customer_external_id", "customer_id")],

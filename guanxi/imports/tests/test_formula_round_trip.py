@@ -20,8 +20,6 @@ ORIGINALS = {
     "F2": {"name": "@Li Na", "company": "-Dash Ltd", "tags": ["=1+1"]},
     "F3": {"name": "+Wang", "company": "  =SUM(A1)", "tags": ["plain"]},
 }
-# The export's plural column names, which are no field names.
-EXPORT_MAPPING = {"phones": "phone", "emails": "email"}
 PHONES = {"F1": "+86 139 0000 1111", "F2": "+1 202-555-0100", "F3": "13800002222"}
 
 
@@ -95,7 +93,7 @@ def test_an_export_imported_again_updates_by_external_id_to_the_same_values(
         buffer = io.BytesIO()
         workbook.save(buffer)
         content, filename = buffer.getvalue(), "export.xlsx"
-    job = run_import(tmp_path, content, company.admin, filename, mapping=EXPORT_MAPPING)
+    job = run_import(tmp_path, content, company.admin, filename)
     assert (job.updated, job.rejected) == (3, 0), list(
         ImportRowError.objects.filter(job=job).values_list("reason", flat=True)
     )
@@ -108,9 +106,7 @@ def test_an_export_imported_without_duplicate_checks_creates_the_same_values(
 ):
     rows = only_rows(exported_rows("csv", company.admin), set(ORIGINALS))
     Customer.objects.filter(external_id__in=ORIGINALS).delete()
-    job = run_import(
-        tmp_path, csv_of(rows), company.admin, "export.csv", dedup="off", mapping=EXPORT_MAPPING
-    )
+    job = run_import(tmp_path, csv_of(rows), company.admin, "export.csv", dedup="off")
     assert (job.created, job.rejected) == (3, 0), list(
         ImportRowError.objects.filter(job=job).values_list("reason", flat=True)
     )

@@ -296,3 +296,30 @@ def test_a_dry_run_that_stops_is_not_said_to_carry_on_with_resume(company, tmp_p
     assert "--resume" not in str(error.value) and "run it again" in str(error.value)
     with pytest.raises(CommandError, match="no unfinished import"):
         _run("customers", str(path), "--resume", "--user", "admin")
+
+
+@pytest.mark.django_db
+def test_an_export_imports_again_without_a_mapping_and_columns_left_out_are_named(
+    company, tmp_path
+):
+    # The customer export's own headers: phones and emails fill their fields without a mapping
+    # (read past, an edited export imported again lost every number and address without a
+    # word); its id and dates fill none, and the command says so.
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "id,external_id,name,phones,emails,created_at,电 话\n"
+        "7,E1,张三,+86 138 1234 0001;021-62345678,zhang@example.cn,2026-01-02,13812340009\n"
+    )
+    output = _run("customers", str(path), "--user", "admin")
+    assert "1 created" in output
+    named = "Columns not imported (no field of that name; --mapping can map them): "
+    assert named + "id, created_at, 电 话." in output
+    customer = Customer.objects.get(external_id="E1")
+    assert sorted(customer.phones.values_list("number", flat=True)) == [
+        "+8613812340001",
+        "+862162345678",
+    ]
+    assert list(customer.emails.values_list("address", flat=True)) == ["zhang@example.cn"]
+    # Nothing is said when every column has its field.
+    path.write_text("external_id,name\nE2,李四\n")
+    assert "not imported" not in _run("customers", str(path), "--user", "admin")

@@ -31,10 +31,11 @@ from tqdm import tqdm
 
 from guanxi.accounts.models import User
 from guanxi.core.files import check_output_path
-from guanxi.imports.mapping import MappingError, read_mapping_file
+from guanxi.imports.mapping import MappingError, build_mapping, read_mapping_file
 from guanxi.imports.models import ImportJob
 from guanxi.imports.services import (
     ImportJobUnavailable,
+    custom_field_keys,
     ended_job,
     file_sha256,
     import_job_abandoned,
@@ -161,6 +162,7 @@ class Command(BaseCommand):
                 ) from None
             except PermissionDenied as error:
                 raise CommandError(str(error), returncode=BAD_INPUT) from None
+            self._say_columns_left_out(job)
         errors_path = options["errors"] or file.with_name(file.name + ".errors.csv")
         bar = tqdm(
             total=job.total_rows,
@@ -228,6 +230,23 @@ class Command(BaseCommand):
         if options["verbosity"] >= 2 and timings:
             self.stdout.write(
                 "Time: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items())
+            )
+
+    def _say_columns_left_out(self, job: ImportJob) -> None:
+        """Name the columns no field takes, which are read past without a word otherwise: a
+        header spelt differently from the field it was meant for would leave a whole column
+        behind unnoticed."""
+        mapping = build_mapping(
+            job.header, kind=job.kind, explicit=job.mapping, custom_field_keys=custom_field_keys()
+        )
+        left_out = [
+            name for name, target in zip(job.header, mapping.targets, strict=True) if not target
+        ]
+        if any(name.strip() for name in left_out):
+            self.stdout.write(
+                "Columns not imported (no field of that name; --mapping can map them): "
+                + ", ".join(name.strip() or "(no header)" for name in left_out)
+                + "."
             )
 
     def _busy(self, job: ImportJob) -> CommandError:
