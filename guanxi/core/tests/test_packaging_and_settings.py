@@ -7,6 +7,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
 from cryptography.fernet import Fernet
 
 REPO = Path(__file__).resolve().parents[3]
@@ -76,12 +77,19 @@ def test_wheel_carries_templates_static_translations_migrations_and_the_command(
     assert "guanxi = guanxi.__main__:main" in text
 
 
-def test_a_number_setting_that_is_no_number_stops_start_up_naming_the_variable():
+@pytest.mark.parametrize(
+    ("variable", "values"),
+    [
+        ("GUANXI_EXPORT_BACKGROUND_ROWS", ("20k", "-5", "1.5")),
+        ("GUANXI_IMPORT_UPLOAD_RETENTION_DAYS", ("7d", "-1")),
+    ],
+)
+def test_a_number_setting_that_is_no_number_stops_start_up_naming_the_variable(variable, values):
     # The operator's typo must name itself, not end in a bare int() error from the settings.
-    for value in ("20k", "-5", "1.5"):
+    for value in values:
         result = subprocess.run(
             [*GUANXI, "check"],
-            env=_production_env(GUANXI_EXPORT_BACKGROUND_ROWS=value),
+            env=_production_env(**{variable: value}),
             capture_output=True,
             text=True,
             cwd=REPO,
@@ -89,10 +97,8 @@ def test_a_number_setting_that_is_no_number_stops_start_up_naming_the_variable()
         )
         assert result.returncode != 0
         assert "ImproperlyConfigured" in result.stderr
-        assert (
-            f"GUANXI_EXPORT_BACKGROUND_ROWS must be a whole number of at least 0; it is {value!r}"
-            in result.stderr
-        )
+        expected = f"{variable} must be a whole number of at least 0; it is {value!r}"
+        assert expected in result.stderr
 
 
 def test_a_number_setting_is_read_when_it_is_a_whole_number(monkeypatch):

@@ -9,29 +9,14 @@ import threading
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from guanxi.imports.models import ImportJob
 from guanxi.imports.services import import_job_discard, import_job_for_real
 from guanxi.imports.tests.test_dry_run_pages import FORM, _dry_run
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def uploads(settings, tmp_path):
-    """Uploaded files kept in a data directory of the test's own."""
-    settings.DATA_DIR = tmp_path / "data"
-    return settings.DATA_DIR / "imports"
-
-
-@pytest.fixture
-def back_to_english():
-    # The language a request activates stays active in the thread after it.
-    yield
-    translation.activate(settings.LANGUAGE_CODE)
 
 
 def _for_real(client, dry_run) -> ImportJob:

@@ -9,8 +9,6 @@ import io
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.utils import translation
 
 from guanxi.audit.models import AuditEvent
 from guanxi.customers.models import Customer
@@ -24,20 +22,6 @@ pytestmark = pytest.mark.django_db
 # The mapping of CONTENT's columns (姓名,手机,邮箱,客户编号), as the mapping page posts it.
 FORM = {"map_0": "name", "map_1": "phone", "map_2": "email", "map_3": "external_id"}
 MAPPING = {"姓名": "name", "手机": "phone", "邮箱": "email", "客户编号": "external_id"}
-
-
-@pytest.fixture
-def uploads(settings, tmp_path):
-    """Uploaded files kept in a data directory of the test's own."""
-    settings.DATA_DIR = tmp_path / "data"
-    return settings.DATA_DIR / "imports"
-
-
-@pytest.fixture
-def back_to_english():
-    # The language a request activates stays active in the thread after it.
-    yield
-    translation.activate(settings.LANGUAGE_CODE)
 
 
 def _draft(client, user) -> ImportJob:

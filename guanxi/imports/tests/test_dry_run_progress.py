@@ -7,10 +7,8 @@ import re
 import threading
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.test import Client
-from django.utils import translation
 
 from guanxi.core.testing.factories import CustomerFactory
 from guanxi.imports.models import ImportJob, ImportRowError
@@ -27,13 +25,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def linked(company):
     return CustomerFactory(name="Linked", external_id="C9", owner=company.rep)
-
-
-@pytest.fixture
-def back_to_english():
-    # The language a request activates stays active in the thread after it.
-    yield
-    translation.activate(settings.LANGUAGE_CODE)
 
 
 def _web_job(actor, tmp_path, kind: str, *, dry_run: bool) -> ImportJob:

@@ -6,9 +6,7 @@ the database while the request is written to the real one, which is where it mus
 import threading
 
 import pytest
-from django.conf import settings
 from django.db import connection
-from django.utils import translation
 
 from guanxi.audit.models import AuditEvent
 from guanxi.core.testing.factories import CustomerFactory
@@ -126,13 +124,6 @@ def test_a_dry_run_asked_to_stop_after_its_last_batch_finishes_and_keeps_the_req
     assert job.stopped_by == company.rep and job.cancel_requested_at is not None
     (asked,) = _audit(job)
     assert "cancel_requested_at" in asked.changes
-
-
-@pytest.fixture
-def back_to_english():
-    # The language a request activates stays active in the thread after it.
-    yield
-    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.mark.parametrize(

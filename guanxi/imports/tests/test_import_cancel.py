@@ -7,11 +7,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from guanxi.audit.models import AuditEvent
 from guanxi.core.testing.factories import CustomerFactory
@@ -399,13 +398,6 @@ def test_a_web_import_carried_on_from_the_command_line_and_stopped_from_its_page
     assert job.status == ImportJob.Status.CANCELLED
 
 
-@pytest.fixture
-def back_to_english():
-    # The language a request activates stays active in the thread after it.
-    yield
-    translation.activate(settings.LANGUAGE_CODE)
-
-
 def test_the_buttons_and_what_they_say_are_in_chinese(client, company, tmp_path, back_to_english):
     job = _web_job(company.rep, tmp_path)
     client.force_login(company.rep)
@@ -427,13 +419,6 @@ def test_stopping_reads_the_job_once_per_batch(company, tmp_path, monkeypatch):
 
 
 # --- discarding an upload that was never started ----------------------------------------------
-
-
-@pytest.fixture
-def uploads(settings, tmp_path):
-    """Uploaded files kept in a data directory of the test's own."""
-    settings.DATA_DIR = tmp_path / "data"
-    return settings.DATA_DIR / "imports"
 
 
 def _draft(actor, tmp_path, rows: int = 3) -> ImportJob:

@@ -6,20 +6,12 @@ than queueing a run that fails naming a path of the server."""
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.utils import translation
 
 from guanxi.imports.models import ImportJob
 from guanxi.imports.services import import_job_queue_again, import_job_resumable
 from guanxi.imports.tests.test_import_job_runs import _interrupted
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def back_to_english():
-    yield
-    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.mark.parametrize("dry_run", [False, True])

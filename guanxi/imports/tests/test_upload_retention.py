@@ -8,14 +8,12 @@ import csv
 import datetime as dt
 import io
 import logging
-import subprocess
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.utils import timezone, translation
+from django.utils import timezone
 
-from guanxi.core.tests.test_packaging_and_settings import GUANXI, REPO, _production_env
 from guanxi.imports.models import ImportJob
 from guanxi.imports.services import import_job_create, import_job_discard
 from guanxi.imports.tasks import remove_expired_import_uploads
@@ -23,20 +21,6 @@ from guanxi.imports.tests.test_dry_run_pages import FORM, _draft, _dry_run
 from guanxi.imports.tests.test_import_job_runs import _file
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def uploads(settings, tmp_path):
-    """Uploaded files kept in a data directory of the test's own."""
-    settings.DATA_DIR = tmp_path / "data"
-    return settings.DATA_DIR / "imports"
-
-
-@pytest.fixture
-def back_to_english():
-    # The language a request activates stays active in the thread after it.
-    yield
-    translation.activate(settings.LANGUAGE_CODE)
 
 
 def _ended(job: ImportJob, days: float) -> None:
@@ -187,21 +171,3 @@ def test_the_clean_up_is_scheduled_hourly_and_logs_how_many_it_deleted(
     assert (
         "Deleted 1 uploaded import files of imports that ended more than 7 days ago" in caplog.text
     )
-
-
-def test_a_retention_that_is_no_number_stops_start_up_naming_the_variable():
-    for value in ("7d", "-1"):
-        result = subprocess.run(
-            [*GUANXI, "check"],
-            env=_production_env(GUANXI_IMPORT_UPLOAD_RETENTION_DAYS=value),
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            check=False,
-        )
-        assert result.returncode != 0
-        assert "ImproperlyConfigured" in result.stderr
-        assert (
-            "GUANXI_IMPORT_UPLOAD_RETENTION_DAYS must be a whole number of at least 0; "
-            f"it is {value!r}" in result.stderr
-        )

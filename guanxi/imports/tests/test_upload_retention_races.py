@@ -24,12 +24,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def uploads(settings, tmp_path):
-    settings.DATA_DIR = tmp_path / "data"
-    return settings.DATA_DIR / "imports"
-
-
 def test_the_clean_up_keeps_the_file_of_a_draft_being_made_from_an_old_dry_run(
     client, company, uploads
 ):
