@@ -44,8 +44,13 @@ ERROR_COLUMNS = ("import_row", "import_error")
 logger = logging.getLogger(__name__)
 
 
+def _uploads_path() -> Path:
+    return Path(settings.DATA_DIR) / "imports"
+
+
 def uploads_directory() -> Path:
-    path = Path(settings.DATA_DIR) / "imports"
+    """Where web uploads are kept (made on first use)."""
+    path = _uploads_path()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -72,7 +77,7 @@ def stored_upload(job: ImportJob) -> Path | None:
     """The copy of the job's file kept in the uploads directory (a web upload's), else None:
     a command-line import reads the user's own file, which is theirs to keep or delete."""
     path = Path(job.path)
-    return path if path.parent == Path(settings.DATA_DIR) / "imports" else None
+    return path if path.parent == _uploads_path() else None
 
 
 # The statuses of a job that reads its file, or may still be started or carried on (the last
@@ -181,11 +186,8 @@ def import_uploads_remove_expired(*, now: dt.datetime | None = None) -> int:
     The uploads directory is walked rather than the jobs, so each run costs as many files as
     are kept, not as many jobs as were ever made. Files no job refers to (an upload whose job
     was never made) are left alone."""
-    directory = Path(settings.DATA_DIR) / "imports"
-    if not directory.is_dir():
-        return 0
     cutoff = upload_retention_cutoff(now)
-    files = sorted(str(path) for path in directory.iterdir() if path.is_file())
+    files = sorted(str(path) for path in uploads_directory().iterdir() if path.is_file())
     removed = 0
     for start in range(0, len(files), 500):
         jobs_by_path: dict[str, list[ImportJob]] = {}
