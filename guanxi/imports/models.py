@@ -39,6 +39,10 @@ class ImportJob(models.Model):
     )
     filename = models.CharField(_("file"), max_length=255)
     path = models.CharField(max_length=500, help_text="Where the uploaded file is kept")
+    # A copy of a web upload, kept by the application and deleted by it once nothing needs it.
+    # Not the file of a command-line import, wherever it lies (the uploads folder included):
+    # that is the user's own, and never deleted.
+    uploaded = models.BooleanField(default=False)
     file_sha256 = models.CharField(max_length=64)
     # The file's header as read when the job was made: the error file is written from it, so
     # the rejected rows (stored with their cells) can be downloaded after a command-line

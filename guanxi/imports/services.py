@@ -75,9 +75,10 @@ def _store_upload(path: Path, digest: str) -> Path:
 
 def stored_upload(job: ImportJob) -> Path | None:
     """The copy of the job's file kept in the uploads directory (a web upload's), else None:
-    a command-line import reads the user's own file, which is theirs to keep or delete."""
+    a command-line import reads the user's own file, which is theirs to keep or delete, even
+    when it lies in the uploads directory. Only what this says is deleted."""
     path = Path(job.path)
-    return path if path.parent == _uploads_path() else None
+    return path if job.uploaded and path.parent == _uploads_path() else None
 
 
 # The statuses of a job that reads its file, or may still be started or carried on (the last
@@ -194,12 +195,15 @@ def import_uploads_remove_expired(*, now: dt.datetime | None = None) -> int:
         for job in ImportJob.objects.filter(path__in=files[start : start + 500]).order_by("pk"):
             jobs_by_path.setdefault(job.path, []).append(job)
         for path, jobs in jobs_by_path.items():
-            if not all(
+            # A file in the folder that no job holds as its upload is someone's own (read by a
+            # command-line import, say): never deleted.
+            owners = [job for job in jobs if job.uploaded]
+            if not owners or not all(
                 job.status in ENDED and (job.finished_at or job.created_at) <= cutoff
                 for job in jobs
             ):
                 continue
-            _remove_upload(jobs[-1], cutoff=cutoff)
+            _remove_upload(owners[-1], cutoff=cutoff)
             if not Path(path).exists():
                 removed += 1
     logger.info(
@@ -282,6 +286,7 @@ def import_job_create(
         kind=kind,
         filename=filename[:255],
         path=str(path),
+        uploaded=keep_copy,
         file_sha256=digest,
         header=table.header,
         mapping=mapping or {},
@@ -441,8 +446,10 @@ def _run_claimed(*, job: ImportJob, path, progress, batch_size, timings) -> Impo
         # Asked to stop while it waited in the queue: nothing is read or written.
         stop_if_cancel_requested(job)
         if path is not None and Path(path) != Path(job.path):
-            job.path = str(path)
-            job.save(update_fields=["path"])
+            # The file given on the command line is the user's own: never to be deleted as
+            # the upload it replaces would have been.
+            job.path, job.uploaded = str(path), False
+            job.save(update_fields=["path", "uploaded"])
         table = open_table(Path(job.path), filename=job.filename)
         mapping = job_mapping(job, table)
         importer_class = {
@@ -703,6 +710,7 @@ def import_job_for_real(*, actor, job: ImportJob) -> ImportJob:
             kind=job.kind,
             filename=job.filename,
             path=job.path,
+            uploaded=True,
             file_sha256=job.file_sha256,
             header=job.header,
             mapping=job.mapping,

@@ -185,6 +185,7 @@ def test_a_shared_upload_is_deleted_only_when_no_other_job_may_still_need_it(
         kind=job.kind,
         filename=job.filename,
         path=job.path,
+        uploaded=True,
         file_sha256=job.file_sha256,
         header=job.header,
         via="web",
