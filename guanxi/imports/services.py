@@ -435,6 +435,10 @@ def import_job_run(
         raise ImportJobUnavailable(job.pk, busy=True) from None
 
 
+class _UploadGone(Exception):
+    """The web upload a job was to read has been deleted."""
+
+
 def _run_claimed(*, job: ImportJob, path, progress, batch_size, timings) -> ImportJob:
     from .customer_import import BATCH_SIZE, CustomerImporter
     from .interaction_import import InteractionImporter
@@ -445,6 +449,10 @@ def _run_claimed(*, job: ImportJob, path, progress, batch_size, timings) -> Impo
     try:
         # Asked to stop while it waited in the queue: nothing is read or written.
         stop_if_cancel_requested(job)
+        if upload_removed(job):
+            # Deleted while the job waited (by hand: the clean-up keeps it meanwhile). The
+            # error reading it would name a path of the server.
+            raise _UploadGone
         if path is not None and Path(path) != Path(job.path):
             # The file given on the command line is the user's own: never to be deleted as
             # the upload it replaces would have been.
@@ -478,6 +486,14 @@ def _run_claimed(*, job: ImportJob, path, progress, batch_size, timings) -> Impo
                     timings.update(getattr(importer, "seconds", {}))
     except ImportCancelled:
         _mark_cancelled(job)
+        return job
+    except _UploadGone:
+        with translation.override(job.language):
+            _mark(
+                job,
+                ImportJob.Status.FAILED,
+                _("The uploaded file is no longer there: upload the file again."),
+            )
         return job
     except Exception as error:
         _mark(job, ImportJob.Status.FAILED, f"{type(error).__name__}: {error}")
