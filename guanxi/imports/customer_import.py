@@ -56,7 +56,7 @@ from guanxi.customers.services import (
 from guanxi.customers.visibility import CHANGE
 from guanxi.dedup.customer_records import record_for_customer
 from guanxi.dedup.keys import rewrite_match_index, stored_match_rows, write_match_index
-from guanxi.dedup.matching.blocking import PAIRING_CODES, record_key_hashes
+from guanxi.dedup.matching.blocking import PAIRING_CODES, RULE_CODES, record_key_hashes
 from guanxi.dedup.matching.compare import FIELDS, compare_pairs
 from guanxi.dedup.matching.engine import MERGE_THRESHOLD, REVIEW_THRESHOLD
 from guanxi.dedup.matching.records import (
@@ -245,6 +245,8 @@ class CustomerImporter:
         self.batch_size = batch_size
         self.progress = progress or (lambda n: None)
         self.context = RowContext(self.actor)
+        # Whether rows are matched to customers on their ID numbers (see _match).
+        self.compares_id_numbers = self.actor.may_view_sensitive()
         self.model, self.people = current_match_model()
         self._tags: dict[str, int] = {}
         self._changeable_cache: set[int] = set()
@@ -761,7 +763,19 @@ class CustomerImporter:
         if self.job.dedup == ImportJob.Dedup.OFF or not records:
             return none, []
         table_rows = [table_row(r) for r in records]
-        row_keys = [[key for rule, key in keys if rule in PAIRING_CODES] for keys in all_keys]
+        compared_rows, pairing = table_rows, PAIRING_CODES
+        if not self.compares_id_numbers:
+            # As the new-customer form's duplicate check (``dedup.drafts``): the rows' ID numbers
+            # are compared with the customers' only for who may see ID numbers in full. Anyone
+            # else could tell from a row merged or queued whether the number it gives is a
+            # customer's. (Rows of the file are still compared with each other on them: both
+            # numbers are the importer's own.)
+            compared_rows = [
+                table_row(dataclasses.replace(r, id_number="")) if r.id_number else row
+                for r, row in zip(records, table_rows, strict=True)
+            ]
+            pairing = PAIRING_CODES - {RULE_CODES["id"]}
+        row_keys = [[key for rule, key in keys if rule in pairing] for keys in all_keys]
         by_key = candidate_ids_by_key({k for keys in row_keys for k in keys})
         candidates = [sorted({c for k in keys for c in by_key.get(k, [])}) for keys in row_keys]
         ids = {c for found in candidates for c in found}
@@ -779,7 +793,7 @@ class CustomerImporter:
                     right.append(positions[cid])
         if not left:
             return none, table_rows
-        table = RecordTable.from_rows([*table_rows, *known.values()])
+        table = RecordTable.from_rows([*compared_rows, *known.values()])
         left_array, right_array = np.array(left), np.array(right)
         levels = compare_pairs(table, left_array, right_array)
         shares = None
