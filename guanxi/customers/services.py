@@ -28,6 +28,7 @@ from guanxi.core.bulk import update as bulk_update
 from guanxi.core.crypto import decrypt_text, encrypt_text, lookup_hash
 from guanxi.core.masking import mask_id_number, mask_phone
 from guanxi.dedup.keys import refresh_match_keys, remove_match_keys
+from guanxi.dedup.models import CustomerMerge
 
 from .models import (
     Address,
@@ -396,6 +397,25 @@ def customer_restore(*, actor, customer_id: int) -> Customer:
     if not (actor.is_superuser or actor.role == Role.ADMIN):
         raise PermissionDenied(_("Only administrators may restore customers."))
     customer = Customer.objects.select_for_update().get(pk=customer_id, deleted_at__isnull=False)
+    # A customer merged into another is in the recycle bin while the merge stands, its history
+    # and contact details on the kept customer: brought back on its own it would be a second
+    # live record of the same customer. Undoing the merge brings it back and takes back what
+    # the merge gave the kept customer.
+    merge = (
+        CustomerMerge.objects.filter(merged_id=customer.pk, undone_at__isnull=True)
+        .select_related("survivor")
+        .first()
+    )
+    if merge is not None:
+        raise ValidationError(
+            {
+                "customer_id": _(
+                    "This customer was merged into “%(name)s” (#%(id)d). Undo that merge "
+                    "instead of restoring the customer, so that it is not kept twice."
+                )
+                % {"name": merge.survivor.name, "id": merge.survivor_id}
+            }
+        )
     Customer.objects.filter(pk=customer.pk).update(
         deleted_at=None, version=F("version") + 1, updated_at=timezone.now()
     )
