@@ -62,16 +62,29 @@ class SweepResult:
 # Why someone a role names does not hear of a step themselves.
 LEFT = "left"  # no longer active
 CANNOT_SEE = "cannot_see"  # may not see the ticket's customer
+UNHELD = "unheld"  # nobody holds the role, nor any role above it
+
+# The roles' names, for the notices and audit rows that say who was not there to be told.
+ROLE_NAMES = {
+    "assignee": gettext_noop("assignee"),
+    "owner": gettext_noop("owner"),
+    "team_lead": gettext_noop("team lead"),
+    "department_manager": gettext_noop("department manager"),
+    "general_manager": gettext_noop("general manager"),
+}
 
 
 @dataclass
 class PassedOver:
     """Someone a role named who is not told, why (:data:`LEFT` or :data:`CANNOT_SEE`), and who
-    is told in their place (nobody, when nobody up the chain nor any administrator may be)."""
+    is told in their place (nobody, when nobody up the chain nor any administrator may be).
+    For :data:`UNHELD` there is no such person (``None``): ``role`` is the highest role the
+    step names, which nobody holds."""
 
     person: Any
     reason: str
     stand_ins: list
+    role: str = ""
 
 
 @dataclass
@@ -173,13 +186,22 @@ def _recipients_for(
 
     people = _chain(ticket)
     named = [r for r in roles if r in people and people[r] is not None]
+    highest = max((ESCALATION_ROLES.index(r) for r in roles if r in ESCALATION_ROLES), default=0)
     if not named:
-        highest = max(
-            (ESCALATION_ROLES.index(r) for r in roles if r in ESCALATION_ROLES), default=0
-        )
         named = [r for r in ESCALATION_ROLES[highest:] if people[r] is not None][:1]
     found: list = []
     passed_over: list[PassedOver] = []
+    if not named:
+        # Nobody holds the roles the step names, nor any above them: typically the breach step
+        # of a policy that names a general manager nobody was made. The administrators, who
+        # end every chain, hear of it in their place rather than nobody at all.
+        stand_ins = [u for u in administrators() if may_be_told(u)]
+        found += stand_ins
+        passed_over.append(
+            PassedOver(
+                person=None, reason=UNHELD, stand_ins=stand_ins, role=ESCALATION_ROLES[highest]
+            )
+        )
     for role in named:
         person = people[role]
         if may_be_told(person):
@@ -242,6 +264,12 @@ def _in_place_of(text: str, passed: list[PassedOver]) -> str:
         names = [p.person.label for p in passed if p.reason == reason]
         if names:
             text = template % {"text": text, "name": ", ".join(names)}
+    for p in passed:
+        if p.reason == UNHELD:
+            text = _("%(text)s (to you because this ticket has no %(role)s)") % {
+                "text": text,
+                "role": _(ROLE_NAMES.get(p.role, p.role)),
+            }
     return text[:300]
 
 
@@ -261,6 +289,9 @@ PASSED_OVER = {
     CANNOT_SEE: gettext_noop(
         "%(target)s escalation went to %(names)s because %(name)s may not see this customer"
     ),
+    UNHELD: gettext_noop(
+        "%(target)s escalation went to %(names)s because this ticket has no %(role)s"
+    ),
 }
 # Only when no active administrator may see the customer either (there is none, or the
 # customer is in the recycle bin): the step is still recorded, so it is not tried again every
@@ -269,6 +300,10 @@ TOLD_NOBODY = gettext_noop(
     "%(target)s escalation reached nobody: %(name)s may not be told, and nobody up the chain "
     "nor any administrator may see this customer"
 )
+TOLD_NOBODY_UNHELD = gettext_noop(
+    "%(target)s escalation reached nobody: this ticket has no %(role)s, and no administrator "
+    "may see this customer"
+)
 
 
 def _audit_passed_over(ticket: Ticket, target: str, recipients: Recipients) -> None:
@@ -276,12 +311,18 @@ def _audit_passed_over(ticket: Ticket, target: str, recipients: Recipients) -> N
     chain of people a policy names is part of what the desk answers for."""
     for passed in recipients.passed_over:
         person, stand_ins = passed.person, passed.stand_ins
+        if passed.reason == UNHELD:
+            template = PASSED_OVER[UNHELD] if stand_ins else TOLD_NOBODY_UNHELD
+            named = {"role": Summary(ROLE_NAMES[passed.role])}
+        else:
+            template = PASSED_OVER[passed.reason] if stand_ins else TOLD_NOBODY
+            named = {"name": person.label}
         summary = Summary(
-            PASSED_OVER[passed.reason] if stand_ins else TOLD_NOBODY,
+            template,
             {
                 "target": Summary(TARGET_NAMES[target]),
                 "names": ", ".join(user.label for user in stand_ins),
-                "name": person.label,
+                **named,
             },
         )
         audit_record(
@@ -293,7 +334,7 @@ def _audit_passed_over(ticket: Ticket, target: str, recipients: Recipients) -> N
             summary=prefixed(ticket.number, summary),
             changes={
                 "escalated_to": {
-                    "before": person.username,
+                    "before": person.username if person else "",
                     "after": [user.username for user in stand_ins],
                 }
             },
@@ -369,15 +410,17 @@ def sweep_batch(now: datetime, *, limit: int = BATCH_SIZE) -> tuple[int, list[in
             if not people:
                 # Two different things to put right: someone named who may not be told, or a
                 # step whose roles (and those above them) nobody holds, such as a policy
-                # without a general manager, which the administrators are not asked about.
+                # without a general manager; in both, no administrator could stand in.
+                unheld = any(p.reason == UNHELD for p in recipients.passed_over)
                 logger.warning(
                     "SLA %s step %d%% of ticket %s told nobody: %s",
                     step.target,
                     step.percent,
                     ticket.number,
-                    "nobody in its escalation chain, nor any administrator, may be told of it"
-                    if recipients.passed_over
-                    else "nobody holds the roles it notifies, nor any role above them",
+                    "nobody holds the roles it notifies, nor any role above them, and no "
+                    "administrator may be told of it"
+                    if unheld
+                    else "nobody in its escalation chain, nor any administrator, may be told of it",
                 )
             records.append(
                 SlaNotification(

@@ -10,6 +10,7 @@ moved to another department."""
 
 import pytest
 from django.core import mail as outbox
+from django.utils import translation
 
 from guanxi.accounts.models import User
 from guanxi.audit.models import AuditEvent
@@ -147,7 +148,7 @@ def test_a_general_manager_of_another_department_hands_the_escalation_to_the_adm
 def test_who_may_see_the_customer_hears_of_every_step_as_before(company, desk, clock):
     """The same chain for a customer of the service department's own: nobody is passed over."""
     ticket = complaint(company, company.agent_customer)
-    clock.advance(minutes=150)
+    clock.advance(minutes=100)  # past 150 %, short of the 200 % a general manager would hear of
     sweep.sla_sweep()
     assert len(notified(desk.head)) == 1 and _emailed(desk.head)
     assert _escalations(ticket) == []
@@ -258,9 +259,33 @@ def test_a_batch_of_many_tickets_asks_who_may_see_them_in_the_queries_of_one(com
     assert sum(company.rep_b.email in message.to for message in outbox.outbox) == 1
 
 
-def test_a_step_whose_roles_nobody_holds_says_so_in_the_log(company, desk, clock, caplog):
-    """The 200 % step of a policy without a general manager names nobody: the log says so, and
-    does not claim that no administrator may see the customer, when one may and is not asked."""
+def test_a_step_whose_roles_nobody_holds_goes_to_the_administrators(company, desk, clock, caplog):
+    """The 200 % step of a policy without a general manager names nobody: the administrators,
+    who end every chain, hear of it instead, told why, and the ticket's history says so; the
+    log stays quiet, since somebody heard."""
+    ticket = complaint(company)
+    clock.advance(minutes=120)  # 200 %
+    with caplog.at_level("WARNING", logger="guanxi.service.sweep"):
+        sweep.sla_sweep()
+    step = SlaNotification.objects.get(ticket=ticket, percent=200)
+    assert step.recipients == [company.admin.pk]
+    notices = [n for n in notified(company.admin) if "escalated (200%)" in n]
+    assert len(notices) == 1
+    assert notices[0].endswith("(to you because this ticket has no general manager)")
+    [event] = _escalations(ticket)
+    assert event.changes["escalated_to"] == {"before": "", "after": [company.admin.username]}
+    assert "because this ticket has no general manager" in event.summary
+    assert not [r for r in caplog.records if "told nobody" in r.getMessage()]
+    with translation.override("zh-hans"):
+        assert "该工单没有总经理" in AuditEvent.objects.get(pk=event.pk).summary_text()
+
+
+def test_a_step_nobody_holds_and_no_administrator_may_hear_of_says_so_in_the_log(
+    company, desk, clock, caplog
+):
+    """With no active administrator either, the step is recorded as told to nobody, the
+    ticket's history says why, and the log names the roles nobody holds."""
+    User.objects.filter(pk=company.admin.pk).update(is_active=False)
     ticket = complaint(company)
     clock.advance(minutes=120)  # 200 %
     with caplog.at_level("WARNING", logger="guanxi.service.sweep"):
@@ -269,4 +294,5 @@ def test_a_step_whose_roles_nobody_holds_says_so_in_the_log(company, desk, clock
     [message] = [r.getMessage() for r in caplog.records if "told nobody" in r.getMessage()]
     assert message.startswith(f"SLA first_response step 200% of ticket {ticket.number} told")
     assert "nobody holds the roles it notifies" in message
-    assert "administrator" not in message
+    [event] = _escalations(ticket)
+    assert "reached nobody: this ticket has no general manager" in event.summary
