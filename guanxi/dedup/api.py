@@ -8,13 +8,14 @@ what the caller may see or change is decided by the visibility rule inside those
 import datetime as dt
 from typing import Literal
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Body, Query, Router, Schema
 from pydantic import BaseModel, Field
 
-from guanxi.api.errors import ApiError, StaleVersionOut, error_responses, refers_to
+from guanxi.api.errors import ApiError, StaleVersionOut, error_responses
 from guanxi.api.idempotency import idempotent
 from guanxi.api.pagination import keyset_answer
 from guanxi.api.schemas import BodyId, Cursor, InputSchema, Limit, ParamId, UserRefOut, Version
@@ -290,7 +291,7 @@ def customer_merge(request: HttpRequest, customer_id: ParamId, payload: Customer
     change to either the answer is 409 naming it, and nothing is merged. The answer's `id`
     undoes the merge at `/merges/{id}/undo`."""
     access_customer(request.auth, customer_id, VIEW)  # out of sight: a 404 about the path
-    with refers_to("merged_id", Customer, _("No such customer.")):
+    try:
         merge = services.customers_merge(
             actor=request.auth,
             survivor_id=customer_id,
@@ -298,6 +299,18 @@ def customer_merge(request: HttpRequest, customer_id: ParamId, payload: Customer
             survivor_version=payload.version,
             merged_version=payload.merged_version,
         )
+    except (Customer.DoesNotExist, PermissionDenied) as refused:
+        # The customer in the path can be gone too by the time it is locked (merged into
+        # another meanwhile): its 404 or 403 is the path's, naming nothing in the body.
+        if getattr(refused, "customer_id", None) == customer_id:
+            if isinstance(refused, PermissionDenied):
+                raise PermissionDenied(_("You may not change this customer.")) from None
+            raise
+        if isinstance(refused, PermissionDenied):
+            message = _("You may not change the customer you sent as merged_id.")
+            raise ApiError(403, message, {"merged_id": message}) from None
+        message = _("No such customer.")
+        raise ApiError(404, message, {"merged_id": message}) from None
     return _merge_out(merge.pk)
 
 

@@ -158,10 +158,18 @@ def _lock_pair(actor, first_id: int, second_id: int) -> tuple[Customer, Customer
     """Both customers through the visibility rule, locked in id order (so two merges of the
     same pair in opposite directions cannot deadlock)."""
     ordered = sorted([first_id, second_id])
-    # Visibility of both first: a customer out of sight is "not found" whatever the other is.
-    for pk in ordered:
-        access_customer(actor, pk, VIEW)
-    locked = {pk: access_customer(actor, pk, CHANGE, for_update=True) for pk in ordered}
+    locked = {}
+    try:
+        # Visibility of both first: a customer out of sight is "not found" whatever the other is.
+        for pk in ordered:
+            access_customer(actor, pk, VIEW)
+        for pk in ordered:
+            locked[pk] = access_customer(actor, pk, CHANGE, for_update=True)
+    except (Customer.DoesNotExist, PermissionDenied) as refused:
+        # Which of the two it is about (gone, or not the actor's to change), so that the API
+        # names the input that named that one rather than guessing.
+        refused.customer_id = pk
+        raise
     return locked[first_id], locked[second_id]
 
 
