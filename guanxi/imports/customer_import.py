@@ -441,7 +441,7 @@ class CustomerImporter:
                     job=self.job,
                     row_number=source.number,
                     cells=source.cells,
-                    reason="; ".join(reasons),
+                    reason="; ".join(self.mapping.naming_columns(reasons)),
                 )
             )
 

@@ -151,6 +151,16 @@ def _choice(field_name: str, value: str) -> str | None:
     return CHOICE_WORDS.get(field_name, {}).get(text)
 
 
+def choices_to_type(field_name: str) -> str:
+    """What a cell of a choice field may say, for a reason that refuses one: each choice's
+    label in the reader's language with its code (``潜在客户 (potential)``), both of which
+    :func:`_choice` accepts, or the label alone where it is the code (``Potential``)."""
+    return ", ".join(
+        str(label) if str(label).casefold() == code.casefold() else f"{label} ({code})"
+        for code, label in CHOICE_FIELDS[field_name].choices
+    )
+
+
 def parse_date(text: str) -> dt.date | None:
     for pattern in _DATE_FORMATS:
         try:
@@ -163,8 +173,9 @@ def parse_date(text: str) -> dt.date | None:
 def clean_customer_row(
     number: int, values: dict[str, str], context: RowContext
 ) -> CustomerRow | list[str]:
-    """A :class:`CustomerRow`, or the reasons the row cannot be imported (each naming its
-    column)."""
+    """A :class:`CustomerRow`, or the reasons the row cannot be imported, each naming its field
+    (``phone: …``; the mapping puts the file's own column names in, see
+    :meth:`ColumnMapping.naming_columns`)."""
     problems: list[str] = []
 
     def problem(column: str, message: str) -> None:
@@ -188,7 +199,7 @@ def clean_customer_row(
                 problem(
                     column,
                     _("“%(value)s” is not one of %(choices)s")
-                    % {"value": values[column], "choices": ", ".join(CHOICE_FIELDS[column].values)},
+                    % {"value": values[column], "choices": choices_to_type(column)},
                 )
             else:
                 scalars[column] = code

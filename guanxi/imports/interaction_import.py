@@ -170,8 +170,10 @@ class InteractionImporter(LinkedRowImporter):
         reference = _reference(values)
         customer = customers.get(reference)
         if not isinstance(customer, int):
+            # Named by the column it was looked up by, as every other reason is.
+            column = "customer_external_id" if reference.startswith("e:") else "customer_id"
             problems.append(
-                "customer: "
+                f"{column}: "
                 + (customer or _("no customer %(ref)s") % {"ref": reference[2:] or "?"})
             )
         # Only what the row gives is checked and kept: a new interaction takes the defaults
@@ -179,7 +181,12 @@ class InteractionImporter(LinkedRowImporter):
         fields: dict = {"customer_id": customer}
         channel = values.get("channel", "").strip().lower()
         if channel and channel not in Interaction.Channel.values:
-            problems.append(_("channel: “%(value)s” is not a channel") % {"value": channel})
+            # The codes: the only words this column takes.
+            problems.append(
+                "channel: "
+                + _("“%(value)s” is not one of %(choices)s")
+                % {"value": channel, "choices": ", ".join(Interaction.Channel.values)}
+            )
         elif channel:
             fields["channel"] = channel
         direction = values.get("direction", "").strip().lower()

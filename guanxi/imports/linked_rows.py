@@ -146,7 +146,10 @@ class LinkedRowImporter:
         """The rows that would be rejected, as (row number, reasons), found with the checks of
         a run; nothing is written."""
         _good, rejected, _existing = self._checked(rows)
-        return sorted((source.number, "; ".join(reasons)) for source, reasons in rejected)
+        return sorted(
+            (source.number, "; ".join(self.mapping.naming_columns(reasons)))
+            for source, reasons in rejected
+        )
 
     def _allowed(self, customer_ids: Iterable[int]) -> set[int]:
         """Those of the customers the importing user has ``customer_action`` on."""
@@ -180,5 +183,8 @@ class LinkedRowImporter:
 
     def _error(self, source: SourceRow, reasons: list[str]) -> ImportRowError:
         return ImportRowError(
-            job=self.job, row_number=source.number, cells=source.cells, reason="; ".join(reasons)
+            job=self.job,
+            row_number=source.number,
+            cells=source.cells,
+            reason="; ".join(self.mapping.naming_columns(reasons)),
         )

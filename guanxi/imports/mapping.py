@@ -265,6 +265,8 @@ class ColumnMapping:
     kind: str
     targets: list[str | None]
     custom_fields: frozenset[str] = field(default_factory=frozenset)
+    # The file's header, position by position: what the user calls each column.
+    headers: list[str] = field(default_factory=list)
 
     def apply(self, cells: list[str]) -> dict[str, str]:
         """The row's values by field; several columns of one multi-valued field are joined."""
@@ -284,6 +286,37 @@ class ColumnMapping:
     @property
     def used(self) -> list[str]:
         return sorted({t for t in self.targets if t})
+
+    def column_name(self, field_name: str) -> str:
+        """The column that fills a field, as the user's file names it, with the field beside
+        it (``手机 (phone)``): the user knows their header, and the field says what Guanxi read
+        it as. The field alone when the header is the field's name or no column fills it."""
+        headers = [
+            header.strip()
+            for header, target in zip(self.headers, self.targets, strict=False)
+            if target == field_name and header.strip()
+        ]
+        headers = list(dict.fromkeys(headers))  # two 电话 columns are one name
+        if not headers or headers == [field_name]:
+            return field_name
+        return _("%(column)s (%(field)s)") % {"column": " / ".join(headers), "field": field_name}
+
+    def naming_columns(self, reasons: list[str]) -> list[str]:
+        """A rejected row's reasons with each column named as the user's file names it.
+
+        The checks write a reason as ``field: what is wrong`` (in both languages): they see a
+        row's values by field, not by column. The mapping knows which header each field came
+        from, so the names are put in here, where every importer records its rejected rows:
+        ``phone: …`` becomes ``手机 (phone): …`` for a file whose 手机 column was mapped to it.
+        """
+        mapped = set(self.targets) - {None}
+        named = []
+        for reason in reasons:
+            field_name, separator, problem = reason.partition(": ")
+            if separator and field_name in mapped:
+                reason = f"{self.column_name(field_name)}: {problem}"
+            named.append(reason)
+        return named
 
 
 def repeated_headers(header: list[str]) -> list[str]:
@@ -384,7 +417,12 @@ def build_mapping(
             _("Several columns are mapped to %(fields)s; choose one.")
             % {"fields": ", ".join(doubled)}
         )
-    return ColumnMapping(kind=kind, targets=targets, custom_fields=frozenset(custom_field_keys))
+    return ColumnMapping(
+        kind=kind,
+        targets=targets,
+        custom_fields=frozenset(custom_field_keys),
+        headers=list(header),
+    )
 
 
 def suggest_mapping(

@@ -312,7 +312,7 @@ def _check_sample(job: ImportJob, table, column_mapping, user) -> dict:
         else:
             result = clean_customer_row(row.number, column_mapping.apply(row.cells), context)
             if isinstance(result, list):
-                problems.append((row.number, "; ".join(result)))
+                problems.append((row.number, "; ".join(column_mapping.naming_columns(result))))
             else:
                 good += 1
         if checked >= CHECK_ROWS:

@@ -71,7 +71,7 @@ def test_the_mapping_page_starts_a_dry_run_that_writes_nothing_and_shows_its_out
     errors = client.get(f"/imports/{job.pk}/errors.csv")
     rows = list(csv.DictReader(io.StringIO(errors.content.decode("utf-8-sig"))))
     assert [(row["姓名"], row["import_row"]) for row in rows] == [("李四", "3")]
-    assert rows[0]["import_error"].startswith("phone:")
+    assert rows[0]["import_error"].startswith("手机 (phone): ")
 
 
 def test_two_clicks_on_dry_run_queue_it_once(client, company, uploads, monkeypatch):

@@ -52,7 +52,7 @@ def test_the_summary_adds_up_and_rejected_rows_go_to_the_error_file(company, tmp
     with errors.open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     assert [r["编号"] for r in rows] == ["X2", "X3"]
-    assert rows[0]["import_error"].startswith("name:")
+    assert rows[0]["import_error"].startswith("姓名 (name): ")
     assert Customer.objects.filter(external_id__in=["X1", "X4"]).count() == 2
 
 

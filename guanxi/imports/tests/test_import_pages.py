@@ -75,7 +75,8 @@ def test_upload_map_check_start_and_download_the_rejected_rows(client, company):
             "import_error": rows[0]["import_error"],
         }
     ]
-    assert rows[0]["import_error"].startswith("phone:")
+    # Named as the file names the column, with the field it was mapped to.
+    assert rows[0]["import_error"].startswith("手机 (phone): ")
 
 
 def test_a_wrong_mapping_is_explained_and_nothing_starts(client, company):

@@ -57,7 +57,7 @@ def test_rows_land_on_the_timeline_and_bad_rows_are_reported(company, customers,
     first.refresh_from_db()
     assert first.last_contacted_at == timeline[1].occurred_at
     reasons = list(ImportRowError.objects.filter(job=job).values_list("reason", flat=True))
-    assert "W1" in reasons[0] and "customer:" in reasons[0]
+    assert "W1" in reasons[0] and "customer_external_id:" in reasons[0]
     assert AuditEvent.objects.filter(object_type="interaction").count() == 2
 
 
