@@ -472,6 +472,9 @@ def customers_reassign(
         raise ValidationError({"to_owner_id": message})
     if from_owner_id == to_owner_id:
         raise ValidationError({"to_owner_id": _("Choose a different account manager.")})
+    if from_owner_id is not None and not User.objects.filter(pk=from_owner_id).exists():
+        # A mistyped id would otherwise move nobody's customers and answer as if all went well.
+        raise ValidationError({"from_owner_id": _("Not a valid user id.")})
     queryset = (
         Customer.objects.visible_to(actor, CHANGE).filter(owner_id=from_owner_id)
         if from_owner_id is not None

@@ -401,6 +401,17 @@ def test_custom_field_values_are_validated_and_stored(rep):
         ]
 
 
+def test_reassign_from_someone_who_does_not_exist_names_from_owner_id(api_as, company):
+    # A mistyped id moved nobody's customers and answered as if all had gone well.
+    response = api_as("manager").post(
+        "/customers/reassign", {"from_owner_id": 2**62, "to_owner_id": company.rep.pk}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"field": "from_owner_id", "message": "Not a valid user id."}
+    ]
+
+
 def test_reassign_needs_from_owner_id_spelt_out(api_as, company):
     # Leaving it out must not silently mean "the unowned pool".
     response = api_as("manager").post("/customers/reassign", {"to_owner_id": company.rep.pk})

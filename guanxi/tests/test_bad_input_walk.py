@@ -1,0 +1,521 @@
+"""Every route that takes input, sent bad input by the administrator.
+
+The counterpart of ``test_authorization_walk``: that walk asks who may use each route, this one
+asks what each route does with input it cannot use. Two walks:
+
+- the REST API: every operation of the OpenAPI schema that takes a body or query or path
+  parameters, with cases made from the schema itself (each required field left out, a value of
+  the wrong JSON type, text beyond ``maxLength`` or 100,000 characters where there is none, NUL
+  characters and lone surrogates, integers beyond 64 bits and negative ids, unknown choices,
+  malformed dates, a body that is not JSON, ids in the path that do not exist or exceed bigint);
+- the web forms: every named URL that accepts POST, with the fields of the form its page
+  renders (or its view's form class) filled with NUL characters, over-long text and values of
+  the wrong kind.
+
+Every answer must be a 4xx (the API's in its error shape, naming the field at fault), a form
+shown again with its errors, or a redirect; never a 500. A refused request must leave the
+database as it was: the row count, highest id, highest version and last update of every table
+of the project are compared before and after.
+
+Each case runs in a savepoint that is rolled back afterwards, so a case the route accepts
+(100,000 characters in a text field without a limit, say) cannot change what the next case
+meets, and a database error that breaks the transaction (PostgreSQL's, on text with NUL or an
+integer beyond bigint) is reported as the 500 it caused rather than failing every later case.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import pytest
+from django.apps import apps
+from django.db import DatabaseError, connection, models, transaction
+from django.db.models.functions import Length
+from django.test import Client
+
+from guanxi.accounts.services import api_token_create
+from guanxi.core.testing.factories import CustomerFactory
+from guanxi.dedup.models import DuplicatePair
+from guanxi.dedup.services import customers_merge
+from guanxi.orders.models import Invoice, Order
+
+pytestmark = pytest.mark.django_db
+
+BEYOND_64_BITS = 2**64 + 1
+BEYOND_BIGINT = 2**63
+MISSING_ID = 2**62  # fits every id column, and no row has it
+NO_LIMIT_LENGTH = 100_000
+NUL = "a\u0000b"
+SURROGATE = "a\ud800b"
+
+
+# ---------------------------------------------------------------------------------------------
+# The state of the database, to prove a refused request left no trace
+
+
+def _footprint_sql() -> str:
+    quote = connection.ops.quote_name
+    columns = []
+    for model in apps.get_models():
+        if not model.__module__.startswith("guanxi.") or not model._meta.managed:
+            continue
+        table = quote(model._meta.db_table)
+        # Only the names of the project's own tables and columns go into the statement.
+        columns.append(f"(SELECT COUNT(*) FROM {table})")  # noqa: S608
+        for f in model._meta.concrete_fields:
+            if f.primary_key or f.name in ("version", "updated_at", "status"):
+                columns.append(f"(SELECT MAX({quote(f.column)}) FROM {table})")  # noqa: S608
+    return "SELECT " + ", ".join(columns)
+
+
+def footprint() -> tuple:
+    """For every table of the project's own apps: its row count, its highest id, and its
+    highest version, last update and status where it has them; in one statement, which keeps
+    the walk quick."""
+    with connection.cursor() as cursor:
+        cursor.execute(_footprint_sql())
+        return tuple(cursor.fetchone())
+
+
+def overlong_values() -> list[str]:
+    """Text stored beyond its column's length: SQLite does not enforce ``max_length``, so a
+    value a route failed to check is found here instead of as PostgreSQL's error."""
+    found = []
+    for model in apps.get_models():
+        if not model.__module__.startswith("guanxi."):
+            continue
+        for f in model._meta.concrete_fields:
+            if isinstance(f, models.CharField) and f.max_length:
+                lookup = {f"{f.name}_len__gt": f.max_length}
+                rows = model._base_manager.annotate(**{f"{f.name}_len": Length(f.name)})
+                if rows.filter(**lookup).exists():
+                    found.append(f"{model.__name__}.{f.name}")
+    return found
+
+
+class _RollBack(Exception):
+    pass
+
+
+@dataclass
+class Outcome:
+    status: int
+    body: object
+    changed: bool
+    overlong: list[str] = field(default_factory=list)
+
+
+def run_case(send, *, check_lengths: bool = False) -> Outcome:
+    """Send one request inside a savepoint, note what it did, and roll it back."""
+    outcome = None
+    try:
+        with transaction.atomic():
+            before = footprint()
+            response = send()
+            try:
+                after = footprint()
+                overlong = overlong_values() if check_lengths else []
+            except DatabaseError:  # the request broke the transaction: it answered 500
+                after, overlong = None, []
+            try:
+                body = json.loads(response.content) if response.content else None
+            except (ValueError, AttributeError):
+                body = None
+            outcome = Outcome(response.status_code, body, after != before, overlong)
+            raise _RollBack
+    except _RollBack:
+        pass
+    return outcome
+
+
+# ---------------------------------------------------------------------------------------------
+# The test world: one row of everything a path can name
+
+
+@dataclass
+class World:
+    ids: dict[str, int]
+    versions: dict[str, int]
+    admin: object
+
+
+@pytest.fixture
+def world(company) -> World:
+    from guanxi.service.services import ticket_create
+
+    customer = company.rep_customer
+    other = CustomerFactory(name="Other Card", owner=company.rep)
+    spare = CustomerFactory(name="Spare Card", owner=None)
+    order = Order.objects.create(
+        customer=customer, ordered_on="2026-01-01", amount=5, approval="pending"
+    )
+    invoice = Invoice.objects.create(
+        customer=customer,
+        order=order,
+        number="BAD-1",
+        issued_on="2026-01-01",
+        due_on="2026-01-31",
+        amount=5,
+    )
+    ticket = ticket_create(
+        actor=company.admin, customer_id=customer.pk, data={"type": "complaint", "subject": "A"}
+    )
+    into = ticket_create(
+        actor=company.admin, customer_id=customer.pk, data={"type": "complaint", "subject": "B"}
+    )
+    low, high = sorted((customer.pk, other.pk))
+    pair = DuplicatePair.objects.create(left_id=low, right_id=high, score=0.9, source="scan")
+    merge = customers_merge(actor=company.admin, survivor_id=other.pk, merged_id=spare.pk)
+    return World(
+        ids={
+            "customer_id": customer.pk,
+            "other_customer_id": company.teammate_customer.pk,
+            "order_id": order.pk,
+            "invoice_id": invoice.pk,
+            "ticket_id": ticket.pk,
+            "into_ticket_id": into.pk,
+            "pair_id": pair.pk,
+            "left_id": low,
+            "right_id": high,
+            "merge_id": merge.pk,
+            "user_id": company.analyst.pk,
+            "job_id": MISSING_ID,
+            "rep_id": company.rep.pk,
+            "teammate_id": company.teammate.pk,
+        },
+        versions={"customer": customer.version},
+        admin=company.admin,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The REST API
+
+# A body each operation accepts (or at least one its schema accepts): each case changes one
+# thing in it, so that the one change is what the answer is about.
+API_BODIES = {
+    "POST /api/v1/customers/duplicates": lambda w: {"name": "Walk"},
+    "POST /api/v1/duplicates/{pair_id}/reject": lambda w: {
+        "left_id": w.ids["left_id"],
+        "right_id": w.ids["right_id"],
+    },
+    "POST /api/v1/customers/{customer_id}/merge": lambda w: {
+        "merged_id": w.ids["other_customer_id"],
+        "version": 1,
+        "merged_version": 1,
+    },
+    "POST /api/v1/customers": lambda w: {"name": "Walk"},
+    "POST /api/v1/customers/reassign": lambda w: {
+        "from_owner_id": w.ids["rep_id"],
+        "to_owner_id": w.ids["teammate_id"],
+        "customer_ids": [w.ids["customer_id"]],
+    },
+    "PATCH /api/v1/customers/{customer_id}": lambda w: {"version": 1},
+    "POST /api/v1/customers/{customer_id}/blacklist": lambda w: {"reason": "walk"},
+    "POST /api/v1/customers/{customer_id}/interactions": lambda w: {
+        "channel": "phone",
+        "subject": "Walk",
+    },
+    "POST /api/v1/orders": lambda w: {
+        "customer_id": w.ids["customer_id"],
+        "ordered_on": "2026-01-01",
+        "amount": "5.00",
+    },
+    "PATCH /api/v1/orders/{order_id}": lambda w: {"version": 1},
+    "POST /api/v1/orders/{order_id}/refund": lambda w: {"version": 1},
+    "POST /api/v1/orders/{order_id}/cancel": lambda w: {"version": 1},
+    "POST /api/v1/orders/{order_id}/approve": lambda w: {"version": 1},
+    "POST /api/v1/invoices": lambda w: {
+        "customer_id": w.ids["customer_id"],
+        "number": "WALK",
+        "issued_on": "2026-01-01",
+        "due_on": "2026-01-31",
+        "amount": "5.00",
+    },
+    "POST /api/v1/invoices/{invoice_id}/payments": lambda w: {
+        "paid_on": "2026-01-02",
+        "amount": "1.00",
+    },
+    "POST /api/v1/tickets": lambda w: {
+        "customer_id": w.ids["customer_id"],
+        "type": "complaint",
+        "subject": "Walk",
+    },
+    "PATCH /api/v1/tickets/{ticket_id}": lambda w: {"version": 1},
+    "POST /api/v1/tickets/{ticket_id}/replies": lambda w: {"body": "Walk"},
+    "POST /api/v1/tickets/{ticket_id}/notes": lambda w: {"body": "Walk"},
+    "POST /api/v1/tickets/{ticket_id}/status": lambda w: {"status": "open", "version": 1},
+    "POST /api/v1/tickets/{ticket_id}/assign": lambda w: {"assignee_id": None, "version": 1},
+    "POST /api/v1/tickets/{ticket_id}/merge": lambda w: {
+        "into_id": w.ids["into_ticket_id"],
+        "version": 1,
+        "into_version": 1,
+    },
+    "POST /api/v1/users/{user_id}/deactivate": lambda w: {},
+}
+# Query parameters an operation needs to do anything at all.
+API_QUERIES = {
+    "DELETE /api/v1/customers/{customer_id}": {"version": "1"},
+    "DELETE /api/v1/customers/{customer_id}/blacklist": {"version": "1"},
+}
+
+
+def _schema() -> dict:
+    from guanxi.api.api import api
+
+    return api.get_openapi_schema(path_prefix="/api/v1/")
+
+
+def _resolve(schema: dict, components: dict) -> dict:
+    while "$ref" in schema:
+        schema = components[schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def _variants(schema: dict, components: dict) -> list[dict]:
+    schema = _resolve(schema, components)
+    if "anyOf" in schema or "oneOf" in schema:
+        return [
+            v
+            for option in schema.get("anyOf") or schema["oneOf"]
+            for v in _variants(option, components)
+        ]
+    return [schema]
+
+
+@dataclass
+class Case:
+    what: str
+    field: str  # the field the answer must name; "" when the request as a whole is at fault
+    body: object = None
+    raw: bytes | None = None  # a body sent as it is
+    query: dict | None = None
+    path_ids: dict | None = None
+    may_succeed: bool = False  # 100,000 characters where the schema sets no limit
+
+
+def value_cases(name: str, schema: dict, components: dict) -> list[tuple[str, object, bool]]:
+    """(what, bad value, may succeed) for one field of the given schema."""
+    variants = _variants(schema, components)
+    types = {v.get("type", "object" if "properties" in v else None) for v in variants}
+    strings = [v for v in variants if v.get("type") == "string"]
+    free_text = [v for v in strings if not ({"enum", "const", "format", "pattern"} & set(v))]
+    numeric = types & {"integer", "number"}
+    cases: list[tuple[str, object, bool]] = []
+    if "string" not in types:
+        cases.append(("a string", "walk", False))
+    if "array" not in types:
+        cases.append(("a list", ["walk"], False))
+    if "object" not in types:
+        cases.append(("an object", {"walk": 1}, False))
+    if "boolean" in types and not numeric:
+        cases.append(("a number for a boolean", 7, False))
+    if strings:
+        cases.append(("a NUL character", NUL, False))
+        cases.append(("a lone surrogate", SURROGATE, False))
+    for v in free_text:
+        if "maxLength" in v:
+            cases.append(("text beyond maxLength", "x" * (v["maxLength"] + 1), False))
+        else:
+            cases.append(("100,000 characters", "x" * NO_LIMIT_LENGTH, True))
+        break
+    if any("enum" in v or "const" in v for v in strings) and not free_text:
+        cases.append(("an unknown choice", "no-such-choice", False))
+    if any(v.get("format") == "date" for v in strings):
+        cases.append(("a malformed date", "2026-13-45", False))
+    if any(v.get("format") == "date-time" for v in strings):
+        cases.append(("a malformed date-time", "2026-02-30T25:61", False))
+    if any("pattern" in v for v in strings):
+        cases.append(("text not matching the pattern", "!!", False))
+    if numeric:
+        cases.append(("an integer beyond 64 bits", BEYOND_64_BITS, False))
+        if name.endswith("_id") or name.endswith("_ids") or name.endswith("version"):
+            cases.append(("a negative id", -1, False))
+    for v in variants:
+        if v.get("type") == "array" and "items" in v:
+            for what, bad, _ok in value_cases(name, v["items"], components):
+                if what in ("a list", "100,000 characters"):
+                    continue
+                cases.append((f"an item that is {what}", [bad], False))
+            break
+    return cases
+
+
+def api_cases(operation: str, op: dict, components: dict, world: World) -> list[Case]:
+    cases: list[Case] = []
+    path_params = [p for p in op.get("parameters", []) if p["in"] == "path"]
+    query_params = [p for p in op.get("parameters", []) if p["in"] == "query"]
+    base_query = API_QUERIES.get(operation, {})
+    for p in path_params:
+        name = p["name"]
+        for what, value in (
+            ("an id that does not exist", MISSING_ID),
+            ("an id beyond bigint", BEYOND_BIGINT),
+            ("an id beyond 64 bits", BEYOND_64_BITS),
+            ("an id of zero", 0),
+        ):
+            cases.append(Case(f"{name}: {what}", "", path_ids={name: value}, query=base_query))
+    for p in query_params:
+        name = p["name"]
+        for what, value, may_succeed in value_cases(name, p["schema"], components):
+            if isinstance(value, dict):
+                continue  # a query string has no objects
+            if value == SURROGATE or (isinstance(value, list) and SURROGATE in value):
+                # Only JSON can carry a lone surrogate; in a URL it is bytes that are not UTF-8,
+                # which Django reads as replacement characters.
+                continue
+            sent = [str(v) for v in value] if isinstance(value, list) else str(value)
+            if isinstance(value, list) and p["schema"].get("type") != "array":
+                continue  # a repeated parameter: the last one counts, as in any web framework
+            cases.append(
+                Case(
+                    f"query {name}: {what}",
+                    name,
+                    query={**base_query, name: sent},
+                    may_succeed=may_succeed,
+                )
+            )
+    content = op.get("requestBody", {}).get("content", {}).get("application/json")
+    if content is not None:
+        schema = next(
+            v for v in _variants(content["schema"], components) if v.get("type") == "object"
+        )
+        base = API_BODIES[operation](world)
+        cases.append(Case("a body that is not JSON", "", raw=b"{walk: not json", query=base_query))
+        cases.append(Case("a body that is a list", "", body=[base], query=base_query))
+        for name in schema.get("required", []):
+            cases.append(
+                Case(
+                    f"{name}: left out",
+                    name,
+                    body={k: v for k, v in base.items() if k != name},
+                    query=base_query,
+                )
+            )
+        for name, prop in schema.get("properties", {}).items():
+            for what, value, may_succeed in value_cases(name, prop, components):
+                cases.append(
+                    Case(
+                        f"{name}: {what}",
+                        name,
+                        body={**base, name: value},
+                        query=base_query,
+                        may_succeed=may_succeed,
+                    )
+                )
+            if name.endswith("_id") and "integer" in {
+                v.get("type") for v in _variants(prop, components)
+            }:
+                cases.append(
+                    Case(
+                        f"{name}: an id that does not exist",
+                        name,
+                        body={**base, name: MISSING_ID},
+                        query=base_query,
+                    )
+                )
+    return cases
+
+
+# Bad input a route may accept, and why.
+ACCEPTED = {
+    # A check that writes nothing: an organisation that does not exist has no members to be
+    # duplicates of, the same answer as for one without members.
+    ("POST /api/v1/customers/duplicates", "organization_id: an id that does not exist"),
+}
+
+
+def _url(path: str, world: World, path_ids: dict | None) -> str:
+    def fill(match):
+        name = match.group(1)
+        return str((path_ids or {}).get(name, world.ids.get(name)))
+
+    return re.sub(r"\{(\w+)\}", fill, path)
+
+
+def _query_string(query: dict) -> str:
+    pairs = []
+    for key, value in query.items():
+        for v in value if isinstance(value, list) else [value]:
+            # Lone surrogates cannot be UTF-8 encoded: sent as the bytes a client would send.
+            encoded = v.encode("utf-8", "surrogatepass")
+            pairs.append(f"{quote(key)}={quote(encoded)}")
+    return "&".join(pairs)
+
+
+def _names_field(body: object, name: str) -> bool:
+    if not isinstance(body, dict):
+        return False
+    fields = [e.get("field", "") for e in body.get("errors") or []]
+    return any(f == name or f.startswith((f"{name}[", f"{name}.")) for f in fields)
+
+
+def _api_operations() -> list[str]:
+    schema = _schema()
+    return sorted(
+        f"{method.upper()} {path}"
+        for path, operations in schema["paths"].items()
+        for method, op in operations.items()
+        if any(p["in"] in ("path", "query") for p in op.get("parameters", []))
+        or "requestBody" in op
+    )
+
+
+@pytest.fixture
+def admin_api(company):
+    _token, raw = api_token_create(actor=company.admin, user=company.admin, name="bad input")
+    return Client(), {"Authorization": f"Bearer {raw}"}
+
+
+def test_every_operation_that_takes_input_has_a_body_to_start_from():
+    schema = _schema()
+    for operation in _api_operations():
+        method, path = operation.split(" ", 1)
+        if "requestBody" in schema["paths"][path][method.lower()]:
+            assert operation in API_BODIES, f"{operation}: say which body it accepts"
+
+
+@pytest.mark.parametrize("operation", _api_operations())
+def test_api_answers_bad_input_with_a_4xx_naming_the_field(operation, world, admin_api):
+    client, headers = admin_api
+    schema = _schema()
+    method, path = operation.split(" ", 1)
+    op = schema["paths"][path][method.lower()]
+    failures = []
+    for case in api_cases(operation, op, schema["components"]["schemas"], world):
+        url = _url(path, world, case.path_ids)
+        if case.query:
+            url += "?" + _query_string(case.query)
+
+        def send(case=case, url=url):
+            if method == "GET":
+                return client.get(url, headers=headers)
+            if case.raw is not None:
+                data = case.raw
+            elif case.body is None:
+                data = b""
+            else:
+                data = json.dumps(case.body).encode()
+            return client.generic(method, url, data, "application/json", headers=headers)
+
+        outcome = run_case(send, check_lengths=case.may_succeed)
+        problem = None
+        if outcome.status >= 500:
+            problem = f"answered {outcome.status}"
+        elif outcome.status < 400:
+            if not case.may_succeed and (operation, case.what) not in ACCEPTED:
+                problem = f"accepted it ({outcome.status})"
+            elif outcome.overlong:
+                problem = f"stored text beyond its column: {outcome.overlong}"
+        elif outcome.changed:
+            problem = f"refused it ({outcome.status}) but changed the database"
+        elif not isinstance(outcome.body, dict) or not outcome.body.get("detail"):
+            problem = f"answered {outcome.status} without the error shape"
+        elif case.field and not _names_field(outcome.body, case.field):
+            problem = f"answered {outcome.status} without naming {case.field}: {outcome.body}"
+        if problem:
+            failures.append(f"{case.what}: {problem}")
+    assert not failures, f"{operation}:\n  " + "\n  ".join(failures)
