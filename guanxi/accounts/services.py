@@ -16,6 +16,7 @@ from guanxi.audit.services import audit_record, setting_save, settings_delete
 from guanxi.audit.summaries import Summary
 
 from .models import ApiToken, Department, Team, User
+from .roles import Role
 from .selectors import Holdings, user_escalation_roles, user_holdings
 
 # ``hand_over_to`` for handing a leaver's customers to the unowned pool rather than a person.
@@ -208,7 +209,7 @@ def user_deactivate(
     none. Signing in and API tokens stop working for inactive users by themselves."""
     from guanxi.analytics.services import follow_ups_hand_over
     from guanxi.customers.services import customers_reassign
-    from guanxi.service.services import tickets_hand_over
+    from guanxi.service.services import tickets_hand_over, tickets_out_of_sight_release
 
     _require_administrator(actor)
     # The successor is locked too, in id order, and so read after anyone deactivating them
@@ -244,6 +245,13 @@ def user_deactivate(
         tickets_hand_over(actor=actor, from_user_id=user.pk, to_user_id=successor_id)
     if holdings.open_follow_ups:
         follow_ups_hand_over(actor=actor, from_user_id=user.pk)
+    if user.role == Role.SERVICE_AGENT and user.department_id is not None:
+        # Their department's managers see every customer only while an active agent is in it:
+        # the tickets they hold on customers they no longer see go back to the queue.
+        managers = User.objects.filter(
+            role=Role.MANAGER, department_id=user.department_id, is_active=True
+        ).values_list("pk", flat=True)
+        tickets_out_of_sight_release(actor=actor, user_ids=managers)
     # Every hand-over above is scoped to what the actor may change; an administrator changes
     # everything, but should that ever differ, nothing is left behind with an inactive owner.
     if user_holdings(user):

@@ -731,6 +731,48 @@ def tickets_hand_over(*, actor, from_user_id: int, to_user_id: int | None) -> in
 
 
 @transaction.atomic
+def tickets_out_of_sight_release(*, actor, user_ids: Iterable[int]) -> int:
+    """Put back in their team's unassigned queue the open tickets ``user_ids`` hold (assigned
+    to them, or theirs as first contact) whose customer they may no longer work with, one
+    audited change per ticket; returns how many tickets changed.
+
+    For users who stay but lose sight of customers because someone else left: the manager of a
+    department sees every customer only while an active service agent is in it, and once its
+    last agent has gone, the tickets given to them on other departments' customers would stay
+    with someone who can no longer open them, where routing and the SLA sweep pass them by."""
+    from guanxi.accounts.models import User
+
+    count = 0
+    now = timezone.now()
+    for user in User.objects.filter(pk__in=list(user_ids)).order_by("pk"):
+        workable = Customer.objects.visible_to(user, INTERACT).values("pk")
+        ticket_ids = list(
+            Ticket.objects.filter(status__in=Ticket.OPEN_STATUSES)
+            .filter(Q(assignee_id=user.pk) | Q(owner_id=user.pk))
+            .exclude(customer__in=workable)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        for ticket_id in ticket_ids:
+            ticket = _lock(actor, ticket_id, None)
+            before = ticket_snapshot(ticket)
+            if ticket.owner_id == user.pk:
+                ticket.owner = None
+            if ticket.assignee_id == user.pk:
+                _give(ticket, None, actor=actor, now=now)
+            _save_audited(
+                actor,
+                ticket,
+                now=now,
+                action=AuditEvent.Action.REASSIGN,
+                summary=ticket.subject,
+                before=before,
+            )
+        count += len(ticket_ids)
+    return count
+
+
+@transaction.atomic
 def ticket_set_status(
     *, actor, ticket_id: int, status: str, expected_version: int | None = None
 ) -> Ticket:

@@ -130,6 +130,37 @@ def test_the_last_agent_leaving_does_not_hand_their_manager_tickets_they_will_no
     assert Customer.objects.get(pk=company.agent_customer.pk).owner == head
 
 
+def test_the_last_agent_leaving_puts_the_tickets_their_manager_no_longer_sees_back_in_the_queue(
+    company,
+):
+    # The tickets the department's manager already held on other departments' customers, which
+    # they saw only through the agent, go back to the queue with an audit row each; those on
+    # customers they still see stay theirs.
+    head = UserFactory(username="head", role=Role.MANAGER, department=company.service)
+    unseen = _ticket(company.rep_customer, assignee=head, owner=head)
+    seen = _ticket(company.unowned_customer, assignee=head, owner=head)
+    closed = _ticket(company.west_customer, assignee=head, status=Ticket.Status.CLOSED)
+    user_deactivate(actor=company.admin, user_id=company.agent.pk, hand_over_to=POOL)
+
+    unseen.refresh_from_db()
+    assert (unseen.assignee, unseen.owner) == (None, None)
+    event = AuditEvent.objects.get(object_type="ticket", object_id=unseen.pk, action="reassign")
+    assert event.actor == company.admin
+    assert event.changes["assignee_id"] == {"before": head.pk, "after": None}
+    assert Ticket.objects.get(pk=seen.pk).assignee == head
+    assert Ticket.objects.get(pk=closed.pk).assignee == head
+    assert not AuditEvent.objects.filter(object_type="ticket", object_id__in=[seen.pk, closed.pk])
+
+
+def test_with_another_agent_still_in_the_department_their_manager_keeps_their_tickets(company):
+    UserFactory(username="agent_2", role=Role.SERVICE_AGENT, department=company.service)
+    head = UserFactory(username="head", role=Role.MANAGER, department=company.service)
+    ticket = _ticket(company.rep_customer, assignee=head, owner=head)
+    user_deactivate(actor=company.admin, user_id=company.agent.pk, hand_over_to=POOL)
+    ticket.refresh_from_db()
+    assert (ticket.assignee, ticket.owner) == (head, head)
+
+
 def test_handing_over_to_the_unowned_pool(company):
     ticket = _ticket(company.rep_customer, assignee=company.rep)
     follow_up = _follow_up(company.rep_customer, company.rep)

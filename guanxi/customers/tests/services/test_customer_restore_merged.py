@@ -24,9 +24,7 @@ def _twins(company):
     ("language", "words"),
     [("en", "Undo that merge instead"), ("zh-hans", "请撤销该合并")],
 )
-def test_a_customer_merged_away_is_not_restored_while_the_merge_stands(
-    company, language, words
-):
+def test_a_customer_merged_away_is_not_restored_while_the_merge_stands(company, language, words):
     kept, other = _twins(company)
     customers_merge(actor=company.rep, survivor_id=kept.pk, merged_id=other.pk)
     events = AuditEvent.objects.count()
