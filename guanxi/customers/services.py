@@ -16,6 +16,7 @@ from django.utils.translation import gettext_noop
 from guanxi.accounts.roles import DELETING_ROLES, REASSIGNING_ROLES, Role
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import (
+    SENSITIVE_PLACEHOLDER,
     StaleSettingError,
     audit_record,
     audit_record_many,
@@ -124,6 +125,29 @@ def snapshot_of(
             for c in consents or ()
         }
     return snapshot
+
+
+def blind_id_number_change(
+    changes: dict[str, Any], *, id_number: str | None, may_view_sensitive: bool
+) -> dict[str, Any]:
+    """``changes`` with the ID number recorded as changed whenever someone who may not see ID
+    numbers in full gave one, even the number already stored.
+
+    Such users may set an ID number (they may know it from the customer's card), but the audit
+    row they can read would otherwise leave the number out when it equals the stored one and
+    name it when it does not, which answers whether a guessed number is the customer's. Their
+    right guess and their wrong guess now read the same; whoever may see the number in full
+    gains nothing from the guess and keeps the exact record."""
+    if id_number and not may_view_sensitive and "id_number" not in changes:
+        changes = dict(
+            sorted(
+                {
+                    **changes,
+                    "id_number": {"before": SENSITIVE_PLACEHOLDER, "after": SENSITIVE_PLACEHOLDER},
+                }.items()
+            )
+        )
+    return changes
 
 
 def _apply_id_number(customer: Customer, value: str | None) -> None:
@@ -348,7 +372,11 @@ def customer_update(
         )
     # Prefetch caches, if any, describe the old state.
     customer = Customer.objects.get(pk=customer.pk)
-    changes = diff_values(before, customer_snapshot(customer), sensitive=SENSITIVE_FIELDS)
+    changes = blind_id_number_change(
+        diff_values(before, customer_snapshot(customer), sensitive=SENSITIVE_FIELDS),
+        id_number=clean.id_number,
+        may_view_sensitive=actor.may_view_sensitive(),
+    )
     audit_record(
         actor=actor,
         action=AuditEvent.Action.UPDATE,

@@ -6,7 +6,9 @@ Every row ends in exactly one outcome:
 * **updated** — the row's external id belongs to a customer already (or to an earlier row of
   the file): the row's non-empty values replace that customer's, and phones, emails, addresses
   and tags it lacks are added. A row that changes nothing is counted as updated and unchanged,
-  and writes nothing: importing the same file twice changes nothing the second time;
+  and writes nothing: importing the same file twice changes nothing the second time (but an ID
+  number from an importer who may not see ID numbers in full is always written: see
+  ``_apply_scalars``);
 * **merged** — with ``--dedup auto``, the row is very probably a customer already there (a score
   of at least ``MERGE_THRESHOLD`` from the duplicate engine): it fills that customer's empty
   fields and adds its contact details;
@@ -49,6 +51,7 @@ from guanxi.customers.models import Address, Customer, Email, Phone, Tag
 from guanxi.customers.search import build_search_text
 from guanxi.customers.services import (
     SENSITIVE_FIELDS,
+    blind_id_number_change,
     refresh_people_of,
     search_text_of,
     snapshot_of,
@@ -1148,6 +1151,7 @@ class CustomerImporter:
             have_addresses = {(a.street, a.city, a.region, a.postcode) for a in own_addresses}
             touched = False
             applied = 0
+            given_id_number = ""  # an ID number an update by external id gave
             for row, overwrite in changes[customer.pk].rows:
                 settled = rules.settle(
                     row,
@@ -1159,7 +1163,11 @@ class CustomerImporter:
                 if settled is None:
                     continue
                 applied += 1
-                touched |= _apply_scalars(customer, row, overwrite=overwrite)
+                touched |= _apply_scalars(
+                    customer, row, overwrite=overwrite, blind=not self.compares_id_numbers
+                )
+                if overwrite and row.id_number:
+                    given_id_number = row.id_number
                 touched |= rules.apply(customer, settled[1])
                 for phone in row.phones:
                     if phone.parsed.e164 not in have_phones:
@@ -1238,7 +1246,11 @@ class CustomerImporter:
                     object_id=customer.pk,
                     customer_id=customer.pk,
                     **summary,
-                    changes=diff_values(before, after, sensitive=SENSITIVE_FIELDS),
+                    changes=blind_id_number_change(
+                        diff_values(before, after, sensitive=SENSITIVE_FIELDS),
+                        id_number=given_id_number,
+                        may_view_sensitive=self.compares_id_numbers,
+                    ),
                 )
             )
             changed.append(customer)
@@ -1515,9 +1527,18 @@ def _gone_reason(row: CustomerRow, *, by_external_id: bool) -> str:
     )
 
 
-def _apply_scalars(customer: Customer, row: CustomerRow, *, overwrite: bool) -> bool:
+def _apply_scalars(
+    customer: Customer, row: CustomerRow, *, overwrite: bool, blind: bool = False
+) -> bool:
     """Put a row's values on a customer: all of them for an update by external id, only into
-    empty fields for a merge. Returns whether anything changed."""
+    empty fields for a merge. Returns whether anything changed.
+
+    ``blind``: the importer may not see ID numbers in full. An ID number such an importer gives
+    is then written, and the row counted as a change, even when it is the stored one: the edit
+    form lets them set one too, but "updated, unchanged" for the right number and "updated" for
+    a wrong one would tell them whether a guess is the customer's (the audit row says the same,
+    see ``blind_id_number_change``). Refusing the column would take from them what the form
+    allows; the cost is only that their re-import of a file with ID numbers is never unchanged."""
     changed = False
     for name, value in row.scalars.items():
         if name == "owner_id" and "owner" not in row.cells and customer.owner_id:
@@ -1533,7 +1554,7 @@ def _apply_scalars(customer: Customer, row: CustomerRow, *, overwrite: bool) -> 
         changed = True
     if row.id_number and (overwrite or not customer.id_number_hash):
         digest = lookup_hash(row.id_number)
-        if digest != customer.id_number_hash:
+        if digest != customer.id_number_hash or blind:
             customer.id_number_encrypted = encrypt_text(row.id_number)
             customer.id_number_masked = mask_id_number(row.id_number)
             customer.id_number_hash = digest
