@@ -6,7 +6,7 @@ service agents and administrators all."""
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from guanxi.customers.models import Customer
 from guanxi.customers.visibility import VIEW, customer_scopes
@@ -168,5 +168,18 @@ def ticket_get_for_user(user, ticket_id) -> Ticket:
     )
 
 
+def notifications_for_user(user) -> QuerySet[Notification]:
+    """The user's in-app notices, newest first, but for those about a ticket whose customer
+    they may no longer see (it changed hands, or they changed team since): a notice quotes its
+    ticket's number and deadlines, and the one visibility rule decides who reads those now,
+    not who did when it was written. A notice hidden so comes back should sight come back."""
+    # Asked notice by notice (EXISTS, by primary keys), not as the set of every ticket the user
+    # may see: the bell counts unread notices on every page, and an administrator sees them all.
+    readable = Ticket.objects.filter(
+        pk=OuterRef("ticket_id"), customer__in=_visible_customer_ids(user)
+    )
+    return Notification.objects.filter(user=user).filter(Q(ticket__isnull=True) | Exists(readable))
+
+
 def unread_notifications(user) -> QuerySet[Notification]:
-    return Notification.objects.filter(user=user, read_at__isnull=True)
+    return notifications_for_user(user).filter(read_at__isnull=True)

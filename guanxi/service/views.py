@@ -32,8 +32,13 @@ from .forms import (
     TicketForm,
 )
 from .intake import request_from_customer
-from .models import Notification, SatisfactionSurvey, Ticket, TicketAttachment
-from .selectors import ticket_get_for_user, tickets_for_user
+from .models import SatisfactionSurvey, Ticket, TicketAttachment
+from .selectors import (
+    notifications_for_user,
+    ticket_get_for_user,
+    tickets_for_user,
+    unread_notifications,
+)
 
 ORDERINGS = {"-id": "id"}
 
@@ -278,11 +283,9 @@ def attachment_download(request, ticket_id: int, attachment_id: int):
 @require_http_methods(["GET", "POST"])
 def notifications(request):
     if request.method == "POST":
-        Notification.objects.filter(user=request.user, read_at__isnull=True).update(
-            read_at=timezone.now()
-        )
+        unread_notifications(request.user).update(read_at=timezone.now())
         return redirect("service:notifications")
-    items = Notification.objects.filter(user=request.user).select_related("ticket")[:200]
+    items = notifications_for_user(request.user)[:200]
     return render(request, "service/notifications.html", {"items": items})
 
 

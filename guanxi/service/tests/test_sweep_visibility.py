@@ -296,3 +296,44 @@ def test_a_step_nobody_holds_and_no_administrator_may_hear_of_says_so_in_the_log
     assert "nobody holds the roles it notifies" in message
     [event] = _escalations(ticket)
     assert "reached nobody: this ticket has no general manager" in event.summary
+
+
+def test_notices_about_a_customer_out_of_sight_leave_the_bell_and_come_back_with_sight(
+    company, desk, client
+):
+    """A notice quotes its ticket: once the rep's customer has gone to another department's
+    rep, the rep's list and bell no longer show it, "mark all read" leaves it alone, and it is
+    back when the customer is."""
+    from guanxi.customers.services import customers_reassign
+    from guanxi.service.models import Notification
+
+    ticket = complaint(company)  # the East rep's customer
+    notice = Notification.objects.create(user=company.rep, ticket=ticket, text=f"{ticket.number}")
+    general = Notification.objects.create(user=company.rep, text="about no ticket")
+    client.force_login(company.rep)
+
+    def shown() -> tuple[bool, bool, int]:
+        page = client.get("/service/notifications/")
+        text = page.content.decode()
+        bell = page.context["unread_notices"]()
+        return f"/service/tickets/{ticket.pk}/" in text, "about no ticket" in text, bell
+
+    assert shown() == (True, True, 2)
+
+    def move(to) -> None:
+        customers_reassign(
+            actor=company.admin,
+            from_owner_id=company.rep_customer.owner_id,
+            to_owner_id=to.pk,
+            customer_ids=[company.rep_customer.pk],
+        )
+        company.rep_customer.refresh_from_db()
+
+    move(company.rep_west)
+    assert shown() == (False, True, 1)
+    client.post("/service/notifications/")
+    notice.refresh_from_db()
+    general.refresh_from_db()
+    assert notice.read_at is None and general.read_at is not None
+    move(company.rep)
+    assert shown() == (True, True, 1)
