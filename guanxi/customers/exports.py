@@ -29,11 +29,13 @@ from typing import IO
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+from openpyxl.comments import Comment
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -44,7 +46,7 @@ from guanxi.core.crypto import decrypt_text
 from guanxi.core.formulas import neutralise_formula
 from guanxi.core.masking import mask_phone
 
-from .models import Email, Phone
+from .models import Customer, Email, Phone
 from .selectors import customer_list_for_user, tag_names_by_customer
 
 
@@ -67,13 +69,16 @@ STORED_COLUMNS = (
     "region",
     "source_channel",
 )
+# The headers are the customer import's field keys, so that an export edited and imported again
+# fills the fields it came from: the sales region (the model's ``region``) is ``sales_region``
+# there, as ``region`` is an address's province, which it went into before.
 EXPORT_COLUMNS = (
     "id",
     "external_id",
     "party_type",
     "name",
     "company",
-    *STORED_COLUMNS,
+    *("sales_region" if column == "region" else column for column in STORED_COLUMNS),
     "owner",
     "phones",
     "emails",
@@ -82,6 +87,30 @@ EXPORT_COLUMNS = (
     "created_at",
     "updated_at",
 )
+# What a workbook's header cells say in a note, in the reader's language, beside what the column
+# is called there (see _header_note). The headers themselves stay the field keys in both formats:
+# they are what the import reads back without a mapping, whatever language the file was made in.
+# The names go in notes on the header cells rather than in a sheet of their own, because a long
+# list goes on in further sheets of the same columns: a reader or a program joining the sheets
+# would take a sheet of explanations for customers. A note stays with its column, on every sheet,
+# and changes nothing the import or a filter reads.
+COLUMN_LABELS = {
+    "id": gettext_lazy("Guanxi ID"),
+    "owner": gettext_lazy("account manager (username)"),
+    "phones": gettext_lazy("Phones"),
+    "emails": gettext_lazy("Emails"),
+    "id_number": gettext_lazy("ID number"),
+    "sales_region": gettext_lazy("sales region"),
+}
+SEVERAL = gettext_lazy("several are separated by “;”")
+COLUMN_NOTES = {
+    "id": gettext_lazy("Guanxi's own number; the import does not read it"),
+    "phones": SEVERAL,
+    "emails": SEVERAL,
+    "tags": SEVERAL,
+    "created_at": gettext_lazy("in the site's time zone; the import does not read it"),
+    "updated_at": gettext_lazy("in the site's time zone; the import does not read it"),
+}
 # Widths in characters, so a workbook opens readable; a date column narrower than its text
 # would show only "#####".
 XLSX_WIDTHS = {"name": 24, "company": 24, "phones": 28, "emails": 30, "tags": 24}
@@ -278,9 +307,32 @@ def _xlsx_value(sheet, value):
     return text
 
 
+def _header_note(column: str) -> str:
+    """The note on a column's header cell: its name in the reader's language and, for a column
+    of choices (stored as codes), what each code means, or how to read the column."""
+    if column in COLUMN_LABELS:
+        label = COLUMN_LABELS[column]
+    else:
+        label = Customer._meta.get_field(column).verbose_name
+    lines = [capfirst(str(label))]
+    field = Customer._meta.get_field(column) if column in CHOICE_COLUMNS else None
+    if field is not None:
+        lines.append(", ".join(f"{code}: {name}" for code, name in field.choices))
+    elif column in COLUMN_NOTES:
+        lines.append(str(COLUMN_NOTES[column]))
+    return "\n".join(lines)
+
+
+# Columns holding a choice's code, whose notes list what each code means.
+CHOICE_COLUMNS = frozenset(
+    {"party_type", "kind", "relationship_level", "lifecycle_stage", "source_channel"}
+)
+
+
 def _xlsx_sheet(workbook, number: int):
     """Sheet ``number`` (from 1) of an export, with its column widths, the header row in bold
-    and the header frozen, so it reads on its own like the first."""
+    with a note on each header cell (see COLUMN_LABELS) and the header frozen, so it reads on
+    its own like the first."""
     title = _("Customers") if number == 1 else f"{_('Customers')} ({number})"
     sheet = workbook.create_sheet(title=title)
     for index, column in enumerate(EXPORT_COLUMNS, start=1):
@@ -291,6 +343,9 @@ def _xlsx_sheet(workbook, number: int):
     for column in EXPORT_COLUMNS:
         cell = WriteOnlyCell(sheet, value=column)
         cell.font = Font(bold=True)
+        note = _header_note(column)
+        # Wide and tall enough for a list of choices to show whole when the cell is pointed at.
+        cell.comment = Comment(note, "Guanxi", width=320, height=40 + 16 * len(note) // 40)
         header.append(cell)
     sheet.append(header)
     return sheet

@@ -432,13 +432,16 @@ def suggest_mapping(
     allowed = allowed_fields(kind, custom_field_keys)
     synonyms = SYNONYMS[kind]
     suggestion: dict[str, str | None] = {}
-    taken: set[str] = set()
+    # A field's own header takes it before any header that only means it: Guanxi's export has
+    # ``id`` (Guanxi's number) before ``external_id``, and ``id`` took external_id as a common
+    # header for it, leaving the real column unmapped.
+    taken: set[str] = {name for name in header if name in allowed and name not in MULTI_VALUED}
     for name in header:
         folded = _fold(name)
         target = name if name in allowed else synonyms.get(folded)
         if target is None and folded in {_fold(k) for k in allowed}:
             target = next(k for k in allowed if _fold(k) == folded)
-        if target and target not in MULTI_VALUED and target in taken:
+        if target and target != name and target not in MULTI_VALUED and target in taken:
             target = None
         suggestion[name] = target
         if target:

@@ -10,7 +10,7 @@ import zipfile
 import openpyxl
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from guanxi.audit.models import AuditEvent
 from guanxi.core.testing.factories import CustomerFactory
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.django_db
 FORMATS = ("csv", "xlsx")
 DANGEROUS_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # The text columns a customer's own data can fill, each with the characters it is given below.
-PAYLOAD_COLUMNS = ("external_id", "name", "company", "industry", "region", "emails", "tags")
+PAYLOAD_COLUMNS = ("external_id", "name", "company", "industry", "sales_region", "emails", "tags")
 
 
 def read_csv(content: bytes) -> list[dict[str, str]]:
@@ -186,7 +186,7 @@ def test_masked_phones_are_quoted_and_negative_numbers_stay_numbers(company, exp
         if str(r["id"]) == str(customer.pk)
     ]
     assert row["phones"] == "'+86 139 **** 1111"
-    assert row["region"] == "-5"
+    assert row["sales_region"] == "-5"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -315,7 +315,7 @@ def test_chinese_text_survives(company, export_format):
     )
     [row] = export_values(export_format, actor=company.rep, filters={"tag": "重要客户"})
     assert int(row["id"]) == customer.pk
-    assert (row["name"], row["company"], row["region"], row["industry"]) == (
+    assert (row["name"], row["company"], row["sales_region"], row["industry"]) == (
         "王芳",
         "上海贸易有限公司",
         "上海",
@@ -404,3 +404,34 @@ def test_a_list_that_fits_stays_on_one_sheet_at_the_real_limit(company):
     sheet, _data = open_sheet(customers_export_xlsx(actor=company.admin))
     assert sheet.title == "Customers"
     assert sheet.max_row == Customer.objects.count() + 1
+
+
+# ---------------------------------------------------------------------------------------------
+# What the columns are called in the reader's language
+
+
+@pytest.mark.parametrize(
+    ("language", "kind_note"),
+    [
+        ("en", "Kind\npotential: Potential, intent: Intent, prospect: Prospect"),
+        ("zh-hans", "客户类别\npotential: 潜在客户, intent: 意向客户, prospect: 准客户"),
+    ],
+)
+def test_xlsx_header_cells_name_their_column_in_the_readers_language_on_every_sheet(
+    company, monkeypatch, language, kind_note
+):
+    monkeypatch.setattr(exports, "XLSX_SHEET_ROWS", 3)
+    with translation.override(language):
+        file = customers_export_xlsx(actor=company.admin)
+    workbook = openpyxl.load_workbook(io.BytesIO(file.read()))
+    file.close()
+    assert len(workbook.worksheets) > 1
+    for sheet in workbook.worksheets:
+        header = next(sheet.iter_rows(max_row=1))
+        # The headers stay the keys the import reads; the names are in notes beside them.
+        assert [cell.value for cell in header] == list(EXPORT_COLUMNS)
+        notes = {cell.value: cell.comment.text for cell in header}
+        assert notes["kind"].startswith(kind_note)
+        assert all(notes.values())
+    if language == "zh-hans":
+        assert notes["phones"].startswith("电话\n") and notes["sales_region"] == "销售区域"

@@ -101,9 +101,8 @@ def _linked_reasons(company, tmp_path, kind: str, text: str, mapping: dict) -> l
         actor=company.rep, path=path, filename=path.name, kind=kind, mapping=mapping
     )
     import_job_run(job=job)
-    return list(
-        ImportRowError.objects.filter(job=job).order_by("row_number").values_list("reason", flat=True)
-    )
+    errors = ImportRowError.objects.filter(job=job).order_by("row_number")
+    return list(errors.values_list("reason", flat=True))
 
 
 def test_interaction_reasons_name_the_files_columns(company, tmp_path):
