@@ -258,6 +258,10 @@ def _fold(header: str) -> str:
     return re.sub(r"[\s_\-./()（）:：#*]+", "", header.strip().lower())
 
 
+# The field a rejected row's reason begins with: ``phone: …`` (``phone：…`` in some Chinese).
+_REASON_FIELD = re.compile(r"(?P<field>[^\s:：]+)(?:: |：)")
+
+
 @dataclass
 class ColumnMapping:
     """For each column position of the file, the field it fills (None: ignored)."""
@@ -304,17 +308,20 @@ class ColumnMapping:
     def naming_columns(self, reasons: list[str]) -> list[str]:
         """A rejected row's reasons with each column named as the user's file names it.
 
-        The checks write a reason as ``field: what is wrong`` (in both languages): they see a
-        row's values by field, not by column. The mapping knows which header each field came
-        from, so the names are put in here, where every importer records its rejected rows:
-        ``phone: …`` becomes ``手机 (phone): …`` for a file whose 手机 column was mapped to it.
+        The checks write a reason as ``field: what is wrong`` (some Chinese translations with
+        a full-width colon): they see a row's values by field, not by column. The mapping knows
+        which header each field came from, so the names are put in here, where every importer
+        records its rejected rows: ``phone: …`` becomes ``手机 (phone): …`` for a file whose 手机
+        column was mapped to it. A reason of the file's reader names its column by the header
+        already; one whose header is a field's key but holds another field is left as it is.
         """
         mapped = set(self.targets) - {None}
+        elsewhere = {h for h, t in zip(self.headers, self.targets, strict=False) if t != h}
         named = []
         for reason in reasons:
-            field_name, separator, problem = reason.partition(": ")
-            if separator and field_name in mapped:
-                reason = f"{self.column_name(field_name)}: {problem}"
+            match = _REASON_FIELD.match(reason)
+            if match and match["field"] in mapped and match["field"] not in elsewhere:
+                reason = self.column_name(match["field"]) + reason[match.end("field") :]
             named.append(reason)
         return named
 

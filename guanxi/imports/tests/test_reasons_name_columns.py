@@ -145,3 +145,27 @@ def test_a_field_of_several_columns_names_them_all_and_a_fields_own_header_stays
         "owner: no such user",  # no column fills it: the field is all there is to name
         "row: x",
     ]
+
+
+def test_chinese_reasons_name_the_files_columns_too(company, tmp_path):
+    with translation.override("zh-hans"):
+        reasons = _linked_reasons(
+            company,
+            tmp_path,
+            "interactions",
+            "客户编号,主题,时间\nK1,来电,1800-01-01\n",
+            {"客户编号": "customer_external_id", "主题": "subject", "时间": "occurred_at"},
+        )
+    # Some translations of these reasons end the field with a full-width colon.
+    assert reasons == ["时间 (occurred_at)：年份必须在 1900 到 9998 之间"]
+
+
+def test_a_reason_about_a_column_whose_header_is_another_fields_key_is_left_as_it_is():
+    mapping = build_mapping(
+        ["name", "姓名"], kind="customers", explicit={"name": "company", "姓名": "name"}
+    )
+    # "name: …" of the file's reader is about its column "name", which holds the company.
+    assert mapping.naming_columns(["name: contains a NUL character"]) == [
+        "name: contains a NUL character"
+    ]
+    assert mapping.naming_columns(["company: too long"]) == ["name (company): too long"]
