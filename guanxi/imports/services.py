@@ -162,14 +162,7 @@ def _remove_upload(job: ImportJob, *, cutoff: dt.datetime | None = None) -> None
             if header:
                 ImportJob.objects.filter(pk=job.pk).update(header=header)
                 job.header = header
-        try:
-            path.unlink(missing_ok=True)
-        except OSError:
-            # The job has ended whatever happens to its file: say so in the log, for whoever
-            # looks after the data directory.
-            logger.warning(
-                "The uploaded file of import #%s could not be deleted", job.pk, exc_info=True
-            )
+        _unlink_upload(path, job)
 
 
 # The statuses of a job that has ended for good: nothing reads its file again, once a finished
@@ -435,6 +428,38 @@ def import_job_run(
         raise ImportJobUnavailable(job.pk, busy=True) from None
 
 
+def _read_from_now_on(job: ImportJob, path: Path) -> None:
+    """Have the job read ``path`` from now on (a stopped import carried on from the user's own
+    copy of its file elsewhere), and delete the copy of the web upload it read until now when no
+    other job refers to it: no job would hold it as its upload any more, so the clean-up, which
+    deletes only such files, would leave it in the uploads folder for ever.
+
+    The jobs referring to that copy are locked as for the clean-up (:func:`_remove_upload`).
+    One that does (the dry run an import for real was made from, another draft made from it)
+    is a web job holding it as its upload too, so the clean-up deletes it once they are done."""
+    replaced = stored_upload(job)
+    with transaction.atomic():
+        job.path, job.uploaded = str(path), False
+        job.save(update_fields=["path", "uploaded"])
+        if replaced is None:
+            return
+        if not list(
+            ImportJob.objects.select_for_update().filter(path=str(replaced)).order_by("pk")
+        ):
+            _unlink_upload(replaced, job)
+
+
+def _unlink_upload(path: Path, job: ImportJob) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        # The job goes on whatever happens to its file: say so in the log, for whoever looks
+        # after the data directory.
+        logger.warning(
+            "The uploaded file of import #%s could not be deleted", job.pk, exc_info=True
+        )
+
+
 class _UploadGone(Exception):
     """The web upload a job was to read has been deleted."""
 
@@ -449,15 +474,15 @@ def _run_claimed(*, job: ImportJob, path, progress, batch_size, timings) -> Impo
     try:
         # Asked to stop while it waited in the queue: nothing is read or written.
         stop_if_cancel_requested(job)
+        if path is not None and Path(path) != Path(job.path):
+            # The file given on the command line is the user's own: never to be deleted as
+            # the upload it replaces would have been. Switched first, so that a resume from
+            # such a file does not fail for want of the upload it no longer reads.
+            _read_from_now_on(job, Path(path))
         if upload_removed(job):
             # Deleted while the job waited (by hand: the clean-up keeps it meanwhile). The
             # error reading it would name a path of the server.
             raise _UploadGone
-        if path is not None and Path(path) != Path(job.path):
-            # The file given on the command line is the user's own: never to be deleted as
-            # the upload it replaces would have been.
-            job.path, job.uploaded = str(path), False
-            job.save(update_fields=["path", "uploaded"])
         table = open_table(Path(job.path), filename=job.filename)
         mapping = job_mapping(job, table)
         importer_class = {
