@@ -54,6 +54,7 @@ class DuplicatePair(models.Model):
     class Source(models.TextChoices):
         SCAN = "scan", _("Duplicate scan")
         IMPORT = "import", _("Import")
+        INTAKE = "intake", _("Service desk request")
 
     left = models.ForeignKey(
         "customers.Customer", on_delete=models.CASCADE, related_name="+", verbose_name=_("left")

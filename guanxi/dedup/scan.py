@@ -149,12 +149,14 @@ def _update_queue(result: ScanResult, search, left_ids, right_ids, *, read_from)
     existing: dict[tuple[int, int], int] = {}
     queued_since: set[tuple[int, int]] = set()  # after the scan began reading: kept
     decided: set[tuple[int, int]] = set()
-    for pk, left, right, status, found_at in DuplicatePair.objects.values_list(
-        "pk", "left_id", "right_id", "status", "found_at"
+    for pk, left, right, status, found_at, source in DuplicatePair.objects.values_list(
+        "pk", "left_id", "right_id", "status", "found_at", "source"
     ).iterator(chunk_size=20_000):
         if status == DuplicatePair.Status.OPEN:
             existing[(left, right)] = pk
-            if found_at >= read_from:
+            # A service desk request's pair rests on an address on a ticket, which no scan
+            # reads: kept until a person decides it.
+            if found_at >= read_from or source == DuplicatePair.Source.INTAKE:
                 queued_since.add((left, right))
         else:
             decided.add((left, right))

@@ -4,6 +4,11 @@ are in the customer records.
 A request is filed under the customer whose email address (or, failing that, mobile number) it
 comes from; someone unknown becomes a new customer in the unowned pool, so their request, and
 everything after it, is on one shared record from the first contact.
+
+An email whose sender's address could not be verified is never filed under the customer who
+has that address (anyone may have written it): the first becomes a new customer, put in the
+duplicate review queue with the customer who has the address, for a person to merge if it is
+theirs; later ones from the address join that new customer rather than making one each.
 """
 
 from collections.abc import Iterable
@@ -14,6 +19,8 @@ from django.db import transaction
 from guanxi.core.phones import parse_phone
 from guanxi.customers.models import Customer, Email, Phone
 from guanxi.customers.services import customer_create_unattended
+from guanxi.dedup.matching.engine import REVIEW_THRESHOLD
+from guanxi.dedup.models import CustomerMerge, DuplicatePair
 
 from .models import Ticket
 from .services import ticket_create_from_customer
@@ -91,7 +98,9 @@ def request_from_customer(
                 match_customer=match_customer,
             )
         except Customer.DoesNotExist:
-            if customer is None:
+            # An unverified sender's request may have gone to the customer of their earlier
+            # ones, which was merged away meanwhile: looked for again, it makes a new one.
+            if customer is None and match_customer:
                 raise
     raise Customer.DoesNotExist
 
@@ -109,8 +118,12 @@ def _file_request(
     acknowledge: bool,
     match_customer: bool,
 ) -> Ticket:
+    holder = None  # the customer who has the address, when the sender is not taken to be them
+    if customer is None and not match_customer:
+        customer = _customer_of_unverified_requests(email)
+        holder = find_customer(email=email) if customer is None else None
     if customer is None:
-        keep_email = bool(email) and (match_customer or find_customer(email=email) is None)
+        keep_email = bool(email) and (match_customer or holder is None)
         details = {
             "name": (name or "").strip() or email.split("@")[0],
             "emails": [{"address": email}] if keep_email else [],
@@ -118,11 +131,69 @@ def _file_request(
             "source_channel": "email" if channel == Ticket.Channel.EMAIL else "web",
         }
         customer = customer_create_unattended(data=details)
-    return ticket_create_from_customer(
+    ticket = ticket_create_from_customer(
         customer=customer,
         data={**data, "channel": channel},
         requester_email=(email or "").strip().lower(),
         email_message_id=email_message_id,
         email_copied=email_copied,
         acknowledge=acknowledge,
+    )
+    if not match_customer:
+        Ticket.objects.filter(pk=ticket.pk).update(sender_unverified=True)
+        ticket.sender_unverified = True
+    if holder is not None and holder.pk != customer.pk:
+        _queue_pair(customer, holder, ticket)
+    return ticket
+
+
+def _customer_of_unverified_requests(email: str) -> Customer | None:
+    """The customer an earlier request from ``email`` whose sender could not be verified was
+    filed under as a new customer, while it is still that: not in the recycle bin, that
+    request its first, and no other customer merged into it (a person merging the one who has
+    the address into it makes it theirs, and unverified mail must not reach it)."""
+    email = (email or "").strip().lower()
+    if not email:
+        return None
+    candidates = (
+        Ticket.objects.filter(
+            requester_email=email, sender_unverified=True, customer__deleted_at__isnull=True
+        )
+        .order_by("-pk")
+        .values_list("customer_id", flat=True)
+    )
+    for customer_id in dict.fromkeys(candidates[:20]):
+        first = (
+            Ticket.objects.filter(customer_id=customer_id)
+            .order_by("pk")
+            .values_list("requester_email", "sender_unverified")
+            .first()
+        )
+        merged_in = CustomerMerge.objects.filter(survivor_id=customer_id, undone_at__isnull=True)
+        if first != (email, True) or merged_in.exists():
+            continue
+        # Asked again once it is locked: a merge into it under way holds it until it is done.
+        customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
+        if customer is not None and customer.deleted_at is None and not merged_in.exists():
+            return customer
+    return None
+
+
+def _queue_pair(customer: Customer, holder: Customer, ticket: Ticket) -> None:
+    """Put the new customer of an unverified request in the duplicate review queue with the
+    customer who has its address: it may well be them, and a person can merge the two. As
+    likely as the least likely pair a scan queues: the address says so, but anyone may have
+    written it."""
+    low, high = sorted((customer.pk, holder.pk))
+    DuplicatePair.objects.get_or_create(
+        left_id=low,
+        right_id=high,
+        defaults={
+            "score": REVIEW_THRESHOLD,
+            "source": DuplicatePair.Source.INTAKE,
+            "details": {
+                "fields": [{"field": "email", "level": "unverified request", "weight": 1.0}],
+                "ticket": ticket.pk,
+            },
+        },
     )

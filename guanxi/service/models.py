@@ -251,6 +251,11 @@ class Ticket(models.Model):
         verbose_name=_("merged into"),
     )
     requester_email = models.EmailField(_("requester's email"), blank=True)
+    # Opened by an email whose sender's address the site's mail server did not vouch for: filed
+    # under a customer of its own (``intake``), which later such requests from the address join.
+    sender_unverified = models.BooleanField(
+        _("sender address not verified"), default=False, editable=False
+    )
     # The language the requester wrote in, as far as Guanxi can tell when the ticket is opened
     # (Han characters, or the request form filled in with Chinese chosen); every mail to them
     # about the ticket is written in it. Blank: the site default.

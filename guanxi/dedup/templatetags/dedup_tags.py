@@ -23,6 +23,8 @@ LABELS = {
     ("phone", "different"): _("different mobile phones"),
     ("email", "shared"): _("same email"),
     ("email", "different"): _("different emails"),
+    # A request to the service desk from one's address whose sender could not be verified.
+    ("email", "unverified request"): _("request from their email, sender not verified"),
     ("id_number", "same"): _("same ID number"),
     ("id_number", "different"): _("different ID numbers"),
     ("birth_date", "same"): _("same birth date"),

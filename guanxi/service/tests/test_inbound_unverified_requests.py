@@ -1,0 +1,102 @@
+"""New requests by email from an address whose sender could not be verified: never filed under
+the customer who has the address, but not one new customer per email either. The first makes a
+new customer, queued for review as a possible duplicate of the one who has the address; later
+ones from the address join it, while it is still the customer those requests made."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from guanxi.customers.models import Customer, Email
+from guanxi.dedup.models import DuplicatePair
+from guanxi.dedup.services import customers_merge
+from guanxi.dedup.templatetags.dedup_tags import reason_label
+from guanxi.service.models import Ticket
+from guanxi.service.tests.test_inbound_sender_verification import FAIL, MX, PASS
+from guanxi.service.tests.test_inbound_unknown_sender import filed, raw_email
+
+pytestmark = pytest.mark.django_db
+
+ADDRESS = "wangfang@example.cn"
+
+
+def _request(n: int, verdict: str = FAIL, sender: str = f"王芳 <{ADDRESS}>"):
+    return filed(
+        raw_email(
+            sender=sender,
+            subject=f"退款 {n}",
+            body="请把退款转到这个账户。",
+            message_id=f"<request-{n}@example.cn>",
+            headers={"Authentication-Results": verdict},
+        )
+    )
+
+
+@pytest.fixture(autouse=True)
+def verifying(settings):
+    settings.GUANXI_INBOUND_AUTHSERV_ID = [MX]
+
+
+@pytest.fixture
+def known(company):
+    Email.objects.create(customer=company.rep_customer, address=ADDRESS)
+    return company.rep_customer
+
+
+def test_unverified_requests_from_a_known_address_make_one_new_customer_queued_with_it(
+    company, desk, known
+):
+    customers = Customer.objects.count()
+    tickets = [_request(n).ticket for n in range(3)]
+
+    [new] = {ticket.customer for ticket in tickets}
+    assert new != known and Customer.objects.count() == customers + 1
+    assert all(ticket.sender_unverified for ticket in tickets)
+    # Nothing reaches the customer who has the address: no ticket, and the address stays theirs.
+    assert not Ticket.objects.filter(customer=known).exists()
+    assert not new.emails.exists()
+    pair = DuplicatePair.objects.get()
+    assert {pair.left_id, pair.right_id} == {known.pk, new.pk}
+    assert (pair.status, pair.source) == ("open", "intake")
+    assert pair.details["ticket"] == tickets[0].pk
+    assert (
+        reason_label(pair.details["fields"][0]) == "request from their email, sender not verified"
+    )
+    # A verified request is the known customer's, as before.
+    assert _request(9, PASS).ticket.customer == known
+
+
+@pytest.mark.parametrize("kept", ["known", "new"])
+def test_once_merged_with_the_known_customer_a_later_unverified_request_makes_a_new_one_again(
+    company, desk, known, kept
+):
+    new = _request(1).ticket.customer
+    survivor, merged = (known, new) if kept == "known" else (new, known)
+    customers_merge(actor=company.admin, survivor_id=survivor.pk, merged_id=merged.pk)
+
+    later = _request(2).ticket
+
+    # Kept either way, the merged record is the customer's who has the address now.
+    assert later.customer not in (known, new)
+    pair = DuplicatePair.objects.get(status="open")
+    assert {pair.left_id, pair.right_id} == {survivor.pk, later.customer_id}
+
+
+def test_unverified_requests_from_an_unknown_address_make_one_customer(company, desk):
+    sender = "李强 <liqiang@other.example.com>"
+    first, second = (_request(n, sender=sender).ticket for n in (1, 2))
+    assert first.customer == second.customer
+    assert list(first.customer.emails.values_list("address", flat=True)) == [
+        "liqiang@other.example.com"
+    ]
+    assert not DuplicatePair.objects.exists()
+
+
+def test_the_pair_stays_queued_through_a_duplicate_scan(company, desk, known):
+    # The scan reads no ticket's address, so it does not find this pair again; it must not
+    # drop it as one it no longer finds.
+    _request(1)
+    pair = DuplicatePair.objects.get()
+    call_command("dedup", "scan", stdout=io.StringIO())
+    assert DuplicatePair.objects.get(pk=pair.pk).status == "open"
