@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from urllib.parse import quote
 
 import pytest
@@ -96,6 +97,30 @@ def overlong_values() -> list[str]:
     return found
 
 
+def stored_garbage() -> list[str]:
+    """A value outside its field's choices anywhere in the project's tables: what a route that
+    did not check a choice would have stored. (Text with NUL characters is not looked for:
+    SQLite cuts such text short in its string functions; PostgreSQL refuses to store it, which
+    the walk on PostgreSQL meets as the server error it would cause.)"""
+    found = []
+    for model in apps.get_models():
+        if not model.__module__.startswith("guanxi.") or not model._meta.managed:
+            continue
+        rows = model._base_manager.all()
+        for f in model._meta.concrete_fields:
+            if not isinstance(f, models.CharField | models.TextField):
+                continue
+            if f.choices:
+                allowed = [value for value, _label in f.flatchoices] + [""]
+                if (
+                    rows.exclude(**{f"{f.name}__in": allowed})
+                    .exclude(**{f"{f.name}__isnull": True})
+                    .exists()
+                ):
+                    found.append(f"{model.__name__}.{f.name} holds an unknown choice")
+    return found
+
+
 class _RollBack(Exception):
     pass
 
@@ -106,9 +131,10 @@ class Outcome:
     body: object
     changed: bool
     overlong: list[str] = field(default_factory=list)
+    garbage: list[str] = field(default_factory=list)
 
 
-def run_case(send, *, check_lengths: bool = False) -> Outcome:
+def run_case(send, *, check_lengths: bool = False, check_garbage: bool = False) -> Outcome:
     """Send one request inside a savepoint, note what it did, and roll it back."""
     outcome = None
     try:
@@ -117,14 +143,16 @@ def run_case(send, *, check_lengths: bool = False) -> Outcome:
             response = send()
             try:
                 after = footprint()
-                overlong = overlong_values() if check_lengths else []
+                accepted = response.status_code < 400
+                overlong = overlong_values() if check_lengths and accepted else []
+                garbage = stored_garbage() if check_garbage and after != before else []
             except DatabaseError:  # the request broke the transaction: it answered 500
-                after, overlong = None, []
+                after, overlong, garbage = None, [], []
             try:
                 body = json.loads(response.content) if response.content else None
             except (ValueError, AttributeError):
                 body = None
-            outcome = Outcome(response.status_code, body, after != before, overlong)
+            outcome = Outcome(response.status_code, body, after != before, overlong, garbage)
             raise _RollBack
     except _RollBack:
         pass
@@ -295,6 +323,7 @@ class Case:
     query: dict | None = None
     path_ids: dict | None = None
     may_succeed: bool = False  # 100,000 characters where the schema sets no limit
+    headers: dict | None = None
 
 
 def value_cases(name: str, schema: dict, components: dict) -> list[tuple[str, object, bool]]:
@@ -376,6 +405,22 @@ def api_cases(operation: str, op: dict, components: dict, world: World) -> list[
                     name,
                     query={**base_query, name: sent},
                     may_succeed=may_succeed,
+                )
+            )
+    if any(p["name"] == "If-Match" for p in op.get("parameters", [])):
+        for what, value in (
+            ("an If-Match that is no ETag", "walk"),
+            ("an If-Match beyond 64 bits", f'"{BEYOND_64_BITS}"'),
+            ("an If-Match with a negative version", '"-1"'),
+        ):
+            body = dict(API_BODIES.get(operation, lambda w: {})(world))
+            body.pop("version", None)
+            cases.append(
+                Case(
+                    what,
+                    "If-Match",
+                    body=body if "requestBody" in op else None,
+                    headers={"If-Match": value},
                 )
             )
     content = op.get("requestBody", {}).get("content", {}).get("application/json")
@@ -491,15 +536,16 @@ def test_api_answers_bad_input_with_a_4xx_naming_the_field(operation, world, adm
             url += "?" + _query_string(case.query)
 
         def send(case=case, url=url):
+            sent_headers = {**headers, **(case.headers or {})}
             if method == "GET":
-                return client.get(url, headers=headers)
+                return client.get(url, headers=sent_headers)
             if case.raw is not None:
                 data = case.raw
             elif case.body is None:
                 data = b""
             else:
                 data = json.dumps(case.body).encode()
-            return client.generic(method, url, data, "application/json", headers=headers)
+            return client.generic(method, url, data, "application/json", headers=sent_headers)
 
         outcome = run_case(send, check_lengths=case.may_succeed)
         problem = None
@@ -519,3 +565,278 @@ def test_api_answers_bad_input_with_a_4xx_naming_the_field(operation, world, adm
         if problem:
             failures.append(f"{case.what}: {problem}")
     assert not failures, f"{operation}:\n  " + "\n  ".join(failures)
+
+
+# ---------------------------------------------------------------------------------------------
+# The web forms
+
+
+class _Forms(HTMLParser):
+    """The forms posted by a page: (action, [(name, kind, value, maxlength, choices)])."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms: list[tuple[str, list[dict]]] = []
+        self._form: list[dict] | None = None
+        self._select: dict | None = None
+        self._textarea: dict | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            if (a.get("method") or "get").lower() == "post":
+                self._form = []
+                self.forms.append((a.get("action") or "", self._form))
+            return
+        if self._form is None or not a.get("name"):
+            if tag == "option" and self._select is not None:
+                self._select["choices"].append(a.get("value", ""))
+                if "selected" in a:
+                    self._select["value"] = a.get("value", "")
+            return
+        field_ = {
+            "name": a["name"],
+            "kind": a.get("type", "text").lower() if tag == "input" else tag,
+            "value": a.get("value", ""),
+            "maxlength": int(a["maxlength"]) if a.get("maxlength", "").isdigit() else None,
+            "required": "required" in a,
+            "checked": "checked" in a,
+            "choices": [],
+        }
+        if tag in ("input", "select", "textarea"):
+            self._form.append(field_)
+        if tag == "select":
+            self._select = field_
+        if tag == "textarea":
+            self._textarea = field_
+
+    def handle_data(self, data):
+        if self._textarea is not None:
+            self._textarea["value"] += data
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._form = None
+        elif tag == "select":
+            if self._select is not None and not self._select["value"]:
+                filled = [c for c in self._select["choices"] if c]
+                if self._select["required"] and filled:
+                    self._select["value"] = filled[0]
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+
+# What a required field left empty on the page is filled with, so that the one bad field is the
+# only thing wrong with the post.
+FILLERS = {
+    "date": "2026-01-01",
+    "datetime-local": "2026-01-01T09:00",
+    "number": "1",
+    "email": "walk@example.com",
+    "url": "https://example.com/",
+}
+SKIPPED_FIELDS = {"csrfmiddlewaretoken"}
+# Values that make a page's form acceptable as it stands, where the page leaves a required
+# field empty; set only on forms that have the field.
+FORM_BASES = {
+    "customers:create": {"name": "Walk-in"},
+    "service:new": {"type": "inquiry", "description": "Walk"},
+    # The ticket page has a form per action.
+    "service:detail reply": {"body": "Walk", "status": "pending_customer"},
+    "service:detail note": {"body": "Walk"},
+    "service:detail status": {"status": "open"},
+    "service:public_request": {"description": "Walk"},
+    "knowledge:new": {"problem": "Walk", "cause": "Walk", "solution": "Walk"},
+    "knowledge:edit": {"problem": "Walk", "cause": "Walk", "solution": "Walk"},
+    "imports:new": {"kind": "customers"},
+}
+# Fields whose value is an id from the test world, by route.
+FORM_IDS = {"customers:reassign": {"from_owner": "rep_id", "to_owner": "teammate_id"}}
+TEXT_KINDS = {"text", "textarea", "email", "tel", "url", "search", "password"}
+
+
+def _base(fields: list[dict], overrides: dict[str, str]) -> dict[str, list[str]]:
+    data: dict[str, list[str]] = {}
+    for f in fields:
+        if f["name"] in SKIPPED_FIELDS or f["kind"] in ("file", "submit", "button", "reset"):
+            continue
+        if f["kind"] in ("checkbox", "radio") and not f["checked"]:
+            data.setdefault(f["name"], [])
+            continue
+        value = f["value"].strip() if f["kind"] == "textarea" else f["value"]
+        if not value and f["required"]:
+            value = FILLERS.get(f["kind"], "Walk")
+        data.setdefault(f["name"], []).append(value)
+    for name, value in overrides.items():
+        if name in data:
+            data[name] = [value]
+    return data
+
+
+def form_cases(fields: list[dict]) -> list[tuple[str, str, str]]:
+    """(field, what, bad value) for each field of a form."""
+    cases = []
+    seen = set()
+    for f in fields:
+        name, kind = f["name"], f["kind"]
+        if name in SKIPPED_FIELDS or name in seen or kind in ("file", "submit", "checkbox"):
+            continue
+        seen.add(name)
+        if kind in TEXT_KINDS or kind in ("hidden", "select", "radio"):
+            cases.append((name, "a NUL character", NUL))
+        if kind in TEXT_KINDS:
+            if f["maxlength"]:
+                cases.append((name, "text beyond maxlength", "x" * (f["maxlength"] + 1)))
+            else:
+                cases.append((name, "100,000 characters", "x" * NO_LIMIT_LENGTH))
+        if kind in ("number", "hidden", "select", "radio"):
+            cases.append((name, "an integer beyond 64 bits", str(BEYOND_64_BITS)))
+            cases.append((name, "a negative number", "-1"))
+        if kind in ("number", "hidden"):
+            cases.append((name, "a word", "walk"))
+        if kind in ("select", "radio"):
+            cases.append((name, "an unknown choice", "no-such-choice"))
+        if kind == "date":
+            cases.append((name, "a malformed date", "2026-13-45"))
+        if kind.startswith("datetime"):
+            cases.append((name, "a malformed date-time", "2026-02-30T25:61"))
+    return cases
+
+
+@pytest.fixture
+def web_world(world, company, tmp_path, settings):
+    from guanxi.analytics.models import ChurnFollowUp
+    from guanxi.imports.models import ImportJob
+    from guanxi.knowledge.services import article_create
+    from guanxi.service import mail
+    from guanxi.service.models import Ticket
+
+    settings.DATA_DIR = tmp_path / "data"
+    customer_id = world.ids["customer_id"]
+    token, _raw = api_token_create(actor=company.admin, user=company.admin, name="walk")
+    follow_up = ChurnFollowUp.objects.create(
+        customer_id=customer_id, owner=company.rep, reason="overdue"
+    )
+    job = ImportJob.objects.create(
+        kind="customers",
+        filename="walk.csv",
+        path=str(tmp_path / "walk.csv"),
+        started_by=company.admin,
+        via="web",
+    )
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.INTERRUPTED)
+    article = article_create(
+        actor=company.admin,
+        data={"title": "Walk", "problem": "Walk", "cause": "Walk", "solution": "Walk"},
+    )
+    ticket = Ticket.objects.get(pk=world.ids["ticket_id"])
+    kwargs = {
+        "token_id": token.pk,
+        "follow_up_id": follow_up.pk,
+        "customer_id": customer_id,
+        "job_id": job.pk,
+        "pair_id": world.ids["pair_id"],
+        "merge_id": world.ids["merge_id"],
+        "ticket_id": ticket.pk,
+        "into_ticket_id": world.ids["into_ticket_id"],
+        "rep_id": world.ids["rep_id"],
+        "teammate_id": world.ids["teammate_id"],
+        "attachment_id": MISSING_ID,
+        "article_id": article.pk,
+        "chart": "tiers",
+        "report": "volume",
+    }
+    tokens = {
+        "service:public_status": mail.status_link_token(ticket.pk),
+        "service:public_survey": mail.survey_token(ticket.pk),
+    }
+    return kwargs, tokens
+
+
+def _web_routes() -> list[tuple[str, str]]:
+    from guanxi.tests.test_authorization_walk import all_routes
+
+    return [
+        (name, pattern)
+        for name, pattern in all_routes()
+        if name and not name.startswith(("admin:", "api:")) and not pattern.startswith("admin/")
+    ]
+
+
+def _web_url(name: str, pattern: str, kwargs: dict, tokens: dict) -> str:
+    def fill(match):
+        key = match.group(2)
+        return str(tokens[name] if key == "token" else kwargs[key])
+
+    return "/" + re.sub(r"<(\w+:)?(\w+)>", fill, pattern)
+
+
+# Routes whose post is not a form of the application's: the sign-in page is Django's own, the
+# inbound mail hook takes a provider's signed request (its own tests send it bad input).
+WEB_SKIPPED = {"accounts:login", "accounts:logout", "service:inbound_email"}
+
+
+@pytest.mark.parametrize("name", [n for n, _p in _web_routes() if n not in WEB_SKIPPED])
+def test_web_forms_answer_bad_input_without_a_server_error(name, web_world, company):
+    kwargs, tokens = web_world
+    pattern = dict(_web_routes())[name]
+    url = _web_url(name, pattern, kwargs, tokens)
+    client = Client(raise_request_exception=False)
+    client.force_login(company.admin)
+    page = client.get(url)
+    forms: list[list[dict]] = []
+    if page.status_code == 200 and "html" in page.get("Content-Type", ""):
+        parser = _Forms()
+        parser.feed(page.content.decode())
+        forms = [fields for action, fields in parser.forms if action in ("", url)]
+    if not forms:
+        forms = [
+            [
+                {
+                    "name": "walk",
+                    "kind": "text",
+                    "value": "",
+                    "maxlength": None,
+                    "required": False,
+                    "checked": False,
+                    "choices": [],
+                }
+            ]
+        ]
+    failures = []
+    for fields in forms:
+        actions = [f["value"] for f in fields if f["name"] == "action"]
+        overrides = FORM_BASES.get(f"{name} {actions[0]}" if actions else name, {})
+        if name == "service:detail" and actions == ["merge"]:
+            overrides = {"into": str(kwargs["into_ticket_id"])}
+        overrides = {
+            **overrides,
+            **{k: str(kwargs[v]) for k, v in FORM_IDS.get(name, {}).items()},
+        }
+        base = _base(fields, overrides)
+        for field_name, what, value in form_cases(fields):
+            data = {**base, field_name: [value]}
+
+            def send(data=data):
+                return client.post(url, data)
+
+            outcome = run_case(
+                send,
+                check_lengths="characters" in what or "beyond" in what,
+                check_garbage=what == "an unknown choice",
+            )
+            problem = None
+            if outcome.status == 405:
+                break  # the route takes no posts
+            if outcome.status >= 500:
+                problem = f"answered {outcome.status}"
+            elif outcome.overlong:
+                problem = f"stored text beyond its column: {outcome.overlong}"
+            elif outcome.garbage:
+                problem = f"accepted it ({outcome.status}) and stored it: {outcome.garbage}"
+            elif outcome.status >= 400 and outcome.changed:
+                problem = f"refused it ({outcome.status}) but changed the database"
+            if problem:
+                failures.append(f"{field_name}: {what}: {problem}")
+    assert not failures, f"{name} {url}:\n  " + "\n  ".join(failures)
