@@ -373,6 +373,48 @@ def value_cases(name: str, schema: dict, components: dict) -> list[tuple[str, ob
     return cases
 
 
+def _sample(schema: dict, components: dict) -> object:
+    """A plausible value for a schema, to fill the required fields of a nested object."""
+    for v in _variants(schema, components):
+        if "enum" in v:
+            return v["enum"][-1]
+        if "const" in v:
+            return v["const"]
+        if v.get("format") == "date":
+            return "2026-01-01"
+        if v.get("format") == "date-time":
+            return "2026-01-01T09:00:00Z"
+        kind = v.get("type")
+        if kind == "string":
+            return "1"
+        if kind in ("integer", "number"):
+            return 1
+        if kind == "boolean":
+            return True
+    return None
+
+
+def nested_cases(name: str, schema: dict, components: dict) -> list[tuple[str, str, object, bool]]:
+    """(field path, what, value of ``name``, may succeed) for the fields of objects in a list."""
+    cases = []
+    for v in _variants(schema, components):
+        if v.get("type") != "array" or "items" not in v:
+            continue
+        for item in _variants(v["items"], components):
+            if "properties" not in item:
+                continue
+            required = item.get("required", [])
+            base = {k: _sample(item["properties"][k], components) for k in required}
+            for sub, sub_schema in item["properties"].items():
+                path = f"{name}[0].{sub}"
+                if sub in required:
+                    rest = {k: val for k, val in base.items() if k != sub}
+                    cases.append((path, "left out", [rest], False))
+                for what, bad, may_succeed in value_cases(sub, sub_schema, components):
+                    cases.append((path, what, [{**base, sub: bad}], may_succeed))
+    return cases
+
+
 def api_cases(operation: str, op: dict, components: dict, world: World) -> list[Case]:
     cases: list[Case] = []
     path_params = [p for p in op.get("parameters", []) if p["in"] == "path"]
@@ -446,6 +488,16 @@ def api_cases(operation: str, op: dict, components: dict, world: World) -> list[
                     Case(
                         f"{name}: {what}",
                         name,
+                        body={**base, name: value},
+                        query=base_query,
+                        may_succeed=may_succeed,
+                    )
+                )
+            for path, what, value, may_succeed in nested_cases(name, prop, components):
+                cases.append(
+                    Case(
+                        f"{path}: {what}",
+                        path,
                         body={**base, name: value},
                         query=base_query,
                         may_succeed=may_succeed,
@@ -840,3 +892,34 @@ def test_web_forms_answer_bad_input_without_a_server_error(name, web_world, comp
             if problem:
                 failures.append(f"{field_name}: {what}: {problem}")
     assert not failures, f"{name} {url}:\n  " + "\n  ".join(failures)
+
+
+# What the posts send, so that they are refused for the id and not for missing input.
+NOT_FOUND_POST = {"reason": "Walk", "version": "1", "body": "Walk", "action": "note"}
+NOT_FOUND_REDIRECTS = {
+    # Back to the list of one's tokens, saying the token does not exist or is already revoked.
+    ("post", "accounts:token_revoke"),
+}
+
+
+@pytest.mark.parametrize(
+    "name", [n for n, p in _web_routes() if "<int:" in p and n not in WEB_SKIPPED]
+)
+def test_web_pages_answer_ids_that_do_not_exist_with_not_found(name, web_world, company):
+    kwargs, tokens = web_world
+    pattern = dict(_web_routes())[name]
+    client = Client(raise_request_exception=False)
+    client.force_login(company.admin)
+    failures = []
+    for value in (MISSING_ID, BEYOND_BIGINT, BEYOND_64_BITS, 0):
+        ids = {k: (value if isinstance(v, int) else v) for k, v in kwargs.items()}
+        url = _web_url(name, pattern, ids, tokens)
+        for method in ("get", "post"):
+            outcome = run_case(
+                lambda method=method, url=url: getattr(client, method)(url, NOT_FOUND_POST)
+            )
+            if outcome.status == 405 or (method, name) in NOT_FOUND_REDIRECTS:
+                continue
+            if outcome.status != 404 or outcome.changed:
+                failures.append(f"{method.upper()} {url}: {outcome.status}, {outcome.changed=}")
+    assert not failures, "\n".join(failures)
