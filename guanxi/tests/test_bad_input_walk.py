@@ -163,6 +163,30 @@ def run_case(send, *, check_lengths: bool = False, check_garbage: bool = False) 
 # The test world: one row of everything a path can name
 
 
+# A custom field of each type, so that the forms and the API's custom_fields take them.
+CUSTOM_FIELDS = [
+    ("budget", "number", []),
+    ("met_on", "date", []),
+    ("tier", "choice", ["gold", "silver"]),
+    ("motto", "text", []),
+]
+# Bad values for each type of custom field; a number that is no finite number is no JSON number
+# either, so it comes as text.
+CUSTOM_FIELD_VALUES = {
+    "number": [
+        ("a word", "walk"),
+        ("not a number", "NaN"),
+        ("infinity", "Infinity"),
+        ("a number beyond any column", "1e999"),
+        ("an integer beyond 64 bits", BEYOND_64_BITS),
+        ("a list", [1]),
+    ],
+    "date": [("a malformed date", "2026-13-45"), ("a number", 20260101), ("an object", {})],
+    "choice": [("an unknown choice", "platinum"), ("a list", ["gold"]), ("a number", 1)],
+    "text": [("an object", {"walk": 1}), ("a list", ["walk"]), ("a NUL character", NUL)],
+}
+
+
 @dataclass
 class World:
     ids: dict[str, int]
@@ -172,8 +196,13 @@ class World:
 
 @pytest.fixture
 def world(company) -> World:
+    from guanxi.customers.models import CustomFieldDefinition
     from guanxi.service.services import ticket_create
 
+    for key, field_type, choices in CUSTOM_FIELDS:
+        CustomFieldDefinition.objects.create(
+            key=key, label=key.title(), field_type=field_type, choices=choices
+        )
     customer = company.rep_customer
     other = CustomerFactory(name="Other Card", owner=company.rep)
     spare = CustomerFactory(name="Spare Card", owner=None)
@@ -503,6 +532,22 @@ def api_cases(operation: str, op: dict, components: dict, world: World) -> list[
                         may_succeed=may_succeed,
                     )
                 )
+            if name == "custom_fields":
+                custom = [
+                    (f"{key}: {w}", key, v)
+                    for key, t, _c in CUSTOM_FIELDS
+                    for w, v in CUSTOM_FIELD_VALUES[t]
+                ]
+                custom.append(("a key no field has", "no_such_field", "walk"))
+                for what, key, value in custom:
+                    cases.append(
+                        Case(
+                            f"custom_fields.{what}",
+                            f"custom_fields.{key}",
+                            body={**base, name: {key: value}},
+                            query=base_query,
+                        )
+                    )
             if name.endswith("_id") and "integer" in {
                 v.get("type") for v in _variants(prop, components)
             }:
@@ -751,6 +796,9 @@ def form_cases(fields: list[dict]) -> list[tuple[str, str, str]]:
             # Digits of other scripts pass str.isdigit(), and int() reads some of them.
             cases.append((name, "a number in other digits", "١٢"))
             cases.append((name, "a superscript digit", "²"))
+        if kind == "number":
+            cases.append((name, "not a number", "NaN"))
+            cases.append((name, "a number beyond any column", "1e999"))
         if kind in ("select", "radio"):
             cases.append((name, "an unknown choice", "no-such-choice"))
         if kind == "date":
