@@ -388,6 +388,13 @@ def value_cases(name: str, schema: dict, components: dict) -> list[tuple[str, ob
         cases.append(("a malformed date-time", "2026-02-30T25:61", False))
     if any("pattern" in v for v in strings):
         cases.append(("text not matching the pattern", "!!", False))
+    if "number" in types:
+        # Money and quantities: numbers a decimal column cannot hold, and ones no JSON number is.
+        cases.append(("a number of 18 digits", 10**17, False))
+        cases.append(("a float beyond any column", 1.5e300, False))
+        if "string" in types:
+            for word in ("NaN", "Infinity", "1e999", "walk"):
+                cases.append((f"the text {word}", word, False))
     if numeric:
         cases.append(("an integer beyond 64 bits", BEYOND_64_BITS, False))
         if name.endswith("_id") or name.endswith("_ids") or name.endswith("version"):
@@ -796,7 +803,8 @@ def form_cases(fields: list[dict]) -> list[tuple[str, str, str]]:
             # Digits of other scripts pass str.isdigit(), and int() reads some of them.
             cases.append((name, "a number in other digits", "١٢"))
             cases.append((name, "a superscript digit", "²"))
-        if kind == "number":
+        if kind == "number" or any(w in name for w in ("amount", "price", "cost", "margin")):
+            cases.append((name, "a number of 18 digits", str(10**17)))
             cases.append((name, "not a number", "NaN"))
             cases.append((name, "a number beyond any column", "1e999"))
         if kind in ("select", "radio"):
