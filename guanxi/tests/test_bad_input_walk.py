@@ -485,6 +485,15 @@ def api_cases(operation: str, op: dict, components: dict, world: World) -> list[
                     may_succeed=may_succeed,
                 )
             )
+    if any(p["name"] == "Idempotency-Key" for p in op.get("parameters", [])):
+        body = API_BODIES[operation](world) if "requestBody" in op else None
+        for what, value in (
+            ("an Idempotency-Key beyond 255 characters", "k" * 256),
+            ("an Idempotency-Key with a space", "walk key"),
+        ):
+            cases.append(
+                Case(what, "Idempotency-Key", body=body, headers={"Idempotency-Key": value})
+            )
     if any(p["name"] == "If-Match" for p in op.get("parameters", [])):
         for what, value in (
             ("an If-Match that is no ETag", "walk"),
