@@ -230,7 +230,17 @@ def clean_customer_row(
         scalars["owner_id"] = context.actor.pk
 
     errors = Errors()
-    phones = clean_phones(_split(values.get("phone", "")), errors)
+    # A customer export without full numbers shows them masked (138****1234), and one made by
+    # someone who may not see them in full can show nothing else. A row keyed by its external id
+    # goes back into the customer it came from, which has those numbers already: its masked
+    # numbers are left out, so the export imports again as it is. Without an external id the
+    # row is matched as a duplicate, on what it says: a masked number is still refused then,
+    # rather than the row being taken for a new customer for want of it.
+    keyed = bool(values.get("external_id", "").strip())
+    phones = clean_phones(
+        [part for part in _split(values.get("phone", "")) if not (keyed and _masked(part))],
+        errors,
+    )
     emails = clean_emails(_split(values.get("email", ""), emails=True), errors)
     address = {
         "street": values.get("address", ""),
@@ -250,6 +260,8 @@ def clean_customer_row(
             problem(column, message)
 
     id_number = normalise_id_number(values.get("id_number", ""))
+    if keyed and _masked(id_number):
+        id_number = ""  # as a masked phone, above
     if id_number:
         message = check_id_number(id_number)
         if message:
@@ -290,6 +302,12 @@ def clean_customer_row(
         organization_external_id=organization_external_id,
         cells=values,
     )
+
+
+def _masked(value: str) -> bool:
+    """Whether a phone or ID number is one as Guanxi shows it masked (``mask_phone``,
+    ``mask_id_number``): such a number has no asterisk of its own."""
+    return "*" in value
 
 
 def _split(text: str, *, emails: bool = False) -> list[str]:
