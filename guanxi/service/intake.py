@@ -150,8 +150,11 @@ def _file_request(
 def _customer_of_unverified_requests(email: str) -> Customer | None:
     """The customer an earlier request from ``email`` whose sender could not be verified was
     filed under as a new customer, while it is still that: not in the recycle bin, that
-    request its first, and no other customer merged into it (a person merging the one who has
-    the address into it makes it theirs, and unverified mail must not reach it)."""
+    request its first, no ticket on it but such requests from the address, and no other
+    customer merged into it (a person merging the one who has the address into it makes it
+    theirs, and unverified mail must not reach it). A verified request from the address, which
+    goes to it once it holds the address, or a ticket a desk user opened for it, makes it a
+    customer people deal with, whom unverified mail must not reach either."""
     email = (email or "").strip().lower()
     if not email:
         return None
@@ -170,7 +173,10 @@ def _customer_of_unverified_requests(email: str) -> Customer | None:
             .first()
         )
         merged_in = CustomerMerge.objects.filter(survivor_id=customer_id, undone_at__isnull=True)
-        if first != (email, True) or merged_in.exists():
+        others = Ticket.objects.filter(customer_id=customer_id).exclude(
+            requester_email=email, sender_unverified=True
+        )
+        if first != (email, True) or others.exists() or merged_in.exists():
             continue
         # Asked again once it is locked: a merge into it under way holds it until it is done.
         customer = Customer.objects.select_for_update().filter(pk=customer_id).first()

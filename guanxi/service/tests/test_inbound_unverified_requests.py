@@ -100,3 +100,21 @@ def test_the_pair_stays_queued_through_a_duplicate_scan(company, desk, known):
     pair = DuplicatePair.objects.get()
     call_command("dedup", "scan", stdout=io.StringIO())
     assert DuplicatePair.objects.get(pk=pair.pk).status == "open"
+
+
+
+def test_once_a_verified_request_went_to_it_unverified_ones_no_longer_join_it(company, desk):
+    # The first unverified request from an address no customer has makes a customer holding
+    # it; a verified request from the address then goes there, as to anyone who has it, which
+    # makes it that person's record: a forged request must not be filed under it from then on.
+    made = _request(1).ticket.customer
+    assert list(made.emails.values_list("address", flat=True)) == [ADDRESS]
+    assert _request(2, PASS).ticket.customer == made
+
+    forged = _request(3).ticket
+
+    assert forged.customer != made and forged.sender_unverified
+    assert not forged.customer.emails.exists()
+    pair = DuplicatePair.objects.get()
+    assert {pair.left_id, pair.right_id} == {made.pk, forged.customer_id}
+    assert pair.source == "intake"
