@@ -102,7 +102,6 @@ def test_the_pair_stays_queued_through_a_duplicate_scan(company, desk, known):
     assert DuplicatePair.objects.get(pk=pair.pk).status == "open"
 
 
-
 def test_once_a_verified_request_went_to_it_unverified_ones_no_longer_join_it(company, desk):
     # The first unverified request from an address no customer has makes a customer holding
     # it; a verified request from the address then goes there, as to anyone who has it, which
