@@ -1541,8 +1541,10 @@ def _apply_scalars(
     allows; the cost is only that their re-import of a file with ID numbers is never unchanged."""
     changed = False
     for name, value in row.scalars.items():
-        if name == "owner_id" and "owner" not in row.cells and customer.owner_id:
-            continue  # the importing user is only the default owner of new customers
+        if name == "owner_id" and "owner" not in row.cells:
+            # The importing user is only the default owner of new customers: a customer without
+            # one (in the pool, or exported with its owner cell blank) is not taken by them.
+            continue
         current = getattr(customer, name)
         if current == value:
             continue

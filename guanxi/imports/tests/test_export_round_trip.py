@@ -142,3 +142,19 @@ def _cells_of(content: bytes, file_format: str) -> str:
     return " ".join(
         str(value) for row in workbook.active.iter_rows(values_only=True) for value in row
     )
+
+
+def test_a_customer_without_an_account_manager_is_not_taken_by_who_imports_it_again(
+    company, tmp_path
+):
+    unowned = company.unowned_customer
+    Customer.objects.filter(pk=unowned.pk).update(external_id="P1")
+    content = customers_export_csv(actor=company.admin, filters={"unowned": True})
+    path = tmp_path / "export.csv"
+    path.write_bytes(content)
+    job = import_job_create(actor=company.admin, path=path, filename=path.name, kind="customers")
+    job = import_job_run(job=job)
+    # Its owner cell is blank as exported: the customer stays in the pool, unchanged.
+    assert (job.rows_read, job.updated, job.unchanged) == (1, 1, 1)
+    unowned.refresh_from_db()
+    assert unowned.owner_id is None
