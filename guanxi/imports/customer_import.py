@@ -1545,6 +1545,10 @@ def _apply_scalars(
             # The importing user is only the default owner of new customers: a customer without
             # one (in the pool, or exported with its owner cell blank) is not taken by them.
             continue
+        if name == "company" and customer.organization_id and value == customer.organization.name:
+            # The customer export's company of a person of an organisation is the organisation's
+            # name: imported again, it is that organisation, not a company of their own to copy.
+            continue
         current = getattr(customer, name)
         if current == value:
             continue

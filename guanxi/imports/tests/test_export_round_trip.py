@@ -158,3 +158,26 @@ def test_a_customer_without_an_account_manager_is_not_taken_by_who_imports_it_ag
     assert (job.rows_read, job.updated, job.unchanged) == (1, 1, 1)
     unowned.refresh_from_db()
     assert unowned.owner_id is None
+
+
+def test_a_person_of_an_organisation_imported_again_gets_no_company_of_their_own(
+    company, tmp_path
+):
+    organisation = customer_create(
+        actor=company.admin,
+        data={"name": "华瑞科技", "party_type": "organization", "external_id": "O1"},
+    )
+    person = customer_create(
+        actor=company.admin,
+        data={"name": "张伟", "external_id": "R1", "organization_id": organisation.pk},
+    )
+    content = customers_export_csv(actor=company.admin, filters={"q": "华瑞科技"})
+    assert "R1,person,张伟,华瑞科技" in content.decode("utf-8-sig")
+    path = tmp_path / "export.csv"
+    path.write_bytes(content)
+    job = import_job_create(actor=company.admin, path=path, filename=path.name, kind="customers")
+    job = import_job_run(job=job)
+    # The company column shows the person's organisation: nothing to change.
+    assert job.rows_read == job.unchanged == 2
+    person.refresh_from_db()
+    assert (person.company, person.organization_id, person.version) == ("", organisation.pk, 1)
