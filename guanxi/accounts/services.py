@@ -222,6 +222,12 @@ def user_deactivate(
     if user_id not in locked:
         raise User.DoesNotExist(f"No user {user_id}.")
     user = locked[user_id]
+    if user.role == Role.SERVICE_AGENT and user.department_id is not None:
+        # Whether an active agent is left in the department is asked below (its manager sees
+        # every customer only while one is): two of its last agents leaving at once each saw
+        # the other still active and released nothing. Locked after the users, as a
+        # department's form locks its manager before saving it.
+        list(Department.objects.select_for_update().filter(pk=user.department_id).values("pk"))
     # Asked once the leaver is locked: an administrator naming them team lead meanwhile locks
     # them too (``accounts.forms.ActiveUserFieldsForm``), so one of the two waits and sees the
     # other's change.
