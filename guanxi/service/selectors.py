@@ -6,7 +6,7 @@ service agents and administrators all."""
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from guanxi.customers.models import Customer
 from guanxi.customers.visibility import VIEW, customer_scopes
@@ -173,12 +173,17 @@ def notifications_for_user(user) -> QuerySet[Notification]:
     they may no longer see (it changed hands, or they changed team since): a notice quotes its
     ticket's number and deadlines, and the one visibility rule decides who reads those now,
     not who did when it was written. A notice hidden so comes back should sight come back."""
-    # Asked notice by notice (EXISTS, by primary keys), not as the set of every ticket the user
-    # may see: the bell counts unread notices on every page, and an administrator sees them all.
+    # Asked notice by notice, by primary keys, not as the set of every ticket the user may see:
+    # the bell counts unread notices on every page, and an administrator sees them all. A
+    # scalar subquery, not EXISTS: PostgreSQL may answer an EXISTS under OR with a hashed
+    # subplan that reads every ticket the user may see (0.4 s for 100,000 tickets, for 80
+    # unread notices), whereas this it asks once per notice.
     readable = Ticket.objects.filter(
         pk=OuterRef("ticket_id"), customer__in=_visible_customer_ids(user)
+    ).values("pk")[:1]
+    return Notification.objects.filter(user=user).filter(
+        Q(ticket__isnull=True) | Q(ticket_id=Subquery(readable))
     )
-    return Notification.objects.filter(user=user).filter(Q(ticket__isnull=True) | Exists(readable))
 
 
 def unread_notifications(user) -> QuerySet[Notification]:
