@@ -246,6 +246,9 @@ def ticket_detail(request, ticket_id: int):
     status = 422 if any(f.errors for f in forms.values()) else 200
     context = _detail_context(request, ticket, **forms)
     context["merge_target"] = merge_target
+    if request.method == "POST" and request.POST.get("action") == "merge":
+        # A merge refused (a stale page, no such ticket) keeps the number typed.
+        context["merge_into"] = request.POST.get("into", "")
     return render(request, "service/detail.html", context, status=status)
 
 
