@@ -321,13 +321,12 @@ def _load_workbook(path: Path):
         ) from None
 
 
-def _sheet_rows(workbook) -> Iterator[tuple[int, tuple]]:
-    """The first sheet's rows with their numbers. A sheet that breaks off in the middle (a
-    damaged or half-copied file) is a :class:`FileProblem`, not a traceback."""
+def _sheet_rows(sheet) -> Iterator[tuple[int, tuple]]:
+    """A sheet's rows with their numbers. A sheet that breaks off in the middle (a damaged or
+    half-copied file) is a :class:`FileProblem`, not a traceback."""
     import zipfile
     import zlib
 
-    sheet = workbook.worksheets[0]
     # Read-only mode trusts the sheet's <dimension> tag, which writers other than Excel often
     # leave stale ("A1"): rows and columns beyond it would vanish without a word.
     sheet.reset_dimensions()
@@ -341,29 +340,66 @@ def _sheet_rows(workbook) -> Iterator[tuple[int, tuple]]:
         ) from None
 
 
+def _header_of(sheet) -> tuple[int, list[str]] | None:
+    """A sheet's first row with anything in it, as header cells, with its number; ``None`` for
+    an empty sheet."""
+    for number, values in _sheet_rows(sheet):
+        cells = [restore_formula(_cell_text(v)).strip() for v in values]
+        if any(cells):
+            while cells and not cells[-1]:
+                cells.pop()
+            return number, cells
+    return None
+
+
 def _open_xlsx(path: Path) -> TableFile:
+    """The first sheet's header. Further sheets headed the same way go on from it — an export
+    longer than a sheet holds continues in "Customers (2)", "Customers (3)"… — and are read as
+    though the first sheet went on. A further sheet with rows under another header is refused
+    naming it: its rows would otherwise be neither imported nor counted."""
     workbook = _load_workbook(path)
     try:
-        for number, values in _sheet_rows(workbook):
-            cells = [restore_formula(_cell_text(v)).strip() for v in values]
-            if any(cells):
-                while cells and not cells[-1]:
-                    cells.pop()
-                return TableFile(path=path, kind="xlsx", header=cells, header_row=number)
+        sheets = workbook.worksheets
+        first = _header_of(sheets[0]) if sheets else None
+        if first is None:
+            raise FileProblem(_("The workbook's first sheet is empty: there is no header row."))
+        number, header = first
+        for sheet in sheets[1:]:
+            other = _header_of(sheet)
+            if other is not None and other[1] != header:
+                raise FileProblem(
+                    _(
+                        "The workbook's sheet “%(sheet)s” holds rows under another header than "
+                        "the first sheet's. Only sheets headed like the first are imported, one "
+                        "after the other: move that sheet to a file of its own, or delete it."
+                    )
+                    % {"sheet": sheet.title}
+                )
+        return TableFile(path=path, kind="xlsx", header=header, header_row=number)
     finally:
         workbook.close()
-    raise FileProblem(_("The workbook's first sheet is empty: there is no header row."))
 
 
 def _xlsx_rows(table: TableFile) -> Iterator[SourceRow]:
+    """The data rows of every sheet (see :func:`_open_xlsx`), numbered on across the sheets as
+    one long sheet would be: a further sheet's row *n* is numbered *n* after the rows of the
+    sheets before it, so a stopped import resumes from its row wherever it lies."""
     workbook = _load_workbook(table.path)
     try:
-        for number, values in _sheet_rows(workbook):
-            if number <= table.header_row:
-                continue
-            cells = [_cell_text(v) for v in values]
-            if not any(c.strip() for c in cells):
-                continue
-            yield _checked_row(table, number, cells)
+        before = 0  # rows of the sheets already read, their header rows included
+        for index, sheet in enumerate(workbook.worksheets):
+            header_row = table.header_row if index == 0 else None
+            number = 0
+            for number, values in _sheet_rows(sheet):
+                if header_row is not None and number <= header_row:
+                    continue
+                cells = [_cell_text(v) for v in values]
+                if not any(c.strip() for c in cells):
+                    continue
+                if header_row is None:
+                    header_row = number  # a further sheet's own header, checked on opening
+                    continue
+                yield _checked_row(table, before + number, cells)
+            before += number
     finally:
         workbook.close()
