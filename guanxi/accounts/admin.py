@@ -121,6 +121,16 @@ class UserAdmin(CheckedSelectionMixin, CheckedFieldsMixin, DjangoUserAdmin):
         return form
 
     def save_model(self, request, obj, form, change):
+        if change and {"role", "department"} & set(form.changed_data):
+            # Role and department decide which customers they and their department's managers
+            # see: what is no longer in sight goes back to the queue, as when they leave.
+            before = services.user_edit_lock(user_id=obj.pk)
+            self._save_membership(request, obj, form, change)
+            services.user_out_of_sight_release(actor=request.user, user=obj, before=before)
+            return
+        self._save_membership(request, obj, form, change)
+
+    def _save_membership(self, request, obj, form, change):
         if change and {"department", "team"} & set(form.changed_data):
             # Membership decides which customers they and their teammates see: on record.
             before = {

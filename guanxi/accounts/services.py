@@ -190,6 +190,59 @@ def _hand_over_problem(user: User, hand_over_to) -> str | None:
     return None
 
 
+def _agents_department_lock(user: User) -> None:
+    """Lock the department of ``user`` (already locked) if they are one of its service agents.
+
+    Whether an active agent is left in it is asked once they are gone or changed (its manager
+    sees every customer only while one is): two of its last agents leaving at once each saw
+    the other still active and released nothing. Locked after the users, as a department's
+    form locks its manager before saving it."""
+    if user.role == Role.SERVICE_AGENT and user.department_id is not None:
+        list(Department.objects.select_for_update().filter(pk=user.department_id).values("pk"))
+
+
+def _managers_out_of_sight_release(
+    *, actor: User, department_id: int, also: Iterable[int] = ()
+) -> int:
+    """Put back in the queue the tickets the department's managers (and ``also``) hold on
+    customers they no longer see: they see every customer only while an active service agent
+    is in their department."""
+    from guanxi.service.services import tickets_out_of_sight_release
+
+    managers = User.objects.filter(
+        role=Role.MANAGER, department_id=department_id, is_active=True
+    ).values_list("pk", flat=True)
+    return tickets_out_of_sight_release(actor=actor, user_ids=[*managers, *also])
+
+
+def user_edit_lock(*, user_id: int) -> User:
+    """Lock a user whose role or department is about to be changed on their admin page, and
+    the department they leave as its service agent, as :func:`user_deactivate` does; returns
+    them as stored, for :func:`user_out_of_sight_release` once the change is saved. Call in
+    the transaction that saves the change."""
+    user = User.objects.select_for_update().get(pk=user_id)
+    _agents_department_lock(user)
+    return user
+
+
+@transaction.atomic
+def user_out_of_sight_release(*, actor: User, user: User, before: User) -> int:
+    """Once ``user``'s role or department has been saved (``before`` from
+    :func:`user_edit_lock`): an agent no longer an agent of their department may have been its
+    last, whose managers then no longer see every customer, and they themselves may no longer
+    see the customers of the tickets they hold. Those tickets go back to the queue, each with
+    an audit row, as when the agent is deactivated; returns how many."""
+    from guanxi.service.services import tickets_out_of_sight_release
+
+    if (user.role, user.department_id) == (before.role, before.department_id):
+        return 0
+    if before.role == Role.SERVICE_AGENT and before.department_id is not None:
+        return _managers_out_of_sight_release(
+            actor=actor, department_id=before.department_id, also=[user.pk]
+        )
+    return tickets_out_of_sight_release(actor=actor, user_ids=[user.pk])
+
+
 @transaction.atomic
 def user_deactivate(
     *, actor: User, user_id: int, hand_over_to: int | Literal["pool"] | None = None
@@ -209,7 +262,7 @@ def user_deactivate(
     none. Signing in and API tokens stop working for inactive users by themselves."""
     from guanxi.analytics.services import follow_ups_hand_over
     from guanxi.customers.services import customers_reassign
-    from guanxi.service.services import tickets_hand_over, tickets_out_of_sight_release
+    from guanxi.service.services import tickets_hand_over
 
     _require_administrator(actor)
     # The successor is locked too, in id order, and so read after anyone deactivating them
@@ -222,12 +275,7 @@ def user_deactivate(
     if user_id not in locked:
         raise User.DoesNotExist(f"No user {user_id}.")
     user = locked[user_id]
-    if user.role == Role.SERVICE_AGENT and user.department_id is not None:
-        # Whether an active agent is left in the department is asked below (its manager sees
-        # every customer only while one is): two of its last agents leaving at once each saw
-        # the other still active and released nothing. Locked after the users, as a
-        # department's form locks its manager before saving it.
-        list(Department.objects.select_for_update().filter(pk=user.department_id).values("pk"))
+    _agents_department_lock(user)
     # Asked once the leaver is locked: an administrator naming them team lead meanwhile locks
     # them too (``accounts.forms.ActiveUserFieldsForm``), so one of the two waits and sees the
     # other's change.
@@ -252,12 +300,7 @@ def user_deactivate(
     if holdings.open_follow_ups:
         follow_ups_hand_over(actor=actor, from_user_id=user.pk)
     if user.role == Role.SERVICE_AGENT and user.department_id is not None:
-        # Their department's managers see every customer only while an active agent is in it:
-        # the tickets they hold on customers they no longer see go back to the queue.
-        managers = User.objects.filter(
-            role=Role.MANAGER, department_id=user.department_id, is_active=True
-        ).values_list("pk", flat=True)
-        tickets_out_of_sight_release(actor=actor, user_ids=managers)
+        _managers_out_of_sight_release(actor=actor, department_id=user.department_id)
     # Every hand-over above is scoped to what the actor may change; an administrator changes
     # everything, but should that ever differ, nothing is left behind with an inactive owner.
     if user_holdings(user):
