@@ -10,8 +10,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.db import models
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from guanxi.accounts.models import User
@@ -155,10 +158,31 @@ def choices_to_type(field_name: str) -> str:
     """What a cell of a choice field may say, for a reason that refuses one: each choice's
     label in the reader's language with its code (``潜在客户 (potential)``), both of which
     :func:`_choice` accepts, or the label alone where it is the code (``Potential``)."""
+    return labels_and_codes(CHOICE_FIELDS[field_name])
+
+
+def labels_and_codes(choices: type[models.TextChoices]) -> str:
+    """As :func:`choices_to_type`, for any choices."""
     return ", ".join(
         str(label) if str(label).casefold() == code.casefold() else f"{label} ({code})"
-        for code, label in CHOICE_FIELDS[field_name].choices
+        for code, label in choices.choices
     )
+
+
+def choice_code(choices: type[models.TextChoices], value: str) -> str | None:
+    """The code a cell of a choice field (of the interaction and order imports) means: the
+    code, or the label in English or Chinese, whichever language the importing user reads —
+    a file is often typed by someone else than who imports it. None for anything else."""
+    folded = value.strip().casefold()
+    for code in choices.values:
+        if folded == code.casefold():
+            return code
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            for code, label in choices.choices:
+                if folded == str(label).casefold():
+                    return code
+    return None
 
 
 def parse_date(text: str) -> dt.date | None:

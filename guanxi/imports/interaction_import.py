@@ -22,7 +22,7 @@ from guanxi.customers.models import Customer
 from guanxi.customers.visibility import INTERACT, VIEW
 from guanxi.interactions.models import Interaction
 
-from .customer_rows import parse_date
+from .customer_rows import choice_code, labels_and_codes, parse_date
 from .linked_rows import LinkedRowImporter
 from .models import ImportRowError
 from .readers import SourceRow
@@ -179,21 +179,21 @@ class InteractionImporter(LinkedRowImporter):
         # Only what the row gives is checked and kept: a new interaction takes the defaults
         # (see _defaults), one imported before keeps what it has where the file says nothing.
         fields: dict = {"customer_id": customer}
-        channel = values.get("channel", "").strip().lower()
-        if channel and channel not in Interaction.Channel.values:
-            # The codes: the only words this column takes.
-            problems.append(
-                "channel: "
-                + _("“%(value)s” is not one of %(choices)s")
-                % {"value": channel, "choices": ", ".join(Interaction.Channel.values)}
-            )
-        elif channel:
-            fields["channel"] = channel
-        direction = values.get("direction", "").strip().lower()
-        if direction and direction not in Interaction.Direction.values:
-            problems.append(_("direction: inbound or outbound"))
-        elif direction:
-            fields["direction"] = direction
+        # A choice is written as its code or its label, as in a customer import.
+        for name, choices in (
+            ("channel", Interaction.Channel),
+            ("direction", Interaction.Direction),
+        ):
+            text = values.get(name, "").strip()
+            code = choice_code(choices, text) if text else None
+            if text and code is None:
+                problems.append(
+                    f"{name}: "
+                    + _("“%(value)s” is not one of %(choices)s")
+                    % {"value": text, "choices": labels_and_codes(choices)}
+                )
+            elif code:
+                fields[name] = code
         subject = values.get("subject", "").strip()
         if not subject or len(subject) > 200:
             problems.append(_("subject: required, at most 200 characters"))

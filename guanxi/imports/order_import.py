@@ -26,7 +26,7 @@ from guanxi.customers.visibility import CHANGE
 from guanxi.orders.models import Order
 from guanxi.orders.services import approval_reasons_for
 
-from .customer_rows import parse_date
+from .customer_rows import choice_code, labels_and_codes, parse_date
 from .interaction_import import parse_moment
 from .linked_rows import LinkedRowImporter
 from .models import ImportRowError
@@ -128,17 +128,20 @@ class OrderImporter(LinkedRowImporter):
         currency = values.get("currency", "").strip().upper() or "CNY"
         if not (len(currency) == 3 and currency.isalpha()):
             problems.append(_("currency: a three-letter code such as CNY"))
-        channel = values.get("channel", "").strip().lower() or Order.Channel.OTHER
-        if channel not in Order.Channel.values:
+        # A choice is written as its code or its label, as in a customer import.
+        channel_text = values.get("channel", "").strip()
+        channel = choice_code(Order.Channel, channel_text) if channel_text else Order.Channel.OTHER
+        if channel is None:
             problems.append(
                 _("channel: “%(value)s” is not one of %(choices)s")
-                % {"value": channel, "choices": ", ".join(Order.Channel.values)}
+                % {"value": channel_text, "choices": labels_and_codes(Order.Channel)}
             )
-        status = values.get("status", "").strip().lower() or Order.Status.PLACED
-        if status not in Order.Status.values:
+        status_text = values.get("status", "").strip()
+        status = choice_code(Order.Status, status_text) if status_text else Order.Status.PLACED
+        if status is None:
             problems.append(
                 _("status: “%(value)s” is not one of %(choices)s")
-                % {"value": status, "choices": ", ".join(Order.Status.values)}
+                % {"value": status_text, "choices": labels_and_codes(Order.Status)}
             )
         external_id = values.get("external_id", "").strip() or None
         if external_id and len(external_id) > 100:

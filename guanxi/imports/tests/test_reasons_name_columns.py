@@ -115,8 +115,8 @@ def test_interaction_reasons_name_the_files_columns(company, tmp_path):
     )
     assert reasons == [
         "客户编号 (customer_external_id): no customer K9",
-        "方式 (channel): “pigeon” is not one of web_form, visit, phone, fax, email, sms, chat, "
-        "other",
+        "方式 (channel): “pigeon” is not one of Web form (web_form), Visit, Phone, Fax, Email, "
+        "SMS, Chat / WeChat (chat), Other",
     ]
 
 
