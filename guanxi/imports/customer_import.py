@@ -452,9 +452,14 @@ class CustomerImporter:
             prepared = prepare_rows(batch, self.mapping, self.context)
             self.seconds["checking"] += time.perf_counter() - started
         rows: list[tuple[SourceRow, CustomerRow]] = []
+        failed: list[tuple[SourceRow, list[str], str | None]] = []
         for source, cleaned in prepared:
             if isinstance(cleaned, list):
-                reject(source, cleaned)
+                # Rejected once it is known whether its external id names a customer the user
+                # may not change: then that is why, not the cells (a rep re-importing a
+                # colleague's customer with its owner was told they may not assign it).
+                cells = {} if source.problem else self.mapping.apply(source.cells)
+                failed.append((source, cleaned, cells.get("external_id", "").strip() or None))
             else:
                 rows.append((source, cleaned))
         sources = {row.number: source for source, row in rows}
@@ -464,9 +469,16 @@ class CustomerImporter:
             self._take_dry_run_turn()
         else:
             _take_turn()
-        by_external_id = self._existing_by_external_id(r.external_id for _s, r in rows)
+        by_external_id = self._existing_by_external_id(
+            [*(r.external_id for _s, r in rows), *(e for _s, _r, e in failed)]
+        )
         organisations = self._organisations(r.organization_external_id for _s, r in rows)
         changeable = self._changeable([v for v in by_external_id.values() if isinstance(v, int)])
+        for source, reasons, external_id in failed:
+            existing = by_external_id.get(external_id) if external_id else None
+            if isinstance(existing, int) and existing not in changeable:
+                reasons = [_not_yours(external_id)]
+            reject(source, reasons)
         new: list[_NewCustomer] = []
         changes: dict[int, _Change] = {}
         to_match: list[tuple[SourceRow, CustomerRow]] = []
@@ -491,13 +503,7 @@ class CustomerImporter:
                 continue
             if existing is not None:
                 if existing not in changeable:
-                    reject(
-                        source,
-                        [
-                            _("external_id: the customer %(id)s is not yours to change")
-                            % {"id": external_id}
-                        ],
-                    )
+                    reject(source, [_not_yours(external_id)])
                     continue
                 changes.setdefault(existing, _Change(existing)).rows.append((row, True))
                 counts[UPDATED] += 1
@@ -1511,6 +1517,14 @@ def _same(target: "int | _NewCustomer", own: "int | _NewCustomer") -> bool:
     if isinstance(target, _NewCustomer) or isinstance(own, _NewCustomer):
         return target is own
     return target == own
+
+
+def _not_yours(external_id: str) -> str:
+    """Why a row keyed by the external id of a customer the user may not change is rejected,
+    whatever its cells say: no correction of them would let it in."""
+    return _("external_id: the customer %(id)s exists, and it is not yours to change") % {
+        "id": external_id
+    }
 
 
 def _gone_reason(row: CustomerRow, *, by_external_id: bool) -> str:

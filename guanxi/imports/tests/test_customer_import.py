@@ -277,6 +277,32 @@ def test_a_rep_cannot_update_or_merge_into_customers_they_may_not_change(company
     assert job.queued_for_review == 1
 
 
+@pytest.mark.parametrize(
+    "language, said",
+    [
+        ("en", "external_id: the customer W1 exists, and it is not yours to change"),
+        ("zh-hans", "external_id: 客户 W1 已存在，但您无权修改它"),
+    ],
+)
+def test_a_colleagues_customer_imported_again_is_refused_as_not_yours_to_change(
+    company, tmp_path, back_to_english, language, said
+):
+    # As the colleague's export has it: with its owner, whom the rep may not assign customers
+    # to. The row is refused for the customer, which no change of its owner cell would let in.
+    theirs = customer_create(actor=company.rep_west, data={"name": "West", "external_id": "W1"})
+    content = HEADER + "W1,West 改名,,,,,,,,,,rep_west\n" + "N1,新客户,,,,,,,,,,rep_west\n"
+    translation.activate(language)
+    job = run_import(tmp_path, content, company.rep)
+    assert_accounted(job, 2)
+    assert (job.rejected, job.created) == (2, 0)
+    reasons = dict(ImportRowError.objects.filter(job=job).values_list("row_number", "reason"))
+    assert reasons[2] == said
+    # A new customer keyed by an unknown external id is still told about its owner.
+    assert reasons[3].startswith("owner:")
+    theirs.refresh_from_db()
+    assert theirs.name == "West" and theirs.version == 1
+
+
 def test_a_dry_run_counts_everything_and_writes_nothing(company, tmp_path):
     before = (Customer.objects.count(), AuditEvent.objects.count(), MatchKey.objects.count())
     job = run_import(tmp_path, BAD_FILE, company.admin, dry_run=True)
