@@ -7,6 +7,7 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
+from openpyxl import load_workbook
 
 from guanxi.core.crypto import lookup_hash
 from guanxi.customers.exports import customers_export_csv, customers_export_xlsx
@@ -14,7 +15,6 @@ from guanxi.customers.models import Address, Customer
 from guanxi.customers.services import customer_create
 from guanxi.imports.models import ImportJob
 from guanxi.imports.services import import_job_create, import_job_run
-from openpyxl import load_workbook
 
 from .test_customer_import import run_import
 
@@ -160,9 +160,7 @@ def test_a_customer_without_an_account_manager_is_not_taken_by_who_imports_it_ag
     assert unowned.owner_id is None
 
 
-def test_a_person_of_an_organisation_imported_again_gets_no_company_of_their_own(
-    company, tmp_path
-):
+def test_a_person_of_an_organisation_imported_again_gets_no_company_of_their_own(company, tmp_path):
     organisation = customer_create(
         actor=company.admin,
         data={"name": "华瑞科技", "party_type": "organization", "external_id": "O1"},

@@ -146,7 +146,7 @@ def test_the_command_with_a_mapping_and_an_error_file(company, customers, tmp_pa
     with errors.open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     assert [r["订单号"] for r in rows] == ["A2"]
-    assert rows[0]["import_error"].startswith("ordered_on:")
+    assert rows[0]["import_error"].startswith("下单日期 (ordered_on):")
     assert Order.objects.get(external_id="A1").amount == Decimal("99.50")
     assert ImportJob.objects.get().kind == "orders"
 

@@ -4,7 +4,6 @@ that speaks for itself, naming nothing in the body) or the one sent as ``merged_
 import pytest
 from django.db import connection
 
-from guanxi.api.tests.conftest import api_as  # noqa: F401  (the API's fixtures)
 from guanxi.core.testing.merging import merge_held
 from guanxi.customers.models import Customer
 from guanxi.customers.services import customer_create
