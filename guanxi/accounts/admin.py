@@ -131,9 +131,11 @@ class UserAdmin(CheckedSelectionMixin, CheckedFieldsMixin, DjangoUserAdmin):
         self._save_membership(request, obj, form, change)
 
     def _save_membership(self, request, obj, form, change):
-        if change and {"department", "team"} & set(form.changed_data):
-            # Membership decides which customers they and their teammates see: on record.
+        if change and {"role", "department", "team"} & set(form.changed_data):
+            # Role and membership decide which customers they and their teammates see, and
+            # what they may do to them: on record.
             before = {
+                "role": form.initial.get("role"),
                 "department_id": form.initial.get("department"),
                 "team_id": form.initial.get("team"),
             }

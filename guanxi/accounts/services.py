@@ -395,11 +395,14 @@ def teams_delete(*, actor: User, team_ids: Iterable[int]) -> int:
 
 
 @transaction.atomic
-def user_membership_record(*, actor: User, user: User, before: dict[str, int | None]) -> None:
-    """Record the change of ``user``'s department or team made on their admin page (the
-    caller saved it, in this transaction): membership decides which customers they and their
-    teammates see. Nothing is recorded when neither changed."""
-    after = {"department_id": user.department_id, "team_id": user.team_id}
+def user_membership_record(
+    *, actor: User, user: User, before: dict[str, "int | str | None"]
+) -> None:
+    """Record the change of ``user``'s role, department or team made on their admin page (the
+    caller saved it, in this transaction): the role decides what they may do to customers,
+    membership which customers they and their teammates see. Nothing is recorded when none
+    changed."""
+    after = {"role": user.role, "department_id": user.department_id, "team_id": user.team_id}
     changes = {
         name: {"before": before.get(name), "after": value}
         for name, value in after.items()

@@ -96,3 +96,15 @@ def test_moving_someone_to_another_team_on_their_user_page_is_audited(company):
     page = ann.get(url)
     ann.post(url, change_form_data(page, display_name="Rep One"))
     assert len(audit_events("user", company.rep.pk)) == 1
+
+
+def test_a_change_of_role_on_a_users_page_is_audited(company):
+    """The role decides what someone may do to customers: making a rep an analyst is on
+    record, with the roles before and after."""
+    (ann,) = signed_in_administrators("ann")
+    url = reverse("admin:accounts_user_change", args=[company.rep.pk])
+    page = ann.get(url)
+    response = ann.post(url, change_form_data(page, role="analyst"))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    [event] = audit_events("user", company.rep.pk)
+    assert event.changes == {"role": {"before": "sales_rep", "after": "analyst"}}
