@@ -13,8 +13,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from guanxi.customers.models import Customer
+from guanxi.interactions.models import Interaction
+from guanxi.orders.models import Order
+
+from .customer_rows import labels_and_codes
+
+# A choice field's hint lists what its cells may say: each label in the reader's language with
+# its code, both of which the importers take, listed as a refused cell's reason lists them.
+# Lazy, so it is written in the language of the page that shows it.
+_choices_hint = lazy(labels_and_codes, str)
+
 
 # The canonical names of a customer import, with what each holds (shown beside the name on the
 # mapping page, in the reader's language). Several phones, emails or tags go in one cell,
@@ -23,7 +36,7 @@ CUSTOMER_FIELDS = {
     "external_id": gettext_lazy(
         "the customer's key in the other system; re-importing updates by it"
     ),
-    "kind": gettext_lazy("potential, intent, prospect, signed, partner or internal"),
+    "kind": _choices_hint(Customer.Kind),
     "name": gettext_lazy("the customer's name (required)"),
     "company": gettext_lazy("a person's company, or for an organisation row its name"),
     "phone": gettext_lazy("phone numbers"),
@@ -39,16 +52,12 @@ CUSTOMER_FIELDS = {
     "tags": gettext_lazy("tags"),
     "owner": gettext_lazy("the account manager's username"),
     # Beyond the list: the rest of a customer's own fields, under their model names.
-    "party_type": gettext_lazy("person or organization"),
+    "party_type": _choices_hint(Customer.PartyType),
     "job_title": gettext_lazy("job title"),
     "sales_region": gettext_lazy("the company's sales region (华东, 华南 …)"),
-    "lifecycle_stage": gettext_lazy(
-        "suspect, expectation, first_purchase, repeat_purchase or advocate"
-    ),
-    "relationship_level": gettext_lazy(
-        "transactional, preferred_supplier, partner or strategic_alliance"
-    ),
-    "source_channel": gettext_lazy("where the customer came from (web, visit, phone …)"),
+    "lifecycle_stage": _choices_hint(Customer.LifecycleStage),
+    "relationship_level": _choices_hint(Customer.RelationshipLevel),
+    "source_channel": _choices_hint(Customer.SourceChannel),
     "website": gettext_lazy("web address"),
     "notes": gettext_lazy("notes"),
     "organization_external_id": gettext_lazy("for a person: the external id of their organisation"),
@@ -59,8 +68,8 @@ INTERACTION_FIELDS = {
         "external id of the customer (required unless customer_id)"
     ),
     "customer_id": gettext_lazy("Guanxi id of the customer"),
-    "channel": gettext_lazy("web_form, visit, phone, fax, email, sms, chat or other"),
-    "direction": gettext_lazy("inbound or outbound"),
+    "channel": _choices_hint(Interaction.Channel),
+    "direction": _choices_hint(Interaction.Direction),
     "subject": gettext_lazy("what it was about (required)"),
     "notes": gettext_lazy("notes"),
     "occurred_at": gettext_lazy("when: YYYY-MM-DD HH:MM (or a date)"),
@@ -78,8 +87,8 @@ ORDER_FIELDS = {
     "cost": gettext_lazy("cost of goods; gross margin is amount less cost unless given"),
     "gross_margin": gettext_lazy("gross margin"),
     "currency": gettext_lazy("three-letter currency code (default CNY)"),
-    "channel": gettext_lazy("web, store, phone, sales_visit, marketplace or other"),
-    "status": gettext_lazy("placed, paid, shipped, completed, refunded or cancelled"),
+    "channel": _choices_hint(Order.Channel),
+    "status": _choices_hint(Order.Status),
     "notes": gettext_lazy("notes"),
 }
 
