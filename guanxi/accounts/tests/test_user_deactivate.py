@@ -10,6 +10,11 @@ from guanxi.accounts.models import User
 from guanxi.accounts.roles import Role
 from guanxi.accounts.selectors import user_holdings
 from guanxi.accounts.services import POOL, user_deactivate
+from guanxi.accounts.tests.service_department import (
+    managers_tickets,
+    new_ticket,
+    second_agent_and_managers_ticket,
+)
 from guanxi.analytics.models import ChurnFollowUp
 from guanxi.audit.models import AuditEvent
 from guanxi.core.testing.factories import CustomerFactory, UserFactory
@@ -18,17 +23,6 @@ from guanxi.customers.services import customers_reassign
 from guanxi.service.models import Ticket
 
 pytestmark = pytest.mark.django_db
-
-
-def _ticket(customer, *, assignee=None, owner=None, status=Ticket.Status.OPEN):
-    return Ticket.objects.create(
-        type=Ticket.Type.INQUIRY,
-        subject=f"About {customer.name}",
-        customer=customer,
-        assignee=assignee,
-        owner=owner,
-        status=status,
-    )
 
 
 def _follow_up(customer, owner):
@@ -48,7 +42,7 @@ def test_a_user_holding_nothing_is_deactivated_with_an_audit_row(company):
 
 
 def test_a_user_who_still_owns_customers_is_not_deactivated_without_a_handover(company):
-    _ticket(company.rep_customer, assignee=company.rep, owner=company.rep)
+    new_ticket(company.rep_customer, assignee=company.rep, owner=company.rep)
     _follow_up(company.rep_customer, company.rep)
     with pytest.raises(ValidationError) as refused:
         user_deactivate(actor=company.admin, user_id=company.rep.pk)
@@ -67,8 +61,8 @@ def test_the_refusal_is_said_in_chinese(company):
 
 def test_handing_over_to_a_colleague_moves_everything_with_audit_rows(company):
     CustomerFactory.create_batch(2, owner=company.rep)
-    assigned = _ticket(company.rep_customer, assignee=company.rep, owner=company.rep)
-    closed = _ticket(company.rep_customer, assignee=company.rep, status=Ticket.Status.CLOSED)
+    assigned = new_ticket(company.rep_customer, assignee=company.rep, owner=company.rep)
+    closed = new_ticket(company.rep_customer, assignee=company.rep, status=Ticket.Status.CLOSED)
     follow_up = _follow_up(company.rep_customer, company.rep)
 
     handed = user_deactivate(
@@ -105,7 +99,7 @@ def test_a_ticket_goes_back_to_the_queue_when_the_successor_may_not_work_with_it
     company,
 ):
     # The rep works on a teammate's customer (team A shares); rep_b in team B may not see it.
-    ticket = _ticket(company.teammate_customer, assignee=company.rep, owner=company.rep)
+    ticket = new_ticket(company.teammate_customer, assignee=company.rep, owner=company.rep)
     user_deactivate(actor=company.admin, user_id=company.rep.pk, hand_over_to=company.rep_b.pk)
     ticket.refresh_from_db()
     assert (ticket.assignee, ticket.owner) == (None, None)
@@ -119,7 +113,7 @@ def test_the_last_agent_leaving_does_not_hand_their_manager_tickets_they_will_no
     # the department; once its only agent has left, they see their department's customers and
     # the pool alone, so the agent's ticket on a sales rep's customer goes back to the queue.
     head = UserFactory(username="head", role=Role.MANAGER, department=company.service)
-    ticket = _ticket(company.rep_customer, assignee=company.agent, owner=company.agent)
+    ticket = new_ticket(company.rep_customer, assignee=company.agent, owner=company.agent)
     user_deactivate(actor=company.admin, user_id=company.agent.pk, hand_over_to=head.pk)
     ticket.refresh_from_db()
     assert (ticket.assignee, ticket.owner) == (None, None)
@@ -136,10 +130,7 @@ def test_the_last_agent_leaving_puts_the_tickets_their_manager_no_longer_sees_ba
     # The tickets the department's manager already held on other departments' customers, which
     # they saw only through the agent, go back to the queue with an audit row each; those on
     # customers they still see stay theirs.
-    head = UserFactory(username="head", role=Role.MANAGER, department=company.service)
-    unseen = _ticket(company.rep_customer, assignee=head, owner=head)
-    seen = _ticket(company.unowned_customer, assignee=head, owner=head)
-    closed = _ticket(company.west_customer, assignee=head, status=Ticket.Status.CLOSED)
+    head, unseen, seen, closed = managers_tickets(company)
     user_deactivate(actor=company.admin, user_id=company.agent.pk, hand_over_to=POOL)
 
     unseen.refresh_from_db()
@@ -153,16 +144,14 @@ def test_the_last_agent_leaving_puts_the_tickets_their_manager_no_longer_sees_ba
 
 
 def test_with_another_agent_still_in_the_department_their_manager_keeps_their_tickets(company):
-    UserFactory(username="agent_2", role=Role.SERVICE_AGENT, department=company.service)
-    head = UserFactory(username="head", role=Role.MANAGER, department=company.service)
-    ticket = _ticket(company.rep_customer, assignee=head, owner=head)
+    _, head, ticket = second_agent_and_managers_ticket(company)
     user_deactivate(actor=company.admin, user_id=company.agent.pk, hand_over_to=POOL)
     ticket.refresh_from_db()
     assert (ticket.assignee, ticket.owner) == (head, head)
 
 
 def test_handing_over_to_the_unowned_pool(company):
-    ticket = _ticket(company.rep_customer, assignee=company.rep)
+    ticket = new_ticket(company.rep_customer, assignee=company.rep)
     follow_up = _follow_up(company.rep_customer, company.rep)
     user_deactivate(actor=company.admin, user_id=company.rep.pk, hand_over_to=POOL)
     assert Customer.objects.get(pk=company.rep_customer.pk).owner is None

@@ -8,23 +8,17 @@ import pytest
 from django.urls import reverse
 
 from guanxi.accounts.roles import Role
+from guanxi.accounts.tests.service_department import (
+    managers_tickets,
+    new_ticket,
+    second_agent_and_managers_ticket,
+)
 from guanxi.audit.models import AuditEvent
 from guanxi.core.testing.admin_forms import change_form_data, signed_in_administrators
 from guanxi.core.testing.factories import UserFactory
 from guanxi.service.models import Ticket
 
 pytestmark = pytest.mark.django_db
-
-
-def _ticket(customer, *, assignee=None, owner=None, status=Ticket.Status.OPEN):
-    return Ticket.objects.create(
-        type=Ticket.Type.INQUIRY,
-        subject=f"About {customer.name}",
-        customer=customer,
-        assignee=assignee,
-        owner=owner,
-        status=status,
-    )
 
 
 def _edit_agent(company, **changes):
@@ -47,10 +41,7 @@ def _reassign_events(ticket):
     ],
 )
 def test_the_last_agent_changed_puts_the_tickets_their_manager_no_longer_sees_back(company, change):
-    head = UserFactory(username="head", role=Role.MANAGER, department=company.service)
-    unseen = _ticket(company.rep_customer, assignee=head, owner=head)
-    seen = _ticket(company.unowned_customer, assignee=head, owner=head)
-    closed = _ticket(company.west_customer, assignee=head, status=Ticket.Status.CLOSED)
+    head, unseen, seen, closed = managers_tickets(company)
     _edit_agent(company, **change(company))
 
     unseen.refresh_from_db()
@@ -64,9 +55,7 @@ def test_the_last_agent_changed_puts_the_tickets_their_manager_no_longer_sees_ba
 
 
 def test_with_another_agent_left_their_manager_keeps_their_tickets(company):
-    UserFactory(username="agent_2", role=Role.SERVICE_AGENT, department=company.service)
-    head = UserFactory(username="head", role=Role.MANAGER, department=company.service)
-    ticket = _ticket(company.rep_customer, assignee=head, owner=head)
+    _, head, ticket = second_agent_and_managers_ticket(company)
     _edit_agent(company, department=company.west.pk)
     ticket.refresh_from_db()
     assert (ticket.assignee, ticket.owner) == (head, head)
@@ -74,8 +63,8 @@ def test_with_another_agent_left_their_manager_keeps_their_tickets(company):
 
 
 def test_an_agent_made_a_sales_rep_no_longer_holds_tickets_on_customers_they_do_not_see(company):
-    unseen = _ticket(company.rep_customer, assignee=company.agent, owner=company.agent)
-    own = _ticket(company.agent_customer, assignee=company.agent, owner=company.agent)
+    unseen = new_ticket(company.rep_customer, assignee=company.agent, owner=company.agent)
+    own = new_ticket(company.agent_customer, assignee=company.agent, owner=company.agent)
     _edit_agent(company, role=Role.SALES_REP)
     unseen.refresh_from_db()
     assert (unseen.assignee, unseen.owner) == (None, None)
@@ -85,7 +74,7 @@ def test_an_agent_made_a_sales_rep_no_longer_holds_tickets_on_customers_they_do_
 
 def test_other_changes_on_the_user_page_release_nothing(company):
     head = UserFactory(username="head", role=Role.MANAGER, department=company.service)
-    ticket = _ticket(company.rep_customer, assignee=head, owner=head)
+    ticket = new_ticket(company.rep_customer, assignee=head, owner=head)
     _edit_agent(company, display_name="Agent One")
     ticket.refresh_from_db()
     assert (ticket.assignee, ticket.owner) == (head, head)
