@@ -105,30 +105,46 @@ def _linked_reasons(company, tmp_path, kind: str, text: str, mapping: dict) -> l
     return list(errors.values_list("reason", flat=True))
 
 
-def test_interaction_reasons_name_the_files_columns(company, tmp_path):
-    reasons = _linked_reasons(
-        company,
-        tmp_path,
-        "interactions",
-        "客户编号,主题,方式\nK9,来电,phone\nK1,来电,pigeon\n",
-        {"客户编号": "customer_external_id", "主题": "subject", "方式": "channel"},
-    )
-    assert reasons == [
-        "客户编号 (customer_external_id): no customer K9",
-        "方式 (channel): “pigeon” is not one of Web form (web_form), Visit, Phone, Fax, Email, "
-        "SMS, Chat / WeChat (chat), Other",
-    ]
-
-
-def test_order_reasons_name_the_files_columns(company, tmp_path):
-    reasons = _linked_reasons(
-        company,
-        tmp_path,
-        "orders",
-        "客户编号,下单日期,金额\nK1,2026-03-01,很多\n",
-        {"客户编号": "customer_external_id", "下单日期": "ordered_on", "金额": "amount"},
-    )
-    assert reasons == ["金额 (amount): not an amount"]
+@pytest.mark.parametrize(
+    ("language", "kind", "text", "mapping", "expected"),
+    [
+        pytest.param(
+            "en",
+            "interactions",
+            "客户编号,主题,方式\nK9,来电,phone\nK1,来电,pigeon\n",
+            {"客户编号": "customer_external_id", "主题": "subject", "方式": "channel"},
+            [
+                "客户编号 (customer_external_id): no customer K9",
+                "方式 (channel): “pigeon” is not one of Web form (web_form), Visit, Phone, Fax, "
+                "Email, SMS, Chat / WeChat (chat), Other",
+            ],
+            id="interactions",
+        ),
+        pytest.param(
+            "en",
+            "orders",
+            "客户编号,下单日期,金额\nK1,2026-03-01,很多\n",
+            {"客户编号": "customer_external_id", "下单日期": "ordered_on", "金额": "amount"},
+            ["金额 (amount): not an amount"],
+            id="orders",
+        ),
+        pytest.param(
+            "zh-hans",
+            "interactions",
+            "客户编号,主题,时间\nK1,来电,1800-01-01\n",
+            {"客户编号": "customer_external_id", "主题": "subject", "时间": "occurred_at"},
+            # Some translations of these reasons end the field with a full-width colon.
+            ["时间 (occurred_at)：年份必须在 1900 到 9998 之间"],
+            id="interactions-in-chinese",
+        ),
+    ],
+)
+def test_interaction_and_order_reasons_name_the_files_columns(
+    company, tmp_path, language, kind, text, mapping, expected
+):
+    with translation.override(language):
+        reasons = _linked_reasons(company, tmp_path, kind, text, mapping)
+    assert reasons == expected
 
 
 def test_a_field_of_several_columns_names_them_all_and_a_fields_own_header_stays_as_it_is():
@@ -145,19 +161,6 @@ def test_a_field_of_several_columns_names_them_all_and_a_fields_own_header_stays
         "owner: no such user",  # no column fills it: the field is all there is to name
         "row: x",
     ]
-
-
-def test_chinese_reasons_name_the_files_columns_too(company, tmp_path):
-    with translation.override("zh-hans"):
-        reasons = _linked_reasons(
-            company,
-            tmp_path,
-            "interactions",
-            "客户编号,主题,时间\nK1,来电,1800-01-01\n",
-            {"客户编号": "customer_external_id", "主题": "subject", "时间": "occurred_at"},
-        )
-    # Some translations of these reasons end the field with a full-width colon.
-    assert reasons == ["时间 (occurred_at)：年份必须在 1900 到 9998 之间"]
 
 
 def test_a_reason_about_a_column_whose_header_is_another_fields_key_is_left_as_it_is():
