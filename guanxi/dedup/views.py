@@ -21,6 +21,7 @@ from guanxi.customers.models import Customer
 from guanxi.customers.selectors import customer_detail_for_user, customer_permissions_for_user
 from guanxi.customers.services import StaleVersionError
 from guanxi.customers.visibility import can_create_customers
+from guanxi.service.selectors import tickets_for_user
 from guanxi.web.params import int_param, version_param
 
 from .drafts import draft_record
@@ -35,6 +36,9 @@ from .selectors import (
 from .services import customer_merge_undo, duplicate_pair_merge, duplicate_pair_reject
 
 PAGE_SIZE = 50
+# Later unverified requests from the address join the customer the first one made: enough of
+# them to find the one to read, not every one a flood of forged mail left.
+UNVERIFIED_REQUESTS_SHOWN = 20
 QUEUE_ORDERINGS = {"-score": "score"}
 # While typing, show candidates somewhat below the review threshold too: a person glancing at
 # a hint costs nothing, a duplicate created costs a merge later.
@@ -93,6 +97,18 @@ def _side(user, customer_id: int) -> dict:
     }
 
 
+def _unverified_requests(user, pair: DuplicatePair) -> list:
+    """The tickets of a pair queued by an unverified request to the service desk that such
+    requests opened, the first first, so the reviewer can read what the sender wrote before
+    deciding whether they are the customer who has the address: only those ``user`` may see."""
+    if pair.source != DuplicatePair.Source.INTAKE:
+        return []
+    tickets = tickets_for_user(user).filter(
+        customer_id__in=(pair.left_id, pair.right_id), sender_unverified=True
+    )
+    return list(tickets.only("pk", "subject").order_by("pk")[:UNVERIFIED_REQUESTS_SHOWN])
+
+
 @login_required
 @require_GET
 def duplicate_pair(request, pair_id: int):
@@ -117,6 +133,7 @@ def duplicate_pair(request, pair_id: int):
             "default_survivor": default_survivor,
             "reasons": pair.details.get("fields", []),
             "inferred": pair.details.get("inferred", False),
+            "unverified_requests": _unverified_requests(request.user, pair),
         },
     )
 
