@@ -138,10 +138,8 @@ def _file_request(
         email_message_id=email_message_id,
         email_copied=email_copied,
         acknowledge=acknowledge,
+        sender_unverified=not match_customer,
     )
-    if not match_customer:
-        Ticket.objects.filter(pk=ticket.pk).update(sender_unverified=True)
-        ticket.sender_unverified = True
     if holder is not None and holder.pk != customer.pk:
         _queue_pair(customer, holder, ticket)
     return ticket

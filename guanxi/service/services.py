@@ -485,11 +485,13 @@ def ticket_create_from_customer(
     email_message_id: str = "",
     email_copied: Iterable[str] = (),
     acknowledge: bool = True,
+    sender_unverified: bool = False,
 ) -> Ticket:
     """A ticket the customer opened themselves (public form, email): no acting user; the
     customer is told its number and status link unless ``acknowledge`` is false (mail that
     came through a mailing list, where the answer would go to the whole list). ``email_copied``
-    are the others an email was sent to, who may write to the ticket too.
+    are the others an email was sent to, who may write to the ticket too;
+    ``sender_unverified`` marks an email whose sender could not be verified (see ``intake``).
 
     Raises ``Customer.DoesNotExist`` when ``customer`` was merged into another or deleted by
     the time it is locked (see :func:`ticket_create`); the caller finds the customer again."""
@@ -500,6 +502,7 @@ def ticket_create_from_customer(
     if errors:
         raise ValidationError(errors)
     values["language"] = _requester_language(values)
+    values["sender_unverified"] = sender_unverified
     now = timezone.now()
     ticket = _open_ticket(
         actor=None, customer=customer, values=values, requester_email=requester_email, now=now
@@ -710,10 +713,23 @@ def tickets_hand_over(*, actor, from_user_id: int, to_user_id: int | None) -> in
             successor, Ticket.objects.filter(pk__in=ticket_ids).values("customer_id")
         )
     )
+    _move_tickets(
+        actor,
+        ticket_ids,
+        from_user_id=from_user_id,
+        taker_of=lambda ticket: successor if ticket.customer_id in workable else None,
+    )
+    return len(ticket_ids)
+
+
+def _move_tickets(actor, ticket_ids: list[int], *, from_user_id: int, taker_of) -> None:
+    """Give what ``from_user_id`` holds of each ticket (its first-contact ownership, its
+    assignment) to ``taker_of(ticket)``, or to nobody (``None``: back to its team's unassigned
+    queue), each ticket locked and its change audited."""
     now = timezone.now()
     for ticket_id in ticket_ids:
         ticket = _lock(actor, ticket_id, None)
-        taker = successor if ticket.customer_id in workable else None
+        taker = taker_of(ticket)
         before = ticket_snapshot(ticket)
         if ticket.owner_id == from_user_id:
             ticket.owner = taker
@@ -727,7 +743,6 @@ def tickets_hand_over(*, actor, from_user_id: int, to_user_id: int | None) -> in
             summary=ticket.subject,
             before=before,
         )
-    return len(ticket_ids)
 
 
 @transaction.atomic
@@ -743,7 +758,6 @@ def tickets_out_of_sight_release(*, actor, user_ids: Iterable[int]) -> int:
     from guanxi.accounts.models import User
 
     count = 0
-    now = timezone.now()
     for user in User.objects.filter(pk__in=list(user_ids)).order_by("pk"):
         workable = Customer.objects.visible_to(user, INTERACT).values("pk")
         ticket_ids = list(
@@ -753,21 +767,7 @@ def tickets_out_of_sight_release(*, actor, user_ids: Iterable[int]) -> int:
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-        for ticket_id in ticket_ids:
-            ticket = _lock(actor, ticket_id, None)
-            before = ticket_snapshot(ticket)
-            if ticket.owner_id == user.pk:
-                ticket.owner = None
-            if ticket.assignee_id == user.pk:
-                _give(ticket, None, actor=actor, now=now)
-            _save_audited(
-                actor,
-                ticket,
-                now=now,
-                action=AuditEvent.Action.REASSIGN,
-                summary=ticket.subject,
-                before=before,
-            )
+        _move_tickets(actor, ticket_ids, from_user_id=user.pk, taker_of=lambda _ticket: None)
         count += len(ticket_ids)
     return count
 
