@@ -6,6 +6,7 @@ import by :class:`RowContext` and shared by all rows.
 """
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -143,15 +144,9 @@ class RowContext:
 
 
 def _choice(field_name: str, value: str) -> str | None:
-    choices = CHOICE_FIELDS[field_name]
-    text = value.strip()
-    if text in choices.values:
-        return text
-    folded = text.casefold()
-    for code, label in choices.choices:
-        if folded in (code.casefold(), str(label).casefold()):
-            return code
-    return CHOICE_WORDS.get(field_name, {}).get(text)
+    return choice_code(CHOICE_FIELDS[field_name], value) or CHOICE_WORDS.get(field_name, {}).get(
+        value.strip()
+    )
 
 
 def choices_to_type(field_name: str) -> str:
@@ -170,19 +165,22 @@ def labels_and_codes(choices: type[models.TextChoices]) -> str:
 
 
 def choice_code(choices: type[models.TextChoices], value: str) -> str | None:
-    """The code a cell of a choice field (of the interaction and order imports) means: the
-    code, or the label in English or Chinese, whichever language the importing user reads —
-    a file is often typed by someone else than who imports it. None for anything else."""
-    folded = value.strip().casefold()
-    for code in choices.values:
-        if folded == code.casefold():
-            return code
-    for language, _name in settings.LANGUAGES:
+    """The code a cell of a choice field means: the code, or the label in English or Chinese,
+    whichever language the importing user reads — a file is often typed by someone else than
+    who imports it. None for anything else."""
+    return _choice_words(choices).get(value.strip().casefold())
+
+
+@functools.cache
+def _choice_words(choices: type[models.TextChoices]) -> dict[str, str]:
+    """Every word a cell may say for ``choices`` (codes, labels in every language, folded),
+    with its code: made once, since it is asked for each cell of each row."""
+    words = {}
+    for language, _name in reversed(settings.LANGUAGES):
         with translation.override(language):
-            for code, label in choices.choices:
-                if folded == str(label).casefold():
-                    return code
-    return None
+            words.update({str(label).casefold(): code for code, label in choices.choices})
+    words.update({code.casefold(): code for code in choices.values})  # a code wins over a label
+    return words
 
 
 def parse_date(text: str) -> dt.date | None:
