@@ -190,6 +190,11 @@ def _hand_over_problem(user: User, hand_over_to) -> str | None:
     return None
 
 
+def _agent_department(user: User) -> int | None:
+    """The department ``user`` is a service agent of, if they are one."""
+    return user.department_id if user.role == Role.SERVICE_AGENT else None
+
+
 def _agents_department_lock(user: User) -> None:
     """Lock the department of ``user`` (already locked) if they are one of its service agents.
 
@@ -197,7 +202,7 @@ def _agents_department_lock(user: User) -> None:
     sees every customer only while one is): two of its last agents leaving at once each saw
     the other still active and released nothing. Locked after the users, as a department's
     form locks its manager before saving it."""
-    if user.role == Role.SERVICE_AGENT and user.department_id is not None:
+    if _agent_department(user) is not None:
         list(Department.objects.select_for_update().filter(pk=user.department_id).values("pk"))
 
 
@@ -236,10 +241,9 @@ def user_out_of_sight_release(*, actor: User, user: User, before: User) -> int:
 
     if (user.role, user.department_id) == (before.role, before.department_id):
         return 0
-    if before.role == Role.SERVICE_AGENT and before.department_id is not None:
-        return _managers_out_of_sight_release(
-            actor=actor, department_id=before.department_id, also=[user.pk]
-        )
+    left = _agent_department(before)
+    if left is not None:
+        return _managers_out_of_sight_release(actor=actor, department_id=left, also=[user.pk])
     return tickets_out_of_sight_release(actor=actor, user_ids=[user.pk])
 
 
@@ -299,8 +303,9 @@ def user_deactivate(
         tickets_hand_over(actor=actor, from_user_id=user.pk, to_user_id=successor_id)
     if holdings.open_follow_ups:
         follow_ups_hand_over(actor=actor, from_user_id=user.pk)
-    if user.role == Role.SERVICE_AGENT and user.department_id is not None:
-        _managers_out_of_sight_release(actor=actor, department_id=user.department_id)
+    left = _agent_department(user)
+    if left is not None:
+        _managers_out_of_sight_release(actor=actor, department_id=left)
     # Every hand-over above is scoped to what the actor may change; an administrator changes
     # everything, but should that ever differ, nothing is left behind with an inactive owner.
     if user_holdings(user):

@@ -310,23 +310,13 @@ def _xlsx_value(sheet, value):
 def _header_note(column: str) -> str:
     """The note on a column's header cell: its name in the reader's language and, for a column
     of choices (stored as codes), what each code means, or how to read the column."""
-    if column in COLUMN_LABELS:
-        label = COLUMN_LABELS[column]
-    else:
-        label = Customer._meta.get_field(column).verbose_name
-    lines = [capfirst(str(label))]
-    field = Customer._meta.get_field(column) if column in CHOICE_COLUMNS else None
-    if field is not None:
+    field = None if column in COLUMN_LABELS else Customer._meta.get_field(column)
+    lines = [capfirst(str(COLUMN_LABELS[column] if field is None else field.verbose_name))]
+    if field is not None and field.choices:
         lines.append(", ".join(f"{code}: {name}" for code, name in field.choices))
     elif column in COLUMN_NOTES:
         lines.append(str(COLUMN_NOTES[column]))
     return "\n".join(lines)
-
-
-# Columns holding a choice's code, whose notes list what each code means.
-CHOICE_COLUMNS = frozenset(
-    {"party_type", "kind", "relationship_level", "lifecycle_stage", "source_channel"}
-)
 
 
 def _xlsx_sheet(workbook, number: int):
