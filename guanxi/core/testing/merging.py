@@ -5,7 +5,20 @@ and so on a connection of its own."""
 import threading
 from contextlib import contextmanager
 
+import pytest
+from django.db import connection
+
 from .threads import in_thread, wait_until, waiting_for_a_lock
+
+# The marks of a module of these tests (``pytestmark = CONCURRENT``): the writers commit on
+# connections of their own, so a test cannot be one transaction rolled back at its end; and on
+# SQLite, which has one writer at a time, a writer never waits for a lock the merge holds.
+CONCURRENT = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL"
+    ),
+]
 
 
 class HeldMerge:
@@ -64,3 +77,27 @@ def merge_held(
         merge.join(60)
         for thread in held.threads:
             thread.join(60)
+
+
+def customers_to_merge(actor, data: dict, other_data: dict | None = None):
+    """Two customers, ``(kept, other)``, created in that order by ``actor`` from ``data`` (the
+    other from ``other_data`` when given), for a test to merge the other into the kept one."""
+    from guanxi.customers.services import customer_create
+
+    kept = customer_create(actor=actor, data=data)
+    other = customer_create(actor=actor, data=data if other_data is None else other_data)
+    return kept, other
+
+
+def write_while_merging(
+    monkeypatch, write, *, actor, kept, other, key: str = "write", before: str = "_settle_pairs"
+) -> dict:
+    """Merge ``other`` into ``kept`` held as :func:`merge_held` holds it, run ``write`` beside
+    it under ``key``, and return the outcomes once the merge has finished, which it must have
+    done without error for the test to be about the write."""
+    with merge_held(
+        monkeypatch, actor=actor, survivor_id=kept.pk, merged_id=other.pk, before=before
+    ) as merge:
+        merge.beside(write, key)
+    assert merge.results["merge"][0] == "ok", merge.results["merge"][-1]
+    return merge.results

@@ -1,22 +1,15 @@
 """Undoing a merge while its kept customer is being merged into another one. Real concurrency
 needs PostgreSQL (SQLite has one writer at a time)."""
 
-import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
-from guanxi.core.testing.merging import merge_held
+from guanxi.core.testing.merging import CONCURRENT, merge_held
 from guanxi.customers.models import Customer
 from guanxi.customers.services import customer_create
 from guanxi.dedup import services
 from guanxi.dedup.models import CustomerMerge
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL"
-    ),
-]
+pytestmark = CONCURRENT
 
 
 def test_an_undo_waiting_while_the_kept_customer_is_merged_again_says_so(company, monkeypatch):

@@ -5,21 +5,13 @@ and ``customer_update`` do, and in that order), so it waits for the merge and th
 merged organisation gone, instead of leaving a person in the one the merge puts in the recycle
 bin. Real concurrency needs PostgreSQL."""
 
-import pytest
-from django.db import connection
-
-from guanxi.core.testing.merging import merge_held
+from guanxi.core.testing.merging import CONCURRENT, customers_to_merge, write_while_merging
 from guanxi.customers.models import Customer
 from guanxi.customers.services import customer_create
 from guanxi.imports.models import ImportJob, ImportRowError
 from guanxi.imports.services import import_job_create, import_job_run
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL"
-    ),
-]
+pytestmark = CONCURRENT
 
 ORGANISATION = {"name": "华瑞科技有限公司", "party_type": "organization"}
 
@@ -27,8 +19,11 @@ ORGANISATION = {"name": "华瑞科技有限公司", "party_type": "organization"
 def _import_while_merging(company, monkeypatch, tmp_path, lines: str, *, pause: str, people=()):
     """Merge organisation ORG2 into ORG1 and import ``lines`` while the merge holds both,
     paused at its step ``pause``. ``people`` (name, external id) are in ORG2 beforehand."""
-    kept = customer_create(actor=company.manager, data={**ORGANISATION, "external_id": "ORG1"})
-    other = customer_create(actor=company.manager, data={**ORGANISATION, "external_id": "ORG2"})
+    kept, other = customers_to_merge(
+        company.manager,
+        {**ORGANISATION, "external_id": "ORG1"},
+        {**ORGANISATION, "external_id": "ORG2"},
+    )
     for name, external_id in people:
         customer_create(
             actor=company.manager,
@@ -39,16 +34,15 @@ def _import_while_merging(company, monkeypatch, tmp_path, lines: str, *, pause: 
     job = import_job_create(
         actor=company.manager, path=path, filename=path.name, kind="customers", dedup="off"
     )
-    with merge_held(
+    results = write_while_merging(
         monkeypatch,
+        lambda: import_job_run(job=ImportJob.objects.get(pk=job.pk)),
         actor=company.manager,
-        survivor_id=kept.pk,
-        merged_id=other.pk,
+        kept=kept,
+        other=other,
+        key="import",
         before=pause,
-    ) as merge:
-        merge.beside(lambda: import_job_run(job=ImportJob.objects.get(pk=job.pk)), "import")
-    results = merge.results
-    assert results["merge"][0] == "ok", results["merge"][-1]
+    )
     assert results["import"][0] == "ok", results["import"][-1]
     return kept, other, results["import"][1]
 

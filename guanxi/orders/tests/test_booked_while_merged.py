@@ -7,20 +7,13 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
-from guanxi.core.testing.merging import merge_held
+from guanxi.core.testing.merging import CONCURRENT, customers_to_merge, write_while_merging
 from guanxi.customers.models import Customer
-from guanxi.customers.services import customer_create
 from guanxi.orders.models import Invoice, Order
 from guanxi.orders.services import invoice_create, order_create
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL"
-    ),
-]
+pytestmark = CONCURRENT
 
 DAY = dt.date(2026, 3, 2)
 
@@ -41,14 +34,15 @@ def _book(kind: str, actor, customer_id: int):
 def test_what_is_booked_while_its_customer_is_merged_away_is_not_lost(
     company, monkeypatch, kind, model
 ):
-    kept = customer_create(actor=company.manager, data={"name": "周强"})
-    other = customer_create(actor=company.manager, data={"name": "周强"})
-    with merge_held(
-        monkeypatch, actor=company.manager, survivor_id=kept.pk, merged_id=other.pk
-    ) as merge:
-        merge.beside(lambda: _book(kind, company.manager, other.pk), kind)
-    results = merge.results
-    assert results["merge"][0] == "ok", results["merge"][-1]
+    kept, other = customers_to_merge(company.manager, {"name": "周强"})
+    results = write_while_merging(
+        monkeypatch,
+        lambda: _book(kind, company.manager, other.pk),
+        actor=company.manager,
+        kept=kept,
+        other=other,
+        key=kind,
+    )
     # Refused as for any customer gone (a 404), never written to the one in the recycle bin.
     assert results[kind][0] == "error", results[kind]
     assert isinstance(results[kind][1], Customer.DoesNotExist), results[kind][-1]

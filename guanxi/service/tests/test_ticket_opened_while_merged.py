@@ -3,39 +3,29 @@ customer's tickets to the kept customer; one opened meanwhile must not be left b
 customer the merge puts in the recycle bin, where nobody sees it. Real concurrency needs
 PostgreSQL."""
 
-import pytest
-from django.db import connection
-
-from guanxi.core.testing.merging import merge_held
+from guanxi.core.testing.merging import CONCURRENT, customers_to_merge, write_while_merging
 from guanxi.customers.models import Customer
-from guanxi.customers.services import customer_create
 from guanxi.service.intake import request_from_customer
 from guanxi.service.models import Ticket
 from guanxi.service.services import ticket_create
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL"
-    ),
-]
+pytestmark = CONCURRENT
 
 
 def _while_merging(company, monkeypatch, write):
     """Merge a second 吴刚 into the first, and run ``write(kept, other)`` while the merge holds
     both customers, having moved their tickets. Returns (kept, other, results)."""
-    data = {"name": "吴刚", "emails": [{"address": "wu.gang@example.com"}]}
-    kept = customer_create(actor=company.manager, data=data)
-    other = customer_create(actor=company.manager, data={"name": "吴刚"})
+    kept, other = customers_to_merge(
+        company.manager,
+        {"name": "吴刚", "emails": [{"address": "wu.gang@example.com"}]},
+        {"name": "吴刚"},
+    )
     # The other holds the address only, so a request from it finds only the other.
     kept.emails.all().delete()
     other.emails.create(address="wu.gang@example.com", is_primary=True)
-    with merge_held(
-        monkeypatch, actor=company.manager, survivor_id=kept.pk, merged_id=other.pk
-    ) as merge:
-        merge.beside(lambda: write(kept, other), "write")
-    results = merge.results
-    assert results["merge"][0] == "ok", results["merge"][-1]
+    results = write_while_merging(
+        monkeypatch, lambda: write(kept, other), actor=company.manager, kept=kept, other=other
+    )
     return kept, other, results
 
 

@@ -3,20 +3,13 @@ merge moves the organisation's people to the kept one; a person linked meanwhile
 left in the organisation the merge puts in the recycle bin. Real concurrency needs
 PostgreSQL."""
 
-import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
-from guanxi.core.testing.merging import merge_held
+from guanxi.core.testing.merging import CONCURRENT, customers_to_merge, write_while_merging
 from guanxi.customers.models import Customer
 from guanxi.customers.services import StaleVersionError, customer_create, customer_update
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL"
-    ),
-]
+pytestmark = CONCURRENT
 
 ORGANISATION = {"name": "华瑞科技有限公司", "party_type": "organization"}
 
@@ -25,23 +18,20 @@ def _while_merging(company, monkeypatch, write, *, person_in_other=False, pause=
     """Merge a second 华瑞科技 into the first and run ``write(kept, other, person)`` while the
     merge holds both organisations, paused at its step ``pause``: by default once it moved
     their people."""
-    kept = customer_create(actor=company.manager, data=ORGANISATION)
-    other = customer_create(actor=company.manager, data=ORGANISATION)
+    kept, other = customers_to_merge(company.manager, ORGANISATION)
     person = None
     if person_in_other:
         person = customer_create(
             actor=company.manager, data={"name": "郑华", "organization_id": other.pk}
         )
-    with merge_held(
+    results = write_while_merging(
         monkeypatch,
+        lambda: write(kept, other, person),
         actor=company.manager,
-        survivor_id=kept.pk,
-        merged_id=other.pk,
+        kept=kept,
+        other=other,
         before=pause,
-    ) as merge:
-        merge.beside(lambda: write(kept, other, person), "write")
-    results = merge.results
-    assert results["merge"][0] == "ok", results["merge"][-1]
+    )
     return kept, other, person, results
 
 

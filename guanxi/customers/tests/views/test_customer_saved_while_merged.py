@@ -4,29 +4,23 @@ leads to the kept customer, which says what happened, rather than failing with a
 error. Real concurrency needs PostgreSQL."""
 
 import pytest
-from django.db import connection
 from django.test import Client
 
-from guanxi.core.testing.merging import merge_held
+from guanxi.core.testing.merging import CONCURRENT, customers_to_merge, write_while_merging
 from guanxi.customers.models import Customer
-from guanxi.customers.services import customer_create
 
 from .test_customer_pages import _customer_form
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL"
-    ),
-]
+pytestmark = CONCURRENT
 
 
 @pytest.mark.parametrize("action", ["edit", "delete"])
 def test_a_form_sent_while_its_customer_is_merged_away_leads_to_the_kept_one(
     company, monkeypatch, action
 ):
-    kept = customer_create(actor=company.manager, data={"name": "赵磊"})
-    other = customer_create(actor=company.manager, data={"name": "赵磊", "industry": "零售"})
+    kept, other = customers_to_merge(
+        company.manager, {"name": "赵磊"}, {"name": "赵磊", "industry": "零售"}
+    )
     browser = Client()
     browser.force_login(company.manager)
     if action == "edit":
@@ -36,12 +30,9 @@ def test_a_form_sent_while_its_customer_is_merged_away_leads_to_the_kept_one(
         send = lambda: browser.post(  # noqa: E731
             f"/customers/{other.pk}/delete/", {"version": str(other.version)}
         )
-    with merge_held(
-        monkeypatch, actor=company.manager, survivor_id=kept.pk, merged_id=other.pk
-    ) as merge:
-        merge.beside(send, action)
-    results = merge.results
-    assert results["merge"][0] == "ok", results["merge"][-1]
+    results = write_while_merging(
+        monkeypatch, send, actor=company.manager, kept=kept, other=other, key=action
+    )
     assert results[action][0] == "ok", results[action][-1]
     response = results[action][1]
     assert response.status_code == 302
