@@ -8,7 +8,8 @@ everything after it, is on one shared record from the first contact.
 An email whose sender's address could not be verified is never filed under the customer who
 has that address (anyone may have written it): the first becomes a new customer, put in the
 duplicate review queue with the customer who has the address, for a person to merge if it is
-theirs; later ones from the address join that new customer rather than making one each.
+theirs; later ones from the address join that new customer rather than making one each,
+until a member of staff takes it on.
 """
 
 from collections.abc import Iterable
@@ -16,6 +17,7 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from guanxi.audit.models import AuditEvent
 from guanxi.core.phones import parse_phone
 from guanxi.customers.models import Customer, Email, Phone
 from guanxi.customers.services import customer_create_unattended
@@ -152,7 +154,9 @@ def _customer_of_unverified_requests(email: str) -> Customer | None:
     customer merged into it (a person merging the one who has the address into it makes it
     theirs, and unverified mail must not reach it). A verified request from the address, which
     goes to it once it holds the address, or a ticket a desk user opened for it, makes it a
-    customer people deal with, whom unverified mail must not reach either."""
+    customer people deal with, whom unverified mail must not reach either; so does a member of
+    staff taking it on: an account manager given to it, or anyone changing it or recording a
+    call, an order or a payment of it."""
     email = (email or "").strip().lower()
     if not email:
         return None
@@ -176,11 +180,35 @@ def _customer_of_unverified_requests(email: str) -> Customer | None:
         )
         if first != (email, True) or others.exists() or merged_in.exists():
             continue
-        # Asked again once it is locked: a merge into it under way holds it until it is done.
+        # Asked again once it is locked: a merge into it or a change of it under way holds it
+        # until it is done.
         customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
-        if customer is not None and customer.deleted_at is None and not merged_in.exists():
+        if (
+            customer is not None
+            and customer.deleted_at is None
+            and not merged_in.exists()
+            and not _dealt_with_by_staff(customer)
+        ):
             return customer
     return None
+
+
+# What a member of staff records about a customer that makes it someone people deal with. A
+# ticket's own events are not among them: answering the request is what the desk is for, and
+# later mail from the address should still find that conversation's customer.
+_STAFF_RECORDS = ("customer", "interaction", "order", "invoice", "payment")
+
+
+def _dealt_with_by_staff(customer: Customer) -> bool:
+    """Whether someone has taken the customer on: given it an account manager, or changed,
+    merged, imported into or looked at its sensitive data, or recorded a call, an order or a
+    payment of it (each leaves an audit row with its actor; the customer's own creation from
+    the request has none)."""
+    if customer.owner_id is not None:
+        return True
+    return AuditEvent.objects.filter(
+        customer_id=customer.pk, actor__isnull=False, object_type__in=_STAFF_RECORDS
+    ).exists()
 
 
 def _queue_pair(customer: Customer, holder: Customer, ticket: Ticket) -> None:

@@ -9,10 +9,13 @@ import pytest
 from django.core.management import call_command
 
 from guanxi.customers.models import Customer, Email
+from guanxi.customers.services import customers_reassign
 from guanxi.dedup.models import DuplicatePair
 from guanxi.dedup.services import customers_merge
 from guanxi.dedup.templatetags.dedup_tags import reason_label
+from guanxi.interactions.services import interaction_log
 from guanxi.service.models import Ticket
+from guanxi.service.services import ticket_reply
 from guanxi.service.tests.test_inbound_sender_verification import FAIL, MX, PASS
 from guanxi.service.tests.test_inbound_unknown_sender import filed, raw_email
 
@@ -117,3 +120,43 @@ def test_once_a_verified_request_went_to_it_unverified_ones_no_longer_join_it(co
     pair = DuplicatePair.objects.get()
     assert {pair.left_id, pair.right_id} == {made.pk, forged.customer_id}
     assert pair.source == "intake"
+
+
+def _claimed(company, customer):
+    customers_reassign(
+        actor=company.admin,
+        from_owner_id=None,
+        to_owner_id=company.rep.pk,
+        customer_ids=[customer.pk],
+    )
+
+
+def _called(company, customer):
+    interaction_log(
+        actor=company.agent,
+        customer_id=customer.pk,
+        data={"channel": "phone", "direction": "outbound", "subject": "回电确认退款账户"},
+    )
+
+
+@pytest.mark.parametrize("taken_on", [_claimed, _called], ids=["given an owner", "called"])
+def test_once_staff_took_the_customer_on_unverified_requests_no_longer_join_it(
+    company, desk, known, taken_on
+):
+    # A rep given the customer, or an agent who phoned them, deals with them as a real person
+    # from then on: a forged request must not be filed under that record.
+    made = _request(1).ticket.customer
+    taken_on(company, made)
+
+    later = _request(2).ticket
+
+    assert later.customer not in (made, known) and later.sender_unverified
+    assert Customer.objects.filter(pk=made.pk, deleted_at__isnull=True).exists()
+
+
+def test_an_answer_to_the_request_keeps_later_ones_joining_it(company, desk, known):
+    # Answering is what the desk does with every request; it does not make the record anyone's.
+    first = _request(1).ticket
+    ticket_reply(actor=company.agent, ticket_id=first.pk, body="请提供订单号。")
+
+    assert _request(2).ticket.customer == first.customer
