@@ -34,7 +34,34 @@ def mask_phone(number: str) -> str:
     return prefix + "".join("*" if i in masked_positions else ch for i, ch in enumerate(number))
 
 
+# Lengths of the mainland resident ID number (and of the residence permits and permanent
+# residence cards built the same way): 18 characters since 1999, 15 before.
+RESIDENT_ID_LENGTHS = (15, 18)
+
+
 def mask_id_number(value: str) -> str:
-    """1101**********1234-style masking: a resident ID number keeps its first and last four
-    characters (province/city and check digits); the birth date and serial number are hidden."""
-    return mask_middle(value, 6 if len(value) >= 15 else 2, 4 if len(value) >= 15 else 2)
+    """1****************X: an ID number of a resident ID's length keeps only its first and last
+    character; any other document (passport, travel permit) at most two at each end.
+
+    Why so little: an 18-character resident ID number is 6 digits of region, the birth date
+    (YYYYMMDD), a 3-digit serial whose last digit is odd for men and even for women, and a
+    check character computed from the other 17. Whoever sees a customer's masked number sees
+    their birth date too, and their address names the city, often the district, which is the
+    region code. The serial is then all that is left to guess, and the usual "last four"
+    (1101**********002X, as this function once showed) are the serial and the check character:
+    the whole number, give or take the county, and the check character picks the county among
+    the city's few. With only the last character shown, a birth date and a six-digit region
+    code still leave 90 or 91 of the 1,000 serials with that check character (45 or 46 once
+    the customer's sex is known), and every other county of the city as many again. A caller
+    is confirmed by their birth date and the last character; the first one tells the province,
+    which the address says anyway.
+
+    The old 15-digit number (region, YYMMDD, serial, no check character) is masked the same
+    way: its last digit is the sex, so 100 serials stay open. Other documents carry no birth
+    date in a fixed place and keep two characters at each end, or fewer if short
+    (:func:`mask_middle`). The rule depends only on the length and keeps only characters the
+    earlier rules kept, so a number masked the earlier way is masked this way from its masked
+    form alone."""
+    if len(value) in RESIDENT_ID_LENGTHS:
+        return mask_middle(value, 1, 1)
+    return mask_middle(value, 2, 2)

@@ -27,9 +27,9 @@ def draft_record(data: Mapping[str, Any], *, actor) -> MatchRecord:
 
     An organisation is only looked up by id among the customers ``actor`` may see, so a draft
     cannot be used to learn another team's organisation names. The ID number counts only for
-    who may see ID numbers in full: others see them masked (1101**********002X) beside the
-    birth date, two digits short of the whole, and a match would tell them which of the
-    hundred candidates it is."""
+    who may see ID numbers in full: others see them masked (1****************X) beside the
+    birth date and an address, which leave a hundred or so candidates, and a match would tell
+    them which one it is."""
     company = data.get("company") or ""
     organization_id = data.get("organization_id")
     if organization_id:

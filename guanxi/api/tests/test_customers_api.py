@@ -60,7 +60,7 @@ def test_create_returns_the_whole_customer_masked(company, created):
     assert created["consents"][0]["channel"] == "email"
     assert created["consents"][0]["method"] == "web_form"
     assert created["consents"][0]["recorded_by"]["username"] == "rep"
-    assert created["id_number_masked"] == "1101**********002X"
+    assert created["id_number_masked"] == "1****************X"
     assert created["birth_date"] == "1985-04-12"
     customer = Customer.objects.get(pk=created["id"])
     assert customer.created_by == company.rep
@@ -78,7 +78,7 @@ def test_detail_masks_phones_and_id_number_and_sends_an_etag(rep, created):
         assert secret not in text
     body = response.json()
     assert body["phones"][0]["number_masked"] == "+86 139 **** 1111"
-    assert body["id_number_masked"] == "1101**********002X"
+    assert body["id_number_masked"] == "1****************X"
     assert body["owner"]["username"] == "rep"
     assert body["last_contacted_at"] is None
 
@@ -261,7 +261,7 @@ def test_export_is_a_masked_csv_attachment_and_audited(rep, created):
     rows = _csv_rows(response)
     assert [r["name"] for r in rows] == ["王芳"]
     assert rows[0]["phones"] == "'+86 139 **** 1111; +86 21 6*** 4567"
-    assert rows[0]["id_number"] == "1101**********002X"
+    assert rows[0]["id_number"] == "1****************X"
     event = AuditEvent.objects.get(action="export")
     assert event.changes["rows"]["after"] == 1
     assert event.changes["filters"]["after"] == {"tag": "VIP"}
@@ -293,7 +293,7 @@ def test_export_as_xlsx_is_a_masked_workbook_attachment_and_audited(rep, created
     [row] = _xlsx_rows(response)
     assert (row["id"], row["name"], row["external_id"]) == (created["id"], "王芳", "ERP-0042")
     assert row["phones"] == "'+86 139 **** 1111; +86 21 6*** 4567"
-    assert row["id_number"] == "1101**********002X"
+    assert row["id_number"] == "1****************X"
     event = AuditEvent.objects.get(action="export")
     assert event.via == "api"
     assert event.changes["format"]["after"] == "xlsx"

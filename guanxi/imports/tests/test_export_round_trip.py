@@ -72,8 +72,8 @@ def test_the_web_import_maps_an_exported_workbook_by_its_own_keys(client, compan
         },
     )
     mapping = ImportJob.objects.get().mapping
-    # Guanxi's own id is not taken for the external id, which has its own column.
-    assert mapping["id"] is None and mapping["external_id"] == "external_id"
+    # Guanxi's own id is its own field, not taken for the external id, which has its own column.
+    assert mapping["id"] == "guanxi_id" and mapping["external_id"] == "external_id"
     assert mapping["sales_region"] == "sales_region"
     assert (mapping["phones"], mapping["emails"]) == ("phone", "email")
 
@@ -126,6 +126,30 @@ def test_an_export_with_masked_numbers_imports_again_into_the_same_customers(
         "+862112345678",
     ]
     assert zhang.id_number_hash == lookup_hash("11010519491231002X")
+
+
+@pytest.mark.parametrize(
+    "masked",
+    [
+        "1****************X",  # as ID numbers are masked now
+        "1101**********002X",  # as they were masked before: such an export still imports
+        "110105**********2X",  # any other masking of it
+    ],
+)
+def test_a_masked_id_number_in_any_format_leaves_the_customers_number_as_it_is(
+    company, tmp_path, masked
+):
+    rep = company.rep
+    zhang = customer_create(
+        actor=rep, data={"name": "张伟", "external_id": "R1", "id_number": "11010519491231002X"}
+    )
+    job = run_import(tmp_path, f"external_id,name,id_number\nR1,张伟,{masked}\n", rep)
+    assert (job.created, job.updated, job.rejected) == (0, 1, 0), list(
+        job.errors.values_list("reason", flat=True)
+    )
+    zhang.refresh_from_db()
+    assert zhang.id_number_hash == lookup_hash("11010519491231002X")
+    assert zhang.id_number_masked == "1****************X"
 
 
 def test_a_masked_number_without_an_external_id_is_still_refused(company, tmp_path):

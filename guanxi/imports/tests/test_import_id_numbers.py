@@ -1,6 +1,6 @@
 """An import looking for duplicates (``--dedup auto`` or ``review``) compares the ID numbers of
 its rows with the customers' only for importers who may see ID numbers in full, as the
-new-customer form's duplicate check does. Shown masked (1101**********002X), a number lacks
+new-customer form's duplicate check does. Shown masked (1****************X), a number lacks
 digits: anyone else could import the candidates and read the full number off the one that
 merged or was queued for review."""
 

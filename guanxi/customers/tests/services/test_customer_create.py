@@ -44,7 +44,7 @@ def test_id_number_is_encrypted_at_rest_and_masked(company):
     raw = Customer.objects.filter(pk=customer.pk).values_list("id_number_encrypted", flat=True)[0]
     assert VALID_ID not in raw
     assert decrypt_text(raw) == VALID_ID
-    assert customer.id_number_masked == "1101**********002X"
+    assert customer.id_number_masked == "1****************X"
 
 
 def test_search_text_covers_name_pinyin_phone_and_email(company):
