@@ -15,7 +15,7 @@ until a member of staff takes it on.
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 
 from guanxi.audit.models import AuditEvent
 from guanxi.core.phones import parse_phone
@@ -55,6 +55,25 @@ def find_customer(*, email: str = "", phone: str = "") -> Customer | None:
     return None
 
 
+# The first key of the PostgreSQL advisory locks (two-key form) that make requests from one
+# address or number wait for each other; the second is the address's hash.
+REQUESTER_LOCK_CLASS = 0x47584952  # "GXIR"
+
+
+def _one_request_at_a_time_from(*, email: str, phone: str) -> None:
+    """Make a request wait, until the transaction ends, for any other request from the same
+    address (or number, when there is no address) being filed. Two arriving at once from
+    someone new would otherwise each find no customer and make one each, and the address would
+    name two customers. SQLite's write transactions already take turns (``IMMEDIATE``)."""
+    key = (email or "").strip().lower() or "".join(ch for ch in phone or "" if ch.isdigit())
+    if not key or connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [REQUESTER_LOCK_CLASS, key]
+        )
+
+
 # Times a request looks its customer up again after finding one merged away meanwhile: each
 # time another merge finished, so more than a couple is a chain of merges no one makes.
 FIND_ATTEMPTS = 5
@@ -82,6 +101,7 @@ def request_from_customer(
     record holds the address only when no customer has it yet, so that an address never comes
     to name two customers and later mail from it goes where it went before (a request's
     requester keeps it all the same, for answers)."""
+    _one_request_at_a_time_from(email=email, phone=phone)
     # A customer merged into another while this waited for its lock is looked up again: the
     # merge moved its addresses and numbers to the kept customer, under which the request goes.
     for _attempt in range(FIND_ATTEMPTS):

@@ -1,0 +1,59 @@
+"""Two requests from someone new arriving at the same moment: the second waits for the first and
+is filed under the customer the first made, instead of making a second customer with the same
+address. Real concurrency needs PostgreSQL: each request runs on a thread of its own."""
+
+import threading
+
+import pytest
+
+from guanxi.core.testing.merging import CONCURRENT
+from guanxi.core.testing.threads import in_thread, wait_until, waiting_for_a_lock
+from guanxi.customers.models import Customer, Email
+from guanxi.service import intake
+from guanxi.service.models import Ticket
+
+pytestmark = CONCURRENT
+
+ADDRESS = "zhaolei@new.example.cn"
+
+
+def _request(n: int, *, match_customer: bool = True):
+    return lambda: intake.request_from_customer(
+        name="赵磊",
+        email=ADDRESS,
+        data={"type": "inquiry", "subject": f"咨询 {n}", "description": "想了解一下报价。"},
+        channel=Ticket.Channel.WEB_FORM,
+        acknowledge=False,
+        match_customer=match_customer,
+    )
+
+
+@pytest.mark.parametrize("verified", [True, False], ids=["verified", "unverified"])
+def test_two_requests_at_once_from_a_new_address_make_one_customer(company, monkeypatch, verified):
+    held, go = threading.Event(), threading.Event()
+    create = intake.ticket_create_from_customer
+
+    def create_when_told(**kwargs):
+        if threading.current_thread().name == "first":
+            held.set()
+            go.wait(30)
+        return create(**kwargs)
+
+    monkeypatch.setattr(intake, "ticket_create_from_customer", create_when_told)
+    results: dict = {}
+    first = in_thread(_request(1, match_customer=verified), results, "first")
+    assert held.wait(30), "the first request did not get as far as its ticket"
+    second = in_thread(_request(2, match_customer=verified), results, "second")
+    try:
+        assert wait_until(waiting_for_a_lock), "the second request did not wait for the first"
+    finally:
+        go.set()
+        first.join(30)
+        second.join(30)
+
+    assert results["first"][0] == "ok", results["first"]
+    assert results["second"][0] == "ok", results["second"]
+    one, two = results["first"][1], results["second"][1]
+    assert one.customer_id == two.customer_id
+    assert Customer.objects.filter(name="赵磊").count() == 1
+    assert Email.objects.filter(address=ADDRESS).count() == 1
