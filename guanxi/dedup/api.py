@@ -26,7 +26,12 @@ from guanxi.customers.visibility import VIEW
 from . import services
 from .drafts import draft_record
 from .models import CustomerMerge, DuplicatePair
-from .selectors import access_duplicate_pair, duplicate_pairs_for_user, likely_duplicates
+from .selectors import (
+    access_duplicate_pair,
+    duplicate_pairs_for_user,
+    likely_duplicates,
+    reasons_for_user,
+)
 
 router = Router(tags=["duplicates"])
 QUEUE_ORDERINGS = {"-score": "score", "-id": "id"}
@@ -116,8 +121,8 @@ class PairOut(Schema):
         return bool(obj.details.get("inferred"))
 
     @staticmethod
-    def resolve_reasons(obj: DuplicatePair) -> list[dict]:
-        return obj.details.get("fields", [])
+    def resolve_reasons(obj: DuplicatePair, context) -> list[dict]:
+        return reasons_for_user(context["request"].auth, obj.details.get("fields"))
 
 
 class PairPageOut(Schema):
@@ -199,7 +204,11 @@ def customer_duplicates_check(request: HttpRequest, payload: CustomerDraftIn):
     )
     by_id = customers.in_bulk([d.customer_id for d in found])
     return [
-        {"customer": by_id[d.customer_id], "score": d.score, "reasons": d.explanation}
+        {
+            "customer": by_id[d.customer_id],
+            "score": d.score,
+            "reasons": reasons_for_user(request.auth, d.explanation),
+        }
         for d in found
         if d.customer_id in by_id
     ]

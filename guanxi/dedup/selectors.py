@@ -15,6 +15,7 @@ from django.db.models import Case, Count, F, Q, QuerySet, When
 
 from guanxi.core.keyset import MAX_ID
 from guanxi.customers.models import Customer
+from guanxi.customers.services import SENSITIVE_FIELDS
 from guanxi.customers.visibility import CHANGE, VIEW, customer_scope
 
 from .keys import rows_where_in, stored_match_records
@@ -153,6 +154,20 @@ def duplicate_pairs_for_user(user, *, status: str = DuplicatePair.Status.OPEN) -
         .select_related("left", "right", "left__owner", "right__owner", "decided_by")
         .order_by("-score", "id")
     )
+
+
+def reasons_for_user(user, reasons: Iterable[dict] | None) -> list[dict]:
+    """The field comparisons of a pair or a likely duplicate that ``user`` may read.
+
+    Whoever may not see ID numbers in full is not told how two customers' ID numbers compare:
+    they see each masked beside the birth date and an address, and "same ID number" would
+    confirm a number they guessed and gave one of the two ("different" would rule it out).
+    Any other wording of it, "identity document matches", confirms just the same, so the
+    comparison is left out. The score still counts it, as it counts everything."""
+    reasons = list(reasons or [])
+    if user.may_view_sensitive():
+        return reasons
+    return [reason for reason in reasons if reason.get("field") not in SENSITIVE_FIELDS]
 
 
 def access_duplicate_pair(user, pair_id) -> DuplicatePair:

@@ -32,6 +32,7 @@ from .selectors import (
     duplicate_pairs_for_user,
     likely_duplicates,
     merge_successor,
+    reasons_for_user,
 )
 from .services import customer_merge_undo, duplicate_pair_merge, duplicate_pair_reject
 
@@ -65,6 +66,8 @@ def duplicate_queue(request):
     except CursorError:
         cursor_error = True
         page = keyset_page(pairs, ordering="-score", limit=PAGE_SIZE, orderings=QUEUE_ORDERINGS)
+    for pair in page.items:
+        pair.reasons = reasons_for_user(request.user, pair.details.get("fields"))
     return render(
         request,
         "dedup/queue.html",
@@ -131,7 +134,7 @@ def duplicate_pair(request, pair_id: int):
             "right": right,
             "may_decide": may_decide,
             "default_survivor": default_survivor,
-            "reasons": pair.details.get("fields", []),
+            "reasons": reasons_for_user(request.user, pair.details.get("fields")),
             "inferred": pair.details.get("inferred", False),
             "unverified_requests": _unverified_requests(request.user, pair),
         },
@@ -272,7 +275,9 @@ def duplicate_hints(request):
             "customer": by_id[d.customer_id],
             "score": d.score,
             "likely": d.score >= REVIEW_THRESHOLD,
-            "reasons": [r for r in d.explanation if r["weight"] > 0][:4],
+            "reasons": [
+                r for r in reasons_for_user(request.user, d.explanation) if r["weight"] > 0
+            ][:4],
         }
         for d in found
         if d.customer_id in by_id
