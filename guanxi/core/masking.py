@@ -17,7 +17,14 @@ def mask_middle(value: str, keep_start: int, keep_end: int) -> str:
 
 
 def mask_phone(number: str) -> str:
-    """138****1234 for a Chinese mobile; the same shape for other numbers (digits only masked)."""
+    """138****1234 for a Chinese mobile; the same shape for other numbers (digits only masked).
+
+    The four hidden digits of a mobile leave 10,000 candidates, and nothing shown beside them
+    (the birth date, an address) narrows them, unlike an ID number's (:func:`mask_id_number`).
+    The mask hides them from sight only: whoever may search customers finds one by any four
+    consecutive digits of its phones (``customers.search``), so a guess at the hidden ones is
+    confirmed by searching for it, and the new-customer form's duplicate hints say "same
+    mobile phone" of a number typed in full."""
     if not number:
         return number
     prefix = ""
