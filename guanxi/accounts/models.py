@@ -3,6 +3,7 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -72,6 +73,31 @@ class Team(models.Model):
     def __str__(self) -> str:
         return f"{self.department.name} / {self.name}"
 
+    def clean(self):
+        # A team's members belong to its department: the rule of who sees which customers
+        # reads a rep's team and a manager's department, and a team moved away from its
+        # members' department would show their customers to one department's manager and
+        # let them be changed by the other's.
+        super().clean()
+        if self.pk is None or self.department_id is None:
+            return
+        elsewhere = (
+            User.objects.filter(team_id=self.pk)
+            .exclude(department_id=self.department_id)
+            .order_by("username")
+        )
+        names = [user.label_with_username for user in elsewhere[:5]]
+        if names:
+            raise ValidationError(
+                {
+                    "department": _(
+                        "Its members are in another department (%(members)s): move them "
+                        "first, or make a new team in this department."
+                    )
+                    % {"members": ", ".join(names)}
+                }
+            )
+
 
 class GuanxiUserManager(UserManager):
     def create_superuser(self, username, email=None, password=None, **extra_fields):
@@ -122,6 +148,23 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.label
+
+    def clean(self):
+        # See Team.clean: who sees which customers reads both, so they must agree.
+        super().clean()
+        if self.team_id is None:
+            return
+        team = Team.objects.select_related("department").filter(pk=self.team_id).first()
+        if team is not None and team.department_id != self.department_id:
+            raise ValidationError(
+                {
+                    "team": _(
+                        "This team belongs to the %(department)s department: choose that "
+                        "department, or another team."
+                    )
+                    % {"department": team.department.name}
+                }
+            )
 
     @property
     def label(self) -> str:
