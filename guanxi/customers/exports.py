@@ -104,7 +104,7 @@ COLUMN_LABELS = {
 }
 SEVERAL = gettext_lazy("several are separated by “;”")
 COLUMN_NOTES = {
-    "id": gettext_lazy("Guanxi's own number; the import does not read it"),
+    "id": gettext_lazy("Guanxi's own number; the import reads it to update that customer"),
     "phones": SEVERAL,
     "emails": SEVERAL,
     "tags": SEVERAL,

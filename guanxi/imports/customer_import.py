@@ -3,9 +3,10 @@
 Every row ends in exactly one outcome:
 
 * **created** — a new customer;
-* **updated** — the row's external id belongs to a customer already (or to an earlier row of
-  the file): the row's non-empty values replace that customer's, and phones, emails, addresses
-  and tags it lacks are added. A row that changes nothing is counted as updated and unchanged,
+* **updated** — the row's Guanxi id (the export's ``id`` column) names a customer, or its
+  external id belongs to a customer already (or to an earlier row of the file): the row's
+  non-empty values replace that customer's, and phones, emails, addresses and tags it lacks
+  are added. A row that changes nothing is counted as updated and unchanged,
   and writes nothing: importing the same file twice changes nothing the second time (but an ID
   number from an importer who may not see ID numbers in full is always written: see
   ``_apply_scalars``);
@@ -56,7 +57,7 @@ from guanxi.customers.services import (
     search_text_of,
     snapshot_of,
 )
-from guanxi.customers.visibility import CHANGE
+from guanxi.customers.visibility import CHANGE, VIEW, customer_scope
 from guanxi.dedup.customer_records import record_for_customer
 from guanxi.dedup.keys import rewrite_match_index, stored_match_rows, write_match_index
 from guanxi.dedup.matching.blocking import PAIRING_CODES, RULE_CODES, record_key_hashes
@@ -79,7 +80,7 @@ from guanxi.dedup.selectors import (
 
 from . import preparing
 from .cancelling import stop_if_cancel_requested
-from .customer_rows import CustomerRow, RowContext
+from .customer_rows import CustomerRow, RowContext, parse_guanxi_id
 from .dry_run import dry_run_database
 from .mapping import ColumnMapping
 from .models import ImportJob, ImportRowError
@@ -248,6 +249,8 @@ class CustomerImporter:
         self.batch_size = batch_size
         self.progress = progress or (lambda n: None)
         self.context = RowContext(self.actor)
+        # Whether the file has a Guanxi id column: only then are its rows' ids looked up.
+        self.reads_guanxi_ids = "guanxi_id" in mapping.targets
         # Whether rows are matched to customers on their ID numbers (see _match).
         self.compares_id_numbers = self.actor.may_view_sensitive()
         self.model, self.people = current_match_model()
@@ -452,14 +455,18 @@ class CustomerImporter:
             prepared = prepare_rows(batch, self.mapping, self.context)
             self.seconds["checking"] += time.perf_counter() - started
         rows: list[tuple[SourceRow, CustomerRow]] = []
-        failed: list[tuple[SourceRow, list[str], str | None]] = []
+        failed: list[tuple[SourceRow, list[str], str | None, int | None]] = []
         for source, cleaned in prepared:
             if isinstance(cleaned, list):
-                # Rejected once it is known whether its external id names a customer the user
-                # may not change: then that is why, not the cells (a rep re-importing a
-                # colleague's customer with its owner was told they may not assign it).
+                # Rejected once it is known whether its external id (or Guanxi id) names a
+                # customer the user may not change: then that is why, not the cells (a rep
+                # re-importing a colleague's customer with its owner was told they may not
+                # assign it).
                 cells = {} if source.problem else self.mapping.apply(source.cells)
-                failed.append((source, cleaned, cells.get("external_id", "").strip() or None))
+                guanxi_id = parse_guanxi_id(cells["guanxi_id"]) if "guanxi_id" in cells else None
+                failed.append(
+                    (source, cleaned, cells.get("external_id", "").strip() or None, guanxi_id)
+                )
             else:
                 rows.append((source, cleaned))
         sources = {row.number: source for source, row in rows}
@@ -470,14 +477,28 @@ class CustomerImporter:
         else:
             _take_turn()
         by_external_id = self._existing_by_external_id(
-            [*(r.external_id for _s, r in rows), *(e for _s, _r, e in failed)]
+            [*(r.external_id for _s, r in rows), *(e for _s, _r, e, _g in failed)]
         )
+        by_guanxi_id: dict[int, int | str] = {}
+        external_ids_of: dict[int, str | None] = {}
+        if self.reads_guanxi_ids:
+            by_guanxi_id, external_ids_of = self._existing_by_guanxi_id(
+                [*(r.guanxi_id for _s, r in rows), *(g for _s, _r, _e, g in failed)]
+            )
         organisations = self._organisations(r.organization_external_id for _s, r in rows)
-        changeable = self._changeable([v for v in by_external_id.values() if isinstance(v, int)])
-        for source, reasons, external_id in failed:
+        changeable = self._changeable(
+            [v for v in [*by_external_id.values(), *by_guanxi_id.values()] if isinstance(v, int)]
+        )
+        for source, reasons, external_id, guanxi_id in failed:
             existing = by_external_id.get(external_id) if external_id else None
             if isinstance(existing, int) and existing not in changeable:
                 reasons = [_not_yours(external_id)]
+            elif guanxi_id is not None:
+                target = by_guanxi_id.get(guanxi_id) or _no_such_guanxi_id(guanxi_id)
+                if isinstance(target, str):
+                    reasons = [target]
+                elif target not in changeable:
+                    reasons = [_not_yours_by_guanxi_id(guanxi_id)]
             reject(source, reasons)
         new: list[_NewCustomer] = []
         changes: dict[int, _Change] = {}
@@ -492,6 +513,17 @@ class CustomerImporter:
                     reject(source, [_no_organisation(row)])
                     continue
                 organisations.named.add(row.organization_external_id)
+            if row.guanxi_id is not None:
+                target = self._guanxi_id_target(
+                    row, by_guanxi_id, external_ids_of, by_external_id, leaders, changeable
+                )
+                if isinstance(target, str):
+                    reject(source, [target])
+                    continue
+                # A second row of the file naming the same customer updates it after the first.
+                changes.setdefault(target, _Change(target)).rows.append((row, True))
+                counts[UPDATED] += 1
+                continue
             external_id = row.external_id
             if external_id and external_id in leaders:
                 followers[leaders[external_id].number].append(row)
@@ -681,6 +713,92 @@ class CustomerImporter:
                 "the customer %(id)s is in the recycle bin; restore it first"
             ) % {"id": external_id}
         return found
+
+    def _existing_by_guanxi_id(
+        self, guanxi_ids: Iterable[int | None]
+    ) -> tuple[dict[int, int | str], dict[int, str | None]]:
+        """Guanxi id -> the id of the customer a row naming it updates, or why it cannot; and
+        those customers' external ids. Only customers the user may see are found, so the reason
+        for one they may not see is that for an id no customer has: the import never tells
+        whether an id exists. A customer merged away stands for the one it was merged into; one
+        in the recycle bin that the user would see is refused saying so. Whether the user may
+        change them is asked with the rest (``_changeable``)."""
+        wanted = {g for g in guanxi_ids if g is not None}
+        found: dict[int, int | str] = {}
+        external_ids: dict[int, str | None] = {}
+        if not wanted:
+            return found, external_ids
+        seen = Customer.objects.filter(
+            customer_scope(self.actor, VIEW, deleted=True), pk__in=wanted
+        ).values_list("pk", "deleted_at", "external_id")
+        merged: dict[int, int] = {}
+        for pk, deleted_at, external_id in seen:
+            if deleted_at is None:
+                found[pk] = pk
+                external_ids[pk] = external_id
+                continue
+            successor = merge_successor(pk)
+            if successor is None:
+                found[pk] = "guanxi_id: " + _(
+                    "the customer %(id)s is in the recycle bin; restore it first"
+                ) % {"id": pk}
+            else:
+                merged[pk] = successor
+        if merged:
+            survivors = dict(
+                Customer.objects.visible_to(self.actor)
+                .filter(pk__in=set(merged.values()))
+                .values_list("pk", "external_id")
+            )
+            external_ids.update(survivors)
+            for pk, successor in merged.items():
+                if successor in survivors:
+                    found[pk] = successor
+        return found, external_ids
+
+    def _guanxi_id_target(
+        self,
+        row: CustomerRow,
+        by_guanxi_id: dict[int, int | str],
+        external_ids_of: dict[int, str | None],
+        by_external_id: dict[str, Any],
+        leaders: dict[str, CustomerRow],
+        changeable: set[int],
+    ) -> int | str:
+        """The customer a row with a Guanxi id updates, or why it is rejected.
+
+        The row's external id must not be another customer's: one stored, or one an earlier
+        row of the file is making. An empty one leaves the customer's as it is (an empty cell
+        never clears a field); a new one is given to a customer without one, and then names
+        it for the rest of the file (``by_external_id`` is updated), as a new external id
+        would have named the customer a row made."""
+        guanxi_id = row.guanxi_id
+        target = by_guanxi_id.get(guanxi_id) or _no_such_guanxi_id(guanxi_id)
+        if isinstance(target, str):
+            return target
+        if target not in changeable:
+            return _not_yours_by_guanxi_id(guanxi_id)
+        external_id = row.external_id
+        if external_id is None:
+            return target
+        named = by_external_id.get(external_id)
+        if named == target:
+            return target
+        column = self.mapping.column_name("external_id")
+        if named is not None or external_id in leaders:
+            return _(
+                "guanxi_id: %(column)s “%(external_id)s” is another customer's than the "
+                "customer %(id)s; correct one of the two columns"
+            ) % {"column": column, "external_id": external_id, "id": guanxi_id}
+        own = external_ids_of.get(target)
+        if own:
+            return _(
+                "guanxi_id: the customer %(id)s has the external id “%(own)s”, not "
+                "%(column)s “%(external_id)s”; an import does not replace an external id"
+            ) % {"id": guanxi_id, "own": own, "column": column, "external_id": external_id}
+        by_external_id[external_id] = target
+        external_ids_of[target] = external_id
+        return target
 
     def _organisations(self, external_ids: Iterable[str | None]) -> _Organisations:
         """The stored organisations the rows name, with their names (read without a lock: see
@@ -1527,9 +1645,28 @@ def _not_yours(external_id: str) -> str:
     }
 
 
+def _no_such_guanxi_id(guanxi_id: int) -> str:
+    """Why a row with the Guanxi id of no customer the user may see is rejected: the same for a
+    customer they may not see, so that an import never tells which ids exist."""
+    return _("guanxi_id: no customer %(id)s that you can see") % {"id": guanxi_id}
+
+
+def _not_yours_by_guanxi_id(guanxi_id: int) -> str:
+    """As :func:`_not_yours`, for a row keyed by its Guanxi id."""
+    return _("guanxi_id: the customer %(id)s exists, and it is not yours to change") % {
+        "id": guanxi_id
+    }
+
+
 def _gone_reason(row: CustomerRow, *, by_external_id: bool) -> str:
     """Why a row whose customer went away during the import is rejected (see ``process_batch``):
-    the customer its external id names, or the one it (or the row it follows) was merged into."""
+    the customer its Guanxi id or external id names, or the one it (or the row it follows) was
+    merged into."""
+    if row.guanxi_id is not None:
+        return _(
+            "guanxi_id: the customer %(id)s was deleted, merged or given to someone else "
+            "during the import; import this row again"
+        ) % {"id": row.guanxi_id}
     if by_external_id:
         return _(
             "external_id: the customer %(id)s was deleted, merged or given to someone else "

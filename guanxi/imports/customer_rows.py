@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from guanxi.accounts.models import User
 from guanxi.core.crypto import lookup_hash
+from guanxi.core.keyset import MAX_ID
 from guanxi.customers.models import Customer, CustomFieldDefinition
 from guanxi.customers.validation import (
     ONE_LINE_FIELDS,
@@ -100,6 +101,9 @@ class CustomerRow:
     id_number: str  # normalised; "" for none
     external_id: str | None
     organization_external_id: str | None
+    # Guanxi's own number of the customer the row updates (the export's ``id`` column); None
+    # for a row without one.
+    guanxi_id: int | None = None
     cells: dict[str, str] = field(default_factory=dict)
     # Worked out ahead by ``preparing.prepare_rows`` for a row that names no organisation: its
     # duplicate-detection record and blocking keys, and its search text as a customer alone.
@@ -257,8 +261,9 @@ def clean_customer_row(
     # goes back into the customer it came from, which has those numbers already: its masked
     # numbers are left out, so the export imports again as it is. Without an external id the
     # row is matched as a duplicate, on what it says: a masked number is still refused then,
-    # rather than the row being taken for a new customer for want of it.
-    keyed = bool(values.get("external_id", "").strip())
+    # rather than the row being taken for a new customer for want of it. A row keyed by its
+    # Guanxi id goes back into its customer just the same.
+    keyed = bool(values.get("external_id", "").strip()) or "guanxi_id" in values
     phones = clean_phones(
         [part for part in _split(values.get("phone", "")) if not (keyed and _masked(part))],
         errors,
@@ -306,6 +311,15 @@ def clean_customer_row(
         problem("external_id", _("at most %(n)d characters") % {"n": EXTERNAL_ID_LENGTH})
     elif external_id and has_control_characters(external_id):
         problem("external_id", _("one line only: no line breaks, tabs or control characters"))
+    guanxi_id = None
+    if "guanxi_id" in values:
+        guanxi_id = parse_guanxi_id(values["guanxi_id"])
+        if guanxi_id is None:
+            problem(
+                "guanxi_id",
+                _("“%(value)s” is not a Guanxi id, which is a whole number")
+                % {"value": values["guanxi_id"]},
+            )
     organization_external_id = values.get("organization_external_id", "").strip() or None
     if organization_external_id and scalars.get("party_type") == Customer.PartyType.ORGANIZATION:
         problem("organization_external_id", _("only people belong to an organisation"))
@@ -322,8 +336,19 @@ def clean_customer_row(
         id_number=id_number,
         external_id=external_id,
         organization_external_id=organization_external_id,
+        guanxi_id=guanxi_id,
         cells=values,
     )
+
+
+def parse_guanxi_id(text: str) -> int | None:
+    """A Guanxi id as a cell holds it (the export writes digits, a workbook a number), or None
+    for anything else, a number no customer can have included."""
+    text = text.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > len(str(MAX_ID)):
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_ID else None
 
 
 def _masked(value: str) -> bool:

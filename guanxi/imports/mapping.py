@@ -33,6 +33,10 @@ _choices_hint = lazy(labels_and_codes, str)
 # mapping page, in the reader's language). Several phones, emails or tags go in one cell,
 # separated by ; or , (or several columns mapped to the same field).
 CUSTOMER_FIELDS = {
+    "guanxi_id": gettext_lazy(
+        "Guanxi's own number of the customer (the export's “id” column); the row updates that "
+        "customer"
+    ),
     "external_id": gettext_lazy(
         "the customer's key in the other system; re-importing updates by it"
     ),
@@ -95,6 +99,11 @@ ORDER_FIELDS = {
 # Headers people actually use, folded (lower case, no spaces or punctuation) -> field.
 SYNONYMS = {
     "customers": {
+        # The labels of the export's ``id`` column. A bare ``id`` is Guanxi's only in a file
+        # with an ``external_id`` column as well, as every export has (see _export_headers);
+        # in other files it is most often the other system's own key.
+        "guanxiid": "guanxi_id",
+        "guanxi编号": "guanxi_id",
         "externalid": "external_id",
         "id": "external_id",
         "customerid": "external_id",
@@ -351,8 +360,20 @@ def repeated_headers_message(repeated: list[str]) -> str:
 
 # Headers of Guanxi's own customer export (guanxi/customers/exports.py) that are not field names
 # themselves but fill one: an export edited and imported again, without a mapping, must not
-# silently leave its phones and emails behind.
+# silently leave its phones and emails behind, nor come back as new customers for want of the
+# Guanxi id its ``id`` column holds.
 EXPORT_HEADERS = {"customers": {"phones": "phone", "emails": "email"}}
+
+
+def _export_headers(kind: str, header: list[str]) -> dict[str, str]:
+    """:data:`EXPORT_HEADERS` for a file, with its ``id`` column read as the Guanxi id when the
+    file has an ``external_id`` column too, as the export does. Another file's ``id`` is most
+    often the key of the system it came from: read as Guanxi's, its rows would update whichever
+    customers happen to have those numbers."""
+    exported = EXPORT_HEADERS.get(kind, {})
+    if kind == "customers" and "id" in header and "external_id" in header:
+        exported = {**exported, "id": "guanxi_id"}
+    return exported
 
 
 def allowed_fields(kind: str, custom_field_keys: frozenset[str] = frozenset()) -> set[str]:
@@ -391,7 +412,7 @@ def build_mapping(
             % {"columns": ", ".join(unknown)}
         )
     targets: list[str | None] = []
-    exported = EXPORT_HEADERS.get(kind, {})
+    exported = _export_headers(kind, header)
     for name in header:
         if name in explicit:
             targets.append(explicit[name] or None)
@@ -448,13 +469,14 @@ def suggest_mapping(
     allowed = allowed_fields(kind, custom_field_keys)
     synonyms = SYNONYMS[kind]
     suggestion: dict[str, str | None] = {}
+    exported = _export_headers(kind, header)
     # A field's own header takes it before any header that only means it: Guanxi's export has
     # ``id`` (Guanxi's number) before ``external_id``, and ``id`` took external_id as a common
     # header for it, leaving the real column unmapped.
     taken: set[str] = {name for name in header if name in allowed and name not in MULTI_VALUED}
     for name in header:
         folded = _fold(name)
-        target = name if name in allowed else synonyms.get(folded)
+        target = name if name in allowed else exported.get(name) or synonyms.get(folded)
         if target is None and folded in {_fold(k) for k in allowed}:
             target = next(k for k in allowed if _fold(k) == folded)
         if target and target != name and target not in MULTI_VALUED and target in taken:

@@ -106,6 +106,9 @@ def test_an_export_imported_without_duplicate_checks_creates_the_same_values(
 ):
     rows = only_rows(exported_rows("csv", company.admin), set(ORIGINALS))
     Customer.objects.filter(external_id__in=ORIGINALS).delete()
+    # Without the Guanxi id column, whose ids would name customers no longer there.
+    rows = [row[1:] for row in rows]
+    assert rows[0][0] == "external_id"
     job = run_import(tmp_path, csv_of(rows), company.admin, "export.csv", dedup="off")
     assert (job.created, job.rejected) == (3, 0), list(
         ImportRowError.objects.filter(job=job).values_list("reason", flat=True)

@@ -304,16 +304,17 @@ def test_an_export_imports_again_without_a_mapping_and_columns_left_out_are_name
 ):
     # The customer export's own headers: phones and emails fill their fields without a mapping
     # (read past, an edited export imported again lost every number and address without a
-    # word); its id and dates fill none, and the command says so.
+    # word); its id is the Guanxi id (blank: a new customer), its dates fill none, and the
+    # command says so.
     path = tmp_path / "export.csv"
     path.write_text(
         "id,external_id,name,phones,emails,created_at,电 话\n"
-        "7,E1,张三,+86 138 1234 0001;021-62345678,zhang@example.cn,2026-01-02,13812340009\n"
+        ",E1,张三,+86 138 1234 0001;021-62345678,zhang@example.cn,2026-01-02,13812340009\n"
     )
     output = _run("customers", str(path), "--user", "admin")
     assert "1 created" in output
     named = "Columns not imported (no field of that name; --mapping can map them): "
-    assert named + "id, created_at, 电 话." in output
+    assert named + "created_at, 电 话." in output
     customer = Customer.objects.get(external_id="E1")
     assert sorted(customer.phones.values_list("number", flat=True)) == [
         "+8613812340001",
