@@ -1,6 +1,6 @@
 """Customers in the REST API: list, read, create, change, delete, reveal, export (and the
-background exports of long lists to Excel), reassign and history, plus the custom field
-definitions a client needs to fill ``custom_fields``.
+background exports of long lists to Excel), reassign and history, the recycle bin and restoring
+from it, plus the custom field definitions a client needs to fill ``custom_fields``.
 
 Handlers only parse, call one selector or service with ``actor=request.auth``, and shape the
 answer; who may see or change what is decided by the visibility rule inside those.
@@ -55,12 +55,15 @@ from .exports import (
 from .history import EntrySource, entry_sources, stored_changes
 from .models import Address, Customer, CustomerExportJob, Email, MarketingConsent, Phone
 from .selectors import (
+    RECYCLE_BIN_ORDERINGS,
     access_customer,
     custom_field_definitions_for_user,
     customer_detail_for_user,
     customer_history_for_user,
     customer_list_for_user,
     customer_summaries,
+    deleted_customers_for_user,
+    with_deletions,
 )
 from .visibility import VIEW
 
@@ -181,6 +184,14 @@ class CustomerPatchIn(CustomerFieldsIn):
     )
 
 
+class RestoreIn(InputSchema):
+    version: Version | None = Field(
+        None,
+        description="The version the recycle bin showed. Required unless sent as the If-Match "
+        "header.",
+    )
+
+
 class ReassignIn(InputSchema):
     from_owner_id: BodyId | None = Field(
         description="Current account manager; null takes customers from the unowned pool."
@@ -282,6 +293,30 @@ class CustomerDetailOut(CustomerSummaryOut):
 
 class CustomerPageOut(Schema):
     items: list[CustomerSummaryOut]
+    next_cursor: str | None
+
+
+class DeletedCustomerOut(Schema):
+    id: int
+    party_type: str
+    name: str
+    kind: str
+    owner: UserRefOut | None
+    version: int = Field(description="Send it back to restore the customer.")
+    deleted_at: dt.datetime
+    deleted_by: UserRefOut | None = Field(
+        description="Who deleted it, or merged it into another customer; null when no signed-in "
+        "user did."
+    )
+    merged_into: RefOut | None = Field(
+        description="While the merge that took it away stands, the customer kept: it cannot be "
+        "restored on its own; undo the merge (`merge_id`) instead."
+    )
+    merge_id: int | None = Field(description="That merge, for `POST /merges/{merge_id}/undo`.")
+
+
+class DeletedCustomerPageOut(Schema):
+    items: list[DeletedCustomerOut]
     next_cursor: str | None
 
 
@@ -424,6 +459,14 @@ class CustomerExportQuery(CustomerFilters):
     reveal: bool = Field(
         False, description="Full phone and ID numbers (needs the view-sensitive-data permission)."
     )
+
+
+class DeletedCustomerListQuery(BaseModel):
+    q: str | None = Field(
+        None, max_length=200, description="Words to find in names, pinyin, phones, emails, tags."
+    )
+    cursor: Cursor | None = None
+    limit: Limit = 50
 
 
 class HistoryQuery(BaseModel):
@@ -742,6 +785,29 @@ def customers_reassign(request: HttpRequest, payload: ReassignIn):
 
 
 @router.get(
+    "/customers/deleted",
+    response={200: DeletedCustomerPageOut, **error_responses(403)},
+    url_name="customer_deleted_list",
+    summary="List the recycle bin",
+)
+def customer_deleted_list(request: HttpRequest, query: Query[DeletedCustomerListQuery]):
+    """Deleted customers, newest deletion first, with who deleted them (administrators only),
+    one keyset page at a time as the other lists. `q` searches them as the customer list does.
+    Restore one with `POST /customers/{customer_id}/restore`."""
+    customers = deleted_customers_for_user(request.auth, query=query.q or "").select_related(
+        "owner"
+    )
+    page = keyset_answer(
+        customers,
+        ordering="-deleted_at",
+        cursor=query.cursor,
+        limit=query.limit,
+        orderings=RECYCLE_BIN_ORDERINGS,
+    )
+    return {"items": with_deletions(list(page.items)), "next_cursor": page.next_cursor}
+
+
+@router.get(
     "/customers/{customer_id}",
     response={200: CustomerDetailOut, **error_responses(404)},
     url_name="customer_detail",
@@ -801,6 +867,34 @@ def customer_delete(
     access_customer(request.auth, customer_id, VIEW)
     services.customer_delete(actor=request.auth, customer_id=customer_id, expected_version=expected)
     return Status(204, None)
+
+
+@router.post(
+    "/customers/{customer_id}/restore",
+    response={200: CustomerDetailOut, 409: StaleVersionOut, **error_responses(403, 404)},
+    url_name="customer_restore",
+    summary="Restore a customer from the recycle bin",
+)
+@idempotent
+def customer_restore(
+    request: HttpRequest,
+    customer_id: ParamId,
+    payload: RestoreIn,
+    response: HttpResponse,
+    if_match: IfMatch = None,
+):
+    """Bring a deleted customer back into every list, search and duplicate check
+    (administrators only). Send the `version` the recycle bin showed (or `If-Match`): if the
+    customer changed since (restored and deleted again), the answer is 409 and nothing is
+    restored. A customer no longer in the recycle bin, one merged into another while the merge
+    stands (undo the merge instead) and a person whose organisation is in the recycle bin too
+    are refused with 422 naming `customer_id`."""
+    expected = _expected_version(payload.version, if_match)
+    customer = services.customer_restore(
+        actor=request.auth, customer_id=customer_id, expected_version=expected
+    )
+    response["ETag"] = _etag(customer.version)
+    return _detail_out(customer)
 
 
 @router.post(

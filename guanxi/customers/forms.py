@@ -728,6 +728,20 @@ class CustomerForm:
         return [("", "—"), *MarketingConsent.Method.choices]
 
 
+class RecycleBinFilterForm(forms.Form):
+    """The recycle bin's search: words as the customer list takes them, over the deleted
+    customers."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+
+    def query(self) -> str | None:
+        """The words to look for ("" for all), or None when they cannot be searched for (too
+        long, a NUL character): the bin then shows nobody rather than everybody."""
+        if not self.is_valid():
+            return None
+        return self.cleaned_data.get("q") or ""
+
+
 class ReassignForm(forms.Form):
     """Handing all customers of one account manager (or the unowned pool) to another."""
 

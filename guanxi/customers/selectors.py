@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.db import OperationalError, connection, transaction
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 
 from .models import Customer, CustomFieldDefinition, MarketingConsent
 from .search import TokenMatch, normalise, parse_query, without_legal_forms
@@ -369,3 +369,60 @@ def organisations_named(user, name: str, *, limit: int = 20) -> list[Customer]:
         candidates.setdefault(candidate.pk, candidate)
     matches = [c for c in candidates.values() if normalise(c.name) == wanted]
     return sorted(matches, key=lambda c: (c.name, c.pk))[:limit]
+
+
+# The recycle bin lists the newest deletions first, served by a partial index on (deleted_at,
+# id) over the deleted customers alone.
+RECYCLE_BIN_ORDERINGS = {"-deleted_at": "deleted_at"}
+
+
+def deleted_customers_for_user(user, *, query: str = "") -> QuerySet[Customer]:
+    """The recycle bin: deleted customers (merged-away ones too), for those who may restore
+    them, optionally narrowed by the customer search (``search_matches``, which finds deleted
+    customers as it finds the others: their search text is kept). Anyone else is refused."""
+    from .visibility import can_restore_customers
+
+    if not can_restore_customers(user):
+        raise PermissionDenied
+    queryset = Customer.objects.filter(
+        customer_scope(user, VIEW, deleted=True), deleted_at__isnull=False
+    )
+    query = (query or "").strip()
+    if query:
+        queryset = queryset.filter(search_matches(query))
+    return queryset
+
+
+def with_deletions(customers: list[Customer]) -> list[Customer]:
+    """Sets ``deleted_by`` (the user, or None for a deletion nobody signed in made) and
+    ``merged_into`` and ``merge_id`` (the kept customer and the merge, while a merge that took
+    the customer away stands; else None) on each of a
+    page of deleted customers, in two queries however many they are. Who deleted a customer is
+    read from its newest delete or merge audit row, the record a deletion always leaves."""
+    from guanxi.audit.models import AuditEvent
+    from guanxi.dedup.models import CustomerMerge
+
+    ids = [customer.pk for customer in customers]
+    deleted_by: dict[int, object] = {}
+    events = (
+        AuditEvent.objects.filter(
+            customer_id__in=ids,
+            object_type="customer",
+            action__in=[AuditEvent.Action.DELETE, AuditEvent.Action.MERGE],
+        )
+        .filter(object_id=F("customer_id"))
+        .select_related("actor")
+        .order_by("customer_id", "-occurred_at", "-id")
+    )
+    for event in events:
+        deleted_by.setdefault(event.customer_id, event.actor)
+    merges = CustomerMerge.objects.filter(merged_id__in=ids, undone_at__isnull=True).select_related(
+        "survivor"
+    )
+    standing = {merge.merged_id: merge for merge in merges}
+    for customer in customers:
+        merge = standing.get(customer.pk)
+        customer.deleted_by = deleted_by.get(customer.pk)
+        customer.merged_into = merge.survivor if merge else None
+        customer.merge_id = merge.pk if merge else None
+    return customers

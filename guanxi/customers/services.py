@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from guanxi.accounts.roles import DELETING_ROLES, REASSIGNING_ROLES, Role
+from guanxi.accounts.roles import DELETING_ROLES, REASSIGNING_ROLES
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import (
     SENSITIVE_PLACEHOLDER,
@@ -43,7 +43,7 @@ from .models import (
 from .search import build_search_text
 from .selectors import access_customer, tag_names_by_customer
 from .validation import CleanCustomerData, clean_customer_data
-from .visibility import CHANGE, VIEW, can_create_customers
+from .visibility import CHANGE, VIEW, can_create_customers, can_restore_customers
 
 SENSITIVE_FIELDS = ("id_number",)
 # The customer's own fields recorded in its audit history (besides the related rows).
@@ -420,11 +420,29 @@ def customer_delete(*, actor, customer_id: int, expected_version: int | None = N
 
 
 @transaction.atomic
-def customer_restore(*, actor, customer_id: int) -> Customer:
-    """Bring a deleted customer back (administrators only)."""
-    if not (actor.is_superuser or actor.role == Role.ADMIN):
+def customer_restore(*, actor, customer_id: int, expected_version: int | None = None) -> Customer:
+    """Bring a customer back from the recycle bin (administrators only): it is in everyone's
+    lists, search and duplicate checks again as before it was deleted.
+
+    ``expected_version`` is the version the caller saw in the recycle bin: a customer restored
+    and deleted again meanwhile (perhaps on purpose, after changes) is not brought back on the
+    strength of an older look at it. A customer no longer in the recycle bin is refused for
+    ``customer_id``, saying so."""
+    if not can_restore_customers(actor):
         raise PermissionDenied(_("Only administrators may restore customers."))
-    customer = Customer.objects.select_for_update().get(pk=customer_id, deleted_at__isnull=False)
+    customer = Customer.objects.select_for_update().get(pk=customer_id)
+    if customer.deleted_at is None:
+        raise ValidationError(
+            {
+                "customer_id": _(
+                    "“%(name)s” is not in the recycle bin: someone restored it meanwhile, or it "
+                    "was never deleted."
+                )
+                % {"name": customer.name}
+            }
+        )
+    if expected_version is not None and customer.version != expected_version:
+        raise StaleVersionError(customer.version)
     # A customer merged into another is in the recycle bin while the merge stands, its history
     # and contact details on the kept customer: brought back on its own it would be a second
     # live record of the same customer. Undoing the merge brings it back and takes back what
@@ -442,6 +460,25 @@ def customer_restore(*, actor, customer_id: int) -> Customer:
                     "instead of restoring the customer, so that it is not kept twice."
                 )
                 % {"name": merge.survivor.name, "id": merge.survivor_id}
+            }
+        )
+    # Deleting an organisation waits until its people are gone; bringing one of them back into
+    # an organisation still in the recycle bin would undo that order.
+    organisation = (
+        Customer.objects.filter(pk=customer.organization_id, deleted_at__isnull=False)
+        .only("pk", "name")
+        .first()
+        if customer.organization_id
+        else None
+    )
+    if organisation is not None:
+        raise ValidationError(
+            {
+                "customer_id": _(
+                    "This person's organisation “%(name)s” (#%(id)d) is in the recycle bin "
+                    "too. Restore the organisation first."
+                )
+                % {"name": organisation.name, "id": organisation.pk}
             }
         )
     Customer.objects.filter(pk=customer.pk).update(

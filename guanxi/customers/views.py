@@ -1,4 +1,5 @@
-"""Customer pages: the list, the 360 page, the create/edit form, reveal, export, reassignment.
+"""Customer pages: the list, the 360 page, the create/edit form, reveal, export, reassignment
+and the recycle bin.
 
 Views only translate HTTP to one selector or service call and back; every customer is reached
 through the visibility rule (``access_customer`` or a ``*_for_user`` selector), and every write
@@ -46,29 +47,39 @@ from .exports import (
     customers_export_xlsx,
     export_filename,
 )
-from .forms import CustomerExportForm, CustomerFilterForm, CustomerForm, ReassignForm
+from .forms import (
+    CustomerExportForm,
+    CustomerFilterForm,
+    CustomerForm,
+    ReassignForm,
+    RecycleBinFilterForm,
+)
 from .history import describe_history
 from .models import Customer, CustomerExportJob, Phone
 from .selectors import (
+    RECYCLE_BIN_ORDERINGS,
     access_customer,
     customer_detail_for_user,
     customer_list_for_user,
     customer_permissions_for_user,
+    deleted_customers_for_user,
     history_for_customer,
     inactive_owners_for_user,
     organization_lookup_for_user,
     organization_people_for_user,
     reassignable_customer_count,
+    with_deletions,
 )
 from .services import (
     StaleVersionError,
     customer_create,
     customer_delete,
+    customer_restore,
     customer_reveal_sensitive,
     customer_update,
     customers_reassign,
 )
-from .visibility import VIEW, can_create_customers, customer_scope
+from .visibility import VIEW, can_create_customers, can_restore_customers, customer_scope
 
 PAGE_SIZE = 50
 TIMELINE_PAGE = 20
@@ -123,6 +134,7 @@ def _list_page(request, form: CustomerFilterForm, *, fragment: bool, status: int
         "export_form": CustomerExportForm(),
         "fragment": fragment,
         "can_create": can_create_customers(request.user),
+        "can_restore": can_restore_customers(request.user),
         "may_reveal": request.user.may_view_sensitive(),
     }
     template = "customers/_results.html" if fragment else "customers/list.html"
@@ -559,3 +571,72 @@ def reassign_view(request):
             "inactive_owners": inactive_owners_for_user(request.user),
         },
     )
+
+
+@login_required
+@require_GET
+def recycle_bin(request):
+    """The recycle bin (administrators only): deleted customers, newest deletion first, with
+    who deleted them, each with a button that restores it."""
+    form = RecycleBinFilterForm(request.GET)
+    query = form.query()
+    queryset = (
+        deleted_customers_for_user(request.user, query=query or "")
+        .select_related("owner")
+        .prefetch_related("organization")
+    )
+    if query is None:  # words that cannot be searched for: the page says so, and lists no one
+        queryset = queryset.none()
+    paging = keyset_page_context(
+        request,
+        queryset,
+        ordering="-deleted_at",
+        limit=PAGE_SIZE,
+        orderings=RECYCLE_BIN_ORDERINGS,
+    )
+    context = {
+        "form": form,
+        **paging,
+        "customers": with_deletions(paging["page"].items),
+        "is_filtered": bool(request.GET.get("q")),
+    }
+    return render(request, "customers/recycle_bin.html", context)
+
+
+@login_required
+@require_POST
+def customer_restore_view(request, customer_id: int):
+    """Restore one customer from the recycle bin, as the bin showed it (its version)."""
+    expected = version_param(request.POST.get("version"))
+    try:
+        customer = customer_restore(
+            actor=request.user,
+            customer_id=customer_id,
+            expected_version=0 if expected is None else expected,
+        )
+    except Customer.DoesNotExist:
+        raise Http404 from None
+    except StaleVersionError:
+        messages.warning(
+            request,
+            _(
+                "The form did not say which version of the customer you saw; look at the "
+                "recycle bin again. Nothing was restored."
+            )
+            if expected is None
+            else _(
+                "This customer changed since the recycle bin was shown, perhaps restored and "
+                "deleted again. Look at it again before restoring it. Nothing was restored."
+            ),
+        )
+        return redirect("customers:recycle_bin")
+    except ValidationError as exc:
+        for text in exc.messages:
+            messages.error(request, text)
+        return redirect("customers:recycle_bin")
+    messages.success(
+        request,
+        _("“%(name)s” is restored: it is back in the customer lists and search.")
+        % {"name": customer.name},
+    )
+    return redirect("customers:detail", customer_id=customer.pk)

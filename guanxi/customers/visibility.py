@@ -178,3 +178,11 @@ def can_create_customers(user) -> bool:
     return bool(user and user.is_authenticated and user.is_active) and (
         user.is_superuser or user.role in WRITING_ROLES
     )
+
+
+def can_restore_customers(user) -> bool:
+    """Whether ``user`` may open the recycle bin and bring customers back from it:
+    administrators only, since a restored customer is back in everyone's lists."""
+    return bool(user and user.is_authenticated and user.is_active) and (
+        user.is_superuser or user.role == Role.ADMIN
+    )

@@ -98,6 +98,10 @@ PAGES: dict[str, Route] = {
     "customers:export_job": Route("own"),
     "customers:export_download": Route("own"),
     "customers:reassign": Route("role", roles=frozenset(REASSIGNING)),
+    # The recycle bin and restoring from it: administrators only
+    # (test_recycle_bin_is_for_administrators).
+    "customers:recycle_bin": Route("role", roles=frozenset(ADMINISTRATING)),
+    "customers:restore": Route("role", roles=frozenset(ADMINISTRATING)),
     "customers:organization_lookup": Route("list"),
     "customers:detail": Route("customer", VIEW),
     "customers:timeline": Route("customer", VIEW),
@@ -176,6 +180,8 @@ API_OPERATIONS: dict[str, Route] = {
     "GET /api/v1/customers/exports/{job_id}": Route("own"),
     "GET /api/v1/customers/exports/{job_id}/file": Route("own"),
     "POST /api/v1/customers/reassign": Route("role", roles=frozenset(REASSIGNING)),
+    "GET /api/v1/customers/deleted": Route("role", roles=frozenset(ADMINISTRATING)),
+    "POST /api/v1/customers/{customer_id}/restore": Route("role", roles=frozenset(ADMINISTRATING)),
     "GET /api/v1/customers/{customer_id}": Route("customer", VIEW),
     "PATCH /api/v1/customers/{customer_id}": Route("customer", CHANGE),
     "DELETE /api/v1/customers/{customer_id}": Route("customer", CHANGE, frozenset(DELETING)),
@@ -1054,6 +1060,54 @@ def test_duplicate_queues_hold_exactly_the_visible_pairs(client, company, userna
     api, headers = _token_client(user)
     listed = {p["id"] for p in _all_items(api, "/api/v1/duplicates", headers)}
     assert listed == expected_ids
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_recycle_bin_is_for_administrators(client, company, username):
+    """The recycle bin lists deleted customers of every owner and restores any of them, so it is
+    for administrators alone, on the web and in the API; everyone else is refused (403) without
+    a trace, whoever owns the customer, and is not shown the way there."""
+    from guanxi.customers.services import customer_delete
+
+    user = company.users[username]
+    client.force_login(user)
+    api, headers = _token_client(user)
+    admin = username in ADMINISTRATING
+    assert ("/customers/recycle-bin/" in client.get("/customers/").content.decode()) == admin
+    for customer in company.customers.values():
+        customer_delete(actor=company.admin, customer_id=customer.pk)
+    for name in company.customers:
+        for caller in ("web", "api"):
+            customer = Customer.objects.get(pk=company.customers[name].pk)
+            before = footprint()
+            if caller == "web":
+                page = client.get("/customers/recycle-bin/")
+                assert page.status_code == (200 if admin else 403), (username, name)
+                assert (customer.name in page.content.decode()) == admin
+                response = client.post(
+                    f"/customers/{customer.pk}/restore/", {"version": customer.version}
+                )
+                success = 302
+            else:
+                listed = api.get("/api/v1/customers/deleted", headers=headers)
+                assert listed.status_code == (200 if admin else 403), (username, name)
+                if admin:
+                    assert customer.pk in {c["id"] for c in listed.json()["items"]}
+                response = _call(
+                    api,
+                    "POST",
+                    f"/api/v1/customers/{customer.pk}/restore",
+                    headers,
+                    {"version": customer.version},
+                )
+                success = 200
+            if not admin:
+                assert response.status_code == 403, (username, name, caller)
+                assert footprint() == before, f"a refused restore ({caller}) left a trace"
+                continue
+            assert response.status_code == success, (name, caller, response.content)
+            assert Customer.objects.get(pk=customer.pk).deleted_at is None
+            customer_delete(actor=company.admin, customer_id=customer.pk)
 
 
 @pytest.mark.parametrize("username", ROLES)

@@ -276,6 +276,7 @@ API_BODIES = {
         "customer_ids": [w.ids["customer_id"]],
     },
     "PATCH /api/v1/customers/{customer_id}": lambda w: {"version": 1},
+    "POST /api/v1/customers/{customer_id}/restore": lambda w: {"version": 1},
     "POST /api/v1/customers/{customer_id}/blacklist": lambda w: {"reason": "walk"},
     "POST /api/v1/customers/{customer_id}/interactions": lambda w: {
         "channel": "phone",

@@ -63,6 +63,8 @@ def test_every_operation_has_a_stable_route_name():
         "customer_update",
         "customer_delete",
         "customer_reveal",
+        "customer_deleted_list",
+        "customer_restore",
         "customer_history",
         "customer_value",
         "customer_blacklist_add",
