@@ -42,7 +42,12 @@ def api_token_create(*, actor: User, user: User, name: str) -> tuple[ApiToken, s
 
 @transaction.atomic
 def api_token_revoke(*, actor: User, token_id: int) -> ApiToken:
-    token = ApiToken.objects.select_for_update().get(pk=token_id, user=actor, revoked_at=None)
+    """Revoke one of ``actor``'s own tokens. Raises ``ApiToken.DoesNotExist`` for an id that is
+    no token of theirs (another user's is not told apart from none), ``ValidationError`` for a
+    token revoked already (a second click)."""
+    token = ApiToken.objects.select_for_update().get(pk=token_id, user=actor)
+    if token.revoked_at is not None:
+        raise ValidationError({"token_id": _("That token is revoked already.")})
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
     return token

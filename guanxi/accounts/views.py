@@ -4,6 +4,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import i18n
@@ -65,7 +67,9 @@ def api_token_revoke_view(request, token_id: int):
     try:
         token = api_token_revoke(actor=request.user, token_id=token_id)
     except ApiToken.DoesNotExist:
-        messages.error(request, _("That token does not exist or is already revoked."))
+        raise Http404 from None
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
     return redirect("accounts:tokens")

@@ -28,14 +28,16 @@ def blacklist_add(*, actor, customer_id: int, reason: str) -> Blacklist:
     ``ValidationError`` without a reason or when the customer is on the list already.
     """
     reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": _("Say why the customer goes on the blacklist.")})
-    if unstorable_text_paths(reason):
-        raise ValidationError(
-            {"reason": _("Text may not contain NUL characters or unpaired surrogates.")}
-        )
     with transaction.atomic():
+        # Who the customer is, and whether the actor may change them, before what was sent is
+        # judged: a reason refused for a customer out of sight would confirm they exist.
         customer = access_customer(actor, customer_id, CHANGE, for_update=True)
+        if not reason:
+            raise ValidationError({"reason": _("Say why the customer goes on the blacklist.")})
+        if unstorable_text_paths(reason):
+            raise ValidationError(
+                {"reason": _("Text may not contain NUL characters or unpaired surrogates.")}
+            )
         if Blacklist.objects.filter(customer=customer).exists():
             raise ValidationError({"customer_id": _("This customer is on the blacklist already.")})
         entry = Blacklist.objects.create(customer=customer, reason=reason, added_by=actor)

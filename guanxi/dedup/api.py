@@ -197,7 +197,9 @@ def _with_contacts(prefix: str = ""):
 def customer_duplicates_check(request: HttpRequest, payload: CustomerDraftIn):
     """The customers you may see that are probably the one described, best first, with the
     evidence for each. Nothing is written, so no Idempotency-Key is needed."""
-    record = draft_record(payload.model_dump(), actor=request.auth)
+    record = draft_record(
+        payload.model_dump(), actor=request.auth, refuse_unknown_organization=True
+    )
     found = likely_duplicates(record, visible_to=request.auth, threshold=0.5, limit=10)
     customers = Customer.objects.select_related("owner", "organization").prefetch_related(
         *_with_contacts()

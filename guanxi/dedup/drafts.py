@@ -4,6 +4,9 @@ duplicate-detection record."""
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
 from guanxi.core.crypto import lookup_hash
 from guanxi.customers.models import Customer
 from guanxi.customers.validation import normalise_id_number
@@ -22,8 +25,16 @@ def _texts(items, key: str) -> list[str]:
     return texts
 
 
-def draft_record(data: Mapping[str, Any], *, actor) -> MatchRecord:
+def draft_record(
+    data: Mapping[str, Any], *, actor, refuse_unknown_organization: bool = False
+) -> MatchRecord:
     """Whatever is filled in; values that do not parse (half a phone number) are left out.
+
+    An ``organization_id`` that names no organisation ``actor`` may see is left out too while
+    someone types (the form's hints), and with ``refuse_unknown_organization`` (a caller who
+    sent it on purpose: the API) it is a ``ValidationError`` on that field, worded as creating
+    the customer would word it: a check answered as if the company were unknown would be taken
+    for "no duplicates".
 
     An organisation is only looked up by id among the customers ``actor`` may see, so a draft
     cannot be used to learn another team's organisation names. The ID number counts only for
@@ -41,6 +52,8 @@ def draft_record(data: Mapping[str, Any], *, actor) -> MatchRecord:
         )
         if organization is not None:
             company = organization.name
+        elif refuse_unknown_organization:
+            raise ValidationError({"organization_id": _("No such organisation.")})
     id_number = normalise_id_number(data.get("id_number") or "")
     if not actor.may_view_sensitive():
         id_number = ""

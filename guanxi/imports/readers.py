@@ -79,6 +79,15 @@ def open_table(path: Path | str, *, filename: str | None = None) -> TableFile:
     name = (filename or path.name).lower()
     if start.startswith(b"PK\x03\x04"):
         return _open_xlsx(path)
+    if name.endswith(".xlsx"):
+        # Read as CSV, its bytes would make a header of nonsense, or a file renamed by mistake
+        # would be imported as something else than its name says.
+        raise FileProblem(
+            _(
+                "This file is named .xlsx but is no Excel workbook; save it from Excel again, "
+                "or as CSV."
+            )
+        )
     if name.endswith((".xls",)) and start.startswith(b"\xd0\xcf\x11\xe0"):
         raise FileProblem(
             _("This is an old Excel (.xls) file; save it as .xlsx or CSV and upload that.")

@@ -63,7 +63,6 @@ from .services import (
 )
 from .tasks import run_import_job
 
-MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 PREVIEW_ROWS = 10
 CHECK_ROWS = 500
 # What the mapping page posts besides a field per column (the token, dedup, the button), with
@@ -79,11 +78,17 @@ def _most_columns_mapped() -> int | None:
     return None if limit is None else limit - OTHER_MAPPING_FIELDS
 
 
+# What the upload takes, by the file's name: CSV, and the tab-separated text Excel saves as
+# "Unicode Text" (.txt, UTF-16), read alike; .xls is let through to be told to save it as .xlsx.
+UPLOAD_EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx", ".xls")
+
+
+def _upload_limit_mb() -> int:
+    return settings.GUANXI_IMPORT_MAX_UPLOAD_MB
+
+
 class UploadForm(forms.Form):
-    file = forms.FileField(
-        label=gettext_lazy("File"),
-        help_text=gettext_lazy("CSV (UTF-8 or GBK) or Excel .xlsx, up to 100 MB"),
-    )
+    file = forms.FileField(label=gettext_lazy("File"))
     kind = forms.ChoiceField(label=gettext_lazy("What it holds"), choices=ImportJob.Kind.choices)
     dedup = forms.ChoiceField(
         label=gettext_lazy("Duplicates"),
@@ -91,11 +96,23 @@ class UploadForm(forms.Form):
         initial=ImportJob.Dedup.AUTO,
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = _(
+            "CSV (UTF-8, GBK or UTF-16) or Excel .xlsx, up to %(limit)s MB"
+        ) % {"limit": _upload_limit_mb()}
+
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
+        if not upload.name.lower().endswith(UPLOAD_EXTENSIONS):
             raise ValidationError(
-                _("The file is larger than 100 MB; split it or use the command line.")
+                _("Upload a CSV file (.csv, .tsv, .txt) or an Excel workbook (.xlsx).")
+            )
+        limit = _upload_limit_mb()
+        if upload.size > limit * 1024 * 1024:
+            raise ValidationError(
+                _("The file is larger than %(limit)s MB; split it or use the command line.")
+                % {"limit": limit}
             )
         return upload
 
@@ -147,6 +164,14 @@ def import_new(request):
                             "guanxi import."
                         )
                         % {"count": f"{len(table.header):,}", "most": f"{most:,}"}
+                    )
+                # A page whose mapping could never be started, or a job with nothing to import:
+                # said now, while the file is at hand, rather than left as a draft.
+                if repeated := repeated_headers(table.header):
+                    raise FileProblem(repeated_headers_message(repeated))
+                if next(table.rows(), None) is None:
+                    raise FileProblem(
+                        _("The file has a header row but no rows under it: nothing to import.")
                     )
                 job = import_job_create(
                     actor=request.user,

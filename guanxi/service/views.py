@@ -134,6 +134,7 @@ def ticket_detail(request, ticket_id: int):
         raise Http404 from None
     forms = {}
     merge_target = None
+    http_status = 200
     if request.method == "POST":
         action = request.POST.get("action")
         expected = version_param(request.POST.get("version"))
@@ -220,7 +221,10 @@ def ticket_detail(request, ticket_id: int):
                 except Ticket.DoesNotExist:
                     raise ValidationError({"into_id": _("No such ticket.")}) from None
             else:
+                # Not a form of the page's (a hand-made post, or one from a page of another
+                # version): said, and nothing done.
                 messages.error(request, _("Unknown action."))
+                http_status = 400
         except services.StaleTicketError as exc:
             if expected is None:
                 text = _(
@@ -239,17 +243,21 @@ def ticket_detail(request, ticket_id: int):
                 )
             messages.error(request, text)
         except ValidationError as error:
+            # Refused by the service (an attachment too large, no such ticket to merge into):
+            # the page again, with what was typed, answered as a form refused is.
             for texts in error.message_dict.values():
                 for text in texts:
                     messages.error(request, text)
+            http_status = 422
         ticket = ticket_get_for_user(request.user, ticket_id)
-    status = 422 if any(f.errors for f in forms.values()) else 200
+    if any(f.errors for f in forms.values()):
+        http_status = 422
     context = _detail_context(request, ticket, **forms)
     context["merge_target"] = merge_target
     if request.method == "POST" and request.POST.get("action") == "merge":
         # A merge refused (a stale page, no such ticket) keeps the number typed.
         context["merge_into"] = request.POST.get("into", "")
-    return render(request, "service/detail.html", context, status=status)
+    return render(request, "service/detail.html", context, status=http_status)
 
 
 def _merge_target(user, ticket: Ticket, into_id: int, expected: int) -> Ticket:

@@ -216,6 +216,9 @@ GUANXI_EXPORT_BACKGROUND_ROWS = env_int("GUANXI_EXPORT_BACKGROUND_ROWS", 20000)
 # unless such a dry run keeps it. An upload not started yet, and an import that stopped short,
 # keep their file while they may be started or carried on.
 GUANXI_IMPORT_UPLOAD_RETENTION_DAYS = env_int("GUANXI_IMPORT_UPLOAD_RETENTION_DAYS", 7)
+# The largest file the import page takes, in MB; a larger one is refused with a word to split
+# it or use `guanxi import`, which reads a file of any size from disk.
+GUANXI_IMPORT_MAX_UPLOAD_MB = env_int("GUANXI_IMPORT_MAX_UPLOAD_MB", 100)
 # The service desk's inbound address: customers write here, replies to its mail come here.
 GUANXI_SERVICE_EMAIL = os.environ.get("GUANXI_SERVICE_EMAIL", "service@guanxi.localhost")
 # Where links in emails point (status pages, surveys), e.g. https://crm.example.com

@@ -218,12 +218,22 @@ def test_the_rejected_rows_of_a_command_line_import_download_after_its_file_is_g
     assert rows[1][:3] == ["张三", "123", "2"]
 
 
-def test_columns_sharing_a_header_are_refused_rather_than_mapped_as_one(client, company):
+def test_columns_sharing_a_header_are_refused_rather_than_mapped_as_one(client, company, tmp_path):
     # The form has a choice per column, but a mapping is kept by header: of the two 备注
-    # columns only one choice would count, without a word.
+    # columns only one choice would count, without a word. The upload says so at once, and
+    # keeps nothing: such a draft could never be started.
     client.force_login(company.rep)
-    _upload(client, "姓名,备注,电话,备注\n张三,VIP客户,13812340001,老客户\n".encode())
-    job = ImportJob.objects.get()
+    content = "姓名,备注,电话,备注\n张三,VIP客户,13812340001,老客户\n".encode()
+    response = _upload(client, content)
+    assert response.status_code == 422
+    assert "same header: “备注”" in response.content.decode()
+    assert not ImportJob.objects.exists()
+    # A draft made before uploads were checked for it is refused on its mapping page.
+    path = tmp_path / "notes.csv"
+    path.write_bytes(content)
+    job = import_job_create(
+        actor=company.rep, path=path, filename="notes.csv", kind="customers", check_mapping=False
+    )
     page = client.get(f"/imports/{job.pk}/mapping/").content.decode()
     assert "same header: “备注”" in page and 'value="start"' not in page
     form = {"map_0": "name", "map_1": "notes", "map_2": "phone", "map_3": "", "action": "start"}
