@@ -26,14 +26,19 @@ def neutralise_formula(value: str) -> str:
     """
     if value.lstrip(" ").startswith(FORMULA_PREFIXES) and not _NEGATIVE_NUMBER.fullmatch(value):
         return "'" + value
+    if value.startswith("'") and neutralise_formula(value[1:]) != value[1:]:
+        # Text that itself starts with a quote before a formula ("'=1") gets one more, so that
+        # the importers, which take one quote off such a cell, give back the text as it was.
+        return "'" + value
     return value
 
 
 def restore_formula(value: str) -> str:
     """Undo exactly one :func:`neutralise_formula`: a quote followed by text that function would
     have quoted becomes that text, so an exported file, edited and imported again, stores what
-    was exported. Any other cell is kept as typed: a quote before a name ("'hello"), a bare
-    negative number or another quote ("''=1") was not put there by an export."""
+    was exported: "'=1" is the text "=1", and "''=1" the text "'=1". Any other cell is kept as
+    typed: a quote before a name ("'hello") or a bare negative number was not put there by an
+    export."""
     if value.startswith("'") and neutralise_formula(value[1:]) == value:
         return value[1:]
     return value

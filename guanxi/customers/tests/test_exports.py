@@ -100,10 +100,16 @@ def test_leading_spaces_signs_and_things_that_only_look_numeric_are_quoted(value
 
 @pytest.mark.parametrize(
     "value",
-    ["", "王芳", "Acme = Best", "a+b@example.com", "'=already quoted", "-5", "-12.50", "0", "#N/A"],
+    ["", "王芳", "Acme = Best", "a+b@example.com", "'quoted", "-5", "-12.50", "0", "#N/A"],
 )
 def test_harmless_text_and_bare_negative_numbers_are_left_alone(value):
     assert neutralise_formula(value) == value
+
+
+def test_text_starting_with_a_quote_before_a_formula_gets_one_more():
+    # Harmless as it is, but the importers take one quote off such a cell: written as it is,
+    # it would come back as the formula's text without its quote.
+    assert neutralise_formula("'=already quoted") == "''=already quoted"
 
 
 # ---------------------------------------------------------------------------------------------

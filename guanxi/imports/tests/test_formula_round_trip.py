@@ -122,8 +122,8 @@ def test_a_quote_not_before_a_formula_is_kept_as_typed(company, tmp_path):
     job = run_import(tmp_path, content.encode(), company.admin, "quotes.csv", dedup="off")
     assert (job.created, job.rejected) == (2, 0)
     assert Customer.objects.filter(name="'hello", company="'-5").exists()
-    # An export writes the text "'=1" as it is, so "''=1" was typed so too.
-    assert Customer.objects.filter(name="''=1").exists()
+    # An export writes the text "'=1" with one more quote, so "''=1" is that text.
+    assert Customer.objects.filter(name="'=1").exists()
 
 
 def test_the_error_file_quotes_formulas_and_its_fixed_rows_import_unquoted(company, tmp_path):
