@@ -6,9 +6,10 @@ holds this lock for the whole run, and the operating system or the database lets
 the process ends:
 
 - on PostgreSQL a session advisory lock (``pg_try_advisory_lock(JOB_LOCK_CLASS, job id)``), which
-  the server drops when the connection closes, a killed process's included. It is taken on the
-  connection that runs the import, outside any transaction's scope (a rolled-back batch keeps
-  it). A connection pooler in transaction mode would break this, as it breaks session locks;
+  the server drops when the connection closes, a killed process's included (and, through the
+  TCP keepalives the settings ask for, within minutes of its machine vanishing). It is taken on
+  the connection that runs the import, outside any transaction's scope (a rolled-back batch
+  keeps it). A connection pooler in transaction mode would break this, as it breaks session locks;
 - on SQLite (one machine, the database's own file) a ``flock`` on a file beside the database,
   which the kernel drops when the process ends. An in-memory database (the test suite's) lives
   in one process only, so a lock inside the process is enough there, and also where ``fcntl`` is
@@ -30,8 +31,9 @@ try:
 except ImportError:  # Windows
     fcntl = None
 
-# The first key of the two-key advisory locks held by import runners ("IMPJ"); other locks of
-# the project use the one-key (bigint) form, whose key space is separate.
+# The first key of the two-key advisory locks held by import runners ("IMPJ"); the project's
+# other two-key locks have first keys of their own, and its one-key (bigint) locks a key space
+# of their own.
 JOB_LOCK_CLASS = 0x494D504A
 
 # Checking whether a lock is free takes it for a moment (SQLite), and a runner killed a moment

@@ -132,9 +132,18 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # small query with a generous estimate (the customer page's possible duplicates, filtered
     # through a subquery of the 160,000 customers a rep may see) spent 25-28 ms compiling to run
     # for 0.06 ms. The analytics refresh turns it back on for its own long aggregates.
+    # TCP keepalives, asked of the server: a session whose client vanished without closing it
+    # (its machine lost power, the network between them broke) holds its locks until the
+    # server notices, and the job locks an import runner holds for its whole run (see
+    # guanxi/imports/job_locks.py) would keep its job from being taken over. With the
+    # operating system's default the server asks after two hours; with these, within about two
+    # minutes (60 s idle, then six probes 10 s apart). Sessions over a Unix socket ignore them.
     # Options in DATABASE_URL come after these and win.
     options = DATABASES["default"].setdefault("OPTIONS", {})
-    options["options"] = f"-c random_page_cost=1.1 -c jit=off {options.get('options', '')}".strip()
+    options["options"] = (
+        "-c random_page_cost=1.1 -c jit=off -c tcp_keepalives_idle=60"
+        f" -c tcp_keepalives_interval=10 -c tcp_keepalives_count=6 {options.get('options', '')}"
+    ).strip()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
