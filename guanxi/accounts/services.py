@@ -37,6 +37,19 @@ def api_token_create(*, actor: User, user: User, name: str) -> tuple[ApiToken, s
         key_hash=ApiToken.hash_raw(raw),
         hint=raw[:7],
     )
+    # A token acts as its user from anywhere: who made one, for whom, is on record (its hint,
+    # the first characters shown in lists, names it; the secret is never written).
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        object_type="api_token",
+        object_id=token.pk,
+        summary=f"{user.username}: {token.name} ({token.hint}…)",
+        changes={
+            "user": {"before": None, "after": user.username},
+            "name": {"before": None, "after": token.name},
+        },
+    )
     return token, raw
 
 
@@ -50,6 +63,14 @@ def api_token_revoke(*, actor: User, token_id: int) -> ApiToken:
         raise ValidationError({"token_id": _("That token is revoked already.")})
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        object_type="api_token",
+        object_id=token.pk,
+        summary=f"{actor.username}: {token.name} ({token.hint}…)",
+        changes={"revoked_at": {"before": None, "after": token.revoked_at.isoformat()}},
+    )
     return token
 
 

@@ -4,6 +4,7 @@ import pytest
 
 from guanxi.accounts.models import ApiToken
 from guanxi.accounts.services import api_token_authenticate, api_token_create
+from guanxi.audit.models import AuditEvent
 from guanxi.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +50,33 @@ def test_revoking_a_token_stops_it(client, company):
     client.force_login(company.rep)
     client.post(f"/accounts/tokens/{token.pk}/revoke/")
     assert api_token_authenticate(secret) is None
+
+
+def test_making_and_revoking_a_token_are_on_record_without_the_secret(client, company):
+    client.force_login(company.rep)
+    secret = client.post("/accounts/tokens/", {"name": "nightly export"}).context["new_secret"]
+    token = ApiToken.objects.get(user=company.rep)
+    client.post(f"/accounts/tokens/{token.pk}/revoke/")
+
+    made, revoked = AuditEvent.objects.filter(object_type="api_token", object_id=token.pk).order_by(
+        "id"
+    )
+    assert (made.action, made.actor, revoked.action, revoked.actor) == (
+        "create",
+        company.rep,
+        "update",
+        company.rep,
+    )
+    assert made.changes["user"]["after"] == "rep" and made.summary.endswith(f"({token.hint}…)")
+    assert revoked.changes["revoked_at"]["after"]
+    for event in (made, revoked):
+        assert secret not in str(event.changes) + event.summary
+
+
+def test_a_token_an_administrator_makes_for_someone_else_names_both(company):
+    token, _secret = api_token_create(actor=company.admin, user=company.analyst, name="reports")
+    event = AuditEvent.objects.get(object_type="api_token", object_id=token.pk)
+    assert (event.actor, event.changes["user"]["after"]) == (company.admin, "analyst")
 
 
 def test_nobody_can_revoke_or_see_someone_elses_token(client, company):

@@ -113,7 +113,8 @@ def test_a_rep_gets_404_for_another_teams_customer_and_nothing_is_written(api_as
     assert missing.json() == answers[0].json()
     assert Customer.objects.filter(pk=other.pk).values().get() == before
     assert not Interaction.objects.exists()
-    assert not AuditEvent.objects.exists()
+    # Nothing on record but the token the test signs in with.
+    assert not AuditEvent.objects.exclude(object_type="api_token").exists()
 
 
 def test_deleted_customers_are_gone_for_everyone(api_as, company):
