@@ -13,6 +13,7 @@ until a member of staff takes it on.
 """
 
 from collections.abc import Iterable
+from contextlib import suppress
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -62,16 +63,30 @@ REQUESTER_LOCK_CLASS = 0x47584952  # "GXIR"
 
 def _one_request_at_a_time_from(*, email: str, phone: str) -> None:
     """Make a request wait, until the transaction ends, for any other request from the same
-    address (or number, when there is no address) being filed. Two arriving at once from
-    someone new would otherwise each find no customer and make one each, and the address would
-    name two customers. SQLite's write transactions already take turns (``IMMEDIATE``)."""
-    key = (email or "").strip().lower() or "".join(ch for ch in phone or "" if ch.isdigit())
-    if not key or connection.vendor != "postgresql":
+    address or number being filed. Two arriving at once from someone new would otherwise each
+    find no customer and make one each, and the address would name two customers. SQLite's
+    write transactions already take turns (``IMMEDIATE``).
+
+    Both the address and the number are waited for, as a request is found by either and makes
+    a customer with both: a form sent with the number alone and an email from the address
+    with the number must not each make a customer holding it. The number is the one it is
+    stored and looked up as (``+86 138…`` and ``138…`` are one), and the keys are taken in one
+    order, so two requests naming both never hold one each while waiting for the other."""
+    if connection.vendor != "postgresql":
         return
+    keys = set()
+    email = (email or "").strip().lower()
+    if email:
+        keys.add(f"email:{email}")
+    # A number that cannot be read is neither looked up nor stored.
+    with suppress(ValidationError):
+        if phone:
+            keys.add(f"phone:{parse_phone(phone).e164}")
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [REQUESTER_LOCK_CLASS, key]
-        )
+        for key in sorted(keys):
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [REQUESTER_LOCK_CLASS, key]
+            )
 
 
 # Times a request looks its customer up again after finding one merged away meanwhile: each
@@ -221,14 +236,19 @@ _STAFF_RECORDS = ("customer", "interaction", "order", "invoice", "payment")
 
 def _dealt_with_by_staff(customer: Customer) -> bool:
     """Whether someone has taken the customer on: given it an account manager, or changed,
-    merged, imported into or looked at its sensitive data, or recorded a call, an order or a
-    payment of it (each leaves an audit row with its actor; the customer's own creation from
-    the request has none)."""
+    merged or imported into it, or recorded a call, an order or a payment of it (each leaves an
+    audit row with its actor; the customer's own creation from the request has none). Looking
+    at its phone numbers in full does not count: an agent answering the request may need them
+    to call back, and reading the record vouches for it no more than answering does."""
     if customer.owner_id is not None:
         return True
-    return AuditEvent.objects.filter(
-        customer_id=customer.pk, actor__isnull=False, object_type__in=_STAFF_RECORDS
-    ).exists()
+    return (
+        AuditEvent.objects.filter(
+            customer_id=customer.pk, actor__isnull=False, object_type__in=_STAFF_RECORDS
+        )
+        .exclude(action=AuditEvent.Action.REVEAL)
+        .exists()
+    )
 
 
 def _queue_pair(customer: Customer, holder: Customer, ticket: Ticket) -> None:

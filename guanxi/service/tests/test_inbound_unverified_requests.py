@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from guanxi.customers.models import Customer, Email
-from guanxi.customers.services import customers_reassign
+from guanxi.customers.services import customer_reveal_sensitive, customers_reassign
 from guanxi.dedup.models import DuplicatePair
 from guanxi.dedup.services import customers_merge
 from guanxi.dedup.templatetags.dedup_tags import reason_label
@@ -158,5 +158,13 @@ def test_an_answer_to_the_request_keeps_later_ones_joining_it(company, desk, kno
     # Answering is what the desk does with every request; it does not make the record anyone's.
     first = _request(1).ticket
     ticket_reply(actor=company.agent, ticket_id=first.pk, body="请提供订单号。")
+
+    assert _request(2).ticket.customer == first.customer
+
+
+def test_a_look_at_the_numbers_in_full_keeps_later_ones_joining_it(company, desk, known):
+    # An agent answering may need the number to call back; looking vouches for no one.
+    first = _request(1).ticket
+    customer_reveal_sensitive(actor=company.manager, customer_id=first.customer_id)
 
     assert _request(2).ticket.customer == first.customer

@@ -8,7 +8,7 @@ import pytest
 
 from guanxi.core.testing.merging import CONCURRENT
 from guanxi.core.testing.threads import in_thread, wait_until, waiting_for_a_lock
-from guanxi.customers.models import Customer, Email
+from guanxi.customers.models import Customer, Email, Phone
 from guanxi.service import intake
 from guanxi.service.models import Ticket
 
@@ -57,3 +57,54 @@ def test_two_requests_at_once_from_a_new_address_make_one_customer(company, monk
     assert one.customer_id == two.customer_id
     assert Customer.objects.filter(name="赵磊").count() == 1
     assert Email.objects.filter(address=ADDRESS).count() == 1
+
+
+def _request_from(n: int, *, email: str, phone: str):
+    return lambda: intake.request_from_customer(
+        name="钱芳",
+        email=email,
+        phone=phone,
+        data={"type": "inquiry", "subject": f"咨询 {n}", "description": "想了解一下报价。"},
+        channel=Ticket.Channel.WEB_FORM,
+        acknowledge=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (("", "+86 138 0013 8000"), ("", "13800138000")),
+        (("qianfang@new.example.cn", "138 0013 8000"), ("qf@home.example.cn", "+8613800138000")),
+    ],
+    ids=["number-written-two-ways", "two-addresses-one-number"],
+)
+def test_two_requests_at_once_with_one_number_make_one_customer(
+    company, monkeypatch, first, second
+):
+    """The second is found by the number the first stores, however each was written, so it
+    waits for the first's number rather than for its own address alone."""
+    held, go = threading.Event(), threading.Event()
+    create = intake.ticket_create_from_customer
+
+    def create_when_told(**kwargs):
+        if threading.current_thread().name == "first":
+            held.set()
+            go.wait(30)
+        return create(**kwargs)
+
+    monkeypatch.setattr(intake, "ticket_create_from_customer", create_when_told)
+    results: dict = {}
+    one = in_thread(_request_from(1, email=first[0], phone=first[1]), results, "first")
+    assert held.wait(30), "the first request did not get as far as its ticket"
+    two = in_thread(_request_from(2, email=second[0], phone=second[1]), results, "second")
+    try:
+        assert wait_until(waiting_for_a_lock, seconds=5), "the second did not wait for the first"
+    finally:
+        go.set()
+        one.join(30)
+        two.join(30)
+
+    assert results["first"][0] == "ok", results["first"]
+    assert results["second"][0] == "ok", results["second"]
+    assert results["first"][1].customer_id == results["second"][1].customer_id
+    assert Phone.objects.filter(number="+8613800138000").count() == 1
