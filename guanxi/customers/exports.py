@@ -104,7 +104,12 @@ COLUMN_LABELS = {
 }
 SEVERAL = gettext_lazy("several are separated by “;”")
 COLUMN_NOTES = {
-    "id": gettext_lazy("Guanxi's own number; the import reads it to update that customer"),
+    # The number is this installation's: the same number in another one's export names
+    # someone else here, and the import refuses such rows (see imports/identity.py).
+    "id": gettext_lazy(
+        "this Guanxi installation's own number; the import updates that customer by it. A file "
+        "from another installation: remove this column"
+    ),
     "phones": SEVERAL,
     "emails": SEVERAL,
     "tags": SEVERAL,

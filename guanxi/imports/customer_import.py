@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 from django.db import DatabaseError, connection, transaction
+from django.db.models import CharField, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -63,6 +64,7 @@ from guanxi.dedup.keys import rewrite_match_index, stored_match_rows, write_matc
 from guanxi.dedup.matching.blocking import PAIRING_CODES, RULE_CODES, record_key_hashes
 from guanxi.dedup.matching.compare import FIELDS, compare_pairs
 from guanxi.dedup.matching.engine import MERGE_THRESHOLD, REVIEW_THRESHOLD
+from guanxi.dedup.matching.normalize import email_key
 from guanxi.dedup.matching.records import (
     PERSON,
     MatchRecord,
@@ -82,6 +84,7 @@ from . import preparing
 from .cancelling import stop_if_cancel_requested
 from .customer_rows import CustomerRow, RowContext, parse_guanxi_id
 from .dry_run import dry_run_database
+from .identity import StoredIdentity, row_agrees
 from .mapping import ColumnMapping
 from .models import ImportJob, ImportRowError
 from .preparing import Prepared, RowPreparer, prepare_rows
@@ -481,13 +484,23 @@ class CustomerImporter:
         )
         by_guanxi_id: dict[int, int | str] = {}
         external_ids_of: dict[int, str | None] = {}
+        names_of: dict[int, str] = {}
         if self.reads_guanxi_ids:
-            by_guanxi_id, external_ids_of = self._existing_by_guanxi_id(
+            by_guanxi_id, external_ids_of, names_of = self._existing_by_guanxi_id(
                 [*(r.guanxi_id for _s, r in rows), *(g for _s, _r, _e, g in failed)]
             )
         organisations = self._organisations(r.organization_external_id for _s, r in rows)
         changeable = self._changeable(
             [v for v in [*by_external_id.values(), *by_guanxi_id.values()] if isinstance(v, int)]
+        )
+        identities = self._stored_identities(
+            {
+                by_guanxi_id.get(r.guanxi_id)
+                for _s, r in rows
+                if r.guanxi_id is not None and by_guanxi_id.get(r.guanxi_id) in changeable
+            },
+            external_ids_of,
+            names_of,
         )
         for source, reasons, external_id, guanxi_id in failed:
             existing = by_external_id.get(external_id) if external_id else None
@@ -515,7 +528,13 @@ class CustomerImporter:
                 organisations.named.add(row.organization_external_id)
             if row.guanxi_id is not None:
                 target = self._guanxi_id_target(
-                    row, by_guanxi_id, external_ids_of, by_external_id, leaders, changeable
+                    row,
+                    by_guanxi_id,
+                    external_ids_of,
+                    by_external_id,
+                    leaders,
+                    changeable,
+                    identities,
                 )
                 if isinstance(target, str):
                     reject(source, [target])
@@ -716,26 +735,28 @@ class CustomerImporter:
 
     def _existing_by_guanxi_id(
         self, guanxi_ids: Iterable[int | None]
-    ) -> tuple[dict[int, int | str], dict[int, str | None]]:
+    ) -> tuple[dict[int, int | str], dict[int, str | None], dict[int, str]]:
         """Guanxi id -> the id of the customer a row naming it updates, or why it cannot; and
-        those customers' external ids. Only customers the user may see are found, so the reason
-        for one they may not see is that for an id no customer has: the import never tells
-        whether an id exists. A customer merged away stands for the one it was merged into; one
-        in the recycle bin that the user would see is refused saying so. Whether the user may
-        change them is asked with the rest (``_changeable``)."""
+        those customers' external ids and names. Only customers the user may see are found, so
+        the reason for one they may not see is that for an id no customer has: the import never
+        tells whether an id exists. A customer merged away stands for the one it was merged
+        into; one in the recycle bin that the user would see is refused saying so. Whether the
+        user may change them is asked with the rest (``_changeable``)."""
         wanted = {g for g in guanxi_ids if g is not None}
         found: dict[int, int | str] = {}
         external_ids: dict[int, str | None] = {}
+        names: dict[int, str] = {}
         if not wanted:
-            return found, external_ids
+            return found, external_ids, names
         seen = Customer.objects.filter(
             customer_scope(self.actor, VIEW, deleted=True), pk__in=wanted
-        ).values_list("pk", "deleted_at", "external_id")
+        ).values_list("pk", "deleted_at", "external_id", "name")
         merged: dict[int, int] = {}
-        for pk, deleted_at, external_id in seen:
+        for pk, deleted_at, external_id, name in seen:
             if deleted_at is None:
                 found[pk] = pk
                 external_ids[pk] = external_id
+                names[pk] = name
                 continue
             successor = merge_successor(pk)
             if successor is None:
@@ -745,16 +766,50 @@ class CustomerImporter:
             else:
                 merged[pk] = successor
         if merged:
-            survivors = dict(
+            survivors = (
                 Customer.objects.visible_to(self.actor)
                 .filter(pk__in=set(merged.values()))
-                .values_list("pk", "external_id")
+                .values_list("pk", "external_id", "name")
             )
-            external_ids.update(survivors)
+            for pk, external_id, name in survivors:
+                external_ids[pk] = external_id
+                names[pk] = name
             for pk, successor in merged.items():
-                if successor in survivors:
+                if successor in names:
                     found[pk] = successor
-        return found, external_ids
+        return found, external_ids, names
+
+    def _stored_identities(
+        self,
+        customer_ids: set[int | str | None],
+        external_ids: dict[int, str | None],
+        names: dict[int, str],
+    ) -> dict[int, StoredIdentity]:
+        """What the customers rows of the batch name by Guanxi id are known by (see
+        ``identity``): their phones and emails read in one query, for the batch's customers
+        together."""
+        ids = {pk for pk in customer_ids if isinstance(pk, int)}
+        if not ids:
+            return {}
+        identities = {pk: StoredIdentity(names[pk], external_ids.get(pk)) for pk in ids}
+        none = Value("", output_field=CharField())
+        phones = (
+            Phone.objects.filter(customer_id__in=ids)
+            .order_by()
+            .values_list("customer_id", "number", "display")
+        )
+        emails = (
+            Email.objects.filter(customer_id__in=ids)
+            .order_by()
+            .annotate(none=none)
+            .values_list("customer_id", "address", "none")
+        )
+        for customer_id, value, display in phones.union(emails, all=True):
+            if display:  # a phone's: every stored phone is displayed
+                identities[customer_id].add_phone(value, display)
+            else:
+                identities[customer_id].emails.add(email_key(value))
+        return identities
 
     def _guanxi_id_target(
         self,
@@ -764,6 +819,7 @@ class CustomerImporter:
         by_external_id: dict[str, Any],
         leaders: dict[str, CustomerRow],
         changeable: set[int],
+        identities: dict[int, StoredIdentity],
     ) -> int | str:
         """The customer a row with a Guanxi id updates, or why it is rejected.
 
@@ -771,7 +827,11 @@ class CustomerImporter:
         row of the file is making. An empty one leaves the customer's as it is (an empty cell
         never clears a field); a new one is given to a customer without one, and then names
         it for the rest of the file (``by_external_id`` is updated), as a new external id
-        would have named the customer a row made."""
+        would have named the customer a row made.
+
+        Without the same external id, the row must agree with the customer on a phone, an
+        email or the name (``identity.row_agrees``): a file from another Guanxi installation
+        has ids that name other customers here."""
         guanxi_id = row.guanxi_id
         target = by_guanxi_id.get(guanxi_id) or _no_such_guanxi_id(guanxi_id)
         if isinstance(target, str):
@@ -779,25 +839,32 @@ class CustomerImporter:
         if target not in changeable:
             return _not_yours_by_guanxi_id(guanxi_id)
         external_id = row.external_id
-        if external_id is None:
-            return target
-        named = by_external_id.get(external_id)
-        if named == target:
-            return target
-        column = self.mapping.column_name("external_id")
-        if named is not None or external_id in leaders:
+        if external_id is not None:
+            named = by_external_id.get(external_id)
+            if named == target:
+                return target
+            column = self.mapping.column_name("external_id")
+            if named is not None or external_id in leaders:
+                return _(
+                    "guanxi_id: %(column)s “%(external_id)s” is another customer's than the "
+                    "customer %(id)s; correct one of the two columns"
+                ) % {"column": column, "external_id": external_id, "id": guanxi_id}
+            own = external_ids_of.get(target)
+            if own:
+                return _(
+                    "guanxi_id: the customer %(id)s has the external id “%(own)s”, not "
+                    "%(column)s “%(external_id)s”; an import does not replace an external id"
+                ) % {"id": guanxi_id, "own": own, "column": column, "external_id": external_id}
+        if not row_agrees(row, identities[target]):
             return _(
-                "guanxi_id: %(column)s “%(external_id)s” is another customer's than the "
-                "customer %(id)s; correct one of the two columns"
-            ) % {"column": column, "external_id": external_id, "id": guanxi_id}
-        own = external_ids_of.get(target)
-        if own:
-            return _(
-                "guanxi_id: the customer %(id)s has the external id “%(own)s”, not "
-                "%(column)s “%(external_id)s”; an import does not replace an external id"
-            ) % {"id": guanxi_id, "own": own, "column": column, "external_id": external_id}
-        by_external_id[external_id] = target
-        external_ids_of[target] = external_id
+                "guanxi_id: the customer %(id)s here is someone else: the row shares no name, "
+                "phone, email or external id with them. The file may come from another Guanxi "
+                "installation, whose ids are its own: remove the %(column)s column to import "
+                "its rows as new customers or match them by their details"
+            ) % {"id": guanxi_id, "column": self.mapping.column_name("guanxi_id")}
+        if external_id is not None:
+            by_external_id[external_id] = target
+            external_ids_of[target] = external_id
         return target
 
     def _organisations(self, external_ids: Iterable[str | None]) -> _Organisations:

@@ -275,14 +275,15 @@ def test_an_external_id_of_another_customer_is_refused_naming_both_columns(
 
 def test_an_external_id_a_row_gives_is_another_customers_for_later_rows(company, tmp_path):
     first, second, third = _form_customers(company.admin, count=3)
+    # Renamed: each row with an id has its customer's phone, which says it is theirs.
     job = _import(
         tmp_path,
-        "id,external_id,name\n"
-        f"{first.pk},N1,甲\n"  # given to the first, who had none
-        f"{second.pk},N1,乙\n"  # so not the second's
-        f",N1,丙\n"  # a row with it alone goes into the first too
-        f"{third.pk},N2,丁\n"
-        f",N2,戊\n",
+        "id,external_id,name,phones\n"
+        f"{first.pk},N1,甲,13812340000\n"  # given to the first, who had none
+        f"{second.pk},N1,乙,13812340001\n"  # so not the second's
+        f",N1,丙,\n"  # a row with it alone goes into the first too
+        f"{third.pk},N2,丁,13812340002\n"
+        f",N2,戊,\n",
         company.admin,
     )
     assert (job.created, job.updated, job.rejected) == (0, 4, 1), _reasons(job)
@@ -318,8 +319,8 @@ def test_an_empty_external_id_keeps_the_customers(company, tmp_path):
 def test_two_rows_of_one_id_update_that_customer_one_after_the_other(company, tmp_path):
     (customer,) = _form_customers(company.admin, count=1)
     content = (
-        f"id,external_id,name,phones\n{customer.pk},,张伟,13900000001\n"
-        f"{customer.pk},,张伟伟,13900000002\n"
+        f"id,external_id,name,phones\n{customer.pk},,张伟,13812340000;13900000001\n"
+        f"{customer.pk},,张伟伟,13812340000;13900000002\n"
     )
     for batch_size in (None, 1):
         Customer.objects.filter(pk=customer.pk).update(name="客户0")
@@ -337,7 +338,10 @@ def test_two_rows_of_one_id_update_that_customer_one_after_the_other(company, tm
 def test_a_merged_customer_is_the_one_it_was_merged_into(company, tmp_path):
     survivor, merged = _form_customers(company.admin, count=2)
     customers_merge(actor=company.admin, survivor_id=survivor.pk, merged_id=merged.pk)
-    job = _import(tmp_path, f"id,external_id,name\n{merged.pk},,合并后\n", company.admin)
+    # Renamed, with the merged customer's phone, which the survivor took.
+    job = _import(
+        tmp_path, f"id,external_id,name,phones\n{merged.pk},,合并后,13812340001\n", company.admin
+    )
     assert (job.created, job.updated, job.rejected) == (0, 1, 0), _reasons(job)
     survivor.refresh_from_db()
     assert survivor.name == "合并后"
@@ -438,10 +442,14 @@ def test_the_mapping_page_maps_the_exports_id_and_says_what_it_does(client, comp
 def test_the_exports_header_note_says_the_import_reads_the_id():
     with translation.override("en"):
         assert _header_note("id") == (
-            "Guanxi ID\nGuanxi's own number; the import reads it to update that customer"
+            "Guanxi ID\nthis Guanxi installation's own number; the import updates that "
+            "customer by it. A file from another installation: remove this column"
         )
     with translation.override("zh-hans"):
-        assert _header_note("id") == "Guanxi 编号\nGuanxi 自己的编号；导入时按此列更新该客户"
+        assert _header_note("id") == (
+            "Guanxi 编号\n本 Guanxi 系统自己的编号；导入时按此列更新该客户。"
+            "来自另一套系统的文件：请删除此列"
+        )
 
 
 def test_an_id_column_of_another_system_is_not_taken_for_guanxis():

@@ -1,0 +1,100 @@
+"""Whether a row keyed by its Guanxi id is the customer that id names here.
+
+A Guanxi id is one installation's own number. An export made on another installation (a test or
+staging site, a second company's database, an old backup restored elsewhere) carries ids that
+name other customers here, and its rows would overwrite them. So a row with a Guanxi id must
+agree with the stored customer on one identifying thing before it updates them: the external
+id, a phone or an email (a masked phone by its mask), or the name, read as the duplicate engine
+reads names. An edited export keeps most of these, so a name corrected with the phone left as
+it was, or a phone changed under the same name, still goes back into its customer.
+
+The names: the same words in any order, case, width or script form, or the same sound
+(张伟 and 张玮, 张伟 and "Zhang Wei": the slip an input method makes with a Chinese name, and
+what a typo fix of one mostly is), or one inside the other (a name completed, a note added:
+张伟 and 张伟（已离职）; at least two Han characters or two words in the shorter). Beyond
+that, one slip (a letter changed, added, dropped or two swapped: the optimal string alignment
+distance) in a Latin name of at least five letters, two from twelve; and one character in
+Chinese names of at least three. Closer is not enough
+for short names: "Jane Smith" and "John Smith" are three slips apart, and two-character Chinese
+names sharing a surname (王芳, 王芬) are too common among strangers (王, 李 and 张 are each the
+surname of about one person in fourteen) to take one different character for a typo. Such a
+fix with no phone, email or external id to go by is refused, saying what to do.
+"""
+
+from dataclasses import dataclass, field
+
+from rapidfuzz.distance import OSA
+
+from guanxi.core.masking import mask_phone
+from guanxi.dedup.matching.normalize import clean_text, email_key, person_name_forms
+
+from .customer_rows import CustomerRow, _split
+
+# (letters in the shorter name, slips allowed): the first that the name reaches applies.
+LATIN_SLIPS = ((12, 2), (5, 1))
+# Han characters both names need before one of them may differ.
+HAN_CHARACTERS_FOR_A_SLIP = 3
+
+
+@dataclass
+class StoredIdentity:
+    """What a stored customer is known by, to compare a row with."""
+
+    name: str
+    external_id: str | None
+    phones: set[str] = field(default_factory=set)  # E.164
+    phone_masks: set[str] = field(default_factory=set)  # as exported, without separators
+    emails: set[str] = field(default_factory=set)  # email_key
+
+    def add_phone(self, number: str, display: str) -> None:
+        self.phones.add(number)
+        self.phone_masks.add(_unseparated(mask_phone(display)))
+
+
+def row_agrees(row: CustomerRow, stored: StoredIdentity) -> bool:
+    """Whether the row shares an external id, a phone, an email or the name with the stored
+    customer (the cheap comparisons first)."""
+    if row.external_id and row.external_id == stored.external_id:
+        return True
+    if any(phone.parsed.e164 in stored.phones for phone in row.phones):
+        return True
+    if any(email_key(email["address"]) in stored.emails for email in row.emails):
+        return True
+    # Masked phones are left out of the row's phones (they update nothing): read from the cell.
+    for part in _split(row.cells.get("phone", "")):
+        if "*" in part and _unseparated(part) in stored.phone_masks:
+            return True
+    return names_agree(stored.name, row.scalars.get("name", ""))
+
+
+def names_agree(stored: str, given: str) -> bool:
+    """Whether two names are one person's or organisation's as written, or a typo fix of it
+    (see the module docstring)."""
+    a, b = person_name_forms(stored), person_name_forms(given)
+    if not a.tokens or not b.tokens:
+        return False
+    if a.key == b.key or a.joined == b.joined:
+        return True
+    if a.han or b.han:
+        if _latin(stored) != _latin(given):
+            return False
+        shorter_han, longer_han = sorted((a.han, b.han), key=len)
+        if len(shorter_han) >= 2 and shorter_han in longer_han:
+            return True  # 张伟 completed to 张伟明, or a note added: 张伟（已离职）
+        return len(shorter_han) >= HAN_CHARACTERS_FOR_A_SLIP and OSA.distance(a.han, b.han) <= 1
+    fewer, more = sorted((set(a.tokens), set(b.tokens)), key=len)
+    if len(fewer) >= 2 and fewer <= more:
+        return True  # "Dylan Waller" completed to "Dylan J. Waller"
+    shorter = min(len(a.joined), len(b.joined))
+    slips = next((n for letters, n in LATIN_SLIPS if shorter >= letters), 0)
+    return min(OSA.distance(a.key, b.key), OSA.distance(a.joined, b.joined)) <= slips
+
+
+def _latin(name: str) -> str:
+    """A name's Latin letters and digits, folded: what is left beside its Han characters."""
+    return "".join(ch for ch in clean_text(name) if ch.isascii() and ch.isalnum())
+
+
+def _unseparated(number: str) -> str:
+    """A number without the spaces, dashes and brackets it is displayed with."""
+    return "".join(ch for ch in number if ch not in " -().\t")
