@@ -145,7 +145,14 @@ def _open_csv(path: Path) -> TableFile:
                 _("The header row cannot be read: %(problem)s") % {"problem": row.problem}
             )
         if any(cell.strip() for cell in row.cells):
-            table.header = [restore_formula(cell).strip() for cell in row.cells]
+            header = [restore_formula(cell).strip() for cell in row.cells]
+            # Empty columns after the last named one, as a spreadsheet saves the columns it once
+            # formatted ("name,phone,,"), are no columns, as in a workbook (_header_of): kept,
+            # they would be columns sharing a header, which the import page refuses. A value
+            # under one is still named as beyond the header's last column.
+            while header and not header[-1]:
+                header.pop()
+            table.header = header
             table.header_row = row.number
             break
     if not table.header:

@@ -245,6 +245,25 @@ def test_columns_sharing_a_header_are_refused_rather_than_mapped_as_one(client, 
     assert not Customer.objects.filter(name="张三").exists()
 
 
+def test_empty_columns_after_the_last_header_are_no_columns_sharing_a_header(client, company):
+    # A spreadsheet saves the columns it once formatted as empty ones ("name,phone,,"): read as
+    # two columns without a header, the upload refused the file as columns sharing a header,
+    # though a workbook's empty columns were never read as columns.
+    client.force_login(company.rep)
+    content = "姓名,手机,,\n张三,13812340001,,\n李四,13812340002,,注意\n".encode()
+    response = _upload(client, content)
+    assert response.status_code == 302
+    job = ImportJob.objects.get()
+    assert job.mapping == {"姓名": "name", "手机": "phone"}
+    form = {"map_0": "name", "map_1": "phone", "action": "start"}
+    assert client.post(f"/imports/{job.pk}/mapping/", form).status_code == 302
+    job.refresh_from_db()
+    # A value under no header is still named, as it always was.
+    assert (job.created, job.rejected) == (1, 1)
+    assert "values beyond the last column of the header (column 4" in job.errors.get().reason
+    assert Customer.objects.filter(name="张三").exists()
+
+
 def test_only_the_uploader_maps_and_starts_an_import(client, company):
     # The import runs as the job's user: an administrator pressing Start on a rep's draft
     # would create customers audited under the rep's name.
