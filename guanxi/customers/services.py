@@ -430,7 +430,7 @@ def customer_restore(*, actor, customer_id: int, expected_version: int | None = 
     ``customer_id``, saying so."""
     if not can_restore_customers(actor):
         raise PermissionDenied(_("Only administrators may restore customers."))
-    customer = Customer.objects.select_for_update().get(pk=customer_id)
+    customer = _lock_with_organisation(customer_id)
     if customer.deleted_at is None:
         raise ValidationError(
             {
@@ -463,15 +463,10 @@ def customer_restore(*, actor, customer_id: int, expected_version: int | None = 
             }
         )
     # Deleting an organisation waits until its people are gone; bringing one of them back into
-    # an organisation still in the recycle bin would undo that order.
-    organisation = (
-        Customer.objects.filter(pk=customer.organization_id, deleted_at__isnull=False)
-        .only("pk", "name")
-        .first()
-        if customer.organization_id
-        else None
-    )
-    if organisation is not None:
+    # an organisation still in the recycle bin would undo that order. The organisation is
+    # locked (above), so one being deleted meanwhile is waited for and seen deleted.
+    organisation = customer.organization
+    if organisation is not None and organisation.deleted_at is not None:
         raise ValidationError(
             {
                 "customer_id": _(
@@ -481,8 +476,18 @@ def customer_restore(*, actor, customer_id: int, expected_version: int | None = 
                 % {"name": organisation.name, "id": organisation.pk}
             }
         )
+    changes: dict[str, dict] = {"deleted": {"before": True, "after": False}}
+    # An account manager who left while the customer was in the recycle bin did not hand it
+    # over with their other customers (only those in use are); it comes back to the unowned
+    # pool, where someone takes it on, rather than to a user nobody signs in as.
+    from guanxi.accounts.models import User
+
+    owner_id = customer.owner_id
+    if owner_id is not None and not User.objects.filter(pk=owner_id, is_active=True).exists():
+        owner_id = None
+        changes["owner_id"] = {"before": customer.owner_id, "after": None}
     Customer.objects.filter(pk=customer.pk).update(
-        deleted_at=None, version=F("version") + 1, updated_at=timezone.now()
+        deleted_at=None, owner_id=owner_id, version=F("version") + 1, updated_at=timezone.now()
     )
     # Its organisation may have been renamed meanwhile (a deleted person's search text is not
     # rebuilt with the organisation's people), and its match keys were removed on delete.
@@ -494,9 +499,99 @@ def customer_restore(*, actor, customer_id: int, expected_version: int | None = 
         object_id=customer.pk,
         customer_id=customer.pk,
         summary=Summary(gettext_noop("Restored from the recycle bin")),
-        changes={"deleted": {"before": True, "after": False}},
+        changes=changes,
     )
+    _queue_duplicates_of_restored(customer)
     return Customer.objects.get(pk=customer.pk)
+
+
+# Times a restore reads a person's organisation again after finding the person moved to
+# another one meanwhile (a merge of organisations moves their people).
+_RESTORE_LOCK_ATTEMPTS = 3
+
+
+def _lock_with_organisation(customer_id: int) -> Customer:
+    """The customer, locked, its organisation (if any) locked before it: a person's
+    organisation being deleted meanwhile is waited for, and the order is the one merges of
+    organisations take (organisations, then their people), so the two never wait for each
+    other."""
+    for _attempt in range(_RESTORE_LOCK_ATTEMPTS):
+        organisation_id = (
+            Customer.objects.filter(pk=customer_id).values_list("organization_id", flat=True).get()
+        )
+        organisation = (
+            Customer.objects.select_for_update().filter(pk=organisation_id).first()
+            if organisation_id
+            else None
+        )
+        customer = Customer.objects.select_for_update().get(pk=customer_id)
+        if customer.organization_id == organisation_id:
+            customer.organization = organisation
+            return customer
+    # Moved each time it was looked at: a chain of merges no one makes. Its organisation is
+    # locked after it then.
+    customer.organization = (
+        Customer.objects.select_for_update().filter(pk=customer.organization_id).first()
+        if customer.organization_id
+        else None
+    )
+    return customer
+
+
+def _queue_duplicates_of_restored(customer: Customer) -> None:
+    """Put a restored customer in the duplicate review queue with the customers it may be:
+    while it was in the recycle bin, nothing compared it with anyone, and someone may since
+    have been entered again under the same name, address or number. Those the matching
+    engine scores as likely, and any that now has one of its email addresses or numbers (as
+    intake and the customer form take either to name one customer), are queued, as a scan
+    would; a pair decided before is left as decided."""
+    from guanxi.dedup.keys import stored_match_records
+    from guanxi.dedup.matching.engine import REVIEW_THRESHOLD
+    from guanxi.dedup.models import DuplicatePair
+    from guanxi.dedup.selectors import likely_duplicates
+
+    customer_id = customer.pk
+    record = stored_match_records([customer_id]).get(customer_id)
+    if record is None:
+        return
+    scores = {
+        found.customer_id: (found.score, found.explanation)
+        for found in likely_duplicates(
+            record, exclude_ids=[customer_id], threshold=REVIEW_THRESHOLD, limit=20
+        )
+    }
+    live = Customer.objects.filter(deleted_at__isnull=True, party_type=customer.party_type).exclude(
+        pk=customer_id
+    )
+    sharing = set(
+        live.filter(
+            emails__address__in=Email.objects.filter(customer_id=customer_id).values("address")
+        ).values_list("pk", flat=True)[:20]
+    ) | set(
+        live.filter(
+            phones__number__in=Phone.objects.filter(customer_id=customer_id).values("number")
+        ).values_list("pk", flat=True)[:20]
+    )
+    pairs = []
+    for other_id in sorted(set(scores) | sharing):
+        score, explanation = scores.get(other_id, (REVIEW_THRESHOLD, []))
+        low, high = sorted((customer_id, other_id))
+        pairs.append(
+            DuplicatePair(
+                left_id=low,
+                right_id=high,
+                score=max(score, REVIEW_THRESHOLD),
+                source=DuplicatePair.Source.RESTORE,
+                details={
+                    "fields": [
+                        {**reason, "weight": round(float(reason["weight"]), 2)}
+                        for reason in explanation
+                    ],
+                    "restored": customer_id,
+                },
+            )
+        )
+    DuplicatePair.objects.bulk_create(pairs, ignore_conflicts=True)
 
 
 # How many customers a statement that changes many of them names: one SQL variable each, and

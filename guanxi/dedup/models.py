@@ -55,6 +55,7 @@ class DuplicatePair(models.Model):
         SCAN = "scan", _("Duplicate scan")
         IMPORT = "import", _("Import")
         INTAKE = "intake", _("Service desk request")
+        RESTORE = "restore", _("Restored from the recycle bin")
 
     left = models.ForeignKey(
         "customers.Customer", on_delete=models.CASCADE, related_name="+", verbose_name=_("left")

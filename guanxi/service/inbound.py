@@ -1002,13 +1002,18 @@ def _ticket_type(subject: str, body: str) -> str:
     return Ticket.Type.INQUIRY
 
 
+def _kept(attachment: Attachment) -> bool:
+    """Whether the desk keeps an email's attachment: not empty (there is nothing to keep), not
+    too large, and not a program."""
+    size = len(attachment.data)
+    return 0 < size <= services.MAX_ATTACHMENT_BYTES and not services.is_program(
+        attachment.filename
+    )
+
+
 def _uploads(attachments: list[Attachment]) -> list[SimpleUploadedFile]:
-    """The attachments the desk keeps (those within the size limit), as uploaded files."""
-    return [
-        SimpleUploadedFile(a.filename, a.data, a.content_type)
-        for a in attachments
-        if len(a.data) <= services.MAX_ATTACHMENT_BYTES
-    ]
+    """The attachments the desk keeps (see :func:`_kept`), as uploaded files."""
+    return [SimpleUploadedFile(a.filename, a.data, a.content_type) for a in attachments if _kept(a)]
 
 
 def _store_attachments(
@@ -1019,20 +1024,30 @@ def _store_attachments(
     kept_stored: bool = False,
 ) -> None:
     """Store the email's attachments with its message (unless ``kept_stored``: the service
-    filing it did), and say in a note which were too large to keep."""
+    filing it did), and say in a note which were not kept: too large, or programs."""
     limit = services.MAX_ATTACHMENT_BYTES
     if not kept_stored:
         services._attach(ticket, message, _uploads(attachments), None)
-    too_large = [a for a in attachments if len(a.data) > limit]
-    if not too_large:
-        return
     # Named by its sender: the email may be an unknown sender's, kept as a note.
-    body = _(
-        "The email from %(address)s had attachments larger than %(limit)d MB, which were not "
-        "kept: %(files)s. Ask the sender to send them another way."
-    ) % {
-        "address": message.email_from or ticket.requester_email or "-",
-        "limit": limit // (1024 * 1024),
-        "files": ", ".join(f"{a.filename} ({len(a.data) / 1024 / 1024:.1f} MB)" for a in too_large),
-    }
-    services.add_note(ticket, body)
+    address = message.email_from or ticket.requester_email or "-"
+    too_large = [a for a in attachments if len(a.data) > limit]
+    if too_large:
+        body = _(
+            "The email from %(address)s had attachments larger than %(limit)d MB, which were "
+            "not kept: %(files)s. Ask the sender to send them another way."
+        ) % {
+            "address": address,
+            "limit": limit // (1024 * 1024),
+            "files": ", ".join(
+                f"{a.filename} ({len(a.data) / 1024 / 1024:.1f} MB)" for a in too_large
+            ),
+        }
+        services.add_note(ticket, body)
+    programs = [a for a in attachments if len(a.data) <= limit and services.is_program(a.filename)]
+    if programs:
+        body = _(
+            "The email from %(address)s had attachments that are programs or scripts, which "
+            "the desk does not keep: %(files)s. Do not ask for them; if the sender meant to "
+            "send a document, ask for it in another form."
+        ) % {"address": address, "files": ", ".join(a.filename for a in programs)}
+        services.add_note(ticket, body)

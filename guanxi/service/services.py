@@ -127,6 +127,25 @@ SNAPSHOT_FIELDS = (
     "sla_policy_id",
 )
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+# Programs and scripts that run when opened on the desk's computers (Windows and macOS). Mail
+# from outside is how such files usually arrive, and nothing a customer asks for needs one sent
+# back, so the desk keeps none: an agent cannot attach one, and one arriving by email is left
+# out with a note, as a file too large is.
+PROGRAM_EXTENSIONS = frozenset(
+    {
+        "app", "bat", "cmd", "com", "cpl", "dmg", "exe", "hta", "jar", "js", "jse", "lnk",
+        "msi", "msp", "pif", "pkg", "ps1", "reg", "scr", "vb", "vbe", "vbs", "wsf", "wsh",
+    }
+)  # fmt: skip
+
+
+def is_program(name: str) -> bool:
+    """Whether a file of this name would run when opened. Windows drops trailing dots and
+    spaces from a name, so "invoice.exe." is a program too."""
+    _stem, dot, extension = (name or "").rstrip(". ").rpartition(".")
+    return bool(dot) and extension.lower() in PROGRAM_EXTENSIONS
+
+
 # As much of a description as the audit row keeps (the similar-case search reads as much).
 DESCRIPTION_AUDITED = 2000
 
@@ -978,6 +997,18 @@ def _attach(
                     % {"name": upload.name, "limit": MAX_ATTACHMENT_BYTES // (1024 * 1024)}
                 }
             )
+        if is_program(upload.name):
+            raise ValidationError(
+                {
+                    "files": _(
+                        "%(name)s is a program or script, which the desk does not keep; "
+                        "send what it holds another way."
+                    )
+                    % {"name": upload.name}
+                }
+            )
+        if upload.size == 0:
+            raise ValidationError({"files": _("%(name)s is empty.") % {"name": upload.name}})
     attached: list[dict[str, Any]] = []
     with files_removed_on_failure():
         for upload in uploads:
