@@ -1,5 +1,7 @@
 """How sensitive values look to people who may not see them in full."""
 
+import re
+
 
 def mask_middle(value: str, keep_start: int, keep_end: int) -> str:
     """Replace every character between the first ``keep_start`` and last ``keep_end`` with '*'.
@@ -72,3 +74,19 @@ def mask_id_number(value: str) -> str:
     if len(value) in RESIDENT_ID_LENGTHS:
         return mask_middle(value, 1, 1)
     return mask_middle(value, 2, 2)
+
+
+def is_masked(value: str) -> bool:
+    """Whether a phone or ID number is one as Guanxi shows it masked (:func:`mask_phone`,
+    :func:`mask_id_number`): no real number has an asterisk of its own. A masked number sent
+    back (an edited form, an exported file imported again) stands for the stored one it masks."""
+    return "*" in (value or "")
+
+
+_SEPARATORS = re.compile(r"[\s\-().]")
+
+
+def masks_match(submitted: str, masked: str) -> bool:
+    """Whether ``submitted``, a masked number as someone sent it back, is ``masked`` (the stored
+    number's mask), written with or without the spaces and dashes of the display."""
+    return _SEPARATORS.sub("", submitted) == _SEPARATORS.sub("", masked)

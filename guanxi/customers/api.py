@@ -148,7 +148,11 @@ class CustomerFieldsIn(InputSchema):
     website: str | None = None
     notes: str | None = None
     external_id: str | None = Field(None, description="The customer's key in another system.")
-    phones: list[PhoneIn] | None = Field(None, description="Replaces all phone numbers.")
+    phones: list[PhoneIn] | None = Field(
+        None,
+        description="Replaces all phone numbers. A number sent back as its `number_masked` "
+        "keeps the stored number it masks.",
+    )
     emails: list[EmailIn] | None = Field(None, description="Replaces all email addresses.")
     addresses: list[AddressIn] | None = Field(None, description="Replaces all addresses.")
     tags: list[str] | None = Field(None, description="Replaces all tags.")
@@ -161,7 +165,9 @@ class CustomerFieldsIn(InputSchema):
         "string removes a value, keys left out stay as they are.",
     )
     id_number: str | None = Field(
-        None, description="National ID number; stored encrypted, shown masked. Empty clears it."
+        None,
+        description="National ID number; stored encrypted, shown masked. Empty clears it; "
+        "the `id_number_masked` sent back keeps it.",
     )
 
     def service_data(self) -> dict[str, Any]:

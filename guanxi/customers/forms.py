@@ -287,7 +287,10 @@ class CustomerForm:
         self.organization_id = str(customer.organization_id or "")
         self.organization_label = customer.organization.name if customer.organization_id else ""
         self.tags = ", ".join(t.name for t in customer.tags.all())
-        self.phones = [Row({"number": p.display, "label": p.label}) for p in customer.phones.all()]
+        # Masked for everyone, as on the customer page, where whoever may see numbers in full
+        # asks for them with "Show full numbers" and that is audited; a number sent back as
+        # shown keeps the stored one (``validation._clean_phones``).
+        self.phones = [Row({"number": p.masked, "label": p.label}) for p in customer.phones.all()]
         self.emails = [Row({"address": e.address, "label": e.label}) for e in customer.emails.all()]
         self.addresses = [
             Row({"label": a.label, **{k: getattr(a, k) for k in ADDRESS_PARTS}})

@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
 from guanxi.accounts.roles import Role
+from guanxi.core.masking import is_masked, mask_phone, masks_match
 from guanxi.core.phones import ParsedPhone, parse_phone
 from guanxi.core.text import UNSTORABLE_TEXT
 
@@ -190,7 +191,8 @@ def clean_customer_data(
             )
     _check_scalars(result.scalars, actor=actor, instance=instance, errors=errors)
     if "phones" in data:
-        result.phones = _clean_phones(data["phones"], errors)
+        stored = list(instance.phones.all()) if instance is not None and instance.pk else None
+        result.phones = _clean_phones(data["phones"], errors, stored=stored)
     if "emails" in data:
         result.emails = _clean_emails(data["emails"], errors)
     if "addresses" in data:
@@ -206,10 +208,24 @@ def clean_customer_data(
         )
     if "id_number" in data:
         value = normalise_id_number(data["id_number"] or "")
-        message = check_id_number(value) if value else None
-        if message:
-            errors.add("id_number", message)
-        result.id_number = value
+        stored_mask = instance.id_number_masked if instance is not None else ""
+        if value and is_masked(value):
+            # The number as the form or the API showed it, sent back: it stays as it is.
+            if not (stored_mask and masks_match(value, stored_mask)):
+                errors.add(
+                    "id_number",
+                    _(
+                        "“%(value)s” is masked but is not this customer's ID number as shown "
+                        "masked: type the number in full, leave it as shown, or clear it."
+                    )
+                    % {"value": value},
+                )
+            result.id_number = None
+        else:
+            message = check_id_number(value) if value else None
+            if message:
+                errors.add("id_number", message)
+            result.id_number = value
     errors.raise_if_any()
     return result
 
@@ -342,9 +358,29 @@ def _choice(value, choices, default: str, name: str, errors) -> str:
     return value
 
 
-def _clean_phones(value, errors) -> list[PhoneItem]:
+def _kept_phone(number: str, unclaimed: dict[int, Phone], row: int) -> Phone | None:
+    """The stored phone that ``number``, a masked number sent back in row ``row``, stands for:
+    the one in the same row if its mask is ``number``, else the first other one masked so (two
+    numbers can share a mask). ``unclaimed`` holds the stored phones by their row; each is kept
+    by one row at most, so the one found is taken out of it."""
+    candidates = [
+        position
+        for position, phone in unclaimed.items()
+        if masks_match(number, mask_phone(phone.display))
+    ]
+    if not candidates:
+        return None
+    return unclaimed.pop(row if row in candidates else candidates[0])
+
+
+def _clean_phones(value, errors, *, stored: list[Phone] | None = None) -> list[PhoneItem]:
+    """The phone rows, checked. With ``stored`` (the phones of the customer being changed), a
+    number sent back masked as it was shown (+86 138 **** 5678) keeps the stored number it
+    masks, so that whoever may not see numbers in full can save the customer without retyping
+    them; a masked number that masks none of them is refused naming the row."""
     items: list[PhoneItem] = []
     seen: set[str] = set()
+    unclaimed = dict(enumerate(stored or ()))
     for i, raw in enumerate(_as_list(value, "phones", errors)):
         name = f"phones[{i}]"
         item = _as_item(raw, name, errors)
@@ -352,11 +388,25 @@ def _clean_phones(value, errors) -> list[PhoneItem]:
         if not number or not isinstance(number, str):
             errors.add(f"{name}.number", _("This field is required."))
             continue
-        try:
-            parsed = parse_phone(number)
-        except ValidationError as exc:
-            errors.add(f"{name}.number", exc.messages[0])
-            continue
+        if stored is not None and is_masked(number):
+            kept = _kept_phone(number, unclaimed, i)
+            if kept is None:
+                errors.add(
+                    f"{name}.number",
+                    _(
+                        "“%(value)s” is masked but masks none of this customer's numbers: "
+                        "type the number in full, leave it as shown, or remove it."
+                    )
+                    % {"value": number},
+                )
+                continue
+            parsed = ParsedPhone(e164=kept.number, display=kept.display)
+        else:
+            try:
+                parsed = parse_phone(number)
+            except ValidationError as exc:
+                errors.add(f"{name}.number", exc.messages[0])
+                continue
         if len(parsed.display) > PHONE_DISPLAY_LENGTH:
             # Only an extension makes it this long: "+86 10 8765 4321 ext. 12345678901234567890".
             errors.add(

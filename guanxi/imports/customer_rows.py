@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from guanxi.accounts.models import User
 from guanxi.core.crypto import lookup_hash
 from guanxi.core.keyset import MAX_ID
+from guanxi.core.masking import is_masked
 from guanxi.customers.models import Customer, CustomFieldDefinition
 from guanxi.customers.validation import (
     ONE_LINE_FIELDS,
@@ -265,7 +266,7 @@ def clean_customer_row(
     # Guanxi id goes back into its customer just the same.
     keyed = bool(values.get("external_id", "").strip()) or "guanxi_id" in values
     phones = clean_phones(
-        [part for part in _split(values.get("phone", "")) if not (keyed and _masked(part))],
+        [part for part in _split(values.get("phone", "")) if not (keyed and is_masked(part))],
         errors,
     )
     emails = clean_emails(_split(values.get("email", ""), emails=True), errors)
@@ -287,7 +288,7 @@ def clean_customer_row(
             problem(column, message)
 
     id_number = normalise_id_number(values.get("id_number", ""))
-    if keyed and _masked(id_number):
+    if keyed and is_masked(id_number):
         id_number = ""  # as a masked phone, above
     if id_number:
         message = check_id_number(id_number)
@@ -349,12 +350,6 @@ def parse_guanxi_id(text: str) -> int | None:
         return None
     number = int(text)
     return number if 1 <= number <= MAX_ID else None
-
-
-def _masked(value: str) -> bool:
-    """Whether a phone or ID number is one as Guanxi shows it masked (``mask_phone``,
-    ``mask_id_number``): such a number has no asterisk of its own."""
-    return "*" in value
 
 
 def _split(text: str, *, emails: bool = False) -> list[str]:

@@ -1,0 +1,268 @@
+"""Every page and API answer a sales rep can reach, searched for a customer's phone and ID
+numbers in full: someone without the view-sensitive-data permission sees them masked everywhere
+(README, "Sensitive data"), in the text, in form values and in JSON alike.
+
+The routes are those of the resolver (``test_authorization_walk.all_routes``), each visited with
+its path filled in from one small world about the customer: their ticket, a possible duplicate,
+an interaction, their history after an edit. A route whose path cannot be filled from it is not
+about this customer (tokens, knowledge articles, attachments) and is listed in ``NOT_ABOUT_THEM``,
+so that a new route cannot go unwalked unnoticed.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+
+from guanxi.customers.models import Customer
+from guanxi.customers.services import customer_create, customer_update
+from guanxi.dedup.models import DuplicatePair
+from guanxi.dedup.services import duplicate_pair_merge
+from guanxi.interactions.services import interaction_log
+from guanxi.service import mail
+from guanxi.service.models import Ticket
+from guanxi.tests.test_authorization_walk import _token_client, all_routes
+
+pytestmark = pytest.mark.django_db
+
+MOBILE = "138 9041 7762"
+LANDLINE = "021 5876 3190"
+NEW_MOBILE = "139 5170 2846"  # put in by an edit, so in the history
+MERGED_MOBILE = "137 6620 9153"  # a duplicate's, copied to the customer by a merge
+ID_NUMBER = "11010519491231002X"
+FULL_NUMBERS = {
+    # Digits in order, whatever is written between them (spaces, dashes, brackets).
+    "mobile": "13890417762",
+    "landline": "2158763190",
+    "new mobile": "13951702846",
+    "merged mobile": "13766209153",
+    "ID number": ID_NUMBER,
+}
+
+
+def _pattern(digits: str) -> re.Pattern:
+    return re.compile(r"[\s\-.()\u00a0]{0,3}".join(re.escape(ch) for ch in digits), re.IGNORECASE)
+
+
+PATTERNS = {name: _pattern(digits) for name, digits in FULL_NUMBERS.items()}
+
+
+def full_numbers_in(text: str) -> list[str]:
+    return [name for name, pattern in PATTERNS.items() if pattern.search(text)]
+
+
+# Routes whose path holds something other than this customer's world.
+NOT_ABOUT_THEM = {
+    "accounts:token_revoke",
+    "analytics:export",
+    "analytics:follow_up_done",
+    "customers:export_job",
+    "customers:export_download",
+    "dedup:undo",
+    "imports:detail",
+    "imports:resume",
+    "imports:cancel",
+    "imports:discard",
+    "imports:mapping",
+    "imports:for_real",
+    "imports:errors",
+    "service:attachment",
+    "service:report_export",
+    "service:public_survey",
+    "knowledge:detail",
+    "knowledge:edit",
+    "api:customer_export_job",
+    "api:customer_export_file",
+    "api:user_deactivate",
+    "api:merge_undo",
+    # Orders and invoices carry no phone or ID number.
+    "api:order_detail",
+    "api:order_update",
+    "api:order_refund",
+    "api:order_cancel",
+    "api:order_approve",
+    "api:invoice_payment_create",
+}
+# Where the numbers are most at home: each must have been shown to the rep (status 200).
+MUST_SHOW = {
+    "customers:list",
+    "customers:detail",
+    "customers:edit",
+    "customers:timeline",
+    "customers:history",
+    "interactions:list",
+    "dedup:queue",
+    "dedup:pair",
+    "service:list",
+    "service:detail",
+    "service:public_status",
+    "api:customer_list",
+    "api:customer_detail",
+    "api:customer_history",
+    "api:customer_interaction_list",
+    "api:duplicate_list",
+    "api:ticket_list",
+    "api:ticket_detail",
+    "api:openapi-json",
+}
+# Searches by the numbers' digits, as a rep looking them up would.
+SEARCHES = ("7762", "王晓明", "13890417762")
+
+
+@pytest.fixture
+def world(company):
+    rep = company.rep
+    customer = customer_create(
+        actor=rep,
+        data={
+            "name": "王晓明",
+            "phones": [{"number": MOBILE}, {"number": LANDLINE, "label": "work"}],
+            "id_number": ID_NUMBER,
+        },
+    )
+    customer = customer_update(
+        actor=rep,
+        customer_id=customer.pk,
+        expected_version=customer.version,
+        data={"phones": [{"number": NEW_MOBILE}, {"number": MOBILE}, {"number": LANDLINE}]},
+    )
+    interaction_log(
+        actor=rep,
+        customer_id=customer.pk,
+        data={"channel": "phone", "direction": "outbound", "subject": "Called about the order"},
+    )
+    # A duplicate merged into the customer, its number copied to them.
+    merged = customer_create(
+        actor=rep, data={"name": "王晓明", "phones": [{"number": MERGED_MOBILE}]}
+    )
+    low, high = sorted((customer.pk, merged.pk))
+    merged_pair = DuplicatePair.objects.create(left_id=low, right_id=high, score=0.9, source="scan")
+    duplicate_pair_merge(actor=rep, pair_id=merged_pair.pk, survivor_id=customer.pk)
+    twin = customer_create(actor=rep, data={"name": "王晓明", "phones": [{"number": MOBILE}]})
+    low, high = sorted((customer.pk, twin.pk))
+    pair = DuplicatePair.objects.create(left_id=low, right_id=high, score=0.95, source="scan")
+    # The customer asks for help on the public form, found by their mobile number.
+    response = Client().post(
+        "/service/help/",
+        {
+            "name": "王晓明",
+            "email": "wxm@example.com",
+            "phone": MOBILE,
+            "type": "complaint",
+            "subject": "Broken kettle",
+            "description": "It stopped working after a week.",
+        },
+    )
+    assert response.status_code in (200, 302), response.content[:500]
+    ticket = Ticket.objects.get(subject="Broken kettle")
+    assert ticket.customer_id == customer.pk
+    return {
+        "customer_id": customer.pk,
+        "ticket_id": ticket.pk,
+        "pair_id": pair.pk,
+        "token": mail.status_link_token(ticket.pk),
+    }
+
+
+_PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")
+
+
+def _urls(world) -> dict[str, str]:
+    urls = {}
+    for name, pattern in all_routes():
+        if not name or name.startswith("admin:") or name in NOT_ABOUT_THEM:
+            continue
+        names = _PARAMETER.findall(pattern)
+        missing = [p for p in names if p not in world]
+        assert not missing, f"{name}: add it to NOT_ABOUT_THEM or fill {missing} from the world"
+        urls[name] = "/" + _PARAMETER.sub(lambda m: str(world[m.group(1)]), pattern)
+    return urls
+
+
+def _leaks(name: str, url: str, response, *, typed: str = "") -> list[str]:
+    """The numbers ``response`` shows in full, leaving out ``typed``, what the rep searched for,
+    which the page may well repeat (in the search box, in its links)."""
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    body = content.decode("utf-8", "replace")
+    if typed:
+        body = body.replace(typed, "")
+    return [f"{name} {url}: {found}" for found in full_numbers_in(body)]
+
+
+def test_the_patterns_find_the_numbers_as_they_are_written():
+    for text in ("+86 138 9041 7762", "13890417762", "+8613890417762", "138-9041-7762"):
+        assert full_numbers_in(text) == ["mobile"]
+    for text in ("+86 138 **** 7762", "+86 21 5*** 3190", "1****************X", "7762"):
+        assert full_numbers_in(text) == []
+
+
+def test_no_page_shows_a_rep_the_numbers_in_full(client, company, world):
+    client.force_login(company.rep)
+    leaks, shown = [], set()
+    for name, url in _urls(world).items():
+        if name.startswith("api:"):
+            continue
+        response = client.get(url)
+        assert response.status_code < 500, (name, url)
+        if response.status_code == 200:
+            shown.add(name)
+        leaks += _leaks(name, url, response)
+    for q in SEARCHES:
+        for url in ("/customers/", "/interactions/", "/service/tickets/", "/duplicates/"):
+            leaks += _leaks(url, f"{url}?q={q}", client.get(url, {"q": q}), typed=q)
+        lookup = client.get("/customers/organizations/lookup/", {"q": q})
+        leaks += _leaks("lookup", q, lookup, typed=q)
+    assert not leaks
+    # The walk saw the numbers, masked: it did not pass for want of them.
+    page = client.get(f"/customers/{world['customer_id']}/").content.decode()
+    for masked in ("+86 138 **** 7762", "+86 21 5*** 3190", "+86 137 **** 9153"):
+        assert masked in page
+    assert "1****************X" in page
+    assert MUST_SHOW - shown <= {n for n in MUST_SHOW if n.startswith("api:")}, MUST_SHOW - shown
+
+
+def test_no_api_answer_gives_a_rep_the_numbers_in_full(company, world):
+    api, headers = _token_client(company.rep)
+    leaks, shown = [], set()
+    for name, url in _urls(world).items():
+        if not name.startswith("api:"):
+            continue
+        response = api.get(url, headers=headers)
+        assert response.status_code < 500, (name, url)
+        if response.status_code == 200:
+            shown.add(name)
+        leaks += _leaks(name, url, response)
+    for q in SEARCHES:
+        for url in ("/api/v1/customers", "/api/v1/tickets", "/api/v1/interactions"):
+            response = api.get(url, {"q": q}, headers=headers)
+            leaks += _leaks(url, f"{url}?q={q}", response, typed=q)
+    assert not leaks
+    assert {n for n in MUST_SHOW if n.startswith("api:")} <= shown
+
+
+def test_the_edit_form_shown_again_after_an_error_keeps_the_numbers_masked(client, company, world):
+    client.force_login(company.rep)
+    customer = Customer.objects.get(pk=world["customer_id"])
+    page = client.get(f"/customers/{customer.pk}/edit/").content.decode()
+    masked = re.findall(r'name="phone_number" value="([^"]*)"', page)
+    assert masked[:3] == ["+86 139 **** 2846", "+86 138 **** 7762", "+86 21 5*** 3190"]
+    response = client.post(
+        f"/customers/{customer.pk}/edit/",
+        {
+            "party_type": "person",
+            "name": "",  # required: the form comes back
+            "kind": customer.kind,
+            "relationship_level": customer.relationship_level,
+            "lifecycle_stage": customer.lifecycle_stage,
+            "owner_id": str(company.rep.pk),
+            "phone_number": masked[:3],
+            "phone_label": ["mobile", "mobile", "work"],
+            "version": str(customer.version),
+        },
+    )
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert "errorlist" in body
+    assert full_numbers_in(body) == []
