@@ -4,7 +4,7 @@ import secrets
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -81,6 +81,7 @@ class Team(models.Model):
         super().clean()
         if self.pk is None or self.department_id is None:
             return
+        _lock_team(self.pk)
         elsewhere = (
             User.objects.filter(team_id=self.pk)
             .exclude(department_id=self.department_id)
@@ -97,6 +98,16 @@ class Team(models.Model):
                     % {"members": ", ".join(names)}
                 }
             )
+
+
+def _lock_team(team_id: int) -> None:
+    """Lock a team's row until the transaction ends, before a team's department or a person's
+    team is checked against the other: an administrator moving the team and another putting
+    someone in it at the same moment would otherwise each check what the other is changing,
+    and both save. The admin pages validate and save in one transaction; a check made outside
+    one (a script calling ``full_clean``) has nothing to hold the lock for."""
+    if connection.in_atomic_block:
+        list(Team.objects.select_for_update().filter(pk=team_id).values_list("pk"))
 
 
 class GuanxiUserManager(UserManager):
@@ -154,6 +165,7 @@ class User(AbstractUser):
         super().clean()
         if self.team_id is None:
             return
+        _lock_team(self.team_id)
         team = Team.objects.select_related("department").filter(pk=self.team_id).first()
         if team is not None and team.department_id != self.department_id:
             raise ValidationError(
