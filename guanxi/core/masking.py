@@ -89,4 +89,9 @@ _SEPARATORS = re.compile(r"[\s\-().]")
 def masks_match(submitted: str, masked: str) -> bool:
     """Whether ``submitted``, a masked number as someone sent it back, is ``masked`` (the stored
     number's mask), written with or without the spaces and dashes of the display."""
-    return _SEPARATORS.sub("", submitted) == _SEPARATORS.sub("", masked)
+    return mask_key(submitted) == mask_key(masked)
+
+
+def mask_key(masked: str) -> str:
+    """A masked number without the spaces and dashes of the display, for comparing masks."""
+    return _SEPARATORS.sub("", masked)

@@ -88,6 +88,12 @@ class PhoneIn(InputSchema):
     number: str
     label: Literal[tuple(Phone.Label.values)] | None = None
     is_primary: StrictBool = False
+    id: BodyId | None = Field(
+        None,
+        description="With a `number` sent back as its `number_masked`: the `id` of the stored "
+        "number it stands for. Needed when two of the customer's numbers are masked alike and "
+        "not both are sent back; otherwise the mask alone names it.",
+    )
 
     @model_validator(mode="before")
     @classmethod

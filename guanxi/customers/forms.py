@@ -290,7 +290,12 @@ class CustomerForm:
         # Masked for everyone, as on the customer page, where whoever may see numbers in full
         # asks for them with "Show full numbers" and that is audited; a number sent back as
         # shown keeps the stored one (``validation._clean_phones``).
-        self.phones = [Row({"number": p.masked, "label": p.label}) for p in customer.phones.all()]
+        # Each row names its stored number by id: two numbers can be masked alike, and a row
+        # removed above moves the others up.
+        self.phones = [
+            Row({"number": p.masked, "label": p.label, "id": str(p.pk)})
+            for p in customer.phones.all()
+        ]
         self.emails = [Row({"address": e.address, "label": e.label}) for e in customer.emails.all()]
         self.addresses = [
             Row({"label": a.label, **{k: getattr(a, k) for k in ADDRESS_PARTS}})
@@ -347,10 +352,17 @@ class CustomerForm:
         if int_param(pick) is not None:
             self.organization_id = pick
         self.tags = post.get("tags", "")
+        phone_ids = post.getlist("phone_id")
         self.phones = [
-            Row({"number": n.strip(), "label": lbl})
-            for n, lbl in zip(
-                post.getlist("phone_number"), post.getlist("phone_label"), strict=False
+            Row(
+                {
+                    "number": n.strip(),
+                    "label": lbl,
+                    "id": phone_ids[i].strip() if i < len(phone_ids) else "",
+                }
+            )
+            for i, (n, lbl) in enumerate(
+                zip(post.getlist("phone_number"), post.getlist("phone_label"), strict=False)
             )
         ]
         self.emails = [
@@ -425,7 +437,11 @@ class CustomerForm:
             "phones",
             self.phones,
             lambda r: r.values["number"],
-            lambda r: {"number": r.values["number"], "label": r.values["label"]},
+            lambda r: {
+                "number": r.values["number"],
+                "label": r.values["label"],
+                "id": int_param(r.values.get("id", "")),
+            },
         )
         data["emails"] = self._rows_for_service(
             "emails",

@@ -20,7 +20,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
 from guanxi.accounts.roles import Role
-from guanxi.core.masking import is_masked, mask_phone, masks_match
+from guanxi.core.masking import is_masked, mask_key, mask_phone, masks_match
 from guanxi.core.phones import ParsedPhone, parse_phone
 from guanxi.core.text import UNSTORABLE_TEXT
 
@@ -358,19 +358,58 @@ def _choice(value, choices, default: str, name: str, errors) -> str:
     return value
 
 
-def _kept_phone(number: str, unclaimed: dict[int, Phone], row: int) -> Phone | None:
+def _kept_phone(
+    number: str, phone_id, unclaimed: dict[int, Phone], row: int, ambiguous: set[str]
+) -> Phone | None:
     """The stored phone that ``number``, a masked number sent back in row ``row``, stands for:
-    the one in the same row if its mask is ``number``, else the first other one masked so (two
-    numbers can share a mask). ``unclaimed`` holds the stored phones by their row; each is kept
-    by one row at most, so the one found is taken out of it."""
+    the one ``phone_id`` names (its id, as the form's row or the API's answer gave it), else
+    the one in the same row if its mask is ``number``, else the first other one masked so.
+    ``unclaimed`` holds the stored phones by their row; each is kept by one row at most, so
+    the one found is taken out of it. None when it masks none of them, or when it is sent
+    without an id and its mask is one of ``ambiguous`` (see :func:`_ambiguous_masks`)."""
+    if phone_id is None and mask_key(number) in ambiguous:
+        return None
     candidates = [
         position
         for position, phone in unclaimed.items()
         if masks_match(number, mask_phone(phone.display))
+        and (phone_id is None or phone.pk == phone_id)
     ]
     if not candidates:
         return None
     return unclaimed.pop(row if row in candidates else candidates[0])
+
+
+def _named_phone(item, stored: list[Phone]) -> int | None:
+    """The id of the stored phone a masked row names, if it names one of ``stored``. An id no
+    longer the customer's (their numbers were saved meanwhile, which stores them anew) names
+    none, and the row's mask alone is read, as from a row without one."""
+    if not isinstance(item, Mapping) or not is_masked(str(item.get("number") or "")):
+        return None
+    phone_id = item.get("id")
+    return phone_id if any(phone.pk == phone_id for phone in stored) else None
+
+
+def _ambiguous_masks(rows: list, stored: list[Phone]) -> set[str]:
+    """The masks of stored numbers that the masked rows sent without an id cannot tell apart.
+
+    Two of a customer's numbers can be masked alike (138****5678, the hidden digits
+    differing). Sent back both, each is kept; but with one of them removed the rows below move
+    up, and which of the two the row left stands for cannot be told from its place: keeping
+    the one in its place would keep the number the user removed and remove the one they kept.
+    Such a row must name the number by its id."""
+    named = {_named_phone(item, stored) for item in rows}
+    left: dict[str, int] = {}
+    for phone in stored:
+        if phone.pk not in named:
+            key = mask_key(mask_phone(phone.display))
+            left[key] = left.get(key, 0) + 1
+    sent: dict[str, int] = {}
+    for item in rows:
+        number = item.get("number") if isinstance(item, Mapping) else item
+        if isinstance(number, str) and is_masked(number) and _named_phone(item, stored) is None:
+            sent[mask_key(number)] = sent.get(mask_key(number), 0) + 1
+    return {key for key, count in left.items() if count > 1 and sent.get(key, 0) < count}
 
 
 def _clean_phones(value, errors, *, stored: list[Phone] | None = None) -> list[PhoneItem]:
@@ -381,7 +420,9 @@ def _clean_phones(value, errors, *, stored: list[Phone] | None = None) -> list[P
     items: list[PhoneItem] = []
     seen: set[str] = set()
     unclaimed = dict(enumerate(stored or ()))
-    for i, raw in enumerate(_as_list(value, "phones", errors)):
+    rows = _as_list(value, "phones", errors)
+    ambiguous = _ambiguous_masks(rows, stored or [])
+    for i, raw in enumerate(rows):
         name = f"phones[{i}]"
         item = _as_item(raw, name, errors)
         number = raw if isinstance(raw, str) else (item or {}).get("number")
@@ -389,7 +430,19 @@ def _clean_phones(value, errors, *, stored: list[Phone] | None = None) -> list[P
             errors.add(f"{name}.number", _("This field is required."))
             continue
         if stored is not None and is_masked(number):
-            kept = _kept_phone(number, unclaimed, i)
+            phone_id = _named_phone(item, stored)
+            kept = _kept_phone(number, phone_id, unclaimed, i, ambiguous)
+            if kept is None and phone_id is None and mask_key(number) in ambiguous:
+                errors.add(
+                    f"{name}.number",
+                    _(
+                        "Several of this customer's numbers are shown as “%(value)s” and not "
+                        "all of them are sent back, so which one this is cannot be told: send "
+                        "it with its id."
+                    )
+                    % {"value": number},
+                )
+                continue
             if kept is None:
                 errors.add(
                     f"{name}.number",
