@@ -518,7 +518,10 @@ def _filename(part: EmailMessage) -> str:
         return ""
     if "=?" in name:  # an encoded word inside quotes, which some mailers send
         name = decode_words(name)
-    return _storable(name).replace("\\", "/").rsplit("/", 1)[-1].strip()
+    # Characters that do not show go, as they do from a file uploaded on the ticket page: a
+    # right-to-left override would show "invoice\u202efdp.zip" as "invoicepiz.pdf".
+    name = "".join(c for c in _storable(name) if c.isprintable())
+    return name.replace("\\", "/").rsplit("/", 1)[-1].strip()
 
 
 def _part_bytes(part: EmailMessage) -> bytes:

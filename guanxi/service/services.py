@@ -141,8 +141,11 @@ PROGRAM_EXTENSIONS = frozenset(
 
 def is_program(name: str) -> bool:
     """Whether a file of this name would run when opened. Windows drops trailing dots and
-    spaces from a name, so "invoice.exe." is a program too."""
-    _stem, dot, extension = (name or "").rstrip(". ").rpartition(".")
+    spaces from a name, so "invoice.exe." is a program too; and characters that do not show
+    (a zero-width space, a right-to-left mark, a control character) are not judged part of the
+    name, as a browser saving the file may drop them: "invoice.exe\u200b" is a program."""
+    visible = "".join(c for c in (name or "") if c.isprintable())
+    _stem, dot, extension = visible.rstrip(". ").rpartition(".")
     return bool(dot) and extension.lower() in PROGRAM_EXTENSIONS
 
 
