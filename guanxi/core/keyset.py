@@ -36,8 +36,8 @@ DEFAULT_ORDERINGS = {
 }
 
 
-# Sort fields holding numbers rather than text or timestamps (a duplicate pair's score).
-NUMERIC_FIELDS = frozenset({"score"})
+# Sort fields holding numbers rather than text or timestamps (a duplicate pair's scores).
+NUMERIC_FIELDS = frozenset({"score", "score_without_id_number"})
 # Ids are positive 64-bit integers; a larger one cannot even be bound as a parameter on SQLite.
 MAX_ID = 2**63 - 1
 

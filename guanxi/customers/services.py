@@ -547,6 +547,7 @@ def _queue_duplicates_of_restored(customer: Customer) -> None:
     would; a pair decided before is left as decided."""
     from guanxi.dedup.keys import stored_match_records
     from guanxi.dedup.matching.engine import REVIEW_THRESHOLD
+    from guanxi.dedup.matching.model import score_without
     from guanxi.dedup.models import DuplicatePair
     from guanxi.dedup.selectors import likely_duplicates
 
@@ -581,6 +582,12 @@ def _queue_duplicates_of_restored(customer: Customer) -> None:
                 left_id=low,
                 right_id=high,
                 score=max(score, REVIEW_THRESHOLD),
+                # One sharing an email address or a number is as likely to whoever may not
+                # see ID numbers; one the engine found, only by the rest of its evidence.
+                score_without_id_number=max(
+                    score_without(score, explanation),
+                    REVIEW_THRESHOLD if other_id in sharing else 0.0,
+                ),
                 source=DuplicatePair.Source.RESTORE,
                 details={
                     "fields": [

@@ -30,6 +30,8 @@ from .selectors import (
     access_duplicate_pair,
     duplicate_pairs_for_user,
     likely_duplicates,
+    pair_score_field,
+    pair_score_for_user,
     reasons_for_user,
 )
 
@@ -107,7 +109,10 @@ class PairOut(Schema):
     id: int
     left: CustomerBriefOut
     right: CustomerBriefOut
-    score: float
+    score: float = Field(
+        description="Probability, 0 to 1, that the two are one customer; without the ID "
+        "numbers' evidence unless you may view sensitive data."
+    )
     status: str
     source: str
     inferred: bool = Field(description="Follows from two other pairs rather than its own fields.")
@@ -115,6 +120,10 @@ class PairOut(Schema):
     found_at: dt.datetime
     decided_at: dt.datetime | None
     decided_by: UserRefOut | None
+
+    @staticmethod
+    def resolve_score(obj: DuplicatePair, context) -> float:
+        return pair_score_for_user(context["request"].auth, obj)
 
     @staticmethod
     def resolve_inferred(obj: DuplicatePair) -> bool:
@@ -224,7 +233,9 @@ def customer_duplicates_check(request: HttpRequest, payload: CustomerDraftIn):
 )
 def duplicate_list(request: HttpRequest, query: Query[QueueQuery]):
     """Pairs of customers that may be one, among the customers you may see, most likely first
-    (or newest first with `ordering=-id`)."""
+    (or newest first with `ordering=-id`). Unless you may view sensitive data, the likelihood
+    is the one without the ID numbers' evidence, and pairs below the review threshold without
+    it are not listed."""
     # Everything a pair's answer shows comes with the page: the company of a person is their
     # organisation's name, read one customer at a time otherwise.
     pairs = (
@@ -237,7 +248,7 @@ def duplicate_list(request: HttpRequest, query: Query[QueueQuery]):
         ordering=query.ordering,
         cursor=query.cursor,
         limit=query.limit,
-        orderings=QUEUE_ORDERINGS,
+        orderings={**QUEUE_ORDERINGS, "-score": pair_score_field(request.auth)},
     )
     return {"items": page.items, "next_cursor": page.next_cursor}
 

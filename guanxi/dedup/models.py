@@ -3,6 +3,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .matching.model import score_without
+
 
 class MatchKey(models.Model):
     """One blocking key of a customer, as a 64-bit hash (see ``matching.blocking``).
@@ -67,6 +69,10 @@ class DuplicatePair(models.Model):
         verbose_name=_("right"),
     )
     score = models.FloatField(_("score"))
+    # The score without the ID numbers' evidence, which is what whoever may not see ID numbers
+    # in full is shown, sorted and filtered by: the score itself would tell them whether two
+    # customers' numbers agree (100 % for two different names with one number).
+    score_without_id_number = models.FloatField(_("score without the ID number"))
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
     )
@@ -96,11 +102,23 @@ class DuplicatePair(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "-score", "id"], name="duplicatepair_queue"),
+            models.Index(
+                fields=["status", "-score_without_id_number", "-id"],
+                name="duplicatepair_queue_blind",
+            ),
             models.Index(fields=["right"], name="duplicatepair_right"),
         ]
 
     def __str__(self) -> str:
         return f"{self.left_id}~{self.right_id} ({self.score:.2f}, {self.status})"
+
+    def save(self, *args, **kwargs) -> None:
+        # A copy of the score, derived from the score and details it is saved with, so that no
+        # pair can be written without it. Writers that insert many pairs at once (which skips
+        # this) set it themselves, and the column refuses a pair without it.
+        if self.score_without_id_number is None:
+            self.score_without_id_number = score_without(self.score, self.details.get("fields"))
+        super().save(*args, **kwargs)
 
 
 class CustomerMerge(models.Model):

@@ -15,6 +15,7 @@ colliding with it.
 """
 
 import csv
+import heapq
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,7 @@ from guanxi.customers.models import Customer
 from .keys import complete_match_index, indexed_records
 from .matching.blocking import DEFAULT_MAX_BLOCK, BlockingStats
 from .matching.engine import REVIEW_THRESHOLD, add_transitive_pairs, find_duplicates
-from .matching.model import MatchModel
+from .matching.model import MatchModel, score_without, scores_without
 from .matching.records import RecordTable
 from .models import DuplicatePair, MatchModelFit
 
@@ -78,12 +79,21 @@ def scan_duplicates(
     )
     seconds.update(search.seconds)
     started = time.perf_counter()
-    search = add_transitive_pairs(search, table, threshold=threshold).above(threshold)
+    search = add_transitive_pairs(search, table, threshold=threshold)
+    # Pairs likely without their ID numbers are queued too, even where disagreeing numbers
+    # make them unlikely: whoever may not see ID numbers is shown the score without them
+    # (``DuplicatePair.score_without_id_number``), and a pair missing from their queue would
+    # tell them the numbers disagree. The file has the pairs at or above the threshold.
+    likely = search.scores >= threshold
+    without_id_numbers = scores_without(search.model, search.scores, search.levels)
+    search = search.where(likely | ((without_id_numbers >= threshold) & ~search.inferred))
+    reported = search.scores >= threshold
     seconds["transitive"] = time.perf_counter() - started
 
     ids = np.fromiter((r.ref for r in records), dtype=np.int64, count=len(records))
     left_ids, right_ids = ids[search.left], ids[search.right]
     order = np.lexsort((right_ids, left_ids))
+    order = order[reported[order]]
     if output is not None:
         started = time.perf_counter()
         with replaced_on_success(Path(output)) as handle:
@@ -107,7 +117,7 @@ def scan_duplicates(
         indexed=repaired,
         customers=len(records),
         candidate_pairs=search.blocking.candidate_pairs,
-        pairs=len(search),
+        pairs=int(np.count_nonzero(reported)),
         inferred_pairs=int(np.count_nonzero(search.inferred)),
         queued_new=0,
         queued_updated=0,
@@ -140,12 +150,24 @@ def _update_queue(result: ScanResult, search, left_ids, right_ids, *, read_from)
             table = connection.ops.quote_name(DuplicatePair._meta.db_table)
             cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
     found = {}
+    blind: dict[tuple[int, int], float] = {}
     for i in range(len(search)):
         pair = (int(left_ids[i]), int(right_ids[i]))
-        details = {"fields": _rounded(search.model.explain(search.levels[i]))}
+        explanation = search.model.explain(search.levels[i])
+        details = {"fields": _rounded(explanation)}
         if search.inferred[i]:
             details["inferred"] = True
+        else:
+            blind[pair] = score_without(float(search.scores[i]), explanation)
         found[pair] = (float(search.scores[i]), details)
+    inferred = [pair for pair in found if pair not in blind]
+    if inferred:
+        links: dict[int, list[tuple[int, float]]] = {}
+        for (a, b), score in blind.items():
+            links.setdefault(a, []).append((b, score))
+            links.setdefault(b, []).append((a, score))
+        for pair in inferred:
+            blind[pair] = _inferred_score(pair, links)
     existing: dict[tuple[int, int], int] = {}
     queued_since: set[tuple[int, int]] = set()  # after the scan began reading: kept
     decided: set[tuple[int, int]] = set()
@@ -178,13 +200,21 @@ def _update_queue(result: ScanResult, search, left_ids, right_ids, *, read_from)
         if pair in decided:
             result.previously_decided += 1
         elif pair in existing:
-            changed.append(DuplicatePair(pk=existing[pair], score=score, details=details))
+            changed.append(
+                DuplicatePair(
+                    pk=existing[pair],
+                    score=score,
+                    score_without_id_number=blind[pair],
+                    details=details,
+                )
+            )
         else:
             new.append(
                 DuplicatePair(
                     left_id=pair[0],
                     right_id=pair[1],
                     score=score,
+                    score_without_id_number=blind[pair],
                     details=details,
                     source=DuplicatePair.Source.SCAN,
                     status=DuplicatePair.Status.OPEN,
@@ -199,8 +229,33 @@ def _update_queue(result: ScanResult, search, left_ids, right_ids, *, read_from)
     for start in range(0, len(stale), 5000):
         DuplicatePair.objects.filter(pk__in=stale[start : start + 5000]).delete()
     insert(new)
-    update(changed, ["score", "details"])
+    update(changed, ["score", "score_without_id_number", "details"])
     result.queued_new, result.queued_updated, result.dropped = len(new), len(changed), len(stale)
+
+
+def _inferred_score(pair: tuple[int, int], links: dict[int, list[tuple[int, float]]]) -> float:
+    """An inferred pair's score without the ID numbers: as its score is that of the weakest
+    link on its strongest path (``engine.add_transitive_pairs``), this is the same over the
+    links' own scores without the ID numbers, so that a chain held together by one shared
+    number says no more than that link does. The pair's group is small (eight customers at
+    most), and only its links (``links``: each customer's direct pairs, with their scores
+    without the ID numbers) are walked."""
+    start, goal = pair
+    best = {start: 1.0}
+    waiting = [(-1.0, start)]
+    while waiting:
+        width, node = heapq.heappop(waiting)
+        width = -width
+        if node == goal:
+            return width
+        if width < best.get(node, 0.0):
+            continue
+        for other, score in links.get(node, ()):
+            through = min(width, score)
+            if through > best.get(other, 0.0):
+                best[other] = through
+                heapq.heappush(waiting, (-through, other))
+    return 0.0
 
 
 def _rounded(explanation: list[dict]) -> list[dict]:

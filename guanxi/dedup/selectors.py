@@ -20,8 +20,8 @@ from guanxi.customers.visibility import CHANGE, VIEW, customer_scope
 
 from .keys import rows_where_in, stored_match_records
 from .matching.blocking import PAIRING_CODES, RULE_CODES, blocking_keys, key_hash
-from .matching.engine import score_candidates
-from .matching.model import MatchModel, default_model
+from .matching.engine import REVIEW_THRESHOLD, score_candidates
+from .matching.model import MatchModel, default_model, score_without
 from .matching.records import PERSON, MatchRecord
 from .models import CustomerMerge, DuplicatePair, MatchKey, MatchModelFit
 
@@ -137,22 +137,55 @@ def likely_duplicates(
     candidates = list(stored_match_records(ids).values())
     count = name_counts([record]).get(record.name.key, 0) if people else 0
     scored = score_record(record, candidates, model=model, people=people, name_count=count)
+    if visible_to is not None and not visible_to.may_view_sensitive():
+        # As a pair's score (see pair_score_field): whoever may not see ID numbers in full is
+        # told the likelihood without them.
+        for found in scored:
+            found.score = score_without(found.score, found.explanation)
+        scored.sort(key=lambda found: -found.score)
     return [d for d in scored if d.score >= threshold][:limit]
 
 
+def pair_score_field(user) -> str:
+    """The score of a pair that ``user`` is shown, and by which their pairs are listed,
+    filtered and sorted.
+
+    Whoever may not see ID numbers in full gets the score without the ID numbers' evidence:
+    the score itself tells whether two customers' numbers agree (two different names with one
+    number score 100 %, a disagreeing number lowers it), so typing a guessed number on one's
+    own customer and waiting for the next scan would confirm or rule it out. A pair that is
+    likely only by its ID numbers is not theirs to see (see :func:`_blind_pairs`)."""
+    return "score" if user.may_view_sensitive() else "score_without_id_number"
+
+
+def pair_score_for_user(user, pair: DuplicatePair) -> float:
+    """The score of ``pair`` that ``user`` is shown (see :func:`pair_score_field`)."""
+    return getattr(pair, pair_score_field(user))
+
+
+def _blind_pairs(user, pairs: QuerySet) -> QuerySet:
+    """``pairs`` less those that whoever may not see ID numbers may not see: the ones below the
+    review threshold without the ID numbers, which only their numbers put in the queue."""
+    if user.may_view_sensitive():
+        return pairs
+    return pairs.filter(score_without_id_number__gte=REVIEW_THRESHOLD)
+
+
 def duplicate_pairs_for_user(user, *, status: str = DuplicatePair.Status.OPEN) -> QuerySet:
-    """Possible duplicates whose two customers ``user`` may both see, best first. Of a merged
-    pair one customer is in the recycle bin for good: the pair is listed for those who may see
-    the one that was kept, into which everything of the other went."""
+    """Possible duplicates whose two customers ``user`` may both see, best first by the score
+    they are shown (``shown_score``, see :func:`pair_score_field`). Of a merged pair one
+    customer is in the recycle bin for good: the pair is listed for those who may see the one
+    that was kept, into which everything of the other went."""
     visible = Customer.objects.visible_to(user, VIEW).values("pk")
     if status == DuplicatePair.Status.MERGED:
         seen = Q(left__in=visible) | Q(right__in=visible)
     else:
         seen = Q(left__in=visible, right__in=visible)
     return (
-        DuplicatePair.objects.filter(seen, status=status)
+        _blind_pairs(user, DuplicatePair.objects.filter(seen, status=status))
+        .annotate(shown_score=F(pair_score_field(user)))
         .select_related("left", "right", "left__owner", "right__owner", "decided_by")
-        .order_by("-score", "id")
+        .order_by(f"-{pair_score_field(user)}", "id")
     )
 
 
@@ -171,32 +204,39 @@ def reasons_for_user(user, reasons: Iterable[dict] | None) -> list[dict]:
 
 
 def access_duplicate_pair(user, pair_id) -> DuplicatePair:
-    """One pair whose customers ``user`` may both see, else ``DoesNotExist``."""
+    """One pair whose customers ``user`` may both see, and which they may see (see
+    :func:`pair_score_field`), else ``DoesNotExist``."""
     try:
         pk = int(pair_id)
     except (TypeError, ValueError):
         raise DuplicatePair.DoesNotExist from None
     visible = Customer.objects.visible_to(user, VIEW).values("pk")
     return (
-        DuplicatePair.objects.filter(left__in=visible, right__in=visible)
+        _blind_pairs(user, DuplicatePair.objects.filter(left__in=visible, right__in=visible))
         .select_related("left", "right")
         .get(pk=pk)
     )
 
 
 def open_pairs_of_customer_for_user(user, customer: Customer) -> QuerySet[DuplicatePair]:
-    """Open possible duplicates of a customer whose other customer ``user`` may see too."""
+    """Open possible duplicates of a customer whose other customer ``user`` may see too, and
+    which they may see, best first by the score they are shown (``shown_score``, see
+    :func:`pair_score_field`)."""
     visible = Customer.objects.visible_to(user, VIEW).values("pk")
     # The other customer is named once, so its visibility is a plain semi-join on its key:
     # written as (left = c and right visible) or (right = c and left visible), PostgreSQL
     # read every visible customer (a rep's team has 150,000) to hash them for each page.
-    return (
+    pairs = (
         DuplicatePair.objects.filter(Q(left=customer) | Q(right=customer))
         .filter(status=DuplicatePair.Status.OPEN)
         .alias(other=Case(When(left=customer, then=F("right_id")), default=F("left_id")))
         .filter(other__in=visible)
+    )
+    return (
+        _blind_pairs(user, pairs)
+        .annotate(shown_score=F(pair_score_field(user)))
         .select_related("left", "right")
-        .order_by("-score", "id")
+        .order_by(f"-{pair_score_field(user)}", "id")
     )
 
 

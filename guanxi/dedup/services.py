@@ -479,6 +479,7 @@ def _settle_pairs(survivor_id: int, merged_id: int, actor, now) -> dict[str, lis
                     "left_id": pair.left_id,
                     "right_id": pair.right_id,
                     "score": pair.score,
+                    "score_without_id_number": pair.score_without_id_number,
                     "source": pair.source,
                     "details": pair.details,
                     "found_at": pair.found_at.isoformat(),

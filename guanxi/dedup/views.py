@@ -32,6 +32,8 @@ from .selectors import (
     duplicate_pairs_for_user,
     likely_duplicates,
     merge_successor,
+    pair_score_field,
+    pair_score_for_user,
     reasons_for_user,
 )
 from .services import customer_merge_undo, duplicate_pair_merge, duplicate_pair_reject
@@ -40,7 +42,6 @@ PAGE_SIZE = 50
 # Later unverified requests from the address join the customer the first one made: enough of
 # them to find the one to read, not every one a flood of forged mail left.
 UNVERIFIED_REQUESTS_SHOWN = 20
-QUEUE_ORDERINGS = {"-score": "score"}
 # While typing, show candidates somewhat below the review threshold too: a person glancing at
 # a hint costs nothing, a duplicate created costs a merge later.
 HINT_THRESHOLD = 0.5
@@ -54,6 +55,8 @@ def duplicate_queue(request):
     if status not in DuplicatePair.Status.values:
         status = DuplicatePair.Status.OPEN
     pairs = duplicate_pairs_for_user(request.user, status=status)
+    # Sorted by the score the user is shown, which for some is the score without ID numbers.
+    orderings = {"-score": pair_score_field(request.user)}
     cursor_error = False
     try:
         page = keyset_page(
@@ -61,11 +64,11 @@ def duplicate_queue(request):
             ordering="-score",
             cursor=request.GET.get("cursor"),
             limit=PAGE_SIZE,
-            orderings=QUEUE_ORDERINGS,
+            orderings=orderings,
         )
     except CursorError:
         cursor_error = True
-        page = keyset_page(pairs, ordering="-score", limit=PAGE_SIZE, orderings=QUEUE_ORDERINGS)
+        page = keyset_page(pairs, ordering="-score", limit=PAGE_SIZE, orderings=orderings)
     for pair in page.items:
         pair.reasons = reasons_for_user(request.user, pair.details.get("fields"))
     return render(
@@ -130,6 +133,7 @@ def duplicate_pair(request, pair_id: int):
         "dedup/pair.html",
         {
             "pair": pair,
+            "score": pair_score_for_user(request.user, pair),
             "left": left,
             "right": right,
             "may_decide": may_decide,

@@ -45,7 +45,10 @@ class DuplicateSearch:
             self.inferred = np.zeros(len(self.left), dtype=bool)
 
     def above(self, threshold: float) -> "DuplicateSearch":
-        keep = self.scores >= threshold
+        return self.where(self.scores >= threshold)
+
+    def where(self, keep: np.ndarray) -> "DuplicateSearch":
+        """The pairs where ``keep`` is true."""
         return DuplicateSearch(
             left=self.left[keep],
             right=self.right[keep],

@@ -172,6 +172,51 @@ class MatchModel:
         return json.dumps(self.to_dict(), sort_keys=True)
 
 
+# How far from 0 and 1 a stored score is taken to be when its evidence is taken apart again: a
+# score rounded to 1.0 says "at least this sure", and its log-odds would be infinite.
+SCORE_CLIP = 1e-15
+
+
+def score_without(score: float, explanation: list[dict] | None, field: str = "id_number") -> float:
+    """The score a pair would have without ``field``'s evidence (from :meth:`MatchModel.explain`):
+    the field's weight is the bits it added to the log-odds, so taking it away again is
+    1 / (1 + 2^-(log2(score / (1 - score)) − weight)). A pair whose explanation does not name
+    the field keeps its score.
+
+    A pair that nothing else speaks for scores 0: it was found through the field alone (its
+    blocking key), and where a scan fitted the model on few customers, the share of duplicates
+    among the pairs found is near one, which alone would put such a pair near 100 %."""
+    reasons = list(explanation or ())
+    weight = sum(float(r.get("weight") or 0.0) for r in reasons if r.get("field") == field)
+    if not weight:
+        return float(score)
+    if not any(float(r.get("weight") or 0.0) > 0 for r in reasons if r.get("field") != field):
+        return 0.0
+    p = min(max(float(score), SCORE_CLIP), 1.0 - SCORE_CLIP)
+    log_odds = math.log2(p / (1.0 - p)) - weight
+    return 1.0 / (1.0 + 2.0 ** -min(max(log_odds, -60.0), 60.0))
+
+
+def scores_without(
+    model: MatchModel, scores: np.ndarray, levels: np.ndarray, field: str = "id_number"
+) -> np.ndarray:
+    """:func:`score_without` for many pairs at once, from their levels."""
+    scores = np.asarray(scores, dtype=float)
+    if not len(scores):
+        return scores.copy()
+    levels = np.asarray(levels)
+    table = model.weights()
+    columns = np.where(levels == MISSING, table.shape[1] - 1, levels)
+    weights = table[np.arange(len(FIELDS))[None, :], columns]
+    weight = weights[:, FIELD_INDEX[field]]
+    others = np.delete(weights, FIELD_INDEX[field], axis=1)
+    p = np.clip(scores, SCORE_CLIP, 1.0 - SCORE_CLIP)
+    log_odds = np.log2(p / (1.0 - p)) - weight
+    blind = 1.0 / (1.0 + np.exp2(-np.clip(log_odds, -60.0, 60.0)))
+    blind = np.where((others > 0).any(axis=1), blind, 0.0)
+    return np.where(weight == 0.0, scores, blind)
+
+
 def default_model() -> MatchModel:
     return MatchModel(
         prior=DEFAULT_PRIOR,
