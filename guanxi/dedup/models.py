@@ -103,7 +103,7 @@ class DuplicatePair(models.Model):
         indexes = [
             models.Index(fields=["status", "-score", "id"], name="duplicatepair_queue"),
             models.Index(
-                fields=["status", "-score_without_id_number", "-id"],
+                fields=["status", "-score_without_id_number", "id"],
                 name="duplicatepair_queue_blind",
             ),
             models.Index(fields=["right"], name="duplicatepair_right"),

@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="duplicatepair",
             index=models.Index(
-                fields=["status", "-score_without_id_number", "-id"],
+                fields=["status", "-score_without_id_number", "id"],
                 name="duplicatepair_queue_blind",
             ),
         ),
