@@ -130,11 +130,14 @@ MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 # Programs and scripts that run when opened on the desk's computers (Windows and macOS). Mail
 # from outside is how such files usually arrive, and nothing a customer asks for needs one sent
 # back, so the desk keeps none: an agent cannot attach one, and one arriving by email is left
-# out with a note, as a file too large is.
+# out with a note, as a file too large is. Disk images (.iso, .img, .vhd) count: opened, they
+# show the programs inside without the warning Windows gives for one that came from outside.
 PROGRAM_EXTENSIONS = frozenset(
     {
-        "app", "bat", "cmd", "com", "cpl", "dmg", "exe", "hta", "jar", "js", "jse", "lnk",
-        "msi", "msp", "pif", "pkg", "ps1", "reg", "scr", "vb", "vbe", "vbs", "wsf", "wsh",
+        "app", "appx", "appxbundle", "application", "bat", "chm", "cmd", "com", "command",
+        "cpl", "dmg", "exe", "gadget", "hta", "img", "inf", "iso", "jar", "js", "jse", "lnk",
+        "msc", "msi", "msix", "msixbundle", "msp", "pif", "pkg", "ps1", "psm1", "reg", "scf",
+        "scr", "sct", "url", "vb", "vbe", "vbs", "vhd", "vhdx", "ws", "wsf", "wsh", "xll",
     }
 )  # fmt: skip
 

@@ -35,6 +35,14 @@ def media(settings, tmp_path):
         ("setup.exe\u3000", True),  # an ideographic space
         ("invoice.exe\t", True),
         ("a.exe%00.pdf", False),  # opened as a PDF: nothing decodes the %00
+        ("install.command", True),  # runs in the Terminal when opened on a Mac
+        ("invoice.iso", True),  # a disk image: opened, it shows the program inside unwarned
+        ("invoice.IMG", True),
+        ("help.chm", True),
+        ("share.url", True),
+        ("addin.xll", True),
+        ("setup.msix", True),
+        ("invoices.zip", False),  # archives stay: customers send documents in them
         ("报价单.xlsx\u200b", False),
     ],
 )
