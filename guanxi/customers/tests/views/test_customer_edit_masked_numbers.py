@@ -2,17 +2,15 @@
 shown keeps the stored one; typed over it is replaced, emptied it is removed, and a masked
 number that masks none of the customer's is refused beside its row."""
 
-import json
 import re
 
 import pytest
 
-from guanxi.accounts.services import api_token_create
 from guanxi.audit.models import AuditEvent
 from guanxi.customers.models import Customer
 from guanxi.customers.services import customer_create, customer_update
 
-from .test_customer_pages import _customer_form
+from .phone_edits import api_headers, api_patch, post_edit_form
 
 pytestmark = pytest.mark.django_db
 
@@ -35,25 +33,11 @@ def _shown_numbers(html: str) -> list[str]:
     return re.findall(r'name="phone_number" value="([^"]*)"', html)
 
 
-def _post(client, customer, company, numbers, *, version=None, **extra):
-    data = _customer_form(
-        name="王芳",
-        version=str(version or customer.version),
-        owner_id=str(company.rep.pk),
-        phone_number=numbers,
-        phone_label=["mobile", "work", "mobile"][: len(numbers)],
-        email_address=[""],
-        email_label=["work"],
-        address_label=["office"],
-        address_street=[""],
-        address_city=[""],
-        address_region=[""],
-        address_postcode=[""],
-        address_country=["CN"],
-        tags="",
-        **extra,
+def _post(client, customer, company, numbers):
+    labels = ["mobile", "work", "mobile"][: len(numbers)]
+    return post_edit_form(
+        client, customer, owner=company.rep, phone_number=numbers, phone_label=labels
     )
-    return client.post(f"/customers/{customer.pk}/edit/", data)
 
 
 def _stored(customer) -> list[str]:
@@ -148,22 +132,12 @@ def test_a_stale_edit_with_masked_numbers_is_refused_showing_them_masked(client,
 # The API: a customer read and sent back as it was read changes nothing
 
 
-def _api(user):
-    _token, raw = api_token_create(actor=user, user=user, name="masked")
-    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
-
-
 def test_the_api_keeps_masked_numbers_sent_back_and_names_a_wrong_one(client, company, customer):
-    headers = _api(company.rep)
+    headers = api_headers(company.rep)
     read = client.get(f"/api/v1/customers/{customer.pk}", **headers).json()
     phones = [{"number": p["number_masked"], "label": p["label"]} for p in read["phones"]]
     body = {"version": read["version"], "phones": phones, "id_number": read["id_number_masked"]}
-    response = client.patch(
-        f"/api/v1/customers/{customer.pk}",
-        json.dumps(body),
-        content_type="application/json",
-        **headers,
-    )
+    response = api_patch(client, customer, body, headers)
     assert response.status_code == 200, response.content
     customer.refresh_from_db()
     assert _stored(customer) == ["+8613890417762", "+862158763190"]
@@ -174,12 +148,7 @@ def test_the_api_keeps_masked_numbers_sent_back_and_names_a_wrong_one(client, co
         "phones": [phones[0], {"number": "+86 21 6*** 3190"}],
         "id_number": "2****************X",
     }
-    response = client.patch(
-        f"/api/v1/customers/{customer.pk}",
-        json.dumps(wrong),
-        content_type="application/json",
-        **headers,
-    )
+    response = api_patch(client, customer, wrong, headers)
     assert response.status_code in (400, 422), response.content
     answer = response.content.decode()
     assert "phones[1].number" in answer and "id_number" in answer

@@ -1,15 +1,13 @@
 """Two of a customer's numbers masked alike (138****5678 twice, the hidden digits differing):
 the row a user removes is the number removed, on the form and in the API, never the other."""
 
-import json
 import re
 
 import pytest
 
-from guanxi.accounts.services import api_token_create
 from guanxi.customers.services import customer_create
 
-from .test_customer_pages import _customer_form
+from .phone_edits import api_headers, api_patch, post_edit_form
 
 pytestmark = pytest.mark.django_db
 
@@ -39,24 +37,14 @@ def _rows(client, customer) -> list[tuple[str, str]]:
 
 
 def _post(client, customer, company, rows):
-    data = _customer_form(
-        name="王芳",
-        version=str(customer.version),
-        owner_id=str(company.rep.pk),
+    return post_edit_form(
+        client,
+        customer,
+        owner=company.rep,
         phone_id=[r[0] for r in rows],
         phone_number=[r[1] for r in rows],
         phone_label=[r[2] for r in rows],
-        email_address=[""],
-        email_label=["work"],
-        address_label=["office"],
-        address_street=[""],
-        address_city=[""],
-        address_region=[""],
-        address_postcode=[""],
-        address_country=["CN"],
-        tags="",
     )
-    return client.post(f"/customers/{customer.pk}/edit/", data)
 
 
 @pytest.mark.parametrize("how", ["row removed", "row emptied"])
@@ -84,18 +72,11 @@ def test_two_numbers_masked_alike_sent_back_as_shown_are_both_kept(client, compa
 
 def _patch(client, customer, phones, headers):
     customer.refresh_from_db()
-    body = {"version": customer.version, "phones": phones}
-    return client.patch(
-        f"/api/v1/customers/{customer.pk}",
-        json.dumps(body),
-        content_type="application/json",
-        **headers,
-    )
+    return api_patch(client, customer, {"version": customer.version, "phones": phones}, headers)
 
 
 def test_the_api_asks_for_the_id_of_one_of_two_numbers_masked_alike(client, company, customer):
-    _token, raw = api_token_create(actor=company.rep, user=company.rep, name="masked")
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    headers = api_headers(company.rep)
     read = client.get(f"/api/v1/customers/{customer.pk}", **headers).json()
     first, second = read["phones"]
     assert first["number_masked"] == second["number_masked"] == SHOWN
@@ -126,8 +107,7 @@ def test_an_id_no_longer_theirs_leaves_the_mask_to_name_the_number(client, compa
     customer = customer_create(
         actor=company.rep, data={"name": "李雷", "phones": ["138 1111 5678", "021 5876 3190"]}
     )
-    _token, raw = api_token_create(actor=company.rep, user=company.rep, name="masked")
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    headers = api_headers(company.rep)
     read = client.get(f"/api/v1/customers/{customer.pk}", **headers).json()
     first, second = read["phones"]
     sent_back = [{"number": p["number_masked"]} for p in (first, second)]

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from guanxi.customers.models import Customer
 from guanxi.customers.services import customer_create, customer_update
 
+from .phone_edits import NO_ADDRESS
 from .test_customer_pages import _customer_form
 
 pytestmark = pytest.mark.django_db
@@ -160,12 +161,7 @@ def test_a_phone_typed_in_the_empty_row_is_added_and_empty_rows_are_ignored(clie
         phone_label=["mobile", "work"],
         email_address=["", ""],
         email_label=["work", "work"],
-        address_label=["office"],
-        address_street=[""],
-        address_city=[""],
-        address_region=[""],
-        address_postcode=[""],
-        address_country=["CN"],
+        **NO_ADDRESS,
     )
     response = client.post(f"/customers/{customer.pk}/edit/", data)
     assert response.status_code == 302
