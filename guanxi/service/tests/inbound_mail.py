@@ -48,10 +48,11 @@ def written() -> tuple[int, ...]:
 
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path):
-    """Attachments stored under the test's own folder, and the desk's address set: for each
-    test of a module that imports it."""
+    """Attachments stored under the test's own folder (the one returned), and the desk's
+    address set: for each test of a module that imports it."""
     settings.MEDIA_ROOT = tmp_path
     settings.GUANXI_SERVICE_EMAIL = DESK
+    return tmp_path
 
 
 def filed(raw: bytes):

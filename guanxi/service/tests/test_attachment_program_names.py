@@ -4,24 +4,20 @@ email's attachment is named without such characters, as a file uploaded on the t
 An email whose only attachments are programs is filed all the same, with the note saying so,
 and so is one of the desk's own people answering from their mail program with a program."""
 
-from email.message import EmailMessage
-
 import pytest
 
 from guanxi.service import services
 from guanxi.service.inbound import file_inbound_email
 from guanxi.service.models import Ticket, TicketAttachment
-from guanxi.service.tests.inbound_mail import DESK
+from guanxi.service.tests.inbound_mail import (  # noqa: F401  (media: a fixture)
+    DESK,
+    email_message,
+    filed,
+    media,
+)
 from guanxi.service.tests.test_inbound_replies_from_mail_programs import REQUESTER, new_request
-from guanxi.service.tests.test_inbound_unknown_sender import filed
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
 
 
 @pytest.mark.parametrize(
@@ -51,12 +47,12 @@ def test_what_does_not_show_in_a_name_does_not_hide_a_program(name, program):
 
 
 def _email(*attachments: tuple[str, bytes]) -> bytes:
-    message = EmailMessage()
-    message["From"] = "wangfang@example.cn"
-    message["To"] = DESK
-    message["Subject"] = "发票"
-    message["Message-ID"] = "<only-programs@example.cn>"
-    message.set_content("发票见附件。")
+    message = email_message(
+        sender="wangfang@example.cn",
+        subject="发票",
+        body="发票见附件。",
+        message_id="<only-programs@example.cn>",
+    )
     for name, data in attachments:
         message.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
     return message.as_bytes()

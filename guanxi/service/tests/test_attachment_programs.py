@@ -2,8 +2,6 @@
 arriving by email is left out with a note saying so. An empty file is refused from an agent and
 left out of an email, having nothing in it to keep."""
 
-from email.message import EmailMessage
-
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -11,14 +9,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from guanxi.service import services
 from guanxi.service.inbound import file_inbound_email
 from guanxi.service.models import Ticket, TicketAttachment
+from guanxi.service.tests.inbound_mail import email_message, media  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
 
 
 @pytest.mark.parametrize(
@@ -62,7 +55,13 @@ def _ticket(company) -> Ticket:
     ],
     ids=["program", "empty"],
 )
-def test_an_agent_cannot_attach_a_program_or_an_empty_file(company, desk, media, upload, refusal):
+def test_an_agent_cannot_attach_a_program_or_an_empty_file(
+    company,
+    desk,
+    media,  # noqa: F811
+    upload,
+    refusal,
+):
     ticket = _ticket(company)
     fine = SimpleUploadedFile("invoice.pdf", b"%PDF-1.4 x", "application/pdf")
     with pytest.raises(ValidationError) as refused:
@@ -75,11 +74,12 @@ def test_an_agent_cannot_attach_a_program_or_an_empty_file(company, desk, media,
 
 
 def test_an_email_keeps_its_documents_and_leaves_out_programs_and_empty_files(company, desk):
-    message = EmailMessage()
-    message["From"] = "wangfang@example.cn"
-    message["Subject"] = "发票"
-    message["Message-ID"] = "<programs@example.cn>"
-    message.set_content("发票见附件。")
+    message = email_message(
+        sender="wangfang@example.cn",
+        subject="发票",
+        body="发票见附件。",
+        message_id="<programs@example.cn>",
+    )
     invoice = b"%PDF-1.4 " + b"x" * 100
     message.add_attachment(invoice, maintype="application", subtype="pdf", filename="发票.pdf")
     message.add_attachment(

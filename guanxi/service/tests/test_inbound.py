@@ -341,11 +341,12 @@ def test_attachments_are_kept_and_an_oversized_one_is_left_out_with_a_note(
     company, desk, monkeypatch
 ):
     monkeypatch.setattr(services, "MAX_ATTACHMENT_BYTES", 1000)
-    message = EmailMessage()
-    message["From"] = "wangfang@example.cn"
-    message["Subject"] = "照片和发票"
-    message["Message-ID"] = "<attachments@example.cn>"
-    message.set_content("附件是发票和照片。")
+    message = email_message(
+        sender="wangfang@example.cn",
+        subject="照片和发票",
+        body="附件是发票和照片。",
+        message_id="<attachments@example.cn>",
+    )
     invoice = b"%PDF-1.4 " + b"x" * 500
     message.add_attachment(invoice, maintype="application", subtype="pdf", filename="发票.pdf")
     photo = b"\xff\xd8" + b"y" * 2000
