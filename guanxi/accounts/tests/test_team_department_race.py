@@ -2,29 +2,26 @@
 whichever checks second waits for the first to save, and sees what it saved. Real concurrency
 needs PostgreSQL: each runs on a thread of its own."""
 
-import threading
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from guanxi.accounts.models import Team, User
 from guanxi.core.testing.merging import CONCURRENT
-from guanxi.core.testing.threads import in_thread, wait_until, waiting_for_a_lock
+from guanxi.core.testing.threads import Hold, second_waits_for_first
 
 pytestmark = CONCURRENT
 
 
 def test_someone_put_in_a_team_being_moved_is_checked_against_its_new_department(company):
     team = Team.objects.create(name="C", department=company.east)
-    checked, go = threading.Event(), threading.Event()
+    hold = Hold()
 
     def move():
         with transaction.atomic():
             moving = Team.objects.get(pk=team.pk)
             moving.department = company.west
             moving.full_clean()  # no members yet: allowed
-            checked.set()
-            assert go.wait(30)
+            hold.here()
             moving.save()
 
     def put_in():
@@ -34,16 +31,7 @@ def test_someone_put_in_a_team_being_moved_is_checked_against_its_new_department
             member.full_clean()
             member.save()
 
-    results: dict = {}
-    mover = in_thread(move, results, "move")
-    assert checked.wait(30)
-    putter = in_thread(put_in, results, "put in")
-    try:
-        assert wait_until(waiting_for_a_lock), "putting someone in did not wait for the move"
-    finally:
-        go.set()
-        mover.join(30)
-        putter.join(30)
+    results = second_waits_for_first(move, put_in, hold, names=("move", "put in"))
 
     assert results["move"][0] == "ok", results["move"]
     outcome, error, *_ = results["put in"]

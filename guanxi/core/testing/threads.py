@@ -47,3 +47,58 @@ def wait_until(condition, seconds: float = 30) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+class Hold:
+    """A point where a writer stops, holding whatever it has locked so far, until the test lets
+    it go: the writer calls :meth:`here`, the test waits for ``reached`` and sets ``go``."""
+
+    def __init__(self):
+        self.reached = threading.Event()
+        self.go = threading.Event()
+
+    def here(self) -> None:
+        self.reached.set()
+        assert self.go.wait(30), "the held writer was never let go"
+
+
+def hold_before(monkeypatch, owner, name: str, *, thread: str) -> Hold:
+    """Make ``owner.name`` (a function of a module) stop at a :class:`Hold` before it runs when
+    it is called on the thread named ``thread``; called on any other thread it runs at once."""
+    hold = Hold()
+    original = getattr(owner, name)
+
+    def held_on_that_thread(*args, **kwargs):
+        if threading.current_thread().name == thread:
+            hold.here()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, held_on_that_thread)
+    return hold
+
+
+def second_waits_for_first(
+    first,
+    second,
+    hold: Hold,
+    *,
+    names: tuple[str, str] = ("first", "second"),
+    seconds: float = 30,
+) -> dict:
+    """Run ``first`` on a thread of its own until it reaches ``hold``, then ``second`` on
+    another, and check that ``second`` waits for a lock (PostgreSQL) while ``first`` is held;
+    then let ``first`` go. Returns both outcomes, under ``names``, as :func:`in_thread` records
+    them, once both have finished."""
+    first_name, second_name = names
+    results: dict = {}
+    threads = [in_thread(first, results, first_name)]
+    try:
+        assert hold.reached.wait(30), f"{first_name} did not get as far as where it is held"
+        threads.append(in_thread(second, results, second_name))
+        waited = wait_until(waiting_for_a_lock, seconds)
+        assert waited, f"{second_name} did not wait for {first_name}"
+    finally:
+        hold.go.set()
+        for thread in threads:
+            thread.join(30)
+    return results

@@ -2,12 +2,10 @@
 is filed under the customer the first made, instead of making a second customer with the same
 address. Real concurrency needs PostgreSQL: each request runs on a thread of its own."""
 
-import threading
-
 import pytest
 
 from guanxi.core.testing.merging import CONCURRENT
-from guanxi.core.testing.threads import in_thread, wait_until, waiting_for_a_lock
+from guanxi.core.testing.threads import hold_before, second_waits_for_first
 from guanxi.customers.models import Customer, Email, Phone
 from guanxi.service import intake
 from guanxi.service.models import Ticket
@@ -30,26 +28,10 @@ def _request(n: int, *, match_customer: bool = True):
 
 @pytest.mark.parametrize("verified", [True, False], ids=["verified", "unverified"])
 def test_two_requests_at_once_from_a_new_address_make_one_customer(company, monkeypatch, verified):
-    held, go = threading.Event(), threading.Event()
-    create = intake.ticket_create_from_customer
-
-    def create_when_told(**kwargs):
-        if threading.current_thread().name == "first":
-            held.set()
-            go.wait(30)
-        return create(**kwargs)
-
-    monkeypatch.setattr(intake, "ticket_create_from_customer", create_when_told)
-    results: dict = {}
-    first = in_thread(_request(1, match_customer=verified), results, "first")
-    assert held.wait(30), "the first request did not get as far as its ticket"
-    second = in_thread(_request(2, match_customer=verified), results, "second")
-    try:
-        assert wait_until(waiting_for_a_lock), "the second request did not wait for the first"
-    finally:
-        go.set()
-        first.join(30)
-        second.join(30)
+    hold = hold_before(monkeypatch, intake, "ticket_create_from_customer", thread="first")
+    results = second_waits_for_first(
+        _request(1, match_customer=verified), _request(2, match_customer=verified), hold
+    )
 
     assert results["first"][0] == "ok", results["first"]
     assert results["second"][0] == "ok", results["second"]
@@ -83,26 +65,13 @@ def test_two_requests_at_once_with_one_number_make_one_customer(
 ):
     """The second is found by the number the first stores, however each was written, so it
     waits for the first's number rather than for its own address alone."""
-    held, go = threading.Event(), threading.Event()
-    create = intake.ticket_create_from_customer
-
-    def create_when_told(**kwargs):
-        if threading.current_thread().name == "first":
-            held.set()
-            go.wait(30)
-        return create(**kwargs)
-
-    monkeypatch.setattr(intake, "ticket_create_from_customer", create_when_told)
-    results: dict = {}
-    one = in_thread(_request_from(1, email=first[0], phone=first[1]), results, "first")
-    assert held.wait(30), "the first request did not get as far as its ticket"
-    two = in_thread(_request_from(2, email=second[0], phone=second[1]), results, "second")
-    try:
-        assert wait_until(waiting_for_a_lock, seconds=5), "the second did not wait for the first"
-    finally:
-        go.set()
-        one.join(30)
-        two.join(30)
+    hold = hold_before(monkeypatch, intake, "ticket_create_from_customer", thread="first")
+    results = second_waits_for_first(
+        _request_from(1, email=first[0], phone=first[1]),
+        _request_from(2, email=second[0], phone=second[1]),
+        hold,
+        seconds=5,
+    )
 
     assert results["first"][0] == "ok", results["first"]
     assert results["second"][0] == "ok", results["second"]
