@@ -15,13 +15,22 @@ from .models import User
 from .selectors import inactive_users_holding_escalation_roles, user_escalation_roles
 
 
+def _database_to_check(app_configs, databases) -> str | None:
+    """The database the accounts' users are read from, when this run of the checks covers the
+    accounts app and is given that database; otherwise None, and there is nothing to check."""
+    if app_configs is not None and not any(c.label == "accounts" for c in app_configs):
+        return None
+    alias = router.db_for_read(User)
+    if not databases or alias not in databases:
+        return None
+    return alias
+
+
 @register(Tags.database)
 def inactive_people_holding_escalation_roles(app_configs=None, databases=None, **kwargs):
     """One warning for each role still held by someone who is no longer active."""
-    if app_configs is not None and not any(c.label == "accounts" for c in app_configs):
-        return []
-    alias = router.db_for_read(User)
-    if not databases or alias not in databases:
+    alias = _database_to_check(app_configs, databases)
+    if alias is None:
         return []
     try:
         leavers = list(inactive_users_holding_escalation_roles().using(alias))
@@ -48,10 +57,8 @@ def inactive_people_holding_escalation_roles(app_configs=None, databases=None, *
 def members_outside_their_teams_department(app_configs=None, databases=None, **kwargs):
     """One warning for each person whose team belongs to another department than theirs (made
     before the user and team pages refused it, or written around them)."""
-    if app_configs is not None and not any(c.label == "accounts" for c in app_configs):
-        return []
-    alias = router.db_for_read(User)
-    if not databases or alias not in databases:
+    alias = _database_to_check(app_configs, databases)
+    if alias is None:
         return []
     try:
         people = list(
