@@ -211,7 +211,17 @@ def clean_customer_data(
         stored_mask = instance.id_number_masked if instance is not None else ""
         if value and is_masked(value):
             # The number as the form or the API showed it, sent back: it stays as it is.
-            if not (stored_mask and masks_match(value, stored_mask)):
+            if not stored_mask:
+                # A new customer, or one without an ID number: there is nothing it could keep.
+                errors.add(
+                    "id_number",
+                    _(
+                        "“%(value)s” is masked, and there is no ID number on record to keep: "
+                        "type the number in full, or leave it empty."
+                    )
+                    % {"value": value},
+                )
+            elif not masks_match(value, stored_mask):
                 errors.add(
                     "id_number",
                     _(

@@ -3,6 +3,7 @@ form and the API take it), but the history they can read must not tell whether t
 was the one stored: the same entry for a right and a wrong guess."""
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import SENSITIVE_PLACEHOLDER
@@ -42,3 +43,23 @@ def test_a_right_and_a_wrong_guess_read_the_same_to_who_may_not_see_the_number(c
 def test_who_may_see_the_number_has_the_same_one_recorded_as_no_change(company):
     assert company.manager.may_view_sensitive()
     assert _changes_after_typing(company.manager, _customer(company), ID_NUMBER) == {}
+
+
+@pytest.mark.parametrize("on", ["a new customer", "a customer without one"])
+def test_a_masked_id_number_with_none_on_record_says_to_type_it_in_full(company, on):
+    masked = "1****************X"
+    with pytest.raises(ValidationError) as refused:
+        if on == "a new customer":
+            customer_create(actor=company.rep, data={"name": "王芳", "id_number": masked})
+        else:
+            customer = customer_create(actor=company.rep, data={"name": "王芳"})
+            customer_update(
+                actor=company.rep,
+                customer_id=customer.pk,
+                expected_version=customer.version,
+                data={"id_number": masked},
+            )
+    assert refused.value.message_dict["id_number"] == [
+        f"“{masked}” is masked, and there is no ID number on record to keep: type the number "
+        "in full, or leave it empty."
+    ]
