@@ -3,6 +3,7 @@ the visibility rule, writes, and records the audit row, all in one transaction: 
 failed write leaves nothing behind."""
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -163,17 +164,7 @@ def _apply_id_number(customer: Customer, value: str | None) -> None:
 
 def _write_nested(customer: Customer, clean: CleanCustomerData, actor) -> None:
     if clean.phones is not None:
-        customer.phones.all().delete()
-        Phone.objects.bulk_create(
-            Phone(
-                customer=customer,
-                number=p.parsed.e164,
-                display=p.parsed.display,
-                label=p.label,
-                is_primary=p.is_primary,
-            )
-            for p in clean.phones
-        )
+        _write_phones(customer, clean.phones)
     if clean.emails is not None:
         customer.emails.all().delete()
         Email.objects.bulk_create(Email(customer=customer, **e) for e in clean.emails)
@@ -189,6 +180,39 @@ def _write_nested(customer: Customer, clean: CleanCustomerData, actor) -> None:
             channel=consent["channel"],
             defaults={**{k: v for k, v in consent.items() if k != "channel"}, "recorded_by": actor},
         )
+
+
+def _write_phones(customer: Customer, phones) -> None:
+    """Make the customer's phones those given. A number kept stays the same row, its label and
+    primary flag brought up to date: the edit form and the API name a masked number by its id
+    (two numbers can share a mask), and an id that changed with every save would no longer
+    name it for whoever saves next from what they read before."""
+    stored: dict[str, list[Phone]] = defaultdict(list)
+    for phone in customer.phones.order_by("pk"):
+        stored[phone.number].append(phone)
+    kept: list[int] = []
+    changed: list[Phone] = []
+    new: list[Phone] = []
+    for item in phones:
+        values = {
+            "display": item.parsed.display,
+            "label": item.label,
+            "is_primary": item.is_primary,
+        }
+        same_number = stored.get(item.parsed.e164)
+        if not same_number:
+            new.append(Phone(customer=customer, number=item.parsed.e164, **values))
+            continue
+        phone = same_number.pop(0)
+        kept.append(phone.pk)
+        if any(getattr(phone, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(phone, name, value)
+            changed.append(phone)
+    customer.phones.exclude(pk__in=kept).delete()
+    if changed:
+        Phone.objects.bulk_update(changed, ["display", "label", "is_primary"])
+    Phone.objects.bulk_create(new)
 
 
 def refresh_search_data(customer: Customer) -> None:
