@@ -128,6 +128,22 @@ def test_restoring_a_customer_merged_away_names_the_kept_customer(client, compan
     assert Customer.objects.get(pk=merged.pk).deleted_at is None
 
 
+def test_a_customer_merged_into_one_in_the_bin_too_says_to_restore_that_one_first(
+    client, company
+):
+    kept, other = company.rep_customer, company.teammate_customer
+    customers_merge(actor=company.admin, survivor_id=kept.pk, merged_id=other.pk)
+    _delete(company.admin, kept)
+    client.force_login(company.admin)
+
+    html = client.get(BIN).content.decode()
+
+    # No link to the kept customer's page, which is not there to open.
+    assert f'href="/customers/{kept.pk}/"' not in html
+    assert "The kept customer is in the recycle bin too: restore it first." in html
+    assert f"/customers/{kept.pk}/restore/" in html
+
+
 def test_a_customer_restored_by_someone_else_meanwhile_is_said_to_be(client, company):
     customer = _delete(company.admin, company.rep_customer)
     customer_restore(actor=company.admin, customer_id=customer.pk)
