@@ -87,6 +87,25 @@ def _upload_limit_mb() -> int:
     return settings.GUANXI_IMPORT_MAX_UPLOAD_MB
 
 
+def _file_too_large_message() -> str:
+    return _("The file is larger than %(limit)s MB; split it or use the command line.") % {
+        "limit": _upload_limit_mb()
+    }
+
+
+# What a form's other fields and the multipart wrapping add to the file's size, at most.
+UPLOAD_OVERHEAD_BYTES = 64 * 1024
+
+
+def _body_over_upload_limit(request) -> bool:
+    """Whether the request says it carries more than any file the upload takes."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return length > _upload_limit_mb() * 1024 * 1024 + UPLOAD_OVERHEAD_BYTES
+
+
 class UploadForm(forms.Form):
     file = forms.FileField(label=gettext_lazy("File"))
     kind = forms.ChoiceField(label=gettext_lazy("What it holds"), choices=ImportJob.Kind.choices)
@@ -108,12 +127,8 @@ class UploadForm(forms.Form):
             raise ValidationError(
                 _("Upload a CSV file (.csv, .tsv, .txt) or an Excel workbook (.xlsx).")
             )
-        limit = _upload_limit_mb()
-        if upload.size > limit * 1024 * 1024:
-            raise ValidationError(
-                _("The file is larger than %(limit)s MB; split it or use the command line.")
-                % {"limit": limit}
-            )
+        if upload.size > _upload_limit_mb() * 1024 * 1024:
+            raise ValidationError(_file_too_large_message())
         return upload
 
 
@@ -145,6 +160,14 @@ def import_list(request):
 def import_new(request):
     """Upload a file; its columns are mapped on the next page."""
     _require_importer(request.user)
+    if request.method == "POST" and _body_over_upload_limit(request):
+        # Refused before the body is read: Django would otherwise write all of it to a
+        # temporary file first, however large, only for the form to refuse it.
+        form = UploadForm(data={}, files={})
+        form.is_valid()
+        form.errors.clear()
+        form.add_error("file", _file_too_large_message())
+        return render(request, "imports/new.html", {"form": form}, status=413)
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]

@@ -264,6 +264,26 @@ def test_empty_columns_after_the_last_header_are_no_columns_sharing_a_header(cli
     assert Customer.objects.filter(name="张三").exists()
 
 
+def test_a_request_saying_it_carries_more_than_the_limit_is_refused_before_it_is_read(
+    client, company, settings
+):
+    # Read first, the whole body would be written to a temporary file, however large, only
+    # for the form to refuse it. The request says its length: more than any file the upload
+    # takes, it is refused unread (the body sent here is small, which reading would find).
+    settings.GUANXI_IMPORT_MAX_UPLOAD_MB = 1
+    client.force_login(company.rep)
+    response = client.post(
+        "/imports/new/",
+        {"file": SimpleUploadedFile("客户.csv", CONTENT), "kind": "customers", "dedup": "auto"},
+        CONTENT_LENGTH=str(5 * 1024 * 1024),
+    )
+    assert response.status_code == 413
+    assert "The file is larger than 1 MB; split it or use the command line." in (
+        response.content.decode()
+    )
+    assert not ImportJob.objects.exists()
+
+
 def test_only_the_uploader_maps_and_starts_an_import(client, company):
     # The import runs as the job's user: an administrator pressing Start on a rep's draft
     # would create customers audited under the rep's name.
