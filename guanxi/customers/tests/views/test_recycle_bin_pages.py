@@ -128,9 +128,7 @@ def test_restoring_a_customer_merged_away_names_the_kept_customer(client, compan
     assert Customer.objects.get(pk=merged.pk).deleted_at is None
 
 
-def test_a_customer_merged_into_one_in_the_bin_too_says_to_restore_that_one_first(
-    client, company
-):
+def test_a_customer_merged_into_one_in_the_bin_too_says_to_restore_that_one_first(client, company):
     kept, other = company.rep_customer, company.teammate_customer
     customers_merge(actor=company.admin, survivor_id=kept.pk, merged_id=other.pk)
     _delete(company.admin, kept)
