@@ -525,7 +525,9 @@ def customer_restore(*, actor, customer_id: int, expected_version: int | None = 
         summary=Summary(gettext_noop("Restored from the recycle bin")),
         changes=changes,
     )
-    _queue_duplicates_of_restored(customer)
+    from guanxi.dedup.services import duplicate_pairs_queue_for_restored
+
+    duplicate_pairs_queue_for_restored(customer)
     return Customer.objects.get(pk=customer.pk)
 
 
@@ -560,69 +562,6 @@ def _lock_with_organisation(customer_id: int) -> Customer:
         else None
     )
     return customer
-
-
-def _queue_duplicates_of_restored(customer: Customer) -> None:
-    """Put a restored customer in the duplicate review queue with the customers it may be:
-    while it was in the recycle bin, nothing compared it with anyone, and someone may since
-    have been entered again under the same name, address or number. Those the matching
-    engine scores as likely, and any that now has one of its email addresses or numbers (as
-    intake and the customer form take either to name one customer), are queued, as a scan
-    would; a pair decided before is left as decided."""
-    from guanxi.dedup.keys import stored_match_records
-    from guanxi.dedup.matching.engine import REVIEW_THRESHOLD
-    from guanxi.dedup.matching.model import score_without
-    from guanxi.dedup.models import DuplicatePair
-    from guanxi.dedup.selectors import likely_duplicates
-
-    customer_id = customer.pk
-    record = stored_match_records([customer_id]).get(customer_id)
-    if record is None:
-        return
-    scores = {
-        found.customer_id: (found.score, found.explanation)
-        for found in likely_duplicates(
-            record, exclude_ids=[customer_id], threshold=REVIEW_THRESHOLD, limit=20
-        )
-    }
-    live = Customer.objects.filter(deleted_at__isnull=True, party_type=customer.party_type).exclude(
-        pk=customer_id
-    )
-    sharing = set(
-        live.filter(
-            emails__address__in=Email.objects.filter(customer_id=customer_id).values("address")
-        ).values_list("pk", flat=True)[:20]
-    ) | set(
-        live.filter(
-            phones__number__in=Phone.objects.filter(customer_id=customer_id).values("number")
-        ).values_list("pk", flat=True)[:20]
-    )
-    pairs = []
-    for other_id in sorted(set(scores) | sharing):
-        score, explanation = scores.get(other_id, (REVIEW_THRESHOLD, []))
-        low, high = sorted((customer_id, other_id))
-        pairs.append(
-            DuplicatePair(
-                left_id=low,
-                right_id=high,
-                score=max(score, REVIEW_THRESHOLD),
-                # One sharing an email address or a number is as likely to whoever may not
-                # see ID numbers; one the engine found, only by the rest of its evidence.
-                score_without_id_number=max(
-                    score_without(score, explanation),
-                    REVIEW_THRESHOLD if other_id in sharing else 0.0,
-                ),
-                source=DuplicatePair.Source.RESTORE,
-                details={
-                    "fields": [
-                        {**reason, "weight": round(float(reason["weight"]), 2)}
-                        for reason in explanation
-                    ],
-                    "restored": customer_id,
-                },
-            )
-        )
-    DuplicatePair.objects.bulk_create(pairs, ignore_conflicts=True)
 
 
 # How many customers a statement that changes many of them names: one SQL variable each, and

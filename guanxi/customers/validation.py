@@ -392,8 +392,8 @@ def _kept_phone(
 
 def _named_phone(item, stored: list[Phone]) -> int | None:
     """The id of the stored phone a masked row names, if it names one of ``stored``. An id no
-    longer the customer's (their numbers were saved meanwhile, which stores them anew) names
-    none, and the row's mask alone is read, as from a row without one."""
+    longer the customer's (the number was removed meanwhile, or typed in again as a new row)
+    names none, and the row's mask alone is read, as from a row without one."""
     if not isinstance(item, Mapping) or not is_masked(str(item.get("number") or "")):
         return None
     phone_id = item.get("id")

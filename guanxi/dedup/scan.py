@@ -32,7 +32,7 @@ from guanxi.customers.models import Customer
 from .keys import complete_match_index, indexed_records
 from .matching.blocking import DEFAULT_MAX_BLOCK, BlockingStats
 from .matching.engine import REVIEW_THRESHOLD, add_transitive_pairs, find_duplicates
-from .matching.model import MatchModel, score_without, scores_without
+from .matching.model import MatchModel, rounded_reasons, scores_without
 from .matching.records import RecordTable
 from .models import DuplicatePair, MatchModelFit
 
@@ -86,7 +86,8 @@ def scan_duplicates(
     # tell them the numbers disagree. The file has the pairs at or above the threshold.
     likely = search.scores >= threshold
     without_id_numbers = scores_without(search.model, search.scores, search.levels)
-    search = search.where(likely | ((without_id_numbers >= threshold) & ~search.inferred))
+    queued = likely | ((without_id_numbers >= threshold) & ~search.inferred)
+    search, without_id_numbers = search.where(queued), without_id_numbers[queued]
     reported = search.scores >= threshold
     seconds["transitive"] = time.perf_counter() - started
 
@@ -130,7 +131,14 @@ def scan_duplicates(
     started = time.perf_counter()
     with transaction.atomic():
         if queue:
-            _update_queue(result, search, left_ids, right_ids, read_from=read_from)
+            _update_queue(
+                result,
+                search,
+                left_ids,
+                right_ids,
+                without_id_numbers=without_id_numbers,
+                read_from=read_from,
+            )
         people = int(np.count_nonzero(table.columns["party_type"] == "person"))
         MatchModelFit.objects.create(
             parameters={**search.model.to_dict(), "people": people},
@@ -142,7 +150,12 @@ def scan_duplicates(
     return result
 
 
-def _update_queue(result: ScanResult, search, left_ids, right_ids, *, read_from) -> None:
+def _update_queue(
+    result: ScanResult, search, left_ids, right_ids, *, without_id_numbers, read_from
+) -> None:
+    """Bring the review queue in line with the pairs found. ``without_id_numbers`` holds each
+    pair's score without the ID numbers' evidence (``matching.model.scores_without``); an
+    inferred pair's is worked out from its links' (:func:`_inferred_score`)."""
     if connection.vendor == "postgresql":
         # Other writers of pairs (a merge settling its pairs, an import queueing) wait until
         # this transaction ends; readers do not. SQLite has one writer at a time anyway.
@@ -153,12 +166,11 @@ def _update_queue(result: ScanResult, search, left_ids, right_ids, *, read_from)
     blind: dict[tuple[int, int], float] = {}
     for i in range(len(search)):
         pair = (int(left_ids[i]), int(right_ids[i]))
-        explanation = search.model.explain(search.levels[i])
-        details = {"fields": _rounded(explanation)}
+        details = {"fields": rounded_reasons(search.model.explain(search.levels[i]))}
         if search.inferred[i]:
             details["inferred"] = True
         else:
-            blind[pair] = score_without(float(search.scores[i]), explanation)
+            blind[pair] = float(without_id_numbers[i])
         found[pair] = (float(search.scores[i]), details)
     inferred = [pair for pair in found if pair not in blind]
     if inferred:
@@ -256,7 +268,3 @@ def _inferred_score(pair: tuple[int, int], links: dict[int, list[tuple[int, floa
                 best[other] = through
                 heapq.heappush(waiting, (-through, other))
     return 0.0
-
-
-def _rounded(explanation: list[dict]) -> list[dict]:
-    return [{**item, "weight": round(float(item["weight"]), 2)} for item in explanation]

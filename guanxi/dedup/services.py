@@ -44,8 +44,11 @@ from guanxi.customers.services import (
 )
 from guanxi.customers.visibility import CHANGE, VIEW, customer_scope
 
-from .keys import remove_match_keys
+from .keys import remove_match_keys, stored_match_records
+from .matching.engine import REVIEW_THRESHOLD
+from .matching.model import rounded_reasons, score_without
 from .models import CustomerMerge, DuplicatePair, MatchKey
+from .selectors import likely_duplicates
 
 # Fields filled on the survivor when it has no value (or still its default) and the other has.
 FILLABLE_FIELDS = (
@@ -815,3 +818,54 @@ def duplicate_pair_reject(
             },
         )
     return pair
+
+
+def duplicate_pairs_queue_for_restored(customer: Customer) -> None:
+    """Put a restored customer in the duplicate review queue with the customers it may be:
+    while it was in the recycle bin, nothing compared it with anyone, and someone may since
+    have been entered again under the same name, address or number. Those the matching
+    engine scores as likely, and any that now has one of its email addresses or numbers (as
+    intake and the customer form take either to name one customer), are queued, as a scan
+    would; a pair decided before is left as decided."""
+    customer_id = customer.pk
+    record = stored_match_records([customer_id]).get(customer_id)
+    if record is None:
+        return
+    scores = {
+        found.customer_id: (found.score, found.explanation)
+        for found in likely_duplicates(
+            record, exclude_ids=[customer_id], threshold=REVIEW_THRESHOLD, limit=20
+        )
+    }
+    live = Customer.objects.filter(deleted_at__isnull=True, party_type=customer.party_type).exclude(
+        pk=customer_id
+    )
+    sharing = set(
+        live.filter(
+            emails__address__in=Email.objects.filter(customer_id=customer_id).values("address")
+        ).values_list("pk", flat=True)[:20]
+    ) | set(
+        live.filter(
+            phones__number__in=Phone.objects.filter(customer_id=customer_id).values("number")
+        ).values_list("pk", flat=True)[:20]
+    )
+    pairs = []
+    for other_id in sorted(set(scores) | sharing):
+        score, explanation = scores.get(other_id, (REVIEW_THRESHOLD, []))
+        low, high = sorted((customer_id, other_id))
+        pairs.append(
+            DuplicatePair(
+                left_id=low,
+                right_id=high,
+                score=max(score, REVIEW_THRESHOLD),
+                # One sharing an email address or a number is as likely to whoever may not
+                # see ID numbers; one the engine found, only by the rest of its evidence.
+                score_without_id_number=max(
+                    score_without(score, explanation),
+                    REVIEW_THRESHOLD if other_id in sharing else 0.0,
+                ),
+                source=DuplicatePair.Source.RESTORE,
+                details={"fields": rounded_reasons(explanation), "restored": customer_id},
+            )
+        )
+    DuplicatePair.objects.bulk_create(pairs, ignore_conflicts=True)

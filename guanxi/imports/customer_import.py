@@ -64,7 +64,7 @@ from guanxi.dedup.keys import rewrite_match_index, stored_match_rows, write_matc
 from guanxi.dedup.matching.blocking import PAIRING_CODES, RULE_CODES, record_key_hashes
 from guanxi.dedup.matching.compare import FIELDS, compare_pairs
 from guanxi.dedup.matching.engine import MERGE_THRESHOLD, REVIEW_THRESHOLD
-from guanxi.dedup.matching.model import score_without
+from guanxi.dedup.matching.model import rounded_reasons, score_without
 from guanxi.dedup.matching.normalize import email_key
 from guanxi.dedup.matching.records import (
     PERSON,
@@ -1472,9 +1472,7 @@ class CustomerImporter:
                     score_without_id_number=score_without(score, explanation),
                     source=DuplicatePair.Source.IMPORT,
                     details={
-                        "fields": [
-                            {**r, "weight": round(float(r["weight"]), 2)} for r in explanation
-                        ],
+                        "fields": rounded_reasons(explanation),
                         "import": self.job.pk,
                     },
                 )

@@ -172,6 +172,12 @@ class MatchModel:
         return json.dumps(self.to_dict(), sort_keys=True)
 
 
+def rounded_reasons(explanation: list[dict]) -> list[dict]:
+    """A pair's reasons (:meth:`MatchModel.explain`) as the review queue stores them
+    (``DuplicatePair.details["fields"]``): each field's weight to two decimals."""
+    return [{**item, "weight": round(float(item["weight"]), 2)} for item in explanation]
+
+
 # How far from 0 and 1 a stored score is taken to be when its evidence is taken apart again: a
 # score rounded to 1.0 says "at least this sure", and its log-odds would be infinite.
 SCORE_CLIP = 1e-15
