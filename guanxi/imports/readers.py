@@ -145,14 +145,7 @@ def _open_csv(path: Path) -> TableFile:
                 _("The header row cannot be read: %(problem)s") % {"problem": row.problem}
             )
         if any(cell.strip() for cell in row.cells):
-            header = [restore_formula(cell).strip() for cell in row.cells]
-            # Empty columns after the last named one, as a spreadsheet saves the columns it once
-            # formatted ("name,phone,,"), are no columns, as in a workbook (_header_of): kept,
-            # they would be columns sharing a header, which the import page refuses. A value
-            # under one is still named as beyond the header's last column.
-            while header and not header[-1]:
-                header.pop()
-            table.header = header
+            table.header = _header_cells(row.cells)
             table.header_row = row.number
             break
     if not table.header:
@@ -360,12 +353,21 @@ def _header_of(sheet) -> tuple[int, list[str]] | None:
     """A sheet's first row with anything in it, as header cells, with its number; ``None`` for
     an empty sheet."""
     for number, values in _sheet_rows(sheet):
-        cells = [restore_formula(_cell_text(v)).strip() for v in values]
-        if any(cells):
-            while cells and not cells[-1]:
-                cells.pop()
+        cells = _header_cells([_cell_text(v) for v in values])
+        if cells:
             return number, cells
     return None
+
+
+def _header_cells(cells: list[str]) -> list[str]:
+    """A header row's cells as column names, in a CSV file and a workbook alike. Empty columns
+    after the last named one, as a spreadsheet saves the columns it once formatted
+    ("name,phone,,"), are no columns: kept, they would be columns sharing a header, which the
+    import page refuses. A value under one is still named as beyond the header's last column."""
+    header = [restore_formula(cell).strip() for cell in cells]
+    while header and not header[-1]:
+        header.pop()
+    return header
 
 
 def _open_xlsx(path: Path) -> TableFile:
