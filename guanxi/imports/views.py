@@ -25,6 +25,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from guanxi.core.uploads import (
+    LENGTH_REQUIRED,
+    UploadRefused,
+    refuses_files_over,
+    sent_without_length_message,
+)
 from guanxi.customers.visibility import can_create_customers
 
 from .customer_rows import RowContext, clean_customer_row
@@ -97,13 +103,13 @@ def _file_too_large_message() -> str:
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
 
 
-def _body_over_upload_limit(request) -> bool:
-    """Whether the request says it carries more than any file the upload takes."""
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return False
-    return length > _upload_limit_mb() * 1024 * 1024 + UPLOAD_OVERHEAD_BYTES
+def _upload_limit_bytes() -> int:
+    return _upload_limit_mb() * 1024 * 1024
+
+
+def _upload_body_limit_bytes() -> int:
+    """More than this, and the request carries more than any file the upload takes."""
+    return _upload_limit_bytes() + UPLOAD_OVERHEAD_BYTES
 
 
 class UploadForm(forms.Form):
@@ -127,7 +133,7 @@ class UploadForm(forms.Form):
             raise ValidationError(
                 _("Upload a CSV file (.csv, .tsv, .txt) or an Excel workbook (.xlsx).")
             )
-        if upload.size > _upload_limit_mb() * 1024 * 1024:
+        if upload.size > _upload_limit_bytes():
             raise ValidationError(_file_too_large_message())
         return upload
 
@@ -155,19 +161,30 @@ def import_list(request):
     return render(request, "imports/list.html", {"jobs": jobs})
 
 
+def _upload_refused(request, refused: UploadRefused):
+    """The upload page with why the file was not taken: too large (said before the rest of it
+    was read, see ``refuses_files_over``), or sent without its size."""
+    _require_importer(request.user)
+    form = UploadForm(data=refused.fields, files={})
+    form.is_valid()
+    form.errors.clear()
+    if refused.status == LENGTH_REQUIRED:
+        form.add_error("file", sent_without_length_message())
+    else:
+        form.add_error("file", _file_too_large_message())
+    return render(request, "imports/new.html", {"form": form}, status=refused.status)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
+@refuses_files_over(
+    file_limit_bytes=_upload_limit_bytes,
+    body_limit_bytes=_upload_body_limit_bytes,
+    refuse=_upload_refused,
+)
 def import_new(request):
     """Upload a file; its columns are mapped on the next page."""
     _require_importer(request.user)
-    if request.method == "POST" and _body_over_upload_limit(request):
-        # Refused before the body is read: Django would otherwise write all of it to a
-        # temporary file first, however large, only for the form to refuse it.
-        form = UploadForm(data={}, files={})
-        form.is_valid()
-        form.errors.clear()
-        form.add_error("file", _file_too_large_message())
-        return render(request, "imports/new.html", {"form": form}, status=413)
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]

@@ -15,6 +15,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from guanxi.accounts.models import User
+from guanxi.core.uploads import (
+    LENGTH_REQUIRED,
+    UploadRefused,
+    refuses_files_over,
+    sent_without_length_message,
+)
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.visibility import INTERACT
@@ -125,8 +131,46 @@ def _detail_context(request, ticket, **forms):
     }
 
 
+def _attachment_limit_bytes() -> int:
+    return services.MAX_ATTACHMENT_BYTES
+
+
+def _attachment_refused(request, refused: UploadRefused, ticket_id: int):
+    """The ticket's page with why the reply or note was not taken: a file too large, stopped at
+    as it arrived (see ``refuses_files_over``), or a post that did not say its size. What was
+    typed is shown again when it came before the file, as the page's forms send it."""
+    try:
+        ticket = ticket_get_for_user(request.user, ticket_id)
+    except Ticket.DoesNotExist:
+        raise Http404 from None
+    forms = {}
+    action = refused.fields.get("action")
+    if action == "reply":
+        forms["reply_form"] = ReplyForm(refused.fields)
+    elif action == "note":
+        forms["note_form"] = NoteForm(refused.fields)
+    if refused.status == LENGTH_REQUIRED:
+        messages.error(request, sent_without_length_message())
+    else:
+        messages.error(
+            request,
+            _(
+                "%(name)s is larger than %(limit)d MB. Nothing was saved: send it again with "
+                "a smaller file."
+            )
+            % {"name": refused.file_name, "limit": services.MAX_ATTACHMENT_BYTES // (1024 * 1024)},
+        )
+    return render(
+        request,
+        "service/detail.html",
+        _detail_context(request, ticket, **forms),
+        status=refused.status,
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
+@refuses_files_over(file_limit_bytes=_attachment_limit_bytes, refuse=_attachment_refused)
 def ticket_detail(request, ticket_id: int):
     try:
         ticket = ticket_get_for_user(request.user, ticket_id)

@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from guanxi.core.testing.uploads import browser_client, post_multipart
 from guanxi.customers.models import Customer
 from guanxi.imports.job_locks import job_lock
 from guanxi.imports.models import ImportJob
@@ -282,6 +283,74 @@ def test_a_request_saying_it_carries_more_than_the_limit_is_refused_before_it_is
         response.content.decode()
     )
     assert not ImportJob.objects.exists()
+
+
+def test_an_upload_over_the_limit_is_refused_before_the_csrf_check_reads_it(
+    company, settings, uploads, tmp_path
+):
+    # The CSRF check reads a post's body as the middleware runs, before the view: refused only
+    # after, a file of any size was written whole to a temporary file first.
+    settings.GUANXI_IMPORT_MAX_UPLOAD_MB = 1
+    settings.FILE_UPLOAD_TEMP_DIR = tmp_path / "tmp"
+    settings.FILE_UPLOAD_TEMP_DIR.mkdir()
+    client = browser_client(company.rep)
+    response, body = post_multipart(
+        client,
+        "/imports/new/",
+        {
+            "file": SimpleUploadedFile("客户.csv", CONTENT * 40_000),
+            "kind": "customers",
+            "dedup": "auto",
+        },
+    )
+    assert response.status_code == 413
+    assert "The file is larger than 1 MB; split it or use the command line." in (
+        response.content.decode()
+    )
+    assert body.read_bytes < body.size // 2
+    assert not ImportJob.objects.exists()
+    assert not uploads.exists() or not any(uploads.iterdir())
+    assert not any(settings.FILE_UPLOAD_TEMP_DIR.iterdir())
+
+
+def test_an_upload_sent_in_chunks_is_refused_saying_so(company, settings, uploads):
+    # Without a Content-Length Django reads nothing of the body: the page came back as if
+    # nothing had been posted, with not a word.
+    settings.GUANXI_IMPORT_MAX_UPLOAD_MB = 1
+    client = browser_client(company.rep)
+    response, _body = post_multipart(
+        client,
+        "/imports/new/",
+        {
+            "file": SimpleUploadedFile("客户.csv", CONTENT * 40_000),
+            "kind": "customers",
+            "dedup": "auto",
+        },
+        chunked=True,
+    )
+    assert response.status_code == 411
+    assert "The upload did not say its size, so it could not be received" in (
+        response.content.decode()
+    )
+    assert not ImportJob.objects.exists()
+    assert not uploads.exists() or not any(uploads.iterdir())
+
+
+def test_an_upload_within_the_limit_is_csrf_checked_and_taken(company, uploads):
+    client = browser_client(company.rep)
+    response, body = post_multipart(
+        client,
+        "/imports/new/",
+        {"file": SimpleUploadedFile("客户.csv", CONTENT), "kind": "customers", "dedup": "auto"},
+    )
+    assert response.status_code == 302 and body.read_bytes == body.size
+    assert ImportJob.objects.get().total_rows == 2
+    # The check is the view's own now; it still refuses a post without the token.
+    forged = client.post(
+        "/imports/new/",
+        {"file": SimpleUploadedFile("客户.csv", CONTENT), "kind": "customers", "dedup": "auto"},
+    )
+    assert forged.status_code == 403 and ImportJob.objects.count() == 1
 
 
 def test_only_the_uploader_maps_and_starts_an_import(client, company):
