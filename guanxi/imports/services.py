@@ -273,23 +273,35 @@ def import_job_create(
         except MappingError as error:
             raise ValidationError({"mapping": str(error)}) from None
     digest = file_sha256(path)
-    if keep_copy:
-        path = _store_upload(path, digest)
-    return ImportJob.objects.create(
-        kind=kind,
-        filename=filename[:255],
-        path=str(path),
-        uploaded=keep_copy,
-        file_sha256=digest,
-        header=table.header,
-        mapping=mapping or {},
-        dedup=dedup,
-        dry_run=dry_run,
-        via=via,
-        language=translation.get_language() or settings.LANGUAGE_CODE,
-        total_rows=total_rows,
-        started_by=actor,
-    )
+    # The copy is made before the row, outside any transaction: copying a large file inside one
+    # would hold the database's write lock meanwhile (all of it, on SQLite). Copied after the
+    # row committed instead (on_commit), there would be a job whose file is not there yet, and
+    # never if the copy failed (a full disk).
+    stored = _store_upload(path, digest) if keep_copy else None
+    try:
+        # Durable for a copy: committed here, the row is kept exactly when its copy is. In a
+        # caller's transaction that later rolled back, the copy would stay with nothing naming
+        # it, which nothing ever deletes (the retention sweep goes by the jobs).
+        with transaction.atomic(durable=keep_copy):
+            return ImportJob.objects.create(
+                kind=kind,
+                filename=filename[:255],
+                path=str(stored or path),
+                uploaded=keep_copy,
+                file_sha256=digest,
+                header=table.header,
+                mapping=mapping or {},
+                dedup=dedup,
+                dry_run=dry_run,
+                via=via,
+                language=translation.get_language() or settings.LANGUAGE_CODE,
+                total_rows=total_rows,
+                started_by=actor,
+            )
+    except BaseException:
+        if stored is not None:
+            stored.unlink(missing_ok=True)
+        raise
 
 
 def resumable_job(*, actor, path: Path, kind: str, digest: str | None = None) -> ImportJob | None:
