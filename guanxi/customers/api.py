@@ -1,6 +1,7 @@
 """Customers in the REST API: list, read, create, change, delete, reveal, export (and the
-background exports of long lists to Excel), reassign and history, the recycle bin and restoring
-from it, plus the custom field definitions a client needs to fill ``custom_fields``.
+background exports of long lists to Excel), reassign and history, the recycle bin, reading a
+customer in it and restoring from it, plus the custom field definitions a client needs to fill
+``custom_fields``.
 
 Handlers only parse, call one selector or service with ``actor=request.auth``, and shape the
 answer; who may see or change what is decided by the visibility rule inside those.
@@ -62,6 +63,7 @@ from .selectors import (
     customer_history_for_user,
     customer_list_for_user,
     customer_summaries,
+    deleted_customer_detail_for_user,
     deleted_customers_for_user,
     with_deletions,
 )
@@ -315,6 +317,19 @@ class DeletedCustomerOut(Schema):
     kind: str
     owner: UserRefOut | None
     version: int = Field(description="Send it back to restore the customer.")
+    deleted_at: dt.datetime
+    deleted_by: UserRefOut | None = Field(
+        description="Who deleted it, or merged it into another customer; null when no signed-in "
+        "user did."
+    )
+    merged_into: RefOut | None = Field(
+        description="While the merge that took it away stands, the customer kept: it cannot be "
+        "restored on its own; undo the merge (`merge_id`) instead."
+    )
+    merge_id: int | None = Field(description="That merge, for `POST /merges/{merge_id}/undo`.")
+
+
+class DeletedCustomerDetailOut(CustomerDetailOut):
     deleted_at: dt.datetime
     deleted_by: UserRefOut | None = Field(
         description="Who deleted it, or merged it into another customer; null when no signed-in "
@@ -817,6 +832,24 @@ def customer_deleted_list(request: HttpRequest, query: Query[DeletedCustomerList
         orderings=RECYCLE_BIN_ORDERINGS,
     )
     return {"items": with_deletions(list(page.items)), "next_cursor": page.next_cursor}
+
+
+@router.get(
+    "/customers/deleted/{customer_id}",
+    response={200: DeletedCustomerDetailOut, **error_responses(403, 404)},
+    url_name="customer_deleted_detail",
+    summary="Read one customer in the recycle bin",
+)
+def customer_deleted_detail(request: HttpRequest, customer_id: ParamId, response: HttpResponse):
+    """A customer in the recycle bin as `GET /customers/{customer_id}` gives one in use, phone
+    and ID numbers masked, with who deleted it and when (administrators only, as the recycle
+    bin), to decide whether to restore it: send its `version` to
+    `POST /customers/{customer_id}/restore`. A customer not in the recycle bin is not found
+    (404) here; one in use is read at `GET /customers/{customer_id}`. The `ETag` header
+    carries the version, for `If-Match` on the restore."""
+    customer = deleted_customer_detail_for_user(request.auth, customer_id)
+    response["ETag"] = _etag(customer.version)
+    return customer
 
 
 @router.get(

@@ -393,6 +393,32 @@ def deleted_customers_for_user(user, *, query: str = "") -> QuerySet[Customer]:
     return queryset
 
 
+def deleted_customer_detail_for_user(user, customer_id) -> Customer:
+    """One customer of the recycle bin with everything its page shows (profile, contact details,
+    consents) and who deleted it (see :func:`with_deletions`), for whoever may use the bin, to
+    read before restoring it. Anyone else is refused (``PermissionDenied``) as the bin refuses
+    them, whether or not the customer exists; a customer not in the bin (never deleted,
+    restored meanwhile) raises ``Customer.DoesNotExist``, as one that does not exist does."""
+    in_the_bin = deleted_customers_for_user(user)
+    try:
+        pk = int(customer_id)
+    except (TypeError, ValueError):
+        raise Customer.DoesNotExist from None
+    customer = (
+        in_the_bin.filter(pk=pk)
+        .select_related("owner", "organization", "created_by")
+        .prefetch_related(
+            "phones",
+            "emails",
+            "addresses",
+            "tags",
+            Prefetch("consents", queryset=MarketingConsent.objects.select_related("recorded_by")),
+        )
+        .get()
+    )
+    return with_deletions([customer])[0]
+
+
 def with_deletions(customers: list[Customer]) -> list[Customer]:
     """Sets ``deleted_by`` (the user, or None for a deletion nobody signed in made) and
     ``merged_into`` and ``merge_id`` (the kept customer and the merge, while a merge that took

@@ -15,6 +15,11 @@ urlpatterns = [
     ),
     path("reassign/", views.reassign_view, name="reassign"),
     path("recycle-bin/", views.recycle_bin, name="recycle_bin"),
+    path(
+        "recycle-bin/<int:customer_id>/",
+        views.deleted_customer_detail,
+        name="deleted_detail",
+    ),
     path("organizations/lookup/", views.organization_lookup, name="organization_lookup"),
     path("<int:customer_id>/", views.customer_detail, name="detail"),
     path("<int:customer_id>/edit/", views.customer_edit_view, name="edit"),

@@ -62,6 +62,7 @@ from .selectors import (
     customer_detail_for_user,
     customer_list_for_user,
     customer_permissions_for_user,
+    deleted_customer_detail_for_user,
     deleted_customers_for_user,
     history_for_customer,
     inactive_owners_for_user,
@@ -169,8 +170,6 @@ def customer_detail(request, customer_id: int):
         if customer.is_organization
         else []
     )
-    stages = list(Customer.LifecycleStage)
-    reached = stages.index(customer.lifecycle_stage) if customer.lifecycle_stage in stages else -1
     return render(
         request,
         "customers/detail.html",
@@ -181,7 +180,7 @@ def customer_detail(request, customer_id: int):
             "history": describe_history(history_page.items, viewer=request.user, history=history),
             "history_next": history_page.next_cursor,
             "people": people,
-            "stage_track": [(stage, i <= reached) for i, stage in enumerate(stages)],
+            "stage_track": _stage_track(customer),
             "interaction_form": InteractionForm(
                 initial={
                     "occurred_at": timezone.localtime().replace(second=0, microsecond=0),
@@ -199,6 +198,13 @@ def customer_detail(request, customer_id: int):
             "recent_tickets": customer.tickets.select_related("assignee").order_by("-id")[:10],
         },
     )
+
+
+def _stage_track(customer: Customer) -> list[tuple]:
+    """Each lifecycle stage, and whether the customer has reached it."""
+    stages = list(Customer.LifecycleStage)
+    reached = stages.index(customer.lifecycle_stage) if customer.lifecycle_stage in stages else -1
+    return [(stage, i <= reached) for i, stage in enumerate(stages)]
 
 
 def _merged_into_visible(user, customer_id: int) -> int | None:
@@ -601,6 +607,47 @@ def recycle_bin(request):
         "is_filtered": bool(request.GET.get("q")),
     }
     return render(request, "customers/recycle_bin.html", context)
+
+
+@login_required
+@require_GET
+def deleted_customer_detail(request, customer_id: int):
+    """A customer in the recycle bin, read-only, for whoever may restore it (administrators; the
+    others are refused as the bin refuses them): its profile, contact details with the numbers
+    masked, who deleted it and its history, with the Restore button, so that it is restored
+    knowingly. Nothing on it changes the customer; the full numbers are not offered, since
+    revealing them is for customers in use. With ``cursor``, the history from there: the
+    entries htmx appends ("show older changes"), or the page with them."""
+    try:
+        customer = deleted_customer_detail_for_user(request.user, customer_id)
+    except Customer.DoesNotExist:
+        raise Http404 from None
+    history = history_for_customer(customer=customer)
+    try:
+        page = keyset_page(
+            history.events(),
+            ordering="-id",
+            cursor=request.GET.get("cursor"),
+            limit=HISTORY_PAGE,
+            orderings=HISTORY_ORDERINGS,
+        )
+    except CursorError:
+        return HttpResponse(status=400)
+    context = {
+        "customer": customer,
+        "history": describe_history(page.items, viewer=request.user, history=history),
+        "history_next": page.next_cursor,
+        "history_url": reverse("customers:deleted_detail", args=[customer.pk]),
+    }
+    if _wants_fragment(request) and request.GET.get("cursor"):
+        return render(request, "customers/_history.html", context)
+    context |= {
+        "stage_track": _stage_track(customer),
+        "custom_values": _custom_values(customer),
+        "organization_deleted": customer.organization is not None
+        and customer.organization.deleted_at is not None,
+    }
+    return render(request, "customers/deleted_detail.html", context)
 
 
 @login_required

@@ -98,9 +98,10 @@ PAGES: dict[str, Route] = {
     "customers:export_job": Route("own"),
     "customers:export_download": Route("own"),
     "customers:reassign": Route("role", roles=frozenset(REASSIGNING)),
-    # The recycle bin and restoring from it: administrators only
+    # The recycle bin, a customer's page in it and restoring from it: administrators only
     # (test_recycle_bin_is_for_administrators).
     "customers:recycle_bin": Route("role", roles=frozenset(ADMINISTRATING)),
+    "customers:deleted_detail": Route("role", roles=frozenset(ADMINISTRATING)),
     "customers:restore": Route("role", roles=frozenset(ADMINISTRATING)),
     "customers:organization_lookup": Route("list"),
     "customers:detail": Route("customer", VIEW),
@@ -181,6 +182,7 @@ API_OPERATIONS: dict[str, Route] = {
     "GET /api/v1/customers/exports/{job_id}/file": Route("own"),
     "POST /api/v1/customers/reassign": Route("role", roles=frozenset(REASSIGNING)),
     "GET /api/v1/customers/deleted": Route("role", roles=frozenset(ADMINISTRATING)),
+    "GET /api/v1/customers/deleted/{customer_id}": Route("role", roles=frozenset(ADMINISTRATING)),
     "POST /api/v1/customers/{customer_id}/restore": Route("role", roles=frozenset(ADMINISTRATING)),
     "GET /api/v1/customers/{customer_id}": Route("customer", VIEW),
     "PATCH /api/v1/customers/{customer_id}": Route("customer", CHANGE),
@@ -1064,9 +1066,11 @@ def test_duplicate_queues_hold_exactly_the_visible_pairs(client, company, userna
 
 @pytest.mark.parametrize("username", ROLES)
 def test_recycle_bin_is_for_administrators(client, company, username):
-    """The recycle bin lists deleted customers of every owner and restores any of them, so it is
-    for administrators alone, on the web and in the API; everyone else is refused (403) without
-    a trace, whoever owns the customer, and is not shown the way there."""
+    """The recycle bin lists deleted customers of every owner, shows any of them and restores
+    any of them, so it is for administrators alone, on the web and in the API; everyone else is
+    refused (403) without a trace, whoever owns the customer, and is not shown the way there.
+    The pages and reads of customers in use still do not find a deleted one, not even for an
+    administrator."""
     from guanxi.customers.services import customer_delete
 
     user = company.users[username]
@@ -1084,6 +1088,10 @@ def test_recycle_bin_is_for_administrators(client, company, username):
                 page = client.get("/customers/recycle-bin/")
                 assert page.status_code == (200 if admin else 403), (username, name)
                 assert (customer.name in page.content.decode()) == admin
+                shown = client.get(f"/customers/recycle-bin/{customer.pk}/")
+                assert shown.status_code == (200 if admin else 403), (username, name)
+                assert (customer.name in shown.content.decode()) == admin
+                assert client.get(f"/customers/{customer.pk}/").status_code == 404
                 response = client.post(
                     f"/customers/{customer.pk}/restore/", {"version": customer.version}
                 )
@@ -1093,6 +1101,11 @@ def test_recycle_bin_is_for_administrators(client, company, username):
                 assert listed.status_code == (200 if admin else 403), (username, name)
                 if admin:
                     assert customer.pk in {c["id"] for c in listed.json()["items"]}
+                shown = api.get(f"/api/v1/customers/deleted/{customer.pk}", headers=headers)
+                assert shown.status_code == (200 if admin else 403), (username, name)
+                assert (shown.json().get("name") == customer.name) == admin
+                live = api.get(f"/api/v1/customers/{customer.pk}", headers=headers)
+                assert live.status_code == 404, (username, name)
                 response = _call(
                     api,
                     "POST",

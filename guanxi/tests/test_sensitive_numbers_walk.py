@@ -107,6 +107,14 @@ MUST_SHOW = {
     "api:ticket_detail",
     "api:openapi-json",
 }
+# The recycle bin's routes, walked by an administrator once the customer is in it
+# (test_the_recycle_bin_shows_an_administrator_the_numbers_masked).
+RECYCLE_BIN = {
+    "customers:recycle_bin",
+    "customers:deleted_detail",
+    "api:customer_deleted_list",
+    "api:customer_deleted_detail",
+}
 # Searches by the numbers' digits, as a rep looking them up would.
 SEARCHES = ("7762", "王晓明", "13890417762")
 
@@ -277,3 +285,34 @@ def test_the_edit_form_shown_again_after_an_error_keeps_the_numbers_masked(clien
     body = response.content.decode()
     assert "errorlist" in body
     assert full_numbers_in(body) == []
+
+
+def test_the_recycle_bin_shows_an_administrator_the_numbers_masked(client, company, world):
+    """An administrator may see the numbers in full, but only by the audited reveal of a
+    customer in use: a customer in the recycle bin, read to decide whether to restore it, shows
+    them masked, on its page (its history too) and in the API."""
+    from guanxi.customers.services import customer_delete
+
+    admin = company.admin
+    assert admin.may_view_sensitive()
+    customer_delete(actor=admin, customer_id=world["customer_id"])
+    client.force_login(admin)
+    api, headers = _token_client(admin)
+    urls = {name: url for name, url in _urls(world).items() if name in RECYCLE_BIN}
+    assert set(urls) == RECYCLE_BIN
+    leaks = []
+    for name, url in urls.items():
+        response = api.get(url, headers=headers) if name.startswith("api:") else client.get(url)
+        assert response.status_code == 200, (name, url)
+        leaks += _leaks(name, url, response)
+    for q in SEARCHES:
+        response = client.get("/customers/recycle-bin/", {"q": q})
+        leaks += _leaks("recycle bin", f"?q={q}", response, typed=q)
+        response = api.get("/api/v1/customers/deleted", {"q": q}, headers=headers)
+        leaks += _leaks("deleted list", f"?q={q}", response, typed=q)
+    assert not leaks
+    page = client.get(urls["customers:deleted_detail"]).content.decode()
+    for masked in ("+86 139 **** 2846", "+86 138 **** 7762", "+86 21 5*** 3190"):
+        assert masked in page
+    assert "1****************X" in page
+    assert "moved this customer to the recycle bin" in page

@@ -64,6 +64,7 @@ def test_every_operation_has_a_stable_route_name():
         "customer_delete",
         "customer_reveal",
         "customer_deleted_list",
+        "customer_deleted_detail",
         "customer_restore",
         "customer_history",
         "customer_value",
