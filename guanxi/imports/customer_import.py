@@ -485,7 +485,7 @@ class CustomerImporter:
         )
         by_guanxi_id: dict[int, int | str] = {}
         external_ids_of: dict[int, str | None] = {}
-        names_of: dict[int, str] = {}
+        names_of: dict[int, tuple[str, bool]] = {}
         if self.reads_guanxi_ids:
             by_guanxi_id, external_ids_of, names_of = self._existing_by_guanxi_id(
                 [*(r.guanxi_id for _s, r in rows), *(g for _s, _r, _e, g in failed)]
@@ -736,28 +736,29 @@ class CustomerImporter:
 
     def _existing_by_guanxi_id(
         self, guanxi_ids: Iterable[int | None]
-    ) -> tuple[dict[int, int | str], dict[int, str | None], dict[int, str]]:
+    ) -> tuple[dict[int, int | str], dict[int, str | None], dict[int, tuple[str, bool]]]:
         """Guanxi id -> the id of the customer a row naming it updates, or why it cannot; and
-        those customers' external ids and names. Only customers the user may see are found, so
-        the reason for one they may not see is that for an id no customer has: the import never
-        tells whether an id exists. A customer merged away stands for the one it was merged
-        into; one in the recycle bin that the user would see is refused saying so. Whether the
-        user may change them is asked with the rest (``_changeable``)."""
+        those customers' external ids, and names with whether each is an organisation's. Only
+        customers the user may see are found, so the reason for one they may not see is that for
+        an id no customer has: the import never tells whether an id exists. A customer merged
+        away stands for the one it was merged into; one in the recycle bin that the user would
+        see is refused saying so. Whether the user may change them is asked with the rest
+        (``_changeable``)."""
         wanted = {g for g in guanxi_ids if g is not None}
         found: dict[int, int | str] = {}
         external_ids: dict[int, str | None] = {}
-        names: dict[int, str] = {}
+        names: dict[int, tuple[str, bool]] = {}
         if not wanted:
             return found, external_ids, names
         seen = Customer.objects.filter(
             customer_scope(self.actor, VIEW, deleted=True), pk__in=wanted
-        ).values_list("pk", "deleted_at", "external_id", "name")
+        ).values_list("pk", "deleted_at", "external_id", "name", "party_type")
         merged: dict[int, int] = {}
-        for pk, deleted_at, external_id, name in seen:
+        for pk, deleted_at, external_id, name, party_type in seen:
             if deleted_at is None:
                 found[pk] = pk
                 external_ids[pk] = external_id
-                names[pk] = name
+                names[pk] = (name, party_type == Customer.PartyType.ORGANIZATION)
                 continue
             successor = merge_successor(pk)
             if successor is None:
@@ -770,11 +771,11 @@ class CustomerImporter:
             survivors = (
                 Customer.objects.visible_to(self.actor)
                 .filter(pk__in=set(merged.values()))
-                .values_list("pk", "external_id", "name")
+                .values_list("pk", "external_id", "name", "party_type")
             )
-            for pk, external_id, name in survivors:
+            for pk, external_id, name, party_type in survivors:
                 external_ids[pk] = external_id
-                names[pk] = name
+                names[pk] = (name, party_type == Customer.PartyType.ORGANIZATION)
             for pk, successor in merged.items():
                 if successor in names:
                     found[pk] = successor
@@ -784,7 +785,7 @@ class CustomerImporter:
         self,
         customer_ids: set[int | str | None],
         external_ids: dict[int, str | None],
-        names: dict[int, str],
+        names: dict[int, tuple[str, bool]],
     ) -> dict[int, StoredIdentity]:
         """What the customers rows of the batch name by Guanxi id are known by (see
         ``identity``): their phones and emails read in one query, for the batch's customers
@@ -792,7 +793,10 @@ class CustomerImporter:
         ids = {pk for pk in customer_ids if isinstance(pk, int)}
         if not ids:
             return {}
-        identities = {pk: StoredIdentity(names[pk], external_ids.get(pk)) for pk in ids}
+        identities = {}
+        for pk in ids:
+            name, organization = names[pk]
+            identities[pk] = StoredIdentity(name, external_ids.get(pk), organization=organization)
         none = Value("", output_field=CharField())
         phones = (
             Phone.objects.filter(customer_id__in=ids)

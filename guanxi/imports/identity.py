@@ -19,6 +19,14 @@ for short names: "Jane Smith" and "John Smith" are three slips apart, and two-ch
 names sharing a surname (王芳, 王芬) are too common among strangers (王, 李 and 张 are each the
 surname of about one person in fourteen) to take one different character for a typo. Such a
 fix with no phone, email or external id to go by is refused, saying what to do.
+
+An organisation's name is compared without its legal form and leading place, as the duplicate
+engine keys it: 北京华美电子有限公司 and 华美电子股份有限公司 are one company written two ways. A
+different place says another company (北京华美电子 and 杭州华美电子 register separately). No slip
+is taken for a typo, and Han characters must be the same, not only sound the same: what is
+left of a company name is its trade name and its trade (华美电子 and 华为电子, 天成科技 and
+天诚科技, "Northwind Trading" and "Southwind Trading"), where one character is the whole
+difference between two companies.
 """
 
 from dataclasses import dataclass, field
@@ -26,7 +34,14 @@ from dataclasses import dataclass, field
 from rapidfuzz.distance import OSA
 
 from guanxi.core.masking import mask_phone
-from guanxi.dedup.matching.normalize import clean_text, email_key, person_name_forms
+from guanxi.dedup.matching.normalize import (
+    NameForms,
+    clean_text,
+    company_place,
+    email_key,
+    organization_name_forms,
+    person_name_forms,
+)
 
 from .customer_rows import CustomerRow, _split
 
@@ -42,6 +57,7 @@ class StoredIdentity:
 
     name: str
     external_id: str | None
+    organization: bool = False
     phones: set[str] = field(default_factory=set)  # E.164
     phone_masks: set[str] = field(default_factory=set)  # as exported, without separators
     emails: set[str] = field(default_factory=set)  # email_key
@@ -64,12 +80,15 @@ def row_agrees(row: CustomerRow, stored: StoredIdentity) -> bool:
     for part in _split(row.cells.get("phone", "")):
         if "*" in part and _unseparated(part) in stored.phone_masks:
             return True
-    return names_agree(stored.name, row.scalars.get("name", ""))
+    given = row.scalars.get("name", "")
+    return names_agree(stored.name, given, organization=stored.organization)
 
 
-def names_agree(stored: str, given: str) -> bool:
-    """Whether two names are one person's or organisation's as written, or a typo fix of it
-    (see the module docstring)."""
+def names_agree(stored: str, given: str, *, organization: bool = False) -> bool:
+    """Whether two names are one person's or, with ``organization``, one organisation's as
+    written, or a typo fix of it (see the module docstring)."""
+    if organization:
+        return _organisation_names_agree(stored, given)
     a, b = person_name_forms(stored), person_name_forms(given)
     if not a.tokens or not b.tokens:
         return False
@@ -78,16 +97,41 @@ def names_agree(stored: str, given: str) -> bool:
     if a.han or b.han:
         if _latin(stored) != _latin(given):
             return False
-        shorter_han, longer_han = sorted((a.han, b.han), key=len)
-        if len(shorter_han) >= 2 and shorter_han in longer_han:
+        if _contained(a.han, b.han):
             return True  # 张伟 completed to 张伟明, or a note added: 张伟（已离职）
+        shorter_han = min(a.han, b.han, key=len)
         return len(shorter_han) >= HAN_CHARACTERS_FOR_A_SLIP and OSA.distance(a.han, b.han) <= 1
-    fewer, more = sorted((set(a.tokens), set(b.tokens)), key=len)
-    if len(fewer) >= 2 and fewer <= more:
+    if _words_contained(a, b):
         return True  # "Dylan Waller" completed to "Dylan J. Waller"
     shorter = min(len(a.joined), len(b.joined))
     slips = next((n for letters, n in LATIN_SLIPS if shorter >= letters), 0)
     return min(OSA.distance(a.key, b.key), OSA.distance(a.joined, b.joined)) <= slips
+
+
+def _organisation_names_agree(stored: str, given: str) -> bool:
+    if len({company_place(stored), company_place(given)} - {""}) > 1:
+        return False  # 北京华美电子 and 杭州华美电子: two companies
+    a, b = organization_name_forms(stored), organization_name_forms(given)
+    if not a.tokens or not b.tokens:
+        return False
+    if a.han and b.han:
+        # The same characters, not the same sound: 天成科技 and 天诚科技 are two trade names.
+        return _contained(a.han, b.han)
+    # One written in Han characters and one in pinyin meet by their sound (华美电子, Huamei
+    # Dianzi); Latin names by their words.
+    return a.key == b.key or a.joined == b.joined or _words_contained(a, b)
+
+
+def _contained(a: str, b: str) -> bool:
+    """Whether the shorter of two Han names, of two characters at least, is inside the other."""
+    shorter, longer = sorted((a, b), key=len)
+    return len(shorter) >= 2 and shorter in longer
+
+
+def _words_contained(a: NameForms, b: NameForms) -> bool:
+    """Whether the words of one name, two at least, are all among the other's."""
+    fewer, more = sorted((set(a.tokens), set(b.tokens)), key=len)
+    return len(fewer) >= 2 and fewer <= more
 
 
 def _latin(name: str) -> str:

@@ -269,5 +269,47 @@ def test_names_agree(stored, given, agree):
     assert names_agree(stored, given) is agree
 
 
+@pytest.mark.parametrize(
+    ("stored", "given", "agree"),
+    [
+        ("北京华美电子有限公司", "华美电子股份有限公司", True),  # legal form and place dropped
+        ("北京华美电子有限公司", "北京華美電子有限公司", True),
+        ("华美电子有限公司", "北京华美电子有限公司", True),  # the place added
+        ("北京华美电子有限公司", "杭州华美电子有限公司", False),  # another place, another company
+        ("北京华美电子有限公司", "北京华为电子有限公司", False),  # one character is the trade name
+        ("北京天成科技有限公司", "北京天诚科技有限公司", False),  # the same sound is not enough
+        ("北京华美电子有限公司", "北京华美有限公司", True),  # the trade dropped
+        ("Northwind Trading Co., Ltd.", "NORTHWIND TRADING LIMITED", True),
+        ("Northwind Trading Co., Ltd.", "Northwind Trading Group", True),  # a word added
+        ("Northwind Trading Co., Ltd.", "Southwind Trading Ltd", False),  # no slip taken
+        ("Northwind Trading Co., Ltd.", "Nortwind Trading Ltd", False),
+        ("华美电子有限公司", "Huamei Dianzi", True),
+    ],
+)
+def test_organisation_names_agree_without_their_legal_form_and_with_no_slip(stored, given, agree):
+    assert names_agree(stored, given, organization=True) is agree
+
+
+def test_an_organisation_is_known_by_its_name_written_another_way_but_not_by_a_near_one(
+    company, tmp_path
+):
+    """A company renamed in the file from its short to its registered name goes back into its
+    customer; a company one character apart is another installation's and is refused."""
+    kept, other = (
+        customer_create(actor=company.admin, data={"name": name, "party_type": "organization"})
+        for name in ("华美电子有限公司", "北京天成科技有限公司")
+    )
+    rows = [
+        {"id": str(kept.pk), "external_id": "", "name": "北京华美电子股份有限公司"},
+        {"id": str(other.pk), "external_id": "", "name": "北京天诚科技有限公司"},
+    ]
+    job = _import(tmp_path, _csv(rows), company.admin)
+    assert (job.updated, job.rejected) == (1, 1), _reasons(job)
+    assert _reasons(job) == [SOMEONE_ELSE["en"].format(id=other.pk)]
+    kept.refresh_from_db()
+    other.refresh_from_db()
+    assert (kept.name, other.name) == ("北京华美电子股份有限公司", "北京天成科技有限公司")
+
+
 def _quoted(cell: str) -> str:
     return f'"{cell}"' if "," in cell else cell
