@@ -231,13 +231,14 @@ def _customer_of_unverified_requests(email: str) -> Customer | None:
 # What a member of staff records about a customer that makes it someone people deal with. A
 # ticket's own events are not among them: answering the request is what the desk is for, and
 # later mail from the address should still find that conversation's customer.
-_STAFF_RECORDS = ("customer", "interaction", "order", "invoice", "payment")
+_STAFF_RECORDS = ("customer", "interaction", "order", "invoice", "payment", "blacklist")
 
 
 def _dealt_with_by_staff(customer: Customer) -> bool:
     """Whether someone has taken the customer on: given it an account manager, or changed,
-    merged or imported into it, or recorded a call, an order or a payment of it (each leaves an
-    audit row with its actor; the customer's own creation from the request has none). Looking
+    merged or imported into it, recorded a call, an order or a payment of it, or put it on the
+    blacklist, a judgement of a real person (each leaves an audit row with its actor; the
+    customer's own creation from the request has none). Looking
     at its phone numbers in full does not count: an agent answering the request may need them
     to call back, and reading the record vouches for it no more than answering does."""
     if customer.owner_id is not None:

@@ -8,6 +8,7 @@ import io
 import pytest
 from django.core.management import call_command
 
+from guanxi.analytics.services import blacklist_add
 from guanxi.customers.models import Customer, Email
 from guanxi.customers.services import customer_reveal_sensitive, customers_reassign
 from guanxi.dedup.models import DuplicatePair
@@ -139,12 +140,21 @@ def _called(company, customer):
     )
 
 
-@pytest.mark.parametrize("taken_on", [_claimed, _called], ids=["given an owner", "called"])
+def _blacklisted(company, customer):
+    blacklist_add(actor=company.admin, customer_id=customer.pk, reason="冒用他人账户申请退款")
+
+
+@pytest.mark.parametrize(
+    "taken_on",
+    [_claimed, _called, _blacklisted],
+    ids=["given an owner", "called", "blacklisted"],
+)
 def test_once_staff_took_the_customer_on_unverified_requests_no_longer_join_it(
     company, desk, known, taken_on
 ):
     # A rep given the customer, or an agent who phoned them, deals with them as a real person
-    # from then on: a forged request must not be filed under that record.
+    # from then on, and whoever put them on the blacklist judged them as one: a forged request
+    # must not be filed under that record.
     made = _request(1).ticket.customer
     taken_on(company, made)
 
