@@ -69,6 +69,11 @@ def absolute_url(path: str) -> str:
     return f"{base}{path}"
 
 
+def ticket_url(ticket_id: int) -> str:
+    """The ticket's page, for staff (its signed-in page, not the customer's status link)."""
+    return absolute_url(reverse("service:detail", args=[ticket_id]))
+
+
 def status_url(ticket_id: int) -> str:
     return absolute_url(reverse("service:public_status", args=[status_link_token(ticket_id)]))
 

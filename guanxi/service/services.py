@@ -1131,12 +1131,29 @@ def customer_message(
         before=before,
         message=message.body[:500],
     )
+    number, subject = ticket.number, ticket.subject
+    # Who wrote, as the desk knows them: the address the email came from, or the requester's.
+    sender = message.email_from or ticket.requester_email
+
+    def headline() -> str:
+        if sender:
+            return _("%(number)s %(subject)s: the customer (%(address)s) wrote") % {
+                "number": number,
+                "subject": subject,
+                "address": sender,
+            }
+        return _("%(number)s %(subject)s: the customer wrote") % {
+            "number": number,
+            "subject": subject,
+        }
+
     _tell(
         ticket,
         lambda: (
             _("%(number)s: the customer wrote: %(text)s")
-            % {"number": ticket.number, "text": message.body[:200]}
+            % {"number": number, "text": message.body[:200]}
         ),
+        email=lambda: _staff_email(ticket, headline, message.body),
     )
     return message
 
@@ -1388,21 +1405,33 @@ def ticket_watch(*, actor, ticket_id: int, watching: bool) -> Ticket:
     return ticket
 
 
-def _tell(ticket: Ticket, text: Callable[[], str], *, owner: bool = True, writer=None) -> None:
+def _tell(
+    ticket: Ticket,
+    text: Callable[[], str],
+    *,
+    owner: bool = True,
+    writer=None,
+    email: Callable[[], tuple[str, str]] | None = None,
+) -> None:
     """An in-app notice about the ticket for whoever holds it (its assignee, and its owner
     unless ``owner`` is False) and its watchers, each once; not for ``writer``, who did what
     the notice tells of. ``text`` makes the notice; it is called in each recipient's language,
     since the notice is stored as written and the one writing it here (a customer, the mailbox
     fetch, a colleague) has none of theirs.
 
+    ``email``, when given, makes the subject and body of an email about it, likewise in each
+    recipient's language: it goes to the assignee and the watchers among those told (an owner
+    who is neither has the notice), once the caller's transaction commits (:func:`_email_staff`).
+
     Only those who may still see the ticket are told: the notice quotes it, and a watcher or
     holder whose customers changed hands since may no longer read it. Inactive users see
     nothing (the visibility rule), so they are never told. The notices are rows written in the
-    caller's transaction, so what is rolled back tells nobody; nothing is emailed."""
+    caller's transaction, so what is rolled back tells nobody."""
     from .models import Notification
 
     # With their teams: a rep's scope reads the team's sharing.
-    people = {u.pk: u for u in ticket.watchers.filter(is_active=True).select_related("team")}
+    watchers = {u.pk: u for u in ticket.watchers.filter(is_active=True).select_related("team")}
+    people = dict(watchers)
     for user in (ticket.assignee, ticket.owner if owner else None):
         if user is not None and user.is_active:
             people[user.pk] = user
@@ -1419,15 +1448,66 @@ def _tell(ticket: Ticket, text: Callable[[], str], *, owner: bool = True, writer
             Notification(user=u, ticket=ticket, text=written, created_at=now) for u in users
         ]
     Notification.objects.bulk_create(notices)
+    if email is not None:
+        following = watchers.keys() | {ticket.assignee_id}
+        _email_staff([u for u in readers if u.pk in following and u.email], email)
+
+
+def _email_staff(recipients: list, email: Callable[[], tuple[str, str]]) -> None:
+    """Email ``recipients`` (desk users, already checked to be active and allowed to see what
+    it quotes) once the caller's transaction commits: what is rolled back sends nothing, and
+    the mail server is not waited for while the ticket's row is locked. One email for each
+    language the recipients read, ``email`` called in it. A mail server that refuses or is
+    down is logged and costs the recipients this email only: the reply or note it tells of is
+    written already, and the bell has it."""
+    if not recipients:
+        return
+
+    def send() -> None:
+        from django.core.mail import get_connection
+
+        try:
+            with get_connection() as connection:
+                for language, users in by_language(recipients).items():
+                    with in_language(language):
+                        subject, body = email()
+                    mail.send_to_staff(
+                        to=[user.email for user in users],
+                        subject=subject,
+                        body=body,
+                        connection=connection,
+                    )
+        except Exception:
+            logger.exception("Could not email the desk's users about a ticket")
+
+    transaction.on_commit(send)
+
+
+def _staff_email(ticket: Ticket, headline: Callable[[], str], text: str) -> tuple[str, str]:
+    """An email to the desk's users about something written on the ticket: ``headline`` (who
+    did what, the ticket's number and subject) as its subject and first line, then ``text`` in
+    full, and the link to the ticket's page."""
+    heading = headline()
+    body = "\n\n".join(
+        (
+            heading,
+            text,
+            _("Open the ticket: %(url)s") % {"url": mail.ticket_url(ticket.pk)},
+            _("You are emailed because the ticket is assigned to you or you watch it."),
+        )
+    )
+    return heading, body
 
 
 def _tell_colleagues(ticket: Ticket, message: TicketMessage) -> None:
     """A desk user's reply to the customer or internal note, however written (the ticket page,
-    the API, their own mail program), told in the app to the ticket's assignee and watchers
-    besides its writer, as a message from the customer is. The owner is not told as such: the
-    ticket is the assignee's to work, and an owner who wants to follow it watches it."""
+    the API, their own mail program), told in the app and by email to the ticket's assignee
+    and watchers besides its writer, as a message from the customer is. The owner is not told
+    as such: the ticket is the assignee's to work, and an owner who wants to follow it watches
+    it."""
     writer, excerpt = message.author, message.body[:200]
     is_reply = message.kind == TicketMessage.Kind.REPLY
+    number, subject, body = ticket.number, ticket.subject, message.body
 
     def text() -> str:
         told = (
@@ -1435,9 +1515,23 @@ def _tell_colleagues(ticket: Ticket, message: TicketMessage) -> None:
             if is_reply
             else _("%(number)s: %(name)s added an internal note: %(text)s")
         )
-        return told % {"number": ticket.number, "name": writer.label, "text": excerpt}
+        return told % {"number": number, "name": writer.label, "text": excerpt}
 
-    _tell(ticket, text, owner=False, writer=writer)
+    def headline() -> str:
+        done = (
+            _("%(number)s %(subject)s: %(name)s replied to the customer")
+            if is_reply
+            else _("%(number)s %(subject)s: %(name)s added an internal note")
+        )
+        return done % {"number": number, "subject": subject, "name": writer.label}
+
+    _tell(
+        ticket,
+        text,
+        owner=False,
+        writer=writer,
+        email=lambda: _staff_email(ticket, headline, body),
+    )
 
 
 # --- customers' answers ------------------------------------------------------------------------

@@ -512,7 +512,7 @@ def deliver_emails(*, batch_size: int = EMAIL_BATCH) -> int:
             }
             failed = []
             for record in records:
-                link = mail.absolute_url(f"/service/tickets/{record.ticket_id}/")
+                link = mail.ticket_url(record.ticket_id)
                 may_see = readable.get(record.ticket.customer_id, set())
                 recipients = [
                     users_by_pk[pk]
