@@ -1007,10 +1007,10 @@ def _ticket_type(subject: str, body: str) -> str:
 
 def _kept(attachment: Attachment) -> bool:
     """Whether the desk keeps an email's attachment: not empty (there is nothing to keep), not
-    too large, and not a program."""
+    too large, and neither a program nor a zip archive holding one."""
     size = len(attachment.data)
-    return 0 < size <= services.MAX_ATTACHMENT_BYTES and not services.is_program(
-        attachment.filename
+    return 0 < size <= services.MAX_ATTACHMENT_BYTES and not services.program_in(
+        attachment.filename, attachment.data
     )
 
 
@@ -1046,11 +1046,15 @@ def _store_attachments(
             ),
         }
         services.add_note(ticket, body)
-    programs = [a for a in attachments if len(a.data) <= limit and services.is_program(a.filename)]
+    programs = [
+        program
+        for a in attachments
+        if len(a.data) <= limit and (program := services.program_in(a.filename, a.data))
+    ]
     if programs:
         body = _(
             "The email from %(address)s had attachments that are programs or scripts, which "
             "the desk does not keep: %(files)s. Do not ask for them; if the sender meant to "
             "send a document, ask for it in another form."
-        ) % {"address": address, "files": ", ".join(a.filename for a in programs)}
+        ) % {"address": address, "files": ", ".join(programs)}
         services.add_note(ticket, body)

@@ -12,7 +12,9 @@ acting user and are reached only through a verified token or the inbound mail pa
 """
 
 import functools
+import io
 import logging
+import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -150,6 +152,71 @@ def is_program(name: str) -> bool:
     visible = "".join(c for c in (name or "") if c.isprintable())
     _stem, dot, extension = visible.rstrip(". ").rpartition(".")
     return bool(dot) and extension.lower() in PROGRAM_EXTENSIONS
+
+
+# How programs begin: Linux (ELF) and macOS (Mach-O, either byte order, 32 and 64 bit); a
+# Windows program is "MZ" with "PE\0\0" where its header says (text may well start "MZ"). A
+# program named as a document is refused as well: it was disguised for a reason.
+PROGRAM_SIGNATURES = (
+    b"\x7fELF",
+    b"\xfe\xed\xfa\xce",
+    b"\xfe\xed\xfa\xcf",
+    b"\xce\xfa\xed\xfe",
+    b"\xcf\xfa\xed\xfe",
+)
+# As much of a file as says whether it is a program (a Windows program's header is near the
+# start) or a zip archive.
+HEAD_BYTES = 4096
+ZIP_SIGNATURE = b"PK\x03\x04"
+# Zip archives inside a zip are opened too, this deep and when no larger than an attachment.
+ZIP_DEPTH = 2
+
+
+def _runs(head: bytes) -> bool:
+    """Whether a file beginning with ``head`` is a program."""
+    if head.startswith(PROGRAM_SIGNATURES):
+        return True
+    if head.startswith(b"MZ") and len(head) >= 64:
+        header_at = int.from_bytes(head[60:64], "little")
+        return head[header_at : header_at + 4] == b"PE\0\0"
+    return False
+
+
+def program_in(name: str, content: bytes) -> str | None:
+    """The program a file is or carries, or None: the file's own name when its name or its
+    first bytes say it is one (see :func:`is_program`), or "archive.zip: setup.exe" when it is
+    a zip archive holding one. A zip's names can be read without a password, and an archive of
+    an invoice.exe is how such files most often arrive by mail. Other archive formats (rar, 7z)
+    are not opened; a zip that cannot be read holds nothing that could run from it."""
+    if is_program(name) or _runs(content[:HEAD_BYTES]):
+        return name
+    inside = _program_in_zip(content, ZIP_DEPTH)
+    return f"{name}: {inside}" if inside else None
+
+
+def _program_in_zip(content: bytes, depth: int) -> str | None:
+    if depth == 0 or not content.startswith(ZIP_SIGNATURE):
+        return None
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            for member in archive.infolist():
+                if member.is_dir():
+                    continue
+                if is_program(member.filename):
+                    return member.filename
+                if member.file_size > MAX_ATTACHMENT_BYTES or member.flag_bits & 0x1:
+                    continue  # too large to open here, or encrypted: its name was checked
+                with archive.open(member) as opened:
+                    head = opened.read(HEAD_BYTES)
+                    if _runs(head):
+                        return member.filename
+                    if head.startswith(ZIP_SIGNATURE):
+                        inner = _program_in_zip(head + opened.read(), depth - 1)
+                        if inner:
+                            return f"{member.filename}: {inner}"
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError):
+        return None
+    return None
 
 
 # As much of a description as the audit row keeps (the similar-case search reads as much).
@@ -1003,7 +1070,8 @@ def _attach(
                     % {"name": upload.name, "limit": MAX_ATTACHMENT_BYTES // (1024 * 1024)}
                 }
             )
-        if is_program(upload.name):
+        program = program_in(upload.name, _content(upload))
+        if program == upload.name:
             raise ValidationError(
                 {
                     "files": _(
@@ -1011,6 +1079,16 @@ def _attach(
                         "send what it holds another way."
                     )
                     % {"name": upload.name}
+                }
+            )
+        if program:
+            raise ValidationError(
+                {
+                    "files": _(
+                        "%(name)s holds a program or script (%(program)s), which the desk "
+                        "does not keep; send the documents in it another way."
+                    )
+                    % {"name": upload.name, "program": program.removeprefix(f"{upload.name}: ")}
                 }
             )
         if upload.size == 0:
@@ -1031,6 +1109,15 @@ def _attach(
             attachment.save()
             attached.append({"name": attachment.filename, "size": attachment.size})
     return attached
+
+
+def _content(upload) -> bytes:
+    """An uploaded file's content (of at most an attachment's size, checked before), read
+    from its start and left at its start for storing."""
+    upload.seek(0)
+    content = upload.read()
+    upload.seek(0)
+    return content
 
 
 # File systems take names of up to 255 bytes; a Chinese character is three in UTF-8, and the
