@@ -23,10 +23,11 @@ def mask_phone(number: str) -> str:
 
     The four hidden digits of a mobile leave 10,000 candidates, and nothing shown beside them
     (the birth date, an address) narrows them, unlike an ID number's (:func:`mask_id_number`).
-    The mask hides them from sight only: whoever may search customers finds one by any four
-    consecutive digits of its phones (``customers.search``), so a guess at the hidden ones is
-    confirmed by searching for it, and the new-customer form's duplicate hints say "same
-    mobile phone" of a number typed in full."""
+    The customer search keeps to this mask for whoever sees it: their digits find a phone only
+    where the mask shows them, or as the whole number (``customers.masked_phone_search``, which
+    must change with this function), so searching cannot confirm a guess at the hidden ones.
+    The new-customer form's duplicate hints say "same mobile phone" of a number typed in full
+    only: whoever types it knows it."""
     if not number:
         return number
     prefix = ""

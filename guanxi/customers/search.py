@@ -30,6 +30,9 @@ over the tokens as a ``tsvector``) and SQLite (an FTS5 table) answer from an ind
   on just those confirms the digits are consecutive.
   A fragment typed in national format with its area code (021-6234, 0755) is looked for with
   the country code in place of its leading 0, as the start of the whole number's digits.
+  For whoever sees phone numbers masked, digits find a phone only where the mask shows them or
+  as the whole number: a condition on the customers found, from their phone rows
+  (``customers.masked_phone_search``); the tokens are the same for everyone.
 
   (Indexing every suffix of four or more digits instead, so that any fragment is a prefix, was
   the first design. On a million customers that is ten distinct index entries per phone number:

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import OperationalError, connection, transaction
 from django.db.models import F, Prefetch, Q, QuerySet
 
+from .masked_phone_search import masked_phone_condition
 from .models import Customer, CustomFieldDefinition, MarketingConsent
 from .search import TokenMatch, normalise, parse_query, without_legal_forms
 from .validation import has_control_characters
@@ -42,7 +43,9 @@ def customer_list_for_user(user, *, filters: dict | None = None) -> QuerySet[Cus
     filters = filters or {}
     query = (filters.get("q") or "").strip()
     if query:
-        queryset = queryset.filter(search_matches(query))
+        queryset = queryset.filter(
+            search_matches(query, phones_masked=not user.may_view_sensitive())
+        )
     for name in (
         "kind",
         "lifecycle_stage",
@@ -70,11 +73,16 @@ def customer_list_for_user(user, *, filters: dict | None = None) -> QuerySet[Cus
     return queryset
 
 
-def search_matches(query: str, *, legal_forms: bool = False) -> Q:
+def search_matches(query: str, *, phones_masked: bool, legal_forms: bool = False) -> Q:
     """Customers whose search tokens match every word of ``query`` (see ``customers.search``):
     names and their fragments, pinyin and initials, phone fragments of four or more digits,
     emails, tags and external ids, answered from the database's search index. The legal forms
     of company names in ``query`` are left out unless ``legal_forms``.
+
+    ``phones_masked`` is for a searcher who sees phone numbers masked (not
+    ``user.may_view_sensitive()``): their digits then match a phone only where the mask shows
+    it, or as the whole number (see ``customers.masked_phone_search``), lest searching for the
+    hidden digits reveal them. Required, so that no caller forgets to say.
 
     A query with nothing searchable in it (only punctuation, say) matches no one.
     """
@@ -83,6 +91,8 @@ def search_matches(query: str, *, legal_forms: bool = False) -> Q:
         terms = without_legal_forms(terms)
     if not terms:
         return NOTHING
+    if phones_masked:
+        return Q(TokenMatch(terms)) & masked_phone_condition(terms)
     return Q(TokenMatch(terms))
 
 
@@ -364,7 +374,9 @@ def organisations_named(user, name: str, *, limit: int = 20) -> list[Customer]:
     candidates = {c.pk: c for c in organisations.filter(name=name).only("id", "name", "region")}
     # The legal form as given: without it, the few hundred candidates read could all be other
     # companies of the same name with another legal form.
-    found = organisations.filter(search_matches(name, legal_forms=True))
+    found = organisations.filter(
+        search_matches(name, phones_masked=not user.may_view_sensitive(), legal_forms=True)
+    )
     for candidate in found.only("id", "name", "region").order_by("name", "id")[:200]:
         candidates.setdefault(candidate.pk, candidate)
     matches = [c for c in candidates.values() if normalise(c.name) == wanted]
@@ -389,7 +401,9 @@ def deleted_customers_for_user(user, *, query: str = "") -> QuerySet[Customer]:
     )
     query = (query or "").strip()
     if query:
-        queryset = queryset.filter(search_matches(query))
+        queryset = queryset.filter(
+            search_matches(query, phones_masked=not user.may_view_sensitive())
+        )
     return queryset
 
 

@@ -316,3 +316,79 @@ def test_the_recycle_bin_shows_an_administrator_the_numbers_masked(client, compa
         assert masked in page
     assert "1****************X" in page
     assert "moved this customer to the recycle bin" in page
+
+
+# Digits the masks hide (+86 138 **** 7762, +86 21 5*** 3190, +86 139 **** 2846): searching for
+# them would tell the rep what they are, by which customers it lists.
+HIDDEN_DIGITS = ("9041", "138 9041", "90417762", "5876", "021-5876", "5170", "6620")
+# What the masks show, and the whole numbers as a caller reads them out.
+SHOWN_DIGITS = (
+    "7762",
+    "2846",
+    "3190",
+    "+86 138 9041 7762",
+    "138-9041-7762",
+    "13890417762",
+    "021-5876-3190",
+    "(021) 5876 3190",
+)
+
+
+def test_a_rep_finds_the_customer_by_the_digits_shown_and_never_by_those_hidden(
+    client, company, walker, world
+):
+    client.force_login(walker)
+    api, headers = _token_client(walker)
+    admin_api, admin_headers = _token_client(company.admin)
+    link = f"/customers/{world['customer_id']}/"
+
+    def found_on_page(q):
+        return link in client.get("/customers/", {"q": q}).content.decode()
+
+    def found_by_api(q, as_admin=False):
+        response = (
+            admin_api.get("/api/v1/customers", {"q": q}, headers=admin_headers)
+            if as_admin
+            else api.get("/api/v1/customers", {"q": q}, headers=headers)
+        )
+        assert response.status_code == 200, response.content
+        return [item["id"] for item in response.json()["items"]]
+
+    for q in HIDDEN_DIGITS:
+        assert not found_on_page(q), q
+        assert found_by_api(q) == [], q
+        assert world["customer_id"] in found_by_api(q, as_admin=True), q
+    for q in SHOWN_DIGITS:
+        assert found_on_page(q), q
+        assert world["customer_id"] in found_by_api(q), q
+
+
+def test_the_duplicate_hints_for_a_number_typed_in_full_show_no_other_digits(client, walker, world):
+    # Whoever types a whole number knows it, and may be told it is a customer's ("same mobile
+    # phone"); nothing else of that customer's numbers may come with the answer.
+    client.force_login(walker)
+    hints = client.post(
+        "/duplicates/hints/",
+        {"party_type": "person", "name": "王晓明", "phone_number": MOBILE, "phone_label": "mobile"},
+    )
+    assert f"/customers/{world['customer_id']}/" in hints.content.decode()
+    assert "same mobile phone" in hints.content.decode()
+    assert _leaks("hints", "/duplicates/hints/", hints, typed=MOBILE) == []
+    assert _hidden_digits_in(hints.content.decode().replace(MOBILE, "")) == []
+    api, headers = _token_client(walker)
+    checked = api.post(
+        "/api/v1/customers/duplicates",
+        {"name": "王晓明", "phones": [MOBILE]},
+        content_type="application/json",
+        headers=headers,
+    )
+    assert checked.status_code == 200, checked.content
+    assert world["customer_id"] in [d["customer"]["id"] for d in checked.json()]
+    assert _leaks("duplicates check", "/api/v1/customers/duplicates", checked, typed=MOBILE) == []
+    assert _hidden_digits_in(checked.content.decode()) == []
+
+
+def _hidden_digits_in(text: str) -> list[str]:
+    """The middles the masks hide of the customer's numbers, wherever ``text`` shows one."""
+    middles = ("9041", "5876", "5170", "6620")
+    return [middle for middle in middles if _pattern(middle).search(text)]

@@ -105,6 +105,22 @@ CASES: dict[str, set[str]] = {
     "张伟 9999": set(),
 }
 
+# What someone who sees phone numbers masked (+86 138 **** 5678) finds where it differs: hidden
+# digits find no one, lest searching for them tell what they are; the last four, the visible
+# start and the whole number still do.
+SEEN_MASKED: dict[str, set[str]] = {
+    **CASES,
+    "1234": set(),
+    "3812345": set(),
+    "138-1234": set(),
+    "021-6234": set(),
+    "(021) 6234": set(),
+    "0216234": set(),
+    "0138-1234": set(),
+    "1111": set(),
+    "1381111": set(),
+}
+
 # Input that must never be an error, only (at most) an empty result.
 NONSENSE = [
     "'",

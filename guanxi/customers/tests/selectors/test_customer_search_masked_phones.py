@@ -1,0 +1,186 @@
+"""Searching by phone digits as someone who sees phone numbers masked (+86 138 **** 5678): the
+hidden digits find no one, the last four, the visible start and the whole number in any usual
+spelling do; whoever may view sensitive data finds by any four digits, as before."""
+
+import csv
+import io
+
+import pytest
+from django.db import connection
+
+from guanxi.core.masking import mask_phone
+from guanxi.customers.exports import customers_export_csv
+from guanxi.customers.models import Customer, Phone
+from guanxi.customers.selectors import (
+    customer_list_for_user,
+    organisations_named,
+    organization_lookup_for_user,
+)
+from guanxi.customers.services import customer_create
+
+MOBILE = "+86 138 0012 5678"
+WHOLE_MOBILE = [
+    "+86 138 0012 5678",
+    "+8613800125678",
+    "8613800125678",
+    "008613800125678",
+    "13800125678",
+    "138-0012-5678",
+    "138 0012 5678",
+    "(138) 0012-5678",
+]
+HIDDEN_MOBILE = ["0012", "8001", "0125", "138 0012", "0012 5678", "00125678", "3800125678"]
+LANDLINE = "0755-2468-1357"  # +86 755 **** 1357
+WHOLE_LANDLINE = [
+    "0755-2468-1357",
+    "(0755) 2468 1357",
+    "+86 755 2468 1357",
+    "075524681357",
+    "755 2468 1357",
+]
+HIDDEN_LANDLINE = ["2468", "0755-2468", "(0755) 2468", "7552468"]
+
+
+def _found(user, query: str) -> set[str]:
+    return set(customer_list_for_user(user, filters={"q": query}).values_list("name", flat=True))
+
+
+@pytest.fixture
+def phones(company):
+    def create(name: str, number: str, **data) -> Customer:
+        return customer_create(
+            actor=company.admin,
+            data={"name": name, "phones": [number], "owner_id": company.rep.pk, **data},
+        )
+
+    create("Mobile Person", MOBILE)
+    create("Landline Ltd", LANDLINE, party_type="organization")
+    return create
+
+
+def test_the_premise_who_sees_phones_masked(company):
+    assert not company.rep.may_view_sensitive()
+    assert company.manager.may_view_sensitive() and not company.manager.is_admin_role
+
+
+@pytest.mark.parametrize("query", HIDDEN_MOBILE)
+def test_a_rep_finds_no_one_by_a_mobiles_hidden_digits(company, phones, query):
+    assert _found(company.rep, query) == set()
+    assert _found(company.manager, query) == {"Mobile Person"}
+
+
+@pytest.mark.parametrize("query", ["5678", "86138", *WHOLE_MOBILE])
+def test_a_rep_finds_a_mobile_by_its_last_four_its_start_and_the_whole_number(
+    company, phones, query
+):
+    assert _found(company.rep, query) == {"Mobile Person"}
+    assert _found(company.manager, query) == {"Mobile Person"}
+
+
+@pytest.mark.parametrize("query", HIDDEN_LANDLINE)
+def test_a_rep_finds_no_one_by_a_landlines_hidden_digits(company, phones, query):
+    assert _found(company.rep, query) == set()
+    assert _found(company.manager, query) == {"Landline Ltd"}
+
+
+@pytest.mark.parametrize("query", ["1357", "0755", *WHOLE_LANDLINE])
+def test_a_rep_finds_a_landline_by_its_area_code_last_four_and_whole_number(company, phones, query):
+    assert _found(company.rep, query) == {"Landline Ltd"}
+
+
+def test_the_last_four_of_a_short_number_are_hidden_and_so_not_searched(company, phones):
+    phones("Hong Kong Person", "+852 9123 4567")
+    assert mask_phone("+852 9123 4567") == "+852 91** **67"
+    assert _found(company.rep, "4567") == set()
+    assert _found(company.rep, "85291") == {"Hong Kong Person"}
+    assert _found(company.rep, "+852 9123 4567") == {"Hong Kong Person"}
+    assert _found(company.manager, "4567") == {"Hong Kong Person"}
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "+86 138 0012 5678",
+        "+86 21 6234 9876",
+        "+86 755 2468 1357",
+        "+1 202-555-0123",
+        "+44 20 7946 0018",
+        "+852 9123 4567",
+        "+7 912 345-67-89",
+        "+49 30 1234567",
+    ],
+)
+def test_no_four_digits_the_mask_hides_find_the_number(company, phones, number):
+    customer = phones("Abroad", number)
+    phone = Phone.objects.get(customer=customer)
+    # The mask aligned with the stored number's digits: a digit or an asterisk each.
+    shown = "".join(c for c in mask_phone(phone.display) if c.isdigit() or c == "*")
+    digits = phone.number[1:]
+    assert len(shown) == len(digits), (shown, digits)
+    for start in range(len(digits) - 3):
+        fragment = digits[start : start + 4]
+        found = "Abroad" in _found(company.rep, fragment)
+        if "*" in shown[start : start + 4]:
+            assert not found, (fragment, shown)
+        assert "Abroad" in _found(company.manager, fragment), fragment
+    assert ("Abroad" in _found(company.rep, digits[-4:])) == ("*" not in shown[-4:])
+    assert "Abroad" in _found(company.rep, phone.display)
+
+
+def test_digits_that_are_not_in_a_phone_still_find_an_external_id_or_tag(company, phones):
+    phones("Ordered", "+86 139 1111 2222", external_id="ERP-2024-0012", tags=["2023"])
+    assert _found(company.rep, "0012") == {"Ordered"}  # the id's; Mobile Person's is hidden
+    assert _found(company.rep, "20240012") == {"Ordered"}
+    assert _found(company.rep, "2023") == {"Ordered"}
+    assert _found(company.rep, "1111") == set()
+
+
+def test_words_and_digits_together_keep_to_the_same_rule(company, phones):
+    assert _found(company.rep, "Mobile 5678") == {"Mobile Person"}
+    assert _found(company.rep, "Mobile 0012") == set()
+    assert _found(company.manager, "Mobile 0012") == {"Mobile Person"}
+
+
+def test_the_organisation_look_ups_keep_to_the_same_rule(company, phones):
+    def looked_up(user, query):
+        return [c.name for c in organization_lookup_for_user(user, query)]
+
+    assert looked_up(company.rep, "2468") == []
+    assert looked_up(company.rep, "1357") == ["Landline Ltd"]
+    assert looked_up(company.rep, "0755-2468-1357") == ["Landline Ltd"]
+    assert looked_up(company.manager, "2468") == ["Landline Ltd"]
+    # An organisation named by digits is still found by its name.
+    phones("2468", "+86 21 6234 9876", party_type="organization")
+    assert [c.name for c in organisations_named(company.rep, "2468")] == ["2468"]
+    assert looked_up(company.rep, "2468") == ["2468"]
+
+
+def test_a_number_with_an_extension_shows_and_so_finds_by_the_extension_last(company, phones):
+    customer = phones("Extension", "021-6234-9999 ext 12")
+    assert Phone.objects.get(customer=customer).masked == "+86 21 6*** **99 ext. 12"
+    assert _found(company.rep, "9999") == set()
+    assert _found(company.manager, "9999") == {"Extension"}
+    assert _found(company.rep, "021 6234 9999") == {"Extension"}
+
+
+def test_an_export_searched_by_digits_keeps_to_the_same_rule(company, phones):
+    def exported(user, query):
+        content = customers_export_csv(actor=user, filters={"q": query})
+        return [row["name"] for row in csv.DictReader(io.StringIO(content.decode("utf-8-sig")))]
+
+    assert exported(company.rep, "0012") == []
+    assert exported(company.rep, "5678") == ["Mobile Person"]
+    assert exported(company.manager, "0012") == ["Mobile Person"]
+
+
+def test_a_reps_search_by_digits_is_still_answered_from_the_search_index(company, phones):
+    queryset = customer_list_for_user(company.rep, filters={"q": "5678"}).order_by("-id")
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_indexscan = off")
+        plan = queryset.explain()
+    if connection.vendor == "postgresql":
+        assert "Bitmap Index Scan on customer_search_tokens" in plan, plan
+    else:
+        assert "customers_customer_search VIRTUAL TABLE INDEX" in plan, plan
