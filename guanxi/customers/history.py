@@ -379,13 +379,34 @@ def _customers_in_sight(
     ``viewer`` may see: one query for the whole page, however many rows name one. The
     customers merged into this one are not asked for: they are deleted, so nobody may see
     them, and ``history`` names them."""
-    ids: set[int] = set()
-    for event in events:
-        ids |= _customer_ids_in_changes(event)
-    ids -= set(history.merged) if history is not None else set()
+    ids = _other_customer_ids(events, history=history)
     if not ids:
         return {}
     return dict(Customer.objects.visible_to(viewer).filter(pk__in=ids).values_list("pk", "name"))
+
+
+def _customers_in_the_bin(
+    events: list[AuditEvent], *, viewer, history: CustomerHistory | None
+) -> dict[int, str]:
+    """The names, by id, of the customers ``events``' changes name that are in the recycle bin
+    of ``viewer``, who may use it (:func:`~.selectors.deleted_customers_for_user`): on the page
+    of a customer in the bin, its organisation or the customer it was merged into may be in
+    the bin too, and that page names them and links to them there."""
+    from .selectors import deleted_customers_for_user
+
+    ids = _other_customer_ids(events, history=history)
+    if not ids:
+        return {}
+    return dict(deleted_customers_for_user(viewer).filter(pk__in=ids).values_list("pk", "name"))
+
+
+def _other_customer_ids(events: list[AuditEvent], *, history: CustomerHistory | None) -> set[int]:
+    """The ids of the customers ``events``' changes name (``CUSTOMER_ID_KEYS``) but those
+    merged into this one, which ``history`` names."""
+    ids: set[int] = set()
+    for event in events:
+        ids |= _customer_ids_in_changes(event)
+    return ids - (set(history.merged) if history is not None else set())
 
 
 def entry_sources(
@@ -426,7 +447,11 @@ def _entry_sources(
 
 
 def describe_history(
-    events: list[AuditEvent], *, viewer, history: CustomerHistory | None = None
+    events: list[AuditEvent],
+    *,
+    viewer,
+    history: CustomerHistory | None = None,
+    recycle_bin: bool = False,
 ) -> list[HistoryEntry]:
     """Readable entries for ``events``, which the caller already scoped to a visible customer
     (rows of ``history``, which says which come from customers merged into it).
@@ -434,7 +459,11 @@ def describe_history(
     Another customer a change names (``CUSTOMER_ID_KEYS``) is named, with its number and a link
     to its page, only where the API's changes give its id (:func:`entry_sources`), and said to
     be one the reader cannot open where they give ``HIDDEN_CUSTOMER``: the page and the API
-    withhold the same customers from the same reader."""
+    withhold the same customers from the same reader.
+
+    With ``recycle_bin``, for the page of a customer in the recycle bin (whose history the API
+    does not give), the customers in the bin the viewer may open there are named too, linked to
+    their page in the bin: the viewer may use the bin."""
     user_ids: set[int] = set()
     for event in events:
         for name, change in stored_changes(event).items():
@@ -443,13 +472,17 @@ def describe_history(
                     user_ids.add(value)
     users = {u.pk: u.label for u in User.objects.filter(pk__in=user_ids)}
     in_sight = _customers_in_sight(events, viewer=viewer, history=history)
+    in_the_bin = (
+        _customers_in_the_bin(events, viewer=viewer, history=history) if recycle_bin else {}
+    )
+    in_sight |= in_the_bin
     entries = []
     for event, source in zip(
         events, _entry_sources(events, history=history, in_sight=in_sight), strict=True
     ):
         model = _model_of(event)
         lines = [
-            _customer_line(_label(name, model), change, in_sight, history)
+            _customer_line(_label(name, model), change, in_sight, history, in_the_bin)
             if name in CUSTOMER_ID_KEYS
             else ChangeLine(
                 label=_label(name, model),
@@ -484,28 +517,36 @@ def describe_history(
 
 
 def _customer_line(
-    label: str, change: Any, in_sight: Mapping[int, str], history: CustomerHistory | None
+    label: str,
+    change: Any,
+    in_sight: Mapping[int, str],
+    history: CustomerHistory | None,
+    in_the_bin: Mapping[int, str],
 ) -> ChangeLine:
     """The line of a change whose values are other customers (``CUSTOMER_ID_KEYS``), from the
     changes as :func:`entry_sources` gives them, ids withheld from the reader already being
     ``HIDDEN_CUSTOMER``."""
     if not isinstance(change, dict):  # an id stored alone, not as before and after
-        after, after_url = _customer_shown(change, in_sight, history)
+        after, after_url = _customer_shown(change, in_sight, history, in_the_bin)
         return ChangeLine(label=label, before="", after=after, after_url=after_url)
-    before, before_url = _customer_shown(change.get("before"), in_sight, history)
-    after, after_url = _customer_shown(change.get("after"), in_sight, history)
+    before, before_url = _customer_shown(change.get("before"), in_sight, history, in_the_bin)
+    after, after_url = _customer_shown(change.get("after"), in_sight, history, in_the_bin)
     return ChangeLine(
         label=label, before=before, after=after, before_url=before_url, after_url=after_url
     )
 
 
 def _customer_shown(
-    value: Any, in_sight: Mapping[int, str], history: CustomerHistory | None
+    value: Any,
+    in_sight: Mapping[int, str],
+    history: CustomerHistory | None,
+    in_the_bin: Mapping[int, str],
 ) -> tuple[str, str]:
-    """A customer a change names and the address of its page, or "" when the reader may not
-    open it. A customer merged into this one is named as the history names it, without a
-    link: it is deleted. One withheld from the reader is named neither by name nor by number:
-    its number alone would say nothing, and its name is not theirs to learn."""
+    """A customer a change names and the address of its page (in the recycle bin, for one of
+    ``in_the_bin``), or "" when the reader may not open it. A customer merged into this one is
+    named as the history names it, without a link: it is deleted. One withheld from the reader
+    is named neither by name nor by number: its number alone would say nothing, and its name is
+    not theirs to learn."""
     if value == HIDDEN_CUSTOMER:
         return str(UNSEEN_CUSTOMER), ""
     if not isinstance(value, int) or isinstance(value, bool):
@@ -514,7 +555,8 @@ def _customer_shown(
     if merged_name is not None:
         return f"{merged_name} (#{value})", ""
     if value in in_sight:
-        return f"{in_sight[value]} (#{value})", reverse("customers:detail", args=[value])
+        page = "customers:deleted_detail" if value in in_the_bin else "customers:detail"
+        return f"{in_sight[value]} (#{value})", reverse(page, args=[value])
     # Neither withheld nor in sight: only the customer whose history this is can be, which the
     # API gives by its id too.
     return f"#{value}", ""

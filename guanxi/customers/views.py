@@ -635,7 +635,9 @@ def deleted_customer_detail(request, customer_id: int):
         return HttpResponse(status=400)
     context = {
         "customer": customer,
-        "history": describe_history(page.items, viewer=request.user, history=history),
+        "history": describe_history(
+            page.items, viewer=request.user, history=history, recycle_bin=True
+        ),
         "history_next": page.next_cursor,
         "history_url": reverse("customers:deleted_detail", args=[customer.pk]),
     }

@@ -202,3 +202,38 @@ def test_the_page_speaks_chinese(client, company, deleted):
     assert "回收站" in html
     assert "只读" in html
     assert "恢复" in html
+
+
+def test_its_history_names_the_organisation_in_the_bin_with_it(client, company):
+    """The page names the organisation in the bin too, so its history does as well, linking to
+    the organisation's page in the bin, instead of calling it a customer the reader cannot
+    open."""
+    organisation = customer_create(
+        actor=company.admin, data={"name": "星辰贸易", "party_type": "organization"}
+    )
+    person = customer_create(
+        actor=company.admin, data={"name": "李雷", "organization_id": organisation.pk}
+    )
+    customer_delete(actor=company.admin, customer_id=person.pk)
+    customer_delete(actor=company.admin, customer_id=organisation.pk)
+    client.force_login(company.admin)
+
+    html = client.get(f"{BIN}{person.pk}/").content.decode()
+    history = html.split('id="history"')[1]
+
+    assert f"星辰贸易 (#{organisation.pk})" in history
+    assert f'href="{BIN}{organisation.pk}/"' in history
+    assert "which you cannot open" not in history
+
+
+def test_its_history_names_the_kept_customer_in_the_bin_too(client, company):
+    kept, other = company.rep_customer, company.teammate_customer
+    customers_merge(actor=company.admin, survivor_id=kept.pk, merged_id=other.pk)
+    customer_delete(actor=company.admin, customer_id=kept.pk)
+    client.force_login(company.admin)
+
+    history = client.get(f"{BIN}{other.pk}/").content.decode().split('id="history"')[1]
+
+    assert f"{kept.name} (#{kept.pk})" in history
+    assert f'href="{BIN}{kept.pk}/"' in history
+    assert "which you cannot open" not in history
