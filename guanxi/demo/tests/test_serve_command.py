@@ -3,12 +3,14 @@ processes, on a fresh SQLite database in a temporary data directory, answered ov
 
 import http.client
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 from guanxi.demo.credentials import read_credentials
 
@@ -125,6 +127,37 @@ def _the_background_worker_runs_a_queued_import(env: dict, tmp_path: Path) -> No
     assert _poll(env, JOB_STATUS, job_id, until="finished 1", seconds=60) == "finished 1"
 
 
+def _the_desk_links_name_the_served_port(port: int) -> None:
+    """The status link a customer is given (on the page, and in the desk's emails) is on the
+    server they are talking to, not on the default port 8000."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", "/service/help/")
+    response = connection.getresponse()
+    form = response.read().decode()
+    cookie = response.getheader("Set-Cookie").split(";")[0]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    connection.request(
+        "POST",
+        "/service/help/",
+        body=urlencode(
+            {
+                "csrfmiddlewaretoken": token,
+                "name": "王小明",
+                "email": "xiaoming@example.com",
+                "type": "complaint",
+                "subject": "打印机坏了",
+                "description": "送来的打印机无法开机。",
+            }
+        ),
+        headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    response = connection.getresponse()
+    thanks = response.read().decode()
+    connection.close()
+    assert response.status == 200, thanks
+    assert f'href="http://127.0.0.1:{port}/service/status/' in thanks
+
+
 def test_make_demo_sequence_serves_the_app_and_prints_the_credentials(tmp_path):
     env = _environment(tmp_path)
     for command in (
@@ -159,6 +192,7 @@ def test_make_demo_sequence_serves_the_app_and_prints_the_credentials(tmp_path):
             assert response.status == 200
             # Static files come from collectstatic's output, through WhiteNoise.
             assert _get(port, "/static/admin/css/base.css").status == 200
+            _the_desk_links_name_the_served_port(port)
             _the_background_worker_runs_a_queued_import(env, tmp_path)
             _the_scheduler_has_the_analytics_refreshed(env)
         finally:

@@ -10,6 +10,7 @@ Before serving, it prints the address to open and, when the demo company exists,
 and their passwords.
 """
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +46,11 @@ class Command(BaseCommand):
         port_number("--port", port)
         at_least("--workers", workers, 1)
         at_least("--threads", threads, 1)
+        # The links Guanxi writes into its emails and pages (a ticket's status page, a survey)
+        # start with GUANXI_BASE_URL; unset, they would name port 8000 whatever port this serves.
+        # The workers fork from this process; the helpers read it from their environment.
+        if "GUANXI_BASE_URL" not in os.environ:
+            os.environ["GUANXI_BASE_URL"] = settings.GUANXI_BASE_URL = _served_url(host, port)
         helpers: list[subprocess.Popen] = []
         if not options["no_background_worker"]:
             for command in (["db_worker", "--interval", "1"], ["scheduler"]):
@@ -65,9 +71,7 @@ class Command(BaseCommand):
                     helper.kill()
 
     def _serve(self, *, port: int, host: str, workers: int, threads: int) -> None:
-        shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104
-        url = f"http://{shown_host}:{port}/"
-        self.stdout.write(format_credentials(read_credentials(), url=url))
+        self.stdout.write(format_credentials(read_credentials(), url=_served_url(host, port) + "/"))
         if not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():
             self.stderr.write(
                 "Static files are not collected yet: run `guanxi collectstatic` first, or pages "
@@ -86,3 +90,9 @@ class Command(BaseCommand):
                 "proc_name": "guanxi",
             }
         ).run()
+
+
+def _served_url(host: str, port: int) -> str:
+    """The address to open in a browser on this machine, without a trailing slash."""
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104
+    return f"http://{shown_host}:{port}"
