@@ -62,9 +62,11 @@ class _FileSizeCap(FileUploadHandler):
         self._received += len(raw_data)
         if self._received > self.limit_bytes:
             self.refused_file_name = self.file_name or ""
-            # connection_reset: the rest is not read either (Django would otherwise read it to
-            # its end, only to throw it away).
-            raise StopUpload(connection_reset=True)
+            # The rest is read and thrown away, not kept (no connection_reset): a server that
+            # answers and closes the connection with some of the request unread resets it, and
+            # the browser, still sending, shows a broken connection instead of the page saying
+            # why (gunicorn's default worker did so for one upload in five).
+            raise StopUpload()
         return raw_data
 
     def file_complete(self, file_size: int) -> None:
@@ -91,11 +93,14 @@ def refuses_files_over(
     and one that does not say its size (sent in chunks) too.
 
     The view keeps its CSRF check, run once the body is read with the limit in place (the
-    middleware's would read it without). A refusal answers before it: it only shows the page
-    with the error, and a token placed after the file is never read."""
+    middleware's would read it without). A file refused as it was read is CSRF-checked too,
+    with the fields read before it (the page's forms put the token first): a cross-site post
+    gets the CSRF failure, never the page with what it sent. A request refused before any of
+    it is read is answered with the page as a GET shows it, and the error."""
 
     def decorator(view):
         protected_view = csrf_protect(view)
+        protected_refuse = csrf_protect(refuse)
 
         @wraps(view)
         def limited_view(request, *args, **kwargs):
@@ -114,7 +119,7 @@ def refuses_files_over(
                 request.POST  # noqa: B018 (read now, through the cap)
             if cap.refused_file_name is not None:
                 refused = UploadRefused(TOO_LARGE, cap.refused_file_name, request.POST)
-                return refuse(request, refused, *args, **kwargs)
+                return protected_refuse(request, refused, *args, **kwargs)
             return protected_view(request, *args, **kwargs)
 
         return csrf_exempt(limited_view)

@@ -100,9 +100,33 @@ def test_a_reply_with_a_file_too_large_is_stopped_as_it_arrives(
     page = response.content.decode()
     # What was typed came before the file, and is shown again.
     assert "发票.pdf is larger than 1 MB. Nothing was saved" in page and "见附件" in page
-    assert body.read_bytes < body.size // 2
+    # The rest is read through, kept nowhere: answered with some of it unread, the connection
+    # is reset under some servers, and the browser never shows this page.
+    assert body.read_bytes == body.size
     assert not ticket.messages.exists() and not TicketAttachment.objects.exists()
     assert _stored(media) == [] and not any(settings.FILE_UPLOAD_TEMP_DIR.iterdir())
+
+
+def test_a_cross_site_reply_with_a_file_too_large_gets_the_csrf_failure(
+    company, desk, media, monkeypatch
+):
+    # The refusal comes before the view's own CSRF check: without one of its own, another site
+    # could post here and have the ticket shown to the agent with its words in the reply box.
+    monkeypatch.setattr(services, "MAX_ATTACHMENT_BYTES", 1024 * 1024)
+    ticket = _ticket(company)
+    response, _body = post_multipart(
+        browser_client(company.agent),
+        f"/service/tickets/{ticket.pk}/",
+        {
+            "csrfmiddlewaretoken": "f" * 32,
+            "action": "reply",
+            "body": "请把合同发到这个邮箱",
+            "files": [SimpleUploadedFile("a.pdf", b"x" * (2 * 1024 * 1024), "application/pdf")],
+        },
+    )
+    assert response.status_code == 403
+    assert "请把合同发到这个邮箱" not in response.content.decode()
+    assert not ticket.messages.exists() and _stored(media) == []
 
 
 def test_a_note_sent_in_chunks_is_refused_saying_so(company, desk, media):
