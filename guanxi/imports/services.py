@@ -69,7 +69,11 @@ def _store_upload(path: Path, digest: str) -> Path:
             with stored.open("xb") as target, path.open("rb") as source:
                 shutil.copyfileobj(source, target)
         except FileExistsError:
-            continue
+            continue  # another upload's name: theirs, left alone
+        except BaseException:
+            # Cut short (a full disk): no job will name the copy, so nothing would delete it.
+            stored.unlink(missing_ok=True)
+            raise
         return stored
 
 

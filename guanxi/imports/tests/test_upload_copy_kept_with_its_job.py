@@ -2,6 +2,10 @@
 be saved leaves no copy behind, which nothing would ever delete (the retention sweep goes by
 the jobs)."""
 
+import resource
+import signal
+from contextlib import contextmanager
+
 import pytest
 from django.db import IntegrityError, transaction
 
@@ -70,3 +74,34 @@ def test_a_saved_job_keeps_its_copy(company, uploads, upload):
         check_mapping=False,
     )
     assert _copies(uploads) == [uploads / job.path.rsplit("/", 1)[1]]
+
+
+@contextmanager
+def files_written_at_most(size: int):
+    """Writing a file past ``size`` bytes fails, as on a full disk (EFBIG rather than ENOSPC)."""
+    previous_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    previous_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, previous_limit[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, previous_limit)
+        signal.signal(signal.SIGXFSZ, previous_handler)
+
+
+def test_a_copy_cut_short_is_not_left_behind(company, uploads, tmp_path):
+    # The disk filling up while the file is copied: the copy made so far is nobody's.
+    large = tmp_path / "客户.csv"
+    large.write_bytes("姓名,手机\n".encode() + "张三,13812340001\n".encode() * 20_000)
+    with pytest.raises(OSError), files_written_at_most(64 * 1024):
+        import_job_create(
+            actor=company.rep,
+            path=large,
+            filename=large.name,
+            kind="customers",
+            via="web",
+            keep_copy=True,
+            check_mapping=False,
+        )
+    assert not ImportJob.objects.exists()
+    assert _copies(uploads) == []
