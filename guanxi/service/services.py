@@ -1393,8 +1393,8 @@ def ticket_merge(
     expected_version: int | None = None,
     into_version: int | None = None,
 ) -> Ticket:
-    """Merge a duplicate ticket into another of the same customer: its messages and
-    attachments move over, and it is closed pointing to the one that remains.
+    """Merge a duplicate ticket into another of the same customer: its messages, attachments
+    and watchers move over, and it is closed pointing to the one that remains.
 
     A merge closes one ticket and adds to the other, so it takes the version the caller read of
     each (``expected_version`` of ``ticket_id``, ``into_version`` of ``into_id``): after
@@ -1430,6 +1430,11 @@ def ticket_merge(
     duplicate.attachments.update(ticket=target)
     target.orders.add(*duplicate.orders.all())
     orders_after = sorted(target.orders.values_list("pk", flat=True))
+    # Who followed the duplicate follows its conversation, which goes on here: the customer's
+    # answers to its emails are filed on this ticket, and its watchers hear of them.
+    watchers_before = sorted(target.watchers.values_list("username", flat=True))
+    target.watchers.add(*duplicate.watchers.all())
+    watchers_after = sorted(target.watchers.values_list("username", flat=True))
     TicketMessage.objects.create(
         ticket=target,
         kind=TicketMessage.Kind.NOTE,
@@ -1447,6 +1452,8 @@ def ticket_merge(
     }
     if orders_after != orders_before:
         kept_changes["order_ids"] = {"before": orders_before, "after": orders_after}
+    if watchers_after != watchers_before:
+        kept_changes["watchers"] = {"before": watchers_before, "after": watchers_after}
     _audit(
         actor,
         target,
@@ -1537,16 +1544,27 @@ def _tell(
     Notification.objects.bulk_create(notices)
     if email is not None:
         following = watchers.keys() | {ticket.assignee_id}
-        _email_staff([u for u in readers if u.pk in following and u.email], email)
+        # A mailbox, not an account, is emailed: someone with two accounts under one address
+        # (an agent who is also an administrator) hears once, and not of what they wrote
+        # themselves from the other.
+        seen = {writer.email.casefold()} if writer is not None and writer.email else set()
+        recipients = []
+        for user in readers:
+            address = user.email.casefold()
+            if user.pk in following and address and address not in seen:
+                seen.add(address)
+                recipients.append(user)
+        _email_staff(recipients, email)
 
 
 def _email_staff(recipients: list, email: Callable[[], tuple[str, str]]) -> None:
     """Email ``recipients`` (desk users, already checked to be active and allowed to see what
     it quotes) once the caller's transaction commits: what is rolled back sends nothing, and
     the mail server is not waited for while the ticket's row is locked. One email for each
-    language the recipients read, ``email`` called in it. A mail server that refuses or is
-    down is logged and costs the recipients this email only: the reply or note it tells of is
-    written already, and the bell has it."""
+    language the recipients read, ``email`` called in it, all of them in its To as in the SLA
+    sweep's emails: they are colleagues, and see who else has heard. A mail server that
+    refuses or is down is logged and costs the recipients this email only: the reply or note
+    it tells of is written already, and the bell has it."""
     if not recipients:
         return
 
@@ -1556,15 +1574,20 @@ def _email_staff(recipients: list, email: Callable[[], tuple[str, str]]) -> None
         try:
             with get_connection() as connection:
                 for language, users in by_language(recipients).items():
-                    with in_language(language):
-                        subject, body = email()
-                    mail.send_to_staff(
-                        to=[user.email for user in users],
-                        subject=subject,
-                        body=body,
-                        connection=connection,
-                    )
-        except Exception:
+                    # Each language's email on its own: one the server refuses (its only
+                    # address unknown to it) costs the others nothing.
+                    try:
+                        with in_language(language):
+                            subject, body = email()
+                        mail.send_to_staff(
+                            to=[user.email for user in users],
+                            subject=subject,
+                            body=body,
+                            connection=connection,
+                        )
+                    except Exception:
+                        logger.exception("Could not email the desk's users about a ticket")
+        except Exception:  # the mail server could not be reached, or broke off at the end
             logger.exception("Could not email the desk's users about a ticket")
 
     transaction.on_commit(send)

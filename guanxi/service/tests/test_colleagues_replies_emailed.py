@@ -7,14 +7,18 @@ does not fail the reply."""
 
 import hashlib
 import socket
+import socketserver
+import threading
 
 import pytest
 from django.core import mail as outbox
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
 
 from guanxi.accounts.roles import Role
 from guanxi.api.tests.conftest import api_as  # noqa: F401  (the API's fixtures)
+from guanxi.audit.models import AuditEvent
 from guanxi.core.testing.factories import UserFactory
 from guanxi.customers.models import Customer
 from guanxi.service import mail, services
@@ -215,6 +219,57 @@ def test_nobody_is_emailed_who_may_not_see_the_ticket_is_inactive_or_has_no_addr
     assert Notification.objects.filter(user=desk.second).count() == 3
 
 
+def test_a_mailbox_is_emailed_once_and_not_of_what_its_owner_wrote_from_another_account(
+    company, desk, ticket
+):
+    # The agent is an administrator too, under the same address written otherwise; the lead
+    # has a second account under theirs, in the other language.
+    agent_as_admin = UserFactory(
+        username="agent-admin", role=Role.ADMIN, email=company.agent.email.upper()
+    )
+    lead_again = UserFactory(
+        username="lead-again",
+        role=Role.SERVICE_AGENT,
+        department=company.service,
+        email=desk.lead.email,
+        language="zh-hans",
+    )
+    ticket.watchers.add(agent_as_admin, lead_again)
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        services.ticket_note(actor=company.agent, ticket_id=ticket.pk, body=NOTE)
+    assert _emailed() == _expected(company, desk, _noted(ticket, company.agent))
+    # Each account still has its notice in the app.
+    assert Notification.objects.filter(user__in=(agent_as_admin, lead_again)).count() == 2
+
+
+def test_twenty_watchers_cost_no_more_queries_than_three(company, desk, ticket):
+    def queries(body: str) -> int:
+        with (
+            CaptureQueriesContext(connection) as captured,
+            TestCase.captureOnCommitCallbacks(execute=True),
+        ):
+            services.customer_message(ticket_id=ticket.pk, body=body)
+        return len(captured.captured_queries)
+
+    few = queries(AGAIN)
+    for i in range(20):
+        ticket.watchers.add(
+            UserFactory(
+                username=f"watcher{i}",
+                role=Role.SALES_REP if i % 2 else Role.SERVICE_AGENT,
+                department=company.service,
+                language="zh-hans" if i % 3 else "",
+            )
+        )
+    outbox.outbox.clear()
+    assert queries(f"{AGAIN} 2") == few
+    assert len(outbox.outbox) == 2  # one in each language
+    # The four of the ticket and the ten agents among the new watchers: the reps among them
+    # do not see this customer.
+    assert sum(len(message.to) for message in outbox.outbox) == 4 + 10
+
+
 def test_each_is_emailed_in_their_own_language(client, company, desk, ticket):
     desk.lead.language = "zh-hans"
     desk.lead.save(update_fields=["language"])
@@ -283,3 +338,110 @@ def test_a_mail_server_that_is_down_does_not_fail_the_note(
     assert TicketMessage.objects.filter(ticket=ticket, body=NOTE).exists()
     assert Notification.objects.filter(user=desk.second).exists()
     assert "Could not email the desk's users about a ticket" in caplog.text
+
+
+class _MailServer(socketserver.ThreadingTCPServer):
+    """A mail server on this machine that speaks just enough SMTP for Django's SMTP backend,
+    refuses the addresses in ``refused`` as unknown and keeps what it accepts in
+    ``delivered`` (the addresses each email went to)."""
+
+    daemon_threads = True
+
+    def __init__(self, refused: set[str]):
+        super().__init__(("127.0.0.1", 0), _SmtpSession)
+        self.refused, self.delivered = refused, []
+
+
+class _SmtpSession(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        self.wfile.write(b"220 test\r\n")
+        recipients: list[str] = []
+        while line := self.rfile.readline():
+            command = line.decode().strip()
+            verb = command[:4].upper()
+            if verb == "QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            reply = "250 ok"
+            if verb == "MAIL":
+                recipients = []
+            elif verb == "RCPT":
+                address = command.partition(":")[2].strip().strip("<>")
+                if address in self.server.refused:
+                    reply = "550 no such user"
+                else:
+                    recipients.append(address)
+            elif verb == "DATA":
+                self.wfile.write(b"354 go on\r\n")
+                while self.rfile.readline() not in (b".\r\n", b""):
+                    pass
+                self.server.delivered.append(recipients)
+            self.wfile.write(f"{reply}\r\n".encode())
+
+
+@pytest.fixture
+def mail_server(settings):
+    server = _MailServer(refused=set())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.server_address[1]
+    settings.EMAIL_TIMEOUT = 5
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_an_email_the_mail_server_refuses_costs_the_other_languages_nothing(
+    company, desk, ticket, mail_server, caplog
+):
+    # The lead reads Chinese, the others English: an email each way. Whichever the server
+    # refuses (its only address unknown to it), the other still goes, over the same connection.
+    desk.lead.language = "zh-hans"
+    desk.lead.save(update_fields=["language"])
+    english = {desk.second.email, company.rep.email}
+    for refused, delivered in (({desk.lead.email}, english), (english, {desk.lead.email})):
+        mail_server.refused, mail_server.delivered = refused, []
+        caplog.clear()
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            services.ticket_note(actor=company.agent, ticket_id=ticket.pk, body=NOTE)
+        assert [set(to) for to in mail_server.delivered] == [delivered]
+        assert "Could not email the desk's users about a ticket" in caplog.text
+
+
+def test_the_customer_answering_a_merged_ticket_is_emailed_to_both_tickets_followers(
+    company, desk, ticket
+):
+    kept = services.ticket_create(
+        actor=company.agent,
+        customer_id=company.rep_customer.pk,
+        data={"type": "complaint", "subject": "又坏了", "requester_email": REQUESTER},
+    )
+    services.ticket_merge(actor=company.admin, ticket_id=ticket.pk, into_id=kept.pk)
+    kept = Ticket.objects.get(pk=kept.pk)
+    outbox.outbox.clear()
+
+    # The customer answers the merged ticket's email: it is filed on the kept one, and those
+    # who followed the merged one hear of it as well as the kept one's, with its link.
+    result = filed(
+        raw_email(
+            sender=f"王芳 <{REQUESTER}>",
+            subject=f"Re: {mail.ticket_token(ticket.pk)} {ticket.subject}",
+            body=AGAIN,
+            message_id=f"<{hashlib.sha256(AGAIN.encode()).hexdigest()[:20]}@example.cn>",
+        )
+    )
+    assert result.action == "added" and result.ticket.pk == kept.pk, result.reason
+    wrote = _email(kept, f"{kept.number} 又坏了: the customer ({REQUESTER}) wrote", AGAIN)
+    followers = {desk.second, desk.lead, company.rep, company.agent, kept.assignee}
+    assert _emailed() == {user.email: [wrote] for user in followers}
+    # The kept ticket's history says whom it took in.
+    merge = AuditEvent.objects.get(
+        object_type="ticket", object_id=kept.pk, action=AuditEvent.Action.MERGE
+    )
+    assert merge.changes["watchers"] == {
+        "before": [],
+        "after": sorted(u.username for u in (desk.second, desk.lead, company.rep, company.agent)),
+    }
