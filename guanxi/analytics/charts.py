@@ -14,7 +14,8 @@ import numpy as np
 
 WIDTH = 640
 HEIGHT = 260
-LEFT, RIGHT, TOP, BOTTOM = 72, 16, 12, 40
+# RIGHT leaves room for half of the last x-axis label ("100 %"), centred on the plot's edge.
+LEFT, RIGHT, TOP, BOTTOM = 72, 24, 12, 40
 
 MAX_CURVE_POINTS = 200
 HISTOGRAM_BINS = 20
@@ -76,7 +77,9 @@ class CentredBars:
 
 def centred_bars(values: Sequence[float], *, width: int = WIDTH, row: float = 44) -> CentredBars:
     largest = max(values, default=0) or 1
-    plot_left, plot_width = 150.0, width - 150.0 - 90.0
+    # The names on the left: "Not tiered (no purchases)" the longest.
+    plot_left = 190.0
+    plot_width = width - plot_left - 90.0
     centre = plot_left + plot_width / 2
     bars = []
     for index, value in enumerate(values):

@@ -266,7 +266,8 @@ def tier_movement(user, filters: dict, values: ValueColumns | None = None) -> Ch
         [stayed[to] if source == to else moves.get((source, to), 0) for to in tiers]
         for source in sources
     ]
-    drawing = charts.matrix_cells(grid)
+    # Room on the left for the rows' names ("New or not tiered" the longest).
+    drawing = charts.matrix_cells(grid, left=130)
     rows = [
         (source or "new_or_untiered", to or "untiered", grid[i][j])
         for i, source in enumerate(sources)
@@ -288,6 +289,17 @@ def tier_movement(user, filters: dict, values: ValueColumns | None = None) -> Ch
                 )
             ),
             "column_labels": [labels.tier_label(t) for t in tiers],
+            "drawn_columns": list(
+                zip(
+                    [labels.PARETO_TIERS[t] if t else labels.UNTIERED_SHORT for t in tiers],
+                    drawing[0],
+                    strict=True,
+                )
+            ),
+            "row_label_x": drawing[0][0].x - 8,
+            # As wide and tall as the cells: the last one's far corner.
+            "width": int(drawing[-1][-1].x + drawing[-1][-1].size),
+            "height": int(drawing[-1][-1].y + drawing[-1][-1].size),
             "moved": sum(moves.values()),
         },
     )

@@ -9,6 +9,9 @@ from django.utils.translation import gettext_lazy as _
 PARETO_TIERS = {"gold": _("Gold"), "iron": _("Iron"), "lead": _("Lead")}
 # Customers who never bought (and do not lose money) are left out of the pyramid.
 UNTIERED = _("Not tiered (no purchases)")
+# The same, over a column of the tier movement drawing, where the full name would run into its
+# neighbours.
+UNTIERED_SHORT = _("Not tiered")
 # A tier change with no "from" is a customer tiered for the first time.
 NEW_TO_TIERS = _("New or not tiered")
 STAGES = {

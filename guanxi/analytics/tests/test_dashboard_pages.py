@@ -3,6 +3,7 @@
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 
@@ -319,3 +320,28 @@ def test_the_translated_labels_name_the_same_keys_as_the_numerics():
     assert set(labels.SEGMENTS) == set(rfm.SEGMENTS)
     assert set(labels.RATINGS) == set(credit.RATINGS)
     assert set(labels.QUADRANTS) == set(tiers.QUADRANTS)
+
+
+def test_the_tier_movement_drawing_holds_all_its_cells_and_labels(client, refreshed):
+    """Four tiers after (the untiered beside gold, iron and lead): the drawing is as wide as
+    its columns, and the columns' names are short enough to sit over them side by side."""
+    client.force_login(refreshed.analyst)
+    html = client.get("/analytics/").content.decode()
+    drawing = re.search(
+        r'<svg class="chart-svg matrix" viewBox="0 0 (\d+) (\d+)".*?</svg>', html, re.S
+    )
+    width, height = int(drawing.group(1)), int(drawing.group(2))
+    cells = [
+        (float(x), float(y), float(w))
+        for x, y, w in re.findall(
+            r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)"', drawing.group(0)
+        )
+    ]
+    assert len(cells) == 16
+    assert all(x + w <= width and y + w <= height for x, y, w in cells)
+    column_names = re.findall(
+        r'<text x="[\d.]+" dx="31" y="30" text-anchor="middle">([^<]+)</text>', drawing.group(0)
+    )
+    assert column_names == ["Gold", "Iron", "Lead", "Not tiered"]
+    # The figures under the drawing keep the full name.
+    assert '<th class="numeric">Not tiered (no purchases)</th>' in html
