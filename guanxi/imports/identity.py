@@ -22,13 +22,17 @@ fix with no phone, email or external id to go by is refused, saying what to do.
 
 An organisation's name is compared without its legal form and leading place, as the duplicate
 engine keys it: 北京华美电子有限公司 and 华美电子股份有限公司 are one company written two ways. A
-different place says another company (北京华美电子 and 杭州华美电子 register separately). No slip
-is taken for a typo, and Han characters must be the same, not only sound the same: what is
-left of a company name is its trade name and its trade (华美电子 and 华为电子, 天成科技 and
-天诚科技, "Northwind Trading" and "Southwind Trading"), where one character is the whole
-difference between two companies.
+different place says another company (北京华美电子 and 杭州华美电子 register separately), and so
+does a branch (北京华美电子有限公司上海分公司 is a customer of its own). No slip is taken for a
+typo, and Han characters must be the same, not only sound the same, with the same Latin
+letters beside them: what is left of a company name is its trade name and its trade (华美电子
+and 华为电子, 天成科技 and 天诚科技, ABC科技 and XYZ科技, "Northwind Trading" and "Southwind
+Trading"), where one character is the whole difference between two companies. A shorter name
+must begin the longer one, as a trade name does (华为 and 华为技术): the trade alone (电子) or a
+name inside another ("Pacific Trading" in "Asia Pacific Trading") names no one company.
 """
 
+import re
 from dataclasses import dataclass, field
 
 from rapidfuzz.distance import OSA
@@ -37,6 +41,7 @@ from guanxi.core.masking import mask_phone
 from guanxi.dedup.matching.normalize import (
     NameForms,
     clean_text,
+    company_name_key,
     company_place,
     email_key,
     organization_name_forms,
@@ -109,17 +114,62 @@ def names_agree(stored: str, given: str, *, organization: bool = False) -> bool:
 
 
 def _organisation_names_agree(stored: str, given: str) -> bool:
-    if len({company_place(stored), company_place(given)} - {""}) > 1:
+    if _is_branch(stored) != _is_branch(given):
+        return False  # 华美电子 and its 上海分公司: a customer each
+    if len({_place(stored), _place(given)} - {""}) > 1:
         return False  # 北京华美电子 and 杭州华美电子: two companies
     a, b = organization_name_forms(stored), organization_name_forms(given)
     if not a.tokens or not b.tokens:
         return False
     if a.han and b.han:
-        # The same characters, not the same sound: 天成科技 and 天诚科技 are two trade names.
-        return _contained(a.han, b.han)
+        # The same characters, not the same sound: 天成科技 and 天诚科技 are two trade names;
+        # and the same Latin letters beside them, which are as much the trade name (ABC科技).
+        if _latin(company_name_key(stored)) != _latin(company_name_key(given)):
+            return False
+        return _begins(a.han, b.han)
     # One written in Han characters and one in pinyin meet by their sound (华美电子, Huamei
     # Dianzi); Latin names by their words.
-    return a.key == b.key or a.joined == b.joined or _words_contained(a, b)
+    return a.key == b.key or a.joined == b.joined or _words_begin(a, b)
+
+
+# What the name of a branch says it is (北京华美电子有限公司上海分公司, "… Shanghai Branch").
+BRANCH_WORDS = ("分公司", "分店", "分行", "支行", "办事处", "营业部", "branch")
+
+
+def _is_branch(name: str) -> bool:
+    return any(word in clean_text(name) for word in BRANCH_WORDS)
+
+
+def _place(name: str) -> str:
+    """The place an organisation's name begins with. ``company_place`` finds one only with
+    more than two characters after it, but the key leaves out one with two after it, so 上海华美
+    and 北京华美 (北京大学 and 南京大学) would otherwise be the same name in no place."""
+    place = company_place(name)
+    key = company_name_key(name)
+    if place or not organization_name_forms(name).han:
+        return place
+    text = _NOT_IN_KEY.sub("", clean_text(name))
+    at = text.find(key) if key else -1
+    return _PLACE_SUFFIX.sub("", text[:at]) if at > 0 else ""
+
+
+_NOT_IN_KEY = re.compile(r"[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff0-9a-z]")
+_PLACE_SUFFIX = re.compile("(省|市|自治区|特别行政区)$")
+
+
+def _begins(a: str, b: str) -> bool:
+    """Whether the shorter of two Han names, of two characters at least, begins the other: a
+    company's trade name comes first and its trade after (华为 and 华为技术), and the trade alone
+    (电子) names none."""
+    shorter, longer = sorted((a, b), key=len)
+    return len(shorter) >= 2 and longer.startswith(shorter)
+
+
+def _words_begin(a: NameForms, b: NameForms) -> bool:
+    """Whether the words of one organisation's name, two at least, begin the other's in their
+    order ("Northwind Trading" and "Northwind Trading Import"; not "Asia Pacific Trading")."""
+    fewer, more = sorted((a.tokens, b.tokens), key=len)
+    return len(fewer) >= 2 and more[: len(fewer)] == fewer
 
 
 def _contained(a: str, b: str) -> bool:

@@ -284,6 +284,25 @@ def test_names_agree(stored, given, agree):
         ("Northwind Trading Co., Ltd.", "Southwind Trading Ltd", False),  # no slip taken
         ("Northwind Trading Co., Ltd.", "Nortwind Trading Ltd", False),
         ("华美电子有限公司", "Huamei Dianzi", True),
+        ("华为技术有限公司", "华为", True),  # the trade name alone, as people say it
+        ("华美电子有限公司", "电子有限公司", False),  # the trade alone names no company
+        ("华美电子有限公司", "美电", False),
+        ("华美电子有限公司", "Dian Zi", False),
+        ("ABC科技有限公司", "XYZ科技有限公司", False),  # Latin letters are the trade name
+        ("ABC科技有限公司", "科技有限公司", False),
+        ("ＡＢＣ科技有限公司", "ABC科技有限公司", True),  # full width
+        ("上海华美", "北京华美", False),  # a place before a short name is a place too
+        ("北京大学", "南京大学", False),
+        ("北京市华美电子有限公司", "北京华美电子有限公司", True),
+        ("北京华美电子有限公司", "北京华美电子有限公司上海分公司", False),  # a branch of it
+        ("北京华美电子有限公司上海分公司", "北京华美电子有限公司杭州分公司", False),
+        ("北京华美电子有限公司（上海分公司）", "北京华美电子有限公司上海分公司", True),
+        ("Pacific Trading Ltd", "Asia Pacific Trading Ltd", False),  # the trade name first
+        ("Northwind Trading (Shanghai) Co., Ltd.", "Northwind Trading Co., Ltd.", True),
+        ("Northwind Trading (Shanghai) Co., Ltd.", "Northwind Trading (Beijing)", False),
+        ("北京有限公司", "上海有限公司", False),  # nothing but a place and a legal form
+        ("有限公司", "Co., Ltd.", False),
+        ("!!!", "???", False),
     ],
 )
 def test_organisation_names_agree_without_their_legal_form_and_with_no_slip(stored, given, agree):
