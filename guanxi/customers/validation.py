@@ -268,6 +268,10 @@ def _check_scalars(scalars: dict[str, Any], *, actor, instance: Customer | None,
     for name in list(scalars):
         if name not in {"organization_id", "owner_id"} and name not in errors.by_field:
             scalars[name] = getattr(candidate, name)
+    # The importer's rule (imports.customer_rows): a date nobody can have been born on is a slip.
+    born = scalars.get("birth_date")
+    if isinstance(born, dt.date) and (born > dt.date.today() or born.year < 1900):
+        errors.add("birth_date", _("%(value)s is not a plausible birth date") % {"value": born})
 
     if scalars.get("external_id"):
         clash = Customer.objects.filter(external_id=scalars["external_id"])
