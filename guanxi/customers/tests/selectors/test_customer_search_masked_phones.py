@@ -29,7 +29,18 @@ WHOLE_MOBILE = [
     "138 0012 5678",
     "(138) 0012-5678",
 ]
-HIDDEN_MOBILE = ["0012", "8001", "0125", "138 0012", "0012 5678", "00125678", "3800125678"]
+HIDDEN_MOBILE = [
+    "0012",
+    "8001",
+    "0125",
+    "138 0012",
+    "0012 5678",
+    "00125678",
+    "3800125678",
+    "0012-5678",
+    "138.0012",
+    "138-0012-567",
+]
 LANDLINE = "0755-2468-1357"  # +86 755 **** 1357
 WHOLE_LANDLINE = [
     "0755-2468-1357",
@@ -184,3 +195,41 @@ def test_a_reps_search_by_digits_is_still_answered_from_the_search_index(company
         assert "Bitmap Index Scan on customer_search_tokens" in plan, plan
     else:
         assert "customers_customer_search VIRTUAL TABLE INDEX" in plan, plan
+
+
+def test_digits_shown_outside_the_phones_find_the_customer_whatever_its_hidden_digits(
+    company, phones
+):
+    # A rep knows the tags, ids and email addresses they see, and may give their customer any.
+    # Were the customer left out when a phone holds the digits too, searching for a tag 0012
+    # would list it exactly when the hidden digits do not hold 0012.
+    phones("Tag, hiding it", "+86 138 0012 9999", tags=["0012"])
+    phones("Tag, not hiding it", "+86 139 1111 2222", tags=["0012"])
+    phones("Email, hiding it", "+86 137 0012 8888", emails=["wang.0012@example.com"])
+    phones("Id, hiding it", "+86 136 0012 7777", external_id="ERP0012")
+    phones("展会0012", "+86 135 0012 6666")
+    expected = {"Tag, hiding it", "Tag, not hiding it", "Email, hiding it", "Id, hiding it"}
+    assert _found(company.rep, "0012") == expected | {"展会0012"}
+    assert _found(company.rep, "0012 9999") == set()  # one number: 00129999, hidden
+
+
+@pytest.mark.parametrize(
+    ("shown", "query"),
+    [
+        ({"tags": ["x0012"]}, "0012"),  # a token x0012, not 0012
+        ({"tags": ["a@b.0012"]}, "0012"),  # an address: b.0012, not 0012
+        ({"emails": ["wang0012@example.com"]}, "0012"),
+        ({"emails": ["wang@b-0012.com"]}, "0012"),
+        ({"company": "Acme0012"}, "0012"),
+        ({"external_id": "a1b2c3d4e5f6g7h8i0012"}, "0012"),  # past the id's tails
+        ({"external_id": "a-b-c-d-e-f-g-h-i-0012-9999"}, "00129999"),  # the same
+    ],
+)
+def test_digits_inside_a_word_outside_the_phones_do_not_tell_the_hidden_ones(
+    company, phones, shown, query
+):
+    # The search index found the customer by the digits only through the hidden ones; that
+    # they are also in the middle of a word the rep sees must not let it be listed.
+    phones("Hiding", "+86 138 0012 9999", **shown)
+    assert _found(company.rep, query) == set()
+    assert "Hiding" in _found(company.manager, query)
