@@ -574,10 +574,15 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
         nan.copy(),
         nan.copy(),
     )
-    if purchases is not None and spend is not None:
+    # Which spend model values the purchases: the fitted Gamma-Gamma, or, when it has no
+    # finite maximum (spend barely differs between customers), its limit for that case, the
+    # mean of all repeat purchases. Without any lifetime values the tiers and the churn's value
+    # at risk would fall back to the past profit, for every customer.
+    spend_model = "gamma_gamma" if spend is not None else "pooled_mean"
+    if purchases is not None:
         predicted = customer_value(
             purchases.parameters,
-            spend.parameters,
+            spend.parameters if spend is not None else None,
             frequency,
             recency,
             age,
@@ -589,13 +594,8 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
         expected_purchases[buyers] = predicted.expected_purchases
         expected_spend[buyers] = predicted.expected_average_spend
         clv[buyers] = predicted.lifetime_value
-    elif purchases is not None:
-        # Without a spend model there is still the purchase model's view of who is active.
-        p_alive[buyers] = bgnbd.probability_alive(purchases.parameters, frequency, recency, age)
-        horizon = value_settings.clv_horizon_months * 365.25 / 12
-        expected_purchases[buyers] = bgnbd.expected_purchases(
-            purchases.parameters, horizon, frequency, recency, age
-        )
+    else:
+        spend_model = None
     has_clv = bool(len(buyers)) and not np.isnan(clv[buyers]).any()
 
     # RFM: frequency is the number of purchase days, money the total spent.
@@ -722,6 +722,7 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
         "buyers": len(buyers),
         "repeat_buyers": int(np.count_nonzero(frequency > 0)),
         **fit_figures,
+        "spend_model": spend_model,
         "pareto_by": "clv" if has_clv else "profit",
         "tiers": _counts(pareto),
         "volume_tiers": _counts(volume),

@@ -46,6 +46,7 @@ def dashboard(request):
             "currency": ((run.figures or {}).get("settings") or {}).get("currency", "")
             if run
             else "",
+            "spend_model": (run.figures or {}).get("spend_model") if run else None,
             "charts": charts,
             "is_filtered": bool(filters),
             "open_follow_ups": follow_ups_for_user(request.user).count(),

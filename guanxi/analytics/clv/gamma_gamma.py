@@ -211,3 +211,27 @@ def expected_average_spend(
     m = np.where(repeat_customers(x, m), m, 0.0)
     x = np.where(m > 0, x, 0.0)
     return p * (v + x * m) / (p * x + q - 1)
+
+
+def pooled_average_spend(frequency, monetary_value) -> np.ndarray:
+    """Expected spend per transaction when the model cannot be fitted: every customer gets the
+    mean of all repeat transactions, Σ x·m / Σ x.
+
+    This is the model's own limit as the heterogeneity between customers vanishes. With the
+    population mean μ = p·v/(q−1) held fixed, E[spend | x, m] = (p·(v + x·m))/(p·x + q − 1) is
+    the weighted mean of μ and m with weight (q − 1)/(p·x + q − 1) on μ (Fader & Hardie 2013,
+    "The Gamma-Gamma model of monetary value"; Fader, Hardie & Lee 2005); as q → ∞ (every
+    customer's ν the same) that weight goes to 1 whatever x and m. All transactions then come
+    from one Gamma(p, ν), whose mean p/ν is estimated by the mean of them all. Spend that
+    barely differs between customers is exactly when the fit finds no finite maximum (q, or p
+    and v together, run off), so this is the estimate to use then, rather than none at all; it
+    is never more confident about a customer than the data are, since it ignores their own mean.
+    Customers without repeats get the same mean, as they do from a fitted model.
+    """
+    x = np.asarray(frequency, dtype=np.float64)
+    m = np.asarray(monetary_value, dtype=np.float64)
+    repeat = repeat_customers(x, m)
+    if not repeat.any():
+        raise SummaryError("no customer has a repeat purchase with a positive amount")
+    mean = weighted_sum(x[repeat], m[repeat]) / float(x[repeat].sum())
+    return np.full(x.shape, mean)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .bgnbd import BgNbdParameters, expected_purchases_if_alive, probability_alive
-from .gamma_gamma import GammaGammaParameters, expected_average_spend
+from .gamma_gamma import GammaGammaParameters, expected_average_spend, pooled_average_spend
 from .summary import TIME_UNITS, SummaryError, check_summary
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -39,7 +39,7 @@ class CustomerValue:
 
 def customer_value(
     purchases: BgNbdParameters,
-    spend: GammaGammaParameters,
+    spend: GammaGammaParameters | None,
     frequency,
     recency,
     age,
@@ -51,6 +51,8 @@ def customer_value(
 ) -> CustomerValue:
     """Predict every customer's next ``months`` months; recency and age are in ``time_unit``.
 
+    ``spend`` None means the spend model could not be fitted: every purchase is then valued
+    at the mean of all repeat purchases (see :func:`.gamma_gamma.pooled_average_spend`).
     Vectorised over customers; the only loop is over the months of the horizon.
     """
     if time_unit not in TIME_UNITS:
@@ -63,7 +65,9 @@ def customer_value(
     month = DAYS_PER_MONTH / TIME_UNITS[time_unit]
 
     alive = probability_alive(purchases, x, t_x, t)
-    per_purchase = expected_average_spend(spend, x, m)
+    per_purchase = (
+        pooled_average_spend(x, m) if spend is None else expected_average_spend(spend, x, m)
+    )
     discounted_purchases = np.zeros_like(x)
     previous = np.zeros_like(x)
     for k in range(1, int(months) + 1):

@@ -345,3 +345,18 @@ def test_the_tier_movement_drawing_holds_all_its_cells_and_labels(client, refres
     assert column_names == ["Gold", "Iron", "Lead", "Not tiered"]
     # The figures under the drawing keep the full name.
     assert '<th class="numeric">Not tiered (no purchases)</th>' in html
+
+
+def test_the_page_says_which_spend_model_priced_the_lifetime_values(client, company):
+    """Every customer spends the same: the run prices purchases at the mean repeat purchase,
+    and the page says so in the reader's language."""
+    from guanxi.analytics.tests.refresh.test_refresh import _simulated_base
+
+    _simulated_base(100, seed=7, every_amount=50.0)
+    analytics_refresh(as_of=AS_OF)
+    client.force_login(company.analyst)
+    html = client.get("/analytics/").content.decode()
+    assert "at the mean of all repeat purchases" in html
+    client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/analytics/"})
+    html = client.get("/analytics/").content.decode()
+    assert "按全部复购的平均金额计" in html

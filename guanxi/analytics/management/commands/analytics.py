@@ -206,6 +206,11 @@ class Command(BaseCommand):
             write(f"{title} ({verdict}): {parameters or '-'}")
             if not model.get("converged"):
                 write(f"  {model.get('message', '')}")
+        if figures.get("spend_model") == "pooled_mean":
+            write(
+                "Lifetime values price every purchase at the mean of all repeat purchases "
+                "(the spend model's limit when spend barely differs between customers)."
+            )
         tiers = ", ".join(
             f"{tier or 'untiered'} {count:,}" for tier, count in figures["tiers"].items()
         )

@@ -130,3 +130,29 @@ def test_identical_spends_do_not_pass_for_a_fit():
     frequency = np.array([1, 2, 3, 4, 5] * 20, dtype=float)
     fit = gamma_gamma.fit(frequency, np.full(100, 25.0))
     assert not fit.converged
+
+
+def test_without_a_fit_every_customer_is_priced_at_the_mean_of_all_repeat_purchases():
+    """Identical spend for everyone: the fit has no maximum, and the limit of the model as the
+    heterogeneity vanishes (q → ∞ at a fixed population mean) prices everyone at that spend."""
+    frequency = np.array([0, 1, 2, 3, 4, 5] * 20, dtype=float)
+    spend = np.where(frequency > 0, 25.0, 0.0)
+    assert not gamma_gamma.fit(frequency, spend).converged
+    assert gamma_gamma.pooled_average_spend(frequency, spend) == pytest.approx(np.full(120, 25.0))
+
+
+def test_the_pooled_mean_weighs_each_repeat_purchase_once_and_is_the_models_limit():
+    frequency = np.array([0, 1, 3, 2], dtype=float)
+    mean = np.array([0.0, 10.0, 30.0, 0.0])  # the last one's repeats were free: left out
+    pooled = gamma_gamma.pooled_average_spend(frequency, mean)
+    assert pooled == pytest.approx(np.full(4, (10.0 + 3 * 30.0) / 4))
+    # The fitted model's prediction tends to the population mean as q grows at a fixed mean.
+    p, population = 6.0, 25.0
+    huge_q = GammaGammaParameters(p=p, q=1e9, v=population * (1e9 - 1) / p)
+    limit = gamma_gamma.expected_average_spend(huge_q, frequency, mean)
+    assert limit == pytest.approx(np.full(4, population), rel=1e-6)
+
+
+def test_no_pooled_mean_without_any_repeat_purchase():
+    with pytest.raises(SummaryError, match="no customer has a repeat purchase"):
+        gamma_gamma.pooled_average_spend([0, 0], [0.0, 0.0])

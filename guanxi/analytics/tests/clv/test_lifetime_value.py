@@ -107,3 +107,23 @@ def test_bad_options_are_refused(summary, options, message):
     arguments = {"time_unit": "week", **options}
     with pytest.raises(SummaryError, match=message):
         customer_value(WEEKLY, SPEND, [1], [1], [2], [10.0], **arguments)
+
+
+def test_without_a_spend_model_purchases_are_valued_at_the_pooled_mean(summary):
+    fitted = predict(summary)
+    pooled = customer_value(
+        WEEKLY,
+        None,
+        summary["frequency"],
+        summary["recency"],
+        summary["T"],
+        summary["monetary_value"],
+        time_unit="week",
+    )
+    mean = gamma_gamma.pooled_average_spend(summary["frequency"], summary["monetary_value"])
+    assert pooled.expected_average_spend == pytest.approx(mean)
+    # Only the price of a purchase changes, not how many are expected.
+    assert pooled.expected_purchases == pytest.approx(fitted.expected_purchases)
+    assert pooled.lifetime_value == pytest.approx(
+        fitted.lifetime_value / fitted.expected_average_spend * mean
+    )

@@ -177,9 +177,10 @@ def test_settings_row_is_created_with_the_defaults(db):
     assert ValueSettings.load().pk == value_settings.pk
 
 
-def _simulated_base(customers: int, seed: int) -> None:
+def _simulated_base(customers: int, seed: int, *, every_amount: float | None = None) -> None:
     """Customers buying at their own Poisson rate until they drop out after some purchase
-    (the BG/NBD story), over the two years before AS_OF."""
+    (the BG/NBD story), over the two years before AS_OF; with ``every_amount`` every order
+    costs that, so spend does not differ between customers at all."""
     rng = np.random.default_rng(seed)
     people = CustomerFactory.create_batch(customers)
     start = np.datetime64(AS_OF) - np.timedelta64(730, "D")
@@ -192,6 +193,8 @@ def _simulated_base(customers: int, seed: int) -> None:
         while day <= 730:
             when = (start + np.timedelta64(int(day), "D")).astype(dt.date)
             amount = round(float(rng.gamma(5.0, mean_spend / 5.0)), 2) + 1
+            if every_amount is not None:
+                amount = every_amount
             orders.append(
                 Order(
                     customer=person,
@@ -214,6 +217,7 @@ def test_on_a_larger_base_the_models_converge_and_give_lifetime_values():
     figures = run.figures
     assert figures["bgnbd"]["converged"] is True, figures["bgnbd"]
     assert figures["gamma_gamma"]["converged"] is True, figures["gamma_gamma"]
+    assert figures["spend_model"] == "gamma_gamma"
     assert set(figures["bgnbd"]) >= {"r", "alpha", "a", "b", "log_likelihood"}
     assert figures["pareto_by"] == "clv"
     values = list(CustomerValue.objects.filter(run=run))
@@ -230,6 +234,27 @@ def test_on_a_larger_base_the_models_converge_and_give_lifetime_values():
     assert all(v.pareto_tier == ("lead" if v.profit < 0 else "gold") for v in top)
     assert not any(v.pareto_tier == "gold" for v in rest)
     assert any(v.profit < 0 for v in top) and any(v.pareto_tier == "gold" for v in top)
+
+
+@pytest.mark.django_db
+def test_when_spend_does_not_differ_lifetime_values_use_the_mean_purchase():
+    """No spread in spend: the Gamma-Gamma fit has no maximum, and every purchase is priced at
+    the mean repeat purchase instead of leaving every lifetime value blank."""
+    _simulated_base(400, seed=7, every_amount=50.0)
+    run = analytics_refresh(as_of=AS_OF)
+    figures = run.figures
+    assert figures["bgnbd"]["converged"] is True, figures["bgnbd"]
+    assert figures["gamma_gamma"]["converged"] is False
+    assert figures["spend_model"] == "pooled_mean"
+    assert figures["pareto_by"] == "clv"
+    values = list(CustomerValue.objects.filter(run=run))
+    assert len(values) == 400
+    # A purchase is a purchase day: the odd day with two orders is one purchase of 100.
+    (spend,) = {round(value.expected_spend, 9) for value in values}
+    assert 50.0 <= spend < 55.0
+    for value in values:
+        # Discounted, the value is at most the expected purchases at that spend each.
+        assert 0 < value.clv <= value.expected_purchases * spend + 1e-6
 
 
 @pytest.mark.django_db
