@@ -441,7 +441,10 @@ def _digit_term(digits: str, *also: str) -> Term:
     alternatives = [digits]
     # Dialled prefixes that stored numbers do not have: 00 (international), 0 (trunk).
     if digits.startswith("00"):
-        alternatives.append(digits[2:])
+        # Only with a run's worth of digits after it: 0081 is a number's last four, and the 81
+        # behind the 00 would be the start of millions of indexed runs (seconds of reading).
+        if len(digits) - 2 >= PHONE_RUN:
+            alternatives.append(digits[2:])
     elif digits.startswith("0") and len(digits) >= 3:
         # A number in national format (021-6234, (0755) 2345, 0755) starts where the stored
         # E.164 number has the country code instead of the 0: +86 755 2345 6789 is indexed as

@@ -310,6 +310,10 @@ def test_the_migrations_build_what_the_application_builds():
         ("0755", [("0755", "86755")]),
         ("01", [("01",)]),
         ("0086 138 1234 5678", [("008613812345678", "8613812345678")]),
+        # four digits starting 00 are a number's last four, not a dialled 00 and two digits of
+        # a country code: 81 alone is the start of millions of indexed runs
+        ("0081", [("0081",)]),
+        ("008613", [("008613", "8613")]),
         ("+86", [("86",)]),
         ("张伟 5678", [("张伟",), ("5678",)]),
         ("tel:138-1234", [("tel",), ("1381234", "138-1234")]),
