@@ -21,7 +21,7 @@ from guanxi.api.schemas import BodyId, Cursor, InputSchema, Limit, ParamId, RefO
 from guanxi.customers.models import Customer
 
 from . import services
-from .models import Ticket, TicketMessage
+from .models import CustomerEmail, Ticket, TicketMessage
 from .selectors import OPEN, ticket_get_for_user, tickets_for_user
 
 router = Router(tags=["service desk"])
@@ -88,6 +88,14 @@ class MessageOut(Schema):
         description="True on a note without an author kept because the site's mail server did "
         "not vouch for the email's From address (GUANXI_INBOUND_AUTHSERV_ID): the address may "
         "be the customer's or a desk user's, written by someone else. False otherwise."
+    )
+    customer_email: Literal["sending", "sent", "not_sent"] | None = Field(
+        description="How the email of a reply written on the ticket page or through the API "
+        "went to the customer: `sending` (not tried yet, as in the answer to the reply "
+        "itself), `sent` (the mail server took it), or `not_sent` (the mail server could not "
+        "be reached or refused it: it is tried again every minute for 24 hours, then left for "
+        "someone to send again from the ticket's page). Null for what the desk does not email: "
+        "the customer's messages, notes, and replies from the writer's own mail program."
     )
 
 
@@ -209,8 +217,9 @@ def _detail(ticket: Ticket) -> dict:
                 "created_at": m.created_at,
                 "email_from": m.email_from,
                 "email_sender_unverified": m.email_sender_unverified,
+                "customer_email": _customer_email(getattr(m, "customer_email", None)),
             }
-            for m in ticket.messages.order_by("created_at", "id")
+            for m in ticket.messages.select_related("customer_email").order_by("created_at", "id")
         ],
         "order_ids": sorted(o.pk for o in ticket.orders.all()),
     }
@@ -336,7 +345,17 @@ def _message(message: TicketMessage) -> dict:
         "created_at": message.created_at,
         "email_from": message.email_from,
         "email_sender_unverified": message.email_sender_unverified,
+        # Read again: it was sent (or not) once the reply committed, after the service wrote it.
+        "customer_email": _customer_email(CustomerEmail.objects.filter(message=message).first()),
     }
+
+
+def _customer_email(email: CustomerEmail | None) -> str | None:
+    if email is None:
+        return None
+    if email.sent_at is not None:
+        return "sent"
+    return "not_sent" if email.failed_at is not None else "sending"
 
 
 @router.post(

@@ -12,6 +12,8 @@ whom to tell (its escalation steps). The sweep records each warning or breach on
 :class:`SlaNotification`, which is what makes it safe to run every minute from several workers.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -545,3 +547,73 @@ class SatisfactionSurvey(models.Model):
     @property
     def is_poor(self) -> bool:
         return self.score is not None and self.score <= 2
+
+
+# How long the sweep keeps trying an email to a customer the mail server did not take.
+RETRY_FOR = timedelta(hours=24)
+
+
+class CustomerEmail(models.Model):
+    """One email the desk sends a customer about a ticket: a reply written on the ticket page or
+    through the API, the acknowledgement of a request they made, or the satisfaction survey.
+
+    It is written in the transaction that writes what it is about, and sent once that commits;
+    ``sent_at`` is set when the mail server took it. While the server cannot be reached or
+    refuses it, it stays unsent with its last failure, is shown as such on the ticket and in
+    the API, and the every-minute sweep tries it again for :data:`RETRY_FOR`; after that it is
+    left for someone to send again from the ticket's page. One table for the three kinds rather
+    than fields on each thing sent: they share this whole life, and an acknowledgement has no
+    row of its own to carry it."""
+
+    class Kind(models.TextChoices):
+        REPLY = "reply"
+        ACKNOWLEDGEMENT = "acknowledgement"
+        SURVEY = "survey"
+
+    class Failure(models.TextChoices):
+        UNREACHABLE = "unreachable"  # no connection, a timeout, a broken-off session
+        REFUSED = "refused"  # the server answered and would not take it
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="customer_emails")
+    # The reply it sends (replies only); the ticket's message follows a merge, so a reply is
+    # always read through it.
+    message = models.OneToOneField(
+        TicketMessage,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="customer_email",
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    to = models.EmailField(max_length=254)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    failure = models.CharField(max_length=20, choices=Failure.choices, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [
+            # The sweep reads only the unsent ones.
+            models.Index(
+                fields=["created_at"], name="customer_email_unsent", condition=Q(sent_at=None)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.ticket_id} -> {self.to}"
+
+    @property
+    def not_sent(self) -> bool:
+        """Tried and not sent: what the ticket's page and the API mark."""
+        return self.sent_at is None and self.failed_at is not None
+
+    @property
+    def retried_until(self):
+        return self.created_at + RETRY_FOR
+
+    @property
+    def given_up(self) -> bool:
+        """No longer tried by the sweep: someone has to send it again."""
+        return self.not_sent and timezone.now() >= self.retried_until

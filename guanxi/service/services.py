@@ -14,6 +14,7 @@ acting user and are reached only through a verified token or the inbound mail pa
 import functools
 import io
 import logging
+import smtplib
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -46,7 +47,9 @@ from guanxi.customers.visibility import INTERACT
 
 from . import mail
 from .models import (
+    RETRY_FOR,
     AgentProfile,
+    CustomerEmail,
     SatisfactionSurvey,
     ServiceCalendar,
     SlaNotification,
@@ -608,11 +611,8 @@ def ticket_create_from_customer(
         email_from=requester_email if email_message_id else "",
         email_copied=list(email_copied),
     )
-    if requester_email and acknowledge:
-        # Robust: once this commits, the request is filed. A mail server that is down must not
-        # make the caller (the inbound webhook, the mailbox fetch, the public form) report as
-        # failed a request that was filed; Django logs the error.
-        transaction.on_commit(lambda: _acknowledge(ticket.pk), robust=True)
+    if requester_email and acknowledge and not _acknowledged_often(ticket):
+        _email_customer_on_commit(ticket, CustomerEmail.Kind.ACKNOWLEDGEMENT, requester_email)
     return ticket
 
 
@@ -634,23 +634,13 @@ def _requester_language(values: Mapping[str, Any]) -> str:
 ACKNOWLEDGEMENTS_PER_HOUR = 3
 
 
-def _acknowledge(ticket_id: int) -> None:
-    ticket = Ticket.objects.get(pk=ticket_id)
+def _acknowledged_often(ticket: Ticket) -> bool:
     earlier = Ticket.objects.filter(
         requester_email=ticket.requester_email,
         created_at__gt=ticket.created_at - timedelta(hours=1),
         created_at__lte=ticket.created_at,
     ).exclude(pk=ticket.pk)
-    if earlier.count() >= ACKNOWLEDGEMENTS_PER_HOUR:
-        return
-    with in_language(ticket.language):
-        body = _(
-            "We received your request %(number)s and will answer as soon as we can.\n\n"
-            "Follow it here: %(url)s\n\nReply to this email to add to it."
-        ) % {"number": ticket.number, "url": mail.status_url(ticket.pk)}
-    mail.send_to_customer(
-        ticket=ticket, to=ticket.requester_email, subject=ticket.subject, body=body
-    )
+    return earlier.count() >= ACKNOWLEDGEMENTS_PER_HOUR
 
 
 # --- changing --------------------------------------------------------------------------------
@@ -910,20 +900,11 @@ def _send_survey_on_commit(ticket: Ticket) -> None:
     address = _customer_address(ticket)
     if not address:
         return
-    ticket_id = ticket.pk
-
-    def send() -> None:
-        current = Ticket.objects.get(pk=ticket_id)
-        # The customer's language, not that of the agent whose request resolved it.
-        with in_language(current.language):
-            body = _(
-                "Your request %(number)s has been resolved.\n\nHow satisfied are you with how "
-                "we handled it? One question, one click: %(url)s\n\nIf it is not solved, reply "
-                "to this email and we will reopen it."
-            ) % {"number": current.number, "url": mail.survey_url(ticket_id)}
-        mail.send_to_customer(ticket=current, to=address, subject=current.subject, body=body)
-
-    transaction.on_commit(send)
+    # A survey not sent from an earlier resolution asks the same question: only the new one goes.
+    CustomerEmail.objects.filter(
+        ticket=ticket, kind=CustomerEmail.Kind.SURVEY, sent_at=None
+    ).delete()
+    _email_customer_on_commit(ticket, CustomerEmail.Kind.SURVEY, address)
 
 
 @_removing_files_on_failure
@@ -962,28 +943,7 @@ def ticket_reply(
     )
     address = _customer_address(ticket)
     if address:
-        previous = (
-            # Not a note's: an email kept as one came from someone else, whose Message-ID the
-            # customer has no business seeing.
-            ticket.messages.exclude(email_message_id="")
-            .exclude(kind=TicketMessage.Kind.NOTE)
-            .exclude(pk=message.pk)
-            .order_by("-created_at", "-id")
-            .values_list("email_message_id", flat=True)
-            .first()
-        )
-
-        def send() -> None:
-            message_id = mail.send_to_customer(
-                ticket=ticket,
-                to=address,
-                subject=ticket.subject,
-                body=body,
-                in_reply_to=previous or "",
-            )
-            TicketMessage.objects.filter(pk=message.pk).update(email_message_id=message_id)
-
-        transaction.on_commit(send)
+        _email_customer_on_commit(ticket, CustomerEmail.Kind.REPLY, address, message=message)
     if resolved:  # registered after the reply's email, so the customer gets the two in order
         _send_survey_on_commit(ticket)
     return message
@@ -1642,6 +1602,187 @@ def _tell_colleagues(ticket: Ticket, message: TicketMessage) -> None:
         writer=writer,
         email=lambda: _staff_email(ticket, headline, body),
     )
+
+
+# --- emails to customers ----------------------------------------------------------------------
+
+
+def _email_customer_on_commit(
+    ticket: Ticket, kind: str, to: str, *, message: TicketMessage | None = None
+) -> CustomerEmail:
+    """Record an email to the customer in the caller's transaction, and send it once that
+    commits: what is rolled back sends nothing, and what commits is never lost, whatever
+    happens to the sending (see :class:`CustomerEmail`)."""
+    email = CustomerEmail.objects.create(
+        ticket=ticket, kind=kind, to=to, message=message, created_at=timezone.now()
+    )
+    # Robust: the request that wrote the reply (the ticket page, the API, the inbound mail path
+    # for an acknowledgement) has done its work once this commits, and must not fail because
+    # the mail server did; a failure is recorded on the email, and the sweep tries it again.
+    transaction.on_commit(functools.partial(customer_email_send, email.pk), robust=True)
+    return email
+
+
+def _previous_message_id(message: TicketMessage) -> str:
+    """The Message-ID of the last email of the ticket's thread before ``message``, for a reply
+    to thread under. Not a note's: an email kept as one came from someone else, whose
+    Message-ID the customer has no business seeing. Read when the reply is sent: a reply sent
+    again later threads after what was sent before it, not after what was written since."""
+    before = Q(created_at__lt=message.created_at) | Q(
+        created_at=message.created_at, pk__lt=message.pk
+    )
+    return (
+        message.ticket.messages.filter(before)
+        .exclude(email_message_id="")
+        .exclude(kind=TicketMessage.Kind.NOTE)
+        .order_by("-created_at", "-id")
+        .values_list("email_message_id", flat=True)
+        .first()
+        or ""
+    )
+
+
+def _customer_email_text(email: CustomerEmail) -> tuple[Ticket, str, str]:
+    """The ticket an email is about, its body, and the Message-ID it answers."""
+    if email.kind == CustomerEmail.Kind.REPLY:
+        message = email.message
+        return message.ticket, message.body, _previous_message_id(message)
+    ticket = email.ticket
+    # The customer's language, not that of whoever's request wrote it.
+    with in_language(ticket.language):
+        if email.kind == CustomerEmail.Kind.SURVEY:
+            body = _(
+                "Your request %(number)s has been resolved.\n\nHow satisfied are you with how "
+                "we handled it? One question, one click: %(url)s\n\nIf it is not solved, reply "
+                "to this email and we will reopen it."
+            ) % {"number": ticket.number, "url": mail.survey_url(ticket.pk)}
+        else:
+            body = _(
+                "We received your request %(number)s and will answer as soon as we can.\n\n"
+                "Follow it here: %(url)s\n\nReply to this email to add to it."
+            ) % {"number": ticket.number, "url": mail.status_url(ticket.pk)}
+    return ticket, body, ""
+
+
+def _failure(error: Exception) -> str:
+    if isinstance(error, (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException)):
+        return CustomerEmail.Failure.REFUSED
+    return CustomerEmail.Failure.UNREACHABLE
+
+
+def _send_locked(email: CustomerEmail) -> bool:
+    """Send ``email``, its row locked by the caller and not sent yet, and record how it went:
+    sent (the reply's message then has its Message-ID, for the customer's answer to thread
+    back), or why not (logged). Returns whether it was sent."""
+    now = timezone.now()
+    email.attempts += 1
+    try:
+        ticket, body, in_reply_to = _customer_email_text(email)
+        message_id = mail.send_to_customer(
+            ticket=ticket, to=email.to, subject=ticket.subject, body=body, in_reply_to=in_reply_to
+        )
+    except Exception as error:
+        email.failed_at, email.failure, email.error = now, _failure(error), str(error)[:300]
+        email.save(update_fields=["attempts", "failed_at", "failure", "error"])
+        logger.exception(
+            "Could not email the customer about ticket %s (%s %s, attempt %d)",
+            email.ticket_id,
+            email.kind,
+            email.pk,
+            email.attempts,
+        )
+        return False
+    email.sent_at = now
+    email.save(update_fields=["attempts", "sent_at"])
+    if email.message_id is not None:
+        TicketMessage.objects.filter(pk=email.message_id).update(email_message_id=message_id)
+    return True
+
+
+def customer_email_send(email_id: int, *, skip_locked: bool = False) -> bool | None:
+    """Send an email to a customer if it is not sent yet. Its row stays locked while it is
+    sent, so that the request that wrote it, the sweep and someone sending it again never
+    send it twice. Returns whether it was sent now; None when it had been sent already, or
+    (``skip_locked``) is being sent by someone else this moment. A failure is recorded on it
+    and logged, not raised."""
+    with transaction.atomic():
+        rows = CustomerEmail.objects.select_for_update(
+            skip_locked=skip_locked and connection.features.has_select_for_update_skip_locked
+        )
+        email = rows.filter(pk=email_id).first()
+        if email is None or email.sent_at is not None:
+            return None
+        return _send_locked(email)
+
+
+def customer_emails_retry(*, now: datetime | None = None, limit: int = 100) -> int:
+    """Try again the emails to customers not sent yet, for :data:`RETRY_FOR` after they were
+    written; older ones are left marked on their ticket for someone to send again. The one
+    tried longest ago first, so one address a server refuses holds up no other; the first
+    failure ends the round (the server is in trouble: the next minute tries again), so a
+    server that is down costs the sweep one attempt. Returns how many were sent."""
+    now = now or timezone.now()
+    ids = list(
+        CustomerEmail.objects.filter(sent_at=None, created_at__gt=now - RETRY_FOR)
+        .order_by(F("failed_at").asc(nulls_first=True), "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    sent = 0
+    for email_id in ids:
+        outcome = customer_email_send(email_id, skip_locked=True)
+        if outcome is False:
+            break
+        sent += bool(outcome)
+    return sent
+
+
+def customer_email_send_again(*, actor, ticket_id: int, email_id: int) -> CustomerEmail:
+    """Someone who may reply on the ticket sends again an email to its customer the mail server
+    did not take, and it is audited as their reply is. ``Ticket.DoesNotExist`` when the ticket
+    is out of their sight, ``PermissionDenied`` when they may not work with its customer;
+    ``ValidationError`` when the ticket has no such email, when it was sent meanwhile (two
+    clicks send it once: its row is locked while it is sent), or when it fails again (the
+    failure is recorded all the same)."""
+    ticket = ticket_get_for_user(actor, ticket_id)
+    access_customer(actor, ticket.customer_id, INTERACT)
+    on_ticket = Q(message__ticket=ticket) | Q(message=None, ticket=ticket)
+    with transaction.atomic():
+        # Only the email's row: the condition on its reply joins the message's table with an
+        # outer join, whose nullable side PostgreSQL cannot lock.
+        email = (
+            CustomerEmail.objects.select_for_update(of=("self",))
+            .filter(on_ticket, pk=email_id)
+            .first()
+        )
+        if email is None:
+            raise ValidationError({"email_id": _("This ticket has no such email.")})
+        if email.sent_at is not None:
+            raise ValidationError(
+                {
+                    "email_id": _(
+                        "This email was sent to the customer meanwhile; it is not sent twice."
+                    )
+                }
+            )
+        sent = _send_locked(email)
+        if sent:
+            _audit(
+                actor,
+                ticket,
+                AuditEvent.Action.UPDATE,
+                Summary(gettext_noop("email to the customer sent again")),
+                {"customer_email": {"before": None, "after": f"{email.kind} {email.to}"}},
+            )
+    if not sent:
+        raise ValidationError({"email_id": failure_text(email)})
+    return email
+
+
+def failure_text(email: CustomerEmail) -> str:
+    """Why an email to the customer was not sent, as the ticket's page and its errors say it."""
+    if email.failure == CustomerEmail.Failure.REFUSED:
+        return _("Not sent to the customer: the mail server refused it")
+    return _("Not sent to the customer: the mail server could not be reached")
 
 
 # --- customers' answers ------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from guanxi.core.languages import by_language, in_language
 from . import mail
 from .models import ESCALATION_ROLES, Notification, SlaNotification, Ticket
 from .selectors import customer_readers, ticket_readers
-from .services import _steps_done, policy_targets, status_histories
+from .services import _steps_done, customer_emails_retry, policy_targets, status_histories
 from .sla import BREACH, running_clocks, steps_due
 
 logger = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ class SweepResult:
     tickets: int = 0
     notifications: int = 0
     emails: int = 0
+    customer_emails: int = 0  # emails to customers sent again
     by_step: dict[str, int] = field(default_factory=dict)
 
 
@@ -550,7 +551,8 @@ def deliver_emails(*, batch_size: int = EMAIL_BATCH) -> int:
 def sla_sweep(
     *, now: datetime | None = None, batch_size: int = BATCH_SIZE, email: bool = True
 ) -> SweepResult:
-    """Run batches until no ticket is due; then send the emails."""
+    """Run batches until no ticket is due; then send the emails, and try again those to
+    customers the mail server did not take."""
     now = now or timezone.now()
     result = SweepResult()
     recorded: list[int] = []
@@ -564,4 +566,5 @@ def sla_sweep(
     result.notifications = len(recorded)
     if email:
         result.emails = deliver_emails()
+        result.customer_emails = customer_emails_retry(now=now)
     return result

@@ -8,12 +8,14 @@ from .sweep import sla_sweep
 
 @task()
 def sweep_service_levels() -> dict:
-    """Send the service-level warnings and breaches that are due; returns the counts."""
+    """Send the service-level warnings and breaches that are due, and try again the emails to
+    customers not sent yet; returns the counts."""
     result = sla_sweep()
     return {
         "tickets": result.tickets,
         "notifications": result.notifications,
         "emails": result.emails,
+        "customer_emails": result.customer_emails,
     }
 
 

@@ -112,7 +112,14 @@ def _detail_context(request, ticket, **forms):
     watchers = list(ticket.watchers.all())
     return {
         "ticket": ticket,
-        "conversation": ticket.messages.select_related("author").prefetch_related("attachments"),
+        "conversation": ticket.messages.select_related("author", "customer_email").prefetch_related(
+            "attachments"
+        ),
+        # The acknowledgement and the survey the mail server did not take (replies are marked
+        # in the conversation).
+        "unsent_emails": ticket.customer_emails.filter(
+            message=None, sent_at=None, failed_at__isnull=False
+        ).order_by("created_at", "id"),
         "history": ticket.status_changes.select_related("by"),
         "attachments": ticket.attachments.all(),
         "linked_orders": ticket.orders.all(),
@@ -233,6 +240,14 @@ def ticket_detail(request, ticket_id: int):
                     expected_version=checked,
                 )
                 messages.success(request, _("Assignment changed."))
+                return redirect("service:detail", ticket_id=ticket.pk)
+            elif action == "send_again":
+                services.customer_email_send_again(
+                    actor=request.user,
+                    ticket_id=ticket.pk,
+                    email_id=int_param(request.POST.get("email_id")) or 0,
+                )
+                messages.success(request, _("Sent to the customer."))
                 return redirect("service:detail", ticket_id=ticket.pk)
             elif action in ("watch", "unwatch"):
                 services.ticket_watch(

@@ -168,7 +168,12 @@ def test_the_scheduled_task_runs_the_sweep(company, desk, clock):
 
     complaint(company)
     clock.advance(minutes=60)
-    assert sweep_service_levels.call() == {"tickets": 1, "notifications": 2, "emails": 2}
+    assert sweep_service_levels.call() == {
+        "tickets": 1,
+        "notifications": 2,
+        "emails": 2,
+        "customer_emails": 0,
+    }
 
 
 def test_watchers_hear_of_the_breach_and_of_the_customers_messages(company, desk, clock):
