@@ -551,6 +551,11 @@ class SatisfactionSurvey(models.Model):
 
 # How long the sweep keeps trying an email to a customer the mail server did not take.
 RETRY_FOR = timedelta(hours=24)
+# How long the sweep leaves an email not tried yet to the request that wrote it, which sends it
+# once it commits: longer than that sending takes with a mail server that answers, so that the
+# two do not send it together where rows cannot be locked (SQLite); what is still untried after
+# it (the process ended between the commit and the sending) is the sweep's to send.
+LEFT_TO_ITS_REQUEST = timedelta(minutes=5)
 
 
 class CustomerEmail(models.Model):
@@ -561,9 +566,11 @@ class CustomerEmail(models.Model):
     ``sent_at`` is set when the mail server took it. While the server cannot be reached or
     refuses it, it stays unsent with its last failure, is shown as such on the ticket and in
     the API, and the every-minute sweep tries it again for :data:`RETRY_FOR`; after that it is
-    left for someone to send again from the ticket's page. One table for the three kinds rather
-    than fields on each thing sent: they share this whole life, and an acknowledgement has no
-    row of its own to carry it."""
+    left for someone to send again from the ticket's page. Sent at least once rather than at
+    most once: a customer not told is worse than one told twice, so an email the mail server
+    took whose ``sent_at`` could not be written (the database went away in between) is sent
+    again by the sweep. One table for the three kinds rather than fields on each thing sent:
+    they share this whole life, and an acknowledgement has no row of its own to carry it."""
 
     class Kind(models.TextChoices):
         REPLY = "reply"

@@ -47,6 +47,7 @@ from guanxi.customers.visibility import INTERACT
 
 from . import mail
 from .models import (
+    LEFT_TO_ITS_REQUEST,
     RETRY_FOR,
     AgentProfile,
     CustomerEmail,
@@ -401,6 +402,12 @@ def _change_status(ticket: Ticket, new_status: str, *, actor, now: datetime) -> 
         ticket.resolved_at = None
         ticket.closed_at = None
         ticket.resolution_met = None
+        # A survey the mail server has not taken yet would tell the customer their request is
+        # resolved, and ask how that went, while it is open again: it is not sent (resolving it
+        # again writes a new one).
+        CustomerEmail.objects.filter(
+            ticket=ticket, kind=CustomerEmail.Kind.SURVEY, sent_at=None
+        ).delete()
     ticket.status = new_status
     TicketStatusChange.objects.create(
         ticket=ticket, at=now, from_status=old, to_status=new_status, by=actor
@@ -1717,13 +1724,15 @@ def customer_email_send(email_id: int, *, skip_locked: bool = False) -> bool | N
 
 def customer_emails_retry(*, now: datetime | None = None, limit: int = 100) -> int:
     """Try again the emails to customers not sent yet, for :data:`RETRY_FOR` after they were
-    written; older ones are left marked on their ticket for someone to send again. The one
+    written; older ones are left marked on their ticket for someone to send again. One not
+    tried yet is its request's to send for :data:`LEFT_TO_ITS_REQUEST` first. The one
     tried longest ago first, so one address a server refuses holds up no other; the first
     failure ends the round (the server is in trouble: the next minute tries again), so a
     server that is down costs the sweep one attempt. Returns how many were sent."""
     now = now or timezone.now()
     ids = list(
         CustomerEmail.objects.filter(sent_at=None, created_at__gt=now - RETRY_FOR)
+        .filter(Q(failed_at__isnull=False) | Q(created_at__lte=now - LEFT_TO_ITS_REQUEST))
         .order_by(F("failed_at").asc(nulls_first=True), "id")
         .values_list("pk", flat=True)[:limit]
     )

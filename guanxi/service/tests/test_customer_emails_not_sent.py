@@ -316,3 +316,46 @@ def test_an_acknowledgement_not_sent_files_the_request_and_is_retried(
     assert sweep.sla_sweep().customer_emails == 1
     [sent] = outbox.outbox
     assert sent.body.startswith(f"我们已收到您的请求 {filed.number}")
+
+
+def test_a_survey_not_sent_is_dropped_when_the_customer_writes_and_the_ticket_reopens(
+    client, settings, company, ticket, clock, mail_server_down
+):
+    client.force_login(company.agent)
+    ticket.refresh_from_db()
+    _post(client, ticket, action="status", status="resolved", version=ticket.version)
+    assert ticket.customer_emails.filter(kind="survey", sent_at=None).exists()
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        services.customer_message(ticket_id=ticket.pk, body="还是不行。")
+    assert Ticket.objects.get(pk=ticket.pk).status == Ticket.Status.OPEN
+
+    # The request is open again: "it has been resolved, how satisfied are you?" would be untrue.
+    _mail_server_back(settings)
+    clock.advance(minutes=1)
+    assert sweep.sla_sweep().customer_emails == 0
+    assert _to_customer() == []
+    page = client.get(f"/service/tickets/{ticket.pk}/").content.decode()
+    assert "The satisfaction survey" not in page
+
+
+def test_an_email_not_tried_yet_is_left_to_its_request_then_sent_by_the_sweep(
+    company, ticket, clock
+):
+    # The reply committed; its own sending, after the commit, has not run yet (it is running
+    # this moment, or the process ended before it could).
+    services.ticket_reply(actor=company.agent, ticket_id=ticket.pk, body=ANSWER)
+    assert _email().attempts == 0
+
+    # A sweep that came now would send it alongside the request's own sending, which SQLite
+    # cannot lock against.
+    assert sweep.sla_sweep().customer_emails == 0
+    clock.advance(seconds=30)
+    assert sweep.sla_sweep().customer_emails == 0
+    assert _to_customer() == []
+
+    # Still unsent minutes later: the request never sent it, and the sweep does, once.
+    clock.advance(minutes=5)
+    assert sweep.sla_sweep().customer_emails == 1
+    assert [m.body for m in _to_customer()] == [ANSWER]
+    assert sweep.sla_sweep().customer_emails == 0
