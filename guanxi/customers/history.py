@@ -3,6 +3,7 @@ reader's language, user ids as names, choice codes as their labels."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.accounts.models import User
@@ -21,7 +23,7 @@ from guanxi.audit.models import AuditEvent
 from guanxi.audit.selectors import audit_events_for_customer
 from guanxi.interactions.models import Interaction
 
-from .models import Customer
+from .models import Address, Customer, CustomFieldDefinition, Email, MarketingConsent, Phone
 
 if TYPE_CHECKING:
     from guanxi.dedup.selectors import MergedCustomer
@@ -284,9 +286,94 @@ def _choice_label(model, name: str, value: Any) -> str | None:
     return None
 
 
-def _show(model, name: str, value: Any, users: dict[int, str]) -> str:
+# The contact details a customer's snapshot stores as "code:value" (``services.snapshot_of``),
+# by change key: the model whose ``label`` choices name the code before the colon.
+LABELLED_CONTACTS = {"phones": Phone, "emails": Email, "addresses": Address}
+
+# A consent as ``services.snapshot_of`` stores it: "granted (web_form, 2026-03-02, Form 17)",
+# the evidence left out when there is none (and in rows written before it was recorded).
+STORED_CONSENT = re.compile(
+    r"(?P<state>granted|refused) \((?P<method>\w+), (?P<date>\d{4}-\d{2}-\d{2})"
+    r"(?:, (?P<evidence>.*))?\)",
+    re.DOTALL,
+)
+# The words the customer page's list of consents uses for the two states.
+CONSENT_STATES = {"granted": _("granted"), "refused": _("refused")}
+CONSENT = _("%(state)s (%(method)s, %(date)s)")
+CONSENT_WITH_EVIDENCE = _("%(state)s (%(method)s, %(date)s, %(evidence)s)")
+CONSENT_OF_CHANNEL = _("%(channel)s: %(consent)s")
+
+
+def _code_label(choices, code: Any) -> str | None:
+    for key, label in choices:
+        if key == code:
+            return str(label)
+    return None
+
+
+def _contact_shown(model, item: Any) -> str:
+    """A phone, email or address of a snapshot with its label in words ("手机 +86 155 **** 5678"
+    for "mobile:+86 155 **** 5678"); the value after the code is shown as stored, masked as it
+    was written. An item with no known code before its colon is shown as stored."""
+    code, colon, value = str(item).partition(":")
+    label = _code_label(model.Label.choices, code) if colon else None
+    return f"{label} {value}" if label is not None else str(item)
+
+
+def _consent_shown(channel: Any, stored: Any) -> str:
+    """A channel's consent of a snapshot in words, as the customer page says it ("Email: granted
+    (Web form, 2026-03-02)"); a consent stored otherwise keeps its stored text."""
+    channel_label = _code_label(MarketingConsent.Channel.choices, channel) or str(channel)
+    found = STORED_CONSENT.fullmatch(stored) if isinstance(stored, str) else None
+    method = (
+        _code_label(MarketingConsent.Method.choices, found["method"]) if found is not None else None
+    )
+    if found is None or method is None:
+        consent = str(stored)
+    else:
+        words = {
+            "state": str(CONSENT_STATES[found["state"]]),
+            "method": method,
+            "date": found["date"],
+            "evidence": found["evidence"],
+        }
+        consent = str(CONSENT_WITH_EVIDENCE if found["evidence"] else CONSENT) % words
+    return str(CONSENT_OF_CHANNEL) % {"channel": channel_label, "consent": consent}
+
+
+def _custom_field_labels(events: list[AuditEvent]) -> dict[str, str]:
+    """The labels, in the reader's language, of the custom fields ``events`` change, by key;
+    asked for only when one of them does."""
+    if not any("custom_fields" in stored_changes(event) for event in events):
+        return {}
+    language = get_language() or ""
+    return {
+        definition.key: definition.label_for(language)
+        for definition in CustomFieldDefinition.objects.all()
+    }
+
+
+def _show(
+    model,
+    name: str,
+    value: Any,
+    users: dict[int, str],
+    custom_fields: Mapping[str, str] | None = None,
+) -> str:
     if value is None or value == "" or value == [] or value == {}:
         return "—"
+    # The parts of a customer's snapshot that hold codes (``services.snapshot_of``): their
+    # rows are a record and keep the codes, so they are put in words here, for old rows too.
+    if name in LABELLED_CONTACTS and isinstance(value, list):
+        return ", ".join(_contact_shown(LABELLED_CONTACTS[name], item) for item in value)
+    if name == "consents" and isinstance(value, dict):
+        return "; ".join(_consent_shown(channel, stored) for channel, stored in value.items())
+    if name == "custom_fields" and isinstance(value, dict):
+        labels = custom_fields or {}
+        return "; ".join(f"{labels.get(key, key)}: {v}" for key, v in value.items())
+    if name == "kept" and isinstance(value, list):
+        # The undo of a merge: the survivor's fields it left as changed since, by name.
+        return ", ".join(_label(str(item)) for item in value)
     if name in USER_FIELDS and isinstance(value, int):
         return users.get(value, f"#{value}")
     if isinstance(value, bool):
@@ -471,6 +558,7 @@ def describe_history(
                 if name in USER_FIELDS and isinstance(value, int):
                     user_ids.add(value)
     users = {u.pk: u.label for u in User.objects.filter(pk__in=user_ids)}
+    custom_fields = _custom_field_labels(events)
     in_sight = _customers_in_sight(events, viewer=viewer, history=history)
     in_the_bin = (
         _customers_in_the_bin(events, viewer=viewer, history=history) if recycle_bin else {}
@@ -486,13 +574,15 @@ def describe_history(
             if name in CUSTOMER_ID_KEYS
             else ChangeLine(
                 label=_label(name, model),
-                before=_show(model, name, change.get("before"), users),
-                after=_show(model, name, change.get("after"), users),
+                before=_show(model, name, change.get("before"), users, custom_fields),
+                after=_show(model, name, change.get("after"), users, custom_fields),
             )
             if isinstance(change, dict)
             # A value stored alone, not as before and after: shown as it is.
             else ChangeLine(
-                label=_label(name, model), before="", after=_show(model, name, change, users)
+                label=_label(name, model),
+                before="",
+                after=_show(model, name, change, users, custom_fields),
             )
             for name, change in sorted(source.changes.items())
         ]
