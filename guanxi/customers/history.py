@@ -73,6 +73,8 @@ EXTRA_LABELS = {
     "watchers": _("watchers"),
     "messages": _("messages"),
     "escalated_to": _("escalated to"),
+    # An email to the customer sent again after the mail server did not take it: its address.
+    "customer_email": _("email to the customer"),
     # What a row holds in place of a mapping of fields (see :func:`stored_changes`).
     STORED_AS_IS: _("changes"),
 }

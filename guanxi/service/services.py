@@ -1780,7 +1780,7 @@ def customer_email_send_again(*, actor, ticket_id: int, email_id: int) -> Custom
                 ticket,
                 AuditEvent.Action.UPDATE,
                 Summary(gettext_noop("email to the customer sent again")),
-                {"customer_email": {"before": None, "after": f"{email.kind} {email.to}"}},
+                {"customer_email": {"before": None, "after": email.to}},
             )
     if not sent:
         raise ValidationError({"email_id": failure_text(email)})
