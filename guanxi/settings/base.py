@@ -179,6 +179,21 @@ EMAIL_BACKEND = os.environ.get(
     "GUANXI_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = os.environ.get("GUANXI_DEFAULT_FROM_EMAIL", "guanxi@localhost")
+# The mail server Django's SMTP backend sends through. The timeout (seconds) ends the wait on a
+# server that takes the connection and then hangs: a reply would otherwise wait with it, and
+# with the row of the customer's email it is sending locked, for as long as the server liked.
+EMAIL_HOST = os.environ.get("GUANXI_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("GUANXI_EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = os.environ.get("GUANXI_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("GUANXI_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("GUANXI_EMAIL_USE_TLS")
+EMAIL_USE_SSL = env_bool("GUANXI_EMAIL_USE_SSL")
+EMAIL_TIMEOUT = env_int("GUANXI_EMAIL_TIMEOUT", 10, minimum=1)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured(
+        "GUANXI_EMAIL_USE_TLS (STARTTLS, usually port 587) and GUANXI_EMAIL_USE_SSL (TLS from "
+        "the start, usually port 465) exclude each other; set one of them."
+    )
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True

@@ -2,13 +2,17 @@
 production settings."""
 
 import os
+import socket
 import subprocess
 import sys
+import threading
 import zipfile
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+
+from guanxi.core.testing.mail import MailServer
 
 REPO = Path(__file__).resolve().parents[3]
 GUANXI = [sys.executable, "-m", "guanxi"]
@@ -110,3 +114,64 @@ def test_a_number_setting_is_read_when_it_is_a_whole_number(monkeypatch):
     assert env_int("GUANXI_EXAMPLE_ROWS", 20000) == 20000
     monkeypatch.delenv("GUANXI_EXAMPLE_ROWS")
     assert env_int("GUANXI_EXAMPLE_ROWS", 20000) == 20000
+
+
+def test_production_sends_mail_through_the_server_its_environment_names():
+    server = MailServer(refused=set())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        env = _production_env(
+            GUANXI_EMAIL_HOST="127.0.0.1", GUANXI_EMAIL_PORT=str(server.server_address[1])
+        )
+        result = subprocess.run(
+            [*GUANXI, "sendtestemail", "ops@example.com"],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            check=False,
+            timeout=60,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert result.returncode == 0, result.stderr
+    assert server.delivered == [["ops@example.com"]]
+
+
+def test_a_mail_server_that_hangs_is_given_up_after_the_timeout():
+    # It takes the connection and never greets: without a timeout the send waits for ever.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        env = _production_env(
+            GUANXI_EMAIL_HOST="127.0.0.1",
+            GUANXI_EMAIL_PORT=str(silent.getsockname()[1]),
+            GUANXI_EMAIL_TIMEOUT="1",
+        )
+        result = subprocess.run(
+            [*GUANXI, "sendtestemail", "ops@example.com"],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            check=False,
+            timeout=60,
+        )
+    assert result.returncode != 0
+    assert "timed out" in result.stderr
+
+
+def test_starttls_and_tls_from_the_start_are_refused_together():
+    result = subprocess.run(
+        [*GUANXI, "check"],
+        env=_production_env(GUANXI_EMAIL_USE_TLS="1", GUANXI_EMAIL_USE_SSL="1"),
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "GUANXI_EMAIL_USE_TLS" in result.stderr and "exclude each other" in result.stderr
