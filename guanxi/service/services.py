@@ -15,7 +15,9 @@ import functools
 import io
 import logging
 import smtplib
+import struct
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -174,6 +176,11 @@ HEAD_BYTES = 4096
 ZIP_SIGNATURE = b"PK\x03\x04"
 # Zip archives inside a zip are opened too, this deep and when no larger than an attachment.
 ZIP_DEPTH = 2
+# How much looking through one file may unpack in all. A zip can unpack to a thousand times its
+# size (a "zip bomb": a few kilobytes holding gigabytes), and an email or an agent's upload
+# would wait on it for hours; a zip of documents needs its entries' first bytes and the zips
+# inside it. What is past this is not looked into, as a zip nested deeper is not.
+UNPACKED_BYTES_LOOKED_AT = 4 * MAX_ATTACHMENT_BYTES
 
 
 def _runs(head: bytes) -> bool:
@@ -191,36 +198,76 @@ def program_in(name: str, content: bytes) -> str | None:
     first bytes say it is one (see :func:`is_program`), or "archive.zip: setup.exe" when it is
     a zip archive holding one. A zip's names can be read without a password, and an archive of
     an invoice.exe is how such files most often arrive by mail. Other archive formats (rar, 7z)
-    are not opened; a zip that cannot be read holds nothing that could run from it."""
+    are not opened; a zip or an entry of one that cannot be read holds nothing that could run
+    from it, and the entries after a damaged one are still looked at, as unzipping tools
+    extract them."""
     if is_program(name) or _runs(content[:HEAD_BYTES]):
         return name
-    inside = _program_in_zip(content, ZIP_DEPTH)
+    inside = _program_in_zip(content, ZIP_DEPTH, [UNPACKED_BYTES_LOOKED_AT])
     return f"{name}: {inside}" if inside else None
 
 
-def _program_in_zip(content: bytes, depth: int) -> str | None:
+# What reading a damaged zip raises depends on the damaged byte: a decompression error
+# (zlib.error), a seek before the file's start (ValueError), a name that is not UTF-8
+# (UnicodeDecodeError, a ValueError), a record cut short (struct.error) and more. None of them
+# says anything but "unreadable".
+_UNREADABLE_ZIP = (
+    zipfile.BadZipFile,
+    NotImplementedError,
+    EOFError,
+    OSError,
+    ValueError,
+    RuntimeError,
+    struct.error,
+    zlib.error,
+)
+
+
+def _program_in_zip(content: bytes, depth: int, unpack_left: list[int]) -> str | None:
+    """The program a zip holds, or None; ``unpack_left`` holds how many bytes more the look
+    may unpack, shared by the zips inside."""
     if depth == 0 or not content.startswith(ZIP_SIGNATURE):
         return None
     try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            for member in archive.infolist():
-                if member.is_dir():
-                    continue
-                if is_program(member.filename):
-                    return member.filename
-                if member.file_size > MAX_ATTACHMENT_BYTES or member.flag_bits & 0x1:
-                    continue  # too large to open here, or encrypted: its name was checked
-                with archive.open(member) as opened:
-                    head = opened.read(HEAD_BYTES)
-                    if _runs(head):
-                        return member.filename
-                    if head.startswith(ZIP_SIGNATURE):
-                        inner = _program_in_zip(head + opened.read(), depth - 1)
-                        if inner:
-                            return f"{member.filename}: {inner}"
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError):
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        members = archive.infolist()
+    except _UNREADABLE_ZIP:
         return None
+    with archive:
+        for member in members:
+            if member.filename.endswith("/"):
+                continue  # a folder (ZipInfo.is_dir fails on an entry with no name)
+            if is_program(member.filename):
+                return member.filename
+            if member.file_size > MAX_ATTACHMENT_BYTES or member.flag_bits & 0x1:
+                continue  # too large to open here, or encrypted: its name was checked
+            if unpack_left[0] <= 0:
+                continue  # only names are read from here on
+            try:
+                inside = _program_in_member(archive, member, depth, unpack_left)
+            except _UNREADABLE_ZIP:
+                continue
+            if inside:
+                return inside
     return None
+
+
+def _program_in_member(
+    archive: zipfile.ZipFile, member: zipfile.ZipInfo, depth: int, unpack_left: list[int]
+) -> str | None:
+    with archive.open(member) as opened:
+        head = opened.read(min(HEAD_BYTES, unpack_left[0]))
+        unpack_left[0] -= len(head)
+        if _runs(head):
+            return member.filename
+        if depth == 1 or not head.startswith(ZIP_SIGNATURE):
+            return None
+        if member.file_size - len(head) > unpack_left[0]:
+            return None
+        rest = opened.read(unpack_left[0])
+        unpack_left[0] -= len(rest)
+    inner = _program_in_zip(head + rest, depth - 1, unpack_left)
+    return f"{member.filename}: {inner}" if inner else None
 
 
 # As much of a description as the audit row keeps (the similar-case search reads as much).

@@ -3,7 +3,11 @@ programs it holds: an invoice.zip holding invoice.exe is how such files most oft
 agent cannot attach one; one arriving by email is left out, the note naming what it holds."""
 
 import io
+import random
+import struct
+import time
 import zipfile
+import zlib
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -35,6 +39,32 @@ def _zip(*members: tuple[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
+def _zip_of_copies(content: bytes, names: list[str]) -> bytes:
+    """A zip of entries of these names that are each ``content``, compressed once: a few
+    kilobytes may unpack to gigabytes (a "zip bomb"), made without compressing gigabytes here.
+    Written by hand, as ``zipfile`` writes no entry without a name."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    packed = compressor.compress(content) + compressor.flush()
+    crc = zlib.crc32(content)
+    entries, directory = io.BytesIO(), io.BytesIO()
+    for name in (n.encode() for n in names):
+        offset = entries.tell()
+        sizes = (crc, len(packed), len(content), len(name))
+        entries.write(struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 8, 0, 0, *sizes, 0))
+        entries.write(name + packed)
+        directory.write(
+            struct.pack(
+                "<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 8, 0, 0, *sizes, 0, 0, 0, 0, 0, offset
+            )
+        )
+        directory.write(name)
+    listing = directory.getvalue()
+    end = struct.pack(
+        "<4s4H2LH", b"PK\x05\x06", 0, 0, len(names), len(names), len(listing), entries.tell(), 0
+    )
+    return entries.getvalue() + listing + end
+
+
 @pytest.mark.parametrize(
     ("name", "content", "program"),
     [
@@ -52,6 +82,7 @@ def _zip(*members: tuple[str, bytes]) -> bytes:
             "invoice.zip: inner.zip: run.bat",
         ),
         ("invoice.zip", b"PK\x03\x04 not really a zip", None),  # nothing could run from it
+        ("invoice.zip", _zip_of_copies(PDF, [""]), None),  # an entry without a name
     ],
 )
 def test_what_a_file_holds_says_whether_it_is_a_program(name, content, program):
@@ -119,3 +150,59 @@ def test_an_email_leaves_out_a_disguised_program_and_a_zip_holding_one(company, 
         "the desk does not keep: 发票.zip: 发票.exe, 扫描件.pdf. Do not ask for them; if the "
         "sender meant to send a document, ask for it in another form."
     )
+
+
+def _first_entry_damaged(damage: str, second: bytes) -> bytes:
+    """A zip of a.txt and b.pdf (holding ``second``) whose first entry is damaged, as a broken
+    mailer or someone hiding what follows would leave it."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        method = zipfile.ZIP_DEFLATED if damage == "compressed data" else zipfile.ZIP_STORED
+        archive.writestr("a.txt", b"hello world", compress_type=method)
+        archive.writestr("b.pdf", second)
+    content = buffer.getvalue()
+    data_at = 30 + len("a.txt")  # after the first entry's header and name
+    if damage == "checksum":  # what is stored no longer matches its checksum
+        return content.replace(b"hello", b"HELLO", 1)
+    if damage == "header name":  # the entry's header names another file than the directory
+        return content.replace(b"a.txt", b"c.txt", 1)
+    # compressed data that does not decompress (an invalid block type)
+    return content[:data_at] + b"\xff" * 4 + content[data_at + 4 :]
+
+
+@pytest.mark.parametrize("damage", ["checksum", "header name", "compressed data"])
+def test_a_damaged_entry_does_not_hide_a_program_after_it(damage):
+    assert services.program_in("invoice.zip", _first_entry_damaged(damage, PDF)) is None
+    archive = _first_entry_damaged(damage, _windows_program())
+    assert services.program_in("invoice.zip", archive) == "invoice.zip: b.pdf"
+
+
+def test_any_damage_to_a_zip_is_a_file_that_holds_nothing_not_an_error():
+    """A zip arrives damaged (cut short, bytes changed on the way): the email is still filed
+    and the agent's upload answered, rather than the reading failing with whatever the damaged
+    byte made the zip reader raise (a decompression error, a seek before the file's start, a
+    name that is not UTF-8)."""
+    archive = _zip(
+        ("a.txt", b"hello world " * 500),
+        ("inner.zip", _zip(("b.txt", b"x" * 3000))),
+        ("c.pdf", PDF),
+    )
+    damage = random.Random(20261205)
+    for _attempt in range(3000):
+        damaged = bytearray(archive)
+        for _byte in range(damage.randint(1, 4)):
+            damaged[damage.randrange(len(damaged))] = damage.randrange(256)
+        services.program_in("invoice.zip", bytes(damaged))
+
+
+def test_a_zip_that_unpacks_to_gigabytes_is_looked_through_in_a_moment():
+    """Each entry looks like a zip of almost an attachment's size: reading every one in full,
+    and those of the zip inside it, would keep an email or an agent's upload waiting for
+    minutes, and a larger one for hours. What is unpacked in all is bounded."""
+    almost_full = b"PK\x03\x04" + bytes(services.MAX_ATTACHMENT_BYTES - 100)
+    parts = [f"part{number}.zip" for number in range(200)]
+    bomb = _zip_of_copies(_zip_of_copies(almost_full, parts), parts[:3])
+    assert len(bomb) < 100_000
+    started = time.monotonic()
+    assert services.program_in("invoice.zip", bomb) is None
+    assert time.monotonic() - started < 2
