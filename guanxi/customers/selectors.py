@@ -98,17 +98,18 @@ def search_matches(query: str, *, phones_masked: bool, legal_forms: bool = False
 
 def customer_detail_for_user(user, customer_id) -> Customer:
     customer = access_customer(user, customer_id, VIEW)
-    return (
-        Customer.objects.filter(pk=customer.pk)
-        .select_related("owner", "organization", "created_by")
-        .prefetch_related(
-            "phones",
-            "emails",
-            "addresses",
-            "tags",
-            Prefetch("consents", queryset=MarketingConsent.objects.select_related("recorded_by")),
-        )
-        .get()
+    return _with_its_page(Customer.objects.filter(pk=customer.pk)).get()
+
+
+def _with_its_page(customers: QuerySet[Customer]) -> QuerySet[Customer]:
+    """``customers`` with everything a customer's page shows read with them: the people named
+    on it, contact details, tags and consents (with who recorded each)."""
+    return customers.select_related("owner", "organization", "created_by").prefetch_related(
+        "phones",
+        "emails",
+        "addresses",
+        "tags",
+        Prefetch("consents", queryset=MarketingConsent.objects.select_related("recorded_by")),
     )
 
 
@@ -418,18 +419,7 @@ def deleted_customer_detail_for_user(user, customer_id) -> Customer:
         pk = int(customer_id)
     except (TypeError, ValueError):
         raise Customer.DoesNotExist from None
-    customer = (
-        in_the_bin.filter(pk=pk)
-        .select_related("owner", "organization", "created_by")
-        .prefetch_related(
-            "phones",
-            "emails",
-            "addresses",
-            "tags",
-            Prefetch("consents", queryset=MarketingConsent.objects.select_related("recorded_by")),
-        )
-        .get()
-    )
+    customer = _with_its_page(in_the_bin.filter(pk=pk)).get()
     return with_deletions([customer])[0]
 
 

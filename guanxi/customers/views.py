@@ -161,10 +161,7 @@ def customer_detail(request, customer_id: int):
         limit=TIMELINE_PAGE,
         orderings=TIMELINE_ORDERINGS,
     )
-    history = history_for_customer(customer=customer)
-    history_page = keyset_page(
-        history.events(), ordering="-id", limit=HISTORY_PAGE, orderings=HISTORY_ORDERINGS
-    )
+    history, history_next = _history_page(request, customer)
     people = (
         organization_people_for_user(request.user, customer)[:50]
         if customer.is_organization
@@ -177,8 +174,8 @@ def customer_detail(request, customer_id: int):
             "customer": customer,
             "permissions": permissions,
             "timeline": timeline,
-            "history": describe_history(history_page.items, viewer=request.user, history=history),
-            "history_next": history_page.next_cursor,
+            "history": history,
+            "history_next": history_next,
             "people": people,
             "stage_track": _stage_track(customer),
             "interaction_form": InteractionForm(
@@ -277,27 +274,32 @@ def customer_history(request, customer_id: int):
     """The next page of a customer's audit history: the entries htmx appends ("show more"),
     or a whole page of them when followed as a plain link."""
     customer = _visible_or_404(request.user, customer_id)
-    history = history_for_customer(customer=customer)
     try:
-        page = keyset_page(
-            history.events(),
-            ordering="-id",
-            cursor=request.GET.get("cursor"),
-            limit=HISTORY_PAGE,
-            orderings=HISTORY_ORDERINGS,
-        )
+        history, history_next = _history_page(request, customer, request.GET.get("cursor"))
     except CursorError:
         return HttpResponse(status=400)
     template = "customers/_history.html" if _wants_fragment(request) else "customers/history.html"
     return render(
         request,
         template,
-        {
-            "customer": customer,
-            "history": describe_history(page.items, viewer=request.user, history=history),
-            "history_next": page.next_cursor,
-        },
+        {"customer": customer, "history": history, "history_next": history_next},
     )
+
+
+def _history_page(request, customer: Customer, cursor: str | None = None, **described):
+    """A page of the customer's history from ``cursor`` (the newest without one), described
+    for the user (``describe_history``, with ``described``), and the cursor of the next page.
+    Raises ``CursorError`` for a cursor no page gave."""
+    history = history_for_customer(customer=customer)
+    page = keyset_page(
+        history.events(),
+        ordering="-id",
+        cursor=cursor,
+        limit=HISTORY_PAGE,
+        orderings=HISTORY_ORDERINGS,
+    )
+    entries = describe_history(page.items, viewer=request.user, history=history, **described)
+    return entries, page.next_cursor
 
 
 def _form_context(form: CustomerForm, *, customer: Customer | None) -> dict:
@@ -622,23 +624,16 @@ def deleted_customer_detail(request, customer_id: int):
         customer = deleted_customer_detail_for_user(request.user, customer_id)
     except Customer.DoesNotExist:
         raise Http404 from None
-    history = history_for_customer(customer=customer)
     try:
-        page = keyset_page(
-            history.events(),
-            ordering="-id",
-            cursor=request.GET.get("cursor"),
-            limit=HISTORY_PAGE,
-            orderings=HISTORY_ORDERINGS,
+        history, history_next = _history_page(
+            request, customer, request.GET.get("cursor"), recycle_bin=True
         )
     except CursorError:
         return HttpResponse(status=400)
     context = {
         "customer": customer,
-        "history": describe_history(
-            page.items, viewer=request.user, history=history, recycle_bin=True
-        ),
-        "history_next": page.next_cursor,
+        "history": history,
+        "history_next": history_next,
         "history_url": reverse("customers:deleted_detail", args=[customer.pk]),
     }
     if _wants_fragment(request) and request.GET.get("cursor"):
