@@ -310,36 +310,37 @@ class CustomerPageOut(Schema):
     next_cursor: str | None
 
 
-class DeletedCustomerOut(Schema):
+class _Deletion(Schema):
+    """What the recycle bin tells of a deleted customer beside the customer itself."""
+
+    deleted_at: dt.datetime
+    deleted_by: UserRefOut | None = Field(
+        description="Who deleted it, or merged it into another customer; null when no signed-in "
+        "user did."
+    )
+    merged_into: RefOut | None = Field(
+        description="While the merge that took it away stands, the customer kept: it cannot be "
+        "restored on its own; undo the merge (`merge_id`) instead."
+    )
+    merge_id: int | None = Field(description="That merge, for `POST /merges/{merge_id}/undo`.")
+
+
+class _BinRow(Schema):
     id: int
     party_type: str
     name: str
     kind: str
     owner: UserRefOut | None
     version: int = Field(description="Send it back to restore the customer.")
-    deleted_at: dt.datetime
-    deleted_by: UserRefOut | None = Field(
-        description="Who deleted it, or merged it into another customer; null when no signed-in "
-        "user did."
-    )
-    merged_into: RefOut | None = Field(
-        description="While the merge that took it away stands, the customer kept: it cannot be "
-        "restored on its own; undo the merge (`merge_id`) instead."
-    )
-    merge_id: int | None = Field(description="That merge, for `POST /merges/{merge_id}/undo`.")
 
 
-class DeletedCustomerDetailOut(CustomerDetailOut):
-    deleted_at: dt.datetime
-    deleted_by: UserRefOut | None = Field(
-        description="Who deleted it, or merged it into another customer; null when no signed-in "
-        "user did."
-    )
-    merged_into: RefOut | None = Field(
-        description="While the merge that took it away stands, the customer kept: it cannot be "
-        "restored on its own; undo the merge (`merge_id`) instead."
-    )
-    merge_id: int | None = Field(description="That merge, for `POST /merges/{merge_id}/undo`.")
+# The deletion's fields after the customer's (bases are read from the last).
+class DeletedCustomerOut(_Deletion, _BinRow):
+    pass
+
+
+class DeletedCustomerDetailOut(_Deletion, CustomerDetailOut):
+    pass
 
 
 class DeletedCustomerPageOut(Schema):
