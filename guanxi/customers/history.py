@@ -372,7 +372,8 @@ def _show(
         return "; ".join(_consent_shown(channel, stored) for channel, stored in value.items())
     if name == "custom_fields" and isinstance(value, dict):
         labels = custom_fields or {}
-        return "; ".join(f"{labels.get(key, key)}: {v}" for key, v in value.items())
+        # In key order: PostgreSQL keeps a JSON object's keys in an order of its own.
+        return "; ".join(f"{labels.get(key, key)}: {value[key]}" for key in sorted(value))
     if name == "kept" and isinstance(value, list):
         # The undo of a merge: the survivor's fields it left as changed since, by name.
         return ", ".join(_label(str(item)) for item in value)
