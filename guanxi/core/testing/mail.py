@@ -1,6 +1,9 @@
 """A mail server for tests that speaks just enough SMTP for Django's SMTP backend."""
 
 import socketserver
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 class MailServer(socketserver.ThreadingTCPServer):
@@ -40,3 +43,17 @@ class SmtpSession(socketserver.StreamRequestHandler):
                     pass
                 self.server.delivered.append(recipients)
             self.wfile.write(f"{reply}\r\n".encode())
+
+
+@contextmanager
+def running_mail_server(refused: set[str] = frozenset()) -> Iterator[MailServer]:
+    """A :class:`MailServer` answering on a free port of this machine while the block runs."""
+    server = MailServer(refused=set(refused))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

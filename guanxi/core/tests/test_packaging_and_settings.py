@@ -5,14 +5,13 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import zipfile
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 
-from guanxi.core.testing.mail import MailServer
+from guanxi.core.testing.mail import running_mail_server
 
 REPO = Path(__file__).resolve().parents[3]
 GUANXI = [sys.executable, "-m", "guanxi"]
@@ -32,15 +31,22 @@ def _production_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def test_production_settings_pass_the_deployment_checklist():
-    result = subprocess.run(
-        [*GUANXI, "check", "--deploy", "--fail-level", "WARNING"],
-        env=_production_env(),
+def _guanxi_in_production(*args: str, **environment: str) -> subprocess.CompletedProcess:
+    """``guanxi ARGS`` run as an operator would, with the production settings and
+    ``environment`` besides."""
+    return subprocess.run(
+        [*GUANXI, *args],
+        env=_production_env(**environment),
         capture_output=True,
         text=True,
         cwd=REPO,
         check=False,
+        timeout=120,
     )
+
+
+def test_production_settings_pass_the_deployment_checklist():
+    result = _guanxi_in_production("check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -91,14 +97,7 @@ def test_wheel_carries_templates_static_translations_migrations_and_the_command(
 def test_a_number_setting_that_is_no_number_stops_start_up_naming_the_variable(variable, values):
     # The operator's typo must name itself, not end in a bare int() error from the settings.
     for value in values:
-        result = subprocess.run(
-            [*GUANXI, "check"],
-            env=_production_env(**{variable: value}),
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            check=False,
-        )
+        result = _guanxi_in_production("check", **{variable: value})
         assert result.returncode != 0
         assert "ImproperlyConfigured" in result.stderr
         expected = f"{variable} must be a whole number of at least 0; it is {value!r}"
@@ -117,26 +116,13 @@ def test_a_number_setting_is_read_when_it_is_a_whole_number(monkeypatch):
 
 
 def test_production_sends_mail_through_the_server_its_environment_names():
-    server = MailServer(refused=set())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        env = _production_env(
-            GUANXI_EMAIL_HOST="127.0.0.1", GUANXI_EMAIL_PORT=str(server.server_address[1])
+    with running_mail_server() as server:
+        result = _guanxi_in_production(
+            "sendtestemail",
+            "ops@example.com",
+            GUANXI_EMAIL_HOST="127.0.0.1",
+            GUANXI_EMAIL_PORT=str(server.server_address[1]),
         )
-        result = subprocess.run(
-            [*GUANXI, "sendtestemail", "ops@example.com"],
-            env=env,
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            check=False,
-            timeout=60,
-        )
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
     assert result.returncode == 0, result.stderr
     assert server.delivered == [["ops@example.com"]]
 
@@ -146,32 +132,18 @@ def test_a_mail_server_that_hangs_is_given_up_after_the_timeout():
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen()
-        env = _production_env(
+        result = _guanxi_in_production(
+            "sendtestemail",
+            "ops@example.com",
             GUANXI_EMAIL_HOST="127.0.0.1",
             GUANXI_EMAIL_PORT=str(silent.getsockname()[1]),
             GUANXI_EMAIL_TIMEOUT="1",
-        )
-        result = subprocess.run(
-            [*GUANXI, "sendtestemail", "ops@example.com"],
-            env=env,
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            check=False,
-            timeout=60,
         )
     assert result.returncode != 0
     assert "timed out" in result.stderr
 
 
 def test_starttls_and_tls_from_the_start_are_refused_together():
-    result = subprocess.run(
-        [*GUANXI, "check"],
-        env=_production_env(GUANXI_EMAIL_USE_TLS="1", GUANXI_EMAIL_USE_SSL="1"),
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=False,
-    )
+    result = _guanxi_in_production("check", GUANXI_EMAIL_USE_TLS="1", GUANXI_EMAIL_USE_SSL="1")
     assert result.returncode != 0
     assert "GUANXI_EMAIL_USE_TLS" in result.stderr and "exclude each other" in result.stderr

@@ -1,12 +1,12 @@
 import datetime as dt
 import socket
-import threading
 
 import pytest
 
 from guanxi.core.testing.clock import frozen_clock
-from guanxi.core.testing.mail import MailServer
+from guanxi.core.testing.mail import running_mail_server
 from guanxi.service.tests.desk import build_desk
+from guanxi.service.tests.inbound_mail import DESK
 
 
 @pytest.fixture
@@ -18,6 +18,15 @@ def clock(monkeypatch):
 @pytest.fixture
 def desk(company):
     return build_desk(company)
+
+
+@pytest.fixture
+def desk_mail_settings(settings, tmp_path):
+    """The desk's own address and site address, as mail to and from the desk names them, and
+    attachments stored apart from every other test's."""
+    settings.MEDIA_ROOT = tmp_path
+    settings.GUANXI_SERVICE_EMAIL = DESK
+    settings.GUANXI_BASE_URL = "https://crm.example.cn"
 
 
 @pytest.fixture
@@ -33,14 +42,9 @@ def mail_server_down(settings):
 
 @pytest.fixture
 def mail_server(settings):
-    server = MailServer(refused=set())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.server_address[1]
-    settings.EMAIL_TIMEOUT = 5
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with running_mail_server() as server:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.server_address[1]
+        settings.EMAIL_TIMEOUT = 5
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        yield server

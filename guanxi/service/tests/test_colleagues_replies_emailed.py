@@ -20,22 +20,15 @@ from guanxi.core.testing.factories import UserFactory
 from guanxi.customers.models import Customer
 from guanxi.service import mail, services
 from guanxi.service.models import Notification, Ticket, TicketMessage
-from guanxi.service.tests.inbound_mail import DESK, filed
+from guanxi.service.tests.inbound_mail import filed
 from guanxi.service.tests.test_inbound_unknown_sender import raw_email
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("desk_mail_settings")]
 
 REQUESTER = "wangfang@example.cn"
 ANSWER = "退款已经加急处理，三天内到账。"
 NOTE = "财务说周五前能批下来。"
 AGAIN = "还是没有收到退款。"
-
-
-@pytest.fixture(autouse=True)
-def desk_address(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    settings.GUANXI_SERVICE_EMAIL = DESK
-    settings.GUANXI_BASE_URL = "https://crm.example.cn"
 
 
 @pytest.fixture

@@ -13,22 +13,15 @@ from guanxi.audit.models import AuditEvent
 from guanxi.service import services, sweep
 from guanxi.service.inbound import file_inbound_email
 from guanxi.service.models import SatisfactionSurvey, Ticket, TicketMessage
-from guanxi.service.tests.inbound_mail import DESK, email_message
+from guanxi.service.tests.inbound_mail import email_message
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("desk_mail_settings")]
 
 REQUESTER = "wangfang@example.cn"
 ANSWER = "退款已经加急处理，三天内到账。"
 UNREACHABLE = "Not sent to the customer: the mail server could not be reached"
 UNREACHABLE_ZH = "未发送给客户：无法连接邮件服务器"
 LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
-
-
-@pytest.fixture(autouse=True)
-def desk_address(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    settings.GUANXI_SERVICE_EMAIL = DESK
-    settings.GUANXI_BASE_URL = "https://crm.example.cn"
 
 
 @pytest.fixture
