@@ -1,10 +1,11 @@
-"""Size limits on the files a page takes, held to while the request is read rather than after.
+"""Size limits on what a request may send, held to before or while it is read rather than after.
 
 Django reads a multipart body whole before anything looks at its files, writing each file to a
 temporary file however large, and the CSRF check reads it first, as the middleware runs, before
 the view could refuse anything: a limit checked in the view or the form only says no once all
 of it has arrived. :func:`refuses_files_over` reads the request itself, with a handler that stops
-at the first file past the limit, before the CSRF check runs.
+at the first file past the limit, before the CSRF check runs; every other page and endpoint
+takes no more than a form's data (:class:`RequestBodyLimitMiddleware`).
 """
 
 from collections.abc import Callable
@@ -12,8 +13,11 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import wraps
 
+from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
-from django.http import HttpRequest, HttpResponse, QueryDict, UnreadablePostError
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict, UnreadablePostError
+from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
@@ -122,6 +126,57 @@ def refuses_files_over(
                 return protected_refuse(request, refused, *args, **kwargs)
             return protected_view(request, *args, **kwargs)
 
-        return csrf_exempt(limited_view)
+        return reads_body_within_own_limit(csrf_exempt(limited_view))
 
     return decorator
+
+
+# Multipart framing around a form's fields (boundaries, part headers): generous for the largest
+# form any page has, the admin's editable lists of a thousand fields.
+_FORM_FRAMING_BYTES = 1024 * 1024
+
+
+def request_body_limit_bytes() -> int:
+    """The largest body a page or endpoint without a limit of its own takes: Django's own
+    limit on the data of a form (``DATA_UPLOAD_MAX_MEMORY_SIZE``, which does not count files)
+    plus its framing. None of these pages takes a file, so nothing sent within it is lost."""
+    return (settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0) + _FORM_FRAMING_BYTES
+
+
+def reads_body_within_own_limit(view):
+    """Marks a view that holds what it reads of a body to a limit of its own (the import and
+    ticket pages' files, the inbound-mail webhook's emails), so that
+    :class:`RequestBodyLimitMiddleware` leaves the request to it."""
+    view.reads_body_within_own_limit = True
+    return view
+
+
+class RequestBodyLimitMiddleware:
+    """Refuses, before any of it is read, a body larger than :func:`request_body_limit_bytes`
+    sent to a view without a limit of its own.
+
+    Without it, a post to any page is read whole by the CSRF check before the view runs, and
+    the files of a multipart body go to temporary files whatever their size: the sign-in page,
+    which takes posts from anyone, would read and store as much as it was sent. Listed before
+    ``CsrfViewMiddleware``, since that reads the body as it checks the view it is about to call.
+    A body sent in chunks without a length is given to Django as empty by a WSGI server, so it
+    needs no check here."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if getattr(view_func, "reads_body_within_own_limit", False):
+            return None
+        length = _declared_length(request) or 0
+        if length <= request_body_limit_bytes():
+            return None
+        detail = _("The request is too large (%(size)s); nothing was saved.") % {
+            "size": filesizeformat(length)
+        }
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": detail, "errors": []}, status=TOO_LARGE)
+        return render(request, "413.html", {"detail": detail}, status=TOO_LARGE)

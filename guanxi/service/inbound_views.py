@@ -20,6 +20,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from guanxi.core.uploads import reads_body_within_own_limit
+
 from .inbound import UnreadableEmail, file_inbound_email
 
 logger = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ def _secret_matches(request) -> bool:
     return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
 
 
+@reads_body_within_own_limit
 @csrf_exempt
 @require_POST
 def inbound_email_webhook(request):
