@@ -51,6 +51,9 @@ def interaction_log_view(request, customer_id: int):
                 form.add_error(name if name in form.fields else None, texts)
         else:
             saved = True
+            # The log moved the customer's last contact (when this one is the latest); the
+            # profile beside the form shows it again from the row, not from the copy read above.
+            customer.refresh_from_db(fields=["last_contacted_at"])
     if not request.htmx or request.htmx.history_restore_request:
         if saved:
             messages.success(request, _("Contact logged."))

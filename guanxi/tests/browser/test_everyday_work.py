@@ -77,6 +77,21 @@ def test_log_a_call_and_see_it_on_the_timeline(page, company):
     assert Interaction.objects.get(customer=company.rep_customer).direction == "inbound"
 
 
+def test_logging_a_contact_updates_the_last_contact_on_the_profile(page, company):
+    # The profile beside the form said "never" (or the previous contact) until a reload, as if
+    # the contact just logged had not counted.
+    sign_in(page, "rep")
+    page.goto(f"/customers/{company.rep_customer.pk}/")
+    last_contact = page.locator("dt:text-is('Last contact') + dd")
+    expect(last_contact).to_have_text("never")
+    page.select_option("#id_channel", "visit")
+    page.fill("#id_occurred_at", "2026-01-05T10:30")
+    page.fill("#id_subject", "拜访客户")
+    page.get_by_role("button", name="Log contact").click()
+    expect(page.locator("#log-contact")).to_contain_text("Logged")
+    expect(last_contact).to_have_text("2026-01-05 10:30")
+
+
 def test_search_as_you_type_from_the_keyboard(page, company):
     customer_create(actor=company.rep, data={"name": "赵敏", "phones": ["13812345678"]})
     sign_in(page, "rep")
