@@ -127,7 +127,13 @@ def _detail_context(request, ticket, **forms):
         "survey": SatisfactionSurvey.objects.filter(ticket=ticket).first(),
         "can_act": can_act,
         "assignable": assignable,
-        "next_statuses": sorted(services.TRANSITIONS.get(ticket.status, ())),
+        # In the workflow's order (open, pending, resolved, closed), not sorted by code, which
+        # put "Closed" first.
+        "next_statuses": [
+            status
+            for status in Ticket.Status.values
+            if status in services.TRANSITIONS.get(ticket.status, ())
+        ],
         "status_labels": dict(Ticket.Status.choices),
         "reply_form": forms.get("reply_form") or ReplyForm(),
         "note_form": forms.get("note_form") or NoteForm(),
