@@ -51,7 +51,8 @@
       copy.querySelectorAll(".errorlist").forEach(function (e) { e.remove(); });
       copy.classList.remove("field-error");
       group.appendChild(copy);
-      var first = copy.querySelector("input, select");
+      // The new row's first field a person types in (the row starts with its hidden id).
+      var first = copy.querySelector("input:not([type=hidden]), select");
       if (first) first.focus();
       changed(group);
       return;
@@ -60,9 +61,14 @@
     if (remove) {
       var row = remove.closest("[data-row]");
       var rowGroup = row.parentNode;
-      var siblings = rowGroup.querySelectorAll("[data-row]");
+      var siblings = Array.prototype.slice.call(rowGroup.querySelectorAll("[data-row]"));
+      // The cursor goes to the row before (or the one left), not to the top of the page with
+      // the button it was on.
+      var stays = siblings[siblings.indexOf(row) - 1] || siblings[1] || row;
       if (siblings.length > 1) row.remove();
       else row.querySelectorAll("input:not([type=hidden])").forEach(function (input) { input.value = ""; });
+      var input = stays.querySelector("input:not([type=hidden]), select");
+      if (input) input.focus();
       changed(rowGroup);
       return;
     }
@@ -73,7 +79,34 @@
       lookup.querySelector("input[type=hidden]").value = pick.getAttribute("data-pick-id");
       box.value = pick.getAttribute("data-pick-label");
       lookup.querySelector(".lookup-results").innerHTML = "";
+      // The picked suggestion is gone with the list: the cursor goes back to the box, so the
+      // next Tab goes on to the following field instead of starting over at the top.
+      box.focus();
       changed(box);
+    }
+  });
+
+  // The organisation suggestions with the keys: Down from the box goes into the list, Up and
+  // Down move along it (Up from the first back to the box), Escape closes it; Enter on one
+  // picks it as a click does.
+  document.addEventListener("keydown", function (event) {
+    var lookup = event.target.closest && event.target.closest(".lookup");
+    if (!lookup || !/^(ArrowDown|ArrowUp|Escape)$/.test(event.key)) return;
+    var box = lookup.querySelector("input[type=search]");
+    var list = lookup.querySelector(".lookup-results");
+    var options = Array.prototype.slice.call(list.querySelectorAll("[data-pick-id]"));
+    if (!options.length) return;
+    var at = options.indexOf(event.target);
+    event.preventDefault();
+    if (event.key === "Escape") {
+      list.innerHTML = "";
+      box.focus();
+    } else if (event.key === "ArrowDown") {
+      options[Math.min(at + 1, options.length - 1)].focus();
+    } else if (at > 0) {
+      options[at - 1].focus();
+    } else {
+      box.focus();
     }
   });
 
