@@ -9,6 +9,7 @@ the ``version`` you read and answer 409 when it is stale.
 import datetime as dt
 from typing import Annotated, Literal
 
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
@@ -99,10 +100,30 @@ class MessageOut(Schema):
     )
 
 
+class CustomerEmailOut(Schema):
+    id: int = Field(description="What `customer-emails/send-again` takes as `email_id`.")
+    kind: Literal["reply", "acknowledgement", "survey"]
+    message_id: int | None = Field(description="The reply it sends (replies only).")
+    failure: Literal["unreachable", "refused", "not_tried"] = Field(
+        description="Why it was not sent: the mail server `unreachable`, or it `refused` it; or "
+        "`not_tried` within 24 hours (the sweep was not running)."
+    )
+    attempts: int
+    failed_at: dt.datetime
+    retried_until: dt.datetime = Field(
+        description="Until when the every-minute sweep tries it again; after that it is left "
+        "for someone to send again, and whoever holds the ticket is told on the bell."
+    )
+
+
 class TicketDetailOut(TicketOut):
     description: str
     messages: list[MessageOut]
     order_ids: list[int]
+    customer_emails_not_sent: list[CustomerEmailOut] = Field(
+        description="The emails to the customer about this ticket (replies, the acknowledgement "
+        "of the request, the satisfaction survey) the mail server did not take, oldest first."
+    )
 
 
 class TicketPageOut(Schema):
@@ -179,6 +200,12 @@ class AssignIn(InputSchema):
     version: Version = Field(description="The version you read.")
 
 
+class SendAgainIn(InputSchema):
+    email_id: BodyId = Field(
+        description="An email of this ticket not sent to the customer (`customer_emails_not_sent`)."
+    )
+
+
 class TicketMergeIn(InputSchema):
     into_id: BodyId = Field(description="The ticket to keep.")
     version: Version = Field(description="The version you read of this ticket (merged away).")
@@ -222,6 +249,22 @@ def _detail(ticket: Ticket) -> dict:
             for m in ticket.messages.select_related("customer_email").order_by("created_at", "id")
         ],
         "order_ids": sorted(o.pk for o in ticket.orders.all()),
+        "customer_emails_not_sent": [
+            {
+                "id": email.pk,
+                "kind": email.kind,
+                "message_id": email.message_id,
+                "failure": email.failure,
+                "attempts": email.attempts,
+                "failed_at": email.failed_at,
+                "retried_until": email.retried_until,
+            }
+            for email in CustomerEmail.objects.filter(
+                Q(message__ticket=ticket) | Q(message=None, ticket=ticket),
+                sent_at=None,
+                failed_at__isnull=False,
+            ).order_by("created_at", "id")
+        ],
     }
 
 
@@ -440,3 +483,23 @@ def ticket_merge(request: HttpRequest, ticket_id: ParamId, payload: TicketMergeI
     except services.StaleTicketError as exc:
         raise _stale(exc) from None
     return _detail(kept)
+
+
+@router.post(
+    "/tickets/{ticket_id}/customer-emails/send-again",
+    response={200: TicketDetailOut, **error_responses(403, 404)},
+    url_name="ticket_email_send_again",
+    summary="Send again an email the customer did not get",
+)
+@idempotent
+def ticket_email_send_again(request: HttpRequest, ticket_id: ParamId, payload: SendAgainIn):
+    """Send again an email to the customer the mail server did not take, as the ticket page's
+    Send again does: whoever may reply on the ticket, audited as their reply is. It is sent
+    once however often this is asked: asked again after it went, or while it is being sent,
+    the answer is 422 about `email_id`, as it is when it fails again (the failure is recorded
+    on it, unless the request carried an `Idempotency-Key`: a refused keyed request changes
+    nothing) or when the ticket has no such email. Answers the ticket."""
+    services.customer_email_send_again(
+        actor=request.auth, ticket_id=ticket_id, email_id=payload.email_id
+    )
+    return _detail(ticket_get_for_user(request.auth, ticket_id))

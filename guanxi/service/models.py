@@ -551,10 +551,15 @@ class SatisfactionSurvey(models.Model):
 
 # How long the sweep keeps trying an email to a customer the mail server did not take.
 RETRY_FOR = timedelta(hours=24)
+# How long a claim to send an email holds (see :class:`CustomerEmail`): longer than a send takes,
+# however slow the mail server (each step of the conversation ends after GUANXI_EMAIL_TIMEOUT);
+# a claim older than that was left by a process that ended while sending, and is taken over.
+CLAIM_HOLDS_FOR = timedelta(minutes=15)
 # How long the sweep leaves an email not tried yet to the request that wrote it, which sends it
 # once it commits: longer than that sending takes with a mail server that answers, so that the
-# two do not send it together where rows cannot be locked (SQLite); what is still untried after
-# it (the process ended between the commit and the sending) is the sweep's to send.
+# request's own attempt is the first (the claim keeps the two from both sending it, but the
+# request would then not know how its email went); what is still untried after it (the process
+# ended between the commit and the sending) is the sweep's to send.
 LEFT_TO_ITS_REQUEST = timedelta(minutes=5)
 
 
@@ -570,7 +575,17 @@ class CustomerEmail(models.Model):
     most once: a customer not told is worse than one told twice, so an email the mail server
     took whose ``sent_at`` could not be written (the database went away in between) is sent
     again by the sweep. One table for the three kinds rather than fields on each thing sent:
-    they share this whole life, and an acknowledgement has no row of its own to carry it."""
+    they share this whole life, and an acknowledgement has no row of its own to carry it.
+
+    Whoever sends it (the request that wrote it, the sweep, someone sending it again) first
+    claims it with one conditional update, ``sending_since`` set where it is unset (or is a
+    claim older than :data:`CLAIM_HOLDS_FOR`) and the email not sent, committed before the mail
+    server is reached: one claim of two at the same moment changes the row, on SQLite as on
+    PostgreSQL, and the database is not held while the mail server answers.
+
+    When the sweep stops trying it (:data:`RETRY_FOR` after it was written, tried or not: a
+    sweep stopped for a day left it untried), ``given_up_at`` is set, once, and whoever holds
+    the ticket is told on the bell."""
 
     class Kind(models.TextChoices):
         REPLY = "reply"
@@ -580,6 +595,7 @@ class CustomerEmail(models.Model):
     class Failure(models.TextChoices):
         UNREACHABLE = "unreachable"  # no connection, a timeout, a broken-off session
         REFUSED = "refused"  # the server answered and would not take it
+        NOT_TRIED = "not_tried"  # not tried within RETRY_FOR (the sweep was not running)
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="customer_emails")
     # The reply it sends (replies only); the ticket's message follows a merge, so a reply is
@@ -599,6 +615,8 @@ class CustomerEmail(models.Model):
     failed_at = models.DateTimeField(null=True, blank=True)
     failure = models.CharField(max_length=20, choices=Failure.choices, blank=True)
     error = models.CharField(max_length=300, blank=True)
+    sending_since = models.DateTimeField(null=True, blank=True)
+    given_up_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [

@@ -27,7 +27,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -49,6 +49,7 @@ from guanxi.customers.visibility import INTERACT
 
 from . import mail
 from .models import (
+    CLAIM_HOLDS_FOR,
     LEFT_TO_ITS_REQUEST,
     RETRY_FOR,
     AgentProfile,
@@ -1442,6 +1443,15 @@ def ticket_merge(
     orders_before = sorted(target.orders.values_list("pk", flat=True))
     moved = duplicate.messages.update(ticket=target)
     duplicate.attachments.update(ticket=target)
+    # Its emails to the customer not sent yet go with the request, which goes on here: sent
+    # after the merge, the acknowledgement names this ticket, whose number the customer's
+    # answers are filed under from now on, and links its status page (a reply is read through
+    # its message, which moved above). A survey would tell the customer the request is
+    # resolved, whatever becomes of this ticket, and ask about the duplicate's resolution: it
+    # is dropped, as when a ticket reopens. What was sent stays as it was sent.
+    unsent = CustomerEmail.objects.filter(ticket=duplicate, sent_at=None)
+    unsent.filter(kind=CustomerEmail.Kind.SURVEY).delete()
+    unsent.update(ticket=target)
     target.orders.add(*duplicate.orders.all())
     orders_after = sorted(target.orders.values_list("pk", flat=True))
     # Who followed the duplicate follows its conversation, which goes on here: the customer's
@@ -1724,12 +1734,33 @@ def _failure(error: Exception) -> str:
     return CustomerEmail.Failure.UNREACHABLE
 
 
-def _send_locked(email: CustomerEmail) -> bool:
-    """Send ``email``, its row locked by the caller and not sent yet, and record how it went:
-    sent (the reply's message then has its Message-ID, for the customer's answer to thread
-    back), or why not (logged). Returns whether it was sent."""
+def _claim(email_id: int) -> bool:
+    """Claim an email not sent yet for sending, and whether it was claimed here: one
+    conditional update, so that of two claims at the same moment exactly one changes the row
+    (PostgreSQL makes the second wait for the first's transaction and look at the row again;
+    SQLite writes one at a time), where reading the row first and deciding after would let both
+    send on SQLite, which ignores ``select_for_update``. A claim left by a process that ended
+    while sending is taken over once it is :data:`CLAIM_HOLDS_FOR` old."""
+    now = timezone.now()
+    free = Q(sending_since=None) | Q(sending_since__lt=now - CLAIM_HOLDS_FOR)
+    with transaction.atomic():
+        return (
+            CustomerEmail.objects.filter(free, pk=email_id, sent_at=None).update(sending_since=now)
+            == 1
+        )
+
+
+def _send_claimed(email: CustomerEmail, *, sent: Callable[[], None] | None = None) -> bool:
+    """Send ``email``, claimed by the caller (:func:`_claim`), and record how it went: sent (the
+    reply's message then has its Message-ID, for the customer's answer to thread back; and
+    ``sent`` is called, in the transaction that records it), or why not (logged). The claim is
+    given up either way. Returns whether it was sent.
+
+    The mail server is reached outside any transaction this opens: the claim keeps others away,
+    so no lock is held while the server answers (on SQLite such a lock stops every writer)."""
     now = timezone.now()
     email.attempts += 1
+    email.sending_since = None
     try:
         ticket, body, in_reply_to = _customer_email_text(email)
         message_id = mail.send_to_customer(
@@ -1737,7 +1768,7 @@ def _send_locked(email: CustomerEmail) -> bool:
         )
     except Exception as error:
         email.failed_at, email.failure, email.error = now, _failure(error), str(error)[:300]
-        email.save(update_fields=["attempts", "failed_at", "failure", "error"])
+        email.save(update_fields=["attempts", "failed_at", "failure", "error", "sending_since"])
         logger.exception(
             "Could not email the customer about ticket %s (%s %s, attempt %d)",
             email.ticket_id,
@@ -1747,35 +1778,34 @@ def _send_locked(email: CustomerEmail) -> bool:
         )
         return False
     email.sent_at = now
-    email.save(update_fields=["attempts", "sent_at"])
-    if email.message_id is not None:
-        TicketMessage.objects.filter(pk=email.message_id).update(email_message_id=message_id)
+    with transaction.atomic():
+        email.save(update_fields=["attempts", "sent_at", "sending_since"])
+        if email.message_id is not None:
+            TicketMessage.objects.filter(pk=email.message_id).update(email_message_id=message_id)
+        if sent is not None:
+            sent()
     return True
 
 
-def customer_email_send(email_id: int, *, skip_locked: bool = False) -> bool | None:
-    """Send an email to a customer if it is not sent yet. Its row stays locked while it is
-    sent, so that the request that wrote it, the sweep and someone sending it again never
-    send it twice. Returns whether it was sent now; None when it had been sent already, or
-    (``skip_locked``) is being sent by someone else this moment. A failure is recorded on it
-    and logged, not raised."""
-    with transaction.atomic():
-        rows = CustomerEmail.objects.select_for_update(
-            skip_locked=skip_locked and connection.features.has_select_for_update_skip_locked
-        )
-        email = rows.filter(pk=email_id).first()
-        if email is None or email.sent_at is not None:
-            return None
-        return _send_locked(email)
+def customer_email_send(email_id: int) -> bool | None:
+    """Send an email to a customer if it is not sent yet, and nobody else is sending it this
+    moment: it is claimed first (:func:`_claim`), so that the request that wrote it, the sweep
+    and someone sending it again never send it twice. Returns whether it was sent now; None
+    when it had been sent already, or is being sent by someone else. A failure is recorded on
+    it and logged, not raised."""
+    if not _claim(email_id):
+        return None
+    return _send_claimed(CustomerEmail.objects.get(pk=email_id))
 
 
 def customer_emails_retry(*, now: datetime | None = None, limit: int = 100) -> int:
     """Try again the emails to customers not sent yet, for :data:`RETRY_FOR` after they were
-    written; older ones are left marked on their ticket for someone to send again. One not
-    tried yet is its request's to send for :data:`LEFT_TO_ITS_REQUEST` first. The one
-    tried longest ago first, so one address a server refuses holds up no other; the first
-    failure ends the round (the server is in trouble: the next minute tries again), so a
-    server that is down costs the sweep one attempt. Returns how many were sent."""
+    written; older ones are left marked on their ticket for someone to send again (see
+    :func:`customer_emails_give_up`). One not tried yet is its request's to send for
+    :data:`LEFT_TO_ITS_REQUEST` first. The one tried longest ago first, so one address a server
+    refuses holds up no other; the first failure ends the round (the server is in trouble: the
+    next minute tries again), so a server that is down costs the sweep one attempt. Returns how
+    many were sent."""
     now = now or timezone.now()
     ids = list(
         CustomerEmail.objects.filter(sent_at=None, created_at__gt=now - RETRY_FOR)
@@ -1785,51 +1815,83 @@ def customer_emails_retry(*, now: datetime | None = None, limit: int = 100) -> i
     )
     sent = 0
     for email_id in ids:
-        outcome = customer_email_send(email_id, skip_locked=True)
+        outcome = customer_email_send(email_id)
         if outcome is False:
             break
         sent += bool(outcome)
     return sent
 
 
+def customer_emails_to_give_up(*, now: datetime, limit: int = 500) -> list[int]:
+    """The emails to customers the sweep no longer tries and has not given up yet: written
+    :data:`RETRY_FOR` ago or more and not sent, whether tried or not (one never tried, because
+    the sweep was not running for a day, is no less unsent). One being sent this moment is left
+    to that sending."""
+    return list(
+        CustomerEmail.objects.filter(
+            sent_at=None, given_up_at=None, created_at__lte=now - RETRY_FOR
+        )
+        .exclude(sending_since__gte=now - CLAIM_HOLDS_FOR)
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def customer_email_give_up(email_id: int, *, now: datetime) -> CustomerEmail | None:
+    """Mark an email to the customer given up, in the caller's transaction, and return it; None
+    when it was given up, sent or claimed meanwhile. One conditional update marks it, so two
+    sweeps at once give it up once. One never tried is marked not sent as well
+    (:attr:`CustomerEmail.Failure.NOT_TRIED`), as the ticket's page and the API show it, rather
+    than left unmarked where nobody would look for it."""
+    rows = CustomerEmail.objects.filter(pk=email_id, sent_at=None, given_up_at=None).exclude(
+        sending_since__gte=now - CLAIM_HOLDS_FOR
+    )
+    if not rows.update(given_up_at=now):
+        return None
+    CustomerEmail.objects.filter(pk=email_id, failed_at=None).update(
+        failed_at=now, failure=CustomerEmail.Failure.NOT_TRIED
+    )
+    return CustomerEmail.objects.select_related("ticket", "message__ticket").get(pk=email_id)
+
+
 def customer_email_send_again(*, actor, ticket_id: int, email_id: int) -> CustomerEmail:
     """Someone who may reply on the ticket sends again an email to its customer the mail server
     did not take, and it is audited as their reply is. ``Ticket.DoesNotExist`` when the ticket
     is out of their sight, ``PermissionDenied`` when they may not work with its customer;
-    ``ValidationError`` when the ticket has no such email, when it was sent meanwhile (two
-    clicks send it once: its row is locked while it is sent), or when it fails again (the
-    failure is recorded all the same)."""
+    ``ValidationError`` when the ticket has no such email, when it was sent meanwhile or is
+    being sent this moment (two clicks send it once: the first claims it, :func:`_claim`), or
+    when it fails again (the failure is recorded all the same)."""
     ticket = ticket_get_for_user(actor, ticket_id)
     access_customer(actor, ticket.customer_id, INTERACT)
     on_ticket = Q(message__ticket=ticket) | Q(message=None, ticket=ticket)
-    with transaction.atomic():
-        # Only the email's row: the condition on its reply joins the message's table with an
-        # outer join, whose nullable side PostgreSQL cannot lock.
-        email = (
-            CustomerEmail.objects.select_for_update(of=("self",))
-            .filter(on_ticket, pk=email_id)
-            .first()
-        )
-        if email is None:
-            raise ValidationError({"email_id": _("This ticket has no such email.")})
-        if email.sent_at is not None:
+    sent_meanwhile = ValidationError(
+        {"email_id": _("This email was sent to the customer meanwhile; it is not sent twice.")}
+    )
+    if not CustomerEmail.objects.filter(on_ticket, pk=email_id).exists():
+        raise ValidationError({"email_id": _("This ticket has no such email.")})
+    if not _claim(email_id):
+        if CustomerEmail.objects.filter(pk=email_id, sent_at=None).exists():
             raise ValidationError(
                 {
                     "email_id": _(
-                        "This email was sent to the customer meanwhile; it is not sent twice."
+                        "This email is being sent to the customer this moment; it is not sent "
+                        "twice."
                     )
                 }
             )
-        sent = _send_locked(email)
-        if sent:
-            _audit(
-                actor,
-                ticket,
-                AuditEvent.Action.UPDATE,
-                Summary(gettext_noop("email to the customer sent again")),
-                {"customer_email": {"before": None, "after": email.to}},
-            )
-    if not sent:
+        raise sent_meanwhile
+    email = CustomerEmail.objects.get(pk=email_id)
+
+    def audited() -> None:
+        _audit(
+            actor,
+            ticket,
+            AuditEvent.Action.UPDATE,
+            Summary(gettext_noop("email to the customer sent again")),
+            {"customer_email": {"before": None, "after": email.to}},
+        )
+
+    if not _send_claimed(email, sent=audited):
         raise ValidationError({"email_id": failure_text(email)})
     return email
 
@@ -1838,6 +1900,8 @@ def failure_text(email: CustomerEmail) -> str:
     """Why an email to the customer was not sent, as the ticket's page and its errors say it."""
     if email.failure == CustomerEmail.Failure.REFUSED:
         return _("Not sent to the customer: the mail server refused it")
+    if email.failure == CustomerEmail.Failure.NOT_TRIED:
+        return _("Not sent to the customer: it was not tried within 24 hours")
     return _("Not sent to the customer: the mail server could not be reached")
 
 

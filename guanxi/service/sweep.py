@@ -40,7 +40,14 @@ from guanxi.core.languages import by_language, in_language
 from . import mail
 from .models import ESCALATION_ROLES, Notification, SlaNotification, Ticket
 from .selectors import customer_readers, ticket_readers
-from .services import _steps_done, customer_emails_retry, policy_targets, status_histories
+from .services import (
+    _steps_done,
+    customer_email_give_up,
+    customer_emails_retry,
+    customer_emails_to_give_up,
+    policy_targets,
+    status_histories,
+)
 from .sla import BREACH, running_clocks, steps_due
 
 logger = logging.getLogger(__name__)
@@ -57,6 +64,7 @@ class SweepResult:
     notifications: int = 0
     emails: int = 0
     customer_emails: int = 0  # emails to customers sent again
+    customer_emails_given_up: int = 0  # emails to customers no longer tried again
     by_step: dict[str, int] = field(default_factory=dict)
 
 
@@ -548,6 +556,73 @@ def deliver_emails(*, batch_size: int = EMAIL_BATCH) -> int:
     return sent
 
 
+# What the bell says of an email to the customer the sweep stopped trying, by its kind.
+GIVEN_UP = {
+    "reply": gettext_noop(
+        "%(number)s: a reply was not sent to the customer and is no longer tried again: send "
+        "it again from the ticket"
+    ),
+    "acknowledgement": gettext_noop(
+        "%(number)s: the acknowledgement of the request was not sent to the customer and is no "
+        "longer tried again: send it again from the ticket"
+    ),
+    "survey": gettext_noop(
+        "%(number)s: the satisfaction survey was not sent to the customer and is no longer "
+        "tried again: send it again from the ticket"
+    ),
+}
+
+
+def _ticket_of(email):
+    # A reply is read through its message, which follows a merge.
+    return email.message.ticket if email.message_id else email.ticket
+
+
+def customer_emails_give_up(*, now: datetime) -> int:
+    """Give up the emails to customers the sweep no longer tries, and tell on the bell, in
+    their language, whoever holds each one's ticket: its assignee, or for a ticket nobody holds
+    whoever its service-level warning would tell in their place (its owner, then up its team's
+    chain, then the administrators), among those who may see its customer; nobody else would
+    know it was never sent. Each email in a transaction of its own, marked and told together,
+    once (:func:`customer_email_give_up`). Returns how many were given up."""
+    administrators = _Administrators()
+    given_up = 0
+    for email_id in customer_emails_to_give_up(now=now):
+        with transaction.atomic():
+            email = customer_email_give_up(email_id, now=now)
+            if email is None:
+                continue
+            given_up += 1
+            ticket = Ticket.objects.select_related(
+                "sla_policy__general_manager",
+                "assignee",
+                "owner",
+                "team__lead",
+                "team__department__manager",
+            ).get(pk=_ticket_of(email).pk)
+            readers = _readers([(ticket, [])], administrators)
+            recipients = _recipients_for(
+                ticket, DEFAULT_WARNING, administrators=administrators, readers=readers[ticket.pk]
+            )
+            if not recipients.people:
+                logger.warning(
+                    "Email %s to the customer of ticket %s is no longer tried again, and nobody "
+                    "who may see the ticket could be told",
+                    email.pk,
+                    ticket.number,
+                )
+            notices = []
+            for language, users in by_language(recipients.people).items():
+                with in_language(language):
+                    text = (_(GIVEN_UP[email.kind]) % {"number": ticket.number})[:300]
+                notices += [
+                    Notification(user=user, ticket=ticket, text=text, created_at=now)
+                    for user in users
+                ]
+            Notification.objects.bulk_create(notices)
+    return given_up
+
+
 def sla_sweep(
     *, now: datetime | None = None, batch_size: int = BATCH_SIZE, email: bool = True
 ) -> SweepResult:
@@ -567,4 +642,6 @@ def sla_sweep(
     if email:
         result.emails = deliver_emails()
         result.customer_emails = customer_emails_retry(now=now)
+    # Marked and told whether or not the sweep emails (its emails are what stopped trying).
+    result.customer_emails_given_up = customer_emails_give_up(now=now)
     return result

@@ -9,13 +9,15 @@ from .sweep import sla_sweep
 @task()
 def sweep_service_levels() -> dict:
     """Send the service-level warnings and breaches that are due, and try again the emails to
-    customers not sent yet; returns the counts."""
+    customers not sent yet, telling whoever holds the ticket of those no longer tried; returns
+    the counts."""
     result = sla_sweep()
     return {
         "tickets": result.tickets,
         "notifications": result.notifications,
         "emails": result.emails,
         "customer_emails": result.customer_emails,
+        "customer_emails_given_up": result.customer_emails_given_up,
     }
 
 

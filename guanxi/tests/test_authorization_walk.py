@@ -223,6 +223,8 @@ API_OPERATIONS: dict[str, Route] = {
     "POST /api/v1/tickets/{ticket_id}/status": Route("ticket", INTERACT),
     "POST /api/v1/tickets/{ticket_id}/assign": Route("ticket", INTERACT),
     "POST /api/v1/tickets/{ticket_id}/merge": Route("ticket", INTERACT),
+    # As the ticket page's Send again: whoever may reply on the ticket.
+    "POST /api/v1/tickets/{ticket_id}/customer-emails/send-again": Route("ticket", INTERACT),
 }
 # Routes of the API package that are not operations: the schema and its documentation page.
 API_DOCUMENT_ROUTES = {"api:openapi-json", "api:openapi-view"}
@@ -847,6 +849,22 @@ def _walk_ticket(company, customer) -> Ticket:
     )
 
 
+def _unsent_email(ticket: Ticket):
+    """An email to the ticket's customer the mail server did not take, to send again."""
+    from django.utils import timezone
+
+    from guanxi.service.models import CustomerEmail
+
+    return CustomerEmail.objects.create(
+        ticket=ticket,
+        kind=CustomerEmail.Kind.ACKNOWLEDGEMENT,
+        to="walk@example.cn",
+        attempts=1,
+        failed_at=timezone.now(),
+        failure=CustomerEmail.Failure.UNREACHABLE,
+    )
+
+
 @pytest.mark.parametrize("username", ROLES)
 def test_ticket_pages_and_lists_follow_the_visibility_rule(client, company, username):
     from django.core.files.uploadedfile import SimpleUploadedFile
@@ -906,6 +924,8 @@ def test_api_ticket_operations_follow_the_visibility_rule(company, username):
                 body["customer_id"] = customer.pk
             if operation.endswith("/merge"):
                 body["into_id"] = _walk_ticket(company, customer).pk
+            if operation.endswith("/send-again"):
+                body["email_id"] = _unsent_email(ticket).pk
             url = path.replace("{ticket_id}", str(ticket.pk))
             before = footprint()
             response = _call(client, method, url, headers, body or None)

@@ -48,12 +48,14 @@ from django.apps import apps
 from django.db import DatabaseError, connection, models, transaction
 from django.db.models.functions import Length
 from django.test import Client
+from django.utils import timezone
 
 from guanxi.accounts.services import api_token_create
 from guanxi.core.testing.factories import CustomerFactory
 from guanxi.dedup.models import DuplicatePair
 from guanxi.dedup.services import customers_merge
 from guanxi.orders.models import Invoice, Order
+from guanxi.service.models import CustomerEmail
 
 pytestmark = pytest.mark.django_db
 
@@ -239,6 +241,14 @@ def world(company) -> World:
     into = ticket_create(
         actor=company.admin, customer_id=customer.pk, data={"type": "complaint", "subject": "B"}
     )
+    unsent = CustomerEmail.objects.create(
+        ticket=ticket,
+        kind=CustomerEmail.Kind.ACKNOWLEDGEMENT,
+        to="walk@example.cn",
+        attempts=1,
+        failed_at=timezone.now(),
+        failure=CustomerEmail.Failure.UNREACHABLE,
+    )
     low, high = sorted((customer.pk, other.pk))
     pair = DuplicatePair.objects.create(left_id=low, right_id=high, score=0.9, source="scan")
     merge = customers_merge(actor=company.admin, survivor_id=other.pk, merged_id=spare.pk)
@@ -250,6 +260,7 @@ def world(company) -> World:
             "invoice_id": invoice.pk,
             "ticket_id": ticket.pk,
             "into_ticket_id": into.pk,
+            "unsent_email_id": unsent.pk,
             "pair_id": pair.pk,
             "left_id": low,
             "right_id": high,
@@ -327,6 +338,9 @@ API_BODIES = {
         "into_id": w.ids["into_ticket_id"],
         "version": 1,
         "into_version": 1,
+    },
+    "POST /api/v1/tickets/{ticket_id}/customer-emails/send-again": lambda w: {
+        "email_id": w.ids["unsent_email_id"]
     },
     "POST /api/v1/users/{user_id}/deactivate": lambda w: {},
 }

@@ -101,6 +101,7 @@ def test_every_operation_has_a_stable_route_name():
         "ticket_status",
         "ticket_assign",
         "ticket_merge",
+        "ticket_email_send_again",
     }
     for name in names:
         path = _path_of(name)

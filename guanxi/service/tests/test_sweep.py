@@ -173,6 +173,7 @@ def test_the_scheduled_task_runs_the_sweep(company, desk, clock):
         "notifications": 2,
         "emails": 2,
         "customer_emails": 0,
+        "customer_emails_given_up": 0,
     }
 
 
