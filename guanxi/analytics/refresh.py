@@ -26,8 +26,13 @@ import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
-from guanxi.analytics.clv import bgnbd, gamma_gamma
-from guanxi.analytics.clv.lifetime_value import MIN_REPEAT_BUYERS, customer_value
+from guanxi.analytics.clv import bgnbd
+from guanxi.analytics.clv.lifetime_value import (
+    MIN_REPEAT_BUYERS,
+    SpendModel,
+    customer_value,
+    fit_spend_model,
+)
 from guanxi.analytics.value import churn, credit, lifecycle, profitability, rfm, tiers
 from guanxi.core import bulk
 from guanxi.core.arrays import day_number_sql, days_to_dates, fetch_columns
@@ -470,15 +475,16 @@ class Values:
     figures: dict
 
 
-def _fit_models(frequency, recency, age, monetary) -> tuple[object, object, dict]:
-    """Fit BG/NBD and Gamma-Gamma; the fits that can be used (or None) and what happened.
+def _fit_models(frequency, recency, age, monetary) -> tuple[object, SpendModel | None, dict]:
+    """Fit BG/NBD and Gamma-Gamma; the purchase fit if it can be used (or None), the spend
+    model (None when there was too little to fit) and what happened.
 
     The purchase model is fitted on the distinct (frequency, recency, T) histories with their
     counts as weights: with ages in days a large base has far fewer distinct histories than
     customers, and the likelihood is the same.
     """
     figures: dict = {"bgnbd": {"converged": False}, "gamma_gamma": {"converged": False}}
-    purchases = spend = None
+    purchases = None
     if len(frequency) == 0:
         figures["bgnbd"]["message"] = figures["gamma_gamma"]["message"] = "no customer has bought"
         return None, None, figures
@@ -514,24 +520,20 @@ def _fit_models(frequency, recency, age, monetary) -> tuple[object, object, dict
             purchases = fitted
     except Exception as error:  # a failed fit leaves the predictions empty, not the refresh
         figures["bgnbd"] = {"converged": False, "message": f"{type(error).__name__}: {error}"}
-    try:
-        fitted = gamma_gamma.fit(frequency, monetary)
+    model = fit_spend_model(frequency, monetary)
+    if model.fitted is None:
+        figures["gamma_gamma"] = {"converged": False, "message": model.problem}
+    else:
+        fitted = model.fitted
         figures["gamma_gamma"] = {
             **_finite(fitted.parameters.as_dict()),
             "log_likelihood": _finite_value(fitted.log_likelihood),
-            "converged": fitted.converged,
-            "message": fitted.diagnostics.message,
+            # A fit with q ≤ 1 converged, but to an infinite mean spend: not one to use.
+            "converged": model.parameters is not None,
+            "message": model.problem or fitted.diagnostics.message,
             "iterations": fitted.diagnostics.iterations,
         }
-        if fitted.converged and fitted.parameters.q > 1:
-            spend = fitted
-        elif fitted.converged:
-            # q ≤ 1 means an infinite mean spend: no usable spend forecast.
-            figures["gamma_gamma"]["converged"] = False
-            figures["gamma_gamma"]["message"] = "q ≤ 1: the mean spend is infinite"
-    except Exception as error:
-        figures["gamma_gamma"] = {"converged": False, "message": f"{type(error).__name__}: {error}"}
-    return purchases, spend, figures
+    return purchases, model, figures
 
 
 def _finite_value(value: float) -> float | None:
@@ -578,7 +580,7 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
     # finite maximum (spend barely differs between customers), its limit for that case, the
     # mean of all repeat purchases. Without any lifetime values the tiers and the churn's value
     # at risk would fall back to the past profit, for every customer.
-    spend_model = "gamma_gamma" if spend is not None else "pooled_mean"
+    spend_model = spend.name if spend is not None else None
     if purchases is not None:
         predicted = customer_value(
             purchases.parameters,

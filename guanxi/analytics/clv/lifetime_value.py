@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import gamma_gamma
 from .bgnbd import BgNbdParameters, expected_purchases_if_alive, probability_alive
 from .gamma_gamma import GammaGammaParameters, expected_average_spend, pooled_average_spend
 from .summary import TIME_UNITS, SummaryError, check_summary
@@ -25,6 +26,50 @@ DAYS_PER_MONTH = 365.25 / 12
 # stop on a "maximum" (r and alpha in the millions, say) depends on rounding that differs from
 # one processor to the next. The simulated 400-customer base of the tests has 245.
 MIN_REPEAT_BUYERS = 20
+
+
+# Which spend model priced the purchases: the fitted Gamma-Gamma, or the mean of all repeat
+# purchases (:func:`.gamma_gamma.pooled_average_spend`) when the fit cannot be used.
+GAMMA_GAMMA = "gamma_gamma"
+POOLED_MEAN = "pooled_mean"
+
+
+@dataclass(frozen=True)
+class SpendModel:
+    """The Gamma-Gamma fit (None when it could not be made) and, when it cannot price the
+    purchases, why not."""
+
+    fitted: gamma_gamma.GammaGammaFit | None
+    problem: str = ""
+
+    @property
+    def parameters(self) -> GammaGammaParameters | None:
+        """What :func:`customer_value` takes: the fit's parameters, or None for the mean."""
+        return None if self.problem or self.fitted is None else self.fitted.parameters
+
+    @property
+    def name(self) -> str:
+        return GAMMA_GAMMA if self.parameters is not None else POOLED_MEAN
+
+
+def fit_spend_model(frequency, monetary_value) -> SpendModel:
+    """Fit Gamma-Gamma and say whether it prices the purchases.
+
+    It does when it converged with q > 1 (a finite mean spend). Otherwise — no maximum, as
+    when spend barely differs between customers, or a fit that fails outright — the purchases
+    are priced at the mean repeat purchase, the model's own limit for that case, rather than
+    no lifetime value being given at all. The database refresh and the file command both
+    decide here, so the same data are valued the same way by either.
+    """
+    try:
+        fitted = gamma_gamma.fit(frequency, monetary_value)
+    except Exception as error:  # whatever stops the fit leaves the mean, not no values
+        return SpendModel(None, f"{type(error).__name__}: {error}")
+    if not fitted.converged:
+        return SpendModel(fitted, fitted.diagnostics.message)
+    if fitted.parameters.q <= 1:
+        return SpendModel(fitted, "q ≤ 1: the mean spend is infinite")
+    return SpendModel(fitted)
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,13 @@ model and the Gamma-Gamma spend model to a file of orders (or, with ``--summary`
 per-customer summary), prints the parameters and, with ``--output``, writes each customer's
 predictions. It works on files alone: no database, no migrations, nothing imported.
 
-Exit status: 0 when both models converged; 1 when one did not (the reason goes to standard
-error, the parameters are still printed, and no predictions are written); 2 for unusable input
-(missing column, bad date or amount, empty file, …), with a message naming the line and column.
+Exit status: 0 when the predictions could be made; 1 when they could not (fewer than 20 repeat
+buyers, or a purchase model that did not converge: the reason goes to standard error, the
+parameters are still printed, and no predictions are written); 2 for unusable input (missing
+column, bad date or amount, empty file, …), with a message naming the line and column. A spend
+model that cannot be used does not stop the predictions: as the refresh does, each purchase is
+then priced at the mean of all repeat purchases, standard error says why, and the report names
+the spend model that priced the values (``spend_model`` in the JSON).
 
 ``guanxi analytics refresh [--as-of YYYY-MM-DD]`` recomputes every customer's value from the
 database into a new run and makes it the current one (see ``guanxi/analytics/refresh.py``),
@@ -36,7 +40,12 @@ from guanxi.analytics.clv.files import (
     read_summary,
     write_predictions,
 )
-from guanxi.analytics.clv.lifetime_value import MIN_REPEAT_BUYERS, customer_value
+from guanxi.analytics.clv.lifetime_value import (
+    GAMMA_GAMMA,
+    MIN_REPEAT_BUYERS,
+    customer_value,
+    fit_spend_model,
+)
 from guanxi.analytics.clv.summary import TIME_UNITS, SummaryError, summarise_transactions
 from guanxi.core.files import check_output_path
 
@@ -305,12 +314,8 @@ class Command(BaseCommand):
             )
 
         purchases = bgnbd.fit(frequency, recency, age)
-        spend = None
-        spend_problem = None
-        try:
-            spend = gamma_gamma.fit(frequency, monetary)
-        except SummaryError as error:
-            spend_problem = str(error)
+        model = fit_spend_model(frequency, monetary)
+        spend = model.fitted
         problems = []
         repeat_buyers = int(np.count_nonzero(frequency > 0))
         if repeat_buyers < MIN_REPEAT_BUYERS:
@@ -320,21 +325,27 @@ class Command(BaseCommand):
             )
         if not purchases.converged:
             problems.append(f"The BG/NBD model did not converge: {purchases.diagnostics.message}.")
+        spend_note = ""
         if spend is None:
-            problems.append(f"The Gamma-Gamma model could not be fitted: {spend_problem}.")
+            spend_note = f"The Gamma-Gamma model could not be fitted: {model.problem}."
         elif not spend.converged:
-            problems.append(f"The Gamma-Gamma model did not converge: {spend.diagnostics.message}.")
-        elif spend.parameters.q <= 1:
-            problems.append(
+            spend_note = f"The Gamma-Gamma model did not converge: {spend.diagnostics.message}."
+        elif model.parameters is None:
+            spend_note = (
                 f"The Gamma-Gamma fit has q = {spend.parameters.q:.4g} ≤ 1, so its mean spend "
                 "is infinite: too few or too uneven repeat purchases for a spend forecast."
             )
+        if spend_note and not problems:
+            spend_note += " Each purchase is priced at the mean of all repeat purchases instead."
+        if spend_note:
+            # Not a reason to stop: with the purchase model, the mean still prices the values.
+            self.stderr.write(spend_note)
 
         predictions = None
         if not problems:
             predictions = customer_value(
                 purchases.parameters,
-                spend.parameters,
+                model.parameters,
                 frequency,
                 recency,
                 age,
@@ -362,19 +373,44 @@ class Command(BaseCommand):
             problems.append(f"No predictions were written to {output}.")
         seconds = time.perf_counter() - started
 
+        # The spend model that priced the values; None when there are no values.
+        spend_model = model.name if predictions is not None else None
         if as_json:
             self.stdout.write(
-                _json_report(purchases, spend, customers=len(frequency), seconds=seconds)
+                _json_report(
+                    purchases,
+                    spend,
+                    spend_model=spend_model,
+                    customers=len(frequency),
+                    seconds=seconds,
+                )
             )
         else:
             self._print_report(
-                purchases, spend, predictions, len(frequency), time_unit, horizon, output, seconds
+                purchases,
+                spend,
+                spend_model,
+                predictions,
+                len(frequency),
+                time_unit,
+                horizon,
+                output,
+                seconds,
             )
         if problems:
             raise CommandError(" ".join(problems), returncode=NOT_CONVERGED)
 
     def _print_report(
-        self, purchases, spend, predictions, customers, time_unit, horizon, output, seconds
+        self,
+        purchases,
+        spend,
+        spend_model,
+        predictions,
+        customers,
+        time_unit,
+        horizon,
+        output,
+        seconds,
     ):
         write = self.stdout.write
         repeaters = spend.customers if spend else 0
@@ -393,6 +429,14 @@ class Command(BaseCommand):
                 spend.parameters,
             )
         if predictions is not None:
+            if spend_model == GAMMA_GAMMA:
+                write("Spend per purchase: the Gamma-Gamma model.")
+            else:
+                write(
+                    "Spend per purchase: the mean of all repeat purchases, "
+                    f"{predictions.expected_average_spend[0]:,.2f} (the Gamma-Gamma model "
+                    "cannot be used)."
+                )
             write(
                 f"Next {horizon} months: {predictions.expected_purchases.sum():,.1f} repeat "
                 f"purchases expected, lifetime value {predictions.lifetime_value.sum():,.2f} in "
@@ -419,7 +463,9 @@ def _write_model(write, title, fitted, names, parameters):
     write(f"  log-likelihood {fitted.log_likelihood:,.2f}")
 
 
-def _json_report(purchases, spend, *, customers: int, seconds: float) -> str:
+def _json_report(
+    purchases, spend, *, spend_model: str | None, customers: int, seconds: float
+) -> str:
     bg = purchases.parameters.as_dict()
     report = {
         "bgnbd": {
@@ -436,6 +482,9 @@ def _json_report(purchases, spend, *, customers: int, seconds: float) -> str:
             "log_likelihood": _finite_or_none(spend.log_likelihood) if spend else None,
             "converged": bool(spend and spend.converged),
         },
+        # "gamma_gamma" or "pooled_mean" (the mean of all repeat purchases), whichever priced
+        # the predictions; None when none were made.
+        "spend_model": spend_model,
         "customers": customers,
         "seconds": round(seconds, 3),
     }

@@ -18,7 +18,7 @@ from django.core.management import CommandError, call_command
 
 from guanxi.analytics.tests import cdnow
 
-JSON_KEYS = {"bgnbd", "gamma_gamma", "customers", "seconds"}
+JSON_KEYS = {"bgnbd", "gamma_gamma", "spend_model", "customers", "seconds"}
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +81,7 @@ def test_json_from_a_summary_reproduces_the_published_estimates(summary_file):
     assert round(report["bgnbd"]["log_likelihood"], 1) == -9582.4
     spend = {k: float(f"{report['gamma_gamma'][k]:.2e}") for k in "pqv"}
     assert spend == {"p": 6.25, "q": 3.74, "v": 15.4}
+    assert report["spend_model"] == "gamma_gamma"
     assert 0 < report["seconds"] < 60
 
 
@@ -130,6 +131,7 @@ def test_text_report(summary_file):
     assert "BG/NBD purchase model (converged" in text
     assert "Gamma-Gamma spend model (converged" in text
     assert "0.242593" in text and "4.41353" in text
+    assert "Spend per purchase: the Gamma-Gamma model" in text
 
 
 @pytest.mark.parametrize(
@@ -212,7 +214,51 @@ def test_a_model_that_cannot_converge_gives_status_1_and_says_why(tmp_path):
         "converged": False,
     }
     assert "did not converge" in result.stderr and "could not be fitted" in result.stderr
+    assert report["spend_model"] is None
     assert not output.exists()
+
+
+@pytest.fixture(scope="module")
+def same_amount_orders_file(tmp_path_factory):
+    """The CDNOW purchases, every one of 15 dollars: the purchase model fits as ever, but spend
+    that does not differ between customers gives the Gamma-Gamma fit no maximum."""
+    ids, dates, _amounts = cdnow.load_transactions()
+    path = tmp_path_factory.mktemp("cdnow") / "same_amount.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["customer_id", "date", "amount"])
+        writer.writerows(
+            zip(ids.tolist(), dates.astype(str).tolist(), [15] * len(ids), strict=True)
+        )
+    return path
+
+
+def test_without_a_spend_model_purchases_are_priced_at_the_mean_and_the_fit_succeeds(
+    same_amount_orders_file, tmp_path
+):
+    """As the refresh does: every purchase priced at the mean repeat purchase (Σx·m/Σx), the
+    report naming that spend model, predictions written and status 0."""
+    output = tmp_path / "predictions.csv"
+    arguments = [str(same_amount_orders_file), "--calibration-end", "1997-09-30"]
+    result = guanxi("analytics", "fit", *arguments, "--json", "--output", str(output))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["bgnbd"]["converged"] is True
+    assert report["spend_model"] == "pooled_mean"
+    assert "Gamma-Gamma" in result.stderr and "mean of all repeat purchases" in result.stderr
+    with output.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 2357
+    repeat = [row for row in rows if float(row["frequency"]) > 0]
+    x = np.array([float(row["frequency"]) for row in repeat])
+    m = np.array([float(row["monetary_value"]) for row in repeat])
+    mean = float((x * m).sum() / x.sum())
+    assert 15 <= mean < 16  # a day with two orders is one purchase of 30
+    assert {round(float(row["expected_average_spend"]), 6) for row in rows} == {round(mean, 6)}
+    assert all(float(row["clv"]) >= 0 for row in rows)
+
+    text = run_fit(*arguments)
+    assert "Spend per purchase: the mean of all repeat purchases" in text
 
 
 def test_too_few_repeat_buyers_for_predictions_says_so_and_writes_none(tmp_path):
