@@ -8,6 +8,12 @@ import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+# The messages of the two ways a number is refused (``ValidationError.code`` tells them
+# apart), for a caller that keeps them untranslated.
+NOT_A_PHONE = gettext_noop("“%(value)s” is not a phone number.")
+NOT_A_VALID_PHONE = gettext_noop("“%(value)s” is not a valid phone number.")
 
 
 @dataclass(frozen=True)
@@ -42,13 +48,9 @@ def parse_phone(raw: str, region: str | None = None) -> ParsedPhone:
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
-        raise ValidationError(
-            _("“%(value)s” is not a phone number."), params={"value": raw}
-        ) from exc
+        raise ValidationError(_(NOT_A_PHONE), params={"value": raw}) from exc
     if not phonenumbers.is_valid_number(number):
-        raise ValidationError(
-            _("“%(value)s” is not a valid phone number."), params={"value": raw}, code="invalid"
-        )
+        raise ValidationError(_(NOT_A_VALID_PHONE), params={"value": raw}, code="invalid")
     return ParsedPhone(
         e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
         display=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL),

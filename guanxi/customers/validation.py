@@ -18,10 +18,12 @@ from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from guanxi.accounts.roles import Role
+from guanxi.audit.summaries import Summary
 from guanxi.core.masking import is_masked, mask_key, mask_phone, masks_match
-from guanxi.core.phones import ParsedPhone, parse_phone
+from guanxi.core.phones import NOT_A_PHONE, NOT_A_VALID_PHONE, ParsedPhone, parse_phone
 from guanxi.core.text import UNSTORABLE_TEXT
 
 from .models import Address, Customer, CustomFieldDefinition, Email, MarketingConsent, Phone
@@ -115,16 +117,26 @@ class CleanCustomerData:
 class _Errors:
     def __init__(self) -> None:
         self.by_field: dict[str, list[str]] = {}
+        # The same messages, untranslated where they were given so (a ``Summary``), for a
+        # caller that keeps them to be read later in the reader's language: an import's
+        # rejected rows.
+        self.untranslated: dict[str, list[Summary | str]] = {}
 
-    def add(self, name: str, message: str) -> None:
-        self.by_field.setdefault(name, []).append(str(message))
+    def add(self, name: str, message: "str | Summary") -> None:
+        text = message.render() if isinstance(message, Summary) else str(message)
+        self.by_field.setdefault(name, []).append(text)
+        self.untranslated.setdefault(name, []).append(
+            message if isinstance(message, Summary) else text
+        )
 
     def add_validation_error(self, prefix: str, exc: ValidationError) -> None:
         if hasattr(exc, "error_dict"):
             for name, errors in exc.message_dict.items():
-                self.by_field.setdefault(f"{prefix}{name}", []).extend(errors)
+                for message in errors:
+                    self.add(f"{prefix}{name}", message)
         else:
-            self.by_field.setdefault(prefix.rstrip("."), []).extend(exc.messages)
+            for message in exc.messages:
+                self.add(prefix.rstrip("."), message)
 
     def raise_if_any(self) -> None:
         if self.by_field:
@@ -137,12 +149,18 @@ def normalise_id_number(raw: str) -> str:
 
 def check_id_number(value: str) -> str | None:
     """An error message for an implausible national ID number, or None."""
+    problem = id_number_problem(value)
+    return problem.render() if problem else None
+
+
+def id_number_problem(value: str) -> Summary | None:
+    """:func:`check_id_number`'s message, untranslated."""
     if not _ID_CHARS.match(value):
-        return _("An ID number has 5 to 30 letters, digits or dashes.")
+        return Summary(gettext_noop("An ID number has 5 to 30 letters, digits or dashes."))
     if len(value) == 18 and _CN_ID.match(value):
         total = sum(int(d) * w for d, w in zip(value[:17], _CN_ID_WEIGHTS, strict=True))
         if _CN_ID_CHECK[total % 11] != value[17]:
-            return _("The check digit of this resident ID number is wrong.")
+            return Summary(gettext_noop("The check digit of this resident ID number is wrong."))
     return None
 
 
@@ -320,37 +338,53 @@ def _check_scalars(scalars: dict[str, Any], *, actor, instance: Customer | None,
 
 def owner_assignment_error(actor, owner_id) -> str | None:
     """Whether ``actor`` may make ``owner_id`` the account manager of a customer they write."""
+    problem = owner_assignment_problem(actor, owner_id)
+    return problem.render() if problem else None
+
+
+def owner_assignment_problem(actor, owner_id) -> Summary | None:
+    """:func:`owner_assignment_error`'s message, untranslated."""
     from guanxi.accounts.models import User
 
     if actor is None:  # a customer who wrote in by themselves: they join the unowned pool
-        return None if owner_id is None else _("Only staff assign account managers.")
+        return (
+            None
+            if owner_id is None
+            else Summary(gettext_noop("Only staff assign account managers."))
+        )
     if owner_id is None:
         if actor.is_superuser or actor.role in (Role.ADMIN, Role.MANAGER):
             return None
-        return _("You cannot leave a customer without an account manager.")
+        return Summary(gettext_noop("You cannot leave a customer without an account manager."))
     if not _is_int(owner_id):
-        return _("Not a valid user id.")
+        return Summary(gettext_noop("Not a valid user id."))
     owner = User.objects.filter(pk=owner_id, is_active=True).first()
     if owner is None:
-        return _("No such active user.")
+        return Summary(gettext_noop("No such active user."))
     if not may_own_customers(owner):
-        return _("%(user)s may not change customers, so cannot own them.") % {"user": owner.label}
+        return Summary(
+            gettext_noop("%(user)s may not change customers, so cannot own them."),
+            {"user": owner.label},
+        )
     if actor.is_superuser or actor.role == Role.ADMIN or owner.pk == actor.pk:
         return None
     if actor.role == Role.MANAGER and owner.department_id == actor.department_id:
         return None
-    return _("You cannot assign customers to this user.")
+    return Summary(gettext_noop("You cannot assign customers to this user."))
 
 
 def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
 
 
+_AT_MOST = gettext_noop("At most %(n)d characters.")
+
+
 def _as_list(value, name: str, errors) -> list:
     if value is None:
         return []
     if not isinstance(value, list | tuple):
-        errors.add(name, _("Expected a list."))
+        errors.add(name, Summary(gettext_noop("Expected a list.")))
         return []
     return list(value)
 
@@ -359,7 +393,7 @@ def _as_item(item, name: str, errors) -> Mapping[str, Any] | None:
     if isinstance(item, str):
         return None
     if not isinstance(item, Mapping):
-        errors.add(name, _("Expected an object."))
+        errors.add(name, Summary(gettext_noop("Expected an object.")))
         return None
     return item
 
@@ -368,7 +402,9 @@ def _choice(value, choices, default: str, name: str, errors) -> str:
     if value in (None, ""):
         return default
     if value not in choices.values:
-        errors.add(name, _("“%(value)s” is not a valid choice.") % {"value": value})
+        errors.add(
+            name, Summary(gettext_noop("“%(value)s” is not a valid choice."), {"value": value})
+        )
     return value
 
 
@@ -441,7 +477,7 @@ def _clean_phones(value, errors, *, stored: list[Phone] | None = None) -> list[P
         item = _as_item(raw, name, errors)
         number = raw if isinstance(raw, str) else (item or {}).get("number")
         if not number or not isinstance(number, str):
-            errors.add(f"{name}.number", _("This field is required."))
+            errors.add(f"{name}.number", Summary(gettext_noop("This field is required.")))
             continue
         if stored is not None and is_masked(number):
             phone_id = _named_phone(item, stored)
@@ -449,22 +485,26 @@ def _clean_phones(value, errors, *, stored: list[Phone] | None = None) -> list[P
             if kept is None and phone_id is None and mask_key(number) in ambiguous:
                 errors.add(
                     f"{name}.number",
-                    _(
-                        "Several of this customer's numbers are shown as “%(value)s” and not "
-                        "all of them are sent back, so which one this is cannot be told: send "
-                        "it with its id."
-                    )
-                    % {"value": number},
+                    Summary(
+                        gettext_noop(
+                            "Several of this customer's numbers are shown as “%(value)s” and "
+                            "not all of them are sent back, so which one this is cannot be "
+                            "told: send it with its id."
+                        ),
+                        {"value": number},
+                    ),
                 )
                 continue
             if kept is None:
                 errors.add(
                     f"{name}.number",
-                    _(
-                        "“%(value)s” is masked but masks none of this customer's numbers: "
-                        "type the number in full, leave it as shown, or remove it."
-                    )
-                    % {"value": number},
+                    Summary(
+                        gettext_noop(
+                            "“%(value)s” is masked but masks none of this customer's numbers: "
+                            "type the number in full, leave it as shown, or remove it."
+                        ),
+                        {"value": number},
+                    ),
                 )
                 continue
             parsed = ParsedPhone(e164=kept.number, display=kept.display)
@@ -472,18 +512,23 @@ def _clean_phones(value, errors, *, stored: list[Phone] | None = None) -> list[P
             try:
                 parsed = parse_phone(number)
             except ValidationError as exc:
-                errors.add(f"{name}.number", exc.messages[0])
+                message = NOT_A_VALID_PHONE if exc.code == "invalid" else NOT_A_PHONE
+                errors.add(f"{name}.number", Summary(message, {"value": number}))
                 continue
         if len(parsed.display) > PHONE_DISPLAY_LENGTH:
             # Only an extension makes it this long: "+86 10 8765 4321 ext. 12345678901234567890".
             errors.add(
                 f"{name}.number",
-                _("“%(value)s” is too long to keep: at most %(n)d characters written out.")
-                % {"value": number, "n": PHONE_DISPLAY_LENGTH},
+                Summary(
+                    gettext_noop(
+                        "“%(value)s” is too long to keep: at most %(n)d characters written out."
+                    ),
+                    {"value": number, "n": PHONE_DISPLAY_LENGTH},
+                ),
             )
             continue
         if parsed.e164 in seen:
-            errors.add(f"{name}.number", _("This number is listed twice."))
+            errors.add(f"{name}.number", Summary(gettext_noop("This number is listed twice.")))
             continue
         seen.add(parsed.e164)
         label = _choice(
@@ -502,22 +547,24 @@ def _clean_emails(value, errors) -> list[dict[str, Any]]:
         item = _as_item(raw, name, errors)
         address = raw if isinstance(raw, str) else (item or {}).get("address")
         if not address or not isinstance(address, str):
-            errors.add(f"{name}.address", _("This field is required."))
+            errors.add(f"{name}.address", Summary(gettext_noop("This field is required.")))
             continue
         address = address.strip().lower()
         if len(address) > EMAIL_LENGTH:
-            errors.add(f"{name}.address", _("At most %(n)d characters.") % {"n": EMAIL_LENGTH})
+            errors.add(f"{name}.address", Summary(_AT_MOST, {"n": EMAIL_LENGTH}))
             continue
         try:
             validate_email(address)
         except ValidationError:
             errors.add(
                 f"{name}.address",
-                _("“%(value)s” is not a valid email address.") % {"value": address},
+                Summary(
+                    gettext_noop("“%(value)s” is not a valid email address."), {"value": address}
+                ),
             )
             continue
         if address in seen:
-            errors.add(f"{name}.address", _("This address is listed twice."))
+            errors.add(f"{name}.address", Summary(gettext_noop("This address is listed twice.")))
             continue
         seen.add(address)
         label = _choice(
@@ -553,7 +600,7 @@ def _clean_addresses(value, errors) -> list[dict[str, Any]]:
         item = _as_item(raw, name, errors)
         if item is None:
             if isinstance(raw, str):
-                errors.add(name, _("Expected an object."))
+                errors.add(name, Summary(gettext_noop("Expected an object.")))
             continue
         clean: dict[str, Any] = {
             "label": _choice(
@@ -563,17 +610,22 @@ def _clean_addresses(value, errors) -> list[dict[str, Any]]:
         for key, limit in _ADDRESS_LIMITS.items():
             text = item.get(key) or ""
             if not isinstance(text, str):
-                errors.add(f"{name}.{key}", _("Expected text."))
+                errors.add(f"{name}.{key}", Summary(gettext_noop("Expected text.")))
                 continue
             text = text.strip().upper() if key == "country" else text.strip()
             if len(text) > limit:
-                errors.add(f"{name}.{key}", _("At most %(n)d characters.") % {"n": limit})
+                errors.add(f"{name}.{key}", Summary(_AT_MOST, {"n": limit}))
             clean[key] = text
         unknown = set(item) - set(_ADDRESS_LIMITS) - {"label", "id"}
         for key in sorted(unknown):
-            errors.add(f"{name}.{key}", _("Unknown field."))
+            errors.add(f"{name}.{key}", Summary(gettext_noop("Unknown field.")))
         if not any(clean.get(k) for k in ("street", "city", "region", "postcode")):
-            errors.add(name, _("An address needs at least a street, city, region or postcode."))
+            errors.add(
+                name,
+                Summary(
+                    gettext_noop("An address needs at least a street, city, region or postcode.")
+                ),
+            )
         items.append(clean)
     return items
 
@@ -583,13 +635,13 @@ def _clean_tags(value, errors) -> list[str]:
     raw_items = value.split(",") if isinstance(value, str) else _as_list(value, "tags", errors)
     for i, raw in enumerate(raw_items):
         if not isinstance(raw, str):
-            errors.add(f"tags[{i}]", _("Expected text."))
+            errors.add(f"tags[{i}]", Summary(gettext_noop("Expected text.")))
             continue
         tag = raw.strip()
         if not tag:
             continue
         if len(tag) > 50:
-            errors.add(f"tags[{i}]", _("At most %(n)d characters.") % {"n": 50})
+            errors.add(f"tags[{i}]", Summary(_AT_MOST, {"n": 50}))
         elif tag not in tags:
             tags.append(tag)
     return tags
@@ -679,8 +731,8 @@ def clean_custom_fields(
             continue
         try:
             result[key] = _coerce_custom_value(definition, value)
-        except ValidationError as exc:
-            errors.add(name, exc.messages[0])
+        except CustomValueError as exc:
+            errors.add(name, exc.summary)
     for key, definition in definitions.items():
         if definition.required and key not in result:
             errors.add(f"custom_fields.{key}", _("This field is required."))
@@ -689,26 +741,34 @@ def clean_custom_fields(
     return result
 
 
+class CustomValueError(ValidationError):
+    """A custom field's value refused, with the message untranslated too (``summary``)."""
+
+    def __init__(self, summary: Summary):
+        super().__init__(summary.render())
+        self.summary = summary
+
+
 def _coerce_custom_value(definition: CustomFieldDefinition, value):
     kind = definition.field_type
     if kind == CustomFieldDefinition.FieldType.TEXT:
         if not isinstance(value, str | int | float) or isinstance(value, bool):
-            raise ValidationError(_("Expected text."))
+            raise CustomValueError(Summary(gettext_noop("Expected text.")))
         text = str(value).strip()
         if len(text) > 1000:
-            raise ValidationError(_("At most %(n)d characters.") % {"n": 1000})
+            raise CustomValueError(Summary(_AT_MOST, {"n": 1000}))
         return text
     if kind == CustomFieldDefinition.FieldType.NUMBER:
         if isinstance(value, bool):
-            raise ValidationError(_("Expected a number."))
+            raise CustomValueError(Summary(gettext_noop("Expected a number.")))
         try:
             number = Decimal(str(value).strip())
         except InvalidOperation:
-            raise ValidationError(_("Expected a number.")) from None
+            raise CustomValueError(Summary(gettext_noop("Expected a number."))) from None
         # copy_abs(), not abs(): abs() rounds to the decimal context, and a number written with
         # an exponent beyond it ("1E+999999999") raised Overflow, a server error.
         if not number.is_finite() or number.copy_abs() >= Decimal("1e15"):
-            raise ValidationError(_("Expected a number."))
+            raise CustomValueError(Summary(gettext_noop("Expected a number.")))
         return int(number) if number == number.to_integral_value() else float(number)
     if kind == CustomFieldDefinition.FieldType.DATE:
         if isinstance(value, dt.date):
@@ -718,15 +778,18 @@ def _coerce_custom_value(definition: CustomFieldDefinition, value):
         except ValueError:  # well formed but impossible, such as 2026-02-30
             parsed = None
         if parsed is None:
-            raise ValidationError(_("Expected a date as YYYY-MM-DD."))
+            raise CustomValueError(Summary(gettext_noop("Expected a date as YYYY-MM-DD.")))
         return parsed.isoformat()
     if kind == CustomFieldDefinition.FieldType.CHOICE:
         if value not in definition.choices:
-            raise ValidationError(
-                _("Choose one of: %(choices)s.") % {"choices": ", ".join(definition.choices)}
+            raise CustomValueError(
+                Summary(
+                    gettext_noop("Choose one of: %(choices)s."),
+                    {"choices": ", ".join(definition.choices)},
+                )
             )
         return value
-    raise ValidationError(_("Unsupported field type."))
+    raise CustomValueError(Summary(gettext_noop("Unsupported field type.")))
 
 
 # The cleaners of single fields, for callers that check many records at once with the same rules

@@ -90,6 +90,7 @@ from .mapping import ColumnMapping
 from .models import ImportJob, ImportRowError
 from .preparing import Prepared, RowPreparer, prepare_rows
 from .readers import SourceRow, TableFile
+from .reasons import Reason, field_reason, reasons_text, stored_reasons
 
 BATCH_SIZE = 2000
 # The job's fields a run keeps up to date, batch by batch (a dry run: once, as it ends).
@@ -199,13 +200,16 @@ class _Organisations:
         row = self.rows.get(external_id)
         return row.scalars["name"] if row is not None else ""
 
-    def missing_reason(self, row: CustomerRow) -> str:
+    def missing_reason(self, row: CustomerRow) -> Summary:
         """Why the organisation a row names cannot be linked to."""
         if row.organization_external_id in self.gone:
-            return _(
-                "organization_external_id: the organisation %(id)s was deleted, merged or given "
-                "to someone else during the import; import this row again"
-            ) % {"id": row.organization_external_id}
+            return Summary(
+                gettext_noop(
+                    "organization_external_id: the organisation %(id)s was deleted, merged or "
+                    "given to someone else during the import; import this row again"
+                ),
+                {"id": row.organization_external_id},
+            )
         return _no_organisation(row)
 
 
@@ -444,14 +448,15 @@ class CustomerImporter:
         counts = dict.fromkeys((CREATED, UPDATED, MERGED, REJECTED), 0)
         errors: list[ImportRowError] = []
 
-        def reject(source: SourceRow, reasons: list[str]) -> None:
+        def reject(source: SourceRow, reasons: list[Reason]) -> None:
             counts[REJECTED] += 1
             errors.append(
                 ImportRowError(
                     job=self.job,
                     row_number=source.number,
                     cells=source.cells,
-                    reason="; ".join(self.mapping.naming_columns(reasons)),
+                    reason=reasons_text(reasons, self.mapping),
+                    reasons=stored_reasons(reasons, self.mapping),
                 )
             )
 
@@ -459,7 +464,7 @@ class CustomerImporter:
             prepared = prepare_rows(batch, self.mapping, self.context)
             self.seconds["checking"] += time.perf_counter() - started
         rows: list[tuple[SourceRow, CustomerRow]] = []
-        failed: list[tuple[SourceRow, list[str], str | None, int | None]] = []
+        failed: list[tuple[SourceRow, list[Reason], str | None, int | None]] = []
         for source, cleaned in prepared:
             if isinstance(cleaned, list):
                 # Rejected once it is known whether its external id (or Guanxi id) names a
@@ -483,7 +488,7 @@ class CustomerImporter:
         by_external_id = self._existing_by_external_id(
             [*(r.external_id for _s, r in rows), *(e for _s, _r, e, _g in failed)]
         )
-        by_guanxi_id: dict[int, int | str] = {}
+        by_guanxi_id: dict[int, int | Summary] = {}
         external_ids_of: dict[int, str | None] = {}
         names_of: dict[int, tuple[str, bool]] = {}
         if self.reads_guanxi_ids:
@@ -494,12 +499,10 @@ class CustomerImporter:
         changeable = self._changeable(
             [v for v in [*by_external_id.values(), *by_guanxi_id.values()] if isinstance(v, int)]
         )
+        named = (by_guanxi_id.get(r.guanxi_id) for _s, r in rows if r.guanxi_id is not None)
         identities = self._stored_identities(
-            {
-                by_guanxi_id.get(r.guanxi_id)
-                for _s, r in rows
-                if r.guanxi_id is not None and by_guanxi_id.get(r.guanxi_id) in changeable
-            },
+            # Ids only: a reason (why a row's id cannot be used) is no key of a set.
+            {pk for pk in named if isinstance(pk, int) and pk in changeable},
             external_ids_of,
             names_of,
         )
@@ -509,7 +512,7 @@ class CustomerImporter:
                 reasons = [_not_yours(external_id)]
             elif guanxi_id is not None:
                 target = by_guanxi_id.get(guanxi_id) or _no_such_guanxi_id(guanxi_id)
-                if isinstance(target, str):
+                if isinstance(target, Reason):
                     reasons = [target]
                 elif target not in changeable:
                     reasons = [_not_yours_by_guanxi_id(guanxi_id)]
@@ -537,7 +540,7 @@ class CustomerImporter:
                     changeable,
                     identities,
                 )
-                if isinstance(target, str):
+                if isinstance(target, Reason):
                     reject(source, [target])
                     continue
                 # A second row of the file naming the same customer updates it after the first.
@@ -550,8 +553,8 @@ class CustomerImporter:
                 counts[UPDATED] += 1
                 continue
             existing = by_external_id.get(external_id) if external_id else None
-            if isinstance(existing, str):
-                reject(source, [f"external_id: {existing}"])
+            if isinstance(existing, Reason):
+                reject(source, [field_reason("external_id", existing)])
                 continue
             if existing is not None:
                 if existing not in changeable:
@@ -573,7 +576,7 @@ class CustomerImporter:
         started = time.perf_counter()
         queue: list[tuple[_NewCustomer, int | _NewCustomer, float, list]] = []
 
-        def unlink(row: CustomerRow, outcome: str, reason: str) -> None:
+        def unlink(row: CustomerRow, outcome: str, reason: Reason) -> None:
             """Take back a row's outcome and reject it."""
             counts[outcome] -= 1
             reject(sources[row.number], [reason])
@@ -683,7 +686,7 @@ class CustomerImporter:
         )
         self.seconds["reading for writing"] += time.perf_counter() - started
 
-        def refuse(row: CustomerRow, overwrite: bool, reason: str) -> None:
+        def refuse(row: CustomerRow, overwrite: bool, reason: Reason) -> None:
             """Reject a row found, as it is applied, to break a rule about organisations."""
             unlink(row, UPDATED if overwrite else MERGED, reason)
 
@@ -729,14 +732,15 @@ class CustomerImporter:
                 found[external_id] = pk
                 continue
             successor = merge_successor(pk)
-            found[external_id] = successor or _(
-                "the customer %(id)s is in the recycle bin; restore it first"
-            ) % {"id": external_id}
+            found[external_id] = successor or Summary(
+                gettext_noop("the customer %(id)s is in the recycle bin; restore it first"),
+                {"id": external_id},
+            )
         return found
 
     def _existing_by_guanxi_id(
         self, guanxi_ids: Iterable[int | None]
-    ) -> tuple[dict[int, int | str], dict[int, str | None], dict[int, tuple[str, bool]]]:
+    ) -> tuple[dict[int, int | Summary], dict[int, str | None], dict[int, tuple[str, bool]]]:
         """Guanxi id -> the id of the customer a row naming it updates, or why it cannot; and
         those customers' external ids, and names with whether each is an organisation's. Only
         customers the user may see are found, so the reason for one they may not see is that for
@@ -745,7 +749,7 @@ class CustomerImporter:
         see is refused saying so. Whether the user may change them is asked with the rest
         (``_changeable``)."""
         wanted = {g for g in guanxi_ids if g is not None}
-        found: dict[int, int | str] = {}
+        found: dict[int, int | Summary] = {}
         external_ids: dict[int, str | None] = {}
         names: dict[int, tuple[str, bool]] = {}
         if not wanted:
@@ -762,9 +766,13 @@ class CustomerImporter:
                 continue
             successor = merge_successor(pk)
             if successor is None:
-                found[pk] = "guanxi_id: " + _(
-                    "the customer %(id)s is in the recycle bin; restore it first"
-                ) % {"id": pk}
+                found[pk] = field_reason(
+                    "guanxi_id",
+                    Summary(
+                        gettext_noop("the customer %(id)s is in the recycle bin; restore it first"),
+                        {"id": pk},
+                    ),
+                )
             else:
                 merged[pk] = successor
         if merged:
@@ -819,13 +827,13 @@ class CustomerImporter:
     def _guanxi_id_target(
         self,
         row: CustomerRow,
-        by_guanxi_id: dict[int, int | str],
+        by_guanxi_id: dict[int, int | Summary],
         external_ids_of: dict[int, str | None],
         by_external_id: dict[str, Any],
         leaders: dict[str, CustomerRow],
         changeable: set[int],
         identities: dict[int, StoredIdentity],
-    ) -> int | str:
+    ) -> int | Summary:
         """The customer a row with a Guanxi id updates, or why it is rejected.
 
         The row's external id must not be another customer's: one stored, or one an earlier
@@ -839,7 +847,7 @@ class CustomerImporter:
         has ids that name other customers here."""
         guanxi_id = row.guanxi_id
         target = by_guanxi_id.get(guanxi_id) or _no_such_guanxi_id(guanxi_id)
-        if isinstance(target, str):
+        if isinstance(target, Reason):
             return target
         if target not in changeable:
             return _not_yours_by_guanxi_id(guanxi_id)
@@ -850,23 +858,32 @@ class CustomerImporter:
                 return target
             column = self.mapping.column_name("external_id")
             if named is not None or external_id in leaders:
-                return _(
-                    "guanxi_id: %(column)s “%(external_id)s” is another customer's than the "
-                    "customer %(id)s; correct one of the two columns"
-                ) % {"column": column, "external_id": external_id, "id": guanxi_id}
+                return Summary(
+                    gettext_noop(
+                        "guanxi_id: %(column)s “%(external_id)s” is another customer's than the "
+                        "customer %(id)s; correct one of the two columns"
+                    ),
+                    {"column": column, "external_id": external_id, "id": guanxi_id},
+                )
             own = external_ids_of.get(target)
             if own:
-                return _(
-                    "guanxi_id: the customer %(id)s has the external id “%(own)s”, not "
-                    "%(column)s “%(external_id)s”; an import does not replace an external id"
-                ) % {"id": guanxi_id, "own": own, "column": column, "external_id": external_id}
+                return Summary(
+                    gettext_noop(
+                        "guanxi_id: the customer %(id)s has the external id “%(own)s”, not "
+                        "%(column)s “%(external_id)s”; an import does not replace an external id"
+                    ),
+                    {"id": guanxi_id, "own": own, "column": column, "external_id": external_id},
+                )
         if not row_agrees(row, identities[target]):
-            return _(
-                "guanxi_id: the customer %(id)s here is someone else: the row shares no name, "
-                "phone, email or external id with them. The file may come from another Guanxi "
-                "installation, whose ids are its own: remove the %(column)s column to import "
-                "its rows as new customers or match them by their details"
-            ) % {"id": guanxi_id, "column": self.mapping.column_name("guanxi_id")}
+            return Summary(
+                gettext_noop(
+                    "guanxi_id: the customer %(id)s here is someone else: the row shares no name, "
+                    "phone, email or external id with them. The file may come from another Guanxi "
+                    "installation, whose ids are its own: remove the %(column)s column to import "
+                    "its rows as new customers or match them by their details"
+                ),
+                {"id": guanxi_id, "column": self.mapping.column_name("guanxi_id")},
+            )
         if external_id is not None:
             by_external_id[external_id] = target
             external_ids_of[target] = external_id
@@ -1609,10 +1626,11 @@ def _external_id_of(item: _NewCustomer) -> str | None:
     )
 
 
-def _no_organisation(row: CustomerRow) -> str:
-    return _("organization_external_id: no organisation “%(id)s” that you can see") % {
-        "id": row.organization_external_id
-    }
+def _no_organisation(row: CustomerRow) -> Summary:
+    return Summary(
+        gettext_noop("organization_external_id: no organisation “%(id)s” that you can see"),
+        {"id": row.organization_external_id},
+    )
 
 
 @dataclass
@@ -1650,15 +1668,24 @@ class _OrganisationRules:
                 return self._refused(
                     row,
                     overwrite,
-                    "organization_external_id: " + _("a customer cannot be its own organisation"),
+                    field_reason(
+                        "organization_external_id",
+                        Summary(gettext_noop("a customer cannot be its own organisation")),
+                    ),
                 )
         if new_organization is not None and new_party != Customer.PartyType.PERSON:
             if new_party != party_type:
-                reason = "party_type: " + _(
-                    "Remove the organisation first: only people belong to one."
+                reason = field_reason(
+                    "party_type",
+                    Summary(
+                        gettext_noop("Remove the organisation first: only people belong to one.")
+                    ),
                 )
             else:
-                reason = "organization_external_id: " + _("only people belong to an organisation")
+                reason = field_reason(
+                    "organization_external_id",
+                    Summary(gettext_noop("only people belong to an organisation")),
+                )
             return self._refused(row, overwrite, reason)
         if (
             party_type == Customer.PartyType.ORGANIZATION
@@ -1668,8 +1695,15 @@ class _OrganisationRules:
             return self._refused(
                 row,
                 overwrite,
-                "party_type: "
-                + _("An organisation with people cannot become a person: move its people first."),
+                field_reason(
+                    "party_type",
+                    Summary(
+                        gettext_noop(
+                            "An organisation with people cannot become a person: move its "
+                            "people first."
+                        )
+                    ),
+                ),
             )
         return new_party, new_organization
 
@@ -1697,7 +1731,7 @@ class _OrganisationRules:
             return own.row.number in self.new_with_people
         return own in self.stored_with_people
 
-    def _refused(self, row: CustomerRow, overwrite: bool, reason: str) -> None:
+    def _refused(self, row: CustomerRow, overwrite: bool, reason: Reason) -> None:
         self.refuse(row, overwrite, reason)
         return None
 
@@ -1708,44 +1742,56 @@ def _same(target: "int | _NewCustomer", own: "int | _NewCustomer") -> bool:
     return target == own
 
 
-def _not_yours(external_id: str) -> str:
+def _not_yours(external_id: str) -> Summary:
     """Why a row keyed by the external id of a customer the user may not change is rejected,
     whatever its cells say: no correction of them would let it in."""
-    return _("external_id: the customer %(id)s exists, and it is not yours to change") % {
-        "id": external_id
-    }
+    return Summary(
+        gettext_noop("external_id: the customer %(id)s exists, and it is not yours to change"),
+        {"id": external_id},
+    )
 
 
-def _no_such_guanxi_id(guanxi_id: int) -> str:
+def _no_such_guanxi_id(guanxi_id: int) -> Summary:
     """Why a row with the Guanxi id of no customer the user may see is rejected: the same for a
     customer they may not see, so that an import never tells which ids exist."""
-    return _("guanxi_id: no customer %(id)s that you can see") % {"id": guanxi_id}
+    return Summary(
+        gettext_noop("guanxi_id: no customer %(id)s that you can see"), {"id": guanxi_id}
+    )
 
 
-def _not_yours_by_guanxi_id(guanxi_id: int) -> str:
+def _not_yours_by_guanxi_id(guanxi_id: int) -> Summary:
     """As :func:`_not_yours`, for a row keyed by its Guanxi id."""
-    return _("guanxi_id: the customer %(id)s exists, and it is not yours to change") % {
-        "id": guanxi_id
-    }
+    return Summary(
+        gettext_noop("guanxi_id: the customer %(id)s exists, and it is not yours to change"),
+        {"id": guanxi_id},
+    )
 
 
-def _gone_reason(row: CustomerRow, *, by_external_id: bool) -> str:
+def _gone_reason(row: CustomerRow, *, by_external_id: bool) -> Summary:
     """Why a row whose customer went away during the import is rejected (see ``process_batch``):
     the customer its Guanxi id or external id names, or the one it (or the row it follows) was
     merged into."""
     if row.guanxi_id is not None:
-        return _(
-            "guanxi_id: the customer %(id)s was deleted, merged or given to someone else "
-            "during the import; import this row again"
-        ) % {"id": row.guanxi_id}
+        return Summary(
+            gettext_noop(
+                "guanxi_id: the customer %(id)s was deleted, merged or given to someone else "
+                "during the import; import this row again"
+            ),
+            {"id": row.guanxi_id},
+        )
     if by_external_id:
-        return _(
-            "external_id: the customer %(id)s was deleted, merged or given to someone else "
+        return Summary(
+            gettext_noop(
+                "external_id: the customer %(id)s was deleted, merged or given to someone else "
+                "during the import; import this row again"
+            ),
+            {"id": row.external_id},
+        )
+    return Summary(
+        gettext_noop(
+            "name: the customer this row duplicates was deleted, merged or given to someone else "
             "during the import; import this row again"
-        ) % {"id": row.external_id}
-    return _(
-        "name: the customer this row duplicates was deleted, merged or given to someone else "
-        "during the import; import this row again"
+        )
     )
 
 

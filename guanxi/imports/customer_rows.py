@@ -16,28 +16,32 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
 from django.utils import translation
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from guanxi.accounts.models import User
+from guanxi.audit.summaries import Summary
 from guanxi.core.crypto import lookup_hash
 from guanxi.core.keyset import MAX_ID
 from guanxi.core.masking import is_masked
 from guanxi.customers.models import Customer, CustomFieldDefinition
 from guanxi.customers.validation import (
     ONE_LINE_FIELDS,
+    CustomValueError,
     Errors,
     PhoneItem,
-    check_id_number,
     clean_addresses,
     clean_emails,
     clean_phones,
     clean_tags,
     coerce_custom_value,
     has_control_characters,
+    id_number_problem,
     normalise_id_number,
-    owner_assignment_error,
+    owner_assignment_problem,
 )
 from guanxi.dedup.matching.records import MatchRecord, match_record
+
+from .reasons import Reason, field_reason
 
 
 def _column_length(name: str) -> int:
@@ -84,6 +88,7 @@ CHOICE_WORDS = {
         "内部": "internal",
     },
 }
+_ONE_LINE = gettext_noop("one line only: no line breaks, tabs or control characters")
 _SPLIT = re.compile(r"[;；,，、|/]+")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
 
@@ -134,16 +139,18 @@ class RowContext:
         self.definitions = {d.key: d for d in CustomFieldDefinition.objects.filter(is_active=True)}
         # Username -> user id, or why that user cannot own the customers. Filled as rows ask;
         # the worker that checks rows ahead is sent the entries its batches need.
-        self.owners: dict[str, int | str] = {}
+        self.owners: dict[str, int | Summary | str] = {}
 
-    def owner(self, username: str) -> int | str:
+    def owner(self, username: str) -> int | Summary | str:
         """The user id for a username, or the reason it cannot be the owner."""
         if username not in self.owners:
             user = User.objects.filter(username=username, is_active=True).first()
             if user is None:
-                self.owners[username] = _("no active user “%(name)s”") % {"name": username}
+                self.owners[username] = Summary(
+                    gettext_noop("no active user “%(name)s”"), {"name": username}
+                )
             else:
-                problem = owner_assignment_error(self.actor, user.pk)
+                problem = owner_assignment_problem(self.actor, user.pk)
                 self.owners[username] = problem or user.pk
         return self.owners[username]
 
@@ -199,60 +206,74 @@ def parse_date(text: str) -> dt.date | None:
 
 def clean_customer_row(
     number: int, values: dict[str, str], context: RowContext
-) -> CustomerRow | list[str]:
+) -> CustomerRow | list[Reason]:
     """A :class:`CustomerRow`, or the reasons the row cannot be imported, each naming its field
     (``phone: …``; the mapping puts the file's own column names in, see
-    :meth:`ColumnMapping.naming_columns`)."""
-    problems: list[str] = []
+    :meth:`ColumnMapping.naming_columns`), untranslated (see ``guanxi.imports.reasons``)."""
+    problems: list[Reason] = []
 
-    def problem(column: str, message: str) -> None:
-        problems.append(f"{column}: {message}")
+    def problem(column: str, message: Reason) -> None:
+        problems.append(field_reason(column, message))
 
     scalars: dict[str, Any] = {}
     for column, (model_field, limit) in TEXT_FIELDS.items():
         text = values.get(column, "").strip()
         if len(text) > limit:
-            problem(column, _("at most %(n)d characters") % {"n": limit})
+            problem(column, Summary(gettext_noop("at most %(n)d characters"), {"n": limit}))
         elif model_field in ONE_LINE_FIELDS and has_control_characters(text):
-            problem(column, _("one line only: no line breaks, tabs or control characters"))
+            problem(column, Summary(_ONE_LINE))
         elif text:
             scalars[model_field] = text
     if not values.get("name", "").strip():
-        problem("name", _("a name is required"))
+        problem("name", Summary(gettext_noop("a name is required")))
     for column in CHOICE_FIELDS:
         if values.get(column):
             code = _choice(column, values[column])
             if code is None:
+                # The choices as the importer reads them: the labels of the codes, which the
+                # cell may say in either language, are of the importer's.
                 problem(
                     column,
-                    _("“%(value)s” is not one of %(choices)s")
-                    % {"value": values[column], "choices": choices_to_type(column)},
+                    Summary(
+                        gettext_noop("“%(value)s” is not one of %(choices)s"),
+                        {"value": values[column], "choices": choices_to_type(column)},
+                    ),
                 )
             else:
                 scalars[column] = code
     if values.get("website"):
         if len(values["website"]) > WEBSITE_LENGTH:
-            problem("website", _("at most %(n)d characters") % {"n": WEBSITE_LENGTH})
+            problem(
+                "website", Summary(gettext_noop("at most %(n)d characters"), {"n": WEBSITE_LENGTH})
+            )
         else:
             try:
                 URLValidator()(values["website"])
                 scalars["website"] = values["website"]
             except ValidationError:
-                problem("website", _("not a web address"))
+                problem("website", Summary(gettext_noop("not a web address")))
     if values.get("birth_date"):
         born = parse_date(values["birth_date"])
         if born is None:
-            problem("birth_date", _("“%(value)s” is not a date") % {"value": values["birth_date"]})
+            problem(
+                "birth_date",
+                Summary(gettext_noop("“%(value)s” is not a date"), {"value": values["birth_date"]}),
+            )
         elif born > dt.date.today() or born.year < 1900:
-            problem("birth_date", _("%(value)s is not a plausible birth date") % {"value": born})
+            problem(
+                "birth_date",
+                Summary(
+                    gettext_noop("%(value)s is not a plausible birth date"), {"value": str(born)}
+                ),
+            )
         else:
             scalars["birth_date"] = born
     if values.get("owner"):
         owner = context.owner(values["owner"].strip())
-        if isinstance(owner, str):
-            problem("owner", owner)
-        else:
+        if isinstance(owner, int):
             scalars["owner_id"] = owner
+        else:
+            problem("owner", owner)
     else:
         scalars["owner_id"] = context.actor.pk
 
@@ -280,7 +301,7 @@ def clean_customer_row(
     has_address = any(address[k] for k in ("street", "city", "region", "postcode"))
     addresses = clean_addresses([address], errors) if has_address else []
     tags = clean_tags(_split(values.get("tags", "")), errors)
-    for name, messages in errors.by_field.items():
+    for name, messages in errors.untranslated.items():
         column = {"phones": "phone", "emails": "email", "addresses": "address"}.get(
             re.sub(r"\[\d+\].*", "", name), name.split(".")[0]
         )
@@ -291,7 +312,7 @@ def clean_customer_row(
     if keyed and is_masked(id_number):
         id_number = ""  # as a masked phone, above
     if id_number:
-        message = check_id_number(id_number)
+        message = id_number_problem(id_number)
         if message:
             problem("id_number", message)
 
@@ -300,30 +321,38 @@ def clean_customer_row(
         raw = values.get(key, "").strip()
         if not raw:
             if definition.required:
-                problem(key, _("this custom field is required"))
+                problem(key, Summary(gettext_noop("this custom field is required")))
             continue
         try:
             custom[key] = coerce_custom_value(definition, raw)
-        except ValidationError as error:
-            problem(key, error.messages[0])
+        except CustomValueError as error:
+            problem(key, error.summary)
 
     external_id = values.get("external_id", "").strip() or None
     if external_id and len(external_id) > EXTERNAL_ID_LENGTH:
-        problem("external_id", _("at most %(n)d characters") % {"n": EXTERNAL_ID_LENGTH})
+        problem(
+            "external_id",
+            Summary(gettext_noop("at most %(n)d characters"), {"n": EXTERNAL_ID_LENGTH}),
+        )
     elif external_id and has_control_characters(external_id):
-        problem("external_id", _("one line only: no line breaks, tabs or control characters"))
+        problem("external_id", Summary(_ONE_LINE))
     guanxi_id = None
     if "guanxi_id" in values:
         guanxi_id = parse_guanxi_id(values["guanxi_id"])
         if guanxi_id is None:
             problem(
                 "guanxi_id",
-                _("“%(value)s” is not a Guanxi id, which is a whole number")
-                % {"value": values["guanxi_id"]},
+                Summary(
+                    gettext_noop("“%(value)s” is not a Guanxi id, which is a whole number"),
+                    {"value": values["guanxi_id"]},
+                ),
             )
     organization_external_id = values.get("organization_external_id", "").strip() or None
     if organization_external_id and scalars.get("party_type") == Customer.PartyType.ORGANIZATION:
-        problem("organization_external_id", _("only people belong to an organisation"))
+        problem(
+            "organization_external_id",
+            Summary(gettext_noop("only people belong to an organisation")),
+        )
     if problems:
         return problems
     return CustomerRow(

@@ -13,11 +13,12 @@ import re
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from guanxi.accounts.models import User
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record_many, audit_value
+from guanxi.audit.summaries import Summary
 from guanxi.customers.models import Customer
 from guanxi.customers.visibility import INTERACT, VIEW
 from guanxi.interactions.models import Interaction
@@ -26,6 +27,7 @@ from .customer_rows import choice_code, labels_and_codes, parse_date
 from .linked_rows import LinkedRowImporter
 from .models import ImportRowError
 from .readers import SourceRow
+from .reasons import field_reason
 
 FIELDS = ("channel", "direction", "subject", "notes", "staff_id", "occurred_at")
 # The years an occurred_at may fall in: any moment of them can be stored in UTC.
@@ -142,10 +144,13 @@ class InteractionImporter(LinkedRowImporter):
                     and staff_id is not None
                     and not self._staff_sees(staff_id, fields["customer_id"])
                 ):
-                    reason = _(
-                        "staff: “%(name)s”, who had interaction %(ref)s, may not see its new "
-                        "customer; name someone who may in the staff column"
-                    ) % {"name": names.get(staff_id, ""), "ref": external_id}
+                    reason = Summary(
+                        gettext_noop(
+                            "staff: “%(name)s”, who had interaction %(ref)s, may not see its new "
+                            "customer; name someone who may in the staff column"
+                        ),
+                        {"name": names.get(staff_id, ""), "ref": external_id},
+                    )
                     rejected.append((source, [reason]))
                     continue
             if external_id:
@@ -153,15 +158,20 @@ class InteractionImporter(LinkedRowImporter):
             kept.append((source, external_id, fields))
         return kept, rejected, existing
 
-    def _refused(self, reference: str) -> str:
-        return _("no customer %(ref)s that you may log contacts on") % {"ref": reference}
+    def _refused(self, reference: str) -> Summary:
+        return Summary(
+            gettext_noop("no customer %(ref)s that you may log contacts on"), {"ref": reference}
+        )
 
-    def _refused_rewrite(self, external_id: str) -> str:
-        return _(
-            "external_id: interaction %(ref)s belongs to a customer you may not log contacts on"
-        ) % {"ref": external_id}
+    def _refused_rewrite(self, external_id: str) -> Summary:
+        return Summary(
+            gettext_noop(
+                "external_id: interaction %(ref)s belongs to a customer you may not log contacts on"
+            ),
+            {"ref": external_id},
+        )
 
-    def _clean(self, values: dict[str, str], customers: dict[str, int | str]):
+    def _clean(self, values: dict[str, str], customers: dict[str, int | Summary]):
         """The interaction's fields from one row, or the reasons it cannot be imported. Besides
         the customer and subject, a field is among them only when the row gives it: a new
         interaction without an occurred_at happened now, one imported before keeps its moment
@@ -173,8 +183,11 @@ class InteractionImporter(LinkedRowImporter):
             # Named by the column it was looked up by, as every other reason is.
             column = "customer_external_id" if reference.startswith("e:") else "customer_id"
             problems.append(
-                f"{column}: "
-                + (customer or _("no customer %(ref)s") % {"ref": reference[2:] or "?"})
+                field_reason(
+                    column,
+                    customer
+                    or Summary(gettext_noop("no customer %(ref)s"), {"ref": reference[2:] or "?"}),
+                )
             )
         # Only what the row gives is checked and kept: a new interaction takes the defaults
         # (see _defaults), one imported before keeps what it has where the file says nothing.
@@ -188,15 +201,19 @@ class InteractionImporter(LinkedRowImporter):
             code = choice_code(choices, text) if text else None
             if text and code is None:
                 problems.append(
-                    f"{name}: "
-                    + _("“%(value)s” is not one of %(choices)s")
-                    % {"value": text, "choices": labels_and_codes(choices)}
+                    field_reason(
+                        name,
+                        Summary(
+                            gettext_noop("“%(value)s” is not one of %(choices)s"),
+                            {"value": text, "choices": labels_and_codes(choices)},
+                        ),
+                    )
                 )
             elif code:
                 fields[name] = code
         subject = values.get("subject", "").strip()
         if not subject or len(subject) > 200:
-            problems.append(_("subject: required, at most 200 characters"))
+            problems.append(Summary(gettext_noop("subject: required, at most 200 characters")))
         fields["subject"] = subject
         if values.get("notes"):
             fields["notes"] = values["notes"]
@@ -204,30 +221,42 @@ class InteractionImporter(LinkedRowImporter):
         if values.get("occurred_at"):
             occurred = parse_moment(values["occurred_at"])
             if occurred is None:
-                problems.append(_("occurred_at: not a date and time"))
+                problems.append(Summary(gettext_noop("occurred_at: not a date and time")))
             elif not FIRST_YEAR <= occurred.year <= LAST_YEAR:
                 # Year 1 is no contact anyone logged (a spreadsheet's empty date), and the
                 # database cannot store the moment once it is moved to UTC.
                 problems.append(
-                    _("occurred_at: the year must be between %(first)d and %(last)d")
-                    % {"first": FIRST_YEAR, "last": LAST_YEAR}
+                    Summary(
+                        gettext_noop(
+                            "occurred_at: the year must be between %(first)d and %(last)d"
+                        ),
+                        {"first": FIRST_YEAR, "last": LAST_YEAR},
+                    )
                 )
             elif occurred > timezone.now() + dt.timedelta(minutes=5):
-                problems.append(_("occurred_at: an interaction cannot be in the future"))
+                problems.append(
+                    Summary(gettext_noop("occurred_at: an interaction cannot be in the future"))
+                )
             else:
                 fields["occurred_at"] = occurred
         if values.get("staff"):
             fields["staff_id"] = self._staff_id(values["staff"].strip())
             if fields["staff_id"] is None:
-                problems.append(_("staff: no active user “%(name)s”") % {"name": values["staff"]})
+                problems.append(
+                    Summary(
+                        gettext_noop("staff: no active user “%(name)s”"), {"name": values["staff"]}
+                    )
+                )
             elif isinstance(customer, int) and not self._staff_sees(fields["staff_id"], customer):
                 problems.append(
-                    _("staff: “%(name)s” may not see customer %(ref)s")
-                    % {"name": values["staff"].strip(), "ref": reference[2:]}
+                    Summary(
+                        gettext_noop("staff: “%(name)s” may not see customer %(ref)s"),
+                        {"name": values["staff"].strip(), "ref": reference[2:]},
+                    )
                 )
         external_id = values.get("external_id", "").strip() or None
         if external_id and len(external_id) > 100:
-            problems.append(_("external_id: at most 100 characters"))
+            problems.append(Summary(gettext_noop("external_id: at most 100 characters")))
         if problems:
             return None, problems
         return (external_id, fields), []

@@ -28,6 +28,7 @@ from .dry_run import dry_run_database
 from .mapping import ColumnMapping
 from .models import ImportJob, ImportRowError
 from .readers import SourceRow, TableFile
+from .reasons import Reason, reasons_text, stored_reasons
 
 
 class LinkedRowImporter:
@@ -102,8 +103,8 @@ class LinkedRowImporter:
         raise NotImplementedError
 
     def _clean(
-        self, values: dict[str, str], customers: dict[str, int | str]
-    ) -> tuple[tuple[str | None, dict] | None, list[str]]:
+        self, values: dict[str, str], customers: dict[str, int | Reason]
+    ) -> tuple[tuple[str | None, dict] | None, list[Reason]]:
         """``((external_id, fields), [])`` for a row that can be imported, else
         ``(None, reasons)``; ``customers`` is what :meth:`_customers` found."""
         raise NotImplementedError
@@ -112,7 +113,7 @@ class LinkedRowImporter:
         """The batch's rows checked, nothing written: the good ones as ``(source, external_id,
         fields)``, the others as ``(source, reasons)``, and the records imported before under
         the rows' external ids, as external id -> (id, customer id)."""
-        rejected: list[tuple[SourceRow, list[str]]] = []
+        rejected: list[tuple[SourceRow, list[Reason]]] = []
         mapped = []
         for source in batch:
             if source.problem:
@@ -147,8 +148,7 @@ class LinkedRowImporter:
         a run; nothing is written."""
         _good, rejected, _existing = self._checked(rows)
         return sorted(
-            (source.number, "; ".join(self.mapping.naming_columns(reasons)))
-            for source, reasons in rejected
+            (source.number, reasons_text(reasons, self.mapping)) for source, reasons in rejected
         )
 
     def _allowed(self, customer_ids: Iterable[int]) -> set[int]:
@@ -159,13 +159,13 @@ class LinkedRowImporter:
             .values_list("pk", flat=True)
         )
 
-    def _customers(self, rows: list[dict[str, str]]) -> dict[str, int | str]:
+    def _customers(self, rows: list[dict[str, str]]) -> dict[str, int | Reason]:
         """Customer by the row's reference ("e:<external id>" or "i:<id>") -> id or reason."""
         external = {r["customer_external_id"] for r in rows if r.get("customer_external_id")}
         # Read as the pages read ids: str.isdigit() let "²" through to int(), which failed the
         # whole import instead of rejecting the row.
         ids = {r["customer_id"] for r in rows if int_param(r.get("customer_id")) is not None}
-        found: dict[str, int | str] = {}
+        found: dict[str, int | Reason] = {}
         candidates = Customer.objects.filter(
             Q(external_id__in=external) | Q(pk__in=[int_param(i) for i in ids])
         ).values_list("pk", "external_id", "deleted_at")
@@ -181,10 +181,11 @@ class LinkedRowImporter:
                 found[key] = self._refused(key[2:])
         return found
 
-    def _error(self, source: SourceRow, reasons: list[str]) -> ImportRowError:
+    def _error(self, source: SourceRow, reasons: list[Reason]) -> ImportRowError:
         return ImportRowError(
             job=self.job,
             row_number=source.number,
             cells=source.cells,
-            reason="; ".join(self.mapping.naming_columns(reasons)),
+            reason=reasons_text(reasons, self.mapping),
+            reasons=stored_reasons(reasons, self.mapping),
         )

@@ -22,6 +22,7 @@ from guanxi.interactions.models import Interaction
 from guanxi.orders.models import Order
 
 from .customer_rows import labels_and_codes
+from .reasons import named_column, reason_field
 
 # A choice field's hint lists what its cells may say: each label in the reader's language with
 # its code, both of which the importers take, listed as a refused cell's reason lists them.
@@ -276,10 +277,6 @@ def _fold(header: str) -> str:
     return re.sub(r"[\s_\-./()（）:：#*]+", "", header.strip().lower())
 
 
-# The field a rejected row's reason begins with: ``phone: …`` (``phone：…`` in some Chinese).
-_REASON_FIELD = re.compile(r"(?P<field>[^\s:：]+)(?:: |：)")
-
-
 @dataclass
 class ColumnMapping:
     """For each column position of the file, the field it fills (None: ignored)."""
@@ -313,6 +310,12 @@ class ColumnMapping:
         """The column that fills a field, as the user's file names it, with the field beside
         it (``手机 (phone)``): the user knows their header, and the field says what Guanxi read
         it as. The field alone when the header is the field's name or no column fills it."""
+        headers = self.headers_of(field_name)
+        return named_column(headers, field_name) if headers else field_name
+
+    def headers_of(self, field_name: str) -> str:
+        """The headers of the columns that fill a field (``电话 / 手机``); "" when none does
+        or the header is the field's name."""
         headers = [
             header.strip()
             for header, target in zip(self.headers, self.targets, strict=False)
@@ -320,8 +323,8 @@ class ColumnMapping:
         ]
         headers = list(dict.fromkeys(headers))  # two 电话 columns are one name
         if not headers or headers == [field_name]:
-            return field_name
-        return _("%(column)s (%(field)s)") % {"column": " / ".join(headers), "field": field_name}
+            return ""
+        return " / ".join(headers)
 
     def naming_columns(self, reasons: list[str]) -> list[str]:
         """A rejected row's reasons with each column named as the user's file names it.
@@ -333,15 +336,21 @@ class ColumnMapping:
         column was mapped to it. A reason of the file's reader names its column by the header
         already; one whose header is a field's key but holds another field is left as it is.
         """
-        mapped = set(self.targets) - {None}
-        elsewhere = {h for h, t in zip(self.headers, self.targets, strict=False) if t != h}
         named = []
         for reason in reasons:
-            match = _REASON_FIELD.match(reason)
-            if match and match["field"] in mapped and match["field"] not in elsewhere:
-                reason = self.column_name(match["field"]) + reason[match.end("field") :]
+            field_name = self.field_to_name(reason)
+            if field_name is not None:
+                reason = self.column_name(field_name) + reason[len(field_name) :]
             named.append(reason)
         return named
+
+    def field_to_name(self, reason: str) -> str | None:
+        """The field a reason begins with, when :meth:`naming_columns` names its column."""
+        field_name = reason_field(reason)
+        if field_name is None or field_name not in set(self.targets) - {None}:
+            return None
+        elsewhere = {h for h, t in zip(self.headers, self.targets, strict=False) if t != h}
+        return None if field_name in elsewhere else field_name
 
 
 def repeated_headers(header: list[str]) -> list[str]:

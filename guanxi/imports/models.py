@@ -126,10 +126,23 @@ class ImportRowError(models.Model):
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="errors")
     row_number = models.PositiveIntegerField()
     cells = models.JSONField(default=list)
+    # The reasons in the importer's language, as they were written; what rows kept before
+    # ``reasons`` existed have alone.
     reason = models.TextField()
+    # The same reasons untranslated (see ``guanxi.imports.reasons``), for whoever reads the job
+    # to read them in their own language.
+    reasons = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["row_number", "id"]
 
     def __str__(self) -> str:
         return f"row {self.row_number}: {self.reason[:60]}"
+
+    @property
+    def reason_text(self) -> str:
+        """The reasons in the active language (as written, for a row kept without them)."""
+        # Here, not above: the reasons read the mapping, which reads the customers' models.
+        from .reasons import render_stored_reasons
+
+        return render_stored_reasons(self.reasons, fallback=self.reason)

@@ -18,10 +18,11 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record_many, audit_value
+from guanxi.audit.summaries import Summary
 from guanxi.customers.visibility import CHANGE
 from guanxi.orders.models import Order
 from guanxi.orders.services import approval_reasons_for
@@ -31,6 +32,7 @@ from .interaction_import import parse_moment
 from .linked_rows import LinkedRowImporter
 from .models import ImportRowError
 from .readers import SourceRow
+from .reasons import field_reason
 
 CENT = Decimal("0.01")
 # 14 digits with 2 after the point, as the model stores them.
@@ -78,15 +80,16 @@ class OrderImporter(LinkedRowImporter):
     customer_action = CHANGE
     model = Order
 
-    def _refused(self, reference: str) -> str:
-        return _("no customer %(ref)s that you may change") % {"ref": reference}
+    def _refused(self, reference: str) -> Summary:
+        return Summary(gettext_noop("no customer %(ref)s that you may change"), {"ref": reference})
 
-    def _refused_rewrite(self, external_id: str) -> str:
-        return _("external_id: order %(ref)s belongs to a customer you may not change") % {
-            "ref": external_id
-        }
+    def _refused_rewrite(self, external_id: str) -> Summary:
+        return Summary(
+            gettext_noop("external_id: order %(ref)s belongs to a customer you may not change"),
+            {"ref": external_id},
+        )
 
-    def _clean(self, values: dict[str, str], customers: dict[str, int | str]):
+    def _clean(self, values: dict[str, str], customers: dict[str, int | Summary]):
         """The order's fields from one row, or the reasons it cannot be imported."""
         problems = []
         reference = (
@@ -98,54 +101,67 @@ class OrderImporter(LinkedRowImporter):
         customer = customers.get(reference)
         if not isinstance(customer, int):
             problems.append(
-                f"{column}: "
-                + (customer or _("no customer %(ref)s") % {"ref": reference[2:] or "?"})
+                field_reason(
+                    column,
+                    customer
+                    or Summary(gettext_noop("no customer %(ref)s"), {"ref": reference[2:] or "?"}),
+                )
             )
         ordered_on = None
         if not values.get("ordered_on"):
-            problems.append(_("ordered_on: required"))
+            problems.append(Summary(gettext_noop("ordered_on: required")))
         else:
             ordered_on = parse_day(values["ordered_on"])
             if ordered_on is None:
-                problems.append(_("ordered_on: not a date"))
+                problems.append(Summary(gettext_noop("ordered_on: not a date")))
             elif ordered_on > timezone.localdate() + dt.timedelta(days=1):
-                problems.append(_("ordered_on: an order cannot be in the future"))
+                problems.append(
+                    Summary(gettext_noop("ordered_on: an order cannot be in the future"))
+                )
         money: dict[str, Decimal | None] = {}
         for name in ("amount", "cost", "gross_margin"):
             text = values.get(name, "")
             money[name] = None
             if not text:
                 if name == "amount":
-                    problems.append(_("amount: required"))
+                    problems.append(Summary(gettext_noop("amount: required")))
                 continue
             money[name] = parse_money(text)
             if money[name] is None:
-                problems.append(_("%(column)s: not an amount") % {"column": name})
+                problems.append(
+                    Summary(gettext_noop("%(column)s: not an amount"), {"column": name})
+                )
             elif name != "gross_margin" and money[name] < 0:
-                problems.append(_("%(column)s: must not be negative") % {"column": name})
+                problems.append(
+                    Summary(gettext_noop("%(column)s: must not be negative"), {"column": name})
+                )
         if money["gross_margin"] is None and money["amount"] is not None and money["cost"]:
             money["gross_margin"] = money["amount"] - money["cost"]
         currency = values.get("currency", "").strip().upper() or "CNY"
         if not (len(currency) == 3 and currency.isalpha()):
-            problems.append(_("currency: a three-letter code such as CNY"))
+            problems.append(Summary(gettext_noop("currency: a three-letter code such as CNY")))
         # A choice is written as its code or its label, as in a customer import.
         channel_text = values.get("channel", "").strip()
         channel = choice_code(Order.Channel, channel_text) if channel_text else Order.Channel.OTHER
         if channel is None:
             problems.append(
-                _("channel: “%(value)s” is not one of %(choices)s")
-                % {"value": channel_text, "choices": labels_and_codes(Order.Channel)}
+                Summary(
+                    gettext_noop("channel: “%(value)s” is not one of %(choices)s"),
+                    {"value": channel_text, "choices": labels_and_codes(Order.Channel)},
+                )
             )
         status_text = values.get("status", "").strip()
         status = choice_code(Order.Status, status_text) if status_text else Order.Status.PLACED
         if status is None:
             problems.append(
-                _("status: “%(value)s” is not one of %(choices)s")
-                % {"value": status_text, "choices": labels_and_codes(Order.Status)}
+                Summary(
+                    gettext_noop("status: “%(value)s” is not one of %(choices)s"),
+                    {"value": status_text, "choices": labels_and_codes(Order.Status)},
+                )
             )
         external_id = values.get("external_id", "").strip() or None
         if external_id and len(external_id) > 100:
-            problems.append(_("external_id: at most 100 characters"))
+            problems.append(Summary(gettext_noop("external_id: at most 100 characters")))
         if problems:
             return None, problems
         fields = {

@@ -26,8 +26,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from guanxi.audit.summaries import Summary
 from guanxi.core.formulas import restore_formula
+
+from .reasons import Reason, joined, rendered
 
 MAX_CELL = 10_000  # characters; a longer cell is a broken file, not data
 # The whole file is in memory already, so csv's own limit on a field guards nothing; raised, it
@@ -43,7 +47,7 @@ class FileProblem(ValueError):
 class SourceRow:
     number: int  # 1-based line (CSV: the line the row starts on) or sheet row
     cells: list[str]
-    problem: str | None = None  # why the row could not be read, if it could not
+    problem: Reason | None = None  # why the row could not be read, if it could not
 
 
 @dataclass
@@ -142,7 +146,7 @@ def _open_csv(path: Path) -> TableFile:
     for row in _csv_rows(table, header=True):
         if row.problem:
             raise FileProblem(
-                _("The header row cannot be read: %(problem)s") % {"problem": row.problem}
+                _("The header row cannot be read: %(problem)s") % {"problem": rendered(row.problem)}
             )
         if any(cell.strip() for cell in row.cells):
             table.header = _header_cells(row.cells)
@@ -168,7 +172,11 @@ def _csv_rows(table: TableFile, *, header: bool = False) -> Iterator[SourceRow]:
         except StopIteration:
             return
         except csv.Error as error:
-            yield SourceRow(start, [], _("not readable as CSV (%(error)s)") % {"error": error})
+            yield SourceRow(
+                start,
+                [],
+                Summary(gettext_noop("not readable as CSV (%(error)s)"), {"error": str(error)}),
+            )
             number = reader.line_num + 1
             continue
         number = reader.line_num + 1
@@ -189,11 +197,13 @@ def _csv_rows(table: TableFile, *, header: bool = False) -> Iterator[SourceRow]:
                     .replace("\x00", "")
                     for c in cells
                 ],
-                _(
-                    "this row is not valid %(encoding)s text (byte 0x%(byte)s); save the file "
-                    "as UTF-8 and import the row again"
-                )
-                % {"encoding": encoding, "byte": byte},
+                Summary(
+                    gettext_noop(
+                        "this row is not valid %(encoding)s text (byte 0x%(byte)s); save the "
+                        "file as UTF-8 and import the row again"
+                    ),
+                    {"encoding": encoding, "byte": byte},
+                ),
             )
             continue
         last = number - 1
@@ -203,12 +213,14 @@ def _csv_rows(table: TableFile, *, header: bool = False) -> Iterator[SourceRow]:
             yield SourceRow(
                 start,
                 [c.replace("\x00", "") for c in cells],
-                _(
-                    'a quote (") opened on line %(first)d is never closed, so lines '
-                    "%(first)d–%(last)d were read as this one row; close the quote and import "
-                    "them again"
-                )
-                % {"first": start, "last": last},
+                Summary(
+                    gettext_noop(
+                        'a quote (") opened on line %(first)d is never closed, so lines '
+                        "%(first)d–%(last)d were read as this one row; close the quote and "
+                        "import them again"
+                    ),
+                    {"first": start, "last": last},
+                ),
             )
             continue
         yield _checked_row(table, start, cells, last_line=last)
@@ -251,46 +263,61 @@ def _checked_row(
     a value has shifted the row). The cells of a refused row are kept whole, only without the
     NULs, so that the error file loses nothing of the row — or of the lines a stray quote made
     part of it, which ``last_line`` (a CSV row's last line) points out."""
-    problems = []
+    problems: list[Reason] = []
     for index, cell in enumerate(cells):
         nul, long = "\x00" in cell, len(cell) > MAX_CELL
         if not (nul or long):
             continue
         column = (table.header[index] if index < len(table.header) else "") or (
-            _("column %(number)d") % {"number": index + 1}
+            Summary(gettext_noop("column %(number)d"), {"number": index + 1})
         )
         if nul:
             problems.append(
-                _("%(column)s: contains a NUL character (0x00), which is not text")
-                % {"column": column}
+                Summary(
+                    gettext_noop("%(column)s: contains a NUL character (0x00), which is not text"),
+                    {"column": column},
+                )
             )
         if long:
-            problem = _("%(column)s: longer than %(limit)s characters") % {
-                "column": column,
-                "limit": f"{MAX_CELL:,}",
-            }
+            problem = Summary(
+                gettext_noop("%(column)s: longer than %(limit)s characters"),
+                {"column": column, "limit": f"{MAX_CELL:,}"},
+            )
             if last_line is not None and last_line > number:
-                problem += " " + _(
-                    "(the row runs over lines %(first)d–%(last)d: is a quote left open?)"
-                ) % {"first": number, "last": last_line}
+                # Not a message of the catalogue: two sentences, each translated.
+                problem = Summary(
+                    "%(problem)s %(lines)s",
+                    {
+                        "problem": problem,
+                        "lines": Summary(
+                            gettext_noop(
+                                "(the row runs over lines %(first)d–%(last)d: is a quote left "
+                                "open?)"
+                            ),
+                            {"first": number, "last": last_line},
+                        ),
+                    },
+                )
             problems.append(problem)
     width = len(table.header)
     beyond = [index + 1 for index, cell in enumerate(cells[width:], start=width) if cell.strip()]
     if beyond:
         problems.append(
-            _(
-                "the row has values beyond the last column of the header (column %(columns)s; "
-                "the header has %(width)d columns): is there a separator inside a value? Fix the "
-                "row, or name those columns in the header"
+            Summary(
+                gettext_noop(
+                    "the row has values beyond the last column of the header (column "
+                    "%(columns)s; the header has %(width)d columns): is there a separator inside "
+                    "a value? Fix the row, or name those columns in the header"
+                ),
+                {
+                    "columns": ", ".join(str(n) for n in beyond),
+                    "width": width,
+                },
             )
-            % {
-                "columns": ", ".join(str(n) for n in beyond),
-                "width": width,
-            }
         )
     if not problems:
         return SourceRow(number, cells)
-    return SourceRow(number, [c.replace("\x00", "") for c in cells], "; ".join(problems))
+    return SourceRow(number, [c.replace("\x00", "") for c in cells], joined(problems))
 
 
 # --- XLSX ------------------------------------------------------------------------------------

@@ -959,7 +959,7 @@ def write_error_rows(job: ImportJob, handle) -> int:
     for error in errors.iterator():
         cells = list(error.cells) + [""] * (width - len(error.cells))
         cells = [neutralise_formula(cell) for cell in cells]
-        writer.writerow([*cells, error.row_number, neutralise_formula(error.reason)])
+        writer.writerow([*cells, error.row_number, neutralise_formula(error.reason_text)])
         count += 1
     return count
 

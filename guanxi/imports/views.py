@@ -47,6 +47,7 @@ from .mapping import (
 from .models import ImportJob
 from .order_import import OrderImporter
 from .readers import FileProblem, open_table
+from .reasons import reasons_text, rendered
 from .selectors import access_import_job, import_errors, import_jobs_for_user
 from .services import (
     CancelOutcome,
@@ -373,11 +374,11 @@ def _check_sample(job: ImportJob, table, column_mapping, user) -> dict:
     for row in table.rows():
         checked += 1
         if row.problem:
-            problems.append((row.number, row.problem))
+            problems.append((row.number, rendered(row.problem)))
         else:
             result = clean_customer_row(row.number, column_mapping.apply(row.cells), context)
             if isinstance(result, list):
-                problems.append((row.number, "; ".join(column_mapping.naming_columns(result))))
+                problems.append((row.number, reasons_text(result, column_mapping)))
             else:
                 good += 1
         if checked >= CHECK_ROWS:

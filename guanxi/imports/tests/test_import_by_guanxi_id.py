@@ -359,7 +359,9 @@ def test_a_customer_given_away_during_the_import_is_refused_naming_the_id(compan
         custom_fields={}, id_number="", external_id="E1", organization_external_id=None,
         guanxi_id=7,
     )  # fmt: skip
-    assert _gone_reason(row, by_external_id=True).startswith("guanxi_id: the customer 7 was")
+    assert (
+        _gone_reason(row, by_external_id=True).render().startswith("guanxi_id: the customer 7 was")
+    )
 
 
 # --- the ways in -------------------------------------------------------------------------------

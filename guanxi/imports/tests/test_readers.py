@@ -7,6 +7,7 @@ import pytest
 from openpyxl import Workbook
 
 from guanxi.imports.readers import FileProblem, open_table
+from guanxi.imports.reasons import rendered
 
 from .files import damaged_xlsx, rewrite_sheet
 
@@ -45,7 +46,8 @@ def test_a_row_in_another_encoding_is_reported_with_its_number(tmp_path):
     rows = list(open_table(_write(tmp_path, "a.csv", data)).rows())
     assert [r.number for r in rows] == [2, 3, 4]
     assert rows[0].problem is None and rows[2].problem is None
-    assert "not valid UTF-8" in rows[1].problem and "0x" in rows[1].problem
+    problem = rendered(rows[1].problem)
+    assert "not valid UTF-8" in problem and "0x" in problem
 
 
 def test_semicolons_quoted_newlines_and_blank_lines(tmp_path):
@@ -104,7 +106,7 @@ def test_nul_characters_and_overlong_cells_are_reported_naming_the_column(tmp_pa
     assert [r.problem for r in rows[::2]] == [None, None]
     bad = rows[1]
     assert bad.number == 3
-    assert bad.problem == (
+    assert rendered(bad.problem) == (
         "name: contains a NUL character (0x00), which is not text; "
         "notes: longer than 10,000 characters"
     )
@@ -114,7 +116,7 @@ def test_nul_characters_and_overlong_cells_are_reported_naming_the_column(tmp_pa
     # Longer than csv's own default limit of 131,072 characters: still one row, reported.
     huge = f"name,notes\nBig,{'y' * 2_000_000}\nAfter,ok\n".encode()
     rows = list(open_table(_write(tmp_path, "b.csv", huge)).rows())
-    assert [(r.cells[0], r.problem) for r in rows] == [
+    assert [(r.cells[0], r.problem and rendered(r.problem)) for r in rows] == [
         ("Big", "notes: longer than 10,000 characters"),
         ("After", None),
     ]
@@ -127,7 +129,7 @@ def test_nul_characters_and_overlong_cells_are_reported_naming_the_column(tmp_pa
     path = tmp_path / "a.xlsx"
     workbook.save(path)
     (row,) = open_table(path).rows()
-    assert row.problem.startswith(
+    assert rendered(row.problem).startswith(
         "notes: longer than 10,000 characters; the row has values beyond the last column"
     )
     assert row.cells == ["王芳", "z" * 12_000, "and a cell past the header"]
@@ -141,7 +143,7 @@ def test_a_quote_left_open_is_reported_with_the_lines_it_swallowed(tmp_path):
     rows = list(open_table(_write(tmp_path, "a.csv", data)).rows())
     assert [r.cells[0] for r in rows] == ["张伟", 'Bad "quote', "王芳"]
     assert rows[2].number == 4
-    assert rows[2].problem == (
+    assert rendered(rows[2].problem) == (
         'a quote (") opened on line 4 is never closed, so lines 4–6 were read as this one row; '
         "close the quote and import them again"
     )
@@ -158,7 +160,7 @@ def test_a_quote_left_open_is_reported_with_the_lines_it_swallowed(tmp_path):
     data = f'name,phone\n王芳,"139\n{lines}"\n张伟,13812345678\n'.encode()
     rows = list(open_table(_write(tmp_path, "c.csv", data)).rows())
     assert [r.cells[0] for r in rows] == ["王芳", "张伟"]
-    assert rows[0].problem == (
+    assert rendered(rows[0].problem) == (
         "phone: longer than 10,000 characters (the row runs over lines 2–803: "
         "is a quote left open?)"
     )
@@ -197,8 +199,9 @@ def test_values_beyond_the_last_header_are_reported_and_kept(tmp_path):
     # An unquoted comma in a value shifts the rest of the row one column to the right.
     data = "name,phone,city\n张伟,13812345678,上海,浦东\n王芳,13900001111,北京,,\n".encode()
     shifted, padded = open_table(_write(tmp_path, "a.csv", data)).rows()
-    assert shifted.problem.startswith("the row has values beyond the last column of the header")
-    assert "column 4" in shifted.problem
+    problem = rendered(shifted.problem)
+    assert problem.startswith("the row has values beyond the last column of the header")
+    assert "column 4" in problem
     assert shifted.cells == ["张伟", "13812345678", "上海", "浦东"]
     # Empty cells after the header (a trailing separator) are no value: the row is fine.
     assert padded.problem is None
