@@ -30,7 +30,9 @@ def category_choices(blank: str = "—") -> list[tuple[str, str]]:
 
 
 class TicketForm(forms.Form):
-    type = forms.ChoiceField(label=_("Type"), choices=Ticket.Type.choices)
+    # Starts empty: the first choice, complaint, made every ticket whose type the agent did not
+    # look at a complaint, with the complaint policy's deadlines and a place in its reports.
+    type = forms.ChoiceField(label=_("Type"), choices=[("", "—"), *Ticket.Type.choices])
     subject = forms.CharField(label=_("Subject"), max_length=200)
     description = forms.CharField(
         label=_("Description"), widget=forms.Textarea(attrs={"rows": 5}), required=False
