@@ -7,7 +7,8 @@ searches of the right guesses give a whole number away. So for them a query's di
 phone only
 
 * as the number's visible last four digits (the commonest phone search: 5678),
-* as the start of the number up to where the mask hides it (+86 138, 0755 for +86 755 …), or
+* as the start of the number up to where the mask hides it (+86 138, 0755 for +86 755 …; a
+  number of the default country also without its code: 138, 755), or
 * as the whole number, in any usual spelling (+86 138 1234 5678, 13812345678, 021-6234 5678):
   whoever types all of it knows it already, and a rep must find the caller who reads it out.
 
@@ -123,14 +124,25 @@ def _visible_match(digits: str) -> Q:
         )
     country_code = _country_code_of(digits)
     if country_code:
-        national_start = len(digits) - len(country_code)
-        if national_start <= FIRST_DIGITS_SHOWN_OF_SHORT:
-            condition |= Q(number__startswith="+" + digits)
-        elif national_start <= FIRST_DIGITS_SHOWN_OF_LONG:
-            condition |= Q(
-                number__startswith="+" + digits, national_digits__gte=LONG_NATIONAL_NUMBER
-            )
+        condition |= _shown_start(digits, len(digits) - len(country_code))
+    if len(digits) <= FIRST_DIGITS_SHOWN_OF_LONG and not digits.startswith("0"):
+        # The start of a national number as the mask shows it (138 of 138****5678), for the
+        # country whose numbers are typed without their code (as 0755 is read: see
+        # ``search._digit_term``). The search index found the customer by the digits anywhere
+        # in a number; this keeps only the numbers they start, a test on the same phone rows
+        # (no further query), so the search costs what it did.
+        condition |= _shown_start(TRUNK_COUNTRY_CODE + digits, len(digits))
     return condition
+
+
+def _shown_start(digits: str, national_start: int) -> Q:
+    """Phones that start with ``digits``, their country code and the first ``national_start``
+    digits of their national number, where the mask shows that many (none where it does not)."""
+    if national_start <= FIRST_DIGITS_SHOWN_OF_SHORT:
+        return Q(number__startswith="+" + digits)
+    if national_start <= FIRST_DIGITS_SHOWN_OF_LONG:
+        return Q(number__startswith="+" + digits, national_digits__gte=LONG_NATIONAL_NUMBER)
+    return Q()
 
 
 def _is_number(text: str) -> bool:

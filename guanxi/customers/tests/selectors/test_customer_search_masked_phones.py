@@ -80,7 +80,7 @@ def test_a_rep_finds_no_one_by_a_mobiles_hidden_digits(company, phones, query):
     assert _found(company.manager, query) == {"Mobile Person"}
 
 
-@pytest.mark.parametrize("query", ["5678", "86138", *WHOLE_MOBILE])
+@pytest.mark.parametrize("query", ["5678", "86138", "138", *WHOLE_MOBILE])
 def test_a_rep_finds_a_mobile_by_its_last_four_its_start_and_the_whole_number(
     company, phones, query
 ):
@@ -94,9 +94,22 @@ def test_a_rep_finds_no_one_by_a_landlines_hidden_digits(company, phones, query)
     assert _found(company.manager, query) == {"Landline Ltd"}
 
 
-@pytest.mark.parametrize("query", ["1357", "0755", *WHOLE_LANDLINE])
+@pytest.mark.parametrize("query", ["1357", "0755", "755", *WHOLE_LANDLINE])
 def test_a_rep_finds_a_landline_by_its_area_code_last_four_and_whole_number(company, phones, query):
     assert _found(company.rep, query) == {"Landline Ltd"}
+
+
+def test_the_shown_start_of_a_national_number_finds_no_number_holding_it_further_on(
+    company, phones
+):
+    # As the mask shows them: +86 150 **** 0000 starts with 150, not with 138, however many
+    # times its hidden digits hold 138.
+    phones("Hidden Digits", "+86 150 1380 0000")
+    assert "Hidden Digits" not in _found(company.rep, "138")
+    assert "Hidden Digits" in _found(company.manager, "138")
+    assert _found(company.rep, "150") == {"Hidden Digits"}
+    assert _found(company.rep, "15") == {"Hidden Digits"}
+    assert _found(company.rep, "13") == {"Mobile Person"}
 
 
 def test_the_last_four_of_a_short_number_are_hidden_and_so_not_searched(company, phones):
