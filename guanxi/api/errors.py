@@ -34,7 +34,7 @@ from ninja.errors import ValidationError as SchemaValidationError
 
 from guanxi.core.keyset import CursorError
 from guanxi.customers.models import Customer
-from guanxi.customers.services import StaleVersionError
+from guanxi.customers.services import StaleVersionError, WholeNumberLimitReached
 
 logger = logging.getLogger("django.request")
 
@@ -272,6 +272,15 @@ def install_error_handlers(api: NinjaAPI) -> None:
                 current_version=exc.current_version,
             ),
         )
+
+    @api.exception_handler(WholeNumberLimitReached)
+    def too_many_whole_numbers(request, exc: WholeNumberLimitReached):
+        message = exc.message()
+        response = respond(
+            request, 429, error_body(message, [{"field": exc.field, "message": message}])
+        )
+        response["Retry-After"] = str(exc.retry_after)
+        return response
 
     @api.exception_handler(CursorError)
     def bad_cursor(request, exc: CursorError):

@@ -46,6 +46,7 @@ class AuditEvent(models.Model):
         MERGE = "merge", _("merged")
         UNMERGE = "unmerge", _("merge undone")
         IMPORT = "import", _("imported")
+        LOOKUP_LIMIT = "lookup_limit", _("reached the limit of whole-number searches")
 
     occurred_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(

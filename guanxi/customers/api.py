@@ -54,6 +54,7 @@ from .exports import (
     export_filename,
 )
 from .history import EntrySource, entry_sources, stored_changes
+from .masked_phone_search import numbers_named_in_full
 from .models import Address, Customer, CustomerExportJob, Email, MarketingConsent, Phone
 from .selectors import (
     RECYCLE_BIN_ORDERINGS,
@@ -604,15 +605,28 @@ IfMatch = Annotated[
 # Operations. Fixed paths come before /customers/{customer_id}, which would otherwise match them.
 
 
+def _count_whole_numbers(request: HttpRequest, q: str | None) -> None:
+    """Counts the whole phone numbers of ``q`` (see ``services.whole_number_lookups_count``):
+    over the limit, the API's error handler answers 429."""
+    services.whole_number_lookups_count(
+        actor=request.auth, numbers=numbers_named_in_full(q or ""), field="q"
+    )
+
+
 @router.get(
     "/customers",
-    response={200: CustomerPageOut, **error_responses()},
+    response={200: CustomerPageOut, **error_responses(429)},
     url_name="customer_list",
     summary="List customers",
 )
 def customer_list(request: HttpRequest, query: Query[CustomerListQuery]):
     """Customers you may see, newest first unless `ordering` says otherwise, one keyset page at
-    a time: pass `next_cursor` back as `cursor` for the next page (null on the last page)."""
+    a time: pass `next_cursor` back as `cursor` for the next page (null on the last page).
+
+    Unless you may view sensitive data, whole phone numbers in `q` that you have not searched
+    for in the last day are limited (README, "Sensitive data"): over the limit, 429 with a
+    Retry-After header."""
+    _count_whole_numbers(request, query.q)
     customers = customer_list_for_user(
         request.auth, filters=query.selector_filters()
     ).select_related("owner")
@@ -640,7 +654,7 @@ def customer_create(request: HttpRequest, payload: CustomerCreateIn):
 
 @router.get(
     "/customers/export",
-    response={200: None, 202: CustomerExportJobOut, **error_responses(403)},
+    response={200: None, 202: CustomerExportJobOut, **error_responses(403, 429)},
     url_name="customer_export",
     summary="Export customers as CSV or Excel",
     openapi_extra={
@@ -690,8 +704,12 @@ def customer_export(
     configured otherwise) the answer is instead 202 Accepted with the background export, its
     address in `Location`: ask `GET /customers/exports/{job_id}` until its status is `ready`,
     then download `GET /customers/exports/{job_id}/file` (kept 7 days, for you alone). Such an
-    export is audited once, when its workbook is written."""
+    export is audited once, when its workbook is written.
+
+    A whole phone number in `q` counts towards the limit of whole-number searches as the
+    list's does (429 over it)."""
     filters = query.selector_filters()
+    _count_whole_numbers(request, filters.get("q"))
     if query.format == ExportFormat.XLSX and customer_export_is_long(
         actor=request.auth, filters=filters
     ):
@@ -814,7 +832,7 @@ def customers_reassign(request: HttpRequest, payload: ReassignIn):
 
 @router.get(
     "/customers/deleted",
-    response={200: DeletedCustomerPageOut, **error_responses(403)},
+    response={200: DeletedCustomerPageOut, **error_responses(403, 429)},
     url_name="customer_deleted_list",
     summary="List the recycle bin",
 )
@@ -822,6 +840,7 @@ def customer_deleted_list(request: HttpRequest, query: Query[DeletedCustomerList
     """Deleted customers, newest deletion first, with who deleted them (administrators only),
     one keyset page at a time as the other lists. `q` searches them as the customer list does.
     Restore one with `POST /customers/{customer_id}/restore`."""
+    _count_whole_numbers(request, query.q)
     customers = deleted_customers_for_user(request.auth, query=query.q or "").select_related(
         "owner"
     )

@@ -35,7 +35,7 @@ from django.db.models.functions import Length, Substr
 from guanxi.core.phones import parse_phone
 
 from .models import Customer, Email, Phone
-from .search import _HAN_CLASS, MAX_TAILS, TRUNK_COUNTRY_CODE, Term, TokenMatch
+from .search import _HAN_CLASS, MAX_TAILS, TRUNK_COUNTRY_CODE, Term, TokenMatch, parse_query
 
 # As mask_phone shows a number: its country code always; of a national number of this many
 # digits or more, the first three and the last four; of a shorter one, the first two and the
@@ -110,6 +110,33 @@ def whole_numbers(digits: str) -> set[str]:
     with suppress(ValidationError):  # not a whole number as the default region writes them
         numbers.add(parse_phone(digits).e164)
     return numbers
+
+
+def _is_valid(number: str) -> bool:
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(number))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def numbers_named_in_full(query: str) -> set[str]:
+    """The stored (E.164) numbers that ``query`` names in full, one for each of its numbers
+    (the first in order of those it may be): those whose match tells whoever sees numbers
+    masked something the mask does not show, which ``services.whole_number_lookups_count``
+    limits. Only valid numbers, as every stored number is (``core.phones.parse_phone``): the
+    last four digits, the shown start of a number (+86 138) or an order number are none."""
+    named = set()
+    for term in parse_query(query):
+        candidates = {
+            number
+            for text in term
+            if _is_number(text)
+            for number in whole_numbers(text)
+            if _is_valid(number)
+        }
+        if candidates:
+            named.add(min(candidates))
+    return named
 
 
 def _visible_match(digits: str) -> Q:

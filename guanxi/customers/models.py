@@ -407,3 +407,23 @@ class CustomerExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"customer export {self.pk} ({self.status})"
+
+
+class WholeNumberLookup(models.Model):
+    """A whole phone number looked up (searched for, typed into a new customer's form) by
+    someone who sees numbers masked: the lookups of the last day count towards their limit
+    (``services.WHOLE_NUMBER_LIMITS``), older ones are deleted by the next. The number is kept
+    as its keyed hash: the table would otherwise hold the numbers tried, among them the
+    customers' own."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", editable=False
+    )
+    number_hash = models.CharField(max_length=64, editable=False)
+    looked_up_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "looked_up_at"], name="customers_lookup_user_time")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.looked_up_at:%Y-%m-%d %H:%M}"

@@ -828,3 +828,129 @@ def custom_field_definitions_delete(*, actor, definition_ids: Iterable[int]) -> 
         summary_of=lambda row: row.key,
     )
     return len(deleted)
+
+
+# ---------------------------------------------------------------------------------------------
+# Whole phone numbers looked up by whoever sees numbers masked
+
+# A mask (+86 138 **** 5678) leaves 10,000 numbers, and a search or a duplicate hint by a whole
+# number answers yes or no for one of them (``masked_phone_search``): unlimited, ten thousand
+# searches tell the number. Whole numbers not looked up before are limited to 30 in any ten
+# minutes, more than a rep answering calls all day looks up (one a caller, a few minutes
+# each), and 300 in any day: trying every middle of one mask then takes over a month of
+# refusals, each window's first of which the audit log shows.
+WHOLE_NUMBER_LIMITS = (
+    (30, dt.timedelta(minutes=10)),
+    (300, dt.timedelta(days=1)),
+)
+# The windows in words, for the message and the audit row (a Summary keeps the msgid).
+_WINDOW_MESSAGES = {
+    dt.timedelta(minutes=10): gettext_noop("10 minutes"),
+    dt.timedelta(days=1): gettext_noop("a day"),
+}
+
+
+class WholeNumberLimitReached(Exception):
+    """``actor`` looked up too many whole phone numbers (``WHOLE_NUMBER_LIMITS``); ``field``
+    names the input that held one, and ``retry_at`` when a new one will be answered again."""
+
+    def __init__(self, *, field: str, retry_at: dt.datetime, limit: int, window: dt.timedelta):
+        super().__init__(f"Whole-number lookups limited until {retry_at.isoformat()}.")
+        self.field = field
+        self.retry_at = retry_at
+        self.limit = limit
+        self.window = window
+
+    @property
+    def retry_after(self) -> int:
+        """Seconds until then, rounded up (at least one), for a Retry-After header."""
+        return max(1, int(-(-(self.retry_at - timezone.now()).total_seconds() // 1)))
+
+    def message(self) -> str:
+        """What to tell the user, in the active language."""
+        return _(
+            "Too many searches for whole phone numbers: you looked up %(limit)d different "
+            "numbers in %(window)s. You can search by a whole number again at %(time)s; "
+            "searching by name, by the last four digits or by the start a number shows works "
+            "meanwhile."
+        ) % {
+            "limit": self.limit,
+            "window": _window_words(self.window),
+            "time": timezone.localtime(self.retry_at).strftime("%H:%M"),
+        }
+
+
+def _window_words(window: dt.timedelta) -> str:
+    return _(_WINDOW_MESSAGES[window])
+
+
+def whole_number_lookups_count(*, actor, numbers: Iterable[str], field: str) -> None:
+    """Count the whole phone numbers (E.164) ``actor`` looks up, if they see numbers masked;
+    raise :class:`WholeNumberLimitReached` instead when new ones would pass a limit of
+    ``WHOLE_NUMBER_LIMITS``. A number they looked up in the last day counts once: searching it
+    again (the next page, another spelling, the hints while they type the rest of the form)
+    tells nothing new. The first refusal in a limit's window is audited.
+
+    The lookups are rows in the database, so all processes keep to one count; the user's row is
+    locked meanwhile, so that two requests at once cannot both take the last place."""
+    from guanxi.accounts.models import User
+
+    from .models import WholeNumberLookup
+
+    if not getattr(actor, "pk", None) or actor.may_view_sensitive():
+        return
+    hashes = {lookup_hash(number) for number in numbers}
+    if not hashes:
+        return
+    now = timezone.now()
+    refused = None
+    with transaction.atomic():
+        list(User.objects.select_for_update().filter(pk=actor.pk).values_list("pk"))
+        lookups = WholeNumberLookup.objects.filter(user=actor)
+        longest = max(window for _limit, window in WHOLE_NUMBER_LIMITS)
+        lookups.filter(looked_up_at__lt=now - longest).delete()
+        earlier = dict(lookups.order_by("looked_up_at").values_list("number_hash", "looked_up_at"))
+        new = hashes - set(earlier)
+        if not new:
+            return
+        for limit, window in WHOLE_NUMBER_LIMITS:
+            times = sorted(at for at in earlier.values() if at >= now - window)
+            over = len(times) + len(new) - limit
+            if over > 0:
+                # Free again once ``over`` of them are older than the window.
+                retry_at = times[min(over, len(times)) - 1] + window if times else now + window
+                if refused is None or retry_at > refused.retry_at:
+                    refused = WholeNumberLimitReached(
+                        field=field, retry_at=retry_at, limit=limit, window=window
+                    )
+        if refused is None:
+            WholeNumberLookup.objects.bulk_create(
+                WholeNumberLookup(user=actor, number_hash=h, looked_up_at=now) for h in new
+            )
+            return
+        already_told = AuditEvent.objects.filter(
+            action=AuditEvent.Action.LOOKUP_LIMIT,
+            object_type="user",
+            object_id=actor.pk,
+            occurred_at__gte=now - refused.window,
+        ).exists()
+        if not already_told:
+            audit_record(
+                actor=actor,
+                action=AuditEvent.Action.LOOKUP_LIMIT,
+                object_type="user",
+                object_id=actor.pk,
+                summary=Summary(
+                    gettext_noop(
+                        "Searched for %(limit)s whole phone numbers in %(window)s; further "
+                        "ones refused until %(time)s"
+                    ),
+                    {
+                        "limit": refused.limit,
+                        "window": Summary(_WINDOW_MESSAGES[refused.window]),
+                        "time": timezone.localtime(refused.retry_at).strftime("%H:%M"),
+                    },
+                ),
+                changes={"limit": refused.limit, "window_seconds": refused.window.total_seconds()},
+            )
+    raise refused

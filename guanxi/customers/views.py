@@ -55,6 +55,7 @@ from .forms import (
     RecycleBinFilterForm,
 )
 from .history import describe_history
+from .masked_phone_search import numbers_named_in_full
 from .models import Customer, CustomerExportJob, Phone
 from .selectors import (
     RECYCLE_BIN_ORDERINGS,
@@ -73,12 +74,14 @@ from .selectors import (
 )
 from .services import (
     StaleVersionError,
+    WholeNumberLimitReached,
     customer_create,
     customer_delete,
     customer_restore,
     customer_reveal_sensitive,
     customer_update,
     customers_reassign,
+    whole_number_lookups_count,
 )
 from .visibility import VIEW, can_create_customers, can_restore_customers, customer_scope
 
@@ -93,6 +96,18 @@ HISTORY_ORDERINGS = {"-id": "id"}
 def _wants_fragment(request) -> bool:
     """htmx asks for the part of the page it swaps; a history restore needs the whole page."""
     return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _whole_numbers_refused(user, query: str | None) -> str:
+    """Counts the whole phone numbers ``query`` names for ``user`` (if they see numbers
+    masked), and says so when they may not look up any more for now ("" when they may)."""
+    try:
+        whole_number_lookups_count(
+            actor=user, numbers=numbers_named_in_full(query or ""), field="q"
+        )
+    except WholeNumberLimitReached as refusal:
+        return refusal.message()
+    return ""
 
 
 def _visible_or_404(user, customer_id, action=VIEW) -> Customer:
@@ -122,6 +137,11 @@ def _list_page(request, form: CustomerFilterForm, *, fragment: bool, status: int
     )
     if filters is None:  # a filter is not valid: the page says which, and lists no one
         queryset = queryset.none()
+    refused = _whole_numbers_refused(request.user, (filters or {}).get("q"))
+    if refused:
+        queryset = queryset.none()
+        # The search as you type gets its answer swapped in only when it is a success.
+        status = status if fragment else 429
     paging = keyset_page_context(request, queryset, ordering=form.ordering(), limit=PAGE_SIZE)
     context = {
         "form": form,
@@ -129,6 +149,7 @@ def _list_page(request, form: CustomerFilterForm, *, fragment: bool, status: int
         "customers": paging["page"].items,
         "is_filtered": form.is_filtered(),
         "filter_errors": form.filter_errors(),
+        "lookup_refused": refused,
         # The export form posts the filters of the list shown. Search-as-you-type replaces
         # only the results, so their fragment brings the export form along (out of band).
         "export_params": form.export_params(),
@@ -465,6 +486,10 @@ def customer_export_view(request):
         # Exporting without the filter that is not valid would export everyone.
         messages.error(request, _("Nothing was exported: correct the filters first."))
         return _list_page(request, filter_form, fragment=False, status=422)
+    # An export's rows answer a search by a whole number as the list does; over the limit the
+    # list is shown again, saying so (a refused number is not counted twice).
+    if _whole_numbers_refused(request.user, filters.get("q")):
+        return _list_page(request, filter_form, fragment=False)
     reveal = request.POST.get("reveal") == "1"
     if export_format == ExportFormat.XLSX and customer_export_is_long(
         actor=request.user, filters=filters
@@ -530,10 +555,15 @@ def customer_export_download(request, job_id: int):
 @require_GET
 def organization_lookup(request):
     """Organisations matching what the user typed, as pickable suggestions (htmx)."""
-    organizations = organization_lookup_for_user(
-        request.user, request.GET.get("organization_label", "")
+    label = request.GET.get("organization_label", "")
+    refused = _whole_numbers_refused(request.user, label)
+    organizations = [] if refused else organization_lookup_for_user(request.user, label)
+    # htmx swaps in only a successful answer, so a refusal is one too.
+    return render(
+        request,
+        "customers/_organization_lookup.html",
+        {"organizations": organizations, "refused": refused},
     )
-    return render(request, "customers/_organization_lookup.html", {"organizations": organizations})
 
 
 def _may_reassign(user) -> bool:
@@ -595,6 +625,9 @@ def recycle_bin(request):
     )
     if query is None:  # words that cannot be searched for: the page says so, and lists no one
         queryset = queryset.none()
+    refused = _whole_numbers_refused(request.user, query)
+    if refused:
+        queryset = queryset.none()
     paging = keyset_page_context(
         request,
         queryset,
@@ -607,8 +640,9 @@ def recycle_bin(request):
         **paging,
         "customers": with_deletions(paging["page"].items),
         "is_filtered": bool(request.GET.get("q")),
+        "lookup_refused": refused,
     }
-    return render(request, "customers/recycle_bin.html", context)
+    return render(request, "customers/recycle_bin.html", context, status=429 if refused else 200)
 
 
 @login_required

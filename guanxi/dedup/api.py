@@ -21,10 +21,11 @@ from guanxi.api.pagination import keyset_answer
 from guanxi.api.schemas import BodyId, Cursor, InputSchema, Limit, ParamId, UserRefOut, Version
 from guanxi.customers.models import Customer, Phone
 from guanxi.customers.selectors import access_customer
+from guanxi.customers.services import whole_number_lookups_count
 from guanxi.customers.visibility import VIEW
 
 from . import services
-from .drafts import draft_record
+from .drafts import draft_record, numbers_typed_in_full
 from .models import CustomerMerge, DuplicatePair
 from .selectors import (
     access_duplicate_pair,
@@ -199,13 +200,20 @@ def _with_contacts(prefix: str = ""):
 
 @router.post(
     "/customers/duplicates",
-    response={200: list[LikelyDuplicateOut], **error_responses()},
+    response={200: list[LikelyDuplicateOut], **error_responses(429)},
     url_name="customer_duplicates_check",
     summary="Find likely duplicates of a customer before creating it",
 )
 def customer_duplicates_check(request: HttpRequest, payload: CustomerDraftIn):
     """The customers you may see that are probably the one described, best first, with the
-    evidence for each. Nothing is written, so no Idempotency-Key is needed."""
+    evidence for each. Nothing is written, so no Idempotency-Key is needed.
+
+    Unless you may view sensitive data, whole phone numbers in `phones` count towards the
+    limit of whole-number searches (README, "Sensitive data"): over it, 429 with a Retry-After
+    header."""
+    whole_number_lookups_count(
+        actor=request.auth, numbers=numbers_typed_in_full(payload.model_dump()), field="phones"
+    )
     record = draft_record(
         payload.model_dump(), actor=request.auth, refuse_unknown_organization=True
     )

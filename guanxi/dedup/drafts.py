@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from guanxi.core.crypto import lookup_hash
+from guanxi.customers.masked_phone_search import numbers_named_in_full
 from guanxi.customers.models import Customer
 from guanxi.customers.validation import normalise_id_number
 from guanxi.customers.visibility import VIEW
@@ -68,3 +69,14 @@ def draft_record(
         birth_date=data.get("birth_date"),
         addresses=[dict(a) for a in data.get("addresses") or [] if isinstance(a, Mapping)],
     )
+
+
+def numbers_typed_in_full(data: Mapping[str, Any]) -> set[str]:
+    """The whole phone numbers among a draft's phones: a hint saying "same mobile phone" of one
+    answers yes or no to it as a search by it does, and is limited as one
+    (``customers.services.whole_number_lookups_count``)."""
+    return {
+        number
+        for text in _texts(data.get("phones"), "number")
+        for number in numbers_named_in_full(text)
+    }

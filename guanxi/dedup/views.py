@@ -19,12 +19,16 @@ from guanxi.core.keyset import CursorError, keyset_page
 from guanxi.customers.forms import CustomerForm
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import customer_detail_for_user, customer_permissions_for_user
-from guanxi.customers.services import StaleVersionError
+from guanxi.customers.services import (
+    StaleVersionError,
+    WholeNumberLimitReached,
+    whole_number_lookups_count,
+)
 from guanxi.customers.visibility import can_create_customers
 from guanxi.service.selectors import tickets_for_user
 from guanxi.web.params import int_param, version_param
 
-from .drafts import draft_record
+from .drafts import draft_record, numbers_typed_in_full
 from .matching.engine import REVIEW_THRESHOLD
 from .models import CustomerMerge, DuplicatePair
 from .selectors import (
@@ -266,6 +270,13 @@ def duplicate_hints(request):
     data = form.service_data(draft=True)
     found = []
     if (data.get("name") or "").strip():
+        try:
+            whole_number_lookups_count(
+                actor=request.user, numbers=numbers_typed_in_full(data), field="phones"
+            )
+        except WholeNumberLimitReached as refusal:
+            # htmx swaps in only a successful answer, so the refusal is one.
+            return render(request, "dedup/_hints.html", {"refused": refusal.message()})
         record = draft_record(data, actor=request.user)
         found = likely_duplicates(
             record, visible_to=request.user, threshold=HINT_THRESHOLD, limit=5

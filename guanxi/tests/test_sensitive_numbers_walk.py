@@ -364,6 +364,27 @@ def test_a_rep_finds_the_customer_by_the_digits_shown_and_never_by_those_hidden(
         assert world["customer_id"] in found_by_api(q), q
 
 
+def test_a_rep_cannot_try_every_middle_the_mask_hides(company, walker, world):
+    # +86 138 **** 7762 leaves 10,000 numbers; each search by one answers yes or no. The
+    # whole-number limit refuses the guesses long before the right one (9041) comes up.
+    from guanxi.customers.services import WHOLE_NUMBER_LIMITS
+
+    limit = WHOLE_NUMBER_LIMITS[0][0]
+    api, headers = _token_client(walker)
+    answers = {}
+    for middle in [*range(9000, 9000 + limit + 5), 9041]:
+        response = api.get("/api/v1/customers", {"q": f"138{middle:04d}7762"}, headers=headers)
+        assert response.status_code in (200, 429), response.content
+        answers[middle] = response
+    assert all(answers[m].status_code == 200 for m in range(9000, 9000 + limit))
+    assert answers[9041].status_code == 429
+    assert f'"id": {world["customer_id"]}' not in answers[9041].content.decode()
+    # Whoever sees the numbers in full is not limited, and finds the customer by it.
+    admin_api, admin_headers = _token_client(company.admin)
+    found = admin_api.get("/api/v1/customers", {"q": MOBILE}, headers=admin_headers)
+    assert world["customer_id"] in [item["id"] for item in found.json()["items"]]
+
+
 def test_the_duplicate_hints_for_a_number_typed_in_full_show_no_other_digits(client, walker, world):
     # Whoever types a whole number knows it, and may be told it is a customer's ("same mobile
     # phone"); nothing else of that customer's numbers may come with the answer.
