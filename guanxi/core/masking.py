@@ -1,6 +1,11 @@
 """How sensitive values look to people who may not see them in full."""
 
+import datetime as dt
 import re
+from functools import lru_cache
+
+import phonenumbers
+from django.conf import settings
 
 
 def mask_middle(value: str, keep_start: int, keep_end: int) -> str:
@@ -96,3 +101,140 @@ def masks_match(submitted: str, masked: str) -> bool:
 def mask_key(masked: str) -> str:
     """A masked number without the spaces and dashes of the display, for comparing masks."""
     return _SEPARATORS.sub("", masked)
+
+
+# Numbers written into free text (a note, a message, a subject) -------------------------------
+
+# At least this many digits before a text can hold a number worth masking: the shortest number
+# masked (a five-digit one keeps two at each end) or found is longer, and most notes have fewer.
+_FEWEST_DIGITS = 7
+_DIGIT = re.compile(r"\d")
+# A resident ID number as typed: 18 characters (the last a digit or X) or the old 15 digits, in
+# one run or spaced as region, birth date and serial; never part of a longer run of digits.
+_RESIDENT_ID = re.compile(
+    r"(?<!\d)(?:\d{6}([ -]?)\d{8}\1\d{3}[\dXx]|\d{6}([ -]?)\d{6}\2\d{3})(?![\dXx])"
+)
+_RESIDENT_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_RESIDENT_ID_CHECK = "10X98765432"
+# A Chinese mobile number run into letters (wxm13890417762), which the phone matcher leaves
+# alone because most runs of digits inside words are no phone numbers; a mobile's eleven
+# digits starting 13-19 rarely are anything else.
+_MOBILE_IN_A_WORD = re.compile(r"(?<![\d*])1[3-9]\d{9}(?![\d*])")
+
+
+def mask_numbers_in_text(text: str) -> str:
+    """``text`` with every phone number and resident ID number in it masked as the customer's
+    card masks the same number (:func:`mask_phone`, :func:`mask_id_number`), the rest as typed.
+
+    For whoever sees numbers masked, free text (a note, a ticket's messages, its subject) would
+    otherwise show the number the card beside it hides. Phone numbers are those libphonenumber
+    finds in the site's default region, valid ones only (dates, amounts, "T-000123" are not),
+    grouped as numbers of their country are, except Chinese mobiles, found however the digits
+    are spaced: a valid landline's grouping is what tells one from an order number
+    (SO-2026-000123 would be a Guangzhou number). Each shows the digits the card shows of that
+    number, wherever the text has them and with its own spacing and prefix (+86, 0), so the
+    two together show no more than the card. ID numbers are 18 characters with a right check
+    character or 15 digits, either with a birth date that is a date.
+
+    The text is plain (escape it after, not before: masking never adds markup)."""
+    if not text or len(_DIGIT.findall(text)) < _FEWEST_DIGITS:
+        return text
+    # The matching takes a few milliseconds a message: a page shown again (a ticket's
+    # conversation, the timeline) reads it from here.
+    return _numbers_masked(text, settings.GUANXI_DEFAULT_PHONE_REGION)
+
+
+@lru_cache(maxsize=4096)
+def _numbers_masked(text: str, region: str) -> str:
+    """:func:`mask_numbers_in_text`, in ``region``, a line at a time: no number is written over
+    two lines, and the lines with too few digits for one (most of an email's) are not read."""
+    return "".join(
+        _line_masked(line, region) if len(_DIGIT.findall(line)) >= _FEWEST_DIGITS else line
+        for line in text.splitlines(keepends=True)
+    )
+
+
+def _line_masked(text: str, region: str) -> str:
+    text = _RESIDENT_ID.sub(_masked_resident_id, text)
+    spans = []
+    strict = None
+    for match in phonenumbers.PhoneNumberMatcher(text, region, phonenumbers.Leniency.VALID):
+        number = match.number
+        is_mobile = number.country_code == 86 and phonenumbers.number_type(number) in (
+            phonenumbers.PhoneNumberType.MOBILE,
+            phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        )
+        if not is_mobile:
+            if strict is None:
+                strict = {
+                    (m.start, m.end)
+                    for m in phonenumbers.PhoneNumberMatcher(
+                        text, region, phonenumbers.Leniency.STRICT_GROUPING
+                    )
+                }
+            if (match.start, match.end) not in strict:
+                continue
+        spans.append((match.start, match.end, _masked_as_typed(match.raw_string, number)))
+    for start, end, masked in reversed(spans):
+        text = text[:start] + masked + text[end:]
+    return _MOBILE_IN_A_WORD.sub(_masked_mobile_in_a_word, text)
+
+
+def _masked_as_typed(raw: str, number: phonenumbers.PhoneNumber) -> str:
+    """``raw``, a number as the text writes it, with the digits hidden that :func:`mask_phone`
+    hides of the number as the card shows it (+86 21 5*** 3190 for "(021) 5876 3190")."""
+    display = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    national = phonenumbers.national_significant_number(number)
+    marks = [ch for ch in mask_phone(display).partition(" ")[2] if ch.isdigit() or ch == "*"]
+    positions = [i for i, ch in enumerate(raw) if ch.isdigit()]
+    typed = "".join(raw[i] for i in positions)
+    if len(marks) != len(national) or national not in typed:
+        return mask_phone(raw)
+    # The national number's digits as typed: the last of them, unless an extension follows.
+    start = typed.rfind(national)
+    hidden = {positions[start + k] for k, mark in enumerate(marks) if mark == "*"}
+    hidden.update(positions[start + len(national) :])  # an extension tells nothing: hide it
+    return "".join("*" if i in hidden else ch for i, ch in enumerate(raw))
+
+
+def _masked_resident_id(match: re.Match) -> str:
+    typed = match.group(0)
+    value = re.sub(r"[ -]", "", typed).upper()
+    if not _is_resident_id(value):
+        return typed
+    # The characters the card shows (the first and the last) as typed, an x in its own case.
+    shown = iter(mask_id_number(value))
+    return "".join(ch if ch in " -" or next(shown) != "*" else "*" for ch in typed)
+
+
+def _is_resident_id(value: str) -> bool:
+    if len(value) == 18:
+        birth = value[6:14]
+        total = sum(int(d) * w for d, w in zip(value[:17], _RESIDENT_ID_WEIGHTS, strict=True))
+        if _RESIDENT_ID_CHECK[total % 11] != value[17]:
+            return False
+    else:
+        birth = "19" + value[6:12]
+    try:
+        born = dt.date(int(birth[:4]), int(birth[4:6]), int(birth[6:8]))
+    except ValueError:
+        return False
+    return value[0] in "12345678" and dt.date(1880, 1, 1) <= born
+
+
+def _masked_mobile_in_a_word(match: re.Match) -> str:
+    digits = match.group(0)
+    try:
+        number = phonenumbers.parse(digits, "CN")
+    except phonenumbers.NumberParseException:
+        return digits
+    return mask_phone(digits) if phonenumbers.is_valid_number(number) else digits
+
+
+def text_as_seen_by(user, text: str) -> str:
+    """Free text about a customer as ``user`` may read it: as written if they may see numbers
+    in full, else with the numbers in it masked (:func:`mask_numbers_in_text`). The stored
+    text never changes: a note keeps what its writer typed for whoever may read it."""
+    if not text or user.may_view_sensitive():
+        return text
+    return mask_numbers_in_text(text)

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from guanxi.accounts.models import User
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.selectors import audit_events_for_customer
+from guanxi.core.masking import mask_numbers_in_text
 from guanxi.interactions.models import Interaction
 
 from .models import Address, Customer, CustomFieldDefinition, Email, MarketingConsent, Phone
@@ -513,13 +514,22 @@ def entry_sources(
     customer in the changes (``CUSTOMER_ID_KEYS``) is given as ``HIDDEN_CUSTOMER``, where the
     page says "another customer, which you cannot open"."""
     in_sight = _customers_in_sight(events, viewer=viewer, history=history)
-    return _entry_sources(events, history=history, in_sight=in_sight)
+    return _entry_sources(
+        events, history=history, in_sight=in_sight, masked=not viewer.may_view_sensitive()
+    )
 
 
 def _entry_sources(
-    events: list[AuditEvent], *, history: CustomerHistory | None, in_sight: Mapping[int, str]
+    events: list[AuditEvent],
+    *,
+    history: CustomerHistory | None,
+    in_sight: Mapping[int, str],
+    masked: bool,
 ) -> list[EntrySource]:
-    """:func:`entry_sources`, of the customers ``in_sight`` (:func:`_customers_in_sight`)."""
+    """:func:`entry_sources`, of the customers ``in_sight`` (:func:`_customers_in_sight`);
+    ``masked``: with the numbers typed into their text (a note, a ticket's subject) masked, as
+    the customer's card masks them (the rows keep the text as typed)."""
+    shown = _numbers_masked if masked else (lambda value: value)
     part_of_history = {history.customer_id, *history.merged} if history is not None else set()
     sources = []
     for event in events:
@@ -529,11 +539,22 @@ def _entry_sources(
             EntrySource(
                 merged_customer=(event.customer_id, name) if name is not None else None,
                 # In the reader's language where the row keeps its message.
-                summary="" if _named_customers(event) & unseen else event.summary_text(),
-                changes=_changes_without(stored_changes(event), unseen),
+                summary="" if _named_customers(event) & unseen else shown(event.summary_text()),
+                changes=shown(_changes_without(stored_changes(event), unseen)),
             )
         )
     return sources
+
+
+def _numbers_masked(value: Any) -> Any:
+    """``value``, a row's changes or a part of them, with every text in it masked."""
+    if isinstance(value, str):
+        return mask_numbers_in_text(value)
+    if isinstance(value, list):
+        return [_numbers_masked(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _numbers_masked(item) for key, item in value.items()}
+    return value
 
 
 def describe_history(
@@ -569,7 +590,15 @@ def describe_history(
     in_sight |= in_the_bin
     entries = []
     for event, source in zip(
-        events, _entry_sources(events, history=history, in_sight=in_sight), strict=True
+        events,
+        # The recycle bin shows even those who may see numbers in full only masked ones.
+        _entry_sources(
+            events,
+            history=history,
+            in_sight=in_sight,
+            masked=recycle_bin or not viewer.may_view_sensitive(),
+        ),
+        strict=True,
     ):
         model = _model_of(event)
         lines = [

@@ -22,6 +22,7 @@ from guanxi.api.schemas import (
     UserRefOut,
     aware,
 )
+from guanxi.core.masking import text_as_seen_by
 
 from .models import Interaction
 from .selectors import interaction_list_for_user, interaction_timeline_for_user
@@ -57,6 +58,16 @@ class InteractionOut(Schema):
     staff: UserRefOut | None
     occurred_at: dt.datetime
     created_at: dt.datetime
+
+    # As the reader may see them: numbers typed into the text masked as the customer's card
+    # masks them, for whoever sees the card masked.
+    @staticmethod
+    def resolve_subject(obj: Interaction, context) -> str:
+        return text_as_seen_by(context["request"].auth, obj.subject)
+
+    @staticmethod
+    def resolve_notes(obj: Interaction, context) -> str:
+        return text_as_seen_by(context["request"].auth, obj.notes)
 
 
 class InteractionPageOut(Schema):
@@ -121,7 +132,7 @@ def customer_interaction_create(request: HttpRequest, customer_id: ParamId, payl
     if "occurred_at" in data:
         data["occurred_at"] = aware(data["occurred_at"])
     interaction = interaction_log(actor=request.auth, customer_id=customer_id, data=data)
-    return Status(201, InteractionOut.from_orm(interaction))
+    return Status(201, interaction)
 
 
 @router.get(

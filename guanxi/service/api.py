@@ -19,6 +19,7 @@ from guanxi.api.errors import ApiError, StaleVersionOut, error_responses, refers
 from guanxi.api.idempotency import idempotent
 from guanxi.api.pagination import keyset_answer
 from guanxi.api.schemas import BodyId, Cursor, InputSchema, Limit, ParamId, RefOut, Version
+from guanxi.core.masking import text_as_seen_by
 from guanxi.customers.models import Customer
 
 from . import services
@@ -212,34 +213,35 @@ class TicketMergeIn(InputSchema):
     into_version: Version = Field(description="The version you read of the ticket to keep.")
 
 
-def _out(ticket: Ticket) -> dict:
+def _out(ticket: Ticket, reader) -> dict:
     def person(user):
         return {"id": user.pk, "username": user.username} if user else None
 
     return {
         **{name: getattr(ticket, name) for name in TicketOut.model_fields if name not in (
-            "customer", "assignee", "owner", "number")},
+            "customer", "assignee", "owner", "number", "subject")},
         "number": ticket.number,
+        "subject": text_as_seen_by(reader, ticket.subject),
         "customer": {"id": ticket.customer_id, "name": ticket.customer.name},
         "assignee": person(ticket.assignee),
         "owner": person(ticket.owner),
     }  # fmt: skip
 
 
-def _detail(ticket: Ticket) -> dict:
+def _detail(ticket: Ticket, reader) -> dict:
     ticket = (
         Ticket.objects.select_related("customer", "assignee", "owner")
         .prefetch_related("orders")
         .get(pk=ticket.pk)
     )
     return {
-        **_out(ticket),
-        "description": ticket.description,
+        **_out(ticket, reader),
+        "description": text_as_seen_by(reader, ticket.description),
         "messages": [
             {
                 "id": m.pk,
                 "kind": m.kind,
-                "body": m.body,
+                "body": text_as_seen_by(reader, m.body),
                 "author_id": m.author_id,
                 "created_at": m.created_at,
                 "email_from": m.email_from,
@@ -297,7 +299,7 @@ def ticket_list(request: HttpRequest, query: Query[TicketListQuery]):
     page = keyset_answer(
         queryset, ordering="-id", cursor=query.cursor, limit=query.limit, orderings=ORDERINGS
     )
-    return {"items": [_out(t) for t in page.items], "next_cursor": page.next_cursor}
+    return {"items": [_out(t, request.auth) for t in page.items], "next_cursor": page.next_cursor}
 
 
 @router.get(
@@ -308,7 +310,7 @@ def ticket_list(request: HttpRequest, query: Query[TicketListQuery]):
 )
 def ticket_detail(request: HttpRequest, ticket_id: ParamId):
     """One ticket with its conversation (replies, the customer's messages, internal notes)."""
-    return _detail(ticket_get_for_user(request.auth, ticket_id))
+    return _detail(ticket_get_for_user(request.auth, ticket_id), request.auth)
 
 
 @router.post(
@@ -326,7 +328,7 @@ def ticket_create(request: HttpRequest, payload: TicketCreateIn):
         ticket = services.ticket_create(
             actor=request.auth, customer_id=payload.customer_id, data=data
         )
-    return Status(201, _detail(ticket))
+    return Status(201, _detail(ticket, request.auth))
 
 
 @router.patch(
@@ -347,7 +349,7 @@ def ticket_update(request: HttpRequest, ticket_id: ParamId, payload: TicketPatch
         )
     except services.StaleTicketError as exc:
         raise _stale(exc) from None
-    return _detail(ticket)
+    return _detail(ticket, request.auth)
 
 
 @router.post(
@@ -376,14 +378,14 @@ def ticket_reply(request: HttpRequest, ticket_id: ParamId, payload: ReplyIn):
         )
     except services.StaleTicketError as exc:
         raise _stale(exc) from None
-    return Status(201, _message(message))
+    return Status(201, _message(message, request.auth))
 
 
-def _message(message: TicketMessage) -> dict:
+def _message(message: TicketMessage, reader) -> dict:
     return {
         "id": message.pk,
         "kind": message.kind,
-        "body": message.body,
+        "body": text_as_seen_by(reader, message.body),
         "author_id": message.author_id,
         "created_at": message.created_at,
         "email_from": message.email_from,
@@ -411,7 +413,7 @@ def _customer_email(email: CustomerEmail | None) -> str | None:
 def ticket_note(request: HttpRequest, ticket_id: ParamId, payload: NoteIn):
     """A note for colleagues; the customer never sees it."""
     message = services.ticket_note(actor=request.auth, ticket_id=ticket_id, body=payload.body)
-    return Status(201, _message(message))
+    return Status(201, _message(message, request.auth))
 
 
 @router.post(
@@ -433,7 +435,7 @@ def ticket_status(request: HttpRequest, ticket_id: ParamId, payload: StatusIn):
         )
     except services.StaleTicketError as exc:
         raise _stale(exc) from None
-    return _detail(ticket)
+    return _detail(ticket, request.auth)
 
 
 @router.post(
@@ -455,7 +457,7 @@ def ticket_assign(request: HttpRequest, ticket_id: ParamId, payload: AssignIn):
         )
     except services.StaleTicketError as exc:
         raise _stale(exc) from None
-    return _detail(ticket)
+    return _detail(ticket, request.auth)
 
 
 @router.post(
@@ -482,7 +484,7 @@ def ticket_merge(request: HttpRequest, ticket_id: ParamId, payload: TicketMergeI
             )
     except services.StaleTicketError as exc:
         raise _stale(exc) from None
-    return _detail(kept)
+    return _detail(kept, request.auth)
 
 
 @router.post(
@@ -502,4 +504,4 @@ def ticket_email_send_again(request: HttpRequest, ticket_id: ParamId, payload: S
     services.customer_email_send_again(
         actor=request.auth, ticket_id=ticket_id, email_id=payload.email_id
     )
-    return _detail(ticket_get_for_user(request.auth, ticket_id))
+    return _detail(ticket_get_for_user(request.auth, ticket_id), request.auth)

@@ -23,6 +23,7 @@ from guanxi.dedup.services import duplicate_pair_merge
 from guanxi.interactions.services import interaction_log
 from guanxi.service import mail
 from guanxi.service.models import Ticket
+from guanxi.service.services import ticket_note
 from guanxi.tests.test_authorization_walk import _token_client, all_routes
 
 pytestmark = pytest.mark.django_db
@@ -149,7 +150,13 @@ def world(company, walker):
     interaction_log(
         actor=rep,
         customer_id=customer.pk,
-        data={"channel": "phone", "direction": "outbound", "subject": "Called about the order"},
+        data={
+            "channel": "phone",
+            "direction": "outbound",
+            "subject": "Called about the order",
+            # Numbers typed into free text show masked too (mask_numbers_in_text).
+            "notes": f"Reached on {MOBILE}, ID {ID_NUMBER}; office {LANDLINE}.",
+        },
     )
     # A duplicate merged into the customer, its number copied to them.
     merged = customer_create(
@@ -176,6 +183,7 @@ def world(company, walker):
     assert response.status_code in (200, 302), response.content[:500]
     ticket = Ticket.objects.get(subject="Broken kettle")
     assert ticket.customer_id == customer.pk
+    ticket_note(actor=rep, ticket_id=ticket.pk, body=f"Wang Xiaoming\n{MOBILE}\n{ID_NUMBER}")
     return {
         "customer_id": customer.pk,
         "ticket_id": ticket.pk,

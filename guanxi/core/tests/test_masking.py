@@ -3,7 +3,7 @@ from itertools import product
 
 import pytest
 
-from guanxi.core.masking import mask_id_number, mask_phone
+from guanxi.core.masking import mask_id_number, mask_numbers_in_text, mask_phone
 from guanxi.customers.validation import check_id_number
 
 
@@ -107,3 +107,69 @@ def _earlier_mask(value: str) -> str:
     from guanxi.core.masking import mask_middle
 
     return mask_middle(value, 6 if len(value) >= 15 else 2, 4 if len(value) >= 15 else 2)
+
+
+# Free text as customers and staff write it: each number in it masked as the customer's card
+# masks the same number, everything else left as typed.
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("请拨打13890417762联系我", "请拨打138****7762联系我"),
+        ("手机：138 9041 7762。", "手机：138 **** 7762。"),
+        ("Call me on +86 138 9041 7762 tomorrow.", "Call me on +86 138 **** 7762 tomorrow."),
+        ("+8613890417762", "+86138****7762"),
+        ("(+86)13890417762", "(+86)138****7762"),
+        ("Mobile 138-9041-7762, thanks", "Mobile 138-****-7762, thanks"),
+        ("oddly grouped 1389041 7762", "oddly grouped 138**** 7762"),
+        ("Regards,\nWang Xiaoming\n13890417762", "Regards,\nWang Xiaoming\n138****7762"),
+        ("邮箱 13890417762@163.com", "邮箱 138****7762@163.com"),
+        ("微信 wxm13890417762", "微信 wxm138****7762"),
+        # Landlines keep the area code and the digits the card keeps (+86 21 5*** 3190).
+        ("办公室电话 021-5876 3190", "办公室电话 021-5*** 3190"),
+        ("(021) 5876 3190", "(021) 5*** 3190"),
+        ("Office: +86 21 5876 3190", "Office: +86 21 5*** 3190"),
+        ("0755-88881234转123", "0755-****1234转123"),
+        ("Our US office: +1 650-253-0000", "Our US office: +1 650-***-0000"),
+        # Resident ID numbers, 18 characters with the check character, and the old 15 digits.
+        ("身份证号11010519491231002X，请核实", "身份证号1****************X，请核实"),
+        ("ID 110105 19491231 002x please", "ID 1***** ******** ***x please"),
+        ("旧身份证 110105491231002", "旧身份证 1*************2"),
+        (
+            "phone 13890417762 and ID 11010519491231002X",
+            "phone 138****7762 and ID 1****************X",
+        ),
+    ],
+)
+def test_numbers_in_text_are_masked_as_the_card_masks_them(text, masked):
+    assert mask_numbers_in_text(text) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "发货日期 2026-12-05，请查收",
+        "Delivered on 2026-12-05 at 14:30",
+        "2026年12月5日 下午3点",
+        "12/05/2026",
+        "金额 ¥13,812.00 已到账",
+        "Refund of ¥13,812.00 and CNY 1,380,904.17",
+        "价格 13812.00元",
+        "工单 T-000123 已关闭",
+        "Re: T-004817 broken kettle",
+        "订单 SO-2026-000123 已发货",
+        "Order #2026-000123 shipped",
+        "order 1234567890 and 12345678",
+        "订单号 20261205000123",
+        "淘宝订单 2026120512345678901",
+        "邮编200001",
+        "客服热线 95588",
+        # Eighteen digits whose check character is wrong, or whose birth date is no date.
+        "110105194912310021",
+        "123456789012345678",
+        "",
+        "no digits at all",
+        "1****************X and 138****7762",
+    ],
+)
+def test_text_without_numbers_to_mask_is_left_as_typed(text):
+    assert mask_numbers_in_text(text) == text

@@ -1,0 +1,182 @@
+"""Numbers typed into free text (an interaction's notes, a ticket's subject and messages) as the
+pages and the API show them: masked as the customer's card masks them to whoever sees the card
+masked, as written to whoever may see numbers in full, and stored as written either way."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from guanxi.interactions.models import Interaction
+from guanxi.interactions.services import interaction_log
+from guanxi.service import services
+from guanxi.service.models import TicketMessage
+from guanxi.tests.test_authorization_walk import _token_client
+
+pytestmark = pytest.mark.django_db
+
+MOBILE = "13890417762"
+ID_NUMBER = "11010519491231002X"
+SUBJECT = f"Call back on {MOBILE}"
+NOTES = f"客户身份证号 {ID_NUMBER}，手机 138 9041 7762。Delivered 2026-12-05, ¥13,812.00, T-000123"
+MESSAGE = f"Thanks,\nWang Xiaoming\n{MOBILE}"
+HOSTILE = f"<script>alert(1)</script><b>{MOBILE}</b>"
+FULL = ("13890417762", "138 9041 7762", ID_NUMBER)
+MASKED = ("138****7762", "138 **** 7762", "1****************X")
+# What is no number and stays as written for everyone.
+OTHER = ("2026-12-05", "¥13,812.00", "T-000123")
+
+
+@pytest.fixture
+def world(company):
+    rep, customer = company.rep, company.rep_customer
+    interaction = interaction_log(
+        actor=rep,
+        customer_id=customer.pk,
+        data={"channel": "phone", "direction": "inbound", "subject": SUBJECT, "notes": NOTES},
+    )
+    ticket = services.ticket_create(
+        actor=rep,
+        customer_id=customer.pk,
+        data={"type": "inquiry", "subject": SUBJECT, "description": NOTES},
+    )
+    services.ticket_note(actor=rep, ticket_id=ticket.pk, body=MESSAGE)
+    services.ticket_note(actor=rep, ticket_id=ticket.pk, body=HOSTILE)
+    return {"customer": customer, "ticket": ticket, "interaction": interaction}
+
+
+PAGES = {
+    "timeline": lambda w: f"/customers/{w['customer'].pk}/timeline/",
+    "customer": lambda w: f"/customers/{w['customer'].pk}/",
+    "interactions": lambda w: "/interactions/",
+    "tickets": lambda w: "/service/tickets/",
+    "ticket": lambda w: f"/service/tickets/{w['ticket'].pk}/",
+}
+APIS = {
+    "timeline": lambda w: f"/api/v1/customers/{w['customer'].pk}/interactions",
+    "interactions": lambda w: "/api/v1/interactions",
+    "tickets": lambda w: "/api/v1/tickets",
+    "ticket": lambda w: f"/api/v1/tickets/{w['ticket'].pk}",
+}
+
+
+def _full_in(body: str) -> list[str]:
+    return [number for number in FULL if number in body]
+
+
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_a_page_shows_whoever_sees_numbers_masked_the_numbers_in_text_masked(
+    client, company, world, page
+):
+    assert not company.rep.may_view_sensitive()
+    client.force_login(company.rep)
+    response = client.get(PAGES[page](world))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert _full_in(body) == []
+    assert "138****7762" in body
+    if page in ("timeline", "customer", "ticket"):
+        assert "1****************X" in body
+        for other in OTHER:
+            assert other in body
+
+
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_a_page_shows_whoever_may_see_numbers_the_text_as_written(client, company, world, page):
+    assert company.manager.may_view_sensitive()
+    client.force_login(company.manager)
+    body = client.get(PAGES[page](world)).content.decode()
+    assert MOBILE in body
+    assert "138****7762" not in body
+    if page in ("timeline", "customer", "ticket"):
+        assert ID_NUMBER in body
+
+
+def test_the_ticket_page_masks_before_it_escapes(client, company, world):
+    client.force_login(company.rep)
+    body = client.get(f"/service/tickets/{world['ticket'].pk}/").content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;b&gt;138****7762&lt;/b&gt;" in body
+    assert "<script>alert(1)" not in body
+    assert f"<title>T-{world['ticket'].pk:06d} Call back on 138****7762" in body.replace("\n", "")
+
+
+@pytest.mark.parametrize("api", sorted(APIS))
+def test_the_api_answers_as_the_pages_show(company, world, api):
+    for user, masked in ((company.rep, True), (company.manager, False)):
+        client, headers = _token_client(user)
+        response = client.get(APIS[api](world), headers=headers)
+        assert response.status_code == 200, response.content
+        data = response.json()
+        text = repr(data)
+        if masked:
+            assert _full_in(text) == [], (api, text[:300])
+            assert "138****7762" in text
+        else:
+            assert MOBILE in text
+            assert "138****7762" not in text
+
+
+def test_what_the_api_answers_to_a_note_or_an_interaction_written_through_it(company, world):
+    """The answer to a write shows the text as the writer may read it (they typed it, but an
+    answer about a ticket carries the whole conversation)."""
+    client, headers = _token_client(company.rep)
+    ticket = world["ticket"]
+    note = client.post(
+        f"/api/v1/tickets/{ticket.pk}/notes",
+        {"body": f"Also reachable on {MOBILE}"},
+        content_type="application/json",
+        headers=headers,
+    )
+    assert note.status_code == 201, note.content
+    assert note.json()["body"] == "Also reachable on 138****7762"
+    status = client.patch(
+        f"/api/v1/tickets/{ticket.pk}",
+        {"version": ticket.version, "priority": "high"},
+        content_type="application/json",
+        headers=headers,
+    )
+    assert status.status_code == 200, status.content
+    assert _full_in(repr(status.json())) == []
+    logged = client.post(
+        f"/api/v1/customers/{world['customer'].pk}/interactions",
+        {"channel": "phone", "subject": SUBJECT, "notes": NOTES},
+        content_type="application/json",
+        headers=headers,
+    )
+    assert logged.status_code == 201, logged.content
+    assert logged.json()["subject"] == "Call back on 138****7762"
+    assert _full_in(repr(logged.json())) == []
+
+
+def test_the_stored_text_keeps_what_was_typed(company, world):
+    Client().force_login(company.rep)
+    interaction = Interaction.objects.get(pk=world["interaction"].pk)
+    assert (interaction.subject, interaction.notes) == (SUBJECT, NOTES)
+    assert TicketMessage.objects.filter(body=MESSAGE).exists()
+
+
+def test_similar_cases_are_not_found_by_numbers_for_whoever_sees_them_masked(company, world):
+    """The similar cases offered while a ticket is written: a number typed in full (or the
+    middle group of a landline) must not tell a rep which case holds it."""
+    from guanxi.knowledge.selectors import similar_cases
+    from guanxi.service.models import Ticket
+
+    Ticket.objects.filter(pk=world["ticket"].pk).update(status=Ticket.Status.RESOLVED)
+    text = f"{MOBILE} 9041"
+    assert [c.ticket.pk for c in similar_cases(user=company.manager, text=text)] == [
+        world["ticket"].pk
+    ]
+    assert similar_cases(user=company.rep, text=text) == []
+
+
+def test_an_article_drafted_from_a_ticket_keeps_the_numbers_masked(client, company, world):
+    from guanxi.service.models import Ticket
+
+    Ticket.objects.filter(pk=world["ticket"].pk).update(status=Ticket.Status.RESOLVED)
+    for user, masked in ((company.rep, True), (company.manager, False)):
+        client.force_login(user)
+        response = client.get("/knowledge/new/", {"ticket": world["ticket"].pk})
+        assert response.status_code == 200, response.content[:300]
+        body = response.content.decode()
+        assert (_full_in(body) == []) is masked
+        assert ("138****7762" in body) is masked
