@@ -1734,8 +1734,9 @@ def _failure(error: Exception) -> str:
     return CustomerEmail.Failure.UNREACHABLE
 
 
-def _claim(email_id: int) -> bool:
-    """Claim an email not sent yet for sending, and whether it was claimed here: one
+def _claim(email_id: int) -> datetime | None:
+    """Claim an email not sent yet for sending; returns the claim (the time it was taken, which
+    the sending then records its outcome under), or None when it was not claimed here: one
     conditional update, so that of two claims at the same moment exactly one changes the row
     (PostgreSQL makes the second wait for the first's transaction and look at the row again;
     SQLite writes one at a time), where reading the row first and deciding after would let both
@@ -1744,21 +1745,30 @@ def _claim(email_id: int) -> bool:
     now = timezone.now()
     free = Q(sending_since=None) | Q(sending_since__lt=now - CLAIM_HOLDS_FOR)
     with transaction.atomic():
-        return (
-            CustomerEmail.objects.filter(free, pk=email_id, sent_at=None).update(sending_since=now)
-            == 1
+        claimed = CustomerEmail.objects.filter(free, pk=email_id, sent_at=None).update(
+            sending_since=now
         )
+    return now if claimed == 1 else None
 
 
-def _send_claimed(email: CustomerEmail, *, sent: Callable[[], None] | None = None) -> bool:
-    """Send ``email``, claimed by the caller (:func:`_claim`), and record how it went: sent (the
-    reply's message then has its Message-ID, for the customer's answer to thread back; and
-    ``sent`` is called, in the transaction that records it), or why not (logged). The claim is
-    given up either way. Returns whether it was sent.
+def _send_claimed(
+    email: CustomerEmail, claim: datetime, *, sent: Callable[[], None] | None = None
+) -> bool:
+    """Send ``email``, claimed by the caller (``claim``, from :func:`_claim`), and record how it
+    went: sent (the reply's message then has its Message-ID, for the customer's answer to thread
+    back; and ``sent`` is called, in the transaction that records it), or why not (logged). The
+    claim is given up either way. Returns whether it was sent.
 
     The mail server is reached outside any transaction this opens: the claim keeps others away,
-    so no lock is held while the server answers (on SQLite such a lock stops every writer)."""
+    so no lock is held while the server answers (on SQLite such a lock stops every writer). The
+    row may therefore change meanwhile, and the outcome is written with conditions, never over
+    it: an email dropped meanwhile (a survey, when its ticket opens again or is merged) has
+    nothing left to record, rather than failing after the mail server took it; and a failure
+    is recorded only under this claim, so that a sending whose claim was taken over (it seemed
+    gone for :data:`CLAIM_HOLDS_FOR`) does not clear the claim of whoever is sending it now,
+    which would let a third sender send it at the same time."""
     now = timezone.now()
+    rows = CustomerEmail.objects.filter(pk=email.pk)
     email.attempts += 1
     email.sending_since = None
     try:
@@ -1768,19 +1778,29 @@ def _send_claimed(email: CustomerEmail, *, sent: Callable[[], None] | None = Non
         )
     except Exception as error:
         email.failed_at, email.failure, email.error = now, _failure(error), str(error)[:300]
-        email.save(update_fields=["attempts", "failed_at", "failure", "error", "sending_since"])
+        recorded = rows.filter(sending_since=claim).update(
+            attempts=F("attempts") + 1,
+            failed_at=email.failed_at,
+            failure=email.failure,
+            error=email.error,
+            sending_since=None,
+        )
         logger.exception(
-            "Could not email the customer about ticket %s (%s %s, attempt %d)",
+            "Could not email the customer about ticket %s (%s %s, attempt %d)%s",
             email.ticket_id,
             email.kind,
             email.pk,
             email.attempts,
+            "" if recorded else "; not recorded: dropped or taken over meanwhile",
         )
         return False
     email.sent_at = now
     with transaction.atomic():
-        email.save(update_fields=["attempts", "sent_at", "sending_since"])
-        if email.message_id is not None:
+        # Sent by whoever took the claim over meanwhile, it keeps what that sending recorded.
+        recorded = rows.filter(sent_at=None).update(
+            attempts=F("attempts") + 1, sent_at=now, sending_since=None
+        )
+        if recorded and email.message_id is not None:
             TicketMessage.objects.filter(pk=email.message_id).update(email_message_id=message_id)
         if sent is not None:
             sent()
@@ -1791,11 +1811,13 @@ def customer_email_send(email_id: int) -> bool | None:
     """Send an email to a customer if it is not sent yet, and nobody else is sending it this
     moment: it is claimed first (:func:`_claim`), so that the request that wrote it, the sweep
     and someone sending it again never send it twice. Returns whether it was sent now; None
-    when it had been sent already, or is being sent by someone else. A failure is recorded on
-    it and logged, not raised."""
-    if not _claim(email_id):
+    when it had been sent already, or is being sent by someone else (or was dropped). A failure
+    is recorded on it and logged, not raised."""
+    claim = _claim(email_id)
+    email = CustomerEmail.objects.filter(pk=email_id).first() if claim else None
+    if email is None:
         return None
-    return _send_claimed(CustomerEmail.objects.get(pk=email_id))
+    return _send_claimed(email, claim)
 
 
 def customer_emails_retry(*, now: datetime | None = None, limit: int = 100) -> int:
@@ -1869,7 +1891,8 @@ def customer_email_send_again(*, actor, ticket_id: int, email_id: int) -> Custom
     )
     if not CustomerEmail.objects.filter(on_ticket, pk=email_id).exists():
         raise ValidationError({"email_id": _("This ticket has no such email.")})
-    if not _claim(email_id):
+    claim = _claim(email_id)
+    if claim is None:
         if CustomerEmail.objects.filter(pk=email_id, sent_at=None).exists():
             raise ValidationError(
                 {
@@ -1880,7 +1903,9 @@ def customer_email_send_again(*, actor, ticket_id: int, email_id: int) -> Custom
                 }
             )
         raise sent_meanwhile
-    email = CustomerEmail.objects.get(pk=email_id)
+    email = CustomerEmail.objects.filter(pk=email_id).first()
+    if email is None:  # dropped the moment it was claimed (a survey, its ticket reopened)
+        raise ValidationError({"email_id": _("This ticket has no such email.")})
 
     def audited() -> None:
         _audit(
@@ -1891,7 +1916,7 @@ def customer_email_send_again(*, actor, ticket_id: int, email_id: int) -> Custom
             {"customer_email": {"before": None, "after": email.to}},
         )
 
-    if not _send_claimed(email, sent=audited):
+    if not _send_claimed(email, claim, sent=audited):
         raise ValidationError({"email_id": failure_text(email)})
     return email
 
