@@ -2,6 +2,7 @@
 
 import datetime as dt
 import re
+import unicodedata
 from functools import lru_cache
 
 import phonenumbers
@@ -111,8 +112,9 @@ _FEWEST_DIGITS = 7
 _DIGIT = re.compile(r"\d")
 # A resident ID number as typed: 18 characters (the last a digit or X) or the old 15 digits, in
 # one run or spaced as region, birth date and serial; never part of a longer run of digits.
+# Digits and the X may be full-width, as a Chinese input method types them (\d is any digit).
 _RESIDENT_ID = re.compile(
-    r"(?<!\d)(?:\d{6}([ -]?)\d{8}\1\d{3}[\dXx]|\d{6}([ -]?)\d{6}\2\d{3})(?![\dXx])"
+    r"(?<!\d)(?:\d{6}([ -]?)\d{8}\1\d{3}[\dXxＸｘ]|\d{6}([ -]?)\d{6}\2\d{3})(?![\dXxＸｘ])"
 )
 _RESIDENT_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _RESIDENT_ID_CHECK = "10X98765432"
@@ -199,7 +201,7 @@ def _masked_as_typed(raw: str, number: phonenumbers.PhoneNumber) -> str:
 
 def _masked_resident_id(match: re.Match) -> str:
     typed = match.group(0)
-    value = re.sub(r"[ -]", "", typed).upper()
+    value = unicodedata.normalize("NFKC", re.sub(r"[ -]", "", typed)).upper()
     if not _is_resident_id(value):
         return typed
     # The characters the card shows (the first and the last) as typed, an x in its own case.

@@ -12,6 +12,7 @@ from functools import reduce
 from django.db.models import Case, Q, QuerySet, Value, When
 
 from guanxi.accounts.roles import Role
+from guanxi.core.masking import mask_numbers_in_text
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.visibility import INTERACT
 from guanxi.service.models import Ticket, TicketMessage
@@ -88,7 +89,12 @@ def article_draft_from_ticket(ticket: Ticket) -> dict:
     """An article's fields from a ticket: the title from its subject, the problem from its
     description and what the customer wrote, the solution from the replies to the customer, the
     last one first (it is usually the one that solved it), and its category. Internal notes are
-    left out. A draft starts unpublished, because its text is the customer's own words."""
+    left out. A draft starts unpublished, because its text is the customer's own words.
+
+    Phone and ID numbers in it are masked (:func:`mask_numbers_in_text`) whoever drafts it: an
+    article is read by everyone who reads the knowledge base, not only by those who may see
+    the customer's numbers in full, and no answer needs the number of the customer it came
+    from."""
     description = (ticket.description or "").strip()
     customer_said, replies = [], []
     for kind, body in (
@@ -104,10 +110,10 @@ def article_draft_from_ticket(ticket: Ticket) -> dict:
         elif body != description:  # a request from the form repeats its description
             customer_said.append(body)
     return {
-        "title": ticket.subject[:200],
-        "problem": _joined([description, *customer_said]) or ticket.subject,
+        "title": mask_numbers_in_text(ticket.subject[:200]),
+        "problem": mask_numbers_in_text(_joined([description, *customer_said]) or ticket.subject),
         "cause": "",
-        "solution": _joined(reversed(replies)),
+        "solution": mask_numbers_in_text(_joined(reversed(replies))),
         "category_id": ticket.category_id,
         "is_published": False,
     }

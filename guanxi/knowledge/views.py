@@ -10,7 +10,6 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from guanxi.core.masking import text_as_seen_by
 from guanxi.service.models import Ticket
 from guanxi.service.selectors import tickets_for_user
 from guanxi.web.paging import keyset_page_context
@@ -113,12 +112,7 @@ def article_new(request):
                 messages.success(request, _("Article saved."))
                 return redirect("knowledge:detail", article_id=article.pk)
     elif ticket is not None:
-        draft = article_draft_from_ticket(ticket)
-        # The customer's words as the writer may read them: numbers they see masked on the
-        # ticket stay masked in the draft (and in an article published from it unchanged).
-        for name in ("title", "problem", "solution"):
-            draft[name] = text_as_seen_by(request.user, draft[name])
-        form = ArticleForm(initial=draft)
+        form = ArticleForm(initial=article_draft_from_ticket(ticket))
         try:
             services.require_finished(ticket)
         except ValidationError as error:
