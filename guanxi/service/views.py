@@ -120,6 +120,8 @@ def _detail_context(request, ticket, **forms):
         "unsent_emails": ticket.customer_emails.filter(
             message=None, sent_at=None, failed_at__isnull=False
         ).order_by("created_at", "id"),
+        # The tickets merged into this one, named on its page for as long as it exists.
+        "merged_tickets": ticket.merged_tickets.order_by("pk"),
         "history": ticket.status_changes.select_related("by"),
         "attachments": ticket.attachments.all(),
         "linked_orders": ticket.orders.all(),
@@ -279,8 +281,12 @@ def ticket_detail(request, ticket_id: int):
                             expected_version=checked,
                             into_version=into_version,
                         )
+                        # Shown on the kept ticket's page, so it names the ticket merged away
+                        # (saying "merged into" the page's own number read as a merge into itself).
                         messages.success(
-                            request, _("Merged into %(number)s.") % {"number": target.number}
+                            request,
+                            _("%(number)s was merged into this ticket.")
+                            % {"number": ticket.number},
                         )
                         return redirect("service:detail", ticket_id=target.pk)
                 except Ticket.DoesNotExist:
