@@ -4,15 +4,16 @@ duplicate-detection record."""
 from collections.abc import Mapping
 from typing import Any
 
+import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from guanxi.core.crypto import lookup_hash
-from guanxi.customers.masked_phone_search import numbers_named_in_full
 from guanxi.customers.models import Customer
 from guanxi.customers.validation import normalise_id_number
 from guanxi.customers.visibility import VIEW
 
+from .matching.normalize import phone_key
 from .matching.records import MatchRecord, match_record
 
 
@@ -74,9 +75,23 @@ def draft_record(
 def numbers_typed_in_full(data: Mapping[str, Any]) -> set[str]:
     """The whole phone numbers among a draft's phones: a hint saying "same mobile phone" of one
     answers yes or no to it as a search by it does, and is limited as one
-    (``customers.services.whole_number_lookups_count``)."""
-    return {
-        number
-        for text in _texts(data.get("phones"), "number")
-        for number in numbers_named_in_full(text)
-    }
+    (``customers.services.whole_number_lookups_count``).
+
+    Read as the hints compare them (``phone_key``, as ``draft_record`` passes them on), not as
+    the search reads a query: libphonenumber also takes an extension after an x, dashes of
+    other widths and keypad letters (138-0012-JMPT), which the search does not read as a
+    number, and each would otherwise be a guess answered without being counted. Only valid
+    numbers, as every stored one is: a number typed halfway (+86138) is none."""
+    numbers = set()
+    for text in _texts(data.get("phones"), "number"):
+        key = phone_key(text)
+        if key and _is_valid(key):
+            numbers.add(key)
+    return numbers
+
+
+def _is_valid(number: str) -> bool:
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(number))
+    except phonenumbers.NumberParseException:
+        return False
