@@ -180,3 +180,45 @@ class CustomerReplyForm(forms.Form):
     body = forms.CharField(
         label=_("Add to your request"), widget=forms.Textarea(attrs={"rows": 4}), max_length=10_000
     )
+
+
+class TicketChangeForm(forms.Form):
+    """What an agent changes on the ticket's page: how urgent it is and what it is about, which
+    choose its service-level policy and so its deadlines. The field names are the service's
+    (``services.ticket_update``), so that what it refuses is said beside the field."""
+
+    type = forms.ChoiceField(label=_("Type"), choices=Ticket.Type.choices)
+    priority = forms.ChoiceField(label=_("Priority"), choices=Ticket.Priority.choices)
+    category_id = forms.TypedChoiceField(
+        label=_("Category"), coerce=int, empty_value=None, required=False
+    )
+    area = forms.ChoiceField(label=_("Complaint area"), choices=Ticket.Area.choices, required=False)
+
+    def __init__(self, *args, ticket: Ticket, **kwargs):
+        initial = {
+            "type": ticket.type,
+            "priority": ticket.priority,
+            "category_id": ticket.category_id,
+            "area": ticket.area,
+        }
+        super().__init__(*args, initial=initial, auto_id="change-%s", **kwargs)
+        choices = category_choices()
+        # A category retired since the ticket was filed stays on offer for this ticket: sending
+        # the form to raise its priority must not drop (or be refused for) the category it has.
+        if ticket.category_id and str(ticket.category_id) not in dict(choices):
+            choices.append((str(ticket.category_id), ticket.category.label))
+        self.fields["category_id"].choices = choices
+
+    def changes(self, ticket: Ticket) -> dict:
+        """The fields whose value differs from ``ticket``'s, as ``services.ticket_update`` takes
+        them (null clears the category or the area). Only these are sent, so that a category
+        retired meanwhile is checked only when it is chosen anew."""
+        values = dict(self.cleaned_data)
+        if values["type"] != Ticket.Type.COMPLAINT:
+            values["area"] = ""  # only a complaint has an area; the service clears it too
+        current = {name: getattr(ticket, name) for name in values}
+        return {
+            name: (None if value in ("", None) else value)
+            for name, value in values.items()
+            if value != current[name]
+        }

@@ -34,6 +34,7 @@ from .forms import (
     PublicRequestForm,
     ReplyForm,
     SurveyForm,
+    TicketChangeForm,
     TicketFilterForm,
     TicketForm,
 )
@@ -139,6 +140,9 @@ def _detail_context(request, ticket, **forms):
         "status_labels": dict(Ticket.Status.choices),
         "reply_form": forms.get("reply_form") or ReplyForm(),
         "note_form": forms.get("note_form") or NoteForm(),
+        "change_form": (forms.get("change_form") or TicketChangeForm(ticket=ticket))
+        if can_act
+        else None,
         "now": timezone.now(),
         "status_url": mail.status_url(ticket.pk),
         "watchers": watchers,
@@ -249,6 +253,34 @@ def ticket_detail(request, ticket_id: int):
                 )
                 messages.success(request, _("Assignment changed."))
                 return redirect("service:detail", ticket_id=ticket.pk)
+            elif action == "change":
+                # Who may change the ticket is asked first, so that a post by someone who may
+                # only read it is refused as such (403) whatever it sends.
+                try:
+                    access_customer(request.user, ticket.customer_id, INTERACT)
+                except Customer.DoesNotExist:
+                    raise Http404 from None
+                form = TicketChangeForm(request.POST, ticket=ticket)
+                forms["change_form"] = form
+                if form.is_valid():
+                    data = form.changes(ticket)
+                    if not data:
+                        messages.info(request, _("Nothing was changed."))
+                        return redirect("service:detail", ticket_id=ticket.pk)
+                    try:
+                        # The API's change (PATCH /tickets/{id}): same checks, same audit row,
+                        # the policy chosen again and the deadlines recomputed.
+                        services.ticket_update(
+                            actor=request.user,
+                            ticket_id=ticket.pk,
+                            expected_version=checked,
+                            data=data,
+                        )
+                    except ValidationError as error:
+                        _form_errors(form, error)
+                    else:
+                        messages.success(request, _("Ticket changed."))
+                        return redirect("service:detail", ticket_id=ticket.pk)
             elif action == "send_again":
                 services.customer_email_send_again(
                     actor=request.user,
@@ -313,6 +345,10 @@ def ticket_detail(request, ticket_id: int):
                     "it is now. Nothing was saved."
                 )
             messages.error(request, text)
+            if action == "change":
+                # Shown as the ticket is now, not as the stale form had it.
+                forms.pop("change_form", None)
+                http_status = 409
         except ValidationError as error:
             # Refused by the service (an attachment too large, no such ticket to merge into):
             # the page again, with what was typed, answered as a form refused is.

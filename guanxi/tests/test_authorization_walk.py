@@ -902,6 +902,20 @@ def test_ticket_pages_and_lists_follow_the_visibility_rule(client, company, user
         assert response.status_code == expected, (username, customer_name)
         if expected != 302:
             assert footprint() == before, "a refused note left a trace"
+        # The page's form changing the ticket's priority, type and category: as the API's
+        # change, only for whoever may work with the customer.
+        ticket.refresh_from_db()
+        before = footprint(), ticket.version
+        response = client.post(
+            f"/service/tickets/{ticket.pk}/",
+            {"action": "change", "version": ticket.version, "type": "inquiry", "priority": "high"},
+        )
+        assert response.status_code == expected, (username, customer_name, "change")
+        ticket.refresh_from_db()
+        if expected != 302:
+            assert (footprint(), ticket.version) == before, "a refused change left a trace"
+        else:
+            assert ticket.priority == "high"
 
 
 @pytest.mark.parametrize("username", ROLES)

@@ -787,6 +787,7 @@ FORM_BASES = {
     "service:detail reply": {"body": "Walk", "status": "pending_customer"},
     "service:detail note": {"body": "Walk"},
     "service:detail status": {"status": "open"},
+    "service:detail change": {"priority": "high"},
     "service:public_request": {"description": "Walk"},
     "knowledge:new": {"problem": "Walk", "cause": "Walk", "solution": "Walk"},
     "knowledge:edit": {"problem": "Walk", "cause": "Walk", "solution": "Walk"},
