@@ -402,8 +402,12 @@ def _choice(value, choices, default: str, name: str, errors) -> str:
     if value in (None, ""):
         return default
     if value not in choices.values:
+        # As text: a summary's parameters are words and numbers, and a list or an object
+        # sent as the label would make the refusal itself fail (an object with a "message"
+        # would even be read as a sentence to translate).
         errors.add(
-            name, Summary(gettext_noop("“%(value)s” is not a valid choice."), {"value": value})
+            name,
+            Summary(gettext_noop("“%(value)s” is not a valid choice."), {"value": str(value)}),
         )
     return value
 
