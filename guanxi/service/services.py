@@ -43,6 +43,7 @@ from guanxi.audit.services import (
 )
 from guanxi.audit.summaries import Summary, prefixed
 from guanxi.core.languages import by_language, chinese_if_written_in_it, in_language
+from guanxi.core.masking import mask_numbers_in_text
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.visibility import INTERACT
@@ -1586,7 +1587,8 @@ def _email_staff(recipients: list, email: Callable[[], tuple[str, str]]) -> None
     it quotes) once the caller's transaction commits: what is rolled back sends nothing, and
     the mail server is not waited for while the ticket's row is locked. One email for each
     language the recipients read, ``email`` called in it, all of them in its To as in the SLA
-    sweep's emails: they are colleagues, and see who else has heard. A mail server that
+    sweep's emails: they are colleagues, and see who else has heard; those who see phone and ID
+    numbers masked get one of their own, with the numbers it quotes masked. A mail server that
     refuses or is down is logged and costs the recipients this email only: the reply or note
     it tells of is written already, and the bell has it."""
     if not recipients:
@@ -1596,25 +1598,54 @@ def _email_staff(recipients: list, email: Callable[[], tuple[str, str]]) -> None
         from django.core.mail import get_connection
 
         try:
+            masked_pks = _seeing_masked(recipients)
             with get_connection() as connection:
                 for language, users in by_language(recipients).items():
                     # Each language's email on its own: one the server refuses (its only
                     # address unknown to it) costs the others nothing.
-                    try:
-                        with in_language(language):
-                            subject, body = email()
-                        mail.send_to_staff(
-                            to=[user.email for user in users],
-                            subject=subject,
-                            body=body,
-                            connection=connection,
-                        )
-                    except Exception:
-                        logger.exception("Could not email the desk's users about a ticket")
+                    alike = (
+                        [user for user in users if user.pk not in masked_pks],
+                        [user for user in users if user.pk in masked_pks],
+                    )
+                    for masked, users_alike in zip((False, True), alike, strict=True):
+                        if not users_alike:
+                            continue
+                        try:
+                            with in_language(language):
+                                subject, body = email()
+                            if masked:
+                                subject = mask_numbers_in_text(subject)
+                                body = mask_numbers_in_text(body)
+                            mail.send_to_staff(
+                                to=[user.email for user in users_alike],
+                                subject=subject,
+                                body=body,
+                                connection=connection,
+                            )
+                        except Exception:
+                            logger.exception("Could not email the desk's users about a ticket")
         except Exception:  # the mail server could not be reached, or broke off at the end
             logger.exception("Could not email the desk's users about a ticket")
 
     transaction.on_commit(send)
+
+
+def _seeing_masked(users: list) -> set[int]:
+    """The ids of those of ``users`` who see phone and ID numbers masked: an email quoting a
+    ticket's subject and text shows them the numbers in them as the ticket's page does. Read in
+    one query, however many users (``User.may_view_sensitive`` reads two for each)."""
+    from guanxi.accounts.models import User
+
+    allowed = set(
+        User.objects.with_perm("accounts.view_sensitive_data")
+        .filter(pk__in=[user.pk for user in users])
+        .values_list("pk", flat=True)
+    )
+    return {
+        user.pk
+        for user in users
+        if not (user.is_active and (user.is_admin_role or user.pk in allowed))
+    }
 
 
 def _staff_email(ticket: Ticket, headline: Callable[[], str], text: str) -> tuple[str, str]:
