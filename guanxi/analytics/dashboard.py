@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from guanxi.accounts.models import User
 
 from . import charts, labels, selectors
+from .models import ValueSettings
 from .selectors import ValueColumns
 
 CHURN_LIST_LENGTH = 50
@@ -46,6 +47,28 @@ def _share(part: float, whole: float) -> float | None:
 def _entries(names: list, drawing: charts.CentredBars, rows: list[tuple]) -> list[tuple]:
     """(label, bar, row) for each category, for the template to walk through together."""
     return list(zip(names, drawing.bars, rows, strict=True))
+
+
+def _percent(share: float) -> str:
+    return f"{round(share * 100, 1):g}%"
+
+
+def tier_rule(run) -> str:
+    """The rule the run's tiers were made by, in words: the gold and lead shares of the value
+    settings that run used (an administrator may have changed them since, which takes effect
+    at the next refresh), what buyers were ranked by, and that whoever loses money is lead
+    whatever their rank, which is why gold can be well under its share."""
+    figures = (run.figures if run else None) or {}
+    used = figures.get("settings") or {}
+    current = ValueSettings.objects.filter(pk=1).first() or ValueSettings()
+    gold = used.get("gold_share", current.gold_share)
+    lead = used.get("lead_share", current.lead_share)
+    basis = _("lifetime value") if figures.get("pareto_by") == "clv" else _("profit to date")
+    return _(
+        "Customers who have bought, ranked by %(basis)s: the top %(gold)s gold, the bottom "
+        "%(lead)s lead, the rest iron. Whoever costs more than they bring is lead whatever "
+        "their rank, so gold may be fewer than %(gold)s."
+    ) % {"basis": basis, "gold": _percent(gold), "lead": _percent(lead)}
 
 
 def tier_pyramid(user, filters: dict, values: ValueColumns | None = None) -> Chart:

@@ -15,7 +15,7 @@ from guanxi.customers.services import StaleVersionError
 from guanxi.web.params import version_param
 
 from . import labels
-from .dashboard import CHARTS
+from .dashboard import CHARTS, tier_rule
 from .exports import MEDIA_TYPE, chart_export_csv, export_filename
 from .forms import DashboardFilterForm
 from .models import ChurnFollowUp
@@ -48,6 +48,7 @@ def dashboard(request):
             else "",
             "spend_model": (run.figures or {}).get("spend_model") if run else None,
             "charts": charts,
+            "tier_rule": tier_rule(run) if run else "",
             "is_filtered": bool(filters),
             "open_follow_ups": follow_ups_for_user(request.user).count(),
         },
