@@ -75,9 +75,9 @@ def test_two_names_with_one_id_number_are_no_pair_to_a_rep(
 
     queue = _html(client, company.manager, "/duplicates/")
     assert f"/duplicates/{pair.pk}/" in queue and "100%" in queue
-    assert "likelihood 1.00" in _html(client, company.manager, f"/duplicates/{pair.pk}/")
+    assert "likelihood 100%" in _html(client, company.manager, f"/duplicates/{pair.pk}/")
     customer_page = _html(client, company.manager, f"/customers/{pair.left_id}/")
-    assert "Compare (1.00)" in customer_page
+    assert "Compare (100%)" in customer_page
     [listed] = _api_pairs(api_as("manager"))
     assert listed["id"] == pair.pk and listed["score"] == pytest.approx(pair.score)
 
@@ -182,7 +182,7 @@ def test_the_queue_is_in_the_order_of_the_score_each_is_shown(
         [c.score_without_id_number, 0.999, a.score_without_id_number]
     )
     assert "100%" in _html(client, company.rep, "/duplicates/")  # c: 0.9997
-    assert f"likelihood {a.score_without_id_number:.2f}" in _html(
+    assert f"likelihood {round(a.score_without_id_number * 100)}%" in _html(
         client, company.rep, f"/duplicates/{a.pk}/"
     )
 
