@@ -13,6 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
+from django.utils import translation
 from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -269,6 +272,56 @@ FIELDS_BY_KIND = {
 }
 
 
+def _label_sources(kind: str) -> dict[str, list]:
+    """For each field of an import, where the app shows its label: a model field (the forms and
+    the pages), or a label of the customer export's notes. A field of the import's own model
+    under the same name is shown under that field's label."""
+    from guanxi.customers.exports import COLUMN_LABELS
+    from guanxi.customers.models import Address, Email, Phone
+
+    model = {"customers": Customer, "interactions": Interaction, "orders": Order}[kind]
+    sources: dict[str, list] = {}
+    for name in FIELDS_BY_KIND[kind]:
+        try:
+            sources[name] = [model._meta.get_field(name).verbose_name]
+        except FieldDoesNotExist:
+            sources[name] = []
+    if kind == "customers":
+        # The sales region is the model's ``region`` (地区 on the form); the import's ``region``
+        # is an address's province, as are its other address fields.
+        sources["sales_region"] = [
+            Customer._meta.get_field("region").verbose_name,
+            COLUMN_LABELS["sales_region"],
+        ]
+        sources["region"] = [Address._meta.get_field("region").verbose_name]
+        sources["address"] = [Address._meta.get_field("street").verbose_name]
+        for name in ("city", "postcode", "country"):
+            sources[name] = [Address._meta.get_field(name).verbose_name]
+        sources["phone"] = [Phone._meta.verbose_name, COLUMN_LABELS["phones"]]
+        sources["email"] = [Email._meta.verbose_name, COLUMN_LABELS["emails"]]
+        sources["guanxi_id"] = [COLUMN_LABELS["id"]]
+        sources["id_number"] = [COLUMN_LABELS["id_number"]]
+        sources["owner"] = [*sources["owner"], COLUMN_LABELS["owner"]]
+    return sources
+
+
+def field_labels(kind: str) -> dict[str, str]:
+    """Folded labels of the fields, in every language of the site, to the field each names. A
+    label two fields share names neither, and one that folds to a field's key is that field's."""
+    keys = {_fold(name) for name in FIELDS_BY_KIND[kind]}
+    found: dict[str, set[str]] = {}
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            for name, labels in _label_sources(kind).items():
+                for label in labels:
+                    found.setdefault(_fold(str(label)), set()).add(name)
+    return {
+        label: next(iter(names))
+        for label, names in found.items()
+        if len(names) == 1 and label and label not in keys
+    }
+
+
 class MappingError(ValueError):
     """A mapping that cannot be used; the message says which entry and why."""
 
@@ -479,6 +532,7 @@ def suggest_mapping(
     synonyms = SYNONYMS[kind]
     suggestion: dict[str, str | None] = {}
     exported = _export_headers(kind, header)
+    labels = field_labels(kind)
     # A field's own header takes it before any header that only means it: Guanxi's export has
     # ``id`` (Guanxi's number) before ``external_id``, and ``id`` took external_id as a common
     # header for it, leaving the real column unmapped.
@@ -486,6 +540,9 @@ def suggest_mapping(
     for name in header:
         folded = _fold(name)
         target = name if name in allowed else exported.get(name) or synonyms.get(folded)
+        # Then the fields' labels as the app shows them, in either language (地区 is the sales
+        # region on the customer form), which no list of common headers keeps up with.
+        target = target or labels.get(folded)
         if target is None and folded in {_fold(k) for k in allowed}:
             target = next(k for k in allowed if _fold(k) == folded)
         if target and target != name and target not in MULTI_VALUED and target in taken:
