@@ -32,6 +32,25 @@ _SEVERAL = "; "
 _REASON_FIELD = re.compile(r"(?P<field>[^\s:：]+)(?:: |：)")
 
 
+# Several reasons in a row read as a list in the reader's language (a full-width ； in Chinese),
+# without a reason's own full stop before the separator: "…号码。; 邮箱 …" ran together.
+_FULL_STOP = re.compile(r"[.。]+$")
+
+
+def several(texts: list[str]) -> str:
+    """Reasons in the active language as one text."""
+    text = ""
+    for reason in texts:
+        if text:
+            text = _("%(reasons)s; %(reason)s") % {
+                "reasons": _FULL_STOP.sub("", text),
+                "reason": reason,
+            }
+        else:
+            text = reason
+    return text
+
+
 def reason_field(reason: str) -> str | None:
     """The field a reason's text begins with (``phone`` of ``phone: …``), if any."""
     match = _REASON_FIELD.match(reason)
@@ -63,7 +82,7 @@ def rendered(reason: Reason) -> str:
 
 def reasons_text(reasons: list[Reason], mapping: "ColumnMapping") -> str:
     """The reasons of a row in the active language, each column named as the file names it."""
-    return _SEVERAL.join(mapping.naming_columns([rendered(reason) for reason in reasons]))
+    return several(mapping.naming_columns([rendered(reason) for reason in reasons]))
 
 
 def stored_reasons(reasons: list[Reason], mapping: "ColumnMapping") -> list[dict[str, Any]]:
@@ -106,4 +125,4 @@ def render_stored_reasons(items: Any, *, fallback: str) -> str:
         if isinstance(columns, str) and columns and field and reason_field(text) == field:
             text = named_column(columns, field) + text[len(field) :]
         texts.append(text)
-    return _SEVERAL.join(texts)
+    return several(texts)

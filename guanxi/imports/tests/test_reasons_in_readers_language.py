@@ -123,7 +123,7 @@ def test_an_order_imports_reasons_read_in_the_readers_language(
         job = import_job_run(job=job)
     (stored,) = ImportRowError.objects.filter(job=job).values_list("reason", flat=True)
     assert stored == (
-        "客户编号 (customer_external_id): 客户 NOBODY 不存在; 下单日期 (ordered_on): 不是有效的日期"
+        "客户编号 (customer_external_id): 客户 NOBODY 不存在；下单日期 (ordered_on): 不是有效的日期"
     )
     _page, in_file = _read_in(client, company.admin, job, "en")
     assert in_file == [
