@@ -36,11 +36,13 @@ from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record
 from guanxi.audit.summaries import Summary, prefixed
 from guanxi.core.languages import by_language, in_language
+from guanxi.core.masking import mask_numbers_in_text
 
 from . import mail
 from .models import ESCALATION_ROLES, Notification, SlaNotification, Ticket
 from .selectors import customer_readers, ticket_readers
 from .services import (
+    _seeing_masked,
     _steps_done,
     customer_email_give_up,
     customer_emails_retry,
@@ -511,6 +513,9 @@ def deliver_emails(*, batch_size: int = EMAIL_BATCH) -> int:
             wanted = {pk for record in records for pk in record.recipients}
             users = User.objects.filter(pk__in=wanted, is_active=True).exclude(email="")
             users_by_pk = {user.pk: user for user in users.select_related("team")}
+            # The email quotes the ticket's subject: its numbers masked for whoever sees the
+            # customer's numbers masked, in an email of their own.
+            masked_pks = _seeing_masked(list(users_by_pk.values()))
             # The email quotes the ticket's subject, and may go out long after the step was
             # recorded (the mail server was down): to those who may see the ticket now.
             readable = {
@@ -536,12 +541,21 @@ def deliver_emails(*, batch_size: int = EMAIL_BATCH) -> int:
                             text = _text(
                                 record.ticket, record.target, record.percent, record.due_at
                             )
-                        mail.send_to_staff(
-                            to=[user.email for user in group],
-                            subject=text,
-                            body=f"{text}\n\n{record.ticket.subject}\n{link}",
-                            connection=mail_connection,
-                        )
+                        subject = record.ticket.subject
+                        for alike, shown in (
+                            ([u for u in group if u.pk not in masked_pks], subject),
+                            (
+                                [u for u in group if u.pk in masked_pks],
+                                mask_numbers_in_text(subject),
+                            ),
+                        ):
+                            if alike:
+                                mail.send_to_staff(
+                                    to=[user.email for user in alike],
+                                    subject=text,
+                                    body=f"{text}\n\n{shown}\n{link}",
+                                    connection=mail_connection,
+                                )
                 except Exception:
                     logger.exception(
                         "Could not email SLA notification %s; retried later", record.pk

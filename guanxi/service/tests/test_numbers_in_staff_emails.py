@@ -47,3 +47,21 @@ def test_a_note_is_emailed_masked_to_whoever_sees_numbers_masked(
     assert to_rep.count("138****7762") == 3  # the subject, the headline and the note
     (to_manager,) = _emails_to(company.manager)
     assert to_manager.count(MOBILE) == 3
+
+
+def test_an_sla_email_quotes_the_subject_masked_to_whoever_sees_numbers_masked(
+    company, desk, clock
+):
+    from guanxi.service import sweep
+    from guanxi.service.tests.desk import complaint
+
+    ticket = complaint(company, company.rep_customer)
+    Ticket.objects.filter(pk=ticket.pk).update(subject=f"回电 {MOBILE}")
+    ticket.watchers.add(company.rep, company.manager)
+    clock.advance(minutes=60)
+    outbox.outbox.clear()
+    sweep.sla_sweep()
+    (to_rep,) = _emails_to(company.rep)
+    assert MOBILE not in to_rep and "138****7762" in to_rep
+    (to_manager,) = _emails_to(company.manager)
+    assert MOBILE in to_manager
