@@ -57,7 +57,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_tasks",
-    "django_tasks_db",
+    # The task queue's database backend, its app named in the reader's language.
+    "guanxi.scheduling.tasks_app.TasksDatabaseConfig",
     "ninja",
     "guanxi.core",
     "guanxi.accounts",
