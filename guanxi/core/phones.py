@@ -37,6 +37,15 @@ def _chinese_mobile_block_is_valid(block: str) -> bool:
     return phonenumbers.is_valid_number(phonenumbers.parse(block + "0000", "CN"))
 
 
+def is_valid_e164(number: str) -> bool:
+    """Whether ``number``, written with its country code (+8613812345678), is a number
+    libphonenumber knows to be assigned, as every stored one is."""
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(number))
+    except phonenumbers.NumberParseException:
+        return False
+
+
 def parse_phone(raw: str, region: str | None = None) -> ParsedPhone:
     """Parse a number as typed (spaces, dashes, with or without +86); raise if it is not valid."""
     region = region or settings.GUANXI_DEFAULT_PHONE_REGION

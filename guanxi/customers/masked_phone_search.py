@@ -32,7 +32,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Length, Substr
 
-from guanxi.core.phones import parse_phone
+from guanxi.core.phones import is_valid_e164, parse_phone
 
 from .models import Customer, Email, Phone
 from .search import _HAN_CLASS, MAX_TAILS, TRUNK_COUNTRY_CODE, Term, TokenMatch, parse_query
@@ -112,13 +112,6 @@ def whole_numbers(digits: str) -> set[str]:
     return numbers
 
 
-def _is_valid(number: str) -> bool:
-    try:
-        return phonenumbers.is_valid_number(phonenumbers.parse(number))
-    except phonenumbers.NumberParseException:
-        return False
-
-
 def numbers_named_in_full(query: str) -> set[str]:
     """The stored (E.164) numbers that ``query`` names in full, one for each of its numbers
     (the first in order of those it may be): those whose match tells whoever sees numbers
@@ -132,7 +125,7 @@ def numbers_named_in_full(query: str) -> set[str]:
             for text in term
             if _is_number(text)
             for number in whole_numbers(text)
-            if _is_valid(number)
+            if is_valid_e164(number)
         }
         if candidates:
             named.add(min(candidates))

@@ -4,11 +4,11 @@ duplicate-detection record."""
 from collections.abc import Mapping
 from typing import Any
 
-import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from guanxi.core.crypto import lookup_hash
+from guanxi.core.phones import is_valid_e164
 from guanxi.customers.models import Customer
 from guanxi.customers.validation import normalise_id_number
 from guanxi.customers.visibility import VIEW
@@ -85,13 +85,6 @@ def numbers_typed_in_full(data: Mapping[str, Any]) -> set[str]:
     numbers = set()
     for text in _texts(data.get("phones"), "number"):
         key = phone_key(text)
-        if key and _is_valid(key):
+        if key and is_valid_e164(key):
             numbers.add(key)
     return numbers
-
-
-def _is_valid(number: str) -> bool:
-    try:
-        return phonenumbers.is_valid_number(phonenumbers.parse(number))
-    except phonenumbers.NumberParseException:
-        return False
