@@ -201,3 +201,59 @@ def test_an_article_published_from_a_ticket_shows_nobody_the_numbers(client, com
     response = client.get(f"/knowledge/{article.pk}/")
     assert response.status_code == 200, response.content[:300]
     assert _full_in(response.content.decode()) == []
+
+
+def test_a_ticket_sent_back_as_read_through_the_api_keeps_its_numbers(company, world):
+    """A client that reads a ticket masked and sends its subject and description back with a
+    change of priority must not write the stars over the numbers."""
+    ticket = world["ticket"]
+    client, headers = _token_client(company.rep)
+    read = client.get(f"/api/v1/tickets/{ticket.pk}", headers=headers).json()
+    assert MOBILE not in read["subject"]
+    answer = client.patch(
+        f"/api/v1/tickets/{ticket.pk}",
+        data={
+            "version": read["version"],
+            "subject": read["subject"],
+            "description": read["description"],
+            "priority": "high",
+        },
+        content_type="application/json",
+        headers=headers,
+    )
+    assert answer.status_code == 200, answer.content
+    ticket.refresh_from_db()
+    assert (ticket.subject, ticket.description, ticket.priority) == (SUBJECT, NOTES, "high")
+
+
+def test_a_ticket_text_changed_around_numbers_seen_masked_is_refused_naming_the_field(
+    company, world
+):
+    ticket = world["ticket"]
+    client, headers = _token_client(company.rep)
+    read = client.get(f"/api/v1/tickets/{ticket.pk}", headers=headers).json()
+    answer = client.patch(
+        f"/api/v1/tickets/{ticket.pk}",
+        data={"version": read["version"], "subject": "Urgent: " + read["subject"]},
+        content_type="application/json",
+        headers=headers,
+    )
+    assert answer.status_code == 422
+    assert [e["field"] for e in answer.json()["errors"]] == ["subject"]
+    ticket.refresh_from_db()
+    assert ticket.subject == SUBJECT
+
+
+def test_a_ticket_text_rewritten_without_the_masked_numbers_is_taken(company, world):
+    ticket = world["ticket"]
+    client, headers = _token_client(company.rep)
+    read = client.get(f"/api/v1/tickets/{ticket.pk}", headers=headers).json()
+    answer = client.patch(
+        f"/api/v1/tickets/{ticket.pk}",
+        data={"version": read["version"], "subject": "Call back this afternoon"},
+        content_type="application/json",
+        headers=headers,
+    )
+    assert answer.status_code == 200
+    ticket.refresh_from_db()
+    assert ticket.subject == "Call back this afternoon"
