@@ -5,8 +5,23 @@ import pytest
 
 from guanxi.core.testing.clock import frozen_clock
 from guanxi.core.testing.mail import running_mail_server
+from guanxi.service import services
+from guanxi.service.models import Ticket
 from guanxi.service.tests.desk import build_desk
 from guanxi.service.tests.inbound_mail import DESK
+
+# Whose emails the tests of emails to the customer follow.
+REQUESTER = "wangfang@example.cn"
+
+
+def complaint_by_email(company) -> Ticket:
+    """A complaint an agent opened for a customer who asked by email, so that every reply,
+    acknowledgement and survey of it is an email to them."""
+    return services.ticket_create(
+        actor=company.agent,
+        customer_id=company.rep_customer.pk,
+        data={"type": "complaint", "subject": "货物破损", "requester_email": REQUESTER},
+    )
 
 
 @pytest.fixture

@@ -20,12 +20,12 @@ from guanxi.core.testing.factories import UserFactory
 from guanxi.customers.models import Customer
 from guanxi.service import mail, services
 from guanxi.service.models import Notification, Ticket, TicketMessage
+from guanxi.service.tests.conftest import REQUESTER, complaint_by_email
 from guanxi.service.tests.inbound_mail import filed
 from guanxi.service.tests.test_inbound_unknown_sender import raw_email
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("desk_mail_settings")]
 
-REQUESTER = "wangfang@example.cn"
 ANSWER = "退款已经加急处理，三天内到账。"
 NOTE = "财务说周五前能批下来。"
 AGAIN = "还是没有收到退款。"
@@ -36,11 +36,7 @@ def ticket(company, desk, clock) -> Ticket:
     """王芳's complaint about the rep's customer, held by the second agent, who watches it too,
     and watched by the team lead, the rep (the customer's account manager) and the company's
     agent, who is the one to write on it; nothing has been sent yet."""
-    opened = services.ticket_create(
-        actor=company.agent,
-        customer_id=company.rep_customer.pk,
-        data={"type": "complaint", "subject": "货物破损", "requester_email": REQUESTER},
-    )
+    opened = complaint_by_email(company)
     services.ticket_assign(actor=company.admin, ticket_id=opened.pk, assignee_id=desk.second.pk)
     for user in (desk.second, desk.lead, company.rep, company.agent):
         services.ticket_watch(actor=user, ticket_id=opened.pk, watching=True)

@@ -12,20 +12,16 @@ from django.core import mail as outbox
 from guanxi.core.testing.threads import hold_before, in_thread
 from guanxi.service import mail, services
 from guanxi.service.models import CLAIM_HOLDS_FOR, CustomerEmail
+from guanxi.service.tests.conftest import REQUESTER, complaint_by_email
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-REQUESTER = "wangfang@example.cn"
 LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
 
 
 @pytest.fixture
 def ticket(company, desk, mail_server_down):
-    return services.ticket_create(
-        actor=company.agent,
-        customer_id=company.rep_customer.pk,
-        data={"type": "complaint", "subject": "货物破损", "requester_email": REQUESTER},
-    )
+    return complaint_by_email(company)
 
 
 def test_a_survey_dropped_while_it_is_being_sent_ends_its_sending_without_an_error(

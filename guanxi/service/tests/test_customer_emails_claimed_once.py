@@ -11,20 +11,15 @@ from django.core.exceptions import ValidationError
 from guanxi.core.testing.threads import hold_before, in_thread
 from guanxi.service import mail, services
 from guanxi.service.models import CustomerEmail
+from guanxi.service.tests.conftest import REQUESTER, complaint_by_email
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-REQUESTER = "wangfang@example.cn"
 
 
 @pytest.fixture
 def unsent(company, desk, settings, mail_server_down) -> CustomerEmail:
     """A reply whose email the mail server could not take; the server works again now."""
-    ticket = services.ticket_create(
-        actor=company.agent,
-        customer_id=company.rep_customer.pk,
-        data={"type": "complaint", "subject": "货物破损", "requester_email": REQUESTER},
-    )
+    ticket = complaint_by_email(company)
     message = services.ticket_reply(actor=company.agent, ticket_id=ticket.pk, body="已处理。")
     email = CustomerEmail.objects.get(message=message)
     assert email.failed_at is not None and email.sent_at is None

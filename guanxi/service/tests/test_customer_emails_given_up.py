@@ -11,10 +11,10 @@ from django.test import TestCase
 from guanxi.api.tests.conftest import api_as  # noqa: F401  (the API's fixtures)
 from guanxi.service import services, sweep
 from guanxi.service.models import CustomerEmail, Notification, Ticket, TicketMessage
+from guanxi.service.tests.conftest import complaint_by_email
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("desk_mail_settings")]
 
-REQUESTER = "wangfang@example.cn"
 ANSWER = "退款已经加急处理，三天内到账。"
 TOLD = "a reply was not sent to the customer and is no longer tried again"
 TOLD_ZH = "一条回复未能发送给客户，已不再自动重试"
@@ -22,11 +22,7 @@ TOLD_ZH = "一条回复未能发送给客户，已不再自动重试"
 
 @pytest.fixture
 def ticket(company, desk, clock) -> Ticket:
-    return services.ticket_create(
-        actor=company.agent,
-        customer_id=company.rep_customer.pk,
-        data={"type": "complaint", "subject": "货物破损", "requester_email": REQUESTER},
-    )
+    return complaint_by_email(company)
 
 
 def _reply_not_sent(company, ticket: Ticket) -> CustomerEmail:

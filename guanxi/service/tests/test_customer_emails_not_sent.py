@@ -13,11 +13,11 @@ from guanxi.audit.models import AuditEvent
 from guanxi.service import services, sweep
 from guanxi.service.inbound import file_inbound_email
 from guanxi.service.models import SatisfactionSurvey, Ticket, TicketMessage
+from guanxi.service.tests.conftest import REQUESTER, complaint_by_email
 from guanxi.service.tests.inbound_mail import email_message
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("desk_mail_settings")]
 
-REQUESTER = "wangfang@example.cn"
 ANSWER = "退款已经加急处理，三天内到账。"
 UNREACHABLE = "Not sent to the customer: the mail server could not be reached"
 UNREACHABLE_ZH = "未发送给客户：无法连接邮件服务器"
@@ -27,11 +27,7 @@ LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
 @pytest.fixture
 def ticket(company, desk, clock) -> Ticket:
     """王芳's complaint, which she emailed (so a reply threads under her email)."""
-    opened = services.ticket_create(
-        actor=company.agent,
-        customer_id=company.rep_customer.pk,
-        data={"type": "complaint", "subject": "货物破损", "requester_email": REQUESTER},
-    )
+    opened = complaint_by_email(company)
     with TestCase.captureOnCommitCallbacks(execute=True):
         services.customer_message(
             ticket_id=opened.pk,

@@ -10,10 +10,10 @@ from guanxi.api.tests.conftest import api_as  # noqa: F401  (the API's fixtures)
 from guanxi.audit.models import AuditEvent
 from guanxi.service import services
 from guanxi.service.models import CustomerEmail, Ticket
+from guanxi.service.tests.conftest import REQUESTER, complaint_by_email
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("desk_mail_settings")]
 
-REQUESTER = "wangfang@example.cn"
 ANSWER = "退款已经加急处理，三天内到账。"
 LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
 SENT_AGAIN = "email to the customer sent again"
@@ -21,11 +21,7 @@ SENT_AGAIN = "email to the customer sent again"
 
 @pytest.fixture
 def ticket(company, desk, clock) -> Ticket:
-    return services.ticket_create(
-        actor=company.agent,
-        customer_id=company.rep_customer.pk,
-        data={"type": "complaint", "subject": "货物破损", "requester_email": REQUESTER},
-    )
+    return complaint_by_email(company)
 
 
 @pytest.fixture
