@@ -10,7 +10,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, QuerySet
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -876,8 +876,18 @@ class WholeNumberLimitReached(Exception):
         ) % {
             "limit": self.limit,
             "window": _window_words(self.window),
-            "time": timezone.localtime(self.retry_at).strftime("%H:%M"),
+            "time": _retry_time_words(self.retry_at),
         }
+
+
+def _retry_time_words(retry_at: dt.datetime) -> str:
+    """When the limit frees a place, as the reader's clock shows it: the time alone if it is
+    today, else with its date, since the daily limit usually frees one tomorrow and "again at
+    09:14" would read as a quarter of an hour away."""
+    local = timezone.localtime(retry_at)
+    if local.date() == timezone.localdate():
+        return local.strftime("%H:%M")
+    return formats.date_format(local, "SHORT_DATETIME_FORMAT")
 
 
 def _window_words(window: dt.timedelta) -> str:
@@ -948,7 +958,7 @@ def whole_number_lookups_count(*, actor, numbers: Iterable[str], field: str) -> 
                     {
                         "limit": refused.limit,
                         "window": Summary(_WINDOW_MESSAGES[refused.window]),
-                        "time": timezone.localtime(refused.retry_at).strftime("%H:%M"),
+                        "time": timezone.localtime(refused.retry_at).strftime("%Y-%m-%d %H:%M"),
                     },
                 ),
                 changes={"limit": refused.limit, "window_seconds": refused.window.total_seconds()},

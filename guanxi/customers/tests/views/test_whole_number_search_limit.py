@@ -209,3 +209,28 @@ def test_the_organisation_picker_and_the_export_keep_to_the_same_count(company, 
     # Names are exported as before.
     response = api.get("/api/v1/customers/export", {"q": "Mobile Person"}, headers=headers)
     assert response.status_code == 200
+
+
+def test_a_refusal_until_another_day_names_the_day(company, customer):
+    """The daily limit frees a place a day after the oldest lookup, usually tomorrow: the
+    message gives that date with the time, not a time that reads as later today."""
+    daily_limit, day = WHOLE_NUMBER_LIMITS[-1]
+    assert day == dt.timedelta(days=1)
+    looked_up_at = timezone.now() - dt.timedelta(hours=2)
+    WholeNumberLookup.objects.bulk_create(
+        WholeNumberLookup(user=company.rep, number_hash=f"{index:064x}", looked_up_at=looked_up_at)
+        for index in range(daily_limit)
+    )
+    client = Client()
+    client.force_login(company.rep)
+    page = _page(client, NEW_NUMBER)
+    assert page.status_code == 429
+    free_again = timezone.localtime(looked_up_at + day)
+    text = page.content.decode()
+    if free_again.date() != timezone.localdate():
+        assert free_again.strftime("%m/%d/%Y") in text
+        client.cookies["django_language"] = "zh-hans"
+        chinese = _page(client, NEW_NUMBER).content.decode()
+        assert f"{free_again.year}年{free_again.month}月{free_again.day}日" in chinese
+    else:  # within two hours of midnight: the place is free later today
+        assert f"again at {free_again:%H:%M}" in text
