@@ -276,11 +276,13 @@ def company_place(company: str | None) -> str:
     """The place a Chinese company name begins with (北京华瑞科技有限公司 -> 北京), or "".
 
     Company names are registered per place: 北京华瑞科技 and 杭州华瑞科技 are two companies (or two
-    branches, each a customer of its own), although their names without the place are the same."""
+    branches, each a customer of its own), although their names without the place are the same.
+    A place is named wherever :func:`company_name_key` takes it off, down to two characters left:
+    北京大学 and 上海大学 both come down to 大学, and only the place tells them apart."""
     cleaned = clean_text(company)
     text = re.sub(r"[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]", "", cleaned)
     for place in _PLACE_PREFIXES:
-        if text.startswith(place) and len(text) > len(place) + 2:
+        if text.startswith(place) and len(text) >= len(place) + 2:
             return place
     if not text:
         places = _latin_places()

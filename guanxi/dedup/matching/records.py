@@ -104,7 +104,7 @@ def match_record(
 
 # Bumped whenever normalisation changes what a record holds, so stored profiles made by older
 # code are recognised and made again (``guanxi dedup reindex``; the scan does it by itself).
-PROFILE_VERSION = 2
+PROFILE_VERSION = 3
 
 
 def record_profile(record: MatchRecord) -> str:

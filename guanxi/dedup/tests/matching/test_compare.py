@@ -108,3 +108,20 @@ def test_a_role_mailbox_is_shared_a_personal_one_identifies():
         {"name": "李娜", "emails": ["info@example.com"]},
     )
     assert office["email"] is None and office["shared_contact"] == "shared"
+
+
+def test_a_place_before_a_two_character_name_still_tells_two_organisations_apart():
+    # 北京大学 and 上海大学 both come down to 大学 once the place is taken off: the place must
+    # then still count, as it does for longer names.
+    for first, second in [("北京大学", "上海大学"), ("北京银行", "上海银行"), ("北京市银行", "上海银行")]:
+        levels = levels_of(
+            {"name": first, "party_type": "organization"},
+            {"name": second, "party_type": "organization"},
+        )
+        assert levels["organization_name"] == "different", (first, second)
+    # A name typed with and without its place is still one name.
+    typed_twice = levels_of(
+        {"name": "北京华瑞有限公司", "party_type": "organization"},
+        {"name": "华瑞", "party_type": "organization"},
+    )
+    assert typed_twice["organization_name"] == "exact"
