@@ -21,7 +21,7 @@ class Summary:
     """A translatable audit summary: ``message`` is the English msgid (mark it with
     ``gettext_noop`` so it is in the catalogue) and ``params`` its ``%`` parameters, plain JSON
     values (numbers and text such as a name or a file name, which stay as written), or a
-    ``Summary`` for a part that is itself a sentence."""
+    ``Summary`` for a part that is itself a sentence, or :class:`Choices` for a list of choices."""
 
     message: str
     params: Mapping[str, Any] = field(default_factory=dict)
@@ -40,9 +40,43 @@ class Summary:
         return {
             name: {"message": value.message, "params": value.stored_params()}
             if isinstance(value, Summary)
+            else {"choices": [list(pair) for pair in value.pairs]}
+            if isinstance(value, Choices)
             else value
             for name, value in self.params.items()
         }
+
+
+@dataclass(frozen=True)
+class Choices:
+    """The choices of a field as a parameter ("one of Potential, Intent, …"): kept as each
+    choice's code and untranslated label, so that the labels read in the reader's language,
+    each with its code where the label is not the code itself (``潜在客户 (potential)``)."""
+
+    pairs: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, choices: Any) -> "Choices":
+        """The choices of a ``TextChoices``, their labels as the catalogue's messages."""
+        with translation.override(None):  # no language: a label is its untranslated message
+            return cls(tuple((str(code), str(label)) for code, label in choices.choices))
+
+    def render(self) -> str:
+        """The choices in the active language."""
+        return _choices_text([list(pair) for pair in self.pairs])
+
+
+def _choices_text(pairs: Any) -> str:
+    if not isinstance(pairs, list) or not all(
+        isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
+        for pair in pairs
+    ):
+        raise TypeError("choices are no list of codes and labels")
+    texts = []
+    for code, message in pairs:
+        label = gettext(message) if message else code
+        texts.append(label if label.casefold() == code.casefold() else f"{label} ({code})")
+    return ", ".join(texts)
 
 
 def prefixed(prefix: str, summary: "str | Summary") -> "str | Summary":
@@ -77,6 +111,9 @@ def _formatted(message: str, params: Any) -> str:
         # A nested message is a part of the sentence that is a sentence of its own.
         name: _formatted(value["message"], value.get("params", {}))
         if isinstance(value, Mapping) and isinstance(value.get("message"), str)
+        # A list of choices, whose labels are read in the reader's language.
+        else _choices_text(value["choices"])
+        if isinstance(value, Mapping) and "choices" in value
         else value
         for name, value in params.items()
     }

@@ -856,7 +856,7 @@ class CustomerImporter:
             named = by_external_id.get(external_id)
             if named == target:
                 return target
-            column = self.mapping.column_name("external_id")
+            column = self.mapping.column_kept("external_id")
             if named is not None or external_id in leaders:
                 return Summary(
                     gettext_noop(
@@ -882,7 +882,7 @@ class CustomerImporter:
                     "installation, whose ids are its own: remove the %(column)s column to import "
                     "its rows as new customers or match them by their details"
                 ),
-                {"id": guanxi_id, "column": self.mapping.column_name("guanxi_id")},
+                {"id": guanxi_id, "column": self.mapping.column_kept("guanxi_id")},
             )
         if external_id is not None:
             by_external_id[external_id] = target

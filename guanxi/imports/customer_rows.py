@@ -19,7 +19,7 @@ from django.utils import translation
 from django.utils.translation import gettext_noop
 
 from guanxi.accounts.models import User
-from guanxi.audit.summaries import Summary
+from guanxi.audit.summaries import Choices, Summary
 from guanxi.core.crypto import lookup_hash
 from guanxi.core.keyset import MAX_ID
 from guanxi.core.masking import is_masked
@@ -169,11 +169,8 @@ def choices_to_type(field_name: str) -> str:
 
 
 def labels_and_codes(choices: type[models.TextChoices]) -> str:
-    """As :func:`choices_to_type`, for any choices."""
-    return ", ".join(
-        str(label) if str(label).casefold() == code.casefold() else f"{label} ({code})"
-        for code, label in choices.choices
-    )
+    """As :func:`choices_to_type`, for any choices, in the active language."""
+    return Choices.of(choices).render()
 
 
 def choice_code(choices: type[models.TextChoices], value: str) -> str | None:
@@ -230,13 +227,13 @@ def clean_customer_row(
         if values.get(column):
             code = _choice(column, values[column])
             if code is None:
-                # The choices as the importer reads them: the labels of the codes, which the
-                # cell may say in either language, are of the importer's.
+                # The choices are kept untranslated, as the rest of the reason: their labels
+                # read in the reader's language, as the cell may say them in either.
                 problem(
                     column,
                     Summary(
                         gettext_noop("“%(value)s” is not one of %(choices)s"),
-                        {"value": values[column], "choices": choices_to_type(column)},
+                        {"value": values[column], "choices": Choices.of(CHOICE_FIELDS[column])},
                     ),
                 )
             else:

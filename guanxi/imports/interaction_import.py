@@ -18,12 +18,12 @@ from django.utils.translation import gettext_noop
 from guanxi.accounts.models import User
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record_many, audit_value
-from guanxi.audit.summaries import Summary
+from guanxi.audit.summaries import Choices, Summary
 from guanxi.customers.models import Customer
 from guanxi.customers.visibility import INTERACT, VIEW
 from guanxi.interactions.models import Interaction
 
-from .customer_rows import choice_code, labels_and_codes, parse_date
+from .customer_rows import choice_code, parse_date
 from .linked_rows import LinkedRowImporter
 from .models import ImportRowError
 from .readers import SourceRow
@@ -205,7 +205,7 @@ class InteractionImporter(LinkedRowImporter):
                         name,
                         Summary(
                             gettext_noop("“%(value)s” is not one of %(choices)s"),
-                            {"value": text, "choices": labels_and_codes(choices)},
+                            {"value": text, "choices": Choices.of(choices)},
                         ),
                     )
                 )

@@ -18,8 +18,9 @@ from django.core.exceptions import FieldDoesNotExist
 from django.utils import translation
 from django.utils.functional import lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
+from guanxi.audit.summaries import Summary
 from guanxi.customers.models import Customer
 from guanxi.interactions.models import Interaction
 from guanxi.orders.models import Order
@@ -365,6 +366,17 @@ class ColumnMapping:
         it as. The field alone when the header is the field's name or no column fills it."""
         headers = self.headers_of(field_name)
         return named_column(headers, field_name) if headers else field_name
+
+    def column_kept(self, field_name: str) -> "str | Summary":
+        """:meth:`column_name` for a reason that is kept untranslated: the headers are the
+        file's, the way they are named with the field is read in the reader's language."""
+        headers = self.headers_of(field_name)
+        if not headers:
+            return field_name
+        # gettext_noop: the message is named_column's, translated where the reason is read.
+        return Summary(
+            gettext_noop("%(column)s (%(field)s)"), {"column": headers, "field": field_name}
+        )
 
     def headers_of(self, field_name: str) -> str:
         """The headers of the columns that fill a field (``电话 / 手机``); "" when none does

@@ -22,12 +22,12 @@ from django.utils.translation import gettext_noop
 
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record_many, audit_value
-from guanxi.audit.summaries import Summary
+from guanxi.audit.summaries import Choices, Summary
 from guanxi.customers.visibility import CHANGE
 from guanxi.orders.models import Order
 from guanxi.orders.services import approval_reasons_for
 
-from .customer_rows import choice_code, labels_and_codes, parse_date
+from .customer_rows import choice_code, parse_date
 from .interaction_import import parse_moment
 from .linked_rows import LinkedRowImporter
 from .models import ImportRowError
@@ -147,7 +147,7 @@ class OrderImporter(LinkedRowImporter):
             problems.append(
                 Summary(
                     gettext_noop("channel: “%(value)s” is not one of %(choices)s"),
-                    {"value": channel_text, "choices": labels_and_codes(Order.Channel)},
+                    {"value": channel_text, "choices": Choices.of(Order.Channel)},
                 )
             )
         status_text = values.get("status", "").strip()
@@ -156,7 +156,7 @@ class OrderImporter(LinkedRowImporter):
             problems.append(
                 Summary(
                     gettext_noop("status: “%(value)s” is not one of %(choices)s"),
-                    {"value": status_text, "choices": labels_and_codes(Order.Status)},
+                    {"value": status_text, "choices": Choices.of(Order.Status)},
                 )
             )
         external_id = values.get("external_id", "").strip() or None

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_noop
 
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record
-from guanxi.audit.summaries import Summary, prefixed, render_summary
+from guanxi.audit.summaries import Choices, Summary, prefixed, render_summary
 from guanxi.core.testing.admin_forms import signed_in_administrators
 from guanxi.service import services as tickets
 
@@ -37,10 +37,37 @@ def test_a_part_that_is_a_sentence_of_its_own_is_translated_too():
     assert prefixed("T-000042", "Broken box") == "T-000042 Broken box"
 
 
+def test_choices_read_in_the_readers_language_with_their_codes():
+    from guanxi.customers.models import Customer
+
+    summary = Summary(
+        gettext_noop("“%(value)s” is not one of %(choices)s"),
+        {"value": "maybe", "choices": Choices.of(Customer.LifecycleStage)},
+    )
+    stored = (summary.message, summary.stored_params())
+    assert stored[1]["choices"]["choices"][0] == ["suspect", "Suspect"]
+    with translation.override("zh-hans"):
+        assert render_summary(*stored, fallback="") == (
+            "“maybe”不是以下值之一：疑似客户 (suspect), 预期 (expectation), "
+            "首次购买 (first_purchase), 重复购买 (repeat_purchase), 拥护者 (advocate)"
+        )
+        assert "Suspect" not in render_summary(*stored, fallback="")
+    with translation.override("en"):
+        assert render_summary(*stored, fallback="") == (
+            "“maybe” is not one of Suspect, Expectation, First purchase (first_purchase), "
+            "Repeat purchase (repeat_purchase), Advocate"
+        )
+        assert summary.render() == render_summary(*stored, fallback="")
+
+
 @pytest.mark.parametrize(
     ("message", "params"),
     [
         ("", {}),
+        # Choices kept otherwise than as codes with their labels.
+        ("%(c)s", {"c": {"choices": "potential"}}),
+        ("%(c)s", {"c": {"choices": [["potential"]]}}),
+        ("%(c)s", {"c": {"choices": [[1, "Potential"]]}}),
         (None, {}),
         (EXPORTED, {}),
         (EXPORTED, {"count": "three"}),

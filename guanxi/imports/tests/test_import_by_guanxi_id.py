@@ -475,3 +475,26 @@ def test_the_ids_of_a_batch_are_looked_up_together(company, tmp_path):
         return sum('FROM "customers_customer"' in q["sql"] for q in captured.captured_queries)
 
     assert customer_queries(30) == customer_queries(3)
+
+
+def test_the_columns_a_refused_id_names_are_kept_to_read_in_the_readers_language(company, tmp_path):
+    # The column's header is the file's, and the way it is named with its field ("外部编号
+    # (external_id)") is the reader's: it is kept as a message, not as the importer's text.
+    first, second = _form_customers(company.admin, count=2)
+    Customer.objects.filter(pk=second.pk).update(external_id="E2")
+    job = _import(
+        tmp_path,
+        f"编号,外部编号,name\n{first.pk},E2,改名\n",
+        company.admin,
+        language="zh-hans",
+        mapping={"编号": "guanxi_id", "外部编号": "external_id", "name": "name"},
+    )
+    (reasons,) = job.errors.values_list("reasons", flat=True)
+    params = reasons[0]["params"]
+    assert params["column"] == {
+        "message": "%(column)s (%(field)s)",
+        "params": {"column": "外部编号", "field": "external_id"},
+    }
+    with translation.override("en"):
+        (error,) = job.errors.all()
+        assert error.reason_text.startswith("编号 (guanxi_id): 外部编号 (external_id) “E2”")

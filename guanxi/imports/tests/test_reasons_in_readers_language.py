@@ -129,3 +129,70 @@ def test_an_order_imports_reasons_read_in_the_readers_language(
     assert in_file == [
         "客户编号 (customer_external_id): no customer NOBODY; 下单日期 (ordered_on): not a date"
     ]
+
+
+# A refused choice lists what the cell may say: the labels, in the reader's language too, not
+# the importer's ("潜在客户 (potential), …" read by an English reader).
+
+
+@pytest.mark.parametrize(
+    ("imported_in", "read_in", "expected", "theirs"),
+    [
+        (
+            "zh-hans",
+            "en",
+            "kind: “maybe” is not one of Potential, Intent, Prospect, Signed, Internal, Partner",
+            "潜在客户",
+        ),
+        ("en", "zh-hans", "kind: “maybe”不是以下值之一：潜在客户 (potential), ", "Potential,"),
+    ],
+)
+def test_a_refused_choice_lists_the_labels_in_the_readers_language(
+    client, company, tmp_path, back_to_english, imported_in, read_in, expected, theirs
+):
+    path = tmp_path / "客户.csv"
+    path.write_text("name,kind\n张伟,maybe\n")
+    with translation.override(imported_in):
+        job = import_job_create(actor=company.rep, path=path, filename=path.name, kind="customers")
+        job = import_job_run(job=job)
+    assert job.rejected == 1
+    page, (in_file,) = _read_in(client, company.admin, job, read_in)
+    assert in_file.startswith(expected)
+    assert theirs not in in_file
+    assert expected in page or _on_page(expected) in page
+
+
+@pytest.mark.parametrize(
+    ("kind", "content", "english", "chinese"),
+    [
+        (
+            "orders",
+            "external_id,customer_external_id,ordered_on,amount,status\nO1,K1,2026-03-02,10,丢了\n",
+            "status: “丢了” is not one of Placed, Paid,",
+            "已下单 (placed), 已付款 (paid)",
+        ),
+        (
+            "interactions",
+            "external_id,customer_external_id,direction,subject\nI1,K1,sideways,来电\n",
+            "direction: “sideways” is not one of Inbound, Outbound",
+            "客户发起 (inbound), 我方发起 (outbound)",
+        ),
+    ],
+)
+def test_a_refused_choice_of_an_order_or_interaction_reads_in_the_readers_language(
+    client, company, tmp_path, back_to_english, kind, content, english, chinese
+):
+    from guanxi.customers.models import Customer
+
+    Customer.objects.filter(pk=company.rep_customer.pk).update(external_id="K1")
+    path = tmp_path / f"{kind}.csv"
+    path.write_text(content)
+    jobs = {}
+    for language in ("en", "zh-hans"):
+        with translation.override(language):
+            job = import_job_create(actor=company.rep, path=path, filename=path.name, kind=kind)
+            jobs[language] = import_job_run(job=job)
+    _page, (in_english,) = _read_in(client, company.admin, jobs["zh-hans"], "en")
+    assert english in in_english and "已" not in in_english and "客户发起" not in in_english
+    _page, (in_chinese,) = _read_in(client, company.admin, jobs["en"], "zh-hans")
+    assert chinese in in_chinese and "Placed" not in in_chinese and "Inbound" not in in_chinese

@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.utils import translation
 
+from guanxi.accounts.models import User
 from guanxi.customers.services import customer_create
 from guanxi.imports.customer_rows import CHOICE_FIELDS, _choice, choices_to_type
 from guanxi.imports.mapping import build_mapping
@@ -31,6 +32,8 @@ def _command_line_reasons(tmp_path, language: str) -> list[str]:
     mapping = tmp_path / "mapping.json"
     mapping.write_text(json.dumps(MAPPING))
     errors = tmp_path / "rejected.csv"
+    # The reasons are in the language of the user the command imports as.
+    User.objects.filter(username="admin").update(language=language)
     with translation.override(language):
         call_command(
             "import", "customers", str(path), "--mapping", str(mapping), "--user", "admin",

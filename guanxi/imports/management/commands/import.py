@@ -8,7 +8,10 @@
 Without a mapping, headers equal to field names are used (``name``, ``phone``, ``email`` …; see
 ``guanxi.imports.mapping``). Every row is created, updated, merged or rejected; the counts printed
 at the end add up to the rows read, and rejected rows go to the error file (by default next to
-the input, ``FILE.errors.csv``) with the reasons, ready to fix and import again.
+the input, ``FILE.errors.csv``) with the reasons, ready to fix and import again. The import runs
+as ``--user`` and in the language that user chose in the top bar, as a web import runs in the
+language of their pages: the error file's reasons read in it, whatever language the command runs
+in.
 
 Rows are written in batches, each in one transaction. If the import stops (Ctrl-C, a crash), the
 database holds exactly the batches finished; ``--resume`` carries on with the same file (found
@@ -31,6 +34,7 @@ from tqdm import tqdm
 
 from guanxi.accounts.models import User
 from guanxi.core.files import check_output_path
+from guanxi.core.languages import in_language, language_of
 from guanxi.imports.mapping import MappingError, build_mapping, read_mapping_file
 from guanxi.imports.models import ImportJob
 from guanxi.imports.services import (
@@ -145,16 +149,19 @@ class Command(BaseCommand):
                 except MappingError as error:
                     raise CommandError(str(error), returncode=BAD_INPUT) from None
             try:
-                job = import_job_create(
-                    actor=actor,
-                    path=file,
-                    filename=file.name,
-                    kind=kind,
-                    mapping=mapping,
-                    dedup=options["dedup"] or ImportJob.Dedup.AUTO,
-                    dry_run=options["dry_run"],
-                    via="cli",
-                )
+                # The job runs in the user's language, as a web import runs in the language
+                # they chose in the top bar.
+                with in_language(language_of(actor)):
+                    job = import_job_create(
+                        actor=actor,
+                        path=file,
+                        filename=file.name,
+                        kind=kind,
+                        mapping=mapping,
+                        dedup=options["dedup"] or ImportJob.Dedup.AUTO,
+                        dry_run=options["dry_run"],
+                        via="cli",
+                    )
             except ValidationError as error:
                 raise CommandError(
                     "; ".join(f"{k}: {' '.join(v)}" for k, v in error.message_dict.items()),
@@ -226,7 +233,7 @@ class Command(BaseCommand):
                 f"Import #{job.pk} was stopped by {who} {when}; it is not carried on.",
                 returncode=STOPPED,
             )
-        self._report(job, errors_path)
+        self._report(job, errors_path, actor)
         if options["verbosity"] >= 2 and timings:
             self.stdout.write(
                 "Time: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items())
@@ -282,7 +289,7 @@ class Command(BaseCommand):
             )
         return admins[0]
 
-    def _report(self, job: ImportJob, errors_path: Path) -> None:
+    def _report(self, job: ImportJob, errors_path: Path, actor: User) -> None:
         verb = "Would import" if job.dry_run else "Imported"
         self.stdout.write(
             f"{verb} {job.filename}: {job.rows_read:,} rows read — "
@@ -302,7 +309,10 @@ class Command(BaseCommand):
             )
         if job.rejected:
             try:
-                count = write_error_file(job, errors_path)
+                # The reasons in the language of the user the import runs as, whichever
+                # language the command runs in, as the web gives them to them.
+                with in_language(language_of(actor)):
+                    count = write_error_file(job, errors_path)
             except OSError as error:
                 # The rows are imported; only their error file is missing. Say how to get it.
                 raise CommandError(
