@@ -270,23 +270,41 @@ def merged_customers_within_reach(user, merges: list[CustomerMerge]) -> set[int]
 
 def merge_successor(customer_id: int) -> int | None:
     """Where a customer merged away lives on now (following later merges), if anywhere."""
-    if not 1 <= customer_id <= MAX_ID:
-        # No customer has such an id (one asked for in an address), and SQLite cannot even
-        # bind a larger one.
-        return None
-    seen: set[int] = set()
-    current = customer_id
-    while current not in seen:
-        seen.add(current)
-        merge = (
-            CustomerMerge.objects.filter(merged_id=current, undone_at__isnull=True)
+    return merge_successors([customer_id]).get(customer_id)
+
+
+def merge_successors(customer_ids: Iterable[int]) -> dict[int, int]:
+    """:func:`merge_successor` of many customers at once (an import's batch), for those merged
+    away: one query for each step along the chains of merges, however many customers."""
+    # No customer has an id out of range (one asked for in an address), and SQLite cannot
+    # even bind a larger one.
+    wanted = {pk for pk in customer_ids if 1 <= pk <= MAX_ID}
+    # Each customer's way through the merges so far; a way that comes back on itself (merges
+    # in a loop) leads nowhere, as it always has.
+    ways = {pk: [pk] for pk in wanted}
+    found: dict[int, int] = {}
+    while ways:
+        latest: dict[int, int] = {}
+        merges = (
+            CustomerMerge.objects.filter(
+                merged_id__in={way[-1] for way in ways.values()}, undone_at__isnull=True
+            )
             .order_by("-merged_at")
-            .first()
+            .values_list("merged_id", "survivor_id")
         )
-        if merge is None:
-            return current if current != customer_id else None
-        current = merge.survivor_id
-    return None
+        for merged_id, survivor_id in merges:
+            latest.setdefault(merged_id, survivor_id)  # the latest merge of each
+        for pk, way in list(ways.items()):
+            survivor = latest.get(way[-1])
+            if survivor is None:
+                if len(way) > 1:
+                    found[pk] = way[-1]
+                del ways[pk]
+            elif survivor in way:
+                del ways[pk]
+            else:
+                way.append(survivor)
+    return found
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,7 @@ from guanxi.dedup.models import DuplicatePair
 from guanxi.dedup.selectors import (
     candidate_ids_by_key,
     current_match_model,
-    merge_successor,
+    merge_successors,
     name_counts,
 )
 
@@ -727,11 +727,14 @@ class CustomerImporter:
         rows = Customer.objects.filter(external_id__in=wanted).values_list(
             "pk", "external_id", "deleted_at"
         )
+        rows = list(rows)
+        # The customers merged away that rows name, looked up together.
+        successors = merge_successors(pk for pk, _e, deleted_at in rows if deleted_at is not None)
         for pk, external_id, deleted_at in rows:
             if deleted_at is None:
                 found[external_id] = pk
                 continue
-            successor = merge_successor(pk)
+            successor = successors.get(pk)
             found[external_id] = successor or Summary(
                 gettext_noop("the customer %(id)s is in the recycle bin; restore it first"),
                 {"id": external_id},
@@ -757,6 +760,8 @@ class CustomerImporter:
         seen = Customer.objects.filter(
             customer_scope(self.actor, VIEW, deleted=True), pk__in=wanted
         ).values_list("pk", "deleted_at", "external_id", "name", "party_type")
+        seen = list(seen)
+        successors = merge_successors(pk for pk, deleted_at, *_rest in seen if deleted_at)
         merged: dict[int, int] = {}
         for pk, deleted_at, external_id, name, party_type in seen:
             if deleted_at is None:
@@ -764,7 +769,7 @@ class CustomerImporter:
                 external_ids[pk] = external_id
                 names[pk] = (name, party_type == Customer.PartyType.ORGANIZATION)
                 continue
-            successor = merge_successor(pk)
+            successor = successors.get(pk)
             if successor is None:
                 found[pk] = field_reason(
                     "guanxi_id",

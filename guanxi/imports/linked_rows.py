@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from guanxi.customers.models import Customer
-from guanxi.dedup.selectors import merge_successor
+from guanxi.dedup.selectors import merge_successors
 from guanxi.web.params import int_param
 
 from .cancelling import ImportCancelled, stop_if_cancel_requested
@@ -169,8 +169,11 @@ class LinkedRowImporter:
         candidates = Customer.objects.filter(
             Q(external_id__in=external) | Q(pk__in=[int_param(i) for i in ids])
         ).values_list("pk", "external_id", "deleted_at")
+        candidates = list(candidates)
+        # The customers merged away that rows name, looked up together.
+        successors = merge_successors(pk for pk, _e, deleted_at in candidates if deleted_at)
         for pk, external_id, deleted_at in candidates:
-            target = pk if deleted_at is None else merge_successor(pk)
+            target = pk if deleted_at is None else successors.get(pk)
             if external_id in external:
                 found[f"e:{external_id}"] = target or pk
             if str(pk) in ids:
