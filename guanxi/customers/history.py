@@ -76,8 +76,21 @@ EXTRA_LABELS = {
     "escalated_to": _("escalated to"),
     # An email to the customer sent again after the mail server did not take it: its address.
     "customer_email": _("email to the customer"),
+    # A ticket's merge: its emails to the customer not sent yet, moved to the kept ticket or
+    # dropped (a survey), each {"id", "kind", "to"}.
+    "customer_emails_moved": _("emails to the customer moved, not sent yet"),
+    "customer_emails_dropped": _("emails to the customer dropped, not sent"),
     # What a row holds in place of a mapping of fields (see :func:`stored_changes`).
     STORED_AS_IS: _("changes"),
+}
+
+
+# The emails to the customer a ticket's merge moved or dropped, and their kinds in words.
+CUSTOMER_EMAILS = ("customer_emails_moved", "customer_emails_dropped")
+CUSTOMER_EMAIL_KINDS = {
+    "reply": _("reply to the customer"),
+    "acknowledgement": _("acknowledgement of the request"),
+    "survey": _("satisfaction survey"),
 }
 
 
@@ -388,6 +401,13 @@ def _show(
         # The files of a ticket's reply or note: {"name": …, "size": bytes} each.
         return ", ".join(
             f"{item.get('name', '')} ({filesizeformat(item.get('size') or 0)})"
+            if isinstance(item, dict)
+            else str(item)
+            for item in value
+        )
+    if name in CUSTOMER_EMAILS and isinstance(value, list):
+        return ", ".join(
+            f"{CUSTOMER_EMAIL_KINDS.get(item.get('kind'), item.get('kind'))} ({item.get('to')})"
             if isinstance(item, dict)
             else str(item)
             for item in value

@@ -551,10 +551,30 @@ class SatisfactionSurvey(models.Model):
 
 # How long the sweep keeps trying an email to a customer the mail server did not take.
 RETRY_FOR = timedelta(hours=24)
-# How long a claim to send an email holds (see :class:`CustomerEmail`): longer than a send takes,
-# however slow the mail server (each step of the conversation ends after GUANXI_EMAIL_TIMEOUT);
-# a claim older than that was left by a process that ended while sending, and is taken over.
-CLAIM_HOLDS_FOR = timedelta(minutes=15)
+# The least a claim to send an email holds (see :func:`claim_holds_for`).
+CLAIM_HOLDS_AT_LEAST = timedelta(minutes=15)
+# How many times the mail server timeout (GUANXI_EMAIL_TIMEOUT, Django's EMAIL_TIMEOUT) a
+# claim holds. The timeout bounds each wait of a sending, not the sending: connecting, the
+# greeting, EHLO, STARTTLS and its handshake, EHLO again, AUTH (up to three exchanges), MAIL,
+# RCPT, DATA, the message, its acceptance and QUIT are some fifteen waits, each of which a slow
+# server may answer just within the timeout, and a reply of several lines read in several
+# pieces waits once per piece. Sixty covers four times those fifteen waits.
+CLAIM_HOLDS_TIMEOUTS = 60
+
+
+def claim_holds_for() -> timedelta:
+    """How long a claim to send an email holds (see :class:`CustomerEmail`): longer than one
+    sending can last with the configured mail server timeout, and at least
+    :data:`CLAIM_HOLDS_AT_LEAST`. A claim older than that was left by a process that ended
+    while sending, and is taken over; taken over sooner, while a slow server was still taking
+    the email, it would be sent twice. Read from the settings at each claim, so that a changed
+    timeout holds from the next one. A server feeding its answers a byte at a time, each
+    within the timeout, can still draw a sending out past any such bound: then the email may
+    go twice, which is the side the desk errs on (at least once, never lost)."""
+    timeout = getattr(settings, "EMAIL_TIMEOUT", None) or 0
+    return max(CLAIM_HOLDS_AT_LEAST, timedelta(seconds=timeout * CLAIM_HOLDS_TIMEOUTS))
+
+
 # How long the sweep leaves an email not tried yet to the request that wrote it, which sends it
 # once it commits: longer than that sending takes with a mail server that answers, so that the
 # request's own attempt is the first (the claim keeps the two from both sending it, but the
@@ -579,7 +599,7 @@ class CustomerEmail(models.Model):
 
     Whoever sends it (the request that wrote it, the sweep, someone sending it again) first
     claims it with one conditional update, ``sending_since`` set where it is unset (or is a
-    claim older than :data:`CLAIM_HOLDS_FOR`) and the email not sent, committed before the mail
+    claim older than :func:`claim_holds_for`) and the email not sent, committed before the mail
     server is reached: one claim of two at the same moment changes the row, on SQLite as on
     PostgreSQL, and the database is not held while the mail server answers.
 
@@ -620,9 +640,13 @@ class CustomerEmail(models.Model):
 
     class Meta:
         indexes = [
-            # The sweep reads only the unsent ones.
+            # The sweep reads, every minute, only the ones it may still send: neither sent nor
+            # given up. Those given up stay unsent for good (until someone sends them again),
+            # so an index of all the unsent would only grow with them.
             models.Index(
-                fields=["created_at"], name="customer_email_unsent", condition=Q(sent_at=None)
+                fields=["created_at"],
+                name="customer_email_to_send",
+                condition=Q(sent_at=None, given_up_at=None),
             ),
         ]
 

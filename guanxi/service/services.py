@@ -51,7 +51,6 @@ from guanxi.customers.visibility import INTERACT
 
 from . import mail
 from .models import (
-    CLAIM_HOLDS_FOR,
     LEFT_TO_ITS_REQUEST,
     RETRY_FOR,
     AgentProfile,
@@ -65,6 +64,7 @@ from .models import (
     TicketCategory,
     TicketMessage,
     TicketStatusChange,
+    claim_holds_for,
 )
 from .routing import active_policies, choose_assignee, customer_tier, customer_tiers, policy_for
 from .selectors import ticket_get_for_user, ticket_readers
@@ -731,8 +731,26 @@ def ticket_update(
     *, actor, ticket_id: int, expected_version: int, data: Mapping[str, Any]
 ) -> Ticket:
     """Change the ticket's type, subject, description, category, area, priority or channel.
-    A change that makes another policy match moves the ticket to it."""
-    ticket = _lock(actor, ticket_id, expected_version)
+    A change that makes another policy match moves the ticket to it.
+
+    A ticket merged into another is refused (``ValidationError`` on ``ticket_id``, as merging
+    it again is): its conversation goes on in the kept ticket, which is the one to change, and
+    a change here would move it to another policy and deadlines as if it were still worked on.
+    Asked before its version, which the merge moved on: a client is told why, not to read the
+    ticket again only to be refused then."""
+    ticket = _lock(actor, ticket_id, None)
+    if ticket.merged_into_id:
+        raise ValidationError(
+            {
+                "ticket_id": _(
+                    "This ticket was merged into %(number)s and can no longer be changed; "
+                    "change that one instead."
+                )
+                % {"number": ticket.merged_into.number}
+            }
+        )
+    if expected_version is not None and ticket.version != expected_version:
+        raise StaleTicketError(ticket.version)
     errors: dict[str, list[str]] = {}
     data = _texts_as_read(actor, ticket, data, errors)
     values = _clean_fields({k: v for k, v in data.items() if k != "order_ids"}, errors)
@@ -1482,8 +1500,10 @@ def ticket_merge(
     # its message, which moved above). A survey would tell the customer the request is
     # resolved, whatever becomes of this ticket, and ask about the duplicate's resolution: it
     # is dropped, as when a ticket reopens. What was sent stays as it was sent.
-    unsent = CustomerEmail.objects.filter(ticket=duplicate, sent_at=None)
+    unsent = CustomerEmail.objects.filter(ticket=duplicate, sent_at=None).order_by("pk")
+    emails_dropped = list(unsent.filter(kind=CustomerEmail.Kind.SURVEY).values("id", "kind", "to"))
     unsent.filter(kind=CustomerEmail.Kind.SURVEY).delete()
+    emails_moved = list(unsent.values("id", "kind", "to"))
     unsent.update(ticket=target)
     target.orders.add(*duplicate.orders.all())
     orders_after = sorted(target.orders.values_list("pk", flat=True))
@@ -1511,6 +1531,12 @@ def ticket_merge(
         kept_changes["order_ids"] = {"before": orders_before, "after": orders_after}
     if watchers_after != watchers_before:
         kept_changes["watchers"] = {"before": watchers_before, "after": watchers_after}
+    # The emails to the customer the merge moved or dropped, recorded on both rows where they
+    # concern both: what the customer is (or is no longer) sent is read on either ticket.
+    moved_emails = (
+        {"customer_emails_moved": {"before": None, "after": emails_moved}} if emails_moved else {}
+    )
+    kept_changes.update(moved_emails)
     _audit(
         actor,
         target,
@@ -1531,6 +1557,12 @@ def ticket_merge(
         {
             "merged_into": {"before": None, "after": target.pk},
             "messages": {"before": None, "after": moved},
+            **moved_emails,
+            **(
+                {"customer_emails_dropped": {"before": emails_dropped, "after": None}}
+                if emails_dropped
+                else {}
+            ),
         },
     )
     return target
@@ -1804,9 +1836,9 @@ def _claim(email_id: int) -> datetime | None:
     (PostgreSQL makes the second wait for the first's transaction and look at the row again;
     SQLite writes one at a time), where reading the row first and deciding after would let both
     send on SQLite, which ignores ``select_for_update``. A claim left by a process that ended
-    while sending is taken over once it is :data:`CLAIM_HOLDS_FOR` old."""
+    while sending is taken over once it is :func:`claim_holds_for` old."""
     now = timezone.now()
-    free = Q(sending_since=None) | Q(sending_since__lt=now - CLAIM_HOLDS_FOR)
+    free = Q(sending_since=None) | Q(sending_since__lt=now - claim_holds_for())
     with transaction.atomic():
         claimed = CustomerEmail.objects.filter(free, pk=email_id, sent_at=None).update(
             sending_since=now
@@ -1828,7 +1860,7 @@ def _send_claimed(
     it: an email dropped meanwhile (a survey, when its ticket opens again or is merged) has
     nothing left to record, rather than failing after the mail server took it; and a failure
     is recorded only under this claim, so that a sending whose claim was taken over (it seemed
-    gone for :data:`CLAIM_HOLDS_FOR`) does not clear the claim of whoever is sending it now,
+    gone for :func:`claim_holds_for`) does not clear the claim of whoever is sending it now,
     which would let a third sender send it at the same time."""
     now = timezone.now()
     rows = CustomerEmail.objects.filter(pk=email.pk)
@@ -1893,7 +1925,9 @@ def customer_emails_retry(*, now: datetime | None = None, limit: int = 100) -> i
     many were sent."""
     now = now or timezone.now()
     ids = list(
-        CustomerEmail.objects.filter(sent_at=None, created_at__gt=now - RETRY_FOR)
+        # Given up is implied by the age, and said all the same: it is the condition of the
+        # index this reads (customer_email_to_send), which holds only the emails still to send.
+        CustomerEmail.objects.filter(sent_at=None, given_up_at=None, created_at__gt=now - RETRY_FOR)
         .filter(Q(failed_at__isnull=False) | Q(created_at__lte=now - LEFT_TO_ITS_REQUEST))
         .order_by(F("failed_at").asc(nulls_first=True), "id")
         .values_list("pk", flat=True)[:limit]
@@ -1916,7 +1950,7 @@ def customer_emails_to_give_up(*, now: datetime, limit: int = 500) -> list[int]:
         CustomerEmail.objects.filter(
             sent_at=None, given_up_at=None, created_at__lte=now - RETRY_FOR
         )
-        .exclude(sending_since__gte=now - CLAIM_HOLDS_FOR)
+        .exclude(sending_since__gte=now - claim_holds_for())
         .order_by("created_at", "id")
         .values_list("pk", flat=True)[:limit]
     )
@@ -1929,7 +1963,7 @@ def customer_email_give_up(email_id: int, *, now: datetime) -> CustomerEmail | N
     (:attr:`CustomerEmail.Failure.NOT_TRIED`), as the ticket's page and the API show it, rather
     than left unmarked where nobody would look for it."""
     rows = CustomerEmail.objects.filter(pk=email_id, sent_at=None, given_up_at=None).exclude(
-        sending_since__gte=now - CLAIM_HOLDS_FOR
+        sending_since__gte=now - claim_holds_for()
     )
     if not rows.update(given_up_at=now):
         return None

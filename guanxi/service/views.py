@@ -277,6 +277,10 @@ def ticket_detail(request, ticket_id: int):
                             data=data,
                         )
                     except ValidationError as error:
+                        if "ticket_id" in error.message_dict:
+                            # About the ticket, not a field (it was merged away meanwhile, and
+                            # its page shows no change form): said at the top of the page.
+                            raise
                         _form_errors(form, error)
                     else:
                         messages.success(request, _("Ticket changed."))

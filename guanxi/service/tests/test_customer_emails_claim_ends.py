@@ -11,7 +11,7 @@ from django.core import mail as outbox
 
 from guanxi.core.testing.threads import hold_before, in_thread
 from guanxi.service import mail, services
-from guanxi.service.models import CLAIM_HOLDS_FOR, CustomerEmail
+from guanxi.service.models import CustomerEmail, claim_holds_for
 from guanxi.service.tests.conftest import REQUESTER, complaint_by_email
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -64,7 +64,7 @@ def test_a_sender_whose_claim_was_taken_over_leaves_the_new_claim_alone(
         # The first sending has lasted longer than a claim holds: the next sender takes it over.
         claimed = CustomerEmail.objects.get(pk=email.pk).sending_since
         CustomerEmail.objects.filter(pk=email.pk).update(
-            sending_since=claimed - CLAIM_HOLDS_FOR - CLAIM_HOLDS_FOR
+            sending_since=claimed - 2 * claim_holds_for()
         )
         second = in_thread(lambda: services.customer_email_send(email.pk), results, "second")
         assert second_hold.reached.wait(30)
