@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.core.masking import mask_phone
 
@@ -53,7 +54,9 @@ class Customer(models.Model):
     class RelationshipLevel(models.TextChoices):
         TRANSACTIONAL = "transactional", _("Transactional")
         PREFERRED_SUPPLIER = "preferred_supplier", _("Preferred supplier")
-        PARTNER = "partner", _("Partner")
+        # Its own context: in Chinese a partner customer (合作伙伴) and a partnership (伙伴关系)
+        # are different words, and a customer page shows both.
+        PARTNER = "partner", pgettext_lazy("relationship level", "Partner")
         STRATEGIC_ALLIANCE = "strategic_alliance", _("Strategic alliance")
 
     class LifecycleStage(models.TextChoices):

@@ -231,7 +231,9 @@ def complaints_by_area(
     Pareto way; complaints whose area is not known are a row of their own."""
     if counts is None:
         counts = complaint_counts(user, date_from=date_from, date_to=date_to)
-    names = dict(Ticket.Area.choices)
+    # Every row here is a complaint: the choice's label for no area ("not a complaint /
+    # unknown") would say otherwise.
+    names = {**dict(Ticket.Area.choices), Ticket.Area.NONE: _("Area not set")}
     return _pareto(
         [
             (area, str(names.get(area, area)), complaints)

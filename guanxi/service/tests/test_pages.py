@@ -41,6 +41,10 @@ def test_a_ticket_opened_from_the_customer_page_is_worked_to_resolution(
     assert ticket.number in queue and "发票开错了" in queue
     detail = client.get(f"/service/tickets/{ticket.pk}/").content.decode()
     assert "Complaints, round the clock" in detail
+    # The link to the customer's view says where it leads (a bare "open" read as the status).
+    assert re.search(
+        r'<a href="[^"]*/service/status/[^"]+">See the page the customer sees</a>', detail
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         replied = client.post(

@@ -8,6 +8,7 @@ import io
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from guanxi.audit.models import AuditEvent
 from guanxi.core.testing.factories import CustomerFactory
@@ -135,6 +136,12 @@ def test_complaints_by_area(book):
         "": 1,
     }
     assert (rows[0].key, rows[0].share, rows[-1].cumulative_share) == ("quality", 0.4, 1.0)
+    # Every row counts complaints: the one without an area says so, not "not a complaint".
+    unset = {r.key: r.label for r in rows}[""]
+    assert unset == "Area not set"
+    with translation.override("zh-hans"):
+        rows = reports.complaints_by_area(book.company.admin)
+    assert {r.key: r.label for r in rows}[""] == "未注明投诉环节"
 
 
 def test_tickets_per_week_by_type(book):

@@ -113,7 +113,11 @@ def test_a_role_mailbox_is_shared_a_personal_one_identifies():
 def test_a_place_before_a_two_character_name_still_tells_two_organisations_apart():
     # 北京大学 and 上海大学 both come down to 大学 once the place is taken off: the place must
     # then still count, as it does for longer names.
-    for first, second in [("北京大学", "上海大学"), ("北京银行", "上海银行"), ("北京市银行", "上海银行")]:
+    for first, second in [
+        ("北京大学", "上海大学"),
+        ("北京银行", "上海银行"),
+        ("北京市银行", "上海银行"),
+    ]:
         levels = levels_of(
             {"name": first, "party_type": "organization"},
             {"name": second, "party_type": "organization"},
