@@ -528,8 +528,7 @@ def _fit_models(frequency, recency, age, monetary) -> tuple[object, SpendModel |
         figures["gamma_gamma"] = {
             **_finite(fitted.parameters.as_dict()),
             "log_likelihood": _finite_value(fitted.log_likelihood),
-            # A fit with q ≤ 1 converged, but to an infinite mean spend: not one to use.
-            "converged": model.parameters is not None,
+            "converged": model.converged,
             "message": model.problem or fitted.diagnostics.message,
             "iterations": fitted.diagnostics.iterations,
         }

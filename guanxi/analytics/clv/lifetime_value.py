@@ -51,6 +51,13 @@ class SpendModel:
     def name(self) -> str:
         return GAMMA_GAMMA if self.parameters is not None else POOLED_MEAN
 
+    @property
+    def converged(self) -> bool:
+        """Whether the fit is reported as converged, by the refresh and the file command alike:
+        only when it prices the purchases. A fit that stopped at q ≤ 1 found a maximum, but of
+        a model with an infinite mean spend, which no one could use."""
+        return self.parameters is not None
+
 
 def fit_spend_model(frequency, monetary_value) -> SpendModel:
     """Fit Gamma-Gamma and say whether it prices the purchases.

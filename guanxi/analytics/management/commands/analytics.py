@@ -379,7 +379,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 _json_report(
                     purchases,
-                    spend,
+                    model,
                     spend_model=spend_model,
                     customers=len(frequency),
                     seconds=seconds,
@@ -388,7 +388,7 @@ class Command(BaseCommand):
         else:
             self._print_report(
                 purchases,
-                spend,
+                model,
                 spend_model,
                 predictions,
                 len(frequency),
@@ -403,7 +403,7 @@ class Command(BaseCommand):
     def _print_report(
         self,
         purchases,
-        spend,
+        model,
         spend_model,
         predictions,
         customers,
@@ -413,12 +413,18 @@ class Command(BaseCommand):
         seconds,
     ):
         write = self.stdout.write
+        spend = model.fitted
         repeaters = spend.customers if spend else 0
         write(
             f"{customers:,} customers, {repeaters:,} with repeat purchases; time unit: {time_unit}"
         )
         _write_model(
-            write, "BG/NBD purchase model", purchases, bgnbd.PARAMETER_NAMES, purchases.parameters
+            write,
+            "BG/NBD purchase model",
+            purchases,
+            bgnbd.PARAMETER_NAMES,
+            purchases.parameters,
+            converged=purchases.converged,
         )
         if spend:
             _write_model(
@@ -427,6 +433,7 @@ class Command(BaseCommand):
                 spend,
                 gamma_gamma.PARAMETER_NAMES,
                 spend.parameters,
+                converged=model.converged,
             )
         if predictions is not None:
             if spend_model == GAMMA_GAMMA:
@@ -449,8 +456,8 @@ class Command(BaseCommand):
         write(f"{seconds:.2f} s")
 
 
-def _write_model(write, title, fitted, names, parameters):
-    verdict = "converged" if fitted.converged else "DID NOT CONVERGE"
+def _write_model(write, title, fitted, names, parameters, *, converged: bool):
+    verdict = "converged" if converged else "DID NOT CONVERGE"
     write(
         f"{title} ({verdict}; {fitted.diagnostics.iterations} iterations, gradient "
         f"{fitted.diagnostics.gradient_norm:.1e}):"
@@ -464,9 +471,10 @@ def _write_model(write, title, fitted, names, parameters):
 
 
 def _json_report(
-    purchases, spend, *, spend_model: str | None, customers: int, seconds: float
+    purchases, model, *, spend_model: str | None, customers: int, seconds: float
 ) -> str:
     bg = purchases.parameters.as_dict()
+    spend = model.fitted
     report = {
         "bgnbd": {
             **{name: _finite_or_none(value) for name, value in bg.items()},
@@ -480,7 +488,8 @@ def _json_report(
                 else dict.fromkeys(gamma_gamma.PARAMETER_NAMES)
             ),
             "log_likelihood": _finite_or_none(spend.log_likelihood) if spend else None,
-            "converged": bool(spend and spend.converged),
+            # As the refresh records it: a fit to q ≤ 1 did not converge to a usable model.
+            "converged": model.converged,
         },
         # "gamma_gamma" or "pooled_mean" (the mean of all repeat purchases), whichever priced
         # the predictions; None when none were made.

@@ -261,6 +261,43 @@ def test_without_a_spend_model_purchases_are_priced_at_the_mean_and_the_fit_succ
     assert "Spend per purchase: the mean of all repeat purchases" in text
 
 
+@pytest.fixture(scope="module")
+def heavy_tailed_spend_summary_file(tmp_path_factory):
+    """The CDNOW histories with spend drawn from a Gamma-Gamma population of q = 0.6: a few
+    customers spend millions, and the fit converges, but to q ≤ 1, an infinite mean spend."""
+    data = cdnow.load_summary()
+    frequency = data["frequency"]
+    rng = np.random.default_rng(2)
+    nu = rng.gamma(0.6, 1 / 10.0, len(frequency))
+    purchases = np.maximum(frequency, 1)
+    spend = rng.gamma(6.0 * purchases, 1 / (nu * purchases))
+    data = {**data, "monetary_value": np.where(frequency > 0, np.round(spend, 2), 0.0)}
+    path = tmp_path_factory.mktemp("cdnow") / "heavy_tailed.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        names = ["customer_id", "frequency", "recency", "T", "monetary_value"]
+        writer.writerow(names)
+        writer.writerows(zip(*(data[name].tolist() for name in names), strict=True))
+    return path
+
+
+def test_a_spend_fit_to_an_infinite_mean_is_reported_as_the_refresh_records_it(
+    heavy_tailed_spend_summary_file,
+):
+    """The refresh records a Gamma-Gamma fit that stopped at q ≤ 1 as not converged and prices
+    with the mean; the file command said "converged" beside ``"spend_model": "pooled_mean"``."""
+    arguments = ["--summary", str(heavy_tailed_spend_summary_file), "--time-unit", "week"]
+    report = json.loads(run_fit(*arguments, "--json"))
+    assert report["gamma_gamma"]["q"] <= 1  # the case itself: a maximum, at an infinite mean
+    assert report["bgnbd"]["converged"] is True
+    assert report["gamma_gamma"]["converged"] is False
+    assert report["spend_model"] == "pooled_mean"
+
+    text = run_fit(*arguments)
+    assert "Gamma-Gamma spend model (DID NOT CONVERGE" in text
+    assert "Spend per purchase: the mean of all repeat purchases" in text
+
+
 def test_too_few_repeat_buyers_for_predictions_says_so_and_writes_none(tmp_path):
     """Twelve customers bought twice, a hundred once: whatever the optimiser reports, so few
     repeat histories cannot pin the models down, and no predictions are written."""
