@@ -3,10 +3,13 @@
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
+from typing import Any
 
 import phonenumbers
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 
 def mask_middle(value: str, keep_start: int, keep_end: int) -> str:
@@ -240,3 +243,45 @@ def text_as_seen_by(user, text: str) -> str:
     if not text or user.may_view_sensitive():
         return text
     return mask_numbers_in_text(text)
+
+
+# A number as whoever sees it masked reads it: a run of stars with what the mask shows beside it.
+_MASKED_NUMBER = re.compile(r"[^\s*]*\*{2,}[^\s*]*")
+
+
+def texts_as_read(
+    writer, stored: object, data: Mapping[str, Any], fields: Iterable[str], errors: dict
+) -> dict[str, Any]:
+    """``data`` (what ``writer`` sends to change ``stored``), its free-text ``fields`` held to
+    what the writer could have read of them (:func:`text_as_seen_by`).
+
+    For whoever reads numbers in a text masked, a text sent back as read (a form or a client
+    saving the whole record it was given) is left as stored rather than overwritten with the
+    stars; one changed around a number shown masked is refused naming the field in ``errors``,
+    since saving it would lose the number. Rewritten without those numbers, it is taken as
+    sent. Whoever may see numbers in full read the stored text and write what they send.
+
+    A text is compared without its line endings' carriage returns and the blanks around it:
+    a browser sends a text area's lines ending in CRLF, and the services strip what they store."""
+    data = dict(data)
+    for name in fields:
+        sent, text = data.get(name), getattr(stored, name)
+        if not isinstance(sent, str) or _same_text(sent, text):
+            continue
+        as_read = text_as_seen_by(writer, text)
+        if as_read == text:
+            continue
+        if _same_text(sent, as_read):
+            del data[name]
+        elif any(masked in sent for masked in _MASKED_NUMBER.findall(as_read)):
+            errors.setdefault(name, []).append(
+                _(
+                    "This text holds numbers you see masked; saving it would overwrite them "
+                    "with the stars. Send it without them, or ask someone who may see them."
+                )
+            )
+    return data
+
+
+def _same_text(one: str, other: str) -> bool:
+    return one.replace("\r\n", "\n").strip() == other.replace("\r\n", "\n").strip()

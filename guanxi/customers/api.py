@@ -36,6 +36,7 @@ from guanxi.api.schemas import (
 )
 from guanxi.audit.models import AuditEvent
 from guanxi.core.keyset import DEFAULT_ORDERINGS
+from guanxi.core.masking import mask_numbers_in_text, text_as_seen_by
 
 from . import services
 from .export_jobs import (
@@ -297,13 +298,22 @@ class CustomerSummaryOut(Schema):
 class CustomerDetailOut(CustomerSummaryOut):
     birth_date: dt.date | None
     website: str
-    notes: str
+    notes: str = Field(
+        description="Phone and ID numbers typed into the notes, masked as the customer's "
+        "card masks them for whoever may not see numbers in full (for everyone in the recycle "
+        "bin). Notes sent back as read keep the stored numbers; notes changed around a number "
+        "shown masked are refused (422)."
+    )
     external_id: str | None
     addresses: list[AddressOut]
     consents: list[ConsentOut]
     custom_fields: dict[str, Any]
     id_number_masked: str
     created_by: UserRefOut | None
+
+    @staticmethod
+    def resolve_notes(obj: Customer, context) -> str:
+        return text_as_seen_by(context["request"].auth, obj.notes)
 
 
 class CustomerPageOut(Schema):
@@ -341,7 +351,10 @@ class DeletedCustomerOut(_Deletion, _BinRow):
 
 
 class DeletedCustomerDetailOut(_Deletion, CustomerDetailOut):
-    pass
+    # Masked for everyone, as the recycle bin masks the numbers of the card and the history.
+    @staticmethod
+    def resolve_notes(obj: Customer) -> str:
+        return mask_numbers_in_text(obj.notes)
 
 
 class DeletedCustomerPageOut(Schema):
@@ -507,7 +520,7 @@ class HistoryQuery(BaseModel):
 # Helpers
 
 
-def _detail_out(customer: Customer) -> CustomerDetailOut:
+def _detail_out(request: HttpRequest, customer: Customer) -> CustomerDetailOut:
     """Shape a customer a service just wrote (and so the actor may see) in one go."""
     prefetch_related_objects(
         [customer],
@@ -520,7 +533,7 @@ def _detail_out(customer: Customer) -> CustomerDetailOut:
         "tags",
         Prefetch("consents", queryset=MarketingConsent.objects.select_related("recorded_by")),
     )
-    return CustomerDetailOut.from_orm(customer)
+    return CustomerDetailOut.from_orm(customer, context={"request": request})
 
 
 _EXPORT_JOB_STATUSES: dict[str, str] = {
@@ -649,7 +662,7 @@ def customer_create(request: HttpRequest, payload: CustomerCreateIn):
     """Create a customer with its phones, emails, addresses, tags, consents and custom fields.
     You become the account manager unless `owner_id` names someone you may assign."""
     customer = services.customer_create(actor=request.auth, data=payload.service_data())
-    return Status(201, _detail_out(customer))
+    return Status(201, _detail_out(request, customer))
 
 
 @router.get(
@@ -910,7 +923,7 @@ def customer_update(
         data=payload.service_data(),
     )
     response["ETag"] = _etag(customer.version)
-    return _detail_out(customer)
+    return _detail_out(request, customer)
 
 
 @router.delete(
@@ -959,7 +972,7 @@ def customer_restore(
         actor=request.auth, customer_id=customer_id, expected_version=expected
     )
     response["ETag"] = _etag(customer.version)
-    return _detail_out(customer)
+    return _detail_out(request, customer)
 
 
 @router.post(

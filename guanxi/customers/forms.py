@@ -22,6 +22,7 @@ from guanxi.accounts.models import User
 from guanxi.accounts.roles import Role
 from guanxi.accounts.selectors import assignable_owners_for_user, staff_directory_for_user
 from guanxi.core.keyset import DEFAULT_ORDERINGS
+from guanxi.core.masking import text_as_seen_by
 from guanxi.web.params import int_param
 
 from .exports import ExportFormat
@@ -284,6 +285,9 @@ class CustomerForm:
             elif hasattr(value, "isoformat"):
                 value = value.isoformat()
             self.scalars[name] = str(value)
+        # As the customer page shows them; sent back so, the stored notes stay
+        # (``services.customer_update``).
+        self.scalars["notes"] = text_as_seen_by(self.user, self.scalars["notes"])
         self.organization_id = str(customer.organization_id or "")
         self.organization_label = customer.organization.name if customer.organization_id else ""
         self.tags = ", ".join(t.name for t in customer.tags.all())

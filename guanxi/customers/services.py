@@ -28,7 +28,7 @@ from guanxi.audit.services import (
 from guanxi.audit.summaries import Summary
 from guanxi.core.bulk import update as bulk_update
 from guanxi.core.crypto import decrypt_text, encrypt_text, lookup_hash
-from guanxi.core.masking import mask_id_number, mask_phone
+from guanxi.core.masking import mask_id_number, mask_phone, texts_as_read
 from guanxi.dedup.keys import refresh_match_keys, remove_match_keys
 from guanxi.dedup.models import CustomerMerge
 
@@ -372,6 +372,7 @@ def customer_update(
     if customer.version != expected_version:
         raise StaleVersionError(customer.version)
     before = customer_snapshot(customer)
+    data = _notes_as_read(actor, customer, data)
     clean = clean_customer_data(data, actor=actor, instance=customer)
     for name, value in clean.scalars.items():
         setattr(customer, name, value)
@@ -411,6 +412,23 @@ def customer_update(
         changes=changes,
     )
     return customer
+
+
+def _notes_as_read(actor, customer: Customer, data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` with the notes held to what the actor could read of them: the form and the API
+    show whoever sees the card's numbers masked the numbers typed into the notes masked too,
+    and notes sent back as read must not write the stars over the numbers
+    (:func:`~guanxi.core.masking.texts_as_read`). Notes changed around such a number are
+    refused beside the field, with whatever else the data gets wrong."""
+    errors: dict[str, list[str]] = {}
+    data = texts_as_read(actor, customer, data, ("notes",), errors)
+    if errors:
+        try:
+            clean_customer_data(data, actor=actor, instance=customer)
+        except ValidationError as invalid:
+            errors = {**invalid.message_dict, **errors}
+        raise ValidationError(errors)
+    return data
 
 
 @transaction.atomic

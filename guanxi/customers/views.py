@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from guanxi.accounts.roles import DELETING_ROLES, REASSIGNING_ROLES
 from guanxi.analytics.selectors import customer_value_card
 from guanxi.core.keyset import CursorError, keyset_page
+from guanxi.core.masking import mask_numbers_in_text, text_as_seen_by
 from guanxi.dedup.selectors import (
     merge_successor,
     merged_customers_within_reach,
@@ -193,6 +194,8 @@ def customer_detail(request, customer_id: int):
         "customers/detail.html",
         {
             "customer": customer,
+            # Numbers typed into the notes as the reader may see them, as the card's numbers.
+            "notes": text_as_seen_by(request.user, customer.notes),
             "permissions": permissions,
             "timeline": timeline,
             "history": history,
@@ -673,6 +676,9 @@ def deleted_customer_detail(request, customer_id: int):
     if _wants_fragment(request) and request.GET.get("cursor"):
         return render(request, "customers/_history.html", context)
     context |= {
+        # Masked for everyone, as the bin masks the card's numbers and the history's text:
+        # seeing them in full is for customers in use.
+        "notes": mask_numbers_in_text(customer.notes),
         "stage_track": _stage_track(customer),
         "custom_values": _custom_values(customer),
         "organization_deleted": customer.organization is not None

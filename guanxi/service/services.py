@@ -14,7 +14,6 @@ acting user and are reached only through a verified token or the inbound mail pa
 import functools
 import io
 import logging
-import re
 import smtplib
 import struct
 import zipfile
@@ -44,7 +43,7 @@ from guanxi.audit.services import (
 )
 from guanxi.audit.summaries import Summary, prefixed
 from guanxi.core.languages import by_language, chinese_if_written_in_it, in_language
-from guanxi.core.masking import mask_numbers_in_text, text_as_seen_by
+from guanxi.core.masking import mask_numbers_in_text, texts_as_read
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.visibility import INTERACT
@@ -752,7 +751,7 @@ def ticket_update(
     if expected_version is not None and ticket.version != expected_version:
         raise StaleTicketError(ticket.version)
     errors: dict[str, list[str]] = {}
-    data = _texts_as_read(actor, ticket, data, errors)
+    data = texts_as_read(actor, ticket, data, ("subject", "description"), errors)
     values = _clean_fields({k: v for k, v in data.items() if k != "order_ids"}, errors)
     # A null sent for a field clears it where the ticket may lack one, and is refused where it
     # may not, rather than being dropped while the client believes the field was cleared.
@@ -787,36 +786,6 @@ def ticket_update(
         snapshot=ticket_details_snapshot,
     )
     return ticket
-
-
-# A number as whoever sees it masked reads it: a run of stars with what the mask shows beside it.
-_MASKED_NUMBER = re.compile(r"[^\s*]*\*{2,}[^\s*]*")
-
-
-def _texts_as_read(actor, ticket: Ticket, data: Mapping[str, Any], errors: dict) -> dict:
-    """The subject and description sent by someone who reads numbers in them masked, held to
-    what they could have read: sent back as read (a client saving the whole ticket it was
-    given), they are left as stored rather than overwritten with the stars; changed around a
-    number shown masked, they are refused naming the field, since saving them would lose the
-    number. Rewritten without those numbers, they are taken as sent."""
-    data = dict(data)
-    for name in ("subject", "description"):
-        sent, stored = data.get(name), getattr(ticket, name)
-        if not isinstance(sent, str) or sent == stored:
-            continue
-        as_read = text_as_seen_by(actor, stored)
-        if as_read == stored:
-            continue
-        if sent == as_read:
-            del data[name]
-        elif any(masked in sent for masked in _MASKED_NUMBER.findall(as_read)):
-            errors.setdefault(name, []).append(
-                _(
-                    "This text holds numbers you see masked; saving it would overwrite them "
-                    "with the stars. Send it without them, or ask someone who may see them."
-                )
-            )
-    return data
 
 
 @transaction.atomic

@@ -1,12 +1,14 @@
-"""Numbers typed into free text (an interaction's notes, a ticket's subject and messages) as the
-pages and the API show them: masked as the customer's card masks them to whoever sees the card
-masked, as written to whoever may see numbers in full, and stored as written either way."""
+"""Numbers typed into free text (a customer's and an interaction's notes, a ticket's subject and
+messages) as the pages and the API show them: masked as the customer's card masks them to
+whoever sees the card masked, as written to whoever may see numbers in full, and stored as
+written either way."""
 
 from __future__ import annotations
 
 import pytest
 from django.test import Client
 
+from guanxi.customers.models import Customer
 from guanxi.interactions.models import Interaction
 from guanxi.interactions.services import interaction_log
 from guanxi.service import services
@@ -30,6 +32,8 @@ OTHER = ("2026-12-05", "¥13,812.00", "T-000123")
 @pytest.fixture
 def world(company):
     rep, customer = company.rep, company.rep_customer
+    # The customer's own notes, shown on their page and in the API's read of them.
+    Customer.objects.filter(pk=customer.pk).update(notes=f"{SUBJECT}\n{NOTES}")
     interaction = interaction_log(
         actor=rep,
         customer_id=customer.pk,
@@ -53,6 +57,7 @@ PAGES = {
     "ticket": lambda w: f"/service/tickets/{w['ticket'].pk}/",
 }
 APIS = {
+    "customer": lambda w: f"/api/v1/customers/{w['customer'].pk}",
     "timeline": lambda w: f"/api/v1/customers/{w['customer'].pk}/interactions",
     "interactions": lambda w: "/api/v1/interactions",
     "tickets": lambda w: "/api/v1/tickets",

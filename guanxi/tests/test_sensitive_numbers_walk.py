@@ -139,6 +139,8 @@ def world(company, walker):
             "name": "王晓明",
             "phones": [{"number": MOBILE}, {"number": LANDLINE, "label": "work"}],
             "id_number": ID_NUMBER,
+            # Typed into the customer's own notes too, shown masked as the card masks them.
+            "notes": f"Mobile {MOBILE}, ID {ID_NUMBER}, office {LANDLINE}.",
         },
     )
     customer = customer_update(
