@@ -6,9 +6,11 @@ Makes departments, teams and users for every role (passwords in
 customers — organisations and people with phones, emails, addresses, tags, consents,
 interactions and their audit history — bulk-loaded in one transaction; then, in a second one,
 about ``X`` orders per customer on average with invoices and payments (see
-:mod:`guanxi.demo.orders`; ``0`` leaves them out). The same seed gives the same company. With
-``--if-empty`` nothing is loaded when any customer exists, so ``make demo`` can run it every
-time; the demo users and their passwords are printed either way.
+:mod:`guanxi.demo.orders`; ``0`` leaves them out); then the open service tickets, and a knowledge
+base written up from cases the desk resolved (see :mod:`guanxi.demo.knowledge`; once, while it
+holds no article). The same seed gives the same company. With ``--if-empty`` nothing is loaded
+when any customer exists, so ``make demo`` can run it every time; the demo users and their
+passwords are printed either way.
 """
 
 import os
@@ -107,6 +109,9 @@ class Command(BaseCommand):
             tickets = min(customers // 20, 2000)
         if tickets:
             self._load_tickets(tickets, seed=seed)
+        if customers:
+            # After the open tickets: loading those replaces every ticket.
+            self._load_knowledge(seed=seed)
         if not options["no_duplicate_index"]:
             self._index_duplicates(customers)
         self.stdout.write(format_credentials(credentials, url=LOGIN_HINT))
@@ -125,6 +130,23 @@ class Command(BaseCommand):
         from django.core.management import call_command
 
         call_command("demo_tickets", total=total, seed=seed, workers=1, stdout=self.stdout)
+
+    def _load_knowledge(self, *, seed: int) -> None:
+        from guanxi.demo.knowledge import load_knowledge
+
+        started = time.monotonic()
+        loaded = load_knowledge(seed=seed)
+        if loaded is None:
+            self.stdout.write(
+                "No demo articles loaded: the knowledge base holds articles already, or there is "
+                "no service agent, or no customer with a phone, to write them from."
+            )
+            return
+        self.stdout.write(
+            f"Resolved {loaded.tickets} service tickets and wrote them up as knowledge-base "
+            f"articles in {time.monotonic() - started:.1f} s: {loaded.published} published, "
+            f"{loaded.drafts} drafts."
+        )
 
     def _index_duplicates(self, customers: int) -> None:
         """The duplicate-detection index of the new customers (so the new-customer form and the
