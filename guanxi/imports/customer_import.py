@@ -47,7 +47,7 @@ from guanxi.audit.summaries import Summary
 from guanxi.core.bulk import insert, reserve_ids, update
 from guanxi.core.collection import fewer_collections
 from guanxi.core.crypto import encrypt_text, lookup_hash
-from guanxi.core.masking import mask_id_number
+from guanxi.core.masking import NUMBERS_WOULD_BE_LOST, mask_id_number, texts_as_read
 from guanxi.core.write_behind import WriteBehind
 from guanxi.customers.models import Address, Customer, Email, Phone, Tag
 from guanxi.customers.search import build_search_text
@@ -1371,6 +1371,21 @@ class CustomerImporter:
             applied = 0
             given_id_number = ""  # an ID number an update by external id gave
             for row, overwrite in changes[customer.pk].rows:
+                if overwrite and "notes" in row.scalars:
+                    # Held to what the importer could read of them, as the edit form and the
+                    # API hold them (``texts_as_read``): notes sent back as read keep the stored
+                    # numbers; changed around a number shown masked, the row is refused rather
+                    # than the number written over with the stars.
+                    refused: dict[str, list[str]] = {}
+                    scalars = texts_as_read(self.actor, customer, row.scalars, ("notes",), refused)
+                    if refused:
+                        rules.refuse(
+                            row,
+                            overwrite,
+                            field_reason("notes", Summary(NUMBERS_WOULD_BE_LOST)),
+                        )
+                        continue
+                    row = dataclasses.replace(row, scalars=scalars)
                 settled = rules.settle(
                     row,
                     overwrite,

@@ -205,3 +205,20 @@ def test_a_merge_fills_empty_notes_with_the_stored_numbers(company, customer):
     customers_merge(actor=company.rep, survivor_id=survivor.pk, merged_id=customer.pk)
     survivor.refresh_from_db()
     assert survivor.notes == NOTES
+
+
+def test_notes_changed_right_beside_a_masked_number_are_refused(company):
+    """Chinese puts no blank between a number and the words around it: an edit to those words
+    still keeps the stars of the number, and is refused, not saved over it."""
+    stored = f"身份证{ID_NUMBER}，手机号码待补"
+    customer = customer_create(actor=company.rep, data={"name": "王芳", "notes": stored})
+    answer = api_patch(
+        Client(),
+        customer,
+        {"version": customer.version, "notes": "身份证1****************X，电话待补"},
+        api_headers(company.rep),
+    )
+    assert answer.status_code == 422, answer.content
+    assert [e["field"] for e in answer.json()["errors"]] == ["notes"]
+    customer.refresh_from_db()
+    assert customer.notes == stored
