@@ -48,7 +48,7 @@ from .keys import remove_match_keys, stored_match_records
 from .matching.engine import REVIEW_THRESHOLD
 from .matching.model import rounded_reasons, score_without
 from .models import CustomerMerge, DuplicatePair, MatchKey
-from .selectors import likely_duplicates
+from .selectors import current_match_model, likely_duplicates, name_counts, score_record
 
 # Fields filled on the survivor when it has no value (or still its default) and the other has.
 FILLABLE_FIELDS = (
@@ -439,13 +439,16 @@ def _refresh_people(
     )
 
 
-def _settle_pairs(survivor_id: int, merged_id: int, actor, now) -> dict[str, list]:
+def _settle_pairs(survivor_id: int, merged_id: int, actor, now) -> dict[str, Any]:
     """The merged pair is decided; other open pairs of the merged customer now concern the
     survivor (or go, if the survivor already has that pair). Returns what was done to those
     others, for an undo: ``moved`` as [pair id, old left, old right], ``removed`` as the pairs'
     values."""
-    done: dict[str, list] = {"moved": [], "removed": []}
+    done: dict[str, Any] = {"moved": [], "removed": []}
     low, high = sorted((survivor_id, merged_id))
+    # A pair nobody queued stands for the merge only (its score is no engine's): an undo
+    # scores it as the two customers are.
+    done["created"] = not DuplicatePair.objects.filter(left_id=low, right_id=high).exists()
     DuplicatePair.objects.update_or_create(
         left_id=low,
         right_id=high,
@@ -513,11 +516,38 @@ def _restore_pairs(done: dict[str, list]) -> None:
             )
 
 
+def _reopen_pair(survivor_id: int, merged_id: int, *, created: bool) -> None:
+    """The undone merge's pair, open again in the review queue. One the merge made (two
+    customers merged from a customer's page, not from the queue) is scored by the engine as
+    the two now are, instead of keeping the certainty the merge stood for."""
+    low, high = sorted((survivor_id, merged_id))
+    values: dict[str, Any] = {"status": DuplicatePair.Status.OPEN, "decided_at": None}
+    if created:
+        records = stored_match_records([low, high])
+        found = []
+        if len(records) == 2:
+            model, people = current_match_model()
+            record = records[low]
+            count = name_counts([record]).get(record.name.key, 0) if people else 0
+            found = score_record(
+                record, [records[high]], model=model, people=people, name_count=count
+            )
+        if found:
+            values.update(
+                score=found[0].score,
+                score_without_id_number=score_without(found[0].score, found[0].explanation),
+                details={"fields": rounded_reasons(found[0].explanation)},
+            )
+    DuplicatePair.objects.filter(left_id=low, right_id=high).update(decided_by=None, **values)
+
+
 @transaction.atomic
 def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
     """Undo a merge: the merged customer comes back with everything the merge moved, and the
-    survivor loses what the merge gave it, where nobody has changed that since. The pair is
-    then marked as not duplicates, so scans do not propose it again.
+    survivor loses what the merge gave it, where nobody has changed that since. The pair goes
+    back to the review queue, open: undoing says nothing about whether the two are one (whoever
+    undid it may have kept the wrong record, or merged too soon); "not duplicates" is a
+    decision of its own.
 
     The actor must be allowed to change both customers (the merged one as if it were not in
     the recycle bin) and have made the merge, or be a manager or administrator."""
@@ -661,10 +691,7 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
 
     merge.undone_at, merge.undone_by = now, actor
     merge.save(update_fields=["undone_at", "undone_by"])
-    low, high = sorted((survivor.pk, merged.pk))
-    DuplicatePair.objects.filter(left_id=low, right_id=high).update(
-        status=DuplicatePair.Status.REJECTED, decided_at=now, decided_by=actor
-    )
+    _reopen_pair(survivor.pk, merged.pk, created=details.get("pairs", {}).get("created", False))
     _restore_pairs(details.get("pairs", {}))
     changes = {
         **diff_values(survivor_before, customer_snapshot(survivor), sensitive=SENSITIVE_FIELDS),

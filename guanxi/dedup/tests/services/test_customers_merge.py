@@ -136,7 +136,7 @@ def test_undo_restores_both_customers_as_they_were(company, pair):
     merge.refresh_from_db()
     assert merge.undone_at is not None and merge.undone_by == company.rep
     pair_row = DuplicatePair.objects.get(left_id=survivor.pk, right_id=duplicate.pk)
-    assert pair_row.status == DuplicatePair.Status.REJECTED
+    assert pair_row.status == DuplicatePair.Status.OPEN  # back in the queue, undecided
     assert AuditEvent.objects.filter(action=AuditEvent.Action.UNMERGE).count() == 2
     with pytest.raises(ValidationError):
         customer_merge_undo(actor=company.rep, merge_id=merge.pk)
