@@ -46,6 +46,19 @@ def is_valid_e164(number: str) -> bool:
         return False
 
 
+def is_fixed_line(number: str) -> bool:
+    """Whether ``number``, written with its country code (+862155551234), is a fixed line by
+    libphonenumber's metadata. One that may be either (FIXED_LINE_OR_MOBILE: the plan does not
+    tell, as in the United States) is not said to be one."""
+    if _CHINESE_MOBILE.match(number):
+        return False  # most numbers stored, and an importer's, are these: no parsing
+    try:
+        kind = phonenumbers.number_type(phonenumbers.parse(number))
+    except phonenumbers.NumberParseException:
+        return False
+    return kind == phonenumbers.PhoneNumberType.FIXED_LINE
+
+
 def parse_phone(raw: str, region: str | None = None) -> ParsedPhone:
     """Parse a number as typed (spaces, dashes, with or without +86); raise if it is not valid."""
     region = region or settings.GUANXI_DEFAULT_PHONE_REGION

@@ -266,7 +266,7 @@ class CustomerForm:
         self.organization_id = ""
         self.organization_label = ""
         self.tags = ""
-        self.phones = [Row({"number": "", "label": Phone.Label.MOBILE})]
+        self.phones = [Row({"number": "", "label": ""})]
         self.emails = [Row({"address": "", "label": Email.Label.WORK})]
         self.addresses = [Row({"label": Address.Label.OFFICE, **dict.fromkeys(ADDRESS_PARTS, "")})]
         self.addresses[0].values["country"] = "CN"
@@ -317,7 +317,7 @@ class CustomerForm:
         """End each repeating group with one empty row, so that a phone, email or address can
         be added without JavaScript (the "Add" buttons only add more); empty rows are ignored."""
         if not self.phones or self.phones[-1].values["number"]:
-            self.phones.append(Row({"number": "", "label": Phone.Label.MOBILE}))
+            self.phones.append(Row({"number": "", "label": ""}))
         if not self.emails or self.emails[-1].values["address"]:
             self.emails.append(Row({"address": "", "label": Email.Label.WORK}))
         if not self.addresses or any(
@@ -732,7 +732,8 @@ class CustomerForm:
 
     @staticmethod
     def phone_labels():
-        return Phone.Label.choices
+        # Unchosen, the label is the number's kind: a fixed line is a work number, not a mobile.
+        return [("", _("By the number")), *Phone.Label.choices]
 
     @staticmethod
     def email_labels():

@@ -23,7 +23,13 @@ from django.utils.translation import gettext_noop
 from guanxi.accounts.roles import Role
 from guanxi.audit.summaries import Summary
 from guanxi.core.masking import is_masked, mask_key, mask_phone, masks_match
-from guanxi.core.phones import NOT_A_PHONE, NOT_A_VALID_PHONE, ParsedPhone, parse_phone
+from guanxi.core.phones import (
+    NOT_A_PHONE,
+    NOT_A_VALID_PHONE,
+    ParsedPhone,
+    is_fixed_line,
+    parse_phone,
+)
 from guanxi.core.text import UNSTORABLE_TEXT
 
 from .models import Address, Customer, CustomFieldDefinition, Email, MarketingConsent, Phone
@@ -474,6 +480,7 @@ def _clean_phones(value, errors, *, stored: list[Phone] | None = None) -> list[P
     items: list[PhoneItem] = []
     seen: set[str] = set()
     unclaimed = dict(enumerate(stored or ()))
+    stored_labels = {phone.number: phone.label for phone in stored or ()}
     rows = _as_list(value, "phones", errors)
     ambiguous = _ambiguous_masks(rows, stored or [])
     for i, raw in enumerate(rows):
@@ -535,9 +542,16 @@ def _clean_phones(value, errors, *, stored: list[Phone] | None = None) -> list[P
             errors.add(f"{name}.number", Summary(gettext_noop("This number is listed twice.")))
             continue
         seen.add(parsed.e164)
-        label = _choice(
-            (item or {}).get("label"), Phone.Label, Phone.Label.MOBILE, f"{name}.label", errors
-        )
+        chosen = (item or {}).get("label")
+        # No label sent: a number the customer has keeps the one it has (perhaps chosen by
+        # someone); a new one is labelled by what it is (021 5555 1234 is an office's line, not
+        # a mobile). A label sent is the user's choice, whatever the number.
+        unchosen = Phone.Label.MOBILE
+        if chosen in (None, ""):
+            unchosen = stored_labels.get(parsed.e164) or (
+                Phone.Label.WORK if is_fixed_line(parsed.e164) else Phone.Label.MOBILE
+            )
+        label = _choice(chosen, Phone.Label, unchosen, f"{name}.label", errors)
         items.append(PhoneItem(parsed, label, bool((item or {}).get("is_primary"))))
     _settle_primary(items)
     return items

@@ -121,4 +121,4 @@ def test_an_id_no_longer_theirs_leaves_the_mask_to_name_the_number(client, compa
         client, customer, [{"number": second["number_masked"], "id": second["id"]}], headers
     )
     assert response.status_code == 200, response.content
-    assert _stored(customer) == [("+862158763190", "mobile")]
+    assert _stored(customer) == [("+862158763190", "work")]  # a fixed line, no label sent
