@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext
+from django.utils.translation.trans_real import CONTEXT_SEPARATOR
 
 
 @dataclass(frozen=True)
@@ -59,22 +61,43 @@ class Choices:
     def of(cls, choices: Any) -> "Choices":
         """The choices of a ``TextChoices``, their labels as the catalogue's messages."""
         with translation.override(None):  # no language: a label is its untranslated message
-            return cls(tuple((str(code), str(label)) for code, label in choices.choices))
+            return cls(tuple((str(code), _message_of(label)) for code, label in choices.choices))
 
     def render(self) -> str:
         """The choices in the active language."""
         return _choices_text([list(pair) for pair in self.pairs])
 
 
+def _message_of(label: Any) -> str:
+    """A label's untranslated message as the catalogue keys it: with its context, for a label
+    given one (``pgettext_lazy("relationship level", "Partner")``), which its text alone loses.
+    In Chinese a partnership (伙伴关系) and a partner customer (合作伙伴) are both "Partner"."""
+    if isinstance(label, Promise):
+        func, args, *_rest = label.__reduce__()[1]
+        if func is translation.pgettext:
+            context, message = args
+            return f"{context}{CONTEXT_SEPARATOR}{message}"
+    return str(label)
+
+
 def _choices_text(pairs: Any) -> str:
-    if not isinstance(pairs, list) or not all(
-        isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
-        for pair in pairs
+    # None at all reads as a sentence cut short ("is not one of "): the text as written instead.
+    if (
+        not isinstance(pairs, list)
+        or not pairs
+        or not all(
+            isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
+            for pair in pairs
+        )
     ):
         raise TypeError("choices are no list of codes and labels")
     texts = []
     for code, message in pairs:
         label = gettext(message) if message else code
+        if CONTEXT_SEPARATOR in label:
+            # A message with its context that the catalogue has no translation of (English):
+            # the message itself, as pgettext gives it.
+            label = label.split(CONTEXT_SEPARATOR, 1)[1]
         texts.append(label if label.casefold() == code.casefold() else f"{label} ({code})")
     return ", ".join(texts)
 

@@ -60,11 +60,27 @@ def test_choices_read_in_the_readers_language_with_their_codes():
         assert summary.render() == render_summary(*stored, fallback="")
 
 
+def test_a_choice_whose_label_has_a_context_reads_as_in_that_context():
+    # A partnership (伙伴关系) is not a partner customer (合作伙伴), though both are "Partner".
+    from guanxi.customers.models import Customer
+
+    levels = Summary("%(choices)s", {"choices": Choices.of(Customer.RelationshipLevel)})
+    kinds = Summary("%(choices)s", {"choices": Choices.of(Customer.Kind)})
+    with translation.override("zh-hans"):
+        assert "伙伴关系 (partner)" in levels.render()
+        assert "合作伙伴 (partner)" in kinds.render()
+        assert "伙伴关系" in render_summary(levels.message, levels.stored_params(), fallback="")
+    for language in ("en", None):
+        with translation.override(language):
+            assert "Preferred supplier (preferred_supplier), Partner, " in levels.render()
+
+
 @pytest.mark.parametrize(
     ("message", "params"),
     [
         ("", {}),
-        # Choices kept otherwise than as codes with their labels.
+        # Choices kept otherwise than as codes with their labels, or none at all.
+        ("%(c)s", {"c": {"choices": []}}),
         ("%(c)s", {"c": {"choices": "potential"}}),
         ("%(c)s", {"c": {"choices": [["potential"]]}}),
         ("%(c)s", {"c": {"choices": [[1, "Potential"]]}}),

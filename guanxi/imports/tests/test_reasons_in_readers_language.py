@@ -196,3 +196,19 @@ def test_a_refused_choice_of_an_order_or_interaction_reads_in_the_readers_langua
     assert english in in_english and "已" not in in_english and "客户发起" not in in_english
     _page, (in_chinese,) = _read_in(client, company.admin, jobs["en"], "zh-hans")
     assert chinese in in_chinese and "Placed" not in in_chinese and "Inbound" not in in_chinese
+
+
+def test_a_refused_choice_lists_a_label_of_its_own_context_as_the_field_names_it(
+    client, company, tmp_path, back_to_english
+):
+    # A partnership (伙伴关系), not a partner customer (合作伙伴), though both are "Partner".
+    path = tmp_path / "客户.csv"
+    path.write_text("name,relationship_level\n张伟,maybe\n")
+    job = import_job_create(actor=company.rep, path=path, filename=path.name, kind="customers")
+    job = import_job_run(job=job)
+    assert job.rejected == 1
+    _page, (in_chinese,) = _read_in(client, company.admin, job, "zh-hans")
+    assert "优先供应商 (preferred_supplier), 伙伴关系 (partner), " in in_chinese
+    assert "合作伙伴" not in in_chinese
+    _page, (in_english,) = _read_in(client, company.admin, job, "en")
+    assert "Preferred supplier (preferred_supplier), Partner, Strategic" in in_english
