@@ -45,7 +45,14 @@ class CustomerValueOut(Schema):
     f_score: int
     m_score: int
     rfm_segment: str
-    p_alive: float | None = Field(description="Probability the customer is still active.")
+    # Kept as the model gives it, for clients that compute with it; the description says
+    # what a 1 means for a single purchase, which ``purchase_days`` tells apart.
+    p_alive: float | None = Field(
+        description="Probability the customer is still active, by the purchase model (BG/NBD); "
+        "null without a prediction. It is exactly 1 for every customer with a single purchase "
+        "day (purchase_days 1): the model counts no one as lost before a repeat purchase, so "
+        'for them it tells nothing (the customer page says "one purchase only" instead).'
+    )
     expected_purchases: float | None
     clv: float | None = Field(description="Discounted lifetime value over the set horizon.")
     pareto_tier: str = Field(description="gold, iron or lead; empty when not tiered.")

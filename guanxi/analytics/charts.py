@@ -77,8 +77,9 @@ class CentredBars:
 
 def centred_bars(values: Sequence[float], *, width: int = WIDTH, row: float = 44) -> CentredBars:
     largest = max(values, default=0) or 1
-    # The names on the left: "Not tiered (no purchases)" the longest.
-    plot_left = 190.0
+    # The names on the left: "Not tiered (never bought, no cost to serve)" the longest, about
+    # 260 units at the charts' 12 px.
+    plot_left = 280.0
     plot_width = width - plot_left - 90.0
     centre = plot_left + plot_width / 2
     bars = []

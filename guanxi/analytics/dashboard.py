@@ -57,18 +57,25 @@ def tier_rule(run) -> str:
     """The rule the run's tiers were made by, in words: the gold and lead shares of the value
     settings that run used (an administrator may have changed them since, which takes effect
     at the next refresh), what buyers were ranked by, and that whoever loses money is lead
-    whatever their rank, which is why gold can be well under its share."""
+    whatever their rank, which is why gold can be well under its share; and where those who
+    never bought stand, since the dashboard's other counts of them would otherwise seem to
+    disagree with the untiered."""
     figures = (run.figures if run else None) or {}
     used = figures.get("settings") or {}
     current = ValueSettings.objects.filter(pk=1).first() or ValueSettings()
     gold = used.get("gold_share", current.gold_share)
     lead = used.get("lead_share", current.lead_share)
     basis = _("lifetime value") if figures.get("pareto_by") == "clv" else _("profit to date")
-    return _(
+    ranked = _(
         "Customers who have bought, ranked by %(basis)s: the top %(gold)s gold, the bottom "
         "%(lead)s lead, the rest iron. Whoever costs more than they bring is lead whatever "
         "their rank, so gold may be fewer than %(gold)s."
     ) % {"basis": basis, "gold": _percent(gold), "lead": _percent(lead)}
+    never_bought = _(
+        "Customers who never bought are lead when serving them has cost something, and "
+        "otherwise not tiered."
+    )
+    return f"{ranked} {never_bought}"
 
 
 def tier_pyramid(user, filters: dict, values: ValueColumns | None = None) -> Chart:
@@ -172,6 +179,7 @@ def lifecycle_funnel(user, filters: dict, values: ValueColumns | None = None) ->
 
 def lifetime_value_distribution(user, filters: dict, values: ValueColumns | None = None) -> Chart:
     known, without = selectors.lifetime_values_for_user(user, filters=filters, values=values)
+    missing = selectors.without_lifetime_value_for_user(user, filters=filters, values=values)
     histogram = charts.histogram(known)
     rows: list[tuple] = [
         (str(i + 1), round(low, 2), round(high, 2), count)
@@ -192,6 +200,9 @@ def lifetime_value_distribution(user, filters: dict, values: ValueColumns | None
             "entries": list(zip(drawing.bars, rows, strict=False)) if drawing else [],
             "capped": histogram.capped,
             "without": without,
+            "never_bought": missing["never_bought"],
+            "never_bought_lead": missing["never_bought_lead"],
+            "not_fitted": missing["not_fitted"],
             "with": len(known),
         },
     )
@@ -323,7 +334,11 @@ def tier_movement(user, filters: dict, values: ValueColumns | None = None) -> Ch
             # As wide and tall as the cells: the last one's far corner.
             "width": int(drawing[-1][-1].x + drawing[-1][-1].size),
             "height": int(drawing[-1][-1].y + drawing[-1][-1].size),
-            "moved": sum(moves.values()),
+            # A change from the blank tier is a customer tiered for the first time (new, or
+            # left out before): after the first refresh that is everyone, and none of them
+            # changed tier.
+            "moved": sum(c for (source, _to), c in moves.items() if source),
+            "first_tiered": sum(c for (source, _to), c in moves.items() if not source),
         },
     )
 

@@ -7,8 +7,9 @@ labels marked for translation. A test checks that both name the same keys.
 from django.utils.translation import gettext_lazy as _
 
 PARETO_TIERS = {"gold": _("Gold"), "iron": _("Iron"), "lead": _("Lead")}
-# Customers who never bought (and do not lose money) are left out of the pyramid.
-UNTIERED = _("Not tiered (no purchases)")
+# Customers who never bought and cost nothing to serve are left out of the pyramid; those who
+# never bought but cost something are lead (see ``value.tiers.pareto_tiers``).
+UNTIERED = _("Not tiered (never bought, no cost to serve)")
 # The same, over a column of the tier movement drawing, where the full name would run into its
 # neighbours.
 UNTIERED_SHORT = _("Not tiered")

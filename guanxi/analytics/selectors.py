@@ -89,7 +89,8 @@ class ValueColumns:
     """The current run's figures of the customers a user may see (narrowed by the filters),
     one array element per customer, in no particular order: what every chart of the dashboard
     is computed from. ``tier`` indexes :data:`PYRAMID_ORDER`, ``stage`` :data:`STAGE_ORDER`;
-    ``clv`` is NaN for customers without a lifetime value; ``churn`` is the churn warning."""
+    ``clv`` is NaN for customers without a lifetime value; ``churn`` is the churn warning;
+    ``bought`` whether the customer has bought at all."""
 
     customer_id: np.ndarray
     profit: np.ndarray
@@ -98,6 +99,7 @@ class ValueColumns:
     stage: np.ndarray
     churn: np.ndarray
     value_at_risk: np.ndarray
+    bought: np.ndarray
 
 
 def value_columns_for_user(user, *, filters: dict[str, Any] | None = None) -> ValueColumns:
@@ -114,6 +116,7 @@ def value_columns_for_user(user, *, filters: dict[str, Any] | None = None) -> Va
         default=Value(-1),
     )
     churn_code = Case(When(churn_flag=True, then=Value(1)), default=Value(0))
+    bought_code = Case(When(purchase_days__gt=0, then=Value(1)), default=Value(0))
     rows = (
         current_values_for_user(user, filters=filters)
         .order_by()
@@ -125,6 +128,7 @@ def value_columns_for_user(user, *, filters: dict[str, Any] | None = None) -> Va
             stage_code=Cast(stage_code, BigIntegerField()),
             churn_code=Cast(churn_code, BigIntegerField()),
             at_risk_value=Cast("value_at_risk", FloatField()),
+            bought_code=Cast(bought_code, BigIntegerField()),
         )
         .values_list(
             "customer_key",
@@ -134,10 +138,13 @@ def value_columns_for_user(user, *, filters: dict[str, Any] | None = None) -> Va
             "stage_code",
             "churn_code",
             "at_risk_value",
+            "bought_code",
         )
     )
     sql, params = rows.query.sql_with_params()
-    customer_id, profit, clv, tier, stage, churn, at_risk = fetch_columns(sql, params, "iffiiif")
+    customer_id, profit, clv, tier, stage, churn, at_risk, bought = fetch_columns(
+        sql, params, "iffiiifi"
+    )
     return ValueColumns(
         customer_id=customer_id,
         profit=profit,
@@ -146,6 +153,7 @@ def value_columns_for_user(user, *, filters: dict[str, Any] | None = None) -> Va
         stage=stage,
         churn=churn.astype(bool),
         value_at_risk=at_risk,
+        bought=bought.astype(bool),
     )
 
 
@@ -213,6 +221,24 @@ def lifetime_values_for_user(
     values = values or value_columns_for_user(user, filters=filters)
     missing = np.isnan(values.clv)
     return values.clv[~missing], int(missing.sum())
+
+
+def without_lifetime_value_for_user(
+    user, *, filters: dict[str, Any] | None = None, values: ValueColumns | None = None
+) -> dict[str, int]:
+    """Who among the customers ``user`` may see has no lifetime value, and why: how many never
+    bought (and of them how many are lead, serving them having cost something), and how many
+    bought but have none because the models could not be fitted. "Never bought" alone would
+    not match the tier chart's untiered, who are only those of them who cost nothing."""
+    values = values or value_columns_for_user(user, filters=filters)
+    missing = np.isnan(values.clv)
+    never = missing & ~values.bought
+    lead = values.tier == PYRAMID_ORDER.index("lead")
+    return {
+        "never_bought": int(never.sum()),
+        "never_bought_lead": int((never & lead).sum()),
+        "not_fitted": int((missing & values.bought).sum()),
+    }
 
 
 def tier_movements_for_user(

@@ -344,7 +344,7 @@ def test_the_tier_movement_drawing_holds_all_its_cells_and_labels(client, refres
     )
     assert column_names == ["Gold", "Iron", "Lead", "Not tiered"]
     # The figures under the drawing keep the full name.
-    assert '<th class="numeric">Not tiered (no purchases)</th>' in html
+    assert '<th class="numeric">Not tiered (never bought, no cost to serve)</th>' in html
 
 
 def test_the_page_says_which_spend_model_priced_the_lifetime_values(client, company):
