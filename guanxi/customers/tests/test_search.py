@@ -410,11 +410,13 @@ def test_long_words_take_time_in_proportion_to_their_length():
     one pass: a word of 40,000 letters took about a minute (words joined by apostrophes were
     looked for from each of its letters), and 60,000 words joined by apostrophes ten seconds
     (each joined up afresh from the first)."""
+    # The processor time this process spends (1.2 s for the second text), not the time on the
+    # clock, which other work on a busy machine stretches past any limit.
     for text in ("x" * 40_000, "o'" * 60_000):
-        started = time.perf_counter()
+        started = time.process_time()
         parse_query(text)
         build_search_text(name="x", company=text, phones=[], emails=[], tags=[], person=False)
-        assert time.perf_counter() - started < 3, text[:10]
+        assert time.process_time() - started < 3, text[:10]
 
 
 def test_database_queries_quote_every_text():
