@@ -203,6 +203,7 @@ def test_a_zip_that_unpacks_to_gigabytes_is_looked_through_in_a_moment():
     parts = [f"part{number}.zip" for number in range(200)]
     bomb = _zip_of_copies(_zip_of_copies(almost_full, parts), parts[:3])
     assert len(bomb) < 100_000
-    started = time.monotonic()
+    # Processor time (0.07 s here), which other work on a busy machine does not stretch.
+    started = time.process_time()
     assert services.program_in("invoice.zip", bomb) is None
-    assert time.monotonic() - started < 2
+    assert time.process_time() - started < 2
