@@ -725,18 +725,13 @@ def _lock(actor, ticket_id: int, expected_version: int | None) -> Ticket:
     return ticket
 
 
-@transaction.atomic
-def ticket_update(
-    *, actor, ticket_id: int, expected_version: int, data: Mapping[str, Any]
-) -> Ticket:
-    """Change the ticket's type, subject, description, category, area, priority or channel.
-    A change that makes another policy match moves the ticket to it.
-
-    A ticket merged into another is refused (``ValidationError`` on ``ticket_id``, as merging
-    it again is): its conversation goes on in the kept ticket, which is the one to change, and
-    a change here would move it to another policy and deadlines as if it were still worked on.
-    Asked before its version, which the merge moved on: a client is told why, not to read the
-    ticket again only to be refused then."""
+def _lock_unmerged(actor, ticket_id: int, expected_version: int | None) -> Ticket:
+    """:func:`_lock`, refusing a ticket merged into another (``ValidationError`` on
+    ``ticket_id``, as merging it again is, naming the kept ticket) whatever the change: its
+    conversation goes on in the kept ticket, and reopened, given to someone, answered or noted
+    it would come back to the queues and the sweep as an empty shell, the customer answered
+    under a closed number. Asked before its version, which the merge moved on: a client is
+    told why, not to read the ticket again only to be refused then."""
     ticket = _lock(actor, ticket_id, None)
     if ticket.merged_into_id:
         raise ValidationError(
@@ -750,6 +745,19 @@ def ticket_update(
         )
     if expected_version is not None and ticket.version != expected_version:
         raise StaleTicketError(ticket.version)
+    return ticket
+
+
+@transaction.atomic
+def ticket_update(
+    *, actor, ticket_id: int, expected_version: int, data: Mapping[str, Any]
+) -> Ticket:
+    """Change the ticket's type, subject, description, category, area, priority or channel.
+    A change that makes another policy match moves the ticket to it.
+
+    A ticket merged into another is refused (see :func:`_lock_unmerged`): a change here would
+    move it to another policy and deadlines as if it were still worked on."""
+    ticket = _lock_unmerged(actor, ticket_id, expected_version)
     errors: dict[str, list[str]] = {}
     data = texts_as_read(actor, ticket, data, ("subject", "description"), errors)
     values = _clean_fields({k: v for k, v in data.items() if k != "order_ids"}, errors)
@@ -795,7 +803,7 @@ def ticket_assign(
     """Give the ticket to someone (or to nobody). The first person to hold it stays its owner."""
     from guanxi.accounts.models import User
 
-    ticket = _lock(actor, ticket_id, expected_version)
+    ticket = _lock_unmerged(actor, ticket_id, expected_version)
     before = ticket_snapshot(ticket)
     assignee = None
     if assignee_id is not None:
@@ -933,7 +941,7 @@ def tickets_out_of_sight_release(*, actor, user_ids: Iterable[int]) -> int:
 def ticket_set_status(
     *, actor, ticket_id: int, status: str, expected_version: int | None = None
 ) -> Ticket:
-    ticket = _lock(actor, ticket_id, expected_version)
+    ticket = _lock_unmerged(actor, ticket_id, expected_version)
     if status not in S.values:
         raise ValidationError(
             {"status": _("Choose one of: %(values)s.") % {"values": ", ".join(S.values)}}
@@ -1002,7 +1010,7 @@ def ticket_reply(
     open, all decided on the ticket as it is once locked. Moving the ticket on with ``status``
     replaces the status someone else may have just set; the API and the pages therefore send
     the version they read whenever they send a status."""
-    ticket = _lock(actor, ticket_id, expected_version)
+    ticket = _lock_unmerged(actor, ticket_id, expected_version)
     body = (body or "").strip()
     if not body:
         raise ValidationError({"body": _("This field is required.")})
@@ -1065,7 +1073,7 @@ def _replied(
 @transaction.atomic
 def ticket_note(*, actor, ticket_id: int, body: str, files: Iterable = ()) -> TicketMessage:
     """An internal note: colleagues see it, the customer does not; it changes no clock."""
-    ticket = _lock(actor, ticket_id, None)
+    ticket = _lock_unmerged(actor, ticket_id, None)
     body = (body or "").strip()
     if not body:
         raise ValidationError({"body": _("This field is required.")})

@@ -57,3 +57,14 @@ def test_a_claim_holds_at_least_fifteen_minutes_with_a_short_timeout(email, sett
     _claimed(email, timedelta(minutes=16))
     assert services.customer_email_send(email.pk) is True
     assert len(outbox.outbox) == 1
+
+
+def test_a_huge_timeout_holds_a_claim_no_longer_than_the_sweep_tries(email, settings):
+    # GUANXI_EMAIL_TIMEOUT has no upper bound: sixty times an absurd one reached before the
+    # year 1, and every sending and sweep failed with an error. A claim holds at most as long
+    # as the sweep tries an email: one left that long was left by a process that ended.
+    settings.EMAIL_TIMEOUT = 10**10
+    _claimed(email, timedelta(hours=25))
+    assert services.customer_email_send(email.pk) is True
+    assert len(outbox.outbox) == 1
+    assert services.customer_emails_retry(now=timezone.now()) == 0
