@@ -24,6 +24,21 @@ def complaint_by_email(company) -> Ticket:
     )
 
 
+def merged_away(company) -> tuple[Ticket, Ticket]:
+    """A complaint asked twice, the first merged into the second: (merged away, kept)."""
+    duplicate, kept = (
+        services.ticket_create(
+            actor=company.agent,
+            customer_id=company.rep_customer.pk,
+            data={"type": "complaint", "subject": subject, "priority": "normal"},
+        )
+        for subject in ("退款还没到账", "退款还没到账（又问）")
+    )
+    services.ticket_merge(actor=company.agent, ticket_id=duplicate.pk, into_id=kept.pk)
+    duplicate.refresh_from_db()
+    return duplicate, kept
+
+
 @pytest.fixture
 def clock(monkeypatch):
     # A Wednesday, 10:00 in Beijing.

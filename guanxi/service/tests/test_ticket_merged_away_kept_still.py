@@ -11,22 +11,9 @@ from guanxi.api.tests.conftest import api_as  # noqa: F401  (the API's fixtures)
 from guanxi.audit.models import AuditEvent
 from guanxi.service import services
 from guanxi.service.models import CustomerEmail, Ticket, TicketMessage
+from guanxi.service.tests.conftest import merged_away
 
 pytestmark = pytest.mark.django_db
-
-
-def _merged(company) -> tuple[Ticket, Ticket]:
-    duplicate, kept = (
-        services.ticket_create(
-            actor=company.agent,
-            customer_id=company.rep_customer.pk,
-            data={"type": "complaint", "subject": subject, "priority": "normal"},
-        )
-        for subject in ("退款还没到账", "退款还没到账（又问）")
-    )
-    services.ticket_merge(actor=company.agent, ticket_id=duplicate.pk, into_id=kept.pk)
-    duplicate.refresh_from_db()
-    return duplicate, kept
 
 
 WRITES = {
@@ -47,7 +34,7 @@ WRITES = {
 
 @pytest.mark.parametrize("write", sorted(WRITES))
 def test_the_service_refuses_every_change_to_a_ticket_merged_away(write, company, desk, clock):
-    duplicate, kept = _merged(company)
+    duplicate, kept = merged_away(company)
     audited, messages, emails = (
         AuditEvent.objects.count(),
         TicketMessage.objects.count(),
@@ -69,7 +56,7 @@ def test_the_service_refuses_every_change_to_a_ticket_merged_away(write, company
 
 
 def test_the_api_refuses_to_reopen_or_answer_a_ticket_merged_away(api_as, company, desk, clock):  # noqa: F811
-    duplicate, kept = _merged(company)
+    duplicate, kept = merged_away(company)
     agent = api_as("agent")
     audited = AuditEvent.objects.count()
     for path, body in (
@@ -84,7 +71,7 @@ def test_the_api_refuses_to_reopen_or_answer_a_ticket_merged_away(api_as, compan
 
 
 def test_the_page_of_a_ticket_merged_away_offers_no_change(client, company, desk, clock):
-    duplicate, kept = _merged(company)
+    duplicate, kept = merged_away(company)
     client.force_login(company.agent)
     page = client.get(f"/service/tickets/{duplicate.pk}/").content.decode()
     assert 'name="status"' not in page

@@ -9,22 +9,9 @@ from guanxi.api.tests.conftest import api_as  # noqa: F401  (the API's fixtures)
 from guanxi.audit.models import AuditEvent
 from guanxi.service import services
 from guanxi.service.models import Ticket
+from guanxi.service.tests.conftest import merged_away
 
 pytestmark = pytest.mark.django_db
-
-
-def _merged(company) -> tuple[Ticket, Ticket]:
-    duplicate, kept = (
-        services.ticket_create(
-            actor=company.agent,
-            customer_id=company.rep_customer.pk,
-            data={"type": "complaint", "subject": subject, "priority": "normal"},
-        )
-        for subject in ("退款还没到账", "退款还没到账（又问）")
-    )
-    services.ticket_merge(actor=company.agent, ticket_id=duplicate.pk, into_id=kept.pk)
-    duplicate.refresh_from_db()
-    return duplicate, kept
 
 
 def _unchanged(duplicate: Ticket, audited: int) -> None:
@@ -40,7 +27,7 @@ def _unchanged(duplicate: Ticket, audited: int) -> None:
 
 
 def test_the_service_refuses_to_change_a_ticket_merged_away(company, desk, clock):
-    duplicate, kept = _merged(company)
+    duplicate, kept = merged_away(company)
     audited = AuditEvent.objects.count()
     with pytest.raises(ValidationError) as refused:
         services.ticket_update(
@@ -57,7 +44,7 @@ def test_the_service_refuses_to_change_a_ticket_merged_away(company, desk, clock
 def test_a_stale_version_of_a_ticket_merged_away_is_told_it_was_merged(company, desk, clock):
     # The merge moved the version on: the client that read the ticket before it learns why it
     # cannot change it, instead of being sent to read it again.
-    duplicate, _kept = _merged(company)
+    duplicate, _kept = merged_away(company)
     with pytest.raises(ValidationError) as refused:
         services.ticket_update(
             actor=company.agent,
@@ -69,7 +56,7 @@ def test_a_stale_version_of_a_ticket_merged_away_is_told_it_was_merged(company, 
 
 
 def test_the_api_refuses_a_change_to_a_ticket_merged_away(api_as, company, desk, clock):  # noqa: F811
-    duplicate, kept = _merged(company)
+    duplicate, kept = merged_away(company)
     agent = api_as("agent")  # its token is audited as it is made
     audited = AuditEvent.objects.count()
     answer = agent.patch(
@@ -83,7 +70,7 @@ def test_the_api_refuses_a_change_to_a_ticket_merged_away(api_as, company, desk,
 
 
 def test_the_page_refuses_a_change_posted_to_a_ticket_merged_away(client, company, desk, clock):
-    duplicate, kept = _merged(company)
+    duplicate, kept = merged_away(company)
     audited = AuditEvent.objects.count()
     client.force_login(company.agent)
     page = client.get(f"/service/tickets/{duplicate.pk}/").content.decode()
