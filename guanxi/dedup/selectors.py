@@ -112,6 +112,16 @@ def score_record(
     ]
 
 
+def scored_with_current_model(
+    record: MatchRecord, candidates: list[MatchRecord]
+) -> list[LikelyDuplicate]:
+    """:func:`score_record` with the stored model, and the record's name counted among the
+    customers (a rare one counts for more); best first."""
+    model, people = current_match_model()
+    count = name_counts([record]).get(record.name.key, 0) if people else 0
+    return score_record(record, candidates, model=model, people=people, name_count=count)
+
+
 def likely_duplicates(
     record: MatchRecord,
     *,
@@ -133,10 +143,7 @@ def likely_duplicates(
         )
     if not ids:
         return []
-    model, people = current_match_model()
-    candidates = list(stored_match_records(ids).values())
-    count = name_counts([record]).get(record.name.key, 0) if people else 0
-    scored = score_record(record, candidates, model=model, people=people, name_count=count)
+    scored = scored_with_current_model(record, list(stored_match_records(ids).values()))
     if visible_to is not None and not visible_to.may_view_sensitive():
         # As a pair's score (see pair_score_field): whoever may not see ID numbers in full is
         # told the likelihood without them.

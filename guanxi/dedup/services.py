@@ -48,7 +48,7 @@ from .keys import remove_match_keys, stored_match_records
 from .matching.engine import REVIEW_THRESHOLD
 from .matching.model import rounded_reasons, score_without
 from .models import CustomerMerge, DuplicatePair, MatchKey
-from .selectors import current_match_model, likely_duplicates, name_counts, score_record
+from .selectors import likely_duplicates, scored_with_current_model
 
 # Fields filled on the survivor when it has no value (or still its default) and the other has.
 FILLABLE_FIELDS = (
@@ -526,12 +526,7 @@ def _reopen_pair(survivor_id: int, merged_id: int, *, created: bool) -> None:
         records = stored_match_records([low, high])
         found = []
         if len(records) == 2:
-            model, people = current_match_model()
-            record = records[low]
-            count = name_counts([record]).get(record.name.key, 0) if people else 0
-            found = score_record(
-                record, [records[high]], model=model, people=people, name_count=count
-            )
+            found = scored_with_current_model(records[low], [records[high]])
         if found:
             values.update(
                 score=found[0].score,
