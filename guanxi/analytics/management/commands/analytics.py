@@ -391,7 +391,7 @@ class Command(BaseCommand):
                 model,
                 spend_model,
                 predictions,
-                len(frequency),
+                frequency,
                 time_unit,
                 horizon,
                 output,
@@ -406,12 +406,13 @@ class Command(BaseCommand):
         model,
         spend_model,
         predictions,
-        customers,
+        frequency,
         time_unit,
         horizon,
         output,
         seconds,
     ):
+        customers = len(frequency)
         write = self.stdout.write
         spend = model.fitted
         repeaters = spend.customers if spend else 0
@@ -447,13 +448,29 @@ class Command(BaseCommand):
             write(
                 f"Next {horizon} months: {predictions.expected_purchases.sum():,.1f} repeat "
                 f"purchases expected, lifetime value {predictions.lifetime_value.sum():,.2f} in "
-                f"all ({predictions.lifetime_value.mean():,.2f} per customer); "
-                f"{(predictions.probability_alive >= 0.5).mean():.1%} of customers more likely "
-                "active than not."
+                f"all ({predictions.lifetime_value.mean():,.2f} per customer)."
             )
+            write(_activity_sentence(predictions.probability_alive, frequency))
             if output:
                 write(f"Predictions for {customers:,} customers written to {output}.")
         write(f"{seconds:.2f} s")
+
+
+def _activity_sentence(probability_alive: np.ndarray, frequency: np.ndarray) -> str:
+    """How many customers the purchase model holds more likely active than not, counted only
+    among those who bought again: BG/NBD lets a customer drop out only after a repeat purchase,
+    so it gives everyone who bought once a probability of 1, which says nothing about them and
+    would inflate the share by every one-off buyer."""
+    repeat = frequency > 0
+    once = int(np.count_nonzero(~repeat))
+    if not repeat.any():
+        return f"No customer bought again: the model cannot tell who is still active ({once:,})."
+    active = float((probability_alive[repeat] >= 0.5).mean())
+    return (
+        f"{active:.1%} of the {int(repeat.sum()):,} customers who bought again are more likely "
+        f"active than not; the {once:,} who bought once are not counted (the model gives them 1, "
+        "as it lets a customer drop out only after a repeat purchase)."
+    )
 
 
 def _write_model(write, title, fitted, names, parameters, *, converged: bool):

@@ -134,6 +134,26 @@ def test_text_report(summary_file):
     assert "Spend per purchase: the Gamma-Gamma model" in text
 
 
+def test_the_active_share_counts_only_customers_who_bought_again(summary_file, tmp_path):
+    """Everyone who bought once gets P(alive) = 1 from BG/NBD; counting them would report
+    them as probably active, which the model cannot know."""
+    output = tmp_path / "predictions.csv"
+    text = run_fit("--summary", str(summary_file), "--time-unit", "week", "--output", str(output))
+    with output.open() as handle:
+        rows = [
+            (float(r["frequency"]), float(r["probability_alive"])) for r in csv.DictReader(handle)
+        ]
+    repeat = [alive for frequency, alive in rows if frequency > 0]
+    once = [alive for frequency, alive in rows if frequency == 0]
+    assert (len(repeat), len(once)) == (946, 1411)
+    assert all(alive == pytest.approx(1.0) for alive in once)
+    share = sum(alive >= 0.5 for alive in repeat) / len(repeat)
+    everyone = sum(alive >= 0.5 for _, alive in rows) / len(rows)
+    assert f"{share:.1%} of the 946 customers who bought again are more likely active" in text
+    assert "the 1,411 who bought once are not counted" in text
+    assert f"{everyone:.1%}" != f"{share:.1%}"  # the old figure would read differently
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
