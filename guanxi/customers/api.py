@@ -10,9 +10,11 @@ answer; who may see or change what is decided by the visibility rule inside thos
 import datetime as dt
 from typing import Annotated, Any, Literal
 
+from django.conf import settings
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from ninja import Header, Query, Router, Schema, Status
@@ -50,6 +52,7 @@ from .export_jobs import (
 from .exports import (
     MEDIA_TYPES,
     ExportFormat,
+    ExportLayout,
     customers_export_csv_stream,
     customers_export_xlsx,
     export_filename,
@@ -483,7 +486,9 @@ class CustomerFilters(BaseModel):
     )
 
     def selector_filters(self) -> dict[str, Any]:
-        filters = self.model_dump(exclude={"cursor", "limit", "ordering", "reveal", "format"})
+        filters = self.model_dump(
+            exclude={"cursor", "limit", "ordering", "reveal", "format", "layout"}
+        )
         filters["updated_since"] = aware(filters["updated_since"])
         return {name: value for name, value in filters.items() if value not in (None, False)}
 
@@ -500,6 +505,13 @@ class CustomerExportQuery(CustomerFilters):
     )
     reveal: bool = Field(
         False, description="Full phone and ID numbers (needs the view-sensitive-data permission)."
+    )
+    layout: Literal[tuple(ExportLayout.values)] = Field(
+        ExportLayout.IMPORTABLE.value,
+        description="`importable`: headed by the import's field keys (`sales_region`, …) with "
+        "choices as their codes (`signed`), to edit and import again. `readable`: headed by the "
+        "columns' names with choices named (签约客户 for `signed`), in the language of "
+        "`Accept-Language`, else your own; the import takes this one back as well.",
     )
 
 
@@ -708,8 +720,9 @@ def customer_export(
     request: HttpRequest, query: Query[CustomerExportQuery], response: HttpResponse
 ):
     """The customers you may see, narrowed by the same filters as the list, in the chosen
-    `format`. Phone and ID numbers are masked unless `reveal=true` and you may view sensitive
-    data. Every export is audited.
+    `format` and `layout`: `importable` (the default) to edit and import again, `readable`
+    for people, which the import takes back too. Phone and ID numbers are masked unless
+    `reveal=true` and you may view sensitive data. Every export is audited, with its layout.
 
     CSV streams from the first rows and is always sent at once. An XLSX workbook is complete
     only once every row is written (minutes for a million customers, longer than a reverse
@@ -723,24 +736,51 @@ def customer_export(
     list's does (429 over it)."""
     filters = query.selector_filters()
     _count_whole_numbers(request, filters.get("q"))
+    if query.layout != ExportLayout.READABLE:
+        return _customer_export(request, query, filters, response)
+    with translation.override(_readers_language(request)):
+        return _customer_export(request, query, filters, response)
+
+
+def _readers_language(request: HttpRequest) -> str | None:
+    """The language a readable export is written in: the one the request asks for (its
+    language cookie or Accept-Language), else the one the user chose, else the site's; a script
+    rarely says which it wants."""
+    asked = (
+        "HTTP_ACCEPT_LANGUAGE" in request.META or settings.LANGUAGE_COOKIE_NAME in request.COOKIES
+    )
+    if asked or not request.auth.language:
+        return translation.get_language()
+    return request.auth.language
+
+
+def _customer_export(
+    request: HttpRequest, query: CustomerExportQuery, filters: dict, response: HttpResponse
+):
     if query.format == ExportFormat.XLSX and customer_export_is_long(
         actor=request.auth, filters=filters
     ):
-        job = customer_export_job_create(actor=request.auth, filters=filters, reveal=query.reveal)
+        job = customer_export_job_create(
+            actor=request.auth, filters=filters, reveal=query.reveal, layout=query.layout
+        )
         # Read again: a worker may have picked it up already.
         job.refresh_from_db()
         answer = _export_job_out(job)
         response["Location"] = answer.url
         return Status(202, answer)
     if query.format == ExportFormat.XLSX:
-        workbook = customers_export_xlsx(actor=request.auth, filters=filters, reveal=query.reveal)
+        workbook = customers_export_xlsx(
+            actor=request.auth, filters=filters, reveal=query.reveal, layout=query.layout
+        )
         return FileResponse(
             workbook,
             as_attachment=True,
             filename=export_filename(query.format),
             content_type=MEDIA_TYPES[ExportFormat.XLSX],
         )
-    pieces = customers_export_csv_stream(actor=request.auth, filters=filters, reveal=query.reveal)
+    pieces = customers_export_csv_stream(
+        actor=request.auth, filters=filters, reveal=query.reveal, layout=query.layout
+    )
     response = StreamingHttpResponse(pieces, content_type=MEDIA_TYPES[ExportFormat.CSV])
     response["Content-Disposition"] = f'attachment; filename="{export_filename(query.format)}"'
     return response

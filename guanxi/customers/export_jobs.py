@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 
 from guanxi.audit.context import Origin, current_origin, reset_origin, set_origin
 
-from .exports import MEDIA_TYPES, ExportFormat, customers_export_xlsx_counted
+from .exports import MEDIA_TYPES, ExportFormat, ExportLayout, customers_export_xlsx_counted
 from .models import CustomerExportJob
 from .selectors import customer_list_for_user
 
@@ -72,9 +72,12 @@ def _job_filters(job: CustomerExportJob) -> dict:
     return filters
 
 
-def customer_export_job_create(*, actor, filters: dict | None, reveal: bool) -> CustomerExportJob:
-    """A queued job exporting what ``actor`` sees of the list narrowed by ``filters``; the same
-    export asked for earlier, while it still waits or is being written, is given again instead.
+def customer_export_job_create(
+    *, actor, filters: dict | None, reveal: bool, layout: str = ExportLayout.IMPORTABLE
+) -> CustomerExportJob:
+    """A queued job exporting what ``actor`` sees of the list narrowed by ``filters``, in
+    ``layout``; the same export asked for earlier, while it still waits or is being written, is
+    given again instead. A readable export is written in the requester's present language.
 
     Asking to reveal without the permission is refused here, at once, as an immediate export
     refuses it; the export checks it again when it runs. Making the job writes no audit row:
@@ -83,6 +86,9 @@ def customer_export_job_create(*, actor, filters: dict | None, reveal: bool) -> 
 
     if reveal and not actor.may_view_sensitive():
         raise PermissionDenied(_("You may not export sensitive data in full."))
+    if layout not in ExportLayout.values:
+        raise ValueError(f"Unknown export layout: {layout!r}")
+    language = translation.get_language() or settings.LANGUAGE_CODE
     filters = _kept_filters(filters)
     origin = current_origin()
     # The job and its queued task commit together: a job said to be waiting with no task
@@ -95,16 +101,21 @@ def customer_export_job_create(*, actor, filters: dict | None, reveal: bool) -> 
         waiting = CustomerExportJob.objects.filter(
             requested_by=actor,
             reveal=reveal,
+            layout=layout,
             status__in=(CustomerExportJob.Status.QUEUED, CustomerExportJob.Status.RUNNING),
         ).order_by("pk")
         for earlier in waiting:
-            if earlier.filters == filters:
+            # A readable one asked for in another language is another file.
+            if earlier.filters == filters and (
+                layout != ExportLayout.READABLE or earlier.language == language
+            ):
                 return earlier
         job = CustomerExportJob.objects.create(
             requested_by=actor,
             filters=filters,
             reveal=reveal,
-            language=translation.get_language() or settings.LANGUAGE_CODE,
+            layout=layout,
+            language=language,
             via=origin.via,
             remote_addr=origin.remote_addr,
         )
@@ -129,7 +140,10 @@ def customer_export_job_run(*, job_id: int) -> None:
             try:
                 with transaction.atomic():
                     workbook, count = customers_export_xlsx_counted(
-                        actor=job.requested_by, filters=_job_filters(job), reveal=job.reveal
+                        actor=job.requested_by,
+                        filters=_job_filters(job),
+                        reveal=job.reveal,
+                        layout=job.layout,
                     )
                     with workbook:
                         stored = _store(workbook)

@@ -2,8 +2,11 @@
 
 Every export goes through the visibility rule, shows phones and ID numbers masked unless a
 permitted user asks for them in full, neutralises spreadsheet formulas, and is written to the
-audit log. Both formats hold the same columns and the same text; they differ only where a
-spreadsheet has a better type than text:
+audit log. It comes in two layouts (:class:`ExportLayout`): for re-import, with the import's
+field keys as headers and the choices as their stored codes, and for reading, with the columns'
+labels and the choices' names in the exporter's language; the import takes both back. Both
+formats hold the same columns and the same text; they differ only where a spreadsheet has a
+better type than text:
 
 - CSV has no types, so the id is digits and the two timestamps are ISO 8601 with their UTC
   offset: whatever reads the file gets the exact instant.
@@ -53,6 +56,11 @@ from .selectors import customer_list_for_user, tag_names_by_customer
 class ExportFormat(models.TextChoices):
     CSV = "csv", "CSV"
     XLSX = "xlsx", gettext_lazy("Excel (.xlsx)")
+
+
+class ExportLayout(models.TextChoices):
+    IMPORTABLE = "importable", gettext_lazy("For re-import")
+    READABLE = "readable", gettext_lazy("For reading")
 
 
 MEDIA_TYPES = {
@@ -115,6 +123,16 @@ COLUMN_NOTES = {
     "tags": SEVERAL,
     "created_at": gettext_lazy("in the site's time zone; the import does not read it"),
     "updated_at": gettext_lazy("in the site's time zone; the import does not read it"),
+}
+# A readable export's headers are the columns' labels (see readable_header): COLUMN_LABELS, else
+# the model field's own, except where that one is another import field's word. The party type's
+# label "type" is the customer's kind for the import (a common header), and the sales region's
+# "region" an address's province, so each is headed by a label that names only it; the import
+# maps every one of these headers back to its field, in either language (imports/mapping.py).
+READABLE_LABELS = {
+    "party_type": gettext_lazy("person or organisation"),
+    "created_at": gettext_lazy("created at"),
+    "updated_at": gettext_lazy("updated at"),
 }
 # Widths in characters, so a workbook opens readable; a date column narrower than its text
 # would show only "#####".
@@ -200,6 +218,52 @@ def _records(customers, *, reveal: bool) -> Iterator[tuple]:
             )
 
 
+def readable_header(column: str) -> str:
+    """The header of an export column in a readable export, in the active language."""
+    label = READABLE_LABELS.get(column) or COLUMN_LABELS.get(column)
+    if label is None:
+        label = Customer._meta.get_field(column).verbose_name
+    return capfirst(str(label))
+
+
+def export_headers(layout: str = ExportLayout.IMPORTABLE) -> list[str]:
+    """The header row of an export in ``layout``: the import's field keys, or the columns'
+    labels in the active language."""
+    if layout == ExportLayout.READABLE:
+        return [readable_header(column) for column in EXPORT_COLUMNS]
+    return list(EXPORT_COLUMNS)
+
+
+def _choice_names(layout: str) -> dict[int, dict[str, str]]:
+    """For a readable export, the position of each column of choices with the name of each
+    choice in the active language (签约客户 for ``signed``); nothing for an importable one.
+    Named when the export is asked for: a streamed CSV is written later, outside the request's
+    language."""
+    if layout != ExportLayout.READABLE:
+        return {}
+    names = {}
+    for position, column in enumerate(EXPORT_COLUMNS):
+        if column in COLUMN_LABELS:
+            continue
+        field = Customer._meta.get_field(column)
+        if field.choices:
+            names[position] = {code: str(label) for code, label in field.choices}
+    return names
+
+
+def _laid_out(records: Iterator[tuple], names: dict[int, dict[str, str]]) -> Iterator[tuple]:
+    """``records`` with their choices named by ``names`` (see :func:`_choice_names`). A stored
+    value that is no longer a choice stays as it is, so nothing is lost or read as another."""
+    if not names:
+        yield from records
+        return
+    for record in records:
+        record = list(record)
+        for position, labels in names.items():
+            record[position] = labels.get(record[position], record[position])
+        yield tuple(record)
+
+
 def _by_customer(pairs) -> dict[int, list[str]]:
     grouped: dict[int, list[str]] = defaultdict(list)
     for customer_id, value in pairs:
@@ -207,13 +271,17 @@ def _by_customer(pairs) -> dict[int, list[str]]:
     return grouped
 
 
-def _customers_to_export(actor, filters: dict | None, reveal: bool):
+def _customers_to_export(actor, filters: dict | None, reveal: bool, layout: str):
+    if layout not in ExportLayout.values:
+        raise ValueError(f"Unknown export layout: {layout!r}")
     if reveal and not actor.may_view_sensitive():
         raise PermissionDenied(_("You may not export sensitive data in full."))
     return customer_list_for_user(actor, filters=filters).order_by("id")
 
 
-def _record_export(*, actor, export_format: str, filters: dict | None, reveal: bool, count: int):
+def _record_export(
+    *, actor, export_format: str, layout: str, filters: dict | None, reveal: bool, count: int
+):
     audit_record(
         actor=actor,
         action=AuditEvent.Action.EXPORT,
@@ -222,6 +290,7 @@ def _record_export(*, actor, export_format: str, filters: dict | None, reveal: b
         summary=Summary(gettext_noop("%(count)d customers exported"), {"count": count}),
         changes={
             "format": {"before": None, "after": str(export_format)},
+            "layout": {"before": None, "after": str(layout)},
             "filters": {
                 "before": None,
                 "after": {k: str(v) for k, v in (filters or {}).items() if v not in (None, "")},
@@ -244,16 +313,29 @@ def _csv_text(value) -> str:
     return neutralise_formula(value)
 
 
-def customers_export_csv(*, actor, filters: dict | None = None, reveal: bool = False) -> bytes:
+def customers_export_csv(
+    *,
+    actor,
+    filters: dict | None = None,
+    reveal: bool = False,
+    layout: str = ExportLayout.IMPORTABLE,
+) -> bytes:
     """The customers ``actor`` may see, narrowed by ``filters``, as UTF-8 CSV (with a byte order
     mark, so spreadsheet programs read Chinese correctly). ``reveal`` exports full phone and ID
-    numbers and needs the 'view sensitive data' permission."""
+    numbers and needs the 'view sensitive data' permission; ``layout`` is an
+    :class:`ExportLayout`."""
     with transaction.atomic():
-        return b"".join(customers_export_csv_stream(actor=actor, filters=filters, reveal=reveal))
+        return b"".join(
+            customers_export_csv_stream(actor=actor, filters=filters, reveal=reveal, layout=layout)
+        )
 
 
 def customers_export_csv_stream(
-    *, actor, filters: dict | None = None, reveal: bool = False
+    *,
+    actor,
+    filters: dict | None = None,
+    reveal: bool = False,
+    layout: str = ExportLayout.IMPORTABLE,
 ) -> Iterator[bytes]:
     """:func:`customers_export_csv` in pieces of about ``CSV_PIECE`` characters, for a streaming
     response: a long list starts downloading at once and is never held whole in memory (a
@@ -262,23 +344,28 @@ def customers_export_csv_stream(
     The permission is checked and the audit row written when this is called, before any piece
     is made, so a refusal is an ordinary error response and an export that is cut off midway
     is still on record. The row's count is that of the list at that moment."""
-    customers = _customers_to_export(actor, filters, reveal)
+    customers = _customers_to_export(actor, filters, reveal, layout)
     _record_export(
         actor=actor,
         export_format=ExportFormat.CSV,
+        layout=layout,
         filters=filters,
         reveal=reveal,
         count=customers.count(),
     )
-    return _csv_pieces(customers, reveal)
+    # The headers and choices are named now, in the language of the request: the pieces are
+    # made later, as the response is sent.
+    return _csv_pieces(customers, reveal, export_headers(layout), _choice_names(layout))
 
 
-def _csv_pieces(customers, reveal: bool) -> Iterator[bytes]:
+def _csv_pieces(
+    customers, reveal: bool, headers: list[str], names: dict[int, dict[str, str]]
+) -> Iterator[bytes]:
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer)
-    writer.writerow(EXPORT_COLUMNS)
-    for record in _records(customers, reveal=reveal):
+    writer.writerow(headers)
+    for record in _laid_out(_records(customers, reveal=reveal), names):
         writer.writerow([_csv_text(value) for value in record])
         if buffer.tell() >= CSV_PIECE:
             yield buffer.getvalue().encode("utf-8")
@@ -312,9 +399,12 @@ def _xlsx_value(sheet, value):
     return text
 
 
-def _header_note(column: str) -> str:
+def _header_note(column: str, layout: str = ExportLayout.IMPORTABLE) -> str:
     """The note on a column's header cell: its name in the reader's language and, for a column
-    of choices (stored as codes), what each code means, or how to read the column."""
+    of choices (stored as codes), what each code means, or how to read the column. A readable
+    export's header is the name already and its choices are named: only how to read it."""
+    if layout == ExportLayout.READABLE:
+        return str(COLUMN_NOTES.get(column, ""))
     field = None if column in COLUMN_LABELS else Customer._meta.get_field(column)
     lines = [capfirst(str(COLUMN_LABELS[column] if field is None else field.verbose_name))]
     if field is not None and field.choices:
@@ -324,10 +414,10 @@ def _header_note(column: str) -> str:
     return "\n".join(lines)
 
 
-def _xlsx_sheet(workbook, number: int):
+def _xlsx_sheet(workbook, number: int, layout: str):
     """Sheet ``number`` (from 1) of an export, with its column widths, the header row in bold
-    with a note on each header cell (see COLUMN_LABELS) and the header frozen, so it reads on
-    its own like the first."""
+    with a note on each header cell that has one (see COLUMN_LABELS) and the header frozen, so
+    it reads on its own like the first."""
     title = _("Customers") if number == 1 else f"{_('Customers')} ({number})"
     sheet = workbook.create_sheet(title=title)
     for index, column in enumerate(EXPORT_COLUMNS, start=1):
@@ -335,28 +425,40 @@ def _xlsx_sheet(workbook, number: int):
         sheet.column_dimensions[get_column_letter(index)].width = width or XLSX_DEFAULT_WIDTH
     sheet.freeze_panes = "A2"
     header = []
-    for column in EXPORT_COLUMNS:
-        cell = WriteOnlyCell(sheet, value=column)
+    for column, name in zip(EXPORT_COLUMNS, export_headers(layout), strict=True):
+        cell = WriteOnlyCell(sheet, value=name)
         cell.font = Font(bold=True)
-        note = _header_note(column)
-        # Wide and tall enough for a list of choices to show whole when the cell is pointed at.
-        cell.comment = Comment(note, "Guanxi", width=320, height=40 + 16 * len(note) // 40)
+        if note := _header_note(column, layout):
+            # Wide and tall enough for a list of choices to show whole when pointed at.
+            cell.comment = Comment(note, "Guanxi", width=320, height=40 + 16 * len(note) // 40)
         header.append(cell)
     sheet.append(header)
     return sheet
 
 
-def customers_export_xlsx(*, actor, filters: dict | None = None, reveal: bool = False) -> IO[bytes]:
+def customers_export_xlsx(
+    *,
+    actor,
+    filters: dict | None = None,
+    reveal: bool = False,
+    layout: str = ExportLayout.IMPORTABLE,
+) -> IO[bytes]:
     """The same export as :func:`customers_export_csv`, as an Excel workbook in a temporary file
     positioned at its start; the caller sends it and closes it (see
     :func:`customers_export_xlsx_counted`)."""
-    workbook, _count = customers_export_xlsx_counted(actor=actor, filters=filters, reveal=reveal)
+    workbook, _count = customers_export_xlsx_counted(
+        actor=actor, filters=filters, reveal=reveal, layout=layout
+    )
     return workbook
 
 
 @transaction.atomic
 def customers_export_xlsx_counted(
-    *, actor, filters: dict | None = None, reveal: bool = False
+    *,
+    actor,
+    filters: dict | None = None,
+    reveal: bool = False,
+    layout: str = ExportLayout.IMPORTABLE,
 ) -> tuple[IO[bytes], int]:
     """The workbook of :func:`customers_export_xlsx` and the number of customers in it (the
     count its audit row holds), for a background export to show.
@@ -367,16 +469,16 @@ def customers_export_xlsx_counted(
     A list longer than a sheet holds (``XLSX_SHEET_ROWS``, header included) goes on in sheets
     "Customers (2)", "Customers (3)"…, in the same order, each with the header.
     """
-    customers = _customers_to_export(actor, filters, reveal)
+    customers = _customers_to_export(actor, filters, reveal, layout)
     workbook = Workbook(write_only=True)
     sheets = 1
-    sheet = _xlsx_sheet(workbook, sheets)
+    sheet = _xlsx_sheet(workbook, sheets, layout)
     rows_in_sheet = 1
     count = 0
-    for record in _records(customers, reveal=reveal):
+    for record in _laid_out(_records(customers, reveal=reveal), _choice_names(layout)):
         if rows_in_sheet == XLSX_SHEET_ROWS:
             sheets += 1
-            sheet = _xlsx_sheet(workbook, sheets)
+            sheet = _xlsx_sheet(workbook, sheets, layout)
             rows_in_sheet = 1
         sheet.append([_xlsx_value(sheet, value) for value in record])
         rows_in_sheet += 1
@@ -387,6 +489,7 @@ def customers_export_xlsx_counted(
         _record_export(
             actor=actor,
             export_format=ExportFormat.XLSX,
+            layout=layout,
             filters=filters,
             reveal=reveal,
             count=count,

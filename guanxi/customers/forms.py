@@ -25,7 +25,7 @@ from guanxi.core.keyset import DEFAULT_ORDERINGS
 from guanxi.core.masking import text_as_seen_by
 from guanxi.web.params import int_param
 
-from .exports import ExportFormat
+from .exports import ExportFormat, ExportLayout
 from .models import Address, Customer, CustomFieldDefinition, Email, MarketingConsent, Phone
 from .search import normalise
 from .selectors import organisations_named
@@ -153,8 +153,8 @@ class CustomerFilterForm(forms.Form):
 
 
 class CustomerExportForm(forms.Form):
-    """The format chosen beside the export buttons; the list's filters are posted alongside
-    and read by :class:`CustomerFilterForm`."""
+    """The format and layout chosen beside the export buttons; the list's filters are posted
+    alongside and read by :class:`CustomerFilterForm`."""
 
     format = forms.ChoiceField(
         label=_("Export format"),
@@ -163,10 +163,21 @@ class CustomerExportForm(forms.Form):
         required=False,
     )
 
+    layout = forms.ChoiceField(
+        label=_("What the file is for"),
+        choices=ExportLayout.choices,
+        initial=ExportLayout.IMPORTABLE,
+        required=False,
+    )
+
     def clean_format(self) -> str:
         # A form posted by an older page, or by a script, without a format gets the CSV it
         # always got.
         return self.cleaned_data["format"] or ExportFormat.CSV
+
+    def clean_layout(self) -> str:
+        # Likewise the file for re-import it always got.
+        return self.cleaned_data["layout"] or ExportLayout.IMPORTABLE
 
 
 # ---------------------------------------------------------------------------------------------

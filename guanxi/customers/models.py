@@ -391,6 +391,8 @@ class CustomerExportJob(models.Model):
     )
     filters = models.JSONField(default=dict, blank=True)
     reveal = models.BooleanField(default=False)
+    # An ExportLayout (customers/exports.py): for re-import, or for reading.
+    layout = models.CharField(max_length=20, default="importable")
     # The requester's language (sheet titles, a failure's reason) and where the request came
     # from, for the audit row the export writes when it runs.
     language = models.CharField(max_length=10, default="en")

@@ -477,12 +477,13 @@ def customer_reveal_view(request, customer_id: int):
 @login_required
 @require_POST
 def customer_export_view(request):
-    """The filtered list as CSV or an Excel workbook. A POST, because it writes an audit row
-    (and may reveal)."""
+    """The filtered list as CSV or an Excel workbook, for re-import or for reading. A POST,
+    because it writes an audit row (and may reveal)."""
     export_form = CustomerExportForm(request.POST)
     if not export_form.is_valid():
-        raise BadRequest("Unknown export format")
+        raise BadRequest("Unknown export format or layout")
     export_format = export_form.cleaned_data["format"]
+    layout = export_form.cleaned_data["layout"]
     filter_form = CustomerFilterForm(request.POST, user=request.user)
     filters = filter_form.selector_filters()
     if filters is None:
@@ -499,17 +500,23 @@ def customer_export_view(request):
     ):
         # Too long to write before a reverse proxy gives up on the response: written in the
         # background and downloaded from the job's page.
-        job = customer_export_job_create(actor=request.user, filters=filters, reveal=reveal)
+        job = customer_export_job_create(
+            actor=request.user, filters=filters, reveal=reveal, layout=layout
+        )
         return redirect("customers:export_job", job_id=job.pk)
     if export_format == ExportFormat.XLSX:
-        workbook = customers_export_xlsx(actor=request.user, filters=filters, reveal=reveal)
+        workbook = customers_export_xlsx(
+            actor=request.user, filters=filters, reveal=reveal, layout=layout
+        )
         return FileResponse(
             workbook,
             as_attachment=True,
             filename=export_filename(export_format),
             content_type=MEDIA_TYPES[export_format],
         )
-    pieces = customers_export_csv_stream(actor=request.user, filters=filters, reveal=reveal)
+    pieces = customers_export_csv_stream(
+        actor=request.user, filters=filters, reveal=reveal, layout=layout
+    )
     response = StreamingHttpResponse(pieces, content_type=MEDIA_TYPES[export_format])
     response["Content-Disposition"] = f'attachment; filename="{export_filename(export_format)}"'
     return response

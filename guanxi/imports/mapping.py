@@ -7,6 +7,7 @@ a header mapped to ``null`` or ``""`` is ignored. The web importer suggests a ma
 common English and Chinese headers (:func:`suggest_mapping`), which the user then confirms.
 """
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -439,14 +440,69 @@ def repeated_headers_message(repeated: list[str]) -> str:
 EXPORT_HEADERS = {"customers": {"phones": "phone", "emails": "email"}}
 
 
-def _export_headers(kind: str, header: list[str]) -> dict[str, str]:
+# The field each column of the customer export fills; the two timestamps fill none.
+EXPORT_COLUMN_FIELDS = {
+    "id": "guanxi_id",
+    "sales_region": "sales_region",
+    "phones": "phone",
+    "emails": "email",
+    "created_at": None,
+    "updated_at": None,
+}
+
+
+@functools.cache
+def readable_export_headers() -> dict[str, str]:
+    """The headers of the customer export made for reading (its columns' names, see
+    ``customers.exports.readable_header``) in every language of the site, to the field each
+    column fills, so that such a file comes back into the fields it came from as the one for
+    re-import does. A name that two columns share in some language, even written differently,
+    would name neither and is left out (a test keeps the export clear of that). The timestamps
+    fill no field."""
+    from guanxi.customers.exports import EXPORT_COLUMNS, readable_header
+
+    found: dict[str, str] = {}
+    fields: dict[str, set[str]] = {}
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            for column in EXPORT_COLUMNS:
+                target = EXPORT_COLUMN_FIELDS.get(column, column)
+                if target is not None:
+                    name = readable_header(column)
+                    found[name] = target
+                    fields.setdefault(_fold(name), set()).add(target)
+    return {name: target for name, target in found.items() if len(fields[_fold(name)]) == 1}
+
+
+@functools.cache
+def _readable_export_headers_folded() -> dict[str, str]:
+    return {_fold(name): target for name, target in readable_export_headers().items()}
+
+
+def _export_headers(kind: str, header: list[str], *, folded: bool = False) -> dict[str, str]:
     """:data:`EXPORT_HEADERS` for a file, with its ``id`` column read as the Guanxi id when the
     file has an ``external_id`` column too, as the export does. Another file's ``id`` is most
     often the key of the system it came from: read as Guanxi's, its rows would update whichever
-    customers happen to have those numbers."""
+    customers happen to have those numbers.
+
+    A customer file's headers that are those of the export for reading, in either language,
+    fill the fields their columns came from. They take precedence over the common headers and
+    the fields' labels, which read some of these names as another field: "Type" is the kind
+    for the import and "Region" an address's province, so the export heads the party type and
+    the sales region by names of their own, which only this list maps. They are taken as
+    written, unless ``folded`` (for a suggestion, which the user confirms): without a mapping,
+    a header that is only like one ("电 话") is left out and named, as any other."""
     exported = EXPORT_HEADERS.get(kind, {})
-    if kind == "customers" and "id" in header and "external_id" in header:
-        exported = {**exported, "id": "guanxi_id"}
+    if kind == "customers":
+        if folded:
+            readable = _readable_export_headers_folded()
+            names = {name: readable.get(_fold(name)) for name in header}
+        else:
+            readable = readable_export_headers()
+            names = {name: readable.get(name.strip()) for name in header}
+        exported = {**{n: t for n, t in names.items() if t}, **exported}
+        if "id" in header and "external_id" in header:
+            exported = {**exported, "id": "guanxi_id"}
     return exported
 
 
@@ -543,7 +599,7 @@ def suggest_mapping(
     allowed = allowed_fields(kind, custom_field_keys)
     synonyms = SYNONYMS[kind]
     suggestion: dict[str, str | None] = {}
-    exported = _export_headers(kind, header)
+    exported = _export_headers(kind, header, folded=True)
     labels = field_labels(kind)
     # A field's own header takes it before any header that only means it: Guanxi's export has
     # ``id`` (Guanxi's number) before ``external_id``, and ``id`` took external_id as a common

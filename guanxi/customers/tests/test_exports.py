@@ -251,6 +251,7 @@ def test_every_export_writes_one_audit_row_with_format_filters_and_count(company
     assert event.object_type == "customer_list"
     assert event.changes == {
         "format": {"before": None, "after": export_format},
+        "layout": {"before": None, "after": "importable"},
         "filters": {"before": None, "after": {"tag": "VIP"}},
         "rows": {"before": None, "after": 2},
         "revealed": {"before": None, "after": True},
