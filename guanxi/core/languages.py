@@ -2,10 +2,11 @@
 sweep, the mailbox fetch or a service write for someone else.
 
 Staff choose their language in the top bar and it is stored on them (``User.language``); a
-ticket keeps the language its requester wrote in (``Ticket.language``). Blank means the site
-default, ``settings.LANGUAGE_CODE``. Text is built inside :func:`in_language`, one recipient
-(or one language) at a time, because the active language otherwise is whichever the worker or
-the acting user's request happens to have.
+ticket keeps the language its customer is emailed in (``Ticket.language``: guessed from the
+request, which the desk may change). Blank means the site default, ``settings.LANGUAGE_CODE``.
+Text is built inside :func:`in_language`, one recipient (or one language) at a time, because
+the active language otherwise is whichever the worker or the acting user's request happens to
+have.
 """
 
 from collections.abc import Iterable

@@ -23,7 +23,7 @@ from guanxi.core.masking import text_as_seen_by
 from guanxi.customers.models import Customer
 
 from . import services
-from .models import CustomerEmail, Ticket, TicketMessage
+from .models import EMAIL_LANGUAGES, CustomerEmail, Ticket, TicketMessage
 from .selectors import OPEN, ticket_get_for_user, tickets_for_user
 
 router = Router(tags=["service desk"])
@@ -34,6 +34,12 @@ StatusFilter = Literal[(OPEN, *Ticket.Status.values)]
 PriorityValue = Literal[tuple(Ticket.Priority.values)]
 ChannelValue = Literal[tuple(Ticket.Channel.values)]
 AreaValue = Literal[tuple(Ticket.Area.values)]
+LanguageValue = Literal[tuple(code for code, _label in EMAIL_LANGUAGES)]
+LANGUAGE_HELP = (
+    "The language every email to the customer about the ticket is written in (the "
+    "acknowledgement, replies' subjects, the satisfaction survey): `zh-hans` (Chinese) or `en` "
+    "(English). It applies to every email sent after it is set, those not sent yet included."
+)
 Subject = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Body = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
 ORDERINGS = {"-id": "id"}
@@ -54,6 +60,7 @@ class TicketOut(Schema):
     area: str
     priority: str
     channel: str
+    language: str = Field(description=LANGUAGE_HELP)
     status: str
     assignee: TicketPersonOut | None
     owner: TicketPersonOut | None
@@ -161,6 +168,11 @@ class TicketCreateIn(InputSchema):
     channel: ChannelValue | None = Field(None, description="Defaults to phone.")
     order_ids: list[BodyId] | None = Field(None, description="Orders of this customer it is about.")
     requester_email: str | None = Field(None, max_length=254)
+    language: LanguageValue | None = Field(
+        None,
+        description=f"{LANGUAGE_HELP} Left out: Chinese when the subject or the description "
+        "has Han characters, else the site default.",
+    )
 
 
 class TicketPatchIn(InputSchema):
@@ -173,6 +185,7 @@ class TicketPatchIn(InputSchema):
     priority: PriorityValue | None = None
     channel: ChannelValue | None = None
     order_ids: list[BodyId] | None = None
+    language: LanguageValue | None = Field(None, description=LANGUAGE_HELP)
 
 
 class ReplyIn(InputSchema):
@@ -219,8 +232,9 @@ def _out(ticket: Ticket, reader) -> dict:
 
     return {
         **{name: getattr(ticket, name) for name in TicketOut.model_fields if name not in (
-            "customer", "assignee", "owner", "number", "subject")},
+            "customer", "assignee", "owner", "number", "subject", "language")},
         "number": ticket.number,
+        "language": ticket.email_language,
         "subject": text_as_seen_by(reader, ticket.subject),
         "customer": {"id": ticket.customer_id, "name": ticket.customer.name},
         "assignee": person(ticket.assignee),

@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.keyset import MAX_ID
 
-from .models import Ticket, TicketCategory
+from .models import EMAIL_LANGUAGES, Ticket, TicketCategory
 
 
 def category_choices(blank: str = "—") -> list[tuple[str, str]]:
@@ -29,6 +29,17 @@ def category_choices(blank: str = "—") -> list[tuple[str, str]]:
     return out
 
 
+class LanguageSelect(forms.Select):
+    """A choice of languages, each option marked as written in its own language (``lang``), as
+    it is: screen readers then read 中文 in Chinese on an English page and the other way round."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        if value:
+            option["attrs"]["lang"] = value
+        return option
+
+
 class TicketForm(forms.Form):
     # Starts empty: the first choice, complaint, made every ticket whose type the agent did not
     # look at a complaint, with the complaint policy's deadlines and a place in its reports.
@@ -45,6 +56,14 @@ class TicketForm(forms.Form):
         label=_("Priority"), choices=Ticket.Priority.choices, initial="normal"
     )
     channel = forms.ChoiceField(label=_("Channel"), choices=Ticket.Channel.choices, initial="phone")
+    # Blank guesses from the words taken down (Chinese when they have Han characters); the agent
+    # on the phone heard which language the caller speaks and may say so instead.
+    language = forms.ChoiceField(
+        label=_("Language of emails to the customer"),
+        choices=[("", _("As the request is written")), *EMAIL_LANGUAGES],
+        required=False,
+        widget=LanguageSelect,
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -193,6 +212,13 @@ class TicketChangeForm(forms.Form):
         label=_("Category"), coerce=int, empty_value=None, required=False
     )
     area = forms.ChoiceField(label=_("Complaint area"), choices=Ticket.Area.choices, required=False)
+    # Not required: a page from before the field was there leaves the language as it is.
+    language = forms.ChoiceField(
+        label=_("Language of emails to the customer"),
+        choices=EMAIL_LANGUAGES,
+        required=False,
+        widget=LanguageSelect,
+    )
 
     def __init__(self, *args, ticket: Ticket, **kwargs):
         initial = {
@@ -200,6 +226,7 @@ class TicketChangeForm(forms.Form):
             "priority": ticket.priority,
             "category_id": ticket.category_id,
             "area": ticket.area,
+            "language": ticket.email_language,
         }
         super().__init__(*args, initial=initial, auto_id="change-%s", **kwargs)
         choices = category_choices()
@@ -217,6 +244,11 @@ class TicketChangeForm(forms.Form):
         if values["type"] != Ticket.Type.COMPLAINT:
             values["area"] = ""  # only a complaint has an area; the service clears it too
         current = {name: getattr(ticket, name) for name in values}
+        # A ticket with no language stored is emailed in the site default, which the form
+        # shows chosen: sent back unchanged, it is no change.
+        current["language"] = ticket.email_language
+        if not values["language"]:
+            del values["language"]
         return {
             name: (None if value in ("", None) else value)
             for name, value in values.items()

@@ -23,6 +23,10 @@ from django.utils.translation import pgettext_lazy
 
 from .calendar import CalendarError, parse_calendar
 
+# The languages a customer may be emailed in, each named in itself (as a language menu does):
+# whoever chooses for the customer reads the name of the language the customer reads.
+EMAIL_LANGUAGES = [("zh-hans", "中文"), ("en", "English")]
+
 # Who an escalation step can notify, from the one who holds the ticket upwards.
 ESCALATION_ROLES = ("assignee", "owner", "team_lead", "department_manager", "general_manager")
 
@@ -258,9 +262,11 @@ class Ticket(models.Model):
     sender_unverified = models.BooleanField(
         _("sender address not verified"), default=False, editable=False
     )
-    # The language the requester wrote in, as far as Guanxi can tell when the ticket is opened
-    # (Han characters, or the request form filled in with Chinese chosen); every mail to them
-    # about the ticket is written in it. Blank: the site default.
+    # The language every email to the customer about the ticket is written in. Guessed when
+    # the ticket is opened from the request (Han characters, or the request form filled in with
+    # Chinese chosen) unless the agent taking it down chose one, and changeable on the ticket:
+    # one typed in English for a caller who speaks Chinese must not write to them in English.
+    # Blank: the site default.
     language = models.CharField(
         _("language"), max_length=10, choices=settings.LANGUAGES, blank=True, editable=False
     )
@@ -339,6 +345,20 @@ class Ticket(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def email_language(self) -> str:
+        """The code, of :data:`EMAIL_LANGUAGES`, of the language the customer is emailed in
+        (blank read as the site default, whose code may name a variant: ``en-us`` is ``en``)."""
+        code = self.language or settings.LANGUAGE_CODE
+        for known, _label in EMAIL_LANGUAGES:
+            if code.lower() == known or code.lower().split("-")[0] == known.split("-")[0]:
+                return known
+        return code
+
+    @property
+    def email_language_label(self) -> str:
+        return dict(EMAIL_LANGUAGES).get(self.email_language, self.email_language)
 
 
 class TicketStatusChange(models.Model):

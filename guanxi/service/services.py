@@ -50,6 +50,7 @@ from guanxi.customers.visibility import INTERACT
 
 from . import mail
 from .models import (
+    EMAIL_LANGUAGES,
     LEFT_TO_ITS_REQUEST,
     RETRY_FOR,
     AgentProfile,
@@ -120,7 +121,16 @@ TRANSITIONS = {
     S.RESOLVED: {S.OPEN, S.CLOSED},
     S.CLOSED: {S.OPEN},
 }
-EDITABLE_FIELDS = ("type", "subject", "description", "category_id", "area", "priority", "channel")
+EDITABLE_FIELDS = (
+    "type",
+    "subject",
+    "description",
+    "category_id",
+    "area",
+    "priority",
+    "channel",
+    "language",
+)
 # What a change sending null for a field leaves in it; the other editable fields cannot be empty.
 CLEARED_BY_NULL = {"description": "", "category_id": None, "area": ""}
 SNAPSHOT_FIELDS = (
@@ -130,6 +140,7 @@ SNAPSHOT_FIELDS = (
     "area",
     "priority",
     "channel",
+    "language",
     "status",
     "assignee_id",
     "owner_id",
@@ -494,6 +505,15 @@ def _clean_fields(data: Mapping[str, Any], errors: dict) -> dict[str, Any]:
             errors.setdefault(name, []).append(
                 _("Choose one of: %(values)s.") % {"values": ", ".join(v for v in enum.values if v)}
             )
+    # Blank is the take-down form's "as the request is written": the language is then guessed
+    # as for a request without a choice (see ``ticket_create``).
+    if values.get("language") == "":
+        del values["language"]
+    if "language" in values and values["language"] not in dict(EMAIL_LANGUAGES):
+        errors.setdefault("language", []).append(
+            _("Choose one of: %(values)s.")
+            % {"values": ", ".join(code for code, _label in EMAIL_LANGUAGES)}
+        )
     if "subject" in values:
         # One line: the subject heads every email about the ticket, and a line break in a
         # header is refused by the mailer (after the change was saved) or read as a new header.
@@ -600,11 +620,13 @@ def ticket_create(*, actor, customer_id: int, data: Mapping[str, Any]) -> Ticket
     if errors:
         raise ValidationError(errors)
     values.setdefault("channel", Ticket.Channel.PHONE)
-    # Taken down on the phone or at the counter: a request written down in Chinese was most
-    # likely made in it, so the customer's mail about it is in Chinese too.
-    values["language"] = chinese_if_written_in_it(
-        values.get("subject", ""), values.get("description", "")
-    )
+    # Taken down on the phone or at the counter without a choice of language: a request
+    # written down in Chinese was most likely made in it, so the customer's mail about it is in
+    # Chinese too. The agent who heard the caller knows better, and may say so.
+    if "language" not in values:
+        values["language"] = chinese_if_written_in_it(
+            values.get("subject", ""), values.get("description", "")
+        )
     return _open_ticket(
         actor=actor,
         customer=customer,
@@ -752,8 +774,10 @@ def _lock_unmerged(actor, ticket_id: int, expected_version: int | None) -> Ticke
 def ticket_update(
     *, actor, ticket_id: int, expected_version: int, data: Mapping[str, Any]
 ) -> Ticket:
-    """Change the ticket's type, subject, description, category, area, priority or channel.
-    A change that makes another policy match moves the ticket to it.
+    """Change the ticket's type, subject, description, category, area, priority, channel or
+    the language the customer is emailed in (every email sent from then on, those written
+    before and not sent yet included). A change that makes another policy match moves the
+    ticket to it.
 
     A ticket merged into another is refused (see :func:`_lock_unmerged`): a change here would
     move it to another policy and deadlines as if it were still worked on."""
@@ -1778,14 +1802,19 @@ def _previous_message_id(message: TicketMessage) -> str:
     )
 
 
-def _customer_email_text(email: CustomerEmail) -> tuple[Ticket, str, str]:
-    """The ticket an email is about, its body, and the Message-ID it answers."""
-    if email.kind == CustomerEmail.Kind.REPLY:
-        message = email.message
-        return message.ticket, message.body, _previous_message_id(message)
-    ticket = email.ticket
+def _customer_email_text(email: CustomerEmail) -> tuple[Ticket, str, str, str]:
+    """The ticket an email is about, its subject and body, and the Message-ID it answers.
+    Written when it is sent, in the ticket's language then: one written before an agent
+    changed the language and not sent yet goes in the language chosen."""
+    ticket = email.message.ticket if email.kind == CustomerEmail.Kind.REPLY else email.ticket
     # The customer's language, not that of whoever's request wrote it.
     with in_language(ticket.language):
+        if email.kind == CustomerEmail.Kind.REPLY:
+            message = email.message
+            # The agent's words go as written; the subject says in the customer's language
+            # that it answers their request.
+            subject = _("Re: %(subject)s") % {"subject": ticket.subject}
+            return ticket, subject, message.body, _previous_message_id(message)
         if email.kind == CustomerEmail.Kind.SURVEY:
             body = _(
                 "Your request %(number)s has been resolved.\n\nHow satisfied are you with how "
@@ -1797,7 +1826,7 @@ def _customer_email_text(email: CustomerEmail) -> tuple[Ticket, str, str]:
                 "We received your request %(number)s and will answer as soon as we can.\n\n"
                 "Follow it here: %(url)s\n\nReply to this email to add to it."
             ) % {"number": ticket.number, "url": mail.status_url(ticket.pk)}
-    return ticket, body, ""
+    return ticket, ticket.subject, body, ""
 
 
 def _failure(error: Exception) -> str:
@@ -1844,9 +1873,9 @@ def _send_claimed(
     email.attempts += 1
     email.sending_since = None
     try:
-        ticket, body, in_reply_to = _customer_email_text(email)
+        ticket, subject, body, in_reply_to = _customer_email_text(email)
         message_id = mail.send_to_customer(
-            ticket=ticket, to=email.to, subject=ticket.subject, body=body, in_reply_to=in_reply_to
+            ticket=ticket, to=email.to, subject=subject, body=body, in_reply_to=in_reply_to
         )
     except Exception as error:
         email.failed_at, email.failure, email.error = now, _failure(error), str(error)[:300]
