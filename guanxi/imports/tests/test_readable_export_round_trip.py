@@ -9,12 +9,15 @@ import io
 from io import StringIO
 
 import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.utils import translation
 from openpyxl import load_workbook
 
 from guanxi.audit.models import AuditEvent
 from guanxi.customers.exports import (
+    EXPORT_COLUMNS,
     ExportLayout,
     customers_export_csv,
     customers_export_xlsx,
@@ -197,3 +200,35 @@ def test_an_edited_readable_export_changes_the_fields_its_columns_name(company, 
     customer.refresh_from_db()
     assert (customer.kind, customer.region) == ("signed", "华南")
     assert not customer.addresses.exists()
+
+
+@pytest.mark.parametrize("exported_in", ["zh-hans", "en"])
+def test_the_web_import_suggests_the_readable_headers_fields_in_either_language(
+    client, company, tmp_path, exported_in
+):
+    rep = company.rep
+    _customers_taking_every_choice(rep)
+    content = _export(rep, "xlsx", exported_in, filters={"owner_id": rep.pk})
+    client.force_login(rep)
+    # The page speaks the other language than the file.
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en" if exported_in == "zh-hans" else "zh-hans"
+    client.post(
+        "/imports/new/",
+        {
+            "file": SimpleUploadedFile("客户.xlsx", content),
+            "kind": "customers",
+            "dedup": "auto",
+        },
+    )
+    mapping = ImportJob.objects.get().mapping
+    with translation.override(exported_in):
+        by_column = {column: mapping[readable_header(column)] for column in EXPORT_COLUMNS}
+    assert by_column["sales_region"] == "sales_region"
+    assert by_column["party_type"] == "party_type"
+    assert by_column["id"] == "guanxi_id" and by_column["phones"] == "phone"
+    assert by_column["created_at"] is None
+    assert {c: t for c, t in by_column.items() if t == c} == {
+        c: c
+        for c in EXPORT_COLUMNS
+        if c not in ("id", "phones", "emails", "created_at", "updated_at")
+    }
