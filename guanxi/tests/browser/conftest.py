@@ -8,8 +8,10 @@ tests only touch the database between browser steps, never concurrently with the
 
 import os
 import shutil
+import threading
 
 import pytest
+from django.core.servers.basehttp import ThreadedWSGIServer
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -41,6 +43,62 @@ def browser():
         )
         yield browser
         browser.close()
+
+
+class OneRequestAtATimeServer(ThreadedWSGIServer):
+    """The live server's threaded server, letting one request at a time into Django.
+
+    With an in-memory SQLite test database every request thread works on the test's one
+    connection, and Django keeps a connection's transaction state (whether a block is open, its
+    savepoints) on the connection, not per thread. Two requests at once, say the duplicate hints
+    the new-customer form asks for while it is posted, would nest one's transaction in the
+    other's: whichever left its block last committed both, and the other's savepoints were
+    released by the wrong request.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._one_at_a_time = threading.Lock()
+
+    def set_app(self, application):
+        def one_at_a_time(environ, start_response):
+            with self._one_at_a_time:
+                return application(environ, start_response)
+
+        super().set_app(one_at_a_time)
+
+
+@pytest.fixture(scope="session")
+def live_server(request, django_db_setup):
+    """pytest-django's live server, started only once the test database exists.
+
+    The server hands its request threads the test's own connection only if the SQLite database
+    is in memory when it starts. Started before the test database (a test asks for the page, and
+    so for the server, before the data that needs the database), it saw the settings' database
+    file, kept no connection to share, and every request thread opened a connection of its own
+    to the shared in-memory test database. Such connections lock tables against each other
+    without waiting for a busy timeout: on a busy machine the new-customer form, posted while a
+    duplicate hints request still held its transaction, failed with "database table is locked".
+    """
+    from django.db import connections
+    from pytest_django.live_server_helper import LiveServer
+
+    address = (
+        request.config.getvalue("liveserver")
+        or os.environ.get("DJANGO_LIVE_TEST_SERVER_ADDRESS")
+        or "localhost"
+    )
+    server = LiveServer(address, start=False)
+    for connection in connections.all():
+        if connection.vendor == "sqlite" and connection.is_in_memory_db():
+            assert server.thread.connections_override.get(connection.alias) is connection, (
+                "The live server does not share the test's in-memory SQLite connection."
+            )
+    if server.thread.connections_override:
+        server.thread.server_class = OneRequestAtATimeServer
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
