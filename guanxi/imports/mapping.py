@@ -506,6 +506,18 @@ def _export_headers(kind: str, header: list[str], *, folded: bool = False) -> di
     return exported
 
 
+def _is_key(name: str, *, kind: str, allowed: set[str]) -> bool:
+    """Whether a header is the key of one of ``allowed``, read as that field. A custom field's
+    key is a slug an administrator chose, which may be written as a header of the customer export
+    made for reading ("Tags", "Industry", "Name"): that export holds no custom fields, so such a
+    header is its column's, not the custom field's."""
+    if name not in allowed:
+        return False
+    if kind != "customers" or name in FIELDS_BY_KIND[kind]:
+        return True
+    return name.strip() not in readable_export_headers()
+
+
 def allowed_fields(kind: str, custom_field_keys: frozenset[str] = frozenset()) -> set[str]:
     fields = set(FIELDS_BY_KIND[kind])
     if kind == "customers":
@@ -546,7 +558,7 @@ def build_mapping(
     for name in header:
         if name in explicit:
             targets.append(explicit[name] or None)
-        elif name in allowed:
+        elif _is_key(name, kind=kind, allowed=allowed):
             targets.append(name)
         else:
             targets.append(exported.get(name))
@@ -604,10 +616,11 @@ def suggest_mapping(
     # A field's own header takes it before any header that only means it: Guanxi's export has
     # ``id`` (Guanxi's number) before ``external_id``, and ``id`` took external_id as a common
     # header for it, leaving the real column unmapped.
-    taken: set[str] = {name for name in header if name in allowed and name not in MULTI_VALUED}
+    keys = {name for name in header if _is_key(name, kind=kind, allowed=allowed)}
+    taken: set[str] = {name for name in keys if name not in MULTI_VALUED}
     for name in header:
         folded = _fold(name)
-        target = name if name in allowed else exported.get(name) or synonyms.get(folded)
+        target = name if name in keys else exported.get(name) or synonyms.get(folded)
         # Then the fields' labels as the app shows them, in either language (地区 is the sales
         # region on the customer form), which no list of common headers keeps up with.
         target = target or labels.get(folded)
