@@ -298,7 +298,11 @@ class StaleTicketError(Exception):
 
 
 def ticket_snapshot(ticket: Ticket) -> dict[str, Any]:
-    return {name: audit_value(getattr(ticket, name)) for name in SNAPSHOT_FIELDS}
+    snapshot = {name: audit_value(getattr(ticket, name)) for name in SNAPSHOT_FIELDS}
+    # The language the customer is written in, not the one stored: a ticket storing none is
+    # written to in the site default, and its history would otherwise read as if it had none.
+    snapshot["language"] = ticket.email_language
+    return snapshot
 
 
 def ticket_details_snapshot(ticket: Ticket) -> dict[str, Any]:
@@ -794,6 +798,10 @@ def ticket_update(
             errors.setdefault(name, []).append(_("This field cannot be empty."))
     if errors:
         raise ValidationError(errors)
+    # The language read (the site default's, where the ticket stores none) sent back with other
+    # changes is no change, as on the ticket's page: the ticket goes on following the default.
+    if values.get("language") == ticket.email_language:
+        del values["language"]
     before = ticket_details_snapshot(ticket)
     for name, value in values.items():
         setattr(ticket, name, value)

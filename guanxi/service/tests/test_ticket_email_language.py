@@ -66,7 +66,7 @@ def test_an_english_taken_ticket_switched_to_chinese_sends_its_next_reply_in_chi
     assert changed.language == "zh-hans" and changed.version == ticket.version + 1
     event = AuditEvent.objects.filter(object_type="ticket", object_id=ticket.pk).latest("id")
     assert event.actor == company.agent and event.action == AuditEvent.Action.UPDATE
-    assert event.changes["language"] == {"before": "", "after": "zh-hans"}
+    assert event.changes["language"] == {"before": "en", "after": "zh-hans"}
     [reply, survey] = _reply(
         company, changed, "已为您补发。", status="resolved", expected_version=changed.version
     )
