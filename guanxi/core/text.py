@@ -104,6 +104,21 @@ def has_han(text: str) -> bool:
     return bool(_HAN.search(text or ""))
 
 
+def _no_pinyin(chars: str) -> list[str]:
+    return [""] * len(chars)
+
+
+@lru_cache(maxsize=65_536)
+def han_pinyin(han: str) -> tuple[str, ...]:
+    """pypinyin's reading of a run of Han characters as a whole (重庆 -> chong, qing), an empty
+    string for each character it does not know.
+
+    Shared and kept: the search text and the duplicate-detection forms of a customer both read
+    its name and company, the costliest step of either, and an import makes both for every
+    row (the dedup side leaves out the blanks, as pypinyin's ``errors="ignore"`` would)."""
+    return tuple(lazy_pinyin(han, errors=_no_pinyin))
+
+
 def pinyin_forms(text: str) -> list[str]:
     """Full and initial-letter pinyin of the Han characters in ``text``: 张伟 -> zhangwei, zw."""
     han = "".join(_HAN.findall(text or ""))

@@ -78,6 +78,7 @@ from guanxi.core.text import (
     SURNAME_READINGS,
     digits_only,
     fold,
+    han_pinyin,
     simplified_forms,
     to_simplified,
 )
@@ -209,7 +210,7 @@ def _chunks(text: str) -> list[str]:
 def han_syllables(run: str) -> tuple[str, ...]:
     """The pinyin of each character of a Han run, read as a whole (so 重庆 is chong qing); an
     empty string for a character pypinyin does not know."""
-    syllables = lazy_pinyin(run, errors=lambda chars: [""] * len(chars))
+    syllables = han_pinyin(run)
     if len(syllables) != len(run):  # pypinyin grouped something unexpectedly; go one by one
         syllables = [
             (lazy_pinyin(char, errors=lambda chars: [""] * len(chars)) or [""])[0] for char in run

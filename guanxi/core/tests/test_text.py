@@ -4,7 +4,9 @@ from collections import defaultdict
 
 import opencc
 
-from guanxi.core.text import SIMPLIFIED_VARIANT_GROUPS, simplified_forms
+from guanxi.core.text import SIMPLIFIED_VARIANT_GROUPS, han_pinyin, simplified_forms
+from guanxi.customers.search import han_syllables
+from guanxi.dedup.matching.normalize import person_name_forms
 
 
 def test_the_variant_groups_are_those_of_opencc_tables():
@@ -36,3 +38,14 @@ def test_simplified_forms_of_a_character_the_commonest_first():
     assert simplified_forms("乾") == ("干", "乾")
     assert simplified_forms("干") == ("干",)
     assert simplified_forms("a") == ("a",)
+
+
+def test_han_pinyin_reads_a_run_as_a_whole_and_blanks_what_it_cannot_read():
+    assert han_pinyin("重庆") == ("chong", "qing")  # not zhong: read as the city
+    assert han_pinyin("王㐂") == ("wang", "")  # 㐂 has no reading in pypinyin's tables
+
+
+def test_the_duplicate_forms_leave_out_what_the_search_leaves_blank():
+    # The unreadable character left out: two readings for three characters, run together.
+    assert person_name_forms("曾㐂伟").tokens == ("zengwei",)
+    assert han_syllables("曾㐂伟") == ("ceng", "", "wei")

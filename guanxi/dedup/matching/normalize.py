@@ -21,6 +21,7 @@ from guanxi.core.text import (
     PLAIN_LATIN_LETTERS,
     SURNAME_READINGS,
     fold,
+    han_pinyin,
     to_simplified,
 )
 
@@ -196,7 +197,9 @@ COMPOUND_SURNAMES = frozenset(
 
 
 def _han_syllables(han: str, *, person: bool) -> list[str]:
-    syllables = lazy_pinyin(han, errors="ignore")
+    # As pypinyin gives them leaving out what it cannot read (errors="ignore"), from the reading
+    # the search text takes too.
+    syllables = [syllable for syllable in han_pinyin(han) if syllable]
     if person and han[:1] in SURNAME_READINGS and syllables:
         syllables[0] = SURNAME_READINGS[han[0]]
     return syllables
