@@ -23,7 +23,7 @@ from guanxi.audit.summaries import Choices, Summary
 from guanxi.core.crypto import lookup_hash
 from guanxi.core.keyset import MAX_ID
 from guanxi.core.masking import is_masked
-from guanxi.customers.models import Customer, CustomFieldDefinition
+from guanxi.customers.models import Customer, CustomFieldDefinition, Tag
 from guanxi.customers.validation import (
     ONE_LINE_FIELDS,
     CustomValueError,
@@ -137,6 +137,10 @@ class RowContext:
     def __init__(self, actor):
         self.actor = actor
         self.definitions = {d.key: d for d in CustomFieldDefinition.objects.filter(is_active=True)}
+        # Tags whose names hold a separator (B2B/B2C): see _split_tags.
+        self.tag_names = frozenset(
+            Tag.objects.filter(name__regex=_SPLIT.pattern).values_list("name", flat=True)
+        )
         # Username -> user id, or why that user cannot own the customers. Filled as rows ask;
         # the worker that checks rows ahead is sent the entries its batches need.
         self.owners: dict[str, int | Summary | str] = {}
@@ -297,7 +301,7 @@ def clean_customer_row(
     }
     has_address = any(address[k] for k in ("street", "city", "region", "postcode"))
     addresses = clean_addresses([address], errors) if has_address else []
-    tags = clean_tags(_split(values.get("tags", "")), errors)
+    tags = clean_tags(_split_tags(values.get("tags", ""), context.tag_names), errors)
     for name, messages in errors.untranslated.items():
         column = {"phones": "phone", "emails": "email", "addresses": "address"}.get(
             re.sub(r"\[\d+\].*", "", name), name.split(".")[0]
@@ -376,6 +380,18 @@ def parse_guanxi_id(text: str) -> int | None:
         return None
     number = int(text)
     return number if 1 <= number <= MAX_ID else None
+
+
+def _split_tags(text: str, known: frozenset[str]) -> list[str]:
+    """The tags of a cell. An export writes them separated by "; ", and a tag may hold any of
+    the other separators people use ("B2B/B2C"): a piece between semicolons that is such a tag
+    stays whole, so an export imported again does not give its customers new tags made of the
+    pieces. Anything else is split as any cell of several values."""
+    tags: list[str] = []
+    for piece in re.split(r"[;；]+", text or ""):
+        piece = piece.strip()
+        tags.extend([piece] if piece in known else _split(piece))
+    return tags
 
 
 def _split(text: str, *, emails: bool = False) -> list[str]:
