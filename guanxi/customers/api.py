@@ -440,6 +440,13 @@ class CustomerExportJobOut(Schema):
     file_url: str | None = Field(
         description="The workbook's address while it is ready to download; null otherwise."
     )
+    layout: Literal[tuple(ExportLayout.values)] = Field(
+        description="`importable` or `readable`, as asked for (see `GET /customers/export`)."
+    )
+    language: str = Field(
+        description="The language the workbook is written in, that of the request asking for "
+        "it: its sheets' titles and, for reading, its headers and choices."
+    )
 
 
 class CustomerExportNotReadyOut(ErrorOut):
@@ -586,6 +593,8 @@ def _export_job_out(job: CustomerExportJob) -> CustomerExportJobOut:
             if status == "ready"
             else None
         ),
+        layout=job.layout,
+        language=job.language,
     )
 
 

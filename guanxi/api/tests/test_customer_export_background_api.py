@@ -60,6 +60,8 @@ def test_a_long_list_answers_202_and_is_downloaded_when_written(rep, company):
         "finished_at": None,
         "url": url,
         "file_url": None,
+        "layout": "importable",
+        "language": "en",
     }
     assert response["Location"] == url
     assert job.requested_by == company.rep and job.via == "api"
