@@ -83,7 +83,12 @@ from guanxi.dedup.selectors import (
 
 from . import preparing
 from .cancelling import stop_if_cancel_requested
-from .customer_rows import CustomerRow, RowContext, parse_guanxi_id
+from .customer_rows import (
+    CustomerRow,
+    RowContext,
+    parse_guanxi_id,
+    required_custom_field_reasons,
+)
 from .dry_run import dry_run_database
 from .identity import StoredIdentity, row_agrees
 from .mapping import ColumnMapping
@@ -660,6 +665,13 @@ class CustomerImporter:
                     given_ids.add(best_id)
                     if makes_organisation:
                         organisations.homes[row.external_id] = best_id
+                continue
+            missing = required_custom_field_reasons(row, [follower for follower, _ in updates])
+            if missing:
+                # Only a new customer must fill the required custom fields (see CustomerRow).
+                reject(source, missing)
+                for follower, _overwrite in updates:
+                    unlink(follower, UPDATED, missing[0])
                 continue
             created = _NewCustomer(
                 row=row, record=record, keys=keys, absorbed=updates, organization=organization

@@ -116,6 +116,10 @@ class CustomerRow:
     record: MatchRecord | None = None
     keys: list[tuple[int, int]] | None = None
     search_text: str = ""
+    # Required custom fields the row leaves empty. Only a row that makes a new customer must
+    # fill them (the importer refuses it then); one that updates or merges into a customer
+    # keeps what is stored, as an export, which carries no custom fields, imported back must.
+    missing_required: tuple[str, ...] = ()
 
     def match_record(self, *, company: str = "") -> MatchRecord:
         return match_record(
@@ -318,11 +322,12 @@ def clean_customer_row(
             problem("id_number", message)
 
     custom: dict[str, Any] = {}
+    missing_required: list[str] = []
     for key, definition in context.definitions.items():
         raw = values.get(key, "").strip()
         if not raw:
             if definition.required:
-                problem(key, Summary(gettext_noop("this custom field is required")))
+                missing_required.append(key)
             continue
         try:
             custom[key] = coerce_custom_value(definition, raw)
@@ -369,7 +374,19 @@ def clean_customer_row(
         organization_external_id=organization_external_id,
         guanxi_id=guanxi_id,
         cells=values,
+        missing_required=tuple(missing_required),
     )
+
+
+def required_custom_field_reasons(row: CustomerRow, absorbed: list[CustomerRow]) -> list[Reason]:
+    """Why a row cannot make a new customer: the required custom fields neither it nor the rows
+    going into the same new customer fill, each named by its column."""
+    filled = {key for other in absorbed for key in other.custom_fields}
+    return [
+        field_reason(key, Summary(gettext_noop("this custom field is required")))
+        for key in row.missing_required
+        if key not in filled
+    ]
 
 
 def parse_guanxi_id(text: str) -> int | None:
