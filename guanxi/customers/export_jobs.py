@@ -105,10 +105,9 @@ def customer_export_job_create(
             status__in=(CustomerExportJob.Status.QUEUED, CustomerExportJob.Status.RUNNING),
         ).order_by("pk")
         for earlier in waiting:
-            # A readable one asked for in another language is another file.
-            if earlier.filters == filters and (
-                layout != ExportLayout.READABLE or earlier.language == language
-            ):
+            # One asked for in another language is another file: a readable one's headers and
+            # values are in it, and a re-import one's sheet names and header notes.
+            if earlier.filters == filters and earlier.language == language:
                 return earlier
         job = CustomerExportJob.objects.create(
             requested_by=actor,

@@ -176,6 +176,28 @@ def test_asking_again_while_the_same_export_waits_goes_to_it(client, company):
     assert CustomerExportJob.objects.count() == 3
 
 
+def test_the_same_export_asked_for_in_another_language_is_another_file(client, company, settings):
+    """A workbook for re-import holds no translated values, but its sheet names and header
+    notes are in the language it was asked for in; a colleague reading Chinese who asks while an
+    English one waits gets a Chinese workbook, not the English one."""
+    client.force_login(company.rep)
+    with override_settings(TASKS=QUEUED_ONLY):
+        english = client.post("/customers/export/", {"format": "xlsx"})
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+        chinese = client.post("/customers/export/", {"format": "xlsx"})
+        again = client.post("/customers/export/", {"format": "xlsx"})
+    assert english["Location"] != chinese["Location"] == again["Location"]
+    jobs = CustomerExportJob.objects.order_by("pk")
+    assert [job.language for job in jobs] == ["en", "zh-hans"]
+    for job in jobs:
+        run_customer_export_job.call(job.pk)
+    titles = [
+        openpyxl.load_workbook(Path(job.path)).sheetnames
+        for job in CustomerExportJob.objects.order_by("pk")
+    ]
+    assert titles[0] != titles[1]
+
+
 def test_a_failing_export_says_why_and_leaves_no_audit_row_or_file(client, company):
     client.force_login(company.manager)
     with override_settings(TASKS=QUEUED_ONLY):
