@@ -39,3 +39,24 @@ def chinese_if_written_in_it(*texts: str) -> str:
     """``zh-hans`` when any of ``texts`` has Han characters, else blank (the site default):
     all Guanxi can tell of the language of someone who wrote to it without choosing one."""
     return "zh-hans" if any(has_han(text or "") for text in texts) else ""
+
+
+def speak_unless_chosen(request, code: str | None) -> None:
+    """Answer ``request`` in ``code`` (blank: the site default) unless this browser has chosen a
+    language with the switcher, whose cookie still wins.
+
+    For pages reached from an email: their reader was written to in ``code``, and the browser's
+    own Accept-Language (an English phone, a shared computer) says less about what they read
+    than the email they just followed. Activated for the rest of the request, rather than held
+    in a ``with`` block, so that ``LocaleMiddleware`` heads the response (``Content-Language``)
+    with the language the page is written in."""
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    if chosen:
+        try:
+            translation.get_supported_language_variant(chosen)
+        except LookupError:
+            pass  # a cookie naming no language of the site is no choice
+        else:
+            return
+    translation.activate(code or settings.LANGUAGE_CODE)
+    request.LANGUAGE_CODE = translation.get_language()

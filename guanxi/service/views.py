@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from guanxi.accounts.models import User
+from guanxi.core.languages import speak_unless_chosen
 from guanxi.core.uploads import (
     LENGTH_REQUIRED,
     UploadRefused,
@@ -453,6 +454,7 @@ def public_status(request, token: str):
     ticket = Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None
     if ticket is None:
         raise Http404
+    speak_unless_chosen(request, ticket.language)
     form = CustomerReplyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
@@ -476,6 +478,7 @@ def public_survey(request, token: str):
     )
     if survey is None:
         raise Http404
+    speak_unless_chosen(request, survey.ticket.language)
     initial = {}
     if (score := int_param(request.GET.get("score"))) is not None:
         initial["score"] = score
