@@ -86,6 +86,7 @@ from .cancelling import stop_if_cancel_requested
 from .customer_rows import (
     CustomerRow,
     RowContext,
+    kept_owner_reason,
     parse_guanxi_id,
     required_custom_field_reasons,
 )
@@ -667,8 +668,12 @@ class CustomerImporter:
                         organisations.homes[row.external_id] = best_id
                 continue
             missing = required_custom_field_reasons(row, [follower for follower, _ in updates])
+            owner_reason = kept_owner_reason(row, None)
+            if owner_reason is not None:
+                missing = [owner_reason, *missing]
             if missing:
-                # Only a new customer must fill the required custom fields (see CustomerRow).
+                # Only a new customer must fill the required custom fields, and have an owner
+                # who may be given customers (see CustomerRow).
                 reject(source, missing)
                 for follower, _overwrite in updates:
                     unlink(follower, UPDATED, missing[0])
@@ -1434,6 +1439,10 @@ class CustomerImporter:
                         )
                         continue
                     row = dataclasses.replace(row, scalars=scalars)
+                owner_reason = kept_owner_reason(row, customer.owner_id)
+                if owner_reason is not None:
+                    rules.refuse(row, overwrite, owner_reason)
+                    continue
                 settled = rules.settle(
                     row,
                     overwrite,
@@ -1638,6 +1647,12 @@ def _combine(item: _NewCustomer, rules: "_OrganisationRules") -> dict[str, Any]:
     organization = item.organization
     absorbed = []
     for other, overwrite in item.absorbed:
+        # The new customer's owner is one who may be given customers: a row naming one who
+        # may not would give it to them.
+        owner_reason = kept_owner_reason(other, None)
+        if owner_reason is not None:
+            rules.refuse(other, overwrite, owner_reason)
+            continue
         settled = rules.settle(
             other, overwrite, party_type=party_type, organization=organization, own=item
         )

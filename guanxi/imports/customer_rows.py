@@ -120,6 +120,12 @@ class CustomerRow:
     # fill them (the importer refuses it then); one that updates or merges into a customer
     # keeps what is stored, as an export, which carries no custom fields, imported back must.
     missing_required: tuple[str, ...] = ()
+    # The owner the row names, where that user cannot be given customers (one who has left, or
+    # may no longer change customers), with why. Naming a customer's owner as it is assigns
+    # nothing: a row going into the customer they own keeps them, as an export of a departed
+    # rep's customers imported back must; one that would make a new customer or give a customer
+    # to them is refused then (see ``kept_owner_reason``).
+    kept_owner: "KeptOwner | None" = None
 
     def match_record(self, *, company: str = "") -> MatchRecord:
         return match_record(
@@ -135,6 +141,22 @@ class CustomerRow:
         )
 
 
+@dataclass(frozen=True)
+class KeptOwner:
+    """A user who may stay the owner of the customers they have but be given no others."""
+
+    user_id: int
+    reason: Summary
+
+
+def kept_owner_reason(row: CustomerRow, owner_id: int | None) -> Reason | None:
+    """Why ``row`` cannot go into a customer owned by ``owner_id`` (None for a new customer or
+    one without an owner): it names, as the owner, a user who cannot be given customers."""
+    if row.kept_owner is None or row.kept_owner.user_id == owner_id:
+        return None
+    return field_reason("owner", row.kept_owner.reason)
+
+
 class RowContext:
     """What checking rows needs from the database, read once per import."""
 
@@ -145,21 +167,27 @@ class RowContext:
         self.tag_names = frozenset(
             Tag.objects.filter(name__regex=_SPLIT.pattern).values_list("name", flat=True)
         )
-        # Username -> user id, or why that user cannot own the customers. Filled as rows ask;
-        # the worker that checks rows ahead is sent the entries its batches need.
-        self.owners: dict[str, int | Summary | str] = {}
+        # Username -> user id, or the user who may only stay an owner, or why no user of that
+        # name can own the customers. Filled as rows ask; the worker that checks rows ahead is
+        # sent the entries its batches need.
+        self.owners: dict[str, int | KeptOwner | Summary | str] = {}
 
-    def owner(self, username: str) -> int | Summary | str:
-        """The user id for a username, or the reason it cannot be the owner."""
+    def owner(self, username: str) -> int | KeptOwner | Summary | str:
+        """The user id for a username; a user who cannot be given customers, with why; or the
+        reason no user of that name can be the owner."""
         if username not in self.owners:
-            user = User.objects.filter(username=username, is_active=True).first()
+            user = User.objects.filter(username=username).first()
             if user is None:
                 self.owners[username] = Summary(
                     gettext_noop("no active user “%(name)s”"), {"name": username}
                 )
+            elif not user.is_active:
+                self.owners[username] = KeptOwner(
+                    user.pk, Summary(gettext_noop("no active user “%(name)s”"), {"name": username})
+                )
             else:
                 problem = owner_assignment_problem(self.actor, user.pk)
-                self.owners[username] = problem or user.pk
+                self.owners[username] = KeptOwner(user.pk, problem) if problem else user.pk
         return self.owners[username]
 
 
@@ -273,10 +301,14 @@ def clean_customer_row(
             )
         else:
             scalars["birth_date"] = born
+    kept_owner = None
     if values.get("owner"):
         owner = context.owner(values["owner"].strip())
         if isinstance(owner, int):
             scalars["owner_id"] = owner
+        elif isinstance(owner, KeptOwner):
+            # Refused or not once the importer knows which customer the row goes into.
+            kept_owner = owner
         else:
             problem("owner", owner)
     else:
@@ -375,6 +407,7 @@ def clean_customer_row(
         guanxi_id=guanxi_id,
         cells=values,
         missing_required=tuple(missing_required),
+        kept_owner=kept_owner,
     )
 
 
