@@ -118,8 +118,9 @@ def test_a_stranger_uses_the_public_form_follows_the_link_and_answers_the_survey
         )  # fmt: skip
     assert Customer.objects.filter(name="李雷").count() == 1
 
+    # The request was written in Chinese, so its emails are, and so are the pages they link to.
     status = client.get(link).content.decode()
-    assert "退款没到" in status and "New" in status
+    assert "退款没到" in status and "新建" in status
     client.post(link, {"body": "请尽快"})
     assert ticket.messages.filter(kind="customer", body="请尽快").exists()
 
@@ -130,7 +131,7 @@ def test_a_stranger_uses_the_public_form_follows_the_link_and_answers_the_survey
     assert client.post(survey_link, {"score": "9"}).status_code == 200
     assert SatisfactionSurvey.objects.get(ticket=ticket).score is None
     thanks = client.post(survey_link, {"score": "4", "comment": "还行"}).content.decode()
-    assert "Thank you" in thanks
+    assert "感谢您的反馈" in thanks
     assert SatisfactionSurvey.objects.get(ticket=ticket).score == 4
 
 
