@@ -92,3 +92,14 @@ def test_giving_a_customer_to_a_departed_rep_is_refused(company, tmp_path):
     customer.refresh_from_db()
     assert customer.owner_id == company.teammate.pk
     assert not customer.addresses.exists()
+
+
+def test_a_later_row_of_a_new_customer_cannot_give_it_to_a_departed_rep(company, tmp_path):
+    leave(company.rep)
+    path = tmp_path / "two.csv"
+    path.write_text("external_id,name,owner\nN-1,赵敏,teammate\nN-1,赵敏,rep\n", encoding="utf-8")
+    job = run(company.manager, path)
+    assert (job.rows_read, job.created, job.updated, job.rejected) == (2, 1, 0, 1)
+    [error] = job.errors.all()
+    assert error.row_number == 3 and error.reason.startswith("owner")
+    assert Customer.objects.get(external_id="N-1").owner_id == company.teammate.pk
