@@ -77,14 +77,14 @@ def test_a_complaint_from_the_web_form_to_the_knowledge_base(page, company, monk
     expect(page.locator("#first-response-due")).to_contain_text("late")
     sign_out(page)
 
-    # The customer's survey link, from the mail they received.
+    # The customer's survey link, from the mail they received; in Chinese, as the mail is.
     survey_mail = outbox.outbox[-1]
     assert survey_mail.to == ["han.meimei@example.com"]
     link = re.search(r"http://[^/]+(/service/survey/[^/\s]+/)", survey_mail.body).group(1)
     page.goto(link)
     page.get_by_label("4").check()
     page.fill("#id_comment", "处理得还可以，就是慢了点")
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="提交").click()
     expect(page.locator("#survey-thanks")).to_be_visible()
     assert SatisfactionSurvey.objects.get(ticket=ticket).score == 4
 
