@@ -745,16 +745,15 @@ def customer_export(
     list's does (429 over it)."""
     filters = query.selector_filters()
     _count_whole_numbers(request, filters.get("q"))
-    if query.layout != ExportLayout.READABLE:
-        return _customer_export(request, query, filters, response)
     with translation.override(_readers_language(request)):
         return _customer_export(request, query, filters, response)
 
 
 def _readers_language(request: HttpRequest) -> str | None:
-    """The language a readable export is written in: the one the request asks for (its
-    language cookie or Accept-Language), else the one the user chose, else the site's; a script
-    rarely says which it wants."""
+    """The language an export is written in (a readable one's headers and choices, any
+    workbook's sheet names and notes): the one the request asks for (its language cookie or
+    Accept-Language), else the one the user chose, else the site's; a script rarely says which
+    it wants."""
     asked = (
         "HTTP_ACCEPT_LANGUAGE" in request.META or settings.LANGUAGE_COOKIE_NAME in request.COOKIES
     )

@@ -69,7 +69,6 @@ from itertools import islice, product
 
 from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connections
 from django.db.models import BooleanField, Expression, F
-from pypinyin import lazy_pinyin
 
 from guanxi.core.text import (
     CHINESE_LEGAL_FORMS,
@@ -212,9 +211,7 @@ def han_syllables(run: str) -> tuple[str, ...]:
     empty string for a character pypinyin does not know."""
     syllables = han_pinyin(run)
     if len(syllables) != len(run):  # pypinyin grouped something unexpectedly; go one by one
-        syllables = [
-            (lazy_pinyin(char, errors=lambda chars: [""] * len(chars)) or [""])[0] for char in run
-        ]
+        syllables = [(han_pinyin(char) or ("",))[0] for char in run]
     return tuple(s if s.isascii() else fold(s) for s in syllables)
 
 

@@ -177,14 +177,11 @@ class RowContext:
         reason no user of that name can be the owner."""
         if username not in self.owners:
             user = User.objects.filter(username=username).first()
+            inactive = Summary(gettext_noop("no active user “%(name)s”"), {"name": username})
             if user is None:
-                self.owners[username] = Summary(
-                    gettext_noop("no active user “%(name)s”"), {"name": username}
-                )
+                self.owners[username] = inactive
             elif not user.is_active:
-                self.owners[username] = KeptOwner(
-                    user.pk, Summary(gettext_noop("no active user “%(name)s”"), {"name": username})
-                )
+                self.owners[username] = KeptOwner(user.pk, inactive)
             else:
                 problem = owner_assignment_problem(self.actor, user.pk)
                 self.owners[username] = KeptOwner(user.pk, problem) if problem else user.pk

@@ -440,12 +440,11 @@ def repeated_headers_message(repeated: list[str]) -> str:
 EXPORT_HEADERS = {"customers": {"phones": "phone", "emails": "email"}}
 
 
-# The field each column of the customer export fills; the two timestamps fill none.
+# The field each column of the customer export fills where it is not the column's own name:
+# the export's own headers above, its id (the Guanxi id), and the two timestamps, which fill none.
 EXPORT_COLUMN_FIELDS = {
+    **EXPORT_HEADERS["customers"],
     "id": "guanxi_id",
-    "sales_region": "sales_region",
-    "phones": "phone",
-    "emails": "email",
     "created_at": None,
     "updated_at": None,
 }
