@@ -1,12 +1,12 @@
 """Schema pieces shared by the API's routers."""
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
 from pydantic_core import PydanticCustomError
 
 # Database ids are positive 64-bit integers; anything outside is refused by the schema instead
@@ -45,6 +45,23 @@ def _timestamp_in_range(value: dt.datetime) -> dt.datetime:
 
 
 Timestamp = Annotated[dt.datetime, AfterValidator(_timestamp_in_range)]
+
+
+def _refuse_null(value):
+    if value is None:
+        raise PydanticCustomError(
+            "null_refused", _("This field cannot be null; leave it out instead.")
+        )
+    return value
+
+
+T = TypeVar("T")
+# A field a request may leave out but may not send as null, declared ``name: Omittable[T] =
+# None``. The None default only marks the field as optional: it is never validated, the
+# handler reads what was sent with ``model_dump(exclude_unset=True)``, and ninja writes no null
+# default into the OpenAPI schema, which therefore says "optional, not nullable", as the API
+# behaves. A field declared ``T | None`` is one where null means something (it clears a value).
+Omittable = Annotated[T, BeforeValidator(_refuse_null)]
 
 
 class InputSchema(BaseModel):

@@ -29,6 +29,7 @@ from guanxi.api.schemas import (
     Cursor,
     InputSchema,
     Limit,
+    Omittable,
     ParamId,
     RefOut,
     Timestamp,
@@ -141,16 +142,20 @@ class ConsentIn(InputSchema):
 
 
 class CustomerFieldsIn(InputSchema):
-    party_type: PartyTypeValue | None = None
-    name: str | None = None
+    """Null clears a field that may be empty and leaves the lists as they are; the party type,
+    name, kind, relationship level and lifecycle stage have no empty value, so they may be left
+    out but not sent as null."""
+
+    party_type: Omittable[PartyTypeValue] = None
+    name: Omittable[str] = None
     organization_id: BodyId | None = Field(
         None, description="The organisation a person belongs to."
     )
     company: str | None = Field(None, description="Company name for people not linked to one.")
     job_title: str | None = None
-    kind: KindValue | None = None
-    relationship_level: LevelValue | None = None
-    lifecycle_stage: StageValue | None = None
+    kind: Omittable[KindValue] = None
+    relationship_level: Omittable[LevelValue] = None
+    lifecycle_stage: Omittable[StageValue] = None
     industry: str | None = None
     region: str | None = None
     source_channel: SourceValue | Literal[""] | None = None
@@ -515,8 +520,10 @@ class CustomerExportQuery(CustomerFilters):
     )
     layout: Literal[tuple(ExportLayout.values)] = Field(
         ExportLayout.IMPORTABLE.value,
-        description="`importable`: headed by the import's field keys (`sales_region`, …) with "
-        "choices as their codes (`signed`), to edit and import again. `readable`: headed by the "
+        description="`importable`: headed by the import's field keys (`sales_region`, …; the "
+        "customer's first address under `address`, `city`, `region`, `postcode`, `country`, "
+        "its `region` being the province) with choices as their codes (`signed`), to edit and "
+        "import again. `readable`: headed by the "
         "columns' names with choices named (签约客户 for `signed`), in the language of "
         "`Accept-Language`, else your own; the import takes this one back as well.",
     )

@@ -19,7 +19,16 @@ from pydantic import BaseModel, Field, StringConstraints
 from guanxi.api.errors import ApiError, StaleVersionOut, error_responses, refers_to
 from guanxi.api.idempotency import idempotent
 from guanxi.api.pagination import keyset_answer
-from guanxi.api.schemas import BodyId, Cursor, InputSchema, Limit, ParamId, RefOut, Version
+from guanxi.api.schemas import (
+    BodyId,
+    Cursor,
+    InputSchema,
+    Limit,
+    Omittable,
+    ParamId,
+    RefOut,
+    Version,
+)
 from guanxi.customers.models import Customer
 
 from . import services
@@ -83,7 +92,15 @@ class OrderCreateIn(OrderFieldsIn):
 
 
 class OrderPatchIn(OrderFieldsIn):
+    """An order always has a date, an amount, a currency, a channel and a status: a change may
+    leave them out but not send them as null (a new order takes null as "the default")."""
+
     version: Version = Field(description="The version you read.")
+    ordered_on: Omittable[dt.date] = None
+    amount: Omittable[Money] = None
+    currency: Omittable[Currency] = Field(None, description="ISO code.")
+    channel: Omittable[ChannelValue] = None
+    status: Omittable[StatusValue] = None
 
 
 class VersionIn(InputSchema):

@@ -18,7 +18,16 @@ from pydantic import BaseModel, Field, StringConstraints
 from guanxi.api.errors import ApiError, StaleVersionOut, error_responses, refers_to
 from guanxi.api.idempotency import idempotent
 from guanxi.api.pagination import keyset_answer
-from guanxi.api.schemas import BodyId, Cursor, InputSchema, Limit, ParamId, RefOut, Version
+from guanxi.api.schemas import (
+    BodyId,
+    Cursor,
+    InputSchema,
+    Limit,
+    Omittable,
+    ParamId,
+    RefOut,
+    Version,
+)
 from guanxi.core.masking import text_as_seen_by
 from guanxi.customers.models import Customer
 
@@ -176,16 +185,19 @@ class TicketCreateIn(InputSchema):
 
 
 class TicketPatchIn(InputSchema):
+    """Null clears the description, category, area and orders; the other fields have no empty
+    value, so they may be left out but not sent as null."""
+
     version: Version = Field(description="The version you read.")
-    type: TypeValue | None = None
-    subject: Subject | None = None
+    type: Omittable[TypeValue] = None
+    subject: Omittable[Subject] = None
     description: str | None = Field(None, max_length=20_000)
     category_id: BodyId | None = None
     area: AreaValue | None = None
-    priority: PriorityValue | None = None
-    channel: ChannelValue | None = None
+    priority: Omittable[PriorityValue] = None
+    channel: Omittable[ChannelValue] = None
     order_ids: list[BodyId] | None = None
-    language: LanguageValue | None = Field(None, description=LANGUAGE_HELP)
+    language: Omittable[LanguageValue] = Field(None, description=LANGUAGE_HELP)
 
 
 class ReplyIn(InputSchema):
