@@ -60,7 +60,18 @@ class CustomerValueOut(Schema):
     value_quadrant: str
     lifecycle_stage: str
     churn_flag: bool
-    churn_reason: str
+    churn_reason: str = Field(
+        description="Why the customer is flagged; empty without a warning. Purchase signals: "
+        "p_alive_low (probably no longer active, by the purchase model), overdue (silent for "
+        "longer than the set margin times their own mean gap between purchases), no_repeat "
+        "(a single purchase day, and no second one after the set margin times the set "
+        "percentile of the days the customers who did buy again took from their first "
+        "purchase to their second; never with fewer than 20 such customers), or two of them "
+        "joined: p_alive_low+overdue, p_alive_low+no_repeat. Service signals, which take the "
+        "place of a purchase reason: complaints (an open one, or repeated ones, in the last 90 "
+        "days), poor_survey (the latest survey of the last 180 days scored 2 or less out of "
+        "5), complaints+poor_survey."
+    )
     value_at_risk: float
     credit_rating: str
 

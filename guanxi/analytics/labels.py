@@ -27,6 +27,10 @@ REASONS = {
     "p_alive_low": _("Probably no longer active"),
     "overdue": _("Next purchase overdue"),
     "p_alive_low+overdue": _("Probably no longer active, and next purchase overdue"),
+    "no_repeat": _("No second purchase in the usual time"),
+    "p_alive_low+no_repeat": _(
+        "Probably no longer active, and no second purchase in the usual time"
+    ),
     "complaints": _("Open or repeated complaints"),
     "poor_survey": _("Poor satisfaction after service"),
     "complaints+poor_survey": _("Open or repeated complaints, and poor satisfaction after service"),

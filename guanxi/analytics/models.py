@@ -84,6 +84,26 @@ class ValueSettings(models.Model):
         validators=[MinValueValidator(0.01)],
         help_text=_("A purchase is overdue after this many times the customer's usual gap"),
     )
+    # Customers with a single purchase have no gap of their own: they are measured against the
+    # base's, the days the customers who did buy again took to do it (``value.churn``).
+    churn_no_repeat_percentile = models.FloatField(
+        _("churn percentile of the wait for a second purchase"),
+        default=90.0,
+        validators=[MinValueValidator(1.0), MaxValueValidator(100.0)],
+        help_text=_(
+            "Of the customers who bought again, this percentage did so within the wait that, "
+            "times the margin below, flags a customer with one purchase only"
+        ),
+    )
+    churn_no_repeat_margin = models.FloatField(
+        _("churn margin on the wait for a second purchase"),
+        default=1.5,
+        validators=[MinValueValidator(0.01)],
+        help_text=_(
+            "A customer with one purchase only is flagged after this many times that wait "
+            "without a second"
+        ),
+    )
     lifecycle_cycle_days = models.PositiveIntegerField(
         _("purchase cycle length (days)"), default=365, validators=[MinValueValidator(1)]
     )

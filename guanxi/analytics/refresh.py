@@ -151,6 +151,7 @@ class Aggregates:
     first_purchase: np.ndarray  # datetime64[D], NaT without purchases
     last_purchase: np.ndarray
     previous_purchase: np.ndarray  # the purchase day before the last; NaT with fewer than two
+    second_purchase: np.ndarray  # the purchase day after the first; NaT with fewer than two
     total_amount: np.ndarray
     first_day_amount: np.ndarray  # spent on the first purchase day
     gross_margin: np.ndarray  # over the purchases whose margin is known
@@ -269,8 +270,9 @@ def _aggregate(*, as_of: dt.date, currency: str) -> Aggregates:
 def _aggregate_orders(as_of, currency, n, positions) -> dict[str, np.ndarray]:
     # One pass over the orders up to as_of gives the per-customer counts and sums; joining that
     # back to the orders once more gives what needs the first and last day (the first day's
-    # spend, for the mean *repeat* purchase, and the purchase day before the last, for the
-    # purchase cycle). Both are hash aggregates; no sort of the order table.
+    # spend, for the mean *repeat* purchase; the purchase day before the last, for the
+    # purchase cycle; and the one after the first, for how long a second purchase takes). Both
+    # are hash aggregates; no sort of the order table.
     not_purchases = list(Order.NOT_PURCHASES)
     marks = ", ".join(["%s"] * len(not_purchases))
     purchase = f"o.status NOT IN ({marks}) AND o.currency = %s"
@@ -294,7 +296,8 @@ def _aggregate_orders(as_of, currency, n, positions) -> dict[str, np.ndarray]:
             SELECT o.customer_id,
                    CAST(SUM(CASE WHEN o.ordered_on = p.first_day THEN o.amount ELSE 0 END)
                         AS DOUBLE PRECISION) AS first_day_total,
-                   MAX(CASE WHEN o.ordered_on < p.last_day THEN o.ordered_on END) AS previous_day
+                   MAX(CASE WHEN o.ordered_on < p.last_day THEN o.ordered_on END) AS previous_day,
+                   MIN(CASE WHEN o.ordered_on > p.first_day THEN o.ordered_on END) AS second_day
             FROM {_table(Order)} o
             JOIN per_customer p ON p.customer_id = o.customer_id
             WHERE {purchase} AND o.ordered_on <= {as_of_param}
@@ -305,12 +308,12 @@ def _aggregate_orders(as_of, currency, n, positions) -> dict[str, np.ndarray]:
                CAST(p.total AS DOUBLE PRECISION), CAST(p.margin AS DOUBLE PRECISION),
                CAST(p.handled AS BIGINT),
                CAST(COALESCE(e.first_day_total, 0) AS DOUBLE PRECISION),
-               {day_number_sql("e.previous_day")}
+               {day_number_sql("e.previous_day")}, {day_number_sql("e.second_day")}
         FROM per_customer p LEFT JOIN around_ends e ON e.customer_id = p.customer_id
     """  # noqa: S608
     params = [*purchase_params * 5, _date(as_of), *purchase_params, _date(as_of)]
-    (ids, days, first, last, total, margin, handled, first_total, previous) = fetch_columns(
-        sql, params, "iiiiffifi"
+    (ids, days, first, last, total, margin, handled, first_total, previous, second) = fetch_columns(
+        sql, params, "iiiiffifii"
     )
     where, known = positions(ids)
     nat = np.datetime64("NaT")
@@ -321,6 +324,7 @@ def _aggregate_orders(as_of, currency, n, positions) -> dict[str, np.ndarray]:
         "previous_purchase": _scatter(
             where, days_to_dates(previous[known]), n, nat, "datetime64[D]"
         ),
+        "second_purchase": _scatter(where, days_to_dates(second[known]), n, nat, "datetime64[D]"),
         "total_amount": _scatter(where, total[known], n, 0.0, np.float64),
         "gross_margin": _scatter(where, margin[known], n, 0.0, np.float64),
         "orders_handled": _scatter(where, handled[known], n, 0, np.int64),
@@ -650,13 +654,22 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
         cycle_days=value_settings.lifecycle_cycle_days,
     )
 
-    # Churn warnings, for buyers. Without the purchase model only the overdue rule speaks
-    # (a p_alive of 1 never trips the threshold). The value at risk is the lifetime value, or
-    # without one the margin earned so far.
+    # Churn warnings, for buyers. Without the purchase model only the overdue and no-repeat
+    # rules speak (a p_alive of 1 never trips the threshold). Customers with a single purchase
+    # are measured against the days the repeat buyers took from their first purchase to their
+    # second. The value at risk is the lifetime value, or without one the margin earned so far.
     at_stake = np.maximum(np.nan_to_num(clv if has_clv else data.gross_margin, nan=0.0), 0.0)
     churn_flag = np.zeros(n, dtype=bool)
     churn_reason = np.full(n, "", dtype=f"<U{churn.REASON_LENGTH}")
     value_at_risk = np.zeros(n)
+    first_repeat_gaps = (data.second_purchase[repeaters] - data.first_purchase[repeaters]).astype(
+        np.float64
+    )
+    no_repeat_days = churn.no_repeat_days(
+        first_repeat_gaps,
+        percentile=value_settings.churn_no_repeat_percentile,
+        margin=value_settings.churn_no_repeat_margin,
+    )
     if len(buyers):
         buyer_days = data.purchase_days[buyers]
         mean_gap = np.where(buyer_days >= 2, recency / np.maximum(buyer_days - 1, 1), np.nan)
@@ -668,6 +681,7 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
             at_stake[buyers],
             p_alive_threshold=value_settings.churn_p_alive_threshold,
             overdue_margin=value_settings.churn_overdue_margin,
+            no_repeat_days=no_repeat_days,
         )
         churn_flag[buyers] = warnings.flagged
         churn_reason[buyers] = warnings.reason
@@ -730,6 +744,8 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
         "lifecycle_stages": _counts(stages),
         "credit_ratings": _counts(ratings),
         "churn_warnings": int(churn_flag.sum()),
+        # None when too few customers bought again to say how long a second purchase takes.
+        "churn_no_repeat_days": _finite_value(no_repeat_days),
         "churn_service_signals": {
             "complaints": int(signals.complaints.sum()),
             "poor_survey": int(signals.poor_survey.sum()),
@@ -908,5 +924,7 @@ def _settings_figures(value_settings: ValueSettings) -> dict:
         "monthly_discount_rate": value_settings.monthly_discount_rate,
         "churn_p_alive_threshold": value_settings.churn_p_alive_threshold,
         "churn_overdue_margin": value_settings.churn_overdue_margin,
+        "churn_no_repeat_percentile": value_settings.churn_no_repeat_percentile,
+        "churn_no_repeat_margin": value_settings.churn_no_repeat_margin,
         "lifecycle_cycle_days": value_settings.lifecycle_cycle_days,
     }

@@ -1,6 +1,6 @@
 """Churn early warnings: which customers look lost, why, and how much value is at stake.
 
-Two signals, either of which raises a warning:
+Three signals, any of which raises a warning:
 
 - ``p_alive_low``: the BG/NBD probability that the customer is still active (see
   :mod:`guanxi.analytics.clv.bgnbd`) is below a threshold. It weighs the silence since the
@@ -9,8 +9,15 @@ Two signals, either of which raises a warning:
 - ``overdue``: the days since the last purchase exceed ``overdue_margin`` times the customer's
   mean inter-purchase time. A plain rule of thumb a sales rep can check by hand, and a
   safeguard when the model is off for some part of the base. It needs two purchases at
-  least: customers with a single purchase have no inter-purchase time (pass NaN) and are
-  judged by ``p_alive`` alone.
+  least: customers with a single purchase have no inter-purchase time (pass NaN);
+- ``no_repeat``: a customer with a single purchase has not come back after ``no_repeat_days``
+  (:func:`no_repeat_days`: a high percentile of the days the customers who did buy again took
+  from their first purchase to their second, times a margin). Neither signal above can catch
+  them: BG/NBD counts no one as lost before a repeat purchase (its ``p_alive`` is 1 for a
+  single purchase) and there is no rhythm to be overdue against, yet the customer who bought
+  once two years ago and never again is the one an early warning is for. With too few repeat
+  buyers there is no threshold (NaN) and no one is flagged: nothing says yet how long a second
+  purchase takes.
 
 The value at risk of a flagged customer is the value passed in (a lifetime value, or the
 margin of the last year); it is 0 for customers without a warning, so it sums to the value
@@ -42,6 +49,8 @@ REASONS = {
     "p_alive_low": "Probably no longer active",
     "overdue": "Next purchase overdue",
     "p_alive_low+overdue": "Probably no longer active, and next purchase overdue",
+    "no_repeat": "No second purchase in the usual time",
+    "p_alive_low+no_repeat": "Probably no longer active, and no second purchase in the usual time",
     "complaints": "Open or repeated complaints",
     "poor_survey": "Poor satisfaction after service",
     "complaints+poor_survey": "Open or repeated complaints, and poor satisfaction after service",
@@ -53,12 +62,48 @@ REASON_LENGTH = max(len(key) for key in REASONS)
 COMPLAINT_WINDOW_DAYS = 90
 SURVEY_WINDOW_DAYS = 180
 
+# The repeat buyers needed before their first-to-second gaps say how long a second purchase
+# takes: as many as the lifetime value models need to be fitted at all
+# (``clv.lifetime_value.MIN_REPEAT_BUYERS``). A 90th percentile of a handful of gaps is one
+# customer's whim.
+NO_REPEAT_MIN_REPEAT_BUYERS = 20
+
 
 @dataclass(frozen=True)
 class ChurnWarnings:
     flagged: np.ndarray  # bool
     reason: np.ndarray  # a key of REASONS; "" when not flagged
     value_at_risk: np.ndarray
+
+
+def no_repeat_days(
+    first_repeat_gaps: ArrayLike,
+    *,
+    percentile: float = 90.0,
+    margin: float = 1.5,
+    min_repeat_buyers: int = NO_REPEAT_MIN_REPEAT_BUYERS,
+) -> float:
+    """The days after a single purchase beyond which a customer who has not bought again is
+    flagged ``no_repeat``: the ``percentile`` of ``first_repeat_gaps`` (one per customer who
+    bought again: the days from their first purchase day to their second) times ``margin``;
+    NaN, which flags no one, with fewer than ``min_repeat_buyers`` gaps.
+
+    The percentile is interpolated between the nearest gaps (numpy's default). The margin
+    allows for the gaps running short: only the returns that fit in the history so far are
+    seen, and a customer who would come back after longer has not yet.
+    """
+    gaps = as_floats("first_repeat_gaps", first_repeat_gaps)
+    if not (np.isfinite(percentile) and 0 < percentile <= 100):
+        raise ValueError(f"percentile must be more than 0 and at most 100, not {percentile}")
+    if not (np.isfinite(margin) and margin > 0):
+        raise ValueError(f"margin must be a positive number, not {margin}")
+    if min_repeat_buyers < 1:
+        raise ValueError(f"min_repeat_buyers must be 1 or more, not {min_repeat_buyers}")
+    if (gaps <= 0).any():
+        fail("first_repeat_gaps", gaps <= 0, gaps, "be positive (a second purchase day is later)")
+    if len(gaps) < min_repeat_buyers:
+        return float("nan")
+    return float(np.percentile(gaps, percentile)) * margin
 
 
 def churn_warnings(
@@ -69,11 +114,14 @@ def churn_warnings(
     *,
     p_alive_threshold: float = 0.5,
     overdue_margin: float = 1.5,
+    no_repeat_days: float = float("nan"),
 ) -> ChurnWarnings:
-    """Flag customers with ``p_alive`` strictly below the threshold, or with strictly more
-    than ``overdue_margin`` × their mean inter-purchase days since their last purchase.
+    """Flag customers with ``p_alive`` strictly below the threshold, with strictly more than
+    ``overdue_margin`` × their mean inter-purchase days since their last purchase, or, with a
+    single purchase (NaN mean inter-purchase days), strictly more than ``no_repeat_days``
+    since it (NaN, the default: no threshold, no such warning).
 
-    A customer exactly at either limit is not flagged.
+    A customer exactly at any limit is not flagged.
     """
     alive = as_floats("p_alive", p_alive)
     since = as_floats("days_since_last", days_since_last)
@@ -83,6 +131,8 @@ def churn_warnings(
     check_share("p_alive_threshold", p_alive_threshold)
     if not (np.isfinite(overdue_margin) and overdue_margin > 0):
         raise ValueError(f"overdue_margin must be a positive number, not {overdue_margin}")
+    if not (np.isnan(no_repeat_days) or (np.isfinite(no_repeat_days) and no_repeat_days > 0)):
+        raise ValueError(f"no_repeat_days must be a positive number or NaN, not {no_repeat_days}")
     if ((alive < 0) | (alive > 1)).any():
         fail("p_alive", (alive < 0) | (alive > 1), alive, "be a probability between 0 and 1")
     if (since < 0).any():
@@ -92,11 +142,15 @@ def churn_warnings(
 
     low = alive < p_alive_threshold
     overdue = since > overdue_margin * gap  # NaN gaps compare false: never overdue
+    # A NaN threshold compares false: no one-time buyer is flagged without one.
+    no_repeat = np.isnan(gap) & (since > no_repeat_days)
     reason = np.full(len(alive), "", dtype=f"<U{REASON_LENGTH}")
     reason[low] = "p_alive_low"
     reason[overdue] = "overdue"
+    reason[no_repeat] = "no_repeat"
     reason[low & overdue] = "p_alive_low+overdue"
-    flagged = low | overdue
+    reason[low & no_repeat] = "p_alive_low+no_repeat"
+    flagged = low | overdue | no_repeat
     return ChurnWarnings(flagged, reason, np.where(flagged, value, 0.0))
 
 
