@@ -13,7 +13,8 @@ from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from guanxi.api.errors import ApiError, StaleVersionOut, error_responses, refers_to
 from guanxi.api.idempotency import idempotent
@@ -32,7 +33,7 @@ from guanxi.core.masking import text_as_seen_by
 from guanxi.customers.models import Customer
 
 from . import services
-from .models import EMAIL_LANGUAGES, CustomerEmail, Ticket, TicketMessage
+from .models import CustomerEmail, Ticket, TicketMessage, email_languages
 from .selectors import OPEN, ticket_get_for_user, tickets_for_user
 
 router = Router(tags=["service desk"])
@@ -43,11 +44,33 @@ StatusFilter = Literal[(OPEN, *Ticket.Status.values)]
 PriorityValue = Literal[tuple(Ticket.Priority.values)]
 ChannelValue = Literal[tuple(Ticket.Channel.values)]
 AreaValue = Literal[tuple(Ticket.Area.values)]
-LanguageValue = Literal[tuple(code for code, _label in EMAIL_LANGUAGES)]
+
+
+def _offered_language(value: str) -> str:
+    offered = [code for code, _name in email_languages()]
+    if value not in offered:
+        raise PydanticCustomError(
+            "language_not_offered", _("Choose one of: %(values)s.") % {"values": ", ".join(offered)}
+        )
+    return value
+
+
+def _offered_languages_enum(schema: dict) -> None:
+    schema["enum"] = [code for code, _name in email_languages()]
+
+
+# Checked against the site's languages when a request comes, not when this module was imported,
+# as the service and the forms do; the schema lists those of the day it is generated.
+LanguageValue = Annotated[
+    str,
+    AfterValidator(_offered_language),
+    Field(json_schema_extra=_offered_languages_enum),
+]
 LANGUAGE_HELP = (
     "The language every email to the customer about the ticket is written in (the "
-    "acknowledgement, replies' subjects, the satisfaction survey): `zh-hans` (Chinese) or `en` "
-    "(English). It applies to every email sent after it is set, those not sent yet included."
+    "acknowledgement, replies' subjects, the satisfaction survey): one of the languages the "
+    "site is offered in, `zh-hans` (Chinese) and `en` (English) as shipped. It applies to every "
+    "email sent after it is set, those not sent yet included."
 )
 Subject = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Body = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]

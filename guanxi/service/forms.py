@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.keyset import MAX_ID
 
-from .models import EMAIL_LANGUAGES, Ticket, TicketCategory
+from .models import Ticket, TicketCategory, email_languages
 
 
 def category_choices(blank: str = "—") -> list[tuple[str, str]]:
@@ -60,7 +60,7 @@ class TicketForm(forms.Form):
     # on the phone heard which language the caller speaks and may say so instead.
     language = forms.ChoiceField(
         label=_("Language of emails to the customer"),
-        choices=[("", _("As the request is written")), *EMAIL_LANGUAGES],
+        choices=lambda: [("", _("As the request is written")), *email_languages()],
         required=False,
         widget=LanguageSelect,
     )
@@ -215,7 +215,7 @@ class TicketChangeForm(forms.Form):
     # Not required: a page from before the field was there leaves the language as it is.
     language = forms.ChoiceField(
         label=_("Language of emails to the customer"),
-        choices=EMAIL_LANGUAGES,
+        choices=email_languages,
         required=False,
         widget=LanguageSelect,
     )

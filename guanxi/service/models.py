@@ -18,14 +18,89 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import get_language_info, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from .calendar import CalendarError, parse_calendar
 
-# The languages a customer may be emailed in, each named in itself (as a language menu does):
-# whoever chooses for the customer reads the name of the language the customer reads.
-EMAIL_LANGUAGES = [("zh-hans", "中文"), ("en", "English")]
+
+def site_languages() -> list[tuple[str, str]]:
+    """``settings.LANGUAGES`` when asked, named in the reader's language (as the history shows
+    a ticket's language). The choices of :attr:`Ticket.language` as a function, so that its
+    migration names the function rather than the languages of the day it was written, and a
+    language added to the settings needs no migration."""
+    return list(settings.LANGUAGES)
+
+
+def email_languages() -> list[tuple[str, str]]:
+    """The languages a customer may be emailed in: those the site is written in
+    (``settings.LANGUAGES``, read on every call), so that a language added there is offered on
+    the forms and taken by the service and the API with no change here.
+
+    Each is named in itself, as a language menu names them: whoever chooses for the customer
+    reads the name of the language the customer reads."""
+    codes = [code.lower() for code, _label in settings.LANGUAGES]
+    return [(code, _name_in_itself(code, label, codes)) for code, label in settings.LANGUAGES]
+
+
+def _name_in_itself(code: str, label, codes: list[str]) -> str:
+    # The one Chinese of a site is 中文, as the site's own language switch names it; beside
+    # another script, each says which it is (简体中文, 繁體中文).
+    if _primary(code) == "zh" and [_primary(c) for c in codes].count("zh") == 1:
+        return "中文"
+    try:
+        return get_language_info(code)["name_local"]
+    except KeyError:  # a code Django does not know: the name the settings give it
+        return str(label)
+
+
+def _primary(code: str) -> str:
+    return code.lower().split("-")[0]
+
+
+# The script a Chinese language tag implies by its region, where it names none itself.
+_CHINESE_SCRIPT_OF_REGION = {
+    "cn": "hans",
+    "sg": "hans",
+    "my": "hans",
+    "tw": "hant",
+    "hk": "hant",
+    "mo": "hant",
+}
+
+
+def _script(code: str) -> str | None:
+    """The script subtag of a language tag (``hant`` of ``zh-hant`` and ``zh-tw``), or None when
+    it names or implies none."""
+    primary, *subtags = code.lower().split("-")
+    for subtag in subtags:
+        if len(subtag) == 4 and subtag.isalpha():
+            return subtag
+        if primary == "zh" and subtag in _CHINESE_SCRIPT_OF_REGION:
+            return _CHINESE_SCRIPT_OF_REGION[subtag]
+    return None
+
+
+def email_language_matching(code: str) -> str | None:
+    """The code of :func:`email_languages` that ``code`` (a ticket's, a browser's, the site
+    default) names, or None.
+
+    The same code first; only when none is the same, one of the same primary language
+    (``en-us`` is ``en``), and never one written in another script: ``zh-hant``, ``zh-tw`` and
+    ``zh-hk`` are Traditional Chinese, which a reader of Simplified may not read fluently, and
+    the other way round."""
+    code = code.lower()
+    offered = [known for known, _name in email_languages()]
+    if code in (known.lower() for known in offered):
+        return next(known for known in offered if known.lower() == code)
+    script = _script(code)
+    for known in offered:
+        if _primary(known) != _primary(code):
+            continue
+        if script is None or _script(known) in (None, script):
+            return known
+    return None
+
 
 # Who an escalation step can notify, from the one who holds the ticket upwards.
 ESCALATION_ROLES = ("assignee", "owner", "team_lead", "department_manager", "general_manager")
@@ -268,7 +343,7 @@ class Ticket(models.Model):
     # one typed in English for a caller who speaks Chinese must not write to them in English.
     # Blank: the site default.
     language = models.CharField(
-        _("language"), max_length=10, choices=settings.LANGUAGES, blank=True, editable=False
+        _("language"), max_length=10, choices=site_languages, blank=True, editable=False
     )
     # The service level that applies, and the deadlines it gives at the current status
     # (null: no such target, met, or paused while waiting for the customer).
@@ -348,17 +423,19 @@ class Ticket(models.Model):
 
     @property
     def email_language(self) -> str:
-        """The code, of :data:`EMAIL_LANGUAGES`, of the language the customer is emailed in
-        (blank read as the site default, whose code may name a variant: ``en-us`` is ``en``)."""
-        code = self.language or settings.LANGUAGE_CODE
-        for known, _label in EMAIL_LANGUAGES:
-            if code.lower() == known or code.lower().split("-")[0] == known.split("-")[0]:
+        """The code, of :func:`email_languages`, of the language the customer is emailed in
+        (see :func:`email_language_matching`). Blank is the site default, whose code may name a
+        variant (``en-us`` is ``en``); so is a language the site no longer offers, whose
+        emails fall back to the default's catalogue, rather than another script of it."""
+        for code in (self.language, settings.LANGUAGE_CODE):
+            known = email_language_matching(code) if code else None
+            if known:
                 return known
-        return code
+        return settings.LANGUAGE_CODE
 
     @property
     def email_language_label(self) -> str:
-        return dict(EMAIL_LANGUAGES).get(self.email_language, self.email_language)
+        return dict(email_languages()).get(self.email_language, self.email_language)
 
 
 class TicketStatusChange(models.Model):

@@ -50,7 +50,6 @@ from guanxi.customers.visibility import INTERACT
 
 from . import mail
 from .models import (
-    EMAIL_LANGUAGES,
     LEFT_TO_ITS_REQUEST,
     RETRY_FOR,
     AgentProfile,
@@ -65,6 +64,7 @@ from .models import (
     TicketMessage,
     TicketStatusChange,
     claim_holds_for,
+    email_languages,
 )
 from .routing import active_policies, choose_assignee, customer_tier, customer_tiers, policy_for
 from .selectors import ticket_get_for_user, ticket_readers
@@ -513,10 +513,10 @@ def _clean_fields(data: Mapping[str, Any], errors: dict) -> dict[str, Any]:
     # as for a request without a choice (see ``ticket_create``).
     if values.get("language") == "":
         del values["language"]
-    if "language" in values and values["language"] not in dict(EMAIL_LANGUAGES):
+    offered = [code for code, _name in email_languages()]
+    if "language" in values and values["language"] not in offered:
         errors.setdefault("language", []).append(
-            _("Choose one of: %(values)s.")
-            % {"values": ", ".join(code for code, _label in EMAIL_LANGUAGES)}
+            _("Choose one of: %(values)s.") % {"values": ", ".join(offered)}
         )
     if "subject" in values:
         # One line: the subject heads every email about the ticket, and a line break in a
