@@ -1,4 +1,44 @@
-"""How sensitive values look to people who may not see them in full."""
+"""How sensitive values look to people who may not see them in full.
+
+Phone and ID numbers on a customer's card are masked by :func:`mask_phone` and
+:func:`mask_id_number`. Numbers typed into free text (a customer's notes, a ticket's subject,
+description and messages) are masked the same way for whoever sees the card masked
+(:func:`mask_numbers_in_text`), by this rule:
+
+Masked:
+- phone numbers libphonenumber finds in the site's region, valid and, for landlines, grouped
+  as numbers of their country are (021-5876 3190, (021) 5876 3190, +1 650-253-0000);
+- Chinese mobiles (eleven digits, 13-19, valid) however they are written: in one run, in a
+  word (wxm13890417762), in full-width digits, in pieces with any of spaces, tabs, dashes,
+  dots, slashes, brackets, underscores, tildes, 、 or · between them, or wrapped once at the
+  end of a line ("138\n9041 7762", "138-9041-\n7762");
+- Chinese landlines with their area code written as its own piece, with those separators or
+  wrapped once too (021/5876/3190, "021-\n5876 3190");
+- Chinese local numbers, a landline written without its area code: seven or eight digits
+  starting 2-9, grouped 4+4, 3+4 or 4+3 with a space or dash (8765 4321, 876-5432), or in one
+  run where a phone word (电话, 座机, 手机, tel, call, ...) comes before it in the same clause
+  (电话87654321). They show their last four digits only, all a card shows of any landline
+  they could be;
+- resident ID numbers, 18 characters with a right check character or 15 digits, with a
+  birth date that is a date.
+
+Left as typed, on purpose:
+- dates (2026-12-05, 12/05/2026, 20261205 and any eight digits that read as YYYYMMDD);
+- amounts (12,345,678.00, 87654321.00, ¥8765432, 8765432元, 35000000 unlabelled) and
+  percentages, and any run with a unit right after it (件, 个, kg);
+- numbers labelled as something else right before them (订单号：8765 4321, Order no.
+  8765-4321, Invoice 8765 4321, #87654321, QQ 87654321, 邮编, 金额, 数量, ...);
+- parts of longer numbers, joined to other digits by a separator (SO-2026-8765 4321,
+  8765 4321-12) or run into letters (T-000123, SO12345678), and runs of seven or eight digits
+  nothing calls a phone (2345678), or that start 0 or 1 (1234 5678);
+- numbers split by a blank line, or by a comma (13,812,345,678 is an amount).
+Masking more than this would hide amounts and order numbers the notes are for; a number
+written otherwise (spelled out, spread over three lines) is not found.
+
+Whoever reads a text masked and sends it back (:func:`texts_as_read`) is answered by what they
+sent and what they read only, never by the stored text, so no guess at a hidden number is told
+right or wrong by how the save goes.
+"""
 
 import datetime as dt
 import re
@@ -137,7 +177,9 @@ def mask_numbers_in_text(text: str) -> str:
     finds in the site's default region, valid ones only (dates, amounts, "T-000123" are not),
     grouped as numbers of their country are, except Chinese mobiles, found however the digits
     are spaced: a valid landline's grouping is what tells one from an order number
-    (SO-2026-000123 would be a Guangzhou number). Each shows the digits the card shows of that
+    (SO-2026-000123 would be a Guangzhou number). Chinese numbers written in pieces or wrapped
+    at a line's end, and local numbers without their area code, are found as the module's
+    docstring says. Each shows the digits the card shows of that
     number, wherever the text has them and with its own spacing and prefix (+86, 0), so the
     two together show no more than the card. ID numbers are 18 characters with a right check
     character or 15 digits, either with a birth date that is a date.
@@ -152,12 +194,15 @@ def mask_numbers_in_text(text: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _numbers_masked(text: str, region: str) -> str:
-    """:func:`mask_numbers_in_text`, in ``region``, a line at a time: no number is written over
-    two lines, and the lines with too few digits for one (most of an email's) are not read."""
-    return "".join(
+    """:func:`mask_numbers_in_text`, in ``region``: libphonenumber reads a line at a time (the
+    lines with too few digits for a number, most of an email's, are not read), then the whole
+    text is read for numbers libphonenumber does not find (:func:`_pieces_masked`,
+    :func:`_local_numbers_masked`)."""
+    text = "".join(
         _line_masked(line, region) if len(_DIGIT.findall(line)) >= _FEWEST_DIGITS else line
         for line in text.splitlines(keepends=True)
     )
+    return _local_numbers_masked(_pieces_masked(text))
 
 
 def _line_masked(text: str, region: str) -> str:
@@ -193,7 +238,8 @@ def _masked_as_typed(raw: str, number: phonenumbers.PhoneNumber) -> str:
     national = phonenumbers.national_significant_number(number)
     marks = [ch for ch in mask_phone(display).partition(" ")[2] if ch.isdigit() or ch == "*"]
     positions = [i for i, ch in enumerate(raw) if ch.isdigit()]
-    typed = "".join(raw[i] for i in positions)
+    # Full-width digits (as a Chinese input method types them) read as the digits they are.
+    typed = "".join(unicodedata.normalize("NFKC", raw[i])[:1] for i in positions)
     if len(marks) != len(national) or national not in typed:
         return mask_phone(raw)
     # The national number's digits as typed: the last of them, unless an extension follows.
@@ -201,6 +247,187 @@ def _masked_as_typed(raw: str, number: phonenumbers.PhoneNumber) -> str:
     hidden = {positions[start + k] for k, mark in enumerate(marks) if mark == "*"}
     hidden.update(positions[start + len(national) :])  # an extension tells nothing: hide it
     return "".join("*" if i in hidden else ch for i, ch in enumerate(raw))
+
+
+# Numbers in pieces ---------------------------------------------------------------------------
+
+# What people put between the pieces of a number besides the spaces, dashes, dots, slashes and
+# brackets libphonenumber reads: tabs, the ideographic space, underscores, tildes, the
+# enumeration comma and middle dots, full-width forms of them all. Not the comma: amounts are
+# grouped with it (13,812,345,678 is no mobile).
+_GAP_CHARACTERS = (
+    " \t\u00a0\u2009\u202f\u3000-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0d\u30fc_~\uff5e"
+    ".\uff0e/\uff0f\\\\()\uff08\uff09[]\uff3b\uff3d\u3010\u3011\u3001\u00b7\u30fb\u2022"
+)
+_GAP_CHARACTER = "[" + re.escape(_GAP_CHARACTERS) + "]"
+# Between two pieces: one to three of those, or one line break with up to three on either side
+# (a number wrapped at the end of a line); never a blank line.
+_GAP = rf"(?:{_GAP_CHARACTER}{{0,3}}\r?\n{_GAP_CHARACTER}{{0,3}}|{_GAP_CHARACTER}{{1,3}})"
+_PIECES = re.compile(rf"\d+(?:{_GAP}\d+)*")
+_PIECE = re.compile(r"\d+")
+
+
+def _pieces_masked(text: str) -> str:
+    """``text`` with the Chinese mobiles and landlines written in pieces masked where
+    libphonenumber, reading a line at a time and only its own separators, left them: "138\\n
+    1234 5678", "138-1234-\\n5678", "138\\t1234\\t5678", "138、1234、5678", "021/5876/3190",
+    "021-\\n5876 3190", or one beside another number ("数量 12 138 9041 7762").
+
+    A number is made of whole pieces (runs of digits) of one run of pieces joined by gaps: a
+    mobile is eleven digits starting 13-19, valid; a landline an area code of its own piece
+    (021, 0755: never a date's 05) followed by seven or eight digits, valid. Each keeps what
+    the card keeps of it (138****5678, 021-5***3190)."""
+    spans: list[int] = []
+    for run in _PIECES.finditer(text):
+        if run.group().isdigit():
+            continue  # one run of digits: read already, as a number or in a word
+        pieces = [(m.start() + run.start(), m.group()) for m in _PIECE.finditer(run.group())]
+        first = 0
+        while first < len(pieces):
+            taken = _number_in_pieces(text, pieces, first)
+            if taken is None:
+                first += 1
+                continue
+            last, hidden = taken
+            spans.extend(hidden)
+            first = last + 1
+    return _hidden(text, spans)
+
+
+def _hidden(text: str, positions: Iterable[int]) -> str:
+    chars = list(text)
+    for position in positions:
+        chars[position] = "*"
+    return "".join(chars)
+
+
+def _number_in_pieces(
+    text: str, pieces: list[tuple[int, str]], first: int
+) -> tuple[int, list[int]] | None:
+    """The last piece and the digits to hide of the number that starts at piece ``first``, if
+    one does."""
+    positions: list[int] = []
+    for last in range(first, len(pieces)):
+        start, digits = pieces[last]
+        positions.extend(range(start, start + len(digits)))
+        typed = unicodedata.normalize("NFKC", "".join(text[i] for i in positions))
+        if len(typed) > 12:
+            return None
+        if typed[0] == "1" and len(typed) == 11 and _is_chinese_number(typed, mobile=True):
+            return last, positions[3:7]
+        area = pieces[first][1]
+        if (
+            last > first
+            and typed[0] == "0"
+            and len(area) in (3, 4)
+            and len(typed) - len(area) in (7, 8)
+            and _is_chinese_number(typed, area_code=len(area) - 1)
+        ):
+            national = positions[1:]
+            return last, national[3 : len(national) - 4]
+    return None
+
+
+def _is_chinese_number(digits: str, *, mobile: bool = False, area_code: int = 0) -> bool:
+    try:
+        number = phonenumbers.parse(digits, "CN")
+    except phonenumbers.NumberParseException:
+        return False
+    if not phonenumbers.is_valid_number(number):
+        return False
+    kind = phonenumbers.number_type(number)
+    if mobile:
+        return kind == phonenumbers.PhoneNumberType.MOBILE
+    return (
+        kind
+        in (
+            phonenumbers.PhoneNumberType.FIXED_LINE,
+            phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        )
+        and phonenumbers.length_of_geographical_area_code(number) == area_code
+    )
+
+
+# A local number (a landline written without its area code) -----------------------------------
+
+# Seven or eight digits, the first 2-9 (no local number starts 0 or 1), in one run or as 3+4,
+# 4+4 or 4+3 with one space or dash between, standing alone: no digit, latin letter, star, #
+# or currency sign right before it, nor a digit through a separator (the end of a longer
+# number, a date, an amount), and no digit, letter, star, decimal part, percent or unit right
+# after it.
+_LOCAL_NUMBER = re.compile(
+    r"(?<![\dA-Za-zＡ-Ｚａ-ｚ*＊#＃№¥￥$＄€£_])"
+    rf"(?<![\d*]{_GAP_CHARACTER})(?<![\d*]{_GAP_CHARACTER}{{2}})(?<!\d[,，])(?<![¥￥$＄€£]\s)"
+    r"(?P<number>(?=[2-9２-９])\d{3,4}(?P<gap>[ \-－]?)\d{3,4})"
+    r"(?![\dA-Za-zＡ-Ｚａ-ｚ*＊%％‰_])"
+    rf"(?!{_GAP_CHARACTER}{{1,2}}[\d*])(?![,，]\d)"
+    r"(?!\s*(?:元|块|圆|角|万|亿|件|个|台|套|箱|包|只|条|张|份|次|人|天|年|月|日|号|米|克|公斤|吨|升|"
+    r"rmb|cny|usd|yuan|pcs|kg|km))",
+    re.IGNORECASE,
+)
+# A label right before it (with a colon, "号", "No." or a short latin prefix between) that says
+# the number is something else: an order, ticket, invoice, parcel, account, amount, quantity,
+# postcode, code or ID.
+_NOT_A_PHONE_LABEL = re.compile(
+    r"(?:订单|单号|编号|工单|运单|快递|物流|发票|合同|账号|帐号|账户|帐户|卡号|户号|会员|客户号|货号|"
+    r"型号|批号|批次|序列号|流水号|金额|价格|单价|总价|总计|合计|余额|预算|收入|营收|销售额|数量|库存|"
+    r"邮编|身份证|证件|护照|学号|工号|密码|验证码|QQ|"
+    r"\b(?:order|invoice|ticket|tracking|ref|reference|account|acct|sku|serial|batch|lot|amount|"
+    r"price|total|balance|budget|revenue|qty|quantity|zip|postcode|passport|id|no|po|case|qq))"
+    r"[\s:：#＃.\-号码为是]*(?:[A-Za-z]{1,4}[\s\-]?)?$",
+    re.IGNORECASE,
+)
+# A word in the same clause before an unbroken run that says it is a phone number.
+_PHONE_WORD = re.compile(
+    r"电话|座机|固话|手机|号码|联系|拨打|致电|回电|来电|传真|总机|分机|前台|热线|办公室|"
+    r"\b(?:tel|phone|telephone|call|fax|office|landline|mobile|contact|ring)\b",
+    re.IGNORECASE,
+)
+# How far before a number its label is looked for.
+_LABEL_REACH = 16
+
+
+def _local_numbers_masked(text: str) -> str:
+    """``text`` with the Chinese local numbers in it (a landline without its area code, 8765
+    4321) masked to their last four digits, all a card shows of any number they could be
+    (+86 21 5*** 4321 keeps the first too, but +86 755 ****4321 does not)."""
+    hidden: list[int] = []
+    for match in _LOCAL_NUMBER.finditer(text):
+        if _is_local_number(text, match):
+            digits = [i for i in range(*match.span("number")) if text[i] != match["gap"]]
+            hidden.extend(digits[:-4])
+    return _hidden(text, hidden)
+
+
+def _is_local_number(text: str, match: re.Match) -> bool:
+    """Whether ``match`` (:data:`_LOCAL_NUMBER`) is a phone number: grouped as one (3+4, 4+4,
+    4+3) unless labelled as something else or a date; in one run only where the clause before
+    it names a phone, since an unbroken run of seven or eight digits is as often an amount, a
+    count or a code."""
+    number, gap = match["number"], match["gap"]
+    digits = "".join(unicodedata.normalize("NFKC", ch)[:1] for ch in number if ch != gap)
+    head = len(number.partition(gap)[0]) if gap else 4
+    if (head, len(digits) - head) not in ((3, 4), (4, 3), (4, 4)) or _is_date(digits):
+        return False
+    before = text[max(0, match.start() - _LABEL_REACH) : match.start()]
+    if _NOT_A_PHONE_LABEL.search(before):
+        return False
+    if gap:
+        return True
+    # A phone word ends where its clause does ("电话已打过，订单 87654321" names no phone).
+    clause = re.split(r"[\n，,。；;！!？?]", before)[-1]
+    return bool(_PHONE_WORD.search(clause))
+
+
+def _is_date(digits: str) -> bool:
+    """Whether eight digits read as a date, YYYYMMDD (20261205)."""
+    if len(digits) != 8:
+        return False
+    try:
+        dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+    except ValueError:
+        return False
+    return 1900 <= int(digits[:4]) <= 2099
 
 
 def _masked_resident_id(match: re.Match) -> str:
@@ -271,21 +498,57 @@ def texts_as_read(
     since saving it would lose the number. Rewritten without those numbers, it is taken as
     sent. Whoever may see numbers in full read the stored text and write what they send.
 
+    What becomes of a text sent by whoever reads it masked depends on what they sent and what
+    they read only, never on the stored text, or a guess at a hidden number written in place of
+    its stars would be told right or wrong by how the save went (taken as no change, or as a
+    change with its history). So a text that reads as it was read once its own numbers are
+    masked (a guess in place of the stars, right or wrong) is sent back as read and left as
+    stored; and a changed text still holding a number that masks as one shown masked (a guess
+    among other changes) is refused like one holding the stars, rather than taken with a guess
+    that would overwrite the number unseen. A number that masks otherwise (other digits where
+    the mask shows them) is another number and taken.
+
     A text is compared without its line endings' carriage returns and the blanks around it:
     a browser sends a text area's lines ending in CRLF, and the services strip what they store."""
     data = dict(data)
     for name in fields:
         sent, text = data.get(name), getattr(stored, name)
-        if not isinstance(sent, str) or _same_text(sent, text):
+        if not isinstance(sent, str):
             continue
         as_read = text_as_seen_by(writer, text)
         if as_read == text:
-            continue
-        if _same_text(sent, as_read):
+            continue  # nothing in it hidden from the writer: written as sent
+        sent_as_read = text_as_seen_by(writer, sent)
+        if _same_text(sent, as_read) or _same_text(sent_as_read, as_read):
             del data[name]
-        elif any(masked in sent for masked in _MASKED_NUMBER.findall(as_read)):
+        elif any(masked in sent for masked in _MASKED_NUMBER.findall(as_read)) or (
+            _masked_numbers(sent_as_read) & _masked_numbers(as_read)
+        ):
             errors.setdefault(name, []).append(_(NUMBERS_WOULD_BE_LOST))
     return data
+
+
+# A number as a text shows it masked, in pieces however they are spaced or wrapped: digits, the
+# stars and an ID number's X.
+_MASKED_NUMBER_WRITTEN = re.compile(rf"[\d*](?:{_GAP}?[\d*])*(?:[XxＸｘ](?![A-Za-z]))?")
+
+
+def _masked_numbers(text: str) -> set[str]:
+    """The masked numbers in ``text`` (a text as masked), each as its digits, stars and X alone
+    and without the country code or trunk prefix (+86 21 5*** 3190 and 021-5***3190 are one),
+    to tell a number written where a masked one was from another number."""
+    found = set()
+    for match in _MASKED_NUMBER_WRITTEN.finditer(text):
+        written = match.group()
+        if written.count("*") < 2:
+            continue
+        kept = unicodedata.normalize("NFKC", re.sub(r"[^\d*XxＸｘ]", "", written)).upper()
+        for prefix in ("0086", "86"):
+            if kept.startswith(prefix) and len(kept) - len(prefix) >= 10:
+                kept = kept[len(prefix) :]
+                break
+        found.add(kept.removeprefix("0"))
+    return found
 
 
 def _same_text(one: str, other: str) -> bool:

@@ -176,3 +176,110 @@ def test_numbers_in_text_are_masked_as_the_card_masks_them(text, masked):
 )
 def test_text_without_numbers_to_mask_is_left_as_typed(text):
     assert mask_numbers_in_text(text) == text
+
+
+# Numbers written in pieces: wrapped at the end of a line, or with separators libphonenumber
+# does not read between the pieces, or beside another number.
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("手机 138\n9041 7762", "手机 138\n**** 7762"),
+        ("手机 138-9041-\n7762", "手机 138-****-\n7762"),
+        ("手机 138 9041\r\n7762 请回电", "手机 138 ****\r\n7762 请回电"),
+        ("+86 138\n9041 7762", "+86 138\n**** 7762"),
+        ("138\t9041\t7762", "138\t****\t7762"),
+        ("138、9041、7762", "138、****、7762"),
+        ("138·9041·7762", "138·****·7762"),
+        ("138_9041_7762", "138_****_7762"),
+        ("138~9041~7762", "138~****~7762"),
+        ("１３８\n９０４１ ７７６２", "１３８\n**** ７７６２"),
+        ("１３８９０４１７７６２", "１３８****７７６２"),
+        ("138.9041.7762", "138.****.7762"),
+        ("138/9041/7762", "138/****/7762"),
+        ("（138）9041-7762", "（138）****-7762"),
+        ("数量 12 138 9041 7762", "数量 12 138 **** 7762"),
+        # Landlines keep what the card keeps (+86 21 5*** 3190), full-width ones too.
+        ("办公室 021-\n5876 3190", "办公室 021-\n5*** 3190"),
+        ("办公室 021/5876/3190", "办公室 021/5***/3190"),
+        ("办公室 ０２１－５８７６ ３１９０", "办公室 ０２１－５*** ３１９０"),
+        ("Tel 021 5876 3190 2026", "Tel 021 5*** 3190 2026"),
+    ],
+)
+def test_numbers_in_pieces_are_masked(text, masked):
+    assert mask_numbers_in_text(text) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A blank line ends a number; dates in a list are no landline (05 is no area code).
+        "手机 138\n\n1234 5678",
+        "2026-05-12 2026-05-13",
+        "2026-12-05\n2026-12-06",
+        "13,812,345,678",
+        "第 12\n13 页",
+    ],
+)
+def test_pieces_that_make_no_number_are_left_as_typed(text):
+    assert mask_numbers_in_text(text) == text
+
+
+# A Chinese landline written without its area code: masked to its last four digits, all that a
+# card shows of any number it could be.
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("座机 8765 4321", "座机 **** 4321"),
+        ("8765 4321", "**** 4321"),
+        ("请打 8765-4321 找王经理", "请打 ****-4321 找王经理"),
+        ("家里 876 5432", "家里 *** 5432"),
+        ("办公室电话87654321", "办公室电话****4321"),
+        ("Call 8765432 after 5pm", "Call ***5432 after 5pm"),
+        ("电话8765432转12", "电话***5432转12"),
+        ("订单已发，电话 8765 4321", "订单已发，电话 **** 4321"),
+        ("座机：５８７６ ３１９０", "座机：**** ３１９０"),
+        ("8765 4321 / 8765 4322", "**** 4321 / **** 4322"),
+        ("座机 8765 4321，手机 138 9041 7762", "座机 **** 4321，手机 138 **** 7762"),
+    ],
+)
+def test_local_numbers_are_masked(text, masked):
+    assert mask_numbers_in_text(text) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Dates and amounts.
+        "20261205",
+        "电话 20261205",
+        "2026 1205",
+        "12,345,678.00",
+        "87654321.00",
+        "金额 8765432元",
+        "¥8765432",
+        "$ 8765 4321",
+        "增长 8765 4321%",
+        "年营收 35000000",
+        # Numbers labelled as something else, or unbroken runs nothing calls a phone.
+        "订单 87654321",
+        "订单号：8765 4321",
+        "订单 SO 8765 4321",
+        "Order no. 8765-4321",
+        "Invoice 8765 4321",
+        "#87654321",
+        "QQ 87654321",
+        "工单 T-000123 已关闭 87654321",
+        "电话已打过，订单 87654321",
+        "2345678",
+        # Too short or starting with what no local number starts with.
+        "876 543",
+        "1234 5678",
+        "0765 4321",
+        # Parts of longer numbers.
+        "SO-2026-8765 4321",
+        "8765 4321-12",
+        "12 8765 4321",
+    ],
+)
+def test_what_is_no_local_number_is_left_as_typed(text):
+    assert mask_numbers_in_text(text) == text

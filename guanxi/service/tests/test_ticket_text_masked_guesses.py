@@ -1,0 +1,79 @@
+"""Whoever reads a ticket's subject and description with the numbers in them masked cannot
+learn a hidden number by writing a guess where its stars were: the ticket is changed, or not,
+the same whether the guess is right or wrong (the rule the customer's notes follow)."""
+
+import pytest
+from django.test import Client
+
+from guanxi.accounts.services import api_token_create
+from guanxi.service import services
+from guanxi.service.models import Ticket
+
+pytestmark = pytest.mark.django_db
+
+SUBJECT = "回电 138 9041 7762"
+DESCRIPTION = "客户座机 8765 4321，\n手机 138\n9041 7762，周三下午回电"
+RIGHT_SUBJECT, WRONG_SUBJECT = SUBJECT, "回电 138 5555 7762"
+
+
+def _outcome(company, data: dict) -> dict:
+    ticket = services.ticket_create(
+        actor=company.rep,
+        customer_id=company.rep_customer.pk,
+        data={"type": "inquiry", "subject": SUBJECT, "description": DESCRIPTION},
+    )
+    _token, raw = api_token_create(actor=company.rep, user=company.rep, name="guesses")
+    client, headers = Client(), {"Authorization": f"Bearer {raw}"}
+    url = f"/api/v1/tickets/{ticket.pk}"
+    read = client.get(url, headers=headers).json()
+    answer = client.patch(
+        url,
+        data={"version": read["version"], **data},
+        content_type="application/json",
+        headers=headers,
+    )
+    after = client.get(url, headers=headers).json()
+    stored = Ticket.objects.get(pk=ticket.pk)
+    return {
+        "status": answer.status_code,
+        "fields": sorted(e["field"] for e in answer.json().get("errors", [])),
+        "read": (read["subject"], read["description"]),
+        "after": (after["subject"], after["description"], after["version"] - read["version"]),
+        "stored": (stored.subject, stored.description),
+    }
+
+
+def test_the_numbers_in_a_ticket_read_masked_wrapped_and_local_ones_too(company):
+    outcome = _outcome(company, {})
+    assert outcome["read"] == (
+        "回电 138 **** 7762",
+        "客户座机 **** 4321，\n手机 138\n**** 7762，周三下午回电",
+    )
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        pytest.param(lambda subject: {"subject": subject}, id="the-number-alone"),
+        pytest.param(
+            lambda subject: {"subject": subject, "priority": "high"}, id="with-another-field"
+        ),
+        pytest.param(lambda subject: {"subject": "Urgent: " + subject}, id="with-words-added"),
+    ],
+)
+def test_a_guess_in_a_ticket_subject_is_answered_the_same_whatever_its_digits(company, edit):
+    right = _outcome(company, edit(RIGHT_SUBJECT))
+    wrong = _outcome(company, edit(WRONG_SUBJECT))
+    assert right == wrong
+    assert right["stored"] == (SUBJECT, DESCRIPTION)
+
+
+@pytest.mark.parametrize(
+    "guess", [("8765 4321", "138\n9041 7762"), ("2222 4321", "138\n0000 7762")]
+)
+def test_a_guess_in_a_ticket_description_is_refused_whatever_its_digits(company, guess):
+    local, mobile = guess
+    description = f"客户座机 {local}，\n手机 {mobile}，周四下午回电"
+    outcome = _outcome(company, {"description": description})
+    assert (outcome["status"], outcome["fields"]) == (422, ["description"])
+    assert outcome["stored"] == (SUBJECT, DESCRIPTION)
