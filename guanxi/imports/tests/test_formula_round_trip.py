@@ -16,8 +16,21 @@ from guanxi.imports.services import import_job_create, import_job_run, write_err
 pytestmark = pytest.mark.django_db
 
 ORIGINALS = {
-    "F1": {"name": "=Zhang", "company": "+Huarui", "tags": ["-VIP", "@fair"]},
-    "F2": {"name": "@Li Na", "company": "-Dash Ltd", "tags": ["=1+1"]},
+    "F1": {
+        "name": "=Zhang",
+        "company": "+Huarui",
+        "tags": ["-VIP", "@fair"],
+        # With a country: an address imported without one is given CN.
+        "addresses": [
+            {"street": "=1+1 Main St", "city": "+Shanghai", "region": "-East", "country": "CN"}
+        ],
+    },
+    "F2": {
+        "name": "@Li Na",
+        "company": "-Dash Ltd",
+        "tags": ["=1+1"],
+        "addresses": [{"street": "@home", "postcode": "-1234 AB", "country": "NL"}],
+    },
     "F3": {"name": "+Wang", "company": "  =SUM(A1)", "tags": ["plain"]},
 }
 PHONES = {"F1": "+86 139 0000 1111", "F2": "+1 202-555-0100", "F3": "13800002222"}
@@ -30,6 +43,9 @@ def stored(external_id: str) -> dict:
         "company": customer.company,
         "tags": sorted(customer.tags.values_list("name", flat=True)),
         "phones": sorted(customer.phones.values_list("number", flat=True)),
+        "addresses": list(
+            customer.addresses.values_list("street", "city", "region", "postcode", "country")
+        ),
     }
 
 
@@ -82,6 +98,8 @@ def test_an_export_imported_again_updates_by_external_id_to_the_same_values(
     assert len(rows) == 4
     name = rows[0].index("name")
     assert {row[name] for row in rows[1:]} == {"'=Zhang", "'@Li Na", "'+Wang"}
+    street = rows[0].index("address")
+    assert {row[street] for row in rows[1:]} == {"'=1+1 Main St", "'@home", ""}
     # The customers are changed in between, so an update that stored nothing would show.
     Customer.objects.filter(external_id__in=ORIGINALS).update(name="changed", company="changed")
     if export_format == "csv":

@@ -25,6 +25,12 @@ EXPECTED = {
     "owner": "owner",
     "phones": "phone",
     "emails": "email",
+    # The address's own columns fill the import's address fields, "region" its province.
+    "address": "address",
+    "city": "city",
+    "region": "region",
+    "postcode": "postcode",
+    "country": "country",
     "tags": "tags",
     "id_number": "id_number",
     "created_at": None,

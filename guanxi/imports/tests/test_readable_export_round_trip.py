@@ -2,7 +2,8 @@
 exporter's language) imported again as it is, by the same user: every row goes back into the
 customer it came from, every column into the field it came from, and nothing changes. The
 customers below take every choice of every exported column of choices, so each name the export
-writes is one the import reads back."""
+writes is one the import reads back. One of them has two addresses (the first is exported),
+one has one and the rest none."""
 
 import csv
 import io
@@ -23,7 +24,7 @@ from guanxi.customers.exports import (
     customers_export_xlsx,
     readable_header,
 )
-from guanxi.customers.models import Customer
+from guanxi.customers.models import Address, Customer
 from guanxi.customers.services import customer_create
 from guanxi.imports.models import ImportJob
 from guanxi.imports.services import import_job_create, import_job_run
@@ -37,6 +38,20 @@ CHOICES = {
     "lifecycle_stage": Customer.LifecycleStage,
     "source_channel": Customer.SourceChannel,
 }
+
+
+ADDRESSES = [
+    {
+        "label": "billing",
+        "street": "南京西路 1 号",
+        "city": "上海",
+        "region": "上海市",
+        "postcode": "200040",
+        "country": "CN",
+    },
+    {"label": "shipping", "street": "5 Xinhua Rd", "city": "Guangzhou", "region": "Guangdong"},
+    {"street": "Unter den Linden 1", "city": "Berlin", "postcode": "10117", "country": "DE"},
+]
 
 
 def _customers_taking_every_choice(rep) -> list[Customer]:
@@ -59,6 +74,11 @@ def _customers_taking_every_choice(rep) -> list[Customer]:
                     "emails": [f"c{number}@example.cn"],
                     "tags": ["VIP", "展会2026"],
                     "id_number": "11010519491231002X" if number == 0 else "",
+                    "addresses": ADDRESSES[:2]
+                    if number == 0
+                    else ADDRESSES[2:]
+                    if number == 1
+                    else [],
                 },
             )
         )
@@ -111,7 +131,9 @@ def _snapshot(customers) -> list[tuple]:
             sorted(c.phones.values_list("number", flat=True)),
             sorted(c.emails.values_list("address", flat=True)),
             sorted(c.tags.values_list("name", flat=True)),
-            c.addresses.count(),
+            list(
+                c.addresses.values_list("label", "street", "city", "region", "postcode", "country")
+            ),
         )
         for c in Customer.objects.filter(pk__in=[c.pk for c in customers]).order_by("pk")
     ]
@@ -132,9 +154,14 @@ def test_a_readable_export_imports_again_changing_nothing(company, tmp_path, fil
     assert not rep.may_view_sensitive()
     customers = _customers_taking_every_choice(rep)
     before = _snapshot(customers)
+    addresses = Address.objects.count()
     audited = AuditEvent.objects.count()
     content = _export(rep, file_format, language, filters={"owner_id": rep.pk})
     header, *rows = _rows(content, file_format)
+    with translation.override(language):
+        province = header.index(readable_header("region"))
+    # The address's province, apart from the sales region (华东 / South) beside it.
+    assert {row[province] for row in rows} == {"上海市", ""}
     with translation.override(language):
         region = readable_header("sales_region")
         for column, choices in CHOICES.items():
@@ -156,6 +183,7 @@ def test_a_readable_export_imports_again_changing_nothing(company, tmp_path, fil
 
     _assert_nothing_changed(job, len(customers) + 1)  # and the fixture's own customer
     assert _snapshot(customers) == before
+    assert Address.objects.count() == addresses
     # Only the export and the import are on record: no customer was written.
     assert set(
         AuditEvent.objects.order_by("pk")[audited:].values_list("object_type", flat=True)
