@@ -1815,8 +1815,9 @@ def _customer_email_text(email: CustomerEmail) -> tuple[Ticket, str, str, str]:
     Written when it is sent, in the ticket's language then: one written before an agent
     changed the language and not sent yet goes in the language chosen."""
     ticket = email.message.ticket if email.kind == CustomerEmail.Kind.REPLY else email.ticket
-    # The customer's language, not that of whoever's request wrote it.
-    with in_language(ticket.language):
+    # The customer's language, not that of whoever's request wrote it; and the one the ticket
+    # reads as, so that a language the site no longer offers goes as the desk is shown it.
+    with in_language(ticket.email_language):
         if email.kind == CustomerEmail.Kind.REPLY:
             message = email.message
             # The agent's words go as written; the subject says in the customer's language

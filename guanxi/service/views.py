@@ -454,7 +454,7 @@ def public_status(request, token: str):
     ticket = Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None
     if ticket is None:
         raise Http404
-    speak_unless_chosen(request, ticket.language)
+    speak_unless_chosen(request, ticket.email_language)
     form = CustomerReplyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
@@ -478,7 +478,7 @@ def public_survey(request, token: str):
     )
     if survey is None:
         raise Http404
-    speak_unless_chosen(request, survey.ticket.language)
+    speak_unless_chosen(request, survey.ticket.email_language)
     initial = {}
     if (score := int_param(request.GET.get("score"))) is not None:
         initial["score"] = score

@@ -5,12 +5,14 @@ of the same code first, and by its primary language only when none has the same 
 other script of Chinese."""
 
 import pytest
+from django.core import mail as outbox
 from django.core.management import call_command
-from django.test import override_settings
+from django.test import TestCase, override_settings
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.api.tests.conftest import api_as  # noqa: F401  (the API's fixtures)
-from guanxi.service import services
+from guanxi.service import mail, services
 from guanxi.service.forms import TicketChangeForm, TicketForm
 from guanxi.service.models import Ticket, email_languages, site_languages
 
@@ -154,3 +156,53 @@ def test_a_ticket_without_a_language_follows_the_site_default_read_the_same_way(
     ticket = Ticket(language="")
     assert ticket.email_language == "zh-hans"
     assert ticket.email_language_label == "中文"
+
+
+# --- a stored language the settings no longer offer ------------------------------------------
+
+WITHOUT_SIMPLIFIED = override_settings(
+    LANGUAGES=[("en", _("English")), ("zh-hant", _("Traditional Chinese"))]
+)
+
+
+def test_a_language_no_longer_offered_is_written_in_as_the_ticket_reads(company, desk):
+    # The desk page and the API say such a ticket is emailed in the site default; the survey
+    # must go in it too, not in the stored language whose catalogue is still on disk, or an
+    # agent who sets the language read (English) changes nothing and the customer is still
+    # written to in Chinese.
+    ticket = _ticket(company, language="zh-hans", requester_email="zw@example.com")
+    with WITHOUT_SIMPLIFIED:
+        assert ticket.email_language == "en"
+        outbox.outbox.clear()
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            services.ticket_set_status(actor=company.agent, ticket_id=ticket.pk, status="resolved")
+    [survey] = outbox.outbox
+    assert survey.body.startswith(f"Your request {ticket.number} has been resolved.")
+
+
+def test_the_status_page_of_a_language_no_longer_offered_speaks_as_the_ticket_reads(
+    client, company
+):
+    ticket = _ticket(company, language="zh-hans")
+    url = reverse("service:public_status", args=[mail.status_link_token(ticket.pk)])
+    with WITHOUT_SIMPLIFIED:
+        response = client.get(url, headers={"accept-language": "zh-hans"})
+    assert response.status_code == 200
+    assert response["Content-Language"] == "en"
+    assert "状态" not in response.content.decode()
+
+
+def test_the_ticket_page_and_api_of_a_language_no_longer_offered_answer(
+    client,
+    api_as,
+    company,  # noqa: F811
+):
+    ticket = _ticket(company, language="zh-hans")
+    with WITHOUT_SIMPLIFIED:
+        client.force_login(company.agent)
+        page = client.get(reverse("service:detail", args=[ticket.pk]))
+        assert page.status_code == 200
+        assert 'id="email-language" lang="en">English<' in page.content.decode()
+        answer = api_as("agent").get(f"/tickets/{ticket.pk}")
+        assert answer.status_code == 200
+        assert answer.json()["language"] == "en"
