@@ -283,3 +283,19 @@ def test_local_numbers_are_masked(text, masked):
 )
 def test_what_is_no_local_number_is_left_as_typed(text):
     assert mask_numbers_in_text(text) == text
+
+
+# Local numbers in a list: 、 and the full-width comma list numbers, they do not join one number
+# to another, so each listed number is masked as it would be alone.
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("电话 8765 4321，8765 4322", "电话 **** 4321，**** 4322"),
+        ("电话 8765 4321、8765 4322", "电话 **** 4321、**** 4322"),
+        ("座机 8765-4321、2345-6789", "座机 ****-4321、****-6789"),
+        ("电话 87654321、87654322", "电话 ****4321、****4322"),
+        ("手机 138 9041 7762，座机 8765 4321", "手机 138 **** 7762，座机 **** 4321"),
+    ],
+)
+def test_local_numbers_in_a_list_are_each_masked(text, masked):
+    assert mask_numbers_in_text(text) == masked
