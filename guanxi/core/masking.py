@@ -23,7 +23,8 @@ Masked:
   birth date that is a date.
 
 Left as typed, on purpose:
-- dates (2026-12-05, 12/05/2026, 20261205 and any eight digits that read as YYYYMMDD);
+- dates (2026-12-05, 12/05/2026, 20261205 and any eight digits that read as YYYYMMDD) and
+  ranges written with a dash, of years or of round hundreds (2019-2023, 3000-5000);
 - amounts (12,345,678.00, 87654321.00, ¥8765432, 8765432元, 35000000 unlabelled) and
   percentages, and any run with a unit right after it (件, 个, kg);
 - numbers labelled as something else right before them (订单号：8765 4321, Order no.
@@ -413,6 +414,8 @@ def _is_local_number(text: str, match: re.Match) -> bool:
     head = len(number.partition(gap)[0]) if gap else 4
     if (head, len(digits) - head) not in ((3, 4), (4, 3), (4, 4)) or _is_date(digits):
         return False
+    if gap in ("-", "－") and _is_range(int(digits[:head]), int(digits[head:])):
+        return False
     before = text[max(0, match.start() - _LABEL_REACH) : match.start()]
     if _NOT_A_PHONE_LABEL.search(before):
         return False
@@ -421,6 +424,15 @@ def _is_local_number(text: str, match: re.Match) -> bool:
     # A phone word ends where its clause does ("电话已打过，订单 87654321" names no phone).
     clause = re.split(r"[\n，,。；;！!？?]", before)[-1]
     return bool(_PHONE_WORD.search(clause))
+
+
+def _is_range(low: int, high: int) -> bool:
+    """Whether two numbers joined by a dash read as a range (2019-2023, 3000-5000, 800-1200):
+    years, or round hundreds, the larger last. Any other pair is as likely a landline written
+    with a dash, whichever half is larger, and is masked."""
+    if low >= high:
+        return False
+    return (low >= 1900 and high <= 2099) or low % 100 == high % 100 == 0
 
 
 def _is_date(digits: str) -> bool:

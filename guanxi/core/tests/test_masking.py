@@ -299,3 +299,25 @@ def test_what_is_no_local_number_is_left_as_typed(text):
 )
 def test_local_numbers_in_a_list_are_each_masked(text, masked):
     assert mask_numbers_in_text(text) == masked
+
+
+# Two numbers joined by a dash that read as a range (years, round hundreds) are no landline;
+# other dashed pairs still are, whichever half is the larger.
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("合作 2019-2023", "合作 2019-2023"),
+        ("2019-2023 合作", "2019-2023 合作"),
+        ("每月销量 3000-5000", "每月销量 3000-5000"),
+        ("时间 2000-2200", "时间 2000-2200"),
+        ("员工 800-1200", "员工 800-1200"),
+        ("电话 2345-6789", "电话 ****-6789"),
+        ("电话 2019-2123", "电话 ****-2123"),
+        ("电话 3000-3050", "电话 ****-3050"),
+        ("电话 5000-3000", "电话 ****-3000"),
+        ("电话 2019 2023", "电话 **** 2023"),
+        ("电话 30005000", "电话 ****5000"),
+    ],
+)
+def test_ranges_are_no_local_numbers(text, masked):
+    assert mask_numbers_in_text(text) == masked
