@@ -25,8 +25,8 @@ Masked:
 Left as typed, on purpose:
 - dates (2026-12-05, 12/05/2026, 20261205 and any eight digits that read as YYYYMMDD) and
   ranges written with a dash, of years or of round hundreds (2019-2023, 3000-5000);
-- amounts (12,345,678.00, 87654321.00, ¥8765432, 8765432元, 35000000 unlabelled) and
-  percentages, and any run with a unit right after it (件, 个, kg);
+- amounts (12,345,678.00, 87654321.00, ¥8765432, RMB 8765 4321, 8765432元, 35000000
+  unlabelled) and percentages, and any run with a unit right after it (件, 个, kg);
 - numbers labelled as something else right before them (订单号：8765 4321, Order no.
   8765-4321, Invoice 8765 4321, #87654321, QQ 87654321, 邮编, 金额, 数量, ...);
 - parts of longer numbers, joined to other digits by a separator (SO-2026-8765 4321,
@@ -371,14 +371,15 @@ _LOCAL_NUMBER = re.compile(
     re.IGNORECASE,
 )
 # A label right before it (with a colon, "号", "No." or a short latin prefix between) that says
-# the number is something else: an order, ticket, invoice, parcel, account, amount, quantity,
-# postcode, code or ID.
+# the number is something else: an order, ticket, invoice, parcel, account, amount (a currency
+# named in words, as ¥ and $ are read before it), quantity, postcode, code or ID.
 _NOT_A_PHONE_LABEL = re.compile(
     r"(?:订单|单号|编号|工单|运单|快递|物流|发票|合同|账号|帐号|账户|帐户|卡号|户号|会员|客户号|货号|"
     r"型号|批号|批次|序列号|流水号|金额|价格|单价|总价|总计|合计|余额|预算|收入|营收|销售额|数量|库存|"
-    r"邮编|身份证|证件|护照|学号|工号|密码|验证码|QQ|"
+    r"邮编|身份证|证件|护照|学号|工号|密码|验证码|QQ|人民币|美元|港币|港元|欧元|日元|英镑|"
     r"\b(?:order|invoice|ticket|tracking|ref|reference|account|acct|sku|serial|batch|lot|amount|"
-    r"price|total|balance|budget|revenue|qty|quantity|zip|postcode|passport|id|no|po|case|qq))"
+    r"price|total|balance|budget|revenue|qty|quantity|zip|postcode|passport|id|no|po|case|qq|"
+    r"rmb|cny|usd|hkd|eur|gbp|jpy))"
     r"[\s:：#＃.\-号码为是]*(?:[A-Za-z]{1,4}[\s\-]?)?$",
     re.IGNORECASE,
 )

@@ -321,3 +321,12 @@ def test_local_numbers_in_a_list_are_each_masked(text, masked):
 )
 def test_ranges_are_no_local_numbers(text, masked):
     assert mask_numbers_in_text(text) == masked
+
+
+# An amount in a currency named in words before it, as one in ¥ or $ is left as typed.
+@pytest.mark.parametrize(
+    "text",
+    ["RMB 8765 4321", "人民币 8765 4321", "USD 8765-4321", "美元 2345 6789", "报价 CNY 87654321"],
+)
+def test_amounts_after_a_currency_word_are_left_as_typed(text):
+    assert mask_numbers_in_text(text) == text

@@ -1,6 +1,7 @@
 """Numbers in a customer's notes that are no phone numbers (ranges of years or of round
-amounts) read as typed to whoever sees numbers masked, so their edits to the rest of the notes
-are taken, not refused as if they would write stars over a hidden number."""
+amounts, amounts after a currency word) read as typed to whoever sees numbers masked, so their
+edits to the rest of the notes are taken, not refused as if they would write stars over a
+hidden number."""
 
 import pytest
 from django.test import Client
@@ -20,9 +21,11 @@ pytestmark = pytest.mark.django_db
         "每月销量 3000-5000，周三下午回电",
         "营业时间 2000-2200，周三下午回电",
         "员工 800-1200，周三下午回电",
+        "报价 RMB 8765 4321，周三下午回电",
+        "预付 人民币 2345 6789，周三下午回电",
     ],
 )
-def test_an_edit_beside_a_range_is_taken(company, notes):
+def test_an_edit_beside_a_number_that_is_no_phone_is_taken(company, notes):
     assert not company.rep.may_view_sensitive()
     customer = customer_create(actor=company.rep, data={"name": "王芳", "notes": notes})
     headers = api_headers(company.rep)
