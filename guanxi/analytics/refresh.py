@@ -744,7 +744,8 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
         "lifecycle_stages": _counts(stages),
         "credit_ratings": _counts(ratings),
         "churn_warnings": int(churn_flag.sum()),
-        # None when too few customers bought again to say how long a second purchase takes.
+        # None when too few customers bought again to say how long a second purchase takes, or
+        # when the margin makes the wait too long to write down (infinite: no one is flagged).
         "churn_no_repeat_days": _finite_value(no_repeat_days),
         "churn_service_signals": {
             "complaints": int(signals.complaints.sum()),

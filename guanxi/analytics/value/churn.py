@@ -119,7 +119,7 @@ def churn_warnings(
     """Flag customers with ``p_alive`` strictly below the threshold, with strictly more than
     ``overdue_margin`` × their mean inter-purchase days since their last purchase, or, with a
     single purchase (NaN mean inter-purchase days), strictly more than ``no_repeat_days``
-    since it (NaN, the default: no threshold, no such warning).
+    since it (NaN, the default: no threshold, no such warning; infinity flags no one either).
 
     A customer exactly at any limit is not flagged.
     """
@@ -131,7 +131,9 @@ def churn_warnings(
     check_share("p_alive_threshold", p_alive_threshold)
     if not (np.isfinite(overdue_margin) and overdue_margin > 0):
         raise ValueError(f"overdue_margin must be a positive number, not {overdue_margin}")
-    if not (np.isnan(no_repeat_days) or (np.isfinite(no_repeat_days) and no_repeat_days > 0)):
+    # Infinity is a wait no one has outlasted: a margin the settings accept can make the
+    # percentile times the margin overflow, and that must flag no one, not stop the refresh.
+    if not (np.isnan(no_repeat_days) or no_repeat_days > 0):
         raise ValueError(f"no_repeat_days must be a positive number or NaN, not {no_repeat_days}")
     if ((alive < 0) | (alive > 1)).any():
         fail("p_alive", (alive < 0) | (alive > 1), alive, "be a probability between 0 and 1")

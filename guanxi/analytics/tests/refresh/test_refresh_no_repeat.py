@@ -111,3 +111,18 @@ def test_the_churn_list_and_the_customer_page_name_the_reason_in_each_language(c
         ]
         assert str(row["reason_label"]) == label
         assert label in client.get(page).content.decode()
+
+
+def test_a_margin_the_admin_accepts_never_stops_the_refresh(company):
+    _repeat_buyers(20)
+    _bought_once(company.rep_customer, 730)
+    value_settings = ValueSettings.load()
+    value_settings.churn_no_repeat_margin = 1e308
+    value_settings.full_clean()  # what the admin site checks
+    value_settings.save()
+    run = analytics_refresh(as_of=AS_OF)
+    # No wait is that long: no one is flagged for buying once, and the run says there is no
+    # threshold to go by.
+    assert run.status == run.Status.SUCCEEDED
+    assert run.figures["churn_no_repeat_days"] is None
+    assert not _value(run, company.rep_customer).churn_flag

@@ -78,3 +78,16 @@ def test_bad_input_is_named():
         no_repeat_days(GAPS, min_repeat_buyers=0)
     with pytest.raises(ValueError, match="no_repeat_days must be a positive number or NaN"):
         churn_warnings([1.0], [1], [np.nan], [1], no_repeat_days=0)
+
+
+def test_a_wait_too_long_to_write_down_flags_no_one():
+    # The settings take any margin from 0.01 up: one large enough makes the percentile times
+    # the margin overflow to infinity, a wait that no customer has yet outlasted, not an error
+    # that stops the whole refresh.
+    endless = no_repeat_days(GAPS, margin=1e308)
+    assert endless == float("inf")
+    warnings = churn_warnings(
+        [1.0, 0.2], [10_000, 10], [np.nan, np.nan], [500.0, 600.0], no_repeat_days=endless
+    )
+    assert warnings.reason.tolist() == ["", "p_alive_low"]
+    assert warnings.flagged.tolist() == [False, True]
