@@ -787,6 +787,11 @@ def ticket_update(
     move it to another policy and deadlines as if it were still worked on."""
     ticket = _lock_unmerged(actor, ticket_id, expected_version)
     errors: dict[str, list[str]] = {}
+    if isinstance(data.get("subject"), str):
+        # Judged as read in the form it is stored in (one line, single spaces): a guess at a
+        # number shown masked, spaced so as not to read as one, would otherwise be taken, and
+        # stored as no change if right and as a change over the number if wrong.
+        data = {**data, "subject": mail.one_line(data["subject"])}
     data = texts_as_read(actor, ticket, data, ("subject", "description"), errors)
     values = _clean_fields({k: v for k, v in data.items() if k != "order_ids"}, errors)
     # A null sent for a field clears it where the ticket may lack one, and is refused where it

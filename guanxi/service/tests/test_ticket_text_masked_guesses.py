@@ -77,3 +77,33 @@ def test_a_guess_in_a_ticket_description_is_refused_whatever_its_digits(company,
     outcome = _outcome(company, {"description": description})
     assert (outcome["status"], outcome["fields"]) == (422, ["description"])
     assert outcome["stored"] == (SUBJECT, DESCRIPTION)
+
+
+def _latest_change(company) -> dict:
+    """The changes of the latest ticket row in the customer's history, as the rep reads them."""
+    _token, raw = api_token_create(actor=company.rep, user=company.rep, name="history")
+    answer = Client().get(
+        f"/api/v1/customers/{company.rep_customer.pk}/history",
+        headers={"Authorization": f"Bearer {raw}"},
+    )
+    return next(item["changes"] for item in answer.json()["items"] if item["action"] == "update")
+
+
+@pytest.mark.parametrize(
+    "spaced",
+    [
+        pytest.param(lambda subject: subject.replace(" ", "    "), id="four-spaces"),
+        pytest.param(lambda subject: subject.replace(" ", "\n\n"), id="blank-lines"),
+        pytest.param(lambda subject: subject.replace(" ", "\t\t\t\t"), id="tabs"),
+    ],
+)
+def test_a_guess_spaced_as_the_subject_is_not_kept_is_answered_the_same(company, spaced):
+    """A subject is stored on one line with single spaces: a guess spaced otherwise is judged as
+    it would be stored, or the right one would be no change and a wrong one a change in the
+    history written over the number."""
+    right = _outcome(company, {"subject": spaced(RIGHT_SUBJECT)})
+    right["history"] = _latest_change(company)
+    wrong = _outcome(company, {"subject": spaced(WRONG_SUBJECT)})
+    wrong["history"] = _latest_change(company)
+    assert right == wrong
+    assert wrong["stored"] == (SUBJECT, DESCRIPTION)
