@@ -20,7 +20,8 @@ Masked:
   (电话87654321), each of a list of them too (8765 4321、8765 4322, 8765 4321，8765 4322).
   They show their last four digits only, all a card shows of any landline they could be;
 - resident ID numbers, 18 characters with a right check character or 15 digits, with a
-  birth date that is a date.
+  birth date that is a date, in one run or spaced as region, birth date and serial; the
+  18-character ones also with any of the separators above between those or wrapped once.
 
 Left as typed, on purpose:
 - dates (2026-12-05, 12/05/2026, 20261205 and any eight digits that read as YYYYMMDD) and
@@ -199,6 +200,9 @@ def _numbers_masked(text: str, region: str) -> str:
     lines with too few digits for a number, most of an email's, are not read), then the whole
     text is read for numbers libphonenumber does not find (:func:`_pieces_masked`,
     :func:`_local_numbers_masked`)."""
+    # First the resident ID numbers spaced or wrapped as no line shows them whole, before any
+    # of their pieces (a birth date and serial, 198 9123 1002) could be read as a phone's.
+    text = _RESIDENT_ID_IN_PIECES.sub(_masked_resident_id, text)
     text = "".join(
         _line_masked(line, region) if len(_DIGIT.findall(line)) >= _FEWEST_DIGITS else line
         for line in text.splitlines(keepends=True)
@@ -266,6 +270,12 @@ _GAP_CHARACTER = "[" + re.escape(_GAP_CHARACTERS) + "]"
 _GAP = rf"(?:{_GAP_CHARACTER}{{0,3}}\r?\n{_GAP_CHARACTER}{{0,3}}|{_GAP_CHARACTER}{{1,3}})"
 _PIECES = re.compile(rf"\d+(?:{_GAP}\d+)*")
 _PIECE = re.compile(r"\d+")
+# An 18-character resident ID number with those gaps between its region, birth date and serial
+# (the 15-digit one only as :data:`_RESIDENT_ID` finds it: without a check character, six and
+# six digits and three in a list, postcodes and a count, would too often read as one).
+_RESIDENT_ID_IN_PIECES = re.compile(
+    rf"(?<![\d*])\d{{6}}(?:{_GAP})?\d{{8}}(?:{_GAP})?\d{{3}}[\dXxＸｘ](?![\dXxＸｘ*])"
+)
 
 
 def _pieces_masked(text: str) -> str:
@@ -447,14 +457,20 @@ def _is_date(digits: str) -> bool:
     return 1900 <= int(digits[:4]) <= 2099
 
 
+_ID_CHARACTER = re.compile(r"[\dXxＸｘ]")
+
+
 def _masked_resident_id(match: re.Match) -> str:
     typed = match.group(0)
-    value = unicodedata.normalize("NFKC", re.sub(r"[ -]", "", typed)).upper()
+    value = unicodedata.normalize("NFKC", "".join(_ID_CHARACTER.findall(typed))).upper()
     if not _is_resident_id(value):
         return typed
-    # The characters the card shows (the first and the last) as typed, an x in its own case.
+    # The characters the card shows (the first and the last) as typed, an x in its own case,
+    # and whatever is typed between them.
     shown = iter(mask_id_number(value))
-    return "".join(ch if ch in " -" or next(shown) != "*" else "*" for ch in typed)
+    return "".join(
+        "*" if _ID_CHARACTER.fullmatch(ch) and next(shown) == "*" else ch for ch in typed
+    )
 
 
 def _is_resident_id(value: str) -> bool:

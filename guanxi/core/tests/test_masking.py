@@ -330,3 +330,25 @@ def test_ranges_are_no_local_numbers(text, masked):
 )
 def test_amounts_after_a_currency_word_are_left_as_typed(text):
     assert mask_numbers_in_text(text) == text
+
+
+# An 18-character resident ID number is found spaced as phone numbers are, with tabs, dots,
+# slashes or 、, or wrapped once at the end of a line, and keeps its first and last character.
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("身份证 110105\t19491231\t002X", "身份证 1*****\t********\t***X"),
+        ("身份证 110105.19491231.002X", "身份证 1*****.********.***X"),
+        ("身份证 110105/19491231/002X", "身份证 1*****/********/***X"),
+        ("身份证 110105、19491231、002X", "身份证 1*****、********、***X"),
+        ("身份证 110105 19491231\n002X", "身份证 1***** ********\n***X"),
+        ("身份证 110105\n19491231002X", "身份证 1*****\n***********X"),
+        # Its birth date and serial are no mobile (198 9123 1002) to mask in part.
+        ("身份证 110105\t19891231\t0028", "身份证 1*****\t********\t***8"),
+        # A wrong check character, or the old 15 digits spaced so: no resident ID number.
+        ("身份证 110105\t19491231\t0021", "身份证 110105\t19491231\t0021"),
+        ("邮编 200120、310104、123", "邮编 200120、310104、123"),
+    ],
+)
+def test_resident_id_numbers_in_pieces_are_masked(text, masked):
+    assert mask_numbers_in_text(text) == masked
