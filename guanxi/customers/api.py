@@ -142,9 +142,10 @@ class ConsentIn(InputSchema):
 
 
 class CustomerFieldsIn(InputSchema):
-    """Null clears a field that may be empty and leaves the lists as they are; the party type,
-    name, kind, relationship level and lifecycle stage have no empty value, so they may be left
-    out but not sent as null."""
+    """Null clears a field that may be empty, the phones, emails, addresses and tags included
+    (all of them, as an empty list does), and changes no consent or custom field; the party
+    type, name, kind, relationship level and lifecycle stage have no empty value, so they may be
+    left out but not sent as null."""
 
     party_type: Omittable[PartyTypeValue] = None
     name: Omittable[str] = None
