@@ -15,9 +15,9 @@ Masked:
 - Chinese landlines with their area code written as its own piece, with those separators or
   wrapped once too (021/5876/3190, "021-\n5876 3190");
 - Chinese local numbers, a landline written without its area code: seven or eight digits
-  starting 2-9, grouped 4+4, 3+4 or 4+3 with a space or dash (8765 4321, 876-5432), or in one
-  run where a phone word (电话, 座机, 手机, tel, call, ...) comes before it in the same clause
-  (电话87654321), each of a list of them too (8765 4321、8765 4322, 8765 4321，8765 4322).
+  starting 2-9, grouped 4+4, 3+4 or 4+3 with a space (the ideographic one, a tab) or dash
+  (8765 4321, 876-5432), or in one run where a phone word (电话, 座机, 手机, tel, call, ...)
+  comes before it in the same clause (电话87654321), each of a list of them too (8765 4321、8765 4322, 8765 4321，8765 4322).
   They show their last four digits only, all a card shows of any landline they could be;
 - resident ID numbers, 18 characters with a right check character or 15 digits, with a
   birth date that is a date, in one run or spaced as region, birth date and serial; the
@@ -366,14 +366,15 @@ def _is_chinese_number(digits: str, *, mobile: bool = False, area_code: int = 0)
 # the full-width comma does (only the ASCII one groups an amount's digits).
 _JOINING_CHARACTER = "[" + re.escape(_GAP_CHARACTERS.replace("\u3001", "")) + "]"
 # Seven or eight digits, the first 2-9 (no local number starts 0 or 1), in one run or as 3+4,
-# 4+4 or 4+3 with one space or dash between, standing alone: no digit, latin letter, star, #
+# 4+4 or 4+3 with one space (a tab, a no-break or an ideographic one too, as a full-width input
+# method types it) or dash between, standing alone: no digit, latin letter, star, #
 # or currency sign right before it, nor a digit through a separator (the end of a longer
 # number, a date, an amount), and no digit, letter, star, decimal part, percent or unit right
 # after it.
 _LOCAL_NUMBER = re.compile(
     r"(?<![\dA-Za-zＡ-Ｚａ-ｚ*＊#＃№¥￥$＄€£_])"
     rf"(?<![\d*]{_JOINING_CHARACTER})(?<![\d*]{_JOINING_CHARACTER}{{2}})(?<!\d,)(?<![¥￥$＄€£]\s)"
-    r"(?P<number>(?=[2-9２-９])\d{3,4}(?P<gap>[ \-－]?)\d{3,4})"
+    r"(?P<number>(?=[2-9２-９])\d{3,4}(?P<gap>[ \t\u00a0\u3000\-－]?)\d{3,4})"
     r"(?![\dA-Za-zＡ-Ｚａ-ｚ*＊%％‰_])"
     rf"(?!{_JOINING_CHARACTER}{{1,2}}[\d*])(?!,\d)"
     r"(?!\s*(?:元|块|圆|角|万|亿|件|个|台|套|箱|包|只|条|张|份|次|人|天|年|月|日|号|米|克|公斤|吨|升|"

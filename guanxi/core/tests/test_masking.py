@@ -352,3 +352,20 @@ def test_amounts_after_a_currency_word_are_left_as_typed(text):
 )
 def test_resident_id_numbers_in_pieces_are_masked(text, masked):
     assert mask_numbers_in_text(text) == masked
+
+
+# A local number spaced as a full-width input method spaces it (the ideographic space), or with
+# a tab or a no-break space, is grouped as one with a plain space is.
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("电话 8765\u30004321", "电话 ****\u30004321"),
+        ("座机：８７６５\u3000４３２１", "座机：****\u3000４３２１"),
+        ("电话 8765\t4321", "电话 ****\t4321"),
+        ("电话 8765\u00a04321", "电话 ****\u00a04321"),
+        ("订单号 8765\u30004321", "订单号 8765\u30004321"),
+        ("2026\u30001205", "2026\u30001205"),
+    ],
+)
+def test_local_numbers_spaced_with_other_blanks_are_masked(text, masked):
+    assert mask_numbers_in_text(text) == masked
