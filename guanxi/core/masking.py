@@ -17,8 +17,9 @@ Masked:
 - Chinese local numbers, a landline written without its area code: seven or eight digits
   starting 2-9, grouped 4+4, 3+4 or 4+3 with a space (the ideographic one, a tab) or dash
   (8765 4321, 876-5432), or in one run where a phone word (电话, 座机, 手机, tel, call, ...)
-  comes before it in the same clause (电话87654321), each of a list of them too (8765 4321、8765 4322, 8765 4321，8765 4322).
-  They show their last four digits only, all a card shows of any landline they could be;
+  comes before it in the same clause (电话87654321), each of a list of them too
+  (8765 4321、8765 4322, 8765 4321，8765 4322). They show their last four digits only, all
+  a card shows of any landline they could be;
 - resident ID numbers, 18 characters with a right check character or 15 digits, with a
   birth date that is a date, in one run or spaced as region, birth date and serial; the
   18-character ones also with any of the separators above between those or wrapped once.
