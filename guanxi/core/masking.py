@@ -544,7 +544,10 @@ def texts_as_read(
     the mask shows them) is another number and taken.
 
     A text is compared without its line endings' carriage returns and the blanks around it:
-    a browser sends a text area's lines ending in CRLF, and the services strip what they store."""
+    a browser sends a text area's lines ending in CRLF, and the services strip what they store.
+    Any other rewriting a service does before storing (a ticket's subject put on one line) it
+    does before calling this: a guess spaced so as not to read as a number, taken as another
+    text, would otherwise be stored as the stored text when right and over it when wrong."""
     data = dict(data)
     for name in fields:
         sent, text = data.get(name), getattr(stored, name)
