@@ -287,8 +287,8 @@ def _pieces_masked(text: str) -> str:
 
     A number is made of whole pieces (runs of digits) of one run of pieces joined by gaps: a
     mobile is eleven digits starting 13-19, valid; a landline an area code of its own piece
-    (021, 0755: never a date's 05) followed by seven or eight digits, valid. Each keeps what
-    the card keeps of it (138****5678, 021-5***3190)."""
+    (021, 0755: never a date's 05) followed by seven or eight digits starting 2-9, valid.
+    Each keeps what the card keeps of it (138****5678, 021-5***3190)."""
     spans: list[int] = []
     for run in _PIECES.finditer(text):
         if run.group().isdigit():
@@ -333,6 +333,9 @@ def _number_in_pieces(
             and typed[0] == "0"
             and len(area) in (3, 4)
             and len(typed) - len(area) in (7, 8)
+            # No local number starts with 1: an area code before a mobile (0891 138 9041
+            # 7762) would otherwise take its first digits and show its hidden middle.
+            and typed[len(area)] in "23456789"
             and _is_chinese_number(typed, area_code=len(area) - 1)
         ):
             national = positions[1:]

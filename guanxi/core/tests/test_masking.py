@@ -369,3 +369,18 @@ def test_resident_id_numbers_in_pieces_are_masked(text, masked):
 )
 def test_local_numbers_spaced_with_other_blanks_are_masked(text, masked):
     assert mask_numbers_in_text(text) == masked
+
+
+# An area code right before a mobile makes no landline of the mobile's first digits (no local
+# number starts with 1), which would show the mobile's hidden middle.
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("0891 138 9041 7762", "0891 138 **** 7762"),
+        ("拉萨 0891 138 9041 7762", "拉萨 0891 138 **** 7762"),
+        ("0891 138\n9041 7762", "0891 138\n**** 7762"),
+        ("0891/234/5678", "0891/***/5678"),
+    ],
+)
+def test_an_area_code_before_a_mobile_takes_none_of_it(text, masked):
+    assert mask_numbers_in_text(text) == masked
