@@ -11,7 +11,7 @@ Masked:
 - Chinese mobiles (eleven digits, 13-19, valid) however they are written: in one run, in a
   word (wxm13890417762), in full-width digits, in pieces with any of spaces, tabs, dashes,
   dots, slashes, brackets, underscores, tildes, 、 or · between them, or wrapped once at the
-  end of a line ("138\n9041 7762", "138-9041-\n7762");
+  end of a line ("138\n9041 7762", "138-9041-\n7762"), in a quoted email too ("> 138\n> 9041");
 - Chinese landlines with their area code written as its own piece, with those separators or
   wrapped once too (021/5876/3190, "021-\n5876 3190");
 - Chinese local numbers, a landline written without its area code: seven or eight digits
@@ -267,8 +267,12 @@ _GAP_CHARACTERS = (
 )
 _GAP_CHARACTER = "[" + re.escape(_GAP_CHARACTERS) + "]"
 # Between two pieces: one to three of those, or one line break with up to three on either side
-# (a number wrapped at the end of a line); never a blank line.
-_GAP = rf"(?:{_GAP_CHARACTER}{{0,3}}\r?\n{_GAP_CHARACTER}{{0,3}}|{_GAP_CHARACTER}{{1,3}})"
+# (a number wrapped at the end of a line), after it the next line's quote marks if the text
+# quotes an email ("> "); never a blank line.
+_GAP = (
+    rf"(?:{_GAP_CHARACTER}{{0,3}}\r?\n(?:[ \t]*>)*{_GAP_CHARACTER}{{0,3}}"
+    rf"|{_GAP_CHARACTER}{{1,3}})"
+)
 _PIECES = re.compile(rf"\d+(?:{_GAP}\d+)*")
 _PIECE = re.compile(r"\d+")
 # An 18-character resident ID number with those gaps between its region, birth date and serial

@@ -384,3 +384,18 @@ def test_local_numbers_spaced_with_other_blanks_are_masked(text, masked):
 )
 def test_an_area_code_before_a_mobile_takes_none_of_it(text, masked):
     assert mask_numbers_in_text(text) == masked
+
+
+# A number wrapped at a line's end in a quoted email (a customer's reply quoting the desk's
+# message) is found as one wrapped in the text itself is.
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("> 手机 138 9041\n> 7762", "> 手机 138 ****\n> 7762"),
+        (">> 手机 138-9041-\n>> 7762", ">> 手机 138-****-\n>> 7762"),
+        ("> 办公室 021-\n> 5876 3190", "> 办公室 021-\n> 5*** 3190"),
+        ("> 第 12\n> 13 页", "> 第 12\n> 13 页"),
+    ],
+)
+def test_numbers_wrapped_in_a_quoted_email_are_masked(text, masked):
+    assert mask_numbers_in_text(text) == masked
