@@ -17,7 +17,8 @@ What it does, in order (bench/README.md explains why each step is done this way)
 Further sections (search, duplicate scan, import, analytics, service desk…) live in their own
 modules under ``bench/`` and are listed in ``SECTIONS``: each has ``run(context)`` returning
 figures, and runs after the API figures while the server is up (those in
-``SECTIONS_WITHOUT_SERVER`` after it has stopped). ``--only NAME,…`` runs a subset.
+``SECTIONS_WITHOUT_SERVER`` after it has stopped). ``--only NAME,…`` runs a subset; the
+sections in ``ON_REQUEST`` run only when named there.
 
 Usage: ``python bench/run.py [--customers N] [--requests N] [--repeats N] [--reload]
 [--only api,…]``.
@@ -71,7 +72,10 @@ SECTIONS_WITHOUT_SERVER: dict[str, str] = {
     "import": "bench.imports",
     "analytics": "bench.analytics",
     "service": "bench.service:run_sweep",
+    "import-floor": "bench.import_floor",
 }
+# Sections run only when named with ``--only``: diagnoses rather than figures with a target.
+ON_REQUEST = {"import-floor"}
 
 
 @dataclass
@@ -692,7 +696,7 @@ def main() -> None:
     finally:
         stop_server(server)
     for name, module_name in SECTIONS_WITHOUT_SERVER.items():
-        if only and name not in only:
+        if (only and name not in only) or (not only and name in ON_REQUEST):
             continue
         print(f"Measuring {name} ...", flush=True)
         figures.extend(_section_entry(module_name)(context))
