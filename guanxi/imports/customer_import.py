@@ -86,9 +86,11 @@ from .cancelling import stop_if_cancel_requested
 from .customer_rows import (
     CustomerRow,
     RowContext,
+    kept_owner_of,
     kept_owner_reason,
     parse_guanxi_id,
     required_custom_field_reasons,
+    unfilled_required_reasons,
 )
 from .dry_run import dry_run_database
 from .identity import StoredIdentity, row_agrees
@@ -305,6 +307,9 @@ class CustomerImporter:
         self.model, self.people = current_match_model()
         self._tags: dict[str, int] = {}
         self._changeable_cache: set[int] = set()
+        # Whether the importer may change a customer of a user who may only keep theirs, by id
+        # (see _reasons_if_new).
+        self._owns_changeable: dict[int, bool] = {}
         self._dry_run_errors: list[ImportRowError] = []
         self._holding_turn = False  # a dry run's batch lock (see _take_dry_run_turn)
         self._name_count_cache: dict[str, int] = {}
@@ -506,6 +511,7 @@ class CustomerImporter:
             self.seconds["checking"] += time.perf_counter() - started
         rows: list[tuple[SourceRow, CustomerRow]] = []
         failed: list[tuple[SourceRow, list[Reason], str | None, int | None]] = []
+        failed_cells: dict[int, dict[str, str]] = {}
         for source, cleaned in prepared:
             if isinstance(cleaned, list):
                 # Rejected once it is known whether its external id (or Guanxi id) names a
@@ -517,6 +523,7 @@ class CustomerImporter:
                 failed.append(
                     (source, cleaned, cells.get("external_id", "").strip() or None, guanxi_id)
                 )
+                failed_cells[source.number] = cells
             else:
                 rows.append((source, cleaned))
         sources = {row.number: source for source, row in rows}
@@ -547,6 +554,7 @@ class CustomerImporter:
             external_ids_of,
             names_of,
         )
+        file_rows = _ByExternalId(rows, failed) if failed else None
         for source, reasons, external_id, guanxi_id in failed:
             existing = by_external_id.get(external_id) if external_id else None
             if isinstance(existing, int) and existing not in changeable:
@@ -557,6 +565,9 @@ class CustomerImporter:
                     reasons = [target]
                 elif target not in changeable:
                     reasons = [_not_yours_by_guanxi_id(guanxi_id)]
+            elif existing is None:
+                cells = failed_cells[source.number]
+                reasons = [*reasons, *self._reasons_if_new(source, cells, file_rows)]
             reject(source, reasons)
         new: list[_NewCustomer] = []
         changes: dict[int, _Change] = {}
@@ -767,6 +778,51 @@ class CustomerImporter:
                     time.perf_counter() - started
                 )
         return BatchResult(counts=counts, unchanged=unchanged, queued=queued, errors=errors)
+
+    def _reasons_if_new(
+        self, source: SourceRow, cells: dict[str, str], file_rows: "_ByExternalId"
+    ) -> list[Reason]:
+        """What else refuses a row rejected for its cells, where that is certain without
+        matching it: the checks put off until the importer knows where a row goes (see
+        ``CustomerRow``), which bind a row making a new customer. So that the user learns them
+        with the rest, instead of after putting those right and importing again.
+
+        Only a row that cannot update a customer — no Guanxi id, and an external id (if any)
+        that no stored customer has (the caller's ``existing is None``) and no earlier row of
+        the batch, which it would follow — is sure to make a new customer. (A rejected row of
+        an earlier batch with the same external id is not remembered, to keep a file of
+        rejected rows from filling the memory: the row is then told as if it were first.)
+        Even so, with ``--dedup auto`` it might have merged into a stored customer as a sure
+        duplicate, which keeps its own custom fields and owner: that cannot be told without
+        matching the row, which a rejected row is not (its cells may be what it would match
+        on). So with ``auto`` the required fields are not named, and the owner only when they
+        own no customer the importer may change, the only ones a row merges into."""
+        if "guanxi_id" in cells:
+            return []
+        external_id = cells.get("external_id", "").strip()
+        if external_id and file_rows.first[external_id] < source.number:
+            return []
+        reasons: list[Reason] = []
+        owner = kept_owner_of(cells, self.context)
+        auto = self.job.dedup == ImportJob.Dedup.AUTO
+        if owner is not None and not (auto and self._owns_changeable_customers(owner.user_id)):
+            reasons.append(field_reason("owner", owner.reason))
+        if not auto:
+            # The later rows of the batch with its external id would follow it into the new
+            # customer and may fill what it leaves empty.
+            filled = file_rows.filled.get(external_id, set())
+            reasons += unfilled_required_reasons(cells, self.context, filled=filled)
+        return reasons
+
+    def _owns_changeable_customers(self, owner_id: int) -> bool:
+        """Whether ``owner_id`` owns a customer the importer may change (one a row may merge
+        into and keep that owner). Asked once an import: it only decides what else a rejected
+        row is told."""
+        if owner_id not in self._owns_changeable:
+            self._owns_changeable[owner_id] = (
+                Customer.objects.visible_to(self.actor, CHANGE).filter(owner_id=owner_id).exists()
+            )
+        return self._owns_changeable[owner_id]
 
     # --- looking things up -----------------------------------------------------------------
 
@@ -1700,6 +1756,31 @@ def _combine(item: _NewCustomer, rules: "_OrganisationRules") -> dict[str, Any]:
         "external_id": external_id,
         "organization": organization,
     }
+
+
+class _ByExternalId:
+    """A batch's rows by external id, for its rows rejected for their cells: the number of the
+    first row with each, and the custom fields the rows that would follow it (with the id, not
+    a Guanxi id) fill."""
+
+    def __init__(
+        self,
+        rows: list[tuple[SourceRow, CustomerRow]],
+        failed: list[tuple[SourceRow, list[Reason], str | None, int | None]],
+    ):
+        self.first: dict[str, int] = {}
+        self.filled: dict[str, set[str]] = defaultdict(set)
+        for source, external_id in [
+            *((s, r.external_id) for s, r in rows),
+            *((s, e) for s, _r, e, _g in failed),
+        ]:
+            if external_id:
+                self.first[external_id] = min(
+                    self.first.get(external_id, source.number), source.number
+                )
+        for _source, row in rows:
+            if row.external_id and row.guanxi_id is None:
+                self.filled[row.external_id].update(row.custom_fields)
 
 
 def _external_id_of(item: _NewCustomer) -> str | None:

@@ -89,6 +89,7 @@ CHOICE_WORDS = {
     },
 }
 _ONE_LINE = gettext_noop("one line only: no line breaks, tabs or control characters")
+_REQUIRED = gettext_noop("this custom field is required")
 _SPLIT = re.compile(r"[;；,，、|/]+")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
 
@@ -413,10 +414,28 @@ def required_custom_field_reasons(row: CustomerRow, absorbed: list[CustomerRow])
     going into the same new customer fill, each named by its column."""
     filled = {key for other in absorbed for key in other.custom_fields}
     return [
-        field_reason(key, Summary(gettext_noop("this custom field is required")))
-        for key in row.missing_required
-        if key not in filled
+        field_reason(key, Summary(_REQUIRED)) for key in row.missing_required if key not in filled
     ]
+
+
+def unfilled_required_reasons(
+    values: dict[str, str], context: RowContext, *, filled: set[str]
+) -> list[Reason]:
+    """:func:`required_custom_field_reasons` for a row rejected for its cells (which has no
+    :class:`CustomerRow`): the required custom fields neither its ``values`` nor ``filled`` (those
+    the later rows going into the same new customer fill) give."""
+    return [
+        field_reason(key, Summary(_REQUIRED))
+        for key, definition in context.definitions.items()
+        if definition.required and not values.get(key, "").strip() and key not in filled
+    ]
+
+
+def kept_owner_of(values: dict[str, str], context: RowContext) -> KeptOwner | None:
+    """The owner a row's ``values`` name where they may only stay the owner of the customers
+    they have (see ``CustomerRow.kept_owner``), for a row rejected for its cells."""
+    owner = context.owner(values["owner"].strip()) if values.get("owner", "").strip() else None
+    return owner if isinstance(owner, KeptOwner) else None
 
 
 def parse_guanxi_id(text: str) -> int | None:
