@@ -43,7 +43,7 @@ from guanxi.audit.services import (
 )
 from guanxi.audit.summaries import Summary, prefixed
 from guanxi.core.languages import by_language, chinese_if_written_in_it, in_language
-from guanxi.core.masking import mask_numbers_in_text, texts_as_read
+from guanxi.core.masking import mask_numbers_in_text, text_as_seen_by, texts_as_read
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.visibility import INTERACT
@@ -790,8 +790,13 @@ def ticket_update(
     if isinstance(data.get("subject"), str):
         # Judged as read in the form it is stored in (one line, single spaces): a guess at a
         # number shown masked, spaced so as not to read as one, would otherwise be taken, and
-        # stored as no change if right and as a change over the number if wrong.
-        data = {**data, "subject": mail.one_line(data["subject"])}
+        # stored as no change if right and as a change over the number if wrong. A subject of
+        # two lines (stored before subjects were kept on one) sent back as read stays as is.
+        subject, as_read = mail.one_line(data["subject"]), text_as_seen_by(actor, ticket.subject)
+        if as_read != ticket.subject and subject == mail.one_line(as_read):
+            data = {name: value for name, value in data.items() if name != "subject"}
+        else:
+            data = {**data, "subject": subject}
     data = texts_as_read(actor, ticket, data, ("subject", "description"), errors)
     values = _clean_fields({k: v for k, v in data.items() if k != "order_ids"}, errors)
     # A null sent for a field clears it where the ticket may lack one, and is refused where it

@@ -107,3 +107,28 @@ def test_a_guess_spaced_as_the_subject_is_not_kept_is_answered_the_same(company,
     wrong["history"] = _latest_change(company)
     assert right == wrong
     assert wrong["stored"] == (SUBJECT, DESCRIPTION)
+
+
+def test_a_subject_of_two_lines_sent_back_as_read_is_kept(company):
+    """A ticket from before subjects were kept on one line may hold a line break: its subject
+    sent back as read, beside another change, is no change to it, not refused."""
+    ticket = services.ticket_create(
+        actor=company.rep,
+        customer_id=company.rep_customer.pk,
+        data={"type": "inquiry", "subject": SUBJECT, "description": DESCRIPTION},
+    )
+    Ticket.objects.filter(pk=ticket.pk).update(subject="回电\n138 9041 7762")
+    _token, raw = api_token_create(actor=company.rep, user=company.rep, name="two lines")
+    client, headers = Client(), {"Authorization": f"Bearer {raw}"}
+    url = f"/api/v1/tickets/{ticket.pk}"
+    read = client.get(url, headers=headers).json()
+    assert read["subject"] == "回电\n138 **** 7762"
+    answer = client.patch(
+        url,
+        data={"version": read["version"], "subject": read["subject"], "priority": "high"},
+        content_type="application/json",
+        headers=headers,
+    )
+    assert answer.status_code == 200, answer.content
+    stored = Ticket.objects.get(pk=ticket.pk)
+    assert (stored.subject, stored.priority) == ("回电\n138 9041 7762", "high")
