@@ -17,9 +17,11 @@ from guanxi.imports.services import import_job_create, import_job_run
 pytestmark = pytest.mark.django_db
 
 
-def run(actor, path):
+def run(actor, path, **options):
     job = import_job_run(
-        job=import_job_create(actor=actor, path=path, filename=path.name, kind="customers")
+        job=import_job_create(
+            actor=actor, path=path, filename=path.name, kind="customers", **options
+        )
     )
     # Every row read is created, updated, merged or rejected; "changed nothing" counts those
     # updated or merged that left their customer as it was.
@@ -103,3 +105,49 @@ def test_a_later_row_of_a_new_customer_cannot_give_it_to_a_departed_rep(company,
     [error] = job.errors.all()
     assert error.row_number == 3 and error.reason.startswith("owner")
     assert Customer.objects.get(external_id="N-1").owner_id == company.teammate.pk
+
+
+def test_a_row_merged_into_a_departed_reps_customer_keeps_them_as_its_owner(company, tmp_path):
+    # A sure duplicate merged in (--dedup auto) updates that customer: naming the owner it has,
+    # or none, assigns nothing, as an update by external id does.
+    customer = customer_create(
+        actor=company.rep,
+        data={"name": "王芳", "phones": ["13812345678"], "emails": ["wang.fang@example.com"]},
+    )
+    leave(company.rep)
+    path = tmp_path / "merge.csv"
+    path.write_text(
+        "name,phone,email,owner,city\n"
+        "王芳,13812345678,wang.fang@example.com,rep,杭州\n"
+        "王芳,138 1234 5678,WANG.FANG@example.com,,\n",
+        encoding="utf-8",
+    )
+    job = run(company.manager, path)  # the import's default: --dedup auto
+    assert list(job.errors.values_list("reason", flat=True)) == []
+    assert (job.rows_read, job.merged, job.created, job.rejected) == (2, 2, 0, 0)
+    customer.refresh_from_db()
+    assert customer.owner_id == company.rep.pk
+    assert [a.city for a in customer.addresses.all()] == ["杭州"]
+
+
+def test_a_row_merged_into_a_departed_reps_customer_cannot_name_another_departed_owner(
+    company, tmp_path
+):
+    customer = customer_create(
+        actor=company.rep,
+        data={"name": "王芳", "phones": ["13812345678"], "emails": ["wang.fang@example.com"]},
+    )
+    leave(company.rep)
+    leave(company.rep_b)
+    path = tmp_path / "merge.csv"
+    path.write_text(
+        "name,phone,email,owner,city\n王芳,13812345678,wang.fang@example.com,rep_b,杭州\n",
+        encoding="utf-8",
+    )
+    job = run(company.manager, path, dedup="auto")
+    assert (job.rows_read, job.merged, job.created, job.rejected) == (1, 0, 0, 1)
+    [error] = job.errors.all()
+    assert error.reason.startswith("owner") and "no active user “rep_b”" in error.reason
+    customer.refresh_from_db()
+    assert customer.owner_id == company.rep.pk
+    assert not customer.addresses.exists()
