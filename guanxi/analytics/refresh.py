@@ -151,11 +151,16 @@ class Aggregates:
     first_purchase: np.ndarray  # datetime64[D], NaT without purchases
     last_purchase: np.ndarray
     previous_purchase: np.ndarray  # the purchase day before the last; NaT with fewer than two
-    second_purchase: np.ndarray  # the purchase day after the first; NaT with fewer than two
     total_amount: np.ndarray
     first_day_amount: np.ndarray  # spent on the first purchase day
     gross_margin: np.ndarray  # over the purchases whose margin is known
     orders_handled: np.ndarray  # every order, refunds and cancellations included
+    # The purchase days again over completed orders in every currency, for the churn warnings
+    # (see guanxi.analytics.value.churn): whether a customer is still buying, not what they spent.
+    any_purchase_days: np.ndarray
+    any_first_purchase: np.ndarray
+    any_last_purchase: np.ndarray
+    any_second_purchase: np.ndarray  # the purchase day after the first; NaT with fewer than two
     interactions: dict[str, np.ndarray] = field(default_factory=dict)  # per channel
     invoices_due: np.ndarray | None = None  # invoices whose due date has come
     invoices_on_time: np.ndarray | None = None  # ... paid in full by it
@@ -272,10 +277,13 @@ def _aggregate_orders(as_of, currency, n, positions) -> dict[str, np.ndarray]:
     # back to the orders once more gives what needs the first and last day (the first day's
     # spend, for the mean *repeat* purchase; the purchase day before the last, for the
     # purchase cycle; and the one after the first, for how long a second purchase takes). Both
-    # are hash aggregates; no sort of the order table.
+    # are hash aggregates; no sort of the order table. The "any_" columns count the completed
+    # orders of every currency, for the churn warnings only (the wait for a second purchase
+    # serves them alone, so it is counted that way only).
     not_purchases = list(Order.NOT_PURCHASES)
     marks = ", ".join(["%s"] * len(not_purchases))
-    purchase = f"o.status NOT IN ({marks}) AND o.currency = %s"
+    completed = f"o.status NOT IN ({marks})"
+    purchase = f"{completed} AND o.currency = %s"
     purchase_params = [*not_purchases, currency]
     as_of_param = _date_param()
     sql = f"""
@@ -288,19 +296,25 @@ def _aggregate_orders(as_of, currency, n, positions) -> dict[str, np.ndarray]:
                         AS DOUBLE PRECISION) AS total,
                    CAST(SUM(CASE WHEN {purchase} THEN COALESCE(o.gross_margin, 0) ELSE 0 END)
                         AS DOUBLE PRECISION) AS margin,
-                   COUNT(*) AS handled
+                   COUNT(*) AS handled,
+                   COUNT(DISTINCT CASE WHEN {completed} THEN o.ordered_on END) AS any_days,
+                   MIN(CASE WHEN {completed} THEN o.ordered_on END) AS any_first_day,
+                   MAX(CASE WHEN {completed} THEN o.ordered_on END) AS any_last_day
             FROM {_table(Order)} o
             WHERE o.ordered_on <= {as_of_param}
             GROUP BY o.customer_id
         ), around_ends AS (
             SELECT o.customer_id,
-                   CAST(SUM(CASE WHEN o.ordered_on = p.first_day THEN o.amount ELSE 0 END)
+                   CAST(SUM(CASE WHEN {purchase} AND o.ordered_on = p.first_day
+                                 THEN o.amount ELSE 0 END)
                         AS DOUBLE PRECISION) AS first_day_total,
-                   MAX(CASE WHEN o.ordered_on < p.last_day THEN o.ordered_on END) AS previous_day,
-                   MIN(CASE WHEN o.ordered_on > p.first_day THEN o.ordered_on END) AS second_day
+                   MAX(CASE WHEN {purchase} AND o.ordered_on < p.last_day
+                            THEN o.ordered_on END) AS previous_day,
+                   MIN(CASE WHEN o.ordered_on > p.any_first_day
+                            THEN o.ordered_on END) AS any_second_day
             FROM {_table(Order)} o
             JOIN per_customer p ON p.customer_id = o.customer_id
-            WHERE {purchase} AND o.ordered_on <= {as_of_param}
+            WHERE {completed} AND o.ordered_on <= {as_of_param}
             GROUP BY o.customer_id
         )
         SELECT CAST(p.customer_id AS BIGINT), CAST(p.days AS BIGINT),
@@ -308,13 +322,35 @@ def _aggregate_orders(as_of, currency, n, positions) -> dict[str, np.ndarray]:
                CAST(p.total AS DOUBLE PRECISION), CAST(p.margin AS DOUBLE PRECISION),
                CAST(p.handled AS BIGINT),
                CAST(COALESCE(e.first_day_total, 0) AS DOUBLE PRECISION),
-               {day_number_sql("e.previous_day")}, {day_number_sql("e.second_day")}
+               {day_number_sql("e.previous_day")},
+               CAST(p.any_days AS BIGINT),
+               {day_number_sql("p.any_first_day")}, {day_number_sql("p.any_last_day")},
+               {day_number_sql("e.any_second_day")}
         FROM per_customer p LEFT JOIN around_ends e ON e.customer_id = p.customer_id
     """  # noqa: S608
-    params = [*purchase_params * 5, _date(as_of), *purchase_params, _date(as_of)]
-    (ids, days, first, last, total, margin, handled, first_total, previous, second) = fetch_columns(
-        sql, params, "iiiiffifii"
-    )
+    params = [
+        *purchase_params * 5,
+        *not_purchases * 3,
+        _date(as_of),
+        *purchase_params * 2,
+        *not_purchases,
+        _date(as_of),
+    ]
+    (
+        ids,
+        days,
+        first,
+        last,
+        total,
+        margin,
+        handled,
+        first_total,
+        previous,
+        any_days,
+        any_first,
+        any_last,
+        any_second,
+    ) = fetch_columns(sql, params, "iiiiffifiiiii")
     where, known = positions(ids)
     nat = np.datetime64("NaT")
     return {
@@ -324,11 +360,20 @@ def _aggregate_orders(as_of, currency, n, positions) -> dict[str, np.ndarray]:
         "previous_purchase": _scatter(
             where, days_to_dates(previous[known]), n, nat, "datetime64[D]"
         ),
-        "second_purchase": _scatter(where, days_to_dates(second[known]), n, nat, "datetime64[D]"),
         "total_amount": _scatter(where, total[known], n, 0.0, np.float64),
         "gross_margin": _scatter(where, margin[known], n, 0.0, np.float64),
         "orders_handled": _scatter(where, handled[known], n, 0, np.int64),
         "first_day_amount": _scatter(where, first_total[known], n, 0.0, np.float64),
+        "any_purchase_days": _scatter(where, any_days[known], n, 0, np.int64),
+        "any_first_purchase": _scatter(
+            where, days_to_dates(any_first[known]), n, nat, "datetime64[D]"
+        ),
+        "any_last_purchase": _scatter(
+            where, days_to_dates(any_last[known]), n, nat, "datetime64[D]"
+        ),
+        "any_second_purchase": _scatter(
+            where, days_to_dates(any_second[known]), n, nat, "datetime64[D]"
+        ),
     }
 
 
@@ -654,38 +699,48 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
         cycle_days=value_settings.lifecycle_cycle_days,
     )
 
-    # Churn warnings, for buyers. Without the purchase model only the overdue and no-repeat
-    # rules speak (a p_alive of 1 never trips the threshold). Customers with a single purchase
-    # are measured against the days the repeat buyers took from their first purchase to their
-    # second. The value at risk is the lifetime value, or without one the margin earned so far.
+    # Churn warnings, for whoever bought in any currency, judged by their purchases in every
+    # currency (see the churn module: whether a customer is still buying does not depend on the
+    # currency; the money at risk does, and stays in the settings currency). Without the
+    # purchase model only the overdue and no-repeat rules speak (a p_alive of 1 never trips the
+    # threshold); nor does P(alive), fitted on the settings currency alone, speak for whoever
+    # bought after the last purchase it saw. Customers with a single purchase are measured
+    # against the days the repeat buyers took from their first purchase to their second. The
+    # value at risk is the lifetime value, or without one the margin earned so far.
     at_stake = np.maximum(np.nan_to_num(clv if has_clv else data.gross_margin, nan=0.0), 0.0)
     churn_flag = np.zeros(n, dtype=bool)
     churn_reason = np.full(n, "", dtype=f"<U{churn.REASON_LENGTH}")
     value_at_risk = np.zeros(n)
-    first_repeat_gaps = (data.second_purchase[repeaters] - data.first_purchase[repeaters]).astype(
-        np.float64
-    )
+    any_repeaters = np.flatnonzero(data.any_purchase_days >= 2)
+    first_repeat_gaps = (
+        data.any_second_purchase[any_repeaters] - data.any_first_purchase[any_repeaters]
+    ).astype(np.float64)
     no_repeat_days = churn.no_repeat_days(
         first_repeat_gaps,
         percentile=value_settings.churn_no_repeat_percentile,
         margin=value_settings.churn_no_repeat_margin,
     )
-    if len(buyers):
-        buyer_days = data.purchase_days[buyers]
-        mean_gap = np.where(buyer_days >= 2, recency / np.maximum(buyer_days - 1, 1), np.nan)
-        alive = p_alive[buyers]
+    any_buyers = np.flatnonzero(data.any_purchase_days > 0)
+    if len(any_buyers):
+        any_days = data.any_purchase_days[any_buyers]
+        any_last = data.any_last_purchase[any_buyers]
+        span = (any_last - data.any_first_purchase[any_buyers]).astype(np.float64)
+        mean_gap = np.where(any_days >= 2, span / np.maximum(any_days - 1, 1), np.nan)
+        alive = p_alive[any_buyers]
         warnings = churn.churn_warnings(
             np.where(np.isnan(alive), 1.0, alive),
-            days_since_last[buyers],
+            (as_of - any_last).astype(np.float64),
             mean_gap,
-            at_stake[buyers],
+            at_stake[any_buyers],
             p_alive_threshold=value_settings.churn_p_alive_threshold,
             overdue_margin=value_settings.churn_overdue_margin,
             no_repeat_days=no_repeat_days,
+            # NaT (no purchase in the settings currency) compares false: no P(alive) either.
+            p_alive_saw_last=data.last_purchase[any_buyers] == any_last,
         )
-        churn_flag[buyers] = warnings.flagged
-        churn_reason[buyers] = warnings.reason
-        value_at_risk[buyers] = warnings.value_at_risk
+        churn_flag[any_buyers] = warnings.flagged
+        churn_reason[any_buyers] = warnings.reason
+        value_at_risk[any_buyers] = warnings.value_at_risk
     # The service desk's signals speak for every customer, buyers or not: a prospect who
     # complains is worth a call too (with nothing bought, nothing is at risk yet).
     signals = churn.service_signals(data.complaints, data.open_complaints, data.latest_survey_score)

@@ -19,6 +19,18 @@ Three signals, any of which raises a warning:
   buyers there is no threshold (NaN) and no one is flagged: nothing says yet how long a second
   purchase takes.
 
+A purchase, for these three signals, is a completed order in any currency (cancelled and
+refunded orders are none, as everywhere): they ask whether the customer is still buying, and a
+customer who bought in CNY two years ago and in USD last week is. So the days since the last
+purchase, the number of purchase days, the mean inter-purchase time and the first-to-second
+gaps behind ``no_repeat_days`` count every currency, while the money (lifetime value, margins,
+value at risk, tiers) stays in the settings currency, unconverted. P(alive) is the exception:
+it comes from the purchase model, fitted on the settings currency's purchases like every value
+figure, and refitting it on other inputs would change them all. It is kept, but says nothing
+of a customer who has bought since the last purchase the model saw (``p_alive_saw_last``
+false): its low probability is then about a silence that has already ended. A customer who
+buys only in other currencies is judged by the other two signals, with nothing at risk.
+
 The value at risk of a flagged customer is the value passed in (a lifetime value, or the
 margin of the last year); it is 0 for customers without a warning, so it sums to the value
 at stake across the base.
@@ -115,11 +127,16 @@ def churn_warnings(
     p_alive_threshold: float = 0.5,
     overdue_margin: float = 1.5,
     no_repeat_days: float = float("nan"),
+    p_alive_saw_last: ArrayLike | None = None,
 ) -> ChurnWarnings:
     """Flag customers with ``p_alive`` strictly below the threshold, with strictly more than
     ``overdue_margin`` × their mean inter-purchase days since their last purchase, or, with a
     single purchase (NaN mean inter-purchase days), strictly more than ``no_repeat_days``
     since it (NaN, the default: no threshold, no such warning; infinity flags no one either).
+
+    ``p_alive_saw_last`` (default: true for everyone) says whose ``p_alive`` was computed from
+    a history that ends with their latest purchase; where it is false the customer has bought
+    since, and ``p_alive`` raises no warning (see the module's docstring).
 
     A customer exactly at any limit is not flagged.
     """
@@ -128,6 +145,11 @@ def churn_warnings(
     gap = as_floats("mean_interpurchase_days", mean_interpurchase_days, allow_nan=True)
     value = as_floats("value", value)
     same_length(p_alive=alive, days_since_last=since, mean_interpurchase_days=gap, value=value)
+    if p_alive_saw_last is None:
+        saw_last = np.ones(len(alive), dtype=bool)
+    else:
+        saw_last = as_bools("p_alive_saw_last", p_alive_saw_last)
+        same_length(p_alive=alive, p_alive_saw_last=saw_last)
     check_share("p_alive_threshold", p_alive_threshold)
     if not (np.isfinite(overdue_margin) and overdue_margin > 0):
         raise ValueError(f"overdue_margin must be a positive number, not {overdue_margin}")
@@ -142,7 +164,7 @@ def churn_warnings(
     if (gap <= 0).any():  # NaN compares false, as it should: one purchase only
         fail("mean_interpurchase_days", gap <= 0, gap, "be positive (or NaN)")
 
-    low = alive < p_alive_threshold
+    low = (alive < p_alive_threshold) & saw_last
     overdue = since > overdue_margin * gap  # NaN gaps compare false: never overdue
     # A NaN threshold compares false: no one-time buyer is flagged without one.
     no_repeat = np.isnan(gap) & (since > no_repeat_days)

@@ -36,6 +36,22 @@ def test_thresholds_are_parameters():
     assert warnings.reason.tolist() == ["p_alive_low+overdue", ""]
 
 
+def test_p_alive_says_nothing_of_a_customer_who_bought_after_what_the_model_saw():
+    # The same low P(alive) and long silence twice; the second customer has bought since, in a
+    # currency the model does not count, so only the rhythm (measured on every purchase) speaks.
+    warnings = churn_warnings(
+        [0.2, 0.2, 0.2],
+        [100, 100, 5],
+        [30, 30, 30],
+        [50.0, 60.0, 70.0],
+        p_alive_saw_last=[True, False, False],
+    )
+    assert warnings.reason.tolist() == ["p_alive_low+overdue", "overdue", ""]
+    assert warnings.value_at_risk.tolist() == [50, 60, 0]
+    with pytest.raises(ValueError, match="p_alive_saw_last has 1 elements but p_alive has 3"):
+        churn_warnings([0.2, 0.2, 0.2], [1, 1, 1], [1, 1, 1], [1, 1, 1], p_alive_saw_last=[True])
+
+
 def test_no_customers_no_warnings():
     warnings = churn_warnings([], [], [], [])
     assert warnings.flagged.tolist() == warnings.reason.tolist() == []

@@ -1,0 +1,132 @@
+"""The churn warnings see a customer's purchases in every currency, so a customer buying in
+another currency than the settings' is not warned about as gone quiet; the money figures still
+count the settings currency alone (the book's currency here is CNY)."""
+
+import datetime as dt
+
+import pytest
+
+from guanxi.analytics.models import ChurnFollowUp, CustomerValue, ValueSettings
+from guanxi.analytics.refresh import analytics_refresh
+from guanxi.analytics.tests.conftest import AS_OF, book
+from guanxi.analytics.tests.refresh.test_refresh import _simulated_base
+from guanxi.core.testing.factories import CustomerFactory
+
+
+def _repeat_buyers(count: int, *, second_currency: str = "CNY") -> None:
+    """Customers who came back 10, 20, … days after their first purchase (the second purchase
+    in ``second_currency``), and once more 400 days after that."""
+    for i in range(1, count + 1):
+        customer = CustomerFactory(owner=None)
+        first = dt.date(2024, 1, 1) + dt.timedelta(days=i)
+        second = first + dt.timedelta(days=10 * i)
+        book(customer, first, "100.00", margin="30")
+        book(customer, second, "120.00", margin="36", currency=second_currency)
+        book(customer, second + dt.timedelta(days=400), "90.00", margin="27")
+
+
+def _ago(days: int) -> dt.date:
+    return AS_OF - dt.timedelta(days=days)
+
+
+def _value(run, customer) -> CustomerValue:
+    return CustomerValue.objects.get(run=run, customer=customer)
+
+
+def _settings(**changes) -> None:
+    value_settings = ValueSettings.load()
+    for name, value in changes.items():
+        setattr(value_settings, name, value)
+    value_settings.save()
+
+
+def test_a_customer_who_bought_again_in_another_currency_has_no_no_repeat_warning(company):
+    _repeat_buyers(20)
+    # Once in CNY two years ago, and again in USD last week.
+    book(company.rep_customer, _ago(730), "500.00", margin="150")
+    book(company.rep_customer, _ago(7), "80.00", margin="20", currency="USD")
+    # The same, but the USD orders were cancelled and refunded: not purchases, as before.
+    book(company.teammate_customer, _ago(730), "500.00", margin="150")
+    book(company.teammate_customer, _ago(7), "80.00", currency="USD", status="cancelled")
+    book(company.teammate_customer, _ago(6), "80.00", currency="USD", status="refunded")
+    run = analytics_refresh(as_of=AS_OF)
+    # The rep's customer took 723 days to a second purchase, among the gaps now: the 90th
+    # percentile of 10 … 200 and 723 days is 190, times the margin of 1.5.
+    assert run.figures["churn_no_repeat_days"] == pytest.approx(285)
+
+    buying = _value(run, company.rep_customer)
+    assert not buying.churn_flag and buying.churn_reason == "" and buying.value_at_risk == 0
+    assert not ChurnFollowUp.objects.filter(customer=company.rep_customer).exists()
+    # The money and the purchase history shown stay in CNY, the USD order left out.
+    assert buying.purchase_days == 1 and buying.last_purchase == _ago(730)
+    assert buying.total_amount == pytest.approx(500) and buying.gross_margin == pytest.approx(150)
+    assert buying.recency_days == 730
+
+    lost = _value(run, company.teammate_customer)
+    assert lost.churn_reason == "no_repeat" and lost.value_at_risk > 0
+    assert ChurnFollowUp.objects.get(customer=company.teammate_customer).reason == "no_repeat"
+
+
+def test_a_customer_buying_in_another_currency_is_not_overdue(company):
+    # Every 30 days in CNY until 340 days ago, then in USD: 340 days are far past 1.5 × 30, but
+    # the last purchase in any currency was 10 days ago, against a gap of 130 days on average.
+    for days in (400, 370, 340):
+        book(company.rep_customer, _ago(days), "100.00", margin="30")
+    book(company.rep_customer, _ago(10), "15.00", currency="USD")
+    # Without the USD purchase the customer is overdue.
+    for days in (400, 370, 340):
+        book(company.teammate_customer, _ago(days), "100.00", margin="30")
+    run = analytics_refresh(as_of=AS_OF)
+
+    buying = _value(run, company.rep_customer)
+    assert not buying.churn_flag and buying.churn_reason == ""
+    assert not ChurnFollowUp.objects.filter(customer=company.rep_customer).exists()
+    assert buying.purchase_days == 3 and buying.total_amount == pytest.approx(300)
+    assert _value(run, company.teammate_customer).churn_reason == "overdue"
+
+
+def test_p_alive_flags_no_one_who_bought_after_the_purchases_it_was_fitted_on(company):
+    _simulated_base(400, seed=7)  # enough for the purchase model to converge
+    # A threshold of 1 flags whoever the model gives less than certainty of being active.
+    _settings(churn_p_alive_threshold=1.0)
+    for customer in (company.rep_customer, company.teammate_customer):
+        book(customer, _ago(400), "100.00", margin="30")
+        book(customer, _ago(300), "100.00", margin="30")
+    # The rep's customer has bought in USD since; the model sees only the CNY purchases.
+    book(company.rep_customer, _ago(20), "15.00", currency="USD")
+    book(company.rep_customer, _ago(5), "15.00", currency="USD")
+    run = analytics_refresh(as_of=AS_OF)
+    assert run.figures["bgnbd"]["converged"]
+
+    buying, quiet = _value(run, company.rep_customer), _value(run, company.teammate_customer)
+    # The fit and what it says stay as they were: the same CNY histories, the same P(alive).
+    assert buying.p_alive == pytest.approx(quiet.p_alive) and buying.p_alive < 1
+    assert buying.clv == pytest.approx(quiet.clv)
+    assert not buying.churn_flag and buying.value_at_risk == 0
+    assert not ChurnFollowUp.objects.filter(customer=company.rep_customer).exists()
+    assert quiet.churn_flag and quiet.churn_reason.startswith("p_alive_low")
+
+
+def test_the_usual_wait_for_a_second_purchase_counts_every_currency(company):
+    # Every repeat buyer's second purchase was in USD: in CNY alone none of them came back
+    # within the 270 days after their first, but they did buy again.
+    _repeat_buyers(20, second_currency="USD")
+    book(company.rep_customer, _ago(730), "500.00", margin="150")
+    run = analytics_refresh(as_of=AS_OF)
+    assert run.figures["churn_no_repeat_days"] == pytest.approx(271.5)
+    assert _value(run, company.rep_customer).churn_reason == "no_repeat"
+
+
+def test_a_customer_who_bought_only_in_another_currency_and_stopped_is_warned_with_nothing_at_risk(
+    company,
+):
+    for days in (400, 370, 340):
+        book(company.rep_customer, _ago(days), "100.00", margin="30", currency="USD")
+    run = analytics_refresh(as_of=AS_OF)
+
+    lapsed = _value(run, company.rep_customer)
+    assert lapsed.churn_flag and lapsed.churn_reason == "overdue"
+    # No money in CNY: nothing at risk in the figures, which do not convert currencies.
+    assert lapsed.value_at_risk == 0 and lapsed.total_amount == 0 and lapsed.purchase_days == 0
+    follow_up = ChurnFollowUp.objects.get(customer=company.rep_customer)
+    assert (follow_up.reason, follow_up.value_at_risk) == ("overdue", 0)
