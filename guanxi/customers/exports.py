@@ -23,6 +23,7 @@ edits the cell and presses Enter, or saves the sheet as CSV; the leading quote s
 import csv
 import datetime as dt
 import io
+import re
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
@@ -237,7 +238,7 @@ def _records(customers, *, reveal: bool) -> Iterator[tuple]:
                 "; ".join(numbers if reveal else [mask_phone(n) for n in numbers]),
                 "; ".join(emails.get(pk, ())),
                 *addresses.get(pk, NO_ADDRESS),
-                "; ".join(tags.get(pk, ())),
+                tags_cell(tags.get(pk, ())),
                 id_number,
                 created_at,
                 updated_at,
@@ -316,6 +317,21 @@ def _laid_out(records: Iterator[tuple], names: dict[int, dict[str, str]]) -> Ite
         for position, labels in names.items():
             record[position] = labels.get(record[position], record[position])
         yield tuple(record)
+
+
+# What makes a tag's name be written in double quotes in a cell of tags (see tags_cell).
+_QUOTED_TAG = re.compile(r'[;；]|^"')
+
+
+def tags_cell(names) -> str:
+    """A customer's tags as one cell, separated by "; ". The import splits a cell of tags on
+    semicolons (full-width too) before anything else, so a tag holding one is written in double
+    quotes, one inside doubled, as CSV quotes a cell; so is a tag starting with a double quote,
+    which would read as such a quote. The import takes a piece so quoted back as the one tag it
+    is (``guanxi.imports.customer_rows._split_tags``)."""
+    return "; ".join(
+        '"' + name.replace('"', '""') + '"' if _QUOTED_TAG.search(name) else name for name in names
+    )
 
 
 def _by_customer(pairs) -> dict[int, list[str]]:

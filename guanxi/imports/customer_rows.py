@@ -448,15 +448,33 @@ def parse_guanxi_id(text: str) -> int | None:
     return number if 1 <= number <= MAX_ID else None
 
 
+# A piece of a cell of tags in double quotes (one inside doubled), then a semicolon or the end.
+_QUOTED_TAG = re.compile(r'\s*"((?:[^"]|"")*)"\s*(?:[;；]+|$)')
+_TAG_SEPARATOR = re.compile(r"[;；]+")
+
+
 def _split_tags(text: str, known: frozenset[str]) -> list[str]:
     """The tags of a cell. An export writes them separated by "; ", and a tag may hold any of
     the other separators people use ("B2B/B2C"): a piece between semicolons that is such a tag
     stays whole, so an export imported again does not give its customers new tags made of the
-    pieces. Anything else is split as any cell of several values."""
+    pieces. A tag holding a semicolon is written in double quotes (``customers.exports.
+    tags_cell``): a piece so quoted, up to a semicolon or the end, is that one tag, whatever it
+    holds, known here or not. Anything else is split as any cell of several values (a quote
+    that does not close its piece, as in ``"a"b``, is kept as typed)."""
+    text = text or ""
     tags: list[str] = []
-    for piece in re.split(r"[;；]+", text or ""):
-        piece = piece.strip()
+    position = 0
+    while position < len(text):
+        quoted = _QUOTED_TAG.match(text, position)
+        if quoted:
+            tags.append(quoted[1].replace('""', '"'))
+            position = quoted.end()
+            continue
+        separator = _TAG_SEPARATOR.search(text, position)
+        end = separator.start() if separator else len(text)
+        piece = text[position:end].strip()
         tags.extend([piece] if piece in known else _split(piece))
+        position = separator.end() if separator else len(text)
     return tags
 
 
