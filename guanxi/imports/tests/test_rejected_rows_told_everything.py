@@ -162,3 +162,12 @@ def test_with_dedup_auto_only_an_owner_with_nothing_to_merge_into_is_certain(
     )
     job = run(company.manager, path, dedup="auto")
     assert reasons_by_row(job) == {2: ["phone"], 3: ["phone", "owner"]}
+
+
+def test_a_dry_run_tells_the_same(company, contract_no, tmp_path):
+    leave(company.rep)
+    path = tmp_path / "check.csv"
+    path.write_text("name,phone,owner\n韩梅梅,12345,rep\n", encoding="utf-8")
+    job = run(company.manager, path, dedup="review", dry_run=True)
+    assert (job.rows_read, job.rejected) == (1, 1)
+    assert reasons_by_row(job) == {2: ["phone", "owner", "contract_no"]}
