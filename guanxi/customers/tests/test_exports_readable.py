@@ -20,7 +20,7 @@ from guanxi.customers.exports import (
 )
 from guanxi.customers.services import customer_create
 
-from .test_exports import DANGEROUS_STARTS, customer_with_text
+from .test_exports import DANGEROUS_STARTS, PAYLOAD_COLUMNS, customer_with_text
 
 pytestmark = pytest.mark.django_db
 
@@ -77,17 +77,6 @@ HEADERS = {
         "更新时间",
     ],
 }
-# The free-text columns a customer's own data fills (see test_exports.PAYLOAD_COLUMNS).
-PAYLOAD_COLUMNS = (
-    "external_id",
-    "name",
-    "company",
-    "industry",
-    "sales_region",
-    "emails",
-    *("address", "city", "region", "postcode", "country"),
-    "tags",
-)
 
 
 def readable_rows(export_format: str, language: str, **kwargs) -> list[dict]:
