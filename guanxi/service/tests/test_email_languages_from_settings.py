@@ -194,8 +194,8 @@ def test_the_status_page_of_a_language_no_longer_offered_speaks_as_the_ticket_re
 
 def test_the_ticket_page_and_api_of_a_language_no_longer_offered_answer(
     client,
-    api_as,
-    company,  # noqa: F811
+    api_as,  # noqa: F811
+    company,
 ):
     ticket = _ticket(company, language="zh-hans")
     with WITHOUT_SIMPLIFIED:
