@@ -230,6 +230,19 @@ class Command(BaseCommand):
             f"{figures['churn_follow_ups_created']:,} new follow-ups; "
             f"{figures['tier_changes']:,} tier changes."
         )
+        # The no-repeat signal's wait comes from the data, so say what it came to (or that there
+        # was too little to tell): an analyst reading the warnings needs it.
+        no_repeat_days = figures.get("churn_no_repeat_days")
+        if no_repeat_days is None:
+            write(
+                "No second purchase: not judged (too few customers bought again to say how "
+                "long a second purchase takes)."
+            )
+        else:
+            write(
+                f"No second purchase: a single purchase more than {no_repeat_days:,.1f} days "
+                "ago is flagged."
+            )
         if figures.get("activities_without_unit_cost"):
             write(
                 "No unit cost for: "

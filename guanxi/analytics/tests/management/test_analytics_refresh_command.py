@@ -19,6 +19,8 @@ def test_refresh_command_makes_a_current_run_and_prints_a_summary(book_of_orders
     assert "BG/NBD purchase model (NOT USED)" in output
     assert "Value tiers (by profit): untiered 2, gold 1, iron 1, lead 2" in output
     assert "Churn warnings: 1 customers" in output
+    # Three customers bought, too few to say how long a second purchase takes.
+    assert "No second purchase: not judged (too few customers bought again" in output
     # The last line: the whole time and the steps in the order they ran.
     assert re.fullmatch(
         r"[\d.]+ s \(aggregate [\d.]+ s, compute [\d.]+ s, write [\d.]+ s\)",

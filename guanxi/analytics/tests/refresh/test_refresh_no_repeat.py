@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 import pytest
+from django.core.management import call_command
 
 from guanxi.analytics.models import ChurnFollowUp, CustomerValue, ValueSettings
 from guanxi.analytics.refresh import analytics_refresh
@@ -61,6 +62,13 @@ def test_a_single_purchase_long_past_the_usual_wait_is_flagged_with_a_follow_up(
     past = _value(run, company.rep_b_customer)
     assert past.churn_reason == "no_repeat"
     assert ChurnFollowUp.objects.get(customer=company.rep_b_customer).owner == company.rep_b
+
+
+def test_the_refresh_command_says_after_how_many_days_a_single_purchase_is_flagged(company, capsys):
+    _repeat_buyers(20)
+    call_command("analytics", "refresh", "--as-of", AS_OF.isoformat())
+    output = capsys.readouterr().out
+    assert "No second purchase: a single purchase more than 271.5 days ago is flagged." in output
 
 
 def test_the_percentile_and_margin_are_the_settings(company):
