@@ -93,7 +93,8 @@ class OrderCreateIn(OrderFieldsIn):
 
 class OrderPatchIn(OrderFieldsIn):
     """An order always has a date, an amount, a currency, a channel and a status: a change may
-    leave them out but not send them as null (a new order takes null as "the default")."""
+    leave them out but not send them as null (a new order, whose date is required, takes null
+    for the others as their defaults)."""
 
     version: Version = Field(description="The version you read.")
     ordered_on: Omittable[dt.date] = None
