@@ -352,13 +352,10 @@ def clean_customer_row(
             problem("id_number", message)
 
     custom: dict[str, Any] = {}
-    missing_required: list[str] = []
     for key, definition in context.definitions.items():
         raw = values.get(key, "").strip()
         if not raw:
-            if definition.required:
-                missing_required.append(key)
-            continue
+            continue  # a required one is the importer's to refuse (see _unfilled_required)
         try:
             custom[key] = coerce_custom_value(definition, raw)
         except CustomValueError as error:
@@ -404,7 +401,7 @@ def clean_customer_row(
         organization_external_id=organization_external_id,
         guanxi_id=guanxi_id,
         cells=values,
-        missing_required=tuple(missing_required),
+        missing_required=tuple(_unfilled_required(values, context)),
         kept_owner=kept_owner,
     )
 
@@ -426,8 +423,17 @@ def unfilled_required_reasons(
     the later rows going into the same new customer fill) give."""
     return [
         field_reason(key, Summary(_REQUIRED))
+        for key in _unfilled_required(values, context)
+        if key not in filled
+    ]
+
+
+def _unfilled_required(values: dict[str, str], context: RowContext) -> list[str]:
+    """The required custom fields a row's ``values`` leave empty (blank counts as empty)."""
+    return [
+        key
         for key, definition in context.definitions.items()
-        if definition.required and not values.get(key, "").strip() and key not in filled
+        if definition.required and not values.get(key, "").strip()
     ]
 
 

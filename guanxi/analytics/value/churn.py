@@ -54,6 +54,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from guanxi.analytics.clv.lifetime_value import MIN_REPEAT_BUYERS
+
 from ._checks import as_bools, as_floats, as_labels, check_share, fail, same_length
 
 REASONS = {
@@ -75,10 +77,9 @@ COMPLAINT_WINDOW_DAYS = 90
 SURVEY_WINDOW_DAYS = 180
 
 # The repeat buyers needed before their first-to-second gaps say how long a second purchase
-# takes: as many as the lifetime value models need to be fitted at all
-# (``clv.lifetime_value.MIN_REPEAT_BUYERS``). A 90th percentile of a handful of gaps is one
-# customer's whim.
-NO_REPEAT_MIN_REPEAT_BUYERS = 20
+# takes: as many as the lifetime value models need to be fitted at all. A 90th percentile of a
+# handful of gaps is one customer's whim.
+NO_REPEAT_MIN_REPEAT_BUYERS = MIN_REPEAT_BUYERS
 
 
 @dataclass(frozen=True)
