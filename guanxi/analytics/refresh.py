@@ -147,6 +147,7 @@ class Aggregates:
     as_of: dt.date
     customer_ids: np.ndarray
     owner_ids: np.ndarray  # 0 for unowned customers
+    internal: np.ndarray  # bool: the company's own accounts (kind "internal")
     purchase_days: np.ndarray
     first_purchase: np.ndarray  # datetime64[D], NaT without purchases
     last_purchase: np.ndarray
@@ -246,11 +247,12 @@ def _jit_compiled():
 
 
 def _aggregate(*, as_of: dt.date, currency: str) -> Aggregates:
-    ids, owners = fetch_columns(
-        f"SELECT CAST(id AS BIGINT), CAST(COALESCE(owner_id, 0) AS BIGINT) "  # noqa: S608
+    ids, owners, internal = fetch_columns(
+        f"SELECT CAST(id AS BIGINT), CAST(COALESCE(owner_id, 0) AS BIGINT), "  # noqa: S608
+        f"CAST(CASE WHEN kind = %s THEN 1 ELSE 0 END AS BIGINT) "
         f"FROM {_table(Customer)} WHERE deleted_at IS NULL ORDER BY id",
-        [],
-        "ii",
+        [Customer.Kind.INTERNAL.value],
+        "iii",
     )
     customer_ids = ids
     n = len(customer_ids)
@@ -262,6 +264,7 @@ def _aggregate(*, as_of: dt.date, currency: str) -> Aggregates:
         as_of=as_of,
         customer_ids=customer_ids,
         owner_ids=owners,
+        internal=internal.astype(bool),
         **_aggregate_orders(as_of, currency, n, positions),
     )
     data.interactions = _aggregate_interactions(as_of, n, positions)
@@ -748,6 +751,13 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
         churn.ChurnWarnings(churn_flag, churn_reason, value_at_risk), signals, at_stake
     )
     churn_flag, churn_reason, value_at_risk = warned.flagged, warned.reason, warned.value_at_risk
+    # The company's own accounts are not customers who could be lost: no warning, so no
+    # follow-up either, and a warning from before the account became internal clears with this
+    # run. Their figures, tiers and segments are kept: they describe real orders, and leaving
+    # the accounts out would quietly move every paying customer's tier and the models' fit.
+    churn_flag = churn_flag & ~data.internal
+    churn_reason = np.where(data.internal, "", churn_reason)
+    value_at_risk = np.where(data.internal, 0.0, value_at_risk)
 
     # Credit: customers with no invoice due yet have no record (NaN: unrated).
     on_time_share = np.divide(
@@ -803,8 +813,8 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
         # when the margin makes the wait too long to write down (infinite: no one is flagged).
         "churn_no_repeat_days": _finite_value(no_repeat_days),
         "churn_service_signals": {
-            "complaints": int(signals.complaints.sum()),
-            "poor_survey": int(signals.poor_survey.sum()),
+            "complaints": int((signals.complaints & ~data.internal).sum()),
+            "poor_survey": int((signals.poor_survey & ~data.internal).sum()),
         },
         "value_at_risk": float(value_at_risk.sum()),
         "total_clv": float(np.nansum(clv)) if has_clv else None,
