@@ -151,7 +151,6 @@ class Aggregates:
     purchase_days: np.ndarray
     first_purchase: np.ndarray  # datetime64[D], NaT without purchases
     last_purchase: np.ndarray
-    previous_purchase: np.ndarray  # the purchase day before the last; NaT with fewer than two
     total_amount: np.ndarray
     first_day_amount: np.ndarray  # spent on the first purchase day
     gross_margin: np.ndarray  # over the purchases whose margin is known
@@ -162,6 +161,7 @@ class Aggregates:
     any_first_purchase: np.ndarray
     any_last_purchase: np.ndarray
     any_second_purchase: np.ndarray  # the purchase day after the first; NaT with fewer than two
+    any_previous_purchase: np.ndarray  # the purchase day before the last; NaT with fewer than two
     interactions: dict[str, np.ndarray] = field(default_factory=dict)  # per channel
     invoices_due: np.ndarray | None = None  # invoices whose due date has come
     invoices_on_time: np.ndarray | None = None  # ... paid in full by it
@@ -281,8 +281,9 @@ def _aggregate_orders(as_of, currency, n, positions) -> dict[str, np.ndarray]:
     # spend, for the mean *repeat* purchase; the purchase day before the last, for the
     # purchase cycle; and the one after the first, for how long a second purchase takes). Both
     # are hash aggregates; no sort of the order table. The "any_" columns count the completed
-    # orders of every currency, for the churn warnings only (the wait for a second purchase
-    # serves them alone, so it is counted that way only).
+    # orders of every currency, for the churn warnings and the purchase dates, recency and
+    # lifecycle shown beside them (the wait for a second purchase serves the warnings alone, so
+    # it is counted that way only).
     not_purchases = list(Order.NOT_PURCHASES)
     marks = ", ".join(["%s"] * len(not_purchases))
     completed = f"o.status NOT IN ({marks})"
@@ -311,10 +312,10 @@ def _aggregate_orders(as_of, currency, n, positions) -> dict[str, np.ndarray]:
                    CAST(SUM(CASE WHEN {purchase} AND o.ordered_on = p.first_day
                                  THEN o.amount ELSE 0 END)
                         AS DOUBLE PRECISION) AS first_day_total,
-                   MAX(CASE WHEN {purchase} AND o.ordered_on < p.last_day
-                            THEN o.ordered_on END) AS previous_day,
                    MIN(CASE WHEN o.ordered_on > p.any_first_day
-                            THEN o.ordered_on END) AS any_second_day
+                            THEN o.ordered_on END) AS any_second_day,
+                   MAX(CASE WHEN o.ordered_on < p.any_last_day
+                            THEN o.ordered_on END) AS any_previous_day
             FROM {_table(Order)} o
             JOIN per_customer p ON p.customer_id = o.customer_id
             WHERE {completed} AND o.ordered_on <= {as_of_param}
@@ -325,17 +326,16 @@ def _aggregate_orders(as_of, currency, n, positions) -> dict[str, np.ndarray]:
                CAST(p.total AS DOUBLE PRECISION), CAST(p.margin AS DOUBLE PRECISION),
                CAST(p.handled AS BIGINT),
                CAST(COALESCE(e.first_day_total, 0) AS DOUBLE PRECISION),
-               {day_number_sql("e.previous_day")},
                CAST(p.any_days AS BIGINT),
                {day_number_sql("p.any_first_day")}, {day_number_sql("p.any_last_day")},
-               {day_number_sql("e.any_second_day")}
+               {day_number_sql("e.any_second_day")}, {day_number_sql("e.any_previous_day")}
         FROM per_customer p LEFT JOIN around_ends e ON e.customer_id = p.customer_id
     """  # noqa: S608
     params = [
         *purchase_params * 5,
         *not_purchases * 3,
         _date(as_of),
-        *purchase_params * 2,
+        *purchase_params,
         *not_purchases,
         _date(as_of),
     ]
@@ -348,11 +348,11 @@ def _aggregate_orders(as_of, currency, n, positions) -> dict[str, np.ndarray]:
         margin,
         handled,
         first_total,
-        previous,
         any_days,
         any_first,
         any_last,
         any_second,
+        any_previous,
     ) = fetch_columns(sql, params, "iiiiffifiiiii")
     where, known = positions(ids)
     nat = np.datetime64("NaT")
@@ -360,9 +360,6 @@ def _aggregate_orders(as_of, currency, n, positions) -> dict[str, np.ndarray]:
         "purchase_days": _scatter(where, days[known], n, 0, np.int64),
         "first_purchase": _scatter(where, days_to_dates(first[known]), n, nat, "datetime64[D]"),
         "last_purchase": _scatter(where, days_to_dates(last[known]), n, nat, "datetime64[D]"),
-        "previous_purchase": _scatter(
-            where, days_to_dates(previous[known]), n, nat, "datetime64[D]"
-        ),
         "total_amount": _scatter(where, total[known], n, 0.0, np.float64),
         "gross_margin": _scatter(where, margin[known], n, 0.0, np.float64),
         "orders_handled": _scatter(where, handled[known], n, 0, np.int64),
@@ -376,6 +373,9 @@ def _aggregate_orders(as_of, currency, n, positions) -> dict[str, np.ndarray]:
         ),
         "any_second_purchase": _scatter(
             where, days_to_dates(any_second[known]), n, nat, "datetime64[D]"
+        ),
+        "any_previous_purchase": _scatter(
+            where, days_to_dates(any_previous[known]), n, nat, "datetime64[D]"
         ),
     }
 
@@ -612,10 +612,15 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
     age = (as_of - first).astype(np.float64)
     repeat_spend = data.total_amount[buyers] - data.first_day_amount[buyers]
     monetary = np.divide(repeat_spend, frequency, out=np.zeros_like(frequency), where=frequency > 0)
+    # The purchase dates shown, the days since the last and the first purchase, RFM's recency
+    # and the lifecycle count completed orders in every currency, as the churn warnings do: a
+    # customer page must not show a long silence beside no warning. Every purchase in the
+    # settings currency is one of these, so every buyer above has them.
+    any_buyers = np.flatnonzero(data.any_purchase_days > 0)
     days_since_last = nan.copy()
-    days_since_last[buyers] = (as_of - last).astype(np.float64)
+    days_since_last[any_buyers] = (as_of - data.any_last_purchase[any_buyers]).astype(np.float64)
     tenure = nan.copy()
-    tenure[buyers] = age
+    tenure[any_buyers] = (as_of - data.any_first_purchase[any_buyers]).astype(np.float64)
     monetary_value = np.zeros(n)
     monetary_value[buyers] = monetary
 
@@ -651,7 +656,9 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
         spend_model = None
     has_clv = bool(len(buyers)) and not np.isnan(clv[buyers]).any()
 
-    # RFM: frequency is the number of purchase days, money the total spent.
+    # RFM: recency in every currency (above); frequency is the number of purchase days and
+    # money the total spent, both in the settings currency, so whoever bought only in other
+    # currencies has no scores (segment "none"), as the figures hold no money of theirs.
     scores = rfm.rfm_scores(days_since_last, data.purchase_days, data.total_amount)
     segments = rfm.rfm_segments(scores.r, scores.f, scores.m)
 
@@ -680,12 +687,12 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
         tiers.value_quadrant(profit, forward_value) if has_clv else np.full(n, "", dtype="<U8")
     )
 
-    # Lifecycle: the open cycle has two purchase days or more exactly when the last two
-    # purchase days are at most a cycle apart (and the last is recent enough, which
-    # lifecycle_stages checks itself).
+    # Lifecycle, by the purchases in every currency: the open cycle has two purchase days or
+    # more exactly when the last two purchase days are at most a cycle apart (and the last is
+    # recent enough, which lifecycle_stages checks itself).
     repeat_in_cycle = np.zeros(n, dtype=bool)
-    repeaters = np.flatnonzero(data.purchase_days >= 2)
-    gap_to_previous = data.last_purchase[repeaters] - data.previous_purchase[repeaters]
+    repeaters = np.flatnonzero(data.any_purchase_days >= 2)
+    gap_to_previous = data.any_last_purchase[repeaters] - data.any_previous_purchase[repeaters]
     repeat_in_cycle[repeaters] = (
         gap_to_previous.astype(np.int64) <= value_settings.lifecycle_cycle_days
     )
@@ -694,7 +701,7 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
         contacted |= counts > 0
     stages = lifecycle.lifecycle_stages(
         contacted,
-        data.purchase_days,
+        data.any_purchase_days,
         repeat_in_cycle,
         # No source records recommendations yet, so nobody is an advocate.
         np.zeros(n, dtype=bool),
@@ -723,7 +730,6 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
         percentile=value_settings.churn_no_repeat_percentile,
         margin=value_settings.churn_no_repeat_margin,
     )
-    any_buyers = np.flatnonzero(data.any_purchase_days > 0)
     if len(any_buyers):
         any_days = data.any_purchase_days[any_buyers]
         any_last = data.any_last_purchase[any_buyers]
@@ -770,8 +776,8 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
 
     columns = {
         "purchase_days": data.purchase_days,
-        "first_purchase": data.first_purchase,
-        "last_purchase": data.last_purchase,
+        "first_purchase": data.any_first_purchase,
+        "last_purchase": data.any_last_purchase,
         "recency_days": days_since_last,
         "tenure_days": tenure,
         "total_amount": data.total_amount,

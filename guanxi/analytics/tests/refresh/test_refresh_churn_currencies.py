@@ -57,14 +57,40 @@ def test_a_customer_who_bought_again_in_another_currency_has_no_no_repeat_warnin
     buying = _value(run, company.rep_customer)
     assert not buying.churn_flag and buying.churn_reason == "" and buying.value_at_risk == 0
     assert not ChurnFollowUp.objects.filter(customer=company.rep_customer).exists()
-    # The money and the purchase history shown stay in CNY, the USD order left out.
-    assert buying.purchase_days == 1 and buying.last_purchase == _ago(730)
+    # The money stays in CNY, the USD order left out; the last purchase and the days since are
+    # those the warning judged, in every currency.
+    assert buying.purchase_days == 1
     assert buying.total_amount == pytest.approx(500) and buying.gross_margin == pytest.approx(150)
-    assert buying.recency_days == 730
+    assert (buying.last_purchase, buying.recency_days) == (_ago(7), 7)
 
     lost = _value(run, company.teammate_customer)
     assert lost.churn_reason == "no_repeat" and lost.value_at_risk > 0
     assert ChurnFollowUp.objects.get(customer=company.teammate_customer).reason == "no_repeat"
+
+
+def test_the_recency_segment_and_stage_count_every_currency_as_the_warnings_do(company):
+    # Both bought in CNY 500, 470 and 440 days ago; the rep's customer has bought in USD 40 and
+    # 10 days ago as well.
+    for customer in (company.rep_customer, company.teammate_customer):
+        for days in (500, 470, 440):
+            book(customer, _ago(days), "100.00", margin="30")
+    book(company.rep_customer, _ago(40), "15.00", currency="USD")
+    book(company.rep_customer, _ago(10), "15.00", currency="USD")
+    run = analytics_refresh(as_of=AS_OF)
+
+    buying, quiet = _value(run, company.rep_customer), _value(run, company.teammate_customer)
+    assert not buying.churn_flag and quiet.churn_reason == "overdue"
+    assert (buying.first_purchase, buying.last_purchase) == (_ago(500), _ago(10))
+    assert (buying.recency_days, buying.tenure_days) == (10, 500)
+    assert (quiet.last_purchase, quiet.recency_days) == (_ago(440), 440)
+    # Bought more recently: the better R score; two purchases within the cycle: a repeat
+    # buyer, where the other has lapsed.
+    assert buying.r_score > quiet.r_score
+    assert (buying.lifecycle_stage, quiet.lifecycle_stage) == ("repeat_purchase", "expectation")
+    # How often and how much stay in CNY: the same F and M, the same money.
+    assert (buying.f_score, buying.m_score) == (quiet.f_score, quiet.m_score)
+    assert buying.purchase_days == quiet.purchase_days == 3
+    assert buying.total_amount == pytest.approx(quiet.total_amount)
 
 
 def test_a_customer_buying_in_another_currency_is_not_overdue(company):
