@@ -1,9 +1,16 @@
 """Requests customers make on their own — the public form, an email to the desk — and who they
 are in the customer records.
 
-A request is filed under the customer whose email address (or, failing that, mobile number) it
-comes from; someone unknown becomes a new customer in the unowned pool, so their request, and
-everything after it, is on one shared record from the first contact.
+A request is filed under the customer whose email address it comes from; someone unknown
+becomes a new customer in the unowned pool, so their request, and everything after it, is on one
+shared record from the first contact.
+
+A phone number typed on the public form does not file the request under the customer who has
+it: the desk shows every user which customer a ticket is on, so a member of staff who sees
+numbers masked could send the form a guessed number and read the answer off the ticket, without
+the limit on whole-number look-ups. The requester becomes a new customer holding the number,
+whether anyone has it or not, and the pair is queued for review for who sees numbers in full
+(:func:`_queue_pair`).
 
 An email whose sender's address could not be verified is never filed under the customer who
 has that address (anyone may have written it): the first becomes a new customer, put in the
@@ -67,9 +74,9 @@ def _one_request_at_a_time_from(*, email: str, phone: str) -> None:
     find no customer and make one each, and the address would name two customers. SQLite's
     write transactions already take turns (``IMMEDIATE``).
 
-    Both the address and the number are waited for, as a request is found by either and makes
-    a customer with both: a form sent with the number alone and an email from the address
-    with the number must not each make a customer holding it. The number is the one it is
+    Both the address and the number are waited for, as a request is found by its address and
+    queued for review with the customer who has its number: two sent at once with one number
+    must each see the other's, to be queued as a pair. The number is the one it is
     stored and looked up as (``+86 138…`` and ``138…`` are one), and the keys are taken in one
     order, so two requests naming both never hold one each while waiting for the other."""
     if connection.vendor != "postgresql":
@@ -120,7 +127,9 @@ def request_from_customer(
     # A customer merged into another while this waited for its lock is looked up again: the
     # merge moved its addresses and numbers to the kept customer, under which the request goes.
     for _attempt in range(FIND_ATTEMPTS):
-        customer = find_customer(email=email, phone=phone) if match_customer else None
+        # By the address alone: a number anyone may type is no sign of who writes (see the
+        # module's docstring); the customer who has it is a suggestion, made in _file_request.
+        customer = find_customer(email=email) if match_customer else None
         try:
             return _file_request(
                 customer=customer,
@@ -156,9 +165,12 @@ def _file_request(
     match_customer: bool,
 ) -> Ticket:
     holder = None  # the customer who has the address, when the sender is not taken to be them
+    by_number = None  # the customer who has the number, of a request from someone new
     if customer is None and not match_customer:
         customer = _customer_of_unverified_requests(email)
         holder = find_customer(email=email) if customer is None else None
+    elif customer is None and phone:
+        by_number = find_customer(phone=phone)
     if customer is None:
         keep_email = bool(email) and (match_customer or holder is None)
         details = {
@@ -179,6 +191,8 @@ def _file_request(
     )
     if holder is not None and holder.pk != customer.pk:
         _queue_pair(customer, holder, ticket)
+    if by_number is not None and by_number.pk != customer.pk:
+        _queue_pair(customer, by_number, ticket, field="phone")
     return ticket
 
 
@@ -252,21 +266,29 @@ def _dealt_with_by_staff(customer: Customer) -> bool:
     )
 
 
-def _queue_pair(customer: Customer, holder: Customer, ticket: Ticket) -> None:
-    """Put the new customer of an unverified request in the duplicate review queue with the
-    customer who has its address: it may well be them, and a person can merge the two. As
-    likely as the least likely pair a scan queues: the address says so, but anyone may have
-    written it."""
+# How a pair queued by a request reads ("request from their email, sender not verified").
+LEVELS = {"email": "unverified request", "phone": "public form"}
+
+
+def _queue_pair(customer: Customer, holder: Customer, ticket: Ticket, field: str = "email") -> None:
+    """Put the new customer of a request in the duplicate review queue with the customer who
+    has its address (an unverified email) or its number (the public form): it may well be
+    them, and a person can merge the two. As likely as the least likely pair a scan queues:
+    the address or number says so, but anyone may have written it.
+
+    A pair by the number is not shown to whoever sees numbers masked (the score they are shown
+    is 0, which keeps it out of their queue and off the customer's page, as a pair only ID
+    numbers found is): it would tell them that a number they sent through the form is that
+    customer's, which is what filing the request under the new customer keeps from them."""
     low, high = sorted((customer.pk, holder.pk))
-    DuplicatePair.objects.get_or_create(
-        left_id=low,
-        right_id=high,
-        defaults={
-            "score": REVIEW_THRESHOLD,
-            "source": DuplicatePair.Source.INTAKE,
-            "details": {
-                "fields": [{"field": "email", "level": "unverified request", "weight": 1.0}],
-                "ticket": ticket.pk,
-            },
+    defaults = {
+        "score": REVIEW_THRESHOLD,
+        "source": DuplicatePair.Source.INTAKE,
+        "details": {
+            "fields": [{"field": field, "level": LEVELS[field], "weight": 1.0}],
+            "ticket": ticket.pk,
         },
-    )
+    }
+    if field == "phone":
+        defaults["score_without_id_number"] = 0.0
+    DuplicatePair.objects.get_or_create(left_id=low, right_id=high, defaults=defaults)

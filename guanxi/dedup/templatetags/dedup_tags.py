@@ -25,6 +25,8 @@ LABELS = {
     ("email", "different"): _("different emails"),
     # A request to the service desk from one's address whose sender could not be verified.
     ("email", "unverified request"): _("request from their email, sender not verified"),
+    # A request through the public form giving their number, which anyone may have typed.
+    ("phone", "public form"): _("request through the public form giving their mobile phone"),
     ("id_number", "same"): _("same ID number"),
     ("id_number", "different"): _("different ID numbers"),
     ("birth_date", "same"): _("same birth date"),

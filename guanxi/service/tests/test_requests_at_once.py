@@ -7,6 +7,7 @@ import pytest
 from guanxi.core.testing.merging import CONCURRENT
 from guanxi.core.testing.threads import hold_before, second_waits_for_first
 from guanxi.customers.models import Customer, Email, Phone
+from guanxi.dedup.models import DuplicatePair
 from guanxi.service import intake
 from guanxi.service.models import Ticket
 
@@ -60,11 +61,13 @@ def _request_from(n: int, *, email: str, phone: str):
     ],
     ids=["number-written-two-ways", "two-addresses-one-number"],
 )
-def test_two_requests_at_once_with_one_number_make_one_customer(
+def test_two_requests_at_once_with_one_number_are_queued_as_a_pair(
     company, monkeypatch, first, second
 ):
-    """The second is found by the number the first stores, however each was written, so it
-    waits for the first's number rather than for its own address alone."""
+    """A number on the public form does not file a request under the customer who has it (see
+    ``intake``), but queues the two for review: the second waits for the first's number rather
+    than for its own address alone, and so finds the customer the first made, however each
+    wrote the number."""
     hold = hold_before(monkeypatch, intake, "ticket_create_from_customer", thread="first")
     results = second_waits_for_first(
         _request_from(1, email=first[0], phone=first[1]),
@@ -75,5 +78,8 @@ def test_two_requests_at_once_with_one_number_make_one_customer(
 
     assert results["first"][0] == "ok", results["first"]
     assert results["second"][0] == "ok", results["second"]
-    assert results["first"][1].customer_id == results["second"][1].customer_id
-    assert Phone.objects.filter(number="+8613800138000").count() == 1
+    one, two = results["first"][1].customer_id, results["second"][1].customer_id
+    assert one != two
+    [pair] = DuplicatePair.objects.all()
+    assert (pair.left_id, pair.right_id) == tuple(sorted((one, two)))
+    assert Phone.objects.filter(number="+8613800138000").count() == 2
