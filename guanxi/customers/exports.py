@@ -247,6 +247,22 @@ def _records(customers, *, reveal: bool) -> Iterator[tuple]:
 
 NO_ADDRESS = ("",) * len(ADDRESS_COLUMNS)
 
+# Control characters, which a workbook shows as "\ufffd" (see _xlsx_value), that character
+# itself, and the runs of them, which a program saving the file again may shorten ("\r\n").
+_UNSHOWN = re.compile(r"[\x00-\x1f\x7f-\x9f\ufffd]+")
+_ENDS = re.compile(r"^[\s\ufffd]+|[\s\ufffd]+$")
+
+
+def address_key(street: str, city: str, region: str, postcode: str) -> tuple[str, ...]:
+    """What an address's parts are compared by, the same for a stored address and for the copy
+    of it an export shows and the import reads back: the import trims the ends of each part,
+    and a workbook cannot hold control characters. Without it, an address stored with either
+    would be added a second time by its own export imported again."""
+    return tuple(
+        _ENDS.sub("", _UNSHOWN.sub("\ufffd", part or ""))
+        for part in (street, city, region, postcode)
+    )
+
 
 def _first_addresses(ids: list[int]) -> dict[int, tuple[str, ...]]:
     """The first address of each of these customers (see ADDRESS_COLUMNS), as its cells."""

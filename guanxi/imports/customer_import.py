@@ -49,6 +49,7 @@ from guanxi.core.collection import fewer_collections
 from guanxi.core.crypto import encrypt_text, lookup_hash
 from guanxi.core.masking import NUMBERS_WOULD_BE_LOST, mask_id_number, texts_as_read
 from guanxi.core.write_behind import WriteBehind
+from guanxi.customers.exports import address_key
 from guanxi.customers.models import Address, Customer, Email, Phone, Tag
 from guanxi.customers.search import build_search_text
 from guanxi.customers.services import (
@@ -1475,7 +1476,11 @@ class CustomerImporter:
             )
             have_phones = {p.number for p in own_phones}
             have_emails = {e.address for e in own_emails}
-            have_addresses = {(a.street, a.city, a.region, a.postcode) for a in own_addresses}
+            # Compared as an export shows them (see address_key), so that a customer's export
+            # imported again does not add the address it already has.
+            have_addresses = {
+                address_key(a.street, a.city, a.region, a.postcode) for a in own_addresses
+            }
             touched = False
             applied = 0
             given_id_number = ""  # an ID number an update by external id gave
@@ -1543,7 +1548,7 @@ class CustomerImporter:
                         emails.append(own_emails[-1])
                         touched = True
                 for address in row.addresses:
-                    values = (
+                    values = address_key(
                         address["street"],
                         address["city"],
                         address["region"],
