@@ -73,10 +73,12 @@ $(VENV)/.bench-installed: pyproject.toml $(VENV)/.test-installed
 bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
-## make messages: refresh the translation catalogues after changing user-facing text.
+## make messages: refresh the translation catalogues after changing user-facing text; the
+## Traditional Chinese one is made from the Simplified one, which is the one to translate in.
 messages: $(VENV)/.installed
 	cd guanxi && ../$(BIN)/guanxi makemessages -l zh_Hans --no-obsolete --no-location
-	cd guanxi && ../$(BIN)/guanxi compilemessages -l zh_Hans
+	$(BIN)/python -m guanxi.core.traditional_catalog
+	cd guanxi && ../$(BIN)/guanxi compilemessages -l zh_Hans -l zh_Hant
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

@@ -1,12 +1,13 @@
 import hashlib
 import secrets
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from guanxi.core.languages import site_languages
 
 from .roles import Role
 
@@ -143,7 +144,7 @@ class User(AbstractUser):
     language = models.CharField(
         _("language"),
         max_length=10,
-        choices=settings.LANGUAGES,
+        choices=site_languages,
         blank=True,
         help_text=_("Blank: the site's default language."),
     )

@@ -14,17 +14,108 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.utils import translation
 
-from .text import has_han
+from .text import has_han, to_simplified, to_traditional
+
+
+def site_languages() -> list[tuple[str, str]]:
+    """``settings.LANGUAGES`` when asked: the choices of a user's language as a function, so
+    that a language added to the settings needs no migration."""
+    return list(settings.LANGUAGES)
+
+
+def primary_language(code: str) -> str:
+    """The primary language subtag of a language tag (``zh`` of ``zh-hant``)."""
+    return code.lower().split("-")[0]
+
+
+# The script a Chinese language tag implies by its region, where it names none itself.
+_CHINESE_SCRIPT_OF_REGION = {
+    "cn": "hans",
+    "sg": "hans",
+    "my": "hans",
+    "tw": "hant",
+    "hk": "hant",
+    "mo": "hant",
+}
+
+
+def _script(code: str) -> str | None:
+    """The script subtag of a language tag (``hant`` of ``zh-hant`` and ``zh-tw``), or None when
+    it names or implies none."""
+    primary, *subtags = code.lower().split("-")
+    for subtag in subtags:
+        if len(subtag) == 4 and subtag.isalpha():
+            return subtag
+        if primary == "zh" and subtag in _CHINESE_SCRIPT_OF_REGION:
+            return _CHINESE_SCRIPT_OF_REGION[subtag]
+    return None
+
+
+def language_matching(code: str, offered: list[str]) -> str | None:
+    """The code of ``offered`` that ``code`` (a ticket's, a browser's, the site default) names,
+    or None.
+
+    The same code first; only when none is the same, one of the same primary language
+    (``en-us`` is ``en``), and never one written in another script: ``zh-hant``, ``zh-tw`` and
+    ``zh-hk`` are Traditional Chinese, which a reader of Simplified may not read fluently, and
+    the other way round."""
+    code = code.lower()
+    for known in offered:
+        if known.lower() == code:
+            return known
+    script = _script(code)
+    for known in offered:
+        if primary_language(known) != primary_language(code):
+            continue
+        if script is None or _script(known) in (None, script):
+            return known
+    return None
+
+
+def site_language(code: str | None = None) -> str:
+    """The language of ``settings.LANGUAGES`` that Guanxi writes in for ``code`` (blank: the
+    site default, ``settings.LANGUAGE_CODE``).
+
+    ``LANGUAGE_CODE`` may name a regional variant (``zh-cn``, ``en-us``) that Django accepts
+    but has no catalogue of its own: translating in it outside a request fails ("No translation
+    files found for default language"), and users left at the default would be told apart from
+    those who chose the same language. Matched as a ticket's language is, then as Django
+    matches a browser's; failing both, the site's first language, so a reader is never left
+    without a message."""
+    code = code or settings.LANGUAGE_CODE
+    offered = [known for known, _label in settings.LANGUAGES]
+    matched = language_matching(code, offered)
+    if matched:
+        return matched
+    try:
+        return translation.get_supported_language_variant(code)
+    except LookupError:
+        return offered[0]
+
+
+def settle_language_code() -> None:
+    """Read ``settings.LANGUAGE_CODE`` as the language of ``settings.LANGUAGES`` it names
+    (``zh-cn`` as ``zh-hans``, ``en-us`` as ``en``), once, when the site starts.
+
+    Django accepts a regional code there (its check matches it as it matches a browser's) but
+    translates in the code as written wherever no request chose a language, and falls back to
+    it from every other language: with no catalogue of its own (there is no zh_CN), every
+    Chinese page, mail and notice then fails with "No translation files found for default
+    language". Users who left their language at the default are also told apart from those
+    who chose the same language, and emailed twice."""
+    settled = site_language(settings.LANGUAGE_CODE)
+    if settled != settings.LANGUAGE_CODE:
+        settings.LANGUAGE_CODE = settled
 
 
 def in_language(code: str | None) -> translation.override:
     """Translate in ``code``, or in the site default when it is blank."""
-    return translation.override(code or settings.LANGUAGE_CODE)
+    return translation.override(site_language(code))
 
 
 def language_of(user) -> str:
     """The language ``user`` reads Guanxi in."""
-    return getattr(user, "language", "") or settings.LANGUAGE_CODE
+    return site_language(getattr(user, "language", ""))
 
 
 def by_language(users: Iterable) -> dict[str, list]:
@@ -36,9 +127,30 @@ def by_language(users: Iterable) -> dict[str, list]:
 
 
 def chinese_if_written_in_it(*texts: str) -> str:
-    """``zh-hans`` when any of ``texts`` has Han characters, else blank (the site default):
-    all Guanxi can tell of the language of someone who wrote to it without choosing one."""
-    return "zh-hans" if any(has_han(text or "") for text in texts) else ""
+    """Chinese when any of ``texts`` has Han characters, else blank (the site default): all
+    Guanxi can tell of the language of someone who wrote to it without choosing one.
+
+    ``zh-hant`` when the Chinese is written in Traditional characters and the site offers
+    it, else ``zh-hans``. Told by which way OpenCC changes the text: Traditional text changes
+    when simplified and Simplified text when made Traditional, and most characters (人, 中)
+    are the same in both. More characters changed by simplifying than by the other way is
+    Traditional; a tie, as in text of shared characters only, is read as Simplified."""
+    written = "".join(text or "" for text in texts)
+    if not has_han(written):
+        return ""
+    offered = [code.lower() for code, _label in settings.LANGUAGES]
+    if "zh-hant" in offered and _changed(written, to_simplified(written)) > _changed(
+        written, to_traditional(written)
+    ):
+        return "zh-hant"
+    return "zh-hans"
+
+
+def _changed(text: str, converted: str) -> int:
+    # Character by character: OpenCC's phrase tables may change a phrase's length (rarely).
+    return sum(a != b for a, b in zip(text, converted, strict=False)) + abs(
+        len(text) - len(converted)
+    )
 
 
 def speak_unless_chosen(request, code: str | None) -> None:
@@ -58,5 +170,5 @@ def speak_unless_chosen(request, code: str | None) -> None:
             pass  # a cookie naming no language of the site is no choice
         else:
             return
-    translation.activate(code or settings.LANGUAGE_CODE)
+    translation.activate(site_language(code))
     request.LANGUAGE_CODE = translation.get_language()

@@ -21,6 +21,8 @@ from django.utils import timezone
 from django.utils.translation import get_language_info, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.core.languages import language_matching, primary_language
+
 from .calendar import CalendarError, parse_calendar
 
 
@@ -46,7 +48,7 @@ def email_languages() -> list[tuple[str, str]]:
 def _name_in_itself(code: str, label, codes: list[str]) -> str:
     # The one Chinese of a site is 中文, as the site's own language switch names it; beside
     # another script, each says which it is (简体中文, 繁體中文).
-    if _primary(code) == "zh" and [_primary(c) for c in codes].count("zh") == 1:
+    if primary_language(code) == "zh" and [primary_language(c) for c in codes].count("zh") == 1:
         return "中文"
     try:
         return get_language_info(code)["name_local"]
@@ -54,52 +56,10 @@ def _name_in_itself(code: str, label, codes: list[str]) -> str:
         return str(label)
 
 
-def _primary(code: str) -> str:
-    return code.lower().split("-")[0]
-
-
-# The script a Chinese language tag implies by its region, where it names none itself.
-_CHINESE_SCRIPT_OF_REGION = {
-    "cn": "hans",
-    "sg": "hans",
-    "my": "hans",
-    "tw": "hant",
-    "hk": "hant",
-    "mo": "hant",
-}
-
-
-def _script(code: str) -> str | None:
-    """The script subtag of a language tag (``hant`` of ``zh-hant`` and ``zh-tw``), or None when
-    it names or implies none."""
-    primary, *subtags = code.lower().split("-")
-    for subtag in subtags:
-        if len(subtag) == 4 and subtag.isalpha():
-            return subtag
-        if primary == "zh" and subtag in _CHINESE_SCRIPT_OF_REGION:
-            return _CHINESE_SCRIPT_OF_REGION[subtag]
-    return None
-
-
 def email_language_matching(code: str) -> str | None:
     """The code of :func:`email_languages` that ``code`` (a ticket's, a browser's, the site
-    default) names, or None.
-
-    The same code first; only when none is the same, one of the same primary language
-    (``en-us`` is ``en``), and never one written in another script: ``zh-hant``, ``zh-tw`` and
-    ``zh-hk`` are Traditional Chinese, which a reader of Simplified may not read fluently, and
-    the other way round."""
-    code = code.lower()
-    offered = [known for known, _name in email_languages()]
-    if code in (known.lower() for known in offered):
-        return next(known for known in offered if known.lower() == code)
-    script = _script(code)
-    for known in offered:
-        if _primary(known) != _primary(code):
-            continue
-        if script is None or _script(known) in (None, script):
-            return known
-    return None
+    default) names, or None (see :func:`guanxi.core.languages.language_matching`)."""
+    return language_matching(code, [known for known, _name in email_languages()])
 
 
 # Who an escalation step can notify, from the one who holds the ticket upwards.

@@ -168,7 +168,7 @@ def test_the_take_down_form_offers_the_language_and_guesses_when_left_alone(
     page = client.get(url).content.decode()
     assert "Language of emails to the customer" in page
     assert '<option value="" selected>As the request is written</option>' in page
-    assert '<option value="zh-hans" lang="zh-hans">中文</option>' in page
+    assert '<option value="zh-hans" lang="zh-hans">简体中文</option>' in page
 
     form = {"type": "complaint", "subject": "Parcel arrived damaged", "priority": "normal"}
     for language, stored in (("zh-hans", "zh-hans"), ("", "")):
@@ -206,7 +206,7 @@ def test_the_ticket_page_shows_and_changes_the_language(client, company, desk, c
     assert response.status_code == 302
     assert Ticket.objects.get(pk=ticket.pk).language == "zh-hans"
     page = client.get(response["Location"]).content.decode()
-    assert '<dd id="email-language" lang="zh-hans">中文</dd>' in page
+    assert '<dd id="email-language" lang="zh-hans">简体中文</dd>' in page
 
     stale = _change(client, ticket, language="en")  # the version read before the change
     assert stale.status_code == 409

@@ -159,5 +159,5 @@ def test_the_page_in_chinese_shows_the_language_chosen(client, company, desk, cl
         data={"language": "zh-hans"},
     )
     page = client.get(f"/service/tickets/{ticket.pk}/").content.decode()
-    assert '<option value="zh-hans" selected lang="zh-hans">中文</option>' in page
-    assert '<dd id="email-language" lang="zh-hans">中文</dd>' in page
+    assert '<option value="zh-hans" selected lang="zh-hans">简体中文</option>' in page
+    assert '<dd id="email-language" lang="zh-hans">简体中文</dd>' in page
