@@ -34,9 +34,19 @@ class BlacklistOut(Schema):
 
 class CustomerValueOut(Schema):
     as_of: dt.date
-    purchase_days: int
-    first_purchase: dt.date | None
-    last_purchase: dt.date | None
+    # The purchase dates count every currency, as the churn warnings do; the money figures and
+    # the purchase days they go with count the settings currency alone, unconverted.
+    purchase_days: int = Field(
+        description="Days with a completed order in the settings currency, which the money "
+        "figures and the lifetime-value models count."
+    )
+    first_purchase: dt.date | None = Field(
+        description="The day of the first completed order in any currency; null without one."
+    )
+    last_purchase: dt.date | None = Field(
+        description="The day of the last completed order in any currency, as the churn "
+        "warnings judge it; null without one."
+    )
     total_amount: float
     gross_margin: float
     cost_to_serve: float
@@ -72,7 +82,12 @@ class CustomerValueOut(Schema):
         "days), poor_survey (the latest survey of the last 180 days scored 2 or less out of "
         "5), complaints+poor_survey."
     )
-    value_at_risk: float
+    value_at_risk: float | None = Field(
+        description="What the customer is worth if lost: the lifetime value, or without one "
+        "the margin earned so far, in the settings currency; 0 without a warning. Null when a "
+        "warned customer bought only in other currencies: the figures do not convert "
+        "currencies, so it is unknown."
+    )
     credit_rating: str
 
 

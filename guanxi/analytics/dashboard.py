@@ -238,8 +238,17 @@ def churn_risk(
         found = list(listed.values_list(*_CHURN_COLUMNS))
         flagged = len(found) if limit is None or len(found) < limit else warnings.count()
     owners = {user.pk: user.label for user in User.objects.filter(pk__in={r[5] for r in found})}
+    # An unknown value at risk (None: bought only in other currencies) stays None, an empty
+    # cell in the download.
     rows = [
-        (customer_id, name, tier, reason, round(at_risk, 2), owners.get(owner_id, ""))
+        (
+            customer_id,
+            name,
+            tier,
+            reason,
+            None if at_risk is None else round(at_risk, 2),
+            owners.get(owner_id, ""),
+        )
         for customer_id, name, tier, reason, at_risk, owner_id in found
     ]
     return Chart(
@@ -267,7 +276,7 @@ _CHURN_COLUMNS = (
 
 
 def _churn_entries(rows: list[tuple]) -> list[dict]:
-    largest = max((row[4] for row in rows), default=0) or 1
+    largest = max((row[4] for row in rows if row[4] is not None), default=0) or 1
     return [
         {
             "id": customer_id,
@@ -276,7 +285,7 @@ def _churn_entries(rows: list[tuple]) -> list[dict]:
             "tier_label": labels.tier_label(tier),
             "reason_label": labels.REASONS.get(reason, reason),
             "value_at_risk": at_risk,
-            "bar": round(max(at_risk, 0) / largest * 100, 1),
+            "bar": 0 if at_risk is None else round(max(at_risk, 0) / largest * 100, 1),
             "owner": owner,
         }
         for customer_id, name, tier, reason, at_risk, owner in rows

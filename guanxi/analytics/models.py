@@ -224,7 +224,9 @@ class CustomerValue(models.Model):
     lifecycle_stage = models.CharField(_("lifecycle stage"), max_length=20, blank=True)
     churn_flag = models.BooleanField(_("churn warning"), default=False)
     churn_reason = models.CharField(_("churn reason"), max_length=25, blank=True)
-    value_at_risk = models.FloatField(_("value at risk"), default=0)
+    # Null when a warned customer bought only in other currencies than the settings': the
+    # figures do not convert currencies, so what is at risk is unknown, not nothing.
+    value_at_risk = models.FloatField(_("value at risk"), default=0, null=True, blank=True)
     credit_rating = models.CharField(_("credit rating"), max_length=10, blank=True)
 
     class Meta:
@@ -324,7 +326,8 @@ class ChurnFollowUp(models.Model):
         verbose_name=_("run"),
     )
     reason = models.CharField(_("reason"), max_length=25)
-    value_at_risk = models.FloatField(_("value at risk"), default=0)
+    # Null when unknown, as on the customer's figures.
+    value_at_risk = models.FloatField(_("value at risk"), default=0, null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     done_at = models.DateTimeField(_("done"), null=True, blank=True)
 

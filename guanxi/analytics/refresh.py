@@ -764,6 +764,11 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
     churn_flag = churn_flag & ~data.internal
     churn_reason = np.where(data.internal, "", churn_reason)
     value_at_risk = np.where(data.internal, 0.0, value_at_risk)
+    # A warned customer who bought, but nothing in the settings currency, has a value at risk
+    # the figures cannot tell (they do not convert currencies): unknown (NaN, stored as null),
+    # not the 0 their empty figures would give. Whoever never bought has nothing at risk yet.
+    risk_unknown = churn_flag & (data.purchase_days == 0) & (data.any_purchase_days > 0)
+    value_at_risk[risk_unknown] = np.nan
 
     # Credit: customers with no invoice due yet have no record (NaN: unrated).
     on_time_share = np.divide(
@@ -822,7 +827,8 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
             "complaints": int((signals.complaints & ~data.internal).sum()),
             "poor_survey": int((signals.poor_survey & ~data.internal).sum()),
         },
-        "value_at_risk": float(value_at_risk.sum()),
+        "value_at_risk": float(np.nansum(value_at_risk)),  # of the known values
+        "value_at_risk_unknown": int(risk_unknown.sum()),
         "total_clv": float(np.nansum(clv)) if has_clv else None,
         "total_profit": float(profit.sum()),
         "activities_without_unit_cost": unpriced,

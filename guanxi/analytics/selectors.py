@@ -14,6 +14,7 @@ from django.db.models import (
     BigIntegerField,
     Case,
     Count,
+    F,
     FloatField,
     IntegerField,
     Q,
@@ -57,6 +58,11 @@ def _visible_customers(user, filters: dict[str, Any] | None) -> QuerySet[Custome
     return customers.filter(narrowing)
 
 
+# Unknown values at risk (null) last, on every database: PostgreSQL puts nulls first when
+# sorting from the largest down, SQLite last.
+_LARGEST_AT_RISK_FIRST = F("value_at_risk").desc(nulls_last=True)
+
+
 def current_values_for_user(
     user, *, filters: dict[str, Any] | None = None
 ) -> QuerySet[CustomerValue]:
@@ -72,7 +78,8 @@ def churn_warnings_for_user(
     user, *, filters: dict[str, Any] | None = None
 ) -> QuerySet[CustomerValue]:
     """Flagged customers ``user`` may see, in the order to work through them: gold customers
-    first, then by value at risk, largest first (as ``value.churn.warning_order`` orders)."""
+    first, then by value at risk, largest first (as ``value.churn.warning_order`` orders), an
+    unknown value at risk after every known one."""
     gold_first = Case(
         When(pareto_tier="gold", then=Value(0)), default=Value(1), output_field=IntegerField()
     )
@@ -80,7 +87,7 @@ def churn_warnings_for_user(
         current_values_for_user(user, filters=filters)
         .filter(churn_flag=True)
         .annotate(gold_first=gold_first)
-        .order_by("gold_first", "-value_at_risk", "customer_id")
+        .order_by("gold_first", _LARGEST_AT_RISK_FIRST, "customer_id")
     )
 
 
@@ -127,7 +134,9 @@ def value_columns_for_user(user, *, filters: dict[str, Any] | None = None) -> Va
             tier_code=Cast(tier_code, BigIntegerField()),
             stage_code=Cast(stage_code, BigIntegerField()),
             churn_code=Cast(churn_code, BigIntegerField()),
-            at_risk_value=Cast("value_at_risk", FloatField()),
+            # NaN for an unknown value at risk: the arrays hold no nulls, and sorting from the
+            # largest down puts NaN last, as the churn list does null.
+            at_risk_value=Coalesce(Cast("value_at_risk", FloatField()), Value(float("nan"))),
             bought_code=Cast(bought_code, BigIntegerField()),
         )
         .values_list(
@@ -290,17 +299,17 @@ def tier_movements_for_user(
 
 
 def follow_ups_for_user(user, *, open_only: bool = True) -> QuerySet[ChurnFollowUp]:
-    """Churn follow-ups on the customers ``user`` may see, largest value at risk first, then the
-    oldest; only the open ones unless ``open_only`` is false. A rep sees the ones on their own
-    customers (and their teammates' where the team shares), a manager their department's (all,
-    for the manager of service agents)."""
+    """Churn follow-ups on the customers ``user`` may see, largest value at risk first (unknown
+    last), then the oldest; only the open ones unless ``open_only`` is false. A rep sees the
+    ones on their own customers (and their teammates' where the team shares), a manager their
+    department's (all, for the manager of service agents)."""
     follow_ups = ChurnFollowUp.objects.filter(
         customer__in=Customer.objects.visible_to(user, VIEW).values("pk")
     )
     if open_only:
         follow_ups = follow_ups.filter(done_at__isnull=True)
     return follow_ups.select_related("customer", "owner").order_by(
-        "-value_at_risk", "created_at", "id"
+        _LARGEST_AT_RISK_FIRST, "created_at", "id"
     )
 
 

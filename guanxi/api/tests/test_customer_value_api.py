@@ -1,7 +1,10 @@
 """A customer's value figures and blacklist entry through the API."""
 
+import datetime as dt
+
 from guanxi.analytics.models import Blacklist
 from guanxi.analytics.refresh import analytics_refresh
+from guanxi.analytics.tests.conftest import AS_OF, book
 from guanxi.audit.models import AuditEvent
 
 
@@ -18,6 +21,15 @@ def test_value_is_null_before_a_refresh_and_the_run_s_figures_after(api_as, comp
     assert value["as_of"] == run.as_of.isoformat()
     assert value["rfm_segment"] == "none" and value["purchase_days"] == 0
     assert value["credit_rating"] == "unrated" and value["clv"] is None
+
+
+def test_a_value_at_risk_the_figures_cannot_tell_is_null(api_as, company):
+    # Overdue, after buying in USD only: the figures, in CNY, hold nothing of it.
+    for days in (400, 370, 340):
+        book(company.rep_customer, AS_OF - dt.timedelta(days=days), "100.00", currency="USD")
+    analytics_refresh(as_of=AS_OF)
+    value = api_as("rep").get(f"/customers/{company.rep_customer.pk}/value").json()["value"]
+    assert value["churn_reason"] == "overdue" and value["value_at_risk"] is None
 
 
 def test_blacklisting_is_audited_refused_twice_and_undone(api_as, company):

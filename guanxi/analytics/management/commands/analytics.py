@@ -226,7 +226,8 @@ class Command(BaseCommand):
         write(f"Value tiers (by {figures['pareto_by']}): {tiers}")
         write(
             f"Churn warnings: {figures['churn_warnings']:,} customers, "
-            f"{figures['value_at_risk']:,.2f} at risk; "
+            f"{figures['value_at_risk']:,.2f} at risk"
+            f"{_unknown_at_risk(figures.get('value_at_risk_unknown'))}; "
             f"{figures['churn_follow_ups_created']:,} new follow-ups; "
             f"{figures['tier_changes']:,} tier changes."
         )
@@ -528,3 +529,11 @@ def _json_report(
         "seconds": round(seconds, 3),
     }
     return json.dumps(report)
+
+
+def _unknown_at_risk(count: int | None) -> str:
+    """The warned customers left out of the value at risk: they bought only in other currencies
+    than the settings', which the figures do not convert (runs from before say nothing)."""
+    if not count:
+        return ""
+    return f" (and {count:,} unknown: bought only in other currencies)"

@@ -143,7 +143,7 @@ def test_the_usual_wait_for_a_second_purchase_counts_every_currency(company):
     assert _value(run, company.rep_customer).churn_reason == "no_repeat"
 
 
-def test_a_customer_who_bought_only_in_another_currency_and_stopped_is_warned_with_nothing_at_risk(
+def test_a_customer_who_bought_only_in_another_currency_and_stopped_is_warned_at_unknown_risk(
     company,
 ):
     for days in (400, 370, 340):
@@ -152,7 +152,9 @@ def test_a_customer_who_bought_only_in_another_currency_and_stopped_is_warned_wi
 
     lapsed = _value(run, company.rep_customer)
     assert lapsed.churn_flag and lapsed.churn_reason == "overdue"
-    # No money in CNY: nothing at risk in the figures, which do not convert currencies.
-    assert lapsed.value_at_risk == 0 and lapsed.total_amount == 0 and lapsed.purchase_days == 0
+    # No money in CNY: the figures, which do not convert currencies, cannot tell what is at
+    # risk, and say it is unknown rather than nothing.
+    assert lapsed.value_at_risk is None
+    assert lapsed.total_amount == 0 and lapsed.purchase_days == 0
     follow_up = ChurnFollowUp.objects.get(customer=company.rep_customer)
-    assert (follow_up.reason, follow_up.value_at_risk) == ("overdue", 0)
+    assert (follow_up.reason, follow_up.value_at_risk) == ("overdue", None)
