@@ -82,15 +82,18 @@ def site_language(code: str | None = None) -> str:
     those who chose the same language. Matched as a ticket's language is, then as Django
     matches a browser's; failing both, the site's first language, so a reader is never left
     without a message."""
-    code = code or settings.LANGUAGE_CODE
-    offered = [known for known, _label in settings.LANGUAGES]
-    matched = language_matching(code, offered)
+    return _named_language(code or settings.LANGUAGE_CODE) or settings.LANGUAGES[0][0]
+
+
+def _named_language(code: str) -> str | None:
+    """The language of ``settings.LANGUAGES`` that ``code`` names, or None."""
+    matched = language_matching(code, [known for known, _label in settings.LANGUAGES])
     if matched:
         return matched
     try:
         return translation.get_supported_language_variant(code)
     except LookupError:
-        return offered[0]
+        return None
 
 
 def settle_language_code() -> None:
@@ -102,9 +105,13 @@ def settle_language_code() -> None:
     it from every other language: with no catalogue of its own (there is no zh_CN), every
     Chinese page, mail and notice then fails with "No translation files found for default
     language". Users who left their language at the default are also told apart from those
-    who chose the same language, and emailed twice."""
-    settled = site_language(settings.LANGUAGE_CODE)
-    if settled != settings.LANGUAGE_CODE:
+    who chose the same language, and emailed twice.
+
+    A code naming no language of the site (``fr``, ``zh_CN``) is left as written: Django's
+    checks then refuse it by name when the site starts, where reading it as the first language
+    would have the site speak English without a word of why."""
+    settled = _named_language(settings.LANGUAGE_CODE)
+    if settled and settled != settings.LANGUAGE_CODE:
         settings.LANGUAGE_CODE = settled
 
 
