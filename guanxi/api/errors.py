@@ -12,7 +12,8 @@ parameters and headers are named as they are sent (``ordering``, ``Idempotency-K
 """
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -134,11 +135,82 @@ def _invalid_fields_detail(errors: list[dict[str, str]]) -> str:
     return _("Some values are not valid: %(fields)s.") % {"fields": ", ".join(fields)}
 
 
-# Pydantic's wording for the cases people meet most, in the words the services use.
-_SCHEMA_MESSAGES = {
-    "missing": lambda: _("This field is required."),
-    "extra_forbidden": lambda: _("Unknown field."),
+def _choices(ctx: Mapping[str, Any]) -> str:
+    """The allowed values of a choice, from pydantic's English "'a', 'b' or 'c'"."""
+    expected = str(ctx.get("expected", ""))
+    values = re.findall(r"'((?:[^'\\]|\\.)*)'", expected)
+    return ", ".join(values) if values else expected
+
+
+def _n(ctx: Mapping[str, Any], key: str) -> dict[str, Any]:
+    return {"n": ctx.get(key)}
+
+
+def _limit(ctx: Mapping[str, Any], key: str) -> dict[str, Any]:
+    return {"limit": ctx.get(key)}
+
+
+# Pydantic writes its messages in English only; the ones a client can meet are said again here,
+# by the error's type and with its context, in the words the services use and in the request's
+# language. A type not listed (none of the project's schemas give one) keeps pydantic's text.
+# Errors a validator of the project raises (PydanticCustomError) are translated where raised.
+_SCHEMA_MESSAGES: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "missing": lambda ctx: _("This field is required."),
+    "extra_forbidden": lambda ctx: _("Unknown field."),
+    "string_type": lambda ctx: _("Expected text."),
+    "int_type": lambda ctx: _("Expected a whole number."),
+    "int_parsing": lambda ctx: _("Expected a whole number."),
+    "int_from_float": lambda ctx: _("Expected a whole number."),
+    "float_type": lambda ctx: _("Expected a number."),
+    "float_parsing": lambda ctx: _("Expected a number."),
+    "decimal_type": lambda ctx: _("Expected a number."),
+    "decimal_parsing": lambda ctx: _("Expected a number."),
+    "finite_number": lambda ctx: _("Expected a number."),
+    "bool_type": lambda ctx: _("Expected true or false."),
+    "bool_parsing": lambda ctx: _("Expected true or false."),
+    "dict_type": lambda ctx: _("Expected an object."),
+    "model_type": lambda ctx: _("Expected an object."),
+    "model_attributes_type": lambda ctx: _("Expected an object."),
+    "list_type": lambda ctx: _("Expected a list."),
+    "string_too_short": lambda ctx: (
+        _("This field cannot be empty.")
+        if ctx.get("min_length") == 1
+        else _("At least %(n)d characters.") % _n(ctx, "min_length")
+    ),
+    "string_too_long": lambda ctx: _("At most %(n)d characters.") % _n(ctx, "max_length"),
+    "too_short": lambda ctx: _("At least %(n)d items.") % _n(ctx, "min_length"),
+    "too_long": lambda ctx: _("At most %(n)d items.") % _n(ctx, "max_length"),
+    "string_pattern_mismatch": lambda ctx: _("Not in the expected form."),
+    "greater_than": lambda ctx: _("Must be greater than %(limit)s.") % _limit(ctx, "gt"),
+    "greater_than_equal": lambda ctx: _("Must be at least %(limit)s.") % _limit(ctx, "ge"),
+    "less_than": lambda ctx: _("Must be less than %(limit)s.") % _limit(ctx, "lt"),
+    "less_than_equal": lambda ctx: _("Must be at most %(limit)s.") % _limit(ctx, "le"),
+    "decimal_max_digits": lambda ctx: _("At most %(n)d digits in all.") % _n(ctx, "max_digits"),
+    "decimal_max_places": lambda ctx: (
+        _("At most %(n)d digits after the decimal point.") % _n(ctx, "decimal_places")
+    ),
+    "decimal_whole_digits": lambda ctx: (
+        _("At most %(n)d digits before the decimal point.") % _n(ctx, "whole_digits")
+    ),
+    "literal_error": lambda ctx: _("Choose one of: %(choices)s.") % {"choices": _choices(ctx)},
+    "enum": lambda ctx: _("Choose one of: %(choices)s.") % {"choices": _choices(ctx)},
+    "date_type": lambda ctx: _("Expected a date as YYYY-MM-DD."),
+    "date_parsing": lambda ctx: _("Expected a date as YYYY-MM-DD."),
+    "date_from_datetime_parsing": lambda ctx: _("Expected a date as YYYY-MM-DD."),
+    "date_from_datetime_inexact": lambda ctx: _("Expected a date as YYYY-MM-DD."),
+    "datetime_type": lambda ctx: _("Not a valid date and time."),
+    "datetime_parsing": lambda ctx: _("Not a valid date and time."),
+    "datetime_from_date_parsing": lambda ctx: _("Not a valid date and time."),
+    "datetime_object_invalid": lambda ctx: _("Not a valid date and time."),
 }
+
+
+def schema_message(error: Mapping[str, Any]) -> str:
+    """The message for one of pydantic's errors, in the request's language."""
+    translate = _SCHEMA_MESSAGES.get(error.get("type", ""))
+    if translate is None:
+        return str(error.get("msg", ""))
+    return str(translate(error.get("ctx") or {}))
 
 
 def schema_errors(raw_errors: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -160,7 +232,7 @@ def schema_errors(raw_errors: list[dict[str, Any]]) -> list[dict[str, str]]:
                 "overwritten; read the record again if you do not have it."
             )
         else:
-            message = _SCHEMA_MESSAGES.get(error.get("type"), lambda e=error: e.get("msg", ""))()
+            message = schema_message(error)
         result.append({"field": field_path(loc), "message": str(message)})
     return result
 
