@@ -18,7 +18,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from ninja import Header, Query, Router, Schema, Status
-from pydantic import BaseModel, Field, Strict, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, Strict
 
 from guanxi.api.errors import ApiError, ErrorOut, StaleVersionOut, error_responses
 from guanxi.api.idempotency import idempotent
@@ -103,11 +103,6 @@ class PhoneIn(InputSchema):
         "not both are sent back; otherwise the mask alone names it.",
     )
 
-    @model_validator(mode="before")
-    @classmethod
-    def _from_text(cls, value: Any) -> Any:
-        return {"number": value} if isinstance(value, str) else value
-
 
 class EmailIn(InputSchema):
     """An email address; a plain string is short for ``{"address": "..."}``."""
@@ -116,10 +111,22 @@ class EmailIn(InputSchema):
     label: Literal[tuple(Email.Label.values)] | None = None
     is_primary: StrictBool = False
 
-    @model_validator(mode="before")
-    @classmethod
-    def _from_text(cls, value: Any) -> Any:
-        return {"address": value} if isinstance(value, str) else value
+
+def _shorthand(key: str):
+    def expand(value: Any) -> Any:
+        return {key: value} if isinstance(value, str) else value
+
+    return expand
+
+
+# The shorthand is declared as the items' input type, so that the schema offers both forms: a
+# client generated from it would otherwise refuse to send the plain string the API takes.
+PhoneItem = Annotated[
+    PhoneIn, BeforeValidator(_shorthand("number"), json_schema_input_type=str | PhoneIn)
+]
+EmailItem = Annotated[
+    EmailIn, BeforeValidator(_shorthand("address"), json_schema_input_type=str | EmailIn)
+]
 
 
 class AddressIn(InputSchema):
@@ -159,7 +166,9 @@ class CustomerFieldsIn(InputSchema):
     lifecycle_stage: Omittable[StageValue] = None
     industry: str | None = None
     region: str | None = None
-    source_channel: SourceValue | Literal[""] | None = None
+    # One choice list with the empty value in it: a union of two would name its members
+    # ("source_channel.literal['']") in the errors instead of the field.
+    source_channel: Literal[(*Customer.SourceChannel.values, "")] | None = None
     owner_id: BodyId | None = Field(
         None, description="Account manager; null leaves the customer in the unowned pool."
     )
@@ -167,12 +176,12 @@ class CustomerFieldsIn(InputSchema):
     website: str | None = None
     notes: str | None = None
     external_id: str | None = Field(None, description="The customer's key in another system.")
-    phones: list[PhoneIn] | None = Field(
+    phones: list[PhoneItem] | None = Field(
         None,
         description="Replaces all phone numbers. A number sent back as its `number_masked` "
         "keeps the stored number it masks.",
     )
-    emails: list[EmailIn] | None = Field(None, description="Replaces all email addresses.")
+    emails: list[EmailItem] | None = Field(None, description="Replaces all email addresses.")
     addresses: list[AddressIn] | None = Field(None, description="Replaces all addresses.")
     tags: list[str] | None = Field(None, description="Replaces all tags.")
     consents: list[ConsentIn] | None = Field(
