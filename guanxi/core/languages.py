@@ -9,12 +9,14 @@ the active language otherwise is whichever the worker or the acting user's reque
 have.
 """
 
+import re
 from collections.abc import Iterable
+from functools import cache, lru_cache
 
 from django.conf import settings
 from django.utils import translation
 
-from .text import has_han, to_simplified, to_traditional
+from .text import has_han, to_simplified
 
 
 def site_languages() -> list[tuple[str, str]]:
@@ -138,26 +140,51 @@ def chinese_if_written_in_it(*texts: str) -> str:
     Guanxi can tell of the language of someone who wrote to it without choosing one.
 
     ``zh-hant`` when the Chinese is written in Traditional characters and the site offers
-    it, else ``zh-hans``. Told by which way OpenCC changes the text: Traditional text changes
-    when simplified and Simplified text when made Traditional, and most characters (人, 中)
-    are the same in both. More characters changed by simplifying than by the other way is
-    Traditional; a tie, as in text of shared characters only, is read as Simplified."""
+    it, else ``zh-hans``: more characters only Traditional Chinese writes than characters
+    only Simplified Chinese writes (:func:`_script_of`) is Traditional; a tie, as in text of
+    shared characters only (人, 中), is read as Simplified.
+
+    Japanese, which writes Han characters among its kana, is no Chinese: blank, as any other
+    language Guanxi does not speak."""
     written = "".join(text or "" for text in texts)
-    if not has_han(written):
+    han = [char for char in written if has_han(char)]
+    if not han or 4 * len(_KANA.findall(written)) >= len(han):
         return ""
     offered = [code.lower() for code, _label in settings.LANGUAGES]
-    if "zh-hant" in offered and _changed(written, to_simplified(written)) > _changed(
-        written, to_traditional(written)
-    ):
+    scripts = [_script_of(char) for char in han]
+    if "zh-hant" in offered and scripts.count("hant") > scripts.count("hans"):
         return "zh-hant"
     return "zh-hans"
 
 
-def _changed(text: str, converted: str) -> int:
-    # Character by character: OpenCC's phrase tables may change a phrase's length (rarely).
-    return sum(a != b for a, b in zip(text, converted, strict=False)) + abs(
-        len(text) - len(converted)
-    )
+# Hiragana and katakana, not the katakana middle dot (・) nor the long vowel mark (ー), which
+# Chinese text uses too (迈克尔・乔丹). Japanese prose has about as many kana as kanji or
+# more; Chinese quoting a Japanese name has a few.
+_KANA = re.compile("[\u3041-\u3096\u30a1-\u30fa]")
+
+
+@lru_cache(maxsize=20_000)
+def _script_of(char: str) -> str | None:
+    """``hant`` for a Han character only Traditional Chinese writes (發, 們), ``hans`` for one
+    only Simplified Chinese writes (发, 们), None for one both write (人, 中).
+
+    Each character on its own, not in its phrase: OpenCC's ``s2t`` also turns characters
+    Traditional text writes every day into the standard's variant of them (台灣 into 臺灣,
+    后台 into 後臺), so the text as a whole changing under it is no sign of Simplified. A
+    character is only Simplified when no Traditional standard, Taiwan's (``s2tw``) or Hong
+    Kong's (``s2hk``) included, keeps it."""
+    if to_simplified(char) != char:
+        return "hant"
+    if all(_opencc(config).convert(char) != char for config in ("s2t", "s2tw", "s2hk")):
+        return "hans"
+    return None
+
+
+@cache
+def _opencc(config: str):
+    import opencc
+
+    return opencc.OpenCC(f"{config}.json")
 
 
 def speak_unless_chosen(request, code: str | None) -> None:
