@@ -69,8 +69,9 @@ LanguageValue = Annotated[
 LANGUAGE_HELP = (
     "The language every email to the customer about the ticket is written in (the "
     "acknowledgement, replies' subjects, the satisfaction survey): one of the languages the "
-    "site is offered in, `zh-hans` (Chinese) and `en` (English) as shipped. It applies to every "
-    "email sent after it is set, those not sent yet included."
+    "site is offered in, `en` (English), `zh-hans` (Simplified Chinese) and `zh-hant` "
+    "(Traditional Chinese) as shipped. It applies to every email sent after it is set, those not "
+    "sent yet included."
 )
 Subject = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Body = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
@@ -203,7 +204,8 @@ class TicketCreateIn(InputSchema):
     language: LanguageValue | None = Field(
         None,
         description=f"{LANGUAGE_HELP} Left out: Chinese when the subject or the description "
-        "has Han characters, else the site default.",
+        "has Han characters (Japanese, with kana among them, is not), Traditional Chinese when "
+        "they are mostly Traditional characters, else the site default.",
     )
 
 
