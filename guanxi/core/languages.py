@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from functools import cache, lru_cache
 
 from django.conf import settings
+from django.core.exceptions import AppRegistryNotReady
 from django.utils import translation
 
 from .text import has_han, to_simplified
@@ -94,7 +95,7 @@ def _named_language(code: str) -> str | None:
         return matched
     try:
         return translation.get_supported_language_variant(code)
-    except LookupError:
+    except (LookupError, AppRegistryNotReady):  # no catalogue is found before the apps are
         return None
 
 
