@@ -123,13 +123,20 @@ class CustomerHistory:
 
     customer_id: int
     merged: Mapping[int, MergedCustomer] = field(default_factory=dict)
+    # Possible duplicates of these customers that the reader may not see
+    # (``dedup.selectors.pairs_hidden_from``): a decision on one is left out, as its row would
+    # tell them the pair was queued, which is what keeping it from them is for.
+    hidden_pairs: frozenset[int] = frozenset()
 
     def events(self) -> QuerySet[AuditEvent]:
         """The rows, newest first (by id, the order pages follow)."""
-        return audit_events_for_customer(
+        events = audit_events_for_customer(
             customer_id=self.customer_id,
             merged_before={pk: merged.merged_at for pk, merged in self.merged.items()},
-        ).order_by("-id")
+        )
+        if self.hidden_pairs:
+            events = events.exclude(object_type="duplicate_pair", object_id__in=self.hidden_pairs)
+        return events.order_by("-id")
 
     def merged_name(self, customer_id: int) -> str | None:
         """The name of a customer merged into this one, None for any other customer."""

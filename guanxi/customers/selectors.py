@@ -215,15 +215,21 @@ def reassignable_customer_count(user, *, owner_id: int | None) -> int:
     return queryset.filter(owner_id=owner_id).count()
 
 
-def history_for_customer(*, customer: Customer) -> "CustomerHistory":
-    """The history of a customer the caller fetched through the visibility rule: its own audit
-    rows and the past of the customers merged into it. Whoever may view the customer may read
-    all of it, as they read the contacts and orders that merge moved over."""
-    from guanxi.dedup.selectors import customers_merged_into
+def history_for_customer(*, customer: Customer, viewer) -> "CustomerHistory":
+    """The history of a customer the caller fetched through the visibility rule for
+    ``viewer``: its own audit rows and the past of the customers merged into it. Whoever may
+    view the customer may read all of it, as they read the contacts and orders that merge moved
+    over, but for decisions on possible duplicates they may not see."""
+    from guanxi.dedup.selectors import customers_merged_into, pairs_hidden_from
 
     from .history import CustomerHistory
 
-    return CustomerHistory(customer_id=customer.pk, merged=customers_merged_into(customer.pk))
+    merged = customers_merged_into(customer.pk)
+    return CustomerHistory(
+        customer_id=customer.pk,
+        merged=merged,
+        hidden_pairs=pairs_hidden_from(viewer, [customer.pk, *merged]),
+    )
 
 
 def inactive_owners_for_user(user) -> list[tuple]:
@@ -254,7 +260,7 @@ def inactive_owners_for_user(user) -> list[tuple]:
 def customer_history_for_user(user, customer_id) -> "CustomerHistory":
     """The history of one customer ``user`` may see (see :func:`history_for_customer`);
     raises ``Customer.DoesNotExist`` otherwise, like :func:`access_customer`."""
-    return history_for_customer(customer=access_customer(user, customer_id, VIEW))
+    return history_for_customer(customer=access_customer(user, customer_id, VIEW), viewer=user)
 
 
 def custom_field_definitions_for_user(user) -> QuerySet[CustomFieldDefinition]:

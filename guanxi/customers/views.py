@@ -314,7 +314,7 @@ def _history_page(request, customer: Customer, cursor: str | None = None, **desc
     """A page of the customer's history from ``cursor`` (the newest without one), described
     for the user (``describe_history``, with ``described``), and the cursor of the next page.
     Raises ``CursorError`` for a cursor no page gave."""
-    history = history_for_customer(customer=customer)
+    history = history_for_customer(customer=customer, viewer=request.user)
     page = keyset_page(
         history.events(),
         ordering="-id",

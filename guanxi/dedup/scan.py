@@ -162,6 +162,28 @@ def _update_queue(
         with connection.cursor() as cursor:
             table = connection.ops.quote_name(DuplicatePair._meta.db_table)
             cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+    existing: dict[tuple[int, int], int] = {}
+    queued_since: set[tuple[int, int]] = set()  # after the scan began reading: kept
+    decided: set[tuple[int, int]] = set()
+    # Pairs a request queued hidden from whoever sees numbers masked (by the number typed on
+    # the public form, see ``service.intake._queue_pair``): the scan finds them by that number
+    # and, with the name typed to match, as likely as any, so its score without the ID numbers
+    # would show them the pair and confirm a number guessed on the form. They stay hidden, and
+    # so does a pair the scan infers through one.
+    hidden: set[tuple[int, int]] = set()
+    for pk, left, right, status, found_at, source, shown in DuplicatePair.objects.values_list(
+        "pk", "left_id", "right_id", "status", "found_at", "source", "score_without_id_number"
+    ).iterator(chunk_size=20_000):
+        if status == DuplicatePair.Status.OPEN:
+            existing[(left, right)] = pk
+            # A service desk request's pair rests on an address on a ticket, which no scan
+            # reads: kept until a person decides it.
+            if found_at >= read_from or source == DuplicatePair.Source.INTAKE:
+                queued_since.add((left, right))
+            if source == DuplicatePair.Source.INTAKE and shown < REVIEW_THRESHOLD:
+                hidden.add((left, right))
+        else:
+            decided.add((left, right))
     found = {}
     blind: dict[tuple[int, int], float] = {}
     for i in range(len(search)):
@@ -170,7 +192,7 @@ def _update_queue(
         if search.inferred[i]:
             details["inferred"] = True
         else:
-            blind[pair] = float(without_id_numbers[i])
+            blind[pair] = 0.0 if pair in hidden else float(without_id_numbers[i])
         found[pair] = (float(search.scores[i]), details)
     inferred = [pair for pair in found if pair not in blind]
     if inferred:
@@ -180,20 +202,6 @@ def _update_queue(
             links.setdefault(b, []).append((a, score))
         for pair in inferred:
             blind[pair] = _inferred_score(pair, links)
-    existing: dict[tuple[int, int], int] = {}
-    queued_since: set[tuple[int, int]] = set()  # after the scan began reading: kept
-    decided: set[tuple[int, int]] = set()
-    for pk, left, right, status, found_at, source in DuplicatePair.objects.values_list(
-        "pk", "left_id", "right_id", "status", "found_at", "source"
-    ).iterator(chunk_size=20_000):
-        if status == DuplicatePair.Status.OPEN:
-            existing[(left, right)] = pk
-            # A service desk request's pair rests on an address on a ticket, which no scan
-            # reads: kept until a person decides it.
-            if found_at >= read_from or source == DuplicatePair.Source.INTAKE:
-                queued_since.add((left, right))
-        else:
-            decided.add((left, right))
     # Customers changed since the scan read them (a merge moves pairs onto its survivor and
     # sends the other customer to the recycle bin; an import or an edit changes what matches):
     # the scan's view of their pairs is out of date, so their pairs are left as they are now.

@@ -178,6 +178,21 @@ def _blind_pairs(user, pairs: QuerySet) -> QuerySet:
     return pairs.filter(score_without_id_number__gte=REVIEW_THRESHOLD)
 
 
+def pairs_hidden_from(user, customer_ids: Iterable[int]) -> frozenset[int]:
+    """The ids of the possible duplicates of ``customer_ids``, open or decided, that ``user``
+    may not see (see :func:`_blind_pairs`): their customers' histories leave out the decisions
+    on them, which would tell that the pair was queued (for one the public request form
+    queued, that the number typed on it is the other customer's)."""
+    if user.may_view_sensitive():
+        return frozenset()
+    ids = list(customer_ids)
+    return frozenset(
+        DuplicatePair.objects.filter(Q(left_id__in=ids) | Q(right_id__in=ids))
+        .filter(score_without_id_number__lt=REVIEW_THRESHOLD)
+        .values_list("pk", flat=True)
+    )
+
+
 def duplicate_pairs_for_user(user, *, status: str = DuplicatePair.Status.OPEN) -> QuerySet:
     """Possible duplicates whose two customers ``user`` may both see, best first by the score
     they are shown (``shown_score``, see :func:`pair_score_field`). Of a merged pair one

@@ -9,8 +9,8 @@ A phone number typed on the public form does not file the request under the cust
 it: the desk shows every user which customer a ticket is on, so a member of staff who sees
 numbers masked could send the form a guessed number and read the answer off the ticket, without
 the limit on whole-number look-ups. The requester becomes a new customer holding the number,
-whether anyone has it or not, and the pair is queued for review for who sees numbers in full
-(:func:`_queue_pair`).
+whether anyone has it or not, and is queued for review with each customer who has it, for who
+sees numbers in full (:func:`_queue_pair`; a scan keeps those pairs hidden from the others).
 
 An email whose sender's address could not be verified is never filed under the customer who
 has that address (anyone may have written it): the first becomes a new customer, put in the
@@ -29,6 +29,7 @@ from guanxi.audit.models import AuditEvent
 from guanxi.core.phones import parse_phone
 from guanxi.customers.models import Customer, Email, Phone
 from guanxi.customers.services import customer_create_unattended
+from guanxi.dedup.matching.blocking import DEFAULT_MAX_BLOCK
 from guanxi.dedup.matching.engine import REVIEW_THRESHOLD
 from guanxi.dedup.models import CustomerMerge, DuplicatePair
 
@@ -165,12 +166,12 @@ def _file_request(
     match_customer: bool,
 ) -> Ticket:
     holder = None  # the customer who has the address, when the sender is not taken to be them
-    by_number = None  # the customer who has the number, of a request from someone new
+    by_number: list[int] = []  # the customers who have the number, of a request from someone new
     if customer is None and not match_customer:
         customer = _customer_of_unverified_requests(email)
         holder = find_customer(email=email) if customer is None else None
     elif customer is None and phone:
-        by_number = find_customer(phone=phone)
+        by_number = _holders_of_number(phone)
     if customer is None:
         keep_email = bool(email) and (match_customer or holder is None)
         details = {
@@ -191,9 +192,32 @@ def _file_request(
     )
     if holder is not None and holder.pk != customer.pk:
         _queue_pair(customer, holder, ticket)
-    if by_number is not None and by_number.pk != customer.pk:
-        _queue_pair(customer, by_number, ticket, field="phone")
+    for other_id in by_number:
+        if other_id != customer.pk:
+            _queue_pair(customer, Customer(pk=other_id), ticket, field="phone")
     return ticket
+
+
+# The most customers who have one number a request is queued with: as many as a scan compares
+# by one number (a number more share is a switchboard, whose block the scan passes over).
+MAX_HOLDERS_OF_NUMBER = DEFAULT_MAX_BLOCK
+
+
+def _holders_of_number(phone: str) -> list[int]:
+    """The customers who have ``phone`` (at most :data:`MAX_HOLDERS_OF_NUMBER`): each is
+    queued with the requester, hidden alike, since a scan shows whoever sees numbers masked a
+    pair by the number it finds unqueued (``dedup.scan``), which would name a customer who has
+    it."""
+    try:
+        number = parse_phone(phone).e164
+    except ValidationError:
+        return []
+    return list(
+        Phone.objects.filter(number=number, customer__deleted_at__isnull=True)
+        .order_by("customer_id")
+        .values_list("customer_id", flat=True)
+        .distinct()[:MAX_HOLDERS_OF_NUMBER]
+    )
 
 
 def _customer_of_unverified_requests(email: str) -> Customer | None:
