@@ -629,9 +629,10 @@ def claim_holds_for() -> timedelta:
     within the timeout, can still draw a sending out past any such bound: then the email may
     go twice, which is the side the desk errs on (at least once, never lost)."""
     timeout = getattr(settings, "EMAIL_TIMEOUT", None) or 0
-    # At most as long as the sweep tries an email (GUANXI_EMAIL_TIMEOUT has no upper bound):
-    # a claim that old was left by a process that ended, and sixty times an absurd timeout
-    # reaches before the year 1, failing every sending and sweep.
+    # At most as long as the sweep tries an email: a claim that old was left by a process that
+    # ended. A timeout whose sixty times is longer is refused by a system check (service.E001),
+    # but the web server runs no checks and sends a request's own emails, and sixty times an
+    # absurd timeout reaches before the year 1, failing every sending and sweep.
     holds = timedelta(seconds=min(timeout * CLAIM_HOLDS_TIMEOUTS, RETRY_FOR.total_seconds()))
     return max(CLAIM_HOLDS_AT_LEAST, holds)
 
