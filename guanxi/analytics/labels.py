@@ -48,6 +48,7 @@ SEGMENTS = {
     "hibernating": _("Hibernating"),
     "lost": _("Lost"),
     "none": _("No purchases"),
+    "other_currencies": _("Bought only in other currencies"),
 }
 RATINGS = {
     "A": _("A (pays reliably)"),

@@ -658,9 +658,11 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
 
     # RFM: recency in every currency (above); frequency is the number of purchase days and
     # money the total spent, both in the settings currency, so whoever bought only in other
-    # currencies has no scores (segment "none"), as the figures hold no money of theirs.
+    # currencies has no scores, as the figures hold no money of theirs. Their segment says so:
+    # "none" reads "No purchases", beside the purchase dates and the stage that show theirs.
     scores = rfm.rfm_scores(days_since_last, data.purchase_days, data.total_amount)
     segments = rfm.rfm_segments(scores.r, scores.f, scores.m)
+    segments[(data.purchase_days == 0) & (data.any_purchase_days > 0)] = rfm.OTHER_CURRENCIES
 
     # Cost to serve: every contact by channel and every order handled, at the unit costs.
     unit_costs = {str(k): float(v) for k, v in (value_settings.unit_costs or {}).items()}

@@ -31,6 +31,10 @@ from numpy.typing import ArrayLike
 
 from ._checks import as_floats, fail, same_length, tie_midpoints
 
+# Not given by the scores: the caller's segment for customers who bought, but not in the
+# currency the frequency and money are counted in, so scored 0 like non-buyers.
+OTHER_CURRENCIES = "other_currencies"
+
 SEGMENTS = {
     "champions": "Champions",
     "loyal": "Loyal",
@@ -44,6 +48,7 @@ SEGMENTS = {
     "hibernating": "Hibernating",
     "lost": "Lost",
     "none": "No purchases",
+    OTHER_CURRENCIES: "Bought only in other currencies",
 }
 
 # Rows R = 5 down to R = 1, columns F/M = 1 to 5. Every cell lies inside the published R and

@@ -158,3 +158,21 @@ def test_a_customer_who_bought_only_in_another_currency_and_stopped_is_warned_at
     assert lapsed.total_amount == 0 and lapsed.purchase_days == 0
     follow_up = ChurnFollowUp.objects.get(customer=company.rep_customer)
     assert (follow_up.reason, follow_up.value_at_risk) == ("overdue", None)
+
+
+def test_a_customer_who_bought_only_in_another_currency_is_not_said_to_have_no_purchases(
+    client, company
+):
+    # Three purchases in USD: no RFM scores, which rank the money and purchases in CNY, but a
+    # segment saying why rather than "No purchases", which stays for whoever never bought.
+    for days in (400, 370, 340):
+        book(company.rep_customer, _ago(days), "100.00", margin="30", currency="USD")
+    run = analytics_refresh(as_of=AS_OF)
+
+    other = _value(run, company.rep_customer)
+    assert (other.r_score, other.f_score, other.m_score) == (0, 0, 0)
+    assert other.rfm_segment == "other_currencies"
+    assert _value(run, company.teammate_customer).rfm_segment == "none"
+    client.force_login(company.rep)
+    page = client.get(f"/customers/{company.rep_customer.pk}/").content.decode()
+    assert "Bought only in other currencies" in page and "No purchases" not in page
