@@ -49,6 +49,7 @@ from .models import (
     TierChange,
     ValueSettings,
 )
+from .services import follow_ups_close_internal
 
 logger = logging.getLogger(__name__)
 
@@ -891,11 +892,15 @@ def _swap(run: AnalyticsRun, values: Values) -> None:
         previous = AnalyticsRun.objects.select_for_update().filter(is_current=True).first()
         changes = _record_tier_changes(run, previous, values)
         follow_ups = _create_follow_ups(run)
+        # Internal accounts get no warning in this run (see compute_values), so an open
+        # follow-up from before one became internal closes with it.
+        closed = follow_ups_close_internal()
         figures = {
             **values.figures,
             "previous_run": previous.pk if previous else None,
             "tier_changes": changes,
             "churn_follow_ups_created": follow_ups,
+            "churn_follow_ups_closed": closed,
         }
         if previous is not None:
             AnalyticsRun.objects.filter(pk=previous.pk).update(is_current=False)

@@ -180,6 +180,40 @@ def follow_ups_follow_customers(*, actor, customer_ids: list[int], to_owner_id: 
     return len(rows)
 
 
+def follow_ups_close_internal() -> int:
+    """Close the open churn follow-ups of the company's own accounts (customers of kind
+    "internal"), each with an audit row on its customer and no actor: the refresh does it, in
+    its swap's transaction, as it clears their warnings. Returns how many it closed.
+
+    The refresh opens none for them, but one opened before the account became internal would
+    otherwise stay on its owner's list, asking them to win back their own company, whichever
+    way the kind was changed (the form, the API or an import)."""
+    rows = list(
+        ChurnFollowUp.objects.select_for_update(of=("self",))
+        .filter(done_at__isnull=True, customer__kind=Customer.Kind.INTERNAL)
+        .order_by("pk")
+        .values_list("pk", "customer_id", "customer__name", "reason")
+    )
+    if not rows:
+        return 0
+    now = timezone.now()
+    ChurnFollowUp.objects.filter(pk__in=[pk for pk, *_rest in rows]).update(done_at=now)
+    audit_record_many(
+        AuditEvent(
+            occurred_at=now,
+            actor=None,
+            action=AuditEvent.Action.UPDATE,
+            object_type="churn_follow_up",
+            object_id=pk,
+            customer_id=customer_id,
+            summary=f"{name}: {reason}"[:300],
+            changes={"done_at": {"before": None, "after": now.isoformat()}},
+        )
+        for pk, customer_id, name, reason in rows
+    )
+    return len(rows)
+
+
 @transaction.atomic
 def follow_ups_hand_over(*, actor, from_user_id: int) -> int:
     """Hand the open churn follow-ups of ``from_user_id``, who is leaving, to the account

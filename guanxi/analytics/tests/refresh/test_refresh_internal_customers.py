@@ -8,7 +8,9 @@ from django.utils import timezone
 
 from guanxi.analytics.models import ChurnFollowUp, CustomerValue
 from guanxi.analytics.refresh import analytics_refresh
+from guanxi.analytics.selectors import follow_ups_for_user
 from guanxi.analytics.tests.conftest import AS_OF, book
+from guanxi.audit.models import AuditEvent
 from guanxi.customers.models import Customer
 from guanxi.service import services
 
@@ -74,3 +76,30 @@ def test_a_warning_clears_on_the_next_refresh_once_the_customer_is_internal(comp
     assert not _value(second, company.rep_customer).churn_flag
     assert second.figures["churn_warnings"] == 0
     assert second.figures["churn_follow_ups_created"] == 0
+
+
+def test_an_open_follow_up_closes_on_the_next_refresh_once_the_customer_is_internal(company):
+    # Both stopped buying and were warned about, with a follow-up for their owners.
+    for customer in (company.rep_customer, company.teammate_customer):
+        for days in (400, 370, 340):
+            book(customer, _ago(days), "100.00", margin="30")
+    analytics_refresh(as_of=AS_OF)
+    internal = ChurnFollowUp.objects.get(customer=company.rep_customer)
+    paying = ChurnFollowUp.objects.get(customer=company.teammate_customer)
+
+    _make_internal(company.rep_customer)
+    second = analytics_refresh(as_of=AS_OF)
+    # No owner is left with a task about the company's own account; the paying customer's
+    # follow-up stays open until its owner is done with it.
+    internal.refresh_from_db()
+    paying.refresh_from_db()
+    assert internal.done_at is not None and paying.done_at is None
+    assert [f.pk for f in follow_ups_for_user(company.rep)] == [paying.pk]
+    assert second.figures["churn_follow_ups_closed"] == 1
+    closed = AuditEvent.objects.get(object_type="churn_follow_up", object_id=internal.pk)
+    assert closed.actor is None and closed.customer_id == company.rep_customer.pk
+    assert closed.changes["done_at"]["before"] is None
+
+    # Once closed, the next refresh has nothing more to close.
+    third = analytics_refresh(as_of=AS_OF)
+    assert third.figures["churn_follow_ups_closed"] == 0
