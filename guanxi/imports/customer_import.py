@@ -22,8 +22,9 @@ created and queued for those who may decide.
 
 Each batch is one transaction, together with the job's counters and position: an interrupted
 import leaves the database as it was before the batch being written, and resuming carries on
-from the first row not yet written. Writes are bulk (one INSERT per table per batch) and every
-created or changed customer gets its audit row.
+from the first row not yet written, knowing what the rows written before tell the later ones
+(see ``_reasons_if_new``), as an uninterrupted import would. Writes are bulk (one INSERT per
+table per batch) and every created or changed customer gets its audit row.
 """
 
 import dataclasses
@@ -96,7 +97,7 @@ from .customer_rows import (
 from .dry_run import dry_run_database
 from .identity import StoredIdentity, row_agrees
 from .mapping import ColumnMapping
-from .models import ImportJob, ImportRowError
+from .models import ImportJob, ImportRememberedId, ImportRowError
 from .preparing import Prepared, RowPreparer, prepare_rows
 from .readers import SourceRow, TableFile
 from .reasons import Reason, field_reason, reasons_text, stored_reasons
@@ -271,6 +272,10 @@ class BatchResult:
     unchanged: int
     queued: int
     errors: list[ImportRowError]
+    # The external ids of the batch's rows that left no customer with them, and those of them
+    # whose later rows follow a rejected row, with the reason (see _reasons_if_new).
+    seen: set[str] = field(default_factory=set)
+    followed: dict[str, Reason] = field(default_factory=dict)
 
 
 def batched(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
@@ -312,6 +317,10 @@ class CustomerImporter:
         # (see _reasons_if_new).
         self._owns_changeable: dict[int, bool] = {}
         self._dry_run_errors: list[ImportRowError] = []
+        # The external ids of the earlier batches' rows that left no customer with them, and
+        # the reasons the later rows following a rejected one get (see _reasons_if_new).
+        self._seen: set[str] = set()
+        self._followed: dict[str, Reason] = {}
         self._holding_turn = False  # a dry run's batch lock (see _take_dry_run_turn)
         self._name_count_cache: dict[str, int] = {}
         # Stored candidates' comparison rows, kept from batch to batch (see _candidate_rows).
@@ -327,6 +336,9 @@ class CustomerImporter:
 
     def _run(self) -> ImportJob:
         job = self.job  # claimed as running by import_job_run
+        if not job.dry_run:
+            # What the batches written before an interruption remembered (none for a new job).
+            self._remember(ImportRememberedId.objects.filter(job=job).order_by("pk"))
         rows = self.table.rows(start_after=job.last_row)
         preparer = RowPreparer(
             mapping=self.mapping,
@@ -370,6 +382,8 @@ class CustomerImporter:
         job.status = ImportJob.Status.FINISHED
         job.finished_at = timezone.now()
         job.save(update_fields=["status", "finished_at"])
+        # Only a resume reads them, and a finished import is not resumed.
+        ImportRememberedId.objects.filter(job=job).delete()
         self._audit_summary()
         return job
 
@@ -409,6 +423,19 @@ class CustomerImporter:
         job.unchanged += result.unchanged
         job.queued_for_review += result.queued
         job.last_row = batch[-1].number
+        remembered = [
+            ImportRememberedId(
+                job=job,
+                external_id=external_id,
+                reason=_stored_reason(result.followed[external_id])
+                if external_id in result.followed
+                else None,
+            )
+            for external_id in sorted(result.seen | set(result.followed))
+            if external_id not in self._seen or external_id in result.followed
+        ]
+        self._seen |= result.seen | set(result.followed)
+        self._followed.update(result.followed)
         if job.dry_run:
             # Kept here and written as it ends: on PostgreSQL, writing the job's row in the dry
             # run's transaction would lock it to the end, and a request to stop would wait
@@ -416,8 +443,16 @@ class CustomerImporter:
             self._dry_run_errors += result.errors
         else:
             ImportRowError.objects.bulk_create(result.errors)
+            # With the batch, so that a resumed import knows them as an uninterrupted one does.
+            ImportRememberedId.objects.bulk_create(remembered, batch_size=2000)
             job.save(update_fields=COUNTED)
         self.progress(len(batch))
+
+    def _remember(self, remembered: Iterable[ImportRememberedId]) -> None:
+        for item in remembered:
+            self._seen.add(item.external_id)
+            if item.reason is not None:
+                self._followed[item.external_id] = _reason_from(item.reason)
 
     def _take_dry_run_turn(self) -> None:
         """Take turns with the imports running at once, as their batches do, for this batch only.
@@ -494,9 +529,17 @@ class CustomerImporter:
         started = time.perf_counter()
         counts = dict.fromkeys((CREATED, UPDATED, MERGED, REJECTED), 0)
         errors: list[ImportRowError] = []
+        # The rows' external ids by row number, and those of them left with no customer, for
+        # the later batches (see _reasons_if_new).
+        external_id_at: dict[int, str] = {}
+        seen: set[str] = set()
+        followed: dict[str, Reason] = {}
 
         def reject(source: SourceRow, reasons: list[Reason]) -> None:
             counts[REJECTED] += 1
+            external_id = external_id_at.get(source.number)
+            if external_id and external_id not in by_external_id:  # no customer has it
+                seen.add(external_id)
             errors.append(
                 ImportRowError(
                     job=self.job,
@@ -528,6 +571,12 @@ class CustomerImporter:
             else:
                 rows.append((source, cleaned))
         sources = {row.number: source for source, row in rows}
+        for source, row in rows:
+            if row.external_id:
+                external_id_at[source.number] = row.external_id
+        for source, _reasons, external_id, _guanxi_id in failed:
+            if external_id:
+                external_id_at[source.number] = external_id
 
         started = time.perf_counter()
         if self.job.dry_run:
@@ -616,6 +665,11 @@ class CustomerImporter:
                 changes.setdefault(existing, _Change(existing)).rows.append((row, True))
                 counts[UPDATED] += 1
                 continue
+            if external_id in self._followed:
+                # It follows the rejected first row of an earlier batch with its id, as a row of
+                # that batch would have (see below).
+                reject(source, [self._followed[external_id]])
+                continue
             if external_id:
                 leaders[external_id] = row
                 if row.scalars.get("party_type") == Customer.PartyType.ORGANIZATION:
@@ -633,6 +687,14 @@ class CustomerImporter:
             """Take back a row's outcome and reject it."""
             counts[outcome] -= 1
             reject(sources[row.number], [reason])
+            if outcome == CREATED:
+                lead_rejected(row, reason)
+
+        def lead_rejected(row: CustomerRow, reason: Reason) -> None:
+            """Remember the reason a rejected row's followers get, for the later batches' rows
+            with its id, which would have followed it in its batch."""
+            if row.external_id and leaders.get(row.external_id) is row:
+                followed[row.external_id] = reason
 
         # Rows of this batch created before a row are candidates too: every earlier row sharing
         # a key is scored at once, and the decisions below look only at those created.
@@ -652,6 +714,7 @@ class CustomerImporter:
                 organization = organisations.resolve(row.organization_external_id)
                 if organization is None:  # its row went into a customer with another id
                     reject(source, [_no_organisation(row)])
+                    lead_rejected(row, _no_organisation(row))
                     for follower, _overwrite in updates:
                         unlink(follower, UPDATED, _no_organisation(row))
                     continue
@@ -662,6 +725,8 @@ class CustomerImporter:
             if in_batch and auto and batch_score >= MERGE_THRESHOLD:
                 batch_best.absorbed += [(row, False), *updates]
                 counts[MERGED] += 1
+                if row.external_id:
+                    seen.add(row.external_id)  # perhaps not the id of the customer it went into
                 if makes_organisation and _external_id_of(batch_best) == row.external_id:
                     organisations.homes[row.external_id] = batch_best
                 continue
@@ -673,6 +738,8 @@ class CustomerImporter:
             ):
                 changes.setdefault(best_id, _Change(best_id)).rows += [(row, False), *updates]
                 counts[MERGED] += 1
+                if row.external_id:
+                    seen.add(row.external_id)  # perhaps not the id of the customer it went into
                 takes_id = best_id in stored_ids and not stored_ids[best_id]
                 if row.external_id and takes_id and best_id not in given_ids:
                     given_ids.add(best_id)
@@ -687,6 +754,7 @@ class CustomerImporter:
                 # Only a new customer must fill the required custom fields, and have an owner
                 # who may be given customers (see CustomerRow).
                 reject(source, missing)
+                lead_rejected(row, missing[0])
                 for follower, _overwrite in updates:
                     unlink(follower, UPDATED, missing[0])
                 continue
@@ -778,7 +846,14 @@ class CustomerImporter:
                 self.seconds["reindexing people of renamed organisations"] += (
                     time.perf_counter() - started
                 )
-        return BatchResult(counts=counts, unchanged=unchanged, queued=queued, errors=errors)
+        return BatchResult(
+            counts=counts,
+            unchanged=unchanged,
+            queued=queued,
+            errors=errors,
+            seen=seen,
+            followed=followed,
+        )
 
     def _reasons_if_new(
         self, source: SourceRow, cells: dict[str, str], file_rows: "_ByExternalId"
@@ -790,18 +865,33 @@ class CustomerImporter:
 
         Only a row that cannot update a customer — no Guanxi id, and an external id (if any)
         that no stored customer has (the caller's ``existing is None``) and no earlier row of
-        the batch, which it would follow — is sure to make a new customer. (A rejected row of
-        an earlier batch with the same external id is not remembered, to keep a file of
-        rejected rows from filling the memory: the row is then told as if it were first.)
-        Even so, with ``--dedup auto`` it might have merged into a stored customer as a sure
-        duplicate, which keeps its own custom fields and owner: that cannot be told without
-        matching the row, which a rejected row is not (its cells may be what it would match
-        on). So with ``auto`` the required fields are not named, and the owner only when they
-        own no customer the importer may change, the only ones a row merges into."""
+        the file, which it would follow — is sure to make a new customer. An earlier row of its
+        batch is found among the batch's rows; one of an earlier batch that left no customer
+        with the id (rejected, or merged into a customer with another) is remembered, for the
+        whole file, in ``_seen``: a set of ids, small beside the rows. So is the reason a row of
+        an earlier batch that the later rows with its id follow was rejected with, once matched
+        (``_followed``): those rows are rejected with it, as in its batch, rather than making
+        the customer it did not. Where the batches end thus changes neither what a row is told
+        nor what it does. Both are written with each batch (``ImportRememberedId``), so that a
+        resumed import reads them back and goes on as an uninterrupted one would.
+
+        Not remembered: the custom fields that later rows with the id fill (``filled``) are
+        looked for in the row's batch only, as the rows after it are not read yet; and a later
+        row of another batch with the id of a row merged into a customer with another id is
+        matched on its own, where in the batch it would have followed that row.
+
+        A row sure to make a new customer might still, with ``--dedup auto``, have merged into
+        a stored customer as a sure duplicate, which keeps its own custom fields and owner:
+        that cannot be told without matching the row, which a rejected row is not (its cells
+        may be what it would match on). So with ``auto`` the required fields are not named,
+        and the owner only when they own no customer the importer may change, the only ones a
+        row merges into."""
         if "guanxi_id" in cells:
             return []
         external_id = cells.get("external_id", "").strip()
-        if external_id and file_rows.first[external_id] < source.number:
+        if external_id and (
+            file_rows.first[external_id] < source.number or external_id in self._seen
+        ):
             return []
         reasons: list[Reason] = []
         owner = kept_owner_of(cells, self.context)
@@ -1786,6 +1876,21 @@ class _ByExternalId:
         for _source, row in rows:
             if row.external_id and row.guanxi_id is None:
                 self.filled[row.external_id].update(row.custom_fields)
+
+
+def _stored_reason(reason: Reason) -> dict[str, Any]:
+    """A reason as ``ImportRememberedId`` keeps it (see :func:`_reason_from`)."""
+    if isinstance(reason, Summary):
+        return {"message": reason.message, "params": reason.stored_params()}
+    return {"text": str(reason)}
+
+
+def _reason_from(stored: dict[str, Any]) -> Reason:
+    """The reason :func:`_stored_reason` kept: a message whose parts are kept as stored, which
+    reads and is stored again as the reason itself would."""
+    if "text" in stored:
+        return stored["text"]
+    return Summary(stored["message"], stored["params"])
 
 
 def _external_id_of(item: _NewCustomer) -> str | None:

@@ -146,3 +146,23 @@ class ImportRowError(models.Model):
         from .reasons import render_stored_reasons
 
         return render_stored_reasons(self.reasons, fallback=self.reason)
+
+
+class ImportRememberedId(models.Model):
+    """An external id of rows of a customer import's file that left no customer with it, which
+    the later rows with that id must know of wherever the batches end (see
+    ``CustomerImporter._reasons_if_new``). Written with each batch, in its transaction, so that
+    a resumed import knows what an uninterrupted one would; deleted as the import finishes."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="remembered_ids")
+    # Text: a rejected row's id may be longer than a customer's may be.
+    external_id = models.TextField()
+    # Where the first row with the id was rejected once matched, the reason the later rows with
+    # it, which follow that row, are rejected with (a message and its parameters, or a text);
+    # null where they do not follow it (rejected for its cells, or merged).
+    # A later batch may find a row it follows after one that it does not: the id is then
+    # written again, with the reason.
+    reason = models.JSONField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.external_id} (job {self.job_id})"
