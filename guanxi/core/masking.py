@@ -10,10 +10,14 @@ Masked:
   as numbers of their country are (021-5876 3190, (021) 5876 3190, +1 650-253-0000);
 - Chinese mobiles (eleven digits, 13-19, valid) however they are written: in one run, in a
   word (wxm13890417762), in full-width digits, in pieces with any of spaces, tabs, dashes,
-  dots, slashes, brackets, underscores, tildes, 、 or · between them, or wrapped once at the
-  end of a line ("138\n9041 7762", "138-9041-\n7762"), in a quoted email too ("> 138\n> 9041");
+  dots, slashes, brackets, underscores, tildes, 、 or · between them, or wrapped at the end of
+  a line, once or over more lines ("138\n9041 7762", "138-9041-\n7762", "138\n9041\n7762"),
+  in a quoted email too ("> 138\n> 9041"), the line ended by CRLF, LF or a lone CR; and
+  grouped 3+4+4 with the same comma, full stop, colon or semicolon of a Chinese input method
+  (，。：；) or a plain comma between the groups (138，9041，7762), nothing listed beside;
 - Chinese landlines with their area code written as its own piece, with those separators or
-  wrapped once too (021/5876/3190, "021-\n5876 3190");
+  wrapped too (021/5876/3190, "021-\n5876 3190"), after the country code too ("+86 21\n5876
+  3190", "0086 21 5876\n3190");
 - Chinese local numbers, a landline written without its area code: seven or eight digits
   starting 2-9, grouped 4+4, 3+4 or 4+3 with a space (the ideographic one, a tab) or dash
   (8765 4321, 876-5432), or in one run where a phone word (电话, 座机, 手机, tel, call, ...)
@@ -26,7 +30,8 @@ Masked:
 
 Left as typed, on purpose:
 - dates (2026-12-05, 12/05/2026, 20261205 and any eight digits that read as YYYYMMDD) and
-  ranges written with a dash, of years or of round hundreds (2019-2023, 3000-5000);
+  ranges written with a dash, of years, round hundreds or price points (2019-2023, 3000-5000,
+  2999-3999), never with a space (5000 0000: it could be a number picked for its zeros);
 - amounts (12,345,678.00, 87654321.00, ¥8765432, RMB 8765 4321, 8765432元, 35000000
   unlabelled) and percentages, and any run with a unit right after it (件, 个, kg);
 - numbers labelled as something else right before them (订单号：8765 4321, Order no.
@@ -34,9 +39,11 @@ Left as typed, on purpose:
 - parts of longer numbers, joined to other digits by a separator (SO-2026-8765 4321,
   8765 4321-12) or run into letters (T-000123, SO12345678), and runs of seven or eight digits
   nothing calls a phone (2345678), or that start 0 or 1 (1234 5678);
-- numbers split by a blank line, or by a comma (13,812,345,678 is an amount).
+- numbers split by a blank line, or by a comma otherwise than a mobile's 3+4+4 (13,812,345,678
+  is an amount, 138，9041，7762，5000 a list); numbers listed one a line (a local number wrapped,
+  "8765\n4321", reads as two).
 Masking more than this would hide amounts and order numbers the notes are for; a number
-written otherwise (spelled out, spread over three lines) is not found.
+written otherwise (spelled out) is not found.
 
 Whoever reads a text masked and sends it back (:func:`texts_as_read`) is answered by what they
 sent and what they read only, never by the stored text, so no guess at a hidden number is told
@@ -208,7 +215,7 @@ def _numbers_masked(text: str, region: str) -> str:
         _line_masked(line, region) if len(_DIGIT.findall(line)) >= _FEWEST_DIGITS else line
         for line in text.splitlines(keepends=True)
     )
-    return _local_numbers_masked(_pieces_masked(text))
+    return _local_numbers_masked(_punctuated_mobiles_masked(_pieces_masked(text)))
 
 
 def _line_masked(text: str, region: str) -> str:
@@ -268,9 +275,10 @@ _GAP_CHARACTERS = (
 _GAP_CHARACTER = "[" + re.escape(_GAP_CHARACTERS) + "]"
 # Between two pieces: one to three of those, or one line break with up to three on either side
 # (a number wrapped at the end of a line), after it the next line's quote marks if the text
-# quotes an email ("> "); never a blank line.
+# quotes an email ("> "); never a blank line. A line ends in CRLF, LF or, as old Mac texts end
+# it, a lone CR.
 _GAP = (
-    rf"(?:{_GAP_CHARACTER}{{0,3}}\r?\n(?:[ \t]*>)*{_GAP_CHARACTER}{{0,3}}"
+    rf"(?:{_GAP_CHARACTER}{{0,3}}(?:\r\n?|\n)(?:[ \t]*>)*{_GAP_CHARACTER}{{0,3}}"
     rf"|{_GAP_CHARACTER}{{1,3}})"
 )
 _PIECES = re.compile(rf"\d+(?:{_GAP}\d+)*")
@@ -291,7 +299,8 @@ def _pieces_masked(text: str) -> str:
 
     A number is made of whole pieces (runs of digits) of one run of pieces joined by gaps: a
     mobile is eleven digits starting 13-19, valid; a landline an area code of its own piece
-    (021, 0755: never a date's 05) followed by seven or eight digits starting 2-9, valid.
+    (021, 0755: never a date's 05), or after the country code without its 0 (+86 21, 0086 21,
+    +8621), followed by seven or eight digits starting 2-9, valid.
     Each keeps what the card keeps of it (138****5678, 021-5***3190)."""
     spans: list[int] = []
     for run in _PIECES.finditer(text):
@@ -323,11 +332,12 @@ def _number_in_pieces(
     """The last piece and the digits to hide of the number that starts at piece ``first``, if
     one does."""
     positions: list[int] = []
+    country = _country_code_length(text, pieces[first])
     for last in range(first, len(pieces)):
         start, digits = pieces[last]
         positions.extend(range(start, start + len(digits)))
         typed = unicodedata.normalize("NFKC", "".join(text[i] for i in positions))
-        if len(typed) > 12:
+        if len(typed) - country > 12:
             return None
         if typed[0] == "1" and len(typed) == 11 and _is_chinese_number(typed, mobile=True):
             return last, positions[3:7]
@@ -344,7 +354,32 @@ def _number_in_pieces(
         ):
             national = positions[1:]
             return last, national[3 : len(national) - 4]
+        country = _country_code_length(text, pieces[first])
+        if country and last > first:
+            # +86 21 5876 3190, 0086 21 ..., +8621 ...: the area code follows the country code
+            # without its trunk 0, in the country code's piece or as a piece of its own.
+            area = area[country:] or pieces[first + 1][1]
+            national = positions[country:]
+            local = len(national) - len(area)
+            if (
+                len(area) in (2, 3)
+                and local in (7, 8)
+                and typed[country + len(area)] in "23456789"
+                and _is_chinese_number("0" + typed[country:], area_code=len(area))
+            ):
+                return last, national[3 : len(national) - 4]
     return None
+
+
+def _country_code_length(text: str, piece: tuple[int, str]) -> int:
+    """How many digits at the start of ``piece`` are China's country code: 0086, or 86 right
+    after a plus sign."""
+    start, digits = piece
+    if digits.startswith("0086"):
+        return 4
+    if digits.startswith("86") and start and text[start - 1] in "+＋":
+        return 2
+    return 0
 
 
 def _is_chinese_number(digits: str, *, mobile: bool = False, area_code: int = 0) -> bool:
@@ -373,6 +408,12 @@ def _is_chinese_number(digits: str, *, mobile: bool = False, area_code: int = 0)
 # between pieces, except the enumeration comma, which lists numbers (8765 4321、8765 4322), as
 # the full-width comma does (only the ASCII one groups an amount's digits).
 _JOINING_CHARACTER = "[" + re.escape(_GAP_CHARACTERS.replace("\u3001", "")) + "]"
+# A unit right after a number, which makes it a count or an amount (lower case: the patterns
+# using it ignore case).
+_UNIT = (
+    r"\s*(?:元|块|圆|角|万|亿|件|个|台|套|箱|包|只|条|张|份|次|人|天|年|月|日|号|米|克|公斤|吨|升|"
+    r"rmb|cny|usd|yuan|pcs|kg|km)"
+)
 # Seven or eight digits, the first 2-9 (no local number starts 0 or 1), in one run or as 3+4,
 # 4+4 or 4+3 with one space (a tab, a no-break or an ideographic one too, as a full-width input
 # method types it) or dash between, standing alone: no digit, latin letter, star, #
@@ -384,9 +425,7 @@ _LOCAL_NUMBER = re.compile(
     rf"(?<![\d*]{_JOINING_CHARACTER})(?<![\d*]{_JOINING_CHARACTER}{{2}})(?<!\d,)(?<![¥￥$＄€£]\s)"
     r"(?P<number>(?=[2-9２-９])\d{3,4}(?P<gap>[ \t\u00a0\u3000\-－]?)\d{3,4})"
     r"(?![\dA-Za-zＡ-Ｚａ-ｚ*＊%％‰_])"
-    rf"(?!{_JOINING_CHARACTER}{{1,2}}[\d*])(?!,\d)"
-    r"(?!\s*(?:元|块|圆|角|万|亿|件|个|台|套|箱|包|只|条|张|份|次|人|天|年|月|日|号|米|克|公斤|吨|升|"
-    r"rmb|cny|usd|yuan|pcs|kg|km))",
+    rf"(?!{_JOINING_CHARACTER}{{1,2}}[\d*])(?!,\d)(?!{_UNIT})",
     re.IGNORECASE,
 )
 # A label right before it (with a colon, "号", "No." or a short latin prefix between) that says
@@ -447,12 +486,15 @@ def _is_local_number(text: str, match: re.Match) -> bool:
 
 
 def _is_range(low: int, high: int) -> bool:
-    """Whether two numbers joined by a dash read as a range (2019-2023, 3000-5000, 800-1200):
-    years, or round hundreds, the larger last. Any other pair is as likely a landline written
-    with a dash, whichever half is larger, and is masked."""
+    """Whether two numbers joined by a dash read as a range (2019-2023, 3000-5000, 800-1200,
+    2999-3999): years, round hundreds or price points (both ending in 99), the larger last.
+    Any other pair is as likely a landline written with a dash, whichever half is larger, and
+    is masked. Each shape leaves in full about one in 20,000 of the numbers a landline could
+    be, and only when written with a dash: with a space (5000 0000, an amount grouped by 万
+    or a number picked for its zeros) nothing tells the two apart, and it stays masked."""
     if low >= high:
         return False
-    return (low >= 1900 and high <= 2099) or low % 100 == high % 100 == 0
+    return (low >= 1900 and high <= 2099) or low % 100 == high % 100 in (0, 99)
 
 
 def _is_date(digits: str) -> bool:
@@ -464,6 +506,39 @@ def _is_date(digits: str) -> bool:
     except ValueError:
         return False
     return 1900 <= int(digits[:4]) <= 2099
+
+
+# A mobile split by punctuation ----------------------------------------------------------------
+
+# What a Chinese input method types for "," "." ":" and ";" (and the comma itself): put
+# between a mobile's groups they make one number only grouped as mobiles are, 3+4+4, with the
+# same mark both times and nothing listed before or after; otherwise they list numbers.
+_MARK = "[" + re.escape("，,。：；､") + "]"
+_BLANK = "[ \u3000]?"
+_PUNCTUATED_MOBILE = re.compile(
+    rf"(?<![\d*＊])(?<!\d[.．])(?<![\d*]{_MARK})(?<![\d*]{_MARK}[ \u3000])"
+    rf"(?P<head>\d{{3}}){_BLANK}(?P<mark>{_MARK}){_BLANK}(?P<middle>\d{{4}})"
+    rf"{_BLANK}(?P=mark){_BLANK}(?P<tail>\d{{4}})"
+    rf"(?![\d*＊%％‰])(?![.．]\d)(?!{_BLANK}{_MARK}{_BLANK}\d)(?!{_UNIT})",
+    re.IGNORECASE,
+)
+# The same number as it reads masked (138，****，7762).
+_PUNCTUATED_MOBILE_MASKED = re.compile(
+    rf"(?<![\d*])(\d{{3}}){_BLANK}({_MARK}){_BLANK}\*{{4}}{_BLANK}\2{_BLANK}(\d{{4}})(?![\d*])"
+)
+
+
+def _punctuated_mobiles_masked(text: str) -> str:
+    """``text`` with the Chinese mobiles written with punctuation between their groups
+    (138，9041，7762, 138。9041。7762) masked as the card masks them, unless labelled as
+    something else (数量, 单价)."""
+    hidden: list[int] = []
+    for match in _PUNCTUATED_MOBILE.finditer(text):
+        digits = unicodedata.normalize("NFKC", match["head"] + match["middle"] + match["tail"])
+        before = text[max(0, match.start() - _LABEL_REACH) : match.start()]
+        if _is_chinese_number(digits, mobile=True) and not _NOT_A_PHONE_LABEL.search(before):
+            hidden.extend(range(*match.span("middle")))
+    return _hidden(text, hidden)
 
 
 _ID_CHARACTER = re.compile(r"[\dXxＸｘ]")
@@ -583,6 +658,10 @@ def _masked_numbers(text: str) -> set[str]:
     and without the country code or trunk prefix (+86 21 5*** 3190 and 021-5***3190 are one),
     to tell a number written where a masked one was from another number."""
     found = set()
+    # A mobile masked between punctuation (138，****，7762), whose marks join no other number.
+    for match in _PUNCTUATED_MOBILE_MASKED.finditer(text):
+        found.add(unicodedata.normalize("NFKC", f"{match[1]}****{match[3]}"))
+    text = _PUNCTUATED_MOBILE_MASKED.sub("\n\n", text)
     for match in _MASKED_NUMBER_WRITTEN.finditer(text):
         written = match.group()
         if written.count("*") < 2:

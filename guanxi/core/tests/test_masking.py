@@ -399,3 +399,97 @@ def test_an_area_code_before_a_mobile_takes_none_of_it(text, masked):
 )
 def test_numbers_wrapped_in_a_quoted_email_are_masked(text, masked):
     assert mask_numbers_in_text(text) == masked
+
+
+# A mobile typed with a Chinese input method's punctuation between its groups (the full-width
+# comma or full stop it types for "," and ".", the colon, the semicolon) is one number when
+# grouped as mobiles are, 3+4+4 with the same mark twice; a list of numbers is not.
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("手机 138，9041，7762", "手机 138，****，7762"),
+        ("手机 138。9041。7762 请回电", "手机 138。****。7762 请回电"),
+        ("138：9041：7762", "138：****：7762"),
+        ("138；9041；7762", "138；****；7762"),
+        ("手机 138， 9041， 7762", "手机 138， ****， 7762"),
+        ("手机 １３８，９０４１，７７６２", "手机 １３８，****，７７６２"),
+        ("mobile 138,9041,7762", "mobile 138,****,7762"),
+        ("座机 8765 4321，手机 138，9041，7762", "座机 **** 4321，手机 138，****，7762"),
+    ],
+)
+def test_mobiles_split_by_full_width_punctuation_are_masked(text, masked):
+    assert mask_numbers_in_text(text) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Lists: more than three numbers, other marks between them, other groupings.
+        "138，9041，7762，5000",
+        "12，138，9041，7762",
+        "138，9041、7762",
+        "138，90417762",
+        "1389，041，7762",
+        # Labelled as something else, or amounts by a unit or decimals after them.
+        "数量 138，9041，7762",
+        "单价 138，9041，7762",
+        "138，9041，7762元",
+        "138，9041，7762.50",
+    ],
+)
+def test_numbers_listed_with_punctuation_are_left_as_typed(text):
+    assert mask_numbers_in_text(text) == text
+
+
+# A text with old Mac line endings ends its lines with a lone carriage return: a number wrapped
+# at one is found as one wrapped at a line feed is.
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("手机 138 9041\r7762", "手机 138 ****\r7762"),
+        ("138\r9041\r7762", "138\r****\r7762"),
+        ("办公室 021 5876\r3190", "办公室 021 5***\r3190"),
+        ("身份证 110105 19491231\r002X", "身份证 1***** ********\r***X"),
+    ],
+)
+def test_numbers_wrapped_at_a_lone_carriage_return_are_masked(text, masked):
+    assert mask_numbers_in_text(text) == masked
+
+
+# A landline written with its country code (+86 21, 0086 21: no trunk 0 before the area code)
+# is found wrapped once or over several lines, as one written with 0 is.
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("Tel +86 21 5876\n3190", "Tel +86 21 5***\n3190"),
+        ("+86 10 6234\n5678", "+86 10 6***\n5678"),
+        ("+86-21-\n5876-\n3190", "+86-21-\n5***-\n3190"),
+        ("+86 755\n8888\n1234", "+86 755\n****\n1234"),
+        ("+8621\n5876\n3190", "+8621\n5***\n3190"),
+        ("0086 21\n5876\n3190", "0086 21\n5***\n3190"),
+        ("+86 (21)\n5876\n3190", "+86 (21)\n5***\n3190"),
+    ],
+)
+def test_landlines_with_the_country_code_wrapped_over_lines_are_masked(text, masked):
+    assert mask_numbers_in_text(text) == masked
+
+
+# A range of price points written with a dash (2999-3999), as one of round hundreds is, reads
+# as typed; a number grouped with a space, or a dashed pair of any other shape, is still
+# masked as a landline without its area code could be (6234 5678, 5000 0000).
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("价位 2999-3999", "价位 2999-3999"),
+        ("4999-5999 的机型", "4999-5999 的机型"),
+        ("售价 2599-3299", "售价 2599-3299"),
+        ("电话 6234-5678", "电话 ****-5678"),
+        ("6234 5678", "**** 5678"),
+        ("3999-2999", "****-2999"),
+        ("2999-3998", "****-3998"),
+        ("2999 3999", "**** 3999"),
+        ("5000 0000", "**** 0000"),
+    ],
+)
+def test_ranges_of_price_points_are_no_local_numbers(text, masked):
+    assert mask_numbers_in_text(text) == masked
