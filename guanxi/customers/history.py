@@ -126,7 +126,7 @@ class CustomerHistory:
     # Possible duplicates of these customers that the reader may not see
     # (``dedup.selectors.pairs_hidden_from``): a decision on one is left out, as its row would
     # tell them the pair was queued, which is what keeping it from them is for.
-    hidden_pairs: frozenset[int] = frozenset()
+    hidden_pairs: QuerySet | None = None
 
     def events(self) -> QuerySet[AuditEvent]:
         """The rows, newest first (by id, the order pages follow)."""
@@ -134,7 +134,7 @@ class CustomerHistory:
             customer_id=self.customer_id,
             merged_before={pk: merged.merged_at for pk, merged in self.merged.items()},
         )
-        if self.hidden_pairs:
+        if self.hidden_pairs is not None:
             events = events.exclude(object_type="duplicate_pair", object_id__in=self.hidden_pairs)
         return events.order_by("-id")
 

@@ -178,18 +178,20 @@ def _blind_pairs(user, pairs: QuerySet) -> QuerySet:
     return pairs.filter(score_without_id_number__gte=REVIEW_THRESHOLD)
 
 
-def pairs_hidden_from(user, customer_ids: Iterable[int]) -> frozenset[int]:
+def pairs_hidden_from(user, customer_ids: Iterable[int]) -> QuerySet | None:
     """The ids of the possible duplicates of ``customer_ids``, open or decided, that ``user``
-    may not see (see :func:`_blind_pairs`): their customers' histories leave out the decisions
-    on them, which would tell that the pair was queued (for one the public request form
-    queued, that the number typed on it is the other customer's)."""
+    may not see (see :func:`_blind_pairs`), as a query to nest in another (the customer page
+    reads them inside its history query, not in one of their own); None for whoever sees them
+    all. Their customers' histories leave out the decisions on them, which would tell that the
+    pair was queued (for one the public request form queued, that the number typed on it is the
+    other customer's)."""
     if user.may_view_sensitive():
-        return frozenset()
+        return None
     ids = list(customer_ids)
-    return frozenset(
+    return (
         DuplicatePair.objects.filter(Q(left_id__in=ids) | Q(right_id__in=ids))
         .filter(score_without_id_number__lt=REVIEW_THRESHOLD)
-        .values_list("pk", flat=True)
+        .values("pk")
     )
 
 
