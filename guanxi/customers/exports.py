@@ -24,7 +24,10 @@ import csv
 import datetime as dt
 import io
 import re
+import shutil
 import tempfile
+import time
+import zipfile
 from collections import defaultdict
 from collections.abc import Iterator
 from itertools import islice
@@ -38,10 +41,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import to_excel
 
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record
@@ -464,27 +468,6 @@ def _csv_pieces(
 # XLSX
 
 
-def _xlsx_value(sheet, value):
-    if isinstance(value, dt.datetime):
-        return timezone.localtime(value).replace(tzinfo=None, microsecond=0)
-    if isinstance(value, int):
-        return value
-    if not value:
-        return None  # an empty cell rather than an empty string, as people expect
-    # XML cannot hold most control characters and openpyxl refuses them; a visible
-    # replacement character says that something was there.
-    text = neutralise_formula(ILLEGAL_CHARACTERS_RE.sub("\ufffd", value))
-    if text.startswith("=") or text in ERROR_CODES:
-        # openpyxl guesses a type from the text: '=…' would be written as a formula and
-        # '#N/A' as an error value. Neutralised text never starts with '=', but the type is
-        # forced regardless, because an inline string is the one thing no spreadsheet
-        # evaluates. Only these few cells pay for a cell object of their own.
-        cell = WriteOnlyCell(sheet, value=text)
-        cell.data_type = "s"
-        return cell
-    return text
-
-
 def _header_note(column: str, layout: str = ExportLayout.IMPORTABLE) -> str:
     """The note on a column's header cell: its name in the reader's language and, for a column
     of choices (stored as codes), what each code means, or how to read the column. A readable
@@ -549,29 +532,33 @@ def customers_export_xlsx_counted(
     """The workbook of :func:`customers_export_xlsx` and the number of customers in it (the
     count its audit row holds), for a background export to show.
 
-    openpyxl's write-only mode writes each row out as it is appended, and the finished workbook
-    goes to a file rather than memory, so a long list costs little memory at any point.
-
     A list longer than a sheet holds (``XLSX_SHEET_ROWS``, header included) goes on in sheets
     "Customers (2)", "Customers (3)"…, in the same order, each with the header.
+
+    openpyxl makes the workbook around the customers: its sheets with their widths, frozen
+    header rows and notes, the styles and the rest of the package. The customers' rows are
+    written by :class:`_SheetRows`, each sheet's to a temporary file as it goes, and put into
+    the workbook's sheets when it is saved, so a long list costs little memory at any point.
     """
     customers = _customers_to_export(actor, filters, reveal, layout)
     workbook = Workbook(write_only=True)
-    sheets = 1
-    sheet = _xlsx_sheet(workbook, sheets, layout)
-    rows_in_sheet = 1
+    sheets = [_SheetRows(_xlsx_sheet(workbook, 1, layout))]
+    dates = None
     count = 0
-    for record in _laid_out(_records(customers, reveal=reveal), _choice_names(layout)):
-        if rows_in_sheet == XLSX_SHEET_ROWS:
-            sheets += 1
-            sheet = _xlsx_sheet(workbook, sheets, layout)
-            rows_in_sheet = 1
-        sheet.append([_xlsx_value(sheet, value) for value in record])
-        rows_in_sheet += 1
-        count += 1
     output = tempfile.TemporaryFile()  # noqa: SIM115 (handed to the caller, who closes it)
     try:
-        workbook.save(output)
+        for record in _laid_out(_records(customers, reveal=reveal), _choice_names(layout)):
+            if dates is None:
+                # The date format is added to the workbook's styles as openpyxl adds it for a
+                # first date cell, after the header's bold.
+                dates = _Dates(
+                    WriteOnlyCell(sheets[0].sheet, value=dt.datetime(2000, 1, 1)).style_id
+                )
+            if sheets[-1].rows == XLSX_SHEET_ROWS:
+                sheets.append(_SheetRows(_xlsx_sheet(workbook, len(sheets) + 1, layout)))
+            sheets[-1].append(record, dates)
+            count += 1
+        _xlsx_save(workbook, sheets, output)
         _record_export(
             actor=actor,
             export_format=ExportFormat.XLSX,
@@ -583,8 +570,153 @@ def customers_export_xlsx_counted(
     except BaseException:
         output.close()
         raise
+    finally:
+        for rows in sheets:
+            rows.file.close()
     output.seek(0)
     return output, count
+
+
+# Why the rows are not appended to openpyxl's sheets: openpyxl makes an object for every cell
+# and writes it through an XML serialiser, about 2,000 customers a second on the development
+# machine, so a million took three and a half minutes. XlsxWriter's constant-memory mode, the
+# fast library at hand, reached only 1.8 times that, and writes text in ways openpyxl, which the
+# import reads workbooks with, does not read back as written (a carriage return as "_x000D_",
+# and text such as "<r>…</r>" unescaped, as if it were formatted text). The rows are therefore
+# written here as text, cell for cell as openpyxl's write-only mode writes them (typed inline
+# strings, numbers, dates as numbers in the date style), which tests/test_exports_xlsx_writer.py
+# compares byte for byte with openpyxl's own.
+_CELL_LETTERS = tuple(get_column_letter(n) for n in range(1, len(EXPORT_COLUMNS) + 1))
+# Characters of sheet XML gathered before they are written out.
+_ROWS_PIECE = 256 * 1024
+
+
+# The first characters of the text :func:`neutralise_formula` may change; other text it leaves
+# as it is, and most cells are spared the call.
+_MAY_BE_FORMULA = frozenset("=+-@\t\r' ")
+
+
+def _xml_escape(text: str) -> str:
+    """Text as an XML element's content, escaped as openpyxl's serialiser escapes it."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class _Dates:
+    """Spreadsheet dates, as :func:`_xlsx_row` writes them: in the site's time zone (looked up
+    once, not for every cell), without the fraction of a second, in the workbook's date style.
+    A customer's two timestamps are often the same moment, which is converted once."""
+
+    def __init__(self, style: int):
+        self.style = style
+        self.zone = timezone.get_current_timezone()
+        self._last = None
+        self._last_text = ""
+
+    def text(self, value: dt.datetime) -> str:
+        if value != self._last:
+            local = value.astimezone(self.zone).replace(tzinfo=None, microsecond=0)
+            self._last, self._last_text = value, f"{to_excel(local):.16g}"
+        return self._last_text
+
+
+def _xlsx_row(number: int, record: tuple, dates: _Dates, *, clean: bool = True) -> str:
+    """Row ``number`` of a sheet holding ``record``: the id as a number, the timestamps as dates
+    (see :class:`_Dates`), and text always typed as text: an inline string is the one thing no
+    spreadsheet evaluates, so neither '=…' nor '#N/A' is read as a formula or an error value. An
+    empty value is no cell at all rather than an empty string, as people expect. ``clean`` says
+    the texts hold no character a workbook cannot hold."""
+    cells = [f'<row r="{number}">']
+    for letter, value in zip(_CELL_LETTERS, record, strict=True):
+        if isinstance(value, str):
+            if not value:
+                continue
+            if not clean:
+                # XML cannot hold most control characters; a visible replacement character
+                # says that something was there.
+                value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+            if value[0] in _MAY_BE_FORMULA:
+                value = neutralise_formula(value)
+            # As openpyxl: spaces at the ends are kept, unless the text is nothing else.
+            if (value[0].isspace() or value[-1].isspace()) and not value.isspace():
+                start = f'<c r="{letter}{number}" t="inlineStr"><is><t xml:space="preserve">'
+            else:
+                start = f'<c r="{letter}{number}" t="inlineStr"><is><t>'
+            if "&" in value or "<" in value or ">" in value:
+                value = _xml_escape(value)
+            cells.append(f"{start}{value}</t></is></c>")
+        elif isinstance(value, dt.datetime):
+            cells.append(
+                f'<c r="{letter}{number}" s="{dates.style}" t="n"><v>{dates.text(value)}</v></c>'
+            )
+        elif isinstance(value, int):
+            cells.append(f'<c r="{letter}{number}" t="n"><v>{value:.16g}</v></c>')
+        elif value is not None:
+            raise TypeError(f"An export cell cannot hold {type(value).__name__}")
+    cells.append("</row>")
+    return "".join(cells)
+
+
+class _SheetRows:
+    """The customers' rows of one sheet, as sheet XML in a temporary file, the header row being
+    openpyxl's."""
+
+    def __init__(self, sheet):
+        self.sheet = sheet
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by the export)
+        self.rows = 1  # the header
+        self._pending: list[str] = []
+        self._size = 0
+
+    def append(self, record: tuple, dates: _Dates) -> None:
+        self.rows += 1
+        row = _xlsx_row(self.rows, record, dates)
+        if ILLEGAL_CHARACTERS_RE.search(row):
+            # Rare: only this row pays for looking at each text on its own (the markup has no
+            # such character, so one look at the row finds every one).
+            row = _xlsx_row(self.rows, record, dates, clean=False)
+        self._pending.append(row)
+        self._size += len(row)
+        if self._size >= _ROWS_PIECE:
+            self.flush()
+
+    def flush(self) -> None:
+        self.file.write("".join(self._pending).encode("utf-8"))
+        self._pending.clear()
+        self._size = 0
+
+
+def _xlsx_save(workbook, sheets: list[_SheetRows], output: IO[bytes]) -> None:
+    """Write ``workbook`` to ``output``, each of its sheets with the rows of ``sheets``."""
+    package = io.BytesIO()
+    workbook.save(package)
+    rows_by_name = {f"xl/worksheets/sheet{n}.xml": rows for n, rows in enumerate(sheets, start=1)}
+    with (
+        zipfile.ZipFile(package) as source,
+        zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as target,
+    ):
+        names = source.namelist()
+        if not rows_by_name.keys() <= set(names):
+            raise RuntimeError("openpyxl named the workbook's sheets otherwise")
+        for name in names:
+            data = source.read(name)
+            entry = zipfile.ZipInfo(name, time.localtime()[:6])
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            rows = rows_by_name.get(name)
+            if rows is None:
+                target.writestr(entry, data)
+                continue
+            rows.flush()
+            head, end, tail = data.partition(b"</sheetData>")
+            if not end:
+                raise RuntimeError(f"{name} has no sheetData element")
+            # The size is given beforehand so that ZIP64 is used exactly when a sheet needs it,
+            # as when openpyxl writes a sheet from its own temporary file.
+            entry.file_size = len(head) + rows.file.tell() + len(end) + len(tail)
+            with target.open(entry, "w") as stream:
+                stream.write(head)
+                rows.file.seek(0)
+                shutil.copyfileobj(rows.file, stream, 1024 * 1024)
+                stream.write(end + tail)
 
 
 def export_filename(export_format: str = ExportFormat.CSV) -> str:
