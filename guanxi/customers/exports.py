@@ -41,7 +41,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -251,9 +250,10 @@ def _records(customers, *, reveal: bool) -> Iterator[tuple]:
 
 NO_ADDRESS = ("",) * len(ADDRESS_COLUMNS)
 
-# Control characters, which a workbook shows as "\ufffd" (see _xlsx_value), that character
-# itself, and the runs of them, which a program saving the file again may shorten ("\r\n").
-_UNSHOWN = re.compile(r"[\x00-\x1f\x7f-\x9f\ufffd]+")
+# Control characters and the other characters a workbook shows as "\ufffd" (see
+# _UNWRITABLE), that character itself, and the runs of them, which a program saving the file
+# again may shorten ("\r\n").
+_UNSHOWN = re.compile(r"[\x00-\x1f\x7f-\x9f\ufffd\ufffe\uffff]+")
 _ENDS = re.compile(r"^[\s\ufffd]+|[\s\ufffd]+$")
 
 
@@ -594,6 +594,13 @@ _ROWS_PIECE = 256 * 1024
 # The first characters of the text :func:`neutralise_formula` may change; other text it leaves
 # as it is, and most cells are spared the call.
 _MAY_BE_FORMULA = frozenset("=+-@\t\r' ")
+# Characters XML cannot hold: the control characters openpyxl refuses, and besides them
+# U+FFFE, U+FFFF and halves of surrogate pairs, which openpyxl wrote as they were into a file
+# that Excel, openpyxl and the import then could not open.
+_UNWRITABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Characters an Excel cell holds. Excel reports a longer text as damage to the file; openpyxl
+# cut text to this length, and so does the export.
+_CELL_CHARACTERS = 32_767
 
 
 def _xml_escape(text: str) -> str:
@@ -633,9 +640,11 @@ def _xlsx_row(number: int, record: tuple, dates: _Dates, *, clean: bool = True) 
             if not clean:
                 # XML cannot hold most control characters; a visible replacement character
                 # says that something was there.
-                value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+                value = _UNWRITABLE.sub("\ufffd", value)
             if value[0] in _MAY_BE_FORMULA:
                 value = neutralise_formula(value)
+            if len(value) > _CELL_CHARACTERS:
+                value = value[:_CELL_CHARACTERS]
             # As openpyxl: spaces at the ends are kept, unless the text is nothing else.
             if (value[0].isspace() or value[-1].isspace()) and not value.isspace():
                 start = f'<c r="{letter}{number}" t="inlineStr"><is><t xml:space="preserve">'
@@ -670,7 +679,7 @@ class _SheetRows:
     def append(self, record: tuple, dates: _Dates) -> None:
         self.rows += 1
         row = _xlsx_row(self.rows, record, dates)
-        if ILLEGAL_CHARACTERS_RE.search(row):
+        if _UNWRITABLE.search(row):
             # Rare: only this row pays for looking at each text on its own (the markup has no
             # such character, so one look at the row finds every one).
             row = _xlsx_row(self.rows, record, dates, clean=False)

@@ -242,3 +242,34 @@ def test_an_empty_list_is_a_workbook_of_the_header_alone(company):
     expected = openpyxl_workbook(company.admin)
     assert cells(written) == cells(expected) == [[cells(expected)[0][0]]]
     assert parts(written).keys() == parts(expected).keys()
+
+
+def test_a_cell_longer_than_a_spreadsheet_holds_is_cut_as_openpyxl_cut_it(company):
+    # Excel holds at most 32,767 characters in a cell and reports a longer one as damage to
+    # the file; openpyxl cut such text to that length, and so must the export.
+    customer = CustomerFactory(owner=None, name="many addresses")
+    for n in range(220):
+        Email.objects.create(customer=customer, address=f"{'a' * 150}.{n}@example.cn")
+    written = export_workbook(company.admin)
+    expected = openpyxl_workbook(company.admin)
+    assert parts(written)["xl/worksheets/sheet1.xml"] == parts(expected)["xl/worksheets/sheet1.xml"]
+    [sheet] = openpyxl.load_workbook(io.BytesIO(written)).worksheets
+    emails = next(r for r in sheet.iter_rows(min_row=2) if r[0].value == customer.pk)[
+        exports.EXPORT_COLUMNS.index("emails")
+    ]
+    assert len(emails.value) == 32767
+
+
+def test_characters_xml_cannot_hold_outside_the_control_characters_are_replaced(company):
+    # U+FFFE and U+FFFF are valid text in the database but not in XML: a sheet holding either
+    # cannot be opened by Excel, by openpyxl or by the import.
+    customer = CustomerFactory(owner=None, name="a\ufffeb\uffffc")
+    Address.objects.create(customer=customer, street="x\uffffy", country="CN")
+    [sheet] = openpyxl.load_workbook(io.BytesIO(export_workbook(company.admin))).worksheets
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[0].value == customer.pk)
+    column = exports.EXPORT_COLUMNS.index
+    assert row[column("name")].value == "a\ufffdb\ufffdc"
+    # What the import compares an address by is what the workbook shows of it.
+    shown = tuple(row[column(c)].value or "" for c in ("address", "city", "region", "postcode"))
+    assert shown[0] == "x\ufffdy"
+    assert exports.address_key("x\uffffy", "", "", "") == exports.address_key(*shown)
