@@ -36,7 +36,7 @@ from guanxi.customers.visibility import can_create_customers
 from .cancelling import ImportCancelled, stop_if_cancel_requested
 from .job_locks import JobLockBusy, job_lock, job_runner_present
 from .mapping import ColumnMapping, MappingError, build_mapping
-from .models import ImportJob, ImportRowError
+from .models import ImportJob, ImportRememberedId, ImportRowError
 from .readers import FileProblem, TableFile, open_table
 
 ERROR_COLUMNS = ("import_row", "import_error")
@@ -107,6 +107,13 @@ def _remove_upload_on_commit(job: ImportJob) -> None:
     discarded: never to be started or carried on) has committed: a file deleted for a change
     that then rolled back could not be brought back."""
     transaction.on_commit(lambda: _remove_upload(job))
+
+
+def _forget_remembered_ids(job: ImportJob) -> None:
+    """Delete the external ids the job remembered for a resume (see ``ImportRememberedId``), in
+    the change that ended it (cancelled or discarded): nothing carries it on to read them, and
+    nothing else would ever delete them."""
+    ImportRememberedId.objects.filter(job=job).delete()
 
 
 def upload_retention_cutoff(now: dt.datetime | None = None) -> dt.datetime:
@@ -589,6 +596,7 @@ def _mark(job: ImportJob, status: str, message: str | None) -> None:
             if job.status == ImportJob.Status.CANCELLED:
                 _audit_cancelled(job)
                 _remove_upload_on_commit(job)
+                _forget_remembered_ids(job)
     except Exception:
         logger.exception("Import #%s could not be marked %s", job.pk, status)
 
@@ -604,6 +612,7 @@ def _mark_cancelled(job: ImportJob) -> None:
         job.refresh_from_db()
         _audit_cancelled(job)
         _remove_upload_on_commit(job)
+        _forget_remembered_ids(job)
 
 
 def _audit_cancelled(job: ImportJob) -> None:
@@ -856,6 +865,7 @@ def import_job_cancel(*, actor, job: ImportJob) -> str:
                     ),
                 )
                 _remove_upload_on_commit(job)
+                _forget_remembered_ids(job)
                 outcome = CancelOutcome.CANCELLED
     except JobLockBusy:
         with transaction.atomic():
@@ -910,6 +920,7 @@ def import_job_discard(*, actor, job: ImportJob) -> bool:
                     )
                 _audit_stop(actor=actor, job=job, before=before, summary=summary)
                 _remove_upload_on_commit(job)
+                _forget_remembered_ids(job)
                 discarded = True
     except JobLockBusy:
         pass
