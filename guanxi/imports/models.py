@@ -152,7 +152,9 @@ class ImportRememberedId(models.Model):
     """An external id of rows of a customer import's file that left no customer with it, which
     the later rows with that id must know of wherever the batches end (see
     ``CustomerImporter._reasons_if_new``). Written with each batch, in its transaction, so that
-    a resumed import knows what an uninterrupted one would; deleted as the import finishes."""
+    a resumed import knows what an uninterrupted one would; deleted as the import finishes, is
+    cancelled or is discarded, and with its job. An interrupted import nobody resumes or
+    discards keeps them until then."""
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="remembered_ids")
     # Text: a rejected row's id may be longer than a customer's may be.
