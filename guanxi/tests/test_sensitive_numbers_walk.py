@@ -138,6 +138,7 @@ def world(company, walker):
         data={
             "name": "王晓明",
             "phones": [{"number": MOBILE}, {"number": LANDLINE, "label": "work"}],
+            "emails": ["wxm@example.com"],
             "id_number": ID_NUMBER,
             # Typed into the customer's own notes too, shown masked as the card masks them.
             "notes": f"Mobile {MOBILE}, ID {ID_NUMBER}, office {LANDLINE}.",
@@ -170,7 +171,8 @@ def world(company, walker):
     twin = customer_create(actor=rep, data={"name": "王晓明", "phones": [{"number": MOBILE}]})
     low, high = sorted((customer.pk, twin.pk))
     pair = DuplicatePair.objects.create(left_id=low, right_id=high, score=0.95, source="scan")
-    # The customer asks for help on the public form, found by their mobile number.
+    # The customer asks for help on the public form, found by their email (the form never files
+    # a request under a customer by the number typed on it).
     response = Client().post(
         "/service/help/",
         {

@@ -123,13 +123,13 @@ def test_manager_reveals_full_numbers_and_it_is_recorded(page, company):
 
 def test_switch_the_interface_to_chinese_and_back(page, company):
     sign_in(page, "rep")
-    page.locator(".langswitch button").click()
+    page.locator(".langswitch button[value='zh-hans']").click()
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
     expect(page.locator(".mainnav")).to_contain_text("客户")
     expect(page.locator("h1")).to_have_text("客户")
     page.goto(f"/customers/{company.rep_customer.pk}/")
     expect(page.locator("#log-contact")).to_contain_text("记录联系")
-    page.locator(".langswitch button").click()
+    page.locator(".langswitch button[value='en']").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("#log-contact")).to_contain_text("Log a contact")
 
@@ -182,10 +182,10 @@ def test_after_search_as_you_type_the_list_offers_clear_and_keeps_the_search_in_
     expect(page.locator("#customer-table")).not_to_contain_text("Teammate Customer")
     expect(filters.get_by_role("link", name="Clear")).to_be_visible()
 
-    page.locator(".lang-button").click()
+    page.locator(".lang-button[value='zh-hans']").click()
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
     expect(page).to_have_url(re.compile(r"q=Rep"))
     expect(page.locator("#id_q")).to_have_value("Rep")
     expect(page.locator("#customer-table")).not_to_contain_text("Teammate Customer")
-    page.locator(".lang-button").click()  # back to English for the tests after this one
+    page.locator(".lang-button[value='en']").click()  # back to English for the tests after this one
     expect(page.locator("html")).to_have_attribute("lang", "en")
