@@ -21,8 +21,9 @@ from .text import has_han, to_simplified
 
 
 def site_languages() -> list[tuple[str, str]]:
-    """``settings.LANGUAGES`` when asked: the choices of a user's language as a function, so
-    that a language added to the settings needs no migration."""
+    """``settings.LANGUAGES`` when asked: the choices of a user's and a ticket's language as a
+    function, so that their migrations name the function rather than the languages of the day
+    they were written, and a language added to the settings needs no migration."""
     return list(settings.LANGUAGES)
 
 

@@ -21,17 +21,10 @@ from django.utils import timezone
 from django.utils.translation import get_language_info, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from guanxi.core.languages import language_matching, primary_language
+# ``site_languages`` is the choices of ``Ticket.language``, and migration 0016 names it here.
+from guanxi.core.languages import language_matching, primary_language, site_languages
 
 from .calendar import CalendarError, parse_calendar
-
-
-def site_languages() -> list[tuple[str, str]]:
-    """``settings.LANGUAGES`` when asked, named in the reader's language (as the history shows
-    a ticket's language). The choices of :attr:`Ticket.language` as a function, so that its
-    migration names the function rather than the languages of the day it was written, and a
-    language added to the settings needs no migration."""
-    return list(settings.LANGUAGES)
 
 
 def email_languages() -> list[tuple[str, str]]:
