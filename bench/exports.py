@@ -86,13 +86,20 @@ def xlsx_once(username: str) -> dict:
     import django
 
     django.setup()
+    from django.db import connections
+
     from guanxi.accounts.models import User
     from guanxi.customers.exports import customers_export_xlsx_counted
 
-    user = User.objects.get(username=username)
-    started = time.perf_counter()
-    workbook, _rows = customers_export_xlsx_counted(actor=user)
-    total = time.perf_counter() - started
+    try:
+        user = User.objects.get(username=username)
+        started = time.perf_counter()
+        workbook, _rows = customers_export_xlsx_counted(actor=user)
+        total = time.perf_counter() - started
+    finally:
+        # The sections after this one copy the database as a template, which PostgreSQL
+        # refuses while any session, this process's included, is connected to it.
+        connections.close_all()
     try:
         size = workbook.seek(0, io.SEEK_END)
     finally:

@@ -39,6 +39,7 @@ import statistics
 import subprocess
 import sys
 import time
+import traceback
 import urllib.parse
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
@@ -501,6 +502,18 @@ def stop_server(server: subprocess.Popen) -> None:
 # --- report ----------------------------------------------------------------------------------
 
 
+def _run_section(name: str, module_name: str, context: BenchContext) -> list[dict]:
+    """A section's figures; a section that fails is reported as failed, with its error, and
+    the others still run, so that one failure late in a long run does not lose the figures
+    measured before it (the report is written only at the end)."""
+    try:
+        return _section_entry(module_name)(context)
+    except Exception as error:
+        traceback.print_exc()
+        print(f"  section {name} failed: {error}", flush=True)
+        return [{"figure": f"section {name} failed", "error": repr(error), "value": None}]
+
+
 def _section_entry(spec: str):
     """The function a ``SECTIONS`` value names (``module`` means its ``run``)."""
     module_name, _colon, function = spec.partition(":")
@@ -554,6 +567,9 @@ def print_report(report: dict) -> None:
     if single:
         print()
         for row in single:
+            if "error" in row:
+                print(f"{row['figure']:<51}{'FAILED':>12}  {row['error']}")
+                continue
             target, better = row.get("target"), row.get("better", "lower")
             sign = "≤" if better == "lower" else "≥"
             target_text = f"{sign} {target:,.4g} {row['unit']}" if target is not None else "-"
@@ -692,14 +708,14 @@ def main() -> None:
             if only and name not in only:
                 continue
             print(f"Measuring {name} ...", flush=True)
-            figures.extend(_section_entry(module_name)(context))
+            figures.extend(_run_section(name, module_name, context))
     finally:
         stop_server(server)
     for name, module_name in SECTIONS_WITHOUT_SERVER.items():
         if (only and name not in only) or (not only and name in ON_REQUEST):
             continue
         print(f"Measuring {name} ...", flush=True)
-        figures.extend(_section_entry(module_name)(context))
+        figures.extend(_run_section(name, module_name, context))
 
     report = {
         "started_at": started_at.isoformat(),
