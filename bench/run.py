@@ -510,6 +510,9 @@ def _run_section(name: str, module_name: str, context: BenchContext) -> list[dic
         return _section_entry(module_name)(context)
     except Exception as error:
         traceback.print_exc()
+        if isinstance(error, subprocess.CalledProcessError) and error.stderr:
+            # A command's own error, which the captured output would otherwise swallow.
+            print("\n".join(error.stderr.strip().splitlines()[-15:]), file=sys.stderr)
         print(f"  section {name} failed: {error}", flush=True)
         return [{"figure": f"section {name} failed", "error": repr(error), "value": None}]
 
