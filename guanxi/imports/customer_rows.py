@@ -454,33 +454,43 @@ def parse_guanxi_id(text: str) -> int | None:
     return number if 1 <= number <= MAX_ID else None
 
 
-# A piece of a cell of tags in double quotes (one inside doubled), then a semicolon or the end.
-_QUOTED_TAG = re.compile(r'\s*"((?:[^"]|"")*)"\s*(?:[;；]+|$)')
-_TAG_SEPARATOR = re.compile(r"[;；]+")
+# A tag in double quotes (one inside doubled), then the separators after it or the end.
+_QUOTED_TAG = re.compile(rf'\s*"((?:[^"]|"")*)"\s*({_SPLIT.pattern}|$)')
+_SEMICOLONS = re.compile(r"[;；]+")
 
 
 def _split_tags(text: str, known: frozenset[str]) -> list[str]:
-    """The tags of a cell. An export writes them separated by "; ", and a tag may hold any of
-    the other separators people use ("B2B/B2C"): a piece between semicolons that is such a tag
-    stays whole, so an export imported again does not give its customers new tags made of the
-    pieces. A tag holding a semicolon is written in double quotes (``customers.exports.
-    tags_cell``): a piece so quoted, up to a semicolon or the end, is that one tag, whatever it
-    holds, known here or not. Anything else is split as any cell of several values (a quote
-    that does not close its piece, as in ``"a"b``, is kept as typed)."""
+    """The tags of a cell. An export writes them separated by "; ", and a tag holding any of the
+    separators a cell of several values is split on ("B2B/B2C", "华东, 华南") in double quotes,
+    one inside doubled (``customers.exports.tags_cell``): a tag so quoted, up to a separator or
+    the end, is that one tag, whatever it holds, known here or not, also when typed so among
+    others (``VIP, "B2B/B2C"``). An unquoted piece between semicolons that names a tag holding a
+    separator stays whole too, as exports written before such tags were quoted have them.
+    Anything else is split as any cell of several values (a quote that does not close its tag,
+    as in ``"a"b``, is kept as typed)."""
     text = text or ""
     tags: list[str] = []
     position = 0
+    after_semicolon = True  # at the start of the cell or of a piece between semicolons
     while position < len(text):
         quoted = _QUOTED_TAG.match(text, position)
         if quoted:
             tags.append(quoted[1].replace('""', '"'))
             position = quoted.end()
+            after_semicolon = bool(_SEMICOLONS.search(quoted[2]))
             continue
-        separator = _TAG_SEPARATOR.search(text, position)
-        end = separator.start() if separator else len(text)
-        piece = text[position:end].strip()
-        tags.extend([piece] if piece in known else _split(piece))
-        position = separator.end() if separator else len(text)
+        if after_semicolon:
+            semicolons = _SEMICOLONS.search(text, position)
+            piece = text[position : semicolons.start() if semicolons else len(text)].strip()
+            if piece in known:
+                tags.append(piece)
+                position = semicolons.end() if semicolons else len(text)
+                continue
+        separators = _SPLIT.search(text, position)
+        if tag := text[position : separators.start() if separators else len(text)].strip():
+            tags.append(tag)
+        position = separators.end() if separators else len(text)
+        after_semicolon = bool(separators and _SEMICOLONS.search(separators[0]))
     return tags
 
 

