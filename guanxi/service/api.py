@@ -203,9 +203,11 @@ class TicketCreateIn(InputSchema):
     requester_email: str | None = Field(None, max_length=254)
     language: LanguageValue | None = Field(
         None,
-        description=f"{LANGUAGE_HELP} Left out: Chinese when the subject or the description "
-        "has Han characters (Japanese, with kana among them, is not), Traditional Chinese when "
-        "they are mostly Traditional characters, else the site default.",
+        description=f"{LANGUAGE_HELP} Left out: Chinese when the subject and the description "
+        "are written mostly in it, their Han characters, at three Latin letters each, weighing at "
+        "least as much as their Latin letters (a Chinese name in English leaves it English; "
+        "Japanese, with kana among them, is no Chinese), Traditional Chinese when they are "
+        "mostly Traditional characters, else the site default.",
     )
 
 

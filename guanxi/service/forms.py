@@ -56,7 +56,7 @@ class TicketForm(forms.Form):
         label=_("Priority"), choices=Ticket.Priority.choices, initial="normal"
     )
     channel = forms.ChoiceField(label=_("Channel"), choices=Ticket.Channel.choices, initial="phone")
-    # Blank guesses from the words taken down (Chinese when they have Han characters); the agent
+    # Blank guesses from the words taken down (Chinese when mostly written in it); the agent
     # on the phone heard which language the caller speaks and may say so instead.
     language = forms.ChoiceField(
         label=_("Language of emails to the customer"),

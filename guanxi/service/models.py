@@ -291,7 +291,7 @@ class Ticket(models.Model):
         _("sender address not verified"), default=False, editable=False
     )
     # The language every email to the customer about the ticket is written in. Guessed when
-    # the ticket is opened from the request (Han characters, or the request form filled in with
+    # the ticket is opened from the request (mostly Chinese, or the request form filled in with
     # Chinese chosen) unless the agent taking it down chose one, and changeable on the ticket:
     # one typed in English for a caller who speaks Chinese must not write to them in English.
     # Blank: the site default.

@@ -120,6 +120,21 @@ def test_a_request_emailed_in_english_is_acknowledged_in_english_even_in_a_chine
     assert acknowledgement.body.startswith(f"We received your request {ticket.number}")
 
 
+def test_a_request_in_english_naming_a_chinese_person_is_answered_in_english(company, desk):
+    ticket = _file(
+        sender="张伟 <zhangwei@example.com>",
+        subject="Order not arrived",
+        body="Hello, my order has not arrived. Please call Mr 王建华 back.\n\nRegards,\n张伟",
+    )
+    assert ticket.language == ""
+    [acknowledgement] = outbox.outbox
+    assert acknowledgement.body.startswith(f"We received your request {ticket.number}")
+
+    # And one written in Chinese around a product's name and an order number stays Chinese.
+    ticket = _file(subject="订单 SO-2024-001", body="我的 iPhone 15 Pro 还没到，麻烦查一下。")
+    assert ticket.language == "zh-hans"
+
+
 def _post_request(client, subject: str) -> Ticket:
     client.post(
         "/service/help/",
