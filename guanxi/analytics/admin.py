@@ -64,7 +64,15 @@ class ChurnFollowUpAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     """Read-only here: the refresh opens follow-ups and closing one goes through the audited
     service."""
 
-    list_display = ("customer", "owner", "reason", "value_at_risk", "created_at", "done_at")
+    list_display = (
+        "customer",
+        "owner",
+        "reason",
+        "value_at_risk",
+        "value_at_risk_partial",
+        "created_at",
+        "done_at",
+    )
     list_filter = ("reason",)
     raw_id_fields = ("customer", "owner", "run")
 

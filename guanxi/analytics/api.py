@@ -65,7 +65,11 @@ class CustomerValueOut(Schema):
     )
     expected_purchases: float | None
     clv: float | None = Field(description="Discounted lifetime value over the set horizon.")
-    pareto_tier: str = Field(description="gold, iron or lead; empty when not tiered.")
+    pareto_tier: str = Field(
+        description="gold, iron or lead; empty when not tiered: nothing bought in the settings "
+        "currency and nothing lost, whether the customer never bought or bought only in other "
+        "currencies (rfm_segment other_currencies)."
+    )
     volume_tier: str
     value_quadrant: str
     lifecycle_stage: str
@@ -86,7 +90,14 @@ class CustomerValueOut(Schema):
         description="What the customer is worth if lost: the lifetime value, or without one "
         "the margin earned so far, in the settings currency; 0 without a warning. Null when a "
         "warned customer bought only in other currencies: the figures do not convert "
-        "currencies, so it is unknown."
+        "currencies, so it is unknown. See value_at_risk_partial for one who bought in other "
+        "currencies as well."
+    )
+    value_at_risk_partial: bool = Field(
+        description="True when a warned customer bought in other currencies as well as the "
+        "settings currency: value_at_risk counts the settings-currency part alone, so the "
+        'customer is worth at least that much (the pages show it as "at least"). False '
+        "otherwise, an unknown value_at_risk included."
     )
     credit_rating: str
 

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from guanxi.accounts.models import User
 
 from . import charts, labels, selectors
-from .models import ValueSettings
+from .models import ValueSettings, bought_only_in_other_currencies
 from .selectors import ValueColumns
 
 CHURN_LIST_LENGTH = 50
@@ -59,7 +59,8 @@ def tier_rule(run) -> str:
     at the next refresh), what buyers were ranked by, and that whoever loses money is lead
     whatever their rank, which is why gold can be well under its share; and where those who
     never bought stand, since the dashboard's other counts of them would otherwise seem to
-    disagree with the untiered."""
+    disagree with the untiered; and those who bought only in other currencies, the same way,
+    as the figures hold none of their purchases."""
     figures = (run.figures if run else None) or {}
     used = figures.get("settings") or {}
     current = ValueSettings.objects.filter(pk=1).first() or ValueSettings()
@@ -75,7 +76,12 @@ def tier_rule(run) -> str:
         "Customers who never bought are lead when serving them has cost something, and "
         "otherwise not tiered."
     )
-    return f"{ranked} {never_bought}"
+    other_currencies = _(
+        "Customers who bought only in other currencies than the settings' (%(currency)s) "
+        "are treated the same way: the figures count none of their purchases, only what "
+        "serving them cost."
+    ) % {"currency": used.get("currency", current.currency)}
+    return f"{ranked} {never_bought} {other_currencies}"
 
 
 def tier_pyramid(user, filters: dict, values: ValueColumns | None = None) -> Chart:
@@ -85,7 +91,7 @@ def tier_pyramid(user, filters: dict, values: ValueColumns | None = None) -> Cha
     clv = sum(t["clv"] for t in totals.values())
     rows = [
         (
-            tier or "untiered",
+            tier or "untiered",  # UNTIERED_OTHER_CURRENCIES keeps its own name
             t["customers"],
             _share(t["customers"], customers),
             round(t["profit"], 2),
@@ -112,10 +118,16 @@ def tier_pyramid(user, filters: dict, values: ValueColumns | None = None) -> Cha
         drawing=drawing,
         empty=customers == 0,
         extra={
-            "entries": _entries([labels.tier_label(tier) for tier in totals], drawing, rows),
+            "entries": _entries([_tier_chart_label(tier) for tier in totals], drawing, rows),
             "profit_undefined": not profit > 0,
         },
     )
+
+
+def _tier_chart_label(tier: str):
+    if tier == selectors.UNTIERED_OTHER_CURRENCIES:
+        return labels.UNTIERED_OTHER_CURRENCIES
+    return labels.tier_label(tier)
 
 
 def whale_curve(user, filters: dict, values: ValueColumns | None = None) -> Chart:
@@ -202,6 +214,8 @@ def lifetime_value_distribution(user, filters: dict, values: ValueColumns | None
             "without": without,
             "never_bought": missing["never_bought"],
             "never_bought_lead": missing["never_bought_lead"],
+            "other_currencies": missing["other_currencies"],
+            "other_currencies_lead": missing["other_currencies_lead"],
             "not_fitted": missing["not_fitted"],
             "with": len(known),
         },
@@ -237,9 +251,10 @@ def churn_risk(
         listed = warnings if limit is None else warnings[:limit]
         found = list(listed.values_list(*_CHURN_COLUMNS))
         flagged = len(found) if limit is None or len(found) < limit else warnings.count()
-    owners = {user.pk: user.label for user in User.objects.filter(pk__in={r[5] for r in found})}
+    owners = {user.pk: user.label for user in User.objects.filter(pk__in={r[6] for r in found})}
     # An unknown value at risk (None: bought only in other currencies) stays None, an empty
-    # cell in the download.
+    # cell in the download; a partial one (bought in other currencies too) is marked so in a
+    # column of its own, the amount staying a number a spreadsheet can add.
     rows = [
         (
             customer_id,
@@ -247,20 +262,30 @@ def churn_risk(
             tier,
             reason,
             None if at_risk is None else round(at_risk, 2),
+            partial,
             owners.get(owner_id, ""),
         )
-        for customer_id, name, tier, reason, at_risk, owner_id in found
+        for customer_id, name, tier, reason, at_risk, partial, owner_id, *_dates in found
     ]
+    other_currencies = {row[0] for row in found if bought_only_in_other_currencies(*row[-2:])}
     return Chart(
         key="churn",
         title=_("Churn risk"),
-        columns=("customer_id", "customer", "tier", "reason", "value_at_risk", "owner"),
+        columns=(
+            "customer_id",
+            "customer",
+            "tier",
+            "reason",
+            "value_at_risk",
+            "value_at_risk_partial",
+            "owner",
+        ),
         rows=rows,
         empty=not rows,
         extra={
             "listed": CHURN_LIST_LENGTH,
             "flagged": flagged,
-            "shown": _churn_entries(rows[:CHURN_LIST_LENGTH]),
+            "shown": _churn_entries(rows[:CHURN_LIST_LENGTH], other_currencies),
         },
     )
 
@@ -271,24 +296,29 @@ _CHURN_COLUMNS = (
     "pareto_tier",
     "churn_reason",
     "value_at_risk",
+    "value_at_risk_partial",
     "customer__owner_id",
+    # For the tier's name only (see ``CustomerValue.bought_only_in_other_currencies``).
+    "purchase_days",
+    "last_purchase",
 )
 
 
-def _churn_entries(rows: list[tuple]) -> list[dict]:
+def _churn_entries(rows: list[tuple], other_currencies: set[int]) -> list[dict]:
     largest = max((row[4] for row in rows if row[4] is not None), default=0) or 1
     return [
         {
             "id": customer_id,
             "name": name,
             "tier": tier,
-            "tier_label": labels.tier_label(tier),
+            "tier_label": labels.tier_label(tier, other_currencies=customer_id in other_currencies),
             "reason_label": labels.REASONS.get(reason, reason),
             "value_at_risk": at_risk,
+            "value_at_risk_partial": partial,
             "bar": 0 if at_risk is None else round(max(at_risk, 0) / largest * 100, 1),
             "owner": owner,
         }
-        for customer_id, name, tier, reason, at_risk, owner in rows
+        for customer_id, name, tier, reason, at_risk, partial, owner in rows
     ]
 
 
@@ -331,7 +361,9 @@ def tier_movement(user, filters: dict, values: ValueColumns | None = None) -> Ch
                     strict=True,
                 )
             ),
-            "column_labels": [labels.tier_label(t) for t in tiers],
+            # The blank column counts both kinds of untiered: never bought, and bought only in
+            # other currencies.
+            "column_labels": [labels.PARETO_TIERS[t] if t else labels.UNTIERED_ANY for t in tiers],
             "drawn_columns": list(
                 zip(
                     [labels.PARETO_TIERS[t] if t else labels.UNTIERED_SHORT for t in tiers],

@@ -10,6 +10,15 @@ PARETO_TIERS = {"gold": _("Gold"), "iron": _("Iron"), "lead": _("Lead")}
 # Customers who never bought and cost nothing to serve are left out of the pyramid; those who
 # never bought but cost something are lead (see ``value.tiers.pareto_tiers``).
 UNTIERED = _("Not tiered (never bought, no cost to serve)")
+# The same blank tier, for a customer who did buy, but only in other currencies than the
+# settings': the figures hold none of their purchases (they do not convert currencies), so the
+# pyramid does not rank them either, and "never bought" would be untrue (as the RFM segment
+# "Bought only in other currencies" says). Whether serving them cost something goes unsaid, to
+# keep the name as short as the one above: the tier chart has room for about that much
+# (``charts.centred_bars``), and its caption states the rule.
+UNTIERED_OTHER_CURRENCIES = _("Not tiered (bought only in other currencies)")
+# Both together, over the tier movement's blank column, which counts them as one.
+UNTIERED_ANY = _("Not tiered (never bought, or only in other currencies)")
 # The same, over a column of the tier movement drawing, where the full name would run into its
 # neighbours.
 UNTIERED_SHORT = _("Not tiered")
@@ -65,6 +74,10 @@ QUADRANTS = {
 }
 
 
-def tier_label(tier: str):
-    """The name of a value tier, the blank one (not tiered) included."""
-    return PARETO_TIERS.get(tier, UNTIERED)
+def tier_label(tier: str, *, other_currencies: bool = False):
+    """The name of a value tier, the blank one (not tiered) included: for a customer who
+    bought only in other currencies (``other_currencies``), the blank tier says so instead of
+    "never bought"."""
+    if tier in PARETO_TIERS:
+        return PARETO_TIERS[tier]
+    return UNTIERED_OTHER_CURRENCIES if other_currencies else UNTIERED

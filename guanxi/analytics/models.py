@@ -171,6 +171,15 @@ class AnalyticsRun(models.Model):
         return f"#{self.pk} {self.as_of} {self.status}"
 
 
+def bought_only_in_other_currencies(purchase_days: int, last_purchase) -> bool:
+    """Whether a customer's figures are those of one who bought, but nothing in the settings
+    currency: the purchase dates count completed orders in every currency, the purchase days
+    (and every money figure) the settings currency alone. Such a customer is not one who never
+    bought, whatever their empty money figures suggest (their RFM segment is
+    "other_currencies")."""
+    return purchase_days == 0 and last_purchase is not None
+
+
 class CustomerValue(models.Model):
     """One customer's value figures in one run. Day counts are as of the run's date; money is in
     the settings' currency. Model predictions (``p_alive``, expected purchases and spend,
@@ -227,6 +236,9 @@ class CustomerValue(models.Model):
     # Null when a warned customer bought only in other currencies than the settings': the
     # figures do not convert currencies, so what is at risk is unknown, not nothing.
     value_at_risk = models.FloatField(_("value at risk"), default=0, null=True, blank=True)
+    # True when a warned customer bought in other currencies as well: the value at risk counts
+    # the settings-currency part alone, so it is at least that much (see ``refresh``).
+    value_at_risk_partial = models.BooleanField(_("partial value at risk"), default=False)
     credit_rating = models.CharField(_("credit rating"), max_length=10, blank=True)
 
     class Meta:
@@ -239,6 +251,10 @@ class CustomerValue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} @ run {self.run_id}"
+
+    @property
+    def bought_only_in_other_currencies(self) -> bool:
+        return bought_only_in_other_currencies(self.purchase_days, self.last_purchase)
 
 
 class TierChange(models.Model):
@@ -326,8 +342,9 @@ class ChurnFollowUp(models.Model):
         verbose_name=_("run"),
     )
     reason = models.CharField(_("reason"), max_length=25)
-    # Null when unknown, as on the customer's figures.
+    # Null when unknown, and partial ("at least") as on the customer's figures.
     value_at_risk = models.FloatField(_("value at risk"), default=0, null=True, blank=True)
+    value_at_risk_partial = models.BooleanField(_("partial value at risk"), default=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     done_at = models.DateTimeField(_("done"), null=True, blank=True)
 

@@ -163,6 +163,9 @@ class Aggregates:
     any_last_purchase: np.ndarray
     any_second_purchase: np.ndarray  # the purchase day after the first; NaT with fewer than two
     any_previous_purchase: np.ndarray  # the purchase day before the last; NaT with fewer than two
+    # Completed orders in other currencies than the settings': a customer with any has money
+    # figures that hold only part of what they bought.
+    other_currency_orders: np.ndarray
     interactions: dict[str, np.ndarray] = field(default_factory=dict)  # per channel
     invoices_due: np.ndarray | None = None  # invoices whose due date has come
     invoices_on_time: np.ndarray | None = None  # ... paid in full by it
@@ -304,7 +307,9 @@ def _aggregate_orders(as_of, currency, n, positions) -> dict[str, np.ndarray]:
                    COUNT(*) AS handled,
                    COUNT(DISTINCT CASE WHEN {completed} THEN o.ordered_on END) AS any_days,
                    MIN(CASE WHEN {completed} THEN o.ordered_on END) AS any_first_day,
-                   MAX(CASE WHEN {completed} THEN o.ordered_on END) AS any_last_day
+                   MAX(CASE WHEN {completed} THEN o.ordered_on END) AS any_last_day,
+                   COUNT(CASE WHEN {completed} AND o.currency <> %s THEN 1 END)
+                       AS other_currency_orders
             FROM {_table(Order)} o
             WHERE o.ordered_on <= {as_of_param}
             GROUP BY o.customer_id
@@ -329,12 +334,15 @@ def _aggregate_orders(as_of, currency, n, positions) -> dict[str, np.ndarray]:
                CAST(COALESCE(e.first_day_total, 0) AS DOUBLE PRECISION),
                CAST(p.any_days AS BIGINT),
                {day_number_sql("p.any_first_day")}, {day_number_sql("p.any_last_day")},
-               {day_number_sql("e.any_second_day")}, {day_number_sql("e.any_previous_day")}
+               {day_number_sql("e.any_second_day")}, {day_number_sql("e.any_previous_day")},
+               CAST(p.other_currency_orders AS BIGINT)
         FROM per_customer p LEFT JOIN around_ends e ON e.customer_id = p.customer_id
     """  # noqa: S608
     params = [
         *purchase_params * 5,
         *not_purchases * 3,
+        *not_purchases,
+        currency,
         _date(as_of),
         *purchase_params,
         *not_purchases,
@@ -354,7 +362,8 @@ def _aggregate_orders(as_of, currency, n, positions) -> dict[str, np.ndarray]:
         any_last,
         any_second,
         any_previous,
-    ) = fetch_columns(sql, params, "iiiiffifiiiii")
+        other_orders,
+    ) = fetch_columns(sql, params, "iiiiffifiiiiii")
     where, known = positions(ids)
     nat = np.datetime64("NaT")
     return {
@@ -378,6 +387,7 @@ def _aggregate_orders(as_of, currency, n, positions) -> dict[str, np.ndarray]:
         "any_previous_purchase": _scatter(
             where, days_to_dates(any_previous[known]), n, nat, "datetime64[D]"
         ),
+        "other_currency_orders": _scatter(where, other_orders[known], n, 0, np.int64),
     }
 
 
@@ -675,8 +685,10 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
 
     # The pyramid ranks the buyers by lifetime value when the models gave one for every buyer,
     # since it looks forward, and otherwise by profit to date. Whoever loses money (negative
-    # profit: cost to serve above margin) is lead either way, prospects who never bought
-    # included; the other prospects stay untiered.
+    # profit: cost to serve above margin) is lead either way, those who bought nothing in the
+    # settings currency included; the others of them stay untiered. They are the prospects who
+    # never bought and the customers who bought only in other currencies, whose purchases the
+    # figures do not hold: the pages tell the two apart (``bought_only_in_other_currencies``).
     forward_value = np.where(np.isnan(clv), 0.0, clv)
     pareto = tiers.pareto_tiers(
         forward_value if has_clv else profit,
@@ -769,9 +781,20 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
     value_at_risk = np.where(data.internal, 0.0, value_at_risk)
     # A warned customer who bought, but nothing in the settings currency, has a value at risk
     # the figures cannot tell (they do not convert currencies): unknown (NaN, stored as null),
-    # not the 0 their empty figures would give. Whoever never bought has nothing at risk yet.
+    # not the 0 their empty figures would give. A prospect who never bought (no completed
+    # order in any currency) has nothing at risk yet.
     risk_unknown = churn_flag & (data.purchase_days == 0) & (data.any_purchase_days > 0)
     value_at_risk[risk_unknown] = np.nan
+    # A warned customer who bought in the settings currency and in others has a value at risk
+    # that counts the settings-currency part alone: a part of what they are worth, not the
+    # whole, however much of their buying was elsewhere. It is kept and marked partial, shown
+    # as "at least" that much, rather than made unknown: the part is a real figure in the
+    # settings currency (the other currencies can only add to it, unconverted as they are), it
+    # keeps such customers comparable with the others on the churn list, ordered by what is
+    # known, and unknown would rank a customer with most of their buying here after every
+    # known value. Shown bare, it would read as the whole; hence the mark, which the customer
+    # page, the churn list and its download, the follow-ups and the API all carry.
+    risk_partial = churn_flag & (data.purchase_days > 0) & (data.other_currency_orders > 0)
 
     # Credit: customers with no invoice due yet have no record (NaN: unrated).
     on_time_share = np.divide(
@@ -808,6 +831,7 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
         "churn_flag": churn_flag,
         "churn_reason": churn_reason,
         "value_at_risk": value_at_risk,
+        "value_at_risk_partial": risk_partial,
         "credit_rating": ratings,
     }
     figures = {
@@ -832,6 +856,8 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
         },
         "value_at_risk": float(np.nansum(value_at_risk)),  # of the known values
         "value_at_risk_unknown": int(risk_unknown.sum()),
+        # Of the known values, how many count the settings-currency part only ("at least").
+        "value_at_risk_partial": int(risk_partial.sum()),
         "total_clv": float(np.nansum(clv)) if has_clv else None,
         "total_profit": float(profit.sum()),
         "activities_without_unit_cost": unpriced,
@@ -950,8 +976,10 @@ def _create_follow_ups(run: AnalyticsRun) -> int:
         cursor.execute(
             f"""
             INSERT INTO {_table(ChurnFollowUp)}
-                (customer_id, owner_id, run_id, reason, value_at_risk, created_at)
-            SELECT v.customer_id, c.owner_id, v.run_id, v.churn_reason, v.value_at_risk, %s
+                (customer_id, owner_id, run_id, reason, value_at_risk, value_at_risk_partial,
+                 created_at)
+            SELECT v.customer_id, c.owner_id, v.run_id, v.churn_reason, v.value_at_risk,
+                   v.value_at_risk_partial, %s
             FROM {_table(CustomerValue)} v
             JOIN {_table(Customer)} c ON c.id = v.customer_id
             WHERE v.run_id = %s AND v.churn_flag = %s AND c.owner_id IS NOT NULL

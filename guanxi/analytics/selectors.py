@@ -33,9 +33,14 @@ from guanxi.customers.visibility import VIEW
 from .models import AnalyticsRun, Blacklist, ChurnFollowUp, CustomerValue, TierChange
 
 TIER_ORDER = ("gold", "iron", "lead")
-# The blank tier: customers the pyramid leaves out (never bought, and lose nothing).
+# The blank tier: customers the pyramid leaves out (nothing bought in the settings currency,
+# and lose nothing): those who never bought, and those who bought only in other currencies.
 UNTIERED = ""
 PYRAMID_ORDER = (*TIER_ORDER, UNTIERED)
+# The second kind of untiered, which the tier chart counts apart from those who never bought
+# (the stored tier is blank for both).
+UNTIERED_OTHER_CURRENCIES = "untiered_other_currencies"
+TIER_CHART_ORDER = (*PYRAMID_ORDER, UNTIERED_OTHER_CURRENCIES)
 STAGE_ORDER = tuple(STAGES)
 FILTER_NAMES = ("team", "region", "industry")
 
@@ -97,7 +102,8 @@ class ValueColumns:
     one array element per customer, in no particular order: what every chart of the dashboard
     is computed from. ``tier`` indexes :data:`PYRAMID_ORDER`, ``stage`` :data:`STAGE_ORDER`;
     ``clv`` is NaN for customers without a lifetime value; ``churn`` is the churn warning;
-    ``bought`` whether the customer has bought at all."""
+    ``bought`` whether the customer has bought in the settings currency, ``other_currencies``
+    whether they bought, but only in other currencies (neither: never bought)."""
 
     customer_id: np.ndarray
     profit: np.ndarray
@@ -107,6 +113,7 @@ class ValueColumns:
     churn: np.ndarray
     value_at_risk: np.ndarray
     bought: np.ndarray
+    other_currencies: np.ndarray
 
 
 def value_columns_for_user(user, *, filters: dict[str, Any] | None = None) -> ValueColumns:
@@ -124,6 +131,11 @@ def value_columns_for_user(user, *, filters: dict[str, Any] | None = None) -> Va
     )
     churn_code = Case(When(churn_flag=True, then=Value(1)), default=Value(0))
     bought_code = Case(When(purchase_days__gt=0, then=Value(1)), default=Value(0))
+    # The purchase dates count completed orders in every currency, the purchase days the
+    # settings currency alone (see ``CustomerValue.bought_only_in_other_currencies``).
+    other_currencies_code = Case(
+        When(purchase_days=0, last_purchase__isnull=False, then=Value(1)), default=Value(0)
+    )
     rows = (
         current_values_for_user(user, filters=filters)
         .order_by()
@@ -138,6 +150,7 @@ def value_columns_for_user(user, *, filters: dict[str, Any] | None = None) -> Va
             # largest down puts NaN last, as the churn list does null.
             at_risk_value=Coalesce(Cast("value_at_risk", FloatField()), Value(float("nan"))),
             bought_code=Cast(bought_code, BigIntegerField()),
+            other_currencies_code=Cast(other_currencies_code, BigIntegerField()),
         )
         .values_list(
             "customer_key",
@@ -148,11 +161,12 @@ def value_columns_for_user(user, *, filters: dict[str, Any] | None = None) -> Va
             "churn_code",
             "at_risk_value",
             "bought_code",
+            "other_currencies_code",
         )
     )
     sql, params = rows.query.sql_with_params()
-    customer_id, profit, clv, tier, stage, churn, at_risk, bought = fetch_columns(
-        sql, params, "iffiiifi"
+    customer_id, profit, clv, tier, stage, churn, at_risk, bought, other = fetch_columns(
+        sql, params, "iffiiifii"
     )
     return ValueColumns(
         customer_id=customer_id,
@@ -163,6 +177,7 @@ def value_columns_for_user(user, *, filters: dict[str, Any] | None = None) -> Va
         churn=churn.astype(bool),
         value_at_risk=at_risk,
         bought=bought.astype(bool),
+        other_currencies=other.astype(bool),
     )
 
 
@@ -179,27 +194,32 @@ def tier_pyramid_for_user(
     user, *, filters: dict[str, Any] | None = None, values: ValueColumns | None = None
 ) -> dict[str, int]:
     """How many of the customers ``user`` may see are in each value tier, gold first, and how
-    many are not tiered (the blank tier, last). ``values``, when given, are the columns
-    already read for this user and these filters (so with every selector below)."""
-    return {
-        tier: row["customers"]
-        for tier, row in tier_totals_for_user(user, filters=filters, values=values).items()
-    }
+    many are not tiered (the blank tier, last, whoever bought only in other currencies
+    included). ``values``, when given, are the columns already read for this user and these
+    filters (so with every selector below)."""
+    totals = tier_totals_for_user(user, filters=filters, values=values)
+    pyramid = {tier: totals[tier]["customers"] for tier in PYRAMID_ORDER}
+    pyramid[UNTIERED] += totals[UNTIERED_OTHER_CURRENCIES]["customers"]
+    return pyramid
 
 
 def tier_totals_for_user(
     user, *, filters: dict[str, Any] | None = None, values: ValueColumns | None = None
 ) -> dict[str, dict[str, float]]:
-    """Per value tier, gold first and the untiered last: the number of customers, their total
-    profit and their total lifetime value (customers without one count as 0)."""
+    """Per value tier, gold first and the untiered last, in :data:`TIER_CHART_ORDER`: the
+    number of customers, their total profit and their total lifetime value (customers without
+    one count as 0). The untiered who bought only in other currencies are counted apart from
+    those who never bought (:data:`UNTIERED_OTHER_CURRENCIES`)."""
     values = values or value_columns_for_user(user, filters=filters)
-    size = len(PYRAMID_ORDER)
-    customers = np.bincount(values.tier, minlength=size)
-    profit = np.bincount(values.tier, weights=values.profit, minlength=size)
-    clv = np.bincount(values.tier, weights=np.nan_to_num(values.clv, nan=0.0), minlength=size)
+    size = len(TIER_CHART_ORDER)
+    untiered_other = (values.tier == PYRAMID_ORDER.index(UNTIERED)) & values.other_currencies
+    group = np.where(untiered_other, TIER_CHART_ORDER.index(UNTIERED_OTHER_CURRENCIES), values.tier)
+    customers = np.bincount(group, minlength=size)
+    profit = np.bincount(group, weights=values.profit, minlength=size)
+    clv = np.bincount(group, weights=np.nan_to_num(values.clv, nan=0.0), minlength=size)
     return {
         tier: {"customers": int(customers[i]), "profit": float(profit[i]), "clv": float(clv[i])}
-        for i, tier in enumerate(PYRAMID_ORDER)
+        for i, tier in enumerate(TIER_CHART_ORDER)
     }
 
 
@@ -226,7 +246,7 @@ def lifetime_values_for_user(
     user, *, filters: dict[str, Any] | None = None, values: ValueColumns | None = None
 ) -> tuple[np.ndarray, int]:
     """The lifetime values of the customers ``user`` may see that have one, and how many have
-    none (never bought, or the models could not be fitted)."""
+    none (nothing bought in the settings currency, or the models could not be fitted)."""
     values = values or value_columns_for_user(user, filters=filters)
     missing = np.isnan(values.clv)
     return values.clv[~missing], int(missing.sum())
@@ -236,16 +256,21 @@ def without_lifetime_value_for_user(
     user, *, filters: dict[str, Any] | None = None, values: ValueColumns | None = None
 ) -> dict[str, int]:
     """Who among the customers ``user`` may see has no lifetime value, and why: how many never
-    bought (and of them how many are lead, serving them having cost something), and how many
+    bought, how many bought only in other currencies (the models see the settings currency
+    alone), of each how many are lead (serving them having cost something), and how many
     bought but have none because the models could not be fitted. "Never bought" alone would
-    not match the tier chart's untiered, who are only those of them who cost nothing."""
+    not match the tier chart's untiered, who are only those of them who cost nothing; nor
+    would it be true of whoever bought in other currencies."""
     values = values or value_columns_for_user(user, filters=filters)
     missing = np.isnan(values.clv)
-    never = missing & ~values.bought
+    never = missing & ~values.bought & ~values.other_currencies
+    other = missing & values.other_currencies
     lead = values.tier == PYRAMID_ORDER.index("lead")
     return {
         "never_bought": int(never.sum()),
         "never_bought_lead": int((never & lead).sum()),
+        "other_currencies": int(other.sum()),
+        "other_currencies_lead": int((other & lead).sum()),
         "not_fitted": int((missing & values.bought).sum()),
     }
 

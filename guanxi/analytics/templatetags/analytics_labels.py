@@ -8,8 +8,12 @@ register = template.Library()
 
 
 @register.filter
-def tier_label(tier: str) -> str:
-    return labels.tier_label(tier)
+def value_tier_label(value) -> str:
+    """The tier of a customer's figures (a ``CustomerValue``), by what the blank tier means
+    for them: never bought, or bought only in other currencies."""
+    return labels.tier_label(
+        value.pareto_tier, other_currencies=value.bought_only_in_other_currencies
+    )
 
 
 @register.filter

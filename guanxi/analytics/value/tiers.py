@@ -64,8 +64,10 @@ def pareto_tiers(
 
     Only the ``ranked`` customers (default: all) are placed in the pyramid: the top
     ``gold_share`` of them by value are gold, the bottom ``lead_share`` lead, the rest iron.
-    A customer who never bought has no value to rank, and counting the many such prospects
-    would make the bottom of the pyramid a block of tied zeros: they stay untiered ("").
+    A customer with no purchase among the values (who never bought, or bought only in
+    currencies the values leave out) has no value to rank, and counting the many such
+    customers would make the bottom of the pyramid a block of tied zeros: they stay untiered
+    (""). Which of the two an untiered customer is, the caller knows and says.
 
     Any ``losing`` customer (default: a negative value) is lead whatever their rank, ranked
     or not: the pyramid's lead tier is about customers who cost more than they bring, and a

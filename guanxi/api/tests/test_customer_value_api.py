@@ -32,6 +32,20 @@ def test_a_value_at_risk_the_figures_cannot_tell_is_null(api_as, company):
     assert value["churn_reason"] == "overdue" and value["value_at_risk"] is None
 
 
+def test_a_value_at_risk_counting_only_the_settings_currency_is_marked_partial(api_as, company):
+    # Overdue, after buying in CNY and, between, in USD: the figures count the CNY part alone.
+    for days in (400, 370, 340):
+        book(company.rep_customer, AS_OF - dt.timedelta(days=days), "100.00", margin="30")
+        book(company.teammate_customer, AS_OF - dt.timedelta(days=days), "100.00", margin="30")
+    book(company.rep_customer, AS_OF - dt.timedelta(days=385), "500.00", currency="USD")
+    analytics_refresh(as_of=AS_OF)
+    rep = api_as("rep")
+    mixed = rep.get(f"/customers/{company.rep_customer.pk}/value").json()["value"]
+    assert mixed["value_at_risk"] == 90 and mixed["value_at_risk_partial"] is True
+    whole = rep.get(f"/customers/{company.teammate_customer.pk}/value").json()["value"]
+    assert whole["value_at_risk"] == 90 and whole["value_at_risk_partial"] is False
+
+
 def test_blacklisting_is_audited_refused_twice_and_undone(api_as, company):
     rep = api_as("rep")
     url = f"/customers/{company.rep_customer.pk}/blacklist"

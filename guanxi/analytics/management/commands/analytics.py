@@ -227,6 +227,7 @@ class Command(BaseCommand):
         write(
             f"Churn warnings: {figures['churn_warnings']:,} customers, "
             f"{figures['value_at_risk']:,.2f} at risk"
+            f"{_partial_at_risk(figures.get('value_at_risk_partial'))}"
             f"{_unknown_at_risk(figures.get('value_at_risk_unknown'))}; "
             f"{figures['churn_follow_ups_created']:,} new follow-ups; "
             f"{figures['tier_changes']:,} tier changes."
@@ -529,6 +530,14 @@ def _json_report(
         "seconds": round(seconds, 3),
     }
     return json.dumps(report)
+
+
+def _partial_at_risk(count: int | None) -> str:
+    """The warned customers whose value at risk counts the settings currency alone, having
+    bought in other currencies too: the total is at least what it says for them."""
+    if not count:
+        return ""
+    return f" (at least: {count:,} bought in other currencies too)"
 
 
 def _unknown_at_risk(count: int | None) -> str:
