@@ -12,6 +12,8 @@ a desk with a backlog: created over the last :data:`HISTORY_DAYS` days, more of 
 mostly during the working day in China, fewer at weekends; the newest at exactly the moment of
 the load. Customers get tickets very unevenly (a Gamma-distributed propensity per customer,
 organisations three times as likely): most have none, some several. Four in ten are complaints.
+One customer in ten writes in Traditional characters, as customers from Hong Kong and Taiwan do;
+the rest in Simplified.
 Each ticket lives through up to four steps, each a row of its status history:
 
 1. opened (``new``);
@@ -118,6 +120,62 @@ SUBJECT_TEXTS: tuple[str, ...] = tuple(
     for subject in subjects
 )
 
+# Customers from Hong Kong and Taiwan write in Traditional characters: one in ten of the demo's
+# customers does, all their tickets (:data:`TRADITIONAL_WRITERS`). Their subjects are the same
+# subjects in Traditional characters, as a Traditional input method types them (a character for
+# each character, not Taiwan's words for things), so that they read back as the Simplified one
+# (``to_simplified``): a Traditional ticket has the same search words, finds the same similar
+# cases and articles, and its customer is written to in Traditional Chinese (``zh-hant``).
+TRADITIONAL_WRITERS = 0.1
+TRADITIONAL_SUBJECTS: dict[str, str] = {
+    "维修后问题依旧": "維修後問題依舊",
+    "维修人员迟迟未上门": "維修人員遲遲未上門",
+    "安装师傅爽约": "安裝師傅爽約",
+    "安装后设备无法使用": "安裝後設備無法使用",
+    "退款一直未到账": "退款一直未到賬",
+    "申请退款被拒绝": "申請退款被拒絕",
+    "促销价格与实际不符": "促銷價格與實際不符",
+    "赠品未兑现": "贈品未兌現",
+    "退货申请无人处理": "退貨申請無人處理",
+    "换货后仍有质量问题": "換貨後仍有質量問題",
+    "疑似被冒名下单": "疑似被冒名下單",
+    "订单超过一周未发货": "訂單超過一週未發貨",
+    "物流信息长时间未更新": "物流信息長時間未更新",
+    "产品使用一周就损坏": "產品使用一週就損壞",
+    "收到的商品有明显划痕": "收到的商品有明顯劃痕",
+    "设计方案与合同不一致": "設計方案與合同不一致",
+    "怀疑收到假冒商品": "懷疑收到假冒商品",
+    "订单被无故取消": "訂單被無故取消",
+    "客服态度恶劣": "客服態度惡劣",
+    "销售人员承诺未兑现": "銷售人員承諾未兌現",
+    "账单金额有误": "賬單金額有誤",
+    "重复扣款": "重複扣款",
+    "其他投诉": "其他投訴",
+    "咨询产品规格": "諮詢產品規格",
+    "询问库存和到货时间": "詢問庫存和到貨時間",
+    "询问价格和优惠": "詢問價格和優惠",
+    "发票开具咨询": "發票開具諮詢",
+    "付款方式咨询": "付款方式諮詢",
+    "安装预约咨询": "安裝預約諮詢",
+    "保修政策咨询": "保修政策諮詢",
+    "售后网点查询": "售後網點查詢",
+    "一般咨询": "一般諮詢",
+    "建议改进包装": "建議改進包裝",
+    "建议提高配件质量": "建議提高配件質量",
+    "建议增加更多颜色选择": "建議增加更多顏色選擇",
+    "建议延长客服时间": "建議延長客服時間",
+    "对网站的建议": "對網站的建議",
+    "感谢客服耐心解答": "感謝客服耐心解答",
+    "销售顾问服务周到": "銷售顧問服務周到",
+    "安装师傅非常专业": "安裝師傅非常專業",
+    "对整体服务非常满意": "對整體服務非常滿意",
+}
+# Each subject as written: in Simplified characters, then in Traditional (``written_subject``).
+WRITTEN_SUBJECTS: tuple[str, ...] = (
+    *SUBJECT_TEXTS,
+    *(TRADITIONAL_SUBJECTS[subject] for subject in SUBJECT_TEXTS),
+)
+
 _US = 1_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
@@ -146,6 +204,7 @@ class DrawnTickets:
     channel: np.ndarray  # index into CHANNELS
     area: np.ndarray  # index into AREAS, -1 for none
     subject: np.ndarray  # index into SUBJECT_TEXTS
+    traditional: np.ndarray  # bool: written in Traditional characters
     category: np.ndarray
     created: np.ndarray
     first_reply: np.ndarray
@@ -167,6 +226,12 @@ class DrawnTickets:
         return np.where(
             (self.customer_again >= 0) & (self.second_reply < 0), self.customer_again, -1
         )
+
+    @property
+    def written_subject(self) -> np.ndarray:
+        """Each ticket's subject as its customer wrote it: an index into
+        :data:`WRITTEN_SUBJECTS`, in Traditional characters for those who write them."""
+        return self.subject + len(SUBJECT_TEXTS) * self.traditional
 
     @property
     def updated(self) -> np.ndarray:
@@ -314,6 +379,11 @@ def draw_tickets(
     created_by = np.where(taken_in, taker, 0)
     assignee = np.where((assignee == 0) & (created_by > 0) & (first < 0), created_by, assignee)
     owner = np.where(created_by > 0, created_by, assignee)
+
+    # Who writes in Traditional characters, from a stream of its own: drawn from the main one,
+    # it would shift every draw after it, and a seed would give another desk for it.
+    writes_traditional = np.random.default_rng([seed, 12]).random(len(customers.ids))
+    traditional = (writes_traditional < TRADITIONAL_WRITERS)[position]
     return DrawnTickets(
         customer=customers.ids[position],
         type=kind,
@@ -321,6 +391,7 @@ def draw_tickets(
         channel=channel,
         area=area,
         subject=subject,
+        traditional=traditional,
         category=category,
         created=created,
         first_reply=first,

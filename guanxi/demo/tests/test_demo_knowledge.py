@@ -13,7 +13,7 @@ from guanxi.accounts.models import User
 from guanxi.accounts.roles import Role
 from guanxi.audit.models import AuditEvent
 from guanxi.core.crypto import decrypt_text
-from guanxi.core.text import has_han
+from guanxi.core.text import has_han, to_simplified
 from guanxi.demo.knowledge import CASES, load_knowledge
 from guanxi.knowledge.models import Article
 from guanxi.knowledge.selectors import similar_cases_for_ticket
@@ -138,6 +138,16 @@ def test_a_fresh_open_ticket_shows_its_article_beside_it(client):
         # The article, and the resolved ticket it was written from.
         assert ticket.subject in [c.article.title for c in cases if c.kind == "article"]
         assert ticket.subject in [c.ticket.subject for c in cases if c.kind == "ticket"]
+    # A customer writing in Traditional characters is offered the same article.
+    traditional = [
+        t for t in open_tickets if t.language == "zh-hant" and to_simplified(t.subject) in titles
+    ]
+    assert traditional
+    for ticket in traditional:
+        cases = suggested[ticket.pk]
+        assert to_simplified(ticket.subject) in [
+            c.article.title for c in cases if c.kind == "article"
+        ]
     # Most open complaints and inquiries are offered an article.
     offered = [pk for pk, cases in suggested.items() if any(c.kind == "article" for c in cases)]
     assert len(offered) / len(suggested) > 0.6

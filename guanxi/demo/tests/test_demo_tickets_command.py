@@ -118,11 +118,22 @@ def test_a_total_of_zero_empties_the_desk(customers):
 
 
 def test_tickets_are_marked_with_the_language_they_are_written_in(customers):
-    # As the service marks a ticket it opens, so mail about a Chinese one goes out in Chinese.
-    from guanxi.core.text import has_han
+    # As the service marks a ticket it opens, so mail about a Chinese one goes out in Chinese,
+    # in Traditional Chinese to the customers who write Traditional characters.
+    from guanxi.demo.tickets import SUBJECT_TEXTS, TRADITIONAL_SUBJECTS
 
     demo_tickets("--total", "200", "--seed", "3")
-    tickets = list(Ticket.objects.only("subject", "language"))
+    tickets = list(Ticket.objects.only("subject", "language", "customer_id"))
     assert len(tickets) == 200
+    traditional = set(TRADITIONAL_SUBJECTS.values())
     for ticket in tickets:
-        assert ticket.language == ("zh-hans" if has_han(ticket.subject) else ""), ticket.subject
+        assert ticket.subject in traditional or ticket.subject in SUBJECT_TEXTS
+        expected = "zh-hant" if ticket.subject in traditional else "zh-hans"
+        assert ticket.language == expected, ticket.subject
+    written_in = {ticket.language for ticket in tickets}
+    assert written_in == {"zh-hans", "zh-hant"}
+    # A customer writes all their requests in the one script.
+    by_customer: dict[int, set[str]] = {}
+    for ticket in tickets:
+        by_customer.setdefault(ticket.customer_id, set()).add(ticket.language)
+    assert all(len(languages) == 1 for languages in by_customer.values())

@@ -411,6 +411,7 @@ def _rows(
     policy_ids: np.ndarray,
     team_of: dict[int, int],
     search_texts: list[str],
+    subject_languages: list[str],
     recipients: _Recipients,
     histories: list,
     as_of: int,
@@ -425,13 +426,12 @@ def _rows(
     met_values = [None if met < 0 else met == 1 for met in clocks.first_response_met.tolist()]
     created = _times(tickets.created[part] * second)
     policy = block.policy
-    # As a ticket opened through the service would be marked: Chinese when written in it.
-    subject_languages = [chinese_if_written_in_it(text) for text in draw.SUBJECT_TEXTS]
+    written = tickets.written_subject[part]
     ticket_rows = list(
         zip(
             ticket_ids.tolist(),
             [draw.TYPES[k] for k in tickets.type[part]],
-            [draw.SUBJECT_TEXTS[s] for s in tickets.subject[part]],
+            [draw.WRITTEN_SUBJECTS[s] for s in written],
             [""] * count,
             tickets.customer[part].tolist(),
             _ids(tickets.category[part]),
@@ -463,8 +463,8 @@ def _rows(
             _ids(tickets.created_by[part]),
             _times(tickets.updated[part] * second),
             [1] * count,
-            [search_texts[s] for s in tickets.subject[part]],
-            [subject_languages[s] for s in tickets.subject[part]],
+            [search_texts[s] for s in written],
+            [subject_languages[s] for s in written],
             strict=True,
         )
     )
@@ -541,8 +541,12 @@ def load_tickets(
         )
         team_of = dict(User.objects.exclude(team=None).values_list("pk", "team_id"))
         search_texts = [
-            _search_text(Ticket(subject=subject, description="")) for subject in draw.SUBJECT_TEXTS
+            _search_text(Ticket(subject=subject, description=""))
+            for subject in draw.WRITTEN_SUBJECTS
         ]
+        # As a ticket opened through the service would be marked: Chinese when written in it,
+        # in Traditional Chinese when in Traditional characters.
+        subject_languages = [chinese_if_written_in_it(s) for s in draw.WRITTEN_SUBJECTS]
         recipients = _Recipients(policies)
         with connection.cursor() as cursor:
             writer = (
@@ -562,6 +566,7 @@ def load_tickets(
                     policy_ids=policy_ids,
                     team_of=team_of,
                     search_texts=search_texts,
+                    subject_languages=subject_languages,
                     recipients=recipients,
                     as_of=as_of_second,
                 )
