@@ -1,12 +1,21 @@
 """Schema pieces shared by the API's routers."""
 
 import datetime as dt
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+)
 from pydantic_core import PydanticCustomError
 
 # Database ids are positive 64-bit integers; anything outside is refused by the schema instead
@@ -62,6 +71,26 @@ T = TypeVar("T")
 # default into the OpenAPI schema, which therefore says "optional, not nullable", as the API
 # behaves. A field declared ``T | None`` is one where null means something (it clears a value).
 Omittable = Annotated[T, BeforeValidator(_refuse_null)]
+
+
+def column_length(model: type[Model], field: str) -> int:
+    """The most characters the text column ``field`` of ``model`` holds."""
+    max_length = model._meta.get_field(field).max_length
+    if max_length is None:
+        raise TypeError(f"{model.__name__}.{field} has no max_length")
+    return max_length
+
+
+def column_text(model: type[Model], field: str, *, min_length: int | None = None) -> Any:
+    """Text bound for the column ``field`` of ``model``, as a body field's type.
+
+    Its limit is read from the model, not written out again, so that the schema states the
+    limit the services enforce and the two cannot drift apart; longer text is refused by the
+    schema, naming the field, in the words it uses for every other limit.
+    """
+    return Annotated[
+        str, StringConstraints(min_length=min_length, max_length=column_length(model, field))
+    ]
 
 
 class InputSchema(BaseModel):

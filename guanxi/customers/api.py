@@ -36,6 +36,7 @@ from guanxi.api.schemas import (
     UserRefOut,
     Version,
     aware,
+    column_text,
 )
 from guanxi.audit.models import AuditEvent
 from guanxi.core.keyset import DEFAULT_ORDERINGS
@@ -60,7 +61,7 @@ from .exports import (
 )
 from .history import EntrySource, entry_sources, stored_changes
 from .masked_phone_search import numbers_named_in_full
-from .models import Address, Customer, CustomerExportJob, Email, MarketingConsent, Phone
+from .models import Address, Customer, CustomerExportJob, Email, MarketingConsent, Phone, Tag
 from .selectors import (
     RECYCLE_BIN_ORDERINGS,
     access_customer,
@@ -93,6 +94,8 @@ OrderingValue = Literal[tuple(DEFAULT_ORDERINGS)]
 class PhoneIn(InputSchema):
     """A phone number; a plain string is short for ``{"number": "..."}``."""
 
+    # No column's limit: the number is stored as read (+8613800138000), not as typed, and the
+    # service refuses one too long written out.
     number: str
     label: Literal[tuple(Phone.Label.values)] | None = None
     is_primary: StrictBool = False
@@ -104,10 +107,13 @@ class PhoneIn(InputSchema):
     )
 
 
+EmailText = column_text(Email, "address")
+
+
 class EmailIn(InputSchema):
     """An email address; a plain string is short for ``{"address": "..."}``."""
 
-    address: str
+    address: EmailText
     label: Literal[tuple(Email.Label.values)] | None = None
     is_primary: StrictBool = False
 
@@ -125,17 +131,19 @@ PhoneItem = Annotated[
     PhoneIn, BeforeValidator(_shorthand("number"), json_schema_input_type=str | PhoneIn)
 ]
 EmailItem = Annotated[
-    EmailIn, BeforeValidator(_shorthand("address"), json_schema_input_type=str | EmailIn)
+    EmailIn, BeforeValidator(_shorthand("address"), json_schema_input_type=EmailText | EmailIn)
 ]
 
 
 class AddressIn(InputSchema):
     label: Literal[tuple(Address.Label.values)] | None = None
-    street: str | None = None
-    city: str | None = None
-    region: str | None = None
-    postcode: str | None = None
-    country: str | None = Field(None, description="Two-letter ISO country code.")
+    street: column_text(Address, "street") | None = None
+    city: column_text(Address, "city") | None = None
+    region: column_text(Address, "region") | None = None
+    postcode: column_text(Address, "postcode") | None = None
+    country: column_text(Address, "country") | None = Field(
+        None, description="Two-letter ISO country code."
+    )
 
 
 class ConsentIn(InputSchema):
@@ -145,7 +153,7 @@ class ConsentIn(InputSchema):
         description="How the customer gave (or refused) consent."
     )
     recorded_at: Timestamp | None = Field(None, description="When; defaults to now.")
-    evidence: str | None = None
+    evidence: column_text(MarketingConsent, "evidence") | None = None
 
 
 class CustomerFieldsIn(InputSchema):
@@ -155,17 +163,19 @@ class CustomerFieldsIn(InputSchema):
     left out but not sent as null."""
 
     party_type: Omittable[PartyTypeValue] = None
-    name: Omittable[str] = None
+    name: Omittable[column_text(Customer, "name")] = None
     organization_id: BodyId | None = Field(
         None, description="The organisation a person belongs to."
     )
-    company: str | None = Field(None, description="Company name for people not linked to one.")
-    job_title: str | None = None
+    company: column_text(Customer, "company") | None = Field(
+        None, description="Company name for people not linked to one."
+    )
+    job_title: column_text(Customer, "job_title") | None = None
     kind: Omittable[KindValue] = None
     relationship_level: Omittable[LevelValue] = None
     lifecycle_stage: Omittable[StageValue] = None
-    industry: str | None = None
-    region: str | None = None
+    industry: column_text(Customer, "industry") | None = None
+    region: column_text(Customer, "region") | None = None
     # One choice list with the empty value in it: a union of two would name its members
     # ("source_channel.literal['']") in the errors instead of the field.
     source_channel: Literal[(*Customer.SourceChannel.values, "")] | None = None
@@ -173,9 +183,11 @@ class CustomerFieldsIn(InputSchema):
         None, description="Account manager; null leaves the customer in the unowned pool."
     )
     birth_date: dt.date | None = None
-    website: str | None = None
+    website: column_text(Customer, "website") | None = None
     notes: str | None = None
-    external_id: str | None = Field(None, description="The customer's key in another system.")
+    external_id: column_text(Customer, "external_id") | None = Field(
+        None, description="The customer's key in another system."
+    )
     phones: list[PhoneItem] | None = Field(
         None,
         description="Replaces all phone numbers. A number sent back as its `number_masked` "
@@ -183,7 +195,7 @@ class CustomerFieldsIn(InputSchema):
     )
     emails: list[EmailItem] | None = Field(None, description="Replaces all email addresses.")
     addresses: list[AddressIn] | None = Field(None, description="Replaces all addresses.")
-    tags: list[str] | None = Field(None, description="Replaces all tags.")
+    tags: list[column_text(Tag, "name")] | None = Field(None, description="Replaces all tags.")
     consents: list[ConsentIn] | None = Field(
         None, description="Sets consent for the channels listed; others stay as they are."
     )
@@ -208,7 +220,7 @@ class CustomerFieldsIn(InputSchema):
 
 
 class CustomerCreateIn(CustomerFieldsIn):
-    name: str
+    name: column_text(Customer, "name")
 
 
 class CustomerPatchIn(CustomerFieldsIn):

@@ -18,8 +18,17 @@ from pydantic import BaseModel, Field
 from guanxi.api.errors import ApiError, StaleVersionOut, error_responses
 from guanxi.api.idempotency import idempotent
 from guanxi.api.pagination import keyset_answer
-from guanxi.api.schemas import BodyId, Cursor, InputSchema, Limit, ParamId, UserRefOut, Version
-from guanxi.customers.models import Customer, Phone
+from guanxi.api.schemas import (
+    BodyId,
+    Cursor,
+    InputSchema,
+    Limit,
+    ParamId,
+    UserRefOut,
+    Version,
+    column_text,
+)
+from guanxi.customers.models import Address, Customer, Email, Phone
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.services import whole_number_lookups_count
 from guanxi.customers.visibility import VIEW
@@ -45,21 +54,21 @@ QUEUE_ORDERINGS = {"-score": "score", "-id": "id"}
 
 
 class AddressDraftIn(InputSchema):
-    street: str | None = Field(None, max_length=255)
-    city: str | None = Field(None, max_length=100)
-    region: str | None = Field(None, max_length=100)
-    postcode: str | None = Field(None, max_length=20)
+    street: column_text(Address, "street") | None = None
+    city: column_text(Address, "city") | None = None
+    region: column_text(Address, "region") | None = None
+    postcode: column_text(Address, "postcode") | None = None
 
 
 class CustomerDraftIn(InputSchema):
     """What is known so far of a customer about to be created."""
 
-    name: str = Field(max_length=200)
+    name: column_text(Customer, "name")
     party_type: Literal[tuple(Customer.PartyType.values)] = "person"
-    company: str | None = Field(None, max_length=200)
+    company: column_text(Customer, "company") | None = None
     organization_id: BodyId | None = None
     phones: list[str] = Field(default_factory=list, max_length=20)
-    emails: list[str] = Field(default_factory=list, max_length=20)
+    emails: list[column_text(Email, "address")] = Field(default_factory=list, max_length=20)
     birth_date: dt.date | None = None
     id_number: str | None = Field(
         None,

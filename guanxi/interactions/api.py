@@ -21,6 +21,7 @@ from guanxi.api.schemas import (
     Timestamp,
     UserRefOut,
     aware,
+    column_text,
 )
 from guanxi.core.masking import text_as_seen_by
 
@@ -40,7 +41,7 @@ OrderingValue = Literal[tuple(ORDERINGS)]
 class InteractionIn(InputSchema):
     channel: ChannelValue
     direction: DirectionValue | None = Field(None, description="Defaults to outbound.")
-    subject: str
+    subject: column_text(Interaction, "subject")
     notes: str | None = None
     staff_id: BodyId | None = Field(None, description="Who had the contact; defaults to you.")
     occurred_at: Timestamp | None = Field(

@@ -28,11 +28,12 @@ from guanxi.api.schemas import (
     ParamId,
     RefOut,
     Version,
+    column_text,
 )
 from guanxi.customers.models import Customer
 
 from . import services
-from .models import Invoice, Order, Payment
+from .models import Invoice, Order, OrderLine, Payment
 from .selectors import (
     days_overdue,
     invoices_for_user,
@@ -63,14 +64,14 @@ CENT = Decimal("0.01")
 
 
 class OrderLineIn(InputSchema):
-    product: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    sku: Annotated[str, StringConstraints(max_length=100)] | None = None
+    product: column_text(OrderLine, "product", min_length=1)
+    sku: column_text(OrderLine, "sku") | None = None
     quantity: Quantity = Decimal(1)
     unit_price: Money
 
 
 class OrderFieldsIn(InputSchema):
-    external_id: Annotated[str, StringConstraints(max_length=100)] | None = Field(
+    external_id: column_text(Order, "external_id") | None = Field(
         None, description="The order's key in another system."
     )
     ordered_on: dt.date | None = None
@@ -310,7 +311,7 @@ def order_approve(request: HttpRequest, order_id: ParamId, payload: VersionIn):
 class InvoiceIn(InputSchema):
     customer_id: BodyId
     order_id: BodyId | None = None
-    number: Annotated[str, StringConstraints(min_length=1, max_length=50)]
+    number: column_text(Invoice, "number", min_length=1)
     issued_on: dt.date
     due_on: dt.date
     amount: Money

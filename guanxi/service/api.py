@@ -28,6 +28,7 @@ from guanxi.api.schemas import (
     ParamId,
     RefOut,
     Version,
+    column_text,
 )
 from guanxi.core.masking import text_as_seen_by
 from guanxi.customers.models import Customer
@@ -73,7 +74,7 @@ LANGUAGE_HELP = (
     "(Traditional Chinese) as shipped. It applies to every email sent after it is set, those not "
     "sent yet included."
 )
-Subject = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Subject = column_text(Ticket, "subject", min_length=1)
 Body = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
 ORDERINGS = {"-id": "id"}
 
@@ -200,7 +201,7 @@ class TicketCreateIn(InputSchema):
     priority: PriorityValue | None = None
     channel: ChannelValue | None = Field(None, description="Defaults to phone.")
     order_ids: list[BodyId] | None = Field(None, description="Orders of this customer it is about.")
-    requester_email: str | None = Field(None, max_length=254)
+    requester_email: column_text(Ticket, "requester_email") | None = None
     language: LanguageValue | None = Field(
         None,
         description=f"{LANGUAGE_HELP} Left out: Chinese when the subject and the description "
