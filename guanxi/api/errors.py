@@ -29,6 +29,7 @@ from django.db import OperationalError
 from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaValidationError
@@ -146,6 +147,16 @@ def _n(ctx: Mapping[str, Any], key: str) -> dict[str, Any]:
     return {"n": ctx.get(key)}
 
 
+def _too_few_items(ctx: Mapping[str, Any]) -> str:
+    n = ctx["min_length"]
+    return ngettext("At least %(n)d item.", "At least %(n)d items.", n) % {"n": n}
+
+
+def _too_many_items(ctx: Mapping[str, Any]) -> str:
+    n = ctx["max_length"]
+    return ngettext("At most %(n)d item.", "At most %(n)d items.", n) % {"n": n}
+
+
 def _limit(ctx: Mapping[str, Any], key: str) -> dict[str, Any]:
     return {"limit": ctx.get(key)}
 
@@ -178,8 +189,8 @@ _SCHEMA_MESSAGES: dict[str, Callable[[Mapping[str, Any]], str]] = {
         else _("At least %(n)d characters.") % _n(ctx, "min_length")
     ),
     "string_too_long": lambda ctx: _("At most %(n)d characters.") % _n(ctx, "max_length"),
-    "too_short": lambda ctx: _("At least %(n)d items.") % _n(ctx, "min_length"),
-    "too_long": lambda ctx: _("At most %(n)d items.") % _n(ctx, "max_length"),
+    "too_short": _too_few_items,
+    "too_long": _too_many_items,
     "string_pattern_mismatch": lambda ctx: _("Not in the expected form."),
     "greater_than": lambda ctx: _("Must be greater than %(limit)s.") % _limit(ctx, "gt"),
     "greater_than_equal": lambda ctx: _("Must be at least %(limit)s.") % _limit(ctx, "ge"),
