@@ -272,10 +272,12 @@ class BatchResult:
     unchanged: int
     queued: int
     errors: list[ImportRowError]
-    # The external ids of the batch's rows that left no customer with them, and those of them
-    # whose later rows follow a rejected row, with the reason (see _reasons_if_new).
+    # The external ids of the batch's rows that left no customer with them, those of them
+    # whose later rows follow a rejected row, with the reason, and those whose rows were merged
+    # into a customer, with its id (see _reasons_if_new).
     seen: set[str] = field(default_factory=set)
     followed: dict[str, Reason] = field(default_factory=dict)
+    merged_into: dict[str, int] = field(default_factory=dict)
 
 
 def batched(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
@@ -317,10 +319,12 @@ class CustomerImporter:
         # (see _reasons_if_new).
         self._owns_changeable: dict[int, bool] = {}
         self._dry_run_errors: list[ImportRowError] = []
-        # The external ids of the earlier batches' rows that left no customer with them, and
-        # the reasons the later rows following a rejected one get (see _reasons_if_new).
+        # The external ids of the earlier batches' rows that left no customer with them, the
+        # reasons the later rows following a rejected one get, and the customers the later rows
+        # following a merged one go into (see _reasons_if_new).
         self._seen: set[str] = set()
         self._followed: dict[str, Reason] = {}
+        self._merged_into: dict[str, int] = {}
         self._holding_turn = False  # a dry run's batch lock (see _take_dry_run_turn)
         self._name_count_cache: dict[str, int] = {}
         # Stored candidates' comparison rows, kept from batch to batch (see _candidate_rows).
@@ -337,8 +341,14 @@ class CustomerImporter:
     def _run(self) -> ImportJob:
         job = self.job  # claimed as running by import_job_run
         if not job.dry_run:
-            # What the batches written before an interruption remembered (none for a new job).
-            self._remember(ImportRememberedId.objects.filter(job=job).order_by("pk"))
+            # What the batches written before an interruption remembered (none for a new job),
+            # read a chunk at a time: a big file may have left many.
+            self._remember(
+                ImportRememberedId.objects.filter(job=job)
+                .order_by("pk")
+                .values_list("external_id", "reason", "customer_id")
+                .iterator(chunk_size=2000)
+            )
         rows = self.table.rows(start_after=job.last_row)
         preparer = RowPreparer(
             mapping=self.mapping,
@@ -379,12 +389,15 @@ class CustomerImporter:
                     self._run_batch(batch, prepared)
                     started = time.perf_counter()
                 self.seconds["committing"] += time.perf_counter() - started
-        job.status = ImportJob.Status.FINISHED
-        job.finished_at = timezone.now()
-        job.save(update_fields=["status", "finished_at"])
-        # Only a resume reads them, and a finished import is not resumed.
-        ImportRememberedId.objects.filter(job=job).delete()
-        self._audit_summary()
+        # In one transaction, as a cancel or a discard ends a job: a finished job never keeps
+        # the ids remembered for a resume (only a resume reads them, and a finished import is
+        # not resumed), nor goes without its audit row.
+        with transaction.atomic():
+            job.status = ImportJob.Status.FINISHED
+            job.finished_at = timezone.now()
+            job.save(update_fields=["status", "finished_at"])
+            ImportRememberedId.objects.filter(job=job).delete()
+            self._audit_summary()
         return job
 
     def _timed_batches(self, rows: Iterable[SourceRow]) -> Iterator[list[SourceRow]]:
@@ -423,6 +436,8 @@ class CustomerImporter:
         job.unchanged += result.unchanged
         job.queued_for_review += result.queued
         job.last_row = batch[-1].number
+        # An id seen in an earlier batch is written again where its first row to be matched is
+        # in this one: with the reason it was rejected with, or the customer it went into.
         remembered = [
             ImportRememberedId(
                 job=job,
@@ -430,12 +445,16 @@ class CustomerImporter:
                 reason=_stored_reason(result.followed[external_id])
                 if external_id in result.followed
                 else None,
+                customer_id=result.merged_into.get(external_id),
             )
             for external_id in sorted(result.seen | set(result.followed))
-            if external_id not in self._seen or external_id in result.followed
+            if external_id not in self._seen
+            or external_id in result.followed
+            or external_id in result.merged_into
         ]
         self._seen |= result.seen | set(result.followed)
         self._followed.update(result.followed)
+        self._merged_into.update(result.merged_into)
         if job.dry_run:
             # Kept here and written as it ends: on PostgreSQL, writing the job's row in the dry
             # run's transaction would lock it to the end, and a request to stop would wait
@@ -448,11 +467,16 @@ class CustomerImporter:
             job.save(update_fields=COUNTED)
         self.progress(len(batch))
 
-    def _remember(self, remembered: Iterable[ImportRememberedId]) -> None:
-        for item in remembered:
-            self._seen.add(item.external_id)
-            if item.reason is not None:
-                self._followed[item.external_id] = _reason_from(item.reason)
+    def _remember(self, remembered: Iterable[tuple[str, Any, int | None]]) -> None:
+        """Take back what the batches written before remembered: ``ImportRememberedId``'s
+        external id, reason and customer, in the order they were written (an id written again
+        by a later batch: its later row last)."""
+        for external_id, reason, customer_id in remembered:
+            self._seen.add(external_id)
+            if reason is not None:
+                self._followed[external_id] = _reason_from(reason)
+            if customer_id is not None:
+                self._merged_into[external_id] = customer_id
 
     def _take_dry_run_turn(self) -> None:
         """Take turns with the imports running at once, as their batches do, for this batch only.
@@ -534,6 +558,9 @@ class CustomerImporter:
         external_id_at: dict[int, str] = {}
         seen: set[str] = set()
         followed: dict[str, Reason] = {}
+        # Where the rows of the batch with an external id that were merged went: a stored
+        # customer's id, or a customer the batch creates.
+        merged_into: dict[str, int | _NewCustomer] = {}
 
         def reject(source: SourceRow, reasons: list[Reason]) -> None:
             counts[REJECTED] += 1
@@ -594,6 +621,7 @@ class CustomerImporter:
                 [*(r.guanxi_id for _s, r in rows), *(g for _s, _r, _e, g in failed)]
             )
         organisations = self._organisations(r.organization_external_id for _s, r in rows)
+        merged_before = self._merged_into_now(r.external_id for _s, r in rows)
         changeable = self._changeable(
             [v for v in [*by_external_id.values(), *by_guanxi_id.values()] if isinstance(v, int)]
         )
@@ -626,6 +654,12 @@ class CustomerImporter:
         # matched follows it, as an update, wherever it goes.
         leaders: dict[str, CustomerRow] = {}
         followers: dict[int, list[CustomerRow]] = defaultdict(list)
+
+        def update(customer_id: int, row: CustomerRow) -> None:
+            """Send a row into a stored customer as an update, after the rows before it."""
+            changes.setdefault(customer_id, _Change(customer_id)).rows.append((row, True))
+            counts[UPDATED] += 1
+
         for source, row in rows:
             if row.organization_external_id:
                 if not organisations.knows(row.organization_external_id):
@@ -646,8 +680,7 @@ class CustomerImporter:
                     reject(source, [target])
                     continue
                 # A second row of the file naming the same customer updates it after the first.
-                changes.setdefault(target, _Change(target)).rows.append((row, True))
-                counts[UPDATED] += 1
+                update(target, row)
                 continue
             external_id = row.external_id
             if external_id and external_id in leaders:
@@ -662,13 +695,19 @@ class CustomerImporter:
                 if existing not in changeable:
                     reject(source, [_not_yours(external_id)])
                     continue
-                changes.setdefault(existing, _Change(existing)).rows.append((row, True))
-                counts[UPDATED] += 1
+                update(existing, row)
                 continue
             if external_id in self._followed:
                 # It follows the rejected first row of an earlier batch with its id, as a row of
                 # that batch would have (see below).
                 reject(source, [self._followed[external_id]])
+                continue
+            if external_id in merged_before:
+                # It follows the first row of an earlier batch with its id into the customer that
+                # row was merged into, who keeps another id, as a row of that batch would have:
+                # there, the followers of a row merged into a stored customer go into it with it
+                # (below), and those of one merged into a new customer, once it is stored.
+                update(merged_before[external_id], row)
                 continue
             if external_id:
                 leaders[external_id] = row
@@ -727,6 +766,7 @@ class CustomerImporter:
                 counts[MERGED] += 1
                 if row.external_id:
                     seen.add(row.external_id)  # perhaps not the id of the customer it went into
+                    merged_into[row.external_id] = batch_best
                 if makes_organisation and _external_id_of(batch_best) == row.external_id:
                     organisations.homes[row.external_id] = batch_best
                 continue
@@ -740,6 +780,7 @@ class CustomerImporter:
                 counts[MERGED] += 1
                 if row.external_id:
                     seen.add(row.external_id)  # perhaps not the id of the customer it went into
+                    merged_into[row.external_id] = best_id
                 takes_id = best_id in stored_ids and not stored_ids[best_id]
                 if row.external_id and takes_id and best_id not in given_ids:
                     given_ids.add(best_id)
@@ -853,6 +894,13 @@ class CustomerImporter:
             errors=errors,
             seen=seen,
             followed=followed,
+            # A new customer by the id it was given; none if it was not created (its
+            # organisation gone), as its rows were rejected.
+            merged_into={
+                external_id: target.customer.pk if isinstance(target, _NewCustomer) else target
+                for external_id, target in merged_into.items()
+                if not isinstance(target, _NewCustomer) or target.customer is not None
+            },
         )
 
     def _reasons_if_new(
@@ -871,14 +919,15 @@ class CustomerImporter:
         whole file, in ``_seen``: a set of ids, small beside the rows. So is the reason a row of
         an earlier batch that the later rows with its id follow was rejected with, once matched
         (``_followed``): those rows are rejected with it, as in its batch, rather than making
-        the customer it did not. Where the batches end thus changes neither what a row is told
-        nor what it does. Both are written with each batch (``ImportRememberedId``), so that a
-        resumed import reads them back and goes on as an uninterrupted one would.
+        the customer it did not; and the customer a row of an earlier batch was merged into
+        (``_merged_into``): the later rows with its id go into that customer as updates, as in
+        its batch, rather than being matched on their own. Where the batches end thus changes
+        neither what a row is told nor what it does. All three are written with each batch
+        (``ImportRememberedId``), so that a resumed import reads them back and goes on as an
+        uninterrupted one would.
 
         Not remembered: the custom fields that later rows with the id fill (``filled``) are
-        looked for in the row's batch only, as the rows after it are not read yet; and a later
-        row of another batch with the id of a row merged into a customer with another id is
-        matched on its own, where in the batch it would have followed that row.
+        looked for in the row's batch only, as the rows after it are not read yet.
 
         A row sure to make a new customer might still, with ``--dedup auto``, have merged into
         a stored customer as a sure duplicate, which keeps its own custom fields and owner:
@@ -904,6 +953,18 @@ class CustomerImporter:
             filled = file_rows.filled.get(external_id, set())
             reasons += unfilled_required_reasons(cells, self.context, filled=filled)
         return reasons
+
+    def _merged_into_now(self, external_ids: Iterable[str | None]) -> dict[str, int]:
+        """The customers the rows of earlier batches with these external ids were merged into,
+        as ``_merged_into`` remembers them (see :meth:`_reasons_if_new`), each one merged away
+        since standing for the one it was merged into, as for a stored external id. Whether
+        the importer may still change them is asked as the batch locks them
+        (:meth:`_locked_customers`), as for the customers rows are merged into."""
+        remembered = {e: self._merged_into[e] for e in external_ids if e in self._merged_into}
+        if not remembered:
+            return {}
+        successors = merge_successors(set(remembered.values()))
+        return {e: successors.get(pk, pk) for e, pk in remembered.items()}
 
     def _owns_changeable_customers(self, owner_id: int) -> bool:
         """Whether ``owner_id`` owns a customer the importer may change (one a row may merge
@@ -1062,7 +1123,9 @@ class CustomerImporter:
             if named == target:
                 return target
             column = self.mapping.column_kept("external_id")
-            if named is not None or external_id in leaders:
+            # (A row of an earlier batch merged into a customer keeping another id leads the
+            # rows with its id as a row of this one still to be matched does.)
+            if named is not None or external_id in leaders or external_id in self._merged_into:
                 return Summary(
                     gettext_noop(
                         "guanxi_id: %(column)s “%(external_id)s” is another customer's than the "

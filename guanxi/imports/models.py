@@ -151,10 +151,11 @@ class ImportRowError(models.Model):
 class ImportRememberedId(models.Model):
     """An external id of rows of a customer import's file that left no customer with it, which
     the later rows with that id must know of wherever the batches end (see
-    ``CustomerImporter._reasons_if_new``). Written with each batch, in its transaction, so that
-    a resumed import knows what an uninterrupted one would; deleted as the import finishes, is
-    cancelled or is discarded, and with its job. An interrupted import nobody resumes or
-    discards keeps them until then."""
+    ``CustomerImporter._reasons_if_new``): rejected, or merged into a customer (who may keep
+    another id), whom the later rows then go into. Written with each batch, in its transaction,
+    so that a resumed import knows what an uninterrupted one would; deleted in the transaction
+    that ends the import (finished, cancelled or discarded), and with its job. An interrupted
+    import nobody resumes or discards keeps them until then."""
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="remembered_ids")
     # Text: a rejected row's id may be longer than a customer's may be.
@@ -163,8 +164,20 @@ class ImportRememberedId(models.Model):
     # it, which follow that row, are rejected with (a message and its parameters, or a text);
     # null where they do not follow it (rejected for its cells, or merged).
     # A later batch may find a row it follows after one that it does not: the id is then
-    # written again, with the reason.
+    # written again, with the reason (or with the customer below).
     reason = models.JSONField(null=True, blank=True)
+    # Where the first row with the id to be matched was merged into a customer, that customer:
+    # the later rows with the id follow the row into it as updates, as in its batch; null where
+    # it was not.
+    # The id alone, not a foreign key: what the import remembers is where that row went, which
+    # must not change with the customer. A later batch looks the customer up as it does every
+    # customer it writes into: merged away since, it stands for the one it was merged into (an
+    # undone merge, for itself again); deleted, or no longer the importer's to change, the rows
+    # are rejected saying so, as in the merged row's batch. A foreign key would do worse: on
+    # the customer's deletion, CASCADE would forget the id and SET_NULL where it went (the
+    # later rows would then be matched on their own), and PROTECT would let an interrupted
+    # import keep a customer from being deleted.
+    customer_id = models.BigIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.external_id} (job {self.job_id})"
