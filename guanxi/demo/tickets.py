@@ -34,6 +34,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 import numpy as np
 
@@ -227,7 +228,7 @@ class DrawnTickets:
             (self.customer_again >= 0) & (self.second_reply < 0), self.customer_again, -1
         )
 
-    @property
+    @cached_property  # read block by block: worked out once, not for every block
     def written_subject(self) -> np.ndarray:
         """Each ticket's subject as its customer wrote it: an index into
         :data:`WRITTEN_SUBJECTS`, in Traditional characters for those who write them."""
