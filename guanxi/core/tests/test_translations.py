@@ -30,9 +30,12 @@ def _entries(po_text: str) -> list[tuple[str, str, bool]]:
     return entries
 
 
-@pytest.mark.skipif(shutil.which("xgettext") is None, reason="GNU gettext is not installed")
-def test_every_message_has_a_chinese_translation(tmp_path):
-    copy = tmp_path / "guanxi"
+@pytest.fixture(scope="module")
+def regenerated_catalogue(tmp_path_factory) -> str:
+    """The Chinese catalogue as ``make messages`` would write it from the current sources."""
+    if shutil.which("xgettext") is None:
+        pytest.skip("GNU gettext is not installed")
+    copy = tmp_path_factory.mktemp("messages") / "guanxi"
     shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "tests"))
     subprocess.run(
         [
@@ -50,12 +53,35 @@ def test_every_message_has_a_chinese_translation(tmp_path):
         capture_output=True,
         env={"DJANGO_SETTINGS_MODULE": "guanxi.settings.test", "PATH": "/usr/bin:/bin"},
     )
-    po = (copy / "locale/zh_Hans/LC_MESSAGES/django.po").read_text(encoding="utf-8")
-    missing = [block for block, text, fuzzy in _entries(po) if not text or fuzzy]
+    return (copy / "locale/zh_Hans/LC_MESSAGES/django.po").read_text(encoding="utf-8")
+
+
+def _keys(po_text: str) -> set[tuple[str, str]]:
+    """Each entry's context and message, as the catalogue writes them."""
+    keys = set()
+    for block, _text, _fuzzy in _entries(po_text):
+        context = re.search(r'^msgctxt "(.*)"$', block, re.MULTILINE)
+        msgid = "".join(re.findall(r'"(.*)"', block.split("msgid ", 1)[1].split("msgstr")[0]))
+        keys.add((context.group(1) if context else "", msgid))
+    return keys
+
+
+def test_every_message_has_a_chinese_translation(regenerated_catalogue):
+    missing = [block for block, text, fuzzy in _entries(regenerated_catalogue) if not text or fuzzy]
     assert not missing, (
         "Messages without a Chinese translation (run `make messages` and translate them in "
         "guanxi/locale/zh_Hans/LC_MESSAGES/django.po):\n\n" + "\n\n".join(missing)
     )
+
+
+def test_make_messages_keeps_every_translation(regenerated_catalogue):
+    """A translation the code no longer marks is dropped by the next ``make messages``: words
+    of another package that Guanxi translates must be marked in Guanxi's code (as
+    ``guanxi/scheduling/tasks_app.py`` does), and a message no code uses any more is removed
+    from the catalogue, so that the catalogue holds what running it gives."""
+    committed = (PACKAGE / "locale/zh_Hans/LC_MESSAGES/django.po").read_text(encoding="utf-8")
+    dropped = sorted(_keys(committed) - _keys(regenerated_catalogue))
+    assert not dropped, f"`make messages` would drop these translations: {dropped[:10]}"
 
 
 def test_the_compiled_catalogue_matches_the_source():
