@@ -838,6 +838,11 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
         "as_of": data.as_of.isoformat(),
         "customers": int(n),
         "buyers": len(buyers),
+        # Bought, but nothing in the settings currency: not among the buyers above, whose
+        # figures count that currency alone, nor among those who never bought.
+        "buyers_other_currencies_only": int(
+            np.count_nonzero((data.purchase_days == 0) & (data.any_purchase_days > 0))
+        ),
         "repeat_buyers": int(np.count_nonzero(frequency > 0)),
         **fit_figures,
         "spend_model": spend_model,

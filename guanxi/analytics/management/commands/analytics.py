@@ -201,7 +201,9 @@ class Command(BaseCommand):
         figures = run.figures
         write(
             f"Run #{run.pk} as of {run.as_of}: {figures['customers']:,} customers, "
-            f"{figures['buyers']:,} who bought, {figures['repeat_buyers']:,} more than once."
+            f"{figures['buyers']:,} who bought"
+            f"{_other_currency_buyers(figures.get('buyers_other_currencies_only'))}, "
+            f"{figures['repeat_buyers']:,} more than once."
         )
         for key, title, names in (
             ("bgnbd", "BG/NBD purchase model", bgnbd.PARAMETER_NAMES),
@@ -530,6 +532,16 @@ def _json_report(
         "seconds": round(seconds, 3),
     }
     return json.dumps(report)
+
+
+def _other_currency_buyers(count: int | None) -> str:
+    """The customers who bought, but only in other currencies than the settings': the buyers
+    counted before them are those of the settings currency, which the figures count, and
+    leaving them out would call them customers who never bought (runs from before say
+    nothing)."""
+    if not count:
+        return ""
+    return f" (and {count:,} only in other currencies, which the figures do not count)"
 
 
 def _partial_at_risk(count: int | None) -> str:

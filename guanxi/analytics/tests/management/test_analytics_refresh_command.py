@@ -1,5 +1,6 @@
 """``guanxi analytics refresh`` runs the refresh and prints its summary."""
 
+import datetime as dt
 import re
 
 import pytest
@@ -7,7 +8,7 @@ from django.core.management import CommandError, call_command
 
 from guanxi.analytics.models import AnalyticsRun
 from guanxi.analytics.tasks import refresh_customer_values
-from guanxi.analytics.tests.conftest import AS_OF
+from guanxi.analytics.tests.conftest import AS_OF, book
 
 
 def test_refresh_command_makes_a_current_run_and_prints_a_summary(book_of_orders, capsys):
@@ -38,3 +39,17 @@ def test_refresh_task_runs_the_refresh(book_of_orders):
     result = refresh_customer_values.enqueue(as_of=AS_OF.isoformat())
     run = AnalyticsRun.objects.get(is_current=True)
     assert result.return_value == run.pk and run.as_of == AS_OF
+
+
+def test_the_summary_counts_apart_who_bought_only_in_other_currencies(company, capsys):
+    day = AS_OF - dt.timedelta(days=10)
+    book(company.rep_customer, day, "100.00", margin="30")
+    book(company.teammate_customer, day, "100.00", margin="30", currency="USD")
+    # Refunded: no purchase in any currency.
+    book(company.rep_b_customer, day, "100.00", currency="USD", status="refunded")
+    call_command("analytics", "refresh", "--as-of", AS_OF.isoformat())
+    output = capsys.readouterr().out
+    assert (
+        ": 6 customers, 1 who bought (and 1 only in other currencies, which the figures do not "
+        "count), 0 more than once." in output
+    )
