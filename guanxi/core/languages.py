@@ -148,7 +148,8 @@ def chinese_if_written_in_it(*texts: str) -> str:
     Pro 订单 SO-2024-001 还没到”). The Han characters are weighed against the Latin letters,
     each character as :data:`LATIN_LETTERS_PER_HAN` letters, what English spends on saying as
     much; the text is Chinese when its Han side weighs at least as much as its Latin side.
-    Digits, punctuation and spaces weigh nothing: an order number says nothing of a language.
+    Digits, punctuation and spaces weigh nothing: an order number says nothing of a language,
+    and neither do web and email addresses (“发票请发到 finance@huarui-trading.com”).
 
     ``zh-hant`` when the Chinese is written in Traditional characters and the site offers
     it, else ``zh-hans``: more characters only Traditional Chinese writes than characters
@@ -161,7 +162,8 @@ def chinese_if_written_in_it(*texts: str) -> str:
     han = [char for char in written if has_han(char)]
     if not han or 4 * len(_KANA.findall(written)) >= len(han):
         return ""
-    if LATIN_LETTERS_PER_HAN * len(han) < len(_LATIN_LETTER.findall(written)):
+    words = " ".join(_ADDRESS.sub(" ", text or "") for text in texts)
+    if LATIN_LETTERS_PER_HAN * len(han) < len(_LATIN_LETTER.findall(words)):
         return ""
     offered = [code.lower() for code, _label in settings.LANGUAGES]
     scripts = [_script_of(char) for char in han]
@@ -187,6 +189,14 @@ LATIN_LETTERS_PER_HAN = 3
 # a Chinese input method types (ＯＫ); not × and ÷, which sit among the accented letters.
 _LATIN_LETTER = re.compile(
     "[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff\uff21-\uff3a\uff41-\uff5a]"
+)
+
+# Web and email addresses, which are written in Latin letters whatever language is written
+# around them. Only their ASCII characters: Chinese text often runs on with no space after
+# one (“请发到finance@huarui.com谢谢”), and the characters after it are its words.
+_ADDRESS = re.compile(
+    r"(?:[a-z][a-z0-9+.-]*://|www\.)[!-~]+|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+",
+    re.IGNORECASE,
 )
 
 
