@@ -81,15 +81,26 @@ def column_length(model: type[Model], field: str) -> int:
     return max_length
 
 
-def column_text(model: type[Model], field: str, *, min_length: int | None = None) -> Any:
+def column_text(
+    model: type[Model], field: str, *, min_length: int | None = None, stripped: bool = False
+) -> Any:
     """Text bound for the column ``field`` of ``model``, as a body field's type.
 
     Its limit is read from the model, not written out again, so that the schema states the
     limit the services enforce and the two cannot drift apart; longer text is refused by the
     schema, naming the field, in the words it uses for every other limit.
+
+    ``stripped`` for text the service stores without the white space at its ends: the limit
+    is then counted without it, as the service counts it, so that text the web form and an
+    import would store is not refused for the spaces a client padded it with.
     """
     return Annotated[
-        str, StringConstraints(min_length=min_length, max_length=column_length(model, field))
+        str,
+        StringConstraints(
+            strip_whitespace=stripped,
+            min_length=min_length,
+            max_length=column_length(model, field),
+        ),
     ]
 
 

@@ -107,7 +107,7 @@ class PhoneIn(InputSchema):
     )
 
 
-EmailText = column_text(Email, "address")
+EmailText = column_text(Email, "address", stripped=True)
 
 
 class EmailIn(InputSchema):
@@ -137,11 +137,11 @@ EmailItem = Annotated[
 
 class AddressIn(InputSchema):
     label: Literal[tuple(Address.Label.values)] | None = None
-    street: column_text(Address, "street") | None = None
-    city: column_text(Address, "city") | None = None
-    region: column_text(Address, "region") | None = None
-    postcode: column_text(Address, "postcode") | None = None
-    country: column_text(Address, "country") | None = Field(
+    street: column_text(Address, "street", stripped=True) | None = None
+    city: column_text(Address, "city", stripped=True) | None = None
+    region: column_text(Address, "region", stripped=True) | None = None
+    postcode: column_text(Address, "postcode", stripped=True) | None = None
+    country: column_text(Address, "country", stripped=True) | None = Field(
         None, description="Two-letter ISO country code."
     )
 
@@ -163,19 +163,19 @@ class CustomerFieldsIn(InputSchema):
     left out but not sent as null."""
 
     party_type: Omittable[PartyTypeValue] = None
-    name: Omittable[column_text(Customer, "name")] = None
+    name: Omittable[column_text(Customer, "name", stripped=True)] = None
     organization_id: BodyId | None = Field(
         None, description="The organisation a person belongs to."
     )
-    company: column_text(Customer, "company") | None = Field(
+    company: column_text(Customer, "company", stripped=True) | None = Field(
         None, description="Company name for people not linked to one."
     )
-    job_title: column_text(Customer, "job_title") | None = None
+    job_title: column_text(Customer, "job_title", stripped=True) | None = None
     kind: Omittable[KindValue] = None
     relationship_level: Omittable[LevelValue] = None
     lifecycle_stage: Omittable[StageValue] = None
-    industry: column_text(Customer, "industry") | None = None
-    region: column_text(Customer, "region") | None = None
+    industry: column_text(Customer, "industry", stripped=True) | None = None
+    region: column_text(Customer, "region", stripped=True) | None = None
     # One choice list with the empty value in it: a union of two would name its members
     # ("source_channel.literal['']") in the errors instead of the field.
     source_channel: Literal[(*Customer.SourceChannel.values, "")] | None = None
@@ -195,7 +195,9 @@ class CustomerFieldsIn(InputSchema):
     )
     emails: list[EmailItem] | None = Field(None, description="Replaces all email addresses.")
     addresses: list[AddressIn] | None = Field(None, description="Replaces all addresses.")
-    tags: list[column_text(Tag, "name")] | None = Field(None, description="Replaces all tags.")
+    tags: list[column_text(Tag, "name", stripped=True)] | None = Field(
+        None, description="Replaces all tags."
+    )
     consents: list[ConsentIn] | None = Field(
         None, description="Sets consent for the channels listed; others stay as they are."
     )
@@ -220,7 +222,7 @@ class CustomerFieldsIn(InputSchema):
 
 
 class CustomerCreateIn(CustomerFieldsIn):
-    name: column_text(Customer, "name")
+    name: column_text(Customer, "name", stripped=True)
 
 
 class CustomerPatchIn(CustomerFieldsIn):

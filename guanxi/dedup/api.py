@@ -54,21 +54,23 @@ QUEUE_ORDERINGS = {"-score": "score", "-id": "id"}
 
 
 class AddressDraftIn(InputSchema):
-    street: column_text(Address, "street") | None = None
-    city: column_text(Address, "city") | None = None
-    region: column_text(Address, "region") | None = None
-    postcode: column_text(Address, "postcode") | None = None
+    street: column_text(Address, "street", stripped=True) | None = None
+    city: column_text(Address, "city", stripped=True) | None = None
+    region: column_text(Address, "region", stripped=True) | None = None
+    postcode: column_text(Address, "postcode", stripped=True) | None = None
 
 
 class CustomerDraftIn(InputSchema):
     """What is known so far of a customer about to be created."""
 
-    name: column_text(Customer, "name")
+    name: column_text(Customer, "name", stripped=True)
     party_type: Literal[tuple(Customer.PartyType.values)] = "person"
-    company: column_text(Customer, "company") | None = None
+    company: column_text(Customer, "company", stripped=True) | None = None
     organization_id: BodyId | None = None
     phones: list[str] = Field(default_factory=list, max_length=20)
-    emails: list[column_text(Email, "address")] = Field(default_factory=list, max_length=20)
+    emails: list[column_text(Email, "address", stripped=True)] = Field(
+        default_factory=list, max_length=20
+    )
     birth_date: dt.date | None = None
     id_number: str | None = Field(
         None,
