@@ -735,6 +735,14 @@ class CustomerImporter:
             if row.external_id and leaders.get(row.external_id) is row:
                 followed[row.external_id] = reason
 
+        def unlink_with_followers(row: CustomerRow, outcome: str, reason: Reason) -> None:
+            """Reject a row whose customer is gone, with the rows of its batch following it: a
+            merged row's followers of the later batches are rejected with it too, rather than
+            going into the customer it never reached (or the one that went into since)."""
+            unlink(row, outcome, reason)
+            if outcome == MERGED:
+                lead_rejected(row, reason)
+
         # Rows of this batch created before a row are candidates too: every earlier row sharing
         # a key is scored at once, and the decisions below look only at those created.
         earlier = self._earlier_in_batch([(d[0], d[1]) for d in decisions], table_rows)
@@ -825,7 +833,7 @@ class CustomerImporter:
             # rows are rejected, to be imported again, rather than written where they may not go.
             for row, overwrite in changes.pop(lost).rows:
                 by_id = by_external_id.get(row.external_id or "") == lost
-                unlink(
+                unlink_with_followers(
                     row, UPDATED if overwrite else MERGED, _gone_reason(row, by_external_id=by_id)
                 )
             # An organisation row of the batch that went into it took it as its home: people
@@ -835,7 +843,9 @@ class CustomerImporter:
                     del organisations.homes[external_id]
                     organisations.gone.add(external_id)
         if organisations.gone:
-            new, queue = self._without_gone_organisations(new, queue, organisations, unlink)
+            new, queue = self._without_gone_organisations(
+                new, queue, organisations, unlink_with_followers
+            )
         # Organisations with people — stored, or linked by rows of this batch — stay
         # organisations (customer_update's rule; a person with people would be nonsense).
         with_people = self._with_people(changing, changes)
@@ -894,12 +904,14 @@ class CustomerImporter:
             errors=errors,
             seen=seen,
             followed=followed,
-            # A new customer by the id it was given; none if it was not created (its
-            # organisation gone), as its rows were rejected.
+            # A new customer by the id it was given; none where the merged row was rejected
+            # after all (the customer gone, or not created as its organisation is): the later
+            # rows follow it with its reason instead.
             merged_into={
                 external_id: target.customer.pk if isinstance(target, _NewCustomer) else target
                 for external_id, target in merged_into.items()
-                if not isinstance(target, _NewCustomer) or target.customer is not None
+                if external_id not in followed
+                and (not isinstance(target, _NewCustomer) or target.customer is not None)
             },
         )
 

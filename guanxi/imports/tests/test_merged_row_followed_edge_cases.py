@@ -1,0 +1,212 @@
+"""The row following a merged row of an earlier batch, in the cases around it: a dry run counts
+what the import does at every batch size, the other dedup settings are unaffected, and where the
+customer the row went into was merged on, merged and unmerged, deleted or given away between an
+interruption and the resume, the row goes where a row naming that customer would, or is
+rejected saying why; its update is audited as the importer's."""
+
+import pytest
+from django.db import transaction
+
+from guanxi.audit.models import AuditEvent
+from guanxi.customers.models import Customer
+from guanxi.customers.services import customer_create, customer_delete
+from guanxi.dedup.services import customer_merge_undo, customers_merge
+from guanxi.imports.customer_import import CustomerImporter
+from guanxi.imports.models import ImportJob
+from guanxi.imports.services import import_job_create, import_job_run
+from guanxi.imports.tests.test_batch_boundaries import Stop
+
+pytestmark = pytest.mark.django_db
+
+FILE = (
+    "external_id,name,phone,email,job_title\n"
+    "M1,王芳,+86 138 1234 5678,WF@example.com,经理\n"  # merged into K1, which keeps its id
+    "N1,李雷,13700000001,,\n"
+    "M1,王芳,13900000001,,总监\n"  # follows it into K1
+    "N2,韩梅梅,13700000002,,\n"
+)
+
+
+@pytest.fixture
+def path(tmp_path):
+    path = tmp_path / "merged.csv"
+    path.write_text(FILE, encoding="utf-8")
+    return path
+
+
+def _k1(owner):
+    return customer_create(
+        actor=owner,
+        data={
+            "name": "王芳",
+            "external_id": "K1",
+            "phones": ["13812345678"],
+            "emails": ["wf@example.com"],
+        },
+    )
+
+
+def _job(actor, path, **extra) -> ImportJob:
+    return import_job_create(actor=actor, path=path, filename=path.name, kind="customers", **extra)
+
+
+def _counts(job: ImportJob) -> tuple:
+    job.refresh_from_db()
+    return (
+        job.rows_read,
+        job.created,
+        job.updated,
+        job.merged,
+        job.rejected,
+        job.unchanged,
+        job.queued_for_review,
+    )
+
+
+def _interrupted(actor, path, batch_size=2) -> ImportJob:
+    """The file's import stopped after its first batch."""
+    job = _job(actor, path, dedup="auto")
+    batches = []
+
+    def interrupt(count):
+        batches.append(count)
+        if len(batches) > 1:
+            raise Stop
+
+    with pytest.raises(Stop):
+        import_job_run(job=job, batch_size=batch_size, progress=interrupt)
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.INTERRUPTED
+    return job
+
+
+@pytest.mark.parametrize("batch_size", [None, 1, 2, 3])
+def test_a_dry_run_counts_what_the_import_does_at_every_batch_size(company, path, batch_size):
+    _k1(company.admin)
+    dry = import_job_run(job=_job(company.admin, path, dry_run=True), batch_size=batch_size)
+    assert dry.status == ImportJob.Status.FINISHED, dry.message
+    assert not dry.remembered_ids.exists()
+    with transaction.atomic():
+        real = import_job_run(job=_job(company.admin, path), batch_size=batch_size)
+        real_counts = _counts(real)
+        transaction.set_rollback(True)
+    assert _counts(dry) == real_counts == (4, 2, 1, 1, 0, 0, 0)
+
+
+@pytest.mark.parametrize("dedup", ["review", "off"])
+def test_the_other_dedup_settings_do_alike_at_every_batch_size(company, path, dedup):
+    _k1(company.admin)
+    outcomes = set()
+    for batch_size in (None, 1, 2):
+        with transaction.atomic():
+            job = import_job_run(job=_job(company.admin, path, dedup=dedup), batch_size=batch_size)
+            m1 = Customer.objects.get(external_id="M1")
+            outcomes.add((_counts(job), m1.job_title))
+            transaction.set_rollback(True)
+    assert len(outcomes) == 1, outcomes
+    ((counts, job_title),) = outcomes
+    assert counts[1:3] == (3, 1) and job_title == "总监"
+
+
+def test_merged_on_twice_the_row_goes_into_the_last_survivor(company, path):
+    k1 = _k1(company.admin)
+    k2 = customer_create(actor=company.admin, data={"name": "王芳二", "external_id": "K2"})
+    k3 = customer_create(actor=company.admin, data={"name": "王芳三", "external_id": "K3"})
+    job = _interrupted(company.admin, path)
+    customers_merge(actor=company.admin, survivor_id=k2.pk, merged_id=k1.pk)
+    customers_merge(actor=company.admin, survivor_id=k3.pk, merged_id=k2.pk)
+    job = import_job_run(job=job, batch_size=2)
+    assert _counts(job) == (4, 2, 1, 1, 0, 0, 0)
+    k3.refresh_from_db()
+    assert k3.job_title == "总监"
+
+
+def test_after_an_undone_merge_the_row_goes_into_the_customer_again(company, path):
+    k1 = _k1(company.admin)
+    k2 = customer_create(actor=company.admin, data={"name": "王芳二", "external_id": "K2"})
+    job = _interrupted(company.admin, path)
+    merge = customers_merge(actor=company.admin, survivor_id=k2.pk, merged_id=k1.pk)
+    customer_merge_undo(actor=company.admin, merge_id=merge.pk)
+    job = import_job_run(job=job, batch_size=2)
+    assert _counts(job) == (4, 2, 1, 1, 0, 0, 0)
+    k1.refresh_from_db()
+    k2.refresh_from_db()
+    assert (k1.job_title, k2.job_title) == ("总监", "")
+
+
+def _rejected_third_row(job: ImportJob) -> str:
+    counts = _counts(job)
+    assert counts[:5] == (4, 2, 0, 1, 1)
+    assert sum(counts[1:5]) == counts[0]
+    (error,) = job.errors.all()
+    assert error.row_number == 4  # the header is row 1
+    return error.reason_text
+
+
+def test_the_row_is_rejected_when_the_customer_was_deleted_meanwhile(company, path):
+    k1 = _k1(company.admin)
+    job = _interrupted(company.admin, path)
+    customer_delete(actor=company.admin, customer_id=k1.pk)
+    job = import_job_run(job=job, batch_size=2)
+    assert "deleted, merged or given to someone else" in _rejected_third_row(job)
+    assert not Customer.objects.filter(external_id="M1").exists()
+
+
+def test_the_row_is_rejected_when_the_customer_is_no_longer_the_importers(company, path):
+    k1 = _k1(company.rep)
+    job = _interrupted(company.rep, path)
+    Customer.objects.filter(pk=k1.pk).update(owner=company.rep_b)
+    job = import_job_run(job=job, batch_size=2)
+    assert "deleted, merged or given to someone else" in _rejected_third_row(job)
+    k1.refresh_from_db()
+    assert k1.job_title == "经理"
+
+
+def test_the_following_rows_update_is_audited_as_the_importers(company, path):
+    k1 = _k1(company.rep)
+    job = _interrupted(company.rep, path)
+    job = import_job_run(job=job, batch_size=2)
+    assert _counts(job) == (4, 2, 1, 1, 0, 0, 0)
+    event = AuditEvent.objects.filter(object_type="customer", object_id=k1.pk).latest("pk")
+    assert event.actor_id == company.rep.pk
+    assert event.action == AuditEvent.Action.UPDATE
+    assert event.changes["job_title"] == {"before": "经理", "after": "总监"}
+    summary = AuditEvent.objects.get(action=AuditEvent.Action.IMPORT, object_id=job.pk)
+    assert summary.actor_id == company.rep.pk
+    assert summary.changes["updated"]["after"] == 1
+
+
+def _merged_away_as_matched(monkeypatch, actor, merged, survivor) -> None:
+    """Have ``merged`` merged into ``survivor`` once the first batch is matched, before it locks
+    the customers it writes into, as a merge committed at that moment would."""
+    original = CustomerImporter._lock_organisations
+
+    def merge_first(self, organisations):
+        if not Customer.objects.filter(pk=merged.pk, deleted_at__isnull=False).exists():
+            customers_merge(actor=actor, survivor_id=survivor.pk, merged_id=merged.pk)
+        return original(self, organisations)
+
+    monkeypatch.setattr(CustomerImporter, "_lock_organisations", merge_first)
+
+
+def test_rows_following_one_whose_customer_was_merged_away_as_it_was_written_are_rejected_alike(
+    company, path, monkeypatch
+):
+    """The merged row is rejected (its customer went away after it was matched), and so are the
+    rows following it in its batch: so are those of the later batches, rather than going into
+    the customer it was merged into, which the merged row itself never reached."""
+    k1 = _k1(company.admin)
+    k2 = customer_create(actor=company.admin, data={"name": "王芳二", "external_id": "K2"})
+    _merged_away_as_matched(monkeypatch, company.admin, k1, k2)
+    outcomes = {}
+    for batch_size in (None, 1, 2, 3):
+        with transaction.atomic():
+            job = import_job_run(job=_job(company.admin, path, dedup="auto"), batch_size=batch_size)
+            assert job.status == ImportJob.Status.FINISHED, job.message
+            k2.refresh_from_db()
+            reasons = sorted(job.errors.values_list("row_number", "reason"))
+            outcomes[batch_size] = (_counts(job), k2.job_title, reasons)
+            transaction.set_rollback(True)
+    assert outcomes[None][:2] == ((4, 2, 0, 0, 2, 0, 0), "")
+    assert [row for row, _reason in outcomes[None][2]] == [2, 4]
+    assert outcomes[1] == outcomes[2] == outcomes[3] == outcomes[None]
