@@ -819,6 +819,13 @@ class CustomerImporter:
                 queue.append((created, batch_best, batch_score, batch_explanation))
             elif best_id is not None and best_score >= REVIEW_THRESHOLD:
                 queue.append((created, best_id, best_score, explanation))
+        # Each customer takes its rows in the file's order, as batches of one row would give
+        # them: the rows naming it were gathered before those merged into it and their
+        # followers, and a merged row's followers before the rows merged after it.
+        for change in changes.values():
+            change.rows.sort(key=lambda item: item[0].number)
+        for item in new:
+            item.absorbed.sort(key=lambda absorbed: absorbed[0].number)
 
         self.seconds["matching within the file"] += time.perf_counter() - started
 

@@ -210,3 +210,28 @@ def test_rows_following_one_whose_customer_was_merged_away_as_it_was_written_are
     assert outcomes[None][:2] == ((4, 2, 0, 0, 2, 0, 0), "")
     assert [row for row, _reason in outcomes[None][2]] == [2, 4]
     assert outcomes[1] == outcomes[2] == outcomes[3] == outcomes[None]
+
+
+def test_a_row_naming_the_customer_after_the_merged_rows_goes_in_after_them_alike(
+    company, tmp_path
+):
+    """A row naming by its external id the customer earlier rows were merged into (and
+    followed into) updates it after them, in the file's order, whichever batches they are in."""
+    _k1(company.admin)
+    path = tmp_path / "then-named.csv"
+    path.write_text(
+        "external_id,name,phone,email,job_title\n"
+        "M1,王芳,+86 138 1234 5678,WF@example.com,经理\n"  # merged into K1
+        "M1,王芳,,,总监\n"  # follows it into K1
+        "K1,王芳,,,顾问\n",  # names K1 itself, last
+        encoding="utf-8",
+    )
+    outcomes = {}
+    for batch_size in (None, 1, 2):
+        with transaction.atomic():
+            job = import_job_run(job=_job(company.admin, path, dedup="auto"), batch_size=batch_size)
+            assert job.status == ImportJob.Status.FINISHED, job.message
+            outcomes[batch_size] = (_counts(job), Customer.objects.get(external_id="K1").job_title)
+            transaction.set_rollback(True)
+    assert outcomes[None] == ((3, 0, 2, 1, 0, 0, 0), "顾问")
+    assert outcomes[1] == outcomes[2] == outcomes[None]
