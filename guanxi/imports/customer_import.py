@@ -1142,9 +1142,15 @@ class CustomerImporter:
             if named == target:
                 return target
             column = self.mapping.column_kept("external_id")
-            # (A row of an earlier batch merged into a customer keeping another id leads the
-            # rows with its id as a row of this one still to be matched does.)
-            if named is not None or external_id in leaders or external_id in self._merged_into:
+            # (A row of an earlier batch merged into a customer keeping another id, or rejected
+            # once matched, leads the rows with its id as a row of this one still to be
+            # matched does.)
+            if (
+                named is not None
+                or external_id in leaders
+                or external_id in self._merged_into
+                or external_id in self._followed
+            ):
                 return Summary(
                     gettext_noop(
                         "guanxi_id: %(column)s “%(external_id)s” is another customer's than the "

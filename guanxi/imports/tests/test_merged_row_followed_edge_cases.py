@@ -235,3 +235,31 @@ def test_a_row_naming_the_customer_after_the_merged_rows_goes_in_after_them_alik
             transaction.set_rollback(True)
     assert outcomes[None] == ((3, 0, 2, 1, 0, 0, 0), "顾问")
     assert outcomes[1] == outcomes[2] == outcomes[None]
+
+
+def test_a_row_naming_a_customer_by_guanxi_id_with_the_id_of_a_rejected_leader_is_refused_alike(
+    company, tmp_path, monkeypatch
+):
+    """A row with a Guanxi id and the external id of a row rejected once matched (here merged
+    into a customer that went away) is refused as in that row's batch, rather than giving the
+    id to the customer it names in a later one."""
+    k1 = _k1(company.admin)
+    k2 = customer_create(actor=company.admin, data={"name": "王芳二", "external_id": "K2"})
+    other = customer_create(actor=company.admin, data={"name": "赵敏", "phones": ["13500000000"]})
+    _merged_away_as_matched(monkeypatch, company.admin, k1, k2)
+    path = tmp_path / "by-id.csv"
+    path.write_text(
+        "id,external_id,name,phone,email\n"
+        ",M1,王芳,+86 138 1234 5678,WF@example.com\n"
+        f"{other.pk},M1,赵敏,,\n",
+        encoding="utf-8",
+    )
+    outcomes = {}
+    for batch_size in (None, 1):
+        with transaction.atomic():
+            job = import_job_run(job=_job(company.admin, path, dedup="auto"), batch_size=batch_size)
+            other.refresh_from_db()
+            outcomes[batch_size] = (_counts(job), other.external_id)
+            transaction.set_rollback(True)
+    assert outcomes[None] == ((2, 0, 0, 0, 2, 0, 0), None)
+    assert outcomes[1] == outcomes[None]
