@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.exceptions import AppRegistryNotReady
 from django.utils import translation
 
-from .text import has_han, to_simplified
+from .text import CHINESE_LEGAL_FORMS, han_runs, has_han, to_simplified
 
 
 def site_languages() -> list[tuple[str, str]]:
@@ -147,7 +147,10 @@ def chinese_if_written_in_it(*texts: str) -> str:
     “Regards, 张伟”), and Chinese ones name products and quote order numbers (“我的 iPhone 15
     Pro 订单 SO-2024-001 还没到”). The Han characters are weighed against the Latin letters,
     each character as :data:`LATIN_LETTERS_PER_HAN` letters, what English spends on saying as
-    much; the text is Chinese when its Han side weighs at least as much as its Latin side.
+    much; the text is Chinese when its Han side weighs at least as much as its Latin side,
+    or when it holds a sentence of Chinese (:data:`CHINESE_PROSE_RUN`), however much English
+    comes with it: a short Chinese email above its company's English confidentiality notice,
+    or a Chinese report quoting a long English error message.
     Digits, punctuation and spaces weigh nothing: an order number says nothing of a language,
     and neither do web and email addresses (“发票请发到 finance@huarui-trading.com”).
 
@@ -163,7 +166,9 @@ def chinese_if_written_in_it(*texts: str) -> str:
     if not han or 4 * len(_KANA.findall(written)) >= len(han):
         return ""
     words = " ".join(_ADDRESS.sub(" ", text or "") for text in texts)
-    if LATIN_LETTERS_PER_HAN * len(han) < len(_LATIN_LETTER.findall(words)):
+    if LATIN_LETTERS_PER_HAN * len(han) < len(_LATIN_LETTER.findall(words)) and not any(
+        _is_chinese_prose(run) for text in texts for run in han_runs(text)
+    ):
         return ""
     offered = [code.lower() for code, _label in settings.LANGUAGES]
     scripts = [_script_of(char) for char in han]
@@ -184,6 +189,18 @@ def chinese_if_written_in_it(*texts: str) -> str:
 # they have; the desk may change a ticket's language. The table of requests this was chosen
 # from is ``core/tests/test_request_language_by_the_whole_text.py``.
 LATIN_LETTERS_PER_HAN = 3
+
+# How many Han characters in a row, nothing between them, make Chinese prose rather than a name:
+# a Chinese name has two to four characters, a subject such as 张伟的订单 five, while a clause
+# of a Chinese sentence between two punctuation marks (我的订单还没有收到, 登录时一直报错)
+# usually has six or more. A run ending in a company's legal form (华瑞贸易有限公司, also in
+# Traditional characters) is a company's name in an English signature, not prose.
+CHINESE_PROSE_RUN = 6
+
+
+def _is_chinese_prose(run: str) -> bool:
+    return len(run) >= CHINESE_PROSE_RUN and not to_simplified(run).endswith(CHINESE_LEGAL_FORMS)
+
 
 # Letters of the Latin alphabet, with its accented letters (é, ü, ơ) and the full-width forms
 # a Chinese input method types (ＯＫ); not × and ÷, which sit among the accented letters.

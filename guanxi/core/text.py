@@ -104,6 +104,14 @@ def has_han(text: str) -> bool:
     return bool(_HAN.search(text or ""))
 
 
+_HAN_RUN = re.compile(f"{_HAN.pattern}+")
+
+
+def han_runs(text: str) -> list[str]:
+    """The runs of Han characters in ``text``, each as long as nothing else comes between."""
+    return _HAN_RUN.findall(text or "")
+
+
 def _no_pinyin(chars: str) -> list[str]:
     return [""] * len(chars)
 

@@ -74,3 +74,57 @@ def test_digits_and_punctuation_weigh_nothing():
     # An order number and a phone number say nothing of the language around them.
     assert chinese_if_written_in_it("订单 2024-0315-8812 电话 138 0013 8000 ???") == "zh-hans"
     assert chinese_if_written_in_it("Order 2024-0315-8812 for 王芳") == ENGLISH
+
+
+@pytest.mark.parametrize(
+    ("texts", "language"),
+    [
+        # A short Chinese email above its company's English confidentiality notice.
+        (
+            (
+                "订单查询",
+                "您好，我上周的订单还没有收到，麻烦帮忙查一下物流。\n\n"
+                "CONFIDENTIALITY NOTICE: This email and any attachments are confidential and "
+                "intended solely for the addressee. If you have received it in error, please "
+                "notify the sender and delete it.",
+            ),
+            "zh-hans",
+        ),
+        # A Chinese report quoting a long English error message.
+        (
+            (
+                "登录时一直报错：Error 500: Internal Server Error. The server encountered an "
+                "unexpected condition that prevented it from fulfilling the request.",
+            ),
+            "zh-hans",
+        ),
+        (
+            (
+                "登入時一直報錯：Error 500: Internal Server Error. The server encountered an "
+                "unexpected condition that prevented it from fulfilling the request.",
+            ),
+            "zh-hant",
+        ),
+        # An English email signed with a Chinese company's full name stays English.
+        (
+            (
+                "Missing invoice",
+                "Hi, the invoice for order 8812 is missing. Could you send it again?\n"
+                "Best regards,\nLi Na\n华瑞贸易有限公司",
+            ),
+            ENGLISH,
+        ),
+        (
+            (
+                "Missing invoice",
+                "Hi, the invoice for order 8812 is missing. Could you send it again?\n"
+                "Best regards,\nChan Tai Man\n華瑞貿易有限公司",
+            ),
+            ENGLISH,
+        ),
+    ],
+)
+def test_a_sentence_of_chinese_makes_the_request_chinese_whatever_english_comes_with_it(
+    texts, language
+):
+    assert chinese_if_written_in_it(*texts) == language
