@@ -26,10 +26,10 @@ FILE = (
 )
 
 
-@pytest.fixture
-def path(company, tmp_path):
-    customer_create(
-        actor=company.admin,
+def stored_k1(owner) -> Customer:
+    """The stored customer the file's first row merges into, keeping its own external id."""
+    return customer_create(
+        actor=owner,
         data={
             "name": "王芳",
             "external_id": "K1",
@@ -37,15 +37,20 @@ def path(company, tmp_path):
             "emails": ["wf@example.com"],
         },
     )
+
+
+@pytest.fixture
+def path(company, tmp_path):
+    stored_k1(company.admin)
     path = tmp_path / "merged.csv"
     path.write_text(FILE, encoding="utf-8")
     return path
 
 
-def _outcome(job: ImportJob) -> tuple:
-    """The job's counts and rejected rows, and every customer as it was left."""
+def job_counts(job: ImportJob) -> tuple:
+    """The job's counts, as stored."""
     job.refresh_from_db()
-    counts = (
+    return (
         job.rows_read,
         job.created,
         job.updated,
@@ -54,6 +59,11 @@ def _outcome(job: ImportJob) -> tuple:
         job.unchanged,
         job.queued_for_review,
     )
+
+
+def _outcome(job: ImportJob) -> tuple:
+    """The job's counts and rejected rows, and every customer as it was left."""
+    counts = job_counts(job)
     reasons = {error.row_number: error.reason_text for error in job.errors.all()}
     customers = sorted(
         (
@@ -68,16 +78,32 @@ def _outcome(job: ImportJob) -> tuple:
     return counts, reasons, customers
 
 
-def _new_job(actor, path, **extra) -> ImportJob:
-    return import_job_create(
-        actor=actor, path=path, filename=path.name, kind="customers", dedup="auto", **extra
-    )
+def new_job(actor, path, **extra) -> ImportJob:
+    return import_job_create(actor=actor, path=path, filename=path.name, kind="customers", **extra)
+
+
+def interrupted_after_first_batch(actor, path, batch_size) -> ImportJob:
+    """A ``--dedup auto`` import of the file, stopped after its first batch."""
+    job = new_job(actor, path, dedup="auto")
+    batches = []
+
+    def interrupt(count):
+        # Called in the batch's transaction: raised at the second, the first batch stays.
+        batches.append(count)
+        if len(batches) > 1:
+            raise Stop
+
+    with pytest.raises(Stop):
+        import_job_run(job=job, batch_size=batch_size, progress=interrupt)
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.INTERRUPTED
+    return job
 
 
 def _imported(actor, path, batch_size=None) -> tuple:
     """The outcome of importing the file, undone afterwards."""
     with transaction.atomic():
-        job = import_job_run(job=_new_job(actor, path), batch_size=batch_size)
+        job = import_job_run(job=new_job(actor, path, dedup="auto"), batch_size=batch_size)
         assert job.status == ImportJob.Status.FINISHED, job.message
         outcome = _outcome(job)
         transaction.set_rollback(True)
@@ -87,18 +113,7 @@ def _imported(actor, path, batch_size=None) -> tuple:
 def _resumed(actor, path, batch_size) -> tuple:
     """The outcome of importing the file, interrupted after its first batch and resumed."""
     with transaction.atomic():
-        job = _new_job(actor, path)
-        batches = []
-
-        def interrupt(count):
-            # Called in the batch's transaction: raised at the second, the first batch stays.
-            batches.append(count)
-            if len(batches) > 1:
-                raise Stop
-
-        with pytest.raises(Stop):
-            import_job_run(job=job, batch_size=batch_size, progress=interrupt)
-        job.refresh_from_db()
+        job = interrupted_after_first_batch(actor, path, batch_size)
         assert (job.status, job.rows_read) == (ImportJob.Status.INTERRUPTED, batch_size)
         job = import_job_run(job=job, batch_size=batch_size)
         assert job.status == ImportJob.Status.FINISHED, job.message
@@ -132,16 +147,7 @@ def test_the_customer_merged_away_since_stands_for_the_one_it_was_merged_into(co
     survivor = customer_create(
         actor=company.admin, data={"name": "王芳芳", "external_id": "K2", "phones": ["13600000000"]}
     )
-    job = _new_job(company.admin, path)
-    batches = []
-
-    def interrupt(count):
-        batches.append(count)
-        if len(batches) > 1:
-            raise Stop
-
-    with pytest.raises(Stop):
-        import_job_run(job=job, batch_size=2, progress=interrupt)
+    job = interrupted_after_first_batch(company.admin, path, batch_size=2)
     k1 = Customer.objects.get(external_id="K1")
     customers_merge(actor=company.admin, survivor_id=survivor.pk, merged_id=k1.pk)
     job = import_job_run(job=job, batch_size=2)
@@ -158,15 +164,7 @@ def test_a_row_naming_a_customer_by_guanxi_id_with_the_merged_rows_id_is_refused
 ):
     """A row with a Guanxi id and the external id of a merged row is refused as in the merged
     row's batch, rather than giving that id to the customer it names once in a later batch."""
-    customer_create(
-        actor=company.admin,
-        data={
-            "name": "王芳",
-            "external_id": "K1",
-            "phones": ["13812345678"],
-            "emails": ["wf@example.com"],
-        },
-    )
+    stored_k1(company.admin)
     other = customer_create(actor=company.admin, data={"name": "赵敏", "phones": ["13500000000"]})
     path = tmp_path / "by-id.csv"
     path.write_text(

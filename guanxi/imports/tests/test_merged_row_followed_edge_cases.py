@@ -13,18 +13,16 @@ from guanxi.customers.services import customer_create, customer_delete
 from guanxi.dedup.services import customer_merge_undo, customers_merge
 from guanxi.imports.customer_import import CustomerImporter
 from guanxi.imports.models import ImportJob
-from guanxi.imports.services import import_job_create, import_job_run
-from guanxi.imports.tests.test_batch_boundaries import Stop
+from guanxi.imports.services import import_job_run
+from guanxi.imports.tests.test_merged_row_followed_across_batches import (
+    FILE,
+    interrupted_after_first_batch,
+    job_counts,
+    new_job,
+    stored_k1,
+)
 
 pytestmark = pytest.mark.django_db
-
-FILE = (
-    "external_id,name,phone,email,job_title\n"
-    "M1,王芳,+86 138 1234 5678,WF@example.com,经理\n"  # merged into K1, which keeps its id
-    "N1,李雷,13700000001,,\n"
-    "M1,王芳,13900000001,,总监\n"  # follows it into K1
-    "N2,韩梅梅,13700000002,,\n"
-)
 
 
 @pytest.fixture
@@ -34,74 +32,30 @@ def path(tmp_path):
     return path
 
 
-def _k1(owner):
-    return customer_create(
-        actor=owner,
-        data={
-            "name": "王芳",
-            "external_id": "K1",
-            "phones": ["13812345678"],
-            "emails": ["wf@example.com"],
-        },
-    )
-
-
-def _job(actor, path, **extra) -> ImportJob:
-    return import_job_create(actor=actor, path=path, filename=path.name, kind="customers", **extra)
-
-
-def _counts(job: ImportJob) -> tuple:
-    job.refresh_from_db()
-    return (
-        job.rows_read,
-        job.created,
-        job.updated,
-        job.merged,
-        job.rejected,
-        job.unchanged,
-        job.queued_for_review,
-    )
-
-
-def _interrupted(actor, path, batch_size=2) -> ImportJob:
-    """The file's import stopped after its first batch."""
-    job = _job(actor, path, dedup="auto")
-    batches = []
-
-    def interrupt(count):
-        batches.append(count)
-        if len(batches) > 1:
-            raise Stop
-
-    with pytest.raises(Stop):
-        import_job_run(job=job, batch_size=batch_size, progress=interrupt)
-    job.refresh_from_db()
-    assert job.status == ImportJob.Status.INTERRUPTED
-    return job
-
-
 @pytest.mark.parametrize("batch_size", [None, 1, 2, 3])
 def test_a_dry_run_counts_what_the_import_does_at_every_batch_size(company, path, batch_size):
-    _k1(company.admin)
-    dry = import_job_run(job=_job(company.admin, path, dry_run=True), batch_size=batch_size)
+    stored_k1(company.admin)
+    dry = import_job_run(job=new_job(company.admin, path, dry_run=True), batch_size=batch_size)
     assert dry.status == ImportJob.Status.FINISHED, dry.message
     assert not dry.remembered_ids.exists()
     with transaction.atomic():
-        real = import_job_run(job=_job(company.admin, path), batch_size=batch_size)
-        real_counts = _counts(real)
+        real = import_job_run(job=new_job(company.admin, path), batch_size=batch_size)
+        real_counts = job_counts(real)
         transaction.set_rollback(True)
-    assert _counts(dry) == real_counts == (4, 2, 1, 1, 0, 0, 0)
+    assert job_counts(dry) == real_counts == (4, 2, 1, 1, 0, 0, 0)
 
 
 @pytest.mark.parametrize("dedup", ["review", "off"])
 def test_the_other_dedup_settings_do_alike_at_every_batch_size(company, path, dedup):
-    _k1(company.admin)
+    stored_k1(company.admin)
     outcomes = set()
     for batch_size in (None, 1, 2):
         with transaction.atomic():
-            job = import_job_run(job=_job(company.admin, path, dedup=dedup), batch_size=batch_size)
+            job = import_job_run(
+                job=new_job(company.admin, path, dedup=dedup), batch_size=batch_size
+            )
             m1 = Customer.objects.get(external_id="M1")
-            outcomes.add((_counts(job), m1.job_title))
+            outcomes.add((job_counts(job), m1.job_title))
             transaction.set_rollback(True)
     assert len(outcomes) == 1, outcomes
     ((counts, job_title),) = outcomes
@@ -109,33 +63,33 @@ def test_the_other_dedup_settings_do_alike_at_every_batch_size(company, path, de
 
 
 def test_merged_on_twice_the_row_goes_into_the_last_survivor(company, path):
-    k1 = _k1(company.admin)
+    k1 = stored_k1(company.admin)
     k2 = customer_create(actor=company.admin, data={"name": "王芳二", "external_id": "K2"})
     k3 = customer_create(actor=company.admin, data={"name": "王芳三", "external_id": "K3"})
-    job = _interrupted(company.admin, path)
+    job = interrupted_after_first_batch(company.admin, path, batch_size=2)
     customers_merge(actor=company.admin, survivor_id=k2.pk, merged_id=k1.pk)
     customers_merge(actor=company.admin, survivor_id=k3.pk, merged_id=k2.pk)
     job = import_job_run(job=job, batch_size=2)
-    assert _counts(job) == (4, 2, 1, 1, 0, 0, 0)
+    assert job_counts(job) == (4, 2, 1, 1, 0, 0, 0)
     k3.refresh_from_db()
     assert k3.job_title == "总监"
 
 
 def test_after_an_undone_merge_the_row_goes_into_the_customer_again(company, path):
-    k1 = _k1(company.admin)
+    k1 = stored_k1(company.admin)
     k2 = customer_create(actor=company.admin, data={"name": "王芳二", "external_id": "K2"})
-    job = _interrupted(company.admin, path)
+    job = interrupted_after_first_batch(company.admin, path, batch_size=2)
     merge = customers_merge(actor=company.admin, survivor_id=k2.pk, merged_id=k1.pk)
     customer_merge_undo(actor=company.admin, merge_id=merge.pk)
     job = import_job_run(job=job, batch_size=2)
-    assert _counts(job) == (4, 2, 1, 1, 0, 0, 0)
+    assert job_counts(job) == (4, 2, 1, 1, 0, 0, 0)
     k1.refresh_from_db()
     k2.refresh_from_db()
     assert (k1.job_title, k2.job_title) == ("总监", "")
 
 
 def _rejected_third_row(job: ImportJob) -> str:
-    counts = _counts(job)
+    counts = job_counts(job)
     assert counts[:5] == (4, 2, 0, 1, 1)
     assert sum(counts[1:5]) == counts[0]
     (error,) = job.errors.all()
@@ -144,8 +98,8 @@ def _rejected_third_row(job: ImportJob) -> str:
 
 
 def test_the_row_is_rejected_when_the_customer_was_deleted_meanwhile(company, path):
-    k1 = _k1(company.admin)
-    job = _interrupted(company.admin, path)
+    k1 = stored_k1(company.admin)
+    job = interrupted_after_first_batch(company.admin, path, batch_size=2)
     customer_delete(actor=company.admin, customer_id=k1.pk)
     job = import_job_run(job=job, batch_size=2)
     assert "deleted, merged or given to someone else" in _rejected_third_row(job)
@@ -153,8 +107,8 @@ def test_the_row_is_rejected_when_the_customer_was_deleted_meanwhile(company, pa
 
 
 def test_the_row_is_rejected_when_the_customer_is_no_longer_the_importers(company, path):
-    k1 = _k1(company.rep)
-    job = _interrupted(company.rep, path)
+    k1 = stored_k1(company.rep)
+    job = interrupted_after_first_batch(company.rep, path, batch_size=2)
     Customer.objects.filter(pk=k1.pk).update(owner=company.rep_b)
     job = import_job_run(job=job, batch_size=2)
     assert "deleted, merged or given to someone else" in _rejected_third_row(job)
@@ -163,10 +117,10 @@ def test_the_row_is_rejected_when_the_customer_is_no_longer_the_importers(compan
 
 
 def test_the_following_rows_update_is_audited_as_the_importers(company, path):
-    k1 = _k1(company.rep)
-    job = _interrupted(company.rep, path)
+    k1 = stored_k1(company.rep)
+    job = interrupted_after_first_batch(company.rep, path, batch_size=2)
     job = import_job_run(job=job, batch_size=2)
-    assert _counts(job) == (4, 2, 1, 1, 0, 0, 0)
+    assert job_counts(job) == (4, 2, 1, 1, 0, 0, 0)
     event = AuditEvent.objects.filter(object_type="customer", object_id=k1.pk).latest("pk")
     assert event.actor_id == company.rep.pk
     assert event.action == AuditEvent.Action.UPDATE
@@ -195,17 +149,19 @@ def test_rows_following_one_whose_customer_was_merged_away_as_it_was_written_are
     """The merged row is rejected (its customer went away after it was matched), and so are the
     rows following it in its batch: so are those of the later batches, rather than going into
     the customer it was merged into, which the merged row itself never reached."""
-    k1 = _k1(company.admin)
+    k1 = stored_k1(company.admin)
     k2 = customer_create(actor=company.admin, data={"name": "王芳二", "external_id": "K2"})
     _merged_away_as_matched(monkeypatch, company.admin, k1, k2)
     outcomes = {}
     for batch_size in (None, 1, 2, 3):
         with transaction.atomic():
-            job = import_job_run(job=_job(company.admin, path, dedup="auto"), batch_size=batch_size)
+            job = import_job_run(
+                job=new_job(company.admin, path, dedup="auto"), batch_size=batch_size
+            )
             assert job.status == ImportJob.Status.FINISHED, job.message
             k2.refresh_from_db()
             reasons = sorted(job.errors.values_list("row_number", "reason"))
-            outcomes[batch_size] = (_counts(job), k2.job_title, reasons)
+            outcomes[batch_size] = (job_counts(job), k2.job_title, reasons)
             transaction.set_rollback(True)
     assert outcomes[None][:2] == ((4, 2, 0, 0, 2, 0, 0), "")
     assert [row for row, _reason in outcomes[None][2]] == [2, 4]
@@ -217,7 +173,7 @@ def test_a_row_naming_the_customer_after_the_merged_rows_goes_in_after_them_alik
 ):
     """A row naming by its external id the customer earlier rows were merged into (and
     followed into) updates it after them, in the file's order, whichever batches they are in."""
-    _k1(company.admin)
+    stored_k1(company.admin)
     path = tmp_path / "then-named.csv"
     path.write_text(
         "external_id,name,phone,email,job_title\n"
@@ -229,9 +185,14 @@ def test_a_row_naming_the_customer_after_the_merged_rows_goes_in_after_them_alik
     outcomes = {}
     for batch_size in (None, 1, 2):
         with transaction.atomic():
-            job = import_job_run(job=_job(company.admin, path, dedup="auto"), batch_size=batch_size)
+            job = import_job_run(
+                job=new_job(company.admin, path, dedup="auto"), batch_size=batch_size
+            )
             assert job.status == ImportJob.Status.FINISHED, job.message
-            outcomes[batch_size] = (_counts(job), Customer.objects.get(external_id="K1").job_title)
+            outcomes[batch_size] = (
+                job_counts(job),
+                Customer.objects.get(external_id="K1").job_title,
+            )
             transaction.set_rollback(True)
     assert outcomes[None] == ((3, 0, 2, 1, 0, 0, 0), "顾问")
     assert outcomes[1] == outcomes[2] == outcomes[None]
@@ -243,7 +204,7 @@ def test_a_row_naming_a_customer_by_guanxi_id_with_the_id_of_a_rejected_leader_i
     """A row with a Guanxi id and the external id of a row rejected once matched (here merged
     into a customer that went away) is refused as in that row's batch, rather than giving the
     id to the customer it names in a later one."""
-    k1 = _k1(company.admin)
+    k1 = stored_k1(company.admin)
     k2 = customer_create(actor=company.admin, data={"name": "王芳二", "external_id": "K2"})
     other = customer_create(actor=company.admin, data={"name": "赵敏", "phones": ["13500000000"]})
     _merged_away_as_matched(monkeypatch, company.admin, k1, k2)
@@ -257,9 +218,11 @@ def test_a_row_naming_a_customer_by_guanxi_id_with_the_id_of_a_rejected_leader_i
     outcomes = {}
     for batch_size in (None, 1):
         with transaction.atomic():
-            job = import_job_run(job=_job(company.admin, path, dedup="auto"), batch_size=batch_size)
+            job = import_job_run(
+                job=new_job(company.admin, path, dedup="auto"), batch_size=batch_size
+            )
             other.refresh_from_db()
-            outcomes[batch_size] = (_counts(job), other.external_id)
+            outcomes[batch_size] = (job_counts(job), other.external_id)
             transaction.set_rollback(True)
     assert outcomes[None] == ((2, 0, 0, 0, 2, 0, 0), None)
     assert outcomes[1] == outcomes[None]
