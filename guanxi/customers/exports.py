@@ -34,7 +34,7 @@ from itertools import islice
 from typing import IO
 
 from django.core.exceptions import PermissionDenied
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -54,7 +54,7 @@ from guanxi.core.formulas import neutralise_formula
 from guanxi.core.masking import mask_phone
 
 from .models import Address, Customer, Email, Phone
-from .selectors import customer_list_for_user
+from .selectors import customer_list_for_user, of_customers, tag_names_by_customer
 
 
 class ExportFormat(models.TextChoices):
@@ -182,8 +182,9 @@ def _records(customers, *, reveal: bool) -> Iterator[tuple]:
 
     Read as plain values, ``EXPORT_CHUNK`` customers at a time with their phones, emails,
     addresses and tags in one query each, by the ids of the customers read (see
-    :func:`_of_customers`). Model instances with prefetched relations cost about 0.25 ms a
-    customer to build, most of an export's time: a sales rep's 63,000 customers took 21 s.
+    :func:`~guanxi.customers.selectors.of_customers`). Model instances with prefetched
+    relations cost about 0.25 ms a customer to build, most of an export's time: a sales rep's
+    63,000 customers took 21 s.
 
     The related rows are asked for by the customers' ids, not by the visibility rule again:
     the export runs its queries one after the other, each seeing the customers as they are
@@ -210,20 +211,13 @@ def _records(customers, *, reveal: bool) -> Iterator[tuple]:
         # Phones and emails come in their models' own order, primary first, as on the page; a
         # customer's tags in name order.
         phones = _by_customer(
-            _of_customers(Phone.objects.values_list("customer_id", "display"), ids)
+            of_customers(Phone.objects.values_list("customer_id", "display"), ids)
         )
         emails = _by_customer(
-            _of_customers(Email.objects.values_list("customer_id", "address"), ids)
+            of_customers(Email.objects.values_list("customer_id", "address"), ids)
         )
         addresses = _first_addresses(ids)
-        tags = _by_customer(
-            _of_customers(
-                Customer.tags.through.objects.order_by("tag__name").values_list(
-                    "customer_id", "tag__name"
-                ),
-                ids,
-            )
-        )
+        tags = tag_names_by_customer(ids)
         for (
             pk,
             external_id,
@@ -262,32 +256,6 @@ def _records(customers, *, reveal: bool) -> Iterator[tuple]:
             )
 
 
-def _of_customers(rows, ids: list[int]):
-    """``rows`` (of a table with a ``customer_id``) of the customers with these ids.
-
-    On PostgreSQL the ids go as one array parameter (``customer_id = ANY(%s)``): named one by
-    one (``customer_id IN (…)``, 2,000 parameters), building the lookup, quoting the query's
-    parameters and planning it cost more of an export's processor time than the rows it
-    fetched. SQLite has no arrays; it is given the list."""
-    if connection.vendor != "postgresql":
-        return rows.filter(customer_id__in=ids)
-    return rows.filter(_AnyOf(models.F("customer_id"), ids))
-
-
-class _AnyOf(models.Lookup):
-    """A column equal to one of a list of ids given as one array parameter (PostgreSQL)."""
-
-    lookup_name = "any_of"
-    prepare_rhs = False
-
-    def as_sql(self, compiler, connection):
-        column, params = self.process_lhs(compiler, connection)
-        # Written as the array's text, which the server reads: psycopg adapting a list of 2,000
-        # numbers one by one cost more than the rest of the query's making.
-        ids = "{" + ",".join(str(int(id_)) for id_ in self.rhs) + "}"
-        return f"{column} = ANY(%s::bigint[])", (*params, ids)
-
-
 def _by_customer(pairs) -> dict[int, list[str]]:
     grouped: dict[int, list[str]] = defaultdict(list)
     for customer_id, value in pairs:
@@ -298,7 +266,7 @@ def _by_customer(pairs) -> dict[int, list[str]]:
 def _first_addresses(ids: list[int]) -> dict[int, tuple[str, ...]]:
     """The first address of each of these customers (see ADDRESS_COLUMNS), as its cells."""
     first: dict[int, tuple[str, ...]] = {}
-    rows = _of_customers(
+    rows = of_customers(
         Address.objects.order_by(*Address._meta.ordering).values_list(
             "customer_id", *ADDRESS_COLUMNS.values()
         ),

@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.db import OperationalError, connection, transaction
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import F, Lookup, Prefetch, Q, QuerySet
 
 from .masked_phone_search import masked_phone_condition
 from .models import Customer, CustomFieldDefinition, MarketingConsent
@@ -334,13 +334,38 @@ def customer_summaries(customers: list[Customer]) -> list[dict]:
     return rows
 
 
+def of_customers(rows, ids: list[int]):
+    """``rows`` (of a table with a ``customer_id``) of the customers with these ids.
+
+    On PostgreSQL the ids go as one array parameter (``customer_id = ANY(%s)``): named one by
+    one (``customer_id IN (…)``, 2,000 parameters), building the lookup, quoting the query's
+    parameters and planning it cost more of an export's processor time than the rows it
+    fetched. SQLite has no arrays; it is given the list."""
+    if connection.vendor != "postgresql":
+        return rows.filter(customer_id__in=ids)
+    return rows.filter(_AnyOf(F("customer_id"), ids))
+
+
+class _AnyOf(Lookup):
+    """A column equal to one of a list of ids given as one array parameter (PostgreSQL)."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        column, params = self.process_lhs(compiler, connection)
+        # Written as the array's text, which the server reads: psycopg adapting a list of 2,000
+        # numbers one by one cost more than the rest of the query's making.
+        ids = "{" + ",".join(str(int(id_)) for id_ in self.rhs) + "}"
+        return f"{column} = ANY(%s::bigint[])", (*params, ids)
+
+
 def tag_names_by_customer(ids: list[int]) -> dict[int, list[str]]:
     """The tag names of each of these customers that has any, in name order."""
     tags: dict[int, list[str]] = {}
-    for customer_id, name in (
-        Customer.tags.through.objects.filter(customer_id__in=ids)
-        .order_by("tag__name")
-        .values_list("customer_id", "tag__name")
+    for customer_id, name in of_customers(
+        Customer.tags.through.objects.order_by("tag__name").values_list("customer_id", "tag__name"),
+        ids,
     ):
         tags.setdefault(customer_id, []).append(name)
     return tags
