@@ -46,6 +46,17 @@ def invoice(customer, number, amount, due_on, *, paid_on=None, paid=None):
     return bill
 
 
+def page_as(client, user, path, chinese=False) -> str:
+    """A page as ``user`` reads it, in English or, with ``chinese``, in Simplified Chinese
+    (their own language and the browser's)."""
+    if chinese:
+        user.language = "zh-hans"
+        user.save(update_fields=["language"])
+    client.force_login(user)
+    language = "zh-hans" if chinese else "en"
+    return client.get(path, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+
 @pytest.fixture
 def book_of_orders(company):
     """rep_customer: two purchase days (two orders on the first), a refund and a cancellation,

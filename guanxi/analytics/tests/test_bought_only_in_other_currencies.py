@@ -12,7 +12,7 @@ import pytest
 
 from guanxi.analytics.models import ORDER_HANDLED, CustomerValue, ValueSettings
 from guanxi.analytics.refresh import analytics_refresh
-from guanxi.analytics.tests.conftest import AS_OF, book
+from guanxi.analytics.tests.conftest import AS_OF, book, page_as
 from guanxi.analytics.tests.test_dashboard_pages import download, tier_counts
 
 pytestmark = pytest.mark.django_db
@@ -39,15 +39,6 @@ def _bought_in_usd_only(company, *, order_cost: float | None = None):
     return analytics_refresh(as_of=AS_OF)
 
 
-def _page(client, user, path, *, chinese=False) -> str:
-    if chinese:
-        user.language = "zh-hans"
-        user.save(update_fields=["language"])
-    client.force_login(user)
-    language = "zh-hans" if chinese else "en"
-    return client.get(path, HTTP_ACCEPT_LANGUAGE=language).content.decode()
-
-
 def _value_card(html: str) -> str:
     return html[html.index('id="value-h"') :]
 
@@ -59,13 +50,13 @@ def test_the_customer_page_names_the_untiered_by_what_they_did(client, company):
     never = CustomerValue.objects.get(run=run, customer=company.teammate_customer)
     assert never.pareto_tier == "" and not never.bought_only_in_other_currencies
 
-    card = _value_card(_page(client, company.rep, f"/customers/{company.rep_customer.pk}/"))
+    card = _value_card(page_as(client, company.rep, f"/customers/{company.rep_customer.pk}/"))
     assert OTHER_UNTIERED in card and "never bought" not in card
-    card = _value_card(_page(client, company.rep, f"/customers/{company.teammate_customer.pk}/"))
+    card = _value_card(page_as(client, company.rep, f"/customers/{company.teammate_customer.pk}/"))
     assert NEVER_UNTIERED in card and "other currencies" not in card
 
     card = _value_card(
-        _page(client, company.rep, f"/customers/{company.rep_customer.pk}/", chinese=True)
+        page_as(client, company.rep, f"/customers/{company.rep_customer.pk}/", chinese=True)
     )
     assert "未分层（仅以其他币种购买）" in card
     assert "从未购买" not in card
@@ -104,7 +95,7 @@ def test_as_lead_they_are_not_counted_among_those_who_never_bought(client, compa
     # the rep's customer is lead, for serving them has cost something.
     run = _bought_in_usd_only(company)
     assert CustomerValue.objects.get(run=run, customer=company.rep_customer).pareto_tier == "lead"
-    html = _page(client, company.analyst, "/analytics/")
+    html = page_as(client, company.analyst, "/analytics/")
     assert (
         "Customers who bought only in other currencies than the settings&#x27; (CNY) are "
         "treated the same way: the figures count none of their purchases, only what serving "
@@ -118,7 +109,7 @@ def test_as_lead_they_are_not_counted_among_those_who_never_bought(client, compa
         "figures count what serving them cost but none of their purchases." in clv
     )
 
-    html = _page(client, company.analyst, "/analytics/", chinese=True)
+    html = page_as(client, company.analyst, "/analytics/", chinese=True)
     clv = html[html.index('id="chart-clv"') :]
     assert "其中 5 个从未购买。" in clv
     assert "仅以其他币种购买的客户中有 1 个在分层图中为铅" in clv

@@ -11,7 +11,7 @@ import pytest
 
 from guanxi.analytics.models import CustomerValue
 from guanxi.analytics.refresh import analytics_refresh
-from guanxi.analytics.tests.conftest import AS_OF
+from guanxi.analytics.tests.conftest import AS_OF, page_as
 
 pytestmark = pytest.mark.django_db
 
@@ -20,15 +20,6 @@ pytestmark = pytest.mark.django_db
 def refreshed(book_of_orders):
     analytics_refresh(as_of=AS_OF)
     return book_of_orders
-
-
-def _page(client, user, path, chinese=False):
-    if chinese:
-        user.language = "zh-hans"
-        user.save(update_fields=["language"])
-    client.force_login(user)
-    language = "zh-hans" if chinese else "en"
-    return client.get(path, HTTP_ACCEPT_LANGUAGE=language).content.decode()
 
 
 def _with_p_alive(company):
@@ -52,11 +43,11 @@ def test_p_alive_of_a_customer_seen_buying_once_is_not_shown_as_certain(
 ):
     company = refreshed
     _with_p_alive(company)
-    once = _page(client, company.teammate, f"/customers/{company.teammate_customer.pk}/", chinese)
+    once = page_as(client, company.teammate, f"/customers/{company.teammate_customer.pk}/", chinese)
     card = once[once.index('id="value-h"') :]
     assert one_purchase in card
     assert "100.0 %" not in card
-    repeat = _page(client, company.rep_b, f"/customers/{company.rep_b_customer.pk}/", chinese)
+    repeat = page_as(client, company.rep_b, f"/customers/{company.rep_b_customer.pk}/", chinese)
     card = repeat[repeat.index('id="value-h"') :]
     assert "80.0 %" in card and one_purchase not in card
 
@@ -64,14 +55,14 @@ def test_p_alive_of_a_customer_seen_buying_once_is_not_shown_as_certain(
 def test_the_untiered_are_named_for_what_they_are_and_the_caption_states_the_rule(
     client, refreshed
 ):
-    html = _page(client, refreshed.analyst, "/analytics/")
+    html = page_as(client, refreshed.analyst, "/analytics/")
     assert "Not tiered (no purchases)" not in html
     assert "Not tiered (never bought, no cost to serve)" in html
     assert (
         "Customers who never bought are lead when serving them has cost something, and "
         "otherwise not tiered." in html
     )
-    html = _page(client, refreshed.analyst, "/analytics/", chinese=True)
+    html = page_as(client, refreshed.analyst, "/analytics/", chinese=True)
     assert "未分层（从未购买，也无服务成本）" in html
     assert "从未购买的客户若已产生服务成本则为铅，否则不分层。" in html
 
@@ -79,7 +70,7 @@ def test_the_untiered_are_named_for_what_they_are_and_the_caption_states_the_rul
 def test_the_customers_without_a_lifetime_value_are_told_apart(client, refreshed):
     # Fewer than 20 repeat buyers: no model, so no lifetime value for anyone. Three never
     # bought, one of them lead; three bought and have none because the models were not fitted.
-    html = _page(client, refreshed.analyst, "/analytics/")
+    html = page_as(client, refreshed.analyst, "/analytics/")
     assert "never bought, or the models could not be fitted" not in html
     assert "6 customers have no lifetime value and are not in the bars." in html
     assert "3 of them never bought." in html
@@ -88,7 +79,7 @@ def test_the_customers_without_a_lifetime_value_are_told_apart(client, refreshed
         "something." in html
     )
     assert "3 of them bought, but the models could not be fitted." in html
-    html = _page(client, refreshed.analyst, "/analytics/", chinese=True)
+    html = page_as(client, refreshed.analyst, "/analytics/", chinese=True)
     assert "6 个客户没有终身价值，未计入柱形图。" in html
     assert "其中 3 个从未购买。" in html
     assert "从未购买的客户中有 1 个在分层图中为铅，因为服务他们已产生成本。" in html
@@ -100,7 +91,7 @@ def test_once_fitted_the_customers_without_a_lifetime_value_are_those_who_never_
 ):
     values = CustomerValue.objects.filter(run__is_current=True, purchase_days__gt=0)
     values.update(clv=10.0)
-    html = _page(client, refreshed.analyst, "/analytics/")
+    html = page_as(client, refreshed.analyst, "/analytics/")
     assert "3 customers have no lifetime value and are not in the bars." in html
     assert "3 of them never bought." in html
     assert "models could not be fitted" not in html
@@ -116,7 +107,7 @@ def test_once_fitted_the_customers_without_a_lifetime_value_are_those_who_never_
 def test_the_first_refresh_tiers_customers_for_the_first_time_and_changes_none(
     client, refreshed, chinese, first, changed
 ):
-    html = _page(client, refreshed.analyst, "/analytics/", chinese)
+    html = page_as(client, refreshed.analyst, "/analytics/", chinese)
     movement = html[html.index('id="chart-movement"') :]
     assert first in movement and changed in movement
     chart = client.get("/analytics/").context["charts"]["movement"]
