@@ -78,14 +78,19 @@ def tier_rule(run) -> str:
     )
     other_currencies = _(
         "Customers who bought only in other currencies than the settings' (%(currency)s) "
-        "are treated the same way: the figures count none of their purchases, only what "
-        "serving them cost."
+        "are treated the same way: the figures count neither their purchases nor the handling "
+        "of their orders in other currencies."
     ) % {"currency": used.get("currency", current.currency)}
     return f"{ranked} {never_bought} {other_currencies}"
 
 
 def tier_pyramid(user, filters: dict, values: ValueColumns | None = None) -> Chart:
     totals = selectors.tier_totals_for_user(user, filters=filters, values=values)
+    # The row of those who bought only in other currencies is for a base that has them: in one
+    # that keeps to the settings currency it would be an empty row to puzzle over, on the page
+    # and in the download alike. The pyramid's own rows stay, empty or not.
+    if not totals[selectors.UNTIERED_OTHER_CURRENCIES]["customers"]:
+        del totals[selectors.UNTIERED_OTHER_CURRENCIES]
     customers = sum(t["customers"] for t in totals.values())
     profit = sum(t["profit"] for t in totals.values())
     clv = sum(t["clv"] for t in totals.values())
@@ -326,21 +331,37 @@ def tier_movement(user, filters: dict, values: ValueColumns | None = None) -> Ch
     """From-tier × to-tier counts between the previous run and the current one. Only changes
     are stored, so those who stayed put (the diagonal) are each tier's customers less the ones
     who moved into it. The blank tier is both where new customers come from and where those
-    left out of the pyramid are, so the cells add up to the customers shown."""
+    left out of the pyramid are, so the cells add up to the customers shown. The columns are
+    the tier chart's rows, those who bought only in other currencies apart from those who
+    never bought when there are any; the rows' blank tier holds both kinds and the new
+    customers, as the tier changes record only a blank "from"."""
+    # Read once for both selectors below (a download comes without them).
+    values = values or selectors.value_columns_for_user(user, filters=filters)
     moves = selectors.tier_movements_for_user(user, filters=filters, values=values)
-    pyramid = selectors.tier_pyramid_for_user(user, filters=filters, values=values)
-    tiers = selectors.PYRAMID_ORDER
+    totals = selectors.tier_totals_for_user(user, filters=filters, values=values)
+    tiers = [
+        tier
+        for tier in selectors.TIER_CHART_ORDER
+        if tier != selectors.UNTIERED_OTHER_CURRENCIES or totals[tier]["customers"]
+    ]
+    untiered = (selectors.UNTIERED, selectors.UNTIERED_OTHER_CURRENCIES)
     stayed = {
-        tier: pyramid[tier] - sum(c for (_from, to), c in moves.items() if to == tier)
+        tier: totals[tier]["customers"] - sum(c for (_from, to), c in moves.items() if to == tier)
         for tier in tiers
     }
     sources = (selectors.UNTIERED, *selectors.TIER_ORDER)
+
+    def stayed_put(source: str, to: str) -> bool:
+        return source == to or (source == selectors.UNTIERED and to in untiered)
+
     grid = [
-        [stayed[to] if source == to else moves.get((source, to), 0) for to in tiers]
+        [stayed[to] if stayed_put(source, to) else moves.get((source, to), 0) for to in tiers]
         for source in sources
     ]
     # Room on the left for the rows' names ("New or not tiered" the longest).
     drawing = charts.matrix_cells(grid, left=130)
+    # The "to" names are the tier chart's (and its download's): "untiered" for those who never
+    # bought, "untiered_other_currencies" for those who bought only in other currencies.
     rows = [
         (source or "new_or_untiered", to or "untiered", grid[i][j])
         for i, source in enumerate(sources)
@@ -352,7 +373,7 @@ def tier_movement(user, filters: dict, values: ValueColumns | None = None) -> Ch
         columns=("from_tier", "to_tier", "customers"),
         rows=rows,
         drawing=drawing,
-        empty=sum(pyramid.values()) == 0,
+        empty=sum(t["customers"] for t in totals.values()) == 0,
         extra={
             "matrix": list(
                 zip(
@@ -361,16 +382,8 @@ def tier_movement(user, filters: dict, values: ValueColumns | None = None) -> Ch
                     strict=True,
                 )
             ),
-            # The blank column counts both kinds of untiered: never bought, and bought only in
-            # other currencies.
-            "column_labels": [labels.PARETO_TIERS[t] if t else labels.UNTIERED_ANY for t in tiers],
-            "drawn_columns": list(
-                zip(
-                    [labels.PARETO_TIERS[t] if t else labels.UNTIERED_SHORT for t in tiers],
-                    drawing[0],
-                    strict=True,
-                )
-            ),
+            "column_labels": [_tier_chart_label(t) for t in tiers],
+            "drawn_columns": list(zip(_drawn_column_labels(tiers), drawing[0], strict=True)),
             "row_label_x": drawing[0][0].x - 8,
             # As wide and tall as the cells: the last one's far corner.
             "width": int(drawing[-1][-1].x + drawing[-1][-1].size),
@@ -382,6 +395,27 @@ def tier_movement(user, filters: dict, values: ValueColumns | None = None) -> Ch
             "first_tiered": sum(c for (source, _to), c in moves.items() if not source),
         },
     )
+
+
+def _drawn_column_labels(tiers: list[str]) -> list:
+    """The names over the tier movement drawing's columns, short enough to sit side by side
+    over cells 64 units wide: the tables under it and in the download give the full ones."""
+    names = []
+    for tier in tiers:
+        if tier == selectors.UNTIERED_OTHER_CURRENCIES:
+            names.append(_("Non-%(currency)s") % {"currency": _settings_currency()})
+        else:
+            names.append(labels.PARETO_TIERS[tier] if tier else labels.UNTIERED_SHORT)
+    return names
+
+
+def _settings_currency() -> str:
+    """The currency of the current run's figures (the settings' now, before any run)."""
+    run = selectors.current_run()
+    used = ((run.figures if run else None) or {}).get("settings") or {}
+    if used.get("currency"):
+        return used["currency"]
+    return (ValueSettings.objects.filter(pk=1).first() or ValueSettings()).currency
 
 
 # Each builder takes the user, the filters and, optionally, the value columns already read for

@@ -17,10 +17,8 @@ UNTIERED = _("Not tiered (never bought, no cost to serve)")
 # keep the name as short as the one above: the tier chart has room for about that much
 # (``charts.centred_bars``), and its caption states the rule.
 UNTIERED_OTHER_CURRENCIES = _("Not tiered (bought only in other currencies)")
-# Both together, over the tier movement's blank column, which counts them as one.
-UNTIERED_ANY = _("Not tiered (never bought, or only in other currencies)")
-# The same, over a column of the tier movement drawing, where the full name would run into its
-# neighbours.
+# The first, over a column of the tier movement drawing, where the full name would run into
+# its neighbours (the second is named there by the currencies it is not, "Non-CNY").
 UNTIERED_SHORT = _("Not tiered")
 # A tier change with no "from" is a customer tiered for the first time.
 NEW_TO_TIERS = _("New or not tiered")

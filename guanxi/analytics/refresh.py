@@ -155,7 +155,9 @@ class Aggregates:
     total_amount: np.ndarray
     first_day_amount: np.ndarray  # spent on the first purchase day
     gross_margin: np.ndarray  # over the purchases whose margin is known
-    orders_handled: np.ndarray  # every order, refunds and cancellations included
+    # The orders in the settings currency, refunds and cancellations included: the orders the
+    # money figures count (see the cost to serve in compute_values).
+    orders_handled: np.ndarray
     # The purchase days again over completed orders in every currency, for the churn warnings
     # (see guanxi.analytics.value.churn): whether a customer is still buying, not what they spent.
     any_purchase_days: np.ndarray
@@ -304,7 +306,7 @@ def _aggregate_orders(as_of, currency, n, positions) -> dict[str, np.ndarray]:
                         AS DOUBLE PRECISION) AS total,
                    CAST(SUM(CASE WHEN {purchase} THEN COALESCE(o.gross_margin, 0) ELSE 0 END)
                         AS DOUBLE PRECISION) AS margin,
-                   COUNT(*) AS handled,
+                   COUNT(CASE WHEN o.currency = %s THEN 1 END) AS handled,
                    COUNT(DISTINCT CASE WHEN {completed} THEN o.ordered_on END) AS any_days,
                    MIN(CASE WHEN {completed} THEN o.ordered_on END) AS any_first_day,
                    MAX(CASE WHEN {completed} THEN o.ordered_on END) AS any_last_day,
@@ -340,6 +342,7 @@ def _aggregate_orders(as_of, currency, n, positions) -> dict[str, np.ndarray]:
     """  # noqa: S608
     params = [
         *purchase_params * 5,
+        currency,
         *not_purchases * 3,
         *not_purchases,
         currency,
@@ -675,7 +678,17 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
     segments = rfm.rfm_segments(scores.r, scores.f, scores.m)
     segments[(data.purchase_days == 0) & (data.any_purchase_days > 0)] = rfm.OTHER_CURRENCIES
 
-    # Cost to serve: every contact by channel and every order handled, at the unit costs.
+    # Cost to serve, at the unit costs: every contact, by channel, and every order handled in
+    # the settings currency (refunds and cancellations included; tickets are not charged), the
+    # one currency the margin counts, and with it the profit, the tiers and the value at risk:
+    # charging the handling of other currencies' orders against a margin that holds none
+    # of them made a customer who bought in both look less profitable than their business in
+    # the settings currency is, even lead ("costs more than they bring"), and made lead whoever
+    # bought in other currencies only, for purchases the figures leave out. Contacts count
+    # whole: a call or a visit serves the customer, not an order, and splitting it by currency
+    # would take the amounts the figures do not convert. The profit of a customer who bought
+    # elsewhere too is thus their settings-currency business bearing every contact, a part of
+    # what they are worth, as their value at risk is (marked partial below).
     unit_costs = {str(k): float(v) for k, v in (value_settings.unit_costs or {}).items()}
     activities = {**data.interactions, ORDER_HANDLED: data.orders_handled}
     priced = {name: counts for name, counts in activities.items() if name in unit_costs}

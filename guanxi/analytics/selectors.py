@@ -12,11 +12,14 @@ from typing import Any
 import numpy as np
 from django.db.models import (
     BigIntegerField,
+    BooleanField,
     Case,
     Count,
+    Exists,
     F,
     FloatField,
     IntegerField,
+    OuterRef,
     Q,
     QuerySet,
     Value,
@@ -280,7 +283,9 @@ def tier_movements_for_user(
 ) -> dict[tuple[str, str], int]:
     """How many of the customers ``user`` may see moved from one tier to another when the
     current run replaced the one before it, keyed by (from, to); a blank "from" is a customer
-    tiered for the first time.
+    tiered for the first time. A move to the blank tier of a customer who bought only in other
+    currencies goes to :data:`UNTIERED_OTHER_CURRENCIES`, as the tier chart counts them; the
+    blank "from" keeps both kinds (and the new customers), which the changes do not tell apart.
 
     With ``values`` the current run's changes are read without the visible customers and kept
     where their customer is among ``values`` (a customer who changed tier in the run has a
@@ -289,17 +294,38 @@ def tier_movements_for_user(
     again."""
     changes = TierChange.objects.filter(run__is_current=True).order_by()
     if values is None:
+        # Whether the customer is now untiered for having bought only in other currencies, by
+        # their figures in the current run (see ``CustomerValue.bought_only_in_other_currencies``).
+        now_other_currencies = Exists(
+            CustomerValue.objects.filter(
+                run__is_current=True,
+                customer_id=OuterRef("customer_id"),
+                purchase_days=0,
+                last_purchase__isnull=False,
+            )
+        )
         rows = (
             changes.filter(customer__in=_visible_customers(user, filters).values("pk"))
-            .values_list("from_tier", "to_tier")
+            .annotate(
+                to_other_currencies=Case(
+                    When(Q(to_tier=UNTIERED) & now_other_currencies, then=Value(True)),
+                    default=Value(False),
+                    output_field=BooleanField(),
+                )
+            )
+            .values_list("from_tier", "to_tier", "to_other_currencies")
             .annotate(customers=Count("id"))
         )
-        return {(from_tier, to_tier): count for from_tier, to_tier, count in rows}
-    codes = {tier: i for i, tier in enumerate(PYRAMID_ORDER)}
+        moves: dict[tuple[str, str], int] = {}
+        for from_tier, to_tier, to_other_currencies, count in rows:
+            key = (from_tier, UNTIERED_OTHER_CURRENCIES if to_other_currencies else to_tier)
+            moves[key] = moves.get(key, 0) + count
+        return moves
+    from_codes = {tier: i for i, tier in enumerate(PYRAMID_ORDER)}
 
     def code_of(field: str) -> Case:
         return Case(
-            *(When(**{field: tier}, then=Value(i)) for tier, i in codes.items()),
+            *(When(**{field: tier}, then=Value(i)) for tier, i in from_codes.items()),
             default=Value(-1),
         )
 
@@ -311,14 +337,21 @@ def tier_movements_for_user(
     sql, params = query.query.sql_with_params()
     customer_id, from_code, to_code = fetch_columns(sql, params, "iii")
     seen = np.isin(customer_id, values.customer_id)
-    size = len(PYRAMID_ORDER)
+    # The "to" codes index TIER_CHART_ORDER, whose first ones are PYRAMID_ORDER's.
+    other_now = np.isin(customer_id, values.customer_id[values.other_currencies])
+    to_code = np.where(
+        (to_code == PYRAMID_ORDER.index(UNTIERED)) & other_now,
+        TIER_CHART_ORDER.index(UNTIERED_OTHER_CURRENCIES),
+        to_code,
+    )
     # A tier this code does not know (-1) would have no cell in the grid anyway.
     known = seen & (from_code >= 0) & (to_code >= 0)
+    size = len(TIER_CHART_ORDER)
     counts = np.bincount(from_code[known] * size + to_code[known], minlength=size * size)
     return {
         (from_tier, to_tier): int(counts[i * size + j])
         for i, from_tier in enumerate(PYRAMID_ORDER)
-        for j, to_tier in enumerate(PYRAMID_ORDER)
+        for j, to_tier in enumerate(TIER_CHART_ORDER)
         if counts[i * size + j]
     }
 

@@ -10,10 +10,11 @@ import datetime as dt
 
 import pytest
 
-from guanxi.analytics.models import ORDER_HANDLED, CustomerValue, ValueSettings
+from guanxi.analytics.models import CustomerValue
 from guanxi.analytics.refresh import analytics_refresh
-from guanxi.analytics.tests.conftest import AS_OF, book, page_as
+from guanxi.analytics.tests.conftest import AS_OF, book, contact, page_as
 from guanxi.analytics.tests.test_dashboard_pages import download, tier_counts
+from guanxi.interactions.models import Interaction
 
 pytestmark = pytest.mark.django_db
 
@@ -21,13 +22,10 @@ OTHER_UNTIERED = "Not tiered (bought only in other currencies)"
 NEVER_UNTIERED = "Not tiered (never bought, no cost to serve)"
 
 
-def _bought_in_usd_only(company, *, order_cost: float | None = None):
-    """Refresh with the rep's customer's USD purchases; with ``order_cost`` each order handled
-    costs that (0: serving them cost nothing, so they are untiered rather than lead)."""
-    if order_cost is not None:
-        value_settings = ValueSettings.load()
-        value_settings.unit_costs = {**value_settings.unit_costs, ORDER_HANDLED: order_cost}
-        value_settings.save()
+def _bought_in_usd_only(company):
+    """Refresh with the rep's customer's USD purchases (the handling of which the figures do
+    not charge them for, as they hold none of the purchases: without a contact they cost
+    nothing, and are untiered rather than lead)."""
     for days in (400, 370, 340):
         book(
             company.rep_customer,
@@ -44,7 +42,7 @@ def _value_card(html: str) -> str:
 
 
 def test_the_customer_page_names_the_untiered_by_what_they_did(client, company):
-    run = _bought_in_usd_only(company, order_cost=0)
+    run = _bought_in_usd_only(company)
     usd = CustomerValue.objects.get(run=run, customer=company.rep_customer)
     assert usd.pareto_tier == "" and usd.bought_only_in_other_currencies
     never = CustomerValue.objects.get(run=run, customer=company.teammate_customer)
@@ -63,7 +61,7 @@ def test_the_customer_page_names_the_untiered_by_what_they_did(client, company):
 
 
 def test_the_tier_chart_counts_them_apart_from_those_who_never_bought(client, company):
-    _bought_in_usd_only(company, order_cost=0)
+    _bought_in_usd_only(company)
     client.force_login(company.analyst)
     assert tier_counts(download(client, "tiers")) == {
         "gold": 0,
@@ -76,10 +74,9 @@ def test_the_tier_chart_counts_them_apart_from_those_who_never_bought(client, co
     html = response.content.decode()
     tiers = html[html.index('id="chart-tiers"') : html.index('id="chart-whale"')]
     assert f"{NEVER_UNTIERED} 5" in tiers and f"{OTHER_UNTIERED} 1" in tiers
-    # The tier movement's blank column holds both kinds, and says so.
+    # The tier movement's columns tell the two kinds apart as the tier chart does.
     movement = html[html.index('id="chart-movement"') :]
-    assert NEVER_UNTIERED not in movement
-    assert "Not tiered (never bought, or only in other currencies)" in movement
+    assert NEVER_UNTIERED in movement and OTHER_UNTIERED in movement
     # The rep's customer is warned, and the churn list names their tier as the page does.
     [row] = response.context["charts"]["churn"].extra["shown"]
     assert row["id"] == company.rep_customer.pk and row["tier_label"] == OTHER_UNTIERED
@@ -91,15 +88,18 @@ def test_the_tier_chart_counts_them_apart_from_those_who_never_bought(client, co
 
 
 def test_as_lead_they_are_not_counted_among_those_who_never_bought(client, company):
-    # Each order handled costs 20 (the default) and the figures hold none of their purchases:
-    # the rep's customer is lead, for serving them has cost something.
+    # A call costs 15 (the default) and the figures hold none of their purchases, nor the
+    # handling of their USD orders: the rep's customer is lead, for contacting them has cost
+    # something.
+    contact(company.rep_customer, Interaction.Channel.PHONE, AS_OF - dt.timedelta(days=30))
     run = _bought_in_usd_only(company)
-    assert CustomerValue.objects.get(run=run, customer=company.rep_customer).pareto_tier == "lead"
+    usd = CustomerValue.objects.get(run=run, customer=company.rep_customer)
+    assert usd.pareto_tier == "lead" and usd.cost_to_serve == 15
     html = page_as(client, company.analyst, "/analytics/")
     assert (
         "Customers who bought only in other currencies than the settings&#x27; (CNY) are "
-        "treated the same way: the figures count none of their purchases, only what serving "
-        "them cost." in html
+        "treated the same way: the figures count neither their purchases nor the handling of "
+        "their orders in other currencies." in html
     )
     clv = html[html.index('id="chart-clv"') :]
     assert "5 of them never bought." in clv

@@ -83,7 +83,6 @@ def test_a_rep_sees_the_figures_of_their_customers_only(client, refreshed):
         "iron": 1,
         "lead": 2,
         "untiered": 2,
-        "untiered_other_currencies": 0,
     }
     client.force_login(company.rep)
     # Their own customer (lead, profit -330) and their sharing teammate's (iron, profit 0).
@@ -93,14 +92,12 @@ def test_a_rep_sees_the_figures_of_their_customers_only(client, refreshed):
         "iron": 1,
         "lead": 1,
         "untiered": 0,
-        "untiered_other_currencies": 0,
     }
     assert {row["tier"]: float(row["profit"]) for row in tier_rows} == {
         "gold": 0.0,
         "iron": 0.0,
         "lead": -330.0,
         "untiered": 0.0,
-        "untiered_other_currencies": 0.0,
     }
     whale = download(client, "whale")
     assert [(int(r["customers"]), float(r["cumulative_profit"])) for r in whale] == [
@@ -184,14 +181,12 @@ def test_filters_narrow_every_chart_within_what_the_user_may_see(client, refresh
         "iron": 0,
         "lead": 0,
         "untiered": 0,
-        "untiered_other_currencies": 0,
     }
     assert tier_counts(download(client, "tiers", region="Sichuan")) == {
         "gold": 0,
         "iron": 0,
         "lead": 1,
         "untiered": 0,
-        "untiered_other_currencies": 0,
     }
     steel = download(client, "lifecycle", industry="Steel")
     assert {r["stage"]: int(r["customers"]) for r in steel}["repeat_purchase"] == 1
@@ -200,7 +195,7 @@ def test_filters_narrow_every_chart_within_what_the_user_may_see(client, refresh
 
     page = client.get("/analytics/", {"team": company.team_b.pk})
     charts = page.context["charts"]
-    assert [row[1] for row in charts["tiers"].rows] == [1, 0, 0, 0, 0]
+    assert [row[1] for row in charts["tiers"].rows] == [1, 0, 0, 0]
     assert charts["whale"].rows[-1][2] == 170.0
     assert 'value="Sichuan"' not in page.content.decode()
 
@@ -211,7 +206,6 @@ def test_filters_narrow_every_chart_within_what_the_user_may_see(client, refresh
         "iron": 0,
         "lead": 0,
         "untiered": 0,
-        "untiered_other_currencies": 0,
     }
     html = client.get("/analytics/", {"team": company.team_b.pk}).content.decode()
     assert "No customers match these filters." in html
@@ -224,7 +218,6 @@ def test_an_invalid_filter_is_dropped(client, refreshed):
         "iron": 1,
         "lead": 2,
         "untiered": 2,
-        "untiered_other_currencies": 0,
     }
     assert client.get("/analytics/", {"team": "nonsense"}).status_code == 200
 
@@ -361,8 +354,8 @@ def test_the_tier_movement_drawing_holds_all_its_cells_and_labels(client, refres
         r'<text x="[\d.]+" dx="31" y="30" text-anchor="middle">([^<]+)</text>', drawing.group(0)
     )
     assert column_names == ["Gold", "Iron", "Lead", "Not tiered"]
-    # The figures under the drawing keep the full name, of both kinds of untiered.
-    assert '<th class="numeric">Not tiered (never bought, or only in other currencies)</th>' in html
+    # The figures under the drawing keep the full name, the tier chart's.
+    assert '<th class="numeric">Not tiered (never bought, no cost to serve)</th>' in html
 
 
 def test_the_page_says_which_spend_model_priced_the_lifetime_values(client, company):
