@@ -35,6 +35,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaValidationError
 
 from guanxi.core.keyset import CursorError
+from guanxi.core.limits import at_most_characters
 from guanxi.customers.models import Customer
 from guanxi.customers.services import StaleVersionError, WholeNumberLimitReached
 
@@ -188,7 +189,7 @@ _SCHEMA_MESSAGES: dict[str, Callable[[Mapping[str, Any]], str]] = {
         if ctx.get("min_length") == 1
         else _("At least %(n)d characters.") % _n(ctx, "min_length")
     ),
-    "string_too_long": lambda ctx: _("At most %(n)d characters.") % _n(ctx, "max_length"),
+    "string_too_long": lambda ctx: at_most_characters(ctx["max_length"]),
     "too_short": _too_few_items,
     "too_long": _too_many_items,
     "string_pattern_mismatch": lambda ctx: _("Not in the expected form."),

@@ -1,6 +1,7 @@
 """Schema pieces shared by the API's routers."""
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from django.db.models import Model
@@ -15,6 +16,7 @@ from pydantic import (
     Field,
     Strict,
     StringConstraints,
+    WithJsonSchema,
 )
 from pydantic_core import PydanticCustomError
 
@@ -82,7 +84,12 @@ def column_length(model: type[Model], field: str) -> int:
 
 
 def column_text(
-    model: type[Model], field: str, *, min_length: int | None = None, stripped: bool = False
+    model: type[Model],
+    field: str,
+    *,
+    min_length: int | None = None,
+    stripped: bool = False,
+    stored_as: Callable[[str], str] | None = None,
 ) -> Any:
     """Text bound for the column ``field`` of ``model``, as a body field's type.
 
@@ -93,14 +100,41 @@ def column_text(
     ``stripped`` for text the service stores without the white space at its ends: the limit
     is then counted without it, as the service counts it, so that text the web form and an
     import would store is not refused for the spaces a client padded it with.
+
+    ``stored_as`` for text the service stores otherwise changed (a ticket's subject, collapsed
+    onto one line): the limits are counted on what it makes of the text, so that the schema
+    refuses no text the service would accept. The text itself reaches the service as sent.
     """
+    max_length = column_length(model, field)
+    if stored_as is None:
+        return Annotated[
+            str,
+            StringConstraints(
+                strip_whitespace=stripped, min_length=min_length, max_length=max_length
+            ),
+        ]
+
+    def check_stored_length(value: str) -> str:
+        # Raised with pydantic's own types and context, so that the message is the one every
+        # other limit is refused with (see ``errors.schema_message``).
+        length = len(stored_as(value))
+        if length > max_length:
+            raise PydanticCustomError(
+                "string_too_long", "At most {max_length} characters.", {"max_length": max_length}
+            )
+        if min_length is not None and length < min_length:
+            raise PydanticCustomError(
+                "string_too_short", "At least {min_length} characters.", {"min_length": min_length}
+            )
+        return value
+
+    stated = {"type": "string", "maxLength": max_length}
+    if min_length is not None:
+        stated["minLength"] = min_length
     return Annotated[
         str,
-        StringConstraints(
-            strip_whitespace=stripped,
-            min_length=min_length,
-            max_length=column_length(model, field),
-        ),
+        AfterValidator(check_stored_length),
+        WithJsonSchema(stated),
     ]
 
 

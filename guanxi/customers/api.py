@@ -36,6 +36,7 @@ from guanxi.api.schemas import (
     UserRefOut,
     Version,
     aware,
+    column_length,
     column_text,
 )
 from guanxi.audit.models import AuditEvent
@@ -504,8 +505,8 @@ class CustomerFilters(BaseModel):
     relationship_level: LevelValue | None = None
     source_channel: SourceValue | None = None
     party_type: PartyTypeValue | None = None
-    industry: str | None = Field(None, max_length=100)
-    region: str | None = Field(None, max_length=100)
+    industry: str | None = Field(None, max_length=column_length(Customer, "industry"))
+    region: str | None = Field(None, max_length=column_length(Customer, "region"))
     owner_id: ParamId | None = None
     unowned: bool = Field(False, description="Only customers without an account manager.")
     owner_inactive: bool = Field(
@@ -513,7 +514,7 @@ class CustomerFilters(BaseModel):
         description="Only customers whose account manager is no longer active (left before "
         "their customers were handed over), to hand them to someone who works them.",
     )
-    tag: str | None = Field(None, max_length=50)
+    tag: str | None = Field(None, max_length=column_length(Tag, "name"))
     organization_id: ParamId | None = Field(None, description="People of this organisation.")
     updated_since: Timestamp | None = Field(
         None,

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_noop
 
 from guanxi.accounts.roles import Role
 from guanxi.audit.summaries import Summary
+from guanxi.core.limits import at_most_characters
 from guanxi.core.masking import is_masked, mask_key, mask_phone, masks_match
 from guanxi.core.phones import (
     NOT_A_PHONE,
@@ -32,7 +33,7 @@ from guanxi.core.phones import (
 )
 from guanxi.core.text import UNSTORABLE_TEXT
 
-from .models import Address, Customer, CustomFieldDefinition, Email, MarketingConsent, Phone
+from .models import Address, Customer, CustomFieldDefinition, Email, MarketingConsent, Phone, Tag
 from .visibility import may_own_customers
 
 SCALAR_FIELDS = frozenset(
@@ -608,7 +609,13 @@ def _settle_primary(items: list) -> None:
             item.is_primary = i == first
 
 
-_ADDRESS_LIMITS = {"street": 255, "city": 100, "region": 100, "postcode": 20, "country": 2}
+_ADDRESS_LINES = ("street", "city", "region", "postcode", "country")
+
+
+def _column_length(model, name: str) -> int:
+    # Read when a value is checked, not kept from the start: the limit is the column's as the
+    # model declares it, with no copy of the number to fall behind a migration.
+    return model._meta.get_field(name).max_length
 
 
 def _clean_addresses(value, errors) -> list[dict[str, Any]]:
@@ -625,7 +632,8 @@ def _clean_addresses(value, errors) -> list[dict[str, Any]]:
                 item.get("label"), Address.Label, Address.Label.OFFICE, f"{name}.label", errors
             )
         }
-        for key, limit in _ADDRESS_LIMITS.items():
+        for key in _ADDRESS_LINES:
+            limit = _column_length(Address, key)
             text = item.get(key) or ""
             if not isinstance(text, str):
                 errors.add(f"{name}.{key}", Summary(gettext_noop("Expected text.")))
@@ -634,7 +642,7 @@ def _clean_addresses(value, errors) -> list[dict[str, Any]]:
             if len(text) > limit:
                 errors.add(f"{name}.{key}", Summary(_AT_MOST, {"n": limit}))
             clean[key] = text
-        unknown = set(item) - set(_ADDRESS_LIMITS) - {"label", "id"}
+        unknown = set(item) - set(_ADDRESS_LINES) - {"label", "id"}
         for key in sorted(unknown):
             errors.add(f"{name}.{key}", Summary(gettext_noop("Unknown field.")))
         if not any(clean.get(k) for k in ("street", "city", "region", "postcode")):
@@ -650,6 +658,7 @@ def _clean_addresses(value, errors) -> list[dict[str, Any]]:
 
 def _clean_tags(value, errors) -> list[str]:
     tags: list[str] = []
+    limit = _column_length(Tag, "name")
     raw_items = value.split(",") if isinstance(value, str) else _as_list(value, "tags", errors)
     for i, raw in enumerate(raw_items):
         if not isinstance(raw, str):
@@ -658,8 +667,8 @@ def _clean_tags(value, errors) -> list[str]:
         tag = raw.strip()
         if not tag:
             continue
-        if len(tag) > 50:
-            errors.add(f"tags[{i}]", Summary(_AT_MOST, {"n": 50}))
+        if len(tag) > limit:
+            errors.add(f"tags[{i}]", Summary(_AT_MOST, {"n": limit}))
         elif tag not in tags:
             tags.append(tag)
     return tags
@@ -710,8 +719,11 @@ def _clean_consents(value, errors) -> list[dict[str, Any]]:
             if recorded_at > timezone.now() + dt.timedelta(minutes=5):
                 errors.add(f"{name}.recorded_at", _("Consent cannot be given in the future."))
         evidence = item.get("evidence") or ""
-        if not isinstance(evidence, str) or len(evidence) > 255:
-            errors.add(f"{name}.evidence", _("At most %(n)d characters.") % {"n": 255})
+        evidence_length = _column_length(MarketingConsent, "evidence")
+        if not isinstance(evidence, str):
+            errors.add(f"{name}.evidence", _("Expected text."))
+        elif len(evidence) > evidence_length:
+            errors.add(f"{name}.evidence", at_most_characters(evidence_length))
         items.append(
             {
                 "channel": channel,

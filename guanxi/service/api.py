@@ -33,7 +33,7 @@ from guanxi.api.schemas import (
 from guanxi.core.masking import text_as_seen_by
 from guanxi.customers.models import Customer
 
-from . import services
+from . import mail, services
 from .models import CustomerEmail, Ticket, TicketMessage, email_languages
 from .selectors import OPEN, ticket_get_for_user, tickets_for_user
 
@@ -74,7 +74,9 @@ LANGUAGE_HELP = (
     "(Traditional Chinese) as shipped. It applies to every email sent after it is set, those not "
     "sent yet included."
 )
-Subject = column_text(Ticket, "subject", min_length=1)
+# Counted as the service stores it, collapsed onto one line: a subject pasted with a line break
+# or a run of spaces is not refused for characters that would never be kept.
+Subject = column_text(Ticket, "subject", min_length=1, stored_as=mail.one_line)
 Body = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
 ORDERINGS = {"-id": "id"}
 

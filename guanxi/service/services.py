@@ -43,6 +43,7 @@ from guanxi.audit.services import (
 )
 from guanxi.audit.summaries import Summary, prefixed
 from guanxi.core.languages import by_language, chinese_if_written_in_it, in_language
+from guanxi.core.limits import at_most_characters
 from guanxi.core.masking import mask_numbers_in_text, text_as_seen_by, texts_as_read
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import access_customer
@@ -131,6 +132,8 @@ EDITABLE_FIELDS = (
     "channel",
     "language",
 )
+# The subject's column, which holds it collapsed onto one line (``mail.one_line``).
+SUBJECT_LENGTH = Ticket._meta.get_field("subject").max_length
 # What a change sending null for a field leaves in it; the other editable fields cannot be empty.
 CLEARED_BY_NULL = {"description": "", "category_id": None, "area": ""}
 SNAPSHOT_FIELDS = (
@@ -524,8 +527,8 @@ def _clean_fields(data: Mapping[str, Any], errors: dict) -> dict[str, Any]:
         values["subject"] = mail.one_line(str(values["subject"]))
         if not values["subject"]:
             errors.setdefault("subject", []).append(_("This field is required."))
-        elif len(values["subject"]) > 200:
-            errors.setdefault("subject", []).append(_("At most 200 characters."))
+        elif len(values["subject"]) > SUBJECT_LENGTH:
+            errors.setdefault("subject", []).append(at_most_characters(SUBJECT_LENGTH))
     if (
         values.get("category_id") is not None
         and not TicketCategory.objects.filter(pk=values["category_id"], is_active=True).exists()
