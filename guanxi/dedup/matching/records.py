@@ -163,35 +163,44 @@ def record_from_profile(ref: object, profile: str) -> MatchRecord | None:
 
 
 def _object_array(values: Iterable) -> np.ndarray:
-    values = list(values)
-    array = np.empty(len(values), dtype=object)
-    array[:] = values
-    return array
+    # ``fromiter`` takes each value whole, a tuple as one element, where assigning a list to a
+    # slice of an object array first looks for nested sequences in it (twice the time).
+    values = values if isinstance(values, list | tuple) else list(values)
+    return np.fromiter(values, dtype=object, count=len(values))
 
 
 def _codes(values: np.ndarray) -> np.ndarray:
     """Equal values get equal integers; the empty value (falsy) gets -1. Comparing codes is a
     vectorised integer comparison, where comparing the values pair by pair is a Python loop."""
     seen: dict = {}
-    out = np.empty(len(values), dtype=np.int64)
-    for i, value in enumerate(values):
-        out[i] = seen.setdefault(value, len(seen)) if value else -1
-    return out
+    code = seen.setdefault  # len(seen) is taken before a new value goes in: the next integer
+    # One array made from a list: storing into a numpy array item by item costs more than the
+    # dictionary lookups (this and _set_codes are a third of the importer's matching).
+    return np.array([code(value, len(seen)) if value else -1 for value in values], dtype=np.int64)
 
 
 def _set_codes(values: np.ndarray, width: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """Up to ``width`` codes per record for the members of its set (-1 for none), and whether a
     record has more members than that (those pairs are compared the slow way)."""
     seen: dict = {}
-    out = np.full((len(values), width), -1, dtype=np.int64)
-    more = np.zeros(len(values), dtype=bool)
+    code = seen.setdefault
+    count = len(values)
+    # Where each code goes in the flattened array, and the code: stored in one assignment.
+    at: list[int] = []
+    codes: list[int] = []
+    more = np.zeros(count, dtype=bool)
     for i, members in enumerate(values):
-        for j, member in enumerate(sorted(members)):
+        if not members:
+            continue
+        for j, member in enumerate(sorted(members) if len(members) > 1 else members):
             if j == width:
                 more[i] = True
                 break
-            out[i, j] = seen.setdefault(member, len(seen))
-    return out, more
+            at.append(i * width + j)
+            codes.append(code(member, len(seen)))
+    out = np.full(count * width, -1, dtype=np.int64)
+    out[np.array(at, dtype=np.int64)] = codes
+    return out.reshape(count, width), more
 
 
 # The columns of a :class:`RecordTable`, in the order of :func:`table_row`.

@@ -6,11 +6,13 @@ import numpy as np
 
 from guanxi.dedup.matching.compare import compare_pairs
 from guanxi.dedup.matching.records import (
+    CODED_COLUMNS,
     TABLE_COLUMNS,
     RecordTable,
     match_record,
     profile_table_row,
     record_profile,
+    table_row,
 )
 
 RECORDS = [
@@ -58,3 +60,47 @@ def test_a_table_from_profiles_equals_the_table_from_records():
 
 def test_a_profile_made_by_older_code_gives_no_row():
     assert profile_table_row('[1, "person"]') is None
+
+
+def test_codes_are_equal_exactly_for_equal_values_and_minus_one_for_none():
+    rows = [table_row(record) for record in RECORDS] * 2
+    rows.append(table_row(match_record(ref=5, name="王芳", phones=["13912345678"])))
+    table = RecordTable.from_rows(rows)
+    for name in CODED_COLUMNS:
+        values, codes = list(table.columns[name]), table.codes[name]
+        assert codes.dtype == np.int64 and codes.shape == (len(rows),), name
+        for i, value in enumerate(values):
+            if not value:
+                assert codes[i] == -1, name
+                continue
+            assert codes[i] >= 0, name
+            for j, other in enumerate(values):
+                if other:
+                    assert (codes[i] == codes[j]) == (value == other), (name, value, other)
+
+
+def test_set_codes_take_the_first_members_in_order_and_mark_more():
+    records = [
+        match_record(ref=1, name="张伟", phones=["13812345678", "13912345678", "13712345678"]),
+        match_record(ref=2, name="李娜", phones=["13912345678"]),
+        match_record(ref=3, name="王芳"),
+        match_record(ref=4, name="赵磊", phones=["13712345678", "13812345678"]),
+    ]
+    table = RecordTable.from_rows([table_row(r) for r in records])
+    codes, more = table.codes["own_phones"], table.codes["own_phones_more"]
+    assert codes.shape == (4, 2) and codes.dtype == np.int64
+    assert more.tolist() == [True, False, False, False]
+    assert codes[2].tolist() == [-1, -1]
+    # Sorted, the three numbers of the first give 137…, 138…; the fourth has the same two.
+    assert codes[0].tolist() == codes[3].tolist()
+    assert -1 not in codes[0] and codes[0][0] != codes[0][1]
+    assert codes[1][0] not in codes[0] and codes[1][1] == -1
+    # Values of a column of tuples stay whole, one per record.
+    assert [len(words) for words in table.columns["name_words"]] == [2, 2, 2, 2]
+
+
+def test_an_empty_table_has_empty_codes():
+    table = RecordTable.from_rows([])
+    assert len(table) == 0
+    assert all(len(codes) == 0 for codes in table.codes.values())
+    assert table.codes["own_phones"].shape == (0, 2)
