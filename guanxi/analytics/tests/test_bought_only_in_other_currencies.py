@@ -104,12 +104,18 @@ def test_as_lead_they_are_not_counted_among_those_who_never_bought(client, compa
     clv = html[html.index('id="chart-clv"') :]
     assert "5 of them never bought." in clv
     assert "who never bought is lead" not in clv and "who never bought are lead" not in clv
+    # Why they are lead, as the tier chart's caption has it: the handling of their orders in
+    # other currencies is not what made them so.
     assert (
         "1 customer who bought only in other currencies is lead in the tier chart, as the "
-        "figures count what serving them cost but none of their purchases." in clv
+        "figures count what serving them cost but neither their purchases nor the handling of "
+        "their orders in other currencies." in clv
     )
 
     html = page_as(client, company.analyst, "/analytics/", chinese=True)
     clv = html[html.index('id="chart-clv"') :]
     assert "其中 5 个从未购买。" in clv
-    assert "仅以其他币种购买的客户中有 1 个在分层图中为铅" in clv
+    assert (
+        "仅以其他币种购买的客户中有 1 个在分层图中为铅，因为数据计入了服务他们的成本，"
+        "却既不计入他们的购买，也不计入处理他们其他币种订单的成本。" in clv
+    )
