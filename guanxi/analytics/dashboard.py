@@ -73,8 +73,8 @@ def tier_rule(run) -> str:
         "their rank, so gold may be fewer than %(gold)s."
     ) % {"basis": basis, "gold": _percent(gold), "lead": _percent(lead)}
     never_bought = _(
-        "Customers who never bought are lead when serving them has cost something, and "
-        "otherwise not tiered."
+        "Customers who never bought are lead when serving them (contacts, service tickets) "
+        "has cost something, and otherwise not tiered."
     )
     other_currencies = _(
         "Customers who bought only in other currencies than the settings' (%(currency)s) "

@@ -20,14 +20,20 @@ from guanxi.interactions.models import Interaction
 
 # The activity of handling one order (picking, invoicing, collecting), besides the contacts.
 ORDER_HANDLED = "order_handled"
+# The activity of handling one service desk ticket (reading, answering, chasing, closing it):
+# the desk's work writes no contacts, so without it a customer who files complaint after
+# complaint would cost nothing to serve.
+TICKET_HANDLED = "ticket_handled"
 
 
 def default_unit_costs() -> dict[str, float]:
-    """Cost in CNY of one unit of each activity: one interaction per channel, one order handled.
+    """Cost in CNY of one unit of each activity: one interaction per channel, one order
+    handled, one service desk ticket handled.
 
     Rough figures for a Chinese sales organisation: a field visit takes half a day of a rep's
     time plus travel; a call or chat a few minutes; a fax or an email less; an SMS costs almost
-    nothing. Every business should set its own.
+    nothing. A ticket takes an agent's reading, an answer or two and closing it, about twenty
+    minutes all told: more than a call, less than a visit. Every business should set its own.
     """
     return {
         Interaction.Channel.VISIT.value: 300.0,
@@ -39,6 +45,7 @@ def default_unit_costs() -> dict[str, float]:
         Interaction.Channel.SMS.value: 0.5,
         Interaction.Channel.OTHER.value: 10.0,
         ORDER_HANDLED: 20.0,
+        TICKET_HANDLED: 25.0,
     }
 
 
@@ -57,8 +64,9 @@ class ValueSettings(models.Model):
         _("unit costs"),
         default=default_unit_costs,
         help_text=_(
-            "Cost of one unit of each activity: one interaction per channel (visit, phone, …) "
-            "and one order handled (order_handled)"
+            "Cost of one unit of each activity: one interaction per channel (visit, phone, …), "
+            "one order handled (order_handled) and one service desk ticket handled "
+            "(ticket_handled)"
         ),
     )
     currency = models.CharField(

@@ -3,7 +3,7 @@
 The work is split three ways, each doing what it is good at:
 
 1. the database aggregates: one ``GROUP BY`` per source (orders, interactions, invoices,
-   complaints, satisfaction surveys) turns millions of rows into one row per customer
+   service desk tickets, satisfaction surveys) turns millions of rows into one row per customer
    (:func:`_aggregate_orders` and friends);
 2. numpy and the pure modules (``clv/`` and ``value/``) compute every figure, one array
    element per customer (:func:`compute_values`);
@@ -43,6 +43,7 @@ from guanxi.service.models import SatisfactionSurvey, Ticket
 
 from .models import (
     ORDER_HANDLED,
+    TICKET_HANDLED,
     AnalyticsRun,
     ChurnFollowUp,
     CustomerValue,
@@ -173,6 +174,9 @@ class Aggregates:
     invoices_on_time: np.ndarray | None = None  # ... paid in full by it
     max_days_overdue: np.ndarray | None = None
     outstanding: np.ndarray | None = None
+    # Service desk tickets opened up to the end of the as_of day, duplicates merged into
+    # another left out: the tickets the cost to serve charges.
+    tickets_handled: np.ndarray | None = None
     complaints: np.ndarray | None = None  # opened in the complaint window
     open_complaints: np.ndarray | None = None  # ... and not resolved yet
     latest_survey_score: np.ndarray | None = None  # in the survey window; NaN without one
@@ -480,11 +484,16 @@ def _start_of_window(as_of: dt.date, days: int) -> dt.datetime:
 
 
 def _aggregate_service(as_of, n, positions) -> dict[str, np.ndarray]:
-    # Two queries: the complaints opened in the complaint window, per customer, with how many
-    # of them are not resolved yet (their status now: a refresh as of an earlier day still
-    # sees today's status); and the score of each customer's latest survey answered in the
-    # survey window, picked by a window function so the surveys are read once. Duplicates
-    # merged into another ticket are not complaints of their own.
+    # Two queries. One pass over the tickets opened up to the end of the as_of day (about 2 s
+    # over a million) gives, per customer, the tickets handled, for the cost to serve (counted
+    # over the same span as the contacts: every one up to as_of), and of them the complaints
+    # opened in the complaint window with how many are not resolved yet (their status now: a
+    # refresh as of an earlier day still sees today's status). The other picks the score of
+    # each customer's latest survey answered in the survey window by a window function, so the
+    # surveys are read once. A duplicate merged into another ticket is neither a ticket handled
+    # nor a complaint of its own: its conversation went on in the one it was merged into, which
+    # counts. There is no spam among the tickets to leave out: mail sent by machines (bounces,
+    # auto-replies, bulk mail) is never filed as one (``guanxi.service.inbound``).
     end = connection.ops.adapt_datetimefield_value(_day_start(as_of + dt.timedelta(days=1)))
     complaints_from = connection.ops.adapt_datetimefield_value(
         _start_of_window(as_of, churn.COMPLAINT_WINDOW_DAYS)
@@ -494,16 +503,26 @@ def _aggregate_service(as_of, n, positions) -> dict[str, np.ndarray]:
     )
     still_open = [str(status) for status in Ticket.OPEN_STATUSES]
     marks = ", ".join(["%s"] * len(still_open))
-    ids, made, unresolved = fetch_columns(
+    complaint = "type = %s AND created_at >= %s"
+    ids, handled, made, unresolved = fetch_columns(
         f"SELECT CAST(customer_id AS BIGINT), CAST(COUNT(*) AS BIGINT),"  # noqa: S608
-        f" CAST(SUM(CASE WHEN status IN ({marks}) THEN 1 ELSE 0 END) AS BIGINT)"
-        f" FROM {_table(Ticket)} WHERE type = %s AND merged_into_id IS NULL"
-        " AND created_at >= %s AND created_at < %s GROUP BY customer_id",
-        [*still_open, Ticket.Type.COMPLAINT.value, complaints_from, end],
-        "iii",
+        f" CAST(SUM(CASE WHEN {complaint} THEN 1 ELSE 0 END) AS BIGINT),"
+        f" CAST(SUM(CASE WHEN {complaint} AND status IN ({marks}) THEN 1 ELSE 0 END) AS BIGINT)"
+        f" FROM {_table(Ticket)} WHERE merged_into_id IS NULL AND created_at < %s"
+        " GROUP BY customer_id",
+        [
+            Ticket.Type.COMPLAINT.value,
+            complaints_from,
+            Ticket.Type.COMPLAINT.value,
+            complaints_from,
+            *still_open,
+            end,
+        ],
+        "iiii",
     )
     where, known = positions(ids)
     result = {
+        "tickets_handled": _scatter(where, handled[known], n, 0, np.int64),
         "complaints": _scatter(where, made[known], n, 0, np.int64),
         "open_complaints": _scatter(where, unresolved[known], n, 0, np.int64),
     }
@@ -678,19 +697,31 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
     segments = rfm.rfm_segments(scores.r, scores.f, scores.m)
     segments[(data.purchase_days == 0) & (data.any_purchase_days > 0)] = rfm.OTHER_CURRENCIES
 
-    # Cost to serve, at the unit costs: every contact, by channel, and every order handled in
-    # the settings currency (refunds and cancellations included; tickets are not charged), the
-    # one currency the margin counts, and with it the profit, the tiers and the value at risk:
-    # charging the handling of other currencies' orders against a margin that holds none
-    # of them made a customer who bought in both look less profitable than their business in
-    # the settings currency is, even lead ("costs more than they bring"), and made lead whoever
-    # bought in other currencies only, for purchases the figures leave out. Contacts count
-    # whole: a call or a visit serves the customer, not an order, and splitting it by currency
-    # would take the amounts the figures do not convert. The profit of a customer who bought
-    # elsewhere too is thus their settings-currency business bearing every contact, a part of
-    # what they are worth, as their value at risk is (marked partial below).
+    # Cost to serve, at the unit costs: every contact, by channel, every service desk ticket
+    # handled, and every order handled in the settings currency (refunds and cancellations
+    # included), the one currency the margin counts, and with it the profit, the tiers and the
+    # value at risk: charging the handling of other currencies' orders against a margin that
+    # holds none of them made a customer who bought in both look less profitable than their
+    # business in the settings currency is, even lead ("costs more than they bring"), and made
+    # lead whoever bought in other currencies only, for purchases the figures leave out.
+    # Contacts and tickets count whole: a call, a visit or a complaint serves the customer, not
+    # an order, and splitting it by currency would take the amounts the figures do not convert.
+    # The profit of a customer who bought elsewhere too is thus their settings-currency business
+    # bearing every contact and ticket, a part of what they are worth, as their value at risk
+    # is (marked partial below).
+    # A ticket is charged on top of the contacts: the desk's work on it (its replies, notes and
+    # emails) writes no interaction, so nothing of it is counted twice. Every kind of ticket
+    # costs the same: what an agent spends goes with the conversation rather than with its
+    # type, which is often a guess made when the request comes in (a praise costs little, but
+    # still has to be read, answered and closed). Settings that price no ticket yet (unit costs
+    # set before tickets were charged) leave them out and list them among the activities
+    # without a unit cost.
     unit_costs = {str(k): float(v) for k, v in (value_settings.unit_costs or {}).items()}
-    activities = {**data.interactions, ORDER_HANDLED: data.orders_handled}
+    activities = {
+        **data.interactions,
+        ORDER_HANDLED: data.orders_handled,
+        TICKET_HANDLED: data.tickets_handled,
+    }
     priced = {name: counts for name, counts in activities.items() if name in unit_costs}
     unpriced = sorted(set(activities) - set(priced))
     cost = profitability.cost_to_serve(priced, unit_costs) if priced else np.zeros(n)
