@@ -23,8 +23,8 @@ edits the cell and presses Enter, or saves the sheet as CSV; the leading quote s
 import csv
 import datetime as dt
 import io
+import multiprocessing
 import re
-import shutil
 import tempfile
 import time
 import zipfile
@@ -33,6 +33,7 @@ from collections.abc import Iterator
 from itertools import islice
 from typing import IO
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.utils import timezone
@@ -50,6 +51,7 @@ from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record
 from guanxi.audit.summaries import Summary
 from guanxi.core.crypto import decrypt_text
+from guanxi.core.deflated_entries import DeflatedPiece, deflated, write_deflated_entry
 from guanxi.core.formulas import neutralise_formula
 from guanxi.core.masking import mask_phone
 
@@ -554,8 +556,9 @@ def customers_export_xlsx_counted(
 
     openpyxl makes the workbook around the customers: its sheets with their widths, frozen
     header rows and notes, the styles and the rest of the package. The customers' rows are
-    written by :class:`_SheetRows`, each sheet's to a temporary file as it goes, and put into
-    the workbook's sheets when it is saved, so a long list costs little memory at any point.
+    written by :class:`_SheetRows` (those of a long list in a process of their own), each
+    sheet's deflated to a temporary file as it goes, and put into the workbook's sheets when it
+    is saved, so a long list costs little memory at any point.
     """
     customers = _customers_to_export(actor, filters, reveal, layout)
     workbook = Workbook(write_only=True)
@@ -589,6 +592,7 @@ def customers_export_xlsx_counted(
         raise
     finally:
         for rows in sheets:
+            rows.close()
             rows.file.close()
     output.seek(0)
     return output, count
@@ -604,8 +608,6 @@ def customers_export_xlsx_counted(
 # strings, numbers, dates as numbers in the date style), which tests/test_exports_xlsx_writer.py
 # compares byte for byte with openpyxl's own.
 _CELL_LETTERS = tuple(get_column_letter(n) for n in range(1, len(EXPORT_COLUMNS) + 1))
-# Characters of sheet XML gathered before they are written out.
-_ROWS_PIECE = 256 * 1024
 
 
 # The first characters of the text :func:`neutralise_formula` may change; other text it leaves
@@ -683,32 +685,155 @@ def _xlsx_row(number: int, record: tuple, dates: _Dates, *, clean: bool = True) 
 
 
 class _SheetRows:
-    """The customers' rows of one sheet, as sheet XML in a temporary file, the header row being
-    openpyxl's."""
+    """The customers' rows of one sheet, as deflated sheet XML in a temporary file, the header
+    row being openpyxl's.
+
+    The rows are given here in order and written a batch at a time. Past the first
+    ``GUANXI_EXPORT_BACKGROUND_ROWS`` of a sheet, the rest are handed to a process of their own
+    (forked then), which writes their XML and deflates it into the file while the export reads
+    the next customers from the database.
+
+    Why a process: writing the rows' XML and deflating it took about half of an export's time,
+    reading the customers the other half, one after the other on one core, so a million
+    customers took longer than 60 s on a machine of two. A thread does not help: both halves
+    are mostly Python, which runs one thread at a time. Forked, the process has the export's
+    modules, settings and time zone as they are, without starting Django again as the
+    import's spawned worker does (guanxi/imports/preparing.py), and is given only the records
+    (pickled, through a pipe whose buffer holds a few batches: the export waits when the
+    writing falls behind, and memory stays small). The copy never uses the database
+    connection it inherits, and ends without closing it (multiprocessing ends a forked
+    process with ``os._exit``), so the export's connection is untouched. A list short enough
+    for the web to export while the user waits is written in the web's own process, which is
+    not forked (its other threads could hold locks the copy would never see released). The
+    rows' text is the same either way; only the compressed stream's blocks differ, ending
+    where each part of the sheet ends (see guanxi/core/deflated_entries.py). Where processes
+    cannot be forked, every row is written in the export's own process."""
 
     def __init__(self, sheet):
         self.sheet = sheet
         self.file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by the export)
         self.rows = 1  # the header
-        self._pending: list[str] = []
-        self._size = 0
+        self._batch: list[tuple] = []
+        self._dates: _Dates | None = None
+        self._here = DeflatedPiece(self.file)  # the rows written in the export's process
+        self._writer = None  # the process writing the rest, and the export's end of its pipe
 
     def append(self, record: tuple, dates: _Dates) -> None:
         self.rows += 1
-        row = _xlsx_row(self.rows, record, dates)
+        self._batch.append(record)
+        self._dates = dates
+        if len(self._batch) == _ROWS_BATCH:
+            self._send()
+
+    def finish(self) -> list[DeflatedPiece]:
+        """The rows written and deflated, in pieces ending on a byte boundary (the end of the
+        sheet's XML follows them in the entry)."""
+        if self._batch:
+            self._send()
+        if self._writer is None:
+            self._here.end(last=False)
+            return [self._here]
+        process, connection = self._writer
+        self._to_writer(None)
+        try:
+            outcome = connection.recv()
+        except EOFError:
+            outcome = RuntimeError(f"Writing the rows of a sheet stopped ({process.exitcode})")
+        process.join()
+        self.close()
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return [self._here, DeflatedPiece.written(self.file, *outcome)]
+
+    def close(self) -> None:
+        """Stop the writing process, if it is still running (the export failed)."""
+        if self._writer is not None:
+            process, connection = self._writer
+            self._writer = None
+            connection.close()
+            if process.is_alive():
+                process.terminate()
+            process.join()
+
+    def _send(self) -> None:
+        first = self.rows - len(self._batch) + 1
+        batch, self._batch = self._batch, []
+        if self._writer is None and _FORK and first > settings.GUANXI_EXPORT_BACKGROUND_ROWS:
+            self._fork()
+        if self._writer is None:
+            self._here.write(_rows_xml(first, batch, self._dates))
+        else:
+            self._to_writer((first, batch))
+
+    def _fork(self) -> None:
+        # The rows written here end on a byte boundary, and the process's piece follows them
+        # in the file, from where they end.
+        self._here.end(last=False)
+        self.file.flush()
+        context = multiprocessing.get_context("fork")
+        connection, writer_end = context.Pipe()
+        process = context.Process(
+            target=_write_sheet_rows,
+            args=(writer_end, self.file, self._dates),
+            name="xlsx-rows",
+            daemon=True,
+        )
+        process.start()
+        writer_end.close()
+        self._writer = (process, connection)
+
+    def _to_writer(self, message) -> None:
+        process, connection = self._writer
+        try:
+            connection.send(message)
+        except (BrokenPipeError, ConnectionResetError):
+            # The writer stopped: what stopped it is waiting in the pipe.
+            try:
+                outcome = connection.recv()
+            except EOFError:
+                outcome = None
+            if isinstance(outcome, BaseException):
+                raise outcome from None
+            stopped = f"Writing the rows of a sheet stopped ({process.exitcode})"
+            raise RuntimeError(stopped) from None
+
+
+# Rows written, or handed to a sheet's writing process, at a time.
+_ROWS_BATCH = 500
+# Whether processes can be forked here (not on Windows).
+_FORK = "fork" in multiprocessing.get_all_start_methods()
+
+
+def _write_sheet_rows(connection, file, dates: _Dates) -> None:
+    """The writing process of a sheet's rows (see :class:`_SheetRows`): batches of records
+    until None, then where in the file it wrote them, their CRC and sizes, or what went
+    wrong."""
+    try:
+        piece = DeflatedPiece(file)
+        while (message := connection.recv()) is not None:
+            first, records = message
+            piece.write(_rows_xml(first, records, dates))
+        piece.end(last=False)
+        file.flush()
+        connection.send((piece.start, piece.crc, piece.size, piece.compressed_size))
+    except BaseException as error:
+        try:
+            connection.send(error)
+        except Exception:
+            connection.send(RuntimeError(repr(error)))
+
+
+def _rows_xml(first: int, records: list[tuple], dates: _Dates) -> bytes:
+    """Rows ``first``, ``first`` + 1… of a sheet, holding ``records``, as UTF-8 sheet XML."""
+    rows = []
+    for number, record in enumerate(records, start=first):
+        row = _xlsx_row(number, record, dates)
         if _UNWRITABLE.search(row):
             # Rare: only this row pays for looking at each text on its own (the markup has no
             # such character, so one look at the row finds every one).
-            row = _xlsx_row(self.rows, record, dates, clean=False)
-        self._pending.append(row)
-        self._size += len(row)
-        if self._size >= _ROWS_PIECE:
-            self.flush()
-
-    def flush(self) -> None:
-        self.file.write("".join(self._pending).encode("utf-8"))
-        self._pending.clear()
-        self._size = 0
+            row = _xlsx_row(number, record, dates, clean=False)
+        rows.append(row)
+    return "".join(rows).encode("utf-8")
 
 
 def _xlsx_save(workbook, sheets: list[_SheetRows], output: IO[bytes]) -> None:
@@ -731,18 +856,16 @@ def _xlsx_save(workbook, sheets: list[_SheetRows], output: IO[bytes]) -> None:
             if rows is None:
                 target.writestr(entry, data)
                 continue
-            rows.flush()
             head, end, tail = data.partition(b"</sheetData>")
             if not end:
                 raise RuntimeError(f"{name} has no sheetData element")
-            # The size is given beforehand so that ZIP64 is used exactly when a sheet needs it,
-            # as when openpyxl writes a sheet from its own temporary file.
-            entry.file_size = len(head) + rows.file.tell() + len(end) + len(tail)
-            with target.open(entry, "w") as stream:
-                stream.write(head)
-                rows.file.seek(0)
-                shutil.copyfileobj(rows.file, stream, 1024 * 1024)
-                stream.write(end + tail)
+            # The rows were deflated as they were written; openpyxl's beginning of the sheet
+            # and its end are deflated on their own, before and after them, in the rows' file.
+            deflated_rows = rows.finish()
+            rows.file.seek(0, io.SEEK_END)
+            start = deflated(head, last=False, file=rows.file)
+            finish = deflated(end + tail, last=True, file=rows.file)
+            write_deflated_entry(target, entry, [start, *deflated_rows, finish])
 
 
 def export_filename(export_format: str = ExportFormat.CSV) -> str:

@@ -4,7 +4,9 @@ write-only mode makes of the same customers: the same sheets, byte for byte, and
 openpyxl as the import reads a workbook, the same values with the same types and formats."""
 
 import datetime as dt
+import gc
 import io
+import multiprocessing
 import zipfile
 
 import openpyxl
@@ -14,6 +16,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 
+from guanxi.audit.models import AuditEvent
 from guanxi.core.formulas import neutralise_formula
 from guanxi.core.testing.factories import CustomerFactory
 from guanxi.customers import exports
@@ -234,6 +237,60 @@ def test_a_long_list_fills_the_same_sheets_as_openpyxl_would(company, monkeypatc
     for name in expected_parts:
         if name.startswith("xl/worksheets/"):
             assert written_parts[name] == expected_parts[name], name
+
+
+@pytest.mark.parametrize(("fork", "rows_before_fork"), [(True, 0), (True, 3), (False, 0)])
+def test_rows_written_in_small_batches_across_sheets_are_the_same(
+    company, monkeypatch, settings, fork, rows_before_fork
+):
+    # Past the rows the web exports while the user waits, a sheet's rows are written in a
+    # process of their own, in batches, deflated as they go (or, where processes cannot be
+    # forked, in the export's own): batches that end inside a chunk of customers and a sheet,
+    # and sheets whose first rows are written in the export's process and the rest in another,
+    # give the same sheets.
+    varied_customers(company)
+    monkeypatch.setattr(exports, "XLSX_SHEET_ROWS", 9)
+    monkeypatch.setattr(exports, "EXPORT_CHUNK", 3)
+    monkeypatch.setattr(exports, "_ROWS_BATCH", 2)
+    monkeypatch.setattr(exports, "_FORK", fork)
+    settings.GUANXI_EXPORT_BACKGROUND_ROWS = rows_before_fork
+    written = export_workbook(company.admin)
+    expected = openpyxl_workbook(company.admin)
+    assert cells(written) == cells(expected)
+    written_parts, expected_parts = parts(written), parts(expected)
+    sheets = [name for name in expected_parts if name.startswith("xl/worksheets/sheet")]
+    assert len(sheets) > 2
+    for name in sheets:
+        assert written_parts[name] == expected_parts[name], name
+    with zipfile.ZipFile(io.BytesIO(written)) as archive:
+        assert archive.testzip() is None  # every entry's CRC is its content's
+    assert not multiprocessing.active_children()
+
+
+# openpyxl's unsaved sheets complain when they are collected, here rather than in a later test.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_failure_writing_the_rows_fails_the_export_with_nothing_recorded(
+    company, monkeypatch, settings
+):
+    # Past the first rows, the rows are written in a process of their own; what goes wrong
+    # there is the export's error, raised to whoever asked for it, and no export is recorded
+    # as made.
+    varied_customers(company)
+    monkeypatch.setattr(exports, "_ROWS_BATCH", 2)
+    settings.GUANXI_EXPORT_BACKGROUND_ROWS = 3
+    written_rows = exports._xlsx_row
+
+    def row_or_failure(number, record, dates, **kwargs):
+        if number == 7:
+            raise OSError("No space left on device")
+        return written_rows(number, record, dates, **kwargs)
+
+    monkeypatch.setattr(exports, "_xlsx_row", row_or_failure)
+    with pytest.raises(OSError, match="No space left"):
+        customers_export_xlsx(actor=company.admin)
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).exists()
+    assert not multiprocessing.active_children()
+    gc.collect()
 
 
 def test_an_empty_list_is_a_workbook_of_the_header_alone(company):
