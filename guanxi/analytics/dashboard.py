@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from guanxi.accounts.models import User
 
 from . import charts, labels, selectors
-from .models import ValueSettings, bought_only_in_other_currencies
+from .models import TICKET_HANDLED, ValueSettings, bought_only_in_other_currencies
 from .selectors import ValueColumns
 
 CHURN_LIST_LENGTH = 50
@@ -72,10 +72,21 @@ def tier_rule(run) -> str:
         "%(lead)s lead, the rest iron. Whoever costs more than they bring is lead whatever "
         "their rank, so gold may be fewer than %(gold)s."
     ) % {"basis": basis, "gold": _percent(gold), "lead": _percent(lead)}
-    never_bought = _(
-        "Customers who never bought are lead when serving them (contacts, service tickets) "
-        "has cost something, and otherwise not tiered."
-    )
+    # What serving someone who never bought may have cost: their contacts, their orders
+    # cancelled or refunded (the settings currency's, whose handling is charged), and their
+    # tickets when the run's settings priced them: settings whose unit costs were set before
+    # tickets were charged price none, and a run made before charged none either.
+    unit_costs = used.get("unit_costs", current.unit_costs) or {}
+    if TICKET_HANDLED in unit_costs:
+        never_bought = _(
+            "Customers who never bought are lead when serving them (contacts, service tickets, "
+            "orders cancelled or refunded) has cost something, and otherwise not tiered."
+        )
+    else:
+        never_bought = _(
+            "Customers who never bought are lead when serving them (contacts, orders "
+            "cancelled or refunded) has cost something, and otherwise not tiered."
+        )
     other_currencies = _(
         "Customers who bought only in other currencies than the settings' (%(currency)s) "
         "are treated the same way: the figures count neither their purchases nor the handling "

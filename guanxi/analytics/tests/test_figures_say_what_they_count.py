@@ -59,12 +59,15 @@ def test_the_untiered_are_named_for_what_they_are_and_the_caption_states_the_rul
     assert "Not tiered (no purchases)" not in html
     assert "Not tiered (never bought, no cost to serve)" in html
     assert (
-        "Customers who never bought are lead when serving them (contacts, service tickets) "
-        "has cost something, and otherwise not tiered." in html
+        "Customers who never bought are lead when serving them (contacts, service tickets, "
+        "orders cancelled or refunded) has cost something, and otherwise not tiered." in html
     )
     html = page_as(client, refreshed.analyst, "/analytics/", chinese=True)
     assert "未分层（从未购买，也无服务成本）" in html
-    assert "从未购买的客户若服务他们（联系、服务工单）已产生成本则为铅，否则不分层。" in html
+    assert (
+        "从未购买的客户若服务他们（联系、服务工单、已取消或已退款的订单）已产生成本则为铅，"
+        "否则不分层。" in html
+    )
 
 
 def test_the_customers_without_a_lifetime_value_are_told_apart(client, refreshed):

@@ -7,8 +7,9 @@ import datetime as dt
 import importlib
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from guanxi.analytics.dashboard import tier_rule
 from guanxi.analytics.models import TICKET_HANDLED, CustomerValue, ValueSettings
 from guanxi.analytics.refresh import analytics_refresh
 from guanxi.analytics.tests.conftest import AS_OF
@@ -123,6 +124,44 @@ def test_settings_without_a_unit_cost_for_tickets_leave_them_out_and_say_so(book
     assert _value(run, company.unowned_customer).cost_to_serve == 0
     assert _value(run, company.unowned_customer).pareto_tier == ""
     assert run.figures["activities_without_unit_cost"] == [TICKET_HANDLED]
+
+
+def test_the_tier_caption_names_what_the_run_charged_those_who_never_bought(book_of_orders, moment):
+    company = book_of_orders
+    # west_customer never bought: a cancelled order and a call make them lead.
+    run = analytics_refresh(as_of=AS_OF)
+    assert _value(run, company.west_customer).pareto_tier == "lead"
+    with translation.override("en"):
+        caption = tier_rule(run)
+    assert (
+        "Customers who never bought are lead when serving them (contacts, service tickets, "
+        "orders cancelled or refunded) has cost something, and otherwise not tiered." in caption
+    )
+
+    # Settings pricing no ticket: a run made with them charged none, whatever the settings
+    # say by the time its caption is read.
+    value_settings = ValueSettings.load()
+    priced = dict(value_settings.unit_costs)
+    value_settings.unit_costs = {n: c for n, c in priced.items() if n != TICKET_HANDLED}
+    value_settings.save()
+    _ticket(moment, company, company.unowned_customer, _at(AS_OF, 10))
+    run = analytics_refresh(as_of=AS_OF)
+    assert _value(run, company.unowned_customer).pareto_tier == ""
+    value_settings.unit_costs = priced
+    value_settings.save()
+    captions = {
+        "en": "Customers who never bought are lead when serving them (contacts, orders "
+        "cancelled or refunded) has cost something, and otherwise not tiered.",
+        "zh-hans": "从未购买的客户若服务他们（联系、已取消或已退款的订单）已产生成本则为铅，"
+        "否则不分层。",
+        "zh-hant": "從未購買的客戶若服務他們（聯繫、已取消或已退款的訂單）已產生成本則爲鉛，"
+        "否則不分層。",
+    }
+    for language, expected in captions.items():
+        with translation.override(language):
+            caption = tier_rule(run)
+        assert expected in caption
+        assert "service tickets" not in caption and "工单" not in caption and "工單" not in caption
 
 
 # --- the migration -------------------------------------------------------------------------
