@@ -66,6 +66,7 @@ from guanxi.core.text import UNSTORABLE_TEXT
 from guanxi.customers.models import Email
 
 from . import mail, services
+from .dangerous_files import Hazard, danger_in
 from .intake import request_from_customer
 from .models import Ticket, TicketMessage
 from .sender_verification import sender_verified
@@ -1007,9 +1008,9 @@ def _ticket_type(subject: str, body: str) -> str:
 
 def _kept(attachment: Attachment) -> bool:
     """Whether the desk keeps an email's attachment: not empty (there is nothing to keep), not
-    too large, and neither a program nor a zip archive holding one."""
+    too large, and nothing that could start a program (see ``dangerous_files``)."""
     size = len(attachment.data)
-    return 0 < size <= services.MAX_ATTACHMENT_BYTES and not services.program_in(
+    return 0 < size <= services.MAX_ATTACHMENT_BYTES and not danger_in(
         attachment.filename, attachment.data
     )
 
@@ -1046,11 +1047,12 @@ def _store_attachments(
             ),
         }
         services.add_note(ticket, body)
-    programs = [
-        program
+    dangers = [
+        danger
         for a in attachments
-        if len(a.data) <= limit and (program := services.program_in(a.filename, a.data))
+        if len(a.data) <= limit and (danger := danger_in(a.filename, a.data))
     ]
+    programs = [d.where for d in dangers if d.hazard == Hazard.PROGRAM]
     if programs:
         body = _(
             "The email from %(address)s had attachments that are programs or scripts, which "
@@ -1058,3 +1060,24 @@ def _store_attachments(
             "send a document, ask for it in another form."
         ) % {"address": address, "files": ", ".join(programs)}
         services.add_note(ticket, body)
+    others = [d for d in dangers if d.hazard != Hazard.PROGRAM]
+    if others:
+        body = _(
+            "The email from %(address)s had attachments that can start programs when opened or "
+            "that the desk cannot look into, which it does not keep: %(files)s. Ask the sender "
+            "for documents saved without macros or as PDFs, and for archives as zips."
+        ) % {
+            "address": address,
+            "files": ", ".join(f"{d.where} ({_hazard_label(d.hazard)})" for d in others),
+        }
+        services.add_note(ticket, body)
+
+
+def _hazard_label(hazard: Hazard) -> str:
+    """What makes a document or archive one the desk does not keep, in a few words."""
+    labels = {
+        Hazard.MACROS: _("has macros"),
+        Hazard.LAUNCH_ACTION: _("a PDF that starts a program"),
+        Hazard.SEALED_ARCHIVE: _("a rar or 7z archive"),
+    }
+    return labels[hazard]

@@ -12,12 +12,8 @@ acting user and are reached only through a verified token or the inbound mail pa
 """
 
 import functools
-import io
 import logging
 import smtplib
-import struct
-import zipfile
-import zlib
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -50,6 +46,7 @@ from guanxi.customers.selectors import access_customer
 from guanxi.customers.visibility import INTERACT
 
 from . import mail
+from .dangerous_files import MAX_ATTACHMENT_BYTES, Danger, Hazard, danger_in
 from .models import (
     LEFT_TO_ITS_REQUEST,
     RETRY_FOR,
@@ -150,142 +147,6 @@ SNAPSHOT_FIELDS = (
     "team_id",
     "sla_policy_id",
 )
-MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
-# Programs and scripts that run when opened on the desk's computers (Windows and macOS). Mail
-# from outside is how such files usually arrive, and nothing a customer asks for needs one sent
-# back, so the desk keeps none: an agent cannot attach one, and one arriving by email is left
-# out with a note, as a file too large is. Disk images (.iso, .img, .vhd) count: opened, they
-# show the programs inside without the warning Windows gives for one that came from outside.
-PROGRAM_EXTENSIONS = frozenset(
-    {
-        "app", "appx", "appxbundle", "application", "bat", "chm", "cmd", "com", "command",
-        "cpl", "dmg", "exe", "gadget", "hta", "img", "inf", "iso", "jar", "js", "jse", "lnk",
-        "msc", "msi", "msix", "msixbundle", "msp", "pif", "pkg", "ps1", "psm1", "reg", "scf",
-        "scr", "sct", "url", "vb", "vbe", "vbs", "vhd", "vhdx", "ws", "wsf", "wsh", "xll",
-    }
-)  # fmt: skip
-
-
-def is_program(name: str) -> bool:
-    """Whether a file of this name would run when opened. Windows drops trailing dots and
-    spaces from a name, so "invoice.exe." is a program too; and characters that do not show
-    (a zero-width space, a right-to-left mark, a control character) are not judged part of the
-    name, as a browser saving the file may drop them: "invoice.exe\u200b" is a program."""
-    visible = "".join(c for c in (name or "") if c.isprintable())
-    _stem, dot, extension = visible.rstrip(". ").rpartition(".")
-    return bool(dot) and extension.lower() in PROGRAM_EXTENSIONS
-
-
-# How programs begin: Linux (ELF) and macOS (Mach-O, either byte order, 32 and 64 bit); a
-# Windows program is "MZ" with "PE\0\0" where its header says (text may well start "MZ"). A
-# program named as a document is refused as well: it was disguised for a reason.
-PROGRAM_SIGNATURES = (
-    b"\x7fELF",
-    b"\xfe\xed\xfa\xce",
-    b"\xfe\xed\xfa\xcf",
-    b"\xce\xfa\xed\xfe",
-    b"\xcf\xfa\xed\xfe",
-)
-# As much of a file as says whether it is a program (a Windows program's header is near the
-# start) or a zip archive.
-HEAD_BYTES = 4096
-ZIP_SIGNATURE = b"PK\x03\x04"
-# Zip archives inside a zip are opened too, this deep and when no larger than an attachment.
-ZIP_DEPTH = 2
-# How much looking through one file may unpack in all. A zip can unpack to a thousand times its
-# size (a "zip bomb": a few kilobytes holding gigabytes), and an email or an agent's upload
-# would wait on it for hours; a zip of documents needs its entries' first bytes and the zips
-# inside it. What is past this is not looked into, as a zip nested deeper is not.
-UNPACKED_BYTES_LOOKED_AT = 4 * MAX_ATTACHMENT_BYTES
-
-
-def _runs(head: bytes) -> bool:
-    """Whether a file beginning with ``head`` is a program."""
-    if head.startswith(PROGRAM_SIGNATURES):
-        return True
-    if head.startswith(b"MZ") and len(head) >= 64:
-        header_at = int.from_bytes(head[60:64], "little")
-        return head[header_at : header_at + 4] == b"PE\0\0"
-    return False
-
-
-def program_in(name: str, content: bytes) -> str | None:
-    """The program a file is or carries, or None: the file's own name when its name or its
-    first bytes say it is one (see :func:`is_program`), or "archive.zip: setup.exe" when it is
-    a zip archive holding one. A zip's names can be read without a password, and an archive of
-    an invoice.exe is how such files most often arrive by mail. Other archive formats (rar, 7z)
-    are not opened; a zip or an entry of one that cannot be read holds nothing that could run
-    from it, and the entries after a damaged one are still looked at, as unzipping tools
-    extract them."""
-    if is_program(name) or _runs(content[:HEAD_BYTES]):
-        return name
-    inside = _program_in_zip(content, ZIP_DEPTH, [UNPACKED_BYTES_LOOKED_AT])
-    return f"{name}: {inside}" if inside else None
-
-
-# What reading a damaged zip raises depends on the damaged byte: a decompression error
-# (zlib.error), a seek before the file's start (ValueError), a name that is not UTF-8
-# (UnicodeDecodeError, a ValueError), a record cut short (struct.error) and more. None of them
-# says anything but "unreadable".
-_UNREADABLE_ZIP = (
-    zipfile.BadZipFile,
-    NotImplementedError,
-    EOFError,
-    OSError,
-    ValueError,
-    RuntimeError,
-    struct.error,
-    zlib.error,
-)
-
-
-def _program_in_zip(content: bytes, depth: int, unpack_left: list[int]) -> str | None:
-    """The program a zip holds, or None; ``unpack_left`` holds how many bytes more the look
-    may unpack, shared by the zips inside."""
-    if depth == 0 or not content.startswith(ZIP_SIGNATURE):
-        return None
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(content))
-        members = archive.infolist()
-    except _UNREADABLE_ZIP:
-        return None
-    with archive:
-        for member in members:
-            if member.filename.endswith("/"):
-                continue  # a folder (ZipInfo.is_dir fails on an entry with no name)
-            if is_program(member.filename):
-                return member.filename
-            if member.file_size > MAX_ATTACHMENT_BYTES or member.flag_bits & 0x1:
-                continue  # too large to open here, or encrypted: its name was checked
-            if unpack_left[0] <= 0:
-                continue  # only names are read from here on
-            try:
-                inside = _program_in_member(archive, member, depth, unpack_left)
-            except _UNREADABLE_ZIP:
-                continue
-            if inside:
-                return inside
-    return None
-
-
-def _program_in_member(
-    archive: zipfile.ZipFile, member: zipfile.ZipInfo, depth: int, unpack_left: list[int]
-) -> str | None:
-    with archive.open(member) as opened:
-        head = opened.read(min(HEAD_BYTES, unpack_left[0]))
-        unpack_left[0] -= len(head)
-        if _runs(head):
-            return member.filename
-        if depth == 1 or not head.startswith(ZIP_SIGNATURE):
-            return None
-        if member.file_size - len(head) > unpack_left[0]:
-            return None
-        rest = opened.read(unpack_left[0])
-        unpack_left[0] -= len(rest)
-    inner = _program_in_zip(head + rest, depth - 1, unpack_left)
-    return f"{member.filename}: {inner}" if inner else None
-
-
 # As much of a description as the audit row keeps (the similar-case search reads as much).
 DESCRIPTION_AUDITED = 2000
 
@@ -1158,27 +1019,9 @@ def _attach(
                     % {"name": upload.name, "limit": MAX_ATTACHMENT_BYTES // (1024 * 1024)}
                 }
             )
-        program = program_in(upload.name, _content(upload))
-        if program == upload.name:
-            raise ValidationError(
-                {
-                    "files": _(
-                        "%(name)s is a program or script, which the desk does not keep; "
-                        "send what it holds another way."
-                    )
-                    % {"name": upload.name}
-                }
-            )
-        if program:
-            raise ValidationError(
-                {
-                    "files": _(
-                        "%(name)s holds a program or script (%(program)s), which the desk "
-                        "does not keep; send the documents in it another way."
-                    )
-                    % {"name": upload.name, "program": program.removeprefix(f"{upload.name}: ")}
-                }
-            )
+        danger = danger_in(upload.name, _content(upload))
+        if danger:
+            raise ValidationError({"files": refusal(upload.name, danger)})
         if upload.size == 0:
             raise ValidationError({"files": _("%(name)s is empty.") % {"name": upload.name}})
     attached: list[dict[str, Any]] = []
@@ -1197,6 +1040,36 @@ def _attach(
             attachment.save()
             attached.append({"name": attachment.filename, "size": attachment.size})
     return attached
+
+
+def refusal(name: str, danger: Danger) -> str:
+    """Why the desk does not keep the attachment ``name``, naming the file that is the danger
+    (``danger.where``: the attachment, or a file inside it)."""
+    if danger.hazard == Hazard.PROGRAM and danger.where == name:
+        return _(
+            "%(name)s is a program or script, which the desk does not keep; "
+            "send what it holds another way."
+        ) % {"name": name}
+    if danger.hazard == Hazard.PROGRAM:
+        return _(
+            "%(name)s holds a program or script (%(program)s), which the desk "
+            "does not keep; send the documents in it another way."
+        ) % {"name": name, "program": danger.where.removeprefix(f"{name}: ")}
+    if danger.hazard == Hazard.MACROS:
+        return _(
+            "%(where)s has macros, which can start programs when it is opened; the desk does "
+            "not keep documents with macros, as mail gateways commonly refuse them. Send it "
+            "saved without macros or as a PDF."
+        ) % {"where": danger.where}
+    if danger.hazard == Hazard.LAUNCH_ACTION:
+        return _(
+            "%(where)s is a PDF that starts a program when it is opened (a launch action), "
+            "which the desk does not keep; send it saved without that action or another way."
+        ) % {"where": danger.where}
+    return _(
+        "%(where)s is a rar or 7z archive, which the desk cannot look into for programs and "
+        "so does not keep; send the files in a zip or one by one."
+    ) % {"where": danger.where}
 
 
 def _content(upload) -> bytes:

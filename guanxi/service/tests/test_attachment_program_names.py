@@ -6,7 +6,7 @@ and so is one of the desk's own people answering from their mail program with a 
 
 import pytest
 
-from guanxi.service import services
+from guanxi.service import dangerous_files
 from guanxi.service.inbound import file_inbound_email
 from guanxi.service.models import Ticket, TicketAttachment
 from guanxi.service.tests.inbound_mail import (  # noqa: F401  (media: a fixture)
@@ -43,7 +43,7 @@ pytestmark = pytest.mark.django_db
     ],
 )
 def test_what_does_not_show_in_a_name_does_not_hide_a_program(name, program):
-    assert services.is_program(name) is program
+    assert dangerous_files.is_program(name) is program
 
 
 def _email(*attachments: tuple[str, bytes]) -> bytes:

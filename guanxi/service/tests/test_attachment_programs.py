@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from guanxi.service import services
+from guanxi.service import dangerous_files, services
 from guanxi.service.inbound import file_inbound_email
 from guanxi.service.models import Ticket, TicketAttachment
 from guanxi.service.tests.inbound_mail import email_message, media  # noqa: F401  (a fixture)
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.django_db
     ],
 )
 def test_which_names_are_programs(name, program):
-    assert services.is_program(name) is program
+    assert dangerous_files.is_program(name) is program
 
 
 def _ticket(company) -> Ticket:
