@@ -72,7 +72,15 @@ class CustomerValueOut(Schema):
     )
     volume_tier: str
     value_quadrant: str
-    lifecycle_stage: str
+    lifecycle_stage: str = Field(
+        description="The customer's step on the loyalty ladder, by their purchases in every "
+        "currency, contacts and service desk tickets: suspect (never in contact: no contact, "
+        "ticket or purchase), expectation (in contact, but no purchase in the last purchase "
+        "cycle, lifecycle_cycle_days of the value settings), first_purchase (one purchase day "
+        "in the open cycle), repeat_purchase (two or more), advocate (a repeat buyer who sent "
+        "praise to the service desk in the last lifecycle_cycle_days days; a duplicate merged "
+        "into another ticket counts as that ticket)."
+    )
     churn_flag: bool
     churn_reason: str = Field(
         description="Why the customer is flagged; empty without a warning. Purchase signals: "

@@ -95,6 +95,22 @@ def tier_rule(run) -> str:
     return f"{ranked} {never_bought} {other_currencies}"
 
 
+def stage_rule(run) -> str:
+    """What puts a customer on the ladder's first and last steps, which the purchases alone do
+    not tell: a suspect has had no contact, no service ticket and no purchase; an advocate is a
+    repeat buyer who sent praise in the window that run used (the purchase cycle of its value
+    settings). A run made before tickets and praise were counted records no window, and gets no
+    rule: it has no advocates, and some of its suspects may have written to the desk."""
+    days = ((run.figures if run else None) or {}).get("advocate_praise_days")
+    if not days:
+        return ""
+    return _(
+        "Suspects have never been in contact: no contact, service ticket or purchase. "
+        "Advocates are repeat buyers who sent praise to the service desk in the last %(days)s "
+        "days, the purchase cycle's length."
+    ) % {"days": days}
+
+
 def tier_pyramid(user, filters: dict, values: ValueColumns | None = None) -> Chart:
     totals = selectors.tier_totals_for_user(user, filters=filters, values=values)
     # The row of those who bought only in other currencies is for a base that has them: in one

@@ -84,7 +84,11 @@ def analytics_refresh(
 
     try:
         with step("aggregate"):
-            data = aggregate(as_of=as_of, currency=value_settings.currency)
+            data = aggregate(
+                as_of=as_of,
+                currency=value_settings.currency,
+                praise_window_days=value_settings.lifecycle_cycle_days,
+            )
         with step("compute"):
             values = compute_values(data, value_settings)
             values.figures["settings"] = _settings_figures(value_settings)
@@ -179,6 +183,10 @@ class Aggregates:
     tickets_handled: np.ndarray | None = None
     complaints: np.ndarray | None = None  # opened in the complaint window
     open_complaints: np.ndarray | None = None  # ... and not resolved yet
+    # Praise tickets opened in the praise_window_days days up to as_of, a purchase cycle (see
+    # the lifecycle in compute_values).
+    praise: np.ndarray | None = None
+    praise_window_days: int = 0
     latest_survey_score: np.ndarray | None = None  # in the survey window; NaN without one
 
 
@@ -231,12 +239,13 @@ def _scatter(positions: np.ndarray, values, size: int, fill, dtype) -> np.ndarra
     return out
 
 
-def aggregate(*, as_of: dt.date, currency: str) -> Aggregates:
+def aggregate(*, as_of: dt.date, currency: str, praise_window_days: int) -> Aggregates:
     """Read everything the figures need as one row per customer: a ``GROUP BY`` query per
     source and a plain scan of the customers, each read straight into arrays
-    (:func:`guanxi.core.arrays.fetch_columns`)."""
+    (:func:`guanxi.core.arrays.fetch_columns`). Praise is counted over the ``praise_window_days``
+    days up to and including ``as_of``."""
     with _jit_compiled():
-        return _aggregate(as_of=as_of, currency=currency)
+        return _aggregate(as_of=as_of, currency=currency, praise_window_days=praise_window_days)
 
 
 @contextmanager
@@ -256,7 +265,7 @@ def _jit_compiled():
             cursor.execute("RESET jit")
 
 
-def _aggregate(*, as_of: dt.date, currency: str) -> Aggregates:
+def _aggregate(*, as_of: dt.date, currency: str, praise_window_days: int) -> Aggregates:
     ids, owners, internal = fetch_columns(
         f"SELECT CAST(id AS BIGINT), CAST(COALESCE(owner_id, 0) AS BIGINT), "  # noqa: S608
         f"CAST(CASE WHEN kind = %s THEN 1 ELSE 0 END AS BIGINT) "
@@ -275,12 +284,13 @@ def _aggregate(*, as_of: dt.date, currency: str) -> Aggregates:
         customer_ids=customer_ids,
         owner_ids=owners,
         internal=internal.astype(bool),
+        praise_window_days=praise_window_days,
         **_aggregate_orders(as_of, currency, n, positions),
     )
     data.interactions = _aggregate_interactions(as_of, n, positions)
     for name, values in _aggregate_invoices(as_of, currency, n, positions).items():
         setattr(data, name, values)
-    for name, values in _aggregate_service(as_of, n, positions).items():
+    for name, values in _aggregate_service(as_of, praise_window_days, n, positions).items():
         setattr(data, name, values)
     return data
 
@@ -483,17 +493,19 @@ def _start_of_window(as_of: dt.date, days: int) -> dt.datetime:
     return _day_start(as_of - dt.timedelta(days=days - 1))
 
 
-def _aggregate_service(as_of, n, positions) -> dict[str, np.ndarray]:
+def _aggregate_service(as_of, praise_window_days, n, positions) -> dict[str, np.ndarray]:
     # Two queries. One pass over the tickets opened up to the end of the as_of day (about 2 s
-    # over a million) gives, per customer, the tickets handled, for the cost to serve (counted
-    # over the same span as the contacts: every one up to as_of), and of them the complaints
-    # opened in the complaint window with how many are not resolved yet (their status now: a
-    # refresh as of an earlier day still sees today's status). The other picks the score of
-    # each customer's latest survey answered in the survey window by a window function, so the
-    # surveys are read once. A duplicate merged into another ticket is neither a ticket handled
-    # nor a complaint of its own: its conversation went on in the one it was merged into, which
-    # counts. There is no spam among the tickets to leave out: mail sent by machines (bounces,
-    # auto-replies, bulk mail) is never filed as one (``guanxi.service.inbound``).
+    # over a million) gives, per customer, the tickets handled, for the cost to serve and the
+    # lifecycle's contact (counted over the same span as the contacts: every one up to as_of),
+    # and of them the complaints opened in the complaint window with how many are not resolved
+    # yet (their status now: a refresh as of an earlier day still sees today's status), and the
+    # praise opened in the praise window, for the lifecycle's advocates. The other picks the
+    # score of each customer's latest survey answered in the survey window by a window
+    # function, so the surveys are read once. A duplicate merged into another ticket is neither
+    # a ticket handled, nor a complaint or praise of its own: its conversation went on in the
+    # one it was merged into, which counts. There is no spam among the tickets to leave out:
+    # mail sent by machines (bounces, auto-replies, bulk mail) is never filed as one
+    # (``guanxi.service.inbound``).
     end = connection.ops.adapt_datetimefield_value(_day_start(as_of + dt.timedelta(days=1)))
     complaints_from = connection.ops.adapt_datetimefield_value(
         _start_of_window(as_of, churn.COMPLAINT_WINDOW_DAYS)
@@ -501,13 +513,18 @@ def _aggregate_service(as_of, n, positions) -> dict[str, np.ndarray]:
     surveys_from = connection.ops.adapt_datetimefield_value(
         _start_of_window(as_of, churn.SURVEY_WINDOW_DAYS)
     )
+    praise_from = connection.ops.adapt_datetimefield_value(
+        _start_of_window(as_of, praise_window_days)
+    )
     still_open = [str(status) for status in Ticket.OPEN_STATUSES]
     marks = ", ".join(["%s"] * len(still_open))
-    complaint = "type = %s AND created_at >= %s"
-    ids, handled, made, unresolved = fetch_columns(
+    opened_since = "type = %s AND created_at >= %s"
+    ids, handled, made, unresolved, praised = fetch_columns(
         f"SELECT CAST(customer_id AS BIGINT), CAST(COUNT(*) AS BIGINT),"  # noqa: S608
-        f" CAST(SUM(CASE WHEN {complaint} THEN 1 ELSE 0 END) AS BIGINT),"
-        f" CAST(SUM(CASE WHEN {complaint} AND status IN ({marks}) THEN 1 ELSE 0 END) AS BIGINT)"
+        f" CAST(SUM(CASE WHEN {opened_since} THEN 1 ELSE 0 END) AS BIGINT),"
+        f" CAST(SUM(CASE WHEN {opened_since} AND status IN ({marks}) THEN 1 ELSE 0 END)"
+        " AS BIGINT),"
+        f" CAST(SUM(CASE WHEN {opened_since} THEN 1 ELSE 0 END) AS BIGINT)"
         f" FROM {_table(Ticket)} WHERE merged_into_id IS NULL AND created_at < %s"
         " GROUP BY customer_id",
         [
@@ -516,15 +533,18 @@ def _aggregate_service(as_of, n, positions) -> dict[str, np.ndarray]:
             Ticket.Type.COMPLAINT.value,
             complaints_from,
             *still_open,
+            Ticket.Type.PRAISE.value,
+            praise_from,
             end,
         ],
-        "iiii",
+        "iiiii",
     )
     where, known = positions(ids)
     result = {
         "tickets_handled": _scatter(where, handled[known], n, 0, np.int64),
         "complaints": _scatter(where, made[known], n, 0, np.int64),
         "open_complaints": _scatter(where, unresolved[known], n, 0, np.int64),
+        "praise": _scatter(where, praised[known], n, 0, np.int64),
     }
     ids, scores = fetch_columns(
         f"""
@@ -755,15 +775,25 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
     repeat_in_cycle[repeaters] = (
         gap_to_previous.astype(np.int64) <= value_settings.lifecycle_cycle_days
     )
-    contacted = np.zeros(n, dtype=bool)
+    # A customer has been in contact through a contact of any channel or a ticket with the
+    # service desk, up to as_of: a prospect who only ever wrote to the desk is no longer a
+    # suspect. A duplicate merged into another ticket is not counted of its own, as for the
+    # cost to serve; the ticket it went into always belongs to the same customer.
+    contacted = data.tickets_handled > 0
     for counts in data.interactions.values():
         contacted |= counts > 0
+    # Advocacy: praise sent to the service desk in the last purchase cycle (the praise window
+    # is the settings' cycle length, see analytics_refresh). A repeat buyer stays on the ladder's
+    # buying rungs for one cycle after their last purchase, so praise of the same age speaks for
+    # the same relationship; a shorter window, such as the complaints' 90 days, would drop a
+    # customer who buys and praises once a year back to repeat purchase between visits, though
+    # nothing has changed. Only a repeat buyer can be an advocate (lifecycle_stages decides
+    # that): praise from anyone else leaves them where their purchases put them.
     stages = lifecycle.lifecycle_stages(
         contacted,
         data.any_purchase_days,
         repeat_in_cycle,
-        # No source records recommendations yet, so nobody is an advocate.
-        np.zeros(n, dtype=bool),
+        data.praise > 0,
         days_since_last,
         cycle_days=value_settings.lifecycle_cycle_days,
     )
@@ -894,6 +924,9 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
         "tiers": _counts(pareto),
         "volume_tiers": _counts(volume),
         "lifecycle_stages": _counts(stages),
+        # The days of praise that make a repeat buyer an advocate, for the funnel's caption
+        # (a run made before the service desk was heard has none, and no advocates).
+        "advocate_praise_days": data.praise_window_days,
         "credit_ratings": _counts(ratings),
         "churn_warnings": int(churn_flag.sum()),
         # None when too few customers bought again to say how long a second purchase takes, or

@@ -15,7 +15,7 @@ from guanxi.customers.services import StaleVersionError
 from guanxi.web.params import version_param
 
 from . import labels
-from .dashboard import CHARTS, tier_rule
+from .dashboard import CHARTS, stage_rule, tier_rule
 from .exports import MEDIA_TYPE, chart_export_csv, export_filename
 from .forms import DashboardFilterForm
 from .models import ChurnFollowUp
@@ -49,6 +49,7 @@ def dashboard(request):
             "spend_model": (run.figures or {}).get("spend_model") if run else None,
             "charts": charts,
             "tier_rule": tier_rule(run) if run else "",
+            "stage_rule": stage_rule(run),
             "is_filtered": bool(filters),
             "open_follow_ups": follow_ups_for_user(request.user).count(),
         },

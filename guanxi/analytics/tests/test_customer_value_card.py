@@ -23,8 +23,9 @@ def test_the_card_shows_the_current_figures(client, book_of_orders):
     assert "tier-badge-lead" in page and "Cannot lose them" in page
     assert "Next purchase overdue" in page and "C (frequent or long delays)" in page
     assert "As of the analytics refresh of 2026-03-01." in page
-    # The stage the refresh computes from purchases is told apart from the one on the profile.
-    assert "Lifecycle stage by purchases" in page
+    # The stage the refresh computes from purchases, contacts and tickets is told apart from the
+    # one set on the profile.
+    assert "Lifecycle stage by activity" in page
 
 
 def test_putting_on_and_taking_off_the_blacklist_from_the_page(client, book_of_orders):
