@@ -273,7 +273,7 @@ def _danger_in_ole(where: str, content: bytes, depth: int, unpack_left: list[int
         for entry in entries:
             if entry[-1].lower() != PACKAGE_STREAM:
                 continue
-            package = _package_in(ole, entry)
+            package = _package_in(ole, entry, unpack_left)
             if package is None:
                 continue
             names, data = package
@@ -284,8 +284,18 @@ def _danger_in_ole(where: str, content: bytes, depth: int, unpack_left: list[int
     return None
 
 
-def _package_in(ole: olefile.OleFileIO, entry: list[str]) -> tuple[list[str], bytes] | None:
+def _package_in(
+    ole: olefile.OleFileIO, entry: list[str], unpack_left: list[int]
+) -> tuple[list[str], bytes] | None:
+    """The packaged file of a Package stream, charged to ``unpack_left`` before it is read
+    (olefile reads a stream whole as it opens it); None when it is past what may be unpacked.
+    Many entries of one file can name the same stream, or streams whose sectors run round in a
+    loop: read each time, a few megabytes of them made olefile read gigabytes."""
     try:
+        size = ole.get_size(entry)
+        if size > unpack_left[0]:
+            return None
+        unpack_left[0] -= size
         return _packaged_file(ole.openstream(entry).read())
     except Exception:  # a damaged stream holds nothing that could run from it
         return None
@@ -368,7 +378,7 @@ def _danger_in_pdf(where: str, content: bytes, depth: int, unpack_left: list[int
     follow a reference from anywhere; reading every object of a large PDF would be slow."""
     try:
         with pypdf.apply_configuration(**PDF_LIMITS):
-            reader = pypdf.PdfReader(io.BytesIO(content))
+            reader = _AttachedPdfReader(io.BytesIO(content))
             if reader.is_encrypted:
                 # Names are not encrypted; file names, embedded files and object streams are,
                 # and a PDF that opens without a password is decrypted with the empty one.
@@ -381,6 +391,63 @@ def _danger_in_pdf(where: str, content: bytes, depth: int, unpack_left: list[int
     except Exception:  # hostile input makes any parser raise anything; see the module's doc
         return None
     return None
+
+
+# Where an object's text begins: its number and generation and "obj", after white space, as
+# pypdf looks for one the cross-reference misplaces.
+PDF_OBJECT_HEADER = re.compile(rb"\s(\d+)\s+(\d+)\s+obj")
+
+
+class _AttachedPdfReader(pypdf.PdfReader):
+    """pypdf's reader, but finding the objects the cross-reference misplaces (its offset
+    pointing at another object) or leaves out in one pass over the file, as pypdf's repair of a
+    damaged cross-reference does. pypdf itself looks for each such object through the whole
+    file, copying it first, every time one is asked for: a PDF of a few megabytes listing
+    thousands of misplaced objects, or of object streams it does not have, kept an email or an
+    agent's upload waiting for minutes. An object found nowhere is not read (None), as pypdf
+    gives nothing for one it cannot find."""
+
+    _object_headers: dict[tuple[int, int], int] | None = None
+
+    def get_object(self, indirect_reference: int | IndirectObject):
+        if isinstance(indirect_reference, int):
+            indirect_reference = IndirectObject(indirect_reference, 0, self)
+        number, generation = indirect_reference.idnum, indirect_reference.generation
+        if not self._placed(number, generation):
+            found = self._headers().get((number, generation))
+            if found is None:
+                return None
+            self.xref.setdefault(generation, {})[number] = found
+        return super().get_object(indirect_reference)
+
+    def _placed(self, number: int, generation: int) -> bool:
+        """Whether pypdf reads this object without looking through the file for it: already
+        read, in an object stream (whose own stream is asked for in turn), free, or where the
+        cross-reference says it begins."""
+        if (generation, number) in self.resolved_objects:
+            return True
+        if generation == 0 and number in self.xref_objStm:
+            return True
+        if self.xref_free_entry.get(generation, {}).get(number, False):
+            return True
+        offset = self.xref.get(generation, {}).get(number)
+        if offset is None:
+            return False
+        self.stream.seek(offset)
+        try:
+            return self.read_object_header(self.stream) == (number, generation)
+        except Exception:  # not a header: see the module's docstring
+            return False
+
+    def _headers(self) -> dict[tuple[int, int], int]:
+        """Where each object's text begins, the first of that number and generation (as
+        pypdf's own search finds), read once."""
+        if self._object_headers is None:
+            self._object_headers = {}
+            for match in PDF_OBJECT_HEADER.finditer(self.stream.getvalue()):
+                key = (int(match[1]), int(match[2]))
+                self._object_headers.setdefault(key, match.start() + 1)
+        return self._object_headers
 
 
 def _object_streams(reader: pypdf.PdfReader, unpack_left: list[int]) -> dict[int, bytes]:

@@ -90,7 +90,14 @@ def _padded(data: bytes) -> bytes:
 
 
 def _directory_entry(
-    name: str, kind: int, *, child=NO_STREAM, right=NO_STREAM, start: int, size: int
+    name: str,
+    kind: int,
+    *,
+    child=NO_STREAM,
+    left=NO_STREAM,
+    right=NO_STREAM,
+    start: int,
+    size: int,
 ) -> bytes:
     encoded = name.encode("utf-16-le")
     return struct.pack(
@@ -99,7 +106,7 @@ def _directory_entry(
         len(encoded) + 2 if name else 0,
         kind,
         1,  # black
-        NO_STREAM,
+        left,
         right,
         child,
         bytes(16),
@@ -108,6 +115,66 @@ def _directory_entry(
         start,
         size,
     )
+
+
+def ole_naming_one_stream(name: str, data: bytes, count: int) -> bytes:
+    """An OLE compound file (version 3) whose root holds ``count`` directory entries of the
+    stream ``name``, all of them the one stream ``data``: olefile reads a stream anew each time
+    it is opened. The entries form a balanced tree, as olefile walks it recursively."""
+    data = _padded(data + bytes(max(0, MINI_STREAM_CUTOFF - len(data))))
+    data_sectors = len(data) // SECTOR
+    directory_sectors = -(-(count + 1) // 4)
+    fat_sectors = 1
+    while fat_sectors * SECTOR // 4 < fat_sectors + directory_sectors + data_sectors:
+        fat_sectors += 1
+    assert fat_sectors <= 109, "the header lists the FAT's sectors"
+    data_start = fat_sectors + directory_sectors
+    fat = [FAT_SECTOR] * fat_sectors
+    fat += _chain(fat_sectors, directory_sectors) + _chain(data_start, data_sectors)
+    fat += [FREE] * (fat_sectors * SECTOR // 4 - len(fat))
+    entries: dict[int, bytes] = {}
+
+    def subtree(low: int, high: int) -> int:
+        if low > high:
+            return NO_STREAM
+        middle = (low + high) // 2
+        entries[middle] = _directory_entry(
+            name,
+            2,
+            left=subtree(low, middle - 1),
+            right=subtree(middle + 1, high),
+            start=data_start,
+            size=len(data),
+        )
+        return middle
+
+    root_child = subtree(1, count)
+    directory = _directory_entry("Root Entry", 5, child=root_child, start=END_OF_CHAIN, size=0)
+    directory += b"".join(entries[index] for index in range(1, count + 1))
+    directory += _directory_entry("", 0, start=0, size=0) * (directory_sectors * 4 - count - 1)
+    header = struct.pack(
+        "<8s16sHHHHH6sLLLLLLLLL",
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+        bytes(16),
+        0x3E,
+        3,
+        0xFFFE,
+        9,
+        6,
+        bytes(6),
+        0,
+        fat_sectors,
+        fat_sectors,  # the directory's first sector
+        0,
+        MINI_STREAM_CUTOFF,
+        END_OF_CHAIN,  # no mini FAT
+        0,
+        END_OF_CHAIN,  # no DIFAT sectors
+        0,
+    )
+    header += struct.pack(f"<{fat_sectors}L", *range(fat_sectors))
+    header += struct.pack("<L", FREE) * (109 - fat_sectors)
+    return header + struct.pack(f"<{len(fat)}L", *fat) + directory + data
 
 
 def package(label: str, data: bytes, *, temporary_path: str | None = None) -> bytes:
