@@ -25,7 +25,9 @@ import datetime as dt
 import io
 import multiprocessing
 import re
+import signal
 import tempfile
+import threading
 import time
 import zipfile
 from collections import defaultdict
@@ -704,8 +706,10 @@ class _SheetRows:
     connection it inherits, and ends without closing it (multiprocessing ends a forked
     process with ``os._exit``), so the export's connection is untouched. A list short enough
     for the web to export while the user waits is written in the web's own process, which is
-    not forked (its other threads could hold locks the copy would never see released). The
-    rows' text is the same either way; only the compressed stream's blocks differ, ending
+    not forked (its other threads could hold locks the copy would never see released), nor
+    is any thread but the main one, as the web's server answers in threads. The writer stops
+    when the export kills it or when the export's end of the pipe closes, the export having
+    died. The rows' text is the same either way; only the compressed stream's blocks differ, ending
     where each part of the sheet ends (see guanxi/core/deflated_entries.py). Where processes
     cannot be forked, every row is written in the export's own process."""
 
@@ -752,13 +756,21 @@ class _SheetRows:
             self._writer = None
             connection.close()
             if process.is_alive():
-                process.terminate()
+                process.kill()  # the writer ignores SIGTERM (see _write_sheet_rows)
             process.join()
 
     def _send(self) -> None:
         first = self.rows - len(self._batch) + 1
         batch, self._batch = self._batch, []
-        if self._writer is None and _FORK and first > settings.GUANXI_EXPORT_BACKGROUND_ROWS:
+        # ``first`` counts the header row: the batch's first customer is the sheet's
+        # ``first - 1``th. Only the main thread forks: the web's server answers in other threads,
+        # and a list it found short may have grown by the time it is written.
+        if (
+            self._writer is None
+            and _FORK
+            and first - 1 > settings.GUANXI_EXPORT_BACKGROUND_ROWS
+            and threading.current_thread() is threading.main_thread()
+        ):
             self._fork()
         if self._writer is None:
             self._here.write(_rows_xml(first, batch, self._dates))
@@ -774,7 +786,7 @@ class _SheetRows:
         connection, writer_end = context.Pipe()
         process = context.Process(
             target=_write_sheet_rows,
-            args=(writer_end, self.file, self._dates),
+            args=(writer_end, connection, self.file, self._dates),
             name="xlsx-rows",
             daemon=True,
         )
@@ -804,10 +816,19 @@ _ROWS_BATCH = 500
 _FORK = "fork" in multiprocessing.get_all_start_methods()
 
 
-def _write_sheet_rows(connection, file, dates: _Dates) -> None:
+def _write_sheet_rows(connection, exports_end, file, dates: _Dates) -> None:
     """The writing process of a sheet's rows (see :class:`_SheetRows`): batches of records
     until None, then where in the file it wrote them, their CRC and sizes, or what went
     wrong."""
+    # The copy of the export's end of the pipe would keep the pipe open when the export dies
+    # (killed, out of memory): closed, the writer reads the end of the pipe then, and ends.
+    exports_end.close()
+    # The handlers inherited are the export's own: the background worker's, while it runs a
+    # task, only note that it should stop later, so SIGTERM would not stop the writer. The
+    # writer leaves stopping to the export (which kills it) or to the pipe's end, and Ctrl-C,
+    # sent to every process of the terminal, to the export, which may finish its task first.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         piece = DeflatedPiece(file)
         while (message := connection.recv()) is not None:
@@ -816,6 +837,8 @@ def _write_sheet_rows(connection, file, dates: _Dates) -> None:
         piece.end(last=False)
         file.flush()
         connection.send((piece.start, piece.crc, piece.size, piece.compressed_size))
+    except EOFError:
+        return  # the export has gone: there is nobody to tell
     except BaseException as error:
         try:
             connection.send(error)
