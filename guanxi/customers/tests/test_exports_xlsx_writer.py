@@ -7,6 +7,7 @@ import datetime as dt
 import gc
 import io
 import multiprocessing
+import os
 import zipfile
 
 import openpyxl
@@ -239,6 +240,12 @@ def test_a_long_list_fills_the_same_sheets_as_openpyxl_would(company, monkeypatc
             assert written_parts[name] == expected_parts[name], name
 
 
+# The processes forked here from now on: whether a sheet's rows were written in a process of
+# their own is seen, not taken on trust.
+FORKS: list[int] = []
+os.register_at_fork(before=lambda: FORKS.append(os.getpid()))
+
+
 @pytest.mark.parametrize(("fork", "rows_before_fork"), [(True, 0), (True, 3), (False, 0)])
 def test_rows_written_in_small_batches_across_sheets_are_the_same(
     company, monkeypatch, settings, fork, rows_before_fork
@@ -254,7 +261,9 @@ def test_rows_written_in_small_batches_across_sheets_are_the_same(
     monkeypatch.setattr(exports, "_ROWS_BATCH", 2)
     monkeypatch.setattr(exports, "_FORK", fork)
     settings.GUANXI_EXPORT_BACKGROUND_ROWS = rows_before_fork
+    FORKS.clear()
     written = export_workbook(company.admin)
+    assert bool(FORKS) == fork
     expected = openpyxl_workbook(company.admin)
     assert cells(written) == cells(expected)
     written_parts, expected_parts = parts(written), parts(expected)
