@@ -183,8 +183,8 @@ class Aggregates:
     tickets_handled: np.ndarray | None = None
     complaints: np.ndarray | None = None  # opened in the complaint window
     open_complaints: np.ndarray | None = None  # ... and not resolved yet
-    # Praise tickets opened in the praise_window_days days up to as_of, a purchase cycle (see
-    # the lifecycle in compute_values).
+    # Praise tickets at most praise_window_days days old on the as_of day, a purchase cycle
+    # (see the lifecycle in compute_values).
     praise: np.ndarray | None = None
     praise_window_days: int = 0
     latest_survey_score: np.ndarray | None = None  # in the survey window; NaN without one
@@ -242,8 +242,8 @@ def _scatter(positions: np.ndarray, values, size: int, fill, dtype) -> np.ndarra
 def aggregate(*, as_of: dt.date, currency: str, praise_window_days: int) -> Aggregates:
     """Read everything the figures need as one row per customer: a ``GROUP BY`` query per
     source and a plain scan of the customers, each read straight into arrays
-    (:func:`guanxi.core.arrays.fetch_columns`). Praise is counted over the ``praise_window_days``
-    days up to and including ``as_of``."""
+    (:func:`guanxi.core.arrays.fetch_columns`). Praise counts when it was opened at most
+    ``praise_window_days`` days before ``as_of``, or on that day."""
     with _jit_compiled():
         return _aggregate(as_of=as_of, currency=currency, praise_window_days=praise_window_days)
 
@@ -493,6 +493,20 @@ def _start_of_window(as_of: dt.date, days: int) -> dt.datetime:
     return _day_start(as_of - dt.timedelta(days=days - 1))
 
 
+def _praise_since(as_of: dt.date, praise_window_days: int) -> dt.datetime:
+    """The first moment of the day ``praise_window_days`` days before the as_of day: praise
+    opened from then on is at most that many days old, as a last purchase that keeps a customer
+    on a buying rung is at most a cycle old (``lifecycle_stages``), so praise sent the day of
+    that purchase lasts as long as the rung does. A window reaching back past the calendar's
+    first days, from a cycle set so long that nobody lapses, takes in every praise."""
+    # The calendar's second day: the start of its first, in a time zone ahead of UTC, is a
+    # moment before the calendar in UTC, which the database cannot be given.
+    earliest = dt.date.min + dt.timedelta(days=1)
+    if praise_window_days >= (as_of - earliest).days:
+        return _day_start(earliest)
+    return _day_start(as_of - dt.timedelta(days=praise_window_days))
+
+
 def _aggregate_service(as_of, praise_window_days, n, positions) -> dict[str, np.ndarray]:
     # Two queries. One pass over the tickets opened up to the end of the as_of day (about 2 s
     # over a million) gives, per customer, the tickets handled, for the cost to serve and the
@@ -513,9 +527,7 @@ def _aggregate_service(as_of, praise_window_days, n, positions) -> dict[str, np.
     surveys_from = connection.ops.adapt_datetimefield_value(
         _start_of_window(as_of, churn.SURVEY_WINDOW_DAYS)
     )
-    praise_from = connection.ops.adapt_datetimefield_value(
-        _start_of_window(as_of, praise_window_days)
-    )
+    praise_from = connection.ops.adapt_datetimefield_value(_praise_since(as_of, praise_window_days))
     still_open = [str(status) for status in Ticket.OPEN_STATUSES]
     marks = ", ".join(["%s"] * len(still_open))
     opened_since = "type = %s AND created_at >= %s"

@@ -77,8 +77,9 @@ def test_a_repeat_buyer_who_sent_praise_in_the_cycle_is_an_advocate(book_of_orde
     # rep_customer bought on two days within a cycle, the last 273 days before AS_OF: praise
     # written long after that purchase still speaks for the same relationship.
     _ticket(moment, company, company.rep_customer, _at(AS_OF - dt.timedelta(days=20), 15), "praise")
-    # rep_b_customer's praise is from the first moment of the window: 365 days up to AS_OF.
-    first_day = AS_OF - dt.timedelta(days=CYCLE_DAYS - 1)
+    # rep_b_customer's praise is from the first moment of the window: 365 days before AS_OF,
+    # as old as a last purchase that still keeps a customer a repeat buyer.
+    first_day = AS_OF - dt.timedelta(days=CYCLE_DAYS)
     _ticket(moment, company, company.rep_b_customer, _at(first_day, 0), "praise")
 
     run = analytics_refresh(as_of=AS_OF)
@@ -92,7 +93,7 @@ def test_a_repeat_buyer_who_sent_praise_in_the_cycle_is_an_advocate(book_of_orde
 def test_praise_outside_the_window_makes_no_advocate(book_of_orders, moment):
     company = book_of_orders
     # The day before the window opens, late; and the day after as_of.
-    day_before = AS_OF - dt.timedelta(days=CYCLE_DAYS)
+    day_before = AS_OF - dt.timedelta(days=CYCLE_DAYS + 1)
     _ticket(moment, company, company.rep_b_customer, _at(day_before, 23, 30), "praise")
     _ticket(moment, company, company.rep_customer, _at(AS_OF + dt.timedelta(days=1), 9), "praise")
 
@@ -143,6 +144,38 @@ def test_praise_merged_into_another_ticket_counts_as_that_ticket(book_of_orders,
 
     assert _stage(run, company.rep_customer) == "advocate"
     assert _stage(run, company.rep_b_customer) == "repeat_purchase"
+
+
+def test_praise_as_old_as_the_last_purchase_keeps_the_advocate_to_the_cycle_s_end(
+    book_of_orders, moment
+):
+    company = book_of_orders
+    # rep_customer's last purchase was on 2025-06-01, 273 days before AS_OF, and they praised
+    # the company that day. With a cycle of 273 days AS_OF is the last day they are still a
+    # repeat buyer: praise of the same age still speaks for them.
+    value_settings = ValueSettings.load()
+    value_settings.lifecycle_cycle_days = 273
+    value_settings.save()
+    _ticket(moment, company, company.rep_customer, _at(dt.date(2025, 6, 1), 0), "praise")
+
+    run = analytics_refresh(as_of=AS_OF)
+
+    assert _stage(run, company.rep_customer) == "advocate"
+
+
+def test_a_cycle_reaching_past_the_first_calendar_day_still_refreshes(book_of_orders, moment):
+    company = book_of_orders
+    # A cycle so long that nobody ever lapses: its praise window begins before the calendar
+    # does, so every praise up to as_of counts.
+    value_settings = ValueSettings.load()
+    value_settings.lifecycle_cycle_days = 1_000_000
+    value_settings.save()
+    _ticket(moment, company, company.rep_customer, _at(dt.date(2025, 1, 10), 9), "praise")
+
+    run = analytics_refresh(as_of=AS_OF)
+
+    assert run.status == AnalyticsRun.Status.SUCCEEDED
+    assert _stage(run, company.rep_customer) == "advocate"
 
 
 # --- what the pages say --------------------------------------------------------------------
