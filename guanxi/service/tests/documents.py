@@ -56,6 +56,14 @@ def ole(*entries: tuple[str, bytes | None]) -> bytes:
         _directory_entry("", 0, start=0, size=0)
         for _unused in range(directory_sectors * 4 - len(entries) - 1)
     )
+    body = b"".join(_padded(data) for data in streams if data is not None)
+    # The FAT is sector 0, the directory from sector 1.
+    return _header(fat_sectors=1) + struct.pack(f"<{SECTOR // 4}L", *fat) + directory + body
+
+
+def _header(*, fat_sectors: int) -> bytes:
+    """The header of a version 3 compound file whose FAT takes its first ``fat_sectors``
+    sectors, the directory starting right after them, with no mini FAT and no DIFAT sectors."""
     header = struct.pack(
         "<8s16sHHHHH6sLLLLLLLLL",
         b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
@@ -67,8 +75,8 @@ def ole(*entries: tuple[str, bytes | None]) -> bytes:
         6,
         bytes(6),
         0,
-        1,  # FAT sectors
-        1,  # the directory's first sector
+        fat_sectors,
+        fat_sectors,  # the directory's first sector
         0,
         MINI_STREAM_CUTOFF,
         END_OF_CHAIN,  # no mini FAT
@@ -76,9 +84,8 @@ def ole(*entries: tuple[str, bytes | None]) -> bytes:
         END_OF_CHAIN,  # no DIFAT sectors
         0,
     )
-    header += struct.pack("<L", 0) + struct.pack("<L", FREE) * 108  # the FAT is sector 0
-    body = b"".join(_padded(data) for data in streams if data is not None)
-    return header + struct.pack(f"<{SECTOR // 4}L", *fat) + directory + body
+    header += struct.pack(f"<{fat_sectors}L", *range(fat_sectors))
+    return header + struct.pack("<L", FREE) * (109 - fat_sectors)
 
 
 def _chain(first: int, count: int) -> list[int]:
@@ -152,29 +159,7 @@ def ole_naming_one_stream(name: str, data: bytes, count: int) -> bytes:
     directory = _directory_entry("Root Entry", 5, child=root_child, start=END_OF_CHAIN, size=0)
     directory += b"".join(entries[index] for index in range(1, count + 1))
     directory += _directory_entry("", 0, start=0, size=0) * (directory_sectors * 4 - count - 1)
-    header = struct.pack(
-        "<8s16sHHHHH6sLLLLLLLLL",
-        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
-        bytes(16),
-        0x3E,
-        3,
-        0xFFFE,
-        9,
-        6,
-        bytes(6),
-        0,
-        fat_sectors,
-        fat_sectors,  # the directory's first sector
-        0,
-        MINI_STREAM_CUTOFF,
-        END_OF_CHAIN,  # no mini FAT
-        0,
-        END_OF_CHAIN,  # no DIFAT sectors
-        0,
-    )
-    header += struct.pack(f"<{fat_sectors}L", *range(fat_sectors))
-    header += struct.pack("<L", FREE) * (109 - fat_sectors)
-    return header + struct.pack(f"<{len(fat)}L", *fat) + directory + data
+    return _header(fat_sectors=fat_sectors) + struct.pack(f"<{len(fat)}L", *fat) + directory + data
 
 
 def package(label: str, data: bytes, *, temporary_path: str | None = None) -> bytes:

@@ -6,36 +6,16 @@ them, and a duplicate merged into another ticket counts as that ticket, not of i
 
 import datetime as dt
 
-import pytest
-from django.utils import timezone, translation
+from django.utils import translation
 
 from guanxi.analytics.dashboard import stage_rule
 from guanxi.analytics.models import AnalyticsRun, CustomerValue, ValueSettings
 from guanxi.analytics.refresh import analytics_refresh
 from guanxi.analytics.tests.conftest import AS_OF, page_as
+from guanxi.analytics.tests.refresh.conftest import at, open_ticket
 from guanxi.service import services
 
 CYCLE_DAYS = 365  # the default purchase cycle, and so the praise window
-
-
-@pytest.fixture
-def moment(monkeypatch):
-    """``timezone.now`` for the services: each ticket is opened at the moment set here."""
-    clock = type("Clock", (), {"current": timezone.now()})()
-    monkeypatch.setattr(timezone, "now", lambda: clock.current)
-    return clock
-
-
-def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    """A moment of a day in the site's time zone."""
-    return timezone.make_aware(dt.datetime.combine(day, dt.time(hour, minute)))
-
-
-def _ticket(moment, company, customer, when, kind):
-    moment.current = when
-    return services.ticket_create(
-        actor=company.agent, customer_id=customer.pk, data={"type": kind, "subject": "来信"}
-    )
 
 
 def _stage(run, customer) -> str:
@@ -45,10 +25,10 @@ def _stage(run, customer) -> str:
 def test_a_prospect_with_only_a_ticket_has_been_in_contact(book_of_orders, moment):
     company = book_of_orders
     prospect = company.unowned_customer  # never bought, never contacted
-    _ticket(moment, company, prospect, _at(AS_OF - dt.timedelta(days=40), 10), "inquiry")
+    open_ticket(moment, company, prospect, at(AS_OF - dt.timedelta(days=40), 10), "inquiry")
     # A ticket opened after the as_of day is not contact yet, as a later call would not be.
-    _ticket(
-        moment, company, company.agent_customer, _at(AS_OF + dt.timedelta(days=1), 9), "inquiry"
+    open_ticket(
+        moment, company, company.agent_customer, at(AS_OF + dt.timedelta(days=1), 9), "inquiry"
     )
 
     run = analytics_refresh(as_of=AS_OF)
@@ -63,8 +43,10 @@ def test_a_prospect_whose_only_tickets_were_merged_together_has_been_in_contact(
 ):
     company = book_of_orders
     prospect = company.unowned_customer
-    kept = _ticket(moment, company, prospect, _at(AS_OF - dt.timedelta(days=3), 10), "complaint")
-    duplicate = _ticket(moment, company, prospect, _at(AS_OF - dt.timedelta(days=3), 11), "praise")
+    kept = open_ticket(moment, company, prospect, at(AS_OF - dt.timedelta(days=3), 10), "complaint")
+    duplicate = open_ticket(
+        moment, company, prospect, at(AS_OF - dt.timedelta(days=3), 11), "praise"
+    )
     services.ticket_merge(actor=company.agent, ticket_id=duplicate.pk, into_id=kept.pk)
 
     run = analytics_refresh(as_of=AS_OF)
@@ -76,11 +58,13 @@ def test_a_repeat_buyer_who_sent_praise_in_the_cycle_is_an_advocate(book_of_orde
     company = book_of_orders
     # rep_customer bought on two days within a cycle, the last 273 days before AS_OF: praise
     # written long after that purchase still speaks for the same relationship.
-    _ticket(moment, company, company.rep_customer, _at(AS_OF - dt.timedelta(days=20), 15), "praise")
+    open_ticket(
+        moment, company, company.rep_customer, at(AS_OF - dt.timedelta(days=20), 15), "praise"
+    )
     # rep_b_customer's praise is from the first moment of the window: 365 days before AS_OF,
     # as old as a last purchase that still keeps a customer a repeat buyer.
     first_day = AS_OF - dt.timedelta(days=CYCLE_DAYS)
-    _ticket(moment, company, company.rep_b_customer, _at(first_day, 0), "praise")
+    open_ticket(moment, company, company.rep_b_customer, at(first_day, 0), "praise")
 
     run = analytics_refresh(as_of=AS_OF)
 
@@ -94,8 +78,10 @@ def test_praise_outside_the_window_makes_no_advocate(book_of_orders, moment):
     company = book_of_orders
     # The day before the window opens, late; and the day after as_of.
     day_before = AS_OF - dt.timedelta(days=CYCLE_DAYS + 1)
-    _ticket(moment, company, company.rep_b_customer, _at(day_before, 23, 30), "praise")
-    _ticket(moment, company, company.rep_customer, _at(AS_OF + dt.timedelta(days=1), 9), "praise")
+    open_ticket(moment, company, company.rep_b_customer, at(day_before, 23, 30), "praise")
+    open_ticket(
+        moment, company, company.rep_customer, at(AS_OF + dt.timedelta(days=1), 9), "praise"
+    )
 
     run = analytics_refresh(as_of=AS_OF)
 
@@ -117,7 +103,7 @@ def test_praise_outside_the_window_makes_no_advocate(book_of_orders, moment):
 def test_praise_from_a_customer_who_is_not_a_repeat_buyer_makes_no_advocate(book_of_orders, moment):
     company = book_of_orders
     for customer in (company.teammate_customer, company.west_customer, company.unowned_customer):
-        _ticket(moment, company, customer, _at(AS_OF - dt.timedelta(days=2), 10), "praise")
+        open_ticket(moment, company, customer, at(AS_OF - dt.timedelta(days=2), 10), "praise")
 
     run = analytics_refresh(as_of=AS_OF)
 
@@ -129,15 +115,15 @@ def test_praise_from_a_customer_who_is_not_a_repeat_buyer_makes_no_advocate(book
 
 def test_praise_merged_into_another_ticket_counts_as_that_ticket(book_of_orders, moment):
     company = book_of_orders
-    two_days_ago = _at(AS_OF - dt.timedelta(days=2), 10)
+    two_days_ago = at(AS_OF - dt.timedelta(days=2), 10)
     # Twice the same praise, the second merged into the first: one praise, an advocate.
-    kept = _ticket(moment, company, company.rep_customer, two_days_ago, "praise")
-    again = _ticket(moment, company, company.rep_customer, two_days_ago, "praise")
+    kept = open_ticket(moment, company, company.rep_customer, two_days_ago, "praise")
+    again = open_ticket(moment, company, company.rep_customer, two_days_ago, "praise")
     services.ticket_merge(actor=company.agent, ticket_id=again.pk, into_id=kept.pk)
     # Praise merged into a complaint the customer is still pursuing: the conversation goes on
     # as the complaint, so no advocacy comes of it.
-    complaint = _ticket(moment, company, company.rep_b_customer, two_days_ago, "complaint")
-    praise = _ticket(moment, company, company.rep_b_customer, two_days_ago, "praise")
+    complaint = open_ticket(moment, company, company.rep_b_customer, two_days_ago, "complaint")
+    praise = open_ticket(moment, company, company.rep_b_customer, two_days_ago, "praise")
     services.ticket_merge(actor=company.agent, ticket_id=praise.pk, into_id=complaint.pk)
 
     run = analytics_refresh(as_of=AS_OF)
@@ -156,7 +142,7 @@ def test_praise_as_old_as_the_last_purchase_keeps_the_advocate_to_the_cycle_s_en
     value_settings = ValueSettings.load()
     value_settings.lifecycle_cycle_days = 273
     value_settings.save()
-    _ticket(moment, company, company.rep_customer, _at(dt.date(2025, 6, 1), 0), "praise")
+    open_ticket(moment, company, company.rep_customer, at(dt.date(2025, 6, 1), 0), "praise")
 
     run = analytics_refresh(as_of=AS_OF)
 
@@ -170,7 +156,7 @@ def test_a_cycle_reaching_past_the_first_calendar_day_still_refreshes(book_of_or
     value_settings = ValueSettings.load()
     value_settings.lifecycle_cycle_days = 1_000_000
     value_settings.save()
-    _ticket(moment, company, company.rep_customer, _at(dt.date(2025, 1, 10), 9), "praise")
+    open_ticket(moment, company, company.rep_customer, at(dt.date(2025, 1, 10), 9), "praise")
 
     run = analytics_refresh(as_of=AS_OF)
 
@@ -186,7 +172,7 @@ def test_the_funnel_says_what_makes_a_suspect_and_an_advocate(client, book_of_or
     value_settings = ValueSettings.load()
     value_settings.lifecycle_cycle_days = 300
     value_settings.save()
-    _ticket(moment, company, company.rep_b_customer, _at(AS_OF, 10), "praise")
+    open_ticket(moment, company, company.rep_b_customer, at(AS_OF, 10), "praise")
     run = analytics_refresh(as_of=AS_OF)
     # A later change of the settings speaks for the next run, not for this one.
     value_settings.lifecycle_cycle_days = 100
@@ -220,7 +206,7 @@ def test_the_funnel_says_what_makes_a_suspect_and_an_advocate(client, book_of_or
 
 def test_the_customer_page_names_the_stage_by_activity(client, book_of_orders, moment):
     company = book_of_orders
-    _ticket(moment, company, company.rep_customer, _at(AS_OF, 10), "praise")
+    open_ticket(moment, company, company.rep_customer, at(AS_OF, 10), "praise")
     analytics_refresh(as_of=AS_OF)
 
     page = page_as(client, company.rep, f"/customers/{company.rep_customer.pk}/", chinese=True)

@@ -7,12 +7,13 @@ import datetime as dt
 import importlib
 
 import pytest
-from django.utils import timezone, translation
+from django.utils import translation
 
 from guanxi.analytics.dashboard import tier_rule
 from guanxi.analytics.models import TICKET_HANDLED, CustomerValue, ValueSettings
 from guanxi.analytics.refresh import analytics_refresh
 from guanxi.analytics.tests.conftest import AS_OF
+from guanxi.analytics.tests.refresh.conftest import at, open_ticket
 from guanxi.audit.models import AuditEvent
 from guanxi.core.testing import MigrationEditor, models_at
 from guanxi.service import services
@@ -24,26 +25,6 @@ migration = importlib.import_module(
 TICKET_COST = 25.0  # the default unit cost of a ticket handled
 
 
-@pytest.fixture
-def moment(monkeypatch):
-    """``timezone.now`` for the services: each ticket is opened at the moment set here."""
-    clock = type("Clock", (), {"current": timezone.now()})()
-    monkeypatch.setattr(timezone, "now", lambda: clock.current)
-    return clock
-
-
-def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    """A moment of a day in the site's time zone."""
-    return timezone.make_aware(dt.datetime.combine(day, dt.time(hour, minute)))
-
-
-def _ticket(moment, company, customer, when, kind="complaint"):
-    moment.current = when
-    return services.ticket_create(
-        actor=company.agent, customer_id=customer.pk, data={"type": kind, "subject": "投诉"}
-    )
-
-
 def _value(run, customer) -> CustomerValue:
     return CustomerValue.objects.get(run=run, customer=customer)
 
@@ -52,12 +33,12 @@ def test_a_customer_who_only_files_tickets_costs_their_handling_and_is_lead(book
     company = book_of_orders
     prospect = company.unowned_customer  # never bought, never contacted
     for days_before in range(6):
-        _ticket(moment, company, prospect, _at(AS_OF - dt.timedelta(days=days_before), 10))
+        open_ticket(moment, company, prospect, at(AS_OF - dt.timedelta(days=days_before), 10))
     # Every kind costs its handling, a praise as much as a complaint.
-    _ticket(moment, company, prospect, _at(AS_OF - dt.timedelta(days=30), 10), kind="praise")
+    open_ticket(moment, company, prospect, at(AS_OF - dt.timedelta(days=30), 10), kind="praise")
     # The teammate's one purchase just paid for its handling (margin 20, one order 20): one
     # inquiry makes them cost more than they bring.
-    _ticket(moment, company, company.teammate_customer, _at(AS_OF, 9), kind="inquiry")
+    open_ticket(moment, company, company.teammate_customer, at(AS_OF, 9), kind="inquiry")
 
     run = analytics_refresh(as_of=AS_OF)
 
@@ -78,13 +59,13 @@ def test_a_customer_who_only_files_tickets_costs_their_handling_and_is_lead(book
 def test_a_duplicate_merged_into_another_ticket_is_not_charged_again(book_of_orders, moment):
     company = book_of_orders
     prospect = company.unowned_customer
-    kept = _ticket(moment, company, prospect, _at(AS_OF - dt.timedelta(days=3), 10))
+    kept = open_ticket(moment, company, prospect, at(AS_OF - dt.timedelta(days=3), 10))
     for minutes in (5, 10):
-        duplicate = _ticket(
-            moment, company, prospect, _at(AS_OF - dt.timedelta(days=3), 10, minutes)
+        duplicate = open_ticket(
+            moment, company, prospect, at(AS_OF - dt.timedelta(days=3), 10, minutes)
         )
         services.ticket_merge(actor=company.agent, ticket_id=duplicate.pk, into_id=kept.pk)
-    _ticket(moment, company, prospect, _at(AS_OF - dt.timedelta(days=1), 10))
+    open_ticket(moment, company, prospect, at(AS_OF - dt.timedelta(days=1), 10))
 
     run = analytics_refresh(as_of=AS_OF)
 
@@ -97,9 +78,9 @@ def test_tickets_are_counted_up_to_the_end_of_the_as_of_day_as_the_contacts_are(
 ):
     company = book_of_orders
     prospect = company.unowned_customer
-    _ticket(moment, company, prospect, _at(AS_OF - dt.timedelta(days=800), 10))  # long ago
-    _ticket(moment, company, prospect, _at(AS_OF, 23, 30))  # late on the as_of day
-    _ticket(moment, company, prospect, _at(AS_OF + dt.timedelta(days=1), 0, 10))  # next day
+    open_ticket(moment, company, prospect, at(AS_OF - dt.timedelta(days=800), 10))  # long ago
+    open_ticket(moment, company, prospect, at(AS_OF, 23, 30))  # late on the as_of day
+    open_ticket(moment, company, prospect, at(AS_OF + dt.timedelta(days=1), 0, 10))  # next day
 
     run = analytics_refresh(as_of=AS_OF)
     assert _value(run, prospect).cost_to_serve == pytest.approx(2 * TICKET_COST)
@@ -117,7 +98,7 @@ def test_settings_without_a_unit_cost_for_tickets_leave_them_out_and_say_so(book
         name: cost for name, cost in value_settings.unit_costs.items() if name != TICKET_HANDLED
     }
     value_settings.save()
-    _ticket(moment, company, company.unowned_customer, _at(AS_OF, 10))
+    open_ticket(moment, company, company.unowned_customer, at(AS_OF, 10))
 
     run = analytics_refresh(as_of=AS_OF)
 
@@ -144,7 +125,7 @@ def test_the_tier_caption_names_what_the_run_charged_those_who_never_bought(book
     priced = dict(value_settings.unit_costs)
     value_settings.unit_costs = {n: c for n, c in priced.items() if n != TICKET_HANDLED}
     value_settings.save()
-    _ticket(moment, company, company.unowned_customer, _at(AS_OF, 10))
+    open_ticket(moment, company, company.unowned_customer, at(AS_OF, 10))
     run = analytics_refresh(as_of=AS_OF)
     assert _value(run, company.unowned_customer).pareto_tier == ""
     value_settings.unit_costs = priced
