@@ -23,13 +23,15 @@ class DeflatedPiece:
     with their CRC-32 and length. :meth:`end` ends the piece: ``last`` for the last piece of an
     entry, otherwise on a byte boundary so that another piece can follow."""
 
-    def __init__(self, file: IO[bytes], level: int = zlib.Z_DEFAULT_COMPRESSION):
+    def __init__(self, file: IO[bytes]):
         self.file = file
         self.crc = 0
         self.size = 0
         self.compressed_size = 0
         self.start = file.tell()
-        self._compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
+        self._compressor = zlib.compressobj(
+            zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -zlib.MAX_WBITS
+        )
 
     @classmethod
     def written(cls, file: IO[bytes], start: int, crc: int, size: int, compressed_size: int):

@@ -737,12 +737,9 @@ class _SheetRows:
         if self._writer is None:
             self._here.end(last=False)
             return [self._here]
-        process, connection = self._writer
+        process, _connection = self._writer
         self._to_writer(None)
-        try:
-            outcome = connection.recv()
-        except EOFError:
-            outcome = RuntimeError(f"Writing the rows of a sheet stopped ({process.exitcode})")
+        outcome = self._writers_outcome()
         process.join()
         self.close()
         if isinstance(outcome, BaseException):
@@ -795,19 +792,20 @@ class _SheetRows:
         self._writer = (process, connection)
 
     def _to_writer(self, message) -> None:
-        process, connection = self._writer
         try:
-            connection.send(message)
+            self._writer[1].send(message)
         except (BrokenPipeError, ConnectionResetError):
             # The writer stopped: what stopped it is waiting in the pipe.
-            try:
-                outcome = connection.recv()
-            except EOFError:
-                outcome = None
-            if isinstance(outcome, BaseException):
-                raise outcome from None
-            stopped = f"Writing the rows of a sheet stopped ({process.exitcode})"
-            raise RuntimeError(stopped) from None
+            raise self._writers_outcome() from None
+
+    def _writers_outcome(self):
+        """What the writer sent last: where it wrote the rows, or what went wrong, or that it
+        stopped without a word."""
+        process, connection = self._writer
+        try:
+            return connection.recv()
+        except EOFError:
+            return RuntimeError(f"Writing the rows of a sheet stopped ({process.exitcode})")
 
 
 # Rows written, or handed to a sheet's writing process, at a time.
