@@ -194,16 +194,23 @@ CONTENT_TYPES = (
 )
 
 
+def zip_archive(*members: tuple[str, bytes]) -> bytes:
+    """A zip archive of these entries, by name and content, in this order."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in members:
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
 def office_document(*parts: tuple[str, bytes], folder: str = "word") -> bytes:
     """An Office Open XML document (a zip with its content types and a main part) with these
     parts besides."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", CONTENT_TYPES)
-        archive.writestr(f"{folder}/document.xml", b"<document>Quotation</document>")
-        for name, content in parts:
-            archive.writestr(name, content)
-    return buffer.getvalue()
+    return zip_archive(
+        ("[Content_Types].xml", CONTENT_TYPES),
+        (f"{folder}/document.xml", b"<document>Quotation</document>"),
+        *parts,
+    )
 
 
 def pdf(*objects: bytes, packed: tuple[int, ...] = ()) -> bytes:

@@ -3,9 +3,7 @@
 program. A rar or 7z archive, which the desk cannot look into, is not kept either. An agent
 cannot attach such a file; one arriving by email is left out, a note saying which and why."""
 
-import io
 import time
-import zipfile
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -31,6 +29,7 @@ from guanxi.service.tests.documents import (
     pdf_stream,
     pdf_with_attachment,
     windows_program,
+    zip_archive,
 )
 from guanxi.service.tests.inbound_mail import email_message, media  # noqa: F401  (a fixture)
 from guanxi.service.tests.test_attachment_programs import _ticket
@@ -44,14 +43,6 @@ LAUNCHING_PDF = pdf(
     b"<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /L#61unch /F (cmd.exe) >> >>", *PAGES
 )
 RAR = b"Rar!\x1a\x07\x01\x00" + bytes(100)
-
-
-def _zip(*members: tuple[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in members:
-            archive.writestr(name, content)
-    return buffer.getvalue()
 
 
 @pytest.mark.parametrize(
@@ -91,7 +82,9 @@ def _zip(*members: tuple[str, bytes]) -> bytes:
         ),
         pytest.param(
             "quotes.zip",
-            _zip(("报价单.docx", office_document((EMBEDDED, packaged_object("a.exe", b"x"))))),
+            zip_archive(
+                ("报价单.docx", office_document((EMBEDDED, packaged_object("a.exe", b"x"))))
+            ),
             f"quotes.zip: 报价单.docx: {EMBEDDED}: a.exe",
             id="zip of a document packaging a program",
         ),
@@ -129,10 +122,10 @@ def test_an_office_document_with_macros_is_found(name, content):
 
 
 def test_a_document_with_macros_in_a_zip_is_named_by_where_it_is():
-    archive = _zip(("notes.txt", b"hello"), ("报价单.docm", MACRO_DOCUMENT))
+    archive = zip_archive(("notes.txt", b"hello"), ("报价单.docm", MACRO_DOCUMENT))
     assert danger_in("quotes.zip", archive) == Danger("quotes.zip: 报价单.docm", Hazard.MACROS)
     # A file of that name in a zip that is not an Office document is only a file.
-    assert danger_in("backup.zip", _zip(("vbaProject.bin", b"x"))) is None
+    assert danger_in("backup.zip", zip_archive(("vbaProject.bin", b"x"))) is None
 
 
 SETUP_IN_UTF16 = b"<FEFF00730065007400750070002E006500780065>"  # "setup.exe" as a hex string
@@ -153,7 +146,7 @@ SETUP_IN_UTF16 = b"<FEFF00730065007400750070002E006500780065>"  # "setup.exe" as
             id="in a compressed object stream",
         ),
         pytest.param(
-            pdf_with_attachment(b"(drivers.zip)", _zip(("install.bat", b"@echo off"))),
+            pdf_with_attachment(b"(drivers.zip)", zip_archive(("install.bat", b"@echo off"))),
             "手册.pdf: drivers.zip: install.bat",
             id="zip holding a program",
         ),
@@ -237,7 +230,7 @@ def test_a_launch_action_among_many_objects_is_found_in_a_moment():
         ("照片.7z", b"not looked at", "照片.7z"),
         ("照片.pdf", RAR, "照片.pdf"),  # named as something else: its first bytes tell
         ("照片.bin", b"7z\xbc\xaf\x27\x1c" + bytes(30), "照片.bin"),
-        ("all.zip", _zip(("notes.txt", b"x"), ("照片.rar", RAR)), "all.zip: 照片.rar"),
+        ("all.zip", zip_archive(("notes.txt", b"x"), ("照片.rar", RAR)), "all.zip: 照片.rar"),
     ],
 )
 def test_a_rar_or_7z_archive_is_refused_as_it_cannot_be_looked_into(name, content, where):

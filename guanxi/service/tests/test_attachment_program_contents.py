@@ -16,6 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from guanxi.service import dangerous_files, services
 from guanxi.service.inbound import file_inbound_email
 from guanxi.service.models import TicketAttachment
+from guanxi.service.tests.documents import windows_program, zip_archive
 from guanxi.service.tests.inbound_mail import email_message, media  # noqa: F401  (a fixture)
 from guanxi.service.tests.test_attachment_programs import _ticket
 
@@ -29,21 +30,6 @@ def _program_in(name: str, content: bytes) -> str | None:
     danger = dangerous_files.danger_in(name, content)
     assert danger is None or danger.hazard == dangerous_files.Hazard.PROGRAM
     return danger.where if danger else None
-
-
-def _windows_program() -> bytes:
-    """The start of a Windows program: "MZ", and where the header says, "PE\\0\\0"."""
-    head = bytearray(b"MZ" + b"\0" * 0x7E)
-    head[0x3C:0x40] = (0x80).to_bytes(4, "little")
-    return bytes(head) + b"PE\0\0" + b"\0" * 200
-
-
-def _zip(*members: tuple[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in members:
-            archive.writestr(name, content)
-    return buffer.getvalue()
 
 
 def _zip_of_copies(content: bytes, names: list[str]) -> bytes:
@@ -75,17 +61,21 @@ def _zip_of_copies(content: bytes, names: list[str]) -> bytes:
 @pytest.mark.parametrize(
     ("name", "content", "program"),
     [
-        ("invoice.pdf", _windows_program(), "invoice.pdf"),  # a program named as a document
+        ("invoice.pdf", windows_program(), "invoice.pdf"),  # a program named as a document
         ("report", b"\x7fELF\x02\x01\x01" + b"\0" * 60, "report"),
         ("tool", b"\xcf\xfa\xed\xfe" + b"\0" * 60, "tool"),  # macOS, 64 bit
         ("places.csv", b"MZ,Manzanillo\nBJ,Beijing\n" + b"x" * 100, None),  # text, not a program
         ("invoice.pdf", PDF, None),
-        ("invoice.zip", _zip(("invoice.pdf", PDF), ("setup.exe", b"x")), "invoice.zip: setup.exe"),
-        ("invoice.zip", _zip(("scan/", b""), ("scan/page1.pdf", PDF)), None),
-        ("invoice.zip", _zip(("readme.txt", _windows_program())), "invoice.zip: readme.txt"),
         (
             "invoice.zip",
-            _zip(("inner.zip", _zip(("run.bat", b"@echo off")))),
+            zip_archive(("invoice.pdf", PDF), ("setup.exe", b"x")),
+            "invoice.zip: setup.exe",
+        ),
+        ("invoice.zip", zip_archive(("scan/", b""), ("scan/page1.pdf", PDF)), None),
+        ("invoice.zip", zip_archive(("readme.txt", windows_program())), "invoice.zip: readme.txt"),
+        (
+            "invoice.zip",
+            zip_archive(("inner.zip", zip_archive(("run.bat", b"@echo off")))),
             "invoice.zip: inner.zip: run.bat",
         ),
         ("invoice.zip", b"PK\x03\x04 not really a zip", None),  # nothing could run from it
@@ -98,7 +88,7 @@ def test_what_a_file_holds_says_whether_it_is_a_program(name, content, program):
 
 def test_an_agent_cannot_attach_a_zip_holding_a_program(company, desk, media):  # noqa: F811
     ticket = _ticket(company)
-    archive = SimpleUploadedFile("发票.zip", _zip(("发票.pdf", PDF), ("发票.exe", b"x")))
+    archive = SimpleUploadedFile("发票.zip", zip_archive(("发票.pdf", PDF), ("发票.exe", b"x")))
     with pytest.raises(ValidationError) as refused:
         services.ticket_note(
             actor=company.agent,
@@ -122,7 +112,7 @@ def test_an_agent_may_attach_a_zip_of_documents_and_it_is_stored_whole(
     media,  # noqa: F811
 ):
     ticket = _ticket(company)
-    content = _zip(("发票.pdf", PDF), ("清单.xlsx", b"PK\x05\x06" + b"\0" * 18))
+    content = zip_archive(("发票.pdf", PDF), ("清单.xlsx", b"PK\x05\x06" + b"\0" * 18))
     services.ticket_note(
         actor=company.agent,
         ticket_id=ticket.pk,
@@ -142,10 +132,10 @@ def test_an_email_leaves_out_a_disguised_program_and_a_zip_holding_one(company, 
     )
     message.add_attachment(PDF, maintype="application", subtype="pdf", filename="发票.pdf")
     message.add_attachment(
-        _zip(("发票.exe", b"x")), maintype="application", subtype="zip", filename="发票.zip"
+        zip_archive(("发票.exe", b"x")), maintype="application", subtype="zip", filename="发票.zip"
     )
     message.add_attachment(
-        _windows_program(), maintype="application", subtype="pdf", filename="扫描件.pdf"
+        windows_program(), maintype="application", subtype="pdf", filename="扫描件.pdf"
     )
 
     ticket = file_inbound_email(message.as_bytes()).ticket
@@ -180,7 +170,7 @@ def _first_entry_damaged(damage: str, second: bytes) -> bytes:
 @pytest.mark.parametrize("damage", ["checksum", "header name", "compressed data"])
 def test_a_damaged_entry_does_not_hide_a_program_after_it(damage):
     assert _program_in("invoice.zip", _first_entry_damaged(damage, PDF)) is None
-    archive = _first_entry_damaged(damage, _windows_program())
+    archive = _first_entry_damaged(damage, windows_program())
     assert _program_in("invoice.zip", archive) == "invoice.zip: b.pdf"
 
 
@@ -189,9 +179,9 @@ def test_any_damage_to_a_zip_is_a_file_that_holds_nothing_not_an_error():
     and the agent's upload answered, rather than the reading failing with whatever the damaged
     byte made the zip reader raise (a decompression error, a seek before the file's start, a
     name that is not UTF-8)."""
-    archive = _zip(
+    archive = zip_archive(
         ("a.txt", b"hello world " * 500),
-        ("inner.zip", _zip(("b.txt", b"x" * 3000))),
+        ("inner.zip", zip_archive(("b.txt", b"x" * 3000))),
         ("c.pdf", PDF),
     )
     damage = random.Random(20261205)
