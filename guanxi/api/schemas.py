@@ -20,6 +20,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from guanxi.core.limits import column_length
+
 # Database ids are positive 64-bit integers; anything outside is refused by the schema instead
 # of reaching a query (SQLite cannot even bind a larger integer).
 MAX_ID = 2**63 - 1
@@ -73,14 +75,6 @@ T = TypeVar("T")
 # default into the OpenAPI schema, which therefore says "optional, not nullable", as the API
 # behaves. A field declared ``T | None`` is one where null means something (it clears a value).
 Omittable = Annotated[T, BeforeValidator(_refuse_null)]
-
-
-def column_length(model: type[Model], field: str) -> int:
-    """The most characters the text column ``field`` of ``model`` holds."""
-    max_length = model._meta.get_field(field).max_length
-    if max_length is None:
-        raise TypeError(f"{model.__name__}.{field} has no max_length")
-    return max_length
 
 
 def column_text(

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_noop
 
 from guanxi.accounts.roles import Role
 from guanxi.audit.summaries import Summary
-from guanxi.core.limits import at_most_characters
+from guanxi.core.limits import at_most_characters, column_length
 from guanxi.core.masking import is_masked, mask_key, mask_phone, masks_match
 from guanxi.core.phones import (
     NOT_A_PHONE,
@@ -612,12 +612,6 @@ def _settle_primary(items: list) -> None:
 _ADDRESS_LINES = ("street", "city", "region", "postcode", "country")
 
 
-def _column_length(model, name: str) -> int:
-    # Read when a value is checked, not kept from the start: the limit is the column's as the
-    # model declares it, with no copy of the number to fall behind a migration.
-    return model._meta.get_field(name).max_length
-
-
 def _clean_addresses(value, errors) -> list[dict[str, Any]]:
     items = []
     for i, raw in enumerate(_as_list(value, "addresses", errors)):
@@ -633,7 +627,7 @@ def _clean_addresses(value, errors) -> list[dict[str, Any]]:
             )
         }
         for key in _ADDRESS_LINES:
-            limit = _column_length(Address, key)
+            limit = column_length(Address, key)
             text = item.get(key) or ""
             if not isinstance(text, str):
                 errors.add(f"{name}.{key}", Summary(gettext_noop("Expected text.")))
@@ -658,7 +652,7 @@ def _clean_addresses(value, errors) -> list[dict[str, Any]]:
 
 def _clean_tags(value, errors) -> list[str]:
     tags: list[str] = []
-    limit = _column_length(Tag, "name")
+    limit = column_length(Tag, "name")
     raw_items = value.split(",") if isinstance(value, str) else _as_list(value, "tags", errors)
     for i, raw in enumerate(raw_items):
         if not isinstance(raw, str):
@@ -719,7 +713,7 @@ def _clean_consents(value, errors) -> list[dict[str, Any]]:
             if recorded_at > timezone.now() + dt.timedelta(minutes=5):
                 errors.add(f"{name}.recorded_at", _("Consent cannot be given in the future."))
         evidence = item.get("evidence") or ""
-        evidence_length = _column_length(MarketingConsent, "evidence")
+        evidence_length = column_length(MarketingConsent, "evidence")
         if not isinstance(evidence, str):
             errors.add(f"{name}.evidence", _("Expected text."))
         elif len(evidence) > evidence_length:
