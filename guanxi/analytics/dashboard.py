@@ -62,10 +62,9 @@ def tier_rule(run) -> str:
     disagree with the untiered; and those who bought only in other currencies, the same way,
     as the figures hold none of their purchases."""
     figures = (run.figures if run else None) or {}
-    used = figures.get("settings") or {}
-    current = ValueSettings.objects.filter(pk=1).first() or ValueSettings()
-    gold = used.get("gold_share", current.gold_share)
-    lead = used.get("lead_share", current.lead_share)
+    used = _settings_used(run)
+    gold = used["gold_share"]
+    lead = used["lead_share"]
     basis = _("lifetime value") if figures.get("pareto_by") == "clv" else _("profit to date")
     ranked = _(
         "Customers who have bought, ranked by %(basis)s: the top %(gold)s gold, the bottom "
@@ -76,7 +75,7 @@ def tier_rule(run) -> str:
     # cancelled or refunded (the settings currency's, whose handling is charged), and their
     # tickets when the run's settings priced them: settings whose unit costs were set before
     # tickets were charged price none, and a run made before charged none either.
-    unit_costs = used.get("unit_costs", current.unit_costs) or {}
+    unit_costs = used["unit_costs"] or {}
     if TICKET_HANDLED in unit_costs:
         never_bought = _(
             "Customers who never bought are lead when serving them (contacts, service tickets, "
@@ -91,8 +90,23 @@ def tier_rule(run) -> str:
         "Customers who bought only in other currencies than the settings' (%(currency)s) "
         "are treated the same way: the figures count neither their purchases nor the handling "
         "of their orders in other currencies."
-    ) % {"currency": used.get("currency", current.currency)}
+    ) % {"currency": used["currency"]}
     return f"{ranked} {never_bought} {other_currencies}"
+
+
+# The value settings the captions read, as the run that made the figures used them.
+_CAPTION_SETTINGS = ("gold_share", "lead_share", "currency", "unit_costs")
+
+
+def _settings_used(run) -> dict:
+    """The value settings a run's figures were made with, those the run did not record (a run
+    made before they were recorded, or no run yet) read from the settings as they are now."""
+    used = dict(((run.figures if run else None) or {}).get("settings") or {})
+    if not used.keys() >= set(_CAPTION_SETTINGS):
+        current = ValueSettings.objects.filter(pk=1).first() or ValueSettings()
+        for name in _CAPTION_SETTINGS:
+            used.setdefault(name, getattr(current, name))
+    return used
 
 
 def stage_rule(run) -> str:
@@ -438,11 +452,7 @@ def _drawn_column_labels(tiers: list[str]) -> list:
 
 def _settings_currency() -> str:
     """The currency of the current run's figures (the settings' now, before any run)."""
-    run = selectors.current_run()
-    used = ((run.figures if run else None) or {}).get("settings") or {}
-    if used.get("currency"):
-        return used["currency"]
-    return (ValueSettings.objects.filter(pk=1).first() or ValueSettings()).currency
+    return _settings_used(selectors.current_run())["currency"]
 
 
 # Each builder takes the user, the filters and, optionally, the value columns already read for

@@ -183,10 +183,9 @@ class Aggregates:
     tickets_handled: np.ndarray | None = None
     complaints: np.ndarray | None = None  # opened in the complaint window
     open_complaints: np.ndarray | None = None  # ... and not resolved yet
-    # Praise tickets at most praise_window_days days old on the as_of day, a purchase cycle
-    # (see the lifecycle in compute_values).
+    # Praise tickets at most a purchase cycle old on the as_of day (see the lifecycle in
+    # compute_values).
     praise: np.ndarray | None = None
-    praise_window_days: int = 0
     latest_survey_score: np.ndarray | None = None  # in the survey window; NaN without one
 
 
@@ -284,7 +283,6 @@ def _aggregate(*, as_of: dt.date, currency: str, praise_window_days: int) -> Agg
         customer_ids=customer_ids,
         owner_ids=owners,
         internal=internal.astype(bool),
-        praise_window_days=praise_window_days,
         **_aggregate_orders(as_of, currency, n, positions),
     )
     data.interactions = _aggregate_interactions(as_of, n, positions)
@@ -938,7 +936,7 @@ def compute_values(data: Aggregates, value_settings: ValueSettings) -> Values:
         "lifecycle_stages": _counts(stages),
         # The days of praise that make a repeat buyer an advocate, for the funnel's caption
         # (a run made before the service desk was heard has none, and no advocates).
-        "advocate_praise_days": data.praise_window_days,
+        "advocate_praise_days": value_settings.lifecycle_cycle_days,
         "credit_ratings": _counts(ratings),
         "churn_warnings": int(churn_flag.sum()),
         # None when too few customers bought again to say how long a second purchase takes, or
