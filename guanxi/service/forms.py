@@ -1,8 +1,11 @@
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.keyset import MAX_ID
+from guanxi.core.limits import at_most_characters, column_length
 
+from . import mail
 from .models import Ticket, TicketCategory, email_languages
 
 
@@ -29,6 +32,21 @@ def category_choices(blank: str = "—") -> list[tuple[str, str]]:
     return out
 
 
+class SubjectField(forms.CharField):
+    """A ticket's subject, held to its column's length as the service stores it, collapsed onto
+    one line (``mail.one_line``), as the API holds it: a subject pasted with a line break or a run
+    of spaces is not refused for characters that would never be kept. No ``max_length``, so the
+    input carries no maxlength at which a browser would cut such a paste short."""
+
+    def validate(self, value):
+        super().validate(value)
+        # Read when the form is checked, not when the module is imported, so that the limit
+        # moves with the column.
+        limit = column_length(Ticket, "subject")
+        if len(mail.one_line(value)) > limit:
+            raise ValidationError(at_most_characters(limit), code="max_length")
+
+
 class LanguageSelect(forms.Select):
     """A choice of languages, each option marked as written in its own language (``lang``), as
     it is: screen readers then read 中文 in Chinese on an English page and the other way round."""
@@ -44,7 +62,7 @@ class TicketForm(forms.Form):
     # Starts empty: the first choice, complaint, made every ticket whose type the agent did not
     # look at a complaint, with the complaint policy's deadlines and a place in its reports.
     type = forms.ChoiceField(label=_("Type"), choices=[("", "—"), *Ticket.Type.choices])
-    subject = forms.CharField(label=_("Subject"), max_length=200)
+    subject = SubjectField(label=_("Subject"))
     description = forms.CharField(
         label=_("Description"), widget=forms.Textarea(attrs={"rows": 5}), required=False
     )
@@ -158,7 +176,7 @@ class PublicRequestForm(forms.Form):
     category_id = forms.TypedChoiceField(
         label=_("Topic"), coerce=int, empty_value=None, required=False
     )
-    subject = forms.CharField(label=_("Subject"), max_length=200)
+    subject = SubjectField(label=_("Subject"))
     description = forms.CharField(
         label=_("Tell us what happened"),
         widget=forms.Textarea(attrs={"rows": 6}),
