@@ -66,7 +66,7 @@ from guanxi.core.text import UNSTORABLE_TEXT
 from guanxi.customers.models import Email
 
 from . import mail, services
-from .dangerous_files import Hazard, danger_in
+from .dangerous_files import Danger, Hazard
 from .intake import request_from_customer
 from .models import Ticket, TicketMessage
 from .sender_verification import sender_verified
@@ -739,7 +739,7 @@ def _file(parsed: ParsedEmail) -> InboundResult:
         match_customer=not unverified,
     )
     message = ticket.messages.get(email_message_id=parsed.message_id)
-    _store_attachments(ticket, message, parsed.attachments)
+    _store_attachments(ticket, message, _looked_through(parsed.attachments))
     if unverified:
         logger.info(
             "Inbound email %s from %r: the sender could not be verified; filed as from a new "
@@ -767,6 +767,7 @@ def _file_answer(parsed: ParsedEmail, ticket_id: int) -> InboundResult:
     user's reply or note, or an unknown sender's note."""
     message = False  # not filed yet
     refused = ""  # why a desk user's answer to the customer is not filed as their reply
+    looked = None  # the attachments, once looked into (see _looked_through)
     unverified = parsed.sender_verified is False
     if unverified:
         # Anyone may have put the address in From: it speaks neither for the customer nor for
@@ -782,7 +783,15 @@ def _file_answer(parsed: ParsedEmail, ticket_id: int) -> InboundResult:
         )
     elif (colleague := _colleague(parsed.sender_address)) is not None:
         to_customer = any(_writes_for_customer(ticket_id, a) for a in parsed.copied)
-        message = _from_colleague(colleague, ticket_id, parsed, to_customer=to_customer)
+        if to_customer:  # their reply stores the attachments it keeps itself
+            looked = _looked_through(parsed.attachments)
+        message = _from_colleague(
+            colleague,
+            ticket_id,
+            parsed,
+            to_customer=to_customer,
+            files=looked.kept if looked is not None else [],
+        )
         if message is False and to_customer:
             refused = _(
                 "Not recorded as a reply: %(name)s (%(address)s) may not work on this ticket. "
@@ -830,14 +839,22 @@ def _file_answer(parsed: ParsedEmail, ticket_id: int) -> InboundResult:
     _store_attachments(
         message.ticket,
         message,
-        parsed.attachments,
+        # Looked into already when a desk user's reply was tried, refused or not.
+        looked or _looked_through(parsed.attachments),
         # A desk user's reply stored those it kept itself (see _from_colleague).
         kept_stored=message.kind == TicketMessage.Kind.REPLY,
     )
     return InboundResult(ADDED, message.ticket, reason)
 
 
-def _from_colleague(colleague, ticket_id: int, parsed: ParsedEmail, *, to_customer: bool):
+def _from_colleague(
+    colleague,
+    ticket_id: int,
+    parsed: ParsedEmail,
+    *,
+    to_customer: bool,
+    files: list[SimpleUploadedFile],
+):
     """An email into the thread from one of the desk's own people: what they filed on the
     ticket (None: filed already), or False when they may not work on the ticket (the check a
     reply or note on the ticket page makes), whose email then is an unknown sender's like
@@ -847,8 +864,9 @@ def _from_colleague(colleague, ticket_id: int, parsed: ParsedEmail, *, to_custom
     its To and Cc) — an agent answering from their own mail program with "reply all" — it is
     their reply: the customer has been answered, and the ticket must show it and stop the
     clock that waits for an answer. It is not emailed again, the customer having it already.
-    Its attachments go with it, so that its audit row names them as a reply's does. Sent to
-    the desk alone, it is their internal note, and the ticket stays as it is."""
+    Its attachments (``files``: those the desk keeps, see :func:`_looked_through`) go with it,
+    so that its audit row names them as a reply's does. Sent to the desk alone, it is their
+    internal note, and the ticket stays as it is."""
     try:
         if to_customer:
             return services.email_reply_from_colleague(
@@ -858,7 +876,7 @@ def _from_colleague(colleague, ticket_id: int, parsed: ParsedEmail, *, to_custom
                 email_message_id=parsed.message_id,
                 email_from=parsed.sender_address,
                 email_copied=parsed.copied,
-                files=_uploads(parsed.attachments),
+                files=files,
             )
         return services.email_from_colleague(
             actor=colleague,
@@ -1006,36 +1024,51 @@ def _ticket_type(subject: str, body: str) -> str:
     return Ticket.Type.INQUIRY
 
 
-def _kept(attachment: Attachment) -> bool:
-    """Whether the desk keeps an email's attachment: not empty (there is nothing to keep), not
-    too large, and nothing that could start a program (see ``dangerous_files``)."""
-    size = len(attachment.data)
-    return 0 < size <= services.MAX_ATTACHMENT_BYTES and not danger_in(
-        attachment.filename, attachment.data
-    )
+@dataclass(frozen=True)
+class _LookedThrough:
+    """An email's attachments sorted by what the desk does with them (see
+    :func:`_looked_through`)."""
+
+    kept: list[SimpleUploadedFile]  # to store, looked into already
+    too_large: list[Attachment]
+    dangers: list[Danger]  # of those not kept for what opening them could start
 
 
-def _uploads(attachments: list[Attachment]) -> list[SimpleUploadedFile]:
-    """The attachments the desk keeps (see :func:`_kept`), as uploaded files."""
-    return [SimpleUploadedFile(a.filename, a.data, a.content_type) for a in attachments if _kept(a)]
+def _looked_through(attachments: list[Attachment]) -> _LookedThrough:
+    """The attachments the desk keeps — not empty (there is nothing to keep), not too large,
+    and nothing that could start a program (see ``dangerous_files``) — and why it does not keep
+    the others, for the notes. Each is looked into once, whatever stores it and writes the
+    notes: reading a large PDF or Office document is the slow part of filing an email."""
+    kept, too_large, dangers = [], [], []
+    for attachment in attachments:
+        if len(attachment.data) > services.MAX_ATTACHMENT_BYTES:
+            too_large.append(attachment)
+            continue
+        found = services.upload_looked_into(
+            attachment.filename, attachment.data, attachment.content_type
+        )
+        if isinstance(found, Danger):
+            dangers.append(found)
+        elif attachment.data:
+            kept.append(found)
+    return _LookedThrough(kept=kept, too_large=too_large, dangers=dangers)
 
 
 def _store_attachments(
     ticket: Ticket,
     message: TicketMessage,
-    attachments: list[Attachment],
+    looked: _LookedThrough,
     *,
     kept_stored: bool = False,
 ) -> None:
-    """Store the email's attachments with its message (unless ``kept_stored``: the service
-    filing it did), and say in a note which were not kept: too large, or programs."""
+    """Store the email's attachments it keeps with its message (unless ``kept_stored``: the
+    service filing it did), and say in a note which were not kept: too large, or programs."""
     limit = services.MAX_ATTACHMENT_BYTES
     if not kept_stored:
-        services._attach(ticket, message, _uploads(attachments), None)
+        services._attach(ticket, message, looked.kept, None)
     # Named by its sender: the email may be an unknown sender's, kept as a note.
     address = message.email_from or ticket.requester_email or "-"
-    too_large = [a for a in attachments if len(a.data) > limit]
-    if too_large:
+    if looked.too_large:
         body = _(
             "The email from %(address)s had attachments larger than %(limit)d MB, which were "
             "not kept: %(files)s. Ask the sender to send them another way."
@@ -1043,16 +1076,11 @@ def _store_attachments(
             "address": address,
             "limit": limit // (1024 * 1024),
             "files": ", ".join(
-                f"{a.filename} ({len(a.data) / 1024 / 1024:.1f} MB)" for a in too_large
+                f"{a.filename} ({len(a.data) / 1024 / 1024:.1f} MB)" for a in looked.too_large
             ),
         }
         services.add_note(ticket, body)
-    dangers = [
-        danger
-        for a in attachments
-        if len(a.data) <= limit and (danger := danger_in(a.filename, a.data))
-    ]
-    programs = [d.where for d in dangers if d.hazard == Hazard.PROGRAM]
+    programs = [d.where for d in looked.dangers if d.hazard == Hazard.PROGRAM]
     if programs:
         body = _(
             "The email from %(address)s had attachments that are programs or scripts, which "
@@ -1060,7 +1088,7 @@ def _store_attachments(
             "send a document, ask for it in another form."
         ) % {"address": address, "files": ", ".join(programs)}
         services.add_note(ticket, body)
-    others = [d for d in dangers if d.hazard != Hazard.PROGRAM]
+    others = [d for d in looked.dangers if d.hazard != Hazard.PROGRAM]
     if others:
         body = _(
             "The email from %(address)s had attachments that can start programs when opened or "

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -1019,7 +1020,11 @@ def _attach(
                     % {"name": upload.name, "limit": MAX_ATTACHMENT_BYTES // (1024 * 1024)}
                 }
             )
-        danger = danger_in(upload.name, _content(upload))
+        # An email's attachment was looked into as it was chosen, by the name it came with (see
+        # upload_looked_into): its content is not read again, only the name it is stored under
+        # is judged, which may have been shortened to another extension.
+        content = b"" if isinstance(upload, _LookedInto) else _content(upload)
+        danger = danger_in(upload.name, content)
         if danger:
             raise ValidationError({"files": refusal(upload.name, danger)})
         if upload.size == 0:
@@ -1040,6 +1045,20 @@ def _attach(
             attachment.save()
             attached.append({"name": attachment.filename, "size": attachment.size})
     return attached
+
+
+class _LookedInto(SimpleUploadedFile):
+    """A file :func:`upload_looked_into` found holds nothing the desk does not keep, which
+    :func:`_attach` stores without opening it again: reading a large PDF or Office document is
+    the slow part of keeping one, and inbound email needs the answer before it stores anything
+    (to choose what to keep and name the rest in a note). Made only there, so that no other
+    file, such as an agent's upload, reaches storage without being looked into."""
+
+
+def upload_looked_into(name: str, content: bytes, content_type: str) -> SimpleUploadedFile | Danger:
+    """A file to store with :func:`_attach`, looked into once for what makes it one the desk
+    does not keep (see ``dangerous_files``), or the danger found instead."""
+    return danger_in(name, content) or _LookedInto(name, content, content_type)
 
 
 def refusal(name: str, danger: Danger) -> str:
