@@ -2,7 +2,8 @@
 the file batch by batch, finding each row's customer, and the rejected-row record.
 
 A row names its customer by ``customer_external_id`` (followed through merges) or by Guanxi id
-``customer_id``; the importing user must have ``customer_action`` on it. A row whose own
+``customer_id``; the importing user must have ``customer_action`` on it (a customer out of their
+sight is no customer, as one that does not exist is). A row whose own
 ``external_id`` names a record imported before rewrites it, so the user must have that right on
 the customer the record belongs to now as well. Subclasses check one row in ``_clean`` and write
 one batch in ``_run_batch`` (and counts it in the job in memory), inside the transaction
@@ -19,6 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from guanxi.customers.models import Customer
+from guanxi.customers.visibility import VIEW
 from guanxi.dedup.selectors import merge_successors
 from guanxi.web.params import int_param
 
@@ -159,8 +161,19 @@ class LinkedRowImporter:
             .values_list("pk", flat=True)
         )
 
+    def _in_sight(self, customer_ids: Iterable[int]) -> set[int]:
+        """Those of the customers the importing user may see."""
+        if not customer_ids:
+            return set()
+        return set(
+            Customer.objects.visible_to(self.actor, VIEW)
+            .filter(pk__in=list(customer_ids))
+            .values_list("pk", flat=True)
+        )
+
     def _customers(self, rows: list[dict[str, str]]) -> dict[str, int | Reason]:
-        """Customer by the row's reference ("e:<external id>" or "i:<id>") -> id or reason."""
+        """Customer by the row's reference ("e:<external id>" or "i:<id>") -> id or reason;
+        a reference to no customer the user may see is left out."""
         external = {r["customer_external_id"] for r in rows if r.get("customer_external_id")}
         # Read as the pages read ids: str.isdigit() let "²" through to int(), which failed the
         # whole import instead of rejecting the row.
@@ -178,9 +191,16 @@ class LinkedRowImporter:
                 found[f"e:{external_id}"] = target or pk
             if str(pk) in ids:
                 found[f"i:{pk}"] = target or pk
-        allowed = self._allowed(v for v in found.values() if isinstance(v, int))
+        targets = {v for v in found.values() if isinstance(v, int)}
+        allowed = self._allowed(targets)
+        # Only a customer the user may see is refused as such. One out of their sight, or in
+        # the recycle bin, is no customer, as an id or external id nobody has is: the reasons
+        # of a file must not tell which customers exist.
+        in_sight = allowed | self._in_sight(targets - allowed)
         for key, value in list(found.items()):
-            if value not in allowed:
+            if value not in in_sight:
+                del found[key]
+            elif value not in allowed:
                 found[key] = self._refused(key[2:])
         return found
 
