@@ -362,16 +362,17 @@ def _laid_out(records: Iterator[tuple], names: dict[int, dict[str, str]]) -> Ite
 # What makes a tag's name be written in double quotes in a cell of tags (see tags_cell): any
 # character the import splits a cell of tags on (``_SPLIT`` in guanxi/imports/customer_rows.py,
 # which a test holds this to), or a double quote at the start.
-_QUOTED_TAG = re.compile(r'[;；,，、|/]|^"')
+_QUOTED_TAG = re.compile(r'[;；,，、|｜/／]|^"')
 
 
 def tags_cell(names) -> str:
     """A customer's tags as one cell, separated by "; ". The import splits a cell of tags on
-    semicolons, commas, "、", "|" and "/" (full-width ones too), so a tag holding one of them
-    ("B2B/B2C", "华东, 华南") is written in double quotes, one inside doubled, as CSV quotes a
-    cell; so is a tag starting with a double quote, which would read as such a quote. The import
-    takes a piece so quoted back as the one tag it is, in any installation, whether it has a tag
-    of that name or not (``guanxi.imports.customer_rows._split_tags``)."""
+    semicolons, commas, "、", "|" and "/", their full-width forms too ("；", "，", "｜", "／"),
+    so a tag holding one of them ("B2B/B2C", "华东, 华南", "B2B／B2C") is written in double
+    quotes, one inside doubled, as CSV quotes a cell; so is a tag starting with a double quote,
+    which would read as such a quote. The import takes a piece so quoted back as the one tag it
+    is, in any installation, whether it has a tag of that name or not
+    (``guanxi.imports.customer_rows._split_tags``)."""
     # Formulas: the cell is neutralised as a whole, after the tags are joined and quoted here,
     # like any other text of the export (_csv_text, _xlsx_row). A tag is not quoted for starting
     # with "=", "+", "-" or "@": a first tag "=x" makes the cell "=x; …", which gets the leading

@@ -90,7 +90,9 @@ CHOICE_WORDS = {
 }
 _ONE_LINE = gettext_noop("one line only: no line breaks, tabs or control characters")
 _REQUIRED = gettext_noop("this custom field is required")
-_SPLIT = re.compile(r"[;；,，、|/]+")
+# The separators of a cell of several values, each with its full-width form, as typed on a
+# Chinese keyboard ("、" is Chinese already); customers.exports.tags_cell quotes a tag holding one.
+_SPLIT = re.compile(r"[;；,，、|｜/／]+")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
 
 
@@ -497,5 +499,5 @@ def _split_tags(text: str, known: frozenset[str]) -> list[str]:
 def _split(text: str, *, emails: bool = False) -> list[str]:
     """Several values in one cell. Phones keep their inner spaces (138 1234 5678); emails
     cannot contain any, so whitespace separates them too."""
-    pattern = r"[;；,，、|/\s]+" if emails else _SPLIT
+    pattern = r"[;；,，、|｜/／\s]+" if emails else _SPLIT
     return [part.strip() for part in re.split(pattern, text or "") if part.strip()]
