@@ -1020,9 +1020,8 @@ def _attach(
                     % {"name": upload.name, "limit": MAX_ATTACHMENT_BYTES // (1024 * 1024)}
                 }
             )
-        # An email's attachment was looked into as it was chosen, by the name it came with (see
-        # upload_looked_into): its content is not read again, only the name it is stored under
-        # is judged, which may have been shortened to another extension.
+        # An email's attachment was looked into as it was chosen (see upload_looked_into): its
+        # content is not read again, but its name is judged as it is now, never taken on trust.
         content = b"" if isinstance(upload, _LookedInto) else _content(upload)
         danger = danger_in(upload.name, content)
         if danger:
@@ -1057,8 +1056,14 @@ class _LookedInto(SimpleUploadedFile):
 
 def upload_looked_into(name: str, content: bytes, content_type: str) -> SimpleUploadedFile | Danger:
     """A file to store with :func:`_attach`, looked into once for what makes it one the desk
-    does not keep (see ``dangerous_files``), or the danger found instead."""
-    return danger_in(name, content) or _LookedInto(name, content, content_type)
+    does not keep (see ``dangerous_files``), or the danger found instead.
+
+    The name it is stored under is judged too: Django shortens a name to 255 characters before
+    its last dot, which can make a harmless one a program's ("….js" + "zzz." is stored as
+    "….js."). Found here, that file is left out of an email and named in its note as any other
+    program is; found only by :func:`_attach`, it would refuse the whole email, on every fetch."""
+    upload = _LookedInto(name, content, content_type)
+    return danger_in(name, content) or danger_in(upload.name, b"") or upload
 
 
 def refusal(name: str, danger: Danger) -> str:

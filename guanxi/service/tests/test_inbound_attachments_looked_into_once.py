@@ -152,17 +152,16 @@ def test_a_reply_all_from_someone_who_may_not_work_on_the_ticket_looks_once_too(
     assert sorted(a.filename for a in note.attachments.all()) == CLEAN_NAMES
 
 
-def test_a_file_looked_into_is_judged_again_by_the_shorter_name_it_is_stored_under(
+def test_a_file_looked_into_is_judged_again_by_the_name_it_is_stored_under(
     company,
     desk,
     media,  # noqa: F811
 ):
-    # A file's name is stored to 255 characters, cut before its last dot: this one, harmless as
-    # sent, would be stored as a script's ("yyy...y.js.", which Windows runs as .js).
-    name = "y" * 251 + ".js" + "z" * 10 + "."
-    upload = services.upload_looked_into(name, b"WScript.Echo(1)", "text/plain")
+    # Its content is not read again, but its name is never taken on trust: one renamed after
+    # the look (here to a script's) is refused as any other upload is.
+    upload = services.upload_looked_into("报价.txt", b"WScript.Echo(1)", "text/plain")
     assert not isinstance(upload, Danger)
-    assert upload.name == "y" * 251 + ".js."
+    upload.name = "报价.js"
     ticket = _ticket(company)
     with pytest.raises(ValidationError) as refused:
         services.ticket_note(
@@ -171,3 +170,11 @@ def test_a_file_looked_into_is_judged_again_by_the_shorter_name_it_is_stored_und
     assert "is a program or script" in refused.value.message_dict["files"][0]
     assert not TicketAttachment.objects.exists()
     assert not [path for path in media.rglob("*") if path.is_file()]
+
+
+def test_the_name_a_file_would_be_stored_under_is_judged_as_it_is_looked_into():
+    # A file's name is stored to 255 characters, cut before its last dot: this one, harmless as
+    # sent, would be stored as a script's ("yyy...y.js.", which Windows runs as .js).
+    name = "y" * 251 + ".js" + "z" * 10 + "."
+    found = services.upload_looked_into(name, b"WScript.Echo(1)", "text/plain")
+    assert found == Danger("y" * 251 + ".js.", dangerous_files.Hazard.PROGRAM)
