@@ -522,7 +522,10 @@ def _filename(part: EmailMessage) -> str:
     # Characters that do not show go, as they do from a file uploaded on the ticket page: a
     # right-to-left override would show "invoice\u202efdp.zip" as "invoicepiz.pdf".
     name = "".join(c for c in _storable(name) if c.isprintable())
-    return name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    name = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    # A name of dots alone ("..") names no file: stored under it (Django refuses it as a path),
+    # the attachment would make the whole email fail to be filed, on every fetch.
+    return name if name.strip(".") else ""
 
 
 def _part_bytes(part: EmailMessage) -> bytes:

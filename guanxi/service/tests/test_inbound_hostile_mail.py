@@ -249,3 +249,16 @@ def test_a_sender_address_too_long_to_store_is_ignored_not_failed_for_ever(compa
     assert (result.action, result.ticket) == ("ignored", None)
     assert TOO_LONG in result.reason
     assert written() == before
+
+
+def test_an_attachment_named_only_dots_is_kept_under_a_name_of_its_own(company, desk):
+    # "." and ".." name no file (Django refuses them as paths): named so, an attachment would
+    # make the email fail to be filed on every fetch. Empty, it is left out as empty files are.
+    email = message()
+    for name, content in [("..", b"%PDF-1.4"), (".", b""), ("..", b"")]:
+        email.add_attachment(content, maintype="application", subtype="octet-stream", filename=name)
+    result = filed(email.as_bytes())
+    assert result.action == "created"
+    [attachment] = TicketAttachment.objects.filter(ticket=result.ticket)
+    assert attachment.filename == "attachment-2.bin"
+    assert attachment.file.read() == b"%PDF-1.4"
