@@ -35,7 +35,7 @@ from guanxi.customers.models import Customer
 
 from . import mail, services
 from .models import CustomerEmail, Ticket, TicketMessage, email_languages
-from .selectors import OPEN, ticket_get_for_user, tickets_for_user
+from .selectors import OPEN, ticket_get_for_user, ticket_orders_for_user, tickets_for_user
 
 router = Router(tags=["service desk"])
 
@@ -285,11 +285,7 @@ def _out(ticket: Ticket, reader) -> dict:
 
 
 def _detail(ticket: Ticket, reader) -> dict:
-    ticket = (
-        Ticket.objects.select_related("customer", "assignee", "owner")
-        .prefetch_related("orders")
-        .get(pk=ticket.pk)
-    )
+    ticket = Ticket.objects.select_related("customer", "assignee", "owner").get(pk=ticket.pk)
     return {
         **_out(ticket, reader),
         "description": text_as_seen_by(reader, ticket.description),
@@ -306,7 +302,7 @@ def _detail(ticket: Ticket, reader) -> dict:
             }
             for m in ticket.messages.select_related("customer_email").order_by("created_at", "id")
         ],
-        "order_ids": sorted(o.pk for o in ticket.orders.all()),
+        "order_ids": sorted(ticket_orders_for_user(reader, ticket).values_list("pk", flat=True)),
         "customer_emails_not_sent": [
             {
                 "id": email.pk,

@@ -168,6 +168,16 @@ def ticket_get_for_user(user, ticket_id) -> Ticket:
     )
 
 
+def ticket_orders_for_user(user, ticket: Ticket) -> QuerySet:
+    """The orders ``ticket`` is about that ``user`` may see. A ticket is linked to orders of its
+    own customer, but undoing a merge of customers gives the merged one its orders back while a
+    ticket opened on the kept one meanwhile stays linked to them: such an order is named only to
+    whoever may see the customer it belongs to now."""
+    from guanxi.orders.selectors import orders_for_user
+
+    return orders_for_user(user).filter(tickets=ticket)
+
+
 def notifications_for_user(user) -> QuerySet[Notification]:
     """The user's in-app notices, newest first, but for those about a ticket whose customer
     they may no longer see (it changed hands, or they changed team since): a notice quotes its

@@ -44,6 +44,7 @@ from .models import SatisfactionSurvey, Ticket, TicketAttachment
 from .selectors import (
     notifications_for_user,
     ticket_get_for_user,
+    ticket_orders_for_user,
     tickets_for_user,
     unread_notifications,
 )
@@ -126,7 +127,7 @@ def _detail_context(request, ticket, **forms):
         "merged_tickets": ticket.merged_tickets.order_by("pk"),
         "history": ticket.status_changes.select_related("by"),
         "attachments": ticket.attachments.all(),
-        "linked_orders": ticket.orders.all(),
+        "linked_orders": ticket_orders_for_user(request.user, ticket),
         "sla_notices": ticket.sla_notifications.all(),
         "survey": SatisfactionSurvey.objects.filter(ticket=ticket).first(),
         "can_act": can_act,
