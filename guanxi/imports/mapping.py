@@ -37,7 +37,9 @@ _choices_hint = lazy(labels_and_codes, str)
 
 # The canonical names of a customer import, with what each holds (shown beside the name on the
 # mapping page, in the reader's language). Several phones, emails or tags go in one cell,
-# separated by ; or , (or several columns mapped to the same field).
+# separated by ; , 、 | or / or the full-width ； ， ｜ ／ (emails by spaces too; see
+# customer_rows._split and _split_tags), or in several columns mapped to the same field, whose
+# cells ColumnMapping.apply joins with a semicolon.
 CUSTOMER_FIELDS = {
     "guanxi_id": gettext_lazy(
         "Guanxi's own number of the customer (the export's “id” column); the row updates that "
