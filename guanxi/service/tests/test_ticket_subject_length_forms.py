@@ -49,7 +49,12 @@ def test_a_subject_that_fits_once_on_one_line_is_taken(client, company, desk, cl
 
 
 @pytest.mark.parametrize(
-    ("language", "message"), [("en", "At most %d characters."), ("zh-hans", "最多 %d 个字符。")]
+    ("language", "message"),
+    [
+        ("en", "At most %d characters."),
+        ("zh-hans", "最多 %d 个字符。"),
+        ("zh-hant", "最多 %d 個字符。"),
+    ],
 )
 @pytest.mark.parametrize("opened_by", FORMS.values(), ids=FORMS.keys())
 def test_a_subject_too_long_once_on_one_line_is_refused_beside_it(
