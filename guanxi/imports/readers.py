@@ -34,6 +34,7 @@ from guanxi.core.formulas import restore_formula
 from .reasons import Reason, joined, rendered
 
 MAX_CELL = 10_000  # characters; a longer cell is a broken file, not data
+MAX_SHEET_ROWS = 1_048_576  # the last row of a worksheet, in Excel and in the file format
 # The whole file is in memory already, so csv's own limit on a field guards nothing; raised, it
 # lets the MAX_CELL check reject an overlong cell with the row's cells kept for the error file.
 csv.field_size_limit(256 * 1024 * 1024)
@@ -351,7 +352,16 @@ def _load_workbook(path: Path):
     try:
         # From an open file: openpyxl judges a path by its extension, an upload has none.
         return load_workbook(path.open("rb"), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as error:
+    except (
+        zipfile.BadZipFile,
+        InvalidFileException,
+        KeyError,
+        OSError,
+        ValueError,
+        # A part of the package that is no XML (the styles, the workbook, a sheet's start):
+        # the XML parsers' errors derive from SyntaxError.
+        SyntaxError,
+    ) as error:
         raise FileProblem(
             _("This is not a readable XLSX workbook (%(error)s).") % {"error": error}
         ) from None
@@ -367,8 +377,30 @@ def _sheet_rows(sheet) -> Iterator[tuple[int, tuple]]:
     # leave stale ("A1"): rows and columns beyond it would vanish without a word.
     sheet.reset_dimensions()
     try:
-        yield from enumerate(sheet.iter_rows(values_only=True), start=1)
-    except (SyntaxError, zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError) as error:
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if number > MAX_SHEET_ROWS:
+                # openpyxl hands out an empty row for each number skipped, so a row numbered
+                # in the billions, which no spreadsheet writes, would be counted out for hours.
+                raise FileProblem(
+                    _(
+                        "This XLSX workbook has a row numbered beyond %(last)s, the last row a "
+                        "worksheet has; it is damaged or was not written by a spreadsheet."
+                    )
+                    % {"last": f"{MAX_SHEET_ROWS:,}"}
+                )
+            yield number, values
+    except FileProblem:
+        raise
+    # IndexError: a cell naming a shared string the workbook does not have.
+    except (
+        SyntaxError,
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        KeyError,
+        IndexError,
+        ValueError,
+    ) as error:
         # SyntaxError: the XML parsers' errors (ElementTree's ParseError, lxml's) derive from it.
         raise FileProblem(
             _("This XLSX workbook is damaged and cannot be read to the end (%(error)s).")
