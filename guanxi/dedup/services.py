@@ -43,6 +43,8 @@ from guanxi.customers.services import (
     refresh_search_data_many,
 )
 from guanxi.customers.visibility import CHANGE, VIEW, customer_scope
+from guanxi.orders.models import Invoice, Order
+from guanxi.service.models import Ticket
 
 from .keys import remove_match_keys, stored_match_records
 from .matching.engine import REVIEW_THRESHOLD
@@ -536,6 +538,66 @@ def _reopen_pair(survivor_id: int, merged_id: int, *, created: bool) -> None:
     DuplicatePair.objects.filter(left_id=low, right_id=high).update(decided_by=None, **values)
 
 
+def _links_split(details: dict[str, Any], survivor_pk: int) -> list[str]:
+    """Why the undo would part rows linked to each other since the merge, one going back to the
+    merged customer and the other staying: empty when nothing is.
+
+    A ticket merged into another handed it its conversation, and a ticket merge keeps no list of
+    the messages it moved and cannot be undone: parted, the customer's messages would stay on
+    the other customer's ticket, read by whoever sees that one, and new emails to the merged
+    ticket would be filed there too. An invoice for an order would bill one customer for
+    another's order."""
+    moved = details.get("moved", {})
+
+    def going_back(model, label: str) -> QuerySet:
+        return model._default_manager.filter(pk__in=moved.get(label, []), customer_id=survivor_pk)
+
+    reasons = []
+    # Locked: a ticket merge locks both its tickets, so one under way finishes first and is
+    # seen here, and one after the undo finds them of two customers and is refused.
+    tickets_back = list(
+        going_back(Ticket, "service.ticket.customer")
+        .select_for_update()
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if tickets_back:
+        parted = Ticket.objects.filter(
+            (
+                Q(pk__in=tickets_back, merged_into__customer_id=survivor_pk)
+                & ~Q(merged_into_id__in=tickets_back)
+            )
+            | (
+                Q(customer_id=survivor_pk, merged_into_id__in=tickets_back)
+                & ~Q(pk__in=tickets_back)
+            )
+        ).select_related("merged_into")
+        for ticket in parted.order_by("pk"):
+            reasons.append(
+                _(
+                    "Ticket %(ticket)s was merged into ticket %(into)s since, and a ticket merge "
+                    "cannot be undone: this merge can no longer be undone."
+                )
+                % {"ticket": ticket.number, "into": ticket.merged_into.number}
+            )
+    if moved.get("orders.order.customer"):
+        # An invoice is issued with its customer locked, and the survivor is locked here: none
+        # is issued on it while this looks.
+        invoices = Invoice.objects.filter(
+            customer_id=survivor_pk,
+            order_id__in=going_back(Order, "orders.order.customer").values("pk"),
+        ).exclude(pk__in=going_back(Invoice, "orders.invoice.customer").values("pk"))
+        for invoice in invoices.order_by("pk"):
+            reasons.append(
+                _(
+                    "Invoice %(invoice)s was issued since for order #%(order)d, which would go "
+                    "back to the merged customer: this merge can no longer be undone."
+                )
+                % {"invoice": invoice.number, "order": invoice.order_id}
+            )
+    return reasons
+
+
 @transaction.atomic
 def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
     """Undo a merge: the merged customer comes back with everything the merge moved, and the
@@ -545,7 +607,10 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
     decision of its own.
 
     The actor must be allowed to change both customers (the merged one as if it were not in
-    the recycle bin) and have made the merge, or be a manager or administrator."""
+    the recycle bin) and have made the merge, or be a manager or administrator. It is refused
+    once rows of the two were linked to each other since in a way it would part (a ticket merged
+    into one of the other customer's, an invoice for an order that goes back): see
+    :func:`_links_split`."""
     try:
         merge = CustomerMerge.objects.select_for_update().get(pk=int(merge_id))
     except (TypeError, ValueError):
@@ -608,6 +673,9 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
                     % {"count": out_of_reach}
                 }
             )
+    split = _links_split(details, survivor.pk)
+    if split:
+        raise ValidationError({"merge": split})
     now = timezone.now()
     survivor_before = customer_snapshot(survivor)
     kept_changes: list[str] = []

@@ -1,0 +1,51 @@
+"""Undoing a merge of customers while a ticket of the merged one is being merged into a ticket
+of the kept one. Real concurrency needs PostgreSQL (SQLite has one writer at a time)."""
+
+from django.core.exceptions import ValidationError
+
+from guanxi.core.testing.merging import CONCURRENT
+from guanxi.core.testing.threads import hold_before, second_waits_for_first
+from guanxi.customers.models import Customer
+from guanxi.customers.services import customer_create
+from guanxi.dedup.models import CustomerMerge
+from guanxi.dedup.services import customer_merge_undo, customers_merge
+from guanxi.service import services as desk
+from guanxi.service.models import Ticket
+
+pytestmark = CONCURRENT
+
+
+def test_an_undo_waiting_for_a_ticket_merge_across_the_two_is_refused(company, monkeypatch):
+    kept = company.rep_customer
+    other = customer_create(actor=company.rep, data={"name": "王芳"})
+    kept_ticket, other_ticket = (
+        desk.ticket_create(
+            actor=company.admin,
+            customer_id=customer.pk,
+            data={"type": "complaint", "subject": "退款还没到账"},
+        )
+        for customer in (kept, other)
+    )
+    merge = customers_merge(actor=company.admin, survivor_id=kept.pk, merged_id=other.pk)
+    # Held with both tickets locked and the conversation moved, before it is recorded.
+    hold = hold_before(monkeypatch, desk, "_save", thread="ticket merge")
+    results = second_waits_for_first(
+        lambda: desk.ticket_merge(
+            actor=company.admin, ticket_id=other_ticket.pk, into_id=kept_ticket.pk
+        ),
+        lambda: customer_merge_undo(actor=company.admin, merge_id=merge.pk),
+        hold,
+        names=("ticket merge", "undo"),
+    )
+    assert results["ticket merge"][0] == "ok", results["ticket merge"][-1]
+    outcome = results["undo"]
+    assert outcome[0] == "error" and isinstance(outcome[1], ValidationError), outcome[-1]
+    assert outcome[1].message_dict == {
+        "merge": [
+            f"Ticket {other_ticket.number} was merged into ticket {kept_ticket.number} since, "
+            "and a ticket merge cannot be undone: this merge can no longer be undone."
+        ]
+    }
+    assert CustomerMerge.objects.get(pk=merge.pk).undone_at is None
+    assert Customer.objects.get(pk=other.pk).deleted_at is not None
+    assert Ticket.objects.get(pk=other_ticket.pk).customer_id == kept.pk
