@@ -72,7 +72,12 @@ def parse_day(text: str) -> dt.date | None:
     day = parse_date(text)
     if day is None:
         moment = parse_moment(text)
-        day = timezone.localdate(moment) if moment else None
+        try:
+            day = timezone.localdate(moment) if moment else None
+        except OverflowError:
+            # A moment whose day here is outside the calendar (9999-12-31T23:59-14:00 falls in
+            # year 10000, 0001-01-01T00:00+14:00 in year 0) is no date, not a failed import.
+            day = None
     return day
 
 
