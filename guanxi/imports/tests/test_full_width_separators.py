@@ -11,7 +11,12 @@ import io
 import pytest
 from django.utils import translation
 
-from guanxi.customers.exports import EXPORT_COLUMNS, ExportLayout, customers_export_csv
+from guanxi.customers.exports import (
+    EXPORT_COLUMNS,
+    ExportLayout,
+    customers_export_csv,
+    customers_export_xlsx,
+)
 from guanxi.customers.models import Customer, Tag
 from guanxi.customers.services import customer_create
 from guanxi.imports.customer_rows import _split, _split_tags
@@ -114,3 +119,57 @@ def test_tags_holding_full_width_separators_make_the_round_trip(company, tmp_pat
     job = _import(company.rep, elsewhere)
     assert (job.rows_read, job.created, job.rejected) == (1, 1, 0)
     assert _tags(Customer.objects.get(name="王芳")) == sorted(FULL_WIDTH_TAGS)
+
+
+# Addresses the address check takes that hold a separator: "/" and "|" may stand in an
+# address's local part, and a domain typed in Chinese may hold the full-width forms.
+ADDRESSES_HOLDING_A_SEPARATOR = [
+    "a/b@example.cn",
+    "c|d@example.cn",
+    "li@例子｜公司.cn",
+    "li@例子／公司.cn",
+]
+
+
+def _export(actor, export_format: str, layout: str) -> bytes:
+    if export_format == "csv":
+        return customers_export_csv(actor=actor, layout=layout, filters={"q": "王芳"})
+    with customers_export_xlsx(actor=actor, layout=layout, filters={"q": "王芳"}) as file:
+        return file.read()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("layout", ExportLayout.values)
+@pytest.mark.parametrize("export_format", ["csv", "xlsx"])
+def test_an_address_holding_a_separator_makes_the_round_trip(
+    company, tmp_path, export_format, layout
+):
+    # A customer's stored addresses, exported and imported again, are the same addresses,
+    # instead of the row being refused for the pieces of one of them.
+    customer = customer_create(
+        actor=company.rep, data={"name": "王芳", "emails": ADDRESSES_HOLDING_A_SEPARATOR}
+    )
+    with translation.override("zh-hans"):
+        content = _export(company.rep, export_format, layout)
+    path = tmp_path / f"customers.{export_format}"
+    path.write_bytes(content)
+    job = _import(company.rep, path)
+    assert (job.rows_read, job.unchanged, job.rejected) == (1, 1, 0)
+    assert sorted(customer.emails.values_list("address", flat=True)) == sorted(
+        ADDRESSES_HOLDING_A_SEPARATOR
+    )
+
+
+def test_addresses_run_together_by_a_separator_are_still_split():
+    # Not one address as a whole: split as before, whatever the separator.
+    for separator in ["/", "|", "／", "｜"]:
+        cell = f"a@example.cn{separator}b@example.cn"
+        assert _split(cell, emails=True) == ["a@example.cn", "b@example.cn"], separator
+    assert _split("a/b@example.cn; li@例子｜公司.cn，c@example.cn", emails=True) == [
+        "a/b@example.cn",
+        "li@例子｜公司.cn",
+        "c@example.cn",
+    ]
+    # One typed beside a space, at the start or the end of a piece, separates.
+    for cell in ("a@example.cn /b@example.cn", "a@example.cn| b@example.cn"):
+        assert _split(cell, emails=True) == ["a@example.cn", "b@example.cn"], cell
