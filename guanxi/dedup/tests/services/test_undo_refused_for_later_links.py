@@ -99,6 +99,27 @@ def test_tickets_merged_on_one_side_of_the_undo_do_not_stop_it(company, merged_p
     assert Ticket.objects.get(pk=newer.pk).customer_id == kept.pk
 
 
+@pytest.mark.parametrize("when", ["before", "since"])
+def test_tickets_merged_on_the_side_that_goes_back_do_not_stop_it(company, when):
+    kept = company.rep_customer
+    other = customer_create(actor=company.rep, data={"name": "王芳"})
+    first, duplicate = (
+        desk.ticket_create(
+            actor=company.admin, customer_id=other.pk, data={"type": "complaint", "subject": s}
+        )
+        for s in ("退款还没到账", "又问")
+    )
+    if when == "before":
+        desk.ticket_merge(actor=company.admin, ticket_id=duplicate.pk, into_id=first.pk)
+    merge = customers_merge(actor=company.admin, survivor_id=kept.pk, merged_id=other.pk)
+    if when == "since":
+        desk.ticket_merge(actor=company.admin, ticket_id=duplicate.pk, into_id=first.pk)
+    customer_merge_undo(actor=company.admin, merge_id=merge.pk)
+    for ticket in (first, duplicate):
+        assert Ticket.objects.get(pk=ticket.pk).customer_id == other.pk
+    assert Ticket.objects.get(pk=duplicate.pk).merged_into_id == first.pk
+
+
 def test_an_invoice_of_the_kept_customer_for_an_order_going_back_refuses_the_undo(
     company, merged_pair
 ):
@@ -121,6 +142,42 @@ def test_an_invoice_of_the_kept_customer_for_an_order_going_back_refuses_the_und
     _nothing_undone(merge, other)
     assert Invoice.objects.get(pk=invoice.pk).customer_id == kept.pk
     assert Order.objects.get(pk=order.pk).customer_id == kept.pk
+
+
+def test_invoices_that_part_no_order_from_its_customer_do_not_stop_the_undo(company):
+    """One issued since on the kept customer for an order of its own, which stays; one issued
+    before on the merged customer for its order, which goes back with it."""
+    kept = company.rep_customer
+    other = customer_create(actor=company.rep, data={"name": "王芳"})
+    own, theirs = (
+        order_create(
+            actor=company.admin,
+            customer_id=customer.pk,
+            data={"ordered_on": DAY, "amount": Decimal(9)},
+        )
+        for customer in (kept, other)
+    )
+
+    def invoice(customer, number, order):
+        return invoice_create(
+            actor=company.admin,
+            customer_id=customer.pk,
+            data={
+                "number": number,
+                "issued_on": DAY,
+                "due_on": DAY,
+                "amount": Decimal(9),
+                "order_id": order.pk,
+            },
+        )
+
+    before = invoice(other, "INV-1", theirs)
+    merge = customers_merge(actor=company.admin, survivor_id=kept.pk, merged_id=other.pk)
+    since = invoice(kept, "INV-2", own)
+    customer_merge_undo(actor=company.admin, merge_id=merge.pk)
+    assert Invoice.objects.get(pk=before.pk).customer_id == other.pk
+    assert Order.objects.get(pk=theirs.pk).customer_id == other.pk
+    assert Invoice.objects.get(pk=since.pk).customer_id == kept.pk
 
 
 def test_the_page_and_the_api_say_why_the_undo_is_refused(client, company, merged_pair):
