@@ -201,8 +201,28 @@ def test_the_page_and_the_api_say_why_the_undo_is_refused(client, company, merge
     _nothing_undone(merge, other)
 
 
-def test_the_refusal_is_translated(company, merged_pair):
-    _kept, _other, kept_ticket, other_ticket, _order, merge = merged_pair
+@pytest.mark.parametrize(
+    ("language", "ticket_words", "invoice_words"),
+    [
+        ("zh-hans", "此后被合并到工单", "此后为订单"),
+        ("zh-hant", "此後被合併到工單", "此後為訂單"),
+    ],
+)
+def test_the_refusal_is_translated(company, merged_pair, language, ticket_words, invoice_words):
+    kept, _other, kept_ticket, other_ticket, order, merge = merged_pair
     desk.ticket_merge(actor=company.admin, ticket_id=other_ticket.pk, into_id=kept_ticket.pk)
-    with translation.override("zh-hans"):
-        assert "无法再撤销" in _refused(company, merge)[0]
+    invoice_create(
+        actor=company.admin,
+        customer_id=kept.pk,
+        data={
+            "number": "INV-7",
+            "issued_on": DAY,
+            "due_on": DAY,
+            "amount": Decimal(9),
+            "order_id": order.pk,
+        },
+    )
+    with translation.override(language):
+        ticket_why, invoice_why = _refused(company, merge)
+    assert ticket_words in ticket_why
+    assert invoice_words in invoice_why
