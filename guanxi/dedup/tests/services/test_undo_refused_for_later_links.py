@@ -205,7 +205,7 @@ def test_the_page_and_the_api_say_why_the_undo_is_refused(client, company, merge
     ("language", "ticket_words", "invoice_words"),
     [
         ("zh-hans", "此后被合并到工单", "此后为订单"),
-        ("zh-hant", "此後被合併到工單", "此後為訂單"),
+        ("zh-hant", "此後被合併到工單", "開具，而該訂單會回到"),
     ],
 )
 def test_the_refusal_is_translated(company, merged_pair, language, ticket_words, invoice_words):
