@@ -30,6 +30,26 @@ BodyId = Annotated[int, Strict(), Field(ge=1, le=MAX_ID)]
 # Path and query parameters arrive as text and are converted.
 ParamId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Version = Annotated[int, Strict(), Field(ge=1, le=2**31 - 1)]
+
+# The most items a list in a request body may hold, stated in the OpenAPI schema as
+# ``maxItems``. Nobody's records come near them: they only keep what one request writes or looks
+# up small, so that a client's bug or a hostile caller sending tens of thousands is refused at
+# once, naming the list ("At most 100 items.", as every list's limit is said), instead of
+# writing them or answering an error for each. Each item of these is a row to write, to check
+# against the customer's others or to look up.
+# A person or a company has a few numbers, addresses and mailboxes; 50 is a switchboard's worth.
+MAX_PHONES = 50
+MAX_EMAILS = 50
+MAX_ADDRESSES = 50
+# Labels a team keeps on one customer; a hundred is more than any team's whole list of them.
+MAX_TAGS = 100
+# An order of a whole catalogue.
+MAX_ORDER_LINES = 1_000
+# A complaint about every delivery of a standing order for years.
+MAX_TICKET_ORDERS = 1_000
+# A customer's consents are capped at one per channel where they are declared (a channel listed
+# twice is refused anyway), and the lists of a duplicate check's draft and of a reassignment
+# state their own limits there too.
 Limit = Annotated[int, Field(ge=1, le=200, description="Rows per page (1 to 200).")]
 Cursor = Annotated[
     str,

@@ -25,6 +25,10 @@ from guanxi.api.idempotency import idempotent
 from guanxi.api.pagination import keyset_answer
 from guanxi.api.responses import prevalidated_response
 from guanxi.api.schemas import (
+    MAX_ADDRESSES,
+    MAX_EMAILS,
+    MAX_PHONES,
+    MAX_TAGS,
     BodyId,
     Cursor,
     InputSchema,
@@ -191,16 +195,24 @@ class CustomerFieldsIn(InputSchema):
     )
     phones: list[PhoneItem] | None = Field(
         None,
+        max_length=MAX_PHONES,
         description="Replaces all phone numbers. A number sent back as its `number_masked` "
         "keeps the stored number it masks.",
     )
-    emails: list[EmailItem] | None = Field(None, description="Replaces all email addresses.")
-    addresses: list[AddressIn] | None = Field(None, description="Replaces all addresses.")
-    tags: list[column_text(Tag, "name", stripped=True)] | None = Field(
-        None, description="Replaces all tags."
+    emails: list[EmailItem] | None = Field(
+        None, max_length=MAX_EMAILS, description="Replaces all email addresses."
     )
+    addresses: list[AddressIn] | None = Field(
+        None, max_length=MAX_ADDRESSES, description="Replaces all addresses."
+    )
+    tags: list[column_text(Tag, "name", stripped=True)] | None = Field(
+        None, max_length=MAX_TAGS, description="Replaces all tags."
+    )
+    # One per channel: the service refuses a channel listed twice.
     consents: list[ConsentIn] | None = Field(
-        None, description="Sets consent for the channels listed; others stay as they are."
+        None,
+        max_length=len(MarketingConsent.Channel),
+        description="Sets consent for the channels listed; others stay as they are.",
     )
     custom_fields: dict[str, Any] | None = Field(
         None,

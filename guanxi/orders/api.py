@@ -20,6 +20,7 @@ from guanxi.api.errors import ApiError, StaleVersionOut, error_responses, refers
 from guanxi.api.idempotency import idempotent
 from guanxi.api.pagination import keyset_answer
 from guanxi.api.schemas import (
+    MAX_ORDER_LINES,
     BodyId,
     Cursor,
     InputSchema,
@@ -89,7 +90,7 @@ class OrderFieldsIn(InputSchema):
 class OrderCreateIn(OrderFieldsIn):
     customer_id: BodyId
     ordered_on: dt.date
-    lines: list[OrderLineIn] | None = None
+    lines: list[OrderLineIn] | None = Field(None, max_length=MAX_ORDER_LINES)
 
 
 class OrderPatchIn(OrderFieldsIn):

@@ -20,6 +20,7 @@ from guanxi.api.errors import ApiError, StaleVersionOut, error_responses, refers
 from guanxi.api.idempotency import idempotent
 from guanxi.api.pagination import keyset_answer
 from guanxi.api.schemas import (
+    MAX_TICKET_ORDERS,
     BodyId,
     Cursor,
     InputSchema,
@@ -202,7 +203,9 @@ class TicketCreateIn(InputSchema):
     area: AreaValue | None = None
     priority: PriorityValue | None = None
     channel: ChannelValue | None = Field(None, description="Defaults to phone.")
-    order_ids: list[BodyId] | None = Field(None, description="Orders of this customer it is about.")
+    order_ids: list[BodyId] | None = Field(
+        None, max_length=MAX_TICKET_ORDERS, description="Orders of this customer it is about."
+    )
     requester_email: column_text(Ticket, "requester_email") | None = None
     language: LanguageValue | None = Field(
         None,
@@ -226,7 +229,7 @@ class TicketPatchIn(InputSchema):
     area: AreaValue | None = None
     priority: Omittable[PriorityValue] = None
     channel: Omittable[ChannelValue] = None
-    order_ids: list[BodyId] | None = None
+    order_ids: list[BodyId] | None = Field(None, max_length=MAX_TICKET_ORDERS)
     language: Omittable[LanguageValue] = Field(None, description=LANGUAGE_HELP)
 
 

@@ -28,7 +28,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import (
@@ -399,6 +399,24 @@ def _clean_fields(data: Mapping[str, Any], errors: dict) -> dict[str, Any]:
     return values
 
 
+# The most ids of orders that are not the customer's a refusal names: one sent a thousand of
+# them (a client's bug, or a caller guessing ids) is told the first few and how many others,
+# not handed back a page of numbers.
+NAMED_ORDER_IDS = 10
+
+
+def _not_the_customers_orders(ids: list[int]) -> str:
+    named = ", ".join(str(i) for i in ids[:NAMED_ORDER_IDS])
+    others = len(ids) - NAMED_ORDER_IDS
+    if others <= 0:
+        return _("Orders %(ids)s are not this customer's.") % {"ids": named}
+    return ngettext(
+        "Orders %(ids)s and %(others)d other are not this customer's.",
+        "Orders %(ids)s and %(others)d others are not this customer's.",
+        others,
+    ) % {"ids": named, "others": others}
+
+
 def _link_orders(ticket: Ticket, order_ids: Iterable[int], errors: dict) -> None:
     from guanxi.orders.models import Order
 
@@ -411,10 +429,7 @@ def _link_orders(ticket: Ticket, order_ids: Iterable[int], errors: dict) -> None
         )
     )
     if found != wanted:
-        errors.setdefault("order_ids", []).append(
-            _("Orders %(ids)s are not this customer's.")
-            % {"ids": ", ".join(str(i) for i in sorted(wanted - found))}
-        )
+        errors.setdefault("order_ids", []).append(_not_the_customers_orders(sorted(wanted - found)))
         return
     ticket.orders.add(*found)
 
