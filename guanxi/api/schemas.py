@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from guanxi.core.limits import column_length
+from guanxi.customers import validation
 
 # Database ids are positive 64-bit integers; anything outside is refused by the schema instead
 # of reaching a query (SQLite cannot even bind a larger integer).
@@ -37,12 +38,13 @@ Version = Annotated[int, Strict(), Field(ge=1, le=2**31 - 1)]
 # once, naming the list ("At most 100 items.", as every list's limit is said), instead of
 # writing them or answering an error for each. Each item of these is a row to write, to check
 # against the customer's others or to look up.
-# A person or a company has a few numbers, addresses and mailboxes; 50 is a switchboard's worth.
-MAX_PHONES = 50
-MAX_EMAILS = 50
-MAX_ADDRESSES = 50
-# Labels a team keeps on one customer; a hundred is more than any team's whole list of them.
-MAX_TAGS = 100
+# A customer's phones, emails, addresses and tags: the checks every write of a customer goes
+# through hold them to these (the web form and the import as well as the API), so that whatever
+# the API answers for a customer it takes back.
+MAX_PHONES = validation.MAX_PHONES
+MAX_EMAILS = validation.MAX_EMAILS
+MAX_ADDRESSES = validation.MAX_ADDRESSES
+MAX_TAGS = validation.MAX_TAGS
 # An order of a whole catalogue.
 MAX_ORDER_LINES = 1_000
 # A complaint about every delivery of a standing order for years.

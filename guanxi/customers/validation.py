@@ -386,12 +386,28 @@ def _is_int(value) -> bool:
 
 _AT_MOST = gettext_noop("At most %(n)d characters.")
 
+# The most phones, emails, addresses and tags a customer holds. The API states them as its
+# lists' ``maxItems`` (guanxi.api.schemas); they are checked here, where the web form, the API
+# and the import all pass, so that no customer holds more than a client that read it through
+# the API may send back. A person or a company has a few numbers, addresses and mailboxes; 50
+# is a switchboard's worth. A hundred tags is more than any team's whole list of them.
+MAX_PHONES = 50
+MAX_EMAILS = 50
+MAX_ADDRESSES = 50
+MAX_TAGS = 100
+# Every limit is at least 2, so the plural is always the right English.
+_AT_MOST_ITEMS = gettext_noop("At most %(n)d items.")
 
-def _as_list(value, name: str, errors) -> list:
+
+def _as_list(value, name: str, errors, *, limit: int | None = None) -> list:
     if value is None:
         return []
     if not isinstance(value, list | tuple):
         errors.add(name, Summary(gettext_noop("Expected a list.")))
+        return []
+    if limit is not None and len(value) > limit:
+        # Refused whole, as the API refuses it, rather than checking each of thousands.
+        errors.add(name, Summary(_AT_MOST_ITEMS, {"n": limit}))
         return []
     return list(value)
 
@@ -482,7 +498,7 @@ def _clean_phones(value, errors, *, stored: list[Phone] | None = None) -> list[P
     seen: set[str] = set()
     unclaimed = dict(enumerate(stored or ()))
     stored_labels = {phone.number: phone.label for phone in stored or ()}
-    rows = _as_list(value, "phones", errors)
+    rows = _as_list(value, "phones", errors, limit=MAX_PHONES)
     ambiguous = _ambiguous_masks(rows, stored or [])
     for i, raw in enumerate(rows):
         name = f"phones[{i}]"
@@ -561,7 +577,7 @@ def _clean_phones(value, errors, *, stored: list[Phone] | None = None) -> list[P
 def _clean_emails(value, errors) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for i, raw in enumerate(_as_list(value, "emails", errors)):
+    for i, raw in enumerate(_as_list(value, "emails", errors, limit=MAX_EMAILS)):
         name = f"emails[{i}]"
         item = _as_item(raw, name, errors)
         address = raw if isinstance(raw, str) else (item or {}).get("address")
@@ -614,7 +630,7 @@ _ADDRESS_LINES = ("street", "city", "region", "postcode", "country")
 
 def _clean_addresses(value, errors) -> list[dict[str, Any]]:
     items = []
-    for i, raw in enumerate(_as_list(value, "addresses", errors)):
+    for i, raw in enumerate(_as_list(value, "addresses", errors, limit=MAX_ADDRESSES)):
         name = f"addresses[{i}]"
         item = _as_item(raw, name, errors)
         if item is None:
@@ -665,6 +681,10 @@ def _clean_tags(value, errors) -> list[str]:
             errors.add(f"tags[{i}]", Summary(_AT_MOST, {"n": limit}))
         elif tag not in tags:
             tags.append(tag)
+    # Counted as kept (blank and repeated ones dropped), since those are what a client reads.
+    if len(tags) > MAX_TAGS:
+        errors.add("tags", Summary(_AT_MOST_ITEMS, {"n": MAX_TAGS}))
+        return []
     return tags
 
 
