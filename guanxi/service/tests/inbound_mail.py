@@ -38,6 +38,30 @@ def email_message(
     return message
 
 
+def with_attachments(message: EmailMessage, attachments) -> bytes:
+    """The raw email with each (name, content) of ``attachments`` attached as it is."""
+    for name, content in attachments:
+        message.add_attachment(
+            content, maintype="application", subtype="octet-stream", filename=name
+        )
+    return message.as_bytes()
+
+
+def reply_all(staff, subject: str, attachments) -> bytes:
+    """A colleague's "reply all" to the customer's email, copying the customer, with
+    ``attachments``: what the desk files as their reply (or a note, if they may not reply)."""
+    return with_attachments(
+        email_message(
+            sender=f"{staff.label} <{staff.email}>",
+            subject=f"Re: {subject}",
+            body="发票见附件。",
+            message_id="<answer@example.com>",
+            headers={"Cc": "王芳 <wangfang@example.cn>"},
+        ),
+        attachments,
+    )
+
+
 def written() -> tuple[int, ...]:
     """How many rows the filing of an email can add to."""
     return tuple(

@@ -15,6 +15,8 @@ from guanxi.service.tests.inbound_mail import (  # noqa: F401  (media: a fixture
     email_message,
     filed,
     media,
+    reply_all,
+    with_attachments,
 )
 from guanxi.service.tests.test_attachment_programs import _ticket
 from guanxi.service.tests.test_inbound_replies_from_mail_programs import REQUESTER, new_request
@@ -26,16 +28,8 @@ STORED_AS = "y" * 251 + ".js."
 INVOICE = ("发票.pdf", b"%PDF-1.4 " + b"x" * 100)
 
 
-def _with_attachments(message, attachments) -> bytes:
-    for name, content in attachments:
-        message.add_attachment(
-            content, maintype="application", subtype="octet-stream", filename=name
-        )
-    return message.as_bytes()
-
-
 def test_a_request_is_filed_without_an_attachment_whose_stored_name_is_a_scripts(company, desk):
-    raw = _with_attachments(
+    raw = with_attachments(
         email_message(sender=REQUESTER, message_id="<shortened@example.cn>"),
         [INVOICE, (SENT_AS, b"WScript.Echo(1)")],
     )
@@ -56,16 +50,7 @@ def test_an_agents_reply_all_is_filed_without_it_too(company, desk):
     # Their reply stores the attachments it keeps itself, through the service a reply on the
     # page uses.
     ticket, subject = new_request()
-    raw = _with_attachments(
-        email_message(
-            sender=f"{company.agent.label} <{company.agent.email}>",
-            subject=f"Re: {subject}",
-            body="发票见附件。",
-            message_id="<answer@example.com>",
-            headers={"Cc": REQUESTER},
-        ),
-        [INVOICE, (SENT_AS, b"WScript.Echo(1)")],
-    )
+    raw = reply_all(company.agent, subject, [INVOICE, (SENT_AS, b"WScript.Echo(1)")])
 
     result = filed(raw)
 

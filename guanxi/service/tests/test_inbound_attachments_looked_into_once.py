@@ -19,6 +19,8 @@ from guanxi.service.tests.inbound_mail import (  # noqa: F401  (media: a fixture
     email_message,
     filed,
     media,
+    reply_all,
+    with_attachments,
 )
 from guanxi.service.tests.test_attachment_programs import _ticket
 
@@ -48,14 +50,6 @@ def looked_into(monkeypatch) -> Counter:
 
         monkeypatch.setattr(dangerous_files, reader, counting)
     return opened
-
-
-def with_attachments(message, attachments):
-    for name, content in attachments:
-        message.add_attachment(
-            content, maintype="application", subtype="octet-stream", filename=name
-        )
-    return message.as_bytes()
 
 
 def test_a_new_requests_attachments_are_looked_into_once_each(company, desk, looked_into):
@@ -99,15 +93,8 @@ def test_the_customers_message_on_a_ticket_has_its_attachments_looked_into_once(
 def test_an_agents_reply_all_has_its_attachments_looked_into_once(company, desk, looked_into):
     filed(email_message(sender=REQUESTER, message_id="<request@example.cn>").as_bytes())
     [acknowledgement] = outbox.outbox
-    raw = with_attachments(
-        email_message(
-            sender=f"{company.agent.label} <{company.agent.email}>",
-            subject=f"Re: {acknowledgement.subject}",
-            body="发票见附件。",
-            message_id="<answer@example.com>",
-            headers={"Cc": REQUESTER},
-        ),
-        [*CLEAN, ("报价单.docm", MACRO_DOCUMENT)],
+    raw = reply_all(
+        company.agent, acknowledgement.subject, [*CLEAN, ("报价单.docm", MACRO_DOCUMENT)]
     )
 
     result = filed(raw)
@@ -132,16 +119,7 @@ def test_a_reply_all_from_someone_who_may_not_work_on_the_ticket_looks_once_too(
     # with the attachments the refused reply would have kept.
     filed(email_message(sender=REQUESTER, message_id="<request@example.cn>").as_bytes())
     [acknowledgement] = outbox.outbox
-    raw = with_attachments(
-        email_message(
-            sender=f"{company.rep.label} <{company.rep.email}>",
-            subject=f"Re: {acknowledgement.subject}",
-            body="发票见附件。",
-            message_id="<answer@example.com>",
-            headers={"Cc": REQUESTER},
-        ),
-        CLEAN,
-    )
+    raw = reply_all(company.rep, acknowledgement.subject, CLEAN)
 
     result = filed(raw)
 
