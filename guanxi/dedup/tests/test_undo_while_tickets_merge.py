@@ -7,10 +7,10 @@ from django.core.exceptions import ValidationError
 from guanxi.core.testing.merging import CONCURRENT
 from guanxi.core.testing.threads import hold_before, second_waits_for_first
 from guanxi.customers.models import Customer
-from guanxi.customers.services import customer_create
 from guanxi.dedup import services as dedup_services
 from guanxi.dedup.models import CustomerMerge
 from guanxi.dedup.services import customer_merge_undo, customers_merge
+from guanxi.dedup.tests.merged_tickets import customers_with_a_ticket_each, ticket_merge_refusal
 from guanxi.service import services as desk
 from guanxi.service.models import Ticket
 
@@ -18,16 +18,7 @@ pytestmark = CONCURRENT
 
 
 def test_an_undo_waiting_for_a_ticket_merge_across_the_two_is_refused(company, monkeypatch):
-    kept = company.rep_customer
-    other = customer_create(actor=company.rep, data={"name": "王芳"})
-    kept_ticket, other_ticket = (
-        desk.ticket_create(
-            actor=company.admin,
-            customer_id=customer.pk,
-            data={"type": "complaint", "subject": "退款还没到账"},
-        )
-        for customer in (kept, other)
-    )
+    kept, other, kept_ticket, other_ticket = customers_with_a_ticket_each(company)
     merge = customers_merge(actor=company.admin, survivor_id=kept.pk, merged_id=other.pk)
     # Held with both tickets locked and the conversation moved, before it is recorded.
     hold = hold_before(monkeypatch, desk, "_save", thread="ticket merge")
@@ -42,28 +33,14 @@ def test_an_undo_waiting_for_a_ticket_merge_across_the_two_is_refused(company, m
     assert results["ticket merge"][0] == "ok", results["ticket merge"][-1]
     outcome = results["undo"]
     assert outcome[0] == "error" and isinstance(outcome[1], ValidationError), outcome[-1]
-    assert outcome[1].message_dict == {
-        "merge": [
-            f"Ticket {other_ticket.number} was merged into ticket {kept_ticket.number} since, "
-            "and a ticket merge cannot be undone: this merge can no longer be undone."
-        ]
-    }
+    assert outcome[1].message_dict == {"merge": [ticket_merge_refusal(other_ticket, kept_ticket)]}
     assert CustomerMerge.objects.get(pk=merge.pk).undone_at is None
     assert Customer.objects.get(pk=other.pk).deleted_at is not None
     assert Ticket.objects.get(pk=other_ticket.pk).customer_id == kept.pk
 
 
 def test_a_ticket_merge_across_the_two_waiting_for_an_undo_is_refused(company, monkeypatch):
-    kept = company.rep_customer
-    other = customer_create(actor=company.rep, data={"name": "王芳"})
-    kept_ticket, other_ticket = (
-        desk.ticket_create(
-            actor=company.admin,
-            customer_id=customer.pk,
-            data={"type": "complaint", "subject": "退款还没到账"},
-        )
-        for customer in (kept, other)
-    )
+    kept, other, kept_ticket, other_ticket = customers_with_a_ticket_each(company)
     merge = customers_merge(actor=company.admin, survivor_id=kept.pk, merged_id=other.pk)
     # Held once it has looked for tickets merged across and found none, before it changes
     # anything: the tickets going back are what it has locked for the ticket merge to wait on.

@@ -21,6 +21,7 @@ from guanxi.customers.models import Customer
 from guanxi.customers.services import customer_create
 from guanxi.dedup.models import CustomerMerge
 from guanxi.dedup.services import customer_merge_undo, customers_merge
+from guanxi.dedup.tests.merged_tickets import customers_with_a_ticket_each, ticket_merge_refusal
 from guanxi.orders.models import Invoice, Order
 from guanxi.orders.services import invoice_create, order_create
 from guanxi.service import services as desk
@@ -35,16 +36,7 @@ DAY = dt.date(2026, 3, 2)
 def merged_pair(company):
     """(kept, other, ticket of the kept, ticket of the other, order of the other, merge): the
     other customer merged into the kept one, each with a ticket opened before."""
-    kept = company.rep_customer
-    other = customer_create(actor=company.rep, data={"name": "王芳"})
-    kept_ticket, other_ticket = (
-        desk.ticket_create(
-            actor=company.admin,
-            customer_id=customer.pk,
-            data={"type": "complaint", "subject": "退款还没到账"},
-        )
-        for customer in (kept, other)
-    )
+    kept, other, kept_ticket, other_ticket = customers_with_a_ticket_each(company)
     order = order_create(
         actor=company.admin, customer_id=other.pk, data={"ordered_on": DAY, "amount": Decimal(9)}
     )
@@ -68,10 +60,7 @@ def test_a_ticket_going_back_merged_since_into_one_that_stays_refuses_the_undo(
 ):
     kept, other, kept_ticket, other_ticket, _order, merge = merged_pair
     desk.ticket_merge(actor=company.admin, ticket_id=other_ticket.pk, into_id=kept_ticket.pk)
-    assert _refused(company, merge) == [
-        f"Ticket {other_ticket.number} was merged into ticket {kept_ticket.number} since, and a "
-        "ticket merge cannot be undone: this merge can no longer be undone."
-    ]
+    assert _refused(company, merge) == [ticket_merge_refusal(other_ticket, kept_ticket)]
     _nothing_undone(merge, other)
     assert Ticket.objects.get(pk=other_ticket.pk).customer_id == kept.pk
 
@@ -81,10 +70,7 @@ def test_a_ticket_staying_merged_since_into_one_that_goes_back_refuses_the_undo(
 ):
     _kept, other, kept_ticket, other_ticket, _order, merge = merged_pair
     desk.ticket_merge(actor=company.admin, ticket_id=kept_ticket.pk, into_id=other_ticket.pk)
-    assert _refused(company, merge) == [
-        f"Ticket {kept_ticket.number} was merged into ticket {other_ticket.number} since, and a "
-        "ticket merge cannot be undone: this merge can no longer be undone."
-    ]
+    assert _refused(company, merge) == [ticket_merge_refusal(kept_ticket, other_ticket)]
     _nothing_undone(merge, other)
 
 
@@ -183,10 +169,7 @@ def test_invoices_that_part_no_order_from_its_customer_do_not_stop_the_undo(comp
 def test_the_page_and_the_api_say_why_the_undo_is_refused(client, company, merged_pair):
     kept, other, kept_ticket, other_ticket, _order, merge = merged_pair
     desk.ticket_merge(actor=company.admin, ticket_id=other_ticket.pk, into_id=kept_ticket.pk)
-    why = (
-        f"Ticket {other_ticket.number} was merged into ticket {kept_ticket.number} since, and a "
-        "ticket merge cannot be undone: this merge can no longer be undone."
-    )
+    why = ticket_merge_refusal(other_ticket, kept_ticket)
     client.force_login(company.admin)
     response = client.post(f"/duplicates/merges/{merge.pk}/undo/", follow=True)
     assert response.redirect_chain[-1][0] == f"/customers/{kept.pk}/"
