@@ -104,8 +104,15 @@ VIA_LABELS = {"web": _("on the web"), "api": _("through the API"), "cli": _("on 
 UNSEEN_CUSTOMER = _("another customer, which you cannot open")
 
 # Change keys whose values are ids of other customers: the other customer of a merge or of a
-# possible duplicate decided to be a different one, a person's organisation.
-CUSTOMER_ID_KEYS = ("not_duplicate_of", "merged_from", "merged_into", "organization_id")
+# possible duplicate decided to be a different one, a person's organisation, and the customer an
+# order or interaction was moved from or to by an import.
+CUSTOMER_ID_KEYS = (
+    "not_duplicate_of",
+    "merged_from",
+    "merged_into",
+    "organization_id",
+    "customer_id",
+)
 
 # In the API's changes, in place of the id of another customer the reader may not see (see
 # :func:`entry_sources`); language-neutral, as the placeholder of a sensitive field is. The page

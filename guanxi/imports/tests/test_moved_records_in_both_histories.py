@@ -1,0 +1,96 @@
+"""An order or interaction imported before that a later file gives to another customer leaves
+the first customer's history as well as joining the second's: both customers changed, so each
+one's history says so, naming the other only to whoever may open it."""
+
+import pytest
+
+from guanxi.audit.models import AuditEvent
+from guanxi.customers.history import UNSEEN_CUSTOMER, CustomerHistory, describe_history
+from guanxi.customers.models import Customer
+from guanxi.imports.services import import_job_create, import_job_run
+from guanxi.interactions.models import Interaction
+from guanxi.orders.models import Order
+
+pytestmark = pytest.mark.django_db
+
+ORDERS = "external_id,customer_external_id,ordered_on,amount\n"
+CONTACTS = "external_id,customer_external_id,subject,staff\n"
+
+
+@pytest.fixture
+def customers(company):
+    Customer.objects.filter(pk=company.rep_customer.pk).update(external_id="K1")
+    Customer.objects.filter(pk=company.west_customer.pk).update(external_id="W1")
+    return company.rep_customer, company.west_customer
+
+
+def run(tmp_path, text, actor, kind):
+    path = tmp_path / f"{kind}.csv"
+    path.write_text(text, encoding="utf-8")
+    job = import_job_create(actor=actor, path=path, filename=path.name, kind=kind)
+    return import_job_run(job=job)
+
+
+def _rows_about(customer, object_type: str, object_id: int) -> list[AuditEvent]:
+    events = CustomerHistory(customer_id=customer.pk).events()
+    return list(events.filter(object_type=object_type, object_id=object_id))
+
+
+def _customer_line(event, viewer):
+    [entry] = describe_history([event], viewer=viewer, history=CustomerHistory(event.customer_id))
+    [line] = [line for line in entry.lines if line.label == "customer"]
+    return line
+
+
+@pytest.mark.parametrize(
+    ("kind", "model", "object_type", "first_row", "moving_row"),
+    [
+        ("orders", Order, "order", "O1,K1,2026-03-02,100\n", "O1,W1,2026-03-02,100\n"),
+        ("interactions", Interaction, "interaction", "I1,K1,Call,admin\n", "I1,W1,Call,\n"),
+    ],
+)
+def test_a_record_moved_by_an_import_shows_in_both_customers_histories(
+    company, customers, tmp_path, kind, model, object_type, first_row, moving_row
+):
+    east, west = customers
+    header = ORDERS if kind == "orders" else CONTACTS
+    run(tmp_path, header + first_row, company.admin, kind)
+    record = model.objects.get()
+    job = run(tmp_path, header + moving_row, company.admin, kind)
+    assert job.updated == 1
+    record.refresh_from_db()
+    assert record.customer_id == west.pk
+
+    moved = {"before": east.pk, "after": west.pk}
+    [arrived] = [
+        e for e in _rows_about(west, object_type, record.pk) if e.action == AuditEvent.Action.UPDATE
+    ]
+    [left] = [
+        e for e in _rows_about(east, object_type, record.pk) if e.action == AuditEvent.Action.UPDATE
+    ]
+    assert arrived.changes["customer_id"] == left.changes["customer_id"] == moved
+    assert (left.actor, left.occurred_at) == (arrived.actor, arrived.occurred_at)
+
+    # The rep keeps the customer it left and may not open the one it went to, and the other
+    # way round for the West rep: each reads that it went to (or came from) a customer they
+    # cannot open, and neither that customer's number nor its name.
+    for viewer, event in ((company.rep, left), (company.rep_west, arrived)):
+        line = _customer_line(event, viewer)
+        hidden = line.after if viewer == company.rep else line.before
+        assert hidden == str(UNSEEN_CUSTOMER)
+        assert str(east.pk if viewer == company.rep_west else west.pk) not in hidden
+    # An administrator, who may open both, reads both names.
+    line = _customer_line(left, company.admin)
+    assert (line.before, line.after) == (f"{east.name} (#{east.pk})", f"{west.name} (#{west.pk})")
+
+
+def test_a_record_rewritten_on_its_own_customer_is_recorded_once(company, customers, tmp_path):
+    run(tmp_path, ORDERS + "O1,K1,2026-03-02,100\n", company.admin, "orders")
+    run(tmp_path, ORDERS + "O1,K1,2026-03-02,120\n", company.admin, "orders")
+    order = Order.objects.get()
+    assert (
+        AuditEvent.objects.filter(
+            object_type="order", object_id=order.pk, action=AuditEvent.Action.UPDATE
+        ).count()
+        == 1
+    )
