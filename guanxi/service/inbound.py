@@ -1064,13 +1064,14 @@ def _store_attachments(
     *,
     kept_stored: bool = False,
 ) -> None:
-    """Store the email's attachments it keeps with its message (unless ``kept_stored``: the
-    service filing it did), and say in a note which were not kept: too large, or programs."""
+    """Store the email's attachments it keeps with its message, with the audit row naming them
+    (unless ``kept_stored``: the service filing it did, in its own row), and say in a note which
+    were not kept: too large, or programs."""
     limit = services.MAX_ATTACHMENT_BYTES
-    if not kept_stored:
-        services._attach(ticket, message, looked.kept, None)
     # Named by its sender: the email may be an unknown sender's, kept as a note.
     address = message.email_from or ticket.requester_email or "-"
+    if not kept_stored:
+        services.email_attachments_keep(ticket, message, looked.kept, sender=address)
     if looked.too_large:
         body = _(
             "The email from %(address)s had attachments larger than %(limit)d MB, which were "

@@ -1019,6 +1019,29 @@ def add_note(ticket: Ticket, body: str, *, author=None, files: Iterable = ()) ->
     return message
 
 
+def email_attachments_keep(
+    ticket: Ticket, message: TicketMessage, files: Iterable, *, sender: str
+) -> list[dict[str, Any]]:
+    """Store the files an email brought with its ``message`` (the customer's request or answer,
+    an unknown sender's or a colleague's note), filed by the caller on ``ticket``, locked, and
+    record them in an audit row naming each file and its size, as a reply's or note's row names
+    its files: they are part of what the desk was sent about the customer. ``sender`` is the
+    address the email came from. No files, no row. Returns the files kept."""
+    attached = _attach(ticket, message, files, None)
+    if attached:
+        _audit(
+            message.author,
+            ticket,
+            AuditEvent.Action.UPDATE,
+            Summary(
+                gettext_noop("attachments of the email from %(address)s kept"),
+                {"address": sender},
+            ),
+            {"attachments": {"before": None, "after": attached}},
+        )
+    return attached
+
+
 def _attach(
     ticket: Ticket, message: TicketMessage | None, files: Iterable, actor
 ) -> list[dict[str, Any]]:
