@@ -5,6 +5,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -13,6 +14,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.audit.services import StaleSettingError
 from guanxi.audit.setting_admin import AuditedSettingAdmin, VersionCheckForm
 from guanxi.web.admin_fields import CheckedFieldsMixin
 from guanxi.web.admin_selection import CheckedSelectionMixin
@@ -28,10 +30,12 @@ from .selectors import (
 from .services import POOL, user_deactivate, user_deactivation_refusal
 
 
-class GuanxiUserChangeForm(UserChangeForm):
+class GuanxiUserChangeForm(UserChangeForm, VersionCheckForm):
     """Django's user form, except that unticking "active" goes through ``user_deactivate``:
     someone who still holds customers, tickets or follow-ups is sent to the page that hands
-    them over instead of being deactivated with them."""
+    them over instead of being deactivated with them; and that it carries the version it was
+    read at, refusing a save from a page opened before someone else's change (see
+    ``guanxi.audit.setting_admin``)."""
 
     actor: User | None = None  # set per request by UserAdmin.get_form
 
@@ -95,8 +99,14 @@ class UserAdmin(CheckedSelectionMixin, CheckedFieldsMixin, DjangoUserAdmin):
     list_filter = ("role", "department", "team", "is_active", InactiveHoldingRoleFilter)
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
-        (_("Guanxi"), {"fields": ("display_name", "role", "department", "team", "language")}),
+        (
+            _("Guanxi"),
+            {"fields": ("display_name", "role", "department", "team", "language", "version_read")},
+        ),
     )
+    # Kept by signing in and by the account's creation, not edited: a page opened before they
+    # signed in would otherwise put their previous sign-in back.
+    readonly_fields = ("last_login", "date_joined")
 
     def get_list_display(self, request):
         # The roles, with the page where each is changed, only for the filter above: it lists
@@ -121,6 +131,12 @@ class UserAdmin(CheckedSelectionMixin, CheckedFieldsMixin, DjangoUserAdmin):
         return form
 
     def save_model(self, request, obj, form, change):
+        if change:
+            # The page stores every field it shows: refused if it was read before someone
+            # else's change (the form checked that already; checked again under the lock).
+            obj.version = services.user_page_save_version(
+                user_id=obj.pk, expected_version=form.cleaned_data.get("version_read")
+            )
         if change and {"role", "department"} & set(form.changed_data):
             # Role and department decide which customers they and their department's managers
             # see: what is no longer in sight goes back to the queue, as when they leave.
@@ -160,6 +176,14 @@ class UserAdmin(CheckedSelectionMixin, CheckedFieldsMixin, DjangoUserAdmin):
             obj.is_active = False
             return
         super().save_model(request, obj, form, change)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except StaleSettingError as error:
+            # Nothing of the request was kept: the page is opened again, as it is now.
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def response_change(self, request, obj):
         if getattr(request, "deactivation_refused", False):

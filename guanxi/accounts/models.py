@@ -119,7 +119,10 @@ class GuanxiUserManager(UserManager):
 
 class User(AbstractUser):
     """A member of staff. The role decides what they may do; department and team decide which
-    customers they reach (see ``guanxi.customers.visibility``)."""
+    customers they reach (see ``guanxi.customers.visibility``). ``version`` goes up with every
+    change of what their admin page shows (the page itself, deactivating them, the language
+    they choose), so a save from a page read before that change is refused instead of putting
+    the old values back."""
 
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.SALES_REP)
     department = models.ForeignKey(
@@ -148,6 +151,7 @@ class User(AbstractUser):
         blank=True,
         help_text=_("Blank: the site's default language."),
     )
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     objects = GuanxiUserManager()
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
 from guanxi.audit.models import AuditEvent
-from guanxi.audit.services import audit_record, setting_save, settings_delete
+from guanxi.audit.services import StaleSettingError, audit_record, setting_save, settings_delete
 from guanxi.audit.summaries import Summary
 
 from .models import ApiToken, Department, Team, User
@@ -89,7 +89,9 @@ def user_set_language(*, actor: User, language: str) -> User:
     if user.language != language:
         before = user.language
         user.language = language
-        user.save(update_fields=["language"])
+        # Their admin page shows the language: one opened before must not put the old one back.
+        user.version += 1
+        user.save(update_fields=["language", "version"])
         audit_record(
             actor=actor,
             action=AuditEvent.Action.UPDATE,
@@ -246,6 +248,18 @@ def _managers_out_of_sight_release(
     return tickets_out_of_sight_release(actor=actor, user_ids=[*managers, *also])
 
 
+def user_page_save_version(*, user_id: int, expected_version: int | None) -> int:
+    """Lock a user whose admin page is being saved and return the version to store with the
+    save. The page saves every field it shows, so one read before someone else's change (the
+    version is no longer ``expected_version``, or the page sent none) would put the old values
+    back: :class:`~guanxi.audit.services.StaleSettingError` is raised instead. Call in the
+    transaction that saves the page."""
+    user = User.objects.select_for_update().get(pk=user_id)
+    if expected_version is None or user.version != expected_version:
+        raise StaleSettingError(user)
+    return user.version + 1
+
+
 def user_edit_lock(*, user_id: int) -> User:
     """Lock a user whose role or department is about to be changed on their admin page, and
     the department they leave as its service agent, as :func:`user_deactivate` does; returns
@@ -319,7 +333,9 @@ def user_deactivate(
     # gone. The manager of a department whose only active service agent is leaving sees every
     # customer until then, and would otherwise take tickets they can no longer open.
     user.is_active = False
-    user.save(update_fields=["is_active"])
+    # An admin page of theirs opened before must not make them active again.
+    user.version += 1
+    user.save(update_fields=["is_active", "version"])
     if holdings.customers:
         try:
             customers_reassign(actor=actor, from_owner_id=user.pk, to_owner_id=successor_id)

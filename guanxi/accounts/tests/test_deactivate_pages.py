@@ -27,9 +27,8 @@ def _change_form(user, **overrides):
         "department": user.department_id or "",
         "team": user.team_id or "",
         "display_name": user.display_name,
-        "date_joined_0": "2026-01-05",
-        "date_joined_1": "09:00:00",
         "is_active": "on",
+        "version_read": user.version,
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
