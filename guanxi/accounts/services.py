@@ -429,12 +429,17 @@ def team_save(*, actor: User, team: Team, expected_version: int | None = None) -
 @transaction.atomic
 def teams_delete(*, actor: User, team_ids: Iterable[int]) -> int:
     """Delete teams (administrators only). Their members are left without a team, so the
-    audit row of each team names who its members were."""
+    audit row of each team names who its members were; so are their tickets, each with an
+    audit row of its own (``tickets_team_deleted``)."""
+    from guanxi.service.services import tickets_team_deleted
+
     _require_settings_admin(actor)
+    team_ids = sorted(set(team_ids))
+    tickets_team_deleted(actor=actor, team_ids=team_ids)
     return len(
         settings_delete(
             actor=actor,
-            queryset=Team.objects.filter(pk__in=set(team_ids)),
+            queryset=Team.objects.filter(pk__in=team_ids),
             object_type="team",
             related_before=_member_names,
         )

@@ -33,10 +33,12 @@ from django.utils.translation import gettext_noop, ngettext
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import (
     audit_record,
+    audit_record_many,
     audit_value,
     diff_values,
     setting_save,
     settings_delete,
+    summary_fields,
 )
 from guanxi.audit.summaries import Summary, prefixed
 from guanxi.core.languages import by_language, chinese_if_written_in_it, in_language
@@ -857,6 +859,58 @@ def tickets_out_of_sight_release(*, actor, user_ids: Iterable[int]) -> int:
         _move_tickets(actor, ticket_ids, from_user_id=user.pk, taker_of=lambda _ticket: None)
         count += len(ticket_ids)
     return count
+
+
+# Tickets a statement changing many of them names: one SQL variable each (SQLite allows some
+# 32,000 in a statement).
+TICKETS_PER_STATEMENT = 5000
+
+
+@transaction.atomic
+def tickets_team_deleted(*, actor, team_ids: Iterable[int]) -> int:
+    """Take the teams ``team_ids``, which the caller is deleting in this transaction, off
+    their tickets, open or not; returns how many tickets changed. Each gets a new version and
+    an audit row on its customer naming the team, as any other change of its team has, rather
+    than losing the team silently when the team's row goes (its tickets' column is emptied by
+    the database then). The teams are locked first, so a ticket given to one of them meanwhile
+    is waited for and taken off too."""
+    from guanxi.accounts.models import Team
+
+    ids = sorted(set(team_ids))
+    names = dict(
+        Team.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", "name")
+    )
+    rows = list(
+        Ticket.objects.select_for_update(of=("self",))
+        .filter(team_id__in=list(names))
+        .order_by("pk")
+        .values_list("pk", "customer_id", "team_id")
+    )
+    now = timezone.now()
+    for start in range(0, len(rows), TICKETS_PER_STATEMENT):
+        chunk = [pk for pk, _customer, _team in rows[start : start + TICKETS_PER_STATEMENT]]
+        Ticket.objects.filter(pk__in=chunk).update(
+            team=None, version=F("version") + 1, updated_at=now
+        )
+    audit_record_many(
+        AuditEvent(
+            occurred_at=now,
+            actor=actor,
+            action=AuditEvent.Action.UPDATE,
+            object_type="ticket",
+            object_id=pk,
+            customer_id=customer_id,
+            **summary_fields(
+                prefixed(
+                    Ticket(pk=pk).number,
+                    Summary(gettext_noop("team “%(team)s” deleted"), {"team": names[team_id]}),
+                )
+            ),
+            changes={"team_id": {"before": team_id, "after": None}},
+        )
+        for pk, customer_id, team_id in rows
+    )
+    return len(rows)
 
 
 @transaction.atomic
