@@ -75,6 +75,36 @@ def api_token_revoke(*, actor: User, token_id: int) -> ApiToken:
 
 
 @transaction.atomic
+def api_tokens_revoke(*, actor: User, token_ids: Iterable[int]) -> int:
+    """Revoke other people's tokens (administrators only, from the admin site: a token that
+    leaked, or a script's that no longer runs), each with an audit row as its owner's revoking
+    writes. A token revoked already is left as it was; returns how many were revoked now."""
+    if not (actor.is_active and actor.is_admin_role):
+        raise PermissionDenied(_("Only administrators revoke other people's API tokens."))
+    now = timezone.now()
+    tokens = (
+        ApiToken.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .filter(pk__in=set(token_ids), revoked_at__isnull=True)
+        .order_by("pk")
+    )
+    revoked = 0
+    for token in tokens:
+        token.revoked_at = now
+        token.save(update_fields=["revoked_at"])
+        audit_record(
+            actor=actor,
+            action=AuditEvent.Action.UPDATE,
+            object_type="api_token",
+            object_id=token.pk,
+            summary=f"{token.user.username}: {token.name} ({token.hint}…)",
+            changes={"revoked_at": {"before": None, "after": now.isoformat()}},
+        )
+        revoked += 1
+    return revoked
+
+
+@transaction.atomic
 def user_set_language(*, actor: User, language: str) -> User:
     """Remember the language ``actor`` switched to, so Guanxi speaks it when they sign in on
     another browser and in the mail and notices written for them outside a request."""

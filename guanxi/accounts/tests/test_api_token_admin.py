@@ -1,0 +1,84 @@
+"""API tokens in the admin site are looked at and revoked, never edited: a token's page saved
+every field it showed, so one opened before its owner revoked the token made it work again
+when saved (with no audit row), and the page of one revoked and then edited kept nothing of
+who did it. Revoking from the list goes through the audited service, and a token revoked
+already is left as it was."""
+
+import pytest
+from django.contrib.admin import helpers
+from django.contrib.auth.models import Permission
+from django.test import Client
+from django.urls import reverse
+
+from guanxi.accounts.models import ApiToken
+from guanxi.accounts.roles import Role
+from guanxi.accounts.services import api_token_create, api_token_revoke
+from guanxi.audit.models import AuditEvent
+from guanxi.core.testing.admin_forms import change_form_data, signed_in_administrators
+from guanxi.core.testing.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _revoke_selected(client, *tokens):
+    return client.post(
+        reverse("admin:accounts_apitoken_changelist"),
+        {
+            "action": "revoke_selected",
+            "index": "0",
+            helpers.ACTION_CHECKBOX_NAME: [str(token.pk) for token in tokens],
+        },
+        follow=True,
+    )
+
+
+def test_a_page_opened_before_the_owner_revoked_the_token_does_not_make_it_work_again(company):
+    token, _raw = api_token_create(actor=company.rep, user=company.rep, name="ERP")
+    url = reverse("admin:accounts_apitoken_change", args=[token.pk])
+    (bob,) = signed_in_administrators("bob")
+    page = bob.get(url)
+    assert page.status_code == 200
+    api_token_revoke(actor=company.rep, token_id=token.pk)
+    revoked_at = ApiToken.objects.get(pk=token.pk).revoked_at
+
+    data = {"name": "ERP sync", "revoked_at_0": "", "revoked_at_1": ""}
+    if "adminform" in page.context:
+        data = change_form_data(page, name="ERP sync")
+    bob.post(url, data)
+    stored = ApiToken.objects.get(pk=token.pk)
+    assert (stored.name, stored.revoked_at) == ("ERP", revoked_at)
+
+
+def test_administrators_revoke_tokens_from_the_list_on_record(company):
+    erp, _raw = api_token_create(actor=company.rep, user=company.rep, name="ERP")
+    old, _raw = api_token_create(actor=company.teammate, user=company.teammate, name="Old")
+    api_token_revoke(actor=company.teammate, token_id=old.pk)
+    revoked_before = ApiToken.objects.get(pk=old.pk).revoked_at
+    # Staff allowed to look at tokens (and, by Django's permissions, to change them) but no
+    # administrator: they do not revoke other people's tokens.
+    clerk = UserFactory(username="clerk", is_staff=True, role=Role.MANAGER)
+    clerk.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="accounts",
+            codename__in=["view_apitoken", "change_apitoken"],
+        )
+    )
+    clerk_client = Client()
+    clerk_client.force_login(clerk)
+    assert clerk_client.get(reverse("admin:accounts_apitoken_changelist")).status_code == 200
+    _revoke_selected(clerk_client, erp)
+    assert ApiToken.objects.get(pk=erp.pk).revoked_at is None
+
+    (ann,) = signed_in_administrators("ann")
+    page = _revoke_selected(ann, erp, old)
+    shown = [str(message) for message in page.context["messages"]]
+    assert shown == ["1 API token revoked. 1 was revoked already and is left as it was."]
+    assert ApiToken.objects.get(pk=erp.pk).revoked_at is not None
+    assert ApiToken.objects.get(pk=old.pk).revoked_at == revoked_before
+    [event] = AuditEvent.objects.filter(
+        object_type="api_token", object_id=str(erp.pk), action="update"
+    )
+    assert event.actor.username == "ann"
+    assert event.summary == f"rep: ERP ({erp.hint}…)"
+    assert set(event.changes) == {"revoked_at"}
+    assert AuditEvent.objects.filter(object_type="api_token", object_id=str(old.pk)).count() == 2
