@@ -71,6 +71,7 @@ EXTRA_LABELS = {
     "message": _("customer's message"),
     "routing": _("how it was assigned"),
     "satisfaction": _("satisfaction score"),
+    "satisfaction_comment": _("satisfaction comment"),
     "watchers": _("watchers"),
     "messages": _("messages"),
     "escalated_to": _("escalated to"),

@@ -936,7 +936,7 @@ def ticket_set_status(
         before=before,
     )
     if status == S.RESOLVED and not was_resolved:
-        _send_survey_on_commit(ticket)
+        _send_survey_on_commit(ticket, actor=actor)
     return ticket
 
 
@@ -951,11 +951,23 @@ def _customer_address(ticket: Ticket) -> str:
     return email or ""
 
 
-def _send_survey_on_commit(ticket: Ticket) -> None:
+def _send_survey_on_commit(ticket: Ticket, *, actor) -> None:
+    """Ask the customer anew how satisfied they are with the ticket ``actor`` resolved. An answer
+    to an earlier resolution's survey is cleared for the new one, with an audit row of what it
+    was, so the customer's history says whose resolution took it off the ticket."""
+    earlier = _survey_answer_values(SatisfactionSurvey.objects.filter(ticket=ticket).first())
     SatisfactionSurvey.objects.update_or_create(
         ticket=ticket,
         defaults={"sent_at": timezone.now(), "score": None, "answered_at": None, "comment": ""},
     )
+    if earlier:
+        _audit(
+            actor,
+            ticket,
+            AuditEvent.Action.UPDATE,
+            Summary(gettext_noop("the earlier satisfaction answer cleared for a new survey")),
+            diff_values(earlier, {}),
+        )
     address = _customer_address(ticket)
     if not address:
         return
@@ -1004,7 +1016,7 @@ def ticket_reply(
     if address:
         _email_customer_on_commit(ticket, CustomerEmail.Kind.REPLY, address, message=message)
     if resolved:  # registered after the reply's email, so the customer gets the two in order
-        _send_survey_on_commit(ticket)
+        _send_survey_on_commit(ticket, actor=actor)
     return message
 
 
@@ -2047,8 +2059,18 @@ def failure_text(email: CustomerEmail) -> str:
 # --- customers' answers ------------------------------------------------------------------------
 
 
+def _survey_answer_values(survey: SatisfactionSurvey | None) -> dict[str, Any]:
+    """A survey's answer as the audit rows record it: the score and the customer's words; empty
+    while it is not answered."""
+    if survey is None or survey.answered_at is None:
+        return {}
+    return {"satisfaction": survey.score, "satisfaction_comment": survey.comment}
+
+
 @transaction.atomic
 def survey_answer(*, ticket_id: int, score: int, comment: str = "") -> SatisfactionSurvey:
+    """The customer's answer to the survey of their resolved ticket (the link in its email),
+    audited with their words and, when they answer again, what the answer replaced."""
     try:
         score = int(score)
     except (TypeError, ValueError):
@@ -2060,6 +2082,7 @@ def survey_answer(*, ticket_id: int, score: int, comment: str = "") -> Satisfact
         .select_related("ticket")
         .get(ticket_id=ticket_id)
     )
+    before = _survey_answer_values(survey)
     survey.score = score
     survey.comment = (comment or "").strip()[:2000]
     survey.answered_at = timezone.now()
@@ -2070,7 +2093,7 @@ def survey_answer(*, ticket_id: int, score: int, comment: str = "") -> Satisfact
         ticket,
         AuditEvent.Action.UPDATE,
         Summary(gettext_noop("satisfaction %(score)d/5"), {"score": score}),
-        {"satisfaction": {"before": None, "after": score}},
+        diff_values(before, _survey_answer_values(survey)),
     )
     return survey
 
