@@ -1,3 +1,6 @@
+import hashlib
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
@@ -5,6 +8,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -14,7 +18,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from guanxi.audit.services import StaleSettingError
+from guanxi.audit.services import StaleSettingError, stale_setting_message
 from guanxi.audit.setting_admin import AuditedSettingAdmin, VersionCheckForm
 from guanxi.web.admin_fields import CheckedFieldsMixin
 from guanxi.web.admin_selection import CheckedSelectionMixin
@@ -276,14 +280,55 @@ class TeamAdmin(AuditedSettingAdmin):
 
 
 # Django registers its own admin of groups; ours is the same with the selection of its list
-# checked, as every admin of the site has it (guanxi.web.admin_selection), and the ids of its
-# permissions read as every many-to-many field of the site reads them (guanxi.web.admin_fields).
+# checked, as every admin of the site has it (guanxi.web.admin_selection), the ids of its
+# permissions read as every many-to-many field of the site reads them (guanxi.web.admin_fields),
+# and a save from a page opened before someone else's refused (GroupForm).
 admin.site.unregister(Group)
+
+
+def _group_as_stored(group_id: int) -> str:
+    """A digest of what a group's page shows and saves: its name and its permissions."""
+    name = Group.objects.filter(pk=group_id).values_list("name", flat=True).first()
+    permissions = sorted(
+        Group.permissions.through.objects.filter(group_id=group_id).values_list(
+            "permission_id", flat=True
+        )
+    )
+    return hashlib.sha256(json.dumps([name, permissions]).encode()).hexdigest()
+
+
+class GroupForm(forms.ModelForm):
+    """Django's group form, carrying what the group was when the page was read (``read_as``,
+    hidden) and refusing a save from a page opened before someone else's, which would give
+    back a permission just taken away or take away one just given.
+
+    Django's table of groups has no version column as Guanxi's settings have, so the page
+    compares a digest of the name and permissions it read with those stored. The group's row
+    is read locked in the admin's transaction, which saves the permissions too: a second
+    administrator's save waits for the first and then sees its change."""
+
+    read_as = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial["read_as"] = _group_as_stored(self.instance.pk)
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk:
+            stored = Group.objects.filter(pk=self.instance.pk)
+            if transaction.get_connection(stored.db).in_atomic_block:
+                list(stored.select_for_update().values_list("pk"))
+            # A form that does not say what it read (an old page, a script) is refused too.
+            if cleaned.get("read_as") != _group_as_stored(self.instance.pk):
+                self.add_error(None, stale_setting_message(Group))
+        return cleaned
 
 
 @admin.register(Group)
 class GroupAdmin(CheckedSelectionMixin, CheckedFieldsMixin, DjangoGroupAdmin):
-    pass
+    form = GroupForm
 
 
 @admin.register(ApiToken)
