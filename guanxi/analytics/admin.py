@@ -31,6 +31,10 @@ class ValueSettingsAdmin(AuditedSettingAdmin):
 
 @admin.register(AnalyticsRun)
 class AnalyticsRunAdmin(CheckedSelectionMixin, admin.ModelAdmin):
+    """Read-only here: a run holds every customer's stored value (tier, lifecycle stage, credit
+    rating, which holds new orders for approval), so deleting one would change them all with no
+    row in any customer's history; the refresh writes runs and prunes the old ones."""
+
     list_display = ("id", "as_of", "status", "is_current", "started_at", "finished_at")
     list_filter = ("status", "is_current")
     readonly_fields = [f.name for f in AnalyticsRun._meta.fields]
@@ -39,6 +43,9 @@ class AnalyticsRunAdmin(CheckedSelectionMixin, admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 
