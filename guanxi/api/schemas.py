@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from guanxi.core.limits import column_length
 from guanxi.customers import validation
+from guanxi.service import models as service_models
 
 # Database ids are positive 64-bit integers; anything outside is refused by the schema instead
 # of reaching a query (SQLite cannot even bind a larger integer).
@@ -47,8 +48,8 @@ MAX_ADDRESSES = validation.MAX_ADDRESSES
 MAX_TAGS = validation.MAX_TAGS
 # An order of a whole catalogue.
 MAX_ORDER_LINES = 1_000
-# A complaint about every delivery of a standing order for years.
-MAX_TICKET_ORDERS = 1_000
+# A ticket's orders: a merge of tickets is held to the same limit.
+MAX_TICKET_ORDERS = service_models.MAX_TICKET_ORDERS
 # A customer's consents are capped at one per channel where they are declared (a channel listed
 # twice is refused anyway), and the lists of a duplicate check's draft and of a reassignment
 # state their own limits there too.

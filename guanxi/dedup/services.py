@@ -10,7 +10,10 @@ A merge keeps the survivor's id and makes it the one record of the customer:
   customer, where an undo finds it again;
 * the other customer's phones, emails, addresses, consents and tags are *copied* to the
   survivor where it lacks them (a consent is taken when it is more recent: a refusal given
-  later must be honoured), and empty fields of the survivor are filled from the other;
+  later must be honoured), and empty fields of the survivor are filled from the other. A merge
+  that would leave the survivor more phones, emails, addresses or tags than a customer may hold
+  is refused, naming the list: the API answers a customer in full, and would refuse such a one
+  sent back as read;
 * the other customer goes to the recycle bin, pointing to the survivor.
 
 Everything is recorded in a :class:`CustomerMerge` row, so undoing puts back exactly what the
@@ -20,6 +23,7 @@ written in the same transaction.
 """
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -42,6 +46,7 @@ from guanxi.customers.services import (
     refresh_search_data,
     refresh_search_data_many,
 )
+from guanxi.customers.validation import MAX_ADDRESSES, MAX_EMAILS, MAX_PHONES, MAX_TAGS
 from guanxi.customers.visibility import CHANGE, VIEW, customer_scope
 from guanxi.orders.models import Invoice, Order
 from guanxi.service.models import Ticket
@@ -216,6 +221,8 @@ def customers_merge(
             {"merged_id": _("A person cannot be merged with their own organisation.")}
         )
     _check_members(actor, merged)
+    additions = _additions(survivor, merged)
+    _check_list_limits(additions)
 
     now = timezone.now()
     survivor_before = customer_snapshot(survivor)
@@ -256,13 +263,10 @@ def customers_merge(
         survivor.custom_fields = {**survivor.custom_fields, **added_custom}
 
     # Contact details are copied, so the merged customer stays whole for an undo.
-    details["copied"] = _copy_contact_details(survivor, merged)
+    details["copied"] = _copy_contact_details(survivor, additions)
     details["consents"] = _take_newer_consents(survivor, merged, actor)
-    tag_ids = set(merged.tags.values_list("pk", flat=True)) - set(
-        survivor.tags.values_list("pk", flat=True)
-    )
-    survivor.tags.add(*tag_ids)
-    details["tags_added"] = sorted(tag_ids)
+    survivor.tags.add(*additions.tag_ids)
+    details["tags_added"] = additions.tag_ids
 
     # History moves: interactions, orders, tickets and the rest.
     for model, field_name in _moving_relations():
@@ -334,38 +338,123 @@ def customers_merge(
     return merge
 
 
-def _copy_contact_details(survivor: Customer, merged: Customer) -> dict[str, list]:
+_ADDRESS_LINES = ("street", "city", "region", "postcode", "country")
+
+
+@dataclass
+class _Additions:
+    """What a merge adds to the survivor's lists: the other customer's phones, emails,
+    addresses and tags the survivor lacks, and how many of each the survivor has."""
+
+    had: dict[str, int]
+    phones: list[Phone]
+    emails: list[Email]
+    addresses: list[Address]
+    tag_ids: list[int]
+
+    def count(self, name: str) -> int:
+        return len(self.tag_ids) if name == "tags" else len(getattr(self, name))
+
+
+def _additions(survivor: Customer, merged: Customer) -> _Additions:
+    numbers = list(survivor.phones.values_list("number", flat=True))
+    emails = list(survivor.emails.values_list("address", flat=True))
+    addresses = [tuple(row) for row in survivor.addresses.values_list(*_ADDRESS_LINES)]
+    tag_ids = set(survivor.tags.values_list("pk", flat=True))
+    have_numbers, have_emails, have_addresses = set(numbers), set(emails), set(addresses)
+    return _Additions(
+        had={
+            "phones": len(numbers),
+            "emails": len(emails),
+            "addresses": len(addresses),
+            "tags": len(tag_ids),
+        },
+        phones=[p for p in merged.phones.all() if p.number not in have_numbers],
+        emails=[e for e in merged.emails.all() if e.address not in have_emails],
+        addresses=[
+            a
+            for a in merged.addresses.all()
+            if tuple(getattr(a, f) for f in _ADDRESS_LINES) not in have_addresses
+        ],
+        tag_ids=sorted(set(merged.tags.values_list("pk", flat=True)) - tag_ids),
+    )
+
+
+# The most of each list a customer may hold (the limits every write of a customer is held to,
+# so that a customer the API answers in full can be sent back as read), and how a merge past
+# one is refused. Every limit is well above one, so the plurals are always the right English.
+_LIST_LIMITS = {
+    "phones": (
+        MAX_PHONES,
+        gettext_noop(
+            "After the merge the customer kept would have %(count)d phone numbers, and a "
+            "customer may have at most %(limit)d: remove some from either customer first."
+        ),
+    ),
+    "emails": (
+        MAX_EMAILS,
+        gettext_noop(
+            "After the merge the customer kept would have %(count)d email addresses, and a "
+            "customer may have at most %(limit)d: remove some from either customer first."
+        ),
+    ),
+    "addresses": (
+        MAX_ADDRESSES,
+        gettext_noop(
+            "After the merge the customer kept would have %(count)d addresses, and a "
+            "customer may have at most %(limit)d: remove some from either customer first."
+        ),
+    ),
+    "tags": (
+        MAX_TAGS,
+        gettext_noop(
+            "After the merge the customer kept would have %(count)d tags, and a "
+            "customer may have at most %(limit)d: remove some from either customer first."
+        ),
+    ),
+}
+
+
+def _check_list_limits(additions: _Additions) -> None:
+    """Refuse a merge that adds to a list of the survivor's beyond its limit, naming each such
+    list. A survivor past a limit already (saved before the limits held everywhere) may still
+    take in a customer that adds nothing to that list: that does not make it worse."""
+    errors = {}
+    for name, (limit, message) in _LIST_LIMITS.items():
+        added = additions.count(name)
+        count = additions.had[name] + added
+        if added and count > limit:
+            errors[name] = _(message) % {"count": count, "limit": limit}
+    if errors:
+        raise ValidationError(errors)
+
+
+def _copy_contact_details(survivor: Customer, additions: _Additions) -> dict[str, list]:
     copied: dict[str, list] = {"phones": [], "emails": [], "addresses": []}
-    have_phones = set(survivor.phones.values_list("number", flat=True))
-    for phone in merged.phones.all():
-        if phone.number not in have_phones:
-            Phone.objects.create(
-                customer=survivor,
-                number=phone.number,
-                display=phone.display,
-                label=phone.label,
-                is_primary=not have_phones and not copied["phones"],
-            )
-            copied["phones"].append(phone.number)
-    have_emails = set(survivor.emails.values_list("address", flat=True))
-    for email in merged.emails.all():
-        if email.address not in have_emails:
-            Email.objects.create(
-                customer=survivor,
-                address=email.address,
-                label=email.label,
-                is_primary=not have_emails and not copied["emails"],
-            )
-            copied["emails"].append(email.address)
-    address_fields = ("label", "street", "city", "region", "postcode", "country")
-    have_addresses = {tuple(row) for row in survivor.addresses.values_list(*address_fields[1:])}
-    for address in merged.addresses.all():
-        values = tuple(getattr(address, f) for f in address_fields)
-        if values[1:] not in have_addresses:
-            created = Address.objects.create(
-                customer=survivor, **dict(zip(address_fields, values, strict=True))
-            )
-            copied["addresses"].append(created.pk)
+    for phone in additions.phones:
+        Phone.objects.create(
+            customer=survivor,
+            number=phone.number,
+            display=phone.display,
+            label=phone.label,
+            is_primary=not additions.had["phones"] and not copied["phones"],
+        )
+        copied["phones"].append(phone.number)
+    for email in additions.emails:
+        Email.objects.create(
+            customer=survivor,
+            address=email.address,
+            label=email.label,
+            is_primary=not additions.had["emails"] and not copied["emails"],
+        )
+        copied["emails"].append(email.address)
+    for address in additions.addresses:
+        created = Address.objects.create(
+            customer=survivor,
+            label=address.label,
+            **{f: getattr(address, f) for f in _ADDRESS_LINES},
+        )
+        copied["addresses"].append(created.pk)
     return copied
 
 

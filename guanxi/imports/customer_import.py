@@ -13,7 +13,9 @@ Every row ends in exactly one outcome:
 * **merged** — with ``--dedup auto``, the row is very probably a customer already there (a score
   of at least ``MERGE_THRESHOLD`` from the duplicate engine): it fills that customer's empty
   fields and adds its contact details;
-* **rejected** — with the reasons, each naming its column; the rows go to the error file.
+* **rejected** — with the reasons, each naming its column; the rows go to the error file. An
+  updated or merged row is rejected too when its phones, emails, addresses or tags would leave
+  the customer more of one of them than a customer may hold (see ``_beyond_list_limits``).
 
 Rows scoring between the review and the merge threshold are created and the pair is put in the
 review queue (with ``--dedup review``, every likely duplicate is). The user must be allowed to
@@ -60,6 +62,7 @@ from guanxi.customers.services import (
     search_text_of,
     snapshot_of,
 )
+from guanxi.customers.validation import MAX_ADDRESSES, MAX_EMAILS, MAX_PHONES, MAX_TAGS
 from guanxi.customers.visibility import CHANGE, VIEW, customer_scope
 from guanxi.dedup.customer_records import record_for_customer
 from guanxi.dedup.keys import rewrite_match_index, stored_match_rows, write_match_index
@@ -100,7 +103,7 @@ from .mapping import ColumnMapping
 from .models import ImportJob, ImportRememberedId, ImportRowError
 from .preparing import Prepared, RowPreparer, prepare_rows
 from .readers import SourceRow, TableFile
-from .reasons import Reason, field_reason, reasons_text, stored_reasons
+from .reasons import Reason, field_reason, joined, reasons_text, stored_reasons
 
 BATCH_SIZE = 2000
 # The job's fields a run keeps up to date, batch by batch (a dry run: once, as it ends).
@@ -1691,6 +1694,26 @@ class CustomerImporter:
                 )
                 if settled is None:
                     continue
+                # Each of the row's own lists is without repeats (the customer checks), so
+                # what it adds is what the customer lacks of it.
+                new_phones = [p for p in row.phones if p.parsed.e164 not in have_phones]
+                new_emails = [e for e in row.emails if e["address"] not in have_emails]
+                new_addresses = [
+                    a
+                    for a in row.addresses
+                    if address_key(a["street"], a["city"], a["region"], a["postcode"])
+                    not in have_addresses
+                ]
+                new_tags = [t for t in row.tags if t not in own_tags]
+                beyond = _beyond_list_limits(
+                    phones=(len(own_phones), len(new_phones)),
+                    emails=(len(own_emails), len(new_emails)),
+                    addresses=(len(own_addresses), len(new_addresses)),
+                    tags=(len(own_tags), len(new_tags)),
+                )
+                if beyond is not None:
+                    rules.refuse(row, overwrite, beyond)
+                    continue
                 applied += 1
                 touched |= _apply_scalars(
                     customer, row, overwrite=overwrite, blind=not self.compares_id_numbers
@@ -1698,46 +1721,43 @@ class CustomerImporter:
                 if overwrite and row.id_number:
                     given_id_number = row.id_number
                 touched |= rules.apply(customer, settled[1])
-                for phone in row.phones:
-                    if phone.parsed.e164 not in have_phones:
-                        have_phones.add(phone.parsed.e164)
-                        own_phones.append(
-                            Phone(
-                                customer=customer,
-                                number=phone.parsed.e164,
-                                display=phone.parsed.display,
-                                label=phone.label,
-                                is_primary=False,
-                            )
+                for phone in new_phones:
+                    have_phones.add(phone.parsed.e164)
+                    own_phones.append(
+                        Phone(
+                            customer=customer,
+                            number=phone.parsed.e164,
+                            display=phone.parsed.display,
+                            label=phone.label,
+                            is_primary=False,
                         )
-                        phones.append(own_phones[-1])
-                        touched = True
-                for email in row.emails:
-                    if email["address"] not in have_emails:
-                        have_emails.add(email["address"])
-                        own_emails.append(
-                            Email(
-                                customer=customer,
-                                address=email["address"],
-                                label=email["label"],
-                                is_primary=False,
-                            )
-                        )
-                        emails.append(own_emails[-1])
-                        touched = True
-                for address in row.addresses:
-                    values = address_key(
-                        address["street"],
-                        address["city"],
-                        address["region"],
-                        address["postcode"],
                     )
-                    if values not in have_addresses:
-                        have_addresses.add(values)
-                        own_addresses.append(Address(customer=customer, **address))
-                        addresses.append(own_addresses[-1])
-                        touched = True
-                new_tags = [t for t in row.tags if t not in own_tags]
+                    phones.append(own_phones[-1])
+                    touched = True
+                for email in new_emails:
+                    have_emails.add(email["address"])
+                    own_emails.append(
+                        Email(
+                            customer=customer,
+                            address=email["address"],
+                            label=email["label"],
+                            is_primary=False,
+                        )
+                    )
+                    emails.append(own_emails[-1])
+                    touched = True
+                for address in new_addresses:
+                    have_addresses.add(
+                        address_key(
+                            address["street"],
+                            address["city"],
+                            address["region"],
+                            address["postcode"],
+                        )
+                    )
+                    own_addresses.append(Address(customer=customer, **address))
+                    addresses.append(own_addresses[-1])
+                    touched = True
                 if new_tags:
                     tag_ids = self._tag_ids(new_tags)
                     tag_links += [through(customer=customer, tag_id=tag_ids[t]) for t in new_tags]
@@ -1884,6 +1904,13 @@ def _combine(item: _NewCustomer, rules: "_OrganisationRules") -> dict[str, Any]:
     row = item.row
     party_type = row.scalars.get("party_type", PERSON)
     organization = item.organization
+    scalars = dict(row.scalars)
+    phones = list(row.phones)
+    emails = list(row.emails)
+    addresses = list(row.addresses)
+    tags = list(row.tags)
+    custom = dict(row.custom_fields)
+    id_number = row.id_number
     absorbed = []
     for other, overwrite in item.absorbed:
         # The new customer's owner is one who may be given customers: a row naming one who
@@ -1895,33 +1922,41 @@ def _combine(item: _NewCustomer, rules: "_OrganisationRules") -> dict[str, Any]:
         settled = rules.settle(
             other, overwrite, party_type=party_type, organization=organization, own=item
         )
-        if settled is not None:
-            party_type, organization = settled
-            absorbed.append((other, overwrite))
-    item.absorbed = absorbed
-    external_id = _external_id_of(item)
-    scalars = dict(row.scalars)
-    phones = list(row.phones)
-    emails = list(row.emails)
-    addresses = list(row.addresses)
-    tags = list(row.tags)
-    custom = dict(row.custom_fields)
-    id_number = row.id_number
-    for other, overwrite in absorbed:
+        if settled is None:
+            continue
+        numbers = {p.parsed.e164 for p in phones}
+        new_phones = [p for p in other.phones if p.parsed.e164 not in numbers]
+        known = {e["address"] for e in emails}
+        new_emails = [e for e in other.emails if e["address"] not in known]
+        new_addresses = [a for a in other.addresses if a not in addresses]
+        new_tags = [t for t in other.tags if t not in tags]
+        # Held to the limits as a row going into a stored customer is (see _change), so that
+        # a file imports alike in one batch or in many.
+        beyond = _beyond_list_limits(
+            phones=(len(phones), len(new_phones)),
+            emails=(len(emails), len(new_emails)),
+            addresses=(len(addresses), len(new_addresses)),
+            tags=(len(tags), len(new_tags)),
+        )
+        if beyond is not None:
+            rules.refuse(other, overwrite, beyond)
+            continue
+        party_type, organization = settled
+        absorbed.append((other, overwrite))
         for name, value in other.scalars.items():
             if overwrite or not scalars.get(name):
                 scalars[name] = value
-        numbers = {p.parsed.e164 for p in phones}
-        phones += [p for p in other.phones if p.parsed.e164 not in numbers]
-        known = {e["address"] for e in emails}
-        emails += [e for e in other.emails if e["address"] not in known]
-        addresses += [a for a in other.addresses if a not in addresses]
-        tags += [t for t in other.tags if t not in tags]
+        phones += new_phones
+        emails += new_emails
+        addresses += new_addresses
+        tags += new_tags
         for key, value in other.custom_fields.items():
             if overwrite or key not in custom:
                 custom[key] = value
         if other.id_number and (overwrite or not id_number):
             id_number = other.id_number
+    item.absorbed = absorbed
+    external_id = _external_id_of(item)
     for items in (phones, emails):
         for i, item in enumerate(items):
             if isinstance(item, dict):
@@ -1939,6 +1974,62 @@ def _combine(item: _NewCustomer, rules: "_OrganisationRules") -> dict[str, Any]:
         "external_id": external_id,
         "organization": organization,
     }
+
+
+# The most of each list a customer may hold (the limits every write of a customer is held to,
+# so that a customer the API answers in full can be sent back as read), the column a row gives
+# it in, and how a row that would take a customer past one is rejected. Every limit is well
+# above one, so the plurals are always the right English.
+_LIST_LIMITS = {
+    "phones": (
+        "phone",
+        MAX_PHONES,
+        gettext_noop(
+            "with this row the customer would have %(count)d phone numbers, and a customer "
+            "may have at most %(limit)d"
+        ),
+    ),
+    "emails": (
+        "email",
+        MAX_EMAILS,
+        gettext_noop(
+            "with this row the customer would have %(count)d email addresses, and a customer "
+            "may have at most %(limit)d"
+        ),
+    ),
+    "addresses": (
+        "address",
+        MAX_ADDRESSES,
+        gettext_noop(
+            "with this row the customer would have %(count)d addresses, and a customer may "
+            "have at most %(limit)d"
+        ),
+    ),
+    "tags": (
+        "tags",
+        MAX_TAGS,
+        gettext_noop(
+            "with this row the customer would have %(count)d tags, and a customer may have at "
+            "most %(limit)d"
+        ),
+    ),
+}
+
+
+def _beyond_list_limits(**had_and_added: tuple[int, int]) -> Reason | None:
+    """Why a row is rejected that adds to a customer's phones, emails, addresses or tags
+    (each given as how many the customer has and how many the row adds) beyond the most a
+    customer may hold, naming each such column; None when it does not. A customer past a
+    limit already (saved before the limits held everywhere) still takes a row that adds
+    nothing to that list: that does not make it worse."""
+    reasons: list[Reason] = []
+    for name, (had, added) in had_and_added.items():
+        column, limit, message = _LIST_LIMITS[name]
+        if added and had + added > limit:
+            reasons.append(
+                field_reason(column, Summary(message, {"count": had + added, "limit": limit}))
+            )
+    return joined(reasons) if reasons else None
 
 
 class _ByExternalId:

@@ -26,6 +26,12 @@ from guanxi.core.languages import language_matching, primary_language, site_lang
 
 from .calendar import CalendarError, parse_calendar
 
+# The most orders a ticket is linked to: a complaint about every delivery of a standing order
+# for years. The API states it as the ``maxItems`` of a ticket's ``order_ids``
+# (guanxi.api.schemas), and a merge of tickets is held to it too, so that whatever the API
+# answers for a ticket it takes back.
+MAX_TICKET_ORDERS = 1_000
+
 
 def email_languages() -> list[tuple[str, str]]:
     """The languages a customer may be emailed in: those the site is written in

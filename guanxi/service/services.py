@@ -52,6 +52,7 @@ from . import mail
 from .dangerous_files import MAX_ATTACHMENT_BYTES, Danger, Hazard, danger_in
 from .models import (
     LEFT_TO_ITS_REQUEST,
+    MAX_TICKET_ORDERS,
     RETRY_FOR,
     AgentProfile,
     CustomerEmail,
@@ -1473,6 +1474,24 @@ def email_reply_from_colleague(
     return message
 
 
+def _check_merged_orders(kept_orders: list[int], duplicate: Ticket) -> None:
+    """Refuse a merge that would link the kept ticket to more orders than a ticket may be, as
+    the API refuses such a ticket sent back as read. One past the limit already (linked before
+    the limit held) may still take in a ticket that adds no order to it."""
+    joined = set(kept_orders) | set(duplicate.orders.values_list("pk", flat=True))
+    if len(joined) > MAX_TICKET_ORDERS and len(joined) > len(kept_orders):
+        raise ValidationError(
+            {
+                "order_ids": _(
+                    "After the merge the ticket kept would be linked to %(count)d orders, and a "
+                    "ticket may be linked to at most %(limit)d: unlink some from either ticket "
+                    "first."
+                )
+                % {"count": len(joined), "limit": MAX_TICKET_ORDERS}
+            }
+        )
+
+
 @transaction.atomic
 def ticket_merge(
     *,
@@ -1488,8 +1507,9 @@ def ticket_merge(
     A merge closes one ticket and adds to the other, so it takes the version the caller read of
     each (``expected_version`` of ``ticket_id``, ``into_version`` of ``into_id``): after
     someone else's change to either, :class:`StaleTicketError` names the one that changed and
-    nothing is merged. Both are recorded: the merged ticket says where it went, the kept one
-    which ticket it took in."""
+    nothing is merged. A merge that would link the kept ticket to more orders than a ticket may
+    be is refused too, naming ``order_ids``. Both are recorded: the merged ticket says where it
+    went, the kept one which ticket it took in."""
     try:
         duplicate_pk, target_pk = int(ticket_id), int(into_id)
     except (TypeError, ValueError):
@@ -1513,8 +1533,9 @@ def ticket_merge(
         raise ValidationError({"ticket_id": _("This ticket was merged away already.")})
     if target.merged_into_id:
         raise ValidationError({"into_id": _("That ticket was itself merged away.")})
-    now = timezone.now()
     orders_before = sorted(target.orders.values_list("pk", flat=True))
+    _check_merged_orders(orders_before, duplicate)
+    now = timezone.now()
     moved = duplicate.messages.update(ticket=target)
     duplicate.attachments.update(ticket=target)
     # Its emails to the customer not sent yet go with the request, which goes on here: sent
