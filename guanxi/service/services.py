@@ -2315,10 +2315,19 @@ def sla_policies_delete(*, actor, policy_ids: Iterable[int]) -> int:
 # --- policy and calendar edits -----------------------------------------------------------------
 
 
+# The summary of a ticket's audit row when a change of the policies moved it to another one.
+POLICY_MATCHED_AGAIN = Summary(
+    gettext_noop("matched to another service-level policy after the policies changed")
+)
+
+
 def reapply_policies(*, policy_id: int | None = None, batch_size: int = 2000) -> int:
     """Match the open tickets (of one policy, or all) to the policies again and recompute their
     deadlines from their histories, batch by batch; returns how many tickets were looked at.
-    Run after a policy or a calendar changed, so open tickets follow the new promise."""
+    Run after a policy or a calendar changed, so open tickets follow the new promise. A ticket
+    that comes under another policy gets an audit row on its customer (the system's, as this
+    runs in the background), as it does when an agent's edit moves it; new deadlines under the
+    same policy follow from the policy's own audited change."""
     tickets = Ticket.objects.filter(status__in=Ticket.OPEN_STATUSES, merged_into__isnull=True)
     if policy_id is not None:
         tickets = tickets.filter(sla_policy_id=policy_id)
@@ -2336,13 +2345,17 @@ def reapply_policies(*, policy_id: int | None = None, batch_size: int = 2000) ->
             statuses = status_histories(chunk)
             tiers = customer_tiers(t.customer_id for t in batch)
             done = _steps_done(chunk)
+            moved = []
             for ticket in batch:
+                before = ticket.sla_policy_id
                 ticket.sla_policy = policy_for(
                     ticket, tier=tiers.get(ticket.customer_id, ""), policies=policies
                 )
                 recompute_deadlines(
                     ticket, now=now, statuses=statuses[ticket.pk], done=done[ticket.pk]
                 )
+                if ticket.sla_policy_id != before:
+                    moved.append((ticket, before))
             Ticket.objects.bulk_update(
                 batch,
                 [
@@ -2353,5 +2366,18 @@ def reapply_policies(*, policy_id: int | None = None, batch_size: int = 2000) ->
                     "sla_check_at",
                 ],
                 batch_size=1000,
+            )
+            audit_record_many(
+                AuditEvent(
+                    occurred_at=now,
+                    actor=None,
+                    action=AuditEvent.Action.UPDATE,
+                    object_type="ticket",
+                    object_id=ticket.pk,
+                    customer_id=ticket.customer_id,
+                    **summary_fields(prefixed(ticket.number, POLICY_MATCHED_AGAIN)),
+                    changes={"sla_policy_id": {"before": before, "after": ticket.sla_policy_id}},
+                )
+                for ticket, before in moved
             )
     return len(ids)
