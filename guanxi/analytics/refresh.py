@@ -34,6 +34,8 @@ from guanxi.analytics.clv.lifetime_value import (
     fit_spend_model,
 )
 from guanxi.analytics.value import churn, credit, lifecycle, profitability, rfm, tiers
+from guanxi.audit.models import AuditEvent
+from guanxi.audit.services import audit_record_many, diff_values
 from guanxi.core import bulk
 from guanxi.core.arrays import day_number_sql, days_to_dates, fetch_columns
 from guanxi.customers.models import Customer
@@ -1063,7 +1065,9 @@ def _create_follow_ups(run: AnalyticsRun) -> int:
     INSERT … SELECT, the open ones left out by the unique index on open follow-ups (ON
     CONFLICT DO NOTHING), which costs one index probe per row whatever the statistics say. The
     anti-join it replaces (NOT EXISTS) was once planned as a nested loop around a sequential
-    scan and ran for minutes."""
+    scan and ran for minutes. Each one opened gets an audit row on its customer, the system's,
+    as handing it over and closing it get theirs."""
+    now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -1077,9 +1081,32 @@ def _create_follow_ups(run: AnalyticsRun) -> int:
             WHERE v.run_id = %s AND v.churn_flag = %s AND c.owner_id IS NOT NULL
             ON CONFLICT (customer_id) WHERE done_at IS NULL DO NOTHING
             """,  # noqa: S608
-            [timezone.now(), run.pk, True],
+            [now, run.pk, True],
         )
-        return cursor.rowcount
+        created = cursor.rowcount
+    if created:
+        # Those of this run are the ones just opened: nothing else opens a follow-up for it.
+        opened = ChurnFollowUp.objects.filter(run=run).values_list(
+            "pk", "customer_id", "customer__name", "owner_id", "reason", "value_at_risk"
+        )
+        audit_record_many(
+            AuditEvent(
+                occurred_at=now,
+                actor=None,
+                action=AuditEvent.Action.CREATE,
+                object_type="churn_follow_up",
+                object_id=pk,
+                customer_id=customer_id,
+                summary=f"{name}: {reason}"[:300],
+                changes=diff_values(
+                    {}, {"owner_id": owner_id, "reason": reason, "value_at_risk": value_at_risk}
+                ),
+            )
+            for pk, customer_id, name, owner_id, reason, value_at_risk in opened.iterator(
+                chunk_size=5000
+            )
+        )
+    return created
 
 
 def _analyze_swapped_tables() -> None:

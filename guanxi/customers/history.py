@@ -208,6 +208,7 @@ HEADLINES = {
     ("payment", AuditEvent.Action.CREATE): _("%(who)s recorded a payment"),
     ("blacklist", AuditEvent.Action.CREATE): _("%(who)s put this customer on the blacklist"),
     ("blacklist", AuditEvent.Action.DELETE): _("%(who)s took this customer off the blacklist"),
+    ("churn_follow_up", AuditEvent.Action.CREATE): _("%(who)s opened a churn follow-up"),
     ("churn_follow_up", AuditEvent.Action.UPDATE): _("%(who)s closed a churn follow-up"),
     ("churn_follow_up", AuditEvent.Action.REASSIGN): _(
         "%(who)s handed a churn follow-up to the customer's new account manager"

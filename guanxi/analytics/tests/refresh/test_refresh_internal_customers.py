@@ -96,7 +96,9 @@ def test_an_open_follow_up_closes_on_the_next_refresh_once_the_customer_is_inter
     assert internal.done_at is not None and paying.done_at is None
     assert [f.pk for f in follow_ups_for_user(company.rep)] == [paying.pk]
     assert second.figures["churn_follow_ups_closed"] == 1
-    closed = AuditEvent.objects.get(object_type="churn_follow_up", object_id=internal.pk)
+    closed = AuditEvent.objects.get(
+        object_type="churn_follow_up", object_id=internal.pk, action=AuditEvent.Action.UPDATE
+    )
     assert closed.actor is None and closed.customer_id == company.rep_customer.pk
     assert closed.changes["done_at"]["before"] is None
 
