@@ -44,6 +44,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from guanxi.analytics.services import follow_ups_follow_customers
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record, audit_record_many, diff_values, summary_fields
 from guanxi.audit.summaries import Summary
@@ -1639,6 +1640,8 @@ class CustomerImporter:
         now = timezone.now()
         changed: list[Customer] = []
         phones, emails, addresses, tag_links, indexed, events = [], [], [], [], [], []
+        # Customers given another account manager, by the new one.
+        reassigned: dict[int | None, list[int]] = defaultdict(list)
         through = Customer.tags.through
         summary = summary_fields(
             Summary(gettext_noop("Imported from %(file)s"), {"file": self.job.filename})
@@ -1770,6 +1773,8 @@ class CustomerImporter:
             customer.updated_at = now
             if customer.is_organization and customer.name != before["name"]:
                 renamed.add(customer.pk)
+            if customer.owner_id != before["owner_id"]:
+                reassigned[customer.owner_id].append(customer.pk)
             customer.search_text = search_text_of(
                 customer, phones=own_phones, emails=own_emails, tags=own_tags
             )
@@ -1812,6 +1817,15 @@ class CustomerImporter:
         for record in indexed:  # their stored profiles are about to change
             self._candidate_cache.pop(record.ref, None)
         writes.submit(audit_record_many, events)
+        # A new account manager from the file is a reassignment like the reassignment screen's:
+        # the customers' open churn follow-ups go with them, each audited.
+        for owner_id, customer_ids in reassigned.items():
+            writes.submit(
+                follow_ups_follow_customers,
+                actor=self.actor,
+                customer_ids=customer_ids,
+                to_owner_id=owner_id,
+            )
         return unchanged, renamed
 
     def _queue(
