@@ -34,7 +34,15 @@ from django.db.models import Exists, OuterRef, Q, Subquery
 from guanxi.core.phones import is_valid_e164, parse_phone
 
 from .models import Customer, Email, Phone
-from .search import _HAN_CLASS, MAX_TAILS, TRUNK_COUNTRY_CODE, Term, TokenMatch, parse_query
+from .search import (
+    _HAN_CLASS,
+    MAX_TAILS,
+    TRUNK_COUNTRY_CODE,
+    DialledNumber,
+    Term,
+    TokenMatch,
+    parse_query,
+)
 
 # As mask_phone shows a number: its country code always; of a national number of this many
 # digits or more, the first three and the last four; of a shorter one, the first two and the
@@ -223,6 +231,11 @@ def masked_phone_condition(terms: Iterable[Term]) -> Q:
             visible |= _visible_match(digits)
         allowed = Q(Exists(Phone.objects.filter(customer_id=OuterRef("pk")).filter(visible)))
         for text in term:
+            if isinstance(text, DialledNumber):
+                # Looked for only as a phone holds digits (``search.DialledNumber``), never as
+                # the start of another field's token: a field starting with them (a tag 86157
+                # for 0157) does not say why the index found the customer, the phones did.
+                continue
             if _is_number(text):
                 allowed |= _shown_outside_phones(text)
             else:

@@ -252,6 +252,26 @@ def test_digits_inside_a_word_outside_the_phones_do_not_tell_the_hidden_ones(
 
 
 @pytest.mark.parametrize(
+    ("shown", "number", "query"),
+    [
+        ({"tags": ["0012x"]}, "+86 138 0012 9999", "000012"),  # 0012 once 00 is off
+        ({"external_id": "86157-A"}, "+86 138 8615 7999", "0157"),  # 86157 as +86 157
+        ({"emails": ["86157@example.com"]}, "+86 138 8615 7999", "0157"),
+    ],
+)
+def test_digits_typed_with_a_dialling_prefix_are_not_told_by_another_field(
+    company, phones, shown, number, query
+):
+    # Without the prefix they are looked for only as a phone holds them (by their runs), not
+    # as the start of another field's token, so a field starting with them does not say why
+    # the index found the customer: the hidden digits did. Listed for that field, the
+    # customer would be listed exactly when the hidden digits hold them.
+    phones("Hiding", number, **shown)
+    assert _found(company.rep, query) == set()
+    assert "Hiding" in _found(company.manager, query)
+
+
+@pytest.mark.parametrize(
     "number",
     [
         "+12025550123",
