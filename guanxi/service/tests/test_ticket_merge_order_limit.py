@@ -25,20 +25,24 @@ REFUSAL = (
 )
 
 
+def orders_of(company, count: int) -> list[Order]:
+    return Order.objects.bulk_create(
+        Order(
+            customer=company.rep_customer,
+            ordered_on=dt.date(2026, 1, 1),
+            amount=Decimal("10.00"),
+            created_by=company.admin,
+        )
+        for _ in range(count)
+    )
+
+
 @pytest.fixture
 def tickets(company) -> tuple[Ticket, Ticket, list[Order]]:
     """(kept, duplicate, orders): the kept ticket linked to as many orders as a ticket may be,
     the duplicate to one of those and one more."""
     customer = company.rep_customer
-    orders = Order.objects.bulk_create(
-        Order(
-            customer=customer,
-            ordered_on=dt.date(2026, 1, 1),
-            amount=Decimal("10.00"),
-            created_by=company.admin,
-        )
-        for _ in range(MAX_TICKET_ORDERS + 1)
-    )
+    orders = orders_of(company, MAX_TICKET_ORDERS + 1)
     kept, duplicate = (
         ticket_create(
             actor=company.agent,
@@ -78,11 +82,27 @@ def test_a_merge_past_the_limit_is_refused_and_changes_neither_ticket(company, t
         ticket_merge(actor=company.agent, ticket_id=duplicate.pk, into_id=kept.pk)
     assert refused.value.message_dict == {"order_ids": [REFUSAL]}
     nothing_merged(before, kept, duplicate)
-    # Linked to one the kept ticket has already, the duplicate adds nothing: the merge goes
-    # ahead and the kept ticket stays at the limit.
-    duplicate.orders.remove(orders[MAX_TICKET_ORDERS])
+    # With one order fewer, the kept ticket ends at the limit, which is allowed: the order
+    # both are linked to counts once.
+    kept.orders.remove(orders[1])
     ticket_merge(actor=company.agent, ticket_id=duplicate.pk, into_id=kept.pk)
     assert kept.orders.count() == MAX_TICKET_ORDERS
+    assert Ticket.objects.get(pk=duplicate.pk).merged_into_id == kept.pk
+
+
+def test_a_ticket_already_past_the_limit_takes_in_one_adding_no_order(company, tickets):
+    # Linked before the limit held: a merge adding no order does not make it worse, and is not
+    # refused for what the ticket had already; one adding an order is.
+    kept, duplicate, orders = tickets
+    kept.orders.add(orders[MAX_TICKET_ORDERS])
+    (one_more,) = orders_of(company, 1)
+    duplicate.orders.add(one_more)
+    with pytest.raises(ValidationError) as refused:
+        ticket_merge(actor=company.agent, ticket_id=duplicate.pk, into_id=kept.pk)
+    assert f"would be linked to {MAX_TICKET_ORDERS + 2} orders" in str(refused.value)
+    duplicate.orders.remove(one_more)
+    ticket_merge(actor=company.agent, ticket_id=duplicate.pk, into_id=kept.pk)
+    assert kept.orders.count() == MAX_TICKET_ORDERS + 1
     assert Ticket.objects.get(pk=duplicate.pk).merged_into_id == kept.pk
 
 
