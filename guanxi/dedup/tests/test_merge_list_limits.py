@@ -73,17 +73,17 @@ def nothing_merged(before: list, *customers: Customer) -> None:
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.MERGE).exists()
 
 
-def drop_the_one_too_many(other: Customer, field: str) -> None:
-    """Take from the other customer the one item of ``field`` the kept one lacks."""
-    value = ITEMS[field]([LIMITS[field]])[0]
+def drop_its_first(kept: Customer, field: str) -> None:
+    """Take from the kept customer its first item of ``field``, which the other lacks."""
+    value = ITEMS[field]([0])[0]
     if field == "phones":
-        other.phones.filter(number__endswith=value).delete()
+        kept.phones.filter(number__endswith=value).delete()
     elif field == "emails":
-        other.emails.filter(address=value).delete()
+        kept.emails.filter(address=value).delete()
     elif field == "addresses":
-        other.addresses.filter(city=value["city"]).delete()
+        kept.addresses.filter(city=value["city"]).delete()
     else:
-        other.tags.remove(Tag.objects.get(name=value))
+        kept.tags.remove(Tag.objects.get(name=value))
 
 
 @pytest.mark.parametrize("field", list(ITEMS))
@@ -96,8 +96,8 @@ def test_a_merge_past_a_limit_is_refused_and_changes_neither_customer(company, f
         customers_merge(actor=company.rep, survivor_id=kept.pk, merged_id=other.pk)
     assert refused.value.message_dict == {field: [refusal(field)]}
     nothing_merged(before, kept, other)
-    # Without that one, the kept customer ends at the limit, which is allowed.
-    drop_the_one_too_many(other, field)
+    # With one of its own fewer, the kept customer ends at the limit, which is allowed.
+    drop_its_first(kept, field)
     customers_merge(actor=company.rep, survivor_id=kept.pk, merged_id=other.pk)
     assert getattr(kept, field).count() == limit
 
