@@ -55,6 +55,7 @@ def as_it_is(customer: Customer) -> tuple:
     customer = Customer.objects.get(pk=customer.pk)
     return (
         customer.version,
+        customer.name,
         customer.phones.count(),
         customer.emails.count(),
         customer.addresses.count(),
@@ -75,7 +76,8 @@ def test_an_update_past_a_limit_is_rejected_saying_why(company, tmp_path, field)
         actor=company.rep, data={"name": "张伟", "external_id": "L1", **items}
     )
     before = as_it_is(customer)
-    content = HEADER + f"L1,张伟,{cells}\nL2,李娜,13700001111,,,\n"
+    # The row renames the customer too: rejected, it renames nothing.
+    content = HEADER + f"L1,张小伟,{cells}\nL2,李娜,13700001111,,,\n"
     job = run_import(tmp_path, content, company.rep)
     assert (job.created, job.updated, job.rejected) == (1, 0, 1)
     assert_accounted(job, 2)
@@ -84,19 +86,32 @@ def test_an_update_past_a_limit_is_rejected_saying_why(company, tmp_path, field)
 
 
 def test_an_update_within_the_limits_still_adds_what_it_brings(company, tmp_path):
+    # One short of every limit: a row adding one of each takes the customer to the limits,
+    # which is allowed.
     customer = customer_create(
         actor=company.rep,
-        data={"name": "张伟", "external_id": "L1", "tags": [f"tag {i}" for i in range(MAX_TAGS)]},
+        data={
+            "name": "张伟",
+            "external_id": "L1",
+            **{field: items[field][1:] for field, (items, _cells, _reason) in LISTS.items()},
+        },
     )
-    # One of its tags again, and a phone: the tags stay at the limit, and the phone is added.
-    job = run_import(tmp_path, HEADER + "L1,张伟,13999999999,,,tag 3\n", company.rep)
+    at_the_limits = (MAX_PHONES, MAX_EMAILS, MAX_ADDRESSES, MAX_TAGS)
+    row = "L1,张伟,13999999999,one.more@example.cn,杭州,one more\n"
+    job = run_import(tmp_path, HEADER + row, company.rep)
     assert (job.updated, job.rejected) == (1, 0)
-    assert as_it_is(customer)[1:] == (1, 0, 0, MAX_TAGS)
+    assert as_it_is(customer)[2:] == at_the_limits
+    # One of each it has already, written otherwise (as its export would be imported again):
+    # nothing is added, and nothing refused.
+    row = "L1,张伟,+86 138 0000 0003,PERSON3@EXAMPLE.CN,City 3,tag 3\n"
+    again = run_import(tmp_path, HEADER + row, company.rep)
+    assert (again.updated, again.rejected) == (1, 0)
+    assert as_it_is(customer)[2:] == at_the_limits
     # One more tag is one too many, even for a customer past the limit already.
     customer.tags.add(Tag.objects.create(name="saved before the limits"))
-    again = run_import(tmp_path, HEADER + "L1,张伟,,,,one more\n", company.rep)
-    assert again.rejected == 1
-    assert f"would have {MAX_TAGS + 2} tags" in ImportRowError.objects.get(job=again).reason
+    past = run_import(tmp_path, HEADER + "L1,张伟,,,,one more again\n", company.rep)
+    assert past.rejected == 1
+    assert f"would have {MAX_TAGS + 2} tags" in ImportRowError.objects.get(job=past).reason
     # A row adding none of them goes in, however many it has.
     third = run_import(tmp_path, HEADER + "L1,张伟,,,,tag 3\n", company.rep)
     assert (third.updated, third.rejected) == (1, 0)
@@ -141,3 +156,21 @@ def test_rows_of_one_file_are_held_to_the_limits_in_one_batch_as_in_many(
     assert [e["import_row"] for e in error_file(job)] == ["3", "4"]
     customer = Customer.objects.get(external_id="T1")
     assert customer.tags.count() == MAX_TAGS and customer.phones.count() == 2
+
+
+@pytest.mark.parametrize("batch_size", [None, 1])
+def test_a_rejected_row_gives_the_customer_nothing_in_one_batch_as_in_many(
+    company, tmp_path, batch_size
+):
+    tags = ";".join(f"tag {i}" for i in range(MAX_TAGS))
+    content = (
+        "external_id,name,company,phone,email,tags\n"
+        f",王芳,,13812345678,wf@example.com,{tags}\n"
+        # The same customer, merged: it would fill the company and give its external id.
+        "M1,王芳,华瑞科技,13812345678,wf@example.com,one more\n"
+    )
+    job = run_import(tmp_path, content, company.admin, dedup="auto", batch_size=batch_size)
+    assert (job.created, job.merged, job.rejected) == (1, 0, 1)
+    customer = Customer.objects.get(name="王芳")
+    assert (customer.company, customer.external_id) == ("", None)
+    assert customer.tags.count() == MAX_TAGS
