@@ -1231,6 +1231,40 @@ def _safe_name(name: str) -> str:
     return f"{stem}{dot}{extension}"
 
 
+def _merged_chain(ticket_id: int) -> list[int]:
+    """Ticket ``ticket_id`` and the tickets it was merged into, each into the next, as last
+    committed: read without locks, since a ticket once merged away stays so, pointing to the
+    same ticket; only the last of them may have been merged on since."""
+    chain = [ticket_id]
+    while True:
+        into = Ticket.objects.filter(pk=chain[-1]).values_list("merged_into_id", flat=True).first()
+        if into is None or into in chain:
+            return chain
+        chain.append(into)
+
+
+def _lock_merged_chain(lock: Callable[[int], Ticket], ticket_id: int) -> Ticket:
+    """The ticket a message to ticket ``ticket_id`` goes to (the last of those it was merged
+    into, one into the next, or itself), each of them locked through ``lock``.
+
+    They are locked in ascending id order, as a ticket merge locks its two tickets and the undo
+    of a merge of customers the tickets going back. Locked from the ticket written to on, an
+    email to a ticket merged into an older one (a lower id) held the newer while waiting for
+    the older, which the undo held while waiting for the newer, and the database broke one of
+    the two off as a deadlock. When the last was merged on while this waited for it, the locks
+    are let go (a savepoint's, rolled back) and the longer chain is locked afresh, again in
+    order."""
+    while True:
+        chain = _merged_chain(ticket_id)
+        savepoint = transaction.savepoint()
+        locked = {pk: lock(pk) for pk in sorted(chain)}
+        last = locked[chain[-1]]
+        if not last.merged_into_id or last.merged_into_id in locked:
+            transaction.savepoint_commit(savepoint)
+            return last
+        transaction.savepoint_rollback(savepoint)
+
+
 def _filed_message(
     lock: Callable[[int], Ticket],
     *,
@@ -1240,7 +1274,8 @@ def _filed_message(
     **fields: Any,
 ) -> TicketMessage | None:
     """A message written into ticket ``ticket_id``'s thread, or that of the ticket it was merged
-    into, each locked through ``lock`` (which may also check that the writer may work on it):
+    into, each locked through ``lock`` (which may also check that the writer may work on it),
+    in id order (see :func:`_lock_merged_chain`):
     ``body`` stripped ("-" when nothing is left), the other ``fields`` as given. An email
     already filed (the same Message-ID) is recognised and nothing is created (returns None):
     read first, so that a second delivery waits on no lock; and again by the unique Message-ID,
@@ -1251,9 +1286,7 @@ def _filed_message(
         and TicketMessage.objects.filter(email_message_id=email_message_id).exists()
     ):
         return None
-    ticket = lock(ticket_id)
-    while ticket.merged_into_id:
-        ticket = lock(ticket.merged_into_id)
+    ticket = _lock_merged_chain(lock, ticket_id)
     try:
         with transaction.atomic():
             return TicketMessage.objects.create(
