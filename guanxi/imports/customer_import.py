@@ -1702,10 +1702,7 @@ class CustomerImporter:
                 new_phones = [p for p in row.phones if p.parsed.e164 not in have_phones]
                 new_emails = [e for e in row.emails if e["address"] not in have_emails]
                 new_addresses = [
-                    a
-                    for a in row.addresses
-                    if address_key(a["street"], a["city"], a["region"], a["postcode"])
-                    not in have_addresses
+                    a for a in row.addresses if _address_key_of(a) not in have_addresses
                 ]
                 new_tags = [t for t in row.tags if t not in own_tags]
                 beyond = _beyond_list_limits(
@@ -1750,14 +1747,7 @@ class CustomerImporter:
                     emails.append(own_emails[-1])
                     touched = True
                 for address in new_addresses:
-                    have_addresses.add(
-                        address_key(
-                            address["street"],
-                            address["city"],
-                            address["region"],
-                            address["postcode"],
-                        )
-                    )
+                    have_addresses.add(_address_key_of(address))
                     own_addresses.append(Address(customer=customer, **address))
                     addresses.append(own_addresses[-1])
                     touched = True
@@ -1942,7 +1932,9 @@ def _combine(item: _NewCustomer, rules: "_OrganisationRules") -> dict[str, Any]:
         new_phones = [p for p in other.phones if p.parsed.e164 not in numbers]
         known = {e["address"] for e in emails}
         new_emails = [e for e in other.emails if e["address"] not in known]
-        new_addresses = [a for a in other.addresses if a not in addresses]
+        # Compared as a row going into a stored customer compares them (see _change).
+        have_addresses = {_address_key_of(a) for a in addresses}
+        new_addresses = [a for a in other.addresses if _address_key_of(a) not in have_addresses]
         new_tags = [t for t in other.tags if t not in tags]
         # Held to the limits as a row going into a stored customer is (see _change), so that
         # a file imports alike in one batch or in many.
@@ -2084,6 +2076,11 @@ def _reason_from(stored: dict[str, Any]) -> Reason:
     if "text" in stored:
         return stored["text"]
     return Summary(stored["message"], stored["params"])
+
+
+def _address_key_of(address: dict[str, Any]) -> tuple[str, ...]:
+    """What a row's address is compared by with a customer's (see address_key)."""
+    return address_key(address["street"], address["city"], address["region"], address["postcode"])
 
 
 def _external_id_of(item: _NewCustomer) -> str | None:

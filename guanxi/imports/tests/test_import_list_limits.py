@@ -174,3 +174,19 @@ def test_a_rejected_row_gives_the_customer_nothing_in_one_batch_as_in_many(
     customer = Customer.objects.get(name="王芳")
     assert (customer.company, customer.external_id) == ("", None)
     assert customer.tags.count() == MAX_TAGS
+
+
+@pytest.mark.parametrize("batch_size", [None, 1])
+def test_an_address_a_row_repeats_in_another_country_counts_once_in_one_batch_as_in_many(
+    company, tmp_path, batch_size
+):
+    # A customer's addresses are compared by their street, city, region and postcode, as an
+    # export shows them: a row repeating one with another country adds nothing, and takes no
+    # customer at the limit past it, whether the customer is stored or made by the same batch.
+    content = "external_id,name,city,country\n" + "".join(
+        f"A1,王芳,City {i},CN\n" for i in range(MAX_ADDRESSES)
+    )
+    content += "A1,王芳,City 0,TW\n"
+    job = run_import(tmp_path, content, company.rep, batch_size=batch_size)
+    assert (job.created, job.updated, job.rejected) == (1, MAX_ADDRESSES, 0)
+    assert Customer.objects.get(external_id="A1").addresses.count() == MAX_ADDRESSES
