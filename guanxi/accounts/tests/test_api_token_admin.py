@@ -7,12 +7,13 @@ already is left as it was."""
 import pytest
 from django.contrib.admin import helpers
 from django.contrib.auth.models import Permission
+from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.urls import reverse
 
 from guanxi.accounts.models import ApiToken
 from guanxi.accounts.roles import Role
-from guanxi.accounts.services import api_token_create, api_token_revoke
+from guanxi.accounts.services import api_token_create, api_token_revoke, api_tokens_revoke
 from guanxi.audit.models import AuditEvent
 from guanxi.core.testing.admin_forms import change_form_data, signed_in_administrators
 from guanxi.core.testing.factories import UserFactory
@@ -30,6 +31,11 @@ def _revoke_selected(client, *tokens):
         },
         follow=True,
     )
+
+
+def _actions_offered(listing) -> set[str]:
+    action_form = listing.context["action_form"]
+    return {name for name, _label in action_form.fields["action"].choices} if action_form else set()
 
 
 def test_a_page_opened_before_the_owner_revoked_the_token_does_not_make_it_work_again(company):
@@ -65,7 +71,9 @@ def test_administrators_revoke_tokens_from_the_list_on_record(company):
     )
     clerk_client = Client()
     clerk_client.force_login(clerk)
-    assert clerk_client.get(reverse("admin:accounts_apitoken_changelist")).status_code == 200
+    listing = clerk_client.get(reverse("admin:accounts_apitoken_changelist"))
+    assert listing.status_code == 200
+    assert "revoke_selected" not in _actions_offered(listing)
     _revoke_selected(clerk_client, erp)
     assert ApiToken.objects.get(pk=erp.pk).revoked_at is None
 
@@ -82,3 +90,14 @@ def test_administrators_revoke_tokens_from_the_list_on_record(company):
     assert event.summary == f"rep: ERP ({erp.hint}…)"
     assert set(event.changes) == {"revoked_at"}
     assert AuditEvent.objects.filter(object_type="api_token", object_id=str(old.pk)).count() == 2
+
+
+def test_only_an_active_administrator_revokes_other_peoples_tokens(company):
+    token, _raw = api_token_create(actor=company.rep, user=company.rep, name="ERP")
+    company.admin.is_active = False
+    company.admin.save()
+    for actor in (company.manager, company.teammate, company.admin):
+        with pytest.raises(PermissionDenied):
+            api_tokens_revoke(actor=actor, token_ids=[token.pk])
+    assert ApiToken.objects.get(pk=token.pk).revoked_at is None
+    assert not AuditEvent.objects.filter(object_type="api_token", action="update").exists()
