@@ -333,9 +333,10 @@ class GroupAdmin(CheckedSelectionMixin, CheckedFieldsMixin, DjangoGroupAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(CheckedSelectionMixin, admin.ModelAdmin):
-    """Tokens are looked at and revoked here, never edited: a token's page saved every field
-    it showed, so one opened before its owner revoked the token made it work again, and
-    nothing recorded who changed it. Revoking goes through the audited service."""
+    """Tokens are looked at and revoked here, never edited nor deleted: a token's page saved
+    every field it showed, so one opened before its owner revoked the token made it work again,
+    and nothing recorded who changed it; deleting one stopped it working with no audit row.
+    Revoking goes through the audited service, and a revoked token stays on record."""
 
     list_display = ("name", "user", "hint", "created_at", "last_used_at", "revoked_at")
     actions = ["revoke_selected"]
@@ -344,6 +345,9 @@ class ApiTokenAdmin(CheckedSelectionMixin, admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
     def has_revoke_permission(self, request) -> bool:

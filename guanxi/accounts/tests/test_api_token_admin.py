@@ -101,3 +101,20 @@ def test_only_an_active_administrator_revokes_other_peoples_tokens(company):
             api_tokens_revoke(actor=actor, token_ids=[token.pk])
     assert ApiToken.objects.get(pk=token.pk).revoked_at is None
     assert not AuditEvent.objects.filter(object_type="api_token", action="update").exists()
+
+
+def test_administrators_do_not_delete_tokens_off_the_record(company):
+    # Deleting a token stopped it working as revoking does, with no audit row: the revoked
+    # token stays, on record, instead.
+    token, _raw = api_token_create(actor=company.rep, user=company.rep, name="ERP")
+    (ann,) = signed_in_administrators("ann")
+    listing = ann.get(reverse("admin:accounts_apitoken_changelist"))
+    assert _actions_offered(listing) == {"", "revoke_selected"}
+    delete_url = reverse("admin:accounts_apitoken_delete", args=[token.pk])
+    assert ann.get(delete_url).status_code == 403
+    assert ann.post(delete_url, {"post": "yes"}).status_code == 403
+    ann.post(
+        reverse("admin:accounts_apitoken_changelist"),
+        {"action": "delete_selected", "post": "yes", helpers.ACTION_CHECKBOX_NAME: [token.pk]},
+    )
+    assert ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).exists()
