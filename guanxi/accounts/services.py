@@ -2,6 +2,7 @@
 departments and teams."""
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Literal
 
 from django.conf import settings
@@ -61,16 +62,7 @@ def api_token_revoke(*, actor: User, token_id: int) -> ApiToken:
     token = ApiToken.objects.select_for_update().get(pk=token_id, user=actor)
     if token.revoked_at is not None:
         raise ValidationError({"token_id": _("That token is revoked already.")})
-    token.revoked_at = timezone.now()
-    token.save(update_fields=["revoked_at"])
-    audit_record(
-        actor=actor,
-        action=AuditEvent.Action.UPDATE,
-        object_type="api_token",
-        object_id=token.pk,
-        summary=f"{actor.username}: {token.name} ({token.hint}…)",
-        changes={"revoked_at": {"before": None, "after": token.revoked_at.isoformat()}},
-    )
+    _api_token_revoke_on_record(actor=actor, token=token, owner=actor, at=timezone.now())
     return token
 
 
@@ -90,18 +82,24 @@ def api_tokens_revoke(*, actor: User, token_ids: Iterable[int]) -> int:
     )
     revoked = 0
     for token in tokens:
-        token.revoked_at = now
-        token.save(update_fields=["revoked_at"])
-        audit_record(
-            actor=actor,
-            action=AuditEvent.Action.UPDATE,
-            object_type="api_token",
-            object_id=token.pk,
-            summary=f"{token.user.username}: {token.name} ({token.hint}…)",
-            changes={"revoked_at": {"before": None, "after": now.isoformat()}},
-        )
+        _api_token_revoke_on_record(actor=actor, token=token, owner=token.user, at=now)
         revoked += 1
     return revoked
+
+
+def _api_token_revoke_on_record(*, actor: User, token: ApiToken, owner: User, at: datetime) -> None:
+    """Revoke ``token`` (locked, not revoked yet) with the audit row its owner's revoking and
+    an administrator's alike write."""
+    token.revoked_at = at
+    token.save(update_fields=["revoked_at"])
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        object_type="api_token",
+        object_id=token.pk,
+        summary=f"{owner.username}: {token.name} ({token.hint}…)",
+        changes={"revoked_at": {"before": None, "after": at.isoformat()}},
+    )
 
 
 @transaction.atomic
