@@ -46,6 +46,8 @@ MAX_PHONES = validation.MAX_PHONES
 MAX_EMAILS = validation.MAX_EMAILS
 MAX_ADDRESSES = validation.MAX_ADDRESSES
 MAX_TAGS = validation.MAX_TAGS
+# The keys of a customer's custom fields, stated as ``maxProperties``.
+MAX_CUSTOM_FIELDS = validation.MAX_CUSTOM_FIELDS
 # An order of a whole catalogue.
 MAX_ORDER_LINES = 1_000
 # A ticket's orders: a merge of tickets is held to the same limit.

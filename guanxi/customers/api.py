@@ -26,6 +26,7 @@ from guanxi.api.pagination import keyset_answer
 from guanxi.api.responses import prevalidated_response
 from guanxi.api.schemas import (
     MAX_ADDRESSES,
+    MAX_CUSTOM_FIELDS,
     MAX_EMAILS,
     MAX_PHONES,
     MAX_TAGS,
@@ -216,6 +217,7 @@ class CustomerFieldsIn(InputSchema):
     )
     custom_fields: dict[str, Any] | None = Field(
         None,
+        max_length=MAX_CUSTOM_FIELDS,
         description="Values by custom field key (see GET /custom-fields); null or an empty "
         "string removes a value, keys left out stay as they are.",
     )

@@ -395,6 +395,12 @@ MAX_PHONES = 50
 MAX_EMAILS = 50
 MAX_ADDRESSES = 50
 MAX_TAGS = 100
+# The most custom fields a write of a customer names. A customer holds at most a value of each
+# field the administrators defined, all of which its form shows on one page: a few dozen already
+# make a long form, and 200 is far past any a desk fills in. Values left out stay as they are,
+# so a client need not send them all back. The limit keeps a request's answer small: a body of
+# 70,000 keys nobody defined was answered with an error for each.
+MAX_CUSTOM_FIELDS = 200
 # Every limit is at least 2, so the plural is always the right English.
 _AT_MOST_ITEMS = gettext_noop("At most %(n)d items.")
 
@@ -759,6 +765,12 @@ def clean_custom_fields(
     errors = errors or _Errors()
     if not isinstance(values, Mapping):
         errors.add("custom_fields", _("Expected an object."))
+        if own_errors:
+            errors.raise_if_any()
+        return dict(current)
+    if len(values) > MAX_CUSTOM_FIELDS:
+        # Refused whole, as the API refuses it, rather than answering for each of thousands.
+        errors.add("custom_fields", Summary(_AT_MOST_ITEMS, {"n": MAX_CUSTOM_FIELDS}))
         if own_errors:
             errors.raise_if_any()
         return dict(current)
