@@ -118,3 +118,21 @@ def test_administrators_do_not_delete_tokens_off_the_record(company):
         {"action": "delete_selected", "post": "yes", helpers.ACTION_CHECKBOX_NAME: [token.pk]},
     )
     assert ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).exists()
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("zh-hans", "已撤销 1 个 API 令牌。 另有 1 个此前已撤销，保持原样。"),
+        ("zh-hant", "已撤銷 1 個 API 令牌。 另有 1 個此前已撤銷，保持原樣。"),
+    ],
+)
+def test_the_count_of_tokens_revoked_reads_in_chinese(company, language, message):
+    # The tokens revoked already are others of the selection, not some of those just revoked.
+    erp, _raw = api_token_create(actor=company.rep, user=company.rep, name="ERP")
+    old, _raw = api_token_create(actor=company.teammate, user=company.teammate, name="Old")
+    api_token_revoke(actor=company.teammate, token_id=old.pk)
+    (ann,) = signed_in_administrators("ann")
+    ann.cookies["django_language"] = language
+    page = _revoke_selected(ann, erp, old)
+    assert [str(shown) for shown in page.context["messages"]] == [message]
