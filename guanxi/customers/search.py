@@ -705,6 +705,17 @@ def is_exact_word(text: str) -> bool:
     return _HAN_PAIR.fullmatch(text) is not None
 
 
+def _lookups(text: str) -> tuple[tuple[str, bool] | None, list[str]]:
+    """How the index is asked for a query text, the same on both databases: as one lexeme
+    (``(text, prefix)``: a token's prefix, or a whole token), and, for a long number, by its
+    four-digit runs, which must all be tokens. A :class:`DialledNumber` is no lexeme, only its
+    runs, unless it has four digits: it is then a run of its own, a whole token."""
+    runs = _digit_runs(text)
+    if not isinstance(text, DialledNumber):
+        return (text, not is_exact_word(text)), runs
+    return (None if runs else (text, False)), runs
+
+
 def quoted_lexeme(text: str, prefix: bool = True) -> str:
     """``text`` as one quoted tsquery lexeme (a prefix with ``prefix``), so nothing in it is
     parsed as tsquery syntax."""
@@ -719,11 +730,9 @@ def postgres_tsquery(terms: Sequence[Term]) -> str:
     for term in terms:
         alternatives = []
         for text in term:
-            runs = _digit_runs(text)
-            if not isinstance(text, DialledNumber):
-                alternatives.append(quoted_lexeme(text, prefix=not is_exact_word(text)))
-            elif not runs:  # four digits, a run of their own
-                alternatives.append(quoted_lexeme(text, prefix=False))
+            lexeme, runs = _lookups(text)
+            if lexeme:
+                alternatives.append(quoted_lexeme(*lexeme))
             if runs:
                 alternatives.append(
                     "(" + " & ".join(quoted_lexeme(r, prefix=False) for r in runs) + ")"
@@ -743,11 +752,9 @@ def sqlite_match(terms: Sequence[Term]) -> str:
     for term in terms:
         alternatives = []
         for text in term:
-            runs = _digit_runs(text)
-            if not isinstance(text, DialledNumber):
-                alternatives.append(string(text, prefix=not is_exact_word(text)))
-            elif not runs:  # four digits, a run of their own
-                alternatives.append(string(text, prefix=False))
+            lexeme, runs = _lookups(text)
+            if lexeme:
+                alternatives.append(string(*lexeme))
             if runs:
                 alternatives.append("(" + " AND ".join(string(r, prefix=False) for r in runs) + ")")
         joined = " OR ".join(alternatives)
