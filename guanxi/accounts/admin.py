@@ -9,7 +9,6 @@ from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -18,7 +17,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from guanxi.audit.services import StaleSettingError, stale_setting_message
+from guanxi.audit.services import stale_setting_message
 from guanxi.audit.setting_admin import AuditedSettingAdmin, VersionCheckForm
 from guanxi.web.admin_fields import CheckedFieldsMixin
 from guanxi.web.admin_selection import CheckedSelectionMixin
@@ -136,11 +135,10 @@ class UserAdmin(CheckedSelectionMixin, CheckedFieldsMixin, DjangoUserAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            # The page stores every field it shows: refused if it was read before someone
-            # else's change (the form checked that already; checked again under the lock).
-            obj.version = services.user_page_save_version(
-                user_id=obj.pk, expected_version=form.cleaned_data.get("version_read")
-            )
+            # The page stores every field it shows. Its form refused a page read before
+            # someone else's change (VersionCheckForm), comparing the versions with the user's
+            # row locked in this transaction: the version the page read is the stored one.
+            obj.version += 1
         if change and {"role", "department"} & set(form.changed_data):
             # Role and department decide which customers they and their department's managers
             # see: what is no longer in sight goes back to the queue, as when they leave.
@@ -180,14 +178,6 @@ class UserAdmin(CheckedSelectionMixin, CheckedFieldsMixin, DjangoUserAdmin):
             obj.is_active = False
             return
         super().save_model(request, obj, form, change)
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except StaleSettingError as error:
-            # Nothing of the request was kept: the page is opened again, as it is now.
-            self.message_user(request, str(error), messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
 
     def response_change(self, request, obj):
         if getattr(request, "deactivation_refused", False):

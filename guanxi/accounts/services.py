@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
 from guanxi.audit.models import AuditEvent
-from guanxi.audit.services import StaleSettingError, audit_record, setting_save, settings_delete
+from guanxi.audit.services import audit_record, setting_save, settings_delete
 from guanxi.audit.summaries import Summary
 
 from .models import ApiToken, Department, Team, User
@@ -274,18 +274,6 @@ def _managers_out_of_sight_release(
         role=Role.MANAGER, department_id=department_id, is_active=True
     ).values_list("pk", flat=True)
     return tickets_out_of_sight_release(actor=actor, user_ids=[*managers, *also])
-
-
-def user_page_save_version(*, user_id: int, expected_version: int | None) -> int:
-    """Lock a user whose admin page is being saved and return the version to store with the
-    save. The page saves every field it shows, so one read before someone else's change (the
-    version is no longer ``expected_version``, or the page sent none) would put the old values
-    back: :class:`~guanxi.audit.services.StaleSettingError` is raised instead. Call in the
-    transaction that saves the page."""
-    user = User.objects.select_for_update().get(pk=user_id)
-    if expected_version is None or user.version != expected_version:
-        raise StaleSettingError(user)
-    return user.version + 1
 
 
 def user_edit_lock(*, user_id: int) -> User:
