@@ -297,7 +297,9 @@ class GroupForm(forms.ModelForm):
     is read locked in the admin's transaction, which saves the permissions too: a second
     administrator's save waits for the first and then sees its change."""
 
-    read_as = forms.CharField(widget=forms.HiddenInput, required=False)
+    # Hidden, but the admin still prints its label in the hidden row: the settings' word for
+    # what a page was read at, which reads in both languages.
+    read_as = forms.CharField(label=_("version"), widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

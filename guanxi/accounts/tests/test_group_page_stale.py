@@ -97,3 +97,12 @@ def test_a_save_while_another_is_under_way_waits_and_is_then_refused(group, monk
     assert _refused(results["bob"][1])
     group.refresh_from_db()
     assert (group.name, list(group.permissions.all())) == ("Back office", [])
+
+
+def test_what_the_page_read_is_labelled_in_the_readers_language(group):
+    # Hidden, but the admin still prints its label in the hidden row, as it does the version of
+    # a user's or a setting's page.
+    (bob,) = signed_in_administrators("bob")
+    bob.cookies["django_language"] = "zh-hans"
+    page = bob.get(reverse("admin:auth_group_change", args=[group.pk])).content.decode()
+    assert '<label for="id_read_as">版本:</label>' in page
