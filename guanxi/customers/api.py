@@ -653,7 +653,11 @@ def _expected_version(version: int | None, if_match: str | None) -> int:
     header_version = None
     if if_match is not None:
         text = if_match.strip().removeprefix("W/").strip('"')
-        if not text.isascii() or not text.isdigit() or len(text) > 10:
+        # A version no customer can have (they start at 1, and the column holds 32 bits, as
+        # ``version`` in a body or query is bounded) is as malformed as one that is no number.
+        if not (
+            text.isascii() and text.isdigit() and len(text) <= 10 and 1 <= int(text) <= 2**31 - 1
+        ):
             message = _('Send the ETag you read, such as "3".')
             raise ApiError(422, message, {"If-Match": message})
         header_version = int(text)
