@@ -9,18 +9,18 @@ from django.db import connection
 from django.urls import reverse
 
 from guanxi.accounts import admin as accounts_admin
-from guanxi.core.testing.admin_forms import change_form_data, signed_in_administrators
+from guanxi.core.testing.admin_forms import (
+    change_form_data,
+    refused_as_stale,
+    signed_in_administrators,
+)
 from guanxi.core.testing.threads import hold_before, second_waits_for_first
 
 pytestmark = pytest.mark.django_db
 
-STALE = "This group was changed by someone else since you opened it"
-
 
 def _refused(response) -> bool:
-    return response.status_code == 200 and STALE in str(
-        response.context["adminform"].form.non_field_errors()
-    )
+    return refused_as_stale(response, "group")
 
 
 @pytest.fixture

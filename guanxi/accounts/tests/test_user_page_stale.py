@@ -4,8 +4,6 @@ gave them, the language they chose in the top bar, or the active flag of someone
 and handed over meanwhile (who could then sign in again). The page carries the version it was
 read at, and such a save is refused, nothing written."""
 
-import threading
-
 import pytest
 from django.contrib.auth.models import update_last_login
 from django.db import connection, transaction
@@ -16,19 +14,16 @@ from guanxi.accounts.services import POOL, user_deactivate, user_set_language
 from guanxi.core.testing.admin_forms import (
     audit_events,
     change_form_data,
+    refused_as_stale,
     signed_in_administrators,
 )
-from guanxi.core.testing.threads import in_thread, wait_until, waiting_for_a_lock
+from guanxi.core.testing.threads import Hold, second_waits_for_first
 
 pytestmark = pytest.mark.django_db
 
-STALE = "This user was changed by someone else since you opened it"
-
 
 def _refused(response) -> bool:
-    return response.status_code == 200 and STALE in str(
-        response.context["adminform"].form.non_field_errors()
-    )
+    return refused_as_stale(response, "user")
 
 
 def test_a_save_from_a_page_opened_before_another_administrators_is_refused(company):
@@ -100,24 +95,18 @@ def test_a_save_while_they_are_being_deactivated_waits_and_is_then_refused(compa
     url = reverse("admin:accounts_user_change", args=[company.analyst.pk])
     (bob,) = signed_in_administrators("bob")
     data = change_form_data(bob.get(url), display_name="Analyst")
-    deactivated, release = threading.Event(), threading.Event()
+    deactivated = Hold()
 
     def ann_deactivates_and_holds():
         with transaction.atomic():
             user_deactivate(actor=company.admin, user_id=company.analyst.pk, hand_over_to=POOL)
-            deactivated.set()
-            release.wait(60)
+            deactivated.here()
 
-    results: dict = {}
-    ann = in_thread(ann_deactivates_and_holds, results, "ann")
-    assert deactivated.wait(30)
-    saving = in_thread(lambda: bob.post(url, data), results, "bob")
-    waited = wait_until(waiting_for_a_lock, seconds=5)
-    release.set()
-    ann.join(60)
-    saving.join(60)
+    # Bob's save waits for the deactivation to end…
+    results = second_waits_for_first(
+        ann_deactivates_and_holds, lambda: bob.post(url, data), deactivated, names=("ann", "bob")
+    )
     assert results["ann"][0] == "ok", results["ann"]
-    assert waited  # Bob's save waits for the deactivation to end…
     assert results["bob"][0] == "ok", results["bob"]
     assert _refused(results["bob"][1])  # …and is refused once it sees it
     analyst = User.objects.get(pk=company.analyst.pk)

@@ -114,6 +114,15 @@ def signed_in_administrators(*usernames: str) -> list:
     return clients
 
 
+def refused_as_stale(response, name: str) -> bool:
+    """Whether ``response`` is an admin change page shown again with its save refused because
+    the page was read before someone else's change of this ``name`` (a user, a group)."""
+    return response.status_code == 200 and (
+        f"This {name} was changed by someone else since you opened it"
+        in str(response.context["adminform"].form.non_field_errors())
+    )
+
+
 def audit_events(object_type: str, object_id: int) -> list[AuditEvent]:
     """The audit rows recorded for one object, oldest first."""
     return list(
