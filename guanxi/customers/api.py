@@ -434,8 +434,9 @@ class AuditEventOut(Schema):
     changes: dict[str, Any] = Field(
         description="Each field changed, with its value before and after. Where a value is the "
         'id of another customer the caller may not see, it is "[hidden]": the other customer '
-        "of a merge or of a possible duplicate decided to be a different customer, or a "
-        "person's organisation. An event stored with changes that are no such mapping (a "
+        "of a merge or of a possible duplicate decided to be a different customer, a "
+        "person's organisation, or the customer an import moved an order or contact from or "
+        "to. An event stored with changes that are no such mapping (a "
         'list, a text), written by hand or before the services did, gives them under "changes".'
     )
     actor: UserRefOut | None

@@ -362,25 +362,19 @@ class InteractionImporter(LinkedRowImporter):
             }
             if not differences:
                 continue
-            stored_on = interaction.customer_id
+            stored_on, stored_subject = interaction.customer_id, interaction.subject
             for name, value in fields.items():
                 setattr(interaction, name, value)
             interaction.save(update_fields=list(fields))
             changed += 1
-            # Under the customer it belongs to now, and under the one it left when a row moves
-            # it: both customers' timelines changed, and each one's history says so.
-            events += [
-                AuditEvent(
-                    occurred_at=now,
-                    actor=self.actor,
-                    action=AuditEvent.Action.UPDATE,
-                    object_type="interaction",
-                    object_id=interaction.pk,
-                    customer_id=customer_id,
-                    summary=interaction.subject[:300],
-                    changes=differences,
-                )
-                for customer_id in dict.fromkeys((interaction.customer_id, stored_on))
-            ]
+            events += self._rewrite_events(
+                interaction.pk,
+                now=now,
+                changes=differences,
+                customer_id=interaction.customer_id,
+                summary=interaction.subject,
+                stored_on=stored_on,
+                stored_summary=stored_subject,
+            )
         audit_record_many(events)
         return changed

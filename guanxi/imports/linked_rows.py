@@ -19,6 +19,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from guanxi.audit.models import AuditEvent
 from guanxi.customers.models import Customer
 from guanxi.customers.visibility import VIEW
 from guanxi.dedup.selectors import merge_successors
@@ -152,6 +153,41 @@ class LinkedRowImporter:
         return sorted(
             (source.number, reasons_text(reasons, self.mapping)) for source, reasons in rejected
         )
+
+    def _rewrite_events(
+        self,
+        record_id: int,
+        *,
+        now,
+        changes: dict,
+        customer_id: int,
+        summary: str,
+        stored_on: int,
+        stored_summary: str,
+    ) -> list[AuditEvent]:
+        """The audit rows of record ``record_id`` rewritten by a row with ``changes``: under
+        ``customer_id``, whose it is now, all of them (``summary`` naming it as it is now); and
+        when the row moved it from customer ``stored_on``, under that one too, only that it went,
+        named as it stood there (``stored_summary``). Both customers changed, so each one's
+        history says so; but what the row wrote on the record is the new customer's, which
+        whoever reads the history of the customer it left may not be allowed to see."""
+
+        def event(customer: int, summary: str, changes: dict) -> AuditEvent:
+            return AuditEvent(
+                occurred_at=now,
+                actor=self.actor,
+                action=AuditEvent.Action.UPDATE,
+                object_type=self.model._meta.model_name,
+                object_id=record_id,
+                customer_id=customer,
+                summary=summary[:300],
+                changes=changes,
+            )
+
+        events = [event(customer_id, summary, changes)]
+        if stored_on != customer_id:
+            events.append(event(stored_on, stored_summary, {"customer_id": changes["customer_id"]}))
+        return events
 
     def _allowed(self, customer_ids: Iterable[int]) -> set[int]:
         """Those of the customers the importing user has ``customer_action`` on."""

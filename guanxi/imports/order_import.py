@@ -264,20 +264,14 @@ class OrderImporter(LinkedRowImporter):
                 **fields, version=F("version") + 1, updated_at=now
             )
             changed += 1
-            # Under the customer it belongs to now, and under the one it left when a row moves
-            # it: both customers changed, and each one's history says so.
-            events += [
-                AuditEvent(
-                    occurred_at=now,
-                    actor=self.actor,
-                    action=AuditEvent.Action.UPDATE,
-                    object_type="order",
-                    object_id=order.pk,
-                    customer_id=customer_id,
-                    summary=f"{fields['ordered_on'].isoformat()} {fields['amount']}",
-                    changes=differences,
-                )
-                for customer_id in dict.fromkeys((fields["customer_id"], order.customer_id))
-            ]
+            events += self._rewrite_events(
+                order.pk,
+                now=now,
+                changes=differences,
+                customer_id=fields["customer_id"],
+                summary=f"{fields['ordered_on'].isoformat()} {fields['amount']}",
+                stored_on=order.customer_id,
+                stored_summary=f"{order.ordered_on.isoformat()} {order.amount}",
+            )
         audit_record_many(events)
         return changed
