@@ -57,12 +57,24 @@ def test_a_second_answer_records_what_it_replaced(company, desk):
     }
 
 
-def test_resolving_again_records_the_answer_it_clears(company, desk):
+# The two ways a ticket is resolved: its status set, or a reply resolving it.
+RESOLVE_AGAIN = {
+    "status": lambda actor, ticket: services.ticket_set_status(
+        actor=actor, ticket_id=ticket.pk, status="resolved"
+    ),
+    "reply": lambda actor, ticket: services.ticket_reply(
+        actor=actor, ticket_id=ticket.pk, body="已重新处理", status="resolved"
+    ),
+}
+
+
+@pytest.mark.parametrize("resolve", list(RESOLVE_AGAIN))
+def test_resolving_again_records_the_answer_it_clears(company, desk, resolve):
     ticket = _resolved(company)
     services.survey_answer(ticket_id=ticket.pk, score=1, comment="没解决")
     services.ticket_set_status(actor=company.agent, ticket_id=ticket.pk, status="open")
     assert SatisfactionSurvey.objects.get(ticket=ticket).score == 1  # reopening keeps it
-    services.ticket_set_status(actor=company.manager, ticket_id=ticket.pk, status="resolved")
+    RESOLVE_AGAIN[resolve](company.manager, ticket)
 
     survey = SatisfactionSurvey.objects.get(ticket=ticket)
     assert (survey.score, survey.comment, survey.answered_at) == (None, "", None)
