@@ -281,7 +281,7 @@ class CustomerForm:
         self.emails = [Row({"address": "", "label": Email.Label.WORK})]
         self.addresses = [Row({"label": Address.Label.OFFICE, **dict.fromkeys(ADDRESS_PARTS, "")})]
         self.addresses[0].values["country"] = "CN"
-        self.custom = {d.key: "" for d in self.definitions}
+        self.custom = self._custom_shown(None)
         self.consents = self._consent_rows_from({})
         self.id_number = ""
         self.clear_id_number = False
@@ -317,8 +317,7 @@ class CustomerForm:
             for a in customer.addresses.all()
         ]
         self._add_blank_rows()
-        values = customer.custom_fields or {}
-        self.custom = {d.key: str(values.get(d.key, "")) for d in self.definitions}
+        self.custom = self._custom_shown(customer)
         self.consents = self._consent_rows_from({c.channel: c for c in customer.consents.all()})
         self.id_number = ""
         self.clear_id_number = False
@@ -337,6 +336,11 @@ class CustomerForm:
             self.addresses.append(
                 Row({"label": Address.Label.OFFICE, **dict.fromkeys(ADDRESS_PARTS, "")})
             )
+
+    def _custom_shown(self, customer: Customer | None) -> dict[str, str]:
+        """The custom fields' inputs as the form shows ``customer`` (all empty for a new one)."""
+        values = (customer.custom_fields or {}) if customer is not None else {}
+        return {d.key: str(values.get(d.key, "")) for d in self.definitions}
 
     def _consent_rows_from(self, existing: dict[str, MarketingConsent]) -> list[Row]:
         rows = []
@@ -471,7 +475,13 @@ class CustomerForm:
             lambda r: {k: r.values.get(k, "") for k in ("label", *ADDRESS_PARTS)},
         )
         data["tags"] = [t.strip() for t in re.split(r"[,，;；]", self.tags) if t.strip()]
-        data["custom_fields"] = dict(self.custom)
+        # Only the fields typed otherwise than shown: the others stay as they are, as keys an
+        # API client leaves out do. Sent whole, a desk with more custom fields than a write may
+        # name (``validation.MAX_CUSTOM_FIELDS``) could save no customer on the form.
+        shown = self._custom_shown(self.customer)
+        data["custom_fields"] = {
+            key: value for key, value in self.custom.items() if value != shown.get(key)
+        }
         consents = self._changed_consents()
         if consents:
             data["consents"] = consents

@@ -398,8 +398,9 @@ MAX_TAGS = 100
 # The most custom fields a write of a customer names. A customer holds at most a value of each
 # field the administrators defined, all of which its form shows on one page: a few dozen already
 # make a long form, and 200 is far past any a desk fills in. Values left out stay as they are,
-# so a client need not send them all back. The limit keeps a request's answer small: a body of
-# 70,000 keys nobody defined was answered with an error for each.
+# so a client need not send them all back, and the form sends only those typed anew. The limit
+# keeps a request's answer small: a body of 70,000 keys nobody defined was answered with an
+# error for each.
 MAX_CUSTOM_FIELDS = 200
 # Every limit is at least 2, so the plural is always the right English.
 _AT_MOST_ITEMS = gettext_noop("At most %(n)d items.")
