@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from guanxi.core.testing.admin_forms import signed_in_administrators
 from guanxi.interactions.models import Interaction
 from guanxi.orders.models import Invoice, Order, Payment
 
@@ -87,3 +88,10 @@ def book_of_orders(company):
     book(company.west_customer, dt.date(2025, 9, 1), "70.00", status=Order.Status.CANCELLED)
     contact(company.west_customer, Interaction.Channel.PHONE, dt.date(2025, 9, 2))
     return company
+
+
+@pytest.fixture
+def superuser_client():
+    """A client signed in to the admin site as an administrator."""
+    (client,) = signed_in_administrators("root")
+    return client

@@ -6,15 +6,8 @@ import pytest
 from django.urls import reverse
 
 from guanxi.analytics.models import ChurnFollowUp
-from guanxi.core.testing.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def superuser_client(client):
-    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
-    return client
 
 
 def test_the_admin_site_cannot_change_or_delete_a_follow_up(superuser_client, company):

@@ -10,16 +10,9 @@ from django.contrib.admin import helpers
 from django.urls import reverse
 
 from guanxi.analytics.models import AnalyticsRun, CustomerValue
-from guanxi.core.testing.factories import UserFactory
 from guanxi.orders.services import approval_reason_for
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def superuser_client(client):
-    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
-    return client
 
 
 @pytest.fixture
