@@ -2370,10 +2370,14 @@ def reapply_policies(*, policy_id: int | None = None, batch_size: int = 2000) ->
     for start in range(0, len(ids), batch_size):
         chunk = ids[start : start + batch_size]
         with transaction.atomic():
+            # Locked in ascending id order, as a ticket merge, the email path and a team's
+            # deletion lock tickets (not in the model's newest-first order): a merge of two of
+            # them under way, holding the older, would wait for the newer locked here first.
             batch = list(
                 Ticket.objects.select_for_update(of=("self",))
                 .filter(pk__in=chunk)
                 .select_related("customer", "sla_policy__calendar")
+                .order_by("pk")
             )
             statuses = status_histories(chunk)
             tiers = customer_tiers(t.customer_id for t in batch)

@@ -77,6 +77,24 @@ def hold_before(monkeypatch, owner, name: str, *, thread: str) -> Hold:
     return hold
 
 
+def hold_after_first(monkeypatch, owner, name: str, *, thread: str) -> Hold:
+    """Make ``owner.name`` (a function of a module) stop at a :class:`Hold` once its first call
+    on the thread named ``thread`` has returned, holding whatever it locked (the first of the
+    rows a writer locks one by one); its later calls, and those on any other thread, run at
+    once."""
+    hold = Hold()
+    original = getattr(owner, name)
+
+    def held_after_it_on_that_thread(*args, **kwargs):
+        result = original(*args, **kwargs)
+        if threading.current_thread().name == thread and not hold.reached.is_set():
+            hold.here()
+        return result
+
+    monkeypatch.setattr(owner, name, held_after_it_on_that_thread)
+    return hold
+
+
 def second_waits_for_first(
     first,
     second,

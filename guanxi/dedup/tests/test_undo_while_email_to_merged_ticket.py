@@ -3,10 +3,8 @@ is filed: both lock the two tickets, and in the same order (by id), so one waits
 instead of the database breaking one off as a deadlock. Real concurrency needs PostgreSQL (SQLite
 has one writer at a time)."""
 
-import threading
-
 from guanxi.core.testing.merging import CONCURRENT
-from guanxi.core.testing.threads import Hold, second_waits_for_first
+from guanxi.core.testing.threads import hold_after_first, second_waits_for_first
 from guanxi.customers.models import Customer
 from guanxi.customers.services import customer_create
 from guanxi.dedup.models import CustomerMerge
@@ -15,22 +13,6 @@ from guanxi.service import services as desk
 from guanxi.service.models import Ticket, TicketMessage
 
 pytestmark = CONCURRENT
-
-
-def _held_after_its_first_ticket(monkeypatch, *, thread: str) -> Hold:
-    """Stop the writer on the thread named ``thread`` once it has locked its first ticket,
-    holding it, until the test lets it go."""
-    hold = Hold()
-    locked = desk._locked
-
-    def held_once_one_is_locked(pk):
-        ticket = locked(pk)
-        if threading.current_thread().name == thread and not hold.reached.is_set():
-            hold.here()
-        return ticket
-
-    monkeypatch.setattr(desk, "_locked", held_once_one_is_locked)
-    return hold
 
 
 def test_an_email_to_a_ticket_merged_into_an_older_one_and_an_undo_wait_for_each_other(
@@ -50,7 +32,8 @@ def test_an_email_to_a_ticket_merged_into_an_older_one_and_an_undo_wait_for_each
     assert older.pk < duplicate.pk
     desk.ticket_merge(actor=company.admin, ticket_id=duplicate.pk, into_id=older.pk)
     merge = customers_merge(actor=company.admin, survivor_id=kept.pk, merged_id=other.pk)
-    hold = _held_after_its_first_ticket(monkeypatch, thread="email")
+    # Held once it has locked the first of the two tickets.
+    hold = hold_after_first(monkeypatch, desk, "_locked", thread="email")
     results = second_waits_for_first(
         lambda: desk.customer_message(
             ticket_id=duplicate.pk,
