@@ -8,7 +8,7 @@ import pytest
 from guanxi.analytics.models import ChurnFollowUp
 from guanxi.audit.models import AuditEvent
 from guanxi.customers.models import Customer
-from guanxi.imports.services import import_job_create, import_job_run
+from guanxi.imports.tests.test_customer_import import run_import
 
 pytestmark = pytest.mark.django_db
 
@@ -26,13 +26,6 @@ def followed(company):
     }
 
 
-def run(tmp_path, text, actor, **options):
-    path = tmp_path / "customers.csv"
-    path.write_text(text, encoding="utf-8")
-    job = import_job_create(actor=actor, path=path, filename=path.name, kind="customers")
-    return import_job_run(job=job, **options)
-
-
 def _rows(follow_up) -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(object_type="churn_follow_up", object_id=follow_up.pk))
 
@@ -40,7 +33,7 @@ def _rows(follow_up) -> list[AuditEvent]:
 @pytest.mark.parametrize("batch_size", [1, 1000])
 def test_a_new_owner_from_a_file_takes_the_open_follow_up(company, followed, tmp_path, batch_size):
     text = "external_id,name,owner\nK1,Rep Customer 张伟,teammate\nK2,Teammate Customer,teammate\n"
-    job = run(tmp_path, text, company.manager, batch_size=batch_size)
+    job = run_import(tmp_path, text, company.manager, batch_size=batch_size)
     assert (job.updated, job.rejected) == (2, 0)
     moved, kept = (ChurnFollowUp.objects.get(pk=followed[key].pk) for key in ("K1", "K2"))
     assert (moved.owner, moved.done_at) == (company.teammate, None)
@@ -54,11 +47,6 @@ def test_a_new_owner_from_a_file_takes_the_open_follow_up(company, followed, tmp
 
 def test_a_dry_run_moves_nothing(company, followed, tmp_path):
     text = "external_id,name,owner\nK1,Rep Customer 张伟,teammate\n"
-    path = tmp_path / "customers.csv"
-    path.write_text(text, encoding="utf-8")
-    job = import_job_create(
-        actor=company.manager, path=path, filename=path.name, kind="customers", dry_run=True
-    )
-    assert import_job_run(job=job).updated == 1
+    assert run_import(tmp_path, text, company.manager, dry_run=True).updated == 1
     assert ChurnFollowUp.objects.get(pk=followed["K1"].pk).owner == company.rep
     assert not _rows(followed["K1"])
