@@ -873,8 +873,10 @@ def tickets_team_deleted(*, actor, team_ids: Iterable[int]) -> int:
     their tickets, open or not; returns how many tickets changed. Each gets a new version and
     an audit row on its customer naming the team, as any other change of its team has, rather
     than losing the team silently when the team's row goes (its tickets' column is emptied by
-    the database then). The teams are locked first, so a ticket given to one of them meanwhile
-    is waited for and taken off too."""
+    the database then). The teams are locked first: a ticket given to one of them meanwhile
+    cannot commit until the deletion has (the database checks a ticket's team as it commits)
+    and then fails on the team being gone, rather than keeping a team this did not see, to be
+    emptied without a row as the team's row goes."""
     from guanxi.accounts.models import Team
 
     ids = sorted(set(team_ids))
