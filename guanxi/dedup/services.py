@@ -268,11 +268,15 @@ def customers_merge(
     survivor.tags.add(*additions.tag_ids)
     details["tags_added"] = additions.tag_ids
 
-    # History moves: interactions, orders, tickets and the rest.
+    # History moves: interactions, orders, tickets and the rest. Each relation's rows are
+    # locked in ascending id order before they move, as the undo locks the tickets going back
+    # and an email to a ticket merged into another locks the two: moved as the database comes
+    # to them (a ticket by its customer's index, newest first), the merge held the newer of
+    # two while the email held the older and waited for the newer, a deadlock.
     for model, field_name in _moving_relations():
         label = f"{model._meta.label_lower}.{field_name}"
         rows, stayed = _rows_to_move(model, field_name, survivor.pk, merged.pk)
-        ids = list(rows.values_list("pk", flat=True))
+        ids = list(rows.select_for_update().order_by("pk").values_list("pk", flat=True))
         if ids:
             rows.update(**{field_name: survivor.pk})
             details["moved"][label] = ids
