@@ -870,30 +870,69 @@ TICKETS_PER_STATEMENT = 5000
 @transaction.atomic
 def tickets_team_deleted(*, actor, team_ids: Iterable[int]) -> int:
     """Take the teams ``team_ids``, which the caller is deleting in this transaction, off
-    their tickets, open or not; returns how many tickets changed. Each gets a new version and
-    an audit row on its customer naming the team, as any other change of its team has, rather
-    than losing the team silently when the team's row goes (its tickets' column is emptied by
-    the database then). The teams are locked first: a ticket given to one of them meanwhile
-    cannot commit until the deletion has (the database checks a ticket's team as it commits)
-    and then fails on the team being gone, rather than keeping a team this did not see, to be
-    emptied without a row as the team's row goes."""
+    their tickets, open or not; returns how many tickets changed (see
+    :func:`_tickets_taken_off`). The teams are locked first: a ticket given to one of them
+    meanwhile cannot commit until the deletion has (the database checks a ticket's team as it
+    commits) and then fails on the team being gone, rather than keeping a team this did not
+    see, to be emptied without a row as the team's row goes."""
     from guanxi.accounts.models import Team
 
-    ids = sorted(set(team_ids))
     names = dict(
-        Team.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", "name")
+        Team.objects.select_for_update()
+        .filter(pk__in=set(team_ids))
+        .order_by("pk")
+        .values_list("pk", "name")
     )
+    return _tickets_taken_off(
+        actor=actor,
+        field="team_id",
+        names=names,
+        lost=lambda name: Summary(gettext_noop("team “%(team)s” deleted"), {"team": name}),
+    )
+
+
+@transaction.atomic
+def tickets_policy_deleted(*, actor, policy_ids: Iterable[int]) -> int:
+    """Take the service-level policies ``policy_ids``, which the caller is deleting in this
+    transaction, off their tickets, open or not; returns how many tickets changed (see
+    :func:`_tickets_taken_off`). The open ones are matched to the policies left after the
+    commit (:func:`reapply_policies`), each with a row of its own; a closed one is left
+    without a policy."""
+    names = dict(
+        SlaPolicy.objects.select_for_update()
+        .filter(pk__in=set(policy_ids))
+        .order_by("pk")
+        .values_list("pk", "name")
+    )
+    return _tickets_taken_off(
+        actor=actor,
+        field="sla_policy_id",
+        names=names,
+        lost=lambda name: Summary(
+            gettext_noop("service-level policy “%(policy)s” deleted"), {"policy": name}
+        ),
+    )
+
+
+def _tickets_taken_off(
+    *, actor, field: str, names: Mapping[int, str], lost: Callable[[str], Summary]
+) -> int:
+    """Empty ``field`` (a ticket's team or policy) on every ticket holding one of ``names``
+    (id -> name, the rows the caller is deleting, locked); returns how many tickets changed.
+    Each gets a new version and an audit row on its customer saying what it lost (``lost`` of
+    its name), as any other change of its team or policy has, rather than losing it silently
+    when the row goes (its tickets' column is emptied then)."""
     rows = list(
         Ticket.objects.select_for_update(of=("self",))
-        .filter(team_id__in=list(names))
+        .filter(**{f"{field}__in": list(names)})
         .order_by("pk")
-        .values_list("pk", "customer_id", "team_id")
+        .values_list("pk", "customer_id", field)
     )
     now = timezone.now()
     for start in range(0, len(rows), TICKETS_PER_STATEMENT):
-        chunk = [pk for pk, _customer, _team in rows[start : start + TICKETS_PER_STATEMENT]]
+        chunk = [pk for pk, _customer, _held in rows[start : start + TICKETS_PER_STATEMENT]]
         Ticket.objects.filter(pk__in=chunk).update(
-            team=None, version=F("version") + 1, updated_at=now
+            **{field: None}, version=F("version") + 1, updated_at=now
         )
     audit_record_many(
         AuditEvent(
@@ -903,15 +942,10 @@ def tickets_team_deleted(*, actor, team_ids: Iterable[int]) -> int:
             object_type="ticket",
             object_id=pk,
             customer_id=customer_id,
-            **summary_fields(
-                prefixed(
-                    Ticket(pk=pk).number,
-                    Summary(gettext_noop("team “%(team)s” deleted"), {"team": names[team_id]}),
-                )
-            ),
-            changes={"team_id": {"before": team_id, "after": None}},
+            **summary_fields(prefixed(Ticket(pk=pk).number, lost(names[held]))),
+            changes={field: {"before": held, "after": None}},
         )
-        for pk, customer_id, team_id in rows
+        for pk, customer_id, held in rows
     )
     return len(rows)
 
@@ -2334,12 +2368,15 @@ def sla_policy_save(*, actor, policy: SlaPolicy, expected_version: int | None = 
 
 @transaction.atomic
 def sla_policies_delete(*, actor, policy_ids: Iterable[int]) -> int:
-    """Delete service-level policies (administrators only), audited. Their open tickets lose
-    the policy, so all open tickets are matched to the remaining policies after the commit."""
+    """Delete service-level policies (administrators only), audited. Their tickets lose the
+    policy, each with an audit row (``tickets_policy_deleted``), so all open tickets are matched
+    to the remaining policies after the commit."""
     _require_settings_admin(actor)
+    policy_ids = sorted(set(policy_ids))
+    tickets_policy_deleted(actor=actor, policy_ids=policy_ids)
     deleted = settings_delete(
         actor=actor,
-        queryset=SlaPolicy.objects.filter(pk__in=set(policy_ids)),
+        queryset=SlaPolicy.objects.filter(pk__in=policy_ids),
         object_type="sla_policy",
     )
     if deleted:

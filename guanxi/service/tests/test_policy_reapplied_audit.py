@@ -6,6 +6,7 @@ policy's own audited change and add nothing to the tickets' histories."""
 
 import pytest
 from django.test import TestCase
+from django.utils import translation
 
 from guanxi.audit.models import AuditEvent
 from guanxi.customers.history import CustomerHistory, describe_history
@@ -63,3 +64,32 @@ def test_deadlines_moved_under_the_same_policy_add_no_row(company, desk):
     _saved(company, policy, first_response_minutes=policy.first_response_minutes // 2)
     assert Ticket.objects.get(pk=ticket.pk).first_response_due != due
     assert not _policy_rows(ticket)
+
+
+def test_a_deleted_policy_is_recorded_on_each_of_its_tickets(company, desk):
+    open_one = complaint(company)
+    closed = complaint(company)
+    services.ticket_set_status(actor=company.agent, ticket_id=closed.pk, status="closed")
+    policy = Ticket.objects.get(pk=open_one.pk).sla_policy
+    versions = {t.pk: Ticket.objects.get(pk=t.pk).version for t in (open_one, closed)}
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        services.sla_policies_delete(actor=company.admin, policy_ids=[policy.pk])
+
+    # Each ticket of the policy, open or closed, says it lost it, under the administrator.
+    for ticket in (open_one, closed):
+        [lost] = [row for row in _policy_rows(ticket) if row.actor == company.admin]
+        assert lost.changes == {"sla_policy_id": {"before": policy.pk, "after": None}}
+        assert lost.customer_id == ticket.customer_id
+        [entry] = describe_history([lost], viewer=company.admin)
+        assert policy.name in entry.summary and ticket.number in entry.summary
+        for language, deleted in (("zh-hans", "已删除"), ("zh-hant", "已刪除")):
+            with translation.override(language):
+                [entry] = describe_history([lost], viewer=company.admin)
+            assert policy.name in entry.summary and deleted in entry.summary
+    assert Ticket.objects.get(pk=closed.pk).sla_policy_id is None
+    assert Ticket.objects.get(pk=closed.pk).version == versions[closed.pk] + 1
+    # The open one is then matched to the policies left, the system's doing.
+    after = Ticket.objects.get(pk=open_one.pk).sla_policy
+    assert after.name == "Everything else (office hours)"
+    [matched] = [row for row in _policy_rows(open_one) if row.actor is None]
+    assert matched.changes == {"sla_policy_id": {"before": None, "after": after.pk}}
