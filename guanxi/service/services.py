@@ -2412,8 +2412,9 @@ def reapply_policies(*, policy_id: int | None = None, batch_size: int = 2000) ->
             # Locked in ascending id order, as a ticket merge, the email path and a team's
             # deletion lock tickets (not in the model's newest-first order): a merge of two of
             # them under way, holding the older, would wait for the newer locked here first.
+            # Asked again once locked: one closed or merged meanwhile keeps its policy.
             batch = list(
-                Ticket.objects.select_for_update(of=("self",))
+                tickets.select_for_update(of=("self",))
                 .filter(pk__in=chunk)
                 .select_related("customer", "sla_policy__calendar")
                 .order_by("pk")
