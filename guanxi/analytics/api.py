@@ -15,7 +15,7 @@ from pydantic import Field, StringConstraints
 
 from guanxi.api.errors import StaleVersionOut, error_responses
 from guanxi.api.idempotency import idempotent
-from guanxi.api.schemas import InputSchema, ParamId, UserRefOut
+from guanxi.api.schemas import MAX_VERSION, InputSchema, ParamId, UserRefOut
 
 # The version checked is the customer's, so it is read as the customer API reads it.
 from guanxi.customers.api import IfMatch, _expected_version
@@ -176,7 +176,7 @@ def customer_blacklist_add(request: HttpRequest, customer_id: ParamId, payload: 
 def customer_blacklist_remove(
     request: HttpRequest,
     customer_id: ParamId,
-    version: Annotated[int | None, Query(None, ge=1, le=2**31 - 1)] = None,
+    version: Annotated[int | None, Query(None, ge=1, le=MAX_VERSION)] = None,
     if_match: IfMatch = None,
 ):
     """Send the customer's `version` you read (the value card's `customer_version`, or the

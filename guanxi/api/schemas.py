@@ -31,7 +31,10 @@ MAX_ID = 2**63 - 1
 BodyId = Annotated[int, Strict(), Field(ge=1, le=MAX_ID)]
 # Path and query parameters arrive as text and are converted.
 ParamId = Annotated[int, Field(ge=1, le=MAX_ID)]
-Version = Annotated[int, Strict(), Field(ge=1, le=2**31 - 1)]
+# A record's version starts at 1 and is held in a 32-bit column: a number outside is no version
+# any record can have, whether sent in a body, a query or If-Match.
+MAX_VERSION = 2**31 - 1
+Version = Annotated[int, Strict(), Field(ge=1, le=MAX_VERSION)]
 
 # The most items a list in a request body may hold, stated in the OpenAPI schema as
 # ``maxItems``. Nobody's records come near them: they only keep what one request writes or looks

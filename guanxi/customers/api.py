@@ -30,6 +30,7 @@ from guanxi.api.schemas import (
     MAX_EMAILS,
     MAX_PHONES,
     MAX_TAGS,
+    MAX_VERSION,
     BodyId,
     Cursor,
     InputSchema,
@@ -654,10 +655,10 @@ def _expected_version(version: int | None, if_match: str | None) -> int:
     header_version = None
     if if_match is not None:
         text = if_match.strip().removeprefix("W/").strip('"')
-        # A version no customer can have (they start at 1, and the column holds 32 bits, as
-        # ``version`` in a body or query is bounded) is as malformed as one that is no number.
+        # A version no customer can have (see MAX_VERSION, to which ``version`` in a body or
+        # query is held) is as malformed as one that is no number.
         if not (
-            text.isascii() and text.isdigit() and len(text) <= 10 and 1 <= int(text) <= 2**31 - 1
+            text.isascii() and text.isdigit() and len(text) <= 10 and 1 <= int(text) <= MAX_VERSION
         ):
             message = _('Send the ETag you read, such as "3".')
             raise ApiError(422, message, {"If-Match": message})
@@ -1034,7 +1035,7 @@ def customer_update(
 def customer_delete(
     request: HttpRequest,
     customer_id: ParamId,
-    version: Annotated[int | None, Query(None, ge=1, le=2**31 - 1)] = None,
+    version: Annotated[int | None, Query(None, ge=1, le=MAX_VERSION)] = None,
     if_match: IfMatch = None,
 ):
     """Move a customer to the recycle bin (administrators and managers). Send the `version` you
