@@ -31,7 +31,12 @@ from .dry_run import dry_run_database
 from .mapping import ColumnMapping
 from .models import ImportJob, ImportRowError
 from .readers import SourceRow, TableFile
-from .reasons import Reason, reasons_text, stored_reasons
+from .reasons import Reason, field_reason, reasons_text, stored_reasons
+
+
+def customer_column(values: dict[str, str]) -> str:
+    """The column a mapped row names its customer by: its external id when it has one."""
+    return "customer_external_id" if values.get("customer_external_id") else "customer_id"
 
 
 class LinkedRowImporter:
@@ -134,17 +139,39 @@ class LinkedRowImporter:
         # customer it belongs to now too, or a row could rewrite (or take away) what they
         # cannot even see.
         allowed = self._allowed({customer_id for _pk, customer_id in existing.values()})
-        good = []
+        checked = []
         for source, values in mapped:
             cleaned, reasons = self._clean(values, customers)
             external_id = cleaned[0] if cleaned is not None else None
             if external_id in existing and existing[external_id][1] not in allowed:
                 cleaned, reasons = None, [self._refused_rewrite(external_id)]
+            checked.append((source, values, cleaned, reasons))
+        # The records the good rows would move to another customer, asked about together.
+        kept = self._kept_where_they_are(
+            {
+                existing[cleaned[0]][0]: cleaned[1]["customer_id"]
+                for _s, _v, cleaned, _r in checked
+                if cleaned is not None
+                and cleaned[0] in existing
+                and existing[cleaned[0]][1] != cleaned[1]["customer_id"]
+            }
+        )
+        good = []
+        for source, values, cleaned, reasons in checked:
+            if cleaned is not None and cleaned[0] in existing:
+                pk, stored_on = existing[cleaned[0]]
+                if stored_on != cleaned[1]["customer_id"] and pk in kept:
+                    cleaned, reasons = None, [field_reason(customer_column(values), kept[pk])]
             if cleaned is None:
                 rejected.append((source, reasons))
             else:
                 good.append((source, *cleaned))
         return good, rejected, existing
+
+    def _kept_where_they_are(self, moves: dict[int, int]) -> dict[int, Reason]:
+        """Why some of the records may not move as the rows would move them (record id ->
+        new customer id): record id -> reason, naming no column. None is kept by default."""
+        return {}
 
     def check_rows(self, rows: list[SourceRow]) -> list[tuple[int, str]]:
         """The rows that would be rejected, as (row number, reasons), found with the checks of

@@ -6,7 +6,8 @@ merged into) or by Guanxi id, and must be one the importing user may change. Out
 importing the same file again changes nothing and a corrected file corrects what changed;
 **rejected** with reasons, each naming its column. "Merged" does not apply and stays 0.
 A new order for a blacklisted or D-rated customer waits for a manager's approval, as one
-entered by hand does.
+entered by hand does. An order with an invoice or a ticket of another customer than the row
+names is not moved to that customer: the row is rejected (see ``_kept_where_they_are``).
 
 The file speaks for the system the orders come from, so a row may set any status, including
 taking an order out of "refunded" if the source says so; in Guanxi itself those are final.
@@ -16,6 +17,7 @@ import datetime as dt
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -23,13 +25,15 @@ from django.utils.translation import gettext_noop
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record_many, audit_value
 from guanxi.audit.summaries import Choices, Summary
+from guanxi.customers.models import Customer
 from guanxi.customers.visibility import CHANGE
-from guanxi.orders.models import Order
+from guanxi.orders.models import Invoice, Order
 from guanxi.orders.services import approval_reasons_for
+from guanxi.service.models import Ticket
 
 from .customer_rows import choice_code, parse_date
 from .interaction_import import parse_moment
-from .linked_rows import LinkedRowImporter
+from .linked_rows import LinkedRowImporter, customer_column
 from .models import ImportRowError
 from .readers import SourceRow
 from .reasons import field_reason
@@ -94,6 +98,80 @@ class OrderImporter(LinkedRowImporter):
             {"ref": external_id},
         )
 
+    def _kept_where_they_are(self, moves: dict[int, int]) -> dict[int, Summary]:
+        """An order with an invoice or linked to a ticket of a customer other than the one the
+        row names stays where it is: moved, the first customer's invoice would bill it for
+        another's order and its ticket would be about another's order, the state an undo of a
+        customer merge refuses to leave behind. The invoices and tickets are named only when
+        the importing user may see their customer; a file's reasons must not tell of others."""
+        if not moves:
+            return {}
+        if transaction.get_connection().in_atomic_block:
+            # An invoice is issued, and a ticket opened, with its customer locked: the orders'
+            # customers locked here, none is issued on them while the batch moves their orders.
+            # A look before the import runs outside a transaction and only reads.
+            list(
+                Customer.objects.select_for_update()
+                .filter(pk__in=Order.objects.filter(pk__in=list(moves)).values("customer_id"))
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+        links: dict[int, list[tuple[str, str, int]]] = {}
+        for order_id, number, customer_id in (
+            Invoice.objects.filter(order_id__in=list(moves)).order_by("number")
+        ).values_list("order_id", "number", "customer_id"):
+            if customer_id != moves[order_id]:
+                links.setdefault(order_id, []).append(("invoice", number, customer_id))
+        for order_id, ticket_id, customer_id in (
+            Ticket.orders.through.objects.filter(order_id__in=list(moves)).order_by("ticket_id")
+        ).values_list("order_id", "ticket_id", "ticket__customer_id"):
+            if customer_id != moves[order_id]:
+                number = Ticket(pk=ticket_id).number
+                links.setdefault(order_id, []).append(("ticket", number, customer_id))
+        in_sight = self._in_sight(
+            {customer_id for found in links.values() for _kind, _n, customer_id in found}
+        )
+        kept = {}
+        for order_id, found in links.items():
+            named = {
+                kind: ", ".join(
+                    n for k, n, customer_id in found if k == kind and customer_id in in_sight
+                )
+                for kind in ("invoice", "ticket")
+            }
+            if named["invoice"] and named["ticket"]:
+                kept[order_id] = Summary(
+                    gettext_noop(
+                        "this order has an invoice (%(invoices)s) and is linked to a ticket "
+                        "(%(tickets)s); it cannot move to another customer"
+                    ),
+                    {"invoices": named["invoice"], "tickets": named["ticket"]},
+                )
+            elif named["invoice"]:
+                kept[order_id] = Summary(
+                    gettext_noop(
+                        "this order has an invoice (%(invoices)s); it cannot move to another "
+                        "customer"
+                    ),
+                    {"invoices": named["invoice"]},
+                )
+            elif named["ticket"]:
+                kept[order_id] = Summary(
+                    gettext_noop(
+                        "this order is linked to a ticket (%(tickets)s); it cannot move to "
+                        "another customer"
+                    ),
+                    {"tickets": named["ticket"]},
+                )
+            else:
+                kept[order_id] = Summary(
+                    gettext_noop(
+                        "this order has an invoice or is linked to a ticket; it cannot move to "
+                        "another customer"
+                    )
+                )
+        return kept
+
     def _clean(self, values: dict[str, str], customers: dict[str, int | Summary]):
         """The order's fields from one row, or the reasons it cannot be imported."""
         problems = []
@@ -102,7 +180,7 @@ class OrderImporter(LinkedRowImporter):
             if values.get("customer_external_id")
             else f"i:{values.get('customer_id', '')}"
         )
-        column = "customer_external_id" if reference.startswith("e:") else "customer_id"
+        column = customer_column(values)
         customer = customers.get(reference)
         if not isinstance(customer, int):
             problems.append(
