@@ -139,28 +139,26 @@ class UserAdmin(CheckedSelectionMixin, CheckedFieldsMixin, DjangoUserAdmin):
             # someone else's change (VersionCheckForm), comparing the versions with the user's
             # row locked in this transaction: the version the page read is the stored one.
             obj.version += 1
+            # What they were before this save, for its audit row once the groups and
+            # permissions are saved too (save_related).
+            form.access_before = services.user_access_as_stored(user_id=obj.pk)
         if change and {"role", "department"} & set(form.changed_data):
             # Role and department decide which customers they and their department's managers
             # see: what is no longer in sight goes back to the queue, as when they leave.
             before = services.user_edit_lock(user_id=obj.pk)
-            self._save_membership(request, obj, form, change)
+            self._save_model(request, obj, form, change)
             services.user_out_of_sight_release(actor=request.user, user=obj, before=before)
             return
-        self._save_membership(request, obj, form, change)
-
-    def _save_membership(self, request, obj, form, change):
-        if change and {"role", "department", "team"} & set(form.changed_data):
-            # Role and membership decide which customers they and their teammates see, and
-            # what they may do to them: on record.
-            before = {
-                "role": form.initial.get("role"),
-                "department_id": form.initial.get("department"),
-                "team_id": form.initial.get("team"),
-            }
-            self._save_model(request, obj, form, change)
-            services.user_membership_record(actor=request.user, user=obj, before=before)
-            return
         self._save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if change:
+            # Role, membership, groups, permissions, staff and superuser status decide which
+            # customers they see and what they may do: on record, in the page's transaction.
+            services.user_change_record(
+                actor=request.user, user=form.instance, before=form.access_before
+            )
 
     def _save_model(self, request, obj, form, change):
         if change and "is_active" in form.changed_data and not obj.is_active:
@@ -321,6 +319,19 @@ class GroupForm(forms.ModelForm):
 @admin.register(Group)
 class GroupAdmin(CheckedSelectionMixin, CheckedFieldsMixin, DjangoGroupAdmin):
     form = GroupForm
+
+    def save_model(self, request, obj, form, change):
+        # Read before the save, in the page's transaction; the permissions are saved after
+        # the group (save_related), and the audit row written then.
+        form.access_before = services.group_access_as_stored(group_id=obj.pk)
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Everyone in the group holds its permissions: a change of them is on record.
+        services.group_change_record(
+            actor=request.user, group=form.instance, before=form.access_before
+        )
 
 
 @admin.register(ApiToken)

@@ -1,11 +1,12 @@
-"""Writes to accounts: API tokens, a user's language, deactivating a user who leaves, and
-departments and teams."""
+"""Writes to accounts: API tokens, a user's language, deactivating a user who leaves,
+departments and teams, and the record of what users' and groups' admin pages change."""
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -462,19 +463,61 @@ def teams_delete(*, actor: User, team_ids: Iterable[int]) -> int:
     )
 
 
+# What a user's admin page changes that decides what they may see and do, and who they are to
+# the people who read the history: each change is on record. The password is changed on its own
+# page and never recorded; the moment of the last sign-in is not edited.
+USER_RECORDED_FIELDS = (
+    "username",
+    "first_name",
+    "last_name",
+    "display_name",
+    "email",
+    "language",
+    "is_active",
+    "is_staff",
+    "is_superuser",
+    "role",
+    "department_id",
+    "team_id",
+)
+
+
+def _permission_names(permissions) -> list[str]:
+    """Permissions as ``app_label.codename``, sorted: what a reader of the row recognises
+    (``accounts.view_sensitive_data``), unlike an id."""
+    return sorted(
+        f"{app_label}.{codename}"
+        for app_label, codename in permissions.values_list("content_type__app_label", "codename")
+    )
+
+
+def user_access_as_stored(*, user_id: int) -> dict[str, Any]:
+    """What :func:`user_change_record` compares, as stored now: the recorded fields, the names
+    of the groups and the permissions given to the user directly. Read in the transaction that
+    saves the page, before it saves."""
+    user = User.objects.get(pk=user_id)
+    values = {name: getattr(user, name) for name in USER_RECORDED_FIELDS}
+    values["groups"] = sorted(user.groups.values_list("name", flat=True))
+    values["user_permissions"] = _permission_names(user.user_permissions.all())
+    return values
+
+
 @transaction.atomic
-def user_membership_record(
-    *, actor: User, user: User, before: dict[str, "int | str | None"]
-) -> None:
-    """Record the change of ``user``'s role, department or team made on their admin page (the
-    caller saved it, in this transaction): the role decides what they may do to customers,
-    membership which customers they and their teammates see. Nothing is recorded when none
-    changed."""
-    after = {"role": user.role, "department_id": user.department_id, "team_id": user.team_id}
+def user_change_record(*, actor: User, user: User, before: dict[str, Any]) -> None:
+    """Record the change made to ``user`` on their admin page (``before`` from
+    :func:`user_access_as_stored`; the caller saved the change, groups and permissions
+    included, in this transaction): one row with each field that changed, before and after.
+    The role, the department, the team, the groups and the permissions decide which customers
+    they see and what they may do to them; being staff or a superuser opens the admin site;
+    reactivating someone lets them sign in again. Nothing is recorded when nothing changed.
+
+    A deactivation is left out: :func:`user_deactivate` records it with what was handed over."""
+    after = user_access_as_stored(user_id=user.pk)
     changes = {
         name: {"before": before.get(name), "after": value}
         for name, value in after.items()
         if before.get(name) != value
+        and not (name == "is_active" and before.get(name) and not value)
     }
     if changes:
         audit_record(
@@ -483,5 +526,37 @@ def user_membership_record(
             object_type="user",
             object_id=user.pk,
             summary=user.username,
+            changes=changes,
+        )
+
+
+def group_access_as_stored(*, group_id: int | None) -> dict[str, Any]:
+    """A group's name and permissions (``app_label.codename``) as stored now; none for a group
+    not added yet."""
+    group = Group.objects.filter(pk=group_id).first() if group_id else None
+    if group is None:
+        return {"name": None, "permissions": []}
+    return {"name": group.name, "permissions": _permission_names(group.permissions.all())}
+
+
+@transaction.atomic
+def group_change_record(*, actor: User, group: Group, before: dict[str, Any]) -> None:
+    """Record a group added or changed on its admin page (``before`` from
+    :func:`group_access_as_stored`; the caller saved the group and its permissions in this
+    transaction): everyone in the group holds its permissions, seeing ID and phone numbers in
+    full, say. Nothing is recorded when nothing changed."""
+    after = group_access_as_stored(group_id=group.pk)
+    changes = {
+        name: {"before": before.get(name), "after": value}
+        for name, value in after.items()
+        if before.get(name) != value
+    }
+    if changes:
+        audit_record(
+            actor=actor,
+            action=AuditEvent.Action.UPDATE if before["name"] else AuditEvent.Action.CREATE,
+            object_type="group",
+            object_id=group.pk,
+            summary=group.name,
             changes=changes,
         )
