@@ -263,3 +263,49 @@ def test_the_rows_are_listed_in_the_audit_trail_with_the_other_users_rows(compan
     [event] = audit_events("user", company.rep.pk)
     page = ann.get(reverse("admin:audit_auditevent_change", args=[event.pk])).content.decode()
     assert "Back office" in page
+
+
+class _HistoryDown(Exception):
+    pass
+
+
+def _history_fails(monkeypatch, model_admin_class) -> None:
+    """The admin's own history entry, written after the groups and permissions are saved and
+    the audit row with them, fails: the page's transaction is rolled back."""
+
+    def log_change(self, request, obj, message):
+        raise _HistoryDown
+
+    monkeypatch.setattr(model_admin_class, "log_change", log_change)
+
+
+def test_a_users_save_rolled_back_after_its_row_leaves_no_row(company, sensitive, monkeypatch):
+    from guanxi.accounts.admin import UserAdmin
+
+    (ann,) = signed_in_administrators("ann")
+    url = _user_url(company.rep)
+    data = change_form_data(ann.get(url), is_superuser="on", user_permissions=[sensitive.pk])
+    _history_fails(monkeypatch, UserAdmin)
+
+    with pytest.raises(_HistoryDown):
+        ann.post(url, data)
+
+    company.rep.refresh_from_db()
+    assert not company.rep.is_superuser and not company.rep.user_permissions.exists()
+    assert audit_events("user", company.rep.pk) == []
+
+
+def test_a_groups_save_rolled_back_after_its_row_leaves_no_row(back_office, monkeypatch):
+    from guanxi.accounts.admin import GroupAdmin
+
+    (ann,) = signed_in_administrators("ann")
+    url = _group_url(back_office)
+    data = change_form_data(ann.get(url), name="Everyone", permissions=[])
+    _history_fails(monkeypatch, GroupAdmin)
+
+    with pytest.raises(_HistoryDown):
+        ann.post(url, data)
+
+    back_office.refresh_from_db()
+    assert back_office.name == "Back office" and back_office.permissions.exists()
+    assert audit_events("group", back_office.pk) == []
