@@ -9,13 +9,14 @@ import datetime as dt
 import io
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from guanxi.audit.models import AuditEvent
 from guanxi.customers.models import Customer
 from guanxi.customers.services import customer_create
-from guanxi.imports.models import ImportRowError
+from guanxi.imports.models import ImportJob, ImportRowError
 from guanxi.imports.services import import_job_create, import_job_run, write_error_rows
 from guanxi.orders.models import Order
 from guanxi.orders.services import invoice_create
@@ -172,6 +173,35 @@ def test_a_ticket_or_invoice_out_of_the_importers_sight_is_not_named(company, ea
     assert _reasons(job) == {
         2: f"customer_external_id: this order is linked to a ticket ({hidden.number}); {MOVED}"
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_look_before_the_import_tells_of_an_order_kept(client, company, east, uploads):
+    """The check on the mapping page runs outside any transaction, as the page does (where
+    nothing may be locked, and PostgreSQL refuses to lock): it finds the row rejected all the
+    same, and moves nothing."""
+    k1, _k2 = east
+    _invoice(company.rep, k1, _order("O1"), "INV-7")
+    client.force_login(company.rep)
+    text = HEADER + "O1,K2,2026-03-02,100\n" + "O4,K2,2026-03-02,400\n"
+    client.post(
+        "/imports/new/",
+        {
+            "file": SimpleUploadedFile("orders.csv", text.encode()),
+            "kind": "orders",
+            "dedup": "auto",
+        },
+    )
+    job = ImportJob.objects.get(status=ImportJob.Status.DRAFT)
+    # The file's columns are named as the fields they fill.
+    form = {f"map_{i}": column for i, column in enumerate(HEADER.strip().split(","))}
+    checked = client.post(f"/imports/{job.pk}/mapping/", {**form, "action": "check"})
+
+    report = checked.content.decode()
+    assert checked.status_code == 200
+    assert "2 rows checked: 1 can be imported, 1 would be rejected." in report
+    assert f"Row 2: customer_external_id: this order has an invoice (INV-7); {MOVED}" in report
+    assert _order("O1").customer_id == _order("O4").customer_id == k1.pk
 
 
 def test_the_links_are_looked_up_per_batch_not_per_row(company, east):
