@@ -333,6 +333,12 @@ class GroupAdmin(CheckedSelectionMixin, CheckedFieldsMixin, DjangoGroupAdmin):
             actor=request.user, group=form.instance, before=form.access_before
         )
 
+    def delete_model(self, request, obj):
+        services.groups_delete(actor=request.user, group_ids=[obj.pk])
+
+    def delete_queryset(self, request, queryset):
+        services.groups_delete(actor=request.user, group_ids=queryset.values_list("pk", flat=True))
+
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(CheckedSelectionMixin, admin.ModelAdmin):

@@ -560,3 +560,30 @@ def group_change_record(*, actor: User, group: Group, before: dict[str, Any]) ->
             summary=group.name,
             changes=changes,
         )
+
+
+@transaction.atomic
+def groups_delete(*, actor: User, group_ids: Iterable[int]) -> int:
+    """Delete groups on their admin pages, one audit row each with the name, the permissions
+    and the members it had: deleting a group takes its permissions from everyone in it, as
+    taking them from the group does."""
+    groups = list(Group.objects.filter(pk__in=set(group_ids)).select_for_update().order_by("pk"))
+    for group in groups:
+        before = {
+            **group_access_as_stored(group_id=group.pk),
+            "members": sorted(group.user_set.values_list("username", flat=True)),
+        }
+        audit_record(
+            actor=actor,
+            action=AuditEvent.Action.DELETE,
+            object_type="group",
+            object_id=group.pk,
+            summary=group.name,
+            changes={
+                name: {"before": value, "after": None if name == "name" else []}
+                for name, value in before.items()
+                if value
+            },
+        )
+    Group.objects.filter(pk__in=[group.pk for group in groups]).delete()
+    return len(groups)

@@ -309,3 +309,42 @@ def test_a_groups_save_rolled_back_after_its_row_leaves_no_row(back_office, monk
     back_office.refresh_from_db()
     assert back_office.name == "Back office" and back_office.permissions.exists()
     assert audit_events("group", back_office.pk) == []
+
+
+def test_a_group_deleted_on_its_page_is_recorded_with_its_permissions_and_members(
+    company, back_office
+):
+    company.rep.groups.set([back_office])
+    (ann,) = signed_in_administrators("ann")
+    url = reverse("admin:auth_group_delete", args=[back_office.pk])
+
+    assert ann.post(url, {"post": "yes"}).status_code == 302
+
+    assert not Group.objects.filter(pk=back_office.pk).exists()
+    [event] = audit_events("group", back_office.pk)
+    assert (event.actor.username, event.action, event.summary) == ("ann", "delete", "Back office")
+    assert event.changes == {
+        "name": {"before": "Back office", "after": None},
+        "permissions": {"before": [SENSITIVE], "after": []},
+        "members": {"before": ["rep"], "after": []},
+    }
+
+
+def test_groups_deleted_from_the_list_are_recorded_each(company, back_office):
+    empty = Group.objects.create(name="Empty")
+    (ann,) = signed_in_administrators("ann")
+    response = ann.post(
+        reverse("admin:auth_group_changelist"),
+        {
+            "action": "delete_selected",
+            "_selected_action": [back_office.pk, empty.pk],
+            "post": "yes",
+        },
+    )
+
+    assert response.status_code == 302
+    assert not Group.objects.filter(pk__in=[back_office.pk, empty.pk]).exists()
+    [deleted] = audit_events("group", back_office.pk)
+    assert deleted.changes["permissions"] == {"before": [SENSITIVE], "after": []}
+    [deleted] = audit_events("group", empty.pk)
+    assert deleted.changes == {"name": {"before": "Empty", "after": None}}
