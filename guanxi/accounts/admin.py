@@ -153,12 +153,12 @@ class UserAdmin(CheckedSelectionMixin, CheckedFieldsMixin, DjangoUserAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        if change:
-            # Role, membership, groups, permissions, staff and superuser status decide which
-            # customers they see and what they may do: on record, in the page's transaction.
-            services.user_change_record(
-                actor=request.user, user=form.instance, before=form.access_before
-            )
+        # Role, membership, groups, permissions, staff and superuser status decide which
+        # customers they see and what they may do, and an account added can sign in: on
+        # record, in the page's transaction (the password never is).
+        services.user_change_record(
+            actor=request.user, user=form.instance, before=form.access_before if change else None
+        )
 
     def _save_model(self, request, obj, form, change):
         if change and "is_active" in form.changed_data and not obj.is_active:

@@ -503,7 +503,7 @@ def user_access_as_stored(*, user_id: int) -> dict[str, Any]:
 
 
 @transaction.atomic
-def user_change_record(*, actor: User, user: User, before: dict[str, Any]) -> None:
+def user_change_record(*, actor: User, user: User, before: dict[str, Any] | None) -> None:
     """Record the change made to ``user`` on their admin page (``before`` from
     :func:`user_access_as_stored`; the caller saved the change, groups and permissions
     included, in this transaction): one row with each field that changed, before and after.
@@ -511,18 +511,27 @@ def user_change_record(*, actor: User, user: User, before: dict[str, Any]) -> No
     they see and what they may do to them; being staff or a superuser opens the admin site;
     reactivating someone lets them sign in again. Nothing is recorded when nothing changed.
 
-    A deactivation is left out: :func:`user_deactivate` records it with what was handed over."""
+    A deactivation is left out: :func:`user_deactivate` records it with what was handed over.
+    ``before`` is None for a user just added on the add page: what they were given is recorded
+    (an account that can sign in, its role), the empty fields left out."""
     after = user_access_as_stored(user_id=user.pk)
-    changes = {
-        name: {"before": before.get(name), "after": value}
-        for name, value in after.items()
-        if before.get(name) != value
-        and not (name == "is_active" and before.get(name) and not value)
-    }
+    if before is None:
+        changes = {
+            name: {"before": None, "after": value}
+            for name, value in after.items()
+            if value not in (None, "", [], False)
+        }
+    else:
+        changes = {
+            name: {"before": before.get(name), "after": value}
+            for name, value in after.items()
+            if before.get(name) != value
+            and not (name == "is_active" and before.get(name) and not value)
+        }
     if changes:
         audit_record(
             actor=actor,
-            action=AuditEvent.Action.UPDATE,
+            action=AuditEvent.Action.UPDATE if before is not None else AuditEvent.Action.CREATE,
             object_type="user",
             object_id=user.pk,
             summary=user.username,

@@ -348,3 +348,29 @@ def test_groups_deleted_from_the_list_are_recorded_each(company, back_office):
     assert deleted.changes["permissions"] == {"before": [SENSITIVE], "after": []}
     [deleted] = audit_events("group", empty.pk)
     assert deleted.changes == {"name": {"before": "Empty", "after": None}}
+
+
+def test_a_user_added_on_the_add_page_is_recorded_without_the_password():
+    from guanxi.accounts.models import User
+
+    (ann,) = signed_in_administrators("ann")
+    password = "Tr0ub4dor&3-horse"
+    response = ann.post(
+        reverse("admin:accounts_user_add"),
+        {
+            "username": "newcomer",
+            "usable_password": "true",
+            "password1": password,
+            "password2": password,
+        },
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    newcomer = User.objects.get(username="newcomer")
+    [event] = audit_events("user", newcomer.pk)
+    assert (event.actor.username, event.action, event.summary) == ("ann", "create", "newcomer")
+    assert event.changes["username"] == {"before": None, "after": "newcomer"}
+    assert event.changes["is_active"] == {"before": None, "after": True}
+    assert "password" not in event.changes
+    written = str(event.changes)
+    assert password not in written and newcomer.password not in written
