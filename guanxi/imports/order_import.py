@@ -109,10 +109,19 @@ class OrderImporter(LinkedRowImporter):
         if transaction.get_connection().in_atomic_block:
             # An invoice is issued, and a ticket opened, with its customer locked: the orders'
             # customers locked here, none is issued on them while the batch moves their orders.
+            # A ticket changed to link an order locks the order instead, so the orders are
+            # locked too: a link under way is saved first and read below, and one asked for
+            # after waits for the batch and finds the order another customer's.
             # A look before the import runs outside a transaction and only reads.
             list(
                 Customer.objects.select_for_update()
                 .filter(pk__in=Order.objects.filter(pk__in=list(moves)).values("customer_id"))
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            list(
+                Order.objects.select_for_update()
+                .filter(pk__in=list(moves))
                 .order_by("pk")
                 .values_list("pk", flat=True)
             )

@@ -426,10 +426,14 @@ def _link_orders(ticket: Ticket, order_ids: Iterable[int], errors: dict) -> None
     wanted = set(order_ids or [])
     if not wanted:
         return
+    # Locked: an order import moving one of them to another customer finishes first, and the
+    # order is then found to be that customer's; one starting after reads the link and keeps
+    # the order where it is.
     found = set(
-        Order.objects.filter(pk__in=wanted, customer_id=ticket.customer_id).values_list(
-            "pk", flat=True
-        )
+        Order.objects.select_for_update()
+        .filter(pk__in=wanted, customer_id=ticket.customer_id)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
     if found != wanted:
         errors.setdefault("order_ids", []).append(_not_the_customers_orders(sorted(wanted - found)))
