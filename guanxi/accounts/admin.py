@@ -21,6 +21,7 @@ from guanxi.audit.services import stale_setting_message
 from guanxi.audit.setting_admin import AuditedSettingAdmin, VersionCheckForm
 from guanxi.web.admin_fields import CheckedFieldsMixin
 from guanxi.web.admin_selection import CheckedSelectionMixin
+from guanxi.web.params import int_param
 
 from . import services
 from .forms import ActiveUserFieldsForm
@@ -159,6 +160,18 @@ class UserAdmin(CheckedSelectionMixin, CheckedFieldsMixin, DjangoUserAdmin):
         services.user_change_record(
             actor=request.user, user=form.instance, before=form.access_before if change else None
         )
+
+    def user_change_password(self, request, id, form_url=""):
+        # Whoever knows the password set here can sign in as them: on record, in the
+        # transaction that sets it, with the user's row locked so that what it compares
+        # with is what this page replaced.
+        user_id = int_param(id)
+        with transaction.atomic():
+            list(User.objects.filter(pk=user_id).select_for_update().values_list("pk"))
+            before = services.user_password_as_stored(user_id=user_id)
+            response = super().user_change_password(request, id, form_url)
+            services.user_password_change_record(actor=request.user, user_id=user_id, before=before)
+        return response
 
     def _save_model(self, request, obj, form, change):
         if change and "is_active" in form.changed_data and not obj.is_active:

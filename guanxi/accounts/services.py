@@ -596,3 +596,34 @@ def groups_delete(*, actor: User, group_ids: Iterable[int]) -> int:
         )
     Group.objects.filter(pk__in=[group.pk for group in groups]).delete()
     return len(groups)
+
+
+def user_password_as_stored(*, user_id: int | None) -> str | None:
+    """The stored hash of a user's password, to tell whether a page changed it; never written
+    anywhere."""
+    return User.objects.filter(pk=user_id).values_list("password", flat=True).first()
+
+
+@transaction.atomic
+def user_password_change_record(*, actor: User, user_id: int, before: str | None) -> None:
+    """Record a password an administrator set for ``user_id``, or password sign-in disabled,
+    on the admin's password page (``before`` from :func:`user_password_as_stored`; the caller
+    saved it in this transaction): whoever knows the new password can sign in as them. Only
+    that it changed is recorded, never the password nor its hash."""
+    user = User.objects.filter(pk=user_id).first()
+    if user is None or before is None or user.password == before:
+        return
+    was_usable = User(password=before).has_usable_password()
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        object_type="user",
+        object_id=user.pk,
+        summary=user.username,
+        changes={
+            "password": {
+                "before": "set" if was_usable else "unusable",
+                "after": "changed" if user.has_usable_password() else "unusable",
+            }
+        },
+    )

@@ -374,3 +374,46 @@ def test_a_user_added_on_the_add_page_is_recorded_without_the_password():
     assert "password" not in event.changes
     written = str(event.changes)
     assert password not in written and newcomer.password not in written
+
+
+def test_a_password_set_by_an_administrator_is_recorded_without_it(company):
+    (ann,) = signed_in_administrators("ann")
+    password = "Tr0ub4dor&3-horse"
+    url = reverse("admin:auth_user_password_change", args=[company.rep.pk])
+
+    response = ann.post(
+        url, {"usable_password": "true", "password1": password, "password2": password}
+    )
+
+    assert response.status_code == 302
+    company.rep.refresh_from_db()
+    assert company.rep.check_password(password)
+    [event] = audit_events("user", company.rep.pk)
+    assert (event.actor.username, event.action, event.summary) == ("ann", "update", "rep")
+    assert event.changes == {"password": {"before": "set", "after": "changed"}}
+    assert password not in str(event.changes) and company.rep.password not in str(event.changes)
+
+
+def test_password_sign_in_disabled_by_an_administrator_is_recorded(company):
+    (ann,) = signed_in_administrators("ann")
+    url = reverse("admin:auth_user_password_change", args=[company.rep.pk])
+
+    response = ann.post(url, {"usable_password": "false", "unset-password": "1"})
+
+    assert response.status_code == 302
+    company.rep.refresh_from_db()
+    assert not company.rep.has_usable_password()
+    [event] = audit_events("user", company.rep.pk)
+    assert event.changes == {"password": {"before": "set", "after": "unusable"}}
+
+
+def test_a_password_form_refused_writes_no_row(company):
+    (ann,) = signed_in_administrators("ann")
+    url = reverse("admin:auth_user_password_change", args=[company.rep.pk])
+
+    response = ann.post(
+        url, {"usable_password": "true", "password1": "x-Long-1", "password2": "other"}
+    )
+
+    assert response.status_code == 200
+    assert audit_events("user", company.rep.pk) == []
