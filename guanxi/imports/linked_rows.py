@@ -146,31 +146,32 @@ class LinkedRowImporter:
             if external_id in existing and existing[external_id][1] not in allowed:
                 cleaned, reasons = None, [self._refused_rewrite(external_id)]
             checked.append((source, values, cleaned, reasons))
-        # The records the good rows would move to another customer, asked about together.
-        kept = self._kept_where_they_are(
-            {
-                existing[cleaned[0]][0]: cleaned[1]["customer_id"]
-                for _s, _v, cleaned, _r in checked
-                if cleaned is not None
-                and cleaned[0] in existing
-                and existing[cleaned[0]][1] != cleaned[1]["customer_id"]
-            }
-        )
+        # The records the good rows would move to another customer, asked about together, each
+        # with the customer its row names (two rows of one record may name two).
+        moves = {
+            (existing[cleaned[0]][0], cleaned[1]["customer_id"])
+            for _s, _v, cleaned, _r in checked
+            if cleaned is not None
+            and cleaned[0] in existing
+            and existing[cleaned[0]][1] != cleaned[1]["customer_id"]
+        }
+        kept = self._kept_where_they_are(moves)
         good = []
         for source, values, cleaned, reasons in checked:
             if cleaned is not None and cleaned[0] in existing:
-                pk, stored_on = existing[cleaned[0]]
-                if stored_on != cleaned[1]["customer_id"] and pk in kept:
-                    cleaned, reasons = None, [field_reason(customer_column(values), kept[pk])]
+                move = (existing[cleaned[0]][0], cleaned[1]["customer_id"])
+                if move in kept:
+                    cleaned, reasons = None, [field_reason(customer_column(values), kept[move])]
             if cleaned is None:
                 rejected.append((source, reasons))
             else:
                 good.append((source, *cleaned))
         return good, rejected, existing
 
-    def _kept_where_they_are(self, moves: dict[int, int]) -> dict[int, Reason]:
-        """Why some of the records may not move as the rows would move them (record id ->
-        new customer id): record id -> reason, naming no column. None is kept by default."""
+    def _kept_where_they_are(self, moves: set[tuple[int, int]]) -> dict[tuple[int, int], Reason]:
+        """Why some of the records may not move as the rows would move them, each move a
+        (record id, new customer id): move -> reason, naming no column. None is kept by
+        default."""
         return {}
 
     def check_rows(self, rows: list[SourceRow]) -> list[tuple[int, str]]:

@@ -98,7 +98,7 @@ class OrderImporter(LinkedRowImporter):
             {"ref": external_id},
         )
 
-    def _kept_where_they_are(self, moves: dict[int, int]) -> dict[int, Summary]:
+    def _kept_where_they_are(self, moves: set[tuple[int, int]]) -> dict[tuple[int, int], Summary]:
         """An order with an invoice or linked to a ticket of a customer other than the one the
         row names stays where it is: moved, the first customer's invoice would bill it for
         another's order and its ticket would be about another's order, the state an undo of a
@@ -106,6 +106,7 @@ class OrderImporter(LinkedRowImporter):
         the importing user may see their customer; a file's reasons must not tell of others."""
         if not moves:
             return {}
+        orders = sorted({order_id for order_id, _customer_id in moves})
         if transaction.get_connection().in_atomic_block:
             # An invoice is issued, and a ticket opened, with its customer locked: the orders'
             # customers locked here, none is issued on them while the batch moves their orders.
@@ -115,33 +116,39 @@ class OrderImporter(LinkedRowImporter):
             # A look before the import runs outside a transaction and only reads.
             list(
                 Customer.objects.select_for_update()
-                .filter(pk__in=Order.objects.filter(pk__in=list(moves)).values("customer_id"))
+                .filter(pk__in=Order.objects.filter(pk__in=orders).values("customer_id"))
                 .order_by("pk")
                 .values_list("pk", flat=True)
             )
             list(
                 Order.objects.select_for_update()
-                .filter(pk__in=list(moves))
+                .filter(pk__in=orders)
                 .order_by("pk")
                 .values_list("pk", flat=True)
             )
-        links: dict[int, list[tuple[str, str, int]]] = {}
+        # Each order's invoices and tickets, as (kind, number, customer id).
+        linked: dict[int, list[tuple[str, str, int]]] = {}
         for order_id, number, customer_id in (
-            Invoice.objects.filter(order_id__in=list(moves)).order_by("number")
+            Invoice.objects.filter(order_id__in=orders).order_by("number")
         ).values_list("order_id", "number", "customer_id"):
-            if customer_id != moves[order_id]:
-                links.setdefault(order_id, []).append(("invoice", number, customer_id))
+            linked.setdefault(order_id, []).append(("invoice", number, customer_id))
         for order_id, ticket_id, customer_id in (
-            Ticket.orders.through.objects.filter(order_id__in=list(moves)).order_by("ticket_id")
+            Ticket.orders.through.objects.filter(order_id__in=orders).order_by("ticket_id")
         ).values_list("order_id", "ticket_id", "ticket__customer_id"):
-            if customer_id != moves[order_id]:
-                number = Ticket(pk=ticket_id).number
-                links.setdefault(order_id, []).append(("ticket", number, customer_id))
+            linked.setdefault(order_id, []).append(
+                ("ticket", Ticket(pk=ticket_id).number, customer_id)
+            )
+        # Those of another customer than the one a move names.
+        links = {
+            (order_id, to): found
+            for order_id, to in moves
+            if (found := [link for link in linked.get(order_id, []) if link[2] != to])
+        }
         in_sight = self._in_sight(
             {customer_id for found in links.values() for _kind, _n, customer_id in found}
         )
         kept = {}
-        for order_id, found in links.items():
+        for move, found in links.items():
             named = {
                 kind: ", ".join(
                     n for k, n, customer_id in found if k == kind and customer_id in in_sight
@@ -149,7 +156,7 @@ class OrderImporter(LinkedRowImporter):
                 for kind in ("invoice", "ticket")
             }
             if named["invoice"] and named["ticket"]:
-                kept[order_id] = Summary(
+                kept[move] = Summary(
                     gettext_noop(
                         "this order has an invoice (%(invoices)s) and is linked to a ticket "
                         "(%(tickets)s); it cannot move to another customer"
@@ -157,7 +164,7 @@ class OrderImporter(LinkedRowImporter):
                     {"invoices": named["invoice"], "tickets": named["ticket"]},
                 )
             elif named["invoice"]:
-                kept[order_id] = Summary(
+                kept[move] = Summary(
                     gettext_noop(
                         "this order has an invoice (%(invoices)s); it cannot move to another "
                         "customer"
@@ -165,7 +172,7 @@ class OrderImporter(LinkedRowImporter):
                     {"invoices": named["invoice"]},
                 )
             elif named["ticket"]:
-                kept[order_id] = Summary(
+                kept[move] = Summary(
                     gettext_noop(
                         "this order is linked to a ticket (%(tickets)s); it cannot move to "
                         "another customer"
@@ -173,7 +180,7 @@ class OrderImporter(LinkedRowImporter):
                     {"tickets": named["ticket"]},
                 )
             else:
-                kept[order_id] = Summary(
+                kept[move] = Summary(
                     gettext_noop(
                         "this order has an invoice or is linked to a ticket; it cannot move to "
                         "another customer"

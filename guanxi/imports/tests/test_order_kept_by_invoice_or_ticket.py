@@ -218,3 +218,26 @@ def test_the_links_are_looked_up_per_batch_not_per_row(company, east):
     assert queries(["O1,K2,2026-03-02,100\n"]) == queries(
         [f"O{i},K2,2026-03-02,{i}00\n" for i in range(1, 5)]
     )
+
+
+def test_each_row_of_an_order_is_judged_by_the_customer_it_names(company, east):
+    """Two rows of one order naming two customers: the one naming the customer of the order's
+    only ticket moves it, the other is rejected, whichever comes first."""
+    k1, k2 = east
+    k3 = customer_create(actor=company.rep, data={"name": "王芳", "external_id": "K3"})
+    theirs = ticket_create(
+        actor=company.rep, customer_id=k2.pk, data={"type": "complaint", "subject": "Refund"}
+    )
+    theirs.orders.add(_order("O5"))
+    number = theirs.number
+
+    for rows in (["O5,K3", "O5,K2"], ["O5,K2", "O5,K3"]):
+        Order.objects.filter(external_id="O5").update(customer_id=k1.pk)
+        job = _run(company.rep, HEADER + "".join(f"{row},2026-03-02,500\n" for row in rows))
+        refused = 2 + rows.index("O5,K3")
+        assert _counted(job) == (2, 0, 1, 0, 0, 1), rows
+        assert _reasons(job) == {
+            refused: f"customer_external_id: this order is linked to a ticket ({number}); {MOVED}"
+        }, rows
+        assert _order("O5").customer_id == k2.pk, rows
+    assert k3.orders.count() == 0
