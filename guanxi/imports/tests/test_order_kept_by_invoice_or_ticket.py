@@ -241,3 +241,20 @@ def test_each_row_of_an_order_is_judged_by_the_customer_it_names(company, east):
         }, rows
         assert _order("O5").customer_id == k2.pk, rows
     assert k3.orders.count() == 0
+
+
+def test_an_order_goes_back_to_the_customer_its_invoice_bills(company, east):
+    """An order an import moved before this rule, away from the customer its invoice bills,
+    goes back to that customer; to a third it does not."""
+    k1, k2 = east
+    _invoice(company.rep, k1, _order("O1"), "INV-7")
+    Order.objects.filter(external_id="O1").update(customer_id=k2.pk)
+    customer_create(actor=company.rep, data={"name": "王芳", "external_id": "K3"})
+
+    job = _run(company.rep, HEADER + "O1,K3,2026-03-02,100\n")
+    assert _reasons(job) == {2: f"customer_external_id: this order has an invoice (INV-7); {MOVED}"}
+    assert _order("O1").customer_id == k2.pk
+
+    job = _run(company.rep, HEADER + "O1,K1,2026-03-02,100\n")
+    assert _counted(job) == (1, 0, 1, 0, 0, 0)
+    assert _order("O1").customer_id == k1.pk
