@@ -173,6 +173,12 @@ class UserAdmin(CheckedSelectionMixin, CheckedFieldsMixin, DjangoUserAdmin):
             services.user_password_change_record(actor=request.user, user_id=user_id, before=before)
         return response
 
+    def delete_model(self, request, obj):
+        services.users_delete(actor=request.user, user_ids=[obj.pk])
+
+    def delete_queryset(self, request, queryset):
+        services.users_delete(actor=request.user, user_ids=queryset.values_list("pk", flat=True))
+
     def _save_model(self, request, obj, form, change):
         if change and "is_active" in form.changed_data and not obj.is_active:
             # The form found nothing to hand over; the service deactivates and records it.

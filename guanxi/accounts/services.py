@@ -627,3 +627,32 @@ def user_password_change_record(*, actor: User, user_id: int, before: str | None
             }
         },
     )
+
+
+@transaction.atomic
+def users_delete(*, actor: User, user_ids: Iterable[int]) -> int:
+    """Delete users on the admin site, one audit row each with what they had (the fields of
+    :func:`user_change_record` with a value, their groups and permissions), never the
+    password: an account deleted can no longer sign in, and nothing else would say who it was
+    or who deleted it. Someone who leaves is deactivated instead (:func:`user_deactivate`).
+    Nobody deletes themselves: the row would name an actor that no longer exists."""
+    user_ids = set(user_ids)
+    if actor.pk in user_ids:
+        # The admin site shows its own refusal page.
+        raise PermissionDenied
+    users = list(User.objects.filter(pk__in=user_ids).select_for_update().order_by("pk"))
+    for user in users:
+        audit_record(
+            actor=actor,
+            action=AuditEvent.Action.DELETE,
+            object_type="user",
+            object_id=user.pk,
+            summary=user.username,
+            changes={
+                name: {"before": value, "after": None}
+                for name, value in user_access_as_stored(user_id=user.pk).items()
+                if value not in (None, "", [], False)
+            },
+        )
+    User.objects.filter(pk__in=[user.pk for user in users]).delete()
+    return len(users)

@@ -417,3 +417,53 @@ def test_a_password_form_refused_writes_no_row(company):
 
     assert response.status_code == 200
     assert audit_events("user", company.rep.pk) == []
+
+
+def _new_user(username: str, **fields):
+    from guanxi.accounts.models import User
+
+    return User.objects.create_user(username=username, password=None, **fields)
+
+
+def test_a_user_deleted_on_their_page_is_recorded_with_what_they_had(back_office):
+    gone = _new_user("gone", is_staff=True)
+    gone.groups.set([back_office])
+    (ann,) = signed_in_administrators("ann")
+
+    url = reverse("admin:accounts_user_delete", args=[gone.pk])
+    assert ann.post(url, {"post": "yes"}).status_code == 302
+
+    [event] = audit_events("user", gone.pk)
+    assert (event.actor.username, event.action, event.summary) == ("ann", "delete", "gone")
+    assert event.changes["username"] == {"before": "gone", "after": None}
+    assert event.changes["is_staff"] == {"before": True, "after": None}
+    assert event.changes["groups"] == {"before": ["Back office"], "after": None}
+    assert "password" not in event.changes
+
+
+def test_users_deleted_from_the_list_are_recorded_each():
+    first, second = _new_user("first"), _new_user("second")
+    (ann,) = signed_in_administrators("ann")
+    response = ann.post(
+        reverse("admin:accounts_user_changelist"),
+        {"action": "delete_selected", "_selected_action": [first.pk, second.pk], "post": "yes"},
+    )
+
+    assert response.status_code == 302
+    for user in (first, second):
+        [event] = audit_events("user", user.pk)
+        assert event.action == "delete"
+        assert event.changes["username"] == {"before": user.username, "after": None}
+
+
+def test_an_administrator_deleting_themselves_is_refused_and_nothing_deleted():
+    from guanxi.accounts.models import User
+
+    (ann,) = signed_in_administrators("ann")
+    me = User.objects.get(username="ann")
+
+    response = ann.post(reverse("admin:accounts_user_delete", args=[me.pk]), {"post": "yes"})
+
+    assert response.status_code == 403
+    assert User.objects.filter(pk=me.pk).exists()
+    assert audit_events("user", me.pk) == []
