@@ -9,6 +9,8 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
+from guanxi.accounts.admin import GroupAdmin, UserAdmin
+from guanxi.accounts.models import User
 from guanxi.accounts.services import POOL, user_deactivate
 from guanxi.core.testing.admin_forms import (
     audit_events,
@@ -280,8 +282,6 @@ def _history_fails(monkeypatch, model_admin_class) -> None:
 
 
 def test_a_users_save_rolled_back_after_its_row_leaves_no_row(company, sensitive, monkeypatch):
-    from guanxi.accounts.admin import UserAdmin
-
     (ann,) = signed_in_administrators("ann")
     url = _user_url(company.rep)
     data = change_form_data(ann.get(url), is_superuser="on", user_permissions=[sensitive.pk])
@@ -296,8 +296,6 @@ def test_a_users_save_rolled_back_after_its_row_leaves_no_row(company, sensitive
 
 
 def test_a_groups_save_rolled_back_after_its_row_leaves_no_row(back_office, monkeypatch):
-    from guanxi.accounts.admin import GroupAdmin
-
     (ann,) = signed_in_administrators("ann")
     url = _group_url(back_office)
     data = change_form_data(ann.get(url), name="Everyone", permissions=[])
@@ -351,8 +349,6 @@ def test_groups_deleted_from_the_list_are_recorded_each(company, back_office):
 
 
 def test_a_user_added_on_the_add_page_is_recorded_without_the_password():
-    from guanxi.accounts.models import User
-
     (ann,) = signed_in_administrators("ann")
     password = "Tr0ub4dor&3-horse"
     response = ann.post(
@@ -420,8 +416,6 @@ def test_a_password_form_refused_writes_no_row(company):
 
 
 def _new_user(username: str, **fields):
-    from guanxi.accounts.models import User
-
     return User.objects.create_user(username=username, password=None, **fields)
 
 
@@ -457,8 +451,6 @@ def test_users_deleted_from_the_list_are_recorded_each():
 
 
 def test_an_administrator_deleting_themselves_is_refused_and_nothing_deleted():
-    from guanxi.accounts.models import User
-
     (ann,) = signed_in_administrators("ann")
     me = User.objects.get(username="ann")
 
