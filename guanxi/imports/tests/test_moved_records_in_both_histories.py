@@ -60,9 +60,11 @@ MOVES = [
         Order,
         "order",
         "O1,K1,2026-03-02,100,\n",
-        "O1,W1,2026-03-05,120,Ask for the discount\n",
-        ("2026-03-02 100.00", "2026-03-05 120.00"),
-        ("2026-03-05", "120", "Ask for the discount"),
+        # An amount whose digits no timestamp or id in a history is likely to hold, since the
+        # answer is searched for it as text (120 was found once in a time's microseconds).
+        "O1,W1,2026-03-05,7654.32,Ask for the discount\n",
+        ("2026-03-02 100.00", "2026-03-05 7654.32"),
+        ("2026-03-05", "7654.32", "Ask for the discount"),
     ),
     (
         "interactions",
@@ -138,6 +140,8 @@ def test_a_record_moved_by_an_import_shows_in_both_customers_histories(
         assert item["changes"]["customer_id"] == hidden
     answer = str(_api_history(company.rep, east))
     assert not [value for value in west_values if value in answer]
+    # which the West customer's history does hold, written as searched for above
+    assert all(value in str(_api_history(company.admin, west)) for value in west_values)
     assert _api_history(company.admin, east)["items"][0]["changes"]["customer_id"] == moved
 
 
