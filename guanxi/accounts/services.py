@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
 from guanxi.audit.models import AuditEvent
-from guanxi.audit.services import audit_record, setting_save, settings_delete
+from guanxi.audit.services import audit_record, diff_values, setting_save, settings_delete
 from guanxi.audit.summaries import Summary
 
 from .models import ApiToken, Department, Team, User
@@ -515,19 +515,12 @@ def user_change_record(*, actor: User, user: User, before: dict[str, Any] | None
     ``before`` is None for a user just added on the add page: what they were given is recorded
     (an account that can sign in, its role), the empty fields left out."""
     after = user_access_as_stored(user_id=user.pk)
-    if before is None:
-        changes = {
-            name: {"before": None, "after": value}
-            for name, value in after.items()
-            if value not in (None, "", [], False)
-        }
+    if before is None:  # a flag left off is nothing given
+        changes = diff_values({}, {name: v for name, v in after.items() if v is not False})
     else:
-        changes = {
-            name: {"before": before.get(name), "after": value}
-            for name, value in after.items()
-            if before.get(name) != value
-            and not (name == "is_active" and before.get(name) and not value)
-        }
+        changes = diff_values(before, after)
+        if before.get("is_active") and not after.get("is_active"):
+            del changes["is_active"]  # recorded by user_deactivate
     if changes:
         audit_record(
             actor=actor,
@@ -554,12 +547,7 @@ def group_change_record(*, actor: User, group: Group, before: dict[str, Any]) ->
     :func:`group_access_as_stored`; the caller saved the group and its permissions in this
     transaction): everyone in the group holds its permissions, seeing ID and phone numbers in
     full, say. Nothing is recorded when nothing changed."""
-    after = group_access_as_stored(group_id=group.pk)
-    changes = {
-        name: {"before": before.get(name), "after": value}
-        for name, value in after.items()
-        if before.get(name) != value
-    }
+    changes = diff_values(before, group_access_as_stored(group_id=group.pk))
     if changes:
         audit_record(
             actor=actor,
