@@ -38,42 +38,48 @@ def _resolve(schema: dict) -> dict:
     return schema
 
 
-def _unbounded_lists(where: str, schema: dict, seen: set[str]) -> list[str]:
-    """The lists inside ``schema`` (its fields, their alternatives and their items, however
-    deeply nested) that state no ``maxItems``."""
-    found = []
+def _unbounded(where: str, schema: dict, seen: set[str], lacks_limit) -> list[str]:
+    """The parts of ``schema`` (its fields, their alternatives, items and values, however
+    deeply nested) that ``lacks_limit`` says state no limit."""
     ref = schema.get("$ref", "")
     if ref:
         name = ref.rsplit("/", 1)[1]
         if name in seen:
             return []
         seen.add(name)
-        return _unbounded_lists(name, COMPONENTS[name], seen)
-    if schema.get("type") == "array" and "maxItems" not in schema:
-        found.append(where)
+        return _unbounded(name, COMPONENTS[name], seen, lacks_limit)
+    found = [where] if lacks_limit(schema) else []
     for option in schema.get("anyOf", []):
-        found += _unbounded_lists(where, option, seen)
+        found += _unbounded(where, option, seen, lacks_limit)
     if "items" in schema:
-        found += _unbounded_lists(f"{where}[]", schema["items"], seen)
+        found += _unbounded(f"{where}[]", schema["items"], seen, lacks_limit)
     for name, field in schema.get("properties", {}).items():
-        found += _unbounded_lists(f"{where}.{name}", field, seen)
-    for value in (schema.get("additionalProperties"),):
-        if isinstance(value, dict):
-            found += _unbounded_lists(f"{where}.*", value, seen)
+        found += _unbounded(f"{where}.{name}", field, seen, lacks_limit)
+    if isinstance(schema.get("additionalProperties"), dict):
+        found += _unbounded(f"{where}.*", schema["additionalProperties"], seen, lacks_limit)
     return found
 
 
-def test_every_list_a_request_takes_states_its_limit():
+def unbounded_in_requests(lacks_limit) -> tuple[list[str], set[str], int]:
+    """The parts of every query and request body of the API that ``lacks_limit`` says state no
+    limit; the schemas walked through; how many request bodies there are."""
     unbounded, seen, bodies = [], set(), 0
     for path, operations in SCHEMA["paths"].items():
         for method, operation in operations.items():
             for parameter in operation.get("parameters", []):
                 where = f"{method.upper()} {path} ?{parameter['name']}"
-                unbounded += _unbounded_lists(where, parameter["schema"], seen)
+                unbounded += _unbounded(where, parameter["schema"], seen, lacks_limit)
             if "requestBody" in operation:
                 bodies += 1
                 body = operation["requestBody"]["content"]["application/json"]["schema"]
-                unbounded += _unbounded_lists(f"{method.upper()} {path}", body, seen)
+                unbounded += _unbounded(f"{method.upper()} {path}", body, seen, lacks_limit)
+    return unbounded, seen, bodies
+
+
+def test_every_list_a_request_takes_states_its_limit():
+    unbounded, seen, bodies = unbounded_in_requests(
+        lambda schema: schema.get("type") == "array" and "maxItems" not in schema
+    )
     assert bodies > 20 and {"CustomerPatchIn", "OrderCreateIn", "TicketPatchIn"} <= seen
     assert unbounded == [], "give these lists a max_length (see guanxi.api.schemas)"
 
