@@ -881,16 +881,10 @@ def tickets_team_deleted(*, actor, team_ids: Iterable[int]) -> int:
     see, to be emptied without a row as the team's row goes."""
     from guanxi.accounts.models import Team
 
-    names = dict(
-        Team.objects.select_for_update()
-        .filter(pk__in=set(team_ids))
-        .order_by("pk")
-        .values_list("pk", "name")
-    )
     return _tickets_taken_off(
         actor=actor,
         field="team_id",
-        names=names,
+        names=_locked_names(Team, team_ids),
         lost=lambda name: Summary(gettext_noop("team “%(team)s” deleted"), {"team": name}),
     )
 
@@ -902,20 +896,21 @@ def tickets_policy_deleted(*, actor, policy_ids: Iterable[int]) -> int:
     :func:`_tickets_taken_off`). The open ones are matched to the policies left after the
     commit (:func:`reapply_policies`), each with a row of its own; a closed one is left
     without a policy."""
-    names = dict(
-        SlaPolicy.objects.select_for_update()
-        .filter(pk__in=set(policy_ids))
-        .order_by("pk")
-        .values_list("pk", "name")
-    )
     return _tickets_taken_off(
         actor=actor,
         field="sla_policy_id",
-        names=names,
+        names=_locked_names(SlaPolicy, policy_ids),
         lost=lambda name: Summary(
             gettext_noop("service-level policy “%(policy)s” deleted"), {"policy": name}
         ),
     )
+
+
+def _locked_names(model, ids: Iterable[int]) -> dict[int, str]:
+    """id -> name of the rows ``ids`` of ``model`` (a team or a policy being deleted), locked
+    in id order."""
+    rows = model.objects.select_for_update().filter(pk__in=set(ids)).order_by("pk")
+    return dict(rows.values_list("pk", "name"))
 
 
 def _tickets_taken_off(
