@@ -1086,8 +1086,13 @@ def _create_follow_ups(run: AnalyticsRun) -> int:
         created = cursor.rowcount
     if created:
         # Those of this run are the ones just opened: nothing else opens a follow-up for it.
-        opened = ChurnFollowUp.objects.filter(run=run).values_list(
-            "pk", "customer_id", "customer__name", "owner_id", "reason", "value_at_risk"
+        # Unordered: the rows go to the audit log as they come, no sort of them all needed.
+        opened = (
+            ChurnFollowUp.objects.filter(run=run)
+            .order_by()
+            .values_list(
+                "pk", "customer_id", "customer__name", "owner_id", "reason", "value_at_risk"
+            )
         )
         audit_record_many(
             AuditEvent(
