@@ -56,9 +56,11 @@ EXTRA_LABELS = {
     "done_at": _("done"),
     "not_duplicate_of": _("not a duplicate of"),
     "attachments": _("attachments"),
-    # A merge of customers: how many rows moved to the survivor; its undo: the survivor's
-    # fields changed since the merge, which the undo left as they are.
+    # A merge of customers: how many rows moved to the survivor; its undo: how many of them
+    # went back, and the survivor's fields changed since the merge, which the undo left as
+    # they are.
     "moved_rows": _("records moved"),
+    "moved_back": _("records moved back"),
     "kept": _("kept as changed since the merge"),
     # An order's lines: how many it was booked with.
     "lines": _("order lines"),

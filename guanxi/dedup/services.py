@@ -792,12 +792,15 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
             setattr(survivor, name, before)
         else:
             kept_changes.append(name)
+    # Rows moved on to another customer since the merge stay where they are: the audit row
+    # counts those that went back, as the merge's counts those it moved.
+    moved_back = 0
     for model, field_name in _moving_relations():
         ids = details.get("moved", {}).get(f"{model._meta.label_lower}.{field_name}")
         if ids:
-            model._default_manager.filter(pk__in=ids, **{field_name: survivor.pk}).update(
-                **{field_name: merged.pk}
-            )
+            moved_back += model._default_manager.filter(
+                pk__in=ids, **{field_name: survivor.pk}
+            ).update(**{field_name: merged.pk})
     copied = details.get("copied", {})
     survivor.phones.filter(number__in=copied.get("phones", [])).delete()
     survivor.emails.filter(address__in=copied.get("emails", [])).delete()
@@ -852,6 +855,7 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
     changes = {
         **diff_values(survivor_before, customer_snapshot(survivor), sensitive=SENSITIVE_FIELDS),
         "merged_from": {"before": merged.pk, "after": None},
+        "moved_back": {"before": None, "after": moved_back},
     }
     if kept_changes:
         changes["kept"] = {"before": None, "after": sorted(kept_changes)}
