@@ -174,11 +174,36 @@ def _write_nested(customer: Customer, clean: CleanCustomerData, actor) -> None:
     if clean.tags is not None:
         tags = [Tag.objects.get_or_create(name=name)[0] for name in clean.tags]
         customer.tags.set(tags)
-    for consent in clean.consents or []:
+    if clean.consents:
+        _write_consents(customer, clean.consents, actor)
+
+
+def _write_consents(customer: Customer, consents: list[dict[str, Any]], actor) -> None:
+    """Store the consents given, each recorded by ``actor`` at the moment given or now. One
+    sent as it is stored (the same decision, method and evidence, at the stored moment or
+    none) is left alone: who recorded it and when are the decision's, and the audit row,
+    which compares decisions, would not say they had been taken from them."""
+    stored = {c.channel: c for c in customer.consents.all()}
+    now = timezone.now()
+    for consent in consents:
+        current = stored.get(consent["channel"])
+        if (
+            current is not None
+            and (current.granted, current.method, current.evidence)
+            == (consent["granted"], consent["method"], consent["evidence"])
+            and consent["recorded_at"] in (None, current.recorded_at)
+        ):
+            continue
         MarketingConsent.objects.update_or_create(
             customer=customer,
             channel=consent["channel"],
-            defaults={**{k: v for k, v in consent.items() if k != "channel"}, "recorded_by": actor},
+            defaults={
+                "granted": consent["granted"],
+                "method": consent["method"],
+                "evidence": consent["evidence"],
+                "recorded_at": consent["recorded_at"] or now,
+                "recorded_by": actor,
+            },
         )
 
 

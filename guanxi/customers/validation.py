@@ -725,7 +725,9 @@ def _clean_consents(value, errors) -> list[dict[str, Any]]:
                 _("Say how consent was given: %(choices)s.")
                 % {"choices": ", ".join(MarketingConsent.Method.values)},
             )
-        recorded_at = item.get("recorded_at") or timezone.now()
+        # None when not given: the service dates a consent it writes, and leaves one sent
+        # again unchanged as it is.
+        recorded_at = item.get("recorded_at") or None
         if isinstance(recorded_at, str):
             try:
                 parsed = parse_datetime(recorded_at)
