@@ -22,6 +22,7 @@ from guanxi.audit.summaries import Choices, Summary
 from guanxi.customers.models import Customer
 from guanxi.customers.visibility import INTERACT, VIEW
 from guanxi.interactions.models import Interaction
+from guanxi.interactions.services import interaction_created_changes
 
 from .customer_rows import choice_code, parse_date
 from .linked_rows import LinkedRowImporter
@@ -50,6 +51,13 @@ def parse_moment(text: str) -> dt.datetime | None:
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
     return moment
+
+
+def _touch(touched: dict[int, dt.datetime], interaction: Interaction) -> None:
+    """Keep in ``touched`` the latest moment of a contact with each customer."""
+    moment = touched.get(interaction.customer_id)
+    if moment is None or interaction.occurred_at > moment:
+        touched[interaction.customer_id] = interaction.occurred_at
 
 
 def _reference(values: dict[str, str]) -> str:
@@ -306,13 +314,14 @@ class InteractionImporter(LinkedRowImporter):
                     setattr(target, name, value)
                 del updates[pk]
         Interaction.objects.bulk_create(new, batch_size=2000)
-        changed = self._update(updates)
+        # Each customer's last contact, as logging one sets it: the latest of the contacts
+        # created here and of those moved to it or to another moment.
+        touched: dict[int, dt.datetime] = {}
+        changed = self._update(updates, touched)
         unchanged += len(updates) - changed
-        touched = {i.customer_id: i.occurred_at for i in new}
         for interaction in new:
-            if interaction.occurred_at > touched[interaction.customer_id]:
-                touched[interaction.customer_id] = interaction.occurred_at
-        for customer_id, moment in touched.items():
+            _touch(touched, interaction)
+        for customer_id, moment in sorted(touched.items()):
             Customer.objects.filter(pk=customer_id).filter(
                 Q(last_contacted_at__isnull=True) | Q(last_contacted_at__lt=moment)
             ).update(last_contacted_at=moment)
@@ -325,13 +334,7 @@ class InteractionImporter(LinkedRowImporter):
                 object_id=i.pk,
                 customer_id=i.customer_id,
                 summary=i.subject[:300],
-                changes={
-                    "channel": {"before": None, "after": i.channel},
-                    "direction": {"before": None, "after": i.direction},
-                    "subject": {"before": None, "after": i.subject},
-                    "staff_id": {"before": None, "after": i.staff_id},
-                    "occurred_at": {"before": None, "after": i.occurred_at.isoformat()},
-                },
+                changes=interaction_created_changes(i),
             )
             for i in new
         )
@@ -346,7 +349,10 @@ class InteractionImporter(LinkedRowImporter):
         job.rejected += len(errors)
         job.last_row = batch[-1].number
 
-    def _update(self, updates: dict[int, dict]) -> int:
+    def _update(self, updates: dict[int, dict], touched: dict[int, dt.datetime]) -> int:
+        """Apply the rows' changes to interactions imported before, each with an audit row;
+        the moment of one moved to another customer or moment is put in ``touched`` (see
+        :func:`_touch`). Returns how many changed."""
         changed = 0
         now = timezone.now()
         events = []
@@ -367,6 +373,8 @@ class InteractionImporter(LinkedRowImporter):
                 setattr(interaction, name, value)
             interaction.save(update_fields=list(fields))
             changed += 1
+            if {"customer_id", "occurred_at"} & differences.keys():
+                _touch(touched, interaction)
             events += self._rewrite_events(
                 interaction.pk,
                 now=now,

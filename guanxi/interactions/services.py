@@ -76,15 +76,25 @@ def interaction_log(*, actor, customer_id: int, data: Mapping[str, Any]) -> Inte
         object_id=interaction.pk,
         customer_id=customer.pk,
         summary=interaction.subject,
-        changes={
-            "channel": {"before": None, "after": interaction.channel},
-            "direction": {"before": None, "after": interaction.direction},
-            "subject": {"before": None, "after": interaction.subject},
-            "staff_id": {"before": None, "after": interaction.staff_id},
-            "occurred_at": {"before": None, "after": interaction.occurred_at.isoformat()},
-        },
+        changes=interaction_created_changes(interaction),
     )
     return interaction
+
+
+def interaction_created_changes(interaction: Interaction) -> dict[str, dict[str, Any]]:
+    """The audit row's changes of a contact just logged or imported: what it was logged with,
+    its notes too (what was said is part of what was logged, and an import's later change of
+    them is recorded), left out when there are none."""
+    changes = {
+        "channel": {"before": None, "after": interaction.channel},
+        "direction": {"before": None, "after": interaction.direction},
+        "subject": {"before": None, "after": interaction.subject},
+        "staff_id": {"before": None, "after": interaction.staff_id},
+        "occurred_at": {"before": None, "after": interaction.occurred_at.isoformat()},
+    }
+    if interaction.notes:
+        changes["notes"] = {"before": None, "after": interaction.notes}
+    return changes
 
 
 def _staff_problem(staff_id, customer: Customer) -> str | None:
