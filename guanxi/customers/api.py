@@ -79,6 +79,7 @@ from .selectors import (
     customer_summaries,
     deleted_customer_detail_for_user,
     deleted_customers_for_user,
+    organisations_in_sight,
     with_deletions,
 )
 from .visibility import VIEW
@@ -337,6 +338,14 @@ class CustomerSummaryOut(Schema):
     last_contacted_at: dt.datetime | None
 
     @staticmethod
+    def resolve_organization(obj: Customer | dict) -> Customer | dict | None:
+        # Only an organisation the reader may see (``selectors.organisations_in_sight``): of
+        # one out of their sight, neither name nor number is theirs to learn.
+        if isinstance(obj, dict):  # built by ``customer_summaries``
+            return obj["organization"]
+        return getattr(obj, "organization_in_sight", None)
+
+    @staticmethod
     def resolve_tags(obj: Customer | dict) -> list[str]:
         if isinstance(obj, dict):  # built by ``customer_summaries``
             return obj["tags"]
@@ -399,6 +408,11 @@ class DeletedCustomerOut(_Deletion, _BinRow):
 
 
 class DeletedCustomerDetailOut(_Deletion, CustomerDetailOut):
+    # The recycle bin is the administrators', who see every organisation, in the bin or not.
+    @staticmethod
+    def resolve_organization(obj: Customer) -> Customer | None:
+        return obj.organization
+
     # Masked for everyone, as the recycle bin masks the numbers of the card and the history.
     @staticmethod
     def resolve_notes(obj: Customer) -> str:
@@ -592,7 +606,7 @@ def _detail_out(request: HttpRequest, customer: Customer) -> CustomerDetailOut:
     prefetch_related_objects(
         [customer],
         "owner",
-        "organization",
+        organisations_in_sight(request.auth),
         "created_by",
         "phones",
         "emails",
@@ -720,7 +734,10 @@ def customer_list(request: HttpRequest, query: Query[CustomerListQuery]):
     # Organisations, phones, emails and tags are fetched for the page's rows afterwards, not
     # joined to every match: with a search, PostgreSQL would otherwise join thousands of rows
     # before it keeps the newest fifty.
-    body = {"items": customer_summaries(list(page.items)), "next_cursor": page.next_cursor}
+    body = {
+        "items": customer_summaries(list(page.items), viewer=request.auth),
+        "next_cursor": page.next_cursor,
+    }
     return prevalidated_response(request, body)
 
 

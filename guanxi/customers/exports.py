@@ -38,6 +38,7 @@ from typing import IO
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -59,6 +60,7 @@ from guanxi.core.masking import mask_phone
 
 from .models import Address, Customer, Email, Phone
 from .selectors import customer_list_for_user, of_customers, tag_names_by_customer
+from .visibility import VIEW
 
 
 class ExportFormat(models.TextChoices):
@@ -200,8 +202,7 @@ def _records(customers, *, reveal: bool) -> Iterator[tuple]:
         "external_id",
         "party_type",
         "name",
-        "organization_id",
-        "organization__name",
+        "organization_in_sight",
         "company",
         *STORED_COLUMNS,
         "owner__username",
@@ -227,7 +228,6 @@ def _records(customers, *, reveal: bool) -> Iterator[tuple]:
             external_id,
             party_type,
             name,
-            organization_id,
             organization_name,
             company,
             *stored,
@@ -247,7 +247,9 @@ def _records(customers, *, reveal: bool) -> Iterator[tuple]:
                 external_id or "",
                 party_type,
                 name,
-                (organization_name if organization_id else company) or "",
+                # A person's organisation out of the exporter's sight is not named: their
+                # own company text is, as on their page.
+                (organization_name if organization_name is not None else company) or "",
                 *stored,
                 owner or "",
                 "; ".join(numbers if reveal else [mask_phone(n) for n in numbers]),
@@ -388,7 +390,14 @@ def _customers_to_export(actor, filters: dict | None, reveal: bool, layout: str)
         raise ValueError(f"Unknown export layout: {layout!r}")
     if reveal and not actor.may_view_sensitive():
         raise PermissionDenied(_("You may not export sensitive data in full."))
-    return customer_list_for_user(actor, filters=filters).order_by("id")
+    # The name of each person's organisation that the exporter may see, read in the same
+    # statement as the customers (see :func:`_records`).
+    organisation = Customer.objects.visible_to(actor, VIEW).filter(pk=OuterRef("organization_id"))
+    return (
+        customer_list_for_user(actor, filters=filters)
+        .annotate(organization_in_sight=Subquery(organisation.values("name")[:1]))
+        .order_by("id")
+    )
 
 
 def _record_export(

@@ -28,7 +28,7 @@ from guanxi.web.params import int_param
 from .exports import ExportFormat, ExportLayout
 from .models import Address, Customer, CustomFieldDefinition, Email, MarketingConsent, Phone
 from .search import normalise
-from .selectors import organisations_named
+from .selectors import organisation_in_sight_of, organisations_named
 from .validation import clean_customer_data
 from .visibility import VIEW
 
@@ -254,6 +254,13 @@ class CustomerForm:
         self.non_field_errors: list[str] = []
         self.conflicts: dict[str, str] = {}
         self.organization_choices: list[Customer] = []
+        # A person's organisation out of the user's sight: the form names it nowhere, and the
+        # person stays in it unless the user puts them in another (see _organisation_id).
+        self.organization_hidden = (
+            customer is not None
+            and bool(customer.organization_id)
+            and organisation_in_sight_of(user, customer) is None
+        )
         self.definitions = list(CustomFieldDefinition.objects.filter(is_active=True))
         self._row_positions: dict[str, list[int]] = {}
         if post is not None:
@@ -299,8 +306,9 @@ class CustomerForm:
         # As the customer page shows them; sent back so, the stored notes stay
         # (``services.customer_update``).
         self.scalars["notes"] = text_as_seen_by(self.user, self.scalars["notes"])
-        self.organization_id = str(customer.organization_id or "")
-        self.organization_label = customer.organization.name if customer.organization_id else ""
+        organisation = None if self.organization_hidden else customer.organization
+        self.organization_id = str(organisation.pk) if organisation is not None else ""
+        self.organization_label = organisation.name if organisation is not None else ""
         self.tags = ", ".join(t.name for t in customer.tags.all())
         # Masked for everyone, as on the customer page, where whoever may see numbers in full
         # asks for them with "Show full numbers" and that is audited; a number sent back as
@@ -503,22 +511,24 @@ class CustomerForm:
         A suggestion picked with JavaScript fills the hidden id; it counts while the box
         still shows that organisation's name. Otherwise (no JavaScript, or a name typed in
         full and not picked) the name is looked up among the organisations the user may see.
-        An emptied box unlinks. Raises a ``ValidationError`` on ``organization_id`` when the
-        name matches no organisation or several, rather than saving without it.
+        An emptied box unlinks, but for an organisation out of the user's sight, which the box
+        never showed: that one stays unless another is named. Raises a ``ValidationError`` on
+        ``organization_id`` when the name matches no organisation or several, rather than
+        saving without it.
         """
         label = self.organization_label
+        current = self.customer.organization if self.customer is not None else None
         if not label:
             self.organization_id = ""
-            return None
+            return current.pk if current is not None and self.organization_hidden else None
         wanted = normalise(label)
-        current = self.customer.organization if self.customer is not None else None
         if (
             current is not None
+            and not self.organization_hidden
             and int_param(self.organization_id) == current.pk
             and normalise(current.name) == wanted
         ):
-            # The person's own organisation, left as it was: kept even when the user cannot
-            # see it, since they are editing the person, not the link.
+            # The person's own organisation, left as it was.
             return current.pk
         if (organization_id := int_param(self.organization_id)) is not None:
             picked = (

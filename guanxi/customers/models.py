@@ -203,7 +203,18 @@ class Customer(models.Model):
 
     @property
     def company_label(self) -> str:
+        """The person's company as the search tokens and the matching engine know it: their
+        organisation's name, whoever reads. Pages and answers show :attr:`company_in_sight`."""
         return self.organization.name if self.organization_id else self.company
+
+    @property
+    def company_in_sight(self) -> str:
+        """The person's company as shown to a reader: their organisation's name when the reader
+        may see the organisation (``organization_in_sight``, set by
+        ``selectors.organisations_in_sight``), otherwise the person's own company text. Read
+        without it, the organisation counts as out of sight, so no page names it by mistake."""
+        organisation = getattr(self, "organization_in_sight", None)
+        return organisation.name if organisation is not None else self.company
 
 
 class Phone(models.Model):

@@ -68,6 +68,7 @@ from .selectors import (
     deleted_customers_for_user,
     history_for_customer,
     inactive_owners_for_user,
+    organisations_in_sight,
     organization_lookup_for_user,
     organization_people_for_user,
     reassignable_customer_count,
@@ -134,7 +135,7 @@ def _list_page(request, form: CustomerFilterForm, *, fragment: bool, status: int
         # match: with a search, PostgreSQL would otherwise join thousands of rows before it
         # keeps the newest fifty.
         .select_related("owner")
-        .prefetch_related("organization", "phones", "emails", "tags")
+        .prefetch_related(organisations_in_sight(request.user), "phones", "emails", "tags")
     )
     if filters is None:  # a filter is not valid: the page says which, and lists no one
         queryset = queryset.none()

@@ -29,7 +29,7 @@ from guanxi.api.schemas import (
     column_text,
 )
 from guanxi.customers.models import Address, Customer, Email, Phone
-from guanxi.customers.selectors import access_customer
+from guanxi.customers.selectors import access_customer, organisations_in_sight
 from guanxi.customers.services import whole_number_lookups_count
 from guanxi.customers.visibility import VIEW
 
@@ -100,7 +100,9 @@ class CustomerBriefOut(Schema):
 
     @staticmethod
     def resolve_company(obj: Customer) -> str:
-        return obj.company_label or ""
+        # The organisation's name only where the reader may see it
+        # (``organisations_in_sight``), as on the customer's own page.
+        return obj.company_in_sight or ""
 
     @staticmethod
     def resolve_phones_masked(obj: Customer) -> list[str]:
@@ -229,8 +231,8 @@ def customer_duplicates_check(request: HttpRequest, payload: CustomerDraftIn):
         payload.model_dump(), actor=request.auth, refuse_unknown_organization=True
     )
     found = likely_duplicates(record, visible_to=request.auth, threshold=0.5, limit=10)
-    customers = Customer.objects.select_related("owner", "organization").prefetch_related(
-        *_with_contacts()
+    customers = Customer.objects.select_related("owner").prefetch_related(
+        organisations_in_sight(request.auth), *_with_contacts()
     )
     by_id = customers.in_bulk([d.customer_id for d in found])
     return [
@@ -257,10 +259,11 @@ def duplicate_list(request: HttpRequest, query: Query[QueueQuery]):
     it are not listed."""
     # Everything a pair's answer shows comes with the page: the company of a person is their
     # organisation's name, read one customer at a time otherwise.
-    pairs = (
-        duplicate_pairs_for_user(request.auth, status=query.status)
-        .select_related("left__organization", "right__organization")
-        .prefetch_related(*_with_contacts("left__"), *_with_contacts("right__"))
+    pairs = duplicate_pairs_for_user(request.auth, status=query.status).prefetch_related(
+        organisations_in_sight(request.auth, "left__organization"),
+        organisations_in_sight(request.auth, "right__organization"),
+        *_with_contacts("left__"),
+        *_with_contacts("right__"),
     )
     page = keyset_answer(
         pairs,
@@ -304,15 +307,18 @@ def duplicate_reject(
             "was merged into another since. Read the pair again; nothing was decided."
         ) % {"field": moved.field}
         raise ApiError(409, message, {moved.field: message}) from None
-    return _pair_out(pair.pk)
+    return _pair_out(request.auth, pair.pk)
 
 
-def _pair_out(pair_id: int) -> DuplicatePair:
+def _pair_out(user, pair_id: int) -> DuplicatePair:
     return (
-        DuplicatePair.objects.select_related(
-            "left__owner", "right__owner", "left__organization", "right__organization"
+        DuplicatePair.objects.select_related("left__owner", "right__owner")
+        .prefetch_related(
+            organisations_in_sight(user, "left__organization"),
+            organisations_in_sight(user, "right__organization"),
+            *_with_contacts("left__"),
+            *_with_contacts("right__"),
         )
-        .prefetch_related(*_with_contacts("left__"), *_with_contacts("right__"))
         .get(pk=pair_id)
     )
 

@@ -18,7 +18,11 @@ from django.views.decorators.http import require_GET, require_POST
 from guanxi.core.keyset import CursorError, keyset_page
 from guanxi.customers.forms import CustomerForm
 from guanxi.customers.models import Customer
-from guanxi.customers.selectors import customer_detail_for_user, customer_permissions_for_user
+from guanxi.customers.selectors import (
+    customer_detail_for_user,
+    customer_permissions_for_user,
+    organisations_in_sight,
+)
 from guanxi.customers.services import (
     StaleVersionError,
     WholeNumberLimitReached,
@@ -281,8 +285,8 @@ def duplicate_hints(request):
         found = likely_duplicates(
             record, visible_to=request.user, threshold=HINT_THRESHOLD, limit=5
         )
-    customers = Customer.objects.select_related("owner", "organization").prefetch_related(
-        "phones", "emails"
+    customers = Customer.objects.select_related("owner").prefetch_related(
+        organisations_in_sight(request.user), "phones", "emails"
     )
     by_id = customers.in_bulk([d.customer_id for d in found])
     hints = [

@@ -1,0 +1,76 @@
+"""A person the caller may see, in an organisation the caller may not: the API names neither the
+organisation nor its number (``organization`` is null; ``company`` is the person's own text),
+in the customer's answer, the list and search, the answer to a change, and the duplicate
+check, queue and pair; whoever may see the organisation still gets it."""
+
+import pytest
+
+from guanxi.customers.services import customer_create
+from guanxi.dedup.models import DuplicatePair
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "Zephyrine Holdings"
+OWN_WORDS = "Plainview Trading"
+
+
+@pytest.fixture
+def hidden(company):
+    organisation = customer_create(
+        actor=company.rep_west, data={"name": SECRET, "party_type": "organization"}
+    )
+    people = [
+        customer_create(
+            actor=company.admin,
+            data={
+                "name": "李雷",
+                "organization_id": organisation.pk,
+                "owner_id": company.rep.pk,
+                "company": OWN_WORDS,
+                "phones": ["13912345678"],
+            },
+        )
+        for _ in range(2)
+    ]
+    return organisation, people[0], people[1]
+
+
+def test_the_customer_and_a_change_to_it_do_not_name_it(api_as, hidden):
+    organisation, person, _other = hidden
+    rep = api_as("rep")
+    body = rep.get(f"/customers/{person.pk}").json()
+    assert body["organization"] is None and body["company"] == OWN_WORDS
+    assert SECRET not in str(body)
+    changed = rep.patch(
+        f"/customers/{person.pk}", {"job_title": "采购经理"}, headers={"If-Match": '"1"'}
+    )
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["organization"] is None and SECRET not in changed.content.decode()
+    body = api_as("admin").get(f"/customers/{person.pk}").json()
+    assert body["organization"] == {"id": organisation.pk, "name": SECRET}
+
+
+def test_the_list_and_the_search_do_not_name_it(api_as, hidden):
+    organisation, person, _other = hidden
+    for params in ({}, {"q": "李雷"}):
+        items = {c["id"]: c for c in api_as("rep").get("/customers", params).json()["items"]}
+        assert items[person.pk]["organization"] is None
+        assert items[person.pk]["company"] == OWN_WORDS
+        items = {c["id"]: c for c in api_as("admin").get("/customers", params).json()["items"]}
+        assert items[person.pk]["organization"] == {"id": organisation.pk, "name": SECRET}
+
+
+def test_duplicates_give_the_persons_own_company(api_as, hidden):
+    _organisation, person, other = hidden
+    rep = api_as("rep")
+    found = rep.post("/customers/duplicates", {"name": "李雷", "phones": ["13912345678"]})
+    assert found.status_code == 200, found.content
+    assert {c["customer"]["id"] for c in found.json()} == {person.pk, other.pk}
+    assert {c["customer"]["company"] for c in found.json()} == {OWN_WORDS}
+    DuplicatePair.objects.create(
+        left_id=person.pk, right_id=other.pk, score=0.9, source="scan", status="open"
+    )
+    page = rep.get("/duplicates").json()["items"]
+    assert [(p["left"]["company"], p["right"]["company"]) for p in page] == [(OWN_WORDS,) * 2]
+    page = api_as("admin").get("/duplicates").json()["items"]
+    assert [(p["left"]["company"], p["right"]["company"]) for p in page] == [(SECRET,) * 2]
