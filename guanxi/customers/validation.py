@@ -8,6 +8,7 @@ raises one ``ValidationError`` whose keys name the offending fields (``phones[1]
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -151,7 +152,9 @@ class _Errors:
 
 
 def normalise_id_number(raw: str) -> str:
-    return re.sub(r"\s+", "", raw or "").upper()
+    """An ID number as stored and compared: full-width digits and letters (１１０１…, typed
+    with a Chinese input method) as their ASCII forms (NFKC), no spaces, upper case."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", raw or "")).upper()
 
 
 def check_id_number(value: str) -> str | None:
@@ -808,6 +811,10 @@ class CustomValueError(ValidationError):
         self.summary = summary
 
 
+# The years a custom date field takes, as the API takes a time's (``api.schemas``).
+CUSTOM_DATE_YEARS = (1900, 2999)
+
+
 def _coerce_custom_value(definition: CustomFieldDefinition, value):
     kind = definition.field_type
     if kind == CustomFieldDefinition.FieldType.TEXT:
@@ -830,14 +837,22 @@ def _coerce_custom_value(definition: CustomFieldDefinition, value):
             raise CustomValueError(Summary(gettext_noop("Expected a number.")))
         return int(number) if number == number.to_integral_value() else float(number)
     if kind == CustomFieldDefinition.FieldType.DATE:
-        if isinstance(value, dt.date):
-            return value.isoformat()
-        try:
-            parsed = parse_date(value) if isinstance(value, str) else None
-        except ValueError:  # well formed but impossible, such as 2026-02-30
-            parsed = None
+        parsed = value if isinstance(value, dt.date) else None
+        if isinstance(value, str):
+            try:
+                parsed = parse_date(value)
+            except ValueError:  # well formed but impossible, such as 2026-02-30
+                parsed = None
         if parsed is None:
             raise CustomValueError(Summary(gettext_noop("Expected a date as YYYY-MM-DD.")))
+        if not CUSTOM_DATE_YEARS[0] <= parsed.year <= CUSTOM_DATE_YEARS[1]:
+            # 0001-01-01 is another program's empty date, no day anyone meant.
+            raise CustomValueError(
+                Summary(
+                    gettext_noop("Expected a date between the years %(first)d and %(last)d."),
+                    {"first": CUSTOM_DATE_YEARS[0], "last": CUSTOM_DATE_YEARS[1]},
+                )
+            )
         return parsed.isoformat()
     if kind == CustomFieldDefinition.FieldType.CHOICE:
         if value not in definition.choices:

@@ -28,7 +28,7 @@ from guanxi.audit.summaries import Choices, Summary
 from guanxi.customers.models import Customer
 from guanxi.customers.visibility import CHANGE
 from guanxi.orders.models import Invoice, Order
-from guanxi.orders.services import approval_reasons_for
+from guanxi.orders.services import EARLIEST_YEAR, approval_reasons_for
 from guanxi.service.models import Ticket
 
 from .customer_rows import choice_code, parse_date
@@ -216,6 +216,15 @@ class OrderImporter(LinkedRowImporter):
             elif ordered_on > timezone.localdate() + dt.timedelta(days=1):
                 problems.append(
                     Summary(gettext_noop("ordered_on: an order cannot be in the future"))
+                )
+            elif ordered_on.year < EARLIEST_YEAR:
+                # As the API and the order form refuse it (orders.services): year 1 is a
+                # spreadsheet's empty date, no order anyone took.
+                problems.append(
+                    Summary(
+                        gettext_noop("ordered_on: the year must be between %(first)d and %(last)d"),
+                        {"first": EARLIEST_YEAR, "last": timezone.localdate().year},
+                    )
                 )
         money: dict[str, Decimal | None] = {}
         for name in ("amount", "cost", "gross_margin"):

@@ -45,6 +45,8 @@ LINE_FIELDS = ("product", "sku", "quantity", "unit_price")
 INVOICE_FIELDS = ("order_id", "number", "issued_on", "due_on", "amount", "currency")
 PAYMENT_FIELDS = ("paid_on", "amount", "method")
 CENT = Decimal("0.01")
+# The first year of an order, invoice or payment date, as of a contact or a birth.
+EARLIEST_YEAR = 1900
 
 
 class StaleOrderError(Exception):
@@ -124,6 +126,19 @@ def _check_date_not_future(errors: dict, name: str, value: Any) -> None:
     # One day of slack: a date entered in a time zone ahead of the server's.
     if isinstance(value, dt.date) and value > timezone.localdate() + dt.timedelta(days=1):
         errors.setdefault(name, []).append(_("This date is in the future."))
+    else:
+        _check_date_not_too_early(errors, name, value, last=timezone.localdate().year)
+
+
+def _check_date_not_too_early(errors: dict, name: str, value: Any, *, last: int = 2999) -> None:
+    """Dates before ``EARLIEST_YEAR`` (0001-01-01 for a date left out by another program,
+    1024 for 2024) are slips, refused as a contact's are (``interactions.services``); an
+    invoice's due date may lie ahead, up to ``last``, the API's last year of a time."""
+    if isinstance(value, dt.date) and not EARLIEST_YEAR <= value.year <= last:
+        errors.setdefault(name, []).append(
+            _("Give a date between the years %(first)d and %(last)d.")
+            % {"first": EARLIEST_YEAR, "last": last}
+        )
 
 
 def _clean_order(order: Order, errors: dict) -> None:
@@ -396,6 +411,8 @@ def invoice_create(*, actor, customer_id: int, data: Mapping[str, Any]) -> Invoi
         for name, texts in exc.message_dict.items():
             errors.setdefault(name, []).extend(texts)
     _not_negative(errors, "amount", invoice.amount)
+    _check_date_not_too_early(errors, "issued_on", invoice.issued_on)
+    _check_date_not_too_early(errors, "due_on", invoice.due_on)
     if (
         isinstance(invoice.issued_on, dt.date)
         and isinstance(invoice.due_on, dt.date)
