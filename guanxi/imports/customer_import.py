@@ -51,6 +51,7 @@ from guanxi.audit.summaries import Summary
 from guanxi.core.bulk import insert, reserve_ids, update
 from guanxi.core.collection import fewer_collections
 from guanxi.core.crypto import encrypt_text, lookup_hash
+from guanxi.core.locking import key_shared
 from guanxi.core.masking import NUMBERS_WOULD_BE_LOST, mask_id_number, texts_as_read
 from guanxi.core.write_behind import WriteBehind
 from guanxi.customers.exports import address_key
@@ -1559,13 +1560,7 @@ class CustomerImporter:
             .order_by("pk")
             .values_list("pk", "name")
         )
-        if connection.vendor == "postgresql":
-            sql, params = queryset.query.sql_with_params()
-            with connection.cursor() as cursor:
-                cursor.execute(f"{sql} FOR KEY SHARE", params)
-                live = dict(cursor.fetchall())
-        else:  # one writer at a time: nobody deletes anything meanwhile
-            live = dict(queryset)
+        live = dict(key_shared(queryset))
         organisations.names.update(live)
         for external_id, pk in list(organisations.stored.items()):
             if external_id in organisations.named and pk not in live:

@@ -43,6 +43,7 @@ from guanxi.audit.services import (
 from guanxi.audit.summaries import Summary, prefixed
 from guanxi.core.languages import by_language, chinese_if_written_in_it, in_language
 from guanxi.core.limits import at_most_characters
+from guanxi.core.locking import key_shared
 from guanxi.core.masking import mask_numbers_in_text, text_as_seen_by, texts_as_read
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import access_customer
@@ -730,18 +731,39 @@ def ticket_assign(
     *, actor, ticket_id: int, assignee_id: int | None, expected_version: int | None = None
 ) -> Ticket:
     """Give the ticket to someone (or to nobody). The first person to hold it stays its owner."""
-    from guanxi.accounts.models import User
+    from guanxi.accounts.models import Team, User
 
     ticket = _lock_unmerged(actor, ticket_id, expected_version)
     before = ticket_snapshot(ticket)
     assignee = None
     if assignee_id is not None:
-        assignee = User.objects.filter(pk=assignee_id, is_active=True).first()
+        users = User.objects.filter(pk=assignee_id, is_active=True)
+        # Someone the ticket comes to anew, and their team, are locked as the database's check
+        # of the ticket's keys would lock them only as this commits: a deletion or deactivation
+        # under way is waited for here and then refused, instead of the commit failing on a
+        # row gone (a server error) or the ticket going to someone who has left. Not a user or
+        # team the ticket has already: their deletion or deactivation comes to the ticket,
+        # which this holds, and would wait for it while this waited for them.
+        if assignee_id not in (ticket.assignee_id, ticket.owner_id):
+            key_shared(users.values_list("pk"))
+        assignee = users.first()
         if assignee is None:
             raise ValidationError({"assignee_id": _("No active user with this id.")})
         if not _workable_customers(assignee, [ticket.customer_id]):
             raise ValidationError(
                 {"assignee_id": _("%(user)s may not work with this customer.") % {"user": assignee}}
+            )
+        if assignee.team_id not in (None, ticket.team_id) and not key_shared(
+            Team.objects.filter(pk=assignee.team_id).values_list("pk")
+        ):
+            raise ValidationError(
+                {
+                    "assignee_id": _(
+                        "The team of %(user)s was deleted as the ticket was given to them; "
+                        "give it again."
+                    )
+                    % {"user": assignee}
+                }
             )
     now = timezone.now()
     if assignee is not None and ticket.owner_id is None:
