@@ -873,19 +873,22 @@ def tickets_out_of_sight_release(*, actor, user_ids: Iterable[int]) -> int:
     with someone who can no longer open them, where routing and the SLA sweep pass them by."""
     from guanxi.accounts.models import User
 
-    count = 0
+    held: list[tuple[int, int]] = []  # (ticket id, user id)
     for user in User.objects.filter(pk__in=list(user_ids)).order_by("pk"):
         workable = Customer.objects.visible_to(user, INTERACT).values("pk")
-        ticket_ids = list(
-            Ticket.objects.filter(status__in=Ticket.OPEN_STATUSES)
+        held += (
+            (ticket_id, user.pk)
+            for ticket_id in Ticket.objects.filter(status__in=Ticket.OPEN_STATUSES)
             .filter(Q(assignee_id=user.pk) | Q(owner_id=user.pk))
             .exclude(customer__in=workable)
-            .order_by("pk")
             .values_list("pk", flat=True)
         )
-        _move_tickets(actor, ticket_ids, from_user_id=user.pk, taker_of=lambda _ticket: None)
-        count += len(ticket_ids)
-    return count
+    # Locked in ascending id order across all the users, as a ticket merge locks its two, not
+    # user by user: a merge holding the older of two tickets, one of the second user's, would
+    # wait for the newer, one of the first user's locked first, while this waited for the older.
+    for ticket_id, user_id in sorted(held):
+        _move_tickets(actor, [ticket_id], from_user_id=user_id, taker_of=lambda _ticket: None)
+    return len(held)
 
 
 # Tickets a statement changing many of them names: one SQL variable each (SQLite allows some
