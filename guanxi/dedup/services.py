@@ -95,12 +95,16 @@ def _is_unset(customer: Customer, name: str) -> bool:
 
 
 def _moving_relations():
-    """(model, field name) of every foreign key to Customer whose rows move in a merge."""
-    for relation in Customer._meta.related_objects:
-        model = relation.related_model
-        if relation.many_to_many or model in _HANDLED_MODELS:
-            continue
-        yield model, relation.field.name
+    """(model, field name) of every foreign key to Customer whose rows move in a merge, the
+    tickets first: a change of a ticket locks it and then the orders it links, so a merge (or an
+    undo) locking the orders first held what the change waited for while it waited for the
+    ticket, a deadlock."""
+    relations = [
+        (relation.related_model, relation.field.name)
+        for relation in Customer._meta.related_objects
+        if not (relation.many_to_many or relation.related_model in _HANDLED_MODELS)
+    ]
+    return sorted(relations, key=lambda relation: relation[0] is not Ticket)
 
 
 def _unique_rules(model, field_name: str):
@@ -268,7 +272,7 @@ def customers_merge(
     survivor.tags.add(*additions.tag_ids)
     details["tags_added"] = additions.tag_ids
 
-    # History moves: interactions, orders, tickets and the rest. Each relation's rows are
+    # History moves: tickets, interactions, orders and the rest. Each relation's rows are
     # locked in ascending id order before they move, as the undo locks the tickets going back
     # and an email to a ticket merged into another locks the two: moved as the database comes
     # to them (a ticket by its customer's index, newest first), the merge held the newer of
