@@ -148,6 +148,20 @@ def _rows_to_move(model, field_name: str, survivor_pk: int, merged_pk: int):
     return rows.exclude(clash), list(rows.filter(clash).values_list("pk", flat=True))
 
 
+def _move(rows: QuerySet, field_name: str, customer_pk: int) -> list[int]:
+    """Move ``rows`` to customer ``customer_pk`` (``field_name`` is their key to it); returns
+    their ids. They are locked in ascending id order before they move, in a merge and in its
+    undo, as an email to a ticket merged into another locks the two tickets, a ticket the
+    orders it links and an import the orders and contacts it changes: moved as the database
+    comes to them (a ticket by its customer's index, newest first; an order or a contact as it
+    is stored), the merge or undo held the newer of two while another writer held the older and
+    waited for the newer, a deadlock."""
+    ids = list(rows.select_for_update().order_by("pk").values_list("pk", flat=True))
+    if ids:
+        rows.update(**{field_name: customer_pk})
+    return ids
+
+
 def _out_of_reach(actor, people: QuerySet[Customer]) -> int:
     """How many of ``people`` (those not in the recycle bin) ``actor`` may not change: merging
     their organisation away, or undoing that, changes which organisation they belong to."""
@@ -272,17 +286,12 @@ def customers_merge(
     survivor.tags.add(*additions.tag_ids)
     details["tags_added"] = additions.tag_ids
 
-    # History moves: tickets, interactions, orders and the rest. Each relation's rows are
-    # locked in ascending id order before they move, as the undo locks the tickets going back
-    # and an email to a ticket merged into another locks the two: moved as the database comes
-    # to them (a ticket by its customer's index, newest first), the merge held the newer of
-    # two while the email held the older and waited for the newer, a deadlock.
+    # History moves: tickets, interactions, orders and the rest.
     for model, field_name in _moving_relations():
         label = f"{model._meta.label_lower}.{field_name}"
         rows, stayed = _rows_to_move(model, field_name, survivor.pk, merged.pk)
-        ids = list(rows.select_for_update().order_by("pk").values_list("pk", flat=True))
+        ids = _move(rows, field_name, survivor.pk)
         if ids:
-            rows.update(**{field_name: survivor.pk})
             details["moved"][label] = ids
         if stayed:
             details["stayed"][label] = stayed
@@ -802,9 +811,13 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
     for model, field_name in _moving_relations():
         ids = details.get("moved", {}).get(f"{model._meta.label_lower}.{field_name}")
         if ids:
-            moved_back += model._default_manager.filter(
-                pk__in=ids, **{field_name: survivor.pk}
-            ).update(**{field_name: merged.pk})
+            moved_back += len(
+                _move(
+                    model._default_manager.filter(pk__in=ids, **{field_name: survivor.pk}),
+                    field_name,
+                    merged.pk,
+                )
+            )
     copied = details.get("copied", {})
     survivor.phones.filter(number__in=copied.get("phones", [])).delete()
     survivor.emails.filter(address__in=copied.get("emails", [])).delete()
