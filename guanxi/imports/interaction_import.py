@@ -356,7 +356,12 @@ class InteractionImporter(LinkedRowImporter):
         changed = 0
         now = timezone.now()
         events = []
-        for interaction in Interaction.objects.select_for_update().filter(pk__in=list(updates)):
+        # Locked in ascending id order, as a merge of customers and its undo lock them, not in
+        # the model's newest-first order: one of those holding the older of two would wait for
+        # the newer locked here first, while this waited for the older.
+        for interaction in (
+            Interaction.objects.select_for_update().filter(pk__in=list(updates)).order_by("pk")
+        ):
             fields = updates[interaction.pk]
             differences = {
                 name: {

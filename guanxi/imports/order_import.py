@@ -354,7 +354,11 @@ class OrderImporter(LinkedRowImporter):
     def _update(self, updates: dict[int, dict], now) -> int:
         changed = 0
         events = []
-        for order in Order.objects.select_for_update().filter(pk__in=list(updates)):
+        # Locked in ascending id order, as the orders moving were (``_kept_where_they_are``) and
+        # as a ticket linking orders and a merge of customers lock them, not in the model's
+        # newest-first order: one of those holding the older of two would wait for the newer
+        # locked here first, while this waited for the older.
+        for order in Order.objects.select_for_update().filter(pk__in=list(updates)).order_by("pk"):
             fields = updates[order.pk]
             differences = {
                 name: {"before": audit_value(getattr(order, name)), "after": audit_value(value)}
