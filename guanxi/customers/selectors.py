@@ -67,7 +67,11 @@ def customer_list_for_user(user, *, filters: dict | None = None) -> QuerySet[Cus
     if filters.get("tag"):
         queryset = queryset.filter(tags__name=filters["tag"])
     if filters.get("organization_id"):
-        queryset = queryset.filter(organization_id=filters["organization_id"])
+        # Only the people of an organisation the user may see: listing those of one out of
+        # their sight would tell them which of the people they see belong to it, and its
+        # number, which no page or answer gives them (``organisations_in_sight``).
+        organisation = Customer.objects.visible_to(user, VIEW).filter(pk=filters["organization_id"])
+        queryset = queryset.filter(organization_id__in=organisation.values("pk"))
     if filters.get("updated_since"):
         queryset = queryset.filter(updated_at__gte=filters["updated_since"])
     return queryset

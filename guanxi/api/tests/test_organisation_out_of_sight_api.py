@@ -3,8 +3,12 @@ organisation nor its number (``organization`` is null; ``company`` is the person
 in the customer's answer, the list and search, the answer to a change, and the duplicate
 check, queue and pair; whoever may see the organisation still gets it."""
 
+import csv
+import io
+
 import pytest
 
+from guanxi.customers.exports import customers_export_csv
 from guanxi.customers.services import customer_create
 from guanxi.dedup.models import DuplicatePair
 
@@ -74,3 +78,14 @@ def test_duplicates_give_the_persons_own_company(api_as, hidden):
     assert [(p["left"]["company"], p["right"]["company"]) for p in page] == [(OWN_WORDS,) * 2]
     page = api_as("admin").get("/duplicates").json()["items"]
     assert [(p["left"]["company"], p["right"]["company"]) for p in page] == [(SECRET,) * 2]
+
+
+def test_the_list_filtered_by_the_organisation_gives_none_of_its_people(api_as, company, hidden):
+    # Its people listed would tell the caller which of those they see are in it, and its number.
+    organisation, person, other = hidden
+    url = f"/customers?organization_id={organisation.pk}"
+    assert api_as("rep").get(url).json() == {"items": [], "next_cursor": None}
+    exported = customers_export_csv(actor=company.rep, filters={"organization_id": organisation.pk})
+    assert list(csv.DictReader(io.StringIO(exported.decode("utf-8-sig")))) == []
+    items = api_as("admin").get(url).json()["items"]
+    assert {c["id"] for c in items} == {person.pk, other.pk}
