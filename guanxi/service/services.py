@@ -356,6 +356,23 @@ def _met(due: datetime | None, at: datetime) -> bool | None:
     return None if due is None else at <= due
 
 
+def _matched_policy(ticket: Ticket, *, tier: str) -> SlaPolicy | None:
+    """The policy :func:`policy_for` matches ``ticket`` to, locked until the transaction ends
+    where the ticket does not have it already (FOR KEY SHARE, as the database's check of the
+    ticket's policy would lock it only as the transaction commits): a deletion of it under way
+    is waited for, and the ticket matched again to the policies left, instead of the commit
+    failing on the policy gone (a server error). Not the ticket's own policy: its deletion
+    comes to the ticket, which the caller holds, and would wait for it while this waited."""
+    while True:
+        policy = policy_for(ticket, tier=tier)
+        if (
+            policy is None
+            or policy.pk == ticket.sla_policy_id
+            or key_shared(SlaPolicy.objects.filter(pk=policy.pk).values_list("pk"))
+        ):
+            return policy
+
+
 # --- creating --------------------------------------------------------------------------------
 
 
@@ -478,7 +495,7 @@ def _open_ticket(
         ticket.assignee = actor
     if ticket.assignee is not None:
         ticket.team_id = ticket.assignee.team_id
-    ticket.sla_policy = policy_for(ticket, tier=tier)
+    ticket.sla_policy = _matched_policy(ticket, tier=tier)
     ticket.search_text = _search_text(ticket)
     ticket.save()
     TicketStatusChange.objects.create(
@@ -711,7 +728,7 @@ def ticket_update(
         if errors:
             raise ValidationError(errors)
     now = timezone.now()
-    ticket.sla_policy = policy_for(ticket, tier=customer_tier(ticket.customer_id))
+    ticket.sla_policy = _matched_policy(ticket, tier=customer_tier(ticket.customer_id))
     ticket.search_text = _search_text(ticket)
     recompute_deadlines(ticket, now=now)
     _save_audited(
