@@ -162,16 +162,9 @@ class UserAdmin(CheckedSelectionMixin, CheckedFieldsMixin, DjangoUserAdmin):
         )
 
     def user_change_password(self, request, id, form_url=""):
-        # Whoever knows the password set here can sign in as them: on record, in the
-        # transaction that sets it, with the user's row locked so that what it compares
-        # with is what this page replaced.
-        user_id = int_param(id)
-        with transaction.atomic():
-            list(User.objects.filter(pk=user_id).select_for_update().values_list("pk"))
-            before = services.user_password_as_stored(user_id=user_id)
-            response = super().user_change_password(request, id, form_url)
-            services.user_password_change_record(actor=request.user, user_id=user_id, before=before)
-        return response
+        # Whoever knows the password set here can sign in as them: on record.
+        with services.user_password_change_recorded(actor=request.user, user_id=int_param(id)):
+            return super().user_change_password(request, id, form_url)
 
     def delete_model(self, request, obj):
         services.users_delete(actor=request.user, user_ids=[obj.pk])

@@ -3,7 +3,7 @@ import secrets
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -113,8 +113,20 @@ def _lock_team(team_id: int) -> None:
 
 class GuanxiUserManager(UserManager):
     def create_superuser(self, username, email=None, password=None, **extra_fields):
+        """An administrator who may do everything, with the audit row of the account
+        (``services.user_change_record``) written in the transaction that adds it.
+
+        Django's ``createsuperuser`` command asks for the password before it calls this, and
+        here is the one place it adds the account: a transaction around the whole command
+        would hold SQLite's write lock (taken when a transaction begins) while someone types,
+        stopping every other write. A script calling this is on record the same way."""
+        from .services import user_change_record  # the services import this module
+
         extra_fields.setdefault("role", Role.ADMIN)
-        return super().create_superuser(username, email, password, **extra_fields)
+        with transaction.atomic(using=self.db):
+            user = super().create_superuser(username, email, password, **extra_fields)
+            user_change_record(actor=None, user=user, before=None)
+        return user
 
 
 class User(AbstractUser):

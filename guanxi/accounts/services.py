@@ -1,7 +1,9 @@
 """Writes to accounts: API tokens, a user's language, deactivating a user who leaves,
-departments and teams, and the record of what users' and groups' admin pages change."""
+departments and teams, passwords set, and the record of what users' and groups' admin pages
+(and the commands adding administrators and setting passwords) change."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Literal
 
@@ -503,7 +505,7 @@ def user_access_as_stored(*, user_id: int) -> dict[str, Any]:
 
 
 @transaction.atomic
-def user_change_record(*, actor: User, user: User, before: dict[str, Any] | None) -> None:
+def user_change_record(*, actor: User | None, user: User, before: dict[str, Any] | None) -> None:
     """Record the change made to ``user`` on their admin page (``before`` from
     :func:`user_access_as_stored`; the caller saved the change, groups and permissions
     included, in this transaction): one row with each field that changed, before and after.
@@ -512,8 +514,10 @@ def user_change_record(*, actor: User, user: User, before: dict[str, Any] | None
     reactivating someone lets them sign in again. Nothing is recorded when nothing changed.
 
     A deactivation is left out: :func:`user_deactivate` records it with what was handed over.
-    ``before`` is None for a user just added on the add page: what they were given is recorded
-    (an account that can sign in, its role), the empty fields left out."""
+    ``before`` is None for a user just added (on the add page, by ``createsuperuser`` or a
+    script calling ``create_superuser``, as the demo staff): what they were given is recorded
+    (an account that can sign in, its role), the empty fields left out. ``actor`` is None on
+    the command line."""
     after = user_access_as_stored(user_id=user.pk)
     if before is None:  # a flag left off is nothing given
         changes = diff_values({}, {name: v for name, v in after.items() if v is not False})
@@ -593,11 +597,11 @@ def user_password_as_stored(*, user_id: int | None) -> str | None:
 
 
 @transaction.atomic
-def user_password_change_record(*, actor: User, user_id: int, before: str | None) -> None:
-    """Record a password an administrator set for ``user_id``, or password sign-in disabled,
-    on the admin's password page (``before`` from :func:`user_password_as_stored`; the caller
-    saved it in this transaction): whoever knows the new password can sign in as them. Only
-    that it changed is recorded, never the password nor its hash."""
+def user_password_change_record(*, actor: User | None, user_id: int, before: str | None) -> None:
+    """Record a password set for ``user_id``, or password sign-in disabled (``before`` from
+    :func:`user_password_as_stored`; the caller saved it in this transaction): whoever knows
+    the new password can sign in as them. Only that it changed is recorded, never the password
+    nor its hash. ``actor`` is None on the command line."""
     user = User.objects.filter(pk=user_id).first()
     if user is None or before is None or user.password == before:
         return
@@ -615,6 +619,33 @@ def user_password_change_record(*, actor: User, user_id: int, before: str | None
             }
         },
     )
+
+
+@contextmanager
+def user_password_change_recorded(*, actor: User, user_id: int) -> Iterator[None]:
+    """Around one of Django's pages that set a password themselves (an administrator's for
+    someone, or someone's own): the password the page sets is recorded in its transaction
+    (:func:`user_password_change_record`), the user's row locked first so that what it compares
+    with is what the page replaced."""
+    with transaction.atomic():
+        list(User.objects.filter(pk=user_id).select_for_update().values_list("pk"))
+        before = user_password_as_stored(user_id=user_id)
+        yield
+        user_password_change_record(actor=actor, user_id=user_id, before=before)
+
+
+@transaction.atomic
+def user_password_set(*, actor: User | None, user_id: int, password: str | None) -> User:
+    """Set the password of ``user_id`` (None disables password sign-in) and record that it
+    changed. Only the password is written, on the row locked: a command that asks for the new
+    password has read the user before someone typed it, and saving that whole reading would
+    put back what an administrator changed meanwhile (a role, a deactivation)."""
+    user = User.objects.select_for_update().get(pk=user_id)
+    before = user.password
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    user_password_change_record(actor=actor, user_id=user.pk, before=before)
+    return user
 
 
 @transaction.atomic

@@ -15,6 +15,7 @@ from django.db import transaction
 
 from guanxi.accounts.models import Department, Team, User
 from guanxi.accounts.roles import Role
+from guanxi.accounts.services import user_access_as_stored, user_change_record
 
 from .credentials import Credential, new_password, read_credentials, write_credentials
 from .generator import StaffIds
@@ -151,9 +152,21 @@ def ensure_company(customers: int) -> tuple[StaffIds, list[Credential]]:
             is_superuser=person.role == Role.ADMIN,
         )
 
-    users["manager"].user_permissions.add(
+    # The manager sees ID and phone numbers in full, as a permission given on their admin page
+    # would let them: a permission given here is on record as one given there (nothing is
+    # recorded when they had it already).
+    manager = users["manager"]
+    added = {person.username for person in missing}
+    had = None if manager.username in added else user_access_as_stored(user_id=manager.pk)
+    manager.user_permissions.add(
         Permission.objects.get(codename="view_sensitive_data", content_type__app_label="accounts")
     )
+    if had is not None:
+        user_change_record(actor=None, user=manager, before=had)
+    # Each account added, the administrators among them, is on record as one added by
+    # ``createsuperuser`` is, with what it was given (the manager's permission too).
+    for person in missing:
+        user_change_record(actor=None, user=users[person.username], before=None)
     for team in teams.values():
         if team.lead_id is None:
             first = next(

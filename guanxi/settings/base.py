@@ -48,6 +48,9 @@ CSRF_TRUSTED_ORIGINS = env_list("GUANXI_CSRF_TRUSTED_ORIGINS")
 INSTALLED_APPS = [
     # Django's admin, its site reading each page's query string first (guanxi.web.admin_site).
     "guanxi.web.admin_site.GuanxiAdminConfig",
+    # Before Django's auth app: its changepassword command gives way to Guanxi's, which records
+    # the change (of two commands of one name, Django runs the earlier app's).
+    "guanxi.accounts",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -61,7 +64,6 @@ INSTALLED_APPS = [
     "guanxi.scheduling.tasks_app.TasksDatabaseConfig",
     "ninja",
     "guanxi.core",
-    "guanxi.accounts",
     "guanxi.audit",
     "guanxi.customers",
     "guanxi.interactions",

@@ -50,6 +50,18 @@ class GuanxiAdminSite(admin.AdminSite):
     def admin_view(self, view, cacheable=False):
         return super().admin_view(_without_unstorable_parameters(view), cacheable)
 
+    def password_change(self, request, extra_context=None):
+        """Someone changing their own password: on record, as an administrator setting it is
+        (``accounts.services.user_password_change_recorded``)."""
+        from guanxi.accounts.services import user_password_change_recorded
+
+        with user_password_change_recorded(actor=request.user, user_id=request.user.pk):
+            # Django's form saves the whole row of the user asking: read again once it is
+            # locked, so that nothing an administrator changed since the request began (a
+            # role, a deactivation) is put back.
+            request.user.refresh_from_db()
+            return super().password_change(request, extra_context)
+
 
 class GuanxiAdminConfig(AdminConfig):
     """Django's admin app, with :class:`GuanxiAdminSite` as ``admin.site``."""
