@@ -453,6 +453,11 @@ class CustomerForm:
         data["organization_id"] = None
         if is_person and draft:
             data["organization_id"] = int_param(self.organization_id)
+        elif is_person and self.organization_hidden and not self.organization_label:
+            # The person's organisation out of the user's sight, which the box never showed:
+            # left out, so that it stays as it is, as a key an API client leaves out does.
+            self.organization_id = ""
+            del data["organization_id"]
         elif is_person:
             try:
                 data["organization_id"] = self._organisation_id()
@@ -511,8 +516,8 @@ class CustomerForm:
         A suggestion picked with JavaScript fills the hidden id; it counts while the box
         still shows that organisation's name. Otherwise (no JavaScript, or a name typed in
         full and not picked) the name is looked up among the organisations the user may see.
-        An emptied box unlinks, but for an organisation out of the user's sight, which the box
-        never showed: that one stays unless another is named. Raises a ``ValidationError`` on
+        An emptied box unlinks (an organisation out of the user's sight, which the box never
+        showed, is not asked about: see :meth:`service_data`). Raises a ``ValidationError`` on
         ``organization_id`` when the name matches no organisation or several, rather than
         saving without it.
         """
@@ -520,7 +525,7 @@ class CustomerForm:
         current = self.customer.organization if self.customer is not None else None
         if not label:
             self.organization_id = ""
-            return current.pk if current is not None and self.organization_hidden else None
+            return None
         wanted = normalise(label)
         if (
             current is not None

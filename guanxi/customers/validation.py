@@ -312,11 +312,12 @@ def _check_scalars(scalars: dict[str, Any], *, actor, instance: Customer | None,
         org_id = scalars["organization_id"]
         if candidate.party_type != Customer.PartyType.PERSON:
             errors.add("organization_id", _("Only people can belong to an organisation."))
-        elif not _is_int(org_id) or (
-            # A link the person has already stays, even to an organisation out of the actor's
-            # sight: the full edit form sends it back unchanged with every save.
-            (instance is None or org_id != instance.organization_id)
-            and not Customer.objects.visible_to(actor, VIEW)
+        elif (
+            not _is_int(org_id)
+            # Refused even when it is the person's own organisation: accepted for that one
+            # only, the answer would tell the actor its number. A link left out stays as it
+            # is, which is how the edit form keeps one out of the user's sight.
+            or not Customer.objects.visible_to(actor, VIEW)
             .filter(pk=org_id, party_type=Customer.PartyType.ORGANIZATION)
             .exists()
         ):

@@ -89,3 +89,29 @@ def test_the_list_filtered_by_the_organisation_gives_none_of_its_people(api_as, 
     assert list(csv.DictReader(io.StringIO(exported.decode("utf-8-sig")))) == []
     items = api_as("admin").get(url).json()["items"]
     assert {c["id"] for c in items} == {person.pk, other.pk}
+
+
+def test_naming_it_in_a_change_is_refused_as_any_organisation_out_of_sight(api_as, company, hidden):
+    # Accepted for the person's own organisation alone, the change would tell its number.
+    organisation, person, _other = hidden
+    elsewhere = customer_create(
+        actor=company.rep_west, data={"name": "Quillfeather Ltd", "party_type": "organization"}
+    )
+    rep = api_as("rep")
+    answers = [
+        rep.patch(f"/customers/{person.pk}", {"organization_id": pk}, headers={"If-Match": '"1"'})
+        for pk in (organisation.pk, elsewhere.pk)
+    ]
+    assert [a.status_code for a in answers] == [422, 422], answers[0].content
+    assert answers[0].json() == answers[1].json()
+    person.refresh_from_db()
+    assert (person.organization_id, person.version) == (organisation.pk, 1)
+    # Left out, it stays; whoever may see it may name it.
+    kept = rep.patch(f"/customers/{person.pk}", {"job_title": "采购"}, headers={"If-Match": '"1"'})
+    assert kept.status_code == 200, kept.content
+    named = api_as("admin").patch(
+        f"/customers/{person.pk}", {"organization_id": organisation.pk}, headers={"If-Match": '"2"'}
+    )
+    assert named.status_code == 200, named.content
+    person.refresh_from_db()
+    assert person.organization_id == organisation.pk
