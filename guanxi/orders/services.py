@@ -123,11 +123,13 @@ def _not_negative(errors: dict, name: str, value: Any) -> None:
 
 
 def _check_date_not_future(errors: dict, name: str, value: Any) -> None:
-    # One day of slack: a date entered in a time zone ahead of the server's.
-    if isinstance(value, dt.date) and value > timezone.localdate() + dt.timedelta(days=1):
+    # One day of slack: a date entered in a time zone ahead of the server's, which on the last
+    # day of a year is in the next.
+    latest = timezone.localdate() + dt.timedelta(days=1)
+    if isinstance(value, dt.date) and value > latest:
         errors.setdefault(name, []).append(_("This date is in the future."))
     else:
-        _check_date_not_too_early(errors, name, value, last=timezone.localdate().year)
+        _check_date_not_too_early(errors, name, value, last=latest.year)
 
 
 def _check_date_not_too_early(errors: dict, name: str, value: Any, *, last: int = 2999) -> None:

@@ -3,10 +3,13 @@ order, an invoice, a payment or a custom date field are refused naming the field
 digits (typed with a Chinese input method) in an ID number, a phone or an amount are read as the
 numbers they are."""
 
+import datetime as dt
+
 import pytest
 
 from guanxi.core.crypto import lookup_hash
 from guanxi.core.masking import mask_id_number
+from guanxi.core.testing.clock import frozen_clock
 from guanxi.customers.models import Customer, CustomFieldDefinition
 from guanxi.orders.models import Invoice, Order, Payment
 
@@ -98,3 +101,21 @@ def test_full_width_digits_are_read_as_the_numbers_they_are(api_as, company):
     assert _fields(
         rep.post("/orders", {"customer_id": "１", "ordered_on": "2026-01-02", "amount": "1"})
     ) == {"customer_id"}
+
+
+def test_the_day_of_slack_is_taken_on_the_last_day_of_a_year(api_as, company, monkeypatch):
+    # A day ahead is taken (a client in a time zone ahead of the server's), also when it is the
+    # first of the next year; the day after it is still in the future.
+    frozen_clock(monkeypatch, dt.datetime(2026, 12, 31, 6, tzinfo=dt.UTC))  # 14:00 in Shanghai
+    rep = api_as("rep")
+    order = {"customer_id": company.rep_customer.pk, "amount": "10"}
+    booked = rep.post("/orders", {**order, "ordered_on": "2027-01-01"})
+    assert booked.status_code == 201, booked.content
+    assert _fields(rep.post("/orders", {**order, "ordered_on": "2027-01-02"})) == {"ordered_on"}
+    invoice = {"number": "FP-9", "issued_on": "2026-12-31", "due_on": "2027-01-31", "amount": "9"}
+    made = rep.post("/invoices", {"customer_id": company.rep_customer.pk, **invoice})
+    assert made.status_code == 201, made.content
+    paid = rep.post(
+        f"/invoices/{made.json()['id']}/payments", {"paid_on": "2027-01-01", "amount": "9"}
+    )
+    assert paid.status_code == 201, paid.content
