@@ -50,8 +50,13 @@ def test_the_customer_and_a_change_to_it_do_not_name_it(api_as, hidden):
     )
     assert changed.status_code == 200, changed.content
     assert changed.json()["organization"] is None and SECRET not in changed.content.decode()
-    body = api_as("admin").get(f"/customers/{person.pk}").json()
+    admin = api_as("admin")
+    body = admin.get(f"/customers/{person.pk}").json()
     assert body["organization"] == {"id": organisation.pk, "name": SECRET}
+    changed = admin.patch(
+        f"/customers/{person.pk}", {"job_title": "经理"}, headers={"If-Match": '"2"'}
+    )
+    assert changed.json()["organization"] == {"id": organisation.pk, "name": SECRET}
 
 
 def test_the_list_and_the_search_do_not_name_it(api_as, hidden):
