@@ -180,9 +180,9 @@ def _write_nested(customer: Customer, clean: CleanCustomerData, actor) -> None:
 
 def _write_consents(customer: Customer, consents: list[dict[str, Any]], actor) -> None:
     """Store the consents given, each recorded by ``actor`` at the moment given or now. One
-    sent as it is stored (the same decision, method and evidence, at the stored moment or
-    none) is left alone: who recorded it and when are the decision's, and the audit row,
-    which compares decisions, would not say they had been taken from them."""
+    sent as it is stored (the same decision, method and evidence, at the stored moment, as the
+    API gives it, or none) is left alone: who recorded it and when are the decision's, and the
+    audit row, which compares decisions, would not say they had been taken from them."""
     stored = {c.channel: c for c in customer.consents.all()}
     now = timezone.now()
     for consent in consents:
@@ -191,7 +191,7 @@ def _write_consents(customer: Customer, consents: list[dict[str, Any]], actor) -
             current is not None
             and (current.granted, current.method, current.evidence)
             == (consent["granted"], consent["method"], consent["evidence"])
-            and consent["recorded_at"] in (None, current.recorded_at)
+            and consent["recorded_at"] in (None, *_as_read(current.recorded_at))
         ):
             continue
         MarketingConsent.objects.update_or_create(
@@ -205,6 +205,13 @@ def _write_consents(customer: Customer, consents: list[dict[str, Any]], actor) -
                 "recorded_by": actor,
             },
         )
+
+
+def _as_read(moment: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """``moment`` as stored and as a client read it: the API's JSON gives date-times to the
+    millisecond, the rest cut off, so a consent recorded at 10:00:00.123456 is read, and sent
+    back, as 10:00:00.123."""
+    return moment, moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def _write_phones(customer: Customer, phones) -> None:
