@@ -597,11 +597,14 @@ def user_password_as_stored(*, user_id: int | None) -> str | None:
 
 
 @transaction.atomic
-def user_password_change_record(*, actor: User | None, user_id: int, before: str | None) -> None:
+def user_password_change_record(
+    *, actor: User | None, user_id: int, before: str | None, summary: Summary | None = None
+) -> None:
     """Record a password set for ``user_id``, or password sign-in disabled (``before`` from
     :func:`user_password_as_stored`; the caller saved it in this transaction): whoever knows
     the new password can sign in as them. Only that it changed is recorded, never the password
-    nor its hash. ``actor`` is None on the command line."""
+    nor its hash. ``actor`` is None on the command line. ``summary`` says how, where the
+    username alone would not (a password reset by email)."""
     user = User.objects.filter(pk=user_id).first()
     if user is None or before is None or user.password == before:
         return
@@ -611,7 +614,7 @@ def user_password_change_record(*, actor: User | None, user_id: int, before: str
         action=AuditEvent.Action.UPDATE,
         object_type="user",
         object_id=user.pk,
-        summary=user.username,
+        summary=summary or user.username,
         changes={
             "password": {
                 "before": "set" if was_usable else "unusable",
@@ -622,7 +625,9 @@ def user_password_change_record(*, actor: User | None, user_id: int, before: str
 
 
 @contextmanager
-def user_password_change_recorded(*, actor: User, user_id: int) -> Iterator[None]:
+def user_password_change_recorded(
+    *, actor: User, user_id: int, summary: Summary | None = None
+) -> Iterator[None]:
     """Around one of Django's pages that set a password themselves (an administrator's for
     someone, or someone's own): the password the page sets is recorded in its transaction
     (:func:`user_password_change_record`), the user's row locked first so that what it compares
@@ -631,7 +636,7 @@ def user_password_change_recorded(*, actor: User, user_id: int) -> Iterator[None
         list(User.objects.filter(pk=user_id).select_for_update().values_list("pk"))
         before = user_password_as_stored(user_id=user_id)
         yield
-        user_password_change_record(actor=actor, user_id=user_id, before=before)
+        user_password_change_record(actor=actor, user_id=user_id, before=before, summary=summary)
 
 
 @transaction.atomic

@@ -1,19 +1,31 @@
-"""Signing in and out, and each user's own API tokens."""
+"""Signing in and out, one's own password (changed, or reset by email when forgotten), and
+each user's own API tokens."""
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views import i18n
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .forms import ApiTokenCreateForm
+from guanxi.audit.summaries import Summary
+
+from .forms import ApiTokenCreateForm, PasswordResetForm
+from .models import User
 from .selectors import api_tokens_for_user
-from .services import api_token_create, api_token_revoke, user_set_language
+from .services import (
+    api_token_create,
+    api_token_revoke,
+    user_password_change_recorded,
+    user_set_language,
+)
 
 
 def set_language(request):
@@ -38,6 +50,86 @@ class LoginView(auth_views.LoginView):
 
 class LogoutView(auth_views.LogoutView):
     """Sign-out is a POST (Django 5 refuses GET) from the user menu."""
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Anyone signed in changes their own password (the old one, then the new one twice, held
+    to the password validators), on record as the admin site's page for it records it, and
+    stays signed in on this browser; their other sessions end, as the password they hold is no
+    longer the account's."""
+
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:password_change")
+
+    def post(self, request, *args, **kwargs):
+        with user_password_change_recorded(actor=request.user, user_id=request.user.pk):
+            # Django's form saves the whole row of the user asking: read again once it is
+            # locked, so that nothing an administrator changed since the request began (a
+            # role, a deactivation, a password they set) is put back, and an account
+            # deactivated or deleted meanwhile gets no new password.
+            current = User.objects.filter(pk=request.user.pk, is_active=True).first()
+            if current is not None:
+                request.user = current
+                return super().post(request, *args, **kwargs)
+        logout(request)
+        messages.error(
+            request, _("Your account is no longer active: its password was not changed.")
+        )
+        return redirect(settings.LOGIN_URL)
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, _("Your password was changed."))
+        return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """A forgotten password: a link to set a new one goes by email to each active account of
+    the address given. The page answers the same whether or not there is one, so that it
+    tells nobody which addresses have an account."""
+
+    form_class = PasswordResetForm
+    template_name = "accounts/password_reset.html"
+    subject_template_name = "accounts/password_reset_subject.txt"
+    email_template_name = "accounts/password_reset_email.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """The emailed link: a new password, twice, for an account still active. The link works
+    once (its token is made from the password it replaces) and the reset is on record with
+    the user as the one who made it."""
+
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def get_user(self, uidb64):
+        # Django's view would reset the password of an account deactivated since the email.
+        user = super().get_user(uidb64)
+        return user if user is not None and user.is_active else None
+
+    def post(self, request, *args, **kwargs):
+        summary = Summary(
+            gettext_noop("%(user)s: password reset by email"), {"user": self.user.username}
+        )
+        with user_password_change_recorded(actor=self.user, user_id=self.user.pk, summary=summary):
+            # Read again once locked: the form saves the whole row, and a reset made with the
+            # same link meanwhile (a second tab, a second click) or a deactivation ends the
+            # link, which the check before the lock could not see.
+            self.user = User.objects.filter(pk=self.user.pk, is_active=True).first()
+            token = request.session.get(auth_views.INTERNAL_RESET_SESSION_TOKEN)
+            if self.user is None or not self.token_generator.check_token(self.user, token):
+                self.validlink = False
+                return self.render_to_response(self.get_context_data())
+            return super().post(request, *args, **kwargs)
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"
 
 
 @login_required

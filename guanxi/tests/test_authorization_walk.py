@@ -90,6 +90,12 @@ PAGES: dict[str, Route] = {
     "accounts:logout": Route("own"),
     "accounts:tokens": Route("own"),
     "accounts:token_revoke": Route("own"),
+    "accounts:password_change": Route("own"),
+    # A forgotten password: asked for and set again signed out, through the link emailed.
+    "accounts:password_reset": Route("public"),
+    "accounts:password_reset_done": Route("public"),
+    "accounts:password_reset_confirm": Route("public"),
+    "accounts:password_reset_complete": Route("public"),
     "customers:list": Route("list"),
     "customers:create": Route("role", roles=frozenset(WRITING)),
     "customers:export": Route("list"),

@@ -114,6 +114,7 @@ def _pages(client, company, role: str) -> tuple[list[str], list[str]]:
         reverse("customers:detail", args=[customer.pk]),
         reverse("customers:history", args=[customer.pk]),
         reverse("accounts:tokens"),
+        reverse("accounts:password_change"),
         reverse("service:notifications"),
         reverse("service:reports"),
         reverse("analytics:follow_ups"),
