@@ -151,3 +151,32 @@ def _user_events():
     from guanxi.audit.models import AuditEvent
 
     return list(AuditEvent.objects.filter(object_type="user").order_by("id"))
+
+
+def test_ones_own_password_page_puts_back_nothing_changed_since_the_request_began(
+    client, company, monkeypatch
+):
+    from guanxi.web.admin_site import GuanxiAdminSite
+
+    admin = company.admin
+    admin.set_password("old-Secret-42")
+    admin.is_staff = True
+    admin.save()
+    client.force_login(admin)
+    checked = GuanxiAdminSite.has_permission
+
+    def has_permission(site, request):
+        allowed = checked(site, request)  # reads the user asking
+        # Another administrator makes them an analyst in the meantime.
+        User.objects.filter(pk=admin.pk).update(role=Role.ANALYST)
+        return allowed
+
+    monkeypatch.setattr(GuanxiAdminSite, "has_permission", has_permission)
+    response = client.post(
+        reverse("admin:password_change"),
+        {"old_password": "old-Secret-42", "new_password1": PASSWORD, "new_password2": PASSWORD},
+    )
+
+    assert response.status_code == 302
+    admin.refresh_from_db()
+    assert admin.check_password(PASSWORD) and admin.role == Role.ANALYST
