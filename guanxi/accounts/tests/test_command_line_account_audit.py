@@ -180,3 +180,16 @@ def test_ones_own_password_page_puts_back_nothing_changed_since_the_request_bega
     assert response.status_code == 302
     admin.refresh_from_db()
     assert admin.check_password(PASSWORD) and admin.role == Role.ANALYST
+
+
+def test_changepassword_for_someone_deleted_while_it_was_typed_names_them(company):
+    def typed(prompt="Password: "):
+        User.objects.filter(pk=company.analyst.pk).delete()
+        return PASSWORD
+
+    with (
+        mock.patch.object(changepassword.Command, "_get_pass", side_effect=typed),
+        pytest.raises(CommandError, match="user 'analyst' does not exist"),
+    ):
+        call_command("changepassword", "analyst", stdout=mock.Mock())
+    assert not User.objects.filter(username="analyst").exists()

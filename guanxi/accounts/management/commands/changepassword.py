@@ -30,7 +30,11 @@ class Command(changepassword.Command):
             raise CommandError(f"user '{username}' does not exist")
         self.stdout.write(f"Changing password for user '{user}'")
         password = self._new_password(user)
-        user_password_set(actor=None, user_id=user.pk, password=password)
+        try:
+            user_password_set(actor=None, user_id=user.pk, password=password)
+        except User.DoesNotExist:
+            # Deleted on the admin site while the password was typed.
+            raise CommandError(f"user '{username}' does not exist") from None
         return f"Password changed successfully for user '{user}'"
 
     def _new_password(self, user: User) -> str:
