@@ -67,15 +67,10 @@ Cursor = Annotated[
     ),
 ]
 
-# Date-times a client sends (``updated_since``) must fall in these years. No record is older or
-# newer, and inside them any UTC offset or time zone can be turned into UTC and still be a date
-# the databases store (0001-01-01T00:00+14:00 is in the year 0 in UTC, which Python and SQLite
-# cannot represent).
-TIMESTAMP_YEARS = (1900, 2999)
-
 
 def _timestamp_in_range(value: dt.datetime) -> dt.datetime:
-    first, last = TIMESTAMP_YEARS
+    # The years a custom date field takes too (``validation.DATE_YEARS``).
+    first, last = validation.DATE_YEARS
     if not first <= value.year <= last:
         raise PydanticCustomError(
             "timestamp_out_of_range",

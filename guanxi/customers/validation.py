@@ -812,8 +812,11 @@ class CustomValueError(ValidationError):
         self.summary = summary
 
 
-# The years a custom date field takes, as the API takes a time's (``api.schemas``).
-CUSTOM_DATE_YEARS = (1900, 2999)
+# The years a custom date field takes, and a date-time a client sends the API (``updated_since``,
+# ``api.schemas.Timestamp``). No record is older or newer, and inside them any UTC offset or time
+# zone can be turned into UTC and still be a date the databases store (0001-01-01T00:00+14:00 is
+# in the year 0 in UTC, which Python and SQLite cannot represent).
+DATE_YEARS = (1900, 2999)
 
 
 def _coerce_custom_value(definition: CustomFieldDefinition, value):
@@ -846,12 +849,12 @@ def _coerce_custom_value(definition: CustomFieldDefinition, value):
                 parsed = None
         if parsed is None:
             raise CustomValueError(Summary(gettext_noop("Expected a date as YYYY-MM-DD.")))
-        if not CUSTOM_DATE_YEARS[0] <= parsed.year <= CUSTOM_DATE_YEARS[1]:
+        if not DATE_YEARS[0] <= parsed.year <= DATE_YEARS[1]:
             # 0001-01-01 is another program's empty date, no day anyone meant.
             raise CustomValueError(
                 Summary(
                     gettext_noop("Expected a date between the years %(first)d and %(last)d."),
-                    {"first": CUSTOM_DATE_YEARS[0], "last": CUSTOM_DATE_YEARS[1]},
+                    {"first": DATE_YEARS[0], "last": DATE_YEARS[1]},
                 )
             )
         return parsed.isoformat()

@@ -27,8 +27,9 @@ from guanxi.audit.services import audit_record_many, audit_value
 from guanxi.audit.summaries import Choices, Summary
 from guanxi.customers.models import Customer
 from guanxi.customers.visibility import CHANGE
+from guanxi.interactions.services import EARLIEST_YEAR
 from guanxi.orders.models import Invoice, Order
-from guanxi.orders.services import EARLIEST_YEAR, approval_reasons_for
+from guanxi.orders.services import approval_reasons_for
 from guanxi.service.models import Ticket
 
 from .customer_rows import choice_code, parse_date

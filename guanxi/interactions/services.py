@@ -20,7 +20,8 @@ from .models import Interaction
 
 FIELDS = ("channel", "direction", "subject", "notes", "staff_id", "occurred_at")
 # Contacts older than this are typing mistakes; and the first days of the year 1 in a time zone
-# east of UTC fall in the year 0 in UTC, which neither Python nor the databases can store.
+# east of UTC fall in the year 0 in UTC, which neither Python nor the databases can store. The
+# first year of an order, invoice or payment date too (``orders.services``, order imports).
 EARLIEST_YEAR = 1900
 
 

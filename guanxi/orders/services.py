@@ -26,6 +26,7 @@ from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record, audit_value, diff_values
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.visibility import CHANGE
+from guanxi.interactions.services import EARLIEST_YEAR
 
 from .models import Invoice, Order, OrderLine, Payment
 from .selectors import invoice_get_for_user, order_get_for_user
@@ -45,8 +46,6 @@ LINE_FIELDS = ("product", "sku", "quantity", "unit_price")
 INVOICE_FIELDS = ("order_id", "number", "issued_on", "due_on", "amount", "currency")
 PAYMENT_FIELDS = ("paid_on", "amount", "method")
 CENT = Decimal("0.01")
-# The first year of an order, invoice or payment date, as of a contact or a birth.
-EARLIEST_YEAR = 1900
 
 
 class StaleOrderError(Exception):
