@@ -32,12 +32,33 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
     chose in the top bar (the page's language for someone who chose none). The link starts
     with ``GUANXI_BASE_URL``, as every link Guanxi emails does, not with the host the request
     named: a request sent with another Host header would otherwise mail someone a link to
-    that host, carrying their reset token."""
+    that host, carrying their reset token. The page only checks the address and queues it
+    (:func:`password_reset_emails_send` looks it up and sends, in the background)."""
 
     def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
         context = {**context, "base_url": settings.GUANXI_BASE_URL.rstrip("/")}
         with translation.override(context["user"].language or translation.get_language()):
             super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)
+
+
+def password_reset_emails_send(*, email: str, language: str) -> None:
+    """Email a link to set a new password to each active account of ``email`` (none when no
+    active account has it), each in its user's language, else in ``language``, the page's
+    where it was asked for. Run by the background worker, not by the page: the page then takes
+    as long for an address with an account as for one without, which would otherwise tell
+    which addresses have one, and waits for no mail server. A mail server that refuses is
+    logged (Django's form does it) and costs that email only."""
+    form = PasswordResetForm({"email": email})
+    if not form.is_valid():
+        return
+    with translation.override(language):
+        form.save(
+            # Django names the request's site in the email; Guanxi's link names
+            # GUANXI_BASE_URL (send_mail), and there is no request here.
+            domain_override=settings.GUANXI_BASE_URL,
+            subject_template_name="accounts/password_reset_subject.txt",
+            email_template_name="accounts/password_reset_email.txt",
+        )
 
 
 class ActiveUserFieldsForm(forms.ModelForm):

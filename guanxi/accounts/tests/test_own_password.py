@@ -7,9 +7,12 @@ from contextlib import contextmanager
 
 import pytest
 from django.core import mail
+from django.test import override_settings
+from django_tasks import default_task_backend
 
 from guanxi.accounts import views
 from guanxi.accounts.models import User
+from guanxi.accounts.tasks import send_password_reset_emails
 from guanxi.audit.models import AuditEvent
 from guanxi.conftest import PASSWORD
 
@@ -228,6 +231,37 @@ def test_an_unknown_address_gets_the_same_answer_and_no_email(client, company):
     unknown = _ask(client, "nobody@example.com")
     assert (unknown.status_code, unknown["Location"]) == (known.status_code, known["Location"])
     assert [m.to for m in mail.outbox] == [["rep@example.com"]]
+
+
+def test_the_page_queues_every_address_alike_and_the_worker_sends_the_email(client, company):
+    """The page sends nothing itself: with or without an account, the address is queued, so
+    the answer takes as long for either and waits for no mail server."""
+    User.objects.filter(pk=company.rep.pk).update(language="zh-hans")
+    with override_settings(
+        TASKS={"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    ):
+        client.cookies["django_language"] = "zh-hant"
+        for address in ("rep@example.com", "nobody@example.com"):
+            response = _ask(client, address)
+            assert response["Location"] == "/accounts/password/reset/sent/", address
+        queued = [(r.task.name, r.args, r.kwargs) for r in default_task_backend.results]
+        assert mail.outbox == []
+    assert queued == [
+        (
+            "send_password_reset_emails",
+            [],
+            {"email": address, "language": "zh-hant"},
+        )
+        for address in ("rep@example.com", "nobody@example.com")
+    ]
+    for _name, _args, kwargs in queued:
+        send_password_reset_emails.call(**kwargs)
+    # The rep's own language; an address without an account gets nothing.
+    [message] = mail.outbox
+    assert message.to == ["rep@example.com"] and "新密码" in message.subject
+    form = client.get(_link(message))["Location"]
+    assert client.post(form, {"new_password1": NEW, "new_password2": NEW}).status_code == 302
+    assert User.objects.get(pk=company.rep.pk).check_password(NEW)
 
 
 def test_an_inactive_account_gets_no_email_and_the_same_answer(client, company):
