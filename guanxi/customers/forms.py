@@ -255,12 +255,14 @@ class CustomerForm:
         self.conflicts: dict[str, str] = {}
         self.organization_choices: list[Customer] = []
         # A person's organisation out of the user's sight: the form names it nowhere, and the
-        # person stays in it unless the user puts them in another (see _organisation_id).
+        # person stays in it unless the user puts them in another or ticks "Remove from this
+        # organisation" (``leave_organization``; see service_data).
         self.organization_hidden = (
             customer is not None
             and bool(customer.organization_id)
             and organisation_in_sight_of(user, customer) is None
         )
+        self.leave_organization = False
         self.definitions = list(CustomFieldDefinition.objects.filter(is_active=True))
         self._row_positions: dict[str, list[int]] = {}
         if post is not None:
@@ -374,6 +376,10 @@ class CustomerForm:
         self.scalars = {name: post.get(name, "").strip() for name in SCALAR_INPUTS}
         self.organization_id = post.get("organization_id", "").strip()
         self.organization_label = post.get("organization_label", "").strip()
+        # Only offered, and only read, for an organisation out of the user's sight.
+        self.leave_organization = (
+            self.organization_hidden and post.get("leave_organization") == "on"
+        )
         # One of several organisations of the typed name, chosen after the form said so.
         pick = post.get("organization_pick", "").strip()
         if int_param(pick) is not None:
@@ -453,16 +459,27 @@ class CustomerForm:
         data["organization_id"] = None
         if is_person and draft:
             data["organization_id"] = int_param(self.organization_id)
-        elif is_person and self.organization_hidden and not self.organization_label:
+        elif self.organization_hidden and not self.organization_label:
             # The person's organisation out of the user's sight, which the box never showed:
-            # left out, so that it stays as it is, as a key an API client leaves out does.
+            # left out, so that it stays as it is, as a key an API client leaves out does,
+            # unless the user ticked "Remove from this organisation" (None unlinks). Left out
+            # for a person made an organisation too, which the check then refuses ("Remove the
+            # organisation first"), rather than taking the person out of it unasked.
             self.organization_id = ""
-            del data["organization_id"]
+            if not self.leave_organization:
+                del data["organization_id"]
         elif is_person:
             try:
                 data["organization_id"] = self._organisation_id()
             except ValidationError as exc:
                 organisation_error = exc
+        elif (
+            self.customer is not None and self.customer.organization_id and self.organization_label
+        ):
+            # A person in an organisation made an organisation with the box still naming one:
+            # left out, for the check to refuse ("Remove the organisation first"); with the box
+            # emptied, None takes them out of it as they change.
+            del data["organization_id"]
 
         self._row_positions = {}
         data["phones"] = self._rows_for_service(

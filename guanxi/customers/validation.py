@@ -323,7 +323,10 @@ def _check_scalars(scalars: dict[str, Any], *, actor, instance: Customer | None,
         ):
             errors.add("organization_id", _("No such organisation."))
     elif (
-        instance is not None
+        # Left out, the link stays; ``organization_id: None`` takes the person out of it as
+        # they become an organisation.
+        "organization_id" not in scalars
+        and instance is not None
         and instance.organization_id
         and scalars.get("party_type", Customer.PartyType.PERSON) != Customer.PartyType.PERSON
     ):

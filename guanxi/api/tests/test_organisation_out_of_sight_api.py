@@ -120,3 +120,25 @@ def test_naming_it_in_a_change_is_refused_as_any_organisation_out_of_sight(api_a
     assert named.status_code == 200, named.content
     person.refresh_from_db()
     assert person.organization_id == organisation.pk
+
+
+def test_a_person_made_an_organisation_with_a_null_organisation_leaves_it(api_as, hidden):
+    # Left out, the organisation would stay, which no organisation may have: refused. Sent as
+    # null, the person leaves it as they change, in one change.
+    organisation, person, _other = hidden
+    rep = api_as("rep")
+    refused = rep.patch(
+        f"/customers/{person.pk}", {"party_type": "organization"}, headers={"If-Match": '"1"'}
+    )
+    assert refused.status_code == 422 and "party_type" in refused.content.decode()
+    person.refresh_from_db()
+    assert (person.party_type, person.organization_id) == ("person", organisation.pk)
+    changed = rep.patch(
+        f"/customers/{person.pk}",
+        {"party_type": "organization", "organization_id": None},
+        headers={"If-Match": '"1"'},
+    )
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["organization"] is None
+    person.refresh_from_db()
+    assert (person.party_type, person.organization_id) == ("organization", None)

@@ -9,6 +9,7 @@ import io
 import openpyxl
 import pytest
 
+from guanxi.audit.models import AuditEvent
 from guanxi.customers.exports import customers_export_csv, customers_export_xlsx
 from guanxi.customers.models import Customer
 from guanxi.customers.services import customer_create
@@ -115,6 +116,79 @@ def test_the_edit_form_does_not_name_it_and_saving_keeps_the_person_in_it(client
     )
     assert refused.status_code == 422
     assert "No organisation you can see" in refused.content.decode()
+
+
+def _edit(client, person, **changes):
+    """The edit form of ``person`` as the logged-in user gets it, posted back with ``changes``."""
+    form = client.get(f"/customers/{person.pk}/edit/").context["form"]
+    data = {
+        "version": form.version,
+        **form.scalars,
+        "organization_id": form.organization_id,
+        "organization_label": form.organization_label,
+    }
+    return client.post(f"/customers/{person.pk}/edit/", {**data, **changes})
+
+
+def test_the_edit_form_takes_the_person_out_of_it_when_asked(client, company, hidden):
+    organisation, person, _bare = hidden
+    client.force_login(company.rep)
+    html = client.get(f"/customers/{person.pk}/edit/").content.decode()
+    assert 'name="leave_organization"' in html and SECRET not in html
+    posted = _edit(client, person, leave_organization="on", job_title="采购经理")
+    assert posted.status_code == 302, posted.content.decode()
+    saved = Customer.objects.get(pk=person.pk)
+    assert (saved.organization_id, saved.job_title) == (None, "采购经理")
+    event = AuditEvent.objects.filter(object_type="customer", object_id=person.pk).latest("pk")
+    assert event.action == AuditEvent.Action.UPDATE and event.actor_id == company.rep.pk
+    assert event.changes["organization_id"] == {"before": organisation.pk, "after": None}
+    # The history says an organisation was left without naming it to the rep.
+    for path in (f"/customers/{person.pk}/", f"/customers/{person.pk}/history/"):
+        html = client.get(path).content.decode()
+        assert "another customer, which you cannot open" in html
+        assert SECRET not in html and f"/customers/{organisation.pk}/" not in html
+    # Whoever may see the organisation gets no box to tick: they empty the organisation box.
+    client.force_login(company.admin)
+    other = customer_create(
+        actor=company.admin, data={"name": "韩梅梅", "organization_id": organisation.pk}
+    )
+    html = client.get(f"/customers/{other.pk}/edit/").content.decode()
+    assert SECRET in html and 'name="leave_organization"' not in html
+    assert _edit(client, other, leave_organization="on").status_code == 302
+    assert Customer.objects.get(pk=other.pk).organization_id == organisation.pk
+
+
+def test_the_box_to_tick_is_in_chinese(client, company, hidden):
+    _organisation, person, _bare = hidden
+    client.force_login(company.rep)
+    client.cookies["django_language"] = "zh-hans"
+    assert "将此人移出该组织" in client.get(f"/customers/{person.pk}/edit/").content.decode()
+    client.cookies["django_language"] = "zh-hant"
+    assert "將此人移出該組織" in client.get(f"/customers/{person.pk}/edit/").content.decode()
+
+
+def test_the_edit_form_makes_the_person_an_organisation_when_taken_out(client, company, hidden):
+    organisation, person, bare = hidden
+    client.force_login(company.rep)
+    refused = _edit(client, person, party_type="organization")
+    assert refused.status_code == 422
+    assert "Remove the organisation first" in refused.content.decode()
+    assert 'name="leave_organization"' in refused.content.decode()
+    assert Customer.objects.get(pk=person.pk).organization_id == organisation.pk
+    posted = _edit(client, person, party_type="organization", leave_organization="on")
+    assert posted.status_code == 302, posted.content.decode()
+    saved = Customer.objects.get(pk=person.pk)
+    assert (saved.party_type, saved.organization_id) == ("organization", None)
+    event = AuditEvent.objects.filter(object_type="customer", object_id=person.pk).latest("pk")
+    assert event.changes["organization_id"] == {"before": organisation.pk, "after": None}
+    assert event.changes["party_type"]["after"] == "organization"
+    # Whoever may see it empties the box to the same end; left naming it, the box still refuses.
+    client.force_login(company.admin)
+    assert _edit(client, bare, party_type="organization").status_code == 422
+    emptied = _edit(client, bare, party_type="organization", organization_label="")
+    assert emptied.status_code == 302, emptied.content.decode()
+    saved = Customer.objects.get(pk=bare.pk)
+    assert (saved.party_type, saved.organization_id) == ("organization", None)
 
 
 def test_duplicate_hints_and_pairs_show_the_persons_own_company(client, company, hidden):
