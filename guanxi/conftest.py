@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import translation
 from hypothesis import settings as hypothesis_settings
 
@@ -19,6 +20,15 @@ PASSWORD = "pw-for-tests-1"
 # failed them on a busy machine, and speed is measured by the benches, never by a test.
 hypothesis_settings.register_profile("guanxi", deadline=None)
 hypothesis_settings.load_profile("guanxi")
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Every test starts with nothing counted in the cache (the password reset page's limits):
+    the tests of one worker share its memory, and would otherwise add up their asks."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

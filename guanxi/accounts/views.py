@@ -20,6 +20,7 @@ from guanxi.audit.summaries import Summary
 
 from .forms import ApiTokenCreateForm, PasswordResetForm
 from .models import User
+from .reset_limits import password_reset_refusal
 from .selectors import api_tokens_for_user
 from .services import (
     api_token_create,
@@ -89,16 +90,23 @@ class PasswordResetView(auth_views.PasswordResetView):
     """A forgotten password: a link to set a new one goes by email to each active account of
     the address given. The page answers the same whether or not there is one, so that it
     tells nobody which addresses have an account: the address is queued for the background
-    worker, which looks it up and sends, so the page does the same work for any address."""
+    worker, which looks it up and sends, so the page does the same work for any address. An
+    address, and a client, asking too often are refused (429) before anything is queued
+    (:mod:`guanxi.accounts.reset_limits`)."""
 
     form_class = PasswordResetForm
     template_name = "accounts/password_reset.html"
     success_url = reverse_lazy("accounts:password_reset_done")
 
     def form_valid(self, form):
-        send_password_reset_emails.enqueue(
-            email=form.cleaned_data["email"], language=translation.get_language()
+        email = form.cleaned_data["email"]
+        refusal = password_reset_refusal(
+            email=email, client=self.request.META.get("REMOTE_ADDR", "")
         )
+        if refusal:
+            form.add_error("email", refusal)
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        send_password_reset_emails.enqueue(email=email, language=translation.get_language())
         return redirect(self.get_success_url())
 
 

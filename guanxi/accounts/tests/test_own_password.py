@@ -3,6 +3,7 @@ forgot it, each on record (never with the password or its hash)."""
 
 import json
 import re
+import time
 from contextlib import contextmanager
 
 import pytest
@@ -10,7 +11,7 @@ from django.core import mail
 from django.test import override_settings
 from django_tasks import default_task_backend
 
-from guanxi.accounts import views
+from guanxi.accounts import reset_limits, views
 from guanxi.accounts.models import User
 from guanxi.accounts.tasks import send_password_reset_emails
 from guanxi.audit.models import AuditEvent
@@ -264,6 +265,52 @@ def test_the_page_queues_every_address_alike_and_the_worker_sends_the_email(clie
     assert User.objects.get(pk=company.rep.pk).check_password(NEW)
 
 
+def test_one_address_is_emailed_a_few_times_an_hour_whether_or_not_it_has_an_account(
+    client, company
+):
+    limit = reset_limits.PER_ADDRESS
+    for address in ("rep@example.com", "nobody@example.com"):
+        for _ in range(limit):
+            assert _ask(client, address).status_code == 302
+        # Any spelling of it counts, and the refusal is the same with an account or without.
+        refused = _ask(client, address.upper())
+        assert refused.status_code == 429
+        assert refused.context["form"].errors["email"] == [
+            f"A link to set a password was asked for this address {limit} times in the last "
+            "hour. Use the link already emailed, or try again later."
+        ]
+    assert [m.to for m in mail.outbox] == [["rep@example.com"]] * limit
+    # Another address is not held up.
+    assert _ask(client, "teammate@example.com").status_code == 302
+    assert len(mail.outbox) == limit + 1
+
+
+def test_one_client_asks_for_a_limited_number_of_links_an_hour(client, company):
+    limit = reset_limits.PER_CLIENT
+    for n in range(limit):
+        assert _ask(client, f"someone{n}@example.com").status_code == 302
+    refused = _ask(client, "rep@example.com")
+    assert refused.status_code == 429
+    assert "from your network" in refused.context["form"].errors["email"][0]
+    assert mail.outbox == []
+    # Another client still may, and the refused ask did not count for the address.
+    for _ in range(reset_limits.PER_ADDRESS):
+        response = client.post(
+            "/accounts/password/reset/", {"email": "rep@example.com"}, REMOTE_ADDR="10.0.0.9"
+        )
+        assert response.status_code == 302
+    assert len(mail.outbox) == reset_limits.PER_ADDRESS
+
+
+def test_a_count_starts_again_after_its_hour(client, company, monkeypatch):
+    monkeypatch.setattr(reset_limits, "WINDOW_SECONDS", 1)
+    for _ in range(reset_limits.PER_ADDRESS):
+        _ask(client, "rep@example.com")
+    assert _ask(client, "rep@example.com").status_code == 429
+    time.sleep(1.1)
+    assert _ask(client, "rep@example.com").status_code == 302
+
+
 def test_an_inactive_account_gets_no_email_and_the_same_answer(client, company):
     User.objects.filter(pk=company.rep.pk).update(is_active=False)
     response = _ask(client, "rep@example.com")
@@ -338,7 +385,13 @@ def test_the_reset_pages_read_in_chinese(client, company):
         client.post(form, {"new_password1": NEW, "new_password2": NEW})["Location"]
     )
     pages["used"] = client.get(form)
-    assert {name: r.status_code for name, r in pages.items()} == dict.fromkeys(pages, 200)
+    for _ in range(reset_limits.PER_ADDRESS):
+        _ask(client, "rep@example.com")
+    pages["too often"] = _ask(client, "rep@example.com")
+    assert {name: r.status_code for name, r in pages.items()} == {
+        **dict.fromkeys(pages, 200),
+        "too often": 429,
+    }
     english = {
         name: left
         for name, response in pages.items()
