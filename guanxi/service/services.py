@@ -750,19 +750,19 @@ def ticket_assign(
     """Give the ticket to someone (or to nobody). The first person to hold it stays its owner."""
     from guanxi.accounts.models import Team, User
 
+    users = User.objects.filter(pk=assignee_id, is_active=True)
+    # The user the ticket goes to is locked as the database's check of the ticket's keys would
+    # lock them only as this commits: a deletion or deactivation under way is waited for here
+    # and then refused, instead of the commit failing on a row gone (a server error) or the
+    # ticket going to someone who has left. Locked before the ticket, as a deactivation or a
+    # deletion locks the user and then their tickets: with the ticket held first, one of the
+    # ticket's owner, handing it over, waited for it while this waited for them at the commit.
+    if assignee_id is not None:
+        key_shared(users.values_list("pk"))
     ticket = _lock_unmerged(actor, ticket_id, expected_version)
     before = ticket_snapshot(ticket)
     assignee = None
     if assignee_id is not None:
-        users = User.objects.filter(pk=assignee_id, is_active=True)
-        # Someone the ticket comes to anew, and their team, are locked as the database's check
-        # of the ticket's keys would lock them only as this commits: a deletion or deactivation
-        # under way is waited for here and then refused, instead of the commit failing on a
-        # row gone (a server error) or the ticket going to someone who has left. Not a user or
-        # team the ticket has already: their deletion or deactivation comes to the ticket,
-        # which this holds, and would wait for it while this waited for them.
-        if assignee_id not in (ticket.assignee_id, ticket.owner_id):
-            key_shared(users.values_list("pk"))
         assignee = users.first()
         if assignee is None:
             raise ValidationError({"assignee_id": _("No active user with this id.")})
@@ -770,6 +770,8 @@ def ticket_assign(
             raise ValidationError(
                 {"assignee_id": _("%(user)s may not work with this customer.") % {"user": assignee}}
             )
+        # Their team is locked likewise, after the ticket, where the ticket does not have it
+        # already: a team's deletion locks the team and then its tickets.
         if assignee.team_id not in (None, ticket.team_id) and not key_shared(
             Team.objects.filter(pk=assignee.team_id).values_list("pk")
         ):

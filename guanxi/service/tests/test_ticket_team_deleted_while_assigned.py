@@ -101,3 +101,28 @@ def test_a_ticket_given_to_someone_while_they_are_deactivated_waits_and_is_refus
     assert results["deactivation"][0] == "ok", results["deactivation"][-1]
     _refused_as_assignee(results["assignment"])
     _left_as_it_was(stored)
+
+
+def test_a_ticket_given_to_its_owner_while_they_are_deactivated_does_not_deadlock(
+    company, desk, monkeypatch
+):
+    # The ticket is theirs as first contact: the deactivation hands it over, so it waits for
+    # the ticket the assignment holds, and the assignment must not wait for them meanwhile.
+    leaving = UserFactory(username="agent3", role="service_agent", department=company.service)
+    ticket = complaint(company)
+    Ticket.objects.filter(pk=ticket.pk).update(team=None, assignee=None, owner=leaving)
+    stored = Ticket.objects.get(pk=ticket.pk)
+    # Held with the ticket locked, before it is saved.
+    hold = hold_before(monkeypatch, services, "_workable_customers", thread="assignment")
+    results = second_waits_for_first(
+        _assigning(company, stored, leaving.pk),
+        lambda: accounts_services.user_deactivate(
+            actor=company.admin, user_id=leaving.pk, hand_over_to="pool"
+        ),
+        hold,
+        names=("assignment", "deactivation"),
+    )
+    assert results["assignment"][0] == "ok", results["assignment"][-1]
+    assert results["deactivation"][0] == "ok", results["deactivation"][-1]
+    after = Ticket.objects.get(pk=stored.pk)
+    assert (after.owner_id, after.assignee_id) == (None, None)
