@@ -155,7 +155,12 @@ class LinkedRowImporter:
             and cleaned[0] in existing
             and existing[cleaned[0]][1] != cleaned[1]["customer_id"]
         }
-        kept = self._kept_where_they_are(moves)
+        rewritten = {
+            existing[cleaned[0]][0]
+            for _s, _v, cleaned, _r in checked
+            if cleaned is not None and cleaned[0] in existing
+        }
+        kept = self._kept_where_they_are(moves, rewritten)
         good = []
         for source, values, cleaned, reasons in checked:
             if cleaned is not None and cleaned[0] in existing:
@@ -168,9 +173,12 @@ class LinkedRowImporter:
                 good.append((source, *cleaned))
         return good, rejected, existing
 
-    def _kept_where_they_are(self, moves: set[tuple[int, int]]) -> dict[tuple[int, int], Reason]:
+    def _kept_where_they_are(
+        self, moves: set[tuple[int, int]], rewritten: set[int]
+    ) -> dict[tuple[int, int], Reason]:
         """Why some of the records may not move as the rows would move them, each move a
-        (record id, new customer id): move -> reason, naming no column. None is kept by
+        (record id, new customer id): move -> reason, naming no column. ``rewritten``: the ids
+        of every record the good rows rewrite, the moving ones among them. None is kept by
         default."""
         return {}
 

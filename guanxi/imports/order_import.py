@@ -99,7 +99,9 @@ class OrderImporter(LinkedRowImporter):
             {"ref": external_id},
         )
 
-    def _kept_where_they_are(self, moves: set[tuple[int, int]]) -> dict[tuple[int, int], Summary]:
+    def _kept_where_they_are(
+        self, moves: set[tuple[int, int]], rewritten: set[int]
+    ) -> dict[tuple[int, int], Summary]:
         """An order with an invoice or linked to a ticket of a customer other than the one the
         row names stays where it is: moved, the first customer's invoice would bill it for
         another's order and its ticket would be about another's order, the state an undo of a
@@ -121,9 +123,12 @@ class OrderImporter(LinkedRowImporter):
                 .order_by("pk")
                 .values_list("pk", flat=True)
             )
+            # With the orders the batch only changes, in one ascending id order: locked after
+            # the moving ones (``_update``), an older one changed was locked after a newer one
+            # moving, while a writer holding the older waited for the newer, a deadlock.
             list(
                 Order.objects.select_for_update()
-                .filter(pk__in=orders)
+                .filter(pk__in={*orders, *rewritten})
                 .order_by("pk")
                 .values_list("pk", flat=True)
             )

@@ -84,3 +84,38 @@ def test_an_import_and_a_writer_locking_in_id_order_wait_for_each_other(
     assert results["import"][0] == "ok", results["import"][-1]
     job.refresh_from_db()
     assert (job.updated, job.rejected) == (2, 0), job.message
+
+
+def test_an_order_import_moving_the_newer_and_changing_the_older_waits_for_a_writer(
+    company, tmp_path
+):
+    # The order moving to another customer is locked as the move is checked, before the order
+    # only changed: both are locked in one ascending id order, not the moved one first.
+    from guanxi.core.testing.factories import CustomerFactory
+
+    Customer.objects.filter(pk=company.rep_customer.pk).update(external_id="K1")
+    CustomerFactory(name="Rep Customer 李娜", owner=company.rep, external_id="K2")
+    created = _run(
+        company.rep,
+        tmp_path / "first.csv",
+        ORDERS + "O1,K1,2026-03-02,100\nO2,K1,2026-03-02,200\n",
+        "orders",
+    )
+    assert created.created == 2
+    ids = sorted(Order.objects.filter(customer=company.rep_customer).values_list("pk", flat=True))
+    assert Order.objects.get(pk=ids[1]).external_id == "O2"
+    path = tmp_path / "again.csv"
+    path.write_text(ORDERS + "O1,K1,2026-03-02,110\nO2,K2,2026-03-02,200\n", encoding="utf-8")
+    job = import_job_create(actor=company.rep, path=path, filename=path.name, kind="orders")
+    hold = Hold()
+    results = second_waits_for_first(
+        _locking_in_id_order(Order, ids, hold),
+        lambda: import_job_run(job=job),
+        hold,
+        names=("writer", "import"),
+    )
+    assert results["writer"][0] == "ok", results["writer"][-1]
+    assert results["import"][0] == "ok", results["import"][-1]
+    job.refresh_from_db()
+    assert (job.updated, job.rejected) == (2, 0), job.message
+    assert Order.objects.get(pk=ids[1]).customer.external_id == "K2"
