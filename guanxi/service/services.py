@@ -2452,6 +2452,20 @@ def reapply_policies(*, policy_id: int | None = None, batch_size: int = 2000) ->
     for start in range(0, len(ids), batch_size):
         chunk = ids[start : start + batch_size]
         with transaction.atomic():
+            # The policies read first are locked before the tickets, FOR KEY SHARE in id order
+            # (as the database's check of a ticket's policy would lock them only as the batch
+            # commits, and as a deletion locks them before their tickets), and one deleted
+            # since is matched to no ticket: the batch's commit failed on it being gone.
+            if policies:
+                live = {
+                    pk
+                    for (pk,) in key_shared(
+                        SlaPolicy.objects.filter(pk__in=[policy.pk for policy in policies])
+                        .order_by("pk")
+                        .values_list("pk")
+                    )
+                }
+                policies = [policy for policy in policies if policy.pk in live]
             # Locked in ascending id order, as a ticket merge, the email path and a team's
             # deletion lock tickets (not in the model's newest-first order): a merge of two of
             # them under way, holding the older, would wait for the newer locked here first.
