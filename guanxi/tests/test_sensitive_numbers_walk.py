@@ -85,6 +85,8 @@ NOT_ABOUT_THEM = {
     "api:order_cancel",
     "api:order_approve",
     "api:invoice_payment_create",
+    # A password reset link is about an account, never a customer.
+    "accounts:password_reset_confirm",
 }
 # Where the numbers are most at home: each must have been shown to the rep (status 200).
 MUST_SHOW = {
