@@ -5,7 +5,7 @@ import threading
 import time
 import traceback
 
-from django.db import connection
+from django.db import connection, transaction
 
 
 def in_thread(target, results: dict, key: str) -> threading.Thread:
@@ -120,3 +120,19 @@ def second_waits_for_first(
         for thread in threads:
             thread.join(30)
     return results
+
+
+def locking_in_id_order(model, ids: list[int], hold: Hold):
+    """A writer locking the rows ``ids`` of ``model`` one by one in ascending id order, held
+    once it has the first: the order every writer is to lock rows in, for a test that another
+    writer's locks never come the other way round."""
+
+    def write():
+        with transaction.atomic():
+            for number, pk in enumerate(sorted(ids)):
+                model.objects.select_for_update().get(pk=pk)
+                if number == 0:
+                    hold.here()
+        return ids
+
+    return write

@@ -9,10 +9,9 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
 
 from guanxi.core.testing.merging import CONCURRENT
-from guanxi.core.testing.threads import Hold, second_waits_for_first
+from guanxi.core.testing.threads import Hold, locking_in_id_order, second_waits_for_first
 from guanxi.customers.models import Customer
 from guanxi.customers.services import customer_create
 from guanxi.dedup.models import CustomerMerge
@@ -44,21 +43,6 @@ def _two_contacts(customer: Customer) -> list[Interaction]:
     ]
 
 
-def _locking_in_id_order(model, ids: list[int], hold: Hold):
-    """A writer locking the rows ``ids`` one by one in ascending id order, held once it has
-    the first."""
-
-    def write():
-        with transaction.atomic():
-            for number, pk in enumerate(sorted(ids)):
-                model.objects.select_for_update().get(pk=pk)
-                if number == 0:
-                    hold.here()
-        return ids
-
-    return write
-
-
 @pytest.mark.parametrize(
     "model, make, change",
     [
@@ -78,7 +62,7 @@ def test_an_undo_and_a_writer_locking_in_id_order_wait_for_each_other(company, m
     ids = [row.pk for row in rows]
     hold = Hold()
     results = second_waits_for_first(
-        _locking_in_id_order(model, ids, hold),
+        locking_in_id_order(model, ids, hold),
         lambda: customer_merge_undo(actor=company.admin, merge_id=merge.pk),
         hold,
         names=("writer", "undo"),

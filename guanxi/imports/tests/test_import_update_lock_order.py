@@ -6,10 +6,9 @@ first, the higher id first here) and the database breaking one of the two off as
 Real concurrency needs PostgreSQL (SQLite has one writer at a time)."""
 
 import pytest
-from django.db import transaction
 
 from guanxi.core.testing.merging import CONCURRENT
-from guanxi.core.testing.threads import Hold, second_waits_for_first
+from guanxi.core.testing.threads import Hold, locking_in_id_order, second_waits_for_first
 from guanxi.customers.models import Customer
 from guanxi.imports.services import import_job_create, import_job_run
 from guanxi.interactions.models import Interaction
@@ -26,21 +25,6 @@ def _run(actor, path, text: str, kind: str):
     return import_job_run(
         job=import_job_create(actor=actor, path=path, filename=path.name, kind=kind)
     )
-
-
-def _locking_in_id_order(model, ids: list[int], hold: Hold):
-    """A writer locking the rows ``ids`` one by one in ascending id order, held once it has
-    the first."""
-
-    def write():
-        with transaction.atomic():
-            for number, pk in enumerate(sorted(ids)):
-                model.objects.select_for_update().get(pk=pk)
-                if number == 0:
-                    hold.here()
-        return ids
-
-    return write
 
 
 @pytest.mark.parametrize(
@@ -75,7 +59,7 @@ def test_an_import_and_a_writer_locking_in_id_order_wait_for_each_other(
     job = import_job_create(actor=company.rep, path=path, filename=path.name, kind=kind)
     hold = Hold()
     results = second_waits_for_first(
-        _locking_in_id_order(model, ids, hold),
+        locking_in_id_order(model, ids, hold),
         lambda: import_job_run(job=job),
         hold,
         names=("writer", "import"),
@@ -109,7 +93,7 @@ def test_an_order_import_moving_the_newer_and_changing_the_older_waits_for_a_wri
     job = import_job_create(actor=company.rep, path=path, filename=path.name, kind="orders")
     hold = Hold()
     results = second_waits_for_first(
-        _locking_in_id_order(Order, ids, hold),
+        locking_in_id_order(Order, ids, hold),
         lambda: import_job_run(job=job),
         hold,
         names=("writer", "import"),
