@@ -193,3 +193,13 @@ def test_changepassword_for_someone_deleted_while_it_was_typed_names_them(compan
     ):
         call_command("changepassword", "analyst", stdout=mock.Mock())
     assert not User.objects.filter(username="analyst").exists()
+
+
+def test_changepassword_offers_no_database_it_would_not_use(company):
+    # Guanxi's command writes through the services, on the one database the site runs on;
+    # an option naming another would be silently ignored.
+    with pytest.raises(TypeError, match="database"):
+        call_command("changepassword", "rep", database="default", stdout=mock.Mock())
+    with pytest.raises(CommandError, match="unrecognized arguments: --database"):
+        call_command("changepassword", "rep", "--database=default", stdout=mock.Mock())
+    assert not company.rep.__class__.objects.get(pk=company.rep.pk).check_password(PASSWORD)

@@ -23,6 +23,15 @@ MAX_TRIES = 3
 class Command(changepassword.Command):
     help = "Change a user's password; the change is recorded in the audit log."
 
+    def add_arguments(self, parser):
+        # Django's ``--database`` is left out: the password is set through the services, on the
+        # one database the site runs on, and an option naming another would be ignored.
+        parser.add_argument(
+            "username",
+            nargs="?",
+            help="Username to change password for; by default, it's the current username.",
+        )
+
     def handle(self, *args, **options):
         username = options["username"] or getpass.getuser()
         user = User.objects.filter(username=username).first()
