@@ -25,6 +25,7 @@ from guanxi.analytics.value.credit import needs_approval
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record, audit_value, diff_values
 from guanxi.customers.selectors import access_customer
+from guanxi.customers.validation import DATE_YEARS
 from guanxi.customers.visibility import CHANGE
 from guanxi.interactions.services import EARLIEST_YEAR
 
@@ -131,10 +132,13 @@ def _check_date_not_future(errors: dict, name: str, value: Any) -> None:
         _check_date_not_too_early(errors, name, value, last=latest.year)
 
 
-def _check_date_not_too_early(errors: dict, name: str, value: Any, *, last: int = 2999) -> None:
+def _check_date_not_too_early(
+    errors: dict, name: str, value: Any, *, last: int = DATE_YEARS[1]
+) -> None:
     """Dates before ``EARLIEST_YEAR`` (0001-01-01 for a date left out by another program,
     1024 for 2024) are slips, refused as a contact's are (``interactions.services``); an
-    invoice's due date may lie ahead, up to ``last``, the API's last year of a time."""
+    invoice's due date may lie ahead, up to ``last``, by default the last year the API takes
+    in a date or time (``validation.DATE_YEARS``)."""
     if isinstance(value, dt.date) and not EARLIEST_YEAR <= value.year <= last:
         errors.setdefault(name, []).append(
             _("Give a date between the years %(first)d and %(last)d.")
