@@ -324,10 +324,11 @@ def _choice_label(model, name: str, value: Any) -> str | None:
 # by change key: the model whose ``label`` choices name the code before the colon.
 LABELLED_CONTACTS = {"phones": Phone, "emails": Email, "addresses": Address}
 
-# A consent as ``services.snapshot_of`` stores it: "granted (web_form, 2026-03-02, Form 17)",
-# the evidence left out when there is none (and in rows written before it was recorded).
+# A consent as ``services.snapshot_of`` stores it: "granted (web_form, 2026-03-02 10:15:00,
+# Form 17)", the evidence left out when there is none (and in rows written before it was
+# recorded), the time too in rows written before it was.
 STORED_CONSENT = re.compile(
-    r"(?P<state>granted|refused) \((?P<method>\w+), (?P<date>\d{4}-\d{2}-\d{2})"
+    r"(?P<state>granted|refused) \((?P<method>\w+), (?P<date>\d{4}-\d{2}-\d{2}(?: [\d:]{8})?)"
     r"(?:, (?P<evidence>.*))?\)",
     re.DOTALL,
 )

@@ -119,10 +119,13 @@ def snapshot_of(
         snapshot["emails"] = [f"{e.label}:{e.address}" for e in emails or ()]
         snapshot["addresses"] = [f"{a.label}:{a}" for a in addresses or ()]
         snapshot["tags"] = sorted(tags or ())
-        # The evidence is what proves the consent, so a change of it alone is a change too.
+        # The evidence is what proves the consent, so a change of it alone is a change too;
+        # so is its moment, to the second (``_write_consents`` keeps a moment within the stored
+        # second as stored), in the server's time zone as pages show times.
         snapshot["consents"] = {
             c.channel: f"{'granted' if c.granted else 'refused'} ({c.method}, "
-            f"{c.recorded_at:%Y-%m-%d}{f', {c.evidence}' if c.evidence else ''})"
+            f"{timezone.localtime(c.recorded_at):%Y-%m-%d %H:%M:%S}"
+            f"{f', {c.evidence}' if c.evidence else ''})"
             for c in consents or ()
         }
     return snapshot
@@ -180,9 +183,11 @@ def _write_nested(customer: Customer, clean: CleanCustomerData, actor) -> None:
 
 def _write_consents(customer: Customer, consents: list[dict[str, Any]], actor) -> None:
     """Store the consents given, each recorded by ``actor`` at the moment given or now. One
-    sent as it is stored (the same decision, method and evidence, at the stored moment, as the
-    API gives it, or none) is left alone: who recorded it and when are the decision's, and the
-    audit row, which compares decisions, would not say they had been taken from them."""
+    sent as it is stored (the same decision, method and evidence, at the stored moment to the
+    second, or none) is left alone: who recorded it and when are the decision's, and the audit
+    row, which compares decisions and their moments to the second, would not say they had
+    been taken from them. (The API gives moments to the millisecond, so a consent sent back
+    as read is one of these.)"""
     stored = {c.channel: c for c in customer.consents.all()}
     now = timezone.now()
     for consent in consents:
@@ -191,7 +196,10 @@ def _write_consents(customer: Customer, consents: list[dict[str, Any]], actor) -
             current is not None
             and (current.granted, current.method, current.evidence)
             == (consent["granted"], consent["method"], consent["evidence"])
-            and consent["recorded_at"] in (None, *_as_read(current.recorded_at))
+            and (
+                consent["recorded_at"] is None
+                or _to_the_second(consent["recorded_at"]) == _to_the_second(current.recorded_at)
+            )
         ):
             continue
         MarketingConsent.objects.update_or_create(
@@ -207,11 +215,8 @@ def _write_consents(customer: Customer, consents: list[dict[str, Any]], actor) -
         )
 
 
-def _as_read(moment: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
-    """``moment`` as stored and as a client read it: the API's JSON gives date-times to the
-    millisecond, the rest cut off, so a consent recorded at 10:00:00.123456 is read, and sent
-    back, as 10:00:00.123."""
-    return moment, moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+def _to_the_second(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(microsecond=0)
 
 
 def _write_phones(customer: Customer, phones) -> None:

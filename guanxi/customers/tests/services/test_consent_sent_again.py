@@ -73,3 +73,24 @@ def test_a_consent_dated_anew_is_recorded_with_its_new_date(company, customer):
     stored = _stored(customer)
     assert stored.recorded_by == company.admin
     assert "2026-04-01" in event.changes["consents"]["after"]["email"]
+
+
+def test_a_consent_dated_anew_on_the_same_day_is_on_record(company, customer):
+    # Ten o'clock becomes three in the afternoon of the same day: the row must say so, or the
+    # decision's moment and who took it change with nothing on record.
+    event = _send_again(company, customer, _consent(recorded_at="2026-03-02T15:00:00+08:00"))
+    stored = _stored(customer)
+    assert stored.recorded_by == company.admin
+    before = event.changes["consents"]["before"]["email"]
+    after = event.changes["consents"]["after"]["email"]
+    assert "10:00:00" in before and "15:00:00" in after
+
+
+def test_a_moment_sent_within_the_second_stored_changes_nothing(company, customer):
+    # The audit row tells moments apart to the second, so a moment within the stored second is
+    # the stored one: writing it would change who took the decision with no row to say so.
+    event = _send_again(company, customer, _consent(recorded_at="2026-03-02T10:00:00.4+08:00"))
+    stored = _stored(customer)
+    assert stored.recorded_by == company.rep
+    assert stored.recorded_at == dt.datetime.fromisoformat(GIVEN_AT)
+    assert "consents" not in event.changes

@@ -65,15 +65,15 @@ def edited(company) -> Customer:
 # The lines of the edit, by language: (label, before, after).
 EDIT_LINES = {
     "en": [
-        ("marketing consent", "Email: granted (Web form, 2026-03-02, Form 17)",
-         "Email: refused (Signed in writing, 2026-03-02)"),
+        ("marketing consent", "Email: granted (Web form, 2026-03-02 10:00:00, Form 17)",
+         "Email: refused (Signed in writing, 2026-03-02 10:00:00)"),
         ("emails", "Personal nana@example.com", "Work nana@example.com"),
         ("kind", "Potential", "Signed"),
         ("phones", "Mobile +86 138 **** 7762", "Work +86 21 5*** 1234"),
     ],
     "zh-hans": [
-        ("营销许可", "电子邮件：已同意（网页表单，2026-03-02，Form 17）",
-         "电子邮件：已拒绝（书面签署，2026-03-02）"),
+        ("营销许可", "电子邮件：已同意（网页表单，2026-03-02 10:00:00，Form 17）",
+         "电子邮件：已拒绝（书面签署，2026-03-02 10:00:00）"),
         ("邮箱", "个人 nana@example.com", "工作 nana@example.com"),
         ("客户类别", "潜在客户", "签约客户"),
         ("电话", "手机 +86 138 **** 7762", "工作 +86 21 5*** 1234"),

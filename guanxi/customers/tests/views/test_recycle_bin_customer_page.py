@@ -3,6 +3,7 @@ numbers masked, who deleted it and its history, with the Restore button and noth
 on it; for administrators, as the bin is, and only while the customer is in the bin."""
 
 import pytest
+from django.utils import timezone
 
 from guanxi.audit.models import AuditEvent
 from guanxi.customers import views
@@ -81,7 +82,8 @@ def test_the_page_shows_the_profile_contacts_deletion_and_history(client, compan
         "1****************X",
         company.rep.label,  # the account manager
         company.manager.label,  # who deleted it
-        deleted.deleted_at.strftime("%Y-%m-%d"),
+        # when, on the day of the server's time zone, as pages give times
+        timezone.localtime(deleted.deleted_at).strftime("%Y-%m-%d"),
     ):
         assert shown in html, shown
     # The history, as the customer page tells it.
