@@ -16,6 +16,9 @@ Every row ends in exactly one outcome:
 * **rejected** — with the reasons, each naming its column; the rows go to the error file. An
   updated or merged row is rejected too when its phones, emails, addresses or tags would leave
   the customer more of one of them than a customer may hold (see ``_beyond_list_limits``).
+  A merged row refused so (or because its customer went away meanwhile) takes the rows
+  following it, by its external id, into no customer: they are rejected with its reason, in
+  its batch or a later one.
 
 Rows scoring between the review and the merge threshold are created and the pair is put in the
 review queue (with ``--dedup review``, every likely duplicate is). The user must be allowed to
@@ -728,10 +731,13 @@ class CustomerImporter:
         queue: list[tuple[_NewCustomer, int | _NewCustomer, float, list]] = []
 
         def unlink(row: CustomerRow, outcome: str, reason: Reason) -> None:
-            """Take back a row's outcome and reject it."""
+            """Take back a row's outcome and reject it. A created or merged row with an external
+            id leads the rows with it: they are rejected with it (those of its batch still to be
+            applied: see ``refused_with_lead``), rather than going into the customer it never
+            reached, or the one that went into since."""
             counts[outcome] -= 1
             reject(sources[row.number], [reason])
-            if outcome == CREATED:
+            if outcome in (CREATED, MERGED):
                 lead_rejected(row, reason)
 
         def lead_rejected(row: CustomerRow, reason: Reason) -> None:
@@ -739,14 +745,6 @@ class CustomerImporter:
             with its id, which would have followed it in its batch."""
             if row.external_id and leaders.get(row.external_id) is row:
                 followed[row.external_id] = reason
-
-        def unlink_with_followers(row: CustomerRow, outcome: str, reason: Reason) -> None:
-            """Reject a row whose customer is gone, with the rows of its batch following it: a
-            merged row's followers of the later batches are rejected with it too, rather than
-            going into the customer it never reached (or the one that went into since)."""
-            unlink(row, outcome, reason)
-            if outcome == MERGED:
-                lead_rejected(row, reason)
 
         # Rows of this batch created before a row are candidates too: every earlier row sharing
         # a key is scored at once, and the decisions below look only at those created.
@@ -845,7 +843,7 @@ class CustomerImporter:
             # rows are rejected, to be imported again, rather than written where they may not go.
             for row, overwrite in changes.pop(lost).rows:
                 by_id = by_external_id.get(row.external_id or "") == lost
-                unlink_with_followers(
+                unlink(
                     row, UPDATED if overwrite else MERGED, _gone_reason(row, by_external_id=by_id)
                 )
             # An organisation row of the batch that went into it took it as its home: people
@@ -855,9 +853,7 @@ class CustomerImporter:
                     del organisations.homes[external_id]
                     organisations.gone.add(external_id)
         if organisations.gone:
-            new, queue = self._without_gone_organisations(
-                new, queue, organisations, unlink_with_followers
-            )
+            new, queue = self._without_gone_organisations(new, queue, organisations, unlink)
         # Organisations with people — stored, or linked by rows of this batch — stay
         # organisations (customer_update's rule; a person with people would be nonsense).
         with_people = self._with_people(changing, changes)
@@ -883,10 +879,22 @@ class CustomerImporter:
         self.seconds["reading for writing"] += time.perf_counter() - started
 
         def refuse(row: CustomerRow, overwrite: bool, reason: Reason) -> None:
-            """Reject a row found, as it is applied, to break a rule about organisations."""
+            """Reject a row found, as it is applied, to break a rule about organisations (or
+            any other that refuses it as it is applied: a limit, its owner, its first row)."""
             unlink(row, UPDATED if overwrite else MERGED, reason)
 
-        rules = _OrganisationRules(organisations, with_people, new_with_people, refuse)
+        def lead_refused(row: CustomerRow) -> Reason | None:
+            """The reason the row of this batch that ``row`` follows was rejected with, once
+            matched (it was merged into a customer it would take past a limit, say); None when
+            it was not, or ``row`` follows none."""
+            external_id = row.external_id
+            if external_id in followed and leaders.get(external_id) is not row:
+                return followed[external_id]
+            return None
+
+        rules = _OrganisationRules(
+            organisations, with_people, new_with_people, refuse, lead_refused
+        )
         with WriteBehind() as writes:
             started = time.perf_counter()
             self._create(new, rules, new_ids, writes)
@@ -917,8 +925,8 @@ class CustomerImporter:
             seen=seen,
             followed=followed,
             # A new customer by the id it was given; none where the merged row was rejected
-            # after all (the customer gone, or not created as its organisation is): the later
-            # rows follow it with its reason instead.
+            # after all (the customer gone, not created as its organisation is, or refused the
+            # row as it was applied): the later rows follow it with its reason instead.
             merged_into={
                 external_id: target.customer.pk if isinstance(target, _NewCustomer) else target
                 for external_id, target in merged_into.items()
@@ -1664,6 +1672,8 @@ class CustomerImporter:
             applied = 0
             given_id_number = ""  # an ID number an update by external id gave
             for row, overwrite in changes[customer.pk].rows:
+                if rules.refused_with_lead(row, overwrite):
+                    continue
                 if overwrite and "notes" in row.scalars:
                     # Held to what the importer could read of them, as the edit form and the
                     # API hold them (``texts_as_read``): notes sent back as read keep the stored
@@ -1912,6 +1922,8 @@ def _combine(item: _NewCustomer, rules: "_OrganisationRules") -> dict[str, Any]:
     id_number = row.id_number
     absorbed = []
     for other, overwrite in item.absorbed:
+        if rules.refused_with_lead(other, overwrite):
+            continue
         # The new customer's owner is one who may be given customers: a row naming one who
         # may not would give it to them.
         owner_reason = kept_owner_reason(other, None)
@@ -2097,12 +2109,28 @@ class _OrganisationRules:
     """customer_update's rules about organisations, for the rows of a batch going into one
     customer, in file order: only people belong to an organisation, no customer is its own,
     and an organisation with people stays one. A row that would break them is refused whole,
-    rather than let the database refuse the batch."""
+    rather than let the database refuse the batch. So is a row following one refused before it
+    (:meth:`refused_with_lead`)."""
 
     organisations: _Organisations
     stored_with_people: set[int]  # customer ids
     new_with_people: set[int]  # the row numbers of new customers
     refuse: Callable[[CustomerRow, bool, str], None]
+    # The reason the row of the batch that a row follows (by its external id) was rejected
+    # with once matched, if it was.
+    lead_refused: Callable[[CustomerRow], Reason | None]
+
+    def refused_with_lead(self, row: CustomerRow, overwrite: bool) -> bool:
+        """Refuse ``row`` with the reason the row it follows was refused with, if it was, and
+        say whether it did. A merged row refused as it is applied (it would take the customer
+        past a limit, or names an owner who may not have it) leads the later rows with its
+        external id into no customer: they go nowhere it did not, as in a later batch, where
+        they follow it by what the batch remembered (``_followed``)."""
+        reason = self.lead_refused(row)
+        if reason is None:
+            return False
+        self.refuse(row, overwrite, reason)
+        return True
 
     def settle(
         self,
