@@ -284,7 +284,6 @@ class InteractionImporter(LinkedRowImporter):
         good, rejected, found = self._checked(batch)
         errors = [self._error(source, reasons) for source, reasons in rejected]
         existing = {external_id: pk for external_id, (pk, _customer) in found.items()}
-        stored = dict(found.values())  # the customer of each contact imported before
         now = timezone.now()
         new: list[Interaction] = []
         updates: dict[int, dict] = {}
@@ -314,24 +313,11 @@ class InteractionImporter(LinkedRowImporter):
                 for name, value in fields.items():
                     setattr(target, name, value)
                 del updates[pk]
-        # The customers the batch touches, locked in ascending id order in one query before
-        # any contact is created or locked, as a merge of customers locks both of its customers
-        # before it moves their contacts: locking a contact first, this waited for a customer
-        # the merge held (to move the contact to it, or to set its last contact) while the
-        # merge waited for the contact, and the database broke one of the two off as a
-        # deadlock. They are where the contacts were when the rows were checked, where the
-        # rows put them, and those of the new contacts. FOR NO KEY UPDATE, the lock setting the
-        # last contact takes, so that others may still add records to these customers meanwhile.
-        list(
-            Customer.objects.select_for_update(no_key=True)
-            .filter(
-                pk__in={stored[pk] for pk in updates}
-                | {fields["customer_id"] for fields in updates.values()}
-                | {interaction.customer_id for interaction in new}
-            )
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        # The customers the batch touches were locked as its rows were checked, before any
+        # contact is created or locked (``LinkedRowImporter._locked``): locking a contact
+        # first, this waited for a customer a merge held (to move the contact to it, or to set
+        # its last contact) while the merge waited for the contact, and the database broke one
+        # of the two off as a deadlock.
         Interaction.objects.bulk_create(new, batch_size=2000)
         # Each customer's last contact, as logging one sets it: the latest of the contacts
         # created here and of those moved to it or to another moment.

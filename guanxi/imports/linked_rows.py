@@ -135,6 +135,9 @@ class LinkedRowImporter:
                 external_id__in=[v["external_id"] for _s, v in mapped if v.get("external_id")]
             ).values_list("external_id", "pk", "customer_id")
         }
+        if transaction.get_connection().in_atomic_block:
+            # A look before the import (outside a transaction) only reads, and locks nothing.
+            customers, existing = self._locked(customers, existing)
         # Rewriting a record moves it to the row's customer: the user must be allowed on the
         # customer it belongs to now too, or a row could rewrite (or take away) what they
         # cannot even see.
@@ -263,6 +266,11 @@ class LinkedRowImporter:
                 found[f"e:{external_id}"] = target or pk
             if str(pk) in ids:
                 found[f"i:{pk}"] = target or pk
+        return self._resolved(found)
+
+    def _resolved(self, found: dict[str, int | Reason]) -> dict[str, int | Reason]:
+        """``found`` (reference -> customer id) with each customer the user may not act on
+        replaced by the reason, and each one out of their sight left out."""
         targets = {v for v in found.values() if isinstance(v, int)}
         allowed = self._allowed(targets)
         # Only a customer the user may see is refused as such. One out of their sight, or in
@@ -270,11 +278,83 @@ class LinkedRowImporter:
         # of a file must not tell which customers exist.
         in_sight = allowed | self._in_sight(targets - allowed)
         for key, value in list(found.items()):
+            if not isinstance(value, int):
+                continue
             if value not in in_sight:
                 del found[key]
             elif value not in allowed:
                 found[key] = self._refused(key[2:])
         return found
+
+    def _locked(
+        self, customers: dict[str, int | Reason], existing: dict[str, tuple[int, int]]
+    ) -> tuple[dict[str, int | Reason], dict[str, tuple[int, int]]]:
+        """Lock the customers the batch touches until it commits, and take ``customers`` (as
+        :meth:`_customers` found them) and ``existing`` (the records imported before, external
+        id -> (id, customer id)) as they are once locked.
+
+        They are the customers the rows name and those of the records the rows rewrite, locked
+        in ascending id order in one query, as a merge of customers locks both of its customers
+        before it moves their records (see ``interaction_import``). FOR NO KEY UPDATE, the lock
+        setting a customer's last contact takes, so that others may still add records to them
+        meanwhile.
+
+        They were looked up without a lock: a merge committed since may have moved a customer
+        away, and its records with it. A row naming that one goes where the merge went, as a
+        row naming a customer merged away before the import does (:meth:`_customers`), and
+        where the merge would have moved what the row writes; or, when the user may not act
+        on that customer, or the customer was deleted, it gets the reason the rows of such a
+        customer get (which :meth:`_clean` gives under the customer column). Without this, the
+        batch wrote to a customer in the recycle bin."""
+        ids = {v for v in customers.values() if isinstance(v, int)}
+        ids |= {customer_id for _pk, customer_id in existing.values()}
+        live = self._lock_customers(ids)
+        gone = ids - live
+        if not gone:
+            return customers, existing
+        # Where the merges took them, and where the records of the batch are now (a merge
+        # moves them, but one under a unique rule stays behind).
+        successors = merge_successors(gone)
+        moved = dict(
+            self.model.objects.filter(
+                pk__in=[pk for pk, customer_id in existing.values() if customer_id in gone]
+            ).values_list("pk", "customer_id")
+        )
+        # Locked after the others, in ascending id order among themselves: they were not known
+        # before. The merge that made them the rows' customers has committed.
+        live |= self._lock_customers(({*successors.values(), *moved.values()}) - live)
+        followed = {
+            key: successors.get(value, value)
+            for key, value in customers.items()
+            if isinstance(value, int) and value in gone
+        }
+        resolved = self._resolved({k: v for k, v in followed.items() if v in live})
+        for key in followed:
+            # One deleted, or now out of the user's sight, is no customer.
+            if key in resolved:
+                customers[key] = resolved[key]
+            else:
+                del customers[key]
+        existing = {
+            external_id: (pk, moved.get(pk, customer_id))
+            for external_id, (pk, customer_id) in existing.items()
+        }
+        return customers, existing
+
+    @staticmethod
+    def _lock_customers(ids: set[int]) -> set[int]:
+        """Lock the customers ``ids`` (see :meth:`_locked`); those of them not in the recycle
+        bin."""
+        if not ids:
+            return set()
+        return {
+            pk
+            for pk, deleted_at in Customer.objects.select_for_update(no_key=True)
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .values_list("pk", "deleted_at")
+            if deleted_at is None
+        }
 
     def _error(self, source: SourceRow, reasons: list[Reason]) -> ImportRowError:
         return ImportRowError(
