@@ -48,6 +48,8 @@ from guanxi.customers.services import (
 )
 from guanxi.customers.validation import MAX_ADDRESSES, MAX_EMAILS, MAX_PHONES, MAX_TAGS
 from guanxi.customers.visibility import CHANGE, VIEW, customer_scope
+from guanxi.interactions.models import Interaction
+from guanxi.interactions.services import latest_contact
 from guanxi.orders.models import Invoice, Order
 from guanxi.service.models import Ticket
 
@@ -808,16 +810,17 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
     # Rows moved on to another customer since the merge stay where they are: the audit row
     # counts those that went back, as the merge's counts those it moved.
     moved_back = 0
+    contacts_back = False
     for model, field_name in _moving_relations():
         ids = details.get("moved", {}).get(f"{model._meta.label_lower}.{field_name}")
         if ids:
-            moved_back += len(
-                _move(
-                    model._default_manager.filter(pk__in=ids, **{field_name: survivor.pk}),
-                    field_name,
-                    merged.pk,
-                )
+            back = _move(
+                model._default_manager.filter(pk__in=ids, **{field_name: survivor.pk}),
+                field_name,
+                merged.pk,
             )
+            moved_back += len(back)
+            contacts_back = contacts_back or (model is Interaction and bool(back))
     copied = details.get("copied", {})
     survivor.phones.filter(number__in=copied.get("phones", [])).delete()
     survivor.emails.filter(address__in=copied.get("emails", [])).delete()
@@ -844,6 +847,12 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
         survivor.last_contacted_at = (
             dt.datetime.fromisoformat(contacted["before"]) if contacted["before"] else None
         )
+    if contacts_back:
+        # Its last contact may have been one that went back (moved to a later moment since
+        # the merge), and the one it had before the merge may be older than one it has had
+        # since: the latest of the contacts it keeps. The undo's audit row tells of the
+        # contacts that went (``moved_back``), as the merge's tells of those that came.
+        survivor.last_contacted_at = latest_contact(survivor.pk)
 
     merged_changes: dict[str, Any] = {"merged_into": {"before": survivor.pk, "after": None}}
     if merged.external_id is None and details.get("filled", {}).get("external_id"):

@@ -22,7 +22,7 @@ from guanxi.audit.summaries import Choices, Summary
 from guanxi.customers.models import Customer
 from guanxi.customers.visibility import INTERACT, VIEW
 from guanxi.interactions.models import Interaction
-from guanxi.interactions.services import interaction_created_changes
+from guanxi.interactions.services import interaction_created_changes, last_contacts_recompute
 
 from .customer_rows import choice_code, parse_date
 from .linked_rows import LinkedRowImporter
@@ -322,7 +322,8 @@ class InteractionImporter(LinkedRowImporter):
         # Each customer's last contact, as logging one sets it: the latest of the contacts
         # created here and of those moved to it or to another moment.
         touched: dict[int, dt.datetime] = {}
-        changed = self._update(updates, touched)
+        left: set[int] = set()
+        changed = self._update(updates, touched, left)
         unchanged += len(updates) - changed
         for interaction in new:
             _touch(touched, interaction)
@@ -330,6 +331,11 @@ class InteractionImporter(LinkedRowImporter):
             Customer.objects.filter(pk=customer_id).filter(
                 Q(last_contacted_at__isnull=True) | Q(last_contacted_at__lt=moment)
             ).update(last_contacted_at=moment)
+        # The customers contacts moved away from take the latest of those they keep: their
+        # last contact may have been one that went. Each has the audit row of the contact that
+        # left it (``_rewrite_events``), as the customer a contact goes to has that of the
+        # contact that set its last contact.
+        last_contacts_recompute(left)
         audit_record_many(
             AuditEvent(
                 occurred_at=now,
@@ -354,10 +360,13 @@ class InteractionImporter(LinkedRowImporter):
         job.rejected += len(errors)
         job.last_row = batch[-1].number
 
-    def _update(self, updates: dict[int, dict], touched: dict[int, dt.datetime]) -> int:
+    def _update(
+        self, updates: dict[int, dict], touched: dict[int, dt.datetime], left: set[int]
+    ) -> int:
         """Apply the rows' changes to interactions imported before, each with an audit row;
         the moment of one moved to another customer or moment is put in ``touched`` (see
-        :func:`_touch`). Returns how many changed."""
+        :func:`_touch`), and the customer one moved away from in ``left``. Returns how many
+        changed."""
         changed = 0
         now = timezone.now()
         events = []
@@ -385,6 +394,8 @@ class InteractionImporter(LinkedRowImporter):
             changed += 1
             if {"customer_id", "occurred_at"} & differences.keys():
                 _touch(touched, interaction)
+            if interaction.customer_id != stored_on:
+                left.add(stored_on)
             events += self._rewrite_events(
                 interaction.pk,
                 now=now,

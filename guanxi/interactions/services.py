@@ -1,12 +1,12 @@
 """Logging touch points on a customer's timeline."""
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -80,6 +80,32 @@ def interaction_log(*, actor, customer_id: int, data: Mapping[str, Any]) -> Inte
         changes=interaction_created_changes(interaction),
     )
     return interaction
+
+
+def latest_contact(customer_id: int) -> dt.datetime | None:
+    """The moment of the latest contact a customer has now, or None: its last contact once it
+    has lost one, which may have been that one. Taken from what is left, rather than kept
+    unless it was the one that went: it is right even where it had gone wrong before."""
+    return Interaction.objects.filter(customer_id=customer_id).aggregate(latest=Max("occurred_at"))[
+        "latest"
+    ]
+
+
+def last_contacts_recompute(customer_ids: Iterable[int]) -> None:
+    """Set the last contact of each of the customers to :func:`latest_contact`, in one
+    statement for them all (an import's batch). The caller holds their locks and writes the
+    audit rows: the last contact is no field of its own in a customer's history, which tells
+    of the contacts that set it (logged, imported, moved away)."""
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return
+    latest = (
+        Interaction.objects.filter(customer_id=OuterRef("pk"))
+        .values("customer_id")
+        .annotate(latest=Max("occurred_at"))
+        .values("latest")
+    )
+    Customer.objects.filter(pk__in=ids).update(last_contacted_at=Subquery(latest))
 
 
 def interaction_created_changes(interaction: Interaction) -> dict[str, dict[str, Any]]:
