@@ -3,12 +3,14 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import router, transaction
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -171,6 +173,34 @@ class UserAdmin(CheckedSelectionMixin, CheckedFieldsMixin, DjangoUserAdmin):
 
     def delete_queryset(self, request, queryset):
         services.users_delete(actor=request.user, user_ids=queryset.values_list("pk", flat=True))
+
+    # A record naming someone, added after the confirmation page found none, refuses their
+    # deletion (``users_delete``) with everything of the request undone; the confirmation is
+    # shown again, now listing the records that keep them, as it lists those found at first.
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except services.UsersNamedMeanwhileError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    # Django's bulk delete, in one transaction with its admin log of the deletion, which it
+    # writes first: a refused deletion leaves no record of one.
+    actions = ["delete_selected"]
+
+    @admin.action(permissions=["delete"], description=_("Delete selected %(verbose_name_plural)s"))
+    def delete_selected(self, request, queryset):
+        if not request.POST.get("post"):  # the confirmation page
+            return django_delete_selected(self, request, queryset)
+        try:
+            with transaction.atomic(using=router.db_for_write(User)):
+                return django_delete_selected(self, request, queryset)
+        except services.UsersNamedMeanwhileError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            request.POST = request.POST.copy()
+            del request.POST["post"]
+            return django_delete_selected(self, request, queryset)
 
     def _save_model(self, request, obj, form, change):
         if change and "is_active" in form.changed_data and not obj.is_active:

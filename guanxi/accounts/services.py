@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
@@ -265,6 +266,14 @@ def _agents_department_lock(user: User) -> None:
         list(Department.objects.select_for_update().filter(pk=user.department_id).values("pk"))
 
 
+def _active_managers(department_id: int) -> list[int]:
+    return list(
+        User.objects.filter(
+            role=Role.MANAGER, department_id=department_id, is_active=True
+        ).values_list("pk", flat=True)
+    )
+
+
 def _managers_out_of_sight_release(
     *, actor: User, department_id: int, also: Iterable[int] = ()
 ) -> int:
@@ -273,9 +282,7 @@ def _managers_out_of_sight_release(
     is in their department."""
     from guanxi.service.services import tickets_out_of_sight_release
 
-    managers = User.objects.filter(
-        role=Role.MANAGER, department_id=department_id, is_active=True
-    ).values_list("pk", flat=True)
+    managers = _active_managers(department_id)
     return tickets_out_of_sight_release(actor=actor, user_ids=[*managers, *also])
 
 
@@ -325,7 +332,7 @@ def user_deactivate(
     none. Signing in and API tokens stop working for inactive users by themselves."""
     from guanxi.analytics.services import follow_ups_hand_over
     from guanxi.customers.services import customers_reassign
-    from guanxi.service.services import tickets_hand_over
+    from guanxi.service.services import tickets_hand_over, tickets_held_lock
 
     _require_administrator(actor)
     # The successor is locked too, in id order, and so read after anyone deactivating them
@@ -360,11 +367,18 @@ def user_deactivate(
             customers_reassign(actor=actor, from_owner_id=user.pk, to_owner_id=successor_id)
         except ValidationError as exc:
             raise ValidationError({"hand_over_to": exc.messages}) from exc
+    left = _agent_department(user)
+    # The leaver's tickets are handed over, and then those their department's managers no
+    # longer see are put back in the queue: every ticket either may touch is locked first, in
+    # one ascending id order (after the customers, as everything moving both locks them), as a
+    # ticket merge locks its two. Locked pass by pass, a manager's older ticket came after the
+    # leaver's newer one, and a merge of the two, holding the older, deadlocked with this.
+    if left is not None:
+        tickets_held_lock(user_ids=[user.pk, *_active_managers(left)])
     if holdings.open_tickets:
         tickets_hand_over(actor=actor, from_user_id=user.pk, to_user_id=successor_id)
     if holdings.open_follow_ups:
         follow_ups_hand_over(actor=actor, from_user_id=user.pk)
-    left = _agent_department(user)
     if left is not None:
         _managers_out_of_sight_release(actor=actor, department_id=left)
     # Every hand-over above is scoped to what the actor may change; an administrator changes
@@ -653,13 +667,34 @@ def user_password_set(*, actor: User | None, user_id: int, password: str | None)
     return user
 
 
+class UsersNamedMeanwhileError(Exception):
+    """Records naming users being deleted (a ticket they hold, a customer they own, a contact
+    they logged) were added after the page deleting them was shown without any: deleting the
+    users would delete those records, or fail on them."""
+
+    def __init__(self, users: Iterable[User]):
+        super().__init__(
+            _(
+                "Nothing was deleted: records naming %(users)s were added since this page "
+                "was opened."
+            )
+            % {"users": _(", ").join(user.username for user in users)}
+        )
+
+
 @transaction.atomic
 def users_delete(*, actor: User, user_ids: Iterable[int]) -> int:
     """Delete users on the admin site, one audit row each with what they had (the fields of
     :func:`user_change_record` with a value, their groups and permissions), never the
     password: an account deleted can no longer sign in, and nothing else would say who it was
     or who deleted it. Someone who leaves is deactivated instead (:func:`user_deactivate`).
-    Nobody deletes themselves: the row would name an actor that no longer exists."""
+    Nobody deletes themselves: the row would name an actor that no longer exists.
+
+    The admin site's confirmation page refuses to delete someone whom records still name (their
+    tickets, customers, contacts), listing them. One added after the page looked, before the
+    users are locked here, is found once they are (a record added later waits for the
+    deletion, and then finds them gone): :class:`UsersNamedMeanwhileError` is raised and
+    nothing is deleted, for the page to be shown again with the records it now lists."""
     user_ids = set(user_ids)
     if actor.pk in user_ids:
         # The admin site shows its own refusal page.
@@ -678,5 +713,8 @@ def users_delete(*, actor: User, user_ids: Iterable[int]) -> int:
                 if value not in (None, "", [], False)
             },
         )
-    User.objects.filter(pk__in=[user.pk for user in users]).delete()
+    try:
+        User.objects.filter(pk__in=[user.pk for user in users]).delete()
+    except (ProtectedError, RestrictedError) as error:
+        raise UsersNamedMeanwhileError(users) from error
     return len(users)

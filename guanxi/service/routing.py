@@ -8,8 +8,12 @@ Assignment, in order:
    the one with the fewest open tickets (then the lowest id, so the choice is repeatable),
    skipping absent and inactive agents;
 3. otherwise nobody: the ticket waits in the unassigned queue.
+
+Whoever is passed over (``passed_over``: deleted or deactivated as the ticket was routed to
+them) is skipped as an inactive agent is, and the next in that order gets the ticket.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.db.models import Count, Q
@@ -64,20 +68,24 @@ def category_lineage(category_id: int | None) -> list[int]:
     return lineage
 
 
-def _available(users):
-    return users.filter(is_active=True).exclude(agent_profile__is_absent=True)
+def _available(users, passed_over: Collection[int]):
+    return (
+        users.filter(is_active=True)
+        .exclude(agent_profile__is_absent=True)
+        .exclude(pk__in=list(passed_over))
+    )
 
 
-def choose_assignee(ticket: Ticket, *, tier: str) -> Assignment:
+def choose_assignee(ticket: Ticket, *, tier: str, passed_over: Collection[int] = ()) -> Assignment:
     owner_id = ticket.customer.owner_id
     if tier in TOP_TIERS and owner_id is not None:
-        owner = _available(User.objects.filter(pk=owner_id)).first()
+        owner = _available(User.objects.filter(pk=owner_id), passed_over).first()
         if owner is not None:
             return Assignment(owner, "key_account")
     lineage = category_lineage(ticket.category_id)
     for category_id in lineage:
         skilled = (
-            _available(User.objects.filter(agent_profile__skills=category_id))
+            _available(User.objects.filter(agent_profile__skills=category_id), passed_over)
             .annotate(
                 open_load=Count(
                     "assigned_tickets",

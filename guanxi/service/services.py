@@ -69,7 +69,14 @@ from .models import (
     claim_holds_for,
     email_languages,
 )
-from .routing import active_policies, choose_assignee, customer_tier, customer_tiers, policy_for
+from .routing import (
+    Assignment,
+    active_policies,
+    choose_assignee,
+    customer_tier,
+    customer_tiers,
+    policy_for,
+)
 from .selectors import ticket_get_for_user, ticket_readers
 from .sla import Targets, running_clocks
 
@@ -459,15 +466,38 @@ def _link_orders(ticket: Ticket, order_ids: Iterable[int], errors: dict) -> None
     ticket.orders.add(*found)
 
 
+def _routed(ticket: Ticket, *, tier: str) -> Assignment:
+    """Whom routing gives the new ticket to (:func:`choose_assignee`), locked until the
+    transaction ends (FOR KEY SHARE, as the database's check of the ticket's assignee and owner
+    would lock them only as it commits): a deletion or deactivation of theirs under way is
+    waited for, and they are then passed over for the next in routing's order (nobody, at the
+    end of it), instead of the commit failing on a user gone (a server error) or the ticket
+    going to someone who has left, after their tickets were handed over."""
+    from guanxi.accounts.models import User
+
+    passed_over: set[int] = set()
+    while True:
+        assignment = choose_assignee(ticket, tier=tier, passed_over=passed_over)
+        user = assignment.user
+        if user is None or key_shared(
+            User.objects.filter(pk=user.pk, is_active=True).values_list("pk")
+        ):
+            return assignment
+        passed_over.add(user.pk)
+
+
 def _open_ticket(
     *,
     actor,
     customer: Customer,
+    lock_customer: Callable[[], Customer],
     values: dict[str, Any],
     order_ids: Iterable[int] = (),
     requester_email: str = "",
     now: datetime,
 ) -> Ticket:
+    """Open a ticket for ``customer`` (as read, unlocked), which ``lock_customer`` locks and
+    returns as stored, or raises ``Customer.DoesNotExist`` for when it has gone."""
     errors: dict[str, list[str]] = {}
     for required in ("type", "subject"):
         if not values.get(required):
@@ -485,7 +515,15 @@ def _open_ticket(
     if ticket.type != Ticket.Type.COMPLAINT:
         ticket.area = ""
     tier = customer_tier(customer.pk)
-    assignment = choose_assignee(ticket, tier=tier)
+    # The user routed to is locked before the customer, as a deactivation locks the leaver and
+    # then the customers they own: a gold customer's request, routed to their account manager
+    # as they left, held the customer while it waited for them, and the deactivation waited
+    # for the customer. Routed again once the customer is locked only if its owner changed
+    # meanwhile (a key account moves with its owner); a new owner is locked after it then.
+    assignment = _routed(ticket, tier=tier)
+    ticket.customer = lock_customer()
+    if ticket.customer.owner_id != customer.owner_id:
+        assignment = _routed(ticket, tier=tier)
     ticket.assignee = assignment.user
     # The agent who takes the request in (on the phone, at the counter) owns it; a request
     # that comes in by itself is owned by whoever routing gives it to.
@@ -519,10 +557,7 @@ def _open_ticket(
 @transaction.atomic
 def ticket_create(*, actor, customer_id: int, data: Mapping[str, Any]) -> Ticket:
     """Open a ticket for a customer the actor may interact with."""
-    # Locked, so that a merge of this customer under way finishes first: the ticket is then
-    # refused as for a customer gone, instead of being written after the merge moved the
-    # customer's tickets to the kept one and left behind in the recycle bin.
-    customer = access_customer(actor, customer_id, INTERACT, for_update=True)
+    customer = access_customer(actor, customer_id, INTERACT)
     errors: dict[str, list[str]] = {}
     values = _clean_fields(data, errors)
     requester_email = _requester_email(data.get("requester_email"), errors)
@@ -539,6 +574,11 @@ def ticket_create(*, actor, customer_id: int, data: Mapping[str, Any]) -> Ticket
     return _open_ticket(
         actor=actor,
         customer=customer,
+        # Locked (once the user routed to is), so that a merge of this customer under way
+        # finishes first: the ticket is then refused as for a customer gone, instead of being
+        # written after the merge moved the customer's tickets to the kept one and left behind
+        # in the recycle bin.
+        lock_customer=lambda: access_customer(actor, customer.pk, INTERACT, for_update=True),
         values=values,
         order_ids=data.get("order_ids") or (),
         requester_email=requester_email,
@@ -577,8 +617,6 @@ def ticket_create_from_customer(
 
     Raises ``Customer.DoesNotExist`` when ``customer`` was merged into another or deleted by
     the time it is locked (see :func:`ticket_create`); the caller finds the customer again."""
-    if not Customer.objects.select_for_update().filter(pk=customer.pk, deleted_at=None).exists():
-        raise Customer.DoesNotExist
     errors: dict[str, list[str]] = {}
     values = _clean_fields(data, errors)
     if errors:
@@ -586,8 +624,18 @@ def ticket_create_from_customer(
     values["language"] = _requester_language(values)
     values["sender_unverified"] = sender_unverified
     now = timezone.now()
+
+    def lock_customer() -> Customer:
+        locked = Customer.objects.select_for_update().filter(pk=customer.pk, deleted_at=None)
+        return locked.get()
+
     ticket = _open_ticket(
-        actor=None, customer=customer, values=values, requester_email=requester_email, now=now
+        actor=None,
+        customer=customer,
+        lock_customer=lock_customer,
+        values=values,
+        requester_email=requester_email,
+        now=now,
     )
     TicketMessage.objects.create(
         ticket=ticket,
@@ -878,6 +926,22 @@ def _move_tickets(actor, ticket_ids: list[int], *, from_user_id: int, taker_of) 
             summary=ticket.subject,
             before=before,
         )
+
+
+def tickets_held_lock(*, user_ids: Iterable[int]) -> None:
+    """Lock the open tickets ``user_ids`` hold (assigned to them, or theirs as first contact),
+    all in one ascending id order, as a ticket merge locks its two: for a caller about to move
+    them in more than one pass (one user's, then others'), which would otherwise lock a newer
+    ticket of the first pass before an older one of the second while a merge of the two held
+    the older and waited for the newer. Call in the caller's transaction."""
+    ids = sorted(set(user_ids))
+    list(
+        Ticket.objects.select_for_update(of=("self",))
+        .filter(status__in=Ticket.OPEN_STATUSES)
+        .filter(Q(assignee_id__in=ids) | Q(owner_id__in=ids))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 @transaction.atomic

@@ -1,0 +1,40 @@
+"""A department's last service agent deactivated while two tickets are merged: one the agent
+holds, which the deactivation hands over, and an older one their manager holds on a customer
+the manager then no longer sees, which it puts back in the queue. The deactivation locks every
+ticket it will touch in one ascending id order, as a ticket merge locks its two, so one waits
+for the other, instead of locking the agent's tickets and then the manager's (the newer ticket
+before the older) and the database breaking one of the two off as a deadlock. Real concurrency
+needs PostgreSQL (SQLite has one writer at a time)."""
+
+from guanxi.accounts.services import POOL, user_deactivate
+from guanxi.accounts.tests.service_department import managers_tickets, new_ticket
+from guanxi.core.testing.merging import CONCURRENT
+from guanxi.core.testing.threads import hold_after_first, second_waits_for_first
+from guanxi.service import services
+from guanxi.service.models import Ticket
+
+pytestmark = CONCURRENT
+
+
+def test_deactivating_an_agent_and_merging_their_ticket_into_their_managers_wait_for_each_other(
+    company, monkeypatch
+):
+    # The manager's ticket on the representative's customer, seen only through the agent, is
+    # the older of the two.
+    head, older, _seen, _closed = managers_tickets(company)
+    newer = new_ticket(company.rep_customer, assignee=company.agent, owner=company.agent)
+    # Held once it has locked the older ticket.
+    hold = hold_after_first(monkeypatch, services, "_locked", thread="merge")
+    results = second_waits_for_first(
+        lambda: services.ticket_merge(actor=company.admin, ticket_id=newer.pk, into_id=older.pk),
+        lambda: user_deactivate(actor=company.admin, user_id=company.agent.pk, hand_over_to=POOL),
+        hold,
+        names=("merge", "deactivation"),
+    )
+    assert results["merge"][0] == "ok", results["merge"][-1]
+    assert results["deactivation"][0] == "ok", results["deactivation"][-1]
+    merged, kept = Ticket.objects.get(pk=newer.pk), Ticket.objects.get(pk=older.pk)
+    assert merged.merged_into_id == kept.pk
+    # The manager no longer sees the customer: the kept ticket went back to the queue.
+    assert (kept.assignee_id, kept.owner_id) == (None, None)
+    assert not Ticket.objects.filter(assignee=head, customer=company.rep_customer).exists()
