@@ -331,10 +331,10 @@ class InteractionImporter(LinkedRowImporter):
             Customer.objects.filter(pk=customer_id).filter(
                 Q(last_contacted_at__isnull=True) | Q(last_contacted_at__lt=moment)
             ).update(last_contacted_at=moment)
-        # The customers contacts moved away from take the latest of those they keep: their
-        # last contact may have been one that went. Each has the audit row of the contact that
-        # left it (``_rewrite_events``), as the customer a contact goes to has that of the
-        # contact that set its last contact.
+        # The customers contacts moved away from, or to an earlier moment on, take the latest
+        # of those they keep: their last contact may have been one that went. Each has the
+        # audit row of the contact that left it or moved (``_rewrite_events``), as the customer
+        # a contact goes to has that of the contact that set its last contact.
         last_contacts_recompute(left)
         audit_record_many(
             AuditEvent(
@@ -365,8 +365,8 @@ class InteractionImporter(LinkedRowImporter):
     ) -> int:
         """Apply the rows' changes to interactions imported before, each with an audit row;
         the moment of one moved to another customer or moment is put in ``touched`` (see
-        :func:`_touch`), and the customer one moved away from in ``left``. Returns how many
-        changed."""
+        :func:`_touch`), and the customer one moved away from, or to an earlier moment on, in
+        ``left``. Returns how many changed."""
         changed = 0
         now = timezone.now()
         events = []
@@ -388,6 +388,7 @@ class InteractionImporter(LinkedRowImporter):
             if not differences:
                 continue
             stored_on, stored_subject = interaction.customer_id, interaction.subject
+            stored_at = interaction.occurred_at
             for name, value in fields.items():
                 setattr(interaction, name, value)
             interaction.save(update_fields=list(fields))
@@ -395,6 +396,9 @@ class InteractionImporter(LinkedRowImporter):
             if {"customer_id", "occurred_at"} & differences.keys():
                 _touch(touched, interaction)
             if interaction.customer_id != stored_on:
+                left.add(stored_on)
+            elif "occurred_at" in differences and interaction.occurred_at < stored_at:
+                # Moved to an earlier moment, it may have been its customer's last contact.
                 left.add(stored_on)
             events += self._rewrite_events(
                 interaction.pk,

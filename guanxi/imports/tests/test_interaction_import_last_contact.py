@@ -133,3 +133,21 @@ def test_the_customers_a_batch_takes_contacts_from_are_recomputed_in_one_stateme
         and '"interactions_interaction"' in q["sql"]
     ]
     assert len(recomputed) == 1, recomputed
+
+
+def test_a_contact_moved_to_an_earlier_moment_leaves_the_latest_it_keeps(company, tmp_path):
+    customer_create(actor=company.rep, data={"name": "张伟", "external_id": "K1"})
+    run(
+        tmp_path,
+        company.rep,
+        "I0,K1,visit,拜访,2026-03-01 09:00\nI1,K1,phone,来电,2026-03-05 10:30\n",
+    )
+    assert _last_contact("K1") == _moment("2026-03-05 10:30")
+
+    moved = run(tmp_path, company.rep, "I1,K1,phone,来电,2026-02-20 08:00\n")
+
+    assert (moved.updated, moved.rejected) == (1, 0)
+    # Not the moment the contact had: the latest of the contacts it has now.
+    assert _last_contact("K1") == _moment("2026-03-01 09:00")
+    run(tmp_path, company.rep, "I0,K1,visit,拜访,2026-02-25 09:00\n")
+    assert _last_contact("K1") == _moment("2026-02-25 09:00")
