@@ -866,8 +866,18 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
     survivor.updated_at = now
     survivor.save()
     survivor.refresh_from_db()
+    merged_contacts: dict[str, Any] = {}
+    if details.get("moved", {}).get(f"{Interaction._meta.label_lower}.customer"):
+        # The merged customer's last contact was one of the contacts the merge took, which may
+        # have moved to another moment (or on to another customer) since: the latest of those
+        # it has back, not the one it had before the merge.
+        merged_contacts["last_contacted_at"] = latest_contact(merged.pk)
     Customer.objects.filter(pk=merged.pk).update(
-        deleted_at=None, version=F("version") + 1, updated_at=now, external_id=merged.external_id
+        deleted_at=None,
+        version=F("version") + 1,
+        updated_at=now,
+        external_id=merged.external_id,
+        **merged_contacts,
     )
     merged.refresh_from_db()
     refresh_search_data(survivor)

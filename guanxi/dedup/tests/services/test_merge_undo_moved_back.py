@@ -104,3 +104,38 @@ def test_the_survivor_loses_a_last_contact_moved_back_with_its_contact(company, 
 
     assert Interaction.objects.get(external_id="I1").customer_id == merged.pk
     assert _last_contact(survivor) == timezone.make_aware(dt.datetime(2026, 3, 1, 9, 0))
+
+
+@pytest.mark.parametrize(
+    ("corrected", "latest"),
+    [
+        # One corrected to a later moment than the merged customer's last contact.
+        ("I1,K1,phone,来电,2026-03-09 10:00\n", dt.datetime(2026, 3, 9, 10, 0)),
+        # Its last contact corrected to an earlier moment than the other contact.
+        ("I2,K1,visit,拜访,2026-02-20 10:00\n", dt.datetime(2026, 3, 2, 10, 0)),
+    ],
+)
+def test_the_merged_customer_takes_the_latest_contact_it_gets_back(
+    company, tmp_path, corrected, latest
+):
+    rep = company.rep
+    survivor = customer_create(actor=rep, data={"name": "张伟", "external_id": "K1"})
+    merged = customer_create(actor=rep, data={"name": "张伟", "external_id": "K2"})
+    path = tmp_path / "contacts.csv"
+
+    def run(text: str):
+        path.write_text(f"external_id,customer_external_id,channel,subject,occurred_at\n{text}")
+        job = import_job_create(actor=rep, path=path, filename=path.name, kind="interactions")
+        assert import_job_run(job=job).rejected == 0
+
+    run("I1,K2,phone,来电,2026-03-02 10:00\nI2,K2,visit,拜访,2026-03-05 10:00\n")
+    assert _last_contact(merged) == timezone.make_aware(dt.datetime(2026, 3, 5, 10, 0))
+    merge = customers_merge(actor=rep, survivor_id=survivor.pk, merged_id=merged.pk)
+    # Corrected while with the survivor.
+    run(corrected)
+
+    customer_merge_undo(actor=rep, merge_id=merge.pk)
+
+    assert set(Interaction.objects.values_list("customer_id", flat=True)) == {merged.pk}
+    # Not the last contact it had before the merge: the latest of those it has back.
+    assert _last_contact(merged) == timezone.make_aware(latest)
