@@ -1,6 +1,8 @@
 """Customer data work in a real browser: importing a spreadsheet, being warned of a duplicate
 while typing, merging a pair from the review queue, and undoing the merge."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -129,3 +131,22 @@ def test_an_organisation_typed_in_full_without_picking_it_is_linked(page, compan
     expect(page.locator("h1")).to_have_text("周杰")
     expect(page.locator(".page-head")).to_contain_text("天津思源科技有限公司")
     assert Customer.objects.get(name="周杰").organization_id == org.pk
+
+
+def test_the_export_format_picked_on_the_list_stays_picked(page, company, tmp_path):
+    customer_create(actor=company.rep, data={"name": "孙悦", "tags": ["VIP"]})
+    sign_in(page, "rep")
+    page.goto("/customers/?q=VIP")
+    # Picked with the keys, as a keyboard user does: each arrow press is a change.
+    page.locator("#export-form select[name=format]").focus()
+    page.keyboard.press("ArrowDown")
+    # Whatever the page asks the server after the pick has come back before the check.
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#export-form select[name=format]")).to_have_value("xlsx")
+    with page.expect_download() as download:
+        page.locator("#export-form").get_by_role("button", name="Export", exact=True).click()
+    assert download.value.suggested_filename.endswith(".xlsx")
+    # The filters' own selects still fetch the list as they change.
+    page.select_option("#id_kind", "signed")
+    expect(page).to_have_url(re.compile(r"kind=signed"))
+    expect(page.locator("#results")).not_to_contain_text("孙悦")
