@@ -518,12 +518,19 @@ def _open_ticket(
     # The user routed to is locked before the customer, as a deactivation locks the leaver and
     # then the customers they own: a gold customer's request, routed to their account manager
     # as they left, held the customer while it waited for them, and the deactivation waited
-    # for the customer. Routed again once the customer is locked only if its owner changed
-    # meanwhile (a key account moves with its owner); a new owner is locked after it then.
-    assignment = _routed(ticket, tier=tier)
-    ticket.customer = lock_customer()
-    if ticket.customer.owner_id != customer.owner_id:
+    # for the customer. Routed again only if the customer's owner changed meanwhile (a key
+    # account moves with its owner), the customer's lock let go first (a savepoint undone):
+    # the new owner locked while it was held, deactivating them waited for the customer here
+    # as this waited for them.
+    while True:
         assignment = _routed(ticket, tier=tier)
+        with transaction.atomic():
+            locked = lock_customer()
+            if locked.owner_id == ticket.customer.owner_id:
+                break
+            transaction.set_rollback(True)
+        ticket.customer = locked
+    ticket.customer = locked
     ticket.assignee = assignment.user
     # The agent who takes the request in (on the phone, at the counter) owns it; a request
     # that comes in by itself is owned by whoever routing gives it to.
