@@ -274,6 +274,12 @@ def _active_managers(department_id: int) -> list[int]:
     )
 
 
+def _has_active_agent(department_id: int) -> bool:
+    return User.objects.filter(
+        role=Role.SERVICE_AGENT, department_id=department_id, is_active=True
+    ).exists()
+
+
 def _managers_out_of_sight_release(
     *, actor: User, department_id: int, also: Iterable[int] = ()
 ) -> int:
@@ -373,8 +379,13 @@ def user_deactivate(
     # one ascending id order (after the customers, as everything moving both locks them), as a
     # ticket merge locks its two. Locked pass by pass, a manager's older ticket came after the
     # leaver's newer one, and a merge of the two, holding the older, deadlocked with this.
+    # The managers' tickets only when the leaver was the department's last active agent: with
+    # one left, the managers still see every customer and none of theirs moves, and locking
+    # every open ticket of every manager kept each deactivation waiting on any of them being
+    # worked on. (The department is locked, so no other agent of it leaves meanwhile.)
     if left is not None:
-        tickets_held_lock(user_ids=[user.pk, *_active_managers(left)])
+        managers = [] if _has_active_agent(left) else _active_managers(left)
+        tickets_held_lock(user_ids=[user.pk, *managers])
     if holdings.open_tickets:
         tickets_hand_over(actor=actor, from_user_id=user.pk, to_user_id=successor_id)
     if holdings.open_follow_ups:

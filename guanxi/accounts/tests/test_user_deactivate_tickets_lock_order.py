@@ -7,9 +7,19 @@ before the older) and the database breaking one of the two off as a deadlock. Re
 needs PostgreSQL (SQLite has one writer at a time)."""
 
 from guanxi.accounts.services import POOL, user_deactivate
-from guanxi.accounts.tests.service_department import managers_tickets, new_ticket
+from guanxi.accounts.tests.service_department import (
+    managers_tickets,
+    new_ticket,
+    second_agent_and_managers_ticket,
+)
 from guanxi.core.testing.merging import CONCURRENT
-from guanxi.core.testing.threads import hold_after_first, second_waits_for_first
+from guanxi.core.testing.threads import (
+    Hold,
+    hold_after_first,
+    in_thread,
+    locking_in_id_order,
+    second_waits_for_first,
+)
 from guanxi.service import services
 from guanxi.service.models import Ticket
 
@@ -38,3 +48,35 @@ def test_deactivating_an_agent_and_merging_their_ticket_into_their_managers_wait
     # The manager no longer sees the customer: the kept ticket went back to the queue.
     assert (kept.assignee_id, kept.owner_id) == (None, None)
     assert not Ticket.objects.filter(assignee=head, customer=company.rep_customer).exists()
+
+
+def test_deactivating_one_of_two_agents_does_not_wait_for_their_managers_tickets(company):
+    # Another agent is left, so the manager still sees every customer and none of their
+    # tickets moves: the deactivation has no reason to wait for one of them being worked on
+    # (locking every open ticket of every manager of the department, it did).
+    _other_agent, head, managers = second_agent_and_managers_ticket(company)
+    agents = new_ticket(company.rep_customer, assignee=company.agent, owner=company.agent)
+    hold = Hold()
+    results: dict = {}
+    editing = in_thread(locking_in_id_order(Ticket, [managers.pk], hold), results, "edit")
+    leaving = None
+    try:
+        assert hold.reached.wait(30), "the manager's ticket was never locked"
+        leaving = in_thread(
+            lambda: user_deactivate(
+                actor=company.admin, user_id=company.agent.pk, hand_over_to=POOL
+            ),
+            results,
+            "deactivation",
+        )
+        leaving.join(10)
+        finished_first = "deactivation" in results
+    finally:
+        hold.go.set()
+        editing.join(30)
+        if leaving is not None:
+            leaving.join(30)
+    assert finished_first, "the deactivation waited for the manager's ticket"
+    assert results["deactivation"][0] == "ok", results["deactivation"][-1]
+    assert Ticket.objects.get(pk=agents.pk).assignee_id is None
+    assert Ticket.objects.get(pk=managers.pk).assignee_id == head.pk
