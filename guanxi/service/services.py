@@ -466,24 +466,37 @@ def _link_orders(ticket: Ticket, order_ids: Iterable[int], errors: dict) -> None
     ticket.orders.add(*found)
 
 
-def _routed(ticket: Ticket, *, tier: str) -> Assignment:
+def _routed(ticket: Ticket, *, tier: str, actor=None) -> Assignment:
     """Whom routing gives the new ticket to (:func:`choose_assignee`), locked until the
     transaction ends (FOR KEY SHARE, as the database's check of the ticket's assignee and owner
     would lock them only as it commits): a deletion or deactivation of theirs under way is
     waited for, and they are then passed over for the next in routing's order (nobody, at the
     end of it), instead of the commit failing on a user gone (a server error) or the ticket
-    going to someone who has left, after their tickets were handed over."""
+    going to someone who has left, after their tickets were handed over.
+
+    The ``actor`` taking the request in, whom the ticket names as its author (and an agent as
+    its owner, or its assignee when routing gives it nobody), is locked likewise, with the
+    user chosen in one id order, as a deactivation locks the leaver and their successor; one
+    deleted or deactivated meanwhile is refused as any inactive user is."""
     from guanxi.accounts.models import User
 
     passed_over: set[int] = set()
     while True:
         assignment = choose_assignee(ticket, tier=tier, passed_over=passed_over)
-        user = assignment.user
-        if user is None or key_shared(
-            User.objects.filter(pk=user.pk, is_active=True).values_list("pk")
-        ):
+        wanted = {person.pk for person in (assignment.user, actor) if person is not None}
+        if not wanted:
             return assignment
-        passed_over.add(user.pk)
+        locked = {
+            pk
+            for (pk,) in key_shared(
+                User.objects.filter(pk__in=wanted, is_active=True).order_by("pk").values_list("pk")
+            )
+        }
+        if actor is not None and actor.pk not in locked:
+            raise PermissionDenied
+        if assignment.user is None or assignment.user.pk in locked:
+            return assignment
+        passed_over.add(assignment.user.pk)
 
 
 def _open_ticket(
@@ -523,7 +536,7 @@ def _open_ticket(
     # the new owner locked while it was held, deactivating them waited for the customer here
     # as this waited for them.
     while True:
-        assignment = _routed(ticket, tier=tier)
+        assignment = _routed(ticket, tier=tier, actor=actor)
         with transaction.atomic():
             locked = lock_customer()
             if locked.owner_id == ticket.customer.owner_id:
