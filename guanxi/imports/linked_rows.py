@@ -304,29 +304,35 @@ class LinkedRowImporter:
         row naming a customer merged away before the import does (:meth:`_customers`), and
         where the merge would have moved what the row writes; or, when the user may not act
         on that customer, or the customer was deleted, it gets the reason the rows of such a
-        customer get (which :meth:`_clean` gives under the customer column). Without this, the
-        batch wrote to a customer in the recycle bin."""
+        customer get (which :meth:`_clean` gives under the customer column), as does a row
+        naming a customer given since to someone else, out of the user's reach. Without this,
+        the batch wrote to a customer in the recycle bin, or to one no longer the user's."""
         ids = {v for v in customers.values() if isinstance(v, int)}
         ids |= {customer_id for _pk, customer_id in existing.values()}
         live = self._lock_customers(ids)
         gone = ids - live
-        if not gone:
-            return customers, existing
-        # Where the merges took them, and where the records of the batch are now (a merge
-        # moves them, but one under a unique rule stays behind).
-        successors = merge_successors(gone)
-        moved = dict(
-            self.model.objects.filter(
-                pk__in=[pk for pk, customer_id in existing.values() if customer_id in gone]
-            ).values_list("pk", "customer_id")
-        )
-        # Locked after the others, in ascending id order among themselves: they were not known
-        # before. The merge that made them the rows' customers has committed.
-        live |= self._lock_customers(({*successors.values(), *moved.values()}) - live)
+        successors: dict[int, int] = {}
+        moved: dict[int, int] = {}
+        if gone:
+            # Where the merges took them, and where the records of the batch are now (a merge
+            # moves them, but one under a unique rule stays behind).
+            successors = merge_successors(gone)
+            moved = dict(
+                self.model.objects.filter(
+                    pk__in=[pk for pk, customer_id in existing.values() if customer_id in gone]
+                ).values_list("pk", "customer_id")
+            )
+            # Locked after the others, in ascending id order among themselves: they were not
+            # known before. The merge that made them the rows' customers has committed.
+            live |= self._lock_customers(({*successors.values(), *moved.values()}) - live)
+        # The user's right on each is asked again now that it is locked, as the customer
+        # import asks it as it locks its customers: one still there may have been given to
+        # someone else since it was looked up, and the batch wrote to a customer the user may
+        # no longer act on, or even see.
         followed = {
             key: successors.get(value, value)
             for key, value in customers.items()
-            if isinstance(value, int) and value in gone
+            if isinstance(value, int)
         }
         resolved = self._resolved({k: v for k, v in followed.items() if v in live})
         for key in followed:

@@ -2,11 +2,12 @@
 its rows and its writing: the row goes to the customer it was merged into, as a row naming a
 customer merged away before the import goes there, and as the merge would have moved what the
 row wrote; it is rejected, naming the customer column, when the import may not write there (a
-customer deleted meanwhile, or merged into one the importing user may not log contacts on).
+customer deleted meanwhile, or merged into one the importing user may not log contacts on), as
+it is when the customer was given meanwhile to someone else, out of the user's reach.
 
 The import is held once it has looked up the rows' customers, before it locks them; the merge
-(or the deletion) commits meanwhile, on a connection of its own. Real concurrency needs
-PostgreSQL."""
+(or the deletion, or the reassignment) commits meanwhile, on a connection of its own. Real
+concurrency needs PostgreSQL."""
 
 import datetime as dt
 
@@ -15,7 +16,7 @@ from django.utils import timezone
 from guanxi.core.testing.merging import CONCURRENT, customers_to_merge
 from guanxi.core.testing.threads import hold_after_first, in_thread
 from guanxi.customers.models import Customer
-from guanxi.customers.services import customer_create, customer_delete
+from guanxi.customers.services import customer_create, customer_delete, customers_reassign
 from guanxi.dedup.services import customers_merge
 from guanxi.imports.interaction_import import InteractionImporter
 from guanxi.imports.models import ImportJob, ImportRowError
@@ -191,3 +192,48 @@ def test_an_order_rewritten_stays_where_the_merge_moved_it(company, monkeypatch,
     assert (done.updated, done.rejected) == (1, 0), done.message
     order = Order.objects.get(external_id="O1")
     assert (order.customer_id, str(order.amount)) == (kept.pk, "120.00")
+
+
+def _reassign(actor, customer, to_owner):
+    return lambda: customers_reassign(
+        actor=actor,
+        from_owner_id=customer.owner_id,
+        to_owner_id=to_owner.pk,
+        customer_ids=[customer.pk],
+    )
+
+
+def test_a_contact_for_a_customer_reassigned_out_of_sight_is_rejected(
+    company, monkeypatch, tmp_path
+):
+    # Given to someone of another team, whose customers the rep does not see.
+    mine = customer_create(actor=company.rep, data={"name": "张伟", "external_id": "K1"})
+    job = _job(
+        company.rep, tmp_path / "new.csv", "interactions", f"{CONTACTS}I1,K1,phone,来电,{MOMENT}\n"
+    )
+
+    done = _run_with(
+        monkeypatch, InteractionImporter, job, _reassign(company.manager, mine, company.rep_b)
+    )
+
+    assert (done.created, done.rejected) == (0, 1), done.message
+    assert not Interaction.objects.exists()
+    assert ImportRowError.objects.get(job=job).reason == "customer_external_id: no customer K1"
+
+
+def test_an_order_for_a_customer_reassigned_out_of_reach_is_rejected(
+    company, monkeypatch, tmp_path
+):
+    # Given to a teammate: the rep still sees it, but may not change it.
+    mine = customer_create(actor=company.rep, data={"name": "张伟", "external_id": "K1"})
+    job = _job(company.rep, tmp_path / "orders.csv", "orders", f"{ORDERS}O1,K1,2026-03-02,100\n")
+
+    done = _run_with(
+        monkeypatch, OrderImporter, job, _reassign(company.manager, mine, company.teammate)
+    )
+
+    assert (done.created, done.rejected) == (0, 1), done.message
+    assert not Order.objects.exists()
+    assert ImportRowError.objects.get(job=job).reason == (
+        "customer_external_id: no customer K1 that you may change"
+    )
