@@ -150,3 +150,24 @@ def test_the_export_format_picked_on_the_list_stays_picked(page, company, tmp_pa
     page.select_option("#id_kind", "signed")
     expect(page).to_have_url(re.compile(r"kind=signed"))
     expect(page.locator("#results")).not_to_contain_text("孙悦")
+
+
+def test_a_refused_new_customer_keeps_its_duplicate_warning_and_the_cursor_on_the_error(
+    page, company
+):
+    customer_create(actor=company.rep, data={"name": "张伟", "phones": ["13800138000"]})
+    sign_in(page, "rep")
+    page.goto("/customers/new/")
+    page.fill("#id_name", "张伟")
+    page.fill("#id_phone_number_0", "138 0013 8000")
+    page.fill("#id_email_address_0", "zhang@@example")
+    # Sent with Enter from the keyboard, as typed.
+    page.locator("#id_email_address_0").press("Enter")
+
+    expect(page.locator(".message-error, .errorlist").first).to_be_visible()
+    expect(page.locator("#id_name")).to_have_value("张伟")
+    # The cursor is where the mistake is, not back at the top of the page behind the menu.
+    expect(page.locator("#id_email_address_0")).to_be_focused()
+    # The warning seen before sending is still there: nothing was typed since.
+    expect(page.locator("#duplicate-hints")).to_contain_text("same mobile phone")
+    assert Customer.objects.filter(name="张伟").count() == 1

@@ -15,6 +15,13 @@
     }
   });
 
+  // A form sent back with mistakes puts the cursor in the first field marked wrong, so that a
+  // keyboard user lands on it rather than at the top of the page, behind the whole menu.
+  var wrong = document.querySelector(
+    "form .field-error input:not([type=hidden]), form .field-error select, form .field-error textarea"
+  );
+  if (wrong) wrong.focus();
+
   // Forms with data-confirm ask before they submit (deleting, reassigning).
   document.addEventListener("submit", function (event) {
     var form = event.target;
