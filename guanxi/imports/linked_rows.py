@@ -295,7 +295,8 @@ class LinkedRowImporter:
 
         They are the customers the rows name and those of the records the rows rewrite, locked
         in ascending id order in one query, as a merge of customers locks both of its customers
-        before it moves their records (see ``interaction_import``). FOR NO KEY UPDATE, the lock
+        before it moves their records (see ``interaction_import``), and those these lead to
+        after a merge, with them in the same order. FOR NO KEY UPDATE, the lock
         setting a customer's last contact takes, so that others may still add records to them
         meanwhile.
 
@@ -309,22 +310,31 @@ class LinkedRowImporter:
         the batch wrote to a customer in the recycle bin, or to one no longer the user's."""
         ids = {v for v in customers.values() if isinstance(v, int)}
         ids |= {customer_id for _pk, customer_id in existing.values()}
-        live = self._lock_customers(ids)
-        gone = ids - live
-        successors: dict[int, int] = {}
-        moved: dict[int, int] = {}
-        if gone:
-            # Where the merges took them, and where the records of the batch are now (a merge
-            # moves them, but one under a unique rule stays behind).
-            successors = merge_successors(gone)
-            moved = dict(
-                self.model.objects.filter(
-                    pk__in=[pk for pk, customer_id in existing.values() if customer_id in gone]
-                ).values_list("pk", "customer_id")
-            )
-            # Locked after the others, in ascending id order among themselves: they were not
-            # known before. The merge that made them the rows' customers has committed.
-            live |= self._lock_customers(({*successors.values(), *moved.values()}) - live)
+        while True:
+            taken = transaction.savepoint()
+            live = self._lock_customers(ids)
+            gone = ids - live
+            successors: dict[int, int] = {}
+            moved: dict[int, int] = {}
+            if gone:
+                # Where the merges took them, and where the records of the batch are now (a
+                # merge moves them, but one under a unique rule stays behind).
+                successors = merge_successors(gone)
+                moved = dict(
+                    self.model.objects.filter(
+                        pk__in=[pk for pk, customer_id in existing.values() if customer_id in gone]
+                    ).values_list("pk", "customer_id")
+                )
+            more = {*successors.values(), *moved.values()} - ids
+            if not more:
+                transaction.savepoint_commit(taken)
+                break
+            # Not locked after the others: one of lower id, held by a merge into it waiting
+            # for one of those, waited for it while it waited for the batch, a deadlock. The
+            # locks are let go (the savepoint's) and all taken again in one ascending order;
+            # the merge that made them the rows' customers has committed.
+            transaction.savepoint_rollback(taken)
+            ids |= more
         # The user's right on each is asked again now that it is locked, as the customer
         # import asks it as it locks its customers: one still there may have been given to
         # someone else since it was looked up, and the batch wrote to a customer the user may
