@@ -183,7 +183,8 @@ class _Organisations:
     """The organisations the rows of a batch name by external id: those stored that the user
     can see, and those an earlier row of the batch makes (as in a file listing companies and
     then their people), wherever that row goes — a customer the batch creates, or one it
-    merges into. A row naming one of those links to it whatever batch it is in."""
+    merges into. A row naming one of those links to it whatever batch it is in; to none where
+    that row is refused as it is written (``unreached``), as in a later batch."""
 
     stored: dict[str, int]  # external id -> customer id
     names: dict[int, str]  # stored organisation id -> name
@@ -195,6 +196,9 @@ class _Organisations:
     # Those of ``stored`` deleted, merged or given to someone else since they were looked up
     # (see CustomerImporter._lock_organisations); no longer in ``stored``.
     gone: set[str] = field(default_factory=set)
+    # Those of ``rows`` whose row was refused as it was written into the customer it was
+    # matched to (see :meth:`not_reached`); no longer in ``homes``.
+    unreached: set[str] = field(default_factory=set)
 
     def knows(self, external_id: str) -> bool:
         return external_id in self.stored or external_id in self.rows
@@ -217,6 +221,16 @@ class _Organisations:
             return self.names.get(self.stored[external_id], "")
         row = self.rows.get(external_id)
         return row.scalars["name"] if row is not None else ""
+
+    def not_reached(self, row: CustomerRow) -> None:
+        """``row`` was refused as it was written. If it makes an organisation and was its home's
+        row, it never reached that customer, which does not take its external id: the id names
+        no organisation, as it names none for a later batch, and people naming it are not linked
+        to that customer."""
+        external_id = row.external_id
+        if external_id and self.rows.get(external_id) is row and external_id in self.homes:
+            del self.homes[external_id]
+            self.unreached.add(external_id)
 
     def missing_reason(self, row: CustomerRow) -> Summary:
         """Why the organisation a row names cannot be linked to."""
@@ -882,6 +896,7 @@ class CustomerImporter:
             """Reject a row found, as it is applied, to break a rule about organisations (or
             any other that refuses it as it is applied: a limit, its owner, its first row)."""
             unlink(row, UPDATED if overwrite else MERGED, reason)
+            organisations.not_reached(row)
 
         def lead_refused(row: CustomerRow) -> Reason | None:
             """The reason the row of this batch that ``row`` follows was rejected with, once
@@ -896,11 +911,24 @@ class CustomerImporter:
             organisations, with_people, new_with_people, refuse, lead_refused
         )
         with WriteBehind() as writes:
+            # The customers organisation rows of the batch went into take those rows first:
+            # whether each row reaches its customer (within the limits, say) is then known
+            # before any person naming it is linked to that customer (not_reached).
+            started = time.perf_counter()
+            new_homes, homes, changing = self._homes_first(new, changing, changes, organisations)
+            for item in new_homes:
+                item.data = _combine(item, rules)
+            unchanged, renamed = self._change(homes, stored, changes, rules, writes)
+            if organisations.unreached:
+                new, queue = self._without_gone_organisations(new, queue, organisations, unlink)
+                new_ids = new_ids[: len(new)]  # those left over are never used
+            self.seconds["updating"] += time.perf_counter() - started
             started = time.perf_counter()
             self._create(new, rules, new_ids, writes)
             self.seconds["creating"] += time.perf_counter() - started
             started = time.perf_counter()
-            unchanged, renamed = self._change(changing, stored, changes, rules, writes)
+            unchanged_too, renamed_too = self._change(changing, stored, changes, rules, writes)
+            unchanged, renamed = unchanged + unchanged_too, renamed | renamed_too
             self.seconds["updating"] += time.perf_counter() - started
             started = time.perf_counter()
             queued = self._queue(queue, writes)
@@ -1434,7 +1462,8 @@ class CustomerImporter:
         now = timezone.now()
         customers = []
         for item in new:  # all combined first: a person's organisation may absorb later rows
-            item.data = _combine(item, rules)
+            if not item.data:  # (an organisation row's home is, before: see process_batch)
+                item.data = _combine(item, rules)
         for item in new:
             data = item.data
             organization = data["organization"]
@@ -1576,6 +1605,36 @@ class CustomerImporter:
                 organisations.gone.add(external_id)
 
     @staticmethod
+    def _homes_first(
+        new: list[_NewCustomer],
+        changing: list[Customer],
+        changes: dict[int, _Change],
+        organisations: _Organisations,
+    ) -> tuple[list[_NewCustomer], list[Customer], list[Customer]]:
+        """The new and the stored customers organisation rows of the batch went into (their
+        homes), and the other customers the batch changes. A stored home with a row linking it
+        to an organisation the batch creates is left with the others, as that link needs the
+        new customer built (and an organisation with people belongs to none)."""
+        homes = organisations.homes.values()
+        new_homes = {id(home) for home in homes if isinstance(home, _NewCustomer)}
+        stored_homes = {home for home in homes if isinstance(home, int)}
+
+        def links_to_new(customer: Customer) -> bool:
+            return any(
+                row.organization_external_id
+                and isinstance(organisations.resolve(row.organization_external_id), _NewCustomer)
+                for row, _overwrite in changes[customer.pk].rows
+            )
+
+        first = [c for c in changing if c.pk in stored_homes and not links_to_new(c)]
+        first_ids = {customer.pk for customer in first}
+        return (
+            [item for item in new if id(item) in new_homes],
+            first,
+            [customer for customer in changing if customer.pk not in first_ids],
+        )
+
+    @staticmethod
     def _without_gone_organisations(
         new: list[_NewCustomer],
         queue: list[tuple[_NewCustomer, "int | _NewCustomer", float, list]],
@@ -1583,12 +1642,14 @@ class CustomerImporter:
         unlink: Callable[[CustomerRow, str, str], None],
     ) -> tuple[list[_NewCustomer], list]:
         """The new customers but those whose own row links them to an organisation that is gone
-        (:meth:`_lock_organisations`): their rows, and those that went into them, are rejected.
-        (Rows going into other customers are refused as they are applied.)"""
+        (:meth:`_lock_organisations`), or that its row did not reach (``unreached``): their
+        rows, and those that went into them, are rejected. (Rows going into other customers are
+        refused as they are applied.)"""
         dropped: list[_NewCustomer] = []
         kept = []
+        lost = organisations.gone | organisations.unreached
         for item in new:
-            if item.row.organization_external_id in organisations.gone:
+            if item.row.organization_external_id in lost:
                 dropped.append(item)
                 reason = organisations.missing_reason(item.row)
                 unlink(item.row, CREATED, reason)
