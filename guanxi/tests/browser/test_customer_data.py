@@ -171,3 +171,52 @@ def test_a_refused_new_customer_keeps_its_duplicate_warning_and_the_cursor_on_th
     # The warning seen before sending is still there: nothing was typed since.
     expect(page.locator("#duplicate-hints")).to_contain_text("same mobile phone")
     assert Customer.objects.filter(name="张伟").count() == 1
+
+
+EXPORT_HEADER = (
+    "id,external_id,party_type,name,company,kind,relationship_level,lifecycle_stage,industry,"
+    "sales_region,source_channel,owner,phones,emails,address,city,region,postcode,country,tags,"
+    "id_number,created_at,updated_at"
+)
+
+
+def _uncovered(page, selector: str) -> bool:
+    """Whether the element is the one a click at its middle lands on once scrolled to: not
+    cut off by a box around it, nor off the page."""
+    element = page.locator(selector)
+    element.scroll_into_view_if_needed()
+    return page.evaluate(
+        """(element) => {
+          const box = element.getBoundingClientRect();
+          const x = box.left + box.width / 2, y = box.top + box.height / 2;
+          const hit = document.elementFromPoint(x, y);
+          return hit === element || element.contains(hit);
+        }""",
+        element.element_handle(),
+    )
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_every_column_of_a_wide_file_can_be_mapped(browser, live_server, company, tmp_path, width):
+    # Guanxi's own export has 23 columns; the mapping table is wider than any screen.
+    path = tmp_path / "export.csv"
+    path.write_text(EXPORT_HEADER + "\n" + ",person,孙悦" + "," * 20 + "\n", encoding="utf-8")
+    viewport = {"width": width, "height": 900}
+    context = browser.new_context(base_url=live_server.url, viewport=viewport)
+    page = context.new_page()
+    try:
+        sign_in(page, "rep")
+        page.goto("/imports/new/")
+        page.set_input_files("#id_file", str(path))
+        page.get_by_role("button", name="Upload and map columns").click()
+        expect(page.locator("#map_3")).to_have_value("name")
+        for index in (0, 12, 22):  # the first, the phones, the last
+            assert _uncovered(page, f"#map_{index}"), f"column {index} cannot be reached"
+        # With the mouse too: the frame offers to scroll to them (a frame that cuts off what
+        # it cannot show is scrolled only by the browser, to a field reached with Tab).
+        frame = "getComputedStyle(document.querySelector('#mapping-table').parentElement)"
+        assert page.evaluate(f"{frame}.overflowX") in ("auto", "scroll")
+        # The table scrolls within its frame; the page itself stays the screen's width.
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+    finally:
+        context.close()
