@@ -1,5 +1,5 @@
-"""The counts an import's page shows add up to the rows it read, and a check of one row says
-"1 row"."""
+"""The counts an import's page shows add up to the rows it read, and a file of one row is said
+to have "1 row"."""
 
 import re
 
@@ -51,7 +51,7 @@ def test_rows_already_there_are_told_as_part_of_the_updated_not_beside_them(
     assert "在已更新和合并的行中，有 2 行原本就已存在，没有任何变化。" in page.content.decode()
 
 
-def test_a_check_of_one_row_says_one_row(client, company):
+def test_the_mapping_and_the_check_of_one_row_say_one_row(client, company):
     client.force_login(company.rep)
     upload = SimpleUploadedFile("one.csv", "name,phone\n张三,13812340001\n".encode())
     client.post("/imports/new/", {"file": upload, "kind": "customers", "dedup": "auto"})
@@ -59,3 +59,4 @@ def test_a_check_of_one_row_says_one_row(client, company):
     form = {"map_0": "name", "map_1": "phone", "action": "check"}
     report = client.post(f"/imports/{job.pk}/mapping/", form).content.decode()
     assert "1 row checked: 1 can be imported, 0 would be rejected." in report
+    assert "1 row of Customers. Say which column is which" in report
