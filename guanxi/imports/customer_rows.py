@@ -339,9 +339,10 @@ def clean_customer_row(
     addresses = clean_addresses([address], errors) if has_address else []
     tags = clean_tags(_split_tags(values.get("tags", ""), context.tag_names), errors)
     for name, messages in errors.untranslated.items():
-        column = {"phones": "phone", "emails": "email", "addresses": "address"}.get(
-            re.sub(r"\[\d+\].*", "", name), name.split(".")[0]
-        )
+        # The list and its position (tags[0], phones[1].number) name the field, as the file's
+        # column does: "tags[0]" named no column, and the reason read under that key.
+        field = re.sub(r"\[\d+\].*", "", name).split(".")[0]
+        column = {"phones": "phone", "emails": "email", "addresses": "address"}.get(field, field)
         for message in messages:
             problem(column, message)
 
