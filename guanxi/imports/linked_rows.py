@@ -307,24 +307,26 @@ class LinkedRowImporter:
         on that customer, or the customer was deleted, it gets the reason the rows of such a
         customer get (which :meth:`_clean` gives under the customer column), as does a row
         naming a customer given since to someone else, out of the user's reach. Without this,
-        the batch wrote to a customer in the recycle bin, or to one no longer the user's."""
+        the batch wrote to a customer in the recycle bin, or to one no longer the user's. A
+        record another import moved meanwhile is where that import put it, and the user's
+        right on that customer is asked (:meth:`_checked`)."""
         ids = {v for v in customers.values() if isinstance(v, int)}
         ids |= {customer_id for _pk, customer_id in existing.values()}
         while True:
             taken = transaction.savepoint()
             live = self._lock_customers(ids)
             gone = ids - live
-            successors: dict[int, int] = {}
-            moved: dict[int, int] = {}
-            if gone:
-                # Where the merges took them, and where the records of the batch are now (a
-                # merge moves them, but one under a unique rule stays behind).
-                successors = merge_successors(gone)
-                moved = dict(
-                    self.model.objects.filter(
-                        pk__in=[pk for pk, customer_id in existing.values() if customer_id in gone]
-                    ).values_list("pk", "customer_id")
-                )
+            # Where the merges took them.
+            successors = merge_successors(gone) if gone else {}
+            # And where the records the rows rewrite are now: a merge moves them (but one
+            # under a unique rule stays behind), and another import may have moved one to a
+            # customer the user may not act on, whose record a row must not rewrite or take.
+            # Read once their customers are locked, none moves away from them meanwhile.
+            moved = dict(
+                self.model.objects.filter(
+                    pk__in=[pk for pk, _customer_id in existing.values()]
+                ).values_list("pk", "customer_id")
+            )
             more = {*successors.values(), *moved.values()} - ids
             if not more:
                 transaction.savepoint_commit(taken)
@@ -332,7 +334,7 @@ class LinkedRowImporter:
             # Not locked after the others: one of lower id, held by a merge into it waiting
             # for one of those, waited for it while it waited for the batch, a deadlock. The
             # locks are let go (the savepoint's) and all taken again in one ascending order;
-            # the merge that made them the rows' customers has committed.
+            # the merge or import that made them the rows' customers has committed.
             transaction.savepoint_rollback(taken)
             ids |= more
         # The user's right on each is asked again now that it is locked, as the customer

@@ -14,7 +14,7 @@ import datetime as dt
 from django.utils import timezone
 
 from guanxi.core.testing.merging import CONCURRENT, customers_to_merge
-from guanxi.core.testing.threads import hold_after_first, in_thread
+from guanxi.core.testing.threads import hold_after_first, hold_before, in_thread
 from guanxi.customers.models import Customer
 from guanxi.customers.services import customer_create, customer_delete, customers_reassign
 from guanxi.dedup.services import customers_merge
@@ -236,4 +236,38 @@ def test_an_order_for_a_customer_reassigned_out_of_reach_is_rejected(
     assert not Order.objects.exists()
     assert ImportRowError.objects.get(job=job).reason == (
         "customer_external_id: no customer K1 that you may change"
+    )
+
+
+def test_an_order_moved_out_of_sight_meanwhile_is_not_rewritten(company, monkeypatch, tmp_path):
+    customer_create(actor=company.rep, data={"name": "张伟", "external_id": "K1"})
+    Customer.objects.filter(pk=company.rep_b_customer.pk).update(external_id="KB")
+    first = _job(company.rep, tmp_path / "first.csv", "orders", f"{ORDERS}O1,K1,2026-03-02,100\n")
+    assert import_job_run(job=first).created == 1
+    job = _job(company.rep, tmp_path / "again.csv", "orders", f"{ORDERS}O1,K1,2026-03-02,120\n")
+    moving = _job(
+        company.manager, tmp_path / "moving.csv", "orders", f"{ORDERS}O1,KB,2026-03-02,100\n"
+    )
+    # Held once it has read where its orders are, before it locks their customers; the
+    # manager's import moves the order to a customer of another team meanwhile.
+    hold = hold_before(monkeypatch, OrderImporter, "_locked", thread="import")
+    results: dict = {}
+    thread = in_thread(
+        lambda: import_job_run(job=ImportJob.objects.get(pk=job.pk)), results, "import"
+    )
+    try:
+        assert hold.reached.wait(30), "the import did not get as far as its customers"
+        assert import_job_run(job=moving).updated == 1
+    finally:
+        hold.go.set()
+        thread.join(60)
+    assert results["import"][0] == "ok", results["import"][-1]
+    done = results["import"][1]
+
+    # Not taken back from the customer the rep may not see, nor rewritten there.
+    assert (done.updated, done.rejected) == (0, 1), done.message
+    order = Order.objects.get(external_id="O1")
+    assert (order.customer_id, str(order.amount)) == (company.rep_b_customer.pk, "100.00")
+    assert ImportRowError.objects.get(job=job).reason == (
+        "external_id: order O1 belongs to a customer you may not change"
     )
