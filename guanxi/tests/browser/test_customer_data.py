@@ -220,3 +220,31 @@ def test_every_column_of_a_wide_file_can_be_mapped(browser, live_server, company
         assert page.evaluate("document.documentElement.scrollWidth") <= width
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_customer_to_keep_is_picked_by_name_on_any_screen(browser, live_server, company, width):
+    kept = customer_create(actor=company.rep, data={"name": "王芳", "phones": ["13900001111"]})
+    other = customer_create(actor=company.rep, data={"name": "Wang Fang"})
+    pair = DuplicatePair.objects.create(
+        left_id=kept.pk,
+        right_id=other.pk,
+        score=0.93,
+        source="scan",
+        details={"fields": [{"field": "name", "level": "phonetic", "weight": 3.1}]},
+    )
+    viewport = {"width": width, "height": 900}
+    context = browser.new_context(base_url=live_server.url, viewport=viewport)
+    page = context.new_page()
+    try:
+        sign_in(page, "rep")
+        page.goto(f"/duplicates/{pair.pk}/")
+        # Each choice says whom it keeps, to whoever hears the page rather than sees the table.
+        keep_other = page.get_by_role("radio", name=re.compile("Wang Fang"))
+        # On a phone too, where the table's head row, holding the choices, was left out.
+        expect(keep_other).to_be_visible()
+        keep_other.check()
+        page.get_by_role("button", name="Merge into the kept customer").click()
+        expect(page).to_have_url(re.compile(rf"/customers/{other.pk}/$"))
+    finally:
+        context.close()
