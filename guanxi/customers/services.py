@@ -689,7 +689,10 @@ def customers_reassign(
     )
     if customer_ids is not None:
         queryset = queryset.filter(pk__in=customer_ids)
-    rows = list(queryset.select_for_update().values_list("pk", "name"))
+    # In ascending id order, as imports, merges and their undos lock customers: in the order
+    # the database happened to read them, this held one an import waited for while it waited
+    # for one the import held, a deadlock.
+    rows = list(queryset.select_for_update().order_by("pk").values_list("pk", "name"))
     if customer_ids is not None and len(rows) != len(set(customer_ids)):
         raise ValidationError(
             {
