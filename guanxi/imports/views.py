@@ -33,7 +33,7 @@ from guanxi.core.uploads import (
 )
 from guanxi.customers.visibility import can_create_customers
 
-from .customer_rows import RowContext, clean_customer_row
+from .customer_rows import RowContext, clean_customer_row, kept_owner_reason_ahead
 from .interaction_import import InteractionImporter
 from .mapping import (
     FIELDS_BY_KIND,
@@ -377,6 +377,10 @@ def _check_sample(job: ImportJob, table, column_mapping, user) -> dict:
             problems.append((row.number, rendered(row.problem)))
         else:
             result = clean_customer_row(row.number, column_mapping.apply(row.cells), context)
+            # A row naming an owner the user may not give customers to passes the cells' checks;
+            # the import refuses it, and so must the check.
+            if not isinstance(result, list) and (refusal := kept_owner_reason_ahead(result)):
+                result = [refusal]
             if isinstance(result, list):
                 problems.append((row.number, reasons_text(result, column_mapping)))
             else:
