@@ -440,23 +440,6 @@ def _unfilled_required(values: dict[str, str], context: RowContext) -> list[str]
     ]
 
 
-def kept_owner_reason_ahead(row: CustomerRow) -> Reason | None:
-    """:func:`kept_owner_reason` for a row checked before its import: the customer it goes into
-    is the one its Guanxi id or external id names, as the import finds it; a row with neither
-    makes a new customer. (One the import merges into a duplicate the named owner has already
-    is refused here, where no duplicate is looked for: the check is a first look, which the
-    dry run and the import make exact.)"""
-    if row.kept_owner is None:
-        return None
-    owner_id = None
-    if row.guanxi_id is not None or row.external_id:
-        same = (
-            {"pk": row.guanxi_id} if row.guanxi_id is not None else {"external_id": row.external_id}
-        )
-        owner_id = Customer.objects.filter(**same).values_list("owner_id", flat=True).first()
-    return kept_owner_reason(row, owner_id)
-
-
 def kept_owner_of(values: dict[str, str], context: RowContext) -> KeptOwner | None:
     """The owner a row's ``values`` name where they may only stay the owner of the customers
     they have (see ``CustomerRow.kept_owner``), for a row rejected for its cells."""

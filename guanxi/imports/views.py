@@ -33,7 +33,7 @@ from guanxi.core.uploads import (
 )
 from guanxi.customers.visibility import can_create_customers
 
-from .customer_rows import RowContext, clean_customer_row, kept_owner_reason_ahead
+from .customer_rows import RowContext, clean_customer_row
 from .interaction_import import InteractionImporter
 from .mapping import (
     FIELDS_BY_KIND,
@@ -46,6 +46,7 @@ from .mapping import (
 )
 from .models import ImportJob
 from .order_import import OrderImporter
+from .owner_check import kept_owner_reason_ahead
 from .readers import FileProblem, open_table
 from .reasons import reasons_text, rendered
 from .selectors import access_import_job, import_errors, import_jobs_for_user
@@ -379,7 +380,7 @@ def _check_sample(job: ImportJob, table, column_mapping, user) -> dict:
             result = clean_customer_row(row.number, column_mapping.apply(row.cells), context)
             # A row naming an owner the user may not give customers to passes the cells' checks;
             # the import refuses it, and so must the check.
-            if not isinstance(result, list) and (refusal := kept_owner_reason_ahead(result)):
+            if not isinstance(result, list) and (refusal := kept_owner_reason_ahead(result, user)):
                 result = [refusal]
             if isinstance(result, list):
                 problems.append((row.number, reasons_text(result, column_mapping)))
