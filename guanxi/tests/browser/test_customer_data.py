@@ -152,6 +152,24 @@ def test_the_export_format_picked_on_the_list_stays_picked(page, company, tmp_pa
     expect(page.locator("#results")).not_to_contain_text("孙悦")
 
 
+def test_the_export_format_picked_stays_picked_as_the_filters_change(page, company):
+    customer_create(actor=company.rep, data={"name": "孙悦", "tags": ["VIP"]})
+    customer_create(actor=company.rep, data={"name": "李娜"})
+    sign_in(page, "rep")
+    page.goto("/customers/")
+    page.select_option("#export-form select[name=format]", "xlsx")
+    # Then a search narrows the list: the export form is given the new filters with it.
+    page.fill("#id_q", "孙悦")
+    expect(page).to_have_url(re.compile(r"q=%E5%AD%99%E6%82%A6|q=孙悦"))
+    expect(page.locator("#results")).not_to_contain_text("李娜")
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#export-form select[name=format]")).to_have_value("xlsx")
+    expect(page.locator("#export-form input[name=q]")).to_have_value("孙悦")
+    with page.expect_download() as download:
+        page.locator("#export-form").get_by_role("button", name="Export", exact=True).click()
+    assert download.value.suggested_filename.endswith(".xlsx")
+
+
 def test_a_refused_new_customer_keeps_its_duplicate_warning_and_the_cursor_on_the_error(
     page, company
 ):
