@@ -48,7 +48,11 @@ def test_rows_already_there_are_told_as_part_of_the_updated_not_beside_them(
 
     client.cookies["django_language"] = "zh-hans"
     page = client.get(f"/imports/{job.pk}/")
-    assert "在已更新和合并的行中，有 2 行原本就已存在，没有任何变化。" in page.content.decode()
+    assert "在已更新和已合并的行中，有 2 行原本就已存在，没有任何变化。" in page.content.decode()
+    # Made from it, the Traditional reads 合併 (merged), as everywhere else, not 合並.
+    client.cookies["django_language"] = "zh-hant"
+    page = client.get(f"/imports/{job.pk}/")
+    assert "在已更新和已合併的行中，有 2 行原本就已存在，沒有任何變化。" in page.content.decode()
 
 
 def test_the_mapping_and_the_check_of_one_row_say_one_row(client, company):
