@@ -3,6 +3,7 @@ reader's language, user ids as names, choice codes as their labels."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
-from django.template.defaultfilters import filesizeformat
+from django.template.defaultfilters import filesizeformat, floatformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -19,6 +20,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.accounts.models import User
+from guanxi.analytics.models import CustomerValue
+from guanxi.analytics.templatetags.analytics_format import percent
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.selectors import audit_events_for_customer
 from guanxi.core.masking import mask_numbers_in_text
@@ -294,7 +297,9 @@ def _label(name: str, model=Customer) -> str:
     if name in EXTRA_LABELS:
         return str(EXTRA_LABELS[name])
     for candidate in (name, name.removesuffix("_id")):
-        for source in (model, Customer):
+        # The figures of the value analytics (a follow-up's value at risk, a lifetime value)
+        # are named as the customer's figures are.
+        for source in (model, Customer, CustomerValue):
             try:
                 field = source._meta.get_field(candidate)
             except FieldDoesNotExist:
@@ -442,7 +447,43 @@ def _show(
         moment = parse_datetime(value)
         if moment is not None:
             return date_format(timezone.localtime(moment), "Y-m-d H:i")
+    if isinstance(value, float):
+        return _figure_shown(name, value)
     return str(value)
+
+
+# Float fields of audit rows that are amounts of money (the value analytics keep them as floats,
+# in the settings currency), and those that are probabilities (0 to 1).
+MONEY_FIGURES = frozenset(
+    {
+        "value_at_risk",
+        "clv",
+        "total_amount",
+        "monetary_value",
+        "gross_margin",
+        "cost_to_serve",
+        "profit",
+        "expected_spend",
+        "amount",
+        "cost",
+        "outstanding",
+    }
+)
+PROBABILITIES = frozenset({"p_alive"})
+
+
+def _figure_shown(name: str, value: float) -> str:
+    """A float of an audit row as people read it, in the reader's language: money to two
+    decimals with the language's grouping, a probability as a percentage, anything else to at
+    most two decimals. The models leave what is nothing as a float a hair from 0 (7.6e-20),
+    which is 0 here; the row keeps it as stored."""
+    if not math.isfinite(value):
+        return str(value)
+    if name in MONEY_FIGURES:
+        return floatformat(round(value, 2), "2g")
+    if name in PROBABILITIES:
+        return percent(round(value, 3))
+    return floatformat(round(value, 2), "-2g")
 
 
 def _named_customers(event: AuditEvent) -> set[int]:
