@@ -380,6 +380,16 @@ class CustomerValueCard:
     value: CustomerValue | None
     blacklist: Blacklist | None
     customer_version: int  # what taking the customer off the blacklist sends back
+    # Why the run's figures no longer describe the customer, who changed since in a way they
+    # would tell (``OUTDATED_BY_MERGE``, ``OUTDATED_BY_PURCHASE``), or "" when they do.
+    outdated_by: str = ""
+
+
+# A customer merged with another since the run: its figures are those of the survivor alone,
+# the other's orders, contacts and tickets missing from them.
+OUTDATED_BY_MERGE = "merge"
+# A customer the run counted no purchase of, who has one now: its figures say it never bought.
+OUTDATED_BY_PURCHASE = "purchase"
 
 
 def customer_value_card_for_user(user, customer_id: int) -> CustomerValueCard:
@@ -401,5 +411,29 @@ def customer_value_card(customer: Customer) -> CustomerValueCard:
     )
     blacklist = Blacklist.objects.filter(customer=customer).select_related("added_by").first()
     return CustomerValueCard(
-        run=run, value=value, blacklist=blacklist, customer_version=customer.version
+        run=run,
+        value=value,
+        blacklist=blacklist,
+        customer_version=customer.version,
+        outdated_by=_outdated_by(customer, run, value) if value is not None else "",
     )
+
+
+def _outdated_by(customer: Customer, run: AnalyticsRun, value: CustomerValue) -> str:
+    """Whether ``value``, the customer's figures of ``run``, no longer describe them (see
+    :class:`CustomerValueCard`). The figures are recomputed only by the next refresh, so until
+    then the card would say "never bought" beside the purchases the orders card counts live:
+    a merge moves the other customer's orders at once, and a first order is booked at once.
+    The page says why the figures are missing instead of showing figures of another customer."""
+    from guanxi.dedup.models import CustomerMerge
+    from guanxi.orders.models import Order
+
+    merged_since = CustomerMerge.objects.filter(
+        survivor=customer, merged_at__gte=run.started_at, undone_at__isnull=True
+    )
+    if merged_since.exists():
+        return OUTDATED_BY_MERGE
+    counted_no_purchase = value.purchase_days == 0 and value.last_purchase is None
+    if counted_no_purchase and Order.objects.purchases().filter(customer=customer).exists():
+        return OUTDATED_BY_PURCHASE
+    return ""
