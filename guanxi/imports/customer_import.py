@@ -184,7 +184,9 @@ class _Organisations:
     can see, and those an earlier row of the batch makes (as in a file listing companies and
     then their people), wherever that row goes — a customer the batch creates, or one it
     merges into. A row naming one of those links to it whatever batch it is in; to none where
-    that row is refused as it is written (``unreached``), as in a later batch."""
+    that row is refused as it is written (``unreached``), as in a later batch. So is one made by
+    an organisation row of an earlier batch that left no customer with its id (``earlier``):
+    the rows naming it are refused as they are matched, as in that row's batch."""
 
     stored: dict[str, int]  # external id -> customer id
     names: dict[int, str]  # stored organisation id -> name
@@ -199,9 +201,14 @@ class _Organisations:
     # Those of ``rows`` whose row was refused as it was written into the customer it was
     # matched to (see :meth:`not_reached`); no longer in ``homes``.
     unreached: set[str] = field(default_factory=set)
+    # Made by an organisation row of an earlier batch (see CustomerImporter._organisation_rows)
+    # that no stored customer has: known, and naming no customer. A person naming one is
+    # rejected as in that row's batch, where it leads the rows with its external id (rather
+    # than as naming an unknown organisation, which leads none: see process_batch).
+    earlier: set[str] = field(default_factory=set)
 
     def knows(self, external_id: str) -> bool:
-        return external_id in self.stored or external_id in self.rows
+        return external_id in self.stored or external_id in self.rows or external_id in self.earlier
 
     def resolve(self, external_id: str) -> "int | _NewCustomer | None":
         if external_id in self.stored:
@@ -300,6 +307,8 @@ class BatchResult:
     seen: set[str] = field(default_factory=set)
     followed: dict[str, Reason] = field(default_factory=dict)
     merged_into: dict[str, int] = field(default_factory=dict)
+    # Those of ``seen`` whose first row to be matched made an organisation.
+    organisation_rows: set[str] = field(default_factory=set)
 
 
 def batched(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
@@ -347,6 +356,9 @@ class CustomerImporter:
         self._seen: set[str] = set()
         self._followed: dict[str, Reason] = {}
         self._merged_into: dict[str, int] = {}
+        # Those of them whose first row to be matched made an organisation: a person of a later
+        # batch naming one is rejected as in its batch (see _Organisations.earlier).
+        self._organisation_rows: set[str] = set()
         self._holding_turn = False  # a dry run's batch lock (see _take_dry_run_turn)
         self._name_count_cache: dict[str, int] = {}
         # Stored candidates' comparison rows, kept from batch to batch (see _candidate_rows).
@@ -368,7 +380,7 @@ class CustomerImporter:
             self._remember(
                 ImportRememberedId.objects.filter(job=job)
                 .order_by("pk")
-                .values_list("external_id", "reason", "customer_id")
+                .values_list("external_id", "reason", "customer_id", "organisation")
                 .iterator(chunk_size=2000)
             )
         rows = self.table.rows(start_after=job.last_row)
@@ -468,15 +480,18 @@ class CustomerImporter:
                 if external_id in result.followed
                 else None,
                 customer_id=result.merged_into.get(external_id),
+                organisation=external_id in result.organisation_rows,
             )
             for external_id in sorted(result.seen | set(result.followed))
             if external_id not in self._seen
             or external_id in result.followed
             or external_id in result.merged_into
+            or external_id in result.organisation_rows
         ]
         self._seen |= result.seen | set(result.followed)
         self._followed.update(result.followed)
         self._merged_into.update(result.merged_into)
+        self._organisation_rows |= result.organisation_rows
         if job.dry_run:
             # Kept here and written as it ends: on PostgreSQL, writing the job's row in the dry
             # run's transaction would lock it to the end, and a request to stop would wait
@@ -489,16 +504,18 @@ class CustomerImporter:
             job.save(update_fields=COUNTED)
         self.progress(len(batch))
 
-    def _remember(self, remembered: Iterable[tuple[str, Any, int | None]]) -> None:
+    def _remember(self, remembered: Iterable[tuple[str, Any, int | None, bool]]) -> None:
         """Take back what the batches written before remembered: ``ImportRememberedId``'s
-        external id, reason and customer, in the order they were written (an id written again
-        by a later batch: its later row last)."""
-        for external_id, reason, customer_id in remembered:
+        external id, reason, customer and whether its row made an organisation, in the order
+        they were written (an id written again by a later batch: its later row last)."""
+        for external_id, reason, customer_id, organisation in remembered:
             self._seen.add(external_id)
             if reason is not None:
                 self._followed[external_id] = _reason_from(reason)
             if customer_id is not None:
                 self._merged_into[external_id] = customer_id
+            if organisation:
+                self._organisation_rows.add(external_id)
 
     def _take_dry_run_turn(self) -> None:
         """Take turns with the imports running at once, as their batches do, for this batch only.
@@ -952,6 +969,7 @@ class CustomerImporter:
             errors=errors,
             seen=seen,
             followed=followed,
+            organisation_rows=seen & set(organisations.rows),
             # A new customer by the id it was given; none where the merged row was rejected
             # after all (the customer gone, not created as its organisation is, or refused the
             # row as it was applied): the later rows follow it with its reason instead.
@@ -1238,7 +1256,8 @@ class CustomerImporter:
         for external_id, pk, name in found:
             stored[external_id] = pk
             names[pk] = name
-        return _Organisations(stored=stored, names=names)
+        earlier = (wanted & self._organisation_rows) - set(stored)
+        return _Organisations(stored=stored, names=names, earlier=earlier)
 
     def _changeable(self, customer_ids: list[int]) -> set[int]:
         if not customer_ids:
@@ -1273,7 +1292,7 @@ class CustomerImporter:
     ) -> dict[int, str | None]:
         """The external ids of the stored customers that rows making an organisation named by
         another row may merge into (they take the row's external id if they have none)."""
-        if not organisations.named - set(organisations.stored):
+        if not organisations.named - set(organisations.stored) - organisations.earlier:
             return {}
         targets = {
             best_id

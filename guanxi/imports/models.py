@@ -178,6 +178,11 @@ class ImportRememberedId(models.Model):
     # later rows would then be matched on their own), and PROTECT would let an interrupted
     # import keep a customer from being deleted.
     customer_id = models.BigIntegerField(null=True, blank=True)
+    # Whether the first row with the id to be matched made an organisation (its party type):
+    # people of the later rows naming the id are then rejected as in that row's batch, leading
+    # the rows with their own external ids into the error file (see
+    # ``customer_import._Organisations.earlier``), rather than as naming an unknown one.
+    organisation = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"{self.external_id} (job {self.job_id})"
