@@ -392,6 +392,11 @@ def _is_int(value) -> bool:
 
 
 _AT_MOST = gettext_noop("At most %(n)d characters.")
+# A tag too long is named: the customer form shows the tags' errors together under the one box
+# they are typed in, and an import's reason under the one column, where a position would say
+# nothing. Its first characters are enough to find it, and keep the message short.
+_TAG_TOO_LONG = gettext_noop("Tag “%(tag)s” is longer than %(n)d characters.")
+TAG_SHOWN_LENGTH = 30
 
 # The most phones, emails, addresses and tags a customer holds. The API states them as its
 # lists' ``maxItems`` (guanxi.api.schemas); they are checked here, where the web form, the API
@@ -692,7 +697,8 @@ def _clean_tags(value, errors) -> list[str]:
         if not tag:
             continue
         if len(tag) > limit:
-            errors.add(f"tags[{i}]", Summary(_AT_MOST, {"n": limit}))
+            shown = tag if len(tag) <= TAG_SHOWN_LENGTH else tag[:TAG_SHOWN_LENGTH] + "…"
+            errors.add(f"tags[{i}]", Summary(_TAG_TOO_LONG, {"tag": shown, "n": limit}))
         elif tag not in tags:
             tags.append(tag)
     # Counted as kept (blank and repeated ones dropped), since those are what a client reads.

@@ -43,7 +43,7 @@ def test_a_tag_is_held_to_its_columns_length(column_of):
     column_of(Tag, "name", 4)
     errors = Errors()
     assert clean_tags(["重要客户", "重要的客户"], errors) == ["重要客户"]
-    assert errors.by_field == {"tags[1]": ["At most 4 characters."]}
+    assert errors.by_field == {"tags[1]": ["Tag “重要的客户” is longer than 4 characters."]}
 
 
 @pytest.mark.django_db
