@@ -27,6 +27,7 @@ from guanxi.dedup.selectors import (
     merges_of_customer_for_user,
     open_pairs_of_customer_for_user,
 )
+from guanxi.dedup.views import duplicate_hints_context
 from guanxi.interactions.forms import InteractionForm
 from guanxi.interactions.selectors import interactions_for_customer
 from guanxi.orders.selectors import orders_for_customer, purchase_summary
@@ -344,10 +345,15 @@ def customer_create_view(request):
         except ValidationError as exc:
             form.apply_errors(exc)
             messages.error(request, _("Please correct the marked fields."))
+            # The warning of likely duplicates seen while typing comes back with the form, as
+            # the page asks for it (from what was sent, not the form marked with the errors).
+            typed = CustomerForm(user=request.user, post=request.POST)
+            hints = duplicate_hints_context(request.user, typed)
         else:
             messages.success(request, _("Customer “%(name)s” created.") % {"name": customer.name})
             return redirect("customers:detail", customer_id=customer.pk)
     else:
+        hints = None
         form = CustomerForm(user=request.user)
         # "Add a person" on an organisation's page starts the form linked to it.
         organization_id = int_param(request.GET.get("organization"))
@@ -361,7 +367,8 @@ def customer_create_view(request):
                 form.organization_id = str(organization.pk)
                 form.organization_label = organization.name
     status = 422 if form.has_errors else 200
-    return render(request, "customers/form.html", _form_context(form, customer=None), status=status)
+    context = _form_context(form, customer=None) | {"duplicate_hints": hints}
+    return render(request, "customers/form.html", context, status=status)
 
 
 def _gone_meanwhile(customer: Customer):

@@ -271,22 +271,28 @@ def duplicate_hints(request):
     if not can_create_customers(request.user):
         raise PermissionDenied
     form = CustomerForm(user=request.user, post=request.POST)
+    return render(request, "dedup/_hints.html", duplicate_hints_context(request.user, form))
+
+
+def duplicate_hints_context(user, form: CustomerForm) -> dict:
+    """What ``dedup/_hints.html`` shows for the customer typed into ``form``: the likely
+    duplicates ``user`` can see, or why they were not looked for. Asked as the user types, and
+    by the new-customer form sent back with a mistake, which shows them with the page (also
+    without JavaScript) rather than losing the warning seen before sending."""
     data = form.service_data(draft=True)
     found = []
     if (data.get("name") or "").strip():
         try:
             whole_number_lookups_count(
-                actor=request.user, numbers=numbers_typed_in_full(data), field="phones"
+                actor=user, numbers=numbers_typed_in_full(data), field="phones"
             )
         except WholeNumberLimitReached as refusal:
             # htmx swaps in only a successful answer, so the refusal is one.
-            return render(request, "dedup/_hints.html", {"refused": refusal.message()})
-        record = draft_record(data, actor=request.user)
-        found = likely_duplicates(
-            record, visible_to=request.user, threshold=HINT_THRESHOLD, limit=5
-        )
+            return {"refused": refusal.message()}
+        record = draft_record(data, actor=user)
+        found = likely_duplicates(record, visible_to=user, threshold=HINT_THRESHOLD, limit=5)
     customers = Customer.objects.select_related("owner").prefetch_related(
-        organisations_in_sight(request.user), "phones", "emails"
+        organisations_in_sight(user), "phones", "emails"
     )
     by_id = customers.in_bulk([d.customer_id for d in found])
     hints = [
@@ -294,11 +300,9 @@ def duplicate_hints(request):
             "customer": by_id[d.customer_id],
             "score": d.score,
             "likely": d.score >= REVIEW_THRESHOLD,
-            "reasons": [
-                r for r in reasons_for_user(request.user, d.explanation) if r["weight"] > 0
-            ][:4],
+            "reasons": [r for r in reasons_for_user(user, d.explanation) if r["weight"] > 0][:4],
         }
         for d in found
         if d.customer_id in by_id
     ]
-    return render(request, "dedup/_hints.html", {"hints": hints})
+    return {"hints": hints}

@@ -77,3 +77,20 @@ def test_link_a_person_to_an_organisation_without_javascript(nojs_page, company)
     page.get_by_role("button", name="Create customer").click()
     expect(page.locator("h1")).to_have_text("周杰")
     assert Customer.objects.get(name="周杰").organization_id == org.pk
+
+
+def test_a_refused_new_customer_shows_its_duplicate_warning_without_javascript(nojs_page, company):
+    customer_create(actor=company.rep, data={"name": "张伟", "phones": ["13800138000"]})
+    page = nojs_page
+    sign_in(page, "rep")
+    page.goto("/customers/new/")
+    page.fill("#id_name", "张伟")
+    page.fill("#id_phone_number_0", "138 0013 8000")
+    page.fill("#id_email_address_0", "zhang@@example")
+    page.get_by_role("button", name="Create customer").click()
+    expect(page.locator(".errorlist").first).to_be_visible()
+    # The form sent back says what the page says while typing with JavaScript: that a customer
+    # with that name and mobile is there already.
+    expect(page.locator("#duplicate-hints")).to_contain_text("Is this one of these customers?")
+    expect(page.locator("#duplicate-hints")).to_contain_text("same mobile phone")
+    assert Customer.objects.filter(name="张伟").count() == 1
