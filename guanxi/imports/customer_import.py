@@ -206,6 +206,11 @@ class _Organisations:
     # rejected as in that row's batch, where it leads the rows with its external id (rather
     # than as naming an unknown organisation, which leads none: see process_batch).
     earlier: set[str] = field(default_factory=set)
+    # Those of ``rows`` that went into a customer already expected to take the external id of
+    # an earlier row of the batch: the customer takes theirs instead if those rows are refused
+    # as they are written, as in a later batch (see :meth:`inherit`). Until then the rows
+    # naming them link to that customer; they are rejected if it does not take the id.
+    heirs: dict[str, "int | _NewCustomer"] = field(default_factory=dict)
 
     def knows(self, external_id: str) -> bool:
         return external_id in self.stored or external_id in self.rows or external_id in self.earlier
@@ -213,7 +218,7 @@ class _Organisations:
     def resolve(self, external_id: str) -> "int | _NewCustomer | None":
         if external_id in self.stored:
             return self.stored[external_id]
-        return self.homes.get(external_id)
+        return self.homes.get(external_id, self.heirs.get(external_id))
 
     def name_of(self, target: "int | _NewCustomer | None") -> str:
         if isinstance(target, _NewCustomer):
@@ -238,6 +243,18 @@ class _Organisations:
         if external_id and self.rows.get(external_id) is row and external_id in self.homes:
             del self.homes[external_id]
             self.unreached.add(external_id)
+
+    def inherit(self, taken: Callable[["int | _NewCustomer"], str | None]) -> None:
+        """Settle the ``heirs`` once their customers took their rows (``taken``: the external id
+        a customer has then, or None where that is not known yet): each becomes its customer's
+        organisation where that customer took its id, as where its row comes first; else it
+        names none, and the rows naming it are rejected (see ``unreached``)."""
+        for external_id, target in self.heirs.items():
+            if taken(target) == external_id:
+                self.homes[external_id] = target
+            else:
+                self.unreached.add(external_id)
+        self.heirs.clear()
 
     def missing_reason(self, row: CustomerRow) -> Summary:
         """Why the organisation a row names cannot be linked to."""
@@ -811,6 +828,8 @@ class CustomerImporter:
                     merged_into[row.external_id] = batch_best
                 if makes_organisation and _external_id_of(batch_best) == row.external_id:
                     organisations.homes[row.external_id] = batch_best
+                elif makes_organisation and not batch_best.row.external_id:
+                    organisations.heirs[row.external_id] = batch_best
                 continue
             if (
                 best_id is not None
@@ -828,6 +847,8 @@ class CustomerImporter:
                     given_ids.add(best_id)
                     if makes_organisation:
                         organisations.homes[row.external_id] = best_id
+                elif row.external_id and takes_id and makes_organisation:
+                    organisations.heirs[row.external_id] = best_id
                 continue
             missing = required_custom_field_reasons(row, [follower for follower, _ in updates])
             owner_reason = kept_owner_reason(row, None)
@@ -883,6 +904,10 @@ class CustomerImporter:
                 if home == lost:
                     del organisations.homes[external_id]
                     organisations.gone.add(external_id)
+            for external_id, home in list(organisations.heirs.items()):
+                if home == lost:
+                    del organisations.heirs[external_id]
+                    organisations.gone.add(external_id)
         if organisations.gone:
             new, queue = self._without_gone_organisations(new, queue, organisations, unlink)
         # Organisations with people — stored, or linked by rows of this batch — stay
@@ -936,6 +961,16 @@ class CustomerImporter:
             for item in new_homes:
                 item.data = _combine(item, rules)
             unchanged, renamed = self._change(homes, stored, changes, rules, writes)
+            # Which of the organisation rows that came after another into the same customer
+            # gave it their external id (those before them refused), before anyone is linked.
+            taken = {customer.pk: customer.external_id for customer in homes}
+            organisations.inherit(
+                lambda target: (
+                    target.data.get("external_id")
+                    if isinstance(target, _NewCustomer)
+                    else taken.get(target)
+                )
+            )
             if organisations.unreached:
                 new, queue = self._without_gone_organisations(new, queue, organisations, unlink)
                 new_ids = new_ids[: len(new)]  # those left over are never used
@@ -1634,7 +1669,7 @@ class CustomerImporter:
         homes), and the other customers the batch changes. A stored home with a row linking it
         to an organisation the batch creates is left with the others, as that link needs the
         new customer built (and an organisation with people belongs to none)."""
-        homes = organisations.homes.values()
+        homes = [*organisations.homes.values(), *organisations.heirs.values()]
         new_homes = {id(home) for home in homes if isinstance(home, _NewCustomer)}
         stored_homes = {home for home in homes if isinstance(home, int)}
 
