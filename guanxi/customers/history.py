@@ -472,18 +472,52 @@ MONEY_FIGURES = frozenset(
 PROBABILITIES = frozenset({"p_alive"})
 
 
-def _figure_shown(name: str, value: float) -> str:
+# The most decimals added to tell apart two figures of a change that round alike; closer
+# figures are the same figure to the models (which leave such hairs) and to the reader.
+MORE_DIGITS = 6
+
+
+def _figure_shown(name: str, value: float, more: int = 0) -> str:
     """A float of an audit row as people read it, in the reader's language: money to two
     decimals with the language's grouping, a probability as a percentage, anything else to at
-    most two decimals. The models leave what is nothing as a float a hair from 0 (7.6e-20),
-    which is 0 here; the row keeps it as stored."""
+    most two decimals (``more`` decimals more, to tell it from the other side of a change).
+    The models leave what is nothing as a float a hair from 0 (7.6e-20), which is 0 here; the
+    row keeps it as stored."""
     if not math.isfinite(value):
         return str(value)
     if name in MONEY_FIGURES:
-        return floatformat(round(value, 2), "2g")
+        # Two decimals always; the ones added only as far as they tell the figures apart.
+        return floatformat(round(value, 2 + more), f"{2 if more == 0 else -(2 + more)}g")
     if name in PROBABILITIES:
-        return percent(round(value, 3))
-    return floatformat(round(value, 2), "-2g")
+        return percent(round(value, 3 + more), 1 + more)
+    return floatformat(round(value, 2 + more), f"-{2 + more}g")
+
+
+def _sides_shown(model, name: str, change: dict, users, custom_fields) -> dict[str, str]:
+    """The before and after of a change as :func:`_show` puts them, but for two different
+    floats that round alike ("0.123" and "0.124" both "0.12"), shown with the decimals that
+    tell them apart: "0.12 → 0.12" would hide the change the row records."""
+    before, after = change.get("before"), change.get("after")
+    shown = {
+        "before": _show(model, name, before, users, custom_fields),
+        "after": _show(model, name, after, users, custom_fields),
+    }
+    if not (isinstance(before, float) and isinstance(after, float)) or before == after:
+        return shown
+    if not (math.isfinite(before) and math.isfinite(after)):
+        return shown
+    for more in range(1, MORE_DIGITS + 1):
+        if shown["before"] != shown["after"]:
+            break
+        shown = {
+            "before": _figure_shown(name, before, more),
+            "after": _figure_shown(name, after, more),
+        }
+    else:
+        if shown["before"] == shown["after"]:
+            # Closer than any decimal shown: no change to the reader, in the usual rounding.
+            shown = {"before": _figure_shown(name, before), "after": _figure_shown(name, after)}
+    return shown
 
 
 def _named_customers(event: AuditEvent) -> set[int]:
@@ -686,8 +720,7 @@ def describe_history(
             if name in CUSTOMER_ID_KEYS
             else ChangeLine(
                 label=_label(name, model),
-                before=_show(model, name, change.get("before"), users, custom_fields),
-                after=_show(model, name, change.get("after"), users, custom_fields),
+                **_sides_shown(model, name, change, users, custom_fields),
             )
             if isinstance(change, dict)
             # A value stored alone, not as before and after: shown as it is.

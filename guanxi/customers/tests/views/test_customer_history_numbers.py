@@ -65,3 +65,37 @@ def test_float_figures_in_audit_rows_are_shown_rounded(client, company, language
     assert lines == LINES[language]
     event.refresh_from_db()
     assert event.changes == STORED
+
+
+CLOSE = {
+    "expected_purchases": {"before": 0.123, "after": 0.124},
+    "clv": {"before": 10.001, "after": 10.004},
+    "p_alive": {"before": 0.8731, "after": 0.8734},
+    "recency": {"before": 2.0, "after": 2.0000000001},
+}
+
+
+def test_rounding_never_shows_a_change_as_no_change(client, company):
+    """Two figures that round alike are shown with the digits that tell them apart: a line
+    "0.12 → 0.12" would say a change happened that changed nothing. A difference the models
+    leave below a hair (2.0 and 2.0000000001) is no change and keeps the usual rounding."""
+    customer = company.rep_customer
+    AuditEvent.objects.create(
+        actor=None,
+        action=AuditEvent.Action.UPDATE,
+        object_type="churn_follow_up",
+        object_id=1,
+        customer_id=customer.pk,
+        summary="Figures of the refresh",
+        changes=CLOSE,
+    )
+    client.force_login(company.rep)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get(f"/customers/{customer.pk}/history/").content.decode()
+    lines = [(row["label"], row["before"], row["after"]) for row in ROW.finditer(page)]
+    assert lines == [
+        ("lifetime value", "10.001", "10.004"),
+        ("expected purchases", "0.123", "0.124"),
+        ("probability active", "87.31 %", "87.34 %"),
+        ("recency", "2", "2"),
+    ]
