@@ -16,6 +16,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from guanxi.audit.summaries import Summary, render_summary
 
@@ -24,9 +25,9 @@ if TYPE_CHECKING:
 
 Reason = str | Summary
 
-# Not a message of the catalogue: the field's key reads the same in every language, and the
-# reason after it is translated on its own.
-_FIELD_REASON = "%(field)s: %(reason)s"
+# The field's key reads the same in every language, and the reason after it is translated on
+# its own; the catalogue gives the colon between them (a full-width one in Chinese).
+_FIELD_REASON = gettext_noop("%(field)s: %(reason)s")
 _SEVERAL = "; "
 # The field a rejected row's reason begins with: ``phone: …`` (``phone：…`` in some Chinese).
 _REASON_FIELD = re.compile(r"(?P<field>[^\s:：]+)(?:: |：)")

@@ -61,9 +61,9 @@ def test_interaction_choices_by_label(company, customer, tmp_path, back_to_engli
         assert "Chat / WeChat (chat)" in reasons[6] and "Phone," in reasons[6]
         assert reasons[7] == "direction: “sideways” is not one of Inbound, Outbound"
     else:
-        assert reasons[6].startswith("channel: “飞鸽”不是")
+        assert reasons[6].startswith("channel：“飞鸽”不是")
         assert "电话 (phone)" in reasons[6] and "聊天 / 微信 (chat)" in reasons[6]
-        assert reasons[7].startswith("direction: “sideways”不是")
+        assert reasons[7].startswith("direction：“sideways”不是")
         assert "客户发起 (inbound)" in reasons[7] and "我方发起 (outbound)" in reasons[7]
 
 

@@ -179,15 +179,15 @@ REASONS = {
         ),
     },
     "zh-hans": {
-        "number": "id (guanxi_id): “{value}”不是 Guanxi 编号（应为整数）",
-        "unseen": "id (guanxi_id): 客户 {id} 不存在或您无权查看",
-        "bin": "id (guanxi_id): 客户 {id} 在回收站中，请先将其恢复",
+        "number": "id (guanxi_id)：“{value}”不是 Guanxi 编号（应为整数）",
+        "unseen": "id (guanxi_id)：客户 {id} 不存在或您无权查看",
+        "bin": "id (guanxi_id)：客户 {id} 在回收站中，请先将其恢复",
         "other": (
-            "id (guanxi_id): external_id“{external_id}”属于另一个客户，而不是客户 {id}；"
+            "id (guanxi_id)：external_id“{external_id}”属于另一个客户，而不是客户 {id}；"
             "请更正这两列中的一列"
         ),
         "replaced": (
-            "id (guanxi_id): 客户 {id} 的外部编号是“{own}”，而不是 external_id"
+            "id (guanxi_id)：客户 {id} 的外部编号是“{own}”，而不是 external_id"
             "“{external_id}”；导入不会替换已有的外部编号"
         ),
     },

@@ -21,9 +21,9 @@ ENGLISH = [
     "kind: “maybe” is not one of Potential, Intent,",
 ]
 CHINESE = [
-    "name: 名称为必填项",
-    "phone: “999”不是有效的电话号码。",
-    "kind: “maybe”不是以下值之一：潜在客户 (potential), ",
+    "name：名称为必填项",
+    "phone：“999”不是有效的电话号码。",
+    "kind：“maybe”不是以下值之一：潜在客户 (potential), ",
 ]
 
 

@@ -25,7 +25,7 @@ SOMEONE_ELSE = {
         "customers or match them by their details"
     ),
     "zh-hans": (
-        "id (guanxi_id): 本系统的客户 {id} 是另一个人：这一行的姓名、电话、邮箱和外部编号都与其"
+        "id (guanxi_id)：本系统的客户 {id} 是另一个人：这一行的姓名、电话、邮箱和外部编号都与其"
         "不符。文件可能来自另一套 Guanxi 系统，其编号只在那套系统中有效：删除 id (guanxi_id) "
         "列后再导入，这些行将作为新客户导入或按其资料匹配已有客户"
     ),

@@ -132,7 +132,7 @@ def test_a_row_merged_past_a_limit_is_rejected_once(company, tmp_path):
     assert error.reason == LISTS["tags"][2]
     with translation.override("zh-hans"):
         assert error.reason_text == (
-            f"tags: 加上此行，该客户将有 {MAX_TAGS + 1} 个标签，而每位客户最多可有 {MAX_TAGS} 个"
+            f"tags：加上此行，该客户将有 {MAX_TAGS + 1} 个标签，而每位客户最多可有 {MAX_TAGS} 个"
         )
     assert as_it_is(customer) == before
     assert Customer.objects.filter(name__in=["张伟", "張偉"]).count() == 1

@@ -38,11 +38,11 @@ ENGLISH = [
     "负责人 (owner): no active user “nobody”",
 ]
 CHINESE = [
-    "姓名 (name): 名称为必填项",
-    "手机 (phone): “12345”不是有效的电话号码。",
-    "邮箱 (email): “wang@@example”不是有效的邮箱地址。",
-    "生日 (birth_date): “1985-13-45”不是有效的日期",
-    "负责人 (owner): 用户“nobody”不存在或已停用",
+    "姓名 (name)：名称为必填项",
+    "手机 (phone)：“12345”不是有效的电话号码。",
+    "邮箱 (email)：“wang@@example”不是有效的邮箱地址。",
+    "生日 (birth_date)：“1985-13-45”不是有效的日期",
+    "负责人 (owner)：用户“nobody”不存在或已停用",
 ]
 
 
@@ -123,7 +123,7 @@ def test_an_order_imports_reasons_read_in_the_readers_language(
         job = import_job_run(job=job)
     (stored,) = ImportRowError.objects.filter(job=job).values_list("reason", flat=True)
     assert stored == (
-        "客户编号 (customer_external_id): 客户 NOBODY 不存在；下单日期 (ordered_on): 不是有效的日期"
+        "客户编号 (customer_external_id)：客户 NOBODY 不存在；下单日期 (ordered_on)：不是有效的日期"
     )
     _page, in_file = _read_in(client, company.admin, job, "en")
     assert in_file == [
@@ -144,7 +144,7 @@ def test_an_order_imports_reasons_read_in_the_readers_language(
             "kind: “maybe” is not one of Potential, Intent, Prospect, Signed, Internal, Partner",
             "潜在客户",
         ),
-        ("en", "zh-hans", "kind: “maybe”不是以下值之一：潜在客户 (potential), ", "Potential,"),
+        ("en", "zh-hans", "kind：“maybe”不是以下值之一：潜在客户 (potential), ", "Potential,"),
     ],
 )
 def test_a_refused_choice_lists_the_labels_in_the_readers_language(

@@ -20,8 +20,8 @@ pytestmark = pytest.mark.django_db
         ),
         (
             "zh-hans",
-            "手机 (phone): “12345”不是有效的电话号码；"
-            "邮箱 (email): “wang@@example”不是有效的邮箱地址。",
+            "手机 (phone)：“12345”不是有效的电话号码；"
+            "邮箱 (email)：“wang@@example”不是有效的邮箱地址。",
         ),
     ],
 )

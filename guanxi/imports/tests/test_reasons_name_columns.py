@@ -54,12 +54,12 @@ def test_the_command_line_names_the_files_columns_in_english(company, tmp_path):
 
 def test_the_command_line_names_the_files_columns_in_chinese(company, tmp_path):
     phone, kind, name = _command_line_reasons(tmp_path, "zh-hans")
-    assert phone.startswith("Mobile (phone): ")
+    assert phone.startswith("Mobile (phone)：")
     assert kind == (
-        "类型 (kind): “VIP”不是以下值之一：潜在客户 (potential), 意向客户 (intent), "
+        "类型 (kind)：“VIP”不是以下值之一：潜在客户 (potential), 意向客户 (intent), "
         "准客户 (prospect), 签约客户 (signed), 内部 (internal), 合作伙伴 (partner)"
     )
-    assert name.startswith("姓名 (name): ") and "name" not in name.removeprefix("姓名 (name): ")
+    assert name.startswith("姓名 (name)：") and "name" not in name.removeprefix("姓名 (name)：")
 
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
@@ -89,11 +89,11 @@ def test_the_web_import_names_the_files_columns_in_chinese(client, company, back
     job = ImportJob.objects.get()
     form = {"map_0": "name", "map_1": "phone"}
     report = client.post(f"/imports/{job.pk}/mapping/", {**form, "action": "check"})
-    assert "手机 (phone): " in report.content.decode()
+    assert "手机 (phone)：" in report.content.decode()
     client.post(f"/imports/{job.pk}/mapping/", {**form, "action": "start"})
     errors = client.get(f"/imports/{job.pk}/errors.csv").content.decode("utf-8-sig")
     (row,) = csv.DictReader(io.StringIO(errors))
-    assert row["import_error"].startswith("手机 (phone): ")
+    assert row["import_error"].startswith("手机 (phone)：")
 
 
 def _linked_reasons(company, tmp_path, kind: str, text: str, mapping: dict) -> list[str]:
