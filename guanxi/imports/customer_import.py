@@ -914,9 +914,16 @@ class CustomerImporter:
         # organisations (customer_update's rule; a person with people would be nonsense).
         with_people = self._with_people(changing, changes)
         new_with_people: set[int] = set()  # by their rows' numbers
+        # People naming an organisation row held as a possible home of its id have people
+        # only once that customer took the id (see _OrganisationRules._has_people): otherwise
+        # they are rejected, and a row of the batch turning it into a person is not refused
+        # for them, as in a later batch.
+        heirs_people: dict[tuple, set[str]] = defaultdict(set)  # by _heir_key
         for external_id in organisations.named:
             target = organisations.resolve(external_id)
-            if isinstance(target, _NewCustomer):
+            if external_id in organisations.heirs:
+                heirs_people[_heir_key(target)].add(external_id)
+            elif isinstance(target, _NewCustomer):
                 new_with_people.add(target.row.number)
             elif target is not None:
                 with_people.add(target)
@@ -950,7 +957,7 @@ class CustomerImporter:
             return None
 
         rules = _OrganisationRules(
-            organisations, with_people, new_with_people, refuse, lead_refused
+            organisations, with_people, new_with_people, refuse, lead_refused, heirs_people
         )
         with WriteBehind() as writes:
             # The customers organisation rows of the batch went into take those rows first:
@@ -1814,6 +1821,7 @@ class CustomerImporter:
                     party_type=customer.party_type,
                     organization=customer.organization_id,
                     own=customer.pk,
+                    external_id=customer.external_id,
                 )
                 if settled is None:
                     continue
@@ -2046,7 +2054,14 @@ def _combine(item: _NewCustomer, rules: "_OrganisationRules") -> dict[str, Any]:
             rules.refuse(other, overwrite, owner_reason)
             continue
         settled = rules.settle(
-            other, overwrite, party_type=party_type, organization=organization, own=item
+            other,
+            overwrite,
+            party_type=party_type,
+            organization=organization,
+            own=item,
+            # The id it has so far (see _external_id_of).
+            external_id=row.external_id
+            or next((r.external_id for r, _o in absorbed if r.external_id), None),
         )
         if settled is None:
             continue
@@ -2212,6 +2227,12 @@ def _external_id_of(item: _NewCustomer) -> str | None:
     )
 
 
+def _heir_key(target: "int | _NewCustomer") -> tuple:
+    """A customer's key among ``_OrganisationRules.heirs_people``: its id, or a new one's row
+    number (told apart)."""
+    return ("row", target.row.number) if isinstance(target, _NewCustomer) else ("id", target)
+
+
 def _no_organisation(row: CustomerRow) -> Summary:
     return Summary(
         gettext_noop("organization_external_id: no organisation “%(id)s” that you can see"),
@@ -2234,6 +2255,10 @@ class _OrganisationRules:
     # The reason the row of the batch that a row follows (by its external id) was rejected
     # with once matched, if it was.
     lead_refused: Callable[[CustomerRow], Reason | None]
+    # The external ids rows name that a customer holds only if it takes them (``heirs`` of
+    # _Organisations), by customer (_heir_key): it has people while its external id is one of
+    # them.
+    heirs_people: dict[tuple, set[str]] = field(default_factory=dict)
 
     def refused_with_lead(self, row: CustomerRow, overwrite: bool) -> bool:
         """Refuse ``row`` with the reason the row it follows was refused with, if it was, and
@@ -2255,6 +2280,7 @@ class _OrganisationRules:
         party_type: str,
         organization: "int | _NewCustomer | None",
         own: "int | _NewCustomer",
+        external_id: str | None = None,
     ) -> "tuple[str, int | _NewCustomer | None] | None":
         """The party type and organisation a customer (``own``: its id, or the new customer)
         has once ``row`` goes into it — all of the row for an update, only what is empty for a
@@ -2292,7 +2318,7 @@ class _OrganisationRules:
         if (
             party_type == Customer.PartyType.ORGANIZATION
             and new_party != party_type
-            and self._has_people(own)
+            and self._has_people(own, external_id)
         ):
             return self._refused(
                 row,
@@ -2328,7 +2354,10 @@ class _OrganisationRules:
         customer.organization = target
         return True
 
-    def _has_people(self, own: "int | _NewCustomer") -> bool:
+    def _has_people(self, own: "int | _NewCustomer", external_id: str | None) -> bool:
+        """Whether ``own`` has people, its external id being ``external_id`` so far."""
+        if external_id and external_id in self.heirs_people.get(_heir_key(own), ()):
+            return True
         if isinstance(own, _NewCustomer):
             return own.row.number in self.new_with_people
         return own in self.stored_with_people

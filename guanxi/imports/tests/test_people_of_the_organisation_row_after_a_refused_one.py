@@ -134,3 +134,70 @@ def test_people_naming_the_organisation_row_that_gave_a_new_customer_its_id_are_
     assert people == [("韩梅梅", "P1")]
     assert external_id == "M2"
     assert {key: outcome for key, outcome in found.items() if outcome != whole} == {}
+
+
+def _arrangements(company, path, outcome) -> dict:
+    found = {}
+    for batch_size in (None, 1, 2, 3):
+        with transaction.atomic():
+            job = import_job_run(
+                job=new_job(company.admin, path, dedup="auto"), batch_size=batch_size
+            )
+            found[batch_size] = outcome(job)
+            transaction.set_rollback(True)
+    for batch_size in (1, 2, 3):
+        with transaction.atomic():
+            job = interrupted_after_first_batch(company.admin, path, batch_size)
+            job = import_job_run(job=job, batch_size=batch_size)
+            found[f"resumed {batch_size}"] = outcome(job)
+            transaction.set_rollback(True)
+    return found
+
+
+@pytest.mark.parametrize("first_refused", [False, True])
+def test_an_organisation_is_kept_from_becoming_a_person_only_for_people_it_has(
+    company, tmp_path, first_refused
+):
+    # The organisation has people through M2 only where M1 was refused and it took M2. Where M1
+    # reached it, the people naming M2 are rejected, and a later row may make it a person, as
+    # in a later batch; the whole file refused that row, counting the rejected person as its.
+    organisation = customer_create(
+        actor=company.admin,
+        data={
+            "name": "华瑞科技有限公司",
+            "party_type": "organization",
+            "phones": ["021-62345678"],
+            "emails": ["info@huarui.example.com"],
+            "tags": [f"tag {i}" for i in range(MAX_TAGS if first_refused else 0)],
+        },
+    )
+    path = tmp_path / "people.csv"
+    path.write_text(
+        HEADER + "M1,华瑞科技有限公司,organization,021-62345678,info@huarui.example.com,one more,\n"
+        "M2,华瑞科技有限公司,organization,021-62345678,info@huarui.example.com,,\n"
+        "P1,韩梅梅,person,,,,M2\n"
+        # the organisation, by the id it took, made a person
+        f"{'M2' if first_refused else 'M1'},华瑞科技有限公司,person,,,,\n",
+        encoding="utf-8",
+    )
+
+    def outcome(job: ImportJob) -> tuple:
+        assert job.status == ImportJob.Status.FINISHED, job.message
+        reasons = {error.row_number: error.reason_text for error in job.errors.all()}
+        people = list(Customer.objects.filter(name="韩梅梅").values_list("organization_id"))
+        party_type = Customer.objects.get(pk=organisation.pk).party_type
+        return job_counts(job)[4], reasons, people, party_type
+
+    found = _arrangements(company, path, outcome)
+    whole = found[None]
+    rejected, reasons, people, party_type = whole
+    if first_refused:
+        assert rejected == 2
+        assert f"would have {MAX_TAGS + 1} tags" in reasons[2]
+        assert "cannot become a person" in reasons[5]
+        assert (people, party_type) == ([(organisation.pk,)], "organization")
+    else:
+        assert (rejected, sorted(reasons)) == (1, [4])
+        assert "no organisation “M2”" in reasons[4]
+        assert (people, party_type) == ([], "person")
+    assert {key: outcome for key, outcome in found.items() if outcome != whole} == {}
