@@ -27,6 +27,11 @@ def in_thread(target, results: dict, key: str) -> threading.Thread:
 
 def waiting_for_a_lock() -> bool:
     """Whether some session of the test database waits for a lock (PostgreSQL)."""
+    return sessions_waiting_for_a_lock() > 0
+
+
+def sessions_waiting_for_a_lock() -> int:
+    """How many sessions of the test database wait for a lock (PostgreSQL)."""
     with connection.cursor() as cursor:
         # Inside a transaction PostgreSQL shows the sessions as they were at the first look,
         # until told to look again: without this, a test polling from inside its transaction
@@ -36,7 +41,7 @@ def waiting_for_a_lock() -> bool:
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
             " AND wait_event_type = 'Lock'"
         )
-        return cursor.fetchone()[0] > 0
+        return cursor.fetchone()[0]
 
 
 def wait_until(condition, seconds: float = 30) -> bool:

@@ -10,24 +10,13 @@ from django.db import connection, transaction
 
 from guanxi.core.locking import key_shared
 from guanxi.core.testing.merging import CONCURRENT
-from guanxi.core.testing.threads import in_thread, wait_until
+from guanxi.core.testing.threads import in_thread, sessions_waiting_for_a_lock, wait_until
 from guanxi.customers.models import Customer
 from guanxi.customers.services import customer_create, customers_reassign
 from guanxi.imports.models import ImportJob
 from guanxi.imports.services import import_job_create, import_job_run
 
 pytestmark = CONCURRENT
-
-
-def _waiting_for_locks() -> int:
-    """How many sessions of the test database wait for a lock."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_stat_clear_snapshot()")
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0]
 
 
 def test_a_reassignment_and_a_contact_import_lock_customers_in_one_order(company, tmp_path):
@@ -70,14 +59,16 @@ def test_a_reassignment_and_a_contact_import_lock_customers_in_one_order(company
     try:
         assert adding.wait(30)
         threads.append(in_thread(reassign, results, "reassign"))
-        assert wait_until(lambda: _waiting_for_locks() >= 1), "the reassignment did not wait"
+        assert wait_until(lambda: sessions_waiting_for_a_lock() >= 1), (
+            "the reassignment did not wait"
+        )
         threads.append(
             in_thread(
                 lambda: import_job_run(job=ImportJob.objects.get(pk=job.pk)), results, "import"
             )
         )
         # It either waits too, or is done: the reassignment holds none of its customers yet.
-        assert wait_until(lambda: "import" in results or _waiting_for_locks() >= 2)
+        assert wait_until(lambda: "import" in results or sessions_waiting_for_a_lock() >= 2)
     finally:
         added.set()
         for thread in threads:
