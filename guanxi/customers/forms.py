@@ -16,6 +16,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.accounts.models import User
@@ -364,8 +365,10 @@ class CustomerForm:
                         "state": "" if consent is None else ("yes" if consent.granted else "no"),
                         "method": consent.method if consent else "",
                         "evidence": consent.evidence if consent else "",
+                        # The day in the server's time zone, as the customer page and its
+                        # history name it, not the stored UTC one.
                         "recorded_at": (
-                            consent.recorded_at.strftime("%Y-%m-%d") if consent else ""
+                            f"{timezone.localtime(consent.recorded_at):%Y-%m-%d}" if consent else ""
                         ),
                     }
                 )

@@ -180,3 +180,26 @@ def test_a_refused_form_keeps_the_rows_typed_and_an_empty_one_after_them(client,
     form = response.context["form"]
     assert [r.values["number"] for r in form.phones] == ["12345", ""]
     assert form.phones[0].errors and not form.phones[1].errors
+
+
+def test_the_edit_form_dates_a_consent_in_the_servers_time_zone_as_the_page_does(client, company):
+    # Seven in the morning in Shanghai is still the day before in UTC: the form named that
+    # day beside the consent while the customer page and its history name the local one.
+    customer = customer_create(
+        actor=company.rep,
+        data={
+            "name": "周杰",
+            "consents": [
+                {
+                    "channel": "email",
+                    "granted": True,
+                    "method": "web_form",
+                    "recorded_at": "2026-03-02T07:00:00+08:00",
+                }
+            ],
+        },
+    )
+    client.force_login(company.rep)
+    form = client.get(f"/customers/{customer.pk}/edit/").context["form"]
+    (email,) = [row for row in form.consents if row.values["channel"] == "email"]
+    assert email.values["recorded_at"] == "2026-03-02"
