@@ -20,3 +20,16 @@ def key_shared(queryset: QuerySet) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(f"{sql} FOR KEY SHARE", params)
         return cursor.fetchall()
+
+
+def key_share_user(user_id) -> None:
+    """Lock the user ``user_id`` names, when it is a row id at all (a value a form or the API
+    let through unchecked is left to the check that follows), with :func:`key_shared`: before
+    the customer and before the check that they are active, as a deactivation or deletion
+    locks the user and then the customers they own. One of those under way is waited for, and
+    the check then refuses the user by the caller's field, instead of the save failing on a
+    user gone as it commits (a server error) or naming someone who has left."""
+    from django.contrib.auth import get_user_model
+
+    if isinstance(user_id, int) and not isinstance(user_id, bool) and 0 < user_id < 2**63:
+        key_shared(get_user_model().objects.filter(pk=user_id).values_list("pk"))

@@ -28,7 +28,7 @@ from guanxi.audit.services import (
 from guanxi.audit.summaries import Summary
 from guanxi.core.bulk import update as bulk_update
 from guanxi.core.crypto import decrypt_text, encrypt_text, lookup_hash
-from guanxi.core.locking import key_shared
+from guanxi.core.locking import key_share_user
 from guanxi.core.masking import mask_id_number, mask_phone, texts_as_read
 from guanxi.dedup.keys import refresh_match_keys, remove_match_keys
 from guanxi.dedup.models import CustomerMerge
@@ -348,24 +348,6 @@ def customer_create_unattended(*, data: Mapping[str, Any]) -> Customer:
     return customer
 
 
-def _lock_named_owner(owner_id) -> None:
-    """Lock the account manager ``owner_id`` (as named, unchecked) FOR KEY SHARE, as the
-    database's check of the customer's owner would lock them only as the save commits, before
-    the check that they are active and before the customers (and an organisation), as a
-    deactivation locks the leaver and their successor and then the customers they own.
-
-    A deletion or deactivation of theirs under way is waited for, and the check then refuses
-    them by name (``owner_id``, or ``to_owner_id`` for a reassignment), instead of the save
-    failing on a user gone as it commits (a server error) or giving the customer to someone
-    who has left once their customers were handed over; and a deactivation handing this
-    customer's owner's customers to them is not left waiting for the customer while this
-    waits for them."""
-    from guanxi.accounts.models import User
-
-    if isinstance(owner_id, int) and not isinstance(owner_id, bool) and 0 < owner_id < 2**63:
-        key_shared(User.objects.filter(pk=owner_id).values_list("pk"))
-
-
 def _lock_organisation(data: Mapping[str, Any]) -> None:
     """Lock the organisation ``data`` puts a person in, before that person and before the check
     that it exists.
@@ -388,7 +370,7 @@ def customer_create(*, actor, data: Mapping[str, Any]) -> Customer:
     assign that owner)."""
     if not can_create_customers(actor):
         raise PermissionDenied(_("You may not create customers."))
-    _lock_named_owner(data.get("owner_id"))
+    key_share_user(data.get("owner_id"))
     _lock_organisation(data)
     clean = clean_customer_data(data, actor=actor, instance=None)
     now = timezone.now()
@@ -424,7 +406,7 @@ def customer_update(
     ``expected_version`` is the version the caller based their edit on; if someone else saved
     in between, :class:`StaleVersionError` is raised and nothing is written.
     """
-    _lock_named_owner(data.get("owner_id"))
+    key_share_user(data.get("owner_id"))
     _lock_organisation(data)
     customer = access_customer(actor, customer_id, CHANGE, for_update=True)
     if customer.version != expected_version:
@@ -673,7 +655,7 @@ def customers_reassign(
 
     if not (actor.is_superuser or actor.role in REASSIGNING_ROLES):
         raise PermissionDenied(_("You may not reassign customers."))
-    _lock_named_owner(to_owner_id)
+    key_share_user(to_owner_id)
     message = owner_assignment_error(actor, to_owner_id)
     if message:
         raise ValidationError({"to_owner_id": message})

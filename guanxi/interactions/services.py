@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record
-from guanxi.core.locking import key_shared
+from guanxi.core.locking import key_share_user
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.visibility import INTERACT, VIEW
@@ -31,7 +31,7 @@ def interaction_log(*, actor, customer_id: int, data: Mapping[str, Any]) -> Inte
     """Record a touch point with a customer the actor may interact with. The staff member
     defaults to the actor; ``occurred_at`` may be in the past (a visit logged afterwards) but not
     in the future."""
-    _lock_named_staff(data.get("staff_id"))
+    key_share_user(data.get("staff_id"))
     # Locked, so that a merge of this customer under way finishes first: the contact is then
     # refused as for a customer gone, instead of being written after the merge moved the
     # customer's contacts to the kept one and left behind in the recycle bin.
@@ -124,19 +124,6 @@ def interaction_created_changes(interaction: Interaction) -> dict[str, dict[str,
     if interaction.notes:
         changes["notes"] = {"before": None, "after": interaction.notes}
     return changes
-
-
-def _lock_named_staff(staff_id) -> None:
-    """Lock the colleague named as who had the contact (FOR KEY SHARE, as the database's check
-    of the contact's staff member would lock them only as it commits), before the customer and
-    before the check that they are active (:func:`_staff_problem`), as a deactivation locks the
-    leaver and then the customers they own: a deletion or deactivation of theirs under way is
-    waited for, and the check then refuses them by name, instead of the contact failing on a
-    user gone as it commits (a server error) or crediting someone who has left."""
-    from guanxi.accounts.models import User
-
-    if isinstance(staff_id, int) and not isinstance(staff_id, bool) and 0 < staff_id < 2**63:
-        key_shared(User.objects.filter(pk=staff_id).values_list("pk"))
 
 
 def _staff_problem(staff_id, customer: Customer) -> str | None:
