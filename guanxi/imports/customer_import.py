@@ -674,7 +674,7 @@ class CustomerImporter:
         names_of: dict[int, tuple[str, bool]] = {}
         if self.reads_guanxi_ids:
             by_guanxi_id, external_ids_of, names_of = self._existing_by_guanxi_id(
-                [*(r.guanxi_id for _s, r in rows), *(g for _s, _r, _e, g in failed)]
+                self.actor, [*(r.guanxi_id for _s, r in rows), *(g for _s, _r, _e, g in failed)]
             )
         organisations = self._organisations(r.organization_external_id for _s, r in rows)
         merged_before = self._merged_into_now(r.external_id for _s, r in rows)
@@ -1098,9 +1098,11 @@ class CustomerImporter:
 
     # --- looking things up -----------------------------------------------------------------
 
-    def _existing_by_external_id(self, external_ids: Iterable[str | None]) -> dict[str, Any]:
+    @staticmethod
+    def _existing_by_external_id(external_ids: Iterable[str | None]) -> dict[str, Any]:
         """External id -> customer id, or the reason it cannot be used (a deleted customer).
-        A customer merged away stands for the one it was merged into."""
+        A customer merged away stands for the one it was merged into. (The check of the first
+        rows finds them so too: see ``owner_check``.)"""
         wanted = {e for e in external_ids if e}
         found: dict[str, Any] = {}
         if not wanted:
@@ -1122,8 +1124,9 @@ class CustomerImporter:
             )
         return found
 
+    @staticmethod
     def _existing_by_guanxi_id(
-        self, guanxi_ids: Iterable[int | None]
+        actor, guanxi_ids: Iterable[int | None]
     ) -> tuple[dict[int, int | Summary], dict[int, str | None], dict[int, tuple[str, bool]]]:
         """Guanxi id -> the id of the customer a row naming it updates, or why it cannot; and
         those customers' external ids, and names with whether each is an organisation's. Only
@@ -1139,7 +1142,7 @@ class CustomerImporter:
         if not wanted:
             return found, external_ids, names
         seen = Customer.objects.filter(
-            customer_scope(self.actor, VIEW, deleted=True), pk__in=wanted
+            customer_scope(actor, VIEW, deleted=True), pk__in=wanted
         ).values_list("pk", "deleted_at", "external_id", "name", "party_type")
         seen = list(seen)
         successors = merge_successors(pk for pk, deleted_at, *_rest in seen if deleted_at)
@@ -1163,7 +1166,7 @@ class CustomerImporter:
                 merged[pk] = successor
         if merged:
             survivors = (
-                Customer.objects.visible_to(self.actor)
+                Customer.objects.visible_to(actor)
                 .filter(pk__in=set(merged.values()))
                 .values_list("pk", "external_id", "name", "party_type")
             )

@@ -33,7 +33,7 @@ from guanxi.core.uploads import (
 )
 from guanxi.customers.visibility import can_create_customers
 
-from .customer_rows import RowContext, clean_customer_row
+from .customer_rows import CustomerRow, RowContext, clean_customer_row
 from .interaction_import import InteractionImporter
 from .mapping import (
     FIELDS_BY_KIND,
@@ -46,7 +46,7 @@ from .mapping import (
 )
 from .models import ImportJob
 from .order_import import OrderImporter
-from .owner_check import kept_owner_reason_ahead
+from .owner_check import kept_owner_reasons_ahead
 from .readers import FileProblem, open_table
 from .reasons import reasons_text, rendered
 from .selectors import access_import_job, import_errors, import_jobs_for_user
@@ -370,25 +370,34 @@ def _check_sample(job: ImportJob, table, column_mapping, user) -> dict:
             "bad": len(problems),
         }
     context = RowContext(user)
-    checked = good = 0
+    # Each row read cleanly: its number, and the reasons it is refused for or the row cleaned.
+    results: list[tuple[int, list | CustomerRow]] = []
     problems = []
-    for row in table.rows():
+    checked = 0
+    for row in islice(table.rows(), CHECK_ROWS):
         checked += 1
         if row.problem:
             problems.append((row.number, rendered(row.problem)))
         else:
-            result = clean_customer_row(row.number, column_mapping.apply(row.cells), context)
-            # A row naming an owner the user may not give customers to passes the cells' checks;
-            # the import refuses it, and so must the check.
-            if not isinstance(result, list) and (refusal := kept_owner_reason_ahead(result, user)):
-                result = [refusal]
-            if isinstance(result, list):
-                problems.append((row.number, reasons_text(result, column_mapping)))
-            else:
-                good += 1
-        if checked >= CHECK_ROWS:
-            break
-    return {"checked": checked, "good": good, "problems": problems[:20], "bad": len(problems)}
+            cleaned = clean_customer_row(row.number, column_mapping.apply(row.cells), context)
+            results.append((row.number, cleaned))
+    # A row naming an owner the user may not give customers to passes the cells' checks; the
+    # import refuses it, and so must the check (its customers looked up for all rows at once).
+    refusals = kept_owner_reasons_ahead(
+        [result for _n, result in results if not isinstance(result, list)], user
+    )
+    for number, result in results:
+        if not isinstance(result, list) and number in refusals:
+            result = [refusals[number]]
+        if isinstance(result, list):
+            problems.append((number, reasons_text(result, column_mapping)))
+    problems.sort(key=lambda problem: problem[0])  # in file order
+    return {
+        "checked": checked,
+        "good": checked - len(problems),
+        "problems": problems[:20],
+        "bad": len(problems),
+    }
 
 
 def _status_label(job: ImportJob | None) -> str:
