@@ -395,10 +395,8 @@ class InteractionImporter(LinkedRowImporter):
             changed += 1
             if {"customer_id", "occurred_at"} & differences.keys():
                 _touch(touched, interaction)
-            if interaction.customer_id != stored_on:
-                left.add(stored_on)
-            elif "occurred_at" in differences and interaction.occurred_at < stored_at:
-                # Moved to an earlier moment, it may have been its customer's last contact.
+            # Moved away, or to an earlier moment, it may have been its customer's last contact.
+            if interaction.customer_id != stored_on or interaction.occurred_at < stored_at:
                 left.add(stored_on)
             events += self._rewrite_events(
                 interaction.pk,
