@@ -1118,10 +1118,7 @@ class CustomerImporter:
                 found[external_id] = pk
                 continue
             successor = successors.get(pk)
-            found[external_id] = successor or Summary(
-                gettext_noop("the customer %(id)s is in the recycle bin; restore it first"),
-                {"id": external_id},
-            )
+            found[external_id] = successor or _in_recycle_bin(external_id)
         return found
 
     @staticmethod
@@ -1155,13 +1152,7 @@ class CustomerImporter:
                 continue
             successor = successors.get(pk)
             if successor is None:
-                found[pk] = field_reason(
-                    "guanxi_id",
-                    Summary(
-                        gettext_noop("the customer %(id)s is in the recycle bin; restore it first"),
-                        {"id": pk},
-                    ),
-                )
+                found[pk] = field_reason("guanxi_id", _in_recycle_bin(pk))
             else:
                 merged[pk] = successor
         if merged:
@@ -2374,6 +2365,13 @@ def _same(target: "int | _NewCustomer", own: "int | _NewCustomer") -> bool:
     if isinstance(target, _NewCustomer) or isinstance(own, _NewCustomer):
         return target is own
     return target == own
+
+
+def _in_recycle_bin(shown_id: int | str) -> Summary:
+    return Summary(
+        gettext_noop("the customer %(id)s is in the recycle bin; restore it first"),
+        {"id": shown_id},
+    )
 
 
 def _not_yours(external_id: str) -> Summary:
