@@ -35,6 +35,7 @@ from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record
 from guanxi.audit.summaries import Summary
 from guanxi.customers.models import Customer
+from guanxi.customers.validation import DATE_YEARS
 from guanxi.customers.visibility import VIEW
 
 from .models import SatisfactionSurvey, Ticket, TicketCategory
@@ -44,9 +45,10 @@ DEFAULT_DAYS = 90
 # A period longer than this would draw a trend of hundreds of weeks nobody can read.
 MAX_DAYS = 3 * 366
 # Dates outside these bounds are typing mistakes (and the far ends of the calendar do not
-# survive the conversion to UTC).
+# survive the conversion to UTC). The last is the end of the last year the API takes in a date
+# or a time, so the two cannot drift apart.
 EARLIEST_DATE = dt.date(1970, 1, 1)
-LATEST_DATE = dt.date(2999, 12, 31)
+LATEST_DATE = dt.date(DATE_YEARS[1], 12, 31)
 REPEAT_COMPLAINTS = 2
 REPEAT_COMPLAINERS_LISTED = 20
 POOR_SCORE = 2
