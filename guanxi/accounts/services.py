@@ -629,10 +629,21 @@ def user_password_change_record(
     :func:`user_password_as_stored`; the caller saved it in this transaction): whoever knows
     the new password can sign in as them. Only that it changed is recorded, never the password
     nor its hash. ``actor`` is None on the command line. ``summary`` says how, where the
-    username alone would not (a password reset by email)."""
+    username alone would not (a password reset by email).
+
+    The user's API tokens are revoked with it, each on record. A password is changed or reset
+    because someone else may know it, and with it they could have made a token, which acts as
+    the user from anywhere and outlives the password. Django ends a user's other sessions
+    whenever the password changes (the session keeps a hash made from it); a token is one more
+    way in, so it ends alike, whether the password was forgotten, changed on purpose or set by
+    an administrator. Scripts are given a new token afterwards."""
     user = User.objects.filter(pk=user_id).first()
     if user is None or before is None or user.password == before:
         return
+    now = timezone.now()
+    tokens = ApiToken.objects.select_for_update().filter(user=user, revoked_at__isnull=True)
+    for token in tokens.order_by("pk"):
+        _api_token_revoke_on_record(actor=actor, token=token, owner=user, at=now)
     was_usable = User(password=before).has_usable_password()
     audit_record(
         actor=actor,
