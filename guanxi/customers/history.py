@@ -7,6 +7,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import FieldDoesNotExist
@@ -449,6 +450,8 @@ def _show(
             return date_format(timezone.localtime(moment), "Y-m-d H:i")
     if isinstance(value, float):
         return _figure_shown(name, value)
+    if name in MONEY_FIGURES and isinstance(value, str) and DECIMAL_TEXT.fullmatch(value):
+        return _amount_shown(value)
     return str(value)
 
 
@@ -470,6 +473,19 @@ MONEY_FIGURES = frozenset(
     }
 )
 PROBABILITIES = frozenset({"p_alive"})
+
+# An amount of an order, an invoice or a payment as its audit row keeps it: the exact text of the
+# decimal (``audit.services.audit_value``), "1234567.50".
+DECIMAL_TEXT = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def _amount_shown(text: str) -> str:
+    """An amount kept as its decimal text, as money is shown elsewhere: with the reader's
+    language's digit grouping ("1,234,567.50"; Chinese writes none). Every decimal stored is
+    kept, as the row records the exact amount: no rounding."""
+    amount = Decimal(text)
+    decimals = -amount.as_tuple().exponent
+    return floatformat(amount, f"{decimals}g")
 
 
 # The most decimals added to tell apart two figures of a change that round alike; closer
