@@ -22,12 +22,12 @@ from guanxi.analytics.selectors import customer_value_card
 from guanxi.core.keyset import CursorError, keyset_page
 from guanxi.core.masking import mask_numbers_in_text, text_as_seen_by
 from guanxi.dedup.selectors import (
+    duplicate_hints_for_user,
     merge_successor,
     merged_customers_within_reach,
     merges_of_customer_for_user,
     open_pairs_of_customer_for_user,
 )
-from guanxi.dedup.views import duplicate_hints_context
 from guanxi.interactions.forms import InteractionForm
 from guanxi.interactions.selectors import interactions_for_customer
 from guanxi.orders.selectors import orders_for_customer, purchase_summary
@@ -348,7 +348,7 @@ def customer_create_view(request):
             # The warning of likely duplicates seen while typing comes back with the form, as
             # the page asks for it (from what was sent, not the form marked with the errors).
             typed = CustomerForm(user=request.user, post=request.POST)
-            hints = duplicate_hints_context(request.user, typed)
+            hints = duplicate_hints_for_user(request.user, typed.service_data(draft=True))
         else:
             messages.success(request, _("Customer “%(name)s” created.") % {"name": customer.name})
             return redirect("customers:detail", customer_id=customer.pk)

@@ -7,17 +7,25 @@ fitted (or the defaults before any scan).
 """
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 from django.db.models import Case, Count, F, Q, QuerySet, When
 
 from guanxi.core.keyset import MAX_ID
 from guanxi.customers.models import Customer
-from guanxi.customers.services import SENSITIVE_FIELDS
+from guanxi.customers.selectors import organisations_in_sight
+from guanxi.customers.services import (
+    SENSITIVE_FIELDS,
+    WholeNumberLimitReached,
+    whole_number_lookups_count,
+)
 from guanxi.customers.visibility import CHANGE, VIEW, customer_scope
 
+from .customer_records import match_records_for
+from .drafts import draft_record, numbers_typed_in_full
 from .keys import rows_where_in, stored_match_records
 from .matching.blocking import PAIRING_CODES, RULE_CODES, blocking_keys, key_hash
 from .matching.engine import REVIEW_THRESHOLD, score_candidates
@@ -30,6 +38,9 @@ from .models import CustomerMerge, DuplicatePair, MatchKey, MatchModelFit
 # fetching and comparing for every row of an import; the other keys (phone, email, ID number,
 # name with birth date …) still find the duplicate.
 MAX_CANDIDATES_PER_KEY = 30
+# While typing, show candidates somewhat below the review threshold too: a person glancing at
+# a hint costs nothing, a duplicate created costs a merge later.
+HINT_THRESHOLD = 0.5
 
 
 def current_match_model() -> tuple[MatchModel, int | None]:
@@ -135,15 +146,18 @@ def likely_duplicates(
     hashes = [key_hash(k) for rule, k in blocking_keys(record) if RULE_CODES[rule] in PAIRING_CODES]
     ids = {cid for found in candidate_ids_by_key(hashes).values() for cid in found}
     ids -= set(exclude_ids)
+    as_seen: dict[int, MatchRecord] = {}
     if visible_to is not None and ids:
-        ids = set(
-            Customer.objects.visible_to(visible_to, VIEW)
-            .filter(pk__in=list(ids))
-            .values_list("pk", flat=True)
-        )
+        visible = Customer.objects.visible_to(visible_to, VIEW)
+        organisations = dict(visible.filter(pk__in=list(ids)).values_list("pk", "organization_id"))
+        ids = set(organisations)
+        as_seen = _records_as_seen(visible, organisations, set(hashes))
+        ids -= {pk for pk in as_seen if as_seen[pk] is None}
     if not ids:
         return []
-    scored = scored_with_current_model(record, list(stored_match_records(ids).values()))
+    records = stored_match_records(ids - set(as_seen))
+    records.update({pk: seen for pk, seen in as_seen.items() if seen is not None})
+    scored = scored_with_current_model(record, list(records.values()))
     if visible_to is not None and not visible_to.may_view_sensitive():
         # As a pair's score (see pair_score_field): whoever may not see ID numbers in full is
         # told the likelihood without them.
@@ -151,6 +165,34 @@ def likely_duplicates(
             found.score = score_without(found.score, found.explanation)
         scored.sort(key=lambda found: -found.score)
     return [d for d in scored if d.score >= threshold][:limit]
+
+
+def _records_as_seen(
+    visible: QuerySet[Customer], organisations: dict[int, int | None], hashes: set[int]
+) -> dict[int, MatchRecord | None]:
+    """For the candidates (``organisations``: id -> their organisation's id) whose organisation
+    is out of the user's sight (not in ``visible``), their records as if it did not exist: with
+    the person's own company text, as their pages show them (``Customer.company_in_sight``);
+    None for one that then shares no pairing key (``hashes``) with the record looked for.
+
+    Compared by their organisation's name, a hint shown, or scored higher, for a company typed
+    as that name would confirm the name of an organisation the user may not see, and a person
+    found only through it (the same name and employer) would tell which of the people they see
+    work there. Two queries whatever the number of candidates."""
+    linked = {org for org in organisations.values() if org}
+    if not linked:
+        return {}
+    in_sight = set(visible.filter(pk__in=list(linked)).values_list("pk", flat=True))
+    hidden = [pk for pk, org in organisations.items() if org and org not in in_sight]
+    if not hidden:
+        return {}
+    records = match_records_for(hidden, organisations=False)
+    as_seen: dict[int, MatchRecord | None] = dict.fromkeys(hidden)
+    for pk, seen in records.items():
+        keys = {key_hash(k) for rule, k in blocking_keys(seen) if RULE_CODES[rule] in PAIRING_CODES}
+        if keys & hashes:
+            as_seen[pk] = seen
+    return as_seen
 
 
 def pair_score_field(user) -> str:
@@ -225,6 +267,45 @@ def reasons_for_user(user, reasons: Iterable[dict] | None) -> list[dict]:
     if user.may_view_sensitive():
         return reasons
     return [reason for reason in reasons if reason.get("field") not in SENSITIVE_FIELDS]
+
+
+def duplicate_hints_for_user(user, data: Mapping[str, Any]) -> dict:
+    """What ``dedup/_hints.html`` shows for the customer typed into the new-customer form
+    (``data``, its draft service data): the likely duplicates ``user`` can see, or why they were
+    not looked for. Asked as the user types, and by the new-customer form sent back with a
+    mistake, which shows them with the page (also without JavaScript) rather than losing the
+    warning seen before sending.
+
+    The whole phone numbers typed count towards the user's limit of whole-number lookups, as
+    every search naming one does (the count is its own transaction): the hints would otherwise
+    be a way round the limit."""
+    found = []
+    if (data.get("name") or "").strip():
+        try:
+            whole_number_lookups_count(
+                actor=user, numbers=numbers_typed_in_full(data), field="phones"
+            )
+        except WholeNumberLimitReached as refusal:
+            # htmx swaps in only a successful answer, so the refusal is one.
+            return {"refused": refusal.message()}
+        record = draft_record(data, actor=user)
+        found = likely_duplicates(record, visible_to=user, threshold=HINT_THRESHOLD, limit=5)
+    # The ids come from likely_duplicates, which found them through the user's scope.
+    customers = Customer.objects.select_related("owner").prefetch_related(
+        organisations_in_sight(user), "phones", "emails"
+    )
+    by_id = customers.in_bulk([d.customer_id for d in found])
+    hints = [
+        {
+            "customer": by_id[d.customer_id],
+            "score": d.score,
+            "likely": d.score >= REVIEW_THRESHOLD,
+            "reasons": [r for r in reasons_for_user(user, d.explanation) if r["weight"] > 0][:4],
+        }
+        for d in found
+        if d.customer_id in by_id
+    ]
+    return {"hints": hints}
 
 
 def access_duplicate_pair(user, pair_id) -> DuplicatePair:

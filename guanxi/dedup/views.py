@@ -18,27 +18,17 @@ from django.views.decorators.http import require_GET, require_POST
 from guanxi.core.keyset import CursorError, keyset_page
 from guanxi.customers.forms import CustomerForm
 from guanxi.customers.models import Customer
-from guanxi.customers.selectors import (
-    customer_detail_for_user,
-    customer_permissions_for_user,
-    organisations_in_sight,
-)
-from guanxi.customers.services import (
-    StaleVersionError,
-    WholeNumberLimitReached,
-    whole_number_lookups_count,
-)
+from guanxi.customers.selectors import customer_detail_for_user, customer_permissions_for_user
+from guanxi.customers.services import StaleVersionError
 from guanxi.customers.visibility import can_create_customers
 from guanxi.service.selectors import tickets_for_user
 from guanxi.web.params import int_param, version_param
 
-from .drafts import draft_record, numbers_typed_in_full
-from .matching.engine import REVIEW_THRESHOLD
 from .models import CustomerMerge, DuplicatePair
 from .selectors import (
     access_duplicate_pair,
+    duplicate_hints_for_user,
     duplicate_pairs_for_user,
-    likely_duplicates,
     merge_successor,
     pair_score_field,
     pair_score_for_user,
@@ -50,9 +40,6 @@ PAGE_SIZE = 50
 # Later unverified requests from the address join the customer the first one made: enough of
 # them to find the one to read, not every one a flood of forged mail left.
 UNVERIFIED_REQUESTS_SHOWN = 20
-# While typing, show candidates somewhat below the review threshold too: a person glancing at
-# a hint costs nothing, a duplicate created costs a merge later.
-HINT_THRESHOLD = 0.5
 
 
 @login_required
@@ -271,38 +258,5 @@ def duplicate_hints(request):
     if not can_create_customers(request.user):
         raise PermissionDenied
     form = CustomerForm(user=request.user, post=request.POST)
-    return render(request, "dedup/_hints.html", duplicate_hints_context(request.user, form))
-
-
-def duplicate_hints_context(user, form: CustomerForm) -> dict:
-    """What ``dedup/_hints.html`` shows for the customer typed into ``form``: the likely
-    duplicates ``user`` can see, or why they were not looked for. Asked as the user types, and
-    by the new-customer form sent back with a mistake, which shows them with the page (also
-    without JavaScript) rather than losing the warning seen before sending."""
-    data = form.service_data(draft=True)
-    found = []
-    if (data.get("name") or "").strip():
-        try:
-            whole_number_lookups_count(
-                actor=user, numbers=numbers_typed_in_full(data), field="phones"
-            )
-        except WholeNumberLimitReached as refusal:
-            # htmx swaps in only a successful answer, so the refusal is one.
-            return {"refused": refusal.message()}
-        record = draft_record(data, actor=user)
-        found = likely_duplicates(record, visible_to=user, threshold=HINT_THRESHOLD, limit=5)
-    customers = Customer.objects.select_related("owner").prefetch_related(
-        organisations_in_sight(user), "phones", "emails"
-    )
-    by_id = customers.in_bulk([d.customer_id for d in found])
-    hints = [
-        {
-            "customer": by_id[d.customer_id],
-            "score": d.score,
-            "likely": d.score >= REVIEW_THRESHOLD,
-            "reasons": [r for r in reasons_for_user(user, d.explanation) if r["weight"] > 0][:4],
-        }
-        for d in found
-        if d.customer_id in by_id
-    ]
-    return {"hints": hints}
+    hints = duplicate_hints_for_user(request.user, form.service_data(draft=True))
+    return render(request, "dedup/_hints.html", hints)
