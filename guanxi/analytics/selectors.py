@@ -33,7 +33,14 @@ from guanxi.core.arrays import fetch_columns
 from guanxi.customers.models import Customer
 from guanxi.customers.visibility import VIEW
 
-from .models import AnalyticsRun, Blacklist, ChurnFollowUp, CustomerValue, TierChange
+from .models import (
+    AnalyticsRun,
+    Blacklist,
+    ChurnFollowUp,
+    CustomerValue,
+    TierChange,
+    ValueSettings,
+)
 
 TIER_ORDER = ("gold", "iron", "lead")
 # The blank tier: customers the pyramid leaves out (nothing bought in the settings currency,
@@ -51,6 +58,16 @@ FILTER_NAMES = ("team", "region", "industry")
 def current_run() -> AnalyticsRun | None:
     """The run every page reads, or None before the first successful refresh."""
     return AnalyticsRun.objects.filter(is_current=True).first()
+
+
+def figures_currency() -> str:
+    """The currency of the money figures: the one the current run counted, as its figures
+    record it, or the value settings' for a run that did not record it or before any run."""
+    run = current_run()
+    counted = (((run.figures if run else None) or {}).get("settings") or {}).get("currency")
+    if counted:
+        return counted
+    return (ValueSettings.objects.filter(pk=1).first() or ValueSettings()).currency
 
 
 def _visible_customers(user, filters: dict[str, Any] | None) -> QuerySet[Customer]:

@@ -25,6 +25,7 @@ from guanxi.analytics.models import CustomerValue
 from guanxi.analytics.templatetags.analytics_format import percent
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.selectors import audit_events_for_customer
+from guanxi.core.currencies import currency_decimals
 from guanxi.core.masking import mask_numbers_in_text
 from guanxi.interactions.models import Interaction
 
@@ -382,6 +383,24 @@ def _consent_shown(channel: Any, stored: Any) -> str:
     return str(CONSENT_OF_CHANNEL) % {"channel": channel_label, "consent": consent}
 
 
+def _money_decimals(events: list[AuditEvent]) -> int:
+    """The decimals of the currency the money floats of ``events`` are in (the value analytics'
+    figures), asked for only when one of them holds such a float. The currency is that of the
+    current figures: a row written before the settings changed currency is shown to the new
+    one's decimals, which is the currency the reader knows the figures in."""
+    if not any(
+        isinstance(value, float)
+        for event in events
+        for name, change in stored_changes(event).items()
+        if name in MONEY_FIGURES
+        for value in _sides(change)
+    ):
+        return 2
+    from guanxi.analytics.selectors import figures_currency
+
+    return currency_decimals(figures_currency())
+
+
 def _custom_field_labels(events: list[AuditEvent]) -> dict[str, str]:
     """The labels, in the reader's language, of the custom fields ``events`` change, by key;
     asked for only when one of them does."""
@@ -400,6 +419,7 @@ def _show(
     value: Any,
     users: dict[int, str],
     custom_fields: Mapping[str, str] | None = None,
+    money_decimals: int = 2,
 ) -> str:
     if value is None or value == "" or value == [] or value == {}:
         return "—"
@@ -449,14 +469,15 @@ def _show(
         if moment is not None:
             return date_format(timezone.localtime(moment), "Y-m-d H:i")
     if isinstance(value, float):
-        return _figure_shown(name, value)
+        return _figure_shown(name, value, money_decimals=money_decimals)
     if name in MONEY_FIGURES and isinstance(value, str) and DECIMAL_TEXT.fullmatch(value):
         return _amount_shown(value)
     return str(value)
 
 
 # Float fields of audit rows that are amounts of money (the value analytics keep them as floats,
-# in the settings currency), and those that are probabilities (0 to 1).
+# in the currency of their figures, :func:`~guanxi.analytics.selectors.figures_currency`), and
+# those that are probabilities (0 to 1).
 MONEY_FIGURES = frozenset(
     {
         "value_at_risk",
@@ -493,30 +514,34 @@ def _amount_shown(text: str) -> str:
 MORE_DIGITS = 6
 
 
-def _figure_shown(name: str, value: float, more: int = 0) -> str:
-    """A float of an audit row as people read it, in the reader's language: money to two
-    decimals with the language's grouping, a probability as a percentage, anything else to at
-    most two decimals (``more`` decimals more, to tell it from the other side of a change).
-    The models leave what is nothing as a float a hair from 0 (7.6e-20), which is 0 here; the
-    row keeps it as stored."""
+def _figure_shown(name: str, value: float, more: int = 0, *, money_decimals: int = 2) -> str:
+    """A float of an audit row as people read it, in the reader's language: money to its
+    currency's decimals (``money_decimals``: two for yuan, none for yen) with the language's
+    grouping, a probability as a percentage, anything else to at most two decimals (``more``
+    decimals more, to tell it from the other side of a change). The models leave what is
+    nothing as a float a hair from 0 (7.6e-20), which is 0 here; the row keeps it as stored."""
     if not math.isfinite(value):
         return str(value)
     if name in MONEY_FIGURES:
-        # Two decimals always; the ones added only as far as they tell the figures apart.
-        return floatformat(round(value, 2 + more), f"{2 if more == 0 else -(2 + more)}g")
+        # The currency's decimals always; the ones added only as far as they tell the figures
+        # apart.
+        digits = money_decimals + more
+        return floatformat(round(value, digits), f"{digits if more == 0 else -digits}g")
     if name in PROBABILITIES:
         return percent(round(value, 3 + more), 1 + more)
     return floatformat(round(value, 2 + more), f"-{2 + more}g")
 
 
-def _sides_shown(model, name: str, change: dict, users, custom_fields) -> dict[str, str]:
+def _sides_shown(
+    model, name: str, change: dict, users, custom_fields, money_decimals: int = 2
+) -> dict[str, str]:
     """The before and after of a change as :func:`_show` puts them, but for two different
     floats that round alike ("0.123" and "0.124" both "0.12"), shown with the decimals that
     tell them apart: "0.12 → 0.12" would hide the change the row records."""
     before, after = change.get("before"), change.get("after")
     shown = {
-        "before": _show(model, name, before, users, custom_fields),
-        "after": _show(model, name, after, users, custom_fields),
+        "before": _show(model, name, before, users, custom_fields, money_decimals),
+        "after": _show(model, name, after, users, custom_fields, money_decimals),
     }
     if not (isinstance(before, float) and isinstance(after, float)) or before == after:
         return shown
@@ -526,13 +551,16 @@ def _sides_shown(model, name: str, change: dict, users, custom_fields) -> dict[s
         if shown["before"] != shown["after"]:
             break
         shown = {
-            "before": _figure_shown(name, before, more),
-            "after": _figure_shown(name, after, more),
+            "before": _figure_shown(name, before, more, money_decimals=money_decimals),
+            "after": _figure_shown(name, after, more, money_decimals=money_decimals),
         }
     else:
         if shown["before"] == shown["after"]:
             # Closer than any decimal shown: no change to the reader, in the usual rounding.
-            shown = {"before": _figure_shown(name, before), "after": _figure_shown(name, after)}
+            shown = {
+                "before": _figure_shown(name, before, money_decimals=money_decimals),
+                "after": _figure_shown(name, after, money_decimals=money_decimals),
+            }
     return shown
 
 
@@ -713,6 +741,7 @@ def describe_history(
                     user_ids.add(value)
     users = {u.pk: u.label for u in User.objects.filter(pk__in=user_ids)}
     custom_fields = _custom_field_labels(events)
+    money_decimals = _money_decimals(events)
     in_sight = _customers_in_sight(events, viewer=viewer, history=history)
     in_the_bin = (
         _customers_in_the_bin(events, viewer=viewer, history=history) if recycle_bin else {}
@@ -736,14 +765,14 @@ def describe_history(
             if name in CUSTOMER_ID_KEYS
             else ChangeLine(
                 label=_label(name, model),
-                **_sides_shown(model, name, change, users, custom_fields),
+                **_sides_shown(model, name, change, users, custom_fields, money_decimals),
             )
             if isinstance(change, dict)
             # A value stored alone, not as before and after: shown as it is.
             else ChangeLine(
                 label=_label(name, model),
                 before="",
-                after=_show(model, name, change, users, custom_fields),
+                after=_show(model, name, change, users, custom_fields, money_decimals),
             )
             for name, change in sorted(source.changes.items())
         ]
