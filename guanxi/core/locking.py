@@ -22,14 +22,34 @@ def key_shared(queryset: QuerySet) -> list[tuple]:
         return cursor.fetchall()
 
 
-def key_share_user(user_id) -> None:
-    """Lock the user ``user_id`` names, when it is a row id at all (a value a form or the API
-    let through unchecked is left to the check that follows), with :func:`key_shared`: before
+def key_share_user(*user_ids) -> None:
+    """Lock the users ``user_ids`` name, those that are row ids at all (a value a form or the
+    API let through unchecked is left to the check that follows), with :func:`key_shared`: before
     the customer and before the check that they are active, as a deactivation or deletion
     locks the user and then the customers they own. One of those under way is waited for, and
     the check then refuses the user by the caller's field, instead of the save failing on a
-    user gone as it commits (a server error) or naming someone who has left."""
+    user gone as it commits (a server error) or naming someone who has left.
+
+    Several users (the owner named and the acting user, say) are locked in one statement in
+    ascending id order, the order a deactivation locks a leaver and their successor in: locked
+    one after the other in the caller's order, a writer holding the successor would wait for
+    the leaver while the deactivation, holding the leaver, waited for the successor."""
     from django.contrib.auth import get_user_model
 
-    if isinstance(user_id, int) and not isinstance(user_id, bool) and 0 < user_id < 2**63:
-        key_shared(get_user_model().objects.filter(pk=user_id).values_list("pk"))
+    ids = {
+        user_id
+        for user_id in user_ids
+        if isinstance(user_id, int) and not isinstance(user_id, bool) and 0 < user_id < 2**63
+    }
+    if ids:
+        key_shared(get_user_model().objects.filter(pk__in=ids).order_by("pk").values_list("pk"))
+
+
+def key_share_active_user(user) -> bool:
+    """Lock ``user`` (a user row) with :func:`key_shared` and tell whether they are still active
+    as the database has them: a deactivation or deletion of them under way is waited for and
+    then seen, though ``user`` was read before it."""
+    from django.contrib.auth import get_user_model
+
+    rows = key_shared(get_user_model().objects.filter(pk=user.pk).values_list("is_active"))
+    return rows == [(True,)]

@@ -6,6 +6,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import OperationalError, connection, transaction
 from django.db.models import F, Lookup, Prefetch, Q, QuerySet
 
+from guanxi.core.locking import key_share_active_user
+
 from .masked_phone_search import masked_phone_condition
 from .models import Customer, CustomFieldDefinition, MarketingConsent
 from .search import TokenMatch, normalise, parse_query, without_legal_forms
@@ -28,6 +30,14 @@ def access_customer(user, customer_id, action: str = VIEW, *, for_update: bool =
         raise Customer.DoesNotExist from None
     queryset = Customer.objects.visible_to(user, action)
     if for_update:
+        # The acting user first, as a deactivation locks them and then the customers they own:
+        # locked after the customer (by the database, as the audit row naming them is written),
+        # a user saving their own customer as they were deactivated held the customer the
+        # deactivation waited for while waiting for the user it held, and one of the two was
+        # broken off as a deadlock. A deactivation under way is waited for; whoever it made
+        # inactive may no longer write anything.
+        if user is not None and user.is_authenticated and not key_share_active_user(user):
+            raise PermissionDenied
         queryset = queryset.select_for_update()
     try:
         return queryset.get(pk=pk)
