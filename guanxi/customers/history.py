@@ -430,9 +430,7 @@ def _show(
     if name == "consents" and isinstance(value, dict):
         return "; ".join(_consent_shown(channel, stored) for channel, stored in value.items())
     if name == "custom_fields" and isinstance(value, dict):
-        labels = custom_fields or {}
-        # In key order: PostgreSQL keeps a JSON object's keys in an order of its own.
-        return "; ".join(f"{labels.get(key, key)}: {value[key]}" for key in sorted(value))
+        return _custom_fields_shown(value, custom_fields or {})
     if name == "kept" and isinstance(value, list):
         # The undo of a merge: the survivor's fields it left as changed since, by name.
         return ", ".join(_label(str(item)) for item in value)
@@ -532,6 +530,47 @@ def _figure_shown(name: str, value: float, more: int = 0, *, money_decimals: int
     return floatformat(round(value, 2 + more), f"-{2 + more}g")
 
 
+def _custom_fields_shown(
+    value: dict, labels: Mapping[str, str], more: Mapping[str, int] | None = None
+) -> str:
+    """The custom fields of a snapshot by their labels, a float among them rounded as the
+    other figures of a row are (``more``: decimals more by key, to tell a change apart)."""
+    more = more or {}
+    # In key order: PostgreSQL keeps a JSON object's keys in an order of its own.
+    return "; ".join(
+        f"{labels.get(key, key)}: {_custom_value_shown(value[key], more.get(key, 0))}"
+        for key in sorted(value)
+    )
+
+
+def _custom_value_shown(value: Any, more: int = 0) -> str:
+    """A custom field's value; a float to at most two decimals (``more`` decimals more), as
+    :func:`_figure_shown` puts a figure that is no money, but without grouping: a custom number
+    may be a year or a code, which "2,026" would misread, and the customer's card shows it
+    ungrouped too. Python's float arithmetic leaves hairs (0.1 + 0.2 is 0.30000000000000004)."""
+    if not isinstance(value, float) or not math.isfinite(value):
+        return str(value)
+    return floatformat(round(value, 2 + more), f"-{2 + more}")
+
+
+def _custom_fields_more(before: dict, after: dict) -> dict[str, int]:
+    """For each custom field whose float before and after round alike but differ, the decimals
+    more that tell them apart (at most ``MORE_DIGITS``; closer is no change to the reader)."""
+    more = {}
+    for key in before.keys() & after.keys():
+        old, new = before[key], after[key]
+        if not (isinstance(old, float) and isinstance(new, float)) or old == new:
+            continue
+        if not (math.isfinite(old) and math.isfinite(new)):
+            continue
+        for digits in range(MORE_DIGITS + 1):
+            if _custom_value_shown(old, digits) != _custom_value_shown(new, digits):
+                if digits:
+                    more[key] = digits
+                break
+    return more
+
+
 def _sides_shown(
     model, name: str, change: dict, users, custom_fields, money_decimals: int = 2
 ) -> dict[str, str]:
@@ -539,6 +578,12 @@ def _sides_shown(
     floats that round alike ("0.123" and "0.124" both "0.12"), shown with the decimals that
     tell them apart: "0.12 → 0.12" would hide the change the row records."""
     before, after = change.get("before"), change.get("after")
+    if name == "custom_fields" and isinstance(before, dict) and isinstance(after, dict):
+        more = _custom_fields_more(before, after)
+        return {
+            "before": _custom_fields_shown(before, custom_fields or {}, more) if before else "—",
+            "after": _custom_fields_shown(after, custom_fields or {}, more) if after else "—",
+        }
     shown = {
         "before": _show(model, name, before, users, custom_fields, money_decimals),
         "after": _show(model, name, after, users, custom_fields, money_decimals),
