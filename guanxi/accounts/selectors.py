@@ -57,11 +57,9 @@ def user_holdings(user: User) -> Holdings:
 
     return Holdings(
         customers=Customer.objects.filter(owner=user, deleted_at__isnull=True).count(),
-        open_tickets=Ticket.objects.filter(
-            Q(assignee=user) | Q(owner=user),
-            status__in=Ticket.OPEN_STATUSES,
-            customer__deleted_at__isnull=True,
-        ).count(),
+        open_tickets=Ticket.objects.held_open_by([user.pk])
+        .filter(customer__deleted_at__isnull=True)
+        .count(),
         open_follow_ups=ChurnFollowUp.objects.filter(
             owner=user, done_at__isnull=True, customer__deleted_at__isnull=True
         ).count(),

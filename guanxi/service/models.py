@@ -186,6 +186,17 @@ class SlaPolicy(models.Model):
         return self.name
 
 
+class TicketQuerySet(models.QuerySet):
+    def held_open_by(self, user_ids) -> "TicketQuerySet":
+        """The open tickets any of ``user_ids`` holds: assigned to them, or theirs as first
+        contact (the owner), the two ways a ticket waits on someone. What a user leaving hands
+        over, and what a manager losing sight of customers gives back to the queue."""
+        ids = list(user_ids)
+        return self.filter(status__in=Ticket.OPEN_STATUSES).filter(
+            Q(assignee_id__in=ids) | Q(owner_id__in=ids)
+        )
+
+
 class Ticket(models.Model):
     class Type(models.TextChoices):
         COMPLAINT = "complaint", _("Complaint")
@@ -343,6 +354,8 @@ class Ticket(models.Model):
     updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     search_text = models.TextField(blank=True, editable=False)
+
+    objects = TicketQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]

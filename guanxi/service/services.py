@@ -904,8 +904,8 @@ def tickets_hand_over(*, actor, from_user_id: int, to_user_id: int | None) -> in
     successor = None if to_user_id is None else User.objects.get(pk=to_user_id, is_active=True)
     reachable = Customer.objects.visible_to(actor, INTERACT).values("pk")
     ticket_ids = list(
-        Ticket.objects.filter(customer__in=reachable, status__in=Ticket.OPEN_STATUSES)
-        .filter(Q(assignee_id=from_user_id) | Q(owner_id=from_user_id))
+        Ticket.objects.held_open_by([from_user_id])
+        .filter(customer__in=reachable)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
@@ -957,8 +957,7 @@ def tickets_held_lock(*, user_ids: Iterable[int]) -> None:
     ids = sorted(set(user_ids))
     list(
         Ticket.objects.select_for_update(of=("self",))
-        .filter(status__in=Ticket.OPEN_STATUSES)
-        .filter(Q(assignee_id__in=ids) | Q(owner_id__in=ids))
+        .held_open_by(ids)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
@@ -981,8 +980,7 @@ def tickets_out_of_sight_release(*, actor, user_ids: Iterable[int]) -> int:
         workable = Customer.objects.visible_to(user, INTERACT).values("pk")
         held += (
             (ticket_id, user.pk)
-            for ticket_id in Ticket.objects.filter(status__in=Ticket.OPEN_STATUSES)
-            .filter(Q(assignee_id=user.pk) | Q(owner_id=user.pk))
+            for ticket_id in Ticket.objects.held_open_by([user.pk])
             .exclude(customer__in=workable)
             .values_list("pk", flat=True)
         )
