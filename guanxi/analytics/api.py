@@ -7,7 +7,7 @@ off takes the version the caller read, as the customer's other writes do.
 """
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
@@ -34,6 +34,22 @@ class BlacklistOut(Schema):
 
 class CustomerValueOut(Schema):
     as_of: dt.date
+    # The nightly refresh alone recomputes the figures: a client needs to know how old they
+    # are and whether the customer has changed since in a way they do not count, which the
+    # customer page tells by the same rule (``selectors.customer_value_card``).
+    computed_at: dt.datetime = Field(
+        description="When the analytics refresh that computed these figures started reading "
+        "the data: orders, contacts, tickets and merges after it are not in them."
+    )
+    # The selector's ``OUTDATED_BY_MERGE`` and ``OUTDATED_BY_PURCHASE``.
+    outdated_by: Literal["merge", "purchase"] | None = Field(
+        description="Why the figures no longer describe the customer, who changed since "
+        "computed_at in a way they would tell, until the next refresh recomputes them: merge "
+        "(another customer was merged into this one, so the figures lack its orders, contacts "
+        "and tickets) or purchase (the refresh counted no purchase, and the customer has "
+        "bought since: the figures say it never bought). Null when they still describe it. "
+        "The customer page shows no figures in either case, saying why."
+    )
     # The purchase dates count every currency, as the churn warnings do; the money figures and
     # the purchase days they go with count the settings currency alone, unconverted.
     purchase_days: int = Field(
@@ -125,14 +141,20 @@ class BlacklistIn(InputSchema):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
+# The fields of ``CustomerValueOut`` that come from the run and the card, not the figures' row.
+RUN_FIELDS = ("as_of", "computed_at", "outdated_by")
+
+
 def _card(request: HttpRequest, customer_id: int) -> dict:
     card = customer_value_card_for_user(request.auth, customer_id)
     value = None
     if card.value is not None:
         value = {
             "as_of": card.run.as_of,
+            "computed_at": card.run.started_at,
+            "outdated_by": card.outdated_by or None,
             **{name: getattr(card.value, name) for name in CustomerValueOut.model_fields
-               if name != "as_of"},
+               if name not in RUN_FIELDS},
         }  # fmt: skip
     blacklist = None
     if card.blacklist is not None:
