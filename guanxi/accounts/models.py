@@ -252,3 +252,17 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class PasswordResetCount(models.Model):
+    """How many links to set a password were asked for under one key (a client's address or an
+    email address, hashed) since ``window_started_at``. Kept in the database, which every server
+    process shares, so that the limits of ``reset_limits`` hold however many processes answer
+    and whether or not one restarted."""
+
+    key = models.CharField(max_length=64, unique=True)
+    window_started_at = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key[:8]}…: {self.count}"

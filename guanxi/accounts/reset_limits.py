@@ -2,20 +2,29 @@
 whatever address it is given, so without a limit anyone could have it mail one address without
 end. An address is given at most ``PER_ADDRESS`` times, and one client (``REMOTE_ADDR``, the
 address the audit rows name) asks at most ``PER_CLIENT`` times, in a window of
-``WINDOW_SECONDS`` from the first ask. Behind a reverse proxy every client has the proxy's
-address and the client limit is shared by all. Every address counts alike, with an account or
-without, so a refusal tells nothing of who has one.
+``WINDOW_SECONDS`` from the first ask. Every address counts alike, with an account or without,
+so a refusal tells nothing of who has one.
 
-The counts are kept in Django's default cache. The settings configure none, so it is each
-server process's memory: ``guanxi serve``'s two processes each count on their own (at most
-twice the limit), and a restart forgets them; a site with a shared cache set in ``CACHES``
-counts once for all.
+The counts are rows of the database (``PasswordResetCount``), not entries of Django's cache:
+the settings configure no cache, so the default one is each server process's memory, where
+``guanxi serve``'s processes would each count on their own (the limit multiplied by their
+number) and a restart would forget the counts. The database is shared by every process.
+
+The client is ``REMOTE_ADDR`` as the server received it. The settings name no proxy to trust
+(``SECURE_PROXY_SSL_HEADER`` trusts the proxy for the scheme only), and an ``X-Forwarded-For``
+header believed from anyone would let every ask claim a new address and escape the limit.
+Behind a reverse proxy every client therefore has the proxy's address and the client limit is
+shared by all; the limit per address still holds for each address.
 """
 
 import hashlib
+from datetime import timedelta
 
-from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from .models import PasswordResetCount
 
 WINDOW_SECONDS = 60 * 60
 PER_ADDRESS = 5
@@ -23,13 +32,33 @@ PER_CLIENT = 20
 
 
 def _counted(key: str) -> int:
-    """Count one more under ``key``; the count ends ``WINDOW_SECONDS`` after its first."""
-    cache.add(key, 0, WINDOW_SECONDS)
-    try:
-        return cache.incr(key)
-    except ValueError:  # ended between the two
-        cache.set(key, 1, WINDOW_SECONDS)
-        return 1
+    """Count one more under ``key``; the count ends ``WINDOW_SECONDS`` after its first. The row
+    is locked while counting, so asks at the same moment from different processes each count."""
+    # Hashed: the table holds no email addresses, and the key is the same length for any.
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    now = timezone.now()
+    started_before = now - timedelta(seconds=WINDOW_SECONDS)
+    # Counts whose window is over say nothing any more; without this the table would keep a
+    # row for every address ever asked for.
+    PasswordResetCount.objects.filter(window_started_at__lte=started_before).exclude(
+        key=digest
+    ).delete()
+    with transaction.atomic():
+        counts = PasswordResetCount.objects.select_for_update()
+        row = counts.filter(key=digest).first()
+        if row is None:
+            try:
+                with transaction.atomic():
+                    PasswordResetCount.objects.create(key=digest, window_started_at=now, count=1)
+                return 1
+            except IntegrityError:  # another process counted its first ask meanwhile
+                row = counts.get(key=digest)
+        if row.window_started_at <= started_before:
+            row.window_started_at, row.count = now, 1
+        else:
+            row.count += 1
+        row.save(update_fields=["window_started_at", "count"])
+        return row.count
 
 
 def password_reset_refusal(*, email: str, client: str) -> str | None:
@@ -41,8 +70,7 @@ def password_reset_refusal(*, email: str, client: str) -> str | None:
             "Too many links to set a password were asked for from your network in the last "
             "hour. Try again later."
         )
-    # Hashed: the cache holds no email addresses, and the key is the same length for any.
-    address = hashlib.sha256(email.strip().casefold().encode()).hexdigest()
+    address = email.strip().casefold()
     if _counted(f"guanxi:password-reset:address:{address}") > PER_ADDRESS:
         return _(
             "A link to set a password was asked for this address %(n)d times in the last hour. "

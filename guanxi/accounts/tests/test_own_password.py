@@ -303,10 +303,11 @@ def test_one_client_asks_for_a_limited_number_of_links_an_hour(client, company):
 
 
 def test_a_count_starts_again_after_its_hour(client, company, monkeypatch):
-    monkeypatch.setattr(reset_limits, "WINDOW_SECONDS", 1)
     for _ in range(reset_limits.PER_ADDRESS):
         _ask(client, "rep@example.com")
     assert _ask(client, "rep@example.com").status_code == 429
+    # The hour made a second once the asks are counted, however long they took to answer.
+    monkeypatch.setattr(reset_limits, "WINDOW_SECONDS", 1)
     time.sleep(1.1)
     assert _ask(client, "rep@example.com").status_code == 302
 
