@@ -47,6 +47,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from guanxi.accounts.models import User
 from guanxi.analytics.services import follow_ups_follow_customers
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record, audit_record_many, diff_values, summary_fields
@@ -666,6 +667,7 @@ class CustomerImporter:
             self._take_dry_run_turn()
         else:
             _take_turn()
+        self._lock_owners([row for _s, row in rows])
         by_external_id = self._existing_by_external_id(
             [*(r.external_id for _s, r in rows), *(e for _s, _r, e, _g in failed)]
         )
@@ -1630,6 +1632,28 @@ class CustomerImporter:
             writes.submit(insert, rows)
         writes.submit(write_match_index, indexed, known_keys)
         writes.submit(audit_record_many, events)
+
+    def _lock_owners(self, rows: list[CustomerRow]) -> None:
+        """Lock the users the rows name as owners until the batch commits, before any customer
+        is (users before customers, as a deactivation locks the leaver and then the customers
+        they own): in one statement, in ascending id order. Each was looked up, active, once
+        for the whole import. A deactivation or deletion under way is waited for; the rows
+        naming someone it made inactive are then treated as rows naming an inactive user (see
+        ``CustomerRow.kept_owner``): refused for a new customer or one owned by anyone else,
+        instead of giving customers to someone who has left or failing on a user gone."""
+        named = [
+            row for row in rows if row.cells.get("owner", "").strip() and "owner_id" in row.scalars
+        ]
+        if not named:
+            return
+        ids = {row.scalars["owner_id"] for row in named}
+        users = User.objects.filter(pk__in=ids, is_active=True).order_by("pk").values_list("pk")
+        active = {pk for (pk,) in key_shared(users)}
+        for row in named:
+            if row.scalars["owner_id"] not in active:
+                row.kept_owner = self.context.owner_left(
+                    row.cells["owner"].strip(), row.scalars.pop("owner_id")
+                )
 
     def _lock_organisations(self, organisations: _Organisations) -> None:
         """Lock the stored organisations rows of the batch link people to, until the batch

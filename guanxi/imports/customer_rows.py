@@ -180,7 +180,7 @@ class RowContext:
         reason no user of that name can be the owner."""
         if username not in self.owners:
             user = User.objects.filter(username=username).first()
-            inactive = Summary(gettext_noop("no active user “%(name)s”"), {"name": username})
+            inactive = _no_active_user(username)
             if user is None:
                 self.owners[username] = inactive
             elif not user.is_active:
@@ -189,6 +189,18 @@ class RowContext:
                 problem = owner_assignment_problem(self.actor, user.pk)
                 self.owners[username] = KeptOwner(user.pk, problem) if problem else user.pk
         return self.owners[username]
+
+    def owner_left(self, username: str, user_id: int) -> KeptOwner:
+        """The owner ``username`` named (``user_id``), found inactive or gone once the import
+        locked them, though active when :meth:`owner` looked them up: from now on, as if they
+        had been inactive then, they may only stay the owner of the customers they have."""
+        kept = KeptOwner(user_id, _no_active_user(username))
+        self.owners[username] = kept
+        return kept
+
+
+def _no_active_user(username: str) -> Summary:
+    return Summary(gettext_noop("no active user “%(name)s”"), {"name": username})
 
 
 def _choice(field_name: str, value: str) -> str | None:
