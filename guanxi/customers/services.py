@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -44,7 +44,7 @@ from .models import (
 )
 from .search import build_search_text
 from .selectors import access_customer, tag_names_by_customer
-from .validation import CleanCustomerData, clean_customer_data
+from .validation import CleanCustomerData, clean_customer_data, external_id_taken
 from .visibility import CHANGE, VIEW, can_create_customers, can_restore_customers
 
 SENSITIVE_FIELDS = ("id_number",)
@@ -348,6 +348,27 @@ def customer_create_unattended(*, data: Mapping[str, Any]) -> Customer:
     return customer
 
 
+def _save_unless_external_id_taken(customer: Customer) -> None:
+    """Save ``customer``, refusing an external id someone saved on another customer since
+    ``clean_customer_data`` found it free, as that check refuses one (``external_id_taken``):
+    the database's unique rule would otherwise end the request in a server error, a refusal of
+    its own kind that tells the id was just taken. On PostgreSQL the insert waits for the other
+    transaction and, once it committed, its customer is found below."""
+    try:
+        with transaction.atomic():
+            customer.save()
+    except IntegrityError:
+        taken = (
+            customer.external_id
+            and Customer.objects.filter(external_id=customer.external_id)
+            .exclude(pk=customer.pk)
+            .exists()
+        )
+        if taken:
+            raise ValidationError({"external_id": external_id_taken()}) from None
+        raise
+
+
 def _lock_organisation(data: Mapping[str, Any]) -> None:
     """Lock the organisation ``data`` puts a person in, before that person and before the check
     that it exists.
@@ -382,7 +403,7 @@ def customer_create(*, actor, data: Mapping[str, Any]) -> Customer:
         updated_at=now,
     )
     _apply_id_number(customer, clean.id_number)
-    customer.save()
+    _save_unless_external_id_taken(customer)
     _write_nested(customer, clean, actor)
     refresh_search_data(customer)
     audit_record(
@@ -421,7 +442,7 @@ def customer_update(
     _apply_id_number(customer, clean.id_number)
     customer.version = F("version") + 1
     customer.updated_at = timezone.now()
-    customer.save()
+    _save_unless_external_id_taken(customer)
     customer.refresh_from_db(fields=["version"])
     _write_nested(customer, clean, actor)
     refresh_search_data(customer)

@@ -174,6 +174,16 @@ def id_number_problem(value: str) -> Summary | None:
     return None
 
 
+def external_id_taken() -> str:
+    """Why an external id another customer holds is refused, in the active language. The same
+    whoever holds it (a customer the user sees, one out of their sight, one in the recycle bin)
+    and whenever it is found taken (checked before saving, or refused by the database when
+    someone saved it meanwhile): the id is unique among them all, so it must be refused, but
+    the refusal names no one and links nowhere, and cannot be told apart by where the holder
+    is."""
+    return _("Another customer already has this external id.")
+
+
 def clean_customer_data(
     data: Mapping[str, Any], *, actor, instance: Customer | None
 ) -> CleanCustomerData:
@@ -306,7 +316,7 @@ def _check_scalars(scalars: dict[str, Any], *, actor, instance: Customer | None,
         if instance is not None:
             clash = clash.exclude(pk=instance.pk)
         if clash.exists():
-            errors.add("external_id", _("Another customer already has this external id."))
+            errors.add("external_id", external_id_taken())
 
     if "organization_id" in scalars and scalars["organization_id"] is not None:
         org_id = scalars["organization_id"]
