@@ -37,9 +37,16 @@ def record_for_customer(customer: Customer, *, phones=None, emails=None, address
     )
 
 
-def match_records_for(customer_ids: Iterable[int]) -> dict[int, MatchRecord]:
+def match_records_for(
+    customer_ids: Iterable[int], *, organisations: bool = True
+) -> dict[int, MatchRecord]:
     """Records of the given customers that are not deleted, by id: four plain queries per
-    thousand customers, no model instances (the importer asks for tens of thousands)."""
+    thousand customers, no model instances (the importer asks for tens of thousands).
+
+    A person's employer is their organisation's name, or with ``organisations=False`` their
+    own company text: the record as someone who may not see the organisation may compare it
+    (see ``selectors.likely_duplicates``)."""
+    customers_sql = _CUSTOMERS_BY_ID if organisations else _CUSTOMERS_OWN_COMPANY_BY_ID
     ids = sorted(set(customer_ids))
     records: dict[int, MatchRecord] = {}
     for start in range(0, len(ids), 1000):
@@ -55,7 +62,7 @@ def match_records_for(customer_ids: Iterable[int]) -> dict[int, MatchRecord]:
                 cursor.execute(sql.format(ids=marks), chunk)
                 for customer_id, *values in cursor.fetchall():
                     rows.setdefault((customer_id, target), []).append(values)
-            cursor.execute(_CUSTOMERS_BY_ID.format(ids=marks), chunk)
+            cursor.execute(customers_sql.format(ids=marks), chunk)
             for customer_id, party_type, name, company, id_hash, birth, _ext in cursor.fetchall():
                 records[customer_id] = match_record(
                     ref=customer_id,
@@ -79,6 +86,12 @@ _CUSTOMERS_BY_ID = """
            c.birth_date, c.external_id
     FROM customers_customer c
     LEFT JOIN customers_customer o ON o.id = c.organization_id
+    WHERE c.deleted_at IS NULL AND c.id IN ({ids})
+"""
+_CUSTOMERS_OWN_COMPANY_BY_ID = """
+    SELECT c.id, c.party_type, c.name, c.company, c.id_number_hash,
+           c.birth_date, c.external_id
+    FROM customers_customer c
     WHERE c.deleted_at IS NULL AND c.id IN ({ids})
 """
 _PHONES_BY_ID = "SELECT customer_id, number FROM customers_phone WHERE customer_id IN ({ids})"

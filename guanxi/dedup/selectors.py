@@ -24,6 +24,7 @@ from guanxi.customers.services import (
 )
 from guanxi.customers.visibility import CHANGE, VIEW, customer_scope
 
+from .customer_records import match_records_for
 from .drafts import draft_record, numbers_typed_in_full
 from .keys import rows_where_in, stored_match_records
 from .matching.blocking import PAIRING_CODES, RULE_CODES, blocking_keys, key_hash
@@ -145,15 +146,18 @@ def likely_duplicates(
     hashes = [key_hash(k) for rule, k in blocking_keys(record) if RULE_CODES[rule] in PAIRING_CODES]
     ids = {cid for found in candidate_ids_by_key(hashes).values() for cid in found}
     ids -= set(exclude_ids)
+    as_seen: dict[int, MatchRecord] = {}
     if visible_to is not None and ids:
-        ids = set(
-            Customer.objects.visible_to(visible_to, VIEW)
-            .filter(pk__in=list(ids))
-            .values_list("pk", flat=True)
-        )
+        visible = Customer.objects.visible_to(visible_to, VIEW)
+        organisations = dict(visible.filter(pk__in=list(ids)).values_list("pk", "organization_id"))
+        ids = set(organisations)
+        as_seen = _records_as_seen(visible, organisations, set(hashes))
+        ids -= {pk for pk in as_seen if as_seen[pk] is None}
     if not ids:
         return []
-    scored = scored_with_current_model(record, list(stored_match_records(ids).values()))
+    records = stored_match_records(ids - set(as_seen))
+    records.update({pk: seen for pk, seen in as_seen.items() if seen is not None})
+    scored = scored_with_current_model(record, list(records.values()))
     if visible_to is not None and not visible_to.may_view_sensitive():
         # As a pair's score (see pair_score_field): whoever may not see ID numbers in full is
         # told the likelihood without them.
@@ -161,6 +165,34 @@ def likely_duplicates(
             found.score = score_without(found.score, found.explanation)
         scored.sort(key=lambda found: -found.score)
     return [d for d in scored if d.score >= threshold][:limit]
+
+
+def _records_as_seen(
+    visible: QuerySet[Customer], organisations: dict[int, int | None], hashes: set[int]
+) -> dict[int, MatchRecord | None]:
+    """For the candidates (``organisations``: id -> their organisation's id) whose organisation
+    is out of the user's sight (not in ``visible``), their records as if it did not exist: with
+    the person's own company text, as their pages show them (``Customer.company_in_sight``);
+    None for one that then shares no pairing key (``hashes``) with the record looked for.
+
+    Compared by their organisation's name, a hint shown, or scored higher, for a company typed
+    as that name would confirm the name of an organisation the user may not see, and a person
+    found only through it (the same name and employer) would tell which of the people they see
+    work there. Two queries whatever the number of candidates."""
+    linked = {org for org in organisations.values() if org}
+    if not linked:
+        return {}
+    in_sight = set(visible.filter(pk__in=list(linked)).values_list("pk", flat=True))
+    hidden = [pk for pk, org in organisations.items() if org and org not in in_sight]
+    if not hidden:
+        return {}
+    records = match_records_for(hidden, organisations=False)
+    as_seen: dict[int, MatchRecord | None] = dict.fromkeys(hidden)
+    for pk, seen in records.items():
+        keys = {key_hash(k) for rule, k in blocking_keys(seen) if RULE_CODES[rule] in PAIRING_CODES}
+        if keys & hashes:
+            as_seen[pk] = seen
+    return as_seen
 
 
 def pair_score_field(user) -> str:
