@@ -25,7 +25,6 @@ from django.utils.translation import gettext_noop
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record_many, audit_value
 from guanxi.audit.summaries import Choices, Summary
-from guanxi.customers.models import Customer
 from guanxi.customers.visibility import CHANGE
 from guanxi.interactions.services import EARLIEST_YEAR
 from guanxi.orders.models import Invoice, Order
@@ -111,18 +110,16 @@ class OrderImporter(LinkedRowImporter):
             return {}
         orders = sorted({order_id for order_id, _customer_id in moves})
         if transaction.get_connection().in_atomic_block:
-            # An invoice is issued, and a ticket opened, with its customer locked: the orders'
-            # customers locked here, none is issued on them while the batch moves their orders.
+            # An invoice is issued, and a ticket opened, with its customer locked FOR UPDATE,
+            # which waits for the lock the batch already holds on the orders' customers (see
+            # ``_locked``), so none is issued on them while the batch moves their orders. They
+            # are not locked again here FOR UPDATE: that stronger lock waited for anyone holding
+            # the lock a new record's key takes on one (a contact being added), who then waited
+            # for another customer the batch held, a deadlock.
             # A ticket changed to link an order locks the order instead, so the orders are
             # locked too: a link under way is saved first and read below, and one asked for
             # after waits for the batch and finds the order another customer's.
             # A look before the import runs outside a transaction and only reads.
-            list(
-                Customer.objects.select_for_update()
-                .filter(pk__in=Order.objects.filter(pk__in=orders).values("customer_id"))
-                .order_by("pk")
-                .values_list("pk", flat=True)
-            )
             # With the orders the batch only changes, in one ascending id order: locked after
             # the moving ones (``_update``), an older one changed was locked after a newer one
             # moving, while a writer holding the older waited for the newer, a deadlock.
