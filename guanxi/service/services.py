@@ -47,7 +47,7 @@ from guanxi.core.locking import key_shared
 from guanxi.core.masking import mask_numbers_in_text, text_as_seen_by, texts_as_read
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import access_customer
-from guanxi.customers.visibility import INTERACT
+from guanxi.customers.visibility import INTERACT, customer_scopes
 
 from . import mail
 from .dangerous_files import MAX_ATTACHMENT_BYTES, Danger, Hazard, danger_in
@@ -975,15 +975,23 @@ def tickets_out_of_sight_release(*, actor, user_ids: Iterable[int]) -> int:
     with someone who can no longer open them, where routing and the SLA sweep pass them by."""
     from guanxi.accounts.models import User
 
-    held: list[tuple[int, int]] = []  # (ticket id, user id)
-    for user in User.objects.filter(pk__in=list(user_ids)).order_by("pk"):
-        workable = Customer.objects.visible_to(user, INTERACT).values("pk")
-        held += (
-            (ticket_id, user.pk)
-            for ticket_id in Ticket.objects.held_open_by([user.pk])
+    users = list(User.objects.filter(pk__in=list(user_ids)).order_by("pk"))
+    # Those the visibility rule gives the same scope are asked about together, in one query
+    # however many they are: the managers of a department that keeps an active agent all see
+    # every customer (and let go only of tickets on customers in the recycle bin), those of one
+    # without all see their department's and the pool.
+    sharing: dict[Q, list[int]] = {}
+    for user, scope in zip(users, customer_scopes(users, INTERACT), strict=True):
+        sharing.setdefault(scope, []).append(user.pk)
+    held: set[tuple[int, int]] = set()  # (ticket id, user id)
+    for scope, ids in sharing.items():
+        workable = Customer.objects.filter(scope).values("pk")
+        for ticket_id, *holders in (
+            Ticket.objects.held_open_by(ids)
             .exclude(customer__in=workable)
-            .values_list("pk", flat=True)
-        )
+            .values_list("pk", "assignee_id", "owner_id")
+        ):
+            held.update((ticket_id, holder) for holder in holders if holder in ids)
     # Locked in ascending id order across all the users, as a ticket merge locks its two, not
     # user by user: a merge holding the older of two tickets, one of the second user's, would
     # wait for the newer, one of the first user's locked first, while this waited for the older.
