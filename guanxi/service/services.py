@@ -499,18 +499,27 @@ def _routed(ticket: Ticket, *, tier: str, actor=None) -> Assignment:
         passed_over.add(assignment.user.pk)
 
 
+def _customer_locked(customer_id: int) -> Customer:
+    """The customer a new ticket is for, locked and read as stored (once the user routed to
+    is), so that a merge or deletion of it under way finishes first: the ticket is then refused
+    with ``Customer.DoesNotExist``, as for a customer gone, instead of being written after the
+    merge moved the customer's tickets to the kept one and left it behind in the recycle bin.
+    Who may open a ticket for it was asked as the caller read it (through the visibility rule,
+    for an agent), in the same transaction."""
+    return Customer.objects.select_for_update().get(pk=customer_id, deleted_at=None)
+
+
 def _open_ticket(
     *,
     actor,
     customer: Customer,
-    lock_customer: Callable[[], Customer],
     values: dict[str, Any],
     order_ids: Iterable[int] = (),
     requester_email: str = "",
     now: datetime,
 ) -> Ticket:
-    """Open a ticket for ``customer`` (as read, unlocked), which ``lock_customer`` locks and
-    returns as stored, or raises ``Customer.DoesNotExist`` for when it has gone."""
+    """Open a ticket for ``customer`` (as read, unlocked), locked here with
+    :func:`_customer_locked`: ``Customer.DoesNotExist`` when it has gone meanwhile."""
     errors: dict[str, list[str]] = {}
     for required in ("type", "subject"):
         if not values.get(required):
@@ -538,7 +547,7 @@ def _open_ticket(
     while True:
         assignment = _routed(ticket, tier=tier, actor=actor)
         with transaction.atomic():
-            locked = lock_customer()
+            locked = _customer_locked(customer.pk)
             if locked.owner_id == ticket.customer.owner_id:
                 break
             transaction.set_rollback(True)
@@ -594,11 +603,6 @@ def ticket_create(*, actor, customer_id: int, data: Mapping[str, Any]) -> Ticket
     return _open_ticket(
         actor=actor,
         customer=customer,
-        # Locked (once the user routed to is), so that a merge of this customer under way
-        # finishes first: the ticket is then refused as for a customer gone, instead of being
-        # written after the merge moved the customer's tickets to the kept one and left behind
-        # in the recycle bin.
-        lock_customer=lambda: access_customer(actor, customer.pk, INTERACT, for_update=True),
         values=values,
         order_ids=data.get("order_ids") or (),
         requester_email=requester_email,
@@ -636,7 +640,7 @@ def ticket_create_from_customer(
     ``sender_unverified`` marks an email whose sender could not be verified (see ``intake``).
 
     Raises ``Customer.DoesNotExist`` when ``customer`` was merged into another or deleted by
-    the time it is locked (see :func:`ticket_create`); the caller finds the customer again."""
+    the time it is locked (see :func:`_customer_locked`); the caller finds the customer again."""
     errors: dict[str, list[str]] = {}
     values = _clean_fields(data, errors)
     if errors:
@@ -644,15 +648,9 @@ def ticket_create_from_customer(
     values["language"] = _requester_language(values)
     values["sender_unverified"] = sender_unverified
     now = timezone.now()
-
-    def lock_customer() -> Customer:
-        locked = Customer.objects.select_for_update().filter(pk=customer.pk, deleted_at=None)
-        return locked.get()
-
     ticket = _open_ticket(
         actor=None,
         customer=customer,
-        lock_customer=lock_customer,
         values=values,
         requester_email=requester_email,
         now=now,
