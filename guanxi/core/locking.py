@@ -1,5 +1,7 @@
 """Row locks the ORM does not offer."""
 
+from collections.abc import Iterable
+
 from django.db import connections
 from django.db.models import QuerySet
 
@@ -53,3 +55,19 @@ def key_share_active_user(user) -> bool:
 
     rows = key_shared(get_user_model().objects.filter(pk=user.pk).values_list("is_active"))
     return rows == [(True,)]
+
+
+def key_share_active_users(user_ids: Iterable[int]) -> set[int]:
+    """Lock those of the users ``user_ids`` who are active with :func:`key_shared`, in one
+    statement in ascending id order (the order a deactivation locks a leaver and their
+    successor in), and return their ids: for a caller about to name them on a record (a
+    ticket's assignee, owner or author). A deactivation or deletion of one under way is waited
+    for, and they are then left out, as anyone inactive is, instead of the record's commit
+    failing on a user gone (a server error) or naming someone who has left."""
+    from django.contrib.auth import get_user_model
+
+    ids = sorted(set(user_ids))
+    if not ids:
+        return set()
+    users = get_user_model().objects.filter(pk__in=ids, is_active=True).order_by("pk")
+    return {pk for (pk,) in key_shared(users.values_list("pk"))}

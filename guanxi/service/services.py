@@ -43,7 +43,7 @@ from guanxi.audit.services import (
 from guanxi.audit.summaries import Summary, prefixed
 from guanxi.core.languages import by_language, chinese_if_written_in_it, in_language
 from guanxi.core.limits import at_most_characters
-from guanxi.core.locking import key_shared
+from guanxi.core.locking import key_share_active_users, key_shared
 from guanxi.core.masking import mask_numbers_in_text, text_as_seen_by, texts_as_read
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import access_customer
@@ -478,7 +478,6 @@ def _routed(ticket: Ticket, *, tier: str, actor=None) -> Assignment:
     its owner, or its assignee when routing gives it nobody), is locked likewise, with the
     user chosen in one id order, as a deactivation locks the leaver and their successor; one
     deleted or deactivated meanwhile is refused as any inactive user is."""
-    from guanxi.accounts.models import User
 
     passed_over: set[int] = set()
     while True:
@@ -486,12 +485,7 @@ def _routed(ticket: Ticket, *, tier: str, actor=None) -> Assignment:
         wanted = {person.pk for person in (assignment.user, actor) if person is not None}
         if not wanted:
             return assignment
-        locked = {
-            pk
-            for (pk,) in key_shared(
-                User.objects.filter(pk__in=wanted, is_active=True).order_by("pk").values_list("pk")
-            )
-        }
+        locked = key_share_active_users(wanted)
         if actor is not None and actor.pk not in locked:
             raise PermissionDenied
         if assignment.user is None or assignment.user.pk in locked:
@@ -824,7 +818,7 @@ def ticket_assign(
     # deletion locks the user and then their tickets: with the ticket held first, one of the
     # ticket's owner, handing it over, waited for it while this waited for them at the commit.
     if assignee_id is not None:
-        key_shared(users.values_list("pk"))
+        key_share_active_users([assignee_id])
     ticket = _lock_unmerged(actor, ticket_id, expected_version)
     before = ticket_snapshot(ticket)
     assignee = None
