@@ -164,9 +164,23 @@ class UserAdmin(CheckedSelectionMixin, CheckedFieldsMixin, DjangoUserAdmin):
         )
 
     def user_change_password(self, request, id, form_url=""):
-        # Whoever knows the password set here can sign in as them: on record.
-        with services.user_password_change_recorded(actor=request.user, user_id=int_param(id)):
-            return super().user_change_password(request, id, form_url)
+        # Whoever knows the password set here can sign in as them: on record. Not for an
+        # account deactivated (maybe as the page was sent): one that may not sign in is given
+        # no password that would work again the day it is made active.
+        with services.user_password_change_recorded(
+            actor=request.user, user_id=int_param(id)
+        ) as user:
+            inactive = None if user else User.objects.filter(pk=int_param(id)).first()
+            if inactive is None:
+                # Django's page says itself when there is no such user.
+                return super().user_change_password(request, id, form_url)
+        self.message_user(
+            request,
+            gettext("%(user)s is no longer active: their password was not changed.")
+            % {"user": inactive.username},
+            messages.ERROR,
+        )
+        return redirect("admin:accounts_user_change", inactive.pk)
 
     def delete_model(self, request, obj):
         services.users_delete(actor=request.user, user_ids=[obj.pk])

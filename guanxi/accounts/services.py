@@ -662,17 +662,27 @@ def user_password_change_record(
 
 @contextmanager
 def user_password_change_recorded(
-    *, actor: User, user_id: int, summary: Summary | None = None
-) -> Iterator[None]:
+    *, actor: User, user_id: int | None, summary: Summary | None = None
+) -> Iterator[User | None]:
     """Around one of Django's pages that set a password themselves (an administrator's for
-    someone, or someone's own): the password the page sets is recorded in its transaction
-    (:func:`user_password_change_record`), the user's row locked first so that what it compares
-    with is what the page replaced."""
+    someone, someone's own, a reset by email): the password the page sets is recorded in its
+    transaction (:func:`user_password_change_record`), compared with what it replaced.
+
+    The user's row is locked and read once, as stored, and given to the page (``as``) to work
+    on: Django's forms save the whole row, and the one the request read before the lock would
+    put back what an administrator changed meanwhile (a role, a deactivation, a password).
+    None instead when the account is no longer active (deactivated or deleted since the request
+    began): the page refuses it and sets no password, as a deactivation is the company taking
+    the account's way in away."""
     with transaction.atomic():
-        list(User.objects.filter(pk=user_id).select_for_update().values_list("pk"))
-        before = user_password_as_stored(user_id=user_id)
-        yield
-        user_password_change_record(actor=actor, user_id=user_id, before=before, summary=summary)
+        user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
+        # Kept apart: the page sets the new password on the very row it is given.
+        before = None if user is None else user.password
+        yield user
+        if user is not None:
+            user_password_change_record(
+                actor=actor, user_id=user.pk, before=before, summary=summary
+            )
 
 
 @transaction.atomic

@@ -19,7 +19,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from guanxi.audit.summaries import Summary
 
 from .forms import ApiTokenCreateForm, PasswordResetForm
-from .models import User
 from .reset_limits import password_reset_refusal
 from .selectors import api_tokens_for_user
 from .services import (
@@ -65,12 +64,11 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     success_url = reverse_lazy("accounts:password_change")
 
     def post(self, request, *args, **kwargs):
-        with user_password_change_recorded(actor=request.user, user_id=request.user.pk):
-            # Django's form saves the whole row of the user asking: read again once it is
+        with user_password_change_recorded(actor=request.user, user_id=request.user.pk) as current:
+            # Django's form saves the whole row of the user asking: the row read again once
             # locked, so that nothing an administrator changed since the request began (a
-            # role, a deactivation, a password they set) is put back, and an account
-            # deactivated or deleted meanwhile gets no new password.
-            current = User.objects.filter(pk=request.user.pk, is_active=True).first()
+            # role, a deactivation, a password they set) is put back; None for an account
+            # deactivated or deleted meanwhile, which gets no new password.
             if current is not None:
                 request.user = current
                 return super().post(request, *args, **kwargs)
@@ -131,11 +129,13 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         summary = Summary(
             gettext_noop("%(user)s: password reset by email"), {"user": self.user.username}
         )
-        with user_password_change_recorded(actor=self.user, user_id=self.user.pk, summary=summary):
+        with user_password_change_recorded(
+            actor=self.user, user_id=self.user.pk, summary=summary
+        ) as current:
             # Read again once locked: the form saves the whole row, and a reset made with the
             # same link meanwhile (a second tab, a second click) or a deactivation ends the
             # link, which the check before the lock could not see.
-            self.user = User.objects.filter(pk=self.user.pk, is_active=True).first()
+            self.user = current
             token = request.session.get(auth_views.INTERNAL_RESET_SESSION_TOKEN)
             if self.user is None or not self.token_generator.check_token(self.user, token):
                 self.validlink = False

@@ -11,7 +11,9 @@ from functools import wraps
 
 from django.contrib import admin, messages
 from django.contrib.admin.apps import AdminConfig
+from django.contrib.auth import logout
 from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext
 
@@ -55,12 +57,19 @@ class GuanxiAdminSite(admin.AdminSite):
         (``accounts.services.user_password_change_recorded``)."""
         from guanxi.accounts.services import user_password_change_recorded
 
-        with user_password_change_recorded(actor=request.user, user_id=request.user.pk):
-            # Django's form saves the whole row of the user asking: read again once it is
+        with user_password_change_recorded(actor=request.user, user_id=request.user.pk) as current:
+            # Django's form saves the whole row of the user asking: the row read again once
             # locked, so that nothing an administrator changed since the request began (a
-            # role, a deactivation) is put back.
-            request.user.refresh_from_db()
-            return super().password_change(request, extra_context)
+            # role) is put back; None for an account deactivated or deleted meanwhile, which
+            # gets no new password and is signed out, as on Guanxi's own page.
+            if current is not None:
+                request.user = current
+                return super().password_change(request, extra_context)
+        logout(request)
+        messages.error(
+            request, gettext("Your account is no longer active: its password was not changed.")
+        )
+        return HttpResponseRedirect(reverse("admin:login", current_app=self.name))
 
 
 class GuanxiAdminConfig(AdminConfig):

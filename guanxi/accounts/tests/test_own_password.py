@@ -114,8 +114,8 @@ def _deactivated_just_before_the_lock(monkeypatch, user, **fields):
     @contextmanager
     def late(**kwargs):
         User.objects.filter(pk=user.pk).update(**fields)
-        with real(**kwargs):
-            yield
+        with real(**kwargs) as locked:
+            yield locked
 
     monkeypatch.setattr(views, "user_password_change_recorded", late)
 
