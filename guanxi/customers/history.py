@@ -553,13 +553,21 @@ def _custom_value_shown(value: Any, more: int = 0) -> str:
     return floatformat(round(value, 2 + more), f"-{2 + more}")
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _custom_fields_more(before: dict, after: dict) -> dict[str, int]:
     """For each custom field whose float before and after round alike but differ, the decimals
     more that tell them apart (at most ``MORE_DIGITS``; closer is no change to the reader)."""
     more = {}
     for key in before.keys() & after.keys():
         old, new = before[key], after[key]
-        if not (isinstance(old, float) and isinstance(new, float)) or old == new:
+        # A number typed whole is kept as an int (``validation._coerce_custom_value``), so a
+        # change from 2 to 2.001 has an int on one side: it is told apart as two floats are.
+        if not (_is_number(old) and _is_number(new)) or old == new:
+            continue
+        if not (isinstance(old, float) or isinstance(new, float)):
             continue
         if not (math.isfinite(old) and math.isfinite(new)):
             continue

@@ -72,3 +72,35 @@ def test_custom_field_floats_are_rounded(client, company, language, path):
     assert LINES[language] in lines
     event.refresh_from_db()
     assert event.changes == STORED
+
+
+def test_a_whole_number_changed_to_a_float_that_rounds_alike_is_told_apart(client, company):
+    """A custom number typed whole is kept as an int ("2"), so its change to 2.001 has an int
+    on one side and a float on the other: the decimals that tell them apart are shown, or the
+    row would read "2 → 2", a change rounded away."""
+    customer = company.rep_customer
+    AuditEvent.objects.create(
+        actor=company.admin,
+        action=AuditEvent.Action.UPDATE,
+        object_type="customer",
+        object_id=customer.pk,
+        customer_id=customer.pk,
+        summary="Custom fields",
+        changes={
+            "custom_fields": {
+                "before": {"ratio": 2, "rate": 0.5, "hair": 0},
+                "after": {"ratio": 2.001, "rate": 0.5000001, "hair": 7.6e-20},
+            }
+        },
+    )
+    client.force_login(company.rep)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get(f"/customers/{customer.pk}/history/").content.decode()
+    lines = [(row["label"], row["before"], row["after"]) for row in ROW.finditer(page)]
+    assert lines == [
+        (
+            "custom fields",
+            "hair: 0; rate: 0.5000000; ratio: 2",
+            "hair: 0; rate: 0.5000001; ratio: 2.001",
+        )
+    ]
