@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -167,9 +167,32 @@ def _clean_order(order: Order, errors: dict) -> None:
         and "external_id" not in errors
         and Order.objects.filter(external_id=order.external_id).exclude(pk=order.pk).exists()
     ):
-        errors.setdefault("external_id", []).append(
-            _("Another order already has this external id.")
+        errors.setdefault("external_id", []).append(_external_id_taken())
+
+
+def _external_id_taken() -> str:
+    """Why an external id another order holds is refused: the same whoever holds it, a
+    customer's order the user sees or one out of their sight, naming no one."""
+    return _("Another order already has this external id.")
+
+
+def _save_unless_external_id_taken(order: Order) -> None:
+    """Save ``order``, refusing an external id someone saved on another order since
+    ``_clean_order`` found it free, as that check refuses one: the unique rule would otherwise
+    end the request in a server error, a refusal of its own kind that tells the id was just
+    taken. On PostgreSQL the write waits for the other transaction and, once that committed,
+    its order is found below."""
+    try:
+        with transaction.atomic():
+            order.save()
+    except IntegrityError:
+        taken = (
+            order.external_id
+            and Order.objects.filter(external_id=order.external_id).exclude(pk=order.pk).exists()
         )
+        if taken:
+            raise ValidationError({"external_id": [_external_id_taken()]}) from None
+        raise
 
 
 def _derive_margin(order: Order, data: Mapping[str, Any], errors: dict) -> None:
@@ -253,7 +276,7 @@ def order_create(
     _derive_margin(order, values, errors)
     if errors:
         raise ValidationError(errors)
-    order.save()
+    _save_unless_external_id_taken(order)
     for line in clean_lines:
         line.order = order
     OrderLine.objects.bulk_create(clean_lines)
@@ -302,7 +325,7 @@ def _check_status_change(order: Order, new_status: str, errors: dict) -> None:
 def _save_change(actor, order: Order, before: dict[str, Any]) -> Order:
     order.version = F("version") + 1
     order.updated_at = timezone.now()
-    order.save()
+    _save_unless_external_id_taken(order)
     order.refresh_from_db()
     changes = diff_values(before, order_snapshot(order))
     audit_record(
