@@ -538,16 +538,17 @@ def _custom_fields_shown(
     more = more or {}
     # In key order: PostgreSQL keeps a JSON object's keys in an order of its own.
     return "; ".join(
-        f"{labels.get(key, key)}: {_custom_value_shown(value[key], more.get(key, 0))}"
+        f"{labels.get(key, key)}: {custom_value_shown(value[key], more.get(key, 0))}"
         for key in sorted(value)
     )
 
 
-def _custom_value_shown(value: Any, more: int = 0) -> str:
+def custom_value_shown(value: Any, more: int = 0) -> str:
     """A custom field's value; a float to at most two decimals (``more`` decimals more), as
     :func:`_figure_shown` puts a figure that is no money, but without grouping: a custom number
-    may be a year or a code, which "2,026" would misread, and the customer's card shows it
-    ungrouped too. Python's float arithmetic leaves hairs (0.1 + 0.2 is 0.30000000000000004)."""
+    may be a year or a code, which "2,026" would misread. The customer's card shows its custom
+    fields by this too, so the card and the history read a value alike. Python's float
+    arithmetic leaves hairs (0.1 + 0.2 is 0.30000000000000004)."""
     if not isinstance(value, float) or not math.isfinite(value):
         return str(value)
     return floatformat(round(value, 2 + more), f"-{2 + more}")
@@ -572,7 +573,7 @@ def _custom_fields_more(before: dict, after: dict) -> dict[str, int]:
         if not (math.isfinite(old) and math.isfinite(new)):
             continue
         for digits in range(MORE_DIGITS + 1):
-            if _custom_value_shown(old, digits) != _custom_value_shown(new, digits):
+            if custom_value_shown(old, digits) != custom_value_shown(new, digits):
                 if digits:
                     more[key] = digits
                 break

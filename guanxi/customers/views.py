@@ -56,7 +56,7 @@ from .forms import (
     ReassignForm,
     RecycleBinFilterForm,
 )
-from .history import describe_history
+from .history import custom_value_shown, describe_history
 from .masked_phone_search import numbers_named_in_full
 from .models import Customer, CustomerExportJob, Phone
 from .selectors import (
@@ -268,7 +268,7 @@ def _custom_values(customer: Customer) -> list[tuple[str, str]]:
     values = customer.custom_fields or {}
     language = get_language() or "en"
     return [
-        (d.label_for(language), values[d.key])
+        (d.label_for(language), custom_value_shown(values[d.key]))
         for d in CustomFieldDefinition.objects.filter(is_active=True)
         if d.key in values
     ]
