@@ -1,7 +1,7 @@
 """Customer search: the token document each customer carries, and how a query is matched to it.
 
 A customer's ``search_text`` is a space-separated set of *tokens*, and a query matches when every
-one of its words is a **prefix** of some token (numbers of five or more digits: see phones; two
+one of its words is a **prefix** of some token (numbers of four or more digits: see phones; two
 Han characters: see pairs). The
 tokens are chosen so that this is all the database has to do, which both PostgreSQL (a GIN index
 over the tokens as a ``tsvector``) and SQLite (an FTS5 table) answer from an index:
@@ -27,7 +27,10 @@ over the tokens as a ``tsvector``) and SQLite (an FTS5 table) answer from an ind
   digits in it. Four digits (the last four, say) are then a token; a longer fragment (the
   national number, 138-1234…) matches when all its four-digit runs are tokens and the fragment
   itself occurs in the search text — the index finds the few candidates, and a substring test
-  on just those confirms the digits are consecutive.
+  on just those confirms the digits are consecutive. Four digits are looked up as a whole
+  token, not as a prefix: every document also holds the first four digits of each of its
+  longer tokens that starts with four (an email 61501234@qq.com, an external id 2024-0001),
+  which a prefix would have found.
   A fragment typed in national format with its area code (021-6234, 0755) is looked for with
   the country code in place of its leading 0, as the start of the whole number's digits.
   For whoever sees phone numbers masked, digits find a phone only where the mask shows them or
@@ -382,8 +385,30 @@ class SearchTokens:
         tokens += [digits[i : i + PHONE_RUN] for i in range(len(digits) - PHONE_RUN + 1)]
         self.tokens.update(dict.fromkeys(tokens))
 
+    def add_number_heads(self) -> None:
+        """The first four digits of every longer token that starts with four digits (61501234
+        of a QQ address 61501234@qq.com gives 6150), so that four digits, the commonest phone
+        search, are looked up as a whole token (:func:`is_whole_token`) rather than as a
+        prefix. A phone's own tokens need none: its runs hold each four digits of it. Last, as
+        they are made from the tokens already collected.
+
+        A prefix lookup cannot skip through the index's other conditions: a sales rep's search
+        for the last four digits of a number read the index entries of all the customers their
+        team owns, 7 to 12 ms of a million customers' index, where the whole token took 1.5 ms
+        (measured on a loaded machine)."""
+        heads = [
+            token[:PHONE_RUN]
+            for token in self.tokens
+            if len(token) > PHONE_RUN and _is_number_head(token[:PHONE_RUN])
+        ]
+        self.tokens.update(dict.fromkeys(heads))
+
     def text(self) -> str:
         return " ".join(self.tokens)
+
+
+def _is_number_head(text: str) -> bool:
+    return len(text) == PHONE_RUN and text.isascii() and text.isdigit()
 
 
 def build_search_text(
@@ -412,6 +437,7 @@ def build_search_text(
         tokens.add_written(tag)
     if external_id:
         tokens.add_external_id(normalise(external_id))
+    tokens.add_number_heads()
     return tokens.text()
 
 
@@ -705,6 +731,14 @@ def is_exact_word(text: str) -> bool:
     return _HAN_PAIR.fullmatch(text) is not None
 
 
+def is_whole_token(text: str) -> bool:
+    """Whether a query word is looked up as a whole token of a customer's search text rather
+    than as a prefix: an exact word (:func:`is_exact_word`), or four digits, which every
+    customer holds as a token wherever a token of theirs starts with them (phone runs and
+    :meth:`SearchTokens.add_number_heads`)."""
+    return is_exact_word(text) or _is_number_head(text)
+
+
 def _lookups(text: str) -> tuple[tuple[str, bool] | None, list[str]]:
     """How the index is asked for a query text, the same on both databases: as one lexeme
     (``(text, prefix)``: a token's prefix, or a whole token), and, for a long number, by its
@@ -712,7 +746,7 @@ def _lookups(text: str) -> tuple[tuple[str, bool] | None, list[str]]:
     runs, unless it has four digits: it is then a run of its own, a whole token."""
     runs = _digit_runs(text)
     if not isinstance(text, DialledNumber):
-        return (text, not is_exact_word(text)), runs
+        return (text, not is_whole_token(text)), runs
     return (None if runs else (text, False)), runs
 
 

@@ -752,6 +752,7 @@ class CustomerGenerator:
             search.update(self.tag_tokens[tag])
         if external_id:
             search.add_external_id(normalise(external_id))
+        search.add_number_heads()
         search_text = search.text()
 
         rows["customer"].append(

@@ -184,3 +184,22 @@ def test_the_organisation_named_as_typed_comes_first_when_the_index_is_read(comp
         CustomerFactory(name=name, party_type=Customer.PartyType.ORGANIZATION)
     found = [c.name for c in organization_lookup_for_user(company.admin, "华瑞", limit=3)]
     assert found[0] == "华瑞" and len(found) == 2
+
+
+@pytest.mark.parametrize(
+    ("data", "query"),
+    [
+        ({"emails": ["61501234@qq.com"]}, "6150"),  # a QQ address: its number's first four
+        ({"emails": ["wei@6150.cn"]}, "6150"),  # a domain
+        ({"external_id": "1234567"}, "1234"),
+        ({"tags": ["2024年会"]}, "2024"),
+        ({"company": "3511号店"}, "3511"),
+    ],
+)
+def test_four_digits_find_every_token_they_start_not_only_phones(company, data, query):
+    # Four digits are looked up as a whole token (customers.search.is_whole_token), which
+    # each customer holds wherever a longer token of theirs starts with them.
+    customer_create(actor=company.admin, data={"name": "Starts With Them", **data})
+    customer_create(actor=company.admin, data={"name": "Only Inside", "emails": ["x61501234@a.cn"]})
+    assert _found(company.admin, query) == {"Starts With Them"}
+    assert _found(company.admin, query[:3]) >= {"Starts With Them"}
