@@ -494,8 +494,10 @@ MONEY_FIGURES = frozenset(
 PROBABILITIES = frozenset({"p_alive"})
 
 # An amount of an order, an invoice or a payment as its audit row keeps it: the exact text of the
-# decimal (``audit.services.audit_value``), "1234567.50".
-DECIMAL_TEXT = re.compile(r"-?\d+(?:\.\d+)?")
+# decimal (``audit.services.audit_value``), "1234567.50", or "1E+6" for a decimal given with an
+# exponent, which the services keep as given. The exponent is bounded: the amount fields hold
+# at most a few dozen digits, and a longer one is no amount of theirs to write out in full.
+DECIMAL_TEXT = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d{1,2})?")
 
 
 def _amount_shown(text: str) -> str:
@@ -503,7 +505,7 @@ def _amount_shown(text: str) -> str:
     language's digit grouping ("1,234,567.50"; Chinese writes none). Every decimal stored is
     kept, as the row records the exact amount: no rounding."""
     amount = Decimal(text)
-    decimals = -amount.as_tuple().exponent
+    decimals = max(0, -amount.as_tuple().exponent)
     return floatformat(amount, f"{decimals}g")
 
 

@@ -81,3 +81,24 @@ def test_order_invoice_and_payment_amounts_are_grouped(client, company, language
     # The rows keep the exact text of the amounts.
     order_row = AuditEvent.objects.get(object_type="order")
     assert order_row.changes["amount"] == {"before": None, "after": "1234567.50"}
+
+
+def test_an_amount_kept_with_an_exponent_is_grouped_too(client, company):
+    """A decimal given with an exponent (Decimal("1E+6"), as a client may send "1E6") is kept by
+    its row as Python writes it, "1E+6": it is the same amount, shown as the others are."""
+    customer = company.rep_customer
+    order_create(
+        actor=company.rep,
+        customer_id=customer.pk,
+        data={
+            "ordered_on": DAY,
+            "amount": Decimal("1E+6"),
+            "currency": "CNY",
+            "channel": "web",
+        },
+    )
+    assert AuditEvent.objects.get(object_type="order").changes["amount"]["after"] == "1E+6"
+    client.force_login(company.rep)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get(f"/customers/{customer.pk}/history/").content.decode()
+    assert _money_lines(page, {"amount"}) == [("amount", "—", "1,000,000")]
