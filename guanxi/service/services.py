@@ -920,10 +920,19 @@ def tickets_hand_over(*, actor, from_user_id: int, to_user_id: int | None) -> in
 def _move_tickets(actor, ticket_ids: list[int], *, from_user_id: int, taker_of) -> None:
     """Give what ``from_user_id`` holds of each ticket (its first-contact ownership, its
     assignment) to ``taker_of(ticket)``, or to nobody (``None``: back to its team's unassigned
-    queue), each ticket locked and its change audited."""
+    queue), each ticket locked and its change audited.
+
+    The callers chose ``ticket_ids`` themselves (the hand-over through the actor's view, the
+    release by what the holders no longer see), so each is locked as stored, not read again
+    through the actor's view: that leaves out tickets on customers in the recycle bin, the very
+    ones a manager who keeps sight of every other customer lets go of, and the deactivation
+    failed on the ticket not found. One no longer held by ``from_user_id`` once locked is left
+    alone rather than given a change that changes nothing."""
     now = timezone.now()
     for ticket_id in ticket_ids:
-        ticket = _lock(actor, ticket_id, None)
+        ticket = _locked(ticket_id)
+        if from_user_id not in (ticket.owner_id, ticket.assignee_id):
+            continue
         taker = taker_of(ticket)
         before = ticket_snapshot(ticket)
         if ticket.owner_id == from_user_id:
