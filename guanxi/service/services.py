@@ -493,14 +493,22 @@ def _routed(ticket: Ticket, *, tier: str, actor=None) -> Assignment:
         passed_over.add(assignment.user.pk)
 
 
-def _customer_locked(customer_id: int) -> Customer:
+def _customer_locked(customer_id: int, *, actor=None) -> Customer:
     """The customer a new ticket is for, locked and read as stored (once the user routed to
     is), so that a merge or deletion of it under way finishes first: the ticket is then refused
     with ``Customer.DoesNotExist``, as for a customer gone, instead of being written after the
     merge moved the customer's tickets to the kept one and left it behind in the recycle bin.
-    Who may open a ticket for it was asked as the caller read it (through the visibility rule,
-    for an agent), in the same transaction."""
-    return Customer.objects.select_for_update().get(pk=customer_id, deleted_at=None)
+
+    With an ``actor`` (staff opening the ticket), who may open a ticket for it is asked again
+    once it is locked, through the visibility rule (:func:`access_customer`): a customer given
+    to someone else out of the actor's sight between the caller's first read and this lock is
+    refused as that read would refuse it now, not given a ticket by someone who may no longer
+    see it. Locked first and asked after, so the answer is about the customer as it will stay
+    until the ticket commits."""
+    locked = Customer.objects.select_for_update().get(pk=customer_id, deleted_at=None)
+    if actor is not None:
+        access_customer(actor, customer_id, INTERACT)
+    return locked
 
 
 def _open_ticket(
@@ -513,7 +521,8 @@ def _open_ticket(
     now: datetime,
 ) -> Ticket:
     """Open a ticket for ``customer`` (as read, unlocked), locked here with
-    :func:`_customer_locked`: ``Customer.DoesNotExist`` when it has gone meanwhile."""
+    :func:`_customer_locked`: ``Customer.DoesNotExist`` when it has gone meanwhile, and, for an
+    ``actor``, ``Customer.DoesNotExist`` or ``PermissionDenied`` when it has left their sight."""
     errors: dict[str, list[str]] = {}
     for required in ("type", "subject"):
         if not values.get(required):
@@ -541,7 +550,7 @@ def _open_ticket(
     while True:
         assignment = _routed(ticket, tier=tier, actor=actor)
         with transaction.atomic():
-            locked = _customer_locked(customer.pk)
+            locked = _customer_locked(customer.pk, actor=actor)
             if locked.owner_id == ticket.customer.owner_id:
                 break
             transaction.set_rollback(True)
