@@ -31,6 +31,7 @@ from .models import ApiToken, Department, Team, User
 from .selectors import (
     inactive_users_holding_escalation_roles,
     user_escalation_roles,
+    user_has_live_api_tokens,
     user_holdings,
 )
 from .services import POOL, user_deactivate, user_deactivation_refusal
@@ -173,7 +174,21 @@ class UserAdmin(CheckedSelectionMixin, CheckedFieldsMixin, DjangoUserAdmin):
             inactive = None if user else User.objects.filter(pk=int_param(id)).first()
             if inactive is None:
                 # Django's page says itself when there is no such user.
-                return super().user_change_password(request, id, form_url)
+                had_tokens = user is not None and user_has_live_api_tokens(user)
+                response = super().user_change_password(request, id, form_url)
+                # Set (the page sends one back to the user's page): the new password revoked
+                # their tokens, and whoever set it is to tell them their scripts need new ones.
+                if had_tokens and request.method == "POST" and response.status_code == 302:
+                    self.message_user(
+                        request,
+                        gettext(
+                            "%(user)s’s API tokens were revoked with their old password: "
+                            "their scripts need new tokens."
+                        )
+                        % {"user": user.username},
+                        messages.WARNING,
+                    )
+                return response
         self.message_user(
             request,
             gettext("%(user)s is no longer active: their password was not changed.")

@@ -34,6 +34,12 @@ def api_tokens_for_user(user) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user)
 
 
+def user_has_live_api_tokens(user) -> bool:
+    """Whether ``user`` holds an API token not revoked: a new password revokes them
+    (``services.user_password_change_record``), and the page setting it says so."""
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).exists()
+
+
 @dataclass(frozen=True)
 class Holdings:
     """What a user still holds that someone must go on working when they leave: the customers

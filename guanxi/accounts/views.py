@@ -20,7 +20,7 @@ from guanxi.audit.summaries import Summary
 
 from .forms import ApiTokenCreateForm, PasswordResetForm
 from .reset_limits import password_reset_refusal
-from .selectors import api_tokens_for_user
+from .selectors import api_tokens_for_user, user_has_live_api_tokens
 from .services import (
     api_token_create,
     api_token_revoke,
@@ -79,9 +79,25 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return redirect(settings.LOGIN_URL)
 
     def form_valid(self, form):
+        had_tokens = user_has_live_api_tokens(self.request.user)
         response = super().form_valid(form)
         messages.success(self.request, _("Your password was changed."))
+        if had_tokens:
+            tell_api_tokens_revoked(self.request)
         return response
+
+
+def tell_api_tokens_revoked(request) -> None:
+    """Say that a new password revoked the user's API tokens
+    (``services.user_password_change_record``): a script of theirs stops working, and they are
+    to make it a new token."""
+    messages.warning(
+        request,
+        _(
+            "Your API tokens were revoked with your old password, as anyone who knew it could "
+            "have made one. Make new tokens for the scripts that need them."
+        ),
+    )
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -141,6 +157,13 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
                 self.validlink = False
                 return self.render_to_response(self.get_context_data())
             return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        had_tokens = user_has_live_api_tokens(self.user)
+        response = super().form_valid(form)
+        if had_tokens:
+            tell_api_tokens_revoked(self.request)
+        return response
 
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):

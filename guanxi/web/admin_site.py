@@ -55,7 +55,9 @@ class GuanxiAdminSite(admin.AdminSite):
     def password_change(self, request, extra_context=None):
         """Someone changing their own password: on record, as an administrator setting it is
         (``accounts.services.user_password_change_recorded``)."""
+        from guanxi.accounts.selectors import user_has_live_api_tokens
         from guanxi.accounts.services import user_password_change_recorded
+        from guanxi.accounts.views import tell_api_tokens_revoked
 
         with user_password_change_recorded(actor=request.user, user_id=request.user.pk) as current:
             # Django's form saves the whole row of the user asking: the row read again once
@@ -64,7 +66,12 @@ class GuanxiAdminSite(admin.AdminSite):
             # gets no new password and is signed out, as on Guanxi's own page.
             if current is not None:
                 request.user = current
-                return super().password_change(request, extra_context)
+                had_tokens = user_has_live_api_tokens(current)
+                response = super().password_change(request, extra_context)
+                # Changed (the page sends one on to "done"): the new password revoked them.
+                if had_tokens and request.method == "POST" and response.status_code == 302:
+                    tell_api_tokens_revoked(request)
+                return response
         logout(request)
         messages.error(
             request, gettext("Your account is no longer active: its password was not changed.")
