@@ -615,21 +615,15 @@ def groups_delete(*, actor: User, group_ids: Iterable[int]) -> int:
     return len(groups)
 
 
-def user_password_as_stored(*, user_id: int | None) -> str | None:
-    """The stored hash of a user's password, to tell whether a page changed it; never written
-    anywhere."""
-    return User.objects.filter(pk=user_id).values_list("password", flat=True).first()
-
-
 @transaction.atomic
 def user_password_change_record(
     *, actor: User | None, user_id: int, before: str | None, summary: Summary | None = None
 ) -> None:
-    """Record a password set for ``user_id``, or password sign-in disabled (``before`` from
-    :func:`user_password_as_stored`; the caller saved it in this transaction): whoever knows
-    the new password can sign in as them. Only that it changed is recorded, never the password
-    nor its hash. ``actor`` is None on the command line. ``summary`` says how, where the
-    username alone would not (a password reset by email).
+    """Record a password set for ``user_id``, or password sign-in disabled (``before``, the
+    stored hash it replaced, read with the row locked; the caller saved it in this
+    transaction): whoever knows the new password can sign in as them. Only that it changed is
+    recorded, never the password nor its hash. ``actor`` is None on the command line.
+    ``summary`` says how, where the username alone would not (a password reset by email).
 
     The user's API tokens are revoked with it, each on record. A password is changed or reset
     because someone else may know it, and with it they could have made a token, which acts as
@@ -671,11 +665,16 @@ def user_password_change_recorded(
     The user's row is locked and read once, as stored, and given to the page (``as``) to work
     on: Django's forms save the whole row, and the one the request read before the lock would
     put back what an administrator changed meanwhile (a role, a deactivation, a password).
-    None instead when the account is no longer active (deactivated or deleted since the request
-    began): the page refuses it and sets no password, as a deactivation is the company taking
-    the account's way in away."""
+    None instead when there is no such user, or when someone setting their own password
+    (``actor`` is the user: their own page, a reset by email) is no longer active: a
+    deactivation is the company taking the account's way in away, and one deactivated as the
+    page was sent sets no password. An administrator setting someone else's password is given
+    the account active or not: setting it before the account is made active again is how it
+    is handed back."""
     with transaction.atomic():
-        user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
+        user = User.objects.select_for_update().filter(pk=user_id).first()
+        if user is not None and not user.is_active and actor is not None and actor.pk == user.pk:
+            user = None
         # Kept apart: the page sets the new password on the very row it is given.
         before = None if user is None else user.password
         yield user

@@ -1,5 +1,6 @@
-"""The admin site's password pages and an account deactivated as the page is sent: no new
-password for it, and nothing on record, as on Guanxi's own page for one's password."""
+"""The admin site's password pages and an account deactivated as the page is sent: one's own
+page sets no new password for it and records nothing, as on Guanxi's own page for one's
+password; an administrator setting someone else's password sets it, active or not."""
 
 from contextlib import contextmanager
 
@@ -70,22 +71,35 @@ def test_ones_own_password_page_still_changes_an_active_accounts_password():
     assert event.changes == {"password": {"before": "set", "after": "changed"}}
 
 
-def test_a_password_set_for_someone_deactivated_meanwhile_is_refused(company, monkeypatch):
+def test_a_password_set_for_someone_deactivated_meanwhile_is_set_and_recorded(company, monkeypatch):
+    # Only one's own password is refused once deactivated: an administrator may set someone
+    # else's whether they are active or not (before making them active again).
     (ann,) = signed_in_administrators("ann")
     _deactivated_just_before_the_lock(monkeypatch, company.rep.pk)
 
     response = ann.post(
         reverse("admin:auth_user_password_change", args=[company.rep.pk]),
         {"usable_password": "true", "password1": NEW, "password2": NEW},
-        follow=True,
     )
 
-    assert response.redirect_chain[0][0] == reverse(
-        "admin:accounts_user_change", args=[company.rep.pk]
-    )
-    assert [str(message) for message in response.context["messages"]] == [
-        "rep is no longer active: their password was not changed."
-    ]
+    assert response.status_code == 302
     rep = User.objects.get(pk=company.rep.pk)
-    assert rep.check_password(PASSWORD) and not rep.is_active
-    assert audit_events("user", rep.pk) == []
+    assert rep.check_password(NEW) and not rep.is_active
+    [event] = audit_events("user", rep.pk)
+    assert event.changes == {"password": {"before": "set", "after": "changed"}}
+
+
+def test_an_administrator_sets_the_password_of_an_inactive_account(company):
+    (ann,) = signed_in_administrators("ann")
+    User.objects.filter(pk=company.rep.pk).update(is_active=False)
+    page = reverse("admin:auth_user_password_change", args=[company.rep.pk])
+
+    assert ann.get(page).status_code == 200
+    response = ann.post(page, {"usable_password": "true", "password1": NEW, "password2": NEW})
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:accounts_user_change", args=[company.rep.pk])
+    rep = User.objects.get(pk=company.rep.pk)
+    assert rep.check_password(NEW) and not rep.is_active
+    [event] = audit_events("user", rep.pk)
+    assert event.actor.username == "ann"
