@@ -165,9 +165,10 @@ class UserAdmin(CheckedSelectionMixin, CheckedFieldsMixin, DjangoUserAdmin):
         )
 
     def user_change_password(self, request, id, form_url=""):
-        # Whoever knows the password set here can sign in as them: on record. Not for an
-        # account deactivated (maybe as the page was sent): one that may not sign in is given
-        # no password that would work again the day it is made active.
+        # Whoever knows the password set here can sign in as them: on record. Someone else's
+        # account is given one active or not (set before it is made active again); only an
+        # administrator's own, deactivated as they send this page for themselves, is refused,
+        # as on the own-password page (the context manager gives None for it).
         with services.user_password_change_recorded(
             actor=request.user, user_id=int_param(id)
         ) as user:

@@ -103,3 +103,25 @@ def test_an_administrator_sets_the_password_of_an_inactive_account(company):
     assert rep.check_password(NEW) and not rep.is_active
     [event] = audit_events("user", rep.pk)
     assert event.actor.username == "ann"
+
+
+def test_an_administrator_deactivated_meanwhile_sets_no_password_of_their_own_on_the_user_page(
+    monkeypatch,
+):
+    (ann,) = signed_in_administrators("ann")
+    user = User.objects.get(username="ann")
+    user.set_password(PASSWORD)
+    user.save(update_fields=["password"])
+    ann.force_login(user)
+    _deactivated_just_before_the_lock(monkeypatch, user.pk)
+
+    response = ann.post(
+        reverse("admin:auth_user_password_change", args=[user.pk]),
+        {"usable_password": "true", "password1": NEW, "password2": NEW},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:accounts_user_change", args=[user.pk])
+    user = User.objects.get(pk=user.pk)
+    assert user.check_password(PASSWORD) and not user.is_active
+    assert audit_events("user", user.pk) == []
