@@ -11,6 +11,12 @@ its search text is still the one read. Only rows that gain a token are written: 
 tokens already hold each of its four digits, so mostly customers with a number-like email
 address or external id.
 
+Measured on the million-customer bench database, on a machine busy with other work: 6 minutes,
+275,744 rows written (mostly the demo's QQ addresses); a ``VACUUM (ANALYZE)`` of the table after
+it took another 72 s. Servers still running the code before this migration may save a customer
+without the new tokens meanwhile; such a customer gets them at its next save, and until then
+four digits miss only its email address or external id, not its phones.
+
 The rule is copied here as it was when this migration was written, so that it gives the same
 result whatever the application code later becomes.
 """
