@@ -28,7 +28,7 @@ from guanxi.audit.services import (
 from guanxi.audit.summaries import Summary
 from guanxi.core.bulk import update as bulk_update
 from guanxi.core.crypto import decrypt_text, encrypt_text, lookup_hash
-from guanxi.core.locking import key_share_user
+from guanxi.core.locking import key_share_active_users
 from guanxi.core.masking import mask_id_number, mask_phone, texts_as_read
 from guanxi.dedup.keys import refresh_match_keys, remove_match_keys
 from guanxi.dedup.models import CustomerMerge
@@ -391,7 +391,12 @@ def customer_create(*, actor, data: Mapping[str, Any]) -> Customer:
     assign that owner)."""
     if not can_create_customers(actor):
         raise PermissionDenied(_("You may not create customers."))
-    key_share_user(data.get("owner_id"))
+    # The owner named and the creator, who is the default owner and whom the audit row names,
+    # in one statement: locked one after the other, a creator deactivated with the named owner
+    # as their successor held the successor the deactivation waited for while the database
+    # waited for the creator it held, as this committed.
+    if actor.pk not in key_share_active_users([data.get("owner_id"), actor.pk]):
+        raise PermissionDenied
     _lock_organisation(data)
     clean = clean_customer_data(data, actor=actor, instance=None)
     now = timezone.now()
@@ -427,7 +432,9 @@ def customer_update(
     ``expected_version`` is the version the caller based their edit on; if someone else saved
     in between, :class:`StaleVersionError` is raised and nothing is written.
     """
-    key_share_user(data.get("owner_id"))
+    # With the actor, in one statement (see ``customer_create``); ``access_customer`` then
+    # refuses an actor deactivated meanwhile.
+    key_share_active_users([data.get("owner_id"), actor.pk])
     _lock_organisation(data)
     customer = access_customer(actor, customer_id, CHANGE, for_update=True)
     if customer.version != expected_version:
@@ -533,6 +540,13 @@ def customer_restore(*, actor, customer_id: int, expected_version: int | None = 
     ``customer_id``, saying so."""
     if not can_restore_customers(actor):
         raise PermissionDenied(_("Only administrators may restore customers."))
+    # Its account manager (and the actor) before the customer, as a deactivation locks the
+    # leaver and then their customers: one under way is waited for and then seen, so that the
+    # customer is not brought back to someone whose hand-over has just passed it by.
+    owner_id = Customer.objects.filter(pk=customer_id).values_list("owner_id", flat=True).first()
+    active = key_share_active_users([owner_id, actor.pk])
+    if actor.pk not in active:
+        raise PermissionDenied
     customer = _lock_with_organisation(customer_id)
     if customer.deleted_at is None:
         raise ValidationError(
@@ -583,10 +597,12 @@ def customer_restore(*, actor, customer_id: int, expected_version: int | None = 
     # An account manager who left while the customer was in the recycle bin did not hand it
     # over with their other customers (only those in use are); it comes back to the unowned
     # pool, where someone takes it on, rather than to a user nobody signs in as.
-    from guanxi.accounts.models import User
-
+    if customer.owner_id != owner_id:
+        # Given to someone else between the look above and the lock: locked after the
+        # customer, out of the usual order, only in this case no service brings about.
+        active |= key_share_active_users([customer.owner_id])
     owner_id = customer.owner_id
-    if owner_id is not None and not User.objects.filter(pk=owner_id, is_active=True).exists():
+    if owner_id is not None and owner_id not in active:
         owner_id = None
         changes["owner_id"] = {"before": customer.owner_id, "after": None}
     Customer.objects.filter(pk=customer.pk).update(
@@ -676,7 +692,7 @@ def customers_reassign(
 
     if not (actor.is_superuser or actor.role in REASSIGNING_ROLES):
         raise PermissionDenied(_("You may not reassign customers."))
-    key_share_user(to_owner_id)
+    key_share_active_users([to_owner_id])
     message = owner_assignment_error(actor, to_owner_id)
     if message:
         raise ValidationError({"to_owner_id": message})

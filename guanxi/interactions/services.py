@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record
-from guanxi.core.locking import key_share_user
+from guanxi.core.locking import key_share_active_users
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.visibility import INTERACT, VIEW
@@ -31,7 +31,7 @@ def interaction_log(*, actor, customer_id: int, data: Mapping[str, Any]) -> Inte
     """Record a touch point with a customer the actor may interact with. The staff member
     defaults to the actor; ``occurred_at`` may be in the past (a visit logged afterwards) but not
     in the future."""
-    key_share_user(data.get("staff_id"), actor.pk)
+    key_share_active_users([data.get("staff_id"), actor.pk])
     # Locked, so that a merge of this customer under way finishes first: the contact is then
     # refused as for a customer gone, instead of being written after the merge moved the
     # customer's contacts to the kept one and left behind in the recycle bin.
