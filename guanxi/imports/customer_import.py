@@ -41,13 +41,13 @@ from itertools import islice
 from typing import Any
 
 import numpy as np
+from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connection, transaction
 from django.db.models import CharField, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from guanxi.accounts.models import User
 from guanxi.analytics.services import follow_ups_follow_customers
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record, audit_record_many, diff_values, summary_fields
@@ -55,7 +55,7 @@ from guanxi.audit.summaries import Summary
 from guanxi.core.bulk import insert, reserve_ids, update
 from guanxi.core.collection import fewer_collections
 from guanxi.core.crypto import encrypt_text, lookup_hash
-from guanxi.core.locking import key_shared
+from guanxi.core.locking import key_share_active_users, key_shared
 from guanxi.core.masking import NUMBERS_WOULD_BE_LOST, mask_id_number, texts_as_read
 from guanxi.core.write_behind import WriteBehind
 from guanxi.customers.exports import address_key
@@ -1634,21 +1634,28 @@ class CustomerImporter:
         writes.submit(audit_record_many, events)
 
     def _lock_owners(self, rows: list[CustomerRow]) -> None:
-        """Lock the users the rows name as owners until the batch commits, before any customer
-        is (users before customers, as a deactivation locks the leaver and then the customers
-        they own): in one statement, in ascending id order. Each was looked up, active, once
-        for the whole import. A deactivation or deletion under way is waited for; the rows
-        naming someone it made inactive are then treated as rows naming an inactive user (see
-        ``CustomerRow.kept_owner``): refused for a new customer or one owned by anyone else,
-        instead of giving customers to someone who has left or failing on a user gone."""
+        """Lock the importing user and the users the rows name as owners until the batch
+        commits, before any customer is (users before customers, as a deactivation locks the
+        leaver and then the customers they own): in one statement, in ascending id order. Each
+        was looked up, active, once for the whole import. A deactivation or deletion under way
+        is waited for; the rows naming someone it made inactive are then treated as rows naming
+        an inactive user (see ``CustomerRow.kept_owner``): refused for a new customer or one
+        owned by anyone else, instead of giving customers to someone who has left or failing on
+        a user gone.
+
+        The importing user is the default owner of every new customer without an owner cell,
+        and the one whose rights the import writes with: deactivated meanwhile, the import stops
+        before the batch writes anything, as every other write of theirs is refused."""
         named = [
             row for row in rows if row.cells.get("owner", "").strip() and "owner_id" in row.scalars
         ]
-        if not named:
-            return
-        ids = {row.scalars["owner_id"] for row in named}
-        users = User.objects.filter(pk__in=ids, is_active=True).order_by("pk").values_list("pk")
-        active = {pk for (pk,) in key_shared(users)}
+        active = key_share_active_users(
+            [self.actor.pk, *(row.scalars["owner_id"] for row in named)]
+        )
+        if self.actor.pk not in active:
+            raise PermissionDenied(
+                _("%(user)s is deactivated.") % {"user": self.actor.get_username()}
+            )
         for row in named:
             if row.scalars["owner_id"] not in active:
                 row.kept_owner = self.context.owner_left(

@@ -15,11 +15,14 @@ from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from itertools import islice
 
+from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from guanxi.audit.models import AuditEvent
+from guanxi.core.locking import key_share_active_users
 from guanxi.customers.models import Customer
 from guanxi.customers.visibility import VIEW
 from guanxi.dedup.selectors import merge_successors
@@ -137,6 +140,14 @@ class LinkedRowImporter:
         }
         if transaction.get_connection().in_atomic_block:
             # A look before the import (outside a transaction) only reads, and locks nothing.
+            # The importing user, whom every record written names, before the customers: a
+            # deactivation locks them and then the customers they own, and with the customers
+            # held first the two waited for each other as the batch committed. One under way
+            # is waited for; whoever it made inactive writes nothing more.
+            if self.actor.pk not in key_share_active_users([self.actor.pk]):
+                raise PermissionDenied(
+                    _("%(user)s is deactivated.") % {"user": self.actor.get_username()}
+                )
             customers, existing = self._locked(customers, existing)
         # Rewriting a record moves it to the row's customer: the user must be allowed on the
         # customer it belongs to now too, or a row could rewrite (or take away) what they
