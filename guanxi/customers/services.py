@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -30,6 +30,7 @@ from guanxi.core.bulk import update as bulk_update
 from guanxi.core.crypto import decrypt_text, encrypt_text, lookup_hash
 from guanxi.core.locking import key_share_active_users
 from guanxi.core.masking import mask_id_number, mask_phone, texts_as_read
+from guanxi.core.unique import save_unless_taken
 from guanxi.dedup.keys import refresh_match_keys, remove_match_keys
 from guanxi.dedup.models import CustomerMerge
 
@@ -348,27 +349,6 @@ def customer_create_unattended(*, data: Mapping[str, Any]) -> Customer:
     return customer
 
 
-def _save_unless_external_id_taken(customer: Customer) -> None:
-    """Save ``customer``, refusing an external id someone saved on another customer since
-    ``clean_customer_data`` found it free, as that check refuses one (``external_id_taken``):
-    the database's unique rule would otherwise end the request in a server error, a refusal of
-    its own kind that tells the id was just taken. On PostgreSQL the insert waits for the other
-    transaction and, once it committed, its customer is found below."""
-    try:
-        with transaction.atomic():
-            customer.save()
-    except IntegrityError:
-        taken = (
-            customer.external_id
-            and Customer.objects.filter(external_id=customer.external_id)
-            .exclude(pk=customer.pk)
-            .exists()
-        )
-        if taken:
-            raise ValidationError({"external_id": external_id_taken()}) from None
-        raise
-
-
 def _lock_organisation(data: Mapping[str, Any]) -> None:
     """Lock the organisation ``data`` puts a person in, before that person and before the check
     that it exists.
@@ -408,7 +388,7 @@ def customer_create(*, actor, data: Mapping[str, Any]) -> Customer:
         updated_at=now,
     )
     _apply_id_number(customer, clean.id_number)
-    _save_unless_external_id_taken(customer)
+    save_unless_taken(customer, "external_id", external_id_taken())
     _write_nested(customer, clean, actor)
     refresh_search_data(customer)
     audit_record(
@@ -449,7 +429,7 @@ def customer_update(
     _apply_id_number(customer, clean.id_number)
     customer.version = F("version") + 1
     customer.updated_at = timezone.now()
-    _save_unless_external_id_taken(customer)
+    save_unless_taken(customer, "external_id", external_id_taken())
     customer.refresh_from_db(fields=["version"])
     _write_nested(customer, clean, actor)
     refresh_search_data(customer)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,6 +24,7 @@ from guanxi.analytics.models import Blacklist, CustomerValue
 from guanxi.analytics.value.credit import needs_approval
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record, audit_value, diff_values
+from guanxi.core.unique import save_unless_taken
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.validation import DATE_YEARS
 from guanxi.customers.visibility import CHANGE
@@ -176,25 +177,6 @@ def _external_id_taken() -> str:
     return _("Another order already has this external id.")
 
 
-def _save_unless_external_id_taken(order: Order) -> None:
-    """Save ``order``, refusing an external id someone saved on another order since
-    ``_clean_order`` found it free, as that check refuses one: the unique rule would otherwise
-    end the request in a server error, a refusal of its own kind that tells the id was just
-    taken. On PostgreSQL the write waits for the other transaction and, once that committed,
-    its order is found below."""
-    try:
-        with transaction.atomic():
-            order.save()
-    except IntegrityError:
-        taken = (
-            order.external_id
-            and Order.objects.filter(external_id=order.external_id).exclude(pk=order.pk).exists()
-        )
-        if taken:
-            raise ValidationError({"external_id": [_external_id_taken()]}) from None
-        raise
-
-
 def _derive_margin(order: Order, data: Mapping[str, Any], errors: dict) -> None:
     """With a known cost, the gross margin is amount less cost unless the same write states
     the margin (some sources know the margin but not the cost, or book costs that are not
@@ -276,7 +258,7 @@ def order_create(
     _derive_margin(order, values, errors)
     if errors:
         raise ValidationError(errors)
-    _save_unless_external_id_taken(order)
+    save_unless_taken(order, "external_id", _external_id_taken())
     for line in clean_lines:
         line.order = order
     OrderLine.objects.bulk_create(clean_lines)
@@ -325,7 +307,7 @@ def _check_status_change(order: Order, new_status: str, errors: dict) -> None:
 def _save_change(actor, order: Order, before: dict[str, Any]) -> Order:
     order.version = F("version") + 1
     order.updated_at = timezone.now()
-    _save_unless_external_id_taken(order)
+    save_unless_taken(order, "external_id", _external_id_taken())
     order.refresh_from_db()
     changes = diff_values(before, order_snapshot(order))
     audit_record(
