@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -574,12 +574,20 @@ def _custom_fields_more(before: dict, after: dict) -> dict[str, int]:
             continue
         if not (math.isfinite(old) and math.isfinite(new)):
             continue
-        for digits in range(MORE_DIGITS + 1):
-            if custom_value_shown(old, digits) != custom_value_shown(new, digits):
-                if digits:
-                    more[key] = digits
-                break
+        digits = _decimals_telling_apart(custom_value_shown, old, new)
+        if digits:
+            more[key] = digits
     return more
+
+
+def _decimals_telling_apart(shown: Callable[[Any, int], str], old: Any, new: Any) -> int:
+    """The fewest decimals more (up to ``MORE_DIGITS``) with which ``shown(value, more)`` tells
+    ``old`` and ``new`` apart; 0 when they differ as shown or when no decimals tell them apart
+    (closer is no change to the reader)."""
+    for digits in range(MORE_DIGITS + 1):
+        if shown(old, digits) != shown(new, digits):
+            return digits
+    return 0
 
 
 def _sides_shown(
@@ -603,21 +611,18 @@ def _sides_shown(
         return shown
     if not (math.isfinite(before) and math.isfinite(after)):
         return shown
-    for more in range(1, MORE_DIGITS + 1):
-        if shown["before"] != shown["after"]:
-            break
-        shown = {
-            "before": _figure_shown(name, before, more, money_decimals=money_decimals),
-            "after": _figure_shown(name, after, more, money_decimals=money_decimals),
-        }
-    else:
-        if shown["before"] == shown["after"]:
-            # Closer than any decimal shown: no change to the reader, in the usual rounding.
-            shown = {
-                "before": _figure_shown(name, before, money_decimals=money_decimals),
-                "after": _figure_shown(name, after, money_decimals=money_decimals),
-            }
-    return shown
+    if shown["before"] != shown["after"]:
+        return shown
+    # Closer than any decimal shown (0 more): no change to the reader, in the usual rounding.
+    more = _decimals_telling_apart(
+        lambda value, digits: _figure_shown(name, value, digits, money_decimals=money_decimals),
+        before,
+        after,
+    )
+    return {
+        "before": _figure_shown(name, before, more, money_decimals=money_decimals),
+        "after": _figure_shown(name, after, more, money_decimals=money_decimals),
+    }
 
 
 def _named_customers(event: AuditEvent) -> set[int]:
