@@ -43,8 +43,11 @@ def user_has_live_api_tokens(user) -> bool:
 @dataclass(frozen=True)
 class Holdings:
     """What a user still holds that someone must go on working when they leave: the customers
-    they are account manager of (those in use; the recycle bin's keep their owner), open
-    tickets assigned to them or with them as first contact, and open churn follow-ups."""
+    they are account manager of (those in use; the recycle bin's keep their owner, and a
+    restore gives those of someone who has left to the unowned pool), open tickets assigned to
+    them or with them as first contact (on customers in the recycle bin too: a ticket has no
+    such fallback, and a restored customer's would stay with someone who has left), and open
+    churn follow-ups."""
 
     customers: int
     open_tickets: int
@@ -63,9 +66,7 @@ def user_holdings(user: User) -> Holdings:
 
     return Holdings(
         customers=Customer.objects.filter(owner=user, deleted_at__isnull=True).count(),
-        open_tickets=Ticket.objects.held_open_by([user.pk])
-        .filter(customer__deleted_at__isnull=True)
-        .count(),
+        open_tickets=Ticket.objects.held_open_by([user.pk]).count(),
         open_follow_ups=ChurnFollowUp.objects.filter(
             owner=user, done_at__isnull=True, customer__deleted_at__isnull=True
         ).count(),

@@ -4,6 +4,7 @@ departments and teams, passwords set, and the record of what users' and groups' 
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -387,7 +388,14 @@ def user_deactivate(
         managers = [] if _has_active_agent(left) else _active_managers(left)
         tickets_held_lock(user_ids=[user.pk, *managers])
     if holdings.open_tickets:
-        tickets_hand_over(actor=actor, from_user_id=user.pk, to_user_id=successor_id)
+        # What was handed over, for the audit row and the caller: a ticket closed or given to
+        # someone else after the count, before it was locked, is not.
+        holdings = replace(
+            holdings,
+            open_tickets=tickets_hand_over(
+                actor=actor, from_user_id=user.pk, to_user_id=successor_id
+            ),
+        )
     if holdings.open_follow_ups:
         follow_ups_hand_over(actor=actor, from_user_id=user.pk)
     if left is not None:

@@ -47,7 +47,7 @@ from guanxi.core.locking import key_share_active_users, key_shared
 from guanxi.core.masking import mask_numbers_in_text, text_as_seen_by, texts_as_read
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import access_customer
-from guanxi.customers.visibility import INTERACT, customer_scopes
+from guanxi.customers.visibility import INTERACT, customer_scope, customer_scopes
 
 from . import mail
 from .dangerous_files import MAX_ATTACHMENT_BYTES, Danger, Hazard, danger_in
@@ -868,11 +868,12 @@ def ticket_assign(
     return ticket
 
 
-def _workable_customers(user, customer_ids) -> set[int]:
+def _workable_customers(user, customer_ids, *, deleted: bool = False) -> set[int]:
     """Which of ``customer_ids`` (ids, or a query of them) ``user`` may work with, as the one
-    to whom their tickets are given."""
+    to whom their tickets are given; with ``deleted``, customers in the recycle bin count as if
+    they were back."""
     return set(
-        Customer.objects.visible_to(user, INTERACT)
+        Customer.objects.filter(customer_scope(user, INTERACT, deleted=deleted))
         .filter(pk__in=customer_ids)
         .values_list("pk", flat=True)
     )
@@ -894,19 +895,26 @@ def _give(ticket: Ticket, assignee, *, actor, now) -> None:
 def tickets_hand_over(*, actor, from_user_id: int, to_user_id: int | None) -> int:
     """Hand the open tickets ``from_user_id`` holds (assigned to them, or theirs as first
     contact) to ``to_user_id`` when they leave, one audited change per ticket; returns how
-    many tickets changed.
+    many tickets changed (one no longer held by them once locked is left alone, and not
+    counted).
 
     A ticket goes to the successor only where they may work with its customer, as
     :func:`ticket_assign` requires; otherwise, or with no successor (``None``), it goes to
     nobody: back to its team's unassigned queue, where routing and the SLA sweep see it,
-    rather than to someone who could not open it."""
+    rather than to someone who could not open it.
+
+    Tickets on customers in the recycle bin go too, the successor's right to them judged as if
+    the customer were back (as whoever undoes a merge is judged): a customer restored later
+    would otherwise bring back a ticket held by someone who has left, where nobody works it
+    and the sweep escalates it to no one. ``accounts.selectors.user_holdings`` counts them
+    likewise, so the deactivation says they are there and checks they have gone."""
     from guanxi.accounts.models import User
 
     successor = None if to_user_id is None else User.objects.get(pk=to_user_id, is_active=True)
-    reachable = Customer.objects.visible_to(actor, INTERACT).values("pk")
+    reachable = Customer.objects.filter(customer_scope(actor, INTERACT, deleted=True))
     ticket_ids = list(
         Ticket.objects.held_open_by([from_user_id])
-        .filter(customer__in=reachable)
+        .filter(customer__in=reachable.values("pk"))
         .order_by("pk")
         .values_list("pk", flat=True)
     )
@@ -914,33 +922,41 @@ def tickets_hand_over(*, actor, from_user_id: int, to_user_id: int | None) -> in
         set()
         if successor is None
         else _workable_customers(
-            successor, Ticket.objects.filter(pk__in=ticket_ids).values("customer_id")
+            successor,
+            Ticket.objects.filter(pk__in=ticket_ids).values("customer_id"),
+            deleted=True,
         )
     )
-    _move_tickets(
-        actor,
-        ticket_ids,
-        from_user_id=from_user_id,
-        taker_of=lambda ticket: successor if ticket.customer_id in workable else None,
+    return len(
+        _move_tickets(
+            actor,
+            ticket_ids,
+            from_user_id=from_user_id,
+            taker_of=lambda ticket: successor if ticket.customer_id in workable else None,
+        )
     )
-    return len(ticket_ids)
 
 
-def _move_tickets(actor, ticket_ids: list[int], *, from_user_id: int, taker_of) -> None:
+def _move_tickets(actor, ticket_ids: list[int], *, from_user_id: int, taker_of) -> set[int]:
     """Give what ``from_user_id`` holds of each ticket (its first-contact ownership, its
     assignment) to ``taker_of(ticket)``, or to nobody (``None``: back to its team's unassigned
-    queue), each ticket locked and its change audited.
+    queue), each ticket locked and its change audited; returns the ids of the tickets changed.
 
     The callers chose ``ticket_ids`` themselves (the hand-over through the actor's view, the
     release by what the holders no longer see), so each is locked as stored, not read again
     through the actor's view: that leaves out tickets on customers in the recycle bin, the very
     ones a manager who keeps sight of every other customer lets go of, and the deactivation
-    failed on the ticket not found. One no longer held by ``from_user_id`` once locked is left
-    alone rather than given a change that changes nothing."""
+    failed on the ticket not found. One no longer held open by ``from_user_id`` once locked
+    (given to someone else, or resolved or closed, meanwhile) is left alone: a closed ticket
+    keeps who worked it, and the others would be given a change that changes nothing."""
     now = timezone.now()
+    moved: set[int] = set()
     for ticket_id in ticket_ids:
         ticket = _locked(ticket_id)
-        if from_user_id not in (ticket.owner_id, ticket.assignee_id):
+        if ticket.status not in Ticket.OPEN_STATUSES or from_user_id not in (
+            ticket.owner_id,
+            ticket.assignee_id,
+        ):
             continue
         taker = taker_of(ticket)
         before = ticket_snapshot(ticket)
@@ -956,6 +972,8 @@ def _move_tickets(actor, ticket_ids: list[int], *, from_user_id: int, taker_of) 
             summary=ticket.subject,
             before=before,
         )
+        moved.add(ticket.pk)
+    return moved
 
 
 def tickets_held_lock(*, user_ids: Iterable[int]) -> None:
@@ -1005,9 +1023,14 @@ def tickets_out_of_sight_release(*, actor, user_ids: Iterable[int]) -> int:
     # Locked in ascending id order across all the users, as a ticket merge locks its two, not
     # user by user: a merge holding the older of two tickets, one of the second user's, would
     # wait for the newer, one of the first user's locked first, while this waited for the older.
+    moved: set[int] = set()
     for ticket_id, user_id in sorted(held):
-        _move_tickets(actor, [ticket_id], from_user_id=user_id, taker_of=lambda _ticket: None)
-    return len(held)
+        moved |= _move_tickets(
+            actor, [ticket_id], from_user_id=user_id, taker_of=lambda _ticket: None
+        )
+    # Tickets, not holders: one held by two of the users (theirs as first contact, given to
+    # the other) is one ticket changed.
+    return len(moved)
 
 
 # Tickets a statement changing many of them names: one SQL variable each (SQLite allows some
