@@ -2,8 +2,20 @@
 
 from collections.abc import Iterable
 
+from django.core.exceptions import PermissionDenied
 from django.db import connections
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+
+class ActorDeactivated(PermissionDenied):
+    """A write refused because the acting user was deactivated while it waited for them (see
+    :func:`key_share_active_users`): they signed in, or their request was authenticated, before
+    the deactivation committed. Said as what it is, rather than as a right they lack on the
+    record, which would send them asking for one."""
+
+    def __init__(self):
+        super().__init__(_("Your account has been deactivated: nothing was changed."))
 
 
 def key_shared(queryset: QuerySet) -> list[tuple]:

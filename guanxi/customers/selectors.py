@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import OperationalError, connection, transaction
 from django.db.models import F, Lookup, Prefetch, Q, QuerySet
 
-from guanxi.core.locking import key_share_active_users
+from guanxi.core.locking import ActorDeactivated, key_share_active_users
 
 from .masked_phone_search import masked_phone_condition
 from .models import Customer, CustomFieldDefinition, MarketingConsent
@@ -35,13 +35,13 @@ def access_customer(user, customer_id, action: str = VIEW, *, for_update: bool =
         # a user saving their own customer as they were deactivated held the customer the
         # deactivation waited for while waiting for the user it held, and one of the two was
         # broken off as a deadlock. A deactivation under way is waited for; whoever it made
-        # inactive may no longer write anything.
+        # inactive may no longer write anything, and is told so.
         if (
             user is not None
             and user.is_authenticated
             and user.pk not in key_share_active_users([user.pk])
         ):
-            raise PermissionDenied
+            raise ActorDeactivated
         queryset = queryset.select_for_update()
     try:
         return queryset.get(pk=pk)

@@ -28,6 +28,7 @@ from guanxi.api.schemas import (
     Version,
     column_text,
 )
+from guanxi.core.locking import ActorDeactivated
 from guanxi.customers.models import Address, Customer, Email, Phone
 from guanxi.customers.selectors import access_customer, organisations_in_sight
 from guanxi.customers.services import whole_number_lookups_count
@@ -346,6 +347,9 @@ def customer_merge(request: HttpRequest, customer_id: ParamId, payload: Customer
             survivor_version=payload.version,
             merged_version=payload.merged_version,
         )
+    except ActorDeactivated:
+        # About the caller, not about either customer.
+        raise
     except (Customer.DoesNotExist, PermissionDenied) as refused:
         # The customer in the path can be gone too by the time it is locked (merged into
         # another meanwhile): its 404 or 403 is the path's, naming nothing in the body.

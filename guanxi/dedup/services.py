@@ -37,6 +37,7 @@ from guanxi.accounts.roles import DELETING_ROLES
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record, audit_record_many, diff_values, summary_fields
 from guanxi.audit.summaries import Summary
+from guanxi.core.locking import ActorDeactivated, key_share_active_users
 from guanxi.customers.models import Address, Customer, Email, MarketingConsent, Phone
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.services import (
@@ -720,9 +721,16 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
     into one of the other customer's, an invoice for an order that goes back): see
     :func:`_links_split`."""
     try:
-        merge = CustomerMerge.objects.select_for_update().get(pk=int(merge_id))
+        merge_pk = int(merge_id)
     except (TypeError, ValueError):
         raise CustomerMerge.DoesNotExist from None
+    # The acting user before the merge and its customers, as a deactivation locks the leaver
+    # and then what they hold: locking a customer first (the merged one, when its id is the
+    # lower), this held what such a writer would wait for while waiting for the user it held.
+    # One under way is waited for; whoever it made inactive undoes nothing.
+    if actor.pk not in key_share_active_users([actor.pk]):
+        raise ActorDeactivated
+    merge = CustomerMerge.objects.select_for_update().get(pk=merge_pk)
     # The actor must be allowed to change the customer the undo brings back.
     within_reach = Customer.objects.filter(
         customer_scope(actor, CHANGE, deleted=True), pk=merge.merged_id
