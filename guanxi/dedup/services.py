@@ -38,6 +38,7 @@ from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record, audit_record_many, diff_values, summary_fields
 from guanxi.audit.summaries import Summary
 from guanxi.core.locking import ActorDeactivated, key_share_active_users
+from guanxi.core.unique import save_unless_taken
 from guanxi.customers.models import Address, Customer, Email, MarketingConsent, Phone
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.services import (
@@ -874,18 +875,27 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
     survivor.updated_at = now
     survivor.save()
     survivor.refresh_from_db()
-    merged_contacts: dict[str, Any] = {}
     if details.get("moved", {}).get(f"{Interaction._meta.label_lower}.customer"):
         # The merged customer's last contact was one of the contacts the merge took, which may
         # have moved to another moment (or on to another customer) since: the latest of those
         # it has back, not the one it had before the merge.
-        merged_contacts["last_contacted_at"] = latest_contact(merged.pk)
-    Customer.objects.filter(pk=merged.pk).update(
-        deleted_at=None,
-        version=F("version") + 1,
-        updated_at=now,
-        external_id=merged.external_id,
-        **merged_contacts,
+        merged.last_contacted_at = latest_contact(merged.pk)
+    merged.deleted_at = None
+    merged.version = F("version") + 1
+    merged.updated_at = now
+    # Its external id was found free above, but someone may have saved another customer with
+    # it since, not yet committed then: the database's unique rule makes this wait for them
+    # and then fail. Refused, the transaction undoes everything written so far; undone again,
+    # the check finds the id taken and the customer comes back without it.
+    save_unless_taken(
+        merged,
+        "external_id",
+        _(
+            "Another customer was given the external id “%(value)s” the merged customer had, as "
+            "this merge was being undone: nothing was undone. Undo it again to bring the "
+            "customer back without that external id."
+        )
+        % {"value": merged.external_id},
     )
     merged.refresh_from_db()
     refresh_search_data(survivor)
