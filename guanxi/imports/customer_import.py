@@ -123,6 +123,18 @@ COUNTED = [
     "queued_for_review",
     "last_row",
 ]
+
+
+def importer_deactivated(actor) -> PermissionDenied:
+    """How an import stops when whoever started it was deactivated while it ran, in the job's
+    language: the job's message, which the job's page shows as it is, and whoever reads it
+    may not be the one who left."""
+    return PermissionDenied(
+        _("%(user)s, who started this import, has been deactivated: the import stopped.")
+        % {"user": actor.get_username()}
+    )
+
+
 # How long the comparison rows of stored candidates are reused (see _candidate_rows).
 CANDIDATE_CACHE_SECONDS = 60.0
 # The customer fields an import may change.
@@ -1653,9 +1665,7 @@ class CustomerImporter:
             [self.actor.pk, *(row.scalars["owner_id"] for row in named)]
         )
         if self.actor.pk not in active:
-            raise PermissionDenied(
-                _("%(user)s is deactivated.") % {"user": self.actor.get_username()}
-            )
+            raise importer_deactivated(self.actor)
         for row in named:
             if row.scalars["owner_id"] not in active:
                 row.kept_owner = self.context.owner_left(

@@ -101,6 +101,16 @@ class InteractionImporter(LinkedRowImporter):
         self._visible_to_staff: dict[int, dict[int, bool]] = {}
         return found
 
+    def _users_named(self, rows: list[dict[str, str]]) -> set[int]:
+        named = (self._staff_id(values["staff"].strip()) for values in rows if values.get("staff"))
+        return {staff_id for staff_id in named if staff_id is not None}
+
+    def _users_left(self, user_ids: set[int]) -> None:
+        # For the rest of the import, as someone inactive when first looked up is.
+        for username, staff_id in self._staff.items():
+            if staff_id in user_ids:
+                self._staff[username] = None
+
     def _staff_sees(self, staff_id: int, customer_id: int) -> bool:
         """Whether the staff member named by a row may view its customer, by the visibility
         rule, as the web form and the API ask it (``interaction_log``)."""

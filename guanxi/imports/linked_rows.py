@@ -15,11 +15,9 @@ from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from itertools import islice
 
-from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from guanxi.audit.models import AuditEvent
 from guanxi.core.locking import key_share_active_users
@@ -29,7 +27,7 @@ from guanxi.dedup.selectors import merge_successors
 from guanxi.web.params import int_param
 
 from .cancelling import ImportCancelled, stop_if_cancel_requested
-from .customer_import import BATCH_SIZE, COUNTED
+from .customer_import import BATCH_SIZE, COUNTED, importer_deactivated
 from .dry_run import dry_run_database
 from .mapping import ColumnMapping
 from .models import ImportJob, ImportRowError
@@ -104,6 +102,16 @@ class LinkedRowImporter:
     def _run_batch(self, batch: list[SourceRow]) -> None:
         raise NotImplementedError
 
+    def _users_named(self, rows: list[dict[str, str]]) -> set[int]:
+        """The ids of the active users the batch's mapped ``rows`` name, as :meth:`_customers`
+        looked them up, which the records written will name: none by default."""
+        return set()
+
+    def _users_left(self, user_ids: set[int]) -> None:
+        """Those of :meth:`_users_named` found inactive or gone once locked, though active when
+        looked up: from now on the rows naming them are refused as rows naming someone
+        inactive are."""
+
     def _refused(self, reference: str) -> str:
         """Why a row may not go to the customer it names (one the user may not act on)."""
         raise NotImplementedError
@@ -140,14 +148,17 @@ class LinkedRowImporter:
         }
         if transaction.get_connection().in_atomic_block:
             # A look before the import (outside a transaction) only reads, and locks nothing.
-            # The importing user, whom every record written names, before the customers: a
-            # deactivation locks them and then the customers they own, and with the customers
-            # held first the two waited for each other as the batch committed. One under way
-            # is waited for; whoever it made inactive writes nothing more.
-            if self.actor.pk not in key_share_active_users([self.actor.pk]):
-                raise PermissionDenied(
-                    _("%(user)s is deactivated.") % {"user": self.actor.get_username()}
-                )
+            # The importing user, whom every record written names, and the users the rows name,
+            # before the customers and in one statement: a deactivation locks the leaver (and
+            # their successor) and then the customers they own, and with the customers held
+            # first the two waited for each other as the batch committed. One under way is
+            # waited for; whoever it made inactive writes nothing more, and is named by no
+            # record the batch writes.
+            named = self._users_named([values for _s, values in mapped])
+            active = key_share_active_users([self.actor.pk, *named])
+            if self.actor.pk not in active:
+                raise importer_deactivated(self.actor)
+            self._users_left(named - active)
             customers, existing = self._locked(customers, existing)
         # Rewriting a record moves it to the row's customer: the user must be allowed on the
         # customer it belongs to now too, or a row could rewrite (or take away) what they

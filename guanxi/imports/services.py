@@ -544,7 +544,13 @@ def _run_claimed(*, job: ImportJob, path, progress, batch_size, timings) -> Impo
             )
         return job
     except Exception as error:
-        _mark(job, ImportJob.Status.FAILED, f"{type(error).__name__}: {error}")
+        # A refusal says in a sentence of the job's language what stopped the import (see
+        # ``importer_deactivated``); anything else is told by its kind too.
+        if isinstance(error, PermissionDenied) and str(error):
+            message = str(error)
+        else:
+            message = f"{type(error).__name__}: {error}"
+        _mark(job, ImportJob.Status.FAILED, message)
         raise
     except BaseException:
         # Ctrl-C, or sys.exit() from the background worker told to stop a second time: the
