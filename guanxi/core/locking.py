@@ -27,12 +27,27 @@ def key_shared(queryset: QuerySet) -> list[tuple]:
     such a service holds is waited for, and then read as it committed it (not at all, if
     deleted, or if it no longer matches the query). Elsewhere the rows as they are: SQLite has
     one writer at a time."""
+    return _locked_rows(queryset, "FOR KEY SHARE")
+
+
+def shared(queryset: QuerySet) -> list[tuple]:
+    """The rows of ``queryset`` (a ``values_list``), as tuples, locked FOR SHARE on PostgreSQL
+    until the transaction ends: no other transaction may change them (any column) or delete
+    them meanwhile, while others taking the same lock, or :func:`key_shared`'s, go ahead. A
+    change of them under way is waited for, and the rows then read as it committed them. For a
+    writer that asks something of a row it does not change (may the user still see this
+    customer?) and needs the answer to hold until it commits. Elsewhere the rows as they are:
+    SQLite has one writer at a time."""
+    return _locked_rows(queryset, "FOR SHARE")
+
+
+def _locked_rows(queryset: QuerySet, lock: str) -> list[tuple]:
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
         return [row if isinstance(row, tuple) else (row,) for row in queryset]
     sql, params = queryset.query.sql_with_params()
     with connection.cursor() as cursor:
-        cursor.execute(f"{sql} FOR KEY SHARE", params)
+        cursor.execute(f"{sql} {lock}", params)
         return cursor.fetchall()
 
 

@@ -43,7 +43,7 @@ from guanxi.audit.services import (
 from guanxi.audit.summaries import Summary, prefixed
 from guanxi.core.languages import by_language, chinese_if_written_in_it, in_language
 from guanxi.core.limits import at_most_characters
-from guanxi.core.locking import key_share_active_users, key_shared
+from guanxi.core.locking import ActorDeactivated, key_share_active_users, key_shared, shared
 from guanxi.core.masking import mask_numbers_in_text, text_as_seen_by, texts_as_read
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import access_customer
@@ -714,25 +714,71 @@ def _locked(pk: int) -> Ticket:
     )
 
 
-def _lock(actor, ticket_id: int, expected_version: int | None) -> Ticket:
+def _lock(actor, ticket_id: int, expected_version: int | None, *, naming: Iterable = ()) -> Ticket:
     """The ticket through the actor's view (``Ticket.DoesNotExist`` when out of sight), then
-    ``PermissionDenied`` unless they may interact with its customer; locked; version checked."""
+    ``PermissionDenied`` unless they may interact with its customer; locked; version checked.
+
+    Locked in the order every writer locks, users, then the customer, then the ticket (as a
+    deactivation locks the leaver and their successor and then what they hold, and a
+    customer's reassignment, deletion or merge locks it and then its tickets):
+
+    - the actor and the users the change names (``naming``: an assignee), in one statement
+      (:func:`key_share_active_users`): a deactivation under way is waited for, and an actor
+      it made inactive is refused (:class:`ActorDeactivated`) rather than changing a ticket after
+      their hand-over; the caller refuses a named user left out by its own field, reading
+      them again, as locked. Locked one by one, or the actor only as the audit row's key is
+      checked at the commit, a change naming a leaver's successor held the successor while
+      the deactivation held the leaver, and the database broke one of them off;
+    - the customer, shared (see :func:`_customer_shared`), and only then asked about: a
+      change of its owner or a move to the recycle bin under way is waited for and then seen,
+      and none can start until this commits, so the answer holds for the change it allows.
+      Asked before the lock, a customer given out of the actor's sight (or deleted) between
+      the two was still changed, by someone who could no longer open the ticket."""
     ticket = ticket_get_for_user(actor, ticket_id)
-    access_customer(actor, ticket.customer_id, INTERACT)
-    ticket = _locked(ticket.pk)
+    if actor.pk not in key_share_active_users([actor.pk, *naming]):
+        raise ActorDeactivated
+    customer_id = ticket.customer_id
+    # A customer merge moves the tickets of the customer merged away to the kept one (both
+    # customers locked first): one finished between the read above and the customer's lock is
+    # seen on the ticket, and the other customer locked instead, the first one let go (a
+    # savepoint undone) so as not to be holding a customer and a ticket while waiting for
+    # another customer.
+    while True:
+        with transaction.atomic():
+            _customer_shared(customer_id)
+            ticket = _locked(ticket.pk)
+            if ticket.customer_id == customer_id:
+                break
+            transaction.set_rollback(True)
+        customer_id = ticket.customer_id
+    try:
+        access_customer(actor, customer_id, INTERACT)
+    except Customer.DoesNotExist:
+        # The ticket is seen through its customer: as the first read would answer now.
+        raise Ticket.DoesNotExist from None
     if expected_version is not None and ticket.version != expected_version:
         raise StaleTicketError(ticket.version)
     return ticket
 
 
-def _lock_unmerged(actor, ticket_id: int, expected_version: int | None) -> Ticket:
+def _customer_shared(customer_id: int) -> None:
+    """Lock the customer FOR SHARE (PostgreSQL) until the transaction ends: every change of its
+    owner or of whether it is in the recycle bin waits for it, and it waits for one under way,
+    while other changes of its tickets, which share it, go ahead side by side (none of them
+    changes the customer's row). Elsewhere nothing: SQLite has one writer at a time."""
+    shared(Customer.objects.filter(pk=customer_id).values_list("pk"))
+
+
+def _lock_unmerged(
+    actor, ticket_id: int, expected_version: int | None, *, naming: Iterable = ()
+) -> Ticket:
     """:func:`_lock`, refusing a ticket merged into another (``ValidationError`` on
     ``ticket_id``, as merging it again is, naming the kept ticket) whatever the change: its
     conversation goes on in the kept ticket, and reopened, given to someone, answered or noted
     it would come back to the queues and the sweep as an empty shell, the customer answered
     under a closed number. Asked before its version, which the merge moved on: a client is
     told why, not to read the ticket again only to be refused then."""
-    ticket = _lock(actor, ticket_id, None)
+    ticket = _lock(actor, ticket_id, None, naming=naming)
     if ticket.merged_into_id:
         raise ValidationError(
             {
@@ -819,20 +865,19 @@ def ticket_assign(
     """Give the ticket to someone (or to nobody). The first person to hold it stays its owner."""
     from guanxi.accounts.models import Team, User
 
-    users = User.objects.filter(pk=assignee_id, is_active=True)
-    # The user the ticket goes to is locked as the database's check of the ticket's keys would
-    # lock them only as this commits: a deletion or deactivation under way is waited for here
-    # and then refused, instead of the commit failing on a row gone (a server error) or the
-    # ticket going to someone who has left. Locked before the ticket, as a deactivation or a
-    # deletion locks the user and then their tickets: with the ticket held first, one of the
-    # ticket's owner, handing it over, waited for it while this waited for them at the commit.
-    if assignee_id is not None:
-        key_share_active_users([assignee_id])
-    ticket = _lock_unmerged(actor, ticket_id, expected_version)
+    # The assignee is locked with the actor, before the customer and the ticket (see
+    # :func:`_lock`), and read again once locked: one deactivated or deleted meanwhile is
+    # refused as any inactive user is, rather than given the ticket after their hand-over.
+    ticket = _lock_unmerged(
+        actor,
+        ticket_id,
+        expected_version,
+        naming=[assignee_id] if assignee_id is not None else [],
+    )
     before = ticket_snapshot(ticket)
     assignee = None
     if assignee_id is not None:
-        assignee = users.first()
+        assignee = User.objects.filter(pk=assignee_id, is_active=True).first()
         if assignee is None:
             raise ValidationError({"assignee_id": _("No active user with this id.")})
         if not _workable_customers(assignee, [ticket.customer_id]):
