@@ -54,6 +54,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -78,14 +79,71 @@ def mask_middle(value: str, keep_start: int, keep_end: int) -> str:
     return value[:keep_start] + "*" * hidden + (value[length - keep_end :] if keep_end else "")
 
 
+# As mask_phone shows a number: its country code always; of a national number of this many
+# digits or more, the first three and the last four; of a shorter one, the first two and the
+# last two, never four consecutive digits to search by.
+LONG_NATIONAL_NUMBER = 10
+LAST_DIGITS_SHOWN = 4
+FIRST_DIGITS_SHOWN_OF_LONG = 3
+FIRST_DIGITS_SHOWN_OF_SHORT = 2
+LAST_DIGITS_SHOWN_OF_SHORT = 2
+COUNTRY_CODES = frozenset(str(code) for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+# A display of the number alone: one with an extension (+86 21 6234 5678 ext. 12, "доб." in
+# some countries) has the extension's digits last, and the mask shows those instead.
+_NUMBER_ALONE = re.compile(r"[-+0-9 ().]+")
+
+
+def country_code_of(digits: str) -> str:
+    """The country code an international number starting with ``digits`` has ("" if none):
+    country codes are prefix-free, so at most one of the first one, two or three digits is
+    one."""
+    for length in (1, 2, 3):
+        if digits[:length] in COUNTRY_CODES:
+            return digits[:length]
+    return ""
+
+
+@dataclass(frozen=True)
+class ShownDigits:
+    """What the mask shows of a stored number's digits, as the customer search may match them
+    for whoever sees it masked (``customers.masked_phone_search``): the number's last four
+    digits ("" where the mask shows others: a short number, or one with an extension), its
+    country code followed by none, one, two (and for a long national number three) of its
+    first national digits, and the whole number, which whoever types all of it knows."""
+
+    last: str
+    starts: tuple[str, ...]
+    whole: str
+
+
+def shown_digits(number: str, display: str) -> ShownDigits:
+    """:class:`ShownDigits` of a stored (E.164) ``number`` shown as ``display``. A number whose
+    start is no country code is read as having one of three digits, only for its length: the
+    mask then shows no start to search by."""
+    digits = number.lstrip("+")
+    code = country_code_of(digits)
+    national = digits[len(code) or 3 :]
+    long = len(national) >= LONG_NATIONAL_NUMBER
+    last = digits[-LAST_DIGITS_SHOWN:] if long and _NUMBER_ALONE.fullmatch(display) else ""
+    first_shown = FIRST_DIGITS_SHOWN_OF_LONG if long else FIRST_DIGITS_SHOWN_OF_SHORT
+    starts = (
+        tuple(code + national[:count] for count in range(min(first_shown, len(national)) + 1))
+        if code
+        else ()
+    )
+    return ShownDigits(last=last, starts=starts, whole=digits)
+
+
 def mask_phone(number: str) -> str:
     """138****1234 for a Chinese mobile; the same shape for other numbers (digits only masked).
 
     The four hidden digits of a mobile leave 10,000 candidates, and nothing shown beside them
     (the birth date, an address) narrows them, unlike an ID number's (:func:`mask_id_number`).
     The customer search keeps to this mask for whoever sees it: their digits find a phone only
-    where the mask shows them, or as the whole number (``customers.masked_phone_search``, which
-    must change with this function), so searching cannot confirm a guess at the hidden ones.
+    where the mask shows them, or as the whole number (``customers.masked_phone_search``, by
+    :func:`shown_digits`, which must change with this function; a change to either needs the
+    customers' search texts made again), so searching cannot confirm a guess at the hidden
+    ones.
     The new-customer form's duplicate hints say "same mobile phone" of a number typed in full
     only: whoever types it knows it."""
     if not number:
@@ -97,9 +155,13 @@ def mask_phone(number: str) -> str:
         if rest:
             prefix, number = country + " ", rest
     digits_positions = [i for i, ch in enumerate(number) if ch.isdigit()]
-    if len(digits_positions) <= 4:
+    if len(digits_positions) <= LAST_DIGITS_SHOWN:
         return prefix + number
-    keep_start, keep_end = (3, 4) if len(digits_positions) >= 10 else (2, 2)
+    keep_start, keep_end = (
+        (FIRST_DIGITS_SHOWN_OF_LONG, LAST_DIGITS_SHOWN)
+        if len(digits_positions) >= LONG_NATIONAL_NUMBER
+        else (FIRST_DIGITS_SHOWN_OF_SHORT, LAST_DIGITS_SHOWN_OF_SHORT)
+    )
     masked_positions = set(digits_positions[keep_start : len(digits_positions) - keep_end])
     return prefix + "".join("*" if i in masked_positions else ch for i, ch in enumerate(number))
 

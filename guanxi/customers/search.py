@@ -34,8 +34,14 @@ over the tokens as a ``tsvector``) and SQLite (an FTS5 table) answer from an ind
   A fragment typed in national format with its area code (021-6234, 0755) is looked for with
   the country code in place of its leading 0, as the start of the whole number's digits.
   For whoever sees phone numbers masked, digits find a phone only where the mask shows them or
-  as the whole number: a condition on the customers found, from their phone rows
-  (``customers.masked_phone_search``); the tokens are the same for everyone.
+  as the whole number (``customers.masked_phone_search``). So that the index answers that too,
+  a customer's document ends with *marks*: each token of a field other than the phones that
+  starts with digits again, after ``#`` (#2024 of an id ERP-2024-0001), and what the mask
+  shows of each phone, after ``~l`` (its last four digits), ``~s`` (its country code and the
+  first digits shown) and ``~w`` (the whole number). Both characters separate words in every
+  text and every query (see ``_Separators``), so no field can hold a mark and no query typed
+  can ask for one; only the masked search's own lookups do. The marks are left out of the
+  tokens of tickets and articles (``text_tokens``), which no mask concerns.
 
   (Indexing every suffix of four or more digits instead, so that any fragment is a prefix, was
   the first design. On a million customers that is ten distinct index entries per phone number:
@@ -73,6 +79,7 @@ from itertools import islice, product
 from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connections
 from django.db.models import BooleanField, Expression, F
 
+from guanxi.core.masking import shown_digits
 from guanxi.core.text import (
     CHINESE_LEGAL_FORMS,
     LATIN_LEGAL_FORMS,
@@ -96,8 +103,15 @@ MAX_QUERY_TERMS = 12
 MAX_HAN_FORMS = 8
 # Phone numbers are indexed as runs of this many digits (see the module's docstring).
 PHONE_RUN = 4
-# The SQLite FTS5 table over ``customers_customer.search_text`` (made by migration 0002).
+# The SQLite FTS5 table over ``customers_customer.search_text`` (made by migration 0002; its
+# tokenizer keeps the marks' characters inside tokens since migration 0013).
 SQLITE_TABLE = "customers_customer_search"
+# The marks a customer's document ends with (see the module's docstring).
+FIELD_DIGITS_MARK = "#"
+LAST_DIGITS_MARK = "~l"
+SHOWN_START_MARK = "~s"
+WHOLE_NUMBER_MARK = "~w"
+_ASCII_DIGITS = frozenset("0123456789")
 
 _PUNCTUATION = ".@_+-"  # kept inside tokens (emails, ERP-0001, jean-luc), trimmed at their ends
 _PIECES = re.compile(r"[.@_+\-]+")
@@ -222,20 +236,38 @@ _HAN_RUN = re.compile(f"[{_HAN_CLASS}]+")
 
 
 class SearchTokens:
-    """An ordered set of search tokens being collected for one customer."""
+    """An ordered set of search tokens being collected for one customer, and the marks that say
+    where its digits may be found by whoever sees phone numbers masked (see the module's
+    docstring): ``field_digits`` for the tokens of fields other than the phones that start
+    with digits, ``phone_shown`` for what the mask shows of the phones."""
 
-    __slots__ = ("tokens",)
+    __slots__ = ("field_digits", "phone_shown", "tokens")
 
     def __init__(self) -> None:
         self.tokens: dict[str, None] = {}
+        self.field_digits: dict[str, None] = {}
+        self.phone_shown: dict[str, None] = {}
 
     def add(self, token: str) -> None:
+        """A token of any field but the phones (:meth:`add_phone`)."""
         if token:
-            self.tokens[token[:MAX_TOKEN]] = None
+            token = token[:MAX_TOKEN]
+            self.tokens[token] = None
+            if token[0] in _ASCII_DIGITS:
+                self.field_digits[(FIELD_DIGITS_MARK + token)[:MAX_TOKEN]] = None
 
     def update(self, tokens: Iterable[str]) -> None:
-        """Tokens made by another :class:`SearchTokens` (already cut and never empty)."""
+        """Tokens of fields other than the phones made by another :class:`SearchTokens`
+        (already cut and never empty)."""
+        tokens = list(tokens)
         self.tokens.update(dict.fromkeys(tokens))
+        self.field_digits.update(
+            dict.fromkeys(
+                (FIELD_DIGITS_MARK + token)[:MAX_TOKEN]
+                for token in tokens
+                if token[0] in _ASCII_DIGITS
+            )
+        )
 
     def add_han(
         self, run: str, syllables: Sequence[str], *, pairs: bool = True, pinyin_pairs: bool = True
@@ -376,14 +408,20 @@ class SearchTokens:
             for start in range(len(run) - 1):
                 self.add(run[start : start + 2])
 
-    def add_phone(self, number: str) -> None:
-        """A stored (E.164) number's digits and its runs of four digits."""
+    def add_phone(self, number: str, display: str) -> None:
+        """A stored (E.164) number's digits and its runs of four digits, and the marks of what
+        the mask shows of it when it is displayed as ``display``."""
         digits = digits_only(number)[:MAX_TOKEN]
         if not digits:
             return
         tokens = [digits]
         tokens += [digits[i : i + PHONE_RUN] for i in range(len(digits) - PHONE_RUN + 1)]
         self.tokens.update(dict.fromkeys(tokens))
+        shown = shown_digits("+" + digits, display)
+        marks = [LAST_DIGITS_MARK + shown.last] if shown.last else []
+        marks += [SHOWN_START_MARK + start for start in shown.starts]
+        marks.append(WHOLE_NUMBER_MARK + shown.whole)
+        self.phone_shown.update(dict.fromkeys(mark[:MAX_TOKEN] for mark in marks))
 
     def add_number_heads(self) -> None:
         """The first four digits of every longer token that starts with four digits (61501234
@@ -395,16 +433,30 @@ class SearchTokens:
         A prefix lookup cannot skip through the index's other conditions: a sales rep's search
         for the last four digits of a number read the index entries of all the customers their
         team owns, 7 to 12 ms of a million customers' index, where the whole token took 1.5 ms
-        (measured on a loaded machine)."""
+        (measured on a loaded machine). The marks of other fields' digits get theirs for the
+        same reason (#6150 of #61501234)."""
         heads = [
             token[:PHONE_RUN]
             for token in self.tokens
             if len(token) > PHONE_RUN and _is_number_head(token[:PHONE_RUN])
         ]
         self.tokens.update(dict.fromkeys(heads))
+        marked = len(FIELD_DIGITS_MARK)
+        self.field_digits.update(
+            dict.fromkeys(
+                mark[: marked + PHONE_RUN]
+                for mark in self.field_digits
+                if len(mark) > marked + PHONE_RUN and _is_number_head(mark[marked:][:PHONE_RUN])
+            )
+        )
 
     def text(self) -> str:
+        """The tokens alone, space-separated."""
         return " ".join(self.tokens)
+
+    def document(self) -> str:
+        """A customer's search text: the tokens, then the marks."""
+        return " ".join([*self.tokens, *self.field_digits, *self.phone_shown])
 
 
 def _is_number_head(text: str) -> bool:
@@ -415,22 +467,22 @@ def build_search_text(
     *,
     name: str,
     company: str,
-    phones: Iterable[str],
+    phones: Iterable[tuple[str, str]],
     emails: Iterable[str],
     tags: Iterable[str],
     external_id: str | None = None,
     person: bool,
 ) -> str:
     """The search document of a customer: its tokens, space-separated (see the module's
-    docstring). ``phones`` are stored E.164 numbers; ``person`` adds the surname reading of
-    the name's first character (see :data:`SURNAME_READINGS`)."""
+    docstring). ``phones`` are stored numbers, each as (E.164, display); ``person`` adds the
+    surname reading of the name's first character (see :data:`SURNAME_READINGS`)."""
     tokens = SearchTokens()
     tokens.add_written(name, run_together=True)
     if person:
         tokens.add_surname(normalise(name))
     tokens.add_written(company, pinyin_pairs=False)
-    for number in phones:
-        tokens.add_phone(number)
+    for number, display in phones:
+        tokens.add_phone(number, display)
     for address in emails:
         tokens.add_text(normalise(address))
     for tag in tags:
@@ -438,7 +490,7 @@ def build_search_text(
     if external_id:
         tokens.add_external_id(normalise(external_id))
     tokens.add_number_heads()
-    return tokens.text()
+    return tokens.document()
 
 
 def text_tokens(*texts: str) -> str:
@@ -739,11 +791,20 @@ def is_whole_token(text: str) -> bool:
     return is_exact_word(text) or _is_number_head(text)
 
 
+class WholeToken(str):
+    """A text looked up as a whole token only, never as a prefix nor by digit runs: a mark the
+    masked search asks for (``customers.masked_phone_search``)."""
+
+    __slots__ = ()
+
+
 def _lookups(text: str) -> tuple[tuple[str, bool] | None, list[str]]:
     """How the index is asked for a query text, the same on both databases: as one lexeme
     (``(text, prefix)``: a token's prefix, or a whole token), and, for a long number, by its
     four-digit runs, which must all be tokens. A :class:`DialledNumber` is no lexeme, only its
     runs, unless it has four digits: it is then a run of its own, a whole token."""
+    if isinstance(text, WholeToken):
+        return (text, False), []
     runs = _digit_runs(text)
     if not isinstance(text, DialledNumber):
         return (text, not is_whole_token(text)), runs

@@ -8,7 +8,7 @@ from django.db.models import F, Lookup, Prefetch, Q, QuerySet
 
 from guanxi.core.locking import ActorDeactivated, key_share_active_users
 
-from .masked_phone_search import masked_phone_condition
+from .masked_phone_search import masked_terms
 from .models import Customer, CustomFieldDefinition, MarketingConsent
 from .search import TokenMatch, normalise, parse_query, without_legal_forms
 from .validation import has_control_characters
@@ -110,7 +110,7 @@ def search_matches(query: str, *, phones_masked: bool, legal_forms: bool = False
     if not terms:
         return NOTHING
     if phones_masked:
-        return Q(TokenMatch(terms)) & masked_phone_condition(terms)
+        terms = [*terms, *masked_terms(terms)]
     return Q(TokenMatch(terms))
 
 

@@ -744,8 +744,8 @@ class CustomerGenerator:
         search = SearchTokens()
         search.update(name_tokens)
         search.update(company_tokens)
-        for e164, _display, _label in phones:
-            search.add_phone(e164)
+        for e164, display, _label in phones:
+            search.add_phone(e164, display)
         for address in emails:
             search.add_text(address)
         for tag in tag_names:
@@ -753,7 +753,7 @@ class CustomerGenerator:
         if external_id:
             search.add_external_id(normalise(external_id))
         search.add_number_heads()
-        search_text = search.text()
+        search_text = search.document()
 
         rows["customer"].append(
             (
@@ -905,7 +905,7 @@ class CustomerGenerator:
                 build_search_text(
                     name=name,
                     company=organisation.name if organisation else company,
-                    phones=[p[0] for p in phones],
+                    phones=[(p[0], p[1]) for p in phones],
                     emails=emails,
                     tags=[],
                     person=True,

@@ -1545,7 +1545,7 @@ class CustomerImporter:
                 search_text = build_search_text(
                     name=data["scalars"]["name"],
                     company=item.company,
-                    phones=[p.parsed.e164 for p in data["phones"]],
+                    phones=[(p.parsed.e164, p.parsed.display) for p in data["phones"]],
                     emails=[e["address"] for e in data["emails"]],
                     tags=data["tags"],
                     external_id=data["external_id"],

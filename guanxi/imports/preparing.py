@@ -61,7 +61,7 @@ def prepare_rows(
                 cleaned.search_text = build_search_text(
                     name=cleaned.scalars["name"],
                     company=cleaned.scalars.get("company", ""),
-                    phones=[p.parsed.e164 for p in cleaned.phones],
+                    phones=[(p.parsed.e164, p.parsed.display) for p in cleaned.phones],
                     emails=[e["address"] for e in cleaned.emails],
                     tags=cleaned.tags,
                     external_id=cleaned.external_id,

@@ -38,12 +38,21 @@ def test_customers_stored_before_get_the_heads_and_no_one_else_is_touched(compan
     erp = customer_create(actor=company.rep, data={"name": "ERP", "external_id": "1234567"})
     phone = customer_create(actor=company.rep, data={"name": "Phone", "phones": ["13812345678"]})
     customers = (qq, erp, phone)
-    expected = {c.pk: Customer.objects.get(pk=c.pk).search_text for c in customers}
+    # As this migration's rule makes it: without the marks a later one (0013) adds.
+    expected = {
+        c.pk: " ".join(
+            t
+            for t in Customer.objects.get(pk=c.pk).search_text.split()
+            if not t.startswith(("#", "~"))
+        )
+        for c in customers
+    }
     # As stored before: without the heads.
     for customer, head in ((qq, "6150"), (erp, "1234")):
         assert head in expected[customer.pk].split()
         kept = [t for t in expected[customer.pk].split() if t != head]
         Customer.objects.filter(pk=customer.pk).update(search_text=" ".join(kept))
+    Customer.objects.filter(pk=phone.pk).update(search_text=expected[phone.pk])
     assert _found(company.admin, "6150") == set()
 
     migration.add_heads(_models_of_the_migration(), _Editor())

@@ -22,17 +22,32 @@ from guanxi.customers.search import (
 )
 
 
-def _tokens(**fields) -> list[str]:
+def _document(**fields) -> list[str]:
+    """The search text of a customer of ``fields``, split; its phones may be given as numbers
+    alone, each then displayed as it is stored."""
     fields = {
         "name": "",
         "company": "",
-        "phones": [],
         "emails": [],
         "tags": [],
         "person": False,
         **fields,
+        "phones": [(p, p) if isinstance(p, str) else p for p in fields.get("phones", [])],
     }
     return build_search_text(**fields).split(" ")
+
+
+def _is_mark(token: str) -> bool:
+    return token.startswith(("#", "~"))
+
+
+def _tokens(**fields) -> list[str]:
+    """The tokens of a customer of ``fields``, without the marks its document ends with."""
+    return [token for token in _document(**fields) if not _is_mark(token)]
+
+
+def _marks(**fields) -> list[str]:
+    return [token for token in _document(**fields) if _is_mark(token)]
 
 
 def _is_prefix_of_a_token(fragment: str, tokens: list[str]) -> bool:
@@ -128,15 +143,13 @@ def test_mixed_han_and_latin_words_are_split_into_runs():
 
 
 def test_the_first_four_digits_of_longer_tokens_are_tokens():
-    tokens = build_search_text(
+    tokens = _document(
         name="3511号店 x2024y",
-        company="",
         phones=["+8613812345678"],
         emails=["61501234@qq.com", "wei@6150abc.cn"],
         tags=["2024年会"],
         external_id="1234567",
-        person=False,
-    ).split()
+    )
     assert {"3511", "6150", "1234", "2024"} <= set(tokens)
     # Once each, and none from digits that do not start a token (x2024y) or from fewer than four.
     assert len(tokens) == len(set(tokens))
@@ -238,11 +251,21 @@ def test_tokens_are_unique_bounded_and_made_only_of_characters_both_databases_ke
         external_id="ERP/2024#1",
     )
     assert len(tokens) == len(set(tokens))
-    for token in tokens:
+    marks = _marks(
+        phones=["+8613812345678", "+862162345678"],
+        tags=["2024/#1", "~2025"],
+        external_id="ERP/2024#1",
+    )
+    assert marks, "the marks are checked too"
+    for token in [*tokens, *marks]:
         assert token and len(token) <= MAX_TOKEN
-        # SQLite's FTS5 "ascii" tokenizer splits on any other ASCII character; PostgreSQL
-        # would keep it. Either way the two would disagree, so none may occur.
-        assert re.fullmatch(r"[^\x00-\x2a\x2c\x2f\x3a-\x3f\x5b-\x5e\x60\x7b-\x7f]+", token), token
+        # SQLite's FTS5 "ascii" tokenizer splits on any other ASCII character but those it is
+        # told to keep (migrations 0002 and 0013); PostgreSQL would keep it. Either way the two
+        # would disagree, so none may occur. The marks alone start with # or ~, which no field
+        # keeps.
+        word = token[1:] if token in marks else token
+        assert re.fullmatch(r"[^\x00-\x2a\x2c\x2f\x3a-\x3f\x5b-\x5e\x60\x7b-\x7f]+", word), token
+    assert {token[0] for token in marks} == {"#", "~"}
 
 
 def test_a_very_long_name_does_not_make_a_huge_document():
@@ -256,17 +279,22 @@ def test_a_very_long_name_does_not_make_a_huge_document():
 def test_empty_customer_has_an_empty_document():
     empty = {"company": "", "emails": [], "person": True}
     assert build_search_text(name="", phones=[], tags=[], **empty) == ""
-    assert build_search_text(name="!!!", phones=[""], tags=[""], **{**empty, "company": " "}) == ""
+    assert (
+        build_search_text(name="!!!", phones=[("", "")], tags=[""], **{**empty, "company": " "})
+        == ""
+    )
 
 
 def test_the_migrations_build_what_the_application_builds():
-    # 0002 built every customer's tokens; 0005 and 0012 add those of later rules, so together
-    # they must give the application's tokens (in another order: a search text is a set).
+    # 0002 built every customer's tokens; 0005, 0012 and 0013 add those of later rules, so
+    # together they must give the application's tokens (in another order: a search text is a
+    # set).
     rebuild = importlib.import_module("guanxi.customers.migrations.0002_search_index")
     additions = importlib.import_module(
         "guanxi.customers.migrations.0005_spelling_and_separator_tokens"
     )
     heads = importlib.import_module("guanxi.customers.migrations.0012_four_digit_heads")
+    marks = importlib.import_module("guanxi.customers.migrations.0013_marks_for_masked_search")
     records = [
         {"name": "张伟明", "company": "上海华瑞贸易有限公司", "phones": ["+8613812345678"]},
         {"name": "Zhang Wei", "company": "Pacific Rim Trading Co., Ltd.", "tags": ["VIP客户"]},
@@ -283,6 +311,7 @@ def test_the_migrations_build_what_the_application_builds():
         {"name": "x", "external_id": "ERP 2024/0001", "tags": ["Xi'an", "Łódź"]},
         {"name": "OʼHara", "external_id": "-".join("abcdefghijklmnopqrst") + "O'Hara"},
         {"name": "x", "emails": ["61501234@qq.com", "a@6150x.cn"], "external_id": "1234567"},
+        *_MARKED_RECORDS,
     ]
     for record in records:
         fields = {
@@ -298,9 +327,37 @@ def test_the_migrations_build_what_the_application_builds():
         added = additions.new_tokens(**{k: v for k, v in fields.items() if k != "phones"})
         joined = " ".join(dict.fromkeys([*before, *added]))
         migrated = heads.with_heads(joined) or joined
+        fields["phones"] = [(number, number) for number in fields["phones"]]
+        migrated = marks._with_marks(migrated, fields) or migrated
         # 0002 predates the surname readings: it made what a non-person gets now.
         expected = build_search_text(**fields, person=False).split()
         assert set(migrated.split()) == set(expected), record
+
+
+# Records whose marks are made by every rule: digits starting the tokens of each field, in
+# other spellings, addresses and ids, long and cut, phones long, short, with an extension and
+# of no country.
+_MARKED_RECORDS = [
+    {"name": "88 Müller 2024x", "company": "3M 中国", "tags": ["ø7 tag", "9号"]},
+    {"name": "x", "emails": ["61501234@qq.com", "a.0012@b-0013.example.com", "x@9.cn"]},
+    {"name": "x", "external_id": "ERP-2024-0012", "tags": ["1" * 80]},
+    {"name": "x", "external_id": "2024/07/１２３４５", "company": "１２３ Ltd"},
+    {"name": "x", "phones": ["+8613812345678", "+862162345678", "+861012345", "+999123456789"]},
+]
+
+
+@pytest.mark.parametrize("record", _MARKED_RECORDS)
+def test_the_marks_migration_gives_stored_customers_the_applications_text(record):
+    # Order included: a customer saved after the migration and one migrated read the same.
+    migration = importlib.import_module("guanxi.customers.migrations.0013_marks_for_masked_search")
+    fields = {"name": "", "company": "", "emails": [], "tags": [], "external_id": None, **record}
+    fields["phones"] = [(number, number) for number in fields.get("phones", [])]
+    fields["phones"].append(("+862162345678", "+86 21 6234 5678 ext. 12"))
+    document = build_search_text(**fields, person=True)
+    before = " ".join(token for token in document.split() if not _is_mark(token))
+    assert migration._with_marks(before, fields) == document
+    assert migration._with_marks(document, fields) is None  # nothing more a second time
+    assert migration._without_marks(document, fields) == before
 
 
 # --- queries ---------------------------------------------------------------------------------

@@ -22,6 +22,12 @@ def _models_of_the_migration():
     return models_at("customers", "0005_spelling_and_separator_tokens")
 
 
+def _before_the_marks(text: str) -> str:
+    """A search text as this migration's rules make it: without the marks a later migration
+    (0013) adds."""
+    return " ".join(token for token in text.split() if not token.startswith(("#", "~")))
+
+
 def _text(pk: int) -> str:
     return Customer.objects.get(pk=pk).search_text
 
@@ -38,7 +44,7 @@ def test_customers_stored_before_get_the_tokens_and_are_found(company):
         create(name="Sean", organization_id=pacific.pk, party_type="person"),
     ]
     plain = create(name="张伟明", phones=["13812345678"])
-    expected = {c.pk: _text(c.pk) for c in [*people, plain]}
+    expected = {c.pk: _before_the_marks(_text(c.pk)) for c in [*people, plain]}
     # As stored before: what migration 0002 built.
     for customer in Customer.objects.filter(pk__in=expected):
         old = rebuild.search_text(
@@ -95,7 +101,7 @@ def test_an_address_saved_as_a_name_tag_or_id_gets_its_tails_as_a_customer_saved
         create(name="Wang", tags=["via sales@pacific-rim.com"]),
         create(name="Zhou", external_id="crm:zhou.min_7@partner.cn"),
     ]
-    expected = {c.pk: _text(c.pk) for c in customers}
+    expected = {c.pk: _before_the_marks(_text(c.pk)) for c in customers}
     for customer in Customer.objects.filter(pk__in=expected):
         old = rebuild.search_text(
             name=customer.name,

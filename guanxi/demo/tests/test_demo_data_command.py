@@ -112,7 +112,7 @@ def test_customers_and_their_rows_are_consistent():
         assert customer.search_text == build_search_text(
             name=customer.name,
             company=customer.company_label or "",
-            phones=[p.number for p in customer.phones.all()],
+            phones=[(p.number, p.display) for p in customer.phones.all()],
             emails=[e.address for e in customer.emails.all()],
             tags=[t.name for t in customer.tags.all()],
             external_id=customer.external_id,

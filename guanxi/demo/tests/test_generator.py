@@ -75,7 +75,7 @@ def test_search_text_is_what_build_search_text_makes(generated):
         expected = build_search_text(
             name=customer["name"],
             company=organisation["name"] if organisation else customer["company"],
-            phones=[p["number"] for p in phones.get(customer["id"], [])],
+            phones=[(p["number"], p["display"]) for p in phones.get(customer["id"], [])],
             emails=[e["address"] for e in emails.get(customer["id"], [])],
             tags=sorted(tag_names[t["tag_id"]] for t in tags.get(customer["id"], [])),
             external_id=customer["external_id"],
