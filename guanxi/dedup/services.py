@@ -728,8 +728,12 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
     # The acting user before the merge and its customers, as a deactivation locks the leaver
     # and then what they hold: locking a customer first (the merged one, when its id is the
     # lower), this held what such a writer would wait for while waiting for the user it held.
-    # One under way is waited for; whoever it made inactive undoes nothing.
-    if actor.pk not in key_share_active_users([actor.pk]):
+    # One under way is waited for; whoever it made inactive undoes nothing. With them, in one
+    # statement, the account manager of the customer the undo brings back (see below).
+    merged_of = CustomerMerge.objects.filter(pk=merge_pk).values("merged_id")
+    owner_id = Customer.objects.filter(pk__in=merged_of).values_list("owner_id", flat=True).first()
+    active = key_share_active_users([actor.pk, owner_id])
+    if actor.pk not in active:
         raise ActorDeactivated
     merge = CustomerMerge.objects.select_for_update().get(pk=merge_pk)
     # The actor must be allowed to change the customer the undo brings back.
@@ -864,6 +868,16 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
         survivor.last_contacted_at = latest_contact(survivor.pk)
 
     merged_changes: dict[str, Any] = {"merged_into": {"before": survivor.pk, "after": None}}
+    # An account manager who left while the customer was merged away did not hand it over (a
+    # deactivation hands over the customers in use only): it comes back to the unowned pool, as
+    # a customer restored from the recycle bin does, not to someone nobody signs in as.
+    if merged.owner_id != owner_id:
+        # Given to someone else between the look above and the lock: locked after the
+        # customer, out of the usual order, only in this case no service brings about.
+        active |= key_share_active_users([merged.owner_id])
+    if merged.owner_id is not None and merged.owner_id not in active:
+        merged_changes["owner_id"] = {"before": merged.owner_id, "after": None}
+        merged.owner_id = None
     if merged.external_id is None and details.get("filled", {}).get("external_id"):
         external_id = details["filled"]["external_id"]["after"]
         if survivor.external_id == external_id:
