@@ -28,7 +28,7 @@ from guanxi.audit.services import (
 from guanxi.audit.summaries import Summary
 from guanxi.core.bulk import update as bulk_update
 from guanxi.core.crypto import decrypt_text, encrypt_text, lookup_hash
-from guanxi.core.locking import key_share_active_users
+from guanxi.core.locking import ActorDeactivated, key_share_active_users
 from guanxi.core.masking import mask_id_number, mask_phone, texts_as_read
 from guanxi.core.unique import save_unless_taken
 from guanxi.dedup.keys import refresh_match_keys, remove_match_keys
@@ -273,9 +273,7 @@ def search_text_of(
     return build_search_text(
         name=customer.name,
         company=customer.company_label or "",
-        phones=[
-            (p.number, p.display) for p in (customer.phones.all() if phones is None else phones)
-        ],
+        phones=[p.number for p in (customer.phones.all() if phones is None else phones)],
         emails=[e.address for e in (customer.emails.all() if emails is None else emails)],
         tags=[t.name for t in customer.tags.all()] if tags is None else tags,
         external_id=customer.external_id,
@@ -378,7 +376,7 @@ def customer_create(*, actor, data: Mapping[str, Any]) -> Customer:
     # as their successor held the successor the deactivation waited for while the database
     # waited for the creator it held, as this committed.
     if actor.pk not in key_share_active_users([data.get("owner_id"), actor.pk]):
-        raise PermissionDenied
+        raise ActorDeactivated
     _lock_organisation(data)
     clean = clean_customer_data(data, actor=actor, instance=None)
     now = timezone.now()
@@ -528,7 +526,7 @@ def customer_restore(*, actor, customer_id: int, expected_version: int | None = 
     owner_id = Customer.objects.filter(pk=customer_id).values_list("owner_id", flat=True).first()
     active = key_share_active_users([owner_id, actor.pk])
     if actor.pk not in active:
-        raise PermissionDenied
+        raise ActorDeactivated
     customer = _lock_with_organisation(customer_id)
     if customer.deleted_at is None:
         raise ValidationError(
