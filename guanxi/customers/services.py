@@ -273,7 +273,9 @@ def search_text_of(
     return build_search_text(
         name=customer.name,
         company=customer.company_label or "",
-        phones=[p.number for p in (customer.phones.all() if phones is None else phones)],
+        phones=[
+            (p.number, p.display) for p in (customer.phones.all() if phones is None else phones)
+        ],
         emails=[e.address for e in (customer.emails.all() if emails is None else emails)],
         tags=[t.name for t in customer.tags.all()] if tags is None else tags,
         external_id=customer.external_id,
