@@ -16,7 +16,10 @@ this migration may save a customer without marks meanwhile; such a customer gets
 next save, and until then a masked searcher's digits miss it (never the other way round: a
 customer without marks is never found by digits the mask hides).
 
-Measured on the million-customer bench database: see ``bench/README.md``.
+Measured on the million-customer bench database, on a machine busy with other work: 26 minutes,
+999,509 rows written (every customer with a phone), two minutes of it Python; a
+``VACUUM (ANALYZE)`` of the table after it took 93 s, and ``REINDEX INDEX customer_search_tokens``
+4.6 minutes (558 MB after it).
 
 The rules are copied here as they were when this migration was written, so that it gives the
 same result whatever the application code later becomes (the country codes come from the
