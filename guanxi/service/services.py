@@ -722,35 +722,37 @@ def _lock(actor, ticket_id: int, expected_version: int | None, *, naming: Iterab
     deactivation locks the leaver and their successor and then what they hold, and a
     customer's reassignment, deletion or merge locks it and then its tickets):
 
-    - the actor and the users the change names (``naming``: an assignee), in one statement
-      (:func:`key_share_active_users`): a deactivation under way is waited for, and an actor
-      it made inactive is refused (:class:`ActorDeactivated`) rather than changing a ticket after
-      their hand-over; the caller refuses a named user left out by its own field, reading
-      them again, as locked. Locked one by one, or the actor only as the audit row's key is
-      checked at the commit, a change naming a leaver's successor held the successor while
-      the deactivation held the leaver, and the database broke one of them off;
+    - the actor, the users the change names (``naming``: an assignee) and those it may tell
+      (:func:`_told_of`), in one statement (:func:`key_share_active_users`): a deactivation
+      under way is waited for, and an actor it made inactive is refused
+      (:class:`ActorDeactivated`) rather than changing a ticket after their hand-over; the
+      caller refuses a named user left out by its own field, reading them again, as locked.
+      Locked one by one, or the actor only as the audit row's key is checked at the commit,
+      a change naming a leaver's successor held the successor while the deactivation held
+      the leaver, and the database broke one of them off;
     - the customer, shared (see :func:`_customer_shared`), and only then asked about: a
       change of its owner or a move to the recycle bin under way is waited for and then seen,
       and none can start until this commits, so the answer holds for the change it allows.
       Asked before the lock, a customer given out of the actor's sight (or deleted) between
       the two was still changed, by someone who could no longer open the ticket."""
     ticket = ticket_get_for_user(actor, ticket_id)
-    if actor.pk not in key_share_active_users([actor.pk, *naming]):
-        raise ActorDeactivated
-    customer_id = ticket.customer_id
+    customer_id, told = ticket.customer_id, _told_of(ticket)
     # A customer merge moves the tickets of the customer merged away to the kept one (both
     # customers locked first): one finished between the read above and the customer's lock is
     # seen on the ticket, and the other customer locked instead, the first one let go (a
     # savepoint undone) so as not to be holding a customer and a ticket while waiting for
-    # another customer.
+    # another customer. Likewise a ticket given to someone else, or watched by someone new,
+    # meanwhile: those it tells are locked before it, afresh.
     while True:
         with transaction.atomic():
+            if actor.pk not in key_share_active_users([actor.pk, *naming, *told]):
+                raise ActorDeactivated
             _customer_shared(customer_id)
             ticket = _locked(ticket.pk)
-            if ticket.customer_id == customer_id:
+            if ticket.customer_id == customer_id and _told_of(ticket) <= told:
                 break
             transaction.set_rollback(True)
-        customer_id = ticket.customer_id
+        customer_id, told = ticket.customer_id, _told_of(ticket)
     try:
         access_customer(actor, customer_id, INTERACT)
     except Customer.DoesNotExist:
@@ -759,6 +761,17 @@ def _lock(actor, ticket_id: int, expected_version: int | None, *, naming: Iterab
     if expected_version is not None and ticket.version != expected_version:
         raise StaleTicketError(ticket.version)
     return ticket
+
+
+def _told_of(ticket: Ticket) -> set[int]:
+    """The users a change of ``ticket`` may tell (:func:`_tell`): its assignee, its owner and
+    its watchers. A notification row naming one has its key checked by the database only as
+    the change commits, after the ticket's lock; a deactivation of that user, holding them and
+    waiting for the ticket to hand it over, then deadlocked with the change. So they are locked
+    with the actor, before the customer and the ticket."""
+    return {pk for pk in (ticket.assignee_id, ticket.owner_id) if pk is not None} | set(
+        ticket.watchers.values_list("pk", flat=True)
+    )
 
 
 def _customer_shared(customer_id: int) -> None:
@@ -1797,8 +1810,13 @@ def ticket_merge(
     if duplicate_pk == target_pk:
         raise ValidationError({"into_id": _("A ticket cannot be merged into itself.")})
     # Locked in id order, so that two merges of the same pair in opposite directions wait for
-    # each other instead of deadlocking.
-    locked = {pk: _lock(actor, pk, None) for pk in sorted((duplicate_pk, target_pk))}
+    # each other instead of deadlocking. The users either ticket may tell are locked with the
+    # first (see :func:`_lock`): those of the second, locked once the first ticket was held,
+    # waited for a deactivation of its assignee that waited for the first ticket.
+    told = _told_of(ticket_get_for_user(actor, duplicate_pk)) | _told_of(
+        ticket_get_for_user(actor, target_pk)
+    )
+    locked = {pk: _lock(actor, pk, None, naming=told) for pk in sorted((duplicate_pk, target_pk))}
     duplicate, target = locked[duplicate_pk], locked[target_pk]
     for ticket, version, field in (
         (duplicate, expected_version, "version"),
