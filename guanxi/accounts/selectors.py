@@ -45,9 +45,9 @@ class Holdings:
     """What a user still holds that someone must go on working when they leave: the customers
     they are account manager of (those in use; the recycle bin's keep their owner, and a
     restore gives those of someone who has left to the unowned pool), open tickets assigned to
-    them or with them as first contact (on customers in the recycle bin too: a ticket has no
-    such fallback, and a restored customer's would stay with someone who has left), and open
-    churn follow-ups."""
+    them or with them as first contact, and open churn follow-ups (both on customers in the
+    recycle bin too: neither has such a fallback, and a restored customer's would stay with
+    someone who has left)."""
 
     customers: int
     open_tickets: int
@@ -67,9 +67,7 @@ def user_holdings(user: User) -> Holdings:
     return Holdings(
         customers=Customer.objects.filter(owner=user, deleted_at__isnull=True).count(),
         open_tickets=Ticket.objects.held_open_by([user.pk]).count(),
-        open_follow_ups=ChurnFollowUp.objects.filter(
-            owner=user, done_at__isnull=True, customer__deleted_at__isnull=True
-        ).count(),
+        open_follow_ups=ChurnFollowUp.objects.filter(owner=user, done_at__isnull=True).count(),
     )
 
 

@@ -16,7 +16,7 @@ from guanxi.customers.models import Customer
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.services import StaleVersionError
 from guanxi.customers.validation import unstorable_text_paths
-from guanxi.customers.visibility import CHANGE
+from guanxi.customers.visibility import CHANGE, customer_scope
 
 from .models import Blacklist, ChurnFollowUp, ValueSettings
 
@@ -223,7 +223,12 @@ def follow_ups_hand_over(*, actor, from_user_id: int) -> int:
     A follow-up is a task for its customer's account manager. One whose customer is left
     without an active one (handed to the unowned pool) is closed: the refresh opens follow-ups
     only for owned customers, and opens a new one for whoever takes the customer if it still
-    looks lost. Needs the right to change each customer, as closing one does."""
+    looks lost. Needs the right to change each customer, as closing one does.
+
+    Those on customers in the recycle bin go too, the actor's right judged as if the customer
+    were back, as ``tickets_hand_over`` judges it: such a customer still names the leaver (only
+    those in use are handed over) and is closed here, where otherwise a restore would bring
+    back a task held by someone who has left."""
     from guanxi.customers.models import Customer
 
     follow_ups = list(
@@ -231,7 +236,9 @@ def follow_ups_hand_over(*, actor, from_user_id: int) -> int:
         .filter(
             owner_id=from_user_id,
             done_at__isnull=True,
-            customer__in=Customer.objects.visible_to(actor, CHANGE).values("pk"),
+            customer__in=Customer.objects.filter(
+                customer_scope(actor, CHANGE, deleted=True)
+            ).values("pk"),
         )
         .select_related("customer__owner")
         .order_by("pk")

@@ -602,6 +602,12 @@ def customer_restore(*, actor, customer_id: int, expected_version: int | None = 
         summary=Summary(gettext_noop("Restored from the recycle bin")),
         changes=changes,
     )
+    # Whoever holds its open tickets was judged able to work with it as it was when they took
+    # them; sent to the pool, it may be out of their sight (a rep who saw it through their
+    # team), and those tickets go back to the queue, each on record.
+    from guanxi.service.services import tickets_restored_customer_release
+
+    tickets_restored_customer_release(actor=actor, customer_id=customer.pk)
     from guanxi.dedup.services import duplicate_pairs_queue_for_restored
 
     duplicate_pairs_queue_for_restored(customer)

@@ -1050,10 +1050,13 @@ def tickets_held_lock(*, user_ids: Iterable[int]) -> None:
 
 
 @transaction.atomic
-def tickets_out_of_sight_release(*, actor, user_ids: Iterable[int]) -> int:
+def tickets_out_of_sight_release(
+    *, actor, user_ids: Iterable[int], customer_id: int | None = None
+) -> int:
     """Put back in their team's unassigned queue the open tickets ``user_ids`` hold (assigned
     to them, or theirs as first contact) whose customer they may no longer work with, one
-    audited change per ticket; returns how many tickets changed.
+    audited change per ticket; returns how many tickets changed. With ``customer_id``, only
+    the tickets on that customer.
 
     For users who stay but lose sight of customers because someone else left: the manager of a
     department sees every customer only while an active service agent is in it, and once its
@@ -1072,11 +1075,10 @@ def tickets_out_of_sight_release(*, actor, user_ids: Iterable[int]) -> int:
     held: set[tuple[int, int]] = set()  # (ticket id, user id)
     for scope, ids in sharing.items():
         workable = Customer.objects.filter(scope).values("pk")
-        for ticket_id, *holders in (
-            Ticket.objects.held_open_by(ids)
-            .exclude(customer__in=workable)
-            .values_list("pk", "assignee_id", "owner_id")
-        ):
+        tickets = Ticket.objects.held_open_by(ids).exclude(customer__in=workable)
+        if customer_id is not None:
+            tickets = tickets.filter(customer_id=customer_id)
+        for ticket_id, *holders in tickets.values_list("pk", "assignee_id", "owner_id"):
             held.update((ticket_id, holder) for holder in holders if holder in ids)
     # Locked in ascending id order across all the users, as a ticket merge locks its two, not
     # user by user: a merge holding the older of two tickets, one of the second user's, would
@@ -1089,6 +1091,31 @@ def tickets_out_of_sight_release(*, actor, user_ids: Iterable[int]) -> int:
     # Tickets, not holders: one held by two of the users (theirs as first contact, given to
     # the other) is one ticket changed.
     return len(moved)
+
+
+def tickets_restored_customer_release(*, actor, customer_id: int) -> int:
+    """Put back in their team's unassigned queue the open tickets on ``customer_id``, just
+    brought back from the recycle bin (the caller holds it locked), whose holders may not work
+    with it as it came back; returns how many tickets changed (see
+    :func:`tickets_out_of_sight_release`).
+
+    A customer whose account manager left while it was in the recycle bin comes back to the
+    unowned pool, and a rep who took its ticket over from them (judged then as if the customer
+    were back, with its old owner, whom their team's sharing let them see) sees no pool
+    customer. The ticket goes back to the queue, for someone who sees the pool to take it,
+    rather than stay with someone who can no longer open it, where the SLA sweep's escalations
+    go to a holder who cannot act on them."""
+    holders = {
+        pk
+        for pair in Ticket.objects.filter(
+            customer_id=customer_id, status__in=Ticket.OPEN_STATUSES
+        ).values_list("assignee_id", "owner_id")
+        for pk in pair
+        if pk is not None
+    }
+    if not holders:
+        return 0
+    return tickets_out_of_sight_release(actor=actor, user_ids=holders, customer_id=customer_id)
 
 
 # Tickets a statement changing many of them names: one SQL variable each (SQLite allows some
