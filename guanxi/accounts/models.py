@@ -264,5 +264,9 @@ class PasswordResetCount(models.Model):
     window_started_at = models.DateTimeField()
     count = models.PositiveIntegerField(default=0)
 
+    class Meta:
+        # Every ask first deletes the counts whose window is over, by when it started.
+        indexes = [models.Index(fields=["window_started_at"], name="password_reset_window")]
+
     def __str__(self) -> str:
         return f"{self.key[:8]}…: {self.count}"
