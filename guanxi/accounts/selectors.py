@@ -40,6 +40,18 @@ def user_has_live_api_tokens(user) -> bool:
     return ApiToken.objects.filter(user=user, revoked_at__isnull=True).exists()
 
 
+def api_token_revoked(raw: str) -> bool:
+    """Whether ``raw`` is a token that was made and then revoked: the API tells a script
+    sending one so, and its owner knows to make a new token rather than look for a typing
+    mistake. It tells only what whoever holds the token could learn anyway (that it once
+    worked), nothing of its owner nor of their other tokens."""
+    if not raw or not raw.startswith(ApiToken.PREFIX) or len(raw) > 100:
+        return False
+    return ApiToken.objects.filter(
+        key_hash=ApiToken.hash_raw(raw), revoked_at__isnull=False
+    ).exists()
+
+
 @dataclass(frozen=True)
 class Holdings:
     """What a user still holds that someone must go on working when they leave: the customers

@@ -626,7 +626,7 @@ def groups_delete(*, actor: User, group_ids: Iterable[int]) -> int:
 @transaction.atomic
 def user_password_change_record(
     *, actor: User | None, user_id: int, before: str | None, summary: Summary | None = None
-) -> None:
+) -> int:
     """Record a password set for ``user_id``, or password sign-in disabled (``before``, the
     stored hash it replaced, read with the row locked; the caller saved it in this
     transaction): whoever knows the new password can sign in as them. Only that it changed is
@@ -638,13 +638,18 @@ def user_password_change_record(
     the user from anywhere and outlives the password. Django ends a user's other sessions
     whenever the password changes (the session keeps a hash made from it); a token is one more
     way in, so it ends alike, whether the password was forgotten, changed on purpose or set by
-    an administrator. Scripts are given a new token afterwards."""
+    an administrator. Scripts are given a new token afterwards. Returns how many tokens were
+    revoked, for the caller to say so."""
     user = User.objects.filter(pk=user_id).first()
     if user is None or before is None or user.password == before:
-        return
+        return 0
     now = timezone.now()
-    tokens = ApiToken.objects.select_for_update().filter(user=user, revoked_at__isnull=True)
-    for token in tokens.order_by("pk"):
+    tokens = list(
+        ApiToken.objects.select_for_update()
+        .filter(user=user, revoked_at__isnull=True)
+        .order_by("pk")
+    )
+    for token in tokens:
         _api_token_revoke_on_record(actor=actor, token=token, owner=user, at=now)
     was_usable = User(password=before).has_usable_password()
     audit_record(
@@ -660,6 +665,7 @@ def user_password_change_record(
             }
         },
     )
+    return len(tokens)
 
 
 @contextmanager
@@ -693,17 +699,18 @@ def user_password_change_recorded(
 
 
 @transaction.atomic
-def user_password_set(*, actor: User | None, user_id: int, password: str | None) -> User:
+def user_password_set(*, actor: User | None, user_id: int, password: str | None) -> int:
     """Set the password of ``user_id`` (None disables password sign-in) and record that it
-    changed. Only the password is written, on the row locked: a command that asks for the new
-    password has read the user before someone typed it, and saving that whole reading would
-    put back what an administrator changed meanwhile (a role, a deactivation)."""
+    changed; returns how many of their API tokens it revoked (see
+    :func:`user_password_change_record`). Only the password is written, on the row locked: a
+    command that asks for the new password has read the user before someone typed it, and
+    saving that whole reading would put back what an administrator changed meanwhile (a role,
+    a deactivation)."""
     user = User.objects.select_for_update().get(pk=user_id)
     before = user.password
     user.set_password(password)
     user.save(update_fields=["password"])
-    user_password_change_record(actor=actor, user_id=user.pk, before=before)
-    return user
+    return user_password_change_record(actor=actor, user_id=user.pk, before=before)
 
 
 class UsersNamedMeanwhileError(Exception):

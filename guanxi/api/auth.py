@@ -13,7 +13,10 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
+from guanxi.accounts.selectors import api_token_revoked
 from guanxi.accounts.services import api_token_authenticate
+
+from .errors import RevokedTokenError
 
 
 class ApiTokenAuth(HttpBearer):
@@ -24,6 +27,8 @@ class ApiTokenAuth(HttpBearer):
         if user is None:
             # A token was offered and is wrong, revoked or belongs to an inactive user: say so
             # rather than quietly falling back to a session the caller did not mean to use.
+            if api_token_revoked(token.strip()):
+                raise RevokedTokenError()
             raise AuthenticationError()
         request.user = user
         return user

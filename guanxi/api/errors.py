@@ -56,6 +56,10 @@ class StaleVersionOut(ErrorOut):
     current_version: int
 
 
+class RevokedTokenError(AuthenticationError):
+    """The API token sent was revoked: answered 401 like any token refused, but saying why."""
+
+
 def error_responses(*codes: int) -> dict[int, type[Schema]]:
     """OpenAPI responses for the errors an operation can give: bad request, unauthenticated
     and invalid input always, plus ``codes`` (403, 404...)."""
@@ -296,6 +300,17 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def http_error(request, exc: HttpError):
+        if isinstance(exc, RevokedTokenError):
+            return respond(
+                request,
+                401,
+                error_body(
+                    _(
+                        "This API token was revoked: make a new one on the API tokens page, "
+                        "or ask an administrator."
+                    )
+                ),
+            )
         if isinstance(exc, AuthenticationError):
             return respond(
                 request,

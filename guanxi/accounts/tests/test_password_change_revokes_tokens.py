@@ -3,6 +3,7 @@ reason to reset it) could have made a token with it, and a token acts as its use
 as a session does; Django ends a user's other sessions when their password changes, so a token,
 which is another way in, ends too. Each revocation is on record as one by hand is."""
 
+import io
 import re
 from unittest import mock
 
@@ -89,3 +90,23 @@ def test_a_refused_password_change_keeps_the_tokens(client, company):
     assert not AuditEvent.objects.filter(
         object_type="api_token", action=AuditEvent.Action.UPDATE
     ).exists()
+
+
+def _change_on_the_command_line(username) -> str:
+    out = io.StringIO()
+    with mock.patch.object(changepassword.Command, "_get_pass", side_effect=[NEW, NEW]):
+        call_command("changepassword", username, stdout=out)
+    return out.getvalue()
+
+
+def test_the_command_says_the_users_tokens_were_revoked(company):
+    _tokens(company)
+    said = _change_on_the_command_line("rep")
+    assert "Password changed successfully for user 'rep'" in said
+    assert "API tokens of 'rep' were revoked" in said
+
+
+def test_the_command_says_nothing_of_tokens_to_whoever_had_none(company):
+    said = _change_on_the_command_line("rep_b")
+    assert "Password changed successfully" in said
+    assert "API token" not in said

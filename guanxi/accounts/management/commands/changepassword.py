@@ -1,7 +1,8 @@
 """``guanxi changepassword [USERNAME]``: Django's command, asking the same questions, with the
 password set through ``user_password_set``: on record (that it changed, never the password),
-and written on its own. Django's saves the whole user it read before asking, so a role
-changed or a deactivation made on the admin site while someone typed was put back.
+and written on its own; it says so when the new password revoked the user's API tokens.
+Django's saves the whole user it read before asking, so a role changed or a deactivation made
+on the admin site while someone typed was put back.
 
 It takes the place of Django's because ``guanxi.accounts`` comes before ``django.contrib.auth``
 in ``INSTALLED_APPS``: of two commands of one name, Django runs the earlier app's.
@@ -40,10 +41,17 @@ class Command(changepassword.Command):
         self.stdout.write(f"Changing password for user '{user}'")
         password = self._new_password(user)
         try:
-            user_password_set(actor=None, user_id=user.pk, password=password)
+            revoked = user_password_set(actor=None, user_id=user.pk, password=password)
         except User.DoesNotExist:
             # Deleted on the admin site while the password was typed.
             raise CommandError(f"user '{username}' does not exist") from None
+        if revoked:
+            # A new password revokes the user's tokens: their scripts stop working, and
+            # whoever runs this should know before the scripts' owners ask why.
+            self.stdout.write(
+                f"API tokens of '{user}' were revoked with the old password: {revoked}. "
+                "Make their scripts new ones with 'guanxi api-token'."
+            )
         return f"Password changed successfully for user '{user}'"
 
     def _new_password(self, user: User) -> str:
