@@ -76,3 +76,21 @@ def key_share_active_users(user_ids: Iterable) -> set[int]:
         return set()
     users = get_user_model().objects.filter(pk__in=ids, is_active=True).order_by("pk")
     return {pk for (pk,) in key_shared(users.values_list("pk"))}
+
+
+def key_share_users(user_ids: Iterable) -> dict[int, bool]:
+    """:func:`key_share_active_users` for a writer that also names users who may have left
+    (who recorded a consent, put back as it was): each user of ``user_ids`` that still exists,
+    active or not, locked in the one statement, mapped to whether they are active. A deletion
+    under way is waited for, and the user deleted is then left out."""
+    from django.contrib.auth import get_user_model
+
+    ids = {
+        user_id
+        for user_id in user_ids
+        if isinstance(user_id, int) and not isinstance(user_id, bool) and 0 < user_id < 2**63
+    }
+    if not ids:
+        return {}
+    users = get_user_model().objects.filter(pk__in=ids).order_by("pk")
+    return dict(key_shared(users.values_list("pk", "is_active")))

@@ -37,7 +37,12 @@ from guanxi.accounts.roles import DELETING_ROLES
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record, audit_record_many, diff_values, summary_fields
 from guanxi.audit.summaries import Summary
-from guanxi.core.locking import ActorDeactivated, key_share_active_users
+from guanxi.core.locking import (
+    ActorDeactivated,
+    key_share_active_users,
+    key_share_users,
+    shared,
+)
 from guanxi.core.unique import save_unless_taken
 from guanxi.customers.models import Address, Customer, Email, MarketingConsent, Phone
 from guanxi.customers.selectors import access_customer
@@ -729,10 +734,20 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
     # and then what they hold: locking a customer first (the merged one, when its id is the
     # lower), this held what such a writer would wait for while waiting for the user it held.
     # One under way is waited for; whoever it made inactive undoes nothing. With them, in one
-    # statement, the account manager of the customer the undo brings back (see below).
+    # statement, the account manager of the customer the undo brings back (see below), and
+    # whoever recorded the consents it puts back as they were: the database checks those keys
+    # only as the undo commits, and one deleted since the merge (nothing named them once the
+    # merge replaced their consent) failed it with a server error.
     merged_of = CustomerMerge.objects.filter(pk=merge_pk).values("merged_id")
     owner_id = Customer.objects.filter(pk__in=merged_of).values_list("owner_id", flat=True).first()
-    active = key_share_active_users([actor.pk, owner_id])
+    consents = (
+        CustomerMerge.objects.filter(pk=merge_pk).values_list("details", flat=True).first() or {}
+    ).get("consents", {})
+    recorders = [
+        change["before"]["recorded_by_id"] for change in consents.values() if change["before"]
+    ]
+    users = key_share_users([actor.pk, owner_id, *recorders])
+    active = {pk for pk, is_active in users.items() if is_active}
     if actor.pk not in active:
         raise ActorDeactivated
     merge = CustomerMerge.objects.select_for_update().get(pk=merge_pk)
@@ -756,6 +771,16 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
         raise PermissionDenied(
             _("The customer this merge would bring back is not yours to change.")
         )
+    # The organisation of the customer brought back, shared (its other changes go ahead) before
+    # the two, as a merge of organisations locks them and then their people: a move of it to
+    # the recycle bin under way is waited for and then seen (below), and none can start until
+    # this commits, when the person it would have to wait for is back.
+    organisation_id = (
+        Customer.objects.filter(pk=merge.merged_id)
+        .values_list("organization_id", flat=True)
+        .first()
+    )
+    _organisation_shared(organisation_id)
     # Locked in id order, as a merge locks them.
     for pk in sorted((merge.survivor_id, merge.merged_id)):
         if pk == merge.survivor_id:
@@ -774,6 +799,26 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
         raise ValidationError({"merge": _("This merge has already been undone.")})
     if merged.deleted_at is None:
         raise ValidationError({"merge": _("The merged customer has been restored already.")})
+    if merged.organization_id != organisation_id:
+        # Moved to another organisation (its own merged away) between the look above and the
+        # lock: shared after the customers, out of the usual order, only in this case.
+        _organisation_shared(merged.organization_id)
+    # As a restore refuses a person whose organisation is in the recycle bin (see
+    # ``customer_restore``): deleting an organisation waits until its people are gone, and the
+    # person coming back would undo that order.
+    organisation = Customer.objects.filter(
+        pk=merged.organization_id, deleted_at__isnull=False
+    ).first()
+    if organisation is not None:
+        raise ValidationError(
+            {
+                "merge": _(
+                    "The merged customer's organisation “%(name)s” (#%(id)d) is in the recycle "
+                    "bin. Restore the organisation first, then undo the merge."
+                )
+                % {"name": organisation.name, "id": organisation.pk}
+            }
+        )
 
     details = merge.details
     people = list(
@@ -851,7 +896,11 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
                 recorded_at=dt.datetime.fromisoformat(before["recorded_at"]),
                 method=before["method"],
                 evidence=before["evidence"],
-                recorded_by_id=before["recorded_by_id"],
+                # Its recorder deleted since the merge (locked above, so not meanwhile): it
+                # comes back recorded by nobody, since no row may name a user who has gone.
+                recorded_by_id=before["recorded_by_id"]
+                if before["recorded_by_id"] in users
+                else None,
             )
     survivor.tags.remove(*details.get("tags_added", []))
     contacted = details.get("last_contacted_at")
@@ -952,6 +1001,13 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
         changes=merged_changes,
     )
     return merge
+
+
+def _organisation_shared(organisation_id: int | None) -> None:
+    """Lock the organisation FOR SHARE (PostgreSQL) until the transaction ends: its move to the
+    recycle bin waits, while a person's key naming it, checked FOR KEY SHARE, does not."""
+    if organisation_id is not None:
+        shared(Customer.objects.filter(pk=organisation_id).values_list("pk"))
 
 
 def _already_decided() -> ValidationError:
