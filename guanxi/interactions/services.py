@@ -31,6 +31,9 @@ def interaction_log(*, actor, customer_id: int, data: Mapping[str, Any]) -> Inte
     """Record a touch point with a customer the actor may interact with. The staff member
     defaults to the actor; ``occurred_at`` may be in the past (a visit logged afterwards) but not
     in the future."""
+    # The staff member named and the actor, in one statement (see ``key_share_active_users``).
+    # Who is left out is refused further on, once locked: the actor by ``access_customer``
+    # (``ActorDeactivated``), the staff member by ``_staff_problem``, naming ``staff_id``.
     key_share_active_users([data.get("staff_id"), actor.pk])
     # Locked, so that a merge of this customer under way finishes first: the contact is then
     # refused as for a customer gone, instead of being written after the merge moved the
