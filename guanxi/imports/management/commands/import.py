@@ -209,15 +209,36 @@ class Command(BaseCommand):
             )
             sys.exit(STOPPED)
         except Exception as error:
+            # The reason is often a sentence of its own, ending with its full stop (in the
+            # user's language, "。" in Chinese), followed by one of ours.
+            reason = f"{str(error).rstrip('.。')}."
+            # Deactivated meanwhile (the import refuses to write for them), the user may run
+            # nothing again: the command refuses them, and --resume carries on only the imports
+            # of whoever started them.
+            left = (
+                isinstance(error, PermissionDenied)
+                and not User.objects.filter(pk=actor.pk, is_active=True).exists()
+            )
             if job.dry_run:
+                again = "" if left else "; run it again"
                 raise CommandError(
-                    f"The dry run stopped: {error}. It wrote nothing; run it again.",
+                    f"The dry run stopped: {reason} It wrote nothing{again}.",
                     returncode=STOPPED,
                 ) from error
             job.refresh_from_db()
+            if left:
+                carry_on = (
+                    "Rows written so far stay. An import is resumed only by whoever started "
+                    "it: someone else may import the file again (rows with an external id "
+                    "update what is there)."
+                )
+            else:
+                carry_on = (
+                    "Rows written so far stay; fix the problem and run the same command with "
+                    "--resume."
+                )
             raise CommandError(
-                f"The import stopped after row {job.last_row}: {error}. Rows written so far "
-                "stay; fix the problem and run the same command with --resume.",
+                f"The import stopped after row {job.last_row}: {reason} {carry_on}",
                 returncode=STOPPED,
             ) from error
         job.refresh_from_db()

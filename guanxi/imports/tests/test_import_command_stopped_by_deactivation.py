@@ -1,0 +1,95 @@
+"""``guanxi import`` stopped because the user it runs as was deactivated meanwhile. It printed
+the job's sentence followed by a second full stop, and told them to carry on with --resume,
+which refuses a deactivated user and resumes only the imports of whoever started them."""
+
+import importlib
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from guanxi.accounts.roles import Role
+from guanxi.accounts.services import POOL, user_deactivate
+from guanxi.core.testing.factories import UserFactory
+from guanxi.customers.models import Customer
+from guanxi.imports.models import ImportJob
+
+pytestmark = pytest.mark.django_db
+
+command = importlib.import_module("guanxi.imports.management.commands.import")
+
+
+def _run(*args) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command("import", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_an_import_whose_user_was_deactivated_says_so_once_and_offers_no_resume(
+    company, tmp_path, monkeypatch
+):
+    leaver = UserFactory(username="manager_east_2", role=Role.MANAGER, department=company.east)
+    path = tmp_path / "people.csv"
+    path.write_text("external_id,name\nN1,周杰\n", encoding="utf-8")
+    run = command.import_job_run
+
+    def deactivated_first(**kwargs):
+        # The deactivation commits after the command found its user active and made the job.
+        user_deactivate(actor=company.admin, user_id=leaver.pk, hand_over_to=POOL)
+        return run(**kwargs)
+
+    monkeypatch.setattr(command, "import_job_run", deactivated_first)
+
+    with pytest.raises(CommandError) as stopped:
+        _run("customers", str(path), "--user", "manager_east_2")
+
+    message = str(stopped.value)
+    assert stopped.value.returncode == command.STOPPED
+    assert message == (
+        "The import stopped after row 0: manager_east_2, who started this import, has been "
+        "deactivated: the import stopped. Rows written so far stay. An import is resumed only "
+        "by whoever started it: someone else may import the file again (rows with an external "
+        "id update what is there)."
+    )
+    assert ".." not in message and "--resume" not in message
+    assert ImportJob.objects.get().status == ImportJob.Status.FAILED
+    assert not Customer.objects.filter(external_id="N1").exists()
+
+
+def test_an_import_stopped_by_a_fault_ends_its_reason_with_one_full_stop(
+    company, tmp_path, monkeypatch
+):
+    path = tmp_path / "people.csv"
+    path.write_text("external_id,name\nN1,周杰\n", encoding="utf-8")
+
+    def fails(**kwargs):
+        raise OSError("The disk is full.")
+
+    monkeypatch.setattr(command, "import_job_run", fails)
+
+    with pytest.raises(CommandError) as stopped:
+        _run("customers", str(path), "--user", "admin")
+
+    assert str(stopped.value) == (
+        "The import stopped after row 0: The disk is full. Rows written so far stay; fix the "
+        "problem and run the same command with --resume."
+    )
+
+
+def test_a_dry_run_stopped_by_a_fault_ends_its_reason_with_one_full_stop(
+    company, tmp_path, monkeypatch
+):
+    path = tmp_path / "people.csv"
+    path.write_text("external_id,name\nN1,周杰\n", encoding="utf-8")
+
+    def fails(**kwargs):
+        raise OSError("The disk is full.")
+
+    monkeypatch.setattr(command, "import_job_run", fails)
+
+    with pytest.raises(CommandError) as stopped:
+        _run("customers", str(path), "--user", "admin", "--dry-run")
+
+    assert str(stopped.value) == (
+        "The dry run stopped: The disk is full. It wrote nothing; run it again."
+    )
