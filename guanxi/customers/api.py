@@ -743,7 +743,8 @@ def customer_list(request: HttpRequest, query: Query[CustomerListQuery]):
 
 @router.post(
     "/customers",
-    response={201: CustomerDetailOut, **error_responses(403)},
+    # 409: a request with the same Idempotency-Key got there first (see guanxi.api.idempotency).
+    response={201: CustomerDetailOut, **error_responses(403, 409)},
     url_name="customer_create",
     summary="Create a customer",
 )
@@ -941,7 +942,7 @@ def customer_export_file(request: HttpRequest, job_id: ParamId):
 
 @router.post(
     "/customers/reassign",
-    response={200: ReassignOut, **error_responses(403)},
+    response={200: ReassignOut, **error_responses(403, 409)},
     url_name="customers_reassign",
     summary="Hand customers to another account manager",
 )
@@ -1066,7 +1067,8 @@ def customer_delete(
 
 @router.post(
     "/customers/{customer_id}/restore",
-    response={200: CustomerDetailOut, 409: StaleVersionOut, **error_responses(403, 404)},
+    # 409 without current_version when a request with the Idempotency-Key got there first.
+    response={200: CustomerDetailOut, 409: StaleVersionOut | ErrorOut, **error_responses(403, 404)},
     url_name="customer_restore",
     summary="Restore a customer from the recycle bin",
 )
@@ -1094,7 +1096,7 @@ def customer_restore(
 
 @router.post(
     "/customers/{customer_id}/reveal",
-    response={200: RevealOut, **error_responses(403, 404)},
+    response={200: RevealOut, **error_responses(403, 404, 409)},
     url_name="customer_reveal",
     summary="Show ID and phone numbers in full",
 )

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from ninja import Body, Query, Router, Schema
 from pydantic import BaseModel, Field
 
-from guanxi.api.errors import ApiError, StaleVersionOut, error_responses
+from guanxi.api.errors import ApiError, ErrorOut, StaleVersionOut, error_responses
 from guanxi.api.idempotency import idempotent
 from guanxi.api.pagination import keyset_answer
 from guanxi.api.schemas import (
@@ -326,7 +326,8 @@ def _pair_out(user, pair_id: int) -> DuplicatePair:
 
 @router.post(
     "/customers/{customer_id}/merge",
-    response={200: MergeOut, 409: StaleVersionOut, **error_responses(403, 404)},
+    # 409 without current_version when a request with the Idempotency-Key got there first.
+    response={200: MergeOut, 409: StaleVersionOut | ErrorOut, **error_responses(403, 404)},
     url_name="customer_merge",
     summary="Merge another customer into this one",
 )
@@ -367,7 +368,7 @@ def customer_merge(request: HttpRequest, customer_id: ParamId, payload: Customer
 
 @router.post(
     "/merges/{merge_id}/undo",
-    response={200: MergeOut, **error_responses(403, 404)},
+    response={200: MergeOut, **error_responses(403, 404, 409)},
     url_name="merge_undo",
     summary="Undo a merge",
 )
@@ -375,7 +376,13 @@ def customer_merge(request: HttpRequest, customer_id: ParamId, payload: Customer
 def merge_undo(request: HttpRequest, merge_id: ParamId):
     """The merged customer comes back with its history; the kept customer loses what the merge
     gave it, except what people changed since. Who merged, a manager or an administrator may
-    undo, if they may change both customers."""
+    undo, if they may change both customers.
+
+    Nothing is undone, with 422, when `merge` cannot be undone (undone or the customer restored
+    already, the kept customer merged again since, rows of the two linked to each other since),
+    or when another customer was given the merged customer's `external_id` as the undo ran:
+    undone again, the customer comes back without it. 409 when a request with the same
+    Idempotency-Key was still being processed and its answer can no longer be replayed."""
     merge = services.customer_merge_undo(actor=request.auth, merge_id=merge_id)
     return _merge_out(merge.pk)
 
