@@ -15,7 +15,7 @@ import functools
 import logging
 import smtplib
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
@@ -477,7 +477,8 @@ def _routed(ticket: Ticket, *, tier: str, actor=None) -> Assignment:
     The ``actor`` taking the request in, whom the ticket names as its author (and an agent as
     its owner, or its assignee when routing gives it nobody), is locked likewise, with the
     user chosen in one id order, as a deactivation locks the leaver and their successor; one
-    deleted or deactivated meanwhile is refused as any inactive user is."""
+    deleted or deactivated meanwhile is refused as any inactive user is
+    (:class:`ActorDeactivated`)."""
 
     passed_over: set[int] = set()
     while True:
@@ -487,7 +488,7 @@ def _routed(ticket: Ticket, *, tier: str, actor=None) -> Assignment:
             return assignment
         locked = key_share_active_users(wanted)
         if actor is not None and actor.pk not in locked:
-            raise PermissionDenied
+            raise ActorDeactivated
         if assignment.user is None or assignment.user.pk in locked:
             return assignment
         passed_over.add(assignment.user.pk)
@@ -714,7 +715,20 @@ def _locked(pk: int) -> Ticket:
     )
 
 
-def _lock(actor, ticket_id: int, expected_version: int | None, *, naming: Iterable = ()) -> Ticket:
+class _ToldMeanwhile(Exception):
+    """Raised by :func:`_lock` called with ``told_named``: the ticket tells someone the caller
+    did not lock with the other users (given it or watching it since the caller read it), or
+    belongs to another customer now; the caller undoes its savepoint and starts again."""
+
+
+def _lock(
+    actor,
+    ticket_id: int,
+    expected_version: int | None,
+    *,
+    naming: Iterable = (),
+    told_named: bool = False,
+) -> Ticket:
     """The ticket through the actor's view (``Ticket.DoesNotExist`` when out of sight), then
     ``PermissionDenied`` unless they may interact with its customer; locked; version checked.
 
@@ -734,9 +748,16 @@ def _lock(actor, ticket_id: int, expected_version: int | None, *, naming: Iterab
       change of its owner or a move to the recycle bin under way is waited for and then seen,
       and none can start until this commits, so the answer holds for the change it allows.
       Asked before the lock, a customer given out of the actor's sight (or deleted) between
-      the two was still changed, by someone who could no longer open the ticket."""
+      the two was still changed, by someone who could no longer open the ticket.
+
+    ``told_named``: the caller locks another ticket too, and named (``naming``) whom this one
+    tells as it read it, with the users of that one. One it tells now besides them raises
+    :class:`_ToldMeanwhile`, for the caller to let its locks go and start again: locked here,
+    they were locked after the other ticket, and a deactivation of theirs waiting for it (or
+    for the customer) deadlocked with the caller."""
     ticket = ticket_get_for_user(actor, ticket_id)
     customer_id, told = ticket.customer_id, _told_of(ticket)
+    naming = set(naming)
     # A customer merge moves the tickets of the customer merged away to the kept one (both
     # customers locked first): one finished between the read above and the customer's lock is
     # seen on the ticket, and the other customer locked instead, the first one let go (a
@@ -744,13 +765,21 @@ def _lock(actor, ticket_id: int, expected_version: int | None, *, naming: Iterab
     # another customer. Likewise a ticket given to someone else, or watched by someone new,
     # meanwhile: those it tells are locked before it, afresh.
     while True:
-        with transaction.atomic():
+        if told_named and not told <= naming:
+            raise _ToldMeanwhile
+        # With ``told_named`` the locks are taken in the caller's savepoint, which it undoes
+        # itself to start again: taken in one of ours, kept, and then let go with the caller's,
+        # they were still waited for by whoever had come to them meanwhile, until the whole
+        # transaction ended.
+        with nullcontext() if told_named else transaction.atomic():
             if actor.pk not in key_share_active_users([actor.pk, *naming, *told]):
                 raise ActorDeactivated
             _customer_shared(customer_id)
             ticket = _locked(ticket.pk)
             if ticket.customer_id == customer_id and _told_of(ticket) <= told:
                 break
+            if told_named:
+                raise _ToldMeanwhile
             transaction.set_rollback(True)
         customer_id, told = ticket.customer_id, _told_of(ticket)
     try:
@@ -1530,50 +1559,75 @@ def _merged_chain(ticket_id: int) -> list[int]:
         chain.append(into)
 
 
-def _lock_merged_chain(lock: Callable[[int], Ticket], ticket_id: int) -> Ticket:
+def _lock_merged_chain(ticket_id: int, *, actor=None) -> Ticket:
     """The ticket a message to ticket ``ticket_id`` goes to (the last of those it was merged
-    into, one into the next, or itself), each of them locked through ``lock``.
+    into, one into the next, or itself), each of them locked: through :func:`_lock` for a
+    colleague writing (``actor``), who must be allowed to work on it, otherwise as stored.
 
     They are locked in ascending id order, as a ticket merge locks its two tickets and the undo
     of a merge of customers the tickets going back. Locked from the ticket written to on, an
     email to a ticket merged into an older one (a lower id) held the newer while waiting for
     the older, which the undo held while waiting for the newer, and the database broke one of
-    the two off as a deadlock. When the last was merged on while this waited for it, the locks
-    are let go (a savepoint's, rolled back) and the longer chain is locked afresh, again in
-    order."""
+    the two off as a deadlock.
+
+    Before any of them, the ``actor`` and the users any of them may tell (:func:`_told_of`)
+    are locked in one statement, as :func:`_lock` locks them: the message's notification rows
+    name the last ticket's, whose keys the database checks only at the commit, after the
+    tickets' locks, and a deactivation of one of them, holding them and waiting for their
+    customer or tickets, deadlocked with the email; locked ticket by ticket, those of the later
+    tickets came after the earlier tickets. An inactive ``actor`` is refused
+    (:class:`ActorDeactivated`). When the last was merged on, or a ticket given to someone
+    else or watched by someone new, while this waited for it, the locks are let go (this
+    savepoint's, undone) and all are locked afresh, again in order."""
     while True:
         chain = _merged_chain(ticket_id)
+        told = set().union(*(_told_of(ticket) for ticket in Ticket.objects.filter(pk__in=chain)))
         savepoint = transaction.savepoint()
-        locked = {pk: lock(pk) for pk in sorted(chain)}
+        active = key_share_active_users([*told, *([] if actor is None else [actor.pk])])
+        if actor is not None and actor.pk not in active:
+            raise ActorDeactivated
+        try:
+            locked = {
+                pk: _locked(pk)
+                if actor is None
+                else _lock(actor, pk, None, naming=told, told_named=True)
+                for pk in sorted(chain)
+            }
+        except _ToldMeanwhile:
+            transaction.savepoint_rollback(savepoint)
+            continue
         last = locked[chain[-1]]
-        if not last.merged_into_id or last.merged_into_id in locked:
+        if (not last.merged_into_id or last.merged_into_id in locked) and all(
+            _told_of(ticket) <= told for ticket in locked.values()
+        ):
             transaction.savepoint_commit(savepoint)
             return last
         transaction.savepoint_rollback(savepoint)
 
 
 def _filed_message(
-    lock: Callable[[int], Ticket],
     *,
+    actor=None,
     ticket_id: int,
     body: str,
     email_message_id: str,
     **fields: Any,
 ) -> TicketMessage | None:
     """A message written into ticket ``ticket_id``'s thread, or that of the ticket it was merged
-    into, each locked through ``lock`` (which may also check that the writer may work on it),
-    in id order (see :func:`_lock_merged_chain`):
-    ``body`` stripped ("-" when nothing is left), the other ``fields`` as given. An email
-    already filed (the same Message-ID) is recognised and nothing is created (returns None):
-    read first, so that a second delivery waits on no lock; and again by the unique Message-ID,
-    which refuses one filed by another worker a moment ago. The caller's transaction survives
-    that refusal (it happens inside a savepoint), so it can say it was a duplicate."""
+    into, each locked in id order after the users it may tell (see :func:`_lock_merged_chain`),
+    by ``actor`` (a colleague, its author, who must be allowed to work on the ticket) or by
+    nobody on the desk: ``body`` stripped ("-" when nothing is left), the other ``fields`` as
+    given. An email already filed (the same Message-ID) is recognised and nothing is created
+    (returns None): read first, so that a second delivery waits on no lock; and again by the
+    unique Message-ID, which refuses one filed by another worker a moment ago. The caller's
+    transaction survives that refusal (it happens inside a savepoint), so it can say it was a
+    duplicate."""
     if (
         email_message_id
         and TicketMessage.objects.filter(email_message_id=email_message_id).exists()
     ):
         return None
-    ticket = _lock_merged_chain(lock, ticket_id)
+    ticket = _lock_merged_chain(ticket_id, actor=actor)
     try:
         with transaction.atomic():
             return TicketMessage.objects.create(
@@ -1582,6 +1636,7 @@ def _filed_message(
                 # Read once the ticket is locked: after anything written while waiting for it.
                 created_at=timezone.now(),
                 email_message_id=email_message_id,
+                author=actor,
                 **fields,
             )
     except IntegrityError:
@@ -1602,7 +1657,6 @@ def customer_message(
     Message-ID) is recognised and nothing happens (returns None). ``email_from`` and
     ``email_copied``: whom an email came from and whom else it went to."""
     message = _filed_message(
-        _locked,
         ticket_id=ticket_id,
         body=body,
         email_message_id=email_message_id,
@@ -1671,7 +1725,6 @@ def email_from_unknown_sender(
     vouch for it (see ``guanxi.service.sender_verification``) — and it is kept the same way,
     whoever has the address, the note saying so."""
     message = _filed_message(
-        _locked,
         ticket_id=ticket_id,
         body=body,
         email_message_id=email_message_id,
@@ -1723,12 +1776,11 @@ def email_from_colleague(
     the ticket, as for a note written on the page. An email already filed (the same
     Message-ID) is recognised and nothing happens (returns None)."""
     message = _filed_message(
-        functools.partial(_lock, actor, expected_version=None),
+        actor=actor,
         ticket_id=ticket_id,
         body=body,
         email_message_id=email_message_id,
         kind=TicketMessage.Kind.NOTE,
-        author=actor,
         email_from=email_from,
     )
     if message is None:
@@ -1769,12 +1821,11 @@ def email_reply_from_colleague(
     ticket, as for a reply on the page. An email already filed (the same Message-ID) is
     recognised and nothing happens (returns None)."""
     message = _filed_message(
-        functools.partial(_lock, actor, expected_version=None),
+        actor=actor,
         ticket_id=ticket_id,
         body=body,
         email_message_id=email_message_id,
         kind=TicketMessage.Kind.REPLY,
-        author=actor,
         email_from=email_from,
         email_copied=list(email_copied),
     )
@@ -1839,11 +1890,24 @@ def ticket_merge(
     # Locked in id order, so that two merges of the same pair in opposite directions wait for
     # each other instead of deadlocking. The users either ticket may tell are locked with the
     # first (see :func:`_lock`): those of the second, locked once the first ticket was held,
-    # waited for a deactivation of its assignee that waited for the first ticket.
-    told = _told_of(ticket_get_for_user(actor, duplicate_pk)) | _told_of(
-        ticket_get_for_user(actor, target_pk)
-    )
-    locked = {pk: _lock(actor, pk, None, naming=told) for pk in sorted((duplicate_pk, target_pk))}
+    # waited for a deactivation of its assignee that waited for the first ticket. One given
+    # either ticket or watching it since they were read is not locked after the first ticket:
+    # the locks are let go (a savepoint undone) and all taken again, with them.
+    while True:
+        told = _told_of(ticket_get_for_user(actor, duplicate_pk)) | _told_of(
+            ticket_get_for_user(actor, target_pk)
+        )
+        savepoint = transaction.savepoint()
+        try:
+            locked = {
+                pk: _lock(actor, pk, None, naming=told, told_named=True)
+                for pk in sorted((duplicate_pk, target_pk))
+            }
+        except _ToldMeanwhile:
+            transaction.savepoint_rollback(savepoint)
+            continue
+        transaction.savepoint_commit(savepoint)
+        break
     duplicate, target = locked[duplicate_pk], locked[target_pk]
     for ticket, version, field in (
         (duplicate, expected_version, "version"),

@@ -6,9 +6,8 @@ asks, rather than the ticket committing with someone who has left as its owner a
 after their tickets were handed over, or its commit failing on a user gone (a server error).
 Real concurrency needs PostgreSQL (SQLite has one writer at a time)."""
 
-from django.core.exceptions import PermissionDenied
-
 from guanxi.accounts import services as accounts_services
+from guanxi.core.locking import ActorDeactivated
 from guanxi.core.testing.merging import CONCURRENT
 from guanxi.core.testing.threads import hold_before, second_waits_for_first
 from guanxi.service import services
@@ -28,7 +27,7 @@ def _taking_in(company):
 
 def _refused(result) -> None:
     assert result[0] == "error", result
-    assert isinstance(result[1], PermissionDenied), result[-1]
+    assert isinstance(result[1], ActorDeactivated), result[-1]
 
 
 def test_a_request_taken_in_by_an_agent_being_deactivated_is_refused(company, monkeypatch):
