@@ -220,8 +220,7 @@ def test_a_reps_search_by_digits_is_still_answered_from_the_search_index(company
     # whenever the table was last analysed with few rows in it, which made this test's plan
     # depend on when autovacuum last ran.
     Customer.objects.bulk_create(
-        Customer(name=f"Other {n}", owner=company.rep, search_text=f"other {n}")
-        for n in range(500)
+        Customer(name=f"Other {n}", owner=company.rep, search_text=f"other {n}") for n in range(500)
     )
     queryset = customer_list_for_user(company.rep, filters={"q": "5678"}).order_by("-id")
     with connection.cursor() as cursor:
