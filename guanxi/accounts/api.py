@@ -101,7 +101,7 @@ class DeactivatedOut(Schema):
 
 @router.post(
     "/users/{user_id}/deactivate",
-    response={200: DeactivatedOut, **error_responses(403, 404)},
+    response={200: DeactivatedOut, **error_responses(403, 404, 409)},
     url_name="user_deactivate",
     summary="Deactivate someone who leaves, handing over what they hold",
 )

@@ -177,7 +177,7 @@ def customer_value(request: HttpRequest, customer_id: ParamId):
 
 @router.post(
     "/customers/{customer_id}/blacklist",
-    response={201: CustomerValueCardOut, **error_responses(403, 404)},
+    response={201: CustomerValueCardOut, **error_responses(403, 404, 409)},
     url_name="customer_blacklist_add",
     summary="Put a customer on the blacklist",
 )

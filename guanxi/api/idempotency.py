@@ -55,6 +55,12 @@ def idempotent(view: Callable | None = None, *, sensitive: bool = False):
     ``Status(code, value)``): a keyed answer goes through the same response schema as an
     unkeyed one. ``sensitive`` answers are stored encrypted and replayed only while the user may
     still see sensitive data.
+
+    The operation declares the answers a key adds to its own: 422 (the key used for another
+    request) and 409 in the error shape (another request with the key got there first and its
+    answer is gone), beside a 409 of its own such as ``StaleVersionOut``. Clients generated from
+    the schema otherwise fail on that answer; the API's tests check every operation taking the
+    header.
     """
 
     def decorate(view: Callable) -> Callable:

@@ -122,7 +122,7 @@ def customer_interaction_list(
 
 @router.post(
     "/customers/{customer_id}/interactions",
-    response={201: InteractionOut, **error_responses(403, 404)},
+    response={201: InteractionOut, **error_responses(403, 404, 409)},
     url_name="customer_interaction_create",
     summary="Log a touch point",
 )

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import BaseModel, Field, StringConstraints
 
-from guanxi.api.errors import ApiError, StaleVersionOut, error_responses, refers_to
+from guanxi.api.errors import ApiError, ErrorOut, StaleVersionOut, error_responses, refers_to
 from guanxi.api.idempotency import idempotent
 from guanxi.api.pagination import keyset_answer
 from guanxi.api.schemas import (
@@ -212,7 +212,7 @@ def order_detail(request: HttpRequest, order_id: ParamId):
 
 @router.post(
     "/orders",
-    response={201: OrderDetailOut, **error_responses(403, 404)},
+    response={201: OrderDetailOut, **error_responses(403, 404, 409)},
     url_name="order_create",
     summary="Book an order",
 )
@@ -264,7 +264,7 @@ def _set_status(request: HttpRequest, order_id: int, payload: VersionIn, status:
 
 @router.post(
     "/orders/{order_id}/refund",
-    response={200: OrderDetailOut, 409: StaleVersionOut, **error_responses(403, 404)},
+    response={200: OrderDetailOut, 409: StaleVersionOut | ErrorOut, **error_responses(403, 404)},
     url_name="order_refund",
     summary="Refund an order",
 )
@@ -276,7 +276,7 @@ def order_refund(request: HttpRequest, order_id: ParamId, payload: VersionIn):
 
 @router.post(
     "/orders/{order_id}/cancel",
-    response={200: OrderDetailOut, 409: StaleVersionOut, **error_responses(403, 404)},
+    response={200: OrderDetailOut, 409: StaleVersionOut | ErrorOut, **error_responses(403, 404)},
     url_name="order_cancel",
     summary="Cancel an order",
 )
@@ -288,7 +288,7 @@ def order_cancel(request: HttpRequest, order_id: ParamId, payload: VersionIn):
 
 @router.post(
     "/orders/{order_id}/approve",
-    response={200: OrderDetailOut, 409: StaleVersionOut, **error_responses(403, 404)},
+    response={200: OrderDetailOut, 409: StaleVersionOut | ErrorOut, **error_responses(403, 404)},
     url_name="order_approve",
     summary="Approve an order",
 )
@@ -401,7 +401,7 @@ def invoice_list(request: HttpRequest, query: Query[InvoiceListQuery]):
 
 @router.post(
     "/invoices",
-    response={201: InvoiceOut, **error_responses(403, 404)},
+    response={201: InvoiceOut, **error_responses(403, 404, 409)},
     url_name="invoice_create",
     summary="Issue an invoice",
 )
@@ -420,7 +420,7 @@ def invoice_create(request: HttpRequest, payload: InvoiceIn):
 
 @router.post(
     "/invoices/{invoice_id}/payments",
-    response={201: PaymentOut, **error_responses(403, 404)},
+    response={201: PaymentOut, **error_responses(403, 404, 409)},
     url_name="invoice_payment_create",
     summary="Record a payment",
 )

@@ -16,7 +16,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from guanxi.api.errors import ApiError, StaleVersionOut, error_responses, refers_to
+from guanxi.api.errors import ApiError, ErrorOut, StaleVersionOut, error_responses, refers_to
 from guanxi.api.idempotency import idempotent
 from guanxi.api.pagination import keyset_answer
 from guanxi.api.schemas import (
@@ -370,7 +370,7 @@ def ticket_detail(request: HttpRequest, ticket_id: ParamId):
 
 @router.post(
     "/tickets",
-    response={201: TicketDetailOut, **error_responses(403, 404)},
+    response={201: TicketDetailOut, **error_responses(403, 404, 409)},
     url_name="ticket_create",
     summary="Open a ticket",
 )
@@ -409,7 +409,7 @@ def ticket_update(request: HttpRequest, ticket_id: ParamId, payload: TicketPatch
 
 @router.post(
     "/tickets/{ticket_id}/replies",
-    response={201: MessageOut, 409: StaleVersionOut, **error_responses(403, 404)},
+    response={201: MessageOut, 409: StaleVersionOut | ErrorOut, **error_responses(403, 404)},
     url_name="ticket_reply",
     summary="Answer the customer",
 )
@@ -460,7 +460,7 @@ def _customer_email(email: CustomerEmail | None) -> str | None:
 
 @router.post(
     "/tickets/{ticket_id}/notes",
-    response={201: MessageOut, **error_responses(403, 404)},
+    response={201: MessageOut, **error_responses(403, 404, 409)},
     url_name="ticket_note",
     summary="Add an internal note",
 )
@@ -473,7 +473,7 @@ def ticket_note(request: HttpRequest, ticket_id: ParamId, payload: NoteIn):
 
 @router.post(
     "/tickets/{ticket_id}/status",
-    response={200: TicketDetailOut, 409: StaleVersionOut, **error_responses(403, 404)},
+    response={200: TicketDetailOut, 409: StaleVersionOut | ErrorOut, **error_responses(403, 404)},
     url_name="ticket_status",
     summary="Move a ticket on",
 )
@@ -495,7 +495,7 @@ def ticket_status(request: HttpRequest, ticket_id: ParamId, payload: StatusIn):
 
 @router.post(
     "/tickets/{ticket_id}/assign",
-    response={200: TicketDetailOut, 409: StaleVersionOut, **error_responses(403, 404)},
+    response={200: TicketDetailOut, 409: StaleVersionOut | ErrorOut, **error_responses(403, 404)},
     url_name="ticket_assign",
     summary="Assign a ticket",
 )
@@ -517,7 +517,7 @@ def ticket_assign(request: HttpRequest, ticket_id: ParamId, payload: AssignIn):
 
 @router.post(
     "/tickets/{ticket_id}/merge",
-    response={200: TicketDetailOut, 409: StaleVersionOut, **error_responses(403, 404)},
+    response={200: TicketDetailOut, 409: StaleVersionOut | ErrorOut, **error_responses(403, 404)},
     url_name="ticket_merge",
     summary="Merge a duplicate ticket",
 )
@@ -544,7 +544,7 @@ def ticket_merge(request: HttpRequest, ticket_id: ParamId, payload: TicketMergeI
 
 @router.post(
     "/tickets/{ticket_id}/customer-emails/send-again",
-    response={200: TicketDetailOut, **error_responses(403, 404)},
+    response={200: TicketDetailOut, **error_responses(403, 404, 409)},
     url_name="ticket_email_send_again",
     summary="Send again an email the customer did not get",
 )
