@@ -48,3 +48,33 @@ def test_an_import_by_someone_deactivated_since_stops_saying_so(company, tmp_pat
     assert job.message == STOPPED[language]
     assert not Customer.objects.filter(external_id="N1").exists()
     assert not Interaction.objects.exists()
+
+
+@pytest.mark.parametrize("via", ["cli", "web"])
+def test_the_page_of_an_import_its_starter_left_offers_no_resume_in_their_name(
+    client, company, tmp_path, via
+):
+    # Only whoever started an import carries it on (it runs as them), from the page or with
+    # --resume --user; both refuse someone deactivated, so whoever reads the page is told what
+    # is left to do instead.
+    leaver = UserFactory(username="manager_east_2", role=Role.MANAGER, department=company.east)
+    path = tmp_path / "customers.csv"
+    path.write_text(FILES["customers"], encoding="utf-8")
+    job = import_job_create(
+        actor=leaver,
+        path=path,
+        filename=path.name,
+        kind="customers",
+        via=via,
+        keep_copy=via == "web",
+    )
+    user_deactivate(actor=company.admin, user_id=leaver.pk, hand_over_to=POOL)
+    with pytest.raises(PermissionDenied):
+        import_job_run(job=ImportJob.objects.get(pk=job.pk))
+
+    client.force_login(company.admin)
+    page = client.get(f"/imports/{job.pk}/").content.decode()
+
+    assert STOPPED["en"] in page
+    assert "--resume" not in page and "who started it, can carry it on" not in page
+    assert f"{leaver.label}, who started it, has been deactivated: nobody can carry it on." in page
