@@ -810,15 +810,22 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
         pk=merged.organization_id, deleted_at__isnull=False
     ).first()
     if organisation is not None:
-        raise ValidationError(
-            {
-                "merge": _(
-                    "The merged customer's organisation “%(name)s” (#%(id)d) is in the recycle "
-                    "bin. Restore the organisation first, then undo the merge."
-                )
-                % {"name": organisation.name, "id": organisation.pk}
-            }
-        )
+        # Named only to whoever may see it (as if it were not in the recycle bin): the
+        # person's pages keep an organisation out of the actor's sight from them (see
+        # ``organisations_in_sight``), and so does this.
+        if Customer.objects.filter(
+            customer_scope(actor, VIEW, deleted=True), pk=organisation.pk
+        ).exists():
+            refusal = _(
+                "The merged customer's organisation “%(name)s” (#%(id)d) is in the recycle "
+                "bin. Restore the organisation first, then undo the merge."
+            ) % {"name": organisation.name, "id": organisation.pk}
+        else:
+            refusal = _(
+                "The merged customer's organisation is in the recycle bin. An administrator "
+                "must restore it first; then the merge can be undone."
+            )
+        raise ValidationError({"merge": refusal})
 
     details = merge.details
     people = list(
