@@ -371,7 +371,14 @@ def user_deactivate(
     user.save(update_fields=["is_active", "version"])
     if holdings.customers:
         try:
-            customers_reassign(actor=actor, from_owner_id=user.pk, to_owner_id=successor_id)
+            # The leaver's tickets go below, to the successor where they may work with the
+            # customer; released here, those on their own customers would go to the queue.
+            customers_reassign(
+                actor=actor,
+                from_owner_id=user.pk,
+                to_owner_id=successor_id,
+                release_tickets=False,
+            )
         except ValidationError as exc:
             raise ValidationError({"hand_over_to": exc.messages}) from exc
     left = _agent_department(user)

@@ -445,6 +445,10 @@ def customer_update(
         follow_ups_follow_customers(
             actor=actor, customer_ids=[customer.pk], to_owner_id=customer.owner_id
         )
+        # Its open tickets leave whoever saw it only through the old account manager.
+        from guanxi.service.services import tickets_customers_release
+
+        tickets_customers_release(actor=actor, customer_ids=[customer.pk])
     # Prefetch caches, if any, describe the old state.
     customer = Customer.objects.get(pk=customer.pk)
     changes = blind_id_number_change(
@@ -605,9 +609,9 @@ def customer_restore(*, actor, customer_id: int, expected_version: int | None = 
     # Whoever holds its open tickets was judged able to work with it as it was when they took
     # them; sent to the pool, it may be out of their sight (a rep who saw it through their
     # team), and those tickets go back to the queue, each on record.
-    from guanxi.service.services import tickets_restored_customer_release
+    from guanxi.service.services import tickets_customers_release
 
-    tickets_restored_customer_release(actor=actor, customer_id=customer.pk)
+    tickets_customers_release(actor=actor, customer_ids=[customer.pk])
     from guanxi.dedup.services import duplicate_pairs_queue_for_restored
 
     duplicate_pairs_queue_for_restored(customer)
@@ -666,11 +670,16 @@ def customers_reassign(
     from_owner_id: int | None,
     to_owner_id: int | None,
     customer_ids: list[int] | None = None,
+    release_tickets: bool = True,
 ) -> int:
     """Hand customers from one account manager to another: all of ``from_owner_id``'s
     customers (the salesperson-leaves case), or just ``customer_ids``. ``None`` on either side
     is the unowned pool. Returns how many customers moved. Their open churn follow-ups go
-    with them, or are closed when they go to the pool (``follow_ups_follow_customers``).
+    with them, or are closed when they go to the pool (``follow_ups_follow_customers``), and
+    their open tickets held by someone who no longer sees them go back to the queue
+    (``tickets_customers_release``) unless ``release_tickets`` is false: a deactivation hands
+    the leaver's tickets over itself, to the successor where they may work with the customer,
+    and locks the tickets it moves in one ascending order of its own.
 
     The new account manager must be allowed to change the customers they are given (an
     analyst, who changes nothing, cannot own customers nobody else then works)."""
@@ -735,6 +744,13 @@ def customers_reassign(
 
     for chunk in chunks:
         follow_ups_follow_customers(actor=actor, customer_ids=chunk, to_owner_id=to_owner_id)
+    # Their open tickets go back to the queue from whoever saw the customers only through the
+    # old account manager (their team's sharing), each change on record: left with them, a
+    # ticket stays with someone who can no longer open it.
+    from guanxi.service.services import tickets_customers_release
+
+    for chunk in chunks if release_tickets else ():
+        tickets_customers_release(actor=actor, customer_ids=chunk)
     change = {"owner_id": {"before": from_owner_id, "after": to_owner_id}}
     audit_record_many(
         AuditEvent(

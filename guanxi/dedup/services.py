@@ -59,6 +59,7 @@ from guanxi.interactions.models import Interaction
 from guanxi.interactions.services import latest_contact
 from guanxi.orders.models import Invoice, Order
 from guanxi.service.models import Ticket
+from guanxi.service.services import tickets_customers_release
 
 from .keys import remove_match_keys, stored_match_records
 from .matching.engine import REVIEW_THRESHOLD
@@ -971,6 +972,10 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
     refresh_search_data(survivor)
     refresh_search_data(merged)
     _refresh_people(people, actor=actor, before=survivor, after=merged, undo=True)
+    # Its tickets are back on it: whoever took one while it was on the survivor, or holds it
+    # as the merged customer goes to the pool, may not see the customer as it comes back, and
+    # those tickets go back to the queue, each on record, as a restore's do.
+    tickets_customers_release(actor=actor, customer_ids=[merged.pk])
 
     merge.undone_at, merge.undone_by = now, actor
     merge.save(update_fields=["undone_at", "undone_by"])

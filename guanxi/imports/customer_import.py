@@ -91,6 +91,7 @@ from guanxi.dedup.selectors import (
     merge_successors,
     name_counts,
 )
+from guanxi.service.services import tickets_customers_release
 
 from . import preparing
 from .cancelling import stop_if_cancel_requested
@@ -1979,6 +1980,8 @@ class CustomerImporter:
                 customer_ids=customer_ids,
                 to_owner_id=owner_id,
             )
+            # And their open tickets leave whoever saw them only through the old one.
+            writes.submit(tickets_customers_release, actor=self.actor, customer_ids=customer_ids)
         return unchanged, renamed
 
     def _queue(

@@ -1080,12 +1080,12 @@ def tickets_held_lock(*, user_ids: Iterable[int]) -> None:
 
 @transaction.atomic
 def tickets_out_of_sight_release(
-    *, actor, user_ids: Iterable[int], customer_id: int | None = None
+    *, actor, user_ids: Iterable[int], customer_ids: Iterable[int] | None = None
 ) -> int:
     """Put back in their team's unassigned queue the open tickets ``user_ids`` hold (assigned
     to them, or theirs as first contact) whose customer they may no longer work with, one
-    audited change per ticket; returns how many tickets changed. With ``customer_id``, only
-    the tickets on that customer.
+    audited change per ticket; returns how many tickets changed. With ``customer_ids``, only
+    the tickets on those customers.
 
     For users who stay but lose sight of customers because someone else left: the manager of a
     department sees every customer only while an active service agent is in it, and once its
@@ -1105,8 +1105,8 @@ def tickets_out_of_sight_release(
     for scope, ids in sharing.items():
         workable = Customer.objects.filter(scope).values("pk")
         tickets = Ticket.objects.held_open_by(ids).exclude(customer__in=workable)
-        if customer_id is not None:
-            tickets = tickets.filter(customer_id=customer_id)
+        if customer_ids is not None:
+            tickets = tickets.filter(customer_id__in=customer_ids)
         for ticket_id, *holders in tickets.values_list("pk", "assignee_id", "owner_id"):
             held.update((ticket_id, holder) for holder in holders if holder in ids)
     # Locked in ascending id order across all the users, as a ticket merge locks its two, not
@@ -1122,29 +1122,33 @@ def tickets_out_of_sight_release(
     return len(moved)
 
 
-def tickets_restored_customer_release(*, actor, customer_id: int) -> int:
-    """Put back in their team's unassigned queue the open tickets on ``customer_id``, just
-    brought back from the recycle bin (the caller holds it locked), whose holders may not work
-    with it as it came back; returns how many tickets changed (see
-    :func:`tickets_out_of_sight_release`).
+def tickets_customers_release(*, actor, customer_ids: Iterable[int]) -> int:
+    """Put back in their team's unassigned queue the open tickets on ``customer_ids`` whose
+    holders may not work with those customers as they are now; returns how many tickets
+    changed (see :func:`tickets_out_of_sight_release`). For the caller that has just given the
+    customers another account manager, or brought them back from the recycle bin or a merge,
+    in its transaction and with the customers locked (users, then customers, then tickets).
 
-    A customer whose account manager left while it was in the recycle bin comes back to the
-    unowned pool, and a rep who took its ticket over from them (judged then as if the customer
-    were back, with its old owner, whom their team's sharing let them see) sees no pool
-    customer. The ticket goes back to the queue, for someone who sees the pool to take it,
-    rather than stay with someone who can no longer open it, where the SLA sweep's escalations
-    go to a holder who cannot act on them."""
+    Whoever holds a ticket was judged able to work with its customer when they took it, as it
+    was then: through their team's sharing with its account manager, or through the customer
+    it was merged into. A customer given to someone outside that team, or brought back to the
+    unowned pool (its account manager having left while it was in the recycle bin), which no
+    rep sees, or brought back by an undo with an account manager of its own, leaves their
+    sight. The ticket goes back to the queue, for someone who sees the customer to take it,
+    rather than stay with someone who can no longer open it, where the SLA sweep's
+    escalations go to a holder who cannot act on them."""
+    customer_ids = sorted(set(customer_ids))
     holders = {
         pk
         for pair in Ticket.objects.filter(
-            customer_id=customer_id, status__in=Ticket.OPEN_STATUSES
+            customer_id__in=customer_ids, status__in=Ticket.OPEN_STATUSES
         ).values_list("assignee_id", "owner_id")
         for pk in pair
         if pk is not None
     }
     if not holders:
         return 0
-    return tickets_out_of_sight_release(actor=actor, user_ids=holders, customer_id=customer_id)
+    return tickets_out_of_sight_release(actor=actor, user_ids=holders, customer_ids=customer_ids)
 
 
 # Tickets a statement changing many of them names: one SQL variable each (SQLite allows some
