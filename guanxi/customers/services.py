@@ -612,6 +612,13 @@ def customer_restore(*, actor, customer_id: int, expected_version: int | None = 
     from guanxi.service.services import tickets_customers_release
 
     tickets_customers_release(actor=actor, customer_ids=[customer.pk])
+    if owner_id is None:
+        # The pool has nobody to do its open churn follow-ups: one its account manager held
+        # from before a deactivation closed those on customers in the recycle bin, or one
+        # left with someone else, is closed on record, as a reassignment to the pool does.
+        from guanxi.analytics.services import follow_ups_follow_customers
+
+        follow_ups_follow_customers(actor=actor, customer_ids=[customer.pk], to_owner_id=None)
     from guanxi.dedup.services import duplicate_pairs_queue_for_restored
 
     duplicate_pairs_queue_for_restored(customer)
