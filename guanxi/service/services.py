@@ -547,10 +547,13 @@ def _open_ticket(
     # for the customer. Routed again only if the customer's owner changed meanwhile (a key
     # account moves with its owner), the customer's lock let go first (a savepoint undone):
     # the new owner locked while it was held, deactivating them waited for the customer here
-    # as this waited for them.
+    # as this waited for them. The users routed to are locked in that savepoint too, and let
+    # go with the customer: kept, the first owner was held while the new one was locked after
+    # them, and a deactivation of the new one (the lower id) handing over to the first, holding
+    # the one and waiting for the other, deadlocked with this.
     while True:
-        assignment = _routed(ticket, tier=tier, actor=actor)
         with transaction.atomic():
+            assignment = _routed(ticket, tier=tier, actor=actor)
             locked = _customer_locked(customer.pk, actor=actor)
             if locked.owner_id == ticket.customer.owner_id:
                 break
