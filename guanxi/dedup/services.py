@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from guanxi.accounts.roles import DELETING_ROLES
+from guanxi.analytics.services import follow_ups_follow_customers
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record, audit_record_many, diff_values, summary_fields
 from guanxi.audit.summaries import Summary
@@ -976,6 +977,10 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
     # as the merged customer goes to the pool, may not see the customer as it comes back, and
     # those tickets go back to the queue, each on record, as a restore's do.
     tickets_customers_release(actor=actor, customer_ids=[merged.pk])
+    if "owner_id" in merged_changes:
+        # Back to the pool, which has nobody to do the churn follow-ups it brings back (held by
+        # whoever took them on the survivor): closed on record, as a restore to the pool does.
+        follow_ups_follow_customers(actor=actor, customer_ids=[merged.pk], to_owner_id=None)
 
     merge.undone_at, merge.undone_by = now, actor
     merge.save(update_fields=["undone_at", "undone_by"])
