@@ -249,6 +249,12 @@ class ApiToken(models.Model):
     def hash_raw(raw: str) -> str:
         return _hash_token(raw)
 
+    @classmethod
+    def may_be_one(cls, raw: str) -> bool:
+        """Whether ``raw`` has a token's shape, worth looking up: anything else (another
+        scheme's secret, a page of text) is refused without hashing it or asking the database."""
+        return bool(raw) and raw.startswith(cls.PREFIX) and len(raw) <= 100
+
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None

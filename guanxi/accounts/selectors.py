@@ -45,7 +45,7 @@ def api_token_revoked(raw: str) -> bool:
     sending one so, and its owner knows to make a new token rather than look for a typing
     mistake. It tells only what whoever holds the token could learn anyway (that it once
     worked), nothing of its owner nor of their other tokens."""
-    if not raw or not raw.startswith(ApiToken.PREFIX) or len(raw) > 100:
+    if not ApiToken.may_be_one(raw):
         return False
     return ApiToken.objects.filter(
         key_hash=ApiToken.hash_raw(raw), revoked_at__isnull=False

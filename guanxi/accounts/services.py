@@ -140,7 +140,7 @@ def user_set_language(*, actor: User, language: str) -> User:
 def api_token_authenticate(raw: str) -> User | None:
     """The active user a raw token belongs to, or None. Marks the token used (at most once a
     minute, to keep reads cheap)."""
-    if not raw or not raw.startswith(ApiToken.PREFIX) or len(raw) > 100:
+    if not ApiToken.may_be_one(raw):
         return None
     token = (
         ApiToken.objects.select_related("user", "user__team")

@@ -67,15 +67,21 @@ def key_share_active_users(user_ids: Iterable) -> set[int]:
     unchecked) are skipped, and left to the caller's check."""
     from django.contrib.auth import get_user_model
 
-    ids = {
-        user_id
-        for user_id in user_ids
-        if isinstance(user_id, int) and not isinstance(user_id, bool) and 0 < user_id < 2**63
-    }
+    ids = _row_ids(user_ids)
     if not ids:
         return set()
     users = get_user_model().objects.filter(pk__in=ids, is_active=True).order_by("pk")
     return {pk for (pk,) in key_shared(users.values_list("pk"))}
+
+
+def _row_ids(values: Iterable) -> set[int]:
+    """The values that can be a row's id; the rest (``None``, text, a boolean, a number out of
+    range) are skipped, for the caller's own check to refuse."""
+    return {
+        value
+        for value in values
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
+    }
 
 
 def key_share_users(user_ids: Iterable) -> dict[int, bool]:
@@ -85,11 +91,7 @@ def key_share_users(user_ids: Iterable) -> dict[int, bool]:
     under way is waited for, and the user deleted is then left out."""
     from django.contrib.auth import get_user_model
 
-    ids = {
-        user_id
-        for user_id in user_ids
-        if isinstance(user_id, int) and not isinstance(user_id, bool) and 0 < user_id < 2**63
-    }
+    ids = _row_ids(user_ids)
     if not ids:
         return {}
     users = get_user_model().objects.filter(pk__in=ids).order_by("pk")
