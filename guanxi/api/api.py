@@ -8,11 +8,13 @@ static files (``ninja`` is in ``INSTALLED_APPS``), never from a CDN, so they wor
 
 import json
 from functools import wraps
+from http.client import responses
 
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.urls import URLPattern
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Swagger
+from ninja.openapi.schema import OpenAPISchema
 
 from guanxi.accounts.api import router as accounts_router
 from guanxi.analytics.api import router as analytics_router
@@ -23,7 +25,7 @@ from guanxi.orders.api import router as orders_router
 from guanxi.service.api import router as service_router
 
 from .auth import ApiTokenAuth, SessionAuth
-from .errors import error_body, install_error_handlers
+from .errors import ErrorOut, error_body, install_error_handlers
 from .parsing import StrictJSONParser
 
 DESCRIPTION = """\
@@ -42,11 +44,44 @@ session works too; changes then need the `X-CSRFToken` header, which this page s
 someone saved in between, the answer is 409 and nothing is written.
 
 **Retries.** Every POST accepts an `Idempotency-Key` header: repeating the same request with the
-same key within 24 hours returns the first answer and writes nothing new.
+same key within 24 hours returns the first answer and writes nothing new. A busy database is
+answered 503 with `Retry-After`: send the request again, with the same key.
+
+**Methods.** A method an address does not take is answered 405 in the error shape, with the
+methods it takes in `Allow`.
 """
 
 
+class GuanxiSchema(OpenAPISchema):
+    """The OpenAPI schema, with the answers the API gives around every operation declared on
+    each operation that can give them, in the error shape; here rather than by each handler, so
+    that an operation added later cannot leave them out.
+
+    503: every operation authenticates through the database (and marks the token used), which
+    may be busy. 413: every operation taking a request body. (Any request whose body is over the
+    limit is refused so, but only these ask for a body.) 405 is not declared: it answers a
+    method no operation of the address takes, so there is no operation to declare it on; the
+    description says it.
+    """
+
+    def operation_details(self, operation) -> dict:
+        details = super().operation_details(operation)
+        # Every operation declares ErrorOut among its own answers, so its component is there.
+        shape = {"$ref": f"#/components/schemas/{ErrorOut.__name__}"}
+        error = {"content": {self.api.renderer.media_type: {"schema": shape}}}
+        answers = details["responses"]
+        answers.setdefault(503, {"description": responses[503], **error})
+        if "requestBody" in details:
+            answers.setdefault(413, {"description": responses[413], **error})
+        return details
+
+
 class GuanxiAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None) -> OpenAPISchema:
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        return GuanxiSchema(api=self, path_prefix=path_prefix)
+
     def get_openapi_operation_id(self, operation) -> str:
         # The stable route name ("customer_list") rather than module path plus function name.
         return getattr(operation, "url_name", None) or super().get_openapi_operation_id(operation)
