@@ -361,14 +361,22 @@ def ended_job(*, actor, kind: str, digest: str) -> ImportJob | None:
 
 class ImportJobUnavailable(Exception):
     """The job cannot be run now: another process runs it (``busy``), or its status is not
-    one the caller may start it from (finished, say)."""
+    one the caller may start it from (finished, say; none when the job was deleted).
+
+    Its text is a whole sentence in the language of the request, to be shown as it is: the
+    status is named as the import's pages name it, capitals and all."""
 
     def __init__(self, job_id: int, *, busy: bool, status: str = ""):
         self.job_id, self.busy, self.status = job_id, busy, status
         if busy:
-            text = f"import #{job_id} is being run by another process"
+            text = _("Import #%(number)d is being run by another process.") % {"number": job_id}
+        elif status:
+            text = _("Import #%(number)d is not run: its status is “%(status)s”.") % {
+                "number": job_id,
+                "status": ImportJob.Status(status).label,
+            }
         else:
-            text = f"import #{job_id} is {status}; there is nothing to run"
+            text = _("Import #%(number)d is not run: it was deleted.") % {"number": job_id}
         super().__init__(text)
 
 
@@ -405,7 +413,7 @@ def _claim(job: ImportJob, startable) -> None:
     )
     if not claimed:
         status = ImportJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
-        raise ImportJobUnavailable(job.pk, busy=False, status=status or "deleted")
+        raise ImportJobUnavailable(job.pk, busy=False, status=status or "")
     if job.dry_run:
         # Read again from the first row, those of its rows an earlier attempt rejected are
         # rejected again.

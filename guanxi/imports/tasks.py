@@ -44,7 +44,7 @@ def run_import_job(job_id: int) -> None:
             return
         except ImportJobUnavailable as refusal:
             if not (refusal.busy and _still_queued(job_id)):
-                logger.info("Not running %s.", refusal)
+                logger.info("%s", refusal)
                 return
         backend = run_import_job.get_backend()
         if backend.supports_defer:

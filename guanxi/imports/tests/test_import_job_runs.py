@@ -4,11 +4,13 @@ time (a second task, a second ``--resume``, is refused and writes nothing); howe
 a job left "running" by a worker that was killed is recognised, and carried on from the web by
 the user who started it."""
 
+import importlib
 import threading
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import translation
 
 from guanxi.customers.models import Customer
 from guanxi.imports import customer_import, tasks
@@ -20,6 +22,7 @@ from guanxi.imports.services import (
     ImportJobUnavailable,
     import_job_abandoned,
     import_job_create,
+    import_job_discard,
     import_job_run,
     resumable_job,
 )
@@ -189,8 +192,41 @@ def test_a_job_queued_again_after_it_finished_is_not_run_again(company, tmp_path
     job.refresh_from_db()
     assert (job.status, job.rows_read, job.created) == (ImportJob.Status.FINISHED, 30, 30)
     assert Customer.objects.filter(name__startswith="客户K").count() == 30
-    with pytest.raises(ImportJobUnavailable, match="is finished"):
+    with pytest.raises(ImportJobUnavailable, match="its status is “Finished”"):
         import_job_run(job=job)
+
+
+def test_a_refusal_is_a_sentence_in_the_language_of_the_request(company, tmp_path):
+    job = _web_job(company.admin, tmp_path)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.FINISHED)
+    with translation.override("zh-hans"), pytest.raises(ImportJobUnavailable) as refused:
+        import_job_run(job=job)
+    assert str(refused.value) == f"导入 #{job.pk} 不会运行：其状态为“已完成”。"
+
+
+def test_resume_says_the_refusal_of_a_job_discarded_meanwhile_as_it_is(
+    company, tmp_path, monkeypatch
+):
+    """The status names in the refusal keep their capitals; the command once lowercased all
+    of the refusal but its first letter."""
+    job = _web_job(company.admin, tmp_path)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.INTERRUPTED)
+    path, _name = _file(tmp_path, "customers", 30)  # the same file, on the command line
+    command = importlib.import_module("guanxi.imports.management.commands.import")
+    found_by_the_command = command.resumable_job
+
+    def discarded_as_it_is_found(**kwargs):
+        # An administrator discards the import in the browser as the command is about to run it.
+        found = found_by_the_command(**kwargs)
+        assert import_job_discard(actor=company.admin, job=found)
+        return found
+
+    monkeypatch.setattr(command, "resumable_job", discarded_as_it_is_found)
+    with pytest.raises(CommandError) as error:
+        call_command("import", "customers", str(path), "--resume", "--user", "admin")
+    assert error.value.returncode == 2
+    assert str(error.value) == f"Import #{job.pk} is not run: its status is “Discarded”."
+    assert not Customer.objects.filter(name__startswith="客户K").exists()
 
 
 def test_resume_refuses_a_job_still_being_run_with_exit_status_2(company, tmp_path):

@@ -196,7 +196,7 @@ class Command(BaseCommand):
         except ImportJobUnavailable as refusal:
             if refusal.busy:
                 raise self._busy(job) from None
-            raise CommandError(f"{str(refusal).capitalize()}.", returncode=BAD_INPUT) from None
+            raise CommandError(str(refusal), returncode=BAD_INPUT) from None
         except KeyboardInterrupt:
             if job.dry_run:
                 # A dry run keeps nothing to carry on from (--resume refuses it).
