@@ -209,9 +209,38 @@ class User(AbstractUser):
         return self.role == Role.ADMIN or self.is_superuser
 
     def may_view_sensitive(self) -> bool:
-        return self.is_active and (
-            self.is_admin_role or self.has_perm("accounts.view_sensitive_data")
+        if not self.is_active:
+            return False
+        if self.is_admin_role:
+            return True
+        self._read_permissions()
+        return self.has_perm("accounts.view_sensitive_data")
+
+    def _read_permissions(self) -> None:
+        """Reads the permissions this user holds, their own and their groups', in one query,
+        into the cache Django's ``ModelBackend`` keeps on the user for the rest of the request.
+        Left to itself the backend asks twice (the user's, then the groups'), and every search
+        and customer list asks: a round trip of each of them. The set is the one the backend
+        would build; should a later Django keep it under another name, it simply reads its own
+        again, and the answer stays the same."""
+        from django.contrib.auth.models import Group, Permission
+        from django.db.models import Q
+
+        if hasattr(self, "_perm_cache") or self.pk is None:
+            return
+        own = User.user_permissions.through.objects.filter(user_id=self.pk)
+        through_groups = Group.permissions.through.objects.filter(
+            group_id__in=User.groups.through.objects.filter(user_id=self.pk).values("group_id")
         )
+        held = Permission.objects.filter(
+            Q(pk__in=own.values("permission_id")) | Q(pk__in=through_groups.values("permission_id"))
+        )
+        self._perm_cache = {
+            f"{app_label}.{codename}"
+            for app_label, codename in held.values_list(
+                "content_type__app_label", "codename"
+            ).order_by()
+        }
 
 
 def _hash_token(raw: str) -> str:
