@@ -478,7 +478,15 @@ def _routed(ticket: Ticket, *, tier: str, actor=None) -> Assignment:
     its owner, or its assignee when routing gives it nobody), is locked likewise, with the
     user chosen in one id order, as a deactivation locks the leaver and their successor; one
     deleted or deactivated meanwhile is refused as any inactive user is
-    (:class:`ActorDeactivated`)."""
+    (:class:`ActorDeactivated`).
+
+    Each choice is locked in a savepoint of its own, undone when the user chosen is passed
+    over: kept, the actor locked with them was still held as the next choice was locked with
+    them, and a deactivation of that next one (a lower id than the actor) handing over to the
+    actor, holding the one and waiting for the other, deadlocked with this. The savepoint of
+    the choice kept is left open, not released: PostgreSQL keeps the row locks of a released
+    savepoint even when the caller's savepoint around it is undone (``_open_ticket`` routing
+    again), and they would then be held out of order as well."""
 
     passed_over: set[int] = set()
     while True:
@@ -486,11 +494,13 @@ def _routed(ticket: Ticket, *, tier: str, actor=None) -> Assignment:
         wanted = {person.pk for person in (assignment.user, actor) if person is not None}
         if not wanted:
             return assignment
+        choice = transaction.savepoint()
         locked = key_share_active_users(wanted)
         if actor is not None and actor.pk not in locked:
             raise ActorDeactivated
         if assignment.user is None or assignment.user.pk in locked:
             return assignment
+        transaction.savepoint_rollback(choice)
         passed_over.add(assignment.user.pk)
 
 
