@@ -336,10 +336,18 @@ def user_deactivate(
     row): customers to the successor (who must be allowed to change them) or the pool; open
     tickets to the successor where they may work with the customer, otherwise to their
     team's queue; open follow-ups to the customer's new account manager, closed if it has
-    none. Signing in and API tokens stop working for inactive users by themselves."""
+    none. Colleagues' open tickets on the customers handed over go back to the queue from
+    whoever no longer sees those customers (``tickets_customers_release``), as when customers
+    are reassigned day to day. Signing in and API tokens stop working for inactive users by
+    themselves."""
     from guanxi.analytics.services import follow_ups_hand_over
-    from guanxi.customers.services import customers_reassign
-    from guanxi.service.services import tickets_hand_over, tickets_held_lock
+    from guanxi.customers.models import Customer
+    from guanxi.customers.services import CUSTOMERS_PER_STATEMENT, customers_reassign
+    from guanxi.service.services import (
+        tickets_customers_release,
+        tickets_hand_over,
+        tickets_held_lock,
+    )
 
     _require_administrator(actor)
     # The successor is locked too, in id order, and so read after anyone deactivating them
@@ -369,7 +377,17 @@ def user_deactivate(
     # An admin page of theirs opened before must not make them active again.
     user.version += 1
     user.save(update_fields=["is_active", "version"])
+    handed_customers: list[int] = []
     if holdings.customers:
+        # Read once the leaver is locked: whoever gives them a customer meanwhile locks them
+        # first, waits, and finds them gone. One moved to someone else meanwhile, which the
+        # reassignment leaves alone, had its tickets seen to by whoever moved it: looked at
+        # again below, none of them moves.
+        handed_customers = list(
+            Customer.objects.filter(owner=user, deleted_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
         try:
             # The leaver's tickets go below, to the successor where they may work with the
             # customer; released here, those on their own customers would go to the queue.
@@ -390,10 +408,14 @@ def user_deactivate(
     # The managers' tickets only when the leaver was the department's last active agent: with
     # one left, the managers still see every customer and none of theirs moves, and locking
     # every open ticket of every manager kept each deactivation waiting on any of them being
-    # worked on. (The department is locked, so no other agent of it leaves meanwhile.)
-    if left is not None:
-        managers = [] if _has_active_agent(left) else _active_managers(left)
-        tickets_held_lock(user_ids=[user.pk, *managers])
+    # worked on. (The department is locked, so no other agent of it leaves meanwhile.) With
+    # them, the tickets colleagues hold on the customers handed over, which those who saw them
+    # only through the leaver (their team's sharing) let go of below.
+    managers: list[int] = []
+    if left is not None and not _has_active_agent(left):
+        managers = _active_managers(left)
+    if left is not None or handed_customers:
+        tickets_held_lock(user_ids=[user.pk, *managers], customer_ids=handed_customers)
     if holdings.open_tickets:
         # What was handed over, for the audit row and the caller: a ticket closed or given to
         # someone else after the count, before it was locked, is not.
@@ -402,6 +424,14 @@ def user_deactivate(
             open_tickets=tickets_hand_over(
                 actor=actor, from_user_id=user.pk, to_user_id=successor_id
             ),
+        )
+    # Once the leaver's own tickets have gone (released before, those on their own customers
+    # would have gone to the queue rather than to the successor), the customers' other open
+    # tickets go back to the queue from whoever no longer sees them, as when customers are
+    # reassigned day to day: left with them, a ticket stays with someone who cannot open it.
+    for start in range(0, len(handed_customers), CUSTOMERS_PER_STATEMENT):
+        tickets_customers_release(
+            actor=actor, customer_ids=handed_customers[start : start + CUSTOMERS_PER_STATEMENT]
         )
     if holdings.open_follow_ups:
         follow_ups_hand_over(actor=actor, from_user_id=user.pk)

@@ -80,3 +80,24 @@ def test_deactivating_one_of_two_agents_does_not_wait_for_their_managers_tickets
     assert results["deactivation"][0] == "ok", results["deactivation"][-1]
     assert Ticket.objects.get(pk=agents.pk).assignee_id is None
     assert Ticket.objects.get(pk=managers.pk).assignee_id == head.pk
+
+
+def test_deactivating_a_rep_locks_a_colleagues_older_ticket_on_their_customer_first(company):
+    # The teammate's ticket on the representative's customer, which they see only through the
+    # team's sharing and let go of once the customer goes to the pool, is the older of the two;
+    # the representative's own, handed over, the newer. Locked hand-over first and release
+    # after, the newer came before the older, and a writer locking the two in id order,
+    # holding the older, deadlocked with the deactivation.
+    older = new_ticket(company.rep_customer, assignee=company.teammate, owner=company.teammate)
+    newer = new_ticket(company.rep_customer, assignee=company.rep, owner=company.teammate)
+    hold = Hold()
+    results = second_waits_for_first(
+        locking_in_id_order(Ticket, [older.pk, newer.pk], hold),
+        lambda: user_deactivate(actor=company.admin, user_id=company.rep.pk, hand_over_to=POOL),
+        hold,
+        names=("edit", "deactivation"),
+    )
+    assert results["edit"][0] == "ok", results["edit"][-1]
+    assert results["deactivation"][0] == "ok", results["deactivation"][-1]
+    assert Ticket.objects.get(pk=older.pk).assignee_id is None
+    assert Ticket.objects.get(pk=newer.pk).assignee_id is None
