@@ -1,7 +1,8 @@
 """How often a link to set a forgotten password may be asked for: the page sends email to
 whatever address it is given, so without a limit anyone could have it mail one address without
-end. An address is given at most ``PER_ADDRESS`` times, and one client (``REMOTE_ADDR``, the
-address the audit rows name) asks at most ``PER_CLIENT`` times, in a window of
+end. An address is given at most ``PER_ADDRESS`` times, and one client (by
+:func:`guanxi.core.client_address.client_address`, the address the audit rows name) asks at
+most ``PER_CLIENT`` times, in a window of
 ``WINDOW_SECONDS`` from the first ask. Every address counts alike, with an account or without,
 so a refusal tells nothing of who has one.
 
@@ -10,11 +11,12 @@ the settings configure no cache, so the default one is each server process's mem
 ``guanxi serve``'s processes would each count on their own (the limit multiplied by their
 number) and a restart would forget the counts. The database is shared by every process.
 
-The client is ``REMOTE_ADDR`` as the server received it. The settings name no proxy to trust
-(``SECURE_PROXY_SSL_HEADER`` trusts the proxy for the scheme only), and an ``X-Forwarded-For``
-header believed from anyone would let every ask claim a new address and escape the limit.
-Behind a reverse proxy every client therefore has the proxy's address and the client limit is
-shared by all; the limit per address still holds for each address.
+The client is the address the server received the request from, unless
+``GUANXI_TRUSTED_PROXIES`` says how many reverse proxies stand in front of the site: then it is
+read from ``X-Forwarded-For``, counting the proxies' entries from the right. An
+``X-Forwarded-For`` header believed from anyone would let every ask claim a new address and
+escape the limit; behind a proxy not declared, every client has the proxy's address and the
+client limit is shared by all (the limit per address still holds for each address).
 """
 
 import hashlib

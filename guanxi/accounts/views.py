@@ -17,6 +17,7 @@ from django.views import i18n
 from django.views.decorators.http import require_http_methods, require_POST
 
 from guanxi.audit.summaries import Summary
+from guanxi.core.client_address import client_address
 
 from .forms import ApiTokenCreateForm, PasswordResetForm
 from .reset_limits import password_reset_refusal
@@ -114,9 +115,7 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     def form_valid(self, form):
         email = form.cleaned_data["email"]
-        refusal = password_reset_refusal(
-            email=email, client=self.request.META.get("REMOTE_ADDR", "")
-        )
+        refusal = password_reset_refusal(email=email, client=client_address(self.request) or "")
         if refusal:
             form.add_error("email", refusal)
             return self.render_to_response(self.get_context_data(form=form), status=429)

@@ -1,3 +1,5 @@
+from guanxi.core.client_address import client_address
+
 from .context import Origin, reset_origin, set_origin
 
 
@@ -9,7 +11,7 @@ class AuditContextMiddleware:
 
     def __call__(self, request):
         via = "api" if request.path.startswith("/api/") else "web"
-        token = set_origin(Origin(via=via, remote_addr=request.META.get("REMOTE_ADDR") or None))
+        token = set_origin(Origin(via=via, remote_addr=client_address(request)))
         try:
             return self.get_response(request)
         finally:

@@ -44,6 +44,13 @@ def env_list(name: str, default: str = "") -> list[str]:
 DEBUG = env_bool("GUANXI_DEBUG")
 ALLOWED_HOSTS = env_list("GUANXI_ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("GUANXI_CSRF_TRUSTED_ORIGINS")
+# How many reverse proxies stand in front of the site, each adding the address it was reached
+# from to X-Forwarded-For: the client's address (in audit rows, and for the limit on asking for
+# password links) is then read from that header, the proxies' entries counted from the right.
+# 0, the default, reads the address the server received the request from and ignores the
+# header, which anyone can send. Never set more than there are: the entry counted to would be
+# one the client wrote.
+GUANXI_TRUSTED_PROXIES = env_int("GUANXI_TRUSTED_PROXIES", 0)
 
 INSTALLED_APPS = [
     # Django's admin, its site reading each page's query string first (guanxi.web.admin_site).

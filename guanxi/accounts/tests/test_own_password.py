@@ -65,6 +65,22 @@ def test_a_rep_changes_their_password_stays_signed_in_and_it_is_on_record(client
     _assert_holds_no_hash(event, old_hash, rep.password)
 
 
+def test_the_record_names_the_address_of_the_client_behind_a_trusted_proxy(
+    client, company, settings
+):
+    settings.GUANXI_TRUSTED_PROXIES = 1
+    client.force_login(company.rep)
+    response = client.post(
+        "/accounts/password/",
+        {"old_password": PASSWORD, "new_password1": NEW, "new_password2": NEW},
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="192.0.2.7, 198.51.100.4",
+    )
+    assert response.status_code == 302
+    [event] = _password_rows(company.rep)
+    assert event.remote_addr == "198.51.100.4"
+
+
 def test_every_role_has_the_page_and_the_user_menu_links_to_it(client, company):
     for user in company.users.values():
         client.force_login(user)

@@ -91,3 +91,30 @@ def test_asks_at_the_same_moment_each_count():
     assert [result[0] for result in results.values()] == ["ok"] * 10, results
     granted = [value for _ok, value in results.values() if value is None]
     assert len(granted) == reset_limits.PER_ADDRESS
+
+
+@pytest.mark.django_db
+def test_behind_a_trusted_proxy_each_client_is_counted_apart(client, company, settings):
+    """Every ask comes from the proxy's address; the client is the entry the proxy added to
+    X-Forwarded-For, whatever the client put before it."""
+    settings.GUANXI_TRUSTED_PROXIES = 1
+    for n in range(reset_limits.PER_CLIENT):
+        response = _ask(
+            client,
+            f"someone{n}@example.com",
+            REMOTE_ADDR="10.0.0.2",
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{n}, 198.51.100.4",
+        )
+        assert response.status_code == 302
+    refused = _ask(
+        client,
+        "rep@example.com",
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="192.0.2.200, 198.51.100.4",
+    )
+    assert refused.status_code == 429
+    # Someone else behind the same proxy is not held up.
+    other = _ask(
+        client, "rep@example.com", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.5"
+    )
+    assert other.status_code == 302

@@ -1,0 +1,41 @@
+"""The address of the client a request came from, for the audit rows and the limits counted per
+client (the password-reset page's).
+
+Without a proxy in front of the site it is ``REMOTE_ADDR``, the address the server received the
+request from, and an ``X-Forwarded-For`` header is ignored: anyone can send one, and believed it
+would let every request claim a new address (and escape a limit counted per client). Behind
+``GUANXI_TRUSTED_PROXIES`` reverse proxies, ``REMOTE_ADDR`` is the nearest proxy's address and
+each proxy adds to the right of the header the address it was reached from; the client is the
+entry the outermost trusted proxy added, the number of proxies counted from the right. Entries
+further left are whatever the client sent and are never read.
+"""
+
+import ipaddress
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def _address(text: str) -> str | None:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return text
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """The client's IP address, or None when the server was told of none."""
+    received = request.META.get("REMOTE_ADDR") or None
+    proxies = settings.GUANXI_TRUSTED_PROXIES
+    if not proxies or received is None:
+        return received
+    entries = [e.strip() for e in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    entries = [e for e in entries if e]
+    if not entries:
+        # Reached the server without going through the proxies, or they add no header.
+        return received
+    # With fewer entries than proxies the request skipped the outer ones: every entry was
+    # written by a proxy (anything the client sent would make more), the left-most about the
+    # client. A malformed entry where the client's should be is not guessed at.
+    return _address(entries[max(len(entries) - proxies, 0)]) or received

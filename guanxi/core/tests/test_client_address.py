@@ -1,0 +1,70 @@
+"""The address of the client a request came from: the one the server received it from, unless
+the site says how many reverse proxies stand in front of it; then the entry of X-Forwarded-For
+the nearest of those proxies did not write itself, counting from the right, where each proxy
+adds the address it was reached from. Entries further left are whatever the client sent."""
+
+import pytest
+from django.test import RequestFactory
+
+from guanxi.core.client_address import client_address
+
+PROXY = "10.0.0.2"
+
+
+def _request(forwarded_for: str | None = None, remote_addr: str | None = PROXY):
+    meta = {}
+    if forwarded_for is not None:
+        meta["HTTP_X_FORWARDED_FOR"] = forwarded_for
+    request = RequestFactory().get("/", **meta)
+    if remote_addr is None:
+        del request.META["REMOTE_ADDR"]
+    else:
+        request.META["REMOTE_ADDR"] = remote_addr
+    return request
+
+
+def test_without_a_trusted_proxy_a_forwarded_for_header_is_ignored(settings):
+    settings.GUANXI_TRUSTED_PROXIES = 0
+    assert client_address(_request("192.0.2.7", remote_addr="198.51.100.4")) == "198.51.100.4"
+
+
+def test_behind_one_proxy_the_entry_it_wrote_is_the_client_whatever_the_client_sent(settings):
+    settings.GUANXI_TRUSTED_PROXIES = 1
+    assert client_address(_request("198.51.100.4")) == "198.51.100.4"
+    # A client claiming an address of its own: the proxy appends the one it saw.
+    assert client_address(_request("192.0.2.7, 198.51.100.4")) == "198.51.100.4"
+    assert client_address(_request("2001:db8::1")) == "2001:db8::1"
+
+
+def test_behind_two_proxies_the_second_entry_from_the_right_is_the_client(settings):
+    settings.GUANXI_TRUSTED_PROXIES = 2
+    assert client_address(_request("192.0.2.7,198.51.100.4, 10.0.0.1")) == "198.51.100.4"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "",  # reached the server past the proxy, or the proxy adds no header
+        " , ",
+        "not-an-address",
+        "192.0.2.7, 999.1.1.1",  # the entry that would be the client's is not an address
+        "198.51.100.4:5555",  # a port: not what a proxy written to the standard writes
+    ],
+)
+def test_a_header_with_no_usable_entry_for_the_client_leaves_the_address_received(settings, header):
+    settings.GUANXI_TRUSTED_PROXIES = 1
+    assert client_address(_request(header)) == PROXY
+
+
+def test_fewer_entries_than_proxies_give_the_left_most(settings):
+    """A request that reached the inner proxy without the outer one: every entry was written
+    by a proxy (anything the client sent would make more), the left-most about the client."""
+    settings.GUANXI_TRUSTED_PROXIES = 2
+    assert client_address(_request("198.51.100.4")) == "198.51.100.4"
+
+
+def test_no_header_and_no_address_is_none(settings):
+    settings.GUANXI_TRUSTED_PROXIES = 1
+    assert client_address(_request(None)) == PROXY
+    assert client_address(_request(None, remote_addr=None)) is None
+    assert client_address(_request("198.51.100.4", remote_addr=None)) is None
