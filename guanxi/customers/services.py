@@ -684,9 +684,10 @@ def customers_reassign(
     is the unowned pool. Returns how many customers moved. Their open churn follow-ups go
     with them, or are closed when they go to the pool (``follow_ups_follow_customers``), and
     their open tickets held by someone who no longer sees them go back to the queue
-    (``tickets_customers_release``) unless ``release_tickets`` is false: a deactivation hands
-    the leaver's tickets over itself, to the successor where they may work with the customer,
-    and locks the tickets it moves in one ascending order of its own.
+    (``tickets_customers_release``) unless ``release_tickets`` is false: a deactivation lets
+    them go itself, once it has handed the leaver's own tickets over to the successor where
+    they may work with the customer (released first, those would go to the queue), and locks
+    every ticket it moves, the leaver's and the others', in one ascending order of its own.
 
     The new account manager must be allowed to change the customers they are given (an
     analyst, who changes nothing, cannot own customers nobody else then works)."""
