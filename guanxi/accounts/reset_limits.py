@@ -2,9 +2,9 @@
 whatever address it is given, so without a limit anyone could have it mail one address without
 end. An address is given at most ``PER_ADDRESS`` times, and one client (by
 :func:`guanxi.core.client_address.client_address`, the address the audit rows name) asks at
-most ``PER_CLIENT`` times, in a window of
-``WINDOW_SECONDS`` from the first ask. Every address counts alike, with an account or without,
-so a refusal tells nothing of who has one.
+most ``PER_CLIENT`` times (a client on IPv6 counted by its /64 network, any address of which
+it may send from), in a window of ``WINDOW_SECONDS`` from the first ask. Every address counts
+alike, with an account or without, so a refusal tells nothing of who has one.
 
 The counts are rows of the database (``PasswordResetCount``), not entries of Django's cache:
 the settings configure no cache, so the default one is each server process's memory, where
@@ -20,6 +20,7 @@ client limit is shared by all (the limit per address still holds for each addres
 """
 
 import hashlib
+import ipaddress
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -63,11 +64,26 @@ def _counted(key: str) -> int:
         return row.count
 
 
+def _network(client: str) -> str:
+    """What a client is counted by: its address, or on IPv6 the /64 network it is in. A home or
+    a server on IPv6 is given a whole /64 and may send from any address in it, so counted by
+    address one client could ask without end."""
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return client
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
 def password_reset_refusal(*, email: str, client: str) -> str | None:
     """Count one ask for a link to ``email`` from ``client``; the reason to refuse it, in the
     active language, when it passes a limit, else None. An ask refused for its client does not
     count for its address."""
-    if _counted(f"guanxi:password-reset:client:{client}") > PER_CLIENT:
+    if _counted(f"guanxi:password-reset:client:{_network(client)}") > PER_CLIENT:
         return _(
             "Too many links to set a password were asked for from your network in the last "
             "hour. Try again later."

@@ -7,7 +7,9 @@ would let every request claim a new address (and escape a limit counted per clie
 ``GUANXI_TRUSTED_PROXIES`` reverse proxies, ``REMOTE_ADDR`` is the nearest proxy's address and
 each proxy adds to the right of the header the address it was reached from; the client is the
 entry the outermost trusted proxy added, the number of proxies counted from the right. Entries
-further left are whatever the client sent and are never read.
+further left are whatever the client sent and are never read. That holds only while the site is
+reached through those proxies and nothing else: a client reaching the server, or an inner
+proxy, directly writes the entries counted to and names any address it likes.
 """
 
 import ipaddress
@@ -35,7 +37,10 @@ def client_address(request: HttpRequest) -> str | None:
     if not entries:
         # Reached the server without going through the proxies, or they add no header.
         return received
-    # With fewer entries than proxies the request skipped the outer ones: every entry was
-    # written by a proxy (anything the client sent would make more), the left-most about the
-    # client. A malformed entry where the client's should be is not guessed at.
+    # With fewer entries than proxies the request reached an inner proxy past the outer ones.
+    # The left-most entry then names the client when it sent no header; when it did, it could
+    # as well have sent enough entries to fill the count and name any address there, so no
+    # other choice would hold it to its own. Only a site reached through all its proxies and
+    # nothing else gives a client no say in its address. A malformed entry where the client's
+    # should be is not guessed at.
     return _address(entries[max(len(entries) - proxies, 0)]) or received

@@ -48,8 +48,8 @@ CSRF_TRUSTED_ORIGINS = env_list("GUANXI_CSRF_TRUSTED_ORIGINS")
 # from to X-Forwarded-For: the client's address (in audit rows, and for the limit on asking for
 # password links) is then read from that header, the proxies' entries counted from the right.
 # 0, the default, reads the address the server received the request from and ignores the
-# header, which anyone can send. Never set more than there are: the entry counted to would be
-# one the client wrote.
+# header, which anyone can send. Never set more than there are, and let the site be reached
+# through them only: otherwise the entry counted to is one the client wrote.
 GUANXI_TRUSTED_PROXIES = env_int("GUANXI_TRUSTED_PROXIES", 0)
 
 INSTALLED_APPS = [

@@ -118,3 +118,16 @@ def test_behind_a_trusted_proxy_each_client_is_counted_apart(client, company, se
         client, "rep@example.com", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.5"
     )
     assert other.status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_client_on_ipv6_is_counted_by_its_network_not_by_each_address(client, company):
+    """A home or a server on IPv6 is given a whole /64 network and may ask from any address in
+    it; counted by address, one client would never reach its limit."""
+    for n in range(reset_limits.PER_CLIENT):
+        response = _ask(client, f"someone{n}@example.com", REMOTE_ADDR=f"2001:db8:1:2::{n + 1:x}")
+        assert response.status_code == 302
+    refused = _ask(client, "rep@example.com", REMOTE_ADDR="2001:db8:1:2:ffff:ffff:ffff:ffff")
+    assert refused.status_code == 429
+    # Another network is another client.
+    assert _ask(client, "rep@example.com", REMOTE_ADDR="2001:db8:1:3::1").status_code == 302

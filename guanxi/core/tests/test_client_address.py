@@ -57,8 +57,8 @@ def test_a_header_with_no_usable_entry_for_the_client_leaves_the_address_receive
 
 
 def test_fewer_entries_than_proxies_give_the_left_most(settings):
-    """A request that reached the inner proxy without the outer one: every entry was written
-    by a proxy (anything the client sent would make more), the left-most about the client."""
+    """A request that reached the inner proxy without the outer one, the client sending no
+    header: the one entry is the inner proxy's, about the client."""
     settings.GUANXI_TRUSTED_PROXIES = 2
     assert client_address(_request("198.51.100.4")) == "198.51.100.4"
 
