@@ -19,11 +19,24 @@ from django.http import HttpRequest
 
 
 def _address(text: str) -> str | None:
+    """The address of a proxy's entry, which some proxies write with the client's port (an
+    IPv6 address then in brackets): ``198.51.100.4:5555``, ``[2001:db8::1]:5555``."""
+    host = text
+    if text.startswith("["):
+        host, bracket, port = text[1:].partition("]")
+        if not bracket or (port and not (port[0] == ":" and port[1:].isdigit())):
+            return None
+    elif text.count(":") == 1:  # an IPv6 address has more than one
+        host, _colon, port = text.partition(":")
+        if not port.isdigit():
+            return None
     try:
-        ipaddress.ip_address(text)
+        address = ipaddress.ip_address(host)
     except ValueError:
         return None
-    return text
+    if text.startswith("[") and address.version != 6:
+        return None
+    return host
 
 
 def client_address(request: HttpRequest) -> str | None:

@@ -48,12 +48,30 @@ def test_behind_two_proxies_the_second_entry_from_the_right_is_the_client(settin
         " , ",
         "not-an-address",
         "192.0.2.7, 999.1.1.1",  # the entry that would be the client's is not an address
-        "198.51.100.4:5555",  # a port: not what a proxy written to the standard writes
+        "198.51.100.4:port",
+        "[198.51.100.4]",  # brackets are for IPv6 only
+        "[2001:db8::1",
     ],
 )
 def test_a_header_with_no_usable_entry_for_the_client_leaves_the_address_received(settings, header):
     settings.GUANXI_TRUSTED_PROXIES = 1
     assert client_address(_request(header)) == PROXY
+
+
+@pytest.mark.parametrize(
+    ("header", "client"),
+    [
+        ("198.51.100.4:5555", "198.51.100.4"),
+        ("[2001:db8::1]", "2001:db8::1"),
+        ("[2001:db8::1]:5555", "2001:db8::1"),
+        ("192.0.2.7, \t198.51.100.4 ", "198.51.100.4"),
+    ],
+)
+def test_an_entry_written_with_its_port_or_in_brackets_names_the_client(settings, header, client):
+    """Some proxies write the client's port too, and an IPv6 address then in brackets; the
+    entry is still the proxy's, so the address in it is read."""
+    settings.GUANXI_TRUSTED_PROXIES = 1
+    assert client_address(_request(header)) == client
 
 
 def test_fewer_entries_than_proxies_give_the_left_most(settings):
