@@ -43,8 +43,10 @@ def client_address(request: HttpRequest) -> str | None:
     """The client's IP address, or None when the server was told of none."""
     received = request.META.get("REMOTE_ADDR") or None
     proxies = settings.GUANXI_TRUSTED_PROXIES
-    if not proxies or received is None:
+    if not proxies:
         return received
+    # No address received is a server on a unix socket (gunicorn leaves REMOTE_ADDR empty),
+    # which only the processes of its own machine reach: the proxy, whose header is read.
     entries = [e.strip() for e in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
     entries = [e for e in entries if e]
     if not entries:

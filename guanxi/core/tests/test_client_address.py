@@ -85,4 +85,15 @@ def test_no_header_and_no_address_is_none(settings):
     settings.GUANXI_TRUSTED_PROXIES = 1
     assert client_address(_request(None)) == PROXY
     assert client_address(_request(None, remote_addr=None)) is None
-    assert client_address(_request("198.51.100.4", remote_addr=None)) is None
+    assert client_address(_request(None, remote_addr="")) is None
+    assert client_address(_request("not-an-address", remote_addr="")) is None
+    settings.GUANXI_TRUSTED_PROXIES = 0
+    assert client_address(_request("198.51.100.4", remote_addr="")) is None
+
+
+def test_behind_a_proxy_on_a_unix_socket_the_client_is_read_from_the_header(settings):
+    """A WSGI server listening on a unix socket, which only processes of its machine reach
+    (the proxy), gives no address it received the request from (gunicorn: an empty one)."""
+    settings.GUANXI_TRUSTED_PROXIES = 1
+    assert client_address(_request("192.0.2.7, 198.51.100.4", remote_addr="")) == "198.51.100.4"
+    assert client_address(_request("198.51.100.4", remote_addr=None)) == "198.51.100.4"
