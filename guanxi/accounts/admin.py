@@ -146,9 +146,10 @@ class UserAdmin(CheckedSelectionMixin, CheckedFieldsMixin, DjangoUserAdmin):
             # What they were before this save, for its audit row once the groups and
             # permissions are saved too (save_related).
             form.access_before = services.user_access_as_stored(user_id=obj.pk)
-        if change and {"role", "department"} & set(form.changed_data):
-            # Role and department decide which customers they and their department's managers
-            # see: what is no longer in sight goes back to the queue, as when they leave.
+        if change and {"role", "department", "team"} & set(form.changed_data):
+            # Role, department and team decide which customers they, their teammates and their
+            # department's managers see: what is no longer in sight goes back to the queue, as
+            # when they leave.
             before = services.user_edit_lock(user_id=obj.pk)
             self._save_model(request, obj, form, change)
             services.user_out_of_sight_release(actor=request.user, user=obj, before=before)

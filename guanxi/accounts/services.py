@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import ProtectedError, RestrictedError
+from django.db.models import ProtectedError, QuerySet, RestrictedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
@@ -294,30 +294,67 @@ def _managers_out_of_sight_release(
 
 
 def user_edit_lock(*, user_id: int) -> User:
-    """Lock a user whose role or department is about to be changed on their admin page, and
-    the department they leave as its service agent, as :func:`user_deactivate` does; returns
-    them as stored, for :func:`user_out_of_sight_release` once the change is saved. Call in
-    the transaction that saves the change."""
+    """Lock a user whose role, department or team is about to be changed on their admin page,
+    and the department they leave as its service agent, as :func:`user_deactivate` does;
+    returns them as stored, for :func:`user_out_of_sight_release` once the change is saved.
+    Call in the transaction that saves the change."""
     user = User.objects.select_for_update().get(pk=user_id)
     _agents_department_lock(user)
     return user
 
 
+def _holding_tickets_of(owners: Iterable[int] | QuerySet) -> set[int]:
+    """Who holds an open ticket (assigned to them, or theirs as first contact) on a customer
+    whose account manager is one of ``owners`` (user ids, or a query of them)."""
+    from guanxi.service.models import Ticket
+
+    pairs = Ticket.objects.filter(
+        customer__owner_id__in=owners, status__in=Ticket.OPEN_STATUSES
+    ).values_list("assignee_id", "owner_id")
+    return {pk for pair in pairs for pk in pair if pk is not None}
+
+
 @transaction.atomic
 def user_out_of_sight_release(*, actor: User, user: User, before: User) -> int:
-    """Once ``user``'s role or department has been saved (``before`` from
+    """Once ``user``'s role, department or team has been saved (``before`` from
     :func:`user_edit_lock`): an agent no longer an agent of their department may have been its
     last, whose managers then no longer see every customer, and they themselves may no longer
     see the customers of the tickets they hold. Those tickets go back to the queue, each with
-    an audit row, as when the agent is deactivated; returns how many."""
+    an audit row, as when the agent is deactivated; returns how many.
+
+    Teammates see each other's customers while their team shares them, and a department's
+    managers its members' customers: once ``user`` is in another team or department, those
+    they leave may no longer see ``user``'s customers, and let go of their tickets on them
+    too."""
     from guanxi.service.services import tickets_out_of_sight_release
 
-    if (user.role, user.department_id) == (before.role, before.department_id):
+    if (user.role, user.department_id, user.team_id) == (
+        before.role,
+        before.department_id,
+        before.team_id,
+    ):
         return 0
+    also = {user.pk}
+    if (user.department_id, user.team_id) != (before.department_id, before.team_id):
+        also |= _holding_tickets_of([user.pk])
     left = _agent_department(before)
     if left is not None:
-        return _managers_out_of_sight_release(actor=actor, department_id=left, also=[user.pk])
-    return tickets_out_of_sight_release(actor=actor, user_ids=[user.pk])
+        return _managers_out_of_sight_release(actor=actor, department_id=left, also=also)
+    return tickets_out_of_sight_release(actor=actor, user_ids=also)
+
+
+def _teammates_out_of_sight_release(*, actor: User, members: list[int]) -> int:
+    """Put back in the queue the open tickets ``members`` (a team's, read before it changed)
+    hold on each other's customers and no longer see, each with an audit row: their team no
+    longer shares its customers, or is gone. Called after the change, in its transaction, with
+    the team locked and before any ticket is."""
+    from guanxi.service.services import tickets_out_of_sight_release
+
+    holders = _holding_tickets_of(User.objects.filter(pk__in=members).values("pk"))
+    holders &= set(members)
+    if not holders:
+        return 0
+    return tickets_out_of_sight_release(actor=actor, user_ids=holders)
 
 
 @transaction.atomic
@@ -509,9 +546,19 @@ def departments_delete(*, actor: User, department_ids: Iterable[int]) -> int:
 
 @transaction.atomic
 def team_save(*, actor: User, team: Team, expected_version: int | None = None) -> Team:
-    """Add a team or store the edited one (administrators only), audited."""
+    """Add a team or store the edited one (administrators only), audited. A team that no
+    longer shares its customers takes back from its members the open tickets they hold on each
+    other's, each with an audit row of its own (back to the queue)."""
     _require_settings_admin(actor)
-    setting_save(actor=actor, instance=team, object_type="team", expected_version=expected_version)
+    changes = setting_save(
+        actor=actor, instance=team, object_type="team", expected_version=expected_version
+    )
+    if "customer_sharing" in changes and team.pk is not None:
+        # Its members may no longer see each other's customers. The team is locked: nobody
+        # joins it meanwhile (``User.clean``); one leaving it lets go of their own on their page.
+        _teammates_out_of_sight_release(
+            actor=actor, members=list(User.objects.filter(team=team).values_list("pk", flat=True))
+        )
     return team
 
 
@@ -519,13 +566,19 @@ def team_save(*, actor: User, team: Team, expected_version: int | None = None) -
 def teams_delete(*, actor: User, team_ids: Iterable[int]) -> int:
     """Delete teams (administrators only). Their members are left without a team, so the
     audit row of each team names who its members were; so are their tickets, each with an
-    audit row of its own (``tickets_team_deleted``)."""
+    audit row of its own (``tickets_team_deleted``). No longer seeing each other's customers,
+    the members let go of the open tickets they hold on them (back to the queue, audited)."""
     from guanxi.service.services import tickets_team_deleted
 
     _require_settings_admin(actor)
     team_ids = sorted(set(team_ids))
     tickets_team_deleted(actor=actor, team_ids=team_ids)
-    return len(
+    # Read with the teams locked. Left without a team, the members of one that shared its
+    # customers no longer see each other's: each team's members, as only they saw each other's.
+    members: dict[int, list[int]] = {}
+    for team_id, pk in User.objects.filter(team_id__in=team_ids).values_list("team_id", "pk"):
+        members.setdefault(team_id, []).append(pk)
+    deleted = len(
         settings_delete(
             actor=actor,
             queryset=Team.objects.filter(pk__in=team_ids),
@@ -533,6 +586,9 @@ def teams_delete(*, actor: User, team_ids: Iterable[int]) -> int:
             related_before=_member_names,
         )
     )
+    for team_members in members.values():
+        _teammates_out_of_sight_release(actor=actor, members=team_members)
+    return deleted
 
 
 # What a user's admin page changes that decides what they may see and do, and who they are to
