@@ -2154,7 +2154,7 @@ def _email_staff(recipients: list, email: Callable[[], tuple[str, str]]) -> None
 def _seeing_masked(users: list) -> set[int]:
     """The ids of those of ``users`` who see phone and ID numbers masked: an email quoting a
     ticket's subject and text shows them the numbers in them as the ticket's page does. Read in
-    one query, however many users (``User.may_view_sensitive`` reads two for each)."""
+    one query, however many users (``User.may_view_sensitive`` reads one for each)."""
     from guanxi.accounts.models import User
 
     allowed = set(
