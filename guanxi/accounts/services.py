@@ -343,15 +343,20 @@ def user_out_of_sight_release(*, actor: User, user: User, before: User) -> int:
     return tickets_out_of_sight_release(actor=actor, user_ids=also)
 
 
+def _teammates_holding(members: list[int]) -> set[int]:
+    """Which of ``members`` (a team's) hold an open ticket on a customer of one of them: those
+    who may lose sight of it once their team no longer shares its customers, or is gone."""
+    return _holding_tickets_of(User.objects.filter(pk__in=members).values("pk")) & set(members)
+
+
 def _teammates_out_of_sight_release(*, actor: User, members: list[int]) -> int:
     """Put back in the queue the open tickets ``members`` (a team's, read before it changed)
     hold on each other's customers and no longer see, each with an audit row: their team no
-    longer shares its customers, or is gone. Called after the change, in its transaction, with
-    the team locked and before any ticket is."""
+    longer shares its customers. Called after the change, in its transaction, with the team
+    locked and before any ticket is."""
     from guanxi.service.services import tickets_out_of_sight_release
 
-    holders = _holding_tickets_of(User.objects.filter(pk__in=members).values("pk"))
-    holders &= set(members)
+    holders = _teammates_holding(members)
     if not holders:
         return 0
     return tickets_out_of_sight_release(actor=actor, user_ids=holders)
@@ -568,16 +573,28 @@ def teams_delete(*, actor: User, team_ids: Iterable[int]) -> int:
     audit row of each team names who its members were; so are their tickets, each with an
     audit row of its own (``tickets_team_deleted``). No longer seeing each other's customers,
     the members let go of the open tickets they hold on them (back to the queue, audited)."""
-    from guanxi.service.services import tickets_team_deleted
+    from guanxi.service.services import (
+        tickets_held_lock,
+        tickets_out_of_sight_release,
+        tickets_team_deleted,
+    )
 
     _require_settings_admin(actor)
     team_ids = sorted(set(team_ids))
-    tickets_team_deleted(actor=actor, team_ids=team_ids)
+    list(Team.objects.select_for_update().filter(pk__in=team_ids).order_by("pk").values("pk"))
     # Read with the teams locked. Left without a team, the members of one that shared its
     # customers no longer see each other's: each team's members, as only they saw each other's.
     members: dict[int, list[int]] = {}
     for team_id, pk in User.objects.filter(team_id__in=team_ids).values_list("team_id", "pk"):
         members.setdefault(team_id, []).append(pk)
+    holders: set[int] = set()
+    for team_members in members.values():
+        holders |= _teammates_holding(team_members)
+    # The teams' tickets and the holders' are locked in one ascending id order, as a ticket
+    # merge locks its two: the teams' locked first and the holders' after, a merge holding an
+    # older ticket of a holder waited for a newer one of a team while this waited for the older.
+    tickets_held_lock(user_ids=holders, team_ids=team_ids)
+    tickets_team_deleted(actor=actor, team_ids=team_ids)
     deleted = len(
         settings_delete(
             actor=actor,
@@ -586,8 +603,8 @@ def teams_delete(*, actor: User, team_ids: Iterable[int]) -> int:
             related_before=_member_names,
         )
     )
-    for team_members in members.values():
-        _teammates_out_of_sight_release(actor=actor, members=team_members)
+    if holders:
+        tickets_out_of_sight_release(actor=actor, user_ids=holders)
     return deleted
 
 

@@ -1076,25 +1076,32 @@ def _move_tickets(actor, ticket_ids: list[int], *, from_user_id: int, taker_of) 
     return moved
 
 
-def tickets_held_lock(*, user_ids: Iterable[int], customer_ids: Iterable[int] = ()) -> None:
+def tickets_held_lock(
+    *, user_ids: Iterable[int], customer_ids: Iterable[int] = (), team_ids: Iterable[int] = ()
+) -> None:
     """Lock the open tickets ``user_ids`` hold (assigned to them, or theirs as first contact),
-    and those anyone holds on ``customer_ids`` (customers the caller has locked and is giving
-    another account manager, see :func:`tickets_customers_release`), all in one ascending id
-    order, as a ticket merge locks its two: for a caller about to move them in more than one
-    pass (one user's, then others'), which would otherwise lock a newer ticket of the first
-    pass before an older one of the second while a merge of the two held the older and waited
-    for the newer. Call in the caller's transaction."""
+    those anyone holds on ``customer_ids`` (customers the caller has locked and is giving
+    another account manager, see :func:`tickets_customers_release`), and every ticket of
+    ``team_ids`` (teams the caller has locked and is deleting, see
+    :func:`tickets_team_deleted`), all in one ascending id order, as a ticket merge locks its
+    two: for a caller about to move them in more than one pass (one user's, then others'),
+    which would otherwise lock a newer ticket of the first pass before an older one of the
+    second while a merge of the two held the older and waited for the newer. Call in the
+    caller's transaction."""
     if connection.vendor != "postgresql":
         # Nothing to lock: SQLite has one writer at a time (and the customers, one statement
         # variable each, could be more than it allows in one).
         return
     ids = sorted(set(user_ids))
     customers = sorted(set(customer_ids))
+    teams = sorted(set(team_ids))
     held = Ticket.objects.held_open_by(ids)
     if customers:
         held = held | Ticket.objects.filter(
             customer_id__in=customers, status__in=Ticket.OPEN_STATUSES
         ).filter(Q(assignee__isnull=False) | Q(owner__isnull=False))
+    if teams:
+        held = held | Ticket.objects.filter(team_id__in=teams)
     list(held.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True))
 
 
