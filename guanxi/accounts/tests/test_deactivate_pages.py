@@ -104,6 +104,29 @@ def test_the_deactivate_page_in_chinese(client, company, staff_admin):
     assert "停用" in page and "公海" in page and "仍负责" in page
 
 
+@pytest.mark.parametrize(
+    ("language", "sentence"),
+    [
+        (
+            "en",
+            "Colleagues' open tickets on these customers go back to their team's "
+            "unassigned queue when the colleague can no longer see the customer",
+        ),
+        ("zh-hans", "其他同事在这些客户上的未结工单，如该同事此后无法再查看该客户，将退回"),
+    ],
+)
+def test_the_deactivate_page_says_colleagues_tickets_may_go_back_to_the_queue(
+    client, company, staff_admin, language, sentence
+):
+    # Handing the customers over also takes their tickets from colleagues who saw them only
+    # through the leaver (user_deactivate); the administrator should know before choosing.
+    client.force_login(staff_admin)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    url = reverse("admin:accounts_user_deactivate", args=[company.rep.pk])
+    page = client.get(url).content.decode()
+    assert sentence in " ".join(page.split())
+
+
 def test_staff_who_are_not_administrators_may_not_deactivate(client, company):
     url = reverse("admin:accounts_user_deactivate", args=[company.rep.pk])
     client.force_login(company.admin)  # an administrator by role, but not staff of the site
