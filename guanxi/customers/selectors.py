@@ -479,7 +479,12 @@ def of_customers(rows, ids: list[int]):
     On PostgreSQL the ids go as one array parameter (``customer_id = ANY(%s)``): named one by
     one (``customer_id IN (…)``, 2,000 parameters), building the lookup, quoting the query's
     parameters and planning it cost more of an export's processor time than the rows it
-    fetched. SQLite has no arrays; it is given the list."""
+    fetched. SQLite has no arrays; it is given the list.
+
+    No ids give ``rows.none()``, of the same shape, which reads nothing: an empty array is
+    still sent to PostgreSQL, a round trip for no rows (SQLite's empty list never was)."""
+    if not ids:
+        return rows.none()
     if connection.vendor != "postgresql":
         return rows.filter(customer_id__in=ids)
     return rows.filter(_AnyOf(F("customer_id"), ids))
