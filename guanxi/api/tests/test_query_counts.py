@@ -12,6 +12,12 @@ from guanxi.interactions.models import Interaction
 # Token lookup, visibility scope, the page, and one query per prefetched relation.
 MAX_QUERIES = 8
 
+# The customer list asks what a search does (test_customer_search_queries): the token with its
+# user and team, the user's permissions and their team's or department's members (not for an
+# administrator), the page, and its phones, emails and tags in one query. Pinned to that, not
+# to the loose ceiling above, so one more round trip on the most used page fails here.
+CUSTOMER_LIST_QUERIES = {"rep": 5, "manager": 5, "admin": 3}
+
 
 @pytest.fixture
 def crowd(company):
@@ -62,7 +68,8 @@ def test_list_queries_do_not_grow_with_the_page(
     large, large_items = _count(client, path, {"limit": 60})
     assert (small_items, large_items) == (5, 60)
     assert small == large
-    with django_assert_max_num_queries(MAX_QUERIES):
+    ceiling = CUSTOMER_LIST_QUERIES[username] if path == "/customers" else MAX_QUERIES
+    with django_assert_max_num_queries(ceiling):
         client.get(path, {"limit": 200})
 
 
