@@ -306,12 +306,9 @@ def user_edit_lock(*, user_id: int) -> User:
 def _holding_tickets_of(owners: Iterable[int] | QuerySet) -> set[int]:
     """Who holds an open ticket (assigned to them, or theirs as first contact) on a customer
     whose account manager is one of ``owners`` (user ids, or a query of them)."""
-    from guanxi.service.models import Ticket
+    from guanxi.service.services import open_ticket_holders
 
-    pairs = Ticket.objects.filter(
-        customer__owner_id__in=owners, status__in=Ticket.OPEN_STATUSES
-    ).values_list("assignee_id", "owner_id")
-    return {pk for pair in pairs for pk in pair if pk is not None}
+    return open_ticket_holders(customer__owner_id__in=owners)
 
 
 @transaction.atomic
@@ -384,7 +381,7 @@ def user_deactivate(
     themselves."""
     from guanxi.analytics.services import follow_ups_hand_over
     from guanxi.customers.models import Customer
-    from guanxi.customers.services import CUSTOMERS_PER_STATEMENT, customers_reassign
+    from guanxi.customers.services import customer_chunks, customers_reassign
     from guanxi.service.services import (
         tickets_customers_release,
         tickets_hand_over,
@@ -471,10 +468,8 @@ def user_deactivate(
     # would have gone to the queue rather than to the successor), the customers' other open
     # tickets go back to the queue from whoever no longer sees them, as when customers are
     # reassigned day to day: left with them, a ticket stays with someone who cannot open it.
-    for start in range(0, len(handed_customers), CUSTOMERS_PER_STATEMENT):
-        tickets_customers_release(
-            actor=actor, customer_ids=handed_customers[start : start + CUSTOMERS_PER_STATEMENT]
-        )
+    for chunk in customer_chunks(handed_customers):
+        tickets_customers_release(actor=actor, customer_ids=chunk)
     if holdings.open_follow_ups:
         follow_ups_hand_over(actor=actor, from_user_id=user.pk)
     if left is not None:

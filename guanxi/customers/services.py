@@ -663,7 +663,8 @@ def _lock_with_organisation(customer_id: int) -> Customer:
 CUSTOMERS_PER_STATEMENT = 5000
 
 
-def _chunks(ids: list[int]) -> list[list[int]]:
+def customer_chunks(ids: list[int]) -> list[list[int]]:
+    """``ids`` in lists of at most :data:`CUSTOMERS_PER_STATEMENT`, one statement's worth."""
     return [
         ids[start : start + CUSTOMERS_PER_STATEMENT]
         for start in range(0, len(ids), CUSTOMERS_PER_STATEMENT)
@@ -730,7 +731,7 @@ def customers_reassign(
         return 0
     ids = [pk for pk, _name in rows]
     now = timezone.now()
-    chunks = _chunks(ids)
+    chunks = customer_chunks(ids)
     for chunk in chunks:
         Customer.objects.filter(pk__in=chunk).update(
             owner_id=to_owner_id, version=F("version") + 1, updated_at=now
@@ -799,7 +800,7 @@ def _retag(*, actor, tag_ids: list[int], rename_to: str | None) -> int:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    chunks = _chunks(wearing)
+    chunks = customer_chunks(wearing)
     names: dict[int, str] = {}
     before: dict[int, list[str]] = {}
     for chunk in chunks:

@@ -1149,6 +1149,15 @@ def tickets_out_of_sight_release(
     return len(moved)
 
 
+def open_ticket_holders(**lookup) -> set[int]:
+    """Who holds an open ticket (assigned to them, or theirs as first contact) among the
+    tickets ``lookup`` selects (``customer_id__in=…``, ``customer__owner_id__in=…``)."""
+    pairs = Ticket.objects.filter(status__in=Ticket.OPEN_STATUSES, **lookup).values_list(
+        "assignee_id", "owner_id"
+    )
+    return {pk for pair in pairs for pk in pair if pk is not None}
+
+
 def tickets_customers_release(*, actor, customer_ids: Iterable[int]) -> int:
     """Put back in their team's unassigned queue the open tickets on ``customer_ids`` whose
     holders may not work with those customers as they are now; returns how many tickets
@@ -1165,14 +1174,7 @@ def tickets_customers_release(*, actor, customer_ids: Iterable[int]) -> int:
     rather than stay with someone who can no longer open it, where the SLA sweep's
     escalations go to a holder who cannot act on them."""
     customer_ids = sorted(set(customer_ids))
-    holders = {
-        pk
-        for pair in Ticket.objects.filter(
-            customer_id__in=customer_ids, status__in=Ticket.OPEN_STATUSES
-        ).values_list("assignee_id", "owner_id")
-        for pk in pair
-        if pk is not None
-    }
+    holders = open_ticket_holders(customer_id__in=customer_ids)
     if not holders:
         return 0
     return tickets_out_of_sight_release(actor=actor, user_ids=holders, customer_ids=customer_ids)

@@ -15,17 +15,7 @@ from ninja.responses import NinjaJSONEncoder
 
 from guanxi.api.api import api
 from guanxi.api.errors import ErrorOut
-
-ID_PARAMETERS = (
-    "customer_id",
-    "pair_id",
-    "merge_id",
-    "order_id",
-    "invoice_id",
-    "ticket_id",
-    "user_id",
-    "job_id",
-)
+from guanxi.api.tests import ID_PARAMETERS
 
 
 def _schema() -> dict:

@@ -10,6 +10,7 @@ from django.urls import reverse
 from ninja.responses import NinjaJSONEncoder
 
 from guanxi.api.api import api
+from guanxi.api.tests import ID_PARAMETERS
 
 COMMITTED = Path(__file__).resolve().parents[3] / "docs" / "openapi.json"
 REFRESH = (
@@ -105,17 +106,7 @@ def test_every_operation_has_a_stable_route_name():
     }
     for name in names:
         path = _path_of(name)
-        keys = (
-            "customer_id",
-            "pair_id",
-            "merge_id",
-            "order_id",
-            "invoice_id",
-            "ticket_id",
-            "user_id",
-            "job_id",
-        )
-        kwargs = {key: 1 for key in keys if f"{{{key}}}" in path}
+        kwargs = {key: 1 for key in ID_PARAMETERS if f"{{{key}}}" in path}
         assert reverse(f"api:{name}", kwargs=kwargs).startswith("/api/v1/")
 
 
