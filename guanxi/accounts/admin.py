@@ -33,6 +33,7 @@ from .selectors import (
     user_escalation_roles,
     user_has_live_api_tokens,
     user_holdings,
+    user_last_agent_department,
 )
 from .services import POOL, user_deactivate, user_deactivation_refusal
 
@@ -290,6 +291,7 @@ class UserAdmin(CheckedSelectionMixin, CheckedFieldsMixin, DjangoUserAdmin):
             "leaver": leaver,
             "holdings": user_holdings(leaver),
             "escalation_roles": user_escalation_roles(leaver),
+            "last_agent_of": user_last_agent_department(leaver),
             "form": form,
         }
         return TemplateResponse(request, "admin/accounts/user/deactivate.html", context)

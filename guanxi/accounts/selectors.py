@@ -83,6 +83,23 @@ def user_holdings(user: User) -> Holdings:
     )
 
 
+def user_last_agent_department(user: User):
+    """The department ``user`` is the last active service agent of, when it has active
+    managers: they see every customer only while an active agent is in their department, so
+    deactivating ``user`` puts their open tickets on customers they no longer see back in the
+    queue (``services.user_deactivate``). ``None`` otherwise."""
+    from .models import Department
+
+    if not (user.is_active and user.role == Role.SERVICE_AGENT and user.department_id):
+        return None
+    active = User.objects.filter(department_id=user.department_id, is_active=True)
+    if active.filter(role=Role.SERVICE_AGENT).exclude(pk=user.pk).exists():
+        return None
+    if not active.filter(role=Role.MANAGER).exists():
+        return None
+    return Department.objects.get(pk=user.department_id)
+
+
 @dataclass(frozen=True)
 class EscalationRole:
     """A place where a user is named to hear about tickets going wrong: a department's manager,

@@ -6,7 +6,9 @@ from django.conf import settings
 from django.urls import reverse
 
 from guanxi.accounts.models import User
+from guanxi.accounts.roles import Role
 from guanxi.audit.models import AuditEvent
+from guanxi.core.testing.factories import UserFactory
 from guanxi.customers.models import Customer
 
 pytestmark = pytest.mark.django_db
@@ -125,6 +127,45 @@ def test_the_deactivate_page_says_colleagues_tickets_may_go_back_to_the_queue(
     url = reverse("admin:accounts_user_deactivate", args=[company.rep.pk])
     page = client.get(url).content.decode()
     assert sentence in " ".join(page.split())
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence"),
+    [
+        (
+            "en",
+            "is the last active service agent of the department “Customer Service”. Its "
+            "managers see every customer only while it has an active service agent: once agent "
+            "has left, the managers' open tickets on customers they can no longer see go back "
+            "to their team's unassigned queue.",
+        ),
+        ("zh-hans", "是部门“Customer Service”最后一位在职的客服专员。"),
+    ],
+)
+def test_the_deactivate_page_says_the_last_agents_managers_lose_tickets(
+    client, company, staff_admin, language, sentence
+):
+    # The department's managers see every customer only while an active agent is in it, so
+    # deactivating its last one takes from them the tickets on customers they no longer see
+    # (user_deactivate); the administrator should know before choosing.
+    UserFactory(username="service_manager", role=Role.MANAGER, department=company.service)
+    client.force_login(staff_admin)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    url = reverse("admin:accounts_user_deactivate", args=[company.agent.pk])
+    assert sentence in " ".join(client.get(url).content.decode().split())
+
+
+def test_the_deactivate_page_says_nothing_of_managers_while_another_agent_stays(
+    client, company, staff_admin
+):
+    UserFactory(username="service_manager", role=Role.MANAGER, department=company.service)
+    other = UserFactory(username="agent_two", role=Role.SERVICE_AGENT, department=company.service)
+    client.force_login(staff_admin)
+    url = reverse("admin:accounts_user_deactivate", args=[company.agent.pk])
+    assert 'id="last-agent"' not in client.get(url).content.decode()
+    # Once the other agent has gone, the page says it.
+    User.objects.filter(pk=other.pk).update(is_active=False)
+    assert 'id="last-agent"' in client.get(url).content.decode()
 
 
 def test_staff_who_are_not_administrators_may_not_deactivate(client, company):
