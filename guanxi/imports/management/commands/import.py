@@ -30,6 +30,7 @@ from pathlib import Path
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from guanxi.accounts.models import User
@@ -279,19 +280,45 @@ class Command(BaseCommand):
 
     def _busy(self, job: ImportJob) -> CommandError:
         return CommandError(
-            f"Import #{job.pk} is being run by another process; wait for it to finish (or stop "
-            "it) before resuming.",
+            _(
+                "Import #%(number)d is being run by another process; wait for it to finish (or "
+                "stop it) before resuming."
+            )
+            % {"number": job.pk},
             returncode=BAD_INPUT,
         )
 
     def _ended(self, job: ImportJob) -> CommandError:
-        """Why the newest import of the file is not resumed: someone stopped it for good."""
-        how = "discarded" if job.status == ImportJob.Status.DISCARDED else "cancelled"
-        who = f" by {job.stopped_by.username}" if job.stopped_by else ""
+        """Why the newest import of the file is not resumed: someone stopped it for good.
+        Each case is a sentence of its own, for translators to put its words in their order."""
+        discarded = job.status == ImportJob.Status.DISCARDED
+        if job.stopped_by and discarded:
+            text = _(
+                "Import #%(number)d of this file was discarded by %(user)s after row %(row)d "
+                "and is not carried on; the rows it wrote stay. Run without --resume to import "
+                "the file again (rows with an external id update what is there)."
+            )
+        elif job.stopped_by:
+            text = _(
+                "Import #%(number)d of this file was cancelled by %(user)s after row %(row)d "
+                "and is not carried on; the rows it wrote stay. Run without --resume to import "
+                "the file again (rows with an external id update what is there)."
+            )
+        elif discarded:
+            text = _(
+                "Import #%(number)d of this file was discarded after row %(row)d and is not "
+                "carried on; the rows it wrote stay. Run without --resume to import the file "
+                "again (rows with an external id update what is there)."
+            )
+        else:
+            text = _(
+                "Import #%(number)d of this file was cancelled after row %(row)d and is not "
+                "carried on; the rows it wrote stay. Run without --resume to import the file "
+                "again (rows with an external id update what is there)."
+            )
+        user = job.stopped_by.username if job.stopped_by else ""
         return CommandError(
-            f"Import #{job.pk} of this file was {how}{who} after row {job.last_row} and is not "
-            "carried on; the rows it wrote stay. Run without --resume to import the file again "
-            "(rows with an external id update what is there).",
+            text % {"number": job.pk, "user": user, "row": job.last_row},
             returncode=BAD_INPUT,
         )
 
