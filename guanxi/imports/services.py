@@ -24,7 +24,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from guanxi.audit.context import Origin, reset_origin, set_origin
+from guanxi.audit.context import Origin, current_origin, reset_origin, set_origin
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record
 from guanxi.audit.summaries import Summary
@@ -501,7 +501,9 @@ def _run_claimed(*, job: ImportJob, path, progress, batch_size, timings) -> Impo
     from .order_import import OrderImporter
     from .progress import RunProgress
 
-    token = set_origin(Origin(via=job.via))
+    # A web import runs in the background, outside the request that started it: its audit rows
+    # name that request's address, which the job kept.
+    token = set_origin(Origin(via=job.via, remote_addr=job.client_address))
     try:
         # Asked to stop while it waited in the queue: nothing is read or written.
         stop_if_cancel_requested(job)
@@ -718,7 +720,7 @@ def import_job_queue_again(*, actor, job: ImportJob) -> bool:
                 pk=job.pk,
                 status__in=[*CARRIED_ON_FROM, ImportJob.Status.RUNNING],
                 cancel_requested_at__isnull=True,
-            ).update(status=ImportJob.Status.QUEUED)
+            ).update(status=ImportJob.Status.QUEUED, client_address=current_origin().remote_addr)
     except JobLockBusy:
         return False
     job.refresh_from_db()

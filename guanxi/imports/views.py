@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from guanxi.audit.context import current_origin
 from guanxi.core.uploads import (
     LENGTH_REQUIRED,
     UploadRefused,
@@ -323,7 +324,10 @@ def import_mapping(request, job_id: int):
                 dry_run = action == "dry_run"
                 with transaction.atomic():
                     if ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.DRAFT).update(
-                        status=ImportJob.Status.QUEUED, dry_run=dry_run
+                        status=ImportJob.Status.QUEUED,
+                        dry_run=dry_run,
+                        # For the audit rows its background run writes (``_run_claimed``).
+                        client_address=current_origin().remote_addr,
                     ):
                         run_import_job.enqueue(job.pk)
                         if dry_run:

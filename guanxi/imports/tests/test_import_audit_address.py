@@ -1,0 +1,41 @@
+"""A web import runs in the background, outside the request that started it; its audit rows
+still name that request's client address, as every other web change's rows name theirs (the
+audit middleware's ``client_address``). Carried on from the web, the rows written from then on
+name the address of the request that carried it on."""
+
+import pytest
+
+from guanxi.audit.models import AuditEvent
+from guanxi.imports.models import ImportJob
+from guanxi.imports.tests.test_dry_run_pages import FORM, _draft
+from guanxi.imports.tests.test_import_job_runs import _interrupted
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_rows_of_a_web_import_name_the_address_that_started_it(client, company, uploads):
+    job = _draft(client, company.rep)
+    # The test settings run the queued task at once.
+    client.post(
+        f"/imports/{job.pk}/mapping/", {**FORM, "action": "start"}, REMOTE_ADDR="198.51.100.7"
+    )
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.FINISHED and job.created == 1
+    written = AuditEvent.objects.filter(object_type="customer")
+    assert written.count() == 1
+    assert set(written.values_list("remote_addr", "via")) == {("198.51.100.7", "web")}
+
+
+def test_the_rows_written_once_carried_on_name_the_address_that_carried_it_on(
+    client, company, tmp_path, monkeypatch
+):
+    job = _interrupted(company, tmp_path, monkeypatch)  # started outside any request
+    first = set(AuditEvent.objects.filter(object_type="customer").values_list("pk", flat=True))
+    assert len(first) == 10
+    client.force_login(company.rep)
+    client.post(f"/imports/{job.pk}/resume/", REMOTE_ADDR="2001:db8::5")
+    job.refresh_from_db()
+    assert (job.status, job.created) == (ImportJob.Status.FINISHED, 30)
+    carried_on = AuditEvent.objects.filter(object_type="customer").exclude(pk__in=first)
+    assert carried_on.count() == 20
+    assert set(carried_on.values_list("remote_addr", "via")) == {("2001:db8::5", "web")}
