@@ -70,7 +70,11 @@ def idempotent(view: Callable | None = None, *, sensitive: bool = False):
             if key is None:
                 return view(request, **kwargs)
             return _answer_once(
-                request, key, sensitive, lambda: _render(wrapper, request, view(request, **kwargs))
+                request,
+                key,
+                sensitive,
+                lambda: _render(wrapper, request, view(request, **kwargs)),
+                fingerprint=_fingerprint(request, with_body=_takes_body(wrapper)),
             )
 
         contribute_operation_args(
@@ -92,13 +96,36 @@ def idempotent(view: Callable | None = None, *, sensitive: bool = False):
     return decorate(view) if view is not None else decorate
 
 
-def _fingerprint(request: HttpRequest) -> str:
-    try:
-        body = json.dumps(
-            json.loads(request.body or b"null"), sort_keys=True, separators=(",", ":")
-        ).encode()
-    except ValueError:  # not reached: ninja refused unparsable bodies already
-        body = request.body
+# Where ninja reads a parameter from the request's body rather than its address or headers.
+_BODY_SOURCES = frozenset({"body", "form", "file"})
+
+
+def _takes_body(handler: Callable) -> bool:
+    """Whether the operation registered as ``handler`` reads anything from the request body."""
+    return any(
+        model.__ninja_param_source__ in _BODY_SOURCES for model in handler._ninja_operation.models
+    )
+
+
+def _fingerprint(request: HttpRequest, *, with_body: bool = True) -> str:
+    """What makes two requests under one key the same request: the method, the path with its
+    query, and (``with_body``) the body, read as JSON so that key order and spacing do not
+    count.
+
+    An operation that takes no body (a reveal, an undo) ignores any body sent to it, so that
+    body is left out: the retry of such a request with another stray body makes the same change
+    and is answered with the first answer, not refused as a different request. The key exists
+    to catch a key reused for another change (the IETF Idempotency-Key draft answers 422 to a
+    key sent again with a different payload of the operation), and bytes the operation never
+    reads are no part of what it does."""
+    body = b""
+    if with_body:
+        try:
+            body = json.dumps(
+                json.loads(request.body or b"null"), sort_keys=True, separators=(",", ":")
+            ).encode()
+        except ValueError:  # not reached: ninja refused unparsable bodies already
+            body = request.body
     digest = hashlib.sha256()
     for part in (request.method.encode(), request.get_full_path().encode(), body):
         digest.update(part)
@@ -149,10 +176,9 @@ def _replay(request: HttpRequest, stored: IdempotencyKey, fingerprint: str) -> H
 
 
 def _answer_once(
-    request: HttpRequest, key: str, sensitive: bool, call: Callable[[], Any]
+    request: HttpRequest, key: str, sensitive: bool, call: Callable[[], Any], *, fingerprint: str
 ) -> HttpResponseBase:
     user = request.auth
-    fingerprint = _fingerprint(request)
     stored = _stored_answer(user, key)
     if stored is not None:
         return _replay(request, stored, fingerprint)

@@ -61,6 +61,20 @@ def test_the_same_key_with_another_body_is_422_and_writes_nothing(rep):
     assert not Customer.objects.filter(name="Second").exists()
 
 
+def test_a_stray_body_sent_to_an_operation_without_one_is_not_part_of_the_request(api_as, company):
+    # Revealing a customer's numbers takes no body; one sent anyway is ignored, and the retry
+    # with another is the same reveal, replayed rather than refused for a difference that
+    # changes nothing.
+    manager = api_as("manager")
+    reveal = f"/customers/{company.rep_customer.pk}/reveal"
+    first = manager.post(reveal, {"note": "first"}, headers=_key("reveal"))
+    again = manager.post(reveal, {"note": "second"}, headers=_key("reveal"))
+    assert (first.status_code, again.status_code) == (200, 200), again.content
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert AuditEvent.objects.filter(action="reveal").count() == 1
+
+
 def test_the_same_key_on_another_endpoint_is_422(rep, company):
     rep.post("/customers", {"name": "First"}, headers=_key("k"))
     response = rep.post(
