@@ -30,6 +30,15 @@ def key_shared(queryset: QuerySet) -> list[tuple]:
     return _locked_rows(queryset, "FOR KEY SHARE")
 
 
+def key_shared_unless_held(queryset: QuerySet) -> list[tuple]:
+    """:func:`key_shared`, leaving out the rows someone holds FOR UPDATE (``SKIP LOCKED``)
+    rather than waiting for them: for a writer that holds rows a deactivation or deletion of
+    those rows' users locks after them (the sweep, holding tickets), and would deadlock
+    waiting for it. The caller leaves whatever names a row left out for later. Elsewhere the
+    rows as they are: SQLite has one writer at a time."""
+    return _locked_rows(queryset, "FOR KEY SHARE SKIP LOCKED")
+
+
 def shared(queryset: QuerySet) -> list[tuple]:
     """The rows of ``queryset`` (a ``values_list``), as tuples, locked FOR SHARE on PostgreSQL
     until the transaction ends: no other transaction may change them (any column) or delete

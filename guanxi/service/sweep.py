@@ -22,7 +22,7 @@ either way; a send that fails with an error is released for the next sweep.
 import logging
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -36,6 +36,7 @@ from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record
 from guanxi.audit.summaries import Summary, prefixed
 from guanxi.core.languages import by_language, in_language
+from guanxi.core.locking import key_shared_unless_held
 from guanxi.core.masking import mask_numbers_in_text
 
 from . import mail
@@ -373,6 +374,27 @@ def _due_tickets(now: datetime, limit: int):
     return list(queryset[:limit])
 
 
+def _told_later(told: list[tuple[Ticket, Any, Recipients, Any]]) -> set[int]:
+    """Lock the people the batch tells (FOR KEY SHARE, as the database's check of each
+    notice's user would lock them only as it commits) and return the tickets left for the
+    next run: those telling someone held FOR UPDATE (a deactivation, a deletion, their page
+    being saved), or who has left since the batch read them. The sweep holds the tickets,
+    which a deactivation locks after the leaver (``tickets_held_lock``), as a user's page
+    does the tickets it puts back in the queue: waiting for the user, the sweep deadlocked
+    with it. So whoever is held is skipped instead, and the next run tells whoever holds the
+    ticket then."""
+    wanted = {user.pk for _t, _s, recipients, _d in told for user in recipients.people}
+    if not wanted:
+        return set()
+    users = User.objects.filter(pk__in=wanted, is_active=True).order_by("pk")
+    locked = {pk for (pk,) in key_shared_unless_held(users.values_list("pk"))}
+    return {
+        ticket.pk
+        for ticket, _s, recipients, _d in told
+        if any(user.pk not in locked for user in recipients.people)
+    }
+
+
 def sweep_batch(now: datetime, *, limit: int = BATCH_SIZE) -> tuple[int, list[int]]:
     """One batch, in the caller's transaction: returns how many tickets it looked at and the
     ids of the notifications it recorded."""
@@ -404,6 +426,7 @@ def sweep_batch(now: datetime, *, limit: int = BATCH_SIZE) -> tuple[int, list[in
         if due_steps:
             due.append((ticket, targets, due_steps, {c.target: c.due for c in clocks}))
     readers = _readers([(ticket, steps) for ticket, _t, steps, _d in due], administrators)
+    told = []  # (ticket, step, its recipients, its deadlines)
     for ticket, targets, due_steps, deadlines in due:
         policy = ticket.sla_policy
         for step in due_steps:
@@ -415,48 +438,57 @@ def sweep_batch(now: datetime, *, limit: int = BATCH_SIZE) -> tuple[int, list[in
                 administrators=administrators,
                 readers=readers[ticket.pk],
             )
-            people = recipients.people
-            if recipients.passed_over:
-                _audit_passed_over(ticket, step.target, recipients)
-            if not people:
-                # Two different things to put right: someone named who may not be told, or a
-                # step whose roles (and those above them) nobody holds, such as a policy
-                # without a general manager; in both, no administrator could stand in.
-                unheld = any(p.reason == UNHELD for p in recipients.passed_over)
-                logger.warning(
-                    "SLA %s step %d%% of ticket %s told nobody: %s",
-                    step.target,
-                    step.percent,
-                    ticket.number,
-                    "nobody holds the roles it notifies, nor any role above them, and no "
-                    "administrator may be told of it"
-                    if unheld
-                    else "nobody in its escalation chain, nor any administrator, may be told of it",
-                )
-            records.append(
-                SlaNotification(
-                    ticket=ticket,
-                    target=step.target,
-                    clock_started_at=step.started_at,
-                    percent=step.percent,
-                    due_at=deadlines.get(step.target),
-                    recipients=[u.pk for u in people],
-                    created_at=now,
-                )
+            told.append((ticket, step, recipients, deadlines))
+    later = _told_later(told)
+    for ticket in tickets:
+        if ticket.pk in later:
+            # Due still, just after this run's moment: the next run looks at it again.
+            ticket.sla_check_at = now + timedelta.resolution
+    for ticket, step, recipients, deadlines in told:
+        if ticket.pk in later:
+            continue
+        people = recipients.people
+        if recipients.passed_over:
+            _audit_passed_over(ticket, step.target, recipients)
+        if not people:
+            # Two different things to put right: someone named who may not be told, or a
+            # step whose roles (and those above them) nobody holds, such as a policy
+            # without a general manager; in both, no administrator could stand in.
+            unheld = any(p.reason == UNHELD for p in recipients.passed_over)
+            logger.warning(
+                "SLA %s step %d%% of ticket %s told nobody: %s",
+                step.target,
+                step.percent,
+                ticket.number,
+                "nobody holds the roles it notifies, nor any role above them, and no "
+                "administrator may be told of it"
+                if unheld
+                else "nobody in its escalation chain, nor any administrator, may be told of it",
             )
-            # The notice is stored as written, so it is written in each reader's language.
-            for language, users in by_language(people).items():
-                with in_language(language):
-                    text = _text(ticket, step.target, step.percent, deadlines.get(step.target))
-                    notices += [
-                        Notification(
-                            user=u,
-                            ticket=ticket,
-                            text=_in_place_of(text, recipients.stands_in_for(u)),
-                            created_at=now,
-                        )
-                        for u in users
-                    ]
+        records.append(
+            SlaNotification(
+                ticket=ticket,
+                target=step.target,
+                clock_started_at=step.started_at,
+                percent=step.percent,
+                due_at=deadlines.get(step.target),
+                recipients=[u.pk for u in people],
+                created_at=now,
+            )
+        )
+        # The notice is stored as written, so it is written in each reader's language.
+        for language, users in by_language(people).items():
+            with in_language(language):
+                text = _text(ticket, step.target, step.percent, deadlines.get(step.target))
+                notices += [
+                    Notification(
+                        user=u,
+                        ticket=ticket,
+                        text=_in_place_of(text, recipients.stands_in_for(u)),
+                        created_at=now,
+                    )
+                    for u in users
+                ]
     Ticket.objects.bulk_update(tickets, ["sla_check_at"], batch_size=1000)
     created = SlaNotification.objects.bulk_create(records, batch_size=1000)
     Notification.objects.bulk_create(notices, batch_size=1000)
