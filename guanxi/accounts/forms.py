@@ -68,23 +68,30 @@ class ActiveUserFieldsForm(forms.ModelForm):
 
     The person is read locked, in the admin's transaction: deactivating them locks them too
     and then looks for the roles they hold, so of the two one waits and sees the other's
-    change, and neither an inactive lead nor a deactivated one slips through."""
+    change, and neither an inactive lead nor a deactivated one slips through. Locked before
+    the row the page changes (``VersionCheckForm`` locks it), as everything locks users
+    first: a team's deletion locks its members and then the team, and with the team locked
+    first, a team's page waited for its lead while the deletion, holding the lead, waited for
+    the team."""
 
     active_user_fields: tuple[str, ...] = ()
 
     def clean(self):
+        # The fields are cleaned before ``clean``: the people named are known here.
+        named = {
+            name: user
+            for name in self.active_user_fields
+            if (user := self.cleaned_data.get(name)) is not None
+        }
+        active = dict(
+            User.objects.select_for_update()
+            .filter(pk__in=[user.pk for user in named.values()])
+            .order_by("pk")
+            .values_list("pk", "is_active")
+        )
         cleaned = super().clean()
-        for name in self.active_user_fields:
-            user = cleaned.get(name)
-            if user is None:
-                continue
-            still_active = (
-                User.objects.select_for_update()
-                .filter(pk=user.pk)
-                .values_list("is_active", flat=True)
-                .first()
-            )
-            if not still_active:
+        for name, user in named.items():
+            if not active.get(user.pk):
                 self.add_error(
                     name,
                     gettext("%(user)s is no longer active; choose someone who is.")

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import ProtectedError, QuerySet, RestrictedError
+from django.db.models import ProtectedError, Q, QuerySet, RestrictedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
@@ -359,6 +359,31 @@ def _teammates_out_of_sight_release(*, actor: User, members: list[int]) -> int:
     return tickets_out_of_sight_release(actor=actor, user_ids=holders)
 
 
+def _follow_ups_customers_lock(user: User) -> None:
+    """Lock the customers ``user`` (locked, leaving) owns and those of their open churn
+    follow-ups, in one ascending id order, before any follow-up or ticket of theirs, as
+    everything that moves a customer's follow-ups and tickets locks the customer first.
+
+    A follow-up of theirs may be on someone else's customer (the refresh opened it for them as
+    the customer was being given to a colleague) or on one of theirs in the recycle bin, which
+    the deactivation does not hand over with the others. Moving such a customer to someone else
+    locks its follow-ups and then its tickets; restoring it to the pool, or merging it, its
+    tickets and then its follow-ups. The deactivation, holding the leaver's ticket on that
+    customer and not the customer, deadlocked with the one (handing the follow-up over after
+    the tickets) or the others (before them). With the customer locked first, either waits for
+    the other."""
+    from guanxi.analytics.models import ChurnFollowUp
+    from guanxi.customers.models import Customer
+
+    followed = ChurnFollowUp.objects.filter(owner=user, done_at__isnull=True)
+    list(
+        Customer.objects.select_for_update()
+        .filter(Q(owner=user, deleted_at__isnull=True) | Q(pk__in=followed.values("customer_id")))
+        .order_by("pk")
+        .values("pk")
+    )
+
+
 @transaction.atomic
 def user_deactivate(
     *, actor: User, user_id: int, hand_over_to: int | Literal["pool"] | None = None
@@ -416,6 +441,8 @@ def user_deactivate(
     # An admin page of theirs opened before must not make them active again.
     user.version += 1
     user.save(update_fields=["is_active", "version"])
+    if holdings.open_follow_ups:
+        _follow_ups_customers_lock(user)
     handed_customers: list[int] = []
     if holdings.customers:
         # Read once the leaver is locked: whoever gives them a customer meanwhile locks them
@@ -444,17 +471,27 @@ def user_deactivate(
     # one ascending id order (after the customers, as everything moving both locks them), as a
     # ticket merge locks its two. Locked pass by pass, a manager's older ticket came after the
     # leaver's newer one, and a merge of the two, holding the older, deadlocked with this.
-    # The managers' tickets only when the leaver was the department's last active agent: with
-    # one left, the managers still see every customer and none of theirs moves, and locking
-    # every open ticket of every manager kept each deactivation waiting on any of them being
-    # worked on. (The department is locked, so no other agent of it leaves meanwhile.) With
+    # Every ticket of the managers only when the leaver was the department's last active
+    # agent: with one left, the managers still see every customer but those in the recycle
+    # bin, and locking every open ticket of every manager kept each deactivation waiting on
+    # any of them being worked on. (The department is locked, so no other agent of it leaves
+    # meanwhile.) Their tickets on customers in the recycle bin, which nobody works on and
+    # which they let go of below, are locked in the pass all the same: locked after it, a
+    # manager's page moving them away, locking their tickets in id order, held such an older
+    # one while waiting for a newer one of theirs the leaver works on, which this held. With
     # them, the tickets colleagues hold on the customers handed over, which those who saw them
     # only through the leaver (their team's sharing) let go of below.
     managers: list[int] = []
-    if left is not None and not _has_active_agent(left):
-        managers = _active_managers(left)
+    binned_of: list[int] = []
+    if left is not None:
+        if _has_active_agent(left):
+            binned_of = _active_managers(left)
+        else:
+            managers = _active_managers(left)
     if left is not None or handed_customers:
-        tickets_held_lock(user_ids=[user.pk, *managers], customer_ids=handed_customers)
+        tickets_held_lock(
+            user_ids=[user.pk, *managers], customer_ids=handed_customers, binned_of=binned_of
+        )
     if holdings.open_tickets:
         # What was handed over, for the audit row and the caller: a ticket closed or given to
         # someone else after the count, before it was locked, is not.
@@ -562,6 +599,36 @@ def team_save(*, actor: User, team: Team, expected_version: int | None = None) -
     return team
 
 
+def _members_and_teams_lock(team_ids: list[int]) -> dict[int, list[int]]:
+    """Lock the members of the teams ``team_ids`` (in one ascending id order) and then the
+    teams, and return each team's members, read with both locked.
+
+    The members first, as a user's page locks the user and then their team (``User.clean``),
+    and a deactivation the leaver and then their tickets: locked last, as the teams' deletion
+    empties their team, a member whose page was being saved, or who was leaving, held what the
+    deletion waited for while waiting for the team or a ticket the deletion held. Someone who
+    joined a team between the two looks (their page had locked it) is not locked yet: the locks
+    are let go of and taken again, rather than that member locked after the team."""
+    while True:
+        attempt = transaction.savepoint()
+        locked = set(
+            User.objects.select_for_update()
+            .filter(team_id__in=team_ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        list(Team.objects.select_for_update().filter(pk__in=team_ids).order_by("pk").values("pk"))
+        # Left without a team, the members of one that shared its customers no longer see each
+        # other's: each team's members, as only they saw each other's.
+        members: dict[int, list[int]] = {}
+        for team_id, pk in User.objects.filter(team_id__in=team_ids).values_list("team_id", "pk"):
+            members.setdefault(team_id, []).append(pk)
+        if {pk for pks in members.values() for pk in pks} <= locked:
+            # Left open, not released, as routing leaves its choice's (``_routed``).
+            return members
+        transaction.savepoint_rollback(attempt)
+
+
 @transaction.atomic
 def teams_delete(*, actor: User, team_ids: Iterable[int]) -> int:
     """Delete teams (administrators only). Their members are left without a team, so the
@@ -576,12 +643,7 @@ def teams_delete(*, actor: User, team_ids: Iterable[int]) -> int:
 
     _require_settings_admin(actor)
     team_ids = sorted(set(team_ids))
-    list(Team.objects.select_for_update().filter(pk__in=team_ids).order_by("pk").values("pk"))
-    # Read with the teams locked. Left without a team, the members of one that shared its
-    # customers no longer see each other's: each team's members, as only they saw each other's.
-    members: dict[int, list[int]] = {}
-    for team_id, pk in User.objects.filter(team_id__in=team_ids).values_list("team_id", "pk"):
-        members.setdefault(team_id, []).append(pk)
+    members = _members_and_teams_lock(team_ids)
     holders: set[int] = set()
     for team_members in members.values():
         holders |= _teammates_holding(team_members)

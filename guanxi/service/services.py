@@ -1077,17 +1077,22 @@ def _move_tickets(actor, ticket_ids: list[int], *, from_user_id: int, taker_of) 
 
 
 def tickets_held_lock(
-    *, user_ids: Iterable[int], customer_ids: Iterable[int] = (), team_ids: Iterable[int] = ()
+    *,
+    user_ids: Iterable[int],
+    customer_ids: Iterable[int] = (),
+    team_ids: Iterable[int] = (),
+    binned_of: Iterable[int] = (),
 ) -> None:
     """Lock the open tickets ``user_ids`` hold (assigned to them, or theirs as first contact),
     those anyone holds on ``customer_ids`` (customers the caller has locked and is giving
-    another account manager, see :func:`tickets_customers_release`), and every ticket of
+    another account manager, see :func:`tickets_customers_release`), every ticket of
     ``team_ids`` (teams the caller has locked and is deleting, see
-    :func:`tickets_team_deleted`), all in one ascending id order, as a ticket merge locks its
-    two: for a caller about to move them in more than one pass (one user's, then others'),
-    which would otherwise lock a newer ticket of the first pass before an older one of the
-    second while a merge of the two held the older and waited for the newer. Call in the
-    caller's transaction."""
+    :func:`tickets_team_deleted`) and those ``binned_of`` hold on customers in the recycle bin
+    (managers who see every other customer, see :func:`tickets_out_of_sight_release`), all in
+    one ascending id order, as a ticket merge locks its two: for a caller about to move them
+    in more than one pass (one user's, then others'), which would otherwise lock a newer
+    ticket of the first pass before an older one of the second while a merge of the two held
+    the older and waited for the newer. Call in the caller's transaction."""
     if connection.vendor != "postgresql":
         # Nothing to lock: SQLite has one writer at a time (and the customers, one statement
         # variable each, could be more than it allows in one).
@@ -1102,6 +1107,10 @@ def tickets_held_lock(
         ).filter(Q(assignee__isnull=False) | Q(owner__isnull=False))
     if teams:
         held = held | Ticket.objects.filter(team_id__in=teams)
+    binned = sorted(set(binned_of))
+    if binned:
+        in_the_bin = Customer.objects.filter(deleted_at__isnull=False).values("pk")
+        held = held | Ticket.objects.held_open_by(binned).filter(customer_id__in=in_the_bin)
     list(held.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True))
 
 
