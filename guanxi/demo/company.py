@@ -116,6 +116,7 @@ def ensure_company(customers: int) -> tuple[StaffIds, list[Credential]]:
         teams[name] = Team.objects.get_or_create(
             department=departments[department],
             name=name,
+            # Only for a team made now, which nobody is in yet: no tickets to release (team_save).
             defaults={"customer_sharing": sharing},
         )[0]
 
