@@ -50,12 +50,12 @@ over the tokens as a ``tsvector``) and SQLite (an FTS5 table) answer from an ind
   builds five times faster.)
 * A person's organisation: the tokens its name gives as a company name, less those the
   person's own fields also give, are marks after ``~o`` (``~o华瑞``), and those starting with
-  digits also after ``~o#``, as the digits of any other field are marked (``SearchTokens.
-  add_organisation``). A query asks for each of its texts among them too
-  (``with_organisation_marks``), and a person found only through them is kept only for whoever
-  may see the organisation (``customers.selectors.search_matches``): to the others, a search
-  for the name of an organisation out of their sight would say which of the people they see
-  belong to it, which no page tells them.
+  digits also after ``~o#`` unless another field's ``#`` mark holds them, as the digits of any
+  other field are marked (``SearchTokens.add_organisation``). A query asks for each of its
+  texts among them too (``with_organisation_marks``), and a person found only through them is
+  kept only for whoever may see the organisation (``customers.selectors.search_matches``): to
+  the others, a search for the name of an organisation out of their sight would say which of
+  the people they see belong to it, which no page tells them.
 * Email addresses: the address, its local part, its domain, the pieces of the local part and
   the local part from each piece on (li.wei_88 -> wei_88), the domain from each label or
   hyphenated word on (pacific-rim.com -> rim.com) unless that is a registry suffix (com.cn).
@@ -491,9 +491,22 @@ class SearchTokens:
         digits also as a field's digits are marked for a masked searcher (``~o#2024``). Not cut
         to :data:`MAX_TOKEN` again: a mark then holds the whole token, as a query's mark holds
         the whole word, so the plain word occurs wherever its mark does (see
-        :class:`TokenMatch`)."""
+        :class:`TokenMatch`).
+
+        The digits' marks are left out only where another field's mark stands for them, not
+        where a token is all the person holds: a phone's tokens are no mark, and a person whose
+        phone holds the digits would otherwise be the one of the organisation's people its
+        digits did not find for a masked searcher, which tells what the mask hides."""
         own = [token for token in self.organisation if token not in self.tokens]
-        digits = [(FIELD_DIGITS_MARK + t)[:MAX_TOKEN] for t in own if t[0] in _ASCII_DIGITS]
+        digits = [
+            mark
+            for mark in dict.fromkeys(
+                (FIELD_DIGITS_MARK + t)[:MAX_TOKEN]
+                for t in self.organisation
+                if t[0] in _ASCII_DIGITS
+            )
+            if mark not in self.field_digits
+        ]
         return [ORGANISATION_MARK + token for token in (*own, *digits)]
 
 
