@@ -431,6 +431,7 @@ def import_job_run(
     timings: dict | None = None,
     startable=STARTABLE,
     path_sha256: str | None = None,
+    origin: Origin | None = None,
 ) -> ImportJob:
     """Run (or carry on with) a job; on an error the job is marked failed, and the batches
     written so far stay, so it can be resumed. ``timings``, if given, receives the seconds
@@ -445,7 +446,12 @@ def import_job_run(
     ``path`` is where the job's file is now, when that is not where it was: a command-line
     import resumed with the file moved since. It must hold the same bytes (checked), since
     ``last_row`` counts rows of that file; the job remembers the new place. ``path_sha256`` is
-    its digest when the caller has read it already (hashing reads the whole file again)."""
+    its digest when the caller has read it already (hashing reads the whole file again).
+
+    ``origin`` is where the rows this run writes come from, for their audit rows: by default
+    the job's, the web request that started it or last queued it again (a background run
+    outside any request). The command line gives its own: a web import carried on from there
+    writes its rows from there."""
     moved = path is not None and Path(path) != Path(job.path)
     if moved and (path_sha256 or file_sha256(Path(path))) != job.file_sha256:
         raise ValidationError({"file": _("This is not the file the import was started with.")})
@@ -453,7 +459,12 @@ def import_job_run(
         with job_lock(job.pk):
             _claim(job, startable)
             return _run_claimed(
-                job=job, path=path, progress=progress, batch_size=batch_size, timings=timings
+                job=job,
+                path=path,
+                progress=progress,
+                batch_size=batch_size,
+                timings=timings,
+                origin=origin,
             )
     except JobLockBusy:
         raise ImportJobUnavailable(job.pk, busy=True) from None
@@ -495,7 +506,9 @@ class _UploadGone(Exception):
     """The web upload a job was to read has been deleted."""
 
 
-def _run_claimed(*, job: ImportJob, path, progress, batch_size, timings) -> ImportJob:
+def _run_claimed(
+    *, job: ImportJob, path, progress, batch_size, timings, origin: Origin | None
+) -> ImportJob:
     from .customer_import import BATCH_SIZE, CustomerImporter
     from .interaction_import import InteractionImporter
     from .order_import import OrderImporter
@@ -503,7 +516,7 @@ def _run_claimed(*, job: ImportJob, path, progress, batch_size, timings) -> Impo
 
     # A web import runs in the background, outside the request that started it: its audit rows
     # name that request's address, which the job kept.
-    token = set_origin(Origin(via=job.via, remote_addr=job.client_address))
+    token = set_origin(origin or Origin(via=job.via, remote_addr=job.client_address))
     try:
         # Asked to stop while it waited in the queue: nothing is read or written.
         stop_if_cancel_requested(job)

@@ -3,7 +3,10 @@ still name that request's client address, as every other web change's rows name 
 audit middleware's ``client_address``). Carried on from the web, the rows written from then on
 name the address of the request that carried it on."""
 
+import shutil
+
 import pytest
+from django.core.management import call_command
 
 from guanxi.audit.models import AuditEvent
 from guanxi.imports.models import ImportJob
@@ -39,3 +42,23 @@ def test_the_rows_written_once_carried_on_name_the_address_that_carried_it_on(
     carried_on = AuditEvent.objects.filter(object_type="customer").exclude(pk__in=first)
     assert carried_on.count() == 20
     assert set(carried_on.values_list("remote_addr", "via")) == {("2001:db8::5", "web")}
+
+
+def test_the_rows_written_once_carried_on_from_the_command_line_name_no_address(
+    company, uploads, tmp_path, monkeypatch
+):
+    # A web import carried on from the command line (``--resume`` with the user's own copy of
+    # its file) writes its rows from there: they name no web request, as the command's own
+    # imports do, not the address of the request that started the import.
+    job = _interrupted(company, tmp_path, monkeypatch)
+    ImportJob.objects.filter(pk=job.pk).update(client_address="198.51.100.7")
+    first = set(AuditEvent.objects.filter(object_type="customer").values_list("pk", flat=True))
+    mine = tmp_path / "own" / "customers.csv"
+    mine.parent.mkdir()
+    shutil.copy(job.path, mine)
+    call_command("import", "customers", str(mine), "--resume", "--user", "rep", stdout=None)
+    job.refresh_from_db()
+    assert (job.status, job.created) == (ImportJob.Status.FINISHED, 30)
+    carried_on = AuditEvent.objects.filter(object_type="customer").exclude(pk__in=first)
+    assert carried_on.count() == 20
+    assert set(carried_on.values_list("remote_addr", "via")) == {(None, "cli")}

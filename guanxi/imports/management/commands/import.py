@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from guanxi.accounts.models import User
+from guanxi.audit.context import current_origin
 from guanxi.core.files import check_output_path
 from guanxi.core.languages import in_language, language_of
 from guanxi.imports.mapping import MappingError, build_mapping, read_mapping_file
@@ -190,6 +191,9 @@ class Command(BaseCommand):
                     # same contents, wherever the job's file was when it started.
                     path=file,
                     path_sha256=digest,
+                    # Not the address of the web request that started a web import carried
+                    # on here: the rows are written from the command line.
+                    origin=current_origin(),
                     progress=bar.update,
                     batch_size=options["batch_size"],
                     timings=timings,
