@@ -85,9 +85,9 @@ def user_holdings(user: User) -> Holdings:
 
 def user_last_agent_department(user: User):
     """The department ``user`` is the last active service agent of, when it has active
-    managers: they see every customer only while an active agent is in their department, so
-    deactivating ``user`` puts their open tickets on customers they no longer see back in the
-    queue (``services.user_deactivate``). ``None`` otherwise."""
+    managers who are not superusers: they see every customer only while an active agent is in
+    their department, so deactivating ``user`` puts their open tickets on customers they no
+    longer see back in the queue (``services.user_deactivate``). ``None`` otherwise."""
     from .models import Department
 
     if not (user.is_active and user.role == Role.SERVICE_AGENT and user.department_id):
@@ -95,7 +95,8 @@ def user_last_agent_department(user: User):
     active = User.objects.filter(department_id=user.department_id, is_active=True)
     if active.filter(role=Role.SERVICE_AGENT).exclude(pk=user.pk).exists():
         return None
-    if not active.filter(role=Role.MANAGER).exists():
+    # A superuser sees every customer whatever their department holds, and loses nothing.
+    if not active.filter(role=Role.MANAGER, is_superuser=False).exists():
         return None
     return Department.objects.get(pk=user.department_id)
 

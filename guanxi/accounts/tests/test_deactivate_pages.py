@@ -168,6 +168,22 @@ def test_the_deactivate_page_says_nothing_of_managers_while_another_agent_stays(
     assert 'id="last-agent"' in client.get(url).content.decode()
 
 
+def test_the_deactivate_page_says_nothing_of_managers_who_are_superusers(
+    client, company, staff_admin
+):
+    # A superuser sees every customer whatever their department holds: a department whose only
+    # active manager is one loses nothing when its last agent leaves.
+    boss = UserFactory(
+        username="service_manager", role=Role.MANAGER, department=company.service, is_superuser=True
+    )
+    client.force_login(staff_admin)
+    url = reverse("admin:accounts_user_deactivate", args=[company.agent.pk])
+    assert 'id="last-agent"' not in client.get(url).content.decode()
+    # One who is not a superuser does lose them.
+    User.objects.filter(pk=boss.pk).update(is_superuser=False)
+    assert 'id="last-agent"' in client.get(url).content.decode()
+
+
 def test_staff_who_are_not_administrators_may_not_deactivate(client, company):
     url = reverse("admin:accounts_user_deactivate", args=[company.rep.pk])
     client.force_login(company.admin)  # an administrator by role, but not staff of the site
