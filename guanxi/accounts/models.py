@@ -184,7 +184,13 @@ class User(AbstractUser):
             return
         _lock_team(self.team_id)
         team = Team.objects.select_related("department").filter(pk=self.team_id).first()
-        if team is not None and team.department_id != self.department_id:
+        if team is None:
+            # Deleted while this waited for its lock (the form had found it): saved all the
+            # same, the person would name a team that is gone, and the commit fail on the key.
+            raise ValidationError(
+                {"team": _("This team has just been deleted: choose another team, or none.")}
+            )
+        if team.department_id != self.department_id:
             raise ValidationError(
                 {
                     "team": _(

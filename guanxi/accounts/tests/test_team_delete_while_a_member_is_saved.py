@@ -18,7 +18,12 @@ from guanxi.accounts.tests.service_department import new_ticket
 from guanxi.audit.setting_admin import VersionCheckForm
 from guanxi.core.testing.admin_forms import change_form_data, signed_in_administrators
 from guanxi.core.testing.merging import CONCURRENT
-from guanxi.core.testing.threads import Hold, hold_before, second_waits_for_first
+from guanxi.core.testing.threads import (
+    Hold,
+    hold_after_first,
+    hold_before,
+    second_waits_for_first,
+)
 from guanxi.service.models import Ticket
 
 pytestmark = CONCURRENT
@@ -111,3 +116,33 @@ def test_a_team_saved_on_its_page_as_it_is_deleted(company, monkeypatch):
     assert results["page"] == ("ok", 302), results["page"][-1]
     assert results["deletion"][0] == "ok", results["deletion"][-1]
     assert not Team.objects.filter(pk=company.team_a.pk).exists()
+
+
+def test_a_member_moved_into_a_team_as_it_is_deleted_is_told_to_choose_another(
+    company, monkeypatch
+):
+    # The page waits for the team it moves the rep into (``User.clean``) while the deletion,
+    # holding it, empties and deletes it: read after, the team is gone. Saved all the same,
+    # the rep named a team that no longer exists, and the commit failed on the key (a server
+    # error); the page says so on the team instead, and nothing is saved.
+    (ann,) = signed_in_administrators("ann")
+    url = reverse("admin:accounts_user_change", args=[company.rep.pk])
+    data = change_form_data(ann.get(url), display_name="小张", team=company.team_b.pk)
+    # Held with the team's members and the team locked, before it empties and deletes it.
+    hold = hold_after_first(
+        monkeypatch, accounts_services, "_members_and_teams_lock", thread="deletion"
+    )
+    results = second_waits_for_first(
+        lambda: teams_delete(actor=company.admin, team_ids=[company.team_b.pk]),
+        lambda: ann.post(url, data),
+        hold,
+        names=("deletion", "page"),
+    )
+    assert results["deletion"][0] == "ok", results["deletion"][-1]
+    assert results["page"][0] == "ok", results["page"][-1]
+    response = results["page"][1]
+    assert response.status_code == 200
+    assert "team" in response.context["adminform"].form.errors
+    rep = User.objects.get(pk=company.rep.pk)
+    assert (rep.display_name, rep.team_id) == ("", company.team_a.pk)
+    assert not Team.objects.filter(pk=company.team_b.pk).exists()
