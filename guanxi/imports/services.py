@@ -645,17 +645,25 @@ def _mark_cancelled(job: ImportJob) -> None:
 
 
 def _audit_cancelled(job: ImportJob) -> None:
-    """Audit the running job's stop, with its counts, under the name of whoever asked."""
-    with translation.override(job.language):  # as the summary of a finished import
-        _audit_stop(
-            actor=job.stopped_by or job.started_by,
-            job=job,
-            before=ImportJob.Status.RUNNING,
-            summary=Summary(
-                gettext_noop("Import of %(file)s stopped after row %(row)d"),
-                {"file": job.filename, "row": job.last_row},
-            ),
-        )
+    """Audit the running job's stop, with its counts, under the name of whoever asked.
+
+    Written by the run, whose rows name the address of the request that started the job; the
+    one who asked to stop (an administrator, or the starter elsewhere) did so from a request of
+    its own, whose row names its address, so this one names none."""
+    token = set_origin(Origin(via=current_origin().via))
+    try:
+        with translation.override(job.language):  # as the summary of a finished import
+            _audit_stop(
+                actor=job.stopped_by or job.started_by,
+                job=job,
+                before=ImportJob.Status.RUNNING,
+                summary=Summary(
+                    gettext_noop("Import of %(file)s stopped after row %(row)d"),
+                    {"file": job.filename, "row": job.last_row},
+                ),
+            )
+    finally:
+        reset_origin(token)
 
 
 def _audit_stop(*, actor, job: ImportJob, before: str, summary: Summary) -> None:

@@ -10,8 +10,11 @@ from django.core.management import call_command
 
 from guanxi.audit.models import AuditEvent
 from guanxi.imports.models import ImportJob
+from guanxi.imports.services import CancelOutcome
+from guanxi.imports.tasks import run_import_job
 from guanxi.imports.tests.test_dry_run_pages import FORM, _draft
-from guanxi.imports.tests.test_import_job_runs import _interrupted
+from guanxi.imports.tests.test_import_cancel import _audit, _when_the_second_batch_is_read
+from guanxi.imports.tests.test_import_job_runs import _interrupted, _web_job
 
 pytestmark = pytest.mark.django_db
 
@@ -62,3 +65,24 @@ def test_the_rows_written_once_carried_on_from_the_command_line_name_no_address(
     carried_on = AuditEvent.objects.filter(object_type="customer").exclude(pk__in=first)
     assert carried_on.count() == 20
     assert set(carried_on.values_list("remote_addr", "via")) == {(None, "cli")}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_row_of_a_stop_names_no_address_of_the_request_that_started_the_import(
+    company, tmp_path, monkeypatch
+):
+    # An administrator asks a running web import to stop from a request of their own, whose
+    # row names its address. The run then writes, under their name, the row saying where it
+    # stopped: the address the job kept is its starter's, where the administrator never was.
+    job = _web_job(company.rep, tmp_path)
+    ImportJob.objects.filter(pk=job.pk).update(client_address="198.51.100.7")
+    outcomes = _when_the_second_batch_is_read(monkeypatch, cancel_as=company.admin)
+    run_import_job.call(job.pk)
+    assert outcomes == [CancelOutcome.STOPPING]
+    asked, stopped = _audit(job)
+    assert asked.actor == company.admin and "cancel_requested_at" in asked.changes
+    assert stopped.changes["status"] == {"before": "running", "after": "cancelled"}
+    assert (stopped.actor, stopped.remote_addr) == (company.admin, None)
+    # The rows the run wrote before it stopped are its starter's, from where they started it.
+    written = AuditEvent.objects.filter(object_type="customer")
+    assert set(written.values_list("actor", "remote_addr")) == {(company.rep.pk, "198.51.100.7")}
