@@ -1014,6 +1014,53 @@ class TokenMatch(Expression):
         return f"({sql})", [*pk_params, sqlite_match(self.looked_up), *check_params]
 
 
+class OrganisationMarksOccur(Expression):
+    """True for customers whose search text holds, as a substring, the organisation mark of any
+    text of ``terms`` (see :func:`with_organisation_marks`). Where it is false, a match of
+    ``TokenMatch(terms, organisation_marks=True)`` came from the customer's own tokens alone:
+    a mark the query matched starts with the query's text after ``~o``. A substring test costs
+    a fraction of a matching of the tokens, so ``customers.selectors.search_matches`` asks it
+    first, and a search for a name, a number or an address, whose words an organisation's
+    name seldom holds, needs no more for the people it finds."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, terms: Sequence[Term]):
+        super().__init__()
+        self.terms = tuple(terms)
+        self.text = F("search_text")
+
+    def get_source_expressions(self):
+        return [self.text]
+
+    def set_source_expressions(self, exprs):
+        (self.text,) = exprs
+
+    def _sql(self, compiler, function: str):
+        text_sql, text_params = compiler.compile(self.text)
+        marks = [
+            text
+            for term in with_organisation_marks(self.terms)
+            for text in term
+            if text.startswith(ORGANISATION_MARK)
+        ]
+        if not marks:
+            return "(1 = 0)", []
+        tests = " OR ".join([f"{function}({text_sql}, %s) <> 0"] * len(marks))
+        params = [param for mark in marks for param in (*text_params, mark)]
+        return f"({tests})", params
+
+    def as_sql(self, compiler, connection):
+        raise NotSupportedError(f"Customer search does not support {connection.vendor}.")
+
+    def as_postgresql(self, compiler, connection):
+        return self._sql(compiler, "strpos")
+
+    def as_sqlite(self, compiler, connection):
+        return self._sql(compiler, "instr")
+
+
 # --- the SQLite search table -----------------------------------------------------------------
 
 # The triggers that keep the FTS5 table in step with customers_customer (as migration 0002
