@@ -940,7 +940,9 @@ def ticket_assign(
                 {"assignee_id": _("%(user)s may not work with this customer.") % {"user": assignee}}
             )
         # Their team is locked likewise, after the ticket, where the ticket does not have it
-        # already: a team's deletion locks the team and then its tickets.
+        # already. A team's deletion locks its members before the team and its tickets, so an
+        # assignee in a team being deleted was waited for above and read without the team; the
+        # refusal below stays for a team removed without those locks.
         if assignee.team_id not in (None, ticket.team_id) and not key_shared(
             Team.objects.filter(pk=assignee.team_id).values_list("pk")
         ):
