@@ -4,6 +4,7 @@ gives them, not in whichever language the command happens to run in; the command
 refusals are in the language it runs in."""
 
 import csv
+import importlib
 from io import StringIO
 
 import pytest
@@ -11,6 +12,9 @@ from django.core.management import CommandError, call_command
 from django.utils import translation
 
 from guanxi.accounts.models import User
+from guanxi.accounts.roles import Role
+from guanxi.accounts.services import POOL, user_deactivate
+from guanxi.core.testing.factories import UserFactory
 from guanxi.imports.models import ImportJob
 from guanxi.imports.services import import_job_create
 from guanxi.imports.tests.test_import_job_runs import _file, _Runner
@@ -104,3 +108,173 @@ def test_resuming_an_import_that_was_stopped_for_good_is_refused_in_chinese(
         "如需重新导入此文件，请不带 --resume 运行（有外部编号的行会更新已有记录）。"
     )
     assert refusal.value.returncode == 2
+
+
+# --- the command's own report, in the language it runs in ---------------------------------
+
+# Two people, one of them twice (a sure duplicate, merged), a row without a name and one with a
+# phone number that is none (both rejected), and a column no field takes.
+PEOPLE = (
+    "name,phone,email,nickname\n"
+    "张三,13812340001,zhang@example.com,小张\n"
+    "李四,999,,\n"
+    "张三,13812340001,zhang@example.com,\n"
+    "王五,13812340005,wang@example.com,\n"
+    ",13812340002,,\n"
+)
+# 张三 again without the email, for --dedup review to create and queue as a likely duplicate.
+MORE = "name,phone,email\n张三,13812340001,\n钱七,13812340008,\n"
+
+REPORTS = {
+    "en": [
+        [
+            "Columns not imported (no field of that name; --mapping can map them): nickname.",
+            "Imported people.csv: 5 rows read — 2 created, 0 updated, 1 merged, 2 rejected.",
+            "2 rejected rows written to {errors} with the reasons.",
+        ],
+        [
+            "Columns not imported (no field of that name; --mapping can map them): nickname.",
+            "Imported people.csv: 5 rows read — 0 created, 0 updated, 3 merged, 2 rejected.",
+            "3 of the updated or merged rows changed nothing (already there).",
+            "2 rejected rows written to {errors} with the reasons.",
+        ],
+        [
+            "Imported more.csv: 2 rows read — 2 created, 0 updated, 0 merged, 0 rejected.",
+            "1 likely duplicates are waiting for review (the Duplicates page).",
+        ],
+        [
+            "Would import more.csv: 2 rows read — 0 created, 0 updated, 2 merged, 0 rejected.",
+            "2 of the updated or merged rows changed nothing (already there).",
+        ],
+    ],
+    "zh-hans": [
+        [
+            "未导入的列（没有同名字段；可用 --mapping 映射）：nickname。",
+            "已导入 people.csv：读取 5 行——新建 2 行，更新 0 行，合并 1 行，拒绝 2 行。",
+            "2 个被拒绝的行已连同原因写入 {errors}。",
+        ],
+        [
+            "未导入的列（没有同名字段；可用 --mapping 映射）：nickname。",
+            "已导入 people.csv：读取 5 行——新建 0 行，更新 0 行，合并 3 行，拒绝 2 行。",
+            "更新或合并的行中有 3 行没有任何变化（内容已存在）。",
+            "2 个被拒绝的行已连同原因写入 {errors}。",
+        ],
+        [
+            "已导入 more.csv：读取 2 行——新建 2 行，更新 0 行，合并 0 行，拒绝 0 行。",
+            "1 个疑似重复客户等待审核（见“重复客户”页面）。",
+        ],
+        [
+            "试运行 more.csv：读取 2 行——将新建 0 行，更新 0 行，合并 2 行，拒绝 0 行。",
+            "更新或合并的行中有 2 行没有任何变化（内容已存在）。",
+        ],
+    ],
+}
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_report_is_in_the_language_the_command_runs_in(
+    company, tmp_path, back_to_english, language
+):
+    # The user's own language is the other one: it decides the error file's reasons only.
+    User.objects.filter(pk=company.admin.pk).update(
+        language="en" if language == "zh-hans" else "zh-hans"
+    )
+    people, more = tmp_path / "people.csv", tmp_path / "more.csv"
+    people.write_text(PEOPLE, encoding="utf-8")
+    more.write_text(MORE, encoding="utf-8")
+    errors = tmp_path / "rejected.csv"
+    runs = [
+        [people],  # new people, a duplicate merged, two rows rejected
+        [people],  # the same again: what is there changes nothing
+        [more, "--dedup", "review"],  # a likely duplicate queued
+        [more, "--dry-run"],
+    ]
+    for args, expected in zip(runs, REPORTS[language], strict=True):
+        out, err = StringIO(), StringIO()
+        with translation.override(language):
+            call_command(
+                "import", "customers", *map(str, args), "--user", "admin",
+                "--errors", str(errors), stdout=out, stderr=err,
+            )  # fmt: skip
+        assert out.getvalue().splitlines() == [line.format(errors=errors) for line in expected]
+        assert err.getvalue() == ""
+
+
+def test_resuming_says_so_in_chinese_with_the_numbers_grouped(company, tmp_path):
+    path, name = _file(tmp_path, "customers", 2)
+    job = import_job_create(actor=company.admin, path=path, filename=name, kind="customers")
+    # As a job that stopped after 1,500 rows of a longer file leaves it: nothing is left to read
+    # of this one, and the report counts what the job counted before.
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.INTERRUPTED, last_row=1500, rows_read=1500, created=1500
+    )
+    out, err = StringIO(), StringIO()
+    with translation.override("zh-hans"):
+        call_command(
+            "import", "customers", str(path), "--resume", "--user", "admin",
+            stdout=out, stderr=err,
+        )  # fmt: skip
+    assert out.getvalue().splitlines() == [
+        f"从第 1500 行之后继续导入 #{job.pk}（已写入 1,500 行）。",
+        "已导入 customers.csv：读取 1,500 行——新建 1,500 行，更新 0 行，合并 0 行，拒绝 0 行。",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--user", "nobody"], "没有名为 'nobody' 的在职用户。"),
+        (["--user", "admin", "--resume"], "此文件没有可继续的未完成导入。"),
+        (["--user", "admin", "--batch-size", "0"], "--batch-size 不能小于 1。"),
+    ],
+)
+def test_the_commands_refusals_are_in_chinese(company, tmp_path, args, expected):
+    path, _name = _file(tmp_path, "customers", 2)
+    with translation.override("zh-hans"), pytest.raises(CommandError) as refusal:
+        call_command("import", "customers", str(path), *args)
+    assert str(refusal.value) == expected
+    assert refusal.value.returncode == 2
+
+
+def test_a_missing_file_is_refused_in_chinese(company, tmp_path):
+    missing = tmp_path / "missing.csv"
+    with translation.override("zh-hans"), pytest.raises(CommandError) as refusal:
+        call_command("import", "customers", str(missing), "--user", "admin")
+    assert str(refusal.value) == f"{missing}：文件不存在。"
+    with translation.override("zh-hans"), pytest.raises(CommandError) as refusal:
+        call_command("import", "customers", str(tmp_path), "--user", "admin")
+    assert str(refusal.value) == f"{tmp_path} 是目录，不是文件。"
+
+
+def test_an_import_stopped_by_its_users_deactivation_says_so_in_chinese(
+    company, tmp_path, monkeypatch
+):
+    command = importlib.import_module("guanxi.imports.management.commands.import")
+    # Their own language too: the reason the job gives is in it.
+    leaver = UserFactory(
+        username="manager_east_2",
+        role=Role.MANAGER,
+        department=company.east,
+        language="zh-hans",
+    )
+    path = tmp_path / "people.csv"
+    path.write_text("external_id,name\nN1,周杰\n", encoding="utf-8")
+    run = command.import_job_run
+
+    def deactivated_first(**kwargs):
+        # The deactivation commits after the command found its user active and made the job.
+        user_deactivate(actor=company.admin, user_id=leaver.pk, hand_over_to=POOL)
+        return run(**kwargs)
+
+    monkeypatch.setattr(command, "import_job_run", deactivated_first)
+    with translation.override("zh-hans"), pytest.raises(CommandError) as stopped:
+        call_command(
+            "import", "customers", str(path), "--user", "manager_east_2",
+            stdout=StringIO(), stderr=StringIO(),
+        )  # fmt: skip
+    assert stopped.value.returncode == 1
+    # The job's reason, in their language, ends with the full stop of the command's sentence.
+    assert str(stopped.value) == (
+        "导入在第 0 行之后停止：发起此导入的 manager_east_2 已停用：导入已停止。已写入的行保留。"
+        "导入只能由发起人继续：其他人可以重新导入此文件（有外部编号的行会更新已有记录）。"
+    )

@@ -31,6 +31,7 @@ from pathlib import Path
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from tqdm import tqdm
 
 from guanxi.accounts.models import User
@@ -97,7 +98,7 @@ class Command(BaseCommand):
         actor = self._actor(options["user"])
         _check_input_file(file)
         if options["batch_size"] < 1:
-            raise CommandError("--batch-size must be at least 1.", returncode=BAD_INPUT)
+            raise CommandError(_("--batch-size must be at least 1."), returncode=BAD_INPUT)
         # An explicit error file is checked now: the rejected rows are written only after the
         # whole import, and a typo in the path must not surface then.
         if options["errors"] is not None:
@@ -121,9 +122,12 @@ class Command(BaseCommand):
             ]
             if given:
                 raise CommandError(
-                    f"--resume carries on with the options the import was started with; it "
-                    f"cannot be combined with {', '.join(given)}. Run without --resume to "
-                    "start a new import with them.",
+                    _(
+                        "--resume carries on with the options the import was started with; it "
+                        "cannot be combined with %(options)s. Run without --resume to start a "
+                        "new import with them."
+                    )
+                    % {"options": ", ".join(given)},
                     returncode=BAD_INPUT,
                 )
             # Read once: the run checks a moved file against the job's digest with it.
@@ -134,14 +138,23 @@ class Command(BaseCommand):
                 if ended is not None:
                     raise self._ended(ended)
                 raise CommandError(
-                    "There is no unfinished import of this file to resume.", returncode=BAD_INPUT
+                    _("There is no unfinished import of this file to resume."),
+                    returncode=BAD_INPUT,
                 )
             # Said before anything else; the run itself refuses too, should one start meanwhile.
             if job.status == ImportJob.Status.RUNNING and not import_job_abandoned(job):
                 raise self._busy(job)
+            # English says "rows" for one row too, as it always has; the plural forms are
+            # for languages whose words change with the count.
             self.stdout.write(
-                f"Resuming import #{job.pk} after row {job.last_row} "
-                f"({job.rows_read:,} rows already written)."
+                ngettext(
+                    "Resuming import #%(number)d after row %(row)d (%(count)s rows already "
+                    "written).",
+                    "Resuming import #%(number)d after row %(row)d (%(count)s rows already "
+                    "written).",
+                    job.rows_read,
+                )
+                % {"number": job.pk, "row": job.last_row, "count": f"{job.rows_read:,}"}
             )
         else:
             mapping = None
@@ -205,18 +218,27 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             if job.dry_run:
                 # A dry run keeps nothing to carry on from (--resume refuses it).
-                self.stderr.write("\nStopped. A dry run writes nothing; run it again.")
+                self.stderr.write("\n" + _("Stopped. A dry run writes nothing; run it again."))
                 sys.exit(STOPPED)
             self.stderr.write(
-                f"\nStopped. Rows up to row {job.last_row} are imported ({job.rows_read:,} rows); "
-                "the batch being written was rolled back. Run the same command with --resume to "
-                "carry on."
+                "\n"
+                + ngettext(
+                    "Stopped. Rows up to row %(row)d are imported (%(count)s rows); the batch "
+                    "being written was rolled back. Run the same command with --resume to "
+                    "carry on.",
+                    "Stopped. Rows up to row %(row)d are imported (%(count)s rows); the batch "
+                    "being written was rolled back. Run the same command with --resume to "
+                    "carry on.",
+                    job.rows_read,
+                )
+                % {"row": job.last_row, "count": f"{job.rows_read:,}"}
             )
             sys.exit(STOPPED)
         except Exception as error:
             # The reason is often a sentence of its own, ending with its full stop (in the
-            # user's language, "。" in Chinese), followed by one of ours.
-            reason = f"{str(error).rstrip('.。')}."
+            # user's language, "。" in Chinese); ours follows it, with the full stop of the
+            # language the command runs in.
+            reason = str(error).rstrip(".。")
             # Deactivated meanwhile (the import refuses to write for them), the user may run
             # nothing again: the command refuses them, and --resume carries on only the imports
             # of whoever started them.
@@ -225,45 +247,58 @@ class Command(BaseCommand):
                 and not User.objects.filter(pk=actor.pk, is_active=True).exists()
             )
             if job.dry_run:
-                again = "" if left else "; run it again"
-                raise CommandError(
-                    f"The dry run stopped: {reason} It wrote nothing{again}.",
-                    returncode=STOPPED,
-                ) from error
+                if left:
+                    text = _("The dry run stopped: %(reason)s. It wrote nothing.")
+                else:
+                    text = _("The dry run stopped: %(reason)s. It wrote nothing; run it again.")
+                raise CommandError(text % {"reason": reason}, returncode=STOPPED) from error
             job.refresh_from_db()
             if left:
-                carry_on = (
-                    "Rows written so far stay. An import is resumed only by whoever started "
-                    "it: someone else may import the file again (rows with an external id "
-                    "update what is there)."
+                text = _(
+                    "The import stopped after row %(row)d: %(reason)s. Rows written so far "
+                    "stay. An import is resumed only by whoever started it: someone else may "
+                    "import the file again (rows with an external id update what is there)."
                 )
             else:
-                carry_on = (
-                    "Rows written so far stay; fix the problem and run the same command with "
-                    "--resume."
+                text = _(
+                    "The import stopped after row %(row)d: %(reason)s. Rows written so far "
+                    "stay; fix the problem and run the same command with --resume."
                 )
             raise CommandError(
-                f"The import stopped after row {job.last_row}: {reason} {carry_on}",
-                returncode=STOPPED,
+                text % {"row": job.last_row, "reason": reason}, returncode=STOPPED
             ) from error
         job.refresh_from_db()
         if job.status == ImportJob.Status.CANCELLED:
             # A web import taken up with --resume can be stopped from its page meanwhile.
             who = (job.stopped_by or job.started_by).username
-            when = (
-                f"after row {job.last_row} ({job.rows_read:,} rows written, which stay)"
-                if job.rows_read
-                else "before it imported any row"
-            )
+            if job.rows_read:
+                text = ngettext(
+                    "Import #%(number)d was stopped by %(user)s after row %(row)d (%(count)s "
+                    "rows written, which stay); it is not carried on.",
+                    "Import #%(number)d was stopped by %(user)s after row %(row)d (%(count)s "
+                    "rows written, which stay); it is not carried on.",
+                    job.rows_read,
+                )
+            else:
+                text = _(
+                    "Import #%(number)d was stopped by %(user)s before it imported any row; it "
+                    "is not carried on."
+                )
             raise CommandError(
-                f"Import #{job.pk} was stopped by {who} {when}; it is not carried on.",
+                text
+                % {
+                    "number": job.pk,
+                    "user": who,
+                    "row": job.last_row,
+                    "count": f"{job.rows_read:,}",
+                },
                 returncode=STOPPED,
             )
         self._report(job, errors_path, actor)
         if options["verbosity"] >= 2 and timings:
-            self.stdout.write(
-                "Time: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items())
-            )
+            # The stages are named as the code names them, for whoever tunes it.
+            stages = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items())
+            self.stdout.write(_("Time: %(stages)s") % {"stages": stages})
 
     def _say_columns_left_out(self, job: ImportJob) -> None:
         """Name the columns no field takes, which are read past without a word otherwise: a
@@ -276,10 +311,13 @@ class Command(BaseCommand):
             name for name, target in zip(job.header, mapping.targets, strict=True) if not target
         ]
         if any(name.strip() for name in left_out):
+            columns = ", ".join(name.strip() or _("(no header)") for name in left_out)
             self.stdout.write(
-                "Columns not imported (no field of that name; --mapping can map them): "
-                + ", ".join(name.strip() or "(no header)" for name in left_out)
-                + "."
+                _(
+                    "Columns not imported (no field of that name; --mapping can map them): "
+                    "%(columns)s."
+                )
+                % {"columns": columns}
             )
 
     def _busy(self, job: ImportJob) -> CommandError:
@@ -330,34 +368,72 @@ class Command(BaseCommand):
         if username:
             user = User.objects.filter(username=username, is_active=True).first()
             if user is None:
-                raise CommandError(f"No active user {username!r}.", returncode=BAD_INPUT)
+                raise CommandError(
+                    _("No active user %(user)s.") % {"user": repr(username)},
+                    returncode=BAD_INPUT,
+                )
             return user
         admins = list(User.objects.filter(is_active=True, is_superuser=True)[:2])
         if len(admins) != 1:
             raise CommandError(
-                "Say whom to import as with --user USERNAME: changes are recorded under a "
-                "user's name and limited to the customers they may change.",
+                _(
+                    "Say whom to import as with --user USERNAME: changes are recorded under a "
+                    "user's name and limited to the customers they may change."
+                ),
                 returncode=BAD_INPUT,
             )
         return admins[0]
 
     def _report(self, job: ImportJob, errors_path: Path, actor: User) -> None:
-        verb = "Would import" if job.dry_run else "Imported"
-        self.stdout.write(
-            f"{verb} {job.filename}: {job.rows_read:,} rows read — "
-            f"{job.created:,} created, {job.updated:,} updated, {job.merged:,} merged, "
-            f"{job.rejected:,} rejected."
-        )
+        """The counts, each message a whole sentence with its plural forms (English says
+        "rows" for one row too, as it always has). Numbers keep their thousands separators."""
+        counts = {
+            "file": job.filename,
+            "rows": f"{job.rows_read:,}",
+            "created": f"{job.created:,}",
+            "updated": f"{job.updated:,}",
+            "merged": f"{job.merged:,}",
+            "rejected": f"{job.rejected:,}",
+        }
+        if job.dry_run:
+            summary = ngettext(
+                "Would import %(file)s: %(rows)s rows read — %(created)s created, %(updated)s "
+                "updated, %(merged)s merged, %(rejected)s rejected.",
+                "Would import %(file)s: %(rows)s rows read — %(created)s created, %(updated)s "
+                "updated, %(merged)s merged, %(rejected)s rejected.",
+                job.rows_read,
+            )
+        else:
+            summary = ngettext(
+                "Imported %(file)s: %(rows)s rows read — %(created)s created, %(updated)s "
+                "updated, %(merged)s merged, %(rejected)s rejected.",
+                "Imported %(file)s: %(rows)s rows read — %(created)s created, %(updated)s "
+                "updated, %(merged)s merged, %(rejected)s rejected.",
+                job.rows_read,
+            )
+        self.stdout.write(summary % counts)
         if job.unchanged:
             self.stdout.write(
-                f"{job.unchanged:,} of the updated or merged rows changed nothing (already there)."
+                ngettext(
+                    "%(count)s of the updated or merged rows changed nothing (already there).",
+                    "%(count)s of the updated or merged rows changed nothing (already there).",
+                    job.unchanged,
+                )
+                % {"count": f"{job.unchanged:,}"}
             )
         if job.accounted != job.rows_read:  # cannot happen; said loudly if it ever does
-            self.stderr.write(f"The outcomes add up to {job.accounted:,}, not {job.rows_read:,}!")
+            self.stderr.write(
+                _("The outcomes add up to %(accounted)s, not %(rows)s!")
+                % {"accounted": f"{job.accounted:,}", "rows": f"{job.rows_read:,}"}
+            )
         if job.queued_for_review:
             self.stdout.write(
-                f"{job.queued_for_review:,} likely duplicates are waiting for review "
-                "(the Duplicates page)."
+                ngettext(
+                    "%(count)s likely duplicates are waiting for review (the Duplicates page).",
+                    "%(count)s likely duplicates are waiting for review (the Duplicates page).",
+                    job.queued_for_review,
+                )
+                % {"count": f"{job.queued_for_review:,}"}
             )
         if job.rejected:
             try:
@@ -368,25 +444,39 @@ class Command(BaseCommand):
             except OSError as error:
                 # The rows are imported; only their error file is missing. Say how to get it.
                 raise CommandError(
-                    f"The rejected rows could not be written to {errors_path}: "
-                    f"{error.strerror or error}. Give another place with --errors.",
+                    _(
+                        "The rejected rows could not be written to %(path)s: %(reason)s. Give "
+                        "another place with --errors."
+                    )
+                    % {"path": errors_path, "reason": error.strerror or error},
                     returncode=STOPPED,
                 ) from None
-            self.stdout.write(f"{count:,} rejected rows written to {errors_path} with the reasons.")
+            self.stdout.write(
+                ngettext(
+                    "%(count)s rejected rows written to %(path)s with the reasons.",
+                    "%(count)s rejected rows written to %(path)s with the reasons.",
+                    count,
+                )
+                % {"count": f"{count:,}", "path": errors_path}
+            )
 
 
 def _check_input_file(file: Path) -> None:
     """A missing, unreadable file or a directory is refused before any job is made."""
     if not file.exists():
-        raise CommandError(f"{file}: no such file.", returncode=BAD_INPUT)
+        raise CommandError(_("%(file)s: no such file.") % {"file": file}, returncode=BAD_INPUT)
     if file.is_dir():
-        raise CommandError(f"{file} is a directory, not a file.", returncode=BAD_INPUT)
+        raise CommandError(
+            _("%(file)s is a directory, not a file.") % {"file": file}, returncode=BAD_INPUT
+        )
     try:
         with file.open("rb"):
             pass
     except OSError as error:
         raise CommandError(
-            f"{file}: cannot be read ({error.strerror or error}).", returncode=BAD_INPUT
+            _("%(file)s: cannot be read (%(reason)s).")
+            % {"file": file, "reason": error.strerror or error},
+            returncode=BAD_INPUT,
         ) from None
 
 
