@@ -203,9 +203,8 @@ class Customer(models.Model):
 
     @property
     def company_label(self) -> str:
-        """The person's company as the matching engine knows it: their organisation's name,
-        whoever reads (the search holds it apart, see ``customers.search``). Pages and answers
-        show :attr:`company_in_sight`."""
+        """The person's company as the search tokens and the matching engine know it: their
+        organisation's name, whoever reads. Pages and answers show :attr:`company_in_sight`."""
         return self.organization.name if self.organization_id else self.company
 
     @property

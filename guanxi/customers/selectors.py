@@ -4,30 +4,13 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from django.core.exceptions import PermissionDenied
 from django.db import OperationalError, connection, transaction
-from django.db.models import (
-    BooleanField,
-    ExpressionWrapper,
-    F,
-    Lookup,
-    OuterRef,
-    Prefetch,
-    Q,
-    QuerySet,
-    Subquery,
-    Value,
-)
+from django.db.models import F, Lookup, Prefetch, Q, QuerySet, Value
 
 from guanxi.core.locking import ActorDeactivated, key_share_active_users
 
 from .masked_phone_search import masked_terms
 from .models import Customer, CustomFieldDefinition, MarketingConsent
-from .search import (
-    OrganisationMarksOccur,
-    TokenMatch,
-    normalise,
-    parse_query,
-    without_legal_forms,
-)
+from .search import TokenMatch, normalise, parse_query, without_legal_forms
 from .validation import has_control_characters
 from .visibility import NOTHING, VIEW, customer_scope
 
@@ -75,11 +58,7 @@ def customer_list_for_user(user, *, filters: dict | None = None) -> QuerySet[Cus
     query = (filters.get("q") or "").strip()
     if query:
         queryset = queryset.filter(
-            search_matches(
-                query,
-                phones_masked=not user.may_view_sensitive(),
-                scope=customer_scope(user, VIEW),
-            )
+            search_matches(query, phones_masked=not user.may_view_sensitive())
         )
     for name in (
         "kind",
@@ -112,17 +91,11 @@ def customer_list_for_user(user, *, filters: dict | None = None) -> QuerySet[Cus
     return queryset
 
 
-def search_matches(query: str, *, phones_masked: bool, scope: Q, legal_forms: bool = False) -> Q:
+def search_matches(query: str, *, phones_masked: bool, legal_forms: bool = False) -> Q:
     """Customers whose search tokens match every word of ``query`` (see ``customers.search``):
     names and their fragments, pinyin and initials, phone fragments of four or more digits,
-    emails, tags and external ids, answered from the database's search index, and people by
-    the name of their organisation. The legal forms of company names in ``query`` are left out
-    unless ``legal_forms``.
-
-    ``scope`` is whoever searches (``customer_scope``): a person is found by words only their
-    organisation's name holds when that organisation is in it. Otherwise a search for the name
-    of an organisation out of sight would tell which of the people in sight belong to it,
-    which no page or answer does (``organisations_in_sight``). Required, as ``phones_masked``.
+    emails, tags and external ids, answered from the database's search index. The legal forms
+    of company names in ``query`` are left out unless ``legal_forms``.
 
     ``phones_masked`` is for a searcher who sees phone numbers masked (not
     ``user.may_view_sensitive()``): their digits then match a phone only where the mask shows
@@ -138,28 +111,7 @@ def search_matches(query: str, *, phones_masked: bool, scope: Q, legal_forms: bo
         return NOTHING
     if phones_masked:
         terms = [*terms, *masked_terms(terms)]
-    # The index finds the people whose own tokens or organisation marks match. A person whose
-    # organisation is out of sight must match by their own tokens. The tests are made only for
-    # the rows the index found that have an organisation, cheapest first: whether their text
-    # holds a mark of the query at all (a substring test; most searches, for names, numbers
-    # and addresses, end there), their organisation read by its key (a few µs, and most
-    # organisations are in sight), then their tokens matched again without the marks, which
-    # costs several times more (the text made a tsvector again).
-    # The organisation is asked as a value of its row rather than with EXISTS: PostgreSQL may
-    # answer an EXISTS for many rows by hashing every customer in scope first, which for a
-    # common word (有限, of company names) read the whole table each search: 100 ms with
-    # 50,000 customers.
-    organisation_in_sight = Subquery(
-        Customer.objects.filter(pk=OuterRef("organization_id"))
-        .annotate(in_sight=ExpressionWrapper(scope, output_field=BooleanField()))
-        .values("in_sight")
-    )
-    return Q(TokenMatch(terms, organisation_marks=True)) & (
-        Q(organization__isnull=True)
-        | ~Q(OrganisationMarksOccur(terms))
-        | Q(organisation_in_sight)
-        | Q(TokenMatch(terms))
-    )
+    return Q(TokenMatch(terms))
 
 
 def customer_detail_for_user(user, customer_id) -> Customer:
@@ -599,12 +551,7 @@ def organisations_named(user, name: str, *, limit: int = 20) -> list[Customer]:
     # The legal form as given: without it, the few hundred candidates read could all be other
     # companies of the same name with another legal form.
     found = organisations.filter(
-        search_matches(
-            name,
-            phones_masked=not user.may_view_sensitive(),
-            scope=customer_scope(user, VIEW),
-            legal_forms=True,
-        )
+        search_matches(name, phones_masked=not user.may_view_sensitive(), legal_forms=True)
     )
     for candidate in found.only("id", "name", "region").order_by("name", "id")[:200]:
         candidates.setdefault(candidate.pk, candidate)
@@ -625,12 +572,13 @@ def deleted_customers_for_user(user, *, query: str = "") -> QuerySet[Customer]:
 
     if not can_restore_customers(user):
         raise PermissionDenied
-    scope = customer_scope(user, VIEW, deleted=True)
-    queryset = Customer.objects.filter(scope, deleted_at__isnull=False)
+    queryset = Customer.objects.filter(
+        customer_scope(user, VIEW, deleted=True), deleted_at__isnull=False
+    )
     query = (query or "").strip()
     if query:
         queryset = queryset.filter(
-            search_matches(query, phones_masked=not user.may_view_sensitive(), scope=scope)
+            search_matches(query, phones_masked=not user.may_view_sensitive())
         )
     return queryset
 

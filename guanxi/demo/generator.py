@@ -743,10 +743,7 @@ class CustomerGenerator:
         # person's name adds no tokens of its own for that (the tests compare the two).
         search = SearchTokens()
         search.update(name_tokens)
-        if organisation is not None:
-            search.add_organisation(company_tokens)
-        else:
-            search.update(company_tokens)
+        search.update(company_tokens)
         for e164, display, _label in phones:
             search.add_phone(e164, display)
         for address in emails:
@@ -907,8 +904,7 @@ class CustomerGenerator:
                 "",
                 build_search_text(
                     name=name,
-                    company=company,
-                    organisation=organisation.name if organisation else "",
+                    company=organisation.name if organisation else company,
                     phones=[(p[0], p[1]) for p in phones],
                     emails=emails,
                     tags=[],

@@ -1545,8 +1545,7 @@ class CustomerImporter:
             else:
                 search_text = build_search_text(
                     name=data["scalars"]["name"],
-                    company=data["scalars"].get("company", ""),
-                    organisation=rules.organisations.name_of(organization) or "",
+                    company=item.company,
                     phones=[(p.parsed.e164, p.parsed.display) for p in data["phones"]],
                     emails=[e["address"] for e in data["emails"]],
                     tags=data["tags"],
