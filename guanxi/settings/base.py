@@ -170,7 +170,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en"
+# The site default: the language of whoever has chosen none, of the sign-in page, of customers
+# written to in no language of their own, and of the command line (``guanxi import`` reports in
+# it). A regional code (zh-cn) is read as the language it names (``core.languages``).
+LANGUAGE_CODE = os.environ.get("GUANXI_LANGUAGE_CODE") or "en"
 # Traditional Chinese's catalogue is made from the Simplified one (``make messages``).
 LANGUAGES = [
     ("en", _("English")),
