@@ -4,7 +4,6 @@ gives them, not in whichever language the command happens to run in; the command
 refusals are in the language it runs in."""
 
 import csv
-import importlib
 from io import StringIO
 
 import pytest
@@ -12,9 +11,6 @@ from django.core.management import CommandError, call_command
 from django.utils import translation
 
 from guanxi.accounts.models import User
-from guanxi.accounts.roles import Role
-from guanxi.accounts.services import POOL, user_deactivate
-from guanxi.core.testing.factories import UserFactory
 from guanxi.imports.models import ImportJob
 from guanxi.imports.services import import_job_create
 from guanxi.imports.tests.test_import_job_runs import _file, _Runner
@@ -244,37 +240,3 @@ def test_a_missing_file_is_refused_in_chinese(company, tmp_path):
     with translation.override("zh-hans"), pytest.raises(CommandError) as refusal:
         call_command("import", "customers", str(tmp_path), "--user", "admin")
     assert str(refusal.value) == f"{tmp_path} 是目录，不是文件。"
-
-
-def test_an_import_stopped_by_its_users_deactivation_says_so_in_chinese(
-    company, tmp_path, monkeypatch
-):
-    command = importlib.import_module("guanxi.imports.management.commands.import")
-    # Their own language too: the reason the job gives is in it.
-    leaver = UserFactory(
-        username="manager_east_2",
-        role=Role.MANAGER,
-        department=company.east,
-        language="zh-hans",
-    )
-    path = tmp_path / "people.csv"
-    path.write_text("external_id,name\nN1,周杰\n", encoding="utf-8")
-    run = command.import_job_run
-
-    def deactivated_first(**kwargs):
-        # The deactivation commits after the command found its user active and made the job.
-        user_deactivate(actor=company.admin, user_id=leaver.pk, hand_over_to=POOL)
-        return run(**kwargs)
-
-    monkeypatch.setattr(command, "import_job_run", deactivated_first)
-    with translation.override("zh-hans"), pytest.raises(CommandError) as stopped:
-        call_command(
-            "import", "customers", str(path), "--user", "manager_east_2",
-            stdout=StringIO(), stderr=StringIO(),
-        )  # fmt: skip
-    assert stopped.value.returncode == 1
-    # The job's reason, in their language, ends with the full stop of the command's sentence.
-    assert str(stopped.value) == (
-        "导入在第 0 行之后停止：发起此导入的 manager_east_2 已停用：导入已停止。已写入的行保留。"
-        "导入只能由发起人继续：其他人可以重新导入此文件（有外部编号的行会更新已有记录）。"
-    )

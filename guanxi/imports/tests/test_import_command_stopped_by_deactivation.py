@@ -7,6 +7,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from guanxi.accounts.roles import Role
 from guanxi.accounts.services import POOL, user_deactivate
@@ -25,10 +26,12 @@ def _run(*args) -> tuple[str, str]:
     return out.getvalue(), err.getvalue()
 
 
-def test_an_import_whose_user_was_deactivated_says_so_once_and_offers_no_resume(
-    company, tmp_path, monkeypatch
-):
-    leaver = UserFactory(username="manager_east_2", role=Role.MANAGER, department=company.east)
+def _deactivated_as_it_starts(company, tmp_path, monkeypatch, **leaver) -> str:
+    """A file of one row, and manager_east_2 (with ``leaver``'s fields) deactivated once the
+    command has found them active and made the job; returns the file's path."""
+    leaver = UserFactory(
+        username="manager_east_2", role=Role.MANAGER, department=company.east, **leaver
+    )
     path = tmp_path / "people.csv"
     path.write_text("external_id,name\nN1,周杰\n", encoding="utf-8")
     run = command.import_job_run
@@ -39,9 +42,16 @@ def test_an_import_whose_user_was_deactivated_says_so_once_and_offers_no_resume(
         return run(**kwargs)
 
     monkeypatch.setattr(command, "import_job_run", deactivated_first)
+    return str(path)
+
+
+def test_an_import_whose_user_was_deactivated_says_so_once_and_offers_no_resume(
+    company, tmp_path, monkeypatch
+):
+    path = _deactivated_as_it_starts(company, tmp_path, monkeypatch)
 
     with pytest.raises(CommandError) as stopped:
-        _run("customers", str(path), "--user", "manager_east_2")
+        _run("customers", path, "--user", "manager_east_2")
 
     message = str(stopped.value)
     assert stopped.value.returncode == command.STOPPED
@@ -92,4 +102,19 @@ def test_a_dry_run_stopped_by_a_fault_ends_its_reason_with_one_full_stop(
 
     assert str(stopped.value) == (
         "The dry run stopped: The disk is full. It wrote nothing; run it again."
+    )
+
+
+def test_an_import_stopped_by_its_users_deactivation_says_so_in_chinese(
+    company, tmp_path, monkeypatch
+):
+    # Their own language too: the reason the job gives is in it.
+    path = _deactivated_as_it_starts(company, tmp_path, monkeypatch, language="zh-hans")
+    with translation.override("zh-hans"), pytest.raises(CommandError) as stopped:
+        _run("customers", path, "--user", "manager_east_2")
+    assert stopped.value.returncode == 1
+    # The job's reason, in their language, ends with the full stop of the command's sentence.
+    assert str(stopped.value) == (
+        "导入在第 0 行之后停止：发起此导入的 manager_east_2 已停用：导入已停止。已写入的行保留。"
+        "导入只能由发起人继续：其他人可以重新导入此文件（有外部编号的行会更新已有记录）。"
     )
