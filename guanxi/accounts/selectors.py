@@ -4,7 +4,7 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from .models import ApiToken, User
+from .models import ApiToken, Department, User
 from .roles import Role
 
 
@@ -83,7 +83,7 @@ def user_holdings(user: User) -> Holdings:
     )
 
 
-def user_last_agent_department(user: User):
+def user_last_agent_department(user: User) -> Department | None:
     """The department ``user`` is the last active service agent of, when it has active
     managers who are not superusers: they see every customer only while an active agent is in
     their department, so deactivating ``user`` puts their open tickets on customers they no
