@@ -57,7 +57,7 @@ class ImportJob(models.Model):
     via = models.CharField(max_length=10, default="cli")
     # The address of the web request that started the job (or last queued it again), named by
     # the audit rows its background run writes as every web change's rows name theirs.
-    client_address = models.GenericIPAddressField(null=True, blank=True)
+    client_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     total_rows = models.PositiveIntegerField(_("rows in the file"), null=True, blank=True)
     last_row = models.PositiveIntegerField(default=0)
     rows_read = models.PositiveIntegerField(_("rows read"), default=0)

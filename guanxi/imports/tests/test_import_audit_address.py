@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 
 from guanxi.audit.models import AuditEvent
 from guanxi.imports.models import ImportJob
@@ -86,3 +87,12 @@ def test_the_row_of_a_stop_names_no_address_of_the_request_that_started_the_impo
     # The rows the run wrote before it stopped are its starter's, from where they started it.
     written = AuditEvent.objects.filter(object_type="customer")
     assert set(written.values_list("actor", "remote_addr")) == {(company.rep.pk, "198.51.100.7")}
+
+
+def test_the_address_a_job_keeps_is_labelled_as_the_audit_log_labels_its_own():
+    # The job keeps the address for its audit rows to name: wherever both are shown, they read
+    # the same, in Chinese too.
+    with translation.override("zh-hans"):
+        kept = str(ImportJob._meta.get_field("client_address").verbose_name)
+        named = str(AuditEvent._meta.get_field("remote_addr").verbose_name)
+    assert kept == named == "IP 地址"
