@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+from django.utils.translation import gettext as _
+
 # Read once, as the program starts: reading it means setting it, which would change the mode
 # of a file another thread (the importer's) creates meanwhile.
 UMASK = os.umask(0)
@@ -56,20 +58,30 @@ def replaced_on_success(
 
 
 def check_output_path(path: Path, option: str) -> str | None:
-    """Why ``path`` cannot be written as an output file, naming ``option``; None when it can.
+    """Why ``path`` cannot be written as an output file, naming ``option``, in the active
+    language (the command's: it is said to whoever runs it); None when it can.
     Checked before the work starts, so a typo does not show only after minutes of work."""
     path = Path(path)
     if path.is_dir():
-        return f"{option} {path} is a directory, not a file."
+        return _("%(option)s %(path)s is a directory, not a file.") % {
+            "option": option,
+            "path": path,
+        }
     if _not_a_file(path):  # written directly: nothing is written beside it
-        return None if os.access(path, os.W_OK) else f"{option} {path} cannot be written."
+        if os.access(path, os.W_OK):
+            return None
+        return _("%(option)s %(path)s cannot be written.") % {"option": option, "path": path}
     # A symbolic link's target is replaced, beside it.
     target = path.resolve()
     if not target.parent.is_dir():
-        return f"{option} {path}: the directory {target.parent} does not exist."
+        return _("%(option)s %(path)s: the directory %(directory)s does not exist.") % {
+            "option": option,
+            "path": path,
+            "directory": target.parent,
+        }
     # The file is written beside its destination first, so the directory must be writable.
     if not os.access(target.parent, os.W_OK) or (
         target.exists() and not os.access(target, os.W_OK)
     ):
-        return f"{option} {path} cannot be written."
+        return _("%(option)s %(path)s cannot be written.") % {"option": option, "path": path}
     return None

@@ -5,6 +5,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from guanxi.core import files
 from guanxi.core.files import check_output_path, replaced_on_success
@@ -74,3 +75,14 @@ def test_a_symlinked_destination_needs_its_target_directory_writable(tmp_path, m
     real_access = os.access
     monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != tmp_path and real_access(p, mode))
     assert check_output_path(link, "--output") is None
+
+
+def test_the_commands_say_in_chinese_why_an_output_file_cannot_be_written(tmp_path):
+    # The import, dedup and analytics commands give the reason as it is, in the language they
+    # run in.
+    missing = tmp_path / "gone" / "out.csv"
+    with translation.override("zh-hans"):
+        assert check_output_path(tmp_path, "--output") == f"--output {tmp_path} 是目录，不是文件。"
+        assert check_output_path(missing, "--errors") == (
+            f"--errors {missing}：目录 {missing.parent} 不存在。"
+        )
