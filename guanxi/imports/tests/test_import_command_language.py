@@ -13,6 +13,7 @@ from django.utils import translation
 from guanxi.accounts.models import User
 from guanxi.imports.models import ImportJob
 from guanxi.imports.services import import_job_create
+from guanxi.imports.tests.files import damaged_xlsx
 from guanxi.imports.tests.test_import_job_runs import _file, _Runner
 
 pytestmark = pytest.mark.django_db
@@ -240,3 +241,35 @@ def test_a_missing_file_is_refused_in_chinese(company, tmp_path):
     with translation.override("zh-hans"), pytest.raises(CommandError) as refusal:
         call_command("import", "customers", str(tmp_path), "--user", "admin")
     assert str(refusal.value) == f"{tmp_path} 是目录，不是文件。"
+
+
+# --- a file or mapping the import refuses, named in the user's language -------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            "姓名,备注,电话,备注\n张三,VIP客户,13812340001,老客户\n",
+            "列映射：文件中有多列使用了相同的标题：“备注”。列是按标题对应字段的，请在文件中给"
+            "每一列起不同的名称，然后重新导入。",
+        ),
+        (damaged_xlsx(), "文件：此 XLSX 工作簿已损坏，无法完整读取（"),
+    ],
+)
+def test_a_refused_file_or_mapping_is_named_in_chinese(company, tmp_path, content, expected):
+    # The field is named by its label, as the web names it, not by its key in the code.
+    User.objects.filter(pk=company.admin.pk).update(language="zh-hans")
+    path = tmp_path / ("people.csv" if isinstance(content, str) else "people.xlsx")
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8")
+        mapping = tmp_path / "mapping.json"
+        mapping.write_text('{"姓名": "name", "备注": "notes", "电话": "phone"}', encoding="utf-8")
+        args = ["--mapping", str(mapping)]
+    else:
+        path.write_bytes(content)
+        args = []
+    with translation.override("zh-hans"), pytest.raises(CommandError) as refusal:
+        call_command("import", "customers", str(path), "--user", "admin", *args)
+    assert str(refusal.value).startswith(expected), str(refusal.value)
+    assert refusal.value.returncode == 2

@@ -28,7 +28,12 @@ file or the options are unusable, or the import to resume is still being run by 
 import sys
 from pathlib import Path
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import (
+    NON_FIELD_ERRORS,
+    FieldDoesNotExist,
+    PermissionDenied,
+    ValidationError,
+)
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -40,6 +45,7 @@ from guanxi.core.files import check_output_path
 from guanxi.core.languages import in_language, language_of
 from guanxi.imports.mapping import MappingError, build_mapping, read_mapping_file
 from guanxi.imports.models import ImportJob
+from guanxi.imports.reasons import several
 from guanxi.imports.services import (
     ImportJobUnavailable,
     custom_field_keys,
@@ -163,10 +169,10 @@ class Command(BaseCommand):
                     mapping = read_mapping_file(options["mapping"])
                 except MappingError as error:
                     raise CommandError(str(error), returncode=BAD_INPUT) from None
-            try:
-                # The job runs in the user's language, as a web import runs in the language
-                # they chose in the top bar.
-                with in_language(language_of(actor)):
+            # The job runs in the user's language, as a web import runs in the language they
+            # chose in the top bar.
+            with in_language(language_of(actor)):
+                try:
                     job = import_job_create(
                         actor=actor,
                         path=file,
@@ -177,13 +183,12 @@ class Command(BaseCommand):
                         dry_run=options["dry_run"],
                         via="cli",
                     )
-            except ValidationError as error:
-                raise CommandError(
-                    "; ".join(f"{k}: {' '.join(v)}" for k, v in error.message_dict.items()),
-                    returncode=BAD_INPUT,
-                ) from None
-            except PermissionDenied as error:
-                raise CommandError(str(error), returncode=BAD_INPUT) from None
+                except ValidationError as error:
+                    # Named here, in the language the reasons were given in, so that each
+                    # reads as one sentence.
+                    raise CommandError(_refusal(error), returncode=BAD_INPUT) from None
+                except PermissionDenied as error:
+                    raise CommandError(str(error), returncode=BAD_INPUT) from None
             self._say_columns_left_out(job)
         errors_path = options["errors"] or file.with_name(file.name + ".errors.csv")
         bar = tqdm(
@@ -459,6 +464,32 @@ class Command(BaseCommand):
                 )
                 % {"count": f"{count:,}", "path": errors_path}
             )
+
+
+def _field_label(name: str) -> str:
+    """The label of the job's field ``name`` in the active language (``列映射``, not
+    ``mapping``): the key is the code's, and means nothing to whoever reads the refusal. The
+    file is the job's ``filename``."""
+    try:
+        field = ImportJob._meta.get_field("filename" if name == "file" else name)
+    except FieldDoesNotExist:
+        return name
+    return str(field.verbose_name)
+
+
+def _refusal(error: ValidationError) -> str:
+    """A refusal of the file, the mapping or the options in the active language, each reason
+    after the label of the field it is about (the catalogue gives the colon and the separator:
+    full-width ones in Chinese)."""
+    return several(
+        [
+            " ".join(texts)
+            if name == NON_FIELD_ERRORS
+            else _("%(field)s: %(reason)s")
+            % {"field": _field_label(name), "reason": " ".join(texts)}
+            for name, texts in error.message_dict.items()
+        ]
+    )
 
 
 def _check_input_file(file: Path) -> None:
