@@ -20,6 +20,7 @@ from guanxi.audit.models import AuditEvent
 from guanxi.customers.models import Customer
 from guanxi.customers.services import customer_create
 from guanxi.dedup.models import DuplicatePair
+from guanxi.dedup.services import customers_merge
 from guanxi.interactions.models import Interaction
 
 from .conftest import API, ApiClient
@@ -73,6 +74,25 @@ def test_a_stray_body_sent_to_an_operation_without_one_is_not_part_of_the_reques
     assert again["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
     assert AuditEvent.objects.filter(action="reveal").count() == 1
+
+
+def test_a_stray_body_sent_to_a_merge_undo_is_not_part_of_the_request(api_as, company):
+    # Undoing a merge takes no body either: the retry with another stray one is the same undo,
+    # replayed, and the merge is undone once.
+    first = customer_create(actor=company.rep, data={"name": "张伟", "phones": ["13812345678"]})
+    second = customer_create(actor=company.rep, data={"name": "張偉", "phones": ["13812345678"]})
+    merge = customers_merge(actor=company.rep, survivor_id=first.pk, merged_id=second.pk)
+    manager = api_as("manager")
+    undo = f"/merges/{merge.pk}/undo"
+    answer = manager.post(undo, {"note": "first"}, headers=_key("undo"))
+    again = manager.post(undo, {"note": "second"}, headers=_key("undo"))
+    assert (answer.status_code, again.status_code) == (200, 200), again.content
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json() == answer.json()
+    assert answer.json()["undone_by"]["username"] == "manager"
+    # One undo: a row for each of the two customers.
+    undone = AuditEvent.objects.filter(action=AuditEvent.Action.UNMERGE)
+    assert sorted(undone.values_list("object_id", flat=True)) == sorted([first.pk, second.pk])
 
 
 def test_the_same_key_on_another_endpoint_is_422(rep, company):
