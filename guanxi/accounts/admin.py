@@ -319,6 +319,19 @@ class DepartmentAdmin(AuditedSettingAdmin):
             actor=request.user, department_ids=list(queryset.values_list("pk", flat=True))
         )
 
+    # Someone or a team put in a department after its delete page looked for them, before the
+    # deletion locked it, refuses the deletion (``departments_delete``) with everything of the
+    # request undone; the page is shown again, now listing them, as it lists those in it from
+    # the start. The bulk delete locks the departments before Django looks (``delete_selected``
+    # of the base), and so lists them itself.
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except services.DepartmentsJoinedMeanwhileError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
 
 class TeamForm(ActiveUserFieldsForm, VersionCheckForm):
     active_user_fields = ("lead",)

@@ -80,9 +80,16 @@ class Team(models.Model):
         # members' department would show their customers to one department's manager and
         # let them be changed by the other's.
         super().clean()
-        if self.pk is None or self.department_id is None:
+        if self.department_id is None:
             return
-        _lock_team(self.pk)
+        if self.pk is not None:
+            _lock_team(self.pk)
+        if not _department_still_there(self.department_id):
+            raise ValidationError(
+                {"department": _("This department has just been deleted: choose another one.")}
+            )
+        if self.pk is None:
+            return
         elsewhere = (
             User.objects.filter(team_id=self.pk)
             .exclude(department_id=self.department_id)
@@ -109,6 +116,24 @@ def _lock_team(team_id: int) -> None:
     one (a script calling ``full_clean``) has nothing to hold the lock for."""
     if connection.in_atomic_block:
         list(Team.objects.select_for_update().filter(pk=team_id).values_list("pk"))
+
+
+def _department_still_there(department_id: int) -> bool:
+    """Whether the department is still there, its row locked until the transaction ends, before
+    someone or a team is saved into it.
+
+    Its deletion locks it too, and then looks for its people and teams: of the two, one waits
+    for the other. A page saving first is found by the deletion, which is refused (people and
+    teams protect their department); a deletion first is found here, and the page says so on
+    the department rather than saving a key that fails as it commits (a server error). Neither
+    is done half-way: deleting the department all the same would leave whoever was just put in
+    it without one, changing, unrecorded, which customers they and its managers see. Locked
+    after the person and the team, as everything locks them first (a deactivation the leaver
+    and then their department, a team's deletion its members and then the team)."""
+    departments = Department.objects.filter(pk=department_id)
+    if connection.in_atomic_block:
+        departments = departments.select_for_update()
+    return bool(list(departments.values_list("pk")))
 
 
 class GuanxiUserManager(UserManager):
@@ -180,17 +205,25 @@ class User(AbstractUser):
     def clean(self):
         # See Team.clean: who sees which customers reads both, so they must agree.
         super().clean()
-        if self.team_id is None:
-            return
-        _lock_team(self.team_id)
-        team = Team.objects.select_related("department").filter(pk=self.team_id).first()
-        if team is None:
-            # Deleted while this waited for its lock (the form had found it): saved all the
-            # same, the person would name a team that is gone, and the commit fail on the key.
+        team = None
+        if self.team_id is not None:
+            _lock_team(self.team_id)
+            team = Team.objects.select_related("department").filter(pk=self.team_id).first()
+            if team is None:
+                # Deleted while this waited for its lock (the form had found it): saved all the
+                # same, the person would name a team that is gone, and the commit fail on the key.
+                raise ValidationError(
+                    {"team": _("This team has just been deleted: choose another team, or none.")}
+                )
+        if self.department_id is not None and not _department_still_there(self.department_id):
             raise ValidationError(
-                {"team": _("This team has just been deleted: choose another team, or none.")}
+                {
+                    "department": _(
+                        "This department has just been deleted: choose another one, or none."
+                    )
+                }
             )
-        if team.department_id != self.department_id:
+        if team is not None and team.department_id != self.department_id:
             raise ValidationError(
                 {
                     "team": _(

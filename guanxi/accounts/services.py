@@ -568,17 +568,43 @@ def department_save(
     return department
 
 
+class DepartmentsJoinedMeanwhileError(Exception):
+    """Someone or a team was put in departments being deleted after the page deleting them was
+    shown with nobody in them: the departments are kept (their people and teams protect them)."""
+
+    def __init__(self, departments: Iterable[Department]):
+        super().__init__(
+            _(
+                "Nothing was deleted: people or teams were put in %(departments)s since this "
+                "page was opened."
+            )
+            % {"departments": _(", ").join(department.name for department in departments)}
+        )
+
+
 @transaction.atomic
 def departments_delete(*, actor: User, department_ids: Iterable[int]) -> int:
-    """Delete departments nobody and no team belongs to (administrators only), audited."""
+    """Delete departments nobody and no team belongs to (administrators only), audited.
+
+    The admin site's confirmation page refuses to delete one that people or teams are in,
+    listing them. Whoever is put in one after the page looked locks it first
+    (``User.clean``, ``Team.clean``): the deletion waits for them, and then finds them once the
+    departments are locked. :class:`DepartmentsJoinedMeanwhileError` is raised and nothing is
+    deleted, for the page to be shown again with those it now lists: leaving them without a
+    department would change, unrecorded, which customers they and its managers see."""
     _require_settings_admin(actor)
-    return len(
-        settings_delete(
+    try:
+        deleted = settings_delete(
             actor=actor,
             queryset=Department.objects.filter(pk__in=set(department_ids)),
             object_type="department",
         )
-    )
+    except ProtectedError as error:
+        joined = {kept.department_id for kept in error.protected_objects}
+        raise DepartmentsJoinedMeanwhileError(
+            Department.objects.filter(pk__in=joined).order_by("name")
+        ) from error
+    return len(deleted)
 
 
 @transaction.atomic
