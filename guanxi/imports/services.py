@@ -748,6 +748,30 @@ def import_job_queue_again(*, actor, job: ImportJob) -> bool:
     return bool(queued)
 
 
+def import_job_start(*, actor, job: ImportJob, dry_run: bool) -> bool:
+    """Start a draft web import, or its dry run, from its mapping page: queued for the
+    background worker, which runs it as ``actor``; False when it has been started meanwhile (a
+    second click, another tab). The caller queues the task when this says True, in the same
+    transaction: a job said to be queued with no task behind it would wait for ever, with no
+    button to carry it on.
+
+    Only its uploader may (the import runs as them). The address of the request is kept for the
+    audit rows its background run writes (``_run_claimed``). Not audited itself, as queuing a
+    stopped import again is not (:func:`import_job_queue_again`): starting changes no customer,
+    and the run audits every row it writes and, at the end, what the import did; cancelling and
+    discarding are, as they stop what someone else may have started."""
+    if job.started_by_id != actor.pk or not can_create_customers(actor):
+        raise PermissionDenied
+    # In one statement, from the draft only: of two clicks that both found it, one starts it.
+    started = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.DRAFT).update(
+        status=ImportJob.Status.QUEUED,
+        dry_run=dry_run,
+        client_address=current_origin().remote_addr,
+    )
+    job.refresh_from_db()
+    return bool(started)
+
+
 # --- a dry run imported for real -------------------------------------------------------------
 
 

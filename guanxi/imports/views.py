@@ -25,7 +25,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from guanxi.audit.context import current_origin
 from guanxi.core.uploads import (
     LENGTH_REQUIRED,
     UploadRefused,
@@ -65,6 +64,7 @@ from .services import (
     import_job_may_stop,
     import_job_queue_again,
     import_job_resumable,
+    import_job_start,
     import_made_from_dry_run,
     upload_lost_message,
     upload_removed,
@@ -319,16 +319,10 @@ def import_mapping(request, job_id: int):
                 # A dry run is the same job run by the same task, marked to write nothing (the
                 # whole file is read and rolled back, see ``dry_run``). Of two clicks that both
                 # found the draft, only one queues the job. The status and the queued task
-                # commit together: a job said to be queued with no task behind it would wait
-                # for ever, with no button to carry it on.
+                # commit together.
                 dry_run = action == "dry_run"
                 with transaction.atomic():
-                    if ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.DRAFT).update(
-                        status=ImportJob.Status.QUEUED,
-                        dry_run=dry_run,
-                        # For the audit rows its background run writes (``_run_claimed``).
-                        client_address=current_origin().remote_addr,
-                    ):
+                    if import_job_start(actor=request.user, job=job, dry_run=dry_run):
                         run_import_job.enqueue(job.pk)
                         if dry_run:
                             messages.success(request, _("The dry run has started."))
