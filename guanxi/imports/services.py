@@ -35,7 +35,7 @@ from guanxi.customers.visibility import can_create_customers
 
 from .cancelling import ImportCancelled, stop_if_cancel_requested
 from .job_locks import JobLockBusy, job_lock, job_runner_present
-from .mapping import ColumnMapping, MappingError, build_mapping
+from .mapping import ColumnMapping, MappingError, allowed_fields, build_mapping
 from .models import ImportJob, ImportRememberedId, ImportRowError
 from .readers import FileProblem, TableFile, open_table
 
@@ -746,6 +746,33 @@ def import_job_queue_again(*, actor, job: ImportJob) -> bool:
         return False
     job.refresh_from_db()
     return bool(queued)
+
+
+def import_job_map(*, actor, job: ImportJob, mapping: dict, dedup: str | None) -> bool:
+    """Keep the columns chosen on a draft web import's mapping page, and its duplicates choice
+    when it is one of them; False when it has been started or discarded meanwhile, and nothing
+    is changed: a second click, or a form left open, must not change the mapping of a running
+    job (a resumed run reads it again).
+
+    Of the fields chosen, only those the page offers are kept (``job.mapping`` and ``job.dedup``
+    are set to what is kept): anything else, a value no list holds or one with a NUL character
+    (which PostgreSQL refuses to store), is for the caller's check to name, never stored. Only
+    its uploader may, as only they may start it. Not audited, as an upload is not: a draft
+    changes no customer."""
+    if job.started_by_id != actor.pk or not can_create_customers(actor):
+        raise PermissionDenied
+    if dedup in ImportJob.Dedup.values:
+        job.dedup = dedup
+    allowed = allowed_fields(job.kind, custom_field_keys())
+    job.mapping = {
+        name: target for name, target in mapping.items() if target is None or target in allowed
+    }
+    # From the draft only, in one statement: a start that got there first wins.
+    return bool(
+        ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.DRAFT).update(
+            mapping=job.mapping, dedup=job.dedup
+        )
+    )
 
 
 def import_job_start(*, actor, job: ImportJob, dry_run: bool) -> bool:

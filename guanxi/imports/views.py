@@ -38,7 +38,6 @@ from .interaction_import import InteractionImporter
 from .mapping import (
     FIELDS_BY_KIND,
     MappingError,
-    allowed_fields,
     build_mapping,
     repeated_headers,
     repeated_headers_message,
@@ -61,6 +60,7 @@ from .services import (
     import_job_discard,
     import_job_discardable,
     import_job_for_real,
+    import_job_map,
     import_job_may_stop,
     import_job_queue_again,
     import_job_resumable,
@@ -291,20 +291,10 @@ def import_mapping(request, job_id: int):
             for i, name in enumerate(table.header)
             if f"map_{i}" in request.POST
         }
-        dedup = request.POST.get("dedup", job.dedup)
-        if dedup in ImportJob.Dedup.values:
-            job.dedup = dedup
-        # Of the choices posted, those the page offers are kept; anything else (a value no
-        # list holds, or one with a NUL character, which PostgreSQL refused to store: a server
-        # error) is named by the check below and never stored.
-        allowed = allowed_fields(job.kind, keys)
-        job.mapping = {
-            name: target for name, target in mapping.items() if target is None or target in allowed
-        }
-        # Only while nothing has started: a second click, or a form left open, must not
-        # change the mapping of a running job (a resumed run reads it again).
-        if not ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.DRAFT).update(
-            mapping=job.mapping, dedup=job.dedup
+        # Of the choices posted, only those the page offers are kept; the check below names
+        # the others.
+        if not import_job_map(
+            actor=request.user, job=job, mapping=mapping, dedup=request.POST.get("dedup")
         ):
             return redirect("imports:detail", job_id=job.pk)
         try:
