@@ -113,12 +113,16 @@ def _lock_team(team_id: int) -> None:
     team is checked against the other: an administrator moving the team and another putting
     someone in it at the same moment would otherwise each check what the other is changing,
     and both save. The admin pages validate and save in one transaction; a check made outside
-    one (a script calling ``full_clean``) has nothing to hold the lock for."""
+    one (a script calling ``full_clean``) has nothing to hold the lock for.
+
+    The team's row alone: teams are listed by their department's name, and that join would lock
+    the department too, before the page locks the departments it needs in id order
+    (``_department_still_there``)."""
     if connection.in_atomic_block:
-        list(Team.objects.select_for_update().filter(pk=team_id).values_list("pk"))
+        list(Team.objects.select_for_update(of=("self",)).filter(pk=team_id).values_list("pk"))
 
 
-def _department_still_there(department_id: int) -> bool:
+def _department_still_there(department_id: int, *, also: int | None = None) -> bool:
     """Whether the department is still there, its row locked until the transaction ends, before
     someone or a team is saved into it.
 
@@ -129,11 +133,15 @@ def _department_still_there(department_id: int) -> bool:
     is done half-way: deleting the department all the same would leave whoever was just put in
     it without one, changing, unrecorded, which customers they and its managers see. Locked
     after the person and the team, as everything locks them first (a deactivation the leaver
-    and then their department, a team's deletion its members and then the team)."""
-    departments = Department.objects.filter(pk=department_id)
+    and then their department, a team's deletion its members and then the team).
+
+    ``also``, a department the page locks too (the one a service agent leaves), is locked with
+    it in id order: two agents swapped between two departments at once, each page locking the
+    department it moves into and then the one it leaves, held what the other waited for."""
+    departments = Department.objects.filter(pk__in={department_id, also} - {None})
     if connection.in_atomic_block:
-        departments = departments.select_for_update()
-    return bool(list(departments.values_list("pk")))
+        departments = departments.select_for_update().order_by("pk")
+    return department_id in set(departments.values_list("pk", flat=True))
 
 
 class GuanxiUserManager(UserManager):
@@ -215,7 +223,9 @@ class User(AbstractUser):
                 raise ValidationError(
                     {"team": _("This team has just been deleted: choose another team, or none.")}
                 )
-        if self.department_id is not None and not _department_still_there(self.department_id):
+        if self.department_id is not None and not _department_still_there(
+            self.department_id, also=self._agent_department_stored()
+        ):
             raise ValidationError(
                 {
                     "department": _(
@@ -233,6 +243,17 @@ class User(AbstractUser):
                     % {"department": team.department.name}
                 }
             )
+
+    def _agent_department_stored(self) -> int | None:
+        """The department this user, as stored, is a service agent of: their page locks it
+        when they leave it or stop being its agent (``services.user_edit_lock``), and
+        ``clean`` locks it first, with the one they are put in, in id order."""
+        if self.pk is None:
+            return None
+        stored = User.objects.filter(pk=self.pk).values_list("role", "department_id").first()
+        if stored is None or stored[0] != Role.SERVICE_AGENT:
+            return None
+        return stored[1]
 
     @property
     def label(self) -> str:

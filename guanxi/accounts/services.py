@@ -939,6 +939,18 @@ def users_delete(*, actor: User, user_ids: Iterable[int]) -> int:
         # The admin site shows its own refusal page.
         raise PermissionDenied
     users = list(User.objects.filter(pk__in=user_ids).select_for_update().order_by("pk"))
+    # Deleting them takes them off the departments they manage and then the teams they lead
+    # (Django's order): the teams are locked first, and then the departments, each in id order,
+    # as a page saving one of the team's members locks the team and then the department
+    # (``User.clean``), and a team's page the team and then its department.
+    found = [user.pk for user in users]
+    list(Team.objects.select_for_update().filter(lead_id__in=found).order_by("pk").values("pk"))
+    list(
+        Department.objects.select_for_update()
+        .filter(manager_id__in=found)
+        .order_by("pk")
+        .values("pk")
+    )
     for user in users:
         audit_record(
             actor=actor,
