@@ -162,8 +162,13 @@ def setting_save(
     Saving with nothing changed writes nothing, not even a new version. ``None`` as the
     expected version is for callers with no form read earlier (seeding, scripts)."""
     model = type(instance)
+    # The row alone: a model listed by a related row's field (teams by their department's name)
+    # joins that row, and FOR UPDATE would lock it too, out of the order everything locks in
+    # (a team's old department before the one ``Team.clean`` locks it into).
     stored = (
-        model.objects.select_for_update().filter(pk=instance.pk).first() if instance.pk else None
+        model.objects.select_for_update(of=("self",)).filter(pk=instance.pk).first()
+        if instance.pk
+        else None
     )
     if stored is not None and expected_version is not None and stored.version != expected_version:
         raise StaleSettingError(stored)

@@ -54,7 +54,10 @@ class VersionCheckForm(forms.ModelForm):
         if self.instance.pk:
             stored = type(self.instance)._default_manager.filter(pk=self.instance.pk)
             if transaction.get_connection(stored.db).in_atomic_block:
-                stored = stored.select_for_update()
+                # The row alone: a model listed by a related row's field (teams by their
+                # department's name) joins that row, and FOR UPDATE would lock it too, before
+                # the page locks what it needs in its own order (users, teams, departments).
+                stored = stored.select_for_update(of=("self",))
             current = stored.values_list("version", flat=True).first()
             # A form without a version (an old page, a script) cannot show what it read, so
             # it is refused like a stale one.
@@ -126,8 +129,11 @@ class AuditedSettingAdmin(CheckedSelectionMixin, CheckedFieldsMixin, admin.Model
     def delete_model(self, request, obj):
         # The delete page's confirmation, checked under the row's lock as a save is: the
         # setting may have been changed since the page showed it. A confirmation without a
-        # version (an old page, a script) is refused like a stale one.
-        stored = self.model._default_manager.select_for_update().filter(pk=obj.pk).first()
+        # version (an old page, a script) is refused like a stale one. The row alone is locked,
+        # not a related row its ordering joins (see ``VersionCheckForm.clean``).
+        stored = (
+            self.model._default_manager.select_for_update(of=("self",)).filter(pk=obj.pk).first()
+        )
         if stored is not None and int_param(request.POST.get("version_read")) != stored.version:
             raise StaleSettingError(stored)
         self.delete_settings(request, self.model._default_manager.filter(pk=obj.pk))
