@@ -354,6 +354,12 @@ class TeamAdmin(AuditedSettingAdmin):
             actor=request.user, team_ids=list(queryset.values_list("pk", flat=True))
         )
 
+    def delete_lock_first(self, request, ids):
+        # The members before the teams, as the deletion locks them: a member's page locks
+        # them and then their team, and a delete page holding the team while the deletion
+        # waited for a member deadlocked with it.
+        services.teams_delete_lock(team_ids=ids)
+
 
 # Django registers its own admin of groups; ours is the same with the selection of its list
 # checked, as every admin of the site has it (guanxi.web.admin_selection), the ids of its

@@ -655,6 +655,14 @@ def _members_and_teams_lock(team_ids: list[int]) -> dict[int, list[int]]:
         transaction.savepoint_rollback(attempt)
 
 
+def teams_delete_lock(*, team_ids: Iterable[int]) -> None:
+    """Lock, in an open transaction, what :func:`teams_delete` locks first: the members of the
+    teams ``team_ids`` and then the teams, again should someone join one in between. For a
+    page that checks the teams under their lock before deleting them: locking a team on its
+    own first, it waited for a member whose page held them while waiting for the team."""
+    _members_and_teams_lock(sorted(set(team_ids)))
+
+
 @transaction.atomic
 def teams_delete(*, actor: User, team_ids: Iterable[int]) -> int:
     """Delete teams (administrators only). Their members are left without a team, so the

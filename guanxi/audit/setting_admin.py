@@ -116,6 +116,12 @@ class AuditedSettingAdmin(CheckedSelectionMixin, CheckedFieldsMixin, admin.Model
     def delete_settings(self, request, queryset) -> None:
         raise NotImplementedError
 
+    def delete_lock_first(self, request, ids: list[int]) -> None:
+        """Lock what must be locked before the rows ``ids`` are, when they are about to be
+        checked and deleted: nothing for most settings. The delete pages lock the rows to
+        compare their versions, before the service runs; rows that the service locks ahead of
+        them (a team's members) must be locked here, or the page takes them out of order."""
+
     def save_model(self, request, obj, form, change):
         expected = form.cleaned_data.get("version_read") if change else None
         self.save_setting(request, obj, form, expected_version=expected)
@@ -131,6 +137,7 @@ class AuditedSettingAdmin(CheckedSelectionMixin, CheckedFieldsMixin, admin.Model
         # setting may have been changed since the page showed it. A confirmation without a
         # version (an old page, a script) is refused like a stale one. The row alone is locked,
         # not a related row its ordering joins (see ``VersionCheckForm.clean``).
+        self.delete_lock_first(request, [obj.pk])
         stored = (
             self.model._default_manager.select_for_update(of=("self",)).filter(pk=obj.pk).first()
         )
@@ -150,9 +157,9 @@ class AuditedSettingAdmin(CheckedSelectionMixin, CheckedFieldsMixin, admin.Model
         Every row to delete (the ids the page posts and any other row of ``queryset``) must
         still be stored at the version the page showed. A row without a version (an old page,
         a script) is refused like a stale one. The rows are locked in id order, as the service
-        locks them, in the one transaction that deletes them. Django's admin log of the
-        deletion is written in that transaction too, so a delete that fails leaves no record of
-        one."""
+        locks them (after what :meth:`delete_lock_first` locks), in the one transaction that
+        deletes them. Django's admin log of the deletion is written in that transaction too, so
+        a delete that fails leaves no record of one."""
         if not request.POST.get("post"):  # the confirmation page
             return django_delete_selected(self, request, queryset)
         with transaction.atomic(using=router.db_for_write(self.model)):
@@ -160,6 +167,7 @@ class AuditedSettingAdmin(CheckedSelectionMixin, CheckedFieldsMixin, admin.Model
             ids = sorted(
                 {pk for pk in posted if pk is not None} | set(queryset.values_list("pk", flat=True))
             )
+            self.delete_lock_first(request, ids)
             stored = {
                 row.pk: row
                 for row in self.model._default_manager.select_for_update()
