@@ -499,6 +499,7 @@ def customer_delete(*, actor, customer_id: int, expected_version: int | None = N
         raise ValidationError(
             {"organization": _("Move or delete this organisation's people first.")}
         )
+    _refuse_with_open_tickets(customer)
     before = customer_snapshot(customer)
     Customer.objects.filter(pk=customer.pk).update(
         deleted_at=timezone.now(), version=F("version") + 1, updated_at=timezone.now()
@@ -512,6 +513,53 @@ def customer_delete(*, actor, customer_id: int, expected_version: int | None = N
         customer_id=customer.pk,
         summary=customer.name,
         changes=diff_values(before, {}, sensitive=SENSITIVE_FIELDS),
+    )
+
+
+# Open tickets named in the refusal to bin their customer; more are summed up.
+_OPEN_TICKETS_NAMED = 10
+
+
+def _refuse_with_open_tickets(customer: Customer) -> None:
+    """Refuse to bin ``customer`` (locked by the caller) while it has open tickets, naming
+    them. In the recycle bin the customer and its tickets are seen by nobody, so an open ticket
+    would keep its service-level clock running where no one can answer the customer, and the
+    sweep would escalate it to no one. Refused rather than closed on the way: closing them
+    would end, unseen, requests a real person is waiting on (a customer binned by mistake, or
+    a duplicate that should have been merged, which takes its tickets along), and a restore
+    could not tell which tickets to open again. Whoever bins the customer resolves or closes
+    them first, each with its reason on record, as an organisation's people go first.
+
+    The customer is locked before its tickets are read, as everything opening a ticket or
+    changing one by a colleague locks the customer first (FOR UPDATE to open one, FOR SHARE to
+    change one): none opens or reopens between this look and the commit, and once the customer
+    is binned they are refused. A ticket its customer reopens by writing back afterwards is
+    left alone by the service-level sweep (``guanxi.service.sweep``) until the customer is
+    restored."""
+    from guanxi.service.models import Ticket
+
+    open_ids = list(
+        Ticket.objects.filter(
+            customer_id=customer.pk,
+            status__in=Ticket.OPEN_STATUSES,
+            merged_into__isnull=True,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[: _OPEN_TICKETS_NAMED + 1]
+    )
+    if not open_ids:
+        return
+    numbers = ", ".join(Ticket(pk=pk).number for pk in open_ids[:_OPEN_TICKETS_NAMED])
+    if len(open_ids) > _OPEN_TICKETS_NAMED:
+        numbers += ", …"
+    raise ValidationError(
+        {
+            "tickets": _(
+                "Resolve or close this customer's open tickets first (%(numbers)s), or merge "
+                "the customer into the one it duplicates."
+            )
+            % {"numbers": numbers}
+        }
     )
 
 
@@ -609,9 +657,11 @@ def customer_restore(*, actor, customer_id: int, expected_version: int | None = 
     # Whoever holds its open tickets was judged able to work with it as it was when they took
     # them; sent to the pool, it may be out of their sight (a rep who saw it through their
     # team), and those tickets go back to the queue, each on record.
-    from guanxi.service.services import tickets_customers_release
+    from guanxi.service.services import tickets_customers_release, tickets_customers_restored
 
     tickets_customers_release(actor=actor, customer_ids=[customer.pk])
+    # The sweep passed over its open tickets while nobody could see it; it looks again now.
+    tickets_customers_restored(customer_ids=[customer.pk])
     if owner_id is None:
         # The pool has nobody to do its open churn follow-ups: one its account manager held
         # from before a deactivation closed those on customers in the recycle bin, or one

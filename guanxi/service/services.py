@@ -1191,6 +1191,33 @@ def tickets_customers_release(*, actor, customer_ids: Iterable[int]) -> int:
     return tickets_out_of_sight_release(actor=actor, user_ids=holders, customer_ids=customer_ids)
 
 
+def tickets_customers_restored(*, customer_ids: Iterable[int]) -> int:
+    """Have the service-level sweep look again, at once, at the open tickets of
+    ``customer_ids``, which the caller has just brought back from the recycle bin (in its
+    transaction, the customers locked before the tickets are here); returns how many.
+
+    The sweep passes over the tickets of a customer in the recycle bin, whom nobody may see,
+    and stops looking at them (one its customer reopened by writing back, or one left open
+    when binning did not yet wait for them). Brought back, they are the desk's again: the sweep
+    works out from their history what is due, steps passed while the customer was away
+    included, and goes on from there. Only when the sweep looks next is changed, as the sweep
+    itself changes it, without a new version or an audit row."""
+    ids = list(
+        Ticket.objects.select_for_update(of=("self",))
+        .filter(
+            customer_id__in=sorted(set(customer_ids)),
+            status__in=Ticket.OPEN_STATUSES,
+            merged_into__isnull=True,
+            sla_policy__isnull=False,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if ids:
+        Ticket.objects.filter(pk__in=ids).update(sla_check_at=timezone.now())
+    return len(ids)
+
+
 # Tickets a statement changing many of them names: one SQL variable each (SQLite allows some
 # 32,000 in a statement).
 TICKETS_PER_STATEMENT = 5000

@@ -38,6 +38,7 @@ from guanxi.audit.summaries import Summary, prefixed
 from guanxi.core.languages import by_language, in_language
 from guanxi.core.locking import key_shared_unless_held
 from guanxi.core.masking import mask_numbers_in_text
+from guanxi.customers.models import Customer
 
 from . import mail
 from .models import ESCALATION_ROLES, Notification, SlaNotification, Ticket
@@ -305,9 +306,10 @@ PASSED_OVER = {
         "%(target)s escalation went to %(names)s because this ticket has no %(role)s"
     ),
 }
-# Only when no active administrator may see the customer either (there is none, or the
-# customer is in the recycle bin): the step is still recorded, so it is not tried again every
-# minute, and this row and a warning in the log are what is left of it.
+# Only when no active administrator may see the customer either (there is none; a customer in
+# the recycle bin has its tickets passed over, see _binned_customers): the step is still
+# recorded, so it is not tried again every minute, and this row and a warning in the log are
+# what is left of it.
 TOLD_NOBODY = gettext_noop(
     "%(target)s escalation reached nobody: %(name)s may not be told, and nobody up the chain "
     "nor any administrator may see this customer"
@@ -395,6 +397,21 @@ def _told_later(told: list[tuple[Ticket, Any, Recipients, Any]]) -> set[int]:
     }
 
 
+def _binned_customers(customer_ids: set[int]) -> set[int]:
+    """Those of ``customer_ids`` in the recycle bin. Their tickets are seen by nobody, so a step
+    due on one could only be recorded as told to no one, with a row on the ticket and a
+    warning in the log every time, about a customer nobody may be told of: the sweep stops
+    looking at them instead, and a restore has it look again
+    (``tickets_customers_restored``). Read after the tickets are locked, which a restore
+    locks after bringing their customer back: one under way either waits for this batch and
+    then schedules the tickets again, or holds them, and they are skipped."""
+    return set(
+        Customer.objects.filter(pk__in=customer_ids, deleted_at__isnull=False).values_list(
+            "pk", flat=True
+        )
+    )
+
+
 def sweep_batch(now: datetime, *, limit: int = BATCH_SIZE) -> tuple[int, list[int]]:
     """One batch, in the caller's transaction: returns how many tickets it looked at and the
     ids of the notifications it recorded."""
@@ -408,9 +425,15 @@ def sweep_batch(now: datetime, *, limit: int = BATCH_SIZE) -> tuple[int, list[in
     notices: list[Notification] = []
     administrators = _Administrators()
     due = []  # (ticket, its targets, its steps due, its deadlines)
+    binned = _binned_customers({ticket.customer_id for ticket in tickets})
     for ticket in tickets:
         policy = ticket.sla_policy
-        if policy is None or ticket.status not in Ticket.OPEN_STATUSES or ticket.merged_into_id:
+        if (
+            policy is None
+            or ticket.status not in Ticket.OPEN_STATUSES
+            or ticket.merged_into_id
+            or ticket.customer_id in binned
+        ):
             ticket.sla_check_at = None
             continue
         targets = policy_targets(policy)

@@ -57,6 +57,23 @@ def test_service_non_field_errors_have_an_empty_errors_list_or_blank_field(api_a
     assert _fields(response) == ["organization"]
 
 
+def test_deleting_a_customer_with_open_tickets_names_the_tickets(api_as, company):
+    from guanxi.service.services import ticket_create
+    from guanxi.service.tests.desk import build_desk
+
+    build_desk(company)
+    ticket = ticket_create(
+        actor=company.agent,
+        customer_id=company.rep_customer.pk,
+        data={"type": "complaint", "subject": "货物破损"},
+    )
+    response = api_as("admin").delete(f"/customers/{company.rep_customer.pk}", {"version": 1})
+    assert response.status_code == 422
+    assert _fields(response) == ["tickets"]
+    assert ticket.number in response.json()["errors"][0]["message"]
+    assert Customer.objects.get(pk=company.rep_customer.pk).deleted_at is None
+
+
 # --- validation by the request schema: 422 in the same path style -------------------------------
 
 
