@@ -654,14 +654,16 @@ def customer_restore(*, actor, customer_id: int, expected_version: int | None = 
         summary=Summary(gettext_noop("Restored from the recycle bin")),
         changes=changes,
     )
+    # The sweep passed over its open tickets while nobody could see it; it looks again now.
+    # All of them are locked there, in id order, before the release below locks any (see
+    # ``tickets_customers_restored``).
+    from guanxi.service.services import tickets_customers_release, tickets_customers_restored
+
+    tickets_customers_restored(customer_ids=[customer.pk])
     # Whoever holds its open tickets was judged able to work with it as it was when they took
     # them; sent to the pool, it may be out of their sight (a rep who saw it through their
     # team), and those tickets go back to the queue, each on record.
-    from guanxi.service.services import tickets_customers_release, tickets_customers_restored
-
     tickets_customers_release(actor=actor, customer_ids=[customer.pk])
-    # The sweep passed over its open tickets while nobody could see it; it looks again now.
-    tickets_customers_restored(customer_ids=[customer.pk])
     if owner_id is None:
         # The pool has nobody to do its open churn follow-ups: one its account manager held
         # from before a deactivation closed those on customers in the recycle bin, or one

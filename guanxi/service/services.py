@@ -1201,21 +1201,25 @@ def tickets_customers_restored(*, customer_ids: Iterable[int]) -> int:
     when binning did not yet wait for them). Brought back, they are the desk's again: the sweep
     works out from their history what is due, steps passed while the customer was away
     included, and goes on from there. Only when the sweep looks next is changed, as the sweep
-    itself changes it, without a new version or an audit row."""
+    itself changes it, without a new version or an audit row.
+
+    Every open ticket of the customers is locked here, in one ascending id order, those the
+    sweep has no business with too: the caller calls this before
+    :func:`tickets_customers_release`, which then locks none it does not already hold. Locked
+    after that release, a newer ticket it gave back to the queue was held while this waited
+    for an older one, which another writer locking tickets in id order (a team's deletion, a
+    deactivation) held while waiting for the newer: a deadlock."""
     ids = list(
         Ticket.objects.select_for_update(of=("self",))
-        .filter(
-            customer_id__in=sorted(set(customer_ids)),
-            status__in=Ticket.OPEN_STATUSES,
-            merged_into__isnull=True,
-            sla_policy__isnull=False,
-        )
+        .filter(customer_id__in=sorted(set(customer_ids)), status__in=Ticket.OPEN_STATUSES)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    if ids:
-        Ticket.objects.filter(pk__in=ids).update(sla_check_at=timezone.now())
-    return len(ids)
+    if not ids:
+        return 0
+    return Ticket.objects.filter(
+        pk__in=ids, merged_into__isnull=True, sla_policy__isnull=False
+    ).update(sla_check_at=timezone.now())
 
 
 # Tickets a statement changing many of them names: one SQL variable each (SQLite allows some
