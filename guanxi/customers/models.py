@@ -127,6 +127,20 @@ class Customer(models.Model):
         related_name="owned_customers",
         verbose_name=_("account manager"),
     )
+    # A person's organisation's account manager, so that the visibility rule can be asked of
+    # the organisation from the person's own row (``visibility.organisation_scope``, which the
+    # search needs for every row it reads). Derived: the database keeps it, whoever writes
+    # (``customers.organisation_owner``), so it has no constraint or index to pay for.
+    organization_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        editable=False,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
     tags = models.ManyToManyField(Tag, blank=True, related_name="customers", verbose_name=_("tags"))
     custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
@@ -203,8 +217,9 @@ class Customer(models.Model):
 
     @property
     def company_label(self) -> str:
-        """The person's company as the search tokens and the matching engine know it: their
-        organisation's name, whoever reads. Pages and answers show :attr:`company_in_sight`."""
+        """The person's company as the matching engine knows it: their organisation's name,
+        whoever reads (the search holds it apart, see ``customers.search``). Pages and answers
+        show :attr:`company_in_sight`."""
         return self.organization.name if self.organization_id else self.company
 
     @property

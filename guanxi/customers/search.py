@@ -48,6 +48,14 @@ over the tokens as a ``tsvector``) and SQLite (an FTS5 table) answer from an ind
   three quarters of a 760 MB index that took three minutes to build. Runs of four digits are at
   most 10,000 distinct entries; the phone part of the index became a fifth of its size and
   builds five times faster.)
+* A person's organisation: the tokens its name gives as a company name, less those the
+  person's own fields also give, are marks after ``~o`` (``~o华瑞``), and those starting with
+  digits also after ``~o#`` unless another field's ``#`` mark holds them, as the digits of any
+  other field are marked (``SearchTokens.add_organisation``). A query asks for each of its
+  texts among them too (``with_organisation_marks``), and a person found only through them is
+  kept only for whoever may see the organisation (``customers.selectors.search_matches``): to
+  the others, a search for the name of an organisation out of their sight would say which of
+  the people they see belong to it, which no page tells them.
 * Email addresses: the address, its local part, its domain, the pieces of the local part and
   the local part from each piece on (li.wei_88 -> wei_88), the domain from each label or
   hyphenated word on (pacific-rim.com -> rim.com) unless that is a registry suffix (com.cn).
@@ -111,6 +119,8 @@ FIELD_DIGITS_MARK = "#"
 LAST_DIGITS_MARK = "~l"
 SHOWN_START_MARK = "~s"
 WHOLE_NUMBER_MARK = "~w"
+ORGANISATION_MARK = "~o"
+PHONE_MARKS = (LAST_DIGITS_MARK, SHOWN_START_MARK, WHOLE_NUMBER_MARK)
 _ASCII_DIGITS = frozenset("0123456789")
 
 _PUNCTUATION = ".@_+-"  # kept inside tokens (emails, ERP-0001, jean-luc), trimmed at their ends
@@ -241,12 +251,13 @@ class SearchTokens:
     docstring): ``field_digits`` for the tokens of fields other than the phones that start
     with digits, ``phone_shown`` for what the mask shows of the phones."""
 
-    __slots__ = ("field_digits", "phone_shown", "tokens")
+    __slots__ = ("field_digits", "organisation", "phone_shown", "tokens")
 
     def __init__(self) -> None:
         self.tokens: dict[str, None] = {}
         self.field_digits: dict[str, None] = {}
         self.phone_shown: dict[str, None] = {}
+        self.organisation: dict[str, None] = {}
 
     def add(self, token: str) -> None:
         """A token of any field but the phones (:meth:`add_phone`)."""
@@ -268,6 +279,13 @@ class SearchTokens:
                 if token[0] in _ASCII_DIGITS
             )
         )
+
+    def add_organisation(self, tokens: Iterable[str]) -> None:
+        """The tokens of the name of the organisation a person belongs to, made by another
+        :class:`SearchTokens` as for a company name (already cut and never empty). They end the
+        document as marks (see the module's docstring), so that the search finds a person by
+        their organisation's name only for whoever may see the organisation."""
+        self.organisation.update(dict.fromkeys(tokens))
 
     def add_han(
         self, run: str, syllables: Sequence[str], *, pairs: bool = True, pinyin_pairs: bool = True
@@ -441,6 +459,13 @@ class SearchTokens:
             if len(token) > PHONE_RUN and _is_number_head(token[:PHONE_RUN])
         ]
         self.tokens.update(dict.fromkeys(heads))
+        self.organisation.update(
+            dict.fromkeys(
+                token[:PHONE_RUN]
+                for token in list(self.organisation)
+                if len(token) > PHONE_RUN and _is_number_head(token[:PHONE_RUN])
+            )
+        )
         marked = len(FIELD_DIGITS_MARK)
         self.field_digits.update(
             dict.fromkeys(
@@ -456,7 +481,33 @@ class SearchTokens:
 
     def document(self) -> str:
         """A customer's search text: the tokens, then the marks."""
-        return " ".join([*self.tokens, *self.field_digits, *self.phone_shown])
+        return " ".join(
+            [*self.tokens, *self.field_digits, *self.phone_shown, *self._organisation_marks()]
+        )
+
+    def _organisation_marks(self) -> list[str]:
+        """The organisation's tokens that the person's own fields do not give them (those are
+        found whoever searches), each after :data:`ORGANISATION_MARK`, and those starting with
+        digits also as a field's digits are marked for a masked searcher (``~o#2024``). Not cut
+        to :data:`MAX_TOKEN` again: a mark then holds the whole token, as a query's mark holds
+        the whole word, so the plain word occurs wherever its mark does (see
+        :class:`TokenMatch`).
+
+        The digits' marks are left out only where another field's mark stands for them, not
+        where a token is all the person holds: a phone's tokens are no mark, and a person whose
+        phone holds the digits would otherwise be the one of the organisation's people its
+        digits did not find for a masked searcher, which tells what the mask hides."""
+        own = [token for token in self.organisation if token not in self.tokens]
+        digits = [
+            mark
+            for mark in dict.fromkeys(
+                (FIELD_DIGITS_MARK + t)[:MAX_TOKEN]
+                for t in self.organisation
+                if t[0] in _ASCII_DIGITS
+            )
+            if mark not in self.field_digits
+        ]
+        return [ORGANISATION_MARK + token for token in (*own, *digits)]
 
 
 def _is_number_head(text: str) -> bool:
@@ -467,6 +518,7 @@ def build_search_text(
     *,
     name: str,
     company: str,
+    organisation: str = "",
     phones: Iterable[tuple[str, str]],
     emails: Iterable[str],
     tags: Iterable[str],
@@ -474,13 +526,17 @@ def build_search_text(
     person: bool,
 ) -> str:
     """The search document of a customer: its tokens, space-separated (see the module's
-    docstring). ``phones`` are stored numbers, each as (E.164, display); ``person`` adds the
-    surname reading of the name's first character (see :data:`SURNAME_READINGS`)."""
+    docstring). ``company`` is the customer's own company text, ``organisation`` the name of
+    the organisation a person belongs to (their marks: see :meth:`SearchTokens.add_organisation`);
+    ``phones`` are stored numbers, each as (E.164, display); ``person`` adds the surname
+    reading of the name's first character (see :data:`SURNAME_READINGS`)."""
     tokens = SearchTokens()
     tokens.add_written(name, run_together=True)
     if person:
         tokens.add_surname(normalise(name))
     tokens.add_written(company, pinyin_pairs=False)
+    if organisation:
+        tokens.add_organisation(company_tokens(organisation))
     for number, display in phones:
         tokens.add_phone(number, display)
     for address in emails:
@@ -491,6 +547,14 @@ def build_search_text(
         tokens.add_external_id(normalise(external_id))
     tokens.add_number_heads()
     return tokens.document()
+
+
+def company_tokens(name: str) -> list[str]:
+    """The tokens of a company name as written, as its people's documents hold them (the
+    pairs of Han characters without their pinyin)."""
+    tokens = SearchTokens()
+    tokens.add_written(name, pinyin_pairs=False)
+    return list(tokens.tokens)
 
 
 def text_tokens(*texts: str) -> str:
@@ -811,6 +875,25 @@ def _lookups(text: str) -> tuple[tuple[str, bool] | None, list[str]]:
     return (None if runs else (text, False)), runs
 
 
+def with_organisation_marks(terms: Sequence[Term]) -> list[Term]:
+    """``terms`` each also matched by a person's organisation marks (see
+    :meth:`SearchTokens.add_organisation`): every text looked up as a lexeme is also looked
+    up after :data:`ORGANISATION_MARK`, as a prefix or whole as the text itself is. Not a
+    dialled number or a phone's mark, which can only be a phone's, nor digit runs: a long
+    number in an organisation's name is found as a token's prefix."""
+    marked = []
+    for term in terms:
+        also = []
+        for text in term:
+            if isinstance(text, DialledNumber) or text.startswith(PHONE_MARKS):
+                continue
+            whole = isinstance(text, WholeToken) or is_whole_token(text)
+            mark = ORGANISATION_MARK + text
+            also.append(WholeToken(mark) if whole else mark)
+        marked.append((*term, *also))
+    return marked
+
+
 def quoted_lexeme(text: str, prefix: bool = True) -> str:
     """``text`` as one quoted tsquery lexeme (a prefix with ``prefix``), so nothing in it is
     parsed as tsquery syntax."""
@@ -865,14 +948,21 @@ POSTGRES_DOCUMENT = "array_to_tsvector(array_remove(string_to_array({}, ' '), ''
 
 class TokenMatch(Expression):
     """True for customers whose search tokens match every term, answered from the search index
-    of each database (see ``customers/migrations/0002_search_index``)."""
+    of each database (see ``customers/migrations/0002_search_index``). With
+    ``organisation_marks`` a person's organisation marks count as their tokens (see
+    :func:`with_organisation_marks`); whoever searches must then be allowed to see the
+    organisation of a person found by them (``customers.selectors.search_matches``)."""
 
     conditional = True
     output_field = BooleanField()
 
-    def __init__(self, terms: Sequence[Term]):
+    def __init__(self, terms: Sequence[Term], *, organisation_marks: bool = False):
         super().__init__()
         self.terms = tuple(terms)
+        # What the index is asked. The substring tests below stay with the plain terms: a mark
+        # holds its whole token after ORGANISATION_MARK, so a plain text occurs wherever its
+        # mark does, and testing both would double the cost of every row that fails.
+        self.looked_up = with_organisation_marks(self.terms) if organisation_marks else self.terms
         self.text = F("search_text")
         self.pk = F("pk")
 
@@ -909,7 +999,7 @@ class TokenMatch(Expression):
         text_sql, text_params = compiler.compile(self.text)
         tests, test_params = self._occurs_sql(text_sql, text_params, "strpos", self.terms)
         sql = " AND ".join([*tests, f"{POSTGRES_DOCUMENT.format(text_sql)} @@ %s::tsquery"])
-        return f"({sql})", [*test_params, *text_params, postgres_tsquery(self.terms)]
+        return f"({sql})", [*test_params, *text_params, postgres_tsquery(self.looked_up)]
 
     def as_sqlite(self, compiler, connection):
         pk_sql, pk_params = compiler.compile(self.pk)
@@ -921,7 +1011,54 @@ class TokenMatch(Expression):
         # The table name is a constant of this module; the query goes in as a parameter.
         search = f"{pk_sql} IN (SELECT rowid FROM {table} WHERE {table} MATCH %s)"  # noqa: S608
         sql = " AND ".join([search, *checks])
-        return f"({sql})", [*pk_params, sqlite_match(self.terms), *check_params]
+        return f"({sql})", [*pk_params, sqlite_match(self.looked_up), *check_params]
+
+
+class OrganisationMarksOccur(Expression):
+    """True for customers whose search text holds, as a substring, the organisation mark of any
+    text of ``terms`` (see :func:`with_organisation_marks`). Where it is false, a match of
+    ``TokenMatch(terms, organisation_marks=True)`` came from the customer's own tokens alone:
+    a mark the query matched starts with the query's text after ``~o``. A substring test costs
+    a fraction of a matching of the tokens, so ``customers.selectors.search_matches`` asks it
+    first, and a search for a name, a number or an address, whose words an organisation's
+    name seldom holds, needs no more for the people it finds."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, terms: Sequence[Term]):
+        super().__init__()
+        self.terms = tuple(terms)
+        self.text = F("search_text")
+
+    def get_source_expressions(self):
+        return [self.text]
+
+    def set_source_expressions(self, exprs):
+        (self.text,) = exprs
+
+    def _sql(self, compiler, function: str):
+        text_sql, text_params = compiler.compile(self.text)
+        marks = [
+            text
+            for term in with_organisation_marks(self.terms)
+            for text in term
+            if text.startswith(ORGANISATION_MARK)
+        ]
+        if not marks:
+            return "(1 = 0)", []
+        tests = " OR ".join([f"{function}({text_sql}, %s) <> 0"] * len(marks))
+        params = [param for mark in marks for param in (*text_params, mark)]
+        return f"({tests})", params
+
+    def as_sql(self, compiler, connection):
+        raise NotSupportedError(f"Customer search does not support {connection.vendor}.")
+
+    def as_postgresql(self, compiler, connection):
+        return self._sql(compiler, "strpos")
+
+    def as_sqlite(self, compiler, connection):
+        return self._sql(compiler, "instr")
 
 
 # --- the SQLite search table -----------------------------------------------------------------

@@ -272,7 +272,8 @@ def search_text_of(
     them in hand), else from its own (prefetched, or read)."""
     return build_search_text(
         name=customer.name,
-        company=customer.company_label or "",
+        company=customer.company or "",
+        organisation=customer.organization.name if customer.organization_id else "",
         phones=[
             (p.number, p.display) for p in (customer.phones.all() if phones is None else phones)
         ],

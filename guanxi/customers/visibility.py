@@ -46,6 +46,23 @@ def customer_scope(user, action: str = VIEW, *, deleted: bool = False) -> Q:
     return customer_scopes([user], action, deleted=deleted)[0]
 
 
+def organisation_scope(user, action: str = VIEW) -> Q:
+    """The people whose organisation ``user`` may ``action``, as a condition on the person's
+    own row: the rule of :func:`customer_scope` asked of ``Customer.organization_owner``, the
+    organisation's account manager that each person's row carries (kept by the database, see
+    ``customers/migrations/0014_organisation_owner_of_people``). The rule reads nothing of a
+    customer but its owner and whether it is in the recycle bin, and a person out of the bin
+    belongs to no organisation in it (``customer_delete`` refuses an organisation with people),
+    so this is the rule itself, for the organisation, read from the person.
+
+    ``Q()`` (no condition) for whoever sees every organisation. Meant for filters where a
+    condition on another row would cost every row read (see ``selectors.search_matches``);
+    true for people with no organisation only where it is ``Q()``."""
+    if action not in ACTIONS:
+        raise ValueError(f"Unknown action {action!r}")
+    return _scope(user, action, True, _Memberships([user]), owner="organization_owner")
+
+
 def customer_scopes(users: Iterable, action: str = VIEW, *, deleted: bool = False) -> list[Q]:
     """:func:`customer_scope` for each of ``users``, in their order, in at most three queries
     however many they are (their teams' sharing, their teams' members, their departments'
@@ -60,7 +77,10 @@ def customer_scopes(users: Iterable, action: str = VIEW, *, deleted: bool = Fals
     return [_scope(user, action, deleted, memberships) for user in users]
 
 
-def _scope(user, action: str, deleted: bool, memberships: "_Memberships") -> Q:
+def _scope(
+    user, action: str, deleted: bool, memberships: "_Memberships", *, owner: str = "owner"
+) -> Q:
+    """The rule, for the customer whose account manager is the row's ``owner`` field."""
     if user is None or not user.is_authenticated or not user.is_active:
         return NOTHING
     alive = Q() if deleted else NOT_DELETED
@@ -68,18 +88,21 @@ def _scope(user, action: str, deleted: bool, memberships: "_Memberships") -> Q:
         return alive
     if user.role == Role.ANALYST:
         return alive if action == VIEW else NOTHING
+    owned_by = f"{owner}_id"
     if user.role == Role.MANAGER:
         if user.department_id is None:
-            return alive & Q(owner_id=user.pk)
+            return alive & Q(**{owned_by: user.pk})
         department = memberships.members(user, "department_id", user.department_id)
         if action != CHANGE and department.has_active_agent:
             # Their agents answer every customer; their manager must see what they work on.
             return alive
-        return alive & (Q(owner_id__in=department.ids) | Q(owner__isnull=True))
+        return alive & (
+            Q(**{f"{owned_by}__in": department.ids}) | Q(**{f"{owned_by}__isnull": True})
+        )
     if user.role == Role.SERVICE_AGENT:
-        return alive if action != CHANGE else alive & Q(owner_id=user.pk)
+        return alive if action != CHANGE else alive & Q(**{owned_by: user.pk})
     if user.role == Role.SALES_REP:
-        return alive & Q(owner_id__in=_rep_owner_ids(user, action, memberships))
+        return alive & Q(**{f"{owned_by}__in": _rep_owner_ids(user, action, memberships)})
     return NOTHING
 
 

@@ -50,6 +50,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "region",
         "source_channel",
         "owner_id",
+        "organization_owner_id",
         "custom_fields",
         "birth_date",
         "website",
@@ -743,7 +744,10 @@ class CustomerGenerator:
         # person's name adds no tokens of its own for that (the tests compare the two).
         search = SearchTokens()
         search.update(name_tokens)
-        search.update(company_tokens)
+        if organisation is not None:
+            search.add_organisation(company_tokens)
+        else:
+            search.update(company_tokens)
         for e164, display, _label in phones:
             search.add_phone(e164, display)
         for address in emails:
@@ -770,6 +774,7 @@ class CustomerGenerator:
                 city.region,
                 _SOURCE(rng),
                 owner_id,
+                organisation.owner_id if organisation else None,
                 "{}",
                 birth_date,
                 website,
@@ -894,6 +899,7 @@ class CustomerGenerator:
                 original.city.region,
                 _SOURCE(rng),
                 owner_id,
+                organisation.owner_id if organisation else None,
                 "{}",
                 birth_date,
                 "",
@@ -904,7 +910,8 @@ class CustomerGenerator:
                 "",
                 build_search_text(
                     name=name,
-                    company=organisation.name if organisation else company,
+                    company=company,
+                    organisation=organisation.name if organisation else "",
                     phones=[(p[0], p[1]) for p in phones],
                     emails=emails,
                     tags=[],

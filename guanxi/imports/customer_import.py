@@ -1545,7 +1545,8 @@ class CustomerImporter:
             else:
                 search_text = build_search_text(
                     name=data["scalars"]["name"],
-                    company=item.company,
+                    company=data["scalars"].get("company", ""),
+                    organisation=rules.organisations.name_of(organization) or "",
                     phones=[(p.parsed.e164, p.parsed.display) for p in data["phones"]],
                     emails=[e["address"] for e in data["emails"]],
                     tags=data["tags"],

@@ -12,12 +12,14 @@ from guanxi.customers.search import (
     MAX_QUERY_TERMS,
     MAX_TAILS,
     MAX_TOKEN,
+    ORGANISATION_MARK,
     build_search_text,
     contiguity_checks,
     other_spellings,
     parse_query,
     postgres_tsquery,
     sqlite_match,
+    with_organisation_marks,
     without_legal_forms,
 )
 
@@ -274,6 +276,54 @@ def test_a_very_long_name_does_not_make_a_huge_document():
     assert len(text) < 20_000
     assert all(len(token) <= MAX_TOKEN for token in text.split(" "))
     assert _is_prefix_of_a_token("郑王张伟", text.split(" "))
+
+
+def test_a_persons_organisation_gives_marks_not_tokens():
+    document = _document(
+        name="李雷",
+        company="Plainview 华瑞",
+        organisation="华瑞贸易 Zephyrine 20240001 有限公司",
+        person=True,
+    )
+    tokens = [t for t in document if not _is_mark(t)]
+    marks = [t[len(ORGANISATION_MARK) :] for t in document if t.startswith(ORGANISATION_MARK)]
+    assert "zephyrine" not in tokens and "贸易" not in tokens and "2024" not in tokens
+    assert {"zephyrine", "华瑞贸易", "贸易", "huaruimaoyi", "hrmy", "20240001", "2024"} <= set(
+        marks
+    )
+    assert {"#20240001", "#2024"} <= set(marks)  # its digits, for a masked searcher
+    # The person's own words stay tokens, and are not marked again.
+    assert {"plainview", "华瑞", "huarui"} <= set(tokens)
+    assert "华瑞" not in marks and "huarui" not in marks
+    # The company name's tokens, as the person's company held them before: no pinyin pairs.
+    assert "瑞贸" in marks and "ruimao" not in marks
+    assert marks.index("zephyrine") < marks.index("#20240001")  # the digits' marks last
+    before = _document(name="李雷", company="Plainview 华瑞 华瑞贸易 Zephyrine 20240001 有限公司")
+    moved = set(before) - {t for t in document if not t.startswith(ORGANISATION_MARK)}
+    assert {ORGANISATION_MARK + t for t in moved} == {
+        t for t in document if t.startswith(ORGANISATION_MARK)
+    }
+
+
+def test_a_query_also_looks_among_the_organisation_marks_as_it_looks_among_tokens():
+    terms = [("华瑞",), ("zephy",), ("5678",), ("~l5678", "#5678"), ("138", "#138")]
+    assert with_organisation_marks(terms) == [
+        ("华瑞", "~o华瑞"),
+        ("zephy", "~ozephy"),
+        ("5678", "~o5678"),
+        ("~l5678", "#5678", "~o#5678"),  # a phone's mark is a phone's alone
+        ("138", "#138", "~o138", "~o#138"),
+    ]
+    assert postgres_tsquery(with_organisation_marks(terms[:3])) == (
+        "('华瑞' | '~o华瑞') & ('zephy':* | '~ozephy':*) & ('5678' | '~o5678')"
+    )
+    # A number dialled with its prefix can only be a phone's; a long one is a mark's prefix.
+    assert postgres_tsquery(with_organisation_marks(parse_query("0157"))) == (
+        "('0157' | ('8615' & '6157') | '~o0157')"
+    )
+    assert postgres_tsquery(with_organisation_marks(parse_query("13812345"))) == (
+        "('13812345':* | ('1381' & '3812' & '8123' & '1234' & '2345') | '~o13812345':*)"
+    )
 
 
 def test_empty_customer_has_an_empty_document():

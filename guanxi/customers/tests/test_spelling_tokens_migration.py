@@ -7,6 +7,7 @@ import pytest
 
 from guanxi.core.testing import MigrationEditor, models_at
 from guanxi.customers.models import Customer
+from guanxi.customers.search import build_search_text
 from guanxi.customers.selectors import customer_list_for_user
 from guanxi.customers.services import customer_create, customer_update
 
@@ -28,6 +29,20 @@ def _before_the_marks(text: str) -> str:
     return " ".join(token for token in text.split() if not token.startswith(("#", "~")))
 
 
+def _as_made_before_organisation_marks(customer: Customer) -> str:
+    """A customer's search text as the rules up to migration 0016 made it: with their
+    organisation's name as their company (0016 makes it marks)."""
+    return build_search_text(
+        name=customer.name,
+        company=customer.company_label or "",
+        phones=[(p.number, p.display) for p in customer.phones.all()],
+        emails=[e.address for e in customer.emails.all()],
+        tags=[t.name for t in customer.tags.all()],
+        external_id=customer.external_id,
+        person=customer.party_type == Customer.PartyType.PERSON,
+    )
+
+
 def _text(pk: int) -> str:
     return Customer.objects.get(pk=pk).search_text
 
@@ -44,7 +59,10 @@ def test_customers_stored_before_get_the_tokens_and_are_found(company):
         create(name="Sean", organization_id=pacific.pk, party_type="person"),
     ]
     plain = create(name="张伟明", phones=["13812345678"])
-    expected = {c.pk: _before_the_marks(_text(c.pk)) for c in [*people, plain]}
+    expected = {
+        c.pk: _before_the_marks(_as_made_before_organisation_marks(c))
+        for c in Customer.objects.filter(pk__in=[c.pk for c in [*people, plain]])
+    }
     # As stored before: what migration 0002 built.
     for customer in Customer.objects.filter(pk__in=expected):
         old = rebuild.search_text(

@@ -111,7 +111,8 @@ def test_customers_and_their_rows_are_consistent():
     for customer in customers:
         assert customer.search_text == build_search_text(
             name=customer.name,
-            company=customer.company_label or "",
+            company=customer.company,
+            organisation=customer.organization.name if customer.organization_id else "",
             phones=[(p.number, p.display) for p in customer.phones.all()],
             emails=[e.address for e in customer.emails.all()],
             tags=[t.name for t in customer.tags.all()],

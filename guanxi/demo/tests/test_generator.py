@@ -74,7 +74,8 @@ def test_search_text_is_what_build_search_text_makes(generated):
         linked += organisation is not None
         expected = build_search_text(
             name=customer["name"],
-            company=organisation["name"] if organisation else customer["company"],
+            company=customer["company"],
+            organisation=organisation["name"] if organisation else "",
             phones=[(p["number"], p["display"]) for p in phones.get(customer["id"], [])],
             emails=[e["address"] for e in emails.get(customer["id"], [])],
             tags=sorted(tag_names[t["tag_id"]] for t in tags.get(customer["id"], [])),
