@@ -7,9 +7,9 @@ people in sight, which told who belongs to it.
 
 Only people with an organisation are read, by primary key in batches, and each batch is written
 in its own transaction, so the migration holds the locks of one batch at a time and can be
-stopped and run again (a person already rewritten is not written twice). A row is only written
-if its search text is still the one read, so a person changed while it runs keeps what their
-save wrote.
+stopped and run again (a person already rewritten is not written twice). A search text is only
+written if it is still the one read, so a person changed while it runs keeps what their save
+wrote.
 
 Unlike the migrations before it, this one makes the search text with the application's
 ``build_search_text`` instead of a copy of the rules. What moves is every token an
@@ -100,17 +100,20 @@ def _rewrite(apps, schema_editor, *, as_marks):
                 person=party_type == "person",
             )
             if new_text != text or (as_marks and carried != owner):
-                updates.append((new_text, pk, text))
+                updates.append((text, new_text, pk))
         if updates:
             with transaction.atomic(using=db), connection.cursor() as cursor:
-                # A person changed meanwhile keeps what their save wrote, their organisation's
-                # owner included (the triggers of 0014 wrote it).
+                # A person whose search text changed meanwhile keeps it. Their organisation's
+                # owner is filled all the same: a save writing the whole row had the triggers
+                # of 0014 fill it too, but an organisation's rename, a tag's or a new phone
+                # writes the search text alone, for which they do not fire.
                 cursor.executemany(
-                    "UPDATE customers_customer SET search_text = %s,"
+                    "UPDATE customers_customer SET search_text = CASE WHEN search_text = %s"
+                    " THEN %s ELSE search_text END,"
                     " organization_owner_id = (SELECT organisation.owner_id"
                     " FROM customers_customer AS organisation"
                     " WHERE organisation.id = customers_customer.organization_id)"
-                    " WHERE id = %s AND search_text = %s",
+                    " WHERE id = %s",
                     updates,
                 )
     if connection.vendor == "postgresql":

@@ -139,3 +139,45 @@ def test_people_stored_before_get_their_organisations_owner(company):
 
     assert carried() == {company.teammate.pk}
     assert _found(company.rep, "Zephyrine") == {"Zephyrine Trading", "李雷", "韩梅"}
+
+
+def test_people_whose_search_text_is_rewritten_as_it_runs_still_get_their_organisations_owner(
+    company, monkeypatch
+):
+    # The search text alone is written when an organisation is renamed (its people's, by
+    # ``refresh_people_of``), a tag renamed or a phone added: the triggers do not fire for
+    # that, and the migration, which leaves such a person's text alone, must fill the owner.
+    organisation = customer_create(
+        actor=company.teammate, data={"name": "Zephyrine Trading", "party_type": "organization"}
+    )
+    li = customer_create(
+        actor=company.admin,
+        data={"name": "李雷", "owner_id": company.rep.pk, "organization_id": organisation.pk},
+    )
+    li = Customer.objects.prefetch_related("phones", "emails", "tags").get(pk=li.pk)
+    with _organisation_owner_not_kept():
+        Customer.objects.filter(pk=li.pk).update(
+            search_text=_as_stored_before(li), organization_owner_id=None
+        )
+
+    from guanxi.customers import search
+    from guanxi.customers.services import refresh_people_of, refresh_search_data
+
+    build = search.build_search_text
+    renamed = []
+
+    def renamed_as_the_batch_is_made(**values):
+        if not renamed:  # the organisation renamed between the batch's reading and writing
+            renamed.append(True)
+            Customer.objects.filter(pk=organisation.pk).update(name="Zephyrine Group")
+            refresh_search_data(Customer.objects.get(pk=organisation.pk))
+            refresh_people_of([organisation.pk])
+        return build(**values)
+
+    monkeypatch.setattr(search, "build_search_text", renamed_as_the_batch_is_made)
+
+    migration.organisation_names_as_marks(_models(), MigrationEditor())
+
+    assert renamed
+    assert Customer.objects.get(pk=li.pk).organization_owner_id == company.teammate.pk
+    assert _found(company.rep, "Zephyrine Group") == {"Zephyrine Group", "李雷"}
