@@ -14,12 +14,22 @@ of them, and a path added later cannot forget.
   application object held since before the organisation changed hands is never written back.
 * An organisation whose ``owner_id`` changes writes it to its people.
 
-Neither takes a lock of its own. Every path that changes an organisation's owner locks it
-``FOR UPDATE`` first, and every path that puts a person in one locks it first too (the services
-``FOR UPDATE``, the import ``FOR KEY SHARE``, which conflicts with that), so the organisation's
-owner cannot change between being read for a person and that person's commit. Where a person's
-own save meets a hand-over of their organisation, the hand-over's update of the person waits for
-the save and then writes the new owner over whatever it wrote.
+Reading the organisation takes no lock: every path that changes an organisation's owner locks
+it ``FOR UPDATE`` first, and every path that puts a person in one locks it first too (the
+services ``FOR UPDATE``, the import ``FOR KEY SHARE``, which conflicts with that), so the
+organisation's owner cannot change between being read for a person and that person's commit.
+Where a person's own save meets a hand-over of their organisation, the hand-over's update of the
+person waits for the save and then writes the new owner over whatever it wrote.
+
+Writing an organisation's new owner to its people does lock them, after the organisation, and
+that can deadlock (known, not yet mended): two hand-overs at the same moment (two reps' customers
+reassigned, or both deactivated), where each rep owns an organisation with a person of the
+other's, each lock their own customers and then wait for the other's person. PostgreSQL breaks
+the cycle by failing one of them, nothing is half-written, and the API answers it with a 503 to
+retry; a page shows an error. Locking the moved organisations' people in the hand-over's own
+ascending pass would end this one but meet a person's save, which locks the organisation before
+the person, where the person's id is the lower: the order between organisations and people needs
+settling for the whole codebase first.
 
 PostgreSQL reads the organisation in a ``BEFORE`` trigger that sets the value being written.
 SQLite's triggers cannot change the row being written, so an ``AFTER`` trigger updates it when
