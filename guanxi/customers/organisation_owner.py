@@ -41,6 +41,8 @@ them back after a later migration makes SQLite copy the table (see
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
+from .search import create_missing_sqlite_triggers
+
 SQLITE_TRIGGERS = {
     "customers_customer_organisation_owner_insert": (
         "CREATE TRIGGER customers_customer_organisation_owner_insert"
@@ -99,9 +101,5 @@ def restore_sqlite_organisation_owner_triggers(*, using: str = DEFAULT_DB_ALIAS,
             cursor.execute("PRAGMA table_info(customers_customer)")
             if "organization_owner_id" not in {row[1] for row in cursor.fetchall()}:
                 return
-        missing = [sql for name, sql in SQLITE_TRIGGERS.items() if name not in present]
-        if not missing:
-            return
-        for sql in missing:
-            cursor.execute(sql)
-        cursor.execute(SQLITE_RESYNC)
+        if create_missing_sqlite_triggers(cursor, SQLITE_TRIGGERS, present):
+            cursor.execute(SQLITE_RESYNC)

@@ -1087,6 +1087,16 @@ SQLITE_TRIGGERS = {
 }
 
 
+def create_missing_sqlite_triggers(cursor, triggers: dict[str, str], present: set[str]) -> bool:
+    """Create those of ``triggers`` (name: CREATE statement) whose name is not ``present``;
+    whether any was. For the ``post_migrate`` handlers that put back what a table copy on
+    SQLite dropped, which then each set right what was written without them."""
+    missing = [sql for name, sql in triggers.items() if name not in present]
+    for sql in missing:
+        cursor.execute(sql)
+    return bool(missing)
+
+
 def restore_sqlite_search_triggers(*, using: str = DEFAULT_DB_ALIAS, **kwargs) -> None:
     """Put back the search table's triggers if something dropped them, and refill the table.
 
@@ -1105,11 +1115,8 @@ def restore_sqlite_search_triggers(*, using: str = DEFAULT_DB_ALIAS, **kwargs) -
         present = {row[0] for row in cursor.fetchall()}
         if SQLITE_TABLE not in present:  # migration 0002 is not (or no longer) applied
             return
-        missing = [sql for name, sql in SQLITE_TRIGGERS.items() if name not in present]
-        if not missing:
+        if not create_missing_sqlite_triggers(cursor, SQLITE_TRIGGERS, present):
             return
-        for sql in missing:
-            cursor.execute(sql)
         cursor.execute(
             "INSERT INTO customers_customer_search(customers_customer_search) VALUES ('rebuild')"
         )
