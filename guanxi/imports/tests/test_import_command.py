@@ -246,7 +246,7 @@ def test_resume_of_a_moved_file_reads_it_for_its_digest_once(company, tmp_path, 
         return real(*args)
 
     monkeypatch.setattr(services, "hashlib", SimpleNamespace(sha256=counting_sha256))
-    assert "1 rows read" in _run("customers", str(moved), "--resume", "--user", "admin")
+    assert "1 row read —" in _run("customers", str(moved), "--resume", "--user", "admin")
     assert len(hashed) == 1
 
 

@@ -96,7 +96,7 @@ def test_the_error_file_is_written_whole(company, tmp_path):
     path = _file_with_a_rejected_row(tmp_path)
     errors = tmp_path / "errors.csv"
     output = _run("customers", str(path), "--user", "admin", "--errors", str(errors))
-    assert "1 rejected rows written to" in output
+    assert "1 rejected row written to" in output
     with errors.open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     assert [r["phone"] for r in rows] == ["13812340002"]

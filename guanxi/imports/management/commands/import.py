@@ -150,11 +150,9 @@ class Command(BaseCommand):
             # Said before anything else; the run itself refuses too, should one start meanwhile.
             if job.status == ImportJob.Status.RUNNING and not import_job_abandoned(job):
                 raise self._busy(job)
-            # English says "rows" for one row too, as it always has; the plural forms are
-            # for languages whose words change with the count.
             self.stdout.write(
                 ngettext(
-                    "Resuming import #%(number)d after row %(row)d (%(count)s rows already "
+                    "Resuming import #%(number)d after row %(row)d (%(count)s row already "
                     "written).",
                     "Resuming import #%(number)d after row %(row)d (%(count)s rows already "
                     "written).",
@@ -228,7 +226,7 @@ class Command(BaseCommand):
             self.stderr.write(
                 "\n"
                 + ngettext(
-                    "Stopped. Rows up to row %(row)d are imported (%(count)s rows); the batch "
+                    "Stopped. Rows up to row %(row)d are imported (%(count)s row); the batch "
                     "being written was rolled back. Run the same command with --resume to "
                     "carry on.",
                     "Stopped. Rows up to row %(row)d are imported (%(count)s rows); the batch "
@@ -279,7 +277,7 @@ class Command(BaseCommand):
             if job.rows_read:
                 text = ngettext(
                     "Import #%(number)d was stopped by %(user)s after row %(row)d (%(count)s "
-                    "rows written, which stay); it is not carried on.",
+                    "row written, which stays); it is not carried on.",
                     "Import #%(number)d was stopped by %(user)s after row %(row)d (%(count)s "
                     "rows written, which stay); it is not carried on.",
                     job.rows_read,
@@ -402,7 +400,7 @@ class Command(BaseCommand):
         }
         if job.dry_run:
             summary = ngettext(
-                "Would import %(file)s: %(rows)s rows read — %(created)s created, %(updated)s "
+                "Would import %(file)s: %(rows)s row read — %(created)s created, %(updated)s "
                 "updated, %(merged)s merged, %(rejected)s rejected.",
                 "Would import %(file)s: %(rows)s rows read — %(created)s created, %(updated)s "
                 "updated, %(merged)s merged, %(rejected)s rejected.",
@@ -410,7 +408,7 @@ class Command(BaseCommand):
             )
         else:
             summary = ngettext(
-                "Imported %(file)s: %(rows)s rows read — %(created)s created, %(updated)s "
+                "Imported %(file)s: %(rows)s row read — %(created)s created, %(updated)s "
                 "updated, %(merged)s merged, %(rejected)s rejected.",
                 "Imported %(file)s: %(rows)s rows read — %(created)s created, %(updated)s "
                 "updated, %(merged)s merged, %(rejected)s rejected.",
@@ -458,7 +456,7 @@ class Command(BaseCommand):
                 ) from None
             self.stdout.write(
                 ngettext(
-                    "%(count)s rejected rows written to %(path)s with the reasons.",
+                    "%(count)s rejected row written to %(path)s with the reasons.",
                     "%(count)s rejected rows written to %(path)s with the reasons.",
                     count,
                 )
