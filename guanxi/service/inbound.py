@@ -67,7 +67,7 @@ from guanxi.customers.models import Email
 
 from . import mail, services
 from .dangerous_files import Danger, Hazard
-from .intake import request_from_customer
+from .intake import customer_wrote_again, request_from_customer
 from .models import Ticket, TicketMessage
 from .sender_verification import sender_verified
 
@@ -777,13 +777,24 @@ def _file_answer(parsed: ParsedEmail, ticket_id: int) -> InboundResult:
         # the desk user who has it (a forged "reply all" must not become their public reply).
         refused = unverified_sender_text(parsed.sender_address)
     elif _writes_for_customer(ticket_id, parsed.sender_address):
-        message = services.customer_message(
+        message = customer_wrote_again(
             ticket_id=ticket_id,
             body=parsed.body,
-            email_message_id=parsed.message_id,
+            name=parsed.sender_name[:200],
+            subject=_new_subject(parsed),
             email_from=parsed.sender_address,
+            email_message_id=parsed.message_id,
             email_copied=parsed.copied,
+            acknowledge=not parsed.from_a_list,
         )
+        if message is not None and message.ticket_id != _surviving_id(ticket_id):
+            # Its customer is in the recycle bin: a new request (see customer_wrote_again).
+            _store_attachments(message.ticket, message, _looked_through(parsed.attachments))
+            return InboundResult(
+                CREATED,
+                message.ticket,
+                _("the ticket's customer is in the recycle bin: filed as a new request"),
+            )
     elif (colleague := _colleague(parsed.sender_address)) is not None:
         to_customer = any(_writes_for_customer(ticket_id, a) for a in parsed.copied)
         if to_customer:  # their reply stores the attachments it keeps itself
@@ -912,6 +923,10 @@ def _surviving(ticket: Ticket) -> Ticket:
         ticket = Ticket.objects.get(pk=ticket.merged_into_id)
         seen.add(ticket.pk)
     return ticket
+
+
+def _surviving_id(ticket_id: int) -> int:
+    return _surviving(Ticket.objects.get(pk=ticket_id)).pk
 
 
 def _writes_for_customer(ticket_id: int, sender: str) -> bool:

@@ -24,6 +24,7 @@ from contextlib import suppress
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
 
 from guanxi.audit.models import AuditEvent
 from guanxi.core.phones import parse_phone
@@ -33,7 +34,8 @@ from guanxi.dedup.matching.blocking import DEFAULT_MAX_BLOCK
 from guanxi.dedup.matching.engine import REVIEW_THRESHOLD
 from guanxi.dedup.models import CustomerMerge, DuplicatePair
 
-from .models import Ticket
+from . import services
+from .models import Ticket, TicketMessage
 from .services import ticket_create_from_customer
 
 
@@ -196,6 +198,76 @@ def _file_request(
         if other_id != customer.pk:
             _queue_pair(customer, Customer(pk=other_id), ticket, field="phone")
     return ticket
+
+
+@transaction.atomic
+def customer_wrote_again(
+    *,
+    ticket_id: int,
+    body: str,
+    name: str = "",
+    subject: str = "",
+    email_from: str = "",
+    email_message_id: str = "",
+    email_copied: Iterable[str] = (),
+    acknowledge: bool = True,
+) -> TicketMessage | None:
+    """The customer wrote on ticket ``ticket_id`` again (an email reply, the status page): the
+    message, filed (None: this email was filed already).
+
+    On a ticket whose customer is in the recycle bin it is not filed there. That ticket would
+    open again where nobody may see it, and the customer would wait for an answer no one can
+    give. Nor does the message bring the customer back from the recycle bin: binning is a
+    decision of staff (restoring one is an administrator's), perhaps at the customer's own
+    request, which one email should not undo. It is filed as mail from its address that
+    answers no ticket is: a new request (:func:`request_from_customer`) in the queue,
+    under the customer outside the recycle bin who has the address or a new one in the unowned
+    pool, the requester told its number. The new ticket's note names the old one, for whoever
+    restores its customer; the old ticket, left as it was, says where the message went.
+
+    The customer is looked at without a lock: one binned while this is filed gets the message
+    on the old ticket, which the service-level sweep then passes over until it is restored
+    (see ``customer_delete``)."""
+    ticket = Ticket.objects.select_related("customer").get(pk=ticket_id)
+    seen = {ticket.pk}
+    while ticket.merged_into_id and ticket.merged_into_id not in seen:
+        seen.add(ticket.merged_into_id)
+        ticket = Ticket.objects.select_related("customer").get(pk=ticket.merged_into_id)
+    if ticket.customer.deleted_at is None:
+        return services.customer_message(
+            ticket_id=ticket_id,
+            body=body,
+            email_message_id=email_message_id,
+            email_from=email_from,
+            email_copied=email_copied,
+        )
+    address = (email_from or ticket.requester_email or "").strip().lower()
+    new = request_from_customer(
+        name=name or (address.split("@")[0] if address else "") or ticket.number,
+        email=address,
+        data={"type": ticket.type, "subject": subject or ticket.subject, "description": body},
+        channel=Ticket.Channel.EMAIL if email_message_id else Ticket.Channel.WEB_FORM,
+        email_message_id=email_message_id,
+        email_copied=email_copied,
+        acknowledge=acknowledge,
+    )
+    services.add_note(
+        new,
+        _(
+            "The customer wrote this on ticket %(number)s, whose customer is in the recycle "
+            "bin; it is filed here as a new request."
+        )
+        % {"number": ticket.number},
+    )
+    services.add_note(
+        Ticket.objects.select_for_update().get(pk=ticket.pk),
+        _(
+            "The customer wrote again while in the recycle bin; the message was filed as a "
+            "new request, ticket %(number)s."
+        )
+        % {"number": new.number},
+    )
+    return new.messages.filter(kind=TicketMessage.Kind.CUSTOMER).order_by("pk").first()
 
 
 # The most customers who have one number a request is queued with: as many as a scan compares

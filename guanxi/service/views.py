@@ -39,7 +39,7 @@ from .forms import (
     TicketFilterForm,
     TicketForm,
 )
-from .intake import request_from_customer
+from .intake import customer_wrote_again, request_from_customer
 from .models import SatisfactionSurvey, Ticket, TicketAttachment
 from .selectors import (
     notifications_for_user,
@@ -459,7 +459,10 @@ def public_status(request, token: str):
     form = CustomerReplyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
-            services.customer_message(ticket_id=ticket.pk, body=form.cleaned_data["body"])
+            message = customer_wrote_again(ticket_id=ticket.pk, body=form.cleaned_data["body"])
+        if message is not None and message.ticket_id != ticket.pk:
+            # Filed as a new request (its customer is in the recycle bin): the message is there.
+            token = mail.status_link_token(message.ticket_id)
         return redirect("service:public_status", token=token)
     public = ticket.messages.exclude(kind="note").select_related("author")
     return render(
