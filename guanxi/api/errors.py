@@ -36,6 +36,7 @@ from ninja.errors import ValidationError as SchemaValidationError
 
 from guanxi.core.keyset import CursorError
 from guanxi.core.limits import at_most_characters
+from guanxi.core.locking import is_lock_contention
 from guanxi.customers.models import Customer
 from guanxi.customers.services import StaleVersionError, WholeNumberLimitReached
 
@@ -253,15 +254,6 @@ def schema_errors(raw_errors: list[dict[str, Any]]) -> list[dict[str, str]]:
     return result
 
 
-_RETRYABLE_DATABASE_ERRORS = (
-    "database is locked",
-    "database table is locked",
-    "deadlock detected",
-    "could not serialize access",
-    "could not obtain lock",
-)
-
-
 def install_error_handlers(api: NinjaAPI) -> None:
     """Register the mapping from exceptions to the error shape on ``api``."""
 
@@ -391,8 +383,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
         # Lock contention is worth a retry (with the same Idempotency-Key, a retried POST is
         # safe): SQLite's busy timeout ran out, or PostgreSQL chose this transaction to break
         # a deadlock. Everything else is a real fault.
-        text = str(exc).lower()
-        if not any(sign in text for sign in _RETRYABLE_DATABASE_ERRORS):
+        if not is_lock_contention(exc):
             return unexpected(request, exc)
         response = respond(
             request, 503, error_body(_("The database is busy. Try again in a moment."))

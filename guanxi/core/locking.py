@@ -1,9 +1,9 @@
-"""Row locks the ORM does not offer."""
+"""Row locks the ORM does not offer, and telling a lock met from a fault."""
 
 from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied
-from django.db import connections
+from django.db import OperationalError, connections
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
@@ -16,6 +16,26 @@ class ActorDeactivated(PermissionDenied):
 
     def __init__(self):
         super().__init__(_("Your account has been deactivated: nothing was changed."))
+
+
+# What the databases say when another transaction's locks stopped this one: SQLite's busy
+# timeout ran out (or its shared cache's table lock was held), PostgreSQL chose this
+# transaction to break a deadlock, failed a serializable one, or a NOWAIT lock was taken.
+_LOCK_CONTENTION = (
+    "database is locked",
+    "database table is locked",
+    "deadlock detected",
+    "could not serialize access",
+    "could not obtain lock",
+)
+
+
+def is_lock_contention(exc: BaseException) -> bool:
+    """Whether ``exc`` is a database error that repeating the work may well not meet: the
+    transaction met others' locks, and has rolled back. The API and the pages answer it 503 with
+    Retry-After; every other database error is a fault."""
+    text = str(exc).lower()
+    return isinstance(exc, OperationalError) and any(sign in text for sign in _LOCK_CONTENTION)
 
 
 def key_shared(queryset: QuerySet) -> list[tuple]:

@@ -100,6 +100,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "guanxi.audit.middleware.AuditContextMiddleware",
+    "guanxi.web.middleware.BusyDatabaseMiddleware",
 ]
 
 ROOT_URLCONF = "guanxi.urls"

@@ -1,0 +1,38 @@
+"""Answers for pages whose view raised what is not a fault."""
+
+from django.http import HttpResponse
+from django.template.loader import render_to_string
+
+from guanxi.core.locking import is_lock_contention
+
+
+class BusyDatabaseMiddleware:
+    """A page whose database work met others' locks (SQLite's busy timeout ran out, PostgreSQL
+    broke a deadlock with it) is answered 503 with Retry-After, as the API answers it, instead
+    of the 500 page of a fault: the work is worth repeating. The view's transaction has rolled
+    back by the time its exception gets here, so nothing of it was saved.
+
+    The page is rendered without the request's context processors, which read the database
+    that was just too busy. htmx swaps in only a successful answer, so its requests get one that
+    swaps nothing where they aimed (a form keeps what was typed in it) and puts the sentence in
+    the page's alert place instead. The API answers its own errors; other exceptions go on to
+    Django as before.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if request.path.startswith("/api/") or not is_lock_contention(exception):
+            return None
+        htmx = getattr(request, "htmx", None)
+        if htmx and not htmx.history_restore_request:
+            response = HttpResponse(render_to_string("_busy_alert.html"))
+            response["HX-Reswap"] = "none"
+            return response
+        response = HttpResponse(render_to_string("503.html"), status=503)
+        response["Retry-After"] = "1"
+        return response
