@@ -2343,6 +2343,19 @@ def _failure(error: Exception) -> str:
     return CustomerEmail.Failure.UNREACHABLE
 
 
+# Emails to a customer in the recycle bin are held: not sent, not given up, while it is there.
+# A customer is binned by staff, perhaps because they asked to be forgotten or never to be
+# written to again, and an email queued before that (a reply or a survey the mail server did
+# not take at once) must not reach them afterwards. Held rather than dropped: a customer binned
+# by mistake and restored within :data:`RETRY_FOR` gets it as if nothing had happened; one
+# restored later has it given up, the ticket's holder told on the bell, as any email the sweep
+# stopped trying, for a person to send again or not. The ticket is read through the reply's
+# message when there is one (it follows a merge), as the sending reads it.
+TO_A_BINNED_CUSTOMER = Q(message__ticket__customer__deleted_at__isnull=False) | Q(
+    message=None, ticket__customer__deleted_at__isnull=False
+)
+
+
 def _claim(email_id: int) -> datetime | None:
     """Claim an email not sent yet for sending; returns the claim (the time it was taken, which
     the sending then records its outcome under), or None when it was not claimed here: one
@@ -2354,8 +2367,10 @@ def _claim(email_id: int) -> datetime | None:
     now = timezone.now()
     free = Q(sending_since=None) | Q(sending_since__lt=now - claim_holds_for())
     with transaction.atomic():
-        claimed = CustomerEmail.objects.filter(free, pk=email_id, sent_at=None).update(
-            sending_since=now
+        claimed = (
+            CustomerEmail.objects.filter(free, pk=email_id, sent_at=None)
+            .exclude(TO_A_BINNED_CUSTOMER)
+            .update(sending_since=now)
         )
     return now if claimed == 1 else None
 
@@ -2420,7 +2435,8 @@ def customer_email_send(email_id: int) -> bool | None:
     """Send an email to a customer if it is not sent yet, and nobody else is sending it this
     moment: it is claimed first (:func:`_claim`), so that the request that wrote it, the sweep
     and someone sending it again never send it twice. Returns whether it was sent now; None
-    when it had been sent already, or is being sent by someone else (or was dropped). A failure
+    when it had been sent already, or is being sent by someone else (or was dropped), or is
+    held while its customer is in the recycle bin (:data:`TO_A_BINNED_CUSTOMER`). A failure
     is recorded on it and logged, not raised."""
     claim = _claim(email_id)
     email = CustomerEmail.objects.filter(pk=email_id).first() if claim else None
@@ -2443,6 +2459,7 @@ def customer_emails_retry(*, now: datetime | None = None, limit: int = 100) -> i
         # index this reads (customer_email_to_send), which holds only the emails still to send.
         CustomerEmail.objects.filter(sent_at=None, given_up_at=None, created_at__gt=now - RETRY_FOR)
         .filter(Q(failed_at__isnull=False) | Q(created_at__lte=now - LEFT_TO_ITS_REQUEST))
+        .exclude(TO_A_BINNED_CUSTOMER)
         .order_by(F("failed_at").asc(nulls_first=True), "id")
         .values_list("pk", flat=True)[:limit]
     )
@@ -2465,6 +2482,7 @@ def customer_emails_to_give_up(*, now: datetime, limit: int = 500) -> list[int]:
             sent_at=None, given_up_at=None, created_at__lte=now - RETRY_FOR
         )
         .exclude(sending_since__gte=now - claim_holds_for())
+        .exclude(TO_A_BINNED_CUSTOMER)
         .order_by("created_at", "id")
         .values_list("pk", flat=True)[:limit]
     )
@@ -2476,8 +2494,10 @@ def customer_email_give_up(email_id: int, *, now: datetime) -> CustomerEmail | N
     sweeps at once give it up once. One never tried is marked not sent as well
     (:attr:`CustomerEmail.Failure.NOT_TRIED`), as the ticket's page and the API show it, rather
     than left unmarked where nobody would look for it."""
-    rows = CustomerEmail.objects.filter(pk=email_id, sent_at=None, given_up_at=None).exclude(
-        sending_since__gte=now - claim_holds_for()
+    rows = (
+        CustomerEmail.objects.filter(pk=email_id, sent_at=None, given_up_at=None)
+        .exclude(sending_since__gte=now - claim_holds_for())
+        .exclude(TO_A_BINNED_CUSTOMER)
     )
     if not rows.update(given_up_at=now):
         return None
