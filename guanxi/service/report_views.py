@@ -1,9 +1,10 @@
 """The service reports page and the CSV download of each report.
 
 Every signed-in user may open them: the figures only ever count the tickets of the customers
-the user can see (``reports.period_tickets``), so a rep sees their own customers' service and
-an agent or an administrator the whole desk's. The charts are drawn with the analytics
-dashboard's geometry (``guanxi.analytics.charts``) as inline SVG.
+the user can see, or could were they not in the recycle bin (``reports.period_tickets``), so a
+rep sees their own customers' service and an agent or an administrator the whole desk's. The
+charts are drawn with the analytics dashboard's geometry (``guanxi.analytics.charts``) as
+inline SVG.
 """
 
 from django import forms

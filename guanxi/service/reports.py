@@ -2,12 +2,13 @@
 often a resolved ticket comes back, who keeps complaining, and what customers think of the
 help they got.
 
-Every figure is one SQL aggregate (``GROUP BY`` with conditional counts) over the tickets the
-user may see (:func:`~guanxi.service.selectors.tickets_for_user`) that were *opened* in the
-period: from the first day to the last, both included, in the site's time zone. One rule for
-every figure, so they all describe the same tickets: the compliance of a ticket opened in the
-period counts even when it was resolved after it, and the survey of a ticket opened in the
-period counts whenever it was answered.
+Every figure is one SQL aggregate (``GROUP BY`` with conditional counts) over the tickets of
+the customers the user may see, those since moved to the recycle bin included
+(:func:`period_tickets`), that were *opened* in the period: from the first day to the last,
+both included, in the site's time zone. One rule for every figure, so they all describe the
+same tickets: the compliance of a ticket opened in the period counts even when it was
+resolved after it, and the survey of a ticket opened in the period counts whenever it was
+answered.
 
 Duplicates merged into another ticket are left out: their request is counted once, on the
 ticket they were merged into.
@@ -36,10 +37,9 @@ from guanxi.audit.services import audit_record
 from guanxi.audit.summaries import Summary
 from guanxi.customers.models import Customer
 from guanxi.customers.validation import DATE_YEARS
-from guanxi.customers.visibility import VIEW
+from guanxi.customers.visibility import VIEW, customer_scope
 
 from .models import SatisfactionSurvey, Ticket, TicketCategory
-from .selectors import tickets_for_user
 
 DEFAULT_DAYS = 90
 # A period longer than this would draw a trend of hundreds of weeks nobody can read.
@@ -96,10 +96,23 @@ def report_period(date_from: dt.date | None = None, date_to: dt.date | None = No
 def period_tickets(
     user, *, date_from: dt.date | None = None, date_to: dt.date | None = None
 ) -> QuerySet[Ticket]:
-    """The tickets ``user`` may see that were opened in the period, merged duplicates left
-    out. A plain range on ``created_at``, so its index serves it."""
+    """The tickets of the customers ``user`` may see, or would were they not in the recycle
+    bin, that were opened in the period, merged duplicates left out. A plain range on
+    ``created_at``, so its index serves it.
+
+    A customer binned later does not take its tickets out of the figures: the work was done,
+    the promises kept or missed, the surveys answered, and a report read again a month on
+    should tell the same story, whoever was cleaned out of the records meanwhile. Counted
+    only for whoever the visibility rule would show the customer to (``deleted``: as if it
+    were back), so nobody learns of tickets they could never have seen; and a customer in
+    the recycle bin is never named (:func:`repeat_complainers`). A count names nobody. (A
+    customer merged into another is in the bin too, but its tickets went to the kept one.)"""
     period = report_period(date_from, date_to)
-    return tickets_for_user(user).filter(
+    scope = customer_scope(user, VIEW, deleted=True)
+    tickets = Ticket.objects.all()
+    if scope != Q():  # whoever sees every customer: no condition to join for
+        tickets = tickets.filter(customer__in=Customer.objects.filter(scope).values("pk"))
+    return tickets.filter(
         merged_into__isnull=True, created_at__gte=period.start, created_at__lt=period.end
     )
 
@@ -466,7 +479,8 @@ def repeat_complainers(
     with _hash_joins():
         found = list(
             period_tickets(user, date_from=date_from, date_to=date_to)
-            .filter(type=Ticket.Type.COMPLAINT)
+            # Counted, a binned customer's complaints are; named, never (see period_tickets).
+            .filter(type=Ticket.Type.COMPLAINT, customer__deleted_at__isnull=True)
             .values("customer_id")
             .annotate(complaints=Count("pk"), last=Max("created_at"))
             .filter(complaints__gte=REPEAT_COMPLAINTS)
