@@ -423,7 +423,7 @@ class CustomerExportJob(models.Model):
     # from, for the audit row the export writes when it runs.
     language = models.CharField(max_length=10, default="en")
     via = models.CharField(max_length=10, default="web")
-    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    remote_addr = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     path = models.CharField(max_length=500, blank=True, help_text="Where the workbook is kept")
     rows = models.PositiveIntegerField(_("customers"), null=True, blank=True)
     message = models.TextField(blank=True)

@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 from django.contrib.auth.models import Permission
 from django.test import override_settings
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from guanxi.audit.models import AuditEvent
 from guanxi.core.testing.visibility_matrix import EXPECTED
@@ -269,3 +269,12 @@ def test_a_job_whose_worker_died_is_ended_after_the_same_days(client, company):
 def test_the_clean_up_is_scheduled(settings):
     entry = settings.GUANXI_SCHEDULE["customer-exports-cleanup"]
     assert entry["task"] == "guanxi.customers.tasks.remove_expired_customer_exports"
+
+
+def test_the_address_a_job_keeps_is_labelled_as_the_audit_log_labels_its_own():
+    # The job keeps the requester's address for the audit row its run writes: wherever both are
+    # shown, they read the same, in Chinese too.
+    with translation.override("zh-hans"):
+        kept = str(CustomerExportJob._meta.get_field("remote_addr").verbose_name)
+        named = str(AuditEvent._meta.get_field("remote_addr").verbose_name)
+    assert kept == named == "IP 地址"
