@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import ProtectedError, Q, QuerySet, RestrictedError
+from django.db.models import ProtectedError, QuerySet, RestrictedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
@@ -361,8 +361,10 @@ def _teammates_out_of_sight_release(*, actor: User, members: list[int]) -> int:
 
 def _follow_ups_customers_lock(user: User) -> None:
     """Lock the customers ``user`` (locked, leaving) owns and those of their open churn
-    follow-ups, in one ascending id order, before any follow-up or ticket of theirs, as
-    everything that moves a customer's follow-ups and tickets locks the customer first.
+    follow-ups, in the one order of a hand-over (``customers_lock_for_hand_over``: the
+    organisations, then the people with those of the leaver's organisations), before any
+    follow-up or ticket of theirs, as everything that moves a customer's follow-ups and tickets
+    locks the customer first.
 
     A follow-up of theirs may be on someone else's customer (the refresh opened it for them as
     the customer was being given to a colleague) or on one of theirs in the recycle bin, which
@@ -374,13 +376,13 @@ def _follow_ups_customers_lock(user: User) -> None:
     the other."""
     from guanxi.analytics.models import ChurnFollowUp
     from guanxi.customers.models import Customer
+    from guanxi.customers.services import customers_lock_for_hand_over
 
-    followed = ChurnFollowUp.objects.filter(owner=user, done_at__isnull=True)
-    list(
-        Customer.objects.select_for_update()
-        .filter(Q(owner=user, deleted_at__isnull=True) | Q(pk__in=followed.values("customer_id")))
-        .order_by("pk")
-        .values("pk")
+    customers_lock_for_hand_over(
+        Customer.objects.filter(owner=user, deleted_at__isnull=True).values_list("pk", flat=True),
+        also=ChurnFollowUp.objects.filter(owner=user, done_at__isnull=True).values_list(
+            "customer_id", flat=True
+        ),
     )
 
 

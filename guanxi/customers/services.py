@@ -8,8 +8,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db import connection, transaction
+from django.db.models import Case, F, QuerySet, Value, When
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -291,12 +291,12 @@ def _refresh_search_text(customer: Customer) -> None:
 
 def refresh_search_data_many(customers: QuerySet[Customer]) -> list[int]:
     """:func:`refresh_search_data` for many customers at once, in a few statements however many
-    they are. They are locked in id order before what their search text is made of is read, as
-    everything changing several customers locks them: someone adding a phone to one meanwhile
-    is waited for, and the phone kept. Returns their ids."""
+    they are. They are locked (in :data:`CUSTOMER_LOCK_ORDER`, as everything changing several
+    customers locks them) before what their search text is made of is read: someone adding a
+    phone to one meanwhile is waited for, and the phone kept. Returns their ids."""
     people = list(
         customers.select_for_update(of=("self",))
-        .order_by("pk")
+        .order_by(*CUSTOMER_LOCK_ORDER)
         .select_related("organization")
         .prefetch_related("phones", "emails", "tags")
     )
@@ -725,6 +725,57 @@ def customer_chunks(ids: list[int]) -> list[list[int]]:
     ]
 
 
+# The order every writer locks several customers in: organisations first, then people, each in
+# ascending id order (``order_by(*CUSTOMER_LOCK_ORDER)``). A person's save locks their
+# organisation and then them, a merge of organisations both organisations and then their
+# people, and an organisation changing hands has the database write its owner to its people,
+# locking them after it (``organisation_owner``): see :func:`customers_lock_for_hand_over`.
+CUSTOMER_LOCK_ORDER = (
+    Case(When(party_type=Customer.PartyType.ORGANIZATION, then=Value(0)), default=Value(1)),
+    "pk",
+)
+
+
+def customers_lock_for_hand_over(ids: Iterable[int], *, also: Iterable[int] = ()) -> None:
+    """Lock the customers ``ids``, about to change hands, and ``also`` (customers the caller
+    changes alongside that keep their account manager): the organisations among them first,
+    then the people among them together with every person of the organisations in ``ids``
+    (those in the recycle bin too), each in ascending id order. Every hand-over locks its
+    customers here before writing their new owner.
+
+    An organisation's new owner is written to all its people by the database, which locks
+    them after the organisation, one by one. Locked in one ascending pass with the customers
+    moved, and only those, two hand-overs at the same moment, each of a rep who owns an
+    organisation with a person of the other's, held their own people while the database waited
+    for the other's: a deadlock, one of them failed. Taken here first, each person is waited for
+    in the one order, and a person's save (their organisation, then them) or a merge of
+    organisations (both, then their people) takes the same. The people of an organisation are
+    read once it is locked: whoever puts a person in it locks it first (``_lock_organisation``,
+    the import's ``FOR KEY SHARE``), so none joins between the read and the lock.
+
+    Nothing to lock on SQLite, which has one writer at a time."""
+    if not connection.features.has_select_for_update:
+        return
+    moved = set(ids)
+    wanted = sorted(moved | set(also))
+    organisations: set[int] = set()
+    for chunk in customer_chunks(wanted):
+        organisations.update(
+            pk
+            for (pk,) in Customer.objects.select_for_update()
+            .filter(pk__in=chunk, party_type=Customer.PartyType.ORGANIZATION)
+            .order_by("pk")
+            .values_list("pk")
+        )
+    people = set(wanted) - organisations
+    for chunk in customer_chunks(sorted(organisations & moved)):
+        people.update(
+            Customer.objects.filter(organization_id__in=chunk).values_list("pk", flat=True)
+        )
+    for chunk in customer_chunks(sorted(people)):
+        list(Customer.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values("pk"))
+
+
 @transaction.atomic
 def customers_reassign(
     *,
@@ -768,10 +819,16 @@ def customers_reassign(
     )
     if customer_ids is not None:
         queryset = queryset.filter(pk__in=customer_ids)
-    # In ascending id order, as imports, merges and their undos lock customers: in the order
-    # the database happened to read them, this held one an import waited for while it waited
-    # for one the import held, a deadlock.
-    rows = list(queryset.select_for_update().order_by("pk").values_list("pk", "name"))
+    # Read, then locked in the order every writer locks customers in, with the people of the
+    # organisations moved (see ``customers_lock_for_hand_over``), and read again: one moved or
+    # deleted meanwhile is seen so, and left alone.
+    candidates = list(queryset.order_by("pk").values_list("pk", flat=True))
+    customers_lock_for_hand_over(candidates)
+    rows = [
+        row
+        for chunk in customer_chunks(candidates)
+        for row in queryset.filter(pk__in=chunk).order_by("pk").values_list("pk", "name")
+    ]
     if customer_ids is not None and len(rows) != len(set(customer_ids)):
         raise ValidationError(
             {
@@ -851,18 +908,18 @@ def _retag(*, actor, tag_ids: list[int], rename_to: str | None) -> int:
     wearing = list(
         Customer.objects.filter(tags__in=tags)
         .distinct()
-        .order_by("pk")
+        .order_by(*CUSTOMER_LOCK_ORDER)
         .values_list("pk", flat=True)
     )
     chunks = customer_chunks(wearing)
     names: dict[int, str] = {}
     before: dict[int, list[str]] = {}
     for chunk in chunks:
-        # Locked in id order, as everything changing several customers locks them.
+        # Locked in the order everything changing several customers locks them in.
         names.update(
             Customer.objects.select_for_update()
             .filter(pk__in=chunk)
-            .order_by("pk")
+            .order_by(*CUSTOMER_LOCK_ORDER)
             .values_list("pk", "name")
         )
         before.update(tag_names_by_customer(chunk))

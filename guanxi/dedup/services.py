@@ -195,14 +195,18 @@ def _check_members(actor, organisation: Customer) -> None:
 
 def _lock_pair(actor, first_id: int, second_id: int) -> tuple[Customer, Customer]:
     """Both customers through the visibility rule, locked in id order (so two merges of the
-    same pair in opposite directions cannot deadlock)."""
+    same pair in opposite directions cannot deadlock), an organisation before a person (a
+    merge of the two is refused, once both are locked) as every writer locks customers
+    (``customers_lock_for_hand_over``)."""
     ordered = sorted([first_id, second_id])
     locked = {}
     try:
         # Visibility of both first: a customer out of sight is "not found" whatever the other is.
+        people = set()
         for pk in ordered:
-            access_customer(actor, pk, VIEW)
-        for pk in ordered:
+            if not access_customer(actor, pk, VIEW).is_organization:
+                people.add(pk)
+        for pk in sorted(ordered, key=lambda each: (each in people, each)):
             locked[pk] = access_customer(actor, pk, CHANGE, for_update=True)
     except (Customer.DoesNotExist, PermissionDenied) as refused:
         # Which of the two it is about (gone, or not the actor's to change), so that the API
@@ -236,6 +240,14 @@ def customers_merge(
         raise Customer.DoesNotExist from None
     if survivor_pk == merged_pk:
         raise ValidationError({"merged_id": _("A customer cannot be merged with itself.")})
+    # The organisation the survivor may take from the merged person (when it has none) is
+    # shared before the two, as the undo does: organisations are locked before their people
+    # (``customers_lock_for_hand_over``). Taken after them, by the database's check of the
+    # survivor's new key, it waited for a hand-over of the organisation that waited for the
+    # merged person this held, a deadlock.
+    _organisation_shared(
+        Customer.objects.filter(pk=merged_pk).values_list("organization_id", flat=True).first()
+    )
     survivor, merged = _lock_pair(actor, survivor_pk, merged_pk)
     for customer, version, field in (
         (survivor, survivor_version, "version"),

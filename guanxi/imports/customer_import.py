@@ -62,8 +62,10 @@ from guanxi.customers.exports import address_key
 from guanxi.customers.models import Address, Customer, Email, Phone, Tag
 from guanxi.customers.search import build_search_text
 from guanxi.customers.services import (
+    CUSTOMER_LOCK_ORDER,
     SENSITIVE_FIELDS,
     blind_id_number_change,
+    customers_lock_for_hand_over,
     refresh_people_of,
     search_text_of,
     snapshot_of,
@@ -1766,16 +1768,24 @@ class CustomerImporter:
         """The customers rows of the batch go into, locked until the batch commits, with their
         organisations (their contact details and tags: :func:`_stored_details`). Only those the
         user may still change: one may have been deleted, merged or reassigned since the batch
-        was matched, and is missing here. They are locked in id order, as merges and edits of an
-        organisation's people lock them, so that those and an import wait for each other rather
-        than deadlock."""
+        was matched, and is missing here. They are locked as a hand-over locks the customers it
+        moves (``customers_lock_for_hand_over``): the organisations, then the people, with
+        those of the organisations whose rows name an owner, which the database writes the
+        owner to. So merges, edits of an organisation's people and hand-overs wait for the
+        import, or it for them, rather than deadlock."""
         if not changes:
             return []
+        naming_an_owner = [
+            pk
+            for pk, change in changes.items()
+            if any("owner_id" in row.scalars for row, _overwrite in change.rows)
+        ]
+        customers_lock_for_hand_over(naming_an_owner, also=set(changes).difference(naming_an_owner))
         return list(
             Customer.objects.visible_to(self.actor, CHANGE)
             .select_for_update(of=("self",))
             .filter(pk__in=list(changes))
-            .order_by("pk")
+            .order_by(*CUSTOMER_LOCK_ORDER)
             .select_related("organization")
         )
 

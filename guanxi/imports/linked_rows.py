@@ -22,6 +22,7 @@ from django.utils import timezone
 from guanxi.audit.models import AuditEvent
 from guanxi.core.locking import key_share_active_users
 from guanxi.customers.models import Customer
+from guanxi.customers.services import CUSTOMER_LOCK_ORDER
 from guanxi.customers.visibility import VIEW
 from guanxi.dedup.selectors import merge_successors
 from guanxi.web.params import int_param
@@ -316,11 +317,12 @@ class LinkedRowImporter:
         id -> (id, customer id)) as they are once locked.
 
         They are the customers the rows name and those of the records the rows rewrite, locked
-        in ascending id order in one query, as a merge of customers locks both of its customers
-        before it moves their records (see ``interaction_import``), and those these lead to
-        after a merge, with them in the same order. FOR NO KEY UPDATE, the lock
-        setting a customer's last contact takes, so that others may still add records to them
-        meanwhile.
+        in one query in the order every writer locks customers in (organisations, then people,
+        each in ascending id order: ``CUSTOMER_LOCK_ORDER``), as a merge of customers locks
+        both of its customers before it moves their records (see ``interaction_import``), and
+        those these lead to after a merge, with them in the same order. FOR NO KEY UPDATE, the
+        lock setting a customer's last contact takes, so that others may still add records to
+        them meanwhile.
 
         They were looked up without a lock: a merge committed since may have moved a customer
         away, and its records with it. A row naming that one goes where the merge went, as a
@@ -391,7 +393,7 @@ class LinkedRowImporter:
             pk
             for pk, deleted_at in Customer.objects.select_for_update(no_key=True)
             .filter(pk__in=ids)
-            .order_by("pk")
+            .order_by(*CUSTOMER_LOCK_ORDER)
             .values_list("pk", "deleted_at")
             if deleted_at is None
         }
