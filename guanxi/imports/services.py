@@ -757,10 +757,11 @@ def import_job_map(*, actor, job: ImportJob, mapping: dict, dedup: str | None) -
     Of the fields chosen, only those the page offers are kept (``job.mapping`` and ``job.dedup``
     are set to what is kept): anything else, a value no list holds or one with a NUL character
     (which PostgreSQL refuses to store), is for the caller's check to name, never stored. Only
-    its uploader may, as only they may start it. Not audited, as an upload is not: a draft
-    changes no customer."""
+    its uploader may, as only they may start it, and only an upload's (see
+    :func:`_require_uploaded`). Not audited, as an upload is not: a draft changes no customer."""
     if job.started_by_id != actor.pk or not can_create_customers(actor):
         raise PermissionDenied
+    _require_uploaded(job)
     if dedup in ImportJob.Dedup.values:
         job.dedup = dedup
     allowed = allowed_fields(job.kind, custom_field_keys())
@@ -775,12 +776,35 @@ def import_job_map(*, actor, job: ImportJob, mapping: dict, dedup: str | None) -
     )
 
 
+def _require_uploaded(job: ImportJob) -> None:
+    """Refuse, naming the file, a job its mapping page may not change or start: one of the
+    import command's, which the command runs from the operator's own file as soon as it has
+    made it (a draft only meanwhile, or when the command was stopped before it began). Started
+    from the web as well, the worker would run it beside the command."""
+    if job.via != "web":
+        raise ValidationError(
+            {
+                "file": _(
+                    "This import was started from the command line: it is run by the command, "
+                    "not from this page."
+                )
+            }
+        )
+
+
 def import_job_start(*, actor, job: ImportJob, dry_run: bool) -> bool:
-    """Start a draft web import, or its dry run, from its mapping page: queued for the
-    background worker, which runs it as ``actor``; False when it has been started meanwhile (a
-    second click, another tab). The caller queues the task when this says True, in the same
-    transaction: a job said to be queued with no task behind it would wait for ever, with no
-    button to carry it on.
+    """Start a draft web import, or its dry run, from its mapping page, with the columns and
+    duplicates choice ``job`` holds (those the page checked, as :func:`import_job_map` kept
+    them): queued for the background worker, which runs it as ``actor``; False when it has been
+    started meanwhile (a second click, another tab). The caller queues the task when this says
+    True, in the same transaction: a job said to be queued with no task behind it would wait for
+    ever, with no button to carry it on.
+
+    The columns are written with the start, in the same statement: kept by a separate one before
+    it, another tab's columns kept in between were the ones the import ran with, unchecked and
+    unseen by whoever started it. Raises ``ValidationError`` naming the mapping when the columns
+    do not make an import (no name column, say), and naming the file for a command-line import
+    (:func:`_require_uploaded`).
 
     Only its uploader may (the import runs as them). The address of the request is kept for the
     audit rows its background run writes (``_run_claimed``). Not audited itself, as queuing a
@@ -789,10 +813,19 @@ def import_job_start(*, actor, job: ImportJob, dry_run: bool) -> bool:
     discarding are, as they stop what someone else may have started."""
     if job.started_by_id != actor.pk or not can_create_customers(actor):
         raise PermissionDenied
+    _require_uploaded(job)
+    try:
+        build_mapping(
+            job.header, kind=job.kind, explicit=job.mapping, custom_field_keys=custom_field_keys()
+        )
+    except MappingError as error:
+        raise ValidationError({"mapping": str(error)}) from None
     # In one statement, from the draft only: of two clicks that both found it, one starts it.
-    started = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.DRAFT).update(
+    started = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.DRAFT, via="web").update(
         status=ImportJob.Status.QUEUED,
         dry_run=dry_run,
+        mapping=job.mapping,
+        dedup=job.dedup,
         client_address=current_origin().remote_addr,
     )
     job.refresh_from_db()

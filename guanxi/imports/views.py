@@ -261,7 +261,8 @@ def import_mapping(request, job_id: int):
     anyone else starting it would act in their name. An administrator sees the page."""
     _require_importer(request.user)
     job = _job_or_404(request.user, job_id)
-    if job.status != ImportJob.Status.DRAFT:
+    # A command-line import is a draft only until its command begins it: the command runs it.
+    if job.status != ImportJob.Status.DRAFT or job.via != "web":
         return redirect("imports:detail", job_id=job.pk)
     uploader = job.started_by_id == request.user.pk
     if request.method == "POST" and not uploader:
@@ -311,15 +312,22 @@ def import_mapping(request, job_id: int):
                 # found the draft, only one queues the job. The status and the queued task
                 # commit together.
                 dry_run = action == "dry_run"
-                with transaction.atomic():
-                    if import_job_start(actor=request.user, job=job, dry_run=dry_run):
-                        run_import_job.enqueue(job.pk)
-                        if dry_run:
-                            messages.success(request, _("The dry run has started."))
-                        else:
-                            messages.success(request, _("The import has started."))
-                return redirect("imports:detail", job_id=job.pk)
-            report = _check_sample(job, table, column_mapping, request.user)
+                try:
+                    with transaction.atomic():
+                        if import_job_start(actor=request.user, job=job, dry_run=dry_run):
+                            run_import_job.enqueue(job.pk)
+                            if dry_run:
+                                messages.success(request, _("The dry run has started."))
+                            else:
+                                messages.success(request, _("The import has started."))
+                except ValidationError as error:
+                    # The columns checked above no longer make an import (a custom field
+                    # deactivated meanwhile).
+                    mapping_error = " ".join(error.messages)
+                else:
+                    return redirect("imports:detail", job_id=job.pk)
+            else:
+                report = _check_sample(job, table, column_mapping, request.user)
     targets = [mapping.get(name) for name in table.header]
     return render(
         request,

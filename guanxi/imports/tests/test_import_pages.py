@@ -233,7 +233,12 @@ def test_columns_sharing_a_header_are_refused_rather_than_mapped_as_one(client, 
     path = tmp_path / "notes.csv"
     path.write_bytes(content)
     job = import_job_create(
-        actor=company.rep, path=path, filename="notes.csv", kind="customers", check_mapping=False
+        actor=company.rep,
+        path=path,
+        filename="notes.csv",
+        kind="customers",
+        check_mapping=False,
+        via="web",
     )
     page = client.get(f"/imports/{job.pk}/mapping/").content.decode()
     assert "same header: “备注”" in page and 'value="start"' not in page
