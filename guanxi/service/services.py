@@ -25,7 +25,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
@@ -2351,8 +2351,18 @@ def _failure(error: Exception) -> str:
 # restored later has it given up, the ticket's holder told on the bell, as any email the sweep
 # stopped trying, for a person to send again or not. The ticket is read through the reply's
 # message when there is one (it follows a merge), as the sending reads it.
-TO_A_BINNED_CUSTOMER = Q(message__ticket__customer__deleted_at__isnull=False) | Q(
-    message=None, ticket__customer__deleted_at__isnull=False
+#
+# Asked in subqueries, not by joining the email to its ticket and customer: an update of a
+# query with joins is made ``id IN (SELECT …)`` of the whole condition, and PostgreSQL, having
+# waited for another claim of the row, looks again at the row alone, not at that subquery, so
+# two claims at once both took the email and the customer got it twice (see :func:`_claim`).
+TO_A_BINNED_CUSTOMER = Exists(
+    TicketMessage.objects.filter(
+        pk=OuterRef("message_id"), ticket__customer__deleted_at__isnull=False
+    )
+) | (
+    Q(message=None)
+    & Exists(Ticket.objects.filter(pk=OuterRef("ticket_id"), customer__deleted_at__isnull=False))
 )
 
 

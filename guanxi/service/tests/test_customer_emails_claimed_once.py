@@ -7,8 +7,9 @@ and so on a connection of its own, against the database the suite runs on."""
 import pytest
 from django.core import mail as outbox
 from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 
-from guanxi.core.testing.threads import hold_before, in_thread
+from guanxi.core.testing.threads import Hold, hold_before, in_thread, second_waits_for_first
 from guanxi.service import mail, services
 from guanxi.service.models import CustomerEmail
 from guanxi.service.tests.conftest import REQUESTER, complaint_by_email
@@ -70,3 +71,22 @@ def test_the_sweep_passes_by_an_email_being_sent_again(company, unsent, monkeypa
         thread.join(30)
     assert results["click"][0] == "ok", results["click"]
     assert len(outbox.outbox) == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
+def test_a_claim_that_waited_for_another_finds_the_email_taken(unsent):
+    """Two claims at the very same moment: the second waits for the first's row and then looks
+    at it again, finding it taken. Asked whether the email's customer is in the recycle bin by
+    joining it to its ticket and customer, the claim was an update of ``id IN (SELECT …)``,
+    whose subquery PostgreSQL does not look at again, and both claims took the email."""
+    hold = Hold()
+
+    def first():
+        with transaction.atomic():
+            claim = services._claim(unsent.pk)
+            hold.here()
+        return claim
+
+    results = second_waits_for_first(first, lambda: services._claim(unsent.pk), hold)
+    assert results["first"][0] == "ok" and results["first"][1] is not None, results["first"]
+    assert results["second"] == ("ok", None), results["second"]
