@@ -2143,10 +2143,12 @@ def _tell(
         following = watchers.keys() | {ticket.assignee_id}
         # A mailbox, not an account, is emailed: someone with two accounts under one address
         # (an agent who is also an administrator) hears once, and not of what they wrote
-        # themselves from the other.
+        # themselves from the other. Heard in the language of the oldest of its accounts: the
+        # watchers are read in no order, and the mailbox of two accounts that read different
+        # languages was written to in either, as the database happened to return them.
         seen = {writer.email.casefold()} if writer is not None and writer.email else set()
         recipients = []
-        for user in readers:
+        for user in sorted(readers, key=lambda user: user.pk):
             address = user.email.casefold()
             if user.pk in following and address and address not in seen:
                 seen.add(address)

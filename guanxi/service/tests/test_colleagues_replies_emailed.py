@@ -229,6 +229,31 @@ def test_a_mailbox_is_emailed_once_and_not_of_what_its_owner_wrote_from_another_
     assert Notification.objects.filter(user__in=(agent_as_admin, lead_again)).count() == 2
 
 
+def test_a_mailbox_of_two_accounts_hears_in_the_language_of_the_older_whatever_the_order(
+    company, desk, ticket, monkeypatch
+):
+    """The watchers are read in no particular order (PostgreSQL returns them as it finds
+    them): the mailbox the lead shares with a newer account reading Chinese is written to in
+    the lead's language however they come back."""
+    lead_again = UserFactory(
+        username="lead-again",
+        role=Role.SERVICE_AGENT,
+        department=company.service,
+        email=desk.lead.email,
+        language="zh-hans",
+    )
+    ticket.watchers.add(lead_again)
+    readers = services.ticket_readers
+    monkeypatch.setattr(
+        services,
+        "ticket_readers",
+        lambda *args: sorted(readers(*args), key=lambda user: user.pk, reverse=True),
+    )
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        services.ticket_note(actor=company.agent, ticket_id=ticket.pk, body=NOTE)
+    assert _emailed()[desk.lead.email] == [_noted(ticket, company.agent)]
+
+
 def test_twenty_watchers_cost_no_more_queries_than_three(company, desk, ticket):
     def queries(body: str) -> int:
         with (
