@@ -228,7 +228,7 @@ def customer_wrote_again(
     The customer is looked at without a lock: one binned while this is filed gets the message
     on the old ticket, which the service-level sweep then passes over until it is restored
     (see ``customer_delete``)."""
-    ticket = Ticket.objects.select_related("customer").get(pk=ticket_id)
+    ticket = written_on = Ticket.objects.select_related("customer").get(pk=ticket_id)
     seen = {ticket.pk}
     while ticket.merged_into_id and ticket.merged_into_id not in seen:
         seen.add(ticket.merged_into_id)
@@ -241,7 +241,11 @@ def customer_wrote_again(
             email_from=email_from,
             email_copied=email_copied,
         )
-    address = (email_from or ticket.requester_email or "").strip().lower()
+    # Whoever wrote: the email's sender, or on the status page the requester of the ticket
+    # whose page it is (its link went to them), not of the ticket it was merged into, whose
+    # requester may be someone else: filed for them, the new ticket's page, where the writer is
+    # taken, would have shown the desk's answers to that other requester.
+    address = (email_from or written_on.requester_email or "").strip().lower()
     new = request_from_customer(
         name=name or (address.split("@")[0] if address else "") or ticket.number,
         email=address,

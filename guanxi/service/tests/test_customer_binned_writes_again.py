@@ -98,3 +98,36 @@ def test_the_status_page_files_a_binned_customers_message_as_a_new_request(
     assert answer["Location"] == reverse(
         "service:public_status", args=[mail.status_link_token(new.pk)]
     )
+
+
+def test_the_status_page_of_a_merged_ticket_files_the_message_for_its_own_requester(
+    client, company, desk
+):
+    """The ticket whose page it is was merged into one another person asked for: the new
+    request is its own requester's, whose page the writer is taken to, not the other's."""
+    other = "colleague@example.com"
+    Email.objects.create(customer=company.rep_customer, address=ADDRESS)
+    first, kept = (
+        services.ticket_create(
+            actor=company.agent,
+            customer_id=company.rep_customer.pk,
+            data={"type": "complaint", "subject": "退款", "requester_email": requester},
+        )
+        for requester in (ADDRESS, other)
+    )
+    services.ticket_merge(actor=company.agent, ticket_id=first.pk, into_id=kept.pk)
+    services.ticket_reply(
+        actor=company.agent, ticket_id=kept.pk, body="已经退款。", status="resolved"
+    )
+    customer_delete(actor=company.admin, customer_id=company.rep_customer.pk)
+    outbox.outbox.clear()
+    url = reverse("service:public_status", args=[mail.status_link_token(first.pk)])
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        answer = client.post(url, {"body": AGAIN})
+    new = Ticket.objects.get(messages__kind=TicketMessage.Kind.CUSTOMER, messages__body=AGAIN)
+    assert new.pk not in (first.pk, kept.pk)
+    assert new.requester_email == ADDRESS
+    assert answer["Location"] == reverse(
+        "service:public_status", args=[mail.status_link_token(new.pk)]
+    )
+    assert [message.to for message in outbox.outbox] == [[ADDRESS]]
