@@ -532,12 +532,13 @@ def _refuse_with_open_tickets(customer: Customer) -> None:
     them first, each with its reason on record, as an organisation's people go first.
 
     The customer is locked before its tickets are read, as everything opening a ticket or
-    changing one by a colleague locks the customer first (FOR UPDATE to open one, FOR SHARE to
-    change one): none opens or reopens between this look and the commit, and once the customer
-    is binned they are refused. The customer writing back afterwards starts a new request
-    rather than reopening one (``guanxi.service.intake.customer_wrote_again``); a ticket the
-    customer reopened as it was being binned is left alone by the service-level sweep
-    (``guanxi.service.sweep``) until the customer is restored."""
+    changing one, by a colleague or by the customer writing back, locks the customer first
+    (FOR UPDATE to open one, FOR SHARE to change one): none opens or reopens between this look
+    and the commit, and once the customer is binned they are refused. The customer writing back
+    afterwards starts a new request rather than reopening one
+    (``guanxi.service.intake.customer_wrote_again``); a ticket left open on a binned customer
+    all the same (one reopened as it was binned, before the customer's messages locked it) is
+    left alone by the service-level sweep (``guanxi.service.sweep``) until it is restored."""
     from guanxi.service.models import Ticket
 
     open_ids = list(

@@ -225,15 +225,10 @@ def customer_wrote_again(
     pool, the requester told its number. The new ticket's note names the old one, for whoever
     restores its customer; the old ticket, left as it was, says where the message went.
 
-    The customer is looked at without a lock: one binned while this is filed gets the message
-    on the old ticket, which the service-level sweep then passes over until it is restored
-    (see ``customer_delete``)."""
-    ticket = written_on = Ticket.objects.select_related("customer").get(pk=ticket_id)
-    seen = {ticket.pk}
-    while ticket.merged_into_id and ticket.merged_into_id not in seen:
-        seen.add(ticket.merged_into_id)
-        ticket = Ticket.objects.select_related("customer").get(pk=ticket.merged_into_id)
-    if ticket.customer.deleted_at is None:
+    The customer is asked about once locked, with the ticket (see ``customer_message``): one
+    being binned is waited for and the message filed anew, and one not binned stays so until
+    this commits (its move to the recycle bin, waiting, then finds the ticket open)."""
+    try:
         return services.customer_message(
             ticket_id=ticket_id,
             body=body,
@@ -241,6 +236,9 @@ def customer_wrote_again(
             email_from=email_from,
             email_copied=email_copied,
         )
+    except services.CustomerInTheBin as binned:
+        ticket = binned.ticket  # the ticket the message would have gone to
+    written_on = Ticket.objects.get(pk=ticket_id)
     # Whoever wrote: the email's sender, or on the status page the requester of the ticket
     # whose page it is (its link went to them), not of the ticket it was merged into, whose
     # requester may be someone else: filed for them, the new ticket's page, where the writer is

@@ -173,6 +173,16 @@ class StaleTicketError(Exception):
         self.field = field
 
 
+class CustomerInTheBin(Exception):
+    """The customer wrote on a ticket whose customer is in the recycle bin, and nothing was
+    filed (see :func:`customer_message`). ``ticket``: the one the message would have gone to
+    (the last of those it was merged into, one into the next, or itself)."""
+
+    def __init__(self, ticket: Ticket):
+        super().__init__(f"The customer of ticket {ticket.number} is in the recycle bin.")
+        self.ticket = ticket
+
+
 def ticket_snapshot(ticket: Ticket) -> dict[str, Any]:
     snapshot = {name: audit_value(getattr(ticket, name)) for name in SNAPSHOT_FIELDS}
     # The language the customer is written in, not the one stored: a ticket storing none is
@@ -1653,14 +1663,27 @@ def _lock_merged_chain(ticket_id: int, *, actor=None) -> Ticket:
     tickets came after the earlier tickets. An inactive ``actor`` is refused
     (:class:`ActorDeactivated`). When the last was merged on, or a ticket given to someone
     else or watched by someone new, while this waited for it, the locks are let go (this
-    savepoint's, undone) and all are locked afresh, again in order."""
+    savepoint's, undone) and all are locked afresh, again in order.
+
+    Written by nobody on the desk (the customer, or an unknown sender kept as a note), the
+    tickets' customers are locked after the users and before the tickets, shared
+    (:func:`_customer_shared`), as :func:`_lock` locks them for a colleague: a move of one to
+    the recycle bin under way is waited for and then seen, and none starts until this commits,
+    by which time it sees the ticket the customer's message opened, and is refused. Unlocked,
+    a customer binned while its reply was filed ended with an open ticket nobody may see. A
+    ticket moved to another customer (by a merge of customers) while this waited for it is
+    locked afresh, as above."""
     while True:
         chain = _merged_chain(ticket_id)
-        told = set().union(*(_told_of(ticket) for ticket in Ticket.objects.filter(pk__in=chain)))
+        tickets = list(Ticket.objects.filter(pk__in=chain))
+        told = set().union(*(_told_of(ticket) for ticket in tickets))
+        customer_ids = {ticket.customer_id for ticket in tickets}
         savepoint = transaction.savepoint()
         active = key_share_active_users([*told, *([] if actor is None else [actor.pk])])
         if actor is not None and actor.pk not in active:
             raise ActorDeactivated
+        if actor is None:
+            shared(Customer.objects.filter(pk__in=customer_ids).order_by("pk").values_list("pk"))
         try:
             locked = {
                 pk: _locked(pk)
@@ -1673,7 +1696,8 @@ def _lock_merged_chain(ticket_id: int, *, actor=None) -> Ticket:
             continue
         last = locked[chain[-1]]
         if (not last.merged_into_id or last.merged_into_id in locked) and all(
-            _told_of(ticket) <= told for ticket in locked.values()
+            _told_of(ticket) <= told and (actor is not None or ticket.customer_id in customer_ids)
+            for ticket in locked.values()
         ):
             transaction.savepoint_commit(savepoint)
             return last
@@ -1686,6 +1710,7 @@ def _filed_message(
     ticket_id: int,
     body: str,
     email_message_id: str,
+    unless_binned: bool = False,
     **fields: Any,
 ) -> TicketMessage | None:
     """A message written into ticket ``ticket_id``'s thread, or that of the ticket it was merged
@@ -1696,13 +1721,22 @@ def _filed_message(
     (returns None): read first, so that a second delivery waits on no lock; and again by the
     unique Message-ID, which refuses one filed by another worker a moment ago. The caller's
     transaction survives that refusal (it happens inside a savepoint), so it can say it was a
-    duplicate."""
+    duplicate.
+
+    ``unless_binned``: :class:`CustomerInTheBin` instead when the customer of the ticket the
+    message goes to is in the recycle bin, read once it is locked (only the customer writing,
+    nobody on the desk, asks it: a colleague may not see such a ticket at all)."""
     if (
         email_message_id
         and TicketMessage.objects.filter(email_message_id=email_message_id).exists()
     ):
         return None
     ticket = _lock_merged_chain(ticket_id, actor=actor)
+    if (
+        unless_binned
+        and Customer.objects.filter(pk=ticket.customer_id, deleted_at__isnull=False).exists()
+    ):
+        raise CustomerInTheBin(ticket)
     try:
         with transaction.atomic():
             return TicketMessage.objects.create(
@@ -1730,11 +1764,19 @@ def customer_message(
     """The customer wrote again (email reply, status page): the message is filed, a waiting or
     resolved ticket opens again, and the next response is due. An email already filed (the same
     Message-ID) is recognised and nothing happens (returns None). ``email_from`` and
-    ``email_copied``: whom an email came from and whom else it went to."""
+    ``email_copied``: whom an email came from and whom else it went to.
+
+    :class:`CustomerInTheBin`, nothing filed, when the ticket's customer is in the recycle
+    bin: opened there, it would be open where nobody may see it (the caller files the message
+    as a new request instead: ``guanxi.service.intake.customer_wrote_again``). Asked with the
+    customer locked (see :func:`_lock_merged_chain`), so that the answer holds until this
+    commits: a move of the customer to the recycle bin under way is waited for and then seen,
+    and none starts before this commits (it then finds the ticket open, and is refused)."""
     message = _filed_message(
         ticket_id=ticket_id,
         body=body,
         email_message_id=email_message_id,
+        unless_binned=True,
         kind=TicketMessage.Kind.CUSTOMER,
         email_from=email_from,
         email_copied=list(email_copied),

@@ -2,12 +2,12 @@
 left on it would go on running its service-level clock where no one can answer it, and the
 sweep would escalate it to no one. So a customer with open tickets is not binned until they are
 resolved or closed (or the customer merged into another, which takes them along); and a ticket
-that opens again all the same (the customer writes back on a resolved one) is passed over by
-the sweep until the customer is restored."""
+open on a binned customer all the same (one left so before the customer's replies waited for a
+move to the recycle bin) is passed over by the sweep until the customer is restored."""
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import translation
+from django.utils import timezone, translation
 
 from guanxi.audit.models import AuditEvent
 from guanxi.customers.models import Customer
@@ -67,12 +67,14 @@ def test_the_refusal_is_written_in_chinese_for_a_chinese_reader(company, desk):
 def test_the_sweep_passes_over_a_ticket_reopened_on_a_binned_customer_until_it_is_restored(
     company, desk, clock
 ):
-    """The customer writes back on a resolved ticket after being binned: the ticket opens
-    again, but nobody may see it, so the sweep tells nobody, records no escalation and stops
-    looking at it; restored, the customer's ticket is the desk's again and escalates."""
+    """A ticket open on a binned customer (the customer wrote back as it was binned, before
+    their replies waited for that): nobody may see it, so the sweep tells nobody, records no
+    escalation and stops looking at it; restored, the customer's ticket is the desk's again and
+    escalates."""
     ticket = _resolved(company, complaint(company))
-    customer_delete(actor=company.admin, customer_id=company.rep_customer.pk)
     services.customer_message(ticket_id=ticket.pk, body="还是没有收到退款")
+    Customer.objects.filter(pk=company.rep_customer.pk).update(deleted_at=timezone.now())
+    Notification.objects.filter(ticket=ticket).delete()  # of the customer's message
     assert Ticket.objects.get(pk=ticket.pk).status == Ticket.Status.OPEN
     clock.advance(hours=30)  # far past every step of the complaint policy
 
