@@ -1103,6 +1103,17 @@ def duplicate_pair_merge(
     survivor when one of its customers is merged into a third one: the pair then names that
     third customer, which nobody compared, and whose version may even be the one the caller
     read of the first. Such a pair is refused with :class:`StaleVersionError`."""
+    # The organisation the survivor may take from the other is shared before the pair's two
+    # are locked to decide it, as ``customers_merge`` has it (organisations before their
+    # people): shared after them, a hand-over of the organisation, holding it and waiting for
+    # the person this held, deadlocked with the merge.
+    seen = DuplicatePair.objects.filter(pk=pair_id).values_list("left_id", "right_id").first()
+    if seen is not None and survivor_id in seen:
+        _organisation_shared(
+            Customer.objects.filter(pk=seen[0] if survivor_id == seen[1] else seen[1])
+            .values_list("organization_id", flat=True)
+            .first()
+        )
     pair, left, right = _lock_pair_to_decide(actor, pair_id)
     if survivor_id not in (pair.left_id, pair.right_id):
         raise ValidationError({"keep": _("Choose which customer to keep.")})

@@ -18,6 +18,7 @@ from guanxi.customers import services as customer_services
 from guanxi.customers.models import Customer
 from guanxi.customers.services import customer_create, customer_update, customers_reassign
 from guanxi.dedup import services as dedup_services
+from guanxi.dedup.models import DuplicatePair
 
 pytestmark = CONCURRENT
 
@@ -158,6 +159,44 @@ def test_a_person_merged_into_one_without_an_organisation_while_it_is_handed_ove
     results = second_waits_for_first(
         lambda: dedup_services.customers_merge(
             actor=company.admin, survivor_id=survivor.pk, merged_id=merged.pk
+        ),
+        lambda: customers_reassign(
+            actor=company.admin,
+            from_owner_id=company.rep.pk,
+            to_owner_id=company.teammate.pk,
+            customer_ids=[organisation.pk],
+        ),
+        hold,
+        names=("merge", "reassign"),
+    )
+    assert results["merge"][0] == "ok", results["merge"][-1]
+    assert results["reassign"] == ("ok", 1), results["reassign"][-1]
+    stored = Customer.objects.get(pk=survivor.pk)
+    assert (stored.organization_id, stored.organization_owner_id) == (
+        organisation.pk,
+        company.teammate.pk,
+    )
+
+
+def test_a_person_merged_from_the_review_queue_while_their_organisation_is_handed_over(
+    company, monkeypatch
+):
+    # As above, the merge decided on a possible duplicate: the pair's two people are locked to
+    # decide it, and the organisation was shared only after them.
+    organisation = _organisation(company.rep, "东北重工")
+    survivor = customer_create(actor=company.rep, data={"name": "孙立"})
+    merged = _person(company.admin, "孙立", company.rep, organisation)
+    pair = DuplicatePair.objects.create(
+        left_id=survivor.pk,
+        right_id=merged.pk,
+        score=0.9,
+        score_without_id_number=0.9,
+        source="scan",
+    )
+    hold = hold_after_first(monkeypatch, dedup_services, "_lock_pair", thread="merge")
+    results = second_waits_for_first(
+        lambda: dedup_services.duplicate_pair_merge(
+            actor=company.admin, pair_id=pair.pk, survivor_id=survivor.pk
         ),
         lambda: customers_reassign(
             actor=company.admin,
