@@ -1357,7 +1357,12 @@ def _send_survey_on_commit(ticket: Ticket, *, actor) -> None:
     """Ask the customer anew how satisfied they are with the ticket ``actor`` resolved. An answer
     to an earlier resolution's survey is cleared for the new one, with an audit row of what it
     was, so the customer's history says whose resolution took it off the ticket."""
-    earlier = _survey_answer_values(SatisfactionSurvey.objects.filter(ticket=ticket).first())
+    # Locked as it is read, after its ticket as every writer of the two takes them: an answer
+    # being saved meanwhile is waited for, and then cleared with the audit row of what it was,
+    # rather than read as unanswered before it commits and cleared unsaid.
+    earlier = _survey_answer_values(
+        SatisfactionSurvey.objects.select_for_update().filter(ticket=ticket).first()
+    )
     SatisfactionSurvey.objects.update_or_create(
         ticket=ticket,
         defaults={"sent_at": timezone.now(), "score": None, "answered_at": None, "comment": ""},
