@@ -488,10 +488,15 @@ def public_survey(request, token: str):
         initial["score"] = score
     form = SurveyForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        services.survey_answer(
-            ticket_id=survey.ticket_id,
-            score=form.cleaned_data["score"],
-            comment=form.cleaned_data["comment"],
-        )
+        try:
+            services.survey_answer(
+                ticket_id=survey.ticket_id,
+                score=form.cleaned_data["score"],
+                comment=form.cleaned_data["comment"],
+            )
+        except SatisfactionSurvey.DoesNotExist:
+            # Gone since it was read above: its ticket was deleted with its customer (the
+            # recycle bin emptied) while the page was being answered.
+            raise Http404 from None
         return render(request, "service/public_survey_thanks.html", {"ticket": survey.ticket})
     return render(request, "service/public_survey.html", {"survey": survey, "form": form})

@@ -191,3 +191,30 @@ def test_a_filter_the_queue_cannot_read_lists_no_ticket(client, company, desk, q
     assert response.status_code == 200
     assert "发票开错了" not in page  # dropping the filter would list every ticket
     assert "No tickets are shown: these filters are not valid." in page
+
+
+def test_a_survey_deleted_as_it_is_answered_is_not_found(
+    client, company, desk, clock, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The survey page reads the survey, then the answer locks it: a survey deleted in between
+    (its ticket deleted with its customer) is a page not found, not a server error."""
+    Email.objects.create(customer=company.rep_customer, address="zw@example.com", is_primary=True)
+    ticket = services.ticket_create(
+        actor=company.agent,
+        customer_id=company.rep_customer.pk,
+        data={"type": "complaint", "subject": "发票", "category_id": desk.refund.pk},
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ticket_reply(
+            actor=company.agent, ticket_id=ticket.pk, body="好了", status="resolved"
+        )
+    assert SatisfactionSurvey.objects.filter(ticket=ticket).exists()
+    real_answer = services.survey_answer
+
+    def deleted_first(**kwargs):
+        SatisfactionSurvey.objects.filter(ticket_id=kwargs["ticket_id"]).delete()
+        return real_answer(**kwargs)
+
+    monkeypatch.setattr(services, "survey_answer", deleted_first)
+    answered = client.post(f"/service/survey/{mail.survey_token(ticket.pk)}/", {"score": "4"})
+    assert answered.status_code == 404
