@@ -125,4 +125,13 @@
       lookup.querySelector("input[type=hidden]").value = "";
     }
   });
+
+  // The sentence saying the database was busy (#page-alert, sent out of band with an answer
+  // that swaps nothing) goes once a later request is answered: cleared before any answer is
+  // swapped in, it is filled again only by one that found the database busy too. Otherwise a
+  // page polling for progress kept saying so long after its polls went through again.
+  document.addEventListener("htmx:beforeSwap", function () {
+    var alert = document.getElementById("page-alert");
+    if (alert) alert.replaceChildren();
+  });
 })();
