@@ -148,18 +148,15 @@ def test_a_person_joining_an_organisation_while_both_are_reassigned(company, mon
     )
 
 
-def test_a_person_merged_into_one_without_an_organisation_while_it_is_handed_over(
-    company, monkeypatch
+def _merged_while_the_organisation_is_handed_over(
+    company, monkeypatch, merge, organisation, survivor
 ):
-    # The survivor takes the merged person's organisation, whose hand-over waits for its people.
-    organisation = _organisation(company.rep, "北方机械")
-    survivor = customer_create(actor=company.rep, data={"name": "赵强"})
-    merged = _person(company.admin, "赵强", company.rep, organisation)
+    """``merge`` (the merged person in ``organisation``, the survivor in none) held once it has
+    locked the pair, then ``organisation`` reassigned: the hand-over waits for the merge, and the
+    survivor ends in the organisation with its new owner."""
     hold = hold_after_first(monkeypatch, dedup_services, "_lock_pair", thread="merge")
     results = second_waits_for_first(
-        lambda: dedup_services.customers_merge(
-            actor=company.admin, survivor_id=survivor.pk, merged_id=merged.pk
-        ),
+        merge,
         lambda: customers_reassign(
             actor=company.admin,
             from_owner_id=company.rep.pk,
@@ -175,6 +172,24 @@ def test_a_person_merged_into_one_without_an_organisation_while_it_is_handed_ove
     assert (stored.organization_id, stored.organization_owner_id) == (
         organisation.pk,
         company.teammate.pk,
+    )
+
+
+def test_a_person_merged_into_one_without_an_organisation_while_it_is_handed_over(
+    company, monkeypatch
+):
+    # The survivor takes the merged person's organisation, whose hand-over waits for its people.
+    organisation = _organisation(company.rep, "北方机械")
+    survivor = customer_create(actor=company.rep, data={"name": "赵强"})
+    merged = _person(company.admin, "赵强", company.rep, organisation)
+    _merged_while_the_organisation_is_handed_over(
+        company,
+        monkeypatch,
+        lambda: dedup_services.customers_merge(
+            actor=company.admin, survivor_id=survivor.pk, merged_id=merged.pk
+        ),
+        organisation,
+        survivor,
     )
 
 
@@ -193,24 +208,12 @@ def test_a_person_merged_from_the_review_queue_while_their_organisation_is_hande
         score_without_id_number=0.9,
         source="scan",
     )
-    hold = hold_after_first(monkeypatch, dedup_services, "_lock_pair", thread="merge")
-    results = second_waits_for_first(
+    _merged_while_the_organisation_is_handed_over(
+        company,
+        monkeypatch,
         lambda: dedup_services.duplicate_pair_merge(
             actor=company.admin, pair_id=pair.pk, survivor_id=survivor.pk
         ),
-        lambda: customers_reassign(
-            actor=company.admin,
-            from_owner_id=company.rep.pk,
-            to_owner_id=company.teammate.pk,
-            customer_ids=[organisation.pk],
-        ),
-        hold,
-        names=("merge", "reassign"),
-    )
-    assert results["merge"][0] == "ok", results["merge"][-1]
-    assert results["reassign"] == ("ok", 1), results["reassign"][-1]
-    stored = Customer.objects.get(pk=survivor.pk)
-    assert (stored.organization_id, stored.organization_owner_id) == (
-        organisation.pk,
-        company.teammate.pk,
+        organisation,
+        survivor,
     )
