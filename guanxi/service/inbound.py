@@ -777,7 +777,7 @@ def _file_answer(parsed: ParsedEmail, ticket_id: int) -> InboundResult:
         # the desk user who has it (a forged "reply all" must not become their public reply).
         refused = unverified_sender_text(parsed.sender_address)
     elif _writes_for_customer(ticket_id, parsed.sender_address):
-        message = customer_wrote_again(
+        wrote = customer_wrote_again(
             ticket_id=ticket_id,
             body=parsed.body,
             name=parsed.sender_name[:200],
@@ -787,12 +787,13 @@ def _file_answer(parsed: ParsedEmail, ticket_id: int) -> InboundResult:
             email_copied=parsed.copied,
             acknowledge=not parsed.from_a_list,
         )
-        if message is not None and message.ticket_id != _surviving_id(ticket_id):
+        message = wrote.message
+        if wrote.new_request is not None:
             # Its customer is in the recycle bin: a new request (see customer_wrote_again).
-            _store_attachments(message.ticket, message, _looked_through(parsed.attachments))
+            _store_attachments(wrote.new_request, message, _looked_through(parsed.attachments))
             return InboundResult(
                 CREATED,
-                message.ticket,
+                wrote.new_request,
                 _("the ticket's customer is in the recycle bin: filed as a new request"),
             )
     elif (colleague := _colleague(parsed.sender_address)) is not None:
@@ -923,10 +924,6 @@ def _surviving(ticket: Ticket) -> Ticket:
         ticket = Ticket.objects.get(pk=ticket.merged_into_id)
         seen.add(ticket.pk)
     return ticket
-
-
-def _surviving_id(ticket_id: int) -> int:
-    return _surviving(Ticket.objects.get(pk=ticket_id)).pk
 
 
 def _writes_for_customer(ticket_id: int, sender: str) -> bool:

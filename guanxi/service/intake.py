@@ -21,6 +21,7 @@ until a member of staff takes it on.
 
 from collections.abc import Iterable
 from contextlib import suppress
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -200,6 +201,17 @@ def _file_request(
     return ticket
 
 
+@dataclass(frozen=True)
+class WroteAgain:
+    """What became of a customer's message on one of their tickets: ``message``, filed (None:
+    this email was filed already), and ``new_request``, the ticket it started when the ticket's
+    customer is in the recycle bin (None: it went into the ticket, or the one that was merged
+    into)."""
+
+    message: TicketMessage | None
+    new_request: Ticket | None = None
+
+
 @transaction.atomic
 def customer_wrote_again(
     *,
@@ -211,9 +223,9 @@ def customer_wrote_again(
     email_message_id: str = "",
     email_copied: Iterable[str] = (),
     acknowledge: bool = True,
-) -> TicketMessage | None:
-    """The customer wrote on ticket ``ticket_id`` again (an email reply, the status page): the
-    message, filed (None: this email was filed already).
+) -> WroteAgain:
+    """The customer wrote on ticket ``ticket_id`` again (an email reply, the status page): what
+    became of the message.
 
     On a ticket whose customer is in the recycle bin it is not filed there. That ticket would
     open again where nobody may see it, and the customer would wait for an answer no one can
@@ -229,12 +241,14 @@ def customer_wrote_again(
     being binned is waited for and the message filed anew, and one not binned stays so until
     this commits (its move to the recycle bin, waiting, then finds the ticket open)."""
     try:
-        return services.customer_message(
-            ticket_id=ticket_id,
-            body=body,
-            email_message_id=email_message_id,
-            email_from=email_from,
-            email_copied=email_copied,
+        return WroteAgain(
+            services.customer_message(
+                ticket_id=ticket_id,
+                body=body,
+                email_message_id=email_message_id,
+                email_from=email_from,
+                email_copied=email_copied,
+            )
         )
     except services.CustomerInTheBin as binned:
         ticket = binned.ticket  # the ticket the message would have gone to
@@ -269,7 +283,9 @@ def customer_wrote_again(
         )
         % {"number": new.number},
     )
-    return new.messages.filter(kind=TicketMessage.Kind.CUSTOMER).order_by("pk").first()
+    return WroteAgain(
+        new.messages.filter(kind=TicketMessage.Kind.CUSTOMER).order_by("pk").first(), new
+    )
 
 
 # The most customers who have one number a request is queued with: as many as a scan compares

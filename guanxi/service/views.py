@@ -459,10 +459,12 @@ def public_status(request, token: str):
     form = CustomerReplyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
-            message = customer_wrote_again(ticket_id=ticket.pk, body=form.cleaned_data["body"])
-        if message is not None and message.ticket_id != ticket.pk:
+            wrote = customer_wrote_again(ticket_id=ticket.pk, body=form.cleaned_data["body"])
+        if wrote.new_request is not None:
             # Filed as a new request (its customer is in the recycle bin): the message is there.
-            token = mail.status_link_token(message.ticket_id)
+            # Otherwise the writer stays here, also when it went into the ticket this one was
+            # merged into, whose page shows the desk's answers to whoever asked for that one.
+            token = mail.status_link_token(wrote.new_request.pk)
         return redirect("service:public_status", token=token)
     public = ticket.messages.exclude(kind="note").select_related("author")
     return render(

@@ -135,3 +135,25 @@ def test_the_status_page_of_a_merged_ticket_files_the_message_for_its_own_reques
     assert new.requester_email == ADDRESS
     assert _status_page_of(answer["Location"]) == new.pk
     assert [message.to for message in outbox.outbox] == [[ADDRESS]]
+
+
+def test_the_status_page_of_a_merged_ticket_keeps_its_writer_there_when_no_one_is_binned(
+    client, company, desk
+):
+    """Outside the recycle bin the message goes into the ticket the page's was merged into, and
+    the writer stays on their own ticket's page: the other's page shows the desk's answers to
+    whoever asked for that one."""
+    Email.objects.create(customer=company.rep_customer, address=ADDRESS)
+    first, kept = (
+        services.ticket_create(
+            actor=company.agent,
+            customer_id=company.rep_customer.pk,
+            data={"type": "complaint", "subject": "退款", "requester_email": requester},
+        )
+        for requester in (ADDRESS, "colleague@example.com")
+    )
+    services.ticket_merge(actor=company.agent, ticket_id=first.pk, into_id=kept.pk)
+    url = reverse("service:public_status", args=[mail.status_link_token(first.pk)])
+    answer = client.post(url, {"body": AGAIN})
+    assert kept.messages.filter(kind=TicketMessage.Kind.CUSTOMER, body=AGAIN).exists()
+    assert _status_page_of(answer["Location"]) == first.pk
