@@ -240,14 +240,7 @@ def customers_merge(
         raise Customer.DoesNotExist from None
     if survivor_pk == merged_pk:
         raise ValidationError({"merged_id": _("A customer cannot be merged with itself.")})
-    # The organisation the survivor may take from the merged person (when it has none) is
-    # shared before the two, as the undo does: organisations are locked before their people
-    # (``customers_lock_for_hand_over``). Taken after them, by the database's check of the
-    # survivor's new key, it waited for a hand-over of the organisation that waited for the
-    # merged person this held, a deadlock.
-    _organisation_shared(
-        Customer.objects.filter(pk=merged_pk).values_list("organization_id", flat=True).first()
-    )
+    _organisation_to_take_shared(merged_pk)
     survivor, merged = _lock_pair(actor, survivor_pk, merged_pk)
     for customer, version, field in (
         (survivor, survivor_version, "version"),
@@ -1039,6 +1032,17 @@ def _organisation_shared(organisation_id: int | None) -> None:
         shared(Customer.objects.filter(pk=organisation_id).values_list("pk"))
 
 
+def _organisation_to_take_shared(merged_pk: int) -> None:
+    """Share the organisation of the customer ``merged_pk`` (read without a lock), which the
+    survivor of their merge takes when it has none, before the merge locks the two: organisations
+    are locked before their people (``customers_lock_for_hand_over``), as the undo has it. Taken
+    after them, by the database's check of the survivor's new key, it waited for a hand-over of
+    the organisation that waited for the merged person the merge held, a deadlock."""
+    _organisation_shared(
+        Customer.objects.filter(pk=merged_pk).values_list("organization_id", flat=True).first()
+    )
+
+
 def _already_decided() -> ValidationError:
     return ValidationError({"pair": _("This pair has already been decided.")})
 
@@ -1103,17 +1107,10 @@ def duplicate_pair_merge(
     survivor when one of its customers is merged into a third one: the pair then names that
     third customer, which nobody compared, and whose version may even be the one the caller
     read of the first. Such a pair is refused with :class:`StaleVersionError`."""
-    # The organisation the survivor may take from the other is shared before the pair's two
-    # are locked to decide it, as ``customers_merge`` has it (organisations before their
-    # people): shared after them, a hand-over of the organisation, holding it and waiting for
-    # the person this held, deadlocked with the merge.
+    # Before the pair's two are locked to decide it (see _organisation_to_take_shared).
     seen = DuplicatePair.objects.filter(pk=pair_id).values_list("left_id", "right_id").first()
     if seen is not None and survivor_id in seen:
-        _organisation_shared(
-            Customer.objects.filter(pk=seen[0] if survivor_id == seen[1] else seen[1])
-            .values_list("organization_id", flat=True)
-            .first()
-        )
+        _organisation_to_take_shared(seen[0] if survivor_id == seen[1] else seen[1])
     pair, left, right = _lock_pair_to_decide(actor, pair_id)
     if survivor_id not in (pair.left_id, pair.right_id):
         raise ValidationError({"keep": _("Choose which customer to keep.")})
