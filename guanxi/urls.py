@@ -25,4 +25,6 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
 ]
 
+handler400 = "guanxi.web.views.bad_request"
 handler404 = "guanxi.web.views.not_found"
+handler500 = "guanxi.web.views.server_error"

@@ -1,7 +1,9 @@
 """Answers for pages whose view raised what is not a fault."""
 
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+from django_htmx.middleware import HtmxDetails
 
 from guanxi.core.locking import is_lock_contention
 
@@ -12,11 +14,10 @@ class BusyDatabaseMiddleware:
     of the 500 page of a fault: the work is worth repeating. The view's transaction has rolled
     back by the time its exception gets here, so nothing of it was saved.
 
-    The page is rendered without the request's context processors, which read the database
-    that was just too busy. htmx swaps in only a successful answer, so its requests get one that
-    swaps nothing where they aimed (a form keeps what was typed in it) and puts the sentence in
-    the page's alert place instead. The API answers its own errors; other exceptions go on to
-    Django as before.
+    Only a view's exceptions come here: Django turns one raised by a middleware (the session
+    read to find who is signed in, the session saved on the way out) into the 500 page at that
+    middleware, and ``guanxi.web.views.server_error`` answers those with :func:`busy_answer`.
+    The API answers its own errors; other exceptions go on to Django as before.
     """
 
     def __init__(self, get_response):
@@ -28,11 +29,31 @@ class BusyDatabaseMiddleware:
     def process_exception(self, request, exception):
         if request.path.startswith("/api/") or not is_lock_contention(exception):
             return None
-        htmx = getattr(request, "htmx", None)
-        if htmx and not htmx.history_restore_request:
-            response = HttpResponse(render_to_string("_busy_alert.html"))
-            response["HX-Reswap"] = "none"
-            return response
-        response = HttpResponse(render_to_string("503.html"), status=503)
+        return busy_answer(request)
+
+
+def busy_answer(request) -> HttpResponse:
+    """The answer to a request that met a busy database: 503 with Retry-After.
+
+    The page is rendered without the request's context processors, which read the database
+    that was just too busy (nor is ``request.user`` asked: finding it may be what failed).
+    htmx swaps in only a successful answer, so its requests get one that swaps nothing where
+    they aimed (a form keeps what was typed in it) and puts the sentence in the page's alert
+    place instead. Under /api/ (a middleware failed before the API could answer) the API's
+    error shape."""
+    if request.path.startswith("/api/"):
+        response = JsonResponse(
+            {"detail": _("The database is busy. Try again in a moment."), "errors": []},
+            status=503,
+        )
         response["Retry-After"] = "1"
         return response
+    # A middleware before django-htmx's may be what failed: read the header here then.
+    htmx = getattr(request, "htmx", None) or HtmxDetails(request)
+    if htmx and not htmx.history_restore_request:
+        response = HttpResponse(render_to_string("_busy_alert.html"))
+        response["HX-Reswap"] = "none"
+        return response
+    response = HttpResponse(render_to_string("503.html"), status=503)
+    response["Retry-After"] = "1"
+    return response

@@ -1,9 +1,15 @@
 """Pages that belong to no domain: friendly error pages, in the API's JSON shape under /api/."""
 
+import sys
+
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.views import defaults
 from django.views.defaults import page_not_found
+
+from guanxi.core.locking import is_lock_contention
+from guanxi.web.middleware import busy_answer
 
 
 def csrf_failure(request, reason: str = ""):
@@ -18,3 +24,38 @@ def not_found(request, exception=None):
             {"detail": _("There is no such API endpoint."), "errors": []}, status=404
         )
     return page_not_found(request, exception)
+
+
+def server_error(request):
+    """What Django shows for an exception nothing answered, called while it is being handled.
+    A busy database met by a middleware rather than a view (the session read to find who is
+    signed in, a new session saved on the way out) comes here, where no middleware of ours sees
+    it: Django turns it into this page at the middleware that raised it. It is answered as a
+    view's is (503, Retry-After, the sentence in the page's alert place for htmx) and, like that
+    one, not logged as a fault. Everything else is Django's 500 page, as before."""
+    if _met_a_busy_database(sys.exc_info()[1]):
+        response = busy_answer(request)
+        response._has_been_logged = True  # not a fault: the log of errors is for faults
+        return response
+    return defaults.server_error(request)
+
+
+def bad_request(request, exception):
+    """A request Django refused as bad. Saving a session that exists already fails as "the
+    session was interrupted" (a 400) whatever the database said, so an update of it that met a
+    busy database is told apart here by what it was raised from, and answered as
+    :func:`server_error` answers one."""
+    if _met_a_busy_database(exception):
+        return busy_answer(request)
+    return defaults.bad_request(request, exception)
+
+
+def _met_a_busy_database(exception: BaseException | None) -> bool:
+    """Whether ``exception`` is lock contention, or was raised while handling one."""
+    seen = set()
+    while exception is not None and id(exception) not in seen:
+        if is_lock_contention(exception):
+            return True
+        seen.add(id(exception))
+        exception = exception.__cause__ or exception.__context__
+    return False

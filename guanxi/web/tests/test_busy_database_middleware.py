@@ -1,0 +1,155 @@
+"""A busy database met outside the view, by a middleware (the session read on the way in to find
+who is signed in, the session saved on the way out), is answered 503 with Retry-After as one met
+inside the view is, not with the 500 page of a fault. The locks are real: another connection,
+on a thread of its own, holds the sessions table (SQLite's test database in memory answers at
+once that the table is locked) or deadlocks with the request (PostgreSQL)."""
+
+import threading
+
+import pytest
+from django.contrib.auth.tokens import default_token_generator
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
+from django.db import connection, transaction
+from django.test import Client
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from guanxi.core.testing.threads import in_thread, wait_until, waiting_for_a_lock
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BUSY = "The database is busy. Try again in a moment."
+on_sqlite = pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="SQLite's table locks of its shared in-memory database"
+)
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="a real deadlock needs PostgreSQL"
+)
+
+
+def _reset_link(user) -> str:
+    return reverse(
+        "accounts:password_reset_confirm",
+        args=[
+            urlsafe_base64_encode(force_bytes(user.pk)),
+            default_token_generator.make_token(user),
+        ],
+    )
+
+
+class SessionsHeld:
+    """Another connection writing to the sessions table, its transaction open until the test
+    lets it go: SQLite's shared in-memory test database refuses everyone else the table
+    meanwhile."""
+
+    def __enter__(self):
+        self.holding = threading.Event()
+        self.go = threading.Event()
+        self.results: dict = {}
+
+        def hold():
+            with transaction.atomic():
+                SessionStore().create()
+                self.holding.set()
+                assert self.go.wait(30)
+
+        self.thread = in_thread(hold, self.results, "holder")
+        assert self.holding.wait(30), self.results
+        return self
+
+    def __exit__(self, *exc):
+        self.go.set()
+        self.thread.join(30)
+        assert self.results["holder"][0] == "ok", self.results["holder"][-1]
+
+
+def _assert_busy_page(response) -> None:
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+    assert BUSY in response.content.decode()
+
+
+@on_sqlite
+def test_a_signed_in_page_whose_session_cannot_be_read_is_a_503(company):
+    client = Client(raise_request_exception=False)
+    client.force_login(company.rep)
+
+    with SessionsHeld():
+        # Who is signed in is looked up in the session by a middleware, before any view.
+        response = client.get("/customers/")
+
+    _assert_busy_page(response)
+    assert client.get("/customers/").status_code == 200
+
+
+@on_sqlite
+def test_htmx_is_answered_with_the_sentence_when_a_middleware_meets_a_busy_database(company):
+    client = Client(raise_request_exception=False)
+    client.force_login(company.rep)
+
+    with SessionsHeld():
+        response = client.get("/customers/", headers={"HX-Request": "true"})
+
+    assert response.status_code == 200
+    assert response["HX-Reswap"] == "none"
+    html = response.content.decode()
+    assert 'id="page-alert" hx-swap-oob="innerHTML"' in html
+    assert BUSY in html
+    assert "<html" not in html
+
+
+@on_sqlite
+def test_a_session_that_cannot_be_saved_on_the_way_out_is_a_503(company):
+    # Opening the link of a password reset keeps its token in the session, saved by a
+    # middleware once the view has answered.
+    client = Client(raise_request_exception=False)
+    link = _reset_link(company.rep)
+
+    with SessionsHeld():
+        response = client.get(link)
+
+    _assert_busy_page(response)
+    assert "sessionid" not in response.cookies
+    # Opened again, the link works.
+    assert client.get(link).status_code == 302
+
+
+@on_postgresql
+def test_a_session_save_postgresql_picks_to_break_a_deadlock_is_a_503(company):
+    client = Client(raise_request_exception=False)
+    client.force_login(company.rep)
+    session_key = client.session.session_key
+    link = _reset_link(company.rep)
+    results: dict = {}
+    # The request saves its session on the way out, holding the sessions table's row-exclusive
+    # lock while it waits for the session's row, held here; asking then for the table in share
+    # mode closes the circle. Waiting long before looking for a deadlock, this connection leaves
+    # the request to be the one PostgreSQL fails.
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL deadlock_timeout = '20s'")
+        Session.objects.select_for_update().get(pk=session_key)
+        page = in_thread(lambda: client.get(link), results, "page")
+        assert wait_until(waiting_for_a_lock)
+        with connection.cursor() as cursor:
+            cursor.execute("LOCK TABLE django_session IN SHARE MODE")
+    page.join(30)
+
+    assert results["page"][0] == "ok", results["page"][-1]
+    _assert_busy_page(results["page"][1])
+
+
+def test_any_other_fault_of_a_middleware_is_still_a_500(company, monkeypatch):
+    def broken(self, session_key):
+        raise RuntimeError("not a lock")
+
+    client = Client(raise_request_exception=False)
+    client.force_login(company.rep)
+    monkeypatch.setattr(SessionStore, "load", broken)
+
+    response = client.get("/customers/")
+
+    assert response.status_code == 500
+    assert BUSY not in response.content.decode()
