@@ -23,8 +23,9 @@ written in the same transaction.
 """
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -240,8 +241,9 @@ def customers_merge(
         raise Customer.DoesNotExist from None
     if survivor_pk == merged_pk:
         raise ValidationError({"merged_id": _("A customer cannot be merged with itself.")})
-    _organisation_to_take_shared(merged_pk)
-    survivor, merged = _lock_pair(actor, survivor_pk, merged_pk)
+    survivor, merged = _locked_after_organisation_to_take(
+        merged_pk, lambda: _lock_pair(actor, survivor_pk, merged_pk)
+    )
     for customer, version, field in (
         (survivor, survivor_version, "version"),
         (merged, merged_version, "merged_version"),
@@ -1032,14 +1034,59 @@ def _organisation_shared(organisation_id: int | None) -> None:
         shared(Customer.objects.filter(pk=organisation_id).values_list("pk"))
 
 
-def _organisation_to_take_shared(merged_pk: int) -> None:
+def _organisation_to_take_shared(merged_pk: int) -> int | None:
     """Share the organisation of the customer ``merged_pk`` (read without a lock), which the
     survivor of their merge takes when it has none, before the merge locks the two: organisations
     are locked before their people (``customers_lock_for_hand_over``), as the undo has it. Taken
     after them, by the database's check of the survivor's new key, it waited for a hand-over of
-    the organisation that waited for the merged person the merge held, a deadlock."""
-    _organisation_shared(
+    the organisation that waited for the merged person the merge held, a deadlock. Returns the
+    organisation's id, for :func:`_locked_after_organisation_to_take` to check once it holds the
+    person."""
+    organisation_id = (
         Customer.objects.filter(pk=merged_pk).values_list("organization_id", flat=True).first()
+    )
+    _organisation_shared(organisation_id)
+    return organisation_id
+
+
+class _OrganisationMoved(Exception):
+    """The merged person is in another organisation than the one shared before locking them."""
+
+
+Locked = TypeVar("Locked", bound=tuple)
+
+
+def _locked_after_organisation_to_take(merged_pk: int, lock: Callable[[], Locked]) -> Locked:
+    """What ``lock()`` locks (a tuple of rows, the customer ``merged_pk`` among them unless it
+    refuses), once the organisation that customer is in is shared before it.
+
+    The organisation is read before the person is locked, so the person may be moved to
+    another one in between; the survivor would then take that one, locked only after the people
+    (by the check of its new key), which is the deadlock the sharing is there to avoid. So the
+    person's organisation is checked once they are held: moved, the locks ``lock()`` took are let
+    go (its savepoint rolled back: PostgreSQL frees a row lock taken since) and the new
+    organisation is shared before taking them again. Moved once more, the merge is refused
+    rather than chasing them."""
+    for _attempt in range(2):
+        organisation_id = _organisation_to_take_shared(merged_pk)
+        try:
+            with transaction.atomic():
+                locked = lock()
+                now_in = next(
+                    (
+                        row.organization_id
+                        for row in locked
+                        if isinstance(row, Customer) and row.pk == merged_pk
+                    ),
+                    organisation_id,
+                )
+                if now_in != organisation_id:
+                    raise _OrganisationMoved
+                return locked
+        except _OrganisationMoved:
+            continue
+    raise ValidationError(
+        {"merged_id": _("The customer to merge was just moved to another organisation. Try again.")}
     )
 
 
@@ -1107,11 +1154,16 @@ def duplicate_pair_merge(
     survivor when one of its customers is merged into a third one: the pair then names that
     third customer, which nobody compared, and whose version may even be the one the caller
     read of the first. Such a pair is refused with :class:`StaleVersionError`."""
-    # Before the pair's two are locked to decide it (see _organisation_to_take_shared).
+    # The organisation the survivor may take is shared before the pair's two are locked to
+    # decide it (see _locked_after_organisation_to_take).
     seen = DuplicatePair.objects.filter(pk=pair_id).values_list("left_id", "right_id").first()
     if seen is not None and survivor_id in seen:
-        _organisation_to_take_shared(seen[0] if survivor_id == seen[1] else seen[1])
-    pair, left, right = _lock_pair_to_decide(actor, pair_id)
+        pair, left, right = _locked_after_organisation_to_take(
+            seen[0] if survivor_id == seen[1] else seen[1],
+            lambda: _lock_pair_to_decide(actor, pair_id),
+        )
+    else:
+        pair, left, right = _lock_pair_to_decide(actor, pair_id)
     if survivor_id not in (pair.left_id, pair.right_id):
         raise ValidationError({"keep": _("Choose which customer to keep.")})
     other = right if survivor_id == pair.left_id else left
