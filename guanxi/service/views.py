@@ -25,6 +25,7 @@ from guanxi.core.uploads import (
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import access_customer
 from guanxi.customers.visibility import INTERACT
+from guanxi.web.pages import customer_page
 from guanxi.web.paging import keyset_page_context
 from guanxi.web.params import int_param, version_param
 
@@ -416,6 +417,7 @@ def notifications(request):
 # --- customers -----------------------------------------------------------------------------
 
 
+@customer_page
 @require_http_methods(["GET", "POST"])
 def public_request(request):
     """The form anyone can use to reach the service desk."""
@@ -449,6 +451,7 @@ def public_request(request):
     return render(request, "service/public_form.html", {"form": form}, status=status)
 
 
+@customer_page
 @require_http_methods(["GET", "POST"])
 def public_status(request, token: str):
     ticket_id = mail.ticket_id_from_status_token(token)
@@ -474,6 +477,7 @@ def public_status(request, token: str):
     )
 
 
+@customer_page
 @require_http_methods(["GET", "POST"])
 def public_survey(request, token: str):
     ticket_id = mail.ticket_id_from_survey_token(token)

@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from django_htmx.middleware import HtmxDetails
 
 from guanxi.core.locking import is_lock_contention
+from guanxi.web.pages import is_customer_page
 
 
 class BusyDatabaseMiddleware:
@@ -54,6 +55,9 @@ def busy_answer(request) -> HttpResponse:
         response = HttpResponse(render_to_string("_busy_alert.html"))
         response["HX-Reswap"] = "none"
         return response
-    response = HttpResponse(render_to_string("503.html"), status=503)
+    # A customer's page (the status page, the survey) offers itself again: the staff's pages
+    # are closed to customers.
+    again = request.get_full_path() if is_customer_page(request) else None
+    response = HttpResponse(render_to_string("503.html", {"again": again}), status=503)
     response["Retry-After"] = "1"
     return response
