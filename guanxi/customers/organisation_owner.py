@@ -16,8 +16,9 @@ of them, and a path added later cannot forget.
 
 Reading the organisation takes no lock: every path that changes an organisation's owner locks
 it ``FOR UPDATE`` first, and every path that puts a person in one locks it first too (the
-services ``FOR UPDATE``, the import ``FOR KEY SHARE``, which conflicts with that), so the
-organisation's owner cannot change between being read for a person and that person's commit.
+services ``FOR UPDATE``; the import ``FOR KEY SHARE``, which conflicts with that, or
+``FOR UPDATE`` where it changes the organisation too), so the organisation's owner cannot change
+between being read for a person and that person's commit.
 Where a person's own save meets a hand-over of their organisation, the hand-over waits for the
 save to lock the person and then writes the new owner over whatever it wrote.
 
@@ -25,14 +26,17 @@ Writing an organisation's new owner to its people does lock them, after the orga
 every writer locks several customers in one order: organisations first, then people, each in
 ascending id order (``services.CUSTOMER_LOCK_ORDER``), as a person's save locks their
 organisation and then them and a merge of organisations both organisations and then their
-people. A hand-over (a reassignment, a deactivation's, an import naming owners) locks the
-organisations it moves and then, with the people it moves, every person of those organisations,
-in the recycle bin too (``services.customers_lock_for_hand_over``), before it writes the new
-owner: the trigger then finds them all held. Two hand-overs at the same moment, where each rep
-owns an organisation with a person of the other's, once deadlocked (each held its own customers
-in one ascending pass while the trigger waited for the other's person); now one waits for the
-other. Nobody joins an organisation between the read of its people and their lock: whoever puts
-a person in one locks it first.
+people. A hand-over (a reassignment, a deactivation's, an import giving an organisation another
+owner) locks the organisations it moves and then, with the people it moves, every person of
+those organisations, in the recycle bin too (``services.customers_lock_for_hand_over``; the
+import in the same order, in one pass over every organisation of its batch, those it only links
+people to included), before it writes the new owner: the trigger then finds them all held. An
+import row naming the owner an organisation has already moves nothing, and locks none of its
+people. Two hand-overs at the same moment, where each rep owns an organisation with a person of
+the other's, once deadlocked (each held its own customers in one ascending pass while the
+trigger waited for the other's person); now one waits for the other. Nobody joins an
+organisation between the read of its people and their lock: whoever puts a person in one locks
+it first.
 
 PostgreSQL reads the organisation in a ``BEFORE`` trigger that sets the value being written.
 SQLite's triggers cannot change the row being written, so an ``AFTER`` trigger updates it when

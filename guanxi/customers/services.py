@@ -742,7 +742,9 @@ def customers_lock_for_hand_over(ids: Iterable[int], *, also: Iterable[int] = ()
     changes alongside that keep their account manager): the organisations among them first,
     then the people among them together with every person of the organisations in ``ids``
     (those in the recycle bin too), each in ascending id order. Every hand-over locks its
-    customers here before writing their new owner.
+    customers here before writing their new owner, but the customer import: it locks them in
+    the same order in a pass of its own, which takes the organisations it only links people to
+    (``FOR KEY SHARE``) among those it changes (``CustomerImporter._locked_customers``).
 
     An organisation's new owner is written to all its people by the database, which locks
     them after the organisation, one by one. Locked in one ascending pass with the customers

@@ -63,9 +63,10 @@ from guanxi.customers.models import Address, Customer, Email, Phone, Tag
 from guanxi.customers.search import build_search_text
 from guanxi.customers.services import (
     CUSTOMER_LOCK_ORDER,
+    CUSTOMERS_PER_STATEMENT,
     SENSITIVE_FIELDS,
     blind_id_number_change,
-    customers_lock_for_hand_over,
+    customer_chunks,
     refresh_people_of,
     search_text_of,
     snapshot_of,
@@ -212,7 +213,7 @@ class _Organisations:
     homes: dict[str, "int | _NewCustomer"] = field(default_factory=dict)
     named: set[str] = field(default_factory=set)  # the external ids rows of the batch name
     # Those of ``stored`` deleted, merged or given to someone else since they were looked up
-    # (see CustomerImporter._lock_organisations); no longer in ``stored``.
+    # (see CustomerImporter._locked_customers); no longer in ``stored``.
     gone: set[str] = field(default_factory=set)
     # Those of ``rows`` whose row was refused as it was written into the customer it was
     # matched to (see :meth:`not_reached`); no longer in ``homes``.
@@ -904,8 +905,7 @@ class CustomerImporter:
         # Everything the writing needs from the database is read first; then the rows are
         # built while a second thread writes what is ready (see ``guanxi.core.write_behind``).
         started = time.perf_counter()
-        self._lock_organisations(organisations)
-        changing = self._locked_customers(changes)
+        changing = self._locked_customers(organisations, changes)
         stored = _stored_details(changing)
         for lost in set(changes) - {customer.pk for customer in changing}:
             # Deleted, merged away or given to someone else since the batch was matched: its
@@ -1296,7 +1296,7 @@ class CustomerImporter:
 
     def _organisations(self, external_ids: Iterable[str | None]) -> _Organisations:
         """The stored organisations the rows name, with their names (read without a lock: see
-        :meth:`_lock_organisations`)."""
+        :meth:`_locked_customers`)."""
         wanted = {e for e in external_ids if e}
         if not wanted:
             return _Organisations(stored={}, names={})
@@ -1676,34 +1676,6 @@ class CustomerImporter:
                     row.cells["owner"].strip(), row.scalars.pop("owner_id")
                 )
 
-    def _lock_organisations(self, organisations: _Organisations) -> None:
-        """Lock the stored organisations rows of the batch link people to, until the batch
-        commits, and take their current names; those deleted, merged away or out of the user's
-        sight since they were looked up move to ``organisations.gone``.
-
-        They were read without a lock, and someone may delete one meanwhile: customer_delete
-        refuses an organisation with people, but it does not see the people this batch is
-        adding. FOR KEY SHARE conflicts with the FOR UPDATE every service deleting, merging or
-        changing a customer takes first, and with nothing else: such a service waits for the
-        batch, then sees its people (or the batch waits, then finds the organisation gone)."""
-        ids = sorted(
-            {organisations.stored[e] for e in organisations.named if e in organisations.stored}
-        )
-        if not ids:
-            return
-        queryset = (
-            Customer.objects.visible_to(self.actor)
-            .filter(pk__in=ids, party_type=Customer.PartyType.ORGANIZATION)
-            .order_by("pk")
-            .values_list("pk", "name")
-        )
-        live = dict(key_shared(queryset))
-        organisations.names.update(live)
-        for external_id, pk in list(organisations.stored.items()):
-            if external_id in organisations.named and pk not in live:
-                del organisations.stored[external_id]
-                organisations.gone.add(external_id)
-
     @staticmethod
     def _homes_first(
         new: list[_NewCustomer],
@@ -1742,7 +1714,7 @@ class CustomerImporter:
         unlink: Callable[[CustomerRow, str, str], None],
     ) -> tuple[list[_NewCustomer], list]:
         """The new customers but those whose own row links them to an organisation that is gone
-        (:meth:`_lock_organisations`), or that its row did not reach (``unreached``): their
+        (:meth:`_locked_customers`), or that its row did not reach (``unreached``): their
         rows, and those that went into them, are rejected. (Rows going into other customers are
         refused as they are applied.)"""
         dropped: list[_NewCustomer] = []
@@ -1764,30 +1736,108 @@ class CustomerImporter:
         ]
         return kept, queue
 
-    def _locked_customers(self, changes: dict[int, _Change]) -> list[Customer]:
-        """The customers rows of the batch go into, locked until the batch commits, with their
-        organisations (their contact details and tags: :func:`_stored_details`). Only those the
-        user may still change: one may have been deleted, merged or reassigned since the batch
-        was matched, and is missing here. They are locked as a hand-over locks the customers it
-        moves (``customers_lock_for_hand_over``): the organisations, then the people, with
-        those of the organisations whose rows name an owner, which the database writes the
-        owner to. So merges, edits of an organisation's people and hand-overs wait for the
-        import, or it for them, rather than deadlock."""
+    def _locked_customers(
+        self, organisations: _Organisations, changes: dict[int, _Change]
+    ) -> list[Customer]:
+        """Lock what the batch writes to or links to, until it commits, and return the customers
+        rows of the batch go into, with their organisations (their contact details and tags:
+        :func:`_stored_details`): only those the user may still change, as one may have been
+        deleted, merged or reassigned since the batch was matched, and is missing here.
+
+        All in the order every writer locks customers in (``CUSTOMER_LOCK_ORDER``): first, in
+        one ascending pass, every organisation of the batch, FOR UPDATE those its rows change and
+        FOR KEY SHARE those it only links people to; then, in one ascending pass, the people it
+        changes together with every person (in the recycle bin too) of the organisations it hands
+        over or renames. Passing over the organisations twice, the linked ones and then the
+        changed ones, the import held a higher organisation while it waited for a lower one,
+        which a hand-over or a merge of both held while it waited for the higher one: a deadlock.
+
+        The people of an organisation are locked with it only where the database writes them the
+        organisation's new owner (``organisation_owner``), or the import rebuilds their search
+        text with its new name (``refresh_people_of``), both after the batch's other people were
+        locked. Whether a row does either is asked of the organisation as locked, so an owner or
+        name changed by someone else since the batch was read is seen: a row naming the owner an
+        organisation had then hands it back over.
+
+        The organisations linked to were read without a lock, and someone may delete one
+        meanwhile: customer_delete refuses an organisation with people, but it does not see the
+        people this batch is adding. FOR KEY SHARE conflicts with the FOR UPDATE every service
+        deleting, merging or changing a customer takes first, and with nothing else: such a
+        service waits for the batch, then sees its people (or the batch waits, then finds the
+        organisation gone). Those deleted, merged away or out of the user's sight since they
+        were looked up move to ``organisations.gone``; the others' current names are taken."""
+        linked = {organisations.stored[e] for e in organisations.named if e in organisations.stored}
+        changed = set(changes)
+        locked: dict[int, tuple[int | None, str]] = {}  # organisation -> (owner id, name)
+        for run in _runs(sorted(linked | changed), changed):
+            queryset = Customer.objects.filter(
+                pk__in=run, party_type=Customer.PartyType.ORGANIZATION
+            ).order_by("pk")
+            if run[0] in changed:
+                rows = list(queryset.select_for_update().values_list("pk", "owner_id", "name"))
+            else:
+                rows = key_shared(queryset.values_list("pk", "owner_id", "name"))
+            locked.update((pk, (owner_id, name)) for pk, owner_id, name in rows)
+        self._take_linked_organisations(organisations, linked & set(locked))
         if not changes:
             return []
-        naming_an_owner = [
-            pk
-            for pk, change in changes.items()
-            if any("owner_id" in row.scalars for row, _overwrite in change.rows)
-        ]
-        customers_lock_for_hand_over(naming_an_owner, also=set(changes).difference(naming_an_owner))
+        if connection.features.has_select_for_update:
+            self._lock_people(organisations_locked=locked, changes=changes)
+        # Read, not locked again: all are held already, so they are read as they are now, and
+        # what the user may change is asked of them as they are now.
         return list(
             Customer.objects.visible_to(self.actor, CHANGE)
-            .select_for_update(of=("self",))
             .filter(pk__in=list(changes))
             .order_by(*CUSTOMER_LOCK_ORDER)
             .select_related("organization")
         )
+
+    @staticmethod
+    def _lock_people(
+        *, organisations_locked: dict[int, tuple[int | None, str]], changes: dict[int, _Change]
+    ) -> None:
+        """Lock, in one ascending pass, the people the batch changes (those of ``changes`` not
+        among ``organisations_locked``, each organisation locked with its owner and name) with
+        every person of the organisations whose rows give them another owner or name."""
+        locked = organisations_locked
+        changed = set(changes)
+        moving = [
+            pk
+            for pk in sorted(changed & set(locked))
+            if any(
+                _hands_over_or_renames(row, overwrite, *locked[pk])
+                for row, overwrite in changes[pk].rows
+            )
+        ]
+        people = changed - set(locked)
+        for chunk in customer_chunks(moving):
+            people.update(
+                Customer.objects.filter(organization_id__in=chunk).values_list("pk", flat=True)
+            )
+        for chunk in customer_chunks(sorted(people)):
+            list(
+                Customer.objects.select_for_update()
+                .filter(pk__in=chunk)
+                .order_by("pk")
+                .values("pk")
+            )
+
+    def _take_linked_organisations(self, organisations: _Organisations, live: set[int]) -> None:
+        """Take the current names of the stored organisations rows of the batch link people to,
+        as :meth:`_locked_customers` locked them (``live``); those it found gone, and those now
+        out of the user's sight, move to ``organisations.gone``."""
+        names: dict[int, str] = {}
+        for chunk in customer_chunks(sorted(live)):
+            names.update(
+                Customer.objects.visible_to(self.actor)
+                .filter(pk__in=chunk, party_type=Customer.PartyType.ORGANIZATION)
+                .values_list("pk", "name")
+            )
+        organisations.names.update(names)
+        for external_id, pk in list(organisations.stored.items()):
+            if external_id in organisations.named and pk not in names:
+                del organisations.stored[external_id]
+                organisations.gone.add(external_id)
 
     def _change(
         self,
@@ -2482,6 +2532,40 @@ def _gone_reason(row: CustomerRow, *, by_external_id: bool) -> Summary:
     )
 
 
+def _names_owner(row: CustomerRow) -> bool:
+    """Whether ``row`` gives a stored customer an owner: its ``owner_id`` is otherwise only the
+    importing user, the default owner of a new customer (see :func:`_apply_scalars`)."""
+    return "owner_id" in row.scalars and "owner" in row.cells
+
+
+def _hands_over_or_renames(
+    row: CustomerRow, overwrite: bool, owner_id: int | None, name: str
+) -> bool:
+    """Whether ``row`` gives the organisation it goes into, owned by ``owner_id`` and called
+    ``name``, another owner or another name, as :func:`_apply_scalars` would write them: the
+    database then writes the owner to its people, and the import rebuilds their search text."""
+    values = [(row.scalars["owner_id"], owner_id)] if _names_owner(row) else []
+    if "name" in row.scalars:
+        values.append((row.scalars["name"], name))
+    return any(
+        value != current and (overwrite or current in (None, "")) for value, current in values
+    )
+
+
+def _runs(ids: list[int], changed: set[int]) -> Iterator[list[int]]:
+    """``ids`` (ascending) cut where they pass into or out of ``changed``, each piece a
+    statement's worth at most: the organisations :meth:`CustomerImporter._locked_customers`
+    locks with one strength in one statement, in ascending order piece after piece."""
+    run: list[int] = []
+    for pk in ids:
+        if run and ((pk in changed) != (run[0] in changed) or len(run) == CUSTOMERS_PER_STATEMENT):
+            yield run
+            run = []
+        run.append(pk)
+    if run:
+        yield run
+
+
 def _apply_scalars(
     customer: Customer, row: CustomerRow, *, overwrite: bool, blind: bool = False
 ) -> bool:
@@ -2496,7 +2580,7 @@ def _apply_scalars(
     allows; the cost is only that their re-import of a file with ID numbers is never unchanged."""
     changed = False
     for name, value in row.scalars.items():
-        if name == "owner_id" and "owner" not in row.cells:
+        if name == "owner_id" and not _names_owner(row):
             # The importing user is only the default owner of new customers: a customer without
             # one (in the pool, or exported with its owner cell blank) is not taken by them.
             continue

@@ -133,14 +133,14 @@ def test_the_following_rows_update_is_audited_as_the_importers(company, path):
 def _merged_away_as_matched(monkeypatch, actor, merged, survivor) -> None:
     """Have ``merged`` merged into ``survivor`` once the first batch is matched, before it locks
     the customers it writes into, as a merge committed at that moment would."""
-    original = CustomerImporter._lock_organisations
+    original = CustomerImporter._locked_customers
 
-    def merge_first(self, organisations):
+    def merge_first(self, organisations, changes):
         if not Customer.objects.filter(pk=merged.pk, deleted_at__isnull=False).exists():
             customers_merge(actor=actor, survivor_id=survivor.pk, merged_id=merged.pk)
-        return original(self, organisations)
+        return original(self, organisations, changes)
 
-    monkeypatch.setattr(CustomerImporter, "_lock_organisations", merge_first)
+    monkeypatch.setattr(CustomerImporter, "_locked_customers", merge_first)
 
 
 def test_rows_following_one_whose_customer_was_merged_away_as_it_was_written_are_rejected_alike(

@@ -152,14 +152,14 @@ def _meanwhile(monkeypatch, change) -> None:
     """Have ``change`` made once the batch of the first row is matched, before it locks the
     customers it writes into, as a change committed at that moment would be (once a run: a
     resumed import finds it made)."""
-    original = CustomerImporter._lock_organisations
+    original = CustomerImporter._locked_customers
 
-    def change_first(self, organisations):
+    def change_first(self, organisations, changes):
         if self.job.rows_read == 0:
             change()
-        return original(self, organisations)
+        return original(self, organisations, changes)
 
-    monkeypatch.setattr(CustomerImporter, "_lock_organisations", change_first)
+    monkeypatch.setattr(CustomerImporter, "_locked_customers", change_first)
 
 
 def changed_by(change, k1: Customer) -> tuple:
