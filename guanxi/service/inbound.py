@@ -796,6 +796,16 @@ def _file_answer(parsed: ParsedEmail, ticket_id: int) -> InboundResult:
                 wrote.new_request,
                 _("the ticket's customer is in the recycle bin: filed as a new request"),
             )
+        if wrote.continued is not None and message is not None:
+            _store_attachments(message.ticket, message, _looked_through(parsed.attachments))
+            return InboundResult(
+                ADDED,
+                message.ticket,
+                _(
+                    "the ticket's customer is in the recycle bin: added to the new request "
+                    "an earlier message started"
+                ),
+            )
     elif (colleague := _colleague(parsed.sender_address)) is not None:
         to_customer = any(_writes_for_customer(ticket_id, a) for a in parsed.copied)
         if to_customer:  # their reply stores the attachments it keeps itself

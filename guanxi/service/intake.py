@@ -117,10 +117,12 @@ def request_from_customer(
     email_copied: Iterable[str] = (),
     acknowledge: bool = True,
     match_customer: bool = True,
+    continues: Ticket | None = None,
 ) -> Ticket:
     """File a request: the customer found by address or number, or a new one. ``acknowledge``
     says whether the requester is told its number by email; ``email_copied`` are the others an
-    email was sent to.
+    email was sent to; ``continues``, the ticket in the recycle bin the customer wrote on (see
+    :func:`customer_wrote_again`).
 
     ``match_customer`` False files it as from someone no customer is, a new customer, whatever
     the address: for an email whose sender's address nobody vouched for. The new customer's
@@ -146,6 +148,7 @@ def request_from_customer(
                 email_copied=email_copied,
                 acknowledge=acknowledge,
                 match_customer=match_customer,
+                continues=continues,
             )
         except Customer.DoesNotExist:
             # An unverified sender's request may have gone to the customer of their earlier
@@ -167,6 +170,7 @@ def _file_request(
     email_copied: Iterable[str],
     acknowledge: bool,
     match_customer: bool,
+    continues: Ticket | None = None,
 ) -> Ticket:
     holder = None  # the customer who has the address, when the sender is not taken to be them
     by_number: list[int] = []  # the customers who have the number, of a request from someone new
@@ -192,6 +196,7 @@ def _file_request(
         email_copied=email_copied,
         acknowledge=acknowledge,
         sender_unverified=not match_customer,
+        continues=continues,
     )
     if holder is not None and holder.pk != customer.pk:
         _queue_pair(customer, holder, ticket)
@@ -201,15 +206,39 @@ def _file_request(
     return ticket
 
 
+# The first key of the PostgreSQL advisory locks that make messages on one ticket in the
+# recycle bin wait for each other; the second is the ticket's id's hash.
+BINNED_TICKET_LOCK_CLASS = 0x47584254  # "GXBT"
+
+
+def _one_message_at_a_time_on(ticket: Ticket) -> None:
+    """Make a customer's message on ``ticket``, whose customer is in the recycle bin, wait until
+    the transaction ends for any other being filed on it: two at once would each find no
+    request started from it and start one each. An advisory lock rather than the ticket's row:
+    taken before the users, customers and tickets of the request the message joins, the row
+    would be locked out of the order they are locked in everywhere else, and could deadlock
+    with a colleague's change. SQLite's write transactions already take turns."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+            [BINNED_TICKET_LOCK_CLASS, str(ticket.pk)],
+        )
+
+
 @dataclass(frozen=True)
 class WroteAgain:
     """What became of a customer's message on one of their tickets: ``message``, filed (None:
-    this email was filed already), and ``new_request``, the ticket it started when the ticket's
-    customer is in the recycle bin (None: it went into the ticket, or the one that was merged
-    into)."""
+    this email was filed already), and, when the ticket's customer is in the recycle bin,
+    ``new_request``, the ticket it started, or ``continued``, the request an earlier message
+    from the same address on that ticket started, which this one joined (its thread, or that
+    of the ticket it was merged into). Both None: it went into the ticket, or the one that was
+    merged into."""
 
     message: TicketMessage | None
     new_request: Ticket | None = None
+    continued: Ticket | None = None
 
 
 @transaction.atomic
@@ -237,6 +266,20 @@ def customer_wrote_again(
     pool, the requester told its number. The new ticket's note names the old one, for whoever
     restores its customer; the old ticket, left as it was, says where the message went.
 
+    The new request continues the old ticket (``Ticket.continues``): later messages on the old
+    ticket from the same address go to it, as they would had they been written on its own
+    page or in answer to its acknowledgement, whatever its status (a customer's message opens
+    a resolved or closed ticket again), rather than each starting a request of its own. Only
+    from the same address: the writer is taken to that request's page, which shows the desk's
+    answers to its requester. One deleted since, or whose customer is in the recycle bin too,
+    is not continued: the message starts a request anew, which later ones then join. The old
+    ticket's messages take turns (:func:`_one_message_at_a_time_on`), so two at once start one
+    request.
+
+    Someone writing on the page of a ticket that has no requester's address gave neither a
+    name nor an address: the new customer is named after the page they wrote on, not after the
+    customer in the recycle bin, whose name stays out of sight with the rest of it.
+
     The customer is asked about once locked, with the ticket (see ``customer_message``): one
     being binned is waited for and the message filed anew, and one not binned stays so until
     this commits (its move to the recycle bin, waiting, then finds the ticket open)."""
@@ -258,14 +301,31 @@ def customer_wrote_again(
     # requester may be someone else: filed for them, the new ticket's page, where the writer is
     # taken, would have shown the desk's answers to that other requester.
     address = (email_from or written_on.requester_email or "").strip().lower()
+    _one_message_at_a_time_on(ticket)
+    continued = ticket.continuations.filter(requester_email=address).order_by("-pk").first()
+    if continued is not None:
+        with suppress(services.CustomerInTheBin):
+            return WroteAgain(
+                services.customer_message(
+                    ticket_id=continued.pk,
+                    body=body,
+                    email_message_id=email_message_id,
+                    email_from=email_from,
+                    email_copied=email_copied,
+                ),
+                continued=continued,
+            )
+    if not name and not address:
+        name = _("Writer on the status page of ticket %(number)s") % {"number": ticket.number}
     new = request_from_customer(
-        name=name or (address.split("@")[0] if address else "") or ticket.number,
+        name=name or address.split("@")[0],
         email=address,
         data={"type": ticket.type, "subject": subject or ticket.subject, "description": body},
         channel=Ticket.Channel.EMAIL if email_message_id else Ticket.Channel.WEB_FORM,
         email_message_id=email_message_id,
         email_copied=email_copied,
         acknowledge=acknowledge,
+        continues=ticket,
     )
     services.add_note(
         new,
@@ -275,6 +335,14 @@ def customer_wrote_again(
         )
         % {"number": ticket.number},
     )
+    if not address:
+        services.add_note(
+            new,
+            _(
+                "The writer gave no email address: they read the answers on this ticket's "
+                "status page, where they were taken."
+            ),
+        )
     services.add_note(
         Ticket.objects.select_for_update().get(pk=ticket.pk),
         _(

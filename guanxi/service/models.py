@@ -301,6 +301,18 @@ class Ticket(models.Model):
         related_name="merged_tickets",
         verbose_name=_("merged into"),
     )
+    # A request started by its customer writing again on a ticket of theirs in the recycle bin
+    # (``intake.customer_wrote_again``): that ticket. Later messages there from the same
+    # address come here, rather than each starting a request of its own.
+    continues = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="continuations",
+        verbose_name=_("continues the ticket"),
+    )
     requester_email = models.EmailField(_("requester's email"), blank=True)
     # Opened by an email whose sender's address the site's mail server did not vouch for: filed
     # under a customer of its own (``intake``), which later such requests from the address join.

@@ -606,6 +606,8 @@ def _open_ticket(
         if value not in (None, "", [])
     }
     changes["routing"] = {"before": None, "after": assignment.reason}
+    if ticket.continues_id is not None:
+        changes["continues"] = {"before": None, "after": ticket.continues_id}
     _audit(actor, ticket, AuditEvent.Action.CREATE, ticket.subject, changes)
     return ticket
 
@@ -659,12 +661,14 @@ def ticket_create_from_customer(
     email_copied: Iterable[str] = (),
     acknowledge: bool = True,
     sender_unverified: bool = False,
+    continues: Ticket | None = None,
 ) -> Ticket:
     """A ticket the customer opened themselves (public form, email): no acting user; the
     customer is told its number and status link unless ``acknowledge`` is false (mail that
     came through a mailing list, where the answer would go to the whole list). ``email_copied``
     are the others an email was sent to, who may write to the ticket too;
-    ``sender_unverified`` marks an email whose sender could not be verified (see ``intake``).
+    ``sender_unverified`` marks an email whose sender could not be verified (see ``intake``);
+    ``continues``, the ticket in the recycle bin the customer wrote on (see ``Ticket.continues``).
 
     Raises ``Customer.DoesNotExist`` when ``customer`` was merged into another or deleted by
     the time it is locked (see :func:`_customer_locked`); the caller finds the customer again."""
@@ -674,6 +678,7 @@ def ticket_create_from_customer(
         raise ValidationError(errors)
     values["language"] = _requester_language(values)
     values["sender_unverified"] = sender_unverified
+    values["continues"] = continues
     now = timezone.now()
     ticket = _open_ticket(
         actor=None,

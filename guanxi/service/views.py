@@ -463,11 +463,12 @@ def public_status(request, token: str):
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             wrote = customer_wrote_again(ticket_id=ticket.pk, body=form.cleaned_data["body"])
-        if wrote.new_request is not None:
-            # Filed as a new request (its customer is in the recycle bin): the message is there.
+        if (went_to := wrote.new_request or wrote.continued) is not None:
+            # Filed as a new request (its customer is in the recycle bin), or in the one an
+            # earlier message here started, whose requester is the writer: the message is there.
             # Otherwise the writer stays here, also when it went into the ticket this one was
             # merged into, whose page shows the desk's answers to whoever asked for that one.
-            token = mail.status_link_token(wrote.new_request.pk)
+            token = mail.status_link_token(went_to.pk)
         return redirect("service:public_status", token=token)
     public = ticket.messages.exclude(kind="note").select_related("author")
     return render(
