@@ -63,7 +63,9 @@ def ticket_readers(ticket: Ticket, users: Iterable) -> list:
     return customer_readers([ticket.customer_id], users).get(ticket.customer_id, [])
 
 
-def customer_readers(customer_ids: Iterable[int], users: Iterable) -> dict[int, list]:
+def customer_readers(
+    customer_ids: Iterable[int], users: Iterable, *, deleted: bool = False
+) -> dict[int, list]:
     """For each of the customers, those of ``users`` who may see it (and so its tickets), in
     their order: the SLA sweep asks about the customers of a whole batch of tickets at once.
 
@@ -74,11 +76,14 @@ def customer_readers(customer_ids: Iterable[int], users: Iterable) -> dict[int, 
     counted once: a scope lists its team's or department's members, and a count for each of
     500 members of a team of 500 asked more values than SQLite takes in one query (250,000, or
     32,766 as built by default). The scopes themselves are worked out together
-    (:func:`customer_scopes`), in as many queries for 3,000 reps of 300 teams as for two."""
+    (:func:`customer_scopes`), in as many queries for 3,000 reps of 300 teams as for two.
+
+    ``deleted``: a customer in the recycle bin counts as if it were back, for a notice the bell
+    shows only once it is (:func:`notifications_for_user`)."""
     users = list(users)
     wanted = set(customer_ids) - {None}
     scopes: dict[Q, list[int]] = {}  # a scope -> the positions of the users who have it
-    for position, scope in enumerate(customer_scopes(users, VIEW)):
+    for position, scope in enumerate(customer_scopes(users, VIEW, deleted=deleted)):
         scopes.setdefault(scope, []).append(position)
     distinct = list(scopes.items())
     readers: dict[int, set[int]] = {pk: set() for pk in wanted}

@@ -2397,14 +2397,17 @@ def _failure(error: Exception) -> str:
     return CustomerEmail.Failure.UNREACHABLE
 
 
-# Emails to a customer in the recycle bin are held: not sent, not given up, while it is there.
-# A customer is binned by staff, perhaps because they asked to be forgotten or never to be
-# written to again, and an email queued before that (a reply or a survey the mail server did
-# not take at once) must not reach them afterwards. Held rather than dropped: a customer binned
-# by mistake and restored within :data:`RETRY_FOR` gets it as if nothing had happened; one
-# restored later has it given up, the ticket's holder told on the bell, as any email the sweep
-# stopped trying, for a person to send again or not. The ticket is read through the reply's
-# message when there is one (it follows a merge), as the sending reads it.
+# Emails to a customer in the recycle bin are held: not sent while it is there. A customer is
+# binned by staff, perhaps because they asked to be forgotten or never to be written to again,
+# and an email queued before that (a reply or a survey the mail server did not take at once)
+# must not reach them afterwards. Held rather than dropped: a customer binned by mistake and
+# restored within :data:`RETRY_FOR` gets it as if nothing had happened. After that it is given
+# up as any email the sweep stopped trying, whether the customer ever comes back or not (held
+# for good, it was looked at by every sweep for ever), and the ticket's holder told on the bell
+# once, for a person to send again or not: the bell shows the notice only once they may see
+# the ticket, so when the customer is restored (see ``sweep.customer_emails_give_up``). The
+# ticket is read through the reply's message when there is one (it follows a merge), as the
+# sending reads it.
 #
 # Asked in subqueries, not by joining the email to its ticket and customer: an update of a
 # query with joins is made ``id IN (SELECT …)`` of the whole condition, and PostgreSQL, having
@@ -2546,7 +2549,6 @@ def customer_emails_to_give_up(*, now: datetime, limit: int = 500) -> list[int]:
             sent_at=None, given_up_at=None, created_at__lte=now - RETRY_FOR
         )
         .exclude(sending_since__gte=now - claim_holds_for())
-        .exclude(TO_A_BINNED_CUSTOMER)
         .order_by("created_at", "id")
         .values_list("pk", flat=True)[:limit]
     )
@@ -2558,10 +2560,8 @@ def customer_email_give_up(email_id: int, *, now: datetime) -> CustomerEmail | N
     sweeps at once give it up once. One never tried is marked not sent as well
     (:attr:`CustomerEmail.Failure.NOT_TRIED`), as the ticket's page and the API show it, rather
     than left unmarked where nobody would look for it."""
-    rows = (
-        CustomerEmail.objects.filter(pk=email_id, sent_at=None, given_up_at=None)
-        .exclude(sending_since__gte=now - claim_holds_for())
-        .exclude(TO_A_BINNED_CUSTOMER)
+    rows = CustomerEmail.objects.filter(pk=email_id, sent_at=None, given_up_at=None).exclude(
+        sending_since__gte=now - claim_holds_for()
     )
     if not rows.update(given_up_at=now):
         return None

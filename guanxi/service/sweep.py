@@ -148,11 +148,13 @@ def _chain(ticket: Ticket) -> dict[str, Any]:
     return people
 
 
-def _readers(due: list[tuple[Ticket, list]], administrators) -> dict[int, set[int]]:
+def _readers(
+    due: list[tuple[Ticket, list]], administrators, *, deleted: bool = False
+) -> dict[int, set[int]]:
     """For each ticket with steps due, the ids of everyone its steps could tell (its whole
     chain, the administrators it ends with, and its watchers when a step is the breach) who may
     see it, through the one rule that decides that: one query for the whole batch, however many
-    tickets and people."""
+    tickets and people. ``deleted``: or would, were its customer out of the recycle bin."""
     if not due:
         return {}
     everyone = {user.pk: user for user in administrators()}
@@ -161,7 +163,9 @@ def _readers(due: list[tuple[Ticket, list]], administrators) -> dict[int, set[in
         if any(step.percent == BREACH for step in steps):
             people += ticket.watchers.all()
         everyone.update((user.pk, user) for user in people)
-    by_customer = customer_readers({t.customer_id for t, _s in due}, everyone.values())
+    by_customer = customer_readers(
+        {t.customer_id for t, _s in due}, everyone.values(), deleted=deleted
+    )
     readable = {pk: {user.pk for user in users} for pk, users in by_customer.items()}
     return {ticket.pk: readable.get(ticket.customer_id, set()) for ticket, _s in due}
 
@@ -651,8 +655,9 @@ def customer_emails_give_up(*, now: datetime) -> int:
     """Give up the emails to customers the sweep no longer tries, and tell on the bell, in
     their language, whoever holds each one's ticket: its assignee, or for a ticket nobody holds
     whoever its service-level warning would tell in their place (its owner, then up its team's
-    chain, then the administrators), among those who may see its customer; nobody else would
-    know it was never sent. Each email in a transaction of its own, marked and told together,
+    chain, then the administrators), among those who may see its customer, or would were it
+    out of the recycle bin (they read the notice once it is); nobody else would know it was
+    never sent. Each email in a transaction of its own, marked and told together,
     once (:func:`customer_email_give_up`). Returns how many were given up."""
     administrators = _Administrators()
     given_up = 0
@@ -669,7 +674,9 @@ def customer_emails_give_up(*, now: datetime) -> int:
                 "team__lead",
                 "team__department__manager",
             ).get(pk=_ticket_of(email).pk)
-            readers = _readers([(ticket, [])], administrators)
+            # Its customer may be in the recycle bin (an email held there is given up all the
+            # same): whoever would see it were it back is told, and reads the notice once it is.
+            readers = _readers([(ticket, [])], administrators, deleted=True)
             recipients = _recipients_for(
                 ticket, DEFAULT_WARNING, administrators=administrators, readers=readers[ticket.pk]
             )

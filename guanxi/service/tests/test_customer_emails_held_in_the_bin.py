@@ -1,8 +1,9 @@
 """An email to the customer queued before the customer was moved to the recycle bin (the mail
 server did not take it at once) is not sent while the customer is there: binning may be the
-customer's own wish never to hear from the desk again. It is held, neither sent nor given up;
-a customer restored within the retries gets it, one restored later has it given up and whoever
-holds the ticket told, as for any email the sweep stopped trying."""
+customer's own wish never to hear from the desk again. It is held, not sent; a customer
+restored within the retries gets it. After them it is given up, as any email the sweep stopped
+trying, whether the customer ever comes back or not, and whoever holds the ticket is told once,
+on a notice the bell shows them once the customer is restored."""
 
 import pytest
 from django.core import mail as outbox
@@ -12,6 +13,7 @@ from guanxi.customers.models import Customer
 from guanxi.customers.services import customer_delete, customer_restore
 from guanxi.service import services, sweep
 from guanxi.service.models import CustomerEmail, Notification, Ticket
+from guanxi.service.selectors import notifications_for_user
 from guanxi.service.tests.conftest import REQUESTER, complaint_by_email
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("desk_mail_settings")]
@@ -63,19 +65,28 @@ def test_nothing_queued_goes_to_a_binned_customer_until_they_are_restored(
     assert _unsent(held) == []
 
 
-def test_held_past_the_retries_it_is_given_up_only_once_the_customer_is_back(
+def test_held_past_the_retries_it_is_given_up_and_its_holder_told_once_the_customer_is_back(
     company, desk, clock, held
 ):
-    clock.advance(hours=30)
+    held_emails = len(_unsent(held))
+    assert held_emails >= 1
+    clock.advance(hours=23)
     assert sweep.sla_sweep().customer_emails_given_up == 0
-    assert outbox.outbox == [] and _unsent(held) != []
-    assert not Notification.objects.filter(ticket=held).exists()
+    clock.advance(hours=2)
+    # Past the retries, given up in the bin: not held for ever, and never sent.
+    assert sweep.sla_sweep().customer_emails_given_up == held_emails
+    assert _unsent(held) == [] and outbox.outbox == []
+    told = Notification.objects.filter(ticket=held, user=company.agent)
+    assert told.count() == held_emails  # one for each email
+    # Nobody may see the ticket while its customer is in the bin: the notice waits.
+    assert not notifications_for_user(company.agent).filter(ticket=held).exists()
+    clock.advance(days=30)
+    assert sweep.sla_sweep().customer_emails_given_up == 0
 
     _restore(company)
     clock.advance(minutes=1)
-    given_up = sweep.sla_sweep().customer_emails_given_up
-    assert given_up == len(CustomerEmail.objects.filter(ticket=held, sent_at=None))
-    assert given_up >= 1
-    # Not sent on its own days later: whoever holds the ticket is told, to send it again or not.
+    assert sweep.sla_sweep().customer_emails_given_up == 0
+    # Not sent on its own days later: whoever holds the ticket is told, once, to send it again
+    # or not.
     assert outbox.outbox == []
-    assert Notification.objects.filter(ticket=held, user=company.agent).exists()
+    assert list(notifications_for_user(company.agent).filter(ticket=held)) == list(told)
