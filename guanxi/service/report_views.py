@@ -209,6 +209,7 @@ def _render_page(request, form: ReportPeriodForm, *, status: int = 200):
             compliance_drawing=_compliance_drawing(compliance["team"]),
             reopening=reports.reopen_rate(user, counts=ticket_rows),
             repeaters=reports.repeat_complainers(user, **figures),
+            binned_counted=reports.binned_ticket_count(user, **figures),
             repeat_threshold=reports.REPEAT_COMPLAINTS,
             satisfaction=survey,
             score_rows=[(s, survey.scores[s]) for s in reports.SCORES],

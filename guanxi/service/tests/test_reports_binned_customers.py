@@ -6,6 +6,7 @@ customer is never named among the repeat complainers."""
 import datetime as dt
 
 import pytest
+from django.urls import reverse
 
 from guanxi.customers.services import customer_delete
 from guanxi.service import reports, services
@@ -66,3 +67,16 @@ def test_a_binned_customers_worked_tickets_still_count(binned):
 def test_a_binned_customer_is_not_named_among_the_repeat_complainers(binned):
     assert reports.repeat_complainers(binned.admin) == []
     assert reports.repeat_complainers(binned.rep) == []
+
+
+def test_the_page_says_how_many_counted_tickets_no_list_shows(client, binned):
+    """Counted in the figures, a binned customer's tickets are in no list of tickets (nobody
+    may see the customer): the page says how many, so the desk's lists reached from it are not
+    taken to contradict it. Only to whoever they count for."""
+    period = {"date_from": "2026-11-01", "date_to": "2026-12-02"}
+    for user, shown in ((binned.admin, True), (binned.rep, True), (binned.rep_west, False)):
+        client.force_login(user)
+        page = client.get(reverse("service:reports"), period)
+        assert page.status_code == 200
+        assert page.context["binned_counted"] == (2 if shown else 0)
+        assert (b'id="binned-counted"' in page.content) is shown
