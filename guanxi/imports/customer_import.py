@@ -2186,6 +2186,10 @@ def _combine(item: _NewCustomer, rules: "_OrganisationRules") -> dict[str, Any]:
         party_type, organization = settled
         absorbed.append((other, overwrite))
         for name, value in other.scalars.items():
+            if name == "owner_id" and not _names_owner(other):
+                # A blank owner cell leaves the owner as it is, as it leaves a stored
+                # customer's (see _apply_scalars): the importing user is only the default.
+                continue
             if overwrite or not scalars.get(name):
                 scalars[name] = value
         phones += new_phones
