@@ -301,8 +301,12 @@ def customer_wrote_again(
     # requester may be someone else: filed for them, the new ticket's page, where the writer is
     # taken, would have shown the desk's answers to that other requester.
     address = (email_from or written_on.requester_email or "").strip().lower()
-    _one_message_at_a_time_on(ticket)
-    continued = ticket.continuations.filter(requester_email=address).order_by("-pk").first()
+    # A writer with no address is known only by the page they wrote on: the requests started on
+    # the pages of a ticket and of one merged into it, both without an address, would otherwise
+    # be one, and each page's writer taken to messages, and answers, meant for the other's.
+    started_from = ticket if address else written_on
+    _one_message_at_a_time_on(started_from)
+    continued = started_from.continuations.filter(requester_email=address).order_by("-pk").first()
     if continued is not None:
         with suppress(services.CustomerInTheBin):
             return WroteAgain(
@@ -316,7 +320,7 @@ def customer_wrote_again(
                 continued=continued,
             )
     if not name and not address:
-        name = _("Writer on the status page of ticket %(number)s") % {"number": ticket.number}
+        name = _("Writer on the status page of ticket %(number)s") % {"number": written_on.number}
     new = request_from_customer(
         name=name or address.split("@")[0],
         email=address,
@@ -325,7 +329,7 @@ def customer_wrote_again(
         email_message_id=email_message_id,
         email_copied=email_copied,
         acknowledge=acknowledge,
-        continues=ticket,
+        continues=started_from,
     )
     services.add_note(
         new,

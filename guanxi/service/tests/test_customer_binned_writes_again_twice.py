@@ -9,7 +9,7 @@ from django.test import TestCase
 from django.urls import resolve, reverse
 
 from guanxi.customers.models import Customer, Email
-from guanxi.customers.services import customer_delete
+from guanxi.customers.services import customer_delete, customer_restore
 from guanxi.service import mail, services
 from guanxi.service.inbound import file_inbound_email
 from guanxi.service.models import Ticket, TicketMessage
@@ -204,3 +204,34 @@ def test_a_writer_without_an_address_is_not_named_after_the_binned_customer(clie
     notes = new.messages.filter(kind=TicketMessage.Kind.NOTE).order_by("pk")
     assert notes.count() == 2 and old.number in notes[0].body
     assert outbox.outbox == []
+
+
+def test_writers_without_an_address_on_a_merged_ticket_and_the_one_it_went_into_are_kept_apart(
+    client, company, desk
+):
+    """Neither ticket has a requester's address, and one was merged into the other: whoever
+    has the first's status page link may not be someone the second's was sent to, so a message
+    on the first's page does not join, nor show its writer, the request a message on the
+    second's page started."""
+    kept = _binned_ticket(company, requester="")
+    customer_id = company.rep_customer.pk
+    customer_restore(actor=company.admin, customer_id=customer_id)
+    merged = services.ticket_create(
+        actor=company.agent,
+        customer_id=customer_id,
+        data={"type": "complaint", "subject": "退款", "requester_email": ""},
+    )
+    services.ticket_merge(actor=company.agent, ticket_id=merged.pk, into_id=kept.pk)
+    customer_delete(actor=company.admin, customer_id=customer_id)
+
+    on_kept = _post(client, kept.pk, FIRST)
+    on_merged = _post(client, merged.pk, SECOND)
+    assert on_merged != on_kept
+    assert _customer_wrote(Ticket.objects.get(pk=on_kept)) == [FIRST]
+    assert _customer_wrote(Ticket.objects.get(pk=on_merged)) == [SECOND]
+    # Each page's later messages go to the request it started.
+    assert _post(client, merged.pk, THIRD) == on_merged
+    assert _post(client, kept.pk, THIRD) == on_kept
+    # Named after the page each wrote on.
+    assert merged.number in Ticket.objects.get(pk=on_merged).customer.name
+    assert kept.number in Ticket.objects.get(pk=on_kept).customer.name
