@@ -32,8 +32,11 @@ def server_error(request):
     signed in, a new session saved on the way out) comes here, where no middleware of ours sees
     it: Django turns it into this page at the middleware that raised it. It is answered as a
     view's is (503, Retry-After, the sentence in the page's alert place for htmx) and, like that
-    one, not logged as a fault. Everything else is Django's 500 page, as before."""
-    if _met_a_busy_database(sys.exc_info()[1]):
+    one, not logged as a fault. Everything else is Django's 500 page, as before: an exception
+    raised while handling lock contention (its context) is a fault of the code handling it, and
+    must still be logged."""
+    exception = sys.exc_info()[1]
+    if exception is not None and is_lock_contention(exception):
         response = busy_answer(request)
         response._has_been_logged = True  # not a fault: the log of errors is for faults
         return response

@@ -4,13 +4,14 @@ inside the view is, not with the 500 page of a fault. The locks are real: anothe
 on a thread of its own, holds the sessions table (SQLite's test database in memory answers at
 once that the table is locked) or deadlocks with the request (PostgreSQL)."""
 
+import logging
 import threading
 
 import pytest
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils.encoding import force_bytes
@@ -153,3 +154,29 @@ def test_any_other_fault_of_a_middleware_is_still_a_500(company, monkeypatch):
 
     assert response.status_code == 500
     assert BUSY not in response.content.decode()
+
+
+def test_a_fault_met_while_handling_a_busy_database_is_still_a_logged_500(
+    company, monkeypatch, caplog
+):
+    # Code that met lock contention and then failed at something else has a fault to fix,
+    # which the busy page (not logged, "try again") would hide for good.
+    def broken(self):
+        try:
+            raise OperationalError("database is locked")
+        except OperationalError:
+            raise RuntimeError("a fault of its own") from None
+
+    client = Client(raise_request_exception=False)
+    client.force_login(company.rep)
+    monkeypatch.setattr(SessionStore, "load", broken)
+
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        response = client.get("/customers/")
+
+    assert response.status_code == 500
+    assert BUSY not in response.content.decode()
+    assert any(
+        record.exc_info and isinstance(record.exc_info[1], RuntimeError)
+        for record in caplog.records
+    )
