@@ -1064,13 +1064,16 @@ def _locked_after_organisation_to_take(merged_pk: int, lock: Callable[[], Locked
     another one in between; the survivor would then take that one, locked only after the people
     (by the check of its new key), which is the deadlock the sharing is there to avoid. So the
     person's organisation is checked once they are held: moved, the locks ``lock()`` took are let
-    go (its savepoint rolled back: PostgreSQL frees a row lock taken since) and the new
-    organisation is shared before taking them again. Moved once more, the merge is refused
-    rather than chasing them."""
+    go with the share of the organisation left (their savepoint rolled back: PostgreSQL frees a
+    row lock taken since) and the new organisation is shared before taking them again. Moved
+    once more, the merge is refused rather than chasing them."""
     for _attempt in range(2):
-        organisation_id = _organisation_to_take_shared(merged_pk)
         try:
             with transaction.atomic():
+                # Shared in the savepoint too: moved, the person has left that organisation, and
+                # its share, kept while the new one is shared, could be taken out of order (a
+                # hand-over of both, in ascending order, holding the new one and waiting for it).
+                organisation_id = _organisation_to_take_shared(merged_pk)
                 locked = lock()
                 now_in = next(
                     (

@@ -177,3 +177,79 @@ def test_a_person_moved_twice_while_being_merged_is_not_merged(company, monkeypa
     }
     assert Customer.objects.get(pk=survivor.pk).organization_id is None
     assert Customer.objects.get(pk=merged.pk).deleted_at is None
+
+
+def test_a_merge_that_saw_the_move_lets_go_of_the_organisation_left(company, monkeypatch):
+    # The organisation left has the higher id: a hand-over of both, locking them in ascending
+    # order, holds the new one and waits for the one left. Had the merge kept its share of the
+    # one left while sharing the new one, each would wait for the other.
+    new = _organisation(company.rep, "华南贸易")
+    left = _organisation(company.rep, "华东贸易")
+    survivor = customer_create(actor=company.rep, data={"name": "周敏"})
+    merged = customer_create(
+        actor=company.admin,
+        data={"name": "周敏", "owner_id": company.rep.pk, "organization_id": left.pk},
+    )
+    after_first, before_second = Hold(), Hold()
+    shared = dedup_services._organisation_to_take_shared
+    calls = []
+
+    def held_around_each_share(merged_pk):
+        on_merge = threading.current_thread().name == "merge"
+        if on_merge:
+            calls.append(merged_pk)
+            if len(calls) == 2:
+                before_second.here()
+        organisation_id = shared(merged_pk)
+        if on_merge and len(calls) == 1:
+            after_first.here()
+        return organisation_id
+
+    monkeypatch.setattr(dedup_services, "_organisation_to_take_shared", held_around_each_share)
+    results: dict = {}
+    threads = [
+        in_thread(
+            lambda: dedup_services.customers_merge(
+                actor=company.admin, survivor_id=survivor.pk, merged_id=merged.pk
+            ),
+            results,
+            "merge",
+        )
+    ]
+    try:
+        assert after_first.reached.wait(30), results.get("merge")
+        customer_update(
+            actor=company.admin,
+            customer_id=merged.pk,
+            expected_version=Customer.objects.get(pk=merged.pk).version,
+            data={"organization_id": new.pk},
+        )
+        after_first.go.set()
+        assert before_second.reached.wait(30), results.get("merge")
+        threads.append(
+            in_thread(
+                lambda: customers_reassign(
+                    actor=company.admin,
+                    from_owner_id=company.rep.pk,
+                    to_owner_id=company.teammate.pk,
+                    customer_ids=[new.pk, left.pk],
+                ),
+                results,
+                "reassign",
+            )
+        )
+        # Done, or waiting for what the merge still holds.
+        wait_until(lambda: "reassign" in results or waiting_for_a_lock(), 10)
+    finally:
+        after_first.go.set()
+        before_second.go.set()
+        for thread in threads:
+            thread.join(60)
+
+    assert results["merge"][0] == "ok", results["merge"][-1]
+    assert results["reassign"] == ("ok", 2), results["reassign"][-1]
+    stored = Customer.objects.get(pk=survivor.pk)
+    assert (stored.organization_id, stored.organization_owner_id) == (
+        new.pk,
+        company.teammate.pk,
+    )
