@@ -122,7 +122,7 @@ def _lock_team(team_id: int) -> None:
         list(Team.objects.select_for_update(of=("self",)).filter(pk=team_id).values_list("pk"))
 
 
-def _department_still_there(department_id: int, *, also: int | None = None) -> bool:
+def _department_still_there(department_id: int | None, *, also: int | None = None) -> bool:
     """Whether the department is still there, its row locked until the transaction ends, before
     someone or a team is saved into it.
 
@@ -135,9 +135,10 @@ def _department_still_there(department_id: int, *, also: int | None = None) -> b
     after the person and the team, as everything locks them first (a deactivation the leaver
     and then their department, a team's deletion its members and then the team).
 
-    ``also``, a department the page locks too (the one a service agent leaves), is locked with
-    it in id order: two agents swapped between two departments at once, each page locking the
-    department it moves into and then the one it leaves, held what the other waited for."""
+    ``also``, a department the page locks too (the one someone leaves), is locked with it in id
+    order, even when ``department_id`` is None: two agents swapped between two departments at
+    once, each page locking the department it moves into and then the one it leaves, held what
+    the other waited for."""
     departments = Department.objects.filter(pk__in={department_id, also} - {None})
     if connection.in_atomic_block:
         departments = departments.select_for_update().order_by("pk")
@@ -223,9 +224,10 @@ class User(AbstractUser):
                 raise ValidationError(
                     {"team": _("This team has just been deleted: choose another team, or none.")}
                 )
-        if self.department_id is not None and not _department_still_there(
-            self.department_id, also=self._agent_department_stored()
-        ):
+        # Locked even when they are put in no department: the one they leave is locked all the
+        # same (``_department_stored``).
+        there = _department_still_there(self.department_id, also=self._department_stored())
+        if self.department_id is not None and not there:
             raise ValidationError(
                 {
                     "department": _(
@@ -244,16 +246,20 @@ class User(AbstractUser):
                 }
             )
 
-    def _agent_department_stored(self) -> int | None:
-        """The department this user, as stored, is a service agent of: their page locks it
-        when they leave it or stop being its agent (``services.user_edit_lock``), and
-        ``clean`` locks it first, with the one they are put in, in id order."""
+    def _department_stored(self) -> int | None:
+        """The department this user is in as stored: their page locks it (``clean``, with the
+        one they are put in, in id order; ``services.user_edit_lock`` again) before they leave
+        it or stop being its service agent.
+
+        Its managers see their members' customers, and every customer while an active agent is
+        in it: each page taking one of those away asks afterwards whether the managers still
+        see the customers of the tickets they hold. Its last agent and a colleague whose
+        customer a manager holds a ticket on moved out at once, each page found the other's way
+        of seeing it still there, and neither let go of the ticket. With the department locked,
+        the second waits for the first and finds both gone."""
         if self.pk is None:
             return None
-        stored = User.objects.filter(pk=self.pk).values_list("role", "department_id").first()
-        if stored is None or stored[0] != Role.SERVICE_AGENT:
-            return None
-        return stored[1]
+        return User.objects.filter(pk=self.pk).values_list("department_id", flat=True).first()
 
     @property
     def label(self) -> str:

@@ -295,11 +295,18 @@ def _managers_out_of_sight_release(
 
 def user_edit_lock(*, user_id: int) -> User:
     """Lock a user whose role, department or team is about to be changed on their admin page,
-    and the department they leave as its service agent, as :func:`user_deactivate` does;
-    returns them as stored, for :func:`user_out_of_sight_release` once the change is saved.
-    Call in the transaction that saves the change."""
+    and the department they are in as stored (the page's ``User.clean`` locked it already, with
+    the one they are put in, in id order); returns them as stored, for
+    :func:`user_out_of_sight_release` once the change is saved. Call in the transaction that
+    saves the change.
+
+    Any member's department, not only an agent's: its managers see their members' customers,
+    and every customer while an agent is in it. Its last agent and a member whose customer a
+    manager holds a ticket on moved out at once, each asked without the other's move and found
+    the manager still saw the customer; locked, one waits and sees both moves."""
     user = User.objects.select_for_update().get(pk=user_id)
-    _agents_department_lock(user)
+    if user.department_id is not None:
+        list(Department.objects.select_for_update().filter(pk=user.department_id).values("pk"))
     return user
 
 
