@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import ProtectedError, QuerySet, RestrictedError
+from django.db.models import ProtectedError, Q, QuerySet, RestrictedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
@@ -582,12 +582,16 @@ class DepartmentsJoinedMeanwhileError(Exception):
     shown with nobody in them: the departments are kept (their people and teams protect them)."""
 
     def __init__(self, departments: Iterable[Department]):
+        names = [department.name for department in departments]
         super().__init__(
-            _(
+            ngettext(
                 "Nothing was deleted: people or teams were put in %(departments)s since this "
-                "page was opened."
+                "page was opened.",
+                "Nothing was deleted: people or teams were put in these departments since this "
+                "page was opened: %(departments)s.",
+                len(names),
             )
-            % {"departments": _(", ").join(department.name for department in departments)}
+            % {"departments": _(", ").join(names)}
         )
 
 
@@ -602,17 +606,20 @@ def departments_delete(*, actor: User, department_ids: Iterable[int]) -> int:
     deleted, for the page to be shown again with those it now lists: leaving them without a
     department would change, unrecorded, which customers they and its managers see."""
     _require_settings_admin(actor)
+    department_ids = set(department_ids)
     try:
         deleted = settings_delete(
             actor=actor,
-            queryset=Department.objects.filter(pk__in=set(department_ids)),
+            queryset=Department.objects.filter(pk__in=department_ids),
             object_type="department",
         )
     except ProtectedError as error:
-        joined = {kept.department_id for kept in error.protected_objects}
-        raise DepartmentsJoinedMeanwhileError(
-            Department.objects.filter(pk__in=joined).order_by("name")
-        ) from error
+        # Django stops at the first department someone or a team keeps; all of them (locked by
+        # the deletion) are named, so the page shown again is not refused once more for the next.
+        joined = Department.objects.filter(pk__in=department_ids).filter(
+            Q(members__isnull=False) | Q(teams__isnull=False)
+        )
+        raise DepartmentsJoinedMeanwhileError(joined.distinct().order_by("name")) from error
     return len(deleted)
 
 
