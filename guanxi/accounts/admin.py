@@ -49,6 +49,10 @@ class GuanxiUserChangeForm(UserChangeForm, VersionCheckForm):
 
     def clean(self):
         cleaned = super().clean()
+        if self.instance.pk and {"role", "department", "team"} & set(self.changed_data):
+            # Locked with the user (above), before the model's own clean locks their team and
+            # department: whoever sees their customers may change (see user_out_of_sight_release).
+            services.user_customers_lock(user_id=self.instance.pk)
         if self.instance.pk and self.instance.is_active and not cleaned.get("is_active", True):
             try:
                 problem = user_deactivation_refusal(

@@ -310,6 +310,27 @@ def user_edit_lock(*, user_id: int) -> User:
     return user
 
 
+def user_customers_lock(*, user_id: int) -> None:
+    """Lock the customers whose account manager is ``user_id`` (locked already), in the one
+    order of a hand-over (``customers_lock_for_hand_over``), before their role, department or
+    team is changed on their admin page, and before that page locks the team (``User.clean``)
+    or the department: after the users and before the tickets and teams, as a ticket's
+    assignment locks them.
+
+    Who else sees those customers follows from where their account manager is. An assignment
+    holds the customer shared from before it asks whether the assignee sees it until it
+    commits; the page, locking the manager alone, saved the move and looked for the tickets to
+    release without waiting for it: the assignment, committed after, left the ticket with a
+    teammate who could no longer open it. Now one of the two waits for the other, and sees what
+    it did."""
+    from guanxi.customers.models import Customer
+    from guanxi.customers.services import customers_lock_for_hand_over
+
+    customers_lock_for_hand_over(
+        Customer.objects.filter(owner_id=user_id).values_list("pk", flat=True)
+    )
+
+
 def _holding_tickets_of(owners: Iterable[int] | QuerySet) -> set[int]:
     """Who holds an open ticket (assigned to them, or theirs as first contact) on a customer
     whose account manager is one of ``owners`` (user ids, or a query of them)."""
