@@ -7,7 +7,7 @@ import re
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from guanxi.accounts.models import User
 from guanxi.core.languages import speak_unless_chosen
+from guanxi.core.locking import is_lock_contention
 from guanxi.core.uploads import (
     LENGTH_REQUIRED,
     UploadRefused,
@@ -422,6 +423,7 @@ def notifications(request):
 def public_request(request):
     """The form anyone can use to reach the service desk."""
     form = PublicRequestForm(request.POST or None)
+    busy = False
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         if data.get("website"):  # the hidden field: a bot; pretend all went well
@@ -441,14 +443,28 @@ def public_request(request):
             )
         except ValidationError as error:
             _form_errors(form, error, PUBLIC_REQUEST_FIELDS)
+        except OperationalError as error:
+            if not is_lock_contention(error):
+                raise
+            # Nothing was taken (the request's transaction rolled back). The busy page's
+            # "Try again" led to the empty form, and the customer typed it all again: the form
+            # comes back with what they typed, to send again, answered as the busy page is.
+            busy = True
+            form.add_error(
+                None,
+                _("Your request was not sent: the database is busy. Send it again in a moment."),
+            )
         else:
             return render(
                 request,
                 "service/public_thanks.html",
                 {"ticket": ticket, "status_url": mail.status_url(ticket.pk)},
             )
-    status = 422 if form.errors else 200
-    return render(request, "service/public_form.html", {"form": form}, status=status)
+    status = 503 if busy else 422 if form.errors else 200
+    response = render(request, "service/public_form.html", {"form": form}, status=status)
+    if busy:
+        response["Retry-After"] = "1"
+    return response
 
 
 @customer_page
