@@ -106,11 +106,48 @@ def _hash_all(passwords: list[str]) -> list[str]:
         return list(pool.map(make_password, passwords))
 
 
+def _departments_lock() -> dict[str, Department]:
+    """The demo's departments by name, locked (and their teams before them), made where
+    missing.
+
+    Found by name without a lock, one an administrator was deleting (empty, so deletable) was
+    given the demo's teams and people all the same, and the demo stopped at the end on the row
+    gone or a key to it failing as it committed (an IntegrityError); a manager an administrator
+    chose for one meanwhile, read before as none, was replaced by the demo's. Locked, the demo
+    waits for the deletion and makes the department again, or the deletion waits for the demo
+    and is refused, finding them in it; and the manager is read once the lock is held."""
+    names = sorted({name for name, _t, _s in TEAMS})
+    list(
+        Team.objects.select_for_update(of=("self",))
+        .filter(department__name__in=names)
+        .order_by("pk")
+        .values_list("pk")
+    )
+    departments = {
+        department.name: department
+        for department in Department.objects.select_for_update()
+        .filter(name__in=names)
+        .order_by("pk")
+    }
+    for name in names:
+        if name not in departments:
+            departments[name] = Department.objects.create(name=name)
+    return departments
+
+
 @transaction.atomic
 def ensure_company(customers: int) -> tuple[StaffIds, list[Credential]]:
     """Make (or find) the departments, teams and users, and the credentials file; return the
     staff's ids and the credentials of the demo users whose passwords are known."""
-    departments = {name: Department.objects.get_or_create(name=name)[0] for name, _t, _s in TEAMS}
+    plan = staff_plan(customers)
+    planned = {p.username for p in plan}
+    # The users, then the teams, then the departments, each in id order, as every page locks
+    # them (``User.clean``, ``Team.clean``, a department's deletion).
+    existing = {
+        u.username: u
+        for u in User.objects.select_for_update().filter(username__in=planned).order_by("pk")
+    }
+    departments = _departments_lock()
     teams = {}
     for department, name, sharing in TEAMS:
         teams[name] = Team.objects.get_or_create(
@@ -120,9 +157,6 @@ def ensure_company(customers: int) -> tuple[StaffIds, list[Credential]]:
             defaults={"customer_sharing": sharing},
         )[0]
 
-    plan = staff_plan(customers)
-    planned = {p.username for p in plan}
-    existing = {u.username: u for u in User.objects.filter(username__in=planned)}
     known = {c.username: c for c in read_credentials()}
     # Accounts that exist keep their passwords (this command never resets one); new accounts
     # take the password the file already holds for them, or a new one that is added to it.
