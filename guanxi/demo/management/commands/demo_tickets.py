@@ -75,6 +75,7 @@ TICKET_COLUMNS = (
     "owner_id",
     "team_id",
     "merged_into_id",
+    "continues_id",
     "requester_email",
     "sender_unverified",
     "sla_policy_id",
@@ -442,7 +443,8 @@ def _rows(
             _ids(assignee),
             _ids(owner),
             _ids(team),
-            [None] * count,
+            [None] * count,  # merged into no other ticket
+            [None] * count,  # continues no ticket of a customer in the recycle bin
             [""] * count,
             [False] * count,  # no sender to verify: opened by the desk
             _ids(np.where(policy < 0, 0, policy_ids[np.maximum(policy, 0)])),
