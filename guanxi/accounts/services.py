@@ -20,6 +20,7 @@ from django.utils.translation import gettext_noop, ngettext
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record, diff_values, setting_save, settings_delete
 from guanxi.audit.summaries import Summary
+from guanxi.core.locking import key_shared
 
 from .models import ApiToken, Department, Team, User
 from .roles import Role
@@ -262,7 +263,8 @@ def _agents_department_lock(user: User) -> None:
     Whether an active agent is left in it is asked once they are gone or changed (its manager
     sees every customer only while one is): two of its last agents leaving at once each saw
     the other still active and released nothing. Locked after the users, as a department's
-    form locks its manager before saving it."""
+    form locks its manager before saving it, and after their customers, as a user's page
+    locks those of the one it moves before their departments."""
     if _agent_department(user) is not None:
         list(Department.objects.select_for_update().filter(pk=user.department_id).values("pk"))
 
@@ -414,6 +416,35 @@ def _follow_ups_customers_lock(user: User) -> None:
     )
 
 
+def _leaver_and_named_lock(user_id: int, ids: set[int]) -> dict[int, User]:
+    """Lock the leaver and their successor (``ids``) and return them, as locked, by id; with
+    them, shared (``key_shared``), the account managers of the customers of the leaver's open
+    follow-ups that are someone else's: all in one ascending id order, before any customer.
+
+    Those follow-ups go to those account managers (``follow_ups_hand_over``), the database
+    locking each (a key) as it writes them in, after the customers. A user's page holding such
+    an account manager, and waiting for their customers it locks next, deadlocked with the
+    deactivation holding one of them. One handed to someone else between this read and the
+    customers' lock is not locked here: that one is locked as the follow-up is written."""
+    from guanxi.analytics.models import ChurnFollowUp
+
+    named = set(
+        ChurnFollowUp.objects.filter(
+            owner_id=user_id, done_at__isnull=True, customer__owner__isnull=False
+        ).values_list("customer__owner_id", flat=True)
+    )
+    locked: dict[int, User] = {}
+    ids = {int(pk) for pk in ids}
+    for pk in sorted(ids | named):
+        if pk in ids:
+            row = User.objects.select_for_update().filter(pk=pk).first()
+            if row is not None:
+                locked[pk] = row
+        else:
+            key_shared(User.objects.filter(pk=pk).values_list("pk"))
+    return locked
+
+
 @transaction.atomic
 def user_deactivate(
     *, actor: User, user_id: int, hand_over_to: int | Literal["pool"] | None = None
@@ -450,11 +481,10 @@ def user_deactivate(
     ids = {user_id}
     if hand_over_to not in (None, POOL):
         ids.add(hand_over_to)
-    locked = {u.pk: u for u in User.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    locked = _leaver_and_named_lock(user_id, ids)
     if user_id not in locked:
         raise User.DoesNotExist(f"No user {user_id}.")
     user = locked[user_id]
-    _agents_department_lock(user)
     # Asked once the leaver is locked: an administrator naming them team lead meanwhile locks
     # them too (``accounts.forms.ActiveUserFieldsForm``), so one of the two waits and sees the
     # other's change.
@@ -495,6 +525,16 @@ def user_deactivate(
             )
         except ValidationError as exc:
             raise ValidationError({"hand_over_to": exc.messages}) from exc
+    # The successor's team and then the leaver's department, after the customers, as a user's
+    # page locks the customers of the one it saves, their team and then their departments. The
+    # tickets given to the successor go to that team, the database locking it (a key) after
+    # the department; and the department, locked before the customers, was held while a page
+    # saving someone held one of their customers locked above (a person of the leaver's
+    # organisation, say) and waited for it: each held what the other waited for.
+    successor = locked.get(successor_id) if successor_id is not None else None
+    if successor is not None and successor.team_id is not None:
+        key_shared(Team.objects.filter(pk=successor.team_id).values_list("pk"))
+    _agents_department_lock(user)
     left = _agent_department(user)
     # The leaver's tickets are handed over, and then those their department's managers no
     # longer see are put back in the queue: every ticket either may touch is locked first, in
