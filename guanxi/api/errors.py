@@ -135,6 +135,12 @@ def error_body(detail: str, errors: list[dict[str, str]] | None = None, **extra)
     return {"detail": detail, "errors": errors or [], **extra}
 
 
+def busy_database_body() -> dict:
+    """The answer's body to a request that met a busy database (503, with Retry-After): the
+    API's own, and the web's for a request under /api/ that a middleware failed."""
+    return error_body(_("The database is busy. Try again in a moment."))
+
+
 def _invalid_fields_detail(errors: list[dict[str, str]]) -> str:
     fields = sorted({e["field"] for e in errors if e["field"]})
     if not fields:
@@ -385,9 +391,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
         # a deadlock. Everything else is a real fault.
         if not is_lock_contention(exc):
             return unexpected(request, exc)
-        response = respond(
-            request, 503, error_body(_("The database is busy. Try again in a moment."))
-        )
+        response = respond(request, 503, busy_database_body())
         response["Retry-After"] = "1"
         return response
 

@@ -2,9 +2,9 @@
 
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
-from django.utils.translation import gettext as _
 from django_htmx.middleware import HtmxDetails
 
+from guanxi.api.errors import busy_database_body
 from guanxi.core.locking import is_lock_contention
 from guanxi.web.pages import is_customer_page
 
@@ -43,10 +43,7 @@ def busy_answer(request) -> HttpResponse:
     place instead. Under /api/ (a middleware failed before the API could answer) the API's
     error shape."""
     if request.path.startswith("/api/"):
-        response = JsonResponse(
-            {"detail": _("The database is busy. Try again in a moment."), "errors": []},
-            status=503,
-        )
+        response = JsonResponse(busy_database_body(), status=503)
         response["Retry-After"] = "1"
         return response
     # A middleware before django-htmx's may be what failed: read the header here then.
