@@ -340,6 +340,21 @@ class DepartmentAdmin(AuditedSettingAdmin):
 class TeamForm(ActiveUserFieldsForm, VersionCheckForm):
     active_user_fields = ("lead",)
 
+    def clean(self):
+        # A change of its sharing may take tickets from its members (``team_save``): they and
+        # the customers of those tickets are locked first, with the lead in id order, before
+        # the lead and the team are locked below, as the service locks them.
+        if (
+            self.instance.pk
+            and "customer_sharing" in self.changed_data
+            and transaction.get_connection(router.db_for_write(Team)).in_atomic_block
+        ):
+            lead = self.cleaned_data.get("lead")
+            services.team_sharing_change_lock(
+                team_id=self.instance.pk, also=[lead.pk] if lead is not None else []
+            )
+        return super().clean()
+
 
 @admin.register(Team)
 class TeamAdmin(AuditedSettingAdmin):

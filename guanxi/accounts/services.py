@@ -379,8 +379,9 @@ def _teammates_holding(members: list[int]) -> set[int]:
 def _teammates_out_of_sight_release(*, actor: User, members: list[int]) -> int:
     """Put back in the queue the open tickets ``members`` (a team's, read before it changed)
     hold on each other's customers and no longer see, each with an audit row: their team no
-    longer shares its customers. Called after the change, in its transaction, with the team
-    locked and before any ticket is."""
+    longer shares its customers. Called after the change, in its transaction, with the members,
+    the customers of the tickets they hold on each other's and then the team locked
+    (:func:`team_sharing_change_lock`), and before any ticket is."""
     from guanxi.service.services import tickets_out_of_sight_release
 
     holders = _teammates_holding(members)
@@ -690,21 +691,56 @@ def team_save(*, actor: User, team: Team, expected_version: int | None = None) -
     longer shares its customers takes back from its members the open tickets they hold on each
     other's, each with an audit row of its own (back to the queue)."""
     _require_settings_admin(actor)
+    if team.pk is not None and _sharing_changed(team):
+        team_sharing_change_lock(team_id=team.pk)
     changes = setting_save(
         actor=actor, instance=team, object_type="team", expected_version=expected_version
     )
     if "customer_sharing" in changes and team.pk is not None:
         # Its members may no longer see each other's customers. The team is locked: nobody
         # joins it meanwhile (``User.clean``); one leaving it lets go of their own on their page.
+        # Should its sharing have been changed by someone else between the look above and the
+        # lock (a save without an expected version: a script), the release is done all the
+        # same, with the members locked after the team.
         _teammates_out_of_sight_release(
             actor=actor, members=list(User.objects.filter(team=team).values_list("pk", flat=True))
         )
     return team
 
 
-def _members_and_teams_lock(team_ids: list[int]) -> dict[int, list[int]]:
-    """Lock the members of the teams ``team_ids`` (in one ascending id order) and then the
-    teams, and return each team's members, read with both locked.
+def _sharing_changed(team: Team) -> bool:
+    """Whether ``team`` (edited, not saved yet) shares its members' customers otherwise than as
+    stored."""
+    stored = Team.objects.filter(pk=team.pk).values_list("customer_sharing", flat=True).first()
+    return stored is not None and stored != team.customer_sharing
+
+
+def team_sharing_change_lock(*, team_id: int, also: Iterable[int] = ()) -> None:
+    """Lock, in an open transaction, what a team's save changing its ``customer_sharing``
+    locks before the team: its members (with ``also``, users the page names, its lead, in one
+    ascending id order), then the customers of the open tickets they hold on each other's (in
+    the one order of a hand-over, ``customers_lock_for_hand_over``), then the team; again should
+    someone join it in between. For :func:`team_save`, and for its admin page, whose form locks
+    the lead and the team before the service runs.
+
+    Those are the tickets the save may put back in the queue (``_teammates_out_of_sight_release``).
+    Locked after the team, as the save did, a ticket given at that moment to the account manager
+    by an agent (who holds the customer, then the ticket, and then locks the assignee's team)
+    deadlocked with it, one of the two failing; and one given to a teammate waited for the team
+    only once it had found the teammate saw the customer, and stayed with them after the save.
+    Users, then customers, then the team, as a user's page locks a user, their customers and then
+    their team: the assignment, which locks the users it names and tells first, waits for the
+    save or the save for it, and whichever comes second sees what the other did."""
+    _members_and_teams_lock([team_id], also=also, held_customers=True)
+
+
+def _members_and_teams_lock(
+    team_ids: list[int], *, also: Iterable[int] = (), held_customers: bool = False
+) -> dict[int, list[int]]:
+    """Lock the members of the teams ``team_ids`` (in one ascending id order, with the users
+    ``also``) and then the teams, and return each team's members, read with both locked. With
+    ``held_customers``, between the two, the customers of the open tickets each team's members
+    hold on each other's (see :func:`team_sharing_change_lock`).
 
     The members first, as a user's page locks the user and then their team (``User.clean``),
     and a deactivation the leaver and then their tickets: locked last, as the teams' deletion
@@ -712,14 +748,17 @@ def _members_and_teams_lock(team_ids: list[int]) -> dict[int, list[int]]:
     deletion waited for while waiting for the team or a ticket the deletion held. Someone who
     joined a team between the two looks (their page had locked it) is not locked yet: the locks
     are let go of and taken again, rather than that member locked after the team."""
+    also = set(also)
     while True:
         attempt = transaction.savepoint()
         locked = set(
             User.objects.select_for_update()
-            .filter(team_id__in=team_ids)
+            .filter(Q(team_id__in=team_ids) | Q(pk__in=also))
             .order_by("pk")
             .values_list("pk", flat=True)
         )
+        if held_customers:
+            _teammates_customers_lock(team_ids)
         list(Team.objects.select_for_update().filter(pk__in=team_ids).order_by("pk").values("pk"))
         # Left without a team, the members of one that shared its customers no longer see each
         # other's: each team's members, as only they saw each other's.
@@ -730,6 +769,24 @@ def _members_and_teams_lock(team_ids: list[int]) -> dict[int, list[int]]:
             # Left open, not released, as routing leaves its choice's (``_routed``).
             return members
         transaction.savepoint_rollback(attempt)
+
+
+def _teammates_customers_lock(team_ids: list[int]) -> None:
+    """Lock the customers of the open tickets the members of each of the teams ``team_ids``
+    (locked) hold on customers of one of them, in the one order of a hand-over. Whoever gives
+    one of them a ticket locks them first, so the set read here stays what it is."""
+    from guanxi.customers.services import customers_lock_for_hand_over
+    from guanxi.service.models import Ticket
+
+    held: set[int] = set()
+    for team_id in team_ids:
+        members = list(User.objects.filter(team_id=team_id).values_list("pk", flat=True))
+        held.update(
+            Ticket.objects.held_open_by(members)
+            .filter(customer__owner_id__in=members)
+            .values_list("customer_id", flat=True)
+        )
+    customers_lock_for_hand_over((), also=held)
 
 
 def teams_delete_lock(*, team_ids: Iterable[int]) -> None:
