@@ -18,9 +18,17 @@ class ActorDeactivated(PermissionDenied):
         super().__init__(_("Your account has been deactivated: nothing was changed."))
 
 
-# What the databases say when another transaction's locks stopped this one: SQLite's busy
-# timeout ran out (or its shared cache's table lock was held), PostgreSQL chose this
-# transaction to break a deadlock, failed a serializable one, or a NOWAIT lock was taken.
+# What PostgreSQL's errors say, by their SQLSTATE (the same in every language the server may
+# speak), when another transaction's locks stopped this one: it was chosen to break a deadlock
+# (40P01), a serializable one could not be (40001), or a lock was not had in time (55P03: a
+# NOWAIT lock, or ``lock_timeout`` ran out). A statement cancelled for its own slowness
+# (``statement_timeout``, 57014) is not among them: it would be as slow again, and a caller
+# that set the limit itself catches it (``customers.selectors.listed_within``).
+_LOCK_CONTENTION_STATES = frozenset({"40P01", "40001", "55P03"})
+
+# What the databases say when no SQLSTATE comes with the error, as SQLite's do: its busy
+# timeout ran out, or its shared cache's table lock was held. PostgreSQL's words are kept for
+# an error raised without its driver's.
 _LOCK_CONTENTION = (
     "database is locked",
     "database table is locked",
@@ -34,8 +42,13 @@ def is_lock_contention(exc: BaseException) -> bool:
     """Whether ``exc`` is a database error that repeating the work may well not meet: the
     transaction met others' locks, and has rolled back. The API and the pages answer it 503 with
     Retry-After; every other database error is a fault."""
+    if not isinstance(exc, OperationalError):
+        return False
+    sqlstate = getattr(exc.__cause__, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate in _LOCK_CONTENTION_STATES
     text = str(exc).lower()
-    return isinstance(exc, OperationalError) and any(sign in text for sign in _LOCK_CONTENTION)
+    return any(sign in text for sign in _LOCK_CONTENTION)
 
 
 def key_shared(queryset: QuerySet) -> list[tuple]:
