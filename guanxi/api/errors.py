@@ -141,6 +141,12 @@ def busy_database_body() -> dict:
     return error_body(_("The database is busy. Try again in a moment."))
 
 
+def server_error_body() -> dict:
+    """The answer's body to a request that met a fault (500): the API's own, and the web's for
+    a request under /api/ that a middleware failed."""
+    return error_body(_("Something went wrong on the server."))
+
+
 def _invalid_fields_detail(errors: list[dict[str, str]]) -> str:
     fields = sorted({e["field"] for e in errors if e["field"]})
     if not fields:
@@ -405,6 +411,6 @@ def install_error_handlers(api: NinjaAPI) -> None:
             exc_info=exc,
             extra={"status_code": 500, "request": request},
         )
-        response = respond(request, 500, error_body(_("Something went wrong on the server.")))
+        response = respond(request, 500, server_error_body())
         response._has_been_logged = True  # Django would log the 500 again, without the trace
         return response

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views import defaults
 from django.views.defaults import page_not_found
 
+from guanxi.api.errors import server_error_body
 from guanxi.core.locking import is_lock_contention
 from guanxi.web.middleware import busy_answer
 
@@ -34,12 +35,15 @@ def server_error(request):
     view's is (503, Retry-After, the sentence in the page's alert place for htmx) and, like that
     one, not logged as a fault. Everything else is Django's 500 page, as before: an exception
     raised while handling lock contention (its context) is a fault of the code handling it, and
-    must still be logged."""
+    must still be logged. Under /api/ (a middleware failed before the API could answer) the
+    fault is answered in the API's error shape, and logged by Django as any fault is."""
     exception = sys.exc_info()[1]
     if exception is not None and is_lock_contention(exception):
         response = busy_answer(request)
         response._has_been_logged = True  # not a fault: the log of errors is for faults
         return response
+    if request.path.startswith("/api/"):
+        return JsonResponse(server_error_body(), status=500)
     return defaults.server_error(request)
 
 

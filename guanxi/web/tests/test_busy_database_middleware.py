@@ -143,7 +143,7 @@ def test_a_session_save_postgresql_picks_to_break_a_deadlock_is_a_503(company):
 
 
 def test_any_other_fault_of_a_middleware_is_still_a_500(company, monkeypatch):
-    def broken(self, session_key):
+    def broken(self):
         raise RuntimeError("not a lock")
 
     client = Client(raise_request_exception=False)
@@ -180,3 +180,26 @@ def test_a_fault_met_while_handling_a_busy_database_is_still_a_logged_500(
         record.exc_info and isinstance(record.exc_info[1], RuntimeError)
         for record in caplog.records
     )
+
+
+def test_a_fault_of_a_middleware_under_the_api_is_a_logged_500_in_the_api_shape(
+    company, monkeypatch, caplog
+):
+    # A signed-in browser's request to the API reads its session in a middleware (to speak
+    # the user's language) before the API could answer the fault itself.
+    def broken(self):
+        raise RuntimeError("not a lock")
+
+    client = Client(raise_request_exception=False)
+    client.force_login(company.rep)
+    monkeypatch.setattr(SessionStore, "load", broken)
+
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        response = client.get("/api/v1/customers")
+
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Something went wrong on the server.", "errors": []}
+    faults = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert len(faults) == 1
+    assert isinstance(faults[0].exc_info[1], RuntimeError)
