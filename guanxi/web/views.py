@@ -51,9 +51,12 @@ def bad_request(request, exception):
     """A request Django refused as bad. Saving a session that exists already fails as "the
     session was interrupted" (a 400) whatever the database said, so an update of it that met a
     busy database is told apart here by what it was raised from, and answered as
-    :func:`server_error` answers one."""
+    :func:`server_error` answers one, and as it is not logged: Django would log it as an error,
+    saying the session was deleted, which it was not."""
     if _met_a_busy_database(exception):
-        return busy_answer(request)
+        response = busy_answer(request)
+        response._has_been_logged = True  # not a fault: the log of errors is for faults
+        return response
     return defaults.bad_request(request, exception)
 
 

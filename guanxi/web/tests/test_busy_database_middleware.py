@@ -118,7 +118,7 @@ def test_a_session_that_cannot_be_saved_on_the_way_out_is_a_503(company):
 
 
 @on_postgresql
-def test_a_session_save_postgresql_picks_to_break_a_deadlock_is_a_503(company):
+def test_a_session_save_postgresql_picks_to_break_a_deadlock_is_a_503(company, caplog):
     client = Client(raise_request_exception=False)
     client.force_login(company.rep)
     session_key = client.session.session_key
@@ -128,7 +128,7 @@ def test_a_session_save_postgresql_picks_to_break_a_deadlock_is_a_503(company):
     # lock while it waits for the session's row, held here; asking then for the table in share
     # mode closes the circle. Waiting long before looking for a deadlock, this connection leaves
     # the request to be the one PostgreSQL fails.
-    with transaction.atomic():
+    with caplog.at_level(logging.INFO), transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL deadlock_timeout = '20s'")
         Session.objects.select_for_update().get(pk=session_key)
@@ -140,6 +140,8 @@ def test_a_session_save_postgresql_picks_to_break_a_deadlock_is_a_503(company):
 
     assert results["page"][0] == "ok", results["page"][-1]
     _assert_busy_page(results["page"][1])
+    # Not a fault, nor a session deleted, as Django would have logged it.
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
 
 
 def test_any_other_fault_of_a_middleware_is_still_a_500(company, monkeypatch):
@@ -203,3 +205,27 @@ def test_a_fault_of_a_middleware_under_the_api_is_a_logged_500_in_the_api_shape(
     faults = [record for record in caplog.records if record.levelno >= logging.ERROR]
     assert len(faults) == 1
     assert isinstance(faults[0].exc_info[1], RuntimeError)
+
+
+@pytest.mark.parametrize("signed_in", [False, True], ids=["a new session", "a session updated"])
+def test_a_session_save_that_met_a_busy_database_is_not_logged_as_an_error(
+    company, monkeypatch, caplog, signed_in
+):
+    # A new session failing to be saved reaches server_error; one that existed, bad_request,
+    # after Django has turned it into "the session was deleted", which it was not. Neither is a
+    # fault, and neither is logged as one: the log of errors is for faults.
+    client = Client(raise_request_exception=False)
+    if signed_in:
+        client.force_login(company.rep)
+
+    def busy(self, *args, **kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(Session, "save", busy)
+
+    with caplog.at_level(logging.INFO):
+        response = client.get(_reset_link(company.rep))
+
+    _assert_busy_page(response)
+    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert errors == [], [record.getMessage() for record in errors]
