@@ -242,7 +242,9 @@ def customers_merge(
     if survivor_pk == merged_pk:
         raise ValidationError({"merged_id": _("A customer cannot be merged with itself.")})
     survivor, merged = _locked_after_organisation_to_take(
-        merged_pk, lambda: _lock_pair(actor, survivor_pk, merged_pk)
+        lambda: merged_pk,
+        lambda: _lock_pair(actor, survivor_pk, merged_pk),
+        lambda locked: locked[1],
     )
     for customer, version, field in (
         (survivor, survivor_version, "version"),
@@ -1034,14 +1036,16 @@ def _organisation_shared(organisation_id: int | None) -> None:
         shared(Customer.objects.filter(pk=organisation_id).values_list("pk"))
 
 
-def _organisation_to_take_shared(merged_pk: int) -> int | None:
+def _organisation_to_take_shared(merged_pk: int | None) -> int | None:
     """Share the organisation of the customer ``merged_pk`` (read without a lock), which the
     survivor of their merge takes when it has none, before the merge locks the two: organisations
     are locked before their people (``customers_lock_for_hand_over``), as the undo has it. Taken
     after them, by the database's check of the survivor's new key, it waited for a hand-over of
     the organisation that waited for the merged person the merge held, a deadlock. Returns the
     organisation's id, for :func:`_locked_after_organisation_to_take` to check once it holds the
-    person."""
+    person. No customer to merge (``None``), nothing is shared."""
+    if merged_pk is None:
+        return None
     organisation_id = (
         Customer.objects.filter(pk=merged_pk).values_list("organization_id", flat=True).first()
     )
@@ -1050,40 +1054,46 @@ def _organisation_to_take_shared(merged_pk: int) -> int | None:
 
 
 class _OrganisationMoved(Exception):
-    """The merged person is in another organisation than the one shared before locking them."""
+    """The customer to merge, once locked, is in another organisation than the one shared before
+    locking them, or is another customer than the one whose organisation was shared."""
 
 
 Locked = TypeVar("Locked", bound=tuple)
 
 
-def _locked_after_organisation_to_take(merged_pk: int, lock: Callable[[], Locked]) -> Locked:
-    """What ``lock()`` locks (a tuple of rows, the customer ``merged_pk`` among them unless it
-    refuses), once the organisation that customer is in is shared before it.
+def _locked_after_organisation_to_take(
+    to_merge: Callable[[], int | None],
+    lock: Callable[[], Locked],
+    merging: Callable[[Locked], Customer | None],
+) -> Locked:
+    """What ``lock()`` locks (a tuple of rows), once the organisation of the customer to merge,
+    ``to_merge()`` as read without a lock, is shared before it. ``merging`` names, among the rows
+    locked, the customer to merge (``None`` if the merge is to be refused as it stands).
 
     The organisation is read before the person is locked, so the person may be moved to
     another one in between; the survivor would then take that one, locked only after the people
-    (by the check of its new key), which is the deadlock the sharing is there to avoid. So the
-    person's organisation is checked once they are held: moved, the locks ``lock()`` took are let
-    go with the share of the organisation left (their savepoint rolled back: PostgreSQL frees a
-    row lock taken since) and the new organisation is shared before taking them again. Moved
-    once more, the merge is refused rather than chasing them."""
+    (by the check of its new key), which is the deadlock the sharing is there to avoid. The same
+    goes for a pair of the review queue that names another customer once it is locked (the one
+    read was merged into a third customer meanwhile, and the pair moved to that one). So the
+    customer to merge and their organisation are checked once they are held: changed, the locks
+    ``lock()`` took are let go with the share of the organisation left (their savepoint rolled
+    back: PostgreSQL frees a row lock taken since) and the organisation of the customer now to
+    merge is shared before taking them again. Changed once more, the merge is refused rather
+    than chasing them."""
     for _attempt in range(2):
         try:
             with transaction.atomic():
                 # Shared in the savepoint too: moved, the person has left that organisation, and
                 # its share, kept while the new one is shared, could be taken out of order (a
                 # hand-over of both, in ascending order, holding the new one and waiting for it).
+                merged_pk = to_merge()
                 organisation_id = _organisation_to_take_shared(merged_pk)
                 locked = lock()
-                now_in = next(
-                    (
-                        row.organization_id
-                        for row in locked
-                        if isinstance(row, Customer) and row.pk == merged_pk
-                    ),
+                held = merging(locked)
+                if held is not None and (held.pk, held.organization_id) != (
+                    merged_pk,
                     organisation_id,
-                )
-                if now_in != organisation_id:
+                ):
                     raise _OrganisationMoved
                 return locked
         except _OrganisationMoved:
@@ -1139,6 +1149,13 @@ def _lock_pair_to_decide(actor, pair_id: int) -> tuple[DuplicatePair, Customer, 
     return locked, left, right
 
 
+def _other_of(pair: tuple[int, int] | None, customer_id: int) -> int | None:
+    """The other customer of ``pair`` (left, right) than ``customer_id``, if it is one of them."""
+    if pair is None or customer_id not in pair:
+        return None
+    return pair[0] if customer_id == pair[1] else pair[1]
+
+
 @transaction.atomic
 def duplicate_pair_merge(
     *,
@@ -1157,16 +1174,21 @@ def duplicate_pair_merge(
     survivor when one of its customers is merged into a third one: the pair then names that
     third customer, which nobody compared, and whose version may even be the one the caller
     read of the first. Such a pair is refused with :class:`StaleVersionError`."""
+
     # The organisation the survivor may take is shared before the pair's two are locked to
-    # decide it (see _locked_after_organisation_to_take).
-    seen = DuplicatePair.objects.filter(pk=pair_id).values_list("left_id", "right_id").first()
-    if seen is not None and survivor_id in seen:
-        pair, left, right = _locked_after_organisation_to_take(
-            seen[0] if survivor_id == seen[1] else seen[1],
-            lambda: _lock_pair_to_decide(actor, pair_id),
-        )
-    else:
-        pair, left, right = _lock_pair_to_decide(actor, pair_id)
+    # decide it (see _locked_after_organisation_to_take): that of the other customer the pair
+    # names, read again on each try, for the pair may name another one once it is locked.
+    def to_merge() -> int | None:
+        seen = DuplicatePair.objects.filter(pk=pair_id).values_list("left_id", "right_id").first()
+        return _other_of(seen, survivor_id)
+
+    def merging(locked: tuple[DuplicatePair, Customer, Customer]) -> Customer | None:
+        pair, left, right = locked
+        return {pair.left_id: right, pair.right_id: left}.get(survivor_id)
+
+    pair, left, right = _locked_after_organisation_to_take(
+        to_merge, lambda: _lock_pair_to_decide(actor, pair_id), merging
+    )
     if survivor_id not in (pair.left_id, pair.right_id):
         raise ValidationError({"keep": _("Choose which customer to keep.")})
     other = right if survivor_id == pair.left_id else left
