@@ -3,6 +3,10 @@
 Usernames are stable and obvious (``admin``, ``manager``, ``rep``, ``agent``, ``analyst``, then
 ``manager2``, ``rep2`` …) so that people and scripts can guess them; passwords come from
 :mod:`guanxi.demo.credentials`. Running this again reuses what exists.
+
+The departments and teams are made, and given their managers and leads, by the demo
+administrator through the services the admin site saves them with: each on record as that
+administrator's, with its versions, as if they had been added by hand.
 """
 
 import os
@@ -15,7 +19,12 @@ from django.db import transaction
 
 from guanxi.accounts.models import Department, Team, User
 from guanxi.accounts.roles import Role
-from guanxi.accounts.services import user_access_as_stored, user_change_record
+from guanxi.accounts.services import (
+    department_save,
+    team_save,
+    user_access_as_stored,
+    user_change_record,
+)
 
 from .credentials import Credential, new_password, read_credentials, write_credentials
 from .generator import StaffIds
@@ -106,9 +115,9 @@ def _hash_all(passwords: list[str]) -> list[str]:
         return list(pool.map(make_password, passwords))
 
 
-def _departments_lock() -> dict[str, Department]:
+def _departments_lock(*, actor: User) -> dict[str, Department]:
     """The demo's departments by name, locked (and their teams before them), made where
-    missing.
+    missing by ``actor``.
 
     Found by name without a lock, one an administrator was deleting (empty, so deletable) was
     given the demo's teams and people all the same, and the demo stopped at the end on the row
@@ -131,7 +140,7 @@ def _departments_lock() -> dict[str, Department]:
     }
     for name in names:
         if name not in departments:
-            departments[name] = Department.objects.create(name=name)
+            departments[name] = department_save(actor=actor, department=Department(name=name))
     return departments
 
 
@@ -147,16 +156,6 @@ def ensure_company(customers: int) -> tuple[StaffIds, list[Credential]]:
         u.username: u
         for u in User.objects.select_for_update().filter(username__in=planned).order_by("pk")
     }
-    departments = _departments_lock()
-    teams = {}
-    for department, name, sharing in TEAMS:
-        teams[name] = Team.objects.get_or_create(
-            department=departments[department],
-            name=name,
-            # Only for a team made now, which nobody is in yet: no tickets to release (team_save).
-            defaults={"customer_sharing": sharing},
-        )[0]
-
     known = {c.username: c for c in read_credentials()}
     # Accounts that exist keep their passwords (this command never resets one); new accounts
     # take the password the file already holds for them, or a new one that is added to it.
@@ -172,12 +171,21 @@ def ensure_company(customers: int) -> tuple[StaffIds, list[Credential]]:
         write_credentials(credentials)
 
     passwords = {c.username: c.password for c in credentials}
-    hashes = _hash_all([passwords[p.username] for p in missing])
+    hashes = dict(
+        zip(
+            (p.username for p in missing),
+            _hash_all([passwords[p.username] for p in missing]),
+            strict=True,
+        )
+    )
     users: dict[str, User] = dict(existing)
-    for person, password_hash in zip(missing, hashes, strict=True):
+    departments: dict[str, Department] = {}
+    teams: dict[str, Team] = {}
+
+    def add(person: PlannedUser) -> None:
         users[person.username] = User.objects.create(
             username=person.username,
-            password=password_hash,
+            password=hashes[person.username],
             role=person.role,
             department=departments.get(person.department) if person.department else None,
             team=teams.get(person.team) if person.team else None,
@@ -186,6 +194,23 @@ def ensure_company(customers: int) -> tuple[StaffIds, list[Credential]]:
             is_staff=person.role == Role.ADMIN,
             is_superuser=person.role == Role.ADMIN,
         )
+
+    # The administrator first (in no department): the departments and teams are theirs to make,
+    # and the people are then put in them.
+    if "admin" not in users:
+        add(next(p for p in plan if p.username == "admin"))
+    admin = users["admin"]
+    departments.update(_departments_lock(actor=admin))
+    for department, name, sharing in TEAMS:
+        team = Team.objects.filter(department=departments[department], name=name).first()
+        if team is None:
+            # Nobody is in a team made now: no tickets to release (``team_save``).
+            team = Team(department=departments[department], name=name, customer_sharing=sharing)
+            team_save(actor=admin, team=team)
+        teams[name] = team
+    for person in missing:
+        if person.username not in users:
+            add(person)
 
     # The manager sees ID and phone numbers in full, as a permission given on their admin page
     # would let them: a permission given here is on record as one given there (nothing is
@@ -210,13 +235,13 @@ def ensure_company(customers: int) -> tuple[StaffIds, list[Credential]]:
             )
             if first is not None:
                 team.lead = first
-                team.save(update_fields=["lead"])
+                team_save(actor=admin, team=team)
 
     for person in plan:  # each department's manager hears of escalated service breaches
         department = departments.get(person.department or "")
         if person.role == Role.MANAGER and department and department.manager_id is None:
             department.manager = users[person.username]
-            department.save(update_fields=["manager"])
+            department_save(actor=admin, department=department)
     _service_skills(users)
 
     by_role: dict[str, list[int]] = {}
