@@ -36,7 +36,7 @@ from ninja.errors import ValidationError as SchemaValidationError
 
 from guanxi.core.keyset import CursorError
 from guanxi.core.limits import at_most_characters
-from guanxi.core.locking import is_lock_contention
+from guanxi.core.locking import is_lock_contention, logged_as_busy
 from guanxi.customers.models import Customer
 from guanxi.customers.services import StaleVersionError, WholeNumberLimitReached
 
@@ -399,7 +399,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
             return unexpected(request, exc)
         response = respond(request, 503, busy_database_body())
         response["Retry-After"] = "1"
-        return response
+        return logged_as_busy(request, exc, response)
 
     @api.exception_handler(Exception)
     def unexpected(request, exc: Exception):

@@ -1,11 +1,16 @@
 """Row locks the ORM does not offer, and telling a lock met from a fault."""
 
+import logging
 from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied
 from django.db import OperationalError, connections
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
+
+# Every request answered "the database is busy", page or API, whoever met it (a view, a
+# middleware): a warning, not an error, as the log of errors is for faults.
+busy_log = logging.getLogger("guanxi.busy")
 
 
 class ActorDeactivated(PermissionDenied):
@@ -49,6 +54,36 @@ def is_lock_contention(exc: BaseException) -> bool:
         return sqlstate in _LOCK_CONTENTION_STATES
     text = str(exc).lower()
     return any(sign in text for sign in _LOCK_CONTENTION)
+
+
+def lock_contention_in(exc: BaseException | None) -> OperationalError | None:
+    """The lock contention ``exc`` is, or was raised while handling (Django turns a session
+    save that met one into "the session was interrupted"), if any."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if is_lock_contention(exc):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def logged_as_busy(request, exc: BaseException, response):
+    """``response``, the answer to ``request`` that met the lock contention ``exc``, logged
+    once as a warning on ``guanxi.busy``: operators see how often the database is too busy,
+    by method and path and in the database's words, without a trace (nothing is broken) and
+    without an error, which would page someone for a request the client is told to repeat.
+    Marked as logged, so Django does not log the 503 again as an error."""
+    busy_log.warning(
+        "Database busy: %s %s: %s",
+        request.method,
+        request.path,
+        # One line, PostgreSQL's DETAIL included: the log is read a line at a time.
+        " ".join(str(exc).split()),
+        extra={"status_code": response.status_code, "request": request},
+    )
+    response._has_been_logged = True
+    return response
 
 
 def key_shared(queryset: QuerySet) -> list[tuple]:

@@ -5,7 +5,7 @@ from django.template.loader import render_to_string
 from django_htmx.middleware import HtmxDetails
 
 from guanxi.api.errors import busy_database_body
-from guanxi.core.locking import is_lock_contention
+from guanxi.core.locking import is_lock_contention, logged_as_busy
 from guanxi.web.pages import is_customer_page
 
 
@@ -30,11 +30,12 @@ class BusyDatabaseMiddleware:
     def process_exception(self, request, exception):
         if request.path.startswith("/api/") or not is_lock_contention(exception):
             return None
-        return busy_answer(request)
+        return busy_answer(request, exception)
 
 
-def busy_answer(request) -> HttpResponse:
-    """The answer to a request that met a busy database: 503 with Retry-After.
+def busy_answer(request, exception: BaseException) -> HttpResponse:
+    """The answer to a request that met a busy database (``exception``, the lock contention):
+    503 with Retry-After, logged as :func:`~guanxi.core.locking.logged_as_busy` logs it.
 
     The page is rendered without the request's context processors, which read the database
     that was just too busy (nor is ``request.user`` asked: finding it may be what failed).
@@ -45,16 +46,16 @@ def busy_answer(request) -> HttpResponse:
     if request.path.startswith("/api/"):
         response = JsonResponse(busy_database_body(), status=503)
         response["Retry-After"] = "1"
-        return response
+        return logged_as_busy(request, exception, response)
     # A middleware before django-htmx's may be what failed: read the header here then.
     htmx = getattr(request, "htmx", None) or HtmxDetails(request)
     if htmx and not htmx.history_restore_request:
         response = HttpResponse(render_to_string("_busy_alert.html"))
         response["HX-Reswap"] = "none"
-        return response
+        return logged_as_busy(request, exception, response)
     # A customer's page (the status page, the survey) offers itself again: the staff's pages
     # are closed to customers.
     again = request.get_full_path() if is_customer_page(request) else None
     response = HttpResponse(render_to_string("503.html", {"again": again}), status=503)
     response["Retry-After"] = "1"
-    return response
+    return logged_as_busy(request, exception, response)

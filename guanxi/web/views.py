@@ -9,7 +9,7 @@ from django.views import defaults
 from django.views.defaults import page_not_found
 
 from guanxi.api.errors import server_error_body
-from guanxi.core.locking import is_lock_contention
+from guanxi.core.locking import is_lock_contention, lock_contention_in
 from guanxi.web.middleware import busy_answer
 
 
@@ -33,15 +33,14 @@ def server_error(request):
     signed in, a new session saved on the way out) comes here, where no middleware of ours sees
     it: Django turns it into this page at the middleware that raised it. It is answered as a
     view's is (503, Retry-After, the sentence in the page's alert place for htmx) and, like that
-    one, not logged as a fault. Everything else is Django's 500 page, as before: an exception
-    raised while handling lock contention (its context) is a fault of the code handling it, and
-    must still be logged. Under /api/ (a middleware failed before the API could answer) the
-    fault is answered in the API's error shape, and logged by Django as any fault is."""
+    one, logged as a busy database rather than as a fault. Everything else is Django's 500 page,
+    as before: an exception raised while handling lock contention (its context) is a fault of
+    the code handling it, and must still be logged. Under /api/ (a middleware failed before the
+    API could answer) the fault is answered in the API's error shape, and logged by Django as
+    any fault is."""
     exception = sys.exc_info()[1]
     if exception is not None and is_lock_contention(exception):
-        response = busy_answer(request)
-        response._has_been_logged = True  # not a fault: the log of errors is for faults
-        return response
+        return busy_answer(request, exception)
     if request.path.startswith("/api/"):
         return JsonResponse(server_error_body(), status=500)
     return defaults.server_error(request)
@@ -51,21 +50,9 @@ def bad_request(request, exception):
     """A request Django refused as bad. Saving a session that exists already fails as "the
     session was interrupted" (a 400) whatever the database said, so an update of it that met a
     busy database is told apart here by what it was raised from, and answered as
-    :func:`server_error` answers one, and as it is not logged: Django would log it as an error,
+    :func:`server_error` answers one, and logged as it is: Django would log it as an error,
     saying the session was deleted, which it was not."""
-    if _met_a_busy_database(exception):
-        response = busy_answer(request)
-        response._has_been_logged = True  # not a fault: the log of errors is for faults
-        return response
+    contention = lock_contention_in(exception)
+    if contention is not None:
+        return busy_answer(request, contention)
     return defaults.bad_request(request, exception)
-
-
-def _met_a_busy_database(exception: BaseException | None) -> bool:
-    """Whether ``exception`` is lock contention, or was raised while handling one."""
-    seen = set()
-    while exception is not None and id(exception) not in seen:
-        if is_lock_contention(exception):
-            return True
-        seen.add(id(exception))
-        exception = exception.__cause__ or exception.__context__
-    return False

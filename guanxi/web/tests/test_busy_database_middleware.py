@@ -73,15 +73,22 @@ def _assert_busy_page(response) -> None:
 
 
 @on_sqlite
-def test_a_signed_in_page_whose_session_cannot_be_read_is_a_503(company):
+def test_a_signed_in_page_whose_session_cannot_be_read_is_a_503(company, caplog):
     client = Client(raise_request_exception=False)
     client.force_login(company.rep)
 
-    with SessionsHeld():
+    with caplog.at_level(logging.INFO), SessionsHeld():
         # Who is signed in is looked up in the session by a middleware, before any view.
         response = client.get("/customers/")
 
     _assert_busy_page(response)
+    busy = [record for record in caplog.records if record.name == "guanxi.busy"]
+    assert [(record.levelno, record.getMessage()) for record in busy] == [
+        (
+            logging.WARNING,
+            "Database busy: GET /customers/: database table is locked: django_session",
+        )
+    ]
     assert client.get("/customers/").status_code == 200
 
 
@@ -140,8 +147,12 @@ def test_a_session_save_postgresql_picks_to_break_a_deadlock_is_a_503(company, c
 
     assert results["page"][0] == "ok", results["page"][-1]
     _assert_busy_page(results["page"][1])
-    # Not a fault, nor a session deleted, as Django would have logged it.
+    # Not a fault, nor a session deleted, as Django would have logged it: a busy database,
+    # once, in PostgreSQL's words.
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+    busy = [record for record in caplog.records if record.name == "guanxi.busy"]
+    assert [record.levelno for record in busy] == [logging.WARNING]
+    assert busy[0].getMessage().startswith(f"Database busy: GET {link}: deadlock detected")
 
 
 def test_any_other_fault_of_a_middleware_is_still_a_500(company, monkeypatch):
