@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from guanxi.core.locking import lock_contention_in, logged_as_busy
 from guanxi.core.uploads import reads_body_within_own_limit
 
 from .inbound import UnreadableEmail, file_inbound_email
@@ -92,9 +93,16 @@ def inbound_email_webhook(request):
     except ValidationError as error:
         logger.warning("Inbound email refused: %s", error)
         return _error(400, _("The email cannot be filed: %(errors)s") % {"errors": error})
-    except Exception:
+    except Exception as error:
         # Never a bare 500: say "try again later", which providers do, and keep the details in
         # the log.
+        busy = lock_contention_in(error)
+        if busy is not None:
+            # Not a fault (nothing was filed; sent again, it will be): logged as every busy
+            # answer is, without a trace, and not by Django as an error.
+            response = _error(503, _("The email could not be filed now; try again later."))
+            response["Retry-After"] = "1"
+            return logged_as_busy(request, busy, response)
         logger.exception("Filing an inbound email failed")
         return _error(503, _("The email could not be filed now; try again later."))
     ticket = result.ticket.number if result.ticket else None

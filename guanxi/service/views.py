@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from guanxi.accounts.models import User
 from guanxi.core.languages import speak_unless_chosen
-from guanxi.core.locking import is_lock_contention
+from guanxi.core.locking import is_lock_contention, logged_as_busy
 from guanxi.core.uploads import (
     LENGTH_REQUIRED,
     UploadRefused,
@@ -423,7 +423,7 @@ def notifications(request):
 def public_request(request):
     """The form anyone can use to reach the service desk."""
     form = PublicRequestForm(request.POST or None)
-    busy = False
+    busy = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         if data.get("website"):  # the hidden field: a bot; pretend all went well
@@ -449,7 +449,7 @@ def public_request(request):
             # Nothing was taken (the request's transaction rolled back). The busy page's
             # "Try again" led to the empty form, and the customer typed it all again: the form
             # comes back with what they typed, to send again, answered as the busy page is.
-            busy = True
+            busy = error
             form.add_error(
                 None,
                 _("Your request was not sent: the database is busy. Send it again in a moment."),
@@ -460,10 +460,12 @@ def public_request(request):
                 "service/public_thanks.html",
                 {"ticket": ticket, "status_url": mail.status_url(ticket.pk)},
             )
-    status = 503 if busy else 422 if form.errors else 200
+    status = 503 if busy is not None else 422 if form.errors else 200
     response = render(request, "service/public_form.html", {"form": form}, status=status)
-    if busy:
+    if busy is not None:
         response["Retry-After"] = "1"
+        # Logged as every busy answer is (a warning), not by Django as an error.
+        return logged_as_busy(request, busy, response)
     return response
 
 

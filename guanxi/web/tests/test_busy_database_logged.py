@@ -139,6 +139,52 @@ def test_a_session_save_that_met_a_busy_database_is_logged_once_as_a_warning(
     _assert_logged_once_as_busy(caplog, response, "GET", link, "database is locked")
 
 
+def test_the_help_form_answered_busy_is_logged_once_as_a_warning(company, monkeypatch, caplog):
+    # The service desk's form answers a busy database itself (503, the form kept): logged as
+    # every other busy answer is, not by Django as an error.
+    from guanxi.service import views as service_views
+
+    monkeypatch.setattr(service_views, "request_from_customer", _busy(DEADLOCK))
+    typed = {
+        "name": "李雷",
+        "email": "li.lei@example.com",
+        "type": "complaint",
+        "subject": "退款没到",
+        "description": "订单 8812 退款两周没到账。",
+    }
+
+    with caplog.at_level(logging.INFO):
+        response = Client(raise_request_exception=False).post("/service/help/", typed)
+
+    assert "the database is busy" in response.content.decode()
+    _assert_logged_once_as_busy(
+        caplog, response, "POST", "/service/help/", " ".join(DEADLOCK.split())
+    )
+
+
+def test_an_inbound_email_met_by_a_busy_database_is_logged_once_as_a_warning(
+    monkeypatch, caplog, settings
+):
+    # The mail provider's webhook answers "try again later" to anything that failed, and logs
+    # the trace of a fault: a busy database is not one.
+    from guanxi.service import inbound_views
+    from guanxi.service.tests.inbound_mail import SECRET, URL, email_message
+
+    settings.GUANXI_INBOUND_WEBHOOK_SECRET = SECRET
+    monkeypatch.setattr(inbound_views, "file_inbound_email", _busy())
+
+    with caplog.at_level(logging.INFO):
+        response = Client(raise_request_exception=False).post(
+            URL,
+            data=email_message().as_bytes(),
+            content_type="message/rfc822",
+            headers={"X-Guanxi-Webhook-Secret": SECRET},
+        )
+
+    _assert_logged_once_as_busy(caplog, response, "POST", URL, "database is locked")
+    assert response.json()["error"] == "The email could not be filed now; try again later."
+
+
 def test_htmx_answered_the_sentence_is_logged_as_a_busy_database_too(company, monkeypatch, caplog):
     client = _signed_in(company.rep)
     monkeypatch.setattr(SessionStore, "load", _busy())
