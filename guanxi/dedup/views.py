@@ -184,6 +184,9 @@ def duplicate_merge(request, pair_id: int):
             merged_version=version_of[merged_id] or 0,
             merged_id=merged_id if shown else None,
         )
+    except DuplicatePair.DoesNotExist:
+        # Gone since the page was checked: a scan dropped it from the queue meanwhile.
+        raise Http404 from None
     except StaleVersionError:
         messages.warning(
             request,
@@ -215,6 +218,9 @@ def duplicate_reject(request, pair_id: int):
         duplicate_pair_reject(
             actor=request.user, pair_id=pair.pk, customer_ids=_customers_shown(request)
         )
+    except DuplicatePair.DoesNotExist:
+        # Gone since the page was checked: a scan dropped it from the queue meanwhile.
+        raise Http404 from None
     except ValidationError as exc:
         for text in exc.messages:
             messages.error(request, text)
