@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Permission
+from django.core.management.base import CommandError
 from django.db import transaction
+from django.db.models import Q
 
 from guanxi.accounts.models import Department, Team, User
 from guanxi.accounts.roles import Role
@@ -115,6 +117,27 @@ def _hash_all(passwords: list[str]) -> list[str]:
         return list(pool.map(make_password, passwords))
 
 
+def _acting_administrator(admin: User) -> User:
+    """Who makes the demo's departments and teams: its own administrator (``admin``) while that
+    account is an active administrator, else the first other one. An administrator may have
+    taken the demo's account's rights away or deactivated it on the admin site; the demo then
+    stopped on a refusal the moment it had a department, team, manager or lead to put back."""
+    if admin.is_active and admin.is_admin_role:
+        return admin
+    other = (
+        User.objects.filter(Q(role=Role.ADMIN) | Q(is_superuser=True), is_active=True)
+        .order_by("pk")
+        .first()
+    )
+    if other is None:
+        raise CommandError(
+            "The demo's departments and teams are made by an administrator, and no active one "
+            "is left: give the account 'admin' its administrator role back, or add one "
+            "(guanxi createsuperuser)."
+        )
+    return other
+
+
 def _departments_lock(*, actor: User) -> dict[str, Department]:
     """The demo's departments by name, locked (and their teams before them), made where
     missing by ``actor``.
@@ -199,7 +222,7 @@ def ensure_company(customers: int) -> tuple[StaffIds, list[Credential]]:
     # and the people are then put in them.
     if "admin" not in users:
         add(next(p for p in plan if p.username == "admin"))
-    admin = users["admin"]
+    admin = _acting_administrator(users["admin"])
     departments.update(_departments_lock(actor=admin))
     for department, name, sharing in TEAMS:
         team = Team.objects.filter(department=departments[department], name=name).first()

@@ -75,3 +75,27 @@ def test_a_department_already_there_is_given_its_manager_on_record():
     assert rows[0].changes["manager_id"] == {"before": None, "after": keys.manager_id}
     assert rows[0].actor.username == "admin"
     assert keys.version == 2
+
+
+def test_a_demo_administrator_no_longer_one_leaves_the_making_to_another():
+    ensure_company(customers=10)
+    admin = User.objects.get(username="admin")
+    admin.role, admin.is_superuser = "analyst", False
+    admin.save()
+    other = User.objects.create(username="owner", role="admin", is_staff=True)
+    team = Team.objects.exclude(lead=None).order_by("pk").first()
+    Team.objects.filter(pk=team.pk).update(lead=None)
+    ensure_company(customers=10)
+    team.refresh_from_db()
+    assert team.lead_id is not None
+    assert _rows("team", team.pk)[-1].actor_id == other.pk
+
+
+def test_no_active_administrator_left_is_said_plainly():
+    from django.core.management.base import CommandError
+
+    ensure_company(customers=10)
+    User.objects.filter(username="admin").update(is_active=False)
+    Team.objects.update(lead=None)
+    with pytest.raises(CommandError, match="no active one is left"):
+        ensure_company(customers=10)
