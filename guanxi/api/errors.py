@@ -397,9 +397,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
         # a deadlock. Everything else is a real fault.
         if not is_lock_contention(exc):
             return unexpected(request, exc)
-        response = respond(request, 503, busy_database_body())
-        response["Retry-After"] = "1"
-        return logged_as_busy(request, exc, response)
+        return logged_as_busy(request, exc, respond(request, 503, busy_database_body()))
 
     @api.exception_handler(Exception)
     def unexpected(request, exc: Exception):

@@ -69,11 +69,14 @@ def lock_contention_in(exc: BaseException | None) -> OperationalError | None:
 
 
 def logged_as_busy(request, exc: BaseException, response):
-    """``response``, the answer to ``request`` that met the lock contention ``exc``, logged
-    once as a warning on ``guanxi.busy``: operators see how often the database is too busy,
-    by method and path and in the database's words, without a trace (nothing is broken) and
-    without an error, which would page someone for a request the client is told to repeat.
-    Marked as logged, so Django does not log the 503 again as an error."""
+    """``response``, the answer to ``request`` that met the lock contention ``exc``: a 503 asks
+    the client to try again in a second (Retry-After), and every such answer is logged once as
+    a warning on ``guanxi.busy``: operators see how often the database is too busy, by method
+    and path and in the database's words, without a trace (nothing is broken) and without an
+    error, which would page someone for a request the client is told to repeat. Marked as
+    logged, so Django does not log the 503 again as an error."""
+    if response.status_code == 503:
+        response["Retry-After"] = "1"
     busy_log.warning(
         "Database busy: %s %s: %s",
         request.method,

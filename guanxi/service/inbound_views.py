@@ -96,15 +96,14 @@ def inbound_email_webhook(request):
     except Exception as error:
         # Never a bare 500: say "try again later", which providers do, and keep the details in
         # the log.
+        response = _error(503, _("The email could not be filed now; try again later."))
         busy = lock_contention_in(error)
         if busy is not None:
             # Not a fault (nothing was filed; sent again, it will be): logged as every busy
             # answer is, without a trace, and not by Django as an error.
-            response = _error(503, _("The email could not be filed now; try again later."))
-            response["Retry-After"] = "1"
             return logged_as_busy(request, busy, response)
         logger.exception("Filing an inbound email failed")
-        return _error(503, _("The email could not be filed now; try again later."))
+        return response
     ticket = result.ticket.number if result.ticket else None
     return JsonResponse({"action": result.action, "ticket": ticket, "reason": result.reason})
 

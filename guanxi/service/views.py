@@ -463,8 +463,7 @@ def public_request(request):
     status = 503 if busy is not None else 422 if form.errors else 200
     response = render(request, "service/public_form.html", {"form": form}, status=status)
     if busy is not None:
-        response["Retry-After"] = "1"
-        # Logged as every busy answer is (a warning), not by Django as an error.
+        # Retry-After and logged as every busy answer is (a warning), not by Django as an error.
         return logged_as_busy(request, busy, response)
     return response
 

@@ -44,9 +44,7 @@ def busy_answer(request, exception: BaseException) -> HttpResponse:
     place instead. Under /api/ (a middleware failed before the API could answer) the API's
     error shape."""
     if request.path.startswith("/api/"):
-        response = JsonResponse(busy_database_body(), status=503)
-        response["Retry-After"] = "1"
-        return logged_as_busy(request, exception, response)
+        return logged_as_busy(request, exception, JsonResponse(busy_database_body(), status=503))
     # A middleware before django-htmx's may be what failed: read the header here then.
     htmx = getattr(request, "htmx", None) or HtmxDetails(request)
     if htmx and not htmx.history_restore_request:
@@ -57,5 +55,4 @@ def busy_answer(request, exception: BaseException) -> HttpResponse:
     # are closed to customers.
     again = request.get_full_path() if is_customer_page(request) else None
     response = HttpResponse(render_to_string("503.html", {"again": again}), status=503)
-    response["Retry-After"] = "1"
     return logged_as_busy(request, exception, response)

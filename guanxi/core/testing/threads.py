@@ -107,23 +107,29 @@ def second_waits_for_first(
     *,
     names: tuple[str, str] = ("first", "second"),
     seconds: float = 30,
+    or_finishes: bool = False,
 ) -> dict:
     """Run ``first`` on a thread of its own until it reaches ``hold``, then ``second`` on
-    another, and check that ``second`` waits for a lock (PostgreSQL) while ``first`` is held;
-    then let ``first`` go. Returns both outcomes, under ``names``, as :func:`in_thread` records
-    them, once both have finished."""
+    another, and check that ``second`` waits for a lock (PostgreSQL) while ``first`` is held
+    (with ``or_finishes``, or finishes without waiting: for a test of what the two end with,
+    whichever order they take); then let ``first`` go. Returns both outcomes, under ``names``,
+    as :func:`in_thread` records them, once both have finished."""
     first_name, second_name = names
     results: dict = {}
     threads = [in_thread(first, results, first_name)]
     try:
         assert hold.reached.wait(30), f"{first_name} did not get as far as where it is held"
         threads.append(in_thread(second, results, second_name))
-        waited = wait_until(waiting_for_a_lock, seconds)
-        assert waited, f"{second_name} did not wait for {first_name}"
+        if or_finishes:
+            waited = wait_until(lambda: waiting_for_a_lock() or second_name in results, seconds)
+            assert waited, f"{second_name} neither waited for {first_name} nor finished"
+        else:
+            waited = wait_until(waiting_for_a_lock, seconds)
+            assert waited, f"{second_name} did not wait for {first_name}"
     finally:
         hold.go.set()
         for thread in threads:
-            thread.join(30)
+            thread.join(60)
     return results
 
 

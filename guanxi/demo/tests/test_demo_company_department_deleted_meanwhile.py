@@ -15,29 +15,12 @@ from guanxi.core.testing.merging import CONCURRENT
 from guanxi.core.testing.threads import (
     hold_after_first,
     hold_before,
-    in_thread,
-    wait_until,
-    waiting_for_a_lock,
+    second_waits_for_first,
 )
 from guanxi.demo import company as demo_company
 from guanxi.demo.company import ensure_company
 
 pytestmark = CONCURRENT
-
-
-def _second_while_first_held(first, second, hold, names) -> dict:
-    first_name, second_name = names
-    results: dict = {}
-    threads = [in_thread(first, results, first_name)]
-    try:
-        assert hold.reached.wait(30), f"{first_name} did not get as far as where it is held"
-        threads.append(in_thread(second, results, second_name))
-        assert wait_until(lambda: second_name in results or waiting_for_a_lock())
-    finally:
-        hold.go.set()
-        for thread in threads:
-            thread.join(60)
-    return results
 
 
 def _made(*, manager: str) -> None:
@@ -54,11 +37,12 @@ def test_a_department_deleted_as_the_demo_is_made_is_made_again(tmp_path, settin
     keys = Department.objects.create(name="Key Accounts")
     # The deletion is held once it has deleted the department, before it commits.
     hold = hold_after_first(monkeypatch, accounts_services, "settings_delete", thread="deletion")
-    results = _second_while_first_held(
+    results = second_waits_for_first(
         lambda: departments_delete(actor=admin, department_ids=[keys.pk]),
         lambda: ensure_company(customers=10),
         hold,
-        ("deletion", "demo"),
+        names=("deletion", "demo"),
+        or_finishes=True,
     )
     assert results["deletion"] == ("ok", 1), results["deletion"][-1]
     assert results["demo"][0] == "ok", results["demo"][-1]
@@ -74,11 +58,12 @@ def test_a_deletion_as_the_demo_is_made_waits_and_is_refused(tmp_path, settings,
     keys = Department.objects.create(name="Key Accounts", manager=kim)
     # The demo is held once it has made its users, before it commits.
     hold = hold_before(monkeypatch, demo_company, "_service_skills", thread="demo")
-    results = _second_while_first_held(
+    results = second_waits_for_first(
         lambda: ensure_company(customers=10),
         lambda: departments_delete(actor=admin, department_ids=[keys.pk]),
         hold,
-        ("demo", "deletion"),
+        names=("demo", "deletion"),
+        or_finishes=True,
     )
     assert results["demo"][0] == "ok", results["demo"][-1]
     assert results["deletion"][0] == "error", results["deletion"]

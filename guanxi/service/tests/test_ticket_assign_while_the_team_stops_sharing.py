@@ -22,9 +22,7 @@ from guanxi.core.testing.merging import CONCURRENT
 from guanxi.core.testing.threads import (
     hold_after_first,
     hold_before,
-    in_thread,
-    wait_until,
-    waiting_for_a_lock,
+    second_waits_for_first,
 )
 from guanxi.service import services
 from guanxi.service.models import Ticket
@@ -63,23 +61,6 @@ def _by_the_service(company):
 SAVES = pytest.mark.parametrize("sharing_stopped", [_on_the_page, _by_the_service])
 
 
-def _both_run(first, second, hold, names):
-    """Run ``first`` until it is held, then ``second`` until it waits for a lock (or is done),
-    then let ``first`` go; both outcomes, once both have finished."""
-    results: dict = {}
-    threads = [in_thread(first, results, names[0])]
-    try:
-        assert hold.reached.wait(30), f"{names[0]} did not get as far as where it is held"
-        threads.append(in_thread(second, results, names[1]))
-        waited = wait_until(lambda: waiting_for_a_lock() or names[1] in results, 30)
-        assert waited, f"{names[1]} neither waited nor finished"
-    finally:
-        hold.go.set()
-        for thread in threads:
-            thread.join(30)
-    return results
-
-
 @SAVES
 def test_a_teammates_ticket_given_to_the_rep_as_the_team_stops_sharing(
     company, monkeypatch, sharing_stopped
@@ -89,11 +70,12 @@ def test_a_teammates_ticket_given_to_the_rep_as_the_team_stops_sharing(
     # Held once it has locked the ticket and found that the rep sees its customer, before it
     # locks the rep's team and saves the ticket.
     hold = hold_after_first(monkeypatch, services, "_workable_customers", thread="assignment")
-    results = _both_run(
+    results = second_waits_for_first(
         _assigning(company, ticket, company.rep),
         sharing_stopped(company),
         hold,
-        ("assignment", "page"),
+        names=("assignment", "page"),
+        or_finishes=True,
     )
     assert results["assignment"][0] == "ok", results["assignment"][-1]
     assert results["page"] == ("ok", 302), results["page"][-1]
@@ -113,11 +95,12 @@ def test_a_ticket_given_to_a_teammate_as_the_team_stops_sharing_is_refused(
     hold = hold_before(
         monkeypatch, accounts_services, "_teammates_out_of_sight_release", thread="page"
     )
-    results = _both_run(
+    results = second_waits_for_first(
         sharing_stopped(company),
         _assigning(company, ticket, company.teammate),
         hold,
-        ("page", "assignment"),
+        names=("page", "assignment"),
+        or_finishes=True,
     )
     assert results["page"] == ("ok", 302), results["page"][-1]
     assert results["assignment"][0] == "error", results["assignment"]
