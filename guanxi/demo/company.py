@@ -4,9 +4,10 @@ Usernames are stable and obvious (``admin``, ``manager``, ``rep``, ``agent``, ``
 ``manager2``, ``rep2`` …) so that people and scripts can guess them; passwords come from
 :mod:`guanxi.demo.credentials`. Running this again reuses what exists.
 
-The departments and teams are made, and given their managers and leads, by the demo
-administrator through the services the admin site saves them with: each on record as that
-administrator's, with its versions, as if they had been added by hand.
+The departments and teams are made, and given their managers and leads, and the service
+agents given their profiles (skills), by the demo administrator through the services the admin
+site saves them with: each on record as that administrator's, with its versions, as if they had
+been added by hand.
 """
 
 import os
@@ -265,7 +266,7 @@ def ensure_company(customers: int) -> tuple[StaffIds, list[Credential]]:
         if person.role == Role.MANAGER and department and department.manager_id is None:
             department.manager = users[person.username]
             department_save(actor=admin, department=department)
-    _service_skills(users)
+    _service_skills(users, actor=admin)
 
     by_role: dict[str, list[int]] = {}
     for person in plan:
@@ -289,13 +290,23 @@ AGENT_SKILLS = {
 }
 
 
-def _service_skills(users: dict[str, User]) -> None:
+def _service_skills(users: dict[str, User], *, actor: User) -> None:
+    """Give each demo agent without a profile one with their skills, made by ``actor`` through
+    the service the admin site saves a profile with (on record, at its first version). A
+    profile that exists is left as it is: an administrator may have changed its skills."""
     from guanxi.service.models import AgentProfile, TicketCategory
+    from guanxi.service.services import agent_profile_save
 
     categories = {c.name: c for c in TicketCategory.objects.filter(parent__isnull=True)}
-    for username, names in AGENT_SKILLS.items():
-        if username not in users:
+    agents = [users[username] for username in AGENT_SKILLS if username in users]
+    has_profile = set(
+        AgentProfile.objects.filter(user__in=agents).values_list("user_id", flat=True)
+    )
+    for agent in agents:
+        if agent.pk in has_profile:
             continue
-        profile, created = AgentProfile.objects.get_or_create(user=users[username])
-        if created:
-            profile.skills.add(*(categories[n] for n in names if n in categories))
+        agent_profile_save(
+            actor=actor,
+            profile=AgentProfile(user=agent),
+            skill_ids=[categories[n].pk for n in AGENT_SKILLS[agent.username] if n in categories],
+        )
