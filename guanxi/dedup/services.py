@@ -1055,7 +1055,29 @@ def _organisation_to_take_shared(merged_pk: int | None) -> int | None:
 
 class _OrganisationMoved(Exception):
     """The customer to merge, once locked, is in another organisation than the one shared before
-    locking them, or is another customer than the one whose organisation was shared."""
+    locking them, or is another customer than the one whose organisation was shared
+    (``another_customer``)."""
+
+    def __init__(self, *, another_customer: bool):
+        super().__init__()
+        self.another_customer = another_customer
+
+
+def _moved_refusal(*, another_customer: bool) -> str:
+    # A direct merge names its customer itself: only their organisation can change.
+    return _("The customer to merge was just moved to another organisation. Try again.")
+
+
+def _pair_changed_refusal(*, another_customer: bool) -> str:
+    if another_customer:
+        return _(
+            "One of this pair's customers was just merged into another customer, and the pair "
+            "now names that one. Nothing was merged; look at the pair again."
+        )
+    return _(
+        "The other customer of this pair was just moved to another organisation. "
+        "Nothing was merged; try again."
+    )
 
 
 Locked = TypeVar("Locked", bound=tuple)
@@ -1065,6 +1087,7 @@ def _locked_after_organisation_to_take(
     to_merge: Callable[[], int | None],
     lock: Callable[[], Locked],
     merging: Callable[[Locked], Customer | None],
+    refusal: Callable[..., str] = _moved_refusal,
 ) -> Locked:
     """What ``lock()`` locks (a tuple of rows), once the organisation of the customer to merge,
     ``to_merge()`` as read without a lock, is shared before it. ``merging`` names, among the rows
@@ -1079,7 +1102,9 @@ def _locked_after_organisation_to_take(
     ``lock()`` took are let go with the share of the organisation left (their savepoint rolled
     back: PostgreSQL frees a row lock taken since) and the organisation of the customer now to
     merge is shared before taking them again. Changed once more, the merge is refused rather
-    than chasing them."""
+    than chasing them, in the words ``refusal(another_customer=…)`` gives for the last change
+    seen (another customer to merge, or their organisation moved)."""
+    moved = _OrganisationMoved(another_customer=False)
     for _attempt in range(2):
         try:
             with transaction.atomic():
@@ -1094,13 +1119,11 @@ def _locked_after_organisation_to_take(
                     merged_pk,
                     organisation_id,
                 ):
-                    raise _OrganisationMoved
+                    raise _OrganisationMoved(another_customer=held.pk != merged_pk)
                 return locked
-        except _OrganisationMoved:
-            continue
-    raise ValidationError(
-        {"merged_id": _("The customer to merge was just moved to another organisation. Try again.")}
-    )
+        except _OrganisationMoved as exc:
+            moved = exc
+    raise ValidationError({"merged_id": refusal(another_customer=moved.another_customer)})
 
 
 def _already_decided() -> ValidationError:
@@ -1186,8 +1209,10 @@ def duplicate_pair_merge(
         pair, left, right = locked
         return {pair.left_id: right, pair.right_id: left}.get(survivor_id)
 
+    # Refused after two changes, in the pair's words: the user merged a pair, not a customer
+    # they named, and the pair may have come to name another customer, not moved anyone.
     pair, left, right = _locked_after_organisation_to_take(
-        to_merge, lambda: _lock_pair_to_decide(actor, pair_id), merging
+        to_merge, lambda: _lock_pair_to_decide(actor, pair_id), merging, _pair_changed_refusal
     )
     if survivor_id not in (pair.left_id, pair.right_id):
         raise ValidationError({"keep": _("Choose which customer to keep.")})
