@@ -303,10 +303,13 @@ class Ticket(models.Model):
     )
     # A request started by its customer writing again on a ticket of theirs in the recycle bin
     # (``intake.customer_wrote_again``): that ticket. Later messages there from the same
-    # address come here, rather than each starting a request of its own.
+    # address come here, rather than each starting a request of its own. Not cleared by that
+    # ticket going (nothing may change a ticket without its audit row): deleting it is refused
+    # while a request it is not deleted with continues it. Whatever comes to delete tickets
+    # (emptying the recycle bin) must clear the link first, with the request's audit row.
     continues = models.ForeignKey(
         "self",
-        on_delete=models.SET_NULL,
+        on_delete=models.RESTRICT,
         null=True,
         blank=True,
         editable=False,

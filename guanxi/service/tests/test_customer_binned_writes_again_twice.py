@@ -5,9 +5,11 @@ customer binned too, it is not, and the next message starts one anew."""
 
 import pytest
 from django.core import mail as outbox
+from django.db.models import RestrictedError
 from django.test import TestCase
 from django.urls import resolve, reverse
 
+from guanxi.audit.models import AuditEvent
 from guanxi.customers.models import Customer, Email
 from guanxi.customers.services import customer_delete, customer_restore
 from guanxi.service import mail, services
@@ -173,16 +175,37 @@ def test_a_request_whose_customer_is_binned_too_is_not_continued(client, company
 
 def test_a_request_deleted_since_is_not_continued(client, company, binned):
     """Its customer removed for good (the recycle bin emptied), the request went with it; the
-    next message starts one anew, and the old ticket going too leaves that one standing."""
+    next message starts one anew."""
     _post(client, binned.pk, FIRST)
     [new] = _started_from(binned)
     Customer.objects.filter(pk=new.customer_id).delete()
     assert _post(client, binned.pk, SECOND) != new.pk
     [later] = _started_from(binned)
     assert _customer_wrote(later) == [SECOND]
-    Customer.objects.filter(pk=company.rep_customer.pk).delete()
-    later.refresh_from_db()
-    assert later.continues_id is None
+
+
+def test_the_ticket_a_request_continues_is_not_deleted_from_under_it(client, company, binned):
+    """Which ticket a request continues is a change of the request: it is never cleared
+    without its audit row by the old ticket going. Deleting the old ticket, or its customer
+    with it, while another customer's request continues it is refused, and nothing changes:
+    whatever comes to empty the recycle bin must clear the link first, on record. Deleted
+    together (every ticket at once), both go."""
+    _post(client, binned.pk, FIRST)
+    [new] = _started_from(binned)
+    audited = AuditEvent.objects.count()
+
+    with pytest.raises(RestrictedError):
+        Customer.objects.filter(pk=company.rep_customer.pk).delete()
+    with pytest.raises(RestrictedError):
+        Ticket.objects.filter(pk=binned.pk).delete()
+
+    new.refresh_from_db()
+    assert new.continues_id == binned.pk
+    assert Ticket.objects.filter(pk=binned.pk).exists()
+    assert Customer.objects.filter(pk=company.rep_customer.pk).exists()
+    assert AuditEvent.objects.count() == audited
+    Ticket.objects.filter(pk__in=[binned.pk, new.pk]).delete()
+    assert not Ticket.objects.filter(pk__in=[binned.pk, new.pk]).exists()
 
 
 def test_a_writer_without_an_address_is_not_named_after_the_binned_customer(client, company, desk):
