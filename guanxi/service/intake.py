@@ -267,14 +267,15 @@ def customer_wrote_again(
     restores its customer; the old ticket, left as it was, says where the message went.
 
     The new request continues the old ticket (``Ticket.continues``): later messages on the old
-    ticket from the same address go to it, as they would had they been written on its own
-    page or in answer to its acknowledgement, whatever its status (a customer's message opens
-    a resolved or closed ticket again), rather than each starting a request of its own. Only
-    from the same address: the writer is taken to that request's page, which shows the desk's
-    answers to its requester. One deleted since, or whose customer is in the recycle bin too,
-    is not continued: the message starts a request anew, which later ones then join. The old
-    ticket's messages take turns (:func:`_one_message_at_a_time_on`), so two at once start one
-    request.
+    ticket from the same address go to it (also once the old ticket is merged into another,
+    whose messages they then are: by email or on the old ticket's page alike), as they would had
+    they been written on its own page or in answer to its acknowledgement, whatever its status
+    (a customer's message opens a resolved or closed ticket again), rather than each starting a
+    request of its own. Only from the same address: the writer is taken to that request's page,
+    which shows the desk's answers to its requester. One deleted since, or whose customer is in
+    the recycle bin too, is not continued: the message starts a request anew, which later ones
+    then join. The old ticket's messages take turns (:func:`_one_message_at_a_time_on`), so two
+    at once start one request.
 
     Someone writing on the page of a ticket that has no requester's address gave neither a
     name nor an address: the new customer is named after the page they wrote on, not after the
@@ -306,7 +307,15 @@ def customer_wrote_again(
     # be one, and each page's writer taken to messages, and answers, meant for the other's.
     started_from = ticket if address else written_on
     _one_message_at_a_time_on(started_from)
-    continued = started_from.continuations.filter(requester_email=address).order_by("-pk").first()
+    # Continued: an earlier message from the address started the request on this ticket, or
+    # on one merged into it since (written on the old ticket's page, whose conversation has
+    # gone on here): the message joins that request rather than starting a second one.
+    continuing = _with_merged_into(started_from) if address else [started_from.pk]
+    continued = (
+        Ticket.objects.filter(continues_id__in=continuing, requester_email=address)
+        .order_by("-pk")
+        .first()
+    )
     if continued is not None:
         with suppress(services.CustomerInTheBin):
             return WroteAgain(
@@ -358,6 +367,21 @@ def customer_wrote_again(
     return WroteAgain(
         new.messages.filter(kind=TicketMessage.Kind.CUSTOMER).order_by("pk").first(), new
     )
+
+
+def _with_merged_into(ticket: Ticket) -> list[int]:
+    """The ids of ``ticket`` and of every ticket merged into it, one into the next: those whose
+    messages come to it."""
+    ids = [ticket.pk]
+    found = ids
+    while found:
+        found = list(
+            Ticket.objects.filter(merged_into_id__in=found)
+            .exclude(pk__in=ids)
+            .values_list("pk", flat=True)
+        )
+        ids += found
+    return ids
 
 
 # The most customers who have one number a request is queued with: as many as a scan compares

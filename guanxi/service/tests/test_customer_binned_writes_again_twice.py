@@ -258,3 +258,45 @@ def test_writers_without_an_address_on_a_merged_ticket_and_the_one_it_went_into_
     # Named after the page each wrote on.
     assert merged.number in Ticket.objects.get(pk=on_merged).customer.name
     assert kept.number in Ticket.objects.get(pk=on_kept).customer.name
+
+
+@pytest.mark.parametrize("later_by", ["email", "status page"])
+def test_a_message_on_a_ticket_merged_since_joins_the_request_the_first_started(
+    client, company, binned, later_by
+):
+    """The customer wrote on the old ticket's page while in the recycle bin, starting a request;
+    brought back, their old ticket was merged into another of theirs, and they were binned
+    again. A later message on the old ticket, by email or on its page, goes where the
+    conversation went (the ticket it was merged into) and so to the request the first message
+    started, which continues the old ticket: not to a second request."""
+    first_page = _post(client, binned.pk, FIRST)
+    [new] = _started_from(binned)
+    assert first_page == new.pk and new.continues_id == binned.pk
+    customer_restore(actor=company.admin, customer_id=company.rep_customer.pk)
+    kept = services.ticket_create(
+        actor=company.agent,
+        customer_id=company.rep_customer.pk,
+        data={"type": "complaint", "subject": "退款", "requester_email": ADDRESS},
+    )
+    services.ticket_merge(actor=company.agent, ticket_id=binned.pk, into_id=kept.pk)
+    services.ticket_reply(
+        actor=company.agent, ticket_id=kept.pk, body="已经退款。", status="resolved"
+    )
+    customer_delete(actor=company.admin, customer_id=company.rep_customer.pk)
+    outbox.outbox.clear()
+
+    if later_by == "email":
+        raw = email_message(
+            sender=f"张伟 <{ADDRESS}>",
+            subject=f"Re: {mail.ticket_token(binned.pk)} 退款",
+            body=SECOND,
+        )
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            result = file_inbound_email(raw.as_bytes())
+        assert (result.action, result.ticket) == ("added", new)
+    else:
+        assert _post(client, binned.pk, SECOND) == new.pk
+
+    assert Ticket.objects.filter(created_by=None).exclude(pk__in=[binned.pk, kept.pk]).count() == 1
+    assert _customer_wrote(new) == [FIRST, SECOND]
+    assert [message for message in outbox.outbox if ADDRESS in message.to] == []
