@@ -417,23 +417,21 @@ def _follow_ups_customers_lock(user: User) -> None:
     )
 
 
-def _leaver_and_named_lock(user_id: int, ids: set[int]) -> dict[int, User]:
-    """Lock the leaver and their successor (``ids``) and return them, as locked, by id; with
-    them, shared (``key_shared``), the account managers of the customers of the leaver's open
-    follow-ups that are someone else's: all in one ascending id order, before any customer.
-
-    Those follow-ups go to those account managers (``follow_ups_hand_over``), the database
-    locking each (a key) as it writes them in, after the customers. A user's page holding such
-    an account manager, and waiting for their customers it locks next, deadlocked with the
-    deactivation holding one of them. One handed to someone else between this read and the
-    customers' lock is not locked here: that one is locked as the follow-up is written."""
+def _follow_ups_account_managers(user_id: int) -> set[int]:
+    """The account managers of the customers of ``user_id``'s open churn follow-ups (those
+    customers that have one)."""
     from guanxi.analytics.models import ChurnFollowUp
 
-    named = set(
+    return set(
         ChurnFollowUp.objects.filter(
             owner_id=user_id, done_at__isnull=True, customer__owner__isnull=False
         ).values_list("customer__owner_id", flat=True)
     )
+
+
+def _leaver_and_named_lock(user_id: int, ids: set[int], named: set[int]) -> dict[int, User]:
+    """Lock the leaver and their successor (``ids``) and return them, as locked, by id; with
+    them, shared (``key_shared``), the users ``named``: all in one ascending id order."""
     locked: dict[int, User] = {}
     ids = {int(pk) for pk in ids}
     for pk in sorted(ids | named):
@@ -444,6 +442,52 @@ def _leaver_and_named_lock(user_id: int, ids: set[int]) -> dict[int, User]:
         else:
             key_shared(User.objects.filter(pk=pk).values_list("pk"))
     return locked
+
+
+# How many times a deactivation takes its locks again when a customer of the leaver's follow-ups
+# got another account manager as it took them (see :func:`_leaver_named_and_customers_lock`).
+_LOCK_ATTEMPTS = 3
+
+
+def _leaver_named_and_customers_lock(user_id: int, ids: set[int]) -> dict[int, User]:
+    """Lock the leaver and their successor (``ids``) and return them, as locked, by id; with
+    them, shared, the account managers of the customers of the leaver's open follow-ups that
+    are someone else's: all in one ascending id order, before any customer. Then, should the
+    leaver hold open follow-ups, the customers (:func:`_follow_ups_customers_lock`).
+
+    Those follow-ups go to those account managers (``follow_ups_hand_over``), the database
+    locking each (a key) as it writes them in, after the customers. A user's page holding such
+    an account manager, and waiting for their customers it locks next, deadlocked with the
+    deactivation holding one of them. The account managers are read before anything is locked,
+    so a customer may get another one between the read and the customers' lock (a merge fills
+    a pool customer's from the customer merged into it, leaving its follow-ups as they are):
+    that one was locked only as its follow-up was written, after the customers, and the page
+    deadlocked with the deactivation all the same. So they are read again once the customers
+    are held (nobody gives those another account manager until this commits): a new one, the
+    locks are let go (their savepoint rolled back: PostgreSQL frees a row lock taken since) and
+    taken again with them. Changed at each of :data:`_LOCK_ATTEMPTS` attempts, the last locks
+    are kept, and the database breaks off a deadlock should one come of it."""
+    from guanxi.analytics.models import ChurnFollowUp
+
+    named: set[int] = set()
+    for attempt in range(_LOCK_ATTEMPTS):
+        savepoint = transaction.savepoint()
+        named |= _follow_ups_account_managers(user_id)
+        locked = _leaver_and_named_lock(user_id, ids, named)
+        leaver = locked.get(user_id)
+        if (
+            leaver is None
+            or not ChurnFollowUp.objects.filter(owner=leaver, done_at__isnull=True).exists()
+        ):
+            return locked
+        _follow_ups_customers_lock(leaver)
+        now_named = _follow_ups_account_managers(user_id)
+        if now_named <= named or attempt == _LOCK_ATTEMPTS - 1:
+            transaction.savepoint_commit(savepoint)
+            return locked
+        named |= now_named
+        transaction.savepoint_rollback(savepoint)
+    raise AssertionError("unreachable")
 
 
 @transaction.atomic
@@ -482,7 +526,7 @@ def user_deactivate(
     ids = {user_id}
     if hand_over_to not in (None, POOL):
         ids.add(hand_over_to)
-    locked = _leaver_and_named_lock(user_id, ids)
+    locked = _leaver_named_and_customers_lock(user_id, ids)
     if user_id not in locked:
         raise User.DoesNotExist(f"No user {user_id}.")
     user = locked[user_id]
@@ -502,8 +546,6 @@ def user_deactivate(
     # An admin page of theirs opened before must not make them active again.
     user.version += 1
     user.save(update_fields=["is_active", "version"])
-    if holdings.open_follow_ups:
-        _follow_ups_customers_lock(user)
     handed_customers: list[int] = []
     if holdings.customers:
         # Read once the leaver is locked: whoever gives them a customer meanwhile locks them
