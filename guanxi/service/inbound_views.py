@@ -103,6 +103,8 @@ def inbound_email_webhook(request):
             # answer is, without a trace, and not by Django as an error.
             return logged_as_busy(request, busy, response)
         logger.exception("Filing an inbound email failed")
+        # Logged here, with its trace: Django would log the 503 again as an error, without it.
+        response._has_been_logged = True
         return response
     ticket = result.ticket.number if result.ticket else None
     return JsonResponse({"action": result.action, "ticket": ticket, "reason": result.reason})

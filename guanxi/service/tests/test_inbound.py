@@ -4,6 +4,7 @@ nothing twice — through ``file_inbound_email``, the webhook and ``guanxi servi
 against a small IMAP server."""
 
 import base64
+import logging
 import os
 import signal
 from email.header import Header
@@ -484,6 +485,29 @@ def test_the_webhook_answers_503_not_500_when_filing_fails(
     monkeypatch.setattr(inbound_views, "file_inbound_email", broken)
     answer = post(client, email_bytes())
     assert answer.status_code == 503 and "try again" in answer.json()["error"]
+
+
+def test_a_fault_filing_an_email_is_logged_once_with_its_trace(
+    client, company, desk, settings, monkeypatch, caplog
+):
+    """A fault (not a busy database) is logged once, as an error with its trace, by the
+    webhook: not a second time by Django for the 503 it answers."""
+    settings.GUANXI_INBOUND_WEBHOOK_SECRET = SECRET
+
+    def broken(raw):
+        raise RuntimeError("a real fault")
+
+    monkeypatch.setattr(inbound_views, "file_inbound_email", broken)
+    with caplog.at_level(logging.INFO):
+        answer = post(client, email_bytes())
+
+    assert answer.status_code == 503
+    assert answer.json() == {"error": "The email could not be filed now; try again later."}
+    assert not answer.has_header("Retry-After")  # not busy: nothing says a second will do
+    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert [record.getMessage() for record in errors] == ["Filing an inbound email failed"]
+    assert errors[0].exc_info[0] is RuntimeError
+    assert not [r for r in caplog.records if "Service Unavailable" in r.getMessage()]
 
 
 # --- the mailbox -------------------------------------------------------------------------------
