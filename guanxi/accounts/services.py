@@ -257,16 +257,35 @@ def _agent_department(user: User) -> int | None:
     return user.department_id if user.role == Role.SERVICE_AGENT else None
 
 
-def _agents_department_lock(user: User) -> None:
-    """Lock the department of ``user`` (already locked) if they are one of its service agents.
+def _departments_lock(user: User, successor: User | None) -> None:
+    """Lock the department of ``user`` (already locked) if they are one of its service agents,
+    and share (a key) that of ``successor`` (already locked) if they are one of its managers,
+    in ascending id order.
 
     Whether an active agent is left in it is asked once they are gone or changed (its manager
     sees every customer only while one is): two of its last agents leaving at once each saw
     the other still active and released nothing. Locked after the users, as a department's
     form locks its manager before saving it, and after their customers, as a user's page
-    locks those of the one it moves before their departments."""
+    locks those of the one it moves before their departments.
+
+    A manager successor is judged by what their department lets them see as the leaver's
+    tickets are handed to them: every customer while an active agent is in it. Its last agent
+    moved out on their page (or deactivated) at that moment, the page, which locks the
+    department it takes someone out of, looked for the tickets its managers no longer saw
+    while the hand-over was not yet committed, found the leaver's, and left the one handed
+    over with the successor, who could no longer open its customer. Shared, the department is
+    waited for by such a page or deactivation, or waits for it, and the second sees what the
+    first did."""
+    departments: dict[int, bool] = {}  # id -> locked for update
+    if successor is not None and successor.role == Role.MANAGER and successor.department_id:
+        departments[successor.department_id] = False
     if _agent_department(user) is not None:
-        list(Department.objects.select_for_update().filter(pk=user.department_id).values("pk"))
+        departments[user.department_id] = True
+    for pk in sorted(departments):
+        if departments[pk]:
+            list(Department.objects.select_for_update().filter(pk=pk).values("pk"))
+        else:
+            key_shared(Department.objects.filter(pk=pk).values_list("pk"))
 
 
 def _active_managers(department_id: int) -> list[int]:
@@ -568,16 +587,17 @@ def user_deactivate(
             )
         except ValidationError as exc:
             raise ValidationError({"hand_over_to": exc.messages}) from exc
-    # The successor's team and then the leaver's department, after the customers, as a user's
-    # page locks the customers of the one it saves, their team and then their departments. The
-    # tickets given to the successor go to that team, the database locking it (a key) after
-    # the department; and the department, locked before the customers, was held while a page
-    # saving someone held one of their customers locked above (a person of the leaver's
-    # organisation, say) and waited for it: each held what the other waited for.
+    # The successor's team and then the leaver's and the successor's departments, after the
+    # customers, as a user's page locks the customers of the one it saves, their team and then
+    # their departments. The tickets given to the successor go to that team, the database
+    # locking it (a key) after the department; and the department, locked before the
+    # customers, was held while a page saving someone held one of their customers locked above
+    # (a person of the leaver's organisation, say) and waited for it: each held what the other
+    # waited for.
     successor = locked.get(successor_id) if successor_id is not None else None
     if successor is not None and successor.team_id is not None:
         key_shared(Team.objects.filter(pk=successor.team_id).values_list("pk"))
-    _agents_department_lock(user)
+    _departments_lock(user, successor)
     left = _agent_department(user)
     # The leaver's tickets are handed over, and then those their department's managers no
     # longer see are put back in the queue: every ticket either may touch is locked first, in
