@@ -874,6 +874,12 @@ def teams_delete(*, actor: User, team_ids: Iterable[int]) -> int:
     _require_settings_admin(actor)
     team_ids = sorted(set(team_ids))
     members = _members_and_teams_lock(team_ids)
+    # No customer is locked, the one lock of the order left out: the deletion changes no
+    # customer, and only members see a teammate's customer through a team. An assignment of a
+    # ticket shares its assignee and whoever holds it before the customer and the ticket, so
+    # one giving a ticket the deletion releases to a member waits for the members' lock above,
+    # and is refused once they no longer see the customer, or is waited for, and the deletion
+    # then releases the ticket from them.
     holders: set[int] = set()
     for team_members in members.values():
         holders |= _teammates_holding(team_members)
