@@ -4,6 +4,12 @@ Usernames are stable and obvious (``admin``, ``manager``, ``rep``, ``agent``, ``
 ``manager2``, ``rep2`` …) so that people and scripts can guess them; passwords come from
 :mod:`guanxi.demo.credentials`. Running this again reuses what exists.
 
+The staff's names and the departments' and teams' are written in the demo's language
+(:mod:`guanxi.demo.language`): in Chinese, every name is Chinese; in English, the staff's
+alternate between Chinese and English names, as in a Chinese company's English-speaking office.
+A department or team made by a run in another language is found under its name in that one,
+and kept as it is.
+
 The departments and teams are made, and given their managers and leads, and the service
 agents given their profiles (skills), by the demo administrator through the services the admin
 site saves them with: each on record as that administrator's, with its versions, as if they had
@@ -31,6 +37,7 @@ from guanxi.accounts.services import (
 
 from .credentials import Credential, new_password, read_credentials, write_credentials
 from .generator import StaffIds
+from .language import demo_language, every_wording, worded
 
 # (department, team, sharing); the first rep of each team leads it.
 TEAMS = (
@@ -43,6 +50,20 @@ TEAMS = (
     ("Customer Service", "Service Desk", Team.Sharing.VIEW),
 )
 SALES_TEAMS = [t for t in TEAMS if t[0] != "Customer Service"]
+# The departments' and teams' names in Chinese (the English ones above name them in the code).
+CHINESE_NAMES = {
+    "East Sales": "华东销售部",
+    "West Sales": "西部销售部",
+    "Key Accounts": "大客户部",
+    "Customer Service": "客户服务部",
+    "Shanghai 1": "上海一组",
+    "Shanghai 2": "上海二组",
+    "Hangzhou": "杭州组",
+    "Chengdu": "成都组",
+    "Chongqing": "重庆组",
+    "Strategic Accounts": "战略客户组",
+    "Service Desk": "客服中心",
+}
 
 # Display names alternate between Chinese and English, as in a real Chinese company.
 DISPLAY_NAMES = {
@@ -54,6 +75,19 @@ DISPLAY_NAMES = {
     "agent2": "Grace Wang",
     "agent3": "孙磊",
     "analyst": "Helen Xu",
+}
+# The same people's Chinese names, for a demo in Chinese.
+CHINESE_DISPLAY_NAMES = {
+    "系统管理员 (Admin)": "系统管理员",
+    "David Zhou": "周大伟",
+    "Grace Wang": "王雅琪",
+    "Helen Xu": "徐慧玲",
+    "Emily Liu": "刘艳",
+    "Kevin Huang": "黄凯",
+    "Sophie Lin": "林淑芬",
+    "Jack Ma": "马俊",
+    "Lucas Zheng": "郑浩",
+    "Anna Guo": "郭安琪",
 }
 REP_NAMES = (
     "张伟",
@@ -84,17 +118,38 @@ def _numbered(base: str, n: int) -> str:
     return base if n == 1 else f"{base}{n}"
 
 
-def staff_plan(customers: int) -> list[PlannedUser]:
+def group_name(name: str, language: str) -> str:
+    """The name of the demo's department or team ``name`` (as :data:`TEAMS` has it) in
+    ``language``."""
+    return worded(name, CHINESE_NAMES[name], language)
+
+
+def _group_names(name: str) -> set[str]:
+    return every_wording(name, CHINESE_NAMES[name])
+
+
+def staff_plan(customers: int, language: str = "en") -> list[PlannedUser]:
     """Who works at a company with ``customers`` customers: twelve reps for a few thousand
-    customers, one more per 50,000 beyond that (a rep's book stays believable)."""
+    customers, one more per 50,000 beyond that (a rep's book stays believable); their names in
+    ``language``. Departments and teams are named as :data:`TEAMS` names them."""
+
+    def named(display: str) -> str:
+        return worded(display, CHINESE_DISPLAY_NAMES.get(display, display), language)
+
     reps = 12 + customers // 50_000
-    plan = [PlannedUser("admin", Role.ADMIN, None, None, DISPLAY_NAMES["admin"])]
+    plan = [PlannedUser("admin", Role.ADMIN, None, None, named(DISPLAY_NAMES["admin"]))]
     for n, department in enumerate(("East Sales", "West Sales", "Key Accounts"), start=1):
         username = _numbered("manager", n)
-        plan.append(PlannedUser(username, Role.MANAGER, department, None, DISPLAY_NAMES[username]))
+        plan.append(
+            PlannedUser(username, Role.MANAGER, department, None, named(DISPLAY_NAMES[username]))
+        )
     for n in range(1, reps + 1):
         department, team, _sharing = SALES_TEAMS[((n - 1) // 2) % len(SALES_TEAMS)]
-        display = REP_NAMES[n - 1] if n <= len(REP_NAMES) else f"Sales {n}"
+        display = (
+            named(REP_NAMES[n - 1])
+            if n <= len(REP_NAMES)
+            else worded(f"Sales {n}", f"销售{n}", language)
+        )
         plan.append(PlannedUser(_numbered("rep", n), Role.SALES_REP, department, team, display))
     for n in range(1, 4):
         username = _numbered("agent", n)
@@ -104,10 +159,10 @@ def staff_plan(customers: int) -> list[PlannedUser]:
                 Role.SERVICE_AGENT,
                 "Customer Service",
                 "Service Desk",
-                DISPLAY_NAMES[username],
+                named(DISPLAY_NAMES[username]),
             )
         )
-    plan.append(PlannedUser("analyst", Role.ANALYST, None, None, DISPLAY_NAMES["analyst"]))
+    plan.append(PlannedUser("analyst", Role.ANALYST, None, None, named(DISPLAY_NAMES["analyst"])))
     return plan
 
 
@@ -139,9 +194,10 @@ def _acting_administrator(admin: User) -> User:
     return other
 
 
-def _departments_lock(*, actor: User) -> dict[str, Department]:
-    """The demo's departments by name, locked (and their teams before them), made where
-    missing by ``actor``.
+def _departments_lock(*, actor: User, language: str) -> dict[str, Department]:
+    """The demo's departments by name (as :data:`TEAMS` has it), locked (and their teams
+    before them), made where missing by ``actor``, named in ``language``. One made by a run
+    in another language is found by its name in that language.
 
     Found by name without a lock, one an administrator was deleting (empty, so deletable) was
     given the demo's teams and people all the same, and the demo stopped at the end on the row
@@ -150,29 +206,33 @@ def _departments_lock(*, actor: User) -> dict[str, Department]:
     waits for the deletion and makes the department again, or the deletion waits for the demo
     and is refused, finding them in it; and the manager is read once the lock is held."""
     names = sorted({name for name, _t, _s in TEAMS})
+    named = {wording: name for name in names for wording in _group_names(name)}
     list(
         Team.objects.select_for_update(of=("self",))
-        .filter(department__name__in=names)
+        .filter(department__name__in=named)
         .order_by("pk")
         .values_list("pk")
     )
-    departments = {
-        department.name: department
-        for department in Department.objects.select_for_update()
-        .filter(name__in=names)
-        .order_by("pk")
-    }
+    departments: dict[str, Department] = {}
+    for department in Department.objects.select_for_update().filter(name__in=named).order_by("pk"):
+        departments.setdefault(named[department.name], department)
     for name in names:
         if name not in departments:
-            departments[name] = department_save(actor=actor, department=Department(name=name))
+            departments[name] = department_save(
+                actor=actor, department=Department(name=group_name(name, language))
+            )
     return departments
 
 
 @transaction.atomic
-def ensure_company(customers: int) -> tuple[StaffIds, list[Credential]]:
+def ensure_company(
+    customers: int, *, language: str | None = None
+) -> tuple[StaffIds, list[Credential]]:
     """Make (or find) the departments, teams and users, and the credentials file; return the
-    staff's ids and the credentials of the demo users whose passwords are known."""
-    plan = staff_plan(customers)
+    staff's ids and the credentials of the demo users whose passwords are known. What is made
+    is named in ``language`` (blank: the site default)."""
+    language = demo_language(language)
+    plan = staff_plan(customers, language)
     planned = {p.username for p in plan}
     # The users, then the teams, then the departments, each in id order, as every page locks
     # them (``User.clean``, ``Team.clean``, a department's deletion).
@@ -224,12 +284,20 @@ def ensure_company(customers: int) -> tuple[StaffIds, list[Credential]]:
     if "admin" not in users:
         add(next(p for p in plan if p.username == "admin"))
     admin = _acting_administrator(users["admin"])
-    departments.update(_departments_lock(actor=admin))
+    departments.update(_departments_lock(actor=admin, language=language))
     for department, name, sharing in TEAMS:
-        team = Team.objects.filter(department=departments[department], name=name).first()
+        team = (
+            Team.objects.filter(department=departments[department], name__in=_group_names(name))
+            .order_by("pk")
+            .first()
+        )
         if team is None:
             # Nobody is in a team made now: no tickets to release (``team_save``).
-            team = Team(department=departments[department], name=name, customer_sharing=sharing)
+            team = Team(
+                department=departments[department],
+                name=group_name(name, language),
+                customer_sharing=sharing,
+            )
             team_save(actor=admin, team=team)
         teams[name] = team
     for person in missing:
@@ -251,10 +319,10 @@ def ensure_company(customers: int) -> tuple[StaffIds, list[Credential]]:
     # ``createsuperuser`` is, with what it was given (the manager's permission too).
     for person in missing:
         user_change_record(actor=None, user=users[person.username], before=None)
-    for team in teams.values():
+    for name, team in teams.items():
         if team.lead_id is None:
             first = next(
-                (users[p.username] for p in plan if p.team == team.name),
+                (users[p.username] for p in plan if p.team == name),
                 None,
             )
             if first is not None:

@@ -35,6 +35,7 @@ from guanxi.interactions.models import Interaction
 from guanxi.orders.models import Invoice, Order, OrderLine, Payment
 
 from .generator import COLUMNS, TAGS, Chunk, CustomerGenerator, IdNumberStorage, StaffIds
+from .language import worded
 from .orders import BUYING_STAGES, ORDER_COLUMNS, Customers, block_rows, day_number, generate_orders
 
 MODELS: dict[str, type[Model]] = {
@@ -298,17 +299,27 @@ def _made_ahead(items: Iterator[_Item]) -> Iterator[_Item]:
         thread.join()
 
 
+# The generator's English tags in Chinese, for a demo in Chinese (its others are Chinese, or VIP).
+CHINESE_TAGS = {"key account": "大客户", "newsletter": "订阅简报", "price sensitive": "价格敏感"}
+
+
+def demo_tags(language: str) -> list[str]:
+    """The tags the demo gives its customers, in ``language``."""
+    return [worded(name, CHINESE_TAGS.get(name, name), language) for name in TAGS]
+
+
 def load_customers(
     *,
     count: int,
     seed: int,
     staff: StaffIds,
+    language: str = "en",
     now: dt.datetime | None = None,
     chunk_size: int = 5000,
     progress: bool = True,
 ) -> dict[str, int]:
-    """Generate ``count`` customers with their related rows and write them; return how many
-    rows went into each table."""
+    """Generate ``count`` customers with their related rows and write them, their tags in
+    ``language``; return how many rows went into each table."""
     from django.utils import timezone
 
     now = now or timezone.now()
@@ -318,7 +329,7 @@ def load_customers(
         writer = (
             _PostgresWriter(cursor) if connection.vendor == "postgresql" else _SqliteWriter(cursor)
         )
-        tag_ids = {name: Tag.objects.get_or_create(name=name)[0].pk for name in TAGS}
+        tag_ids = {name: Tag.objects.get_or_create(name=name)[0].pk for name in demo_tags(language)}
         first_ids = {key: writer.first_id(table) for key, table in tables.items()}
         writer.suspend_foreign_keys(list(tables.values()))
         writer.suspend_gin_indexes(list(tables.values()))

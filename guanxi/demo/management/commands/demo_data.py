@@ -1,5 +1,5 @@
-"""``guanxi demo-data --customers N [--orders-per-customer X] [--if-empty] [--seed S]``: load a
-synthetic demo company.
+"""``guanxi demo-data --customers N [--orders-per-customer X] [--if-empty] [--seed S]
+[--language en|zh-hans|zh-hant]``: load a synthetic demo company.
 
 Makes departments, teams and users for every role (passwords in
 ``GUANXI_DATA_DIR/demo-credentials.txt``, see :mod:`guanxi.demo.credentials`), then ``N``
@@ -8,9 +8,11 @@ interactions and their audit history — bulk-loaded in one transaction; then, i
 about ``X`` orders per customer on average with invoices and payments (see
 :mod:`guanxi.demo.orders`; ``0`` leaves them out); then the open service tickets, and a knowledge
 base written up from cases the desk resolved (see :mod:`guanxi.demo.knowledge`; once, while it
-holds no article). The same seed gives the same company. With ``--if-empty`` nothing is loaded
-when any customer exists, so ``make demo`` can run it every time; the demo users and their
-passwords are printed either way.
+holds no article). The staff's names, the departments', teams' and the customers' tags are
+written in ``--language``, by default the site's (``LANGUAGE_CODE``, see
+:mod:`guanxi.demo.language`). The same seed gives the same company. With ``--if-empty``
+nothing is loaded when any customer exists, so ``make demo`` can run it every time; the demo
+users and their passwords are printed either way.
 """
 
 import os
@@ -22,6 +24,7 @@ from django.db.models import Max
 from guanxi.customers.models import Customer
 from guanxi.demo.company import ensure_company
 from guanxi.demo.credentials import format_credentials, read_credentials
+from guanxi.demo.language import LANGUAGES, demo_language
 from guanxi.demo.loading import load_customers, load_orders
 
 # Where `guanxi serve` (and so `make demo`) listens unless told another port.
@@ -64,6 +67,13 @@ class Command(BaseCommand):
             help="open service tickets to load (default: one per 20 customers, at most 2,000)",
         )
         parser.add_argument(
+            "--language",
+            choices=LANGUAGES,
+            default=None,
+            help="the language of the staff's names, the departments, teams and tags "
+            "(default: the site's, LANGUAGE_CODE, set by GUANXI_LANGUAGE_CODE)",
+        )
+        parser.add_argument(
             "--no-duplicate-index",
             action="store_true",
             help="leave out the duplicate-detection index (build it later with "
@@ -85,8 +95,11 @@ class Command(BaseCommand):
             return
         started = time.monotonic()
         before = Customer.objects.aggregate(top=Max("pk"))["top"] or 0
-        staff, credentials = ensure_company(customers)
-        written = load_customers(count=customers, seed=seed, staff=staff, progress=verbosity > 0)
+        language = demo_language(options["language"])
+        staff, credentials = ensure_company(customers, language=language)
+        written = load_customers(
+            count=customers, seed=seed, staff=staff, language=language, progress=verbosity > 0
+        )
         elapsed = time.monotonic() - started
         rate = customers / elapsed if elapsed else 0
         self.stdout.write(
