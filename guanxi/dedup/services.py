@@ -1070,9 +1070,11 @@ def _moved_refusal(*, another_customer: bool) -> str:
 
 def _pair_changed_refusal(*, another_customer: bool) -> str:
     if another_customer:
+        # Moved to the customer one of its own was merged into, or back by that merge's undoing.
         return _(
-            "One of this pair's customers was just merged into another customer, and the pair "
-            "now names that one. Nothing was merged; look at the pair again."
+            "This pair was just changed to name another customer: one of its customers was "
+            "merged into another, or such a merge was undone. Nothing was merged; look at the "
+            "pair again."
         )
     return _(
         "The other customer of this pair was just moved to another organisation. "

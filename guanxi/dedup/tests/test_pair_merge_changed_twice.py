@@ -125,11 +125,49 @@ def test_a_pair_moved_to_another_customer_twice_is_refused_as_such(company, monk
     assert isinstance(outcome[1], ValidationError), outcome[-1]
     assert outcome[1].message_dict == {
         "merged_id": [
-            "One of this pair's customers was just merged into another customer, and the pair "
-            "now names that one. Nothing was merged; look at the pair again."
+            "This pair was just changed to name another customer: one of its customers was "
+            "merged into another, or such a merge was undone. Nothing was merged; look at the "
+            "pair again."
         ]
     }
     assert Customer.objects.get(pk=survivor.pk).deleted_at is None
     stored = DuplicatePair.objects.get(pk=pair.pk)
     assert stored.status == DuplicatePair.Status.OPEN
     assert {stored.left_id, stored.right_id} == {survivor.pk, third.pk}
+
+
+def test_a_pair_moved_back_by_an_undone_merge_is_not_said_to_name_a_merged_customer(
+    company, monkeypatch
+):
+    """The pair moves to the third customer with the merge of its own into them, and back with
+    that merge's undoing: changed twice so, it names again the customer it named at first, who
+    was merged into nobody. It was refused as naming "that one", the customer merged into."""
+    survivor = customer_create(actor=company.rep, data={"name": "吴刚"})
+    merged, third = (customer_create(actor=company.rep, data={"name": "吴刚"}) for _n in range(2))
+    pair = _pair(survivor, merged)
+    done: list = []
+
+    def merge_into_third():
+        done.append(
+            dedup_services.customers_merge(
+                actor=company.admin, survivor_id=third.pk, merged_id=merged.pk
+            )
+        )
+
+    def undo():
+        dedup_services.customer_merge_undo(actor=company.admin, merge_id=done[0].pk)
+
+    outcome = _merge_changed_twice(company, monkeypatch, pair, survivor, [merge_into_third, undo])
+    assert outcome[0] == "error", outcome
+    assert isinstance(outcome[1], ValidationError), outcome[-1]
+    assert outcome[1].message_dict == {
+        "merged_id": [
+            "This pair was just changed to name another customer: one of its customers was "
+            "merged into another, or such a merge was undone. Nothing was merged; look at the "
+            "pair again."
+        ]
+    }
+    stored = DuplicatePair.objects.get(pk=pair.pk)
+    assert stored.status == DuplicatePair.Status.OPEN
+    assert {stored.left_id, stored.right_id} == {survivor.pk, merged.pk}
+    assert Customer.objects.get(pk=merged.pk).deleted_at is None
