@@ -35,7 +35,7 @@ from guanxi.interactions.models import Interaction
 from guanxi.orders.models import Invoice, Order, OrderLine, Payment
 
 from .generator import COLUMNS, TAGS, Chunk, CustomerGenerator, IdNumberStorage, StaffIds
-from .language import worded
+from .language import every_wording, worded
 from .orders import BUYING_STAGES, ORDER_COLUMNS, Customers, block_rows, day_number, generate_orders
 
 MODELS: dict[str, type[Model]] = {
@@ -303,9 +303,21 @@ def _made_ahead(items: Iterator[_Item]) -> Iterator[_Item]:
 CHINESE_TAGS = {"key account": "大客户", "newsletter": "订阅简报", "price sensitive": "价格敏感"}
 
 
-def demo_tags(language: str) -> list[str]:
-    """The tags the demo gives its customers, in ``language``."""
-    return [worded(name, CHINESE_TAGS.get(name, name), language) for name in TAGS]
+def _demo_tag_ids(language: str) -> dict[str, int]:
+    """The ids of the demo's tags by their names, made in ``language`` where missing. One a
+    load in another language made is found under its name in that one and given again, as the
+    departments and teams are, instead of a second tag of the same meaning."""
+    ids: dict[str, int] = {}
+    for name in TAGS:
+        chinese = CHINESE_TAGS.get(name, name)
+        own = worded(name, chinese, language)
+        tag = (
+            Tag.objects.filter(name=own).first()
+            or Tag.objects.filter(name__in=every_wording(name, chinese)).order_by("pk").first()
+            or Tag.objects.get_or_create(name=own)[0]
+        )
+        ids[tag.name] = tag.pk
+    return ids
 
 
 def load_customers(
@@ -329,7 +341,7 @@ def load_customers(
         writer = (
             _PostgresWriter(cursor) if connection.vendor == "postgresql" else _SqliteWriter(cursor)
         )
-        tag_ids = {name: Tag.objects.get_or_create(name=name)[0].pk for name in demo_tags(language)}
+        tag_ids = _demo_tag_ids(language)
         first_ids = {key: writer.first_id(table) for key, table in tables.items()}
         writer.suspend_foreign_keys(list(tables.values()))
         writer.suspend_gin_indexes(list(tables.values()))

@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 
 from guanxi.accounts.models import Department, Team, User
 from guanxi.audit.models import AuditEvent
-from guanxi.customers.models import Tag
+from guanxi.customers.models import Customer, Tag
 from guanxi.demo.company import ensure_company
 
 pytestmark = pytest.mark.django_db
@@ -111,3 +111,34 @@ def test_the_command_writes_the_tags_in_the_language_asked():
 def test_the_command_refuses_a_language_it_does_not_write():
     with pytest.raises(CommandError):
         call_command("demo_data", "--customers", "0", "--language", "fr", stdout=StringIO())
+
+
+def _load(language: str) -> None:
+    call_command(
+        "demo_data",
+        "--customers",
+        "20",
+        "--orders-per-customer",
+        "0",
+        "--tickets",
+        "0",
+        "--no-duplicate-index",
+        "--language",
+        language,
+        "--verbosity",
+        "0",
+        stdout=StringIO(),
+    )
+
+
+@pytest.mark.parametrize(("first", "again"), [("zh-hans", "zh-hant"), ("en", "zh-hans")])
+def test_customers_loaded_again_in_another_language_keep_the_tags_there_are(first, again):
+    """Customers loaded again in another language are given the tags the first load made,
+    found under their names in its language, as the departments and teams are: they were given
+    the same tags once more in the other language's words, each tag twice in the list."""
+    _load(first)
+    tags = set(Tag.objects.values_list("name", flat=True))
+    first_ids = set(Customer.objects.values_list("pk", flat=True))
+    _load(again)
+    assert set(Tag.objects.values_list("name", flat=True)) == tags
+    assert Customer.objects.exclude(pk__in=first_ids).filter(tags__isnull=False).exists()
