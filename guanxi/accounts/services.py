@@ -423,16 +423,28 @@ def _follow_ups_customers_lock(user: User) -> None:
     tickets and then its follow-ups. The deactivation, holding the leaver's ticket on that
     customer and not the customer, deadlocked with the one (handing the follow-up over after
     the tickets) or the others (before them). With the customer locked first, either waits for
-    the other."""
+    the other.
+
+    With them, the customers of the leaver's open tickets, which go to the successor where
+    they may work with the customer: asked before the customer was held, a successor who saw
+    it only through its account manager (their team's sharing) was given the ticket as that
+    customer was given to someone else, whose reassignment, looking for the tickets to put
+    back in the queue while this had not committed, found the leaver's, and left the ticket
+    with the successor, who could no longer open it. Held, the reassignment waits and then
+    finds it the successor's."""
     from guanxi.analytics.models import ChurnFollowUp
     from guanxi.customers.models import Customer
     from guanxi.customers.services import customers_lock_for_hand_over
+    from guanxi.service.models import Ticket
 
     customers_lock_for_hand_over(
         Customer.objects.filter(owner=user, deleted_at__isnull=True).values_list("pk", flat=True),
-        also=ChurnFollowUp.objects.filter(owner=user, done_at__isnull=True).values_list(
-            "customer_id", flat=True
-        ),
+        also=[
+            *ChurnFollowUp.objects.filter(owner=user, done_at__isnull=True).values_list(
+                "customer_id", flat=True
+            ),
+            *Ticket.objects.held_open_by([user.pk]).values_list("customer_id", flat=True),
+        ],
     )
 
 
@@ -472,7 +484,7 @@ def _leaver_named_and_customers_lock(user_id: int, ids: set[int]) -> dict[int, U
     """Lock the leaver and their successor (``ids``) and return them, as locked, by id; with
     them, shared, the account managers of the customers of the leaver's open follow-ups that
     are someone else's: all in one ascending id order, before any customer. Then, should the
-    leaver hold open follow-ups, the customers (:func:`_follow_ups_customers_lock`).
+    leaver hold open follow-ups or tickets, the customers (:func:`_follow_ups_customers_lock`).
 
     Those follow-ups go to those account managers (``follow_ups_hand_over``), the database
     locking each (a key) as it writes them in, after the customers. A user's page holding such
@@ -487,6 +499,7 @@ def _leaver_named_and_customers_lock(user_id: int, ids: set[int]) -> dict[int, U
     taken again with them. Changed at each of :data:`_LOCK_ATTEMPTS` attempts, the last locks
     are kept, and the database breaks off a deadlock should one come of it."""
     from guanxi.analytics.models import ChurnFollowUp
+    from guanxi.service.models import Ticket
 
     named: set[int] = set()
     for attempt in range(_LOCK_ATTEMPTS):
@@ -494,9 +507,9 @@ def _leaver_named_and_customers_lock(user_id: int, ids: set[int]) -> dict[int, U
         named |= _follow_ups_account_managers(user_id)
         locked = _leaver_and_named_lock(user_id, ids, named)
         leaver = locked.get(user_id)
-        if (
-            leaver is None
-            or not ChurnFollowUp.objects.filter(owner=leaver, done_at__isnull=True).exists()
+        if leaver is None or not (
+            ChurnFollowUp.objects.filter(owner=leaver, done_at__isnull=True).exists()
+            or Ticket.objects.held_open_by([leaver.pk]).exists()
         ):
             return locked
         _follow_ups_customers_lock(leaver)
