@@ -1077,7 +1077,7 @@ def _pair_changed_refusal(*, another_customer: bool) -> str:
             "pair again."
         )
     return _(
-        "The other customer of this pair was just moved to another organisation. "
+        "The other customer of this pair was just moved to another organisation or out of one. "
         "Nothing was merged; try again."
     )
 

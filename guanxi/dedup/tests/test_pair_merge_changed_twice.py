@@ -94,8 +94,8 @@ def test_a_pairs_customer_moved_twice_is_refused_as_the_pairs(company, monkeypat
     assert isinstance(outcome[1], ValidationError), outcome[-1]
     assert outcome[1].message_dict == {
         "merged_id": [
-            "The other customer of this pair was just moved to another organisation. "
-            "Nothing was merged; try again."
+            "The other customer of this pair was just moved to another organisation or out of "
+            "one. Nothing was merged; try again."
         ]
     }
     assert Customer.objects.get(pk=merged.pk).deleted_at is None
@@ -171,3 +171,39 @@ def test_a_pair_moved_back_by_an_undone_merge_is_not_said_to_name_a_merged_custo
     assert stored.status == DuplicatePair.Status.OPEN
     assert {stored.left_id, stored.right_id} == {survivor.pk, merged.pk}
     assert Customer.objects.get(pk=merged.pk).deleted_at is None
+
+
+def test_a_pairs_customer_taken_out_of_their_organisation_is_not_said_to_be_moved_to_one(
+    company, monkeypatch
+):
+    """Moved to another organisation and then out of any, the pair's other customer was said to
+    have been moved to another organisation, which they are in none of."""
+    first, second = (_organisation(company.rep, name) for name in ("华北贸易", "西北贸易"))
+    survivor = customer_create(actor=company.rep, data={"name": "吴刚"})
+    merged = customer_create(
+        actor=company.admin,
+        data={"name": "吴刚", "owner_id": company.rep.pk, "organization_id": first.pk},
+    )
+    pair = _pair(survivor, merged)
+
+    def move_to(organisation):
+        return lambda: customer_update(
+            actor=company.admin,
+            customer_id=merged.pk,
+            expected_version=Customer.objects.get(pk=merged.pk).version,
+            data={"organization_id": organisation.pk if organisation else None},
+        )
+
+    outcome = _merge_changed_twice(
+        company, monkeypatch, pair, survivor, [move_to(second), move_to(None)]
+    )
+    assert outcome[0] == "error", outcome
+    assert isinstance(outcome[1], ValidationError), outcome[-1]
+    assert outcome[1].message_dict == {
+        "merged_id": [
+            "The other customer of this pair was just moved to another organisation or out of "
+            "one. Nothing was merged; try again."
+        ]
+    }
+    assert Customer.objects.get(pk=merged.pk).organization_id is None
+    assert DuplicatePair.objects.get(pk=pair.pk).status == DuplicatePair.Status.OPEN
