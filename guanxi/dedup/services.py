@@ -1065,7 +1065,9 @@ class _OrganisationMoved(Exception):
 
 def _moved_refusal(*, another_customer: bool) -> str:
     # A direct merge names its customer itself: only their organisation can change.
-    return _("The customer to merge was just moved to another organisation. Try again.")
+    return _(
+        "The customer to merge was just moved to another organisation or out of one. Try again."
+    )
 
 
 def _pair_changed_refusal(*, another_customer: bool) -> str:

@@ -8,6 +8,7 @@ shares the new organisation first. Real concurrency needs PostgreSQL."""
 
 import threading
 
+import pytest
 from django.core.exceptions import ValidationError
 
 from guanxi.core.testing.merging import CONCURRENT
@@ -123,9 +124,11 @@ def test_a_person_moved_to_another_organisation_while_merged_from_the_review_que
     )
 
 
-def test_a_person_moved_twice_while_being_merged_is_not_merged(company, monkeypatch):
+@pytest.mark.parametrize("taken_out", [False, True])
+def test_a_person_moved_twice_while_being_merged_is_not_merged(company, monkeypatch, taken_out):
     # Moved again while the merge shared their second organisation, after it had seen the
-    # first move and let the two go: the merge says so rather than chasing them.
+    # first move and let the two go: the merge says so rather than chasing them. Moved the
+    # second time out of any organisation, they were said to be moved to another one.
     first, second, third = (
         _organisation(company.rep, name) for name in ("华北贸易", "西北贸易", "东北贸易")
     )
@@ -154,14 +157,14 @@ def test_a_person_moved_twice_while_being_merged_is_not_merged(company, monkeypa
         "merge",
     )
     try:
-        for hold, organisation in zip(waiting, (second, third), strict=True):
+        for hold, organisation in zip(waiting, (second, None if taken_out else third), strict=True):
             assert hold.reached.wait(30), results.get("merge")
             # The person is not held by the merge here (the second time, it let them go).
             customer_update(
                 actor=company.admin,
                 customer_id=merged.pk,
                 expected_version=Customer.objects.get(pk=merged.pk).version,
-                data={"organization_id": organisation.pk},
+                data={"organization_id": organisation.pk if organisation else None},
             )
             hold.go.set()
     finally:
@@ -173,7 +176,9 @@ def test_a_person_moved_twice_while_being_merged_is_not_merged(company, monkeypa
     error = results["merge"][1]
     assert isinstance(error, ValidationError), results["merge"][-1]
     assert error.message_dict == {
-        "merged_id": ["The customer to merge was just moved to another organisation. Try again."]
+        "merged_id": [
+            "The customer to merge was just moved to another organisation or out of one. Try again."
+        ]
     }
     assert Customer.objects.get(pk=survivor.pk).organization_id is None
     assert Customer.objects.get(pk=merged.pk).deleted_at is None
