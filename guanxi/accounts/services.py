@@ -606,10 +606,12 @@ def user_deactivate(
     # locking it (a key) after the department; and the department, locked before the
     # customers, was held while a page saving someone held one of their customers locked above
     # (a person of the leaver's organisation, say) and waited for it: each held what the other
-    # waited for.
+    # waited for. The team's row alone (no ordering, which joins the team's department and
+    # locked it too, ahead of the leaver's: two agents of two departments handing over to
+    # each other's teams each held the department the other waited for).
     successor = locked.get(successor_id) if successor_id is not None else None
     if successor is not None and successor.team_id is not None:
-        key_shared(Team.objects.filter(pk=successor.team_id).values_list("pk"))
+        key_shared(Team.objects.filter(pk=successor.team_id).order_by().values_list("pk"))
     _departments_lock(user, successor)
     left = _agent_department(user)
     # The leaver's tickets are handed over, and then those their department's managers no
