@@ -490,8 +490,8 @@ def _leaver_named_and_customers_lock(user_id: int, ids: set[int]) -> dict[int, U
     locking each (a key) as it writes them in, after the customers. A user's page holding such
     an account manager, and waiting for their customers it locks next, deadlocked with the
     deactivation holding one of them. The account managers are read before anything is locked,
-    so a customer may get another one between the read and the customers' lock (a merge fills
-    a pool customer's from the customer merged into it, leaving its follow-ups as they are):
+    so a follow-up may come to a customer with another one between the read and the customers'
+    lock (a merge moves it from a pool customer to the customer kept, leaving its holder as is):
     that one was locked only as its follow-up was written, after the customers, and the page
     deadlocked with the deactivation all the same. So they are read again once the customers
     are held (nobody gives those another account manager until this commits): a new one, the

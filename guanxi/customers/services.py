@@ -439,17 +439,10 @@ def customer_update(
     if customer.is_organization and before["name"] != customer.name:
         refresh_people_of([customer.pk])
     if customer.owner_id != before["owner_id"]:
-        # A new account manager chosen here is a reassignment like ``customers_reassign``'s:
-        # the open churn follow-ups go with the customer, or are closed in the pool.
-        from guanxi.analytics.services import follow_ups_follow_customers
-
-        follow_ups_follow_customers(
+        # A new account manager chosen here is a reassignment like ``customers_reassign``'s.
+        customers_owner_changed(
             actor=actor, customer_ids=[customer.pk], to_owner_id=customer.owner_id
         )
-        # Its open tickets leave whoever saw it only through the old account manager.
-        from guanxi.service.services import tickets_customers_release
-
-        tickets_customers_release(actor=actor, customer_ids=[customer.pk])
     # Prefetch caches, if any, describe the old state.
     customer = Customer.objects.get(pk=customer.pk)
     changes = blind_id_number_change(
@@ -779,6 +772,33 @@ def customers_lock_for_hand_over(ids: Iterable[int], *, also: Iterable[int] = ()
         list(Customer.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values("pk"))
 
 
+def customers_owner_changed(
+    *, actor, customer_ids: list[int], to_owner_id: int | None, release_tickets: bool = True
+) -> None:
+    """What follows customers ``customer_ids`` given another account manager, ``to_owner_id``
+    (``None``: the unowned pool), by whichever write gave it to them: a reassignment, a new one
+    chosen on the customer's form, a merge filling the kept customer's empty account manager or
+    its undo taking that one away again. For the caller, in its transaction, once it has written
+    the new owner, with the users locked (``key_share_active_users``), then the customers, as
+    every hand-over locks them.
+
+    Their open churn follow-ups go with them, each change on record: a follow-up is the
+    account manager's task; sent to the pool, which has nobody to do it, it is closed
+    (``follow_ups_follow_customers``). Their open tickets go back to the queue from whoever saw
+    the customers only through the old account manager (their team's sharing), each change on
+    record: left with them, a ticket stays with someone who can no longer open it
+    (``tickets_customers_release``). Unless ``release_tickets`` is false: a deactivation lets
+    them go itself, once it has handed the leaver's own tickets over to the successor."""
+    from guanxi.analytics.services import follow_ups_follow_customers
+    from guanxi.service.services import tickets_customers_release
+
+    chunks = customer_chunks(sorted(set(customer_ids)))
+    for chunk in chunks:
+        follow_ups_follow_customers(actor=actor, customer_ids=chunk, to_owner_id=to_owner_id)
+    for chunk in chunks if release_tickets else ():
+        tickets_customers_release(actor=actor, customer_ids=chunk)
+
+
 @transaction.atomic
 def customers_reassign(
     *,
@@ -862,18 +882,9 @@ def customers_reassign(
                     % {"user": new_owner.label}
                 }
             )
-    # Their open churn follow-ups go with them: a follow-up is the account manager's task.
-    from guanxi.analytics.services import follow_ups_follow_customers
-
-    for chunk in chunks:
-        follow_ups_follow_customers(actor=actor, customer_ids=chunk, to_owner_id=to_owner_id)
-    # Their open tickets go back to the queue from whoever saw the customers only through the
-    # old account manager (their team's sharing), each change on record: left with them, a
-    # ticket stays with someone who can no longer open it.
-    from guanxi.service.services import tickets_customers_release
-
-    for chunk in chunks if release_tickets else ():
-        tickets_customers_release(actor=actor, customer_ids=chunk)
+    customers_owner_changed(
+        actor=actor, customer_ids=ids, to_owner_id=to_owner_id, release_tickets=release_tickets
+    )
     change = {"owner_id": {"before": from_owner_id, "after": to_owner_id}}
     audit_record_many(
         AuditEvent(

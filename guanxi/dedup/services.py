@@ -52,6 +52,7 @@ from guanxi.customers.services import (
     SENSITIVE_FIELDS,
     StaleVersionError,
     customer_snapshot,
+    customers_owner_changed,
     refresh_search_data,
     refresh_search_data_many,
 )
@@ -241,6 +242,11 @@ def customers_merge(
         raise Customer.DoesNotExist from None
     if survivor_pk == merged_pk:
         raise ValidationError({"merged_id": _("A customer cannot be merged with itself.")})
+    # The users first, as every writer locks them before any customer (``CUSTOMER_LOCK_ORDER``
+    # comes after them): the actor, and the other customer's account manager, whom the kept
+    # customer takes when it has none (see ``_owner_to_take``).
+    owner_read = Customer.objects.filter(pk=merged_pk).values_list("owner_id", flat=True).first()
+    active = key_share_active_users([actor.pk, owner_read])
     survivor, merged = _locked_after_organisation_to_take(
         lambda: merged_pk,
         lambda: _lock_pair(actor, survivor_pk, merged_pk),
@@ -261,6 +267,14 @@ def customers_merge(
     _check_members(actor, merged)
     additions = _additions(survivor, merged)
     _check_list_limits(additions)
+    owner_taken = _owner_to_take(survivor, merged, owner_read=owner_read, active=active)
+    if owner_taken:
+        # Changing hands, the kept customer's open tickets may go back to the queue below
+        # (``customers_owner_changed``): the open tickets of both are locked first, in one
+        # ascending id order, as every writer changing several tickets locks them, before the
+        # merge moves the other's. Locked after those, an older ticket of the kept customer's
+        # was waited for while a newer one moved here was held.
+        _open_tickets_locked([survivor.pk, merged.pk])
 
     now = timezone.now()
     survivor_before = customer_snapshot(survivor)
@@ -282,6 +296,8 @@ def customers_merge(
         theirs = getattr(merged, name)
         if _is_unset(survivor, name) and not _is_unset(merged, name):
             if name == "organization_id" and theirs == survivor.pk:
+                continue
+            if name == "owner_id" and not owner_taken:
                 continue
             details["filled"][name] = {
                 "before": _jsonable(getattr(survivor, name)),
@@ -331,6 +347,13 @@ def customers_merge(
     Customer.objects.filter(pk=merged.pk).update(
         deleted_at=now, version=F("version") + 1, updated_at=now
     )
+    if owner_taken:
+        # A new account manager for the kept customer, as a reassignment gives one: its open
+        # follow-ups (its own and those moved here) go to them, and its open tickets leave
+        # whoever saw it only as it was, each change on record.
+        customers_owner_changed(
+            actor=actor, customer_ids=[survivor.pk], to_owner_id=survivor.owner_id
+        )
     refresh_search_data(survivor)
     remove_match_keys([merged.pk])
     _refresh_people(
@@ -391,6 +414,34 @@ class _Additions:
 
     def count(self, name: str) -> int:
         return len(self.tag_ids) if name == "tags" else len(getattr(self, name))
+
+
+def _owner_to_take(
+    survivor: Customer, merged: Customer, *, owner_read: int | None, active: set[int]
+) -> bool:
+    """Whether the kept customer takes the other's account manager: it has none and the other
+    has one who is still active. ``owner_read`` is the other's account manager as read before
+    the users were locked, ``active`` those of the locked users still active.
+
+    Given to someone else between that read and the lock, the other's account manager is locked
+    now, after the customers, out of the usual order, only in this case. One deactivated
+    meanwhile (a live customer of theirs is handed over with them, so only then) is not given
+    the kept customer, which stays in the pool: nobody signs in as them."""
+    if not _is_unset(survivor, "owner_id") or _is_unset(merged, "owner_id"):
+        return False
+    if merged.owner_id != owner_read:
+        active = active | key_share_active_users([merged.owner_id])
+    return merged.owner_id in active
+
+
+def _open_tickets_locked(customer_ids: list[int]) -> None:
+    """Lock the open tickets of ``customer_ids`` (locked by the caller) in ascending id order."""
+    list(
+        Ticket.objects.select_for_update(of=("self",))
+        .filter(customer_id__in=sorted(customer_ids), status__in=Ticket.OPEN_STATUSES)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def _additions(survivor: Customer, merged: Customer) -> _Additions:
@@ -857,6 +908,14 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
                     % {"count": out_of_reach}
                 }
             )
+    # The account manager the merge gave the kept customer, unless another was chosen since:
+    # it goes back to the pool, and hands over what it holds as a reassignment to the pool does
+    # (below). Its open tickets and the merged customer's are locked first, in one ascending id
+    # order, before those going back are (see ``customers_merge``).
+    owner_filled = details.get("filled", {}).get("owner_id")
+    owner_back = owner_filled is not None and survivor.owner_id == owner_filled["after"]
+    if owner_back:
+        _open_tickets_locked([survivor.pk, merged.pk])
     split = _links_split(details, survivor.pk)
     if split:
         raise ValidationError({"merge": split})
@@ -986,6 +1045,12 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
     # as the merged customer goes to the pool, may not see the customer as it comes back, and
     # those tickets go back to the queue, each on record, as a restore's do.
     tickets_customers_release(actor=actor, customer_ids=[merged.pk])
+    if owner_back:
+        # Back to the account manager it had before the merge (none): its open follow-ups are
+        # closed and its open tickets leave whoever saw it only through the one it loses.
+        customers_owner_changed(
+            actor=actor, customer_ids=[survivor.pk], to_owner_id=survivor.owner_id
+        )
     if "owner_id" in merged_changes:
         # Back to the pool, which has nobody to do the churn follow-ups it brings back (held by
         # whoever took them on the survivor): closed on record, as a restore to the pool does.
@@ -1213,6 +1278,17 @@ def duplicate_pair_merge(
         pair, left, right = locked
         return {pair.left_id: right, pair.right_id: left}.get(survivor_id)
 
+    # The users before the customers, as ``customers_merge`` locks them: the actor and the
+    # account manager of the customer to merge, whom the kept customer may take.
+    seen_merged = to_merge()
+    key_share_active_users(
+        [
+            actor.pk,
+            Customer.objects.filter(pk=seen_merged).values_list("owner_id", flat=True).first()
+            if seen_merged is not None
+            else None,
+        ]
+    )
     # Refused after two changes, in the pair's words: the user merged a pair, not a customer
     # they named, and the pair may have come to name another customer, not moved anyone.
     pair, left, right = _locked_after_organisation_to_take(

@@ -1,7 +1,7 @@
-"""A sales rep deactivated while the customer of one of their open churn follow-ups (a leftover
-on a pool customer) gets an account manager between the deactivation's look at who those
-customers' account managers are and its lock of the customers: a merge fills the pool customer's
-empty account manager from the customer merged into it, and leaves its follow-ups as they are.
+"""A sales rep deactivated while one of their open churn follow-ups (a leftover on a pool
+customer) comes to a customer with an account manager between the deactivation's look at who
+those customers' account managers are and its lock of the customers: a merge of the pool customer
+into another customer moves the follow-up to the one kept, and leaves its holder as it is.
 The deactivation gives the follow-up to that account manager, the database locking them (a key)
 as the transaction commits, after the customers. A page saving that account manager, holding
 them and waiting for their customers, which the deactivation held, deadlocked with it. The
@@ -26,7 +26,7 @@ pytestmark = CONCURRENT
 def test_a_follow_up_customer_given_an_account_manager_before_it_is_locked_does_not_deadlock(
     company, monkeypatch
 ):
-    pool_customer, taken_from = company.unowned_customer, company.rep_b_customer
+    pool_customer, kept = company.unowned_customer, company.rep_b_customer
     follow_up = ChurnFollowUp.objects.create(
         customer=pool_customer, owner=company.rep, reason="rfm"
     )
@@ -56,8 +56,9 @@ def test_a_follow_up_customer_given_an_account_manager_before_it_is_locked_does_
     ]
     try:
         assert looked.reached.wait(30), "the deactivation did not get as far as the customers"
-        customers_merge(actor=company.admin, survivor_id=pool_customer.pk, merged_id=taken_from.pk)
-        assert Customer.objects.get(pk=pool_customer.pk).owner_id == company.rep_b.pk
+        customers_merge(actor=company.admin, survivor_id=kept.pk, merged_id=pool_customer.pk)
+        assert ChurnFollowUp.objects.get(pk=follow_up.pk).customer_id == kept.pk
+        assert Customer.objects.get(pk=kept.pk).owner_id == company.rep_b.pk
         looked.go.set()
         assert handing.reached.wait(30), "the deactivation did not get as far as the follow-ups"
         threads.append(in_thread(page, results, "page"))
