@@ -409,7 +409,7 @@ def _teammates_out_of_sight_release(*, actor: User, members: list[int]) -> int:
     return tickets_out_of_sight_release(actor=actor, user_ids=holders)
 
 
-def _follow_ups_customers_lock(user: User) -> None:
+def _follow_ups_customers_lock(user: User) -> set[int]:
     """Lock the customers ``user`` (locked, leaving) owns and those of their open churn
     follow-ups, in the one order of a hand-over (``customers_lock_for_hand_over``: the
     organisations, then the people with those of the leaver's organisations), before any
@@ -431,21 +431,31 @@ def _follow_ups_customers_lock(user: User) -> None:
     customer was given to someone else, whose reassignment, looking for the tickets to put
     back in the queue while this had not committed, found the leaver's, and left the ticket
     with the successor, who could no longer open it. Held, the reassignment waits and then
-    finds it the successor's."""
-    from guanxi.analytics.models import ChurnFollowUp
+    finds it the successor's.
+
+    Returns the customers of the follow-ups and tickets, as read before they were locked."""
     from guanxi.customers.models import Customer
     from guanxi.customers.services import customers_lock_for_hand_over
-    from guanxi.service.models import Ticket
 
+    also = _follow_ups_and_tickets_customers(user.pk)
     customers_lock_for_hand_over(
         Customer.objects.filter(owner=user, deleted_at__isnull=True).values_list("pk", flat=True),
-        also=[
-            *ChurnFollowUp.objects.filter(owner=user, done_at__isnull=True).values_list(
-                "customer_id", flat=True
-            ),
-            *Ticket.objects.held_open_by([user.pk]).values_list("customer_id", flat=True),
-        ],
+        also=also,
     )
+    return also
+
+
+def _follow_ups_and_tickets_customers(user_id: int) -> set[int]:
+    """The customers of ``user_id``'s open churn follow-ups and open tickets."""
+    from guanxi.analytics.models import ChurnFollowUp
+    from guanxi.service.models import Ticket
+
+    return {
+        *ChurnFollowUp.objects.filter(owner_id=user_id, done_at__isnull=True).values_list(
+            "customer_id", flat=True
+        ),
+        *Ticket.objects.held_open_by([user_id]).values_list("customer_id", flat=True),
+    }
 
 
 def _follow_ups_account_managers(user_id: int) -> set[int]:
@@ -496,8 +506,13 @@ def _leaver_named_and_customers_lock(user_id: int, ids: set[int]) -> dict[int, U
     deadlocked with the deactivation all the same. So they are read again once the customers
     are held (nobody gives those another account manager until this commits): a new one, the
     locks are let go (their savepoint rolled back: PostgreSQL frees a row lock taken since) and
-    taken again with them. Changed at each of :data:`_LOCK_ATTEMPTS` attempts, the last locks
-    are kept, and the database breaks off a deadlock should one come of it."""
+    taken again with them. The customers of the leaver's follow-ups and tickets likewise: a
+    merge under way moves them to the customer it keeps once it commits, and the deactivation,
+    having read the merged one and waited for it, held it and not the one the ticket was on
+    (whose reassignment then went ahead and left the ticket with a successor who could no
+    longer open it). Read again once held, a customer not among them has the locks taken again
+    with it. Changed at each of :data:`_LOCK_ATTEMPTS` attempts, the last locks are kept, and
+    the database breaks off a deadlock should one come of it."""
     from guanxi.analytics.models import ChurnFollowUp
     from guanxi.service.models import Ticket
 
@@ -512,9 +527,10 @@ def _leaver_named_and_customers_lock(user_id: int, ids: set[int]) -> dict[int, U
             or Ticket.objects.held_open_by([leaver.pk]).exists()
         ):
             return locked
-        _follow_ups_customers_lock(leaver)
+        held = _follow_ups_customers_lock(leaver)
         now_named = _follow_ups_account_managers(user_id)
-        if now_named <= named or attempt == _LOCK_ATTEMPTS - 1:
+        now_held = _follow_ups_and_tickets_customers(user_id)
+        if (now_named <= named and now_held <= held) or attempt == _LOCK_ATTEMPTS - 1:
             transaction.savepoint_commit(savepoint)
             return locked
         named |= now_named
