@@ -501,9 +501,10 @@ def _leaver_named_and_customers_lock(user_id: int, ids: set[int]) -> dict[int, U
     an account manager, and waiting for their customers it locks next, deadlocked with the
     deactivation holding one of them. The account managers are read before anything is locked,
     so a follow-up may come to a customer with another one between the read and the customers'
-    lock (a merge moves it from a pool customer to the customer kept, leaving its holder as is):
-    that one was locked only as its follow-up was written, after the customers, and the page
-    deadlocked with the deactivation all the same. So they are read again once the customers
+    lock (a merge once moved it from a pool customer to the customer kept, leaving its holder
+    as it was; none does now, but nothing keeps a later path from doing so): that one was
+    locked only as its follow-up was written, after the customers, and the page deadlocked
+    with the deactivation all the same. So they are read again once the customers
     are held (nobody gives those another account manager until this commits): a new one, the
     locks are let go (their savepoint rolled back: PostgreSQL frees a row lock taken since) and
     taken again with them. The customers of the leaver's follow-ups and tickets likewise: a

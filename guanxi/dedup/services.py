@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from guanxi.accounts.roles import DELETING_ROLES
+from guanxi.analytics.models import ChurnFollowUp
 from guanxi.analytics.services import follow_ups_follow_customers
 from guanxi.audit.models import AuditEvent
 from guanxi.audit.services import audit_record, audit_record_many, diff_values, summary_fields
@@ -243,10 +244,14 @@ def customers_merge(
     if survivor_pk == merged_pk:
         raise ValidationError({"merged_id": _("A customer cannot be merged with itself.")})
     # The users first, as every writer locks them before any customer (``CUSTOMER_LOCK_ORDER``
-    # comes after them): the actor, and the other customer's account manager, whom the kept
-    # customer takes when it has none (see ``_owner_to_take``).
-    owner_read = Customer.objects.filter(pk=merged_pk).values_list("owner_id", flat=True).first()
-    active = key_share_active_users([actor.pk, owner_read])
+    # comes after them): the actor, the other customer's account manager, whom the kept
+    # customer takes when it has none (see ``_owner_to_take``), and the kept customer's, who
+    # takes the other's open follow-up (see ``_moved_work_follows``).
+    owners_read = dict(
+        Customer.objects.filter(pk__in=[survivor_pk, merged_pk]).values_list("pk", "owner_id")
+    )
+    owner_read = owners_read.get(merged_pk)
+    active = key_share_active_users([actor.pk, owner_read, owners_read.get(survivor_pk)])
     survivor, merged = _locked_after_organisation_to_take(
         lambda: merged_pk,
         lambda: _lock_pair(actor, survivor_pk, merged_pk),
@@ -268,12 +273,20 @@ def customers_merge(
     additions = _additions(survivor, merged)
     _check_list_limits(additions)
     owner_taken = _owner_to_take(survivor, merged, owner_read=owner_read, active=active)
-    if owner_taken:
-        # Changing hands, the kept customer's open tickets may go back to the queue below
-        # (``customers_owner_changed``): the open tickets of both are locked first, in one
-        # ascending id order, as every writer changing several tickets locks them, before the
-        # merge moves the other's. Locked after those, an older ticket of the kept customer's
-        # was waited for while a newer one moved here was held.
+    if survivor.owner_id not in (owners_read.get(survivor_pk), None):
+        # Given to someone else between the read and the lock: locked now, after the
+        # customers, out of the usual order, only in this case.
+        key_share_active_users([survivor.owner_id])
+    if (
+        owner_taken
+        or Ticket.objects.filter(customer_id=merged.pk, status__in=Ticket.OPEN_STATUSES).exists()
+    ):
+        # Changing hands, or taking the other's open tickets, the kept customer's open tickets
+        # may go back to the queue below (``customers_owner_changed``, ``_moved_work_follows``):
+        # the open tickets of both are locked first, in one ascending id order, as every writer
+        # changing several tickets locks them, before the merge moves the other's. Locked after
+        # those, an older ticket of the kept customer's was waited for while a newer one moved
+        # here was held.
         _open_tickets_locked([survivor.pk, merged.pk])
 
     now = timezone.now()
@@ -354,6 +367,8 @@ def customers_merge(
         customers_owner_changed(
             actor=actor, customer_ids=[survivor.pk], to_owner_id=survivor.owner_id
         )
+    else:
+        _moved_work_follows(actor, survivor, details["moved"])
     refresh_search_data(survivor)
     remove_match_keys([merged.pk])
     _refresh_people(
@@ -432,6 +447,25 @@ def _owner_to_take(
     if merged.owner_id != owner_read:
         active = active | key_share_active_users([merged.owner_id])
     return merged.owner_id in active
+
+
+def _moved_work_follows(actor, survivor: Customer, moved: dict[str, list[int]]) -> None:
+    """The other customer's open follow-up and open tickets, moved to ``survivor``, which keeps
+    its account manager (or stays in the pool), follow it as a reassignment makes them, each
+    change on record: the follow-up goes to the kept customer's account manager (closed in the
+    pool, which has nobody to do it), and a ticket held by someone who cannot see the kept
+    customer goes back to the queue. Left as they were, they stayed with a holder who may not
+    even see the customer, the follow-up off its account manager's list.
+
+    A customer has one open follow-up at most: the other's moves only when the kept customer
+    has none (``_rows_to_move``), so the kept customer's own is never among those changed."""
+    follow_ups = moved.get(f"{ChurnFollowUp._meta.label_lower}.customer", [])
+    if ChurnFollowUp.objects.filter(pk__in=follow_ups, done_at__isnull=True).exists():
+        follow_ups_follow_customers(
+            actor=actor, customer_ids=[survivor.pk], to_owner_id=survivor.owner_id
+        )
+    if moved.get(f"{Ticket._meta.label_lower}.customer"):
+        tickets_customers_release(actor=actor, customer_ids=[survivor.pk])
 
 
 def _open_tickets_locked(customer_ids: list[int]) -> None:
@@ -1051,10 +1085,10 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
         customers_owner_changed(
             actor=actor, customer_ids=[survivor.pk], to_owner_id=survivor.owner_id
         )
-    if "owner_id" in merged_changes:
-        # Back to the pool, which has nobody to do the churn follow-ups it brings back (held by
-        # whoever took them on the survivor): closed on record, as a restore to the pool does.
-        follow_ups_follow_customers(actor=actor, customer_ids=[merged.pk], to_owner_id=None)
+    # Its open follow-up, back on it, goes back to its account manager (given to the kept
+    # customer's by the merge); back to the pool, which has nobody to do it, it is closed, as a
+    # restore to the pool does: each on record.
+    follow_ups_follow_customers(actor=actor, customer_ids=[merged.pk], to_owner_id=merged.owner_id)
 
     merge.undone_at, merge.undone_by = now, actor
     merge.save(update_fields=["undone_at", "undone_by"])
@@ -1278,17 +1312,14 @@ def duplicate_pair_merge(
         pair, left, right = locked
         return {pair.left_id: right, pair.right_id: left}.get(survivor_id)
 
-    # The users before the customers, as ``customers_merge`` locks them: the actor and the
-    # account manager of the customer to merge, whom the kept customer may take.
+    # The users before the customers, as ``customers_merge`` locks them: the actor, the
+    # account manager of the customer to merge, whom the kept customer may take, and the kept
+    # customer's, who may take the other's open follow-up.
     seen_merged = to_merge()
-    key_share_active_users(
-        [
-            actor.pk,
-            Customer.objects.filter(pk=seen_merged).values_list("owner_id", flat=True).first()
-            if seen_merged is not None
-            else None,
-        ]
-    )
+    owners = Customer.objects.filter(
+        pk__in=[survivor_id] if seen_merged is None else [survivor_id, seen_merged]
+    ).values_list("owner_id", flat=True)
+    key_share_active_users([actor.pk, *owners])
     # Refused after two changes, in the pair's words: the user merged a pair, not a customer
     # they named, and the pair may have come to name another customer, not moved anyone.
     pair, left, right = _locked_after_organisation_to_take(

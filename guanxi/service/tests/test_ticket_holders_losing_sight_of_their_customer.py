@@ -154,11 +154,12 @@ def test_an_undo_bringing_a_customer_back_to_the_pool(company):
 
 
 def test_an_undo_bringing_a_customer_back_out_of_the_holders_sight(company):
-    # The ticket, moved by the merge to the rep's customer, was given there to their teammate;
-    # it goes back with the merged customer, which is team B's and not shared.
+    # The ticket, moved by the merge to the rep's customer (held by the agent, who sees every
+    # customer, it stays with them), was given there to their teammate; it goes back with the
+    # merged customer, which is team B's and not shared.
     kept = company.rep_customer
     merged = company.rep_b_customer
-    ticket = new_ticket(merged, assignee=company.rep_b, owner=company.rep_b)
+    ticket = new_ticket(merged, assignee=company.agent, owner=company.agent)
     merge = customers_merge(actor=company.admin, survivor_id=kept.pk, merged_id=merged.pk)
     Ticket.objects.filter(pk=ticket.pk).update(assignee=company.teammate, owner=company.teammate)
 
