@@ -409,7 +409,7 @@ def _teammates_out_of_sight_release(*, actor: User, members: list[int]) -> int:
     return tickets_out_of_sight_release(actor=actor, user_ids=holders)
 
 
-def _follow_ups_customers_lock(user: User) -> set[int]:
+def _follow_ups_customers_lock(user: User, also: set[int]) -> None:
     """Lock the customers ``user`` (locked, leaving) owns and those of their open churn
     follow-ups, in the one order of a hand-over (``customers_lock_for_hand_over``: the
     organisations, then the people with those of the leaver's organisations), before any
@@ -433,16 +433,15 @@ def _follow_ups_customers_lock(user: User) -> set[int]:
     with the successor, who could no longer open it. Held, the reassignment waits and then
     finds it the successor's.
 
-    Returns the customers of the follow-ups and tickets, as read before they were locked."""
+    ``also``: the customers of those follow-ups and tickets, as read once the leaver was locked
+    (:func:`_follow_ups_and_tickets_customers`)."""
     from guanxi.customers.models import Customer
     from guanxi.customers.services import customers_lock_for_hand_over
 
-    also = _follow_ups_and_tickets_customers(user.pk)
     customers_lock_for_hand_over(
         Customer.objects.filter(owner=user, deleted_at__isnull=True).values_list("pk", flat=True),
         also=also,
     )
-    return also
 
 
 def _follow_ups_and_tickets_customers(user_id: int) -> set[int]:
@@ -514,21 +513,16 @@ def _leaver_named_and_customers_lock(user_id: int, ids: set[int]) -> dict[int, U
     longer open it). Read again once held, a customer not among them has the locks taken again
     with it. Changed at each of :data:`_LOCK_ATTEMPTS` attempts, the last locks are kept, and
     the database breaks off a deadlock should one come of it."""
-    from guanxi.analytics.models import ChurnFollowUp
-    from guanxi.service.models import Ticket
-
     named: set[int] = set()
     for attempt in range(_LOCK_ATTEMPTS):
         savepoint = transaction.savepoint()
         named |= _follow_ups_account_managers(user_id)
         locked = _leaver_and_named_lock(user_id, ids, named)
         leaver = locked.get(user_id)
-        if leaver is None or not (
-            ChurnFollowUp.objects.filter(owner=leaver, done_at__isnull=True).exists()
-            or Ticket.objects.held_open_by([leaver.pk]).exists()
-        ):
+        held = _follow_ups_and_tickets_customers(user_id) if leaver is not None else set()
+        if not held:
             return locked
-        held = _follow_ups_customers_lock(leaver)
+        _follow_ups_customers_lock(leaver, held)
         now_named = _follow_ups_account_managers(user_id)
         now_held = _follow_ups_and_tickets_customers(user_id)
         if (now_named <= named and now_held <= held) or attempt == _LOCK_ATTEMPTS - 1:
@@ -623,12 +617,13 @@ def user_deactivate(
     # locking it (a key) after the department; and the department, locked before the
     # customers, was held while a page saving someone held one of their customers locked above
     # (a person of the leaver's organisation, say) and waited for it: each held what the other
-    # waited for. The team's row alone (no ordering, which joins the team's department and
-    # locked it too, ahead of the leaver's: two agents of two departments handing over to
-    # each other's teams each held the department the other waited for).
+    # waited for. The team's row alone (``key_shared`` locks no table its query joins, such as
+    # the department its ordering reads, which came ahead of the leaver's: two agents of two
+    # departments handing over to each other's teams each held the department the other waited
+    # for).
     successor = locked.get(successor_id) if successor_id is not None else None
     if successor is not None and successor.team_id is not None:
-        key_shared(Team.objects.filter(pk=successor.team_id).order_by().values_list("pk"))
+        key_shared(Team.objects.filter(pk=successor.team_id).values_list("pk"))
     _departments_lock(user, successor)
     left = _agent_department(user)
     # The leaver's tickets are handed over, and then those their department's managers no

@@ -107,7 +107,7 @@ def key_shared_unless_held(queryset: QuerySet) -> list[tuple]:
     those rows' users locks after them (the sweep, holding tickets), and would deadlock
     waiting for it. The caller leaves whatever names a row left out for later. Elsewhere the
     rows as they are: SQLite has one writer at a time."""
-    return _locked_rows(queryset, "FOR KEY SHARE SKIP LOCKED")
+    return _locked_rows(queryset, "FOR KEY SHARE", skip_locked=True)
 
 
 def shared(queryset: QuerySet) -> list[tuple]:
@@ -121,13 +121,20 @@ def shared(queryset: QuerySet) -> list[tuple]:
     return _locked_rows(queryset, "FOR SHARE")
 
 
-def _locked_rows(queryset: QuerySet, lock: str) -> list[tuple]:
+def _locked_rows(queryset: QuerySet, lock: str, *, skip_locked: bool = False) -> list[tuple]:
+    """The rows of ``queryset``, those of its own table alone locked (``OF``): a table its
+    query joins, for a filter or the model's default ordering (a team's, by its department's
+    name), is read, not locked, as ``select_for_update(of=("self",))`` does. Locked too, the
+    joined rows came out of the one order every writer takes its locks in (a team's department
+    after the team), and two writers each held what the other waited for."""
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
         return [row if isinstance(row, tuple) else (row,) for row in queryset]
     sql, params = queryset.query.sql_with_params()
+    own_table = connection.ops.quote_name(queryset.model._meta.db_table)
+    skip = " SKIP LOCKED" if skip_locked else ""
     with connection.cursor() as cursor:
-        cursor.execute(f"{sql} {lock}", params)
+        cursor.execute(f"{sql} {lock} OF {own_table}{skip}", params)
         return cursor.fetchall()
 
 

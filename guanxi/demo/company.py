@@ -34,10 +34,11 @@ from guanxi.accounts.services import (
     user_access_as_stored,
     user_change_record,
 )
+from guanxi.core.languages import site_language
 
 from .credentials import Credential, new_password, read_credentials, write_credentials
 from .generator import StaffIds
-from .language import demo_language, every_wording, worded
+from .language import every_wording, worded
 
 # (department, team, sharing); the first rep of each team leads it.
 TEAMS = (
@@ -231,7 +232,7 @@ def ensure_company(
     """Make (or find) the departments, teams and users, and the credentials file; return the
     staff's ids and the credentials of the demo users whose passwords are known. What is made
     is named in ``language`` (blank: the site default)."""
-    language = demo_language(language)
+    language = site_language(language)
     plan = staff_plan(customers, language)
     planned = {p.username for p in plan}
     # The users, then the teams, then the departments, each in id order, as every page locks

@@ -9,16 +9,9 @@ which keep a Chinese and an English name) are not chosen here. The customers' ow
 addresses are not either: they are a Chinese company's customers, in Chinese and English alike.
 """
 
-from guanxi.core.languages import site_language
 from guanxi.core.text import to_traditional
 
 LANGUAGES = ("en", "zh-hans", "zh-hant")
-
-
-def demo_language(code: str | None = None) -> str:
-    """One of :data:`LANGUAGES` for ``code`` (``zh-cn`` as ``zh-hans``, ``zh-tw`` as
-    ``zh-hant``); blank, the site default."""
-    return site_language(code)
 
 
 def worded(english: str, chinese: str, language: str) -> str:

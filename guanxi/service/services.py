@@ -957,12 +957,12 @@ def ticket_assign(
         # Their team is locked likewise, after the ticket, where the ticket does not have it
         # already. A team's deletion locks its members before the team and its tickets, so an
         # assignee in a team being deleted was waited for above and read without the team; the
-        # refusal below stays for a team removed without those locks. The team's row alone (no
-        # ordering, which joins its department and locked that too, after the ticket: a
-        # deactivation of the department's last agent, holding the department and waiting for
-        # the managers' tickets, deadlocked with an assignment of one of them).
+        # refusal below stays for a team removed without those locks. The team's row alone
+        # (``key_shared`` locks no table its query joins, such as the department its ordering
+        # reads): a deactivation of the department's last agent, holding the department and
+        # waiting for the managers' tickets, deadlocked with an assignment of one of them.
         if assignee.team_id not in (None, ticket.team_id) and not key_shared(
-            Team.objects.filter(pk=assignee.team_id).order_by().values_list("pk")
+            Team.objects.filter(pk=assignee.team_id).values_list("pk")
         ):
             raise ValidationError(
                 {

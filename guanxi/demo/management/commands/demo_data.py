@@ -21,10 +21,11 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Max
 
+from guanxi.core.languages import site_language
 from guanxi.customers.models import Customer
 from guanxi.demo.company import ensure_company
 from guanxi.demo.credentials import format_credentials, read_credentials
-from guanxi.demo.language import LANGUAGES, demo_language
+from guanxi.demo.language import LANGUAGES
 from guanxi.demo.loading import load_customers, load_orders
 
 # Where `guanxi serve` (and so `make demo`) listens unless told another port.
@@ -95,7 +96,7 @@ class Command(BaseCommand):
             return
         started = time.monotonic()
         before = Customer.objects.aggregate(top=Max("pk"))["top"] or 0
-        language = demo_language(options["language"])
+        language = site_language(options["language"])
         staff, credentials = ensure_company(customers, language=language)
         written = load_customers(
             count=customers, seed=seed, staff=staff, language=language, progress=verbosity > 0
